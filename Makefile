@@ -1,0 +1,49 @@
+# Developer commands. Everything runs inside .venv, which this Makefile creates and fills.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.stamp-install
+
+.PHONY: install schemas generate drift lint typecheck pytest test demo bench serve clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev,codegen,server,dicom]'
+	touch $(STAMP)
+
+schemas: $(STAMP)
+	$(PY) -m xnat_sdk_codegen.pin --pin schemas/pin.json --dir schemas
+
+generate: schemas
+	$(PY) -m codegen --schemas schemas --out xnat_sdk/models
+
+# Fails when the committed models differ from a fresh generation.
+drift: schemas
+	$(PY) -m codegen --schemas schemas --out xnat_sdk/models --check
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy --strict xnat_sdk codegen/xnat_sdk_codegen tests/typing/pass
+
+pytest: schemas
+	$(VENV)/bin/pytest -q
+
+test: schemas drift lint typecheck pytest
+
+demo: schemas
+	$(PY) -m xnat_sdk.demo
+
+bench: schemas
+	$(PY) -m pytest -q tests/benchmarks -p no:randomly -s
+
+serve: $(STAMP)
+	$(VENV)/bin/xnat-sdk serve
+
+clean:
+	rm -rf $(VENV) schemas/xnat schemas/xdat schemas/.download

@@ -1,0 +1,53 @@
+"""The ``xnat-sdk`` command: ``serve`` (local XNAT server) and ``generate`` (site models)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from xnat_sdk_codegen.cli import main as codegen_main
+
+    forwarded = ["--schemas", args.schemas, "--out", args.out]
+    return codegen_main(forwarded)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from xnat_sdk.testing.cli import serve
+
+    return serve(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``xnat-sdk`` command."""
+    parser = argparse.ArgumentParser(prog="xnat-sdk", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="generate typed models from a site's XSD schemas")
+    gen.add_argument("--schemas", required=True, help="folder holding the .xsd files")
+    gen.add_argument("--out", required=True, help="package folder to write")
+    gen.set_defaults(handler=_generate)
+
+    serve = sub.add_parser("serve", help="run the local XNAT server")
+    serve.add_argument("--data-dir", default=None, help="folder for the database and files")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--user", default="admin")
+    serve.add_argument("--password", default="admin")
+    serve.set_defaults(handler=_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``xnat-sdk`` console script."""
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    return handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
