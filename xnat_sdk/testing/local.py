@@ -1,0 +1,238 @@
+"""``LocalXNAT``: start/stop a local XNAT server and seed it directly through its store."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from xnat_sdk.testing.app import XNATApp
+    from xnat_sdk.testing.faults import Faults
+    from xnat_sdk.testing.server import BackgroundServer
+    from xnat_sdk.testing.store import Store
+
+__all__ = ["LocalXNAT"]
+
+DEFAULT_USERS: tuple[tuple[str, str, bool], ...] = (
+    ("admin", "admin", True),
+    ("user", "user", False),
+)
+
+
+class LocalXNAT:
+    """A local XNAT server (SQLite store + files on disk) on a real HTTP port.
+
+    ``data_dir=None`` uses a temporary folder removed by :meth:`stop`; given a folder, state
+    survives restarts. ``users`` are ``(login, password, admin)`` triples created when missing
+    (default ``admin``/``admin`` and the non-admin ``user``/``user``).
+    """
+
+    def __init__(
+        self,
+        data_dir: str | Path | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        users: Iterable[tuple[str, str, bool]] = DEFAULT_USERS,
+        schemas_dir: str | Path | None = None,
+        site_id: str = "XNAT",
+    ) -> None:
+        self._tmp: str | None = None
+        if data_dir is None:
+            self._tmp = tempfile.mkdtemp(prefix="xnat-local-")
+            data_dir = self._tmp
+        self.data_dir = Path(data_dir)
+        self.host = host
+        self.port = port
+        self.users = list(users)
+        self.schemas_dir = Path(schemas_dir) if schemas_dir is not None else None
+        self.site_id = site_id
+        self._app: XNATApp | None = None
+        self._server: BackgroundServer | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def _ensure_app(self) -> XNATApp:
+        if self._app is None:
+            from xnat_sdk.testing.app import ServerConfig, build_app
+
+            config = ServerConfig(
+                data_dir=self.data_dir,
+                schemas_dir=self.schemas_dir,
+                site_id=self.site_id,
+                users=self.users,
+            )
+            self._app = build_app(config)
+        return self._app
+
+    def start(self) -> str:
+        """Start serving (in a background thread) and return the base URL."""
+        if self._server is None:
+            from xnat_sdk.testing.server import BackgroundServer
+
+            self._server = BackgroundServer(self._ensure_app(), self.host, self.port)
+            self._server.start()
+        return self.url
+
+    def stop(self) -> None:
+        """Stop serving, close the store; remove the data folder if it was temporary."""
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        if self._app is not None:
+            self._app.state.store.close()
+            self._app = None
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def __enter__(self) -> LocalXNAT:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """``http://host:port`` of the running server."""
+        if self._server is None:
+            raise RuntimeError("The server is not running; call start() first.")
+        return f"http://{self._server.host}:{self._server.port}"
+
+    @property
+    def app(self) -> XNATApp:
+        """The WSGI application (created on first use)."""
+        return self._ensure_app()
+
+    @property
+    def store(self) -> Store:
+        """The SQLite store of the server."""
+        return self._ensure_app().state.store
+
+    @property
+    def faults(self) -> Faults:
+        """The fault-injection switches (see :mod:`xnat_sdk.testing.faults`)."""
+        return self._ensure_app().state.faults
+
+    # -- seeding ------------------------------------------------------------------------------
+    def add_user(self, login: str, password: str, *, admin: bool = False) -> None:
+        """Create a user."""
+        self.store.add_user(login, password, admin=admin)
+
+    def add_member(self, project: str, login: str, level: str = "member") -> None:
+        """Make ``login`` an ``owner``/``member``/``collaborator`` of ``project``."""
+        import xnat_sdk.testing.seed as seed
+
+        seed.add_member(self.store, project, login, level)
+
+    def seed_project(
+        self,
+        project_id: str,
+        *,
+        name: str | None = None,
+        accessibility: str = "private",
+        owner: str = "admin",
+        fields: Mapping[str, str] | None = None,
+    ) -> str:
+        """Create a project directly in the store; returns its ID."""
+        import xnat_sdk.testing.seed as seed
+
+        return seed.project(
+            self.store,
+            project_id,
+            name=name,
+            accessibility=accessibility,
+            owner=owner,
+            fields=fields,
+        )
+
+    def seed_subject(
+        self, project: str, label: str, *, fields: Mapping[str, str] | None = None
+    ) -> str:
+        """Create a subject; returns its accession ID."""
+        import xnat_sdk.testing.seed as seed
+
+        return seed.subject(self.store, project, label, fields=fields)
+
+    def seed_session(
+        self,
+        project: str,
+        subject: str,
+        label: str,
+        *,
+        xsi_type: str = "xnat:mrSessionData",
+        fields: Mapping[str, str] | None = None,
+    ) -> str:
+        """Create an experiment under subject (ID or label); returns its accession ID."""
+        import xnat_sdk.testing.seed as seed
+
+        return seed.session(self.store, project, subject, label, xsi_type=xsi_type, fields=fields)
+
+    def seed_scan(
+        self,
+        session_id: str,
+        scan_id: str,
+        *,
+        type: str = "",
+        xsi_type: str = "xnat:mrScanData",
+        fields: Mapping[str, str] | None = None,
+    ) -> int:
+        """Create a scan in experiment ``session_id``; returns ``xnat_imagescandata_id``."""
+        import xnat_sdk.testing.seed as seed
+
+        return seed.scan(
+            self.store, session_id, scan_id, type=type, xsi_type=xsi_type, fields=fields
+        )
+
+    def seed_resource(
+        self,
+        parent_kind: str,
+        parent_id: str | int,
+        label: str,
+        *,
+        format: str = "",
+        content: str = "",
+    ) -> int:
+        """Create a resource under ``parent_kind`` (project/subject/experiment/scan/...)."""
+        import xnat_sdk.testing.seed as seed
+
+        return seed.resource(
+            self.store, parent_kind, str(parent_id), label, format=format, content=content
+        )
+
+    def seed_file(self, resource_id: int, path: str, data: bytes) -> None:
+        """Store ``data`` as file ``path`` of resource ``resource_id``."""
+        import xnat_sdk.testing.seed as seed
+
+        seed.file(self.store, resource_id, path, data)
+
+    def seed_bulk(
+        self,
+        project: str,
+        n_subjects: int,
+        *,
+        sessions_per_subject: int = 1,
+        scans_per_session: int = 3,
+        files_per_scan: int = 0,
+        file_size: int = 0,
+    ) -> None:
+        """Create many subjects/sessions/scans (and optionally files) in one transaction."""
+        import xnat_sdk.testing.seed as seed
+
+        seed.bulk(
+            self.store,
+            project,
+            n_subjects,
+            sessions_per_subject=sessions_per_subject,
+            scans_per_session=scans_per_session,
+            files_per_scan=files_per_scan,
+            file_size=file_size,
+        )

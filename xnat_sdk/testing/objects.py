@@ -1,0 +1,360 @@
+"""Creating archive objects and storing files in the store (used by REST handlers, seeding,
+and other modules such as the import/prearchive services).
+
+All ``create_*`` functions run inside a write transaction: pass the connection from
+``with store.tx() as db:``. They do not check permissions or label syntax (the REST layer
+does); they do keep the store consistent (unique labels are the caller's check too).
+
+Files: :func:`store_file` streams a body (any binary file object or bytes) to a temporary
+file next to its destination while computing MD5 and size, then renames it into place and
+records it in ``files`` (constant memory). Resource folders are
+``{data_dir}/files/{resource_id}/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import sqlite3
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from xnat_sdk.testing.store import Store, dumps_data, now_timestamp
+
+__all__ = [
+    "CHUNK",
+    "VALID_ID",
+    "FileRecord",
+    "add_share",
+    "create_experiment",
+    "create_project",
+    "create_reconstruction",
+    "create_resource",
+    "create_scan",
+    "create_subject",
+    "delete_resource",
+    "resource_dir",
+    "safe_relpath",
+    "set_custom_field",
+    "store_file",
+]
+
+CHUNK = 1 << 20
+VALID_ID = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def create_project(
+    store: Store,
+    db: sqlite3.Connection,
+    project_id: str,
+    *,
+    name: str = "",
+    secondary_id: str = "",
+    description: str = "",
+    accessibility: str = "private",
+    data: Mapping[str, str] | None = None,
+    user: str = "admin",
+) -> str:
+    """Insert a project; its creator becomes an owner. Returns the ID."""
+    db.execute(
+        "INSERT INTO projects(id, secondary_id, name, description, accessibility, data, "
+        "insert_date, insert_user, event_id) VALUES(?,?,?,?,?,?,?,?,?)",
+        (
+            project_id,
+            secondary_id or project_id,
+            name or project_id,
+            description,
+            accessibility,
+            dumps_data(data or {}),
+            now_timestamp(),
+            user,
+            store.next_event(db),
+        ),
+    )
+    if user and user != "guest":
+        db.execute(
+            "INSERT OR REPLACE INTO project_users(project, login, level) VALUES(?,?,?)",
+            (project_id, user, "owner"),
+        )
+    return project_id
+
+
+def create_subject(
+    store: Store,
+    db: sqlite3.Connection,
+    project: str,
+    label: str,
+    *,
+    data: Mapping[str, str] | None = None,
+    user: str = "admin",
+    subject_id: str | None = None,
+) -> str:
+    """Insert a subject; returns its accession ID (``XNAT_S00001``)."""
+    sid = subject_id or store.next_accession(db, "S")
+    db.execute(
+        "INSERT INTO subjects(id, project, label, data, insert_date, insert_user, event_id) "
+        "VALUES(?,?,?,?,?,?,?)",
+        (sid, project, label, dumps_data(data or {}), now_timestamp(), user, store.next_event(db)),
+    )
+    return sid
+
+
+def create_experiment(
+    store: Store,
+    db: sqlite3.Connection,
+    project: str,
+    label: str,
+    xsi_type: str,
+    *,
+    subject_id: str | None = None,
+    session_id: str | None = None,
+    data: Mapping[str, str] | None = None,
+    user: str = "admin",
+) -> str:
+    """Insert an experiment (session, subject assessor, or image assessor with
+    ``session_id``); returns its accession ID (``XNAT_E00001``). ``data["date"]`` is also
+    kept in the ``date`` column."""
+    eid = store.next_accession(db, "E")
+    fields = dict(data or {})
+    db.execute(
+        "INSERT INTO experiments(id, project, label, xsi_type, subject_id, session_id, date, "
+        "data, insert_date, insert_user, event_id) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            eid,
+            project,
+            label,
+            xsi_type,
+            subject_id,
+            session_id,
+            fields.get("date"),
+            dumps_data(fields),
+            now_timestamp(),
+            user,
+            store.next_event(db),
+        ),
+    )
+    return eid
+
+
+def create_scan(
+    store: Store,
+    db: sqlite3.Connection,
+    experiment_id: str,
+    scan_id: str,
+    xsi_type: str,
+    *,
+    type: str = "",
+    data: Mapping[str, str] | None = None,
+    user: str = "admin",
+) -> int:
+    """Insert a scan; returns its ``xnat_imagescandata_id``."""
+    fields = dict(data or {})
+    if type:
+        fields["type"] = type
+    cur = db.execute(
+        "INSERT INTO scans(experiment_id, id, xsi_type, type, data, insert_date, insert_user, "
+        "event_id) VALUES(?,?,?,?,?,?,?,?)",
+        (
+            experiment_id,
+            scan_id,
+            xsi_type,
+            fields.get("type", ""),
+            dumps_data(fields),
+            now_timestamp(),
+            user,
+            store.next_event(db),
+        ),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+def create_reconstruction(
+    store: Store,
+    db: sqlite3.Connection,
+    experiment_id: str,
+    recon_id: str,
+    *,
+    type: str = "",
+    base_scan_type: str = "",
+    data: Mapping[str, str] | None = None,
+) -> int:
+    """Insert a reconstruction; returns its ``xnat_reconstructedimagedata_id``."""
+    fields = dict(data or {})
+    cur = db.execute(
+        "INSERT INTO reconstructions(experiment_id, id, type, base_scan_type, data, insert_date,"
+        " event_id) VALUES(?,?,?,?,?,?,?)",
+        (
+            experiment_id,
+            recon_id,
+            type or fields.get("type", ""),
+            base_scan_type or fields.get("baseScanType", ""),
+            dumps_data(fields),
+            now_timestamp(),
+            store.next_event(db),
+        ),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+def create_resource(
+    store: Store,
+    db: sqlite3.Connection,
+    parent_kind: str,
+    parent_id: str,
+    label: str,
+    *,
+    format: str = "",
+    content: str = "",
+    description: str = "",
+    tags: str = "",
+    inout: str = "",
+) -> int:
+    """Insert a resource catalog; returns its ``xnat_abstractresource_id``."""
+    cur = db.execute(
+        "INSERT INTO resources(parent_kind, parent_id, label, format, content, description, "
+        "tags, inout, insert_date, event_id) VALUES(?,?,?,?,?,?,?,?,?,?)",
+        (
+            parent_kind,
+            parent_id,
+            label,
+            format,
+            content,
+            description,
+            tags,
+            inout,
+            now_timestamp(),
+            store.next_event(db),
+        ),
+    )
+    assert cur.lastrowid is not None
+    resource_dir(store, cur.lastrowid).mkdir(parents=True, exist_ok=True)
+    return cur.lastrowid
+
+
+def resource_dir(store: Store, resource_id: int) -> Path:
+    """The folder holding the files of resource ``resource_id``."""
+    return store.files_root / str(resource_id)
+
+
+def delete_resource(store: Store, db: sqlite3.Connection, resource_id: int) -> None:
+    """Remove a resource, its file rows and its folder."""
+    import shutil
+
+    db.execute("DELETE FROM files WHERE resource_id=?", (resource_id,))
+    db.execute("DELETE FROM resources WHERE id=?", (resource_id,))
+    shutil.rmtree(resource_dir(store, resource_id), ignore_errors=True)
+
+
+def set_custom_field(
+    db: sqlite3.Connection, kind: str, owner_id: str, name: str, value: str | None
+) -> None:
+    """Set (or with ``None`` clear) custom variable ``name`` (stored lower-case)."""
+    name = name.lower()
+    if value is None:
+        db.execute(
+            "DELETE FROM custom_fields WHERE kind=? AND owner_id=? AND name=?",
+            (kind, owner_id, name),
+        )
+    else:
+        db.execute(
+            "INSERT OR REPLACE INTO custom_fields(kind, owner_id, name, value) VALUES(?,?,?,?)",
+            (kind, owner_id, name, value),
+        )
+
+
+def add_share(db: sqlite3.Connection, kind: str, object_id: str, project: str, label: str) -> None:
+    """Share subject/experiment ``object_id`` into ``project`` under ``label``."""
+    db.execute(
+        "INSERT OR REPLACE INTO shares(kind, object_id, project, label) VALUES(?,?,?,?)",
+        (kind, object_id, project, label),
+    )
+
+
+def safe_relpath(path: str) -> str:
+    """Normalise a resource-relative file path; ``ValueError`` when it escapes or is empty."""
+    p = path.replace("\\", "/").strip("/")
+    parts = [x for x in PurePosixPath(p).parts if x not in ("", ".")]
+    if not parts or any(x == ".." for x in parts):
+        raise ValueError(f"invalid file path {path!r}")
+    return "/".join(parts)
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """One stored file."""
+
+    resource_id: int
+    path: str
+    size: int
+    md5: str
+
+
+def store_file(
+    store: Store,
+    resource_id: int,
+    relpath: str,
+    body: BinaryIO | bytes,
+    *,
+    overwrite: bool = False,
+    format: str = "",
+    content: str = "",
+    tags: str = "",
+) -> FileRecord | None:
+    """Stream ``body`` into resource ``resource_id`` at ``relpath``.
+
+    Returns ``None`` (and stores nothing) when the file exists and ``overwrite`` is false.
+    """
+    relpath = safe_relpath(relpath)
+    if not overwrite and _file_exists(store, resource_id, relpath):
+        return None
+    dest = resource_dir(store, resource_id) / relpath
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    md5 = hashlib.md5()
+    size = 0
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".upload-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            if isinstance(body, bytes):
+                out.write(body)
+                md5.update(body)
+                size = len(body)
+            else:
+                while True:
+                    chunk = body.read(CHUNK)
+                    if not chunk:
+                        break
+                    out.write(chunk)
+                    md5.update(chunk)
+                    size += len(chunk)
+        with store.tx() as db:
+            exists = db.execute(
+                "SELECT 1 FROM files WHERE resource_id=? AND path=?", (resource_id, relpath)
+            ).fetchone()
+            if exists and not overwrite:
+                os.unlink(tmp)
+                return None
+            os.replace(tmp, dest)
+            db.execute(
+                "INSERT INTO files(resource_id, path, size, md5, format, content, tags, mtime) "
+                "VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(resource_id, path) DO UPDATE SET "
+                "size=excluded.size, md5=excluded.md5, mtime=excluded.mtime, "
+                "format=excluded.format, content=excluded.content, tags=excluded.tags",
+                (resource_id, relpath, size, md5.hexdigest(), format, content, tags, time.time()),
+            )
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return FileRecord(resource_id, relpath, size, md5.hexdigest())
+
+
+def _file_exists(store: Store, resource_id: int, relpath: str) -> bool:
+    row = store.one("SELECT 1 FROM files WHERE resource_id=? AND path=?", (resource_id, relpath))
+    return row is not None

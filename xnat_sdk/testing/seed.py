@@ -1,0 +1,240 @@
+"""Fast seeding of a store without HTTP (used by :class:`xnat_sdk.testing.LocalXNAT`)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Mapping
+
+import xnat_sdk.testing.objects as objects
+from xnat_sdk.testing.store import Store, dumps_data, now_timestamp
+
+__all__ = ["add_member", "bulk", "file", "project", "resource", "scan", "session", "subject"]
+
+PARENT_KINDS = ("project", "subject", "experiment", "scan", "reconstruction", "assessor")
+
+
+def _split_fields(fields: Mapping[str, str] | None) -> tuple[dict[str, str], dict[str, str]]:
+    """Plain data fields and custom variables (keys ``fields/<name>``)."""
+    data: dict[str, str] = {}
+    custom: dict[str, str] = {}
+    for k, v in (fields or {}).items():
+        if k.startswith("fields/"):
+            custom[k[len("fields/") :]] = v
+        else:
+            data[k] = v
+    return data, custom
+
+
+def add_member(store: Store, project_id: str, login: str, level: str = "member") -> None:
+    """Give ``login`` the role ``level`` in ``project_id``."""
+    if level not in ("owner", "member", "collaborator"):
+        raise ValueError(f"level must be owner, member or collaborator, got {level!r}")
+    if store.get_user(login) is None:
+        raise ValueError(f"unknown user {login!r}")
+    with store.tx() as db:
+        db.execute(
+            "INSERT OR REPLACE INTO project_users(project, login, level) VALUES(?,?,?)",
+            (project_id, login, level),
+        )
+
+
+def project(
+    store: Store,
+    project_id: str,
+    *,
+    name: str | None = None,
+    accessibility: str = "private",
+    owner: str = "admin",
+    fields: Mapping[str, str] | None = None,
+) -> str:
+    """Create a project (``ValueError`` on a bad ID or a duplicate)."""
+    if not objects.VALID_ID.match(project_id):
+        raise ValueError(f"invalid project ID {project_id!r}")
+    if accessibility not in ("private", "protected", "public"):
+        raise ValueError(f"accessibility must be private, protected or public: {accessibility!r}")
+    data, custom = _split_fields(fields)
+    with store.tx() as db:
+        if db.execute("SELECT 1 FROM projects WHERE id=?", (project_id,)).fetchone():
+            raise ValueError(f"project {project_id!r} already exists")
+        objects.create_project(
+            store,
+            db,
+            project_id,
+            name=name or project_id,
+            accessibility=accessibility,
+            data=data,
+            user=owner,
+        )
+        for k, v in custom.items():
+            objects.set_custom_field(db, "project", project_id, k, v)
+    return project_id
+
+
+def _subject_id(store: Store, project_id: str, subject: str) -> str:
+    row = store.one(
+        "SELECT id FROM subjects WHERE id=? OR (project=? AND label=?)",
+        (subject, project_id, subject),
+    )
+    if row is None:
+        raise ValueError(f"no subject {subject!r} in project {project_id!r}")
+    return str(row[0])
+
+
+def subject(
+    store: Store, project_id: str, label: str, *, fields: Mapping[str, str] | None = None
+) -> str:
+    """Create a subject; returns its accession ID."""
+    if store.one("SELECT 1 FROM projects WHERE id=?", (project_id,)) is None:
+        raise ValueError(f"unknown project {project_id!r}")
+    data, custom = _split_fields(fields)
+    with store.tx() as db:
+        sid = objects.create_subject(store, db, project_id, label, data=data)
+        for k, v in custom.items():
+            objects.set_custom_field(db, "subject", sid, k, v)
+    return sid
+
+
+def session(
+    store: Store,
+    project_id: str,
+    subject_ref: str,
+    label: str,
+    *,
+    xsi_type: str = "xnat:mrSessionData",
+    fields: Mapping[str, str] | None = None,
+) -> str:
+    """Create an experiment under a subject (ID or label); returns its accession ID."""
+    sid = _subject_id(store, project_id, subject_ref)
+    data, custom = _split_fields(fields)
+    with store.tx() as db:
+        eid = objects.create_experiment(
+            store, db, project_id, label, xsi_type, subject_id=sid, data=data
+        )
+        for k, v in custom.items():
+            objects.set_custom_field(db, "experiment", eid, k, v)
+    return eid
+
+
+def scan(
+    store: Store,
+    session_id: str,
+    scan_id: str,
+    *,
+    type: str = "",
+    xsi_type: str = "xnat:mrScanData",
+    fields: Mapping[str, str] | None = None,
+) -> int:
+    """Create a scan; returns its ``xnat_imagescandata_id``."""
+    if store.one("SELECT 1 FROM experiments WHERE id=?", (session_id,)) is None:
+        raise ValueError(f"unknown experiment {session_id!r}")
+    data, _ = _split_fields(fields)
+    with store.tx() as db:
+        return objects.create_scan(store, db, session_id, scan_id, xsi_type, type=type, data=data)
+
+
+def resource(
+    store: Store,
+    parent_kind: str,
+    parent_id: str,
+    label: str,
+    *,
+    format: str = "",
+    content: str = "",
+) -> int:
+    """Create a resource; returns its ``xnat_abstractresource_id``."""
+    if parent_kind not in PARENT_KINDS:
+        raise ValueError(f"parent_kind must be one of {PARENT_KINDS}, got {parent_kind!r}")
+    with store.tx() as db:
+        return objects.create_resource(
+            store, db, parent_kind, parent_id, label, format=format, content=content
+        )
+
+
+def file(store: Store, resource_id: int, path: str, data: bytes) -> None:
+    """Store ``data`` at ``path`` in resource ``resource_id`` (overwrites)."""
+    if store.one("SELECT 1 FROM resources WHERE id=?", (resource_id,)) is None:
+        raise ValueError(f"unknown resource {resource_id}")
+    objects.store_file(store, resource_id, path, data, overwrite=True)
+
+
+def bulk(
+    store: Store,
+    project_id: str,
+    n_subjects: int,
+    *,
+    sessions_per_subject: int = 1,
+    scans_per_session: int = 3,
+    files_per_scan: int = 0,
+    file_size: int = 0,
+) -> None:
+    """Create ``n_subjects`` subjects ``SUBJ_00001``... with sessions, scans and files
+    (resource ``DICOM`` per scan when ``files_per_scan``), in a single transaction."""
+    payload = os.urandom(file_size) if file_size else b""
+    digest = hashlib.md5(payload).hexdigest()
+    now = now_timestamp()
+    empty = dumps_data({})
+    pending_files: list[tuple[int, str]] = []
+    with store.tx() as db:
+        if db.execute("SELECT 1 FROM projects WHERE id=?", (project_id,)).fetchone() is None:
+            objects.create_project(store, db, project_id)
+        for i in range(1, n_subjects + 1):
+            sid = store.next_accession(db, "S")
+            db.execute(
+                "INSERT INTO subjects(id, project, label, data, insert_date, insert_user) "
+                "VALUES(?,?,?,?,?,?)",
+                (sid, project_id, f"SUBJ_{i:05d}", empty, now, "admin"),
+            )
+            for j in range(1, sessions_per_subject + 1):
+                eid = store.next_accession(db, "E")
+                label = f"SUBJ_{i:05d}_MR{j}"
+                db.execute(
+                    "INSERT INTO experiments(id, project, label, xsi_type, subject_id, date, data,"
+                    " insert_date, insert_user) VALUES(?,?,?,?,?,?,?,?,?)",
+                    (
+                        eid,
+                        project_id,
+                        label,
+                        "xnat:mrSessionData",
+                        sid,
+                        "2024-01-01",
+                        dumps_data({"date": "2024-01-01"}),
+                        now,
+                        "admin",
+                    ),
+                )
+                for k in range(1, scans_per_session + 1):
+                    stype = f"T{k}"
+                    cur = db.execute(
+                        "INSERT INTO scans(experiment_id, id, xsi_type, type, data, insert_date,"
+                        " insert_user) VALUES(?,?,?,?,?,?,?)",
+                        (
+                            eid,
+                            str(k),
+                            "xnat:mrScanData",
+                            stype,
+                            dumps_data({"type": stype, "series_description": stype}),
+                            now,
+                            "admin",
+                        ),
+                    )
+                    if files_per_scan:
+                        rcur = db.execute(
+                            "INSERT INTO resources(parent_kind, parent_id, label, format, "
+                            "content, insert_date) VALUES(?,?,?,?,?,?)",
+                            ("scan", str(cur.lastrowid), "DICOM", "DICOM", "RAW", now),
+                        )
+                        assert rcur.lastrowid is not None
+                        for n in range(files_per_scan):
+                            name = f"{n + 1:04d}.dcm"
+                            db.execute(
+                                "INSERT INTO files(resource_id, path, size, md5, mtime) "
+                                "VALUES(?,?,?,?,?)",
+                                (rcur.lastrowid, name, len(payload), digest, time.time()),
+                            )
+                            pending_files.append((rcur.lastrowid, name))
+    for rid, name in pending_files:
+        folder = objects.resource_dir(store, rid)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(payload)
