@@ -532,43 +532,57 @@ def move_session(store: Store, s: PrearcSession, new_project: str) -> PrearcSess
 
 
 def rebuild_session(store: Store, s: PrearcSession) -> PrearcSession:
-    """Re-read the DICOM files on disk and rebuild the scan table; status ``READY``."""
-    from xnat_sdk.testing.dicomtools import NotDicomError, parse_upload
+    """Re-read the DICOM files on disk and rebuild the scan table; status ``READY``.
+
+    Every ``SCANS/{id}`` folder stays scan ``{id}``; its type, description and modality come
+    from the first DICOM file in it. Folders without DICOM keep their previous row, if any.
+    """
+    from xnat_sdk.testing.dicomtools import parse_upload
 
     folder = session_dir(store, s)
-    entries = []
-    for path in _files_in(folder / "SCANS"):
-        entries.append((str(path.relative_to(folder)), path.read_bytes()))
-    try:
-        studies = parse_upload(entries, ignore_unparsable=True)
-    except NotDicomError:  # pragma: no cover - ignore_unparsable=True never raises it
-        studies = []
+    previous = {sc.scan_id: sc for sc in scans_of(store, s)}
     scan_rows: list[tuple[Any, ...]] = []
-    for study in studies:
-        for series in study.series.values():
+    for scan_dir in _resource_dirs(folder / "SCANS"):
+        entries = [(p.name, p.read_bytes()) for p in _files_in(scan_dir / "DICOM")]
+        studies = parse_upload(entries, ignore_unparsable=True)
+        series = [se for st in studies for se in st.series.values()]
+        if series:
+            first_series = series[0]
             scan_rows.append(
                 (
                     s.project,
                     s.timestamp,
                     s.folder,
-                    series.number,
-                    series.xsi_type,
-                    series.description,
-                    series.modality,
-                    series.series_instance_uid,
-                    dumps_data({"frames": str(len(series.files))}),
+                    scan_dir.name,
+                    first_series.xsi_type,
+                    first_series.description,
+                    first_series.modality,
+                    first_series.series_instance_uid,
+                    dumps_data({"frames": str(sum(len(se.files) for se in series))}),
                 )
             )
-    # keep the scan folders as they are on disk: scans whose folder has no DICOM vanish
-    on_disk = {p.name for p in (folder / "SCANS").iterdir()} if (folder / "SCANS").is_dir() else set()
-    scan_rows = [r for r in scan_rows if r[3] in on_disk] or scan_rows
+        elif scan_dir.name in previous:
+            old = previous[scan_dir.name]
+            scan_rows.append(
+                (
+                    s.project,
+                    s.timestamp,
+                    s.folder,
+                    old.scan_id,
+                    old.xsi_type,
+                    old.series_description,
+                    old.modality,
+                    old.series_uid,
+                    dumps_data(old.data),
+                )
+            )
     with store.tx() as db:
         db.execute(
             "DELETE FROM prearchive_scans WHERE project=? AND timestamp=? AND folder=?",
             (s.project, s.timestamp, s.folder),
         )
         db.executemany(
-            "INSERT OR REPLACE INTO prearchive_scans(project, timestamp, folder, scan_id, "
+            "INSERT INTO prearchive_scans(project, timestamp, folder, scan_id, "
             "xsi_type, series_description, modality, series_uid, data) "
             "VALUES(?,?,?,?,?,?,?,?,?)",
             scan_rows,
@@ -627,6 +641,8 @@ def archive_session(
     ``overwrite`` is ``none`` (and for subject/modality clashes when merging). On success
     the prearchive session is removed.
     """
+    from xnat_sdk.testing import objects
+
     project_param = req.project or (s.project if s.project != UNASSIGNED else None)
     if project_param is None:
         raise HttpError(400, "Cannot archive sessions from the Unassigned folder.")
@@ -643,8 +659,21 @@ def archive_session(
     replace_scans = req.overwrite == "delete"
     scans = scans_of(store, s)
     folder = session_dir(store, s)
-    now = now_timestamp()
     pending_files: list[tuple[Path, Path]] = []  # (source, destination)
+    fields = {
+        k: v
+        for k, v in {
+            "date": s.scan_date,
+            "time": s.scan_time.split(".")[0] if s.scan_time else "",
+            "UID": s.data.get("UID", ""),
+            "modality": s.data.get("modality", ""),
+            "dcmPatientId": s.data.get("dcmPatientId", ""),
+            "dcmPatientName": s.data.get("dcmPatientName", ""),
+            "dcmAccessionNumber": s.data.get("dcmAccessionNumber", ""),
+            "prearchivePath": str(folder),
+        }.items()
+        if v
+    }
     with store.tx() as db:
         existing = db.execute(
             "SELECT * FROM experiments WHERE project=? AND (label=? OR id=?)",
@@ -664,51 +693,24 @@ def archive_session(
                     "Invalid modification of session subject via archive process.: "
                     f"{existing['label']} Already Exists for another Subject"
                 )
-        event = store.next_event(db)
         if subj_id is None:
-            subj_id = store.next_accession(db, "S")
-            db.execute(
-                "INSERT INTO subjects(id, project, label, data, insert_date, insert_user, "
-                "event_id) VALUES(?,?,?,?,?,?,?)",
-                (subj_id, project, subject_label, "{}", now, user.login, event),
-            )
+            subj_id = objects.create_subject(store, db, project, subject_label, user=user.login)
         else:
             row = db.execute("SELECT label FROM subjects WHERE id=?", (subj_id,)).fetchone()
             subject_label = str(row[0]) if row is not None else subject_label
-        fields = {
-            k: v
-            for k, v in {
-                "UID": s.data.get("UID", ""),
-                "modality": s.data.get("modality", ""),
-                "dcmPatientId": s.data.get("dcmPatientId", ""),
-                "dcmPatientName": s.data.get("dcmPatientName", ""),
-                "dcmAccessionNumber": s.data.get("dcmAccessionNumber", ""),
-                "time": s.scan_time.split(".")[0] if s.scan_time else "",
-                "prearchivePath": str(folder),
-            }.items()
-            if v
-        }
         status = "quarantine" if req.quarantine else "active"
         if existing is None:
-            expt_id = store.next_accession(db, "E")
-            db.execute(
-                "INSERT INTO experiments(id, project, label, xsi_type, subject_id, session_id, "
-                "date, status, data, insert_date, insert_user, event_id) "
-                "VALUES(?,?,?,?,?,NULL,?,?,?,?,?,?)",
-                (
-                    expt_id,
-                    project,
-                    label,
-                    s.xsi_type,
-                    subj_id,
-                    s.scan_date or None,
-                    status,
-                    dumps_data(fields),
-                    now,
-                    user.login,
-                    event,
-                ),
+            expt_id = objects.create_experiment(
+                store,
+                db,
+                project,
+                label,
+                s.xsi_type,
+                subject_id=subj_id,
+                data=fields,
+                user=user.login,
             )
+            db.execute("UPDATE experiments SET status=? WHERE id=?", (status, expt_id))
         else:
             expt_id = str(existing["id"])
             label = str(existing["label"])
@@ -723,57 +725,46 @@ def archive_session(
             scan_row = db.execute(
                 "SELECT pk FROM scans WHERE experiment_id=? AND id=?", (expt_id, scan.scan_id)
             ).fetchone()
-            scan_data = {
-                "series_description": scan.series_description,
-                "modality": scan.modality,
-                "UID": scan.series_uid,
-                "quality": "usable",
-                **scan.data,
-            }
             if scan_row is None:
-                cur = db.execute(
-                    "INSERT INTO scans(experiment_id, id, xsi_type, type, data, insert_date, "
-                    "insert_user, event_id) VALUES(?,?,?,?,?,?,?,?)",
-                    (
-                        expt_id,
-                        scan.scan_id,
-                        scan.xsi_type,
-                        scan.series_description,
-                        dumps_data(scan_data),
-                        now,
-                        user.login,
-                        event,
-                    ),
+                scan_pk = objects.create_scan(
+                    store,
+                    db,
+                    expt_id,
+                    scan.scan_id,
+                    scan.xsi_type,
+                    type=scan.series_description,
+                    data={
+                        "series_description": scan.series_description,
+                        "modality": scan.modality,
+                        "UID": scan.series_uid,
+                        "quality": "usable",
+                        **scan.data,
+                    },
+                    user=user.login,
                 )
-                scan_pk = int(cur.lastrowid or 0)
             else:
                 scan_pk = int(scan_row[0])
-            for res_dir in sorted(p for p in scan_folder.iterdir() if p.is_dir()):
+            for res_dir in _resource_dirs(scan_folder):
                 res_row = db.execute(
-                    "SELECT id FROM resources WHERE parent_kind='scan' AND parent_id=? AND "
-                    "label=?",
+                    "SELECT id FROM resources WHERE parent_kind='scan' AND parent_id=? AND label=?",
                     (str(scan_pk), res_dir.name),
                 ).fetchone()
+                is_dicom = res_dir.name == "DICOM"
                 if res_row is None:
-                    is_dicom = res_dir.name == "DICOM"
-                    cur = db.execute(
-                        "INSERT INTO resources(parent_kind, parent_id, label, format, content, "
-                        "insert_date, event_id) VALUES('scan',?,?,?,?,?,?)",
-                        (
-                            str(scan_pk),
-                            res_dir.name,
-                            "DICOM" if is_dicom else "",
-                            "RAW" if is_dicom else "",
-                            now,
-                            event,
-                        ),
+                    res_id = objects.create_resource(
+                        store,
+                        db,
+                        "scan",
+                        str(scan_pk),
+                        res_dir.name,
+                        format="DICOM" if is_dicom else "",
+                        content="RAW" if is_dicom else "",
                     )
-                    res_id = int(cur.lastrowid or 0)
                 else:
                     res_id = int(res_row[0])
                     if replace_scans:
                         db.execute("DELETE FROM files WHERE resource_id=?", (res_id,))
-                        shutil.rmtree(store.files_root / str(res_id), ignore_errors=True)
+                        shutil.rmtree(objects.resource_dir(store, res_id), ignore_errors=True)
                 for path in _files_in(res_dir):
                     rel = path.relative_to(res_dir).as_posix()
                     have = db.execute(
@@ -791,12 +782,12 @@ def archive_session(
                             rel,
                             len(data),
                             _md5(data),
-                            "DICOM" if res_dir.name == "DICOM" else "",
-                            "RAW" if res_dir.name == "DICOM" else "",
+                            "DICOM" if is_dicom else "",
+                            "RAW" if is_dicom else "",
                             time.time(),
                         ),
                     )
-                    pending_files.append((path, store.files_root / str(res_id) / rel))
+                    pending_files.append((path, objects.resource_dir(store, res_id) / rel))
         for src, dest in pending_files:
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, dest)
@@ -899,10 +890,6 @@ def _session_from_ctx(ctx: RequestContext, *, write: bool = False) -> PrearcSess
 
 def _can_view(ctx: RequestContext, project: str) -> bool:
     return ctx.user.admin or can_edit(ctx.store, ctx.user, project)
-
-
-def _table(ctx: RequestContext, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> Response:
-    return ctx.table(columns, rows)
 
 
 def rows_response(
@@ -1024,7 +1011,9 @@ def _list_all(ctx: RequestContext) -> Response:
 
 def _rebuild_all(ctx: RequestContext) -> Response:
     if not ctx.user.admin:
-        raise HttpError(403, "Only site or data administrators can request a rebuild of the prearchive.")
+        raise HttpError(
+            403, "Only site or data administrators can request a rebuild of the prearchive."
+        )
     for s in session_rows(ctx.store):
         rebuild_session(ctx.store, s)
     return ctx.text("")
@@ -1160,8 +1149,7 @@ def _delete_scan(ctx: RequestContext) -> Response:
             (s.project, s.timestamp, s.folder, ctx.params["scan"]),
         )
         db.execute(
-            "UPDATE prearchive_sessions SET lastmod=? WHERE project=? AND timestamp=? AND "
-            "folder=?",
+            "UPDATE prearchive_sessions SET lastmod=? WHERE project=? AND timestamp=? AND folder=?",
             (now_timestamp(), s.project, s.timestamp, s.folder),
         )
     return ctx.text("")
