@@ -115,7 +115,13 @@ def _import(ctx: RequestContext) -> Response:
             )
     subject = first(params, "subject", "SUBJECT_ID") or dest.get("subject")
     label = first(params, "session", "EXPT_LABEL") or dest.get("experiment")
-    ignore = is_true(first(params, "Ignore-Unparsable")) or first(params, "action") == "commit"
+    # The session importer (SI) builds sessions from what it recognises and skips the rest;
+    # the DICOM-zip and gradual importers fail on the first unparsable entry unless told.
+    ignore = (
+        handler == "SI"
+        or is_true(first(params, "Ignore-Unparsable"))
+        or first(params, "action") == "commit"
+    )
     try:
         studies = parse_upload(read_entries(body, ctype, name), ignore_unparsable=ignore)
     except (NotDicomError, UploadFormatError) as exc:
