@@ -1,0 +1,69 @@
+"""The explicit table XSD type -> hand-written runtime base in ``xnat_sdk.bases``.
+
+The REST behaviour of a type (which URL it owns, what it can download, ...) cannot be read from
+the XSD, so it lives in hand-written bases. A generated class derives from its XSD base class
+first and then from its bound base, if it has one; roots without a binding derive from
+``XNATObject``.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Mapping
+from types import MappingProxyType, ModuleType
+
+BASES_MODULE = "xnat_sdk.bases"
+"""Module that defines the runtime bases."""
+
+ROOT_BASE = "XNATObject"
+"""Base of every generated class without an XSD base or a binding."""
+
+BINDINGS: Mapping[str, str] = MappingProxyType(
+    {
+        "{http://nrg.wustl.edu/xnat}projectData": "ProjectBase",
+        "{http://nrg.wustl.edu/xnat}subjectData": "SubjectBase",
+        "{http://nrg.wustl.edu/xnat}experimentData": "ExperimentBase",
+        "{http://nrg.wustl.edu/xnat}subjectAssessorData": "SubjectAssessorBase",
+        "{http://nrg.wustl.edu/xnat}imageSessionData": "ImageSessionBase",
+        "{http://nrg.wustl.edu/xnat}derivedData": "DerivedDataBase",
+        "{http://nrg.wustl.edu/xnat}imageAssessorData": "AssessorBase",
+        "{http://nrg.wustl.edu/xnat}imageScanData": "ScanBase",
+        "{http://nrg.wustl.edu/xnat}reconstructedImageData": "ReconstructionBase",
+        "{http://nrg.wustl.edu/xnat}abstractResource": "ResourceBase",
+    }
+)
+"""Type key (``{namespace}name``) -> class name in :data:`BASES_MODULE`."""
+
+
+def bound_base(type_key: str) -> str | None:
+    """The runtime base bound to *type_key*, or None."""
+    return BINDINGS.get(type_key)
+
+
+@functools.cache
+def _bases_module() -> ModuleType:
+    return importlib.import_module(BASES_MODULE)
+
+
+def reserved_names() -> frozenset[str]:
+    """Names the runtime never fills from a document (``xnat_sdk.bases.RESERVED_NAMES``)."""
+    names: frozenset[str] = frozenset(getattr(_bases_module(), "RESERVED_NAMES", ()))
+    return names
+
+
+@functools.cache
+def runtime_attributes(base_names: tuple[str, ...]) -> frozenset[str]:
+    """Public attributes (properties, methods) the runtime bases *base_names* define.
+
+    :data:`ROOT_BASE` is always included. A generated field with such a name would hide the
+    runtime's attribute (and clash for the type checker), so the generator leaves it out.
+    """
+    module = _bases_module()
+    names: set[str] = set()
+    for name in (ROOT_BASE, *base_names):
+        cls = getattr(module, name, None)
+        if cls is None:
+            raise LookupError(f"{BASES_MODULE} has no class {name} (see the binding table)")
+        names.update(a for a in dir(cls) if not a.startswith("_"))
+    return frozenset(names)

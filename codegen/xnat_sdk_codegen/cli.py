@@ -1,0 +1,132 @@
+"""``python -m codegen --schemas DIR --out PACKAGE_DIR [--check]``: generate the typed models.
+
+Without ``--check`` the package folder is brought up to date: changed files are rewritten,
+stale generated files (recognised by their header) are deleted, other files are left alone.
+With ``--check`` nothing is written; the exit status is 1 and the differing files are named
+when the folder differs from a fresh generation.
+
+Site schemas: a folder holding a plugin XSD that imports the ``xnat`` namespace generates a
+package whose classes subclass the core models (``--core-package``, default
+``xnat_sdk.models``); imports of the core namespaces resolve against ``--core-schemas``
+(default: the checkout's pinned ``schemas/`` folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .emit import EmitOptions, generate_files, generated_files_in
+from .reader import CORE_PACKAGE, SchemaError, default_core_schemas, read_schemas
+
+
+def _shown(path: str) -> str:
+    """*path* as given, made relative to the working directory when it lies inside it."""
+    p = Path(path)
+    if p.is_absolute():
+        try:
+            return p.relative_to(Path.cwd()).as_posix() or "."
+        except ValueError:
+            return p.as_posix()
+    return Path(os.path.normpath(path)).as_posix()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the generator."""
+    parser = argparse.ArgumentParser(
+        prog="python -m codegen", description="Generate typed attrs models from XNAT XSD files."
+    )
+    parser.add_argument("--schemas", required=True, help="folder holding the .xsd files")
+    parser.add_argument("--out", required=True, help="package folder to write")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 and name the files that differ from a fresh generation",
+    )
+    parser.add_argument(
+        "--core-schemas",
+        default=None,
+        help="folder with the pinned core schemas (xnat/xnat.xsd, xdat/xdat.xsd); "
+        "default: the checkout's schemas/ folder",
+    )
+    parser.add_argument(
+        "--core-package",
+        default=CORE_PACKAGE,
+        help=f"package that holds the core models (default {CORE_PACKAGE})",
+    )
+    return parser
+
+
+def run(
+    schemas: Path,
+    out: Path,
+    *,
+    check: bool = False,
+    core_schemas: Path | None = None,
+    core_package: str = CORE_PACKAGE,
+    command: str | None = None,
+) -> list[str]:
+    """Generate (or check) *out*; returns the names of the files that differ or changed."""
+    core = core_schemas if core_schemas is not None else default_core_schemas()
+    schema_set = read_schemas(schemas, core, core_package)
+    if command is None:
+        command = f"python -m codegen --schemas {_shown(str(schemas))} --out {_shown(str(out))}"
+    files = generate_files(schema_set, EmitOptions(command=command, core_package=core_package))
+    differing: list[str] = []
+    for name, text in files.items():
+        target = out / name
+        data = text.encode("utf-8")
+        if not target.is_file():
+            differing.append(f"missing: {name}")
+        elif target.read_bytes() != data:
+            differing.append(f"differs: {name}")
+        else:
+            continue
+        if not check:
+            out.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(target.name + ".tmp")
+            tmp.write_bytes(data)
+            tmp.replace(target)
+    for stale in generated_files_in(out):
+        if stale.name not in files:
+            differing.append(f"stale: {stale.name}")
+            if not check:
+                stale.unlink()
+    return differing
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    schemas, out = Path(args.schemas), Path(args.out)
+    command = f"python -m codegen --schemas {_shown(args.schemas)} --out {_shown(args.out)}" + (
+        f" --core-package {args.core_package}" if args.core_package != CORE_PACKAGE else ""
+    )
+    try:
+        differing = run(
+            schemas,
+            out,
+            check=args.check,
+            core_schemas=Path(args.core_schemas) if args.core_schemas else None,
+            core_package=args.core_package,
+            command=command,
+        )
+    except SchemaError as exc:
+        print(f"codegen: schema error: {exc}", file=sys.stderr)
+        return 2
+    if args.check:
+        if differing:
+            print(
+                f"codegen: {out} differs from a fresh generation "
+                "(run `make generate` and commit the result):",
+                file=sys.stderr,
+            )
+            for line in differing:
+                print(f"  {line}", file=sys.stderr)
+            return 1
+        print(f"codegen: {out} is up to date")
+        return 0
+    print(f"codegen: wrote {out} ({len(differing)} file(s) changed)")
+    return 0

@@ -1,0 +1,920 @@
+"""Read XSD files with xsdata's ``SchemaParser`` and build the IR (:mod:`xnat_sdk_codegen.ir`).
+
+The reader follows ``xs:import`` / ``xs:include``, keeps ``xs:documentation`` and the ``xdat:*``
+appinfo, and fails loudly (:class:`SchemaError`) on any import or type reference it cannot
+resolve. The only exception are the namespaces declared opaque (:data:`OPAQUE_NAMESPACES`):
+XNAT's ``xnat.xsd`` imports ``../birn/birnprov.xsd``, which is not published; each type used from
+such a namespace becomes one opaque class that keeps the raw data.
+
+Imports of the XNAT core namespaces (``xnat``, ``xdat``) that cannot be found next to the
+importing file are resolved against the core schema folder (``--core-schemas``). Files outside
+the ``--schemas`` folder are *external*: their types are not generated again, the generated
+code imports them from the core package (``xnat_sdk.models``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from . import binding, naming
+from .ir import UNBOUNDED, FieldKind, FieldSpec, SchemaSet, SourceFile, TypeKind, TypeSpec
+
+XS_NS = "http://www.w3.org/2001/XMLSchema"
+XDAT_NS = "http://nrg.wustl.edu/xdat"
+
+OPAQUE_NAMESPACES: Mapping[str, str] = MappingProxyType(
+    {
+        "http://www.nbirn.net/prov": (
+            "the BIRN provenance schema (birnprov.xsd), imported by xnat.xsd but not published "
+            "with XNAT's data model"
+        ),
+    }
+)
+"""Namespaces whose schema may be missing; their types become opaque classes."""
+
+BUILTIN_TYPES: Mapping[str, str] = MappingProxyType(
+    {
+        **dict.fromkeys(
+            [
+                "string", "normalizedString", "token", "anyURI", "language", "Name", "NCName",
+                "ID", "IDREF", "IDREFS", "ENTITY", "ENTITIES", "NMTOKEN", "NMTOKENS", "QName",
+                "NOTATION", "duration", "base64Binary", "hexBinary", "gYear", "gYearMonth",
+                "gMonth", "gMonthDay", "gDay", "anySimpleType",
+            ],
+            "str",
+        ),
+        "boolean": "bool",
+        **dict.fromkeys(
+            [
+                "integer", "int", "long", "short", "byte", "nonNegativeInteger",
+                "positiveInteger", "nonPositiveInteger", "negativeInteger", "unsignedLong",
+                "unsignedInt", "unsignedShort", "unsignedByte",
+            ],
+            "int",
+        ),
+        **dict.fromkeys(["float", "double", "decimal"], "float"),
+        "date": "datetime.date",
+        "dateTime": "datetime.datetime",
+        "time": "datetime.time",
+    }
+)  # fmt: skip
+"""XSD builtin type (local name) -> Python annotation."""
+
+CORE_PACKAGE = "xnat_sdk.models"
+
+
+class SchemaError(Exception):
+    """A schema cannot be read: missing import, unknown type, unsupported construct."""
+
+
+@dataclass
+class _Loaded:
+    path: Path
+    rel: str
+    sha256: str
+    schema: Any
+    external: bool
+
+    @property
+    def namespace(self) -> str:
+        return str(self.schema.target_namespace or "")
+
+
+@dataclass(frozen=True)
+class _Simple:
+    py_type: str
+    enumeration: tuple[str, ...]
+    builtin: str = ""
+    """The builtin XSD type it derives from (``xs:string``)."""
+
+
+@dataclass
+class _Scope:
+    """Where fields are being collected: which class, which path below which root."""
+
+    key: str
+    root_xsi: str
+    path: tuple[str, ...]
+    class_name: str
+    module: str
+    namespace: str
+    prefix: str
+    external: bool
+    owner: str
+    where_file: str
+    bound: tuple[str, ...] = ()
+    """Runtime bases (``xnat_sdk.bases``) bound to this type and its ancestors."""
+
+
+@dataclass
+class _Draft:
+    """A TypeSpec under construction (fields are added after registration)."""
+
+    spec: TypeSpec
+    fields: list[FieldSpec] = field(default_factory=list)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _is_url(location: str) -> bool:
+    return "://" in location
+
+
+def _parse_file(path: Path) -> Any:
+    from xsdata.codegen.parsers.schema import SchemaParser
+
+    data = path.read_bytes()
+    try:
+        return SchemaParser(location=path.as_uri()).from_bytes(data)
+    except Exception as exc:
+        raise SchemaError(f"cannot parse schema {path}: {exc}") from exc
+
+
+def _max(value: Any) -> int:
+    if value == "unbounded" or value == sys.maxsize:
+        return UNBOUNDED
+    return int(value)
+
+
+def _text(content: Sequence[Any]) -> str:
+    parts: list[str] = []
+    for item in content:
+        if isinstance(item, str):
+            parts.append(item)
+        else:
+            text = getattr(item, "text", None)
+            if text:
+                parts.append(str(text))
+    return " ".join(" ".join(parts).split())
+
+
+def _flatten_appinfo(node: Any, prefix: str, out: list[tuple[str, str]]) -> None:
+    qname = str(getattr(node, "qname", "") or "")
+    if not qname.startswith("{" + XDAT_NS + "}"):
+        return
+    local = qname.split("}", 1)[1]
+    here = f"{prefix}.{local}" if prefix else local
+    for key, value in (getattr(node, "attributes", None) or {}).items():
+        out.append((f"{here}.{key}", str(value)))
+    for child in getattr(node, "children", None) or []:
+        _flatten_appinfo(child, here, out)
+
+
+def _annotation(annotations: Sequence[Any]) -> tuple[str, tuple[tuple[str, str], ...]]:
+    docs: list[str] = []
+    app: list[tuple[str, str]] = []
+    for ann in annotations or []:
+        for doc in ann.documentations or []:
+            text = _text(doc.content or [])
+            if text:
+                docs.append(text)
+        for info in ann.app_infos or []:
+            for node in info.content or []:
+                _flatten_appinfo(node, "", app)
+    return "\n\n".join(docs), tuple(app)
+
+
+def _appinfo_get(app: tuple[tuple[str, str], ...], key: str) -> str | None:
+    for k, v in app:
+        if k == key:
+            return v
+    return None
+
+
+def _children_in_order(group: Any) -> list[Any]:
+    kids: list[Any] = []
+    for attr in ("elements", "sequences", "choices", "groups", "any"):
+        kids.extend(getattr(group, attr, None) or [])
+    return sorted(kids, key=lambda k: int(k.index))
+
+
+def default_core_schemas() -> Path | None:
+    """The core schema folder of a checkout (``<repo>/schemas``), if it exists."""
+    candidate = Path(__file__).resolve().parents[2] / "schemas"
+    return candidate if candidate.is_dir() else None
+
+
+class Reader:
+    """Reads one schema folder (plus what it imports) into a :class:`SchemaSet`."""
+
+    def __init__(
+        self,
+        schema_dir: Path,
+        core_dir: Path | None = None,
+        core_package: str = CORE_PACKAGE,
+        opaque_namespaces: Mapping[str, str] = OPAQUE_NAMESPACES,
+    ) -> None:
+        self.schema_dir = schema_dir.resolve()
+        self.core_dir = core_dir.resolve() if core_dir is not None else None
+        self.core_package = core_package
+        self.opaque_namespaces = opaque_namespaces
+        self._loaded: dict[Path, _Loaded] = {}
+        self._order: list[_Loaded] = []
+        self._core_ns: dict[str, Path] | None = None
+        self._opaque_used: dict[str, bool] = {}
+        self._complex: dict[str, tuple[Any, _Loaded]] = {}
+        self._simple: dict[str, tuple[Any, _Loaded]] = {}
+        self._elements: dict[str, str] = {}
+        self._prefix: dict[str, str] = {}
+        self._drafts: dict[str, _Draft] = {}
+        self._order_keys: list[str] = []
+        self._class_names: set[str] = set()
+        self._building: set[str] = set()
+
+    # ----------------------------------------------------------------- loading
+    def _core_namespaces(self) -> dict[str, Path]:
+        if self._core_ns is None:
+            found: dict[str, Path] = {}
+            if self.core_dir is not None and self.core_dir.is_dir():
+                for path in sorted(self.core_dir.rglob("*.xsd")):
+                    schema = _parse_file(path)
+                    ns = str(schema.target_namespace or "")
+                    found.setdefault(ns, path.resolve())
+            self._core_ns = found
+        return self._core_ns
+
+    def _rel(self, path: Path) -> tuple[str, bool]:
+        if path.is_relative_to(self.schema_dir):
+            return path.relative_to(self.schema_dir).as_posix(), False
+        if self.core_dir is not None and path.is_relative_to(self.core_dir):
+            return path.relative_to(self.core_dir).as_posix(), True
+        return path.name, True
+
+    def _load(self, path: Path) -> _Loaded:
+        path = path.resolve()
+        if path in self._loaded:
+            return self._loaded[path]
+        rel, external = self._rel(path)
+        loaded = _Loaded(path, rel, _sha256(path.read_bytes()), _parse_file(path), external)
+        self._loaded[path] = loaded
+        self._order.append(loaded)
+        for ns, prefix in self._prefixes_of(loaded):
+            self._prefix.setdefault(ns, prefix)
+        for imp in sorted(
+            [*(loaded.schema.imports or []), *(loaded.schema.includes or [])],
+            key=lambda i: int(i.index),
+        ):
+            target = self._resolve_import(loaded, imp)
+            if target is not None:
+                self._load(target)
+        return loaded
+
+    @staticmethod
+    def _prefixes_of(loaded: _Loaded) -> list[tuple[str, str]]:
+        pairs = []
+        for prefix, ns in sorted(
+            (loaded.schema.ns_map or {}).items(), key=lambda kv: (kv[0] is None, kv[0] or "")
+        ):
+            if prefix and ns not in (XS_NS, "http://www.w3.org/2001/XMLSchema-instance"):
+                pairs.append((ns, prefix))
+        return pairs
+
+    def _resolve_import(self, importer: _Loaded, imp: Any) -> Path | None:
+        namespace = getattr(imp, "namespace", None)
+        if namespace is None and type(imp).__name__ == "Include":
+            namespace = importer.namespace
+        location = str(getattr(imp, "schema_location", None) or "")
+        tried: list[str] = []
+        if location and not _is_url(location):
+            candidate = (importer.path.parent / location).resolve()
+            tried.append(str(candidate))
+            if candidate.is_file():
+                return candidate
+        if namespace:
+            core = self._core_namespaces().get(namespace)
+            if core is not None:
+                return core
+            if namespace in self.opaque_namespaces:
+                self._opaque_used.setdefault(namespace, importer.external)
+                return None
+        core_hint = (
+            f"core schemas searched in {self.core_dir}"
+            if self.core_dir is not None
+            else "no core schema folder given (--core-schemas)"
+        )
+        raise SchemaError(
+            f"{importer.path}: cannot resolve xs:import/xs:include of namespace "
+            f"{namespace!r} from schemaLocation {location!r} (tried: {', '.join(tried) or '-'}; "
+            f"{core_hint})"
+        )
+
+    def _index(self) -> None:
+        for loaded in self._order:
+            ns = loaded.namespace
+            schema = loaded.schema
+            for ct in schema.complex_types or []:
+                key = f"{{{ns}}}{ct.name}"
+                if key in self._complex:
+                    other = self._complex[key][1].path
+                    raise SchemaError(f"complexType {key} is defined twice: {other}, {loaded.path}")
+                self._complex[key] = (ct, loaded)
+            for st in schema.simple_types or []:
+                self._simple.setdefault(f"{{{ns}}}{st.name}", (st, loaded))
+            for el in schema.elements or []:
+                if el.name and el.type:
+                    tkey = self._qkey(el.type, el.ns_map, f"{loaded.path}: element {el.name}")
+                    self._elements.setdefault(tkey, str(el.name))
+        for ns in self._opaque_used:
+            if ns not in self._prefix:
+                self._prefix[ns] = naming.snake_module(ns.rstrip("/").rsplit("/", 1)[-1])
+
+    # ------------------------------------------------------------- resolution
+    @staticmethod
+    def _split(key: str) -> tuple[str, str]:
+        ns, local = key[1:].split("}", 1)
+        return ns, local
+
+    def _qkey(self, ref: str, ns_map: Mapping[Any, str] | None, where: str) -> str:
+        ns_map = ns_map or {}
+        if ":" in ref:
+            prefix, local = ref.split(":", 1)
+            ns = ns_map.get(prefix)
+            if ns is None:
+                raise SchemaError(f"{where}: unknown namespace prefix in type reference {ref!r}")
+        else:
+            local = ref
+            ns = ns_map.get(None) or ns_map.get("") or ""
+        return f"{{{ns}}}{local}"
+
+    def _simple_type(self, key: str, where: str) -> _Simple | None:
+        """The Python view of a simple type key, or None when *key* is not simple."""
+        ns, local = self._split(key)
+        if ns == XS_NS:
+            if local not in BUILTIN_TYPES:
+                raise SchemaError(f"{where}: unsupported XSD builtin type xs:{local}")
+            return _Simple(BUILTIN_TYPES[local], (), f"xs:{local}")
+        if key in self._simple:
+            st, loaded = self._simple[key]
+            return self._inline_simple(st, f"{where} (simpleType {local} in {loaded.path})")
+        return None
+
+    def _inline_simple(self, st: Any, where: str) -> _Simple:
+        restriction = getattr(st, "restriction", None)
+        if restriction is None:
+            if getattr(st, "list", None) is not None or getattr(st, "union", None) is not None:
+                return _Simple("str", (), "xs:string")
+            raise SchemaError(f"{where}: simpleType without restriction is not supported")
+        enums = tuple(str(e.value) for e in restriction.enumerations or [])
+        if restriction.base:
+            base_key = self._qkey(restriction.base, restriction.ns_map, where)
+            base = self._simple_type(base_key, where)
+            if base is None:
+                raise SchemaError(f"{where}: restriction base {restriction.base!r} is not simple")
+        elif restriction.simple_type is not None:
+            base = self._inline_simple(restriction.simple_type, where)
+        else:
+            raise SchemaError(f"{where}: restriction without a base")
+        return _Simple(base.py_type, enums or base.enumeration, base.builtin)
+
+    # ---------------------------------------------------------------- building
+    def read(self) -> SchemaSet:
+        """Load every ``.xsd`` under the schema folder (and its imports) and build the IR."""
+        if not self.schema_dir.is_dir():
+            raise SchemaError(f"schema folder {self.schema_dir} does not exist")
+        own = sorted(self.schema_dir.rglob("*.xsd"))
+        if not own:
+            raise SchemaError(f"no .xsd files in {self.schema_dir}")
+        for path in own:
+            self._load(path)
+        self._index()
+        # External (core) types first, in core order, so their names match the core build.
+        ordered = sorted(self._order, key=lambda f: (not f.external, f.rel))
+        for loaded in ordered:
+            for ct in loaded.schema.complex_types or []:
+                self._build_named(f"{{{loaded.namespace}}}{ct.name}")
+        types = tuple(self._finish(self._drafts[k]) for k in self._order_keys)
+        sources = tuple(
+            SourceFile(f.rel, f.sha256, f.namespace, f.external)
+            for f in sorted(self._order, key=lambda f: (f.external, f.rel))
+        )
+        return SchemaSet(types, sources, tuple(sorted(self._opaque_used)))
+
+    @staticmethod
+    def _finish(draft: _Draft) -> TypeSpec:
+        from dataclasses import replace
+
+        return replace(draft.spec, fields=tuple(draft.fields))
+
+    def _claim_class_name(self, name: str) -> str:
+        name = naming.unique(name, self._class_names)
+        self._class_names.add(name)
+        return name
+
+    def _register(self, spec: TypeSpec) -> _Draft:
+        draft = _Draft(spec)
+        self._drafts[spec.key] = draft
+        self._order_keys.append(spec.key)
+        return draft
+
+    def _bound_chain(self, key: str, base: str | None) -> tuple[str, ...]:
+        bound: list[str] = []
+        own = binding.bound_base(key)
+        if own is not None:
+            bound.append(own)
+        while base is not None:
+            found = binding.bound_base(base)
+            if found is not None and found not in bound:
+                bound.append(found)
+            base = self._drafts[base].spec.base
+        return tuple(bound)
+
+    @staticmethod
+    def _py_name(scope: _Scope, xsd_name: str, taken: set[str]) -> tuple[str, bool]:
+        """(Python name, provided by the runtime) for a field of the class in *scope*."""
+        py = naming.field_name(xsd_name)
+        if py in binding.runtime_attributes(scope.bound):
+            return py, True
+        if py in binding.reserved_names():
+            py += "_"
+        return naming.unique(py, taken), False
+
+    def _inherited_names(self, base: str | None) -> set[str]:
+        names: set[str] = set()
+        while base is not None:
+            draft = self._drafts[base]
+            names.update(f.py_name for f in draft.fields if not f.runtime)
+            base = draft.spec.base
+        return names
+
+    def _ensure_opaque(self, key: str, where: str) -> None:
+        if key in self._drafts:
+            return
+        ns, local = self._split(key)
+        prefix = self._prefix.get(ns, "ns")
+        xsi = f"{prefix}:{local}"
+        external = self._opaque_used.get(ns, False)
+        reason = self.opaque_namespaces[ns]
+        draft = self._register(
+            TypeSpec(
+                key=key,
+                xsd_name=local,
+                namespace=ns,
+                prefix=prefix,
+                xsi_type=xsi,
+                py_name=self._claim_class_name(naming.class_name(xsi)),
+                module=naming.module_name(prefix, local),
+                kind="opaque",
+                doc=(
+                    f"Opaque ``{xsi}``: {reason}. Its structure is unknown, so it has no typed "
+                    "fields; the data is kept as received (``raw``)."
+                ),
+                external=external,
+                package=self.core_package if external else "",
+            )
+        )
+        del draft  # no fields: the runtime keeps every data field in ``raw``
+
+    def _build_named(self, key: str) -> None:
+        if key in self._drafts:
+            return
+        if key in self._building:
+            raise SchemaError(f"complexType {key} derives from itself")
+        self._building.add(key)
+        ct, loaded = self._complex[key]
+        ns, local = self._split(key)
+        prefix = self._prefix.get(ns)
+        if prefix is None:
+            raise SchemaError(f"{loaded.path}: namespace {ns} has no prefix to build xsi types")
+        xsi = f"{prefix}:{local}"
+        where = f"{loaded.path}: complexType {local}"
+        base = self._base_of(ct, where)
+        if base is not None:
+            self._build_base(base, where)
+        doc, app = _annotation(ct.annotations)
+        py = self._claim_class_name(naming.class_name(xsi))
+        module = naming.module_name(prefix, local)
+        spec = TypeSpec(
+            key=key,
+            xsd_name=local,
+            namespace=ns,
+            prefix=prefix,
+            xsi_type=xsi,
+            py_name=py,
+            module=module,
+            kind="named",
+            base=base,
+            abstract=bool(ct.abstract) or _appinfo_get(app, "element.abstract") == "true",
+            element=self._elements.get(key),
+            doc=doc,
+            display_identifiers=_appinfo_get(app, "element.displayIdentifiers"),
+            external=loaded.external,
+            package=self.core_package if loaded.external else "",
+        )
+        draft = self._register(spec)
+        scope = _Scope(
+            key=key,
+            root_xsi=xsi,
+            path=(),
+            class_name=py,
+            module=module,
+            namespace=ns,
+            prefix=prefix,
+            external=loaded.external,
+            owner=key,
+            where_file=str(loaded.path),
+            bound=self._bound_chain(key, base),
+        )
+        draft.fields.extend(self._body_fields(scope, ct, local, self._inherited_names(base)))
+        self._building.discard(key)
+
+    def _build_base(self, base: str, where: str) -> None:
+        if base in self._complex:
+            self._build_named(base)
+        elif self._split(base)[0] in self._opaque_used:
+            self._ensure_opaque(base, where)
+        else:
+            raise SchemaError(f"{where}: base type {base} is not defined in any schema read")
+
+    def _base_of(self, ct: Any, where: str) -> str | None:
+        content = ct.complex_content or ct.simple_content
+        if content is None:
+            return None
+        if content.restriction is not None:
+            raise SchemaError(f"{where}: derivation by restriction is not supported")
+        ext = content.extension
+        if ext is None or not ext.base:
+            return None
+        key = self._qkey(ext.base, ext.ns_map, where)
+        if self._simple_type_or_none(key, where) is not None:
+            return None  # simpleContent over a simple type: a text field, not a base class
+        return key
+
+    def _simple_type_or_none(self, key: str, where: str) -> _Simple | None:
+        ns, _ = self._split(key)
+        if ns == XS_NS or key in self._simple:
+            return self._simple_type(key, where)
+        return None
+
+    # ------------------------------------------------------------------ fields
+    def _body_fields(
+        self, scope: _Scope, ct: Any, text_name: str, inherited: set[str]
+    ) -> list[FieldSpec]:
+        """Fields of a complexType body: text, attributes, then elements in schema order."""
+        where = f"{scope.where_file}: {scope.root_xsi}" + (
+            "/" + "/".join(scope.path) if scope.path else ""
+        )
+        taken = set(inherited)
+        fields: list[FieldSpec] = []
+        holder: Any = ct
+        content = ct.complex_content or ct.simple_content
+        if content is not None and content.extension is not None:
+            holder = content.extension
+        if ct.simple_content is not None and holder is not ct:
+            base_key = self._qkey(holder.base, holder.ns_map, where)
+            simple = self._simple_type_or_none(base_key, where)
+            if simple is not None:
+                path = "/".join(scope.path) if scope.path else text_name
+                py, runtime = self._py_name(scope, text_name, taken)
+                taken.add(py)
+                fields.append(
+                    FieldSpec(
+                        xsd_name=text_name,
+                        py_name=py,
+                        runtime=runtime,
+                        py_type=self._literal_or(simple),
+                        xsd_type=str(holder.base),
+                        kind="text",
+                        path=path,
+                        xpath=f"{scope.root_xsi}/{path}",
+                        enumeration=simple.enumeration,
+                        doc="The element's text value.",
+                    )
+                )
+        if getattr(holder, "attribute_groups", None):
+            raise SchemaError(f"{where}: xs:attributeGroup is not supported")
+        for attr in holder.attributes or []:
+            spec = self._attribute_field(scope, attr, taken, where)
+            taken.add(spec.py_name)
+            fields.append(spec)
+        for group_name in ("sequence", "choice", "all"):
+            group = getattr(holder, group_name, None)
+            if group is None:
+                continue
+            optional = group_name == "choice" or int(group.min_occurs) == 0
+            repeated = _max(group.max_occurs) != 1
+            for el, opt, rep in self._walk(group, optional, repeated, where):
+                spec = self._element_field(scope, el, opt, rep, taken, where)
+                taken.add(spec.py_name)
+                fields.append(spec)
+        if getattr(holder, "group", None) is not None:
+            raise SchemaError(f"{where}: xs:group references are not supported")
+        return fields
+
+    def _walk(
+        self, group: Any, optional: bool, repeated: bool, where: str
+    ) -> Iterator[tuple[Any, bool, bool]]:
+        for kid in _children_in_order(group):
+            kind = type(kid).__name__
+            if kind == "Element":
+                yield (
+                    kid,
+                    optional or int(kid.min_occurs) == 0,
+                    repeated or _max(kid.max_occurs) != 1,
+                )
+            elif kind == "Sequence":
+                yield from self._walk(
+                    kid,
+                    optional or int(kid.min_occurs) == 0,
+                    repeated or _max(kid.max_occurs) != 1,
+                    where,
+                )
+            elif kind == "Choice":
+                yield from self._walk(kid, True, repeated or _max(kid.max_occurs) != 1, where)
+            else:
+                raise SchemaError(f"{where}: xs:{kind.lower()} inside a model group is unsupported")
+
+    def _literal_or(self, simple: _Simple) -> str:
+        if simple.enumeration and simple.py_type == "str":
+            from json import dumps
+
+            return "Literal[" + ", ".join(dumps(v) for v in simple.enumeration) + "]"
+        if simple.enumeration and simple.py_type == "int":
+            try:
+                return "Literal[" + ", ".join(str(int(v)) for v in simple.enumeration) + "]"
+            except ValueError:
+                return "int"
+        return simple.py_type
+
+    def _attribute_field(self, scope: _Scope, attr: Any, taken: set[str], where: str) -> FieldSpec:
+        if attr.ref or not attr.name:
+            raise SchemaError(f"{where}: attribute references (ref={attr.ref!r}) are not supported")
+        name = str(attr.name)
+        awhere = f"{where}/@{name}"
+        doc, app = _annotation(attr.annotations)
+        if attr.type:
+            key = self._qkey(attr.type, attr.ns_map, awhere)
+            simple = self._simple_type(key, awhere) if self._is_simple_key(key) else None
+            if simple is None:
+                raise SchemaError(
+                    f"{awhere}: attribute type {attr.type!r} ({key}) is not defined in any "
+                    "schema that was read"
+                )
+            xsd_type = str(attr.type)
+        elif attr.simple_type is not None:
+            simple = self._inline_simple(attr.simple_type, awhere)
+            xsd_type = simple.builtin
+        else:
+            simple, xsd_type = _Simple("str", (), "xs:string"), "xs:string"
+        use = getattr(attr.use, "value", attr.use)
+        default = attr.default if attr.default is not None else attr.fixed
+        path = "/".join((*scope.path, name))
+        py, runtime = self._py_name(scope, name, taken)
+        return FieldSpec(
+            xsd_name=name,
+            py_name=py,
+            runtime=runtime,
+            py_type=self._literal_or(simple),
+            xsd_type=xsd_type,
+            kind="attribute",
+            path=path,
+            xpath=f"{scope.root_xsi}/{path}",
+            min_occurs=1 if use == "required" else 0,
+            required=use == "required" and default is None,
+            default=None if default is None else str(default),
+            enumeration=simple.enumeration,
+            doc=doc,
+            appinfo=app,
+        )
+
+    def _is_simple_key(self, key: str) -> bool:
+        ns, _ = self._split(key)
+        return ns == XS_NS or key in self._simple
+
+    def _element_field(
+        self,
+        scope: _Scope,
+        el: Any,
+        optional: bool,
+        repeated: bool,
+        taken: set[str],
+        where: str,
+        py_source: str | None = None,
+        extra_path: tuple[str, ...] = (),
+        outer_doc: str = "",
+    ) -> FieldSpec:
+        if el.ref or not el.name:
+            raise SchemaError(f"{where}: element references (ref={el.ref!r}) are not supported")
+        name = str(el.name)
+        ewhere = f"{where}/{'/'.join((*extra_path, name))}"
+        doc, app = _annotation(el.annotations)
+        doc = doc or outer_doc
+        path_t = (*scope.path, *extra_path, name)
+        path = "/".join(path_t)
+        max_occurs = _max(el.max_occurs)
+        if repeated and max_occurs == 1:
+            max_occurs = UNBOUNDED
+        min_occurs = 0 if optional else int(el.min_occurs)
+        py, runtime = self._py_name(scope, py_source or name, taken)
+        common: dict[str, Any] = {
+            "xsd_name": py_source or name,
+            "py_name": py,
+            "runtime": runtime,
+            "path": path,
+            "xpath": f"{scope.root_xsi}/{path}",
+            "min_occurs": min_occurs,
+            "max_occurs": max_occurs,
+            "doc": doc,
+            "appinfo": app,
+        }
+        is_list = max_occurs != 1
+        default = el.default if el.default is not None else el.fixed
+        simple_required = min_occurs >= 1 and not is_list and default is None
+
+        if el.type:
+            key = self._qkey(el.type, el.ns_map, ewhere)
+            if self._is_simple_key(key):
+                simple = self._simple_type(key, ewhere)
+                assert simple is not None
+                return FieldSpec(
+                    py_type=self._literal_or(simple),
+                    xsd_type=str(el.type),
+                    kind="element",
+                    required=simple_required,
+                    default=None if default is None else str(default),
+                    enumeration=simple.enumeration,
+                    **common,
+                )
+            if key in self._complex:
+                target = key
+            elif self._split(key)[0] in self._opaque_used:
+                self._ensure_opaque(key, ewhere)
+                target = key
+            else:
+                raise SchemaError(
+                    f"{ewhere}: type {el.type!r} ({key}) is not defined in any schema that was "
+                    "read; add the schema that defines it, or fix the import"
+                )
+            return FieldSpec(
+                py_type="", xsd_type=str(el.type), kind="child", target=target, **common
+            )
+        if el.simple_type is not None:
+            simple = self._inline_simple(el.simple_type, ewhere)
+            return FieldSpec(
+                py_type=self._literal_or(simple),
+                xsd_type=simple.builtin,
+                kind="element",
+                required=simple_required,
+                default=None if default is None else str(default),
+                enumeration=simple.enumeration,
+                **common,
+            )
+        if el.complex_type is None:
+            # No type at all means xs:anyType; XNAT stores such leaf elements as strings.
+            return FieldSpec(
+                py_type="str",
+                xsd_type="xs:string",
+                kind="element",
+                required=simple_required,
+                default=None if default is None else str(default),
+                **common,
+            )
+        ct = el.complex_type
+        if not is_list:
+            inner = self._collapsible(ct)
+            if inner is not None and py_source is None:
+                return self._element_field(
+                    scope,
+                    inner,
+                    optional,
+                    True,
+                    taken,
+                    where,
+                    py_source=name,
+                    extra_path=(*extra_path, name),
+                    outer_doc=doc,
+                )
+        if is_list:
+            target = self._build_child(scope, el, ct, ewhere)
+            kind: FieldKind = "child"
+        else:
+            target = self._build_nested(scope, path_t, name, ct, ewhere, doc)
+            kind = "nested"
+        return FieldSpec(py_type="", xsd_type="", kind=kind, target=target, **common)
+
+    @staticmethod
+    def _collapsible(ct: Any) -> Any | None:
+        """The one repeated element of a pure wrapper element (``scans`` -> ``scan``)."""
+        if ct.attributes or ct.simple_content or ct.complex_content:
+            return None
+        if ct.choice or ct.all or ct.group or ct.sequence is None:
+            return None
+        seq = ct.sequence
+        if _max(seq.max_occurs) != 1 or seq.sequences or seq.choices or seq.groups or seq.any:
+            return None
+        if len(seq.elements or []) != 1:
+            return None
+        inner = seq.elements[0]
+        return inner if _max(inner.max_occurs) != 1 else None
+
+    def _anonymous(
+        self,
+        scope: _Scope,
+        key: str,
+        xsd_name: str,
+        xsi: str,
+        py: str,
+        kind: TypeKind,
+        ct: Any,
+        where: str,
+        doc: str,
+        app: tuple[tuple[str, str], ...],
+    ) -> TypeSpec:
+        base = self._base_of(ct, where)
+        if base is not None:
+            self._build_base(base, where)
+        _, ct_app = _annotation(ct.annotations)
+        return TypeSpec(
+            key=key,
+            xsd_name=xsd_name,
+            namespace=scope.namespace,
+            prefix=scope.prefix,
+            xsi_type=xsi,
+            py_name=self._claim_class_name(py),
+            module=scope.module,
+            kind=kind,
+            base=base,
+            doc=doc,
+            display_identifiers=_appinfo_get(app + ct_app, "element.displayIdentifiers"),
+            external=scope.external,
+            package=self.core_package if scope.external else "",
+            owner=scope.owner,
+        )
+
+    def _build_nested(
+        self, scope: _Scope, path_t: tuple[str, ...], name: str, ct: Any, where: str, doc: str
+    ) -> str:
+        key = f"{scope.key}/{name}"
+        py = naming.nested_class_name(scope.class_name, name)
+        _, app = _annotation(ct.annotations)
+        spec = self._anonymous(
+            scope,
+            key,
+            f"{scope.root_xsi}/{'/'.join(path_t)}",
+            "",
+            py,
+            "nested",
+            ct,
+            where,
+            doc,
+            app,
+        )
+        draft = self._register(spec)
+        inner = _Scope(
+            key=key,
+            root_xsi=scope.root_xsi,
+            path=path_t,
+            class_name=spec.py_name,
+            module=scope.module,
+            namespace=scope.namespace,
+            prefix=scope.prefix,
+            external=scope.external,
+            owner=scope.owner,
+            where_file=scope.where_file,
+            bound=self._bound_chain(key, spec.base),
+        )
+        draft.fields.extend(self._body_fields(inner, ct, name, self._inherited_names(spec.base)))
+        return key
+
+    def _build_child(self, scope: _Scope, el: Any, ct: Any, where: str) -> str:
+        name = str(el.name)
+        local = scope.root_xsi.split(":", 1)[1] + "_" + name
+        key = naming.unique(f"{{{scope.namespace}}}{local}", self._drafts)
+        local = self._split(key)[1]
+        xsi = f"{scope.prefix}:{local}"
+        doc, app = _annotation(el.annotations)
+        spec = self._anonymous(
+            scope, key, local, xsi, naming.class_name(xsi), "child", ct, where, doc, app
+        )
+        draft = self._register(spec)
+        inner = _Scope(
+            key=key,
+            root_xsi=xsi,
+            path=(),
+            class_name=spec.py_name,
+            module=scope.module,
+            namespace=scope.namespace,
+            prefix=scope.prefix,
+            external=scope.external,
+            owner=scope.owner,
+            where_file=scope.where_file,
+            bound=self._bound_chain(key, spec.base),
+        )
+        draft.fields.extend(self._body_fields(inner, ct, name, self._inherited_names(spec.base)))
+        return key
+
+
+def read_schemas(
+    schema_dir: Path,
+    core_dir: Path | None = None,
+    core_package: str = CORE_PACKAGE,
+) -> SchemaSet:
+    """Read *schema_dir* (resolving core namespaces against *core_dir*) into the IR."""
+    return Reader(schema_dir, core_dir, core_package).read()
