@@ -1,11 +1,112 @@
 """xnat-sdk: a fully typed Python SDK for XNAT.
 
 Importing this package is cheap: requests, rich, pydicom and the generated models load only
-when first used.
+when first used (the public names below are resolved lazily, PEP 562).
+
+    >>> import xnat_sdk
+    >>> with xnat_sdk.connect("https://xnat.example.org", user="me") as session:
+    ...     project = session.projects["P"]
+    ...     for subject in project.subjects:
+    ...         print(subject.label)
 """
 
 from __future__ import annotations
 
-__all__ = ["__version__"]
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from xnat_sdk.auth import Credentials
+    from xnat_sdk.bases import CustomVariables, XNATObject
+    from xnat_sdk.connection import connect
+    from xnat_sdk.errors import (
+        XNATAuthError,
+        XNATConflictError,
+        XNATConnectionError,
+        XNATError,
+        XNATForbiddenError,
+        XNATInsecureWarning,
+        XNATKeyError,
+        XNATLoginFailedError,
+        XNATNoModelError,
+        XNATNotConnectedError,
+        XNATNotFoundError,
+        XNATResponseError,
+        XNATServerError,
+        XNATSSLError,
+        XNATUnknownTypeWarning,
+        XNATValidationError,
+        XNATValueError,
+    )
+    from xnat_sdk.listings import Listing, RemoteFile
+    from xnat_sdk.session import XNATSession
+
+_LAZY: dict[str, str] = {
+    "connect": "xnat_sdk.connection",
+    "XNATSession": "xnat_sdk.session",
+    "Listing": "xnat_sdk.listings",
+    "RemoteFile": "xnat_sdk.listings",
+    "XNATObject": "xnat_sdk.bases",
+    "CustomVariables": "xnat_sdk.bases",
+    "Credentials": "xnat_sdk.auth",
+    "XNATAuthError": "xnat_sdk.errors",
+    "XNATConflictError": "xnat_sdk.errors",
+    "XNATConnectionError": "xnat_sdk.errors",
+    "XNATError": "xnat_sdk.errors",
+    "XNATForbiddenError": "xnat_sdk.errors",
+    "XNATInsecureWarning": "xnat_sdk.errors",
+    "XNATKeyError": "xnat_sdk.errors",
+    "XNATLoginFailedError": "xnat_sdk.errors",
+    "XNATNoModelError": "xnat_sdk.errors",
+    "XNATNotConnectedError": "xnat_sdk.errors",
+    "XNATNotFoundError": "xnat_sdk.errors",
+    "XNATResponseError": "xnat_sdk.errors",
+    "XNATServerError": "xnat_sdk.errors",
+    "XNATSSLError": "xnat_sdk.errors",
+    "XNATUnknownTypeWarning": "xnat_sdk.errors",
+    "XNATValidationError": "xnat_sdk.errors",
+    "XNATValueError": "xnat_sdk.errors",
+}
+
+__all__ = [
+    "Credentials",
+    "CustomVariables",
+    "Listing",
+    "RemoteFile",
+    "XNATAuthError",
+    "XNATConflictError",
+    "XNATConnectionError",
+    "XNATError",
+    "XNATForbiddenError",
+    "XNATInsecureWarning",
+    "XNATKeyError",
+    "XNATLoginFailedError",
+    "XNATNoModelError",
+    "XNATNotConnectedError",
+    "XNATNotFoundError",
+    "XNATObject",
+    "XNATResponseError",
+    "XNATSSLError",
+    "XNATServerError",
+    "XNATSession",
+    "XNATUnknownTypeWarning",
+    "XNATValidationError",
+    "XNATValueError",
+    "__version__",
+    "connect",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'xnat_sdk' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,177 @@
+"""The exception hierarchy of xnat-sdk.
+
+Every error the SDK raises derives from :class:`XNATError`. Errors caused by an HTTP response
+carry the request method, the URL (credentials redacted), the status code and the message the
+server gave (the ``<h3>`` of XNAT's status page, or the first lines of the body).
+
+This module imports nothing heavy, so ``import xnat_sdk.errors`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import requests
+
+__all__ = [
+    "XNATAuthError",
+    "XNATConflictError",
+    "XNATConnectionError",
+    "XNATError",
+    "XNATForbiddenError",
+    "XNATInsecureWarning",
+    "XNATKeyError",
+    "XNATLoginFailedError",
+    "XNATNoModelError",
+    "XNATNotConnectedError",
+    "XNATNotFoundError",
+    "XNATResponseError",
+    "XNATSSLError",
+    "XNATServerError",
+    "XNATUnknownTypeWarning",
+    "XNATValidationError",
+    "XNATValueError",
+    "error_for_response",
+    "server_message",
+]
+
+
+class XNATError(Exception):
+    """Root of every exception raised by xnat-sdk."""
+
+
+class XNATValueError(XNATError, ValueError):
+    """A value given to the SDK (or returned by the server) cannot be used."""
+
+
+class XNATValidationError(XNATValueError):
+    """Input rejected before any request was sent; ``field`` names the offending input."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
+
+
+class XNATKeyError(XNATError, KeyError):
+    """A listing or mapping has no entry under the requested key."""
+
+    def __init__(self, key: object, message: str) -> None:
+        self.key = key
+        self.message = message
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class XNATNoModelError(XNATError):
+    """The typed object model is not available on this session (``no_parse_model=True``)."""
+
+
+class XNATNotConnectedError(XNATError):
+    """The session was disconnected (or never connected)."""
+
+
+class XNATConnectionError(XNATError, ConnectionError):
+    """The server could not be reached (refused, reset, timed out)."""
+
+
+class XNATSSLError(XNATConnectionError):
+    """The TLS handshake or certificate verification failed."""
+
+
+class XNATResponseError(XNATError):
+    """The server answered with an unexpected status (or unusable content)."""
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        status: int,
+        message: str,
+        response: requests.Response | None = None,
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.status = status
+        self.message = message
+        self.response = response
+        super().__init__(f"{method} {url} -> {status}: {message}")
+
+    @property
+    def status_code(self) -> int:
+        """Alias of :attr:`status` (the name requests uses)."""
+        return self.status
+
+
+class XNATAuthError(XNATResponseError):
+    """401: missing, wrong or expired credentials."""
+
+
+XNATLoginFailedError = XNATAuthError
+"""xnatpy's name for a failed login."""
+
+
+class XNATForbiddenError(XNATResponseError):
+    """403: the user may not do this."""
+
+
+class XNATNotFoundError(XNATResponseError):
+    """404: the object or path does not exist (or is hidden from this user)."""
+
+
+class XNATConflictError(XNATResponseError):
+    """409: the request conflicts with the server's state (exists already, label in use)."""
+
+
+class XNATServerError(XNATResponseError):
+    """5xx: the server failed."""
+
+
+class XNATUnknownTypeWarning(UserWarning):
+    """The server returned an ``xsi:type`` the generated models do not know."""
+
+
+class XNATInsecureWarning(UserWarning):
+    """TLS certificate verification was switched off (``verify=False``)."""
+
+
+_H3 = re.compile(r"<h3>(.*?)</h3>", re.IGNORECASE | re.DOTALL)
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def server_message(text: str, limit: int = 300) -> str:
+    """The human message of an error body: XNAT's ``<h3>``, else the first lines of text."""
+    match = _H3.search(text)
+    if match:
+        return match.group(1).strip()
+    if "<" in text and ">" in text:
+        text = _TAGS.sub(" ", text)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    message = " ".join(lines[:3])
+    if len(message) > limit:
+        message = message[: limit - 3] + "..."
+    return message or "(empty body)"
+
+
+def error_for_response(
+    method: str, url: str, status: int, text: str, response: requests.Response | None = None
+) -> XNATResponseError:
+    """The :class:`XNATResponseError` subclass that matches ``status``."""
+    cls: type[XNATResponseError]
+    if status == 401:
+        cls = XNATAuthError
+    elif status == 403:
+        cls = XNATForbiddenError
+    elif status == 404:
+        cls = XNATNotFoundError
+    elif status == 409:
+        cls = XNATConflictError
+    elif status >= 500:
+        cls = XNATServerError
+    else:
+        cls = XNATResponseError
+    return cls(method, url, status, server_message(text), response)

@@ -1,0 +1,185 @@
+"""Model lookup by ``xsi:type`` and the generic objects used for types the models lack.
+
+A site plugin can add data types the pinned schema does not have. Such objects are never a
+crash: they become a generic object (with the behaviour of the base that fits the listing
+they came from) exposing the raw ``data_fields`` as attributes and every REST verb.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from xnat_sdk.bases import (
+    AssessorBase,
+    ImageSessionBase,
+    ProjectBase,
+    ReconstructionBase,
+    ResourceBase,
+    ScanBase,
+    SubjectBase,
+    XNATObject,
+    first_current_item,
+    warn_unknown_type,
+)
+
+if TYPE_CHECKING:
+    from xnat_sdk.session import XNATSession
+
+__all__ = [
+    "GenericAssessor",
+    "GenericExperiment",
+    "GenericObject",
+    "GenericProject",
+    "GenericReconstruction",
+    "GenericResource",
+    "GenericScan",
+    "GenericSubject",
+    "class_for",
+    "model_class",
+    "object_at",
+]
+
+_B = TypeVar("_B", bound=XNATObject)
+_LOOKUP: dict[str, type[XNATObject] | None] = {}
+
+
+def model_class(xsi: str) -> type[XNATObject] | None:
+    """The generated class for an ``xsi:type`` (None when the models do not know it)."""
+    if xsi in _LOOKUP:
+        return _LOOKUP[xsi]
+    found: type[XNATObject] | None
+    try:
+        from xnat_sdk.models import model_for
+
+        found = model_for(xsi)
+    except (ImportError, LookupError, ValueError, AttributeError):
+        found = None
+    _LOOKUP[xsi] = found
+    return found
+
+
+def class_for(xsi: str, generic: type[_B]) -> type[_B]:
+    """The model class for ``xsi``, else ``generic`` (with a one-time warning)."""
+    found = model_class(xsi) if xsi else None
+    if found is None:
+        if xsi:
+            warn_unknown_type(xsi)
+        return generic
+    return found  # type: ignore[return-value]
+
+
+class _GenericMixin(XNATObject):
+    """Raw-field access for objects without a generated class."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_xnat_"):
+            return None
+        if name.startswith("__"):
+            raise AttributeError(name)
+        for klass in type(self).__mro__:
+            prop = klass.__dict__.get(name)
+            if isinstance(prop, property):
+                return prop.fget(self) if prop.fget is not None else None
+        item = self._xnat_document()
+        fields: dict[str, Any] = item.get("data_fields") or {}
+        if name in fields:
+            return fields[name]
+        lowered = {key.lower(): value for key, value in fields.items()}
+        if name.lower() in lowered:
+            return lowered[name.lower()]
+        raise AttributeError(
+            f"generic {self.xsi_type!r} object has no field {name!r} "
+            f"(known: {', '.join(sorted(fields)) or 'none'})"
+        )
+
+    def _xnat_populate(self, item: Any) -> None:
+        super()._xnat_populate(item)
+        fields = item.get("data_fields") or {}
+        object.__setattr__(self, "_xnat_raw", dict(fields))
+
+    def _xnat_identity(self) -> str:
+        cache: dict[str, Any] = self._xnat_cache or {}
+        row = cache.get("row") or {}
+        item: dict[str, Any] = self._xnat_item or {}
+        fields = item.get("data_fields") or {}
+        for key in ("label", "ID", "name", "type"):
+            value = fields.get(key) or row.get(key)
+            if value:
+                return str(value)
+        return "?"
+
+
+class GenericObject(_GenericMixin):
+    """An object of an unknown type: raw fields as attributes, REST verbs."""
+
+    __slots__ = ()
+
+
+class GenericProject(_GenericMixin, ProjectBase):
+    """A project-like object of an unknown type."""
+
+    __slots__ = ()
+
+
+class GenericSubject(_GenericMixin, SubjectBase):
+    """A subject-like object of an unknown type."""
+
+    __slots__ = ()
+
+
+class GenericExperiment(_GenericMixin, ImageSessionBase):
+    """An experiment of an unknown type (session navigation included)."""
+
+    __slots__ = ()
+
+
+class GenericAssessor(_GenericMixin, AssessorBase):
+    """An assessor of an unknown type."""
+
+    __slots__ = ()
+
+
+class GenericScan(_GenericMixin, ScanBase):
+    """A scan of an unknown type."""
+
+    __slots__ = ()
+
+
+class GenericReconstruction(_GenericMixin, ReconstructionBase):
+    """A reconstruction of an unknown type."""
+
+    __slots__ = ()
+
+
+class GenericResource(_GenericMixin, ResourceBase):
+    """A resource of an unknown type."""
+
+    __slots__ = ()
+
+
+_GENERIC_BY_SEGMENT: dict[str, type[XNATObject]] = {
+    "projects": GenericProject,
+    "subjects": GenericSubject,
+    "experiments": GenericExperiment,
+    "assessors": GenericAssessor,
+    "scans": GenericScan,
+    "reconstructions": GenericReconstruction,
+    "resources": GenericResource,
+}
+
+
+def object_at(session: XNATSession, uri: str, xsi: str | None = None) -> XNATObject:
+    """A bound object for a REST path; reads its document once when ``xsi`` is not given."""
+    segments = [s for s in uri.split("?")[0].split("/") if s]
+    generic: type[XNATObject] = GenericObject
+    if len(segments) >= 2:
+        generic = _GENERIC_BY_SEGMENT.get(segments[-2], GenericObject)
+    path = "/" + "/".join(segments)
+    if xsi is not None:
+        return class_for(xsi, generic)._xnat_bind(session, path, xsi=xsi)
+    item = first_current_item(session.get_json(path), path)
+    found = str((item.get("meta") or {}).get("xsi:type") or "")
+    cls = class_for(found, generic) if found else generic
+    return cls._xnat_bind(session, path, xsi=found or None, item=item)

@@ -1,0 +1,670 @@
+"""Typed listings: ``session.projects``, ``project.subjects``, ``experiment.scans`` ...
+
+A :class:`Listing` is read with ONE request (a REST listing, or the parent's own document
+when the children are in it), cached until :meth:`XNATSession.clearcache`, and never sends
+one request per item: the objects it hands out are filled from the listing row (or fully,
+from the document item) and load the rest of their fields lazily.
+
+Index a listing by ID or by its secondary key (``name`` for projects, ``label`` for subjects,
+experiments, assessors and resources, ``type`` for scans, ``Name`` for files). Iterating
+yields the objects (like xnatpy); ``keys()``, ``values()``, ``items()`` and ``data`` give the
+mapping views by ID.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+
+import attrs
+
+from xnat_sdk.bases import XNATObject, child_items
+from xnat_sdk.errors import XNATError, XNATKeyError, XNATValidationError
+from xnat_sdk.fields import class_fields, encode_value, validate_fields, validate_label
+
+if TYPE_CHECKING:
+    from xnat_sdk.session import XNATSession
+
+__all__ = [
+    "ASSESSORS",
+    "EXPERIMENTS",
+    "FILES",
+    "PROJECTS",
+    "RECONSTRUCTIONS",
+    "RESOURCES",
+    "SCANS",
+    "SUBJECTS",
+    "Listing",
+    "ListingSpec",
+    "RemoteFile",
+]
+
+T = TypeVar("T")
+U = TypeVar("U", bound=XNATObject)
+
+_SCAN_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
+_FILE_PATH = re.compile(r"^.*?/resources/[^/]+/files/")
+# Fields XNAT fills in itself on creation: never demanded from the caller.
+_AUTO_FIELDS = frozenset(
+    {"id", "project", "label", "subject_id", "image_session_id", "session_id", "imagesession_id"}
+)
+
+
+@dataclass(frozen=True)
+class ListingSpec:
+    """How one kind of listing is read and keyed."""
+
+    name: str
+    singular: str
+    id_key: str
+    secondary_key: str | None
+    xsi_key: str | None
+    default_xsi: str
+    generic: str
+    base: str
+    create_key: str | None
+    """What the URL segment of a new item is: ``label``, ``id`` or None (not creatable)."""
+
+
+PROJECTS = ListingSpec(
+    "projects", "project", "ID", "name", None, "xnat:projectData", "GenericProject",
+    "ProjectBase", "id",
+)  # fmt: skip
+SUBJECTS = ListingSpec(
+    "subjects", "subject", "ID", "label", None, "xnat:subjectData", "GenericSubject",
+    "SubjectBase", "label",
+)  # fmt: skip
+EXPERIMENTS = ListingSpec(
+    "experiments", "experiment", "ID", "label", "xsiType", "xnat:subjectAssessorData",
+    "GenericExperiment", "ExperimentBase", "label",
+)  # fmt: skip
+SCANS = ListingSpec(
+    "scans", "scan", "ID", "type", "xsiType", "xnat:imageScanData", "GenericScan",
+    "ScanBase", "id",
+)  # fmt: skip
+ASSESSORS = ListingSpec(
+    "assessors", "assessor", "ID", "label", "xsiType", "xnat:imageAssessorData",
+    "GenericAssessor", "ExperimentBase", "label",
+)  # fmt: skip
+RECONSTRUCTIONS = ListingSpec(
+    "reconstructions", "reconstruction", "ID", "type", "xsiType",
+    "xnat:reconstructedImageData", "GenericReconstruction", "ReconstructionBase", "id",
+)  # fmt: skip
+RESOURCES = ListingSpec(
+    "resources", "resource", "xnat_abstractresource_id", "label", "element_name",
+    "xnat:resourceCatalog", "GenericResource", "ResourceBase", "label",
+)  # fmt: skip
+FILES = ListingSpec(
+    "files", "file", "path", "Name", None, "", "", "", None,
+)  # fmt: skip
+
+
+class RemoteFile:
+    """One file of a resource, from the resource's file listing.
+
+    Transfers (``download``, ``open``) are a later extension; this carries the listing facts.
+    """
+
+    __slots__ = ("_row", "_session", "digest", "name", "path", "size", "uri")
+
+    def __init__(self, session: XNATSession, row: Mapping[str, Any]) -> None:
+        self._session = session
+        self._row = dict(row)
+        uri = str(row.get("URI", ""))
+        self.uri: str = uri
+        """REST path of the file."""
+        self.path: str = _FILE_PATH.sub("", uri, count=1) if uri else str(row.get("Name", ""))
+        """Path inside the resource (subfolders kept)."""
+        self.name: str = str(row.get("Name", self.path.rsplit("/", 1)[-1]))
+        """Base name."""
+        size = row.get("Size")
+        self.size: int | None = int(size) if size not in (None, "") else None
+        """Size in bytes (None when unknown)."""
+        digest = row.get("digest")
+        self.digest: str | None = str(digest) if digest else None
+        """MD5 hex digest (None when the server keeps none)."""
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The raw listing row."""
+        return dict(self._row)
+
+    @property
+    def xnat_session(self) -> XNATSession:
+        """The session this file was listed through."""
+        return self._session
+
+    @property
+    def fulluri(self) -> str:
+        """Same as :attr:`uri`."""
+        return self.uri
+
+    def __repr__(self) -> str:
+        return f"<RemoteFile {self.path} ({self.size} bytes)>"
+
+
+class Listing(Generic[T]):
+    """A typed, cached, read-once listing of objects of type ``T``."""
+
+    def __init__(
+        self,
+        session: XNATSession,
+        spec: ListingSpec,
+        uri: str,
+        *,
+        parent: XNATObject | None = None,
+        filters: Mapping[str, str] | None = None,
+        doc_field: str | None = None,
+        prefer_doc: bool = False,
+        source: Listing[Any] | None = None,
+        type_filter: type[XNATObject] | None = None,
+    ) -> None:
+        self._session = session
+        self._spec = spec
+        self._uri = uri
+        self._parent = parent
+        self._filters: dict[str, str] = dict(filters or {})
+        self._doc_field = doc_field
+        self._prefer_doc = prefer_doc
+        self._source = source
+        self._type_filter = type_filter
+        self._generation = -1
+        self._entries: list[T] = []
+        self._rows: list[dict[str, Any]] = []
+        self._by_id: dict[str, T] = {}
+        self._by_key: dict[str, T] = {}
+        self._dupes: set[str] = set()
+        self._tables: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        self._from_doc = False
+
+    # -- constructors ----------------------------------------------------------------------
+
+    @classmethod
+    def rest(cls, owner: XNATObject | XNATSession, path: str, spec: ListingSpec) -> Listing[Any]:
+        """A listing read from a REST collection (``path`` absolute, or relative to owner)."""
+        if isinstance(owner, XNATObject):
+            session = owner._xnat_bound_session()
+            uri = path if path.startswith("/") else f"{owner.uri}/{path}"
+            return cls(session, spec, uri, parent=owner)
+        return cls(owner, spec, path)
+
+    @classmethod
+    def children(
+        cls,
+        owner: XNATObject,
+        suffix: str,
+        spec: ListingSpec,
+        doc_field: str,
+        *,
+        prefer_doc: bool,
+    ) -> Listing[Any]:
+        """A listing read from the owner's document (``doc_field`` children) when that costs
+        no extra request (or always, with ``prefer_doc``), else from ``{owner}/{suffix}``."""
+        session = owner._xnat_bound_session()
+        return cls(
+            session,
+            spec,
+            f"{owner.uri}/{suffix}",
+            parent=owner,
+            doc_field=doc_field,
+            prefer_doc=prefer_doc,
+        )
+
+    # -- reading -------------------------------------------------------------------------------
+
+    @property
+    def uri(self) -> str:
+        """The REST path of the collection."""
+        return self._uri
+
+    @property
+    def parent(self) -> XNATObject | None:
+        """The object the listing belongs to (None for the session's own listings)."""
+        return self._parent
+
+    @property
+    def used_filters(self) -> dict[str, str]:
+        """The filters of this listing."""
+        return dict(self._filters)
+
+    def _stale(self) -> bool:
+        session = self._session
+        return not session.caching or self._generation != session.cache_generation
+
+    def _ensure(self) -> None:
+        if not self._stale():
+            return
+        if self._source is not None:
+            self._load_view(self._source)
+            return
+        rows_objs = self._fetch()
+        self._index(rows_objs)
+
+    def _load_view(self, source: Listing[Any]) -> None:
+        source._ensure()
+        wanted = self._type_filter
+        pairs = [
+            (row, obj)
+            for row, obj in zip(source._rows, source._entries, strict=True)
+            if wanted is None or isinstance(obj, wanted)
+        ]
+        pairs = [(r, o) for r, o in pairs if self._matches(r)]
+        self._index(pairs)
+
+    def _index(self, pairs: list[tuple[dict[str, Any], Any]]) -> None:
+        spec = self._spec
+        self._rows = [row for row, _ in pairs]
+        self._entries = [obj for _, obj in pairs]
+        self._by_id = {}
+        self._by_key = {}
+        self._dupes = set()
+        for row, obj in pairs:
+            ident = str(row.get(spec.id_key, ""))
+            self._by_id[ident] = obj
+            if spec.secondary_key is not None:
+                key = row.get(spec.secondary_key)
+                if key not in (None, ""):
+                    key = str(key)
+                    if key in self._by_key:
+                        self._dupes.add(key)
+                    self._by_key[key] = obj
+        self._tables = {}
+        self._generation = self._session.cache_generation
+
+    def _matches(self, row: Mapping[str, Any]) -> bool:
+        for key, pattern in self._filters.items():
+            if key in row and not fnmatch.fnmatchcase(str(row[key]), str(pattern)):
+                return False
+        return True
+
+    def _fetch(self) -> list[tuple[dict[str, Any], Any]]:
+        parent = self._parent
+        if self._doc_field is not None and parent is not None:
+            loaded = parent._xnat_item is not None and (
+                parent._xnat_generation == self._session.cache_generation
+            )
+            if self._prefer_doc or loaded:
+                item = parent._xnat_document()
+                items = child_items(item, self._doc_field)
+                if items is not None:
+                    self._from_doc = True
+                    return self._from_items(items)
+        self._from_doc = False
+        return self._from_rest()
+
+    def _generic(self) -> type[XNATObject]:
+        from xnat_sdk import generic
+
+        found: type[XNATObject] = getattr(generic, self._spec.generic)
+        return found
+
+    def _from_rest(self) -> list[tuple[dict[str, Any], Any]]:
+        session = self._session
+        spec = self._spec
+        document = session.get_json(self._uri, query=self._filters or None)
+        try:
+            rows: list[dict[str, Any]] = list(document["ResultSet"]["Result"])
+        except (KeyError, TypeError) as exc:
+            raise XNATError(f"GET {self._uri}: not a ResultSet listing") from exc
+        pairs: list[tuple[dict[str, Any], Any]] = []
+        if spec is FILES:
+            for row in rows:
+                remote = RemoteFile(session, row)
+                row = dict(row)
+                row["path"] = remote.path
+                if self._matches(row):
+                    pairs.append((row, remote))
+            return pairs
+        from xnat_sdk.generic import class_for
+
+        generic = self._generic()
+        for row in rows:
+            if not self._matches(row):
+                continue
+            ident = str(row.get(spec.id_key) or row.get("ID") or row.get("label") or "").strip()
+            if not ident:
+                continue
+            xsi = str(row.get(spec.xsi_key) or "") if spec.xsi_key else ""
+            xsi = xsi.strip() or spec.default_xsi
+            klass = class_for(xsi, generic)
+            obj = klass._xnat_bind(
+                session, f"{self._uri}/{ident}", xsi=xsi, parent=self._parent, row=row
+            )
+            obj._xnat_cache["row"] = row
+            row = dict(row)
+            row[spec.id_key] = ident
+            pairs.append((row, obj))
+        return pairs
+
+    def _from_items(self, items: list[dict[str, Any]]) -> list[tuple[dict[str, Any], Any]]:
+        from xnat_sdk.generic import class_for
+
+        session = self._session
+        spec = self._spec
+        generic = self._generic()
+        pairs: list[tuple[dict[str, Any], Any]] = []
+        for item in items:
+            fields = dict(item.get("data_fields") or {})
+            xsi = str((item.get("meta") or {}).get("xsi:type") or spec.default_xsi)
+            fields.setdefault("xsiType", xsi)
+            if spec.xsi_key:
+                fields.setdefault(spec.xsi_key, xsi)
+            ident = str(fields.get(spec.id_key) or fields.get("ID") or fields.get("label") or "")
+            if not ident:
+                continue
+            fields[spec.id_key] = ident
+            if not self._matches(fields):
+                continue
+            klass = class_for(xsi, generic)
+            obj = klass._xnat_bind(
+                session, f"{self._uri}/{ident}", xsi=xsi, parent=self._parent, item=item
+            )
+            pairs.append((fields, obj))
+        return pairs
+
+    def __getitem__(self, key: str) -> T:
+        if not isinstance(key, str):
+            raise XNATKeyError(
+                key,
+                f"{self._spec.name} are indexed by ID or {self._spec.secondary_key} (a str), "
+                f"got {type(key).__name__} {key!r}",
+            )
+        self._ensure()
+        found = self._by_id.get(key)
+        if found is not None:
+            return found
+        if key in self._dupes:
+            ids = [
+                i for i, obj in self._by_id.items() if obj is not None and self._key_of(i) == key
+            ]
+            raise XNATKeyError(
+                key,
+                f"several {self._spec.name} in {self._uri} have {self._spec.secondary_key} "
+                f"{key!r}; use an ID ({', '.join(ids)})",
+            )
+        found = self._by_key.get(key)
+        if found is not None:
+            return found
+        raise XNATKeyError(
+            key,
+            f"no {self._spec.singular} with ID or {self._spec.secondary_key} {key!r} in "
+            f"{self._uri} ({len(self._entries)} entries)",
+        )
+
+    def _key_of(self, ident: str) -> str | None:
+        for row in self._rows:
+            if str(row.get(self._spec.id_key)) == ident and self._spec.secondary_key:
+                value = row.get(self._spec.secondary_key)
+                return None if value is None else str(value)
+        return None
+
+    @overload
+    def get(self, key: str) -> T | None: ...
+
+    @overload
+    def get(self, key: str, default: T) -> T: ...
+
+    def get(self, key: str, default: T | None = None) -> T | None:
+        """The item under an ID or secondary key, else ``default``."""
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        self._ensure()
+        return key in self._by_id or key in self._by_key
+
+    def __iter__(self) -> Iterator[T]:
+        self._ensure()
+        return iter(list(self._entries))
+
+    def __len__(self) -> int:
+        self._ensure()
+        return len(self._entries)
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+    def keys(self) -> list[str]:
+        """The IDs, in server order."""
+        self._ensure()
+        return list(self._by_id)
+
+    def values(self) -> list[T]:
+        """The objects, in server order."""
+        self._ensure()
+        return list(self._entries)
+
+    def items(self) -> list[tuple[str, T]]:
+        """(ID, object) pairs, in server order."""
+        self._ensure()
+        return list(self._by_id.items())
+
+    @property
+    def data(self) -> dict[str, T]:
+        """The objects by ID."""
+        self._ensure()
+        return dict(self._by_id)
+
+    @property
+    def key_map(self) -> dict[str, T]:
+        """The objects by secondary key (label, name, type)."""
+        self._ensure()
+        return dict(self._by_key)
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """The raw rows (listing columns, or ``data_fields`` when read from a document)."""
+        self._ensure()
+        return [dict(row) for row in self._rows]
+
+    def __repr__(self) -> str:
+        if self._generation < 0:
+            return f"<Listing {self._uri} (not read yet)>"
+        keys = ", ".join(list(self._by_id)[:5])
+        more = ", ..." if len(self._by_id) > 5 else ""
+        return f"<Listing {self._uri} [{keys}{more}]>"
+
+    def clearcache(self) -> None:
+        """Forget the cached rows; the next access reads again."""
+        self._generation = -1
+
+    # -- derived listings ------------------------------------------------------------------------
+
+    def filter(self, filters: Mapping[str, str] | None = None, **criteria: str) -> Listing[T]:
+        """A new listing restricted by column criteria (``*`` wildcards allowed), e.g.
+        ``project.subjects.filter(label="S0*")``; sent to the server and checked locally."""
+        merged = dict(self._filters)
+        for key, value in {**(filters or {}), **criteria}.items():
+            if not isinstance(value, str):
+                raise XNATValidationError(key, f"filter values are str, got {type(value).__name__}")
+            if key in merged and merged[key] != value:
+                raise XNATValidationError(
+                    key, f"already filtered on {merged[key]!r}, cannot also filter on {value!r}"
+                )
+            merged[key] = value
+        if self._source is not None or (self._doc_field is not None and self._from_doc):
+            base = self._source if self._source is not None else self
+            return Listing(
+                self._session,
+                self._spec,
+                self._uri,
+                parent=self._parent,
+                filters=merged,
+                source=base,
+                type_filter=self._type_filter,
+            )
+        return Listing(
+            self._session,
+            self._spec,
+            self._uri,
+            parent=self._parent,
+            filters=merged,
+            doc_field=self._doc_field,
+            prefer_doc=self._prefer_doc,
+        )
+
+    def of_type(self, cls: type[U]) -> Listing[U]:
+        """The items that are instances of ``cls`` (no extra request), typed as such."""
+        return Listing(
+            self._session,
+            self._spec,
+            self._uri,
+            parent=self._parent,
+            filters=self._filters,
+            source=self if self._source is None else self._source,
+            type_filter=cls,
+        )
+
+    def tabulate(self, columns: list[str] | tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+        """Rows as dicts; with ``columns``, only those (REST listings ask the server for
+        them, one request per distinct column set)."""
+        self._ensure()
+        if columns is None:
+            return [dict(row) for row in self._rows]
+        wanted = tuple(columns)
+        if self._from_doc or self._source is not None or self._spec is FILES:
+            return [{c: row.get(c) for c in wanted} for row in self._rows]
+        table = self._tables.get(wanted)
+        if table is None:
+            query = dict(self._filters)
+            query["columns"] = ",".join(wanted)
+            document = self._session.get_json(self._uri, query=query)
+            table = [r for r in document["ResultSet"]["Result"] if self._matches(r)]
+            self._tables[wanted] = table
+        return [{c: row.get(c) for c in wanted} for row in table]
+
+    # -- creation ----------------------------------------------------------------------------
+
+    @overload
+    def create(self, obj: U, /) -> U: ...
+
+    @overload
+    def create(self, key: str, cls: type[U], /, **fields: Any) -> U: ...
+
+    @overload
+    def create(self, key: str, /, **fields: Any) -> T: ...
+
+    def create(self, key: Any, cls: Any = None, /, **fields: Any) -> Any:
+        """Create an item in this collection and return it (bound, lazy).
+
+        Forms: ``create("S01", gender="male")`` (the listing's own type),
+        ``create("E01", MrSessionData, date=...)`` (a concrete type), or
+        ``create(MrSessionData(label="E01", ...))`` (a typed, unbound instance). Every field
+        is checked (name, type, enumeration, label characters) before any request is sent.
+        """
+        spec = self._spec
+        if spec.create_key is None:
+            raise XNATValidationError(spec.name, f"{spec.name} cannot be created this way")
+        if isinstance(key, XNATObject):
+            if cls is not None or fields:
+                raise XNATValidationError("obj", "pass either an instance or key + fields")
+            obj = key
+            klass: type[XNATObject] = type(obj)
+            values = {
+                a.name: getattr(obj, a.name)
+                for a in attrs.fields(klass)  # type: ignore[arg-type]
+                if getattr(obj, a.name, None) not in (None, [], "")
+            }
+            key = values.pop(spec.create_key, None)
+            if key is None:
+                raise XNATValidationError(
+                    spec.create_key, f"the {klass.__name__} instance has no {spec.create_key}"
+                )
+            fields = values
+        else:
+            klass = self._creation_class(cls)
+        return self._create(key, klass, fields)
+
+    def _creation_class(self, cls: Any) -> type[XNATObject]:
+        from xnat_sdk import bases
+        from xnat_sdk.generic import model_class
+
+        spec = self._spec
+        if cls is None:
+            found = model_class(spec.default_xsi)
+            if found is None or found.__xsd_abstract__:
+                raise XNATValidationError(
+                    "cls",
+                    f"name the type of the new {spec.singular}, e.g. "
+                    f"{spec.name}.create(key, MrSessionData, ...)",
+                )
+            cls = found
+        if not (isinstance(cls, type) and issubclass(cls, XNATObject)):
+            raise XNATValidationError("cls", f"expected a model class, got {cls!r}")
+        expected: type = getattr(bases, spec.base)
+        if not issubclass(cls, expected):
+            raise XNATValidationError(
+                "cls", f"{cls.__name__} is not a {spec.singular} type (not a {spec.base})"
+            )
+        if cls.__xsd_abstract__:
+            raise XNATValidationError(
+                "cls", f"{cls.__name__} is abstract; use a concrete {spec.singular} type"
+            )
+        return cls
+
+    def _create(self, key: Any, klass: type[XNATObject], fields: dict[str, Any]) -> XNATObject:
+        from xnat_sdk.bases import ProjectBase
+
+        spec = self._spec
+        session = self._session
+        if spec is PROJECTS:
+            if not issubclass(klass, ProjectBase):
+                raise XNATValidationError("cls", f"{klass.__name__} is not a project type")
+            return klass.create(session, key, **fields)
+        if spec is SCANS or spec is RECONSTRUCTIONS:
+            if not isinstance(key, str) or not _SCAN_ID.match(key):
+                raise XNATValidationError(
+                    "id", f"{key!r} is not a valid {spec.singular} ID (letters, digits, _ . -)"
+                )
+        else:
+            validate_label(key, spec.create_key or "label")
+        self._check_container()
+        for name in ("label", "id"):
+            fields.pop(name, None)
+        table = class_fields(klass)
+        required = [
+            s.name
+            for s in table.by_name.values()
+            if s.required and s.is_data and s.name not in _AUTO_FIELDS
+        ]
+        specs = validate_fields(klass, fields, required=required)
+        xsi = klass.__xsi_type__
+        query: dict[str, str] = {}
+        if spec is RESOURCES:
+            for name, value in fields.items():
+                query[specs[name].path] = encode_value(value)
+        else:
+            query["xsiType"] = xsi
+            query["req_format"] = "qs"
+            for name, value in fields.items():
+                if value is None:
+                    continue
+                field_spec = specs[name]
+                if field_spec.is_list:
+                    query[f"{xsi}/{field_spec.path}"] = ",".join(encode_value(v) for v in value)
+                else:
+                    query[f"{xsi}/{field_spec.path}"] = encode_value(value)
+        response = session.put(f"{self._uri}/{key}", query=query)
+        created = response.text.strip()
+        ident = created if created and "<" not in created and "/" not in created else key
+        session.clearcache()
+        return klass._xnat_bind(session, f"{self._uri}/{ident}", xsi=xsi, parent=self._parent)
+
+    def _check_container(self) -> None:
+        spec = self._spec
+        uri = self._uri
+        if spec is SUBJECTS and "/projects/" not in uri:
+            raise XNATValidationError(
+                "project", "create subjects through a project: project.subjects.create(...)"
+            )
+        if spec is EXPERIMENTS and "/subjects/" not in uri:
+            raise XNATValidationError(
+                "subject", "create experiments through a subject: subject.experiments.create(...)"
+            )

@@ -1,0 +1,727 @@
+"""The connection to one XNAT server: REST verbs, caching, keep-alive and the top listings.
+
+:class:`XNATSession` is what :func:`xnat_sdk.connect` returns. Its verbs take a path relative
+to the server (``/data/projects``), check the status and raise a typed
+:class:`~xnat_sdk.errors.XNATResponseError` naming the method, URL, status and the server's
+message. Listings (``projects``, ``subjects``, ``experiments``) hand out instances of the
+generated model classes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import logging
+import re
+import threading
+import time
+import weakref
+from collections.abc import Callable, Collection, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import requests
+
+from xnat_sdk.auth import Credentials
+from xnat_sdk.errors import (
+    XNATConnectionError,
+    XNATNoModelError,
+    XNATNotConnectedError,
+    XNATResponseError,
+    XNATSSLError,
+    XNATValueError,
+    error_for_response,
+)
+
+if TYPE_CHECKING:
+    from xnat_sdk.bases import XNATObject
+    from xnat_sdk.listings import Listing
+    from xnat_sdk.models import ExperimentData, ProjectData, SubjectData
+
+__all__ = ["Timeout", "XNATSession", "redact_url"]
+
+Timeout = float | tuple[float, float] | None
+"""A requests timeout: seconds, or (connect, read) seconds, or None for the session default."""
+
+Query = Mapping[str, Any]
+T = TypeVar("T")
+
+DEFAULT_TIMEOUT = 300.0
+_SECRET_KEYS = re.compile(r"pass|secret|token|jsession|alias|auth", re.IGNORECASE)
+_EXPIRATION = re.compile(r'^"?(?P<stamp>\d+),(?P<interval>\d+)"?$')
+_HTML_START = ("<!DOCTYPE", "<!doctype", "<html", "<HTML")
+
+
+def redact_url(url: str) -> str:
+    """``url`` with user info and secret-looking query values replaced by ``***``."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(_SECRET_KEYS.search(key) for key, _ in pairs):
+            query = urlencode(
+                [(k, "***" if _SECRET_KEYS.search(k) else v) for k, v in pairs], safe="/:,*"
+            )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def _rewindable(data: object) -> bool:
+    """True when a request body can be sent twice (so a retry cannot send it half-empty)."""
+    if data is None or isinstance(data, (bytes, bytearray, str, dict, list, tuple)):
+        return True
+    if isinstance(data, io.IOBase) or hasattr(data, "seek"):
+        try:
+            return bool(getattr(data, "seekable", lambda: True)())
+        except (OSError, ValueError):
+            return False
+    return False
+
+
+class XNATSession:
+    """A logged-in connection to an XNAT server (use :func:`xnat_sdk.connect` to make one).
+
+    Usable as a context manager; :meth:`disconnect` logs out, stops the keep-alive thread and
+    closes the HTTP connection pool.
+    """
+
+    accepted_status_get: tuple[int, ...] = (200,)
+    accepted_status_head: tuple[int, ...] = (200,)
+    accepted_status_post: tuple[int, ...] = (200, 201)
+    accepted_status_put: tuple[int, ...] = (200, 201)
+    accepted_status_delete: tuple[int, ...] = (200,)
+
+    def __init__(
+        self,
+        server: str,
+        interface: requests.Session,
+        *,
+        logger: logging.Logger,
+        credentials: Credentials,
+        jsession: str | None = None,
+        original_uri: str | None = None,
+        debug: bool = False,
+        default_timeout: Timeout = DEFAULT_TIMEOUT,
+        no_parse_model: bool = False,
+        extension_types: bool = True,
+        keepalive: bool | float | None = None,
+        relogin: Callable[[], str | None] | None = None,
+        no_retry_interface: requests.Session | None = None,
+    ) -> None:
+        self._server = server.rstrip("/")
+        self._original_uri = (original_uri or server).rstrip("/")
+        self._interface: requests.Session | None = interface
+        self._no_retry_interface = no_retry_interface
+        self._logger = logger
+        self._credentials = credentials
+        self._jsession = jsession
+        self._debug = debug
+        self.request_timeout: Timeout = default_timeout
+        self._no_parse_model = no_parse_model
+        self._extension_types = extension_types
+        self._relogin = relogin
+        self._lock = threading.RLock()
+        self._generation = 0
+        self._cache: dict[str, Any] = {}
+        self._logged_in_user: str | None = None
+        self._version: str | None = None
+        self.caching: bool = True
+        """When False every listing and object read goes to the server again."""
+        self._keepalive_event = threading.Event()
+        self._keepalive_thread: threading.Thread | None = None
+        self._keepalive_interval = self._default_keepalive_interval()
+        self._keepalive = True
+        if keepalive is False:
+            self._keepalive = False
+        elif isinstance(keepalive, (int, float)) and not isinstance(keepalive, bool):
+            if keepalive <= 0:
+                self._keepalive = False
+            else:
+                self._keepalive_interval = float(keepalive)
+        if self._keepalive:
+            self._start_keepalive()
+
+    # -- context manager and lifetime ------------------------------------------------------
+
+    def __enter__(self) -> XNATSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.disconnect()
+
+    def __repr__(self) -> str:
+        state = "connected" if self._interface is not None else "disconnected"
+        return f"<XNATSession {self._server} ({state})>"
+
+    @property
+    def connected(self) -> bool:
+        """True until :meth:`disconnect` was called."""
+        return self._interface is not None
+
+    def disconnect(self) -> None:
+        """Log out (``DELETE /data/JSESSION``), stop the keep-alive thread and close the pool."""
+        self._stop_keepalive()
+        interface = self._interface
+        if interface is None:
+            return
+        try:
+            self._request(
+                "DELETE",
+                "/data/JSESSION",
+                accepted_status=(200, 204, 401, 403, 404),
+                timeout=10.0,
+                headers={"Connection": "close"},
+            )
+        except (XNATConnectionError, XNATResponseError) as exc:
+            self._logger.debug("logout failed (ignored): %s", exc)
+        finally:
+            self._interface = None
+            interface.close()
+            if self._no_retry_interface is not None:
+                self._no_retry_interface.close()
+            self.clearcache()
+
+    # -- keep-alive ---------------------------------------------------------------------------
+
+    def _default_keepalive_interval(self) -> float:
+        expiration = self.session_expiration_time
+        if expiration is None:
+            return 7 * 60.0
+        return max(expiration[1] / 2 - 20, 10.0)
+
+    def _start_keepalive(self) -> None:
+        event = self._keepalive_event
+        event.clear()
+        ref = weakref.ref(self)
+
+        def run() -> None:
+            while True:
+                session = ref()
+                if session is None or session._interface is None:
+                    return
+                interval = session._keepalive_interval
+                del session
+                if event.wait(interval):
+                    return
+                session = ref()
+                if session is None:
+                    return
+                if session._keepalive and session._interface is not None:
+                    try:
+                        session.heartbeat()
+                    except Exception as exc:  # the thread must survive
+                        session._logger.warning("keep-alive heartbeat failed: %s", exc)
+                del session
+
+        thread = threading.Thread(target=run, name="xnat-sdk-keepalive", daemon=True)
+        self._keepalive_thread = thread
+        weakref.finalize(self, event.set)
+        thread.start()
+
+    def _stop_keepalive(self) -> None:
+        self._keepalive_event.set()
+        thread = self._keepalive_thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(5.0)
+        self._keepalive_thread = None
+
+    @property
+    def keepalive(self) -> bool:
+        """Whether a heartbeat keeps the server session alive; set a number to change the
+        interval (seconds), False or 0 to stop it."""
+        return self._keepalive
+
+    @keepalive.setter
+    def keepalive(self, value: bool | float) -> None:
+        if isinstance(value, bool):
+            enable = value
+        else:
+            enable = value > 0
+            if enable:
+                self._keepalive_interval = float(value)
+        self._keepalive = enable
+        self._stop_keepalive()
+        if enable and self._interface is not None:
+            self._start_keepalive()
+
+    @property
+    def keepalive_interval(self) -> float:
+        """Seconds between heartbeats."""
+        return self._keepalive_interval
+
+    def heartbeat(self) -> None:
+        """Refresh the server session (``GET /data/JSESSION``)."""
+        self.get("/data/JSESSION", timeout=10.0)
+
+    # -- plain properties ----------------------------------------------------------------------
+
+    @property
+    def interface(self) -> requests.Session:
+        """The underlying :class:`requests.Session`."""
+        if self._interface is None:
+            raise XNATNotConnectedError(f"the session to {self._server} was disconnected")
+        return self._interface
+
+    @property
+    def logger(self) -> logging.Logger:
+        """The logger this session writes to."""
+        return self._logger
+
+    @property
+    def debug(self) -> bool:
+        """True when connected with ``debug=True``."""
+        return self._debug
+
+    @property
+    def server(self) -> str:
+        """The base URL in use (after redirect detection), without a trailing slash."""
+        return self._server
+
+    @property
+    def original_uri(self) -> str:
+        """The base URL as given to :func:`~xnat_sdk.connect`."""
+        return self._original_uri
+
+    @property
+    def uri(self) -> str:
+        """The REST root of the archive."""
+        return "/data/archive"
+
+    @property
+    def fulluri(self) -> str:
+        """Same as :attr:`uri`."""
+        return self.uri
+
+    @property
+    def xnat_session(self) -> XNATSession:
+        """The session itself (so objects and the session answer alike)."""
+        return self
+
+    @property
+    def jsession(self) -> str | None:
+        """The JSESSIONID obtained at login (None when the server gave none)."""
+        return self._jsession
+
+    @property
+    def credentials_source(self) -> str:
+        """Where the login came from: argument, environment, netrc, prompt or anonymous."""
+        return self._credentials.source
+
+    @property
+    def logged_in_user(self) -> str:
+        """The user name the server sees (``guest`` when anonymous); cached."""
+        if self._logged_in_user is None:
+            if self._credentials.user is None:
+                self._logged_in_user = "guest"
+            else:
+                text = self.get("/data/auth", accepted_status=(200, 401)).text
+                match = re.search(r"User '([^']+)' is logged in", text)
+                self._logged_in_user = match.group(1) if match else self._credentials.user
+        return self._logged_in_user
+
+    @property
+    def session_expiration_time(self) -> tuple[datetime.datetime, float] | None:
+        """(last refresh, timeout in seconds) from the ``SESSION_EXPIRATION_TIME`` cookie."""
+        if self._interface is None:
+            return None
+        raw = self._interface.cookies.get("SESSION_EXPIRATION_TIME")
+        if raw is None:
+            return None
+        match = _EXPIRATION.match(raw)
+        if match is None:
+            self._logger.warning("cannot parse SESSION_EXPIRATION_TIME cookie %r", raw)
+            return None
+        stamp = datetime.datetime.fromtimestamp(int(match.group("stamp")) / 1000)
+        return stamp, int(match.group("interval")) / 1000
+
+    @property
+    def xnat_version(self) -> str:
+        """The server's XNAT version (``/xapi/siteConfig/buildInfo``, else ``/data/version``);
+        read once and cached."""
+        if self._version is None:
+            response = self.get("/xapi/siteConfig/buildInfo", accepted_status=(200, 404))
+            version: str | None = None
+            if response.status_code == 200:
+                try:
+                    info = response.json()
+                except ValueError:
+                    info = None
+                if isinstance(info, dict) and isinstance(info.get("version"), str):
+                    version = info["version"]
+            if version is None:
+                version = self.get("/data/version").text.strip()
+            self._version = version
+        return self._version
+
+    @property
+    def xnat_version_tuple(self) -> tuple[int, ...]:
+        """:attr:`xnat_version` as integers, e.g. ``(1, 8, 10)``."""
+        return tuple(int(part) for part in re.findall(r"\d+", self.xnat_version)[:4])
+
+    # -- caching --------------------------------------------------------------------------------
+
+    @property
+    def cache_generation(self) -> int:
+        """Bumped by :meth:`clearcache`; cached listings and documents older than it refetch."""
+        return self._generation
+
+    def clearcache(self) -> None:
+        """Forget every cached listing and object document of this session."""
+        with self._lock:
+            self._generation += 1
+            self._cache.clear()
+
+    def _cached(self, key: str, make: Callable[[], T]) -> T:
+        with self._lock:
+            found = self._cache.get(key)
+            if found is None:
+                found = make()
+                self._cache[key] = found
+            value: T = found
+            return value
+
+    # -- URLs -----------------------------------------------------------------------------------
+
+    def _strip_uri(self, path: str) -> str:
+        for prefix in (self._server, self._original_uri):
+            if path.startswith(prefix + "/"):
+                return path[len(prefix) :]
+        return path
+
+    def _format_uri(
+        self,
+        path: str,
+        format: str | None = None,
+        query: Query | None = None,
+        scheme: str | None = None,
+    ) -> str:
+        path = self._strip_uri(path)
+        if not path.startswith("/"):
+            raise XNATValueError(f"a path must start with '/' (e.g. /data/projects), got {path!r}")
+        params: dict[str, Any] = dict(query or {})
+        if format is not None:
+            params["format"] = format
+        base = urlsplit(self._server)
+        query_string = urlencode(params, safe="/:,*[]@=", doseq=True) if params else ""
+        if "?" in path:
+            path, existing = path.split("?", 1)
+            query_string = "&".join(q for q in (existing, query_string) if q)
+        return urlunsplit(
+            (scheme or base.scheme, base.netloc, base.path.rstrip("/") + path, query_string, "")
+        )
+
+    def url_for(
+        self,
+        obj: XNATObject | str,
+        query: Query | None = None,
+        scheme: str | None = None,
+    ) -> str:
+        """The full external URL of an object (or a REST path)."""
+        path = obj if isinstance(obj, str) else obj.fulluri
+        return self._format_uri(path, query=query, scheme=scheme)
+
+    # -- REST verbs -----------------------------------------------------------------------------
+
+    def _check_connection(self) -> requests.Session:
+        if self._interface is None:
+            raise XNATNotConnectedError(
+                f"the session to {self._server} was disconnected; connect() again"
+            )
+        return self._interface
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        format: str | None = None,
+        query: Query | None = None,
+        accepted_status: Collection[int] | None = None,
+        timeout: Timeout = None,
+        headers: Mapping[str, str] | None = None,
+        data: Any = None,
+        json: Any = None,
+        files: Any = None,
+        stream: bool = False,
+    ) -> requests.Response:
+        interface = self._check_connection()
+        url = self._format_uri(path, format, query)
+        rewindable = _rewindable(data) and files is None
+        if not rewindable and self._no_retry_interface is not None:
+            interface = self._no_retry_interface
+        response = self._send(interface, method, url, timeout, headers, data, json, files, stream)
+        if response.status_code == 401 and self._relogin is not None and rewindable:
+            self._logger.debug("401 on %s %s: logging in again", method, redact_url(url))
+            token = self._relogin()
+            if token:
+                self._jsession = token
+            response = self._send(
+                interface, method, url, timeout, headers, data, json, files, stream
+            )
+        accepted = accepted_status or self._default_status(method)
+        if response.status_code not in accepted:
+            text = "" if method == "HEAD" else response.text
+            raise error_for_response(method, redact_url(url), response.status_code, text, response)
+        if (
+            format in ("json", "xml")
+            and not stream
+            and method != "HEAD"
+            and response.text.lstrip()[:9].startswith(_HTML_START)
+        ):
+            raise XNATResponseError(
+                method,
+                redact_url(url),
+                response.status_code,
+                f"expected {format} but the server sent an HTML page",
+                response,
+            )
+        return response
+
+    def _send(
+        self,
+        interface: requests.Session,
+        method: str,
+        url: str,
+        timeout: Timeout,
+        headers: Mapping[str, str] | None,
+        data: Any,
+        json: Any,
+        files: Any,
+        stream: bool,
+    ) -> requests.Response:
+        started = time.perf_counter()
+        try:
+            response = interface.request(
+                method,
+                url,
+                data=data,
+                json=json,
+                files=files,
+                headers=dict(headers) if headers else None,
+                timeout=timeout if timeout is not None else self.request_timeout,
+                stream=stream,
+            )
+        except requests.exceptions.SSLError as exc:
+            raise XNATSSLError(f"{method} {redact_url(url)}: TLS failure: {exc}") from exc
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise XNATConnectionError(
+                f"{method} {redact_url(url)}: cannot reach the server ({type(exc).__name__})"
+            ) from exc
+        if self._logger.isEnabledFor(logging.DEBUG):
+            elapsed = (time.perf_counter() - started) * 1000
+            self._logger.debug(
+                "%s %s -> %d (%.1f ms)", method, redact_url(url), response.status_code, elapsed
+            )
+        return response
+
+    def _default_status(self, method: str) -> tuple[int, ...]:
+        return {
+            "GET": self.accepted_status_get,
+            "HEAD": self.accepted_status_head,
+            "POST": self.accepted_status_post,
+            "PUT": self.accepted_status_put,
+            "DELETE": self.accepted_status_delete,
+        }.get(method, (200,))
+
+    def get(
+        self,
+        path: str,
+        format: str | None = None,
+        query: Query | None = None,
+        accepted_status: Collection[int] | None = None,
+        timeout: Timeout = None,
+        headers: Mapping[str, str] | None = None,
+        stream: bool = False,
+    ) -> requests.Response:
+        """``GET`` a path relative to the server (``/data/projects``); raises on bad status."""
+        return self._request(
+            "GET",
+            path,
+            format=format,
+            query=query,
+            accepted_status=accepted_status,
+            timeout=timeout,
+            headers=headers,
+            stream=stream,
+        )
+
+    def head(
+        self,
+        path: str,
+        accepted_status: Collection[int] | None = None,
+        timeout: Timeout = None,
+        headers: Mapping[str, str] | None = None,
+        query: Query | None = None,
+    ) -> requests.Response:
+        """``HEAD`` a path; raises on bad status."""
+        return self._request(
+            "HEAD",
+            path,
+            query=query,
+            accepted_status=accepted_status,
+            timeout=timeout,
+            headers=headers,
+        )
+
+    def post(
+        self,
+        path: str,
+        data: Any = None,
+        json: Any = None,
+        format: str | None = None,
+        query: Query | None = None,
+        accepted_status: Collection[int] | None = None,
+        timeout: Timeout = None,
+        headers: Mapping[str, str] | None = None,
+        files: Any = None,
+    ) -> requests.Response:
+        """``POST`` to a path (never retried); raises on bad status."""
+        return self._request(
+            "POST",
+            path,
+            format=format,
+            query=query,
+            accepted_status=accepted_status,
+            timeout=timeout,
+            headers=headers,
+            data=data,
+            json=json,
+            files=files,
+        )
+
+    def put(
+        self,
+        path: str,
+        data: Any = None,
+        files: Any = None,
+        json: Any = None,
+        format: str | None = None,
+        query: Query | None = None,
+        accepted_status: Collection[int] | None = None,
+        timeout: Timeout = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        """``PUT`` to a path (retried only when the body can be rewound); raises on bad status."""
+        return self._request(
+            "PUT",
+            path,
+            format=format,
+            query=query,
+            accepted_status=accepted_status,
+            timeout=timeout,
+            headers=headers,
+            data=data,
+            json=json,
+            files=files,
+        )
+
+    def delete(
+        self,
+        path: str,
+        headers: Mapping[str, str] | None = None,
+        accepted_status: Collection[int] | None = None,
+        query: Query | None = None,
+        timeout: Timeout = None,
+    ) -> requests.Response:
+        """``DELETE`` a path; raises on bad status."""
+        return self._request(
+            "DELETE",
+            path,
+            query=query,
+            accepted_status=accepted_status,
+            timeout=timeout,
+            headers=headers,
+        )
+
+    def get_json(
+        self,
+        path: str,
+        query: Query | None = None,
+        accepted_status: Collection[int] | None = None,
+        timeout: Timeout = None,
+    ) -> Any:
+        """``GET path?format=json`` and decode the body."""
+        response = self.get(
+            path, format="json", query=query, accepted_status=accepted_status, timeout=timeout
+        )
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise XNATResponseError(
+                "GET",
+                redact_url(response.url),
+                response.status_code,
+                f"the body is not JSON: {response.text[:200]!r}",
+                response,
+            ) from exc
+
+    # -- object model ---------------------------------------------------------------------------
+
+    def _require_model(self, what: str) -> None:
+        if self._no_parse_model:
+            raise XNATNoModelError(
+                f"{what} needs the typed object model, which this session was opened without "
+                "(connect(..., no_parse_model=True)); use the raw verbs session.get/put/post/"
+                "delete/get_json, or connect again without no_parse_model"
+            )
+
+    @property
+    def projects(self) -> Listing[ProjectData]:
+        """All projects visible to the user, by ID and by name (one request, cached)."""
+        self._require_model("session.projects")
+        from xnat_sdk.listings import PROJECTS, Listing
+
+        return self._cached("projects", lambda: Listing.rest(self, "/data/projects", PROJECTS))
+
+    @property
+    def subjects(self) -> Listing[SubjectData]:
+        """All subjects visible to the user, by ID and by label (one request, cached)."""
+        self._require_model("session.subjects")
+        from xnat_sdk.listings import SUBJECTS, Listing
+
+        return self._cached("subjects", lambda: Listing.rest(self, "/data/subjects", SUBJECTS))
+
+    @property
+    def experiments(self) -> Listing[ExperimentData]:
+        """All experiments visible to the user, by ID and by label (one request, cached)."""
+        self._require_model("session.experiments")
+        from xnat_sdk.listings import EXPERIMENTS, Listing
+
+        return self._cached(
+            "experiments", lambda: Listing.rest(self, "/data/experiments", EXPERIMENTS)
+        )
+
+    @property
+    def scan_types(self) -> list[dict[str, str]]:
+        """Rows of ``/data/archive/scan_types`` (cached)."""
+
+        def fetch() -> list[dict[str, str]]:
+            rows: list[dict[str, str]] = self.get_json("/data/archive/scan_types")["ResultSet"][
+                "Result"
+            ]
+            return rows
+
+        return self._cached("scan_types", fetch)
+
+    @property
+    def scanners(self) -> list[str]:
+        """Scanner names known to the archive (cached)."""
+
+        def fetch() -> list[str]:
+            rows = self.get_json("/data/archive/scanners")["ResultSet"]["Result"]
+            return [str(row.get("scanner", "")) for row in rows]
+
+        return self._cached("scanners", fetch)
+
+    def create_object(self, uri: str, type_: str | None = None) -> XNATObject:
+        """The object at a REST path, e.g. ``/data/experiments/XNAT_E00001``.
+
+        With ``type_`` (an xsi type) no request is sent until a field is read; without it the
+        object's document is read once to learn its type.
+        """
+        self._require_model("session.create_object")
+        from xnat_sdk.generic import object_at
+
+        return object_at(self, self._strip_uri(uri), type_)
