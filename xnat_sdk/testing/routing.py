@@ -225,7 +225,7 @@ class Router:
             if m is None:
                 continue
             params, rest = m
-            score = (len(route.segments), 0 if rest or route.tail else 1)
+            score = (len(route.segments), 0 if rest else 1)
             best.append((score[0], score[1], route, params, rest))
         if not best:
             return RouteMatch(None)
