@@ -22,7 +22,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import IO
 
 from xnat_sdk.testing.store import Store, dumps_data, now_timestamp
 
@@ -300,7 +300,7 @@ def store_file(
     store: Store,
     resource_id: int,
     relpath: str,
-    body: BinaryIO | bytes,
+    body: IO[bytes] | bytes,
     *,
     overwrite: bool = False,
     format: str = "",
