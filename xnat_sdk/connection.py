@@ -73,6 +73,7 @@ def _no_retry_clone(interface: requests.Session) -> requests.Session:
     clone.headers = interface.headers
     clone.cookies = interface.cookies
     clone.verify = interface.verify
+    clone.hooks = interface.hooks
     adapter = HTTPAdapter(max_retries=Retry(total=0, read=False, redirect=False))
     clone.mount("http://", adapter)
     clone.mount("https://", adapter)
@@ -117,6 +118,11 @@ def _login(
     else:
         raise XNATValueError(f"too many redirects logging in to {redact_url(base)}")
     assert response is not None
+    final_base = url[: -len(LOGIN_PATH)] if url.endswith(LOGIN_PATH) else base
+    if response.status_code == 401 and credentials.user is None:
+        # Sites that let guests read data may still refuse them a session: go on without one.
+        logger.debug("no session for anonymous access; continuing as guest")
+        return final_base.rstrip("/"), None
     if response.status_code == 401:
         who = credentials.user or "anonymous"
         raise XNATAuthError(
@@ -128,7 +134,6 @@ def _login(
         )
     if response.status_code != 200:
         raise error_for_response("GET", redact_url(url), response.status_code, response.text)
-    final_base = url[: -len(LOGIN_PATH)] if url.endswith(LOGIN_PATH) else base
     text = response.text.strip()
     token = interface.cookies.get("JSESSIONID") or (text if text and "<" not in text else None)
     return final_base.rstrip("/"), token
@@ -243,7 +248,7 @@ def connect(
         default_timeout=request_timeout,
         no_parse_model=no_parse_model,
         extension_types=extension_types,
-        keepalive=keepalive,
+        keepalive=keepalive if keepalive is not None or token else False,
         relogin=relogin if credentials.user is not None else None,
         no_retry_interface=_no_retry_clone(interface),
     )

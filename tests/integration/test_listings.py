@@ -1,0 +1,177 @@
+"""Typed listings: keys, iteration, filter, tabulate, one request per listing, caching."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from xnat_sdk.errors import XNATKeyError, XNATValidationError
+from xnat_sdk.models import MrScanData, MrSessionData, ProjectData, SubjectData
+from xnat_sdk.session import XNATSession
+
+if TYPE_CHECKING:
+    from conftest import RequestLog, Seeded
+
+
+def test_projects_by_id_and_name(session: XNATSession, seeded: Seeded, log: RequestLog) -> None:
+    projects = session.projects
+    project = projects[seeded.project]
+    assert isinstance(project, ProjectData)
+    assert projects[f"Project {seeded.project}"] is project
+    assert project.id == seeded.project
+    assert project.name == f"Project {seeded.project}"
+    assert project.uri == f"/data/projects/{seeded.project}"
+    assert seeded.project in projects
+    assert len(log) == 1, "the listing row filled id and name: no per-object request"
+
+
+def test_subjects_by_id_and_label_iteration_and_len(
+    session: XNATSession, seeded: Seeded, log: RequestLog
+) -> None:
+    subjects = session.projects[seeded.project].subjects
+    assert len(subjects) == 2
+    labels = sorted(s.label or "" for s in subjects)
+    assert labels == ["S1", "S2"]
+    s1 = subjects["S1"]
+    assert isinstance(s1, SubjectData)
+    assert subjects[seeded.subjects["S1"]] is s1
+    assert s1.id == seeded.subjects["S1"]
+    assert subjects.keys() == [s.id for s in subjects.values()]
+    assert dict(subjects.items()) == subjects.data
+    assert set(subjects.key_map) == {"S1", "S2"}
+    assert subjects.get("nope") is None
+    assert "S2" in subjects and "nope" not in subjects and 42 not in subjects
+    assert len(log) == 2, log.paths()
+
+
+def test_missing_key_is_a_typed_key_error(session: XNATSession, seeded: Seeded) -> None:
+    subjects = session.projects[seeded.project].subjects
+    with pytest.raises(XNATKeyError, match="no subject with ID or label 'S9'") as info:
+        subjects["S9"]
+    assert isinstance(info.value, KeyError)
+    with pytest.raises(XNATKeyError, match="indexed by ID or label"):
+        subjects[3]  # type: ignore[index]
+
+
+def test_experiments_are_instances_of_their_xsi_type(
+    session: XNATSession, seeded: Seeded, log: RequestLog
+) -> None:
+    project = session.projects[seeded.project]
+    experiments = project.experiments
+    assert sorted(experiments.key_map) == ["E1", "E2"]
+    e1 = experiments["E1"]
+    assert isinstance(e1, MrSessionData)
+    assert e1.xsi_type == "xnat:mrSessionData"
+    sessions = project.experiments.of_type(MrSessionData)
+    assert sessions["E1"] is e1
+    assert len(log) == 2, log.paths()
+
+
+def test_one_request_per_listing_and_per_object(
+    session: XNATSession, seeded: Seeded, log: RequestLog
+) -> None:
+    subject = session.projects[seeded.project].subjects["S1"]
+    experiment = subject.experiments["E1"]
+    assert len(log) == 3
+    scans = experiment.scans
+    assert isinstance(scans["1"], MrScanData)
+    assert len(log) == 4, "the scans came with the session's own document"
+    assert experiment.field_strength == "3.0"
+    assert [s.type for s in scans] == ["T1", "T2", "FLAIR"]
+    assert [s.series_description for s in scans] == ["T1 s", "T2 s", "FLAIR s"]
+    assert scans["T2"].id == "2"
+    assert len(log) == 4, log.paths()
+    assert subject.group is None
+    assert len(log) == 5, "reading a subject field costs exactly one request"
+    assert subject.src is None and subject.label == "S1"
+    assert len(log) == 5
+
+
+def test_listing_is_cached_until_clearcache(
+    server: object, session: XNATSession, seeded: Seeded, log: RequestLog
+) -> None:
+    project = session.projects[seeded.project]
+    assert len(project.subjects) == 2
+    from xnat_sdk.testing.local import LocalXNAT
+
+    assert isinstance(server, LocalXNAT)
+    server.seed_subject(seeded.project, "S3")
+    assert len(project.subjects) == 2
+    assert len(log) == 2
+    session.clearcache()
+    assert len(project.subjects) == 3
+    assert len(session.projects[seeded.project].subjects) == 3
+    # after clearcache: old project's subjects, the projects, the new project's subjects
+    assert len(log) == 5, log.paths()
+
+
+def test_caching_switch_off_reads_again(
+    session: XNATSession, seeded: Seeded, log: RequestLog
+) -> None:
+    project = session.projects[seeded.project]
+    subjects = project.subjects
+    len(subjects)
+    len(subjects)
+    assert len(log) == 2
+    session.caching = False
+    len(subjects)
+    len(subjects)
+    assert len(log) == 4
+
+
+def test_filter_and_tabulate(session: XNATSession, seeded: Seeded, log: RequestLog) -> None:
+    subjects = session.projects[seeded.project].subjects
+    only = subjects.filter(label="S1")
+    assert [s.label for s in only] == ["S1"]
+    wildcard = subjects.filter(label="S*")
+    assert len(wildcard) == 2
+    table = subjects.tabulate(["ID", "label"])
+    assert sorted(row["label"] for row in table) == ["S1", "S2"]
+    assert all(set(row) == {"ID", "label"} for row in table)
+    rows = subjects.tabulate()
+    assert {row["label"] for row in rows} == {"S1", "S2"}
+    with pytest.raises(XNATValidationError, match="label"):
+        only.filter(label="S2")
+
+
+def test_scan_listing_filter_is_local(
+    session: XNATSession, seeded: Seeded, log: RequestLog
+) -> None:
+    experiment = session.experiments[seeded.sessions["E1"]]
+    scans = experiment.scans
+    assert len(scans) == 3
+    before = len(log)
+    t_scans = scans.filter(type="T*")
+    assert sorted(s.id for s in t_scans) == ["1", "2"]
+    assert [row["type"] for row in scans.tabulate(["type"])] == ["T1", "T2", "FLAIR"]
+    assert len(log) == before
+
+
+def test_session_level_listings(session: XNATSession, seeded: Seeded) -> None:
+    sid = seeded.subjects["S2"]
+    subject = session.subjects[sid]
+    assert isinstance(subject, SubjectData)
+    assert subject.label == "S2"
+    experiment = session.experiments[seeded.sessions["E2"]]
+    assert isinstance(experiment, MrSessionData)
+    assert [s.type for s in experiment.scans] == ["T1"]
+    assert isinstance(session.scanners, list)
+    assert isinstance(session.scan_types, list)
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(label=st.text(min_size=1, max_size=12))
+def test_unknown_keys_always_raise_key_error(
+    session: XNATSession, seeded: Seeded, label: str
+) -> None:
+    subjects = session.projects[seeded.project].subjects
+    if label in ("S1", "S2") or label in seeded.subjects.values():
+        assert subjects[label].label in ("S1", "S2")
+    else:
+        with pytest.raises(KeyError):
+            subjects[label]
