@@ -1,0 +1,271 @@
+"""Search elements, search fields and ``POST /data/search`` checked against seeded data."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterator
+from xml.sax.saxutils import escape
+
+import pytest
+import requests
+from hypothesis import given
+from hypothesis import strategies as st
+
+from xnat_sdk.testing.local import LocalXNAT
+from xnat_sdk.testing.searchxml import (
+    CriteriaSet,
+    Criterion,
+    SearchBundleError,
+    compare,
+    parse_bundle,
+)
+
+# (project, subject, gender, session label, xsi type, date)
+SESSIONS = [
+    ("SA", "A01", "male", "A01_MR1", "xnat:mrSessionData", "2020-01-05"),
+    ("SA", "A01", "male", "A01_MR2", "xnat:mrSessionData", "2021-06-30"),
+    ("SA", "A02", "female", "A02_MR1", "xnat:mrSessionData", "2022-03-01"),
+    ("SA", "A02", "female", "A02_CT1", "xnat:ctSessionData", "2022-03-02"),
+    ("SB", "B01", "female", "B01_MR1", "xnat:mrSessionData", "2019-12-31"),
+]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LocalXNAT]:
+    with LocalXNAT() as xnat:
+        xnat.seed_project("SA")
+        xnat.seed_project("SB")
+        xnat.add_member("SA", "user", "member")
+        subjects: dict[tuple[str, str], str] = {}
+        for project, subject, gender, label, xsi, date in SESSIONS:
+            if (project, subject) not in subjects:
+                subjects[project, subject] = xnat.seed_subject(
+                    project, subject, fields={"demographics/gender": gender}
+                )
+            eid = xnat.seed_session(project, subject, label, xsi_type=xsi, fields={"date": date})
+            scan_type = "xnat:ctScanData" if "ct" in xsi else "xnat:mrScanData"
+            xnat.seed_scan(eid, "1", type="LOC", xsi_type=scan_type)
+        yield xnat
+
+
+@pytest.fixture()
+def admin() -> requests.Session:
+    s = requests.Session()
+    s.auth = ("admin", "admin")
+    return s
+
+
+def bundle(root: str, fields: list[tuple[str, str]], where: str, method: str = "AND") -> str:
+    parts = [
+        '<xdat:bundle xmlns:xdat="http://nrg.wustl.edu/security">',
+        f"<xdat:root_element_name>{root}</xdat:root_element_name>",
+    ]
+    for i, (element, field) in enumerate(fields):
+        parts.append(
+            f"<xdat:search_field><xdat:element_name>{element}</xdat:element_name>"
+            f"<xdat:field_ID>{field}</xdat:field_ID><xdat:sequence>{i}</xdat:sequence>"
+            "<xdat:type>string</xdat:type><xdat:header>h</xdat:header></xdat:search_field>"
+        )
+    parts.append(f'<xdat:search_where method="{method}">{where}</xdat:search_where></xdat:bundle>')
+    return "".join(parts)
+
+
+def crit(field: str, op: str, value: str) -> str:
+    return (
+        '<xdat:criteria override_value_formatting="0">'
+        f"<xdat:schema_field>{field}</xdat:schema_field>"
+        f"<xdat:comparison_type>{escape(op)}</xdat:comparison_type>"
+        f"<xdat:value>{escape(value)}</xdat:value></xdat:criteria>"
+    )
+
+
+def test_elements_list_every_type_with_counts(server: LocalXNAT, admin: requests.Session) -> None:
+    resp = admin.get(server.url + "/data/search/elements")
+    assert resp.status_code == 200
+    result_set = resp.json()["ResultSet"]
+    assert result_set["title"] == "Data-Types" and "totalRecords" not in result_set
+    rows = {r["ELEMENT_NAME"]: r for r in result_set["Result"]}
+    assert rows["xnat:projectData"]["COUNT"] == "2"
+    assert rows["xnat:subjectData"]["COUNT"] == "3"
+    assert rows["xnat:mrSessionData"]["COUNT"] == "4"
+    assert rows["xnat:ctSessionData"]["COUNT"] == "1"
+    assert rows["xnat:mrScanData"]["COUNT"] == "4"
+    assert rows["xnat:ctSessionData"]["SINGULAR"] == "CT Session"
+    assert rows["xnat:mrSessionData"]["SECURED"] == "true"
+    assert all(
+        set(r) == {"ELEMENT_NAME", "SINGULAR", "PLURAL", "SECURED", "COUNT"} for r in rows.values()
+    )
+    used = admin.get(server.url + "/data/search/elements", params={"used": "true"}).json()
+    assert "xnat:petSessionData" not in {r["ELEMENT_NAME"] for r in used["ResultSet"]["Result"]}
+
+
+def test_search_fields(server: LocalXNAT, admin: requests.Session) -> None:
+    url = server.url + "/data/search/elements/xnat:mrSessionData"
+    resp = admin.get(url, params={"format": "json"})
+    rows = resp.json()["ResultSet"]["Result"]
+    ids = {r["FIELD_ID"] for r in rows}
+    assert {"SESSION_ID", "LABEL", "SUBJECT_ID", "PROJECT", "DATE"} <= ids
+    assert {r["ELEMENT_NAME"] for r in rows} == {"xnat:mrSessionData"}
+    assert admin.get(url).headers["Content-Type"].startswith("text/xml")
+    bad = admin.get(
+        server.url + "/data/search/elements/xnat:nothingHere", params={"format": "json"}
+    )
+    assert bad.status_code == 400
+
+
+def _search(admin: requests.Session, url: str, body: str, fmt: str = "json") -> requests.Response:
+    return admin.post(url + "/data/search", params={"format": fmt}, data=body)
+
+
+@pytest.mark.parametrize(
+    ("where", "method", "expected"),
+    [
+        (crit("xnat:mrSessionData/project", "=", "SA"), "AND", {"A01_MR1", "A01_MR2", "A02_MR1"}),
+        (crit("xnat:mrSessionData.PROJECT", "=", "SB"), "AND", {"B01_MR1"}),
+        (
+            crit("xnat:mrSessionData/date", ">=", "01/01/2021")
+            + crit("xnat:mrSessionData/label", "LIKE", "%MR%"),
+            "AND",
+            {"A01_MR2", "A02_MR1"},
+        ),
+        (
+            crit("xnat:mrSessionData/label", "=", "B01_MR1")
+            + crit("xnat:mrSessionData/label", "=", "A01_MR1"),
+            "OR",
+            {"B01_MR1", "A01_MR1"},
+        ),
+        (
+            crit("xnat:subjectData/demographics/gender", "=", "female")
+            + '<xdat:child_set method="OR">'
+            + crit("xnat:mrSessionData/project", "=", "SA")
+            + crit("xnat:mrSessionData/date", "<", "2020-01-01")
+            + "</xdat:child_set>",
+            "AND",
+            {"A02_MR1", "B01_MR1"},
+        ),
+        ("", "AND", {"A01_MR1", "A01_MR2", "A02_MR1", "B01_MR1"}),
+    ],
+)
+def test_posted_search_matches_seeded_data(
+    server: LocalXNAT, admin: requests.Session, where: str, method: str, expected: set[str]
+) -> None:
+    body = bundle(
+        "xnat:mrSessionData",
+        [("xnat:mrSessionData", "LABEL"), ("xnat:subjectData", "SUBJECT_LABEL")],
+        where,
+        method,
+    )
+    resp = _search(admin, server.url, body)
+    assert resp.status_code == 200, resp.text
+    rs = resp.json()["ResultSet"]
+    assert rs["rootElementName"] == "xnat:mrSessionData"
+    assert rs["totalRecords"] == str(len(expected))
+    assert {r["label"] for r in rs["Result"]} == expected
+    keys = [c["key"] for c in rs["Columns"]]
+    assert keys[:2] == ["label", "xnat_subjectdata_subject_label"]
+    assert {"session_id", "subject_id", "project"} <= set(keys)
+    expected_subjects = {label: subj for _, subj, _, label, _, _ in SESSIONS}
+    for row in rs["Result"]:
+        assert row["xnat_subjectdata_subject_label"] == expected_subjects[row["label"]]
+        assert row["session_id"].startswith("XNAT_E")
+
+
+def test_csv_xml_formats_and_xnatpy_style_fields(
+    server: LocalXNAT, admin: requests.Session
+) -> None:
+    # xnatpy sends XML paths as field IDs and reads CSV rows by key
+    body = bundle(
+        "xnat:ctSessionData",
+        [
+            ("xnat:ctSessionData", "xnat:ctSessionData/ID"),
+            ("xnat:ctSessionData", "xnat:ctSessionData/project"),
+            ("xnat:ctSessionData", "xnat:ctSessionData/subject_ID"),
+        ],
+        crit("xnat:ctSessionData/project", "=", "SA"),
+    )
+    resp = _search(admin, server.url, body, "csv")
+    assert resp.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(resp.text)))
+    assert len(rows) == 1
+    assert rows[0]["project"] == "SA" and rows[0]["session_id"].startswith("XNAT_E")
+    assert rows[0]["subject_id"].startswith("XNAT_S")
+    resp = _search(admin, server.url, body, "xml")
+    assert resp.text.startswith('<ResultSet totalRecords="1"')
+
+
+def test_subject_and_scan_roots(server: LocalXNAT, admin: requests.Session) -> None:
+    body = bundle(
+        "xnat:subjectData",
+        [("xnat:subjectData", "SUBJECT_LABEL")],
+        crit("xnat:subjectData/demographics/gender", "=", "female"),
+    )
+    rows = _search(admin, server.url, body).json()["ResultSet"]["Result"]
+    assert {r["subject_label"] for r in rows} == {"A02", "B01"}
+    body = bundle("xnat:ctScanData", [], crit("xnat:ctScanData/type", "=", "LOC"))
+    rows = _search(admin, server.url, body).json()["ResultSet"]["Result"]
+    assert len(rows) == 1 and rows[0]["project"] == "SA"
+
+
+def test_rows_limited_to_readable_projects(server: LocalXNAT) -> None:
+    user = requests.Session()
+    user.auth = ("user", "user")
+    body = bundle("xnat:mrSessionData", [("xnat:mrSessionData", "LABEL")], "")
+    rows = _search(user, server.url, body).json()["ResultSet"]["Result"]
+    assert {r["project"] for r in rows} == {"SA"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["<not xml", "<x/>", '<xdat:bundle xmlns:xdat="http://nrg.wustl.edu/security"/>'],
+)
+def test_bad_documents_are_422(server: LocalXNAT, admin: requests.Session, body: str) -> None:
+    assert _search(admin, server.url, body).status_code == 422
+
+
+# -- searchxml units ------------------------------------------------------------------------
+
+
+def test_parse_bundle_structure() -> None:
+    parsed = parse_bundle(
+        bundle(
+            "xnat:subjectData",
+            [("xnat:subjectData", "B"), ("xnat:subjectData", "A")],
+            crit("xnat:subjectData/label", "=", "x")
+            + '<xdat:child_set method="OR">'
+            + crit("a/b", "LIKE", "%y")
+            + "</xdat:child_set>",
+        )
+    )
+    assert parsed.root_element == "xnat:subjectData"
+    assert [f.field_id for f in parsed.fields] == ["B", "A"]
+    assert parsed.where == CriteriaSet(
+        "AND",
+        (
+            Criterion("xnat:subjectData/label", "=", "x"),
+            CriteriaSet("OR", (Criterion("a/b", "LIKE", "%y"),)),
+        ),
+    )
+    with pytest.raises(SearchBundleError, match="comparison_type"):
+        parse_bundle(bundle("xnat:subjectData", [], crit("a", "~~", "b")))
+
+
+@given(a=st.integers(-1000, 1000), b=st.integers(-1000, 1000))
+def test_compare_numbers_by_value(a: int, b: int) -> None:
+    assert compare(str(a), "<", str(b)) == (a < b)
+    assert compare(str(a), ">=", str(b)) == (a >= b)
+    assert compare(str(a), "=", f"{b}.0") == (a == b)
+
+
+@given(a=st.dates(dt.date(1900, 1, 1)), b=st.dates(dt.date(1900, 1, 1)))
+def test_compare_dates_in_both_notations(a: dt.date, b: dt.date) -> None:
+    assert compare(a.isoformat(), "<=", b.strftime("%m/%d/%Y")) == (a <= b)
+    assert compare(a.isoformat(), "!=", b.isoformat()) == (a != b)
+
+
+@given(text=st.text(alphabet="abcXYZ_%", max_size=8), needle=st.text(alphabet="abc", max_size=3))
+def test_like_is_case_insensitive_substring(text: str, needle: str) -> None:
+    assert compare(text, "LIKE", f"%{needle}%") == (needle.lower() in text.lower())
+    assert compare(text.upper(), "LIKE", f"%{needle}%") == (needle.lower() in text.lower())
+    assert compare(None, "IS NULL", "") and not compare("x", "IS NULL", "")
