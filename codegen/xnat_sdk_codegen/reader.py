@@ -792,7 +792,7 @@ class Reader:
                     outer_doc=doc,
                 )
         if is_list:
-            target = self._build_child(scope, el, ct, ewhere)
+            target = self._build_child(scope, el, ct, ewhere, path)
             kind: FieldKind = "child"
         else:
             target = self._build_nested(scope, path_t, name, ct, ewhere, doc)
@@ -883,13 +883,14 @@ class Reader:
         draft.fields.extend(self._body_fields(inner, ct, name, self._inherited_names(spec.base)))
         return key
 
-    def _build_child(self, scope: _Scope, el: Any, ct: Any, where: str) -> str:
+    def _build_child(self, scope: _Scope, el: Any, ct: Any, where: str, path: str) -> str:
         name = str(el.name)
         local = scope.root_xsi.split(":", 1)[1] + "_" + name
         key = naming.unique(f"{{{scope.namespace}}}{local}", self._drafts)
         local = self._split(key)[1]
         xsi = f"{scope.prefix}:{local}"
         doc, app = _annotation(el.annotations)
+        doc = doc or (f"One ``{path}`` item of ``{scope.root_xsi}`` (XNAT stores it as ``{xsi}``).")
         spec = self._anonymous(
             scope, key, local, xsi, naming.class_name(xsi), "child", ct, where, doc, app
         )
