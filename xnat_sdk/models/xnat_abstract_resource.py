@@ -83,7 +83,9 @@ class AbstractResource(ResourceBase):
 
 @attrs.define(kw_only=True, eq=False, repr=False)
 class AbstractResourceTag(XNATObject):
-    """The ``xnat:abstractResource_tag`` type."""
+    """One ``tags/tag`` item of ``xnat:abstractResource`` (XNAT stores it as
+    ``xnat:abstractResource_tag``).
+    """
 
     __xsi_type__: ClassVar[str] = "xnat:abstractResource_tag"
     __xsd_element__: ClassVar[str | None] = None

@@ -239,7 +239,9 @@ class DicomSeriesVoxelRes(XNATObject):
 
 @attrs.define(kw_only=True, eq=False, repr=False)
 class DicomSeriesImage(XNATObject):
-    """The ``xnat:dicomSeries_image`` type."""
+    """One ``imageSet/image`` item of ``xnat:dicomSeries`` (XNAT stores it as
+    ``xnat:dicomSeries_image``).
+    """
 
     __xsi_type__: ClassVar[str] = "xnat:dicomSeries_image"
     __xsd_element__: ClassVar[str | None] = None

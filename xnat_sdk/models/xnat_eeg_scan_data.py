@@ -148,7 +148,9 @@ class EegScanDataParametersDataRecord(XNATObject):
 
 @attrs.define(kw_only=True, eq=False, repr=False)
 class EegScanDataChannel(XNATObject):
-    """The ``xnat:eegScanData_channel`` type."""
+    """One ``channels/channel`` item of ``xnat:eegScanData`` (XNAT stores it as
+    ``xnat:eegScanData_channel``).
+    """
 
     __xsi_type__: ClassVar[str] = "xnat:eegScanData_channel"
     __xsd_element__: ClassVar[str | None] = None
@@ -245,7 +247,9 @@ class EegScanDataSoftwareFiltersImpedances(XNATObject):
 
 @attrs.define(kw_only=True, eq=False, repr=False)
 class EegScanDataImpedance(XNATObject):
-    """The ``xnat:eegScanData_impedance`` type."""
+    """One ``softwareFiltersImpedances/impedance`` item of ``xnat:eegScanData`` (XNAT stores it as
+    ``xnat:eegScanData_impedance``).
+    """
 
     __xsi_type__: ClassVar[str] = "xnat:eegScanData_impedance"
     __xsd_element__: ClassVar[str | None] = None

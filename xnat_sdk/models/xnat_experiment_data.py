@@ -227,7 +227,9 @@ class ExperimentData(ExperimentBase):
 
 @attrs.define(kw_only=True, eq=False, repr=False)
 class ExperimentDataShare(XNATObject):
-    """The ``xnat:experimentData_share`` type."""
+    """One ``sharing/share`` item of ``xnat:experimentData`` (XNAT stores it as
+    ``xnat:experimentData_share``).
+    """
 
     __xsi_type__: ClassVar[str] = "xnat:experimentData_share"
     __xsd_element__: ClassVar[str | None] = None
@@ -326,7 +328,9 @@ class ExperimentDataDelay(XNATObject):
 
 @attrs.define(kw_only=True, eq=False, repr=False)
 class ExperimentDataField(XNATObject):
-    """The ``xnat:experimentData_field`` type."""
+    """One ``fields/field`` item of ``xnat:experimentData`` (XNAT stores it as
+    ``xnat:experimentData_field``).
+    """
 
     __xsi_type__: ClassVar[str] = "xnat:experimentData_field"
     __xsd_element__: ClassVar[str | None] = None

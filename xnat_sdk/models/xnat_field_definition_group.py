@@ -98,7 +98,9 @@ class FieldDefinitionGroup(XNATObject):
 
 @attrs.define(kw_only=True, eq=False, repr=False)
 class FieldDefinitionGroupField(XNATObject):
-    """The ``xnat:fieldDefinitionGroup_field`` type."""
+    """One ``fields/field`` item of ``xnat:fieldDefinitionGroup`` (XNAT stores it as
+    ``xnat:fieldDefinitionGroup_field``).
+    """
 
     __xsi_type__: ClassVar[str] = "xnat:fieldDefinitionGroup_field"
     __xsd_element__: ClassVar[str | None] = None
@@ -195,7 +197,9 @@ class FieldDefinitionGroupField(XNATObject):
 
 @attrs.define(kw_only=True, eq=False, repr=False)
 class FieldDefinitionGroupFieldPossibleValue(XNATObject):
-    """The ``xnat:fieldDefinitionGroup_field_possibleValue`` type."""
+    """One ``possibleValues/possibleValue`` item of ``xnat:fieldDefinitionGroup_field`` (XNAT
+    stores it as ``xnat:fieldDefinitionGroup_field_possibleValue``).
+    """
 
     __xsi_type__: ClassVar[str] = "xnat:fieldDefinitionGroup_field_possibleValue"
     __xsd_element__: ClassVar[str | None] = None

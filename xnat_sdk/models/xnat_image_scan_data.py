@@ -293,7 +293,9 @@ class ImageScanData(ScanBase):
 
 @attrs.define(kw_only=True, eq=False, repr=False)
 class ImageScanDataShare(XNATObject):
-    """The ``xnat:imageScanData_share`` type."""
+    """One ``sharing/share`` item of ``xnat:imageScanData`` (XNAT stores it as
+    ``xnat:imageScanData_share``).
+    """
 
     __xsi_type__: ClassVar[str] = "xnat:imageScanData_share"
     __xsd_element__: ClassVar[str | None] = None

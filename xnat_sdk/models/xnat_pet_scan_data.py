@@ -688,7 +688,9 @@ class PetScanDataParametersFrames(XNATObject):
 
 @attrs.define(kw_only=True, eq=False, repr=False)
 class PetScanDataFrame(XNATObject):
-    """The ``xnat:petScanData_frame`` type."""
+    """One ``parameters/frames/frame`` item of ``xnat:petScanData`` (XNAT stores it as
+    ``xnat:petScanData_frame``).
+    """
 
     __xsi_type__: ClassVar[str] = "xnat:petScanData_frame"
     __xsd_element__: ClassVar[str | None] = None

@@ -168,7 +168,9 @@ class ProjectData(ProjectBase):
 
 @attrs.define(kw_only=True, eq=False, repr=False)
 class ProjectDataAlias(XNATObject):
-    """The ``xnat:projectData_alias`` type."""
+    """One ``aliases/alias`` item of ``xnat:projectData`` (XNAT stores it as
+    ``xnat:projectData_alias``).
+    """
 
     __xsi_type__: ClassVar[str] = "xnat:projectData_alias"
     __xsd_element__: ClassVar[str | None] = None
@@ -201,7 +203,9 @@ class ProjectDataAlias(XNATObject):
 
 @attrs.define(kw_only=True, eq=False, repr=False)
 class ProjectDataField(XNATObject):
-    """The ``xnat:projectData_field`` type."""
+    """One ``fields/field`` item of ``xnat:projectData`` (XNAT stores it as
+    ``xnat:projectData_field``).
+    """
 
     __xsi_type__: ClassVar[str] = "xnat:projectData_field"
     __xsd_element__: ClassVar[str | None] = None

@@ -55,7 +55,9 @@ class QcAssessmentData(MrAssessorData):
 
 @attrs.define(kw_only=True, eq=False, repr=False)
 class QcAssessmentDataScan(XNATObject):
-    """The ``xnat:qcAssessmentData_scan`` type."""
+    """One ``scans/scan`` item of ``xnat:qcAssessmentData`` (XNAT stores it as
+    ``xnat:qcAssessmentData_scan``).
+    """
 
     __xsi_type__: ClassVar[str] = "xnat:qcAssessmentData_scan"
     __xsd_element__: ClassVar[str | None] = None
@@ -97,7 +99,9 @@ class QcAssessmentDataScan(XNATObject):
 
 @attrs.define(kw_only=True, eq=False, repr=False)
 class QcAssessmentDataScanSlice(XNATObject):
-    """The ``xnat:qcAssessmentData_scan_slice`` type."""
+    """One ``sliceQC/slice`` item of ``xnat:qcAssessmentData_scan`` (XNAT stores it as
+    ``xnat:qcAssessmentData_scan_slice``).
+    """
 
     __xsi_type__: ClassVar[str] = "xnat:qcAssessmentData_scan_slice"
     __xsd_element__: ClassVar[str | None] = None

@@ -158,7 +158,9 @@ class QcScanDataRating(XNATObject):
 
 @attrs.define(kw_only=True, eq=False, repr=False)
 class QcScanDataField(XNATObject):
-    """The ``xnat:qcScanData_field`` type."""
+    """One ``fields/field`` item of ``xnat:qcScanData`` (XNAT stores it as
+    ``xnat:qcScanData_field``).
+    """
 
     __xsi_type__: ClassVar[str] = "xnat:qcScanData_field"
     __xsd_element__: ClassVar[str | None] = None

@@ -139,7 +139,9 @@ class RegionResourceCreator(XNATObject):
 
 @attrs.define(kw_only=True, eq=False, repr=False)
 class RegionResourceLabel(XNATObject):
-    """The ``xnat:regionResource_label`` type."""
+    """One ``subregionlabels/label`` item of ``xnat:regionResource`` (XNAT stores it as
+    ``xnat:regionResource_label``).
+    """
 
     __xsi_type__: ClassVar[str] = "xnat:regionResource_label"
     __xsd_element__: ClassVar[str | None] = None

@@ -118,7 +118,9 @@ class StatisticsData(AbstractStatistics):
 
 @attrs.define(kw_only=True, eq=False, repr=False)
 class StatisticsDataAdditionalStatistics(XNATObject):
-    """The ``xnat:statisticsData_additionalStatistics`` type."""
+    """One ``additionalStatistics`` item of ``xnat:statisticsData`` (XNAT stores it as
+    ``xnat:statisticsData_additionalStatistics``).
+    """
 
     __xsi_type__: ClassVar[str] = "xnat:statisticsData_additionalStatistics"
     __xsd_element__: ClassVar[str | None] = None
@@ -151,7 +153,9 @@ class StatisticsDataAdditionalStatistics(XNATObject):
 
 @attrs.define(kw_only=True, eq=False, repr=False)
 class StatisticsDataAddField(XNATObject):
-    """The ``xnat:statisticsData_addField`` type."""
+    """One ``addField`` item of ``xnat:statisticsData`` (XNAT stores it as
+    ``xnat:statisticsData_addField``).
+    """
 
     __xsi_type__: ClassVar[str] = "xnat:statisticsData_addField"
     __xsd_element__: ClassVar[str | None] = None

@@ -80,7 +80,9 @@ class StudyProtocol(AbstractProtocol):
 
 @attrs.define(kw_only=True, eq=False, repr=False)
 class StudyProtocolCondition(XNATObject):
-    """The ``xnat:studyProtocol_condition`` type."""
+    """One ``acqConditions/condition`` item of ``xnat:studyProtocol`` (XNAT stores it as
+    ``xnat:studyProtocol_condition``).
+    """
 
     __xsi_type__: ClassVar[str] = "xnat:studyProtocol_condition"
     __xsd_element__: ClassVar[str | None] = None
@@ -123,7 +125,9 @@ class StudyProtocolCondition(XNATObject):
 
 @attrs.define(kw_only=True, eq=False, repr=False)
 class StudyProtocolGroup(XNATObject):
-    """The ``xnat:studyProtocol_group`` type."""
+    """One ``subjectGroups/group`` item of ``xnat:studyProtocol`` (XNAT stores it as
+    ``xnat:studyProtocol_group``).
+    """
 
     __xsi_type__: ClassVar[str] = "xnat:studyProtocol_group"
     __xsd_element__: ClassVar[str | None] = None
@@ -166,7 +170,9 @@ class StudyProtocolGroup(XNATObject):
 
 @attrs.define(kw_only=True, eq=False, repr=False)
 class StudyProtocolVariable(XNATObject):
-    """The ``xnat:studyProtocol_variable`` type."""
+    """One ``subjectVariables/variable`` item of ``xnat:studyProtocol`` (XNAT stores it as
+    ``xnat:studyProtocol_variable``).
+    """
 
     __xsi_type__: ClassVar[str] = "xnat:studyProtocol_variable"
     __xsd_element__: ClassVar[str | None] = None
@@ -209,7 +215,9 @@ class StudyProtocolVariable(XNATObject):
 
 @attrs.define(kw_only=True, eq=False, repr=False)
 class StudyProtocolSession(XNATObject):
-    """The ``xnat:studyProtocol_session`` type."""
+    """One ``imageSessionTypes/session`` item of ``xnat:studyProtocol`` (XNAT stores it as
+    ``xnat:studyProtocol_session``).
+    """
 
     __xsi_type__: ClassVar[str] = "xnat:studyProtocol_session"
     __xsd_element__: ClassVar[str | None] = None

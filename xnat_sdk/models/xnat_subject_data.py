@@ -159,7 +159,7 @@ class SubjectData(SubjectBase):
 
 @attrs.define(kw_only=True, eq=False, repr=False)
 class SubjectDataAddID(XNATObject):
-    """The ``xnat:subjectData_addID`` type."""
+    """One ``addID`` item of ``xnat:subjectData`` (XNAT stores it as ``xnat:subjectData_addID``)."""
 
     __xsi_type__: ClassVar[str] = "xnat:subjectData_addID"
     __xsd_element__: ClassVar[str | None] = None
@@ -192,7 +192,9 @@ class SubjectDataAddID(XNATObject):
 
 @attrs.define(kw_only=True, eq=False, repr=False)
 class SubjectDataField(XNATObject):
-    """The ``xnat:subjectData_field`` type."""
+    """One ``fields/field`` item of ``xnat:subjectData`` (XNAT stores it as
+    ``xnat:subjectData_field``).
+    """
 
     __xsi_type__: ClassVar[str] = "xnat:subjectData_field"
     __xsd_element__: ClassVar[str | None] = None

@@ -41,7 +41,9 @@ class SubjectVariablesData(SubjectAssessorData):
 
 @attrs.define(kw_only=True, eq=False, repr=False)
 class SubjectVariablesDataVariable(XNATObject):
-    """The ``xnat:subjectVariablesData_variable`` type."""
+    """One ``variables/variable`` item of ``xnat:subjectVariablesData`` (XNAT stores it as
+    ``xnat:subjectVariablesData_variable``).
+    """
 
     __xsi_type__: ClassVar[str] = "xnat:subjectVariablesData_variable"
     __xsd_element__: ClassVar[str | None] = None

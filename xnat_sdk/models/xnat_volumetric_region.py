@@ -83,7 +83,9 @@ class VolumetricRegion(XNATObject):
 
 @attrs.define(kw_only=True, eq=False, repr=False)
 class VolumetricRegionSubregion(XNATObject):
-    """The ``xnat:volumetricRegion_subregion`` type."""
+    """One ``subregions/subregion`` item of ``xnat:volumetricRegion`` (XNAT stores it as
+    ``xnat:volumetricRegion_subregion``).
+    """
 
     __xsi_type__: ClassVar[str] = "xnat:volumetricRegion_subregion"
     __xsd_element__: ClassVar[str | None] = None
