@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import keyword
@@ -511,3 +512,35 @@ def test_site_models_pass_mypy_strict(site_package: Path, tmp_path: Path) -> Non
         capture_output=True, text=True, cwd=tmp_path, env=env, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _sample(annotation: str) -> Any:
+    if annotation.startswith("Literal["):
+        return ast.literal_eval(annotation[len("Literal[") : annotation.index("]")].split(",")[0])
+    samples: dict[str, Any] = {"str": "x", "int": 1, "float": 1.5, "bool": True}
+    return samples[annotation]
+
+
+def test_every_class_instantiates_with_a_slotted_layout() -> None:
+    for name in sorted(models._MODULES):
+        cls = _cls(name)
+        required = {
+            f.name: _sample(_annotation(cls, f.name))
+            for f in attrs.fields(cls)
+            if f.default is attrs.NOTHING
+        }
+        obj = cls(**required)
+        assert not hasattr(obj, "__dict__"), name
+        for key, value in required.items():
+            assert getattr(obj, key) == value
+        with pytest.raises(TypeError):
+            cls(**required, not_a_field=1)
+
+
+def test_xnat_sdk_generate_command_uses_the_checkout_core_schemas(tmp_path: Path) -> None:
+    from xnat_sdk.cli import main as xnat_sdk_main
+
+    out = tmp_path / "site_models"
+    assert xnat_sdk_main(["generate", "--schemas", str(SITE), "--out", str(out)]) == 0
+    text = (out / "siteqc_qc_assessment_data.py").read_text()
+    assert "from xnat_sdk.models.xnat_image_assessor_data import ImageAssessorData" in text
