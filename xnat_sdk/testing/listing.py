@@ -18,6 +18,8 @@ from xnat_sdk.testing.routing import RequestContext
 
 __all__ = ["SHORTCUTS", "answer"]
 
+_PRED = re.compile(r"\[[^\]]*\]")
+
 _DEMOGRAPHICS = [
     "dob",
     "yob",
@@ -184,6 +186,7 @@ def _resolve_column(kind: str, name: str) -> tuple[str, str | None]:
             return low[name.lower()], low[name.lower()]
         return "", None
     path = name.split("/", 1)[1] if ":" in name.split("/", 1)[0] else name
+    path = _PRED.sub("", path)
     lm = _lower_map(kind)
     if path.lower() in lm:
         return lm[path.lower()], lm[path.lower()]
@@ -212,7 +215,8 @@ def _row_value(kind: str, row: Mapping[str, Any], data: Mapping[str, str], key: 
         path = SHORTCUTS[kind].get(shortcut)
         return _data_value(data, path) if path else ""
     if "/" in key:
-        return _data_value(data, key.split("/", 1)[1] if ":" in key.split("/", 1)[0] else key)
+        path = key.split("/", 1)[1] if ":" in key.split("/", 1)[0] else key
+        return _data_value(data, _PRED.sub("", path))
     return ""
 
 

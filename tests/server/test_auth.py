@@ -1,0 +1,124 @@
+"""Authentication, sessions, tokens, access control and project membership."""
+
+from __future__ import annotations
+
+import re
+
+import requests
+
+from tests.server.conftest import rows
+from xnat_sdk.testing.local import LocalXNAT
+
+
+def test_basic_auth_sets_session_cookie(xnat_url: str) -> None:
+    r = requests.get(f"{xnat_url}/data/JSESSION", auth=("admin", "admin"))
+    assert r.status_code == 200
+    assert re.fullmatch(r"[0-9A-F]{32}", r.text)
+    assert r.cookies["JSESSIONID"] == r.text
+    cookie = r.headers["Set-Cookie"]
+    assert re.search(r'SESSION_EXPIRATION_TIME="\d+,900000"', cookie)
+    # the cookie alone authenticates
+    r2 = requests.get(f"{xnat_url}/data/auth", cookies={"JSESSIONID": r.text})
+    assert r2.status_code == 200
+    assert r2.text == "User 'admin' is logged in"
+
+
+def test_bad_credentials_are_401_with_challenge(xnat_url: str) -> None:
+    r = requests.get(f"{xnat_url}/data/projects", auth=("admin", "wrong"))
+    assert r.status_code == 401
+    assert r.headers["WWW-Authenticate"].startswith("Basic realm=")
+    assert "<h3>Authentication failed.</h3>" in r.text
+    assert requests.get(f"{xnat_url}/data/auth").status_code == 401
+
+
+def test_services_auth_login_and_logout(xnat_url: str) -> None:
+    with requests.Session() as s:
+        r = s.put(f"{xnat_url}/data/services/auth", data={"username": "user", "password": "user"})
+        assert r.status_code == 200
+        sid = r.text
+        assert s.cookies["JSESSIONID"] == sid
+        assert s.get(f"{xnat_url}/data/JSESSION").text == sid
+        assert s.delete(f"{xnat_url}/data/JSESSION").status_code == 200
+        # the dead cookie no longer works
+        r = requests.get(f"{xnat_url}/data/auth", cookies={"JSESSIONID": sid})
+        assert r.status_code == 401
+    bad = requests.post(f"{xnat_url}/data/services/auth", data={"username": "user", "password": "x"})
+    assert bad.status_code == 401
+    assert "<h3>Authentication failed.</h3>" in bad.text
+
+
+def test_alias_token_works_as_basic_credentials(xnat_url: str) -> None:
+    r = requests.get(f"{xnat_url}/data/services/tokens/issue", auth=("user", "user"))
+    assert r.status_code == 200
+    tok = r.json()
+    assert re.fullmatch(r"[0-9a-f-]{36}", tok["alias"])
+    assert len(tok["secret"]) == 64
+    assert tok["estimatedExpirationTime"] - tok["created"] == 172_800_000
+    r = requests.get(f"{xnat_url}/data/auth", auth=(tok["alias"], tok["secret"]))
+    assert r.text == "User 'user' is logged in"
+    # admin issues for another user, non-admin may not
+    r = requests.get(f"{xnat_url}/data/services/tokens/issue/user/user", auth=("admin", "admin"))
+    assert r.json()["xdatUserId"] == "user"
+    r = requests.get(f"{xnat_url}/data/services/tokens/issue/user/admin", auth=("user", "user"))
+    assert r.status_code == 403
+    assert requests.get(f"{xnat_url}/data/services/tokens/issue").status_code == 401
+
+
+def test_non_member_cannot_read_private_project(
+    xnat_server: LocalXNAT, xnat_project: str, user: requests.Session, admin: requests.Session
+) -> None:
+    url = xnat_server.url
+    xnat_server.seed_subject(xnat_project, "S1")
+    assert user.get(f"{url}/data/projects/{xnat_project}?format=json").status_code == 403
+    assert user.get(f"{url}/data/projects/{xnat_project}/subjects").status_code == 403
+    assert xnat_project not in [r["ID"] for r in rows(user.get(f"{url}/data/projects"))]
+    assert user.put(f"{url}/data/projects/{xnat_project}/subjects/S2").status_code == 403
+    # membership grants access
+    r = admin.put(f"{url}/data/projects/{xnat_project}/users/member/user")
+    assert r.status_code == 200
+    assert [r["label"] for r in rows(user.get(f"{url}/data/projects/{xnat_project}/subjects"))] == [
+        "S1"
+    ]
+    assert user.put(f"{url}/data/projects/{xnat_project}/subjects/S2").status_code == 201
+    members = rows(admin.get(f"{url}/data/projects/{xnat_project}/users"))
+    assert {(m["login"], m["displayname"]) for m in members} == {
+        ("admin", "Owners"),
+        ("user", "Members"),
+    }
+    access = user.get(f"{url}/xapi/access/projects").json()
+    assert {"ID": xnat_project, "role": "Members"}.items() <= next(
+        a for a in access if a["ID"] == xnat_project
+    ).items()
+    assert admin.delete(f"{url}/data/projects/{xnat_project}/users/member/user").status_code == 200
+    assert user.get(f"{url}/data/projects/{xnat_project}/subjects").status_code == 403
+
+
+def test_guest_sees_public_projects_only(xnat_server: LocalXNAT) -> None:
+    url = xnat_server.url
+    xnat_server.seed_project("PUBLIC_P", accessibility="public")
+    xnat_server.seed_subject("PUBLIC_P", "G1")
+    xnat_server.seed_project("PRIVATE_P")
+    ids = [r["ID"] for r in rows(requests.get(f"{url}/data/projects"))]
+    assert "PUBLIC_P" in ids
+    assert "PRIVATE_P" not in ids
+    assert rows(requests.get(f"{url}/data/projects/PUBLIC_P/subjects"))[0]["label"] == "G1"
+    assert requests.get(f"{url}/data/projects/PRIVATE_P?format=json").status_code == 404
+    # guests never write
+    assert requests.put(f"{url}/data/projects/PUBLIC_P/subjects/G2").status_code == 401
+
+
+def test_site_users_listing(xnat_url: str, admin: requests.Session) -> None:
+    logins = {r["login"] for r in rows(admin.get(f"{xnat_url}/data/users"))}
+    assert {"admin", "user"} <= logins
+    assert requests.get(f"{xnat_url}/data/users").status_code == 403
+
+
+def test_expired_session_fault_gives_401(own_server: LocalXNAT) -> None:
+    url = own_server.url
+    with requests.Session() as s:
+        sid = s.put(f"{url}/data/services/auth", data={"username": "admin", "password": "admin"})
+        assert s.get(f"{url}/data/projects").status_code == 200
+        own_server.faults.expire_sessions()
+        r = s.get(f"{url}/data/projects")
+        assert r.status_code == 401
+        assert sid.text not in s.get(f"{url}/data/JSESSION", auth=("admin", "admin")).text
