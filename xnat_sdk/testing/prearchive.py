@@ -10,6 +10,8 @@ Endpoints (XNAT 1.8 shapes, see the REST spec §7):
 * ``.../scans``, ``.../scans/{S}`` (zip, DELETE), ``.../scans/{S}/resources``,
   ``.../scans/{S}/resources/{R}/files[/{name}]``, ``.../resources[/{R}/files[/{name}]]``,
   ``.../logs[/last]``;
+* ``GET /data/projects/{P}/prearchive_code`` (``0``/``4``/``5``) and
+  ``PUT /data/projects/{P}/prearchive_code/{code}``;
 * ``POST /data/services/archive`` and ``POST /data/services/prearchive/{move,rebuild,delete}``.
 
 Storage: table ``prearchive_sessions`` (one row per ``(project, timestamp, folder)``; the
@@ -1373,6 +1375,36 @@ def _archive(ctx: RequestContext) -> Response:
     return ctx.text(uri + "\r\n", mimetype="text/uri-list")
 
 
+def _get_prearchive_code(ctx: RequestContext) -> Response:
+    project = project_exists(ctx.store, ctx.params["project"])
+    if project is None or not can_read(ctx.store, ctx.user, project):
+        raise HttpError(404, f"Unable to find project {ctx.params['project']}.")
+    row = ctx.store.one("SELECT data FROM projects WHERE id=?", (project,))
+    code = loads_data(row[0]).get("prearchive_code", "0") if row is not None else "0"
+    return ctx.text(code if code in ("0", "4", "5") else "0")
+
+
+def _put_prearchive_code(ctx: RequestContext) -> Response:
+    project = project_exists(ctx.store, ctx.params["project"])
+    if project is None:
+        raise HttpError(404, f"Unable to find project {ctx.params['project']}.")
+    if not (ctx.user.admin or ctx.store.project_role(project, ctx.user.login) == "owner"):
+        raise HttpError(403, "Only project owners may change the prearchive setting.")
+    code = ctx.params["code"]
+    if code not in ("0", "4", "5"):
+        raise HttpError(400, f"Invalid prearchive code {code}: use 0, 4 or 5.")
+    with ctx.store.tx() as db:
+        row = db.execute("SELECT data FROM projects WHERE id=?", (project,)).fetchone()
+        data = loads_data(row[0]) if row is not None else {}
+        data["prearchive_code"] = code
+        db.execute("UPDATE projects SET data=? WHERE id=?", (dumps_data(data), project))
+        db.execute(
+            "UPDATE prearchive_sessions SET autoarchive=? WHERE project=?",
+            ({"4": "AutoArchive", "5": "AutoArchiveOverwrite"}.get(code, "Manual"), project),
+        )
+    return ctx.text("")
+
+
 def on_startup(state: ServerState) -> None:
     """Create the prearchive folder."""
     prearchive_root(state.store).mkdir(parents=True, exist_ok=True)
@@ -1397,6 +1429,15 @@ def register(router: Router) -> None:
     router.add("GET", base + "/scans/{scan}/resources/{resource}/files", _scan_files, tail=True)
     router.add("GET", base + "/resources", _session_resources)
     router.add("GET", base + "/resources/{resource}/files", _session_resource_files, tail=True)
+    router.add(
+        "GET", "/data/projects/{project}/prearchive_code", _get_prearchive_code, archive=True
+    )
+    router.add(
+        "PUT",
+        "/data/projects/{project}/prearchive_code/{code}",
+        _put_prearchive_code,
+        archive=True,
+    )
     router.add("POST", "/data/services/archive", _archive)
     router.add("POST", "/data/services/prearchive/delete", _batch_delete)
     router.add("POST", "/data/services/prearchive/rebuild", _batch_rebuild)
