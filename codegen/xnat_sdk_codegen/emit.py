@@ -96,6 +96,26 @@ def _default_literal(spec: FieldSpec) -> str | None:
     return None
 
 
+def _facet_value(value: str, py_type: str) -> str:
+    try:
+        if py_type == "int" or not any(c in value for c in ".eE"):
+            return str(int(value))
+        return repr(float(value))
+    except ValueError:
+        return _q(value)
+
+
+def _facets(f: FieldSpec) -> str:
+    """``, "facets": {...}`` for the metadata of a field with restriction facets, else ""."""
+    if not f.facets:
+        return ""
+    items = []
+    for name, value in f.facets:
+        text = _q(value) if name == "pattern" else _facet_value(value, f.py_type)
+        items.append(f"{_q(name)}: {text}")
+    return ', "facets": {' + ", ".join(items) + "}"
+
+
 class _ModuleWriter:
     def __init__(
         self,
@@ -153,6 +173,7 @@ class _ModuleWriter:
             "{"
             f'"xsd": {_q(f.xsd_name)}, "path": {_q(f.path)}, "xpath": {_q(f.xpath)}, '
             f'"kind": {_q(f.kind)}, "list": {f.is_list}, "type": {_q(f.xsd_type)}'
+            f"{_facets(f)}"
             "}"
         )
         if default is None:

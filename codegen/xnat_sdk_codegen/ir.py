@@ -46,6 +46,8 @@ class FieldSpec:
     default: str | None = None
     """The XSD default as written (lexical form), if any."""
     enumeration: tuple[str, ...] = ()
+    facets: tuple[tuple[str, str], ...] = ()
+    """Other restriction facets as written: ``(("maxLength", "255"),)``."""
     doc: str = ""
     target: str | None = None
     """Key of the target :class:`TypeSpec` for ``nested`` and ``child`` fields."""

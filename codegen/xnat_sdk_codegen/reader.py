@@ -69,6 +69,19 @@ BUILTIN_TYPES: Mapping[str, str] = MappingProxyType(
 CORE_PACKAGE = "xnat_sdk.models"
 
 
+_FACETS = (
+    ("length", "length"),
+    ("min_length", "minLength"),
+    ("max_length", "maxLength"),
+    ("min_inclusive", "minInclusive"),
+    ("max_inclusive", "maxInclusive"),
+    ("min_exclusive", "minExclusive"),
+    ("max_exclusive", "maxExclusive"),
+    ("total_digits", "totalDigits"),
+    ("fraction_digits", "fractionDigits"),
+)
+
+
 class SchemaError(Exception):
     """A schema cannot be read: missing import, unknown type, unsupported construct."""
 
@@ -92,6 +105,8 @@ class _Simple:
     enumeration: tuple[str, ...]
     builtin: str = ""
     """The builtin XSD type it derives from (``xs:string``)."""
+    facets: tuple[tuple[str, str], ...] = ()
+    """Restriction facets other than enumerations (``maxLength``, ``minInclusive`` ...)."""
 
 
 @dataclass
@@ -372,7 +387,15 @@ class Reader:
             base = self._inline_simple(restriction.simple_type, where)
         else:
             raise SchemaError(f"{where}: restriction without a base")
-        return _Simple(base.py_type, enums or base.enumeration, base.builtin)
+        facets = dict(base.facets)
+        for attr, facet in _FACETS:
+            node = getattr(restriction, attr, None)
+            if node is not None and getattr(node, "value", None) is not None:
+                facets[facet] = str(node.value)
+        patterns = [str(p.value) for p in getattr(restriction, "patterns", None) or []]
+        if patterns:
+            facets["pattern"] = "|".join(patterns)
+        return _Simple(base.py_type, enums or base.enumeration, base.builtin, tuple(facets.items()))
 
     # ---------------------------------------------------------------- building
     def read(self) -> SchemaSet:
@@ -585,6 +608,7 @@ class Reader:
                         path=path,
                         xpath=f"{scope.root_xsi}/{path}",
                         enumeration=simple.enumeration,
+                        facets=simple.facets,
                         doc="The element's text value.",
                     )
                 )
@@ -680,6 +704,7 @@ class Reader:
             required=use == "required" and default is None,
             default=None if default is None else str(default),
             enumeration=simple.enumeration,
+            facets=simple.facets,
             doc=doc,
             appinfo=app,
         )
@@ -740,6 +765,7 @@ class Reader:
                     required=simple_required,
                     default=None if default is None else str(default),
                     enumeration=simple.enumeration,
+                    facets=simple.facets,
                     **common,
                 )
             if key in self._complex:
@@ -764,6 +790,7 @@ class Reader:
                 required=simple_required,
                 default=None if default is None else str(default),
                 enumeration=simple.enumeration,
+                facets=simple.facets,
                 **common,
             )
         if el.complex_type is None:

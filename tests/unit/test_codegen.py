@@ -544,3 +544,28 @@ def test_xnat_sdk_generate_command_uses_the_checkout_core_schemas(tmp_path: Path
     assert xnat_sdk_main(["generate", "--schemas", str(SITE), "--out", str(out)]) == 0
     text = (out / "siteqc_qc_assessment_data.py").read_text()
     assert "from xnat_sdk.models.xnat_image_assessor_data import ImageAssessorData" in text
+
+
+def test_restriction_facets_are_kept_in_metadata() -> None:
+    coil = attrs.fields_dict(models.MrScanData)["coil"].metadata
+    assert coil["facets"] == {"maxLength": 255} and coil["type"] == "xs:string"
+    assert "facets" not in attrs.fields_dict(models.MrScanData)["file_name_uuid"].metadata
+
+
+def test_site_import_by_url_resolves_against_the_core(tmp_path: Path) -> None:
+    text = (SITE / "siteqc.xsd").read_text(encoding="utf-8")
+    remote = text.replace(
+        'schemaLocation="../xnat/xnat.xsd"',
+        'schemaLocation="https://xnat.example.org/schemas/xnat/xnat.xsd"',
+    )
+    assert remote != text
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "siteqc.xsd").write_text(remote, encoding="utf-8")
+    schema_set = read_schemas(tmp_path / "s", SCHEMAS)
+    own = schema_set.own_types()
+    assert [t.xsi_type for t in own] == [
+        "siteqc:qcAssessmentData",
+        "siteqc:qcAssessmentData_scanCheck",
+    ]
+    with pytest.raises(SchemaError, match="--core-schemas"):
+        read_schemas(tmp_path / "s", None)
