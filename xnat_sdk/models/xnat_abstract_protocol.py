@@ -54,6 +54,7 @@ class AbstractProtocol(XNATObject):
             "kind": "attribute",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 10000},
         },
     )
     data_type: str | None = attrs.field(

@@ -66,6 +66,7 @@ class AbstractResource(ResourceBase):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 10000},
         },
     )
     tags: list[AbstractResourceTag] = attrs.field(

@@ -86,6 +86,7 @@ class Algorithm(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 10000},
         },
     )
     name_code: DicomCodedValue | None = attrs.field(

@@ -56,6 +56,7 @@ class ContrastBolus(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:float",
+            "facets": {"minInclusive": 0},
         },
     )
     """Total amount of diluted agent (in ml)"""
@@ -68,6 +69,7 @@ class ContrastBolus(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:float",
+            "facets": {"minInclusive": 0},
         },
     )
     """Total amount of undiluted agent (in ml)"""
@@ -80,6 +82,7 @@ class ContrastBolus(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:float",
+            "facets": {"minInclusive": 0},
         },
     )
     """In ml/s"""
@@ -92,6 +95,7 @@ class ContrastBolus(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:float",
+            "facets": {"minInclusive": 0},
         },
     )
     """In s"""
@@ -115,6 +119,7 @@ class ContrastBolus(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:float",
+            "facets": {"minInclusive": 0},
         },
     )
     """Concentration of active ingredient in diluted agent, in mg/ml"""

@@ -185,6 +185,7 @@ class CtScanDataParameters(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:float",
+            "facets": {"minInclusive": 0},
         },
     )
     """Diameter of the region from which data were used to reconstruct this image, in mm"""
@@ -197,6 +198,7 @@ class CtScanDataParameters(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:float",
+            "facets": {"minInclusive": 0},
         },
     )
     """Distance from source to detector center, in mm"""
@@ -209,6 +211,7 @@ class CtScanDataParameters(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:float",
+            "facets": {"minInclusive": 0},
         },
     )
     """Distance from source to isocenter, in mm"""
@@ -257,6 +260,7 @@ class CtScanDataParameters(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:float",
+            "facets": {"minInclusive": 0},
         },
     )
     """in ms"""
@@ -305,6 +309,7 @@ class CtScanDataParameters(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:float",
+            "facets": {"minInclusive": 0},
         },
     )
     """Power to the x-ray generator, in kW"""
@@ -317,6 +322,7 @@ class CtScanDataParameters(XNATObject):
             "kind": "element",
             "list": True,
             "type": "xs:float",
+            "facets": {"minInclusive": 0},
         },
     )
     """Size of focal spot, in mm; if multiple values, small dimensions before large"""
@@ -579,6 +585,7 @@ class CtScanDataParametersCollimationWidth(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:float",
+            "facets": {"minInclusive": 0},
         },
     )
     """Width of a single row of acquired data, in mm"""
@@ -591,6 +598,7 @@ class CtScanDataParametersCollimationWidth(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:float",
+            "facets": {"minInclusive": 0},
         },
     )
     """Width of total collimation over the area of active x-ray detection, in mm"""

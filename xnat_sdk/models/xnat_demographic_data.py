@@ -103,6 +103,7 @@ class DemographicData(AbstractDemographicData):
             "kind": "element",
             "list": False,
             "type": "xs:integer",
+            "facets": {"minInclusive": 0, "maxInclusive": 3},
         },
     )
     """Employment status: 0: Employed 1: Unemployed 2: Retired 3: Unknown or N/A"""
@@ -115,6 +116,7 @@ class DemographicData(AbstractDemographicData):
             "kind": "element",
             "list": False,
             "type": "xs:integer",
+            "facets": {"minInclusive": 0, "maxInclusive": 30},
         },
     )
     education_desc: str | None = attrs.field(

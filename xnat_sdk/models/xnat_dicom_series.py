@@ -71,6 +71,7 @@ class DicomSeries(AbstractResource):
             "kind": "attribute",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 255},
         },
     )
     uid: str = attrs.field(

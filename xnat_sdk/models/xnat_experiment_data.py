@@ -183,6 +183,7 @@ class ExperimentData(ExperimentBase):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 2500},
         },
     )
     """Free form text for misc. information"""

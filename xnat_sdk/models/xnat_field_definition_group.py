@@ -59,6 +59,7 @@ class FieldDefinitionGroup(XNATObject):
             "kind": "attribute",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 10000},
         },
     )
     shareable: bool | None = attrs.field(
@@ -114,6 +115,7 @@ class FieldDefinitionGroupField(XNATObject):
             "kind": "attribute",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 10000},
         }
     )
     type: Literal["standard", "custom"] | None = attrs.field(
@@ -169,6 +171,7 @@ class FieldDefinitionGroupField(XNATObject):
             "kind": "attribute",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 1000},
         },
     )
     group: str | None = attrs.field(

@@ -104,6 +104,7 @@ class ImageScanData(ScanBase):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 2500},
         },
     )
     quality: str | None = attrs.field(
@@ -159,6 +160,7 @@ class ImageScanData(ScanBase):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 1000},
         },
     )
     scanner: ImageScanDataScanner | None = attrs.field(
@@ -204,6 +206,7 @@ class ImageScanData(ScanBase):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 255},
         },
     )
     """Free form text to indicate individuals who operated scanner"""

@@ -107,6 +107,7 @@ class ImageSessionData(SubjectAssessorData, ImageSessionBase):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 255},
         },
     )
     """Free form text to indicate individuals who operated scanner"""
@@ -119,6 +120,7 @@ class ImageSessionData(SubjectAssessorData, ImageSessionBase):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 255},
         },
     )
     dcm_accession_number: str | None = attrs.field(

@@ -44,6 +44,7 @@ class InvestigatorData(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 64},
         },
     )
     firstname: str = attrs.field(
@@ -54,6 +55,7 @@ class InvestigatorData(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 25},
         }
     )
     lastname: str = attrs.field(
@@ -64,6 +66,7 @@ class InvestigatorData(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 25},
         }
     )
     institution: str | None = attrs.field(
@@ -75,6 +78,7 @@ class InvestigatorData(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 255},
         },
     )
     department: str | None = attrs.field(
@@ -86,6 +90,7 @@ class InvestigatorData(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 128},
         },
     )
     email: str | None = attrs.field(
@@ -97,6 +102,7 @@ class InvestigatorData(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 64},
         },
     )
     phone: str | None = attrs.field(
@@ -108,5 +114,6 @@ class InvestigatorData(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 25},
         },
     )

@@ -47,6 +47,7 @@ class MrScanData(ImageScanData):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 255},
         },
     )
     """Free form text to indicate the coil used in this scanning session"""
@@ -59,6 +60,7 @@ class MrScanData(ImageScanData):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 255},
         },
     )
     """Free form text to indicate the field strength used in this scanning session"""
@@ -71,6 +73,7 @@ class MrScanData(ImageScanData):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 255},
         },
     )
     """Free form text to indicate method used to mark left-right (e.g. Vitamin E capsule)"""
@@ -83,6 +86,7 @@ class MrScanData(ImageScanData):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 255},
         },
     )
     """Free form text to indicate method used to stabilize head"""
@@ -149,6 +153,7 @@ class MrScanDataParameters(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 5},
         },
     )
     subject_position: str | None = attrs.field(
@@ -259,6 +264,7 @@ class MrScanDataParameters(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 255},
         },
     )
     origin: str | None = attrs.field(
@@ -270,6 +276,7 @@ class MrScanDataParameters(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 255},
         },
     )
     image_type: str | None = attrs.field(
@@ -347,6 +354,7 @@ class MrScanDataParameters(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 255},
         },
     )
     """Free form text to indicate the coil used in this scan"""

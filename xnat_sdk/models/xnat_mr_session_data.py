@@ -33,6 +33,7 @@ class MrSessionData(ImageSessionData):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 255},
         },
     )
     """Free form text to indicate the coil used in this scanning session"""
@@ -45,6 +46,7 @@ class MrSessionData(ImageSessionData):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 255},
         },
     )
     """Free form text to indicate the field strength used in this scanning session"""
@@ -57,6 +59,7 @@ class MrSessionData(ImageSessionData):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 255},
         },
     )
     """Free form text to indicate method used to mark left-right (e.g. Vitamin E capsule)"""
@@ -69,6 +72,7 @@ class MrSessionData(ImageSessionData):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 255},
         },
     )
     """Free form text to indicate method used to stabilize head"""

@@ -122,6 +122,7 @@ class PVisitData(GenericData):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 10000},
         },
     )
     """Can be used to take visit notes, explain reason for status (e.g. missed visit), etc."""

@@ -43,6 +43,7 @@ class PetSessionData(ImageSessionData):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 255},
         },
     )
     """Free form text to indicate method used to stabilize head"""

@@ -45,6 +45,7 @@ class PetmrSessionData(ImageSessionData):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 255},
         },
     )
     """Free form text to indicate the coil used in this scanning session"""
@@ -57,6 +58,7 @@ class PetmrSessionData(ImageSessionData):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 255},
         },
     )
     """Free form text to indicate the field strength used in this scanning session"""
@@ -69,6 +71,7 @@ class PetmrSessionData(ImageSessionData):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 255},
         },
     )
     """Free form text to indicate method used to mark left-right (e.g. Vitamin E capsule)"""
@@ -81,6 +84,7 @@ class PetmrSessionData(ImageSessionData):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 255},
         },
     )
     """Free form text to indicate method used to stabilize head"""

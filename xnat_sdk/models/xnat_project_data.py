@@ -92,6 +92,7 @@ class ProjectData(ProjectBase):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 10000},
         },
     )
     keywords: str | None = attrs.field(

@@ -99,6 +99,7 @@ class PublicationResource(AbstractResource):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 1000},
         },
     )
     citation: str | None = attrs.field(
@@ -110,6 +111,7 @@ class PublicationResource(AbstractResource):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 1000},
         },
     )
     abstract: str | None = attrs.field(
@@ -121,6 +123,7 @@ class PublicationResource(AbstractResource):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 10000},
         },
     )
     commentary: str | None = attrs.field(
@@ -132,6 +135,7 @@ class PublicationResource(AbstractResource):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 10000},
         },
     )
 

@@ -59,6 +59,7 @@ class QcManualAssessorData(ImageAssessorData):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 1000},
         },
     )
     """Possible clinical findings made during Quality Control. Not necessarily authorizative or
@@ -84,6 +85,7 @@ class QcManualAssessorData(ImageAssessorData):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 1000},
         },
     )
     pass_: str = attrs.field(
@@ -160,5 +162,6 @@ class QcManualAssessorData(ImageAssessorData):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 1000},
         },
     )

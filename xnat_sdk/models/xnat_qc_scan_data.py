@@ -76,6 +76,7 @@ class QcScanData(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 1000},
         },
     )
     comments: str | None = attrs.field(
@@ -87,6 +88,7 @@ class QcScanData(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 10000},
         },
     )
     pass_: str = attrs.field(

@@ -72,6 +72,7 @@ class Resource(AbstractResource):
             "kind": "attribute",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 255},
         },
     )
     provenance: ProvProcess | None = attrs.field(

@@ -111,5 +111,6 @@ class ResourceSeries(AbstractResource):
             "kind": "attribute",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 255},
         },
     )

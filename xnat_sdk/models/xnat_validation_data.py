@@ -67,6 +67,7 @@ class ValidationData(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "facets": {"maxLength": 500},
         },
     )
     validated_by: str | None = attrs.field(
