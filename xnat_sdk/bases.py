@@ -230,7 +230,8 @@ class XNATObject:
             if items is None:
                 setter(self, spec.name, [] if spec.is_list else None)
                 continue
-            nested = [_nested(session, it, self, spec.target) for it in items]
+            step = None if spec.is_list else path
+            nested = [_nested(session, it, self, spec.target, step) for it in items]
             setter(self, spec.name, nested if spec.is_list else (nested[0] if nested else None))
         xsi = meta.get("xsi:type")
         if isinstance(xsi, str) and xsi:
@@ -298,7 +299,7 @@ class XNATObject:
             )
 
         def __setattr__(self, name: str, value: Any) -> None:
-            if name.startswith("_") or self._xnat_session is None or self._xnat_uri is None:
+            if name.startswith("_") or self._xnat_session is None:
                 object.__setattr__(self, name, value)
                 return
             table = class_fields(type(self))
@@ -386,23 +387,45 @@ class XNATObject:
 
     # -- writes ----------------------------------------------------------------------------
 
+    def _xnat_write_target(self) -> tuple[XNATObject, str]:
+        """(the addressable object that owns this one, the XPath prefix from it to here)."""
+        prefix = ""
+        current: XNATObject = self
+        while current._xnat_uri is None:
+            cache = current._xnat_cache or {}
+            step = cache.get("xnat_xpath")
+            parent = current._xnat_parent
+            if step is None or parent is None:
+                raise XNATValidationError(
+                    type(self).__name__,
+                    "this nested object cannot be written on its own (no REST path, and it is "
+                    "not a single child of an object that has one)",
+                )
+            prefix = f"{step}/{prefix}" if step and prefix else (step or prefix)
+            current = parent
+        return current, prefix
+
     def mset(self, values: Mapping[str, Any], timeout: float | None = None) -> None:
-        """Write several fields in one request (validated first; ``None`` clears a field)."""
+        """Write several fields in one request (validated first; ``None`` clears a field).
+
+        Nested single children (``subject.demographics``) write through their owner.
+        """
         session = self._xnat_bound_session()
-        uri = self.uri
         cls = type(self)
         specs = validate_fields(cls, values)
-        xsi = self.xsi_type
+        owner, prefix = self._xnat_write_target()
+        xsi = owner.xsi_type
+        root = f"{xsi}/{prefix}/" if prefix else f"{xsi}/"
         query: dict[str, str] = {"xsiType": xsi}
         for name, value in values.items():
             spec = specs[name]
-            if spec.name == "label":
+            if spec.name == "label" and not prefix:
                 query["label"] = validate_label(value, "label")
             elif spec.is_list:
-                query[f"{xsi}/{spec.path}"] = ",".join(encode_value(v) for v in value)
+                query[root + spec.path] = ",".join(encode_value(v) for v in value)
             else:
-                query[f"{xsi}/{spec.path}"] = encode_value(value)
-        session.put(uri, query=query, timeout=timeout)
+                query[root + spec.path] = encode_value(value)
+        session.put(owner.uri, query=query, timeout=timeout)
         for name, value in values.items():
             object.__setattr__(self, name, value)
         session.clearcache()
@@ -461,6 +484,7 @@ def _fill_data(obj: XNATObject, data: Mapping[str, Any], used: set[str]) -> bool
             if _fill_data(inner, data, used):
                 setter(inner, "_xnat_session", obj._xnat_session)
                 setter(inner, "_xnat_parent", obj)
+                inner._xnat_cache["xnat_xpath"] = ""
                 nested_value = inner
                 found = True
         if spec.is_list:
@@ -486,6 +510,7 @@ def _nested(
     item: Mapping[str, Any],
     parent: XNATObject,
     target: type | None = None,
+    step: str | None = None,
 ) -> Any:
     """A nested (non-addressable) child object built from a document item."""
     from xnat_sdk.generic import GenericObject, class_for
@@ -501,7 +526,10 @@ def _nested(
             object.__setattr__(obj, slot, default() if callable(default) else default)
         obj._xnat_populate(item)
         return obj
-    return cls._xnat_bind(session, None, xsi=xsi or None, parent=parent, item=item)
+    obj = cls._xnat_bind(session, None, xsi=xsi or None, parent=parent, item=item)
+    if step is not None:
+        obj._xnat_cache["xnat_xpath"] = f"{step}[@xsi:type={xsi}]" if xsi else step
+    return obj
 
 
 class CustomVariables(MutableMapping[str, str]):

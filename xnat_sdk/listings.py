@@ -53,6 +53,20 @@ _AUTO_FIELDS = frozenset(
 )
 
 
+# Base types XNAT refuses to instantiate: a concrete modality or kind is needed.
+_TOO_GENERIC = frozenset(
+    {
+        "xnat:experimentData",
+        "xnat:subjectAssessorData",
+        "xnat:imageSessionData",
+        "xnat:derivedData",
+        "xnat:imageAssessorData",
+        "xnat:imageScanData",
+        "xnat:abstractResource",
+    }
+)
+
+
 @dataclass(frozen=True)
 class ListingSpec:
     """How one kind of listing is read and keyed."""
@@ -587,6 +601,12 @@ class Listing(Generic[T]):
         from xnat_sdk.generic import model_class
 
         spec = self._spec
+        if cls is None and spec not in (SUBJECTS, PROJECTS, RECONSTRUCTIONS, RESOURCES):
+            raise XNATValidationError(
+                "cls",
+                f"name the type of the new {spec.singular}, e.g. "
+                f"{spec.name}.create(key, MrSessionData, ...)",
+            )
         if cls is None:
             found = model_class(spec.default_xsi)
             if found is None or found.__xsd_abstract__:
@@ -603,7 +623,7 @@ class Listing(Generic[T]):
             raise XNATValidationError(
                 "cls", f"{cls.__name__} is not a {spec.singular} type (not a {spec.base})"
             )
-        if cls.__xsd_abstract__:
+        if cls.__xsd_abstract__ or cls.__xsi_type__ in _TOO_GENERIC:
             raise XNATValidationError(
                 "cls", f"{cls.__name__} is abstract; use a concrete {spec.singular} type"
             )

@@ -30,7 +30,7 @@ def test_public_names_resolve_lazily() -> None:
 
 def test_connect_is_the_function_even_after_submodule_import() -> None:
     import xnat_sdk
-    import xnat_sdk.connection  # noqa: F401
+    import xnat_sdk.connection
 
     assert callable(xnat_sdk.connect)
     assert xnat_sdk.connect.__name__ == "connect"

@@ -1,0 +1,227 @@
+"""Writes: create, update, custom variables, delete, share; validation before any request."""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import xnat_sdk
+from xnat_sdk.errors import XNATConflictError, XNATValidationError
+from xnat_sdk.fields import LABEL_PATTERN
+from xnat_sdk.models import (
+    CtSessionData,
+    DemographicData,
+    ImageSessionData,
+    MrScanData,
+    MrSessionData,
+    ProjectData,
+    QcAssessmentData,
+    SubjectData,
+)
+from xnat_sdk.session import XNATSession
+from xnat_sdk.testing.local import LocalXNAT
+
+if TYPE_CHECKING:
+    from conftest import RequestLog, Seeded
+
+_ids = itertools.count(1)
+
+
+def _fresh(server: LocalXNAT) -> XNATSession:
+    return xnat_sdk.connect(server.url, user="admin", password="admin")
+
+
+def test_create_project_subject_experiment_scan_assessor(
+    session: XNATSession, server: LocalXNAT
+) -> None:
+    pid = f"NEWP{next(_ids)}"
+    project = ProjectData.create(session, id=pid, name=f"New {pid}", description="made here")
+    assert isinstance(project, ProjectData)
+    subject = project.subjects.create("SUB1", group="control")
+    assert isinstance(subject, SubjectData)
+    experiment = subject.experiments.create(
+        "MR1", MrSessionData, date=datetime.date(2021, 3, 4), field_strength="3.0"
+    )
+    assert isinstance(experiment, MrSessionData)
+    scan = experiment.scans.create("5", MrScanData, type="T1w", quality="usable")
+    assert isinstance(scan, MrScanData)
+    assessor = experiment.assessors.create("QC1", QcAssessmentData)
+    assert isinstance(assessor, QcAssessmentData)
+
+    with _fresh(server) as other:
+        p = other.projects[pid]
+        assert (p.name, p.description) == (f"New {pid}", "made here")
+        s = p.subjects["SUB1"]
+        assert s.group == "control"
+        assert s.id == subject.id
+        e = s.experiments["MR1"]
+        assert isinstance(e, MrSessionData)
+        assert e.date == datetime.date(2021, 3, 4)
+        assert e.field_strength == "3.0"
+        assert (e.scans["5"].type, e.scans["T1w"].quality) == ("T1w", "usable")
+        assert "QC1" in e.assessors
+
+
+def test_create_from_a_typed_instance(session: XNATSession, seeded: Seeded) -> None:
+    subject = session.projects[seeded.project].subjects["S2"]
+    new = MrSessionData(id="", label="MR7", subject_id="", session_type="typed", modality="MR")
+    created = subject.experiments.create(new)
+    assert isinstance(created, MrSessionData)
+    assert created.session_type == "typed"
+    assert created.label == "MR7"
+
+
+def test_update_fields_by_assignment_and_mset(
+    session: XNATSession, seeded: Seeded, server: LocalXNAT
+) -> None:
+    experiment = session.projects[seeded.project].experiments["E2"]
+    assert isinstance(experiment, MrSessionData)
+    experiment.note = "first note"
+    experiment.mset({"operator": "ann", "coil": "head32"})
+    experiment.update(stabilization="foam")
+    with _fresh(server) as other:
+        fresh = other.experiments[seeded.sessions["E2"]]
+        assert isinstance(fresh, MrSessionData)
+        assert (fresh.note, fresh.operator, fresh.coil, fresh.stabilization) == (
+            "first note",
+            "ann",
+            "head32",
+            "foam",
+        )
+    experiment.note = None
+    with _fresh(server) as other:
+        assert other.experiments[seeded.sessions["E2"]].note is None
+
+
+def test_rename_label(session: XNATSession, seeded: Seeded, server: LocalXNAT) -> None:
+    subject = session.projects[seeded.project].subjects["S2"]
+    subject.label = "S2b"
+    with _fresh(server) as other:
+        assert "S2b" in other.projects[seeded.project].subjects
+    with pytest.raises(XNATConflictError):
+        subject.label = "S1"
+
+
+def test_delete(session: XNATSession, seeded: Seeded, server: LocalXNAT) -> None:
+    experiment = session.projects[seeded.project].experiments["E2"]
+    experiment.delete()
+    assert "E2" not in session.projects[seeded.project].experiments
+    with _fresh(server) as other:
+        assert "E2" not in other.projects[seeded.project].experiments
+
+
+def test_share(session: XNATSession, seeded: Seeded, server: LocalXNAT) -> None:
+    target = f"SHARE{next(_ids)}"
+    server.seed_project(target)
+    subject = session.projects[seeded.project].subjects["S1"]
+    subject.share(target, label="S1shared")
+    experiment = subject.experiments["E1"]
+    experiment.share(session.projects[target])
+    shared = session.projects[target]
+    assert "S1shared" in shared.subjects
+    assert shared.subjects["S1shared"].id == subject.id
+    assert experiment.id in shared.experiments
+
+
+# -- validation: typed errors naming the field, and no request sent ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda p: p.subjects.create("bad label!"), "label"),
+        (lambda p: p.subjects.create("OK1", colour="red"), "colour"),
+        (lambda p: p.subjects.create("OK2", group=3), "group"),
+        (lambda p: p.subjects["S1"].experiments.create("E5", MrSessionData, date="2020"), "date"),
+        (lambda p: p.subjects["S1"].experiments.create("E6"), "cls"),
+        (lambda p: p.subjects["S1"].experiments.create("E7", ImageSessionData), "cls"),
+        (lambda p: p.subjects["S1"].experiments.create("E8", SubjectData), "cls"),
+        (lambda p: p.experiments.create("E9", CtSessionData), "subject"),
+        (lambda p: p.subjects["S1"].experiments["E1"].scans.create("1 2", MrScanData), "id"),
+        (
+            lambda p: p.subjects["S1"].experiments["E1"].scans.create("9", MrScanData, frames="2"),
+            "frames",
+        ),
+        (lambda p: ProjectData.create(p.xnat_session, id="no spaces"), "id"),
+        (lambda p: setattr(p.subjects["S1"], "group", 5), "group"),
+        (lambda p: setattr(p, "active", "yes"), "active"),
+        (lambda p: p.subjects["S1"].share("P X"), "project"),
+        (lambda p: p.subjects["S1"].share("OTHER", label="a/b"), "label"),
+        (lambda p: p.subjects.filter(label=1), "label"),
+    ],
+)
+def test_bad_input_is_rejected_before_any_request(
+    session: XNATSession, seeded: Seeded, log: RequestLog, call: Any, field: str
+) -> None:
+    project = session.projects[seeded.project]
+    project.subjects["S1"].experiments["E1"].scans  # noqa: B018 - warm the caches
+    log.clear()
+    with pytest.raises(XNATValidationError) as info:
+        call(project)
+    assert info.value.field == field
+    assert field in str(info.value)
+    assert len(log) == 0, log.paths()
+
+
+def test_nested_child_writes_through_its_owner(
+    session: XNATSession, seeded: Seeded, server: LocalXNAT, log: RequestLog
+) -> None:
+    subject = session.projects[seeded.project].subjects["S1"]
+    session.put(
+        subject.uri,
+        query={"xnat:subjectData/demographics[@xsi:type=xnat:demographicData]/gender": "male"},
+    )
+    session.clearcache()
+    demographics = session.projects[seeded.project].subjects["S1"].demographics
+    assert isinstance(demographics, DemographicData)
+    assert demographics.gender == "male"
+    log.clear()
+    with pytest.raises(XNATValidationError, match="gender") as info:
+        demographics.gender = "blue"  # type: ignore[assignment]
+    assert info.value.field == "gender" and len(log) == 0
+    demographics.gender = "female"
+    demographics.handedness = "left"
+    with _fresh(server) as other:
+        fresh = other.subjects[seeded.subjects["S1"]].demographics
+        assert isinstance(fresh, DemographicData)
+        assert (fresh.gender, fresh.handedness) == ("female", "left")
+
+
+def test_enum_literals_are_checked(session: XNATSession, seeded: Seeded, log: RequestLog) -> None:
+    from xnat_sdk.fields import class_fields
+
+    literal_fields = [
+        (cls, spec)
+        for cls in (DemographicData, SubjectData, MrSessionData, MrScanData)
+        for spec in class_fields(cls).data
+        if spec.literals
+    ]
+    if not literal_fields:
+        pytest.skip("the pinned schema has no enumerations on these types")
+    cls, spec = literal_fields[0]
+    from xnat_sdk.fields import validate_fields
+
+    with pytest.raises(XNATValidationError, match="is not one of"):
+        validate_fields(cls, {spec.name: "definitely-not-allowed"})
+    validate_fields(cls, {spec.name: spec.literals[0]})
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(label=st.text(max_size=20))
+def test_labels_follow_xnat_characters(
+    session: XNATSession, seeded: Seeded, log: RequestLog, label: str
+) -> None:
+    subjects = session.projects[seeded.project].subjects
+    if LABEL_PATTERN.match(label):
+        return
+    log.clear()
+    with pytest.raises(XNATValidationError):
+        subjects.create(label)
+    assert len(log) == 0
