@@ -321,3 +321,88 @@ def test_unassigned_sessions_need_a_project(server: LocalXNAT, admin: requests.S
     resp = admin.post(url + "/data/services/archive", params={"src": uri, "project": "PB"})
     assert resp.status_code == 200, resp.text
     assert resp.text.strip() == "/data/archive/projects/PB/subjects/UN/experiments/UNSESS"
+
+
+def test_session_actions_logs_and_batch_archive(server: LocalXNAT, admin: requests.Session) -> None:
+    url = server.url
+    a = make_study(patient="ACT", study_label="ACT_A", series=[(1, "T1")], instances_per_series=1)
+    b = make_study(patient="ACT", study_label="ACT_B", series=[(1, "T1")], instances_per_series=1)
+    uri_a = _import(server, admin, zip_study(a), project="PA").text.strip()
+    uri_b = _import(server, admin, zip_study(b), project="PA").text.strip()
+
+    assert admin.post(url + uri_a).status_code == 400  # no action
+    resp = admin.post(url + uri_a, params={"action": "set-status", "status": "ERROR"})
+    assert resp.status_code == 200 and resp.text == uri_a
+    assert _rows(admin.get(url + uri_a, params={"format": "json"}))[0]["status"] == "ERROR"
+    resp = admin.post(url + uri_a, data={"action": "build"})  # parameters in the form body
+    assert resp.status_code == 200 and resp.headers["Content-Type"].startswith("text/uri-list")
+    assert _rows(admin.get(url + uri_a, params={"format": "json"}))[0]["status"] == "READY"
+    resp = admin.post(url + uri_a, params={"action": "commit"})
+    assert resp.status_code == 200 and resp.text == uri_a  # a Manual project keeps it
+    log = _rows(admin.get(url + uri_a + "/logs"))
+    assert [r["entry"] for r in log][-1] == "Session rebuilt."
+    assert admin.get(url + uri_a + "/logs/last").text == "Session rebuilt."
+
+    resp = admin.post(
+        url + uri_b, params={"action": "move", "newProject": "PB"}, allow_redirects=False
+    )
+    assert resp.status_code == 301
+    uri_b = uri_b.replace("/PA/", "/PB/")
+    assert resp.text == uri_b
+
+    # both sessions at once: the answer is the rows; with the project override they land in PC
+    resp = admin.post(
+        url + "/data/services/archive",
+        params={"format": "json"},
+        data={"src": [uri_a, uri_b], "project": "PC"},
+    )
+    assert resp.status_code == 200, resp.text
+    assert {r["name"] for r in _rows(resp)} == {"ACT_A", "ACT_B"}
+    for label in ("ACT_A", "ACT_B"):
+        got = admin.get(
+            url + f"/data/projects/PC/subjects/ACT/experiments/{label}", params={"format": "json"}
+        )
+        assert got.status_code == 200, got.text
+
+
+def test_archive_redirect_quarantine_and_overwrite_delete(
+    server: LocalXNAT, admin: requests.Session
+) -> None:
+    url = server.url
+    first = make_study(
+        patient="OVR", study_label="OVR_1", series=[(1, "T1")], instances_per_series=3
+    )
+    uri = _import(server, admin, zip_study(first), project="PC").text.strip()
+    resp = admin.post(
+        url + "/data/services/archive",
+        params={"src": uri, "redirect": "true", "quarantine": "true"},
+        allow_redirects=False,
+    )
+    assert resp.status_code == 303
+    expt = "/data/archive/projects/PC/subjects/OVR/experiments/OVR_1"
+    assert resp.headers["Location"] == url + expt
+    assert admin.get(url + expt + "/status").text == "quarantine"
+
+    # same scan ID, new content: overwrite=delete replaces the scan's files
+    second = make_study(
+        patient="OVR", study_label="OVR_1", series=[(1, "T1b")], instances_per_series=2
+    )
+    uri = _import(server, admin, zip_study(second), project="PC").text.strip()
+    resp = admin.post(url + "/data/services/archive", params={"src": uri, "overwrite": "delete"})
+    assert resp.status_code == 200, resp.text
+    files = _rows(
+        admin.get(url + expt + "/scans/1/resources/DICOM/files", params={"format": "json"})
+    )
+    assert {admin.get(url + f["URI"]).content for f in files} == {i.data for i in second.instances}
+
+    # a member of PA may not archive into PC (403) and the session stays READY
+    third = make_study(
+        patient="OVR", study_label="OVR_2", series=[(1, "T1")], instances_per_series=1
+    )
+    uri = _import(server, admin, zip_study(third), project="PA").text.strip()
+    user = requests.Session()
+    user.auth = ("user", "user")
+    resp = user.post(url + "/data/services/archive", params={"src": uri, "project": "PC"})
+    assert resp.status_code == 403
+    assert _rows(admin.get(url + uri, params={"format": "json"}))[0]["status"] == "READY"
+    assert any(r["url"] == uri[5:] for r in _rows(admin.get(url + "/data/prearchive")))

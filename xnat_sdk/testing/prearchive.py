@@ -397,13 +397,16 @@ def create_session(
         name = "session"
     subject_label = subject if subject is not None else study.subject_label
     root = prearchive_root(store) / project
-    timestamp = _now_ts()
-    while (root / timestamp / name).exists():
-        time.sleep(0.001)
+    while True:  # a fresh timestamp folder, even for concurrent uploads of one study
         timestamp = _now_ts()
-    folder = root / timestamp / name
+        folder = root / timestamp / name
+        try:
+            folder.mkdir(parents=True)
+            break
+        except FileExistsError:
+            time.sleep(0.001)
     scans_dir = folder / "SCANS"
-    scans_dir.mkdir(parents=True)
+    scans_dir.mkdir()
     scan_rows: list[tuple[Any, ...]] = []
     for series in study.series.values():
         target = scans_dir / series.number / "DICOM"
@@ -810,11 +813,13 @@ def archive_uri(project: str, subject: str, label: str) -> str:
 def run_archive(
     store: Store, user: User, s: PrearcSession, req: ArchiveRequest
 ) -> tuple[str, str, str]:
-    """:func:`archive_session`, marking the prearchive session CONFLICT/ERROR on failure."""
+    """:func:`archive_session`, marking the prearchive session CONFLICT (409) or ERROR (5xx)."""
     try:
         return archive_session(store, user, s, req)
     except HttpError as err:
-        if find_session(store, s.project, s.timestamp, s.folder) is not None:
+        # refused requests (400/403) leave the session alone; failed archiving marks it
+        failed = err.status == 409 or err.status >= 500
+        if failed and find_session(store, s.project, s.timestamp, s.folder) is not None:
             _set_status(store, s, "CONFLICT" if err.status == 409 else "ERROR")
             log_entry(store, s, f"Archive failed: {err.message}")
         raise
