@@ -42,7 +42,9 @@ def test_services_auth_login_and_logout(xnat_url: str) -> None:
         # the dead cookie no longer works
         r = requests.get(f"{xnat_url}/data/auth", cookies={"JSESSIONID": sid})
         assert r.status_code == 401
-    bad = requests.post(f"{xnat_url}/data/services/auth", data={"username": "user", "password": "x"})
+    bad = requests.post(
+        f"{xnat_url}/data/services/auth", data={"username": "user", "password": "x"}
+    )
     assert bad.status_code == 401
     assert "<h3>Authentication failed.</h3>" in bad.text
 

@@ -917,9 +917,12 @@ def _experiment_put(ctx: RequestContext) -> Response:
             raise
     ref = ctx.params["assessor" if assessor else "experiment"]
     if existing is None:
-        if chain.project is None:
+        if assessor and chain.experiment is not None:
+            pid = chain.context_project or chain.experiment["project"]
+        elif chain.project is None:
             raise HttpError(404, "Unable to find the specified experiment.")
-        pid = chain.project["id"]
+        else:
+            pid = chain.project["id"]
         require_edit(ctx, pid)
         if not ch.xsi_type:
             raise HttpError(417, "Need POST Contents" if assessor else "Need PUT Contents")

@@ -1,0 +1,392 @@
+"""Archive listings, single objects, writes, sharing and deletes over HTTP."""
+
+from __future__ import annotations
+
+import csv
+import io
+import xml.etree.ElementTree as ET
+
+import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.server.conftest import rows
+from xnat_sdk.testing.local import LocalXNAT
+
+XNAT_NS = "{http://nrg.wustl.edu/xnat}"
+
+
+def _tree(admin: requests.Session, url: str, project: str) -> tuple[str, str]:
+    p = f"{url}/data/projects/{project}"
+    s = admin.put(f"{p}/subjects/S1?gender=female")
+    assert s.status_code == 201
+    e = admin.put(
+        f"{p}/subjects/S1/experiments/MR1?xsiType=xnat:mrSessionData&date=2021-03-04"
+        "&xnat:mrSessionData/fieldStrength=3.0&xnat:mrSessionData/scanner=SCANNER_A"
+    )
+    assert e.status_code == 201
+    r = admin.put(
+        f"{p}/subjects/S1/experiments/MR1/scans/1?xsiType=xnat:mrScanData&type=T1w"
+        "&quality=usable&series_description=t1_mprage&xnat:mrScanData/parameters/tr=2.3"
+    )
+    assert r.status_code == 200
+    assert r.text == ""
+    return s.text, e.text
+
+
+def test_create_statuses_and_ids(
+    xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session
+) -> None:
+    url = xnat_server.url
+    sid, eid = _tree(admin, url, xnat_project)
+    assert sid.startswith("XNAT_S") and len(sid) == len("XNAT_S00001")
+    assert eid.startswith("XNAT_E")
+    # updating an existing subject: 200 + ID; rename: 200 empty
+    p = f"{url}/data/projects/{xnat_project}"
+    r = admin.put(f"{p}/subjects/S1?group=control")
+    assert (r.status_code, r.text) == (200, sid)
+    r = admin.put(f"{p}/subjects/{sid}?label=S1b")
+    assert (r.status_code, r.text) == (200, "")
+    assert admin.get(f"{p}/subjects/S1b?format=json").status_code == 200
+    # a new project is 200 with an empty body
+    r = admin.put(f"{url}/data/projects/{xnat_project}X?name=Other%20{xnat_project}")
+    assert (r.status_code, r.text) == (200, "")
+
+
+def test_listing_default_columns_and_shapes(
+    xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session
+) -> None:
+    url = xnat_server.url
+    sid, eid = _tree(admin, url, xnat_project)
+    p = f"{url}/data/projects/{xnat_project}"
+    projects = admin.get(f"{url}/data/projects").json()["ResultSet"]
+    assert projects["totalRecords"] == str(len(projects["Result"]))
+    row = next(r for r in projects["Result"] if r["ID"] == xnat_project)
+    assert set(row) == {
+        "ID",
+        "secondary_ID",
+        "name",
+        "description",
+        "pi_firstname",
+        "pi_lastname",
+        "URI",
+    }
+    assert row["URI"] == f"/data/projects/{xnat_project}"
+
+    (subj,) = rows(admin.get(f"{p}/subjects"))
+    assert set(subj) == {"ID", "project", "label", "insert_date", "insert_user", "URI"}
+    assert subj["URI"] == f"/data/subjects/{sid}"
+    assert subj["insert_user"] == "admin"
+
+    (exp,) = rows(admin.get(f"{p}/subjects/S1/experiments"))
+    assert set(exp) == {
+        "ID",
+        "project",
+        "date",
+        "xsiType",
+        "label",
+        "insert_date",
+        "xnat:subjectassessordata/id",
+        "URI",
+    }
+    assert exp["xsiType"] == "xnat:mrSessionData"
+    assert exp["date"] == "2021-03-04"
+
+    (scan,) = rows(admin.get(f"{url}/data/experiments/{eid}/scans"))
+    assert set(scan) == {
+        "xnat_imagescandata_id",
+        "ID",
+        "type",
+        "quality",
+        "xsiType",
+        "note",
+        "series_description",
+        "URI",
+    }
+    assert scan["URI"] == f"/data/experiments/{eid}/scans/1"
+    assert scan["xnat_imagescandata_id"].isdigit()
+
+    top = admin.get(f"{url}/data/experiments?xsiType=xnat:mrSessionData&project={xnat_project}")
+    result = top.json()["ResultSet"]
+    assert result["title"] == "Matching experiments"
+    assert result["Result"][0]["xnat:mrsessiondata/id"] == eid
+    assert result["Result"][0]["subject_label"] == "S1"
+
+    scanners = rows(admin.get(f"{url}/data/archive/scanners"))
+    assert {"scanner": "SCANNER_A"} in scanners
+    types = rows(admin.get(f"{p}/scan_types"))
+    assert types == [{"series_descriptions": "t1_mprage,", "type": "T1w"}]
+
+
+def test_columns_and_filters(
+    xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session
+) -> None:
+    url = xnat_server.url
+    _tree(admin, url, xnat_project)
+    p = f"{url}/data/archive/projects/{xnat_project}"
+    admin.put(f"{p}/subjects/S2?gender=male")
+    r = rows(admin.get(f"{p}/subjects?columns=ID,URI,label,gender"))
+    assert all(set(x) == {"ID", "label", "gender", "URI"} for x in r)
+    assert {(x["label"], x["gender"]) for x in r} == {("S1", "female"), ("S2", "male")}
+    r = rows(admin.get(f"{p}/subjects?columns=ID,label&label=S2"))
+    assert [x["label"] for x in r] == ["S2"]
+    r = rows(admin.get(f"{p}/subjects?label=S*&columns=ID,label"))
+    assert len(r) == 2
+    xp = "xnat:subjectData/demographics[@xsi:type=xnat:demographicData]/gender"
+    r = rows(admin.get(f"{p}/subjects", params={"columns": f"ID,{xp}"}))
+    assert {x["gender"] for x in r} == {"female", "male"}
+    r = rows(admin.get(f"{p}/experiments?columns=ID,URI,label,xsiType"))
+    assert set(r[0]) == {"ID", "label", "xsiType", "xnat:subjectassessordata/id", "URI"}
+    r = rows(admin.get(f"{p}/subjects?sortBy=label&sortOrder=DESC"))
+    assert [x["label"] for x in r] == ["S2", "S1"]
+
+
+def test_listing_formats(
+    xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session
+) -> None:
+    url = xnat_server.url
+    _tree(admin, url, xnat_project)
+    p = f"{url}/data/projects/{xnat_project}/subjects"
+    r = admin.get(f"{p}?format=csv")
+    assert r.headers["Content-Type"].startswith("text/csv")
+    parsed = list(csv.DictReader(io.StringIO(r.text)))
+    assert parsed[0]["label"] == "S1"
+    r = admin.get(f"{p}?format=xml")
+    root = ET.fromstring(r.text)
+    assert root.tag == "ResultSet"
+    assert root.get("totalRecords") == "1"
+    assert [c.text for c in root.iter("column")][:3] == ["ID", "project", "label"]
+    r = admin.get(f"{p}?format=html")
+    assert r.headers["Content-Type"].startswith("text/html")
+    assert "<td>S1</td>" in r.text
+
+
+def test_object_json_shape(
+    xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session
+) -> None:
+    url = xnat_server.url
+    sid, eid = _tree(admin, url, xnat_project)
+    doc = admin.get(f"{url}/data/experiments/{eid}?format=json").json()
+    (item,) = doc["items"]
+    assert item["meta"]["xsi:type"] == "xnat:mrSessionData"
+    assert item["meta"]["isHistory"] is False
+    assert isinstance(item["meta"]["create_event_id"], int)
+    assert item["meta"]["start_date"].endswith(" UTC " + item["meta"]["start_date"][-4:])
+    df = item["data_fields"]
+    assert df["ID"] == df["id"] == eid
+    assert (df["label"], df["project"], df["subject_ID"]) == ("MR1", xnat_project, sid)
+    assert df["fieldStrength"] == "3.0"  # xs:string stays a string
+    scans = next(c for c in item["children"] if c["field"] == "scans/scan")["items"]
+    sdf = scans[0]["data_fields"]
+    assert scans[0]["meta"]["xsi:type"] == "xnat:mrScanData"
+    assert sdf["parameters/tr"] == 2.3  # xs:float becomes a number
+    assert sdf["image_session_ID"] == eid
+    assert sdf["xnat_imagescandata_id"] == sdf["xnat_imageScanData_id"]
+    subj = admin.get(f"{url}/data/subjects/{sid}?format=json").json()["items"][0]
+    demo = next(c for c in subj["children"] if c["field"] == "demographics")["items"][0]
+    assert demo["meta"]["xsi:type"] == "xnat:demographicData"
+    assert demo["data_fields"]["gender"] == "female"
+
+
+def test_object_xml_shape(
+    xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session
+) -> None:
+    url = xnat_server.url
+    sid, eid = _tree(admin, url, xnat_project)
+    r = admin.get(f"{url}/data/projects/{xnat_project}/subjects/S1/experiments/MR1?format=xml")
+    assert r.headers["Content-Type"].startswith("text/xml")
+    root = ET.fromstring(r.content)
+    assert root.tag == XNAT_NS + "MRSession"
+    assert root.get("ID") == eid and root.get("label") == "MR1"
+    assert root.find(XNAT_NS + "date").text == "2021-03-04"  # type: ignore[union-attr]
+    scan = root.find(f"{XNAT_NS}scans/{XNAT_NS}scan")
+    assert scan is not None
+    assert scan.get("{http://www.w3.org/2001/XMLSchema-instance}type") == "xnat:mrScanData"
+    assert scan.get("type") == "T1w"
+    tr = scan.find(f"{XNAT_NS}parameters/{XNAT_NS}tr")
+    assert tr is not None and tr.text == "2.3"
+    subj = ET.fromstring(admin.get(f"{url}/data/subjects/{sid}?format=xml").content)
+    assert subj.tag == XNAT_NS + "Subject"
+    assert subj.find(f"{XNAT_NS}demographics/{XNAT_NS}gender").text == "female"  # type: ignore[union-attr]
+
+
+def test_single_object_default_is_html(
+    xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session
+) -> None:
+    r = admin.get(f"{xnat_server.url}/data/projects/{xnat_project}")
+    assert r.headers["Content-Type"].startswith("text/html")
+
+
+def test_custom_variables_and_null(
+    xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session
+) -> None:
+    url = xnat_server.url
+    sid, _ = _tree(admin, url, xnat_project)
+    key = "xnat:subjectData/fields/field[name=Visit]/field"
+    assert (
+        admin.put(
+            f"{url}/data/subjects/{sid}", params={"xsiType": "xnat:subjectData", key: "baseline"}
+        ).status_code
+        == 200
+    )
+    item = admin.get(f"{url}/data/subjects/{sid}?format=json").json()["items"][0]
+    fields = next(c for c in item["children"] if c["field"] == "fields/field")["items"]
+    assert [f["data_fields"] for f in fields] == [{"name": "visit", "field": "baseline"}]
+    admin.put(f"{url}/data/subjects/{sid}", params={key: "NULL"})
+    item = admin.get(f"{url}/data/subjects/{sid}?format=json").json()["items"][0]
+    assert all(c["field"] != "fields/field" for c in item["children"])
+    # NULL clears a plain field too
+    gender = "xnat:subjectData/demographics[@xsi:type=xnat:demographicData]/gender"
+    admin.put(f"{url}/data/subjects/{sid}", params={gender: "NULL"})
+    item = admin.get(f"{url}/data/subjects/{sid}?format=json").json()["items"][0]
+    assert all(c["field"] != "demographics" for c in item["children"])
+
+
+def test_write_errors(xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session) -> None:
+    url = xnat_server.url
+    p = f"{url}/data/projects/{xnat_project}"
+    admin.put(f"{p}/subjects/S1")
+    r = admin.put(f"{p}/subjects/S1/experiments/E1")
+    assert r.status_code == 417 and "Need PUT Contents" in r.text
+    r = admin.put(f"{p}/subjects/S1/experiments/E1?xsiType=xnat:mrSessionData")
+    assert r.status_code == 201
+    r = admin.put(f"{p}/subjects/S1/experiments/E1/scans/1?xsiType=xnat:imageScanData")
+    assert r.status_code == 400
+    r = admin.put(f"{p}/subjects/S1/experiments/E1/scans/1")
+    assert r.status_code == 417
+    assert admin.put(f"{url}/data/projects/bad%20id").status_code == 417
+    r = admin.get(f"{p}/subjects/NOPE?format=json")
+    assert r.status_code == 404 and "does not contain a subject" in r.text
+    assert admin.get(f"{url}/data/experiments/XNAT_E99999?format=json").status_code == 404
+    assert admin.get(f"{url}/data/subjects/S1?format=json").status_code == 404  # label at top level
+    assert (
+        admin.post(f"{url}/data/projects/{xnat_project}/subjects/S1/experiments").status_code == 405
+    )
+    assert admin.get(f"{url}/data/no/such/thing").status_code == 404
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    label=st.text(
+        alphabet=st.characters(codec="ascii", exclude_characters="/\\?#%\x00"),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_label_validation(xnat_server: LocalXNAT, admin: requests.Session, label: str) -> None:
+    xnat_server.store  # server running
+    url = xnat_server.url
+    if "LBLTEST" not in [r["ID"] for r in rows(admin.get(f"{url}/data/projects"))]:
+        xnat_server.seed_project("LBLTEST")
+    r = admin.put(f"{url}/data/projects/LBLTEST/subjects/SX", params={"label": label})
+    valid = all(c.isalnum() or c in "_-" for c in label)
+    if valid:
+        assert r.status_code in (200, 201, 409), r.text
+    else:
+        assert r.status_code == 417, (label, r.status_code)
+
+
+def test_xml_body_put(xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session) -> None:
+    url = xnat_server.url
+    admin.put(f"{url}/data/projects/{xnat_project}/subjects/S1")
+    doc = (
+        '<xnat:MRSession xmlns:xnat="http://nrg.wustl.edu/xnat" label="XE1">'
+        "<xnat:date>2020-05-06</xnat:date><xnat:fieldStrength>1.5</xnat:fieldStrength>"
+        '<xnat:scans><xnat:scan xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+        'xsi:type="xnat:mrScanData" ID="7" type="FLAIR"><xnat:quality>questionable</xnat:quality>'
+        "</xnat:scan></xnat:scans></xnat:MRSession>"
+    )
+    r = admin.put(
+        f"{url}/data/projects/{xnat_project}/subjects/S1/experiments/XE1",
+        data=doc,
+        headers={"Content-Type": "text/xml"},
+    )
+    assert r.status_code == 201, r.text
+    (scan,) = rows(admin.get(f"{url}/data/experiments/{r.text}/scans"))
+    assert (scan["ID"], scan["type"], scan["quality"]) == ("7", "FLAIR", "questionable")
+    bad = admin.put(
+        f"{url}/data/projects/{xnat_project}/subjects/S1/experiments/XE2",
+        data="<not xml",
+        headers={"Content-Type": "text/xml"},
+    )
+    assert bad.status_code == 422
+
+
+def test_share_and_unshare(
+    xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session
+) -> None:
+    url = xnat_server.url
+    sid, eid = _tree(admin, url, xnat_project)
+    dest = f"{xnat_project}_D"
+    xnat_server.seed_project(dest)
+    r = admin.put(f"{url}/data/projects/{xnat_project}/subjects/S1/projects/{dest}?label=SHARED1")
+    assert r.status_code == 200
+    (s,) = rows(admin.get(f"{url}/data/projects/{dest}/subjects"))
+    assert (s["ID"], s["label"], s["project"]) == (sid, "SHARED1", xnat_project)
+    assert admin.get(f"{url}/data/projects/{dest}/subjects/SHARED1?format=json").status_code == 200
+    again = admin.put(
+        f"{url}/data/projects/{xnat_project}/subjects/S1/projects/{dest}?label=SHARED1"
+    )
+    assert again.status_code == 409
+    r = admin.put(f"{url}/data/experiments/{eid}/projects/{dest}?label=MR1_SH")
+    assert r.status_code == 200
+    (e,) = rows(admin.get(f"{url}/data/projects/{dest}/experiments"))
+    assert (e["label"], e["project"]) == ("MR1_SH", dest)
+    projs = rows(admin.get(f"{url}/data/experiments/{eid}/projects"))
+    assert [p["ID"] for p in projs] == [xnat_project, dest]
+    # deleting through the sharing project only removes the share
+    assert admin.delete(f"{url}/data/projects/{dest}/subjects/SHARED1").status_code == 200
+    assert rows(admin.get(f"{url}/data/projects/{dest}/subjects")) == []
+    assert admin.get(f"{url}/data/subjects/{sid}?format=json").status_code == 200
+    # primary move
+    r = admin.put(f"{url}/data/experiments/{eid}/projects/{dest}?primary=true&label=MOVED")
+    assert r.status_code == 200
+    (e,) = rows(admin.get(f"{url}/data/projects/{dest}/experiments"))
+    assert e["label"] == "MOVED"
+
+
+def test_delete_objects(xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session) -> None:
+    url = xnat_server.url
+    sid, eid = _tree(admin, url, xnat_project)
+    p = f"{url}/data/projects/{xnat_project}"
+    assert (
+        admin.delete(f"{p}/subjects/S1/experiments/MR1/scans/1?removeFiles=true").status_code == 200
+    )
+    assert rows(admin.get(f"{url}/data/experiments/{eid}/scans")) == []
+    assert admin.delete(f"{p}/subjects/S1?removeFiles=true").status_code == 200
+    assert admin.get(f"{url}/data/experiments/{eid}?format=json").status_code == 404
+    assert rows(admin.get(f"{p}/subjects")) == []
+    assert admin.delete(f"{p}?removeFiles=true").status_code == 200
+    assert admin.get(f"{p}?format=json").status_code == 404
+
+
+def test_assessors_and_reconstructions(
+    xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session
+) -> None:
+    url = xnat_server.url
+    _, eid = _tree(admin, url, xnat_project)
+    e = f"{url}/data/experiments/{eid}"
+    r = admin.put(
+        f"{e}/assessors/QC1?xsiType=xnat:qcManualAssessorData&xnat:qcManualAssessorData/rater=me"
+    )
+    assert r.status_code == 201
+    aid = r.text
+    (a,) = rows(admin.get(f"{e}/assessors"))
+    assert (a["ID"], a["label"], a["session_ID"], a["xnat:imageassessordata/id"]) == (
+        aid,
+        "QC1",
+        eid,
+        aid,
+    )
+    item = admin.get(f"{e}/assessors/QC1?format=json").json()["items"][0]
+    assert item["data_fields"]["rater"] == "me"
+    assert admin.put(f"{e}/reconstructions/R1?type=avg").status_code == 200
+    (rc,) = rows(admin.get(f"{e}/reconstructions"))
+    assert (rc["ID"], rc["type"], rc["URI"]) == (
+        "R1",
+        "avg",
+        f"/data/experiments/{eid}/reconstructions/R1",
+    )
+    assert admin.get(f"{e}/status").text == "active"
