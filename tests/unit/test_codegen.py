@@ -569,3 +569,19 @@ def test_site_import_by_url_resolves_against_the_core(tmp_path: Path) -> None:
     ]
     with pytest.raises(SchemaError, match="--core-schemas"):
         read_schemas(tmp_path / "s", None)
+
+
+def test_repeated_anonymous_elements_use_xnat_pseudo_types() -> None:
+    # XNAT names these <owner>_<element> (e.g. generated org.nrg.xdat beans)
+    frame = models.model_for("xnat:petScanData_frame")
+    assert frame is models.PetScanDataFrame
+    assert attrs.fields_dict(models.PetScanDataParametersFrames)["frame"].metadata["path"] == (
+        "parameters/frames/frame"
+    )
+    sliced = models.model_for("xnat:qcAssessmentData_scan_slice")
+    assert sliced is models.QcAssessmentDataScanSlice
+    meta = attrs.fields_dict(models.QcAssessmentDataScan)["slice_qc"].metadata
+    assert meta["path"] == "sliceQC/slice" and meta["kind"] == "child" and meta["list"]
+    assert models.model_for("xnat:subjectData_field") is models.SubjectDataField
+    value = attrs.fields_dict(models.AddField)["add_field"].metadata
+    assert value["kind"] == "text" and value["path"] == "addField"
