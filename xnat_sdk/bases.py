@@ -16,8 +16,11 @@ Contract with the generator (keep both sides in step):
   path relative to the nearest named complexType, which is the ``data_fields`` key XNAT
   uses in ``?format=json``), ``"kind"`` (``"attribute"``, ``"element"``, ``"text"``,
   ``"nested"`` for inline anonymous single elements flattened into the parent's path, or
-  ``"child"`` for named complex types that XNAT lists under ``children``) and ``"list"``
-  (bool);
+  ``"child"`` for named complex types that XNAT lists under ``children``, and for repeated
+  anonymous elements, typed with XNAT's pseudo xsi type such as ``xnat:subjectData_field``)
+  and ``"list"`` (bool); also ``"xpath"`` (REST XPath, rooted at the declaring type:
+  ``xnat:mrScanData/parameters/tr``), ``"type"`` (XSD type, ``xs:float``) and, when the XSD
+  restricts the value, ``"facets"`` (``{"maxLength": 255}``);
 * no attrs validators, converters or ``on_setattr`` hooks (the runtime validates writes
   itself, and a generated ``__setattr__`` would bypass the one here);
 * fields whose Python name is in :data:`RESERVED_NAMES` are navigation the bases provide
