@@ -269,3 +269,46 @@ def test_like_is_case_insensitive_substring(text: str, needle: str) -> None:
     assert compare(text, "LIKE", f"%{needle}%") == (needle.lower() in text.lower())
     assert compare(text.upper(), "LIKE", f"%{needle}%") == (needle.lower() in text.lower())
     assert compare(None, "IS NULL", "") and not compare("x", "IS NULL", "")
+
+
+def test_stored_searches(server: LocalXNAT, admin: requests.Session) -> None:
+    body = bundle(
+        "xnat:mrSessionData",
+        [("xnat:mrSessionData", "LABEL")],
+        crit("xnat:mrSessionData/project", "=", "SB"),
+    ).replace("<xdat:bundle ", '<xdat:bundle brief-description="sb_sessions" ', 1)
+    url = server.url + "/data/search/saved"
+    assert admin.put(url + "/sb1", data=body).status_code == 200
+    assert admin.put(url + "/bad", data="<nope/>").status_code == 422
+    listing = admin.get(url, params={"format": "json"}).json()["ResultSet"]["Result"]
+    assert {
+        "id": "sb1",
+        "brief_description": "sb_sessions",
+        "description": "",
+        "root_element_name": "xnat:mrSessionData",
+    } in listing
+    assert admin.get(url + "/sb1").text == body
+    results = admin.get(url + "/sb1/results", params={"format": "json"}).json()
+    assert [r["label"] for r in results["ResultSet"]["Result"]] == ["B01_MR1"]
+    user = requests.Session()
+    user.auth = ("user", "user")
+    assert user.delete(url + "/sb1").status_code == 403
+    assert admin.delete(url + "/sb1").status_code == 200
+    assert admin.get(url + "/sb1").status_code == 404
+
+
+def test_pyxnat_saved_search_round_trip(server: LocalXNAT) -> None:
+    pyxnat = pytest.importorskip("pyxnat")
+    interface = pyxnat.Interface(server=server.url, user="admin", password="admin")
+    search = interface.manage.search
+    search.save(
+        "female_subjects",
+        "xnat:subjectData",
+        ["xnat:subjectData/SUBJECT_LABEL"],
+        [("xnat:subjectData/demographics/gender", "=", "female"), "AND"],
+    )
+    assert "female_subjects" in search.saved()
+    table = search.get("female_subjects")
+    assert {row["subject_label"] for row in table} == {"A02", "B01"}
+    search.delete("female_subjects")
+    assert "female_subjects" not in search.saved()
