@@ -208,3 +208,33 @@ def test_non_member_cannot_import(server: LocalXNAT) -> None:
     assert resp.status_code == 403
     assert _counts(server) == before
     assert requests.post(server.url + "/data/services/import", data=data).status_code == 401
+
+
+def test_gradual_dicom_files_accumulate_in_one_session(
+    server: LocalXNAT, admin: requests.Session
+) -> None:
+    study = make_study(patient="GR", study_label="GR_1", series=[(1, "T1"), (2, "T2")])
+    uris = set()
+    for inst in study.instances:
+        resp = admin.post(
+            server.url + "/data/services/import",
+            params={"import-handler": "gradual-DICOM", "project": "IMP"},
+            data=inst.data,
+            headers={"Content-Type": "application/dicom"},
+        )
+        assert resp.status_code == 200, resp.text
+        uris.add(resp.text.strip())
+    assert len(uris) == 1
+    uri = uris.pop()
+    scans = admin.get(server.url + uri + "/scans").json()["ResultSet"]["Result"]
+    assert sorted(s["ID"] for s in scans) == ["1", "2"]
+    for scan in ("1", "2"):
+        res = admin.get(server.url + uri + f"/scans/{scan}/resources").json()
+        assert res["ResultSet"]["Result"][0]["file_count"] == "3"
+    # the session importer opens a new session for every upload
+    resp = admin.post(
+        server.url + "/data/services/import",
+        params={"project": "IMP"},
+        data=study.instances[0].data,
+    )
+    assert resp.text.strip() != uri

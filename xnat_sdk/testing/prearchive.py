@@ -57,7 +57,9 @@ __all__ = [
     "archive_session",
     "create_session",
     "delete_session",
+    "find_receiving",
     "find_session",
+    "merge_into_session",
     "register",
     "session_rows",
 ]
@@ -469,6 +471,59 @@ def create_session(
     assert s is not None
     log_entry(store, s, f"Session created from upload ({study.file_count} files).")
     return s
+
+
+def merge_into_session(store: Store, s: PrearcSession, study: DicomStudy) -> PrearcSession:
+    """Add a study's instances to an existing session (gradual DICOM uploads).
+
+    Files land in ``SCANS/{series number}/DICOM`` (an instance sent twice is replaced);
+    new series become new scans. The session is ``READY`` afterwards.
+    """
+    folder = session_dir(store, s)
+    known = {sc.series_uid: sc.scan_id for sc in scans_of(store, s)}
+    new_rows: list[tuple[Any, ...]] = []
+    for series in study.series.values():
+        scan_id = known.get(series.series_instance_uid, series.number)
+        target = folder / "SCANS" / scan_id / "DICOM"
+        target.mkdir(parents=True, exist_ok=True)
+        for f in series.files:
+            (target / f.stored_name).write_bytes(f.data)
+        count = len(_files_in(target))
+        new_rows.append(
+            (
+                s.project,
+                s.timestamp,
+                s.folder,
+                scan_id,
+                series.xsi_type,
+                series.description,
+                series.modality,
+                series.series_instance_uid,
+                dumps_data({"frames": str(count)}),
+            )
+        )
+    with store.tx() as db:
+        db.executemany(
+            "INSERT OR REPLACE INTO prearchive_scans(project, timestamp, folder, scan_id, "
+            "xsi_type, series_description, modality, series_uid, data) "
+            "VALUES(?,?,?,?,?,?,?,?,?)",
+            new_rows,
+        )
+    merged = _set_status(store, s, "READY")
+    log_entry(store, merged, f"Added {study.file_count} files from a gradual upload.")
+    return merged
+
+
+def find_receiving(
+    store: Store, project: str, study: DicomStudy, name: str
+) -> PrearcSession | None:
+    """The open session a gradual upload of ``study`` belongs to (same UID and folder)."""
+    rows = store.query(
+        "SELECT * FROM prearchive_sessions WHERE project=? AND tag=? AND folder=? AND "
+        "status IN ('READY', 'RECEIVING', 'ERROR') ORDER BY timestamp DESC",
+        (project, study.study_instance_uid, clean_label(name)),
+    )
+    return _session(rows[0]) if rows else None
 
 
 def delete_session(store: Store, s: PrearcSession) -> None:

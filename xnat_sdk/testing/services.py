@@ -6,8 +6,9 @@
   ``Direct-Archive=true``, ``auto-archive=true`` or an auto-archiving project). Parameters
   ``project``/``PROJECT_ID``, ``subject``/``SUBJECT_ID``, ``session``/``EXPT_LABEL``,
   ``overwrite``, ``overwrite_files``, ``quarantine``, ``Ignore-Unparsable``,
-  ``import-handler``. Answer: ``text/uri-list``, one ``/data/...`` URI per session, each
-  followed by CRLF. Input is fully validated before anything is written.
+  ``import-handler`` (``gradual-DICOM`` adds to the open prearchive session of the same
+  study instead of opening a new one). Answer: ``text/uri-list``, one ``/data/...`` URI
+  per session, each followed by CRLF. Input is fully validated before anything is written.
 * ``GET /data/services/dicomdump?src=...[&field=...]``: header rows of the first DICOM file
   of an archive or prearchive session, scan or file (columns ``tag1, tag2, vr, value, desc``).
 """
@@ -28,8 +29,10 @@ from xnat_sdk.testing.prearchive import (
     can_edit,
     can_read,
     create_session,
+    find_receiving,
     find_session,
     first,
+    merge_into_session,
     project_exists,
     run_archive,
     scans_of,
@@ -145,7 +148,14 @@ def _import(ctx: RequestContext) -> Response:
     overwrite = (first(params, "overwrite") or "none").lower()
     uris: list[str] = []
     for study, target in zip(studies, targets, strict=True):
-        s = create_session(ctx.store, target, study, subject=subject, label=label, source="")
+        existing = None
+        if handler == "gradual-DICOM":
+            name = label or study.session_label or study.study_instance_uid
+            existing = find_receiving(ctx.store, target, study, name)
+        if existing is not None:
+            s = merge_into_session(ctx.store, existing, study)
+        else:
+            s = create_session(ctx.store, target, study, subject=subject, label=label)
         auto = s.autoarchive in ("AutoArchive", "AutoArchiveOverwrite")
         if to_archive or auto:
             req = ArchiveRequest(
