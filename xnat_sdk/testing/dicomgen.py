@@ -40,6 +40,7 @@ __all__ = [
     "make_dicom_zip",
     "make_study",
     "write_dicom_folder",
+    "zip_study",
 ]
 
 #: The modalities we can generate, mapped to the pydicom test file used as a template.

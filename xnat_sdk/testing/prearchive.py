@@ -687,8 +687,15 @@ def _subject_id(db: sqlite3.Connection, project: str, label: str) -> str | None:
     return str(row[0]) if row is not None else None
 
 
-def _md5(data: bytes) -> str:
-    return hashlib.md5(data).hexdigest()
+def _digest(path: Path) -> tuple[int, str]:
+    """Size and MD5 of a file, read in chunks."""
+    md5 = hashlib.md5()
+    size = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            md5.update(chunk)
+            size += len(chunk)
+    return size, md5.hexdigest()
 
 
 def archive_session(
@@ -719,7 +726,10 @@ def archive_session(
     replace_scans = req.overwrite == "delete"
     scans = scans_of(store, s)
     folder = session_dir(store, s)
-    pending_files: list[tuple[Path, Path]] = []  # (source, destination)
+    pending_files: list[tuple[Path, Path]] = []  # (source, destination), copied after commit
+    cleared: list[Path] = []  # resource folders emptied by overwrite=delete, after commit
+    # hash outside the store lock: the transaction below only writes rows
+    digests = {p: _digest(p) for p in _files_in(folder / "SCANS")}
     fields = {
         k: v
         for k, v in {
@@ -824,7 +834,7 @@ def archive_session(
                     res_id = int(res_row[0])
                     if replace_scans:
                         db.execute("DELETE FROM files WHERE resource_id=?", (res_id,))
-                        shutil.rmtree(objects.resource_dir(store, res_id), ignore_errors=True)
+                        cleared.append(objects.resource_dir(store, res_id))
                 for path in _files_in(res_dir):
                     rel = path.relative_to(res_dir).as_posix()
                     have = db.execute(
@@ -832,7 +842,7 @@ def archive_session(
                     ).fetchone()
                     if have is not None and not (req.overwrite_files or replace_scans):
                         continue
-                    data = path.read_bytes()
+                    size, md5 = digests[path]
                     db.execute(
                         "INSERT INTO files(resource_id, path, size, md5, format, content, tags, "
                         "mtime) VALUES(?,?,?,?,?,?,'',?) ON CONFLICT(resource_id, path) DO "
@@ -840,17 +850,21 @@ def archive_session(
                         (
                             res_id,
                             rel,
-                            len(data),
-                            _md5(data),
+                            size,
+                            md5,
                             "DICOM" if is_dicom else "",
                             "RAW" if is_dicom else "",
                             time.time(),
                         ),
                     )
                     pending_files.append((path, objects.resource_dir(store, res_id) / rel))
-        for src, dest in pending_files:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dest)
+    for res_folder in cleared:
+        shutil.rmtree(res_folder, ignore_errors=True)
+    for src, dest in pending_files:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".archive-{dest.name}")
+        shutil.copyfile(src, tmp)
+        tmp.replace(dest)
     delete_session(store, s)
     return project, subject_label, label
 
