@@ -724,13 +724,25 @@ class SubjectBase(_HasResources, _HasFields, _Shareable):
         from xnat_sdk.listings import EXPERIMENTS, Listing
 
         _require_model(self, "experiments")
-        return _listing_cache(  # type: ignore[no-any-return]
-            self,
-            "experiments",
-            lambda: Listing.children(
-                self, "experiments", EXPERIMENTS, "experiments/experiment", prefer_doc=False
-            ),
-        )
+
+        def make() -> Listing[Any]:
+            uri = self.uri
+            if "/projects/" not in uri:
+                # /data/subjects/{ID} has no experiments route: go through the project.
+                project = getattr(self, "project", None)
+                ident = uri.rstrip("/").rsplit("/", 1)[-1]
+                if project:
+                    uri = f"/data/projects/{project}/subjects/{ident}"
+            return Listing.children(
+                self,
+                "experiments",
+                EXPERIMENTS,
+                "experiments/experiment",
+                prefer_doc=False,
+                uri=f"{uri}/experiments",
+            )
+
+        return _listing_cache(self, "experiments", make)  # type: ignore[no-any-return]
 
 
 class ExperimentBase(_HasResources, _HasFields, _Shareable):

@@ -53,8 +53,23 @@ def _retry(total: int) -> Retry:
     )
 
 
-def _make_interface(verify: bool | str, retries: int) -> requests.Session:
+def _environment_settings(base: str, verify: bool | str) -> tuple[dict[str, str], bool | str]:
+    """Proxies and CA bundle from the environment, read once (requests would re-read them,
+    and the netrc file, on every request)."""
+    proxies = requests.utils.get_environ_proxies(base)
+    if verify is True:
+        for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
+            bundle = os.environ.get(name)
+            if bundle:
+                return proxies, bundle
+    return proxies, verify
+
+
+def _make_interface(base: str, verify: bool | str, retries: int) -> requests.Session:
     interface = requests.Session()
+    interface.trust_env = False
+    proxies, verify = _environment_settings(base, verify)
+    interface.proxies.update(proxies)
     interface.headers["User-Agent"] = (
         f"xnat-sdk/{__version__} (python/{platform.python_version()}; "
         f"requests/{requests.__version__})"
@@ -73,6 +88,8 @@ def _no_retry_clone(interface: requests.Session) -> requests.Session:
     clone.headers = interface.headers
     clone.cookies = interface.cookies
     clone.verify = interface.verify
+    clone.trust_env = False
+    clone.proxies = interface.proxies
     clone.hooks = interface.hooks
     adapter = HTTPAdapter(max_retries=Retry(total=0, read=False, redirect=False))
     clone.mount("http://", adapter)
@@ -212,7 +229,7 @@ def connect(
                 ),
                 stacklevel=2,
             )
-    interface = _make_interface(verify, retries)
+    interface = _make_interface(base, verify, retries)
     request_timeout = timeout if timeout is not None else default_timeout
     try:
         if jsession is not None:

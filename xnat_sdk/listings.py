@@ -193,6 +193,9 @@ class Listing(Generic[T]):
         self._dupes: set[str] = set()
         self._tables: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         self._from_doc = False
+        self._batch_hits = 0
+        self._batch_generation = -1
+        self._batch_index: dict[str, list[dict[str, Any]]] | None = None
 
     # -- constructors ----------------------------------------------------------------------
 
@@ -214,6 +217,7 @@ class Listing(Generic[T]):
         doc_field: str,
         *,
         prefer_doc: bool,
+        uri: str | None = None,
     ) -> Listing[Any]:
         """A listing read from the owner's document (``doc_field`` children) when that costs
         no extra request (or always, with ``prefer_doc``), else from ``{owner}/{suffix}``."""
@@ -221,7 +225,7 @@ class Listing(Generic[T]):
         return cls(
             session,
             spec,
-            f"{owner.uri}/{suffix}",
+            uri or f"{owner.uri}/{suffix}",
             parent=owner,
             doc_field=doc_field,
             prefer_doc=prefer_doc,
@@ -296,6 +300,13 @@ class Listing(Generic[T]):
 
     def _fetch(self) -> list[tuple[dict[str, Any], Any]]:
         parent = self._parent
+        if self._spec is EXPERIMENTS and parent is not None and not self._filters:
+            siblings = (parent._xnat_cache or {}).get("siblings")
+            if isinstance(siblings, Listing):
+                batched = siblings._batched_experiments(parent)
+                if batched is not None:
+                    self._from_doc = False
+                    return self._objects_from_rows(batched)
         if self._doc_field is not None and parent is not None:
             loaded = parent._xnat_item is not None and (
                 parent._xnat_generation == self._session.cache_generation
@@ -315,14 +326,48 @@ class Listing(Generic[T]):
         found: type[XNATObject] = getattr(generic, self._spec.generic)
         return found
 
-    def _from_rest(self) -> list[tuple[dict[str, Any], Any]]:
+    def _batched_experiments(self, subject: XNATObject) -> list[dict[str, Any]] | None:
+        """Experiment rows of one subject of this (project subjects) listing, from ONE
+        project-wide listing; used once a walk asks a second subject for its experiments
+        (instead of one listing request per subject). None: ask the subject's own listing."""
+        parent = self._parent
+        if self._spec is not SUBJECTS or parent is None or "/projects/" not in self._uri:
+            return None
         session = self._session
-        spec = self._spec
-        document = session.get_json(self._uri, query=self._filters or None)
+        if not session.caching:
+            return None
+        if self._batch_generation != session.cache_generation:
+            self._batch_generation = session.cache_generation
+            self._batch_hits = 0
+            self._batch_index = None
+        self._batch_hits += 1
+        if self._batch_index is None:
+            if self._batch_hits < 2:
+                return None
+            document = session.get_json(
+                f"{parent.uri}/experiments",
+                query={"columns": "ID,label,xsiType,subject_ID,project,date,insert_date"},
+            )
+            index: dict[str, list[dict[str, Any]]] = {}
+            for row in document["ResultSet"]["Result"]:
+                index.setdefault(str(row.get("subject_ID", "")), []).append(row)
+            if not index or "" in index:
+                return None  # the server ignored the subject_ID column: no batching
+            self._batch_index = index
+        ident = (subject._xnat_uri or "").rstrip("/").rsplit("/", 1)[-1]
+        return list(self._batch_index.get(ident, []))
+
+    def _from_rest(self) -> list[tuple[dict[str, Any], Any]]:
+        document = self._session.get_json(self._uri, query=self._filters or None)
         try:
             rows: list[dict[str, Any]] = list(document["ResultSet"]["Result"])
         except (KeyError, TypeError) as exc:
             raise XNATError(f"GET {self._uri}: not a ResultSet listing") from exc
+        return self._objects_from_rows(rows)
+
+    def _objects_from_rows(self, rows: list[dict[str, Any]]) -> list[tuple[dict[str, Any], Any]]:
+        session = self._session
+        spec = self._spec
         pairs: list[tuple[dict[str, Any], Any]] = []
         if spec is FILES:
             for row in rows:
@@ -348,6 +393,7 @@ class Listing(Generic[T]):
                 session, f"{self._uri}/{ident}", xsi=xsi, parent=self._parent, row=row
             )
             obj._xnat_cache["row"] = row
+            obj._xnat_cache["siblings"] = self
             row = dict(row)
             row[spec.id_key] = ident
             pairs.append((row, obj))

@@ -8,9 +8,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import xnat_sdk
 from xnat_sdk.errors import XNATKeyError, XNATValidationError
 from xnat_sdk.models import MrScanData, MrSessionData, ProjectData, SubjectData
 from xnat_sdk.session import XNATSession
+from xnat_sdk.testing.local import LocalXNAT
 
 if TYPE_CHECKING:
     from conftest import RequestLog, Seeded
@@ -175,3 +177,24 @@ def test_unknown_keys_always_raise_key_error(
     else:
         with pytest.raises(KeyError):
             subjects[label]
+
+
+def test_walking_subjects_batches_their_experiment_listings(
+    server: LocalXNAT, session: XNATSession, seeded: Seeded, log: RequestLog
+) -> None:
+    for n in range(3, 7):
+        server.seed_subject(seeded.project, f"S{n}")
+        server.seed_session(seeded.project, f"S{n}", f"E{n}")
+    session.clearcache()
+    log.clear()
+    project = session.projects[seeded.project]
+    walked = {s.label: sorted(e.label or "" for e in s.experiments) for s in project.subjects}
+    assert walked == {f"S{n}": [f"E{n}"] for n in range(1, 7)}
+    # projects, subjects, the first subject's own listing, then one project-wide listing
+    assert len(log) == 4, log.paths()
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as other:
+        alone = other.subjects[seeded.subjects["S2"]].experiments
+        assert [e.id for e in alone] == [e.id for e in project.subjects["S2"].experiments]
+    e3 = project.subjects["S3"].experiments["E3"]
+    assert isinstance(e3, MrSessionData)
+    assert e3.uri == f"{project.subjects['S3'].uri}/experiments/{e3.id}"
