@@ -1,0 +1,85 @@
+"""Resources, files, reconstructions; version caching; retries only for rewindable bodies."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+from xnat_sdk.errors import XNATServerError
+from xnat_sdk.listings import RemoteFile
+from xnat_sdk.models import MrSessionData, ReconstructedImageData, ResourceCatalog
+from xnat_sdk.session import XNATSession
+from xnat_sdk.testing.local import LocalXNAT
+
+if TYPE_CHECKING:
+    from conftest import RequestLog, Seeded
+
+
+def test_scan_and_session_resources_and_files(
+    server: LocalXNAT, session: XNATSession, seeded: Seeded, log: RequestLog
+) -> None:
+    eid = seeded.sessions["E1"]
+    scan_pk = server.store.one("SELECT pk FROM scans WHERE experiment_id=? AND id='1'", (eid,))
+    assert scan_pk is not None
+    dicom = server.seed_resource("scan", scan_pk[0], "DICOM", format="DICOM", content="RAW")
+    server.seed_file(dicom, "a/1.dcm", b"x" * 10)
+    server.seed_file(dicom, "2.dcm", b"y" * 20)
+    notes = server.seed_resource("experiment", eid, "NOTES")
+    server.seed_file(notes, "readme.txt", b"hello")
+
+    experiment = session.experiments[eid]
+    log.clear()
+    scan = experiment.scans["1"]
+    resource = scan.resources["DICOM"]
+    assert isinstance(resource, ResourceCatalog)
+    assert resource.label == "DICOM"
+    assert resource.format == "DICOM"
+    assert len(log) == 1, "the scan's resources came with the session document"
+    files = resource.files
+    assert sorted(files.keys()) == ["2.dcm", "a/1.dcm"]
+    first = files["a/1.dcm"]
+    assert isinstance(first, RemoteFile)
+    assert (first.name, first.size) == ("1.dcm", 10)
+    assert files["2.dcm"] is files.key_map["2.dcm"]
+    assert len(log) == 2
+    session_resources = experiment.resources
+    assert list(session_resources.key_map) == ["NOTES"]
+    assert [f.size for f in session_resources["NOTES"].files] == [5]
+    assert experiment.scans["2"].resources.keys() == []
+
+
+def test_reconstructions(session: XNATSession, seeded: Seeded) -> None:
+    experiment = session.experiments[seeded.sessions["E1"]]
+    assert isinstance(experiment, MrSessionData)
+    assert len(experiment.reconstructions) == 0
+    recon = experiment.reconstructions.create("R1", type="avg")
+    assert isinstance(recon, ReconstructedImageData)
+    assert [r.type for r in experiment.reconstructions] == ["avg"]
+
+
+def test_xnat_version_is_read_once(session: XNATSession, log: RequestLog) -> None:
+    version = session.xnat_version
+    assert version.startswith("1.")
+    assert session.xnat_version == version
+    assert session.xnat_version_tuple[:1] == (1,)
+    assert len(log) == 1
+
+
+def _body() -> Iterator[bytes]:
+    yield b"<xml/>"
+
+
+def test_put_retries_only_rewindable_bodies(
+    session: XNATSession, server: LocalXNAT, seeded: Seeded, log: RequestLog
+) -> None:
+    path = f"/data/projects/{seeded.project}/subjects/RETRY1"
+    server.faults.fail_next(1, status=503, prefix=path)
+    session.put(path, data=b"")
+    assert [status for _, _, status in log.requests][-1] in (200, 201)
+    server.faults.fail_next(1, status=503, prefix=path)
+    log.clear()
+    with pytest.raises(XNATServerError):
+        session.put(path, data=_body(), headers={"Content-Type": "text/plain"})
+    assert len(log) == 1
