@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import platform
+import time
 import warnings
 from urllib.parse import urljoin, urlsplit
 
@@ -114,6 +115,7 @@ def _login(
     auth = (credentials.user, credentials.password or "") if credentials.user is not None else None
     response: requests.Response | None = None
     for _ in range(_MAX_REDIRECTS + 1):
+        started = time.perf_counter()
         try:
             response = interface.get(url, auth=auth, timeout=timeout, allow_redirects=False)
         except requests.exceptions.SSLError as exc:
@@ -122,7 +124,12 @@ def _login(
             raise XNATConnectionError(
                 f"cannot reach {redact_url(base)} ({type(exc).__name__}: {exc})"
             ) from exc
-        logger.debug("GET %s -> %d (login)", redact_url(url), response.status_code)
+        logger.debug(
+            "GET %s -> %d (%.1f ms, login)",
+            redact_url(url),
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
         if not response.is_redirect:
             break
         target = urljoin(url, response.headers["Location"])

@@ -83,3 +83,13 @@ def test_put_retries_only_rewindable_bodies(
     with pytest.raises(XNATServerError):
         session.put(path, data=_body(), headers={"Content-Type": "text/plain"})
     assert len(log) == 1
+
+
+def test_create_resource(session: XNATSession, seeded: Seeded, server: LocalXNAT) -> None:
+    experiment = session.experiments[seeded.sessions["E2"]]
+    created = experiment.resources.create("EXTRA", format="TXT", content="notes")
+    assert isinstance(created, ResourceCatalog)
+    listing = experiment.resources
+    assert "EXTRA" in listing
+    assert listing["EXTRA"].format == "TXT"
+    assert listing["EXTRA"].content == "notes"
