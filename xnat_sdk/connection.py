@@ -143,12 +143,12 @@ def _login(
         raise XNATValueError(f"too many redirects logging in to {redact_url(base)}")
     assert response is not None
     final_base = url[: -len(LOGIN_PATH)] if url.endswith(LOGIN_PATH) else base
-    if response.status_code == 401 and credentials.user is None:
+    if response.status_code == 401 and credentials.source == "anonymous":
         # Sites that let guests read data may still refuse them a session: go on without one.
         logger.debug("no session for anonymous access; continuing as guest")
         return final_base.rstrip("/"), None
     if response.status_code == 401:
-        who = credentials.user or "anonymous"
+        who = credentials.user or credentials.source
         raise XNATAuthError(
             "GET",
             redact_url(url),
@@ -198,6 +198,9 @@ def connect(
     *,
     default_timeout: Timeout = DEFAULT_TIMEOUT,
     jsession: str | None = None,
+    auth_provider: str | None = None,
+    cli: bool = False,
+    pilot_timeout: Timeout = None,
     keepalive: bool | float | None = None,
     retries: int = 3,
 ) -> XNATSession:
@@ -213,6 +216,12 @@ def connect(
     request); ``verify=False`` skips TLS certificate checks (warned once).
     ``no_parse_model=True`` gives a session whose raw verbs work against any server while
     the typed object model is switched off. Exactly one request is sent.
+
+    Also as in xnatpy: ``jsession`` reuses an existing server session (checked with that one
+    request), ``auth_provider`` logs in through a named provider (``provider/user``), ``cli``
+    keeps the server session alive on disconnect, ``pilot_timeout`` bounds only the login.
+    Extra: ``keepalive`` (False, or seconds between heartbeats) and ``retries`` (idempotent
+    requests only).
     """
     global _insecure_warned
     log = _logger(logger, loglevel, debug)
@@ -244,7 +253,14 @@ def connect(
             interface.cookies.set("JSESSIONID", jsession)
         else:
             credentials = resolve_credentials(base, user, password, netrc_file)
-        final_base, token = _login(interface, base, credentials, request_timeout, log)
+            if auth_provider and credentials.user is not None:
+                credentials = Credentials(
+                    f"{auth_provider}/{credentials.user}", credentials.password, credentials.source
+                )
+        login_timeout = pilot_timeout if pilot_timeout is not None else request_timeout
+        final_base, token = _login(interface, base, credentials, login_timeout, log)
+        if jsession is not None:
+            token = jsession
     except BaseException:
         interface.close()
         raise
@@ -275,4 +291,5 @@ def connect(
         keepalive=keepalive if keepalive is not None or token else False,
         relogin=relogin if credentials.user is not None else None,
         no_retry_interface=_no_retry_clone(interface),
+        logout_on_disconnect=not cli,
     )

@@ -109,6 +109,7 @@ class XNATSession:
         keepalive: bool | float | None = None,
         relogin: Callable[[], str | None] | None = None,
         no_retry_interface: requests.Session | None = None,
+        logout_on_disconnect: bool = True,
     ) -> None:
         self._server = server.rstrip("/")
         self._original_uri = (original_uri or server).rstrip("/")
@@ -122,6 +123,7 @@ class XNATSession:
         self._no_parse_model = no_parse_model
         self._extension_types = extension_types
         self._relogin = relogin
+        self._logout_on_disconnect = logout_on_disconnect
         self._lock = threading.RLock()
         self._generation = 0
         self._cache: dict[str, Any] = {}
@@ -167,6 +169,8 @@ class XNATSession:
         if interface is None:
             return
         try:
+            if not self._logout_on_disconnect:
+                return
             self._request(
                 "DELETE",
                 "/data/JSESSION",
@@ -313,12 +317,12 @@ class XNATSession:
     def logged_in_user(self) -> str:
         """The user name the server sees (``guest`` when anonymous); cached."""
         if self._logged_in_user is None:
-            if self._credentials.user is None:
+            if self._credentials.source == "anonymous":
                 self._logged_in_user = "guest"
             else:
                 text = self.get("/data/auth", accepted_status=(200, 401)).text
                 match = re.search(r"User '([^']+)' is logged in", text)
-                self._logged_in_user = match.group(1) if match else self._credentials.user
+                self._logged_in_user = match.group(1) if match else (self._credentials.user or "")
         return self._logged_in_user
 
     @property

@@ -294,3 +294,21 @@ def test_keepalive_off(server: LocalXNAT) -> None:
     with xnat_sdk.connect(server.url, user="admin", password="admin", keepalive=False) as s:
         assert not s.keepalive
         assert len(_keepalive_threads()) == before
+
+
+def test_jsession_reuse_and_cli_keeps_the_server_session(
+    server: LocalXNAT, sent: list[tuple[str, str]]
+) -> None:
+    first = xnat_sdk.connect(server.url, user="admin", password="admin", cli=True)
+    token = first.jsession
+    assert token
+    first.disconnect()
+    assert not any(method == "DELETE" for method, _ in sent)
+    sent.clear()
+    with xnat_sdk.connect(server.url, jsession=token) as again:
+        assert len(sent) == 1
+        assert again.jsession == token
+        assert again.credentials_source == "jsession"
+        assert again.logged_in_user == "admin"
+    with pytest.raises(XNATAuthError):
+        xnat_sdk.connect(server.url, jsession="0" * 32)
