@@ -382,11 +382,29 @@ class XNATObject:
         return parent
 
     def clearcache(self) -> None:
-        """Forget this object's document and listings; the next read fetches again."""
+        """Forget this object's document, fields and listings; the next read fetches again.
+
+        (:meth:`XNATSession.clearcache` makes listings and documents read again; objects you
+        already hold keep their field values until you call this.)
+        """
         object.__setattr__(self, "_xnat_generation", -1)
         cache: dict[str, Any] | None = self._xnat_cache
         if cache is not None:
+            row = cache.get("row")
+            siblings = cache.get("siblings")
+            step = cache.get("xnat_xpath")
             cache.clear()
+            for key, value in (("row", row), ("siblings", siblings), ("xnat_xpath", step)):
+                if value is not None:
+                    cache[key] = value
+        if self._xnat_uri is None or self._xnat_session is None:
+            return
+        object.__setattr__(self, "_xnat_item", None)
+        for name in class_fields(type(self)).by_name:
+            try:
+                object.__delattr__(self, name)
+            except AttributeError:
+                continue
 
     # -- writes ----------------------------------------------------------------------------
 

@@ -178,3 +178,18 @@ def test_unbound_objects_are_plain_values() -> None:
     assert isinstance(subject, XNATObject)
     with pytest.raises(xnat_sdk.XNATNotConnectedError):
         subject.delete()
+
+
+def test_object_clearcache_reads_again(
+    session: XNATSession, seeded: Seeded, server: LocalXNAT, log: RequestLog
+) -> None:
+    subject = session.projects[seeded.project].subjects["S1"]
+    assert subject.group is None
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as other:
+        other.subjects[seeded.subjects["S1"]].group = "patients"
+    log.clear()
+    assert subject.group is None, "held objects keep their values"
+    subject.clearcache()
+    assert subject.group == "patients"
+    assert subject.label == "S1"
+    assert len(log) == 1
