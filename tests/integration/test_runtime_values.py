@@ -92,6 +92,6 @@ def test_server_messages() -> None:
     error = error_for_response("PUT", "http://x/data/projects/P", 409, "Already exists")
     assert type(error).__name__ == "XNATConflictError"
     assert (error.method, error.status, error.message) == ("PUT", 409, "Already exists")
-    assert "PUT http://x/data/projects/P -> 409: Already exists" == str(error)
+    assert str(error) == "PUT http://x/data/projects/P -> 409: Already exists"
     assert type(error_for_response("GET", "u", 502, "")).__name__ == "XNATServerError"
     assert server_message("") == "(empty body)"
