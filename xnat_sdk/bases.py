@@ -283,7 +283,7 @@ class XNATObject:
             # Only reached when normal lookup failed: an unset slot or an unknown name.
             if name.startswith("_xnat_"):
                 return None
-            if name.startswith("__"):
+            if name.startswith("_"):
                 raise AttributeError(name)
             cls = type(self)
             for klass in cls.__mro__:

@@ -76,7 +76,7 @@ class _GenericMixin(XNATObject):
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_xnat_"):
             return None
-        if name.startswith("__"):
+        if name.startswith("_"):
             raise AttributeError(name)
         for klass in type(self).__mro__:
             prop = klass.__dict__.get(name)
