@@ -193,3 +193,12 @@ def test_object_clearcache_reads_again(
     assert subject.group == "patients"
     assert subject.label == "S1"
     assert len(log) == 1
+
+
+def test_retry_policy_is_idempotent_only_and_honours_retry_after(session: XNATSession) -> None:
+    adapter = session.interface.get_adapter(session.server)
+    retry = adapter.max_retries  # type: ignore[attr-defined]
+    assert retry.respect_retry_after_header
+    assert {"GET", "HEAD", "PUT", "DELETE"} <= set(retry.allowed_methods)
+    assert "POST" not in retry.allowed_methods
+    assert 503 in retry.status_forcelist

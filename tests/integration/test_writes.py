@@ -21,6 +21,7 @@ from xnat_sdk.models import (
     MrSessionData,
     ProjectData,
     QcAssessmentData,
+    QcManualAssessorData,
     SubjectData,
 )
 from xnat_sdk.session import XNATSession
@@ -153,6 +154,12 @@ def test_share(session: XNATSession, seeded: Seeded, server: LocalXNAT) -> None:
         (lambda p: p.subjects["S1"].share("P X"), "project"),
         (lambda p: p.subjects["S1"].share("OTHER", label="a/b"), "label"),
         (lambda p: p.subjects.filter(label=1), "label"),
+        (
+            lambda p: (
+                p.subjects["S1"].experiments["E1"].assessors.create("QCM", QcManualAssessorData)
+            ),
+            "pass_",
+        ),
     ],
 )
 def test_bad_input_is_rejected_before_any_request(
