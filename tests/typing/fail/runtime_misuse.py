@@ -23,3 +23,10 @@ subject.experiments.create(MrScanData)  # E: No overload variant of "create" of 
 ProjectData.create(session, 12)  # E: Argument 2 to "create" of "ProjectBase" has incompatible type "int"
 xnat_sdk.connect(verify="yes please", timeout="slow")  # E: Argument "timeout" to "connect" has incompatible type "str"
 subject.share(42)  # E: Argument 1 to "share" of "_Shareable" has incompatible type "int"
+bound = session.subjects["S"]
+bound.label = 5  # E: Incompatible types in assignment
+listing_scan = session.experiments.of_type(MrSessionData)["E"].scans["1"]
+listing_scan.frames = "many"  # E: Incompatible types in assignment
+for item in session.projects:
+    item.label  # E: "ProjectData" has no attribute "label"
+session.projects.of_type(42)  # E: Argument 1 to "of_type" of "Listing" has incompatible type "int"
