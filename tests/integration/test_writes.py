@@ -232,3 +232,11 @@ def test_labels_follow_xnat_characters(
     with pytest.raises(XNATValidationError):
         subjects.create(label)
     assert len(log) == 0
+
+
+def test_create_project_through_the_listing(session: XNATSession, server: LocalXNAT) -> None:
+    pid = f"LISTP{next(_ids)}"
+    created = session.projects.create(pid, name=f"Listed {pid}", keywords="a b")
+    assert isinstance(created, ProjectData)
+    assert session.projects[pid].keywords == "a b"
+    assert session.projects[f"Listed {pid}"].id == pid
