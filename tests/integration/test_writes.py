@@ -240,3 +240,17 @@ def test_create_project_through_the_listing(session: XNATSession, server: LocalX
     assert isinstance(created, ProjectData)
     assert session.projects[pid].keywords == "a b"
     assert session.projects[f"Listed {pid}"].id == pid
+
+
+def test_update_a_scan_read_from_the_session_document(
+    session: XNATSession, seeded: Seeded, server: LocalXNAT, log: RequestLog
+) -> None:
+    scan = session.experiments[seeded.sessions["E1"]].scans["T2"]
+    log.clear()
+    scan.quality = "questionable"
+    scan.set("frames", 176)
+    assert [p.split("?")[0] for p in log.paths()] == [f"PUT {scan.uri}"] * 2
+    with _fresh(server) as other:
+        fresh = other.experiments[seeded.sessions["E1"]].scans["2"]
+        assert isinstance(fresh, MrScanData)
+        assert (fresh.quality, fresh.frames) == ("questionable", 176)
