@@ -110,6 +110,7 @@ RESERVED_NAMES = frozenset(
 
 _O = TypeVar("_O", bound="XNATObject")
 _P = TypeVar("_P", bound="ProjectBase")
+_A = TypeVar("_A", bound="XNATObject")
 
 _warned_types: set[str] = set()
 
@@ -452,6 +453,16 @@ class XNATObject:
         session.clearcache()
         object.__setattr__(self, "_xnat_generation", session.cache_generation)
 
+    def del_(self, name: str) -> None:
+        """Clear one field on the server (xnatpy's name; same as ``set(name, None)``)."""
+        self.mset({name: None})
+
+    def external_uri(
+        self, query: Mapping[str, str] | None = None, scheme: str | None = None
+    ) -> str:
+        """The full URL of this object on the server (for browsers and other tools)."""
+        return self._xnat_bound_session().url_for(self, query=query, scheme=scheme)
+
     def set(self, name: str, value: Any, timeout: float | None = None) -> None:
         """Write one field to the server (validated first)."""
         self.mset({name: value}, timeout=timeout)
@@ -656,6 +667,14 @@ class _HasResources(XNATObject):
             lambda: Listing.children(self, "resources", RESOURCES, field, prefer_doc=False),
         )
 
+    def create_resource(
+        self, label: str, format: str | None = None, content: str | None = None
+    ) -> AbstractResource:
+        """Create an (empty) resource folder on this object (xnatpy's name)."""
+        fields = {k: v for k, v in (("format", format), ("content", content)) if v is not None}
+        created: AbstractResource = self.resources.create(label, **fields)
+        return created
+
 
 class _HasFields(XNATObject):
     """Mixin: custom variables as a mutable mapping."""
@@ -806,6 +825,10 @@ class ImageSessionBase(SubjectAssessorBase):
                 self, "assessors", ASSESSORS, "assessors/assessor", prefer_doc=False
             ),
         )
+
+    def create_assessor(self, label: str, type_: type[_A]) -> _A:
+        """Create an assessor of this session (xnatpy's name for ``assessors.create``)."""
+        return self.assessors.create(label, type_)
 
     @property
     def reconstructions(self) -> Listing[ReconstructedImageData]:

@@ -360,6 +360,35 @@ class XNATSession:
         return self._version
 
     @property
+    def xnat_build_info(self) -> dict[str, Any]:
+        """``/xapi/siteConfig/buildInfo`` (version, build number, commit ...); cached."""
+
+        def fetch() -> dict[str, Any]:
+            info = self.get_json("/xapi/siteConfig/buildInfo")
+            return dict(info) if isinstance(info, dict) else {}
+
+        return dict(self._cached("build_info", fetch))
+
+    @property
+    def xnat_uptime(self) -> dict[str, str]:
+        """``/xapi/siteConfig/uptime`` (days, hours, minutes, seconds), read each time."""
+        info = self.get_json("/xapi/siteConfig/uptime")
+        return {str(k): str(v) for k, v in info.items()} if isinstance(info, dict) else {}
+
+    def check_version(self, version: str | tuple[int, ...], message: str | None = None) -> bool:
+        """True when the server is at least ``version`` (warns with ``message`` if not)."""
+        wanted = (
+            tuple(int(p) for p in re.findall(r"\d+", version))
+            if isinstance(version, str)
+            else tuple(version)
+        )
+        if self.xnat_version_tuple >= wanted:
+            return True
+        if message:
+            self._logger.warning("%s needs XNAT %s", message, ".".join(map(str, wanted)))
+        return False
+
+    @property
     def xnat_version_tuple(self) -> tuple[int, ...]:
         """:attr:`xnat_version` as integers, e.g. ``(1, 8, 10)``."""
         return tuple(int(part) for part in re.findall(r"\d+", self.xnat_version)[:4])

@@ -9,7 +9,12 @@ import pytest
 
 from xnat_sdk.errors import XNATServerError
 from xnat_sdk.listings import RemoteFile
-from xnat_sdk.models import MrSessionData, ReconstructedImageData, ResourceCatalog
+from xnat_sdk.models import (
+    MrSessionData,
+    QcAssessmentData,
+    ReconstructedImageData,
+    ResourceCatalog,
+)
 from xnat_sdk.session import XNATSession
 from xnat_sdk.testing.local import LocalXNAT
 
@@ -93,3 +98,23 @@ def test_create_resource(session: XNATSession, seeded: Seeded, server: LocalXNAT
     assert "EXTRA" in listing
     assert listing["EXTRA"].format == "TXT"
     assert listing["EXTRA"].content == "notes"
+
+
+def test_xnatpy_style_helpers(session: XNATSession, seeded: Seeded, log: RequestLog) -> None:
+    experiment = session.experiments[seeded.sessions["E1"]]
+    assert isinstance(experiment, MrSessionData)
+    folder = experiment.create_resource("SNAPSHOTS", format="PNG")
+    assert isinstance(folder, ResourceCatalog)
+    assert experiment.resources["SNAPSHOTS"].format == "PNG"
+    assessor = experiment.create_assessor("QC9", QcAssessmentData)
+    assert isinstance(assessor, QcAssessmentData)
+    assert "QC9" in experiment.assessors
+    assert experiment.external_uri() == session.server + experiment.uri
+    experiment.set("note", "to clear")
+    experiment.del_("note")
+    experiment.clearcache()
+    assert experiment.note is None
+    assert session.check_version("1.7")
+    assert not session.check_version((99,), "time travel")
+    assert session.xnat_build_info["version"] == session.xnat_version
+    assert "seconds" in session.xnat_uptime
