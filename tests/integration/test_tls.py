@@ -1,0 +1,138 @@
+"""TLS: verify=False against a self-signed front, certificate errors, CA bundles, and the
+http -> https redirect detection (a tiny HTTPS proxy in front of the local server)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+import xnat_sdk
+from xnat_sdk import connection
+from xnat_sdk.errors import XNATInsecureWarning, XNATSSLError
+from xnat_sdk.testing.local import LocalXNAT
+
+pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
+
+_HOP = {"transfer-encoding", "content-encoding", "connection", "content-length", "keep-alive"}
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],  # fmt: skip
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+def _serve(app: object, **kwargs: object) -> tuple[object, threading.Thread]:
+    server = make_server("127.0.0.1", 0, app, threaded=True, **kwargs)  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server, thread
+
+
+@pytest.fixture(scope="module")
+def https_front(server: LocalXNAT, certificate: tuple[Path, Path]) -> Iterator[str]:
+    """An HTTPS proxy (self-signed certificate) forwarding everything to the local server."""
+    upstream = requests.Session()
+    upstream.trust_env = False
+
+    @Request.application  # type: ignore[arg-type]
+    def proxy(request: Request) -> Response:
+        answer = upstream.request(
+            request.method,
+            server.url + request.full_path.rstrip("?"),
+            headers={k: v for k, v in request.headers.items() if k.lower() != "host"},
+            data=request.get_data(),
+            allow_redirects=False,
+            timeout=30,
+        )
+        headers = [(k, v) for k, v in answer.raw.headers.iteritems() if k.lower() not in _HOP]
+        return Response(answer.content, status=answer.status_code, headers=headers)
+
+    front, thread = _serve(proxy, ssl_context=(str(certificate[0]), str(certificate[1])))
+    try:
+        yield f"https://127.0.0.1:{front.server_port}"  # type: ignore[attr-defined]
+    finally:
+        front.shutdown()  # type: ignore[attr-defined]
+        thread.join()
+        upstream.close()
+
+
+def test_self_signed_certificate_is_refused_by_default(https_front: str) -> None:
+    with pytest.raises(XNATSSLError):
+        xnat_sdk.connect(https_front, user="admin", password="admin", retries=0)
+
+
+def test_verify_false_works_and_warns_once(
+    https_front: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(connection, "_insecure_warned", False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with xnat_sdk.connect(https_front, user="admin", password="admin", verify=False) as s:
+            for _ in range(3):
+                s.get_json("/data/projects")
+            assert s.logged_in_user == "admin"
+    messages = [w for w in caught if w.category is not DeprecationWarning]
+    assert [w.category for w in messages] == [XNATInsecureWarning]
+
+
+def test_ca_bundle_path_as_verify(https_front: str, certificate: tuple[Path, Path]) -> None:
+    with xnat_sdk.connect(
+        https_front, user="admin", password="admin", verify=str(certificate[0])
+    ) as session:
+        assert session.server == https_front
+        assert "ResultSet" in session.get_json("/data/projects")
+
+
+def test_http_to_https_redirect_is_detected(
+    https_front: str, certificate: tuple[Path, Path]
+) -> None:
+    @Request.application  # type: ignore[arg-type]
+    def upgrade(request: Request) -> Response:
+        target = https_front + request.full_path.rstrip("?")
+        return Response("", status=301, headers={"Location": target})
+
+    front, thread = _serve(upgrade)
+    plain = f"http://127.0.0.1:{front.server_port}"  # type: ignore[attr-defined]
+    try:
+        with xnat_sdk.connect(
+            plain, user="admin", password="admin", verify=str(certificate[0])
+        ) as session:
+            assert session.server == https_front
+            assert session.url_for("/data/projects").startswith("https://")
+            assert session.get_json("/data/projects")["ResultSet"] is not None
+    finally:
+        front.shutdown()  # type: ignore[attr-defined]
+        thread.join()
