@@ -293,7 +293,7 @@ class XNATObject:
                     return prop.fget(self)
             table = class_fields(cls)
             if name in table.by_name and self._xnat_session is not None:
-                self._xnat_document(refresh=self._xnat_item is not None)
+                self._xnat_document()
                 try:
                     return object.__getattribute__(self, name)
                 except AttributeError:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
@@ -193,6 +194,7 @@ class Listing(Generic[T]):
         self._dupes: set[str] = set()
         self._tables: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         self._from_doc = False
+        self._lock = threading.RLock()
         self._batch_hits = 0
         self._batch_generation = -1
         self._batch_index: dict[str, list[dict[str, Any]]] | None = None
@@ -255,11 +257,14 @@ class Listing(Generic[T]):
     def _ensure(self) -> None:
         if not self._stale():
             return
-        if self._source is not None:
-            self._load_view(self._source)
-            return
-        rows_objs = self._fetch()
-        self._index(rows_objs)
+        with self._lock:  # one fetch even when several threads ask at once
+            if not self._stale():
+                return
+            if self._source is not None:
+                self._load_view(self._source)
+                return
+            rows_objs = self._fetch()
+            self._index(rows_objs)
 
     def _load_view(self, source: Listing[Any]) -> None:
         source._ensure()

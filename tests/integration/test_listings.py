@@ -198,3 +198,25 @@ def test_walking_subjects_batches_their_experiment_listings(
     e3 = project.subjects["S3"].experiments["E3"]
     assert isinstance(e3, MrSessionData)
     assert e3.uri == f"{project.subjects['S3'].uri}/experiments/{e3.id}"
+
+
+def test_concurrent_readers_share_one_listing_request(
+    session: XNATSession, seeded: Seeded, log: RequestLog
+) -> None:
+    import threading
+
+    subjects = session.projects[seeded.project].subjects
+    start = threading.Barrier(8)
+    sizes: list[int] = []
+
+    def read() -> None:
+        start.wait()
+        sizes.append(len(subjects))
+
+    threads = [threading.Thread(target=read) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sizes == [2] * 8
+    assert len(log) == 2, log.paths()
