@@ -1,0 +1,512 @@
+"""The prearchive: sessions received by XNAT that are not archived yet.
+
+``session.prearchive.sessions(project=None)`` lists them (one request, never cached, because
+the prearchive changes under you as data arrives) as :class:`PrearchiveSession` objects.
+A session can be inspected (``scans``, each scan's ``files``, ``dicom_dump``), downloaded as a
+zip, moved to another project, rebuilt, deleted, or archived into a project/subject/label;
+archiving returns the typed archive experiment (an ``MrSessionData`` for an MR session).
+
+Dates and times of the listing are parsed: ``uploaded``/``lastmod`` are
+:class:`datetime.datetime`, ``scan_date`` a :class:`datetime.date`, ``scan_time`` a
+:class:`datetime.time`, ``timestamp`` the folder's :class:`datetime.datetime`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from xnat_sdk.errors import XNATError, XNATValidationError
+from xnat_sdk.fields import validate_label
+
+if TYPE_CHECKING:
+    from xnat_sdk.bases import ExperimentBase
+    from xnat_sdk.services import DicomDumpRow
+    from xnat_sdk.session import XNATSession
+
+__all__ = [
+    "OVERWRITE_MODES",
+    "Prearchive",
+    "PrearchiveFile",
+    "PrearchiveScan",
+    "PrearchiveSession",
+]
+
+#: Values ``archive(overwrite=...)`` and ``import_(overwrite=...)`` accept.
+OVERWRITE_MODES = ("none", "append", "delete")
+
+
+def _parse_datetime(text: str, formats: tuple[str, ...]) -> datetime.datetime | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    for fmt in formats:
+        try:
+            return datetime.datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    return None
+
+
+_STAMP_FORMATS = ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S")
+
+
+def _flag(value: object) -> bool:
+    return str(value).strip().lower() == "true"
+
+
+def check_overwrite(overwrite: str | None) -> str | None:
+    """Validate an ``overwrite`` mode (None, ``none``, ``append`` or ``delete``)."""
+    if overwrite is None:
+        return None
+    if overwrite not in OVERWRITE_MODES:
+        raise XNATValidationError(
+            "overwrite", f"must be one of {', '.join(OVERWRITE_MODES)}, got {overwrite!r}"
+        )
+    return overwrite
+
+
+def bool_param(value: bool | None, what: str) -> str | None:
+    """``'true'``/``'false'`` for a query parameter (None stays unset); rejects non-bools."""
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        raise XNATValidationError(what, f"must be True, False or None, got {value!r}")
+    return "true" if value else "false"
+
+
+def download_to(
+    session: XNATSession,
+    uri: str,
+    path: str | os.PathLike[str],
+    query: Mapping[str, str] | None = None,
+    expected_size: int | None = None,
+) -> Path:
+    """Stream ``uri`` into ``path``: written to a temporary name, renamed when complete."""
+    target = Path(path)
+    if target.is_dir():
+        raise XNATValidationError("path", f"{target} is a folder; give a file name")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.part-{os.getpid()}")
+    response = session.get(uri, query=query, stream=True)
+    written = 0
+    try:
+        with partial.open("wb") as out:
+            for chunk in response.iter_content(chunk_size=1 << 16):
+                if chunk:
+                    out.write(chunk)
+                    written += len(chunk)
+        if expected_size is not None and written != expected_size:
+            raise XNATError(
+                f"GET {uri}: received {written} bytes but the server lists {expected_size}"
+            )
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    finally:
+        response.close()
+    return target
+
+
+class PrearchiveFile:
+    """One file of a prearchive scan (``name``, ``size`` in bytes, ``uri``)."""
+
+    def __init__(self, session: XNATSession, row: Mapping[str, Any], scan: PrearchiveScan):
+        self._session = session
+        self._row = dict(row)
+        self.scan = scan
+        """The scan this file belongs to."""
+
+    @property
+    def name(self) -> str:
+        """The file name."""
+        return str(self._row.get("Name", ""))
+
+    @property
+    def size(self) -> int:
+        """The size in bytes."""
+        try:
+            return int(self._row.get("Size") or 0)
+        except ValueError:
+            return 0
+
+    @property
+    def uri(self) -> str:
+        """The file's REST path."""
+        return str(self._row.get("URI", ""))
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The raw listing row."""
+        return dict(self._row)
+
+    def download(self, path: str | os.PathLike[str]) -> Path:
+        """Download the file to ``path`` (size checked); returns the path."""
+        return download_to(self._session, self.uri, path, expected_size=self.size)
+
+    def __repr__(self) -> str:
+        return f"<PrearchiveFile {self.name} ({self.size} bytes)>"
+
+
+class PrearchiveScan:
+    """One scan of a prearchive session (``id``, ``series_description``, ``files``)."""
+
+    def __init__(
+        self, session: XNATSession, row: Mapping[str, Any], parent: PrearchiveSession
+    ) -> None:
+        self._session = session
+        self._row = dict(row)
+        self.parent = parent
+        """The prearchive session of this scan."""
+
+    @property
+    def id(self) -> str:
+        """The scan ID (the series number)."""
+        return str(self._row.get("ID", ""))
+
+    @property
+    def series_description(self) -> str:
+        """The series description."""
+        return str(self._row.get("series_description", ""))
+
+    @property
+    def xsi_type(self) -> str:
+        """The scan's xsi type (``xnat:mrScanData``)."""
+        return str(self._row.get("xsiType", ""))
+
+    @property
+    def uri(self) -> str:
+        """The scan's REST path."""
+        return f"{self.parent.uri}/scans/{self.id}"
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The raw listing row."""
+        return dict(self._row)
+
+    @property
+    def resources(self) -> list[str]:
+        """Labels of the scan's resource folders (``DICOM`` ...); one request."""
+        rows = self._session.get_json(f"{self.uri}/resources")["ResultSet"]["Result"]
+        return [str(row.get("label", "")) for row in rows]
+
+    @property
+    def files(self) -> list[PrearchiveFile]:
+        """The files of every resource of this scan (one request per resource)."""
+        found: list[PrearchiveFile] = []
+        for label in self.resources:
+            rows = self._session.get_json(f"{self.uri}/resources/{label}/files")["ResultSet"][
+                "Result"
+            ]
+            found.extend(PrearchiveFile(self._session, row, self) for row in rows)
+        return found
+
+    def download(self, path: str | os.PathLike[str]) -> Path:
+        """Download the scan as a zip to ``path``; returns the path."""
+        return download_to(self._session, self.uri, path, query={"format": "zip"})
+
+    def dicom_dump(self, fields: list[str] | None = None) -> list[DicomDumpRow]:
+        """The DICOM header of the scan's first file (``fields`` restricts the tags)."""
+        from xnat_sdk.services import Services
+
+        return Services(self._session).dicom_dump(self, fields=fields)
+
+    def __repr__(self) -> str:
+        return f"<PrearchiveScan {self.id} {self.series_description!r}>"
+
+
+class PrearchiveSession:
+    """A session in the prearchive, as listed (refresh with :meth:`refresh`)."""
+
+    def __init__(self, session: XNATSession, row: Mapping[str, Any]) -> None:
+        self._session = session
+        self._row = dict(row)
+
+    @classmethod
+    def at(cls, session: XNATSession, uri: str) -> PrearchiveSession:
+        """The prearchive session at a REST path (``/data/prearchive/projects/P/TS/F``)."""
+        path = session._strip_uri(uri.strip())
+        if not path.startswith("/data/"):
+            path = "/data" + path
+        rows = session.get_json(path)["ResultSet"]["Result"]
+        if not rows:
+            raise XNATError(f"GET {path}: the server returned no prearchive row")
+        return cls(session, rows[0])
+
+    # -- listing fields ------------------------------------------------------------------------
+
+    def _text(self, key: str) -> str:
+        value = self._row.get(key)
+        return "" if value is None else str(value)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The raw listing row."""
+        return dict(self._row)
+
+    @property
+    def xnat_session(self) -> XNATSession:
+        """The session this object came from."""
+        return self._session
+
+    @property
+    def uri(self) -> str:
+        """The REST path (``/data/prearchive/projects/P/TS/FOLDER``)."""
+        url = self._text("url")
+        if not url:
+            url = (
+                f"/prearchive/projects/{self.project}/{self._text('timestamp')}/{self.folder_name}"
+            )
+        return url if url.startswith("/data/") else "/data" + url
+
+    @property
+    def id(self) -> str:
+        """``project/timestamp/folder`` (unique within the server)."""
+        return f"{self.project}/{self._text('timestamp')}/{self.folder_name}"
+
+    @property
+    def label(self) -> str:
+        """The session label (same as :attr:`name`)."""
+        return self.name
+
+    @property
+    def name(self) -> str:
+        """The session label XNAT will archive it under."""
+        return self._text("name")
+
+    @property
+    def project(self) -> str:
+        """The project ID (``Unassigned`` when none)."""
+        return self._text("project")
+
+    @property
+    def subject(self) -> str:
+        """The subject label."""
+        return self._text("subject")
+
+    @property
+    def status(self) -> str:
+        """``READY``, ``RECEIVING``, ``CONFLICT``, ``ERROR``, ``QUEUED_MOVING`` ..."""
+        return self._text("status")
+
+    @property
+    def tag(self) -> str:
+        """The StudyInstanceUID."""
+        return self._text("tag")
+
+    @property
+    def folder_name(self) -> str:
+        """The folder of the session inside its timestamp folder."""
+        return self._text("folderName")
+
+    @property
+    def timestamp(self) -> datetime.datetime | None:
+        """When the session's folder was made (from the ``yyyyMMdd_HHmmssSSS`` folder name)."""
+        return _parse_datetime(self._text("timestamp"), ("%Y%m%d_%H%M%S%f", "%Y%m%d_%H%M%S"))
+
+    @property
+    def timestamp_folder(self) -> str:
+        """The raw timestamp folder name (``20240101_101010123``)."""
+        return self._text("timestamp")
+
+    @property
+    def uploaded(self) -> datetime.datetime | None:
+        """When the upload finished (None when unknown)."""
+        return _parse_datetime(self._text("uploaded"), _STAMP_FORMATS)
+
+    @property
+    def lastmod(self) -> datetime.datetime | None:
+        """When the session last changed."""
+        return _parse_datetime(self._text("lastmod"), _STAMP_FORMATS)
+
+    @property
+    def scan_date(self) -> datetime.date | None:
+        """The study date (None when absent)."""
+        found = _parse_datetime(self._text("scan_date"), ("%Y-%m-%d",))
+        return found.date() if found is not None else None
+
+    @property
+    def scan_time(self) -> datetime.time | None:
+        """The study time (None when absent)."""
+        found = _parse_datetime(self._text("scan_time"), ("%H:%M:%S.%f", "%H:%M:%S"))
+        return found.time() if found is not None else None
+
+    @property
+    def autoarchive(self) -> str:
+        """``Manual``, ``AutoArchive``, ``AutoArchiveOverwrite`` or ``""``."""
+        return self._text("autoarchive")
+
+    @property
+    def prevent_anon(self) -> bool:
+        """Whether anonymisation is switched off for this session."""
+        return _flag(self._row.get("prevent_anon"))
+
+    @property
+    def prevent_auto_commit(self) -> bool:
+        """Whether auto-archiving is switched off for this session."""
+        return _flag(self._row.get("prevent_auto_commit"))
+
+    # -- contents ------------------------------------------------------------------------------
+
+    @property
+    def scans(self) -> list[PrearchiveScan]:
+        """The scans of the session (one request)."""
+        rows = self._session.get_json(f"{self.uri}/scans")["ResultSet"]["Result"]
+        return [PrearchiveScan(self._session, row, self) for row in rows]
+
+    def refresh(self) -> PrearchiveSession:
+        """Read the session's row again (status, lastmod ...) and return ``self``."""
+        fresh = PrearchiveSession.at(self._session, self.uri)
+        self._row = fresh._row
+        return self
+
+    def download(self, path: str | os.PathLike[str]) -> Path:
+        """Download the whole session as a zip to ``path``; returns the path."""
+        return download_to(self._session, self.uri, path, query={"format": "zip"})
+
+    def dicom_dump(self, fields: list[str] | None = None) -> list[DicomDumpRow]:
+        """The DICOM header of the session's first file (``fields`` restricts the tags)."""
+        from xnat_sdk.services import Services
+
+        return Services(self._session).dicom_dump(self, fields=fields)
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def archive(
+        self,
+        overwrite: str | None = None,
+        quarantine: bool | None = None,
+        trigger_pipelines: bool | None = None,
+        project: str | None = None,
+        subject: str | None = None,
+        experiment: str | None = None,
+    ) -> ExperimentBase:
+        """Archive the session (``POST /data/services/archive``); returns the typed experiment.
+
+        ``overwrite``: None/``none`` (refuse an existing label), ``append`` or ``delete``.
+        ``project``/``subject``/``experiment`` override the destination labels.
+        """
+        query: dict[str, str] = {"src": self.uri}
+        mode = check_overwrite(overwrite)
+        if mode is not None:
+            query["overwrite"] = mode
+        for key, value in (
+            ("quarantine", bool_param(quarantine, "quarantine")),
+            ("triggerPipelines", bool_param(trigger_pipelines, "trigger_pipelines")),
+        ):
+            if value is not None:
+                query[key] = value
+        for key, label in (("project", project), ("subject", subject), ("session", experiment)):
+            if label is not None:
+                query[key] = validate_label(label, "experiment" if key == "session" else key)
+        response = self._session.post("/data/services/archive", query=query)
+        uri = response.text.strip().splitlines()[0].strip() if response.text.strip() else ""
+        if not uri:
+            raise XNATError(f"POST /data/services/archive: no archive URI returned for {self.id}")
+        self._session.clearcache()
+        return archived_experiment(self._session, uri)
+
+    def delete(self, asynchronous: bool | None = None) -> None:
+        """Delete the session from the prearchive."""
+        self._batch("delete", asynchronous)
+
+    def rebuild(self, asynchronous: bool | None = None) -> PrearchiveSession:
+        """Rebuild the session document from its files; returns ``self`` refreshed."""
+        self._batch("rebuild", asynchronous)
+        return self.refresh()
+
+    def move(self, new_project: str, asynchronous: bool | None = None) -> PrearchiveSession:
+        """Move the session to another project; returns the session at its new place."""
+        validate_label(new_project, "new_project")
+        self._batch("move", asynchronous, newProject=new_project)
+        new_uri = (
+            f"/data/prearchive/projects/{new_project}/{self.timestamp_folder}/{self.folder_name}"
+        )
+        if asynchronous:
+            row = dict(self._row, project=new_project, url=new_uri[len("/data") :])
+            return PrearchiveSession(self._session, row)
+        return PrearchiveSession.at(self._session, new_uri)
+
+    def _batch(self, action: str, asynchronous: bool | None, **extra: str) -> None:
+        query: dict[str, str] = {"src": self.uri, "format": "json", **extra}
+        flag = bool_param(asynchronous, "asynchronous")
+        if flag is not None:
+            query["async"] = flag
+        self._session.post(f"/data/services/prearchive/{action}", query=query)
+
+    def __repr__(self) -> str:
+        return f"<PrearchiveSession {self.id} {self.status}>"
+
+
+def archived_experiment(session: XNATSession, uri: str) -> ExperimentBase:
+    """The typed archive experiment at ``uri`` (one request reads its document and type)."""
+    from xnat_sdk.bases import ExperimentBase
+    from xnat_sdk.generic import object_at
+
+    path = session._strip_uri(uri)
+    if path.startswith("/data/archive/"):
+        path = "/data/" + path[len("/data/archive/") :]
+    found = object_at(session, path)
+    if not isinstance(found, ExperimentBase):
+        raise XNATError(f"{uri} is a {type(found).__name__}, not an experiment")
+    return found
+
+
+class Prearchive:
+    """``session.prearchive``: list and find prearchive sessions."""
+
+    def __init__(self, session: XNATSession) -> None:
+        self._session = session
+
+    @property
+    def xnat_session(self) -> XNATSession:
+        """The session this prearchive belongs to."""
+        return self._session
+
+    def sessions(self, project: str | None = None) -> list[PrearchiveSession]:
+        """The prearchive sessions (of ``project``, else of every project you may edit).
+
+        Always one request (never cached). An unknown project raises
+        :class:`~xnat_sdk.errors.XNATNotFoundError`.
+        """
+        if project is None:
+            path = "/data/prearchive/projects"
+        else:
+            validate_label(project, "project")
+            path = f"/data/prearchive/projects/{project}"
+        rows = self._session.get_json(path)["ResultSet"]["Result"]
+        return [PrearchiveSession(self._session, row) for row in rows]
+
+    def find(
+        self,
+        project: str | None = None,
+        subject: str | None = None,
+        label: str | None = None,
+        status: str | None = None,
+    ) -> list[PrearchiveSession]:
+        """The sessions matching every given criterion (one request)."""
+        found = []
+        for item in self.sessions(project):
+            if subject is not None and item.subject != subject:
+                continue
+            if label is not None and item.label != label:
+                continue
+            if status is not None and item.status != status:
+                continue
+            found.append(item)
+        return found
+
+    def get(self, project: str, timestamp: str, folder: str) -> PrearchiveSession:
+        """One session by project, timestamp folder and folder name (404 when absent)."""
+        for value, what in ((project, "project"), (folder, "folder")):
+            validate_label(value, what)
+        return PrearchiveSession.at(
+            self._session, f"/data/prearchive/projects/{project}/{timestamp}/{folder}"
+        )
+
+    def __repr__(self) -> str:
+        return f"<Prearchive of {self._session.server}>"

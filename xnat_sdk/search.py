@@ -1,0 +1,394 @@
+"""Typed searches over the generated models, sent as XNAT ``xdat:bundle`` XML (``POST
+/data/search``).
+
+A query names its root type with a model class and its conditions with lambdas over an
+instance of that class, so mypy checks every field name and every compared value::
+
+    from xnat_sdk.models import MrSessionData
+    from xnat_sdk.search import col
+
+    query = (
+        session.search(MrSessionData)
+        .where(lambda s: (col(s.project) == "P1") & (col(s.label).like("E%")))
+        .columns(lambda s: [col(s.label), col(s.date)])
+    )
+    table = query.all()          # SearchTable: rows keyed by model field names
+    sessions = query.objects()   # list[MrSessionData], bound and lazy
+
+``col(s.label)`` turns a field of the lambda's argument into a :class:`Column`; comparing a
+column (``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=``, ``like``, ``is_null``,
+``is_not_null``, ``one_of``) gives a :class:`Criterion`; criteria combine with ``&`` and
+``|`` (``and``/``or`` raise, they would silently drop a condition). Mistakes mypy reports:
+a field the class does not have (``s.labell``), a value of the wrong type
+(``col(s.label) == 3``, ``col(s.date) > "2020"``), a bare comparison without ``col``
+(``lambda s: s.label == "x"`` returns ``bool``, not a ``Criterion``). At run time the lambda
+receives a recorder, not a real object: no request is sent until :meth:`Query.all`.
+
+Fields are addressed by their XML path under the root type (``xnat:mrSessionData/label``),
+as xnatpy does; several conditions passed to :meth:`Query.where` (or chained calls) are
+ANDed.
+"""
+
+from __future__ import annotations
+
+import datetime
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+
+from xnat_sdk.errors import XNATError, XNATValidationError
+from xnat_sdk.fields import FieldSpec, class_fields, encode_value
+
+if TYPE_CHECKING:
+    from xnat_sdk.bases import XNATObject
+    from xnat_sdk.session import XNATSession
+
+__all__ = ["Column", "Criterion", "Query", "SearchTable", "col"]
+
+M = TypeVar("M", bound="XNATObject")
+T = TypeVar("T")
+
+XDAT_NS = "http://nrg.wustl.edu/security"
+_SCALARS = {"str", "int", "float", "bool", "date", "datetime", "time", "literal"}
+
+
+@dataclass(frozen=True)
+class _FieldRef:
+    """What ``s.<field>`` gives inside a query lambda at run time."""
+
+    owner: type
+    spec: FieldSpec
+
+
+class _Recorder:
+    """The stand-in a query lambda receives: attribute access yields field references."""
+
+    def __init__(self, cls: type) -> None:
+        object.__setattr__(self, "_cls", cls)
+
+    def __getattr__(self, name: str) -> _FieldRef:
+        cls: type = object.__getattribute__(self, "_cls")
+        table = class_fields(cls)
+        spec = table.by_name.get(name)
+        if spec is None:
+            raise XNATValidationError(
+                name, f"{cls.__name__} has no field {name!r}{table.suggest(name)}"
+            )
+        if not spec.is_data or spec.is_list:
+            raise XNATValidationError(
+                name, f"{cls.__name__}.{name} is not a single value and cannot be searched"
+            )
+        return _FieldRef(cls, spec)
+
+
+def _value(spec: FieldSpec, value: object) -> str:
+    if isinstance(value, (list, tuple, set, dict)):
+        raise XNATValidationError(spec.name, f"cannot compare with a {type(value).__name__}")
+    if isinstance(value, datetime.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return encode_value(value)
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """A condition (or an AND/OR set of them); combine with ``&`` and ``|``."""
+
+    method: Literal["AND", "OR", "LEAF"] = "LEAF"
+    field: str = ""
+    comparison: str = ""
+    value: str = ""
+    children: tuple[Criterion, ...] = ()
+
+    def __and__(self, other: Criterion) -> Criterion:
+        return self._join("AND", other)
+
+    def __or__(self, other: Criterion) -> Criterion:
+        return self._join("OR", other)
+
+    def _join(self, method: Literal["AND", "OR"], other: Criterion) -> Criterion:
+        if not isinstance(other, Criterion):
+            raise XNATValidationError(
+                "criteria", f"can only combine conditions, got {type(other).__name__}"
+            )
+        parts: list[Criterion] = []
+        for item in (self, other):
+            parts.extend(item.children if item.method == method else (item,))
+        return Criterion(method=method, children=tuple(parts))
+
+    def __bool__(self) -> bool:
+        raise XNATValidationError(
+            "criteria", "combine conditions with & and | (and/or/not would drop them)"
+        )
+
+    def to_xml(self, parent: ET.Element) -> None:
+        """Append this condition to a ``search_where``/``child_set`` element."""
+        q = f"{{{XDAT_NS}}}"
+        if self.method == "LEAF":
+            node = ET.SubElement(parent, q + "criteria", override_value_formatting="0")
+            ET.SubElement(node, q + "schema_field").text = self.field
+            ET.SubElement(node, q + "comparison_type").text = self.comparison
+            ET.SubElement(node, q + "value").text = self.value
+            return
+        child = ET.SubElement(parent, q + "child_set", method=self.method)
+        for item in self.children:
+            item.to_xml(child)
+
+
+class Column(Generic[T]):
+    """A searchable field of the query's root type (made by :func:`col`)."""
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __init__(self, ref: _FieldRef) -> None:
+        self._ref = ref
+
+    @property
+    def name(self) -> str:
+        """The model field name (``label``)."""
+        return self._ref.spec.name
+
+    @property
+    def owner(self) -> type:
+        """The model class the field was taken from."""
+        return self._ref.owner
+
+    def schema_field(self, root: str) -> str:
+        """The field's XML path under the root type (``xnat:mrSessionData/label``)."""
+        return f"{root}/{self._ref.spec.path}"
+
+    def _leaf(self, comparison: str, value: object) -> Criterion:
+        spec = self._ref.spec
+        root = str(getattr(self._ref.owner, "__xsi_type__", ""))
+        return Criterion(
+            field=self.schema_field(root), comparison=comparison, value=_value(spec, value)
+        )
+
+    def _ordered(self, comparison: str, value: object) -> Criterion:
+        if value is None:
+            raise XNATValidationError(self.name, f"cannot compare {comparison} None")
+        return self._leaf(comparison, value)
+
+    def __eq__(self, other: T | None) -> Criterion:  # type: ignore[override]
+        return self.is_null() if other is None else self._leaf("=", other)
+
+    def __ne__(self, other: T | None) -> Criterion:  # type: ignore[override]
+        return self.is_not_null() if other is None else self._leaf("!=", other)
+
+    def __lt__(self, other: T) -> Criterion:
+        return self._ordered("<", other)
+
+    def __le__(self, other: T) -> Criterion:
+        return self._ordered("<=", other)
+
+    def __gt__(self, other: T) -> Criterion:
+        return self._ordered(">", other)
+
+    def __ge__(self, other: T) -> Criterion:
+        return self._ordered(">=", other)
+
+    def like(self, pattern: str) -> Criterion:
+        """SQL ``LIKE`` (``%`` any text, ``_`` one character)."""
+        if not isinstance(pattern, str):
+            raise XNATValidationError(self.name, "a LIKE pattern must be a string")
+        return self._leaf("LIKE", pattern)
+
+    def is_null(self) -> Criterion:
+        """The field has no value."""
+        return Criterion(field=self._schema(), comparison="IS NULL", value="")
+
+    def is_not_null(self) -> Criterion:
+        """The field has a value."""
+        return Criterion(field=self._schema(), comparison="IS NOT NULL", value="")
+
+    def one_of(self, values: Sequence[T]) -> Criterion:
+        """Equal to any of ``values`` (an OR of equalities)."""
+        items = list(values)
+        if not items or isinstance(values, str):
+            raise XNATValidationError(self.name, "one_of needs a non-empty list of values")
+        result = self._leaf("=", items[0])
+        for item in items[1:]:
+            result = result | self._leaf("=", item)
+        return result
+
+    def _schema(self) -> str:
+        return self.schema_field(str(getattr(self._ref.owner, "__xsi_type__", "")))
+
+    def __repr__(self) -> str:
+        return f"<Column {self._ref.owner.__name__}.{self.name}>"
+
+
+def col(value: T | None) -> Column[T]:
+    """The searchable column of a field read in a query lambda: ``col(s.label)``."""
+    if not isinstance(value, _FieldRef):
+        raise XNATValidationError(
+            "col",
+            "col() takes a field of the query lambda's argument, e.g. "
+            f"lambda s: col(s.label) == 'x' (got {type(value).__name__})",
+        )
+    return Column(value)
+
+
+@dataclass
+class SearchTable:
+    """The rows of a search: ``columns`` (keys in order) and ``rows`` (dicts of text)."""
+
+    root: str
+    columns: list[str]
+    rows: list[dict[str, str]] = field(default_factory=list)
+    total: int = 0
+
+    def __iter__(self) -> Iterator[dict[str, str]]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: int) -> dict[str, str]:
+        return self.rows[index]
+
+    def column(self, name: str) -> list[str]:
+        """Every row's value of one column."""
+        if name not in self.columns:
+            raise XNATValidationError(
+                "column", f"no column {name!r} (columns: {', '.join(self.columns)})"
+            )
+        return [row.get(name, "") for row in self.rows]
+
+
+class Query(Generic[M]):
+    """A search over one model type; immutable (each method returns a new query)."""
+
+    def __init__(
+        self,
+        session: XNATSession,
+        cls: type[M],
+        criteria: tuple[Criterion, ...] = (),
+        columns: tuple[Column[Any], ...] = (),
+    ) -> None:
+        root = getattr(cls, "__xsi_type__", "")
+        if not isinstance(cls, type) or not root:
+            raise XNATValidationError("cls", f"expected a generated model class, got {cls!r}")
+        self._session = session
+        self._cls = cls
+        self._criteria = criteria
+        self._columns = columns
+
+    @property
+    def root(self) -> str:
+        """The root element type (``xnat:mrSessionData``)."""
+        return str(self._cls.__xsi_type__)
+
+    def _record(self, selector: Callable[[M], Any]) -> Any:
+        return selector(_Recorder(self._cls))  # type: ignore[arg-type]
+
+    def where(self, *conditions: Callable[[M], Criterion]) -> Query[M]:
+        """Add conditions (ANDed): ``.where(lambda s: col(s.label) == 'E1')``."""
+        found = list(self._criteria)
+        for condition in conditions:
+            made = self._record(condition)
+            if not isinstance(made, Criterion):
+                raise XNATValidationError(
+                    "where",
+                    "a condition must compare a column, e.g. lambda s: col(s.label) == 'x' "
+                    f"(got {type(made).__name__})",
+                )
+            found.append(made)
+        return Query(self._session, self._cls, tuple(found), self._columns)
+
+    def columns(self, *selectors: Callable[[M], Column[Any] | Sequence[Column[Any]]]) -> Query[M]:
+        """Choose the returned columns: ``.columns(lambda s: [col(s.label), col(s.date)])``."""
+        found = list(self._columns)
+        for selector in selectors:
+            made = self._record(selector)
+            items = made if isinstance(made, (list, tuple)) else [made]
+            for item in items:
+                if not isinstance(item, Column):
+                    raise XNATValidationError(
+                        "columns", f"expected col(s.<field>), got {type(item).__name__}"
+                    )
+                found.append(item)
+        return Query(self._session, self._cls, self._criteria, tuple(found))
+
+    def to_xml(self) -> str:
+        """The ``xdat:bundle`` document sent to ``POST /data/search``."""
+        ET.register_namespace("xdat", XDAT_NS)
+        q = f"{{{XDAT_NS}}}"
+        bundle = ET.Element(q + "bundle")
+        ET.SubElement(bundle, q + "root_element_name").text = self.root
+        for index, column in enumerate(self._columns):
+            node = ET.SubElement(bundle, q + "search_field")
+            ET.SubElement(node, q + "element_name").text = self.root
+            ET.SubElement(node, q + "field_ID").text = column.schema_field(self.root)
+            ET.SubElement(node, q + "sequence").text = str(index)
+            ET.SubElement(node, q + "type").text = "string"
+            ET.SubElement(node, q + "header").text = column.name
+        where = ET.SubElement(bundle, q + "search_where", method="AND")
+        for criterion in self._criteria:
+            criterion.to_xml(where)
+        return ET.tostring(bundle, encoding="unicode")
+
+    def all(self) -> SearchTable:
+        """Run the search (one request); rows are keyed by model field name for the chosen
+        columns and by XNAT's column keys (``session_id``, ``project`` ...) for the rest."""
+        response = self._session.post(
+            "/data/search",
+            data=self.to_xml().encode(),
+            format="json",
+            headers={"Content-Type": "text/xml"},
+        )
+        try:
+            result = response.json()["ResultSet"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise XNATError(
+                f"POST /data/search: unexpected answer {response.text[:200]!r}"
+            ) from exc
+        raw_rows: list[dict[str, Any]] = list(result.get("Result") or [])
+        keys = [str(c.get("key")) for c in result.get("Columns") or [] if c.get("key")]
+        if not keys and raw_rows:
+            keys = list(raw_rows[0])
+        rename = {keys[i]: c.name for i, c in enumerate(self._columns) if i < len(keys)}
+        columns = [rename.get(k, k) for k in keys]
+        rows = [
+            {rename.get(k, k): "" if v is None else str(v) for k, v in row.items()}
+            for row in raw_rows
+        ]
+        total = str(result.get("totalRecords", len(rows)))
+        return SearchTable(
+            root=self.root,
+            columns=columns,
+            rows=rows,
+            total=int(total) if total.isdigit() else len(rows),
+        )
+
+    def objects(self) -> list[M]:
+        """Run the search and return the matching objects (bound, lazy, typed as ``M``)."""
+        return [self._object(row) for row in self.all()]
+
+    def _object(self, row: dict[str, str]) -> M:
+        from xnat_sdk.bases import ExperimentBase, ProjectBase, ScanBase, SubjectBase
+
+        cls = self._cls
+        if issubclass(cls, ProjectBase):
+            uri = f"/data/projects/{row.get('id', '')}"
+        elif issubclass(cls, SubjectBase):
+            uri = f"/data/projects/{row.get('project', '')}/subjects/{row.get('subject_id', '')}"
+        elif issubclass(cls, ExperimentBase):
+            uri = (
+                f"/data/projects/{row.get('project', '')}/subjects/{row.get('subject_id', '')}"
+                f"/experiments/{row.get('session_id', '')}"
+            )
+        elif issubclass(cls, ScanBase):
+            uri = f"/data/experiments/{row.get('image_session_id', '')}/scans/{row.get('id', '')}"
+        else:
+            raise XNATValidationError(
+                "objects", f"{cls.__name__} results cannot be turned into objects; use all()"
+            )
+        return cls._xnat_bind(self._session, uri, row=row)
+
+    def count(self) -> int:
+        """The number of matching rows (runs the search)."""
+        return len(self.all())
+
+    def __repr__(self) -> str:
+        return f"<Query {self.root} ({len(self._criteria)} conditions)>"

@@ -1,0 +1,299 @@
+"""``session.services``: import, DICOM header dumps and alias tokens.
+
+* :meth:`Services.import_` sends a DICOM zip / tar(.gz) / folder / bytes / file object to
+  ``POST /data/services/import`` and returns what XNAT made of it: a
+  :class:`~xnat_sdk.prearchive.PrearchiveSession` (prearchive destination, the default) or
+  the typed archive experiment (``destination='/archive'``, an auto-archiving project, or
+  ``destination='/archive/projects/P'``).
+* :meth:`Services.dicom_dump` returns :class:`DicomDumpRow` rows for an archive or
+  prearchive session, scan or file (or a URI).
+* :meth:`Services.issue_token` returns a :class:`TokenResult`; ``connect(url,
+  user=token.alias, password=token.secret)`` logs in with it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from xnat_sdk.errors import XNATError, XNATValidationError
+from xnat_sdk.fields import validate_label
+from xnat_sdk.prearchive import (
+    PrearchiveFile,
+    PrearchiveScan,
+    PrearchiveSession,
+    archived_experiment,
+    bool_param,
+    check_overwrite,
+)
+
+if TYPE_CHECKING:
+    from xnat_sdk.bases import ExperimentBase, XNATObject
+    from xnat_sdk.session import XNATSession
+
+__all__ = ["DicomDumpRow", "ImportSource", "Services", "TokenResult", "guess_content_type"]
+
+ImportSource = str | os.PathLike[str] | bytes | bytearray | IO[bytes]
+"""What :meth:`Services.import_` accepts: a path (file or folder), bytes or a binary file."""
+
+_CONTENT_TYPES: tuple[tuple[str, str], ...] = (
+    (".tar.gz", "application/x-gzip"),
+    (".tgz", "application/x-gzip"),
+    (".gz", "application/x-gzip"),
+    (".tar", "application/x-tar"),
+    (".zip", "application/zip"),
+    (".dcm", "application/dicom"),
+)
+_ARCHIVE_PATH = re.compile(
+    r"^/(?:data/)?(?:archive/)?projects/(?P<project>[^/]+)"
+    r"(?:/subjects/(?P<subject>[^/]+))?/experiments/(?P<rest>.+)$"
+)
+_TOP_EXPERIMENT = re.compile(r"^/(?:data/)?(?:archive/)?experiments/(?P<rest>.+)$")
+
+
+def guess_content_type(path: str | os.PathLike[str]) -> str:
+    """The upload Content-Type XNAT expects for a file name (zip unless known otherwise)."""
+    name = os.fspath(path).lower()
+    for suffix, kind in _CONTENT_TYPES:
+        if name.endswith(suffix):
+            return kind
+    return "application/zip"
+
+
+@dataclass(frozen=True)
+class TokenResult:
+    """An alias token: log in with ``user=alias, password=secret``."""
+
+    alias: str
+    secret: str
+
+
+@dataclass(frozen=True)
+class DicomDumpRow:
+    """One DICOM header element of a dump (``tag1`` like ``(0008,0060)``)."""
+
+    tag1: str
+    tag2: str
+    vr: str
+    value: str
+    desc: str
+
+    @property
+    def tag(self) -> tuple[int, int] | None:
+        """``tag1`` as (group, element) numbers (None when it is not a plain tag)."""
+        match = re.fullmatch(r"\(([0-9A-Fa-f]{4}),([0-9A-Fa-f]{4})\)", self.tag1.strip())
+        if match is None:
+            return None
+        return int(match.group(1), 16), int(match.group(2), 16)
+
+
+def _zip_folder(folder: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in sorted(folder.rglob("*")):
+            if file.is_file():
+                archive.write(file, file.relative_to(folder).as_posix())
+    return buffer.getvalue()
+
+
+class Services:
+    """XNAT's service endpoints (``session.services``)."""
+
+    def __init__(self, session: XNATSession) -> None:
+        self._session = session
+
+    @property
+    def xnat_session(self) -> XNATSession:
+        """The session the services go through."""
+        return self._session
+
+    # -- import -------------------------------------------------------------------------------
+
+    def import_(
+        self,
+        path: ImportSource,
+        overwrite: str | None = None,
+        quarantine: bool = False,
+        destination: str | None = None,
+        trigger_pipelines: bool | None = None,
+        project: str | None = None,
+        subject: str | None = None,
+        experiment: str | None = None,
+        content_type: str | None = None,
+        import_handler: str | None = None,
+    ) -> PrearchiveSession | ExperimentBase:
+        """Import DICOM data (``POST /data/services/import``); returns what was created.
+
+        ``path``: a zip/tar/tar.gz file, a folder (zipped on the fly), bytes or a binary file
+        object. ``destination``: ``/prearchive`` (default routing), ``/prearchive/projects/P``
+        or ``/archive[/projects/P[/subjects/S[/experiments/E]]]``. ``project``, ``subject``
+        and ``experiment`` set the labels; ``overwrite`` is ``none``/``append``/``delete``.
+        Everything is checked before the upload is sent.
+        """
+        query: dict[str, str] = {}
+        mode = check_overwrite(overwrite)
+        if mode is not None:
+            query["overwrite"] = mode
+        if not isinstance(quarantine, bool):
+            raise XNATValidationError("quarantine", f"must be True or False, got {quarantine!r}")
+        if quarantine:
+            query["quarantine"] = "true"
+        pipelines = bool_param(trigger_pipelines, "trigger_pipelines")
+        if pipelines is not None:
+            query["triggerPipelines"] = pipelines
+        if destination is not None:
+            if not isinstance(destination, str) or not re.fullmatch(
+                r"/(prearchive|archive)(/projects/[A-Za-z0-9_-]+(/.*)?)?", destination
+            ):
+                raise XNATValidationError(
+                    "destination",
+                    "must look like /prearchive[/projects/P] or /archive[/projects/P[...]], "
+                    f"got {destination!r}",
+                )
+            query["dest"] = destination
+        for key, label in (("project", project), ("subject", subject), ("session", experiment)):
+            if label is not None:
+                query[key] = validate_label(label, "experiment" if key == "session" else key)
+        if import_handler is not None:
+            query["import-handler"] = validate_label(import_handler, "import_handler")
+        body, kind = self._body(path)
+        headers = {"Content-Type": content_type or kind}
+        try:
+            response = self._session.post(
+                "/data/services/import",
+                data=body,
+                query=query,
+                headers=headers,
+                accepted_status=(200,),
+            )
+        finally:
+            if isinstance(path, (str, os.PathLike)) and hasattr(body, "close"):
+                body.close()
+        text = response.text.strip()
+        if not text:
+            raise XNATError("POST /data/services/import: the server returned no URI")
+        uri = text.splitlines()[0].strip()
+        self._session.clearcache()
+        if "/prearchive/" in uri:
+            return PrearchiveSession.at(self._session, uri)
+        return archived_experiment(self._session, uri)
+
+    @staticmethod
+    def _body(path: ImportSource) -> tuple[Any, str]:
+        if isinstance(path, (bytes, bytearray)):
+            if not path:
+                raise XNATValidationError("path", "the data to import is empty")
+            return bytes(path), "application/zip"
+        if isinstance(path, (str, os.PathLike)):
+            source = Path(path)
+            if source.is_dir():
+                return _zip_folder(source), "application/zip"
+            if not source.is_file():
+                raise XNATValidationError("path", f"no such file or folder: {source}")
+            if source.stat().st_size == 0:
+                raise XNATValidationError("path", f"{source} is empty")
+            return source.open("rb"), guess_content_type(source)
+        if hasattr(path, "read"):
+            return path, "application/zip"
+        raise XNATValidationError(
+            "path", f"expected a path, bytes or a binary file, got {type(path).__name__}"
+        )
+
+    # -- dicom dump ---------------------------------------------------------------------------
+
+    def dicom_dump(
+        self,
+        src: str | XNATObject | PrearchiveSession | PrearchiveScan | PrearchiveFile,
+        fields: list[str] | None = None,
+    ) -> list[DicomDumpRow]:
+        """The DICOM header of the first file of ``src`` (``GET /data/services/dicomdump``).
+
+        ``src``: an archive session, scan or file object, a prearchive session, scan or file,
+        or a URI. ``fields`` (tag numbers ``00080060`` or keywords) restricts the rows.
+        """
+        if fields is not None and (
+            isinstance(fields, str) or not all(isinstance(f, str) and f for f in fields)
+        ):
+            raise XNATValidationError("fields", "must be a list of tag numbers or keywords")
+        query: dict[str, Any] = {"src": self._dump_src(src)}
+        if fields:
+            query["field"] = list(fields)
+        rows = self._session.get_json("/data/services/dicomdump", query=query)["ResultSet"][
+            "Result"
+        ]
+        return [
+            DicomDumpRow(
+                tag1=str(row.get("tag1", "")),
+                tag2=str(row.get("tag2", "")),
+                vr=str(row.get("vr", "")),
+                value=str(row.get("value", "")),
+                desc=str(row.get("desc", "")),
+            )
+            for row in rows
+        ]
+
+    def _dump_src(self, src: object) -> str:
+        from xnat_sdk.bases import XNATObject
+
+        if isinstance(src, (PrearchiveSession, PrearchiveScan, PrearchiveFile)):
+            uri = src.uri
+        elif isinstance(src, XNATObject):
+            uri = self._archive_uri(src)
+        elif isinstance(src, str) and src.strip():
+            uri = self._session._strip_uri(src.strip())
+        else:
+            raise XNATValidationError("src", f"expected an object or a URI, got {src!r}")
+        if uri.startswith("/data/"):
+            uri = uri[len("/data") :]
+        return uri
+
+    @staticmethod
+    def _archive_uri(obj: XNATObject) -> str:
+        uri = obj.uri
+        match = _ARCHIVE_PATH.match(uri)
+        if match is not None:
+            return f"/archive/projects/{match['project']}/experiments/{match['rest']}"
+        match = _TOP_EXPERIMENT.match(uri)
+        if match is not None:
+            project = _project_of(obj)
+            if project:
+                return f"/archive/projects/{project}/experiments/{match['rest']}"
+            return f"/archive/experiments/{match['rest']}"
+        raise XNATValidationError(
+            "src", f"{type(obj).__name__} at {uri} is not an experiment, scan or file"
+        )
+
+    # -- tokens -------------------------------------------------------------------------------
+
+    def issue_token(self, user: str | None = None) -> TokenResult:
+        """Issue an alias token (for yourself, or for ``user`` when you are an admin)."""
+        path = "/data/services/tokens/issue"
+        if user is not None:
+            path += f"/user/{validate_label(user, 'user')}"
+        data = self._session.get_json(path)
+        if not isinstance(data, Mapping) or "alias" not in data or "secret" not in data:
+            raise XNATError(f"GET {path}: the answer has no alias/secret")
+        return TokenResult(alias=str(data["alias"]), secret=str(data["secret"]))
+
+    def __repr__(self) -> str:
+        return f"<Services of {self._session.server}>"
+
+
+def _project_of(obj: XNATObject) -> str | None:
+    """The project of an archive object or of the nearest parent that knows one."""
+    current: XNATObject | None = obj
+    while current is not None:
+        try:
+            value = getattr(current, "project", None)
+        except XNATError:
+            value = None
+        if isinstance(value, str) and value:
+            return value
+        current = current.parent
+    return None

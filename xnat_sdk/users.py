@@ -1,0 +1,98 @@
+"""``session.users``: the users of the server, as a read-only mapping by login.
+
+The listing is ``GET /data/users`` (one request, cached until ``clearcache()``). XNAT lists
+only enabled accounts there, and refuses the list to non-admins on sites that restrict it
+(then the mapping is empty, as in xnatpy).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from xnat_sdk.errors import XNATKeyError
+
+if TYPE_CHECKING:
+    from xnat_sdk.session import XNATSession
+
+__all__ = ["User", "Users"]
+
+
+@dataclass(frozen=True)
+class User:
+    """One XNAT user account."""
+
+    id: int
+    """The numeric ``xdat_user_id``."""
+    login: str
+    email: str
+    first_name: str
+    last_name: str
+    enabled: bool = True
+    """``/data/users`` only lists enabled accounts."""
+
+    @property
+    def full_name(self) -> str:
+        """First and last name."""
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+def _user(row: Mapping[str, Any]) -> User:
+    raw_id = str(row.get("xdat_user_id") or "").strip()
+    return User(
+        id=int(raw_id) if raw_id.isdigit() else -1,
+        login=str(row.get("login") or ""),
+        email=str(row.get("email") or ""),
+        first_name=str(row.get("firstname") or ""),
+        last_name=str(row.get("lastname") or ""),
+    )
+
+
+class Users(Mapping[str, User]):
+    """The server's users by login (``session.users['admin'].email``)."""
+
+    def __init__(self, session: XNATSession, path: str = "/data/users") -> None:
+        self._session = session
+        self._path = path
+        self._data: dict[str, User] | None = None
+        self._generation = -1
+
+    @property
+    def xnat_session(self) -> XNATSession:
+        """The session the listing came from."""
+        return self._session
+
+    def _users(self) -> dict[str, User]:
+        session = self._session
+        if (
+            self._data is None
+            or not session.caching
+            or self._generation != session.cache_generation
+        ):
+            response = session.get(self._path, format="json", accepted_status=(200, 403))
+            rows = response.json()["ResultSet"]["Result"] if response.status_code == 200 else []
+            self._data = {user.login: user for user in map(_user, rows)}
+            self._generation = session.cache_generation
+        return self._data
+
+    def clearcache(self) -> None:
+        """Read the list again on next use."""
+        self._data = None
+
+    def __getitem__(self, login: str) -> User:
+        users = self._users()
+        try:
+            return users[login]
+        except KeyError:
+            known = ", ".join(sorted(users)) or "none visible"
+            raise XNATKeyError(login, f"no user with login {login!r} (known: {known})") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._users())
+
+    def __len__(self) -> int:
+        return len(self._users())
+
+    def __repr__(self) -> str:
+        return f"<Users {sorted(self._users())}>"
