@@ -67,6 +67,7 @@ if TYPE_CHECKING:
         SubjectAssessorData,
         SubjectData,
     )
+    from xnat_sdk.services import DicomDumpRow
     from xnat_sdk.session import XNATSession
 
 __all__ = [
@@ -866,6 +867,10 @@ class ScanBase(_HasResources):
 
     __slots__ = ()
     _resources_field: ClassVar[str] = "file"
+
+    def dicom_dump(self, fields: list[str] | None = None) -> list[DicomDumpRow]:
+        """The DICOM header of this scan's first file (``fields`` restricts the tags)."""
+        return self.xnat_session.services.dicom_dump(self, fields=fields)
 
 
 class ReconstructionBase(_HasResources):
