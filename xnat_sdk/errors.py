@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "XNATAuthError",
+    "XNATBadRequestError",
     "XNATConflictError",
     "XNATConnectionError",
     "XNATError",
@@ -107,6 +108,10 @@ class XNATResponseError(XNATError):
         return self.status
 
 
+class XNATBadRequestError(XNATResponseError):
+    """400: the server refused the request's input (bad parameter, unusable upload)."""
+
+
 class XNATAuthError(XNATResponseError):
     """401: missing, wrong or expired credentials."""
 
@@ -162,7 +167,9 @@ def error_for_response(
 ) -> XNATResponseError:
     """The :class:`XNATResponseError` subclass that matches ``status``."""
     cls: type[XNATResponseError]
-    if status == 401:
+    if status == 400:
+        cls = XNATBadRequestError
+    elif status == 401:
         cls = XNATAuthError
     elif status == 403:
         cls = XNATForbiddenError
