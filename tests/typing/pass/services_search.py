@@ -1,0 +1,63 @@
+"""Typed search builder and service helpers: uses that must type-check."""
+
+from __future__ import annotations
+
+import datetime
+
+import xnat_sdk
+from xnat_sdk.bases import ExperimentBase
+from xnat_sdk.models import MrScanData, MrSessionData, SubjectData
+from xnat_sdk.prearchive import PrearchiveScan, PrearchiveSession
+from xnat_sdk.search import Column, Criterion, Query, SearchTable, col
+from xnat_sdk.services import DicomDumpRow, TokenResult
+from xnat_sdk.users import User
+
+
+def searches(session: xnat_sdk.XNATSession) -> None:
+    query: Query[MrSessionData] = session.search(MrSessionData)
+    query = query.where(
+        lambda s: (col(s.label) == "E1") & (col(s.project) == "P1"),
+        lambda s: col(s.date) >= datetime.date(2020, 1, 1),
+        lambda s: col(s.dcm_patient_weight) > 1.5,
+        lambda s: col(s.label).like("E%") | col(s.label).one_of(["A", "B"]),
+        lambda s: col(s.note) == None,  # noqa: E711  (IS NULL)
+    )
+    query = query.columns(lambda s: [col(s.label), col(s.date)], lambda s: col(s.project))
+    table: SearchTable = query.all()
+    labels: list[str] = table.column("label")
+    first: dict[str, str] = table[0]
+    sessions: list[MrSessionData] = query.objects()
+    strength: str | None = sessions[0].field_strength
+    scans: list[MrScanData] = (
+        session.search(MrScanData).where(lambda s: col(s.type) == "T1").objects()
+    )
+    subjects: list[SubjectData] = session.search(SubjectData).objects()
+    number: int = session.search(SubjectData).where(lambda s: col(s.label) != "x").count()
+    criterion: Criterion = col(query_label(session)) == "x"
+    column: Column[str] = col(query_label(session))
+    print(labels, first, strength, scans, subjects, number, criterion, column)
+
+
+def query_label(session: xnat_sdk.XNATSession) -> str | None:
+    """Only here to give ``col`` a ``str | None`` argument."""
+    return None
+
+
+def services(session: xnat_sdk.XNATSession) -> None:
+    made: PrearchiveSession | ExperimentBase = session.services.import_(b"zip", project="P1")
+    if isinstance(made, PrearchiveSession):
+        scans: list[PrearchiveScan] = made.scans
+        when: datetime.date | None = made.scan_date
+        at: datetime.datetime | None = made.uploaded
+        moved: PrearchiveSession = made.move("P2")
+        archived: ExperimentBase = moved.archive(subject="S", experiment="E", overwrite="append")
+        print(scans, when, at, archived)
+    rows: list[DicomDumpRow] = session.services.dicom_dump("/archive/projects/P/experiments/E")
+    token: TokenResult = session.services.issue_token()
+    alias: str = token.alias
+    user: User = session.users["admin"]
+    email: str = user.email
+    kinds: list[str] = session.inspect.datatypes("xnat:*")
+    fields: list[str] = session.inspect.datafields(MrSessionData, "*LABEL*")
+    pending: list[PrearchiveSession] = session.prearchive.sessions(project="P1")
+    print(rows, alias, email, kinds, fields, pending)
