@@ -276,7 +276,6 @@ def test_write_errors(xnat_server: LocalXNAT, xnat_project: str, admin: requests
     )
 )
 def test_label_validation(xnat_server: LocalXNAT, admin: requests.Session, label: str) -> None:
-    xnat_server.store  # server running
     url = xnat_server.url
     if "LBLTEST" not in [r["ID"] for r in rows(admin.get(f"{url}/data/projects"))]:
         xnat_server.seed_project("LBLTEST")
@@ -349,7 +348,7 @@ def test_share_and_unshare(
 
 def test_delete_objects(xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session) -> None:
     url = xnat_server.url
-    sid, eid = _tree(admin, url, xnat_project)
+    _, eid = _tree(admin, url, xnat_project)
     p = f"{url}/data/projects/{xnat_project}"
     assert (
         admin.delete(f"{p}/subjects/S1/experiments/MR1/scans/1?removeFiles=true").status_code == 200

@@ -905,7 +905,12 @@ def _experiment_put(ctx: RequestContext) -> Response:
     ctx.require_user()
     store = ctx.store
     assessor = "assessor" in ctx.params
-    chain = resolve(ctx, upto="assessor" if assessor else "experiment")
+    try:
+        chain = resolve(ctx, upto="assessor" if assessor else "experiment")
+    except HttpError as err:
+        if err.status != 404 or assessor or "subject" not in ctx.params:
+            raise
+        chain = resolve(ctx, upto="subject")  # the subject is created below
     schema = schema_of(ctx)
     ch = parse_changes(ctx, "experiment", schema)
     existing: sqlite3.Row | None = None
@@ -990,9 +995,11 @@ def _experiment_put(ctx: RequestContext) -> Response:
         return ctx.text(eid, status=201)
     eid = existing["id"]
     require_edit(ctx, existing["project"])
-    if ch.xsi_type and schema.canonical(ch.xsi_type) not in (None, existing["xsi_type"]):
-        if not schema.is_a(existing["xsi_type"], schema.canonical(ch.xsi_type) or ""):
-            raise HttpError(400, "Specified xsiType differs from existing xsiType")
+    wanted = schema.canonical(ch.xsi_type) if ch.xsi_type else None
+    if wanted not in (None, existing["xsi_type"]) and not schema.is_a(
+        existing["xsi_type"], wanted or ""
+    ):
+        raise HttpError(400, "Specified xsiType differs from existing xsiType")
     renamed = False
     with store.tx() as db:
         if ch.label and ch.label != existing["label"]:

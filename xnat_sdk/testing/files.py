@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import quote
 
 from werkzeug.utils import send_file
 from werkzeug.wrappers import Response
@@ -174,13 +175,13 @@ def _find_resources(ctx: RequestContext, parent: Parent, ref: str) -> list[sqlit
     all_rows = _resources(ctx, parent)
     for part in ref.split(","):
         for r in all_rows:
-            if (
+            hit = (
                 (part.isdigit() and str(r["id"]) == part)
                 or r["label"] == part
                 or (part == "NULL" and not r["label"])
-            ):
-                if r not in out:
-                    out.append(r)
+            )
+            if hit and r not in out:
+                out.append(r)
     return out
 
 
@@ -392,7 +393,7 @@ def _zip_answer(
         entries.append(ZipEntry(arc, objects.resource_dir(ctx.store, res["id"]) / f["path"]))
     compress = (ctx.q("compression") or "0") not in ("0", "")
     resp = Response(stream_zip(entries, compress=compress), mimetype="application/zip")
-    resp.headers["Content-Disposition"] = f'attachment; filename="{root}.zip";'
+    resp.headers["Content-Disposition"] = content_disposition(f"{root}.zip")
     return resp
 
 
@@ -426,6 +427,17 @@ def _files_get(ctx: RequestContext) -> Response:
     raise HttpError(404, "Unable to find file.")
 
 
+def content_disposition(name: str) -> str:
+    """XNAT's ``attachment; filename="x";`` (RFC 5987 form added for non-ASCII names)."""
+    plain = name.replace('"', "").replace("\r", "").replace("\n", "")
+    try:
+        plain.encode("latin-1")
+    except UnicodeEncodeError:
+        fallback = plain.encode("ascii", "replace").decode("ascii")
+        return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')};"
+    return f'attachment; filename="{plain}";'
+
+
 def _send(ctx: RequestContext, path: Path) -> Response:
     if not path.is_file():
         raise HttpError(404, "Unable to find file.")
@@ -438,8 +450,7 @@ def _send(ctx: RequestContext, path: Path) -> Response:
         etag=False,
         max_age=None,
     )
-    name = path.name.replace('"', "")
-    resp.headers["Content-Disposition"] = f'attachment; filename="{name}";'
+    resp.headers["Content-Disposition"] = content_disposition(path.name)
     resp.headers["Cache-Control"] = "must-revalidate"
     resp.headers.pop("Date", None)
     return resp
