@@ -238,3 +238,18 @@ def test_gradual_dicom_files_accumulate_in_one_session(
         data=study.instances[0].data,
     )
     assert resp.text.strip() != uri
+
+
+def test_raw_body_declared_as_form_is_still_the_upload(
+    server: LocalXNAT, admin: requests.Session
+) -> None:
+    data = make_dicom_zip(patient="CURL", study_label="CURL_1", instances_per_series=1)
+    resp = admin.post(
+        server.url + "/data/services/import",
+        params={"project": "IMP", "format": "txt"},
+        data=data,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["Content-Type"].startswith("text/plain")
+    assert resp.text.startswith("/data/prearchive/projects/IMP/") and not resp.text.endswith("\r\n")

@@ -91,7 +91,13 @@ def _import(ctx: RequestContext) -> Response:
     )
 
     ctx.require_user()
-    params = all_params(ctx)
+    if (ctx.request.mimetype or "").lower() == "multipart/form-data":
+        params = all_params(ctx)
+    else:
+        # the body is the upload whatever its declared type (curl --data-binary sends
+        # x-www-form-urlencoded): parameters come from the query string only
+        ctx.request.get_data(cache=True)
+        params = {k: ctx.request.args.getlist(k) for k in ctx.request.args}
     handler = first(params, "import-handler") or "SI"
     if handler in _UNSUPPORTED_HANDLERS:
         raise HttpError(400, f"The {handler} importer is not supported by the local XNAT server.")
