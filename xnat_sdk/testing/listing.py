@@ -19,6 +19,9 @@ from xnat_sdk.testing.routing import RequestContext
 __all__ = ["SHORTCUTS", "answer"]
 
 _PRED = re.compile(r"\[[^\]]*\]")
+#: a custom variable addressed by XPath: ``xnat:subjectData/fields/field[name=X]/field``
+_CUSTOM = re.compile(r"(?:^|/)fields/field\[name=([^\]]+)\]/field$", re.IGNORECASE)
+_CUSTOM_KINDS = {"project", "subject", "experiment"}
 
 _DEMOGRAPHICS = [
     "dob",
@@ -220,6 +223,34 @@ def _row_value(kind: str, row: Mapping[str, Any], data: Mapping[str, str], key: 
     return ""
 
 
+def _with_custom_fields(
+    ctx: RequestContext,
+    kind: str,
+    rows: list[tuple[dict[str, Any], Mapping[str, str]]],
+    columns_param: str,
+) -> list[tuple[dict[str, Any], Mapping[str, str]]]:
+    """Give rows the custom-variable columns asked for by XPath (``fields/field[name=X]``)."""
+    wanted: dict[str, str] = {}
+    for raw in columns_param.split(","):
+        m = _CUSTOM.search(raw.strip())
+        if m is not None and kind in _CUSTOM_KINDS:
+            wanted[raw.strip().lower()] = m.group(1).strip().strip("'\"").lower()
+    if not wanted or not rows:
+        return rows
+    values: dict[tuple[str, str], str] = {}
+    for r in ctx.store.query(
+        "SELECT owner_id, name, value FROM custom_fields WHERE kind=?", (kind,)
+    ):
+        values[(str(r["owner_id"]), str(r["name"]).lower())] = str(r["value"])
+    out: list[tuple[dict[str, Any], Mapping[str, str]]] = []
+    for row, data in rows:
+        extra = {
+            col: values.get((str(row.get("ID", "")), name), "") for col, name in wanted.items()
+        }
+        out.append(({**row, **extra}, data))
+    return out
+
+
 def answer(
     ctx: RequestContext,
     kind: str,
@@ -240,6 +271,7 @@ def answer(
             continue
         selected = [r for r in selected if _matches(_row_value(kind, r[0], r[1], key), wanted)]
     columns_param = ctx.q("columns")
+    selected = _with_custom_fields(ctx, kind, selected, columns_param or "")
     cols: list[str] = []
     if columns_param and columns_param.strip().upper() != "DEFAULT":
         for raw in re.split(r",", columns_param):
