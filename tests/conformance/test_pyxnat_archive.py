@@ -1,0 +1,199 @@
+"""pyxnat against the archive tree: select, create, attrs, listings, sharing, delete, users."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conformance.conftest import Rest
+from xnat_sdk.testing.local import LocalXNAT
+
+PP = "PXA"
+PQ = "PXB"
+GENDER = "xnat:subjectData/demographics[@xsi:type=xnat:demographicData]/gender"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def projects(server: LocalXNAT) -> None:
+    server.seed_project(PP, name="pyxnat archive")
+    server.seed_project(PQ, name="pyxnat share target")
+
+
+def test_projects_listing_and_create(pyx: Any, rest: Rest) -> None:
+    assert {PP, PQ} <= set(pyx.select.projects().get())
+    project = pyx.select.project("PXNEW")
+    assert not project.exists()
+    project.create()
+    assert project.exists()
+    assert "PXNEW" in [r["ID"] for r in rest.rows("/data/projects")]
+    assert "PXNEW" in pyx.select.projects().get()
+    assert pyx.select.project(PP).attrs.get("name") == "pyxnat archive"
+    assert pyx.select.project(PP).description() == ""
+
+
+def test_project_settings(pyx: Any, rest: Rest) -> None:
+    project = pyx.select.project(PP)
+    assert project.accessibility() == b"private" or project.accessibility() == "private"
+    project.set_accessibility("protected")
+    assert rest.content(f"/data/projects/{PP}/accessibility").decode() == "protected"
+    project.set_prearchive_code("4")
+    assert project.prearchive_code() == 4
+    project.set_prearchive_code("0")
+    assert project.prearchive_code() == 0
+
+
+def test_project_users(pyx: Any, rest: Rest) -> None:
+    project = pyx.select.project(PP)
+    assert project.owners() == ["admin"]
+    project.add_user("user", "collaborator")
+    assert project.user_role("user") == "collaborator"
+    assert "user" in project.collaborators()
+    rows = rest.rows(f"/data/projects/{PP}/users")
+    assert {(r["login"], r["displayname"]) for r in rows} >= {("user", "Collaborators")}
+    project.remove_user("user")
+    assert "user" not in project.users()
+
+
+def test_subject_create_with_attributes(pyx: Any, rest: Rest) -> None:
+    subject = pyx.select.project(PP).subject("PS01")
+    assert not subject.exists()
+    subject.create()
+    assert subject.exists()
+    sid = subject.id()
+    assert sid.startswith("XNAT_S") and subject.label() == "PS01"
+    subject.attrs.set(GENDER, "male")
+    subject.attrs.mset(
+        {
+            "xnat:subjectData/demographics[@xsi:type=xnat:demographicData]/handedness": "right",
+            "xnat:subjectData/group": "patients",
+        }
+    )
+    demo = rest.child(f"/data/projects/{PP}/subjects/PS01", "demographics")
+    assert demo[0]["gender"] == "male" and demo[0]["handedness"] == "right"
+    assert rest.fields(f"/data/projects/{PP}/subjects/PS01")["group"] == "patients"
+    assert subject.attrs.get(GENDER) == "male"
+    assert subject.attrs.get("xnat:subjectData/group") == "patients"
+    assert pyx.select.project(PP).subjects().get() == [sid]
+    assert [s.label() for s in pyx.select.project(PP).subjects()] == ["PS01"]
+
+
+def test_subject_custom_variable_via_xpath(pyx: Any, rest: Rest) -> None:
+    subject = pyx.select.project(PP).subject("PS01")
+    path = "xnat:subjectData/fields/field[name=cohort]/field"
+    subject.attrs.set(path, "control")
+    assert rest.custom_fields(f"/data/projects/{PP}/subjects/PS01") == {"cohort": "control"}
+    assert subject.attrs.get(path) == "control"
+
+
+@pytest.mark.parametrize(
+    ("label", "xsi"),
+    [
+        ("PS01_MR1", "xnat:mrSessionData"),
+        ("PS01_CT1", "xnat:ctSessionData"),
+        ("PS01_PET1", "xnat:petSessionData"),
+    ],
+)
+def test_experiment_create_types_and_attrs(pyx: Any, rest: Rest, label: str, xsi: str) -> None:
+    experiment = pyx.select.project(PP).subject("PS01").experiment(label)
+    experiment.create(experiments=xsi)
+    assert experiment.exists()
+    assert experiment.datatype() == xsi
+    experiment.attrs.set(f"{xsi}/date", "2022-05-06")
+    experiment.attrs.mset({f"{xsi}/operator": "op1", f"{xsi}/note": "first visit"})
+    uri = f"/data/projects/{PP}/subjects/PS01/experiments/{label}"
+    data = rest.fields(uri)
+    assert data["ID"] == experiment.id()
+    assert data["date"] == "2022-05-06" and data["operator"] == "op1"
+    assert data["note"] == "first visit"
+    assert rest.item(uri)["meta"]["xsi:type"] == xsi
+    assert experiment.attrs.get(f"{xsi}/date") == "2022-05-06"
+    assert experiment.attrs.mget([f"{xsi}/operator", f"{xsi}/note"]) == ["op1", "first visit"]
+
+
+def test_create_whole_branch_in_one_call(pyx: Any, rest: Rest) -> None:
+    scan = pyx.select(f"/project/{PP}/subject/PS02/experiment/PS02_MR1/scan/1")
+    scan.create(experiments="xnat:mrSessionData", scans="xnat:mrScanData")
+    assert scan.exists()
+    eid = pyx.select.project(PP).subject("PS02").experiment("PS02_MR1").id()
+    assert rest.item(f"/data/experiments/{eid}")["meta"]["xsi:type"] == "xnat:mrSessionData"
+    rows = rest.rows(f"/data/experiments/{eid}/scans")
+    assert [(r["ID"], r["xsiType"]) for r in rows] == [("1", "xnat:mrScanData")]
+
+
+def test_scans_attrs_and_listings(pyx: Any, rest: Rest) -> None:
+    experiment = pyx.select.project(PP).subject("PS01").experiment("PS01_MR1")
+    for sid, stype in (("1", "T1w"), ("2", "T2w")):
+        scan = experiment.scan(sid)
+        scan.create(scans="xnat:mrScanData")
+        scan.attrs.mset({"xnat:mrScanData/type": stype, "xnat:mrScanData/quality": "usable"})
+    rows = {r["ID"]: r for r in rest.rows(f"/data/experiments/{experiment.id()}/scans")}
+    assert {k: (v["type"], v["quality"]) for k, v in rows.items()} == {
+        "1": ("T1w", "usable"),
+        "2": ("T2w", "usable"),
+    }
+    assert sorted(experiment.scans().get()) == ["1", "2"]
+    assert experiment.scan("2").attrs.get("xnat:mrScanData/type") == "T2w"
+    # path-style selection with wildcards across the tree
+    found = pyx.select(f"/projects/{PP}/subjects/*/experiments/*/scans/*").get()
+    assert sorted(found) == ["1", "1", "2"]
+    exps = [e.label() for e in pyx.select.project(PP).subject("PS01").experiments()]
+    assert sorted(exps) == ["PS01_CT1", "PS01_MR1", "PS01_PET1"]
+
+
+def test_reprs_of_objects(pyx: Any) -> None:
+    # pyxnat builds these from listings and searches: they must not raise
+    subject = pyx.select.project(PP).subject("PS01")
+    assert "PS01" in repr(subject)
+    experiment = subject.experiment("PS01_MR1")
+    assert "PS01_MR1" in repr(experiment)
+    assert "T1w" in repr(experiment.scan("1")) or "1" in repr(experiment.scan("1"))
+    assert PP in repr(pyx.select.project(PP))
+
+
+def test_share_subject_and_experiment(pyx: Any, rest: Rest) -> None:
+    subject = pyx.select.project(PP).subject("PS01")
+    subject.share(PQ, label="PS01_IN_B")
+    experiment = subject.experiment("PS01_CT1")
+    experiment.share(PQ, label="PS01_CT1_IN_B")
+    srow = next(r for r in rest.rows(f"/data/projects/{PQ}/subjects") if r["ID"] == subject.id())
+    assert srow["label"] == "PS01_IN_B"
+    erow = next(
+        r for r in rest.rows(f"/data/projects/{PQ}/experiments") if r["ID"] == experiment.id()
+    )
+    assert erow["label"] == "PS01_CT1_IN_B"
+    assert PQ in subject.shares().get()
+    assert pyx.select.project(PQ).subject("PS01_IN_B").exists()
+    experiment.unshare(PQ)
+    assert all(r["ID"] != experiment.id() for r in rest.rows(f"/data/projects/{PQ}/experiments"))
+
+
+def test_delete(pyx: Any, rest: Rest, server: LocalXNAT) -> None:
+    subject = pyx.select.project(PP).subject("PDEL")
+    experiment = subject.experiment("PDEL_MR1")
+    experiment.create(experiments="xnat:mrSessionData")
+    experiment.scan("9").create(scans="xnat:mrScanData")
+    eid, sid = experiment.id(), subject.id()
+    experiment.scan("9").delete()
+    assert rest.rows(f"/data/experiments/{eid}/scans") == []
+    experiment.delete()
+    assert not experiment.exists()
+    assert rest.status(f"/data/experiments/{eid}", format="json") == 404
+    subject.delete()
+    assert not subject.exists()
+    assert server.store.one("SELECT id FROM subjects WHERE id=?", (sid,)) is None
+
+
+def test_search_and_inspect(pyx: Any, rest: Rest) -> None:
+    assert {"xnat:mrSessionData", "xnat:subjectData"} <= set(pyx.inspect.datatypes())
+    table = pyx.select(
+        "xnat:mrSessionData", ["xnat:mrSessionData/SESSION_ID", "xnat:mrSessionData/PROJECT"]
+    ).where([("xnat:mrSessionData/PROJECT", "=", PP), "AND"])
+    got = sorted(row["session_id"] for row in table)
+    expected = sorted(
+        r["ID"]
+        for r in rest.rows(f"/data/projects/{PP}/experiments")
+        if r["xsiType"] == "xnat:mrSessionData"
+    )
+    assert expected and got == expected
+    assert sorted(pyx.manage.users()) == ["admin", "user"]
