@@ -37,11 +37,13 @@ object writes it to the server (validated first); objects made with the generate
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Iterator, Mapping, MutableMapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from xnat_sdk.dicom import DicomReading
 from xnat_sdk.errors import (
     XNATError,
     XNATNoModelError,
@@ -55,6 +57,13 @@ from xnat_sdk.fields import (
     encode_value,
     validate_fields,
     validate_label,
+)
+from xnat_sdk.transfers import (
+    ProjectDownloads,
+    ResourceTransfers,
+    ScanTransfers,
+    SessionDownloads,
+    SubjectDownloads,
 )
 
 if TYPE_CHECKING:
@@ -669,11 +678,20 @@ class _HasResources(XNATObject):
         )
 
     def create_resource(
-        self, label: str, format: str | None = None, content: str | None = None
+        self,
+        label: str,
+        format: str | None = None,
+        data_dir: str | os.PathLike[str] | None = None,
+        method: str | None = None,
+        *,
+        content: str | None = None,
     ) -> AbstractResource:
-        """Create an (empty) resource folder on this object (xnatpy's name)."""
+        """Create a resource folder on this object (xnatpy's name); with ``data_dir`` its
+        files are uploaded (``upload_dir`` with ``method``, default ``tgz_file``)."""
         fields = {k: v for k, v in (("format", format), ("content", content)) if v is not None}
         created: AbstractResource = self.resources.create(label, **fields)
+        if data_dir is not None:
+            created.upload_dir(data_dir, method=method or "tgz_file")
         return created
 
 
@@ -688,7 +706,7 @@ class _HasFields(XNATObject):
         return CustomVariables(self)
 
 
-class ProjectBase(_HasResources, _HasFields):
+class ProjectBase(ProjectDownloads, _HasResources, _HasFields):
     """Behaviour of ``xnat:projectData``."""
 
     __slots__ = ()
@@ -751,7 +769,7 @@ class _Shareable(XNATObject):
         session.clearcache()
 
 
-class SubjectBase(_HasResources, _HasFields, _Shareable):
+class SubjectBase(SubjectDownloads, _HasResources, _HasFields, _Shareable):
     """Behaviour of ``xnat:subjectData``."""
 
     __slots__ = ()
@@ -795,7 +813,7 @@ class SubjectAssessorBase(ExperimentBase):
     __slots__ = ()
 
 
-class ImageSessionBase(SubjectAssessorBase):
+class ImageSessionBase(SessionDownloads, SubjectAssessorBase):
     """Behaviour of ``xnat:imageSessionData`` (sessions with scans)."""
 
     __slots__ = ()
@@ -862,7 +880,7 @@ class AssessorBase(DerivedDataBase):
     __slots__ = ()
 
 
-class ScanBase(_HasResources):
+class ScanBase(DicomReading, ScanTransfers, _HasResources):
     """Behaviour of ``xnat:imageScanData``."""
 
     __slots__ = ()
@@ -880,10 +898,11 @@ class ReconstructionBase(_HasResources):
     _resources_field: ClassVar[str] = "out/file"
 
 
-class ResourceBase(XNATObject):
+class ResourceBase(ResourceTransfers, XNATObject):
     """Behaviour of ``xnat:abstractResource`` (resource folders and catalogs).
 
-    Transfers (download, upload) are added by the files module; ``files`` lists the entries.
+    Transfers (download, upload, upload_dir ...) come from :mod:`xnat_sdk.transfers`;
+    ``files`` lists the entries.
     """
 
     __slots__ = ()

@@ -21,8 +21,10 @@ __all__ = [
     "XNATConflictError",
     "XNATConnectionError",
     "XNATError",
+    "XNATFileExistsError",
     "XNATForbiddenError",
     "XNATInsecureWarning",
+    "XNATIntegrityError",
     "XNATKeyError",
     "XNATLoginFailedError",
     "XNATNoModelError",
@@ -31,7 +33,9 @@ __all__ = [
     "XNATResponseError",
     "XNATSSLError",
     "XNATServerError",
+    "XNATTransferError",
     "XNATUnknownTypeWarning",
+    "XNATUnsafeArchiveError",
     "XNATValidationError",
     "XNATValueError",
     "error_for_response",
@@ -82,6 +86,26 @@ class XNATConnectionError(XNATError, ConnectionError):
 
 class XNATSSLError(XNATConnectionError):
     """The TLS handshake or certificate verification failed."""
+
+
+class XNATTransferError(XNATConnectionError):
+    """A transfer broke off part way (connection dropped, body shorter than announced)."""
+
+
+class XNATIntegrityError(XNATError):
+    """Transferred data does not match the server's size or MD5 digest."""
+
+
+class XNATFileExistsError(XNATError, FileExistsError):
+    """A file exists (locally or on the server) and ``overwrite`` was not requested."""
+
+
+class XNATUnsafeArchiveError(XNATValueError):
+    """An archive entry would land outside the target folder (absolute, ``..``, link)."""
+
+    def __init__(self, entry: str, message: str) -> None:
+        self.entry = entry
+        super().__init__(f"unsafe archive entry {entry!r}: {message}")
 
 
 class XNATResponseError(XNATError):

@@ -25,6 +25,7 @@ import attrs
 from xnat_sdk.bases import XNATObject, child_items
 from xnat_sdk.errors import XNATError, XNATKeyError, XNATValidationError
 from xnat_sdk.fields import class_fields, encode_value, validate_fields, validate_label
+from xnat_sdk.transfers import RemoteFileTransfers
 
 if TYPE_CHECKING:
     from xnat_sdk.session import XNATSession
@@ -117,11 +118,9 @@ FILES = ListingSpec(
 )  # fmt: skip
 
 
-class RemoteFile:
-    """One file of a resource, from the resource's file listing.
-
-    Transfers (``download``, ``open``) are a later extension; this carries the listing facts.
-    """
+class RemoteFile(RemoteFileTransfers):
+    """One file of a resource, from the resource's file listing; ``download``, ``open``,
+    ``delete`` come from :mod:`xnat_sdk.transfers`."""
 
     __slots__ = ("_row", "_session", "digest", "name", "path", "size", "uri")
 

@@ -32,6 +32,7 @@ from xnat_sdk.errors import (
     XNATValueError,
     error_for_response,
 )
+from xnat_sdk.transfers import SessionTransfers
 
 if TYPE_CHECKING:
     from xnat_sdk.bases import XNATObject
@@ -86,7 +87,7 @@ def _rewindable(data: object) -> bool:
     return False
 
 
-class XNATSession:
+class XNATSession(SessionTransfers):
     """A logged-in connection to an XNAT server (use :func:`xnat_sdk.connect` to make one).
 
     Usable as a context manager; :meth:`disconnect` logs out, stops the keep-alive thread and

@@ -1,0 +1,121 @@
+"""Progress reporting for transfers: rich progress bars on a terminal, silence elsewhere.
+
+A :class:`TransferProgress` shows one bar per transfer (bytes, speed, time left) and, for
+work spanning many files, an overall bar. Bars appear only when ``verbose`` is true and
+standard output is a terminal; otherwise every call is a no-op. ``rich`` is imported only
+when a bar is really shown.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+__all__ = ["ProgressCallback", "TransferProgress", "wants_bars"]
+
+ProgressCallback = Callable[[int, "int | None", bool], None]
+"""``update_func(bytes_so_far, total_or_None, finished)`` as in xnatpy."""
+
+
+def wants_bars(verbose: bool) -> bool:
+    """True when bars should be drawn: ``verbose`` and standard output is a terminal."""
+    if not verbose:
+        return False
+    isatty = getattr(sys.stdout, "isatty", None)
+    try:
+        return bool(isatty()) if isatty is not None else False
+    except (OSError, ValueError):
+        return False
+
+
+class TransferProgress:
+    """Bars for one or many transfers; use as a context manager.
+
+    ``overall_total`` (bytes) or ``overall_files`` adds an overall bar for multi-file work.
+    """
+
+    def __init__(
+        self,
+        verbose: bool,
+        *,
+        overall_label: str | None = None,
+        overall_total: int | None = None,
+    ) -> None:
+        self.enabled = wants_bars(verbose)
+        self._progress: Any = None
+        self._overall: Any = None
+        self._overall_label = overall_label
+        self._overall_total = overall_total
+
+    def __enter__(self) -> TransferProgress:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
+
+            console = Console(file=sys.stdout, force_terminal=True)
+            self._progress = Progress(
+                TextColumn("[bold]{task.description}", justify="left"),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                console=console,
+                transient=False,
+            )
+            self._progress.start()
+            if self._overall_label is not None:
+                self._overall = self._progress.add_task(
+                    self._overall_label, total=self._overall_total
+                )
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def task(self, description: str, total: int | None) -> ProgressCallback:
+        """A new bar; returns the xnatpy-style ``update_func`` that moves it."""
+        progress = self._progress
+        if progress is None:
+            return _silent
+        task_id = progress.add_task(description, total=total)
+        overall = self._overall
+        last = [0]
+
+        def update(done: int, total_now: int | None, finished: bool) -> None:
+            step = done - last[0]
+            last[0] = done
+            if total_now is not None:
+                progress.update(task_id, completed=done, total=total_now)
+            else:
+                progress.update(task_id, completed=done)
+            if overall is not None and step:
+                progress.advance(overall, step)
+            if finished:
+                progress.update(task_id, completed=done, total=total_now or done)
+
+        return update
+
+    def advance_overall(self, nbytes: int) -> None:
+        """Move the overall bar by ``nbytes`` (work not reported through a task)."""
+        if self._progress is not None and self._overall is not None:
+            self._progress.advance(self._overall, nbytes)
+
+
+def _silent(done: int, total: int | None, finished: bool) -> None:
+    """The no-op progress callback."""

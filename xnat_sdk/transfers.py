@@ -1,0 +1,1252 @@
+"""Streamed downloads and uploads with progress, integrity checks and safe file handling.
+
+Downloads are streamed in chunks (constant memory) to a temporary name in the target
+folder and renamed only when complete; the byte count is checked against Content-Length
+and, when the server's file listing gives one, the MD5 ``digest``. A mismatch raises
+:class:`~xnat_sdk.errors.XNATIntegrityError`, a dropped connection
+:class:`~xnat_sdk.errors.XNATTransferError`; either way nothing is left behind.
+
+Uploads stream files and file objects; bodies that can be rewound (files, bytes) are
+retried, a generator body never is. ``overwrite=False`` never replaces a remote file: the
+server's ``{"duplicates": [...]}`` answer raises :class:`~xnat_sdk.errors.XNATFileExistsError`.
+
+Remote paths are URL-encoded per segment (:func:`quote_path`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from xnat_sdk.errors import (
+    XNATConnectionError,
+    XNATError,
+    XNATFileExistsError,
+    XNATIntegrityError,
+    XNATServerError,
+    XNATTransferError,
+    XNATValueError,
+)
+from xnat_sdk.progress import ProgressCallback, TransferProgress, wants_bars
+
+if TYPE_CHECKING:
+    import requests
+
+    from xnat_sdk.session import Timeout, XNATSession
+
+__all__ = [
+    "CHUNK_SIZE",
+    "RemoteStream",
+    "download_file",
+    "download_stream",
+    "quote_path",
+    "upload",
+]
+
+CHUNK_SIZE = 524288
+"""Default bytes per read and write (512 KiB, as xnatpy)."""
+
+UploadSource = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes] | IO[str]
+
+
+def quote_path(path: str) -> str:
+    """``path`` with every segment percent-encoded (spaces, ``#``, ``?``, ``%``, unicode);
+    the ``/`` separators are kept."""
+    return "/".join(quote(segment, safe="!$&'()*+,;=:@~-._") for segment in path.split("/"))
+
+
+def _transfer_error(what: str, exc: BaseException) -> XNATTransferError:
+    return XNATTransferError(f"{what}: the connection broke off ({type(exc).__name__}: {exc})")
+
+
+def _stream_errors() -> tuple[type[BaseException], ...]:
+    import requests
+    import urllib3.exceptions
+
+    return (
+        requests.exceptions.RequestException,
+        urllib3.exceptions.HTTPError,
+        ConnectionError,
+        OSError,
+    )
+
+
+def _open_get(
+    session: XNATSession,
+    uri: str,
+    *,
+    format: str | None = None,
+    query: Mapping[str, str] | None = None,
+    timeout: Timeout = None,
+    headers: Mapping[str, str] | None = None,
+    accepted: tuple[int, ...] = (200,),
+) -> requests.Response:
+    return session.get(
+        uri,
+        format=format,
+        query=query,
+        timeout=timeout,
+        headers=headers,
+        stream=True,
+        accepted_status=accepted,
+    )
+
+
+def download_stream(
+    session: XNATSession,
+    uri: str,
+    target_stream: IO[bytes],
+    format: str | None = None,
+    verbose: bool = False,
+    chunk_size: int = CHUNK_SIZE,
+    update_func: ProgressCallback | None = None,
+    timeout: Timeout = None,
+    *,
+    query: Mapping[str, str] | None = None,
+    expected_md5: str | None = None,
+    expected_size: int | None = None,
+) -> int:
+    """Stream ``uri`` into ``target_stream``; returns the byte count.
+
+    ``update_func(bytes_so_far, total_or_None, finished)`` is called per chunk (else a bar
+    is shown when ``verbose`` and on a terminal). The count is checked against
+    Content-Length and ``expected_size``, the MD5 against ``expected_md5``.
+    """
+    if chunk_size <= 0:
+        raise XNATValueError(f"chunk_size must be > 0, got {chunk_size}")
+    with TransferProgress(verbose and update_func is None) as bars:
+        response = _open_get(session, uri, format=format, query=query, timeout=timeout)
+        what = f"GET {response.url}"
+        try:
+            length = response.headers.get("Content-Length")
+            total = int(length) if length and length.isdigit() else None
+            if total is None:
+                total = expected_size
+            update = update_func or bars.task(uri.rsplit("/", 1)[-1] or uri, total)
+            hasher = hashlib.md5() if expected_md5 else None
+            done = 0
+            update(0, total, False)
+            try:
+                for chunk in response.iter_content(chunk_size):
+                    target_stream.write(chunk)
+                    if hasher is not None:
+                        hasher.update(chunk)
+                    done += len(chunk)
+                    update(done, total, False)
+            except _stream_errors() as exc:
+                raise _transfer_error(what, exc) from exc
+            finally:
+                update(done, total, True)
+        finally:
+            response.close()
+    if length and length.isdigit() and done != int(length):
+        raise XNATTransferError(f"{what}: got {done} of {length} bytes (connection broke off)")
+    if expected_size is not None and done != expected_size:
+        raise XNATIntegrityError(
+            f"{what}: got {done} bytes but the server's listing says {expected_size}"
+        )
+    if hasher is not None and expected_md5 is not None:
+        digest = hasher.hexdigest()
+        if digest.lower() != expected_md5.strip().lower():
+            raise XNATIntegrityError(
+                f"{what}: MD5 {digest} does not match the server's digest {expected_md5}"
+            )
+    return done
+
+
+def _temp_beside(target: Path) -> tuple[int, Path]:
+    fd, name = tempfile.mkstemp(prefix=f".{target.name[:60]}.", suffix=".part", dir=target.parent)
+    return fd, Path(name)
+
+
+def _publish(tmp: Path, target: Path, overwrite: bool) -> None:
+    """Move a complete temporary file to ``target`` (atomically refusing an existing one
+    when ``overwrite`` is False)."""
+    if overwrite:
+        os.replace(tmp, target)
+        return
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise XNATFileExistsError(f"{target} exists (overwrite=False)") from None
+    except OSError:
+        if target.exists():
+            raise XNATFileExistsError(f"{target} exists (overwrite=False)") from None
+        os.replace(tmp, target)
+        return
+    tmp.unlink()
+
+
+def download_file(
+    session: XNATSession,
+    uri: str,
+    target: str | os.PathLike[str],
+    format: str | None = None,
+    verbose: bool = True,
+    timeout: Timeout = None,
+    *,
+    overwrite: bool = True,
+    query: Mapping[str, str] | None = None,
+    expected_md5: str | None = None,
+    expected_size: int | None = None,
+    update_func: ProgressCallback | None = None,
+) -> Path:
+    """Download ``uri`` to the file ``target`` through a temporary name in the same folder,
+    renamed only when complete and verified; returns the path.
+
+    ``overwrite=False`` raises :class:`XNATFileExistsError` if ``target`` exists (checked
+    before the request and again, atomically, when publishing).
+    """
+    path = Path(os.fspath(target))
+    if path.is_dir():
+        raise XNATValueError(f"{path} is a folder; give the file name to download to")
+    if not overwrite and path.exists():
+        raise XNATFileExistsError(f"{path} exists (overwrite=False)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = _temp_beside(path)
+    try:
+        with os.fdopen(fd, "wb", buffering=0) as out:
+            download_stream(
+                session,
+                uri,
+                out,
+                format=format,
+                verbose=verbose,
+                timeout=timeout,
+                query=query,
+                update_func=update_func,
+                expected_md5=expected_md5,
+                expected_size=expected_size,
+            )
+        _publish(tmp, path, overwrite)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+# -- uploads ---------------------------------------------------------------------------------
+
+
+class _ProgressReader(io.RawIOBase):
+    """A readable, seekable view of a binary file that reports progress while read."""
+
+    def __init__(self, inner: IO[bytes], update: ProgressCallback, total: int | None) -> None:
+        self._inner = inner
+        self._update = update
+        self._total = total
+        self._start = inner.tell()
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._inner.read(size)
+        self._update(self._inner.tell() - self._start, self._total, False)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._inner.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._inner.tell()
+
+
+def _body_of(file_: Any) -> tuple[Any, Callable[[], None], bool, int | None]:
+    """(request body, closer, rewindable, size) for an upload source."""
+    if isinstance(file_, (bytes, bytearray, memoryview)):
+        data = bytes(file_)
+        return io.BytesIO(data), lambda: None, True, len(data)
+    if isinstance(file_, os.PathLike) or (
+        isinstance(file_, str) and "\x00" not in file_ and os.path.isfile(file_)
+    ):
+        path = Path(os.fspath(file_))
+        if not path.is_file():
+            raise XNATValueError(f"cannot upload {path}: not an existing file")
+        handle = open(path, "rb")  # noqa: SIM115 (closed by the caller through the closer)
+        return handle, handle.close, True, path.stat().st_size
+    if isinstance(file_, str):
+        data = file_.encode("utf-8")
+        return io.BytesIO(data), lambda: None, True, len(data)
+    if isinstance(file_, io.TextIOBase):
+        data = file_.read().encode("utf-8")
+        return io.BytesIO(data), lambda: None, True, len(data)
+    if hasattr(file_, "read"):
+        seekable = False
+        size: int | None = None
+        try:
+            seekable = bool(file_.seekable())
+            if seekable:
+                here = file_.tell()
+                size = file_.seek(0, io.SEEK_END) - here
+                file_.seek(here)
+        except (AttributeError, OSError, ValueError):
+            seekable = False
+        return file_, lambda: None, seekable, size
+    if isinstance(file_, Iterable):
+        return iter(file_), lambda: None, False, None
+    raise XNATValueError(
+        f"cannot upload a {type(file_).__name__}: give a path, bytes, str, a binary file "
+        "object or an iterable of bytes"
+    )
+
+
+def _duplicates(response: requests.Response) -> list[str]:
+    text = response.text.strip()
+    if not text.startswith("{"):
+        return []
+    try:
+        answer = json.loads(text)
+    except ValueError:
+        return []
+    found = answer.get("duplicates") if isinstance(answer, dict) else None
+    return [str(x) for x in found] if isinstance(found, list) else []
+
+
+def upload(
+    session: XNATSession,
+    uri: str,
+    file_: Any,
+    retries: int = 1,
+    query: Mapping[str, str] | None = None,
+    content_type: str | None = None,
+    method: str = "put",
+    overwrite: bool = False,
+    timeout: Timeout = None,
+    *,
+    verbose: bool = False,
+    update_func: ProgressCallback | None = None,
+) -> requests.Response:
+    """Upload ``file_`` (a path, bytes, text, a file object or an iterable of bytes) to
+    ``uri`` with PUT (or POST); see :meth:`XNATSession.upload`."""
+    verb = method.upper()
+    if verb not in ("PUT", "POST"):
+        raise XNATValueError(f"method must be 'put' or 'post', got {method!r}")
+    if retries < 1:
+        raise XNATValueError(f"retries must be >= 1, got {retries}")
+    params = dict(query or {})
+    if overwrite:
+        params["overwrite"] = "true"
+    body, close, rewindable, size = _body_of(file_)
+    headers = {"Content-Type": content_type or "application/octet-stream"}
+    attempts = retries if rewindable else 1
+    start = body.tell() if rewindable else 0
+    try:
+        with TransferProgress(verbose and update_func is None) as bars:
+            update = update_func or (
+                bars.task(uri.rsplit("/", 1)[-1] or uri, size)
+                if wants_bars(verbose) or update_func
+                else None
+            )
+            sent = body
+            if update is not None and rewindable:
+                sent = _ProgressReader(body, update, size)
+            for attempt in range(1, attempts + 1):
+                if rewindable:
+                    body.seek(start)
+                try:
+                    if verb == "PUT":
+                        response = session.put(
+                            uri, data=sent, query=params, timeout=timeout, headers=headers
+                        )
+                    else:
+                        response = session.post(
+                            uri, data=sent, query=params, timeout=timeout, headers=headers
+                        )
+                    break
+                except (XNATConnectionError, XNATServerError):
+                    if attempt >= attempts:
+                        raise
+            if update is not None:
+                update(size or 0, size, True)
+    finally:
+        close()
+    if not overwrite:
+        duplicates = _duplicates(response)
+        if duplicates:
+            raise XNATFileExistsError(
+                f"{verb} {uri}: the server already has {', '.join(duplicates)} and kept it "
+                "(pass overwrite=True to replace)"
+            )
+    return response
+
+
+# -- random-access reads ---------------------------------------------------------------------
+
+
+class RemoteStream(io.RawIOBase):
+    """A read-only, seekable file object over a remote file, streamed in chunks.
+
+    Reads continue one streamed GET; a seek outside the small window of recent bytes
+    re-opens the stream with an HTTP Range request. Closing stops the transfer.
+    """
+
+    _WINDOW = 1 << 16
+
+    def __init__(
+        self, session: XNATSession, uri: str, size: int | None = None, timeout: Timeout = None
+    ) -> None:
+        super().__init__()
+        self._session = session
+        self._uri = uri
+        self._size = size
+        self._timeout = timeout
+        self._response: requests.Response | None = None
+        self._buf = bytearray()
+        self._buf_start = 0
+        self._pos = 0
+        self._open_at(0)
+
+    @property
+    def name(self) -> str:
+        """The remote path."""
+        return self._uri
+
+    def _open_at(self, offset: int) -> None:
+        if self._response is not None:
+            self._response.close()
+            self._response = None
+        headers = {"Range": f"bytes={offset}-"} if offset else None
+        accepted = (206,) if offset else (200,)
+        if self._size is not None and offset >= self._size:
+            self._buf = bytearray()
+            self._buf_start = offset
+            return
+        response = _open_get(
+            self._session, self._uri, timeout=self._timeout, headers=headers, accepted=accepted
+        )
+        if self._size is None:
+            length = response.headers.get("Content-Length")
+            if length and length.isdigit():
+                self._size = int(length) + offset
+        self._response = response
+        self._buf = bytearray()
+        self._buf_start = offset
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            target = offset
+        elif whence == io.SEEK_CUR:
+            target = self._pos + offset
+        elif whence == io.SEEK_END:
+            if self._size is None:
+                head = self._session.head(self._uri)
+                self._size = int(head.headers.get("Content-Length", "0"))
+            target = self._size + offset
+        else:
+            raise XNATValueError(f"invalid whence {whence}")
+        if target < 0:
+            raise XNATValueError(f"cannot seek to {target}")
+        self._pos = target
+        return target
+
+    def _fill(self, want_end: int) -> None:
+        """Read from the stream until the buffer reaches ``want_end`` (or EOF)."""
+        response = self._response
+        if response is None:
+            return
+        buf_end = self._buf_start + len(self._buf)
+        try:
+            while buf_end < want_end:
+                chunk = response.raw.read(max(want_end - buf_end, 65536), decode_content=True)
+                if not chunk:
+                    break
+                self._buf += chunk
+                buf_end += len(chunk)
+        except _stream_errors() as exc:
+            raise _transfer_error(f"GET {self._uri}", exc) from exc
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        want = len(view)
+        if want == 0:
+            return 0
+        if self._size is not None and self._pos >= self._size:
+            return 0
+        buf_end = self._buf_start + len(self._buf)
+        if self._pos < self._buf_start or self._pos > buf_end:
+            self._open_at(self._pos)
+        self._fill(self._pos + want)
+        offset = self._pos - self._buf_start
+        data = self._buf[offset : offset + want]
+        view[: len(data)] = data
+        self._pos += len(data)
+        if len(self._buf) > self._WINDOW * 2:
+            drop = len(self._buf) - self._WINDOW
+            del self._buf[:drop]
+            self._buf_start += drop
+        return len(data)
+
+    def readall(self) -> bytes:
+        chunks = []
+        while True:
+            data = self.read(CHUNK_SIZE)
+            if not data:
+                break
+            chunks.append(data)
+        return b"".join(chunks)
+
+    def close(self) -> None:
+        if self._response is not None:
+            self._response.close()
+            self._response = None
+        super().close()
+
+
+def iter_download(
+    session: XNATSession, uri: str, chunk_size: int = CHUNK_SIZE, timeout: Timeout = None
+) -> Iterator[bytes]:
+    """The body of ``uri`` as chunks (raises :class:`XNATTransferError` when cut short)."""
+    response = _open_get(session, uri, timeout=timeout)
+    try:
+        try:
+            yield from response.iter_content(chunk_size)
+        except _stream_errors() as exc:
+            raise _transfer_error(f"GET {uri}", exc) from exc
+    finally:
+        response.close()
+
+
+# -- whole folders ---------------------------------------------------------------------------
+
+
+def _md5_of(path: Path) -> tuple[int, str]:
+    hasher = hashlib.md5()
+    size = 0
+    with open(path, "rb", buffering=0) as handle:
+        while True:
+            chunk = handle.read(CHUNK_SIZE)
+            if not chunk:
+                break
+            hasher.update(chunk)
+            size += len(chunk)
+    return size, hasher.hexdigest()
+
+
+_ZIP_KEY = re.compile(r"^(?:.*?/)?resources/([^/]+)/files/(.+)$")
+_URI_PATH = re.compile(r"/files/(.+)$")
+
+
+def _listing_rows(session: XNATSession, uri: str) -> list[dict[str, Any]]:
+    document = session.get_json(uri)
+    try:
+        rows = document["ResultSet"]["Result"]
+    except (KeyError, TypeError) as exc:
+        raise XNATError(f"GET {uri}: not a file listing") from exc
+    return [dict(r) for r in rows]
+
+
+def _expected_by_key(rows: list[dict[str, Any]]) -> dict[tuple[str, str], list[tuple[int, str]]]:
+    expected: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    for row in rows:
+        match = _URI_PATH.search(str(row.get("URI", "")))
+        path = match.group(1) if match else str(row.get("Name", ""))
+        size = str(row.get("Size") or "")
+        key = (str(row.get("collection", "")), path)
+        expected.setdefault(key, []).append(
+            (int(size) if size.isdigit() else -1, str(row.get("digest") or ""))
+        )
+    return expected
+
+
+def download_zip_dir(
+    session: XNATSession,
+    zip_uri: str,
+    listing_uri: str,
+    target_dir: str | os.PathLike[str],
+    *,
+    verbose: bool = True,
+    overwrite: bool = True,
+    timeout: Timeout = None,
+    bars: TransferProgress | None = None,
+) -> list[Path]:
+    """Download the server's zip of ``zip_uri`` and unpack it into ``target_dir`` safely;
+    returns the files written.
+
+    Each unpacked file is checked against the file listing at ``listing_uri`` (size and MD5
+    by resource label and path) in a staging folder inside ``target_dir``; only when all
+    match are they moved into place (``overwrite=False``: an existing file raises first).
+    """
+    from xnat_sdk.archives import extract_zip
+
+    root = Path(os.fspath(target_dir))
+    root.mkdir(parents=True, exist_ok=True)
+    rows = _listing_rows(session, listing_uri)
+    if not rows:
+        return []
+    expected = _expected_by_key(rows)
+    staging = Path(tempfile.mkdtemp(prefix=".xnat-sdk-", dir=root))
+    try:
+        archive = staging / "download.zip"
+        own = bars is None
+        progress = bars or TransferProgress(verbose)
+        if own:
+            progress.__enter__()
+        try:
+            total = sum(max(s, 0) for items in expected.values() for s, _ in items)
+            update = progress.task(zip_uri.rsplit("/", 2)[0].rsplit("/", 1)[-1], total or None)
+            download_file(
+                session,
+                zip_uri,
+                archive,
+                format="zip",
+                verbose=False,
+                timeout=timeout,
+                update_func=update,
+            )
+        finally:
+            if own:
+                progress.__exit__(None, None, None)
+        unpacked = staging / "files"
+        written = extract_zip(archive, unpacked)
+        archive.unlink()
+        moves: list[tuple[Path, Path]] = []
+        for path in written:
+            rel = path.relative_to(unpacked).as_posix()
+            match = _ZIP_KEY.match(rel)
+            if match is not None:
+                candidates = expected.get((match.group(1), match.group(2)))
+                if candidates is not None:
+                    size, digest = _md5_of(path)
+                    if not any(
+                        (s in (-1, size)) and (not d or d.lower() == digest) for s, d in candidates
+                    ):
+                        raise XNATIntegrityError(
+                            f"{rel}: {size} bytes with MD5 {digest} do not match the server's "
+                            f"listing {candidates}"
+                        )
+            moves.append((path, root / rel))
+        if not overwrite:
+            for _, dest in moves:
+                if dest.exists():
+                    raise XNATFileExistsError(f"{dest} exists (overwrite=False)")
+        for src, dest in moves:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(src, dest)
+        return [dest for _, dest in moves]
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _zip_folder(folder: Path, target: Path, overwrite: bool) -> Path:
+    """Write a (stored) zip of ``folder`` to ``target`` through a temporary name."""
+    import zipfile
+
+    from xnat_sdk.archives import iter_files
+
+    if not overwrite and target.exists():
+        raise XNATFileExistsError(f"{target} exists (overwrite=False)")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = _temp_beside(target)
+    try:
+        with os.fdopen(fd, "wb") as out, zipfile.ZipFile(out, "w", allowZip64=True) as archive:
+            for path, rel in iter_files(folder):
+                archive.write(path, rel)
+        _publish(tmp, target, overwrite)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _safe_name(text: str) -> str:
+    cleaned = text.replace("/", "_").replace("\\", "_").strip()
+    return "_" if cleaned in ("", ".", "..") else cleaned
+
+
+# -- behaviour mixed into the session, files and archive objects ------------------------------
+
+if TYPE_CHECKING:
+    from xnat_sdk.bases import XNATObject as _ObjectBase
+    from xnat_sdk.listings import Listing, RemoteFile
+else:
+    _ObjectBase = object
+
+
+UPLOAD_DIR_METHODS = ("per_file", "tar_memory", "tgz_memory", "tar_file", "tgz_file")
+
+
+class SessionTransfers:
+    """``download``, ``download_stream``, ``download_zip`` and ``upload`` of a session."""
+
+    __slots__ = ()
+
+    def _as_session(self) -> XNATSession:
+        return self  # type: ignore[return-value]
+
+    def download(
+        self,
+        uri: str,
+        target: str | os.PathLike[str],
+        format: str | None = None,
+        verbose: bool = True,
+        timeout: Timeout = None,
+        *,
+        overwrite: bool = True,
+        expected_md5_digest: str | None = None,
+    ) -> Path:
+        """Download ``uri`` to the file ``target`` (temporary name, renamed when complete;
+        ``overwrite=False`` refuses an existing file); a bar shows on a terminal."""
+        return download_file(
+            self._as_session(),
+            quote_path(uri),
+            target,
+            format=format,
+            verbose=verbose,
+            timeout=timeout,
+            overwrite=overwrite,
+            expected_md5=expected_md5_digest,
+        )
+
+    def download_stream(
+        self,
+        uri: str,
+        target_stream: IO[bytes],
+        format: str | None = None,
+        verbose: bool = False,
+        chunk_size: int = CHUNK_SIZE,
+        update_func: ProgressCallback | None = None,
+        timeout: Timeout = None,
+        *,
+        expected_md5_digest: str | None = None,
+    ) -> int:
+        """Stream ``uri`` into a writable binary file object; returns the byte count.
+        ``update_func(bytes_so_far, total_or_None, finished)`` follows the transfer."""
+        return download_stream(
+            self._as_session(),
+            quote_path(uri),
+            target_stream,
+            format=format,
+            verbose=verbose,
+            chunk_size=chunk_size,
+            update_func=update_func,
+            timeout=timeout,
+            expected_md5=expected_md5_digest,
+        )
+
+    def download_zip(
+        self,
+        uri: str,
+        target: str | os.PathLike[str],
+        verbose: bool = True,
+        timeout: Timeout = None,
+        *,
+        overwrite: bool = True,
+    ) -> Path:
+        """Download ``uri?format=zip`` to the file ``target``."""
+        return self.download(
+            uri, target, format="zip", verbose=verbose, timeout=timeout, overwrite=overwrite
+        )
+
+    def upload(
+        self,
+        uri: str,
+        file_: UploadSource | Iterable[bytes],
+        retries: int = 1,
+        query: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+        method: str = "put",
+        overwrite: bool = False,
+        timeout: Timeout = None,
+        *,
+        verbose: bool = False,
+        update_func: ProgressCallback | None = None,
+    ) -> requests.Response:
+        """Upload ``file_`` to ``uri`` (PUT, or POST with ``method='post'``).
+
+        ``file_``: a path (``Path``, or a ``str`` naming an existing file), bytes, text, a
+        binary file object (streamed) or an iterable of bytes (streamed, never retried).
+        Rewindable bodies are tried up to ``retries`` times on connection or 5xx failures.
+        ``overwrite=False``: if the server reports the file exists, raises
+        :class:`XNATFileExistsError` (the remote file is left untouched).
+        """
+        return upload(
+            self._as_session(),
+            quote_path(uri),
+            file_,
+            retries=retries,
+            query=query,
+            content_type=content_type,
+            method=method,
+            overwrite=overwrite,
+            timeout=timeout,
+            verbose=verbose,
+            update_func=update_func,
+        )
+
+
+class RemoteFileTransfers:
+    """``download``, ``download_stream``, ``open`` and ``delete`` of one remote file."""
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+        _session: XNATSession
+        uri: str
+        path: str
+        name: str
+        size: int | None
+        digest: str | None
+
+    @property
+    def file_size(self) -> int | None:
+        """Size in bytes from the listing (xnatpy's name; same as ``size``)."""
+        return self.size
+
+    def download(
+        self,
+        path: str | os.PathLike[str],
+        verbose: bool = True,
+        timeout: Timeout = None,
+        *,
+        overwrite: bool = True,
+        verify: bool = True,
+    ) -> Path:
+        """Download this file to ``path`` (a file name, or an existing folder to put it in);
+        size and MD5 are checked against the listing unless ``verify=False``."""
+        target = Path(os.fspath(path))
+        if target.is_dir():
+            target = target / self.name
+        return download_file(
+            self._session,
+            quote_path(self.uri),
+            target,
+            verbose=verbose,
+            timeout=timeout,
+            overwrite=overwrite,
+            expected_md5=self.digest if verify else None,
+            expected_size=self.size if verify else None,
+        )
+
+    def download_stream(
+        self,
+        target_stream: IO[bytes],
+        verbose: bool = False,
+        chunk_size: int = CHUNK_SIZE,
+        update_func: ProgressCallback | None = None,
+        timeout: Timeout = None,
+    ) -> int:
+        """Stream this file into a writable binary file object (MD5 checked)."""
+        return download_stream(
+            self._session,
+            quote_path(self.uri),
+            target_stream,
+            verbose=verbose,
+            chunk_size=chunk_size,
+            update_func=update_func,
+            timeout=timeout,
+            expected_md5=self.digest,
+            expected_size=self.size,
+        )
+
+    def open(self, mode: str = "rb") -> RemoteStream:
+        """A streaming, seekable binary file object (only ``"rb"``); close it when done."""
+        if mode != "rb":
+            raise XNATValueError(f"remote files open in 'rb' mode only, not {mode!r}")
+        return RemoteStream(self._session, quote_path(self.uri), self.size)
+
+    def delete(self) -> None:
+        """Delete this file on the server."""
+        self._session.delete(quote_path(self.uri))
+        self._session.clearcache()
+
+
+def _session_of(obj: _ObjectBase) -> XNATSession:
+    return obj._xnat_bound_session()
+
+
+class ResourceTransfers(_ObjectBase):
+    """Uploads, downloads and file statistics of a resource folder."""
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def files(self) -> Listing[RemoteFile]: ...
+
+    def _row_number(self, key: str) -> int | None:
+        cache = self._xnat_cache or {}
+        row = cache.get("row") or {}
+        value = str(row.get(key, "")).strip()
+        return int(value) if value.isdigit() else None
+
+    @property
+    def file_count(self) -> int:
+        """Number of files (from the resource listing, else counted from the files)."""
+        found = self._row_number("file_count")
+        return found if found is not None else len(self.files)
+
+    @property
+    def file_size(self) -> int:
+        """Total bytes (from the resource listing, else summed from the files)."""
+        found = self._row_number("file_size")
+        if found is not None:
+            return found
+        return sum(f.size or 0 for f in self.files)
+
+    def _files_uri(self, remotepath: str = "") -> str:
+        base = f"{self.uri}/files"
+        rel = remotepath.strip("/")
+        return f"{base}/{quote_path(rel)}" if rel else base
+
+    def _after_write(self) -> None:
+        cache = self._xnat_cache
+        if cache is not None:
+            cache.pop("files", None)
+            cache.pop("row", None)
+        _session_of(self).clearcache()
+
+    def upload(
+        self,
+        data: UploadSource,
+        remotepath: str | None = None,
+        overwrite: bool = False,
+        extract: bool = False,
+        file_content: str | None = None,
+        file_format: str | None = None,
+        file_tags: str | None = None,
+        *,
+        verbose: bool = False,
+        timeout: Timeout = None,
+        retries: int = 1,
+    ) -> None:
+        """Upload a file (path), bytes, text or a binary file object as ``remotepath``
+        (default: the file's name). ``extract=True`` unpacks a zip/tar/tgz on the server;
+        ``overwrite=False`` raises :class:`XNATFileExistsError` when the file exists."""
+        if remotepath is None:
+            if isinstance(data, (str, os.PathLike)) and os.path.isfile(data):
+                remotepath = Path(os.fspath(data)).name
+            else:
+                raise XNATValueError("remotepath is needed when uploading data, not a file")
+        if not remotepath.strip("/"):
+            raise XNATValueError("remotepath must name a file")
+        query: dict[str, str] = {}
+        if extract:
+            query["extract"] = "true"
+        for key, value in (("content", file_content), ("format", file_format)):
+            if value is not None:
+                query[key] = value
+        if file_tags is not None:
+            query["tags"] = file_tags
+        try:
+            upload(
+                _session_of(self),
+                self._files_uri(remotepath),
+                data,
+                retries=retries,
+                query=query,
+                overwrite=overwrite,
+                timeout=timeout,
+                verbose=verbose,
+            )
+        finally:
+            self._after_write()
+
+    def upload_data(
+        self,
+        data: UploadSource,
+        remotepath: str,
+        overwrite: bool = False,
+        extract: bool = False,
+        file_content: str | None = None,
+        file_format: str | None = None,
+        file_tags: str | None = None,
+    ) -> None:
+        """Upload bytes, text or a file object as ``remotepath`` (xnatpy's name)."""
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        self.upload(data, remotepath, overwrite, extract, file_content, file_format, file_tags)
+
+    def upload_dir(
+        self,
+        directory: str | os.PathLike[str],
+        overwrite: bool = False,
+        method: str = "tgz_file",
+        *,
+        verbose: bool = False,
+    ) -> None:
+        """Upload every regular file below ``directory`` keeping relative paths.
+
+        ``method``: ``per_file`` (one request per file), ``tar_memory``/``tgz_memory`` (one
+        archive built in memory), ``tar_file``/``tgz_file`` (one archive in a temporary
+        file, the default); archives are unpacked by the server.
+        """
+        from xnat_sdk.archives import iter_files, write_tar
+
+        folder = Path(os.fspath(directory))
+        if not folder.is_dir():
+            raise XNATValueError(f"{folder} is not a folder")
+        method = method or "tgz_file"
+        if method not in UPLOAD_DIR_METHODS:
+            raise XNATValueError(
+                f"unknown upload_dir method {method!r}; use one of {', '.join(UPLOAD_DIR_METHODS)}"
+            )
+        session = _session_of(self)
+        try:
+            if method == "per_file":
+                files = list(iter_files(folder))
+                total = sum(p.stat().st_size for p, _ in files)
+                label = f"upload {folder.name}"
+                with TransferProgress(verbose, overall_label=label, overall_total=total) as bars:
+                    for path, rel in files:
+                        if path.stat().st_size == 0:
+                            # XNAT refuses an empty request body: send it as an archive.
+                            buffer = io.BytesIO()
+                            import tarfile
+
+                            with tarfile.open(fileobj=buffer, mode="w") as tar:
+                                tar.add(str(path), arcname=rel)
+                            upload(
+                                session,
+                                self._files_uri("empty.tar"),
+                                buffer.getvalue(),
+                                query={"extract": "true"},
+                                overwrite=overwrite,
+                            )
+                            continue
+                        upload(
+                            session,
+                            self._files_uri(rel),
+                            path,
+                            overwrite=overwrite,
+                            update_func=bars.task(rel, path.stat().st_size)
+                            if bars.enabled
+                            else None,
+                        )
+                return
+            gzip = method.startswith("tgz")
+            name = "upload.tar.gz" if gzip else "upload.tar"
+            buffer_: IO[bytes] = (
+                io.BytesIO() if method.endswith("memory") else tempfile.TemporaryFile()  # noqa: SIM115 (closed by the with below)
+            )
+            with buffer_:
+                write_tar(folder, buffer_, gzip=gzip)
+                buffer_.seek(0)
+                upload(
+                    session,
+                    self._files_uri(name),
+                    buffer_,
+                    query={"extract": "true"},
+                    overwrite=overwrite,
+                    verbose=verbose,
+                )
+        finally:
+            self._after_write()
+
+    def download(
+        self, path: str | os.PathLike[str], verbose: bool = True, *, overwrite: bool = True
+    ) -> Path:
+        """Download the resource's files as one zip file at ``path``."""
+        return download_file(
+            _session_of(self),
+            self._files_uri(),
+            path,
+            format="zip",
+            verbose=verbose,
+            overwrite=overwrite,
+        )
+
+    def download_dir(
+        self, target_dir: str | os.PathLike[str], verbose: bool = True, *, overwrite: bool = True
+    ) -> Path:
+        """Download and unpack the resource into ``target_dir`` (the server's zip layout,
+        ``{session}/scans/{scan}/resources/{label}/files/...``), every file verified against
+        the listing; returns the folder holding the resource's files."""
+        uri = self._files_uri()
+        written = download_zip_dir(
+            _session_of(self), uri, uri, target_dir, verbose=verbose, overwrite=overwrite
+        )
+        return _common_folder(Path(os.fspath(target_dir)), written)
+
+
+def _common_folder(root: Path, written: list[Path]) -> Path:
+    if not written:
+        return root
+    common = Path(os.path.commonpath([str(p.parent) for p in written]))
+    return common
+
+
+class _ZipDownloads(_ObjectBase):
+    __slots__ = ()
+
+    def _zip_uri(self) -> str:
+        return f"{self.uri}/files"
+
+    def download(
+        self, path: str | os.PathLike[str], verbose: bool = True, *, overwrite: bool = True
+    ) -> Path:
+        """Download all files (of every resource) as one zip file at ``path``."""
+        return download_file(
+            _session_of(self),
+            self._zip_uri(),
+            path,
+            format="zip",
+            verbose=verbose,
+            overwrite=overwrite,
+        )
+
+
+class ScanTransfers(_ZipDownloads):
+    """``download`` (one zip) and ``download_dir`` of a scan."""
+
+    __slots__ = ()
+
+    def download_dir(
+        self, target_dir: str | os.PathLike[str], verbose: bool = True, *, overwrite: bool = True
+    ) -> Path:
+        """Download and unpack the scan's files into ``target_dir`` (server zip layout
+        ``{session}/scans/{id}-{type}/resources/...``), verified; returns the scan folder."""
+        uri = self._zip_uri()
+        written = download_zip_dir(
+            _session_of(self), uri, uri, target_dir, verbose=verbose, overwrite=overwrite
+        )
+        common = _common_folder(Path(os.fspath(target_dir)), written)
+        parts = common.parts
+        if "resources" in parts:
+            return Path(*parts[: len(parts) - parts[::-1].index("resources") - 1])
+        return common
+
+
+class SessionDownloads(_ObjectBase):
+    """``download`` and ``download_dir`` of an image session (all scans, one zip)."""
+
+    __slots__ = ()
+
+    def download(
+        self,
+        path: str | os.PathLike[str],
+        scan_filter: str = "ALL",
+        verbose: bool = True,
+        *,
+        overwrite: bool = True,
+    ) -> Path:
+        """Download the files of the scans matching ``scan_filter`` (``ALL``, IDs or types,
+        comma-separated) as one zip at ``path``."""
+        return download_file(
+            _session_of(self),
+            f"{self.uri}/scans/{quote_path(scan_filter)}/files",
+            path,
+            format="zip",
+            verbose=verbose,
+            overwrite=overwrite,
+        )
+
+    def download_dir(
+        self,
+        target_dir: str | os.PathLike[str],
+        scan_filter: str = "ALL",
+        verbose: bool = True,
+        *,
+        overwrite: bool = True,
+        bars: TransferProgress | None = None,
+    ) -> Path:
+        """Download and unpack the session's scan files into ``target_dir``
+        (``{label}/scans/{id}-{type}/resources/{label}/files/...``), verified against the
+        listing; returns ``target_dir/{label}``."""
+        uri = f"{self.uri}/scans/{quote_path(scan_filter)}/files"
+        root = Path(os.fspath(target_dir))
+        download_zip_dir(
+            _session_of(self), uri, uri, root, verbose=verbose, overwrite=overwrite, bars=bars
+        )
+        label = str(getattr(self, "label", "") or "")
+        return root / _safe_name(label) if label else root
+
+
+class _TreeDownloads(_ObjectBase):
+    __slots__ = ()
+
+    def _folder_name(self) -> str:
+        raise NotImplementedError
+
+    def _download_tree(self, folder: Path, bars: TransferProgress) -> None:
+        raise NotImplementedError
+
+    def download_dir(
+        self, target_dir: str | os.PathLike[str], verbose: bool = True, *, overwrite: bool = True
+    ) -> Path:
+        """Download every session below this object into ``target_dir/{name}/...`` (one
+        verified zip per session); returns that folder."""
+        folder = Path(os.fspath(target_dir)) / _safe_name(self._folder_name())
+        folder.mkdir(parents=True, exist_ok=True)
+        with TransferProgress(verbose, overall_label=self._folder_name()) as bars:
+            self._download_tree(folder, bars)
+        return folder
+
+    def download(
+        self, path: str | os.PathLike[str], verbose: bool = True, *, overwrite: bool = True
+    ) -> Path:
+        """Download everything below this object into one zip file at ``path`` (built
+        locally from the per-session zips, every file verified)."""
+        target = Path(os.fspath(path))
+        if not overwrite and target.exists():
+            raise XNATFileExistsError(f"{target} exists (overwrite=False)")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".xnat-sdk-", dir=target.parent))
+        try:
+            folder = self.download_dir(staging, verbose=verbose)
+            return _zip_folder(folder.parent, target, overwrite)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _download_experiments(experiments: Iterable[Any], folder: Path, bars: TransferProgress) -> None:
+    for experiment in experiments:
+        method = getattr(experiment, "download_dir", None)
+        if method is None or not isinstance(experiment, SessionDownloads):
+            continue
+        experiment.download_dir(folder, verbose=False, bars=bars)
+
+
+class SubjectDownloads(_TreeDownloads):
+    """``download_dir`` (``{label}/{session}/...``) and ``download`` of a subject."""
+
+    __slots__ = ()
+
+    def _folder_name(self) -> str:
+        return str(getattr(self, "label", "") or self.uri.rsplit("/", 1)[-1])
+
+    def _download_tree(self, folder: Path, bars: TransferProgress) -> None:
+        _download_experiments(getattr(self, "experiments", ()), folder, bars)
+
+
+class ProjectDownloads(_TreeDownloads):
+    """``download_dir`` (``{name}/{subject}/{session}/...``) and ``download`` of a project."""
+
+    __slots__ = ()
+
+    def _folder_name(self) -> str:
+        return str(getattr(self, "name", "") or self.uri.rsplit("/", 1)[-1])
+
+    def _download_tree(self, folder: Path, bars: TransferProgress) -> None:
+        for subject in getattr(self, "subjects", ()):
+            if isinstance(subject, SubjectDownloads):
+                sub = folder / _safe_name(subject._folder_name())
+                sub.mkdir(parents=True, exist_ok=True)
+                subject._download_tree(sub, bars)
