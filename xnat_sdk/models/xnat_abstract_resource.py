@@ -35,28 +35,6 @@ class AbstractResource(ResourceBase):
             "type": "xs:string",
         },
     )
-    file_count: int | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "file_count",
-            "path": "file_count",
-            "xpath": "xnat:abstractResource/file_count",
-            "kind": "attribute",
-            "list": False,
-            "type": "xs:integer",
-        },
-    )
-    file_size: int | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "file_size",
-            "path": "file_size",
-            "xpath": "xnat:abstractResource/file_size",
-            "kind": "attribute",
-            "list": False,
-            "type": "xs:long",
-        },
-    )
     note: str | None = attrs.field(
         default=None,
         metadata={
@@ -80,6 +58,10 @@ class AbstractResource(ResourceBase):
             "type": "",
         },
     )
+
+    # Provided by the runtime base, not generated:
+    #   file_count <- file_count (attribute)
+    #   file_size <- file_size (attribute)
 
 
 @attrs.define(kw_only=True, eq=False, repr=False)
