@@ -406,3 +406,23 @@ def test_archive_redirect_quarantine_and_overwrite_delete(
     assert resp.status_code == 403
     assert _rows(admin.get(url + uri, params={"format": "json"}))[0]["status"] == "READY"
     assert any(r["url"] == uri[5:] for r in _rows(admin.get(url + "/data/prearchive")))
+
+
+def test_merging_into_another_subjects_session_is_refused(
+    server: LocalXNAT, admin: requests.Session
+) -> None:
+    url = server.url
+    study = make_study(
+        patient="OWN", study_label="OWN_1", series=[(1, "T1")], instances_per_series=1
+    )
+    resp = _import(server, admin, zip_study(study), project="PC", dest="/archive")
+    assert resp.status_code == 200, resp.text
+    other = make_study(
+        patient="OTHER", study_label="OWN_1", series=[(2, "T2")], instances_per_series=1
+    )
+    uri = _import(server, admin, zip_study(other), project="PC").text.strip()
+    resp = admin.post(url + "/data/services/archive", params={"src": uri, "overwrite": "append"})
+    assert resp.status_code == 409
+    assert "Already Exists for another Subject" in resp.text
+    scans_url = url + "/data/archive/projects/PC/subjects/OWN/experiments/OWN_1/scans"
+    assert [s["ID"] for s in _rows(admin.get(scans_url, params={"format": "json"}))] == ["1"]

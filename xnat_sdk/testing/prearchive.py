@@ -751,7 +751,7 @@ def archive_session(
                     "Invalid modification of session modality via archive process.  Data "
                     "may require a manual merge."
                 )
-            if subj_id is not None and existing["subject_id"] != subj_id:
+            if existing["subject_id"] != subj_id:  # also when the subject would be new
                 raise _Conflict(
                     "Invalid modification of session subject via archive process.: "
                     f"{existing['label']} Already Exists for another Subject"
