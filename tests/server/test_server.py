@@ -1,0 +1,222 @@
+"""Server-wide behaviour: info endpoints, routing, persistence, concurrency, faults, CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.server.conftest import rows
+from xnat_sdk.testing.local import LocalXNAT
+
+
+def test_info_endpoints(xnat_url: str) -> None:
+    r = requests.get(f"{xnat_url}/")
+    assert r.status_code == 200 and "<html" in r.text
+    assert requests.get(f"{xnat_url}/data/version").status_code == 404
+    info = requests.get(f"{xnat_url}/xapi/siteConfig/buildInfo").json()
+    assert info["version"].startswith("1.8.")
+    assert all(isinstance(v, str) for v in info.values())
+    assert requests.get(f"{xnat_url}/xapi/siteConfig/buildInfo/version").text == info["version"]
+    up = requests.get(f"{xnat_url}/xapi/siteConfig/uptime").json()
+    assert "seconds" in up
+    names = requests.get(f"{xnat_url}/xapi/schemas").json()
+    assert "xnat" in names
+    xsd = requests.get(f"{xnat_url}/xapi/schemas/xnat")
+    assert xsd.status_code == 200 and b"<xs:schema" in xsd.content
+    assert requests.get(f"{xnat_url}/schemas/xnat/xnat.xsd").content == xsd.content
+    assert requests.get(f"{xnat_url}/xapi/schemas/nope").status_code == 404
+
+
+def test_routing_aliases_404_405(
+    xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session
+) -> None:
+    url = xnat_server.url
+    for prefix in ("/data", "/REST", "/data/archive", "/REST/archive"):
+        r = admin.get(f"{url}{prefix}/projects/{xnat_project}?format=json")
+        assert r.status_code == 200, prefix
+    r = admin.get(f"{url}/data/unknown/path")
+    assert r.status_code == 404
+    assert "<h3>" in r.text
+    r = admin.post(f"{url}/data/projects/{xnat_project}")
+    assert r.status_code == 405
+    assert "GET" in r.headers["Allow"]
+    assert admin.get(f"{url}/xapi/no-such-api").status_code == 404
+
+
+def test_restart_keeps_objects_and_files(tmp_path: Path) -> None:
+    data = os.urandom(5000)
+    with LocalXNAT(data_dir=tmp_path) as first:
+        a = requests.Session()
+        a.auth = ("admin", "admin")
+        p = f"{first.url}/data/projects/PERSIST"
+        assert a.put(p).status_code == 200
+        eid = a.put(f"{p}/subjects/S1/experiments/E1?xsiType=xnat:mrSessionData").text
+        a.put(f"{p}/subjects/S1/experiments/E1/resources/R/files/f.bin", data=data)
+        a.put(f"{p}/subjects/S1?gender=male")
+        tok = a.get(f"{first.url}/data/services/tokens/issue").json()
+    with LocalXNAT(data_dir=tmp_path) as second:
+        a = requests.Session()
+        a.auth = ("admin", "admin")
+        p = f"{second.url}/data/projects/PERSIST"
+        (exp,) = rows(a.get(f"{p}/experiments"))
+        assert exp["ID"] == eid
+        assert a.get(f"{p}/subjects/S1/experiments/E1/resources/R/files/f.bin").content == data
+        assert rows(a.get(f"{p}/subjects?columns=ID,gender"))[0]["gender"] == "male"
+        # tokens survive as well; new accession IDs continue the sequence
+        r = requests.get(f"{second.url}/data/auth", auth=(tok["alias"], tok["secret"]))
+        assert r.status_code == 200
+        e2 = a.put(f"{p}/subjects/S1/experiments/E2?xsiType=xnat:mrSessionData").text
+        assert e2 > eid
+
+
+def test_concurrent_uploads_and_listings(xnat_server: LocalXNAT, xnat_project: str) -> None:
+    url = xnat_server.url
+    base = f"{url}/data/projects/{xnat_project}/resources/CONC/files"
+    requests.put(f"{url}/data/projects/{xnat_project}/resources/CONC", auth=("admin", "admin"))
+    errors: list[str] = []
+    payloads = {f"t{t}/f{i}.bin": os.urandom(2000 + i) for t in range(6) for i in range(8)}
+
+    def worker(t: int) -> None:
+        with requests.Session() as s:
+            s.auth = ("admin", "admin")
+            for i in range(8):
+                name = f"t{t}/f{i}.bin"
+                r = s.put(f"{base}/{name}", data=payloads[name])
+                if r.status_code != 200 or r.text:
+                    errors.append(f"{name}: {r.status_code} {r.text}")
+                if s.get(base).status_code != 200:
+                    errors.append("listing failed")
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(6)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    listed = {
+        r["URI"].split("/files/", 1)[1]: r["digest"]
+        for r in rows(requests.get(base, auth=("admin", "admin")))
+    }
+    assert listed == {k: hashlib.md5(v).hexdigest() for k, v in payloads.items()}
+
+
+def test_fault_delay_and_forced_errors(own_server: LocalXNAT) -> None:
+    url = own_server.url
+    auth = ("admin", "admin")
+    own_server.faults.fail_next(2, status=503, prefix="/data/projects")
+    r = requests.get(f"{url}/data/projects", auth=auth)
+    assert r.status_code == 503 and r.headers["Retry-After"] == "0"
+    assert requests.get(f"{url}/data/experiments", auth=auth).status_code == 200  # other prefix
+    assert requests.get(f"{url}/data/projects", auth=auth).status_code == 503
+    assert requests.get(f"{url}/data/projects", auth=auth).status_code == 200
+    own_server.faults.set_delay(0.3)
+    t0 = time.monotonic()
+    requests.get(f"{url}/data/projects", auth=auth)
+    assert time.monotonic() - t0 >= 0.3
+    own_server.faults.clear()
+    with pytest.raises(ValueError):
+        own_server.faults.fail_next(1, status=404)
+
+
+def test_fault_drop_connection_mid_download(own_server: LocalXNAT) -> None:
+    url = own_server.url
+    own_server.seed_project("DROP")
+    rid = own_server.seed_resource("project", "DROP", "R")
+    data = os.urandom(300_000)
+    own_server.seed_file(rid, "big.bin", data)
+    f = f"{url}/data/projects/DROP/resources/R/files/big.bin"
+    own_server.faults.drop_after(1000)
+    with pytest.raises(requests.exceptions.RequestException):
+        requests.get(f, auth=("admin", "admin")).content  # noqa: B018
+    # the budget was one download: the next one is whole, and Range resumes work
+    assert requests.get(f, auth=("admin", "admin")).content == data
+    part = requests.get(f, auth=("admin", "admin"), headers={"Range": "bytes=1000-"})
+    assert part.content == data[1000:]
+
+
+def test_fault_corrupt_digest(own_server: LocalXNAT) -> None:
+    own_server.seed_project("DIG")
+    rid = own_server.seed_resource("project", "DIG", "R")
+    own_server.seed_file(rid, "a.txt", b"abc")
+    listing = f"{own_server.url}/data/projects/DIG/resources/R/files"
+    good = hashlib.md5(b"abc").hexdigest()
+    own_server.faults.corrupt_digests(1)
+    assert rows(requests.get(listing, auth=("admin", "admin")))[0]["digest"] != good
+    assert rows(requests.get(listing, auth=("admin", "admin")))[0]["digest"] == good
+
+
+def test_fault_http_api_is_admin_only(own_server: LocalXNAT) -> None:
+    url = f"{own_server.url}/xapi/testing/faults"
+    assert requests.put(url, json={"delay": 1}, auth=("user", "user")).status_code == 403
+    r = requests.put(
+        url,
+        json={"fail_next": {"count": 1, "status": 502, "prefix": "/data/users"}},
+        auth=("admin", "admin"),
+    )
+    assert r.status_code == 200
+    assert r.json()["fail_next"]["count"] == 1
+    assert requests.get(f"{own_server.url}/data/users", auth=("admin", "admin")).status_code == 502
+    r = requests.put(url, json={"expire_sessions": True}, auth=("admin", "admin"))
+    assert r.status_code == 200
+    assert requests.put(url, data="{bad json", auth=("admin", "admin")).status_code == 400
+    assert requests.delete(url, auth=("admin", "admin")).json()["fail_next"] is None
+
+
+def test_seeding_is_fast(tmp_path: Path) -> None:
+    with LocalXNAT(data_dir=tmp_path) as server:
+        t0 = time.monotonic()
+        server.seed_bulk("BENCH", 2000, sessions_per_subject=1, scans_per_session=3)
+        elapsed = time.monotonic() - t0
+        assert elapsed < 10, elapsed
+        r = requests.get(
+            f"{server.url}/data/projects/BENCH/subjects?columns=ID,label", auth=("admin", "admin")
+        )
+        assert len(rows(r)) == 2000
+        sess = rows(
+            requests.get(f"{server.url}/data/projects/BENCH/experiments", auth=("admin", "admin"))
+        )
+        assert len(sess) == 2000
+        scans = rows(
+            requests.get(
+                f"{server.url}/data/experiments/{sess[0]['ID']}/scans", auth=("admin", "admin")
+            )
+        )
+        assert [s["ID"] for s in scans] == ["1", "2", "3"]
+
+
+def test_cli_serve_starts_quickly(tmp_path: Path) -> None:
+    t0 = time.monotonic()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from xnat_sdk.cli import main; sys.exit(main())",
+            "serve",
+            "--data-dir",
+            str(tmp_path),
+            "--port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        startup = time.monotonic() - t0
+        assert "http://127.0.0.1:" in line
+        url = line.split()[4]
+        assert requests.get(f"{url}/data/JSESSION", auth=("admin", "admin")).status_code == 200
+        assert startup < 2.0, startup
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0
+    assert (tmp_path / "xnat.db").exists()
