@@ -805,6 +805,16 @@ def _filter_xsi(
     return out, pk
 
 
+#: Experiment root types that are not secured elements in XNAT (abstract bases).
+_UNSECURED_ROOTS = {
+    "xnat:experimentData",
+    "xnat:subjectAssessorData",
+    "xnat:imageSessionData",
+    "xnat:imageAssessorData",
+    "xnat:derivedData",
+}
+
+
 def _experiment_list(ctx: RequestContext) -> Response:
     chain = resolve(ctx)
     top = chain.project is None
@@ -820,6 +830,10 @@ def _experiment_list(ctx: RequestContext) -> Response:
     )
     cols = ["ID", "project", "date", "xsiType", "label", "insert_date"]
     if top:
+        # XNAT adds the element name (xsiType) and project to the query when the root element is
+        # not a secured data type (no xsiType, or an abstract base), to check access row by row.
+        root = schema_of(ctx).canonical(ctx.q("xsiType") or "") if pk is not None else None
+        unsecured = root is None or root in _UNSECURED_ROOTS
         if pk is not None:
             schema = schema_of(ctx)
             x = schema.canonical(ctx.q("xsiType") or "") or ""
@@ -835,6 +849,7 @@ def _experiment_list(ctx: RequestContext) -> Response:
             pk_column=pk,
             title="Matching experiments",
             pageable=True,
+            extra_columns=("xsiType", "project") if unsecured else (),
         )
     return answer(
         ctx,

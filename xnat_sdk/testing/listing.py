@@ -260,6 +260,7 @@ def answer(
     pk_column: str | None = None,
     title: str | None = None,
     pageable: bool = False,
+    extra_columns: Sequence[str] = (),
 ) -> Response:
     """Filter, select columns, page and render the listing."""
     selected = list(rows)
@@ -285,6 +286,9 @@ def answer(
         cols = [c for c in default_columns if c != "URI"]
     if pk_column and pk_column not in cols:
         cols.append(pk_column)
+    # columns the query always selects whatever ``columns=`` says (e.g. the xsiType and project
+    # of /data/experiments rows when the root element is not a secured data type)
+    cols += [c for c in extra_columns if c not in cols]
     cols = [c for c in cols if c != "URI"] + ["URI"]
     out: list[dict[str, Any]] = []
     for row, data in selected:
