@@ -112,3 +112,31 @@ def test_archive_cleans_labels(server: LocalXNAT, subject: str, session: str) ->
     doc = requests.get(server.url + archived, params={"format": "json"}, auth=("admin", "admin"))
     assert doc.status_code == 200
     assert doc.json()["items"][0]["data_fields"]["label"] == clean_session
+
+
+def test_site_rebuild_and_tag_filter(server: LocalXNAT) -> None:
+    study = make_study(
+        patient="TAG", study_label="TAG_1", series=[(1, "T1")], instances_per_series=1
+    )
+    resp = requests.post(
+        server.url + "/data/services/import",
+        params={"project": "RB"},
+        data=zip_study(study),
+        auth=("admin", "admin"),
+    )
+    uri = resp.text.strip()
+    assert requests.put(server.url + "/data/prearchive", auth=("user", "user")).status_code == 403
+    assert requests.put(server.url + "/data/prearchive", auth=("admin", "admin")).status_code == 200
+    rows = requests.get(
+        server.url + "/data/prearchive/projects",
+        params={"tag": study.study_instance_uid},
+        auth=("admin", "admin"),
+    ).json()["ResultSet"]["Result"]
+    assert ["/data" + r["url"] for r in rows] == [uri]
+    assert rows[0]["status"] == "READY"
+    resp = requests.get(
+        server.url + "/data/prearchive/projects",
+        params={"tag": study.study_instance_uid},
+        auth=("user", "user"),
+    )
+    assert resp.status_code == 403
