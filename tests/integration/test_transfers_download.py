@@ -1,0 +1,311 @@
+"""Downloads: byte-for-byte round trips, verification, interrupted transfers, local overwrite,
+odd names, streaming reads and progress bars (over HTTP against the local server)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from xnat_sdk.errors import (
+    XNATFileExistsError,
+    XNATIntegrityError,
+    XNATNotFoundError,
+    XNATTransferError,
+    XNATValueError,
+)
+from xnat_sdk.session import XNATSession
+from xnat_sdk.testing.local import LocalXNAT
+
+if TYPE_CHECKING:
+    from conftest import RequestLog, Seeded
+
+    from xnat_sdk.models import AbstractResource
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _scan_pk(server: LocalXNAT, eid: str, scan: str) -> int:
+    row = server.store.one("SELECT pk FROM scans WHERE experiment_id=? AND id=?", (eid, scan))
+    assert row is not None
+    return int(row[0])
+
+
+@pytest.fixture
+def payloads() -> dict[str, bytes]:
+    """Files of the DICOM resource of scan 1 of E1 (sizes around chunk boundaries)."""
+    return {
+        "a/1.dcm": os.urandom(524288 + 17),
+        "2.dcm": os.urandom(1000),
+        "deep/er/3.dcm": b"",
+    }
+
+
+@pytest.fixture
+def resource(
+    server: LocalXNAT, session: XNATSession, seeded: Seeded, payloads: dict[str, bytes]
+) -> AbstractResource:
+    eid = seeded.sessions["E1"]
+    rid = server.seed_resource("scan", _scan_pk(server, eid, "1"), "DICOM", format="DICOM")
+    for path, data in payloads.items():
+        server.seed_file(rid, path, data)
+    return session.experiments[eid].scans["1"].resources["DICOM"]
+
+
+def _files_below(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_file_download_round_trip(
+    resource: AbstractResource, payloads: dict[str, bytes], tmp_path: Path
+) -> None:
+    assert resource.file_count == 3
+    assert resource.file_size == sum(len(d) for d in payloads.values())
+    for remote in resource.files:
+        assert remote.file_size == len(payloads[remote.path])
+        assert remote.digest == hashlib.md5(payloads[remote.path]).hexdigest()
+        target = remote.download(tmp_path / remote.path.replace("/", "_"), verbose=False)
+        assert _sha(target.read_bytes()) == _sha(payloads[remote.path])
+    # a folder as target keeps the file's name
+    got = resource.files["2.dcm"].download(tmp_path, verbose=False)
+    assert got == tmp_path / "2.dcm"
+    assert sorted(os.listdir(tmp_path)) == ["2.dcm", "a_1.dcm", "deep_er_3.dcm"]
+
+
+def test_session_download_and_stream(
+    session: XNATSession, resource: AbstractResource, payloads: dict[str, bytes], tmp_path: Path
+) -> None:
+    remote = resource.files["a/1.dcm"]
+    target = session.download(remote.uri, tmp_path / "x.bin", verbose=False)
+    assert target.read_bytes() == payloads["a/1.dcm"]
+    calls: list[tuple[int, int | None, bool]] = []
+    sink = io.BytesIO()
+    count = session.download_stream(
+        remote.uri, sink, chunk_size=65536, update_func=lambda d, t, f: calls.append((d, t, f))
+    )
+    assert count == len(payloads["a/1.dcm"]) == len(sink.getvalue())
+    assert sink.getvalue() == payloads["a/1.dcm"]
+    assert calls[0] == (0, count, False)
+    assert calls[-1] == (count, count, True)
+    assert [c[0] for c in calls] == sorted(c[0] for c in calls)
+    archive = session.download_zip(f"{resource.uri}/files", tmp_path / "r.zip", verbose=False)
+    with zipfile.ZipFile(archive) as zf:
+        names = {n.split("/files/", 1)[1]: zf.read(n) for n in zf.namelist()}
+    assert names == payloads
+
+
+def test_open_streams_and_seeks(
+    resource: AbstractResource, payloads: dict[str, bytes], log: RequestLog
+) -> None:
+    data = payloads["a/1.dcm"]
+    remote = resource.files["a/1.dcm"]
+    log.clear()
+    with remote.open() as handle:
+        assert handle.read(10) == data[:10]
+        handle.seek(3)
+        assert handle.read(4) == data[3:7]
+        assert len(log) == 1, "a seek inside the window reuses the stream"
+        handle.seek(-5, io.SEEK_END)
+        assert handle.read() == data[-5:]
+        assert len(log) == 2, "a far seek re-opens with a Range request"
+        handle.seek(0)
+        assert hashlib.md5(handle.read()).hexdigest() == remote.digest
+    with pytest.raises(XNATValueError):
+        remote.open("w")
+
+
+def test_digest_mismatch_raises_and_leaves_nothing(
+    server: LocalXNAT, resource: AbstractResource, tmp_path: Path
+) -> None:
+    server.faults.corrupt_digests(count=1)
+    resource.clearcache()
+    remote = resource.files["2.dcm"]
+    with pytest.raises(XNATIntegrityError, match="MD5"):
+        remote.download(tmp_path / "2.dcm", verbose=False)
+    assert os.listdir(tmp_path) == []
+
+
+def test_digest_mismatch_in_download_dir_leaves_nothing(
+    server: LocalXNAT, resource: AbstractResource, tmp_path: Path
+) -> None:
+    server.faults.corrupt_digests(count=1)
+    with pytest.raises(XNATIntegrityError):
+        resource.download_dir(tmp_path)
+    assert list(tmp_path.rglob("*")) == []
+
+
+def test_interrupted_download_leaves_no_file(
+    server: LocalXNAT, resource: AbstractResource, tmp_path: Path
+) -> None:
+    remote = resource.files["a/1.dcm"]
+    server.faults.drop_after(70000, count=1, prefix="/data/")
+    with pytest.raises(XNATTransferError, match="broke off"):
+        remote.download(tmp_path / "1.dcm", verbose=False)
+    assert os.listdir(tmp_path) == []
+    # the next attempt succeeds
+    assert remote.download(tmp_path / "1.dcm", verbose=False).stat().st_size == remote.size
+
+
+def test_interrupted_zip_leaves_nothing(
+    server: LocalXNAT, resource: AbstractResource, tmp_path: Path
+) -> None:
+    server.faults.drop_after(2000, count=1, prefix="/data/")
+    with pytest.raises(XNATTransferError):
+        resource.download(tmp_path / "r.zip", verbose=False)
+    assert os.listdir(tmp_path) == []
+    # the (short, complete) file listing uses up one budget unit, the zip is cut
+    server.faults.drop_after(2000, count=2, prefix="/data/")
+    resource.clearcache()
+    with pytest.raises(XNATTransferError):
+        resource.download_dir(tmp_path / "d", verbose=False)
+    assert list((tmp_path / "d").rglob("*")) == []
+
+
+def test_local_overwrite_refused(
+    resource: AbstractResource, payloads: dict[str, bytes], tmp_path: Path, log: RequestLog
+) -> None:
+    target = tmp_path / "2.dcm"
+    target.write_bytes(b"mine")
+    remote = resource.files["2.dcm"]
+    log.clear()
+    with pytest.raises(XNATFileExistsError):
+        remote.download(target, verbose=False, overwrite=False)
+    assert len(log) == 0, "refused before any request"
+    assert target.read_bytes() == b"mine"
+    remote.download(target, verbose=False)
+    assert target.read_bytes() == payloads["2.dcm"]
+    # download_dir: nothing replaced when one file exists
+    first = resource.download_dir(tmp_path / "d", verbose=False)
+    (first / "2.dcm").write_bytes(b"changed")
+    with pytest.raises(XNATFileExistsError):
+        resource.download_dir(tmp_path / "d", verbose=False, overwrite=False)
+    assert (first / "2.dcm").read_bytes() == b"changed"
+    assert not [p for p in (tmp_path / "d").iterdir() if p.name.startswith(".")]
+
+
+def test_download_dir_layouts(
+    server: LocalXNAT,
+    session: XNATSession,
+    seeded: Seeded,
+    resource: AbstractResource,
+    payloads: dict[str, bytes],
+    tmp_path: Path,
+) -> None:
+    e1 = seeded.sessions["E1"]
+    other = server.seed_resource("scan", _scan_pk(server, e1, "2"), "NIFTI")
+    server.seed_file(other, "t2.nii", b"nifti")
+    e2_res = server.seed_resource("scan", _scan_pk(server, seeded.sessions["E2"], "1"), "DICOM")
+    server.seed_file(e2_res, "x.dcm", b"e2")
+    folder = resource.download_dir(tmp_path / "res", verbose=False)
+    assert folder == tmp_path / "res/E1/scans/1-T1/resources/DICOM/files"
+    assert _files_below(folder) == payloads
+
+    experiment = session.experiments[e1]
+    scan_dir = experiment.scans["1"].download_dir(tmp_path / "scan", verbose=False)
+    assert scan_dir == tmp_path / "scan/E1/scans/1-T1"
+    assert _files_below(scan_dir / "resources/DICOM/files") == payloads
+
+    exp_dir = experiment.download_dir(tmp_path / "exp", verbose=False)
+    assert exp_dir == tmp_path / "exp/E1"
+    got = _files_below(exp_dir / "scans")
+    assert got["2-T2/resources/NIFTI/files/t2.nii"] == b"nifti"
+    assert got["1-T1/resources/DICOM/files/a/1.dcm"] == payloads["a/1.dcm"]
+
+    project = session.projects[seeded.project]
+    proj_dir = project.download_dir(tmp_path / "proj", verbose=False)
+    assert proj_dir == tmp_path / "proj" / (project.name or seeded.project)
+    tree = _files_below(proj_dir)
+    assert tree["S2/E2/scans/1-T1/resources/DICOM/files/x.dcm"] == b"e2"
+    assert tree["S1/E1/scans/2-T2/resources/NIFTI/files/t2.nii"] == b"nifti"
+    assert len(tree) == 5
+
+    subject_dir = session.projects[seeded.project].subjects["S2"].download_dir(tmp_path / "s")
+    assert _files_below(subject_dir) == {"E2/scans/1-T1/resources/DICOM/files/x.dcm": b"e2"}
+
+    archive = project.download(tmp_path / "p.zip", verbose=False)
+    with zipfile.ZipFile(archive) as zf:
+        assert len(zf.namelist()) == 5
+        assert zf.read(f"{proj_dir.name}/S2/E2/scans/1-T1/resources/DICOM/files/x.dcm") == b"e2"
+    session_zip = experiment.download(tmp_path / "e.zip", verbose=False)
+    with zipfile.ZipFile(session_zip) as zf:
+        assert len(zf.namelist()) == 4
+    scan_zip = experiment.scans["1"].download(tmp_path / "s.zip", verbose=False)
+    with zipfile.ZipFile(scan_zip) as zf:
+        assert sorted(n.split("/files/", 1)[1] for n in zf.namelist()) == sorted(payloads)
+    assert not [p for p in tmp_path.rglob(".*")], "no temporary names left"
+
+
+def test_missing_file_is_typed_error(session: XNATSession, seeded: Seeded, tmp_path: Path) -> None:
+    with pytest.raises(XNATNotFoundError):
+        session.download(
+            f"/data/experiments/{seeded.sessions['E1']}/resources/NOPE/files/x",
+            tmp_path / "x",
+            verbose=False,
+        )
+    assert os.listdir(tmp_path) == []
+
+
+_NAME = st.text(
+    alphabet=st.characters(
+        blacklist_categories=("Cs", "Cc"), blacklist_characters="/\\", min_codepoint=32
+    ),
+    min_size=1,
+    max_size=20,
+).filter(lambda s: s.strip(". ") == s and s not in (".", ".."))
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(name=_NAME, data=st.binary(min_size=1, max_size=200))
+def test_odd_names_round_trip(
+    session: XNATSession, resource: AbstractResource, name: str, data: bytes, tmp_path: Path
+) -> None:
+    remote_path = f"odd dir #?/{name}"
+    resource.upload(data, remote_path, overwrite=True)
+    found = resource.files[remote_path]
+    assert found.size == len(data)
+    target = tmp_path / f"{abs(hash(name))}.bin"
+    assert found.download(target, verbose=False).read_bytes() == data
+    with found.open() as handle:
+        assert handle.read() == data
+    found.delete()
+    assert remote_path not in resource.files
+
+
+def test_progress_bar_on_fake_tty(
+    resource: AbstractResource, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class FakeTTY(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = FakeTTY()
+    monkeypatch.setattr("sys.stdout", screen)
+    resource.files["a/1.dcm"].download(tmp_path / "1.dcm", verbose=True)
+    shown = screen.getvalue()
+    assert "1.dcm" in shown and "━" in shown, shown[-300:]
+    assert "MB" in shown or "kB" in shown
+
+    quiet = FakeTTY()
+    monkeypatch.setattr("sys.stdout", quiet)
+    resource.files["a/1.dcm"].download(tmp_path / "2.dcm", verbose=False)
+    assert quiet.getvalue() == ""
+
+
+def test_no_progress_when_not_a_tty(
+    resource: AbstractResource, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    resource.files["a/1.dcm"].download(tmp_path / "1.dcm", verbose=True)
+    resource.download_dir(tmp_path / "d", verbose=True)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
