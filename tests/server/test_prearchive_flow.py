@@ -127,6 +127,16 @@ def test_full_dicom_path(server: LocalXNAT, admin: requests.Session) -> None:
     assert len(files) == 3
     assert all(f["URI"].startswith(uri + "/scans/2/resources/DICOM/files/") for f in files)
     got = {admin.get(url + f["URI"]).content for f in files}
+    # dicomdump of one named file: its own InstanceNumber
+    last = files[-1]
+    dump = _rows(
+        admin.get(
+            url + "/data/services/dicomdump",
+            params={"src": last["URI"][5:], "field": "InstanceNumber"},
+        )
+    )
+    ds_last = pydicom.dcmread(io.BytesIO(admin.get(url + last["URI"]).content))
+    assert [r["value"] for r in dump] == [str(ds_last.InstanceNumber)]
     assert got == {i.data for i in study.instances_of(2)}
     session_resources = _rows(admin.get(url + uri + "/resources"))
     assert {(r["category"], r["cat_id"], r["label"]) for r in session_resources} == {
@@ -209,6 +219,15 @@ def test_full_dicom_path(server: LocalXNAT, admin: requests.Session) -> None:
     assert contents == {i.data for i in study.instances_of(5)}
     ds = pydicom.dcmread(io.BytesIO(next(iter(contents))))
     assert ds.SeriesDescription == "DWI"
+    for f in arch_files:  # file-level dump, by the URI the listing gives
+        dump = _rows(
+            admin.get(
+                url + "/data/services/dicomdump",
+                params={"src": f["URI"], "field": "SOPInstanceUID"},
+            )
+        )
+        sop = pydicom.dcmread(io.BytesIO(admin.get(url + f["URI"]).content)).SOPInstanceUID
+        assert [r["value"] for r in dump] == [sop]
 
     # dicomdump of the archived scan, as xnatpy asks for it
     expt_id = item["data_fields"]["ID"]

@@ -11,6 +11,9 @@
   per session, each followed by CRLF. Input is fully validated before anything is written.
 * ``GET /data/services/dicomdump?src=...[&field=...]``: header rows of the first DICOM file
   of an archive or prearchive session, scan or file (columns ``tag1, tag2, vr, value, desc``).
+  Besides XNAT's ``/archive/projects/...`` and ``/prearchive/projects/...`` templates, the
+  ``/data/projects/...`` and ``/data/experiments/...`` file URIs of the listings work too
+  (resources named by label or by numeric id).
 """
 
 from __future__ import annotations
@@ -186,7 +189,7 @@ def _import(ctx: RequestContext) -> Response:
 
 _SEG = r"([^/]+)"
 _ARCH_SESSION = re.compile(
-    rf"^/archive/projects/{_SEG}(?:/subjects/{_SEG})?/experiments/{_SEG}"
+    rf"^/(?:archive/)?projects/{_SEG}(?:/subjects/{_SEG})?/experiments/{_SEG}"
     rf"(?:/scans/{_SEG}(?:/resources/{_SEG}/files/(.+))?)?/?$"
 )
 _ARCH_TOP = re.compile(
@@ -210,7 +213,7 @@ def _scan_dicom_files(
             (str(scan["pk"]),),
         )
         for res in res_rows:
-            if resource is not None and res["label"] != resource:
+            if resource is not None and resource not in (res["label"], str(res["id"])):
                 continue
             if resource is None and res["label"] not in ("DICOM", "secondary"):
                 continue
