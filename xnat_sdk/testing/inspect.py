@@ -63,6 +63,14 @@ _FIELDS: dict[Kind, tuple[DisplayField, ...]] = {
         _f("PI", "PI", "pi"),
         _f("INSERT_DATE", "Inserted", "insert_date", "date"),
         _f("INSERT_USER", "Creator", "insert_user"),
+        _f("PROJECT_ACCESS", "Accessibility", "project_access"),
+        _f("PROJECT_OWNERS", "Owners", "project_owners"),
+        _f("PROJECT_MEMBERS", "Members", "project_members"),
+        _f("PROJECT_COLLABS", "Collaborators", "project_collabs"),
+        _f("PROJ_MR_COUNT", "MR Count", "proj_mr_count", "integer"),
+        _f("PROJ_CT_COUNT", "CT Count", "proj_ct_count", "integer"),
+        _f("PROJ_PET_COUNT", "PET Count", "proj_pet_count", "integer"),
+        _f("PROJ_UT_COUNT", "UT Count", "proj_ut_count", "integer"),
     ),
     "subject": (
         _f("SUBJECT_ID", "Subject", "id"),
@@ -295,8 +303,27 @@ def _custom(store: Store, kind: str) -> dict[str, dict[str, str]]:
 def project_records(store: Store) -> dict[str, dict[str, str]]:
     """Every project as a flat record keyed by ID."""
     custom = _custom(store, "project")
+    users: dict[tuple[str, str], list[str]] = {}
+    for u in store.query("SELECT project, login, level FROM project_users ORDER BY login"):
+        users.setdefault((str(u["project"]), str(u["level"])), []).append(str(u["login"]))
+    counts: dict[tuple[str, str], int] = {}
+    for c in store.query(
+        "SELECT project, xsi_type, COUNT(*) AS n FROM experiments GROUP BY project, xsi_type"
+    ):
+        counts[(str(c["project"]), str(c["xsi_type"]))] = int(c["n"])
     out = {}
     for r in store.query("SELECT * FROM projects"):
+        pid = str(r["id"])
+        extra = {
+            "project_access": str(r["accessibility"]),
+            # XNAT joins the users of a role with " <br/> " in these display fields
+            "project_owners": " <br/> ".join(users.get((pid, "owner"), [])),
+            "project_members": " <br/> ".join(users.get((pid, "member"), [])),
+            "project_collabs": " <br/> ".join(users.get((pid, "collaborator"), [])),
+        }
+        for mod in ("mr", "ct", "pet", "ut"):
+            n = counts.get((pid, f"xnat:{mod}SessionData"), 0)
+            extra[f"proj_{mod}_count"] = str(n) if n else ""
         rec = _strip_prefix(loads_data(r["data"]))
         rec.update(
             id=r["id"],
@@ -307,6 +334,7 @@ def project_records(store: Store) -> dict[str, dict[str, str]]:
             insert_user=r["insert_user"],
             project=r["id"],
         )
+        rec.update(extra)
         rec.update(custom.get(r["id"], {}))
         out[str(r["id"])] = rec
     return out
