@@ -148,7 +148,9 @@ def test_reprs_of_objects(pyx: Any) -> None:
     experiment = subject.experiment("PS01_MR1")
     assert "PS01_MR1" in repr(experiment)
     assert "T1w" in repr(experiment.scan("1")) or "1" in repr(experiment.scan("1"))
-    assert PP in repr(pyx.select.project(PP))
+    text = repr(pyx.select.project(PP))
+    assert PP in text and "(owner: admin)" in text
+    assert "2 MR experiments" in text and "1 CT experiment" in text and "1 PET experiment" in text
 
 
 def test_share_subject_and_experiment(pyx: Any, rest: Rest) -> None:
