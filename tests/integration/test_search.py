@@ -1,0 +1,255 @@
+"""The typed search builder (``session.search``) and ``session.inspect``, over HTTP."""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from xnat_sdk.errors import XNATBadRequestError, XNATValidationError
+from xnat_sdk.models import CtSessionData, MrScanData, MrSessionData, ProjectData, SubjectData
+from xnat_sdk.search import Column, Criterion, SearchTable, col
+from xnat_sdk.session import XNATSession
+from xnat_sdk.testing.local import LocalXNAT
+from xnat_sdk.testing.searchxml import CriteriaSet, parse_bundle
+from xnat_sdk.testing.searchxml import Criterion as ServerCriterion
+
+_counter = itertools.count(1)
+
+
+@dataclass
+class Data:
+    project: str
+    other: str
+    sessions: dict[str, str]
+    """label -> ID"""
+
+
+@pytest.fixture
+def data(server: LocalXNAT) -> Data:
+    n = next(_counter)
+    project, other = f"SRCH{n}", f"SRCH{n}_OTHER"
+    server.seed_project(project)
+    server.seed_project(other)
+    server.seed_subject(project, "ALICE")
+    server.seed_subject(project, "BOB")
+    server.seed_subject(other, "CAROL")
+    sessions = {}
+    for subject, label, date, kind in (
+        ("ALICE", "ALICE_MR1", "2021-03-04", "xnat:mrSessionData"),
+        ("ALICE", "ALICE_MR2", "2022-07-01", "xnat:mrSessionData"),
+        ("BOB", "BOB_MR1", "2020-01-15", "xnat:mrSessionData"),
+        ("BOB", "BOB_CT1", "2021-05-05", "xnat:ctSessionData"),
+    ):
+        sessions[label] = server.seed_session(
+            project, subject, label, xsi_type=kind, fields={"date": date}
+        )
+    sessions["CAROL_MR1"] = server.seed_session(
+        other, "CAROL", "CAROL_MR1", fields={"date": "2021-03-04"}
+    )
+    server.seed_scan(
+        sessions["ALICE_MR1"], "1", type="T1", fields={"series_description": "t1 mprage"}
+    )
+    server.seed_scan(sessions["ALICE_MR1"], "2", type="T2")
+    server.seed_scan(sessions["BOB_MR1"], "1", type="T1")
+    return Data(project, other, sessions)
+
+
+def _labels(table: SearchTable) -> list[str]:
+    return sorted(table.column("label"))
+
+
+def test_search_by_project_returns_rows_and_typed_objects(session: XNATSession, data: Data) -> None:
+    query = (
+        session.search(MrSessionData)
+        .where(lambda s: col(s.project) == data.project)
+        .columns(lambda s: [col(s.label), col(s.project)])
+    )
+    table = query.all()
+    assert isinstance(table, SearchTable)
+    assert table.root == "xnat:mrSessionData"
+    assert table.columns[:2] == ["label", "project"]
+    assert _labels(table) == ["ALICE_MR1", "ALICE_MR2", "BOB_MR1"]
+    assert {row["project"] for row in table} == {data.project}
+    assert len(table) == table.total == 3 == query.count()
+    objects = query.objects()
+    assert all(isinstance(o, MrSessionData) for o in objects)
+    assert sorted(o.id for o in objects) == sorted(
+        data.sessions[k] for k in ("ALICE_MR1", "ALICE_MR2", "BOB_MR1")
+    )
+    listed = session.projects[data.project].experiments
+    for found in objects:
+        assert found.label == listed[found.id].label
+
+
+def test_comparisons(session: XNATSession, data: Data) -> None:
+    base = session.search(MrSessionData).where(lambda s: col(s.project) == data.project)
+
+    def labels(query: object) -> list[str]:
+        assert hasattr(query, "all")
+        return sorted(row["label"] for row in query.all())
+
+    assert labels(base.where(lambda s: col(s.label).like("ALICE%"))) == ["ALICE_MR1", "ALICE_MR2"]
+    assert labels(base.where(lambda s: col(s.label) != "BOB_MR1")) == ["ALICE_MR1", "ALICE_MR2"]
+    assert labels(base.where(lambda s: col(s.label).one_of(["BOB_MR1", "ALICE_MR2", "NONE"]))) == [
+        "ALICE_MR2",
+        "BOB_MR1",
+    ]
+    assert labels(base.where(lambda s: col(s.date) >= datetime.date(2021, 3, 4))) == [
+        "ALICE_MR1",
+        "ALICE_MR2",
+    ]
+    assert labels(base.where(lambda s: col(s.date) < datetime.date(2021, 1, 1))) == ["BOB_MR1"]
+    either = base.where(
+        lambda s: (col(s.label) == "BOB_MR1") | (col(s.date) > datetime.date(2022, 1, 1))
+    )
+    assert labels(either) == ["ALICE_MR2", "BOB_MR1"]
+    both = base.where(
+        lambda s: col(s.label).like("ALICE%"), lambda s: col(s.date) < datetime.date(2022, 1, 1)
+    )
+    assert labels(both) == ["ALICE_MR1"]
+    assert labels(base.where(lambda s: col(s.label) == "NOTHING")) == []
+    across = session.search(MrSessionData).where(lambda s: col(s.date) == datetime.date(2021, 3, 4))
+    found = {(row["project"], row["label"]) for row in across.all()}
+    assert {(data.project, "ALICE_MR1"), (data.other, "CAROL_MR1")} <= found
+
+
+def test_other_root_types(session: XNATSession, data: Data) -> None:
+    ct = session.search(CtSessionData).where(lambda s: col(s.project) == data.project).objects()
+    assert [(type(o), o.label) for o in ct] == [(CtSessionData, "BOB_CT1")]
+    subjects = session.search(SubjectData).where(lambda s: col(s.project) == data.project).objects()
+    assert sorted(s.label or "" for s in subjects) == ["ALICE", "BOB"]
+    assert all(isinstance(s, SubjectData) for s in subjects)
+    scans = (
+        session.search(MrScanData)
+        .where(
+            lambda s: col(s.type) == "T1",
+            lambda s: col(s.image_session_id) == data.sessions["ALICE_MR1"],
+        )
+        .objects()
+    )
+    assert [(type(s), s.id, s.series_description) for s in scans] == [
+        (MrScanData, "1", "t1 mprage")
+    ]
+    projects = session.search(ProjectData).where(lambda p: col(p.id) == data.other).objects()
+    assert [p.id for p in projects] == [data.other]
+
+
+def test_misuse_is_a_clear_error(session: XNATSession, data: Data) -> None:
+    query = session.search(MrSessionData)
+    with pytest.raises(XNATValidationError, match="labl") as caught:
+        query.where(lambda s: col(s.labl) == "x")  # type: ignore[attr-defined]
+    assert "label" in str(caught.value)  # the suggestion
+    with pytest.raises(XNATValidationError, match=r"& and \|"):
+        query.where(lambda s: (col(s.label) == "a") and (col(s.label) == "b"))
+    with pytest.raises(XNATValidationError, match="col"):
+        col("label")
+    with pytest.raises(XNATValidationError, match="compare a column"):
+        query.where(lambda s: s.label == "x")  # type: ignore[arg-type, return-value]
+    with pytest.raises(XNATValidationError, match="not a single value"):
+        query.where(lambda s: col(s.sharing) == [])  # type: ignore[arg-type]
+    with pytest.raises(XNATValidationError, match="None"):
+        query.where(lambda s: col(s.date) > None)  # type: ignore[operator]
+    with pytest.raises(XNATValidationError, match="one_of"):
+        query.where(lambda s: col(s.label).one_of([]))
+    with pytest.raises(XNATValidationError, match="generated model class"):
+        session.search(str)  # type: ignore[type-var]
+
+
+def test_xml_is_an_xdat_bundle_the_server_parses(session: XNATSession) -> None:
+    query = session.search(MrSessionData).where(
+        lambda s: (col(s.label) == "A") | (col(s.note) == None),  # noqa: E711
+        lambda s: col(s.date) <= datetime.date(2020, 2, 29),
+    )
+    bundle = parse_bundle(query.to_xml().encode())
+    assert bundle.root_element == "xnat:mrSessionData"
+    assert bundle.where == CriteriaSet(
+        "AND",
+        (
+            CriteriaSet(
+                "OR",
+                (
+                    ServerCriterion("xnat:mrSessionData/label", "=", "A"),
+                    ServerCriterion("xnat:mrSessionData/note", "IS NULL", ""),
+                ),
+            ),
+            ServerCriterion("xnat:mrSessionData/date", "<=", "2020-02-29"),
+        ),
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(value=st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=30))
+def test_any_text_value_survives_the_xml(value: str) -> None:
+    from xnat_sdk.search import Query
+
+    query = Query(None, MrSessionData).where(lambda s: col(s.label) == value)  # type: ignore[arg-type]
+    bundle = parse_bundle(query.to_xml().encode())
+    assert bundle.where.children == (ServerCriterion("xnat:mrSessionData/label", "=", value),)
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(label=st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ_019<&'\" %", min_size=1, max_size=12))
+def test_search_for_any_label_finds_only_exact_matches(
+    session: XNATSession, data: Data, label: str
+) -> None:
+    table = (
+        session.search(MrSessionData)
+        .where(lambda s: col(s.project) == data.project, lambda s: col(s.label) == label)
+        .all()
+    )
+    expected = [label] if label in {"ALICE_MR1", "ALICE_MR2", "BOB_MR1"} else []
+    assert [row["label"] for row in table] == expected
+
+
+def test_criteria_objects(session: XNATSession) -> None:
+    made: list[Criterion] = []
+    session.search(MrSessionData).where(lambda s: made.append(col(s.label) == "x") or made[0])
+    assert made[0].field == "xnat:mrSessionData/label"
+    column: list[Column[str]] = []
+    session.search(MrSessionData).columns(lambda s: column.append(col(s.label)) or column[0])
+    assert column[0].name == "label" and column[0].owner is MrSessionData
+
+
+def test_listing_filter_simple_cases(session: XNATSession, data: Data) -> None:
+    experiments = session.projects[data.project].experiments
+    assert sorted(experiments.filter(label="ALICE*").keys()) == sorted(
+        [data.sessions["ALICE_MR1"], data.sessions["ALICE_MR2"]]
+    )
+    assert sorted(e.label or "" for e in experiments.filter(label="BOB_MR1").values()) == [
+        "BOB_MR1"
+    ]
+    assert len(session.projects[data.project].subjects.filter(label="NOBODY")) == 0
+
+
+# -- inspect -----------------------------------------------------------------------------------
+
+
+def test_inspect_datatypes_and_fields(session: XNATSession) -> None:
+    types = session.inspect.datatypes()
+    assert {"xnat:mrSessionData", "xnat:subjectData", "xnat:projectData"} <= set(types)
+    assert session.inspect.datatypes("xnat:*SessionData") == sorted(
+        t for t in types if t.endswith("SessionData")
+    )
+    assert session.inspect.datatypes("nothing:*") == []
+    fields = session.inspect.datafields("xnat:subjectData")
+    assert "xnat:subjectData/SUBJECT_LABEL" in fields
+    assert all(f.startswith("xnat:subjectData/") and "=" not in f for f in fields)
+    assert session.inspect.datafields(MrSessionData, "*LABEL", prepend_type=False) == [
+        "LABEL",
+        "SUBJECT_LABEL",
+    ]
+    combined = session.inspect.datatypes("xnat:subjectData", fields_pattern="SUBJECT_*")
+    assert combined == [f for f in fields if f.startswith("xnat:subjectData/SUBJECT_")]
+    with pytest.raises(XNATBadRequestError, match="xnat:nopeData"):
+        session.inspect.datafields("xnat:nopeData")
+    with pytest.raises(XNATValidationError, match="datatype"):
+        session.inspect.datafields("mrSessionData")
+    with pytest.raises(XNATValidationError, match="pattern"):
+        session.inspect.datatypes("")
