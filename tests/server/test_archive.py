@@ -260,7 +260,8 @@ def test_write_errors(xnat_server: LocalXNAT, xnat_project: str, admin: requests
     assert admin.get(f"{url}/data/experiments/XNAT_E99999?format=json").status_code == 404
     assert admin.get(f"{url}/data/subjects/S1?format=json").status_code == 404  # label at top level
     assert (
-        admin.post(f"{url}/data/projects/{xnat_project}/subjects/S1/experiments").status_code == 405
+        admin.post(f"{url}/data/projects/{xnat_project}/subjects/S1/experiments/E1").status_code
+        == 405
     )
     assert admin.get(f"{url}/data/no/such/thing").status_code == 404
 
@@ -389,3 +390,24 @@ def test_assessors_and_reconstructions(
         f"/data/experiments/{eid}/reconstructions/R1",
     )
     assert admin.get(f"{e}/status").text == "active"
+
+
+def test_post_on_collections(
+    xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session
+) -> None:
+    url = xnat_server.url
+    p = f"{url}/data/projects/{xnat_project}"
+    r = admin.post(f"{p}/subjects?label=PS1")
+    assert r.status_code == 200
+    assert r.text.startswith(f"{url}/data/projects/{xnat_project}/subjects/XNAT_S")
+    assert r.headers["Location"] == r.text
+    assert admin.post(f"{p}/subjects?label=PS1").status_code == 409
+    r = admin.post(f"{p}/subjects/PS1/experiments?label=PE1&xsiType=xnat:ctSessionData")
+    assert r.status_code == 200
+    eid = r.text.rsplit("/", 1)[1]
+    assert rows(admin.get(f"{p}/experiments"))[0]["xsiType"] == "xnat:ctSessionData"
+    r = admin.post(f"{url}/data/experiments/{eid}/scans?ID=3&xsiType=xnat:ctScanData&type=CT")
+    assert r.status_code == 200 and r.text.endswith(f"/data/experiments/{eid}/scans/3")
+    r = admin.post(f"{url}/data/projects?ID={xnat_project}_NEW")
+    assert (r.status_code, r.text) == (200, f"{url}/data/projects/{xnat_project}_NEW")
+    assert admin.post(f"{url}/data/projects?ID={xnat_project}_NEW").status_code == 409

@@ -56,6 +56,7 @@ ROUTE_MODULES: list[str] = [
     "xnat_sdk.testing.info",
     "xnat_sdk.testing.archive",
     "xnat_sdk.testing.files",
+    "xnat_sdk.testing.creation",
     "xnat_sdk.testing.faults",
     # services (another engineer's modules)
     "xnat_sdk.testing.prearchive",
