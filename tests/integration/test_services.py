@@ -150,7 +150,6 @@ def test_users_mapping(session: XNATSession, server: LocalXNAT) -> None:
     assert users["svc_bob"].login == "svc_bob"
 
 
-
 def test_users_as_a_regular_user(user_session: XNATSession) -> None:
     # this server lets every user list the users (restrictUserListAccessToAdmins=false)
     users = user_session.users
