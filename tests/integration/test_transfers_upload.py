@@ -90,7 +90,7 @@ def test_session_upload(
 
 def test_remote_overwrite_refused(server: LocalXNAT, resource: AbstractResource) -> None:
     resource.upload(b"original", "keep/me.txt")
-    with pytest.raises(XNATFileExistsError, match="keep/me.txt"):
+    with pytest.raises(XNATFileExistsError, match=r"keep/me\.txt"):
         resource.upload(b"replacement", "keep/me.txt")
     assert _remote(server, resource)["keep/me.txt"] == b"original"
     resource.upload(b"replacement", "keep/me.txt", overwrite=True)
