@@ -45,6 +45,18 @@ from xnat_sdk.testing.searchxml import SearchBundleError, SearchField, parse_bun
 
 __all__ = ["SCHEMA_SQL", "register", "run_search"]
 
+SCHEMA_SQL = """
+CREATE TABLE IF NOT EXISTS search_saved(
+    id TEXT PRIMARY KEY,
+    brief_description TEXT NOT NULL DEFAULT '',
+    description TEXT NOT NULL DEFAULT '',
+    root_element_name TEXT NOT NULL DEFAULT '',
+    owner TEXT NOT NULL,
+    allowed_users TEXT NOT NULL DEFAULT '',
+    document BLOB NOT NULL
+);
+"""
+
 #: XML path (last component, lower case) -> record key, per kind, where they differ.
 _XPATH_ALIASES: dict[Kind, dict[str, str]] = {
     "project": {"id": "id", "secondary_id": "secondary_id", "name": "name"},
@@ -270,17 +282,6 @@ def _resolver(
 
 # -- saved searches ---------------------------------------------------------------------------
 
-SCHEMA_SQL = """
-CREATE TABLE IF NOT EXISTS search_saved(
-    id TEXT PRIMARY KEY,
-    brief_description TEXT NOT NULL DEFAULT '',
-    description TEXT NOT NULL DEFAULT '',
-    root_element_name TEXT NOT NULL DEFAULT '',
-    owner TEXT NOT NULL,
-    allowed_users TEXT NOT NULL DEFAULT '',
-    document BLOB NOT NULL
-);
-"""
 
 _SAVED_COLUMNS = ["id", "brief_description", "description", "root_element_name"]
 
