@@ -1,0 +1,198 @@
+"""xnatpy against resources and files: create, upload (file, zip+extract, dir), download, delete."""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conformance.conftest import Rest, sha256
+from xnat_sdk.testing.local import LocalXNAT
+
+XP = "XFA"
+
+#: relative path -> content of the folder uploaded in several ways
+TREE: dict[str, bytes] = {
+    "readme.txt": b"hello xnat\n",
+    "data/values.csv": b"a,b\n1,2\n" * 100,
+    "data/deep/blob.bin": os.urandom(70_000),
+}
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("tree")
+    for rel, data in TREE.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+    return root
+
+
+@pytest.fixture(scope="module")
+def session(server: LocalXNAT, xnatpy: Any) -> Any:
+    server.seed_project(XP)
+    subject = xnatpy.classes.SubjectData(parent=xnatpy.projects[XP], label="F01")
+    mr = xnatpy.classes.MrSessionData(parent=subject, label="F01_MR1")
+    xnatpy.classes.MrScanData(parent=mr, id="1", type="T1w")
+    xnatpy.classes.MrScanData(parent=mr, id="2", type="T2w")
+    return mr
+
+
+def _files(rest: Rest, res_uri: str) -> dict[str, dict[str, str]]:
+    """File rows of a resource keyed by their path inside the resource."""
+    out = {}
+    for r in rest.rows(res_uri + "/files"):
+        uri = r["URI"]
+        out[uri.split("/files/", 1)[1]] = r
+    return out
+
+
+def test_create_resources_on_every_level(xnatpy: Any, rest: Rest, session: Any) -> None:
+    scan = session.scans["1"]
+    res = scan.create_resource("NIFTI", format="NIFTI")
+    assert res.label == "NIFTI"
+    rows = rest.rows(f"/data/experiments/{session.id}/scans/1/resources")
+    assert [(r["label"], r["format"]) for r in rows] == [("NIFTI", "NIFTI")]
+    assert rows[0]["xnat_abstractresource_id"] == str(res.id)
+    session.create_resource("NOTES")
+    session.subject.create_resource("SUBJ_DOCS")
+    xnatpy.projects[XP].create_resource("PROTOCOL")
+    assert [r["label"] for r in rest.rows(f"/data/experiments/{session.id}/resources")] == ["NOTES"]
+    assert [r["label"] for r in rest.rows(f"/data/subjects/{session.subject.id}/resources")] == [
+        "SUBJ_DOCS"
+    ]
+    assert [r["label"] for r in rest.rows(f"/data/projects/{XP}/resources")] == ["PROTOCOL"]
+    scan.clearcache()
+    assert list(scan.resources.keys()) == [str(res.id)]
+    assert scan.resources["NIFTI"].format == "NIFTI"
+
+
+def test_upload_single_file_and_download_it(
+    rest: Rest, session: Any, tree: Path, tmp_path: Path
+) -> None:
+    res = session.scans["1"].resources["NIFTI"]
+    res.upload(tree / "data/deep/blob.bin", "image.nii")
+    res.upload(tree / "readme.txt", "docs/readme.txt", file_content="doc", file_format="TXT")
+    uri = f"/data/experiments/{session.id}/scans/1/resources/NIFTI"
+    rows = _files(rest, uri)
+    assert set(rows) == {"image.nii", "docs/readme.txt"}
+    assert rows["image.nii"]["Size"] == str(len(TREE["data/deep/blob.bin"]))
+    assert rows["docs/readme.txt"]["file_content"] == "doc"
+    assert rows["docs/readme.txt"]["file_format"] == "TXT"
+    assert sha256(rest.content(uri + "/files/image.nii")) == sha256(TREE["data/deep/blob.bin"])
+
+    # xnatpy lists the files and downloads them (checking the digest the listing gives)
+    assert sorted(res.files.keys()) == ["docs/readme.txt", "image.nii"]
+    target = tmp_path / "image.nii"
+    res.files["image.nii"].download(target, verbose=False)
+    assert sha256(target) == sha256(TREE["data/deep/blob.bin"])
+    with res.files["docs/readme.txt"].open() as fh:
+        assert fh.read() == TREE["readme.txt"]
+    assert res.file_count == 2
+    assert res.file_size == len(TREE["data/deep/blob.bin"]) + len(TREE["readme.txt"])
+
+
+def test_upload_data_and_overwrite(rest: Rest, session: Any) -> None:
+    res = session.resources["NOTES"]
+    res.upload_data(b"version 1", "note.txt")
+    uri = f"/data/experiments/{session.id}/resources/NOTES/files/note.txt"
+    assert rest.content(uri) == b"version 1"
+    res.upload_data(b"version 2, longer", "note.txt", overwrite=True)
+    assert rest.content(uri) == b"version 2, longer"
+
+
+def test_upload_zip_with_extract(rest: Rest, session: Any, tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for rel, data in TREE.items():
+            zf.writestr(rel, data)
+    zpath = tmp_path / "bundle.zip"
+    zpath.write_bytes(buf.getvalue())
+    res = session.scans["2"].create_resource("ZIPPED")
+    res.upload(zpath, "bundle.zip", extract=True)
+    uri = f"/data/experiments/{session.id}/scans/2/resources/ZIPPED"
+    rows = _files(rest, uri)
+    assert set(rows) == set(TREE)
+    for rel, data in TREE.items():
+        assert sha256(rest.content(f"{uri}/files/{rel}")) == sha256(data)
+
+
+@pytest.mark.parametrize("method", ["tgz_file", "per_file", "tar_memory"])
+def test_upload_dir(rest: Rest, session: Any, tree: Path, method: str) -> None:
+    label = f"DIR_{method.upper()}"
+    res = session.create_resource(label)
+    res.upload_dir(tree, method=method)
+    uri = f"/data/experiments/{session.id}/resources/{label}"
+    rows = _files(rest, uri)
+    assert set(rows) == set(TREE)
+    for rel, data in TREE.items():
+        assert sha256(rest.content(f"{uri}/files/{rel}")) == sha256(data)
+
+
+def test_resource_download_zip_and_dir(session: Any, tmp_path: Path) -> None:
+    res = session.resources["DIR_TGZ_FILE"]
+    zpath = tmp_path / "res.zip"
+    res.download(zpath, verbose=False)
+    with zipfile.ZipFile(zpath) as zf:
+        by_rel = {
+            n.split("/files/", 1)[1]: sha256(zf.read(n))
+            for n in zf.namelist()
+            if not n.endswith("/")
+        }
+    assert by_rel == {rel: sha256(data) for rel, data in TREE.items()}
+
+    # (the path xnatpy returns is ambiguous for nested folders; XNAT's zip layout is not)
+    res.download_dir(tmp_path / "dl", verbose=False)
+    out = tmp_path / "dl" / "F01_MR1" / "resources" / "DIR_TGZ_FILE" / "files"
+    for rel, data in TREE.items():
+        assert sha256(out / rel) == sha256(data), rel
+
+
+def test_experiment_download_dir(session: Any, tmp_path: Path) -> None:
+    session.download_dir(tmp_path, verbose=False)
+    scan_dir = tmp_path / "F01_MR1" / "scans" / "1-T1w" / "resources" / "NIFTI" / "files"
+    assert sha256(scan_dir / "image.nii") == sha256(TREE["data/deep/blob.bin"])
+    zipped = tmp_path / "F01_MR1" / "scans" / "2-T2w" / "resources" / "ZIPPED" / "files"
+    for rel, data in TREE.items():
+        assert sha256(zipped / rel) == sha256(data)
+    zpath = tmp_path / "session.zip"
+    session.download(zpath, verbose=False)
+    with zipfile.ZipFile(zpath) as zf:
+        names = zf.namelist()
+    assert "F01_MR1/scans/1-T1w/resources/NIFTI/files/image.nii" in names
+
+
+def test_delete_file_and_resource(rest: Rest, session: Any) -> None:
+    res = session.resources["DIR_PER_FILE"]
+    res.files["readme.txt"].delete()
+    uri = f"/data/experiments/{session.id}/resources/DIR_PER_FILE"
+    assert set(_files(rest, uri)) == set(TREE) - {"readme.txt"}
+    assert rest.status(uri + "/files/readme.txt") == 404
+    res.delete()
+    labels = [r["label"] for r in rest.rows(f"/data/experiments/{session.id}/resources")]
+    assert "DIR_PER_FILE" not in labels
+
+
+def test_archived_dicom_bytes_match_the_import(xnatpy: Any, rest: Rest, tmp_path: Path) -> None:
+    from xnat_sdk.testing.dicomgen import make_study, zip_study
+
+    study = make_study(patient="F02", study_label="F02_MR1", series=[(3, "DWI")])
+    experiment = xnatpy.services.import_(
+        data=zip_study(study),
+        project=XP,
+        subject="F02",
+        experiment="F02_MR1",
+        destination="/archive",
+        content_type="application/zip",
+    )
+    dicom = experiment.scans["3"].resources["DICOM"]
+    assert len(dicom.files) == len(study.instances_of(3))
+    out = Path(dicom.download_dir(tmp_path, verbose=False))
+    got = sorted(sha256(p) for p in out.rglob("*") if p.is_file())
+    assert got == sorted(sha256(i.data) for i in study.instances_of(3))
+    rows = rest.rows(f"/data/experiments/{experiment.id}/scans/3/resources")
+    assert rows[0]["label"] == "DICOM" and rows[0]["file_count"] == str(len(got))
