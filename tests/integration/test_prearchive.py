@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from xnat_sdk.errors import (
+    XNATBadRequestError,
     XNATConflictError,
     XNATForbiddenError,
     XNATNotFoundError,
@@ -245,3 +246,27 @@ def test_bad_prearchive_requests(
     assert len(log) == 0, "invalid input must be refused before any request"
     still = session.prearchive.sessions(project=xnat_project)
     assert [(p.id, p.status) for p in still] == [(pending.id, "READY")]
+
+
+def test_archive_into_another_project_and_unassigned_refusal(
+    session: XNATSession, server: LocalXNAT, xnat_project: str, pending: PrearchiveSession
+) -> None:
+    other = f"{xnat_project}_DEST"
+    server.seed_project(other)
+    archived = pending.archive(project=other, subject="SUBJ_O", experiment="EXP_O")
+    assert isinstance(archived, MrSessionData)
+    assert (archived.project, archived.label) == (other, "EXP_O")
+    assert list(session.projects[other].experiments.keys()) == [archived.id]
+    assert len(session.projects[xnat_project].experiments) == 0
+
+    unrouted = session.services.import_(
+        make_dicom_zip(None, patient="NOBODY", study_label="NOWHERE"), destination="/prearchive"
+    )
+    assert isinstance(unrouted, PrearchiveSession)
+    assert unrouted.project == "Unassigned"
+    with pytest.raises(XNATBadRequestError, match="Unassigned"):
+        unrouted.archive()
+    assert unrouted.refresh().status == "READY"
+    unrouted.delete()
+    with pytest.raises(XNATNotFoundError):
+        unrouted.refresh()
