@@ -219,6 +219,17 @@ def test_zip_layouts(xnat_server: LocalXNAT, xnat_project: str, admin: requests.
         "MR1/resources/SNAP/files/s.png"
     ]
     assert names(admin.get(f"{p}/files?format=zip")) == ["MR1/resources/SNAP/files/s.png"]
+    assert admin.put(f"{p}/assessors/QC?xsiType=xnat:qcManualAssessorData").status_code == 201
+    admin.put(f"{p}/assessors/QC/out/resources/PDF/files/r.pdf", data=b"pdf")
+    whole = names(admin.get(f"{p}/files?format=zip&all=true"))
+    assert whole == sorted(
+        [
+            "MR1/resources/SNAP/files/s.png",
+            "MR1/scans/1-T1w_MPRAGE/resources/DICOM/files/a/1.dcm",
+            "MR1/scans/2-DWI/resources/DICOM/files/2.dcm",
+            f"MR1/assessors/{rows(admin.get(f'{p}/assessors'))[0]['ID']}/out/resources/PDF/files/r.pdf",
+        ]
+    )
     assert admin.get(f"{p}/resources/NOPE/files?format=zip").status_code == 404
 
 

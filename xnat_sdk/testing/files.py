@@ -461,7 +461,68 @@ def _parent_files(ctx: RequestContext) -> Response:
     if scan_sel is not None:
         return _scan_selection_files(ctx, scan_sel)
     parent = parent_of(ctx)
-    return _files_answer(ctx, _file_rows(ctx, parent, _resources(ctx, parent)))
+    items = _file_rows(ctx, parent, _resources(ctx, parent))
+    if parent.kind == "experiment" and ctx.flag("all"):
+        items += _session_children_files(ctx, parent)
+    return _files_answer(ctx, items)
+
+
+def _session_children_files(
+    ctx: RequestContext, parent: Parent
+) -> list[tuple[Parent, sqlite3.Row, sqlite3.Row]]:
+    """Files of the scans, reconstructions and assessors of an experiment (``all=true``)."""
+    chain = parent.chain
+    exp = chain.experiment
+    assert exp is not None
+    store = ctx.store
+    base = _exp_base(chain, exp)
+    kids: list[Parent] = []
+    for s in store.query("SELECT * FROM scans WHERE experiment_id=? ORDER BY pk", (exp["id"],)):
+        kids.append(
+            Parent(
+                "scan",
+                str(s["pk"]),
+                None,
+                chain,
+                exp["project"],
+                f"{base}/scans/{s['id']}",
+                exp["label"],
+                f"scans/{_scan_folder(s)}/",
+            )
+        )
+    for r in store.query(
+        "SELECT * FROM reconstructions WHERE experiment_id=? ORDER BY pk", (exp["id"],)
+    ):
+        folder = f"{r['id']}-{sanitize(r['type'])}" if r["type"] else r["id"]
+        kids.append(
+            Parent(
+                "reconstruction",
+                str(r["pk"]),
+                None,
+                chain,
+                exp["project"],
+                f"{base}/reconstructions/{r['id']}/out",
+                exp["label"],
+                f"reconstructions/{folder}/out/",
+            )
+        )
+    for a in store.query("SELECT * FROM experiments WHERE session_id=? ORDER BY id", (exp["id"],)):
+        kids.append(
+            Parent(
+                "assessor",
+                a["id"],
+                None,
+                chain,
+                exp["project"],
+                f"{base}/assessors/{a['id']}/out",
+                exp["label"],
+                f"assessors/{a['id']}/out/",
+            )
+        )
+    items: list[tuple[Parent, sqlite3.Row, sqlite3.Row]] = []
+    for kid in kids:
+        items += _file_rows(ctx, kid, _resources(ctx, kid))
+    return items
 
 
 def _scan_selection_files(ctx: RequestContext, selector: str) -> Response:
