@@ -63,6 +63,8 @@ def check_zip(archive: zipfile.ZipFile) -> list[tuple[zipfile.ZipInfo, PurePosix
     raises :class:`XNATUnsafeArchiveError` naming the first bad entry."""
     found: list[tuple[zipfile.ZipInfo, PurePosixPath]] = []
     for info in archive.infolist():
+        if info.is_dir() and not info.filename.strip("./"):
+            continue
         rel = safe_member_path(info.filename)
         if _zip_is_link(info):
             raise XNATUnsafeArchiveError(info.filename, "symbolic link")
@@ -78,7 +80,7 @@ def check_tar(archive: tarfile.TarFile) -> list[tuple[tarfile.TarInfo, PurePosix
     found: list[tuple[tarfile.TarInfo, PurePosixPath]] = []
     for info in archive.getmembers():
         if info.isdir():
-            if info.name not in ("", ".", "./"):
+            if info.name.strip("./"):
                 safe_member_path(info.name)
             continue
         rel = safe_member_path(info.name)
