@@ -184,6 +184,7 @@ class XNATApp:
             params=match.params,
             tail=match.tail,
             path=path,
+            session_id=auth.session_id,
         )
         response = route.handler(ctx)
         finish_response(self.state, auth, response)

@@ -191,32 +191,9 @@ def readable_projects(store: Store, user: User) -> list[str] | None:
 
 
 def _jsession_get(ctx: RequestContext) -> Response:
-    auth = _current_session(ctx)
-    body = auth or ""
-    if ctx.flag("CSRF"):
-        body += f"; XNAT_CSRF={secrets.token_hex(16)}"
-    return ctx.text(body)
-
-
-def _current_session(ctx: RequestContext) -> str | None:
-    cookie = ctx.request.cookies.get("JSESSIONID")
-    if cookie and _session_user(ctx.state, cookie) is not None:
-        return cookie
-    return None
-
-
-def _jsession_get_with_new(ctx: RequestContext) -> Response:
-    if ctx.is_guest:
+    if ctx.is_guest or ctx.session_id is None:
         raise unauthorized(ctx.state, "Authentication required.")
-    sid = _current_session(ctx)
-    if sid is None:
-        # basic auth created a new session in this same request: find it
-        row = ctx.store.one(
-            "SELECT id FROM http_sessions WHERE login=? ORDER BY created DESC LIMIT 1",
-            (ctx.user.login,),
-        )
-        sid = row[0] if row is not None else ""
-    body = sid or ""
+    body = ctx.session_id
     if ctx.flag("CSRF"):
         body += f"; XNAT_CSRF={secrets.token_hex(16)}"
     return ctx.text(body)
@@ -432,7 +409,7 @@ def _access_projects(ctx: RequestContext) -> Response:
 
 def register(router: Router) -> None:
     """Register the authentication and membership routes."""
-    router.add(["GET", "POST"], "/data/JSESSION", _jsession_get_with_new)
+    router.add(["GET", "POST"], "/data/JSESSION", _jsession_get)
     router.add("DELETE", "/data/JSESSION", _jsession_delete, auth="optional")
     router.add(["PUT", "POST"], "/data/services/auth", _services_auth, auth="none")
     router.add("GET", "/data/auth", _auth_get, auth="optional")

@@ -265,6 +265,8 @@ class RequestContext:
     params: dict[str, str]
     tail: str
     path: str
+    #: the JSESSIONID this request runs in (new or from the cookie), ``None`` for guests
+    session_id: str | None = None
 
     # -- request -------------------------------------------------------------------------
     @property
