@@ -467,6 +467,14 @@ class Prearchive:
         """The session this prearchive belongs to."""
         return self._session
 
+    @property
+    def caching(self) -> bool:
+        """Always False: the prearchive is read fresh on every call."""
+        return False
+
+    def clearcache(self) -> None:
+        """Nothing to forget (kept for xnatpy compatibility)."""
+
     def sessions(self, project: str | None = None) -> list[PrearchiveSession]:
         """The prearchive sessions (of ``project``, else of every project you may edit).
 

@@ -184,6 +184,31 @@ class Services:
             return PrearchiveSession.at(self._session, uri)
         return archived_experiment(self._session, uri)
 
+    def import_dir(
+        self,
+        directory: str | os.PathLike[str],
+        overwrite: str | None = None,
+        quarantine: bool = False,
+        destination: str | None = None,
+        trigger_pipelines: bool | None = None,
+        project: str | None = None,
+        subject: str | None = None,
+        experiment: str | None = None,
+    ) -> PrearchiveSession | ExperimentBase:
+        """Zip a folder of DICOM files and import it (see :meth:`import_`)."""
+        if not Path(directory).is_dir():
+            raise XNATValidationError("directory", f"not a folder: {directory}")
+        return self.import_(
+            directory,
+            overwrite=overwrite,
+            quarantine=quarantine,
+            destination=destination,
+            trigger_pipelines=trigger_pipelines,
+            project=project,
+            subject=subject,
+            experiment=experiment,
+        )
+
     @staticmethod
     def _body(path: ImportSource) -> tuple[Any, str]:
         if isinstance(path, (bytes, bytearray)):

@@ -191,3 +191,15 @@ def test_labels_with_forbidden_characters_never_reach_the_server(
         return
     with pytest.raises(XNATValidationError):
         session.services.import_(b"PK", project="P", experiment=label)
+
+
+def test_import_dir(session: XNATSession, xnat_project: str, tmp_path: Path) -> None:
+    folder = tmp_path / "dicoms"
+    write_dicom_folder(folder, patient="P_ID", study_label="DIR_MR", series=[(2, "A"), (3, "B")])
+    made = session.services.import_dir(
+        folder, destination="/archive", project=xnat_project, subject="SUBJ_ID"
+    )
+    assert isinstance(made, MrSessionData)
+    assert sorted(made.scans.keys()) == ["2", "3"]
+    with pytest.raises(XNATValidationError, match="not a folder"):
+        session.services.import_dir(tmp_path / "nothing")
