@@ -410,7 +410,7 @@ def _access_projects(ctx: RequestContext) -> Response:
 def register(router: Router) -> None:
     """Register the authentication and membership routes."""
     router.add(["GET", "POST"], "/data/JSESSION", _jsession_get)
-    router.add("DELETE", "/data/JSESSION", _jsession_delete, auth="optional")
+    router.add("DELETE", "/data/JSESSION", _jsession_delete, auth="none")
     router.add(["PUT", "POST"], "/data/services/auth", _services_auth, auth="none")
     router.add("GET", "/data/auth", _auth_get, auth="optional")
     router.add(["GET", "POST", "PUT", "DELETE"], "/data/services/tokens", _tokens, tail=True)
