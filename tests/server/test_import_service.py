@@ -253,3 +253,41 @@ def test_raw_body_declared_as_form_is_still_the_upload(
     assert resp.status_code == 200, resp.text
     assert resp.headers["Content-Type"].startswith("text/plain")
     assert resp.text.startswith("/data/prearchive/projects/IMP/") and not resp.text.endswith("\r\n")
+
+
+def test_refresh_catalog(server: LocalXNAT, admin: requests.Session) -> None:
+    from xnat_sdk.testing.objects import resource_dir
+
+    sid = server.seed_subject("IMP", "REF")
+    eid = server.seed_session("IMP", "REF", "REF_MR")
+    res = server.seed_resource("experiment", eid, "NOTES")
+    server.seed_file(res, "a.txt", b"alpha")
+    server.seed_file(res, "gone.txt", b"soon missing")
+    folder = resource_dir(server.store, res)
+    (folder / "sub").mkdir()
+    (folder / "sub" / "new.txt").write_bytes(b"added by hand")
+    (folder / "gone.txt").unlink()
+    (folder / "a.txt").write_bytes(b"ALPHA!")
+    files_url = f"{server.url}/data/experiments/{eid}/resources/NOTES/files"
+
+    def listing() -> dict[str, str]:
+        rows = admin.get(files_url, params={"format": "json"}).json()["ResultSet"]["Result"]
+        return {r["URI"].split("/files/", 1)[1]: r["Size"] for r in rows}
+
+    assert listing() == {"a.txt": "5", "gone.txt": "12"}
+    refresh = server.url + "/data/services/refresh/catalog"
+    uri = f"/archive/projects/IMP/subjects/{sid}/experiments/REF_MR/resources/NOTES"
+    resp = admin.post(refresh, params={"resource": uri, "options": ["append", "delete"]})
+    assert resp.status_code == 200, resp.text
+    assert listing() == {"a.txt": "5", "sub/new.txt": "13"}
+    resp = admin.post(
+        refresh,
+        params={"resource": f"/archive/experiments/{eid}/resources/NOTES", "options": "checksum"},
+    )
+    assert resp.status_code == 200, resp.text
+    assert listing() == {"a.txt": "6", "sub/new.txt": "13"}
+    assert admin.post(refresh, params={"resource": uri, "options": "bogus"}).status_code == 400
+    assert admin.post(refresh, params={"resource": uri + "X"}).status_code == 404
+    user = requests.Session()
+    user.auth = ("user", "user")
+    assert user.post(refresh, params={"resource": uri, "options": "append"}).status_code == 403

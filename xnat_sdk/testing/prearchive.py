@@ -57,6 +57,7 @@ __all__ = [
     "archive_session",
     "create_session",
     "delete_session",
+    "file_digest",
     "find_receiving",
     "find_session",
     "merge_into_session",
@@ -680,7 +681,7 @@ def _subject_id(db: sqlite3.Connection, project: str, label: str) -> str | None:
     return str(row[0]) if row is not None else None
 
 
-def _digest(path: Path) -> tuple[int, str]:
+def file_digest(path: Path) -> tuple[int, str]:
     """Size and MD5 of a file, read in chunks."""
     md5 = hashlib.md5()
     size = 0
@@ -722,7 +723,7 @@ def archive_session(
     pending_files: list[tuple[Path, Path]] = []  # (source, destination), copied after commit
     cleared: list[Path] = []  # resource folders emptied by overwrite=delete, after commit
     # hash outside the store lock: the transaction below only writes rows
-    digests = {p: _digest(p) for p in _files_in(folder / "SCANS")}
+    digests = {p: file_digest(p) for p in _files_in(folder / "SCANS")}
     fields = {
         k: v
         for k, v in {
