@@ -248,6 +248,7 @@ class Store:
         self.files_root.mkdir(exist_ok=True)
         self.site_id = site_id
         self.lock = threading.RLock()
+        self._depth = 0
         self._db = sqlite3.connect(
             str(self.data_dir / "xnat.db"), check_same_thread=False, isolation_level=None
         )
@@ -265,8 +266,26 @@ class Store:
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction holding the store lock."""
+        """A write transaction holding the store lock.
+
+        Nested use on the same thread joins the outer transaction (a SAVEPOINT, so an
+        exception inside rolls back only the inner part before propagating)."""
         with self.lock:
+            if self._db.in_transaction:
+                self._depth += 1
+                name = f"sp{self._depth}"
+                self._db.execute(f"SAVEPOINT {name}")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute(f"ROLLBACK TO {name}")
+                    self._db.execute(f"RELEASE {name}")
+                    raise
+                else:
+                    self._db.execute(f"RELEASE {name}")
+                finally:
+                    self._depth -= 1
+                return
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
