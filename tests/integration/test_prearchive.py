@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from xnat_sdk.errors import (
     XNATBadRequestError,
@@ -270,3 +272,34 @@ def test_archive_into_another_project_and_unassigned_refusal(
     unrouted.delete()
     with pytest.raises(XNATNotFoundError):
         unrouted.refresh()
+
+
+@given(
+    stamp=st.datetimes(
+        min_value=datetime.datetime(1990, 1, 1), max_value=datetime.datetime(2090, 1, 1)
+    ),
+    empty=st.booleans(),
+)
+def test_listing_dates_parse(stamp: datetime.datetime, empty: bool) -> None:
+    stamp = stamp.replace(microsecond=stamp.microsecond // 1000 * 1000)
+    row = {
+        "project": "P",
+        "timestamp": stamp.strftime("%Y%m%d_%H%M%S") + f"{stamp.microsecond // 1000:03d}",
+        "uploaded": "" if empty else stamp.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
+        "lastmod": stamp.strftime("%Y-%m-%d %H:%M:%S") + ".0",
+        "scan_date": "" if empty else stamp.strftime("%Y-%m-%d"),
+        "scan_time": "" if empty else stamp.strftime("%H:%M:%S.%f")[:-3],
+        "folderName": "F",
+        "prevent_anon": "true",
+    }
+    parsed = PrearchiveSession(None, row)  # type: ignore[arg-type]
+    assert parsed.timestamp == stamp
+    assert parsed.lastmod == stamp.replace(microsecond=0)
+    assert parsed.prevent_anon is True and parsed.prevent_auto_commit is False
+    if empty:
+        assert (parsed.uploaded, parsed.scan_date, parsed.scan_time) == (None, None, None)
+    else:
+        assert parsed.uploaded == stamp
+        assert parsed.scan_date == stamp.date()
+        assert parsed.scan_time == stamp.time()
+    assert parsed.uri == "/data/prearchive/projects/P/" + row["timestamp"] + "/F"
