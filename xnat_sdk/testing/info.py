@@ -127,6 +127,14 @@ def _schema_static(ctx: RequestContext) -> Response:
     return Response(path.read_bytes(), mimetype="text/xml")
 
 
+def _plugins(ctx: RequestContext) -> Response:
+    """``/xapi/plugins[/{id}]``: the installed plugins by ID (none on this server)."""
+    name = ctx.tail.strip("/")
+    if name:
+        raise HttpError(404, f"No plugin with ID {name}")
+    return ctx.json({})
+
+
 def _version(ctx: RequestContext) -> Response:
     raise HttpError(404, None)
 
@@ -137,6 +145,7 @@ def register(router: Router) -> None:
     router.add("GET", "/data/version", _version, auth="optional")
     router.add("GET", "/xapi/siteConfig/buildInfo", _build_info_get, tail=True, auth="optional")
     router.add("GET", "/xapi/siteConfig/uptime", _uptime, tail=True, auth="optional")
+    router.add("GET", "/xapi/plugins", _plugins, tail=True)
     router.add("GET", "/xapi/schemas", _schemas_list, auth="optional")
     router.add("GET", "/xapi/schemas", _schema_get, tail=True, auth="optional")
     router.add("GET", "/schemas/{ns}/{file}", _schema_static, auth="optional")
