@@ -105,6 +105,14 @@ def test_guest_sees_public_projects_only(xnat_server: LocalXNAT) -> None:
     assert "PRIVATE_P" not in ids
     assert rows(requests.get(f"{url}/data/projects/PUBLIC_P/subjects"))[0]["label"] == "G1"
     assert requests.get(f"{url}/data/projects/PRIVATE_P?format=json").status_code == 404
+    xnat_server.seed_project("PROTECTED_P", accessibility="protected")
+    xnat_server.seed_subject("PROTECTED_P", "H1")
+    assert "PROTECTED_P" in [r["ID"] for r in rows(requests.get(f"{url}/data/projects"))]
+    assert requests.get(f"{url}/data/projects/PROTECTED_P?format=json").status_code == 200
+    assert requests.get(f"{url}/data/projects/PROTECTED_P/subjects").status_code == 404
+    r = requests.get(f"{url}/data/projects/PROTECTED_P/subjects", auth=("user", "user"))
+    assert r.status_code == 403
+    assert "PROTECTED_P" not in [r["project"] for r in rows(requests.get(f"{url}/data/subjects"))]
     # guests never write
     assert requests.put(f"{url}/data/projects/PUBLIC_P/subjects/G2").status_code == 401
 

@@ -33,7 +33,7 @@ from werkzeug.wrappers import Response
 
 import xnat_sdk.testing.objects as objects
 import xnat_sdk.testing.render as render
-from xnat_sdk.testing.auth import can_edit, readable_projects
+from xnat_sdk.testing.auth import can_edit, can_see, readable_projects, visible_projects
 from xnat_sdk.testing.listing import SHORTCUTS, answer
 from xnat_sdk.testing.lookup import find_project, require_edit, resolve
 from xnat_sdk.testing.routing import AuthMode, HttpError, RequestContext, Router
@@ -319,7 +319,7 @@ def _proj_row(p: sqlite3.Row, label: str) -> dict[str, Any]:
 
 def _project_list(ctx: RequestContext) -> Response:
     store = ctx.store
-    allowed = readable_projects(store, ctx.user)
+    allowed = visible_projects(store, ctx.user)
     rows = []
     for p in store.query("SELECT * FROM projects ORDER BY id"):
         if allowed is not None and p["id"] not in allowed:
@@ -351,14 +351,17 @@ def _project_list(ctx: RequestContext) -> Response:
 
 
 def _project_get(ctx: RequestContext) -> Response:
-    chain = resolve(ctx)
-    assert chain.project is not None
+    row = find_project(ctx.store, ctx.params["project"])
+    if row is not None and not can_see(ctx.store, ctx.user, row["id"]):
+        row = resolve(ctx).project  # raises XNAT's 403/404
+    if row is None:
+        raise HttpError(404, f"Unable to identify project {ctx.params['project']}")
     tail = ctx.tail.strip("/")
     if tail == "accessibility":
-        return ctx.text(chain.project["accessibility"])
+        return ctx.text(row["accessibility"])
     if tail:
         raise HttpError(404, None)
-    return _represent(ctx, render.project_node(ctx.store, chain.project))
+    return _represent(ctx, render.project_node(ctx.store, row))
 
 
 def _project_put(ctx: RequestContext) -> Response:

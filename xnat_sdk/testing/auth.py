@@ -11,10 +11,10 @@ Endpoints: ``GET|POST|DELETE /data/JSESSION``, ``PUT|POST /data/services/auth``,
 ``GET /data/projects/{P}/users``, ``PUT|DELETE /data/projects/{P}/users/{level}/{login}``,
 ``GET /data/users``, ``GET /xapi/access/projects``.
 
-Access rules used by the archive (:func:`can_read`, :func:`can_edit`): admins everything;
-project members (owner/member/collaborator) read; owners and members edit; guests and
-non-members read ``public`` and ``protected`` projects only (``protected`` lists the project
-but hides its data; treated as public here except for listings of its data).
+Access rules used by the archive (:func:`can_read`, :func:`can_edit`, :func:`can_see`):
+admins everything; project members (owner/member/collaborator) read; owners and members
+edit; guests and non-members read ``public`` projects; ``protected`` projects are listed and
+their own document is readable, but their data is not.
 """
 
 from __future__ import annotations
@@ -32,7 +32,17 @@ from xnat_sdk.testing.app import ServerState
 from xnat_sdk.testing.routing import AuthMode, HttpError, RequestContext, Router
 from xnat_sdk.testing.store import GUEST, Store, User
 
-__all__ = ["AuthResult", "authenticate", "can_edit", "can_read", "finish_response", "register"]
+__all__ = [
+    "AuthResult",
+    "authenticate",
+    "can_edit",
+    "can_read",
+    "can_see",
+    "finish_response",
+    "readable_projects",
+    "register",
+    "visible_projects",
+]
 
 TOKEN_LIFETIME_MS = 172_800_000
 LEVELS = {"owner": "Owners", "member": "Members", "collaborator": "Collaborators"}
@@ -160,10 +170,14 @@ def can_read(store: Store, user: User, project: str) -> bool:
     """Whether ``user`` may read data of ``project``."""
     if user.admin:
         return True
-    access = project_access(store, project)
-    if access in ("public", "protected"):
+    if project_access(store, project) == "public":
         return True
     return user.login != "guest" and store.project_role(project, user.login) is not None
+
+
+def can_see(store: Store, user: User, project: str) -> bool:
+    """Whether ``user`` may see the project itself (``protected`` ones show, data hidden)."""
+    return can_read(store, user, project) or project_access(store, project) == "protected"
 
 
 def can_edit(store: Store, user: User, project: str) -> bool:
@@ -180,11 +194,20 @@ def readable_projects(store: Store, user: User) -> list[str] | None:
     if user.admin:
         return None
     rows = store.query(
-        "SELECT id FROM projects WHERE accessibility IN ('public','protected') "
+        "SELECT id FROM projects WHERE accessibility = 'public' "
         "OR id IN (SELECT project FROM project_users WHERE login=?)",
-        (user.login,),
+        (user.login if user.login != "guest" else "",),
     )
     return [r[0] for r in rows]
+
+
+def visible_projects(store: Store, user: User) -> list[str] | None:
+    """IDs of the projects ``user`` sees in project listings, ``None`` meaning all."""
+    readable = readable_projects(store, user)
+    if readable is None:
+        return None
+    rows = store.query("SELECT id FROM projects WHERE accessibility = 'protected'")
+    return sorted(set(readable) | {r[0] for r in rows})
 
 
 # -- endpoints ------------------------------------------------------------------------------
