@@ -23,9 +23,13 @@ from xnat_sdk.errors import XNATError, XNATValidationError
 from xnat_sdk.fields import validate_label
 
 if TYPE_CHECKING:
+    from pydicom.dataset import FileDataset
+
     from xnat_sdk.bases import ExperimentBase
+    from xnat_sdk.listings import RemoteFile
     from xnat_sdk.services import DicomDumpRow
     from xnat_sdk.session import XNATSession
+    from xnat_sdk.transfers import RemoteStream
 
 __all__ = [
     "OVERWRITE_MODES",
@@ -84,32 +88,18 @@ def download_to(
     path: str | os.PathLike[str],
     query: Mapping[str, str] | None = None,
     expected_size: int | None = None,
+    verbose: bool = False,
 ) -> Path:
-    """Stream ``uri`` into ``path``: written to a temporary name, renamed when complete."""
+    """Stream ``uri`` into ``path`` (a temporary name in the same folder, renamed when complete
+    and its size checked); a progress bar when ``verbose`` and on a terminal."""
+    from xnat_sdk.transfers import download_file
+
     target = Path(path)
     if target.is_dir():
         raise XNATValidationError("path", f"{target} is a folder; give a file name")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.part-{os.getpid()}")
-    response = session.get(uri, query=query, stream=True)
-    written = 0
-    try:
-        with partial.open("wb") as out:
-            for chunk in response.iter_content(chunk_size=1 << 16):
-                if chunk:
-                    out.write(chunk)
-                    written += len(chunk)
-        if expected_size is not None and written != expected_size:
-            raise XNATError(
-                f"GET {uri}: received {written} bytes but the server lists {expected_size}"
-            )
-        os.replace(partial, target)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    finally:
-        response.close()
-    return target
+    return download_file(
+        session, uri, target, verbose=verbose, query=query, expected_size=expected_size
+    )
 
 
 class PrearchiveFile:
@@ -144,9 +134,18 @@ class PrearchiveFile:
         """The raw listing row."""
         return dict(self._row)
 
-    def download(self, path: str | os.PathLike[str]) -> Path:
+    def download(self, path: str | os.PathLike[str], verbose: bool = False) -> Path:
         """Download the file to ``path`` (size checked); returns the path."""
-        return download_to(self._session, self.uri, path, expected_size=self.size)
+        return download_to(self._session, self.uri, path, expected_size=self.size, verbose=verbose)
+
+    def _remote(self) -> RemoteFile:
+        from xnat_sdk.listings import RemoteFile
+
+        return RemoteFile(self._session, self._row)
+
+    def open(self) -> RemoteStream:
+        """A streaming, seekable binary file object of this file (close it when done)."""
+        return self._remote().open()
 
     def __repr__(self) -> str:
         return f"<PrearchiveFile {self.name} ({self.size} bytes)>"
@@ -205,9 +204,35 @@ class PrearchiveScan:
             found.extend(PrearchiveFile(self._session, row, self) for row in rows)
         return found
 
-    def download(self, path: str | os.PathLike[str]) -> Path:
+    def download(self, path: str | os.PathLike[str], verbose: bool = False) -> Path:
         """Download the scan as a zip to ``path``; returns the path."""
-        return download_to(self._session, self.uri, path, query={"format": "zip"})
+        return download_to(self._session, self.uri, path, query={"format": "zip"}, verbose=verbose)
+
+    def read_dicom(
+        self,
+        file: PrearchiveFile | str | None = None,
+        read_pixel_data: bool = False,
+        force: bool = False,
+    ) -> FileDataset:
+        """The DICOM header (a pydicom Dataset) of one file of this scan (default: the first
+        by name); only that file is streamed, up to the pixel data unless
+        ``read_pixel_data``."""
+        from xnat_sdk.dicom import read_dicom_file
+
+        files = sorted(self.files, key=lambda f: f.name)
+        if isinstance(file, PrearchiveFile):
+            chosen = file
+        elif file is None:
+            if not files:
+                raise XNATValidationError("file", f"scan {self.uri} has no files")
+            chosen = files[0]
+        else:
+            found = [f for f in files if f.name == file]
+            if not found:
+                known = ", ".join(f.name for f in files) or "none"
+                raise XNATValidationError("file", f"no file {file!r} in {self.uri} ({known})")
+            chosen = found[0]
+        return read_dicom_file(chosen._remote(), read_pixel_data=read_pixel_data, force=force)
 
     def dicom_dump(self, fields: list[str] | None = None) -> list[DicomDumpRow]:
         """The DICOM header of the scan's first file (``fields`` restricts the tags)."""
@@ -364,9 +389,9 @@ class PrearchiveSession:
         self._row = fresh._row
         return self
 
-    def download(self, path: str | os.PathLike[str]) -> Path:
+    def download(self, path: str | os.PathLike[str], verbose: bool = False) -> Path:
         """Download the whole session as a zip to ``path``; returns the path."""
-        return download_to(self._session, self.uri, path, query={"format": "zip"})
+        return download_to(self._session, self.uri, path, query={"format": "zip"}, verbose=verbose)
 
     def dicom_dump(self, fields: list[str] | None = None) -> list[DicomDumpRow]:
         """The DICOM header of the session's first file (``fields`` restricts the tags)."""

@@ -303,3 +303,20 @@ def test_listing_dates_parse(stamp: datetime.datetime, empty: bool) -> None:
         assert parsed.scan_date == stamp.date()
         assert parsed.scan_time == stamp.time()
     assert parsed.uri == "/data/prearchive/projects/P/" + row["timestamp"] + "/F"
+
+
+def test_read_dicom_and_open_prearchive_files(pending: PrearchiveSession, tmp_path: Path) -> None:
+    scan = pending.scans[1]
+    header = scan.read_dicom()
+    assert header.SeriesDescription == "T2_FLAIR"
+    assert header.PatientName == "SUBJ_PA"
+    assert "PixelData" not in header
+    files = scan.files
+    named = scan.read_dicom(files[-1].name, read_pixel_data=True)
+    assert "PixelData" in named
+    assert named.SOPInstanceUID != header.SOPInstanceUID
+    with files[0].open() as handle:
+        streamed = handle.read()
+    assert streamed == files[0].download(tmp_path / "f.dcm").read_bytes()
+    with pytest.raises(XNATValidationError, match="no file"):
+        scan.read_dicom("missing.dcm")
