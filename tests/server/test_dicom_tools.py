@@ -203,3 +203,18 @@ def test_dump_sequences_and_truncation() -> None:
     seq = [r for r in rows if r["tag1"] == "(0008,1032)"]
     assert seq[0]["tag2"] == "" and seq[0]["value"] == "" and seq[0]["vr"] == "SQ"
     assert seq[1]["tag2"] == "(0008,0100)" and seq[1]["value"] == "123"
+
+
+def test_dicom_without_preamble_is_still_read() -> None:
+    study = make_study(series=[(2, "raw")], instances_per_series=1)
+    ds = pydicom.dcmread(io.BytesIO(study.instances[0].data))
+    ds.preamble = None
+    del ds.file_meta  # a bare dataset, as some tools write them
+    buf = io.BytesIO()
+    ds.save_as(buf, implicit_vr=True, little_endian=True)
+    raw = buf.getvalue()
+    assert raw[128:132] != b"DICM"
+    (parsed,) = parse_upload([("bare.dcm", raw)])
+    assert list(parsed.series) == ["2"] and parsed.series["2"].description == "raw"
+    with pytest.raises(NotDicomError, match="no DICOM preamble"):
+        parse_upload([("note.txt", b"just some text, not a dataset")])

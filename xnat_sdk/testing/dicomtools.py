@@ -293,11 +293,22 @@ def _comment_fields(ds: Dataset) -> dict[str, str]:
     return out
 
 
+def _plausible_raw_dataset(data: bytes) -> bool:
+    """A DICOM stream without preamble starts with a group 0002 or 0008 element."""
+    if len(data) < 8:
+        return False
+    group_le = int.from_bytes(data[0:2], "little")
+    group_be = int.from_bytes(data[0:2], "big")
+    return group_le in (0x0002, 0x0008) or group_be in (0x0002, 0x0008)
+
+
 def _parse_one(name: str, data: bytes) -> tuple[Dataset, DicomFile]:
     from pydicom import dcmread
     from pydicom.errors import InvalidDicomError
 
     has_preamble = len(data) >= 132 and data[128:132] == b"DICM"
+    if not has_preamble and not _plausible_raw_dataset(data):
+        raise NotDicomError(name, "no DICOM preamble and no DICOM header")
     try:
         ds = dcmread(io.BytesIO(data), stop_before_pixels=True, force=not has_preamble)
         sop = _text(ds, "SOPInstanceUID")
