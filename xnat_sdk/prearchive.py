@@ -18,11 +18,13 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from xnat_sdk.errors import XNATError, XNATValidationError
 from xnat_sdk.fields import validate_label
 
 if TYPE_CHECKING:
+    import requests
     from pydicom.dataset import FileDataset
 
     from xnat_sdk.bases import ExperimentBase
@@ -429,7 +431,7 @@ class PrearchiveSession:
             if label is not None:
                 query[key] = validate_label(label, "experiment" if key == "session" else key)
         response = self._session.post("/data/services/archive", query=query)
-        uri = response.text.strip().splitlines()[0].strip() if response.text.strip() else ""
+        uri = result_uri(response)
         if not uri:
             raise XNATError(f"POST /data/services/archive: no archive URI returned for {self.id}")
         self._session.clearcache()
@@ -465,6 +467,15 @@ class PrearchiveSession:
 
     def __repr__(self) -> str:
         return f"<PrearchiveSession {self.id} {self.status}>"
+
+
+def result_uri(response: requests.Response) -> str:
+    """The object URI a service answered: the first line of a ``text/uri-list`` body, or the
+    target of a followed redirect (``redirect=true`` and auto-archiving projects: 303)."""
+    if response.history:
+        return urlsplit(response.url).path
+    text = response.text.strip()
+    return text.splitlines()[0].strip() if text else ""
 
 
 def archived_experiment(session: XNATSession, uri: str) -> ExperimentBase:

@@ -31,6 +31,7 @@ from xnat_sdk.prearchive import (
     archived_experiment,
     bool_param,
     check_overwrite,
+    result_uri,
 )
 
 if TYPE_CHECKING:
@@ -175,10 +176,9 @@ class Services:
         finally:
             if isinstance(path, (str, os.PathLike)) and hasattr(body, "close"):
                 body.close()
-        text = response.text.strip()
-        if not text:
+        uri = result_uri(response)
+        if not uri:
             raise XNATError("POST /data/services/import: the server returned no URI")
-        uri = text.splitlines()[0].strip()
         self._session.clearcache()
         if "/prearchive/" in uri:
             return PrearchiveSession.at(self._session, uri)

@@ -320,3 +320,19 @@ def test_read_dicom_and_open_prearchive_files(pending: PrearchiveSession, tmp_pa
     assert streamed == files[0].download(tmp_path / "f.dcm").read_bytes()
     with pytest.raises(XNATValidationError, match="no file"):
         scan.read_dicom("missing.dcm")
+
+
+def test_result_uri_of_a_redirected_archive(
+    session: XNATSession, xnat_project: str, pending: PrearchiveSession
+) -> None:
+    from xnat_sdk.prearchive import archived_experiment, result_uri
+
+    response = session.post(
+        "/data/services/archive",
+        query={"src": pending.uri, "redirect": "true", "subject": "R_S", "session": "R_E"},
+    )
+    assert response.history and response.history[0].status_code == 303
+    uri = result_uri(response)
+    assert uri == f"/data/archive/projects/{xnat_project}/subjects/R_S/experiments/R_E"
+    experiment = archived_experiment(session, uri)
+    assert isinstance(experiment, MrSessionData) and experiment.label == "R_E"
