@@ -203,3 +203,14 @@ def test_import_dir(session: XNATSession, xnat_project: str, tmp_path: Path) -> 
     assert sorted(made.scans.keys()) == ["2", "3"]
     with pytest.raises(XNATValidationError, match="not a folder"):
         session.services.import_dir(tmp_path / "nothing")
+
+
+def test_auto_archiving_project_returns_the_archived_session(
+    session: XNATSession, xnat_project: str
+) -> None:
+    session.put(f"/data/projects/{xnat_project}/prearchive_code/4")
+    data = make_dicom_zip(None, patient="P_AUTO", study_label="AUTO_MR", project=xnat_project)
+    made = session.services.import_(data, project=xnat_project)
+    assert isinstance(made, MrSessionData)
+    assert made.label == "AUTO_MR"
+    assert session.prearchive.sessions(project=xnat_project) == []
