@@ -90,20 +90,24 @@ class ItemNode:
         self.children.append((field, node))
 
     # -- JSON -----------------------------------------------------------------------------
-    def json_item(self, schema: SchemaInfo) -> dict[str, Any]:
-        """The ITEM dict."""
+    def json_item(
+        self, schema: SchemaInfo, parent_date: str = "", parent_event: int = 0
+    ) -> dict[str, Any]:
+        """The ITEM dict (nested items without their own dates inherit the parent's)."""
+        insert_date = self.insert_date or parent_date
+        event_id = self.event_id or parent_event
         data: dict[str, Any] = {
             k: typed(schema, self.xsi_type, k, v) for k, v in self.fields.items() if v != ""
         }
         data.update(self.extra_json)
         groups: dict[str, list[dict[str, Any]]] = {}
         for field, node in self.children:
-            groups.setdefault(field, []).append(node.json_item(schema))
+            groups.setdefault(field, []).append(node.json_item(schema, insert_date, event_id))
         children = [{"field": f, "items": items} for f, items in groups.items()]
         meta: dict[str, Any] = {
             "isHistory": False,
-            "create_event_id": self.event_id,
-            "start_date": java_date(self.insert_date),
+            "create_event_id": event_id,
+            "start_date": java_date(insert_date),
             "xsi:type": self.xsi_type,
         }
         return {"meta": meta, "data_fields": data, "children": children}
