@@ -347,6 +347,7 @@ def _project_list(ctx: RequestContext) -> Response:
         "project",
         rows,
         ["ID", "secondary_ID", "name", "description", "pi_firstname", "pi_lastname", "URI"],
+        pk_column="ID",
     )
 
 
@@ -551,6 +552,7 @@ def _subject_list(ctx: RequestContext) -> Response:
         "subject",
         rows,
         ["ID", "project", "label", "insert_date", "insert_user", "URI"],
+        pk_column="ID",
         pageable=True,
     )
 
@@ -849,7 +851,7 @@ def _experiment_list(ctx: RequestContext) -> Response:
             "experiment",
             rows,
             [*cols, "URI"],
-            pk_column=pk,
+            pk_column=pk or "ID",
             title="Matching experiments",
             pageable=True,
             extra_columns=("xsiType", "project") if unsecured else (),
@@ -1143,6 +1145,7 @@ def _scan_list(ctx: RequestContext) -> Response:
             "series_description",
             "URI",
         ],
+        pk_column="xnat_imagescandata_id",
     )
 
 
