@@ -14,6 +14,7 @@ instance of that class, so mypy checks every field name and every compared value
     )
     table = query.all()          # SearchTable: rows keyed by model field names
     sessions = query.objects()   # list[MrSessionData], bound and lazy
+    dates = query.values(lambda s: col(s.date))   # list[datetime.date | None]
 
 ``col(s.label)`` turns a field of the lambda's argument into a :class:`Column`; comparing a
 column (``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=``, ``like``, ``is_null``,
@@ -360,6 +361,23 @@ class Query(Generic[M]):
             rows=rows,
             total=int(total) if total.isdigit() else len(rows),
         )
+
+    def values(self, selector: Callable[[M], Column[T]]) -> list[T | None]:
+        """One column of the matching rows, converted to the field's Python type:
+        ``.values(lambda s: col(s.date))`` is a ``list[date | None]``."""
+        made = self._record(selector)
+        if not isinstance(made, Column):
+            raise XNATValidationError("values", f"expected col(s.<field>), got {made!r}")
+        spec = made._ref.spec
+        table = Query(self._session, self._cls, self._criteria, (made,)).all()
+        found: list[T | None] = []
+        for row in table:
+            text = row.get(made.name, "")
+            try:
+                found.append(spec.convert(text) if text != "" else None)
+            except (TypeError, ValueError):
+                found.append(None)
+        return found
 
     def objects(self) -> list[M]:
         """Run the search and return the matching objects (bound, lazy, typed as ``M``)."""

@@ -118,6 +118,23 @@ def test_comparisons(session: XNATSession, data: Data) -> None:
     assert {(data.project, "ALICE_MR1"), (data.other, "CAROL_MR1")} <= found
 
 
+def test_typed_values(session: XNATSession, data: Data) -> None:
+    query = session.search(MrSessionData).where(
+        lambda s: col(s.project) == data.project, lambda s: col(s.label).like("ALICE%")
+    )
+    dates = query.values(lambda s: col(s.date))
+    assert sorted(d for d in dates if d is not None) == [
+        datetime.date(2021, 3, 4),
+        datetime.date(2022, 7, 1),
+    ]
+    assert sorted(v or "" for v in query.values(lambda s: col(s.label))) == [
+        "ALICE_MR1",
+        "ALICE_MR2",
+    ]
+    with pytest.raises(XNATValidationError, match="values"):
+        query.values(lambda s: s.label)  # type: ignore[arg-type, return-value]
+
+
 def test_other_root_types(session: XNATSession, data: Data) -> None:
     ct = session.search(CtSessionData).where(lambda s: col(s.project) == data.project).objects()
     assert [(type(o), o.label) for o in ct] == [(CtSessionData, "BOB_CT1")]

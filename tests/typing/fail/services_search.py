@@ -26,4 +26,5 @@ def searches(session: xnat_sdk.XNATSession) -> None:
     session.users["admin"].password  # E: "User" has no attribute "password"
     session.services.issue_token().alias = "x"  # E: Property "alias" defined in "TokenResult" is read-only
     session.prearchive.sessions()[0].move(3)  # E: Argument 1 to "move" of "PrearchiveSession" has incompatible type "int"
-    print(wrong, when)
+    dates: list[str | None] = query.values(lambda s: col(s.date))  # E: Argument 1 to "col" has incompatible type "date | None"
+    print(wrong, when, dates)

@@ -27,6 +27,8 @@ def searches(session: xnat_sdk.XNATSession) -> None:
     labels: list[str] = table.column("label")
     first: dict[str, str] = table[0]
     sessions: list[MrSessionData] = query.objects()
+    dates: list[datetime.date | None] = query.values(lambda s: col(s.date))
+    print(dates)
     strength: str | None = sessions[0].field_strength
     scans: list[MrScanData] = (
         session.search(MrScanData).where(lambda s: col(s.type) == "T1").objects()
