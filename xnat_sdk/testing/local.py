@@ -123,6 +123,9 @@ class LocalXNAT:
         return self._ensure_app().state.faults
 
     # -- seeding ------------------------------------------------------------------------------
+    # ``fields`` mappings: keys are ``data_fields`` paths of the object's type
+    # (``"group"``, ``"demographics/gender"``, ``"scanner/manufacturer"``); a key
+    # ``"fields/<name>"`` sets the custom variable ``<name>`` instead.
     def add_user(self, login: str, password: str, *, admin: bool = False) -> None:
         """Create a user."""
         self.store.add_user(login, password, admin=admin)
