@@ -220,3 +220,60 @@ def test_cli_serve_starts_quickly(tmp_path: Path) -> None:
         proc.terminate()
         assert proc.wait(timeout=10) == 0
     assert (tmp_path / "xnat.db").exists()
+
+
+def _peak_rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmHWM")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
+def test_big_transfers_use_constant_memory(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from xnat_sdk.cli import main; sys.exit(main())",
+            "serve",
+            "--data-dir",
+            str(tmp_path),
+            "--port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().split()[4]
+        auth = ("admin", "admin")
+        requests.put(f"{url}/data/projects/BIG", auth=auth)
+        before = _peak_rss_kb(proc.pid)
+        size = 96 << 20
+        chunk = os.urandom(1 << 20)
+        digest = hashlib.md5()
+
+        def body() -> object:
+            for _ in range(size >> 20):
+                digest.update(chunk)
+                yield chunk
+
+        f = f"{url}/data/projects/BIG/resources/R/files/big.bin"
+        assert requests.put(f, data=body(), auth=auth).status_code == 200
+        got = hashlib.md5()
+        with requests.get(f, auth=auth, stream=True) as r:
+            for part in r.iter_content(1 << 20):
+                got.update(part)
+        assert got.hexdigest() == digest.hexdigest()
+        with requests.get(
+            f"{url}/data/projects/BIG/resources/R/files?format=zip", auth=auth, stream=True
+        ) as r:
+            n = sum(len(p) for p in r.iter_content(1 << 20))
+        assert n > size
+        growth_mb = (_peak_rss_kb(proc.pid) - before) / 1024
+        assert growth_mb < 40, growth_mb
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
