@@ -148,6 +148,7 @@ class XNATApp:
         self.state = state
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """Answer one WSGI request."""
         request = Request(environ)
         path = normalise_path(request.path)
         faults = self.state.faults
