@@ -820,6 +820,52 @@ _UNSECURED_ROOTS = {
 }
 
 
+def _join_scans(
+    ctx: RequestContext, rows: list[tuple[dict[str, Any], dict[str, str]]]
+) -> list[tuple[dict[str, Any], dict[str, str]]]:
+    """One row per (experiment, scan) when ``columns=`` names scan XPaths, as XNAT's join does.
+
+    ``columns=ID,xnat:mrScanData/ID`` gives the scans of each session in column
+    ``xnat:mrscandata/id``; a session without such scans keeps one row with empty values.
+    """
+    schema = schema_of(ctx)
+    wanted: dict[str, tuple[str, str]] = {}
+    for raw in (ctx.q("columns") or "").split(","):
+        raw = raw.strip()
+        element, _, field = raw.partition("/")
+        canon = schema.canonical(element) if field else None
+        if canon and schema.is_a(canon, "xnat:imageScanData"):
+            wanted[raw.lower()] = (canon, field)
+    if not wanted:
+        return rows
+    out: list[tuple[dict[str, Any], dict[str, str]]] = []
+    for row, data in rows:
+        joined = 0
+        for s in ctx.store.query(
+            "SELECT * FROM scans WHERE experiment_id=? ORDER BY pk", (row["ID"],)
+        ):
+            if not all(schema.is_a(s["xsi_type"], el) for el, _ in wanted.values()):
+                continue
+            sdata = loads_data(s["data"])
+            low = {k.lower(): v for k, v in sdata.items()}
+            extra: dict[str, Any] = {}
+            for col, (_, field) in wanted.items():
+                key = field.lower()
+                if key == "id":
+                    extra[col] = s["id"]
+                elif key == "type":
+                    extra[col] = s["type"]
+                elif key == "xnat_imagescandata_id":
+                    extra[col] = str(s["pk"])
+                else:
+                    extra[col] = low.get(key, "")
+            out.append(({**row, **extra}, data))
+            joined += 1
+        if not joined:
+            out.append(({**row, **{col: "" for col in wanted}}, data))
+    return out
+
+
 def _experiment_list(ctx: RequestContext) -> Response:
     chain = resolve(ctx)
     top = chain.project is None
@@ -834,6 +880,7 @@ def _experiment_list(ctx: RequestContext) -> Response:
         ),
     )
     cols = ["ID", "project", "date", "xsiType", "label", "insert_date"]
+    rows = _join_scans(ctx, rows)
     if top:
         # XNAT adds the element name (xsiType) and project to the query when the root element is
         # not a secured data type (no xsiType, or an abstract base), to check access row by row.

@@ -279,7 +279,11 @@ def answer(
             raw = raw.strip()
             if not raw:
                 continue
-            name, _ = _resolve_column(kind, raw)
+            if "/" in raw and selected and raw.lower() in selected[0][0]:
+                # the rows carry this XPath themselves (a joined element, a custom variable)
+                name = raw.lower()
+            else:
+                name, _ = _resolve_column(kind, raw)
             if name and name not in cols:
                 cols.append(name)
     else:
