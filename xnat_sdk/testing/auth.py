@@ -57,7 +57,7 @@ class AuthResult:
     new_session: bool = False
 
 
-def _new_session(store: Store, login: str) -> str:
+def _new_session(store: Store, login: str, timeout_ms: int = 900_000) -> str:
     sid = secrets.token_hex(16).upper()
     now = time.time()
     with store.tx() as db:
@@ -65,6 +65,11 @@ def _new_session(store: Store, login: str) -> str:
             "INSERT INTO http_sessions(id, login, created, last_access) VALUES(?,?,?,?)",
             (sid, login, now, now),
         )
+        if store.next_counter(db, "sessions_created") % 500 == 0:
+            # basic-auth clients without cookies create a session per request: prune
+            db.execute(
+                "DELETE FROM http_sessions WHERE last_access < ?", (now - timeout_ms / 1000,)
+            )
     return sid
 
 
@@ -131,7 +136,11 @@ def authenticate(state: ServerState, request: Request, mode: AuthMode, path: str
             current = _session_user(state, cookie)
             if current is not None and current.login == user.login:
                 return AuthResult(user, cookie)
-        return AuthResult(user, _new_session(store, user.login), new_session=True)
+        return AuthResult(
+            user,
+            _new_session(store, user.login, state.config.session_timeout_ms),
+            new_session=True,
+        )
     if cookie:
         user = _session_user(state, cookie)
         if user is None:
@@ -239,7 +248,7 @@ def _services_auth(ctx: RequestContext) -> Response:
     user = ctx.store.check_password(login, password)
     if user is None:
         raise unauthorized(ctx.state)
-    sid = _new_session(ctx.store, user.login)
+    sid = _new_session(ctx.store, user.login, ctx.state.config.session_timeout_ms)
     resp = ctx.text(sid)
     finish_response(ctx.state, AuthResult(user, sid, new_session=True), resp)
     return resp
