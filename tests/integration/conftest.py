@@ -17,14 +17,14 @@ _counter = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
-def server() -> Iterator[LocalXNAT]:
-    """A local XNAT server shared by the runtime tests (admin/admin and user/user)."""
-    with LocalXNAT() as srv:
-        yield srv
+def server(xnat_server: LocalXNAT) -> LocalXNAT:
+    """The suite's local XNAT server (the plugin's ``xnat_server``; admin/admin, user/user)."""
+    return xnat_server
 
 
 @pytest.fixture(autouse=True)
 def _no_faults(server: LocalXNAT) -> Iterator[None]:
+    server.faults.clear()
     yield
     server.faults.clear()
 
@@ -44,7 +44,7 @@ class Seeded:
 def seeded(server: LocalXNAT) -> Seeded:
     """A fresh private project PRJ<n> with subjects S1, S2; S1 has MR session E1 (scans 1-3)
     and S2 has MR session E2 (scan 1); custom variable ``visit=baseline`` on S1."""
-    project = f"PRJ{next(_counter)}"
+    project = f"RT_PRJ{next(_counter)}"
     server.seed_project(project, name=f"Project {project}")
     data = Seeded(project)
     data.subjects["S1"] = server.seed_subject(project, "S1", fields={"visit": "baseline"})

@@ -141,15 +141,15 @@ def test_user_without_password_prompts(server: LocalXNAT, monkeypatch: pytest.Mo
 
 
 def test_anonymous_access(server: LocalXNAT, sent: list[tuple[str, str]]) -> None:
-    server.seed_project("PUBLICP", name="Public", accessibility="public")
-    server.seed_project("HIDDENP", name="Hidden", accessibility="private")
+    server.seed_project("RT_PUBLICP", name="Public", accessibility="public")
+    server.seed_project("RT_HIDDENP", name="Hidden", accessibility="private")
     with xnat_sdk.connect(server.url) as session:
         assert session.credentials_source == "anonymous"
         assert session.logged_in_user == "guest"
         assert "Authorization" not in str(sent)
         ids = session.projects.keys()
-        assert "PUBLICP" in ids
-        assert "HIDDENP" not in ids
+        assert "RT_PUBLICP" in ids
+        assert "RT_HIDDENP" not in ids
 
 
 def test_alias_token_as_credentials(server: LocalXNAT) -> None:

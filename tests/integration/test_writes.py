@@ -40,7 +40,7 @@ def _fresh(server: LocalXNAT) -> XNATSession:
 def test_create_project_subject_experiment_scan_assessor(
     session: XNATSession, server: LocalXNAT
 ) -> None:
-    pid = f"NEWP{next(_ids)}"
+    pid = f"RT_NEWP{next(_ids)}"
     project = ProjectData.create(session, id=pid, name=f"New {pid}", description="made here")
     assert isinstance(project, ProjectData)
     subject = project.subjects.create("SUB1", group="control")
@@ -117,7 +117,7 @@ def test_delete(session: XNATSession, seeded: Seeded, server: LocalXNAT) -> None
 
 
 def test_share(session: XNATSession, seeded: Seeded, server: LocalXNAT) -> None:
-    target = f"SHARE{next(_ids)}"
+    target = f"RT_SHARE{next(_ids)}"
     server.seed_project(target)
     subject = session.projects[seeded.project].subjects["S1"]
     subject.share(target, label="S1shared")
@@ -235,7 +235,7 @@ def test_labels_follow_xnat_characters(
 
 
 def test_create_project_through_the_listing(session: XNATSession, server: LocalXNAT) -> None:
-    pid = f"LISTP{next(_ids)}"
+    pid = f"RT_LISTP{next(_ids)}"
     created = session.projects.create(pid, name=f"Listed {pid}", keywords="a b")
     assert isinstance(created, ProjectData)
     assert session.projects[pid].keywords == "a b"
