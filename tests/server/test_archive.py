@@ -112,6 +112,11 @@ def test_listing_default_columns_and_shapes(
     assert result["Result"][0]["xnat:mrsessiondata/id"] == eid
     assert result["Result"][0]["subject_label"] == "S1"
 
+    admin.put(f"{p}/subjects/S1/experiments/CT1?xsiType=xnat:ctSessionData")
+    both = rows(admin.get(f"{p}/experiments?xsiType=xnat:mrSessionData,xnat:ctSessionData"))
+    assert sorted(x["label"] for x in both) == ["CT1", "MR1"]
+    only_ct = rows(admin.get(f"{p}/experiments?xsiType=xnat:ctSessionData"))
+    assert [x["label"] for x in only_ct] == ["CT1"]
     scanners = rows(admin.get(f"{url}/data/archive/scanners"))
     assert {"scanner": "SCANNER_A"} in scanners
     types = rows(admin.get(f"{p}/scan_types"))

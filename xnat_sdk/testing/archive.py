@@ -799,9 +799,12 @@ def _filter_xsi(
     ctx: RequestContext, rows: Iterator[tuple[dict[str, Any], dict[str, str]]]
 ) -> tuple[list[tuple[dict[str, Any], dict[str, str]]], str | None]:
     x = ctx.q("xsiType")
-    if not x or "," in x:
+    if not x:
         return list(rows), None
     schema = schema_of(ctx)
+    if "," in x:
+        kinds = [schema.canonical(k.strip()) or k.strip() for k in x.split(",") if k.strip()]
+        return [r for r in rows if any(schema.is_a(r[0]["xsiType"], k) for k in kinds)], None
     canon = schema.canonical(x) or x
     out = [r for r in rows if schema.is_a(r[0]["xsiType"], canon) or r[0]["xsiType"] == canon]
     pk = canon.lower() + "/id"
