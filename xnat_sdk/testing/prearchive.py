@@ -1473,6 +1473,57 @@ def _put_prearchive_code(ctx: RequestContext) -> Response:
     return ctx.text("")
 
 
+def _project_setting(ctx: RequestContext, write: bool) -> str:
+    """The project of a settings route, checking read (or owner) access."""
+    project = project_exists(ctx.store, ctx.params["project"])
+    if project is None or not can_read(ctx.store, ctx.user, project):
+        raise HttpError(404, f"Unable to find project {ctx.params['project']}.")
+    if write and not (ctx.user.admin or ctx.store.project_role(project, ctx.user.login) == "owner"):
+        raise HttpError(403, "Only project owners may change project settings.")
+    return project
+
+
+def _setting_value(ctx: RequestContext, project: str, key: str, default: str) -> str:
+    row = ctx.store.one("SELECT data FROM projects WHERE id=?", (project,))
+    return loads_data(row[0]).get(key, default) if row is not None else default
+
+
+def _set_setting(ctx: RequestContext, project: str, key: str, value: str) -> None:
+    with ctx.store.tx() as db:
+        row = db.execute("SELECT data FROM projects WHERE id=?", (project,)).fetchone()
+        data = loads_data(row[0]) if row is not None else {}
+        data[key] = value
+        db.execute("UPDATE projects SET data=? WHERE id=?", (dumps_data(data), project))
+
+
+def _get_quarantine_code(ctx: RequestContext) -> Response:
+    project = _project_setting(ctx, write=False)
+    return ctx.text(_setting_value(ctx, project, "quarantine_code", "0"))
+
+
+def _put_quarantine_code(ctx: RequestContext) -> Response:
+    project = _project_setting(ctx, write=True)
+    code = ctx.params["code"]
+    if code not in ("0", "1"):
+        raise HttpError(400, f"Invalid quarantine code {code}: use 0 or 1.")
+    _set_setting(ctx, project, "quarantine_code", code)
+    return ctx.text("")
+
+
+def _get_current_arc(ctx: RequestContext) -> Response:
+    project = _project_setting(ctx, write=False)
+    return ctx.text(_setting_value(ctx, project, "current_arc", "arc001"))
+
+
+def _put_current_arc(ctx: RequestContext) -> Response:
+    project = _project_setting(ctx, write=True)
+    folder = ctx.params["folder"]
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", folder):
+        raise HttpError(400, f"Invalid archive folder {folder!r}.")
+    _set_setting(ctx, project, "current_arc", folder)
+    return ctx.text("")
+
+
 def on_startup(state: ServerState) -> None:
     """Create the prearchive folder."""
     prearchive_root(state.store).mkdir(parents=True, exist_ok=True)
@@ -1506,6 +1557,13 @@ def register(router: Router) -> None:
         _put_prearchive_code,
         archive=True,
     )
+    # project archive settings XNAT serves beside prearchive_code
+    qc = "/data/projects/{project}/quarantine_code"
+    router.add("GET", qc, _get_quarantine_code, archive=True)
+    router.add("PUT", qc + "/{code}", _put_quarantine_code, archive=True)
+    arc = "/data/projects/{project}/current_arc"
+    router.add("GET", arc, _get_current_arc, archive=True)
+    router.add("PUT", arc + "/{folder}", _put_current_arc, archive=True)
     router.add("POST", "/data/services/archive", _archive)
     router.add("POST", "/data/services/prearchive/delete", _batch_delete)
     router.add("POST", "/data/services/prearchive/rebuild", _batch_rebuild)
