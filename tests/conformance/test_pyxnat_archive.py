@@ -41,6 +41,10 @@ def test_project_settings(pyx: Any, rest: Rest) -> None:
     assert project.prearchive_code() == 4
     project.set_prearchive_code("0")
     assert project.prearchive_code() == 0
+    project.set_quarantine_code("1")
+    assert project.quarantine_code() == 1
+    assert rest.content(f"/data/projects/{PP}/quarantine_code") == b"1"
+    assert project.current_arc() == b"arc001"
 
 
 def test_project_users(pyx: Any, rest: Rest) -> None:
