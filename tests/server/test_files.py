@@ -6,6 +6,7 @@ import hashlib
 import io
 import tarfile
 import zipfile
+from pathlib import Path
 from urllib.parse import quote
 
 import requests
@@ -96,6 +97,8 @@ def test_upload_raw_multipart_and_digest(
     )
     assert f["URI"].endswith(f"/resources/{f['cat_ID']}/files/sub/dir/data.bin")
     assert admin.get(url + f["URI"]).content == data
+    (located,) = rows(admin.get(f"{p}/resources/RAW/files?locator=absolutePath"))
+    assert Path(located["URI"]).read_bytes() == data
     (m,) = rows(admin.get(f"{p}/resources/MP/files"))
     assert m["Name"] == "multi.txt"
     assert admin.get(url + m["URI"]).content == b"multipart!"

@@ -356,7 +356,7 @@ def _files_answer(
             {
                 "Name": os.path.basename(f["path"]),
                 "Size": f["size"],
-                "URI": f"{parent.base_uri}/resources/{res['id']}/files/{f['path']}",
+                "URI": _locate(ctx, parent, res, f),
                 "collection": res["label"],
                 "file_tags": f["tags"],
                 "file_format": f["format"],
@@ -379,6 +379,17 @@ def _files_answer(
     return ctx.table(
         cols, rows, meta={"title": "Files"}, column_props=[{"key": "URI", "serverRoot": ""}]
     )
+
+
+def _locate(ctx: RequestContext, parent: Parent, res: sqlite3.Row, f: sqlite3.Row) -> str:
+    """The ``URI`` cell: REST path, or a disk path with ``locator=absolutePath|projectPath``."""
+    locator = (ctx.q("locator") or "").lower()
+    disk = objects.resource_dir(ctx.store, res["id"]) / f["path"]
+    if locator == "absolutepath":
+        return str(disk)
+    if locator == "projectpath":
+        return str(disk.relative_to(ctx.store.data_dir))
+    return f"{parent.base_uri}/resources/{res['id']}/files/{f['path']}"
 
 
 def _zip_answer(
