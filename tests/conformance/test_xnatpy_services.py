@@ -161,3 +161,48 @@ def test_inspect_and_search(xnatpy: Any, rest: Rest) -> None:
         if r["xsiType"] == "xnat:mrSessionData"
     }
     assert expected and listed == expected
+
+
+def test_import_dir_then_append_a_series(xnatpy: Any, rest: Rest, tmp_path: Path) -> None:
+    import xnat.exceptions
+
+    from xnat_sdk.testing.dicomgen import write_dicom_folder
+
+    write_dicom_folder(
+        tmp_path / "dcm", patient="APP01", study_label="APP01_MR1", series=[(1, "A")]
+    )
+    experiment = xnatpy.services.import_dir(
+        tmp_path / "dcm",
+        project=XP,
+        subject="APP01",
+        experiment="APP01_MR1",
+        destination="/archive",
+    )
+    assert [r["ID"] for r in rest.rows(f"/data/experiments/{experiment.id}/scans")] == ["1"]
+    extra = make_study(patient="APP01", study_label="APP01_MR1", series=[(7, "B")])
+    kwargs: dict[str, Any] = {
+        "project": XP,
+        "subject": "APP01",
+        "experiment": "APP01_MR1",
+        "destination": "/archive",
+        "content_type": "application/zip",
+    }
+    again = xnatpy.services.import_(data=zip_study(extra), overwrite="append", **kwargs)
+    assert again.id == experiment.id
+    rows = rest.rows(f"/data/experiments/{experiment.id}/scans")
+    assert sorted(r["ID"] for r in rows) == ["1", "7"]
+    # without overwrite XNAT refuses to touch an archived session (409)
+    with pytest.raises(xnat.exceptions.XNATUploadError, match="409"):
+        xnatpy.services.import_(data=zip_study(extra), **kwargs)
+
+
+def test_bad_credentials_are_refused(server: LocalXNAT) -> None:
+    import pyxnat
+    import xnat
+    import xnat.exceptions
+
+    with pytest.raises(xnat.exceptions.XNATLoginFailedError):
+        xnat.connect(server.url, user="admin", password="wrong", loglevel="WARNING")
+    assert Rest(server.url, auth=("admin", "wrong")).status("/data/projects") == 401
+    intf = pyxnat.Interface(server=server.url, user="admin", password="wrong")
+    assert intf.select.projects().get() == []  # pyxnat swallows the 401 of the listing
