@@ -31,9 +31,9 @@ __all__ = [
 ]
 
 #: Characters XNAT accepts in IDs and labels of projects, subjects and experiments.
-LABEL_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
+LABEL_PATTERN = re.compile(r"^[A-Za-z0-9_-]+\Z")
 #: Custom variable names (XNAT stores them lower-case).
-VARIABLE_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+VARIABLE_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*\Z")
 
 DATA_KINDS = frozenset({"attribute", "element", "text"})
 SCALARS = ("str", "int", "float", "bool", "date", "datetime", "time")

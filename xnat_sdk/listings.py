@@ -47,7 +47,7 @@ __all__ = [
 T = TypeVar("T")
 U = TypeVar("U", bound=XNATObject)
 
-_SCAN_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
+_SCAN_ID = re.compile(r"^[A-Za-z0-9_.-]+\Z")
 _FILE_PATH = re.compile(r"^.*?/resources/[^/]+/files/")
 # Fields XNAT fills in itself on creation: never demanded from the caller.
 _AUTO_FIELDS = frozenset(
