@@ -277,3 +277,35 @@ def test_big_transfers_use_constant_memory(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_site_plugin_schema(tmp_path: Path) -> None:
+    xsd = Path(__file__).resolve().parents[1] / "fixtures" / "site_schema" / "siteqc.xsd"
+    with LocalXNAT(data_dir=tmp_path, extra_schemas=[xsd]) as server:
+        url = server.url
+        auth = ("admin", "admin")
+        assert "siteqc" in requests.get(f"{url}/xapi/schemas").json()
+        assert requests.get(f"{url}/xapi/schemas/siteqc").content == xsd.read_bytes()
+        assert requests.get(f"{url}/schemas/siteqc/siteqc.xsd").content == xsd.read_bytes()
+        server.seed_project("SITE")
+        server.seed_subject("SITE", "S1")
+        eid = server.seed_session("SITE", "S1", "E1")
+        r = requests.put(
+            f"{url}/data/experiments/{eid}/assessors/QA1",
+            params={
+                "xsiType": "siteqc:qcAssessmentData",
+                "siteqc:qcAssessmentData/artifactCount": "2",
+            },
+            auth=auth,
+        )
+        assert r.status_code == 201, r.text
+        item = requests.get(f"{url}/data/experiments/{r.text}?format=json", auth=auth).json()
+        assert item["items"][0]["data_fields"]["artifactCount"] == 2
+        xml = requests.get(f"{url}/data/experiments/{r.text}?format=xml", auth=auth).text
+        assert (
+            "<siteqc:QCAssessment" in xml and 'xmlns:siteqc="http://example.org/xnat/siteqc"' in xml
+        )
+        bad = requests.put(
+            f"{url}/data/experiments/{eid}/assessors/QA2?xsiType=nope:unknownData", auth=auth
+        )
+        assert bad.status_code == 400

@@ -73,6 +73,8 @@ class ServerConfig:
 
     data_dir: Path
     schemas_dir: Path | None = None
+    #: extra ``.xsd`` files (site plugins), served as ``/xapi/schemas/{stem}`` and known types
+    extra_schemas: list[Path] = field(default_factory=list)
     site_id: str = "XNAT"
     version: str = "1.8.10"
     session_timeout_ms: int = 900_000

@@ -62,7 +62,8 @@ _PRED = re.compile(r"\[[^\]]*\]")
 
 def schema_of(ctx: RequestContext) -> SchemaInfo:
     """The schema info of the server (cached)."""
-    return load_schema_info(ctx.state.config.schemas_dir)
+    cfg = ctx.state.config
+    return load_schema_info(cfg.schemas_dir, tuple(cfg.extra_schemas))
 
 
 # ---------------------------------------------------------------------------------------

@@ -83,8 +83,18 @@ def _uptime(ctx: RequestContext) -> Response:
 def _schemas_dir(ctx: RequestContext) -> Path:
     d = ctx.state.config.schemas_dir
     if d is None or not d.is_dir():
+        if ctx.state.config.extra_schemas:
+            return Path("/nonexistent")
         raise HttpError(404, "No schemas folder is configured.")
     return d
+
+
+def _extra(ctx: RequestContext, ns: str, name: str) -> Path | None:
+    stem = name[:-4] if name.endswith(".xsd") else name
+    for path in ctx.state.config.extra_schemas:
+        if path.stem == stem and ns in (stem, path.parent.name):
+            return path
+    return None
 
 
 def schema_names(folder: Path) -> list[str]:
@@ -97,7 +107,10 @@ def schema_names(folder: Path) -> list[str]:
 
 
 def _schemas_list(ctx: RequestContext) -> Response:
-    return ctx.json(schema_names(_schemas_dir(ctx)))
+    folder = _schemas_dir(ctx)
+    names = schema_names(folder) if folder.is_dir() else []
+    names += [p.stem for p in ctx.state.config.extra_schemas if p.stem not in names]
+    return ctx.json(names)
 
 
 def _schema_file(folder: Path, ns: str, name: str) -> Path:
@@ -112,6 +125,10 @@ def _schema_file(folder: Path, ns: str, name: str) -> Path:
 def _schema_get(ctx: RequestContext) -> Response:
     folder = _schemas_dir(ctx)
     parts = [p for p in ctx.tail.split("/") if p]
+    if 1 <= len(parts) <= 2:
+        extra = _extra(ctx, parts[0], parts[-1])
+        if extra is not None:
+            return Response(extra.read_bytes(), mimetype="application/xml")
     if len(parts) == 1:
         path = _schema_file(folder, parts[0], parts[0])
     elif len(parts) == 2:
@@ -122,6 +139,9 @@ def _schema_get(ctx: RequestContext) -> Response:
 
 
 def _schema_static(ctx: RequestContext) -> Response:
+    extra = _extra(ctx, ctx.params["ns"], ctx.params["file"])
+    if extra is not None:
+        return Response(extra.read_bytes(), mimetype="text/xml")
     folder = _schemas_dir(ctx)
     path = _schema_file(folder, ctx.params["ns"], ctx.params["file"])
     return Response(path.read_bytes(), mimetype="text/xml")

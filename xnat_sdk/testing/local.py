@@ -28,7 +28,9 @@ class LocalXNAT:
 
     ``data_dir=None`` uses a temporary folder removed by :meth:`stop`; given a folder, state
     survives restarts. ``users`` are ``(login, password, admin)`` triples created when missing
-    (default ``admin``/``admin`` and the non-admin ``user``/``user``).
+    (default ``admin``/``admin`` and the non-admin ``user``/``user``). ``extra_schemas`` are
+    site-plugin ``.xsd`` files: their types become creatable and they are served under
+    ``/xapi/schemas/{stem}`` next to the ``schemas_dir`` ones.
     """
 
     def __init__(
@@ -39,6 +41,7 @@ class LocalXNAT:
         users: Iterable[tuple[str, str, bool]] = DEFAULT_USERS,
         schemas_dir: str | Path | None = None,
         site_id: str = "XNAT",
+        extra_schemas: Iterable[str | Path] = (),
     ) -> None:
         self._tmp: str | None = None
         if data_dir is None:
@@ -50,6 +53,7 @@ class LocalXNAT:
         self.users = list(users)
         self.schemas_dir = Path(schemas_dir) if schemas_dir is not None else None
         self.site_id = site_id
+        self.extra_schemas = [Path(p) for p in extra_schemas]
         self._app: XNATApp | None = None
         self._server: BackgroundServer | None = None
 
@@ -63,6 +67,7 @@ class LocalXNAT:
                 schemas_dir=self.schemas_dir,
                 site_id=self.site_id,
                 users=self.users,
+                extra_schemas=self.extra_schemas,
             )
             self._app = build_app(config)
         return self._app

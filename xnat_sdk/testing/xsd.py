@@ -114,16 +114,18 @@ _lock = threading.Lock()
 _cache: dict[str, SchemaInfo] = {}
 
 
-def load_schema_info(folder: Path | None) -> SchemaInfo:
-    """The :class:`SchemaInfo` of the ``*.xsd`` files in ``folder`` (cached)."""
+def load_schema_info(folder: Path | None, extra: tuple[Path, ...] = ()) -> SchemaInfo:
+    """The :class:`SchemaInfo` of the ``*/*.xsd`` files in ``folder`` plus ``extra`` files
+    (cached)."""
     key = str(folder) if folder is not None else ""
+    key += "|" + "|".join(str(p) for p in extra)
     with _lock:
         if key in _cache:
             return _cache[key]
         types: dict[str, TypeDef] = {}
-        if folder is not None:
-            for path in sorted(Path(folder).glob("*/*.xsd")):
-                _parse_file(path, types)
+        files = sorted(Path(folder).glob("*/*.xsd")) if folder is not None else []
+        for path in [*files, *extra]:
+            _parse_file(path, types)
         if not types:
             types = _fallback()
         info = SchemaInfo(types)
@@ -136,6 +138,12 @@ def _prefix_of(root: ET.Element, path: Path) -> str:
     for prefix, uri in NAMESPACES.items():
         if uri == tns:
             return prefix
+    for _event, (prefix, uri) in ET.iterparse(path, events=["start-ns"]):
+        if uri == tns and prefix:
+            # a site plugin namespace: known from now on for XML output too
+            NAMESPACES.setdefault(str(prefix), str(uri))
+            ET.register_namespace(str(prefix), str(uri))
+            return str(prefix)
     return path.parent.name
 
 
