@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 CHUNK = 1 << 20
-VALID_ID = re.compile(r"^[A-Za-z0-9_-]+$")
+VALID_ID = re.compile(r"^[A-Za-z0-9_-]+\Z")
 
 
 def create_project(

@@ -136,7 +136,7 @@ COLUMNS = [
     "TIMEZONE",
 ]
 
-_SAFE_SEGMENT = re.compile(r"^[A-Za-z0-9_.\-]+$")
+_SAFE_SEGMENT = re.compile(r"^[A-Za-z0-9_.\-]+\Z")
 
 
 # -- model --------------------------------------------------------------------------------
