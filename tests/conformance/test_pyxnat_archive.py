@@ -203,3 +203,14 @@ def test_search_and_inspect(pyx: Any, rest: Rest) -> None:
     )
     assert expected and got == expected
     assert sorted(pyx.manage.users()) == ["admin", "user"]
+
+
+def test_relabel_and_primary_share(pyx: Any, rest: Rest, server: LocalXNAT) -> None:
+    sid = server.seed_subject(PP, "MOVEME")
+    subject = pyx.select.project(PP).subject("MOVEME")
+    subject.attrs.set("xnat:subjectData/label", "MOVED")
+    assert rest.fields(f"/data/subjects/{sid}")["label"] == "MOVED"
+    pyx.select.project(PP).subject("MOVED").share(PQ, primary=True)
+    row = next(r for r in rest.rows(f"/data/projects/{PQ}/subjects") if r["ID"] == sid)
+    assert row["project"] == PQ  # ownership moved to the other project
+    assert rest.fields(f"/data/subjects/{sid}")["project"] == PQ

@@ -201,3 +201,18 @@ def test_non_member_sees_only_what_xnat_would_show(server: LocalXNAT) -> None:
         assert XP not in s.projects  # private project of another owner
         assert list(s.projects["XPUSER"].subjects.keys()) != []
         assert s.projects["XPUSER"].subjects["U01"].label == "U01"
+
+
+def test_rename_subject_and_experiment(xnatpy: Any, rest: Rest, server: LocalXNAT) -> None:
+    server.seed_subject(XP, "OLDNAME")
+    eid = server.seed_session(XP, "OLDNAME", "OLDNAME_MR")
+    project = xnatpy.projects[XP]
+    project.subjects.clearcache()
+    subject = project.subjects["OLDNAME"]
+    subject.label = "NEWNAME"
+    project.experiments.clearcache()
+    project.experiments["OLDNAME_MR"].label = "NEWNAME_MR"
+    labels = {r["ID"]: r["label"] for r in rest.rows(f"/data/projects/{XP}/subjects")}
+    assert labels[subject.id] == "NEWNAME"
+    assert rest.fields(f"/data/projects/{XP}/subjects/NEWNAME/experiments/NEWNAME_MR")["ID"] == eid
+    assert rest.status(f"/data/projects/{XP}/subjects/OLDNAME", format="json") == 404
