@@ -14,43 +14,54 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import struct
 import tarfile
 import zipfile
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from xnat_sdk.errors import XNATFileExistsError, XNATUnsafeArchiveError
+from xnat_sdk.errors import XNATFileExistsError, XNATIntegrityError, XNATUnsafeArchiveError
 
 __all__ = [
+    "ChunkReader",
     "check_tar",
     "check_zip",
     "extract_zip",
     "iter_files",
+    "iter_zip_stream",
     "safe_member_path",
+    "safe_relative",
     "write_tar",
 ]
 
 CHUNK = 1 << 20
 
 
-def safe_member_path(name: str) -> PurePosixPath:
-    """The relative path of an archive entry; raises :class:`XNATUnsafeArchiveError` when it
-    is absolute, has a drive letter or backslashes, or climbs with ``..``."""
+def safe_relative(name: str) -> str:
+    """The normalised relative POSIX path of an archive entry; raises
+    :class:`XNATUnsafeArchiveError` when it is absolute, has a drive letter or
+    backslashes, or climbs with ``..``."""
     if not name or "\x00" in name:
         raise XNATUnsafeArchiveError(name, "empty name or NUL character")
-    if name.startswith(("/", "\\")):
+    if name[0] in "/\\":
         raise XNATUnsafeArchiveError(name, "absolute path")
     if "\\" in name:
         raise XNATUnsafeArchiveError(name, "backslash in the path")
     if len(name) >= 2 and name[1] == ":":
         raise XNATUnsafeArchiveError(name, "drive letter")
     parts = [p for p in name.split("/") if p not in ("", ".")]
-    if any(p == ".." for p in parts):
+    if ".." in parts:
         raise XNATUnsafeArchiveError(name, "'..' escapes the target folder")
     if not parts:
         raise XNATUnsafeArchiveError(name, "names no file")
-    return PurePosixPath(*parts)
+    return "/".join(parts)
+
+
+def safe_member_path(name: str) -> PurePosixPath:
+    """:func:`safe_relative` as a :class:`~pathlib.PurePosixPath`."""
+    return PurePosixPath(safe_relative(name))
 
 
 def _zip_is_link(info: zipfile.ZipInfo) -> bool:
@@ -168,3 +179,167 @@ def write_tar(directory: Path, fileobj: IO[bytes], *, gzip: bool, compresslevel:
                 tar.addfile(info, handle)
             count += 1
     return count
+
+
+# -- zips read while they stream in ----------------------------------------------------------
+
+_LOCAL = struct.Struct("<4s2B4HL2L2H")
+_LOCAL_SIG = b"PK\x03\x04"
+_DESCRIPTOR_SIG = b"PK\x07\x08"
+_END_SIGS = (b"PK\x01\x02", b"PK\x05\x06", b"PK\x06\x06")
+
+
+class ChunkReader:
+    """Exact-size reads over an iterator of byte chunks (a streamed HTTP body)."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buf = b""
+        self._pos = 0
+
+    def _more(self) -> bool:
+        for chunk in self._chunks:
+            if chunk:
+                rest = self._buf[self._pos :]
+                self._buf = rest + chunk if rest else chunk
+                self._pos = 0
+                return True
+        return False
+
+    def read_exact(self, n: int) -> bytes:
+        """Exactly ``n`` bytes; raises :class:`EOFError` when the stream ends first."""
+        while len(self._buf) - self._pos < n:
+            if not self._more():
+                raise EOFError(f"the stream ended {n - (len(self._buf) - self._pos)} bytes early")
+        out = self._buf[self._pos : self._pos + n]
+        self._pos += n
+        return out
+
+    def read_some(self, limit: int) -> bytes:
+        """Up to ``limit`` bytes (at least one unless the stream ended)."""
+        if self._pos >= len(self._buf) and not self._more():
+            return b""
+        out = self._buf[self._pos : self._pos + limit]
+        self._pos += len(out)
+        return out
+
+    def unread(self, data: bytes) -> None:
+        """Put ``data`` back in front of the stream."""
+        if data:
+            self._buf = data + self._buf[self._pos :]
+            self._pos = 0
+
+    def drain(self) -> None:
+        """Consume the rest of the stream."""
+        self._buf, self._pos = b"", 0
+        for _ in self._chunks:
+            pass
+
+
+def _zip64_sizes(extra: bytes) -> tuple[int, int] | None:
+    pos = 0
+    while pos + 4 <= len(extra):
+        tag, size = struct.unpack_from("<HH", extra, pos)
+        if tag == 0x0001 and size >= 16:
+            usize, csize = struct.unpack_from("<QQ", extra, pos + 4)
+            return csize, usize
+        if tag == 0x0001:
+            return None
+        pos += 4 + size
+    return None
+
+
+def iter_zip_stream(
+    reader: ChunkReader, size_of: Callable[[str], int | None]
+) -> Iterator[tuple[str, Iterator[bytes]]]:
+    """``(entry name, data chunks)`` for each entry of a zip read front to back.
+
+    Consume each entry's chunks before asking for the next. STORED entries written with a
+    data descriptor (sizes unknown in the local header) need ``size_of(name)``; CRC-32 and
+    the sizes in the descriptor are checked. Raises :class:`XNATIntegrityError` (bad data)
+    or :class:`XNATUnsafeArchiveError` (encrypted or unsupported entries).
+    """
+    while True:
+        signature = reader.read_exact(4)
+        if signature in _END_SIGS:
+            reader.drain()
+            return
+        if signature != _LOCAL_SIG:
+            raise XNATIntegrityError(f"not a zip stream (found {signature!r})")
+        fields = _LOCAL.unpack(signature + reader.read_exact(_LOCAL.size - 4))
+        flags, method, crc, csize, usize = fields[3], fields[4], fields[7], fields[8], fields[9]
+        raw_name = reader.read_exact(fields[10])
+        extra = reader.read_exact(fields[11])
+        name = raw_name.decode("utf-8" if flags & 0x800 else "cp437")
+        if flags & 0x1:
+            raise XNATUnsafeArchiveError(name, "encrypted entry")
+        zip64 = _zip64_sizes(extra)
+        if zip64 is not None and (csize == 0xFFFFFFFF or usize == 0xFFFFFFFF):
+            csize, usize = zip64
+        descriptor = bool(flags & 0x8)
+        if method == zipfile.ZIP_STORED:
+            if descriptor:
+                known = size_of(name)
+                if known is None:
+                    raise XNATIntegrityError(
+                        f"zip entry {name!r} has no size in the stream and is not in the "
+                        "server's file listing"
+                    )
+                csize = usize = known
+            chunks: Iterator[bytes] = _stored_chunks(reader, name, csize)
+        elif method == zipfile.ZIP_DEFLATED:
+            chunks = _deflated_chunks(reader, name, None if descriptor else csize)
+        else:
+            raise XNATUnsafeArchiveError(name, f"unsupported compression method {method}")
+        state = {"crc": 0, "size": 0}
+        yield name, _checked(chunks, state)
+        if descriptor:
+            head = reader.read_exact(4)
+            if head != _DESCRIPTOR_SIG:
+                reader.unread(head)
+            crc = struct.unpack("<L", reader.read_exact(4))[0]
+            width = 8 if zip64 is not None else 4
+            reader.read_exact(width)  # compressed size
+            usize = int.from_bytes(reader.read_exact(width), "little")
+        if state["crc"] != crc or state["size"] != usize:
+            raise XNATIntegrityError(
+                f"zip entry {name!r}: {state['size']} bytes, CRC {state['crc']:08x}; "
+                f"the archive says {usize} bytes, CRC {crc:08x}"
+            )
+
+
+def _checked(chunks: Iterator[bytes], state: dict[str, int]) -> Iterator[bytes]:
+    crc = 0
+    size = 0
+    for chunk in chunks:
+        crc = zlib.crc32(chunk, crc)
+        size += len(chunk)
+        yield chunk
+    state["crc"] = crc
+    state["size"] = size
+
+
+def _stored_chunks(reader: ChunkReader, name: str, size: int) -> Iterator[bytes]:
+    left = size
+    while left:
+        data = reader.read_some(min(left, CHUNK))
+        if not data:
+            raise XNATIntegrityError(f"zip entry {name!r}: the stream ended inside the entry")
+        left -= len(data)
+        yield data
+
+
+def _deflated_chunks(reader: ChunkReader, name: str, csize: int | None) -> Iterator[bytes]:
+    inflater = zlib.decompressobj(-15)
+    left = csize
+    while not inflater.eof:
+        want = CHUNK if left is None else min(left, CHUNK)
+        data = reader.read_some(want) if want else b""
+        if not data:
+            raise XNATIntegrityError(f"zip entry {name!r}: the stream ended inside the entry")
+        if left is not None:
+            left -= len(data)
+        out = inflater.decompress(data)
+        if out:
+            yield out
+    reader.unread(inflater.unused_data)

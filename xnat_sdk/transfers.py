@@ -19,9 +19,11 @@ import hashlib
 import io
 import json
 import os
+import queue
 import re
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -114,12 +116,14 @@ def download_stream(
     query: Mapping[str, str] | None = None,
     expected_md5: str | None = None,
     expected_size: int | None = None,
+    background_write: bool = False,
 ) -> int:
     """Stream ``uri`` into ``target_stream``; returns the byte count.
 
     ``update_func(bytes_so_far, total_or_None, finished)`` is called per chunk (else a bar
     is shown when ``verbose`` and on a terminal). The count is checked against
-    Content-Length and ``expected_size``, the MD5 against ``expected_md5``.
+    Content-Length and ``expected_size``, the MD5 against ``expected_md5``. Hashing (and,
+    with ``background_write``, writing) runs in a helper thread, overlapping the network.
     """
     if chunk_size <= 0:
         raise XNATValueError(f"chunk_size must be > 0, got {chunk_size}")
@@ -132,19 +136,22 @@ def download_stream(
             if total is None:
                 total = expected_size
             update = update_func or bars.task(uri.rsplit("/", 1)[-1] or uri, total)
-            hasher = hashlib.md5() if expected_md5 else None
+            worker = _Writer(target_stream if background_write else None, bool(expected_md5))
             done = 0
             update(0, total, False)
             try:
                 for chunk in response.iter_content(chunk_size):
-                    target_stream.write(chunk)
-                    if hasher is not None:
-                        hasher.update(chunk)
+                    if not background_write:
+                        target_stream.write(chunk)
+                    worker.feed(chunk)
                     done += len(chunk)
                     update(done, total, False)
+            except _WriteFailed as exc:
+                raise exc.original from None
             except _stream_errors() as exc:
                 raise _transfer_error(what, exc) from exc
             finally:
+                digest = worker.finish()
                 update(done, total, True)
         finally:
             response.close()
@@ -154,13 +161,74 @@ def download_stream(
         raise XNATIntegrityError(
             f"{what}: got {done} bytes but the server's listing says {expected_size}"
         )
-    if hasher is not None and expected_md5 is not None:
-        digest = hasher.hexdigest()
-        if digest.lower() != expected_md5.strip().lower():
-            raise XNATIntegrityError(
-                f"{what}: MD5 {digest} does not match the server's digest {expected_md5}"
-            )
+    if (
+        expected_md5 is not None
+        and digest is not None
+        and digest.lower() != expected_md5.strip().lower()
+    ):
+        raise XNATIntegrityError(
+            f"{what}: MD5 {digest} does not match the server's digest {expected_md5}"
+        )
     return done
+
+
+class _WriteFailed(Exception):
+    """The helper thread could not write (carries the original error)."""
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(str(original))
+        self.original = original
+
+
+class _Writer:
+    """Writes and/or MD5-hashes chunks in a helper thread (both release the GIL), so the
+    receiving thread keeps reading the socket meanwhile."""
+
+    _DEPTH = 16
+
+    def __init__(self, sink: IO[bytes] | None, hash_md5: bool) -> None:
+        self._sink = sink
+        self._md5 = hashlib.md5() if hash_md5 else None
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        if sink is None and self._md5 is None:
+            return
+        self._queue: queue.Queue[bytes | None] = queue.Queue(self._DEPTH)
+        self._thread = threading.Thread(target=self._run, name="xnat-sdk-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        sink, md5 = self._sink, self._md5
+        while True:
+            chunk = self._queue.get()
+            if chunk is None:
+                return
+            if self._error is not None:
+                continue
+            try:
+                if sink is not None:
+                    sink.write(chunk)
+                if md5 is not None:
+                    md5.update(chunk)
+            except BaseException as exc:  # reported by finish()
+                self._error = exc
+
+    def feed(self, chunk: bytes) -> None:
+        """Queue one chunk (blocks while the helper is behind)."""
+        if self._thread is not None:
+            if self._error is not None:
+                raise _WriteFailed(self._error)
+            self._queue.put(chunk)
+
+    def finish(self) -> str | None:
+        """Wait for the helper; returns the MD5 hex digest (None when not hashing)."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+            if self._error is not None:
+                raise self._error
+        return self._md5.hexdigest() if self._md5 is not None else None
 
 
 def _temp_beside(target: Path) -> tuple[int, Path]:
@@ -226,6 +294,7 @@ def download_file(
                 update_func=update_func,
                 expected_md5=expected_md5,
                 expected_size=expected_size,
+                background_write=True,
             )
         _publish(tmp, path, overwrite)
     except BaseException:
@@ -235,6 +304,10 @@ def download_file(
 
 
 # -- uploads ---------------------------------------------------------------------------------
+
+
+def _no_progress(done: int, total: int | None, finished: bool) -> None:
+    """Progress callback that does nothing."""
 
 
 class _ProgressReader(io.RawIOBase):
@@ -356,8 +429,9 @@ def upload(
                 else None
             )
             sent = body
-            if update is not None and rewindable:
-                sent = _ProgressReader(body, update, size)
+            if rewindable:
+                # Also hides fileno(), so a spooled temporary file is not forced to disk.
+                sent = _ProgressReader(body, update or _no_progress, size)
             for attempt in range(1, attempts + 1):
                 if rewindable:
                     body.seek(start)
@@ -536,21 +610,10 @@ def iter_download(
 # -- whole folders ---------------------------------------------------------------------------
 
 
-def _md5_of(path: Path) -> tuple[int, str]:
-    hasher = hashlib.md5()
-    size = 0
-    with open(path, "rb", buffering=0) as handle:
-        while True:
-            chunk = handle.read(CHUNK_SIZE)
-            if not chunk:
-                break
-            hasher.update(chunk)
-            size += len(chunk)
-    return size, hasher.hexdigest()
+_ZIP_KEY = re.compile(r"^(?:(?P<pre>.*?)/)?resources/(?P<label>[^/]+)/files/(?P<path>.+)$")
+_URI_KEY = re.compile(r"(?:/scans/(?P<scan>[^/]+))?/resources/[^/]+/files/(?P<path>.+)$")
 
-
-_ZIP_KEY = re.compile(r"^(?:.*?/)?resources/([^/]+)/files/(.+)$")
-_URI_PATH = re.compile(r"/files/(.+)$")
+_Expected = dict[tuple[str, str], list[tuple[str, int, str]]]
 
 
 def _listing_rows(session: XNATSession, uri: str) -> list[dict[str, Any]]:
@@ -562,17 +625,50 @@ def _listing_rows(session: XNATSession, uri: str) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
-def _expected_by_key(rows: list[dict[str, Any]]) -> dict[tuple[str, str], list[tuple[int, str]]]:
-    expected: dict[tuple[str, str], list[tuple[int, str]]] = {}
+def _expected_by_key(rows: list[dict[str, Any]]) -> _Expected:
+    """(resource label, path) -> [(scan ID or "", size or -1, md5 or "")] from a listing."""
+    expected: _Expected = {}
     for row in rows:
-        match = _URI_PATH.search(str(row.get("URI", "")))
-        path = match.group(1) if match else str(row.get("Name", ""))
+        match = _URI_KEY.search(str(row.get("URI", "")))
+        path = match.group("path") if match else str(row.get("Name", ""))
+        scan = (match.group("scan") or "") if match else ""
         size = str(row.get("Size") or "")
         key = (str(row.get("collection", "")), path)
         expected.setdefault(key, []).append(
-            (int(size) if size.isdigit() else -1, str(row.get("digest") or ""))
+            (scan, int(size) if size.isdigit() else -1, str(row.get("digest") or "").lower())
         )
     return expected
+
+
+def _candidates(expected: _Expected, name: str) -> list[tuple[str, int, str]] | None:
+    """The listing entries a zip entry may stand for (None: the entry is not a resource
+    file the listing can speak for)."""
+    match = _ZIP_KEY.match(name)
+    if match is None:
+        return None
+    found = expected.get((match.group("label"), match.group("path")))
+    if not found:
+        return None
+    parts = (match.group("pre") or "").split("/")
+    if len(parts) >= 2 and parts[-2] == "scans":
+        folder = parts[-1]
+        narrowed = [c for c in found if c[0] and (folder == c[0] or folder.startswith(c[0] + "-"))]
+        if narrowed:
+            return narrowed
+    return found
+
+
+def _inside_root(root_real: str, final: str, checked: dict[str, bool]) -> None:
+    parent = os.path.dirname(final)
+    ok = checked.get(parent)
+    if ok is None:
+        real = os.path.realpath(parent)
+        ok = real == root_real or real.startswith(root_real + os.sep)
+        checked[parent] = ok
+    if not ok:
+        from xnat_sdk.errors import XNATUnsafeArchiveError
+
+        raise XNATUnsafeArchiveError(final, "resolves outside the target folder (symlink)")
 
 
 def download_zip_dir(
@@ -586,14 +682,16 @@ def download_zip_dir(
     timeout: Timeout = None,
     bars: TransferProgress | None = None,
 ) -> list[Path]:
-    """Download the server's zip of ``zip_uri`` and unpack it into ``target_dir`` safely;
-    returns the files written.
+    """Download the server's zip of ``zip_uri`` and unpack it into ``target_dir`` while it
+    streams in (one pass, no zip on disk); returns the files written.
 
-    Each unpacked file is checked against the file listing at ``listing_uri`` (size and MD5
-    by resource label and path) in a staging folder inside ``target_dir``; only when all
-    match are they moved into place (``overwrite=False``: an existing file raises first).
+    Every entry name is checked (no absolute paths, ``..`` or escapes through symlinked
+    folders), every file's CRC and its size and MD5 against the file listing at
+    ``listing_uri``. Files land in a staging folder inside ``target_dir`` and are moved
+    into place only when the whole zip arrived and matched (``overwrite=False``: an
+    existing file raises first); on any error nothing is left behind.
     """
-    from xnat_sdk.archives import extract_zip
+    from xnat_sdk.archives import ChunkReader, iter_zip_stream, safe_relative
 
     root = Path(os.fspath(target_dir))
     root.mkdir(parents=True, exist_ok=True)
@@ -601,55 +699,91 @@ def download_zip_dir(
     if not rows:
         return []
     expected = _expected_by_key(rows)
+    total = sum(max(s, 0) for items in expected.values() for _, s, _ in items) or None
+    root_real = os.path.realpath(root)
     staging = Path(tempfile.mkdtemp(prefix=".xnat-sdk-", dir=root))
+    root_str, staging_str = str(root), str(staging)
+    checked: dict[str, bool] = {}
+    made: set[str] = set()
+    rels: list[str] = []
+
+    def size_of(name: str) -> int | None:
+        found = _candidates(expected, name)
+        sizes = {s for _, s, _ in found or ()}
+        return sizes.pop() if len(sizes) == 1 and -1 not in sizes else None
+
     try:
-        archive = staging / "download.zip"
         own = bars is None
         progress = bars or TransferProgress(verbose)
         if own:
             progress.__enter__()
         try:
-            total = sum(max(s, 0) for items in expected.values() for s, _ in items)
-            update = progress.task(zip_uri.rsplit("/", 2)[0].rsplit("/", 1)[-1], total or None)
-            download_file(
-                session,
-                zip_uri,
-                archive,
-                format="zip",
-                verbose=False,
-                timeout=timeout,
-                update_func=update,
-            )
+            label = zip_uri.rstrip("/").rsplit("/", 2)[-2] if "/" in zip_uri else zip_uri
+            update = progress.task(label, total)
+            response = _open_get(session, zip_uri, format="zip", timeout=timeout)
+            what = f"GET {response.url}"
+            done = 0
+
+            def counted() -> Iterator[bytes]:
+                nonlocal done
+                for chunk in response.iter_content(CHUNK_SIZE):
+                    done += len(chunk)
+                    update(done, total, False)
+                    yield chunk
+
+            try:
+                reader = ChunkReader(counted())
+                for name, data in iter_zip_stream(reader, size_of):
+                    if name.endswith("/"):
+                        for _ in data:
+                            pass
+                        continue
+                    rel = safe_relative(name)
+                    _inside_root(root_real, os.path.join(root_str, rel), checked)
+                    dest = os.path.join(staging_str, rel)
+                    folder = os.path.dirname(dest)
+                    if folder not in made:
+                        os.makedirs(folder, exist_ok=True)
+                        made.add(folder)
+                    hasher = hashlib.md5()
+                    size = 0
+                    with open(dest, "wb", buffering=0) as out:
+                        for chunk in data:
+                            out.write(chunk)
+                            hasher.update(chunk)
+                            size += len(chunk)
+                    found = _candidates(expected, name)
+                    if found is not None:
+                        digest = hasher.hexdigest()
+                        if not any(s in (-1, size) and d in ("", digest) for _, s, d in found):
+                            raise XNATIntegrityError(
+                                f"{name}: {size} bytes with MD5 {digest} do not match the "
+                                f"server's file listing ({found})"
+                            )
+                    rels.append(rel)
+            except EOFError as exc:
+                raise XNATTransferError(f"{what}: the zip ended early ({exc})") from exc
+            except _stream_errors() as exc:
+                raise _transfer_error(what, exc) from exc
+            finally:
+                update(done, total, True)
+                response.close()
         finally:
             if own:
                 progress.__exit__(None, None, None)
-        unpacked = staging / "files"
-        written = extract_zip(archive, unpacked)
-        archive.unlink()
-        moves: list[tuple[Path, Path]] = []
-        for path in written:
-            rel = path.relative_to(unpacked).as_posix()
-            match = _ZIP_KEY.match(rel)
-            if match is not None:
-                candidates = expected.get((match.group(1), match.group(2)))
-                if candidates is not None:
-                    size, digest = _md5_of(path)
-                    if not any(
-                        (s in (-1, size)) and (not d or d.lower() == digest) for s, d in candidates
-                    ):
-                        raise XNATIntegrityError(
-                            f"{rel}: {size} bytes with MD5 {digest} do not match the server's "
-                            f"listing {candidates}"
-                        )
-            moves.append((path, root / rel))
+        finals = [(os.path.join(staging_str, rel), os.path.join(root_str, rel)) for rel in rels]
         if not overwrite:
-            for _, dest in moves:
-                if dest.exists():
+            for _, dest in finals:
+                if os.path.lexists(dest):
                     raise XNATFileExistsError(f"{dest} exists (overwrite=False)")
-        for src, dest in moves:
-            dest.parent.mkdir(parents=True, exist_ok=True)
+        made.clear()
+        for src, dest in finals:
+            folder = os.path.dirname(dest)
+            if folder not in made:
+                os.makedirs(folder, exist_ok=True)
+                made.add(folder)
             os.replace(src, dest)
-        return [dest for _, dest in moves]
+        return [Path(dest) for _, dest in finals]
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -688,6 +822,9 @@ if TYPE_CHECKING:
 else:
     _ObjectBase = object
 
+
+_SPOOL = 32 << 20
+"""Archives for ``tar_file``/``tgz_file`` stay in memory up to this size, then spill."""
 
 UPLOAD_DIR_METHODS = ("per_file", "tar_memory", "tgz_memory", "tar_file", "tgz_file")
 
@@ -1044,7 +1181,7 @@ class ResourceTransfers(_ObjectBase):
             gzip = method.startswith("tgz")
             name = "upload.tar.gz" if gzip else "upload.tar"
             buffer_: IO[bytes] = (
-                io.BytesIO() if method.endswith("memory") else tempfile.TemporaryFile()  # noqa: SIM115 (closed by the with below)
+                io.BytesIO() if method.endswith("memory") else tempfile.SpooledTemporaryFile(_SPOOL)  # noqa: SIM115 (closed below)
             )
             with buffer_:
                 write_tar(folder, buffer_, gzip=gzip)
