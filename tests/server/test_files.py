@@ -234,6 +234,15 @@ def test_zip_layouts(xnat_server: LocalXNAT, xnat_project: str, admin: requests.
         ]
     )
     assert admin.get(f"{p}/resources/NOPE/files?format=zip").status_code == 404
+    for fmt, mode in (("tar.gz", "r:gz"), ("tar", "r:")):
+        r = admin.get(f"{p}/scans/ALL/files?format={fmt}")
+        assert r.status_code == 200
+        with tarfile.open(fileobj=io.BytesIO(r.content), mode=mode) as t:  # type: ignore[call-overload]
+            members = {m.name: t.extractfile(m).read() for m in t.getmembers()}  # type: ignore[union-attr]
+        assert members == {
+            "MR1/scans/1-T1w_MPRAGE/resources/DICOM/files/a/1.dcm": b"s1",
+            "MR1/scans/2-DWI/resources/DICOM/files/2.dcm": b"s2",
+        }
 
 
 def test_delete_file_folder_resource(

@@ -34,7 +34,14 @@ import xnat_sdk.testing.objects as objects
 from xnat_sdk.testing.archive import EXPERIMENT_PREFIXES, PROJECT_PREFIX, SUBJECT_PREFIXES
 from xnat_sdk.testing.lookup import Chain, require_edit, resolve
 from xnat_sdk.testing.routing import HttpError, RequestContext, Router
-from xnat_sdk.testing.zips import ZipEntry, archive_members, is_archive_name, sanitize, stream_zip
+from xnat_sdk.testing.zips import (
+    ZipEntry,
+    archive_members,
+    is_archive_name,
+    sanitize,
+    stream_tar,
+    stream_zip,
+)
 
 __all__ = ["Parent", "register"]
 
@@ -344,7 +351,7 @@ def _files_answer(
     ctx: RequestContext, items: list[tuple[Parent, sqlite3.Row, sqlite3.Row]]
 ) -> Response:
     fmt = ctx.format
-    if fmt == "zip":
+    if fmt in ("zip", "tar", "tar.gz"):
         return _zip_answer(ctx, items)
     corrupt = ctx.state.faults.take_corrupt_digest(ctx.path)
     rows = []
@@ -402,6 +409,14 @@ def _zip_answer(
     for parent, res, f in items:
         arc = f"{parent.zip_root}/{parent.zip_prefix}resources/{res['label']}/files/{f['path']}"
         entries.append(ZipEntry(arc, objects.resource_dir(ctx.store, res["id"]) / f["path"]))
+    if ctx.format in ("tar", "tar.gz"):
+        gz = ctx.format == "tar.gz"
+        resp = Response(
+            stream_tar(entries, gzip=gz),
+            mimetype="application/x-gtar" if gz else "application/x-tar",
+        )
+        resp.headers["Content-Disposition"] = content_disposition(f"{root}.{ctx.format}")
+        return resp
     compress = (ctx.q("compression") or "0") not in ("0", "")
     resp = Response(stream_zip(entries, compress=compress), mimetype="application/zip")
     resp.headers["Content-Disposition"] = content_disposition(f"{root}.zip")
@@ -426,12 +441,12 @@ def _files_get(ctx: RequestContext) -> Response:
     for res in resources:
         f = ctx.store.one("SELECT * FROM files WHERE resource_id=? AND path=?", (res["id"], rel))
         if f is not None:
-            if ctx.format == "zip":
+            if ctx.format in ("zip", "tar", "tar.gz"):
                 return _zip_answer(ctx, [(parent, res, f)])
             return _send(ctx, objects.resource_dir(ctx.store, res["id"]) / rel)
     # a folder named without its trailing slash
     items = _file_rows(ctx, parent, resources, rel + "/")
-    if items and ctx.format == "zip":
+    if items and ctx.format in ("zip", "tar", "tar.gz"):
         return _zip_answer(ctx, items)
     if ctx.flag("accept-not-found"):
         return Response(status=204)

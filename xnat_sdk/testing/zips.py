@@ -8,6 +8,7 @@ import re
 import tarfile
 import time
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,6 +93,37 @@ def stream_zip(entries: Iterable[ZipEntry], *, compress: bool = False) -> Iterat
     data = sink.drain()
     if data:
         yield data
+
+
+def stream_tar(entries: Iterable[ZipEntry], *, gzip: bool = False) -> Iterator[bytes]:
+    """Yield the bytes of a tar (``gzip``: tar.gz) holding ``entries``, in constant memory."""
+    comp = zlib.compressobj(6, zlib.DEFLATED, 31) if gzip else None
+
+    def out(data: bytes) -> bytes:
+        return comp.compress(data) if comp is not None else data
+
+    for entry in entries:
+        st = entry.path.stat()
+        info = tarfile.TarInfo(entry.arcname)
+        info.size = st.st_size
+        info.mtime = int(st.st_mtime)
+        info.mode = 0o644
+        yield out(info.tobuf(format=tarfile.PAX_FORMAT))
+        with entry.path.open("rb") as src:
+            while True:
+                chunk = src.read(CHUNK)
+                if not chunk:
+                    break
+                piece = out(chunk)
+                if piece:
+                    yield piece
+        pad = (-st.st_size) % tarfile.BLOCKSIZE
+        if pad:
+            yield out(b"\0" * pad)
+    tail = out(b"\0" * (tarfile.BLOCKSIZE * 2))
+    if comp is not None:
+        tail += comp.flush()
+    yield tail
 
 
 def is_archive_name(name: str) -> bool:
