@@ -9,9 +9,15 @@ Example::
         print(server.url)                # http://127.0.0.1:54321
 
 Importing this package is cheap; Werkzeug and the server modules load on first use.
-Architecture for contributors: :mod:`xnat_sdk.testing.app` (WSGI app and the list of route
-modules), :mod:`xnat_sdk.testing.routing` (router, request context, answers),
-:mod:`xnat_sdk.testing.store` (SQLite store and file area).
+
+Modules: ``app`` (WSGI app, list of route modules), ``routing`` (router, request context,
+ResultSet rendering), ``store`` (SQLite + files), ``objects`` / ``seed`` (creating data),
+``auth`` (sessions, tokens, membership), ``info`` (version, uptime, schemas), ``archive`` /
+``listing`` / ``lookup`` / ``render`` / ``xsd`` (the archive tree), ``files`` / ``zips``
+(resources, files, archives), ``creation`` (POST on collections), ``faults`` (fault
+injection), ``server`` / ``local`` / ``cli`` / ``pytest_plugin`` (running it). The services
+(prearchive, import, dicomdump, users API, search, inspect) live in their own modules.
+Each module's docstring lists its endpoints.
 """
 
 from __future__ import annotations

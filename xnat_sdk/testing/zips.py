@@ -1,5 +1,5 @@
-"""Streaming ZIP archives with constant memory (STORED entries, data descriptors, ZIP64 when
-needed), and safe extraction of uploaded zip/tar archives into a resource."""
+"""Streaming ZIP and tar(.gz) archives with constant memory (zip: STORED entries, data
+descriptors, ZIP64 when needed), and reading uploaded zip/tar archives for extraction."""
 
 from __future__ import annotations
 
