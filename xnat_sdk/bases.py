@@ -789,14 +789,10 @@ class SubjectBase(SubjectDownloads, _HasResources, _HasFields, _Shareable):
                 ident = uri.rstrip("/").rsplit("/", 1)[-1]
                 if project:
                     uri = f"/data/projects/{project}/subjects/{ident}"
-            return Listing.children(
-                self,
-                "experiments",
-                EXPERIMENTS,
-                "experiments/experiment",
-                prefer_doc=False,
-                uri=f"{uri}/experiments",
-            )
+            # Always the REST listing (or a walk's batched project listing), never the
+            # experiments nested in the subject's document: those may come without their
+            # own children (scans), which would cost one more request per experiment.
+            return Listing.rest(self, f"{uri}/experiments", EXPERIMENTS)
 
         return _listing_cache(self, "experiments", make)  # type: ignore[no-any-return]
 

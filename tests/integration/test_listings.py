@@ -220,3 +220,14 @@ def test_concurrent_readers_share_one_listing_request(
         thread.join()
     assert sizes == [2] * 8
     assert len(log) == 2, log.paths()
+
+
+def test_experiments_of_a_loaded_subject_still_carry_their_scans(
+    session: XNATSession, seeded: Seeded, log: RequestLog
+) -> None:
+    subject = session.projects[seeded.project].subjects["S1"]
+    assert subject.src is None  # loads the subject document (which nests its experiments)
+    log.clear()
+    experiment = subject.experiments["E1"]
+    assert [s.series_description for s in experiment.scans] == ["T1 s", "T2 s", "FLAIR s"]
+    assert len(log) == 2, log.paths()  # the experiments listing, the session document
