@@ -142,6 +142,8 @@ def test_columns_and_filters(
     assert {x["gender"] for x in r} == {"female", "male"}
     r = rows(admin.get(f"{p}/experiments?columns=ID,URI,label,xsiType"))
     assert set(r[0]) == {"ID", "label", "xsiType", "xnat:subjectassessordata/id", "URI"}
+    shortcuts = {x["key"]: x["xpath"] for x in rows(admin.get(f"{p}/subjects?fields=true"))}
+    assert shortcuts["gender"] == "xnat:subjectData/demographics/gender"
     r = rows(admin.get(f"{p}/subjects?sortBy=label&sortOrder=DESC"))
     assert [x["label"] for x in r] == ["S2", "S1"]
 

@@ -263,6 +263,19 @@ def answer(
     extra_columns: Sequence[str] = (),
 ) -> Response:
     """Filter, select columns, page and render the listing."""
+    if ctx.q("fields") is not None:
+        root = {
+            "project": "xnat:projectData",
+            "subject": "xnat:subjectData",
+            "experiment": "xnat:experimentData",
+            "scan": "xnat:imageScanData",
+            "recon": "xnat:reconstructedImageData",
+        }[kind]
+        table = [
+            {"key": k, "xpath": f"{root}/{p if p is not None else k}"}
+            for k, p in SHORTCUTS[kind].items()
+        ]
+        return ctx.table(["key", "xpath"], table, meta={})
     selected = list(rows)
     for key, wanted in ctx.query.items(multi=False):
         if key in NOT_FILTERS:
