@@ -222,6 +222,9 @@ def test_zip_layouts(xnat_server: LocalXNAT, xnat_project: str, admin: requests.
         "MR1/resources/SNAP/files/s.png"
     ]
     assert names(admin.get(f"{p}/files?format=zip")) == ["MR1/resources/SNAP/files/s.png"]
+    assert names(admin.get(f"{p}/scans/2/files?format=zip&structure=simplified")) == [
+        "MR1/scans/2-DWI/DICOM/2.dcm"
+    ]
     assert admin.put(f"{p}/assessors/QC?xsiType=xnat:qcManualAssessorData").status_code == 201
     admin.put(f"{p}/assessors/QC/out/resources/PDF/files/r.pdf", data=b"pdf")
     whole = names(admin.get(f"{p}/files?format=zip&all=true"))

@@ -407,7 +407,10 @@ def _zip_answer(
     entries = []
     root = items[0][0].zip_root
     for parent, res, f in items:
-        arc = f"{parent.zip_root}/{parent.zip_prefix}resources/{res['label']}/files/{f['path']}"
+        if (ctx.q("structure") or "").lower() == "simplified":
+            arc = f"{parent.zip_root}/{parent.zip_prefix}{res['label']}/{f['path']}"
+        else:
+            arc = f"{parent.zip_root}/{parent.zip_prefix}resources/{res['label']}/files/{f['path']}"
         entries.append(ZipEntry(arc, objects.resource_dir(ctx.store, res["id"]) / f["path"]))
     if ctx.format in ("tar", "tar.gz"):
         gz = ctx.format == "tar.gz"
