@@ -144,11 +144,23 @@ def _has_xml_body(ctx: RequestContext) -> bool:
     ctype = (ctx.request.mimetype or "").lower()
     if ctx.request.content_length == 0:
         return False
+    if ctype == "multipart/form-data":
+        # XNAT reads the document from the first file part of a form upload (pyxnat's create)
+        return bool(ctx.request.files)
     return (
         ctype in ("text/xml", "application/xml")
         or ctx.flag("inbody")
         or ((ctx.q("req_format") or "").lower() == "xml")
     )
+
+
+def _xml_body(ctx: RequestContext) -> bytes:
+    """The XML document of the request: the body, or the first file of a multipart form."""
+    if (ctx.request.mimetype or "").lower() == "multipart/form-data":
+        for part in ctx.request.files.values():
+            data: bytes = part.read()
+            return data
+    return ctx.request.get_data()
 
 
 def _local(tag: str) -> str:
@@ -159,7 +171,7 @@ _XSI = "{http://www.w3.org/2001/XMLSchema-instance}type"
 
 
 def _parse_xml_body(ctx: RequestContext, kind: str, ch: Changes) -> None:
-    raw = ctx.request.get_data()
+    raw = _xml_body(ctx)
     try:
         root = ET.fromstring(raw)
     except ET.ParseError as exc:
