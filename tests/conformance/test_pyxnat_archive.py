@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -214,3 +216,23 @@ def test_relabel_and_primary_share(pyx: Any, rest: Rest, server: LocalXNAT) -> N
     row = next(r for r in rest.rows(f"/data/projects/{PQ}/subjects") if r["ID"] == sid)
     assert row["project"] == PQ  # ownership moved to the other project
     assert rest.fields(f"/data/subjects/{sid}")["project"] == PQ
+
+
+def test_create_experiment_from_an_xml_document(pyx: Any, rest: Rest, tmp_path: Path) -> None:
+    source = pyx.select.project(PP).subject("PS01").experiment("PS01_MR1")
+    xml = source.get()
+    assert xml.startswith(b"<?xml")
+    # pyxnat re-labels the document with lxml, which refuses str input with an encoding
+    # declaration: hand it the document without one, and without the source's IDs
+    body = xml.split(b"?>", 1)[1].replace(f'ID="{source.id()}"'.encode(), b"")
+    body = re.sub(rb"<xnat:subject_ID>[^<]*</xnat:subject_ID>", b"", body)
+    path = tmp_path / "session.xml"
+    path.write_bytes(body)
+    copy = pyx.select.project(PP).subject("PS01").experiment("PS01_MR1_COPY")
+    copy.create(xml=str(path))
+    assert copy.exists() and copy.id() != source.id()
+    uri = f"/data/projects/{PP}/subjects/PS01/experiments/PS01_MR1_COPY"
+    assert rest.item(uri)["meta"]["xsi:type"] == "xnat:mrSessionData"
+    assert rest.fields(uri)["date"] == "2022-05-06"
+    rows = rest.rows(f"/data/experiments/{copy.id()}/scans")
+    assert sorted((r["ID"], r["type"]) for r in rows) == [("1", "T1w"), ("2", "T2w")]

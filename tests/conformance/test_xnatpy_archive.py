@@ -216,3 +216,24 @@ def test_rename_subject_and_experiment(xnatpy: Any, rest: Rest, server: LocalXNA
     assert labels[subject.id] == "NEWNAME"
     assert rest.fields(f"/data/projects/{XP}/subjects/NEWNAME/experiments/NEWNAME_MR")["ID"] == eid
     assert rest.status(f"/data/projects/{XP}/subjects/OLDNAME", format="json") == 404
+
+
+def test_collaborator_reads_but_cannot_write(server: LocalXNAT, rest: Rest) -> None:
+    import xnat
+    import xnat.exceptions
+
+    server.seed_project("XPCOLLAB")
+    server.add_member("XPCOLLAB", "user", "collaborator")
+    sid = server.seed_subject("XPCOLLAB", "C01")
+    with xnat.connect(server.url, user="user", password="user", loglevel="WARNING") as s:
+        project = s.projects["XPCOLLAB"]
+        subject = project.subjects["C01"]
+        assert subject.id == sid
+        with pytest.raises(xnat.exceptions.XNATResponseError, match="403"):
+            s.classes.SubjectData(parent=project, label="C02")
+        with pytest.raises(xnat.exceptions.XNATResponseError, match="403"):
+            subject.demographics.gender = "male"
+        with pytest.raises(xnat.exceptions.XNATResponseError, match="403"):
+            subject.delete()
+    assert [r["label"] for r in rest.rows("/data/projects/XPCOLLAB/subjects")] == ["C01"]
+    assert rest.child("/data/projects/XPCOLLAB/subjects/C01", "demographics") == []
