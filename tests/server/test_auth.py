@@ -64,6 +64,18 @@ def test_alias_token_works_as_basic_credentials(xnat_url: str) -> None:
     r = requests.get(f"{xnat_url}/data/services/tokens/issue/user/admin", auth=("user", "user"))
     assert r.status_code == 403
     assert requests.get(f"{xnat_url}/data/services/tokens/issue").status_code == 401
+    v = requests.get(
+        f"{xnat_url}/data/services/tokens/validate/{tok['alias']}/{tok['secret']}",
+        auth=("user", "user"),
+    )
+    assert v.json() == {"valid": "user"}
+    r = requests.get(
+        f"{xnat_url}/data/services/tokens/invalidate/{tok['alias']}", auth=("user", "user")
+    )
+    assert r.json() == {"result": "OK"}
+    assert (
+        requests.get(f"{xnat_url}/data/auth", auth=(tok["alias"], tok["secret"])).status_code == 401
+    )
 
 
 def test_non_member_cannot_read_private_project(
