@@ -27,9 +27,10 @@ Path semantics (as XNAT's Restlet router has them):
   and arrive as the string ``ctx.tail`` (joined with ``/``, keeping a trailing slash, ``""``
   when nothing follows). Used for ``.../files/{path}``, ``.../projects/{dest}`` (sharing),
   ``.../status`` and similar XNAT "filepath" sub-paths.
-* When several routes match, the one with more pattern segments wins (then exact beats
-  tail). If routes match the path but none accepts the method, the answer is 405 with an
-  ``Allow`` header; when nothing matches, 404 with XNAT's status page.
+* When several routes match, the one with more pattern segments wins (then a match with
+  no remaining segments beats a prefix match). If routes match the path but none accepts the
+  method, the answer is 405 with an ``Allow`` header; when nothing matches, 404 with XNAT's
+  status page.
 * ``auth="required"`` (default) answers 401 to requests without valid credentials unless the
   handler is reachable by guests: ``auth="optional"`` lets guests through (``ctx.user`` is
   the guest user, ``ctx.is_guest`` true) and the handler decides; ``auth="none"`` is for
