@@ -37,9 +37,22 @@ USER, PASSWORD = "admin", "admin"
 
 
 def _rss_mb() -> float:
+    """Peak RSS of this process in MB: ``VmHWM`` (reset by exec), else ``ru_maxrss``.
+
+    ``ru_maxrss`` survives ``execve`` on Linux, so a child started from a big parent
+    (pytest) would report the parent's size; ``VmHWM`` belongs to the new image only.
+    """
     import resource
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return usage
 
 
 def _child(task: str, url: str, args: list[str]) -> dict[str, Any]:
@@ -98,9 +111,9 @@ def _run_child(task: str, url: str, *args: str) -> dict[str, Any]:
 
 
 def _curl(url: str, target: Path) -> float:
+    command = ["curl", "-s", "-f", "-u", f"{USER}:{PASSWORD}", "-o", str(target)]
     out = subprocess.run(
-        ["curl", "-s", "-f", "-u", f"{USER}:{PASSWORD}", "-o", str(target), "-w", "%{time_total}"]
-        + [url],
+        [*command, "-w", "%{time_total}", url],
         check=True,
         capture_output=True,
         text=True,
