@@ -37,6 +37,9 @@ def experiment(server: LocalXNAT, pyx: Any) -> Any:
     exp = pyx.select.project(PP).subject("PF01").experiment("PF01_MR1")
     exp.create(experiments="xnat:mrSessionData")
     exp.scan("1").create(scans="xnat:mrScanData")
+    exp.scan("1").attrs.set("xnat:mrScanData/type", "T1w")
+    exp.scan("2").create(scans="xnat:mrScanData")
+    exp.scan("2").attrs.set("xnat:mrScanData/type", "T2w")
     return exp
 
 
@@ -121,6 +124,20 @@ def test_put_zip_without_extract(rest: Rest, experiment: Any, tmp_path: Path) ->
     res2.put_zip(str(zpath), extract=True)
     rows = _files(rest, f"/data/experiments/{experiment.id()}/resources/ZIPOPEN")
     assert set(rows) == set(TREE)
+
+
+def test_scans_download_by_type(rest: Rest, experiment: Any, tmp_path: Path) -> None:
+    experiment.scan("2").resource("EXTRA").file("t2.txt").put("t2 only")
+    zpath = experiment.scans().download(str(tmp_path), type="T1w")
+    with zipfile.ZipFile(zpath) as zf:
+        names = [n for n in zf.namelist() if not n.endswith("/")]
+        blobs = {n.rsplit("/", 1)[-1]: sha256(zf.read(n)) for n in names}
+    assert all("/scans/1-T1w/resources/DICOM/files/" in n for n in names), names
+    assert blobs["image.bin"] == sha256(TREE["sub/deeper/two.bin"])
+    assert "t2.txt" not in blobs
+    (tmp_path / "all").mkdir()
+    files = experiment.scans().download(str(tmp_path / "all"), type="ALL", extract=True)
+    assert {Path(f).name for f in files} >= {"image.bin", "readme.txt", "t2.txt"}
 
 
 def test_delete_file_and_resource(rest: Rest, experiment: Any) -> None:
