@@ -39,6 +39,7 @@ __all__ = [
     "RESOURCES",
     "SCANS",
     "SUBJECTS",
+    "FileData",
     "Listing",
     "ListingSpec",
     "RemoteFile",
@@ -158,6 +159,10 @@ class RemoteFile(RemoteFileTransfers):
 
     def __repr__(self) -> str:
         return f"<RemoteFile {self.path} ({self.size} bytes)>"
+
+
+FileData = RemoteFile
+"""xnatpy's name for a file of a resource."""
 
 
 class Listing(Generic[T]):

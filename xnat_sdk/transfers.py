@@ -51,6 +51,7 @@ __all__ = [
     "download_file",
     "download_stream",
     "quote_path",
+    "quote_uri",
     "upload",
 ]
 
@@ -64,6 +65,14 @@ def quote_path(path: str) -> str:
     """``path`` with every segment percent-encoded (spaces, ``#``, ``?``, ``%``, unicode);
     the ``/`` separators are kept."""
     return "/".join(quote(segment, safe="!$&'()*+,;=:@~-._") for segment in path.split("/"))
+
+
+def quote_uri(uri: str) -> str:
+    """A REST URI made safe to send: characters that are not allowed in a URL path (spaces,
+    ``#``, unicode ...) are percent-encoded, existing ``%XX`` escapes and a ``?query`` part
+    are kept (for raw names use :func:`quote_path`)."""
+    path, sep, query = uri.partition("?")
+    return quote(path, safe="/%!$&'()*+,;=:@~-._") + sep + query
 
 
 def _transfer_error(what: str, exc: BaseException) -> XNATTransferError:
@@ -852,7 +861,7 @@ class SessionTransfers:
         ``overwrite=False`` refuses an existing file); a bar shows on a terminal."""
         return download_file(
             self._as_session(),
-            quote_path(uri),
+            quote_uri(uri),
             target,
             format=format,
             verbose=verbose,
@@ -877,7 +886,7 @@ class SessionTransfers:
         ``update_func(bytes_so_far, total_or_None, finished)`` follows the transfer."""
         return download_stream(
             self._as_session(),
-            quote_path(uri),
+            quote_uri(uri),
             target_stream,
             format=format,
             verbose=verbose,
@@ -925,7 +934,7 @@ class SessionTransfers:
         """
         return upload(
             self._as_session(),
-            quote_path(uri),
+            quote_uri(uri),
             file_,
             retries=retries,
             query=query,

@@ -309,3 +309,20 @@ def test_no_progress_when_not_a_tty(
     resource.download_dir(tmp_path / "d", verbose=True)
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
+
+
+def test_session_level_uris(
+    session: XNATSession, resource: AbstractResource, payloads: dict[str, bytes], tmp_path: Path
+) -> None:
+    from xnat_sdk.listings import FileData
+
+    resource.upload(b"spaced", "with space/é #1.txt")
+    remote = resource.files["with space/é #1.txt"]
+    assert isinstance(remote, FileData)
+    # raw characters in a session-level URI are encoded; a ?query is kept as a query
+    got = session.download(f"{resource.uri}/files/with space/é %231.txt", tmp_path / "a")
+    assert got.read_bytes() == b"spaced"
+    archive = session.download(f"{resource.uri}/files?format=zip", tmp_path / "b.zip")
+    with zipfile.ZipFile(archive) as zf:
+        assert len(zf.namelist()) == len(payloads) + 1
+    assert session.download_zip(f"{resource.uri}/files", tmp_path / "c.zip").stat().st_size

@@ -178,3 +178,16 @@ def test_upload_progress_callback(session: XNATSession, resource: AbstractResour
     )
     assert seen[-1] == (len(data), len(data), True)
     assert any(not finished for _, _, finished in seen)
+
+
+def test_assessor_resources(session: XNATSession, seeded: Seeded, tmp_path: Path) -> None:
+    from xnat_sdk.models import QcAssessmentData
+
+    experiment = session.experiments[seeded.sessions["E1"]]
+    assessor = experiment.create_assessor("QC1", QcAssessmentData)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "report.txt").write_bytes(b"report")
+    created = assessor.create_resource("REPORT", data_dir=tmp_path / "out")
+    assert [f.path for f in created.files] == ["report.txt"]
+    folder = created.download_dir(tmp_path / "back", verbose=False)
+    assert (folder / "report.txt").read_bytes() == b"report"
