@@ -242,6 +242,14 @@ def test_custom_variables_and_null(
     admin.put(f"{url}/data/subjects/{sid}", params={key: "NULL"})
     item = admin.get(f"{url}/data/subjects/{sid}?format=json").json()["items"][0]
     assert all(c["field"] != "fields/field" for c in item["children"])
+    # several XPaths sent unencoded (``=`` inside the predicate) in one request
+    demo = "xnat:subjectData/demographics[@xsi:type=xnat:demographicData]"
+    r = admin.put(f"{url}/data/subjects/{sid}?{demo}/yob=1980&{demo}/handedness=left")
+    assert r.status_code == 200
+    item = admin.get(f"{url}/data/subjects/{sid}?format=json").json()["items"][0]
+    got = next(c for c in item["children"] if c["field"] == "demographics")["items"][0]
+    assert got["data_fields"] == {"gender": "female", "yob": 1980, "handedness": "left"}
+    admin.put(f"{url}/data/subjects/{sid}?{demo}/yob=NULL&{demo}/handedness=NULL")
     # NULL clears a plain field too
     gender = "xnat:subjectData/demographics[@xsi:type=xnat:demographicData]/gender"
     admin.put(f"{url}/data/subjects/{sid}", params={gender: "NULL"})

@@ -102,7 +102,7 @@ def parse_changes(ctx: RequestContext, kind: str, schema: SchemaInfo) -> Changes
     if x:
         ch.xsi_type = schema.canonical(x) or x
     shortcuts = SHORTCUTS["recon" if kind == "recon" else kind]
-    for key, value in ctx.query.items(multi=False):
+    for key, value in ctx.query.items(multi=True):
         if "[" in key and "]" not in key and "]" in value:
             # an unencoded ``=`` inside ``[name=x]``: rejoin key and value
             whole = key + "=" + value
