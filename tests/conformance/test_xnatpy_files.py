@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import io
 import os
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conformance.conftest import Rest, sha256
 from xnat_sdk.testing.local import LocalXNAT
@@ -103,6 +106,9 @@ def test_upload_data_and_overwrite(rest: Rest, session: Any) -> None:
     assert rest.content(uri) == b"version 1"
     res.upload_data(b"version 2, longer", "note.txt", overwrite=True)
     assert rest.content(uri) == b"version 2, longer"
+    # without overwrite XNAT answers 200 (listing the duplicate) and keeps the file as it was
+    res.upload_data(b"version 3", "note.txt")
+    assert rest.content(uri) == b"version 2, longer"
 
 
 def test_upload_zip_with_extract(rest: Rest, session: Any, tmp_path: Path) -> None:
@@ -196,3 +202,30 @@ def test_archived_dicom_bytes_match_the_import(xnatpy: Any, rest: Rest, tmp_path
     assert got == sorted(sha256(i.data) for i in study.instances_of(3))
     rows = rest.rows(f"/data/experiments/{experiment.id}/scans/3/resources")
     assert rows[0]["label"] == "DICOM" and rows[0]["file_count"] == str(len(got))
+
+
+_NAME_CHARS = st.characters(
+    whitelist_categories=("Lu", "Ll", "Nd"), whitelist_characters=" -_.+()~äöüéß"
+)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    folder=st.text(_NAME_CHARS, min_size=1, max_size=12).filter(lambda s: s.strip(" .") == s),
+    name=st.text(_NAME_CHARS, min_size=1, max_size=16).filter(lambda s: s.strip(" .") == s),
+    data=st.binary(min_size=1, max_size=2048),  # XNAT refuses empty bodies (400)
+)
+def test_file_names_round_trip_through_both_clients(
+    session: Any, pyx: Any, rest: Rest, folder: str, name: str, data: bytes
+) -> None:
+    """What xnatpy uploads under an odd name, pyxnat and plain HTTP read back byte for byte."""
+    remote = f"{folder}/{name}"
+    res = session.resources["NOTES"]
+    res.upload_data(data, remote, overwrite=True)
+    listed = {r["URI"].split("/files/", 1)[1]: r for r in rest.rows(res.uri + "/files")}
+    assert listed[remote]["Name"] == name and listed[remote]["Size"] == str(len(data))
+    pfile = pyx.select(f"/projects/{XP}/subjects/F01/experiments/F01_MR1/resources/NOTES")
+    with tempfile.TemporaryDirectory() as tmp:
+        got = pfile.file(remote).get(str(Path(tmp) / "copy"))
+        assert Path(got).read_bytes() == data
+    assert res.files[remote].open().read() == data
