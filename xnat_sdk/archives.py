@@ -256,8 +256,9 @@ def iter_zip_stream(
 
     Consume each entry's chunks before asking for the next. STORED entries written with a
     data descriptor (sizes unknown in the local header) need ``size_of(name)``; CRC-32 and
-    the sizes in the descriptor are checked. Raises :class:`XNATIntegrityError` (bad data)
-    or :class:`XNATUnsafeArchiveError` (encrypted or unsupported entries).
+    the sizes in the descriptor are checked. Raises :class:`XNATIntegrityError` (bad data),
+    :class:`XNATUnsafeArchiveError` (encrypted or unsupported entries) or :class:`EOFError`
+    (the stream ended early).
     """
     while True:
         signature = reader.read_exact(4)
@@ -324,7 +325,7 @@ def _stored_chunks(reader: ChunkReader, name: str, size: int) -> Iterator[bytes]
     while left:
         data = reader.read_some(min(left, CHUNK))
         if not data:
-            raise XNATIntegrityError(f"zip entry {name!r}: the stream ended inside the entry")
+            raise EOFError(f"zip entry {name!r}: the stream ended inside the entry")
         left -= len(data)
         yield data
 
@@ -336,7 +337,7 @@ def _deflated_chunks(reader: ChunkReader, name: str, csize: int | None) -> Itera
         want = CHUNK if left is None else min(left, CHUNK)
         data = reader.read_some(want) if want else b""
         if not data:
-            raise XNATIntegrityError(f"zip entry {name!r}: the stream ended inside the entry")
+            raise EOFError(f"zip entry {name!r}: the stream ended inside the entry")
         if left is not None:
             left -= len(data)
         out = inflater.decompress(data)

@@ -9,14 +9,21 @@ import stat
 import tarfile
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xnat_sdk.archives import check_tar, extract_zip, safe_member_path, write_tar
-from xnat_sdk.errors import XNATFileExistsError, XNATUnsafeArchiveError
+from xnat_sdk.archives import (
+    ChunkReader,
+    check_tar,
+    extract_zip,
+    iter_zip_stream,
+    safe_member_path,
+    write_tar,
+)
+from xnat_sdk.errors import XNATFileExistsError, XNATIntegrityError, XNATUnsafeArchiveError
 from xnat_sdk.session import XNATSession
 
 if TYPE_CHECKING:
@@ -136,3 +143,61 @@ def test_member_paths_never_escape(parts: list[str]) -> None:
         return
     resolved = os.path.normpath(os.path.join("/root", *rel.parts))
     assert resolved.startswith("/root/")
+
+
+class _NoSeek(io.RawIOBase):
+    """A write-only sink without seek, so zipfile writes data descriptors (like a server
+    streaming a zip)."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: Any) -> int:
+        self.data += bytes(b)
+        return len(b)
+
+
+def _streamed_zip(entries: dict[str, bytes], method: int, zip64: bool = False) -> bytes:
+    sink = _NoSeek()
+    with zipfile.ZipFile(sink, "w", compression=method) as archive:
+        for name, data in entries.items():
+            info = zipfile.ZipInfo(name)
+            info.compress_type = method
+            with archive.open(info, "w", force_zip64=zip64) as out:
+                out.write(data)
+    return bytes(sink.data)
+
+
+def _read_stream(data: bytes, sizes: dict[str, int], chunk: int = 7) -> dict[str, bytes]:
+    chunks = (data[i : i + chunk] for i in range(0, len(data), chunk))
+    reader = ChunkReader(chunks)
+    return {name: b"".join(body) for name, body in iter_zip_stream(reader, sizes.get)}
+
+
+@pytest.mark.parametrize("zip64", [False, True])
+@pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+def test_zip_read_while_streaming(method: int, zip64: bool) -> None:
+    entries = {"a.txt": b"a" * 1000, "d/b.bin": os.urandom(3000), "empty": b""}
+    sizes = {k: len(v) for k, v in entries.items()}
+    assert _read_stream(_streamed_zip(entries, method, zip64), sizes) == entries
+    # sizes in the local headers (a seekable writer): no listing needed
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=method) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    assert _read_stream(buffer.getvalue(), {}) == entries
+
+
+def test_zip_stream_integrity_errors() -> None:
+    entries = {"a.txt": b"hello world" * 10}
+    good = _streamed_zip(entries, zipfile.ZIP_STORED)
+    bad = good.replace(b"hello world", b"jello world", 1)
+    with pytest.raises(XNATIntegrityError, match="CRC"):
+        _read_stream(bad, {"a.txt": 110})
+    with pytest.raises(XNATIntegrityError, match="not in the server's file listing"):
+        _read_stream(good, {})
+    with pytest.raises(EOFError):
+        _read_stream(good[:50], {"a.txt": 110})
