@@ -206,3 +206,22 @@ def test_bad_credentials_are_refused(server: LocalXNAT) -> None:
     assert Rest(server.url, auth=("admin", "wrong")).status("/data/projects") == 401
     intf = pyxnat.Interface(server=server.url, user="admin", password="wrong")
     assert intf.select.projects().get() == []  # pyxnat swallows the 401 of the listing
+
+
+def test_jsession_login_and_logout(server: LocalXNAT) -> None:
+    import requests
+    import xnat
+
+    resp = requests.post(server.url + "/data/JSESSION", auth=("admin", "admin"), timeout=30)
+    assert resp.status_code == 200
+    jsession = resp.text.strip()
+    assert resp.cookies.get("JSESSIONID") == jsession
+    with xnat.connect(server.url, jsession=jsession, loglevel="WARNING") as s:
+        assert XP in s.projects
+    other = xnat.connect(server.url, user="admin", password="admin", loglevel="WARNING")
+    cookie = other.interface.cookies.get("JSESSIONID")
+    assert cookie
+    probe = server.url + "/data/projects?format=json"
+    assert requests.get(probe, cookies={"JSESSIONID": cookie}, timeout=30).status_code == 200
+    other.disconnect()  # DELETE /data/JSESSION ends the server-side session
+    assert requests.get(probe, cookies={"JSESSIONID": cookie}, timeout=30).status_code == 401
