@@ -53,6 +53,7 @@ from xnat_sdk.errors import (
 )
 from xnat_sdk.fields import (
     VARIABLE_PATTERN,
+    FieldSpec,
     class_fields,
     encode_value,
     validate_fields,
@@ -444,12 +445,22 @@ class XNATObject:
         """
         session = self._xnat_bound_session()
         cls = type(self)
-        specs = validate_fields(cls, values)
+        table = class_fields(cls)
+        objects = {
+            name: value
+            for name, value in values.items()
+            if isinstance(value, XNATObject) and name in table.by_name
+        }
+        specs = validate_fields(cls, {k: v for k, v in values.items() if k not in objects})
         owner, prefix = self._xnat_write_target()
         xsi = owner.xsi_type
         root = f"{xsi}/{prefix}/" if prefix else f"{xsi}/"
         query: dict[str, str] = {"xsiType": xsi}
         for name, value in values.items():
+            if name in objects:
+                for path, encoded in _object_params(table.by_name[name], objects[name]):
+                    query[root + path] = encoded
+                continue
             spec = specs[name]
             if spec.name == "label" and not prefix:
                 query["label"] = validate_label(value, "label")
@@ -487,6 +498,55 @@ class XNATObject:
         query = {"removeFiles": "true"} if remove_files else None
         session.delete(self.uri, query=query)
         session.clearcache()
+
+
+def _object_params(spec: FieldSpec, value: XNATObject) -> list[tuple[str, str]]:
+    """XPath parameters (relative to the owner) that write a whole nested or child object.
+
+    ``subject.demographics = DemographicData(gender="female")`` becomes
+    ``demographics[@xsi:type=xnat:demographicData]/gender=female``. Only single (not list)
+    nested/child fields can be written this way; every set field is validated first.
+    """
+    if spec.is_data or spec.is_list:
+        raise XNATValidationError(
+            spec.name, f"{spec.name} takes a plain value, not a {type(value).__name__} object"
+        )
+    if spec.target is not None and not isinstance(value, spec.target):
+        raise XNATValidationError(
+            spec.name,
+            f"expects a {spec.target.__name__} (or a subclass), got {type(value).__name__}",
+        )
+    if value._xnat_session is not None:
+        raise XNATValidationError(
+            spec.name, "assign a new, unbound object (e.g. DemographicData(gender='male'))"
+        )
+    klass = type(value)
+    table = class_fields(klass)
+    present = {
+        name: getattr(value, name)
+        for name in table.by_name
+        if name not in RESERVED_NAMES and getattr(value, name, None) not in (None, [], "")
+    }
+    nested = {k: v for k, v in present.items() if isinstance(v, XNATObject)}
+    specs = validate_fields(klass, {k: v for k, v in present.items() if k not in nested})
+    if spec.kind == "child":
+        # a named complex type: its own paths are relative to itself, behind the child step
+        step = f"{spec.path}[@xsi:type={klass.__xsi_type__}]/" if klass.__xsi_type__ else ""
+        step = step or f"{spec.path}/"
+    else:
+        # an inline anonymous element: its paths already start from the owning type
+        step = ""
+    params: list[tuple[str, str]] = []
+    for name, item in present.items():
+        if name in nested:
+            params.extend((step + p, v) for p, v in _object_params(table.by_name[name], item))
+        elif specs[name].is_list:
+            params.append((step + specs[name].path, ",".join(encode_value(v) for v in item)))
+        else:
+            params.append((step + specs[name].path, encode_value(item)))
+    if not params:
+        raise XNATValidationError(spec.name, f"the {klass.__name__} has no field set")
+    return params
 
 
 def _fill_data(obj: XNATObject, data: Mapping[str, Any], used: set[str]) -> bool:

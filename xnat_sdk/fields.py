@@ -126,7 +126,11 @@ def class_fields(cls: type) -> ClassFields:
                 literals=literals,
                 required=attribute.default is attrs.NOTHING,
                 xpath=str(meta.get("xpath", "")),
-                target=_resolve_target(attribute.type, cls) if scalar == "object" else None,
+                target=(
+                    _resolve_target(attribute.type, cls) or _target_from_xsi(meta.get("type"))
+                    if scalar == "object"
+                    else None
+                ),
             )
             table.by_name[spec.name] = spec
             if spec.is_data:
@@ -139,6 +143,15 @@ def class_fields(cls: type) -> ClassFields:
                 table.children.setdefault(path, spec)
     _CACHE[cls] = table
     return table
+
+
+def _target_from_xsi(xsi: object) -> type | None:
+    """The generated class of an xsi type string from the field metadata, when known."""
+    if not isinstance(xsi, str) or ":" not in xsi:
+        return None
+    from xnat_sdk.models import model_for
+
+    return model_for(xsi)
 
 
 def _resolve_target(annotation: object, owner: type) -> type | None:

@@ -444,7 +444,7 @@ class XNATSession(SessionTransfers):
         if format is not None:
             params["format"] = format
         base = urlsplit(self._server)
-        query_string = urlencode(params, safe="/:,*[]@=", doseq=True) if params else ""
+        query_string = urlencode(params, safe="/:,*", doseq=True) if params else ""
         if "?" in path:
             path, existing = path.split("?", 1)
             query_string = "&".join(q for q in (existing, query_string) if q)

@@ -254,3 +254,36 @@ def test_update_a_scan_read_from_the_session_document(
         fresh = other.experiments[seeded.sessions["E1"]].scans["2"]
         assert isinstance(fresh, MrScanData)
         assert (fresh.quality, fresh.frames) == ("questionable", 176)
+
+
+def test_whole_child_object_is_written_in_one_request(
+    session: XNATSession, seeded: Seeded, server: LocalXNAT, log: RequestLog
+) -> None:
+    from xnat_sdk.models import InvestigatorData
+
+    project = session.projects[seeded.project]
+    subject = project.subjects.create("NEWDEMO")
+    assert subject.demographics is None
+    log.clear()
+    with pytest.raises(XNATValidationError, match="gender"):
+        subject.demographics = DemographicData(gender="blue")  # type: ignore[arg-type]
+    with pytest.raises(XNATValidationError, match="DemographicData"):
+        subject.demographics = InvestigatorData(firstname="A", lastname="B")  # type: ignore[assignment]
+    assert len(log) == 0, log.paths()
+    subject.demographics = DemographicData(gender="female", handedness="right", yob=1980)
+    assert len(log) == 1
+    with _fresh(server) as other:
+        fresh = other.projects[seeded.project].subjects["NEWDEMO"].demographics
+        assert isinstance(fresh, DemographicData)
+        assert (fresh.gender, fresh.handedness, fresh.yob) == ("female", "right", 1980)
+
+
+def test_xpath_keys_are_percent_encoded(session: XNATSession) -> None:
+    # Restlet splits a query pair at its first '=': an XPath predicate such as
+    # ``[@xsi:type=...]`` or ``[name=...]`` must reach the server encoded, as xnatpy sends it.
+    url = session._format_uri(
+        "/data/projects/P/subjects/S",
+        query={"xnat:subjectData/fields/field[name=visit]/field": "a=b"},
+    )
+    query = url.split("?", 1)[1]
+    assert query == "xnat:subjectData/fields/field%5Bname%3Dvisit%5D/field=a%3Db"
