@@ -21,7 +21,7 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from xnat_sdk.models import MrScanData, MrSessionData, ProjectData, SubjectData
+from xnat_sdk.models import DemographicData, MrScanData, MrSessionData, ProjectData, SubjectData
 
 
 def _say(text: str) -> None:
@@ -78,11 +78,15 @@ def run(server: str, user: str | None, password: str | None, project_id: str, wo
 
         _say("set fields and custom variables")
         subject.update(group="control")
+        subject.demographics = DemographicData(gender="female", handedness="right", yob=1980)
         subject.fields["cohort"] = "pilot"
         mr.update(note="demo session", session_type="research")
         session.clearcache()
         again = session.projects[project_id].subjects["DEMO01"]
-        print(f"group={again.group} cohort={again.fields['cohort']}")
+        demo = again.demographics
+        assert isinstance(demo, DemographicData)
+        print(f"group={again.group} gender={demo.gender} yob={demo.yob}")
+        print(f"custom variable cohort={again.fields['cohort']}")
 
         _say("upload a folder of derived files to a session resource")
         derived = work / "derived"

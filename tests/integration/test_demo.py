@@ -13,4 +13,5 @@ def test_demo_runs_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
     assert "MrSessionData XNAT_E" in out
     assert "12 DICOM files" in out
     assert "matches" in out
+    assert "gender=female yob=1980" in out
     assert "'label': 'DEMO01_MR1'" in out
