@@ -36,7 +36,7 @@ def test_projects_listing_and_create(pyx: Any, rest: Rest) -> None:
 
 def test_project_settings(pyx: Any, rest: Rest) -> None:
     project = pyx.select.project(PP)
-    assert project.accessibility() == b"private" or project.accessibility() == "private"
+    assert project.accessibility() == b"private"  # pyxnat hands back the raw body
     project.set_accessibility("protected")
     assert rest.content(f"/data/projects/{PP}/accessibility").decode() == "protected"
     project.set_prearchive_code("4")
