@@ -155,13 +155,17 @@ def extract_zip(
 def iter_files(directory: Path) -> Iterator[tuple[Path, str]]:
     """Regular files below ``directory`` (symlinks not followed) with their POSIX relative
     paths, sorted."""
-    for dirpath, dirnames, filenames in os.walk(directory):
-        dirnames.sort()
-        for name in sorted(filenames):
-            path = Path(dirpath) / name
-            if path.is_symlink() or not path.is_file():
-                continue
-            yield path, path.relative_to(directory).as_posix()
+
+    def walk(folder: str, prefix: str) -> Iterator[tuple[Path, str]]:
+        with os.scandir(folder) as found:
+            entries = sorted(found, key=lambda e: e.name)
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                yield from walk(entry.path, f"{prefix}{entry.name}/")
+            elif entry.is_file(follow_symlinks=False):
+                yield Path(entry.path), prefix + entry.name
+
+    yield from walk(str(directory), "")
 
 
 def write_tar(directory: Path, fileobj: IO[bytes], *, gzip: bool, compresslevel: int = 1) -> int:
@@ -172,10 +176,13 @@ def write_tar(directory: Path, fileobj: IO[bytes], *, gzip: bool, compresslevel:
     kwargs = {"compresslevel": compresslevel} if gzip else {}
     with tarfile.open(fileobj=fileobj, mode=mode, **kwargs) as tar:  # type: ignore[call-overload]
         for path, rel in iter_files(directory):
-            info = tar.gettarinfo(str(path), arcname=rel)
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
             with open(path, "rb") as handle:
+                # Built by hand: gettarinfo() looks the owner up in the user database per file.
+                st = os.fstat(handle.fileno())
+                info = tarfile.TarInfo(rel)
+                info.size = st.st_size
+                info.mtime = int(st.st_mtime)
+                info.mode = stat.S_IMODE(st.st_mode)
                 tar.addfile(info, handle)
             count += 1
     return count
