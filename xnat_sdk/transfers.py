@@ -91,6 +91,13 @@ def _stream_errors() -> tuple[type[BaseException], ...]:
     )
 
 
+def _plain_length(response: requests.Response) -> str | None:
+    """Content-Length when it counts the bytes we will see (no Content-Encoding)."""
+    encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    length = response.headers.get("Content-Length", "").strip()
+    return length if encoding in ("", "identity") and length.isdigit() else None
+
+
 def _open_get(
     session: XNATSession,
     uri: str,
@@ -140,8 +147,8 @@ def download_stream(
         response = _open_get(session, uri, format=format, query=query, timeout=timeout)
         what = f"GET {response.url}"
         try:
-            length = response.headers.get("Content-Length")
-            total = int(length) if length and length.isdigit() else None
+            length = _plain_length(response)
+            total = int(length) if length else None
             if total is None:
                 total = expected_size
             update = update_func or bars.task(uri.rsplit("/", 1)[-1] or uri, total)
@@ -516,8 +523,8 @@ class RemoteStream(io.RawIOBase):
             self._session, self._uri, timeout=self._timeout, headers=headers, accepted=accepted
         )
         if self._size is None:
-            length = response.headers.get("Content-Length")
-            if length and length.isdigit():
+            length = _plain_length(response)
+            if length:
                 self._size = int(length) + offset
         self._response = response
         self._buf = bytearray()
