@@ -191,3 +191,26 @@ def test_assessor_resources(session: XNATSession, seeded: Seeded, tmp_path: Path
     assert [f.path for f in created.files] == ["report.txt"]
     folder = created.download_dir(tmp_path / "back", verbose=False)
     assert (folder / "report.txt").read_bytes() == b"report"
+
+
+def test_overall_progress_bar_for_many_files(
+    resource: AbstractResource, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class FakeTTY(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    source = tmp_path / "many"
+    for index in range(3):
+        (source / f"f{index}.bin").parent.mkdir(parents=True, exist_ok=True)
+        (source / f"f{index}.bin").write_bytes(os.urandom(2000))
+    screen = FakeTTY()
+    monkeypatch.setattr("sys.stdout", screen)
+    resource.upload_dir(source, method="per_file", verbose=True)
+    shown = screen.getvalue()
+    assert "upload many" in shown, shown[-400:]
+    assert all(f"f{index}.bin" in shown for index in range(3))
+    quiet = FakeTTY()
+    monkeypatch.setattr("sys.stdout", quiet)
+    resource.upload_dir(source, method="tgz_memory", overwrite=True)
+    assert quiet.getvalue() == ""
