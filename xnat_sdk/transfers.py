@@ -502,6 +502,8 @@ class RemoteStream(io.RawIOBase):
         self._buf = bytearray()
         self._buf_start = 0
         self._pos = 0
+        self.bytes_received = 0
+        """Body bytes read from the server so far (all requests of this object)."""
         self._open_at(0)
 
     @property
@@ -568,6 +570,7 @@ class RemoteStream(io.RawIOBase):
                 if not chunk:
                     break
                 self._buf += chunk
+                self.bytes_received += len(chunk)
                 buf_end += len(chunk)
         except _stream_errors() as exc:
             raise _transfer_error(f"GET {self._uri}", exc) from exc

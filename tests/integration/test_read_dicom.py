@@ -86,3 +86,35 @@ def test_read_dicom_errors(
     other = experiment.scans["2"].resources["DICOM"].files["0001.dcm"]
     with pytest.raises(XNATValueError, match="not a file of scan"):
         experiment.scans["1"].read_dicom(other)
+
+
+def test_header_read_stops_before_large_pixel_data(
+    server: LocalXNAT, session: XNATSession, seeded: Seeded, study: GeneratedStudy
+) -> None:
+    import io
+
+    import pydicom
+
+    dataset = pydicom.dcmread(io.BytesIO(study.instances_of(1)[0].data))
+    dataset.Rows = dataset.Columns = 1024
+    dataset.BitsAllocated = dataset.BitsStored = 16
+    dataset.HighBit = 15
+    dataset.SamplesPerPixel = 1
+    dataset.PixelData = bytes(1024 * 1024 * 2)  # 2 MiB of pixels
+    buffer = io.BytesIO()
+    dataset.save_as(buffer, enforce_file_format=True)
+    eid = seeded.sessions["E1"]
+    row = server.store.one("SELECT pk FROM scans WHERE experiment_id=? AND id='3'", (eid,))
+    assert row is not None
+    rid = server.seed_resource("scan", row[0], "DICOM")
+    server.seed_file(rid, "big.dcm", buffer.getvalue())
+
+    scan = session.experiments[eid].scans["3"]
+    assert scan.read_dicom().Rows == 1024
+    remote = scan.resources["DICOM"].files["big.dcm"]
+    with remote.open() as handle:
+        header = pydicom.dcmread(handle, stop_before_pixels=True)
+        fetched = handle.bytes_received
+    assert header.Columns == 1024
+    assert fetched < 256 * 1024 < len(buffer.getvalue()), fetched
+    assert "PixelData" in scan.read_dicom(read_pixel_data=True)
