@@ -13,10 +13,7 @@ __all__ = ["BackgroundServer"]
 
 
 class _QuietHandler(WSGIRequestHandler):
-    """A quiet HTTP/1.1 request handler: connections stay open between requests (as Tomcat
-    keeps them), and the access log is not written to stderr."""
-
-    protocol_version = "HTTP/1.1"
+    """A request handler that does not log every request to stderr."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Silence the access log."""
