@@ -15,6 +15,9 @@ from typing import Any
 
 __all__ = ["ProgressCallback", "TransferProgress", "wants_bars"]
 
+_MIN_STEP = 1 << 18
+"""Bars move in steps of at least this many bytes (and at the end)."""
+
 ProgressCallback = Callable[[int, "int | None", bool], None]
 """``update_func(bytes_so_far, total_or_None, finished)`` as in xnatpy."""
 
@@ -99,6 +102,8 @@ class TransferProgress:
 
         def update(done: int, total_now: int | None, finished: bool) -> None:
             step = done - last[0]
+            if not finished and 0 < step < _MIN_STEP:
+                return  # keep per-read callbacks (16 KiB on uploads) cheap
             last[0] = done
             if total_now is not None:
                 progress.update(task_id, completed=done, total=total_now)
