@@ -1044,11 +1044,20 @@ class ResourceTransfers(_ObjectBase):
         timeout: Timeout = None,
         retries: int = 1,
     ) -> None:
-        """Upload a file (path), bytes, text or a binary file object as ``remotepath``
-        (default: the file's name). ``extract=True`` unpacks a zip/tar/tgz on the server;
-        ``overwrite=False`` raises :class:`XNATFileExistsError` when the file exists."""
+        """Upload a file (a ``Path`` or a ``str`` naming an existing file), bytes or a binary
+        file object as ``remotepath`` (default: the file's name). ``extract=True`` unpacks
+        a zip/tar/tgz on the server; ``overwrite=False`` raises
+        :class:`XNATFileExistsError` when the file exists."""
+        if isinstance(data, str):
+            # As in xnatpy, a str here is a path (text goes through upload_data or bytes).
+            if not os.path.isfile(data):
+                raise XNATValueError(
+                    f"{data!r} is not an existing file; to upload text use upload_data() "
+                    "or pass bytes"
+                )
+            data = Path(data)
         if remotepath is None:
-            if isinstance(data, (str, os.PathLike)) and os.path.isfile(data):
+            if isinstance(data, os.PathLike) and os.path.isfile(data):
                 remotepath = Path(os.fspath(data)).name
             else:
                 raise XNATValueError("remotepath is needed when uploading data, not a file")

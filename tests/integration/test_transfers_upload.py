@@ -214,3 +214,9 @@ def test_overall_progress_bar_for_many_files(
     monkeypatch.setattr("sys.stdout", quiet)
     resource.upload_dir(source, method="tgz_memory", overwrite=True)
     assert quiet.getvalue() == ""
+
+
+def test_resource_upload_str_is_a_path(resource: AbstractResource, tmp_path: Path) -> None:
+    with pytest.raises(XNATValueError, match="not an existing file"):
+        resource.upload(str(tmp_path / "missing.txt"), "x.txt")
+    assert len(resource.files) == 0
