@@ -32,6 +32,7 @@ from xnat_sdk.errors import (
     XNATError,
     XNATFileExistsError,
     XNATIntegrityError,
+    XNATResponseError,
     XNATServerError,
     XNATTransferError,
     XNATValueError,
@@ -96,6 +97,29 @@ def _plain_length(response: requests.Response) -> str | None:
     return length if encoding in ("", "identity") and length.isdigit() else None
 
 
+_HTML_STARTS = (b"<!DOCTYPE html", b"<!doctype html", b"<html", b"<HTML")
+
+
+def _refuse_login_page(
+    response: requests.Response, uri: str, format: str | None, first: bytes
+) -> None:
+    """Raise when a download answers with an HTML page (a login or error page served
+    with status 200) although no HTML was asked for."""
+    path, _, query = uri.partition("?")
+    if format == "html" or "format=html" in query or path.lower().endswith((".html", ".htm")):
+        return
+    kind = response.headers.get("Content-Type", "").lower()
+    if kind.startswith("text/html") and first.lstrip()[:20].startswith(_HTML_STARTS):
+        raise XNATResponseError(
+            "GET",
+            response.url,
+            response.status_code,
+            "expected file data but the server sent an HTML page (expired session or login "
+            "redirect?)",
+            response,
+        )
+
+
 def _open_get(
     session: XNATSession,
     uri: str,
@@ -156,6 +180,8 @@ def download_stream(
             update(0, total, False)
             try:
                 for chunk in response.iter_content(chunk_size):
+                    if not done:
+                        _refuse_login_page(response, uri, format, chunk)
                     try:
                         write(chunk)
                     except OSError as exc:

@@ -326,3 +326,14 @@ def test_session_level_uris(
     with zipfile.ZipFile(archive) as zf:
         assert len(zf.namelist()) == len(payloads) + 1
     assert session.download_zip(f"{resource.uri}/files", tmp_path / "c.zip").stat().st_size
+
+
+def test_html_page_instead_of_data_is_refused(session: XNATSession, tmp_path: Path) -> None:
+    from xnat_sdk.errors import XNATResponseError
+
+    # the server's front page stands in for a login page answered with status 200
+    with pytest.raises(XNATResponseError, match="HTML page"):
+        session.download("/", tmp_path / "page", verbose=False)
+    assert os.listdir(tmp_path) == []
+    html = session.download("/data/projects?format=html", tmp_path / "p.html", verbose=False)
+    assert html.read_bytes().startswith(b"<html")
