@@ -677,9 +677,11 @@ def download_zip_dir(
     overwrite: bool = True,
     timeout: Timeout = None,
     bars: TransferProgress | None = None,
+    flatten: bool = False,
 ) -> list[Path]:
     """Download the server's zip of ``zip_uri`` and unpack it into ``target_dir`` while it
-    streams in (one pass, no zip on disk); returns the files written.
+    streams in (one pass, no zip on disk); returns the files written (``flatten``: each
+    at its path inside its resource, without the ``{session}/scans/.../files/`` folders).
 
     Every entry name is checked (no absolute paths, ``..`` or escapes through symlinked
     folders), every file's CRC and its size and MD5 against the file listing at
@@ -735,6 +737,10 @@ def download_zip_dir(
                             pass
                         continue
                     rel = safe_relative(name)
+                    if flatten:
+                        inside = _ZIP_KEY.match(rel)
+                        if inside is not None:
+                            rel = inside.group("path")
                     _inside_root(root_real, os.path.join(root_str, rel), checked)
                     dest = os.path.join(staging_str, rel)
                     folder = os.path.dirname(dest)
@@ -1216,16 +1222,29 @@ class ResourceTransfers(_ObjectBase):
         )
 
     def download_dir(
-        self, target_dir: str | os.PathLike[str], verbose: bool = True, *, overwrite: bool = True
+        self,
+        target_dir: str | os.PathLike[str],
+        verbose: bool = True,
+        flatten_dirs: bool = False,
+        *,
+        overwrite: bool = True,
     ) -> Path:
         """Download and unpack the resource into ``target_dir`` (the server's zip layout,
-        ``{session}/scans/{scan}/resources/{label}/files/...``), every file verified against
-        the listing; returns the folder holding the resource's files."""
+        ``{session}/scans/{scan}/resources/{label}/files/...``; with ``flatten_dirs`` the
+        files go straight into ``target_dir``, keeping their folders inside the resource),
+        every file verified against the listing; returns the folder holding the files."""
         uri = self._files_uri()
+        root = Path(os.fspath(target_dir))
         written = download_zip_dir(
-            _session_of(self), uri, uri, target_dir, verbose=verbose, overwrite=overwrite
+            _session_of(self),
+            uri,
+            uri,
+            root,
+            verbose=verbose,
+            overwrite=overwrite,
+            flatten=flatten_dirs,
         )
-        return _common_folder(Path(os.fspath(target_dir)), written)
+        return root if flatten_dirs else _common_folder(root, written)
 
 
 def _common_folder(root: Path, written: list[Path]) -> Path:
@@ -1321,24 +1340,33 @@ class SessionDownloads(_ObjectBase):
         return root / _safe_name(label) if label else root
 
 
+_Callback = Callable[[str], None]
+
+
 class _TreeDownloads(_ObjectBase):
     __slots__ = ()
 
     def _folder_name(self) -> str:
         raise NotImplementedError
 
-    def _download_tree(self, folder: Path, bars: TransferProgress) -> None:
+    def _download_tree(self, folder: Path, walk: _Walk) -> None:
         raise NotImplementedError
 
     def download_dir(
-        self, target_dir: str | os.PathLike[str], verbose: bool = True, *, overwrite: bool = True
+        self,
+        target_dir: str | os.PathLike[str],
+        verbose: bool = True,
+        progress_callback: _Callback | None = None,
+        *,
+        overwrite: bool = True,
     ) -> Path:
         """Download every session below this object into ``target_dir/{name}/...`` (one
-        verified zip per session); returns that folder."""
+        verified zip per session); returns that folder. ``progress_callback(message)``
+        is told which subject/session is next (as in xnatpy)."""
         folder = Path(os.fspath(target_dir)) / _safe_name(self._folder_name())
         folder.mkdir(parents=True, exist_ok=True)
         with TransferProgress(verbose, overall_label=self._folder_name()) as bars:
-            self._download_tree(folder, bars)
+            self._download_tree(folder, _Walk(bars, overwrite, progress_callback))
         return folder
 
     def download(
@@ -1358,12 +1386,17 @@ class _TreeDownloads(_ObjectBase):
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def _download_experiments(experiments: Iterable[Any], folder: Path, bars: TransferProgress) -> None:
-    for experiment in experiments:
-        method = getattr(experiment, "download_dir", None)
-        if method is None or not isinstance(experiment, SessionDownloads):
-            continue
-        experiment.download_dir(folder, verbose=False, bars=bars)
+class _Walk:
+    """Shared state of a project/subject walk."""
+
+    def __init__(self, bars: TransferProgress, overwrite: bool, callback: _Callback | None) -> None:
+        self.bars = bars
+        self.overwrite = overwrite
+        self.callback = callback
+
+    def tell(self, message: str) -> None:
+        if self.callback is not None:
+            self.callback(message)
 
 
 class SubjectDownloads(_TreeDownloads):
@@ -1374,8 +1407,11 @@ class SubjectDownloads(_TreeDownloads):
     def _folder_name(self) -> str:
         return str(getattr(self, "label", "") or self.uri.rsplit("/", 1)[-1])
 
-    def _download_tree(self, folder: Path, bars: TransferProgress) -> None:
-        _download_experiments(getattr(self, "experiments", ()), folder, bars)
+    def _download_tree(self, folder: Path, walk: _Walk) -> None:
+        sessions = [e for e in getattr(self, "experiments", ()) if isinstance(e, SessionDownloads)]
+        for number, experiment in enumerate(sessions, start=1):
+            walk.tell(f"Downloading experiment {number} of {len(sessions)}")
+            experiment.download_dir(folder, verbose=False, overwrite=walk.overwrite, bars=walk.bars)
 
 
 class ProjectDownloads(_TreeDownloads):
@@ -1386,9 +1422,10 @@ class ProjectDownloads(_TreeDownloads):
     def _folder_name(self) -> str:
         return str(getattr(self, "name", "") or self.uri.rsplit("/", 1)[-1])
 
-    def _download_tree(self, folder: Path, bars: TransferProgress) -> None:
-        for subject in getattr(self, "subjects", ()):
-            if isinstance(subject, SubjectDownloads):
-                sub = folder / _safe_name(subject._folder_name())
-                sub.mkdir(parents=True, exist_ok=True)
-                subject._download_tree(sub, bars)
+    def _download_tree(self, folder: Path, walk: _Walk) -> None:
+        subjects = [s for s in getattr(self, "subjects", ()) if isinstance(s, SubjectDownloads)]
+        for number, subject in enumerate(subjects, start=1):
+            walk.tell(f"Downloading subject {number} of {len(subjects)}")
+            sub = folder / _safe_name(subject._folder_name())
+            sub.mkdir(parents=True, exist_ok=True)
+            subject._download_tree(sub, walk)

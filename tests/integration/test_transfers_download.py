@@ -337,3 +337,28 @@ def test_html_page_instead_of_data_is_refused(session: XNATSession, tmp_path: Pa
     assert os.listdir(tmp_path) == []
     html = session.download("/data/projects?format=html", tmp_path / "p.html", verbose=False)
     assert html.read_bytes().startswith(b"<html")
+
+
+def test_flatten_dirs_callback_and_tree_overwrite(
+    session: XNATSession,
+    seeded: Seeded,
+    resource: AbstractResource,
+    payloads: dict[str, bytes],
+    tmp_path: Path,
+) -> None:
+    flat = resource.download_dir(tmp_path / "flat", verbose=False, flatten_dirs=True)
+    assert flat == tmp_path / "flat"
+    assert _files_below(flat) == payloads
+
+    project = session.projects[seeded.project]
+    messages: list[str] = []
+    folder = project.download_dir(tmp_path / "p", verbose=False, progress_callback=messages.append)
+    assert messages[0].startswith("Downloading subject 1 of 2")
+    assert "Downloading experiment 1 of 1" in messages
+    victim = next(p for p in folder.rglob("*.dcm"))
+    victim.write_bytes(b"local edit")
+    with pytest.raises(XNATFileExistsError):
+        project.download_dir(tmp_path / "p", verbose=False, overwrite=False)
+    assert victim.read_bytes() == b"local edit"
+    project.download_dir(tmp_path / "p", verbose=False)
+    assert victim.read_bytes() != b"local edit"
