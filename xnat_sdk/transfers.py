@@ -16,6 +16,7 @@ Remote paths are URL-encoded per segment (:func:`quote_path`).
 from __future__ import annotations
 
 import hashlib
+import http.client
 import io
 import json
 import os
@@ -85,9 +86,38 @@ def _stream_errors() -> tuple[type[BaseException], ...]:
     return (
         requests.exceptions.RequestException,
         urllib3.exceptions.HTTPError,
+        http.client.HTTPException,
         ConnectionError,
         OSError,
     )
+
+
+_DIRECT_MIN = 8 << 20
+"""Bodies at least this large are read straight from the socket file (no urllib3 layer)."""
+
+
+def _direct_reader(response: requests.Response, total: int | None) -> Any:
+    """The low-level ``http.client`` response under a large, unencoded, fixed-length body
+    (``readinto`` into one reused buffer is ~1.5x faster than requests' chunk iterator);
+    None to use the normal iterator. The connection is closed afterwards, which costs
+    nothing next to a body this size."""
+    if total is None or total < _DIRECT_MIN or _plain_length(response) is None:
+        return None
+    low = getattr(response.raw, "_fp", None)
+    if low is None or not hasattr(low, "readinto"):
+        return None
+    return low
+
+
+def _read_into(low: Any, chunk_size: int, *, copy: bool) -> Iterator[bytes | memoryview]:
+    """Chunks read with ``readinto`` into a reused buffer (views into it unless ``copy``:
+    a caller's stream may keep what it is given)."""
+    view = memoryview(bytearray(max(chunk_size, 1 << 20)))
+    while True:
+        count = low.readinto(view)
+        if not count:
+            return
+        yield bytes(view[:count]) if copy else view[:count]
 
 
 def _plain_length(response: requests.Response) -> str | None:
@@ -154,6 +184,7 @@ def download_stream(
     query: Mapping[str, str] | None = None,
     expected_md5: str | None = None,
     expected_size: int | None = None,
+    owned_target: bool = False,
 ) -> int:
     """Stream ``uri`` into ``target_stream``; returns the byte count.
 
@@ -178,10 +209,16 @@ def download_stream(
             write = target_stream.write
             done = 0
             update(0, total, False)
+            fast = _direct_reader(response, total)
+            chunks = (
+                _read_into(fast, chunk_size, copy=not owned_target)
+                if fast is not None
+                else response.iter_content(chunk_size)
+            )
             try:
-                for chunk in response.iter_content(chunk_size):
+                for chunk in chunks:
                     if not done:
-                        _refuse_login_page(response, uri, format, chunk)
+                        _refuse_login_page(response, uri, format, bytes(chunk[:64]))
                     try:
                         write(chunk)
                     except OSError as exc:
@@ -288,6 +325,7 @@ def download_file(
                 update_func=update_func,
                 expected_md5=expected_md5,
                 expected_size=expected_size,
+                owned_target=True,
             )
         _publish(tmp, path, overwrite)
     except BaseException:

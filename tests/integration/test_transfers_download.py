@@ -362,3 +362,22 @@ def test_flatten_dirs_callback_and_tree_overwrite(
     assert victim.read_bytes() == b"local edit"
     project.download_dir(tmp_path / "p", verbose=False)
     assert victim.read_bytes() != b"local edit"
+
+
+def test_large_file_direct_read_path(
+    server: LocalXNAT, session: XNATSession, seeded: Seeded, tmp_path: Path
+) -> None:
+    from xnat_sdk.transfers import _DIRECT_MIN
+
+    data = os.urandom(_DIRECT_MIN + 12345)
+    rid = server.seed_resource("experiment", seeded.sessions["E2"], "BIG")
+    server.seed_file(rid, "big.bin", data)
+    remote = session.experiments[seeded.sessions["E2"]].resources["BIG"].files["big.bin"]
+    assert _sha(remote.download(tmp_path / "a", verbose=False).read_bytes()) == _sha(data)
+    sink = io.BytesIO()
+    assert remote.download_stream(sink) == len(data)
+    assert _sha(sink.getvalue()) == _sha(data)
+    server.faults.drop_after(3 << 20, count=1, prefix="/data/")
+    with pytest.raises(XNATTransferError):
+        remote.download(tmp_path / "b", verbose=False)
+    assert sorted(os.listdir(tmp_path)) == ["a"]
