@@ -112,7 +112,8 @@ def _direct_reader(response: requests.Response, total: int | None) -> Any:
 def _read_into(low: Any, chunk_size: int, *, copy: bool) -> Iterator[bytes | memoryview]:
     """Chunks read with ``readinto`` into a reused buffer (views into it unless ``copy``:
     a caller's stream may keep what it is given)."""
-    view = memoryview(bytearray(max(chunk_size, 1 << 20)))
+    # A cache-sized buffer: measured faster here than 1-4 MiB ones.
+    view = memoryview(bytearray(min(max(chunk_size, 64 << 10), 256 << 10)))
     while True:
         count = low.readinto(view)
         if not count:
