@@ -11,6 +11,13 @@ retried, a generator body never is. ``overwrite=False`` never replaces a remote 
 server's ``{"duplicates": [...]}`` answer raises :class:`~xnat_sdk.errors.XNATFileExistsError`.
 
 Remote paths are URL-encoded per segment (:func:`quote_path`).
+
+The mixins at the end give the archive objects their transfer methods (bases.py and
+session.py inherit them): ``session.download/download_stream/download_zip/upload``;
+``RemoteFile.download/download_stream/open/delete``; ``resource.upload/upload_data/
+upload_dir/download/download_dir`` and ``file_count``/``file_size``; ``download`` and
+``download_dir`` of scans, image sessions (one server zip, unpacked while it streams and
+checked against the file listing), subjects and projects (walks over their sessions).
 """
 
 from __future__ import annotations
@@ -47,9 +54,18 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CHUNK_SIZE",
+    "UPLOAD_DIR_METHODS",
+    "ProjectDownloads",
+    "RemoteFileTransfers",
     "RemoteStream",
+    "ResourceTransfers",
+    "ScanTransfers",
+    "SessionDownloads",
+    "SessionTransfers",
+    "SubjectDownloads",
     "download_file",
     "download_stream",
+    "download_zip_dir",
     "quote_path",
     "quote_uri",
     "upload",
@@ -626,20 +642,6 @@ class RemoteStream(io.RawIOBase):
             self._response.close()
             self._response = None
         super().close()
-
-
-def iter_download(
-    session: XNATSession, uri: str, chunk_size: int = CHUNK_SIZE, timeout: Timeout = None
-) -> Iterator[bytes]:
-    """The body of ``uri`` as chunks (raises :class:`XNATTransferError` when cut short)."""
-    response = _open_get(session, uri, timeout=timeout)
-    try:
-        try:
-            yield from response.iter_content(chunk_size)
-        except _stream_errors() as exc:
-            raise _transfer_error(f"GET {uri}", exc) from exc
-    finally:
-        response.close()
 
 
 # -- whole folders ---------------------------------------------------------------------------
