@@ -107,6 +107,7 @@ def test_upload_dir_methods(
         "sub/a.bin": os.urandom(70_000),
         "sub/deeper/b c#.txt": "unicodé".encode(),
         "empty.txt": b"",
+        "sub/deeper/empty too.txt": b"",
     }
     for rel, data in content.items():
         (source / rel).parent.mkdir(parents=True, exist_ok=True)
