@@ -364,12 +364,10 @@ def test_flatten_dirs_callback_and_tree_overwrite(
     assert victim.read_bytes() != b"local edit"
 
 
-def test_large_file_direct_read_path(
+def test_large_file_round_trip_and_drop(
     server: LocalXNAT, session: XNATSession, seeded: Seeded, tmp_path: Path
 ) -> None:
-    from xnat_sdk.transfers import _DIRECT_MIN
-
-    data = os.urandom(_DIRECT_MIN + 12345)
+    data = os.urandom((9 << 20) + 12345)
     rid = server.seed_resource("experiment", seeded.sessions["E2"], "BIG")
     server.seed_file(rid, "big.bin", data)
     remote = session.experiments[seeded.sessions["E2"]].resources["BIG"].files["big.bin"]
