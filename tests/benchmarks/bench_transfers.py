@@ -202,7 +202,7 @@ def run_benchmark(work: Path) -> dict[str, Any]:
         big.unlink()
         target = work / "down.bin"
         file_uri = f"{paths['big']}/files/big.bin"
-        rounds = 2 if BIG_MB >= 512 else ROUNDS
+        rounds = ROUNDS
         timings: dict[str, list[float]] = {
             "sdk": [],
             "sdk_plain": [],
