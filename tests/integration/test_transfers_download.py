@@ -379,3 +379,31 @@ def test_large_file_round_trip_and_drop(
     with pytest.raises(XNATTransferError):
         remote.download(tmp_path / "b", verbose=False)
     assert sorted(os.listdir(tmp_path)) == ["a"]
+
+
+def test_stall_watchdog_ends_a_silent_transfer() -> None:
+    """A large body read from a blocking socket: the watchdog shuts the socket when no byte
+    arrives for the read timeout (0.2 s here), so the reader sees the end instead of
+    hanging."""
+    import socket
+    from types import SimpleNamespace
+
+    from xnat_sdk.transfers import _StallGuard
+
+    ours, peer = socket.socketpair()
+    ours.settimeout(30.0)
+    response = SimpleNamespace(raw=SimpleNamespace(connection=SimpleNamespace(sock=ours)))
+    owner = SimpleNamespace(request_timeout=0.2)
+    guard = _StallGuard(response, owner, None, _StallGuard.MIN_BODY)  # type: ignore[arg-type]
+    try:
+        with guard:
+            assert ours.gettimeout() is None
+            peer.sendall(b"first")
+            assert ours.recv(5) == b"first"
+            guard.received = 5
+            assert ours.recv(10) == b"", "the watchdog ended the silent read"
+        assert guard.stalled
+        assert ours.gettimeout() == 30.0
+    finally:
+        ours.close()
+        peer.close()
