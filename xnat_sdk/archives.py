@@ -7,6 +7,9 @@
 * :func:`check_tar`: the same checks for tar archives (links and devices refused too).
 * :func:`write_tar`: a tar (optionally gzipped) of a folder's regular files, for
   ``resource.upload_dir``.
+* :class:`ChunkReader` / :func:`iter_zip_stream`: a zip read front to back while it
+  streams in (local headers, data descriptors, ZIP64, CRC checks), so a server's zip is
+  unpacked in one pass without landing on disk first.
 """
 
 from __future__ import annotations
