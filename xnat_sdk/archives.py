@@ -350,7 +350,12 @@ def _deflated_chunks(reader: ChunkReader, name: str, csize: int | None) -> Itera
             raise EOFError(f"zip entry {name!r}: the stream ended inside the entry")
         if left is not None:
             left -= len(data)
-        out = inflater.decompress(data)
-        if out:
-            yield out
+        # Bounded output per call: a highly compressed entry never balloons in memory.
+        out = inflater.decompress(data, CHUNK)
+        while True:
+            if out:
+                yield out
+            if not inflater.unconsumed_tail or inflater.eof:
+                break
+            out = inflater.decompress(inflater.unconsumed_tail, CHUNK)
     reader.unread(inflater.unused_data)

@@ -201,3 +201,15 @@ def test_zip_stream_integrity_errors() -> None:
         _read_stream(good, {})
     with pytest.raises(EOFError):
         _read_stream(good[:50], {"a.txt": 110})
+
+
+def test_highly_compressed_entry_streams_in_bounded_pieces() -> None:
+    data = bytes(40 << 20)  # 40 MiB of zeros deflate to ~40 KiB
+    packed = _streamed_zip({"zeros.bin": data}, zipfile.ZIP_DEFLATED)
+    assert len(packed) < 1 << 20
+    reader = ChunkReader(iter([packed]))
+    for name, body in iter_zip_stream(reader, {}.get):
+        sizes = [len(piece) for piece in body]
+        assert name == "zeros.bin"
+        assert sum(sizes) == len(data)
+        assert max(sizes) <= 1 << 20
