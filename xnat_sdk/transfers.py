@@ -36,7 +36,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 from urllib.parse import quote
 
 from xnat_sdk.errors import (
@@ -1089,10 +1089,31 @@ class RemoteFileTransfers:
             raise XNATValueError(f"remote files open in 'rb' mode only, not {mode!r}")
         return RemoteStream(self._session, quote_path(self.uri), self.size)
 
+    def verify_digest(self) -> bool:
+        """Stream the file (nothing stored) and check it against the listing's size and
+        MD5; False on a mismatch (xnatpy's name)."""
+        if not self.digest:
+            raise XNATValueError(f"the server keeps no digest for {self.path}")
+        try:
+            self.download_stream(cast("IO[bytes]", _Discard()))
+        except XNATIntegrityError:
+            return False
+        return True
+
     def delete(self) -> None:
         """Delete this file on the server."""
         self._session.delete(quote_path(self.uri))
         self._session.clearcache()
+
+
+class _Discard(io.RawIOBase):
+    """A writable sink that keeps nothing."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        return len(data)
 
 
 def _session_of(obj: _ObjectBase) -> XNATSession:

@@ -407,3 +407,10 @@ def test_stall_watchdog_ends_a_silent_transfer() -> None:
     finally:
         ours.close()
         peer.close()
+
+
+def test_verify_digest(server: LocalXNAT, resource: AbstractResource) -> None:
+    assert resource.files["2.dcm"].verify_digest()
+    server.faults.corrupt_digests(count=1)
+    resource.clearcache()
+    assert not resource.files["2.dcm"].verify_digest()
