@@ -42,12 +42,14 @@ import warnings
 from collections.abc import Iterator, Mapping, MutableMapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from urllib.parse import unquote
 
 from xnat_sdk.dicom import DicomReading
 from xnat_sdk.errors import (
     XNATError,
     XNATNoModelError,
     XNATNotConnectedError,
+    XNATNotFoundError,
     XNATUnknownTypeWarning,
     XNATValidationError,
 )
@@ -962,6 +964,49 @@ class ResourceBase(ResourceTransfers, XNATObject):
     """
 
     __slots__ = ()
+
+    def _xnat_document(self, refresh: bool = False) -> dict[str, Any]:
+        """A resource's fields come from its parent's ``resources`` listing (one request).
+
+        XNAT answers ``GET .../resources/{R}`` with the catalog XML whatever ``format`` asks
+        for, so, as xnatpy does, the row of the parent's listing is the resource's document.
+        """
+        item: dict[str, Any] | None = self._xnat_item
+        session = self._xnat_session
+        if item is not None and not refresh:
+            if session is None or self._xnat_uri is None:
+                return item
+            if session.caching and self._xnat_generation == session.cache_generation:
+                return item
+        session = self._xnat_bound_session()
+        uri = self._xnat_uri
+        if uri is None or "/resources/" not in uri:
+            return super()._xnat_document(refresh)
+        parent_uri, _, key = uri.rpartition("/resources/")
+        key = unquote(key)
+        document = session.get_json(f"{parent_uri}/resources")
+        rows = document.get("ResultSet", {}).get("Result", [])
+        row = next(
+            (r for r in rows if str(r.get("xnat_abstractresource_id")) == key),
+            None,
+        ) or next((r for r in rows if r.get("label") == key), None)
+        if row is None:
+            raise XNATNotFoundError(
+                "GET", f"{parent_uri}/resources", 404, f"no resource {key!r} is listed there"
+            )
+        cache: dict[str, Any] | None = self._xnat_cache
+        if cache is not None:
+            cache["row"] = row
+        data = dict(row)
+        if data.get("cat_desc") and "description" not in data:
+            data["description"] = data["cat_desc"]
+        found: dict[str, Any] = {
+            "data_fields": data,
+            "meta": {"xsi:type": row.get("element_name") or "xnat:resourceCatalog"},
+            "children": [],
+        }
+        self._xnat_populate(found)
+        return found
 
     @property
     def files(self) -> Listing[RemoteFile]:

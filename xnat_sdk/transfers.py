@@ -1132,6 +1132,9 @@ class ResourceTransfers(_ObjectBase):
 
     def _row_number(self, key: str) -> int | None:
         cache = self._xnat_cache or {}
+        if not cache.get("row") and self._xnat_session is not None and self._xnat_uri:
+            self._xnat_document()  # the parent's resources listing row (one request)
+            cache = self._xnat_cache or {}
         row = cache.get("row") or {}
         value = str(row.get(key, "")).strip()
         return int(value) if value.isdigit() else None

@@ -118,3 +118,23 @@ def test_xnatpy_style_helpers(session: XNATSession, seeded: Seeded, log: Request
     assert not session.check_version((99,), "time travel")
     assert session.xnat_build_info["version"] == session.xnat_version
     assert "seconds" in session.xnat_uptime
+
+
+def test_created_resource_reads_its_fields_from_the_parent_listing(
+    session: XNATSession, seeded: Seeded, log: RequestLog
+) -> None:
+    # XNAT answers GET .../resources/R with catalog XML even for format=json, so the
+    # resource's own fields must come from the parent's resources listing.
+    experiment = session.experiments[seeded.sessions["E1"]]
+    resource = experiment.create_resource("QC_NOTES", format="TXT", content="REPORT")
+    log.clear()
+    assert (resource.label, resource.format, resource.content) == ("QC_NOTES", "TXT", "REPORT")
+    assert resource.file_count == 0
+    assert len(log) == 1, log.paths()
+    assert log.paths()[0].split("?")[0].endswith("/resources")
+
+    session.clearcache()
+    by_id = session.get_json(f"{experiment.uri}/resources")["ResultSet"]["Result"]
+    rid = next(r["xnat_abstractresource_id"] for r in by_id if r["label"] == "QC_NOTES")
+    fresh = experiment.resources[str(rid)]
+    assert fresh.content == "REPORT"
