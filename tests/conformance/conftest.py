@@ -2,6 +2,8 @@
 
 Each test module gets its own server (module-scoped ``server``) and, where it uses xnatpy,
 one xnatpy session for the whole module (``xnatpy``), since connecting parses the schemas.
+Every test creates the data it needs in a project of its own (``new_project``, IDs unique
+per test), so any single test runs alone and the order of tests does not matter.
 State is checked independently of the client under test through ``rest`` (plain requests
 with basic auth) or the server's store.
 """
@@ -9,8 +11,9 @@ with basic auth) or the server's store.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +87,32 @@ def sha256(data: bytes | Path) -> str:
     if isinstance(data, Path):
         data = data.read_bytes()
     return hashlib.sha256(data).hexdigest()
+
+
+_SERIAL = itertools.count(1)
+
+
+def unique(prefix: str) -> str:
+    """A name never handed out before in this test run: ``prefix`` and a serial number."""
+    return f"{prefix}{next(_SERIAL):04d}"
+
+
+@pytest.fixture
+def new_project(server: LocalXNAT) -> Callable[..., str]:
+    """Factory: ``new_project(prefix, **seed_kw)`` seeds a project with a unique ID."""
+
+    def make(prefix: str = "CP", **kw: Any) -> str:
+        pid = unique(prefix)
+        server.seed_project(pid, **kw)
+        return pid
+
+    return make
+
+
+def xproject(xnatpy: Any, project_id: str) -> Any:
+    """xnatpy's object for a project seeded behind its back (its listing cache is dropped)."""
+    xnatpy.projects.clearcache()
+    return xnatpy.projects[project_id]
 
 
 @pytest.fixture(scope="module")

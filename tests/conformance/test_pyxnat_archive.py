@@ -3,38 +3,49 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conformance.conftest import Rest
+from tests.conformance.conftest import Rest, unique
 from xnat_sdk.testing.local import LocalXNAT
 
-PP = "PXA"
-PQ = "PXB"
+NewProject = Callable[..., str]
 GENDER = "xnat:subjectData/demographics[@xsi:type=xnat:demographicData]/gender"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def projects(server: LocalXNAT) -> None:
-    server.seed_project(PP, name="pyxnat archive")
-    server.seed_project(PQ, name="pyxnat share target")
+def _seed_ps01(server: LocalXNAT, new_project: NewProject, *, scans: bool = True) -> str:
+    """A fresh project with subject PS01 and its MR (dated, scans 1 T1w / 2 T2w), CT, PET."""
+    pid = new_project("PXA", name="pyxnat archive")
+    server.seed_subject(pid, "PS01")
+    mr = server.seed_session(pid, "PS01", "PS01_MR1", fields={"date": "2022-05-06"})
+    if scans:
+        server.seed_scan(mr, "1", type="T1w", fields={"quality": "usable"})
+        server.seed_scan(mr, "2", type="T2w", fields={"quality": "usable"})
+    server.seed_session(pid, "PS01", "PS01_CT1", xsi_type="xnat:ctSessionData")
+    server.seed_session(pid, "PS01", "PS01_PET1", xsi_type="xnat:petSessionData")
+    return pid
 
 
-def test_projects_listing_and_create(pyx: Any, rest: Rest) -> None:
+def test_projects_listing_and_create(pyx: Any, rest: Rest, new_project: NewProject) -> None:
+    PP = new_project("PXA", name="pyxnat archive")
+    PQ = new_project("PXB")
     assert {PP, PQ} <= set(pyx.select.projects().get())
-    project = pyx.select.project("PXNEW")
+    new = unique("PXNEW")
+    project = pyx.select.project(new)
     assert not project.exists()
     project.create()
     assert project.exists()
-    assert "PXNEW" in [r["ID"] for r in rest.rows("/data/projects")]
-    assert "PXNEW" in pyx.select.projects().get()
+    assert new in [r["ID"] for r in rest.rows("/data/projects")]
+    assert new in pyx.select.projects().get()
     assert pyx.select.project(PP).attrs.get("name") == "pyxnat archive"
     assert pyx.select.project(PP).description() == ""
 
 
-def test_project_settings(pyx: Any, rest: Rest) -> None:
+def test_project_settings(pyx: Any, rest: Rest, new_project: NewProject) -> None:
+    PP = new_project("PXA")
     project = pyx.select.project(PP)
     assert project.accessibility() == b"private"  # pyxnat hands back the raw body
     project.set_accessibility("protected")
@@ -49,7 +60,8 @@ def test_project_settings(pyx: Any, rest: Rest) -> None:
     assert project.current_arc() == b"arc001"
 
 
-def test_project_users(pyx: Any, rest: Rest) -> None:
+def test_project_users(pyx: Any, rest: Rest, new_project: NewProject) -> None:
+    PP = new_project("PXA")
     project = pyx.select.project(PP)
     assert project.owners() == ["admin"]
     project.add_user("user", "collaborator")
@@ -61,7 +73,8 @@ def test_project_users(pyx: Any, rest: Rest) -> None:
     assert "user" not in project.users()
 
 
-def test_subject_create_with_attributes(pyx: Any, rest: Rest) -> None:
+def test_subject_create_with_attributes(pyx: Any, rest: Rest, new_project: NewProject) -> None:
+    PP = new_project("PXA")
     subject = pyx.select.project(PP).subject("PS01")
     assert not subject.exists()
     subject.create()
@@ -84,7 +97,11 @@ def test_subject_create_with_attributes(pyx: Any, rest: Rest) -> None:
     assert [s.label() for s in pyx.select.project(PP).subjects()] == ["PS01"]
 
 
-def test_subject_custom_variable_via_xpath(pyx: Any, rest: Rest) -> None:
+def test_subject_custom_variable_via_xpath(
+    pyx: Any, rest: Rest, server: LocalXNAT, new_project: NewProject
+) -> None:
+    PP = new_project("PXA")
+    server.seed_subject(PP, "PS01")
     subject = pyx.select.project(PP).subject("PS01")
     path = "xnat:subjectData/fields/field[name=cohort]/field"
     subject.attrs.set(path, "control")
@@ -100,7 +117,11 @@ def test_subject_custom_variable_via_xpath(pyx: Any, rest: Rest) -> None:
         ("PS01_PET1", "xnat:petSessionData"),
     ],
 )
-def test_experiment_create_types_and_attrs(pyx: Any, rest: Rest, label: str, xsi: str) -> None:
+def test_experiment_create_types_and_attrs(
+    pyx: Any, rest: Rest, server: LocalXNAT, new_project: NewProject, label: str, xsi: str
+) -> None:
+    PP = new_project("PXA")
+    server.seed_subject(PP, "PS01")
     experiment = pyx.select.project(PP).subject("PS01").experiment(label)
     experiment.create(experiments=xsi)
     assert experiment.exists()
@@ -117,7 +138,8 @@ def test_experiment_create_types_and_attrs(pyx: Any, rest: Rest, label: str, xsi
     assert experiment.attrs.mget([f"{xsi}/operator", f"{xsi}/note"]) == ["op1", "first visit"]
 
 
-def test_create_whole_branch_in_one_call(pyx: Any, rest: Rest) -> None:
+def test_create_whole_branch_in_one_call(pyx: Any, rest: Rest, new_project: NewProject) -> None:
+    PP = new_project("PXA")
     scan = pyx.select(f"/project/{PP}/subject/PS02/experiment/PS02_MR1/scan/1")
     scan.create(experiments="xnat:mrSessionData", scans="xnat:mrScanData")
     assert scan.exists()
@@ -127,7 +149,12 @@ def test_create_whole_branch_in_one_call(pyx: Any, rest: Rest) -> None:
     assert [(r["ID"], r["xsiType"]) for r in rows] == [("1", "xnat:mrScanData")]
 
 
-def test_scans_attrs_and_listings(pyx: Any, rest: Rest) -> None:
+def test_scans_attrs_and_listings(
+    pyx: Any, rest: Rest, server: LocalXNAT, new_project: NewProject
+) -> None:
+    PP = _seed_ps01(server, new_project, scans=False)
+    server.seed_subject(PP, "PS02")
+    server.seed_scan(server.seed_session(PP, "PS02", "PS02_MR1"), "1")
     experiment = pyx.select.project(PP).subject("PS01").experiment("PS01_MR1")
     for sid, stype in (("1", "T1w"), ("2", "T2w")):
         scan = experiment.scan(sid)
@@ -147,7 +174,10 @@ def test_scans_attrs_and_listings(pyx: Any, rest: Rest) -> None:
     assert sorted(exps) == ["PS01_CT1", "PS01_MR1", "PS01_PET1"]
 
 
-def test_reprs_of_objects(pyx: Any) -> None:
+def test_reprs_of_objects(pyx: Any, server: LocalXNAT, new_project: NewProject) -> None:
+    PP = _seed_ps01(server, new_project)
+    server.seed_subject(PP, "PS02")
+    server.seed_session(PP, "PS02", "PS02_MR1")
     # pyxnat builds these from listings and searches: they must not raise
     subject = pyx.select.project(PP).subject("PS01")
     assert "PS01" in repr(subject)
@@ -159,7 +189,11 @@ def test_reprs_of_objects(pyx: Any) -> None:
     assert "2 MR experiments" in text and "1 CT experiment" in text and "1 PET experiment" in text
 
 
-def test_share_subject_and_experiment(pyx: Any, rest: Rest) -> None:
+def test_share_subject_and_experiment(
+    pyx: Any, rest: Rest, server: LocalXNAT, new_project: NewProject
+) -> None:
+    PP = _seed_ps01(server, new_project)
+    PQ = new_project("PXB")
     subject = pyx.select.project(PP).subject("PS01")
     subject.share(PQ, label="PS01_IN_B")
     experiment = subject.experiment("PS01_CT1")
@@ -176,7 +210,8 @@ def test_share_subject_and_experiment(pyx: Any, rest: Rest) -> None:
     assert all(r["ID"] != experiment.id() for r in rest.rows(f"/data/projects/{PQ}/experiments"))
 
 
-def test_delete(pyx: Any, rest: Rest, server: LocalXNAT) -> None:
+def test_delete(pyx: Any, rest: Rest, server: LocalXNAT, new_project: NewProject) -> None:
+    PP = new_project("PXA")
     subject = pyx.select.project(PP).subject("PDEL")
     experiment = subject.experiment("PDEL_MR1")
     experiment.create(experiments="xnat:mrSessionData")
@@ -192,7 +227,14 @@ def test_delete(pyx: Any, rest: Rest, server: LocalXNAT) -> None:
     assert server.store.one("SELECT id FROM subjects WHERE id=?", (sid,)) is None
 
 
-def test_search_and_inspect(pyx: Any, rest: Rest) -> None:
+def test_search_and_inspect(
+    pyx: Any, rest: Rest, server: LocalXNAT, new_project: NewProject
+) -> None:
+    PP = _seed_ps01(server, new_project)
+    other = new_project("PXB")  # another project's sessions are not found
+    server.seed_subject(other, "O01")
+    server.seed_session(other, "O01", "O01_MR1")
+    server.seed_session(PP, "PS01", "PS01_MR2")
     assert {"xnat:mrSessionData", "xnat:subjectData"} <= set(pyx.inspect.datatypes())
     table = pyx.select(
         "xnat:mrSessionData", ["xnat:mrSessionData/SESSION_ID", "xnat:mrSessionData/PROJECT"]
@@ -207,7 +249,11 @@ def test_search_and_inspect(pyx: Any, rest: Rest) -> None:
     assert sorted(pyx.manage.users()) == ["admin", "user"]
 
 
-def test_relabel_and_primary_share(pyx: Any, rest: Rest, server: LocalXNAT) -> None:
+def test_relabel_and_primary_share(
+    pyx: Any, rest: Rest, server: LocalXNAT, new_project: NewProject
+) -> None:
+    PP = new_project("PXA")
+    PQ = new_project("PXB")
     sid = server.seed_subject(PP, "MOVEME")
     subject = pyx.select.project(PP).subject("MOVEME")
     subject.attrs.set("xnat:subjectData/label", "MOVED")
@@ -218,7 +264,10 @@ def test_relabel_and_primary_share(pyx: Any, rest: Rest, server: LocalXNAT) -> N
     assert rest.fields(f"/data/subjects/{sid}")["project"] == PQ
 
 
-def test_create_experiment_from_an_xml_document(pyx: Any, rest: Rest, tmp_path: Path) -> None:
+def test_create_experiment_from_an_xml_document(
+    pyx: Any, rest: Rest, server: LocalXNAT, new_project: NewProject, tmp_path: Path
+) -> None:
+    PP = _seed_ps01(server, new_project)
     source = pyx.select.project(PP).subject("PS01").experiment("PS01_MR1")
     xml = source.get()
     assert xml.startswith(b"<?xml")

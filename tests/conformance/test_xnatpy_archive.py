@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from tests.conformance.conftest import Rest
+from tests.conformance.conftest import Rest, unique, xproject
 from xnat_sdk.testing.local import LocalXNAT
 
-XP = "XPA"
-XQ = "XPB"
+NewProject = Callable[..., str]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def projects(server: LocalXNAT) -> None:
-    server.seed_project(XP, name="xnatpy archive")
-    server.seed_project(XQ, name="xnatpy share target")
+def _subject_with_sessions(
+    server: LocalXNAT, xnatpy: Any, new_project: NewProject, *sessions: tuple[str, str]
+) -> tuple[str, Any]:
+    """A fresh project with subject SUBJ01 and experiments ``(label, xsi type)``."""
+    pid = new_project("XPA")
+    server.seed_subject(pid, "SUBJ01")
+    for label, xsi in sessions:
+        server.seed_session(pid, "SUBJ01", label, xsi_type=xsi)
+    return pid, xproject(xnatpy, pid).subjects["SUBJ01"]
 
 
 def test_connect_parses_the_served_schemas(xnatpy: Any) -> None:
@@ -28,26 +33,31 @@ def test_connect_parses_the_served_schemas(xnatpy: Any) -> None:
     assert xnatpy.classes.MrSessionData._XSI_TYPE == "xnat:mrSessionData"
 
 
-def test_create_project_with_put_and_list(xnatpy: Any, rest: Rest) -> None:
+def test_create_project_with_put_and_list(xnatpy: Any, rest: Rest, new_project: NewProject) -> None:
+    seeded = new_project("XPA", name="xnatpy archive")
+    new = unique("XPNEW")
     xnatpy.put(
-        "/data/projects/XPNEW",
+        f"/data/projects/{new}",
         query={"xsiType": "xnat:projectData", "name": "Made by xnatpy", "secondary_ID": "XPN"},
     )
     xnatpy.projects.clearcache()
-    assert "XPNEW" in xnatpy.projects
-    project = xnatpy.projects["XPNEW"]
+    assert new in xnatpy.projects
+    project = xnatpy.projects[new]
     assert project.name == "Made by xnatpy"
     assert project.secondary_id == "XPN"
-    row = next(r for r in rest.rows("/data/projects") if r["ID"] == "XPNEW")
+    row = next(r for r in rest.rows("/data/projects") if r["ID"] == new)
     assert row["name"] == "Made by xnatpy"
     assert row["secondary_ID"] == "XPN"
-    # the seeded projects are listed by ID and by name
-    assert {XP, XQ} <= set(xnatpy.projects.keys())
-    assert xnatpy.projects[XP].name == "xnatpy archive"
+    # the seeded project is listed too, by ID and by name
+    assert {seeded, new} <= set(xnatpy.projects.keys())
+    assert xnatpy.projects[seeded].name == "xnatpy archive"
 
 
-def test_subject_create_demographics_and_custom_fields(xnatpy: Any, rest: Rest) -> None:
-    project = xnatpy.projects[XP]
+def test_subject_create_demographics_and_custom_fields(
+    xnatpy: Any, rest: Rest, new_project: NewProject
+) -> None:
+    XP = new_project("XPA")
+    project = xproject(xnatpy, XP)
     subject = xnatpy.classes.SubjectData(parent=project, label="SUBJ01")
     assert subject.id.startswith("XNAT_S")
     subject.demographics.gender = "female"
@@ -84,9 +94,15 @@ def test_subject_create_demographics_and_custom_fields(xnatpy: Any, rest: Rest) 
     ],
 )
 def test_experiments_of_several_types(
-    xnatpy: Any, rest: Rest, cls: str, xsi: str, label: str
+    xnatpy: Any,
+    rest: Rest,
+    server: LocalXNAT,
+    new_project: NewProject,
+    cls: str,
+    xsi: str,
+    label: str,
 ) -> None:
-    subject = xnatpy.projects[XP].subjects["SUBJ01"]
+    XP, subject = _subject_with_sessions(server, xnatpy, new_project)
     experiment = getattr(xnatpy.classes, cls)(parent=subject, label=label)
     assert experiment.id.startswith("XNAT_E")
     experiment.date = datetime.date(2021, 3, 4)
@@ -109,8 +125,17 @@ def test_experiments_of_several_types(
     assert xnatpy.experiments[experiment.id].label == label
 
 
-def test_scans_type_quality_and_fields(xnatpy: Any, rest: Rest) -> None:
-    session = xnatpy.projects[XP].subjects["SUBJ01"].experiments["SUBJ01_MR1"]
+def test_scans_type_quality_and_fields(
+    xnatpy: Any, rest: Rest, server: LocalXNAT, new_project: NewProject
+) -> None:
+    _, subject = _subject_with_sessions(
+        server,
+        xnatpy,
+        new_project,
+        ("SUBJ01_MR1", "xnat:mrSessionData"),
+        ("SUBJ01_CT1", "xnat:ctSessionData"),
+    )
+    session = subject.experiments["SUBJ01_MR1"]
     t1 = xnatpy.classes.MrScanData(parent=session, id="1", type="T1w", series_description="MPRAGE")
     t2 = xnatpy.classes.MrScanData(parent=session, id="2", type="T2w")
     t1.quality = "usable"
@@ -129,15 +154,20 @@ def test_scans_type_quality_and_fields(xnatpy: Any, rest: Rest) -> None:
     assert sorted(session.scans.keys()) == ["1", "2"]
     assert session.scans["T1w"].id == "1"  # secondary lookup by type
     assert session.scans["2"].quality == "questionable"
-    ct = xnatpy.projects[XP].subjects["SUBJ01"].experiments["SUBJ01_CT1"]
+    ct = subject.experiments["SUBJ01_CT1"]
     xnatpy.classes.CtScanData(parent=ct, id="3", type="HEAD")
     assert [r["xsiType"] for r in rest.rows(f"/data/experiments/{ct.id}/scans")] == [
         "xnat:ctScanData"
     ]
 
 
-def test_session_fields_and_attributes(xnatpy: Any, rest: Rest) -> None:
-    session = xnatpy.projects[XP].subjects["SUBJ01"].experiments["SUBJ01_MR1"]
+def test_session_fields_and_attributes(
+    xnatpy: Any, rest: Rest, server: LocalXNAT, new_project: NewProject
+) -> None:
+    _, subject = _subject_with_sessions(
+        server, xnatpy, new_project, ("SUBJ01_MR1", "xnat:mrSessionData")
+    )
+    session = subject.experiments["SUBJ01_MR1"]
     session.session_type = "baseline MR"
     session.operator = "tech1"
     session.field_strength = "3.0"
@@ -149,8 +179,14 @@ def test_session_fields_and_attributes(xnatpy: Any, rest: Rest) -> None:
     assert session.session_type == "baseline MR"
 
 
-def test_share_subject_and_experiment(xnatpy: Any, rest: Rest) -> None:
-    subject = xnatpy.projects[XP].subjects["SUBJ01"]
+def test_share_subject_and_experiment(
+    xnatpy: Any, rest: Rest, server: LocalXNAT, new_project: NewProject
+) -> None:
+    XP, subject = _subject_with_sessions(
+        server, xnatpy, new_project, ("SUBJ01_MR1", "xnat:mrSessionData")
+    )
+    XQ = new_project("XPB", name="xnatpy share target")
+    xnatpy.projects.clearcache()
     subject.share(XQ, label="SHARED01")
     experiment = subject.experiments["SUBJ01_MR1"]
     experiment.share(XQ, label="SHARED01_MR1")
@@ -170,8 +206,11 @@ def test_share_subject_and_experiment(xnatpy: Any, rest: Rest) -> None:
     assert xnatpy.projects[XQ].experiments["SHARED01_MR1"].id == experiment.id
 
 
-def test_delete_scan_experiment_subject(xnatpy: Any, rest: Rest, server: LocalXNAT) -> None:
-    project = xnatpy.projects[XP]
+def test_delete_scan_experiment_subject(
+    xnatpy: Any, rest: Rest, server: LocalXNAT, new_project: NewProject
+) -> None:
+    XP = new_project("XPA")
+    project = xproject(xnatpy, XP)
     subject = xnatpy.classes.SubjectData(parent=project, label="DOOMED")
     session = xnatpy.classes.MrSessionData(parent=subject, label="DOOMED_MR")
     xnatpy.classes.MrScanData(parent=session, id="7", type="junk")
@@ -190,24 +229,29 @@ def test_delete_scan_experiment_subject(xnatpy: Any, rest: Rest, server: LocalXN
     assert "DOOMED" not in project.subjects
 
 
-def test_non_member_sees_only_what_xnat_would_show(server: LocalXNAT) -> None:
+def test_non_member_sees_only_what_xnat_would_show(
+    server: LocalXNAT, new_project: NewProject
+) -> None:
     import xnat
 
-    server.seed_project("XPUSER", name="user's project")
-    server.add_member("XPUSER", "user", "member")
-    server.seed_subject("XPUSER", "U01")
+    private = new_project("XPA")
+    mine = new_project("XPUSER", name="user's project")
+    server.add_member(mine, "user", "member")
+    sid = server.seed_subject(mine, "U01")
     with xnat.connect(server.url, user="user", password="user", loglevel="WARNING") as s:
-        assert "XPUSER" in s.projects
-        assert XP not in s.projects  # private project of another owner
-        assert list(s.projects["XPUSER"].subjects.keys()) != []
-        assert s.projects["XPUSER"].subjects["U01"].label == "U01"
+        assert mine in s.projects
+        assert private not in s.projects  # private project of another owner
+        assert list(s.projects[mine].subjects.keys()) == [sid]
+        assert s.projects[mine].subjects["U01"].label == "U01"
 
 
-def test_rename_subject_and_experiment(xnatpy: Any, rest: Rest, server: LocalXNAT) -> None:
+def test_rename_subject_and_experiment(
+    xnatpy: Any, rest: Rest, server: LocalXNAT, new_project: NewProject
+) -> None:
+    XP = new_project("XPA")
     server.seed_subject(XP, "OLDNAME")
     eid = server.seed_session(XP, "OLDNAME", "OLDNAME_MR")
-    project = xnatpy.projects[XP]
-    project.subjects.clearcache()
+    project = xproject(xnatpy, XP)
     subject = project.subjects["OLDNAME"]
     subject.label = "NEWNAME"
     project.experiments.clearcache()
@@ -218,15 +262,17 @@ def test_rename_subject_and_experiment(xnatpy: Any, rest: Rest, server: LocalXNA
     assert rest.status(f"/data/projects/{XP}/subjects/OLDNAME", format="json") == 404
 
 
-def test_collaborator_reads_but_cannot_write(server: LocalXNAT, rest: Rest) -> None:
+def test_collaborator_reads_but_cannot_write(
+    server: LocalXNAT, rest: Rest, new_project: NewProject
+) -> None:
     import xnat
     import xnat.exceptions
 
-    server.seed_project("XPCOLLAB")
-    server.add_member("XPCOLLAB", "user", "collaborator")
-    sid = server.seed_subject("XPCOLLAB", "C01")
+    pid = new_project("XPCOLLAB")
+    server.add_member(pid, "user", "collaborator")
+    sid = server.seed_subject(pid, "C01")
     with xnat.connect(server.url, user="user", password="user", loglevel="WARNING") as s:
-        project = s.projects["XPCOLLAB"]
+        project = s.projects[pid]
         subject = project.subjects["C01"]
         assert subject.id == sid
         with pytest.raises(xnat.exceptions.XNATResponseError, match="403"):
@@ -235,5 +281,5 @@ def test_collaborator_reads_but_cannot_write(server: LocalXNAT, rest: Rest) -> N
             subject.demographics.gender = "male"
         with pytest.raises(xnat.exceptions.XNATResponseError, match="403"):
             subject.delete()
-    assert [r["label"] for r in rest.rows("/data/projects/XPCOLLAB/subjects")] == ["C01"]
-    assert rest.child("/data/projects/XPCOLLAB/subjects/C01", "demographics") == []
+    assert [r["label"] for r in rest.rows(f"/data/projects/{pid}/subjects")] == ["C01"]
+    assert rest.child(f"/data/projects/{pid}/subjects/C01", "demographics") == []
