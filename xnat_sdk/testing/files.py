@@ -21,7 +21,7 @@ import json
 import os
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -355,15 +355,17 @@ def _files_answer(
         return _zip_answer(ctx, items)
     corrupt = ctx.state.faults.take_corrupt_digest(ctx.path)
     rows = []
+    locate = _locator(ctx)
     for parent, res, f in items:
         digest = f["md5"]
         if corrupt:
             digest = "0" * 32 if digest != "0" * 32 else "f" * 32
+        path = f["path"]
         rows.append(
             {
-                "Name": os.path.basename(f["path"]),
+                "Name": path.rsplit("/", 1)[-1],
                 "Size": f["size"],
-                "URI": _locate(ctx, parent, res, f),
+                "URI": locate(parent, res) + path,
                 "collection": res["label"],
                 "file_tags": f["tags"],
                 "file_format": f["format"],
@@ -388,15 +390,27 @@ def _files_answer(
     )
 
 
-def _locate(ctx: RequestContext, parent: Parent, res: sqlite3.Row, f: sqlite3.Row) -> str:
-    """The ``URI`` cell: REST path, or a disk path with ``locator=absolutePath|projectPath``."""
+def _locator(ctx: RequestContext) -> Callable[[Parent, sqlite3.Row], str]:
+    """The ``URI`` cell's prefix (the file's path follows): REST path, or a disk path with
+    ``locator=absolutePath|projectPath``; computed once per resource."""
     locator = (ctx.q("locator") or "").lower()
-    disk = objects.resource_dir(ctx.store, res["id"]) / f["path"]
-    if locator == "absolutepath":
-        return str(disk)
-    if locator == "projectpath":
-        return str(disk.relative_to(ctx.store.data_dir))
-    return f"{parent.base_uri}/resources/{res['id']}/files/{f['path']}"
+    cache: dict[tuple[str, int], str] = {}
+
+    def prefix(parent: Parent, res: sqlite3.Row) -> str:
+        key = (parent.base_uri, int(res["id"]))
+        found = cache.get(key)
+        if found is None:
+            disk = objects.resource_dir(ctx.store, res["id"])
+            if locator == "absolutepath":
+                found = f"{disk}/"
+            elif locator == "projectpath":
+                found = f"{disk.relative_to(ctx.store.data_dir).as_posix()}/"
+            else:
+                found = f"{parent.base_uri}/resources/{res['id']}/files/"
+            cache[key] = found
+        return found
+
+    return prefix
 
 
 def _zip_answer(
@@ -406,12 +420,17 @@ def _zip_answer(
         raise HttpError(404, None)
     entries = []
     root = items[0][0].zip_root
+    simplified = (ctx.q("structure") or "").lower() == "simplified"
+    folders: dict[int, str] = {}
     for parent, res, f in items:
-        if (ctx.q("structure") or "").lower() == "simplified":
+        if simplified:
             arc = f"{parent.zip_root}/{parent.zip_prefix}{res['label']}/{f['path']}"
         else:
             arc = f"{parent.zip_root}/{parent.zip_prefix}resources/{res['label']}/files/{f['path']}"
-        entries.append(ZipEntry(arc, objects.resource_dir(ctx.store, res["id"]) / f["path"]))
+        folder = folders.get(res["id"])
+        if folder is None:
+            folder = folders[res["id"]] = str(objects.resource_dir(ctx.store, res["id"]))
+        entries.append(ZipEntry(arc, f"{folder}/{f['path']}"))
     if ctx.format in ("tar", "tar.gz"):
         gz = ctx.format == "tar.gz"
         resp = Response(
@@ -705,17 +724,17 @@ def _extract(
                 if not chunk:
                     break
                 out.write(chunk)
-        try:
+
+        def members() -> Iterator[tuple[str, IO[bytes]]]:
             for member, stream in archive_members(Path(tmp), rel):
                 try:
                     target = objects.safe_relpath(f"{folder}/{member}" if folder else member)
                 except ValueError as exc:
                     raise HttpError(400, f"Archive member escapes the resource: {member}") from exc
-                if (
-                    objects.store_file(store, res_id, target, stream, overwrite=overwrite, **meta)
-                    is None
-                ):
-                    duplicates.append(target)
+                yield target, stream
+
+        try:
+            duplicates += objects.store_files(store, res_id, members(), overwrite=overwrite, **meta)
         except HttpError:
             raise
         except Exception as exc:  # corrupt archives

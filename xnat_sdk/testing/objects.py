@@ -7,7 +7,8 @@ does); they do keep the store consistent (unique labels are the caller's check t
 
 Files: :func:`store_file` streams a body (any binary file object or bytes) to a temporary
 file next to its destination while computing MD5 and size, then renames it into place and
-records it in ``files`` (constant memory). Resource folders are
+records it in ``files`` (constant memory); :func:`store_files` does the same for many
+files (an extracted archive) with one transaction. Resource folders are
 ``{data_dir}/files/{resource_id}/``.
 """
 
@@ -19,7 +20,7 @@ import re
 import sqlite3
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
@@ -42,6 +43,7 @@ __all__ = [
     "safe_relpath",
     "set_custom_field",
     "store_file",
+    "store_files",
 ]
 
 CHUNK = 1 << 20
@@ -353,6 +355,94 @@ def store_file(
             os.unlink(tmp)
         raise
     return FileRecord(resource_id, relpath, size, md5.hexdigest())
+
+
+def store_files(
+    store: Store,
+    resource_id: int,
+    members: Iterable[tuple[str, IO[bytes]]],
+    *,
+    overwrite: bool = False,
+    format: str = "",
+    content: str = "",
+    tags: str = "",
+) -> list[str]:
+    """Store many files at once (an extracted archive): each ``(relpath, stream)`` is
+    written to a temporary name beside its destination (MD5 and size computed while
+    writing), then all are renamed into place and recorded in one transaction.
+
+    ``relpath`` must already be normalised (:func:`safe_relpath`). Returns the paths not
+    stored because they exist and ``overwrite`` is false. On an error nothing is
+    published and no temporary file is left behind.
+    """
+    root = str(resource_dir(store, resource_id))
+    taken = {
+        str(r["path"])
+        for r in store.query("SELECT path FROM files WHERE resource_id=?", (resource_id,))
+    }
+    token = os.urandom(6).hex()
+    made: set[str] = set()
+    staged: list[tuple[str, str, str, int, str]] = []  # tmp, dest, rel, size, md5
+    duplicates: list[str] = []
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    try:
+        for rel, body in members:
+            if not overwrite and rel in taken:
+                duplicates.append(rel)
+                continue
+            taken.add(rel)
+            dest = f"{root}/{rel}"
+            folder = os.path.dirname(dest)
+            if folder not in made:
+                os.makedirs(folder, exist_ok=True)
+                made.add(folder)
+            tmp = f"{folder}/.upload-{token}-{len(staged)}"
+            md5 = hashlib.md5()
+            size = 0
+            fd = os.open(tmp, flags, 0o644)
+            staged.append((tmp, dest, rel, 0, ""))
+            with os.fdopen(fd, "wb", buffering=0) as out:
+                while True:
+                    chunk = body.read(CHUNK)
+                    if not chunk:
+                        break
+                    out.write(chunk)
+                    md5.update(chunk)
+                    size += len(chunk)
+            staged[-1] = (tmp, dest, rel, size, md5.hexdigest())
+        with store.tx() as db:
+            if not overwrite:
+                present = {
+                    str(r[0])
+                    for r in db.execute(
+                        "SELECT path FROM files WHERE resource_id=?", (resource_id,)
+                    ).fetchall()
+                }
+                late = [item for item in staged if item[2] in present]
+                if late:
+                    duplicates += [item[2] for item in late]
+                    for item in late:
+                        os.unlink(item[0])
+                    staged = [item for item in staged if item[2] not in present]
+            now = time.time()
+            db.executemany(
+                "INSERT INTO files(resource_id, path, size, md5, format, content, tags, mtime) "
+                "VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(resource_id, path) DO UPDATE SET "
+                "size=excluded.size, md5=excluded.md5, mtime=excluded.mtime, "
+                "format=excluded.format, content=excluded.content, tags=excluded.tags",
+                [
+                    (resource_id, rel, size, md5, format, content, tags, now)
+                    for _, _, rel, size, md5 in staged
+                ],
+            )
+            for tmp, dest, *_ in staged:
+                os.replace(tmp, dest)
+            staged = []
+    finally:
+        for tmp, *_ in staged:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    return duplicates
 
 
 def _file_exists(store: Store, resource_id: int, relpath: str) -> bool:

@@ -4,7 +4,10 @@ descriptors, ZIP64 when needed), and reading uploaded zip/tar archives for extra
 from __future__ import annotations
 
 import io
+import os
 import re
+import stat
+import struct
 import tarfile
 import time
 import zipfile
@@ -37,7 +40,7 @@ class ZipEntry:
     """One member of a streamed zip: its name in the archive and the file on disk."""
 
     arcname: str
-    path: Path
+    path: Path | str
 
 
 class _Sink(io.RawIOBase):
@@ -66,17 +69,25 @@ class _Sink(io.RawIOBase):
 
 
 def stream_zip(entries: Iterable[ZipEntry], *, compress: bool = False) -> Iterator[bytes]:
-    """Yield the bytes of a zip holding ``entries`` (files read in 1 MiB chunks)."""
+    """Yield the bytes of a zip holding ``entries`` (files read in 1 MiB chunks).
+
+    STORED (XNAT's default): files up to 1 MiB are read whole, so their local header
+    carries CRC and sizes (no data descriptor, like XNAT's Java writer); larger files stream
+    with a data descriptor. Output comes in pieces of about 256 KiB, not one per file.
+    """
+    if not compress:
+        yield from _stream_stored(entries)
+        return
     sink = _Sink()
     method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
     with zipfile.ZipFile(sink, "w", compression=method, allowZip64=True) as zf:
         for entry in entries:
-            st = entry.path.stat()
+            st = os.stat(entry.path)
             info = zipfile.ZipInfo(entry.arcname, date_time=time.localtime(st.st_mtime)[:6])
             info.compress_type = method
             info.file_size = st.st_size
             with (
-                entry.path.open("rb") as src,
+                open(entry.path, "rb") as src,
                 zf.open(info, "w", force_zip64=st.st_size > (1 << 31)) as dst,
             ):
                 while True:
@@ -95,6 +106,148 @@ def stream_zip(entries: Iterable[ZipEntry], *, compress: bool = False) -> Iterat
         yield data
 
 
+_LOCAL_HEADER = struct.Struct("<4s5H3L2H")
+_CENTRAL_HEADER = struct.Struct("<4s6H3L5H2L")
+_END = struct.Struct("<4s4H2LH")
+_ZIP64_END = struct.Struct("<4sQ2H2L4Q")
+_ZIP64_LOCATOR = struct.Struct("<4sLQL")
+_FLUSH = 256 << 10
+_WHOLE = 1 << 20  # files up to this size are read whole (CRC known before the header)
+_MAX32 = 0xFFFFFFFF
+
+
+def _dos_time(mtime: float) -> tuple[int, int]:
+    t = time.localtime(mtime)
+    if t.tm_year < 1980:
+        return 0, (0 << 9) | (1 << 5) | 1
+    dostime = (t.tm_hour << 11) | (t.tm_min << 5) | (t.tm_sec // 2)
+    dosdate = ((t.tm_year - 1980) << 9) | (t.tm_mon << 5) | t.tm_mday
+    return dostime, dosdate
+
+
+def _stream_stored(entries: Iterable[ZipEntry]) -> Iterator[bytes]:
+    """A STORED zip written by hand (see :func:`stream_zip`)."""
+    out: list[bytes] = []
+    pending = 0
+    offset = 0
+    central: list[bytes] = []
+    for entry in entries:
+        st = os.stat(entry.path)
+        raw = entry.arcname.encode("utf-8")
+        flags = 0x800 if not entry.arcname.isascii() else 0
+        dostime, dosdate = _dos_time(st.st_mtime)
+        start = offset
+        if st.st_size <= _WHOLE:
+            with open(entry.path, "rb") as src:
+                data = src.read()
+            size = len(data)
+            crc = zlib.crc32(data)
+            header = _LOCAL_HEADER.pack(
+                b"PK\x03\x04", 20, flags, 0, dostime, dosdate, crc, size, size, len(raw), 0
+            )
+            out += (header, raw, data)
+            added = len(header) + len(raw) + size
+            offset += added
+            pending += added
+            zip64 = False
+        else:
+            flags |= 0x08
+            zip64 = st.st_size > (1 << 31)
+            extra = struct.pack("<2H2Q", 1, 16, 0, 0) if zip64 else b""
+            marker = _MAX32 if zip64 else 0
+            header = _LOCAL_HEADER.pack(
+                b"PK\x03\x04",
+                45 if zip64 else 20,
+                flags,
+                0,
+                dostime,
+                dosdate,
+                0,
+                marker,
+                marker,
+                len(raw),
+                len(extra),
+            )
+            out += (header, raw, extra)
+            offset += len(header) + len(raw) + len(extra)
+            if out:
+                yield b"".join(out)
+                out, pending = [], 0
+            crc = 0
+            size = 0
+            with open(entry.path, "rb") as src:
+                while True:
+                    chunk = src.read(CHUNK)
+                    if not chunk:
+                        break
+                    crc = zlib.crc32(chunk, crc)
+                    size += len(chunk)
+                    yield chunk
+            offset += size
+            zip64 = zip64 or size > _MAX32
+            if zip64:
+                descriptor = struct.pack("<4sL2Q", b"PK\x07\x08", crc, size, size)
+            else:
+                descriptor = struct.pack("<4s3L", b"PK\x07\x08", crc, size, size)
+            out.append(descriptor)
+            offset += len(descriptor)
+            pending += len(descriptor)
+        big = size > _MAX32 or start > _MAX32
+        extra64 = b""
+        if big:
+            values = ([size, size] if size > _MAX32 else []) + ([start] if start > _MAX32 else [])
+            extra64 = struct.pack(f"<2H{len(values)}Q", 1, 8 * len(values), *values)
+        central.append(
+            _CENTRAL_HEADER.pack(
+                b"PK\x01\x02",
+                (3 << 8) | (45 if big or zip64 else 20),
+                45 if big or zip64 else 20,
+                flags,
+                0,
+                dostime,
+                dosdate,
+                crc,
+                _MAX32 if size > _MAX32 else size,
+                _MAX32 if size > _MAX32 else size,
+                len(raw),
+                len(extra64),
+                0,
+                0,
+                0,
+                (stat.S_IFREG | 0o644) << 16,
+                _MAX32 if start > _MAX32 else start,
+            )
+            + raw
+            + extra64
+        )
+        if pending >= _FLUSH:
+            yield b"".join(out)
+            out, pending = [], 0
+    cd_start = offset
+    cd = b"".join(central)
+    out.append(cd)
+    count = len(central)
+    if count > 0xFFFF or cd_start > _MAX32 or len(cd) > _MAX32:
+        z64 = cd_start + len(cd)
+        out.append(
+            _ZIP64_END.pack(b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, len(cd), cd_start)
+        )
+        out.append(_ZIP64_LOCATOR.pack(b"PK\x06\x07", 0, z64, 1))
+    out.append(
+        _END.pack(
+            b"PK\x05\x06",
+            0,
+            0,
+            min(count, 0xFFFF),
+            min(count, 0xFFFF),
+            min(len(cd), _MAX32),
+            min(cd_start, _MAX32),
+            0,
+        )
+    )
+    yield b"".join(out)
+
+
 def stream_tar(entries: Iterable[ZipEntry], *, gzip: bool = False) -> Iterator[bytes]:
     """Yield the bytes of a tar (``gzip``: tar.gz) holding ``entries``, in constant memory."""
     comp = zlib.compressobj(6, zlib.DEFLATED, 31) if gzip else None
@@ -103,13 +256,13 @@ def stream_tar(entries: Iterable[ZipEntry], *, gzip: bool = False) -> Iterator[b
         return comp.compress(data) if comp is not None else data
 
     for entry in entries:
-        st = entry.path.stat()
+        st = os.stat(entry.path)
         info = tarfile.TarInfo(entry.arcname)
         info.size = st.st_size
         info.mtime = int(st.st_mtime)
         info.mode = 0o644
         yield out(info.tobuf(format=tarfile.PAX_FORMAT))
-        with entry.path.open("rb") as src:
+        with open(entry.path, "rb") as src:
             while True:
                 chunk = src.read(CHUNK)
                 if not chunk:
