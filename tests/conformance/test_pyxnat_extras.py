@@ -14,6 +14,7 @@ PP = "PEA"
 
 @pytest.fixture(scope="module", autouse=True)
 def tree(server: LocalXNAT) -> dict[str, str]:
+    """The module's read-only data: no test here writes, so each runs alone or in any order."""
     server.seed_project(PP)
     ids = {}
     for subj, n_scans in (("A01", 2), ("A02", 0)):

@@ -10,10 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.conformance.conftest import Rest, sha256
+from tests.conformance.conftest import Rest, sha256, unique
 from xnat_sdk.testing.local import LocalXNAT
-
-PP = "PFA"
 
 TREE: dict[str, bytes] = {
     "top.txt": b"top level\n",
@@ -31,16 +29,23 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def experiment(server: LocalXNAT, pyx: Any) -> Any:
-    server.seed_project(PP)
-    exp = pyx.select.project(PP).subject("PF01").experiment("PF01_MR1")
-    exp.create(experiments="xnat:mrSessionData")
-    exp.scan("1").create(scans="xnat:mrScanData")
-    exp.scan("1").attrs.set("xnat:mrScanData/type", "T1w")
-    exp.scan("2").create(scans="xnat:mrScanData")
-    exp.scan("2").attrs.set("xnat:mrScanData/type", "T2w")
-    return exp
+    """A fresh project (its own per test) with PF01/PF01_MR1 and scans 1 (T1w) and 2 (T2w)."""
+    pid = unique("PFA")
+    server.seed_project(pid)
+    server.seed_subject(pid, "PF01")
+    eid = server.seed_session(pid, "PF01", "PF01_MR1")
+    server.seed_scan(eid, "1", type="T1w")
+    server.seed_scan(eid, "2", type="T2w")
+    return pyx.select.project(pid).subject("PF01").experiment("PF01_MR1")
+
+
+def _seed_resource(server: LocalXNAT, experiment: Any, label: str, files: dict[str, bytes]) -> None:
+    """Put resource ``label`` holding ``files`` on the experiment."""
+    rid = server.seed_resource("experiment", experiment.id(), label)
+    for rel, data in files.items():
+        server.seed_file(rid, rel, data)
 
 
 def _files(rest: Rest, res_uri: str) -> dict[str, dict[str, str]]:
@@ -64,6 +69,7 @@ def test_file_put_get_and_attributes(
     rest: Rest, experiment: Any, tree: Path, tmp_path: Path
 ) -> None:
     res = experiment.scan("1").resource("DICOM")
+    res.create(format="DICOM")
     f = res.file("image.bin")
     f.put(str(tree / "sub/deeper/two.bin"), format="BIN", content="RAW", tags="t1")
     assert f.exists()
@@ -127,7 +133,16 @@ def test_put_zip_without_extract(rest: Rest, experiment: Any, tmp_path: Path) ->
     assert set(rows) == set(TREE)
 
 
-def test_scans_download_by_type(rest: Rest, experiment: Any, tmp_path: Path) -> None:
+def test_scans_download_by_type(
+    server: LocalXNAT, rest: Rest, experiment: Any, tmp_path: Path
+) -> None:
+    scan1 = server.store.one(
+        "SELECT pk FROM scans WHERE experiment_id=? AND id='1'", (experiment.id(),)
+    )
+    assert scan1 is not None
+    rid = server.seed_resource("scan", scan1[0], "DICOM")
+    server.seed_file(rid, "image.bin", TREE["sub/deeper/two.bin"])
+    server.seed_file(rid, "notes/readme.txt", b"plain text body")
     experiment.scan("2").resource("EXTRA").file("t2.txt").put("t2 only")
     zpath = experiment.scans().download(str(tmp_path), type="T1w")
     with zipfile.ZipFile(zpath) as zf:
@@ -141,7 +156,9 @@ def test_scans_download_by_type(rest: Rest, experiment: Any, tmp_path: Path) -> 
     assert {Path(f).name for f in files} >= {"image.bin", "readme.txt", "t2.txt"}
 
 
-def test_delete_file_and_resource(rest: Rest, experiment: Any) -> None:
+def test_delete_file_and_resource(server: LocalXNAT, rest: Rest, experiment: Any) -> None:
+    _seed_resource(server, experiment, "ZIPOPEN", TREE)
+    _seed_resource(server, experiment, "ZIPKEPT", {"bundle.zip": b"PK"})
     res = experiment.resource("ZIPOPEN")
     res.file("top.txt").delete()
     uri = f"/data/experiments/{experiment.id()}/resources/ZIPOPEN"

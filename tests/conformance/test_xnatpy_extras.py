@@ -7,11 +7,9 @@ from typing import Any
 
 import pytest
 
-from tests.conformance.conftest import Rest, sha256
+from tests.conformance.conftest import Rest, sha256, unique
 from xnat_sdk.testing.dicomgen import make_study, zip_study
 from xnat_sdk.testing.local import LocalXNAT
-
-XP = "XEA"
 
 
 @pytest.fixture(scope="module")
@@ -24,12 +22,15 @@ def study() -> Any:
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def experiment(server: LocalXNAT, xnatpy: Any, study: Any) -> Any:
-    server.seed_project(XP)
+    """The study imported into the archive of a fresh project of its own (``.project``)."""
+    pid = unique("XEA")
+    server.seed_project(pid)
+    xnatpy.projects.clearcache()
     return xnatpy.services.import_(
         data=zip_study(study),
-        project=XP,
+        project=pid,
         subject="E01",
         experiment="E01_MR1",
         destination="/archive",
@@ -71,6 +72,7 @@ def test_subject_and_project_download_dir(
     xnatpy: Any, experiment: Any, study: Any, tmp_path: Path
 ) -> None:
     want = sorted(sha256(i.data) for i in study.instances)
+    XP = experiment.project
     subject = xnatpy.projects[XP].subjects["E01"]
     (tmp_path / "subj").mkdir()
     (tmp_path / "proj").mkdir()
@@ -88,7 +90,7 @@ def test_scan_type_change_and_listing_helpers(xnatpy: Any, rest: Rest, experimen
     experiment.scans["1"].type = "T1_MPRAGE"
     rows = {r["ID"]: r for r in rest.rows(f"/data/experiments/{experiment.id}/scans")}
     assert rows["1"]["type"] == "T1_MPRAGE"
-    listing = xnatpy.projects[XP].experiments
+    listing = xnatpy.projects[experiment.project].experiments
     listing.clearcache()
     table = listing.tabulate(columns=["ID", "label"])
     assert [(r.ID, r.label) for r in table] == [(experiment.id, "E01_MR1")]
@@ -97,7 +99,10 @@ def test_scan_type_change_and_listing_helpers(xnatpy: Any, rest: Rest, experimen
     assert xnatpy.url_for(experiment).endswith(f"/experiments/{experiment.id}")
 
 
-def test_project_level_fields_and_users(xnatpy: Any, rest: Rest) -> None:
+def test_project_level_fields_and_users(xnatpy: Any, rest: Rest, server: LocalXNAT) -> None:
+    XP = unique("XEA")
+    server.seed_project(XP)
+    xnatpy.projects.clearcache()
     project = xnatpy.projects[XP]
     project.description = "conformance project"
     project.fields["site"] = "here"

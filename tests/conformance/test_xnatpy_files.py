@@ -10,13 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conformance.conftest import Rest, sha256
+from tests.conformance.conftest import Rest, sha256, unique
 from xnat_sdk.testing.local import LocalXNAT
-
-XP = "XFA"
 
 #: relative path -> content of the folder uploaded in several ways
 TREE: dict[str, bytes] = {
@@ -35,14 +33,33 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def session(server: LocalXNAT, xnatpy: Any) -> Any:
-    server.seed_project(XP)
-    subject = xnatpy.classes.SubjectData(parent=xnatpy.projects[XP], label="F01")
-    mr = xnatpy.classes.MrSessionData(parent=subject, label="F01_MR1")
-    xnatpy.classes.MrScanData(parent=mr, id="1", type="T1w")
-    xnatpy.classes.MrScanData(parent=mr, id="2", type="T2w")
-    return mr
+    """A fresh project (its own per test) with subject F01, MR session F01_MR1, scans 1 and 2."""
+    pid = unique("XFA")
+    server.seed_project(pid)
+    server.seed_subject(pid, "F01")
+    eid = server.seed_session(pid, "F01", "F01_MR1")
+    server.seed_scan(eid, "1", type="T1w")
+    server.seed_scan(eid, "2", type="T2w")
+    return xnatpy.create_object(f"/data/experiments/{eid}")
+
+
+def _seed_resource(
+    server: LocalXNAT, session: Any, label: str, files: dict[str, bytes], scan: str = ""
+) -> None:
+    """Put resource ``label`` with ``files`` on the session (or on one of its scans)."""
+    if scan:
+        row = server.store.one(
+            "SELECT pk FROM scans WHERE experiment_id=? AND id=?",
+            (session.id, scan),
+        )
+        assert row is not None
+        rid = server.seed_resource("scan", row[0], label)
+    else:
+        rid = server.seed_resource("experiment", session.id, label)
+    for rel, data in files.items():
+        server.seed_file(rid, rel, data)
 
 
 def _files(rest: Rest, res_uri: str) -> dict[str, dict[str, str]]:
@@ -63,6 +80,8 @@ def test_create_resources_on_every_level(xnatpy: Any, rest: Rest, session: Any) 
     assert rows[0]["xnat_abstractresource_id"] == str(res.id)
     session.create_resource("NOTES")
     session.subject.create_resource("SUBJ_DOCS")
+    XP = session.project
+    xnatpy.projects.clearcache()
     xnatpy.projects[XP].create_resource("PROTOCOL")
     assert [r["label"] for r in rest.rows(f"/data/experiments/{session.id}/resources")] == ["NOTES"]
     assert [r["label"] for r in rest.rows(f"/data/subjects/{session.subject.id}/resources")] == [
@@ -77,7 +96,7 @@ def test_create_resources_on_every_level(xnatpy: Any, rest: Rest, session: Any) 
 def test_upload_single_file_and_download_it(
     rest: Rest, session: Any, tree: Path, tmp_path: Path
 ) -> None:
-    res = session.scans["1"].resources["NIFTI"]
+    res = session.scans["1"].create_resource("NIFTI", format="NIFTI")
     res.upload(tree / "data/deep/blob.bin", "image.nii")
     res.upload(tree / "readme.txt", "docs/readme.txt", file_content="doc", file_format="TXT")
     uri = f"/data/experiments/{session.id}/scans/1/resources/NIFTI"
@@ -100,7 +119,7 @@ def test_upload_single_file_and_download_it(
 
 
 def test_upload_data_and_overwrite(rest: Rest, session: Any) -> None:
-    res = session.resources["NOTES"]
+    res = session.create_resource("NOTES")
     res.upload_data(b"version 1", "note.txt")
     uri = f"/data/experiments/{session.id}/resources/NOTES/files/note.txt"
     assert rest.content(uri) == b"version 1"
@@ -139,7 +158,8 @@ def test_upload_dir(rest: Rest, session: Any, tree: Path, method: str) -> None:
         assert sha256(rest.content(f"{uri}/files/{rel}")) == sha256(data)
 
 
-def test_resource_download_zip_and_dir(session: Any, tmp_path: Path) -> None:
+def test_resource_download_zip_and_dir(server: LocalXNAT, session: Any, tmp_path: Path) -> None:
+    _seed_resource(server, session, "DIR_TGZ_FILE", TREE)
     res = session.resources["DIR_TGZ_FILE"]
     zpath = tmp_path / "res.zip"
     res.download(zpath, verbose=False)
@@ -158,7 +178,9 @@ def test_resource_download_zip_and_dir(session: Any, tmp_path: Path) -> None:
         assert sha256(out / rel) == sha256(data), rel
 
 
-def test_experiment_download_dir(session: Any, tmp_path: Path) -> None:
+def test_experiment_download_dir(server: LocalXNAT, session: Any, tmp_path: Path) -> None:
+    _seed_resource(server, session, "NIFTI", {"image.nii": TREE["data/deep/blob.bin"]}, scan="1")
+    _seed_resource(server, session, "ZIPPED", TREE, scan="2")
     session.download_dir(tmp_path, verbose=False)
     scan_dir = tmp_path / "F01_MR1" / "scans" / "1-T1w" / "resources" / "NIFTI" / "files"
     assert sha256(scan_dir / "image.nii") == sha256(TREE["data/deep/blob.bin"])
@@ -172,7 +194,9 @@ def test_experiment_download_dir(session: Any, tmp_path: Path) -> None:
     assert "F01_MR1/scans/1-T1w/resources/NIFTI/files/image.nii" in names
 
 
-def test_delete_file_and_resource(rest: Rest, session: Any) -> None:
+def test_delete_file_and_resource(server: LocalXNAT, rest: Rest, session: Any) -> None:
+    _seed_resource(server, session, "DIR_PER_FILE", TREE)
+    _seed_resource(server, session, "KEEP", {"k.txt": b"k"})
     res = session.resources["DIR_PER_FILE"]
     res.files["readme.txt"].delete()
     uri = f"/data/experiments/{session.id}/resources/DIR_PER_FILE"
@@ -180,12 +204,16 @@ def test_delete_file_and_resource(rest: Rest, session: Any) -> None:
     assert rest.status(uri + "/files/readme.txt") == 404
     res.delete()
     labels = [r["label"] for r in rest.rows(f"/data/experiments/{session.id}/resources")]
-    assert "DIR_PER_FILE" not in labels
+    assert labels == ["KEEP"]
 
 
-def test_archived_dicom_bytes_match_the_import(xnatpy: Any, rest: Rest, tmp_path: Path) -> None:
+def test_archived_dicom_bytes_match_the_import(
+    xnatpy: Any, rest: Rest, server: LocalXNAT, tmp_path: Path
+) -> None:
     from xnat_sdk.testing.dicomgen import make_study, zip_study
 
+    XP = unique("XFA")
+    server.seed_project(XP)
     study = make_study(patient="F02", study_label="F02_MR1", series=[(3, "DWI")])
     experiment = xnatpy.services.import_(
         data=zip_study(study),
@@ -209,7 +237,9 @@ _NAME_CHARS = st.characters(
 )
 
 
-@settings(max_examples=15, deadline=None)
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     folder=st.text(_NAME_CHARS, min_size=1, max_size=12).filter(lambda s: s.strip(" .") == s),
     name=st.text(_NAME_CHARS, min_size=1, max_size=16).filter(lambda s: s.strip(" .") == s),
@@ -220,11 +250,14 @@ def test_file_names_round_trip_through_both_clients(
 ) -> None:
     """What xnatpy uploads under an odd name, pyxnat and plain HTTP read back byte for byte."""
     remote = f"{folder}/{name}"
-    res = session.resources["NOTES"]
+    # one session for every example: overwrite=True replaces what an earlier example left
+    res = session.resources.get("NOTES") or session.create_resource("NOTES")
     res.upload_data(data, remote, overwrite=True)
     listed = {r["URI"].split("/files/", 1)[1]: r for r in rest.rows(res.uri + "/files")}
     assert listed[remote]["Name"] == name and listed[remote]["Size"] == str(len(data))
-    pfile = pyx.select(f"/projects/{XP}/subjects/F01/experiments/F01_MR1/resources/NOTES")
+    pfile = pyx.select(
+        f"/projects/{session.project}/subjects/F01/experiments/F01_MR1/resources/NOTES"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         got = pfile.file(remote).get(str(Path(tmp) / "copy"))
         assert Path(got).read_bytes() == data

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,14 +12,7 @@ from tests.conformance.conftest import Rest, sha256
 from xnat_sdk.testing.dicomgen import make_study, zip_study
 from xnat_sdk.testing.local import LocalXNAT
 
-XP = "XSA"
-XQ = "XSB"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def projects(server: LocalXNAT) -> None:
-    server.seed_project(XP)
-    server.seed_project(XQ)
+NewProject = Callable[..., str]
 
 
 def _study_zip(tmp_path: Path, patient: str, label: str, **kw: Any) -> tuple[Any, Path]:
@@ -33,8 +27,9 @@ def _prearchive_rows(rest: Rest, project: str) -> list[dict[str, str]]:
 
 
 def test_import_to_prearchive_then_archive(
-    xnatpy: Any, rest: Rest, server: LocalXNAT, tmp_path: Path
+    xnatpy: Any, rest: Rest, server: LocalXNAT, new_project: NewProject, tmp_path: Path
 ) -> None:
+    XP = new_project("XSA")
     study, path = _study_zip(
         tmp_path, "PRE01", "PRE01_MR1", series=[(1, "T1w"), (4, "FLAIR")], instances_per_series=2
     )
@@ -77,7 +72,10 @@ def test_import_to_prearchive_then_archive(
     assert experiment.scans["4"].series_description == "FLAIR"
 
 
-def test_import_directly_into_the_archive(xnatpy: Any, rest: Rest, tmp_path: Path) -> None:
+def test_import_directly_into_the_archive(
+    xnatpy: Any, rest: Rest, new_project: NewProject, tmp_path: Path
+) -> None:
+    XP = new_project("XSA")
     study, path = _study_zip(
         tmp_path, "DIR01", "DIR01_CT1", modality="CT", series=[(2, "HEAD")], instances_per_series=3
     )
@@ -94,8 +92,10 @@ def test_import_directly_into_the_archive(xnatpy: Any, rest: Rest, tmp_path: Pat
 
 
 def test_import_data_without_destination_lands_in_prearchive(
-    xnatpy: Any, rest: Rest, tmp_path: Path
+    xnatpy: Any, rest: Rest, new_project: NewProject, tmp_path: Path
 ) -> None:
+    XP = new_project("XSA")
+    XQ = new_project("XSB")
     study = make_study(patient="MOVE01", study_label="MOVE01_MR1", instances_per_series=1)
     prearc = xnatpy.services.import_(
         data=zip_study(study), project=XP, content_type="application/zip"
@@ -113,9 +113,12 @@ def test_import_data_without_destination_lands_in_prearchive(
     assert _prearchive_rows(rest, XQ) == []
 
 
-def test_prearchive_download_zip_has_every_instance(xnatpy: Any, tmp_path: Path) -> None:
+def test_prearchive_download_zip_has_every_instance(
+    xnatpy: Any, rest: Rest, new_project: NewProject, tmp_path: Path
+) -> None:
     import zipfile
 
+    XP = new_project("XSA")
     study = make_study(patient="ZIP01", study_label="ZIP01_MR1", instances_per_series=2)
     prearc = xnatpy.services.import_(data=zip_study(study), project=XP, destination="/prearchive")
     target = prearc.download(tmp_path / "prearc.zip")
@@ -123,11 +126,15 @@ def test_prearchive_download_zip_has_every_instance(xnatpy: Any, tmp_path: Path)
         digests = {sha256(zf.read(n)) for n in zf.namelist() if not n.endswith("/")}
     assert {sha256(i.data) for i in study.instances} <= digests
     prearc.delete()
+    assert _prearchive_rows(rest, XP) == []
 
 
-def test_token_issue_and_login_with_it(xnatpy: Any, server: LocalXNAT) -> None:
+def test_token_issue_and_login_with_it(
+    xnatpy: Any, server: LocalXNAT, new_project: NewProject
+) -> None:
     import xnat
 
+    XP = new_project("XSA")
     token = xnatpy.services.issue_token()
     assert token.alias and token.secret and token.alias != token.secret
     with xnat.connect(
@@ -149,7 +156,16 @@ def test_admin_issues_token_for_another_user(xnatpy: Any, server: LocalXNAT) -> 
     assert resp.json()["valid"] == "user"
 
 
-def test_inspect_and_search(xnatpy: Any, rest: Rest) -> None:
+def test_inspect_and_search(
+    xnatpy: Any, rest: Rest, server: LocalXNAT, new_project: NewProject
+) -> None:
+    XP = new_project("XSA")
+    other = new_project("XSB")  # its sessions must not be found
+    for pid in (XP, other):
+        server.seed_subject(pid, "S01")
+        server.seed_session(pid, "S01", "S01_MR1")
+        server.seed_session(pid, "S01", "S01_CT1", xsi_type="xnat:ctSessionData")
+    server.seed_session(XP, "S01", "S01_MR2")
     datatypes = xnatpy.inspect.datatypes()
     assert {"xnat:mrSessionData", "xnat:ctSessionData", "xnat:subjectData"} <= set(datatypes)
     mr = xnatpy.classes.MrSessionData
@@ -163,9 +179,12 @@ def test_inspect_and_search(xnatpy: Any, rest: Rest) -> None:
     assert expected and listed == expected
 
 
-def test_import_dir_then_append_a_series(xnatpy: Any, rest: Rest, tmp_path: Path) -> None:
+def test_import_dir_then_append_a_series(
+    xnatpy: Any, rest: Rest, new_project: NewProject, tmp_path: Path
+) -> None:
     import xnat.exceptions
 
+    XP = new_project("XSA")
     from xnat_sdk.testing.dicomgen import write_dicom_folder
 
     write_dicom_folder(
@@ -208,10 +227,11 @@ def test_bad_credentials_are_refused(server: LocalXNAT) -> None:
     assert intf.select.projects().get() == []  # pyxnat swallows the 401 of the listing
 
 
-def test_jsession_login_and_logout(server: LocalXNAT) -> None:
+def test_jsession_login_and_logout(server: LocalXNAT, new_project: NewProject) -> None:
     import requests
     import xnat
 
+    XP = new_project("XSA")
     resp = requests.post(server.url + "/data/JSESSION", auth=("admin", "admin"), timeout=30)
     assert resp.status_code == 200
     jsession = resp.text.strip()
