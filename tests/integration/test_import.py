@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import tarfile
 import zipfile
 from pathlib import Path
@@ -181,16 +182,24 @@ def test_guess_content_type(name: str, expected: str) -> None:
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(label=st.text(min_size=1, max_size=12))
+@given(
+    label=st.one_of(
+        st.text(min_size=1, max_size=12).filter(
+            lambda s: re.fullmatch(r"[A-Za-z0-9_-]+", s) is None
+        ),
+        st.sampled_from(["with space", "ümlaut", "a/b", "../x", "%2e%2e", "a.b"]),
+    ),
+    field=st.sampled_from(["project", "subject", "experiment"]),
+)
 def test_labels_with_forbidden_characters_never_reach_the_server(
-    session: XNATSession, label: str
+    session: XNATSession, log: RequestLog, label: str, field: str
 ) -> None:
-    import re
-
-    if re.fullmatch(r"[A-Za-z0-9_-]+", label):
-        return
-    with pytest.raises(XNATValidationError):
-        session.services.import_(b"PK", project="P", experiment=label)
+    names = {"project": "P", "subject": "S", "experiment": "E"}
+    names[field] = label
+    log.clear()
+    with pytest.raises(XNATValidationError, match=field):
+        session.services.import_(b"PK", **names)
+    assert len(log) == 0
 
 
 def test_import_dir(session: XNATSession, xnat_project: str, tmp_path: Path) -> None:

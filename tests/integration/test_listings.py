@@ -152,7 +152,7 @@ def test_scan_listing_filter_is_local(
     assert len(log) == before
 
 
-def test_session_level_listings(session: XNATSession, seeded: Seeded) -> None:
+def test_session_level_listings(session: XNATSession, seeded: Seeded, server: LocalXNAT) -> None:
     sid = seeded.subjects["S2"]
     subject = session.subjects[sid]
     assert isinstance(subject, SubjectData)
@@ -160,14 +160,18 @@ def test_session_level_listings(session: XNATSession, seeded: Seeded) -> None:
     experiment = session.experiments[seeded.sessions["E2"]]
     assert isinstance(experiment, MrSessionData)
     assert [s.type for s in experiment.scans] == ["T1"]
-    assert isinstance(session.scanners, list)
-    assert isinstance(session.scan_types, list)
+    scanner = f"Scanner {seeded.project}"
+    server.seed_session(seeded.project, "S2", "E_SCANNER", fields={"scanner": scanner})
+    assert scanner in session.scanners
+    types = {row["type"]: row["series_descriptions"] for row in session.scan_types}
+    assert {"T1", "T2", "FLAIR"} <= set(types)
+    assert "FLAIR s" in types["FLAIR"].split(",")
 
 
 @settings(
     max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(label=st.text(min_size=1, max_size=12))
+@given(label=st.one_of(st.sampled_from(["S1", "S2"]), st.text(min_size=1, max_size=12)))
 def test_unknown_keys_always_raise_key_error(
     session: XNATSession, seeded: Seeded, label: str
 ) -> None:
@@ -175,8 +179,9 @@ def test_unknown_keys_always_raise_key_error(
     if label in ("S1", "S2") or label in seeded.subjects.values():
         assert subjects[label].label in ("S1", "S2")
     else:
-        with pytest.raises(KeyError):
+        with pytest.raises(XNATKeyError) as info:
             subjects[label]
+        assert info.value.key == label
 
 
 def test_walking_subjects_batches_their_experiment_listings(

@@ -221,15 +221,29 @@ def test_enum_literals_are_checked(session: XNATSession, seeded: Seeded, log: Re
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(label=st.text(max_size=20))
+@given(
+    label=st.one_of(
+        st.from_regex(r"[A-Za-z0-9_-]{1,16}", fullmatch=True),
+        st.text(max_size=20),
+        st.sampled_from(["with space", "ümlaut", "a/b", "../x", "a.b", "", "tab\t"]),
+    )
+)
 def test_labels_follow_xnat_characters(
-    session: XNATSession, seeded: Seeded, log: RequestLog, label: str
+    session: XNATSession, seeded: Seeded, server: LocalXNAT, log: RequestLog, label: str
 ) -> None:
     subjects = session.projects[seeded.project].subjects
-    if LABEL_PATTERN.match(label):
-        return
     log.clear()
-    with pytest.raises(XNATValidationError):
+    if LABEL_PATTERN.match(label):
+        unique_label = f"HL{next(_ids)}_{label}"  # still valid; unique across examples
+        created = subjects.create(unique_label)
+        assert created.label == unique_label
+        row = server.store.one(
+            "SELECT label FROM subjects WHERE project=? AND label=?",
+            (seeded.project, unique_label),
+        )
+        assert row is not None
+        return
+    with pytest.raises(XNATValidationError, match="label"):
         subjects.create(label)
     assert len(log) == 0
 
