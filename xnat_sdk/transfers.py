@@ -765,24 +765,33 @@ def download_zip_dir(
     into place only when the whole zip arrived and matched (``overwrite=False``: an
     existing file raises first); on any error nothing is left behind.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from xnat_sdk.archives import ChunkReader, iter_zip_stream, safe_relative
 
     root = Path(os.fspath(target_dir))
     root.mkdir(parents=True, exist_ok=True)
-    rows = _listing_rows(session, listing_uri)
-    if not rows:
-        return []
-    expected = _expected_by_key(rows)
-    total = sum(max(s, 0) for items in expected.values() for _, s, _ in items) or None
+    # The listing is read while the zip streams in: it is needed only to check the files
+    # (before anything is published) and for sizes a zip entry does not carry itself.
+    pool = ThreadPoolExecutor(1, thread_name_prefix="xnat-sdk-listing")
+    listing = pool.submit(_listing_rows, session, listing_uri)
+    pool.shutdown(wait=False)
+    expected_cache: list[_Expected] = []
+
+    def expected() -> _Expected:
+        if not expected_cache:
+            expected_cache.append(_expected_by_key(listing.result()))
+        return expected_cache[0]
+
     root_real = os.path.realpath(root)
-    staging = Path(tempfile.mkdtemp(prefix=".xnat-sdk-", dir=root))
-    root_str, staging_str = str(root), str(staging)
+    staging: Path | None = None
+    root_str = str(root)
     checked: dict[str, bool] = {}
     made: set[str] = set()
-    rels: list[str] = []
+    got: list[tuple[str, str, int, str]] = []  # entry name, rel, size, md5
 
     def size_of(name: str) -> int | None:
-        found = _candidates(expected, name)
+        found = _candidates(expected(), name)
         sizes = {s for _, s, _ in found or ()}
         return sizes.pop() if len(sizes) == 1 and -1 not in sizes else None
 
@@ -793,16 +802,29 @@ def download_zip_dir(
             progress.__enter__()
         try:
             label = zip_uri.rstrip("/").rsplit("/", 2)[-2] if "/" in zip_uri else zip_uri
-            update = progress.task(label, total)
-            response = _open_get(session, zip_uri, format="zip", timeout=timeout)
+            total: int | None = None
+            update = progress.task(label, None)
+            response = _open_get(
+                session, zip_uri, format="zip", timeout=timeout, accepted=(200, 404)
+            )
+            if response.status_code == 404:
+                response.close()
+                if not listing.result():
+                    return []  # an empty resource has no zip
+                response = _open_get(session, zip_uri, format="zip", timeout=timeout)
+            staging = Path(tempfile.mkdtemp(prefix=".xnat-sdk-", dir=root))
+            staging_str = str(staging)
             what = f"GET {response.url}"
             done = 0
 
             def counted() -> Iterator[bytes]:
-                nonlocal done
+                nonlocal done, total
                 for chunk in response.iter_content(CHUNK_SIZE):
                     done += len(chunk)
-                    update(done, total, False)
+                    if total is None and listing.done() and not listing.exception():
+                        found = expected()
+                        total = sum(max(s, 0) for items in found.values() for _, s, _ in items)
+                    update(done, total or None, False)
                     yield chunk
 
             try:
@@ -830,26 +852,30 @@ def download_zip_dir(
                             out.write(chunk)
                             hasher.update(chunk)
                             size += len(chunk)
-                    found = _candidates(expected, name)
-                    if found is not None:
-                        digest = hasher.hexdigest()
-                        if not any(s in (-1, size) and d in ("", digest) for _, s, d in found):
-                            raise XNATIntegrityError(
-                                f"{name}: {size} bytes with MD5 {digest} do not match the "
-                                f"server's file listing ({found})"
-                            )
-                    rels.append(rel)
+                    got.append((name, rel, size, hasher.hexdigest()))
             except EOFError as exc:
                 raise XNATTransferError(f"{what}: the zip ended early ({exc})") from exc
             except _stream_errors() as exc:
                 raise _transfer_error(what, exc) from exc
             finally:
-                update(done, total, True)
+                update(done, total or None, True)
                 response.close()
         finally:
             if own:
                 progress.__exit__(None, None, None)
-        finals = [(os.path.join(staging_str, rel), os.path.join(root_str, rel)) for rel in rels]
+        found_by_key = expected()
+        for name, _rel, size, digest in got:
+            found = _candidates(found_by_key, name)
+            if found is not None and not any(
+                s in (-1, size) and d in ("", digest) for _, s, d in found
+            ):
+                raise XNATIntegrityError(
+                    f"{name}: {size} bytes with MD5 {digest} do not match the "
+                    f"server's file listing ({found})"
+                )
+        finals = [
+            (os.path.join(staging_str, rel), os.path.join(root_str, rel)) for _, rel, _, _ in got
+        ]
         if not overwrite:
             for _, dest in finals:
                 if os.path.lexists(dest):
@@ -863,7 +889,11 @@ def download_zip_dir(
             os.replace(src, dest)
         return [Path(dest) for _, dest in finals]
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if not listing.done():
+            with contextlib.suppress(Exception):
+                listing.result()
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def _zip_folder(folder: Path, target: Path, overwrite: bool) -> Path:
