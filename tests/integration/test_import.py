@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 from xnat_sdk.errors import (
     XNATBadRequestError,
     XNATNotFoundError,
-    XNATResponseError,
     XNATValidationError,
 )
 from xnat_sdk.models import CtSessionData, MrSessionData
@@ -157,7 +156,7 @@ def test_server_refusals_carry_the_reason_and_change_nothing(
 
     text_file = tmp_path / "notes.zip"
     text_file.write_text("plain text, not a zip")
-    with pytest.raises(XNATResponseError) as wrong_file:
+    with pytest.raises(XNATBadRequestError) as wrong_file:
         session.services.import_(text_file, project=xnat_project)
     assert wrong_file.value.status == 400
     assert _state(session, xnat_project) == before
