@@ -169,6 +169,9 @@ class XNATApp:
         """Route, authenticate and run the handler (raises :class:`HttpError`)."""
         from xnat_sdk.testing.auth import authenticate, finish_response
 
+        if "\x00" in path:
+            # Tomcat refuses an (encoded) NUL in the request path before any servlet runs
+            raise HttpError(400, "Invalid character in the request path.")
         match = self.state.router.resolve(request.method, path)
         if match.route is None:
             if match.allowed:
