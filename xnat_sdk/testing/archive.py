@@ -1017,6 +1017,9 @@ def _experiment_put(ctx: RequestContext) -> Response:
         xsi = ch.xsi_type
         if schema.canonical(xsi) is None:
             raise HttpError(400, f"Unknown data type: {xsi}")
+        if not schema.is_a(xsi, "xnat:experimentData"):
+            # XNAT's wording, whatever the address (subject, scan, ... types are refused here)
+            raise HttpError(422, "Only xnat:Subject documents can be PUT to this address.")
         label = ch.label or ref
         _validate_label(label, "experiment")
         data = {
@@ -1237,6 +1240,14 @@ def _scan_put(ctx: RequestContext) -> Response:
         if not ch.xsi_type:
             raise HttpError(417, "Need PUT Contents")
         xsi = schema.canonical(ch.xsi_type) or ch.xsi_type
+        if schema.canonical(xsi) is None:
+            raise HttpError(400, f"Unknown data type: {xsi}")
+        if not schema.is_a(xsi, "xnat:imageScanData"):
+            raise HttpError(
+                400,
+                "Only Scan documents can be PUT to this address. "
+                f"Expected: xnat:imageScanData Received: {xsi}",
+            )
         if xsi == "xnat:imageScanData":
             raise HttpError(
                 400,
