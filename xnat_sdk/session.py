@@ -440,6 +440,12 @@ class XNATSession(SessionTransfers):
         path = self._strip_uri(path)
         if not path.startswith("/"):
             raise XNATValueError(f"a path must start with '/' (e.g. /data/projects), got {path!r}")
+        segments = path.split("?", 1)[0].split("/")
+        if any(seg in (".", "..") for seg in segments):
+            # HTTP libraries fold dot segments away: the request would address another object
+            raise XNATValueError(f"a REST path cannot contain '.' or '..' segments, got {path!r}")
+        if "\x00" in path or "%00" in path:
+            raise XNATValueError(f"a REST path cannot contain a NUL character, got {path!r}")
         params: dict[str, Any] = dict(query or {})
         if format is not None:
             params["format"] = format

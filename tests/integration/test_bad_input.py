@@ -1,0 +1,92 @@
+"""Bad input to the public API: a typed exception naming the problem, no request, no data lost."""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import xnat_sdk
+from xnat_sdk.errors import XNATValueError
+from xnat_sdk.session import XNATSession
+from xnat_sdk.testing.local import LocalXNAT
+
+if TYPE_CHECKING:
+    from conftest import RequestLog, Seeded
+
+
+_labels = itertools.count(1)
+
+
+def _resources(server: LocalXNAT, experiment_id: str) -> list[str]:
+    rows = server.store.query(
+        "SELECT label FROM resources WHERE parent_kind='experiment' AND parent_id=?",
+        (experiment_id,),
+    )
+    return sorted(r["label"] for r in rows)
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    remote=st.one_of(
+        st.sampled_from(["../../x", "../X", "./a.txt", "a/../../b", "dir/./f", "..", "a/.."]),
+        st.lists(st.sampled_from(["..", ".", "ok", "d"]), min_size=1, max_size=4)
+        .filter(lambda parts: ".." in parts or "." in parts)
+        .map("/".join),
+    )
+)
+def test_dot_segments_in_a_remote_path_are_refused_before_any_request(
+    session: XNATSession, seeded: Seeded, server: LocalXNAT, log: RequestLog, remote: str
+) -> None:
+    """HTTP libraries fold ``..`` away: ``files/../../x`` would PUT a new *resource* ``x``."""
+    eid = seeded.sessions["E1"]
+    label = f"UP{next(_labels)}"
+    resource = session.experiments[eid].resources.create(label)
+    log.clear()
+    with pytest.raises(XNATValueError, match=r"'\.' or '\.\.' segments"):
+        resource.upload(b"payload", remote)
+    assert len(log) == 0
+    labels = _resources(server, eid)
+    assert label in labels and all(r.startswith("UP") for r in labels), labels
+    stored = server.store.one(
+        "SELECT 1 FROM files f JOIN resources r ON r.id = f.resource_id"
+        " WHERE r.parent_id=? AND r.label=?",
+        (eid, label),
+    )
+    assert stored is None
+
+
+def test_nul_in_a_remote_path_is_refused(
+    session: XNATSession, seeded: Seeded, server: LocalXNAT, log: RequestLog
+) -> None:
+    resource = session.experiments[seeded.sessions["E1"]].resources.create("NUL")
+    log.clear()
+    with pytest.raises(XNATValueError, match="NUL"):
+        resource.upload(b"payload", "a\x00b.txt")
+    assert len(log) == 0
+    # names that only look odd still work, stored as given
+    resource.upload(b"dots", "..hidden/a..b.txt")
+    assert sorted(resource.files.keys()) == ["..hidden/a..b.txt"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/data/projects/../projects", "/data/./projects", "/data/projects/%00"]
+)
+def test_raw_paths_with_dot_segments_or_nul_are_refused(
+    session: XNATSession, log: RequestLog, path: str
+) -> None:
+    log.clear()
+    with pytest.raises(XNATValueError, match="REST path cannot contain"):
+        session.get_json(path)
+    assert len(log) == 0
+
+
+@pytest.mark.parametrize("url", ["ftp://example.org", "file:///etc", "ws://127.0.0.1:1"])
+def test_connect_refuses_a_non_http_url(url: str) -> None:
+    with pytest.raises(XNATValueError, match="http:// or https://"):
+        xnat_sdk.connect(url, user="admin", password="admin")
