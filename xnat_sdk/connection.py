@@ -231,6 +231,8 @@ def connect(
         raise XNATValueError("no server given and neither XNATPY_HOST nor XNAT_HOST is set")
     if "://" not in server:
         raise XNATValueError(f"the server URL needs a scheme (https://...), got {server!r}")
+    if server.split("://", 1)[0].lower() not in ("http", "https"):
+        raise XNATValueError(f"the server URL must start with http:// or https://, got {server!r}")
     base = server.rstrip("/")
     if verify is False:
         import urllib3
