@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import xnat_sdk
-from xnat_sdk.errors import XNATValueError
+from xnat_sdk.errors import XNATConflictError, XNATValueError
 from xnat_sdk.session import XNATSession
 from xnat_sdk.testing.local import LocalXNAT
 
@@ -90,3 +90,22 @@ def test_raw_paths_with_dot_segments_or_nul_are_refused(
 def test_connect_refuses_a_non_http_url(url: str) -> None:
     with pytest.raises(XNATValueError, match="http:// or https://"):
         xnat_sdk.connect(url, user="admin", password="admin")
+
+
+def test_setting_the_project_field_is_a_conflict_not_a_silent_no_op(
+    session: XNATSession, seeded: Seeded, server: LocalXNAT
+) -> None:
+    other = f"{seeded.project}_B"
+    server.seed_project(other)
+    subject = session.projects[seeded.project].subjects["S1"]
+    with pytest.raises(XNATConflictError, match="Project must be modified through separate URI"):
+        subject.set("project", other)
+    experiment = session.experiments[seeded.sessions["E1"]]
+    with pytest.raises(XNATConflictError, match="Project must be modified through separate URI"):
+        experiment.set("project", other)
+    owners = server.store.query(
+        "SELECT project FROM subjects WHERE id=? UNION ALL SELECT project FROM experiments"
+        " WHERE id=?",
+        (seeded.subjects["S1"], seeded.sessions["E1"]),
+    )
+    assert [r["project"] for r in owners] == [seeded.project, seeded.project]

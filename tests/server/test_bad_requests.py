@@ -78,3 +78,32 @@ def test_scan_put_with_a_non_scan_type_is_refused(
     assert [(s["ID"], s["xsiType"]) for s in rows(admin.get(url, params={"format": "json"}))] == [
         ("9", "xnat:mrScanData")
     ]
+
+
+@pytest.mark.parametrize("kind", ["subject", "experiment"])
+def test_moving_an_object_by_a_project_field_is_a_409(
+    xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session, kind: str
+) -> None:
+    other = f"{xnat_project}_B"
+    xnat_server.seed_project(other)
+    eid = _session(xnat_server, xnat_project)
+    if kind == "subject":
+        url = f"{xnat_server.url}/data/projects/{xnat_project}/subjects/S1"
+        xsi, table, label = "xnat:subjectData", "subjects", "S1"
+    else:
+        url = f"{xnat_server.url}/data/experiments/{eid}"
+        xsi, table, label = "xnat:mrSessionData", "experiments", "E1"
+    r = admin.put(url, params={f"{xsi}/project": other, f"{xsi}/note": "moved?"})
+    assert r.status_code == 409, (r.status_code, r.text[:200])
+    assert "Project must be modified through separate URI" in r.text
+    row = xnat_server.store.one(
+        f"SELECT project, data FROM {table} WHERE project=? AND label=?", (xnat_project, label)
+    )
+    assert row is not None and "moved?" not in row["data"]
+    # naming the owning project is no move: accepted
+    r = admin.put(url, params={f"{xsi}/project": xnat_project, f"{xsi}/note": "kept"})
+    assert r.status_code == 200, (r.status_code, r.text[:200])
+    assert (
+        admin.get(url, params={"format": "json"}).json()["items"][0]["data_fields"]["note"]
+        == "kept"
+    )

@@ -80,6 +80,8 @@ class Changes:
     custom: dict[str, str | None] = field(default_factory=dict)
     label: str | None = None
     scans: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    project: str | None = None
+    """``<type>/project`` of the query string (XNAT refuses to move an object that way)."""
 
 
 def _xsi_from_params(ctx: RequestContext) -> str | None:
@@ -123,7 +125,10 @@ def parse_changes(ctx: RequestContext, kind: str, schema: SchemaInfo) -> Changes
             if path == "label":
                 ch.label = value
                 continue
-            if path in ("ID", "project", "id"):
+            if path == "project":
+                ch.project = value
+                continue
+            if path in ("ID", "id"):
                 continue
             ch.data[path] = val
         elif key == "label":
@@ -277,6 +282,13 @@ def _apply_custom(
 ) -> None:
     for name, value in custom.items():
         objects.set_custom_field(db, kind, owner, name, value)
+
+
+def _refuse_project_change(ch: Changes, project: str) -> None:
+    """XNAT answers 409 to a PUT whose ``<type>/project`` differs from the owning project
+    (moving takes ``.../projects/{P}?primary=true``); the same value is accepted."""
+    if ch.project is not None and ch.project != project:
+        raise HttpError(409, "Project must be modified through separate URI.")
 
 
 def _validate_label(label: str, what: str) -> None:
@@ -629,6 +641,7 @@ def _subject_put(ctx: RequestContext) -> Response:
         return ctx.text(sid, status=201)
     sid = existing["id"]
     require_edit(ctx, existing["project"])
+    _refuse_project_change(ch, existing["project"])
     with store.tx() as db:
         renamed = False
         if ch.label and ch.label != existing["label"]:
@@ -1081,6 +1094,7 @@ def _experiment_put(ctx: RequestContext) -> Response:
         return ctx.text(eid, status=201)
     eid = existing["id"]
     require_edit(ctx, existing["project"])
+    _refuse_project_change(ch, existing["project"])
     wanted = schema.canonical(ch.xsi_type) if ch.xsi_type else None
     if wanted not in (None, existing["xsi_type"]) and not schema.is_a(
         existing["xsi_type"], wanted or ""
