@@ -171,24 +171,117 @@ def iter_files(directory: Path) -> Iterator[tuple[Path, str]]:
     yield from walk(str(directory), "")
 
 
-def write_tar(directory: Path, fileobj: IO[bytes], *, gzip: bool, compresslevel: int = 1) -> int:
-    """Write a tar (gzip when asked, fast level by default) of the regular files below
-    ``directory`` into ``fileobj``; returns the number of files."""
-    count = 0
-    mode = "w:gz" if gzip else "w"
-    kwargs = {"compresslevel": compresslevel} if gzip else {}
-    with tarfile.open(fileobj=fileobj, mode=mode, **kwargs) as tar:  # type: ignore[call-overload]
-        for path, rel in iter_files(directory):
+_BLOCK = 512
+_RECORD = 20 * _BLOCK
+_SAMPLE = 256 << 10
+
+
+def _ustar_header(rel: bytes, size: int, mtime: int, mode: int) -> bytes | None:
+    """A plain ustar header, or None when the entry needs tarfile's PAX form (long or
+    non-ASCII name, huge size or odd time)."""
+    if len(rel) > 100 or size >= 8**11 or not 0 <= mtime < 8**11:
+        return None
+    head = (
+        rel.ljust(100, b"\0")
+        + b"%07o\0" % mode
+        + b"0000000\0" * 2
+        + b"%011o\0" % size
+        + b"%011o\0" % mtime
+        + b" " * 8
+        + b"0"
+        + b"\0" * 100
+        + b"ustar\x0000"
+        + b"\0" * 64
+        + b"0000000\0" * 2
+        + b"\0" * 167
+    )
+    checksum = sum(head)
+    return head[:148] + b"%06o\0 " % checksum + head[156:]
+
+
+def _looks_compressible(files: list[tuple[Path, str]]) -> bool:
+    """Whether a sample of the files (up to 256 KiB from a few spread over the list)
+    shrinks by at least 5% with fast deflate; already compressed or random data does not."""
+    if not files:
+        return True
+    step = max(1, len(files) // 8)
+    sample = bytearray()
+    for path, _ in files[::step][:8]:
+        try:
             with open(path, "rb") as handle:
-                # Built by hand: gettarinfo() looks the owner up in the user database per file.
-                st = os.fstat(handle.fileno())
+                sample += handle.read(_SAMPLE // 8)
+        except OSError:
+            continue
+    if len(sample) < 1024:
+        return True
+    return len(zlib.compress(bytes(sample), 1)) < 0.95 * len(sample)
+
+
+def write_tar(
+    directory: Path, fileobj: IO[bytes], *, gzip: bool, compresslevel: int | None = 1
+) -> int:
+    """Write a tar (gzip when asked) of the regular files below ``directory`` into
+    ``fileobj``; returns the number of files.
+
+    ``compresslevel``: zlib level; ``None`` picks it from a sample of the data (1, or 0 --
+    stored deflate blocks, still a valid gzip -- when the data does not compress, e.g.
+    compressed images, where deflating only costs time).
+    """
+    files = list(iter_files(directory))
+    level = compresslevel
+    if gzip and level is None:
+        level = 1 if _looks_compressible(files) else 0
+    packer = zlib.compressobj(level or 0, zlib.DEFLATED, 31) if gzip else None
+    written = 0
+    pieces: list[bytes] = []
+    pending = 0
+
+    def emit(data: bytes) -> None:
+        nonlocal written, pending
+        written += len(data)
+        pieces.append(data)
+        pending += len(data)
+        if pending >= CHUNK:
+            flush()
+
+    def flush() -> None:
+        nonlocal pending
+        if pieces:
+            data = b"".join(pieces)
+            pieces.clear()
+            pending = 0
+            fileobj.write(packer.compress(data) if packer is not None else data)
+
+    for path, rel in files:
+        with open(path, "rb") as handle:
+            st = os.fstat(handle.fileno())
+            size = st.st_size
+            mode = stat.S_IMODE(st.st_mode)
+            header = _ustar_header(rel.encode("ascii", "replace"), size, int(st.st_mtime), mode)
+            if header is None or not rel.isascii():
+                # Built by hand: gettarinfo() looks the owner up in the user database.
                 info = tarfile.TarInfo(rel)
-                info.size = st.st_size
+                info.size = size
                 info.mtime = int(st.st_mtime)
-                info.mode = stat.S_IMODE(st.st_mode)
-                tar.addfile(info, handle)
-            count += 1
-    return count
+                info.mode = mode
+                header = info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+            emit(header)
+            left = size
+            while left > 0:
+                data = handle.read(min(left, CHUNK))
+                if not data:
+                    raise OSError(f"{path} shrank while it was archived")
+                left -= len(data)
+                emit(data)
+            if size % _BLOCK:
+                emit(b"\0" * (_BLOCK - size % _BLOCK))
+    emit(b"\0" * (2 * _BLOCK))
+    if written % _RECORD:
+        emit(b"\0" * (_RECORD - written % _RECORD))
+    flush()
+    if packer is not None:
+        fileobj.write(packer.flush())
+    return len(files)
 
 
 # -- zips read while they stream in ----------------------------------------------------------

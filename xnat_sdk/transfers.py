@@ -1300,7 +1300,7 @@ class ResourceTransfers(_ObjectBase):
                 io.BytesIO() if method.endswith("memory") else tempfile.SpooledTemporaryFile(_SPOOL)  # noqa: SIM115 (closed below)
             )
             with buffer_:
-                write_tar(folder, buffer_, gzip=gzip)
+                write_tar(folder, buffer_, gzip=gzip, compresslevel=None)
                 buffer_.seek(0)
                 upload(
                     session,
