@@ -163,6 +163,13 @@ class Services:
                 query[key] = validate_label(label, "experiment" if key == "session" else key)
         if import_handler is not None:
             query["import-handler"] = validate_label(import_handler, "import_handler")
+        if content_type is not None and (
+            not isinstance(content_type, str)
+            or not re.fullmatch(r"[\w.+-]+/[\w.+-]+(\s*;[^\r\n]*)?", content_type)
+        ):
+            raise XNATValidationError(
+                "content_type", f"must be a MIME type such as application/zip, got {content_type!r}"
+            )
         body, kind = self._body(path)
         headers = {"Content-Type": content_type or kind}
         try:

@@ -10,8 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import xnat_sdk
-from xnat_sdk.errors import XNATConflictError, XNATValueError
+from xnat_sdk.errors import XNATConflictError, XNATValidationError, XNATValueError
+from xnat_sdk.models import MrSessionData
 from xnat_sdk.session import XNATSession
+from xnat_sdk.testing.dicomgen import make_dicom_zip
 from xnat_sdk.testing.local import LocalXNAT
 
 if TYPE_CHECKING:
@@ -109,3 +111,20 @@ def test_setting_the_project_field_is_a_conflict_not_a_silent_no_op(
         (seeded.subjects["S1"], seeded.sessions["E1"]),
     )
     assert [r["project"] for r in owners] == [seeded.project, seeded.project]
+
+
+@pytest.mark.parametrize(
+    "content_type", [5, "zip", "application/zip\r\nX-Injected: 1", "", "application/"]
+)
+def test_import_refuses_a_malformed_content_type_before_sending(
+    session: XNATSession, xnat_project: str, log: RequestLog, content_type: object
+) -> None:
+    data = make_dicom_zip(None, patient="P_CT", study_label="CT_MR", project=xnat_project)
+    log.clear()
+    with pytest.raises(XNATValidationError, match="content_type"):
+        session.services.import_(data, project=xnat_project, content_type=content_type)  # type: ignore[arg-type]
+    assert len(log) == 0
+    made = session.services.import_(
+        data, project=xnat_project, content_type="application/zip", destination="/archive"
+    )
+    assert isinstance(made, MrSessionData) and made.label == "CT_MR"
