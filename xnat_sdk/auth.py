@@ -120,7 +120,13 @@ def resolve_credentials(
     if user is None:
         return Credentials(None, None, "anonymous")
     if password is None:
-        password = getpass.getpass(f"Password for user '{user}' at {server}: ")
+        try:
+            password = getpass.getpass(f"Password for user '{user}' at {server}: ")
+        except (EOFError, OSError) as exc:  # no terminal and nothing on stdin (cron, CI, ...)
+            raise XNATValueError(
+                f"no password for user {user!r} at {server}: none was given, none is in the "
+                "environment or netrc, and there is no terminal to ask on"
+            ) from exc
         password_source = "prompt"
     source = user_source if user_source == password_source else f"{user_source}+{password_source}"
     return Credentials(user, password, source)

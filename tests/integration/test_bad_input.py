@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -128,3 +129,19 @@ def test_import_refuses_a_malformed_content_type_before_sending(
         data, project=xnat_project, content_type="application/zip", destination="/archive"
     )
     assert isinstance(made, MrSessionData) and made.label == "CT_MR"
+
+
+def test_missing_password_without_a_terminal_is_a_value_error(
+    server: LocalXNAT, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("XNAT_PASS", "XNATPY_PASS", "XNAT_USER", "XNATPY_USER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-such-netrc"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+
+    def no_terminal(prompt: str = "") -> str:
+        raise EOFError  # what getpass raises when stdin is closed and there is no tty
+
+    monkeypatch.setattr("getpass.getpass", no_terminal)
+    with pytest.raises(XNATValueError, match="no password for user 'admin'"):
+        xnat_sdk.connect(server.url, user="admin")
