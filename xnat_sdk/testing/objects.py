@@ -22,7 +22,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import IO
 
 from xnat_sdk.testing.store import Store, dumps_data, now_timestamp
@@ -282,7 +282,7 @@ def add_share(db: sqlite3.Connection, kind: str, object_id: str, project: str, l
 def safe_relpath(path: str) -> str:
     """Normalise a resource-relative file path; ``ValueError`` when it escapes or is empty."""
     p = path.replace("\\", "/").strip("/")
-    parts = [x for x in PurePosixPath(p).parts if x not in ("", ".")]
+    parts = [x for x in p.split("/") if x not in ("", ".")]
     if not parts or any(x == ".." for x in parts):
         raise ValueError(f"invalid file path {path!r}")
     return "/".join(parts)
