@@ -266,13 +266,16 @@ def test_write_errors(xnat_server: LocalXNAT, xnat_project: str, admin: requests
     admin.put(f"{p}/subjects/S1")
     r = admin.put(f"{p}/subjects/S1/experiments/E1")
     assert r.status_code == 417 and "Need PUT Contents" in r.text
+    assert admin.get(f"{p}/subjects/S1/experiments/E1?format=json").status_code == 404
     r = admin.put(f"{p}/subjects/S1/experiments/E1?xsiType=xnat:mrSessionData")
     assert r.status_code == 201
     r = admin.put(f"{p}/subjects/S1/experiments/E1/scans/1?xsiType=xnat:imageScanData")
-    assert r.status_code == 400
+    assert r.status_code == 400 and "Multiple scan modalities" in r.text
     r = admin.put(f"{p}/subjects/S1/experiments/E1/scans/1")
     assert r.status_code == 417
+    assert rows(admin.get(f"{p}/subjects/S1/experiments/E1/scans?format=json")) == []
     assert admin.put(f"{url}/data/projects/bad%20id").status_code == 417
+    assert "bad id" not in [r["ID"] for r in rows(admin.get(f"{url}/data/projects?format=json"))]
     r = admin.get(f"{p}/subjects/NOPE?format=json")
     assert r.status_code == 404 and "does not contain a subject" in r.text
     assert admin.get(f"{url}/data/experiments/XNAT_E99999?format=json").status_code == 404
