@@ -57,7 +57,11 @@ def test_numbers_convert_from_their_string_form(number: int, real: float) -> Non
     assert convert_scalar("float", repr(real)) == real
 
 
-@given(st.text(min_size=1, max_size=30))
+@given(
+    st.one_of(
+        st.from_regex(r"[A-Za-z0-9_-]{1,30}", fullmatch=True), st.text(min_size=1, max_size=30)
+    )
+)
 def test_labels(label: str) -> None:
     allowed = all(c.isascii() and (c.isalnum() or c in "_-") for c in label)
     if allowed:
