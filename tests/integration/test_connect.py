@@ -41,6 +41,20 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     return seen
 
 
+@pytest.fixture
+def sent_headers(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, str]]:
+    """The headers of every request any requests.Session sends during the test."""
+    seen: list[dict[str, str]] = []
+    original = requests.Session.send
+
+    def send(self: requests.Session, request: requests.PreparedRequest, **kw: Any) -> Any:
+        seen.append(dict(request.headers))
+        return original(self, request, **kw)
+
+    monkeypatch.setattr(requests.Session, "send", send)
+    return seen
+
+
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in ("XNATPY_HOST", "XNAT_HOST", "XNATPY_USER", "XNAT_USER", "XNATPY_PASS"):
@@ -140,13 +154,13 @@ def test_user_without_password_prompts(server: LocalXNAT, monkeypatch: pytest.Mo
     assert len(prompts) == 1 and "'user'" in prompts[0]
 
 
-def test_anonymous_access(server: LocalXNAT, sent: list[tuple[str, str]]) -> None:
+def test_anonymous_access(server: LocalXNAT, sent_headers: list[dict[str, str]]) -> None:
     server.seed_project("RT_PUBLICP", name="Public", accessibility="public")
     server.seed_project("RT_HIDDENP", name="Hidden", accessibility="private")
     with xnat_sdk.connect(server.url) as session:
         assert session.credentials_source == "anonymous"
         assert session.logged_in_user == "guest"
-        assert "Authorization" not in str(sent)
+        assert sent_headers and all("Authorization" not in h for h in sent_headers)
         ids = session.projects.keys()
         assert "RT_PUBLICP" in ids
         assert "RT_HIDDENP" not in ids
