@@ -272,6 +272,8 @@ class Listing(Generic[T]):
 
     def _load_view(self, source: Listing[Any]) -> None:
         source._ensure()
+        if not source._from_doc:  # a document leaves empty fields out: no column check
+            self._check_filter_columns(source._rows)
         wanted = self._type_filter
         pairs = [
             (row, obj)
@@ -300,6 +302,18 @@ class Listing(Generic[T]):
                     self._by_key[key] = obj
         self._tables = {}
         self._generation = self._session.cache_generation
+
+    def _check_filter_columns(self, rows: list[dict[str, Any]]) -> None:
+        """Refuse a filter on a column no row has: it would be ignored (a typo, say)."""
+        if not rows:
+            return
+        for key in self._filters:
+            if ":" in key or "/" in key or any(key in row for row in rows):
+                continue
+            known = ", ".join(sorted(rows[0]))
+            raise XNATValidationError(
+                key, f"{self._uri} has no column {key!r} to filter on (columns: {known})"
+            )
 
     def _matches(self, row: Mapping[str, Any]) -> bool:
         for key, pattern in self._filters.items():
@@ -378,6 +392,7 @@ class Listing(Generic[T]):
         session = self._session
         spec = self._spec
         pairs: list[tuple[dict[str, Any], Any]] = []
+        self._check_filter_columns(rows)
         if spec is FILES:
             for row in rows:
                 remote = RemoteFile(session, row)

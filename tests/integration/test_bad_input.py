@@ -145,3 +145,16 @@ def test_missing_password_without_a_terminal_is_a_value_error(
     monkeypatch.setattr("getpass.getpass", no_terminal)
     with pytest.raises(XNATValueError, match="no password for user 'admin'"):
         xnat_sdk.connect(server.url, user="admin")
+
+
+def test_filter_on_a_column_the_listing_lacks_is_refused_not_ignored(
+    session: XNATSession, seeded: Seeded
+) -> None:
+    subjects = session.projects[seeded.project].subjects
+    with pytest.raises(XNATValidationError, match="no column 'lable'") as info:
+        list(subjects.filter(lable="S1"))  # a typo used to return every subject
+    assert info.value.field == "lable" and "label" in str(info.value)
+    with pytest.raises(XNATValidationError, match="no column 'lable'"):
+        list(session.subjects.filter(lable="S*"))
+    assert [s.label for s in subjects.filter(label="S1")] == ["S1"]
+    assert sorted(s.label or "" for s in session.subjects.filter(label="S*")) >= ["S1", "S2"]
