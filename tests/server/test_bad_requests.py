@@ -107,3 +107,51 @@ def test_moving_an_object_by_a_project_field_is_a_409(
         admin.get(url, params={"format": "json"}).json()["items"][0]["data_fields"]["note"]
         == "kept"
     )
+
+
+@pytest.mark.parametrize(
+    ("target", "key", "bad", "good", "stored"),
+    [
+        ("subject", "yob", "abc", "1980", "1980"),
+        (
+            "subject",
+            "xnat:subjectData/demographics[@xsi:type=xnat:demographicData]/yob",
+            "1.5x",
+            "1975",
+            "1975",
+        ),
+        ("experiment", "date", "notadate", "03/04/2021", None),
+        ("experiment", "xnat:mrSessionData/date", "2021-13-45", "2021-03-04", "2021-03-04"),
+        ("experiment", "xnat:mrSessionData/age", "old", "42.5", "42.5"),
+        ("scan", "xnat:mrScanData/frames", "many", "176", "176"),
+    ],
+)
+def test_values_that_do_not_parse_as_their_type_are_a_400_and_change_nothing(
+    xnat_server: LocalXNAT,
+    xnat_project: str,
+    admin: requests.Session,
+    target: str,
+    key: str,
+    bad: str,
+    good: str,
+    stored: str | None,
+) -> None:
+    eid = _session(xnat_server, xnat_project)
+    xnat_server.seed_scan(eid, "1", type="T1")
+    url = {
+        "subject": f"{xnat_server.url}/data/projects/{xnat_project}/subjects/S1",
+        "experiment": f"{xnat_server.url}/data/experiments/{eid}",
+        "scan": f"{xnat_server.url}/data/experiments/{eid}/scans/1",
+    }[target]
+    before = admin.get(url, params={"format": "json"}).json()
+    r = admin.put(
+        url,
+        params={key: bad, "xnat:subjectData/group" if target == "subject" else "note": "changed"},
+    )
+    assert r.status_code == 400, (r.status_code, r.text[:200])
+    assert "Invalid value for" in r.text and repr(bad) in r.text
+    assert admin.get(url, params={"format": "json"}).json() == before
+    r = admin.put(url, params={key: good})
+    assert r.status_code == 200, (r.status_code, r.text[:200])
+    if stored is not None:
+        assert stored in admin.get(url, params={"format": "json"}).text

@@ -21,6 +21,7 @@ variables ``.../fields/field[name=x]/field=v``; ``NULL`` clears), or an XML docu
 
 from __future__ import annotations
 
+import datetime
 import re
 import shutil
 import sqlite3
@@ -253,17 +254,44 @@ def _collect_simple(el: ET.Element, prefix: str, out: dict[str, str]) -> None:
             out[path] = child.text.strip()
 
 
+def _valid_value(xstype: str, value: str) -> bool:
+    """Whether ``value`` parses as the XSD simple type (the types XFT converts on save)."""
+    text = value.strip()
+    if not text:
+        return True  # an empty value clears the field
+    try:
+        if xstype in ("xs:integer", "xs:int", "xs:long", "xs:short"):
+            int(text)
+        elif xstype in ("xs:float", "xs:double", "xs:decimal"):
+            float(text)
+        elif xstype == "xs:boolean":
+            return text.lower() in ("true", "false", "1", "0")
+        elif xstype == "xs:date":
+            if "/" in text:
+                datetime.datetime.strptime(text, "%m/%d/%Y")
+            else:
+                datetime.date.fromisoformat(text[:10])
+    except ValueError:
+        return False
+    return True
+
+
 def _canonical_paths(
     schema: SchemaInfo, xsi: str, data: dict[str, str | None]
 ) -> dict[str, str | None]:
+    """``data`` keyed by the declared field paths; a value that does not parse as its
+    field's XSD type is a 400 (XNAT's validation refuses it; nothing is stored)."""
     out: dict[str, str | None] = {}
     for k, v in data.items():
         f = schema.field(xsi, k)
         if f is None and k.startswith("demographics/"):
-            f2 = schema.field("xnat:demographicData", k.split("/", 1)[1])
-            out["demographics/" + f2.path if f2 else k] = v
-            continue
-        out[f.path if f else k] = v
+            f = schema.field("xnat:demographicData", k.split("/", 1)[1])
+            path = "demographics/" + f.path if f else k
+        else:
+            path = f.path if f else k
+        if f is not None and v is not None and not _valid_value(f.xstype, v):
+            raise HttpError(400, f"Invalid value for {path} ({f.xstype}): {v!r}")
+        out[path] = v
     return out
 
 
