@@ -157,6 +157,15 @@ class Services:
                     "must look like /prearchive[/projects/P] or /archive[/projects/P[...]], "
                     f"got {destination!r}",
                 )
+            for segment in destination.rstrip("/").split("/")[2:]:
+                # every part is a keyword or a label: no '..', spaces or other characters
+                # the server would clean or misread
+                if not re.fullmatch(r"[A-Za-z0-9_-]+", segment):
+                    raise XNATValidationError(
+                        "destination",
+                        f"{segment!r} in {destination!r} is not a valid ID or label "
+                        "(letters, digits, '_' and '-')",
+                    )
             query["dest"] = destination
         for key, label in (("project", project), ("subject", subject), ("session", experiment)):
             if label is not None:

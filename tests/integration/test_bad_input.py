@@ -158,3 +158,27 @@ def test_filter_on_a_column_the_listing_lacks_is_refused_not_ignored(
         list(session.subjects.filter(lable="S*"))
     assert [s.label for s in subjects.filter(label="S1")] == ["S1"]
     assert {s.label for s in session.subjects.filter(label="S*")} >= {"S1", "S2"}
+
+
+@pytest.mark.parametrize(
+    "destination",
+    [
+        "/archive/projects/{p}/../OTHER",
+        "/archive/projects/{p}/subjects/a b",
+        "/archive/projects/{p}/subjects/S/experiments/ü",
+        "/prearchive/projects/{p}/..",
+        "/archive/projects/{p}//subjects/S",
+    ],
+)
+def test_import_destination_parts_are_checked_before_sending(
+    session: XNATSession, xnat_project: str, log: RequestLog, destination: str
+) -> None:
+    data = make_dicom_zip(None, patient="P_DEST", study_label="DEST_MR", project=xnat_project)
+    log.clear()
+    with pytest.raises(XNATValidationError, match="destination"):
+        session.services.import_(data, destination=destination.format(p=xnat_project))
+    assert len(log) == 0
+    made = session.services.import_(
+        data, destination=f"/archive/projects/{xnat_project}/subjects/S_OK/experiments/E_OK"
+    )
+    assert isinstance(made, MrSessionData) and made.label == "E_OK"
