@@ -876,12 +876,25 @@ def download_zip_dir(
         finals = [
             (os.path.join(staging_str, rel), os.path.join(root_str, rel)) for _, rel, _, _ in got
         ]
+        # A first-level folder (or file) the target does not have yet moves in one rename;
+        # the others are merged file by file.
+        tops = {rel.split("/", 1)[0] for _, rel, _, _ in got}
+        fresh = {top for top in tops if not os.path.lexists(os.path.join(root_str, top))}
         if not overwrite:
-            for _, dest in finals:
-                if os.path.lexists(dest):
+            for (_, dest), (_, rel, _, _) in zip(finals, got, strict=True):
+                if rel.split("/", 1)[0] not in fresh and os.path.lexists(dest):
                     raise XNATFileExistsError(f"{dest} exists (overwrite=False)")
+        moved: set[str] = set()
+        for top in sorted(fresh):
+            try:
+                os.rename(os.path.join(staging_str, top), os.path.join(root_str, top))
+            except OSError:
+                continue  # it appeared meanwhile: merged file by file below
+            moved.add(top)
         made.clear()
-        for src, dest in finals:
+        for (src, dest), (_, rel, _, _) in zip(finals, got, strict=True):
+            if rel.split("/", 1)[0] in moved:
+                continue
             folder = os.path.dirname(dest)
             if folder not in made:
                 os.makedirs(folder, exist_ok=True)

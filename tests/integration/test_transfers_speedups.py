@@ -58,3 +58,23 @@ def test_upload_dir_then_download_dir(
     with pytest.raises(XNATFileExistsError):
         resource.download_dir(tmp_path / "out", verbose=False, flatten_dirs=True, overwrite=False)
     assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".xnat-sdk-")]
+
+
+def test_download_dir_merges_into_existing_folders(
+    server: LocalXNAT, session: XNATSession, seeded: Seeded, tmp_path: Path
+) -> None:
+    eid = seeded.sessions["E1"]
+    rid = server.seed_resource("scan", _pk(server, eid), "MERGE")
+    server.seed_file(rid, "a/one.dat", b"one")
+    server.seed_file(rid, "b/two.dat", b"two")
+    resource = session.experiments[eid].scans["1"].resources["MERGE"]
+    out = tmp_path / "out"
+    (out / "a").mkdir(parents=True)
+    (out / "a" / "mine.txt").write_bytes(b"kept")
+    resource.download_dir(out, verbose=False, flatten_dirs=True)
+    got = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert got == {"a/mine.txt": b"kept", "a/one.dat": b"one", "b/two.dat": b"two"}
+    (out / "b" / "two.dat").write_bytes(b"local edit")
+    resource.download_dir(out, verbose=False, flatten_dirs=True)  # overwrite=True by default
+    assert (out / "b" / "two.dat").read_bytes() == b"two"
+    assert sorted(p.name for p in out.iterdir()) == ["a", "b"]  # no staging folder left
