@@ -46,6 +46,7 @@ from urllib.parse import unquote
 
 from xnat_sdk.dicom import DicomReading
 from xnat_sdk.errors import (
+    XNATConflictError,
     XNATError,
     XNATNoModelError,
     XNATNotConnectedError,
@@ -551,6 +552,23 @@ def _object_params(spec: FieldSpec, value: XNATObject) -> list[tuple[str, str]]:
     return params
 
 
+def refuse_existing(session: XNATSession, uri: str, what: str) -> None:
+    """Raise :class:`XNATConflictError` when ``uri`` already exists.
+
+    XNAT's create is a PUT that merges into an existing object, so ``create`` would silently
+    overwrite fields of an object that is already there; one GET first rules that out.
+    """
+    response = session.get(uri, format="json", accepted_status=(200, 404))
+    if response.status_code == 200:
+        raise XNATConflictError(
+            "PUT",
+            uri,
+            409,
+            f"{what} already exists; nothing was changed (read it with the listing, "
+            "e.g. listing[key], and change it with .update(...))",
+        )
+
+
 def _fill_data(obj: XNATObject, data: Mapping[str, Any], used: set[str]) -> bool:
     """Set ``obj``'s data and nested fields from ``data_fields``; True if any was present."""
     setter = object.__setattr__
@@ -785,6 +803,7 @@ class ProjectBase(ProjectDownloads, _HasResources, _HasFields):
         for name, value in fields.items():
             query[f"{xsi}/{specs[name].path}"] = encode_value(value)
         uri = f"/data/projects/{id}"
+        refuse_existing(session, uri, f"project {id!r}")
         session.put(uri, query=query)
         session.clearcache()
         return cls._xnat_bind(session, uri, xsi=xsi)

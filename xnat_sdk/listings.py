@@ -700,7 +700,7 @@ class Listing(Generic[T]):
         return cls
 
     def _create(self, key: Any, klass: type[XNATObject], fields: dict[str, Any]) -> XNATObject:
-        from xnat_sdk.bases import ProjectBase
+        from xnat_sdk.bases import ProjectBase, refuse_existing
 
         spec = self._spec
         session = self._session
@@ -741,6 +741,8 @@ class Listing(Generic[T]):
                     query[f"{xsi}/{field_spec.path}"] = ",".join(encode_value(v) for v in value)
                 else:
                     query[f"{xsi}/{field_spec.path}"] = encode_value(value)
+        if spec is not RESOURCES:  # the server itself refuses an existing resource (409)
+            refuse_existing(session, f"{self._uri}/{key}", f"{spec.singular} {key!r}")
         response = session.put(f"{self._uri}/{key}", query=query)
         created = response.text.strip()
         ident = created if created and "<" not in created and "/" not in created else key

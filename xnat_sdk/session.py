@@ -512,6 +512,7 @@ class XNATSession(SessionTransfers):
             raise error_for_response(method, redact_url(url), response.status_code, text, response)
         if (
             format in ("json", "xml")
+            and 200 <= response.status_code < 300
             and not stream
             and method != "HEAD"
             and response.text.lstrip()[:9].startswith(_HTML_START)

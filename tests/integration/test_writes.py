@@ -301,3 +301,26 @@ def test_xpath_keys_are_percent_encoded(session: XNATSession) -> None:
     )
     query = url.split("?", 1)[1]
     assert query == "xnat:subjectData/fields/field%5Bname%3Dvisit%5D/field=a%3Db"
+
+
+def test_create_refuses_an_existing_object_and_changes_nothing(
+    session: XNATSession, seeded: Seeded, server: LocalXNAT, log: RequestLog
+) -> None:
+    project = session.projects[seeded.project]
+    subject = project.subjects.create("TWICE", group="control")
+    log.clear()
+    with pytest.raises(XNATConflictError, match="already exists") as info:
+        project.subjects.create("TWICE", group="patient")
+    assert info.value.status == 409
+    assert [p.split(" ")[0] for p in log.paths()] == ["GET"]  # no PUT was sent
+    experiment = subject.experiments.create("TWICE_MR", MrSessionData, note="first")
+    with pytest.raises(XNATConflictError):
+        subject.experiments.create("TWICE_MR", MrSessionData, note="second")
+    with pytest.raises(XNATConflictError):
+        ProjectData.create(session, id=seeded.project, description="overwritten?")
+    with _fresh(server) as other:
+        fresh = other.projects[seeded.project]
+        assert fresh.subjects["TWICE"].group == "control"
+        again = fresh.experiments[experiment.id]
+        assert isinstance(again, MrSessionData) and again.note == "first"
+        assert fresh.description != "overwritten?"
