@@ -755,6 +755,35 @@ def download_zip_dir(
     bars: TransferProgress | None = None,
     flatten: bool = False,
 ) -> list[Path]:
+    """Download the server's zip of ``zip_uri`` and unpack it into ``target_dir``, every
+    file checked against the listing at ``listing_uri``; returns the files written (see
+    :func:`_download_zip_dir`)."""
+    written = _download_zip_dir(
+        session,
+        zip_uri,
+        listing_uri,
+        target_dir,
+        verbose=verbose,
+        overwrite=overwrite,
+        timeout=timeout,
+        bars=bars,
+        flatten=flatten,
+    )
+    return [Path(p) for p in written]
+
+
+def _download_zip_dir(
+    session: XNATSession,
+    zip_uri: str,
+    listing_uri: str,
+    target_dir: str | os.PathLike[str],
+    *,
+    verbose: bool = True,
+    overwrite: bool = True,
+    timeout: Timeout = None,
+    bars: TransferProgress | None = None,
+    flatten: bool = False,
+) -> list[str]:
     """Download the server's zip of ``zip_uri`` and unpack it into ``target_dir`` while it
     streams in (one pass, no zip on disk); returns the files written (``flatten``: each
     at its path inside its resource, without the ``{session}/scans/.../files/`` folders).
@@ -900,7 +929,7 @@ def download_zip_dir(
                 os.makedirs(folder, exist_ok=True)
                 made.add(folder)
             os.replace(src, dest)
-        return [Path(dest) for _, dest in finals]
+        return [dest for _, dest in finals]
     finally:
         if not listing.done():
             with contextlib.suppress(Exception):
@@ -1396,7 +1425,7 @@ class ResourceTransfers(_ObjectBase):
         every file verified against the listing; returns the folder holding the files."""
         uri = self._files_uri()
         root = Path(os.fspath(target_dir))
-        written = download_zip_dir(
+        written = _download_zip_dir(
             _session_of(self),
             uri,
             uri,
@@ -1408,11 +1437,10 @@ class ResourceTransfers(_ObjectBase):
         return root if flatten_dirs else _common_folder(root, written)
 
 
-def _common_folder(root: Path, written: list[Path]) -> Path:
+def _common_folder(root: Path, written: list[str]) -> Path:
     if not written:
         return root
-    common = Path(os.path.commonpath([str(p.parent) for p in written]))
-    return common
+    return Path(os.path.commonpath({os.path.dirname(p) for p in written}))
 
 
 class _ZipDownloads(_ObjectBase):
@@ -1446,7 +1474,7 @@ class ScanTransfers(_ZipDownloads):
         """Download and unpack the scan's files into ``target_dir`` (server zip layout
         ``{session}/scans/{id}-{type}/resources/...``), verified; returns the scan folder."""
         uri = self._zip_uri()
-        written = download_zip_dir(
+        written = _download_zip_dir(
             _session_of(self), uri, uri, target_dir, verbose=verbose, overwrite=overwrite
         )
         common = _common_folder(Path(os.fspath(target_dir)), written)

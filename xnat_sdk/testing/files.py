@@ -364,13 +364,13 @@ def _files_answer(
         rows.append(
             {
                 "Name": path.rsplit("/", 1)[-1],
-                "Size": f["size"],
+                "Size": str(f["size"]),
                 "URI": locate(parent, res) + path,
                 "collection": res["label"],
                 "file_tags": f["tags"],
                 "file_format": f["format"],
                 "file_content": f["content"],
-                "cat_ID": res["id"],
+                "cat_ID": str(res["id"]),
                 "digest": digest,
             }
         )
@@ -430,7 +430,7 @@ def _zip_answer(
         folder = folders.get(res["id"])
         if folder is None:
             folder = folders[res["id"]] = str(objects.resource_dir(ctx.store, res["id"]))
-        entries.append(ZipEntry(arc, f"{folder}/{f['path']}"))
+        entries.append(ZipEntry(arc, f"{folder}/{f['path']}", f["size"], f["mtime"]))
     if ctx.format in ("tar", "tar.gz"):
         gz = ctx.format == "tar.gz"
         resp = Response(

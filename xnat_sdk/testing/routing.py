@@ -430,7 +430,7 @@ def render_table(
             parts.append("</tr>")
         parts.append("</table></body></html>")
         return "".join(parts), "text/html"
-    result = [{c: _cell(r.get(c)) for c in columns} for r in rows]
+    result = [{c: v if type(v := r.get(c)) is str else _cell(v) for c in columns} for r in rows]
     head = ""
     if column_props is not None:
         head = '"Columns":' + json.dumps(list(column_props), separators=(",", ":")) + ","

@@ -37,10 +37,13 @@ def sanitize(text: str) -> str:
 
 @dataclass(frozen=True)
 class ZipEntry:
-    """One member of a streamed zip: its name in the archive and the file on disk."""
+    """One member of a streamed zip: its name in the archive and the file on disk
+    (``size``/``mtime``: what the store knows, saving a ``stat`` per file)."""
 
     arcname: str
     path: Path | str
+    size: int | None = None
+    mtime: float | None = None
 
 
 class _Sink(io.RawIOBase):
@@ -125,21 +128,50 @@ def _dos_time(mtime: float) -> tuple[int, int]:
     return dostime, dosdate
 
 
+def _read_small(path: Path | str) -> bytes | None:
+    """The whole file when it is at most 1 MiB (else None: it is streamed)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        parts = []
+        got = 0
+        while got <= _WHOLE:
+            piece = os.read(fd, _WHOLE + 1 - got)
+            if not piece:
+                break
+            parts.append(piece)
+            got += len(piece)
+    finally:
+        os.close(fd)
+    return None if got > _WHOLE else b"".join(parts) if len(parts) != 1 else parts[0]
+
+
 def _stream_stored(entries: Iterable[ZipEntry]) -> Iterator[bytes]:
     """A STORED zip written by hand (see :func:`stream_zip`)."""
     out: list[bytes] = []
     pending = 0
     offset = 0
     central: list[bytes] = []
+    times: dict[int, tuple[int, int]] = {}
     for entry in entries:
-        st = os.stat(entry.path)
         raw = entry.arcname.encode("utf-8")
         flags = 0x800 if not entry.arcname.isascii() else 0
-        dostime, dosdate = _dos_time(st.st_mtime)
+        data = None
+        if entry.size is not None and entry.mtime is not None and entry.size <= _WHOLE:
+            data = _read_small(entry.path)
+            file_size, mtime = (len(data) if data is not None else _WHOLE + 1), entry.mtime
+        else:
+            st = os.stat(entry.path)
+            file_size, mtime = st.st_size, st.st_mtime
+        second = int(mtime)
+        found = times.get(second)
+        if found is None:
+            found = times[second] = _dos_time(second)
+        dostime, dosdate = found
         start = offset
-        if st.st_size <= _WHOLE:
-            with open(entry.path, "rb") as src:
-                data = src.read()
+        if file_size <= _WHOLE:
+            if data is None:
+                with open(entry.path, "rb") as src:
+                    data = src.read()
             size = len(data)
             crc = zlib.crc32(data)
             header = _LOCAL_HEADER.pack(
@@ -152,7 +184,7 @@ def _stream_stored(entries: Iterable[ZipEntry]) -> Iterator[bytes]:
             zip64 = False
         else:
             flags |= 0x08
-            zip64 = st.st_size > (1 << 31)
+            zip64 = file_size > (1 << 31)
             extra = struct.pack("<2H2Q", 1, 16, 0, 0) if zip64 else b""
             marker = _MAX32 if zip64 else 0
             header = _LOCAL_HEADER.pack(
