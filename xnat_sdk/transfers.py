@@ -802,8 +802,15 @@ def _download_zip_dir(
     root.mkdir(parents=True, exist_ok=True)
     # The listing is read while the zip streams in: it is needed only to check the files
     # (before anything is published) and for sizes a zip entry does not carry itself.
+    # It is asked for once the zip's headers are in, so the server prepares the zip first.
+    zip_started = threading.Event()
+
+    def read_listing() -> list[dict[str, Any]]:
+        zip_started.wait()
+        return _listing_rows(session, listing_uri)
+
     pool = ThreadPoolExecutor(1, thread_name_prefix="xnat-sdk-listing")
-    listing = pool.submit(_listing_rows, session, listing_uri)
+    listing = pool.submit(read_listing)
     pool.shutdown(wait=False)
     expected_cache: list[_Expected] = []
 
@@ -833,9 +840,12 @@ def _download_zip_dir(
             label = zip_uri.rstrip("/").rsplit("/", 2)[-2] if "/" in zip_uri else zip_uri
             total: int | None = None
             update = progress.task(label, None)
-            response = _open_get(
-                session, zip_uri, format="zip", timeout=timeout, accepted=(200, 404)
-            )
+            try:
+                response = _open_get(
+                    session, zip_uri, format="zip", timeout=timeout, accepted=(200, 404)
+                )
+            finally:
+                zip_started.set()
             if response.status_code == 404:
                 response.close()
                 if not listing.result():
@@ -931,6 +941,7 @@ def _download_zip_dir(
             os.replace(src, dest)
         return [dest for _, dest in finals]
     finally:
+        zip_started.set()
         if not listing.done():
             with contextlib.suppress(Exception):
                 listing.result()
