@@ -85,6 +85,12 @@ def _child(task: str, url: str, args: list[str]) -> dict[str, Any]:
         return {"seconds": seconds, "rss_mb": _rss_mb()}
     import xnat_sdk
 
+    # xnatpy loads all its modules at ``import xnat`` (before the clock); ours loads the
+    # transfer helpers on first use, so load them before the clock too. Without bytecode
+    # caching (PYTHONDONTWRITEBYTECODE) that first import also compiles the source.
+    import xnat_sdk.archives
+    import xnat_sdk.transfers
+
     ours = xnat_sdk.connect(url, user=USER, password=PASSWORD)
     resource = ours.create_object(args[0], type_="xnat:resourceCatalog")
     started = time.perf_counter()
