@@ -148,3 +148,17 @@ def test_extracted_upload_is_all_or_nothing(
     assert admin.get(f"{p}/files/d0/f0.bin").content == b"changed"
     folder = xnat_server.data_dir / "files"
     assert not [q for q in folder.rglob(".upload-*")]
+
+
+def test_small_file_read_trusts_no_stale_size(tmp_path: Path) -> None:
+    from xnat_sdk.testing.zips import _read_small
+
+    path = tmp_path / "f"
+    path.write_bytes(b"x" * 100)
+    assert _read_small(path, 100) == b"x" * 100
+    assert _read_small(path, 50) == b"x" * 100  # the file grew since it was recorded
+    assert _read_small(path, 200) == b"x" * 100  # or shrank
+    path.write_bytes(b"y" * ((1 << 20) + 5))
+    assert _read_small(path, 10) is None  # too big now: streamed instead
+    path.write_bytes(b"")
+    assert _read_small(path, 0) == b""

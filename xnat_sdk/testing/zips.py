@@ -128,12 +128,20 @@ def _dos_time(mtime: float) -> tuple[int, int]:
     return dostime, dosdate
 
 
-def _read_small(path: Path | str) -> bytes | None:
-    """The whole file when it is at most 1 MiB (else None: it is streamed)."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+
+
+def _read_small(path: Path | str, expected: int) -> bytes | None:
+    """The whole file when it is at most 1 MiB (else None: it is streamed). ``expected``
+    is the size the store knows: asking for one byte more, a read returning exactly that
+    size has met the end of the file, so a single read usually suffices."""
+    fd = os.open(path, _READ_FLAGS)
     try:
-        parts = []
-        got = 0
+        first = os.read(fd, expected + 1)
+        if len(first) == expected:
+            return first
+        parts = [first]
+        got = len(first)
         while got <= _WHOLE:
             piece = os.read(fd, _WHOLE + 1 - got)
             if not piece:
@@ -142,7 +150,7 @@ def _read_small(path: Path | str) -> bytes | None:
             got += len(piece)
     finally:
         os.close(fd)
-    return None if got > _WHOLE else b"".join(parts) if len(parts) != 1 else parts[0]
+    return None if got > _WHOLE else b"".join(parts)
 
 
 def _stream_stored(entries: Iterable[ZipEntry]) -> Iterator[bytes]:
@@ -157,7 +165,7 @@ def _stream_stored(entries: Iterable[ZipEntry]) -> Iterator[bytes]:
         flags = 0x800 if not entry.arcname.isascii() else 0
         data = None
         if entry.size is not None and entry.mtime is not None and entry.size <= _WHOLE:
-            data = _read_small(entry.path)
+            data = _read_small(entry.path, entry.size)
             file_size, mtime = (len(data) if data is not None else _WHOLE + 1), entry.mtime
         else:
             st = os.stat(entry.path)
