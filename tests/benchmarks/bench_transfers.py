@@ -11,6 +11,9 @@ xnatpy; (2) a 1,000-file resource: ``download_dir`` and ``upload_dir`` (default 
 with xnat-sdk and xnatpy. Prints times, ratios and RSS. ``XNAT_SDK_BENCH_STRICT=1`` fails
 when a target is missed (download >= 0.9x curl and >= 1x xnatpy, 1,000 files >= 2x xnatpy,
 RSS < 100 MB). ``XNAT_SDK_BENCH_ONLY=many`` runs only the 1,000-file part.
+Creating 1,000 files dominates that part and its cost varies a lot with the disk's load
+(0.01-0.3 ms per file on a shared VM); ``TMPDIR=/dev/shm`` puts the server's store and
+the clients' folders on tmpfs for numbers that compare the code rather than the disk.
 """
 
 from __future__ import annotations
