@@ -87,6 +87,41 @@ def quote_path(path: str) -> str:
     return "/".join(quote(segment, safe="!$&'()*+,;=:@~-._") for segment in path.split("/"))
 
 
+def local_path(value: object, what: str) -> Path:
+    """``value`` as a local :class:`Path`, or :class:`XNATValueError` naming ``what``."""
+    if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+        raise XNATValueError(f"{what} must be a path (str or os.PathLike), got {value!r}")
+    return Path(os.fspath(value))
+
+
+def local_folder(value: object, what: str) -> Path:
+    """``value`` as a local folder path that is not an existing file."""
+    path = local_path(value, what)
+    if path.exists() and not path.is_dir():
+        raise XNATValueError(f"{what} {path} exists and is not a folder")
+    return path
+
+
+def check_remotepath(remotepath: str) -> str:
+    """A remote file path inside a resource, checked: relative, no ``.``/``..`` segments,
+    no empty segments or NUL; returns it unchanged."""
+    if not isinstance(remotepath, str):
+        raise XNATValueError(f"remotepath must be a str, got {type(remotepath).__name__}")
+    segments = remotepath.split("/")
+    if remotepath.startswith("/"):
+        raise XNATValueError(
+            f"remotepath {remotepath!r} must be relative to the resource (no leading '/')"
+        )
+    if "\0" in remotepath:
+        raise XNATValueError(f"remotepath {remotepath!r} contains a NUL character")
+    if any(seg in ("", ".", "..") for seg in segments):
+        raise XNATValueError(
+            f"remotepath {remotepath!r} must name a file inside the resource "
+            "(no empty, '.' or '..' segments)"
+        )
+    return remotepath
+
+
 def quote_uri(uri: str) -> str:
     """A REST URI made safe to send: characters that are not allowed in a URL path (spaces,
     ``#``, unicode ...) are percent-encoded, existing ``%XX`` escapes and a ``?query`` part
@@ -358,7 +393,7 @@ def download_file(
     ``overwrite=False`` raises :class:`XNATFileExistsError` if ``target`` exists (checked
     before the request and again, atomically, when publishing).
     """
-    path = Path(os.fspath(target))
+    path = local_path(target, "target")
     if path.is_dir():
         raise XNATValueError(f"{path} is a folder; give the file name to download to")
     if not overwrite and path.exists():
@@ -798,6 +833,8 @@ def _download_zip_dir(
 
     from xnat_sdk.archives import ChunkReader, iter_zip_stream, safe_relative
 
+    local_folder(target_dir, "target_dir")
+
     root = Path(os.fspath(target_dir))
     root.mkdir(parents=True, exist_ok=True)
     # The listing is read while the zip streams in: it is needed only to check the files
@@ -1131,7 +1168,7 @@ class RemoteFileTransfers:
     ) -> Path:
         """Download this file to ``path`` (a file name, or an existing folder to put it in);
         size and MD5 are checked against the listing unless ``verify=False``."""
-        target = Path(os.fspath(path))
+        target = local_path(path, "target")
         if target.is_dir():
             target = target / self.name
         return download_file(
@@ -1279,8 +1316,7 @@ class ResourceTransfers(_ObjectBase):
                 remotepath = Path(os.fspath(data)).name
             else:
                 raise XNATValueError("remotepath is needed when uploading data, not a file")
-        if not remotepath.strip("/"):
-            raise XNATValueError("remotepath must name a file")
+        check_remotepath(remotepath)
         query: dict[str, str] = {}
         if extract:
             query["extract"] = "true"
@@ -1334,7 +1370,7 @@ class ResourceTransfers(_ObjectBase):
         """
         from xnat_sdk.archives import write_tar
 
-        folder = Path(os.fspath(directory))
+        folder = local_path(directory, "directory")
         if not folder.is_dir():
             raise XNATValueError(f"{folder} is not a folder")
         method = method or "tgz_file"
@@ -1435,7 +1471,7 @@ class ResourceTransfers(_ObjectBase):
         files go straight into ``target_dir``, keeping their folders inside the resource),
         every file verified against the listing; returns the folder holding the files."""
         uri = self._files_uri()
-        root = Path(os.fspath(target_dir))
+        root = local_folder(target_dir, "target_dir")
         written = _download_zip_dir(
             _session_of(self),
             uri,
@@ -1532,7 +1568,7 @@ class SessionDownloads(_ObjectBase):
         (``{label}/scans/{id}-{type}/resources/{label}/files/...``), verified against the
         listing; returns ``target_dir/{label}``."""
         uri = f"{self.uri}/scans/{quote_path(scan_filter)}/files"
-        root = Path(os.fspath(target_dir))
+        root = local_folder(target_dir, "target_dir")
         download_zip_dir(
             _session_of(self), uri, uri, root, verbose=verbose, overwrite=overwrite, bars=bars
         )
@@ -1563,7 +1599,7 @@ class _TreeDownloads(_ObjectBase):
         """Download every session below this object into ``target_dir/{name}/...`` (one
         verified zip per session); returns that folder. ``progress_callback(message)``
         is told which subject/session is next (as in xnatpy)."""
-        folder = Path(os.fspath(target_dir)) / _safe_name(self._folder_name())
+        folder = local_folder(target_dir, "target_dir") / _safe_name(self._folder_name())
         folder.mkdir(parents=True, exist_ok=True)
         with TransferProgress(verbose, overall_label=self._folder_name()) as bars:
             self._download_tree(folder, _Walk(bars, overwrite, progress_callback))
@@ -1574,7 +1610,7 @@ class _TreeDownloads(_ObjectBase):
     ) -> Path:
         """Download everything below this object into one zip file at ``path`` (built
         locally from the per-session zips, every file verified)."""
-        target = Path(os.fspath(path))
+        target = local_path(path, "target")
         if not overwrite and target.exists():
             raise XNATFileExistsError(f"{target} exists (overwrite=False)")
         target.parent.mkdir(parents=True, exist_ok=True)
