@@ -40,7 +40,7 @@ demo: schemas
 	$(PY) -m xnat_sdk.demo
 
 bench: schemas
-	$(PY) -m pytest -q tests/benchmarks tests/benchmarks/bench_transfers.py -p no:randomly -s
+	$(PY) -m pytest -q tests/benchmarks -s
 
 serve: $(STAMP)
 	$(VENV)/bin/xnat-sdk serve

@@ -1,7 +1,7 @@
 """Transfer benchmark: xnat-sdk vs curl and xnatpy 0.8.1, same local server, same files.
 
 Run by ``make bench`` (pytest collects ``test_transfers_benchmark``) or directly with
-``python tests/benchmarks/bench_transfers.py``. The server runs in its own process (as a
+``python tests/benchmarks/test_bench_transfers.py``. The server runs in its own process (as a
 real XNAT would), each client in a fresh subprocess that reports its wall time for the
 transfer only and its peak RSS (``resource.getrusage``).
 
