@@ -44,11 +44,13 @@ if TYPE_CHECKING:
         XNATValidationError,
         XNATValueError,
     )
+    from xnat_sdk.generic import register_models
     from xnat_sdk.listings import Listing, RemoteFile
     from xnat_sdk.session import XNATSession
 
 _LAZY: dict[str, str] = {
     "connect": "xnat_sdk.connection",
+    "register_models": "xnat_sdk.generic",
     "XNATSession": "xnat_sdk.session",
     "Listing": "xnat_sdk.listings",
     "RemoteFile": "xnat_sdk.listings",
@@ -108,6 +110,7 @@ __all__ = [
     "XNATValueError",
     "__version__",
     "connect",
+    "register_models",
 ]
 
 

@@ -14,6 +14,8 @@ import os
 import platform
 import time
 import warnings
+from collections.abc import Iterable
+from types import ModuleType
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -189,7 +191,7 @@ def connect(
     verify: bool | str = True,
     netrc_file: str | os.PathLike[str] | None = None,
     debug: bool = False,
-    extension_types: bool = True,
+    extension_types: bool | Iterable[str | ModuleType] = True,
     loglevel: str | int | None = None,
     logger: logging.Logger | None = None,
     detect_redirect: bool = True,
@@ -221,9 +223,18 @@ def connect(
     request), ``auth_provider`` logs in through a named provider (``provider/user``), ``cli``
     keeps the server session alive on disconnect, ``pilot_timeout`` bounds only the login.
     Extra: ``keepalive`` (False, or seconds between heartbeats) and ``retries`` (idempotent
-    requests only).
+    requests only). ``extension_types`` may also name site models packages made with
+    ``xnat-sdk generate`` (module names or modules): their classes are then used for their
+    xsi types (see :func:`xnat_sdk.generic.register_models`); types no package knows become
+    generic objects either way (``True``/``False`` are accepted as in xnatpy).
     """
     global _insecure_warned
+    if not isinstance(extension_types, bool):
+        from xnat_sdk.generic import register_models
+
+        for package in extension_types:
+            register_models(package)
+        extension_types = True
     log = _logger(logger, loglevel, debug)
     if not server:
         server = server_from_env()

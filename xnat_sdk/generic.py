@@ -7,6 +7,7 @@ they came from) exposing the raw ``data_fields`` as attributes and every REST ve
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from xnat_sdk.bases import (
@@ -37,14 +38,44 @@ __all__ = [
     "class_for",
     "model_class",
     "object_at",
+    "register_models",
 ]
 
 _B = TypeVar("_B", bound=XNATObject)
 _LOOKUP: dict[str, type[XNATObject] | None] = {}
+_SITE_PACKAGES: list[ModuleType] = []
+
+
+def register_models(package: str | ModuleType) -> ModuleType:
+    """Use a site's generated models package (``xnat-sdk generate``) for its xsi types.
+
+    After ``register_models("my_site_models")`` an object whose ``xsi:type`` the core models
+    do not know, but the site package does, is an instance of the site's generated class
+    (typed fields, the right runtime base) instead of a generic object. ``connect(...,
+    extension_types=["my_site_models"])`` does the same. Returns the package.
+    """
+    import importlib
+
+    from xnat_sdk.errors import XNATValueError
+
+    try:
+        module = importlib.import_module(package) if isinstance(package, str) else package
+    except ImportError as exc:
+        raise XNATValueError(f"cannot import the models package {package!r}: {exc}") from exc
+    if not isinstance(module, ModuleType) or not callable(getattr(module, "model_for", None)):
+        raise XNATValueError(
+            f"{package!r} is not a generated models package (it has no model_for); "
+            "make one with: xnat-sdk generate --schemas DIR --out PACKAGE_DIR"
+        )
+    if module not in _SITE_PACKAGES:
+        _SITE_PACKAGES.append(module)
+    _LOOKUP.clear()
+    return module
 
 
 def model_class(xsi: str) -> type[XNATObject] | None:
-    """The generated class for an ``xsi:type`` (None when the models do not know it)."""
+    """The generated class for an ``xsi:type``: the core models first, then the registered
+    site packages (None when none of them knows it)."""
     if xsi in _LOOKUP:
         return _LOOKUP[xsi]
     found: type[XNATObject] | None
@@ -54,6 +85,15 @@ def model_class(xsi: str) -> type[XNATObject] | None:
         found = model_for(xsi)
     except (ImportError, LookupError, ValueError, AttributeError):
         found = None
+    for site in _SITE_PACKAGES:
+        if found is not None:
+            break
+        try:
+            candidate = site.model_for(xsi)
+        except (LookupError, ValueError, AttributeError):
+            candidate = None
+        if isinstance(candidate, type) and issubclass(candidate, XNATObject):
+            found = candidate
     _LOOKUP[xsi] = found
     return found
 
