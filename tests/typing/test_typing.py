@@ -1,6 +1,9 @@
 """Type-level acceptance tests, run with mypy (the project's pyproject settings).
 
 * ``pass/*.py`` must type-check cleanly under ``mypy --strict``.
+* in ``pass/*.py`` every ``reveal_type(...)`` line has a comment line just above it,
+  ``# R: <the exact type mypy must reveal>``; a type widened to ``Any`` or a different class
+  fails the test (assignments alone cannot catch ``Any``).
 * ``fail/*.py`` must be rejected exactly where marked: every line that must error ends with
   ``# E: <fragment of the expected mypy message>`` (several markers on a line are allowed:
   ``# E: first # E: second``). Each fragment must occur in an error mypy reports on that line,
@@ -22,6 +25,8 @@ import pytest
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 MARKER = "# E:"
+REVEAL = "# R:"
+REVEALED = re.compile(r'^Revealed type is "(?P<type>.*)"$')
 LINE = re.compile(r"^(?P<path>.+?):(?P<line>\d+): (?P<severity>error|note): (?P<message>.*)$")
 
 
@@ -47,6 +52,30 @@ def _errors(output: str) -> dict[tuple[str, int], list[str]]:
             key = (str(Path(match["path"]).resolve()), int(match["line"]))
             found.setdefault(key, []).append(match["message"])
     return found
+
+
+def _reveals(output: str) -> dict[tuple[str, int], str]:
+    found: dict[tuple[str, int], str] = {}
+    for raw in output.splitlines():
+        match = LINE.match(raw)
+        if match and match["severity"] == "note":
+            revealed = REVEALED.match(match["message"])
+            if revealed:
+                found[(str(Path(match["path"]).resolve()), int(match["line"]))] = revealed["type"]
+    return found
+
+
+def _expected_reveals(files: list[Path]) -> dict[tuple[str, int], str]:
+    expected: dict[tuple[str, int], str] = {}
+    for path in files:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for number, text in enumerate(lines, 1):
+            if "reveal_type(" not in text:
+                continue
+            above = lines[number - 2].strip() if number > 1 else ""
+            assert above.startswith(REVEAL), f"{path.name}:{number}: no '# R:' line above"
+            expected[(str(path.resolve()), number)] = above[len(REVEAL) :].strip()
+    return expected
 
 
 def _expected(files: list[Path]) -> dict[tuple[str, int], list[str]]:
@@ -75,6 +104,9 @@ def test_pass_cases_type_check(mypy_cache: Path) -> None:
     status, output = _mypy(files, mypy_cache)
     assert not _errors(output), output
     assert status == 0, output
+    expected = _expected_reveals(files)
+    assert expected, "no reveal_type cases in pass/"
+    assert _reveals(output) == expected, output
 
 
 def test_fail_cases_are_rejected_where_marked(mypy_cache: Path) -> None:
