@@ -789,38 +789,9 @@ def download_zip_dir(
     timeout: Timeout = None,
     bars: TransferProgress | None = None,
     flatten: bool = False,
-) -> list[Path]:
-    """Download the server's zip of ``zip_uri`` and unpack it into ``target_dir``, every
-    file checked against the listing at ``listing_uri``; returns the files written (see
-    :func:`_download_zip_dir`)."""
-    written = _download_zip_dir(
-        session,
-        zip_uri,
-        listing_uri,
-        target_dir,
-        verbose=verbose,
-        overwrite=overwrite,
-        timeout=timeout,
-        bars=bars,
-        flatten=flatten,
-    )
-    return [Path(p) for p in written]
-
-
-def _download_zip_dir(
-    session: XNATSession,
-    zip_uri: str,
-    listing_uri: str,
-    target_dir: str | os.PathLike[str],
-    *,
-    verbose: bool = True,
-    overwrite: bool = True,
-    timeout: Timeout = None,
-    bars: TransferProgress | None = None,
-    flatten: bool = False,
 ) -> list[str]:
     """Download the server's zip of ``zip_uri`` and unpack it into ``target_dir`` while it
-    streams in (one pass, no zip on disk); returns the files written (``flatten``: each
+    streams in (one pass, no zip on disk); returns the paths of the files written (``flatten``: each
     at its path inside its resource, without the ``{session}/scans/.../files/`` folders).
 
     Every entry name is checked (no absolute paths, ``..`` or escapes through symlinked
@@ -1472,7 +1443,7 @@ class ResourceTransfers(_ObjectBase):
         every file verified against the listing; returns the folder holding the files."""
         uri = self._files_uri()
         root = local_folder(target_dir, "target_dir")
-        written = _download_zip_dir(
+        written = download_zip_dir(
             _session_of(self),
             uri,
             uri,
@@ -1521,7 +1492,7 @@ class ScanTransfers(_ZipDownloads):
         """Download and unpack the scan's files into ``target_dir`` (server zip layout
         ``{session}/scans/{id}-{type}/resources/...``), verified; returns the scan folder."""
         uri = self._zip_uri()
-        written = _download_zip_dir(
+        written = download_zip_dir(
             _session_of(self), uri, uri, target_dir, verbose=verbose, overwrite=overwrite
         )
         common = _common_folder(Path(os.fspath(target_dir)), written)
