@@ -467,8 +467,6 @@ class XNATObject:
             spec = specs[name]
             if spec.name == "label" and not prefix:
                 query["label"] = validate_label(value, "label")
-            elif spec.is_list:
-                query[root + spec.path] = ",".join(encode_value(v) for v in value)
             else:
                 query[root + spec.path] = encode_value(value)
         session.put(owner.uri, query=query, timeout=timeout)
@@ -543,8 +541,6 @@ def _object_params(spec: FieldSpec, value: XNATObject) -> list[tuple[str, str]]:
     for name, item in present.items():
         if name in nested:
             params.extend((step + p, v) for p, v in _object_params(table.by_name[name], item))
-        elif specs[name].is_list:
-            params.append((step + specs[name].path, ",".join(encode_value(v) for v in item)))
         else:
             params.append((step + specs[name].path, encode_value(item)))
     if not params:

@@ -358,9 +358,12 @@ def convert_scalar(scalar: str, value: Any) -> Any:
 
 
 def encode_value(value: Any) -> str:
-    """The query-string spelling of a Python value (``NULL`` clears a field)."""
+    """The query-string spelling of a Python value (``NULL`` clears a field; the items of a
+    list field are joined with commas)."""
     if value is None:
         return "NULL"
+    if isinstance(value, (list, tuple)):
+        return ",".join(encode_value(v) for v in value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime.datetime):

@@ -736,11 +736,7 @@ class Listing(Generic[T]):
             for name, value in fields.items():
                 if value is None:
                     continue
-                field_spec = specs[name]
-                if field_spec.is_list:
-                    query[f"{xsi}/{field_spec.path}"] = ",".join(encode_value(v) for v in value)
-                else:
-                    query[f"{xsi}/{field_spec.path}"] = encode_value(value)
+                query[f"{xsi}/{specs[name].path}"] = encode_value(value)
         if spec is not RESOURCES:  # the server itself refuses an existing resource (409)
             refuse_existing(session, f"{self._uri}/{key}", f"{spec.singular} {key!r}")
         response = session.put(f"{self._uri}/{key}", query=query)

@@ -49,6 +49,7 @@ def test_xnat_spellings_are_parsed() -> None:
     assert convert_scalar("str", "") is None
     assert encode_value(None) == "NULL"
     assert encode_value(True) == "true"
+    assert encode_value(["a", 2, False]) == "a,2,false"  # a list field's items, comma-joined
 
 
 @given(st.integers(), st.floats(allow_nan=False, allow_infinity=False))
