@@ -287,10 +287,13 @@ class XNATObject:
             if item is not None:
                 return item
             raise XNATError(f"this {type(self).__name__} has no REST path of its own")
-        document = session.get_json(uri)
-        found = first_current_item(document, uri)
+        found = self._xnat_fetch(session, uri)
         self._xnat_populate(found)
         return found
+
+    def _xnat_fetch(self, session: XNATSession, uri: str) -> dict[str, Any]:
+        """Read this object's document item from the server (its ``?format=json``)."""
+        return first_current_item(session.get_json(uri), uri)
 
     if not TYPE_CHECKING:
 
@@ -980,23 +983,14 @@ class ResourceBase(ResourceTransfers, XNATObject):
 
     __slots__ = ()
 
-    def _xnat_document(self, refresh: bool = False) -> dict[str, Any]:
+    def _xnat_fetch(self, session: XNATSession, uri: str) -> dict[str, Any]:
         """A resource's fields come from its parent's ``resources`` listing (one request).
 
         XNAT answers ``GET .../resources/{R}`` with the catalog XML whatever ``format`` asks
         for, so, as xnatpy does, the row of the parent's listing is the resource's document.
         """
-        item: dict[str, Any] | None = self._xnat_item
-        session = self._xnat_session
-        if item is not None and not refresh:
-            if session is None or self._xnat_uri is None:
-                return item
-            if session.caching and self._xnat_generation == session.cache_generation:
-                return item
-        session = self._xnat_bound_session()
-        uri = self._xnat_uri
-        if uri is None or "/resources/" not in uri:
-            return super()._xnat_document(refresh)
+        if "/resources/" not in uri:
+            return super()._xnat_fetch(session, uri)
         parent_uri, _, key = uri.rpartition("/resources/")
         key = unquote(key)
         document = session.get_json(f"{parent_uri}/resources")
@@ -1015,13 +1009,11 @@ class ResourceBase(ResourceTransfers, XNATObject):
         data = dict(row)
         if data.get("cat_desc") and "description" not in data:
             data["description"] = data["cat_desc"]
-        found: dict[str, Any] = {
+        return {
             "data_fields": data,
             "meta": {"xsi:type": row.get("element_name") or "xnat:resourceCatalog"},
             "children": [],
         }
-        self._xnat_populate(found)
-        return found
 
     @property
     def files(self) -> Listing[RemoteFile]:
