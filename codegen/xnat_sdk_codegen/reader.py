@@ -893,22 +893,7 @@ class Reader:
             doc,
             app,
         )
-        draft = self._register(spec)
-        inner = _Scope(
-            key=key,
-            root_xsi=scope.root_xsi,
-            path=path_t,
-            class_name=spec.py_name,
-            module=scope.module,
-            namespace=scope.namespace,
-            prefix=scope.prefix,
-            external=scope.external,
-            owner=scope.owner,
-            where_file=scope.where_file,
-            bound=self._bound_chain(key, spec.base),
-        )
-        draft.fields.extend(self._body_fields(inner, ct, name, self._inherited_names(spec.base)))
-        return key
+        return self._fill_anonymous(scope, spec, key, scope.root_xsi, path_t, ct, name)
 
     def _build_child(self, scope: _Scope, el: Any, ct: Any, where: str, path: str) -> str:
         name = str(el.name)
@@ -921,11 +906,25 @@ class Reader:
         spec = self._anonymous(
             scope, key, local, xsi, naming.class_name(xsi), "child", ct, where, doc, app
         )
+        return self._fill_anonymous(scope, spec, key, xsi, (), ct, name)
+
+    def _fill_anonymous(
+        self,
+        scope: _Scope,
+        spec: TypeSpec,
+        key: str,
+        root_xsi: str,
+        path: tuple[str, ...],
+        ct: Any,
+        name: str,
+    ) -> str:
+        """Register an anonymous type and read its fields, with paths from ``root_xsi``
+        (the owner's, for a nested element; its own, for a repeated child)."""
         draft = self._register(spec)
         inner = _Scope(
             key=key,
-            root_xsi=xsi,
-            path=(),
+            root_xsi=root_xsi,
+            path=path,
             class_name=spec.py_name,
             module=scope.module,
             namespace=scope.namespace,
