@@ -21,7 +21,7 @@ import struct
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO
 
@@ -318,6 +318,14 @@ class ChunkReader:
         self._pos += n
         return out
 
+    def read_upto(self, n: int) -> bytes:
+        """``n`` bytes, or fewer only when the stream ends first."""
+        while len(self._buf) - self._pos < n and self._more():
+            pass
+        out = self._buf[self._pos : self._pos + n]
+        self._pos += len(out)
+        return out
+
     def read_some(self, limit: int) -> bytes:
         """Up to ``limit`` bytes (at least one unless the stream ended)."""
         if self._pos >= len(self._buf) and not self._more():
@@ -354,33 +362,52 @@ def _zip64_sizes(extra: bytes) -> tuple[int, int] | None:
 
 def iter_zip_stream(
     reader: ChunkReader, size_of: Callable[[str], int | None]
-) -> Iterator[tuple[str, Iterator[bytes]]]:
+) -> Iterator[tuple[str, Iterable[bytes]]]:
     """``(entry name, data chunks)`` for each entry of a zip read front to back.
 
-    Consume each entry's chunks before asking for the next. STORED entries written with a
-    data descriptor (sizes unknown in the local header) need ``size_of(name)``; CRC-32 and
-    the sizes in the descriptor are checked. Raises :class:`XNATIntegrityError` (bad data),
-    :class:`XNATUnsafeArchiveError` (encrypted or unsupported entries) or :class:`EOFError`
-    (the stream ended early).
+    Consume each entry's chunks before asking for the next. A STORED entry of at most 1 MiB
+    whose local header carries its sizes (the usual case) comes as a one-item tuple, its
+    CRC-32 already checked. STORED entries written with a data descriptor (sizes unknown in
+    the local header) need ``size_of(name)``; CRC-32 and the sizes in the descriptor are
+    checked. Raises :class:`XNATIntegrityError` (bad data), :class:`XNATUnsafeArchiveError`
+    (encrypted or unsupported entries) or :class:`EOFError` (the stream ended early).
     """
+    read = reader.read_exact
+    unpack = _LOCAL.unpack
+    head_size = _LOCAL.size
     while True:
-        signature = reader.read_exact(4)
-        if signature in _END_SIGS:
-            reader.drain()
-            return
-        if signature != _LOCAL_SIG:
-            raise XNATIntegrityError(f"not a zip stream (found {signature!r})")
-        fields = _LOCAL.unpack(signature + reader.read_exact(_LOCAL.size - 4))
+        head = reader.read_upto(head_size)
+        if head[:4] != _LOCAL_SIG:
+            if head[:4] in _END_SIGS:
+                reader.drain()
+                return
+            if len(head) < 4:
+                raise EOFError("the zip stream ended before its central directory")
+            raise XNATIntegrityError(f"not a zip stream (found {head[:4]!r})")
+        if len(head) < head_size:
+            raise EOFError("the zip stream ended inside a local header")
+        fields = unpack(head)
         flags, method, crc, csize, usize = fields[3], fields[4], fields[7], fields[8], fields[9]
-        raw_name = reader.read_exact(fields[10])
-        extra = reader.read_exact(fields[11])
+        name_len, extra_len = fields[10], fields[11]
+        tail = read(name_len + extra_len)
+        raw_name = tail[:name_len] if extra_len else tail
         name = raw_name.decode("utf-8" if flags & 0x800 else "cp437")
         if flags & 0x1:
             raise XNATUnsafeArchiveError(name, "encrypted entry")
-        zip64 = _zip64_sizes(extra)
+        descriptor = bool(flags & 0x8)
+        if method == zipfile.ZIP_STORED and not descriptor and csize <= CHUNK:
+            data = read(csize)
+            found = zlib.crc32(data)
+            if found != crc or csize != usize:
+                raise XNATIntegrityError(
+                    f"zip entry {name!r}: {csize} bytes, CRC {found:08x}; "
+                    f"the archive says {usize} bytes, CRC {crc:08x}"
+                )
+            yield name, (data,)
+            continue
+        zip64 = _zip64_sizes(tail[name_len:]) if extra_len else None
         if zip64 is not None and (csize == 0xFFFFFFFF or usize == 0xFFFFFFFF):
             csize, usize = zip64
-        descriptor = bool(flags & 0x8)
         if method == zipfile.ZIP_STORED:
             if descriptor:
                 known = size_of(name)
@@ -398,13 +425,13 @@ def iter_zip_stream(
         state = {"crc": 0, "size": 0}
         yield name, _checked(chunks, state)
         if descriptor:
-            head = reader.read_exact(4)
+            head = read(4)
             if head != _DESCRIPTOR_SIG:
                 reader.unread(head)
-            crc = struct.unpack("<L", reader.read_exact(4))[0]
+            crc = struct.unpack("<L", read(4))[0]
             width = 8 if zip64 is not None else 4
-            reader.read_exact(width)  # compressed size
-            usize = int.from_bytes(reader.read_exact(width), "little")
+            read(width)  # compressed size
+            usize = int.from_bytes(read(width), "little")
         if state["crc"] != crc or state["size"] != usize:
             raise XNATIntegrityError(
                 f"zip entry {name!r}: {state['size']} bytes, CRC {state['crc']:08x}; "

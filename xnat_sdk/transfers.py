@@ -23,6 +23,7 @@ checked against the file listing), subjects and projects (walks over their sessi
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import http.client
 import io
@@ -717,9 +718,6 @@ class RemoteStream(io.RawIOBase):
 # -- whole folders ---------------------------------------------------------------------------
 
 
-_ZIP_KEY = re.compile(r"^(?:(?P<pre>.*?)/)?resources/(?P<label>[^/]+)/files/(?P<path>.+)$")
-_URI_KEY = re.compile(r"(?:/scans/(?P<scan>[^/]+))?/resources/[^/]+/files/(?P<path>.+)$")
-
 _Expected = dict[tuple[str, str], list[tuple[str, int, str]]]
 
 
@@ -729,40 +727,103 @@ def _listing_rows(session: XNATSession, uri: str) -> list[dict[str, Any]]:
         rows = document["ResultSet"]["Result"]
     except (KeyError, TypeError) as exc:
         raise XNATError(f"GET {uri}: not a file listing") from exc
-    return [dict(r) for r in rows]
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise XNATError(f"GET {uri}: not a file listing")
+    return rows
+
+
+def _split_file_uri(uri: str) -> tuple[str, str] | None:
+    """``(scan ID or "", path inside the resource)`` of a listing's file URI
+    (``.../scans/{scan}/resources/{resource}/files/{path}``), None for another shape."""
+    at = uri.find("/resources/")
+    while at >= 0:
+        end = uri.find("/", at + 11)
+        if end > at + 11 and uri.startswith("/files/", end) and len(uri) > end + 7:
+            cut = uri.rfind("/", 0, at)
+            scan = uri[cut + 1 : at] if cut >= 0 and uri.endswith("/scans", 0, cut) else ""
+            return scan, uri[end + 7 :]
+        at = uri.find("/resources/", at + 1)
+    return None
 
 
 def _expected_by_key(rows: list[dict[str, Any]]) -> _Expected:
     """(resource label, path) -> [(scan ID or "", size or -1, md5 or "")] from a listing."""
     expected: _Expected = {}
     for row in rows:
-        match = _URI_KEY.search(str(row.get("URI", "")))
-        path = match.group("path") if match else str(row.get("Name", ""))
-        scan = (match.group("scan") or "") if match else ""
+        found = _split_file_uri(str(row.get("URI") or ""))
+        scan, path = found if found is not None else ("", str(row.get("Name") or ""))
         size = str(row.get("Size") or "")
-        key = (str(row.get("collection", "")), path)
-        expected.setdefault(key, []).append(
-            (scan, int(size) if size.isdigit() else -1, str(row.get("digest") or "").lower())
-        )
+        key = (str(row.get("collection") or ""), path)
+        item = (scan, int(size) if size.isdigit() else -1, str(row.get("digest") or "").lower())
+        same = expected.get(key)
+        if same is None:
+            expected[key] = [item]
+        else:
+            same.append(item)
     return expected
 
 
-def _candidates(expected: _Expected, name: str) -> list[tuple[str, int, str]] | None:
-    """The listing entries a zip entry may stand for (None: the entry is not a resource
-    file the listing can speak for)."""
-    match = _ZIP_KEY.match(name)
+_WRITE_FLAGS = (
+    os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    written = os.write(fd, data)
+    if written < len(data):
+        view = memoryview(data)[written:]
+        while view:
+            view = view[os.write(fd, view) :]
+
+
+_FOLDER_KEY = re.compile(r"^(?:(?P<pre>.*?)/)?resources/(?P<label>[^/]+)/files(?:/(?P<sub>.+))?$")
+
+
+def _native(rel: str) -> str:
+    return rel if os.sep == "/" else rel.replace("/", os.sep)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _ZipPlace:
+    """A folder of a server zip: where its files go (``rel``, relative to the target,
+    ``""`` or ending with a separator; ``top``, its first folder, ``""`` for the target
+    itself) and which listing entries can speak for them
+    (resource ``label``, ``path`` inside the resource, ``scan`` folder); ``label`` is None
+    for folders outside any resource."""
+
+    rel: str
+    top: str
+    label: str | None
+    path: str
+    scan: str
+
+    def candidates(self, expected: _Expected, name: str) -> list[tuple[str, int, str]]:
+        """The listing entries the file ``name`` of this folder may stand for (none: the
+        listing cannot speak for it); a scan folder ``{ID}-{type}`` narrows them to that
+        scan's when there are some."""
+        if self.label is None:
+            return []
+        found = expected.get((self.label, self.path + name), [])
+        if self.scan and len(found) > 1:
+            scan = self.scan
+            narrowed = [c for c in found if c[0] and (scan == c[0] or scan.startswith(c[0] + "-"))]
+            return narrowed or found
+        return found
+
+
+def _zip_place(folder: str, flatten: bool) -> _ZipPlace:
+    """Where the files of the (normalised) zip folder ``folder`` go: see :class:`_ZipPlace`."""
+    match = _FOLDER_KEY.match(folder)
     if match is None:
-        return None
-    found = expected.get((match.group("label"), match.group("path")))
-    if not found:
-        return None
+        return _ZipPlace(
+            _native(folder + "/") if folder else "", folder.split("/", 1)[0], None, "", ""
+        )
+    sub = match.group("sub")
+    path = sub + "/" if sub else ""
     parts = (match.group("pre") or "").split("/")
-    if len(parts) >= 2 and parts[-2] == "scans":
-        folder = parts[-1]
-        narrowed = [c for c in found if c[0] and (folder == c[0] or folder.startswith(c[0] + "-"))]
-        if narrowed:
-            return narrowed
-    return found
+    scan = parts[-1] if len(parts) >= 2 and parts[-2] == "scans" else ""
+    rel = path if flatten else folder + "/"
+    return _ZipPlace(_native(rel), rel.split("/", 1)[0], match.group("label"), path, scan)
 
 
 def _inside_root(root_real: str, final: str, checked: dict[str, bool]) -> None:
@@ -831,12 +892,16 @@ def download_zip_dir(
     staging: Path | None = None
     root_str = str(root)
     checked: dict[str, bool] = {}
-    made: set[str] = set()
-    got: list[tuple[str, str, int, str]] = []  # entry name, rel, size, md5
+    folders: dict[str, _ZipPlace] = {}  # folder inside the zip -> where its files go
+    got: list[tuple[str, _ZipPlace, str, int, str]] = []  # name, place, file name, size, md5
 
     def size_of(name: str) -> int | None:
-        found = _candidates(expected(), name)
-        sizes = {s for _, s, _ in found or ()}
+        try:
+            rel = safe_relative(name)
+        except XNATError:
+            return None  # refused with its reason when the entry is written
+        folder, _, base = rel.rpartition("/")
+        sizes = {s for _, s, _ in _zip_place(folder, flatten).candidates(expected(), base)}
         return sizes.pop() if len(sizes) == 1 and -1 not in sizes else None
 
     try:
@@ -861,6 +926,7 @@ def download_zip_dir(
                 response = _open_get(session, zip_uri, format="zip", timeout=timeout)
             staging = Path(tempfile.mkdtemp(prefix=".xnat-sdk-", dir=root))
             staging_str = str(staging)
+            staging_prefix = os.path.join(staging_str, "")
             what = f"GET {response.url}"
             done = 0
 
@@ -876,30 +942,36 @@ def download_zip_dir(
 
             try:
                 reader = ChunkReader(counted())
+                md5 = hashlib.md5
                 for name, data in iter_zip_stream(reader, size_of):
                     if name.endswith("/"):
                         for _ in data:
                             pass
                         continue
                     rel = safe_relative(name)
-                    if flatten:
-                        inside = _ZIP_KEY.match(rel)
-                        if inside is not None:
-                            rel = inside.group("path")
-                    _inside_root(root_real, os.path.join(root_str, rel), checked)
-                    dest = os.path.join(staging_str, rel)
-                    folder = os.path.dirname(dest)
-                    if folder not in made:
-                        os.makedirs(folder, exist_ok=True)
-                        made.add(folder)
-                    hasher = hashlib.md5()
-                    size = 0
-                    with open(dest, "wb", buffering=0) as out:
-                        for chunk in data:
-                            out.write(chunk)
-                            hasher.update(chunk)
-                            size += len(chunk)
-                    got.append((name, rel, size, hasher.hexdigest()))
+                    folder_rel, _, base = rel.rpartition("/")
+                    place = folders.get(folder_rel)
+                    if place is None:
+                        place = folders[folder_rel] = _zip_place(folder_rel, flatten)
+                        # Checked once per folder: its real path must stay inside the target.
+                        _inside_root(root_real, os.path.join(root_str, place.rel, "_"), checked)
+                        os.makedirs(os.path.join(staging_str, place.rel), exist_ok=True)
+                    fd = os.open(staging_prefix + place.rel + base, _WRITE_FLAGS, 0o666)
+                    try:
+                        if isinstance(data, tuple):  # one piece, CRC already checked
+                            whole = data[0]
+                            _write_all(fd, whole)
+                            got.append((name, place, base, len(whole), md5(whole).hexdigest()))
+                        else:
+                            hasher = md5()
+                            size = 0
+                            for chunk in data:
+                                _write_all(fd, chunk)
+                                hasher.update(chunk)
+                                size += len(chunk)
+                            got.append((name, place, base, size, hasher.hexdigest()))
+                    finally:
+                        os.close(fd)
             except EOFError as exc:
                 raise XNATTransferError(f"{what}: the zip ended early ({exc})") from exc
             except _stream_errors() as exc:
@@ -911,43 +983,42 @@ def download_zip_dir(
             if own:
                 progress.__exit__(None, None, None)
         found_by_key = expected()
-        for name, _rel, size, digest in got:
-            found = _candidates(found_by_key, name)
-            if found is not None and not any(
-                s in (-1, size) and d in ("", digest) for _, s, d in found
-            ):
-                raise XNATIntegrityError(
-                    f"{name}: {size} bytes with MD5 {digest} do not match the "
-                    f"server's file listing ({found})"
-                )
-        finals = [
-            (os.path.join(staging_str, rel), os.path.join(root_str, rel)) for _, rel, _, _ in got
-        ]
+        for name, place, base, size, digest in got:
+            found = place.candidates(found_by_key, base)
+            if len(found) == 1:  # the usual case, checked without a generator
+                _, s, d = found[0]
+                if (s == size or s == -1) and (d == digest or not d):
+                    continue
+            elif not found or any(s in (-1, size) and d in ("", digest) for _, s, d in found):
+                continue
+            raise XNATIntegrityError(
+                f"{name}: {size} bytes with MD5 {digest} do not match the "
+                f"server's file listing ({found})"
+            )
+        root_prefix = os.path.join(root_str, "")
+        finals = [root_prefix + place.rel + base for _, place, base, _, _ in got]
         # A first-level folder (or file) the target does not have yet moves in one rename;
         # the others are merged file by file.
-        tops = {rel.split("/", 1)[0] for _, rel, _, _ in got}
-        fresh = {top for top in tops if not os.path.lexists(os.path.join(root_str, top))}
+        tops = {place.top or base for _, place, base, _, _ in got}
+        fresh = {top for top in tops if not os.path.lexists(root_prefix + top)}
         if not overwrite:
-            for (_, dest), (_, rel, _, _) in zip(finals, got, strict=True):
-                if rel.split("/", 1)[0] not in fresh and os.path.lexists(dest):
+            for dest, (_, place, base, _, _) in zip(finals, got, strict=True):
+                if (place.top or base) not in fresh and os.path.lexists(dest):
                     raise XNATFileExistsError(f"{dest} exists (overwrite=False)")
         moved: set[str] = set()
         for top in sorted(fresh):
             try:
-                os.rename(os.path.join(staging_str, top), os.path.join(root_str, top))
+                os.rename(staging_prefix + top, root_prefix + top)
             except OSError:
                 continue  # it appeared meanwhile: merged file by file below
             moved.add(top)
-        made.clear()
-        for (src, dest), (_, rel, _, _) in zip(finals, got, strict=True):
-            if rel.split("/", 1)[0] in moved:
-                continue
-            folder = os.path.dirname(dest)
-            if folder not in made:
-                os.makedirs(folder, exist_ok=True)
-                made.add(folder)
-            os.replace(src, dest)
-        return [dest for _, dest in finals]
+        if len(moved) < len(tops):
+            for dest, (_, place, base, _, _) in zip(finals, got, strict=True):
+                if (place.top or base) in moved:
+                    continue
+                os.makedirs(os.path.dirname(dest), exist_ok=True)
+                os.replace(staging_prefix + place.rel + base, dest)
+        return finals
     finally:
         zip_started.set()
         if not listing.done():
