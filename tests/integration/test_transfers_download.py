@@ -414,3 +414,35 @@ def test_verify_digest(server: LocalXNAT, resource: AbstractResource) -> None:
     server.faults.corrupt_digests(count=1)
     resource.clearcache()
     assert not resource.files["2.dcm"].verify_digest()
+
+
+@pytest.mark.parametrize("corrupt", [False, True])
+def test_large_body_hashed_beside_the_download(
+    server: LocalXNAT,
+    resource: AbstractResource,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    corrupt: bool,
+) -> None:
+    """Bodies from ``_Hasher.MIN_BODY`` up are hashed by a helper thread while they stream:
+    the digest is still checked, and the thread is gone afterwards either way."""
+    import threading
+
+    from xnat_sdk import transfers
+
+    monkeypatch.setattr(transfers._Hasher, "MIN_BODY", 1 << 20)
+    data = os.urandom(3 * 524288 + 5)  # several chunks
+    resource.upload_data(data, "big/4.dcm")
+    if corrupt:
+        server.faults.corrupt_digests(count=1)
+    resource.clearcache()
+    remote = resource.files["big/4.dcm"]
+    target = tmp_path / "4.dcm"
+    if corrupt:
+        with pytest.raises(XNATIntegrityError, match="MD5"):
+            remote.download(target, verbose=False)
+        assert os.listdir(tmp_path) == []
+    else:
+        remote.download(target, verbose=False)
+        assert target.read_bytes() == data
+    assert not [t for t in threading.enumerate() if t.name == "xnat-sdk-md5"]
