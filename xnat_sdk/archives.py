@@ -46,6 +46,10 @@ def safe_relative(name: str) -> str:
     """The normalised relative POSIX path of an archive entry; raises
     :class:`XNATUnsafeArchiveError` when it is absolute, has a drive letter or
     backslashes, or climbs with ``..``."""
+    # The usual name (no empty, "." or ".." parts inside) needs only these checks.
+    usual = "/." not in name and "//" not in name and "\\" not in name and "\x00" not in name
+    if usual and name and name[0] not in "/." and name[-1] != "/" and name[1:2] != ":":
+        return name
     if not name or "\x00" in name:
         raise XNATUnsafeArchiveError(name, "empty name or NUL character")
     if name[0] in "/\\":

@@ -1571,7 +1571,8 @@ class ResourceTransfers(_ObjectBase):
 def _common_folder(root: Path, written: list[str]) -> Path:
     if not written:
         return root
-    return Path(os.path.commonpath({os.path.dirname(p) for p in written}))
+    # The paths are built by download_zip_dir, so their last separator ends the folder.
+    return Path(os.path.commonpath({p[: p.rfind(os.sep)] for p in written}))
 
 
 class _ZipDownloads(_ObjectBase):
