@@ -104,23 +104,20 @@ def local_folder(value: object, what: str) -> Path:
 
 
 def check_remotepath(remotepath: str) -> str:
-    """A remote file path inside a resource, checked: relative, no ``.``/``..`` segments,
-    no empty segments or NUL; returns it unchanged."""
+    """A remote file path inside a resource, checked: no ``.``/``..`` segments, no empty
+    segments or NUL; returns it without leading ``/`` (remote paths are relative to the
+    resource, so ``"/a/b.dcm"`` means ``"a/b.dcm"``, as in xnatpy)."""
     if not isinstance(remotepath, str):
         raise XNATValueError(f"remotepath must be a str, got {type(remotepath).__name__}")
-    segments = remotepath.split("/")
-    if remotepath.startswith("/"):
-        raise XNATValueError(
-            f"remotepath {remotepath!r} must be relative to the resource (no leading '/')"
-        )
+    relative = remotepath.lstrip("/")
     if "\0" in remotepath:
         raise XNATValueError(f"remotepath {remotepath!r} contains a NUL character")
-    if any(seg in ("", ".", "..") for seg in segments):
+    if any(seg in ("", ".", "..") for seg in relative.split("/")):
         raise XNATValueError(
             f"remotepath {remotepath!r} must name a file inside the resource "
             "(no empty, '.' or '..' segments)"
         )
-    return remotepath
+    return relative
 
 
 def quote_uri(uri: str) -> str:
@@ -1400,7 +1397,7 @@ class ResourceTransfers(_ObjectBase):
                 remotepath = Path(os.fspath(data)).name
             else:
                 raise XNATValueError("remotepath is needed when uploading data, not a file")
-        check_remotepath(remotepath)
+        remotepath = check_remotepath(remotepath)
         query: dict[str, str] = {}
         if extract:
             query["extract"] = "true"

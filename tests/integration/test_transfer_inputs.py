@@ -22,7 +22,9 @@ def resource(session: XNATSession, seeded: Seeded) -> Any:
     return res
 
 
-@pytest.mark.parametrize("remote", ["/abs.txt", "../x.txt", "a/../b.txt", "a//b.txt", "./a.txt"])
+@pytest.mark.parametrize(
+    "remote", ["/", "/../x.txt", "../x.txt", "a/../b.txt", "a//b.txt", "./a.txt"]
+)
 def test_upload_refuses_remote_paths_outside_the_resource(
     resource: Any, remote: str, log: RequestLog
 ) -> None:
@@ -31,6 +33,16 @@ def test_upload_refuses_remote_paths_outside_the_resource(
         resource.upload(b"x", remote)
     assert len(log) == 0, log.paths()
     assert sorted(f.name for f in resource.files.values()) == ["a.txt"]
+
+
+def test_upload_reads_a_leading_slash_as_relative_to_the_resource(resource: Any) -> None:
+    """As xnatpy does: remote paths are inside the resource, so '/x/y.txt' is 'x/y.txt'."""
+    resource.upload(b"leading", "/sub/y.txt")
+    resource.upload_data(b"leading2", "//z.txt")
+    resource.clearcache()
+    assert resource.files["sub/y.txt"].open().read() == b"leading"
+    assert resource.files["z.txt"].open().read() == b"leading2"
+    assert sorted(f.path for f in resource.files.values()) == ["a.txt", "sub/y.txt", "z.txt"]
 
 
 def test_download_needs_a_path(resource: Any, log: RequestLog) -> None:
