@@ -418,29 +418,35 @@ def _zip_answer(
 ) -> Response:
     if not items:
         raise HttpError(404, None)
-    entries = []
     root = items[0][0].zip_root
     simplified = (ctx.q("structure") or "").lower() == "simplified"
-    folders: dict[int, str] = {}
-    for parent, res, f in items:
-        if simplified:
-            arc = f"{parent.zip_root}/{parent.zip_prefix}{res['label']}/{f['path']}"
-        else:
-            arc = f"{parent.zip_root}/{parent.zip_prefix}resources/{res['label']}/files/{f['path']}"
-        folder = folders.get(res["id"])
-        if folder is None:
-            folder = folders[res["id"]] = str(objects.resource_dir(ctx.store, res["id"]))
-        entries.append(ZipEntry(arc, f"{folder}/{f['path']}", f["size"], f["mtime"]))
+    store = ctx.store
+
+    def entries() -> Iterator[ZipEntry]:
+        # Made while the archive streams, so its first bytes leave before the last entry
+        # of a large resource is worked out.
+        folders: dict[int, str] = {}
+        for parent, res, f in items:
+            label = res["label"]
+            if simplified:
+                arc = f"{parent.zip_root}/{parent.zip_prefix}{label}/{f['path']}"
+            else:
+                arc = f"{parent.zip_root}/{parent.zip_prefix}resources/{label}/files/{f['path']}"
+            folder = folders.get(res["id"])
+            if folder is None:
+                folder = folders[res["id"]] = str(objects.resource_dir(store, res["id"]))
+            yield ZipEntry(arc, f"{folder}/{f['path']}", f["size"], f["mtime"])
+
     if ctx.format in ("tar", "tar.gz"):
         gz = ctx.format == "tar.gz"
         resp = Response(
-            stream_tar(entries, gzip=gz),
+            stream_tar(entries(), gzip=gz),
             mimetype="application/x-gtar" if gz else "application/x-tar",
         )
         resp.headers["Content-Disposition"] = content_disposition(f"{root}.{ctx.format}")
         return resp
     compress = (ctx.q("compression") or "0") not in ("0", "")
-    resp = Response(stream_zip(entries, compress=compress), mimetype="application/zip")
+    resp = Response(stream_zip(entries(), compress=compress), mimetype="application/zip")
     resp.headers["Content-Disposition"] = content_disposition(f"{root}.zip")
     return resp
 

@@ -115,6 +115,7 @@ _END = struct.Struct("<4s4H2LH")
 _ZIP64_END = struct.Struct("<4sQ2H2L4Q")
 _ZIP64_LOCATOR = struct.Struct("<4sLQL")
 _FLUSH = 256 << 10
+_FIRST_FLUSH = 32 << 10
 _WHOLE = 1 << 20  # files up to this size are read whole (CRC known before the header)
 _MAX32 = 0xFFFFFFFF
 
@@ -157,6 +158,7 @@ def _stream_stored(entries: Iterable[ZipEntry]) -> Iterator[bytes]:
     """A STORED zip written by hand (see :func:`stream_zip`)."""
     out: list[bytes] = []
     pending = 0
+    flush_at = _FIRST_FLUSH  # a small first piece: the client starts while the rest is made
     offset = 0
     central: list[bytes] = []
     times: dict[int, tuple[int, int]] = {}
@@ -260,9 +262,9 @@ def _stream_stored(entries: Iterable[ZipEntry]) -> Iterator[bytes]:
             + raw
             + extra64
         )
-        if pending >= _FLUSH:
+        if pending >= flush_at:
             yield b"".join(out)
-            out, pending = [], 0
+            out, pending, flush_at = [], 0, _FLUSH
     cd_start = offset
     cd = b"".join(central)
     out.append(cd)
