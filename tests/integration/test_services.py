@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -151,7 +152,19 @@ def test_users_mapping(session: XNATSession, server: LocalXNAT) -> None:
 
 
 def test_users_as_a_regular_user(user_session: XNATSession) -> None:
-    # this server lets every user list the users (restrictUserListAccessToAdmins=false)
+    # XNAT's default restrictUserListAccessToAdmins: a non-admin gets 403, read as no users
+    # (as xnatpy does), and a lookup names the login it could not find
     users = user_session.users
-    assert users["user"].email == "user@example.com"
-    assert users["admin"].login == "admin"
+    assert len(users) == 0
+    with pytest.raises(XNATKeyError, match="none visible"):
+        users["admin"]
+
+
+def test_users_as_a_regular_user_on_an_open_site(tmp_path: Path) -> None:
+    with (
+        LocalXNAT(data_dir=tmp_path, restrict_user_list=False) as server,
+        xnat_sdk.connect(server.url, user="user", password="user") as session,
+    ):
+        users = session.users
+        assert users["user"].email == "user@example.com"
+        assert users["admin"].login == "admin"

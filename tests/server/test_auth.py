@@ -133,6 +133,9 @@ def test_site_users_listing(xnat_url: str, admin: requests.Session) -> None:
     logins = {r["login"] for r in rows(admin.get(f"{xnat_url}/data/users"))}
     assert {"admin", "user"} <= logins
     assert requests.get(f"{xnat_url}/data/users").status_code == 403
+    # restrictUserListAccessToAdmins (XNAT's default): other users are refused too
+    refused = requests.get(f"{xnat_url}/data/users", auth=("user", "user"))
+    assert refused.status_code == 403 and "Only site managers" in refused.text
 
 
 def test_expired_session_fault_gives_401(own_server: LocalXNAT) -> None:

@@ -78,6 +78,9 @@ class ServerConfig:
     site_id: str = "XNAT"
     version: str = "1.8.10"
     session_timeout_ms: int = 900_000
+    #: XNAT's ``restrictUserListAccessToAdmins`` (on by default): ``/data/users`` answers
+    #: 403 to everyone but site admins.
+    restrict_user_list: bool = True
     #: ``(login, password, admin)`` users created at startup (when missing).
     users: list[tuple[str, str, bool]] = field(
         default_factory=lambda: [("admin", "admin", True), ("user", "user", False)]

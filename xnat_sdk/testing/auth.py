@@ -394,7 +394,7 @@ def _project_member(ctx: RequestContext) -> Response:
 
 
 def _site_users(ctx: RequestContext) -> Response:
-    if ctx.is_guest:
+    if ctx.is_guest or (ctx.state.config.restrict_user_list and not ctx.is_admin):
         raise HttpError(
             403, "Access Denied: Only site managers can access site-level user resources."
         )

@@ -30,7 +30,9 @@ class LocalXNAT:
     survives restarts. ``users`` are ``(login, password, admin)`` triples created when missing
     (default ``admin``/``admin`` and the non-admin ``user``/``user``). ``extra_schemas`` are
     site-plugin ``.xsd`` files: their types become creatable and they are served under
-    ``/xapi/schemas/{stem}`` next to the ``schemas_dir`` ones.
+    ``/xapi/schemas/{stem}`` next to the ``schemas_dir`` ones. ``restrict_user_list`` is
+    XNAT's ``restrictUserListAccessToAdmins`` (on by default, as in XNAT): ``/data/users``
+    answers 403 to users who are not site admins.
     """
 
     def __init__(
@@ -42,6 +44,7 @@ class LocalXNAT:
         schemas_dir: str | Path | None = None,
         site_id: str = "XNAT",
         extra_schemas: Iterable[str | Path] = (),
+        restrict_user_list: bool = True,
     ) -> None:
         self._tmp: str | None = None
         if data_dir is None:
@@ -54,6 +57,7 @@ class LocalXNAT:
         self.schemas_dir = Path(schemas_dir) if schemas_dir is not None else None
         self.site_id = site_id
         self.extra_schemas = [Path(p) for p in extra_schemas]
+        self.restrict_user_list = restrict_user_list
         self._app: XNATApp | None = None
         self._server: BackgroundServer | None = None
 
@@ -68,6 +72,7 @@ class LocalXNAT:
                 site_id=self.site_id,
                 users=self.users,
                 extra_schemas=self.extra_schemas,
+                restrict_user_list=self.restrict_user_list,
             )
             self._app = build_app(config)
         return self._app
