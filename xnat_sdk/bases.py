@@ -171,6 +171,7 @@ class XNATObject:
     """Root of every generated model class: binding, lazy loading, writes."""
 
     __slots__ = (
+        "__weakref__",  # the session tracks the objects it handed out (clearcache)
         "_xnat_cache",
         "_xnat_generation",
         "_xnat_item",
@@ -217,6 +218,8 @@ class XNATObject:
         setter(obj, "_xnat_item", None)
         setter(obj, "_xnat_raw", {})
         setter(obj, "_xnat_generation", session.cache_generation)
+        if uri is not None:
+            session._track(obj)
         if item is not None:
             obj._xnat_populate(item)
         elif row is not None:
@@ -402,8 +405,9 @@ class XNATObject:
     def clearcache(self) -> None:
         """Forget this object's document, fields and listings; the next read fetches again.
 
-        (:meth:`XNATSession.clearcache` makes listings and documents read again; objects you
-        already hold keep their field values until you call this.)
+        (:meth:`XNATSession.clearcache` does this for every object of the session that has a
+        REST path of its own; a nested part, e.g. ``subject.demographics``, is read again
+        through its owner, so take it from the owner anew.)
         """
         object.__setattr__(self, "_xnat_generation", -1)
         cache: dict[str, Any] | None = self._xnat_cache

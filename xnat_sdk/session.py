@@ -134,6 +134,7 @@ class XNATSession(SessionTransfers):
         self._lock = threading.RLock()
         self._generation = 0
         self._cache: dict[str, Any] = {}
+        self._live: weakref.WeakSet[XNATObject] = weakref.WeakSet()
         self._logged_in_user: str | None = None
         self._version: str | None = None
         self.caching: bool = True
@@ -408,10 +409,19 @@ class XNATSession(SessionTransfers):
         return self._generation
 
     def clearcache(self) -> None:
-        """Forget every cached listing and object document of this session."""
+        """Forget every cached listing and object document of this session: listings and
+        objects you already hold read from the server again on their next use."""
         with self._lock:
             self._generation += 1
             self._cache.clear()
+            held = list(self._live)
+        for obj in held:
+            obj.clearcache()
+
+    def _track(self, obj: XNATObject) -> None:
+        """Remember (weakly) an object bound to this session, for :meth:`clearcache`."""
+        with self._lock:
+            self._live.add(obj)
 
     def _cached(self, key: str, make: Callable[[], T]) -> T:
         with self._lock:

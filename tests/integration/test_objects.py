@@ -19,7 +19,7 @@ from xnat_sdk.errors import (
     XNATValidationError,
 )
 from xnat_sdk.generic import GenericExperiment
-from xnat_sdk.models import ImageSessionDataScanner, MrSessionData, SubjectData
+from xnat_sdk.models import DemographicData, ImageSessionDataScanner, MrSessionData, SubjectData
 from xnat_sdk.session import XNATSession
 from xnat_sdk.testing.local import LocalXNAT
 
@@ -202,3 +202,41 @@ def test_retry_policy_is_idempotent_only_and_honours_retry_after(session: XNATSe
     assert {"GET", "HEAD", "PUT", "DELETE"} <= set(retry.allowed_methods)
     assert "POST" not in retry.allowed_methods
     assert 503 in retry.status_forcelist
+
+
+def test_session_clearcache_refreshes_objects_already_held(
+    session: XNATSession, seeded: Seeded, server: LocalXNAT, log: RequestLog
+) -> None:
+    """As in xnatpy, after ``session.clearcache()`` the objects you hold read again (one
+    document request each, on first use); nested parts are taken anew from their owner."""
+    subject = session.projects[seeded.project].subjects["S1"]
+    experiment = session.experiments[seeded.sessions["E1"]]
+    assert subject.group is None and experiment.note is None
+    assert subject.demographics is None or subject.demographics.gender is None
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as other:
+        theirs = other.subjects[seeded.subjects["S1"]]
+        theirs.group = "patients"
+        theirs.demographics = DemographicData(gender="female")
+        other.experiments[seeded.sessions["E1"]].note = "rescanned"
+    assert subject.group is None  # still the document read before
+    session.clearcache()
+    log.clear()
+    assert subject.group == "patients"
+    assert subject.label == "S1"
+    assert subject.demographics is not None and subject.demographics.gender == "female"
+    assert experiment.note == "rescanned"
+    assert log.paths() == [f"GET {o.uri}?format=json" for o in (subject, experiment)]
+
+
+def test_objects_dropped_by_the_user_are_not_kept_by_the_session(
+    session: XNATSession, seeded: Seeded
+) -> None:
+    import gc
+    import weakref
+
+    subject = session.projects[seeded.project].subjects["S1"]
+    ref = weakref.ref(subject)
+    session.clearcache()  # the listing that made it is dropped too
+    del subject
+    gc.collect()
+    assert ref() is None
