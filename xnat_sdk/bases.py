@@ -644,7 +644,8 @@ def _nested(
     fallback: type[XNATObject] = GenericObject
     if isinstance(target, type) and issubclass(target, XNATObject):
         fallback = target
-    cls = class_for(xsi, fallback) if xsi else fallback
+    sites = session.extension_types if session is not None else True
+    cls = class_for(xsi, fallback, sites=sites) if xsi else fallback
     if session is None:
         obj = cls.__new__(cls)
         for slot, default in _UNBOUND_SLOTS:

@@ -226,7 +226,8 @@ def connect(
     requests only). ``extension_types`` may also name site models packages made with
     ``xnat-sdk generate`` (module names or modules): their classes are then used for their
     xsi types (see :func:`xnat_sdk.generic.register_models`); types no package knows become
-    generic objects either way (``True``/``False`` are accepted as in xnatpy).
+    generic objects either way. ``False`` (as in xnatpy) leaves the site packages out for
+    this session: their types come back as generic objects.
     """
     global _insecure_warned
     if not isinstance(extension_types, bool):

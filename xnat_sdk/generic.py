@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 _B = TypeVar("_B", bound=XNATObject)
-_LOOKUP: dict[str, type[XNATObject] | None] = {}
+_LOOKUP: dict[tuple[str, bool], type[XNATObject] | None] = {}
 _SITE_PACKAGES: list[ModuleType] = []
 
 
@@ -73,11 +73,12 @@ def register_models(package: str | ModuleType) -> ModuleType:
     return module
 
 
-def model_class(xsi: str) -> type[XNATObject] | None:
-    """The generated class for an ``xsi:type``: the core models first, then the registered
-    site packages (None when none of them knows it)."""
-    if xsi in _LOOKUP:
-        return _LOOKUP[xsi]
+def model_class(xsi: str, *, sites: bool = True) -> type[XNATObject] | None:
+    """The generated class for an ``xsi:type``: the core models first, then (``sites``)
+    the registered site packages (None when none of them knows it)."""
+    key = (xsi, sites)
+    if key in _LOOKUP:
+        return _LOOKUP[key]
     found: type[XNATObject] | None
     try:
         from xnat_sdk.models import model_for
@@ -85,7 +86,7 @@ def model_class(xsi: str) -> type[XNATObject] | None:
         found = model_for(xsi)
     except (ImportError, LookupError, ValueError, AttributeError):
         found = None
-    for site in _SITE_PACKAGES:
+    for site in _SITE_PACKAGES if sites else ():
         if found is not None:
             break
         try:
@@ -94,13 +95,14 @@ def model_class(xsi: str) -> type[XNATObject] | None:
             candidate = None
         if isinstance(candidate, type) and issubclass(candidate, XNATObject):
             found = candidate
-    _LOOKUP[xsi] = found
+    _LOOKUP[key] = found
     return found
 
 
-def class_for(xsi: str, generic: type[_B]) -> type[_B]:
-    """The model class for ``xsi``, else ``generic`` (with a one-time warning)."""
-    found = model_class(xsi) if xsi else None
+def class_for(xsi: str, generic: type[_B], *, sites: bool = True) -> type[_B]:
+    """The model class for ``xsi`` (``sites``: site packages too), else ``generic`` (with a
+    one-time warning)."""
+    found = model_class(xsi, sites=sites) if xsi else None
     if found is None:
         if xsi:
             warn_unknown_type(xsi)
@@ -218,8 +220,10 @@ def object_at(session: XNATSession, uri: str, xsi: str | None = None) -> XNATObj
         generic = _GENERIC_BY_SEGMENT.get(segments[-2], GenericObject)
     path = "/" + "/".join(segments)
     if xsi is not None:
-        return class_for(xsi, generic)._xnat_bind(session, path, xsi=xsi)
+        return class_for(xsi, generic, sites=session.extension_types)._xnat_bind(
+            session, path, xsi=xsi
+        )
     item = first_current_item(session.get_json(path), path)
     found = str((item.get("meta") or {}).get("xsi:type") or "")
-    cls = class_for(found, generic) if found else generic
+    cls = class_for(found, generic, sites=session.extension_types) if found else generic
     return cls._xnat_bind(session, path, xsi=found or None, item=item)

@@ -404,6 +404,12 @@ class XNATSession(SessionTransfers):
     # -- caching --------------------------------------------------------------------------------
 
     @property
+    def extension_types(self) -> bool:
+        """Whether registered site models packages supply classes for their xsi types
+        (``connect(extension_types=False)``: objects of site types are generic)."""
+        return bool(self._extension_types)
+
+    @property
     def cache_generation(self) -> int:
         """Bumped by :meth:`clearcache`; cached listings and documents older than it refetch."""
         return self._generation

@@ -10,7 +10,9 @@ import pytest
 from xnat_sdk_codegen.cli import main as generate
 
 import xnat_sdk
+from xnat_sdk import bases
 from xnat_sdk.errors import XNATValueError
+from xnat_sdk.generic import GenericAssessor
 from xnat_sdk.testing.local import LocalXNAT
 
 REPO = Path(__file__).resolve().parents[2]
@@ -62,6 +64,18 @@ def test_site_type_becomes_its_generated_class(site_models: str) -> None:
             qc = session.experiments[mr_id].assessors["QC1"]  # type: ignore[attr-defined]
             assert type(qc) is site.SiteqcQcAssessmentData
             assert (qc.artifact_count, qc.snr) == (3, 21.5)
+        # extension_types=False (as in xnatpy): this session leaves the site package out
+        bases._warned_types.discard("siteqc:qcAssessmentData")  # warned once per process
+        with (
+            pytest.warns(UserWarning, match="siteqc:qcAssessmentData"),
+            xnat_sdk.connect(
+                server.url, user="admin", password="admin", extension_types=False
+            ) as plain,
+        ):
+            assert plain.extension_types is False
+            qc = plain.experiments[mr_id].assessors["QC1"]  # type: ignore[attr-defined]
+            assert type(qc) is GenericAssessor
+            assert str(qc.raw["artifactCount"]) == "3"
 
 
 def test_register_models_refuses_what_is_not_a_models_package() -> None:
