@@ -63,6 +63,8 @@ class FieldSpec:
     """Full XPath for writes (``xnat:mrSessionData/fieldStrength``); may be empty."""
     target: type | None = None
     """The nested class of a ``nested`` or ``child`` field, when resolvable."""
+    max_length: int | None = None
+    """The schema's ``maxLength`` facet of a text field (XNAT refuses longer values)."""
 
     @property
     def is_data(self) -> bool:
@@ -126,6 +128,7 @@ def class_fields(cls: type) -> ClassFields:
                 literals=literals,
                 required=attribute.default is attrs.NOTHING,
                 xpath=str(meta.get("xpath", "")),
+                max_length=_max_length(meta.get("facets")),
                 target=(
                     _resolve_target(attribute.type, cls) or _target_from_xsi(meta.get("type"))
                     if scalar == "object"
@@ -389,6 +392,11 @@ def validate_label(value: object, what: str = "label") -> str:
     return value
 
 
+def _max_length(facets: object) -> int | None:
+    limit = facets.get("maxLength") if isinstance(facets, Mapping) else None
+    return limit if isinstance(limit, int) and not isinstance(limit, bool) else None
+
+
 def _check_scalar(spec: FieldSpec, value: Any) -> None:
     scalar = spec.scalar
     ok = True
@@ -413,6 +421,11 @@ def _check_scalar(spec: FieldSpec, value: Any) -> None:
     if spec.literals and str(value) not in spec.literals:
         allowed = ", ".join(repr(v) for v in spec.literals)
         raise XNATValidationError(spec.name, f"{value!r} is not one of {allowed}")
+    if spec.max_length is not None and isinstance(value, str) and len(value) > spec.max_length:
+        raise XNATValidationError(
+            spec.name,
+            f"is {len(value)} characters long; the schema allows at most {spec.max_length}",
+        )
 
 
 def validate_fields(

@@ -11,7 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import xnat_sdk
-from xnat_sdk.errors import XNATConflictError, XNATValidationError, XNATValueError
+from xnat_sdk.errors import (
+    XNATBadRequestError,
+    XNATConflictError,
+    XNATValidationError,
+    XNATValueError,
+)
 from xnat_sdk.models import MrSessionData
 from xnat_sdk.session import XNATSession
 from xnat_sdk.testing.dicomgen import make_dicom_zip
@@ -182,3 +187,27 @@ def test_import_destination_parts_are_checked_before_sending(
         data, destination=f"/archive/projects/{xnat_project}/subjects/S_OK/experiments/E_OK"
     )
     assert isinstance(made, MrSessionData) and made.label == "E_OK"
+
+
+def test_text_longer_than_the_schema_allows_is_refused_before_any_request(
+    session: XNATSession, seeded: Seeded, log: RequestLog
+) -> None:
+    experiment = session.experiments[seeded.sessions["E1"]]
+    assert isinstance(experiment, MrSessionData)
+    assert experiment.coil is None
+    log.clear()
+    with pytest.raises(XNATValidationError, match=r"coil.*256 characters long.*at most 255"):
+        experiment.coil = "c" * 256
+    assert len(log) == 0
+    experiment.coil = "c" * 255  # the limit itself is fine, and lands on the server
+    experiment.clearcache()
+    assert experiment.coil == "c" * 255
+
+
+def test_server_refusal_in_xnat_words_reaches_the_caller(
+    session: XNATSession, seeded: Seeded
+) -> None:
+    """A raw write the client does not check: the server's 400 text names the field."""
+    experiment = session.experiments[seeded.sessions["E1"]]
+    with pytest.raises(XNATBadRequestError, match="Must Be Less Than 255 Characters"):
+        session.put(experiment.uri, query={"xnat:mrSessionData/coil": "c" * 300})

@@ -149,9 +149,56 @@ def test_values_that_do_not_parse_as_their_type_are_a_400_and_change_nothing(
         params={key: bad, "xnat:subjectData/group" if target == "subject" else "note": "changed"},
     )
     assert r.status_code == 400, (r.status_code, r.text[:200])
-    assert "Invalid value for" in r.text and repr(bad) in r.text
+    # XNAT's XFTValidator wording, naming the element and the field
+    assert "is not complete" in r.text and "Must Be A Valid" in r.text
     assert admin.get(url, params={"format": "json"}).json() == before
     r = admin.put(url, params={key: good})
     assert r.status_code == 200, (r.status_code, r.text[:200])
     if stored is not None:
         assert stored in admin.get(url, params={"format": "json"}).text
+
+
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [
+        (
+            {"gender": "zzz"},
+            "'zzz' Must Match Pre-Defined Values...(male,female,other,unknown,M,F)",
+        ),
+        ({"xnat:subjectData/demographics/handedness": "both hands"}, "Must Match Pre-Defined"),
+        ({"xnat:subjectData/group": "g" * 256}, None),  # no maxLength facet on group
+    ],
+)
+def test_subject_values_outside_the_schema_facets_are_a_400(
+    xnat_server: LocalXNAT,
+    xnat_project: str,
+    admin: requests.Session,
+    params: dict[str, str],
+    words: str | None,
+) -> None:
+    url = f"{xnat_server.url}/data/projects/{xnat_project}/subjects/FACETS"
+    assert admin.put(url).status_code in (200, 201)
+    before = admin.get(url, params={"format": "json"}).json()
+    r = admin.put(url, params=params)
+    if words is None:
+        assert r.status_code == 200, (r.status_code, r.text[:300])
+        return
+    assert r.status_code == 400, (r.status_code, r.text[:300])
+    assert words in r.text
+    assert admin.get(url, params={"format": "json"}).json() == before
+    # the same values in another case are accepted (XNAT compares ignoring case)
+    assert admin.put(url, params={"gender": "FEMALE"}).status_code == 200
+
+
+def test_experiment_value_longer_than_max_length_is_a_400(
+    xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session
+) -> None:
+    eid = _session(xnat_server, xnat_project)
+    url = f"{xnat_server.url}/data/experiments/{eid}"
+    r = admin.put(url, params={"xnat:mrSessionData/coil": "c" * 256, "note": "n" * 2500})
+    assert r.status_code == 400, (r.status_code, r.text[:300])
+    assert "Must Be Less Than 255 Characters : Current Length (256)" in r.text
+    assert "'{\"http://nrg.wustl.edu/xnat\":coil}'" in r.text
+    assert r.text.count("is not complete") == 1  # 2,500 characters fit the note's limit
+    r = admin.put(url, params={"xnat:mrSessionData/coil": "c" * 255})
+    assert r.status_code == 200, (r.status_code, r.text[:300])

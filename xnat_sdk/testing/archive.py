@@ -39,7 +39,7 @@ from xnat_sdk.testing.listing import SHORTCUTS, answer
 from xnat_sdk.testing.lookup import find_project, require_edit, resolve
 from xnat_sdk.testing.routing import AuthMode, HttpError, RequestContext, Router
 from xnat_sdk.testing.store import Store, dumps_data, loads_data
-from xnat_sdk.testing.xsd import SchemaInfo, load_schema_info
+from xnat_sdk.testing.xsd import NAMESPACES, FieldDef, SchemaInfo, load_schema_info
 
 __all__ = [
     "EXPERIMENT_PREFIXES",
@@ -254,34 +254,56 @@ def _collect_simple(el: ET.Element, prefix: str, out: dict[str, str]) -> None:
             out[path] = child.text.strip()
 
 
-def _valid_value(xstype: str, value: str) -> bool:
-    """Whether ``value`` parses as the XSD simple type (the types XFT converts on save)."""
+_TYPE_NAMES = {
+    "xs:integer": "Integer",
+    "xs:int": "Integer",
+    "xs:long": "Long",
+    "xs:short": "Short",
+    "xs:float": "Float",
+    "xs:double": "Double",
+    "xs:decimal": "Decimal",
+    "xs:boolean": "Boolean",
+    "xs:date": "Date",
+    "xs:dateTime": "Date",
+}
+
+
+def _value_problem(f: FieldDef, value: str) -> str | None:
+    """What XNAT's validator (XFTValidator) says of ``value`` for field ``f``, or None:
+    the XSD type, the maxLength facet, the enumeration (trimmed, any case)."""
     text = value.strip()
     if not text:
-        return True  # an empty value clears the field
-    try:
-        if xstype in ("xs:integer", "xs:int", "xs:long", "xs:short"):
-            int(text)
-        elif xstype in ("xs:float", "xs:double", "xs:decimal"):
-            float(text)
-        elif xstype == "xs:boolean":
-            return text.lower() in ("true", "false", "1", "0")
-        elif xstype == "xs:date":
-            if "/" in text:
-                datetime.datetime.strptime(text, "%m/%d/%Y")
+        return None  # an empty value clears the field
+    xstype = f.xstype
+    if xstype in _TYPE_NAMES and text.upper() not in ("INF", "NAN", "NULL"):
+        try:
+            if xstype in ("xs:integer", "xs:int", "xs:long", "xs:short"):
+                int(text)
+            elif xstype in ("xs:float", "xs:double", "xs:decimal"):
+                float(text)
+            elif xstype == "xs:boolean":
+                if text.lower() not in ("true", "false", "1", "0"):
+                    raise ValueError(text)
+            elif "/" in text:
+                datetime.datetime.strptime(text[:10], "%m/%d/%Y")
             else:
                 datetime.date.fromisoformat(text[:10])
-    except ValueError:
-        return False
-    return True
+        except ValueError:
+            return f"Must Be A Valid {_TYPE_NAMES[xstype]}"
+    if f.max_length is not None and len(value) > f.max_length:
+        return f"Must Be Less Than {f.max_length} Characters : Current Length ({len(value)})"
+    if f.enumeration and text.lower() not in {e.strip().lower() for e in f.enumeration}:
+        return f"'{value}' Must Match Pre-Defined Values...({','.join(f.enumeration)})"
+    return None
 
 
 def _canonical_paths(
     schema: SchemaInfo, xsi: str, data: dict[str, str | None]
 ) -> dict[str, str | None]:
-    """``data`` keyed by the declared field paths; a value that does not parse as its
-    field's XSD type is a 400 (XNAT's validation refuses it; nothing is stored)."""
+    """``data`` keyed by the declared field paths. Values XNAT's validator refuses (type,
+    maxLength, enumeration) are a 400 naming each field in XNAT's words; nothing is stored."""
     out: dict[str, str | None] = {}
+    problems: list[str] = []
     for k, v in data.items():
         f = schema.field(xsi, k)
         if f is None and k.startswith("demographics/"):
@@ -289,9 +311,17 @@ def _canonical_paths(
             path = "demographics/" + f.path if f else k
         else:
             path = f.path if f else k
-        if f is not None and v is not None and not _valid_value(f.xstype, v):
-            raise HttpError(400, f"Invalid value for {path} ({f.xstype}): {v!r}")
+        problem = _value_problem(f, v) if f is not None and v is not None else None
+        if problem is not None and f is not None:
+            owner = f.owner or xsi
+            namespace = NAMESPACES.get(owner.split(":", 1)[0], "")
+            problems.append(
+                f"The content of element '{owner}' is not complete. "
+                f"'{{\"{namespace}\":{f.path}}}' {problem}\n"
+            )
         out[path] = v
+    if problems:
+        raise HttpError(400, "".join(problems))
     return out
 
 

@@ -36,11 +36,41 @@ NAMESPACES = {
 
 @dataclass(frozen=True)
 class FieldDef:
-    """One flattened field: its ``data_fields`` path, XML kind and XSD simple type."""
+    """One flattened field: its ``data_fields`` path, XML kind and XSD simple type, with the
+    restriction facets XNAT's validator checks (``enumeration``, ``max_length``) and the
+    type that declares it (``owner``, for validation messages)."""
 
     path: str
     kind: str  # "attribute" | "element"
     xstype: str
+    enumeration: tuple[str, ...] = ()
+    max_length: int | None = None
+    owner: str = ""
+
+
+@dataclass(frozen=True)
+class _Simple:
+    """A simple type: its XSD base type and facets."""
+
+    base: str
+    enumeration: tuple[str, ...] = ()
+    max_length: int | None = None
+
+
+_STRING = _Simple("xs:string")
+
+
+def _restriction(st: ET.Element | None) -> _Simple:
+    """The base and facets of a ``simpleType`` element (xs:string when it has none)."""
+    r = st.find(f"{XS}restriction") if st is not None else None
+    if r is None:
+        return _STRING
+    values = tuple(e.get("value", "") for e in r.findall(f"{XS}enumeration"))
+    longest = r.find(f"{XS}maxLength")
+    limit = longest.get("value") if longest is not None else None
+    return _Simple(
+        r.get("base", "xs:string"), values, int(limit) if limit and limit.isdigit() else None
+    )
 
 
 @dataclass
@@ -150,12 +180,9 @@ def _prefix_of(root: ET.Element, path: Path) -> str:
 def _parse_file(path: Path, types: dict[str, TypeDef]) -> None:
     root = ET.parse(path).getroot()
     prefix = _prefix_of(root, path)
-    simple: dict[str, str] = {}
+    simple: dict[str, _Simple] = {}
     for st in root.findall(f"{XS}simpleType"):
-        r = st.find(f"{XS}restriction")
-        simple[f"{prefix}:{st.get('name')}"] = (
-            r.get("base", "xs:string") if r is not None else "xs:string"
-        )
+        simple[f"{prefix}:{st.get('name')}"] = _restriction(st)
     for ct in root.findall(f"{XS}complexType"):
         name = f"{prefix}:{ct.get('name')}"
         td = TypeDef(name=name, base=None, abstract=ct.get("abstract") == "true")
@@ -172,6 +199,9 @@ def _parse_file(path: Path, types: dict[str, TypeDef]) -> None:
                         td.base = base
                     body = ext
         _collect(body, "", td.fields, simple, types_prefix=prefix)
+        td.fields = [
+            FieldDef(f.path, f.kind, f.xstype, f.enumeration, f.max_length, name) for f in td.fields
+        ]
         types[name] = td
     for el in root.findall(f"{XS}element"):
         t = el.get("type")
@@ -179,23 +209,30 @@ def _parse_file(path: Path, types: dict[str, TypeDef]) -> None:
             types[t].element = el.get("name")
 
 
-def _simple_type(el: ET.Element, simple: dict[str, str]) -> str | None:
+def _simple_type(el: ET.Element, simple: dict[str, _Simple]) -> _Simple | None:
     t = el.get("type")
     if t is not None:
         if t.startswith("xs:"):
-            return t
+            return _Simple(t)
         return simple.get(t)
     st = el.find(f"{XS}simpleType")
     if st is not None:
-        r = st.find(f"{XS}restriction")
-        return r.get("base", "xs:string") if r is not None else "xs:string"
+        return _restriction(st)
     if el.find(f"{XS}complexType") is None:
-        return "xs:string"
+        return _STRING
     return None
 
 
+def _field(path: str, kind: str, st: _Simple) -> FieldDef:
+    return FieldDef(path, kind, st.base, st.enumeration, st.max_length)
+
+
 def _collect(
-    node: ET.Element, prefix: str, out: list[FieldDef], simple: dict[str, str], types_prefix: str
+    node: ET.Element,
+    prefix: str,
+    out: list[FieldDef],
+    simple: dict[str, _Simple],
+    types_prefix: str,
 ) -> None:
     for child in node:
         tag = child.tag
@@ -203,7 +240,7 @@ def _collect(
             name = child.get("name")
             if name:
                 out.append(
-                    FieldDef(prefix + name, "attribute", _simple_type(child, simple) or "xs:string")
+                    _field(prefix + name, "attribute", _simple_type(child, simple) or _STRING)
                 )
         elif tag in (f"{XS}sequence", f"{XS}choice", f"{XS}all"):
             _collect(child, prefix, out, simple, types_prefix)
@@ -215,7 +252,7 @@ def _collect(
             st = _simple_type(child, simple)
             if st is not None:
                 if not repeated:
-                    out.append(FieldDef(prefix + name, "element", st))
+                    out.append(_field(prefix + name, "element", st))
                 continue
             ct = child.find(f"{XS}complexType")
             if ct is None or repeated:
@@ -224,7 +261,7 @@ def _collect(
             if sc is not None:
                 ext = sc.find(f"{XS}extension")
                 base = ext.get("base", "xs:string") if ext is not None else "xs:string"
-                out.append(FieldDef(prefix + name, "element", simple.get(base, base)))
+                out.append(_field(prefix + name, "element", simple.get(base, _Simple(base))))
                 if ext is not None:
                     _collect(ext, prefix + name + "/", out, simple, types_prefix)
                 continue
