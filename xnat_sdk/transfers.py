@@ -77,6 +77,9 @@ __all__ = [
 ]
 
 CHUNK_SIZE = 524288
+RESUME_ATTEMPTS = 3
+"""How often a broken-off download goes on from where it stopped (when the server serves
+byte ranges)."""
 """Default bytes per read and write (512 KiB, as xnatpy)."""
 
 UploadSource = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes] | IO[str]
@@ -209,63 +212,107 @@ def download_stream(
     query: Mapping[str, str] | None = None,
     expected_md5: str | None = None,
     expected_size: int | None = None,
+    resume: int = RESUME_ATTEMPTS,
 ) -> int:
     """Stream ``uri`` into ``target_stream``; returns the byte count.
 
     ``update_func(bytes_so_far, total_or_None, finished)`` is called per chunk (else a bar
     is shown when ``verbose`` and on a terminal). The count is checked against
     Content-Length and ``expected_size``, the MD5 against ``expected_md5``.
+
+    When the connection breaks off and the server said it serves byte ranges
+    (``Accept-Ranges: bytes``, a known length), the download goes on from where it stopped
+    (``Range`` + ``If-Range``), up to ``resume`` times in a row without a new byte arriving
+    (0: never); a file that changed on the server meanwhile is not stitched together: that
+    raises :class:`XNATTransferError`.
     """
     if chunk_size <= 0:
         raise XNATValueError(f"chunk_size must be > 0, got {chunk_size}")
+    if resume < 0:
+        raise XNATValueError(f"resume must be >= 0, got {resume}")
     with TransferProgress(verbose and update_func is None) as bars:
         response = _open_get(session, uri, format=format, query=query, timeout=timeout)
         what = f"GET {response.url}"
+        length = _plain_length(response)
+        total = int(length) if length else expected_size
+        update = update_func or bars.task(uri.rsplit("/", 1)[-1] or uri, total)
+        # requests' chunk iterator beats readinto() on http.client's file (measured).
+        # A large body is hashed by a helper thread while the next chunks arrive (MD5
+        # releases the GIL); a small one inline, where hand-offs would cost more.
+        hasher: _Hasher | hashlib._Hash | None = None
+        if expected_md5:
+            big = total is not None and total >= _Hasher.MIN_BODY
+            hasher = _Hasher() if big else hashlib.md5()
+        resumable = (
+            length is not None
+            and response.headers.get("Accept-Ranges", "").strip().lower() == "bytes"
+        )
+        validator = response.headers.get("ETag") or response.headers.get("Last-Modified")
+        write = target_stream.write
+        done = 0
+        left = resume  # break-offs still allowed before a new byte arrives
         try:
-            length = _plain_length(response)
-            total = int(length) if length else None
-            if total is None:
-                total = expected_size
-            update = update_func or bars.task(uri.rsplit("/", 1)[-1] or uri, total)
-            # requests' chunk iterator beats readinto() on http.client's file (measured).
-            # A large body is hashed by a helper thread while the next chunks arrive
-            # (MD5 releases the GIL); a small one inline, where hand-offs would cost more.
-            hasher: _Hasher | hashlib._Hash | None = None
-            if expected_md5:
-                big = total is not None and total >= _Hasher.MIN_BODY
-                hasher = _Hasher() if big else hashlib.md5()
-            write = target_stream.write
-            done = 0
             update(0, total, False)
-            guard = _StallGuard(response, session, timeout, total)
-            try:
-                with guard:
-                    for chunk in response.iter_content(chunk_size):
-                        if not done:
-                            _refuse_login_page(response, uri, format, chunk)
-                        try:
-                            write(chunk)
-                        except OSError as exc:
-                            raise _WriteFailed(exc) from exc
-                        if hasher is not None:
-                            hasher.update(chunk)
-                        done += len(chunk)
-                        guard.received = done
-                        update(done, total, False)
-            except _WriteFailed as exc:
-                raise exc.original from None
-            except _stream_errors() as exc:
-                if guard.stalled:
+            while True:
+                before = done
+                guard = _StallGuard(response, session, timeout, total)
+                broke: BaseException
+                try:
+                    with guard:
+                        for chunk in response.iter_content(chunk_size):
+                            if not done:
+                                _refuse_login_page(response, uri, format, chunk)
+                            try:
+                                write(chunk)
+                            except OSError as exc:
+                                raise _WriteFailed(exc) from exc
+                            if hasher is not None:
+                                hasher.update(chunk)
+                            done += len(chunk)
+                            guard.received = done
+                            update(done, total, False)
+                    if guard.stalled:
+                        raise XNATTransferError(
+                            f"{what}: no data for {guard.limit:g} s (read timeout)"
+                        )
+                    if not (resume and resumable and length and 0 < done < int(length)):
+                        break
+                    left = resume if done > before else left
+                    # the body ended early without an error: go on as after a break-off
+                    broke = XNATTransferError(f"{what}: got {done} of {length} bytes")
+                except _WriteFailed as exc:
+                    raise exc.original from None
+                except _stream_errors() as exc:
+                    if guard.stalled:
+                        raise XNATTransferError(
+                            f"{what}: no data for {guard.limit:g} s (read timeout)"
+                        ) from exc
+                    left = resume if done > before else left
+                    if not (left and resumable):
+                        raise _transfer_error(what, exc) from exc
+                    broke = exc
+                if not left:
                     raise XNATTransferError(
-                        f"{what}: no data for {guard.limit:g} s (read timeout)"
-                    ) from exc
-                raise _transfer_error(what, exc) from exc
-            finally:
-                update(done, total, True)
-            if guard.stalled:
-                raise XNATTransferError(f"{what}: no data for {guard.limit:g} s (read timeout)")
+                        f"{what}: got {done} of {length} bytes ({resume} tries to go on "
+                        "brought nothing new)"
+                    ) from broke
+                left -= 1
+                response.close()
+                session.logger.info(
+                    "%s broke off after %d bytes (%s); going on from there", what, done, broke
+                )
+                resumed = _resume_from(session, uri, format, query, timeout, done, validator)
+                if resumed is None:
+                    raise XNATTransferError(
+                        f"{what}: the connection broke off after {done} bytes and the rest "
+                        "could not be fetched (the file changed on the server, or it serves "
+                        f"no byte ranges); first: {type(broke).__name__}: {broke}"
+                    ) from broke
+                response = resumed
+                _check_resumed(response, what, done, total)
             digest = hasher.hexdigest() if hasher is not None else None
         finally:
+            update(done, total, True)
             if isinstance(hasher, _Hasher):
                 hasher.close()
             response.close()
@@ -284,6 +331,55 @@ def download_stream(
             f"{what}: MD5 {digest} does not match the server's digest {expected_md5}"
         )
     return done
+
+
+def _resume_from(
+    session: XNATSession,
+    uri: str,
+    format: str | None,
+    query: Mapping[str, str] | None,
+    timeout: Timeout,
+    offset: int,
+    validator: str | None,
+) -> requests.Response | None:
+    """The rest of ``uri`` from byte ``offset`` (206), or None when the server cannot give it
+    (any other answer, a refused connection, or a file that changed: ``If-Range``)."""
+    headers = {"Range": f"bytes={offset}-"}
+    if validator:
+        headers["If-Range"] = validator
+    refused: tuple[type[BaseException], ...] = (XNATError, *_stream_errors())
+    try:
+        response = _open_get(
+            session,
+            uri,
+            format=format,
+            query=query,
+            timeout=timeout,
+            headers=headers,
+            accepted=(200, 206),
+        )
+    except refused:
+        return None
+    if response.status_code != 206:
+        response.close()
+        return None
+    return response
+
+
+def _check_resumed(response: requests.Response, what: str, offset: int, total: int | None) -> None:
+    """A 206 must continue exactly at ``offset`` of the same ``total`` bytes."""
+    found = re.fullmatch(
+        r"\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*", response.headers.get("Content-Range", "")
+    )
+    ok = found is not None and int(found.group(1)) == offset
+    if ok and found is not None and total is not None and found.group(3) != "*":
+        ok = int(found.group(3)) == total
+    if not ok:
+        response.close()
+        raise XNATTransferError(
+            f"{what}: asked to go on from byte {offset}, the server sent "
+            f"{response.headers.get('Content-Range')!r}"
+        )
 
 
 class _Hasher:
@@ -426,6 +522,7 @@ def download_file(
     expected_md5: str | None = None,
     expected_size: int | None = None,
     update_func: ProgressCallback | None = None,
+    resume: int = RESUME_ATTEMPTS,
 ) -> Path:
     """Download ``uri`` to the file ``target`` through a temporary name in the same folder,
     renamed only when complete and verified; returns the path.
@@ -453,6 +550,7 @@ def download_file(
                 update_func=update_func,
                 expected_md5=expected_md5,
                 expected_size=expected_size,
+                resume=resume,
             )
         _publish(tmp, path, overwrite)
     except BaseException:
@@ -1129,9 +1227,12 @@ class SessionTransfers:
         *,
         overwrite: bool = True,
         expected_md5_digest: str | None = None,
+        resume: int = RESUME_ATTEMPTS,
     ) -> Path:
         """Download ``uri`` to the file ``target`` (temporary name, renamed when complete;
-        ``overwrite=False`` refuses an existing file); a bar shows on a terminal."""
+        ``overwrite=False`` refuses an existing file); a bar shows on a terminal. A broken-off
+        transfer goes on from where it stopped (``resume`` times in a row; see
+        :func:`download_stream`)."""
         return download_file(
             self._as_session(),
             quote_uri(uri),
@@ -1141,6 +1242,7 @@ class SessionTransfers:
             timeout=timeout,
             overwrite=overwrite,
             expected_md5=expected_md5_digest,
+            resume=resume,
         )
 
     def download_stream(
@@ -1154,9 +1256,11 @@ class SessionTransfers:
         timeout: Timeout = None,
         *,
         expected_md5_digest: str | None = None,
+        resume: int = RESUME_ATTEMPTS,
     ) -> int:
         """Stream ``uri`` into a writable binary file object; returns the byte count.
-        ``update_func(bytes_so_far, total_or_None, finished)`` follows the transfer."""
+        ``update_func(bytes_so_far, total_or_None, finished)`` follows the transfer; a
+        broken-off transfer goes on from where it stopped (``resume``)."""
         return download_stream(
             self._as_session(),
             quote_uri(uri),
@@ -1167,6 +1271,7 @@ class SessionTransfers:
             update_func=update_func,
             timeout=timeout,
             expected_md5=expected_md5_digest,
+            resume=resume,
         )
 
     def download_zip(
@@ -1246,9 +1351,11 @@ class RemoteFileTransfers:
         *,
         overwrite: bool = True,
         verify: bool = True,
+        resume: int = RESUME_ATTEMPTS,
     ) -> Path:
         """Download this file to ``path`` (a file name, or an existing folder to put it in);
-        size and MD5 are checked against the listing unless ``verify=False``."""
+        size and MD5 are checked against the listing unless ``verify=False``; a broken-off
+        transfer goes on from where it stopped (``resume`` times in a row)."""
         target = local_path(path, "target")
         if target.is_dir():
             target = target / self.name
@@ -1261,6 +1368,7 @@ class RemoteFileTransfers:
             overwrite=overwrite,
             expected_md5=self.digest if verify else None,
             expected_size=self.size if verify else None,
+            resume=resume,
         )
 
     def download_stream(
@@ -1270,8 +1378,11 @@ class RemoteFileTransfers:
         chunk_size: int = CHUNK_SIZE,
         update_func: ProgressCallback | None = None,
         timeout: Timeout = None,
+        *,
+        resume: int = RESUME_ATTEMPTS,
     ) -> int:
-        """Stream this file into a writable binary file object (MD5 checked)."""
+        """Stream this file into a writable binary file object (MD5 checked; a broken-off
+        transfer goes on from where it stopped, ``resume`` times in a row)."""
         return download_stream(
             self._session,
             quote_path(self.uri),
@@ -1282,6 +1393,7 @@ class RemoteFileTransfers:
             timeout=timeout,
             expected_md5=self.digest,
             expected_size=self.size,
+            resume=resume,
         )
 
     def open(self, mode: str = "rb") -> RemoteStream:

@@ -146,13 +146,67 @@ def test_digest_mismatch_in_download_dir_leaves_nothing(
 def test_interrupted_download_leaves_no_file(
     server: LocalXNAT, resource: AbstractResource, tmp_path: Path
 ) -> None:
+    from xnat_sdk.transfers import RESUME_ATTEMPTS
+
     remote = resource.files["a/1.dcm"]
-    server.faults.drop_after(70000, count=1, prefix="/data/")
+    # every attempt is cut: after the last one the download fails, leaving nothing
+    server.faults.drop_after(70000, count=RESUME_ATTEMPTS + 1, prefix="/data/")
     with pytest.raises(XNATTransferError, match="broke off"):
         remote.download(tmp_path / "1.dcm", verbose=False)
     assert os.listdir(tmp_path) == []
     # the next attempt succeeds
     assert remote.download(tmp_path / "1.dcm", verbose=False).stat().st_size == remote.size
+
+
+def test_broken_off_download_goes_on_from_where_it_stopped(
+    server: LocalXNAT,
+    session: XNATSession,
+    seeded: Seeded,
+    tmp_path: Path,
+    log: RequestLog,
+) -> None:
+    data = os.urandom((3 << 20) + 777)
+    rid = server.seed_resource("experiment", seeded.sessions["E2"], "RESUME")
+    server.seed_file(rid, "r.bin", data)
+    remote = session.experiments[seeded.sessions["E2"]].resources["RESUME"].files["r.bin"]
+    assert remote.size == len(data)
+    server.faults.drop_after((1 << 20) + 5, count=2, prefix="/data/")  # cut twice
+    log.clear()
+    target = remote.download(tmp_path / "r.bin", verbose=False)
+    assert target.read_bytes() == data  # and its MD5 matched the server's digest
+    statuses = [status for method, _, status in log.requests if method == "GET"]
+    assert statuses == [200, 206, 206]
+    assert os.listdir(tmp_path) == ["r.bin"]
+    # resume=0 turns it off: the first cut is final
+    server.faults.drop_after((1 << 20) + 5, count=1, prefix="/data/")
+    sink = io.BytesIO()
+    with pytest.raises(XNATTransferError, match="broke off"):
+        remote.download_stream(sink, resume=0)
+
+
+def test_resume_refuses_to_stitch_a_file_that_changed(
+    server: LocalXNAT, session: XNATSession, seeded: Seeded, tmp_path: Path
+) -> None:
+    """If-Range: when the file changed on the server after the break-off, the rest is not
+    appended to the old start (the server answers 200, not 206)."""
+    import time
+
+    data = os.urandom(2 << 20)
+    rid = server.seed_resource("experiment", seeded.sessions["E2"], "CHANGING")
+    server.seed_file(rid, "c.bin", data)
+    remote = session.experiments[seeded.sessions["E2"]].resources["CHANGING"].files["c.bin"]
+    server.faults.drop_after(1 << 20, count=1, prefix="/data/")
+    changed: list[bool] = []
+
+    def replace_on_first_chunk(done: int, total: int | None, finished: bool) -> None:
+        if done and not changed:
+            changed.append(True)
+            time.sleep(1.1)  # Last-Modified has one-second steps
+            server.seed_file(rid, "c.bin", os.urandom(2 << 20))
+
+    sink = io.BytesIO()
+    with pytest.raises(XNATTransferError, match="changed on the server"):
+        session.download_stream(remote.uri, sink, update_func=replace_on_first_chunk)
 
 
 def test_interrupted_zip_leaves_nothing(
@@ -375,10 +429,14 @@ def test_large_file_round_trip_and_drop(
     sink = io.BytesIO()
     assert remote.download_stream(sink) == len(data)
     assert _sha(sink.getvalue()) == _sha(data)
-    server.faults.drop_after(3 << 20, count=1, prefix="/data/")
-    with pytest.raises(XNATTransferError):
-        remote.download(tmp_path / "b", verbose=False)
-    assert sorted(os.listdir(tmp_path)) == ["a"]
+    # cut after 3 MiB every time: each try brings 3 MiB more, so it completes
+    server.faults.drop_after(3 << 20, count=99, prefix="/data/")
+    assert _sha(remote.download(tmp_path / "b", verbose=False).read_bytes()) == _sha(data)
+    # without resuming the first cut is final, and nothing is left
+    with pytest.raises(XNATTransferError, match="broke off"):
+        remote.download(tmp_path / "c", verbose=False, resume=0)
+    assert sorted(os.listdir(tmp_path)) == ["a", "b"]
+    server.faults.clear()
 
 
 def test_stall_watchdog_ends_a_silent_transfer() -> None:
