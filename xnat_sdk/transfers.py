@@ -725,7 +725,9 @@ class RemoteStream(io.RawIOBase):
     """A read-only, seekable file object over a remote file, streamed in chunks.
 
     Reads continue one streamed GET; a seek outside the small window of recent bytes
-    re-opens the stream with an HTTP Range request. Closing stops the transfer.
+    re-opens the stream with an HTTP Range request, and so does a broken-off connection
+    (from the byte it stopped at, with ``If-Range``; ``RESUME_ATTEMPTS`` times in a row
+    without a new byte). Closing stops the transfer.
     """
 
     _WINDOW = 1 << 16
@@ -742,6 +744,7 @@ class RemoteStream(io.RawIOBase):
         self._buf = bytearray()
         self._buf_start = 0
         self._pos = 0
+        self._validator: str | None = None
         self.bytes_received = 0
         """Body bytes read from the server so far (all requests of this object)."""
         self._open_at(0)
@@ -768,6 +771,8 @@ class RemoteStream(io.RawIOBase):
             length = _plain_length(response)
             if length:
                 self._size = int(length) + offset
+        if self._validator is None:
+            self._validator = response.headers.get("ETag") or response.headers.get("Last-Modified")
         self._response = response
         self._buf = bytearray()
         self._buf_start = offset
@@ -804,16 +809,44 @@ class RemoteStream(io.RawIOBase):
         if response is None:
             return
         buf_end = self._buf_start + len(self._buf)
-        try:
-            while buf_end < want_end:
+        left = RESUME_ATTEMPTS
+        while buf_end < want_end:
+            try:
                 chunk = response.raw.read(max(want_end - buf_end, 65536), decode_content=True)
-                if not chunk:
+            except _stream_errors() as exc:
+                if not left:
+                    raise _transfer_error(f"GET {self._uri}", exc) from exc
+                left -= 1
+                response = self._go_on_from(buf_end, exc)
+                continue
+            if not chunk:
+                if self._size is None or buf_end >= self._size or not left:
                     break
-                self._buf += chunk
-                self.bytes_received += len(chunk)
-                buf_end += len(chunk)
-        except _stream_errors() as exc:
-            raise _transfer_error(f"GET {self._uri}", exc) from exc
+                left -= 1  # ended early without an error
+                response = self._go_on_from(buf_end, None)
+                continue
+            left = RESUME_ATTEMPTS
+            self._buf += chunk
+            self.bytes_received += len(chunk)
+            buf_end += len(chunk)
+
+    def _go_on_from(self, offset: int, broke: BaseException | None) -> requests.Response:
+        """A new response for the rest from ``offset`` (the buffer is kept)."""
+        what = f"GET {self._uri}"
+        if self._response is not None:
+            self._response.close()
+            self._response = None
+        resumed = _resume_from(
+            self._session, self._uri, None, None, self._timeout, offset, self._validator
+        )
+        if resumed is None:
+            raise XNATTransferError(
+                f"{what}: the connection broke off at byte {offset} and the rest could not "
+                "be fetched (the file changed on the server, or it serves no byte ranges)"
+            ) from broke
+        _check_resumed(resumed, what, offset, self._size)
+        self._response = resumed
+        return resumed
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")

@@ -504,3 +504,29 @@ def test_large_body_hashed_beside_the_download(
         remote.download(target, verbose=False)
         assert target.read_bytes() == data
     assert not [t for t in threading.enumerate() if t.name == "xnat-sdk-md5"]
+
+
+def test_open_goes_on_after_a_break_off(
+    server: LocalXNAT, session: XNATSession, seeded: Seeded, log: RequestLog
+) -> None:
+    data = os.urandom((2 << 20) + 99)
+    rid = server.seed_resource("experiment", seeded.sessions["E2"], "STREAMED")
+    server.seed_file(rid, "s.bin", data)
+    remote = session.experiments[seeded.sessions["E2"]].resources["STREAMED"].files["s.bin"]
+    server.faults.drop_after(700_000, count=2, prefix="/data/")
+    log.clear()
+    with remote.open() as handle:
+        head = handle.read(1000)
+        assert head == data[:1000]
+        assert handle.read() == data[1000:]
+        handle.seek(5)
+        assert handle.read(10) == data[5:15]
+    ranges = [status for method, _, status in log.requests if method == "GET"]
+    assert ranges[:3] == [200, 206, 206]  # two break-offs, each continued with a range
+    # every try cut before a whole read arrives: the read fails with a clear error
+    server.faults.drop_after(100, count=99, prefix="/data/")
+    try:
+        with remote.open() as handle, pytest.raises(XNATTransferError, match="broke off"):
+            handle.read()
+    finally:
+        server.faults.clear()
