@@ -427,6 +427,19 @@ class _WriteFailed(Exception):
         self.original = original
 
 
+def _socket_of(response: requests.Response) -> socket.socket | None:
+    """The socket a streamed response reads from: its connection's, or (when the server
+    answered ``Connection: close`` and http.client let go of the connection) the one
+    under the response's own file object."""
+    connection = getattr(response.raw, "connection", None)
+    sock = getattr(connection, "sock", None)
+    if isinstance(sock, socket.socket):
+        return sock
+    reader = getattr(getattr(response.raw, "_fp", None), "fp", None)
+    sock = getattr(getattr(reader, "raw", None), "_sock", None)
+    return sock if isinstance(sock, socket.socket) else None
+
+
 class _StallGuard:
     """For a large body: blocking socket reads, with a watchdog instead of a socket timeout.
 
@@ -445,8 +458,7 @@ class _StallGuard:
         chosen = timeout if timeout is not None else session.request_timeout
         limit = chosen[1] if isinstance(chosen, tuple) else chosen
         self.limit = float(limit) if limit is not None else 0.0
-        connection = getattr(response.raw, "connection", None)
-        sock = getattr(connection, "sock", None)
+        sock = _socket_of(response)
         usable = isinstance(sock, socket.socket) and total is not None
         self._sock = sock if usable and total and total >= self.MIN_BODY else None
         self._old: float | None = None

@@ -530,3 +530,34 @@ def test_open_goes_on_after_a_break_off(
             handle.read()
     finally:
         server.faults.clear()
+
+
+def test_stall_guard_takes_the_socket_of_a_connection_close_answer(
+    server: LocalXNAT, session: XNATSession, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The local server (like any ``Connection: close`` answer) leaves the connection
+    object without its socket; the guard must still find the socket under the response to
+    read it without per-recv polling, and put its timeout back afterwards."""
+    import socket
+
+    from xnat_sdk import transfers
+
+    data = os.urandom(1 << 20)
+    rid = server.seed_resource("experiment", seeded.sessions["E2"], "GUARDED")
+    server.seed_file(rid, "g.bin", data)
+    uri = f"/data/experiments/{seeded.sessions['E2']}/resources/GUARDED/files/g.bin"
+    monkeypatch.setattr(transfers._StallGuard, "MIN_BODY", 1)
+    response = transfers._open_get(session, uri)
+    try:
+        assert response.headers.get("Connection", "").lower() == "close"
+        sock = transfers._socket_of(response)
+        assert isinstance(sock, socket.socket)
+        before = sock.gettimeout()
+        assert before is not None  # the session's read timeout
+        guard = transfers._StallGuard(response, session, None, len(data))
+        with guard:
+            assert sock.gettimeout() is None
+            assert b"".join(response.iter_content(1 << 16)) == data
+        assert sock.gettimeout() == before
+    finally:
+        response.close()
