@@ -285,3 +285,22 @@ def test_create_experiment_from_an_xml_document(
     assert rest.fields(uri)["date"] == "2022-05-06"
     rows = rest.rows(f"/data/experiments/{copy.id()}/scans")
     assert sorted((r["ID"], r["type"]) for r in rows) == [("1", "T1w"), ("2", "T2w")]
+
+
+def test_value_outside_the_schema_is_refused_and_not_stored(
+    pyx: Any, rest: Rest, server: LocalXNAT, new_project: NewProject
+) -> None:
+    """pyxnat validates nothing itself: XNAT's validator answers 400, pyxnat raises, and the
+    subject keeps its old value."""
+    pid = new_project("PXV")
+    server.seed_subject(pid, "PV01")
+    subject = pyx.select.project(pid).subject("PV01")
+    subject.attrs.set(GENDER, "female")
+    from pyxnat.core.errors import DatabaseError
+
+    with pytest.raises(DatabaseError, match="status code: 400"):
+        subject.attrs.set(GENDER, "zzz")
+    uri = f"/data/projects/{pid}/subjects/PV01"
+    assert [d["gender"] for d in rest.child(uri, "demographics")] == ["female"]
+    subject.attrs.set(GENDER, "MALE")  # XNAT compares the enumeration ignoring case
+    assert [d["gender"] for d in rest.child(uri, "demographics")] == ["MALE"]
