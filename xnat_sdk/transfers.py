@@ -1249,6 +1249,8 @@ _SPOOL = 32 << 20
 """Archives for ``tar_file``/``tgz_file`` stay in memory up to this size, then spill."""
 
 PARALLEL_UPLOADS = 4
+PARALLEL_DOWNLOADS = 4
+"""Sessions a project or subject ``download_dir`` fetches at a time."""
 """Concurrent requests of ``upload_dir(method="per_file")``."""
 
 UPLOAD_DIR_METHODS = ("per_file", "tar_memory", "tgz_memory", "tar_file", "tgz_file")
@@ -1834,14 +1836,25 @@ class _TreeDownloads(_ObjectBase):
         progress_callback: _Callback | None = None,
         *,
         overwrite: bool = True,
+        workers: int = PARALLEL_DOWNLOADS,
     ) -> Path:
         """Download every session below this object into ``target_dir/{name}/...`` (one
-        verified zip per session); returns that folder. ``progress_callback(message)``
-        is told which subject/session is next (as in xnatpy)."""
+        verified zip per session, ``workers`` sessions at a time); returns that folder.
+        ``progress_callback(message)`` is told which subject/session is next (as in xnatpy).
+        On an error no new session starts, those under way finish, and the first error is
+        raised; sessions already complete stay (each is verified on its own)."""
+        if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+            raise XNATValueError(f"workers must be an int >= 1, got {workers!r}")
         folder = local_folder(target_dir, "target_dir") / _safe_name(self._folder_name())
         folder.mkdir(parents=True, exist_ok=True)
         with TransferProgress(verbose, overall_label=self._folder_name()) as bars:
-            self._download_tree(folder, _Walk(bars, overwrite, progress_callback))
+            walk = _Walk(bars, overwrite, progress_callback, workers)
+            try:
+                self._download_tree(folder, walk)
+            except BaseException:
+                walk.finish(cancel=True)
+                raise
+            walk.finish()
         return folder
 
     def download(
@@ -1862,16 +1875,64 @@ class _TreeDownloads(_ObjectBase):
 
 
 class _Walk:
-    """Shared state of a project/subject walk."""
+    """Shared state of a project/subject walk: sessions are downloaded by a pool of
+    ``workers`` threads (inline for one)."""
 
-    def __init__(self, bars: TransferProgress, overwrite: bool, callback: _Callback | None) -> None:
+    def __init__(
+        self, bars: TransferProgress, overwrite: bool, callback: _Callback | None, workers: int
+    ) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
         self.bars = bars
         self.overwrite = overwrite
         self.callback = callback
+        self._pool = (
+            ThreadPoolExecutor(workers, thread_name_prefix="xnat-sdk-session")
+            if workers > 1
+            else None
+        )
+        self._futures: list[Any] = []
 
     def tell(self, message: str) -> None:
         if self.callback is not None:
             self.callback(message)
+
+    def session(self, experiment: SessionDownloads, folder: Path) -> None:
+        """Download ``experiment`` into ``folder`` now, or hand it to the pool."""
+        if self._pool is None:
+            experiment.download_dir(folder, verbose=False, overwrite=self.overwrite, bars=self.bars)
+            return
+        for future in self._futures:
+            if future.done() and future.exception() is not None:
+                raise future.exception()  # stop starting sessions after a failure
+        self._futures.append(
+            self._pool.submit(
+                experiment.download_dir,
+                folder,
+                verbose=False,
+                overwrite=self.overwrite,
+                bars=self.bars,
+            )
+        )
+
+    def finish(self, *, cancel: bool = False) -> None:
+        """Wait for the sessions under way and raise the first error; pending ones are
+        cancelled after a failure, or at once with ``cancel`` (the walk itself failed:
+        its error is the one that counts)."""
+        if self._pool is None:
+            return
+        from concurrent.futures import FIRST_EXCEPTION, wait
+
+        if not cancel:
+            wait(self._futures, return_when=FIRST_EXCEPTION)
+        for future in self._futures:
+            future.cancel()
+        self._pool.shutdown(wait=True)
+        if cancel:
+            return
+        for future in self._futures:
+            if not future.cancelled() and future.exception() is not None:
+                raise future.exception()
 
 
 class SubjectDownloads(_TreeDownloads):
@@ -1886,7 +1947,7 @@ class SubjectDownloads(_TreeDownloads):
         sessions = [e for e in getattr(self, "experiments", ()) if isinstance(e, SessionDownloads)]
         for number, experiment in enumerate(sessions, start=1):
             walk.tell(f"Downloading experiment {number} of {len(sessions)}")
-            experiment.download_dir(folder, verbose=False, overwrite=walk.overwrite, bars=walk.bars)
+            walk.session(experiment, folder)
 
 
 class ProjectDownloads(_TreeDownloads):

@@ -8,7 +8,7 @@ import io
 import os
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -561,3 +561,71 @@ def test_stall_guard_takes_the_socket_of_a_connection_close_answer(
         assert sock.gettimeout() == before
     finally:
         response.close()
+
+
+def _seed_tree(server: LocalXNAT, project: str) -> dict[str, bytes]:
+    """Two subjects with two sessions each, one scan with three files per session; returns
+    each file's bytes by its path below the project folder."""
+    expected: dict[str, bytes] = {}
+    server.seed_project(project)
+    for subject in ("SA", "SB"):
+        server.seed_subject(project, subject)
+        for number in (1, 2):
+            label = f"{subject}_MR{number}"
+            eid = server.seed_session(project, subject, label)
+            pk = server.seed_scan(eid, "1", type="T1")
+            rid = server.seed_resource("scan", pk, "DICOM", format="DICOM")
+            for index in range(3):
+                data = os.urandom(1000 + index)
+                server.seed_file(rid, f"{index}.dcm", data)
+                rel = f"{subject}/{label}/scans/1-T1/resources/DICOM/files/{index}.dcm"
+                expected[rel] = data
+    return expected
+
+
+def test_tree_download_runs_sessions_side_by_side(
+    server: LocalXNAT, session: XNATSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from xnat_sdk.transfers import SessionDownloads
+
+    expected = _seed_tree(server, "PARTREE")
+    project = session.projects["PARTREE"]
+    # two sessions must be under way at once, or the barrier breaks (no timing involved)
+    barrier = threading.Barrier(2, timeout=20)
+    original = SessionDownloads.download_dir
+    calls: list[str] = []
+
+    def side_by_side(self: Any, *args: Any, **kwargs: Any) -> Path:
+        calls.append(threading.current_thread().name)
+        if len(calls) <= 2:
+            barrier.wait()
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SessionDownloads, "download_dir", side_by_side)
+    folder = project.download_dir(tmp_path / "par", verbose=False, workers=2)
+    assert _files_below(folder) == expected
+    assert len(calls) == 4 and all(name.startswith("xnat-sdk-session") for name in calls)
+    monkeypatch.setattr(SessionDownloads, "download_dir", original)
+    # one worker: the same tree, on the calling thread
+    assert _files_below(project.download_dir(tmp_path / "one", workers=1)) == expected
+    with pytest.raises(XNATValueError, match="workers"):
+        project.download_dir(tmp_path / "bad", workers=0)
+    assert not (tmp_path / "bad").exists()
+
+
+def test_tree_download_failure_in_one_session_is_raised_and_leaves_no_staging(
+    server: LocalXNAT, session: XNATSession, tmp_path: Path
+) -> None:
+    _seed_tree(server, "PARFAIL")
+    project = session.projects["PARFAIL"]
+    server.faults.corrupt_digests(count=1)  # one session's listing lies about its digests
+    with pytest.raises(XNATIntegrityError):
+        project.download_dir(tmp_path / "out", verbose=False, workers=4)
+    left = [p.name for p in (tmp_path / "out").rglob("*") if p.name.startswith(".xnat-sdk-")]
+    assert left == []
+    sessions = [p for p in (tmp_path / "out" / "PARFAIL").glob("*/*") if p.is_dir()]
+    assert len(sessions) <= 3  # the failed session is not there; the others are whole
+    for folder in sessions:
+        assert len(list(folder.rglob("*.dcm"))) == 3
