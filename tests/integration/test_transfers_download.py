@@ -40,6 +40,15 @@ def _scan_pk(server: LocalXNAT, eid: str, scan: str) -> int:
     return int(row[0])
 
 
+def _e2_file(
+    server: LocalXNAT, session: XNATSession, seeded: Seeded, label: str, name: str, data: bytes
+) -> tuple[int, Any]:
+    """A new resource ``label`` on session E2 holding ``name``: (its resource id, the file)."""
+    rid = server.seed_resource("experiment", seeded.sessions["E2"], label)
+    server.seed_file(rid, name, data)
+    return rid, session.experiments[seeded.sessions["E2"]].resources[label].files[name]
+
+
 @pytest.fixture
 def payloads() -> dict[str, bytes]:
     """Files of the DICOM resource of scan 1 of E1 (sizes around chunk boundaries)."""
@@ -166,9 +175,7 @@ def test_broken_off_download_goes_on_from_where_it_stopped(
     log: RequestLog,
 ) -> None:
     data = os.urandom((3 << 20) + 777)
-    rid = server.seed_resource("experiment", seeded.sessions["E2"], "RESUME")
-    server.seed_file(rid, "r.bin", data)
-    remote = session.experiments[seeded.sessions["E2"]].resources["RESUME"].files["r.bin"]
+    _rid, remote = _e2_file(server, session, seeded, "RESUME", "r.bin", data)
     assert remote.size == len(data)
     server.faults.drop_after((1 << 20) + 5, count=2, prefix="/data/")  # cut twice
     log.clear()
@@ -192,9 +199,7 @@ def test_resume_refuses_to_stitch_a_file_that_changed(
     import time
 
     data = os.urandom(2 << 20)
-    rid = server.seed_resource("experiment", seeded.sessions["E2"], "CHANGING")
-    server.seed_file(rid, "c.bin", data)
-    remote = session.experiments[seeded.sessions["E2"]].resources["CHANGING"].files["c.bin"]
+    rid, remote = _e2_file(server, session, seeded, "CHANGING", "c.bin", data)
     server.faults.drop_after(1 << 20, count=1, prefix="/data/")
     changed: list[bool] = []
 
@@ -422,9 +427,7 @@ def test_large_file_round_trip_and_drop(
     server: LocalXNAT, session: XNATSession, seeded: Seeded, tmp_path: Path
 ) -> None:
     data = os.urandom((9 << 20) + 12345)
-    rid = server.seed_resource("experiment", seeded.sessions["E2"], "BIG")
-    server.seed_file(rid, "big.bin", data)
-    remote = session.experiments[seeded.sessions["E2"]].resources["BIG"].files["big.bin"]
+    _rid, remote = _e2_file(server, session, seeded, "BIG", "big.bin", data)
     assert _sha(remote.download(tmp_path / "a", verbose=False).read_bytes()) == _sha(data)
     sink = io.BytesIO()
     assert remote.download_stream(sink) == len(data)
@@ -510,9 +513,7 @@ def test_open_goes_on_after_a_break_off(
     server: LocalXNAT, session: XNATSession, seeded: Seeded, log: RequestLog
 ) -> None:
     data = os.urandom((2 << 20) + 99)
-    rid = server.seed_resource("experiment", seeded.sessions["E2"], "STREAMED")
-    server.seed_file(rid, "s.bin", data)
-    remote = session.experiments[seeded.sessions["E2"]].resources["STREAMED"].files["s.bin"]
+    _rid, remote = _e2_file(server, session, seeded, "STREAMED", "s.bin", data)
     server.faults.drop_after(700_000, count=2, prefix="/data/")
     log.clear()
     with remote.open() as handle:
