@@ -77,10 +77,10 @@ __all__ = [
 ]
 
 CHUNK_SIZE = 524288
+"""Default bytes per read and write (512 KiB, as xnatpy)."""
 RESUME_ATTEMPTS = 3
 """How often a broken-off download goes on from where it stopped (when the server serves
 byte ranges)."""
-"""Default bytes per read and write (512 KiB, as xnatpy)."""
 
 UploadSource = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes] | IO[str]
 
@@ -1249,9 +1249,9 @@ _SPOOL = 32 << 20
 """Archives for ``tar_file``/``tgz_file`` stay in memory up to this size, then spill."""
 
 PARALLEL_UPLOADS = 4
+"""Concurrent requests of ``upload_dir(method="per_file")``."""
 PARALLEL_DOWNLOADS = 4
 """Sessions a project or subject ``download_dir`` fetches at a time."""
-"""Concurrent requests of ``upload_dir(method="per_file")``."""
 
 UPLOAD_DIR_METHODS = ("per_file", "tar_memory", "tgz_memory", "tar_file", "tgz_file")
 
