@@ -271,31 +271,21 @@ def download_stream(
                             done += len(chunk)
                             guard.received = done
                             update(done, total, False)
-                    if guard.stalled:
-                        raise XNATTransferError(
-                            f"{what}: no data for {guard.limit:g} s (read timeout)"
-                        )
-                    if not (resume and resumable and length and 0 < done < int(length)):
-                        break
-                    left = resume if done > before else left
-                    # the body ended early without an error: go on as after a break-off
-                    broke = XNATTransferError(f"{what}: got {done} of {length} bytes")
                 except _WriteFailed as exc:
                     raise exc.original from None
                 except _stream_errors() as exc:
-                    if guard.stalled:
-                        raise XNATTransferError(
-                            f"{what}: no data for {guard.limit:g} s (read timeout)"
-                        ) from exc
-                    left = resume if done > before else left
-                    if not (left and resumable):
-                        raise _transfer_error(what, exc) from exc
+                    guard.raise_if_stalled(what, exc)
                     broke = exc
-                if not left:
-                    raise XNATTransferError(
-                        f"{what}: got {done} of {length} bytes ({resume} tries to go on "
-                        "brought nothing new)"
-                    ) from broke
+                else:
+                    guard.raise_if_stalled(what, None)
+                    if not (resume and resumable and length and 0 < done < int(length)):
+                        break
+                    # the body ended early without an error: go on as after a break-off
+                    broke = XNATTransferError(f"{what}: got {done} of {length} bytes")
+                if done > before:
+                    left = resume  # a new byte arrived: the tries count afresh
+                if not (left and resumable):
+                    raise _transfer_error(what, broke) from broke
                 left -= 1
                 response.close()
                 session.logger.info(
@@ -496,6 +486,13 @@ class _StallGuard:
         if self._sock is not None:
             with contextlib.suppress(OSError):
                 self._sock.settimeout(self._old)
+
+    def raise_if_stalled(self, what: str, cause: BaseException | None) -> None:
+        """Raise the read-timeout error when the watchdog ended the transfer."""
+        if self.stalled:
+            raise XNATTransferError(
+                f"{what}: no data for {self.limit:g} s (read timeout)"
+            ) from cause
 
 
 def _temp_beside(target: Path) -> tuple[int, Path]:
