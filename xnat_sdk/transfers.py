@@ -1074,15 +1074,6 @@ def download_zip_dir(
     folders: dict[str, _ZipPlace] = {}  # folder inside the zip -> where its files go
     got: list[tuple[str, _ZipPlace, str, int, str]] = []  # name, place, file name, size, md5
 
-    def size_of(name: str) -> int | None:
-        try:
-            rel = safe_relative(name)
-        except XNATError:
-            return None  # refused with its reason when the entry is written
-        folder, _, base = rel.rpartition("/")
-        sizes = {s for _, s, _ in _zip_place(folder, flatten).candidates(expected(), base)}
-        return sizes.pop() if len(sizes) == 1 and -1 not in sizes else None
-
     try:
         own = bars is None
         progress = bars or TransferProgress(verbose)
@@ -1109,6 +1100,22 @@ def download_zip_dir(
             what = f"GET {response.url}"
             done = 0
 
+            def locate(name: str) -> tuple[_ZipPlace, str]:
+                """Where an entry goes: its folder's place (worked out, checked to stay
+                inside the target and made in staging once per folder) and its file name."""
+                folder_rel, _, base = safe_relative(name).rpartition("/")
+                place = folders.get(folder_rel)
+                if place is None:
+                    place = folders[folder_rel] = _zip_place(folder_rel, flatten)
+                    _inside_root(root_real, os.path.join(root_str, place.rel, "_"), checked)
+                    os.makedirs(os.path.join(staging_str, place.rel), exist_ok=True)
+                return place, base
+
+            def size_of(name: str) -> int | None:
+                place, base = locate(name)
+                sizes = {s for _, s, _ in place.candidates(expected(), base)}
+                return sizes.pop() if len(sizes) == 1 and -1 not in sizes else None
+
             def counted() -> Iterator[bytes]:
                 nonlocal done, total
                 for chunk in response.iter_content(CHUNK_SIZE):
@@ -1127,14 +1134,7 @@ def download_zip_dir(
                         for _ in data:
                             pass
                         continue
-                    rel = safe_relative(name)
-                    folder_rel, _, base = rel.rpartition("/")
-                    place = folders.get(folder_rel)
-                    if place is None:
-                        place = folders[folder_rel] = _zip_place(folder_rel, flatten)
-                        # Checked once per folder: its real path must stay inside the target.
-                        _inside_root(root_real, os.path.join(root_str, place.rel, "_"), checked)
-                        os.makedirs(os.path.join(staging_str, place.rel), exist_ok=True)
+                    place, base = locate(name)
                     fd = os.open(staging_prefix + place.rel + base, _WRITE_FLAGS, 0o666)
                     try:
                         if isinstance(data, tuple):  # one piece, CRC already checked
@@ -1164,11 +1164,7 @@ def download_zip_dir(
         found_by_key = expected()
         for name, place, base, size, digest in got:
             found = place.candidates(found_by_key, base)
-            if len(found) == 1:  # the usual case, checked without a generator
-                _, s, d = found[0]
-                if (s == size or s == -1) and (d == digest or not d):
-                    continue
-            elif not found or any(s in (-1, size) and d in ("", digest) for _, s, d in found):
+            if not found or any(s in (-1, size) and d in ("", digest) for _, s, d in found):
                 continue
             raise XNATIntegrityError(
                 f"{name}: {size} bytes with MD5 {digest} do not match the "
