@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import http.client
 import io
@@ -53,6 +54,8 @@ from xnat_sdk.errors import (
 from xnat_sdk.progress import ProgressCallback, TransferProgress, wants_bars
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     import requests
 
     from xnat_sdk.session import Timeout, XNATSession
@@ -1246,6 +1249,20 @@ PARALLEL_UPLOADS = 4
 PARALLEL_DOWNLOADS = 4
 """Sessions a project or subject ``download_dir`` fetches at a time."""
 
+
+def _settle(futures: list[Future[Any]]) -> None:
+    """Wait until every future is done or one failed; cancel those not started yet and
+    re-raise the first failure (in submission order)."""
+    from concurrent.futures import FIRST_EXCEPTION, wait
+
+    wait(futures, return_when=FIRST_EXCEPTION)
+    for future in futures:
+        future.cancel()
+    for future in futures:
+        if future.done() and not future.cancelled():
+            future.result()
+
+
 UPLOAD_DIR_METHODS = ("per_file", "tar_memory", "tgz_memory", "tar_file", "tgz_file")
 
 
@@ -1638,7 +1655,7 @@ class ResourceTransfers(_ObjectBase):
     def _upload_per_file(self, folder: Path, overwrite: bool, verbose: bool) -> None:
         """One request per file, a few at a time (XNAT serves them in parallel; over a
         network with latency this is much faster than one after the other)."""
-        from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+        from concurrent.futures import ThreadPoolExecutor
 
         from xnat_sdk.archives import iter_files
 
@@ -1670,13 +1687,7 @@ class ResourceTransfers(_ObjectBase):
             TransferProgress(verbose, overall_label=label, overall_total=total) as bars,
             ThreadPoolExecutor(max_workers=PARALLEL_UPLOADS) as pool,
         ):
-            futures = [pool.submit(send, path, rel, size, bars) for path, rel, size in files]
-            _finished, pending = wait(futures, return_when=FIRST_EXCEPTION)
-            for future in pending:
-                future.cancel()
-            for future in futures:
-                if future.done() and not future.cancelled():
-                    future.result()  # re-raises the first failure
+            _settle([pool.submit(send, path, rel, size, bars) for path, rel, size in files])
 
     def download(
         self, path: str | os.PathLike[str], verbose: bool = True, *, overwrite: bool = True
@@ -1884,7 +1895,7 @@ class _Walk:
             if workers > 1
             else None
         )
-        self._futures: list[Any] = []
+        self._futures: list[Future[Any]] = []
 
     def tell(self, message: str) -> None:
         if self.callback is not None:
@@ -1892,21 +1903,16 @@ class _Walk:
 
     def session(self, experiment: SessionDownloads, folder: Path) -> None:
         """Download ``experiment`` into ``folder`` now, or hand it to the pool."""
+        job = functools.partial(
+            experiment.download_dir, folder, verbose=False, overwrite=self.overwrite, bars=self.bars
+        )
         if self._pool is None:
-            experiment.download_dir(folder, verbose=False, overwrite=self.overwrite, bars=self.bars)
+            job()
             return
         for future in self._futures:
-            if future.done() and future.exception() is not None:
-                raise future.exception()  # stop starting sessions after a failure
-        self._futures.append(
-            self._pool.submit(
-                experiment.download_dir,
-                folder,
-                verbose=False,
-                overwrite=self.overwrite,
-                bars=self.bars,
-            )
-        )
+            if future.done():
+                future.result()  # re-raises a failure: no session starts after one
+        self._futures.append(self._pool.submit(job))
 
     def finish(self, *, cancel: bool = False) -> None:
         """Wait for the sessions under way and raise the first error; pending ones are
@@ -1914,18 +1920,13 @@ class _Walk:
         its error is the one that counts)."""
         if self._pool is None:
             return
-        from concurrent.futures import FIRST_EXCEPTION, wait
-
-        if not cancel:
-            wait(self._futures, return_when=FIRST_EXCEPTION)
-        for future in self._futures:
-            future.cancel()
-        self._pool.shutdown(wait=True)
-        if cancel:
-            return
-        for future in self._futures:
-            if not future.cancelled() and future.exception() is not None:
-                raise future.exception()
+        try:
+            if not cancel:
+                _settle(self._futures)
+        finally:
+            for future in self._futures:
+                future.cancel()
+            self._pool.shutdown(wait=True)
 
 
 class SubjectDownloads(_TreeDownloads):
