@@ -644,8 +644,7 @@ def _nested(
     fallback: type[XNATObject] = GenericObject
     if isinstance(target, type) and issubclass(target, XNATObject):
         fallback = target
-    sites = session.extension_types if session is not None else True
-    cls = class_for(xsi, fallback, sites=sites) if xsi else fallback
+    cls = class_for(xsi, fallback, session) if xsi else fallback
     if session is None:
         obj = cls.__new__(cls)
         for slot, default in _UNBOUND_SLOTS:

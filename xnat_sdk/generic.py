@@ -73,9 +73,11 @@ def register_models(package: str | ModuleType) -> ModuleType:
     return module
 
 
-def model_class(xsi: str, *, sites: bool = True) -> type[XNATObject] | None:
-    """The generated class for an ``xsi:type``: the core models first, then (``sites``)
-    the registered site packages (None when none of them knows it)."""
+def model_class(xsi: str, session: XNATSession | None = None) -> type[XNATObject] | None:
+    """The generated class for an ``xsi:type``: the core models first, then the registered
+    site packages unless ``session`` was opened with ``extension_types=False`` (None when
+    none of them knows it)."""
+    sites = session is None or session.extension_types
     key = (xsi, sites)
     if key in _LOOKUP:
         return _LOOKUP[key]
@@ -99,10 +101,10 @@ def model_class(xsi: str, *, sites: bool = True) -> type[XNATObject] | None:
     return found
 
 
-def class_for(xsi: str, generic: type[_B], *, sites: bool = True) -> type[_B]:
-    """The model class for ``xsi`` (``sites``: site packages too), else ``generic`` (with a
+def class_for(xsi: str, generic: type[_B], session: XNATSession | None = None) -> type[_B]:
+    """The model class for ``xsi`` (see :func:`model_class`), else ``generic`` (with a
     one-time warning)."""
-    found = model_class(xsi, sites=sites) if xsi else None
+    found = model_class(xsi, session) if xsi else None
     if found is None:
         if xsi:
             warn_unknown_type(xsi)
@@ -220,10 +222,8 @@ def object_at(session: XNATSession, uri: str, xsi: str | None = None) -> XNATObj
         generic = _GENERIC_BY_SEGMENT.get(segments[-2], GenericObject)
     path = "/" + "/".join(segments)
     if xsi is not None:
-        return class_for(xsi, generic, sites=session.extension_types)._xnat_bind(
-            session, path, xsi=xsi
-        )
+        return class_for(xsi, generic, session)._xnat_bind(session, path, xsi=xsi)
     item = first_current_item(session.get_json(path), path)
     found = str((item.get("meta") or {}).get("xsi:type") or "")
-    cls = class_for(found, generic, sites=session.extension_types) if found else generic
+    cls = class_for(found, generic, session) if found else generic
     return cls._xnat_bind(session, path, xsi=found or None, item=item)

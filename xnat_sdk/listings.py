@@ -412,7 +412,7 @@ class Listing(Generic[T]):
                 continue
             xsi = str(row.get(spec.xsi_key) or "") if spec.xsi_key else ""
             xsi = xsi.strip() or spec.default_xsi
-            klass = class_for(xsi, generic, sites=session.extension_types)
+            klass = class_for(xsi, generic, session)
             obj = klass._xnat_bind(
                 session, f"{self._uri}/{ident}", xsi=xsi, parent=self._parent, row=row
             )
@@ -442,7 +442,7 @@ class Listing(Generic[T]):
             fields[spec.id_key] = ident
             if not self._matches(fields):
                 continue
-            klass = class_for(xsi, generic, sites=session.extension_types)
+            klass = class_for(xsi, generic, session)
             obj = klass._xnat_bind(
                 session, f"{self._uri}/{ident}", xsi=xsi, parent=self._parent, item=item
             )
@@ -678,7 +678,7 @@ class Listing(Generic[T]):
                 f"{spec.name}.create(key, MrSessionData, ...)",
             )
         if cls is None:
-            found = model_class(spec.default_xsi, sites=self._session.extension_types)
+            found = model_class(spec.default_xsi, self._session)
             if found is None or found.__xsd_abstract__:
                 raise XNATValidationError(
                     "cls",
