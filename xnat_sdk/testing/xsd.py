@@ -198,10 +198,7 @@ def _parse_file(path: Path, types: dict[str, TypeDef]) -> None:
                     if base and not base.startswith("xs:"):
                         td.base = base
                     body = ext
-        _collect(body, "", td.fields, simple, types_prefix=prefix)
-        td.fields = [
-            FieldDef(f.path, f.kind, f.xstype, f.enumeration, f.max_length, name) for f in td.fields
-        ]
+        _collect(body, "", td.fields, simple, owner=name)
         types[name] = td
     for el in root.findall(f"{XS}element"):
         t = el.get("type")
@@ -223,8 +220,8 @@ def _simple_type(el: ET.Element, simple: dict[str, _Simple]) -> _Simple | None:
     return None
 
 
-def _field(path: str, kind: str, st: _Simple) -> FieldDef:
-    return FieldDef(path, kind, st.base, st.enumeration, st.max_length)
+def _field(path: str, kind: str, st: _Simple, owner: str) -> FieldDef:
+    return FieldDef(path, kind, st.base, st.enumeration, st.max_length, owner)
 
 
 def _collect(
@@ -232,7 +229,7 @@ def _collect(
     prefix: str,
     out: list[FieldDef],
     simple: dict[str, _Simple],
-    types_prefix: str,
+    owner: str,
 ) -> None:
     for child in node:
         tag = child.tag
@@ -240,10 +237,12 @@ def _collect(
             name = child.get("name")
             if name:
                 out.append(
-                    _field(prefix + name, "attribute", _simple_type(child, simple) or _STRING)
+                    _field(
+                        prefix + name, "attribute", _simple_type(child, simple) or _STRING, owner
+                    )
                 )
         elif tag in (f"{XS}sequence", f"{XS}choice", f"{XS}all"):
-            _collect(child, prefix, out, simple, types_prefix)
+            _collect(child, prefix, out, simple, owner)
         elif tag == f"{XS}element":
             name = child.get("name")
             if not name:
@@ -252,7 +251,7 @@ def _collect(
             st = _simple_type(child, simple)
             if st is not None:
                 if not repeated:
-                    out.append(_field(prefix + name, "element", st))
+                    out.append(_field(prefix + name, "element", st, owner))
                 continue
             ct = child.find(f"{XS}complexType")
             if ct is None or repeated:
@@ -261,11 +260,11 @@ def _collect(
             if sc is not None:
                 ext = sc.find(f"{XS}extension")
                 base = ext.get("base", "xs:string") if ext is not None else "xs:string"
-                out.append(_field(prefix + name, "element", simple.get(base, _Simple(base))))
+                out.append(_field(prefix + name, "element", simple.get(base, _Simple(base)), owner))
                 if ext is not None:
-                    _collect(ext, prefix + name + "/", out, simple, types_prefix)
+                    _collect(ext, prefix + name + "/", out, simple, owner)
                 continue
-            _collect(ct, prefix + name + "/", out, simple, types_prefix)
+            _collect(ct, prefix + name + "/", out, simple, owner)
 
 
 def _fallback() -> dict[str, TypeDef]:
