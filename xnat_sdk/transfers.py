@@ -294,15 +294,18 @@ def download_stream(
                 session.logger.info(
                     "%s broke off after %d bytes (%s); going on from there", what, done, broke
                 )
-                resumed = _resume_from(session, uri, format, query, timeout, done, validator)
-                if resumed is None:
-                    raise XNATTransferError(
-                        f"{what}: the connection broke off after {done} bytes and the rest "
-                        "could not be fetched (the file changed on the server, or it serves "
-                        f"no byte ranges); first: {type(broke).__name__}: {broke}"
-                    ) from broke
-                response = resumed
-                _check_resumed(response, what, done, total)
+                response = _resume_from(
+                    session,
+                    uri,
+                    done,
+                    what=what,
+                    validator=validator,
+                    total=total,
+                    broke=broke,
+                    format=format,
+                    query=query,
+                    timeout=timeout,
+                )
             digest = hasher.hexdigest() if hasher is not None else None
         finally:
             update(done, total, True)
@@ -329,19 +332,25 @@ def download_stream(
 def _resume_from(
     session: XNATSession,
     uri: str,
-    format: str | None,
-    query: Mapping[str, str] | None,
-    timeout: Timeout,
     offset: int,
+    *,
+    what: str,
     validator: str | None,
-) -> requests.Response | None:
-    """The rest of ``uri`` from byte ``offset`` (206), or None when the server cannot give it
-    (any other answer, a refused connection, or a file that changed: ``If-Range``)."""
+    total: int | None,
+    broke: BaseException | None,
+    format: str | None = None,
+    query: Mapping[str, str] | None = None,
+    timeout: Timeout = None,
+) -> requests.Response:
+    """The rest of ``uri`` from byte ``offset``: a 206 that continues exactly there (and, when
+    known, of the same ``total``). Raises :class:`XNATTransferError` (caused by ``broke``)
+    when the server cannot give it: any other answer, a refused connection, or a file that
+    changed meanwhile (``If-Range``)."""
     headers = {"Range": f"bytes={offset}-"}
     if validator:
         headers["If-Range"] = validator
-    refused: tuple[type[BaseException], ...] = (XNATError, *_stream_errors())
-    try:
+    response: requests.Response | None = None
+    with contextlib.suppress(XNATError, *_stream_errors()):
         response = _open_get(
             session,
             uri,
@@ -351,16 +360,14 @@ def _resume_from(
             headers=headers,
             accepted=(200, 206),
         )
-    except refused:
-        return None
-    if response.status_code != 206:
-        response.close()
-        return None
-    return response
-
-
-def _check_resumed(response: requests.Response, what: str, offset: int, total: int | None) -> None:
-    """A 206 must continue exactly at ``offset`` of the same ``total`` bytes."""
+    if response is None or response.status_code != 206:
+        if response is not None:
+            response.close()
+        first = f"; first: {type(broke).__name__}: {broke}" if broke is not None else ""
+        raise XNATTransferError(
+            f"{what}: the connection broke off after {offset} bytes and the rest could not be "
+            f"fetched (the file changed on the server, or it serves no byte ranges){first}"
+        ) from broke
     found = re.fullmatch(
         r"\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*", response.headers.get("Content-Range", "")
     )
@@ -373,6 +380,7 @@ def _check_resumed(response: requests.Response, what: str, offset: int, total: i
             f"{what}: asked to go on from byte {offset}, the server sent "
             f"{response.headers.get('Content-Range')!r}"
         )
+    return response
 
 
 class _Hasher:
@@ -849,14 +857,15 @@ class RemoteStream(io.RawIOBase):
             self._response.close()
             self._response = None
         resumed = _resume_from(
-            self._session, self._uri, None, None, self._timeout, offset, self._validator
+            self._session,
+            self._uri,
+            offset,
+            what=what,
+            validator=self._validator,
+            total=self._size,
+            broke=broke,
+            timeout=self._timeout,
         )
-        if resumed is None:
-            raise XNATTransferError(
-                f"{what}: the connection broke off at byte {offset} and the rest could not "
-                "be fetched (the file changed on the server, or it serves no byte ranges)"
-            ) from broke
-        _check_resumed(resumed, what, offset, self._size)
         self._response = resumed
         return resumed
 
