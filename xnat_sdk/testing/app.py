@@ -158,8 +158,8 @@ class XNATApp:
         path = normalise_path(request.path)
         faults = self.state.faults
         try:
-            faults.before_request(path)
-            response = self.dispatch(request, path)
+            canned = faults.before_request(path, request)
+            response = canned if canned is not None else self.dispatch(request, path)
         except HttpError as err:
             response = error_response(path, err)
         except Exception:
@@ -196,5 +196,5 @@ class XNATApp:
             session_id=auth.session_id,
         )
         response = route.handler(ctx)
-        finish_response(self.state, auth, response)
+        finish_response(self.state, auth, response, path)
         return response

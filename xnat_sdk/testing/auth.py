@@ -153,12 +153,16 @@ def authenticate(state: ServerState, request: Request, mode: AuthMode, path: str
     return AuthResult(GUEST)
 
 
-def finish_response(state: ServerState, auth: AuthResult, response: Response) -> None:
+def finish_response(state: ServerState, auth: AuthResult, response: Response, path: str) -> None:
     """Set ``JSESSIONID`` (new sessions) and ``SESSION_EXPIRATION_TIME`` cookies."""
     if auth.user.login == "guest" or auth.session_id is None:
         return
     if auth.new_session:
         response.headers.add("Set-Cookie", f"JSESSIONID={auth.session_id}; Path=/; HttpOnly")
+    rotated = state.faults.take_rotation(path)
+    if rotated is not None:
+        fresh = _new_session(state.store, auth.user.login, state.config.session_timeout_ms)
+        response.headers.add("Set-Cookie", f"JSESSIONID={fresh}; Path={rotated}; HttpOnly")
     now_ms = int(time.time() * 1000)
     response.headers.add(
         "Set-Cookie",
@@ -250,7 +254,7 @@ def _services_auth(ctx: RequestContext) -> Response:
         raise unauthorized(ctx.state)
     sid = _new_session(ctx.store, user.login, ctx.state.config.session_timeout_ms)
     resp = ctx.text(sid)
-    finish_response(ctx.state, AuthResult(user, sid, new_session=True), resp)
+    finish_response(ctx.state, AuthResult(user, sid, new_session=True), resp, ctx.path)
     return resp
 
 
