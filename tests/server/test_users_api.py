@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -103,3 +104,59 @@ def test_create_update_flags_roles_groups(server: LocalXNAT) -> None:
     assert admin.get(server.url + "/xapi/users/newbie/groups").json() == []
     assert admin.put(server.url + "/xapi/users/newbie/groups/bogus").status_code == 400
     assert admin.put(server.url + "/xapi/users/newbie/groups/NOPE_owner").status_code == 404
+
+
+# Access rules from XNAT's UsersApi: the listings and ``profile/{login}`` go through
+# UserResourceXapiAuthorization (admins, the named user, or everyone when
+# restrictUserListAccessToAdmins is off); ``{login}`` is AccessLevel.User (admins or the named
+# user whatever the preference). Refusals are a bare 403 from XapiRequestMappingAspect.
+_LISTINGS = ("/xapi/users", "/xapi/users/profiles", "/xapi/users/current")
+
+
+def test_non_admin_is_refused_listings_and_other_users(server: LocalXNAT) -> None:
+    user = _session("user", "user")
+    for path in (*_LISTINGS, "/xapi/users/profile/admin", "/xapi/users/admin"):
+        resp = user.get(server.url + path)
+        assert resp.status_code == 403, (path, resp.status_code, resp.text[:200])
+        assert resp.text == "", path
+    # the access check runs before the lookup: unknown logins do not leak either
+    assert user.get(server.url + "/xapi/users/nobody").status_code == 403
+    assert user.get(server.url + "/xapi/users/profile/nobody").status_code == 403
+    for path in _LISTINGS:
+        assert requests.get(server.url + path).status_code == 401, path
+
+
+def test_admin_sees_every_user(server: LocalXNAT) -> None:
+    admin = _session("admin", "admin")
+    assert {"admin", "user"} <= set(admin.get(server.url + "/xapi/users").json())
+    profiles = admin.get(server.url + "/xapi/users/profiles").json()
+    assert {"admin", "user"} <= {p["username"] for p in profiles}
+    assert admin.get(server.url + "/xapi/users/current").status_code == 200
+    assert admin.get(server.url + "/xapi/users/user").json()["username"] == "user"
+    assert admin.get(server.url + "/xapi/users/profile/user").json()["username"] == "user"
+
+
+def test_user_reads_own_record(server: LocalXNAT) -> None:
+    user = _session("user", "user")
+    for path in ("/xapi/users/user", "/xapi/users/profile/user", "/xapi/users/profile"):
+        resp = user.get(server.url + path)
+        assert resp.status_code == 200, (path, resp.status_code)
+        assert resp.json()["username"] == "user"
+    assert user.get(server.url + "/xapi/users/user/roles").json() == []
+
+
+def test_unrestricted_user_list_opens_what_xnat_opens(tmp_path: Path) -> None:
+    with LocalXNAT(data_dir=tmp_path, restrict_user_list=False) as open_server:
+        user = _session("user", "user")
+        url = open_server.url
+        assert {"admin", "user"} <= set(user.get(url + "/xapi/users").json())
+        profiles = user.get(url + "/xapi/users/profiles").json()
+        assert {"admin", "user"} <= {p["username"] for p in profiles}
+        assert user.get(url + "/xapi/users/current").status_code == 200
+        assert user.get(url + "/xapi/users/profile/admin").json()["username"] == "admin"
+        assert user.get(url + "/xapi/users/profile/nobody").status_code == 404
+        assert user.get(url + "/data/users", params={"format": "json"}).status_code == 200
+        # AccessLevel.User does not look at the preference
+        assert user.get(url + "/xapi/users/admin").status_code == 403
+        assert user.get(url + "/xapi/users/admin/roles").status_code == 403
+        assert requests.get(url + "/xapi/users").status_code == 401

@@ -41,6 +41,7 @@ __all__ = [
     "finish_response",
     "readable_projects",
     "register",
+    "user_list_open",
     "visible_projects",
 ]
 
@@ -397,8 +398,15 @@ def _project_member(ctx: RequestContext) -> Response:
     return ctx.text("")
 
 
+def user_list_open(ctx: RequestContext) -> bool:
+    """Whether the caller may list every site user: XNAT's ``restrictUserListAccessToAdmins``
+    (``ServerConfig.restrict_user_list``) lets only admins, or every logged-in user when off.
+    Guests never may."""
+    return not ctx.is_guest and (ctx.is_admin or not ctx.state.config.restrict_user_list)
+
+
 def _site_users(ctx: RequestContext) -> Response:
-    if ctx.is_guest or (ctx.state.config.restrict_user_list and not ctx.is_admin):
+    if not user_list_open(ctx):
         raise HttpError(
             403, "Access Denied: Only site managers can access site-level user resources."
         )

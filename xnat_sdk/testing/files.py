@@ -13,6 +13,9 @@ Parents: project, subject, experiment, scan, reconstruction (``[/in|/out]``) and
   ``{"duplicates":[...]}``); ``DELETE .../files/{path-or-folder}``;
 * ``GET {parent}/files`` -> every file of the parent's resources (``?format=zip``);
   ``GET {experiment}/scans/{ALL|*|id,id|type}/files`` -> the files of those scans.
+
+At startup the temporary files of killed servers are removed
+(:func:`xnat_sdk.testing.objects.remove_stale_temp_files`).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from werkzeug.utils import send_file
@@ -43,7 +46,10 @@ from xnat_sdk.testing.zips import (
     stream_zip,
 )
 
-__all__ = ["Parent", "register"]
+if TYPE_CHECKING:
+    from xnat_sdk.testing.app import ServerState
+
+__all__ = ["Parent", "on_startup", "register"]
 
 _MIME = {
     "bmp": "image/bmp",
@@ -721,7 +727,7 @@ def _extract(
 ) -> list[str]:
     store = ctx.store
     folder = os.path.dirname(rel)
-    fd, tmp = tempfile.mkstemp(prefix=".extract-", dir=store.data_dir)
+    fd, tmp = tempfile.mkstemp(prefix=objects.temp_prefix("extract"), dir=store.data_dir)
     duplicates: list[str] = []
     try:
         with os.fdopen(fd, "wb") as out:
@@ -799,6 +805,11 @@ def _parents() -> Iterator[str]:
         for kind in ("reconstructions/{recon}", "assessors/{assessor}"):
             yield f"{ep}/{kind}"
             yield f"{ep}/{kind}/{{inout}}"
+
+
+def on_startup(state: ServerState) -> None:
+    """Remove temporary upload files that servers killed mid-upload left in the folder."""
+    objects.remove_stale_temp_files(state.store)
 
 
 def register(router: Router) -> None:

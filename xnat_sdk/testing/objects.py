@@ -10,11 +10,17 @@ file next to its destination while computing MD5 and size, then renames it into 
 records it in ``files`` (constant memory); :func:`store_files` does the same for many
 files (an extracted archive) with one transaction. Resource folders are
 ``{data_dir}/files/{resource_id}/``.
+
+Temporary files are named ``.upload-{pid}-...`` (``.extract-{pid}-...`` for archives
+awaiting extraction, in the data folder) after the process writing them, so that
+:func:`remove_stale_temp_files` can tell at startup which ones a killed server left behind.
+Listings come from the ``files`` table, so they never show a temporary file.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import sqlite3
@@ -39,15 +45,26 @@ __all__ = [
     "create_scan",
     "create_subject",
     "delete_resource",
+    "remove_stale_temp_files",
     "resource_dir",
     "safe_relpath",
     "set_custom_field",
     "store_file",
     "store_files",
+    "temp_prefix",
 ]
 
 CHUNK = 1 << 20
 VALID_ID = re.compile(r"^[A-Za-z0-9_-]+\Z")
+
+log = logging.getLogger("xnat_sdk.testing")
+
+_TEMP_KINDS = ("upload", "extract")
+_OWNED_TEMP = re.compile(r"^\.(?:upload|extract)-(\d+)-")
+#: Nothing this process wrote predates this (see :func:`_owner_alive`).
+_LOADED_AT = time.time()
+#: Old-style names carry no pid: removed once untouched for this long.
+LEGACY_TEMP_GRACE_S = 3600.0
 
 
 def create_project(
@@ -320,7 +337,7 @@ def store_file(
     dest.parent.mkdir(parents=True, exist_ok=True)
     md5 = hashlib.md5()
     size = 0
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".upload-")
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=temp_prefix("upload"))
     try:
         with os.fdopen(fd, "wb") as out:
             if isinstance(body, bytes):
@@ -380,7 +397,7 @@ def store_files(
         str(r["path"])
         for r in store.query("SELECT path FROM files WHERE resource_id=?", (resource_id,))
     }
-    token = os.urandom(6).hex()
+    token = temp_prefix("upload") + os.urandom(6).hex()
     made: set[str] = set()
     staged: list[tuple[str, str, str, int, str]] = []  # tmp, dest, rel, size, md5
     duplicates: list[str] = []
@@ -396,7 +413,7 @@ def store_files(
             if folder not in made:
                 os.makedirs(folder, exist_ok=True)
                 made.add(folder)
-            tmp = f"{folder}/.upload-{token}-{len(staged)}"
+            tmp = f"{folder}/{token}-{len(staged)}"
             md5 = hashlib.md5()
             size = 0
             fd = os.open(tmp, flags, 0o644)
@@ -443,6 +460,89 @@ def store_files(
             if os.path.exists(tmp):
                 os.unlink(tmp)
     return duplicates
+
+
+def temp_prefix(kind: str) -> str:
+    """The start of a temporary file name owned by this process: ``.{kind}-{pid}-``."""
+    if kind not in _TEMP_KINDS:
+        raise ValueError(f"unknown temporary file kind {kind!r}")
+    return f".{kind}-{os.getpid()}-"
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    if os.name == "nt":
+        return True  # os.kill would terminate the process there: keep what we cannot check
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    except (OverflowError, ValueError):
+        return False
+    return True
+
+
+def _owner_alive(name: str, mtime: float, now: float) -> bool:
+    match = _OWNED_TEMP.match(name)
+    if match is None:
+        # Pre-pid names can only come from a server of an older version. One still
+        # writing keeps the file fresh; anything older is a leftover.
+        return now - mtime < LEGACY_TEMP_GRACE_S
+    pid = int(match.group(1))
+    if pid == os.getpid():
+        # Same pid, earlier file: a previous server that got our pid (containers).
+        return mtime >= _LOADED_AT
+    return _pid_alive(pid)
+
+
+def remove_stale_temp_files(store: Store) -> list[Path]:
+    """Delete the temporary files of server processes that are gone (killed mid-upload).
+
+    Files of live processes (another server on the same folder) stay, and so does any
+    file the ``files`` table records (a user may upload a file named ``.upload-...``).
+    Returns the removed paths.
+    """
+    now = time.time()
+    candidates: list[Path] = []
+    with os.scandir(store.data_dir) as entries:
+        candidates += [
+            Path(e.path)
+            for e in entries
+            if e.name.startswith(".extract-") and e.is_file(follow_symlinks=False)
+        ]
+    for folder, _dirs, names in os.walk(store.files_root):
+        candidates += [Path(folder, n) for n in names if n.startswith(".upload-")]
+    removed: list[Path] = []
+    freed = 0
+    for path in candidates:
+        try:
+            st = path.lstat()
+        except FileNotFoundError:
+            continue
+        if _owner_alive(path.name, st.st_mtime, now) or _recorded(store, path):
+            continue
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        removed.append(path)
+        freed += st.st_size
+    if removed:
+        log.info("removed %d temporary files (%d bytes) of stopped servers", len(removed), freed)
+    return removed
+
+
+def _recorded(store: Store, path: Path) -> bool:
+    try:
+        rel = path.relative_to(store.files_root).parts
+    except ValueError:
+        return False
+    if len(rel) < 2 or not rel[0].isdigit():
+        return False
+    return _file_exists(store, int(rel[0]), "/".join(rel[1:]))
 
 
 def _file_exists(store: Store, resource_id: int, relpath: str) -> bool:

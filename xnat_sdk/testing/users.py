@@ -13,6 +13,14 @@
 User objects follow Jackson's ``NON_NULL`` rendering: ``id`` (int), ``username``,
 ``firstName``, ``lastName``, ``email``, ``secured`` (true), ``enabled``, ``verified`` (bools),
 ``lastModified`` / ``lastSuccessfulLogin`` (epoch ms, when known). Errors are plain text.
+
+Access (XNAT's ``@XapiRequestMapping(restrictTo=...)``): the listings (``/xapi/users``,
+``/profiles``, ``/current``) and ``/profile/{login}`` are ``Authorizer`` with
+``UserResourceXapiAuthorization``: admins, the named user, or every logged-in user when
+``restrict_user_list`` (``restrictUserListAccessToAdmins``) is off. ``/xapi/users/{login}``
+and its ``enabled``/``verified``/``roles``/``groups`` reads are ``AccessLevel.User``: admins
+or the named user, whatever the preference. Guests get 401; refusals are a 403 with no body
+(``XapiRequestMappingAspect`` only sets the status), checked before the user is looked up.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
+from xnat_sdk.testing.auth import user_list_open
 from xnat_sdk.testing.routing import HttpError, RequestContext, Router
 
 __all__ = ["SCHEMA_SQL", "register", "user_object"]
@@ -72,25 +81,33 @@ def _require_user(ctx: RequestContext) -> None:
 
 
 def _require_self_or_admin(ctx: RequestContext, login: str) -> None:
+    """``AccessLevel.User`` (``UserXapiAuthorization``)."""
     _require_user(ctx)
     if not ctx.is_admin and ctx.user.login != login:
-        raise HttpError(403, f"The user {ctx.user.login} may not access the account {login}.")
+        raise HttpError(403)
+
+
+def _require_list_access(ctx: RequestContext, login: str | None = None) -> None:
+    """``UserResourceXapiAuthorization``: an open user list, an admin, or the named user."""
+    _require_user(ctx)
+    if not user_list_open(ctx) and ctx.user.login != login:
+        raise HttpError(403)
 
 
 def _admin(ctx: RequestContext) -> None:
     _require_user(ctx)
     if not ctx.is_admin:
-        raise HttpError(403, "Only site administrators may change user accounts.")
+        raise HttpError(403)
 
 
 def _logins(ctx: RequestContext) -> Response:
-    _require_user(ctx)
+    _require_list_access(ctx)
     rows = ctx.store.query("SELECT login FROM users ORDER BY login")
     return ctx.json([str(r[0]) for r in rows])
 
 
 def _profiles(ctx: RequestContext) -> Response:
-    _require_user(ctx)
+    _require_list_access(ctx)
     rows = ctx.store.query("SELECT * FROM users ORDER BY xdat_user_id")
     return ctx.json([user_object(r) for r in rows])
 
@@ -102,7 +119,7 @@ def _profile_self(ctx: RequestContext) -> Response:
 
 def _profile(ctx: RequestContext) -> Response:
     login = ctx.params["login"]
-    _require_self_or_admin(ctx, login)
+    _require_list_access(ctx, login)
     return ctx.json(user_object(_row(ctx, login)))
 
 
@@ -111,7 +128,7 @@ def _username(ctx: RequestContext) -> Response:
 
 
 def _current(ctx: RequestContext) -> Response:
-    _admin(ctx)
+    _require_list_access(ctx)
     rows = ctx.store.query(
         "SELECT DISTINCT u.* FROM users u JOIN http_sessions s ON s.login = u.login "
         "ORDER BY u.xdat_user_id"
@@ -121,7 +138,7 @@ def _current(ctx: RequestContext) -> Response:
 
 def _get_user(ctx: RequestContext) -> Response:
     login = ctx.params["login"]
-    _require_user(ctx)
+    _require_self_or_admin(ctx, login)
     return ctx.json(user_object(_row(ctx, login)))
 
 
