@@ -13,7 +13,7 @@ import getpass
 import netrc
 import os
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,21 +26,47 @@ _TOKEN = re.compile(
 )
 
 
-@dataclass(frozen=True)
 class Credentials:
-    """A resolved login: ``user``/``password`` (both ``None`` for anonymous) and their source."""
+    """A resolved login: ``user`` (``None`` for anonymous), its password and their ``source``.
 
-    user: str | None
-    password: str | None
-    source: str
+    The password is not an attribute: :meth:`reveal_password` gives it, so that neither a
+    ``repr``, nor a debugger's or a traceback's view of local variables, shows it.
+    """
+
+    __slots__ = ("_password", "source", "user")
+
+    def __init__(self, user: str | None, password: str | None, source: str) -> None:
+        self.user = user
+        self.source = source
+        self._password = _hidden(password)
+
+    def reveal_password(self) -> str | None:
+        """The password (``None`` when there is none)."""
+        return self._password()
 
     @property
     def anonymous(self) -> bool:
         """True when no user name is known (guest access)."""
         return self.user is None
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Credentials):
+            return NotImplemented
+        return (self.user, self.source, self.reveal_password()) == (
+            other.user,
+            other.source,
+            other.reveal_password(),
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
     def __repr__(self) -> str:
         return f"Credentials(user={self.user!r}, password=<redacted>, source={self.source!r})"
+
+
+def _hidden(value: str | None) -> Callable[[], str | None]:
+    """A function returning ``value`` (kept in a closure, out of sight of ``vars()``)."""
+    return lambda: value
 
 
 def is_alias_token(user: str) -> bool:

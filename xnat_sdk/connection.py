@@ -3,165 +3,73 @@
 The login is ``GET /data/JSESSION`` (with basic auth when there are credentials): its answer
 is the session id and sets the ``JSESSIONID`` cookie every later request uses. Nothing else is
 requested until used (no schema download, no version query). A redirect on that request
-(``http`` to ``https``, or to a sub-path) is followed on the same host and, with
-``detect_redirect``, the final base URL is used from then on.
+is followed only within the origin named (a sub-path) or from ``http`` to ``https`` on the
+same host, and, with ``detect_redirect``, the final base URL is used from then on; a redirect
+anywhere else (another host or port, ``https`` to ``http``) raises
+:class:`~xnat_sdk.errors.XNATConnectionError` before the credentials go there.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import platform
-import time
 import warnings
 from collections.abc import Iterable
 from types import ModuleType
-from urllib.parse import urljoin, urlsplit
 
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
-
-from xnat_sdk import __version__
+from xnat_sdk._http import Body, Transport, redact_url, scrub
 from xnat_sdk.auth import Credentials, resolve_credentials, server_from_env
 from xnat_sdk.errors import (
     XNATAuthError,
     XNATConnectionError,
     XNATInsecureWarning,
-    XNATSSLError,
     XNATValueError,
     error_for_response,
 )
-from xnat_sdk.session import DEFAULT_TIMEOUT, Timeout, XNATSession, redact_url
+from xnat_sdk.session import DEFAULT_TIMEOUT, Timeout, XNATSession
 
 __all__ = ["connect"]
 
 LOGIN_PATH = "/data/JSESSION"
-_MAX_REDIRECTS = 5
-_RETRY_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-
-
-def _retry(total: int) -> Retry:
-    return Retry(
-        total=total,
-        connect=total,
-        read=total,
-        status=total,
-        backoff_factor=0.2,
-        status_forcelist=(429, 502, 503, 504),
-        allowed_methods=_RETRY_METHODS,
-        respect_retry_after_header=True,
-        raise_on_status=False,
-        redirect=False,
-    )
-
-
-def _environment_settings(base: str, verify: bool | str) -> tuple[dict[str, str], bool | str]:
-    """Proxies and CA bundle from the environment, read once (requests would re-read them,
-    and the netrc file, on every request)."""
-    proxies = requests.utils.get_environ_proxies(base)
-    if verify is True:
-        for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
-            bundle = os.environ.get(name)
-            if bundle:
-                return proxies, bundle
-    return proxies, verify
-
-
-def _make_interface(base: str, verify: bool | str, retries: int) -> requests.Session:
-    interface = requests.Session()
-    interface.trust_env = False
-    proxies, verify = _environment_settings(base, verify)
-    interface.proxies.update(proxies)
-    interface.headers["User-Agent"] = (
-        f"xnat-sdk/{__version__} (python/{platform.python_version()}; "
-        f"requests/{requests.__version__})"
-    )
-    interface.verify = verify
-    adapter = HTTPAdapter(max_retries=_retry(retries))
-    interface.mount("http://", adapter)
-    interface.mount("https://", adapter)
-    return interface
-
-
-def _no_retry_clone(interface: requests.Session) -> requests.Session:
-    """A second requests session sharing cookies and headers, without retries (for bodies
-    that cannot be rewound, which a retry would re-send empty)."""
-    clone = requests.Session()
-    clone.headers = interface.headers
-    clone.cookies = interface.cookies
-    clone.verify = interface.verify
-    clone.trust_env = False
-    clone.proxies = interface.proxies
-    clone.hooks = interface.hooks
-    adapter = HTTPAdapter(max_retries=Retry(total=0, read=False, redirect=False))
-    clone.mount("http://", adapter)
-    clone.mount("https://", adapter)
-    return clone
-
-
-def _same_site(a: str, b: str) -> bool:
-    first, second = urlsplit(a), urlsplit(b)
-    return first.hostname == second.hostname
 
 
 def _login(
-    interface: requests.Session,
+    transport: Transport,
     base: str,
     credentials: Credentials,
     timeout: Timeout,
-    logger: logging.Logger,
 ) -> tuple[str, str | None]:
-    """Log in; returns (base URL after redirects, JSESSION id)."""
+    """Log in; returns (base URL after same-origin redirects, JSESSION id).
+
+    Redirects are followed by the transport within the origin (and from http to https on
+    the same host); a read timeout is not retried.
+    """
     url = base + LOGIN_PATH
-    auth = (credentials.user, credentials.password or "") if credentials.user is not None else None
-    response: requests.Response | None = None
-    for _ in range(_MAX_REDIRECTS + 1):
-        started = time.perf_counter()
-        try:
-            response = interface.get(url, auth=auth, timeout=timeout, allow_redirects=False)
-        except requests.exceptions.SSLError as exc:
-            raise XNATSSLError(f"GET {redact_url(url)}: TLS failure: {exc}") from exc
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            raise XNATConnectionError(
-                f"cannot reach {redact_url(base)} ({type(exc).__name__}: {exc})"
-            ) from exc
-        logger.debug(
-            "GET %s -> %d (%.1f ms, login)",
-            redact_url(url),
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
-        )
-        if not response.is_redirect:
-            break
-        target = urljoin(url, response.headers["Location"])
-        if auth is not None and not _same_site(url, target):
-            raise XNATValueError(
-                f"the server redirects the login to another host ({redact_url(target)}); "
-                "connect to that server directly"
-            )
-        url = target
-    else:
-        raise XNATValueError(f"too many redirects logging in to {redact_url(base)}")
-    assert response is not None
-    final_base = url[: -len(LOGIN_PATH)] if url.endswith(LOGIN_PATH) else base
+    auth = transport.basic_auth(credentials) if credentials.user is not None else None
+    try:
+        response = transport.send("GET", url, body=Body(), timeout=timeout, auth=auth)
+    except XNATConnectionError as exc:
+        scrub(exc)
+        raise
+    final = response.url or url
+    final_base = final[: -len(LOGIN_PATH)] if final.endswith(LOGIN_PATH) else base
     if response.status_code == 401 and credentials.source == "anonymous":
         # Sites that let guests read data may still refuse them a session: go on without one.
-        logger.debug("no session for anonymous access; continuing as guest")
+        transport.logger.debug("no session for anonymous access; continuing as guest")
         return final_base.rstrip("/"), None
     if response.status_code == 401:
         who = credentials.user or credentials.source
         raise XNATAuthError(
             "GET",
-            redact_url(url),
+            redact_url(final),
             401,
             f"login failed for {who} (credentials from {credentials.source})",
             response,
         )
     if response.status_code != 200:
-        raise error_for_response("GET", redact_url(url), response.status_code, response.text)
+        raise error_for_response("GET", redact_url(final), response.status_code, response.text)
     text = response.text.strip()
-    token = interface.cookies.get("JSESSIONID") or (text if text and "<" not in text else None)
+    token = transport.cookie("JSESSIONID") or (text if text and "<" not in text else None)
     return final_base.rstrip("/"), token
 
 
@@ -259,28 +167,34 @@ def connect(
                 ),
                 stacklevel=2,
             )
-    interface = _make_interface(base, verify, retries)
+    if retries < 0:
+        raise XNATValueError(f"retries must be >= 0, got {retries}")
+    transport = Transport(base, verify=verify, retries=retries, logger=log)
     request_timeout = timeout if timeout is not None else default_timeout
     try:
         if jsession is not None:
             credentials = Credentials(None, None, "jsession")
-            interface.cookies.set("JSESSIONID", jsession)
+            transport.set_session_cookie(base, jsession)
         else:
             credentials = resolve_credentials(base, user, password, netrc_file)
             if auth_provider and credentials.user is not None:
                 credentials = Credentials(
-                    f"{auth_provider}/{credentials.user}", credentials.password, credentials.source
+                    f"{auth_provider}/{credentials.user}",
+                    credentials.reveal_password(),
+                    credentials.source,
                 )
+        password = None  # from here on only the credentials hold it (out of sight)
         login_timeout = pilot_timeout if pilot_timeout is not None else request_timeout
-        final_base, token = _login(interface, base, credentials, login_timeout, log)
+        final_base, token = _login(transport, base, credentials, login_timeout)
         if jsession is not None:
             token = jsession
     except BaseException:
-        interface.close()
+        transport.close()
         raise
     if final_base != base:
         if detect_redirect:
             log.info("the server redirected %s to %s; using the latter", base, final_base)
+            transport.rebase(final_base)
         else:
             final_base = base
     creds = credentials
@@ -288,12 +202,12 @@ def connect(
     def relogin() -> str | None:
         if creds.user is None:
             return None
-        _, new_token = _login(interface, final_base, creds, request_timeout, log)
+        _, new_token = _login(transport, final_base, creds, request_timeout)
         return new_token
 
     return XNATSession(
         final_base,
-        interface,
+        transport,
         logger=log,
         credentials=credentials,
         jsession=token,
@@ -304,6 +218,5 @@ def connect(
         extension_types=extension_types,
         keepalive=keepalive if keepalive is not None or token else False,
         relogin=relogin if credentials.user is not None else None,
-        no_retry_interface=_no_retry_clone(interface),
         logout_on_disconnect=not cli,
     )

@@ -26,6 +26,7 @@ __all__ = [
     "XNATInsecureWarning",
     "XNATIntegrityError",
     "XNATKeyError",
+    "XNATLocalFileError",
     "XNATLoginFailedError",
     "XNATNoModelError",
     "XNATNotConnectedError",
@@ -33,6 +34,7 @@ __all__ = [
     "XNATResponseError",
     "XNATSSLError",
     "XNATServerError",
+    "XNATTimeoutError",
     "XNATTransferError",
     "XNATUnknownTypeWarning",
     "XNATUnsafeArchiveError",
@@ -84,6 +86,10 @@ class XNATConnectionError(XNATError, ConnectionError):
     """The server could not be reached (refused, reset, timed out)."""
 
 
+class XNATTimeoutError(XNATConnectionError, TimeoutError):
+    """The server did not answer (or could not be reached) within the timeout."""
+
+
 class XNATSSLError(XNATConnectionError):
     """The TLS handshake or certificate verification failed."""
 
@@ -98,6 +104,23 @@ class XNATIntegrityError(XNATError):
 
 class XNATFileExistsError(XNATError, FileExistsError):
     """A file exists (locally or on the server) and ``overwrite`` was not requested."""
+
+
+class XNATLocalFileError(XNATError, OSError):
+    """A local file or folder of a transfer could not be made, written or read (a file where
+    a folder must go, a full disk, a file that vanished); ``path`` names it, ``errno`` is
+    the operating system's (``except OSError`` catches it too)."""
+
+    def __init__(self, path: str, reason: str, errno: int | None = None) -> None:
+        super().__init__(errno, reason, path)
+        self.path = path
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+    def __reduce__(self) -> tuple[type[XNATLocalFileError], tuple[str, str, int | None]]:
+        return (type(self), (self.path, self.reason, self.errno))
 
 
 class XNATUnsafeArchiveError(XNATValueError):

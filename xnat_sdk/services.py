@@ -20,7 +20,7 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from xnat_sdk.errors import XNATError, XNATValidationError
 from xnat_sdk.fields import validate_label
@@ -67,12 +67,15 @@ def guess_content_type(path: str | os.PathLike[str]) -> str:
     return "application/zip"
 
 
-@dataclass(frozen=True)
-class TokenResult:
-    """An alias token: log in with ``user=alias, password=secret``."""
+class TokenResult(NamedTuple):
+    """An alias token, a named tuple as in xnatpy (``alias, secret = token``): log in with
+    ``user=alias, password=secret``. Its ``repr`` hides the secret."""
 
     alias: str
     secret: str
+
+    def __repr__(self) -> str:
+        return f"TokenResult(alias={self.alias!r}, secret=<redacted>)"
 
 
 @dataclass(frozen=True)

@@ -10,31 +10,30 @@ generated model classes.
 from __future__ import annotations
 
 import datetime
-import io
 import logging
 import re
 import threading
-import time
 import weakref
 from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
-import requests
-
+from xnat_sdk._http import Body, Timeout, Transport, redact_url
 from xnat_sdk.auth import Credentials
 from xnat_sdk.errors import (
+    XNATAuthError,
     XNATConnectionError,
     XNATNoModelError,
     XNATNotConnectedError,
     XNATResponseError,
-    XNATSSLError,
     XNATValueError,
     error_for_response,
 )
 from xnat_sdk.transfers import SessionTransfers
 
 if TYPE_CHECKING:
+    import requests
+
     from xnat_sdk.bases import XNATObject
     from xnat_sdk.inspect import Inspect
     from xnat_sdk.listings import Listing
@@ -46,45 +45,13 @@ if TYPE_CHECKING:
 
 __all__ = ["Timeout", "XNATSession", "redact_url"]
 
-Timeout = float | tuple[float, float] | None
-"""A requests timeout: seconds, or (connect, read) seconds, or None for the session default."""
-
 Query = Mapping[str, Any]
 T = TypeVar("T")
 _M = TypeVar("_M", bound="XNATObject")
 
 DEFAULT_TIMEOUT = 300.0
-_SECRET_KEYS = re.compile(r"pass|secret|token|jsession|alias|auth", re.IGNORECASE)
 _EXPIRATION = re.compile(r'^"?(?P<stamp>\d+),(?P<interval>\d+)"?$')
 _HTML_START = ("<!DOCTYPE", "<!doctype", "<html", "<HTML")
-
-
-def redact_url(url: str) -> str:
-    """``url`` with user info and secret-looking query values replaced by ``***``."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = "***@" + netloc.rsplit("@", 1)[1]
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        if any(_SECRET_KEYS.search(key) for key, _ in pairs):
-            query = urlencode(
-                [(k, "***" if _SECRET_KEYS.search(k) else v) for k, v in pairs], safe="/:,*"
-            )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-
-
-def _rewindable(data: object) -> bool:
-    """True when a request body can be sent twice (so a retry cannot send it half-empty)."""
-    if data is None or isinstance(data, (bytes, bytearray, str, dict, list, tuple)):
-        return True
-    if isinstance(data, io.IOBase) or hasattr(data, "seek"):
-        try:
-            return bool(getattr(data, "seekable", lambda: True)())
-        except (OSError, ValueError):
-            return False
-    return False
 
 
 class XNATSession(SessionTransfers):
@@ -103,7 +70,7 @@ class XNATSession(SessionTransfers):
     def __init__(
         self,
         server: str,
-        interface: requests.Session,
+        transport: Transport,
         *,
         logger: logging.Logger,
         credentials: Credentials,
@@ -115,13 +82,12 @@ class XNATSession(SessionTransfers):
         extension_types: bool = True,
         keepalive: bool | float | None = None,
         relogin: Callable[[], str | None] | None = None,
-        no_retry_interface: requests.Session | None = None,
         logout_on_disconnect: bool = True,
     ) -> None:
         self._server = server.rstrip("/")
         self._original_uri = (original_uri or server).rstrip("/")
-        self._interface: requests.Session | None = interface
-        self._no_retry_interface = no_retry_interface
+        self._transport = transport
+        self._interface: requests.Session | None = transport.session
         self._logger = logger
         self._credentials = credentials
         self._jsession = jsession
@@ -130,6 +96,8 @@ class XNATSession(SessionTransfers):
         self._no_parse_model = no_parse_model
         self._extension_types = extension_types
         self._relogin = relogin
+        self._login_lock = threading.Lock()
+        self._logins = 0  # re-logins so far: a request that met a 401 compares it
         self._logout_on_disconnect = logout_on_disconnect
         self._lock = threading.RLock()
         self._generation = 0
@@ -190,9 +158,7 @@ class XNATSession(SessionTransfers):
             self._logger.debug("logout failed (ignored): %s", exc)
         finally:
             self._interface = None
-            interface.close()
-            if self._no_retry_interface is not None:
-                self._no_retry_interface.close()
+            self._transport.close()
             self.clearcache()
 
     # -- keep-alive ---------------------------------------------------------------------------
@@ -338,7 +304,7 @@ class XNATSession(SessionTransfers):
         """(last refresh, timeout in seconds) from the ``SESSION_EXPIRATION_TIME`` cookie."""
         if self._interface is None:
             return None
-        raw = self._interface.cookies.get("SESSION_EXPIRATION_TIME")
+        raw = self._transport.cookie("SESSION_EXPIRATION_TIME")
         if raw is None:
             return None
         match = _EXPIRATION.match(raw)
@@ -508,19 +474,29 @@ class XNATSession(SessionTransfers):
         files: Any = None,
         stream: bool = False,
     ) -> requests.Response:
-        interface = self._check_connection()
+        self._check_connection()
         url = self._format_uri(path, format, query)
-        rewindable = _rewindable(data) and files is None
-        if not rewindable and self._no_retry_interface is not None:
-            interface = self._no_retry_interface
-        response = self._send(interface, method, url, timeout, headers, data, json, files, stream)
-        if response.status_code == 401 and self._relogin is not None and rewindable:
-            self._logger.debug("401 on %s %s: logging in again", method, redact_url(url))
-            token = self._relogin()
-            if token:
-                self._jsession = token
-            response = self._send(
-                interface, method, url, timeout, headers, data, json, files, stream
+        body = Body(data, json, files)
+        chosen = timeout if timeout is not None else self.request_timeout
+        logins = self._logins
+        response = self._transport.send(
+            method, url, body=body, headers=headers, timeout=chosen, stream=stream
+        )
+        if response.status_code == 401 and self._relogin is not None:
+            response.close()
+            self._login_again(logins, method, url)
+            if not body.rewind():
+                raise XNATAuthError(
+                    method,
+                    redact_url(url),
+                    401,
+                    "the server session had expired; logged in again, but the body (a stream "
+                    "that cannot be rewound, such as a generator) was already read and cannot "
+                    "be sent again: repeat the call",
+                    response,
+                )
+            response = self._transport.send(
+                method, url, body=body, headers=headers, timeout=chosen, stream=stream
             )
         accepted = accepted_status or self._default_status(method)
         if response.status_code not in accepted:
@@ -542,42 +518,18 @@ class XNATSession(SessionTransfers):
             )
         return response
 
-    def _send(
-        self,
-        interface: requests.Session,
-        method: str,
-        url: str,
-        timeout: Timeout,
-        headers: Mapping[str, str] | None,
-        data: Any,
-        json: Any,
-        files: Any,
-        stream: bool,
-    ) -> requests.Response:
-        started = time.perf_counter()
-        try:
-            response = interface.request(
-                method,
-                url,
-                data=data,
-                json=json,
-                files=files,
-                headers=dict(headers) if headers else None,
-                timeout=timeout if timeout is not None else self.request_timeout,
-                stream=stream,
-            )
-        except requests.exceptions.SSLError as exc:
-            raise XNATSSLError(f"{method} {redact_url(url)}: TLS failure: {exc}") from exc
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            raise XNATConnectionError(
-                f"{method} {redact_url(url)}: cannot reach the server ({type(exc).__name__})"
-            ) from exc
-        if self._logger.isEnabledFor(logging.DEBUG):
-            elapsed = (time.perf_counter() - started) * 1000
-            self._logger.debug(
-                "%s %s -> %d (%.1f ms)", method, redact_url(url), response.status_code, elapsed
-            )
-        return response
+    def _login_again(self, seen: int, method: str, url: str) -> None:
+        """Log in again after a 401, once per expiry: threads that met the same expiry
+        (``seen`` re-logins had happened when they sent) wait for the first one's login."""
+        assert self._relogin is not None
+        with self._login_lock:
+            if self._logins != seen:
+                return  # another thread logged in meanwhile
+            self._logger.debug("401 on %s %s: logging in again", method, redact_url(url))
+            token = self._relogin()
+            if token:
+                self._jsession = token
+            self._logins += 1
 
     def _default_status(self, method: str) -> tuple[int, ...]:
         return {

@@ -39,8 +39,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
+from xnat_sdk._http import was_resent
 from xnat_sdk.errors import (
     XNATConnectionError,
     XNATError,
@@ -726,16 +727,44 @@ def upload(
                         raise
             if update is not None:
                 update(size or 0, size, True)
+            duplicates = [] if overwrite else _duplicates(response)
+            if duplicates and (attempt > 1 or was_resent(response)):
+                # The first try may have stored the file before its answer was lost: the
+                # "duplicate" is then our own upload, which equal size and MD5 prove.
+                body.seek(start)
+                if _stored_as_sent(session, uri, body, size):
+                    duplicates = []
     finally:
         close()
-    if not overwrite:
-        duplicates = _duplicates(response)
-        if duplicates:
-            raise XNATFileExistsError(
-                f"{verb} {uri}: the server already has {', '.join(duplicates)} and kept it "
-                "(pass overwrite=True to replace)"
-            )
+    if duplicates:
+        raise XNATFileExistsError(
+            f"{verb} {uri}: the server already has {', '.join(duplicates)} and kept it "
+            "(pass overwrite=True to replace)"
+        )
     return response
+
+
+def _stored_as_sent(session: XNATSession, uri: str, body: IO[bytes], size: int | None) -> bool:
+    """True when the file at ``uri`` (``.../files/{path}``) has the size and MD5 of what is
+    left to read of ``body``."""
+    folder, found, path = uri.partition("/files/")
+    if not found:
+        return False
+    digest, sent = hashlib.md5(), 0
+    while chunk := body.read(CHUNK_SIZE):
+        digest.update(chunk)
+        sent += len(chunk)
+    if size is not None and sent != size:
+        return False
+    for row in _listing_rows(session, folder + "/files"):
+        row_uri = str(row.get("URI") or "")
+        if row_uri.endswith("/files/" + path) or unquote(row_uri).endswith(
+            "/files/" + unquote(path)
+        ):
+            remote_size = str(row.get("Size") or "")
+            remote_md5 = str(row.get("digest") or "").lower()
+            return remote_size == str(sent) and remote_md5 == digest.hexdigest()
+    return False
 
 
 # -- random-access reads ---------------------------------------------------------------------

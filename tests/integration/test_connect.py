@@ -6,14 +6,11 @@ from __future__ import annotations
 import logging
 import threading
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from werkzeug.serving import make_server
-from werkzeug.wrappers import Request, Response
 
 import xnat_sdk
 from xnat_sdk import connection
@@ -186,50 +183,33 @@ def test_unreachable_server_is_a_connection_error() -> None:
 # -- redirects -----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def redirector(server: LocalXNAT) -> Iterator[tuple[str, list[str]]]:
-    """A tiny WSGI front on loopback that redirects /xnat/<path> (and /<path>) to the server."""
-    hits: list[str] = []
-
-    @Request.application  # type: ignore[arg-type]
-    def app(request: Request) -> Response:
-        hits.append(request.full_path)
-        path = request.full_path.rstrip("?")
-        if path.startswith("/xnat/"):
-            path = path[len("/xnat") :]
-        return Response("", status=302, headers={"Location": server.url + path})
-
-    front = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=front.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{front.server_port}", hits
-    finally:
-        front.shutdown()
-        thread.join()
-
-
-def test_redirect_is_followed_once_and_the_final_base_used(
-    redirector: tuple[str, list[str]], server: LocalXNAT
+def test_same_origin_redirect_is_followed_once_and_the_final_base_used(
+    server: LocalXNAT,
 ) -> None:
-    front, hits = redirector
-    with xnat_sdk.connect(front + "/xnat", user="admin", password="admin") as session:
+    server.faults.start_recording()
+    server.faults.redirect_next(f"{server.url}/data/JSESSION", prefix="/xnat/data/JSESSION")
+    with xnat_sdk.connect(server.url + "/xnat", user="admin", password="admin") as session:
         assert session.server == server.url
-        assert session.original_uri == front + "/xnat"
-        assert len(hits) == 1
+        assert session.original_uri == server.url + "/xnat"
         session.get_json("/data/projects")
-        assert session.url_for("/data/projects").startswith(server.url)
-    assert len(hits) == 1
+        assert session.url_for("/data/projects").startswith(server.url + "/data/")
+    paths = [r.path for r in server.faults.recorded()]
+    assert paths[:3] == ["/xnat/data/JSESSION", "/data/JSESSION", "/data/projects"]
 
 
-def test_redirect_detection_can_be_switched_off(
-    redirector: tuple[str, list[str]], server: LocalXNAT
-) -> None:
-    front, hits = redirector
-    with xnat_sdk.connect(front, user="admin", password="admin", detect_redirect=False) as session:
-        assert session.server == front
+def test_redirect_detection_can_be_switched_off(server: LocalXNAT) -> None:
+    server.faults.redirect_next(f"{server.url}/data/JSESSION", prefix="/xnat/data/JSESSION")
+    with xnat_sdk.connect(
+        server.url + "/xnat", user="admin", password="admin", detect_redirect=False
+    ) as session:
+        assert session.server == server.url + "/xnat"
+        server.faults.start_recording()
+        server.faults.redirect_next(f"{server.url}/data/projects", prefix="/xnat/data/projects")
         session.get_json("/data/projects")
-    assert len(hits) >= 2
+    assert [r.path for r in server.faults.recorded()][:2] == [
+        "/xnat/data/projects",
+        "/data/projects",
+    ]
 
 
 # -- verify, logging -----------------------------------------------------------------------------

@@ -195,13 +195,16 @@ def test_object_clearcache_reads_again(
     assert len(log) == 1
 
 
-def test_retry_policy_is_idempotent_only_and_honours_retry_after(session: XNATSession) -> None:
-    adapter = session.interface.get_adapter(session.server)
-    retry = adapter.max_retries  # type: ignore[attr-defined]
-    assert retry.respect_retry_after_header
-    assert {"GET", "HEAD", "PUT", "DELETE"} <= set(retry.allowed_methods)
-    assert "POST" not in retry.allowed_methods
-    assert 503 in retry.status_forcelist
+def test_retry_policy_is_idempotent_only_and_honours_retry_after(
+    session: XNATSession, server: LocalXNAT
+) -> None:
+    server.faults.start_recording()
+    server.faults.fail_next(2, status=503, prefix="/data/projects")  # Retry-After: 0
+    assert "ResultSet" in session.get_json("/data/projects")
+    server.faults.fail_next(1, status=503, prefix="/data/projects")
+    with pytest.raises(XNATServerError):
+        session.post("/data/projects", data=b"")
+    assert [r.method for r in server.faults.recorded()] == ["GET", "GET", "GET", "POST"]
 
 
 def test_session_clearcache_refreshes_objects_already_held(

@@ -1,0 +1,598 @@
+"""The HTTP core: the one place that sends requests to the server a session is bound to.
+
+- **Origin.** Credentials, cookies and tokens go only to the origin (scheme, host, port) the
+  user named. Redirects are followed within it, and from ``http`` to ``https`` on the same
+  host; any other redirect (another host or port, ``https`` to ``http``) raises
+  :class:`~xnat_sdk.errors.XNATConnectionError` before a byte is sent there.
+- **Cookies.** One jar, bound to the server's host: a cookie the server sets replaces every
+  other of its name, so a second ``JSESSIONID`` (another path) never makes two.
+- **Retries within one deadline.** Every call has one deadline: its timeout (seconds, or
+  connect + read of a ``(connect, read)`` pair), which each attempt's timeouts and every
+  wait before a retry respect. A connection that could not be made is tried again (any
+  method, when the body can be sent again); a connection lost after the request went out,
+  and 429/502/503/504 answers (waiting ``Retry-After``), only for idempotent methods; a
+  read timeout never (its wait used the budget). Bodies are rewound to where they started
+  before they are sent again; one that cannot be rewound is sent once.
+- **Errors.** requests' exceptions never escape: :class:`~xnat_sdk.errors.XNATSSLError`,
+  :class:`~xnat_sdk.errors.XNATTimeoutError` ("no answer within N s") or
+  :class:`~xnat_sdk.errors.XNATConnectionError` ("cannot reach").
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import email.utils
+import logging
+import os
+import platform
+import time
+import traceback
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+import requests
+import requests.adapters
+import requests.auth
+import requests.cookies
+import urllib3.exceptions
+
+from xnat_sdk import __version__
+from xnat_sdk.errors import XNATConnectionError, XNATSSLError, XNATTimeoutError
+
+if TYPE_CHECKING:
+    from http.cookiejar import Cookie
+
+    from xnat_sdk.auth import Credentials
+
+__all__ = [
+    "IDEMPOTENT",
+    "Body",
+    "Origin",
+    "Timeout",
+    "Transport",
+    "redact_url",
+    "was_resent",
+]
+
+Timeout = float | tuple[float, float] | None
+"""A requests timeout: seconds, or (connect, read) seconds, or None for the session default."""
+
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+BACKOFF = 0.2
+"""Seconds before the first retry; each further one waits twice as long."""
+MAX_REDIRECTS = 5
+
+_SECRET_KEYS = ("pass", "secret", "token", "jsession", "alias", "auth")
+_RESENT = "_xnat_resent"
+
+
+def redact_url(url: str) -> str:
+    """``url`` with user info and secret-looking query values replaced by ``***``."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(_secret_key(key) for key, _ in pairs):
+            query = urlencode([(k, "***" if _secret_key(k) else v) for k, v in pairs], safe="/:,*")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def _secret_key(key: str) -> bool:
+    lowered = key.lower()
+    return any(word in lowered for word in _SECRET_KEYS)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Scheme, host and port of a URL (the default port filled in)."""
+
+    scheme: str
+    host: str
+    port: int
+
+    @classmethod
+    def of(cls, url: str) -> Origin:
+        """The origin of ``url``."""
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        default = 443 if scheme == "https" else 80
+        return cls(scheme, (parts.hostname or "").lower(), port or default)
+
+    def may_go_to(self, target: Origin) -> bool:
+        """True for the same origin, or its upgrade from http to https on the same host."""
+        if target == self:
+            return True
+        return self.scheme == "http" and target.scheme == "https" and target.host == self.host
+
+    def __str__(self) -> str:
+        return f"{self.scheme}://{self.host}:{self.port}"
+
+
+class OriginCookieJar(requests.cookies.RequestsCookieJar):
+    """A cookie jar in which a cookie replaces every other of its name: the newest wins
+    (two ``JSESSIONID`` cookies for two paths would make ``jar.get`` raise)."""
+
+    def set_cookie(self, cookie: Cookie, *args: Any, **kwargs: Any) -> None:
+        same = [c for c in self if c.name == cookie.name]
+        for old in same:
+            if (old.domain, old.path) != (cookie.domain, cookie.path):
+                self.clear(old.domain, old.path, old.name)
+        super().set_cookie(cookie, *args, **kwargs)
+
+
+def cookie_domain(url: str) -> str:
+    """The domain the standard library's cookie rules give cookies of ``url``'s host
+    (``localhost`` becomes ``localhost.local``)."""
+    import http.cookiejar
+
+    mock = requests.cookies.MockRequest(requests.Request("GET", url))
+    _, domain = http.cookiejar.eff_request_host(mock)  # type: ignore[attr-defined]
+    return str(domain)
+
+
+class _BasicAuth(requests.auth.AuthBase):
+    """Basic credentials, attached only to requests for the trusted origin (the password is
+    read from the credentials at the moment the header is made, never kept in a local)."""
+
+    def __init__(self, credentials: Credentials, trusted: Callable[[Origin], bool]) -> None:
+        self._credentials = credentials
+        self._trusted = trusted
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        if request.url and self._trusted(Origin.of(request.url)):
+            pair = f"{self._credentials.user or ''}:{self._credentials.reveal_password() or ''}"
+            request.headers["Authorization"] = "Basic " + base64.b64encode(
+                pair.encode("utf-8")
+            ).decode("ascii")
+        return request
+
+
+class Body:
+    """A request body (``data``/``json``/``files``) and where each of its streams started,
+    so that it can be sent again exactly (:meth:`rewind`)."""
+
+    def __init__(self, data: Any = None, json: Any = None, files: Any = None) -> None:
+        self.data = data
+        self.json = json
+        self.files = files
+        self._marks: list[tuple[IO[Any], int]] = []
+        self.rewindable = True
+        for part in self._parts():
+            if isinstance(part, (bytes, bytearray, memoryview, str, dict, list, tuple)):
+                continue
+            if hasattr(part, "read"):
+                try:
+                    if part.seekable():
+                        self._marks.append((part, part.tell()))
+                        continue
+                except (AttributeError, OSError, ValueError):
+                    pass
+            self.rewindable = False  # a generator, an iterator, a pipe
+
+    def _parts(self) -> Iterable[Any]:
+        if self.data is not None:
+            yield self.data
+        files = self.files
+        if files is None:
+            return
+        values = files.values() if isinstance(files, Mapping) else (v for _, v in files)
+        for value in values:
+            yield value[1] if isinstance(value, tuple) and len(value) > 1 else value
+
+    @property
+    def empty(self) -> bool:
+        """True when there is no body at all."""
+        return self.data is None and self.json is None and self.files is None
+
+    def rewind(self) -> bool:
+        """Seek every stream back to where it started; False when the body cannot be sent
+        again."""
+        if not self.rewindable:
+            return False
+        try:
+            for stream, position in self._marks:
+                stream.seek(position)
+        except (OSError, ValueError):
+            return False
+        return True
+
+    def read_all(self) -> tuple[int, str] | None:
+        """(size, MD5) of a single-stream or bytes body, read from its start (and rewound);
+        None when that cannot be known."""
+        import hashlib
+
+        data = self.data
+        if self.json is not None or self.files is not None:
+            return None
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            raw = bytes(data)
+            return len(raw), hashlib.md5(raw).hexdigest()
+        if isinstance(data, str):
+            raw = data.encode("utf-8")
+            return len(raw), hashlib.md5(raw).hexdigest()
+        if not self.rewind() or not self._marks:
+            return None
+        stream = self._marks[0][0]
+        digest, size = hashlib.md5(), 0
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+        self.rewind()
+        return size, digest.hexdigest()
+
+
+def was_resent(response: requests.Response) -> bool:
+    """True when the request behind ``response`` was sent more than once (a retry after a
+    lost connection or an overloaded server: it may have arrived before)."""
+    return bool(getattr(response, _RESENT, False))
+
+
+def _mark_resent(response: requests.Response) -> None:
+    setattr(response, _RESENT, True)
+
+
+def _budget(timeout: Timeout) -> float | None:
+    """The deadline of one call: the timeout, or connect + read."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, tuple):
+        return float(timeout[0]) + float(timeout[1])
+    return float(timeout)
+
+
+def _attempt_timeout(timeout: Timeout, deadline: float | None) -> Timeout:
+    """The timeout of one attempt: the caller's, shortened to what is left of the deadline."""
+    if timeout is None or deadline is None:
+        return timeout
+    left = max(deadline - time.monotonic(), 0.001)
+    if isinstance(timeout, tuple):
+        return (min(float(timeout[0]), left), min(float(timeout[1]), left))
+    return min(float(timeout), left)
+
+
+def _read_timeout(timeout: Timeout) -> float | None:
+    if isinstance(timeout, tuple):
+        return float(timeout[1])
+    return None if timeout is None else float(timeout)
+
+
+def _connect_timeout(timeout: Timeout) -> float | None:
+    if isinstance(timeout, tuple):
+        return float(timeout[0])
+    return None if timeout is None else float(timeout)
+
+
+_NOT_CONNECTED = (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """True when ``exc`` says no connection was made (so nothing reached the server)."""
+    seen: set[int] = set()
+    todo: list[Any] = [exc]
+    while todo:
+        item = todo.pop()
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(
+            item, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)
+        ):
+            return True
+        if isinstance(item, BaseException):
+            todo.extend(item.args)
+            todo.append(getattr(item, "reason", None))
+            todo.append(item.__cause__)
+            todo.append(item.__context__)
+    return False
+
+
+def _reason(exc: BaseException) -> str:
+    """A short cause of a connection failure (the innermost useful words)."""
+    text = str(exc)
+    for marker in ("Failed to establish a new connection: ", "Connection aborted.', "):
+        if marker in text:
+            text = text.split(marker, 1)[1]
+    return text.strip(" ()'\"")[:200] or type(exc).__name__
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    """Seconds ``Retry-After`` asks to wait (a number or an HTTP date), None if absent."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+def scrub(exc: BaseException) -> None:
+    """Drop what an exception chain of a credentialed request may hold of the credentials:
+    the ``Authorization`` header of requests' prepared request, and the local variables of
+    the (finished) frames of the chained exceptions."""
+    seen: set[int] = set()
+    item: BaseException | None = exc
+    while item is not None and id(item) not in seen:
+        seen.add(id(item))
+        request = getattr(item, "request", None)
+        headers: Any = getattr(request, "headers", None)
+        if headers is not None and "Authorization" in headers:
+            headers["Authorization"] = "<redacted>"
+        if item is not exc and item.__traceback__ is not None:
+            traceback.clear_frames(item.__traceback__)
+        item = item.__cause__ or item.__context__
+
+
+def _user_agent() -> str:
+    return (
+        f"xnat-sdk/{__version__} (python/{platform.python_version()}; "
+        f"requests/{requests.__version__})"
+    )
+
+
+def _environment(base: str, verify: bool | str) -> tuple[dict[str, str], bool | str]:
+    """Proxies and CA bundle from the environment, read once (requests would re-read them,
+    and the netrc file, on every request)."""
+    proxies = requests.utils.get_environ_proxies(base)
+    if verify is True:
+        for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
+            bundle = os.environ.get(name)
+            if bundle:
+                return proxies, bundle
+    return proxies, verify
+
+
+class Transport:
+    """Sends requests to one origin with the policy above (see the module docstring)."""
+
+    def __init__(
+        self,
+        base: str,
+        *,
+        verify: bool | str = True,
+        retries: int = 3,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        if retries < 0:
+            raise ValueError(f"retries must be >= 0, got {retries}")
+        self.origin = Origin.of(base)
+        self.retries = retries
+        self.logger = logger or logging.getLogger("xnat_sdk")
+        session = requests.Session()
+        session.trust_env = False
+        proxies, verify = _environment(base, verify)
+        session.proxies.update(proxies)
+        session.verify = verify
+        session.headers["User-Agent"] = _user_agent()
+        session.cookies = OriginCookieJar()
+        adapter = requests.adapters.HTTPAdapter(max_retries=0)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        self.session = session
+
+    # -- origin and cookies --------------------------------------------------------------------
+
+    def trusts(self, origin: Origin) -> bool:
+        """True when credentials and cookies may go to ``origin``."""
+        return self.origin.may_go_to(origin)
+
+    def rebase(self, url: str) -> None:
+        """Bind to the origin of ``url`` (after a login was redirected there)."""
+        self.origin = Origin.of(url)
+
+    def set_session_cookie(self, base: str, value: str) -> None:
+        """Put a ``JSESSIONID`` cookie for the server of ``base`` (bound to its host)."""
+        cookie = requests.cookies.create_cookie(  # type: ignore[no-untyped-call]
+            "JSESSIONID", value, domain=cookie_domain(base), path="/"
+        )
+        self.session.cookies.set_cookie(cookie)
+
+    def cookie(self, name: str) -> str | None:
+        """The value of the cookie ``name`` (the newest, there is only one)."""
+        for cookie in self.session.cookies:
+            if cookie.name == name:
+                return cookie.value
+        return None
+
+    def basic_auth(self, credentials: Credentials) -> requests.auth.AuthBase:
+        """An auth object sending ``credentials`` to this transport's origin only."""
+        return _BasicAuth(credentials, self.trusts)
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self.session.close()
+
+    # -- sending -------------------------------------------------------------------------------
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: Body | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
+        stream: bool = False,
+        auth: requests.auth.AuthBase | None = None,
+    ) -> requests.Response:
+        """Send one call (retries and same-origin redirects included) and return the final
+        answer; raises the SDK's connection errors. ``url`` must be on the bound origin."""
+        body = body or Body()
+        deadline_budget = _budget(timeout)
+        deadline = time.monotonic() + deadline_budget if deadline_budget is not None else None
+        retries_left = self.retries
+        redirects = 0
+        resent = False
+        history: list[requests.Response] = []
+        hop_method = method
+        hop_url = url
+        if not self.trusts(Origin.of(url)):
+            raise XNATConnectionError(
+                f"{method} {redact_url(url)}: not the server this session is bound to "
+                f"({self.origin}); nothing was sent"
+            )
+        while True:
+            started = time.perf_counter()
+            try:
+                response = self.session.request(
+                    hop_method,
+                    hop_url,
+                    data=body.data,
+                    json=body.json,
+                    files=body.files,
+                    headers=dict(headers) if headers else None,
+                    timeout=_attempt_timeout(timeout, deadline),
+                    stream=stream,
+                    allow_redirects=False,
+                    auth=auth,
+                )
+            except requests.exceptions.SSLError as exc:
+                if auth is not None:
+                    scrub(exc)
+                raise XNATSSLError(
+                    f"{hop_method} {redact_url(hop_url)}: TLS failure: {_reason(exc)}"
+                ) from exc
+            except requests.exceptions.RequestException as exc:
+                if auth is not None:
+                    scrub(exc)
+                never = _never_connected(exc)
+                read_timeout = isinstance(exc, requests.exceptions.ReadTimeout)
+                retry = (
+                    not read_timeout
+                    and retries_left > 0
+                    and (never or hop_method in IDEMPOTENT)
+                    and body.rewind()
+                )
+                wait = BACKOFF * 2 ** (self.retries - retries_left)
+                if retry and (deadline is None or time.monotonic() + wait < deadline):
+                    retries_left -= 1
+                    resent = resent or not never
+                    self.logger.debug(
+                        "%s %s failed (%s); trying again in %.1f s",
+                        hop_method,
+                        redact_url(hop_url),
+                        _reason(exc),
+                        wait,
+                    )
+                    time.sleep(wait)
+                    continue
+                raise self._failure(hop_method, hop_url, exc, timeout, never) from exc
+            if auth is not None:
+                request_headers = response.request.headers
+                if "Authorization" in request_headers:
+                    request_headers["Authorization"] = "<redacted>"
+            if self.logger.isEnabledFor(logging.DEBUG):
+                self.logger.debug(
+                    "%s %s -> %d (%.1f ms)",
+                    hop_method,
+                    redact_url(hop_url),
+                    response.status_code,
+                    (time.perf_counter() - started) * 1000,
+                )
+            if response.is_redirect:
+                hop_method, hop_url = self._follow(hop_method, hop_url, response, redirects, body)
+                redirects += 1
+                with contextlib.suppress(requests.exceptions.RequestException):
+                    response.content  # noqa: B018 (read, so the connection can be reused)
+                response.close()
+                history.append(response)
+                if hop_method == "GET" and method != "GET":
+                    body = Body()
+                continue
+            if (
+                response.status_code in RETRY_STATUSES
+                and hop_method in IDEMPOTENT
+                and retries_left > 0
+            ):
+                asked = _retry_after(response)
+                wait = asked if asked is not None else BACKOFF * 2 ** (self.retries - retries_left)
+                if (deadline is None or time.monotonic() + wait < deadline) and body.rewind():
+                    retries_left -= 1
+                    resent = True
+                    response.close()
+                    self.logger.debug(
+                        "%s %s -> %d; trying again in %.1f s",
+                        hop_method,
+                        redact_url(hop_url),
+                        response.status_code,
+                        wait,
+                    )
+                    time.sleep(wait)
+                    continue
+            if resent:
+                _mark_resent(response)
+            if history:
+                response.history = history
+            return response
+
+    def _follow(
+        self, method: str, url: str, response: requests.Response, redirects: int, body: Body
+    ) -> tuple[str, str]:
+        """(method, URL) of the next hop of a redirect, or raise when it may not be taken."""
+        target = urljoin(url, response.headers.get("Location", ""))
+        here, there = Origin.of(url), Origin.of(target)
+        if there.scheme not in ("http", "https") or not there.host:
+            raise XNATConnectionError(
+                f"{method} {redact_url(url)}: the server redirects to an unusable address "
+                f"{redact_url(target)!r}; not followed"
+            )
+        if here.scheme == "https" and there.scheme == "http":
+            raise XNATConnectionError(
+                f"{method} {redact_url(url)}: the server redirects from https to plain http "
+                f"({redact_url(target)}); refused: credentials and cookies would travel in "
+                "clear text"
+            )
+        if not (here.may_go_to(there) and self.trusts(there)):
+            raise XNATConnectionError(
+                f"{method} {redact_url(url)}: the server redirects to another server "
+                f"({there}); not followed: credentials and cookies go only to {self.origin}. "
+                "If that is where XNAT lives, connect to it directly"
+            )
+        if redirects >= MAX_REDIRECTS:
+            raise XNATConnectionError(
+                f"{method} {redact_url(url)}: more than {MAX_REDIRECTS} redirects"
+            )
+        status = response.status_code
+        if status == 303 or (status in (301, 302) and method == "POST"):
+            return ("HEAD" if method == "HEAD" else "GET"), target
+        if not body.rewind():
+            raise XNATConnectionError(
+                f"{method} {redact_url(url)}: redirected to {redact_url(target)}, but the body "
+                "(a stream that cannot be rewound) cannot be sent again"
+            )
+        return method, target
+
+    def _failure(
+        self, method: str, url: str, exc: BaseException, timeout: Timeout, never: bool
+    ) -> XNATConnectionError:
+        where = f"{method} {redact_url(url)}"
+        if isinstance(exc, requests.exceptions.ReadTimeout):
+            seconds = _read_timeout(timeout)
+            return XNATTimeoutError(
+                f"{where}: no answer within {seconds:g} s (read timeout)"
+                if seconds is not None
+                else f"{where}: no answer in time (read timeout)"
+            )
+        if isinstance(exc, requests.exceptions.ConnectTimeout):
+            seconds = _connect_timeout(timeout)
+            within = f" within {seconds:g} s" if seconds is not None else ""
+            return XNATTimeoutError(f"{where}: cannot reach the server (no connection{within})")
+        if never:
+            return XNATConnectionError(f"{where}: cannot reach the server ({_reason(exc)})")
+        return XNATConnectionError(
+            f"{where}: the connection broke off before the answer ({_reason(exc)})"
+        )
