@@ -17,7 +17,7 @@ from werkzeug.wrappers import Request, Response
 
 import xnat_sdk
 from xnat_sdk import connection
-from xnat_sdk.errors import XNATInsecureWarning, XNATSSLError
+from xnat_sdk.errors import XNATConnectionError, XNATInsecureWarning, XNATSSLError
 from xnat_sdk.testing.local import LocalXNAT
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
@@ -119,3 +119,14 @@ def test_http_to_https_redirect_is_detected(
     finally:
         front.shutdown()  # type: ignore[attr-defined]
         thread.join()
+
+
+def test_https_login_redirected_to_plain_http_is_refused(
+    https_front: str, certificate: tuple[Path, Path], server: LocalXNAT
+) -> None:
+    """Security issue item 1: a downgrade would send the credentials in clear text."""
+    server.faults.start_recording()
+    server.faults.redirect_next(server.url + "{path}", prefix="/data/JSESSION")
+    with pytest.raises(XNATConnectionError, match="from https to plain http"):
+        xnat_sdk.connect(https_front, user="admin", password="admin", verify=str(certificate[0]))
+    assert [r.path for r in server.faults.recorded()] == ["/data/JSESSION"]  # via the front only
