@@ -53,6 +53,7 @@ __all__ = [
     "Origin",
     "Timeout",
     "Transport",
+    "error_text",
     "redact_url",
     "was_resent",
 ]
@@ -230,6 +231,31 @@ class Body:
             size += len(chunk)
         self.rewind()
         return size, digest.hexdigest()
+
+
+ERROR_BODY_LIMIT = 1 << 20
+"""At most this much of an error answer is read (its message is near the start)."""
+
+
+def error_text(response: requests.Response) -> str:
+    """The body of an error answer as text (at most :data:`ERROR_BODY_LIMIT` bytes of a
+    streamed one; empty when the connection broke off while reading it)."""
+    if response.request is not None and response.request.method == "HEAD":
+        return ""
+    try:
+        if getattr(response, "_content_consumed", False):
+            return response.text
+        data = bytearray()
+        for chunk in response.iter_content(65536):
+            data += chunk
+            if len(data) >= ERROR_BODY_LIMIT:
+                break
+    except requests.exceptions.RequestException:
+        data = bytearray()
+    finally:
+        response.close()
+    response._content = bytes(data[:ERROR_BODY_LIMIT])  # so .text and .content still work
+    return response._content.decode(response.encoding or "utf-8", "replace")
 
 
 def was_resent(response: requests.Response) -> bool:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from xnat_sdk._http import Body, Timeout, Transport, redact_url
+from xnat_sdk._http import Body, Timeout, Transport, error_text, redact_url
 from xnat_sdk.auth import Credentials
 from xnat_sdk.errors import (
     XNATAuthError,
@@ -500,7 +500,7 @@ class XNATSession(SessionTransfers):
             )
         accepted = accepted_status or self._default_status(method)
         if response.status_code not in accepted:
-            text = "" if method == "HEAD" else response.text
+            text = error_text(response)
             raise error_for_response(method, redact_url(url), response.status_code, text, response)
         if (
             format in ("json", "xml")

@@ -323,3 +323,14 @@ def test_an_unreachable_server_says_cannot_reach() -> None:
         xnat_sdk.connect("http://127.0.0.1:9", user="a", password="b", retries=1, timeout=2)
     assert "no answer" not in str(info.value)
     assert not isinstance(info.value, XNATTimeoutError)
+
+
+def test_a_streamed_error_answer_is_read_only_up_to_a_limit(
+    server: LocalXNAT, session: XNATSession
+) -> None:
+    page = b"<h3>gone</h3>" + b"x" * (3 << 20)
+    server.faults.answer_next(page, status=500, content_type="text/html", prefix="/data/projects")
+    with pytest.raises(XNATServerError, match="gone") as info:
+        session.get("/data/projects", stream=True)
+    assert info.value.response is not None
+    assert info.value.response.content == page[: 1 << 20]  # still readable, capped
