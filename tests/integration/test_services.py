@@ -152,19 +152,20 @@ def test_users_mapping(session: XNATSession, server: LocalXNAT) -> None:
 
 
 def test_users_as_a_regular_user(user_session: XNATSession) -> None:
-    # XNAT's default restrictUserListAccessToAdmins: a non-admin gets 403, read as no users
-    # (as xnatpy does), and a lookup names the login it could not find
+    # restrictUserListAccessToAdmins is off by default (as in XNAT): a non-admin lists users
     users = user_session.users
-    assert len(users) == 0
-    with pytest.raises(XNATKeyError, match="none visible"):
-        users["admin"]
+    assert users["user"].email == "user@example.com"
+    assert users["admin"].login == "admin"
 
 
-def test_users_as_a_regular_user_on_an_open_site(tmp_path: Path) -> None:
+def test_users_as_a_regular_user_on_a_restricted_site(tmp_path: Path) -> None:
+    # restrictUserListAccessToAdmins on: a non-admin gets 403, read as no users (as xnatpy
+    # does), and a lookup names the login it could not find
     with (
-        LocalXNAT(data_dir=tmp_path, restrict_user_list=False) as server,
+        LocalXNAT(data_dir=tmp_path, restrict_user_list=True) as server,
         xnat_sdk.connect(server.url, user="user", password="user") as session,
     ):
         users = session.users
-        assert users["user"].email == "user@example.com"
-        assert users["admin"].login == "admin"
+        assert len(users) == 0
+        with pytest.raises(XNATKeyError, match="none visible"):
+            users["admin"]

@@ -129,13 +129,27 @@ def test_guest_sees_public_projects_only(xnat_server: LocalXNAT) -> None:
     assert requests.put(f"{url}/data/projects/PUBLIC_P/subjects/G2").status_code == 401
 
 
-def test_site_users_listing(xnat_url: str, admin: requests.Session) -> None:
+def test_site_users_listing(xnat_url: str, admin: requests.Session, user: requests.Session) -> None:
     logins = {r["login"] for r in rows(admin.get(f"{xnat_url}/data/users"))}
     assert {"admin", "user"} <= logins
-    assert requests.get(f"{xnat_url}/data/users").status_code == 403
-    # restrictUserListAccessToAdmins (XNAT's default): other users are refused too
-    refused = requests.get(f"{xnat_url}/data/users", auth=("user", "user"))
-    assert refused.status_code == 403 and "Only site managers" in refused.text
+    # restrictUserListAccessToAdmins is off (XNAT's default): any logged-in user may list
+    assert {"admin", "user"} <= {r["login"] for r in rows(user.get(f"{xnat_url}/data/users"))}
+    guest = requests.get(f"{xnat_url}/data/users")
+    assert guest.status_code == 403 and "Only site managers" in guest.text
+
+
+def test_restricted_site_users_listing() -> None:
+    with LocalXNAT(restrict_user_list=True) as server:
+        url = server.url
+        logins = {
+            r["login"] for r in rows(requests.get(f"{url}/data/users", auth=("admin", "admin")))
+        }
+        assert {"admin", "user"} <= logins
+        # restrictUserListAccessToAdmins on: non-admins are refused like guests
+        for auth in (("user", "user"), None):
+            refused = requests.get(f"{url}/data/users", auth=auth)
+            assert refused.status_code == 403, auth
+            assert "Access Denied: Only site managers" in refused.text, auth
 
 
 def test_expired_session_fault_gives_401(own_server: LocalXNAT) -> None:

@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import selectors
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
+from xnat_sdk.testing.app import ServerConfig
 from xnat_sdk.testing.local import LocalXNAT
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[LocalXNAT]:
+    """A server with XNAT's default preferences (restrictUserListAccessToAdmins off)."""
     with LocalXNAT() as xnat:
         xnat.seed_project("UP")
+        yield xnat
+
+
+@pytest.fixture(scope="module")
+def restricted() -> Iterator[LocalXNAT]:
+    """A server with restrictUserListAccessToAdmins switched on."""
+    with LocalXNAT(restrict_user_list=True) as xnat:
         yield xnat
 
 
@@ -43,7 +55,6 @@ def test_listings_and_profiles(server: LocalXNAT) -> None:
     user = _session("user", "user")
     assert user.get(server.url + "/xapi/users/profile").json()["username"] == "user"
     assert user.get(server.url + "/xapi/users/username").text == "user"
-    assert user.get(server.url + "/xapi/users/profile/admin").status_code == 403
 
 
 def test_unknown_user_and_guests(server: LocalXNAT) -> None:
@@ -113,50 +124,159 @@ def test_create_update_flags_roles_groups(server: LocalXNAT) -> None:
 _LISTINGS = ("/xapi/users", "/xapi/users/profiles", "/xapi/users/current")
 
 
-def test_non_admin_is_refused_listings_and_other_users(server: LocalXNAT) -> None:
+def test_restricted_non_admin_is_refused_listings_and_other_users(restricted: LocalXNAT) -> None:
     user = _session("user", "user")
     for path in (*_LISTINGS, "/xapi/users/profile/admin", "/xapi/users/admin"):
-        resp = user.get(server.url + path)
+        resp = user.get(restricted.url + path)
         assert resp.status_code == 403, (path, resp.status_code, resp.text[:200])
         assert resp.text == "", path
     # the access check runs before the lookup: unknown logins do not leak either
-    assert user.get(server.url + "/xapi/users/nobody").status_code == 403
-    assert user.get(server.url + "/xapi/users/profile/nobody").status_code == 403
+    assert user.get(restricted.url + "/xapi/users/nobody").status_code == 403
+    assert user.get(restricted.url + "/xapi/users/profile/nobody").status_code == 403
+    refused = user.get(restricted.url + "/data/users", params={"format": "json"})
+    assert refused.status_code == 403 and "Only site managers" in refused.text
     for path in _LISTINGS:
-        assert requests.get(server.url + path).status_code == 401, path
+        assert requests.get(restricted.url + path).status_code == 401, path
 
 
-def test_admin_sees_every_user(server: LocalXNAT) -> None:
+@pytest.mark.parametrize("which", ["default", "restricted"])
+def test_admin_sees_every_user(which: str, server: LocalXNAT, restricted: LocalXNAT) -> None:
+    url = (server if which == "default" else restricted).url
     admin = _session("admin", "admin")
-    assert {"admin", "user"} <= set(admin.get(server.url + "/xapi/users").json())
-    profiles = admin.get(server.url + "/xapi/users/profiles").json()
+    assert {"admin", "user"} <= set(admin.get(url + "/xapi/users").json())
+    profiles = admin.get(url + "/xapi/users/profiles").json()
     assert {"admin", "user"} <= {p["username"] for p in profiles}
-    assert admin.get(server.url + "/xapi/users/current").status_code == 200
-    assert admin.get(server.url + "/xapi/users/user").json()["username"] == "user"
-    assert admin.get(server.url + "/xapi/users/profile/user").json()["username"] == "user"
+    assert admin.get(url + "/xapi/users/current").status_code == 200
+    assert admin.get(url + "/xapi/users/user").json()["username"] == "user"
+    assert admin.get(url + "/xapi/users/profile/user").json()["username"] == "user"
+    assert admin.get(url + "/data/users", params={"format": "json"}).status_code == 200
 
 
-def test_user_reads_own_record(server: LocalXNAT) -> None:
+@pytest.mark.parametrize("which", ["default", "restricted"])
+def test_user_reads_own_record(which: str, server: LocalXNAT, restricted: LocalXNAT) -> None:
+    url = (server if which == "default" else restricted).url
     user = _session("user", "user")
     for path in ("/xapi/users/user", "/xapi/users/profile/user", "/xapi/users/profile"):
-        resp = user.get(server.url + path)
+        resp = user.get(url + path)
         assert resp.status_code == 200, (path, resp.status_code)
         assert resp.json()["username"] == "user"
-    assert user.get(server.url + "/xapi/users/user/roles").json() == []
+    assert user.get(url + "/xapi/users/user/roles").json() == []
 
 
-def test_unrestricted_user_list_opens_what_xnat_opens(tmp_path: Path) -> None:
-    with LocalXNAT(data_dir=tmp_path, restrict_user_list=False) as open_server:
-        user = _session("user", "user")
-        url = open_server.url
-        assert {"admin", "user"} <= set(user.get(url + "/xapi/users").json())
-        profiles = user.get(url + "/xapi/users/profiles").json()
-        assert {"admin", "user"} <= {p["username"] for p in profiles}
-        assert user.get(url + "/xapi/users/current").status_code == 200
-        assert user.get(url + "/xapi/users/profile/admin").json()["username"] == "admin"
-        assert user.get(url + "/xapi/users/profile/nobody").status_code == 404
-        assert user.get(url + "/data/users", params={"format": "json"}).status_code == 200
-        # AccessLevel.User does not look at the preference
-        assert user.get(url + "/xapi/users/admin").status_code == 403
-        assert user.get(url + "/xapi/users/admin/roles").status_code == 403
-        assert requests.get(url + "/xapi/users").status_code == 401
+def test_default_user_list_is_open_as_in_xnat(server: LocalXNAT, tmp_path: Path) -> None:
+    # XNAT's restrictUserListAccessToAdmins defaults to false (SiteConfigPreferences)
+    assert ServerConfig(data_dir=tmp_path).restrict_user_list is False
+    assert LocalXNAT(data_dir=tmp_path).restrict_user_list is False
+    assert server.restrict_user_list is False
+    user = _session("user", "user")
+    url = server.url
+    listed = user.get(url + "/data/users", params={"format": "json"})
+    assert listed.status_code == 200, (listed.status_code, listed.text[:200])
+    assert {"admin", "user"} <= {r["login"] for r in listed.json()["ResultSet"]["Result"]}
+    assert {"admin", "user"} <= set(user.get(url + "/xapi/users").json())
+    profiles = user.get(url + "/xapi/users/profiles").json()
+    assert {"admin", "user"} <= {p["username"] for p in profiles}
+    assert user.get(url + "/xapi/users/current").status_code == 200
+    assert user.get(url + "/xapi/users/profile/admin").json()["username"] == "admin"
+    assert user.get(url + "/xapi/users/profile/nobody").status_code == 404
+    # AccessLevel.User does not look at the preference
+    assert user.get(url + "/xapi/users/admin").status_code == 403
+    assert user.get(url + "/xapi/users/admin/roles").status_code == 403
+    # guests are refused whatever the preference
+    assert requests.get(url + "/xapi/users").status_code == 401
+    guest = requests.get(url + "/data/users", params={"format": "json"})
+    assert guest.status_code == 403 and "Only site managers" in guest.text
+
+
+# -- ``xnat-sdk serve --restrict-user-list`` --------------------------------------------------
+
+
+def _serve(argv: list[str], data_dir: Path) -> tuple[subprocess.Popen[str], str]:
+    """Run ``argv`` (a ``serve`` command line) on 127.0.0.1, a free port: the process, URL."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            *argv,
+            "--data-dir",
+            str(data_dir),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        with selectors.DefaultSelector() as sel:
+            sel.register(proc.stdout, selectors.EVENT_READ)
+            assert sel.select(timeout=30), "the server printed no URL within 30 s"
+        line = proc.stdout.readline()
+        assert "http://127.0.0.1:" in line, line
+    except BaseException:
+        _stop(proc)
+        raise
+    return proc, line.split()[4]
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
+def _assert_user_list_restricted(url: str) -> None:
+    assert requests.get(url + "/data/users", auth=("admin", "admin")).status_code == 200
+    refused = requests.get(url + "/data/users", auth=("user", "user"))
+    assert refused.status_code == 403 and "Only site managers" in refused.text
+    assert requests.get(url + "/xapi/users", auth=("user", "user")).status_code == 403
+    assert requests.get(url + "/xapi/users", auth=("admin", "admin")).status_code == 200
+
+
+_MAIN = "import sys; from xnat_sdk.cli import main; sys.exit(main())"
+# the serve() handler alone, fed the Namespace argparse gives for --restrict-user-list
+_HANDLER = (
+    "import argparse, sys; from xnat_sdk.testing.cli import serve; "
+    "a = dict(zip(sys.argv[1::2], sys.argv[2::2])); "
+    "sys.exit(serve(argparse.Namespace(data_dir=a['--data-dir'], host=a['--host'], "
+    "port=int(a['--port']), user='admin', password='admin', restrict_user_list=True)))"
+)
+
+
+def test_serve_handler_restricts_user_list(tmp_path: Path) -> None:
+    proc, url = _serve([_HANDLER], tmp_path)
+    try:
+        _assert_user_list_restricted(url)
+    finally:
+        _stop(proc)
+
+
+def test_cli_serve_restrict_user_list(tmp_path: Path) -> None:
+    proc, url = _serve([_MAIN, "serve", "--restrict-user-list"], tmp_path / "on")
+    try:
+        _assert_user_list_restricted(url)
+    finally:
+        _stop(proc)
+    # without the flag the list is open, as in XNAT
+    proc, url = _serve([_MAIN, "serve"], tmp_path / "off")
+    try:
+        assert requests.get(url + "/data/users", auth=("user", "user")).status_code == 200
+        assert requests.get(url + "/xapi/users", auth=("user", "user")).status_code == 200
+    finally:
+        _stop(proc)
+    helped = subprocess.run(
+        [sys.executable, "-c", _MAIN, "serve", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "--restrict-user-list" in helped.stdout

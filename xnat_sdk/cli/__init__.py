@@ -38,6 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--user", default="admin")
     serve.add_argument("--password", default="admin")
+    serve.add_argument(
+        "--restrict-user-list",
+        action="store_true",
+        help="let only site admins list the site's users (XNAT's restrictUserListAccessToAdmins; "
+        "off by default, as in XNAT)",
+    )
     serve.set_defaults(handler=_serve)
     return parser
 

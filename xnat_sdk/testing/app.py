@@ -78,9 +78,14 @@ class ServerConfig:
     site_id: str = "XNAT"
     version: str = "1.8.10"
     session_timeout_ms: int = 900_000
-    #: XNAT's ``restrictUserListAccessToAdmins`` (on by default): ``/data/users`` answers
-    #: 403 to everyone but site admins.
-    restrict_user_list: bool = True
+    #: XNAT's ``restrictUserListAccessToAdmins`` site preference; off by default, as in XNAT:
+    #: every logged-in user may list the site's users (``/data/users``, ``/xapi/users``,
+    #: ``/xapi/users/profiles``, ``/xapi/users/current``, ``/xapi/users/profile/{login}``).
+    #: On, only site admins may: ``/data/users`` answers other users 403 "Access Denied: Only
+    #: site managers can access site-level user resources." and the XAPI listings a bare 403
+    #: (``/xapi/users/profile/{login}`` stays open to that user). Guests are refused either
+    #: way (``/data/users`` 403, ``/xapi/users*`` 401).
+    restrict_user_list: bool = False
     #: ``(login, password, admin)`` users created at startup (when missing).
     users: list[tuple[str, str, bool]] = field(
         default_factory=lambda: [("admin", "admin", True), ("user", "user", False)]

@@ -12,7 +12,14 @@ __all__ = ["serve"]
 
 
 def serve(args: argparse.Namespace) -> int:
-    """Start the server described by ``args`` (data_dir, host, port, user, password)."""
+    """Start the server described by ``args`` (data_dir, host, port, user, password,
+    restrict_user_list).
+
+    ``restrict_user_list`` (``--restrict-user-list``) switches on XNAT's
+    ``restrictUserListAccessToAdmins``: only site admins may then list the site's users
+    (``/data/users`` and the ``/xapi/users`` listings answer others 403). Off by default, as
+    in XNAT, where every logged-in user may.
+    """
     from xnat_sdk.testing.local import DEFAULT_USERS, LocalXNAT
 
     users = list(DEFAULT_USERS)
@@ -24,6 +31,7 @@ def serve(args: argparse.Namespace) -> int:
         host=getattr(args, "host", "127.0.0.1"),
         port=int(getattr(args, "port", 8080)),
         users=users,
+        restrict_user_list=bool(getattr(args, "restrict_user_list", False)),
     )
     stop = threading.Event()
 
@@ -36,7 +44,11 @@ def serve(args: argparse.Namespace) -> int:
         print(f"xnat-sdk serve: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
     previous = signal.signal(signal.SIGTERM, _on_signal)
-    print(f"Local XNAT serving at {url} (user {login}); data in {server.data_dir}", flush=True)
+    restricted = "; user list restricted to admins" if server.restrict_user_list else ""
+    print(
+        f"Local XNAT serving at {url} (user {login}); data in {server.data_dir}{restricted}",
+        flush=True,
+    )
     try:
         while not stop.wait(0.5):
             pass

@@ -31,8 +31,12 @@ class LocalXNAT:
     (default ``admin``/``admin`` and the non-admin ``user``/``user``). ``extra_schemas`` are
     site-plugin ``.xsd`` files: their types become creatable and they are served under
     ``/xapi/schemas/{stem}`` next to the ``schemas_dir`` ones. ``restrict_user_list`` is
-    XNAT's ``restrictUserListAccessToAdmins`` (on by default, as in XNAT): ``/data/users``
-    answers 403 to users who are not site admins.
+    XNAT's ``restrictUserListAccessToAdmins`` site preference, off by default as in XNAT: any
+    logged-in user may list the site's users (``/data/users`` and the ``/xapi/users``
+    listings). Switched on, only site admins may: ``/data/users`` answers other users 403
+    "Access Denied: Only site managers can access site-level user resources.", the XAPI
+    listings a bare 403 (a user still reads their own ``/xapi/users/profile/{login}``).
+    Guests are refused either way (``/data/users`` 403, ``/xapi/users*`` 401).
     """
 
     def __init__(
@@ -44,7 +48,7 @@ class LocalXNAT:
         schemas_dir: str | Path | None = None,
         site_id: str = "XNAT",
         extra_schemas: Iterable[str | Path] = (),
-        restrict_user_list: bool = True,
+        restrict_user_list: bool = False,
     ) -> None:
         self._tmp: str | None = None
         if data_dir is None:

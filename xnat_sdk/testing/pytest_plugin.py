@@ -4,6 +4,8 @@ Fixtures:
 
 * ``xnat_server`` (session): a running :class:`xnat_sdk.testing.LocalXNAT` on a free port
   with a fresh data folder; users ``admin``/``admin`` (site admin) and ``user``/``user``;
+  XNAT's default preferences (``restrictUserListAccessToAdmins`` off: ``user`` may list the
+  site's users; build a ``LocalXNAT(restrict_user_list=True)`` to test the restriction);
   stopped at the end of the session.
 * ``xnat_url`` (session): its base URL.
 * ``xnat_project`` (function): the ID of a fresh, empty private project owned by ``admin``,
