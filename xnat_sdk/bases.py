@@ -44,6 +44,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import unquote
 
+from xnat_sdk._answers import fetch
 from xnat_sdk.dicom import DicomReading
 from xnat_sdk.errors import (
     XNATConflictError,
@@ -144,22 +145,9 @@ def warn_unknown_type(xsi: str) -> None:
     )
 
 
-def first_current_item(document: Any, where: str) -> dict[str, Any]:
-    """The first non-history item of an object's ``?format=json`` document."""
-    items = document.get("items") if isinstance(document, dict) else None
-    if not isinstance(items, list) or not items:
-        raise XNATError(f"{where}: the server's JSON document has no items")
-    for item in items:
-        meta = item.get("meta") or {}
-        if not meta.get("isHistory", False):
-            found: dict[str, Any] = item
-            return found
-    first: dict[str, Any] = items[0]
-    return first
-
-
 def child_items(item: Mapping[str, Any], field: str) -> list[dict[str, Any]] | None:
-    """The items under ``children[field]`` of a document item (None when absent)."""
+    """The items under ``children[field]`` of a document item checked by
+    :func:`xnat_sdk._answers.object_items` (None when absent)."""
     found: list[dict[str, Any]] | None = None
     for child in item.get("children") or ():
         if child.get("field") == field:
@@ -296,7 +284,7 @@ class XNATObject:
 
     def _xnat_fetch(self, session: XNATSession, uri: str) -> dict[str, Any]:
         """Read this object's document item from the server (its ``?format=json``)."""
-        return first_current_item(session.get_json(uri), uri)
+        return fetch(session, uri).current_item()
 
     if not TYPE_CHECKING:
 
@@ -997,8 +985,7 @@ class ResourceBase(ResourceTransfers, XNATObject):
             return super()._xnat_fetch(session, uri)
         parent_uri, _, key = uri.rpartition("/resources/")
         key = unquote(key)
-        document = session.get_json(f"{parent_uri}/resources")
-        rows = document.get("ResultSet", {}).get("Result", [])
+        rows = fetch(session, f"{parent_uri}/resources").rows()
         row = next(
             (r for r in rows if str(r.get("xnat_abstractresource_id")) == key),
             None,

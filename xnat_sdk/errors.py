@@ -132,7 +132,12 @@ class XNATUnsafeArchiveError(XNATValueError):
 
 
 class XNATResponseError(XNATError):
-    """The server answered with an unexpected status (or unusable content)."""
+    """The server answered with an unexpected status (or unusable content).
+
+    ``message`` keeps the whole message (the server's, uncut); ``str(exc)`` shows at most
+    :data:`MESSAGE_LIMIT` characters of it, then how many were left out. ``response`` is the
+    response, when there was one.
+    """
 
     def __init__(
         self,
@@ -147,7 +152,7 @@ class XNATResponseError(XNATError):
         self.status = status
         self.message = message
         self.response = response
-        super().__init__(f"{method} {url} -> {status}: {message}")
+        super().__init__(f"{method} {url} -> {status}: {_shorten(message)}")
 
     @property
     def status_code(self) -> int:
@@ -194,18 +199,29 @@ class XNATInsecureWarning(UserWarning):
 _H3 = re.compile(r"<h3>(.*?)</h3>", re.IGNORECASE | re.DOTALL)
 _TAGS = re.compile(r"<[^>]+>")
 
+MESSAGE_LIMIT = 300
+"""Most characters of a message ``str()`` of an :class:`XNATResponseError` shows."""
 
-def server_message(text: str, limit: int = 300) -> str:
-    """The human message of an error body: XNAT's ``<h3>``, else the first lines of text."""
+
+def _shorten(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"
+
+
+def server_message(text: str, limit: int | None = MESSAGE_LIMIT) -> str:
+    """The human message of an error body: XNAT's ``<h3>``, else the first lines of text;
+    cut at ``limit`` characters (None: whole)."""
     match = _H3.search(text)
     if match:
-        return match.group(1).strip()
-    if "<" in text and ">" in text:
-        text = _TAGS.sub(" ", text)
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    message = " ".join(lines[:3])
-    if len(message) > limit:
-        message = message[: limit - 3] + "..."
+        message = match.group(1).strip()
+    else:
+        if "<" in text and ">" in text:
+            text = _TAGS.sub(" ", text)
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        message = " ".join(lines[:3])
+    if limit is not None:
+        message = _shorten(message, limit)
     return message or "(empty body)"
 
 
@@ -228,4 +244,4 @@ def error_for_response(
         cls = XNATServerError
     else:
         cls = XNATResponseError
-    return cls(method, url, status, server_message(text), response)
+    return cls(method, url, status, server_message(text, limit=None), response)

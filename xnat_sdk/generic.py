@@ -10,6 +10,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from xnat_sdk._answers import fetch
 from xnat_sdk.bases import (
     AssessorBase,
     ImageSessionBase,
@@ -19,7 +20,6 @@ from xnat_sdk.bases import (
     ScanBase,
     SubjectBase,
     XNATObject,
-    first_current_item,
     warn_unknown_type,
 )
 
@@ -223,7 +223,7 @@ def object_at(session: XNATSession, uri: str, xsi: str | None = None) -> XNATObj
     path = "/" + "/".join(segments)
     if xsi is not None:
         return class_for(xsi, generic, session)._xnat_bind(session, path, xsi=xsi)
-    item = first_current_item(session.get_json(path), path)
+    item = fetch(session, path).current_item()
     found = str((item.get("meta") or {}).get("xsi:type") or "")
     cls = class_for(found, generic, session) if found else generic
     return cls._xnat_bind(session, path, xsi=found or None, item=item)

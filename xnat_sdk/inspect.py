@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 from typing import TYPE_CHECKING
 
+from xnat_sdk._answers import fetch
 from xnat_sdk.errors import XNATValidationError
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ class Inspect:
         """Data-type names matching ``pattern``; with ``fields_pattern``, their matching
         search fields (``type/FIELD_ID``) instead."""
         _check_pattern(pattern, "pattern")
-        rows = self._session.get_json("/data/search/elements")["ResultSet"]["Result"]
+        rows = fetch(self._session, "/data/search/elements").rows()
         names = [str(row["ELEMENT_NAME"]) for row in rows if row.get("ELEMENT_NAME")]
         names = [name for name in names if fnmatch.fnmatchcase(name, pattern)]
         if fields_pattern is None:
@@ -67,7 +68,7 @@ class Inspect:
             raise XNATValidationError(
                 "datatype", f"expected a type like xnat:mrSessionData, got {name!r}"
             )
-        rows = self._session.get_json(f"/data/search/elements/{name}")["ResultSet"]["Result"]
+        rows = fetch(self._session, f"/data/search/elements/{name}").rows()
         found = []
         for row in rows:
             field = str(row.get("FIELD_ID") or "")

@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import attrs
 
+from xnat_sdk._answers import fetch, whole_number
 from xnat_sdk.bases import XNATObject, child_items
-from xnat_sdk.errors import XNATError, XNATKeyError, XNATValidationError
+from xnat_sdk.errors import XNATKeyError, XNATValidationError
 from xnat_sdk.fields import class_fields, encode_value, validate_fields, validate_label
 from xnat_sdk.transfers import RemoteFileTransfers
 
@@ -135,8 +136,8 @@ class RemoteFile(RemoteFileTransfers):
         """Path inside the resource (subfolders kept)."""
         self.name: str = str(row.get("Name", self.path.rsplit("/", 1)[-1]))
         """Base name."""
-        size = row.get("Size")
-        self.size: int | None = int(size) if size not in (None, "") else None
+        # listings check Size (Answer.rows(numbers=...)) where they can name their URL
+        self.size: int | None = whole_number(row.get("Size"))
         """Size in bytes (None when unknown)."""
         digest = row.get("digest")
         self.digest: str | None = str(digest) if digest else None
@@ -367,12 +368,13 @@ class Listing(Generic[T]):
         if self._batch_index is None:
             if self._batch_hits < 2:
                 return None
-            document = session.get_json(
+            rows = fetch(
+                session,
                 f"{parent.uri}/experiments",
                 query={"columns": "ID,label,xsiType,subject_ID,project,date,insert_date"},
-            )
+            ).rows()
             index: dict[str, list[dict[str, Any]]] = {}
-            for row in document["ResultSet"]["Result"]:
+            for row in rows:
                 index.setdefault(str(row.get("subject_ID", "")), []).append(row)
             if not index or "" in index:
                 return None  # the server ignored the subject_ID column: no batching
@@ -381,11 +383,8 @@ class Listing(Generic[T]):
         return list(self._batch_index.get(ident, []))
 
     def _from_rest(self) -> list[tuple[dict[str, Any], Any]]:
-        document = self._session.get_json(self._uri, query=self._filters or None)
-        try:
-            rows: list[dict[str, Any]] = list(document["ResultSet"]["Result"])
-        except (KeyError, TypeError) as exc:
-            raise XNATError(f"GET {self._uri}: not a ResultSet listing") from exc
+        answer = fetch(self._session, self._uri, query=self._filters or None)
+        rows = answer.rows(numbers=("Size",) if self._spec is FILES else ())
         return self._objects_from_rows(rows)
 
     def _objects_from_rows(self, rows: list[dict[str, Any]]) -> list[tuple[dict[str, Any], Any]]:
@@ -619,8 +618,8 @@ class Listing(Generic[T]):
         if table is None:
             query = dict(self._filters)
             query["columns"] = ",".join(wanted)
-            document = self._session.get_json(self._uri, query=query)
-            table = [r for r in document["ResultSet"]["Result"] if self._matches(r)]
+            rows = fetch(self._session, self._uri, query=query).rows()
+            table = [r for r in rows if self._matches(r)]
             self._tables[wanted] = table
         return [{c: row.get(c) for c in wanted} for row in table]
 

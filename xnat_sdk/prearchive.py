@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from xnat_sdk._answers import fetch, whole_number
 from xnat_sdk.errors import XNATError, XNATValidationError
 from xnat_sdk.fields import validate_label
 
@@ -121,10 +122,7 @@ class PrearchiveFile:
     @property
     def size(self) -> int:
         """The size in bytes."""
-        try:
-            return int(self._row.get("Size") or 0)
-        except ValueError:
-            return 0
+        return whole_number(self._row.get("Size")) or 0
 
     @property
     def uri(self) -> str:
@@ -192,7 +190,7 @@ class PrearchiveScan:
     @property
     def resources(self) -> list[str]:
         """Labels of the scan's resource folders (``DICOM`` ...); one request."""
-        rows = self._session.get_json(f"{self.uri}/resources")["ResultSet"]["Result"]
+        rows = fetch(self._session, f"{self.uri}/resources").rows()
         return [str(row.get("label", "")) for row in rows]
 
     @property
@@ -200,9 +198,9 @@ class PrearchiveScan:
         """The files of every resource of this scan (one request per resource)."""
         found: list[PrearchiveFile] = []
         for label in self.resources:
-            rows = self._session.get_json(f"{self.uri}/resources/{label}/files")["ResultSet"][
-                "Result"
-            ]
+            rows = fetch(self._session, f"{self.uri}/resources/{label}/files").rows(
+                numbers=("Size",)
+            )
             found.extend(PrearchiveFile(self._session, row, self) for row in rows)
         return found
 
@@ -259,9 +257,10 @@ class PrearchiveSession:
         path = session._strip_uri(uri.strip())
         if not path.startswith("/data/"):
             path = "/data" + path
-        rows = session.get_json(path)["ResultSet"]["Result"]
+        answer = fetch(session, path)
+        rows = answer.rows()
         if not rows:
-            raise XNATError(f"GET {path}: the server returned no prearchive row")
+            raise answer.error("the server returned no prearchive row")
         return cls(session, rows[0])
 
     # -- listing fields ------------------------------------------------------------------------
@@ -382,7 +381,7 @@ class PrearchiveSession:
     @property
     def scans(self) -> list[PrearchiveScan]:
         """The scans of the session (one request)."""
-        rows = self._session.get_json(f"{self.uri}/scans")["ResultSet"]["Result"]
+        rows = fetch(self._session, f"{self.uri}/scans").rows()
         return [PrearchiveScan(self._session, row, self) for row in rows]
 
     def refresh(self) -> PrearchiveSession:
@@ -522,7 +521,7 @@ class Prearchive:
         else:
             validate_label(project, "project")
             path = f"/data/prearchive/projects/{project}"
-        rows = self._session.get_json(path)["ResultSet"]["Result"]
+        rows = fetch(self._session, path).rows()
         return [PrearchiveSession(self._session, row) for row in rows]
 
     def find(

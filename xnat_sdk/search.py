@@ -38,7 +38,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
-from xnat_sdk.errors import XNATError, XNATValidationError
+from xnat_sdk._answers import answer_of
+from xnat_sdk.errors import XNATValidationError
 from xnat_sdk.fields import FieldSpec, class_fields, encode_value
 
 if TYPE_CHECKING:
@@ -338,13 +339,9 @@ class Query(Generic[M]):
             format="json",
             headers={"Content-Type": "text/xml"},
         )
-        try:
-            result = response.json()["ResultSet"]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise XNATError(
-                f"POST /data/search: unexpected answer {response.text[:200]!r}"
-            ) from exc
-        raw_rows: list[dict[str, Any]] = list(result.get("Result") or [])
+        answer = answer_of(response)
+        result = answer.result_set()
+        raw_rows: list[dict[str, Any]] = result["Result"]
         keys = [str(c.get("key")) for c in result.get("Columns") or [] if c.get("key")]
         if not keys and raw_rows:
             keys = list(raw_rows[0])
@@ -354,12 +351,12 @@ class Query(Generic[M]):
             {rename.get(k, k): "" if v is None else str(v) for k, v in row.items()}
             for row in raw_rows
         ]
-        total = str(result.get("totalRecords", len(rows)))
+        total = answer.total_records()
         return SearchTable(
             root=self.root,
             columns=columns,
             rows=rows,
-            total=int(total) if total.isdigit() else len(rows),
+            total=len(rows) if total is None else total,
         )
 
     def values(self, selector: Callable[[M], Column[T]]) -> list[T | None]:

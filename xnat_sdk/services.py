@@ -17,11 +17,11 @@ import io
 import os
 import re
 import zipfile
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
+from xnat_sdk._answers import fetch
 from xnat_sdk.errors import XNATError, XNATValidationError
 from xnat_sdk.fields import validate_label
 from xnat_sdk.prearchive import (
@@ -268,9 +268,7 @@ class Services:
         query: dict[str, Any] = {"src": self._dump_src(src)}
         if fields:
             query["field"] = list(fields)
-        rows = self._session.get_json("/data/services/dicomdump", query=query)["ResultSet"][
-            "Result"
-        ]
+        rows = fetch(self._session, "/data/services/dicomdump", query=query).rows()
         return [
             DicomDumpRow(
                 tag1=str(row.get("tag1", "")),
@@ -320,10 +318,8 @@ class Services:
         path = "/data/services/tokens/issue"
         if user is not None:
             path += f"/user/{validate_label(user, 'user')}"
-        data = self._session.get_json(path)
-        if not isinstance(data, Mapping) or "alias" not in data or "secret" not in data:
-            raise XNATError(f"GET {path}: the answer has no alias/secret")
-        return TokenResult(alias=str(data["alias"]), secret=str(data["secret"]))
+        data = fetch(self._session, path).json_object(strings=("alias", "secret"))
+        return TokenResult(alias=data["alias"], secret=data["secret"])
 
     def __repr__(self) -> str:
         return f"<Services of {self._session.server}>"

@@ -18,6 +18,7 @@ from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+from xnat_sdk._answers import answer_of, fetch
 from xnat_sdk._http import Body, Timeout, Transport, error_text, redact_url
 from xnat_sdk.auth import Credentials
 from xnat_sdk.errors import (
@@ -323,8 +324,8 @@ class XNATSession(SessionTransfers):
             version: str | None = None
             if response.status_code == 200:
                 try:
-                    info = response.json()
-                except ValueError:
+                    info = answer_of(response).document
+                except XNATResponseError:
                     info = None
                 if isinstance(info, dict) and isinstance(info.get("version"), str):
                     version = info["version"]
@@ -337,17 +338,16 @@ class XNATSession(SessionTransfers):
     def xnat_build_info(self) -> dict[str, Any]:
         """``/xapi/siteConfig/buildInfo`` (version, build number, commit ...); cached."""
 
-        def fetch() -> dict[str, Any]:
-            info = self.get_json("/xapi/siteConfig/buildInfo")
-            return dict(info) if isinstance(info, dict) else {}
+        def read() -> dict[str, Any]:
+            return fetch(self, "/xapi/siteConfig/buildInfo").json_object()
 
-        return dict(self._cached("build_info", fetch))
+        return dict(self._cached("build_info", read))
 
     @property
     def xnat_uptime(self) -> dict[str, str]:
         """``/xapi/siteConfig/uptime`` (days, hours, minutes, seconds), read each time."""
-        info = self.get_json("/xapi/siteConfig/uptime")
-        return {str(k): str(v) for k, v in info.items()} if isinstance(info, dict) else {}
+        info = fetch(self, "/xapi/siteConfig/uptime").json_object()
+        return {str(k): str(v) for k, v in info.items()}
 
     def check_version(self, version: str | tuple[int, ...], message: str | None = None) -> bool:
         """True when the server is at least ``version`` (warns with ``message`` if not)."""
@@ -657,20 +657,9 @@ class XNATSession(SessionTransfers):
         accepted_status: Collection[int] | None = None,
         timeout: Timeout = None,
     ) -> Any:
-        """``GET path?format=json`` and decode the body."""
-        response = self.get(
-            path, format="json", query=query, accepted_status=accepted_status, timeout=timeout
-        )
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise XNATResponseError(
-                "GET",
-                redact_url(response.url),
-                response.status_code,
-                f"the body is not JSON: {response.text[:200]!r}",
-                response,
-            ) from exc
+        """``GET path?format=json`` and decode the body (an answer that is not JSON, or is
+        nested absurdly deep, raises :class:`XNATResponseError` naming the URL)."""
+        return fetch(self, path, query, accepted_status=accepted_status, timeout=timeout).document
 
     # -- object model ---------------------------------------------------------------------------
 
@@ -712,23 +701,21 @@ class XNATSession(SessionTransfers):
     def scan_types(self) -> list[dict[str, str]]:
         """Rows of ``/data/archive/scan_types`` (cached)."""
 
-        def fetch() -> list[dict[str, str]]:
-            rows: list[dict[str, str]] = self.get_json("/data/archive/scan_types")["ResultSet"][
-                "Result"
-            ]
-            return rows
+        def read() -> list[dict[str, str]]:
+            rows = fetch(self, "/data/archive/scan_types").rows()
+            return [{str(k): "" if v is None else str(v) for k, v in row.items()} for row in rows]
 
-        return self._cached("scan_types", fetch)
+        return self._cached("scan_types", read)
 
     @property
     def scanners(self) -> list[str]:
         """Scanner names known to the archive (cached)."""
 
-        def fetch() -> list[str]:
-            rows = self.get_json("/data/archive/scanners")["ResultSet"]["Result"]
+        def read() -> list[str]:
+            rows = fetch(self, "/data/archive/scanners").rows()
             return [str(row.get("scanner", "")) for row in rows]
 
-        return self._cached("scanners", fetch)
+        return self._cached("scanners", read)
 
     def create_object(self, uri: str, type_: str | None = None) -> XNATObject:
         """The object at a REST path, e.g. ``/data/experiments/XNAT_E00001``.

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from xnat_sdk._answers import answer_of, whole_number
 from xnat_sdk.errors import XNATKeyError
 
 if TYPE_CHECKING:
@@ -39,9 +40,9 @@ class User:
 
 
 def _user(row: Mapping[str, Any]) -> User:
-    raw_id = str(row.get("xdat_user_id") or "").strip()
+    ident = whole_number(row.get("xdat_user_id"))
     return User(
-        id=int(raw_id) if raw_id.isdigit() else -1,
+        id=-1 if ident is None else ident,
         login=str(row.get("login") or ""),
         email=str(row.get("email") or ""),
         first_name=str(row.get("firstname") or ""),
@@ -71,7 +72,9 @@ class Users(Mapping[str, User]):
             or self._generation != session.cache_generation
         ):
             response = session.get(self._path, format="json", accepted_status=(200, 403))
-            rows = response.json()["ResultSet"]["Result"] if response.status_code == 200 else []
+            rows = []
+            if response.status_code == 200:
+                rows = answer_of(response).rows(numbers=("xdat_user_id",))
             self._data = {user.login: user for user in map(_user, rows)}
             self._generation = session.cache_generation
         return self._data
