@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         XNATInsecureWarning,
         XNATIntegrityError,
         XNATKeyError,
+        XNATLocalFileError,
         XNATLoginFailedError,
         XNATNoModelError,
         XNATNotConnectedError,
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
         XNATResponseError,
         XNATServerError,
         XNATSSLError,
+        XNATTimeoutError,
         XNATTransferError,
         XNATUnknownTypeWarning,
         XNATUnsafeArchiveError,
@@ -78,6 +80,8 @@ _LAZY: dict[str, str] = {
     "XNATIntegrityError": "xnat_sdk.errors",
     "XNATTransferError": "xnat_sdk.errors",
     "XNATUnsafeArchiveError": "xnat_sdk.errors",
+    "XNATLocalFileError": "xnat_sdk.errors",
+    "XNATTimeoutError": "xnat_sdk.errors",
 }
 
 __all__ = [
@@ -94,6 +98,7 @@ __all__ = [
     "XNATInsecureWarning",
     "XNATIntegrityError",
     "XNATKeyError",
+    "XNATLocalFileError",
     "XNATLoginFailedError",
     "XNATNoModelError",
     "XNATNotConnectedError",
@@ -103,6 +108,7 @@ __all__ = [
     "XNATSSLError",
     "XNATServerError",
     "XNATSession",
+    "XNATTimeoutError",
     "XNATTransferError",
     "XNATUnknownTypeWarning",
     "XNATUnsafeArchiveError",

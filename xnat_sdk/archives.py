@@ -25,7 +25,12 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from xnat_sdk.errors import XNATFileExistsError, XNATIntegrityError, XNATUnsafeArchiveError
+from xnat_sdk.errors import (
+    XNATFileExistsError,
+    XNATIntegrityError,
+    XNATLocalFileError,
+    XNATUnsafeArchiveError,
+)
 
 __all__ = [
     "ChunkReader",
@@ -34,6 +39,7 @@ __all__ = [
     "extract_zip",
     "iter_files",
     "iter_zip_stream",
+    "safe_join",
     "safe_member_path",
     "safe_relative",
     "write_tar",
@@ -71,6 +77,19 @@ def safe_member_path(name: str) -> PurePosixPath:
     return PurePosixPath(safe_relative(name))
 
 
+def names_root(name: str) -> bool:
+    """Whether an archive folder entry names the archive's root itself (``""``, ``./``):
+    such entries are skipped; every other name goes through :func:`safe_relative`."""
+    return all(part in ("", ".") for part in name.split("/"))
+
+
+def safe_join(root: Path, name: str) -> Path:
+    """``root`` joined with a server-provided relative path (a file name from a listing),
+    checked as an archive entry is: :func:`safe_relative`, and no symlinked folder of
+    ``root`` may lead outside it."""
+    return _inside(root, safe_member_path(name))
+
+
 def _zip_is_link(info: zipfile.ZipInfo) -> bool:
     mode = info.external_attr >> 16
     return info.create_system == 3 and stat.S_ISLNK(mode)
@@ -81,7 +100,7 @@ def check_zip(archive: zipfile.ZipFile) -> list[tuple[zipfile.ZipInfo, PurePosix
     raises :class:`XNATUnsafeArchiveError` naming the first bad entry."""
     found: list[tuple[zipfile.ZipInfo, PurePosixPath]] = []
     for info in archive.infolist():
-        if info.is_dir() and not info.filename.strip("./"):
+        if info.is_dir() and names_root(info.filename):
             continue
         rel = safe_member_path(info.filename)
         if _zip_is_link(info):
@@ -98,7 +117,7 @@ def check_tar(archive: tarfile.TarFile) -> list[tuple[tarfile.TarInfo, PurePosix
     found: list[tuple[tarfile.TarInfo, PurePosixPath]] = []
     for info in archive.getmembers():
         if info.isdir():
-            if info.name.strip("./"):
+            if not names_root(info.name):
                 safe_member_path(info.name)
             continue
         rel = safe_member_path(info.name)
@@ -131,6 +150,8 @@ def extract_zip(
     ``overwrite=False`` an existing file raises :class:`XNATFileExistsError` before writing.
     Entry CRCs are verified by :mod:`zipfile` while reading.
     """
+    from xnat_sdk.transfers import temp_beside
+
     root = Path(target_dir)
     root.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -141,32 +162,36 @@ def extract_zip(
             for _, target in targets:
                 if target.exists():
                     raise XNATFileExistsError(f"{target} exists (overwrite=False)")
+        tmp: Path | None = None
         try:
             for info, target in targets:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 _inside(root, PurePosixPath(target.relative_to(root).as_posix()))
-                tmp = target.with_name(f".{target.name}.part")
-                with archive.open(info) as src, open(tmp, "wb") as out:
+                fd, tmp = temp_beside(target)
+                with archive.open(info) as src, os.fdopen(fd, "wb") as out:
                     shutil.copyfileobj(src, out, CHUNK)
                 os.replace(tmp, target)
+                tmp = None
                 written.append(target)
         except BaseException:
-            for _info, target in targets:
-                tmp = target.with_name(f".{target.name}.part")
-                if tmp.exists():
-                    tmp.unlink()
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
             raise
     return written
 
 
 def iter_files(directory: Path) -> Iterator[tuple[Path, str]]:
     """Regular files below ``directory`` (symlinks not followed) with their POSIX relative
-    paths, sorted."""
+    paths, sorted; the temporary files and staging folders of transfers (partial files)
+    are left out."""
+    from xnat_sdk.transfers import temp_owner
 
     def walk(folder: str, prefix: str) -> Iterator[tuple[Path, str]]:
         with os.scandir(folder) as found:
             entries = sorted(found, key=lambda e: e.name)
         for entry in entries:
+            if entry.name[0] == "." and temp_owner(entry.name) is not None:
+                continue
             if entry.is_dir(follow_symlinks=False):
                 yield from walk(entry.path, f"{prefix}{entry.name}/")
             elif entry.is_file(follow_symlinks=False):
@@ -221,6 +246,12 @@ def _looks_compressible(files: list[tuple[Path, str]]) -> bool:
     return len(zlib.compress(bytes(sample), 1)) < 0.95 * len(sample)
 
 
+def _unreadable(path: Path, exc: OSError) -> XNATLocalFileError:
+    return XNATLocalFileError(
+        str(path), f"reading it for the archive failed ({exc.strerror or exc})", exc.errno
+    )
+
+
 def write_tar(
     directory: Path, fileobj: IO[bytes], *, gzip: bool, compresslevel: int | None = 1
 ) -> int:
@@ -257,7 +288,11 @@ def write_tar(
             fileobj.write(packer.compress(data) if packer is not None else data)
 
     for path, rel in files:
-        with open(path, "rb") as handle:
+        try:
+            handle = open(path, "rb")  # noqa: SIM115 (closed by the with below)
+        except OSError as exc:
+            raise _unreadable(path, exc) from exc
+        with handle:
             st = os.fstat(handle.fileno())
             size = st.st_size
             mode = stat.S_IMODE(st.st_mode)
@@ -272,9 +307,12 @@ def write_tar(
             emit(header)
             left = size
             while left > 0:
-                data = handle.read(min(left, CHUNK))
+                try:
+                    data = handle.read(min(left, CHUNK))
+                except OSError as exc:
+                    raise _unreadable(path, exc) from exc
                 if not data:
-                    raise OSError(f"{path} shrank while it was archived")
+                    raise XNATLocalFileError(str(path), "it shrank while it was archived")
                 left -= len(data)
                 emit(data)
             if size % _BLOCK:

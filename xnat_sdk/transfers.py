@@ -4,7 +4,11 @@ Downloads are streamed in chunks (constant memory) to a temporary name in the ta
 folder and renamed only when complete; the byte count is checked against Content-Length
 and, when the server's file listing gives one, the MD5 ``digest``. A mismatch raises
 :class:`~xnat_sdk.errors.XNATIntegrityError`, a dropped connection
-:class:`~xnat_sdk.errors.XNATTransferError`; either way nothing is left behind.
+:class:`~xnat_sdk.errors.XNATTransferError`, a local file-system failure (full disk, a file
+where a folder must go) :class:`~xnat_sdk.errors.XNATLocalFileError` naming the path; either
+way nothing is left behind. Temporary names carry the host and process (:func:`temp_name`),
+so the next transfer into a folder removes what a killed process left there. Names from the
+server (listings, zip entries, labels) never lead outside the target folder.
 
 Uploads stream files and file objects; bodies that can be rewound (files, bytes) are
 retried, a generator body never is. ``overwrite=False`` never replaces a remote file: the
@@ -28,7 +32,6 @@ import functools
 import hashlib
 import http.client
 import io
-import json
 import os
 import re
 import shutil
@@ -41,12 +44,14 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 from urllib.parse import quote, unquote
 
+from xnat_sdk._answers import answer_of, fetch, whole_number
 from xnat_sdk._http import was_resent
 from xnat_sdk.errors import (
     XNATConnectionError,
     XNATError,
     XNATFileExistsError,
     XNATIntegrityError,
+    XNATLocalFileError,
     XNATResponseError,
     XNATServerError,
     XNATTransferError,
@@ -112,13 +117,18 @@ def local_folder(value: object, what: str) -> Path:
 
 def check_remotepath(remotepath: str) -> str:
     """A remote file path inside a resource, checked: no ``.``/``..`` segments, no empty
-    segments or NUL; returns it without leading ``/`` (remote paths are relative to the
-    resource, so ``"/a/b.dcm"`` means ``"a/b.dcm"``, as in xnatpy)."""
+    segments, backslashes or NUL; returns it without leading ``/`` (remote paths are
+    relative to the resource, so ``"/a/b.dcm"`` means ``"a/b.dcm"``, as in xnatpy)."""
     if not isinstance(remotepath, str):
         raise XNATValueError(f"remotepath must be a str, got {type(remotepath).__name__}")
     relative = remotepath.lstrip("/")
     if "\0" in remotepath:
         raise XNATValueError(f"remotepath {remotepath!r} contains a NUL character")
+    if "\\" in remotepath:
+        raise XNATValueError(
+            f"remotepath {remotepath!r} contains a backslash (folders are separated by '/'; "
+            "a backslash is read as one on Windows)"
+        )
     if any(seg in ("", ".", "..") for seg in relative.split("/")):
         raise XNATValueError(
             f"remotepath {remotepath!r} must name a file inside the resource "
@@ -276,7 +286,9 @@ def download_stream(
                             guard.received = done
                             update(done, total, False)
                 except _WriteFailed as exc:
-                    raise exc.original from None
+                    raise _local_error(
+                        _stream_name(target_stream), "writing", exc.original
+                    ) from exc.original
                 except _stream_errors() as exc:
                     guard.raise_if_stalled(what, exc)
                     broke = exc
@@ -424,9 +436,14 @@ class _WriteFailed(Exception):
     """Writing the target failed (carries the original error, which is not a transfer
     error even though it is an OSError)."""
 
-    def __init__(self, original: BaseException) -> None:
+    def __init__(self, original: OSError) -> None:
         super().__init__(str(original))
         self.original = original
+
+
+def _stream_name(stream: object) -> str:
+    name = getattr(stream, "name", None)
+    return os.fsdecode(name) if isinstance(name, (str, bytes)) else "the target stream"
 
 
 def _socket_of(response: requests.Response) -> socket.socket | None:
@@ -507,9 +524,135 @@ class _StallGuard:
             ) from cause
 
 
-def _temp_beside(target: Path) -> tuple[int, Path]:
-    fd, name = tempfile.mkstemp(prefix=f".{target.name[:60]}.", suffix=".part", dir=target.parent)
-    return fd, Path(name)
+@functools.cache
+def _host_tag() -> str:
+    return hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
+
+
+_TEMP_NAME = re.compile(
+    r"\.(?:.+\.xnat-(?P<fhost>[0-9a-f]{8})-(?P<fpid>[1-9][0-9]{0,9})-[0-9a-f]{8}\.part"
+    r"|xnat-sdk-(?P<dhost>[0-9a-f]{8})-(?P<dpid>[1-9][0-9]{0,9})-[0-9a-f]{8})",
+    re.DOTALL,
+)
+
+
+def temp_name(name: str | None) -> str:
+    """A new temporary name of this process: ``.{name}.xnat-{host}-{pid}-{random}.part`` for
+    a file being written as ``name``, ``.xnat-sdk-{host}-{pid}-{random}`` (``name`` None)
+    for a staging folder; ``host`` is a hash of the host name (see :func:`temp_owner`)."""
+    owner = f"{_host_tag()}-{os.getpid()}-{os.urandom(4).hex()}"
+    if name is None:
+        return f".xnat-sdk-{owner}"
+    stem = name[:60]
+    while len(os.fsencode(stem)) > 120:  # file names are limited in bytes (often 255)
+        stem = stem[:-1]
+    return f".{stem}.xnat-{owner}.part"
+
+
+def temp_owner(name: str) -> tuple[str, int, bool] | None:
+    """``(host hash, process id, is a folder)`` of a name made by :func:`temp_name`, None
+    for any other name."""
+    found = _TEMP_NAME.fullmatch(name)
+    if found is None:
+        return None
+    if found["fhost"] is not None:
+        return found["fhost"], int(found["fpid"]), False
+    return found["dhost"], int(found["dpid"]), True
+
+
+def temp_beside(target: Path) -> tuple[int, Path]:
+    """A new temporary file (open descriptor, path) in the folder of ``target``."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    flags |= getattr(os, "O_CLOEXEC", 0)
+    while True:
+        path = target.parent / temp_name(target.name)
+        try:
+            return os.open(path, flags, 0o600), path
+        except FileExistsError:
+            continue
+
+
+def _staging_folder(parent: Path) -> Path:
+    """A new, empty staging folder in ``parent`` (a local error names ``parent``)."""
+    while True:
+        path = parent / temp_name(None)
+        try:
+            path.mkdir(0o700)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise _local_error(parent, "creating a staging folder", exc) from exc
+        return path
+
+
+_SWEEP_EVERY = 60.0
+"""A folder is searched for leftovers at most this often (seconds) per process."""
+_swept: dict[str, float] = {}
+
+
+def _owner_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, OverflowError):
+        return False  # alive (another user's) or no valid pid: never ours to remove
+    return False
+
+
+def sweep_leftovers(folder: Path | str) -> None:
+    """Remove the temporary files and staging folders in ``folder`` that transfers killed on
+    this host left behind (their process is gone); those of live processes, of other hosts
+    and every other name are kept."""
+    if os.name != "posix":
+        return  # elsewhere os.kill(pid, 0) is no liveness test (Windows ends the process)
+    key = os.path.abspath(folder)
+    now = time.monotonic()
+    last = _swept.get(key)
+    if last is not None and now - last < _SWEEP_EVERY:
+        return
+    if len(_swept) > 4096:
+        _swept.clear()
+    _swept[key] = now
+    host = _host_tag()
+    try:
+        with os.scandir(key) as scan:
+            entries = [entry for entry in scan if entry.name[0] == "."]
+    except OSError:
+        return
+    for entry in entries:
+        owner = temp_owner(entry.name)
+        if owner is None:
+            continue
+        their_host, pid, is_folder = owner
+        if their_host != host or not _owner_gone(pid):
+            continue
+        with contextlib.suppress(OSError):
+            if is_folder and entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            elif not is_folder and entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+
+
+def _local_error(path: str | os.PathLike[str], doing: str, exc: OSError) -> XNATLocalFileError:
+    """A failed local file operation as the error naming ``path`` (kept when it is one)."""
+    if isinstance(exc, XNATLocalFileError):
+        return exc
+    return XNATLocalFileError(
+        os.fspath(path), f"{doing} failed ({exc.strerror or exc}; local file system)", exc.errno
+    )
+
+
+@contextlib.contextmanager
+def _local_files(path: str | os.PathLike[str], doing: str) -> Iterator[None]:
+    """Raise the local :class:`OSError` of the block as :class:`XNATLocalFileError` naming
+    ``path`` (the SDK's own errors, some of them OSErrors too, pass unchanged)."""
+    try:
+        yield
+    except XNATError:
+        raise
+    except OSError as exc:
+        raise _local_error(path, doing, exc) from exc
 
 
 def _publish(tmp: Path, target: Path, overwrite: bool) -> None:
@@ -556,24 +699,35 @@ def download_file(
         raise XNATValueError(f"{path} is a folder; give the file name to download to")
     if not overwrite and path.exists():
         raise XNATFileExistsError(f"{path} exists (overwrite=False)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _temp_beside(path)
+    with _local_files(path.parent, "creating a temporary file"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sweep_leftovers(path.parent)
+        fd, tmp = temp_beside(path)
     try:
-        with os.fdopen(fd, "wb") as out:
-            download_stream(
-                session,
-                uri,
-                out,
-                format=format,
-                verbose=verbose,
-                timeout=timeout,
-                query=query,
-                update_func=update_func,
-                expected_md5=expected_md5,
-                expected_size=expected_size,
-                resume=resume,
-            )
-        _publish(tmp, path, overwrite)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                download_stream(
+                    session,
+                    uri,
+                    out,
+                    format=format,
+                    verbose=verbose,
+                    timeout=timeout,
+                    query=query,
+                    update_func=update_func,
+                    expected_md5=expected_md5,
+                    expected_size=expected_size,
+                    resume=resume,
+                )
+        except XNATLocalFileError as exc:
+            # named after the descriptor by download_stream: name the file instead
+            raise XNATLocalFileError(str(path), exc.reason, exc.errno) from exc
+        except XNATError:
+            raise
+        except OSError as exc:  # flushing when closing
+            raise _local_error(path, "writing", exc) from exc
+        with _local_files(path, "moving the complete download into place"):
+            _publish(tmp, path, overwrite)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -659,12 +813,11 @@ def _body_of(file_: Any) -> tuple[Any, Callable[[], None], bool, int | None]:
 
 
 def _duplicates(response: requests.Response) -> list[str]:
-    text = response.text.strip()
-    if not text.startswith("{"):
+    if not response.text.lstrip().startswith("{"):
         return []
     try:
-        answer = json.loads(text)
-    except ValueError:
+        answer = answer_of(response).document
+    except XNATResponseError:
         return []
     found = answer.get("duplicates") if isinstance(answer, dict) else None
     return [str(x) for x in found] if isinstance(found, list) else []
@@ -942,14 +1095,8 @@ _Expected = dict[tuple[str, str], list[tuple[str, int, str]]]
 
 
 def _listing_rows(session: XNATSession, uri: str) -> list[dict[str, Any]]:
-    document = session.get_json(uri)
-    try:
-        rows = document["ResultSet"]["Result"]
-    except (KeyError, TypeError) as exc:
-        raise XNATError(f"GET {uri}: not a file listing") from exc
-    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-        raise XNATError(f"GET {uri}: not a file listing")
-    return rows
+    """The rows of a file listing (checked: flat rows, whole-number sizes)."""
+    return fetch(session, uri).rows(numbers=("Size",))
 
 
 def _split_file_uri(uri: str) -> tuple[str, str] | None:
@@ -972,9 +1119,9 @@ def _expected_by_key(rows: list[dict[str, Any]]) -> _Expected:
     for row in rows:
         found = _split_file_uri(str(row.get("URI") or ""))
         scan, path = found if found is not None else ("", str(row.get("Name") or ""))
-        size = str(row.get("Size") or "")
+        size = whole_number(row.get("Size"))
         key = (str(row.get("collection") or ""), path)
-        item = (scan, int(size) if size.isdigit() else -1, str(row.get("digest") or "").lower())
+        item = (scan, -1 if size is None else size, str(row.get("digest") or "").lower())
         same = expected.get(key)
         if same is None:
             expected[key] = [item]
@@ -988,12 +1135,16 @@ _WRITE_FLAGS = (
 )
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    written = os.write(fd, data)
-    if written < len(data):
-        view = memoryview(data)[written:]
-        while view:
-            view = view[os.write(fd, view) :]
+def _write_all(fd: int, data: bytes, dest: str) -> None:
+    """Write ``data`` to ``fd``; a failure raises the local error naming ``dest``."""
+    try:
+        written = os.write(fd, data)
+        if written < len(data):
+            view = memoryview(data)[written:]
+            while view:
+                view = view[os.write(fd, view) :]
+    except OSError as exc:
+        raise _local_error(dest, "writing", exc) from exc
 
 
 _FOLDER_KEY = re.compile(r"^(?:(?P<pre>.*?)/)?resources/(?P<label>[^/]+)/files(?:/(?P<sub>.+))?$")
@@ -1059,6 +1210,28 @@ def _inside_root(root_real: str, final: str, checked: dict[str, bool]) -> None:
         raise XNATUnsafeArchiveError(final, "resolves outside the target folder (symlink)")
 
 
+def _check_merge_path(root_prefix: str, rel: str, dest: str, folder_ok: dict[str, bool]) -> None:
+    """Raise :class:`XNATLocalFileError` when ``dest`` (a file of the folder ``rel``) cannot
+    be merged into the target: a file stands where one of its folders must go, or a folder
+    where the file must go."""
+    import errno
+
+    if not folder_ok.get(rel, False):
+        end = rel.find(os.sep)
+        while end >= 0:
+            folder = root_prefix + rel[:end]
+            if not folder_ok.get(rel[:end], False):
+                if os.path.lexists(folder) and not os.path.isdir(folder):
+                    raise XNATLocalFileError(
+                        folder, "a file is where a folder must go", errno.ENOTDIR
+                    )
+                folder_ok[rel[:end]] = True
+            end = rel.find(os.sep, end + 1)
+        folder_ok[rel] = True
+    if os.path.isdir(dest) and not os.path.islink(dest):
+        raise XNATLocalFileError(dest, "a folder is where a file must go", errno.EISDIR)
+
+
 def download_zip_dir(
     session: XNATSession,
     zip_uri: str,
@@ -1079,16 +1252,19 @@ def download_zip_dir(
     folders), every file's CRC and its size and MD5 against the file listing at
     ``listing_uri``. Files land in a staging folder inside ``target_dir`` and are moved
     into place only when the whole zip arrived and matched (``overwrite=False``: an
-    existing file raises first); on any error nothing is left behind.
+    existing file raises first; a file where a folder must go, or the reverse, raises
+    :class:`XNATLocalFileError` first); on any error nothing is left behind.
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from xnat_sdk.archives import ChunkReader, iter_zip_stream, safe_relative
+    from xnat_sdk.archives import ChunkReader, iter_zip_stream, names_root, safe_relative
 
     local_folder(target_dir, "target_dir")
 
     root = Path(os.fspath(target_dir))
-    root.mkdir(parents=True, exist_ok=True)
+    with _local_files(root, "creating the folder"):
+        root.mkdir(parents=True, exist_ok=True)
+    sweep_leftovers(root)
     # The listing is read while the zip streams in: it is needed only to check the files
     # (before anything is published) and for sizes a zip entry does not carry itself.
     # It is asked for once the zip's headers are in, so the server prepares the zip first.
@@ -1111,6 +1287,7 @@ def download_zip_dir(
     root_real = os.path.realpath(root)
     staging: Path | None = None
     root_str = str(root)
+    root_prefix = os.path.join(root_str, "")
     checked: dict[str, bool] = {}
     folders: dict[str, _ZipPlace] = {}  # folder inside the zip -> where its files go
     got: list[tuple[str, _ZipPlace, str, int, str]] = []  # name, place, file name, size, md5
@@ -1135,7 +1312,7 @@ def download_zip_dir(
                 if not listing.result():
                     return []  # an empty resource has no zip
                 response = _open_get(session, zip_uri, format="zip", timeout=timeout)
-            staging = Path(tempfile.mkdtemp(prefix=".xnat-sdk-", dir=root))
+            staging = _staging_folder(root)
             staging_str = str(staging)
             staging_prefix = os.path.join(staging_str, "")
             what = f"GET {response.url}"
@@ -1149,7 +1326,11 @@ def download_zip_dir(
                 if place is None:
                     place = folders[folder_rel] = _zip_place(folder_rel, flatten)
                     _inside_root(root_real, os.path.join(root_str, place.rel, "_"), checked)
-                    os.makedirs(os.path.join(staging_str, place.rel), exist_ok=True)
+                    try:
+                        os.makedirs(os.path.join(staging_str, place.rel), exist_ok=True)
+                    except OSError as exc:
+                        where = os.path.join(root_str, place.rel)
+                        raise _local_error(where, "creating the folder", exc) from exc
                 return place, base
 
             def size_of(name: str) -> int | None:
@@ -1172,28 +1353,42 @@ def download_zip_dir(
                 md5 = hashlib.md5
                 for name, data in iter_zip_stream(reader, size_of):
                     if name.endswith("/"):
+                        if not names_root(name):
+                            safe_relative(name)  # writes nothing, but refused all the same
                         for _ in data:
                             pass
                         continue
                     place, base = locate(name)
-                    fd = os.open(staging_prefix + place.rel + base, _WRITE_FLAGS, 0o666)
+                    dest = root_prefix + place.rel + base
+                    try:
+                        fd = os.open(staging_prefix + place.rel + base, _WRITE_FLAGS, 0o666)
+                    except OSError as exc:
+                        raise _local_error(dest, "writing", exc) from exc
                     try:
                         if isinstance(data, tuple):  # one piece, CRC already checked
                             whole = data[0]
-                            _write_all(fd, whole)
+                            _write_all(fd, whole, dest)
                             got.append((name, place, base, len(whole), md5(whole).hexdigest()))
                         else:
                             hasher = md5()
                             size = 0
                             for chunk in data:
-                                _write_all(fd, chunk)
+                                _write_all(fd, chunk, dest)
                                 hasher.update(chunk)
                                 size += len(chunk)
                             got.append((name, place, base, size, hasher.hexdigest()))
-                    finally:
+                    except BaseException:
+                        with contextlib.suppress(OSError):
+                            os.close(fd)
+                        raise
+                    try:
                         os.close(fd)
+                    except OSError as exc:
+                        raise _local_error(dest, "writing", exc) from exc
             except EOFError as exc:
                 raise XNATTransferError(f"{what}: the zip ended early ({exc})") from exc
+            except XNATLocalFileError:
+                raise  # an OSError, but of the local disk, not of the connection
             except _stream_errors() as exc:
                 raise _transfer_error(what, exc) from exc
             finally:
@@ -1211,16 +1406,18 @@ def download_zip_dir(
                 f"{name}: {size} bytes with MD5 {digest} do not match the "
                 f"server's file listing ({found})"
             )
-        root_prefix = os.path.join(root_str, "")
         finals = [root_prefix + place.rel + base for _, place, base, _, _ in got]
         # A first-level folder (or file) the target does not have yet moves in one rename;
         # the others are merged file by file.
         tops = {place.top or base for _, place, base, _, _ in got}
         fresh = {top for top in tops if not os.path.lexists(root_prefix + top)}
-        if not overwrite:
-            for dest, (_, place, base, _, _) in zip(finals, got, strict=True):
-                if (place.top or base) not in fresh and os.path.lexists(dest):
-                    raise XNATFileExistsError(f"{dest} exists (overwrite=False)")
+        folder_ok: dict[str, bool] = {}
+        for dest, (_, place, base, _, _) in zip(finals, got, strict=True):
+            if (place.top or base) in fresh:
+                continue
+            _check_merge_path(root_prefix, place.rel, dest, folder_ok)
+            if not overwrite and os.path.lexists(dest):
+                raise XNATFileExistsError(f"{dest} exists (overwrite=False)")
         moved: set[str] = set()
         for top in sorted(fresh):
             try:
@@ -1232,8 +1429,9 @@ def download_zip_dir(
             for dest, (_, place, base, _, _) in zip(finals, got, strict=True):
                 if (place.top or base) in moved:
                     continue
-                os.makedirs(os.path.dirname(dest), exist_ok=True)
-                os.replace(staging_prefix + place.rel + base, dest)
+                with _local_files(dest, "moving the file into place"):
+                    os.makedirs(os.path.dirname(dest), exist_ok=True)
+                    os.replace(staging_prefix + place.rel + base, dest)
         return finals
     finally:
         zip_started.set()
@@ -1252,13 +1450,21 @@ def _zip_folder(folder: Path, target: Path, overwrite: bool) -> Path:
 
     if not overwrite and target.exists():
         raise XNATFileExistsError(f"{target} exists (overwrite=False)")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _temp_beside(target)
+    with _local_files(target.parent, "creating a temporary file"):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        sweep_leftovers(target.parent)
+        fd, tmp = temp_beside(target)
     try:
-        with os.fdopen(fd, "wb") as out, zipfile.ZipFile(out, "w", allowZip64=True) as archive:
-            for path, rel in iter_files(folder):
-                archive.write(path, rel)
-        _publish(tmp, target, overwrite)
+        try:
+            with os.fdopen(fd, "wb") as out, zipfile.ZipFile(out, "w", allowZip64=True) as zf:
+                for path, rel in iter_files(folder):
+                    zf.write(path, rel)
+        except XNATError:
+            raise
+        except OSError as exc:  # named by the OS when reading a file, else the zip's
+            raise _local_error(exc.filename or target, "writing the zip", exc) from exc
+        with _local_files(target, "moving the zip into place"):
+            _publish(tmp, target, overwrite)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -1266,7 +1472,11 @@ def _zip_folder(folder: Path, target: Path, overwrite: bool) -> Path:
 
 
 def _safe_name(text: str) -> str:
-    cleaned = text.replace("/", "_").replace("\\", "_").strip()
+    """A server-given label or name as one local folder name: separators and NUL become
+    ``_`` (and, on Windows, a drive letter's colon), an empty or dot name ``_``."""
+    cleaned = text.replace("/", "_").replace("\\", "_").replace("\x00", "_").strip()
+    if os.name == "nt" and cleaned[1:2] == ":":
+        cleaned = cleaned[:1] + "_" + cleaned[2:]
     return "_" if cleaned in ("", ".", "..") else cleaned
 
 
@@ -1451,9 +1661,11 @@ class RemoteFileTransfers:
         """Download this file to ``path`` (a file name, or an existing folder to put it in);
         size and MD5 are checked against the listing unless ``verify=False``; a broken-off
         transfer goes on from where it stopped (``resume`` times in a row)."""
+        from xnat_sdk.archives import safe_join
+
         target = local_path(path, "target")
         if target.is_dir():
-            target = target / self.name
+            target = safe_join(target, self.name)  # a name from the server: checked
         return download_file(
             self._session,
             quote_path(self.uri),
@@ -1677,8 +1889,10 @@ class ResourceTransfers(_ObjectBase):
                 io.BytesIO() if method.endswith("memory") else tempfile.SpooledTemporaryFile(_SPOOL)  # noqa: SIM115 (closed below)
             )
             with buffer_:
-                write_tar(folder, buffer_, gzip=gzip, compresslevel=None)
-                buffer_.seek(0)
+                # A file that cannot be read raises naming it; writing fails in the spill file.
+                with _local_files(tempfile.gettempdir(), "writing the temporary archive"):
+                    write_tar(folder, buffer_, gzip=gzip, compresslevel=None)
+                    buffer_.seek(0)
                 upload(
                     session,
                     self._files_uri(name),
@@ -1698,7 +1912,11 @@ class ResourceTransfers(_ObjectBase):
         from xnat_sdk.archives import iter_files
 
         session = _session_of(self)
-        files = [(path, rel, path.stat().st_size) for path, rel in iter_files(folder)]
+        files = []
+        for path, rel in iter_files(folder):
+            check_remotepath(rel)
+            with _local_files(path, "reading the file's size"):
+                files.append((path, rel, path.stat().st_size))
         total = sum(size for _, _, size in files)
         label = f"upload {folder.name}"
 
@@ -1852,11 +2070,12 @@ class SessionDownloads(_ObjectBase):
         listing; returns ``target_dir/{label}``."""
         uri = f"{self.uri}/scans/{quote_path(scan_filter)}/files"
         root = local_folder(target_dir, "target_dir")
+        label = str(getattr(self, "label", "") or "")
+        folder = root / _safe_name(label) if label else root
         download_zip_dir(
             _session_of(self), uri, uri, root, verbose=verbose, overwrite=overwrite, bars=bars
         )
-        label = str(getattr(self, "label", "") or "")
-        return root / _safe_name(label) if label else root
+        return folder
 
 
 _Callback = Callable[[str], None]
@@ -1888,7 +2107,8 @@ class _TreeDownloads(_ObjectBase):
         if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
             raise XNATValueError(f"workers must be an int >= 1, got {workers!r}")
         folder = local_folder(target_dir, "target_dir") / _safe_name(self._folder_name())
-        folder.mkdir(parents=True, exist_ok=True)
+        with _local_files(folder, "creating the folder"):
+            folder.mkdir(parents=True, exist_ok=True)
         with TransferProgress(verbose, overall_label=self._folder_name()) as bars:
             walk = _Walk(bars, overwrite, progress_callback, workers)
             try:
@@ -1907,8 +2127,10 @@ class _TreeDownloads(_ObjectBase):
         target = local_path(path, "target")
         if not overwrite and target.exists():
             raise XNATFileExistsError(f"{target} exists (overwrite=False)")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".xnat-sdk-", dir=target.parent))
+        with _local_files(target.parent, "creating the folder"):
+            target.parent.mkdir(parents=True, exist_ok=True)
+        sweep_leftovers(target.parent)
+        staging = _staging_folder(target.parent)
         try:
             folder = self.download_dir(staging, verbose=verbose)
             return _zip_folder(folder.parent, target, overwrite)
@@ -1995,5 +2217,6 @@ class ProjectDownloads(_TreeDownloads):
         for number, subject in enumerate(subjects, start=1):
             walk.tell(f"Downloading subject {number} of {len(subjects)}")
             sub = folder / _safe_name(subject._folder_name())
-            sub.mkdir(parents=True, exist_ok=True)
+            with _local_files(sub, "creating the folder"):
+                sub.mkdir(parents=True, exist_ok=True)
             subject._download_tree(sub, walk)
