@@ -64,6 +64,15 @@ def test_deeply_nested_json_hidden_behind_brackets_in_strings_is_refused(
         session.projects.keys()
 
 
+@pytest.mark.parametrize("body", ["[" * 100_000 + "]" * 100_000, "{not json", b"\xff\xfe\x00"])
+def test_raw_get_json_refuses_what_cannot_be_decoded(
+    server: LocalXNAT, session: XNATSession, body: str | bytes
+) -> None:
+    server.faults.answer_next(body, content_type="application/json", prefix="/data/anything")
+    with _raises("", f"{server.url}/data/anything"):
+        session.get_json("/data/anything")
+
+
 @pytest.mark.parametrize("size", ["abc", "9" * 5000, "\u00b2", "-5", -5, 1.5])
 def test_a_file_row_with_a_bad_size_is_a_response_error(
     server: LocalXNAT, session: XNATSession, seeded: Seeded, size: object
