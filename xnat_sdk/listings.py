@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 import attrs
 
 from xnat_sdk._answers import fetch, whole_number
-from xnat_sdk.bases import XNATObject, child_items
+from xnat_sdk._objects.core import XNATObject, child_items, refuse_existing
+from xnat_sdk._objects.registry import class_for, model_class
 from xnat_sdk.errors import XNATKeyError, XNATValidationError
 from xnat_sdk.fields import class_fields, encode_value, validate_fields, validate_label
 from xnat_sdk.transfers import RemoteFileTransfers
@@ -32,25 +33,18 @@ if TYPE_CHECKING:
     from xnat_sdk.session import XNATSession
 
 __all__ = [
-    "ASSESSORS",
-    "EXPERIMENTS",
-    "FILES",
-    "PROJECTS",
-    "RECONSTRUCTIONS",
-    "RESOURCES",
-    "SCANS",
-    "SUBJECTS",
     "FileData",
     "Listing",
     "ListingSpec",
     "RemoteFile",
+    "create_project",
 ]
 
 T = TypeVar("T")
 U = TypeVar("U", bound=XNATObject)
 
-_SCAN_ID = re.compile(r"^[A-Za-z0-9_.-]+\Z")
 _FILE_PATH = re.compile(r"^.*?/resources/[^/]+/files/")
+_SCAN_ID = re.compile(r"^[A-Za-z0-9_.-]+\Z")
 # Fields XNAT fills in itself on creation: never demanded from the caller.
 _AUTO_FIELDS = frozenset(
     {"id", "project", "label", "subject_id", "image_session_id", "session_id", "imagesession_id"}
@@ -76,48 +70,20 @@ class ListingSpec:
     """How one kind of listing is read and keyed."""
 
     name: str
+    """The URL segment of the collection (``subjects``), also the listing's name."""
     singular: str
     id_key: str
     secondary_key: str | None
     xsi_key: str | None
     default_xsi: str
-    generic: str
-    base: str
+    generic: type[XNATObject] | None
+    """What an item of a type no model knows becomes (None: files, not archive objects)."""
+    base: type[XNATObject] | None
+    """The navigation base every item's class derives from."""
     create_key: str | None
     """What the URL segment of a new item is: ``label``, ``id`` or None (not creatable)."""
-
-
-PROJECTS = ListingSpec(
-    "projects", "project", "ID", "name", None, "xnat:projectData", "GenericProject",
-    "ProjectBase", "id",
-)  # fmt: skip
-SUBJECTS = ListingSpec(
-    "subjects", "subject", "ID", "label", None, "xnat:subjectData", "GenericSubject",
-    "SubjectBase", "label",
-)  # fmt: skip
-EXPERIMENTS = ListingSpec(
-    "experiments", "experiment", "ID", "label", "xsiType", "xnat:subjectAssessorData",
-    "GenericExperiment", "ExperimentBase", "label",
-)  # fmt: skip
-SCANS = ListingSpec(
-    "scans", "scan", "ID", "type", "xsiType", "xnat:imageScanData", "GenericScan",
-    "ScanBase", "id",
-)  # fmt: skip
-ASSESSORS = ListingSpec(
-    "assessors", "assessor", "ID", "label", "xsiType", "xnat:imageAssessorData",
-    "GenericAssessor", "ExperimentBase", "label",
-)  # fmt: skip
-RECONSTRUCTIONS = ListingSpec(
-    "reconstructions", "reconstruction", "ID", "type", "xsiType",
-    "xnat:reconstructedImageData", "GenericReconstruction", "ReconstructionBase", "id",
-)  # fmt: skip
-RESOURCES = ListingSpec(
-    "resources", "resource", "xnat_abstractresource_id", "label", "element_name",
-    "xnat:resourceCatalog", "GenericResource", "ResourceBase", "label",
-)  # fmt: skip
-FILES = ListingSpec(
-    "files", "file", "path", "Name", None, "", "", "", None,
-)  # fmt: skip
+    needs_type: bool = True
+    """``create`` must be told the item's class (experiments, scans, assessors)."""
 
 
 class RemoteFile(RemoteFileTransfers):
@@ -324,7 +290,7 @@ class Listing(Generic[T]):
 
     def _fetch(self) -> list[tuple[dict[str, Any], Any]]:
         parent = self._parent
-        if self._spec is EXPERIMENTS and parent is not None and not self._filters:
+        if self._spec.name == "experiments" and parent is not None and not self._filters:
             siblings = (parent._xnat_cache or {}).get("siblings")
             if isinstance(siblings, Listing):
                 batched = siblings._batched_experiments(parent)
@@ -345,9 +311,9 @@ class Listing(Generic[T]):
         return self._from_rest()
 
     def _generic(self) -> type[XNATObject]:
-        from xnat_sdk import generic
-
-        found: type[XNATObject] = getattr(generic, self._spec.generic)
+        found = self._spec.generic
+        if found is None:
+            raise XNATValidationError(self._spec.name, "these are files, not archive objects")
         return found
 
     def _batched_experiments(self, subject: XNATObject) -> list[dict[str, Any]] | None:
@@ -355,7 +321,7 @@ class Listing(Generic[T]):
         project-wide listing; used once a walk asks a second subject for its experiments
         (instead of one listing request per subject). None: ask the subject's own listing."""
         parent = self._parent
-        if self._spec is not SUBJECTS or parent is None or "/projects/" not in self._uri:
+        if self._spec.name != "subjects" or parent is None or "/projects/" not in self._uri:
             return None
         session = self._session
         if not session.caching:
@@ -384,7 +350,7 @@ class Listing(Generic[T]):
 
     def _from_rest(self) -> list[tuple[dict[str, Any], Any]]:
         answer = fetch(self._session, self._uri, query=self._filters or None)
-        rows = answer.rows(numbers=("Size",) if self._spec is FILES else ())
+        rows = answer.rows(numbers=("Size",) if self._spec.name == "files" else ())
         return self._objects_from_rows(rows)
 
     def _objects_from_rows(self, rows: list[dict[str, Any]]) -> list[tuple[dict[str, Any], Any]]:
@@ -392,7 +358,7 @@ class Listing(Generic[T]):
         spec = self._spec
         pairs: list[tuple[dict[str, Any], Any]] = []
         self._check_filter_columns(rows)
-        if spec is FILES:
+        if spec.name == "files":
             for row in rows:
                 remote = RemoteFile(session, row)
                 row = dict(row)
@@ -400,8 +366,6 @@ class Listing(Generic[T]):
                 if self._matches(row):
                     pairs.append((row, remote))
             return pairs
-        from xnat_sdk.generic import class_for
-
         generic = self._generic()
         for row in rows:
             if not self._matches(row):
@@ -423,8 +387,6 @@ class Listing(Generic[T]):
         return pairs
 
     def _from_items(self, items: list[dict[str, Any]]) -> list[tuple[dict[str, Any], Any]]:
-        from xnat_sdk.generic import class_for
-
         session = self._session
         spec = self._spec
         generic = self._generic()
@@ -612,7 +574,7 @@ class Listing(Generic[T]):
         if columns is None:
             return [dict(row) for row in self._rows]
         wanted = tuple(columns)
-        if self._from_doc or self._source is not None or self._spec is FILES:
+        if self._from_doc or self._source is not None or self._spec.name == "files":
             return [{c: row.get(c) for c in wanted} for row in self._rows]
         table = self._tables.get(wanted)
         if table is None:
@@ -666,11 +628,8 @@ class Listing(Generic[T]):
         return self._create(key, klass, fields)
 
     def _creation_class(self, cls: Any) -> type[XNATObject]:
-        from xnat_sdk import bases
-        from xnat_sdk.generic import model_class
-
         spec = self._spec
-        if cls is None and spec not in (SUBJECTS, PROJECTS, RECONSTRUCTIONS, RESOURCES):
+        if cls is None and spec.needs_type:
             raise XNATValidationError(
                 "cls",
                 f"name the type of the new {spec.singular}, e.g. "
@@ -687,10 +646,11 @@ class Listing(Generic[T]):
             cls = found
         if not (isinstance(cls, type) and issubclass(cls, XNATObject)):
             raise XNATValidationError("cls", f"expected a model class, got {cls!r}")
-        expected: type = getattr(bases, spec.base)
-        if not issubclass(cls, expected):
+        expected = spec.base
+        if expected is None or not issubclass(cls, expected):
+            base = expected.__name__ if expected is not None else "an archive type"
             raise XNATValidationError(
-                "cls", f"{cls.__name__} is not a {spec.singular} type (not a {spec.base})"
+                "cls", f"{cls.__name__} is not a {spec.singular} type (not a {base})"
             )
         if cls.__xsd_abstract__ or cls.__xsi_type__ in _TOO_GENERIC:
             raise XNATValidationError(
@@ -699,15 +659,11 @@ class Listing(Generic[T]):
         return cls
 
     def _create(self, key: Any, klass: type[XNATObject], fields: dict[str, Any]) -> XNATObject:
-        from xnat_sdk.bases import ProjectBase, refuse_existing
-
         spec = self._spec
         session = self._session
-        if spec is PROJECTS:
-            if not issubclass(klass, ProjectBase):
-                raise XNATValidationError("cls", f"{klass.__name__} is not a project type")
-            return klass.create(session, key, **fields)
-        if spec is SCANS or spec is RECONSTRUCTIONS:
+        if spec.name == "projects":
+            return create_project(klass, session, key, fields)
+        if spec.name in ("scans", "reconstructions"):
             if not isinstance(key, str) or not _SCAN_ID.match(key):
                 raise XNATValidationError(
                     "id", f"{key!r} is not a valid {spec.singular} ID (letters, digits, _ . -)"
@@ -726,7 +682,7 @@ class Listing(Generic[T]):
         specs = validate_fields(klass, fields, required=required)
         xsi = klass.__xsi_type__
         query: dict[str, str] = {}
-        if spec is RESOURCES:
+        if spec.name == "resources":
             for name, value in fields.items():
                 query[specs[name].path] = encode_value(value)
         else:
@@ -736,7 +692,7 @@ class Listing(Generic[T]):
                 if value is None:
                     continue
                 query[f"{xsi}/{specs[name].path}"] = encode_value(value)
-        if spec is not RESOURCES:  # the server itself refuses an existing resource (409)
+        if spec.name != "resources":  # the server itself refuses an existing resource (409)
             refuse_existing(session, f"{self._uri}/{key}", f"{spec.singular} {key!r}")
         response = session.put(f"{self._uri}/{key}", query=query)
         created = response.text.strip()
@@ -747,11 +703,31 @@ class Listing(Generic[T]):
     def _check_container(self) -> None:
         spec = self._spec
         uri = self._uri
-        if spec is SUBJECTS and "/projects/" not in uri:
+        if spec.name == "subjects" and "/projects/" not in uri:
             raise XNATValidationError(
                 "project", "create subjects through a project: project.subjects.create(...)"
             )
-        if spec is EXPERIMENTS and "/subjects/" not in uri:
+        if spec.name == "experiments" and "/subjects/" not in uri:
             raise XNATValidationError(
                 "subject", "create experiments through a subject: subject.experiments.create(...)"
             )
+
+
+_O = TypeVar("_O", bound=XNATObject)
+
+
+def create_project(cls: type[_O], session: XNATSession, id: str, fields: dict[str, Any]) -> _O:
+    """Create a project (``PUT /data/projects/{id}``) after validating every field."""
+    session._require_model("ProjectData.create")
+    validate_label(id, "id")
+    fields.pop("id", None)
+    specs = validate_fields(cls, fields)
+    xsi = cls.__xsi_type__ or "xnat:projectData"
+    query: dict[str, str] = {"xsiType": xsi}
+    for name, value in fields.items():
+        query[f"{xsi}/{specs[name].path}"] = encode_value(value)
+    uri = f"/data/projects/{id}"
+    refuse_existing(session, uri, f"project {id!r}")
+    session.put(uri, query=query)
+    session.clearcache()
+    return cls._xnat_bind(session, uri, xsi=xsi)

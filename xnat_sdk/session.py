@@ -20,6 +20,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from xnat_sdk._answers import answer_of, fetch
 from xnat_sdk._http import Body, Timeout, Transport, error_text, redact_url
+from xnat_sdk._objects.navigation import EXPERIMENTS, PROJECTS, SUBJECTS, object_at
 from xnat_sdk.auth import Credentials
 from xnat_sdk.errors import (
     XNATAuthError,
@@ -30,6 +31,7 @@ from xnat_sdk.errors import (
     XNATValueError,
     error_for_response,
 )
+from xnat_sdk.listings import Listing
 from xnat_sdk.transfers import SessionTransfers
 
 if TYPE_CHECKING:
@@ -37,7 +39,6 @@ if TYPE_CHECKING:
 
     from xnat_sdk.bases import XNATObject
     from xnat_sdk.inspect import Inspect
-    from xnat_sdk.listings import Listing
     from xnat_sdk.models import ExperimentData, ProjectData, SubjectData
     from xnat_sdk.prearchive import Prearchive
     from xnat_sdk.search import Query as SearchQuery
@@ -675,24 +676,18 @@ class XNATSession(SessionTransfers):
     def projects(self) -> Listing[ProjectData]:
         """All projects visible to the user, by ID and by name (one request, cached)."""
         self._require_model("session.projects")
-        from xnat_sdk.listings import PROJECTS, Listing
-
         return self._cached("projects", lambda: Listing.rest(self, "/data/projects", PROJECTS))
 
     @property
     def subjects(self) -> Listing[SubjectData]:
         """All subjects visible to the user, by ID and by label (one request, cached)."""
         self._require_model("session.subjects")
-        from xnat_sdk.listings import SUBJECTS, Listing
-
         return self._cached("subjects", lambda: Listing.rest(self, "/data/subjects", SUBJECTS))
 
     @property
     def experiments(self) -> Listing[ExperimentData]:
         """All experiments visible to the user, by ID and by label (one request, cached)."""
         self._require_model("session.experiments")
-        from xnat_sdk.listings import EXPERIMENTS, Listing
-
         return self._cached(
             "experiments", lambda: Listing.rest(self, "/data/experiments", EXPERIMENTS)
         )
@@ -724,8 +719,6 @@ class XNATSession(SessionTransfers):
         object's document is read once to learn its type.
         """
         self._require_model("session.create_object")
-        from xnat_sdk.generic import object_at
-
         return object_at(self, self._strip_uri(uri), type_)
 
     # -- services (prearchive, import, users, inspect, search) ----------------------------------

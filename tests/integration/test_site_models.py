@@ -10,7 +10,7 @@ import pytest
 from xnat_sdk_codegen.cli import main as generate
 
 import xnat_sdk
-from xnat_sdk import bases
+from xnat_sdk._objects import registry
 from xnat_sdk.errors import XNATValueError
 from xnat_sdk.generic import GenericAssessor
 from xnat_sdk.testing.local import LocalXNAT
@@ -29,12 +29,10 @@ def site_models(tmp_path: Path) -> Iterator[str]:
         yield "siteqc_runtime_models"
     finally:
         sys.path.remove(str(tmp_path))
-        from xnat_sdk import generic
-
-        generic._SITE_PACKAGES[:] = [
-            m for m in generic._SITE_PACKAGES if not m.__name__.startswith(out.name)
+        registry._SITE_PACKAGES[:] = [
+            m for m in registry._SITE_PACKAGES if not m.__name__.startswith(out.name)
         ]
-        generic._LOOKUP.clear()
+        registry._LOOKUP.clear()
         for name in [m for m in sys.modules if m.startswith(out.name)]:
             del sys.modules[name]
 
@@ -65,7 +63,7 @@ def test_site_type_becomes_its_generated_class(site_models: str) -> None:
             assert type(qc) is site.SiteqcQcAssessmentData
             assert (qc.artifact_count, qc.snr) == (3, 21.5)
         # extension_types=False (as in xnatpy): this session leaves the site package out
-        bases._warned_types.discard("siteqc:qcAssessmentData")  # warned once per process
+        registry._warned_types.discard("siteqc:qcAssessmentData")  # warned once per process
         with (
             pytest.warns(UserWarning, match="siteqc:qcAssessmentData"),
             xnat_sdk.connect(

@@ -1,0 +1,644 @@
+"""Hand-written base classes that the generated models (``xnat_sdk.models``) inherit.
+
+The generator (``codegen/xnat_sdk_codegen``) decides which base goes with which XSD type
+(its binding table); this module gives those bases their behaviour. Every generated class
+derives from :class:`XNATObject`; the archive types also mix in one of the bases below.
+
+Contract with the generator (keep both sides in step):
+
+* generated classes are ``@attrs.define(kw_only=True, eq=False, repr=False)`` (slotted);
+  the bases here declare ``__slots__`` so the slotted layout stays valid (only
+  :class:`XNATObject` has non-empty slots, all named ``_xnat_*``);
+* class variables emitted on every generated class: ``__xsi_type__`` (``"xnat:mrSessionData"``),
+  ``__xsd_element__`` (the global element name such as ``"MRSession"`` or ``None``),
+  ``__xsd_abstract__`` (bool);
+* every attrs field carries ``metadata`` with ``"xsd"`` (the XSD name), ``"path"`` (the XML
+  path relative to the nearest named complexType, which is the ``data_fields`` key XNAT
+  uses in ``?format=json``), ``"kind"`` (``"attribute"``, ``"element"``, ``"text"``,
+  ``"nested"`` for inline anonymous single elements flattened into the parent's path, or
+  ``"child"`` for named complex types that XNAT lists under ``children``, and for repeated
+  anonymous elements, typed with XNAT's pseudo xsi type such as ``xnat:subjectData_field``)
+  and ``"list"`` (bool); also ``"xpath"`` (REST XPath, rooted at the declaring type:
+  ``xnat:mrScanData/parameters/tr``), ``"type"`` (XSD type, ``xs:float``) and, when the XSD
+  restricts the value, ``"facets"`` (``{"maxLength": 255}``);
+* no attrs validators, converters or ``on_setattr`` hooks (the runtime validates writes
+  itself, and a generated ``__setattr__`` would bypass the one here);
+* fields whose Python name is in :data:`RESERVED_NAMES` are navigation the bases provide
+  (``scans``, ``experiments``, ``resources``, ``fields`` ...): the generator should not emit
+  them; if it does, the runtime never fills them and the base's navigation still answers.
+
+Runtime behaviour: objects handed out by a session are *bound* (to the session and their REST
+path) and *lazy*: fields known from a listing row are filled at once, the others stay unset
+until the first read, which fetches the object's ``?format=json`` document once and fills
+every field (and the children the navigation properties use). Assigning a field of a bound
+object writes it to the server (validated first); objects made with the generated
+``__init__`` are unbound plain values, usable as input for ``Listing.create``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from xnat_sdk._answers import fetch
+from xnat_sdk._objects.registry import class_for
+from xnat_sdk.errors import (
+    XNATConflictError,
+    XNATError,
+    XNATNotConnectedError,
+    XNATValidationError,
+)
+from xnat_sdk.fields import (
+    FieldSpec,
+    class_fields,
+    encode_value,
+    validate_fields,
+    validate_label,
+)
+
+if TYPE_CHECKING:
+    from xnat_sdk.session import XNATSession
+
+__all__ = [
+    "RESERVED_NAMES",
+    "GenericObject",
+    "XNATObject",
+    "child_items",
+    "refuse_existing",
+]
+
+_LAYER = "xnat_sdk._objects."
+"""Properties of classes of these modules re-raise their own AttributeError."""
+
+#: Attribute names the bases provide; never filled from a document.
+RESERVED_NAMES = frozenset(
+    {
+        "subjects",
+        "experiments",
+        "scans",
+        "assessors",
+        "reconstructions",
+        "resources",
+        "files",
+        "fields",
+        "uri",
+        "fulluri",
+        "xpath",
+        "fulldata",
+        "data",
+        "raw",
+        "xsi_type",
+        "xnat_session",
+        "parent",
+    }
+)
+
+_O = TypeVar("_O", bound="XNATObject")
+
+
+def child_items(item: Mapping[str, Any], field: str) -> list[dict[str, Any]] | None:
+    """The items under ``children[field]`` of a document item checked by
+    :func:`xnat_sdk._answers.object_items` (None when absent)."""
+    found: list[dict[str, Any]] | None = None
+    for child in item.get("children") or ():
+        if child.get("field") == field:
+            found = (found or []) + list(child.get("items") or ())
+    return found
+
+
+class XNATObject:
+    """Root of every generated model class: binding, lazy loading, writes."""
+
+    __slots__ = (
+        "__weakref__",  # the session tracks the objects it handed out (clearcache)
+        "_xnat_cache",
+        "_xnat_generation",
+        "_xnat_item",
+        "_xnat_parent",
+        "_xnat_raw",
+        "_xnat_session",
+        "_xnat_uri",
+        "_xnat_xsi",
+    )
+    _xnat_cache: dict[str, Any]
+    _xnat_generation: int
+    _xnat_item: dict[str, Any] | None
+    _xnat_parent: XNATObject | None
+    _xnat_raw: dict[str, Any]
+    _xnat_session: XNATSession | None
+    _xnat_uri: str | None
+    _xnat_xsi: str | None
+
+    __xsi_type__: ClassVar[str] = ""
+    __xsd_element__: ClassVar[str | None] = None
+    __xsd_abstract__: ClassVar[bool] = False
+
+    # -- binding ---------------------------------------------------------------------------
+
+    @classmethod
+    def _xnat_bind(
+        cls: type[_O],
+        session: XNATSession,
+        uri: str | None,
+        *,
+        xsi: str | None = None,
+        parent: XNATObject | None = None,
+        item: Mapping[str, Any] | None = None,
+        row: Mapping[str, Any] | None = None,
+    ) -> _O:
+        """A bound, lazy instance (no ``__init__``); filled from ``item`` or ``row``."""
+        obj = cls.__new__(cls)
+        setter = object.__setattr__
+        setter(obj, "_xnat_session", session)
+        setter(obj, "_xnat_uri", uri)
+        setter(obj, "_xnat_parent", parent)
+        setter(obj, "_xnat_cache", {})
+        setter(obj, "_xnat_xsi", xsi or cls.__xsi_type__)
+        setter(obj, "_xnat_item", None)
+        setter(obj, "_xnat_raw", {})
+        setter(obj, "_xnat_generation", session.cache_generation)
+        if uri is not None:
+            session._track(obj)
+        if item is not None:
+            obj._xnat_populate(item)
+        elif row is not None:
+            obj._xnat_prefill(row)
+        return obj
+
+    def _xnat_bound_session(self) -> XNATSession:
+        session: XNATSession | None = self._xnat_session
+        if session is None:
+            raise XNATNotConnectedError(
+                f"this {type(self).__name__} is not bound to a session (made with its "
+                "constructor); create it on the server first, e.g. listing.create(obj)"
+            )
+        return session
+
+    def _xnat_populate(self, item: Mapping[str, Any]) -> None:
+        """Fill every field from a document item (``data_fields``, ``meta``, ``children``)."""
+        setter = object.__setattr__
+        data: dict[str, Any] = item.get("data_fields") or {}
+        meta = item.get("meta") or {}
+        used: set[str] = set()
+        session = self._xnat_session
+        _fill_data(self, data, used)
+        table = class_fields(type(self))
+        for path, spec in table.children.items():
+            if spec.name in RESERVED_NAMES:
+                continue
+            items = child_items(item, path)
+            if items is None:
+                setter(self, spec.name, [] if spec.is_list else None)
+                continue
+            step = None if spec.is_list else path
+            nested = [_nested(session, it, self, spec.target, step) for it in items]
+            setter(self, spec.name, nested if spec.is_list else (nested[0] if nested else None))
+        xsi = meta.get("xsi:type")
+        if isinstance(xsi, str) and xsi:
+            setter(self, "_xnat_xsi", xsi)
+        setter(self, "_xnat_item", item)
+        setter(self, "_xnat_raw", {k: v for k, v in data.items() if k not in used})
+        if session is not None:
+            setter(self, "_xnat_generation", session.cache_generation)
+
+    def _xnat_prefill(self, row: Mapping[str, Any]) -> None:
+        """Fill the fields a listing row already tells (no request)."""
+        setter = object.__setattr__
+        table = class_fields(type(self))
+        for key, value in row.items():
+            spec = table.by_path.get(key)
+            if spec is None or spec.name in RESERVED_NAMES or value in ("", None):
+                continue
+            try:
+                setter(self, spec.name, spec.convert(value))
+            except (TypeError, ValueError):
+                continue
+
+    def _xnat_document(self, refresh: bool = False) -> dict[str, Any]:
+        """This object's document item, read (once per cache generation) when needed."""
+        item: dict[str, Any] | None = self._xnat_item
+        session = self._xnat_session
+        if item is not None and not refresh:
+            if session is None or self._xnat_uri is None:
+                return item
+            if session.caching and self._xnat_generation == session.cache_generation:
+                return item
+        session = self._xnat_bound_session()
+        uri = self._xnat_uri
+        if uri is None:
+            if item is not None:
+                return item
+            raise XNATError(f"this {type(self).__name__} has no REST path of its own")
+        found = self._xnat_fetch(session, uri)
+        self._xnat_populate(found)
+        return found
+
+    def _xnat_fetch(self, session: XNATSession, uri: str) -> dict[str, Any]:
+        """Read this object's document item from the server (its ``?format=json``)."""
+        return fetch(session, uri).current_item()
+
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any:
+            # Only reached when normal lookup failed: an unset slot or an unknown name.
+            if name.startswith("_xnat_"):
+                return None
+            if name.startswith("_"):
+                raise AttributeError(name)
+            cls = type(self)
+            for klass in cls.__mro__:
+                prop = klass.__dict__.get(name)
+                if isinstance(prop, property) and klass.__module__.startswith(_LAYER):
+                    return prop.fget(self)
+            table = class_fields(cls)
+            if name in table.by_name and self._xnat_session is not None:
+                self._xnat_document()
+                try:
+                    return object.__getattribute__(self, name)
+                except AttributeError:
+                    return None
+            raise AttributeError(
+                f"{cls.__name__!r} object has no attribute {name!r}{table.suggest(name)}"
+            )
+
+        def __setattr__(self, name: str, value: Any) -> None:
+            if name.startswith("_") or self._xnat_session is None:
+                object.__setattr__(self, name, value)
+                return
+            table = class_fields(type(self))
+            if name in table.by_name:
+                self.mset({name: value})
+                return
+            object.__setattr__(self, name, value)
+
+    def __repr__(self) -> str:
+        ident = self._xnat_identity()
+        where = f" {self._xnat_uri}" if self._xnat_uri else ""
+        return f"<{type(self).__name__} {ident}{where}>"
+
+    def _xnat_identity(self) -> str:
+        for name in ("label", "id", "name", "type"):
+            try:
+                value = object.__getattribute__(self, name)
+            except AttributeError:
+                continue
+            if value:
+                return str(value)
+        return "?"
+
+    # -- public accessors ----------------------------------------------------------------------
+
+    @property
+    def xnat_session(self) -> XNATSession:
+        """The session this object is bound to."""
+        return self._xnat_bound_session()
+
+    @property
+    def uri(self) -> str:
+        """The object's REST path (``/data/projects/P/subjects/XNAT_S00001``)."""
+        uri: str | None = self._xnat_uri
+        if uri is None:
+            raise XNATError(f"this {type(self).__name__} has no REST path (not bound)")
+        return uri
+
+    @property
+    def fulluri(self) -> str:
+        """The object's REST path (same as :attr:`uri`)."""
+        return self.uri
+
+    @property
+    def xsi_type(self) -> str:
+        """The object's actual ``xsi:type`` (from the server when known)."""
+        xsi: str | None = self._xnat_xsi
+        return xsi or type(self).__xsi_type__
+
+    @property
+    def xpath(self) -> str:
+        """The XPath root used to address this object's fields in writes (its xsi type)."""
+        return self.xsi_type
+
+    @property
+    def fulldata(self) -> dict[str, Any]:
+        """The object's raw JSON document item (``data_fields``, ``meta``, ``children``)."""
+        return self._xnat_document()
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The raw ``data_fields`` of the object's document."""
+        fields: dict[str, Any] = self._xnat_document().get("data_fields") or {}
+        return fields
+
+    @property
+    def raw(self) -> Mapping[str, Any]:
+        """``data_fields`` entries the model does not know (kept, never dropped)."""
+        self._xnat_document()
+        raw: dict[str, Any] = self._xnat_raw or {}
+        return MappingProxyType(raw)
+
+    @property
+    def parent(self) -> XNATObject | None:
+        """The object this one was reached from (None for top-level objects)."""
+        parent: XNATObject | None = self._xnat_parent
+        return parent
+
+    def clearcache(self) -> None:
+        """Forget this object's document, fields and listings; the next read fetches again.
+
+        (:meth:`XNATSession.clearcache` does this for every object of the session that has a
+        REST path of its own; a nested part, e.g. ``subject.demographics``, is read again
+        through its owner, so take it from the owner anew.)
+        """
+        object.__setattr__(self, "_xnat_generation", -1)
+        cache: dict[str, Any] | None = self._xnat_cache
+        if cache is not None:
+            row = cache.get("row")
+            siblings = cache.get("siblings")
+            step = cache.get("xnat_xpath")
+            cache.clear()
+            for key, value in (("row", row), ("siblings", siblings), ("xnat_xpath", step)):
+                if value is not None:
+                    cache[key] = value
+        if self._xnat_uri is None or self._xnat_session is None:
+            return
+        object.__setattr__(self, "_xnat_item", None)
+        for name in class_fields(type(self)).by_name:
+            try:
+                object.__delattr__(self, name)
+            except AttributeError:
+                continue
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def _xnat_write_target(self) -> tuple[XNATObject, str]:
+        """(the addressable object that owns this one, the XPath prefix from it to here)."""
+        prefix = ""
+        current: XNATObject = self
+        while current._xnat_uri is None:
+            cache = current._xnat_cache or {}
+            step = cache.get("xnat_xpath")
+            parent = current._xnat_parent
+            if step is None or parent is None:
+                raise XNATValidationError(
+                    type(self).__name__,
+                    "this nested object cannot be written on its own (no REST path, and it is "
+                    "not a single child of an object that has one)",
+                )
+            prefix = f"{step}/{prefix}" if step and prefix else (step or prefix)
+            current = parent
+        return current, prefix
+
+    def mset(self, values: Mapping[str, Any], timeout: float | None = None) -> None:
+        """Write several fields in one request (validated first; ``None`` clears a field).
+
+        Nested single children (``subject.demographics``) write through their owner.
+        """
+        session = self._xnat_bound_session()
+        cls = type(self)
+        table = class_fields(cls)
+        objects = {
+            name: value
+            for name, value in values.items()
+            if isinstance(value, XNATObject) and name in table.by_name
+        }
+        specs = validate_fields(cls, {k: v for k, v in values.items() if k not in objects})
+        owner, prefix = self._xnat_write_target()
+        xsi = owner.xsi_type
+        root = f"{xsi}/{prefix}/" if prefix else f"{xsi}/"
+        query: dict[str, str] = {"xsiType": xsi}
+        for name, value in values.items():
+            if name in objects:
+                for path, encoded in _object_params(table.by_name[name], objects[name]):
+                    query[root + path] = encoded
+                continue
+            spec = specs[name]
+            if spec.name == "label" and not prefix:
+                query["label"] = validate_label(value, "label")
+            else:
+                query[root + spec.path] = encode_value(value)
+        session.put(owner.uri, query=query, timeout=timeout)
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+        session.clearcache()
+        object.__setattr__(self, "_xnat_generation", session.cache_generation)
+
+    def del_(self, name: str) -> None:
+        """Clear one field on the server (xnatpy's name; same as ``set(name, None)``)."""
+        self.mset({name: None})
+
+    def external_uri(
+        self, query: Mapping[str, str] | None = None, scheme: str | None = None
+    ) -> str:
+        """The full URL of this object on the server (for browsers and other tools)."""
+        return self._xnat_bound_session().url_for(self, query=query, scheme=scheme)
+
+    def set(self, name: str, value: Any, timeout: float | None = None) -> None:
+        """Write one field to the server (validated first)."""
+        self.mset({name: value}, timeout=timeout)
+
+    def update(self, **values: Any) -> None:
+        """Write fields given as keywords in one request (validated first)."""
+        self.mset(values)
+
+    def delete(self, remove_files: bool = True) -> None:
+        """Delete the object on the server (``removeFiles=true`` by default)."""
+        session = self._xnat_bound_session()
+        query = {"removeFiles": "true"} if remove_files else None
+        session.delete(self.uri, query=query)
+        session.clearcache()
+
+
+def _object_params(spec: FieldSpec, value: XNATObject) -> list[tuple[str, str]]:
+    """XPath parameters (relative to the owner) that write a whole nested or child object.
+
+    ``subject.demographics = DemographicData(gender="female")`` becomes
+    ``demographics[@xsi:type=xnat:demographicData]/gender=female``. Only single (not list)
+    nested/child fields can be written this way; every set field is validated first.
+    """
+    if spec.is_data or spec.is_list:
+        raise XNATValidationError(
+            spec.name, f"{spec.name} takes a plain value, not a {type(value).__name__} object"
+        )
+    if spec.target is not None and not isinstance(value, spec.target):
+        raise XNATValidationError(
+            spec.name,
+            f"expects a {spec.target.__name__} (or a subclass), got {type(value).__name__}",
+        )
+    if value._xnat_session is not None:
+        raise XNATValidationError(
+            spec.name, "assign a new, unbound object (e.g. DemographicData(gender='male'))"
+        )
+    klass = type(value)
+    table = class_fields(klass)
+    present = {
+        name: getattr(value, name)
+        for name in table.by_name
+        if name not in RESERVED_NAMES and getattr(value, name, None) not in (None, [], "")
+    }
+    nested = {k: v for k, v in present.items() if isinstance(v, XNATObject)}
+    specs = validate_fields(klass, {k: v for k, v in present.items() if k not in nested})
+    if spec.kind == "child":
+        # a named complex type: its own paths are relative to itself, behind the child step
+        step = f"{spec.path}[@xsi:type={klass.__xsi_type__}]/" if klass.__xsi_type__ else ""
+        step = step or f"{spec.path}/"
+    else:
+        # an inline anonymous element: its paths already start from the owning type
+        step = ""
+    params: list[tuple[str, str]] = []
+    for name, item in present.items():
+        if name in nested:
+            params.extend((step + p, v) for p, v in _object_params(table.by_name[name], item))
+        else:
+            params.append((step + specs[name].path, encode_value(item)))
+    if not params:
+        raise XNATValidationError(spec.name, f"the {klass.__name__} has no field set")
+    return params
+
+
+def refuse_existing(session: XNATSession, uri: str, what: str) -> None:
+    """Raise :class:`XNATConflictError` when ``uri`` already exists.
+
+    XNAT's create is a PUT that merges into an existing object, so ``create`` would silently
+    overwrite fields of an object that is already there; one GET first rules that out.
+    """
+    response = session.get(uri, format="json", accepted_status=(200, 404))
+    if response.status_code == 200:
+        raise XNATConflictError(
+            "PUT",
+            uri,
+            409,
+            f"{what} already exists; nothing was changed (read it with the listing, "
+            "e.g. listing[key], and change it with .update(...))",
+        )
+
+
+def _fill_data(obj: XNATObject, data: Mapping[str, Any], used: set[str]) -> bool:
+    """Set ``obj``'s data and nested fields from ``data_fields``; True if any was present."""
+    setter = object.__setattr__
+    table = class_fields(type(obj))
+    lowered: dict[str, str] | None = None
+    found = False
+    for spec in table.data:
+        if spec.name in RESERVED_NAMES:
+            continue
+        key = spec.path
+        if key not in data:
+            if lowered is None:
+                lowered = {k.lower(): k for k in data}
+            key = lowered.get(key.lower(), "")
+        if key and key not in used and key in data:
+            used.add(key)
+            try:
+                value = spec.convert(data[key])
+            except (TypeError, ValueError):
+                used.discard(key)
+                value = None
+            found = found or value is not None
+            setter(obj, spec.name, value)
+        else:
+            setter(obj, spec.name, [] if spec.is_list else None)
+    for spec in table.nested:
+        if spec.name in RESERVED_NAMES:
+            continue
+        target = spec.target
+        nested_value: Any = None
+        if isinstance(target, type) and issubclass(target, XNATObject):
+            inner = target.__new__(target)
+            for slot, default in _UNBOUND_SLOTS:
+                setter(inner, slot, default() if callable(default) else default)
+            if _fill_data(inner, data, used):
+                setter(inner, "_xnat_session", obj._xnat_session)
+                setter(inner, "_xnat_parent", obj)
+                inner._xnat_cache["xnat_xpath"] = ""
+                nested_value = inner
+                found = True
+        if spec.is_list:
+            nested_value = [nested_value] if nested_value is not None else []
+        setter(obj, spec.name, nested_value)
+    return found
+
+
+_UNBOUND_SLOTS: tuple[tuple[str, Any], ...] = (
+    ("_xnat_session", None),
+    ("_xnat_uri", None),
+    ("_xnat_parent", None),
+    ("_xnat_cache", dict),
+    ("_xnat_xsi", None),
+    ("_xnat_item", None),
+    ("_xnat_raw", dict),
+    ("_xnat_generation", 0),
+)
+
+
+def _nested(
+    session: XNATSession | None,
+    item: Mapping[str, Any],
+    parent: XNATObject,
+    target: type | None = None,
+    step: str | None = None,
+) -> Any:
+    """A nested (non-addressable) child object built from a document item."""
+    xsi = str((item.get("meta") or {}).get("xsi:type") or "")
+    fallback: type[XNATObject] = GenericObject
+    if isinstance(target, type) and issubclass(target, XNATObject):
+        fallback = target
+    cls = class_for(xsi, fallback, session) if xsi else fallback
+    if session is None:
+        obj = cls.__new__(cls)
+        for slot, default in _UNBOUND_SLOTS:
+            object.__setattr__(obj, slot, default() if callable(default) else default)
+        obj._xnat_populate(item)
+        return obj
+    obj = cls._xnat_bind(session, None, xsi=xsi or None, parent=parent, item=item)
+    if step is not None:
+        obj._xnat_cache["xnat_xpath"] = f"{step}[@xsi:type={xsi}]" if xsi else step
+    return obj
+
+
+class _GenericMixin(XNATObject):
+    """Raw-field access for objects without a generated class."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_xnat_"):
+            return None
+        if name.startswith("_"):
+            raise AttributeError(name)
+        for klass in type(self).__mro__:
+            prop = klass.__dict__.get(name)
+            if isinstance(prop, property):
+                return prop.fget(self) if prop.fget is not None else None
+        item = self._xnat_document()
+        fields: dict[str, Any] = item.get("data_fields") or {}
+        if name in fields:
+            return fields[name]
+        lowered = {key.lower(): value for key, value in fields.items()}
+        if name.lower() in lowered:
+            return lowered[name.lower()]
+        raise AttributeError(
+            f"generic {self.xsi_type!r} object has no field {name!r} "
+            f"(known: {', '.join(sorted(fields)) or 'none'})"
+        )
+
+    def _xnat_populate(self, item: Any) -> None:
+        super()._xnat_populate(item)
+        fields = item.get("data_fields") or {}
+        object.__setattr__(self, "_xnat_raw", dict(fields))
+
+    def _xnat_identity(self) -> str:
+        cache: dict[str, Any] = self._xnat_cache or {}
+        row = cache.get("row") or {}
+        item: dict[str, Any] = self._xnat_item or {}
+        fields = item.get("data_fields") or {}
+        for key in ("label", "ID", "name", "type"):
+            value = fields.get(key) or row.get(key)
+            if value:
+                return str(value)
+        return "?"
+
+
+class GenericObject(_GenericMixin):
+    """An object of an unknown type: raw fields as attributes, REST verbs."""
+
+    __slots__ = ()

@@ -1,0 +1,74 @@
+"""Custom variables (``fields/field``) of an object, as a mutable mapping that writes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, MutableMapping
+
+from xnat_sdk._objects.core import XNATObject, child_items
+from xnat_sdk.errors import XNATKeyError, XNATValidationError
+from xnat_sdk.fields import VARIABLE_PATTERN
+
+__all__ = ["CustomVariables"]
+
+
+class CustomVariables(MutableMapping[str, str]):
+    """The custom variables (``fields/field``) of an object; setting one writes it."""
+
+    def __init__(self, owner: XNATObject) -> None:
+        self._owner = owner
+
+    def _current(self) -> dict[str, str]:
+        item = self._owner._xnat_document()
+        result: dict[str, str] = {}
+        for entry in child_items(item, "fields/field") or ():
+            fields = entry.get("data_fields") or {}
+            name = fields.get("name")
+            if name is not None:
+                value = fields.get("field")
+                result[str(name)] = "" if value is None else str(value)
+        return result
+
+    def __getitem__(self, key: str) -> str:
+        current = self._current()
+        try:
+            return current[key]
+        except KeyError:
+            lowered = key.lower()
+            if lowered in current:
+                return current[lowered]
+            known = ", ".join(sorted(current)) or "none"
+            raise XNATKeyError(
+                key, f"no custom variable {key!r} on {self._owner.uri} (known: {known})"
+            ) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._current())
+
+    def __len__(self) -> int:
+        return len(self._current())
+
+    def _write(self, key: str, query: dict[str, str]) -> None:
+        owner = self._owner
+        session = owner._xnat_bound_session()
+        session.put(owner.uri, query={"xsiType": owner.xsi_type, **query})
+        session.clearcache()
+
+    def __setitem__(self, key: str, value: str) -> None:
+        if not isinstance(key, str) or not VARIABLE_PATTERN.match(key):
+            raise XNATValidationError(
+                f"fields[{key!r}]", "a custom variable name is letters, digits and '_'"
+            )
+        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            raise XNATValidationError(
+                f"fields[{key!r}]", f"value must be str (or a number), got {type(value).__name__}"
+            )
+        root = f"{self._owner.xsi_type}/fields/field[name={key.lower()}]"
+        self._write(key, {f"{root}/field": str(value)})
+
+    def __delitem__(self, key: str) -> None:
+        self[key]  # raises a clear error when absent
+        root = f"{self._owner.xsi_type}/fields/field[name={key.lower()}]"
+        self._write(key, {f"{root}/field": "NULL", f"{root}/name": "NULL"})
+
+    def __repr__(self) -> str:
+        return f"<CustomVariables {self._current()!r}>"

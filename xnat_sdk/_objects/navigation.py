@@ -1,0 +1,466 @@
+"""The navigation bases the generated archive classes inherit (one per XNAT base type), the
+generic classes for types no model knows, and the one REST table: which listing lives at
+which URL segment, keyed how, filled with which classes.
+
+The generator's binding table (``codegen/xnat_sdk_codegen/binding.py``) names these bases;
+their behaviour: ``project.subjects``, ``subject.experiments``, ``session.scans``,
+``resources``, ``fields``, ``share``, ``create_resource``, the transfers (from
+:mod:`xnat_sdk._objects.transfers`) and ``read_dicom`` (from :mod:`xnat_sdk.dicom`).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from urllib.parse import unquote
+
+from xnat_sdk._answers import fetch
+from xnat_sdk._objects.core import GenericObject, XNATObject, _GenericMixin
+from xnat_sdk._objects.custom import CustomVariables
+from xnat_sdk._objects.registry import class_for
+from xnat_sdk.dicom import DicomReading
+from xnat_sdk.errors import XNATError, XNATNoModelError, XNATNotFoundError
+from xnat_sdk.fields import validate_label
+from xnat_sdk.listings import Listing, ListingSpec, create_project
+from xnat_sdk.transfers import (
+    ProjectDownloads,
+    ResourceTransfers,
+    ScanTransfers,
+    SessionDownloads,
+    SubjectDownloads,
+)
+
+if TYPE_CHECKING:
+    from xnat_sdk.listings import RemoteFile
+    from xnat_sdk.models import (
+        AbstractResource,
+        ImageAssessorData,
+        ImageScanData,
+        ReconstructedImageData,
+        SubjectAssessorData,
+        SubjectData,
+    )
+    from xnat_sdk.services import DicomDumpRow
+    from xnat_sdk.session import XNATSession
+
+__all__ = [
+    "ASSESSORS",
+    "EXPERIMENTS",
+    "FILES",
+    "LISTINGS",
+    "PROJECTS",
+    "RECONSTRUCTIONS",
+    "RESOURCES",
+    "SCANS",
+    "SUBJECTS",
+    "AssessorBase",
+    "DerivedDataBase",
+    "ExperimentBase",
+    "GenericAssessor",
+    "GenericExperiment",
+    "GenericObject",
+    "GenericProject",
+    "GenericReconstruction",
+    "GenericResource",
+    "GenericScan",
+    "GenericSubject",
+    "ImageSessionBase",
+    "ProjectBase",
+    "ReconstructionBase",
+    "ResourceBase",
+    "ScanBase",
+    "SubjectAssessorBase",
+    "SubjectBase",
+    "object_at",
+]
+
+_P = TypeVar("_P", bound="ProjectBase")
+_A = TypeVar("_A", bound=XNATObject)
+
+
+def _listing_cache(obj: XNATObject, name: str, make: Any) -> Any:
+    cache: dict[str, Any] | None = obj._xnat_cache
+    if cache is None:
+        obj._xnat_bound_session()
+        raise XNATError("object has no cache")
+    found = cache.get(name)
+    if found is None:
+        found = make()
+        cache[name] = found
+    return found
+
+
+def _require_model(obj: XNATObject, what: str) -> XNATSession:
+    session = obj._xnat_bound_session()
+    if session._no_parse_model:
+        raise XNATNoModelError(f"{what} needs the typed object model (no_parse_model=True)")
+    return session
+
+
+class _HasResources(XNATObject):
+    """Mixin: ``resources`` (from the document when loaded, else one listing request)."""
+
+    __slots__ = ()
+    _resources_field: ClassVar[str] = "resources/resource"
+
+    @property
+    def resources(self) -> Listing[AbstractResource]:
+        """The resource folders of this object, by ID and by label."""
+        _require_model(self, "resources")
+        field = type(self)._resources_field
+        return _listing_cache(  # type: ignore[no-any-return]
+            self,
+            "resources",
+            lambda: Listing.children(self, "resources", RESOURCES, field, prefer_doc=False),
+        )
+
+    def create_resource(
+        self,
+        label: str,
+        format: str | None = None,
+        data_dir: str | os.PathLike[str] | None = None,
+        method: str | None = None,
+        *,
+        content: str | None = None,
+    ) -> AbstractResource:
+        """Create a resource folder on this object (xnatpy's name); with ``data_dir`` its
+        files are uploaded (``upload_dir`` with ``method``, default ``tgz_file``)."""
+        fields = {k: v for k, v in (("format", format), ("content", content)) if v is not None}
+        created: AbstractResource = self.resources.create(label, **fields)
+        if data_dir is not None:
+            created.upload_dir(data_dir, method=method or "tgz_file")
+        return created
+
+
+class _HasFields(XNATObject):
+    """Mixin: custom variables as a mutable mapping."""
+
+    __slots__ = ()
+
+    @property
+    def fields(self) -> CustomVariables:
+        """Custom variables (``name -> value``); assigning or deleting one writes it."""
+        return CustomVariables(self)
+
+
+class ProjectBase(ProjectDownloads, _HasResources, _HasFields):
+    """Behaviour of ``xnat:projectData``."""
+
+    __slots__ = ()
+
+    @classmethod
+    def create(cls: type[_P], session: XNATSession, id: str, **fields: Any) -> _P:
+        """Create a project (``PUT /data/projects/{id}``) after validating every field."""
+        return create_project(cls, session, id, fields)
+
+    @property
+    def subjects(self) -> Listing[SubjectData]:
+        """The subjects of this project, by ID and by label (one request, cached)."""
+        _require_model(self, "subjects")
+        return _listing_cache(  # type: ignore[no-any-return]
+            self, "subjects", lambda: Listing.rest(self, "subjects", SUBJECTS)
+        )
+
+    @property
+    def experiments(self) -> Listing[SubjectAssessorData]:
+        """The experiments of this project, by ID and by label (one request, cached)."""
+        _require_model(self, "experiments")
+        return _listing_cache(  # type: ignore[no-any-return]
+            self, "experiments", lambda: Listing.rest(self, "experiments", EXPERIMENTS)
+        )
+
+
+def _share_target(project: object) -> str:
+    if isinstance(project, ProjectBase):
+        value = project._xnat_uri or ""
+        return value.rstrip("/").rsplit("/", 1)[-1]
+    return validate_label(project, "project")
+
+
+class _Shareable(XNATObject):
+    """Mixin: ``share(project, label=None)``."""
+
+    __slots__ = ()
+
+    def share(self, project: str | ProjectBase, label: str | None = None) -> None:
+        """Share this object into another project (optionally under another label)."""
+        session = self._xnat_bound_session()
+        target = _share_target(project)
+        query = {"label": validate_label(label, "label")} if label is not None else None
+        session.put(f"{self.uri}/projects/{target}", query=query, format="json")
+        session.clearcache()
+
+
+class SubjectBase(SubjectDownloads, _HasResources, _HasFields, _Shareable):
+    """Behaviour of ``xnat:subjectData``."""
+
+    __slots__ = ()
+
+    @property
+    def experiments(self) -> Listing[SubjectAssessorData]:
+        """The experiments of this subject, by ID and by label (one request, cached)."""
+        _require_model(self, "experiments")
+
+        def make() -> Listing[Any]:
+            uri = self.uri
+            if "/projects/" not in uri:
+                # /data/subjects/{ID} has no experiments route: go through the project.
+                project = getattr(self, "project", None)
+                ident = uri.rstrip("/").rsplit("/", 1)[-1]
+                if project:
+                    uri = f"/data/projects/{project}/subjects/{ident}"
+            # Always the REST listing (or a walk's batched project listing), never the
+            # experiments nested in the subject's document: those may come without their
+            # own children (scans), which would cost one more request per experiment.
+            return Listing.rest(self, f"{uri}/experiments", EXPERIMENTS)
+
+        return _listing_cache(self, "experiments", make)  # type: ignore[no-any-return]
+
+
+class ExperimentBase(_HasResources, _HasFields, _Shareable):
+    """Behaviour of ``xnat:experimentData`` and everything derived from it."""
+
+    __slots__ = ()
+
+
+class SubjectAssessorBase(ExperimentBase):
+    """Behaviour of ``xnat:subjectAssessorData`` (experiments that belong to a subject)."""
+
+    __slots__ = ()
+
+
+class ImageSessionBase(SessionDownloads, SubjectAssessorBase):
+    """Behaviour of ``xnat:imageSessionData`` (sessions with scans)."""
+
+    __slots__ = ()
+
+    @property
+    def scans(self) -> Listing[ImageScanData]:
+        """The scans, by ID and by type; read from the session's own document (one request
+        for the session and all its scans)."""
+        _require_model(self, "scans")
+        return _listing_cache(  # type: ignore[no-any-return]
+            self,
+            "scans",
+            lambda: Listing.children(self, "scans", SCANS, "scans/scan", prefer_doc=True),
+        )
+
+    @property
+    def assessors(self) -> Listing[ImageAssessorData]:
+        """The assessors of this session, by ID and by label."""
+        _require_model(self, "assessors")
+        return _listing_cache(  # type: ignore[no-any-return]
+            self,
+            "assessors",
+            lambda: Listing.children(
+                self, "assessors", ASSESSORS, "assessors/assessor", prefer_doc=False
+            ),
+        )
+
+    def create_assessor(self, label: str, type_: type[_A]) -> _A:
+        """Create an assessor of this session (xnatpy's name for ``assessors.create``)."""
+        return self.assessors.create(label, type_)
+
+    @property
+    def reconstructions(self) -> Listing[ReconstructedImageData]:
+        """The reconstructions of this session, by ID."""
+        _require_model(self, "reconstructions")
+        return _listing_cache(  # type: ignore[no-any-return]
+            self,
+            "reconstructions",
+            lambda: Listing.children(
+                self,
+                "reconstructions",
+                RECONSTRUCTIONS,
+                "reconstructions/reconstructedImage",
+                prefer_doc=False,
+            ),
+        )
+
+
+class DerivedDataBase(ExperimentBase):
+    """Behaviour of ``xnat:derivedData``."""
+
+    __slots__ = ()
+
+
+class AssessorBase(DerivedDataBase):
+    """Behaviour of ``xnat:imageAssessorData`` (assessors of an image session)."""
+
+    __slots__ = ()
+
+
+class ScanBase(DicomReading, ScanTransfers, _HasResources):
+    """Behaviour of ``xnat:imageScanData``."""
+
+    __slots__ = ()
+    _resources_field: ClassVar[str] = "file"
+
+    def dicom_dump(self, fields: list[str] | None = None) -> list[DicomDumpRow]:
+        """The DICOM header of this scan's first file (``fields`` restricts the tags)."""
+        return self.xnat_session.services.dicom_dump(self, fields=fields)
+
+
+class ReconstructionBase(_HasResources):
+    """Behaviour of ``xnat:reconstructedImageData``."""
+
+    __slots__ = ()
+    _resources_field: ClassVar[str] = "out/file"
+
+
+class ResourceBase(ResourceTransfers, XNATObject):
+    """Behaviour of ``xnat:abstractResource`` (resource folders and catalogs).
+
+    Transfers (download, upload, upload_dir ...) come from :mod:`xnat_sdk.transfers`;
+    ``files`` lists the entries.
+    """
+
+    __slots__ = ()
+
+    def _xnat_fetch(self, session: XNATSession, uri: str) -> dict[str, Any]:
+        """A resource's fields come from its parent's ``resources`` listing (one request).
+
+        XNAT answers ``GET .../resources/{R}`` with the catalog XML whatever ``format`` asks
+        for, so, as xnatpy does, the row of the parent's listing is the resource's document.
+        """
+        if "/resources/" not in uri:
+            return super()._xnat_fetch(session, uri)
+        parent_uri, _, key = uri.rpartition("/resources/")
+        key = unquote(key)
+        rows = fetch(session, f"{parent_uri}/resources").rows()
+        row = next(
+            (r for r in rows if str(r.get("xnat_abstractresource_id")) == key),
+            None,
+        ) or next((r for r in rows if r.get("label") == key), None)
+        if row is None:
+            raise XNATNotFoundError(
+                "GET", f"{parent_uri}/resources", 404, f"no resource {key!r} is listed there"
+            )
+        cache: dict[str, Any] | None = self._xnat_cache
+        if cache is not None:
+            cache["row"] = row
+        data = dict(row)
+        if data.get("cat_desc") and "description" not in data:
+            data["description"] = data["cat_desc"]
+        return {
+            "data_fields": data,
+            "meta": {"xsi:type": row.get("element_name") or "xnat:resourceCatalog"},
+            "children": [],
+        }
+
+    @property
+    def files(self) -> Listing[RemoteFile]:
+        """The files of this resource, by path and by name (one request, cached)."""
+        _require_model(self, "files")
+        return _listing_cache(  # type: ignore[no-any-return]
+            self, "files", lambda: Listing.rest(self, "files", FILES)
+        )
+
+
+class GenericProject(_GenericMixin, ProjectBase):
+    """A project-like object of an unknown type."""
+
+    __slots__ = ()
+
+
+class GenericSubject(_GenericMixin, SubjectBase):
+    """A subject-like object of an unknown type."""
+
+    __slots__ = ()
+
+
+class GenericExperiment(_GenericMixin, ImageSessionBase):
+    """An experiment of an unknown type (session navigation included)."""
+
+    __slots__ = ()
+
+
+class GenericAssessor(_GenericMixin, AssessorBase):
+    """An assessor of an unknown type."""
+
+    __slots__ = ()
+
+
+class GenericScan(_GenericMixin, ScanBase):
+    """A scan of an unknown type."""
+
+    __slots__ = ()
+
+
+class GenericReconstruction(_GenericMixin, ReconstructionBase):
+    """A reconstruction of an unknown type."""
+
+    __slots__ = ()
+
+
+class GenericResource(_GenericMixin, ResourceBase):
+    """A resource of an unknown type."""
+
+    __slots__ = ()
+
+
+# -- the REST table ---------------------------------------------------------------------
+
+PROJECTS = ListingSpec(
+    "projects", "project", "ID", "name", None, "xnat:projectData", GenericProject,
+    ProjectBase, "id", needs_type=False,
+)  # fmt: skip
+SUBJECTS = ListingSpec(
+    "subjects", "subject", "ID", "label", None, "xnat:subjectData", GenericSubject,
+    SubjectBase, "label", needs_type=False,
+)  # fmt: skip
+EXPERIMENTS = ListingSpec(
+    "experiments", "experiment", "ID", "label", "xsiType", "xnat:subjectAssessorData",
+    GenericExperiment, ExperimentBase, "label",
+)  # fmt: skip
+SCANS = ListingSpec(
+    "scans", "scan", "ID", "type", "xsiType", "xnat:imageScanData", GenericScan,
+    ScanBase, "id",
+)  # fmt: skip
+ASSESSORS = ListingSpec(
+    "assessors", "assessor", "ID", "label", "xsiType", "xnat:imageAssessorData",
+    GenericAssessor, ExperimentBase, "label",
+)  # fmt: skip
+RECONSTRUCTIONS = ListingSpec(
+    "reconstructions", "reconstruction", "ID", "type", "xsiType",
+    "xnat:reconstructedImageData", GenericReconstruction, ReconstructionBase, "id",
+    needs_type=False,
+)  # fmt: skip
+RESOURCES = ListingSpec(
+    "resources", "resource", "xnat_abstractresource_id", "label", "element_name",
+    "xnat:resourceCatalog", GenericResource, ResourceBase, "label", needs_type=False,
+)  # fmt: skip
+FILES = ListingSpec(
+    "files", "file", "path", "Name", None, "", None, None, None, needs_type=False,
+)  # fmt: skip
+
+LISTINGS: dict[str, ListingSpec] = {
+    spec.name: spec
+    for spec in (
+        PROJECTS,
+        SUBJECTS,
+        EXPERIMENTS,
+        SCANS,
+        ASSESSORS,
+        RECONSTRUCTIONS,
+        RESOURCES,
+        FILES,
+    )
+}
+"""The REST table: URL segment -> how that collection is read, keyed and filled."""
+
+
+def object_at(session: XNATSession, uri: str, xsi: str | None = None) -> XNATObject:
+    """A bound object for a REST path; reads its document once when ``xsi`` is not given."""
+    segments = [s for s in uri.split("?")[0].split("/") if s]
+    generic: type[XNATObject] = GenericObject
+    spec = LISTINGS.get(segments[-2]) if len(segments) >= 2 else None
+    if spec is not None and spec.generic is not None:
+        generic = spec.generic
+    path = "/" + "/".join(segments)
+    if xsi is not None:
+        return class_for(xsi, generic, session)._xnat_bind(session, path, xsi=xsi)
+    item = fetch(session, path).current_item()
+    found = str((item.get("meta") or {}).get("xsi:type") or "")
+    cls = class_for(found, generic, session) if found else generic
+    return cls._xnat_bind(session, path, xsi=found or None, item=item)
