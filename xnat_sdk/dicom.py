@@ -7,21 +7,73 @@ rest of the file is never transferred. pydicom is imported only when used.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from xnat_sdk.errors import XNATError, XNATValueError
+from xnat_sdk._answers import fetch
+from xnat_sdk.errors import XNATError, XNATValidationError, XNATValueError
 
 if TYPE_CHECKING:
     from pydicom.dataset import FileDataset
 
     from xnat_sdk.bases import XNATObject as _ObjectBase
     from xnat_sdk.listings import RemoteFile
+    from xnat_sdk.session import XNATSession
 else:
     _ObjectBase = object
 
-__all__ = ["DicomReading", "read_dicom_file"]
+__all__ = ["DicomDumpRow", "DicomReading", "dicom_dump", "read_dicom_file"]
 
 DICOM_RESOURCES = ("DICOM", "secondary")
+
+
+@dataclass(frozen=True)
+class DicomDumpRow:
+    """One DICOM header element of a dump (``tag1`` like ``(0008,0060)``)."""
+
+    tag1: str
+    tag2: str
+    vr: str
+    value: str
+    desc: str
+
+    @property
+    def tag(self) -> tuple[int, int] | None:
+        """``tag1`` as (group, element) numbers (None when it is not a plain tag)."""
+        match = re.fullmatch(r"\(([0-9A-Fa-f]{4}),([0-9A-Fa-f]{4})\)", self.tag1.strip())
+        if match is None:
+            return None
+        return int(match.group(1), 16), int(match.group(2), 16)
+
+
+def dicom_dump(
+    session: XNATSession, src: str, fields: list[str] | None = None
+) -> list[DicomDumpRow]:
+    """The DICOM header of the first file under ``src`` (``GET /data/services/dicomdump``):
+    a path below ``/data`` (``/archive/projects/P/experiments/E/scans/1``,
+    ``/prearchive/projects/P/{timestamp}/{session}``; a leading ``/data`` is dropped).
+    ``fields`` (tag numbers ``00080060`` or keywords) restricts the rows."""
+    if fields is not None and (
+        isinstance(fields, str) or not all(isinstance(f, str) and f for f in fields)
+    ):
+        raise XNATValidationError("fields", "must be a list of tag numbers or keywords")
+    if src.startswith("/data/"):
+        src = src[len("/data") :]
+    query: dict[str, Any] = {"src": src}
+    if fields:
+        query["field"] = list(fields)
+    rows = fetch(session, "/data/services/dicomdump", query=query).rows()
+    return [
+        DicomDumpRow(
+            tag1=str(row.get("tag1", "")),
+            tag2=str(row.get("tag2", "")),
+            vr=str(row.get("vr", "")),
+            value=str(row.get("value", "")),
+            desc=str(row.get("desc", "")),
+        )
+        for row in rows
+    ]
 
 
 def _pydicom() -> Any:

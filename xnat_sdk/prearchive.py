@@ -21,16 +21,17 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from xnat_sdk._answers import fetch, whole_number
+from xnat_sdk._objects.navigation import ExperimentBase, object_at
+from xnat_sdk.dicom import DicomDumpRow, dicom_dump, read_dicom_file
 from xnat_sdk.errors import XNATError, XNATValidationError
 from xnat_sdk.fields import validate_label
+from xnat_sdk.listings import RemoteFile
+from xnat_sdk.transfers import download_file
 
 if TYPE_CHECKING:
     import requests
     from pydicom.dataset import FileDataset
 
-    from xnat_sdk.bases import ExperimentBase
-    from xnat_sdk.listings import RemoteFile
-    from xnat_sdk.services import DicomDumpRow
     from xnat_sdk.session import XNATSession
     from xnat_sdk.transfers import RemoteStream
 
@@ -95,8 +96,6 @@ def download_to(
 ) -> Path:
     """Stream ``uri`` into ``path`` (a temporary name in the same folder, renamed when complete
     and its size checked); a progress bar when ``verbose`` and on a terminal."""
-    from xnat_sdk.transfers import download_file
-
     target = Path(path)
     if target.is_dir():
         raise XNATValidationError("path", f"{target} is a folder; give a file name")
@@ -139,8 +138,6 @@ class PrearchiveFile:
         return download_to(self._session, self.uri, path, expected_size=self.size, verbose=verbose)
 
     def _remote(self) -> RemoteFile:
-        from xnat_sdk.listings import RemoteFile
-
         return RemoteFile(self._session, self._row)
 
     def open(self) -> RemoteStream:
@@ -217,8 +214,6 @@ class PrearchiveScan:
         """The DICOM header (a pydicom Dataset) of one file of this scan (default: the first
         by name); only that file is streamed, up to the pixel data unless
         ``read_pixel_data``."""
-        from xnat_sdk.dicom import read_dicom_file
-
         files = sorted(self.files, key=lambda f: f.name)
         if isinstance(file, PrearchiveFile):
             chosen = file
@@ -236,9 +231,7 @@ class PrearchiveScan:
 
     def dicom_dump(self, fields: list[str] | None = None) -> list[DicomDumpRow]:
         """The DICOM header of the scan's first file (``fields`` restricts the tags)."""
-        from xnat_sdk.services import Services
-
-        return Services(self._session).dicom_dump(self, fields=fields)
+        return dicom_dump(self._session, self.uri, fields)
 
     def __repr__(self) -> str:
         return f"<PrearchiveScan {self.id} {self.series_description!r}>"
@@ -396,9 +389,7 @@ class PrearchiveSession:
 
     def dicom_dump(self, fields: list[str] | None = None) -> list[DicomDumpRow]:
         """The DICOM header of the session's first file (``fields`` restricts the tags)."""
-        from xnat_sdk.services import Services
-
-        return Services(self._session).dicom_dump(self, fields=fields)
+        return dicom_dump(self._session, self.uri, fields)
 
     # -- actions -------------------------------------------------------------------------------
 
@@ -479,9 +470,6 @@ def result_uri(response: requests.Response) -> str:
 
 def archived_experiment(session: XNATSession, uri: str) -> ExperimentBase:
     """The typed archive experiment at ``uri`` (one request reads its document and type)."""
-    from xnat_sdk.bases import ExperimentBase
-    from xnat_sdk.generic import object_at
-
     path = session._strip_uri(uri)
     if path.startswith("/data/archive/"):
         path = "/data/" + path[len("/data/archive/") :]

@@ -17,11 +17,12 @@ import io
 import os
 import re
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from xnat_sdk._answers import fetch
+from xnat_sdk._objects.core import XNATObject
+from xnat_sdk.dicom import DicomDumpRow, dicom_dump
 from xnat_sdk.errors import XNATError, XNATValidationError
 from xnat_sdk.fields import validate_label
 from xnat_sdk.prearchive import (
@@ -35,7 +36,7 @@ from xnat_sdk.prearchive import (
 )
 
 if TYPE_CHECKING:
-    from xnat_sdk.bases import ExperimentBase, XNATObject
+    from xnat_sdk.bases import ExperimentBase
     from xnat_sdk.session import XNATSession
 
 __all__ = ["DicomDumpRow", "ImportSource", "Services", "TokenResult", "guess_content_type"]
@@ -76,25 +77,6 @@ class TokenResult(NamedTuple):
 
     def __repr__(self) -> str:
         return f"TokenResult(alias={self.alias!r}, secret=<redacted>)"
-
-
-@dataclass(frozen=True)
-class DicomDumpRow:
-    """One DICOM header element of a dump (``tag1`` like ``(0008,0060)``)."""
-
-    tag1: str
-    tag2: str
-    vr: str
-    value: str
-    desc: str
-
-    @property
-    def tag(self) -> tuple[int, int] | None:
-        """``tag1`` as (group, element) numbers (None when it is not a plain tag)."""
-        match = re.fullmatch(r"\(([0-9A-Fa-f]{4}),([0-9A-Fa-f]{4})\)", self.tag1.strip())
-        if match is None:
-            return None
-        return int(match.group(1), 16), int(match.group(2), 16)
 
 
 def _zip_folder(folder: Path) -> bytes:
@@ -261,28 +243,9 @@ class Services:
         ``src``: an archive session, scan or file object, a prearchive session, scan or file,
         or a URI. ``fields`` (tag numbers ``00080060`` or keywords) restricts the rows.
         """
-        if fields is not None and (
-            isinstance(fields, str) or not all(isinstance(f, str) and f for f in fields)
-        ):
-            raise XNATValidationError("fields", "must be a list of tag numbers or keywords")
-        query: dict[str, Any] = {"src": self._dump_src(src)}
-        if fields:
-            query["field"] = list(fields)
-        rows = fetch(self._session, "/data/services/dicomdump", query=query).rows()
-        return [
-            DicomDumpRow(
-                tag1=str(row.get("tag1", "")),
-                tag2=str(row.get("tag2", "")),
-                vr=str(row.get("vr", "")),
-                value=str(row.get("value", "")),
-                desc=str(row.get("desc", "")),
-            )
-            for row in rows
-        ]
+        return dicom_dump(self._session, self._dump_src(src), fields)
 
     def _dump_src(self, src: object) -> str:
-        from xnat_sdk.bases import XNATObject
-
         if isinstance(src, (PrearchiveSession, PrearchiveScan, PrearchiveFile)):
             uri = src.uri
         elif isinstance(src, XNATObject):
@@ -291,8 +254,6 @@ class Services:
             uri = self._session._strip_uri(src.strip())
         else:
             raise XNATValidationError("src", f"expected an object or a URI, got {src!r}")
-        if uri.startswith("/data/"):
-            uri = uri[len("/data") :]
         return uri
 
     @staticmethod
