@@ -19,7 +19,8 @@ import sys
 from pathlib import Path
 
 from .emit import EmitOptions, generate_files, generated_files_in
-from .reader import CORE_PACKAGE, SchemaError, default_core_schemas, read_schemas
+from .options import CORE_PACKAGE, add_arguments
+from .reader import SchemaError, default_core_schemas, read_schemas
 
 
 def _shown(path: str) -> str:
@@ -38,24 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m codegen", description="Generate typed attrs models from XNAT XSD files."
     )
-    parser.add_argument("--schemas", required=True, help="folder holding the .xsd files")
-    parser.add_argument("--out", required=True, help="package folder to write")
-    parser.add_argument(
-        "--check",
-        action="store_true",
-        help="write nothing; exit 1 and name the files that differ from a fresh generation",
-    )
-    parser.add_argument(
-        "--core-schemas",
-        default=None,
-        help="folder with the pinned core schemas (xnat/xnat.xsd, xdat/xdat.xsd); "
-        "default: the checkout's schemas/ folder",
-    )
-    parser.add_argument(
-        "--core-package",
-        default=CORE_PACKAGE,
-        help=f"package that holds the core models (default {CORE_PACKAGE})",
-    )
+    add_arguments(parser)
     return parser
 
 
@@ -99,7 +83,12 @@ def run(
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    return run_args(build_parser().parse_args(argv))
+
+
+def run_args(args: argparse.Namespace) -> int:
+    """Run the generator with parsed arguments (of a parser :func:`add_arguments` filled,
+    such as ``xnat-sdk generate``'s); returns the exit status."""
     schemas, out = Path(args.schemas), Path(args.out)
     command = f"python -m codegen --schemas {_shown(args.schemas)} --out {_shown(args.out)}" + (
         f" --core-package {args.core_package}" if args.core_package != CORE_PACKAGE else ""

@@ -24,6 +24,7 @@ from typing import Any
 
 from . import binding, naming
 from .ir import UNBOUNDED, FieldKind, FieldSpec, SchemaSet, SourceFile, TypeKind, TypeSpec
+from .options import CORE_PACKAGE
 
 XS_NS = "http://www.w3.org/2001/XMLSchema"
 XDAT_NS = "http://nrg.wustl.edu/xdat"
@@ -65,8 +66,6 @@ BUILTIN_TYPES: Mapping[str, str] = MappingProxyType(
     }
 )  # fmt: skip
 """XSD builtin type (local name) -> Python annotation."""
-
-CORE_PACKAGE = "xnat_sdk.models"
 
 
 _FACETS = (

@@ -549,6 +549,23 @@ def test_xnat_sdk_generate_command_uses_the_checkout_core_schemas(tmp_path: Path
     assert "from xnat_sdk.models.xnat_image_assessor_data import ImageAssessorData" in text
 
 
+def test_xnat_sdk_generate_takes_every_option_of_the_generator(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """README's ``xnat-sdk generate --core-schemas schemas`` (it failed with "unrecognized
+    arguments" while the command declared its own two options)."""
+    from xnat_sdk.cli import main as xnat_sdk_main
+
+    out = tmp_path / "site_models"
+    core = Path(__file__).resolve().parents[2] / "schemas"
+    args = ["generate", "--schemas", str(SITE), "--out", str(out), "--core-schemas", str(core)]
+    assert xnat_sdk_main(args) == 0
+    assert xnat_sdk_main([*args, "--check"]) == 0
+    assert "is up to date" in capsys.readouterr().out
+    (out / "siteqc_qc_assessment_data.py").write_text("# edited\n")
+    assert xnat_sdk_main([*args, "--check"]) == 1
+
+
 def test_restriction_facets_are_kept_in_metadata() -> None:
     coil = attrs.fields_dict(models.MrScanData)["coil"].metadata
     assert coil["facets"] == {"maxLength": 255} and coil["type"] == "xs:string"

@@ -6,14 +6,15 @@ import argparse
 import sys
 from collections.abc import Callable
 
+from xnat_sdk_codegen.options import add_arguments
+
 Handler = Callable[[argparse.Namespace], int]
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from xnat_sdk_codegen.cli import main as codegen_main
+    from xnat_sdk_codegen.cli import run_args  # the codegen extra (xsdata, ruff)
 
-    forwarded = ["--schemas", args.schemas, "--out", args.out]
-    return codegen_main(forwarded)
+    return run_args(args)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -28,8 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     gen = sub.add_parser("generate", help="generate typed models from a site's XSD schemas")
-    gen.add_argument("--schemas", required=True, help="folder holding the .xsd files")
-    gen.add_argument("--out", required=True, help="package folder to write")
+    add_arguments(gen)
     gen.set_defaults(handler=_generate)
 
     serve = sub.add_parser("serve", help="run the local XNAT server")

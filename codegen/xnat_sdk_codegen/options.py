@@ -1,0 +1,34 @@
+"""The generator's command-line options, in one place: ``python -m codegen`` and
+``xnat-sdk generate`` both add them with :func:`add_arguments` (this module imports nothing
+heavy, so the ``xnat-sdk`` command can build its parser cheaply)."""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["CORE_PACKAGE", "add_arguments"]
+
+CORE_PACKAGE = "xnat_sdk.models"
+"""The package that holds the core models."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the generator's options to ``parser``."""
+    parser.add_argument("--schemas", required=True, help="folder holding the .xsd files")
+    parser.add_argument("--out", required=True, help="package folder to write")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 and name the files that differ from a fresh generation",
+    )
+    parser.add_argument(
+        "--core-schemas",
+        default=None,
+        help="folder with the pinned core schemas (xnat/xnat.xsd, xdat/xdat.xsd); "
+        "default: the checkout's schemas/ folder",
+    )
+    parser.add_argument(
+        "--core-package",
+        default=CORE_PACKAGE,
+        help=f"package that holds the core models (default {CORE_PACKAGE})",
+    )
