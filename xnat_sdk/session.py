@@ -16,20 +16,16 @@ import threading
 import weakref
 from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from xnat_sdk._answers import answer_of, fetch
-from xnat_sdk._http import Body, Timeout, Transport, error_text, redact_url
+from xnat_sdk._http import Timeout, Transport, redact_url
 from xnat_sdk._objects.navigation import EXPERIMENTS, PROJECTS, SUBJECTS, object_at
+from xnat_sdk._rest import Query, RestCore
 from xnat_sdk.auth import Credentials
 from xnat_sdk.errors import (
-    XNATAuthError,
-    XNATConnectionError,
     XNATNoModelError,
     XNATNotConnectedError,
     XNATResponseError,
-    XNATValueError,
-    error_for_response,
 )
 from xnat_sdk.listings import Listing
 from xnat_sdk.transfers import SessionTransfers
@@ -45,9 +41,8 @@ if TYPE_CHECKING:
     from xnat_sdk.services import Services
     from xnat_sdk.users import Users
 
-__all__ = ["Timeout", "XNATSession", "redact_url"]
+__all__ = ["Query", "Timeout", "XNATSession", "redact_url"]
 
-Query = Mapping[str, Any]
 T = TypeVar("T")
 _M = TypeVar("_M", bound="XNATObject")
 
@@ -86,20 +81,20 @@ class XNATSession(SessionTransfers):
         relogin: Callable[[], str | None] | None = None,
         logout_on_disconnect: bool = True,
     ) -> None:
-        self._server = server.rstrip("/")
-        self._original_uri = (original_uri or server).rstrip("/")
-        self._transport = transport
-        self._interface: requests.Session | None = transport.session
-        self._logger = logger
+        self._rest = RestCore(
+            server,
+            transport,
+            logger=logger,
+            timeout=default_timeout,
+            original_uri=original_uri,
+            jsession=jsession,
+            relogin=relogin,
+            keepalive=keepalive,
+        )
         self._credentials = credentials
-        self._jsession = jsession
         self._debug = debug
-        self.request_timeout: Timeout = default_timeout
         self._no_parse_model = no_parse_model
         self._extension_types = extension_types
-        self._relogin = relogin
-        self._login_lock = threading.Lock()
-        self._logins = 0  # re-logins so far: a request that met a 401 compares it
         self._logout_on_disconnect = logout_on_disconnect
         self._lock = threading.RLock()
         self._generation = 0
@@ -109,19 +104,6 @@ class XNATSession(SessionTransfers):
         self._version: str | None = None
         self.caching: bool = True
         """When False every listing and object read goes to the server again."""
-        self._keepalive_event = threading.Event()
-        self._keepalive_thread: threading.Thread | None = None
-        self._keepalive_interval = self._default_keepalive_interval()
-        self._keepalive = True
-        if keepalive is False:
-            self._keepalive = False
-        elif isinstance(keepalive, (int, float)) and not isinstance(keepalive, bool):
-            if keepalive <= 0:
-                self._keepalive = False
-            else:
-                self._keepalive_interval = float(keepalive)
-        if self._keepalive:
-            self._start_keepalive()
 
     # -- context manager and lifetime ------------------------------------------------------
 
@@ -132,122 +114,67 @@ class XNATSession(SessionTransfers):
         self.disconnect()
 
     def __repr__(self) -> str:
-        state = "connected" if self._interface is not None else "disconnected"
-        return f"<XNATSession {self._server} ({state})>"
+        state = "connected" if self.connected else "disconnected"
+        return f"<XNATSession {self.server} ({state})>"
 
     @property
     def connected(self) -> bool:
         """True until :meth:`disconnect` was called."""
-        return self._interface is not None
+        return self._rest.interface is not None
 
     def disconnect(self) -> None:
         """Log out (``DELETE /data/JSESSION``), stop the keep-alive thread and close the pool."""
-        self._stop_keepalive()
-        interface = self._interface
-        if interface is None:
+        if self._rest.interface is None:
+            self._rest.close(logout=False)
             return
         try:
-            if not self._logout_on_disconnect:
-                return
-            self._request(
-                "DELETE",
-                "/data/JSESSION",
-                accepted_status=(200, 204, 401, 403, 404),
-                timeout=10.0,
-                headers={"Connection": "close"},
-            )
-        except (XNATConnectionError, XNATResponseError) as exc:
-            self._logger.debug("logout failed (ignored): %s", exc)
+            self._rest.close(logout=self._logout_on_disconnect)
         finally:
-            self._interface = None
-            self._transport.close()
             self.clearcache()
 
     # -- keep-alive ---------------------------------------------------------------------------
-
-    def _default_keepalive_interval(self) -> float:
-        expiration = self.session_expiration_time
-        if expiration is None:
-            return 7 * 60.0
-        return max(expiration[1] / 2 - 20, 10.0)
-
-    def _start_keepalive(self) -> None:
-        event = self._keepalive_event
-        event.clear()
-        ref = weakref.ref(self)
-
-        def run() -> None:
-            while True:
-                session = ref()
-                if session is None or session._interface is None:
-                    return
-                interval = session._keepalive_interval
-                del session
-                if event.wait(interval):
-                    return
-                session = ref()
-                if session is None:
-                    return
-                if session._keepalive and session._interface is not None:
-                    try:
-                        session.heartbeat()
-                    except Exception as exc:  # the thread must survive
-                        session._logger.warning("keep-alive heartbeat failed: %s", exc)
-                del session
-
-        thread = threading.Thread(target=run, name="xnat-sdk-keepalive", daemon=True)
-        self._keepalive_thread = thread
-        weakref.finalize(self, event.set)
-        thread.start()
-
-    def _stop_keepalive(self) -> None:
-        self._keepalive_event.set()
-        thread = self._keepalive_thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(5.0)
-        self._keepalive_thread = None
 
     @property
     def keepalive(self) -> bool:
         """Whether a heartbeat keeps the server session alive; set a number to change the
         interval (seconds), False or 0 to stop it."""
-        return self._keepalive
+        return self._rest.keepalive
 
     @keepalive.setter
     def keepalive(self, value: bool | float) -> None:
-        if isinstance(value, bool):
-            enable = value
-        else:
-            enable = value > 0
-            if enable:
-                self._keepalive_interval = float(value)
-        self._keepalive = enable
-        self._stop_keepalive()
-        if enable and self._interface is not None:
-            self._start_keepalive()
+        self._rest.set_keepalive(value)
 
     @property
     def keepalive_interval(self) -> float:
         """Seconds between heartbeats."""
-        return self._keepalive_interval
+        return self._rest.keepalive_interval
 
     def heartbeat(self) -> None:
         """Refresh the server session (``GET /data/JSESSION``)."""
-        self.get("/data/JSESSION", timeout=10.0)
+        self._rest.heartbeat()
+
+    @property
+    def request_timeout(self) -> Timeout:
+        """The timeout of every request that names none (seconds, or (connect, read))."""
+        return self._rest.timeout
+
+    @request_timeout.setter
+    def request_timeout(self, value: Timeout) -> None:
+        self._rest.timeout = value
 
     # -- plain properties ----------------------------------------------------------------------
 
     @property
     def interface(self) -> requests.Session:
         """The underlying :class:`requests.Session`."""
-        if self._interface is None:
-            raise XNATNotConnectedError(f"the session to {self._server} was disconnected")
-        return self._interface
+        if self._rest.interface is None:
+            raise XNATNotConnectedError(f"the session to {self.server} was disconnected")
+        return self._rest.interface
 
     @property
     def logger(self) -> logging.Logger:
         """The logger this session writes to."""
-        return self._logger
+        return self._rest.logger
 
     @property
     def debug(self) -> bool:
@@ -257,12 +184,12 @@ class XNATSession(SessionTransfers):
     @property
     def server(self) -> str:
         """The base URL in use (after redirect detection), without a trailing slash."""
-        return self._server
+        return self._rest.server
 
     @property
     def original_uri(self) -> str:
         """The base URL as given to :func:`~xnat_sdk.connect`."""
-        return self._original_uri
+        return self._rest.original_uri
 
     @property
     def uri(self) -> str:
@@ -282,7 +209,7 @@ class XNATSession(SessionTransfers):
     @property
     def jsession(self) -> str | None:
         """The JSESSIONID obtained at login (None when the server gave none)."""
-        return self._jsession
+        return self._rest.jsession
 
     @property
     def credentials_source(self) -> str:
@@ -304,17 +231,7 @@ class XNATSession(SessionTransfers):
     @property
     def session_expiration_time(self) -> tuple[datetime.datetime, float] | None:
         """(last refresh, timeout in seconds) from the ``SESSION_EXPIRATION_TIME`` cookie."""
-        if self._interface is None:
-            return None
-        raw = self._transport.cookie("SESSION_EXPIRATION_TIME")
-        if raw is None:
-            return None
-        match = _EXPIRATION.match(raw)
-        if match is None:
-            self._logger.warning("cannot parse SESSION_EXPIRATION_TIME cookie %r", raw)
-            return None
-        stamp = datetime.datetime.fromtimestamp(int(match.group("stamp")) / 1000)
-        return stamp, int(match.group("interval")) / 1000
+        return self._rest.session_expiration_time
 
     @property
     def xnat_version(self) -> str:
@@ -360,7 +277,7 @@ class XNATSession(SessionTransfers):
         if self.xnat_version_tuple >= wanted:
             return True
         if message:
-            self._logger.warning("%s needs XNAT %s", message, ".".join(map(str, wanted)))
+            self.logger.warning("%s needs XNAT %s", message, ".".join(map(str, wanted)))
         return False
 
     @property
@@ -408,10 +325,7 @@ class XNATSession(SessionTransfers):
     # -- URLs -----------------------------------------------------------------------------------
 
     def _strip_uri(self, path: str) -> str:
-        for prefix in (self._server, self._original_uri):
-            if path.startswith(prefix + "/"):
-                return path[len(prefix) :]
-        return path
+        return self._rest.strip_uri(path)
 
     def _format_uri(
         self,
@@ -420,26 +334,7 @@ class XNATSession(SessionTransfers):
         query: Query | None = None,
         scheme: str | None = None,
     ) -> str:
-        path = self._strip_uri(path)
-        if not path.startswith("/"):
-            raise XNATValueError(f"a path must start with '/' (e.g. /data/projects), got {path!r}")
-        segments = path.split("?", 1)[0].split("/")
-        if any(seg in (".", "..") for seg in segments):
-            # HTTP libraries fold dot segments away: the request would address another object
-            raise XNATValueError(f"a REST path cannot contain '.' or '..' segments, got {path!r}")
-        if "\x00" in path or "%00" in path:
-            raise XNATValueError(f"a REST path cannot contain a NUL character, got {path!r}")
-        params: dict[str, Any] = dict(query or {})
-        if format is not None:
-            params["format"] = format
-        base = urlsplit(self._server)
-        query_string = urlencode(params, safe="/:,*", doseq=True) if params else ""
-        if "?" in path:
-            path, existing = path.split("?", 1)
-            query_string = "&".join(q for q in (existing, query_string) if q)
-        return urlunsplit(
-            (scheme or base.scheme, base.netloc, base.path.rstrip("/") + path, query_string, "")
-        )
+        return self._rest.format_uri(path, format, query, scheme)
 
     def url_for(
         self,
@@ -452,13 +347,6 @@ class XNATSession(SessionTransfers):
         return self._format_uri(path, query=query, scheme=scheme)
 
     # -- REST verbs -----------------------------------------------------------------------------
-
-    def _check_connection(self) -> requests.Session:
-        if self._interface is None:
-            raise XNATNotConnectedError(
-                f"the session to {self._server} was disconnected; connect() again"
-            )
-        return self._interface
 
     def _request(
         self,
@@ -475,62 +363,19 @@ class XNATSession(SessionTransfers):
         files: Any = None,
         stream: bool = False,
     ) -> requests.Response:
-        self._check_connection()
-        url = self._format_uri(path, format, query)
-        body = Body(data, json, files)
-        chosen = timeout if timeout is not None else self.request_timeout
-        logins = self._logins
-        response = self._transport.send(
-            method, url, body=body, headers=headers, timeout=chosen, stream=stream
+        return self._rest.request(
+            method,
+            path,
+            accepted=accepted_status or self._default_status(method),
+            format=format,
+            query=query,
+            timeout=timeout,
+            headers=headers,
+            data=data,
+            json=json,
+            files=files,
+            stream=stream,
         )
-        if response.status_code == 401 and self._relogin is not None:
-            response.close()
-            self._login_again(logins, method, url)
-            if not body.rewind():
-                raise XNATAuthError(
-                    method,
-                    redact_url(url),
-                    401,
-                    "the server session had expired; logged in again, but the body (a stream "
-                    "that cannot be rewound, such as a generator) was already read and cannot "
-                    "be sent again: repeat the call",
-                    response,
-                )
-            response = self._transport.send(
-                method, url, body=body, headers=headers, timeout=chosen, stream=stream
-            )
-        accepted = accepted_status or self._default_status(method)
-        if response.status_code not in accepted:
-            text = error_text(response)
-            raise error_for_response(method, redact_url(url), response.status_code, text, response)
-        if (
-            format in ("json", "xml")
-            and 200 <= response.status_code < 300
-            and not stream
-            and method != "HEAD"
-            and response.text.lstrip()[:9].startswith(_HTML_START)
-        ):
-            raise XNATResponseError(
-                method,
-                redact_url(url),
-                response.status_code,
-                f"expected {format} but the server sent an HTML page",
-                response,
-            )
-        return response
-
-    def _login_again(self, seen: int, method: str, url: str) -> None:
-        """Log in again after a 401, once per expiry: threads that met the same expiry
-        (``seen`` re-logins had happened when they sent) wait for the first one's login."""
-        assert self._relogin is not None
-        with self._login_lock:
-            if self._logins != seen:
-                return  # another thread logged in meanwhile
-            self._logger.debug("401 on %s %s: logging in again", method, redact_url(url))
-            token = self._relogin()
-            if token:
-                self._jsession = token
-            self._logins += 1
 
     def _default_status(self, method: str) -> tuple[int, ...]:
         return {
