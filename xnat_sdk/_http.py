@@ -29,7 +29,7 @@ import platform
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -382,6 +382,19 @@ def _environment(base: str, verify: bool | str) -> tuple[dict[str, str], bool | 
     return proxies, verify
 
 
+@dataclass
+class _Call:
+    """The state of one call while it is sent: its current hop and what is left of it."""
+
+    method: str
+    url: str
+    body: Body
+    deadline: float | None
+    retries_left: int
+    resent: bool = False
+    history: list[requests.Response] = field(default_factory=list)
+
+
 class Transport:
     """Sends requests to one origin with the policy above (see the module docstring)."""
 
@@ -457,113 +470,126 @@ class Transport:
     ) -> requests.Response:
         """Send one call (retries and same-origin redirects included) and return the final
         answer; raises the SDK's connection errors. ``url`` must be on the bound origin."""
-        body = body or Body()
-        deadline_budget = _budget(timeout)
-        deadline = time.monotonic() + deadline_budget if deadline_budget is not None else None
-        retries_left = self.retries
-        redirects = 0
-        resent = False
-        history: list[requests.Response] = []
-        hop_method = method
-        hop_url = url
         if not self.trusts(Origin.of(url)):
             raise XNATConnectionError(
                 f"{method} {redact_url(url)}: not the server this session is bound to "
                 f"({self.origin}); nothing was sent"
             )
+        budget = _budget(timeout)
+        call = _Call(
+            method,
+            url,
+            body or Body(),
+            time.monotonic() + budget if budget is not None else None,
+            self.retries,
+        )
         while True:
-            started = time.perf_counter()
-            try:
-                response = self.session.request(
-                    hop_method,
-                    hop_url,
-                    data=body.data,
-                    json=body.json,
-                    files=body.files,
-                    headers=dict(headers) if headers else None,
-                    timeout=_attempt_timeout(timeout, deadline),
-                    stream=stream,
-                    allow_redirects=False,
-                    auth=auth,
-                )
-            except requests.exceptions.SSLError as exc:
-                if auth is not None:
-                    scrub(exc)
-                raise XNATSSLError(
-                    f"{hop_method} {redact_url(hop_url)}: TLS failure: {_reason(exc)}"
-                ) from exc
-            except requests.exceptions.RequestException as exc:
-                if auth is not None:
-                    scrub(exc)
-                never = _never_connected(exc)
-                read_timeout = isinstance(exc, requests.exceptions.ReadTimeout)
-                retry = (
-                    not read_timeout
-                    and retries_left > 0
-                    and (never or hop_method in IDEMPOTENT)
-                    and body.rewind()
-                )
-                wait = BACKOFF * 2 ** (self.retries - retries_left)
-                if retry and (deadline is None or time.monotonic() + wait < deadline):
-                    retries_left -= 1
-                    resent = resent or not never
-                    self.logger.debug(
-                        "%s %s failed (%s); trying again in %.1f s",
-                        hop_method,
-                        redact_url(hop_url),
-                        _reason(exc),
-                        wait,
-                    )
-                    time.sleep(wait)
-                    continue
-                raise self._failure(hop_method, hop_url, exc, timeout, never) from exc
-            if auth is not None:
-                request_headers = response.request.headers
-                if "Authorization" in request_headers:
-                    request_headers["Authorization"] = "<redacted>"
-            if self.logger.isEnabledFor(logging.DEBUG):
-                self.logger.debug(
-                    "%s %s -> %d (%.1f ms)",
-                    hop_method,
-                    redact_url(hop_url),
-                    response.status_code,
-                    (time.perf_counter() - started) * 1000,
-                )
+            response = self._attempt(call, headers, timeout, stream, auth)
+            if response is None:
+                continue  # a failure that is tried again
             if response.is_redirect:
-                hop_method, hop_url = self._follow(hop_method, hop_url, response, redirects, body)
-                redirects += 1
-                with contextlib.suppress(requests.exceptions.RequestException):
-                    response.content  # noqa: B018 (read, so the connection can be reused)
-                response.close()
-                history.append(response)
-                if hop_method == "GET" and method != "GET":
-                    body = Body()
+                self._next_hop(call, response)
                 continue
-            if (
-                response.status_code in RETRY_STATUSES
-                and hop_method in IDEMPOTENT
-                and retries_left > 0
-            ):
-                asked = _retry_after(response)
-                wait = asked if asked is not None else BACKOFF * 2 ** (self.retries - retries_left)
-                if (deadline is None or time.monotonic() + wait < deadline) and body.rewind():
-                    retries_left -= 1
-                    resent = True
-                    response.close()
-                    self.logger.debug(
-                        "%s %s -> %d; trying again in %.1f s",
-                        hop_method,
-                        redact_url(hop_url),
-                        response.status_code,
-                        wait,
-                    )
-                    time.sleep(wait)
-                    continue
-            if resent:
+            if self._retry_status(call, response):
+                continue
+            if call.resent:
                 _mark_resent(response)
-            if history:
-                response.history = history
+            if call.history:
+                response.history = call.history
             return response
+
+    def _attempt(
+        self,
+        call: _Call,
+        headers: Mapping[str, str] | None,
+        timeout: Timeout,
+        stream: bool,
+        auth: requests.auth.AuthBase | None,
+    ) -> requests.Response | None:
+        """One request of ``call``: its answer, or None when it failed and is tried again;
+        raises the SDK's error when it is not."""
+        started = time.perf_counter()
+        try:
+            response = self.session.request(
+                call.method,
+                call.url,
+                data=call.body.data,
+                json=call.body.json,
+                files=call.body.files,
+                headers=dict(headers) if headers else None,
+                timeout=_attempt_timeout(timeout, call.deadline),
+                stream=stream,
+                allow_redirects=False,
+                auth=auth,
+            )
+        except requests.exceptions.SSLError as exc:
+            if auth is not None:
+                scrub(exc)
+            raise XNATSSLError(
+                f"{call.method} {redact_url(call.url)}: TLS failure: {_reason(exc)}"
+            ) from exc
+        except requests.exceptions.RequestException as exc:
+            if auth is not None:
+                scrub(exc)
+            never = _never_connected(exc)
+            retry = not isinstance(exc, requests.exceptions.ReadTimeout) and (
+                never or call.method in IDEMPOTENT
+            )
+            if retry and self._wait_to_retry(call, None, _reason(exc)):
+                call.resent = call.resent or not never
+                return None
+            raise self._failure(call.method, call.url, exc, timeout, never) from exc
+        if auth is not None and "Authorization" in response.request.headers:
+            response.request.headers["Authorization"] = "<redacted>"
+        if self.logger.isEnabledFor(logging.DEBUG):
+            self.logger.debug(
+                "%s %s -> %d (%.1f ms)",
+                call.method,
+                redact_url(call.url),
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+            )
+        return response
+
+    def _next_hop(self, call: _Call, response: requests.Response) -> None:
+        """Point ``call`` at the redirect's target (or raise when it may not go there)."""
+        method = call.method
+        call.method, call.url = self._follow(
+            method, call.url, response, len(call.history), call.body
+        )
+        with contextlib.suppress(requests.exceptions.RequestException):
+            response.content  # noqa: B018 (read, so the connection can be reused)
+        response.close()
+        call.history.append(response)
+        if call.method == "GET" and method != "GET":
+            call.body = Body()
+
+    def _retry_status(self, call: _Call, response: requests.Response) -> bool:
+        """True when an overloaded-server answer is tried again (after its wait)."""
+        if response.status_code not in RETRY_STATUSES or call.method not in IDEMPOTENT:
+            return False
+        if not self._wait_to_retry(call, _retry_after(response), str(response.status_code)):
+            return False
+        call.resent = True
+        response.close()
+        return True
+
+    def _wait_to_retry(self, call: _Call, asked: float | None, why: str) -> bool:
+        """Wait before the next try of ``call`` (``asked`` seconds, else the backoff) when a
+        try is left, the wait ends before the deadline and the body can be sent again."""
+        if call.retries_left <= 0:
+            return False
+        wait = asked if asked is not None else BACKOFF * 2 ** (self.retries - call.retries_left)
+        if call.deadline is not None and time.monotonic() + wait >= call.deadline:
+            return False
+        if not call.body.rewind():
+            return False
+        call.retries_left -= 1
+        self.logger.debug(
+            "%s %s: %s; trying again in %.1f s", call.method, redact_url(call.url), why, wait
+        )
+        time.sleep(wait)
+        return True
 
     def _follow(
         self, method: str, url: str, response: requests.Response, redirects: int, body: Body
