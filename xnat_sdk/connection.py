@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from types import ModuleType
 
 from xnat_sdk._http import Body, Transport, redact_url, scrub
+from xnat_sdk._objects.registry import register_models
 from xnat_sdk.auth import Credentials, resolve_credentials, server_from_env
 from xnat_sdk.errors import (
     XNATAuthError,
@@ -92,6 +93,56 @@ def _logger(
 _insecure_warned = False
 
 
+def _base_url(server: str | None) -> str:
+    """The server URL (argument, else ``XNATPY_HOST``/``XNAT_HOST``) without a trailing
+    slash, checked to be http(s)."""
+    if not server:
+        server = server_from_env()
+    if not server:
+        raise XNATValueError("no server given and neither XNATPY_HOST nor XNAT_HOST is set")
+    if "://" not in server:
+        raise XNATValueError(f"the server URL needs a scheme (https://...), got {server!r}")
+    if server.split("://", 1)[0].lower() not in ("http", "https"):
+        raise XNATValueError(f"the server URL must start with http:// or https://, got {server!r}")
+    return server.rstrip("/")
+
+
+def _credentials(
+    base: str,
+    user: str | None,
+    password: str | None,
+    netrc_file: str | os.PathLike[str] | None,
+    auth_provider: str | None,
+) -> Credentials:
+    """Who logs in (see :func:`~xnat_sdk.auth.resolve_credentials`), through
+    ``auth_provider`` when one is named."""
+    credentials = resolve_credentials(base, user, password, netrc_file)
+    if auth_provider and credentials.user is not None:
+        return Credentials(
+            f"{auth_provider}/{credentials.user}",
+            credentials.reveal_password(),
+            credentials.source,
+        )
+    return credentials
+
+
+def _warn_insecure() -> None:
+    """Silence urllib3's per-request warning; warn once per process ourselves."""
+    global _insecure_warned
+    import urllib3
+
+    urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+    if not _insecure_warned:
+        _insecure_warned = True
+        warnings.warn(
+            XNATInsecureWarning(
+                "verify=False: TLS certificates are NOT checked; the connection can be "
+                "intercepted. Use it only for servers you trust (e.g. self-signed, local)."
+            ),
+            stacklevel=3,
+        )
+
+
 def connect(
     server: str | None = None,
     user: str | None = None,
@@ -137,36 +188,14 @@ def connect(
     generic objects either way. ``False`` (as in xnatpy) leaves the site packages out for
     this session: their types come back as generic objects.
     """
-    global _insecure_warned
     if not isinstance(extension_types, bool):
-        from xnat_sdk.generic import register_models
-
         for package in extension_types:
             register_models(package)
         extension_types = True
     log = _logger(logger, loglevel, debug)
-    if not server:
-        server = server_from_env()
-    if not server:
-        raise XNATValueError("no server given and neither XNATPY_HOST nor XNAT_HOST is set")
-    if "://" not in server:
-        raise XNATValueError(f"the server URL needs a scheme (https://...), got {server!r}")
-    if server.split("://", 1)[0].lower() not in ("http", "https"):
-        raise XNATValueError(f"the server URL must start with http:// or https://, got {server!r}")
-    base = server.rstrip("/")
+    base = _base_url(server)
     if verify is False:
-        import urllib3
-
-        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-        if not _insecure_warned:
-            _insecure_warned = True
-            warnings.warn(
-                XNATInsecureWarning(
-                    "verify=False: TLS certificates are NOT checked; the connection can be "
-                    "intercepted. Use it only for servers you trust (e.g. self-signed, local)."
-                ),
-                stacklevel=2,
-            )
+        _warn_insecure()
     if retries < 0:
         raise XNATValueError(f"retries must be >= 0, got {retries}")
     transport = Transport(base, verify=verify, retries=retries, logger=log)
@@ -176,18 +205,10 @@ def connect(
             credentials = Credentials(None, None, "jsession")
             transport.set_session_cookie(base, jsession)
         else:
-            credentials = resolve_credentials(base, user, password, netrc_file)
-            if auth_provider and credentials.user is not None:
-                credentials = Credentials(
-                    f"{auth_provider}/{credentials.user}",
-                    credentials.reveal_password(),
-                    credentials.source,
-                )
+            credentials = _credentials(base, user, password, netrc_file, auth_provider)
         password = None  # from here on only the credentials hold it (out of sight)
         login_timeout = pilot_timeout if pilot_timeout is not None else request_timeout
         final_base, token = _login(transport, base, credentials, login_timeout)
-        if jsession is not None:
-            token = jsession
     except BaseException:
         transport.close()
         raise
@@ -210,13 +231,13 @@ def connect(
         transport,
         logger=log,
         credentials=credentials,
-        jsession=token,
+        jsession=jsession if jsession is not None else token,
         original_uri=base,
         debug=debug,
         default_timeout=request_timeout,
         no_parse_model=no_parse_model,
         extension_types=extension_types,
-        keepalive=keepalive if keepalive is not None or token else False,
+        keepalive=keepalive if keepalive is not None or token or jsession else False,
         relogin=relogin if credentials.user is not None else None,
         logout_on_disconnect=not cli,
     )
