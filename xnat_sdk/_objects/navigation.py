@@ -18,7 +18,7 @@ from xnat_sdk._answers import fetch
 from xnat_sdk._objects.core import GenericObject, XNATObject, _GenericMixin
 from xnat_sdk._objects.custom import CustomVariables
 from xnat_sdk._objects.registry import class_for
-from xnat_sdk.dicom import DicomReading
+from xnat_sdk.dicom import pick_dicom_file, read_dicom_file
 from xnat_sdk.errors import XNATError, XNATNoModelError, XNATNotFoundError
 from xnat_sdk.fields import validate_label
 from xnat_sdk.listings import Listing, ListingSpec, create_project
@@ -31,6 +31,8 @@ from xnat_sdk.transfers import (
 )
 
 if TYPE_CHECKING:
+    from pydicom.dataset import FileDataset
+
     from xnat_sdk.listings import RemoteFile
     from xnat_sdk.models import (
         AbstractResource,
@@ -290,11 +292,26 @@ class AssessorBase(DerivedDataBase):
     __slots__ = ()
 
 
-class ScanBase(DicomReading, ScanTransfers, _HasResources):
+class ScanBase(ScanTransfers, _HasResources):
     """Behaviour of ``xnat:imageScanData``."""
 
     __slots__ = ()
     _resources_field: ClassVar[str] = "file"
+
+    def read_dicom(
+        self,
+        file: RemoteFile | str | None = None,
+        read_pixel_data: bool = False,
+        force: bool = False,
+    ) -> FileDataset:
+        """The DICOM header (a pydicom Dataset) of one file of this scan's DICOM resource.
+
+        ``file``: a file of that resource (object, path or name); default the first by
+        path. Only that file is streamed, and only up to the pixel data unless
+        ``read_pixel_data``.
+        """
+        chosen = pick_dicom_file(self.uri, self.resources, file)
+        return read_dicom_file(chosen, read_pixel_data=read_pixel_data, force=force)
 
     def dicom_dump(self, fields: list[str] | None = None) -> list[DicomDumpRow]:
         """The DICOM header of this scan's first file (``fields`` restricts the tags)."""
