@@ -7,30 +7,43 @@
 * :func:`check_tar`: the same checks for tar archives (links and devices refused too).
 * :func:`write_tar`: a tar (optionally gzipped) of a folder's regular files, for
   ``resource.upload_dir``.
-* :class:`ChunkReader` / :func:`iter_zip_stream`: a zip read front to back while it
-  streams in (local headers, data descriptors, ZIP64, CRC checks), so a server's zip is
-  unpacked in one pass without landing on disk first.
+* :func:`temp_name` / :func:`temp_owner` / :func:`temp_beside` / :func:`sweep_leftovers`:
+  the temporary names of the SDK's partial files and staging folders (they carry the host
+  and process, so the next transfer into a folder removes what a killed process left
+  there). They live here, below the transfer engine (:mod:`xnat_sdk.transfers`), because
+  extraction writes through them and :func:`iter_files` leaves them out.
+
+The zip reader that unpacks a server's zip while it streams in (``ChunkReader``,
+``iter_zip_stream``) is part of the transfer engine, :mod:`xnat_sdk.transfers._zipstream`;
+both names are still importable from here.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import hashlib
 import os
+import re
 import shutil
+import socket
 import stat
-import struct
 import tarfile
+import time
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import IO
+from typing import IO, TYPE_CHECKING, Any
 
 from xnat_sdk.errors import (
     XNATFileExistsError,
-    XNATIntegrityError,
     XNATLocalFileError,
     XNATUnsafeArchiveError,
 )
+
+if TYPE_CHECKING:
+    from xnat_sdk.transfers._zipstream import ChunkReader, iter_zip_stream
 
 __all__ = [
     "ChunkReader",
@@ -42,10 +55,114 @@ __all__ = [
     "safe_join",
     "safe_member_path",
     "safe_relative",
+    "sweep_leftovers",
+    "temp_beside",
+    "temp_name",
+    "temp_owner",
     "write_tar",
 ]
 
 CHUNK = 1 << 20
+
+
+# -- temporary names (partial files, staging folders) -----------------------------------------
+
+
+@functools.cache
+def _host_tag() -> str:
+    return hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
+
+
+_TEMP_NAME = re.compile(
+    r"\.(?:.+\.xnat-(?P<fhost>[0-9a-f]{8})-(?P<fpid>[1-9][0-9]{0,9})-[0-9a-f]{8}\.part"
+    r"|xnat-sdk-(?P<dhost>[0-9a-f]{8})-(?P<dpid>[1-9][0-9]{0,9})-[0-9a-f]{8})",
+    re.DOTALL,
+)
+
+
+def temp_name(name: str | None) -> str:
+    """A new temporary name of this process: ``.{name}.xnat-{host}-{pid}-{random}.part`` for
+    a file being written as ``name``, ``.xnat-sdk-{host}-{pid}-{random}`` (``name`` None)
+    for a staging folder; ``host`` is a hash of the host name (see :func:`temp_owner`)."""
+    owner = f"{_host_tag()}-{os.getpid()}-{os.urandom(4).hex()}"
+    if name is None:
+        return f".xnat-sdk-{owner}"
+    stem = name[:60]
+    while len(os.fsencode(stem)) > 120:  # file names are limited in bytes (often 255)
+        stem = stem[:-1]
+    return f".{stem}.xnat-{owner}.part"
+
+
+def temp_owner(name: str) -> tuple[str, int, bool] | None:
+    """``(host hash, process id, is a folder)`` of a name made by :func:`temp_name`, None
+    for any other name."""
+    found = _TEMP_NAME.fullmatch(name)
+    if found is None:
+        return None
+    if found["fhost"] is not None:
+        return found["fhost"], int(found["fpid"]), False
+    return found["dhost"], int(found["dpid"]), True
+
+
+def temp_beside(target: Path) -> tuple[int, Path]:
+    """A new temporary file (open descriptor, path) in the folder of ``target``."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    flags |= getattr(os, "O_CLOEXEC", 0)
+    while True:
+        path = target.parent / temp_name(target.name)
+        try:
+            return os.open(path, flags, 0o600), path
+        except FileExistsError:
+            continue
+
+
+_SWEEP_EVERY = 60.0
+"""A folder is searched for leftovers at most this often (seconds) per process."""
+_swept: dict[str, float] = {}
+
+
+def _owner_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, OverflowError):
+        return False  # alive (another user's) or no valid pid: never ours to remove
+    return False
+
+
+def sweep_leftovers(folder: Path | str) -> None:
+    """Remove the temporary files and staging folders in ``folder`` that transfers killed on
+    this host left behind (their process is gone); those of live processes, of other hosts
+    and every other name are kept."""
+    if os.name != "posix":
+        return  # elsewhere os.kill(pid, 0) is no liveness test (Windows ends the process)
+    key = os.path.abspath(folder)
+    now = time.monotonic()
+    last = _swept.get(key)
+    if last is not None and now - last < _SWEEP_EVERY:
+        return
+    if len(_swept) > 4096:
+        _swept.clear()
+    _swept[key] = now
+    host = _host_tag()
+    try:
+        with os.scandir(key) as scan:
+            entries = [entry for entry in scan if entry.name[0] == "."]
+    except OSError:
+        return
+    for entry in entries:
+        owner = temp_owner(entry.name)
+        if owner is None:
+            continue
+        their_host, pid, is_folder = owner
+        if their_host != host or not _owner_gone(pid):
+            continue
+        with contextlib.suppress(OSError):
+            if is_folder and entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            elif not is_folder and entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
 
 
 def safe_relative(name: str) -> str:
@@ -150,8 +267,6 @@ def extract_zip(
     ``overwrite=False`` an existing file raises :class:`XNATFileExistsError` before writing.
     Entry CRCs are verified by :mod:`zipfile` while reading.
     """
-    from xnat_sdk.transfers import temp_beside
-
     root = Path(target_dir)
     root.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -184,7 +299,6 @@ def iter_files(directory: Path) -> Iterator[tuple[Path, str]]:
     """Regular files below ``directory`` (symlinks not followed) with their POSIX relative
     paths, sorted; the temporary files and staging folders of transfers (partial files)
     are left out."""
-    from xnat_sdk.transfers import temp_owner
 
     def walk(folder: str, prefix: str) -> Iterator[tuple[Path, str]]:
         with os.scandir(folder) as found:
@@ -326,198 +440,19 @@ def write_tar(
     return len(files)
 
 
-# -- zips read while they stream in ----------------------------------------------------------
+# -- names that moved into the transfer engine ----------------------------------------------
 
-_LOCAL = struct.Struct("<4s2B4HL2L2H")
-_LOCAL_SIG = b"PK\x03\x04"
-_DESCRIPTOR_SIG = b"PK\x07\x08"
-_END_SIGS = (b"PK\x01\x02", b"PK\x05\x06", b"PK\x06\x06")
+_MOVED = {"ChunkReader", "iter_zip_stream"}
 
 
-class ChunkReader:
-    """Exact-size reads over an iterator of byte chunks (a streamed HTTP body)."""
+def __getattr__(name: str) -> Any:
+    """``ChunkReader`` and ``iter_zip_stream`` by their old names here; they live in
+    :mod:`xnat_sdk.transfers._zipstream` (loaded on first use: the transfer engine imports
+    this module, not the reverse)."""
+    if name not in _MOVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from xnat_sdk.transfers import _zipstream
 
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._buf = b""
-        self._pos = 0
-
-    def _more(self) -> bool:
-        for chunk in self._chunks:
-            if chunk:
-                rest = self._buf[self._pos :]
-                self._buf = rest + chunk if rest else chunk
-                self._pos = 0
-                return True
-        return False
-
-    def read_exact(self, n: int) -> bytes:
-        """Exactly ``n`` bytes; raises :class:`EOFError` when the stream ends first."""
-        while len(self._buf) - self._pos < n:
-            if not self._more():
-                raise EOFError(f"the stream ended {n - (len(self._buf) - self._pos)} bytes early")
-        out = self._buf[self._pos : self._pos + n]
-        self._pos += n
-        return out
-
-    def read_upto(self, n: int) -> bytes:
-        """``n`` bytes, or fewer only when the stream ends first."""
-        while len(self._buf) - self._pos < n and self._more():
-            pass
-        out = self._buf[self._pos : self._pos + n]
-        self._pos += len(out)
-        return out
-
-    def read_some(self, limit: int) -> bytes:
-        """Up to ``limit`` bytes (at least one unless the stream ended)."""
-        if self._pos >= len(self._buf) and not self._more():
-            return b""
-        out = self._buf[self._pos : self._pos + limit]
-        self._pos += len(out)
-        return out
-
-    def unread(self, data: bytes) -> None:
-        """Put ``data`` back in front of the stream."""
-        if data:
-            self._buf = data + self._buf[self._pos :]
-            self._pos = 0
-
-    def drain(self) -> None:
-        """Consume the rest of the stream."""
-        self._buf, self._pos = b"", 0
-        for _ in self._chunks:
-            pass
-
-
-def _zip64_sizes(extra: bytes) -> tuple[int, int] | None:
-    pos = 0
-    while pos + 4 <= len(extra):
-        tag, size = struct.unpack_from("<HH", extra, pos)
-        if tag == 0x0001 and size >= 16:
-            usize, csize = struct.unpack_from("<QQ", extra, pos + 4)
-            return csize, usize
-        if tag == 0x0001:
-            return None
-        pos += 4 + size
-    return None
-
-
-def iter_zip_stream(
-    reader: ChunkReader, size_of: Callable[[str], int | None]
-) -> Iterator[tuple[str, Iterable[bytes]]]:
-    """``(entry name, data chunks)`` for each entry of a zip read front to back.
-
-    Consume each entry's chunks before asking for the next. A STORED entry of at most 1 MiB
-    whose local header carries its sizes (the usual case) comes as a one-item tuple, its
-    CRC-32 already checked. STORED entries written with a data descriptor (sizes unknown in
-    the local header) need ``size_of(name)``; CRC-32 and the sizes in the descriptor are
-    checked. Raises :class:`XNATIntegrityError` (bad data), :class:`XNATUnsafeArchiveError`
-    (encrypted or unsupported entries) or :class:`EOFError` (the stream ended early).
-    """
-    read = reader.read_exact
-    unpack = _LOCAL.unpack
-    head_size = _LOCAL.size
-    while True:
-        head = reader.read_upto(head_size)
-        if head[:4] != _LOCAL_SIG:
-            if head[:4] in _END_SIGS:
-                reader.drain()
-                return
-            if len(head) < 4:
-                raise EOFError("the zip stream ended before its central directory")
-            raise XNATIntegrityError(f"not a zip stream (found {head[:4]!r})")
-        if len(head) < head_size:
-            raise EOFError("the zip stream ended inside a local header")
-        fields = unpack(head)
-        flags, method, crc, csize, usize = fields[3], fields[4], fields[7], fields[8], fields[9]
-        name_len, extra_len = fields[10], fields[11]
-        tail = read(name_len + extra_len)
-        raw_name = tail[:name_len] if extra_len else tail
-        name = raw_name.decode("utf-8" if flags & 0x800 else "cp437")
-        if flags & 0x1:
-            raise XNATUnsafeArchiveError(name, "encrypted entry")
-        descriptor = bool(flags & 0x8)
-        if method == zipfile.ZIP_STORED and not descriptor and csize <= CHUNK:
-            data = read(csize)
-            found = zlib.crc32(data)
-            if found != crc or csize != usize:
-                raise XNATIntegrityError(
-                    f"zip entry {name!r}: {csize} bytes, CRC {found:08x}; "
-                    f"the archive says {usize} bytes, CRC {crc:08x}"
-                )
-            yield name, (data,)
-            continue
-        zip64 = _zip64_sizes(tail[name_len:]) if extra_len else None
-        if zip64 is not None and (csize == 0xFFFFFFFF or usize == 0xFFFFFFFF):
-            csize, usize = zip64
-        if method == zipfile.ZIP_STORED:
-            if descriptor:
-                known = size_of(name)
-                if known is None:
-                    raise XNATIntegrityError(
-                        f"zip entry {name!r} has no size in the stream and is not in the "
-                        "server's file listing"
-                    )
-                csize = usize = known
-            chunks: Iterator[bytes] = _stored_chunks(reader, name, csize)
-        elif method == zipfile.ZIP_DEFLATED:
-            chunks = _deflated_chunks(reader, name, None if descriptor else csize)
-        else:
-            raise XNATUnsafeArchiveError(name, f"unsupported compression method {method}")
-        state = {"crc": 0, "size": 0}
-        yield name, _checked(chunks, state)
-        if descriptor:
-            head = read(4)
-            if head != _DESCRIPTOR_SIG:
-                reader.unread(head)
-            crc = struct.unpack("<L", read(4))[0]
-            width = 8 if zip64 is not None else 4
-            read(width)  # compressed size
-            usize = int.from_bytes(read(width), "little")
-        if state["crc"] != crc or state["size"] != usize:
-            raise XNATIntegrityError(
-                f"zip entry {name!r}: {state['size']} bytes, CRC {state['crc']:08x}; "
-                f"the archive says {usize} bytes, CRC {crc:08x}"
-            )
-
-
-def _checked(chunks: Iterator[bytes], state: dict[str, int]) -> Iterator[bytes]:
-    crc = 0
-    size = 0
-    for chunk in chunks:
-        crc = zlib.crc32(chunk, crc)
-        size += len(chunk)
-        yield chunk
-    state["crc"] = crc
-    state["size"] = size
-
-
-def _stored_chunks(reader: ChunkReader, name: str, size: int) -> Iterator[bytes]:
-    left = size
-    while left:
-        data = reader.read_some(min(left, CHUNK))
-        if not data:
-            raise EOFError(f"zip entry {name!r}: the stream ended inside the entry")
-        left -= len(data)
-        yield data
-
-
-def _deflated_chunks(reader: ChunkReader, name: str, csize: int | None) -> Iterator[bytes]:
-    inflater = zlib.decompressobj(-15)
-    left = csize
-    while not inflater.eof:
-        want = CHUNK if left is None else min(left, CHUNK)
-        data = reader.read_some(want) if want else b""
-        if not data:
-            raise EOFError(f"zip entry {name!r}: the stream ended inside the entry")
-        if left is not None:
-            left -= len(data)
-        # Bounded output per call: a highly compressed entry never balloons in memory.
-        out = inflater.decompress(data, CHUNK)
-        while True:
-            if out:
-                yield out
-            if not inflater.unconsumed_tail or inflater.eof:
-                break
-            out = inflater.decompress(inflater.unconsumed_tail, CHUNK)
-    reader.unread(inflater.unused_data)
+    value = getattr(_zipstream, name)
+    globals()[name] = value
+    return value

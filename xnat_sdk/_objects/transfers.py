@@ -1,0 +1,786 @@
+"""The transfer capabilities of the archive objects, mixed into the session, remote files
+and the navigation bases: ``session.download/download_stream/download_zip/upload``;
+``RemoteFile.download/download_stream/open/verify_digest/delete``; ``resource.upload/
+upload_data/upload_dir/download/download_dir`` and ``file_count``/``file_size``; ``download``
+and ``download_dir`` of scans, image sessions (one server zip, unpacked while it streams and
+checked against the file listing), subjects and projects (walks over their sessions, a few
+at a time).
+
+The work itself is the transfer engine's (:mod:`xnat_sdk.transfers`); these classes only
+turn an object into the URIs, paths and options the engine takes.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import os
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, cast
+
+from xnat_sdk.archives import iter_files, safe_join, sweep_leftovers, write_tar
+from xnat_sdk.errors import XNATFileExistsError, XNATIntegrityError, XNATValueError
+from xnat_sdk.progress import ProgressCallback, TransferProgress
+from xnat_sdk.transfers._download import download_file, download_stream
+from xnat_sdk.transfers._folders import _zip_folder, download_zip_dir
+from xnat_sdk.transfers._paths import (
+    _local_files,
+    _safe_name,
+    _staging_folder,
+    check_remotepath,
+    local_folder,
+    local_path,
+    quote_path,
+    quote_uri,
+)
+from xnat_sdk.transfers._stream import RemoteStream
+from xnat_sdk.transfers._upload import UploadSource, upload
+from xnat_sdk.transfers._wire import CHUNK_SIZE, RESUME_ATTEMPTS
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    import requests
+
+    from xnat_sdk.bases import XNATObject as _ObjectBase
+    from xnat_sdk.listings import Listing, RemoteFile
+    from xnat_sdk.session import Timeout, XNATSession
+else:
+    _ObjectBase = object
+
+__all__ = [
+    "PARALLEL_DOWNLOADS",
+    "PARALLEL_UPLOADS",
+    "UPLOAD_DIR_METHODS",
+    "ProjectDownloads",
+    "RemoteFileTransfers",
+    "ResourceTransfers",
+    "ScanTransfers",
+    "SessionDownloads",
+    "SessionTransfers",
+    "SubjectDownloads",
+]
+
+
+_SPOOL = 32 << 20
+"""Archives for ``tar_file``/``tgz_file`` stay in memory up to this size, then spill."""
+
+PARALLEL_UPLOADS = 4
+"""Concurrent requests of ``upload_dir(method="per_file")``."""
+PARALLEL_DOWNLOADS = 4
+"""Sessions a project or subject ``download_dir`` fetches at a time."""
+
+
+def _settle(futures: list[Future[Any]]) -> None:
+    """Wait until every future is done or one failed; cancel those not started yet and
+    re-raise the first failure (in submission order)."""
+    wait(futures, return_when=FIRST_EXCEPTION)
+    for future in futures:
+        future.cancel()
+    for future in futures:
+        if future.done() and not future.cancelled():
+            future.result()
+
+
+UPLOAD_DIR_METHODS = ("per_file", "tar_memory", "tgz_memory", "tar_file", "tgz_file")
+
+
+class SessionTransfers:
+    """``download``, ``download_stream``, ``download_zip`` and ``upload`` of a session."""
+
+    __slots__ = ()
+
+    def _as_session(self) -> XNATSession:
+        return self  # type: ignore[return-value]
+
+    def download(
+        self,
+        uri: str,
+        target: str | os.PathLike[str],
+        format: str | None = None,
+        verbose: bool = True,
+        timeout: Timeout = None,
+        *,
+        overwrite: bool = True,
+        expected_md5_digest: str | None = None,
+        resume: int = RESUME_ATTEMPTS,
+    ) -> Path:
+        """Download ``uri`` to the file ``target`` (temporary name, renamed when complete;
+        ``overwrite=False`` refuses an existing file); a bar shows on a terminal. A broken-off
+        transfer goes on from where it stopped (``resume`` times in a row; see
+        :func:`download_stream`)."""
+        return download_file(
+            self._as_session(),
+            quote_uri(uri),
+            target,
+            format=format,
+            verbose=verbose,
+            timeout=timeout,
+            overwrite=overwrite,
+            expected_md5=expected_md5_digest,
+            resume=resume,
+        )
+
+    def download_stream(
+        self,
+        uri: str,
+        target_stream: IO[bytes],
+        format: str | None = None,
+        verbose: bool = False,
+        chunk_size: int = CHUNK_SIZE,
+        update_func: ProgressCallback | None = None,
+        timeout: Timeout = None,
+        *,
+        expected_md5_digest: str | None = None,
+        resume: int = RESUME_ATTEMPTS,
+    ) -> int:
+        """Stream ``uri`` into a writable binary file object; returns the byte count.
+        ``update_func(bytes_so_far, total_or_None, finished)`` follows the transfer; a
+        broken-off transfer goes on from where it stopped (``resume``)."""
+        return download_stream(
+            self._as_session(),
+            quote_uri(uri),
+            target_stream,
+            format=format,
+            verbose=verbose,
+            chunk_size=chunk_size,
+            update_func=update_func,
+            timeout=timeout,
+            expected_md5=expected_md5_digest,
+            resume=resume,
+        )
+
+    def download_zip(
+        self,
+        uri: str,
+        target: str | os.PathLike[str],
+        verbose: bool = True,
+        timeout: Timeout = None,
+        *,
+        overwrite: bool = True,
+    ) -> Path:
+        """Download ``uri?format=zip`` to the file ``target``."""
+        return self.download(
+            uri, target, format="zip", verbose=verbose, timeout=timeout, overwrite=overwrite
+        )
+
+    def upload(
+        self,
+        uri: str,
+        file_: UploadSource | Iterable[bytes],
+        retries: int = 1,
+        query: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+        method: str = "put",
+        overwrite: bool = False,
+        timeout: Timeout = None,
+        *,
+        verbose: bool = False,
+        update_func: ProgressCallback | None = None,
+    ) -> requests.Response:
+        """Upload ``file_`` to ``uri`` (PUT, or POST with ``method='post'``).
+
+        ``file_``: a path (``Path``, or a ``str`` naming an existing file), bytes, text, a
+        binary file object (streamed) or an iterable of bytes (streamed, never retried).
+        Rewindable bodies are tried up to ``retries`` times on connection or 5xx failures.
+        ``overwrite=False``: if the server reports the file exists, raises
+        :class:`XNATFileExistsError` (the remote file is left untouched).
+        """
+        return upload(
+            self._as_session(),
+            quote_uri(uri),
+            file_,
+            retries=retries,
+            query=query,
+            content_type=content_type,
+            method=method,
+            overwrite=overwrite,
+            timeout=timeout,
+            verbose=verbose,
+            update_func=update_func,
+        )
+
+
+class RemoteFileTransfers:
+    """``download``, ``download_stream``, ``open`` and ``delete`` of one remote file."""
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+        _session: XNATSession
+        uri: str
+        path: str
+        name: str
+        size: int | None
+        digest: str | None
+
+    @property
+    def file_size(self) -> int | None:
+        """Size in bytes from the listing (xnatpy's name; same as ``size``)."""
+        return self.size
+
+    def download(
+        self,
+        path: str | os.PathLike[str],
+        verbose: bool = True,
+        timeout: Timeout = None,
+        *,
+        overwrite: bool = True,
+        verify: bool = True,
+        resume: int = RESUME_ATTEMPTS,
+    ) -> Path:
+        """Download this file to ``path`` (a file name, or an existing folder to put it in);
+        size and MD5 are checked against the listing unless ``verify=False``; a broken-off
+        transfer goes on from where it stopped (``resume`` times in a row)."""
+        target = local_path(path, "target")
+        if target.is_dir():
+            target = safe_join(target, self.name)  # a name from the server: checked
+        return download_file(
+            self._session,
+            quote_path(self.uri),
+            target,
+            verbose=verbose,
+            timeout=timeout,
+            overwrite=overwrite,
+            expected_md5=self.digest if verify else None,
+            expected_size=self.size if verify else None,
+            resume=resume,
+        )
+
+    def download_stream(
+        self,
+        target_stream: IO[bytes],
+        verbose: bool = False,
+        chunk_size: int = CHUNK_SIZE,
+        update_func: ProgressCallback | None = None,
+        timeout: Timeout = None,
+        *,
+        resume: int = RESUME_ATTEMPTS,
+    ) -> int:
+        """Stream this file into a writable binary file object (MD5 checked; a broken-off
+        transfer goes on from where it stopped, ``resume`` times in a row)."""
+        return download_stream(
+            self._session,
+            quote_path(self.uri),
+            target_stream,
+            verbose=verbose,
+            chunk_size=chunk_size,
+            update_func=update_func,
+            timeout=timeout,
+            expected_md5=self.digest,
+            expected_size=self.size,
+            resume=resume,
+        )
+
+    def open(self, mode: str = "rb") -> RemoteStream:
+        """A streaming, seekable binary file object (only ``"rb"``); close it when done."""
+        if mode != "rb":
+            raise XNATValueError(f"remote files open in 'rb' mode only, not {mode!r}")
+        return RemoteStream(self._session, quote_path(self.uri), self.size)
+
+    def verify_digest(self) -> bool:
+        """Stream the file (nothing stored) and check it against the listing's size and
+        MD5; False on a mismatch (xnatpy's name)."""
+        if not self.digest:
+            raise XNATValueError(f"the server keeps no digest for {self.path}")
+        try:
+            self.download_stream(cast("IO[bytes]", _Discard()))
+        except XNATIntegrityError:
+            return False
+        return True
+
+    def delete(self) -> None:
+        """Delete this file on the server."""
+        self._session.delete(quote_path(self.uri))
+        self._session.clearcache()
+
+
+class _Discard(io.RawIOBase):
+    """A writable sink that keeps nothing."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        return len(data)
+
+
+def _session_of(obj: _ObjectBase) -> XNATSession:
+    return obj._xnat_bound_session()
+
+
+class ResourceTransfers(_ObjectBase):
+    """Uploads, downloads and file statistics of a resource folder."""
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        @property
+        def files(self) -> Listing[RemoteFile]: ...
+
+    def _row_number(self, key: str) -> int | None:
+        cache = self._xnat_cache or {}
+        if not cache.get("row") and self._xnat_session is not None and self._xnat_uri:
+            self._xnat_document()  # the parent's resources listing row (one request)
+            cache = self._xnat_cache or {}
+        row = cache.get("row") or {}
+        value = str(row.get(key, "")).strip()
+        return int(value) if value.isdigit() else None
+
+    @property
+    def file_count(self) -> int:
+        """Number of files (from the resource listing, else counted from the files)."""
+        found = self._row_number("file_count")
+        return found if found is not None else len(self.files)
+
+    @property
+    def file_size(self) -> int:
+        """Total bytes (from the resource listing, else summed from the files)."""
+        found = self._row_number("file_size")
+        if found is not None:
+            return found
+        return sum(f.size or 0 for f in self.files)
+
+    def _files_uri(self, remotepath: str = "") -> str:
+        base = f"{self.uri}/files"
+        rel = remotepath.strip("/")
+        return f"{base}/{quote_path(rel)}" if rel else base
+
+    def _after_write(self) -> None:
+        cache = self._xnat_cache
+        if cache is not None:
+            cache.pop("files", None)
+            cache.pop("row", None)
+        _session_of(self).clearcache()
+
+    def upload(
+        self,
+        data: UploadSource,
+        remotepath: str | None = None,
+        overwrite: bool = False,
+        extract: bool = False,
+        file_content: str | None = None,
+        file_format: str | None = None,
+        file_tags: str | None = None,
+        *,
+        verbose: bool = False,
+        timeout: Timeout = None,
+        retries: int = 1,
+    ) -> None:
+        """Upload a file (a ``Path`` or a ``str`` naming an existing file), bytes or a binary
+        file object as ``remotepath`` (default: the file's name). ``extract=True`` unpacks
+        a zip/tar/tgz on the server; ``overwrite=False`` raises
+        :class:`XNATFileExistsError` when the file exists."""
+        if isinstance(data, str):
+            # As in xnatpy, a str here is a path (text goes through upload_data or bytes).
+            if not os.path.isfile(data):
+                raise XNATValueError(
+                    f"{data!r} is not an existing file; to upload text use upload_data() "
+                    "or pass bytes"
+                )
+            data = Path(data)
+        if remotepath is None:
+            if isinstance(data, os.PathLike) and os.path.isfile(data):
+                remotepath = Path(os.fspath(data)).name
+            else:
+                raise XNATValueError("remotepath is needed when uploading data, not a file")
+        remotepath = check_remotepath(remotepath)
+        query: dict[str, str] = {}
+        if extract:
+            query["extract"] = "true"
+        for key, value in (("content", file_content), ("format", file_format)):
+            if value is not None:
+                query[key] = value
+        if file_tags is not None:
+            query["tags"] = file_tags
+        try:
+            upload(
+                _session_of(self),
+                self._files_uri(remotepath),
+                data,
+                retries=retries,
+                query=query,
+                overwrite=overwrite,
+                timeout=timeout,
+                verbose=verbose,
+            )
+        finally:
+            self._after_write()
+
+    def upload_data(
+        self,
+        data: UploadSource,
+        remotepath: str,
+        overwrite: bool = False,
+        extract: bool = False,
+        file_content: str | None = None,
+        file_format: str | None = None,
+        file_tags: str | None = None,
+    ) -> None:
+        """Upload bytes, text or a file object as ``remotepath`` (xnatpy's name)."""
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        self.upload(data, remotepath, overwrite, extract, file_content, file_format, file_tags)
+
+    def upload_dir(
+        self,
+        directory: str | os.PathLike[str],
+        overwrite: bool = False,
+        method: str = "tgz_file",
+        *,
+        verbose: bool = False,
+    ) -> None:
+        """Upload every regular file below ``directory`` keeping relative paths.
+
+        ``method``: ``per_file`` (one request per file), ``tar_memory``/``tgz_memory`` (one
+        archive built in memory), ``tar_file``/``tgz_file`` (one archive in a temporary
+        file, the default); archives are unpacked by the server.
+        """
+        folder = local_path(directory, "directory")
+        if not folder.is_dir():
+            raise XNATValueError(f"{folder} is not a folder")
+        method = method or "tgz_file"
+        if method not in UPLOAD_DIR_METHODS:
+            raise XNATValueError(
+                f"unknown upload_dir method {method!r}; use one of {', '.join(UPLOAD_DIR_METHODS)}"
+            )
+        session = _session_of(self)
+        try:
+            if method == "per_file":
+                self._upload_per_file(folder, overwrite, verbose)
+                return
+            gzip = method.startswith("tgz")
+            name = "upload.tar.gz" if gzip else "upload.tar"
+            buffer_: IO[bytes] = (
+                io.BytesIO() if method.endswith("memory") else tempfile.SpooledTemporaryFile(_SPOOL)  # noqa: SIM115 (closed below)
+            )
+            with buffer_:
+                # A file that cannot be read raises naming it; writing fails in the spill file.
+                with _local_files(tempfile.gettempdir(), "writing the temporary archive"):
+                    write_tar(folder, buffer_, gzip=gzip, compresslevel=None)
+                    buffer_.seek(0)
+                upload(
+                    session,
+                    self._files_uri(name),
+                    buffer_,
+                    query={"extract": "true"},
+                    overwrite=overwrite,
+                    verbose=verbose,
+                )
+        finally:
+            self._after_write()
+
+    def _upload_per_file(self, folder: Path, overwrite: bool, verbose: bool) -> None:
+        """One request per file, a few at a time (XNAT serves them in parallel; over a
+        network with latency this is much faster than one after the other)."""
+        session = _session_of(self)
+        files = []
+        for path, rel in iter_files(folder):
+            check_remotepath(rel)
+            with _local_files(path, "reading the file's size"):
+                files.append((path, rel, path.stat().st_size))
+        total = sum(size for _, _, size in files)
+        label = f"upload {folder.name}"
+
+        def send(path: Path, rel: str, size: int, bars: TransferProgress) -> None:
+            if size == 0:
+                # XNAT refuses an empty request body: send the file inside a tar instead.
+                buffer = io.BytesIO()
+                with tarfile.open(fileobj=buffer, mode="w") as tar:
+                    tar.add(str(path), arcname=rel.rsplit("/", 1)[-1])
+                upload(
+                    session,
+                    self._files_uri(f"{rel}.empty.tar"),  # unpacked beside it, as ``rel``
+                    buffer.getvalue(),
+                    query={"extract": "true"},
+                    overwrite=overwrite,
+                )
+                return
+            update = bars.task(rel, size) if bars.enabled else None
+            upload(session, self._files_uri(rel), path, overwrite=overwrite, update_func=update)
+
+        with (
+            TransferProgress(verbose, overall_label=label, overall_total=total) as bars,
+            ThreadPoolExecutor(max_workers=PARALLEL_UPLOADS) as pool,
+        ):
+            _settle([pool.submit(send, path, rel, size, bars) for path, rel, size in files])
+
+    def download(
+        self, path: str | os.PathLike[str], verbose: bool = True, *, overwrite: bool = True
+    ) -> Path:
+        """Download the resource's files as one zip file at ``path``."""
+        return download_file(
+            _session_of(self),
+            self._files_uri(),
+            path,
+            format="zip",
+            verbose=verbose,
+            overwrite=overwrite,
+        )
+
+    def download_dir(
+        self,
+        target_dir: str | os.PathLike[str],
+        verbose: bool = True,
+        flatten_dirs: bool = False,
+        *,
+        overwrite: bool = True,
+    ) -> Path:
+        """Download and unpack the resource into ``target_dir`` (the server's zip layout,
+        ``{session}/scans/{scan}/resources/{label}/files/...``; with ``flatten_dirs`` the
+        files go straight into ``target_dir``, keeping their folders inside the resource),
+        every file verified against the listing; returns the folder holding the files."""
+        uri = self._files_uri()
+        root = local_folder(target_dir, "target_dir")
+        written = download_zip_dir(
+            _session_of(self),
+            uri,
+            uri,
+            root,
+            verbose=verbose,
+            overwrite=overwrite,
+            flatten=flatten_dirs,
+        )
+        return root if flatten_dirs else _common_folder(root, written)
+
+
+def _common_folder(root: Path, written: list[str]) -> Path:
+    if not written:
+        return root
+    # The paths are built by download_zip_dir, so their last separator ends the folder.
+    return Path(os.path.commonpath({p[: p.rfind(os.sep)] for p in written}))
+
+
+class _ZipDownloads(_ObjectBase):
+    __slots__ = ()
+
+    def _zip_uri(self) -> str:
+        return f"{self.uri}/files"
+
+    def download(
+        self, path: str | os.PathLike[str], verbose: bool = True, *, overwrite: bool = True
+    ) -> Path:
+        """Download all files (of every resource) as one zip file at ``path``."""
+        return download_file(
+            _session_of(self),
+            self._zip_uri(),
+            path,
+            format="zip",
+            verbose=verbose,
+            overwrite=overwrite,
+        )
+
+
+class ScanTransfers(_ZipDownloads):
+    """``download`` (one zip) and ``download_dir`` of a scan."""
+
+    __slots__ = ()
+
+    def download_dir(
+        self, target_dir: str | os.PathLike[str], verbose: bool = True, *, overwrite: bool = True
+    ) -> Path:
+        """Download and unpack the scan's files into ``target_dir`` (server zip layout
+        ``{session}/scans/{id}-{type}/resources/...``), verified; returns the scan folder."""
+        uri = self._zip_uri()
+        written = download_zip_dir(
+            _session_of(self), uri, uri, target_dir, verbose=verbose, overwrite=overwrite
+        )
+        common = _common_folder(Path(os.fspath(target_dir)), written)
+        parts = common.parts
+        if "resources" in parts:
+            return Path(*parts[: len(parts) - parts[::-1].index("resources") - 1])
+        return common
+
+
+class SessionDownloads(_ObjectBase):
+    """``download`` and ``download_dir`` of an image session (all scans, one zip)."""
+
+    __slots__ = ()
+
+    def download(
+        self,
+        path: str | os.PathLike[str],
+        scan_filter: str = "ALL",
+        verbose: bool = True,
+        *,
+        overwrite: bool = True,
+    ) -> Path:
+        """Download the files of the scans matching ``scan_filter`` (``ALL``, IDs or types,
+        comma-separated) as one zip at ``path``."""
+        return download_file(
+            _session_of(self),
+            f"{self.uri}/scans/{quote_path(scan_filter)}/files",
+            path,
+            format="zip",
+            verbose=verbose,
+            overwrite=overwrite,
+        )
+
+    def download_dir(
+        self,
+        target_dir: str | os.PathLike[str],
+        scan_filter: str = "ALL",
+        verbose: bool = True,
+        *,
+        overwrite: bool = True,
+        bars: TransferProgress | None = None,
+    ) -> Path:
+        """Download and unpack the session's scan files into ``target_dir``
+        (``{label}/scans/{id}-{type}/resources/{label}/files/...``), verified against the
+        listing; returns ``target_dir/{label}``."""
+        uri = f"{self.uri}/scans/{quote_path(scan_filter)}/files"
+        root = local_folder(target_dir, "target_dir")
+        label = str(getattr(self, "label", "") or "")
+        folder = root / _safe_name(label) if label else root
+        download_zip_dir(
+            _session_of(self), uri, uri, root, verbose=verbose, overwrite=overwrite, bars=bars
+        )
+        return folder
+
+
+_Callback = Callable[[str], None]
+
+
+class _TreeDownloads(_ObjectBase):
+    __slots__ = ()
+
+    def _folder_name(self) -> str:
+        raise NotImplementedError
+
+    def _download_tree(self, folder: Path, walk: _Walk) -> None:
+        raise NotImplementedError
+
+    def download_dir(
+        self,
+        target_dir: str | os.PathLike[str],
+        verbose: bool = True,
+        progress_callback: _Callback | None = None,
+        *,
+        overwrite: bool = True,
+        workers: int = PARALLEL_DOWNLOADS,
+    ) -> Path:
+        """Download every session below this object into ``target_dir/{name}/...`` (one
+        verified zip per session, ``workers`` sessions at a time); returns that folder.
+        ``progress_callback(message)`` is told which subject/session is next (as in xnatpy).
+        On an error no new session starts, those under way finish, and the first error is
+        raised; sessions already complete stay (each is verified on its own)."""
+        if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+            raise XNATValueError(f"workers must be an int >= 1, got {workers!r}")
+        folder = local_folder(target_dir, "target_dir") / _safe_name(self._folder_name())
+        with _local_files(folder, "creating the folder"):
+            folder.mkdir(parents=True, exist_ok=True)
+        with TransferProgress(verbose, overall_label=self._folder_name()) as bars:
+            walk = _Walk(bars, overwrite, progress_callback, workers)
+            try:
+                self._download_tree(folder, walk)
+            except BaseException:
+                walk.finish(cancel=True)
+                raise
+            walk.finish()
+        return folder
+
+    def download(
+        self, path: str | os.PathLike[str], verbose: bool = True, *, overwrite: bool = True
+    ) -> Path:
+        """Download everything below this object into one zip file at ``path`` (built
+        locally from the per-session zips, every file verified)."""
+        target = local_path(path, "target")
+        if not overwrite and target.exists():
+            raise XNATFileExistsError(f"{target} exists (overwrite=False)")
+        with _local_files(target.parent, "creating the folder"):
+            target.parent.mkdir(parents=True, exist_ok=True)
+        sweep_leftovers(target.parent)
+        staging = _staging_folder(target.parent)
+        try:
+            folder = self.download_dir(staging, verbose=verbose)
+            return _zip_folder(folder.parent, target, overwrite)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+class _Walk:
+    """Shared state of a project/subject walk: sessions are downloaded by a pool of
+    ``workers`` threads (inline for one)."""
+
+    def __init__(
+        self, bars: TransferProgress, overwrite: bool, callback: _Callback | None, workers: int
+    ) -> None:
+        self.bars = bars
+        self.overwrite = overwrite
+        self.callback = callback
+        self._pool = (
+            ThreadPoolExecutor(workers, thread_name_prefix="xnat-sdk-session")
+            if workers > 1
+            else None
+        )
+        self._futures: list[Future[Any]] = []
+
+    def tell(self, message: str) -> None:
+        if self.callback is not None:
+            self.callback(message)
+
+    def session(self, experiment: SessionDownloads, folder: Path) -> None:
+        """Download ``experiment`` into ``folder`` now, or hand it to the pool."""
+        job = functools.partial(
+            experiment.download_dir, folder, verbose=False, overwrite=self.overwrite, bars=self.bars
+        )
+        if self._pool is None:
+            job()
+            return
+        for future in self._futures:
+            if future.done():
+                future.result()  # re-raises a failure: no session starts after one
+        self._futures.append(self._pool.submit(job))
+
+    def finish(self, *, cancel: bool = False) -> None:
+        """Wait for the sessions under way and raise the first error; pending ones are
+        cancelled after a failure, or at once with ``cancel`` (the walk itself failed:
+        its error is the one that counts)."""
+        if self._pool is None:
+            return
+        try:
+            if not cancel:
+                _settle(self._futures)
+        finally:
+            for future in self._futures:
+                future.cancel()
+            self._pool.shutdown(wait=True)
+
+
+class SubjectDownloads(_TreeDownloads):
+    """``download_dir`` (``{label}/{session}/...``) and ``download`` of a subject."""
+
+    __slots__ = ()
+
+    def _folder_name(self) -> str:
+        return str(getattr(self, "label", "") or self.uri.rsplit("/", 1)[-1])
+
+    def _download_tree(self, folder: Path, walk: _Walk) -> None:
+        sessions = [e for e in getattr(self, "experiments", ()) if isinstance(e, SessionDownloads)]
+        for number, experiment in enumerate(sessions, start=1):
+            walk.tell(f"Downloading experiment {number} of {len(sessions)}")
+            walk.session(experiment, folder)
+
+
+class ProjectDownloads(_TreeDownloads):
+    """``download_dir`` (``{name}/{subject}/{session}/...``) and ``download`` of a project."""
+
+    __slots__ = ()
+
+    def _folder_name(self) -> str:
+        return str(getattr(self, "name", "") or self.uri.rsplit("/", 1)[-1])
+
+    def _download_tree(self, folder: Path, walk: _Walk) -> None:
+        subjects = [s for s in getattr(self, "subjects", ()) if isinstance(s, SubjectDownloads)]
+        for number, subject in enumerate(subjects, start=1):
+            walk.tell(f"Downloading subject {number} of {len(subjects)}")
+            sub = folder / _safe_name(subject._folder_name())
+            with _local_files(sub, "creating the folder"):
+                sub.mkdir(parents=True, exist_ok=True)
+            subject._download_tree(sub, walk)

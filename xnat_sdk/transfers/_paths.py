@@ -1,0 +1,137 @@
+"""Paths of transfers: remote paths made safe to send, local paths checked, local file-system
+failures named, complete temporary files moved into place.
+
+* Remote: :func:`quote_path` (raw names, every segment encoded), :func:`quote_uri` (a REST
+  URI as given, escapes and query kept), :func:`check_remotepath` (a file path inside a
+  resource).
+* Local: :func:`local_path` / :func:`local_folder` (arguments checked), :func:`_safe_name`
+  (a server-given label as one folder name), :func:`_local_error` / :func:`_local_files`
+  (an ``OSError`` of the local disk as :class:`XNATLocalFileError` naming the path),
+  :func:`_staging_folder` and :func:`_publish` (through the temporary names of
+  :mod:`xnat_sdk.archives`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+from xnat_sdk.archives import temp_name
+from xnat_sdk.errors import XNATError, XNATFileExistsError, XNATLocalFileError, XNATValueError
+
+__all__ = ["check_remotepath", "local_folder", "local_path", "quote_path", "quote_uri"]
+
+
+def quote_path(path: str) -> str:
+    """``path`` with every segment percent-encoded (spaces, ``#``, ``?``, ``%``, unicode);
+    the ``/`` separators are kept."""
+    return "/".join(quote(segment, safe="!$&'()*+,;=:@~-._") for segment in path.split("/"))
+
+
+def quote_uri(uri: str) -> str:
+    """A REST URI made safe to send: characters that are not allowed in a URL path (spaces,
+    ``#``, unicode ...) are percent-encoded, existing ``%XX`` escapes and a ``?query`` part
+    are kept (for raw names use :func:`quote_path`)."""
+    path, sep, query = uri.partition("?")
+    return quote(path, safe="/%!$&'()*+,;=:@~-._") + sep + query
+
+
+def check_remotepath(remotepath: str) -> str:
+    """A remote file path inside a resource, checked: no ``.``/``..`` segments, no empty
+    segments, backslashes or NUL; returns it without leading ``/`` (remote paths are
+    relative to the resource, so ``"/a/b.dcm"`` means ``"a/b.dcm"``, as in xnatpy)."""
+    if not isinstance(remotepath, str):
+        raise XNATValueError(f"remotepath must be a str, got {type(remotepath).__name__}")
+    relative = remotepath.lstrip("/")
+    if "\0" in remotepath:
+        raise XNATValueError(f"remotepath {remotepath!r} contains a NUL character")
+    if "\\" in remotepath:
+        raise XNATValueError(
+            f"remotepath {remotepath!r} contains a backslash (folders are separated by '/'; "
+            "a backslash is read as one on Windows)"
+        )
+    if any(seg in ("", ".", "..") for seg in relative.split("/")):
+        raise XNATValueError(
+            f"remotepath {remotepath!r} must name a file inside the resource "
+            "(no empty, '.' or '..' segments)"
+        )
+    return relative
+
+
+def local_path(value: object, what: str) -> Path:
+    """``value`` as a local :class:`Path`, or :class:`XNATValueError` naming ``what``."""
+    if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+        raise XNATValueError(f"{what} must be a path (str or os.PathLike), got {value!r}")
+    return Path(os.fspath(value))
+
+
+def local_folder(value: object, what: str) -> Path:
+    """``value`` as a local folder path that is not an existing file."""
+    path = local_path(value, what)
+    if path.exists() and not path.is_dir():
+        raise XNATValueError(f"{what} {path} exists and is not a folder")
+    return path
+
+
+def _safe_name(text: str) -> str:
+    """A server-given label or name as one local folder name: separators and NUL become
+    ``_`` (and, on Windows, a drive letter's colon), an empty or dot name ``_``."""
+    cleaned = text.replace("/", "_").replace("\\", "_").replace("\x00", "_").strip()
+    if os.name == "nt" and cleaned[1:2] == ":":
+        cleaned = cleaned[:1] + "_" + cleaned[2:]
+    return "_" if cleaned in ("", ".", "..") else cleaned
+
+
+def _local_error(path: str | os.PathLike[str], doing: str, exc: OSError) -> XNATLocalFileError:
+    """A failed local file operation as the error naming ``path`` (kept when it is one)."""
+    if isinstance(exc, XNATLocalFileError):
+        return exc
+    return XNATLocalFileError(
+        os.fspath(path), f"{doing} failed ({exc.strerror or exc}; local file system)", exc.errno
+    )
+
+
+@contextlib.contextmanager
+def _local_files(path: str | os.PathLike[str], doing: str) -> Iterator[None]:
+    """Raise the local :class:`OSError` of the block as :class:`XNATLocalFileError` naming
+    ``path`` (the SDK's own errors, some of them OSErrors too, pass unchanged)."""
+    try:
+        yield
+    except XNATError:
+        raise
+    except OSError as exc:
+        raise _local_error(path, doing, exc) from exc
+
+
+def _staging_folder(parent: Path) -> Path:
+    """A new, empty staging folder in ``parent`` (a local error names ``parent``)."""
+    while True:
+        path = parent / temp_name(None)
+        try:
+            path.mkdir(0o700)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise _local_error(parent, "creating a staging folder", exc) from exc
+        return path
+
+
+def _publish(tmp: Path, target: Path, overwrite: bool) -> None:
+    """Move a complete temporary file to ``target`` (atomically refusing an existing one
+    when ``overwrite`` is False)."""
+    if overwrite:
+        os.replace(tmp, target)
+        return
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise XNATFileExistsError(f"{target} exists (overwrite=False)") from None
+    except OSError:
+        if target.exists():
+            raise XNATFileExistsError(f"{target} exists (overwrite=False)") from None
+        os.replace(tmp, target)
+        return
+    tmp.unlink()
