@@ -25,9 +25,9 @@ import attrs
 from xnat_sdk._answers import fetch, whole_number
 from xnat_sdk._objects.core import XNATObject, child_items, refuse_existing
 from xnat_sdk._objects.registry import class_for, model_class
+from xnat_sdk._objects.transfers import RemoteFileTransfers
 from xnat_sdk.errors import XNATKeyError, XNATValidationError
 from xnat_sdk.fields import class_fields, encode_value, validate_fields, validate_label
-from xnat_sdk.transfers import RemoteFileTransfers
 
 if TYPE_CHECKING:
     from xnat_sdk.session import XNATSession

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import datetime
 import logging
+import os
 import re
 import threading
 import weakref
-from collections.abc import Callable, Collection, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Collection, Iterable, Mapping
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from xnat_sdk._answers import answer_of, fetch
 from xnat_sdk._http import Timeout, Transport, redact_url
@@ -28,7 +30,16 @@ from xnat_sdk.errors import (
     XNATResponseError,
 )
 from xnat_sdk.listings import Listing
-from xnat_sdk.transfers import SessionTransfers
+from xnat_sdk.progress import ProgressCallback
+from xnat_sdk.transfers import (
+    CHUNK_SIZE,
+    RESUME_ATTEMPTS,
+    UploadSource,
+    download_file,
+    download_stream,
+    quote_uri,
+    upload,
+)
 
 if TYPE_CHECKING:
     import requests
@@ -51,7 +62,7 @@ _EXPIRATION = re.compile(r'^"?(?P<stamp>\d+),(?P<interval>\d+)"?$')
 _HTML_START = ("<!DOCTYPE", "<!doctype", "<html", "<HTML")
 
 
-class XNATSession(SessionTransfers):
+class XNATSession:
     """A logged-in connection to an XNAT server (use :func:`xnat_sdk.connect` to make one).
 
     Usable as a context manager; :meth:`disconnect` logs out, stops the keep-alive thread and
@@ -506,6 +517,115 @@ class XNATSession(SessionTransfers):
         """``GET path?format=json`` and decode the body (an answer that is not JSON, or is
         nested absurdly deep, raises :class:`XNATResponseError` naming the URL)."""
         return fetch(self, path, query, accepted_status=accepted_status, timeout=timeout).document
+
+    # -- transfers (the engine does the work) ----------------------------------------------
+
+    def download(
+        self,
+        uri: str,
+        target: str | os.PathLike[str],
+        format: str | None = None,
+        verbose: bool = True,
+        timeout: Timeout = None,
+        *,
+        overwrite: bool = True,
+        expected_md5_digest: str | None = None,
+        resume: int = RESUME_ATTEMPTS,
+    ) -> Path:
+        """Download ``uri`` to the file ``target`` (temporary name, renamed when complete;
+        ``overwrite=False`` refuses an existing file); a bar shows on a terminal. A broken-off
+        transfer goes on from where it stopped (``resume`` times in a row; see
+        :func:`download_stream`)."""
+        return download_file(
+            self,
+            quote_uri(uri),
+            target,
+            format=format,
+            verbose=verbose,
+            timeout=timeout,
+            overwrite=overwrite,
+            expected_md5=expected_md5_digest,
+            resume=resume,
+        )
+
+    def download_stream(
+        self,
+        uri: str,
+        target_stream: IO[bytes],
+        format: str | None = None,
+        verbose: bool = False,
+        chunk_size: int = CHUNK_SIZE,
+        update_func: ProgressCallback | None = None,
+        timeout: Timeout = None,
+        *,
+        expected_md5_digest: str | None = None,
+        resume: int = RESUME_ATTEMPTS,
+    ) -> int:
+        """Stream ``uri`` into a writable binary file object; returns the byte count.
+        ``update_func(bytes_so_far, total_or_None, finished)`` follows the transfer; a
+        broken-off transfer goes on from where it stopped (``resume``)."""
+        return download_stream(
+            self,
+            quote_uri(uri),
+            target_stream,
+            format=format,
+            verbose=verbose,
+            chunk_size=chunk_size,
+            update_func=update_func,
+            timeout=timeout,
+            expected_md5=expected_md5_digest,
+            resume=resume,
+        )
+
+    def download_zip(
+        self,
+        uri: str,
+        target: str | os.PathLike[str],
+        verbose: bool = True,
+        timeout: Timeout = None,
+        *,
+        overwrite: bool = True,
+    ) -> Path:
+        """Download ``uri?format=zip`` to the file ``target``."""
+        return self.download(
+            uri, target, format="zip", verbose=verbose, timeout=timeout, overwrite=overwrite
+        )
+
+    def upload(
+        self,
+        uri: str,
+        file_: UploadSource | Iterable[bytes],
+        retries: int = 1,
+        query: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+        method: str = "put",
+        overwrite: bool = False,
+        timeout: Timeout = None,
+        *,
+        verbose: bool = False,
+        update_func: ProgressCallback | None = None,
+    ) -> requests.Response:
+        """Upload ``file_`` to ``uri`` (PUT, or POST with ``method='post'``).
+
+        ``file_``: a path (``Path``, or a ``str`` naming an existing file), bytes, text, a
+        binary file object (streamed) or an iterable of bytes (streamed, never retried).
+        Rewindable bodies are tried up to ``retries`` times on connection or 5xx failures.
+        ``overwrite=False``: if the server reports the file exists, raises
+        :class:`XNATFileExistsError` (the remote file is left untouched).
+        """
+        return upload(
+            self,
+            quote_uri(uri),
+            file_,
+            retries=retries,
+            query=query,
+            content_type=content_type,
+            method=method,
+            overwrite=overwrite,
+            timeout=timeout,
+            verbose=verbose,
+            update_func=update_func,
+        )
 
     # -- object model ---------------------------------------------------------------------------
 

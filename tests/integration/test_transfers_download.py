@@ -589,7 +589,7 @@ def test_tree_download_runs_sessions_side_by_side(
 ) -> None:
     import threading
 
-    from xnat_sdk.transfers import SessionDownloads
+    from xnat_sdk._objects.transfers import SessionDownloads
 
     expected = _seed_tree(server, "PARTREE")
     project = session.projects["PARTREE"]

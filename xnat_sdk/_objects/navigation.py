@@ -11,6 +11,7 @@ their behaviour: ``project.subjects``, ``subject.experiments``, ``session.scans`
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import unquote
 
@@ -18,17 +19,17 @@ from xnat_sdk._answers import fetch
 from xnat_sdk._objects.core import GenericObject, XNATObject, _GenericMixin
 from xnat_sdk._objects.custom import CustomVariables
 from xnat_sdk._objects.registry import class_for
+from xnat_sdk._objects.transfers import (
+    ResourceTransfers,
+    ScanTransfers,
+    SessionDownloads,
+    TreeDownloads,
+    Walk,
+)
 from xnat_sdk.dicom import pick_dicom_file, read_dicom_file
 from xnat_sdk.errors import XNATError, XNATNoModelError, XNATNotFoundError
 from xnat_sdk.fields import validate_label
 from xnat_sdk.listings import Listing, ListingSpec, create_project
-from xnat_sdk.transfers import (
-    ProjectDownloads,
-    ResourceTransfers,
-    ScanTransfers,
-    SessionDownloads,
-    SubjectDownloads,
-)
 
 if TYPE_CHECKING:
     from pydicom.dataset import FileDataset
@@ -145,7 +146,7 @@ class _HasFields(XNATObject):
         return CustomVariables(self)
 
 
-class ProjectBase(ProjectDownloads, _HasResources, _HasFields):
+class ProjectBase(TreeDownloads, _HasResources, _HasFields):
     """Behaviour of ``xnat:projectData``."""
 
     __slots__ = ()
@@ -171,6 +172,17 @@ class ProjectBase(ProjectDownloads, _HasResources, _HasFields):
             self, "experiments", lambda: Listing.rest(self, "experiments", EXPERIMENTS)
         )
 
+    # -- download_dir / download (of TreeDownloads): ``{name}/{subject}/{session}/...`` ---------
+
+    def _folder_name(self) -> str:
+        return str(getattr(self, "name", "") or self.uri.rsplit("/", 1)[-1])
+
+    def _download_tree(self, folder: Path, walk: Walk) -> None:
+        subjects = [s for s in self.subjects if isinstance(s, SubjectBase)]
+        for number, subject in enumerate(subjects, start=1):
+            walk.tell(f"Downloading subject {number} of {len(subjects)}")
+            subject._download_tree(walk.folder(folder, subject._folder_name()), walk)
+
 
 def _share_target(project: object) -> str:
     if isinstance(project, ProjectBase):
@@ -193,7 +205,7 @@ class _Shareable(XNATObject):
         session.clearcache()
 
 
-class SubjectBase(SubjectDownloads, _HasResources, _HasFields, _Shareable):
+class SubjectBase(TreeDownloads, _HasResources, _HasFields, _Shareable):
     """Behaviour of ``xnat:subjectData``."""
 
     __slots__ = ()
@@ -217,6 +229,17 @@ class SubjectBase(SubjectDownloads, _HasResources, _HasFields, _Shareable):
             return Listing.rest(self, f"{uri}/experiments", EXPERIMENTS)
 
         return _listing_cache(self, "experiments", make)  # type: ignore[no-any-return]
+
+    # -- download_dir / download (of TreeDownloads): ``{label}/{session}/...`` --------------
+
+    def _folder_name(self) -> str:
+        return str(getattr(self, "label", "") or self.uri.rsplit("/", 1)[-1])
+
+    def _download_tree(self, folder: Path, walk: Walk) -> None:
+        sessions = [e for e in self.experiments if isinstance(e, ImageSessionBase)]
+        for number, experiment in enumerate(sessions, start=1):
+            walk.tell(f"Downloading experiment {number} of {len(sessions)}")
+            walk.session(experiment, folder)
 
 
 class ExperimentBase(_HasResources, _HasFields, _Shareable):

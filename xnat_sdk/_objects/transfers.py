@@ -18,11 +18,12 @@ import os
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
+from xnat_sdk._objects.core import XNATObject
 from xnat_sdk.archives import iter_files, safe_join, sweep_leftovers, write_tar
 from xnat_sdk.errors import XNATFileExistsError, XNATIntegrityError, XNATValueError
 from xnat_sdk.progress import ProgressCallback, TransferProgress
@@ -36,34 +37,26 @@ from xnat_sdk.transfers._paths import (
     local_folder,
     local_path,
     quote_path,
-    quote_uri,
 )
 from xnat_sdk.transfers._stream import RemoteStream
-from xnat_sdk.transfers._upload import UploadSource, upload
+from xnat_sdk.transfers._upload import UPLOAD_DIR_METHODS, UploadSource, upload
 from xnat_sdk.transfers._wire import CHUNK_SIZE, RESUME_ATTEMPTS
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
-    import requests
-
-    from xnat_sdk.bases import XNATObject as _ObjectBase
     from xnat_sdk.listings import Listing, RemoteFile
     from xnat_sdk.session import Timeout, XNATSession
-else:
-    _ObjectBase = object
 
 __all__ = [
     "PARALLEL_DOWNLOADS",
     "PARALLEL_UPLOADS",
-    "UPLOAD_DIR_METHODS",
-    "ProjectDownloads",
     "RemoteFileTransfers",
     "ResourceTransfers",
     "ScanTransfers",
     "SessionDownloads",
-    "SessionTransfers",
-    "SubjectDownloads",
+    "TreeDownloads",
+    "Walk",
 ]
 
 
@@ -85,125 +78,6 @@ def _settle(futures: list[Future[Any]]) -> None:
     for future in futures:
         if future.done() and not future.cancelled():
             future.result()
-
-
-UPLOAD_DIR_METHODS = ("per_file", "tar_memory", "tgz_memory", "tar_file", "tgz_file")
-
-
-class SessionTransfers:
-    """``download``, ``download_stream``, ``download_zip`` and ``upload`` of a session."""
-
-    __slots__ = ()
-
-    def _as_session(self) -> XNATSession:
-        return self  # type: ignore[return-value]
-
-    def download(
-        self,
-        uri: str,
-        target: str | os.PathLike[str],
-        format: str | None = None,
-        verbose: bool = True,
-        timeout: Timeout = None,
-        *,
-        overwrite: bool = True,
-        expected_md5_digest: str | None = None,
-        resume: int = RESUME_ATTEMPTS,
-    ) -> Path:
-        """Download ``uri`` to the file ``target`` (temporary name, renamed when complete;
-        ``overwrite=False`` refuses an existing file); a bar shows on a terminal. A broken-off
-        transfer goes on from where it stopped (``resume`` times in a row; see
-        :func:`download_stream`)."""
-        return download_file(
-            self._as_session(),
-            quote_uri(uri),
-            target,
-            format=format,
-            verbose=verbose,
-            timeout=timeout,
-            overwrite=overwrite,
-            expected_md5=expected_md5_digest,
-            resume=resume,
-        )
-
-    def download_stream(
-        self,
-        uri: str,
-        target_stream: IO[bytes],
-        format: str | None = None,
-        verbose: bool = False,
-        chunk_size: int = CHUNK_SIZE,
-        update_func: ProgressCallback | None = None,
-        timeout: Timeout = None,
-        *,
-        expected_md5_digest: str | None = None,
-        resume: int = RESUME_ATTEMPTS,
-    ) -> int:
-        """Stream ``uri`` into a writable binary file object; returns the byte count.
-        ``update_func(bytes_so_far, total_or_None, finished)`` follows the transfer; a
-        broken-off transfer goes on from where it stopped (``resume``)."""
-        return download_stream(
-            self._as_session(),
-            quote_uri(uri),
-            target_stream,
-            format=format,
-            verbose=verbose,
-            chunk_size=chunk_size,
-            update_func=update_func,
-            timeout=timeout,
-            expected_md5=expected_md5_digest,
-            resume=resume,
-        )
-
-    def download_zip(
-        self,
-        uri: str,
-        target: str | os.PathLike[str],
-        verbose: bool = True,
-        timeout: Timeout = None,
-        *,
-        overwrite: bool = True,
-    ) -> Path:
-        """Download ``uri?format=zip`` to the file ``target``."""
-        return self.download(
-            uri, target, format="zip", verbose=verbose, timeout=timeout, overwrite=overwrite
-        )
-
-    def upload(
-        self,
-        uri: str,
-        file_: UploadSource | Iterable[bytes],
-        retries: int = 1,
-        query: Mapping[str, str] | None = None,
-        content_type: str | None = None,
-        method: str = "put",
-        overwrite: bool = False,
-        timeout: Timeout = None,
-        *,
-        verbose: bool = False,
-        update_func: ProgressCallback | None = None,
-    ) -> requests.Response:
-        """Upload ``file_`` to ``uri`` (PUT, or POST with ``method='post'``).
-
-        ``file_``: a path (``Path``, or a ``str`` naming an existing file), bytes, text, a
-        binary file object (streamed) or an iterable of bytes (streamed, never retried).
-        Rewindable bodies are tried up to ``retries`` times on connection or 5xx failures.
-        ``overwrite=False``: if the server reports the file exists, raises
-        :class:`XNATFileExistsError` (the remote file is left untouched).
-        """
-        return upload(
-            self._as_session(),
-            quote_uri(uri),
-            file_,
-            retries=retries,
-            query=query,
-            content_type=content_type,
-            method=method,
-            overwrite=overwrite,
-            timeout=timeout,
-            verbose=verbose,
-            update_func=update_func,
-        )
 
 
 class RemoteFileTransfers:
@@ -310,11 +184,11 @@ class _Discard(io.RawIOBase):
         return len(data)
 
 
-def _session_of(obj: _ObjectBase) -> XNATSession:
+def _session_of(obj: XNATObject) -> XNATSession:
     return obj._xnat_bound_session()
 
 
-class ResourceTransfers(_ObjectBase):
+class ResourceTransfers(XNATObject):
     """Uploads, downloads and file statistics of a resource folder."""
 
     __slots__ = ()
@@ -557,7 +431,7 @@ def _common_folder(root: Path, written: list[str]) -> Path:
     return Path(os.path.commonpath({p[: p.rfind(os.sep)] for p in written}))
 
 
-class _ZipDownloads(_ObjectBase):
+class _ZipDownloads(XNATObject):
     __slots__ = ()
 
     def _zip_uri(self) -> str:
@@ -598,7 +472,7 @@ class ScanTransfers(_ZipDownloads):
         return common
 
 
-class SessionDownloads(_ObjectBase):
+class SessionDownloads(XNATObject):
     """``download`` and ``download_dir`` of an image session (all scans, one zip)."""
 
     __slots__ = ()
@@ -647,13 +521,16 @@ class SessionDownloads(_ObjectBase):
 _Callback = Callable[[str], None]
 
 
-class _TreeDownloads(_ObjectBase):
+class TreeDownloads(XNATObject):
+    """``download_dir`` and ``download`` of an object with sessions below it (a project or
+    a subject): the navigation base names its folder and walks its children."""
+
     __slots__ = ()
 
     def _folder_name(self) -> str:
         raise NotImplementedError
 
-    def _download_tree(self, folder: Path, walk: _Walk) -> None:
+    def _download_tree(self, folder: Path, walk: Walk) -> None:
         raise NotImplementedError
 
     def download_dir(
@@ -676,7 +553,7 @@ class _TreeDownloads(_ObjectBase):
         with _local_files(folder, "creating the folder"):
             folder.mkdir(parents=True, exist_ok=True)
         with TransferProgress(verbose, overall_label=self._folder_name()) as bars:
-            walk = _Walk(bars, overwrite, progress_callback, workers)
+            walk = Walk(bars, overwrite, progress_callback, workers)
             try:
                 self._download_tree(folder, walk)
             except BaseException:
@@ -704,7 +581,7 @@ class _TreeDownloads(_ObjectBase):
             shutil.rmtree(staging, ignore_errors=True)
 
 
-class _Walk:
+class Walk:
     """Shared state of a project/subject walk: sessions are downloaded by a pool of
     ``workers`` threads (inline for one)."""
 
@@ -722,8 +599,16 @@ class _Walk:
         self._futures: list[Future[Any]] = []
 
     def tell(self, message: str) -> None:
+        """Pass ``message`` to the caller's progress callback."""
         if self.callback is not None:
             self.callback(message)
+
+    def folder(self, parent: Path, name: str) -> Path:
+        """The folder ``name`` (made a plain folder name) below ``parent``, created."""
+        sub = parent / _safe_name(name)
+        with _local_files(sub, "creating the folder"):
+            sub.mkdir(parents=True, exist_ok=True)
+        return sub
 
     def session(self, experiment: SessionDownloads, folder: Path) -> None:
         """Download ``experiment`` into ``folder`` now, or hand it to the pool."""
@@ -751,36 +636,3 @@ class _Walk:
             for future in self._futures:
                 future.cancel()
             self._pool.shutdown(wait=True)
-
-
-class SubjectDownloads(_TreeDownloads):
-    """``download_dir`` (``{label}/{session}/...``) and ``download`` of a subject."""
-
-    __slots__ = ()
-
-    def _folder_name(self) -> str:
-        return str(getattr(self, "label", "") or self.uri.rsplit("/", 1)[-1])
-
-    def _download_tree(self, folder: Path, walk: _Walk) -> None:
-        sessions = [e for e in getattr(self, "experiments", ()) if isinstance(e, SessionDownloads)]
-        for number, experiment in enumerate(sessions, start=1):
-            walk.tell(f"Downloading experiment {number} of {len(sessions)}")
-            walk.session(experiment, folder)
-
-
-class ProjectDownloads(_TreeDownloads):
-    """``download_dir`` (``{name}/{subject}/{session}/...``) and ``download`` of a project."""
-
-    __slots__ = ()
-
-    def _folder_name(self) -> str:
-        return str(getattr(self, "name", "") or self.uri.rsplit("/", 1)[-1])
-
-    def _download_tree(self, folder: Path, walk: _Walk) -> None:
-        subjects = [s for s in getattr(self, "subjects", ()) if isinstance(s, SubjectDownloads)]
-        for number, subject in enumerate(subjects, start=1):
-            walk.tell(f"Downloading subject {number} of {len(subjects)}")
-            sub = folder / _safe_name(subject._folder_name())
-            with _local_files(sub, "creating the folder"):
-                sub.mkdir(parents=True, exist_ok=True)
-            subject._download_tree(sub, walk)

@@ -31,13 +31,10 @@ One module per concern, each depending only on those listed before it (and on
 * ``_folders``: :func:`download_zip_dir` (read, check, publish), a local folder as a zip.
 
 The archive objects get their transfer methods from the object layer,
-:mod:`xnat_sdk._objects.transfers`; its mixins are still importable from here by their old
-names (resolved on first use, as that module imports this package).
+:mod:`xnat_sdk._objects.transfers`, which calls these functions; the session calls them too.
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
 
 from xnat_sdk.archives import sweep_leftovers as sweep_leftovers
 from xnat_sdk.archives import temp_beside as temp_beside
@@ -53,35 +50,16 @@ from xnat_sdk.transfers._paths import local_folder as local_folder
 from xnat_sdk.transfers._paths import local_path as local_path
 from xnat_sdk.transfers._paths import quote_path, quote_uri
 from xnat_sdk.transfers._stream import RemoteStream
+from xnat_sdk.transfers._upload import UPLOAD_DIR_METHODS, upload
 from xnat_sdk.transfers._upload import UploadSource as UploadSource
-from xnat_sdk.transfers._upload import upload
 from xnat_sdk.transfers._wire import CHUNK_SIZE
 from xnat_sdk.transfers._wire import RESUME_ATTEMPTS as RESUME_ATTEMPTS
 from xnat_sdk.transfers._wire import _open_get as _open_get
 
-if TYPE_CHECKING:
-    from xnat_sdk._objects.transfers import (
-        UPLOAD_DIR_METHODS,
-        ProjectDownloads,
-        RemoteFileTransfers,
-        ResourceTransfers,
-        ScanTransfers,
-        SessionDownloads,
-        SessionTransfers,
-        SubjectDownloads,
-    )
-
 __all__ = [
     "CHUNK_SIZE",
     "UPLOAD_DIR_METHODS",
-    "ProjectDownloads",
-    "RemoteFileTransfers",
     "RemoteStream",
-    "ResourceTransfers",
-    "ScanTransfers",
-    "SessionDownloads",
-    "SessionTransfers",
-    "SubjectDownloads",
     "download_file",
     "download_stream",
     "download_zip_dir",
@@ -89,27 +67,3 @@ __all__ = [
     "quote_uri",
     "upload",
 ]
-
-_OBJECT_LAYER = frozenset(
-    {
-        "UPLOAD_DIR_METHODS",
-        "ProjectDownloads",
-        "RemoteFileTransfers",
-        "ResourceTransfers",
-        "ScanTransfers",
-        "SessionDownloads",
-        "SessionTransfers",
-        "SubjectDownloads",
-    }
-)
-"""Names of :mod:`xnat_sdk._objects.transfers` that code and tests still import from here."""
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _OBJECT_LAYER:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from xnat_sdk._objects import transfers as objects  # it imports this package: deferred
-
-    value = getattr(objects, name)
-    globals()[name] = value
-    return value

@@ -32,7 +32,10 @@ if TYPE_CHECKING:
 
     from xnat_sdk.session import Timeout, XNATSession
 
-__all__ = ["UploadSource", "upload"]
+__all__ = ["UPLOAD_DIR_METHODS", "UploadSource", "upload"]
+
+UPLOAD_DIR_METHODS = ("per_file", "tar_memory", "tgz_memory", "tar_file", "tgz_file")
+"""The ways ``upload_dir`` can send a folder (one request per file, or one archive)."""
 
 UploadSource = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes] | IO[str]
 
