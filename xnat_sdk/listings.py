@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 import attrs
 
 from xnat_sdk._answers import fetch, whole_number
-from xnat_sdk._objects.core import XNATObject, child_items, refuse_existing
-from xnat_sdk._objects.registry import class_for, model_class
+from xnat_sdk._objects.core import XNATObject, child_items
+from xnat_sdk._objects.creation import create_item, creation_class
+from xnat_sdk._objects.registry import class_for
 from xnat_sdk._objects.transfers import RemoteFileTransfers
 from xnat_sdk.errors import XNATKeyError, XNATValidationError
-from xnat_sdk.fields import class_fields, encode_value, validate_fields, validate_label
 
 if TYPE_CHECKING:
     from xnat_sdk.session import XNATSession
@@ -37,32 +37,12 @@ __all__ = [
     "Listing",
     "ListingSpec",
     "RemoteFile",
-    "create_project",
 ]
 
 T = TypeVar("T")
 U = TypeVar("U", bound=XNATObject)
 
 _FILE_PATH = re.compile(r"^.*?/resources/[^/]+/files/")
-_SCAN_ID = re.compile(r"^[A-Za-z0-9_.-]+\Z")
-# Fields XNAT fills in itself on creation: never demanded from the caller.
-_AUTO_FIELDS = frozenset(
-    {"id", "project", "label", "subject_id", "image_session_id", "session_id", "imagesession_id"}
-)
-
-
-# Base types XNAT refuses to instantiate: a concrete modality or kind is needed.
-_TOO_GENERIC = frozenset(
-    {
-        "xnat:experimentData",
-        "xnat:subjectAssessorData",
-        "xnat:imageSessionData",
-        "xnat:derivedData",
-        "xnat:imageAssessorData",
-        "xnat:imageScanData",
-        "xnat:abstractResource",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -624,110 +604,5 @@ class Listing(Generic[T]):
                 )
             fields = values
         else:
-            klass = self._creation_class(cls)
-        return self._create(key, klass, fields)
-
-    def _creation_class(self, cls: Any) -> type[XNATObject]:
-        spec = self._spec
-        if cls is None and spec.needs_type:
-            raise XNATValidationError(
-                "cls",
-                f"name the type of the new {spec.singular}, e.g. "
-                f"{spec.name}.create(key, MrSessionData, ...)",
-            )
-        if cls is None:
-            found = model_class(spec.default_xsi, self._session)
-            if found is None or found.__xsd_abstract__:
-                raise XNATValidationError(
-                    "cls",
-                    f"name the type of the new {spec.singular}, e.g. "
-                    f"{spec.name}.create(key, MrSessionData, ...)",
-                )
-            cls = found
-        if not (isinstance(cls, type) and issubclass(cls, XNATObject)):
-            raise XNATValidationError("cls", f"expected a model class, got {cls!r}")
-        expected = spec.base
-        if expected is None or not issubclass(cls, expected):
-            base = expected.__name__ if expected is not None else "an archive type"
-            raise XNATValidationError(
-                "cls", f"{cls.__name__} is not a {spec.singular} type (not a {base})"
-            )
-        if cls.__xsd_abstract__ or cls.__xsi_type__ in _TOO_GENERIC:
-            raise XNATValidationError(
-                "cls", f"{cls.__name__} is abstract; use a concrete {spec.singular} type"
-            )
-        return cls
-
-    def _create(self, key: Any, klass: type[XNATObject], fields: dict[str, Any]) -> XNATObject:
-        spec = self._spec
-        session = self._session
-        if spec.name == "projects":
-            return create_project(klass, session, key, fields)
-        if spec.name in ("scans", "reconstructions"):
-            if not isinstance(key, str) or not _SCAN_ID.match(key):
-                raise XNATValidationError(
-                    "id", f"{key!r} is not a valid {spec.singular} ID (letters, digits, _ . -)"
-                )
-        else:
-            validate_label(key, spec.create_key or "label")
-        self._check_container()
-        for name in ("label", "id"):
-            fields.pop(name, None)
-        table = class_fields(klass)
-        required = [
-            s.name
-            for s in table.by_name.values()
-            if s.required and s.is_data and s.name not in _AUTO_FIELDS
-        ]
-        specs = validate_fields(klass, fields, required=required)
-        xsi = klass.__xsi_type__
-        query: dict[str, str] = {}
-        if spec.name == "resources":
-            for name, value in fields.items():
-                query[specs[name].path] = encode_value(value)
-        else:
-            query["xsiType"] = xsi
-            query["req_format"] = "qs"
-            for name, value in fields.items():
-                if value is None:
-                    continue
-                query[f"{xsi}/{specs[name].path}"] = encode_value(value)
-        if spec.name != "resources":  # the server itself refuses an existing resource (409)
-            refuse_existing(session, f"{self._uri}/{key}", f"{spec.singular} {key!r}")
-        response = session.put(f"{self._uri}/{key}", query=query)
-        created = response.text.strip()
-        ident = created if created and "<" not in created and "/" not in created else key
-        session.clearcache()
-        return klass._xnat_bind(session, f"{self._uri}/{ident}", xsi=xsi, parent=self._parent)
-
-    def _check_container(self) -> None:
-        spec = self._spec
-        uri = self._uri
-        if spec.name == "subjects" and "/projects/" not in uri:
-            raise XNATValidationError(
-                "project", "create subjects through a project: project.subjects.create(...)"
-            )
-        if spec.name == "experiments" and "/subjects/" not in uri:
-            raise XNATValidationError(
-                "subject", "create experiments through a subject: subject.experiments.create(...)"
-            )
-
-
-_O = TypeVar("_O", bound=XNATObject)
-
-
-def create_project(cls: type[_O], session: XNATSession, id: str, fields: dict[str, Any]) -> _O:
-    """Create a project (``PUT /data/projects/{id}``) after validating every field."""
-    session._require_model("ProjectData.create")
-    validate_label(id, "id")
-    fields.pop("id", None)
-    specs = validate_fields(cls, fields)
-    xsi = cls.__xsi_type__ or "xnat:projectData"
-    query: dict[str, str] = {"xsiType": xsi}
-    for name, value in fields.items():
-        query[f"{xsi}/{specs[name].path}"] = encode_value(value)
-    uri = f"/data/projects/{id}"
-    refuse_existing(session, uri, f"project {id!r}")
-    session.put(uri, query=query)
-    session.clearcache()
-    return cls._xnat_bind(session, uri, xsi=xsi)
+            klass = creation_class(self._session, spec, cls)
+        return create_item(self._session, spec, self._uri, self._parent, key, klass, fields)

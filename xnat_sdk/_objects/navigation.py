@@ -17,6 +17,7 @@ from urllib.parse import unquote
 
 from xnat_sdk._answers import fetch
 from xnat_sdk._objects.core import GenericObject, XNATObject, _GenericMixin
+from xnat_sdk._objects.creation import create_project
 from xnat_sdk._objects.custom import CustomVariables
 from xnat_sdk._objects.registry import class_for
 from xnat_sdk._objects.transfers import (
@@ -29,7 +30,7 @@ from xnat_sdk._objects.transfers import (
 from xnat_sdk.dicom import pick_dicom_file, read_dicom_file
 from xnat_sdk.errors import XNATError, XNATNoModelError, XNATNotFoundError
 from xnat_sdk.fields import validate_label
-from xnat_sdk.listings import Listing, ListingSpec, create_project
+from xnat_sdk.listings import Listing, ListingSpec
 
 if TYPE_CHECKING:
     from pydicom.dataset import FileDataset
