@@ -19,15 +19,22 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
-from xnat_sdk._answers import answer_of, fetch
+from xnat_sdk._answers import fetch
 from xnat_sdk._http import Timeout, Transport, redact_url
 from xnat_sdk._objects.navigation import EXPERIMENTS, PROJECTS, SUBJECTS, object_at
 from xnat_sdk._rest import Query, RestCore
+from xnat_sdk._server_info import (
+    build_info,
+    scan_types,
+    scanners,
+    server_version,
+    uptime,
+    version_numbers,
+)
 from xnat_sdk.auth import Credentials
 from xnat_sdk.errors import (
     XNATNoModelError,
     XNATNotConnectedError,
-    XNATResponseError,
 )
 from xnat_sdk.listings import Listing
 from xnat_sdk.progress import ProgressCallback
@@ -249,42 +256,22 @@ class XNATSession:
         """The server's XNAT version (``/xapi/siteConfig/buildInfo``, else ``/data/version``);
         read once and cached."""
         if self._version is None:
-            response = self.get("/xapi/siteConfig/buildInfo", accepted_status=(200, 404))
-            version: str | None = None
-            if response.status_code == 200:
-                try:
-                    info = answer_of(response).document
-                except XNATResponseError:
-                    info = None
-                if isinstance(info, dict) and isinstance(info.get("version"), str):
-                    version = info["version"]
-            if version is None:
-                version = self.get("/data/version").text.strip()
-            self._version = version
+            self._version = server_version(self)
         return self._version
 
     @property
     def xnat_build_info(self) -> dict[str, Any]:
         """``/xapi/siteConfig/buildInfo`` (version, build number, commit ...); cached."""
-
-        def read() -> dict[str, Any]:
-            return fetch(self, "/xapi/siteConfig/buildInfo").json_object()
-
-        return dict(self._cached("build_info", read))
+        return dict(self._cached("build_info", lambda: build_info(self)))
 
     @property
     def xnat_uptime(self) -> dict[str, str]:
         """``/xapi/siteConfig/uptime`` (days, hours, minutes, seconds), read each time."""
-        info = fetch(self, "/xapi/siteConfig/uptime").json_object()
-        return {str(k): str(v) for k, v in info.items()}
+        return uptime(self)
 
     def check_version(self, version: str | tuple[int, ...], message: str | None = None) -> bool:
         """True when the server is at least ``version`` (warns with ``message`` if not)."""
-        wanted = (
-            tuple(int(p) for p in re.findall(r"\d+", version))
-            if isinstance(version, str)
-            else tuple(version)
-        )
+        wanted = version_numbers(version) if isinstance(version, str) else tuple(version)
         if self.xnat_version_tuple >= wanted:
             return True
         if message:
@@ -294,7 +281,7 @@ class XNATSession:
     @property
     def xnat_version_tuple(self) -> tuple[int, ...]:
         """:attr:`xnat_version` as integers, e.g. ``(1, 8, 10)``."""
-        return tuple(int(part) for part in re.findall(r"\d+", self.xnat_version)[:4])
+        return version_numbers(self.xnat_version)[:4]
 
     # -- caching --------------------------------------------------------------------------------
 
@@ -660,22 +647,12 @@ class XNATSession:
     @property
     def scan_types(self) -> list[dict[str, str]]:
         """Rows of ``/data/archive/scan_types`` (cached)."""
-
-        def read() -> list[dict[str, str]]:
-            rows = fetch(self, "/data/archive/scan_types").rows()
-            return [{str(k): "" if v is None else str(v) for k, v in row.items()} for row in rows]
-
-        return self._cached("scan_types", read)
+        return self._cached("scan_types", lambda: scan_types(self))
 
     @property
     def scanners(self) -> list[str]:
         """Scanner names known to the archive (cached)."""
-
-        def read() -> list[str]:
-            rows = fetch(self, "/data/archive/scanners").rows()
-            return [str(row.get("scanner", "")) for row in rows]
-
-        return self._cached("scanners", read)
+        return self._cached("scanners", lambda: scanners(self))
 
     def create_object(self, uri: str, type_: str | None = None) -> XNATObject:
         """The object at a REST path, e.g. ``/data/experiments/XNAT_E00001``.
