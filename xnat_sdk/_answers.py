@@ -29,7 +29,7 @@ from xnat_sdk.errors import XNATResponseError
 if TYPE_CHECKING:
     import requests
 
-    from xnat_sdk.session import Query, Timeout, XNATSession
+    from xnat_sdk.session import QueryParams, Timeout, XNATSession
 
 __all__ = [
     "MAX_CHILD_DEPTH",
@@ -178,7 +178,7 @@ def answer_of(response: requests.Response) -> Answer:
 def fetch(
     session: XNATSession,
     path: str,
-    query: Query | None = None,
+    query: QueryParams | None = None,
     *,
     accepted_status: Iterable[int] | None = None,
     timeout: Timeout = None,

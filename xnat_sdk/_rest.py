@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = ["RestCore"]
 
-Query = Mapping[str, Any]
+QueryParams = Mapping[str, Any]
 
 _EXPIRATION = re.compile(r'^"?(?P<stamp>\d+),(?P<interval>\d+)"?$')
 _HTML_START = ("<!DOCTYPE", "<!doctype", "<html", "<HTML")
@@ -199,7 +199,7 @@ class RestCore:
         self,
         path: str,
         format: str | None = None,
-        query: Query | None = None,
+        query: QueryParams | None = None,
         scheme: str | None = None,
     ) -> str:
         path = self.strip_uri(path)
@@ -232,7 +232,7 @@ class RestCore:
         *,
         accepted: Collection[int],
         format: str | None = None,
-        query: Query | None = None,
+        query: QueryParams | None = None,
         timeout: Timeout = None,
         headers: Mapping[str, str] | None = None,
         data: Any = None,

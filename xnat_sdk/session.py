@@ -22,7 +22,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 from xnat_sdk._answers import fetch
 from xnat_sdk._http import Timeout, Transport, redact_url
 from xnat_sdk._objects.navigation import EXPERIMENTS, PROJECTS, SUBJECTS, object_at
-from xnat_sdk._rest import Query, RestCore
+from xnat_sdk._rest import QueryParams, RestCore
 from xnat_sdk._server_info import (
     build_info,
     scan_types,
@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from xnat_sdk.services import Services
     from xnat_sdk.users import Users
 
-__all__ = ["Query", "Timeout", "XNATSession", "redact_url"]
+__all__ = ["QueryParams", "Timeout", "XNATSession", "redact_url"]
 
 T = TypeVar("T")
 _M = TypeVar("_M", bound="XNATObject")
@@ -329,7 +329,7 @@ class XNATSession:
         self,
         path: str,
         format: str | None = None,
-        query: Query | None = None,
+        query: QueryParams | None = None,
         scheme: str | None = None,
     ) -> str:
         return self._rest.format_uri(path, format, query, scheme)
@@ -337,7 +337,7 @@ class XNATSession:
     def url_for(
         self,
         obj: XNATObject | str,
-        query: Query | None = None,
+        query: QueryParams | None = None,
         scheme: str | None = None,
     ) -> str:
         """The full external URL of an object (or a REST path)."""
@@ -352,7 +352,7 @@ class XNATSession:
         path: str,
         *,
         format: str | None = None,
-        query: Query | None = None,
+        query: QueryParams | None = None,
         accepted_status: Collection[int] | None = None,
         timeout: Timeout = None,
         headers: Mapping[str, str] | None = None,
@@ -388,7 +388,7 @@ class XNATSession:
         self,
         path: str,
         format: str | None = None,
-        query: Query | None = None,
+        query: QueryParams | None = None,
         accepted_status: Collection[int] | None = None,
         timeout: Timeout = None,
         headers: Mapping[str, str] | None = None,
@@ -412,7 +412,7 @@ class XNATSession:
         accepted_status: Collection[int] | None = None,
         timeout: Timeout = None,
         headers: Mapping[str, str] | None = None,
-        query: Query | None = None,
+        query: QueryParams | None = None,
     ) -> requests.Response:
         """``HEAD`` a path; raises on bad status."""
         return self._request(
@@ -430,7 +430,7 @@ class XNATSession:
         data: Any = None,
         json: Any = None,
         format: str | None = None,
-        query: Query | None = None,
+        query: QueryParams | None = None,
         accepted_status: Collection[int] | None = None,
         timeout: Timeout = None,
         headers: Mapping[str, str] | None = None,
@@ -457,7 +457,7 @@ class XNATSession:
         files: Any = None,
         json: Any = None,
         format: str | None = None,
-        query: Query | None = None,
+        query: QueryParams | None = None,
         accepted_status: Collection[int] | None = None,
         timeout: Timeout = None,
         headers: Mapping[str, str] | None = None,
@@ -481,7 +481,7 @@ class XNATSession:
         path: str,
         headers: Mapping[str, str] | None = None,
         accepted_status: Collection[int] | None = None,
-        query: Query | None = None,
+        query: QueryParams | None = None,
         timeout: Timeout = None,
     ) -> requests.Response:
         """``DELETE`` a path; raises on bad status."""
@@ -497,7 +497,7 @@ class XNATSession:
     def get_json(
         self,
         path: str,
-        query: Query | None = None,
+        query: QueryParams | None = None,
         accepted_status: Collection[int] | None = None,
         timeout: Timeout = None,
     ) -> Any:

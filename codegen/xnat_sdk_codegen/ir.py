@@ -19,11 +19,11 @@ pseudo xsi type such as ``xnat:subjectData_field``); ``opaque``: a type from a s
 available, kept as raw data."""
 
 UNBOUNDED = -1
-"""``FieldSpec.max_occurs`` value for ``maxOccurs="unbounded"``."""
+"""``FieldDecl.max_occurs`` value for ``maxOccurs="unbounded"``."""
 
 
 @dataclass(frozen=True)
-class FieldSpec:
+class FieldDecl:
     """One field of a generated class."""
 
     xsd_name: str
@@ -85,7 +85,7 @@ class TypeSpec:
     element: str | None = None
     """Global element name (``MRSession``)."""
     doc: str = ""
-    fields: tuple[FieldSpec, ...] = ()
+    fields: tuple[FieldDecl, ...] = ()
     display_identifiers: str | None = None
     """``xdat:element displayIdentifiers`` (XNAT's secondary lookup field), if any."""
     external: bool = False

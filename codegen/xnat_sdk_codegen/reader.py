@@ -23,7 +23,7 @@ from types import MappingProxyType
 from typing import Any
 
 from . import binding, naming
-from .ir import UNBOUNDED, FieldKind, FieldSpec, SchemaSet, SourceFile, TypeKind, TypeSpec
+from .ir import UNBOUNDED, FieldDecl, FieldKind, SchemaSet, SourceFile, TypeKind, TypeSpec
 from .options import CORE_PACKAGE
 
 XS_NS = "http://www.w3.org/2001/XMLSchema"
@@ -131,7 +131,7 @@ class _Draft:
     """A TypeSpec under construction (fields are added after registration)."""
 
     spec: TypeSpec
-    fields: list[FieldSpec] = field(default_factory=list)
+    fields: list[FieldDecl] = field(default_factory=list)
 
 
 def _sha256(data: bytes) -> str:
@@ -578,13 +578,13 @@ class Reader:
     # ------------------------------------------------------------------ fields
     def _body_fields(
         self, scope: _Scope, ct: Any, text_name: str, inherited: set[str]
-    ) -> list[FieldSpec]:
+    ) -> list[FieldDecl]:
         """Fields of a complexType body: text, attributes, then elements in schema order."""
         where = f"{scope.where_file}: {scope.root_xsi}" + (
             "/" + "/".join(scope.path) if scope.path else ""
         )
         taken = set(inherited)
-        fields: list[FieldSpec] = []
+        fields: list[FieldDecl] = []
         holder: Any = ct
         content = ct.complex_content or ct.simple_content
         if content is not None and content.extension is not None:
@@ -597,7 +597,7 @@ class Reader:
                 py, runtime = self._py_name(scope, text_name, taken)
                 taken.add(py)
                 fields.append(
-                    FieldSpec(
+                    FieldDecl(
                         xsd_name=text_name,
                         py_name=py,
                         runtime=runtime,
@@ -666,7 +666,7 @@ class Reader:
                 return "int"
         return simple.py_type
 
-    def _attribute_field(self, scope: _Scope, attr: Any, taken: set[str], where: str) -> FieldSpec:
+    def _attribute_field(self, scope: _Scope, attr: Any, taken: set[str], where: str) -> FieldDecl:
         if attr.ref or not attr.name:
             raise SchemaError(f"{where}: attribute references (ref={attr.ref!r}) are not supported")
         name = str(attr.name)
@@ -690,7 +690,7 @@ class Reader:
         default = attr.default if attr.default is not None else attr.fixed
         path = "/".join((*scope.path, name))
         py, runtime = self._py_name(scope, name, taken)
-        return FieldSpec(
+        return FieldDecl(
             xsd_name=name,
             py_name=py,
             runtime=runtime,
@@ -723,7 +723,7 @@ class Reader:
         py_source: str | None = None,
         extra_path: tuple[str, ...] = (),
         outer_doc: str = "",
-    ) -> FieldSpec:
+    ) -> FieldDecl:
         if el.ref or not el.name:
             raise SchemaError(f"{where}: element references (ref={el.ref!r}) are not supported")
         name = str(el.name)
@@ -757,7 +757,7 @@ class Reader:
             if self._is_simple_key(key):
                 simple = self._simple_type(key, ewhere)
                 assert simple is not None
-                return FieldSpec(
+                return FieldDecl(
                     py_type=self._literal_or(simple),
                     xsd_type=str(el.type),
                     kind="element",
@@ -777,12 +777,12 @@ class Reader:
                     f"{ewhere}: type {el.type!r} ({key}) is not defined in any schema that was "
                     "read; add the schema that defines it, or fix the import"
                 )
-            return FieldSpec(
+            return FieldDecl(
                 py_type="", xsd_type=str(el.type), kind="child", target=target, **common
             )
         if el.simple_type is not None:
             simple = self._inline_simple(el.simple_type, ewhere)
-            return FieldSpec(
+            return FieldDecl(
                 py_type=self._literal_or(simple),
                 xsd_type=simple.builtin,
                 kind="element",
@@ -794,7 +794,7 @@ class Reader:
             )
         if el.complex_type is None:
             # No type at all means xs:anyType; XNAT stores such leaf elements as strings.
-            return FieldSpec(
+            return FieldDecl(
                 py_type="str",
                 xsd_type="xs:string",
                 kind="element",
@@ -823,7 +823,7 @@ class Reader:
         else:
             target = self._build_nested(scope, path_t, name, ct, ewhere, doc)
             kind = "nested"
-        return FieldSpec(py_type="", xsd_type="", kind=kind, target=target, **common)
+        return FieldDecl(py_type="", xsd_type="", kind=kind, target=target, **common)
 
     @staticmethod
     def _collapsible(ct: Any) -> Any | None:
