@@ -1,4 +1,4 @@
-"""dicomgen (test data) and dicomtools (upload parsing, grouping, header dump)."""
+"""dicomgen (test data), upload parsing and grouping (prearchive.dicom_studies), header dump."""
 
 from __future__ import annotations
 
@@ -12,21 +12,21 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from xnat_sdk.testing._areas.prearchive.dicom_studies import (
+    NotDicomError,
+    UploadFormatError,
+    parse_upload,
+    read_entries,
+    scan_xsi_type,
+    session_xsi_type,
+)
+from xnat_sdk.testing._areas.services.dicomdump import dicom_dump_rows
 from xnat_sdk.testing.dicomgen import (
     SeriesSpec,
     make_dicom_zip,
     make_study,
     write_dicom_folder,
     zip_study,
-)
-from xnat_sdk.testing.dicomtools import (
-    NotDicomError,
-    UploadFormatError,
-    dicom_dump_rows,
-    parse_upload,
-    read_entries,
-    scan_xsi_type,
-    session_xsi_type,
 )
 
 

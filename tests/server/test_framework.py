@@ -1,4 +1,5 @@
-"""The server framework without HTTP: router rules, truthiness, table rendering, store."""
+"""The server framework without HTTP: router rules, truthiness, table rendering, store, the
+list of route modules."""
 
 from __future__ import annotations
 
@@ -8,14 +9,11 @@ from pathlib import Path
 import pytest
 from werkzeug.wrappers import Response
 
-from xnat_sdk.testing.routing import (
-    RequestContext,
-    Router,
-    is_true,
-    normalise_path,
-    render_table,
-)
-from xnat_sdk.testing.store import Store
+from xnat_sdk.testing._server import app
+from xnat_sdk.testing._server.context import RequestContext, is_true
+from xnat_sdk.testing._server.render import render_table
+from xnat_sdk.testing._server.routing import Router, normalise_path
+from xnat_sdk.testing._server.store import Store
 
 
 def _h(ctx: RequestContext) -> Response:
@@ -100,3 +98,20 @@ def test_store_transactions_and_accessions(tmp_path: Path) -> None:
     again = Store(tmp_path)
     with again.tx() as db:
         assert again.next_accession(db, "S") == "XNAT_S00003"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "xnat_sdk.testing._areas.archive.routs",  # no such module in a package that exists
+        "xnat_sdk.testing._areas.archve.routes",  # no such package
+    ],
+)
+def test_a_misspelled_route_module_is_an_error_naming_it(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app, "ROUTE_MODULES", [*app.ROUTE_MODULES, name])
+    with pytest.raises(ImportError, match=name.replace(".", r"\.")) as err:
+        app.build_app(app.ServerConfig(data_dir=tmp_path / "data"))
+    assert err.value.name == name
+    assert not (tmp_path / "data").exists()  # refused before the store is opened

@@ -256,7 +256,7 @@ def test_raw_body_declared_as_form_is_still_the_upload(
 
 
 def test_refresh_catalog(server: LocalXNAT, admin: requests.Session) -> None:
-    from xnat_sdk.testing.objects import resource_dir
+    from xnat_sdk.testing._areas.files.storage import resource_dir
 
     sid = server.seed_subject("IMP", "REF")
     eid = server.seed_session("IMP", "REF", "REF_MR")

@@ -13,14 +13,14 @@ import requests
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xnat_sdk.testing.local import LocalXNAT
-from xnat_sdk.testing.searchxml import (
+from xnat_sdk.testing._areas.search_service.bundle import (
     CriteriaSet,
     Criterion,
     SearchBundleError,
     compare,
     parse_bundle,
 )
+from xnat_sdk.testing.local import LocalXNAT
 
 # (project, subject, gender, session label, xsi type, date)
 SESSIONS = [

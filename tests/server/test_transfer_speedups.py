@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from xnat_sdk.archives import ChunkReader, _looks_compressible, iter_zip_stream, write_tar
+from xnat_sdk.testing._areas.files.zips import ZipEntry, stream_zip
 from xnat_sdk.testing.local import LocalXNAT
-from xnat_sdk.testing.zips import ZipEntry, stream_zip
 
 _NAMES = st.lists(
     st.text(
@@ -151,7 +151,7 @@ def test_extracted_upload_is_all_or_nothing(
 
 
 def test_small_file_read_trusts_no_stale_size(tmp_path: Path) -> None:
-    from xnat_sdk.testing.zips import _read_small
+    from xnat_sdk.testing._areas.files.zips import _read_small
 
     path = tmp_path / "f"
     path.write_bytes(b"x" * 100)

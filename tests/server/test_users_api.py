@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from xnat_sdk.testing.app import ServerConfig
+from xnat_sdk.testing._server.state import ServerConfig
 from xnat_sdk.testing.local import LocalXNAT
 
 

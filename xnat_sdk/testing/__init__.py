@@ -8,31 +8,22 @@ Example::
         server.seed_project("P1")
         print(server.url)                # http://127.0.0.1:54321
 
-Importing this package is cheap; Werkzeug and the server modules load on first use.
+Importing this package is cheap: Werkzeug, the WSGI app and the HTTP server load when a
+server is first built or started.
 
-Modules: ``app`` (WSGI app, list of route modules), ``routing`` (router, request context,
-ResultSet rendering), ``store`` (SQLite + files), ``objects`` / ``seed`` (creating data),
-``auth`` (sessions, tokens, membership), ``info`` (version, uptime, schemas), ``archive`` /
-``listing`` / ``lookup`` / ``render`` / ``xsd`` (the archive tree), ``files`` / ``zips``
-(resources, files, archives), ``creation`` (POST on collections), ``faults`` (fault
-injection), ``server`` / ``local`` / ``cli`` / ``pytest_plugin`` (running it). The services
-(prearchive, import, dicomdump, users API, search, inspect) live in their own modules.
-Each module's docstring lists its endpoints.
+Public modules: ``local`` (:class:`LocalXNAT`), ``seed`` (creating data without HTTP),
+``dicomgen`` (DICOM test data), ``pytest_plugin`` (the ``xnat_server`` fixtures), ``cli``
+(``xnat-sdk serve``). The server itself is private: ``_server`` is the framework (WSGI app,
+routing, request context, store, authentication, fault injection, running it) and
+``_areas`` the endpoint areas (archive, files, prearchive, permissions, users, search,
+services, project settings, info, inspect), one subpackage each, whose docstrings list
+their endpoints. ``objects`` and ``searchxml`` are kept as aliases of the modules they
+became (``_areas.archive.model`` / ``_areas.files.storage``,
+``_areas.search_service.bundle``).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from xnat_sdk.testing.local import LocalXNAT
+from xnat_sdk.testing.local import LocalXNAT
 
 __all__ = ["LocalXNAT"]
-
-
-def __getattr__(name: str) -> object:
-    if name == "LocalXNAT":
-        from xnat_sdk.testing.local import LocalXNAT
-
-        return LocalXNAT
-    raise AttributeError(name)

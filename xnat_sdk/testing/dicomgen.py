@@ -166,9 +166,46 @@ def make_study(
     ``patient`` becomes PatientName (the XNAT subject), ``study_label`` PatientID (the XNAT
     session label; default ``{patient}_{modality}1``). ``seed`` makes the UIDs reproducible.
     """
-    from pydicom.dataset import FileMetaDataset
-    from pydicom.uid import UID, ExplicitVRLittleEndian
+    label, modality, specs = _study_args(
+        patient, study_label, project, series, instances_per_series, modality
+    )
+    study = _Study(
+        patient=patient,
+        label=label,
+        project=project,
+        date=study_date or _dt.date(2024, 1, 15),
+        time=study_time or _dt.time(10, 30, 0),
+        uid=_uid(seed, "study", patient, label),
+        seed=seed,
+    )
+    templates: dict[str, FileDataset] = {}
+    instances: list[GeneratedInstance] = []
+    for spec in specs:
+        series_modality = (spec.modality or modality).upper()
+        if series_modality not in templates:
+            templates[series_modality] = _template(series_modality)
+        instances += _series_instances(
+            study, spec, series_modality, templates[series_modality], instances_per_series
+        )
+    return GeneratedStudy(
+        patient=patient,
+        study_label=label,
+        study_instance_uid=study.uid,
+        modality=modality,
+        series=specs,
+        instances=tuple(instances),
+    )
 
+
+def _study_args(
+    patient: str,
+    study_label: str | None,
+    project: str | None,
+    series: Sequence[SeriesLike],
+    instances_per_series: int,
+    modality: str,
+) -> tuple[str, str, tuple[SeriesSpec, ...]]:
+    """Checked arguments of :func:`make_study`: ``(label, modality, series specs)``."""
     _check_text("patient", patient)
     label = _check_text("study_label", study_label or f"{patient}_{modality.upper()}1")
     if project is not None:
@@ -178,62 +215,74 @@ def make_study(
         raise ValueError(f"unsupported modality {modality!r}; choose one of {sorted(_TEMPLATES)}")
     if not isinstance(instances_per_series, int) or instances_per_series < 1:
         raise ValueError(f"instances_per_series must be >= 1, got {instances_per_series!r}")
-    specs = _normalise_series(series)
-    date = study_date or _dt.date(2024, 1, 15)
-    time = study_time or _dt.time(10, 30, 0)
-    study_uid = _uid(seed, "study", patient, label)
-    templates: dict[str, FileDataset] = {}
+    return label, modality, _normalise_series(series)
+
+
+@dataclass(frozen=True)
+class _Study:
+    """The study-level values every instance of a generated study carries."""
+
+    patient: str
+    label: str
+    project: str | None
+    date: _dt.date
+    time: _dt.time
+    uid: str
+    seed: str | None
+
+
+def _series_instances(
+    study: _Study,
+    spec: SeriesSpec,
+    series_modality: str,
+    template: FileDataset,
+    instances_per_series: int,
+) -> list[GeneratedInstance]:
+    """The encoded instances ``1..instances_per_series`` of one series."""
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import UID, ExplicitVRLittleEndian
+
+    label, project, seed = study.label, study.project, study.seed
+    series_uid = _uid(seed, "series", label, spec.number)
+    frame_uid = _uid(seed, "frame", label, spec.number)
     instances: list[GeneratedInstance] = []
-    for spec in specs:
-        series_modality = (spec.modality or modality).upper()
-        if series_modality not in templates:
-            templates[series_modality] = _template(series_modality)
-        series_uid = _uid(seed, "series", label, spec.number)
-        frame_uid = _uid(seed, "frame", label, spec.number)
-        for index in range(1, instances_per_series + 1):
-            ds = templates[series_modality].copy()
-            sop_uid = _uid(seed, "sop", label, spec.number, index)
-            meta = FileMetaDataset()
-            meta.MediaStorageSOPClassUID = UID(_SOP_CLASSES[series_modality])
-            meta.MediaStorageSOPInstanceUID = UID(sop_uid)
-            meta.TransferSyntaxUID = ExplicitVRLittleEndian
-            meta.ImplementationClassUID = UID("1.2.826.0.1.3680043.8.498.1")
-            ds.file_meta = meta
-            ds.SOPClassUID = _SOP_CLASSES[series_modality]
-            ds.SOPInstanceUID = sop_uid
-            ds.StudyInstanceUID = study_uid
-            ds.SeriesInstanceUID = series_uid
-            ds.FrameOfReferenceUID = frame_uid
-            ds.PatientName = patient
-            ds.PatientID = label
-            ds.StudyID = "1"
-            ds.AccessionNumber = ""
-            ds.StudyDescription = project or ""
-            if project is not None:
-                ds.PatientComments = f"Project: {project} Subject: {patient} Session: {label}"
-            ds.StudyDate = date.strftime("%Y%m%d")
-            ds.SeriesDate = ds.StudyDate
-            ds.StudyTime = time.strftime("%H%M%S")
-            ds.SeriesTime = ds.StudyTime
-            ds.Modality = series_modality
-            ds.SeriesNumber = spec.number
-            ds.SeriesDescription = spec.description
-            ds.ProtocolName = spec.description
-            ds.InstanceNumber = index
-            ds.ImagePositionPatient = [0.0, 0.0, float(index)]
-            buf = io.BytesIO()
-            ds.save_as(buf, enforce_file_format=True)
-            data = buf.getvalue()
-            relpath = f"{label}/{spec.number}-{_safe(spec.description)}/{index:04d}.dcm"
-            instances.append(GeneratedInstance(relpath, data, spec.number, index, sop_uid))
-    return GeneratedStudy(
-        patient=patient,
-        study_label=label,
-        study_instance_uid=study_uid,
-        modality=modality,
-        series=specs,
-        instances=tuple(instances),
-    )
+    for index in range(1, instances_per_series + 1):
+        ds = template.copy()
+        sop_uid = _uid(seed, "sop", label, spec.number, index)
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = UID(_SOP_CLASSES[series_modality])
+        meta.MediaStorageSOPInstanceUID = UID(sop_uid)
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        meta.ImplementationClassUID = UID("1.2.826.0.1.3680043.8.498.1")
+        ds.file_meta = meta
+        ds.SOPClassUID = _SOP_CLASSES[series_modality]
+        ds.SOPInstanceUID = sop_uid
+        ds.StudyInstanceUID = study.uid
+        ds.SeriesInstanceUID = series_uid
+        ds.FrameOfReferenceUID = frame_uid
+        ds.PatientName = study.patient
+        ds.PatientID = label
+        ds.StudyID = "1"
+        ds.AccessionNumber = ""
+        ds.StudyDescription = project or ""
+        if project is not None:
+            ds.PatientComments = f"Project: {project} Subject: {study.patient} Session: {label}"
+        ds.StudyDate = study.date.strftime("%Y%m%d")
+        ds.SeriesDate = ds.StudyDate
+        ds.StudyTime = study.time.strftime("%H%M%S")
+        ds.SeriesTime = ds.StudyTime
+        ds.Modality = series_modality
+        ds.SeriesNumber = spec.number
+        ds.SeriesDescription = spec.description
+        ds.ProtocolName = spec.description
+        ds.InstanceNumber = index
+        ds.ImagePositionPatient = [0.0, 0.0, float(index)]
+        buf = io.BytesIO()
+        ds.save_as(buf, enforce_file_format=True)
+        data = buf.getvalue()
+        relpath = f"{label}/{spec.number}-{_safe(spec.description)}/{index:04d}.dcm"
+        instances.append(GeneratedInstance(relpath, data, spec.number, index, sop_uid))
+    return instances
 
 
 def _safe(text: str) -> str:

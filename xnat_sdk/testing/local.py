@@ -9,11 +9,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+import xnat_sdk.testing.seed as seed
+
 if TYPE_CHECKING:
-    from xnat_sdk.testing.app import XNATApp
-    from xnat_sdk.testing.faults import Faults
-    from xnat_sdk.testing.server import BackgroundServer
-    from xnat_sdk.testing.store import Store
+    from xnat_sdk.testing._server.app import XNATApp
+    from xnat_sdk.testing._server.faults import Faults
+    from xnat_sdk.testing._server.server import BackgroundServer
+    from xnat_sdk.testing._server.store import Store
 
 __all__ = ["LocalXNAT"]
 
@@ -68,7 +70,8 @@ class LocalXNAT:
     # -- lifecycle ----------------------------------------------------------------------------
     def _ensure_app(self) -> XNATApp:
         if self._app is None:
-            from xnat_sdk.testing.app import ServerConfig, build_app
+            # the app and the HTTP server need Werkzeug: imported when first used
+            from xnat_sdk.testing._server.app import ServerConfig, build_app
 
             config = ServerConfig(
                 data_dir=self.data_dir,
@@ -84,7 +87,7 @@ class LocalXNAT:
     def start(self) -> str:
         """Start serving (in a background thread) and return the base URL."""
         if self._server is None:
-            from xnat_sdk.testing.server import BackgroundServer
+            from xnat_sdk.testing._server.server import BackgroundServer
 
             self._server = BackgroundServer(self._ensure_app(), self.host, self.port)
             self._server.start()
@@ -133,7 +136,7 @@ class LocalXNAT:
 
     @property
     def faults(self) -> Faults:
-        """The fault-injection switches (see :mod:`xnat_sdk.testing.faults`)."""
+        """The fault-injection switches (see :mod:`xnat_sdk.testing._server.faults`)."""
         return self._ensure_app().state.faults
 
     # -- seeding ------------------------------------------------------------------------------
@@ -146,8 +149,6 @@ class LocalXNAT:
 
     def add_member(self, project: str, login: str, level: str = "member") -> None:
         """Make ``login`` an ``owner``/``member``/``collaborator`` of ``project``."""
-        import xnat_sdk.testing.seed as seed
-
         seed.add_member(self.store, project, login, level)
 
     def seed_project(
@@ -160,8 +161,6 @@ class LocalXNAT:
         fields: Mapping[str, str] | None = None,
     ) -> str:
         """Create a project directly in the store; returns its ID."""
-        import xnat_sdk.testing.seed as seed
-
         return seed.project(
             self.store,
             project_id,
@@ -175,8 +174,6 @@ class LocalXNAT:
         self, project: str, label: str, *, fields: Mapping[str, str] | None = None
     ) -> str:
         """Create a subject; returns its accession ID."""
-        import xnat_sdk.testing.seed as seed
-
         return seed.subject(self.store, project, label, fields=fields)
 
     def seed_session(
@@ -189,8 +186,6 @@ class LocalXNAT:
         fields: Mapping[str, str] | None = None,
     ) -> str:
         """Create an experiment under subject (ID or label); returns its accession ID."""
-        import xnat_sdk.testing.seed as seed
-
         return seed.session(self.store, project, subject, label, xsi_type=xsi_type, fields=fields)
 
     def seed_scan(
@@ -203,8 +198,6 @@ class LocalXNAT:
         fields: Mapping[str, str] | None = None,
     ) -> int:
         """Create a scan in experiment ``session_id``; returns ``xnat_imagescandata_id``."""
-        import xnat_sdk.testing.seed as seed
-
         return seed.scan(
             self.store, session_id, scan_id, type=type, xsi_type=xsi_type, fields=fields
         )
@@ -219,16 +212,12 @@ class LocalXNAT:
         content: str = "",
     ) -> int:
         """Create a resource under ``parent_kind`` (project/subject/experiment/scan/...)."""
-        import xnat_sdk.testing.seed as seed
-
         return seed.resource(
             self.store, parent_kind, str(parent_id), label, format=format, content=content
         )
 
     def seed_file(self, resource_id: int, path: str, data: bytes) -> None:
         """Store ``data`` as file ``path`` of resource ``resource_id``."""
-        import xnat_sdk.testing.seed as seed
-
         seed.file(self.store, resource_id, path, data)
 
     def seed_bulk(
@@ -242,8 +231,6 @@ class LocalXNAT:
         file_size: int = 0,
     ) -> None:
         """Create many subjects/sessions/scans (and optionally files) in one transaction."""
-        import xnat_sdk.testing.seed as seed
-
         seed.bulk(
             self.store,
             project,

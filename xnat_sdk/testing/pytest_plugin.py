@@ -11,7 +11,7 @@ Fixtures:
 * ``xnat_project`` (function): the ID of a fresh, empty private project owned by ``admin``,
   unique per test, so tests sharing the server never see each other's data.
 
-Importing this module is cheap: the server modules (and Werkzeug) load inside the fixtures.
+Importing this module is cheap: the server (and Werkzeug) loads when ``xnat_server`` starts.
 """
 
 from __future__ import annotations
@@ -19,12 +19,10 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 import pytest
 
-if TYPE_CHECKING:
-    from xnat_sdk.testing.local import LocalXNAT
+from xnat_sdk.testing.local import LocalXNAT
 
 __all__ = ["xnat_project", "xnat_server", "xnat_url"]
 
@@ -34,8 +32,6 @@ _counter = itertools.count(1)
 @pytest.fixture(scope="session")
 def xnat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalXNAT]:
     """A local XNAT server for the whole test session."""
-    from xnat_sdk.testing.local import LocalXNAT
-
     server = LocalXNAT(data_dir=tmp_path_factory.mktemp("xnat-server"))
     server.start()
     try:

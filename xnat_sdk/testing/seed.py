@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 import time
 from collections.abc import Mapping
 
-import xnat_sdk.testing.objects as objects
-from xnat_sdk.testing.store import Store, dumps_data, now_timestamp
+from xnat_sdk.testing._areas.archive.model import (
+    VALID_ID,
+    create_experiment,
+    create_project,
+    create_scan,
+    create_subject,
+    set_custom_field,
+)
+from xnat_sdk.testing._areas.files.storage import create_resource, resource_dir, store_file
+from xnat_sdk.testing._server.store import Store, dumps_data, now_timestamp
 
 __all__ = ["add_member", "bulk", "file", "project", "resource", "scan", "session", "subject"]
 
@@ -50,7 +59,7 @@ def project(
     fields: Mapping[str, str] | None = None,
 ) -> str:
     """Create a project (``ValueError`` on a bad ID or a duplicate)."""
-    if not objects.VALID_ID.match(project_id):
+    if not VALID_ID.match(project_id):
         raise ValueError(f"invalid project ID {project_id!r}")
     if accessibility not in ("private", "protected", "public"):
         raise ValueError(f"accessibility must be private, protected or public: {accessibility!r}")
@@ -58,7 +67,7 @@ def project(
     with store.tx() as db:
         if db.execute("SELECT 1 FROM projects WHERE id=?", (project_id,)).fetchone():
             raise ValueError(f"project {project_id!r} already exists")
-        objects.create_project(
+        create_project(
             store,
             db,
             project_id,
@@ -68,7 +77,7 @@ def project(
             user=owner,
         )
         for k, v in custom.items():
-            objects.set_custom_field(db, "project", project_id, k, v)
+            set_custom_field(db, "project", project_id, k, v)
     return project_id
 
 
@@ -90,9 +99,9 @@ def subject(
         raise ValueError(f"unknown project {project_id!r}")
     data, custom = _split_fields(fields)
     with store.tx() as db:
-        sid = objects.create_subject(store, db, project_id, label, data=data)
+        sid = create_subject(store, db, project_id, label, data=data)
         for k, v in custom.items():
-            objects.set_custom_field(db, "subject", sid, k, v)
+            set_custom_field(db, "subject", sid, k, v)
     return sid
 
 
@@ -109,11 +118,9 @@ def session(
     sid = _subject_id(store, project_id, subject_ref)
     data, custom = _split_fields(fields)
     with store.tx() as db:
-        eid = objects.create_experiment(
-            store, db, project_id, label, xsi_type, subject_id=sid, data=data
-        )
+        eid = create_experiment(store, db, project_id, label, xsi_type, subject_id=sid, data=data)
         for k, v in custom.items():
-            objects.set_custom_field(db, "experiment", eid, k, v)
+            set_custom_field(db, "experiment", eid, k, v)
     return eid
 
 
@@ -131,7 +138,7 @@ def scan(
         raise ValueError(f"unknown experiment {session_id!r}")
     data, _ = _split_fields(fields)
     with store.tx() as db:
-        return objects.create_scan(store, db, session_id, scan_id, xsi_type, type=type, data=data)
+        return create_scan(store, db, session_id, scan_id, xsi_type, type=type, data=data)
 
 
 def resource(
@@ -147,7 +154,7 @@ def resource(
     if parent_kind not in PARENT_KINDS:
         raise ValueError(f"parent_kind must be one of {PARENT_KINDS}, got {parent_kind!r}")
     with store.tx() as db:
-        return objects.create_resource(
+        return create_resource(
             store, db, parent_kind, parent_id, label, format=format, content=content
         )
 
@@ -156,7 +163,7 @@ def file(store: Store, resource_id: int, path: str, data: bytes) -> None:
     """Store ``data`` at ``path`` in resource ``resource_id`` (overwrites)."""
     if store.one("SELECT 1 FROM resources WHERE id=?", (resource_id,)) is None:
         raise ValueError(f"unknown resource {resource_id}")
-    objects.store_file(store, resource_id, path, data, overwrite=True)
+    store_file(store, resource_id, path, data, overwrite=True)
 
 
 def bulk(
@@ -178,7 +185,7 @@ def bulk(
     pending_files: list[tuple[int, str]] = []
     with store.tx() as db:
         if db.execute("SELECT 1 FROM projects WHERE id=?", (project_id,)).fetchone() is None:
-            objects.create_project(store, db, project_id)
+            create_project(store, db, project_id)
         for i in range(1, n_subjects + 1):
             sid = store.next_accession(db, "S")
             db.execute(
@@ -204,37 +211,55 @@ def bulk(
                         "admin",
                     ),
                 )
-                for k in range(1, scans_per_session + 1):
-                    stype = f"T{k}"
-                    cur = db.execute(
-                        "INSERT INTO scans(experiment_id, id, xsi_type, type, data, insert_date,"
-                        " insert_user) VALUES(?,?,?,?,?,?,?)",
-                        (
-                            eid,
-                            str(k),
-                            "xnat:mrScanData",
-                            stype,
-                            dumps_data({"type": stype, "series_description": stype}),
-                            now,
-                            "admin",
-                        ),
-                    )
-                    if files_per_scan:
-                        rcur = db.execute(
-                            "INSERT INTO resources(parent_kind, parent_id, label, format, "
-                            "content, insert_date) VALUES(?,?,?,?,?,?)",
-                            ("scan", str(cur.lastrowid), "DICOM", "DICOM", "RAW", now),
-                        )
-                        assert rcur.lastrowid is not None
-                        for n in range(files_per_scan):
-                            name = f"{n + 1:04d}.dcm"
-                            db.execute(
-                                "INSERT INTO files(resource_id, path, size, md5, mtime) "
-                                "VALUES(?,?,?,?,?)",
-                                (rcur.lastrowid, name, len(payload), digest, time.time()),
-                            )
-                            pending_files.append((rcur.lastrowid, name))
+                pending_files += _bulk_scans(
+                    db, eid, now, scans_per_session, files_per_scan, (len(payload), digest)
+                )
     for rid, name in pending_files:
-        folder = objects.resource_dir(store, rid)
+        folder = resource_dir(store, rid)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes(payload)
+
+
+def _bulk_scans(
+    db: sqlite3.Connection,
+    eid: str,
+    now: str,
+    scans_per_session: int,
+    files_per_scan: int,
+    payload: tuple[int, str],
+) -> list[tuple[int, str]]:
+    """The scans ``1..n`` (types ``T1``...) of experiment ``eid`` and, with
+    ``files_per_scan``, their ``DICOM`` resource rows and file rows (``payload`` = size and
+    MD5 of every file); returns the ``(resource id, name)`` of the files to write."""
+    size, digest = payload
+    pending_files: list[tuple[int, str]] = []
+    for k in range(1, scans_per_session + 1):
+        stype = f"T{k}"
+        cur = db.execute(
+            "INSERT INTO scans(experiment_id, id, xsi_type, type, data, insert_date,"
+            " insert_user) VALUES(?,?,?,?,?,?,?)",
+            (
+                eid,
+                str(k),
+                "xnat:mrScanData",
+                stype,
+                dumps_data({"type": stype, "series_description": stype}),
+                now,
+                "admin",
+            ),
+        )
+        if files_per_scan:
+            rcur = db.execute(
+                "INSERT INTO resources(parent_kind, parent_id, label, format, "
+                "content, insert_date) VALUES(?,?,?,?,?,?)",
+                ("scan", str(cur.lastrowid), "DICOM", "DICOM", "RAW", now),
+            )
+            assert rcur.lastrowid is not None
+            for n in range(files_per_scan):
+                name = f"{n + 1:04d}.dcm"
+                db.execute(
+                    "INSERT INTO files(resource_id, path, size, md5, mtime) VALUES(?,?,?,?,?)",
+                    (rcur.lastrowid, name, size, digest, time.time()),
+                )
+                pending_files.append((rcur.lastrowid, name))
+    return pending_files

@@ -1,0 +1,234 @@
+"""Experiment listings: ``/data/experiments``, ``/data/projects/{P}/experiments``,
+``.../subjects/{S}/experiments`` and ``{experiment}/assessors`` (``xsiType=`` filters,
+scan columns joined in by ``columns=``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from werkzeug.wrappers import Response
+
+from xnat_sdk.testing._areas.archive.lookup import resolve
+from xnat_sdk.testing._areas.archive.tables import answer
+from xnat_sdk.testing._areas.archive.views import label_in
+from xnat_sdk.testing._areas.archive.xsd import schema_of
+from xnat_sdk.testing._areas.permissions.access import readable_projects
+from xnat_sdk.testing._server.context import RequestContext
+from xnat_sdk.testing._server.store import loads_data
+
+__all__ = ["assessor_list", "experiment_list"]
+
+
+def _experiment_rows(
+    ctx: RequestContext,
+    *,
+    project: str | None,
+    subject_id: str | None,
+    session_id: str | None,
+    assessors: bool,
+) -> Iterator[tuple[dict[str, Any], dict[str, str]]]:
+    store = ctx.store
+    base = (
+        "SELECT e.*, {share} AS share_label, {sproj} AS share_project, "
+        "s.label AS subject_label, s.project AS subject_project, "
+        "ss.label AS session_label, ss.project AS session_project "
+        "FROM experiments e LEFT JOIN subjects s ON s.id = e.subject_id "
+        "LEFT JOIN experiments ss ON ss.id = e.session_id "
+    )
+    params: list[Any] = []
+    if session_id is not None:
+        sql = base.format(share="NULL", sproj="NULL") + "WHERE e.session_id=?"
+        params = [session_id]
+    elif project is not None:
+        cond = "e.session_id IS NULL" if not assessors else "1=1"
+        sub = " AND e.subject_id=?" if subject_id else ""
+        sql = (
+            base.format(share="NULL", sproj="NULL")
+            + f"WHERE e.project=? AND {cond}{sub} UNION ALL "
+            + base.format(share="sh.label", sproj="sh.project")
+            + "JOIN shares sh ON sh.object_id = e.id AND sh.kind='experiment' "
+            + f"WHERE sh.project=? AND {cond}{sub}"
+        )
+        params = [project] + ([subject_id] if subject_id else [])
+        params += [project] + ([subject_id] if subject_id else [])
+    else:
+        sql = base.format(share="NULL", sproj="NULL") + "WHERE 1=1"
+    allowed = readable_projects(store, ctx.user) if project is None and session_id is None else None
+    for r in store.query(sql + " ORDER BY id", params):
+        if allowed is not None and r["project"] not in allowed:
+            continue
+        data = loads_data(r["data"])
+        row = {
+            "ID": r["id"],
+            "project": r["share_project"] or r["project"],
+            "label": r["share_label"] or r["label"],
+            "date": r["date"] or "",
+            "xsiType": r["xsi_type"],
+            "insert_date": r["insert_date"],
+            "insert_user": r["insert_user"],
+            "last_modified": r["insert_date"],
+            "subject_ID": r["subject_id"] or "",
+            "subject_label": r["subject_label"] or "",
+            "subject_project": r["subject_project"] or "",
+            "session_ID": r["session_id"] or "",
+            "session_label": r["session_label"] or "",
+            "session_project": r["session_project"] or "",
+            "URI": f"/data/experiments/{r['id']}",
+            "xnat:subjectassessordata/id": r["id"],
+            "xnat:imageassessordata/id": r["id"],
+        }
+        yield row, data
+
+
+def _filter_xsi(
+    ctx: RequestContext, rows: Iterator[tuple[dict[str, Any], dict[str, str]]]
+) -> tuple[list[tuple[dict[str, Any], dict[str, str]]], str | None]:
+    x = ctx.q("xsiType")
+    if not x:
+        return list(rows), None
+    schema = schema_of(ctx)
+    if "," in x:
+        kinds = [schema.canonical(k.strip()) or k.strip() for k in x.split(",") if k.strip()]
+        return [r for r in rows if any(schema.is_a(r[0]["xsiType"], k) for k in kinds)], None
+    canon = schema.canonical(x) or x
+    out = [r for r in rows if schema.is_a(r[0]["xsiType"], canon) or r[0]["xsiType"] == canon]
+    pk = canon.lower() + "/id"
+    for r, _ in out:
+        r[pk] = r["ID"]
+    return out, pk
+
+
+#: Experiment root types that are not secured elements in XNAT (abstract bases).
+_UNSECURED_ROOTS = {
+    "xnat:experimentData",
+    "xnat:subjectAssessorData",
+    "xnat:imageSessionData",
+    "xnat:imageAssessorData",
+    "xnat:derivedData",
+}
+
+
+def _join_scans(
+    ctx: RequestContext, rows: list[tuple[dict[str, Any], dict[str, str]]]
+) -> list[tuple[dict[str, Any], dict[str, str]]]:
+    """One row per (experiment, scan) when ``columns=`` names scan XPaths, as XNAT's join does.
+
+    ``columns=ID,xnat:mrScanData/ID`` gives the scans of each session in column
+    ``xnat:mrscandata/id``; a session without such scans keeps one row with empty values.
+    """
+    schema = schema_of(ctx)
+    wanted: dict[str, tuple[str, str]] = {}
+    for raw in (ctx.q("columns") or "").split(","):
+        raw = raw.strip()
+        element, _, field = raw.partition("/")
+        canon = schema.canonical(element) if field else None
+        if canon and schema.is_a(canon, "xnat:imageScanData"):
+            wanted[raw.lower()] = (canon, field)
+    if not wanted:
+        return rows
+    out: list[tuple[dict[str, Any], dict[str, str]]] = []
+    for row, data in rows:
+        joined = 0
+        for s in ctx.store.query(
+            "SELECT * FROM scans WHERE experiment_id=? ORDER BY pk", (row["ID"],)
+        ):
+            if not all(schema.is_a(s["xsi_type"], el) for el, _ in wanted.values()):
+                continue
+            sdata = loads_data(s["data"])
+            low = {k.lower(): v for k, v in sdata.items()}
+            extra: dict[str, Any] = {}
+            for col, (_, field) in wanted.items():
+                key = field.lower()
+                if key == "id":
+                    extra[col] = s["id"]
+                elif key == "type":
+                    extra[col] = s["type"]
+                elif key == "xnat_imagescandata_id":
+                    extra[col] = str(s["pk"])
+                else:
+                    extra[col] = low.get(key, "")
+            out.append(({**row, **extra}, data))
+            joined += 1
+        if not joined:
+            out.append(({**row, **{col: "" for col in wanted}}, data))
+    return out
+
+
+def experiment_list(ctx: RequestContext) -> Response:
+    chain = resolve(ctx)
+    top = chain.project is None
+    rows, pk = _filter_xsi(
+        ctx,
+        _experiment_rows(
+            ctx,
+            project=chain.context_project,
+            subject_id=chain.subject["id"] if chain.subject is not None else None,
+            session_id=None,
+            assessors=False,
+        ),
+    )
+    cols = ["ID", "project", "date", "xsiType", "label", "insert_date"]
+    rows = _join_scans(ctx, rows)
+    if top:
+        # XNAT adds the element name (xsiType) and project to the query when the root element is
+        # not a secured data type (no xsiType, or an abstract base), to check access row by row.
+        root = schema_of(ctx).canonical(ctx.q("xsiType") or "") if pk is not None else None
+        unsecured = root is None or root in _UNSECURED_ROOTS
+        if pk is not None:
+            schema = schema_of(ctx)
+            x = schema.canonical(ctx.q("xsiType") or "") or ""
+            if schema.is_a(x, "xnat:subjectAssessorData"):
+                cols += ["subject_ID", "subject_label"]
+            elif schema.is_a(x, "xnat:imageAssessorData"):
+                cols += ["session_ID", "session_label"]
+        return answer(
+            ctx,
+            "experiment",
+            rows,
+            [*cols, "URI"],
+            pk_column=pk or "ID",
+            title="Matching experiments",
+            pageable=True,
+            extra_columns=("xsiType", "project") if unsecured else (),
+        )
+    return answer(
+        ctx,
+        "experiment",
+        rows,
+        [*cols, "URI"],
+        pk_column=pk or "xnat:subjectassessordata/id",
+        pageable=True,
+    )
+
+
+def assessor_list(ctx: RequestContext) -> Response:
+    chain = resolve(ctx)
+    assert chain.experiment is not None
+    rows, pk = _filter_xsi(
+        ctx,
+        _experiment_rows(
+            ctx, project=None, subject_id=None, session_id=chain.experiment["id"], assessors=True
+        ),
+    )
+    ctxp = chain.context_project
+    if ctxp is not None:
+        for r, _ in rows:
+            r["label"] = label_in(ctx.store, "experiment", r["ID"], ctxp, r["label"])
+    return answer(
+        ctx,
+        "experiment",
+        rows,
+        [
+            "ID",
+            "project",
+            "label",
+            "date",
+            "xsiType",
+            "insert_date",
+            "session_ID",
+            "session_label",
+            "URI",
+        ],
+        pk_column=pk or "xnat:imageassessordata/id",
+    )

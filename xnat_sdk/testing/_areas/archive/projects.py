@@ -1,0 +1,170 @@
+"""Project handlers: ``/data/projects`` (listing), ``/data/projects/{P}`` (GET
+``format=json|xml``, ``.../accessibility``; PUT create/update, ``.../accessibility/{level}``;
+DELETE with everything in it)."""
+
+from __future__ import annotations
+
+from werkzeug.wrappers import Response
+
+from xnat_sdk.testing._areas.archive.changes import (
+    apply_custom,
+    canonical_paths,
+    merge_data,
+    parse_changes,
+)
+from xnat_sdk.testing._areas.archive.documents import project_node
+from xnat_sdk.testing._areas.archive.lookup import find_project, require_edit, resolve
+from xnat_sdk.testing._areas.archive.model import (
+    VALID_ID,
+    create_project,
+    delete_experiment,
+    delete_resources,
+    delete_subject,
+)
+from xnat_sdk.testing._areas.archive.tables import answer
+from xnat_sdk.testing._areas.archive.views import represent
+from xnat_sdk.testing._areas.archive.xsd import schema_of
+from xnat_sdk.testing._areas.permissions.access import can_see, visible_projects
+from xnat_sdk.testing._server.context import RequestContext
+from xnat_sdk.testing._server.routing import HttpError
+from xnat_sdk.testing._server.store import dumps_data, loads_data
+
+__all__ = ["project_delete", "project_get", "project_list", "project_put"]
+
+
+def project_list(ctx: RequestContext) -> Response:
+    store = ctx.store
+    allowed = visible_projects(store, ctx.user)
+    rows = []
+    for p in store.query("SELECT * FROM projects ORDER BY id"):
+        if allowed is not None and p["id"] not in allowed:
+            continue
+        data = loads_data(p["data"])
+        rows.append(
+            (
+                {
+                    "ID": p["id"],
+                    "secondary_ID": p["secondary_id"],
+                    "name": p["name"],
+                    "description": p["description"],
+                    "pi_firstname": data.get("PI/firstname", ""),
+                    "pi_lastname": data.get("PI/lastname", ""),
+                    "insert_date": p["insert_date"],
+                    "insert_user": p["insert_user"],
+                    "accessibility": p["accessibility"],
+                    "URI": f"/data/projects/{p['id']}",
+                },
+                data,
+            )
+        )
+    return answer(
+        ctx,
+        "project",
+        rows,
+        ["ID", "secondary_ID", "name", "description", "pi_firstname", "pi_lastname", "URI"],
+        pk_column="ID",
+    )
+
+
+def project_get(ctx: RequestContext) -> Response:
+    row = find_project(ctx.store, ctx.params["project"])
+    if row is not None and not can_see(ctx.store, ctx.user, row["id"]):
+        row = resolve(ctx).project  # raises XNAT's 403/404
+    if row is None:
+        raise HttpError(404, f"Unable to identify project {ctx.params['project']}")
+    tail = ctx.tail.strip("/")
+    if tail == "accessibility":
+        return ctx.text(row["accessibility"])
+    if tail:
+        raise HttpError(404, None)
+    return represent(ctx, project_node(ctx.store, row))
+
+
+def project_put(ctx: RequestContext) -> Response:
+    store = ctx.store
+    ref = ctx.params["project"]
+    tail = ctx.tail.strip("/")
+    existing = find_project(store, ref)
+    if tail.startswith("accessibility/") and existing is not None:
+        require_edit(ctx, existing["id"])
+        level = tail.split("/", 1)[1]
+        if level not in ("private", "protected", "public"):
+            raise HttpError(400, f"Unknown accessibility {level}")
+        with store.tx() as db:
+            db.execute("UPDATE projects SET accessibility=? WHERE id=?", (level, existing["id"]))
+        return ctx.text("")
+    if tail:
+        raise HttpError(400, "Unsupported project sub-path.")
+    ctx.require_user()
+    schema = schema_of(ctx)
+    ch = parse_changes(ctx, "project", schema)
+    ch.data = canonical_paths(schema, "xnat:projectData", ch.data)
+    access = ctx.q("accessibility")
+    if access is not None and access not in ("private", "protected", "public"):
+        raise HttpError(400, f"Unknown accessibility {access}")
+    if existing is None:
+        if not VALID_ID.match(ref):
+            raise HttpError(417, "Invalid character in project ID.")
+        sec = ch.data.pop("secondary_ID", None) or ref
+        name = ch.data.pop("name", None) or sec
+        desc = ch.data.pop("description", None) or ""
+        for k in ("ID",):
+            ch.data.pop(k, None)
+        with store.tx() as db:
+            clash = db.execute(
+                "SELECT id FROM projects WHERE secondary_id=? OR name=?", (sec, name)
+            ).fetchone()
+            if clash is not None:
+                raise HttpError(
+                    409, f"Requested new project conflicts with existing projects: {clash[0]}"
+                )
+            create_project(
+                store,
+                db,
+                ref,
+                name=name,
+                secondary_id=sec,
+                description=desc,
+                accessibility=access or "private",
+                data={k: v for k, v in ch.data.items() if v is not None},
+                user=ctx.user.login,
+            )
+            apply_custom(db, "project", ref, ch.custom)
+        return ctx.text("")
+    pid = existing["id"]
+    require_edit(ctx, pid)
+    with store.tx() as db:
+        cols = {"name": "name", "secondary_ID": "secondary_id", "description": "description"}
+        for key, col in cols.items():
+            if key in ch.data:
+                db.execute(f"UPDATE projects SET {col}=? WHERE id=?", (ch.data.pop(key) or "", pid))
+        ch.data.pop("ID", None)
+        data = merge_data(loads_data(existing["data"]), ch.data)
+        db.execute("UPDATE projects SET data=? WHERE id=?", (dumps_data(data), pid))
+        if access:
+            db.execute("UPDATE projects SET accessibility=? WHERE id=?", (access, pid))
+        apply_custom(db, "project", pid, ch.custom)
+    return ctx.text("")
+
+
+def project_delete(ctx: RequestContext) -> Response:
+    chain = resolve(ctx)
+    assert chain.project is not None
+    if ctx.tail.strip("/"):
+        raise HttpError(400, "Unsupported project sub-path.")
+    pid = chain.project["id"]
+    store = ctx.store
+    if not (ctx.is_admin or store.project_role(pid, ctx.user.login) == "owner"):
+        raise HttpError(403, "Only project owners may delete a project.")
+    remove = ctx.flag("removeFiles")
+    with store.tx() as db:
+        for s in db.execute("SELECT id FROM subjects WHERE project=?", (pid,)).fetchall():
+            delete_subject(store, db, s[0], remove)
+        for e in db.execute("SELECT id FROM experiments WHERE project=?", (pid,)).fetchall():
+            delete_experiment(store, db, e[0], remove)
+        delete_resources(store, db, "project", pid, remove)
+        db.execute("DELETE FROM shares WHERE project=?", (pid,))
+        db.execute("DELETE FROM project_users WHERE project=?", (pid,))
+        db.execute("DELETE FROM custom_fields WHERE kind='project' AND owner_id=?", (pid,))
+        db.execute("DELETE FROM projects WHERE id=?", (pid,))
+    return ctx.text("")

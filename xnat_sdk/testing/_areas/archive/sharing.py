@@ -1,0 +1,81 @@
+"""Sharing a subject or an experiment into another project (``PUT .../projects/{P2}``,
+with ``label=``), or moving it there (``primary=true``)."""
+
+from __future__ import annotations
+
+from werkzeug.wrappers import Response
+
+from xnat_sdk.testing._areas.archive.documents import experiment_node, subject_node
+from xnat_sdk.testing._areas.archive.lookup import find_project, require_edit, resolve
+from xnat_sdk.testing._areas.archive.model import add_share
+from xnat_sdk.testing._areas.archive.views import represent
+from xnat_sdk.testing._areas.permissions.access import can_edit
+from xnat_sdk.testing._server.context import RequestContext
+from xnat_sdk.testing._server.routing import HttpError
+
+__all__ = ["share"]
+
+
+def share(ctx: RequestContext, kind: str) -> Response:
+    tail = ctx.tail.strip("/")
+    if not tail.startswith("projects/"):
+        raise HttpError(400, "Unsupported sub-path.")
+    dest_ref = tail.split("/", 1)[1]
+    chain = resolve(ctx)
+    row = chain.subject if kind == "subject" else (chain.assessor or chain.experiment)
+    assert row is not None
+    store = ctx.store
+    dest = find_project(store, dest_ref)
+    if dest is None:
+        raise HttpError(404, f"Unable to identify project: {dest_ref}")
+    dest_id = dest["id"]
+    if not can_edit(store, ctx.user, dest_id) and not (
+        ctx.user.login != "guest" and store.project_role(dest_id, ctx.user.login)
+    ):
+        raise HttpError(403, f"Insufficient privileges to share into project {dest_id}.")
+    table = "subjects" if kind == "subject" else "experiments"
+    label = ctx.q("label") or row["label"]
+    primary = ctx.strict_flag("primary")
+    with store.tx() as db:
+        if primary:
+            require_edit(ctx, row["project"])
+            clash = db.execute(
+                f"SELECT 1 FROM {table} WHERE project=? AND label=? AND id<>?",
+                (dest_id, label, row["id"]),
+            ).fetchone()
+            if clash:
+                raise HttpError(409, f"Label already in use:{label}")
+            db.execute(
+                "DELETE FROM shares WHERE kind=? AND object_id=? AND project=?",
+                (kind, row["id"], dest_id),
+            )
+            db.execute(
+                f"UPDATE {table} SET project=?, label=? WHERE id=?", (dest_id, label, row["id"])
+            )
+        else:
+            if dest_id == row["project"]:
+                raise HttpError(409, f"Already assigned to project:{dest_id}")
+            current = db.execute(
+                "SELECT label FROM shares WHERE kind=? AND object_id=? AND project=?",
+                (kind, row["id"], dest_id),
+            ).fetchone()
+            if current is not None and current[0] == label:
+                raise HttpError(409, f"Already assigned to project:{dest_id}")
+            clash = (
+                db.execute(
+                    f"SELECT 1 FROM {table} WHERE project=? AND label=?", (dest_id, label)
+                ).fetchone()
+                or db.execute(
+                    "SELECT 1 FROM shares WHERE kind=? AND project=? AND label=? AND object_id<>?",
+                    (kind, dest_id, label, row["id"]),
+                ).fetchone()
+            )
+            if clash:
+                raise HttpError(409, f"Label already in use:{label}")
+            add_share(db, kind, row["id"], dest_id, label)
+    if ctx.format in ("json", "xml"):
+        fresh = store.one(f"SELECT * FROM {table} WHERE id=?", (row["id"],))
+        assert fresh is not None
+        node = subject_node(store, fresh) if kind == "subject" else experiment_node(store, fresh)
+        return represent(ctx, node)
+    return ctx.text("")

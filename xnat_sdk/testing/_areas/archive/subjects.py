@@ -1,0 +1,186 @@
+"""Subject handlers: listings (``/data/subjects``, ``/data/projects/{P}/subjects``) and
+``/data/projects/{P}/subjects/{S}``, ``/data/subjects/{S}`` (GET, ``.../projects``,
+``.../status``; PUT create/update or share; DELETE or unshare)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from werkzeug.wrappers import Response
+
+from xnat_sdk.testing._areas.archive.changes import (
+    apply_custom,
+    canonical_paths,
+    merge_data,
+    parse_changes,
+    refuse_project_change,
+    validate_label,
+)
+from xnat_sdk.testing._areas.archive.documents import subject_node
+from xnat_sdk.testing._areas.archive.lookup import require_edit, resolve
+from xnat_sdk.testing._areas.archive.model import create_subject, delete_subject
+from xnat_sdk.testing._areas.archive.sharing import share
+from xnat_sdk.testing._areas.archive.tables import answer
+from xnat_sdk.testing._areas.archive.views import projects_table, represent
+from xnat_sdk.testing._areas.archive.xsd import schema_of
+from xnat_sdk.testing._areas.permissions.access import readable_projects
+from xnat_sdk.testing._server.context import RequestContext
+from xnat_sdk.testing._server.routing import HttpError
+from xnat_sdk.testing._server.store import dumps_data, loads_data
+
+__all__ = ["subject_delete", "subject_get", "subject_list", "subject_put"]
+
+
+def _subject_rows(
+    ctx: RequestContext, project: str | None
+) -> list[tuple[dict[str, Any], dict[str, str]]]:
+    store = ctx.store
+    if project is not None:
+        rows = store.query(
+            "SELECT s.*, NULL AS share_label FROM subjects s WHERE s.project=? UNION ALL "
+            "SELECT s.*, sh.label AS share_label FROM subjects s JOIN shares sh ON "
+            "sh.object_id = s.id AND sh.kind='subject' WHERE sh.project=? ORDER BY id",
+            (project, project),
+        )
+    else:
+        allowed = readable_projects(store, ctx.user)
+        rows = [
+            r
+            for r in store.query("SELECT s.*, NULL AS share_label FROM subjects s ORDER BY id")
+            if allowed is None or r["project"] in allowed
+        ]
+    out = []
+    for r in rows:
+        data = loads_data(r["data"])
+        out.append(
+            (
+                {
+                    "ID": r["id"],
+                    "project": r["project"],
+                    "label": r["share_label"] or r["label"],
+                    "insert_date": r["insert_date"],
+                    "insert_user": r["insert_user"],
+                    "last_modified": r["insert_date"],
+                    "URI": f"/data/subjects/{r['id']}",
+                },
+                data,
+            )
+        )
+    return out
+
+
+def subject_list(ctx: RequestContext) -> Response:
+    chain = resolve(ctx)
+    rows = _subject_rows(ctx, chain.context_project)
+    return answer(
+        ctx,
+        "subject",
+        rows,
+        ["ID", "project", "label", "insert_date", "insert_user", "URI"],
+        pk_column="ID",
+        pageable=True,
+    )
+
+
+def subject_get(ctx: RequestContext) -> Response:
+    chain = resolve(ctx)
+    assert chain.subject is not None
+    tail = ctx.tail.strip("/")
+    if tail == "projects":
+        return projects_table(ctx, "subject", chain.subject)
+    if tail == "status":
+        return ctx.text("active")
+    if tail:
+        raise HttpError(404, None)
+    return represent(ctx, subject_node(ctx.store, chain.subject))
+
+
+def subject_put(ctx: RequestContext) -> Response:
+    tail = ctx.tail.strip("/")
+    if tail:
+        return share(ctx, "subject")
+    store = ctx.store
+    ctx.require_user()
+    chain = resolve(ctx, upto="subject")
+    schema = schema_of(ctx)
+    ch = parse_changes(ctx, "subject", schema)
+    ch.data = canonical_paths(schema, "xnat:subjectData", ch.data)
+    ref = ctx.params["subject"]
+    project = chain.project
+    existing = None
+    if project is not None:
+        try:
+            existing = resolve(ctx).subject
+        except HttpError as err:
+            if err.status != 404:
+                raise
+    else:
+        existing = store.one("SELECT * FROM subjects WHERE id=?", (ref,))
+        if existing is None:
+            raise HttpError(404, f"Unable to find subject {ref}; create it under a project.")
+    if existing is None:
+        assert project is not None
+        pid = project["id"]
+        require_edit(ctx, pid)
+        label = ch.label or ref
+        validate_label(label, "subject")
+        with store.tx() as db:
+            if db.execute(
+                "SELECT 1 FROM subjects WHERE project=? AND label=?", (pid, label)
+            ).fetchone():
+                raise HttpError(409, "Specified label is already in use.")
+            sid = create_subject(
+                store,
+                db,
+                pid,
+                label,
+                data={k: v for k, v in ch.data.items() if v is not None},
+                user=ctx.user.login,
+            )
+            apply_custom(db, "subject", sid, ch.custom)
+        return ctx.text(sid, status=201)
+    sid = existing["id"]
+    require_edit(ctx, existing["project"])
+    refuse_project_change(ch, existing["project"])
+    with store.tx() as db:
+        renamed = False
+        if ch.label and ch.label != existing["label"]:
+            validate_label(ch.label, "subject")
+            if db.execute(
+                "SELECT 1 FROM subjects WHERE project=? AND label=?",
+                (existing["project"], ch.label),
+            ).fetchone():
+                raise HttpError(409, "Specified label is already in use.")
+            db.execute("UPDATE subjects SET label=? WHERE id=?", (ch.label, sid))
+            renamed = True
+        data = merge_data(loads_data(existing["data"]), ch.data)
+        db.execute("UPDATE subjects SET data=? WHERE id=?", (dumps_data(data), sid))
+        apply_custom(db, "subject", sid, ch.custom)
+    if renamed and not ch.data and not ch.custom:
+        return ctx.text("")
+    return ctx.text(sid)
+
+
+def subject_delete(ctx: RequestContext) -> Response:
+    chain = resolve(ctx)
+    assert chain.subject is not None
+    tail = ctx.tail.strip("/")
+    store = ctx.store
+    subj = chain.subject
+    target_project = chain.context_project
+    if tail.startswith("projects/"):
+        target_project = tail.split("/", 1)[1]
+    elif tail:
+        raise HttpError(400, "Unsupported sub-path.")
+    if target_project is not None and target_project != subj["project"]:
+        require_edit(ctx, target_project)
+        with store.tx() as db:
+            db.execute(
+                "DELETE FROM shares WHERE kind='subject' AND object_id=? AND project=?",
+                (subj["id"], target_project),
+            )
+        return ctx.text("")
+    require_edit(ctx, subj["project"])
+    with store.tx() as db:
+        delete_subject(store, db, subj["id"], ctx.flag("removeFiles"))
+    return ctx.text("")

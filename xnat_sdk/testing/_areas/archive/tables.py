@@ -1,0 +1,351 @@
+"""Archive listings: shortcut tables, ``columns=``, filters, paging (spec §4.1, §4.8).
+
+Each listing builds full rows (dicts keyed by shortcut name) plus the object's ``data``;
+:func:`answer` then filters, picks columns (defaults, ``columns=`` with shortcut names or
+XML paths, the root type's PK column, then ``URI``) and renders the table.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from werkzeug.wrappers import Response
+
+from xnat_sdk.testing._server.context import RequestContext
+
+__all__ = ["SHORTCUTS", "answer"]
+
+_PRED = re.compile(r"\[[^\]]*\]")
+#: a custom variable addressed by XPath: ``xnat:subjectData/fields/field[name=X]/field``
+_CUSTOM = re.compile(r"(?:^|/)fields/field\[name=([^\]]+)\]/field$", re.IGNORECASE)
+_CUSTOM_KINDS = {"project", "subject", "experiment"}
+
+_DEMOGRAPHICS = [
+    "dob",
+    "yob",
+    "age",
+    "gender",
+    "handedness",
+    "ses",
+    "education",
+    "educationDesc",
+    "race",
+    "ethnicity",
+    "weight",
+    "height",
+    "gestational_age",
+    "post_menstrual_age",
+    "birth_weight",
+]
+
+#: shortcut -> data path, per object kind; ``None`` path = read-only / computed column
+SHORTCUTS: dict[str, dict[str, str | None]] = {
+    "project": {
+        "ID": None,
+        "secondary_ID": None,
+        "name": None,
+        "description": None,
+        "keywords": "keywords",
+        "alias": "aliases/alias/alias",
+        "pi_firstname": "PI/firstname",
+        "pi_lastname": "PI/lastname",
+        "note": None,
+        "insert_date": None,
+        "insert_user": None,
+        "accessibility": None,
+    },
+    "subject": {
+        "ID": None,
+        "project": None,
+        "label": None,
+        "group": "group",
+        "src": "src",
+        "initials": "initials",
+        "pi_firstname": "investigator/firstname",
+        "pi_lastname": "investigator/lastname",
+        **{d: f"demographics/{d}" for d in _DEMOGRAPHICS},
+        "insert_date": None,
+        "insert_user": None,
+        "last_modified": None,
+    },
+    "experiment": {
+        "ID": None,
+        "project": None,
+        "label": None,
+        "date": "date",
+        "time": "time",
+        "visit_id": "visit_id",
+        "visit": "visit",
+        "protocol": "protocol",
+        "note": "note",
+        "pi_firstname": "investigator/firstname",
+        "pi_lastname": "investigator/lastname",
+        "validation_method": "validation/method",
+        "validation_status": "validation/status",
+        "validation_date": "validation/date",
+        "validation_notes": "validation/notes",
+        "scanner": "scanner",
+        "operator": "operator",
+        "dcmAccessionNumber": "dcmAccessionNumber",
+        "dcmPatientId": "dcmPatientId",
+        "dcmPatientName": "dcmPatientName",
+        "session_type": "session_type",
+        "modality": "modality",
+        "UID": "UID",
+        "studyInstanceUID": "UID",
+        "coil": "coil",
+        "fieldStrength": "fieldStrength",
+        "marker": "marker",
+        "stabilization": "stabilization",
+        "age": "age",
+        "acquisition_site": "acquisition_site",
+        "subject_ID": None,
+        "subject_label": None,
+        "subject_project": None,
+        "session_ID": None,
+        "session_label": None,
+        "session_project": None,
+        "insert_date": None,
+        "insert_user": None,
+        "last_modified": None,
+        "xsiType": None,
+    },
+    "scan": {
+        "ID": None,
+        "type": None,
+        "UID": "UID",
+        "note": "note",
+        "quality": "quality",
+        "condition": "condition",
+        "series_description": "series_description",
+        "documentation": "documentation",
+        "scanner": "scanner",
+        "modality": "modality",
+        "frames": "frames",
+        "scanTime": "startTime",
+        "coil": "coil",
+        "fieldStrength": "fieldStrength",
+        "marker": "marker",
+        "stabilization": "stabilization",
+        "validation_method": "validation/method",
+        "validation_status": "validation/status",
+        "xnat_imagescandata_id": None,
+        "insert_date": None,
+        "insert_user": None,
+        "last_modified": None,
+        "xsiType": None,
+    },
+    "recon": {
+        "ID": None,
+        "type": None,
+        "baseScanType": None,
+        "xnat_reconstructedimagedata_id": None,
+        "xsiType": None,
+    },
+}
+
+NOT_FILTERS = {
+    "format",
+    "columns",
+    "xsiType",
+    "sortBy",
+    "sortOrder",
+    "limit",
+    "offset",
+    "fields",
+    "req_format",
+    "XNAT_CSRF",
+    "URI",
+}
+
+
+def _lower_map(kind: str) -> dict[str, str]:
+    out = {k.lower(): k for k in SHORTCUTS[kind]}
+    for k, p in SHORTCUTS[kind].items():
+        if p is not None:
+            out.setdefault(p.lower(), k)
+    return out
+
+
+def _data_value(data: Mapping[str, str], path: str) -> str:
+    low = path.lower()
+    for k, v in data.items():
+        if k.lower() == low:
+            return v
+    return ""
+
+
+def _resolve_column(kind: str, name: str) -> tuple[str, str | None]:
+    """(column name in the answer, shortcut key or None meaning an XML path)."""
+    sc = SHORTCUTS[kind]
+    if "/" not in name:
+        if name in sc:
+            return name, name
+        low = {k.lower(): k for k in sc}
+        if name.lower() in low:
+            return low[name.lower()], low[name.lower()]
+        return "", None
+    path = name.split("/", 1)[1] if ":" in name.split("/", 1)[0] else name
+    path = _PRED.sub("", path)
+    lm = _lower_map(kind)
+    if path.lower() in lm:
+        return lm[path.lower()], lm[path.lower()]
+    if path.lower() == "id":
+        return name.lower(), "ID"
+    return name.lower(), None
+
+
+def _matches(value: str, wanted: str) -> bool:
+    for w in wanted.split(","):
+        w = w.strip()
+        if "*" in w or "%" in w:
+            pat = w.replace("%", "*")
+            if fnmatch.fnmatch(value.lower(), pat.lower()):
+                return True
+        elif value == w or value.lower() == w.lower():
+            return True
+    return False
+
+
+def _row_value(kind: str, row: Mapping[str, Any], data: Mapping[str, str], key: str) -> str:
+    _name, shortcut = _resolve_column(kind, key)
+    if shortcut is not None:
+        if shortcut in row:
+            return str(row[shortcut] if row[shortcut] is not None else "")
+        path = SHORTCUTS[kind].get(shortcut)
+        return _data_value(data, path) if path else ""
+    if "/" in key:
+        path = key.split("/", 1)[1] if ":" in key.split("/", 1)[0] else key
+        return _data_value(data, _PRED.sub("", path))
+    return ""
+
+
+def _with_custom_fields(
+    ctx: RequestContext,
+    kind: str,
+    rows: list[tuple[dict[str, Any], Mapping[str, str]]],
+    columns_param: str,
+) -> list[tuple[dict[str, Any], Mapping[str, str]]]:
+    """Give rows the custom-variable columns asked for by XPath (``fields/field[name=X]``)."""
+    wanted: dict[str, str] = {}
+    for raw in columns_param.split(","):
+        m = _CUSTOM.search(raw.strip())
+        if m is not None and kind in _CUSTOM_KINDS:
+            wanted[raw.strip().lower()] = m.group(1).strip().strip("'\"").lower()
+    if not wanted or not rows:
+        return rows
+    values: dict[tuple[str, str], str] = {}
+    for r in ctx.store.query(
+        "SELECT owner_id, name, value FROM custom_fields WHERE kind=?", (kind,)
+    ):
+        values[(str(r["owner_id"]), str(r["name"]).lower())] = str(r["value"])
+    out: list[tuple[dict[str, Any], Mapping[str, str]]] = []
+    for row, data in rows:
+        extra = {
+            col: values.get((str(row.get("ID", "")), name), "") for col, name in wanted.items()
+        }
+        out.append(({**row, **extra}, data))
+    return out
+
+
+def answer(
+    ctx: RequestContext,
+    kind: str,
+    rows: Sequence[tuple[dict[str, Any], Mapping[str, str]]],
+    default_columns: Sequence[str],
+    *,
+    pk_column: str | None = None,
+    title: str | None = None,
+    pageable: bool = False,
+    extra_columns: Sequence[str] = (),
+) -> Response:
+    """Filter, select columns, page and render the listing."""
+    if ctx.q("fields") is not None:
+        return _fields_table(ctx, kind)
+    selected = list(rows)
+    for key, wanted in ctx.query.items(multi=False):
+        if key in NOT_FILTERS:
+            continue
+        is_shortcut = key in SHORTCUTS[kind]
+        if not is_shortcut and "/" not in key:
+            continue
+        selected = [r for r in selected if _matches(_row_value(kind, r[0], r[1], key), wanted)]
+    columns_param = ctx.q("columns")
+    selected = _with_custom_fields(ctx, kind, selected, columns_param or "")
+    cols = _columns(kind, selected, columns_param, default_columns, pk_column, extra_columns)
+    out: list[dict[str, Any]] = []
+    for row, data in selected:
+        r: dict[str, Any] = {}
+        for c in cols:
+            if c in row:
+                r[c] = row[c]
+            else:
+                r[c] = _row_value(kind, row, data, c)
+        out.append(r)
+    meta: dict[str, Any] = {}
+    if title:
+        meta["title"] = title
+    paged = False
+    if pageable and (ctx.q("limit") or ctx.q("offset")):
+        try:
+            offset = int(ctx.q("offset") or 0)
+            limit = int(ctx.q("limit") or 0)
+        except ValueError:
+            offset, limit = 0, 0
+        out = out[offset : offset + limit] if limit else out[offset:]
+        paged = True
+    if not paged:
+        meta["totalRecords"] = len(out)
+    return ctx.table(cols, out, meta=meta)
+
+
+def _fields_table(ctx: RequestContext, kind: str) -> Response:
+    """``fields=``: the shortcut names of ``kind`` and the XML paths they stand for."""
+    root = {
+        "project": "xnat:projectData",
+        "subject": "xnat:subjectData",
+        "experiment": "xnat:experimentData",
+        "scan": "xnat:imageScanData",
+        "recon": "xnat:reconstructedImageData",
+    }[kind]
+    table = [
+        {"key": k, "xpath": f"{root}/{p if p is not None else k}"}
+        for k, p in SHORTCUTS[kind].items()
+    ]
+    return ctx.table(["key", "xpath"], table, meta={})
+
+
+def _columns(
+    kind: str,
+    selected: Sequence[tuple[dict[str, Any], Mapping[str, str]]],
+    columns_param: str | None,
+    default_columns: Sequence[str],
+    pk_column: str | None,
+    extra_columns: Sequence[str],
+) -> list[str]:
+    """The listing's columns: ``columns=`` (shortcut names or XML paths) or the defaults,
+    then the PK column and the always-selected ones; ``URI`` last."""
+    cols: list[str] = []
+    if columns_param and columns_param.strip().upper() != "DEFAULT":
+        for raw in re.split(r",", columns_param):
+            raw = raw.strip()
+            if not raw:
+                continue
+            if "/" in raw and selected and raw.lower() in selected[0][0]:
+                # the rows carry this XPath themselves (a joined element, a custom variable)
+                name = raw.lower()
+            else:
+                name, _ = _resolve_column(kind, raw)
+            if name and name not in cols:
+                cols.append(name)
+    else:
+        cols = [c for c in default_columns if c != "URI"]
+    if pk_column and pk_column not in cols:
+        cols.append(pk_column)
+    # columns the query always selects whatever ``columns=`` says (e.g. the xsiType and project
+    # of /data/experiments rows when the root element is not a secured data type)
+    cols += [c for c in extra_columns if c not in cols]
+    return [c for c in cols if c != "URI"] + ["URI"]

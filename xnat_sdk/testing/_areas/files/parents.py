@@ -1,0 +1,169 @@
+"""The owner of resources a URL names (project, subject, experiment, scan, reconstruction
+``[/in|/out]``, assessor ``[/in|/out]``), its canonical URL and zip folders, and its
+resources."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from xnat_sdk.testing._areas.archive.lookup import Chain, resolve
+from xnat_sdk.testing._areas.files.zips import sanitize
+from xnat_sdk.testing._server.context import RequestContext
+from xnat_sdk.testing._server.routing import HttpError
+
+__all__ = [
+    "Parent",
+    "experiment_base",
+    "find_resources",
+    "one_resource",
+    "parent_of",
+    "resources_of",
+    "scan_folder",
+]
+
+
+@dataclass
+class Parent:
+    """The resource owner named by a URL."""
+
+    kind: str  # project|subject|experiment|scan|reconstruction|assessor
+    id: str  # stored parent_id
+    inout: str | None
+    chain: Chain
+    edit_project: str
+    base_uri: str  # canonical URL of the parent
+    zip_root: str  # first folder in zips
+    zip_prefix: str  # folders between the root and "resources/"
+
+
+def experiment_base(chain: Chain, exp: sqlite3.Row) -> str:
+    if chain.has_subject_segment and chain.project is not None and chain.subject is not None:
+        return (
+            f"/data/projects/{chain.project['id']}/subjects/{chain.subject['id']}"
+            f"/experiments/{exp['id']}"
+        )
+    return f"/data/experiments/{exp['id']}"
+
+
+def parent_of(ctx: RequestContext) -> Parent:
+    """Resolve the URL to the resource parent (404/403 as XNAT)."""
+    chain = resolve(ctx)
+    inout = ctx.params.get("inout")
+    if inout is not None and inout not in ("in", "out"):
+        raise HttpError(404, None)
+    child = _experiment_child(chain, inout)
+    if child is not None:
+        return child
+    if chain.experiment is not None:
+        e = chain.experiment
+        return Parent(
+            "experiment",
+            e["id"],
+            None,
+            chain,
+            e["project"],
+            experiment_base(chain, e),
+            e["label"],
+            "",
+        )
+    if chain.subject is not None:
+        s = chain.subject
+        return Parent(
+            "subject",
+            s["id"],
+            None,
+            chain,
+            s["project"],
+            f"/data/projects/{s['project']}/subjects/{s['id']}",
+            s["label"],
+            "",
+        )
+    assert chain.project is not None
+    p = chain.project
+    return Parent(
+        "project", p["id"], None, chain, p["id"], f"/data/projects/{p['id']}", p["id"], ""
+    )
+
+
+def _experiment_child(chain: Chain, inout: str | None) -> Parent | None:
+    """The assessor, reconstruction or scan the URL names (``None`` when it names none)."""
+    if chain.assessor is not None:
+        a, e = chain.assessor, chain.experiment
+        assert e is not None
+        io_seg = inout or "out"
+        return Parent(
+            "assessor",
+            a["id"],
+            inout,
+            chain,
+            a["project"],
+            f"{experiment_base(chain, e)}/assessors/{a['id']}/{io_seg}",
+            e["label"],
+            f"assessors/{a['id']}/{io_seg}/",
+        )
+    if chain.recon is not None:
+        r, e = chain.recon, chain.experiment
+        assert e is not None
+        io_seg = inout or "out"
+        folder = f"{r['id']}-{sanitize(r['type'])}" if r["type"] else r["id"]
+        return Parent(
+            "reconstruction",
+            str(r["pk"]),
+            inout,
+            chain,
+            e["project"],
+            f"{experiment_base(chain, e)}/reconstructions/{r['id']}/{io_seg}",
+            e["label"],
+            f"reconstructions/{folder}/{io_seg}/",
+        )
+    if chain.scan is not None:
+        s, e = chain.scan, chain.experiment
+        assert e is not None
+        return Parent(
+            "scan",
+            str(s["pk"]),
+            None,
+            chain,
+            e["project"],
+            f"{experiment_base(chain, e)}/scans/{s['id']}",
+            e["label"],
+            f"scans/{scan_folder(s)}/",
+        )
+    return None
+
+
+def scan_folder(scan: sqlite3.Row) -> str:
+    return f"{scan['id']}-{sanitize(scan['type'])}" if scan["type"] else str(scan["id"])
+
+
+def resources_of(ctx: RequestContext, parent: Parent) -> list[sqlite3.Row]:
+    sql = "SELECT * FROM resources WHERE parent_kind=? AND parent_id=?"
+    params: list[Any] = [parent.kind, parent.id]
+    if parent.inout is not None:
+        sql += " AND inout IN (?, '')"
+        params.append(parent.inout)
+    return ctx.store.query(sql + " ORDER BY id", params)
+
+
+def find_resources(ctx: RequestContext, parent: Parent, ref: str) -> list[sqlite3.Row]:
+    out = []
+    all_rows = resources_of(ctx, parent)
+    for part in ref.split(","):
+        for r in all_rows:
+            hit = (
+                (part.isdigit() and str(r["id"]) == part)
+                or r["label"] == part
+                or (part == "NULL" and not r["label"])
+            )
+            if hit and r not in out:
+                out.append(r)
+    return out
+
+
+def one_resource(ctx: RequestContext, parent: Parent) -> sqlite3.Row:
+    found = find_resources(ctx, parent, ctx.params["resource"])
+    if not found:
+        raise HttpError(404, "Unable to find the specified catalog.")
+    return found[0]

@@ -1,0 +1,139 @@
+"""Resource catalog handlers: ``GET {parent}/resources`` (the 11-column table),
+``PUT|POST|GET|DELETE {parent}/resources/{label}`` (create, catalog XML, delete)."""
+
+from __future__ import annotations
+
+import os
+from xml.sax.saxutils import quoteattr
+
+from werkzeug.wrappers import Response
+
+from xnat_sdk.testing._areas.archive.lookup import require_edit
+from xnat_sdk.testing._areas.files.parents import (
+    Parent,
+    find_resources,
+    one_resource,
+    parent_of,
+    resources_of,
+)
+from xnat_sdk.testing._areas.files.storage import create_resource, delete_resource
+from xnat_sdk.testing._server.context import RequestContext
+from xnat_sdk.testing._server.routing import HttpError
+
+__all__ = ["resource_delete", "resource_get", "resource_list", "resource_put"]
+
+
+def _category(parent: Parent) -> tuple[str, str, str]:
+    c = parent.chain
+    if parent.kind == "scan" and c.scan is not None:
+        return "scans", str(c.scan["id"]), str(c.scan["type"])
+    if parent.kind == "reconstruction" and c.recon is not None:
+        return "reconstructions", str(c.recon["id"]), str(c.recon["type"])
+    if parent.kind == "assessor" and c.assessor is not None:
+        return "assessors", str(c.assessor["id"]), str(c.assessor["xsi_type"])
+    if parent.kind == "experiment" and c.experiment is not None:
+        return "resources", str(c.experiment["id"]), " "
+    return "resources", "", " "
+
+
+def resource_list(ctx: RequestContext) -> Response:
+    parent = parent_of(ctx)
+    category, cat_id, cat_desc = _category(parent)
+    rows = []
+    for r in resources_of(ctx, parent):
+        stats = ctx.store.one(
+            "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM files WHERE resource_id=?", (r["id"],)
+        )
+        assert stats is not None
+        rows.append(
+            {
+                "xnat_abstractresource_id": r["id"],
+                "label": r["label"],
+                "element_name": "xnat:resourceCatalog",
+                "category": category,
+                "cat_id": cat_id,
+                "cat_desc": cat_desc,
+                "file_count": stats[0],
+                "file_size": stats[1],
+                "tags": r["tags"],
+                "content": r["content"],
+                "format": r["format"],
+            }
+        )
+    cols = [
+        "xnat_abstractresource_id",
+        "label",
+        "element_name",
+        "category",
+        "cat_id",
+        "cat_desc",
+        "file_count",
+        "file_size",
+        "tags",
+        "content",
+        "format",
+    ]
+    return ctx.table(cols, rows, meta={"title": "Resources", "totalRecords": len(rows)})
+
+
+def resource_put(ctx: RequestContext) -> Response:
+    if ctx.tail.strip("/"):
+        raise HttpError(
+            400,
+            "This resource works at the catalog level only and does not accept file paths.  "
+            "To work with the resource files, append '/files' after the resource ID.",
+        )
+    ctx.require_user()
+    parent = parent_of(ctx)
+    require_edit(ctx, parent.edit_project)
+    label = ctx.params["resource"]
+    if find_resources(ctx, parent, label):
+        raise HttpError(409, "Specified resource already exists.")
+    fmt = ctx.q("format") or ""
+    if fmt.lower() in ("json", "xml", "html", "csv"):
+        fmt = ""
+    store = ctx.store
+    with store.tx() as db:
+        create_resource(
+            store,
+            db,
+            parent.kind,
+            parent.id,
+            label,
+            format=fmt,
+            content=ctx.q("content") or "",
+            description=ctx.q("description") or "",
+            tags=ctx.q("tags") or "",
+            inout=parent.inout or ("out" if parent.kind in ("assessor", "reconstruction") else ""),
+        )
+    return ctx.text("")
+
+
+def resource_get(ctx: RequestContext) -> Response:
+    parent = parent_of(ctx)
+    res = one_resource(ctx, parent)
+    files = ctx.store.query("SELECT * FROM files WHERE resource_id=? ORDER BY path", (res["id"],))
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8"?>\n<cat:Catalog xmlns:cat="http://nrg.wustl.edu/catalog"'
+        f" ID={quoteattr(str(res['id']))} label={quoteattr(res['label'])}><cat:entries>"
+    ]
+    for f in files:
+        parts.append(
+            f"<cat:entry URI={quoteattr(f['path'])} ID={quoteattr(f['path'])} "
+            f"name={quoteattr(os.path.basename(f['path']))} digest={quoteattr(f['md5'])} "
+            f"format={quoteattr(f['format'])} content={quoteattr(f['content'])}/>"
+        )
+    parts.append("</cat:entries></cat:Catalog>")
+    return ctx.xml("".join(parts))
+
+
+def resource_delete(ctx: RequestContext) -> Response:
+    if ctx.tail.strip("/"):
+        raise HttpError(400, "This resource works at the catalog level only.")
+    parent = parent_of(ctx)
+    require_edit(ctx, parent.edit_project)
+    res = one_resource(ctx, parent)
+    store = ctx.store
+    with store.tx() as db:
+        delete_resource(store, db, res["id"])
+    return ctx.text("")

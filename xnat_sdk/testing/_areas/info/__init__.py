@@ -1,0 +1,1 @@
+"""Server information: ``/``, version and build info, uptime, schema files (:mod:`.routes`)."""

@@ -1,0 +1,79 @@
+"""Access rules of the local XNAT server, used by every area.
+
+Admins everything; project members (owner/member/collaborator) read; owners and members
+edit; guests and non-members read ``public`` projects; ``protected`` projects are listed and
+their own document is readable, but their data is not. Listing the site's users follows
+XNAT's ``restrictUserListAccessToAdmins`` (:func:`user_list_open`).
+"""
+
+from __future__ import annotations
+
+from xnat_sdk.testing._server.context import RequestContext
+from xnat_sdk.testing._server.store import Store, User
+
+__all__ = [
+    "can_edit",
+    "can_read",
+    "can_see",
+    "project_access",
+    "readable_projects",
+    "user_list_open",
+    "visible_projects",
+]
+
+
+def project_access(store: Store, project: str) -> str | None:
+    """The accessibility (``private|protected|public``) of ``project`` or ``None``."""
+    row = store.one("SELECT accessibility FROM projects WHERE id=?", (project,))
+    return str(row[0]) if row is not None else None
+
+
+def can_read(store: Store, user: User, project: str) -> bool:
+    """Whether ``user`` may read data of ``project``."""
+    if user.admin:
+        return True
+    if project_access(store, project) == "public":
+        return True
+    return user.login != "guest" and store.project_role(project, user.login) is not None
+
+
+def can_see(store: Store, user: User, project: str) -> bool:
+    """Whether ``user`` may see the project itself (``protected`` ones show, data hidden)."""
+    return can_read(store, user, project) or project_access(store, project) == "protected"
+
+
+def can_edit(store: Store, user: User, project: str) -> bool:
+    """Whether ``user`` may modify data of ``project``."""
+    if user.admin:
+        return True
+    if user.login == "guest":
+        return False
+    return store.project_role(project, user.login) in ("owner", "member")
+
+
+def readable_projects(store: Store, user: User) -> list[str] | None:
+    """IDs of the projects ``user`` may read, or ``None`` meaning all (admins)."""
+    if user.admin:
+        return None
+    rows = store.query(
+        "SELECT id FROM projects WHERE accessibility = 'public' "
+        "OR id IN (SELECT project FROM project_users WHERE login=?)",
+        (user.login if user.login != "guest" else "",),
+    )
+    return [r[0] for r in rows]
+
+
+def visible_projects(store: Store, user: User) -> list[str] | None:
+    """IDs of the projects ``user`` sees in project listings, ``None`` meaning all."""
+    readable = readable_projects(store, user)
+    if readable is None:
+        return None
+    rows = store.query("SELECT id FROM projects WHERE accessibility = 'protected'")
+    return sorted(set(readable) | {r[0] for r in rows})
+
+
+def user_list_open(ctx: RequestContext) -> bool:
+    """Whether the caller may list every site user: XNAT's ``restrictUserListAccessToAdmins``
+    (``ServerConfig.restrict_user_list``) lets only admins, or every logged-in user when off.
+    Guests never may."""
+    return not ctx.is_guest and (ctx.is_admin or not ctx.state.config.restrict_user_list)

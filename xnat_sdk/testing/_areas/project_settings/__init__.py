@@ -1,0 +1,2 @@
+"""Project archive settings: ``prearchive_code``, ``quarantine_code``, ``current_arc``
+(:mod:`.routes`)."""

@@ -1,0 +1,156 @@
+"""Authentication of the local XNAT server: credentials, HTTP sessions and their cookies.
+
+Credentials, in order: HTTP basic (login/password, or alias-token alias/secret), then the
+``JSESSIONID`` cookie. Bad basic credentials -> 401 ``Authentication failed.``; a cookie
+naming no live session (expired, logged out, or killed by the ``expire_sessions`` fault)
+and no basic header -> 401; no credentials at all -> the guest user.
+
+:func:`authenticate` runs before every handler and :func:`finish_response` after it (the
+``JSESSIONID`` and ``SESSION_EXPIRATION_TIME`` cookies). The login, logout and alias-token
+endpoints are in :mod:`xnat_sdk.testing._areas.permissions.routes`.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import time
+from dataclasses import dataclass
+
+from werkzeug.wrappers import Request, Response
+
+from xnat_sdk.testing._server.routing import AuthMode, HttpError
+from xnat_sdk.testing._server.state import ServerState
+from xnat_sdk.testing._server.store import GUEST, Store, User
+
+__all__ = [
+    "AuthResult",
+    "authenticate",
+    "finish_response",
+    "new_session",
+    "session_user",
+    "token_user",
+    "unauthorized",
+]
+
+
+@dataclass
+class AuthResult:
+    """Who a request is, and which session (if any) it runs in."""
+
+    user: User
+    session_id: str | None = None
+    new_session: bool = False
+
+
+def new_session(store: Store, login: str, timeout_ms: int = 900_000) -> str:
+    sid = secrets.token_hex(16).upper()
+    now = time.time()
+    with store.tx() as db:
+        db.execute(
+            "INSERT INTO http_sessions(id, login, created, last_access) VALUES(?,?,?,?)",
+            (sid, login, now, now),
+        )
+        if store.next_counter(db, "sessions_created") % 500 == 0:
+            # basic-auth clients without cookies create a session per request: prune
+            db.execute(
+                "DELETE FROM http_sessions WHERE last_access < ?", (now - timeout_ms / 1000,)
+            )
+    return sid
+
+
+def session_user(state: ServerState, sid: str) -> User | None:
+    store = state.store
+    row = store.one("SELECT login, last_access FROM http_sessions WHERE id=?", (sid,))
+    if row is None:
+        return None
+    now = time.time()
+    if now - float(row["last_access"]) > state.config.session_timeout_ms / 1000:
+        with store.tx() as db:
+            db.execute("DELETE FROM http_sessions WHERE id=?", (sid,))
+        return None
+    if now - float(row["last_access"]) > 5:
+        with store.tx() as db:
+            db.execute("UPDATE http_sessions SET last_access=? WHERE id=?", (now, sid))
+    return store.get_user(row["login"])
+
+
+def token_user(store: Store, alias: str, secret: str) -> User | None:
+    row = store.one(
+        "SELECT login, expires FROM alias_tokens WHERE alias=? AND secret=? AND enabled=1",
+        (alias, secret),
+    )
+    if row is None or float(row["expires"]) < time.time() * 1000:
+        return None
+    return store.get_user(row["login"])
+
+
+def _basic(request: Request) -> tuple[str, str] | None:
+    header = request.headers.get("Authorization", "")
+    if not header.lower().startswith("basic "):
+        return None
+    try:
+        raw = base64.b64decode(header[6:].strip()).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return ("", "")
+    login, _, password = raw.partition(":")
+    if "/" in login:  # provider/username
+        login = login.split("/", 1)[1]
+    return login, password
+
+
+def unauthorized(state: ServerState, message: str = "Authentication failed.") -> HttpError:
+    """A 401 error carrying ``WWW-Authenticate``."""
+    return HttpError(
+        401, message, headers={"WWW-Authenticate": f'Basic realm="{state.config.site_id}"'}
+    )
+
+
+def authenticate(state: ServerState, request: Request, mode: AuthMode, path: str) -> AuthResult:
+    """Identify the caller of ``request`` (raises 401 as XNAT does)."""
+    if mode == "none":
+        return AuthResult(GUEST)
+    store = state.store
+    cookie = request.cookies.get("JSESSIONID")
+    creds = _basic(request)
+    if creds is not None:
+        login, password = creds
+        user = store.check_password(login, password) or token_user(store, login, password)
+        if user is None:
+            raise unauthorized(state)
+        if cookie:
+            current = session_user(state, cookie)
+            if current is not None and current.login == user.login:
+                return AuthResult(user, cookie)
+        return AuthResult(
+            user,
+            new_session(store, user.login, state.config.session_timeout_ms),
+            new_session=True,
+        )
+    if cookie:
+        user = session_user(state, cookie)
+        if user is None:
+            if mode == "optional" and path == "/":
+                return AuthResult(GUEST)
+            raise unauthorized(state, "Session expired or invalid.")
+        return AuthResult(user, cookie)
+    if mode == "required":
+        raise unauthorized(state, "Authentication required.")
+    return AuthResult(GUEST)
+
+
+def finish_response(state: ServerState, auth: AuthResult, response: Response, path: str) -> None:
+    """Set ``JSESSIONID`` (new sessions) and ``SESSION_EXPIRATION_TIME`` cookies."""
+    if auth.user.login == "guest" or auth.session_id is None:
+        return
+    if auth.new_session:
+        response.headers.add("Set-Cookie", f"JSESSIONID={auth.session_id}; Path=/; HttpOnly")
+    rotated = state.faults.take_rotation(path)
+    if rotated is not None:
+        fresh = new_session(state.store, auth.user.login, state.config.session_timeout_ms)
+        response.headers.add("Set-Cookie", f"JSESSIONID={fresh}; Path={rotated}; HttpOnly")
+    now_ms = int(time.time() * 1000)
+    response.headers.add(
+        "Set-Cookie",
+        f'SESSION_EXPIRATION_TIME="{now_ms},{state.config.session_timeout_ms}"; Version=1; Path=/',
+    )

@@ -1,0 +1,61 @@
+"""``xnat-sdk serve``: run the local XNAT server in the foreground until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from types import FrameType
+
+from xnat_sdk.testing.local import DEFAULT_USERS, LocalXNAT
+
+__all__ = ["serve"]
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Start the server described by ``args`` (data_dir, host, port, user, password,
+    restrict_user_list).
+
+    ``restrict_user_list`` (``--restrict-user-list``) switches on XNAT's
+    ``restrictUserListAccessToAdmins``: only site admins may then list the site's users
+    (``/data/users`` and the ``/xapi/users`` listings answer others 403). Off by default, as
+    in XNAT, where every logged-in user may.
+    """
+    users = list(DEFAULT_USERS)
+    login = getattr(args, "user", None) or "admin"
+    password = getattr(args, "password", None) or "admin"
+    users = [u for u in users if u[0] != login] + [(login, password, True)]
+    server = LocalXNAT(
+        data_dir=getattr(args, "data_dir", None),
+        host=getattr(args, "host", "127.0.0.1"),
+        port=int(getattr(args, "port", 8080)),
+        users=users,
+        restrict_user_list=bool(getattr(args, "restrict_user_list", False)),
+    )
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    try:
+        url = server.start()
+    except OSError as exc:
+        print(f"xnat-sdk serve: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    previous = signal.signal(signal.SIGTERM, _on_signal)
+    restricted = "; user list restricted to admins" if server.restrict_user_list else ""
+    print(
+        f"Local XNAT serving at {url} (user {login}); data in {server.data_dir}{restricted}",
+        flush=True,
+    )
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.stop()
+    print("Local XNAT stopped.", flush=True)
+    return 0
