@@ -37,7 +37,7 @@ pytest: schemas
 test: schemas drift lint typecheck pytest
 
 demo: schemas
-	$(PY) -m xnat_sdk.demo
+	$(PY) -m xnat_sdk.testing.demo
 
 bench: schemas
 	$(PY) -m pytest -q tests/benchmarks -s

@@ -14,8 +14,7 @@
   extraction writes through them and :func:`iter_files` leaves them out.
 
 The zip reader that unpacks a server's zip while it streams in (``ChunkReader``,
-``iter_zip_stream``) is part of the transfer engine, :mod:`xnat_sdk.transfers._zipstream`;
-both names are still importable from here.
+``iter_zip_stream``) is part of the transfer engine, :mod:`xnat_sdk.transfers._zipstream`.
 """
 
 from __future__ import annotations
@@ -34,7 +33,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO
 
 from xnat_sdk.errors import (
     XNATFileExistsError,
@@ -42,16 +41,11 @@ from xnat_sdk.errors import (
     XNATUnsafeArchiveError,
 )
 
-if TYPE_CHECKING:
-    from xnat_sdk.transfers._zipstream import ChunkReader, iter_zip_stream
-
 __all__ = [
-    "ChunkReader",
     "check_tar",
     "check_zip",
     "extract_zip",
     "iter_files",
-    "iter_zip_stream",
     "safe_join",
     "safe_member_path",
     "safe_relative",
@@ -438,21 +432,3 @@ def write_tar(
     if packer is not None:
         fileobj.write(packer.flush())
     return len(files)
-
-
-# -- names that moved into the transfer engine ----------------------------------------------
-
-_MOVED = {"ChunkReader", "iter_zip_stream"}
-
-
-def __getattr__(name: str) -> Any:
-    """``ChunkReader`` and ``iter_zip_stream`` by their old names here; they live in
-    :mod:`xnat_sdk.transfers._zipstream` (loaded on first use: the transfer engine imports
-    this module, not the reverse)."""
-    if name not in _MOVED:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from xnat_sdk.transfers import _zipstream
-
-    value = getattr(_zipstream, name)
-    globals()[name] = value
-    return value

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from xnat_sdk import demo
+from xnat_sdk.testing import demo
 
 
 def test_demo_runs_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:

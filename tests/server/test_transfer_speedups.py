@@ -15,9 +15,10 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xnat_sdk.archives import ChunkReader, _looks_compressible, iter_zip_stream, write_tar
+from xnat_sdk.archives import _looks_compressible, write_tar
 from xnat_sdk.testing._areas.files.zips import ZipEntry, stream_zip
 from xnat_sdk.testing.local import LocalXNAT
+from xnat_sdk.transfers._zipstream import ChunkReader, iter_zip_stream
 
 _NAMES = st.lists(
     st.text(
