@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
+from xnat_sdk._urls import redact_url
 from xnat_sdk.errors import XNATResponseError
 
 if TYPE_CHECKING:
@@ -165,8 +166,6 @@ class Answer:
 
 def answer_of(response: requests.Response) -> Answer:
     """The decoded JSON answer of a response already received (any status)."""
-    from xnat_sdk._http import redact_url  # loaded: responses come from the HTTP core
-
     method = str(response.request.method or "GET")
     url = redact_url(response.url)
     # without a charset requests would guess one from the whole body: let json detect UTF-*

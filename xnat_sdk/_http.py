@@ -31,7 +31,7 @@ import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 import requests.adapters
@@ -40,6 +40,7 @@ import requests.cookies
 import urllib3.exceptions
 
 from xnat_sdk import __version__
+from xnat_sdk._urls import redact_url
 from xnat_sdk.errors import XNATConnectionError, XNATSSLError, XNATTimeoutError
 
 if TYPE_CHECKING:
@@ -67,27 +68,7 @@ BACKOFF = 0.2
 """Seconds before the first retry; each further one waits twice as long."""
 MAX_REDIRECTS = 5
 
-_SECRET_KEYS = ("pass", "secret", "token", "jsession", "alias", "auth")
 _RESENT = "_xnat_resent"
-
-
-def redact_url(url: str) -> str:
-    """``url`` with user info and secret-looking query values replaced by ``***``."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = "***@" + netloc.rsplit("@", 1)[1]
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        if any(_secret_key(key) for key, _ in pairs):
-            query = urlencode([(k, "***" if _secret_key(k) else v) for k, v in pairs], safe="/:,*")
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-
-
-def _secret_key(key: str) -> bool:
-    lowered = key.lower()
-    return any(word in lowered for word in _SECRET_KEYS)
 
 
 @dataclass(frozen=True)

@@ -39,11 +39,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from xnat_sdk._answers import answer_of
+from xnat_sdk._objects.core import XNATObject
+from xnat_sdk._objects.navigation import ExperimentBase, ProjectBase, ScanBase, SubjectBase
 from xnat_sdk.errors import XNATValidationError
 from xnat_sdk.fields import FieldSpec, class_fields, encode_value
 
 if TYPE_CHECKING:
-    from xnat_sdk.bases import XNATObject
     from xnat_sdk.session import XNATSession
 
 __all__ = ["Column", "Criterion", "Query", "SearchTable", "col"]
@@ -381,8 +382,6 @@ class Query(Generic[M]):
         return [self._object(row) for row in self.all()]
 
     def _object(self, row: dict[str, str]) -> M:
-        from xnat_sdk.bases import ExperimentBase, ProjectBase, ScanBase, SubjectBase
-
         cls = self._cls
         if issubclass(cls, ProjectBase):
             uri = f"/data/projects/{row.get('id', '')}"

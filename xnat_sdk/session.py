@@ -36,8 +36,12 @@ from xnat_sdk.errors import (
     XNATNoModelError,
     XNATNotConnectedError,
 )
+from xnat_sdk.inspect import Inspect
 from xnat_sdk.listings import Listing
+from xnat_sdk.prearchive import Prearchive
 from xnat_sdk.progress import ProgressCallback
+from xnat_sdk.search import Query as SearchQuery
+from xnat_sdk.services import Services
 from xnat_sdk.transfers import (
     CHUNK_SIZE,
     RESUME_ATTEMPTS,
@@ -47,17 +51,13 @@ from xnat_sdk.transfers import (
     quote_uri,
     upload,
 )
+from xnat_sdk.users import Users
 
 if TYPE_CHECKING:
     import requests
 
     from xnat_sdk.bases import XNATObject
-    from xnat_sdk.inspect import Inspect
     from xnat_sdk.models import ExperimentData, ProjectData, SubjectData
-    from xnat_sdk.prearchive import Prearchive
-    from xnat_sdk.search import Query as SearchQuery
-    from xnat_sdk.services import Services
-    from xnat_sdk.users import Users
 
 __all__ = ["QueryParams", "Timeout", "XNATSession", "redact_url"]
 
@@ -677,35 +677,25 @@ class XNATSession:
     @property
     def prearchive(self) -> Prearchive:
         """The prearchive (:class:`~xnat_sdk.prearchive.Prearchive`): sessions not archived yet."""
-        from xnat_sdk.prearchive import Prearchive
-
         return self._helper("_xnat_prearchive", lambda: Prearchive(self))
 
     @property
     def services(self) -> Services:
         """Import, DICOM dump and alias tokens (:class:`~xnat_sdk.services.Services`)."""
-        from xnat_sdk.services import Services
-
         return self._helper("_xnat_services", lambda: Services(self))
 
     @property
     def users(self) -> Users:
         """The server's users by login (:class:`~xnat_sdk.users.Users`; cached)."""
-        from xnat_sdk.users import Users
-
         return self._helper("_xnat_users", lambda: Users(self))
 
     @property
     def inspect(self) -> Inspect:
         """Data types and search fields of the server (:class:`~xnat_sdk.inspect.Inspect`)."""
-        from xnat_sdk.inspect import Inspect
-
         return self._helper("_xnat_inspect", lambda: Inspect(self))
 
     def search(self, cls: type[_M]) -> SearchQuery[_M]:
         """A typed search over ``cls`` (see :mod:`xnat_sdk.search`):
         ``session.search(MrSessionData).where(lambda s: col(s.label) == "E1").all()``."""
         self._require_model("session.search")
-        from xnat_sdk.search import Query as SearchQuery
-
         return SearchQuery(self, cls)
