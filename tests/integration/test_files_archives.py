@@ -15,16 +15,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xnat_sdk.archives import (
-    ChunkReader,
-    check_tar,
-    extract_zip,
-    iter_zip_stream,
-    safe_member_path,
-    write_tar,
-)
+from xnat_sdk.archives import check_tar, extract_zip, safe_member_path, write_tar
 from xnat_sdk.errors import XNATFileExistsError, XNATIntegrityError, XNATUnsafeArchiveError
 from xnat_sdk.session import XNATSession
+from xnat_sdk.transfers._zipstream import ChunkReader, iter_zip_stream
 
 if TYPE_CHECKING:
     from conftest import Seeded
