@@ -1,18 +1,17 @@
 """Decoding and shape checks of the server's JSON answers: the one place they are read.
 
-:func:`decode_json` turns a body into a value (refusing non-JSON and absurd nesting); the
-shape checks then vouch for what callers index: :func:`result_rows` / :func:`result_set` (a
-``ResultSet`` listing), :func:`object_items` / :func:`current_item` (an object's
-``?format=json`` document), :func:`json_object` (a plain JSON object), :func:`int_field` and
-:func:`total_records` (whole numbers such as ``Size`` and ``totalRecords``). Whatever is wrong
-raises :class:`~xnat_sdk.errors.XNATResponseError` naming the method, the URL and what was
-wrong, never a bare KeyError, TypeError, ValueError or RecursionError.
-
+:func:`decode_json` turns a body into a value (refusing non-JSON and absurd nesting).
 :func:`fetch` (``GET ?format=json``) and :func:`answer_of` (a response already received) give
-an :class:`Answer`: the decoded document plus the request it answered, with the same checks
-as methods.
+an :class:`Answer`: the decoded document plus the request it answered, whose methods vouch
+for what callers index: ``rows()`` / ``result_set()`` (a ``ResultSet`` listing),
+``items()`` / ``current_item()`` (an object's ``?format=json`` document), ``json_object()``
+(a plain JSON object), ``int_field()`` and ``total_records()`` (whole numbers such as
+``Size`` and ``totalRecords``). Whatever is wrong raises
+:class:`~xnat_sdk.errors.XNATResponseError` naming the method, the URL and what was wrong,
+never a bare KeyError, TypeError, ValueError or RecursionError.
 
-Imports only the standard library and :mod:`xnat_sdk.errors` (no requests at import time).
+Imports only the standard library, :mod:`xnat_sdk.errors` and :mod:`xnat_sdk._urls` (no
+requests at import time).
 """
 
 from __future__ import annotations
@@ -37,15 +36,8 @@ __all__ = [
     "MAX_DEPTH",
     "Answer",
     "answer_of",
-    "current_item",
     "decode_json",
     "fetch",
-    "int_field",
-    "json_object",
-    "object_items",
-    "result_rows",
-    "result_set",
-    "total_records",
     "whole_number",
 ]
 
@@ -191,98 +183,6 @@ def fetch(
         timeout=timeout,
     )
     return answer_of(response)
-
-
-# -- shape checks (free functions, for callers holding a decoded document) ------------------
-
-
-def result_set(
-    document: Any,
-    method: str,
-    url: str,
-    status: int = 200,
-    response: requests.Response | None = None,
-) -> dict[str, Any]:
-    """``document["ResultSet"]``, its ``Result`` rows and ``Columns`` checked."""
-    return Answer(document, method, url, status, response).result_set()
-
-
-def result_rows(
-    document: Any,
-    method: str,
-    url: str,
-    status: int = 200,
-    response: requests.Response | None = None,
-    *,
-    numbers: Iterable[str] = (),
-) -> list[dict[str, Any]]:
-    """``document["ResultSet"]["Result"]``, checked to be a list of flat rows (dicts of
-    strings, numbers, booleans or null); the cells named in ``numbers`` must be whole
-    numbers (or empty)."""
-    return Answer(document, method, url, status, response).rows(numbers)
-
-
-def total_records(
-    document: Any,
-    method: str,
-    url: str,
-    status: int = 200,
-    response: requests.Response | None = None,
-) -> int | None:
-    """``ResultSet.totalRecords`` as a whole number (None when absent)."""
-    return Answer(document, method, url, status, response).total_records()
-
-
-def object_items(
-    document: Any,
-    method: str,
-    url: str,
-    status: int = 200,
-    response: requests.Response | None = None,
-) -> list[dict[str, Any]]:
-    """``document["items"]`` of an object document, every item checked down its
-    ``children``: a dict whose ``data_fields`` is a dict of scalars, ``meta`` a dict
-    (``xsi:type`` a string, ``isHistory`` a boolean) and ``children`` a list of
-    ``{"field": str, "items": [...]}``, nested at most :data:`MAX_CHILD_DEPTH` deep."""
-    return Answer(document, method, url, status, response).items()
-
-
-def current_item(
-    document: Any,
-    method: str,
-    url: str,
-    status: int = 200,
-    response: requests.Response | None = None,
-) -> dict[str, Any]:
-    """The first non-history item of an object document (checked as :func:`object_items`)."""
-    return Answer(document, method, url, status, response).current_item()
-
-
-def json_object(
-    document: Any,
-    method: str,
-    url: str,
-    status: int = 200,
-    response: requests.Response | None = None,
-    *,
-    strings: Iterable[str] = (),
-) -> dict[str, Any]:
-    """The document, checked to be a JSON object whose keys in ``strings`` are strings."""
-    return Answer(document, method, url, status, response).json_object(strings)
-
-
-def int_field(
-    row: Mapping[str, Any],
-    key: str,
-    method: str,
-    url: str,
-    status: int = 200,
-    response: requests.Response | None = None,
-    *,
-    where: str = "a row",
-) -> int | None:
-    """``row[key]`` as a whole number (None when absent or empty); anything else raises."""
-    return Answer(None, method, url, status, response).int_field(row, key, where)
 
 
 def whole_number(value: object) -> int | None:
