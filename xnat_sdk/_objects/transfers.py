@@ -188,7 +188,28 @@ def _session_of(obj: XNATObject) -> XNATSession:
     return obj._xnat_bound_session()
 
 
-class ResourceTransfers(XNATObject):
+class _ZipDownloads(XNATObject):
+    __slots__ = ()
+
+    def _zip_uri(self) -> str:
+        return f"{self.uri}/files"
+
+    def download(
+        self, path: str | os.PathLike[str], verbose: bool = True, *, overwrite: bool = True
+    ) -> Path:
+        """Download all files (of every resource below this object, or of this resource) as
+        one zip file at ``path``."""
+        return download_file(
+            _session_of(self),
+            self._zip_uri(),
+            path,
+            format="zip",
+            verbose=verbose,
+            overwrite=overwrite,
+        )
+
+
+class ResourceTransfers(_ZipDownloads):
     """Uploads, downloads and file statistics of a resource folder."""
 
     __slots__ = ()
@@ -385,19 +406,6 @@ class ResourceTransfers(XNATObject):
         ):
             _settle([pool.submit(send, path, rel, size, bars) for path, rel, size in files])
 
-    def download(
-        self, path: str | os.PathLike[str], verbose: bool = True, *, overwrite: bool = True
-    ) -> Path:
-        """Download the resource's files as one zip file at ``path``."""
-        return download_file(
-            _session_of(self),
-            self._files_uri(),
-            path,
-            format="zip",
-            verbose=verbose,
-            overwrite=overwrite,
-        )
-
     def download_dir(
         self,
         target_dir: str | os.PathLike[str],
@@ -429,26 +437,6 @@ def _common_folder(root: Path, written: list[str]) -> Path:
         return root
     # The paths are built by download_zip_dir, so their last separator ends the folder.
     return Path(os.path.commonpath({p[: p.rfind(os.sep)] for p in written}))
-
-
-class _ZipDownloads(XNATObject):
-    __slots__ = ()
-
-    def _zip_uri(self) -> str:
-        return f"{self.uri}/files"
-
-    def download(
-        self, path: str | os.PathLike[str], verbose: bool = True, *, overwrite: bool = True
-    ) -> Path:
-        """Download all files (of every resource) as one zip file at ``path``."""
-        return download_file(
-            _session_of(self),
-            self._zip_uri(),
-            path,
-            format="zip",
-            verbose=verbose,
-            overwrite=overwrite,
-        )
 
 
 class ScanTransfers(_ZipDownloads):
