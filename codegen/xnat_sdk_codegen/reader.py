@@ -753,33 +753,7 @@ class Reader:
         simple_required = min_occurs >= 1 and not is_list and default is None
 
         if el.type:
-            key = self._qkey(el.type, el.ns_map, ewhere)
-            if self._is_simple_key(key):
-                simple = self._simple_type(key, ewhere)
-                assert simple is not None
-                return FieldDecl(
-                    py_type=self._literal_or(simple),
-                    xsd_type=str(el.type),
-                    kind="element",
-                    required=simple_required,
-                    default=None if default is None else str(default),
-                    enumeration=simple.enumeration,
-                    facets=simple.facets,
-                    **common,
-                )
-            if key in self._complex:
-                target = key
-            elif self._split(key)[0] in self._opaque_used:
-                self._ensure_opaque(key, ewhere)
-                target = key
-            else:
-                raise SchemaError(
-                    f"{ewhere}: type {el.type!r} ({key}) is not defined in any schema that was "
-                    "read; add the schema that defines it, or fix the import"
-                )
-            return FieldDecl(
-                py_type="", xsd_type=str(el.type), kind="child", target=target, **common
-            )
+            return self._typed_element_field(el, ewhere, simple_required, default, common)
         if el.simple_type is not None:
             simple = self._inline_simple(el.simple_type, ewhere)
             return FieldDecl(
@@ -824,6 +798,42 @@ class Reader:
             target = self._build_nested(scope, path_t, name, ct, ewhere, doc)
             kind = "nested"
         return FieldDecl(py_type="", xsd_type="", kind=kind, target=target, **common)
+
+    def _typed_element_field(
+        self,
+        el: Any,
+        ewhere: str,
+        simple_required: bool,
+        default: Any,
+        common: dict[str, Any],
+    ) -> FieldDecl:
+        """The field of an element with ``type=``: a simple value, or a child of a named
+        complex type (an opaque one when its schema is declared opaque)."""
+        key = self._qkey(el.type, el.ns_map, ewhere)
+        if self._is_simple_key(key):
+            simple = self._simple_type(key, ewhere)
+            assert simple is not None
+            return FieldDecl(
+                py_type=self._literal_or(simple),
+                xsd_type=str(el.type),
+                kind="element",
+                required=simple_required,
+                default=None if default is None else str(default),
+                enumeration=simple.enumeration,
+                facets=simple.facets,
+                **common,
+            )
+        if key in self._complex:
+            target = key
+        elif self._split(key)[0] in self._opaque_used:
+            self._ensure_opaque(key, ewhere)
+            target = key
+        else:
+            raise SchemaError(
+                f"{ewhere}: type {el.type!r} ({key}) is not defined in any schema that was "
+                "read; add the schema that defines it, or fix the import"
+            )
+        return FieldDecl(py_type="", xsd_type=str(el.type), kind="child", target=target, **common)
 
     @staticmethod
     def _collapsible(ct: Any) -> Any | None:
