@@ -36,7 +36,7 @@ from xnat_sdk.errors import (
     XNATNoModelError,
     XNATNotConnectedError,
 )
-from xnat_sdk.inspect import Inspect
+from xnat_sdk.inspection import Inspect
 from xnat_sdk.listings import Listing
 from xnat_sdk.prearchive import Prearchive
 from xnat_sdk.progress import ProgressCallback
@@ -691,7 +691,7 @@ class XNATSession:
 
     @property
     def inspect(self) -> Inspect:
-        """Data types and search fields of the server (:class:`~xnat_sdk.inspect.Inspect`)."""
+        """Data types and search fields of the server (:class:`~xnat_sdk.inspection.Inspect`)."""
         return self._helper("_xnat_inspect", lambda: Inspect(self))
 
     def search(self, cls: type[_M]) -> SearchQuery[_M]:
