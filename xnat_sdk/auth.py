@@ -21,9 +21,7 @@ from xnat_sdk.errors import XNATValueError
 
 __all__ = ["Credentials", "is_alias_token", "netrc_credentials", "resolve_credentials"]
 
-_TOKEN = re.compile(
-    r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
-)
+_TOKEN = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
 
 
 class Credentials:
@@ -71,7 +69,7 @@ def _hidden(value: str | None) -> Callable[[], str | None]:
 
 def is_alias_token(user: str) -> bool:
     """True when ``user`` looks like an XNAT alias token (a UUID)."""
-    return bool(_TOKEN.match(user))
+    return _TOKEN.fullmatch(user) is not None
 
 
 def _env(*names: str) -> str | None:
@@ -115,12 +113,15 @@ def netrc_credentials(
     candidates = [parts.netloc]
     if parts.hostname and parts.hostname != parts.netloc:
         candidates.append(parts.hostname)
-    for machine in candidates:
-        found = entries.authenticators(machine)
-        if found is not None:
-            login, _account, password = found
-            if login:
-                return login, password or ""
+    # the machine entries first: authenticators() would answer a missing host:port with the
+    # 'default' entry before the host's own entry is tried
+    found = next((entries.hosts[m] for m in candidates if m in entries.hosts), None)
+    if found is None:
+        found = entries.authenticators(candidates[0]) if candidates[0] else None
+    if found is not None:
+        login, _account, password = found
+        if login:
+            return login, password or ""
     return None
 
 
