@@ -48,6 +48,9 @@ class Changes:
     scans: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     project: str | None = None
     """``<type>/project`` of the query string (XNAT refuses to move an object that way)."""
+    id: str | None = None
+    """The object's ID the client gives (``<type>/ID`` query field or the document's ``ID``
+    attribute); XNAT keeps it for a new subject or experiment."""
 
 
 def _xsi_from_params(ctx: RequestContext) -> str | None:
@@ -95,6 +98,8 @@ def parse_changes(ctx: RequestContext, kind: str, schema: SchemaInfo) -> Changes
                 ch.project = value
                 continue
             if path in ("ID", "id"):
+                if val:
+                    ch.id = val
                 continue
             ch.data[path] = val
         elif key == "label":
@@ -161,7 +166,9 @@ def _parse_xml_body(ctx: RequestContext, kind: str, ch: Changes) -> None:
             continue
         if k == "label":
             ch.label = v
-        elif k not in ("ID", "project"):
+        elif k == "ID":
+            ch.id = v or None
+        elif k != "project":
             ch.data[k] = v
     _walk(root, "", kind, ch)
 

@@ -255,6 +255,10 @@ def share_nodes(store: Store, kind: str, object_id: str) -> list[ItemNode]:
     return [ItemNode(xsi, {"project": r[0], "label": r[1]}) for r in rows]
 
 
+#: project settings XNAT keeps in ``arc:project``, not in the ``xnat:projectData`` document
+_ARC_SETTINGS = frozenset({"prearchive_code", "quarantine_code", "current_arc"})
+
+
 def project_node(store: Store, row: sqlite3.Row) -> ItemNode:
     """A project item."""
     data = loads_data(row["data"])
@@ -264,7 +268,9 @@ def project_node(store: Store, row: sqlite3.Row) -> ItemNode:
         "name": row["name"],
         "description": row["description"],
     }
-    fields.update({k: v for k, v in data.items() if not k.startswith("PI/")})
+    fields.update(
+        {k: v for k, v in data.items() if not k.startswith("PI/") and k not in _ARC_SETTINGS}
+    )
     node = ItemNode(
         "xnat:projectData", fields, event_id=row["event_id"], insert_date=row["insert_date"]
     )

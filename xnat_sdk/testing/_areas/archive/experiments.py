@@ -21,6 +21,7 @@ from xnat_sdk.testing._areas.archive.changes import (
 from xnat_sdk.testing._areas.archive.documents import experiment_node
 from xnat_sdk.testing._areas.archive.lookup import Chain, require_edit, resolve
 from xnat_sdk.testing._areas.archive.model import (
+    VALID_ID,
     create_experiment,
     create_scan,
     create_subject,
@@ -61,9 +62,29 @@ def experiment_put(ctx: RequestContext) -> Response:
     schema = schema_of(ctx)
     ch = parse_changes(ctx, "experiment", schema)
     existing = _existing_experiment(ctx, assessor)
+    if existing is None and ch.id:
+        existing = _experiment_with_id(ctx, chain, ch, assessor)
     if existing is None:
         return _create_experiment(ctx, chain, ch, schema, assessor)
+    if ch.id and ch.id != existing["id"]:
+        raise HttpError(400, "ID cannot be modified")
     return _update_experiment(ctx, existing, ch, schema)
+
+
+def _experiment_with_id(
+    ctx: RequestContext, chain: Chain, ch: Changes, assessor: bool
+) -> sqlite3.Row | None:
+    """The experiment already holding the client's ID ``ch.id`` (XNAT's
+    ``SubjAssessmentResource.getExistingExperiment`` looks it up site-wide): one in another
+    project -> 409; one in this project can only be relabelled with ``label=`` (else 400)."""
+    row = ctx.store.one("SELECT * FROM experiments WHERE id=?", (ch.id,))
+    if row is None:
+        return None
+    if row["project"] != _new_experiment_project(chain, assessor):
+        raise HttpError(409, "Project must be modified through separate URI.")
+    if not ctx.q("label"):
+        raise HttpError(400, "Label must be modified through separate URI.")
+    return row
 
 
 def _parent_chain(ctx: RequestContext, assessor: bool) -> Chain:
@@ -96,6 +117,8 @@ def _create_experiment(
     xsi = _new_experiment_type(ch, schema, assessor)
     label = ch.label or ref
     validate_label(label, "experiment")
+    if ch.id and not VALID_ID.match(ch.id):
+        raise HttpError(417, "Invalid character in experiment label.")  # sic: XNAT's wording
     data = {
         k: v
         for k, v in canonical_paths(schema, xsi, ch.data).items()
@@ -119,6 +142,7 @@ def _create_experiment(
             session_id=session_id,
             data=data,
             user=ctx.user.login,
+            experiment_id=ch.id,
         )
         apply_custom(db, "experiment", eid, ch.custom)
         for scan_id, sxsi, sfields in ch.scans:

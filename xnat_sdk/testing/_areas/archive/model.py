@@ -72,6 +72,15 @@ def create_project(
     return project_id
 
 
+def _free_accession(store: Store, db: sqlite3.Connection, kind: str, table: str) -> str:
+    """The next generated accession ID not already taken (clients may pick their own IDs,
+    and XNAT's ``CreateNewID`` skips IDs in use)."""
+    while True:
+        candidate = store.next_accession(db, kind)
+        if db.execute(f"SELECT 1 FROM {table} WHERE id=?", (candidate,)).fetchone() is None:
+            return candidate
+
+
 def create_subject(
     store: Store,
     db: sqlite3.Connection,
@@ -82,8 +91,9 @@ def create_subject(
     user: str = "admin",
     subject_id: str | None = None,
 ) -> str:
-    """Insert a subject; returns its accession ID (``XNAT_S00001``)."""
-    sid = subject_id or store.next_accession(db, "S")
+    """Insert a subject; returns its accession ID (``subject_id``, else a new
+    ``XNAT_S00001``-style one that no subject has yet)."""
+    sid = subject_id or _free_accession(store, db, "S", "subjects")
     db.execute(
         "INSERT INTO subjects(id, project, label, data, insert_date, insert_user, event_id) "
         "VALUES(?,?,?,?,?,?,?)",
@@ -103,11 +113,13 @@ def create_experiment(
     session_id: str | None = None,
     data: Mapping[str, str] | None = None,
     user: str = "admin",
+    experiment_id: str | None = None,
 ) -> str:
     """Insert an experiment (session, subject assessor, or image assessor with
     ``session_id``); returns its accession ID (``XNAT_E00001``). ``data["date"]`` is also
-    kept in the ``date`` column."""
-    eid = store.next_accession(db, "E")
+    kept in the ``date`` column. ``experiment_id`` is the client's ID (else a new
+    ``XNAT_E00001``-style one that no experiment has yet)."""
+    eid = experiment_id or _free_accession(store, db, "E", "experiments")
     fields = dict(data or {})
     db.execute(
         "INSERT INTO experiments(id, project, label, xsi_type, subject_id, session_id, date, "

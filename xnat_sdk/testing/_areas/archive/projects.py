@@ -126,7 +126,12 @@ def project_put(ctx: RequestContext) -> Response:
                 secondary_id=sec,
                 description=desc,
                 accessibility=access or "private",
-                data={k: v for k, v in ch.data.items() if v is not None},
+                # XNAT's initArcProject gives a new project the site's defaultPrearchiveCode,
+                # 4 (auto-archive) unless configured otherwise
+                data={
+                    "prearchive_code": "4",
+                    **{k: v for k, v in ch.data.items() if v is not None},
+                },
                 user=ctx.user.login,
             )
             apply_custom(db, "project", ref, ch.custom)

@@ -4,11 +4,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from werkzeug.wrappers import Response
 
 from xnat_sdk.testing._areas.archive.changes import (
+    Changes,
     apply_custom,
     canonical_paths,
     merge_data,
@@ -18,7 +20,7 @@ from xnat_sdk.testing._areas.archive.changes import (
 )
 from xnat_sdk.testing._areas.archive.documents import subject_node
 from xnat_sdk.testing._areas.archive.lookup import require_edit, resolve
-from xnat_sdk.testing._areas.archive.model import create_subject, delete_subject
+from xnat_sdk.testing._areas.archive.model import VALID_ID, create_subject, delete_subject
 from xnat_sdk.testing._areas.archive.sharing import share
 from xnat_sdk.testing._areas.archive.tables import answer
 from xnat_sdk.testing._areas.archive.views import projects_table, represent
@@ -118,12 +120,18 @@ def subject_put(ctx: RequestContext) -> Response:
         existing = store.one("SELECT * FROM subjects WHERE id=?", (ref,))
         if existing is None:
             raise HttpError(404, f"Unable to find subject {ref}; create it under a project.")
+    by_id = False  # the PUT names the subject by a taken ID: a full save, not a rename
+    if existing is None and ch.id:
+        existing = _subject_with_id(ctx, ch, ref)
+        by_id = existing is not None
     if existing is None:
         assert project is not None
         pid = project["id"]
         require_edit(ctx, pid)
         label = ch.label or ref
         validate_label(label, "subject")
+        if ch.id and not VALID_ID.match(ch.id):
+            raise HttpError(417, "Invalid character in subject ID.")
         with store.tx() as db:
             if db.execute(
                 "SELECT 1 FROM subjects WHERE project=? AND label=?", (pid, label)
@@ -136,10 +144,13 @@ def subject_put(ctx: RequestContext) -> Response:
                 label,
                 data={k: v for k, v in ch.data.items() if v is not None},
                 user=ctx.user.login,
+                subject_id=ch.id,
             )
             apply_custom(db, "subject", sid, ch.custom)
         return ctx.text(sid, status=201)
     sid = existing["id"]
+    if ch.id and ch.id != sid:
+        raise HttpError(400, "ID cannot be modified")
     require_edit(ctx, existing["project"])
     refuse_project_change(ch, existing["project"])
     with store.tx() as db:
@@ -156,9 +167,23 @@ def subject_put(ctx: RequestContext) -> Response:
         data = merge_data(loads_data(existing["data"]), ch.data)
         db.execute("UPDATE subjects SET data=? WHERE id=?", (dumps_data(data), sid))
         apply_custom(db, "subject", sid, ch.custom)
-    if renamed and not ch.data and not ch.custom:
+    if renamed and not ch.data and not ch.custom and not by_id:
         return ctx.text("")
     return ctx.text(sid)
+
+
+def _subject_with_id(ctx: RequestContext, ch: Changes, ref: str) -> sqlite3.Row | None:
+    """The subject already holding the client's ID ``ch.id`` (XNAT's ``SubjectResource``
+    looks it up site-wide): one in another project is refused with 409, one in the URL's
+    project is updated (and takes the URL's label unless ``label`` is given)."""
+    row = ctx.store.one("SELECT * FROM subjects WHERE id=?", (ch.id,))
+    if row is None:
+        return None
+    project = resolve(ctx, upto="subject").project
+    if project is None or row["project"] != project["id"]:
+        raise HttpError(409, "Project must be modified through separate URI.")
+    ch.label = ch.label or ref
+    return row
 
 
 def subject_delete(ctx: RequestContext) -> Response:

@@ -17,6 +17,7 @@ __all__ = [
     "Parent",
     "experiment_base",
     "find_resources",
+    "listing_parent_of",
     "one_resource",
     "parent_of",
     "resources_of",
@@ -68,6 +69,31 @@ def parent_of(ctx: RequestContext) -> Parent:
             e["label"],
             "",
         )
+    return _upper_parent(chain)
+
+
+def listing_parent_of(ctx: RequestContext) -> Parent:
+    """The owner whose resources ``GET {parent}/resources`` lists. XNAT's ``XNATTemplate``
+    refuses a missing experiment, scan, reconstruction or assessor only for non-GET calls,
+    and ``CatalogResourceList.loadCatalogs`` then lists the nearest object that did
+    resolve: the URL's subject, else its project (404 when neither is in the URL)."""
+    try:
+        return parent_of(ctx)
+    except HttpError as err:
+        if err.status != 404 or ctx.params.get("inout") not in (None, "in", "out"):
+            raise
+        upper = resolve(ctx, upto="experiment")  # a missing project or subject stays 404
+        if upper.project is None and upper.subject is None:
+            raise HttpError(
+                404,
+                "You must specify an entity for which you want to retrieve resources, "
+                "e.g. experiments, scan IDs, subjects, or projects.",
+            ) from err
+        return _upper_parent(upper)
+
+
+def _upper_parent(chain: Chain) -> Parent:
+    """The subject or (without one) the project of ``chain`` as a resource owner."""
     if chain.subject is not None:
         s = chain.subject
         return Parent(

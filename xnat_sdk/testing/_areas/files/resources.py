@@ -12,6 +12,7 @@ from xnat_sdk.testing._areas.archive.lookup import require_edit
 from xnat_sdk.testing._areas.files.parents import (
     Parent,
     find_resources,
+    listing_parent_of,
     one_resource,
     parent_of,
     resources_of,
@@ -37,7 +38,7 @@ def _category(parent: Parent) -> tuple[str, str, str]:
 
 
 def resource_list(ctx: RequestContext) -> Response:
-    parent = parent_of(ctx)
+    parent = listing_parent_of(ctx)
     category, cat_id, cat_desc = _category(parent)
     rows = []
     for r in resources_of(ctx, parent):

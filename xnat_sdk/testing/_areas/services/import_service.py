@@ -88,6 +88,9 @@ class _Options:
     overwrite: str
     overwrite_files: bool
     quarantine: bool
+    to_prearchive: bool = False
+    """``dest`` names the prearchive: the session stays there even in an auto-archiving
+    project (XNAT's ``SessionImporter.call`` returns before ``FinishImageUpload``)."""
 
 
 def import_upload(ctx: RequestContext) -> Response:
@@ -113,6 +116,7 @@ def import_upload(ctx: RequestContext) -> Response:
         overwrite=(first(params, "overwrite") or "none").lower(),
         overwrite_files=is_true(first(params, "overwrite_files")),
         quarantine=is_true(first(params, "quarantine")),
+        to_prearchive=dest_kind == "prearchive",
     )
     studies = _parse_studies(body, ctype, name, params, opts)
     targets = _targets(ctx, studies, project, to_archive)
@@ -210,7 +214,7 @@ def _receive(ctx: RequestContext, study: DicomStudy, target: str, opts: _Options
         s = merge_into_session(ctx.store, existing, study)
     else:
         s = create_session(ctx.store, target, study, subject=opts.subject, label=opts.label)
-    auto = s.autoarchive in ("AutoArchive", "AutoArchiveOverwrite")
+    auto = not opts.to_prearchive and s.autoarchive in ("AutoArchive", "AutoArchiveOverwrite")
     if not (opts.to_archive or auto):
         return f"/data{s.url}"
     req = ArchiveRequest(
