@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import selectors
 import signal
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from serve_process import start_serve, stop
 
 from xnat_sdk.testing.local import LocalXNAT
 
@@ -23,38 +23,13 @@ CHUNK = b"\0" * (1 << 20)
 
 def _start(data_dir: Path, started: list[subprocess.Popen[str]]) -> tuple[int, str]:
     """Run ``xnat-sdk serve`` on ``data_dir`` (127.0.0.1, a free port): its pid and URL."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from xnat_sdk.cli import main; sys.exit(main())",
-            "serve",
-            "--data-dir",
-            str(data_dir),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    proc, url = start_serve(data_dir)
     started.append(proc)  # killed by the fixture whatever happens next
-    assert proc.stdout is not None
-    with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        assert sel.select(timeout=30), "the server printed no URL within 30 s"
-    line = proc.stdout.readline()
-    assert "http://127.0.0.1:" in line, line
-    return proc.pid, line.split()[4]
+    return proc.pid, url
 
 
 def _kill(proc: subprocess.Popen[str]) -> None:
-    if proc.poll() is None:
-        proc.kill()
-    proc.wait(timeout=30)  # reaped: a zombie would still count as a live pid
-    if proc.stdout is not None:
-        proc.stdout.close()
+    stop(proc, kill=True)
 
 
 def _wait_for(predicate: Callable[[], bool], what: str, timeout: float = 30.0) -> None:

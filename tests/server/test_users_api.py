@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import selectors
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from serve_process import MAIN, start_serve, stop
 
 from xnat_sdk.testing._server.state import ServerConfig
 from xnat_sdk.testing.local import LocalXNAT
@@ -191,48 +191,6 @@ def test_default_user_list_is_open_as_in_xnat(server: LocalXNAT, tmp_path: Path)
 # -- ``xnat-sdk serve --restrict-user-list`` --------------------------------------------------
 
 
-def _serve(argv: list[str], data_dir: Path) -> tuple[subprocess.Popen[str], str]:
-    """Run ``argv`` (a ``serve`` command line) on 127.0.0.1, a free port: the process, URL."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            *argv,
-            "--data-dir",
-            str(data_dir),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        with selectors.DefaultSelector() as sel:
-            sel.register(proc.stdout, selectors.EVENT_READ)
-            assert sel.select(timeout=30), "the server printed no URL within 30 s"
-        line = proc.stdout.readline()
-        assert "http://127.0.0.1:" in line, line
-    except BaseException:
-        _stop(proc)
-        raise
-    return proc, line.split()[4]
-
-
-def _stop(proc: subprocess.Popen[str]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-    if proc.stdout is not None:
-        proc.stdout.close()
-
-
 def _assert_user_list_restricted(url: str) -> None:
     assert requests.get(url + "/data/users", auth=("admin", "admin")).status_code == 200
     refused = requests.get(url + "/data/users", auth=("user", "user"))
@@ -241,7 +199,6 @@ def _assert_user_list_restricted(url: str) -> None:
     assert requests.get(url + "/xapi/users", auth=("admin", "admin")).status_code == 200
 
 
-_MAIN = "import sys; from xnat_sdk.cli import main; sys.exit(main())"
 # the serve() handler alone, fed the Namespace argparse gives for --restrict-user-list
 _HANDLER = (
     "import argparse, sys; from xnat_sdk.testing.cli import serve; "
@@ -252,28 +209,28 @@ _HANDLER = (
 
 
 def test_serve_handler_restricts_user_list(tmp_path: Path) -> None:
-    proc, url = _serve([_HANDLER], tmp_path)
+    proc, url = start_serve(tmp_path, [_HANDLER])
     try:
         _assert_user_list_restricted(url)
     finally:
-        _stop(proc)
+        stop(proc)
 
 
 def test_cli_serve_restrict_user_list(tmp_path: Path) -> None:
-    proc, url = _serve([_MAIN, "serve", "--restrict-user-list"], tmp_path / "on")
+    proc, url = start_serve(tmp_path / "on", [MAIN, "serve", "--restrict-user-list"])
     try:
         _assert_user_list_restricted(url)
     finally:
-        _stop(proc)
+        stop(proc)
     # without the flag the list is open, as in XNAT
-    proc, url = _serve([_MAIN, "serve"], tmp_path / "off")
+    proc, url = start_serve(tmp_path / "off", [MAIN, "serve"])
     try:
         assert requests.get(url + "/data/users", auth=("user", "user")).status_code == 200
         assert requests.get(url + "/xapi/users", auth=("user", "user")).status_code == 200
     finally:
-        _stop(proc)
+        stop(proc)
     helped = subprocess.run(
-        [sys.executable, "-c", _MAIN, "serve", "--help"],
+        [sys.executable, "-c", MAIN, "serve", "--help"],
         capture_output=True,
         text=True,
         timeout=60,
