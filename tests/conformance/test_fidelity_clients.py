@@ -1,9 +1,11 @@
 """xnatpy and pyxnat meeting behaviours checked against XNAT's source (see
 ``tests/server/test_xnat_fidelity.py``): client-given IDs, the prearchive code of new
-projects, resource listings under a missing scan."""
+projects, resource listings under a missing scan, scan ``parameters/addParam``, the text
+of float fields and ``last_modified``."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -74,3 +76,75 @@ def test_pyxnat_resources_of_a_missing_scan(pyx: Any, rest: Rest) -> None:
     missing = pyx.select.project(pid).subject("RSUB1").experiment("RMR1").scan("99")
     assert missing.resources().get() == ids
     assert not missing.exists()
+
+
+def _mr_scan(rest: Rest, pid: str) -> str:
+    """A project, subject ``S1``, session ``MR1`` and MR scan ``1``; the scan's path."""
+    for path, params in (
+        (f"/data/projects/{pid}", {}),
+        (f"/data/projects/{pid}/subjects/S1", {}),
+        (f"/data/projects/{pid}/subjects/S1/experiments/MR1", {"xsiType": "xnat:mrSessionData"}),
+        (
+            f"/data/projects/{pid}/subjects/S1/experiments/MR1/scans/1",
+            {"xsiType": "xnat:mrScanData", "xnat:mrScanData/parameters/tr": "42"},
+        ),
+    ):
+        resp = rest.http.put(rest.base + path, params=params, timeout=30)
+        assert resp.ok, (path, resp.status_code, resp.text[:300])
+    return f"/data/projects/{pid}/subjects/S1/experiments/MR1/scans/1"
+
+
+def test_xnatpy_scan_fields_are_the_add_params(xnatpy: Any, rest: Rest) -> None:
+    """xnatpy's ``scan.fields`` is ``scan.parameters.add_param``, read from the JSON child
+    collection ``parameters/addParam`` (``xnat:addField`` items, ``addField`` value by
+    ``name``) and written as ``.../parameters/addParam[name=X]/addField=V``: both ways
+    work, as XNAT stores and returns those items."""
+    pid = unique("XFADD")
+    path = _mr_scan(rest, pid)
+    put = rest.http.put(
+        rest.base + path + "?xnat:mrScanData/parameters/addParam[name=foo]/addField=bar",
+        timeout=30,
+    )
+    assert put.ok, put.text
+    xnatpy.projects.clearcache()
+    scan = xnatpy.projects[pid].subjects["S1"].experiments["MR1"].scans["1"]
+    assert dict(scan.fields) == {"foo": "bar"}
+    scan.fields["Echo Spacing"] = "0.69"
+    items = rest.child(path, "parameters/addParam")
+    assert {i["name"]: i["addField"] for i in items} == {
+        "foo": "bar",
+        "Echo Spacing": "0.69",
+    }
+
+
+def test_pyxnat_reads_float_fields_as_xnat_writes_them(pyx: Any, xnatpy: Any, rest: Rest) -> None:
+    """pyxnat's ``attrs.get`` reads a listing column, whose text for an ``xs:float`` is
+    ``Double.toString`` (``XFTTable.toJSON`` -> ``ValueParser``): ``'42.0'`` for a ``42``
+    written; xnatpy converts the JSON number to the float ``42.0``."""
+    pid = unique("PFFLT")
+    _mr_scan(rest, pid)
+    scan = pyx.select.project(pid).subject("S1").experiment("MR1").scan("1")
+    assert scan.attrs.get("xnat:mrScanData/parameters/tr") == "42.0"
+    xnatpy.projects.clearcache()
+    xscan = xnatpy.projects[pid].subjects["S1"].experiments["MR1"].scans["1"]
+    assert xscan.parameters.tr == 42.0
+
+
+def test_pyxnat_sees_last_modified_change(pyx: Any, rest: Rest) -> None:
+    """``<type>/meta/last_modified`` (what pyxnat's ``attrs.get`` asks the listing for) is
+    the insert time at first and the change's time after a PUT that changed the object
+    (``DBAction.StoreHistoryAndMeta``)."""
+    pid = unique("PFLMD")
+    _mr_scan(rest, pid)
+    subject = pyx.select.project(pid).subject("S1")
+    session = subject.experiment("MR1")
+    s0 = subject.attrs.get("xnat:subjectData/meta/last_modified")
+    e0 = session.attrs.get("xnat:mrSessionData/meta/last_modified")
+    assert s0 and e0
+    time.sleep(0.01)
+    subject.attrs.set(
+        "xnat:subjectData/demographics[@xsi:type=xnat:demographicData]/gender", "male"
+    )
+    session.attrs.set("xnat:mrSessionData/note", "changed")
+    assert subject.attrs.get("xnat:subjectData/meta/last_modified") > s0
+    assert session.attrs.get("xnat:mrSessionData/meta/last_modified") > e0

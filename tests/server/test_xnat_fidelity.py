@@ -1,15 +1,21 @@
-"""Behaviours checked against XNAT's own source (``NrgXnat/xnat-web``): client-given IDs on
-create, the prearchive code of new projects, and resource listings under missing objects."""
+"""Behaviours checked against XNAT's own source (``NrgXnat/xnat-web``, ``NrgXnat/xnat``):
+client-given IDs on create, the prearchive code of new projects, resource listings under
+missing objects, scan ``parameters/addParam``, the text of float fields and
+``last_modified``."""
 
 from __future__ import annotations
 
 import re
+import time
+import xml.etree.ElementTree as ET
 
 import requests
 
 from tests.server.conftest import rows
 from xnat_sdk.testing.dicomgen import make_dicom_zip
 from xnat_sdk.testing.local import LocalXNAT
+
+XNAT_NS = "{http://nrg.wustl.edu/xnat}"
 
 
 def _project(admin: requests.Session, url: str, pid: str) -> str:
@@ -205,3 +211,222 @@ def test_resource_listing_under_a_missing_object(
     # writes under a missing scan are still refused
     put = admin.put(f"{url}{sub}/experiments/MR1/scans/99/resources/NEW")
     assert put.status_code == 404
+
+
+# -- 5. scan parameters/addParam ---------------------------------------------------------
+
+
+def test_scan_add_params_are_stored_and_returned(
+    xnat_server: LocalXNAT, admin: requests.Session
+) -> None:
+    """``parameters/addParam`` of a scan is a list of ``xnat:addField`` items (xnat.xsd:
+    ``<xs:element name="addParam" type="xnat:addField" maxOccurs="unbounded">``; the type is
+    simple content ``addField`` with a ``name`` attribute, ``AutoXnatAddfield``). A PUT
+    ``.../parameters/addParam[name=X]/addField=V`` stores one; the JSON document has them as
+    the child collection ``parameters/addParam`` (``FlattenedItem.renderChildren`` keys
+    child collections by the field's XML path; ``ItemJSONBuilder.convert`` writes
+    ``meta``/``data_fields``), the XML as ``<xnat:addParam name="X">V</xnat:addParam>``
+    inside ``<xnat:parameters>``. ``NULL`` removes one."""
+    p = _project(admin, xnat_server.url, "FIDADD")
+    assert admin.put(f"{p}/subjects/S1").status_code == 201
+    assert admin.put(f"{p}/subjects/S1/experiments/MR1?xsiType=xnat:mrSessionData").ok
+    scan = f"{p}/subjects/S1/experiments/MR1/scans/1"
+    assert admin.put(f"{scan}?xsiType=xnat:mrScanData&xnat:mrScanData/parameters/tr=2.3").ok
+    put = admin.put(
+        f"{scan}?xnat:mrScanData/parameters/addParam[name=foo]/addField=bar"
+        "&xnat:mrScanData/parameters/addParam[name=Echo Spacing]/addField=0.69"
+    )
+    assert put.status_code == 200, put.text
+    item = admin.get(f"{scan}?format=json").json()["items"][0]
+    assert item["data_fields"]["parameters/tr"] == 2.3
+    assert not any("addParam" in k for k in item["data_fields"])
+    (params,) = [c for c in item["children"] if c["field"] == "parameters/addParam"]
+    got = {i["data_fields"]["name"]: i["data_fields"]["addField"] for i in params["items"]}
+    assert got == {"foo": "bar", "Echo Spacing": "0.69"}
+    assert {i["meta"]["xsi:type"] for i in params["items"]} == {"xnat:addField"}
+    xml = ET.fromstring(admin.get(f"{scan}?format=xml").content)
+    found = {e.get("name"): e.text for e in xml.findall(f"{XNAT_NS}parameters/{XNAT_NS}addParam")}
+    assert found == {"foo": "bar", "Echo Spacing": "0.69"}
+    # a second PUT changes one, NULL removes one
+    assert admin.put(f"{scan}?xnat:mrScanData/parameters/addParam[name=foo]/addField=baz").ok
+    assert admin.put(
+        f"{scan}?xnat:mrScanData/parameters/addParam[name=Echo Spacing]/addField=NULL"
+    ).ok
+    item = admin.get(f"{scan}?format=json").json()["items"][0]
+    (params,) = [c for c in item["children"] if c["field"] == "parameters/addParam"]
+    assert [(i["data_fields"]["name"], i["data_fields"]["addField"]) for i in params["items"]] == [
+        ("foo", "baz")
+    ]
+
+
+def test_scan_add_params_from_an_xml_document(
+    xnat_server: LocalXNAT, admin: requests.Session
+) -> None:
+    """The XML form (``<xnat:parameters><xnat:addParam name="X">V</xnat:addParam>``, what
+    XNAT's own XML writer gives back) is read the same way, in a session document's scans
+    and in a scan document."""
+    p = _project(admin, xnat_server.url, "FIDADX")
+    assert admin.put(f"{p}/subjects/S1").status_code == 201
+    doc = (
+        '<xnat:MRSession xmlns:xnat="http://nrg.wustl.edu/xnat" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" label="MR1">'
+        '<xnat:scans><xnat:scan ID="1" xsi:type="xnat:mrScanData"><xnat:parameters>'
+        '<xnat:addParam name="a">1</xnat:addParam><xnat:addParam name="b">two</xnat:addParam>'
+        "</xnat:parameters></xnat:scan></xnat:scans></xnat:MRSession>"
+    )
+    put = admin.put(
+        f"{p}/subjects/S1/experiments/MR1", data=doc, headers={"Content-Type": "text/xml"}
+    )
+    assert put.status_code in (200, 201), put.text
+    scan = f"{p}/subjects/S1/experiments/MR1/scans/1"
+    xml = ET.fromstring(admin.get(f"{scan}?format=xml").content)
+    found = {e.get("name"): e.text for e in xml.findall(f"{XNAT_NS}parameters/{XNAT_NS}addParam")}
+    assert found == {"a": "1", "b": "two"}
+    scan_doc = (
+        '<xnat:MRScan xmlns:xnat="http://nrg.wustl.edu/xnat" ID="2"><xnat:parameters>'
+        '<xnat:addParam name="c">3</xnat:addParam></xnat:parameters></xnat:MRScan>'
+    )
+    put = admin.put(
+        f"{p}/subjects/S1/experiments/MR1/scans/2?xsiType=xnat:mrScanData",
+        data=scan_doc,
+        headers={"Content-Type": "text/xml"},
+    )
+    assert put.ok, put.text
+    item = admin.get(f"{p}/subjects/S1/experiments/MR1/scans/2?format=json").json()["items"][0]
+    (params,) = [c for c in item["children"] if c["field"] == "parameters/addParam"]
+    assert [(i["data_fields"]["name"], i["data_fields"]["addField"]) for i in params["items"]] == [
+        ("c", "3")
+    ]
+
+
+# -- 6. float fields -----------------------------------------------------------------------
+
+
+def test_float_fields_render_as_java_doubles(
+    xnat_server: LocalXNAT, admin: requests.Session
+) -> None:
+    """XFT keeps ``xs:float``/``xs:double`` in ``FLOAT`` columns (``PGSQLMapping``; decimal
+    is ``NUMERIC``) read back as ``java.lang.Double`` (``JavaMapping``). The XML writer puts
+    ``o.toString()`` (``XMLWriter.ValueParser``: ``42.0``, ``1.0E-4``; ``INF`` for an
+    infinity) and a listing the same (``XFTTable.toJSON`` -> ``ValueParser`` ->
+    ``toString()``), while ``?format=json`` hands the ``Double`` to org.json
+    (``ItemJSONBuilder.convert``), whose ``JSONObject.numberToString`` drops a trailing
+    ``.0``: the JSON number ``42``; a fraction or an exponent stays (``2.5``, ``1.0E-4``)."""
+    p = _project(admin, xnat_server.url, "FIDFLT")
+    assert admin.put(f"{p}/subjects/S1").status_code == 201
+    assert admin.put(f"{p}/subjects/S1/experiments/MR1?xsiType=xnat:mrSessionData").ok
+    scan = f"{p}/subjects/S1/experiments/MR1/scans/1"
+    put = admin.put(
+        scan,
+        params={
+            "xsiType": "xnat:mrScanData",
+            "xnat:mrScanData/parameters/tr": "42",
+            "xnat:mrScanData/parameters/te": "0.0001",
+            "xnat:mrScanData/parameters/ti": "2.50",
+            "xnat:mrScanData/parameters/flip": "12",  # xs:int: stays as written
+        },
+    )
+    assert put.ok, put.text
+    sdf = admin.get(f"{scan}?format=json").json()["items"][0]["data_fields"]
+    assert (sdf["parameters/tr"], sdf["parameters/te"], sdf["parameters/ti"]) == (42, 0.0001, 2.5)
+    assert isinstance(sdf["parameters/tr"], int)
+    xml = ET.fromstring(admin.get(f"{scan}?format=xml").content)
+    par = f"{XNAT_NS}parameters/{XNAT_NS}"
+    assert [xml.findtext(f"{par}{n}") for n in ("tr", "te", "ti", "flip")] == [
+        "42.0",
+        "1.0E-4",
+        "2.5",
+        "12.0",
+    ]
+    listed = rows(
+        admin.get(
+            f"{p}/subjects/S1/experiments/MR1/scans?format=json"
+            "&columns=ID,xnat:mrScanData/parameters/tr,xnat:mrScanData/parameters/te"
+        )
+    )
+    assert (
+        listed[0]["xnat:mrscandata/parameters/tr"],
+        listed[0]["xnat:mrscandata/parameters/te"],
+    ) == (
+        "42.0",
+        "1.0E-4",
+    )
+    # a subject's demographics height (xs:float) in the subject listing
+    assert admin.put(f"{p}/subjects/S1?height=70").ok
+    (subj,) = rows(admin.get(f"{p}/subjects?format=json&columns=ID,height"))
+    assert subj["height"] == "70.0"
+
+
+def test_java_double_text() -> None:
+    """``Double.toString``: positional from 10^-3 up to 10^7, else computerized scientific
+    notation with at least one fraction digit."""
+    from xnat_sdk.testing._areas.archive.documents import java_double
+
+    cases = {
+        "42": "42.0",
+        "2.30": "2.3",
+        "0.001": "0.001",
+        "0.0005": "5.0E-4",
+        "9999999": "9999999.0",
+        "1e7": "1.0E7",
+        "-12345678": "-1.2345678E7",
+        "0": "0.0",
+        "INF": "Infinity",
+        "abc": "abc",
+    }
+    assert {k: java_double(k) for k in cases} == cases
+
+
+# -- 9. last_modified ----------------------------------------------------------------------
+
+
+def test_last_modified_follows_changes(xnat_server: LocalXNAT, admin: requests.Session) -> None:
+    """``DBAction.UpdateItem`` runs ``StoreHistoryAndMeta`` for a changed item, which sets
+    ``meta.last_modified`` (and ``row_last_modified``) to the change's time; a new item's
+    meta starts with the insert time (``XFTItem.NewMetaDataElement``). Listings show it as
+    ``last_modified`` (``ScanList`` maps it to ``xnat:imageScanData/meta/last_modified``;
+    ``<type>/meta/last_modified`` is what pyxnat's ``attrs.get`` asks for). A PUT that
+    changes nothing leaves it. (``ItemJSONBuilder`` writes no ``last_modified`` in a
+    document's ``meta``: only ``isHistory``, event IDs, ``start_date``/``end_date``,
+    ``xsi:type``.)"""
+    p = _project(admin, xnat_server.url, "FIDLMD")
+    assert admin.put(f"{p}/subjects/S1").status_code == 201
+    assert admin.put(f"{p}/subjects/S1/experiments/MR1?xsiType=xnat:mrSessionData").ok
+    assert admin.put(f"{p}/subjects/S1/experiments/MR1/scans/1?xsiType=xnat:mrScanData").ok
+
+    def subject() -> str:
+        (r,) = rows(admin.get(f"{p}/subjects?format=json&columns=ID,last_modified,insert_date"))
+        return r["last_modified"]
+
+    def session() -> str:
+        (r,) = rows(
+            admin.get(
+                f"{p}/experiments?format=json&columns=ID,xnat:mrSessionData/meta/last_modified"
+            )
+        )
+        return r["last_modified"]
+
+    def scan() -> str:
+        (r,) = rows(
+            admin.get(f"{p}/subjects/S1/experiments/MR1/scans?format=json&columns=ID,last_modified")
+        )
+        return r["last_modified"]
+
+    before = (subject(), session(), scan())
+    (first,) = rows(admin.get(f"{p}/subjects?format=json&columns=ID,insert_date"))
+    assert before[0] == first["insert_date"]
+    time.sleep(0.01)
+    assert admin.put(f"{p}/subjects/S1?gender=female").ok
+    assert admin.put(f"{p}/subjects/S1/experiments/MR1?xnat:mrSessionData/note=changed").ok
+    assert admin.put(f"{p}/subjects/S1/experiments/MR1/scans/1?quality=usable").ok
+    after = (subject(), session(), scan())
+    assert all(a > b for a, b in zip(after, before, strict=True)), (before, after)
+    # a custom variable is a child item of the subject: its change counts
+    time.sleep(0.01)
+    assert admin.put(f"{p}/subjects/S1?xnat:subjectData/fields/field[name=site]/field=A").ok
+    assert subject() > after[0]
+    # nothing changed: nothing updated
+    kept = subject()
+    time.sleep(0.01)
+    assert admin.put(f"{p}/subjects/S1?gender=female").ok
+    assert subject() == kept

@@ -20,7 +20,9 @@ Tables (all created at open, ``CREATE TABLE IF NOT EXISTS``):
 * ``counters(name, value)``: accession numbers (:meth:`Store.next_accession`) and events
 * ``projects(id, secondary_id, name, description, accessibility, data, insert_date, ...)``
 * ``project_users(project, login, level)``: level is ``owner``/``member``/``collaborator``
-* ``subjects(id, project, label, data, insert_date, insert_user)``
+* ``subjects(id, project, label, data, insert_date, insert_user, last_modified)``:
+  ``last_modified`` is ``''`` until a change (then the change's time; listings fall back
+  to ``insert_date``), as for experiments and scans
 * ``experiments(id, project, label, xsi_type, subject_id, session_id, date, status, data, ...)``
   (sessions and other subject assessors have ``subject_id``; image assessors also have
   ``session_id`` = the image session they assess)
@@ -114,6 +116,7 @@ CREATE TABLE IF NOT EXISTS subjects(
     data TEXT NOT NULL DEFAULT '{}',
     insert_date TEXT NOT NULL,
     insert_user TEXT NOT NULL DEFAULT '',
+    last_modified TEXT NOT NULL DEFAULT '',
     event_id INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS subjects_project ON subjects(project, label);
@@ -129,6 +132,7 @@ CREATE TABLE IF NOT EXISTS experiments(
     data TEXT NOT NULL DEFAULT '{}',
     insert_date TEXT NOT NULL,
     insert_user TEXT NOT NULL DEFAULT '',
+    last_modified TEXT NOT NULL DEFAULT '',
     event_id INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS experiments_project ON experiments(project, label);
@@ -143,6 +147,7 @@ CREATE TABLE IF NOT EXISTS scans(
     data TEXT NOT NULL DEFAULT '{}',
     insert_date TEXT NOT NULL,
     insert_user TEXT NOT NULL DEFAULT '',
+    last_modified TEXT NOT NULL DEFAULT '',
     event_id INTEGER NOT NULL DEFAULT 0,
     UNIQUE(experiment_id, id)
 );
@@ -257,8 +262,19 @@ class Store:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=OFF")
         self._db.executescript(SCHEMA)
+        self._add_missing_columns()
 
     # -- plumbing ---------------------------------------------------------------------------
+    def _add_missing_columns(self) -> None:
+        """Give a database made by an older version the columns added since
+        (``last_modified`` of subjects, experiments and scans)."""
+        for table in ("subjects", "experiments", "scans"):
+            have = {r[1] for r in self._db.execute(f"PRAGMA table_info({table})")}
+            if "last_modified" not in have:
+                self._db.execute(
+                    f"ALTER TABLE {table} ADD COLUMN last_modified TEXT NOT NULL DEFAULT ''"
+                )
+
     def close(self) -> None:
         """Close the database connection."""
         with self.lock:

@@ -12,22 +12,28 @@ import datetime
 import re
 import sqlite3
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from xnat_sdk.testing._areas.archive.model import VALID_ID, set_custom_field
 from xnat_sdk.testing._areas.archive.tables import SHORTCUTS
 from xnat_sdk.testing._areas.archive.xsd import NAMESPACES, FieldDef, SchemaInfo, schema_of
 from xnat_sdk.testing._server.context import RequestContext
 from xnat_sdk.testing._server.routing import HttpError
+from xnat_sdk.testing._server.store import now_timestamp
 
 __all__ = [
     "Changes",
+    "add_param_key",
     "apply_custom",
     "canonical_paths",
     "has_xml_body",
     "merge_data",
     "parse_changes",
     "refuse_project_change",
+    "touch_when_changed",
     "validate_label",
 ]
 
@@ -35,6 +41,11 @@ __all__ = [
 _CUSTOM = re.compile(r"^fields/field\[name=([^\]]+)\]/(field|name)$", re.IGNORECASE)
 
 _PRED = re.compile(r"\[[^\]]*\]")
+
+#: ``parameters/addParam[name=X]/addField``: one ``xnat:addField`` of a scan's (or
+#: reconstruction's) ``parameters/addParam`` list (``addParam`` is ``type="xnat:addField"``,
+#: simple content ``addField`` with a ``name`` attribute, in xnat.xsd)
+_ADD_PARAM = re.compile(r"^parameters/addParam\[name=([^\]]+)\]/(addField|name)$", re.IGNORECASE)
 
 
 @dataclass
@@ -90,6 +101,11 @@ def parse_changes(ctx: RequestContext, kind: str, schema: SchemaInfo) -> Changes
                 if m.group(2).lower() == "field" or val is None:
                     ch.custom[m.group(1).lower()] = val
                 continue
+            m = _ADD_PARAM.match(path)
+            if m:
+                if m.group(2).lower() == "addfield" or val is None:
+                    ch.data[add_param_key(m.group(1))] = val
+                continue
             path = _PRED.sub("", path)
             if path == "label":
                 ch.label = value
@@ -114,6 +130,11 @@ def parse_changes(ctx: RequestContext, kind: str, schema: SchemaInfo) -> Changes
                 continue
             ch.data[target] = val
     return ch
+
+
+def add_param_key(name: str) -> str:
+    """The data key of the ``parameters/addParam`` item named ``name``."""
+    return f"parameters/addParam[name={name.strip().strip(chr(39) + chr(34))}]"
 
 
 def has_xml_body(ctx: RequestContext) -> bool:
@@ -201,6 +222,9 @@ def _walk(el: ET.Element, prefix: str, kind: str, ch: Changes) -> None:
             "in",
         ):
             continue
+        if name == "addParam" and prefix == "parameters/":
+            ch.data[add_param_key(child.get("name", ""))] = (child.text or "").strip()
+            continue
         path = prefix + name
         for k, v in child.attrib.items():
             if not k.startswith("{"):
@@ -215,6 +239,9 @@ def _collect_simple(el: ET.Element, prefix: str, out: dict[str, str]) -> None:
     for child in el:
         name = _local(child.tag)
         if name == "file":
+            continue
+        if name == "addParam" and prefix == "parameters/":
+            out[add_param_key(child.get("name", ""))] = (child.text or "").strip()
             continue
         path = prefix + name
         for k, v in child.attrib.items():
@@ -324,3 +351,47 @@ def refuse_project_change(ch: Changes, project: str) -> None:
 def validate_label(label: str, what: str) -> None:
     if not VALID_ID.match(label):
         raise HttpError(417, f"Invalid character in {what} label.")
+
+
+_TRACKED = {
+    # table -> (key column, custom-variable kind, child rows that count as its content)
+    "subjects": ("id", "subject", None),
+    "experiments": (
+        "id",
+        "experiment",
+        "SELECT id, xsi_type, type, data FROM scans WHERE experiment_id=? ORDER BY pk",
+    ),
+    "scans": ("pk", None, None),
+}
+
+
+def _state(db: sqlite3.Connection, table: str, key: Any) -> tuple[Any, ...]:
+    key_col, kind, children = _TRACKED[table]
+    row = db.execute(f"SELECT * FROM {table} WHERE {key_col}=?", (key,)).fetchone()
+    names: list[str] = row.keys() if row else []  # (iterating a Row gives its values)
+    own = tuple((k, row[k]) for k in names if k != "last_modified")
+    custom: list[tuple[Any, ...]] = []
+    if kind is not None:
+        custom = [
+            tuple(r)
+            for r in db.execute(
+                "SELECT name, value FROM custom_fields WHERE kind=? AND owner_id=? ORDER BY name",
+                (kind, str(key)),
+            )
+        ]
+    kids = [tuple(r) for r in db.execute(children, (key,))] if children else []
+    return own, tuple(custom), tuple(kids)
+
+
+@contextmanager
+def touch_when_changed(db: sqlite3.Connection, table: str, key: Any) -> Iterator[None]:
+    """Set the object's ``last_modified`` when the writes inside the block changed it (its
+    fields, label, custom variables or, for a session, its scans). XNAT's
+    ``DBAction.StoreHistoryAndMeta`` (run by ``UpdateItem`` for a changed item) sets
+    ``meta.last_modified`` to the change's time ("other processes may change this as well,
+    like modifications to a child element"); an unchanged item keeps its meta."""
+    before = _state(db, table, key)
+    yield
+    if _state(db, table, key) != before:
+        key_col = _TRACKED[table][0]
+        db.execute(f"UPDATE {table} SET last_modified=? WHERE {key_col}=?", (now_timestamp(), key))

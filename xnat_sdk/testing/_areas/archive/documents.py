@@ -14,18 +14,23 @@ paths become attributes or nested elements following the XSD; polymorphic childr
 
 from __future__ import annotations
 
+import math
+import re
 import sqlite3
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from xnat_sdk.testing._areas.archive.xsd import NAMESPACES, NUMERIC_FLOAT, NUMERIC_INT, SchemaInfo
 from xnat_sdk.testing._server.store import Store, loads_data
 
 __all__ = [
+    "ADD_PARAM",
     "ItemNode",
     "java_date",
+    "java_double",
     "to_json",
     "to_xml",
     "typed",
@@ -45,6 +50,40 @@ def java_date(ts: str) -> str:
     return dt.strftime("%a %b %d %H:%M:%S UTC %Y")
 
 
+def java_double(text: str) -> str:
+    """``text`` as Java's ``Double.toString`` writes it (``42`` -> ``42.0``, ``0.0001`` ->
+    ``1.0E-4``, ``1e7`` -> ``1.0E7``): the text XNAT gives a stored ``xs:float`` /
+    ``xs:double`` / ``xs:decimal`` (``FLOAT``/``NUMERIC`` columns read back as ``Double``,
+    ``JavaMapping``) in XML documents and listings. Text that is no number is left alone."""
+    try:
+        v = float(text)
+    except ValueError:
+        return text
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "Infinity" if v > 0 else "-Infinity"
+    if v == 0:
+        return "-0.0" if math.copysign(1.0, v) < 0 else "0.0"
+    if 1e-3 <= abs(v) < 1e7:
+        return repr(v)  # positional, shortest digits, always with a fraction
+    # the shortest round-tripping digits (as Double.toString of JDK 19+ picks them)
+    sign, digits, exp = Decimal(repr(v)).as_tuple()
+    text_digits = "".join(map(str, digits)).rstrip("0") or "0"
+    exponent = len(digits) + int(exp) - 1
+    tail = text_digits[1:] or "0"
+    return f"{'-' if sign else ''}{text_digits[0]}.{tail}E{exponent}"
+
+
+def _json_number(v: float) -> int | float:
+    """A ``Double`` as org.json writes it (``JSONObject.numberToString`` drops a trailing
+    ``.0``, so ``42.0`` is the JSON number ``42``; ``1.0E-4`` and ``1.0E7`` keep the
+    exponent)."""
+    if v.is_integer() and abs(v) < 1e7:
+        return int(v)
+    return v
+
+
 def typed(schema: SchemaInfo, xsi_type: str, path: str, value: str) -> Any:
     """``value`` converted to the JSON type XNAT gives the field."""
     f = schema.field(xsi_type, path)
@@ -55,12 +94,27 @@ def typed(schema: SchemaInfo, xsi_type: str, path: str, value: str) -> Any:
             return int(value)
         if f.xstype in NUMERIC_FLOAT:
             v = float(value)
-            return int(v) if v.is_integer() and "." not in value else v
+            return value if math.isinf(v) or math.isnan(v) else _json_number(v)
     except ValueError:
         return value
     if f.xstype == "xs:boolean":
         return "true" if value.lower() in ("true", "1") else "false"
     return value
+
+
+def xml_text(schema: SchemaInfo, xsi_type: str, path: str, value: str) -> str:
+    """``value`` as XNAT's XML writer puts it (``XMLWriter.ValueParser``: ``o.toString()``
+    of the stored ``Double`` for float/double/decimal, ``INF``/``-INF`` for infinities)."""
+    f = schema.field(xsi_type, path)
+    if f is None or f.xstype not in NUMERIC_FLOAT:
+        return value
+    out = java_double(value)
+    return {"Infinity": "INF", "-Infinity": "-INF"}.get(out, out)
+
+
+#: ``parameters/addParam[name=X]`` data keys: the ``xnat:addField`` items of a scan's or a
+#: reconstruction's ``parameters/addParam`` list, kept with the object's fields
+ADD_PARAM = re.compile(r"^parameters/addParam\[name=(.*)\]$")
 
 
 class ItemNode:
@@ -128,6 +182,7 @@ class ItemNode:
             key=lambda kv: rank.get(kv[0], len(rank)),
         )
         for path, value in items:
+            value = xml_text(schema, self.xsi_type, path, value)
             parts = path.split("/")
             kind = kinds.get(
                 path, "attribute" if len(parts) == 1 and path[:1].isupper() else "element"
@@ -155,10 +210,12 @@ class ItemNode:
                     if sub is None:
                         sub = ET.SubElement(parent, _qname(f"{prefix}:{seg}"))
                     parent = sub
-            if node.xsi_type.endswith("_field"):
+            if node.xsi_type.endswith("_field") or node.xsi_type == "xnat:addField":
+                # simple content with a ``name`` attribute: ``<xnat:field name="x">v``,
+                # ``<xnat:addParam name="x">v`` (the ``field`` / ``addField`` value)
                 f = ET.SubElement(parent, _qname(f"{prefix}:{leaf}"))
                 f.set("name", node.fields.get("name", ""))
-                f.text = node.fields.get("field", "")
+                f.text = node.fields.get("field", node.fields.get("addField", ""))
                 continue
             parent.append(node.xml_element(schema, f"{prefix}:{leaf}", with_type=True))
         return el
@@ -316,6 +373,17 @@ def subject_node(
     return node
 
 
+def add_param_nodes(data: Mapping[str, str]) -> list[ItemNode]:
+    """The ``xnat:addField`` items (``name`` attribute, ``addField`` value) of the
+    ``parameters/addParam[name=X]`` keys of a scan's or reconstruction's data, by name."""
+    out = []
+    for key in sorted(data):
+        m = ADD_PARAM.match(key)
+        if m is not None:
+            out.append(ItemNode("xnat:addField", {"addField": data[key], "name": m.group(1)}))
+    return out
+
+
 def scan_node(store: Store, row: sqlite3.Row, project: str) -> ItemNode:
     """A scan item with its resources under ``file``."""
     data = loads_data(row["data"])
@@ -325,7 +393,7 @@ def scan_node(store: Store, row: sqlite3.Row, project: str) -> ItemNode:
         "image_session_ID": row["experiment_id"],
         "project": project,
     }
-    fields.update({k: v for k, v in data.items() if k not in fields})
+    fields.update({k: v for k, v in data.items() if k not in fields and not ADD_PARAM.match(k)})
     node = ItemNode(
         row["xsi_type"],
         fields,
@@ -333,6 +401,8 @@ def scan_node(store: Store, row: sqlite3.Row, project: str) -> ItemNode:
         insert_date=row["insert_date"],
         extra_json={"xnat_imagescandata_id": row["pk"], "xnat_imageScanData_id": row["pk"]},
     )
+    for n in add_param_nodes(data):
+        node.add("parameters/addParam", n)
     for n in resource_nodes(store, "scan", str(row["pk"])):
         node.add("file", n)
     return node
@@ -347,7 +417,7 @@ def recon_node(store: Store, row: sqlite3.Row) -> ItemNode:
         "baseScanType": row["base_scan_type"],
         "image_session_ID": row["experiment_id"],
     }
-    fields.update({k: v for k, v in data.items() if k not in fields})
+    fields.update({k: v for k, v in data.items() if k not in fields and not ADD_PARAM.match(k)})
     node = ItemNode(
         row["xsi_type"],
         fields,
@@ -355,6 +425,8 @@ def recon_node(store: Store, row: sqlite3.Row) -> ItemNode:
         insert_date=row["insert_date"],
         extra_json={"xnat_reconstructedimagedata_id": row["pk"]},
     )
+    for n in add_param_nodes(data):
+        node.add("parameters/addParam", n)
     for n in resource_nodes(store, "reconstruction", str(row["pk"]), "in"):
         node.add("in/file", n)
     for n in resource_nodes(store, "reconstruction", str(row["pk"]), "out"):

@@ -67,7 +67,7 @@ def _experiment_rows(
             "xsiType": r["xsi_type"],
             "insert_date": r["insert_date"],
             "insert_user": r["insert_user"],
-            "last_modified": r["insert_date"],
+            "last_modified": r["last_modified"] or r["insert_date"],
             "subject_ID": r["subject_id"] or "",
             "subject_label": r["subject_label"] or "",
             "subject_project": r["subject_project"] or "",

@@ -16,6 +16,7 @@ from xnat_sdk.testing._areas.archive.changes import (
     merge_data,
     parse_changes,
     refuse_project_change,
+    touch_when_changed,
     validate_label,
 )
 from xnat_sdk.testing._areas.archive.documents import experiment_node
@@ -225,7 +226,7 @@ def _update_experiment(
         existing["xsi_type"], wanted or ""
     ):
         raise HttpError(400, "Specified xsiType differs from existing xsiType")
-    with store.tx() as db:
+    with store.tx() as db, touch_when_changed(db, "experiments", eid):
         renamed = _relabel_experiment(db, existing, ch)
         _set_experiment_data(ctx, db, existing, ch, schema)
         _set_experiment_status(ctx, db, eid)

@@ -6,7 +6,12 @@ from __future__ import annotations
 
 from werkzeug.wrappers import Response
 
-from xnat_sdk.testing._areas.archive.changes import canonical_paths, merge_data, parse_changes
+from xnat_sdk.testing._areas.archive.changes import (
+    canonical_paths,
+    merge_data,
+    parse_changes,
+    touch_when_changed,
+)
 from xnat_sdk.testing._areas.archive.documents import recon_node, scan_node
 from xnat_sdk.testing._areas.archive.lookup import require_edit, resolve
 from xnat_sdk.testing._areas.archive.model import (
@@ -56,6 +61,7 @@ def scan_list(ctx: RequestContext) -> Response:
                     "series_description": data.get("series_description", ""),
                     "insert_date": s["insert_date"],
                     "insert_user": s["insert_user"],
+                    "last_modified": s["last_modified"] or s["insert_date"],
                     "URI": f"/data/experiments/{eid}/scans/{s['id']}",
                 },
                 data,
@@ -139,7 +145,7 @@ def scan_put(ctx: RequestContext) -> Response:
     changes = canonical_paths(schema, existing["xsi_type"], ch.data)
     changes.pop("ID", None)
     data = merge_data(loads_data(existing["data"]), changes)
-    with store.tx() as db:
+    with store.tx() as db, touch_when_changed(db, "scans", existing["pk"]):
         db.execute(
             "UPDATE scans SET data=?, type=? WHERE pk=?",
             (dumps_data(data), data.get("type", ""), existing["pk"]),

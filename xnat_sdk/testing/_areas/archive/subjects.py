@@ -16,6 +16,7 @@ from xnat_sdk.testing._areas.archive.changes import (
     merge_data,
     parse_changes,
     refuse_project_change,
+    touch_when_changed,
     validate_label,
 )
 from xnat_sdk.testing._areas.archive.documents import subject_node
@@ -62,7 +63,7 @@ def _subject_rows(
                     "label": r["share_label"] or r["label"],
                     "insert_date": r["insert_date"],
                     "insert_user": r["insert_user"],
-                    "last_modified": r["insert_date"],
+                    "last_modified": r["last_modified"] or r["insert_date"],
                     "URI": f"/data/subjects/{r['id']}",
                 },
                 data,
@@ -153,7 +154,7 @@ def subject_put(ctx: RequestContext) -> Response:
         raise HttpError(400, "ID cannot be modified")
     require_edit(ctx, existing["project"])
     refuse_project_change(ch, existing["project"])
-    with store.tx() as db:
+    with store.tx() as db, touch_when_changed(db, "subjects", sid):
         renamed = False
         if ch.label and ch.label != existing["label"]:
             validate_label(ch.label, "subject")

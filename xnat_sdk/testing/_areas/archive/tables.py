@@ -14,6 +14,8 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
+from xnat_sdk.testing._areas.archive.documents import java_double
+from xnat_sdk.testing._areas.archive.xsd import NUMERIC_FLOAT, SchemaInfo, schema_of
 from xnat_sdk.testing._server.context import RequestContext
 
 __all__ = ["SHORTCUTS", "answer"]
@@ -178,6 +180,15 @@ def _data_value(data: Mapping[str, str], path: str) -> str:
     return ""
 
 
+#: ``<type>/meta/...`` XPaths: the meta fields the listings carry as shortcut columns
+#: (``ScanList`` maps ``last_modified`` to ``xnat:imageScanData/meta/last_modified``)
+_META_COLUMNS = {
+    "meta/last_modified": "last_modified",
+    "meta/insert_date": "insert_date",
+    "meta/insert_user": "insert_user",
+}
+
+
 def _resolve_column(kind: str, name: str) -> tuple[str, str | None]:
     """(column name in the answer, shortcut key or None meaning an XML path)."""
     sc = SHORTCUTS[kind]
@@ -191,6 +202,9 @@ def _resolve_column(kind: str, name: str) -> tuple[str, str | None]:
     path = name.split("/", 1)[1] if ":" in name.split("/", 1)[0] else name
     path = _PRED.sub("", path)
     lm = _lower_map(kind)
+    meta = _META_COLUMNS.get(path.lower())
+    if meta is not None and meta in sc:
+        return meta, meta
     if path.lower() in lm:
         return lm[path.lower()], lm[path.lower()]
     if path.lower() == "id":
@@ -221,6 +235,35 @@ def _row_value(kind: str, row: Mapping[str, Any], data: Mapping[str, str], key: 
         path = key.split("/", 1)[1] if ":" in key.split("/", 1)[0] else key
         return _data_value(data, _PRED.sub("", path))
     return ""
+
+
+_ROOTS = {
+    "project": "xnat:projectData",
+    "subject": "xnat:subjectData",
+    "experiment": "xnat:experimentData",
+    "scan": "xnat:imageScanData",
+    "recon": "xnat:reconstructedImageData",
+}
+
+
+def _is_float(schema: SchemaInfo, kind: str, row: Mapping[str, Any], key: str) -> bool:
+    """Whether column ``key`` is an ``xs:float``/``xs:double``/``xs:decimal`` field: XNAT
+    reads those back as ``Double`` and a listing writes ``toString()`` of the value
+    (``XFTTable.toJSON`` / ``ValueParser``: ``42.0``, ``1.0E-4``)."""
+    _name, shortcut = _resolve_column(kind, key)
+    if shortcut is not None:
+        path = SHORTCUTS[kind].get(shortcut)
+    elif "/" in key:
+        path = _PRED.sub("", key.split("/", 1)[1] if ":" in key.split("/", 1)[0] else key)
+    else:
+        path = None
+    if not path:
+        return False
+    xsi = str(row.get("xsiType") or _ROOTS[kind])
+    if path.lower().startswith("demographics/"):
+        xsi, path = "xnat:demographicData", path.split("/", 1)[1]
+    f = schema.field(xsi, path)
+    return f is not None and f.xstype in NUMERIC_FLOAT
 
 
 def _with_custom_fields(
@@ -277,6 +320,7 @@ def answer(
     selected = _with_custom_fields(ctx, kind, selected, columns_param or "")
     cols = _columns(kind, selected, columns_param, default_columns, pk_column, extra_columns)
     out: list[dict[str, Any]] = []
+    schema = schema_of(ctx)
     for row, data in selected:
         r: dict[str, Any] = {}
         for c in cols:
@@ -284,6 +328,8 @@ def answer(
                 r[c] = row[c]
             else:
                 r[c] = _row_value(kind, row, data, c)
+                if r[c] and _is_float(schema, kind, row, c):
+                    r[c] = java_double(r[c])
         out.append(r)
     meta: dict[str, Any] = {}
     if title:
@@ -304,13 +350,7 @@ def answer(
 
 def _fields_table(ctx: RequestContext, kind: str) -> Response:
     """``fields=``: the shortcut names of ``kind`` and the XML paths they stand for."""
-    root = {
-        "project": "xnat:projectData",
-        "subject": "xnat:subjectData",
-        "experiment": "xnat:experimentData",
-        "scan": "xnat:imageScanData",
-        "recon": "xnat:reconstructedImageData",
-    }[kind]
+    root = _ROOTS[kind]
     table = [
         {"key": k, "xpath": f"{root}/{p if p is not None else k}"}
         for k, p in SHORTCUTS[kind].items()
