@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         XNATSSLError,
         XNATTimeoutError,
         XNATTransferError,
+        XNATTypeMismatchError,
         XNATUnknownTypeWarning,
         XNATUnsafeArchiveError,
         XNATValidationError,
@@ -49,12 +50,15 @@ if TYPE_CHECKING:
     from xnat_sdk.generic import register_models
     from xnat_sdk.listings import Listing, RemoteFile
     from xnat_sdk.session import XNATSession
+    from xnat_sdk.tables import Row, Table
 
 _LAZY: dict[str, str] = {
     "connect": "xnat_sdk.connection",
     "register_models": "xnat_sdk.generic",
     "XNATSession": "xnat_sdk.session",
     "Listing": "xnat_sdk.listings",
+    "Row": "xnat_sdk.tables",
+    "Table": "xnat_sdk.tables",
     "RemoteFile": "xnat_sdk.listings",
     "XNATObject": "xnat_sdk.bases",
     "CustomVariables": "xnat_sdk.bases",
@@ -66,6 +70,7 @@ _LAZY: dict[str, str] = {
     "XNATForbiddenError": "xnat_sdk.errors",
     "XNATInsecureWarning": "xnat_sdk.errors",
     "XNATKeyError": "xnat_sdk.errors",
+    "XNATTypeMismatchError": "xnat_sdk.errors",
     "XNATLoginFailedError": "xnat_sdk.errors",
     "XNATNoModelError": "xnat_sdk.errors",
     "XNATNotConnectedError": "xnat_sdk.errors",
@@ -89,6 +94,8 @@ __all__ = [
     "CustomVariables",
     "Listing",
     "RemoteFile",
+    "Row",
+    "Table",
     "XNATAuthError",
     "XNATConflictError",
     "XNATConnectionError",
@@ -110,6 +117,7 @@ __all__ = [
     "XNATSession",
     "XNATTimeoutError",
     "XNATTransferError",
+    "XNATTypeMismatchError",
     "XNATUnknownTypeWarning",
     "XNATUnsafeArchiveError",
     "XNATValidationError",

@@ -36,6 +36,7 @@ __all__ = [
     "XNATServerError",
     "XNATTimeoutError",
     "XNATTransferError",
+    "XNATTypeMismatchError",
     "XNATUnknownTypeWarning",
     "XNATUnsafeArchiveError",
     "XNATValidationError",
@@ -72,6 +73,20 @@ class XNATKeyError(XNATError, KeyError):
 
     def __str__(self) -> str:
         return self.message
+
+
+class XNATTypeMismatchError(XNATError, TypeError):
+    """The server's object is not of the class the code asked for (``experiments["E",
+    MrSessionData]`` on a PET session); names the expected and the actual xsi type."""
+
+    def __init__(self, key: str, where: str, expected: str, actual: str) -> None:
+        self.key = key
+        self.expected = expected
+        """The xsi type asked for (``xnat:mrSessionData``)."""
+        self.actual = actual
+        """The xsi type the server has (``xnat:petSessionData``)."""
+        self.message = f"{key!r} in {where} is {actual}, not {expected}"
+        super().__init__(self.message)
 
 
 class XNATNoModelError(XNATError):

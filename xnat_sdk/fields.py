@@ -59,12 +59,20 @@ class FieldSpec:
     (a nested model class) or ``any``."""
     literals: tuple[str, ...] = ()
     required: bool = False
+    """The schema requires it (``use="required"``, ``minOccurs="1"``); objects read from a
+    server may still lack it, so it is typed optional, and ``create`` demands it."""
     xpath: str = ""
     """Full XPath for writes (``xnat:mrSessionData/fieldStrength``); may be empty."""
     target: type | None = None
     """The nested class of a ``nested`` or ``child`` field, when resolvable."""
     max_length: int | None = None
     """The schema's ``maxLength`` facet of a text field (XNAT refuses longer values)."""
+    single: bool = False
+    """A single nested/child object of one concrete form (``subject.demographics``): never
+    None; an empty, writable one stands in when the server has none."""
+    missing: Any = None
+    """The value of the field when the server has none: ``[]`` for lists, ``""`` for the
+    fields XNAT always fills (typed ``str``), else None."""
 
     @property
     def is_data(self) -> bool:
@@ -126,7 +134,13 @@ def class_fields(cls: type) -> ClassFields:
                 is_list=bool(meta.get("list", is_list)),
                 scalar=scalar,
                 literals=literals,
-                required=attribute.default is attrs.NOTHING,
+                required=bool(meta.get("required", False)),
+                single=(
+                    kind in ("nested", "child")
+                    and not is_list
+                    and isinstance(attribute.default, attrs.Factory)  # type: ignore[arg-type]
+                ),
+                missing=[] if is_list else ("" if attribute.default == "" else None),
                 xpath=str(meta.get("xpath", "")),
                 max_length=_max_length(meta.get("facets")),
                 target=(

@@ -16,20 +16,21 @@ from __future__ import annotations
 import fnmatch
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
-import attrs
-
 from xnat_sdk._answers import fetch, whole_number
-from xnat_sdk._objects.core import XNATObject, child_items
+from xnat_sdk._objects.core import XNATObject, child_items, set_fields
 from xnat_sdk._objects.creation import create_item, creation_class
 from xnat_sdk._objects.registry import class_for
 from xnat_sdk._objects.transfers import RemoteFileTransfers
-from xnat_sdk.errors import XNATKeyError, XNATValidationError
+from xnat_sdk.errors import XNATKeyError, XNATTypeMismatchError, XNATValidationError
+from xnat_sdk.tables import Table
 
 if TYPE_CHECKING:
+    import pandas
+
     from xnat_sdk.session import XNATSession
 
 __all__ = [
@@ -70,7 +71,7 @@ class RemoteFile(RemoteFileTransfers):
     """One file of a resource, from the resource's file listing; ``download``, ``open``,
     ``delete`` come from :mod:`xnat_sdk.transfers`."""
 
-    __slots__ = ("_row", "_session", "digest", "name", "path", "size", "uri")
+    __slots__ = ("_row", "_session", "digest", "name", "path", "resource", "size", "uri")
 
     def __init__(self, session: XNATSession, row: Mapping[str, Any]) -> None:
         self._session = session
@@ -85,6 +86,9 @@ class RemoteFile(RemoteFileTransfers):
         # listings check Size (Answer.rows(numbers=...)) where they can name their URL
         self.size: int | None = whole_number(row.get("Size"))
         """Size in bytes (None when unknown)."""
+        collection = row.get("collection")
+        self.resource: str | None = str(collection) if collection else None
+        """The label of the resource folder it is in (when the listing tells)."""
         digest = row.get("digest")
         self.digest: str | None = str(digest) if digest else None
         """MD5 hex digest (None when the server keeps none)."""
@@ -343,6 +347,10 @@ class Listing(Generic[T]):
                 remote = RemoteFile(session, row)
                 row = dict(row)
                 row["path"] = remote.path
+                if spec.id_key == "key":  # the files of all an object's resources
+                    row["key"] = (
+                        f"{remote.resource}/{remote.path}" if remote.resource else remote.path
+                    )
                 if self._matches(row):
                     pairs.append((row, remote))
             return pairs
@@ -390,7 +398,61 @@ class Listing(Generic[T]):
             pairs.append((fields, obj))
         return pairs
 
-    def __getitem__(self, key: str) -> T:
+    @overload
+    def __getitem__(self, key: str) -> T: ...
+
+    @overload
+    def __getitem__(self, key: type[U]) -> Listing[U]: ...
+
+    @overload
+    def __getitem__(self, key: tuple[str, type[U]]) -> U: ...
+
+    def __getitem__(self, key: str | type[U] | tuple[str, type[U]]) -> T | U | Listing[U]:
+        """The item under an ID or secondary key (``experiments["E1"]``).
+
+        Narrowing: ``experiments[MrSessionData]`` is the typed view of the MR sessions (no
+        extra request; the same as :meth:`of_type`), so ``experiments[MrSessionData]["E1"]``
+        is an ``MrSessionData`` for mypy, pyright and IDEs, and raises
+        :class:`XNATTypeMismatchError` naming both xsi types when ``E1`` is something else.
+        ``experiments["E1", MrSessionData]`` is the same in one subscript.
+        """
+        if isinstance(key, str):
+            return self._lookup(key)
+        if isinstance(key, type):
+            return self.of_type(key)
+        if (
+            isinstance(key, tuple)
+            and len(key) == 2
+            and isinstance(key[0], str)
+            and isinstance(key[1], type)
+        ):
+            return self.of_type(key[1])._lookup(key[0])
+        raise XNATKeyError(
+            key,
+            f"{self._spec.name} are indexed by ID or {self._spec.secondary_key} (a str), by a "
+            f"model class (experiments[MrSessionData]) or by both (experiments['E1', "
+            f"MrSessionData]); got {type(key).__name__} {key!r}",
+        )
+
+    def _mismatch(self, key: str) -> XNATTypeMismatchError | None:
+        """The error for a key this typed view hides because its item has another type."""
+        wanted, source = self._type_filter, self._source
+        if wanted is None or source is None:
+            return None
+        try:
+            found = source._lookup(key)
+        except XNATKeyError:
+            return None
+        actual = getattr(found, "xsi_type", "") or type(found).__name__
+        expected = wanted.__xsi_type__ or wanted.__name__
+        return XNATTypeMismatchError(
+            key,
+            self._uri,
+            f"{expected} ({wanted.__name__})",
+            f"{actual} ({type(found).__name__})",
+        )
+
+    def _lookup(self, key: Any) -> T:
         if not isinstance(key, str):
             raise XNATKeyError(
                 key,
@@ -413,6 +475,9 @@ class Listing(Generic[T]):
         found = self._by_key.get(key)
         if found is not None:
             return found
+        mismatch = self._mismatch(key)
+        if mismatch is not None:
+            raise mismatch
         raise XNATKeyError(
             key,
             f"no {self._spec.singular} with ID or {self._spec.secondary_key} {key!r} in "
@@ -536,7 +601,13 @@ class Listing(Generic[T]):
         )
 
     def of_type(self, cls: type[U]) -> Listing[U]:
-        """The items that are instances of ``cls`` (no extra request), typed as such."""
+        """The items that are instances of ``cls`` (no extra request), typed as such; the
+        same as ``listing[cls]``. Indexing it by the key of an item of another type raises
+        :class:`XNATTypeMismatchError`."""
+        if not isinstance(cls, type) or not issubclass(cls, XNATObject):
+            raise XNATValidationError(
+                "cls", f"of_type takes a model class (MrSessionData), got {cls!r}"
+            )
         return Listing(
             self._session,
             self._spec,
@@ -547,15 +618,33 @@ class Listing(Generic[T]):
             type_filter=cls,
         )
 
-    def tabulate(self, columns: list[str] | tuple[str, ...] | None = None) -> list[dict[str, Any]]:
-        """Rows as dicts; with ``columns``, only those (REST listings ask the server for
-        them, one request per distinct column set)."""
-        self._ensure()
+    def tabulate(
+        self,
+        columns: Sequence[str] | None = None,
+        filter: Mapping[str, str] | None = None,
+    ) -> Table:
+        """The listing as a :class:`~xnat_sdk.tables.Table` of named-tuple rows (xnatpy's
+        ``tabulate``): ``row.label``, ``row["xnat:subjectdata/label"]``, ``row[0]``.
+
+        With ``columns``, only those, in that order (a REST listing asks the server for them,
+        one request per distinct column set); with ``filter``, the rows matching it as well
+        (``{"label": "S0*"}``, merged with this listing's own filters).
+        """
+        if filter:
+            return self.filter(filter).tabulate(columns)
+        plain_rest = self._source is None and self._doc_field is None
+        if columns is None or not plain_rest or self._spec.name == "files":
+            self._ensure()  # else the column request below is the only one
         if columns is None:
-            return [dict(row) for row in self._rows]
+            names: dict[str, None] = {}
+            for row in self._rows:
+                names.update(dict.fromkeys(row))
+            return Table(list(names), self._rows)
+        if isinstance(columns, str):
+            raise XNATValidationError("columns", f"expects a list of names, got {columns!r}")
         wanted = tuple(columns)
         if self._from_doc or self._source is not None or self._spec.name == "files":
-            return [{c: row.get(c) for c in wanted} for row in self._rows]
+            return Table(wanted, self._rows)
         table = self._tables.get(wanted)
         if table is None:
             query = dict(self._filters)
@@ -563,7 +652,24 @@ class Listing(Generic[T]):
             rows = fetch(self._session, self._uri, query=query).rows()
             table = [r for r in rows if self._matches(r)]
             self._tables[wanted] = table
-        return [{c: row.get(c) for c in wanted} for row in table]
+        return Table(wanted, table)
+
+    def tabulate_csv(
+        self,
+        columns: Sequence[str] | None = None,
+        filter: Mapping[str, str] | None = None,
+        header: bool = True,
+    ) -> str:
+        """:meth:`tabulate` as CSV text (xnatpy's name)."""
+        return self.tabulate(columns, filter).to_csv(header=header)
+
+    def tabulate_pandas(
+        self,
+        columns: Sequence[str] | None = None,
+        filter: Mapping[str, str] | None = None,
+    ) -> pandas.DataFrame:
+        """:meth:`tabulate` as a ``pandas.DataFrame`` (pandas is an optional extra)."""
+        return self.tabulate(columns, filter).to_pandas()
 
     # -- creation ----------------------------------------------------------------------------
 
@@ -592,11 +698,7 @@ class Listing(Generic[T]):
                 raise XNATValidationError("obj", "pass either an instance or key + fields")
             obj = key
             klass: type[XNATObject] = type(obj)
-            values = {
-                a.name: getattr(obj, a.name)
-                for a in attrs.fields(klass)  # type: ignore[arg-type]
-                if getattr(obj, a.name, None) not in (None, [], "")
-            }
+            values = set_fields(obj)
             key = values.pop(spec.create_key, None)
             if key is None:
                 raise XNATValidationError(

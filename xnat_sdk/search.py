@@ -34,8 +34,8 @@ from __future__ import annotations
 
 import datetime
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from xnat_sdk._answers import answer_of
@@ -43,8 +43,11 @@ from xnat_sdk._objects.core import XNATObject
 from xnat_sdk._objects.navigation import ExperimentBase, ProjectBase, ScanBase, SubjectBase
 from xnat_sdk.errors import XNATValidationError
 from xnat_sdk.fields import FieldSpec, class_fields, encode_value
+from xnat_sdk.tables import Row, RowValue, Table
 
 if TYPE_CHECKING:
+    import pandas
+
     from xnat_sdk.session import XNATSession
 
 __all__ = ["Column", "Criterion", "Query", "SearchTable", "col"]
@@ -232,31 +235,33 @@ def col(value: T | None) -> Column[T]:
     return Column(value)
 
 
-@dataclass
-class SearchTable:
-    """The rows of a search: ``columns`` (keys in order) and ``rows`` (dicts of text)."""
+class SearchTable(Table):
+    """The rows of a search: a :class:`~xnat_sdk.tables.Table` of named-tuple rows (``row.
+    label``, ``row["label"]``), keyed by model field name for the chosen columns and by
+    XNAT's column keys (``session_id``, ``project`` ...) for the rest; cells are text."""
 
     root: str
-    columns: list[str]
-    rows: list[dict[str, str]] = field(default_factory=list)
-    total: int = 0
+    total: int
 
-    def __iter__(self) -> Iterator[dict[str, str]]:
-        return iter(self.rows)
+    def __new__(
+        cls,
+        root: str,
+        columns: Sequence[str],
+        rows: Iterable[Mapping[str, Any]] = (),
+        total: int | None = None,
+    ) -> SearchTable:
+        made = super().__new__(cls, columns, rows)
+        made.root = root
+        made.total = len(made) if total is None else total
+        return made
 
-    def __len__(self) -> int:
-        return len(self.rows)
+    @property
+    def rows(self) -> list[Row]:
+        """The rows, as a list."""
+        return list(self)
 
-    def __getitem__(self, index: int) -> dict[str, str]:
-        return self.rows[index]
-
-    def column(self, name: str) -> list[str]:
-        """Every row's value of one column."""
-        if name not in self.columns:
-            raise XNATValidationError(
-                "column", f"no column {name!r} (columns: {', '.join(self.columns)})"
-            )
-        return [row.get(name, "") for row in self.rows]
+    def __repr__(self) -> str:
+        return f"<SearchTable {self.root}: {len(self)} of {self.total} rows>"
 
 
 class Query(Generic[M]):
@@ -352,13 +357,25 @@ class Query(Generic[M]):
             {rename.get(k, k): "" if v is None else str(v) for k, v in row.items()}
             for row in raw_rows
         ]
-        total = answer.total_records()
-        return SearchTable(
-            root=self.root,
-            columns=columns,
-            rows=rows,
-            total=len(rows) if total is None else total,
-        )
+        if not columns and rows:
+            columns = list(rows[0])
+        return SearchTable(self.root, columns, rows, answer.total_records())
+
+    def tabulate(self) -> SearchTable:
+        """The same as :meth:`all` (the name listings use)."""
+        return self.all()
+
+    def tabulate_dict(self) -> list[dict[str, RowValue]]:
+        """The rows as ``{column: text}`` dicts (xnatpy's name)."""
+        return self.all().dicts()
+
+    def tabulate_csv(self, header: bool = True) -> str:
+        """The rows as CSV text (xnatpy's name)."""
+        return self.all().to_csv(header=header)
+
+    def tabulate_pandas(self) -> pandas.DataFrame:
+        """The rows as a ``pandas.DataFrame`` (pandas is an optional extra)."""
+        return self.all().to_pandas()
 
     def values(self, selector: Callable[[M], Column[T]]) -> list[T | None]:
         """One column of the matching rows, converted to the field's Python type:
@@ -370,7 +387,7 @@ class Query(Generic[M]):
         table = Query(self._session, self._cls, self._criteria, (made,)).all()
         found: list[T | None] = []
         for row in table:
-            text = row.get(made.name, "")
+            text = str(row.get(made.name) or "")
             try:
                 found.append(spec.convert(text) if text != "" else None)
             except (TypeError, ValueError):
@@ -381,7 +398,7 @@ class Query(Generic[M]):
         """Run the search and return the matching objects (bound, lazy, typed as ``M``)."""
         return [self._object(row) for row in self.all()]
 
-    def _object(self, row: dict[str, str]) -> M:
+    def _object(self, row: Row) -> M:
         cls = self._cls
         if issubclass(cls, ProjectBase):
             uri = f"/data/projects/{row.get('id', '')}"
@@ -398,7 +415,7 @@ class Query(Generic[M]):
             raise XNATValidationError(
                 "objects", f"{cls.__name__} results cannot be turned into objects; use all()"
             )
-        return cls._xnat_bind(self._session, uri, row=row)
+        return cls._xnat_bind(self._session, uri, row=row.to_dict())
 
     def count(self) -> int:
         """The number of matching rows (runs the search)."""

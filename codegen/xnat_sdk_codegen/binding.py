@@ -36,6 +36,29 @@ BINDINGS: Mapping[str, str] = MappingProxyType(
 """Type key (``{namespace}name``) -> class name in :data:`BASES_MODULE`."""
 
 
+_XNAT = "{http://nrg.wustl.edu/xnat}"
+
+SERVER_FILLED: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        f"{_XNAT}projectData": frozenset({"ID"}),
+        f"{_XNAT}subjectData": frozenset({"ID"}),
+        f"{_XNAT}experimentData": frozenset({"ID"}),
+        f"{_XNAT}imageScanData": frozenset({"ID"}),
+    }
+)
+"""Type key -> XSD names of the fields every stored object has, because XNAT fills them in
+itself on creation (the ID, generated or taken from the URL). They are typed ``str``, not
+``str | None``: ``""`` on an unbound instance means "not assigned yet". Every other field is
+optional, whatever the XSD says: objects read from a server often lack fields the XSD
+requires, and ``create`` demands only what XNAT itself demands."""
+
+
+def server_filled(type_key: str, xsd_name: str) -> bool:
+    """True when XNAT always fills field *xsd_name* of type *type_key* (see
+    :data:`SERVER_FILLED`)."""
+    return xsd_name in SERVER_FILLED.get(type_key, frozenset())
+
+
 def bound_base(type_key: str) -> str | None:
     """The runtime base bound to *type_key*, or None."""
     return BINDINGS.get(type_key)

@@ -116,6 +116,81 @@ def _facets(f: FieldDecl) -> str:
     return ', "facets": {' + ", ".join(items) + "}"
 
 
+def _descendants(index: Mapping[str, TypeSpec], key: str) -> list[TypeSpec]:
+    """The types that are ``key`` or derive from it."""
+    found = []
+    for spec in index.values():
+        current: TypeSpec | None = spec
+        while current is not None:
+            if current.key == key:
+                found.append(spec)
+                break
+            current = index.get(current.base) if current.base else None
+    return found
+
+
+def _stands_for_subtypes(index: Mapping[str, TypeSpec], spec: TypeSpec) -> bool:
+    """True for a type only its subtypes give a form: declared abstract, or an empty type
+    with subtypes (XNAT's ``xnat:abstractDemographicData`` is not declared abstract, has no
+    field, and is always stored as ``xnat:demographicData``)."""
+    if spec.abstract:
+        return True
+    if spec.fields or spec.base is not None:
+        return False
+    return any(s.key != spec.key for s in _descendants(index, spec.key))
+
+
+def _concrete_forms(index: Mapping[str, TypeSpec], key: str) -> list[str]:
+    """The types that are ``key`` or derive from it and can stand on their own."""
+    forms = [s.key for s in _descendants(index, key) if not _stands_for_subtypes(index, s)]
+    return sorted(forms)
+
+
+def _single_children(index: Mapping[str, TypeSpec], key: str) -> Iterable[str]:
+    """Targets of the single nested/child fields of ``key`` and of its XSD bases."""
+    current: TypeSpec | None = index.get(key)
+    while current is not None:
+        for f in current.fields:
+            if f.kind in ("nested", "child") and not f.is_list and f.target and not f.runtime:
+                yield f.target
+        current = index.get(current.base) if current.base else None
+
+
+def _unique_form(index: Mapping[str, TypeSpec], target: str) -> str | None:
+    spec = index.get(target)
+    if spec is None or spec.kind == "opaque":
+        return None
+    forms = _concrete_forms(index, target)
+    if target in forms:
+        return target  # a concrete type: its subtypes are instances of it too
+    return forms[0] if len(forms) == 1 else None
+
+
+def _reaches_cycle(index: Mapping[str, TypeSpec], form: str, path: tuple[str, ...] = ()) -> bool:
+    if form in path:
+        return True
+    for child in _single_children(index, form):
+        inner = _unique_form(index, child)
+        if inner is not None and _reaches_cycle(index, inner, (*path, form)):
+            return True
+    return False
+
+
+def single_form(index: Mapping[str, TypeSpec], target: str) -> str | None:
+    """The one concrete type a single nested/child field of type ``target`` always has.
+
+    ``target`` itself when it is concrete, its only concrete subtype when it is abstract
+    (``xnat:abstractDemographicData`` -> ``xnat:demographicData``); None when there are
+    several forms or none, or when making an empty one would recurse (a type that contains
+    itself, directly or not). Such fields are typed ``T`` with an empty ``T`` as default,
+    and the runtime hands out an empty, writable one when the server has none
+    (``subject.demographics.gender = "female"`` creates it)."""
+    form = _unique_form(index, target)
+    if form is None or _reaches_cycle(index, form):
+        return None
+    return form
+
+
 class _ModuleWriter:
     def __init__(
         self,
@@ -149,10 +224,14 @@ class _ModuleWriter:
         bucket.setdefault(self._module_of(target), set()).add(target.py_name)
         return target.py_name
 
-    def _annotation(self, f: FieldDecl) -> tuple[str, str | None, bool]:
+    def _annotation(self, f: FieldDecl, owner: str = "") -> tuple[str, str | None, bool]:
         """(annotation, default expression or None, use factory)."""
         if f.kind in ("nested", "child"):
             assert f.target is not None
+            single = None if f.is_list else single_form(self.index, f.target)
+            if single is not None:
+                # one concrete form: always there (an empty one when the server has none)
+                return self._ref(single, runtime=True), self.index[single].py_name, True
             item = self._ref(f.target, runtime=False)
         else:
             item = f.py_type
@@ -162,18 +241,19 @@ class _ModuleWriter:
             self.uses_literal = True
         if f.is_list:
             return f"list[{item}]", "list", True
-        if f.required:
-            return item, None, False
+        if item == "str" and binding.server_filled(owner, f.xsd_name):
+            return item, '""', False
         default = _default_literal(f) if f.kind in ("attribute", "element", "text") else None
         return f"{item} | None", default or "None", False
 
-    def _field(self, f: FieldDecl) -> str:
-        annotation, default, factory = self._annotation(f)
+    def _field(self, f: FieldDecl, owner: str) -> str:
+        annotation, default, factory = self._annotation(f, owner)
+        required = ', "required": True' if f.required else ""
         meta = (
             "{"
             f'"xsd": {_q(f.xsd_name)}, "path": {_q(f.path)}, "xpath": {_q(f.xpath)}, '
             f'"kind": {_q(f.kind)}, "list": {f.is_list}, "type": {_q(f.xsd_type)}'
-            f"{_facets(f)}"
+            f"{required}{_facets(f)}"
             "}"
         )
         if default is None:
@@ -221,15 +301,41 @@ class _ModuleWriter:
         emitted = [f for f in spec.fields if not f.runtime]
         if emitted:
             body += "\n"
-            body += "".join(self._field(f) for f in emitted)
+            body += "".join(self._field(f, spec.key) for f in emitted)
         provided = [f for f in spec.fields if f.runtime]
         if provided:
             body += "\n    # Provided by the runtime base, not generated:\n"
             body += "".join(f"    #   {f.py_name} <- {f.path} ({f.kind})\n" for f in provided)
         return "\n".join(lines) + "\n" + body
 
+    def _definition_order(self) -> list[TypeSpec]:
+        """The module's types, each after the same-module classes it needs when the class
+        body runs or an instance is made (its XSD base, the factories of its fields)."""
+        local = {t.key: t for t in self.types}
+        done: list[TypeSpec] = []
+        seen: set[str] = set()
+
+        def visit(spec: TypeSpec) -> None:
+            if spec.key in seen:
+                return
+            seen.add(spec.key)
+            needs = [spec.base] if spec.base else []
+            for f in spec.fields:
+                if f.kind in ("nested", "child") and not f.is_list and f.target and not f.runtime:
+                    form = single_form(self.index, f.target)
+                    if form is not None:
+                        needs.append(form)
+            for key in needs:
+                if key in local:
+                    visit(local[key])
+            done.append(spec)
+
+        for spec in self.types:
+            visit(spec)
+        return done
+
     def render(self) -> str:
-        classes = "".join(self._class(t) for t in self.types)
+        classes = "".join(self._class(t) for t in self._definition_order())
         named = self.types[0]
         doc = f"``{named.xsi_type}``"
         if named.doc:

@@ -14,4 +14,4 @@ def test_demo_runs_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
     assert "12 DICOM files" in out
     assert "matches" in out
     assert "gender=female yob=1980" in out
-    assert "'label': 'DEMO01_MR1'" in out
+    assert "DEMO01_MR1  2024-01-15  (XNAT_E" in out

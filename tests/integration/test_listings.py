@@ -132,11 +132,50 @@ def test_filter_and_tabulate(session: XNATSession, seeded: Seeded, log: RequestL
     assert len(wildcard) == 2
     table = subjects.tabulate(["ID", "label"])
     assert sorted(row["label"] for row in table) == ["S1", "S2"]
-    assert all(set(row) == {"ID", "label"} for row in table)
+    assert table.columns == ("ID", "label")
+    assert all(row._fields == ("ID", "label") and len(row) == 2 for row in table)
+    assert sorted(label for _, label in table) == ["S1", "S2"]  # rows unpack like tuples
     rows = subjects.tabulate()
     assert {row["label"] for row in rows} == {"S1", "S2"}
+    assert {row.label for row in rows} == {"S1", "S2"}
+    assert [row.label for row in subjects.tabulate(["label"], filter={"label": "S2"})] == ["S2"]
     with pytest.raises(XNATValidationError, match="label"):
         only.filter(label="S2")
+
+
+def test_tabulate_rows_have_attributes_under_sanitised_names(
+    session: XNATSession, seeded: Seeded, log: RequestLog
+) -> None:
+    experiments = session.projects[seeded.project].experiments
+    log.clear()
+    column = "xnat:subjectassessordata/id"
+    table = experiments.tabulate(["ID", column, "label"])
+    assert len(log) == 1  # one listing request with columns=...
+    assert "columns=ID,xnat:subjectassessordata/id,label" in log.paths()[0]
+    ids = sorted(seeded.sessions.values())
+    # the raw key, its sanitised attribute, and the position all reach the same value
+    assert sorted(str(row[column]) for row in table) == ids
+    assert sorted(str(row.xnat_subjectassessordata_id) for row in table) == ids
+    assert sorted(str(row[1]) for row in table) == ids
+    first = table[0]
+    assert first._fields == ("ID", "xnat_subjectassessordata_id", "label")
+    assert first.to_dict() == {"ID": first.ID, column: first[1], "label": first.label}
+    with pytest.raises(AttributeError, match="no column 'lable'.*label"):
+        first.lable  # noqa: B018 - a typo names the columns there are
+    with pytest.raises(KeyError, match="no column"):
+        first["nope"]
+    assert getattr(first, "nope", "absent") == "absent"
+    # CSV and pandas, same rows, header = the original column names
+    text = experiments.tabulate_csv(["ID", "label"])
+    lines = text.splitlines()
+    assert lines[0] == "ID,label" and len(lines) == 1 + len(ids)
+    assert sorted(line.split(",")[0] for line in lines[1:]) == ids
+    assert experiments.tabulate_csv(["ID", "label"], header=False).splitlines() == lines[1:]
+    frame = experiments.tabulate_pandas(["ID", "label"])
+    assert list(frame.columns) == ["ID", "label"]
+    assert sorted(frame["ID"]) == ids
+    with pytest.raises(XNATValidationError, match="list of names"):
+        experiments.tabulate("ID")
 
 
 def test_scan_listing_filter_is_local(

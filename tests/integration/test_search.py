@@ -60,7 +60,7 @@ def data(server: LocalXNAT) -> Data:
 
 
 def _labels(table: SearchTable) -> list[str]:
-    return sorted(table.column("label"))
+    return sorted(str(v) for v in table.column("label"))
 
 
 def test_search_by_project_returns_rows_and_typed_objects(session: XNATSession, data: Data) -> None:
@@ -72,10 +72,23 @@ def test_search_by_project_returns_rows_and_typed_objects(session: XNATSession, 
     table = query.all()
     assert isinstance(table, SearchTable)
     assert table.root == "xnat:mrSessionData"
-    assert table.columns[:2] == ["label", "project"]
+    assert table.columns[:2] == ("label", "project")
     assert _labels(table) == ["ALICE_MR1", "ALICE_MR2", "BOB_MR1"]
     assert {row["project"] for row in table} == {data.project}
+    # rows are named tuples too: attributes, positions, unpacking
+    assert {(row.label, row.project) for row in table} == {
+        (label, data.project) for label in ("ALICE_MR1", "ALICE_MR2", "BOB_MR1")
+    }
+    assert sorted(row[0] for row in table) == _labels(table)
     assert len(table) == table.total == 3 == query.count()
+    # the same rows as dicts, CSV and a DataFrame (xnatpy's names)
+    assert sorted(d["label"] or "" for d in query.tabulate_dict()) == _labels(table)
+    text = query.tabulate_csv()
+    assert text.splitlines()[0].startswith("label,project")
+    assert sorted(line.split(",")[0] for line in text.splitlines()[1:]) == _labels(table)
+    frame = query.tabulate_pandas()
+    assert sorted(frame["label"]) == _labels(table)
+    assert list(frame.columns[:2]) == ["label", "project"]
     objects = query.objects()
     assert all(isinstance(o, MrSessionData) for o in objects)
     assert sorted(o.id for o in objects) == sorted(

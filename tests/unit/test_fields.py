@@ -87,6 +87,7 @@ def test_mr_session_field_metadata() -> None:
 
     ident = table.by_name["id"]
     assert ident.required and ident.path == "ID" and ident.kind == "attribute"
+    assert ident.missing == ""  # typed str: XNAT always fills it
     assert not table.by_name["label"].required
 
     # inherited fields keep the XPath of the type that declares them

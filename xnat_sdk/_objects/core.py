@@ -65,7 +65,9 @@ __all__ = [
     "GenericObject",
     "XNATObject",
     "child_items",
+    "object_params",
     "refuse_existing",
+    "set_fields",
 ]
 
 _LAYER = "xnat_sdk._objects."
@@ -182,14 +184,17 @@ class XNATObject:
         meta = item.get("meta") or {}
         used: set[str] = set()
         session = self._xnat_session
-        _fill_data(self, data, used)
+        _fill_data(self, data, used, item)
         table = class_fields(type(self))
         for path, spec in table.children.items():
             if spec.name in RESERVED_NAMES:
                 continue
             items = child_items(item, path)
             if items is None:
-                setter(self, spec.name, [] if spec.is_list else None)
+                if spec.single:
+                    setter(self, spec.name, _empty_child(session, self, spec))
+                else:
+                    setter(self, spec.name, [] if spec.is_list else None)
                 continue
             step = None if spec.is_list else path
             nested = [_nested(session, it, self, spec.target, step) for it in items]
@@ -257,7 +262,7 @@ class XNATObject:
                 try:
                     return object.__getattribute__(self, name)
                 except AttributeError:
-                    return None
+                    return table.by_name[name].missing
             raise AttributeError(
                 f"{cls.__name__!r} object has no attribute {name!r}{table.suggest(name)}"
             )
@@ -408,7 +413,7 @@ class XNATObject:
         query: dict[str, str] = {"xsiType": xsi}
         for name, value in values.items():
             if name in objects:
-                for path, encoded in _object_params(table.by_name[name], objects[name]):
+                for path, encoded in object_params(table.by_name[name], objects[name]):
                     query[root + path] = encoded
                 continue
             spec = specs[name]
@@ -448,7 +453,7 @@ class XNATObject:
         session.clearcache()
 
 
-def _object_params(spec: FieldSpec, value: XNATObject) -> list[tuple[str, str]]:
+def object_params(spec: FieldSpec, value: XNATObject) -> list[tuple[str, str]]:
     """XPath parameters (relative to the owner) that write a whole nested or child object.
 
     ``subject.demographics = DemographicData(gender="female")`` becomes
@@ -470,11 +475,7 @@ def _object_params(spec: FieldSpec, value: XNATObject) -> list[tuple[str, str]]:
         )
     klass = type(value)
     table = class_fields(klass)
-    present = {
-        name: getattr(value, name)
-        for name in table.by_name
-        if name not in RESERVED_NAMES and getattr(value, name, None) not in (None, [], "")
-    }
+    present = set_fields(value)
     nested = {k: v for k, v in present.items() if isinstance(v, XNATObject)}
     specs = validate_fields(klass, {k: v for k, v in present.items() if k not in nested})
     if spec.kind == "child":
@@ -487,12 +488,35 @@ def _object_params(spec: FieldSpec, value: XNATObject) -> list[tuple[str, str]]:
     params: list[tuple[str, str]] = []
     for name, item in present.items():
         if name in nested:
-            params.extend((step + p, v) for p, v in _object_params(table.by_name[name], item))
+            params.extend((step + p, v) for p, v in object_params(table.by_name[name], item))
         else:
             params.append((step + specs[name].path, encode_value(item)))
     if not params:
         raise XNATValidationError(spec.name, f"the {klass.__name__} has no field set")
     return params
+
+
+def set_fields(obj: XNATObject) -> dict[str, Any]:
+    """The fields of ``obj`` that hold a value (empty nested objects left out)."""
+    present: dict[str, Any] = {}
+    for name in class_fields(type(obj)).by_name:
+        if name in RESERVED_NAMES:
+            continue
+        value = getattr(obj, name, None)
+        if value in (None, [], "") or (isinstance(value, XNATObject) and not set_fields(value)):
+            continue
+        present[name] = value
+    return present
+
+
+def _empty_child(session: XNATSession | None, owner: XNATObject, spec: FieldSpec) -> Any:
+    """The empty stand-in for a missing single child (``subject.demographics`` of a subject
+    without any): every field None, and writing one creates the child through ``owner``."""
+    target = spec.target
+    if not (isinstance(target, type) and issubclass(target, XNATObject)):
+        return None
+    item = {"meta": {"xsi:type": target.__xsi_type__}, "data_fields": {}, "children": []}
+    return _nested(session, item, owner, target, spec.path)
 
 
 def refuse_existing(session: XNATSession, uri: str, what: str) -> None:
@@ -512,7 +536,12 @@ def refuse_existing(session: XNATSession, uri: str, what: str) -> None:
         )
 
 
-def _fill_data(obj: XNATObject, data: Mapping[str, Any], used: set[str]) -> bool:
+def _fill_data(
+    obj: XNATObject,
+    data: Mapping[str, Any],
+    used: set[str],
+    item: Mapping[str, Any] | None = None,
+) -> bool:
     """Set ``obj``'s data and nested fields from ``data_fields``; True if any was present."""
     setter = object.__setattr__
     table = class_fields(type(obj))
@@ -534,9 +563,9 @@ def _fill_data(obj: XNATObject, data: Mapping[str, Any], used: set[str]) -> bool
                 used.discard(key)
                 value = None
             found = found or value is not None
-            setter(obj, spec.name, value)
+            setter(obj, spec.name, spec.missing if value is None else value)
         else:
-            setter(obj, spec.name, [] if spec.is_list else None)
+            setter(obj, spec.name, spec.missing)
     for spec in table.nested:
         if spec.name in RESERVED_NAMES:
             continue
@@ -546,15 +575,38 @@ def _fill_data(obj: XNATObject, data: Mapping[str, Any], used: set[str]) -> bool
             inner = target.__new__(target)
             for slot, default in _UNBOUND_SLOTS:
                 setter(inner, slot, default() if callable(default) else default)
-            if _fill_data(inner, data, used):
-                setter(inner, "_xnat_session", obj._xnat_session)
-                setter(inner, "_xnat_parent", obj)
-                inner._xnat_cache["xnat_xpath"] = ""
+            # bound before it is filled: its own nested parts write through it
+            setter(inner, "_xnat_session", obj._xnat_session)
+            setter(inner, "_xnat_parent", obj)
+            inner._xnat_cache["xnat_xpath"] = ""
+            present = _fill_data(inner, data, used, item)
+            present = _fill_nested_children(inner, item) or present
+            if present or spec.single:  # a single one stands in empty when absent
                 nested_value = inner
-                found = True
+                found = found or present
         if spec.is_list:
             nested_value = [nested_value] if nested_value is not None else []
         setter(obj, spec.name, nested_value)
+    return found
+
+
+def _fill_nested_children(inner: XNATObject, item: Mapping[str, Any] | None) -> bool:
+    """Set the child lists and objects of a flattened nested part (``parameters.add_param``
+    of a scan) from its owner's document; their paths are the owner's child fields."""
+    session = inner._xnat_session
+    found = False
+    for path, spec in class_fields(type(inner)).children.items():
+        items = child_items(item, path) if item is not None else None
+        if items is None:
+            empty = _empty_child(session, inner, spec) if spec.single else None
+            object.__setattr__(inner, spec.name, [] if spec.is_list else empty)
+            continue
+        found = found or bool(items)
+        step = None if spec.is_list else path
+        nested = [_nested(session, it, inner, spec.target, step) for it in items]
+        object.__setattr__(
+            inner, spec.name, nested if spec.is_list else (nested[0] if nested else None)
+        )
     return found
 
 

@@ -12,21 +12,36 @@ __all__ = ["CustomVariables"]
 
 
 class CustomVariables(MutableMapping[str, str]):
-    """The custom variables (``fields/field``) of an object; setting one writes it."""
+    """The custom variables of an object; setting one writes it (one PUT), deleting one
+    clears it.
 
-    def __init__(self, owner: XNATObject) -> None:
+    Projects, subjects and experiments keep them as ``fields/field`` (XNAT lowercases the
+    names); scans as their ``parameters/addParam`` list (``xnat:addField``: a ``name`` and a
+    text value), which is what xnatpy's ``scan.fields`` shows too.
+    """
+
+    def __init__(
+        self, owner: XNATObject, child: str = "fields/field", value_key: str = "field"
+    ) -> None:
         self._owner = owner
+        self._child = child
+        self._value_key = value_key
+        self._lower = child == "fields/field"
 
     def _current(self) -> dict[str, str]:
         item = self._owner._xnat_document()
         result: dict[str, str] = {}
-        for entry in child_items(item, "fields/field") or ():
+        for entry in child_items(item, self._child) or ():
             fields = entry.get("data_fields") or {}
             name = fields.get("name")
             if name is not None:
-                value = fields.get("field")
+                value = fields.get(self._value_key)
                 result[str(name)] = "" if value is None else str(value)
         return result
+
+    def _root(self, key: str) -> str:
+        name = key.lower() if self._lower else key
+        return f"{self._owner.xsi_type}/{self._child}[name={name}]"
 
     def __getitem__(self, key: str) -> str:
         current = self._current()
@@ -62,13 +77,12 @@ class CustomVariables(MutableMapping[str, str]):
             raise XNATValidationError(
                 f"fields[{key!r}]", f"value must be str (or a number), got {type(value).__name__}"
             )
-        root = f"{self._owner.xsi_type}/fields/field[name={key.lower()}]"
-        self._write(key, {f"{root}/field": str(value)})
+        self._write(key, {f"{self._root(key)}/{self._value_key}": str(value)})
 
     def __delitem__(self, key: str) -> None:
         self[key]  # raises a clear error when absent
-        root = f"{self._owner.xsi_type}/fields/field[name={key.lower()}]"
-        self._write(key, {f"{root}/field": "NULL", f"{root}/name": "NULL"})
+        root = self._root(key)
+        self._write(key, {f"{root}/{self._value_key}": "NULL", f"{root}/name": "NULL"})
 
     def __repr__(self) -> str:
         return f"<CustomVariables {self._current()!r}>"

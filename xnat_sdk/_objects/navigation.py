@@ -28,8 +28,13 @@ from xnat_sdk._objects.transfers import (
     Walk,
 )
 from xnat_sdk.dicom import pick_dicom_file, read_dicom_file
-from xnat_sdk.errors import XNATError, XNATNoModelError, XNATNotFoundError
-from xnat_sdk.fields import validate_label
+from xnat_sdk.errors import (
+    XNATError,
+    XNATNoModelError,
+    XNATNotFoundError,
+    XNATValidationError,
+)
+from xnat_sdk.fields import class_fields, validate_label
 from xnat_sdk.listings import Listing, ListingSpec
 
 if TYPE_CHECKING:
@@ -52,6 +57,7 @@ __all__ = [
     "EXPERIMENTS",
     "FILES",
     "LISTINGS",
+    "OWNED_FILES",
     "PROJECTS",
     "RECONSTRUCTIONS",
     "RESOURCES",
@@ -116,6 +122,16 @@ class _HasResources(XNATObject):
             self,
             "resources",
             lambda: Listing.children(self, "resources", RESOURCES, field, prefer_doc=False),
+        )
+
+    @property
+    def files(self) -> Listing[RemoteFile]:
+        """Every file of this object's resources (``GET {object}/files``, one request,
+        cached; xnatpy's ``files``), keyed by ``{resource label}/{path}`` and by name; each
+        file's ``resource`` names its resource folder."""
+        _require_model(self, "files")
+        return _listing_cache(  # type: ignore[no-any-return]
+            self, "files", lambda: Listing.rest(self, "files", OWNED_FILES)
         )
 
     def create_resource(
@@ -254,6 +270,29 @@ class SubjectAssessorBase(ExperimentBase):
 
     __slots__ = ()
 
+    @property
+    def subject(self) -> SubjectData:
+        """The subject this experiment belongs to (the object it was reached from, else one
+        bound lazily to ``/data/projects/{project}/subjects/{subject_id}``)."""
+        from xnat_sdk.models import SubjectData
+
+        parent = self._xnat_parent
+        if isinstance(parent, SubjectData):
+            return parent
+        session = _require_model(self, "subject")
+        project = getattr(self, "project", None)
+        ident = getattr(self, "subject_id", None)
+        if not ident:
+            raise XNATError(f"{self.uri} names no subject (its subject_ID is empty)")
+        uri = f"/data/projects/{project}/subjects/{ident}" if project else f"/data/subjects/{ident}"
+        found = _listing_cache(
+            self,
+            "subject",
+            lambda: SubjectData._xnat_bind(session, uri, xsi="xnat:subjectData"),
+        )
+        assert isinstance(found, SubjectData)
+        return found
+
 
 class ImageSessionBase(SessionDownloads, SubjectAssessorBase):
     """Behaviour of ``xnat:imageSessionData`` (sessions with scans)."""
@@ -322,6 +361,18 @@ class ScanBase(ScanTransfers, _HasResources):
     __slots__ = ()
     _resources_field: ClassVar[str] = "file"
 
+    @property
+    def fields(self) -> CustomVariables:
+        """The scan's custom parameters (``parameters/addParam``: name -> text), as xnatpy's
+        ``scan.fields``; assigning or deleting one writes it."""
+        if not _takes_add_param(type(self)) and not isinstance(self, _GenericMixin):
+            raise XNATValidationError(
+                "fields",
+                f"{type(self).__name__} ({self.xsi_type}) has no parameters/addParam in the "
+                "schema: its scans take no custom parameters",
+            )
+        return CustomVariables(self, "parameters/addParam", "addField")
+
     def read_dicom(
         self,
         file: RemoteFile | str | None = None,
@@ -340,6 +391,16 @@ class ScanBase(ScanTransfers, _HasResources):
     def dicom_dump(self, fields: list[str] | None = None) -> list[DicomDumpRow]:
         """The DICOM header of this scan's first file (``fields`` restricts the tags)."""
         return self.xnat_session.services.dicom_dump(self, fields=fields)
+
+
+def _takes_add_param(cls: type) -> bool:
+    """True when the class (or a nested part of it) has the ``parameters/addParam`` list."""
+    table = class_fields(cls)
+    if any(spec.path == "parameters/addParam" for spec in table.children.values()):
+        return True
+    return any(
+        isinstance(spec.target, type) and _takes_add_param(spec.target) for spec in table.nested
+    )
 
 
 class ReconstructionBase(_HasResources):
@@ -474,6 +535,10 @@ RESOURCES = ListingSpec(
 FILES = ListingSpec(
     "files", "file", "path", "Name", None, "", None, None, None, needs_type=False,
 )  # fmt: skip
+OWNED_FILES = ListingSpec(
+    "files", "file", "key", "Name", None, "", None, None, None, needs_type=False,
+)  # fmt: skip
+"""The files of every resource of an object: keyed ``{resource label}/{path}``."""
 
 LISTINGS: dict[str, ListingSpec] = {
     spec.name: spec

@@ -24,7 +24,8 @@ class AbstractProtocol(XNATObject):
     __xsd_element__: ClassVar[str | None] = None
     __xsd_abstract__: ClassVar[bool] = False
 
-    id: str = attrs.field(
+    id: str | None = attrs.field(
+        default=None,
         metadata={
             "xsd": "ID",
             "path": "ID",
@@ -32,7 +33,8 @@ class AbstractProtocol(XNATObject):
             "kind": "attribute",
             "list": False,
             "type": "xs:string",
-        }
+            "required": True,
+        },
     )
     name: str | None = attrs.field(
         default=None,

@@ -11,14 +11,13 @@ family (0066,002F) * name (0066,0036) * version (0066,0031) * source (0024,0202)
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import attrs
 
 from xnat_sdk.bases import XNATObject
 
-if TYPE_CHECKING:
-    from .xnat_dicom_coded_value import DicomCodedValue
+from .xnat_dicom_coded_value import DicomCodedValue
 
 __all__ = ["Algorithm"]
 
@@ -35,8 +34,8 @@ class Algorithm(XNATObject):
     __xsd_element__: ClassVar[str | None] = "Algorithm"
     __xsd_abstract__: ClassVar[bool] = False
 
-    family: DicomCodedValue | None = attrs.field(
-        default=None,
+    family: DicomCodedValue = attrs.field(
+        factory=DicomCodedValue,
         metadata={
             "xsd": "family",
             "path": "family",
@@ -46,7 +45,8 @@ class Algorithm(XNATObject):
             "type": "xnat:dicomCodedValue",
         },
     )
-    name: str = attrs.field(
+    name: str | None = attrs.field(
+        default=None,
         metadata={
             "xsd": "name",
             "path": "name",
@@ -54,9 +54,11 @@ class Algorithm(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:string",
-        }
+            "required": True,
+        },
     )
-    version: str = attrs.field(
+    version: str | None = attrs.field(
+        default=None,
         metadata={
             "xsd": "version",
             "path": "version",
@@ -64,7 +66,8 @@ class Algorithm(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:string",
-        }
+            "required": True,
+        },
     )
     source: str | None = attrs.field(
         default=None,
@@ -89,8 +92,8 @@ class Algorithm(XNATObject):
             "facets": {"maxLength": 10000},
         },
     )
-    name_code: DicomCodedValue | None = attrs.field(
-        default=None,
+    name_code: DicomCodedValue = attrs.field(
+        factory=DicomCodedValue,
         metadata={
             "xsd": "nameCode",
             "path": "nameCode",

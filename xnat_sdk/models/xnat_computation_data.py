@@ -24,7 +24,8 @@ class ComputationData(XNATObject):
     __xsd_element__: ClassVar[str | None] = None
     __xsd_abstract__: ClassVar[bool] = False
 
-    name: str = attrs.field(
+    name: str | None = attrs.field(
+        default=None,
         metadata={
             "xsd": "name",
             "path": "name",
@@ -32,9 +33,11 @@ class ComputationData(XNATObject):
             "kind": "attribute",
             "list": False,
             "type": "xs:string",
-        }
+            "required": True,
+        },
     )
-    value: str = attrs.field(
+    value: str | None = attrs.field(
+        default=None,
         metadata={
             "xsd": "value",
             "path": "value",
@@ -42,9 +45,11 @@ class ComputationData(XNATObject):
             "kind": "attribute",
             "list": False,
             "type": "xs:string",
-        }
+            "required": True,
+        },
     )
-    source: str = attrs.field(
+    source: str | None = attrs.field(
+        default=None,
         metadata={
             "xsd": "source",
             "path": "source",
@@ -52,7 +57,8 @@ class ComputationData(XNATObject):
             "kind": "attribute",
             "list": False,
             "type": "xs:string",
-        }
+            "required": True,
+        },
     )
     units: str | None = attrs.field(
         default=None,

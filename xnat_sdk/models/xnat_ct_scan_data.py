@@ -13,11 +13,11 @@ import attrs
 
 from xnat_sdk.bases import XNATObject
 
+from .xnat_contrast_bolus import ContrastBolus
 from .xnat_image_scan_data import ImageScanData
 
 if TYPE_CHECKING:
     from .xnat_add_field import AddField
-    from .xnat_contrast_bolus import ContrastBolus
 
 __all__ = [
     "CtScanData",
@@ -33,35 +33,215 @@ __all__ = [
 
 
 @attrs.define(kw_only=True, eq=False, repr=False)
-class CtScanData(ImageScanData):
-    """An individual CT scan sequence"""
+class CtScanDataParametersVoxelRes(XNATObject):
+    """The ``parameters/voxelRes`` element of ``xnat:ctScanData``."""
 
-    __xsi_type__: ClassVar[str] = "xnat:ctScanData"
-    __xsd_element__: ClassVar[str | None] = "CTScan"
+    __xsi_type__: ClassVar[str] = ""
+    __xsd_element__: ClassVar[str | None] = None
     __xsd_abstract__: ClassVar[bool] = False
 
-    parameters: CtScanDataParameters | None = attrs.field(
+    units: str | None = attrs.field(
         default=None,
         metadata={
-            "xsd": "parameters",
-            "path": "parameters",
-            "xpath": "xnat:ctScanData/parameters",
-            "kind": "nested",
+            "xsd": "units",
+            "path": "parameters/voxelRes/units",
+            "xpath": "xnat:ctScanData/parameters/voxelRes/units",
+            "kind": "attribute",
             "list": False,
-            "type": "",
+            "type": "xs:string",
         },
     )
-    dcm_validation: CtScanDataDcmValidation | None = attrs.field(
+    x: float | None = attrs.field(
         default=None,
         metadata={
-            "xsd": "dcmValidation",
-            "path": "dcmValidation",
-            "xpath": "xnat:ctScanData/dcmValidation",
-            "kind": "nested",
+            "xsd": "x",
+            "path": "parameters/voxelRes/x",
+            "xpath": "xnat:ctScanData/parameters/voxelRes/x",
+            "kind": "attribute",
             "list": False,
-            "type": "",
+            "type": "xs:float",
         },
     )
+    y: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "y",
+            "path": "parameters/voxelRes/y",
+            "xpath": "xnat:ctScanData/parameters/voxelRes/y",
+            "kind": "attribute",
+            "list": False,
+            "type": "xs:float",
+        },
+    )
+    z: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "z",
+            "path": "parameters/voxelRes/z",
+            "xpath": "xnat:ctScanData/parameters/voxelRes/z",
+            "kind": "attribute",
+            "list": False,
+            "type": "xs:float",
+        },
+    )
+
+
+@attrs.define(kw_only=True, eq=False, repr=False)
+class CtScanDataParametersFov(XNATObject):
+    """The ``parameters/fov`` element of ``xnat:ctScanData``."""
+
+    __xsi_type__: ClassVar[str] = ""
+    __xsd_element__: ClassVar[str | None] = None
+    __xsd_abstract__: ClassVar[bool] = False
+
+    x: int | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "x",
+            "path": "parameters/fov/x",
+            "xpath": "xnat:ctScanData/parameters/fov/x",
+            "kind": "attribute",
+            "list": False,
+            "type": "xs:integer",
+        },
+    )
+    y: int | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "y",
+            "path": "parameters/fov/y",
+            "xpath": "xnat:ctScanData/parameters/fov/y",
+            "kind": "attribute",
+            "list": False,
+            "type": "xs:integer",
+        },
+    )
+
+
+@attrs.define(kw_only=True, eq=False, repr=False)
+class CtScanDataParametersRescale(XNATObject):
+    """Relationship between stored values (SV) and Hounsfield (HU): HU=m*SV+b"""
+
+    __xsi_type__: ClassVar[str] = ""
+    __xsd_element__: ClassVar[str | None] = None
+    __xsd_abstract__: ClassVar[bool] = False
+
+    intercept: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "intercept",
+            "path": "parameters/rescale/intercept",
+            "xpath": "xnat:ctScanData/parameters/rescale/intercept",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    """b"""
+    slope: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "slope",
+            "path": "parameters/rescale/slope",
+            "xpath": "xnat:ctScanData/parameters/rescale/slope",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    """m"""
+
+
+@attrs.define(kw_only=True, eq=False, repr=False)
+class CtScanDataParametersCollimationWidth(XNATObject):
+    """The ``parameters/collimationWidth`` element of ``xnat:ctScanData``."""
+
+    __xsi_type__: ClassVar[str] = ""
+    __xsd_element__: ClassVar[str | None] = None
+    __xsd_abstract__: ClassVar[bool] = False
+
+    single: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "single",
+            "path": "parameters/collimationWidth/single",
+            "xpath": "xnat:ctScanData/parameters/collimationWidth/single",
+            "kind": "element",
+            "list": False,
+            "type": "xs:float",
+            "facets": {"minInclusive": 0},
+        },
+    )
+    """Width of a single row of acquired data, in mm"""
+    total: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "total",
+            "path": "parameters/collimationWidth/total",
+            "xpath": "xnat:ctScanData/parameters/collimationWidth/total",
+            "kind": "element",
+            "list": False,
+            "type": "xs:float",
+            "facets": {"minInclusive": 0},
+        },
+    )
+    """Width of total collimation over the area of active x-ray detection, in mm"""
+
+
+@attrs.define(kw_only=True, eq=False, repr=False)
+class CtScanDataParametersEstimatedDoseSaving(XNATObject):
+    """Percent value of dose saving due to modulation; negative value indicates increased exposure"""
+
+    __xsi_type__: ClassVar[str] = ""
+    __xsd_element__: ClassVar[str | None] = None
+    __xsd_abstract__: ClassVar[bool] = False
+
+    estimated_dose_saving: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "estimatedDoseSaving",
+            "path": "parameters/estimatedDoseSaving",
+            "xpath": "xnat:ctScanData/parameters/estimatedDoseSaving",
+            "kind": "text",
+            "list": False,
+            "type": "xs:float",
+        },
+    )
+    """The element's text value."""
+    modulation: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "modulation",
+            "path": "parameters/estimatedDoseSaving/modulation",
+            "xpath": "xnat:ctScanData/parameters/estimatedDoseSaving/modulation",
+            "kind": "attribute",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    """Label describing type of exposure modulation used to limit dose"""
+
+
+@attrs.define(kw_only=True, eq=False, repr=False)
+class CtScanDataParametersDerivation(XNATObject):
+    """Text description of how this image was derived"""
+
+    __xsi_type__: ClassVar[str] = ""
+    __xsd_element__: ClassVar[str | None] = None
+    __xsd_abstract__: ClassVar[bool] = False
+
+    derivation: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "derivation",
+            "path": "parameters/derivation",
+            "xpath": "xnat:ctScanData/parameters/derivation",
+            "kind": "text",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    """The element's text value."""
 
 
 @attrs.define(kw_only=True, eq=False, repr=False)
@@ -72,8 +252,8 @@ class CtScanDataParameters(XNATObject):
     __xsd_element__: ClassVar[str | None] = None
     __xsd_abstract__: ClassVar[bool] = False
 
-    voxel_res: CtScanDataParametersVoxelRes | None = attrs.field(
-        default=None,
+    voxel_res: CtScanDataParametersVoxelRes = attrs.field(
+        factory=CtScanDataParametersVoxelRes,
         metadata={
             "xsd": "voxelRes",
             "path": "parameters/voxelRes",
@@ -105,8 +285,8 @@ class CtScanDataParameters(XNATObject):
             "type": "xs:string",
         },
     )
-    fov: CtScanDataParametersFov | None = attrs.field(
-        default=None,
+    fov: CtScanDataParametersFov = attrs.field(
+        factory=CtScanDataParametersFov,
         metadata={
             "xsd": "fov",
             "path": "parameters/fov",
@@ -116,8 +296,8 @@ class CtScanDataParameters(XNATObject):
             "type": "",
         },
     )
-    rescale: CtScanDataParametersRescale | None = attrs.field(
-        default=None,
+    rescale: CtScanDataParametersRescale = attrs.field(
+        factory=CtScanDataParametersRescale,
         metadata={
             "xsd": "rescale",
             "path": "parameters/rescale",
@@ -338,8 +518,8 @@ class CtScanDataParameters(XNATObject):
         },
     )
     """Label describing convolution kernel or algorithm used for reconstruction"""
-    collimation_width: CtScanDataParametersCollimationWidth | None = attrs.field(
-        default=None,
+    collimation_width: CtScanDataParametersCollimationWidth = attrs.field(
+        factory=CtScanDataParametersCollimationWidth,
         metadata={
             "xsd": "collimationWidth",
             "path": "parameters/collimationWidth",
@@ -385,8 +565,8 @@ class CtScanDataParameters(XNATObject):
         },
     )
     """Ratio of table feed per rotation to total collimation width"""
-    estimated_dose_saving: CtScanDataParametersEstimatedDoseSaving | None = attrs.field(
-        default=None,
+    estimated_dose_saving: CtScanDataParametersEstimatedDoseSaving = attrs.field(
+        factory=CtScanDataParametersEstimatedDoseSaving,
         metadata={
             "xsd": "estimatedDoseSaving",
             "path": "parameters/estimatedDoseSaving",
@@ -412,8 +592,8 @@ class CtScanDataParameters(XNATObject):
     """Computed Tomography Dose Index (CTDI_vol), according to IEC 60601-2-44, Ed. 2.1 (Clause
     29.1.103.4); describes average dose for this image, in mGy
     """
-    derivation: CtScanDataParametersDerivation | None = attrs.field(
-        default=None,
+    derivation: CtScanDataParametersDerivation = attrs.field(
+        factory=CtScanDataParametersDerivation,
         metadata={
             "xsd": "derivation",
             "path": "parameters/derivation",
@@ -424,8 +604,8 @@ class CtScanDataParameters(XNATObject):
         },
     )
     """Text description of how this image was derived"""
-    contrast_bolus: ContrastBolus | None = attrs.field(
-        default=None,
+    contrast_bolus: ContrastBolus = attrs.field(
+        factory=ContrastBolus,
         metadata={
             "xsd": "contrastBolus",
             "path": "parameters/contrastBolus",
@@ -446,218 +626,6 @@ class CtScanDataParameters(XNATObject):
             "type": "xnat:addField",
         },
     )
-
-
-@attrs.define(kw_only=True, eq=False, repr=False)
-class CtScanDataParametersVoxelRes(XNATObject):
-    """The ``parameters/voxelRes`` element of ``xnat:ctScanData``."""
-
-    __xsi_type__: ClassVar[str] = ""
-    __xsd_element__: ClassVar[str | None] = None
-    __xsd_abstract__: ClassVar[bool] = False
-
-    units: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "units",
-            "path": "parameters/voxelRes/units",
-            "xpath": "xnat:ctScanData/parameters/voxelRes/units",
-            "kind": "attribute",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    x: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "x",
-            "path": "parameters/voxelRes/x",
-            "xpath": "xnat:ctScanData/parameters/voxelRes/x",
-            "kind": "attribute",
-            "list": False,
-            "type": "xs:float",
-        },
-    )
-    y: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "y",
-            "path": "parameters/voxelRes/y",
-            "xpath": "xnat:ctScanData/parameters/voxelRes/y",
-            "kind": "attribute",
-            "list": False,
-            "type": "xs:float",
-        },
-    )
-    z: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "z",
-            "path": "parameters/voxelRes/z",
-            "xpath": "xnat:ctScanData/parameters/voxelRes/z",
-            "kind": "attribute",
-            "list": False,
-            "type": "xs:float",
-        },
-    )
-
-
-@attrs.define(kw_only=True, eq=False, repr=False)
-class CtScanDataParametersFov(XNATObject):
-    """The ``parameters/fov`` element of ``xnat:ctScanData``."""
-
-    __xsi_type__: ClassVar[str] = ""
-    __xsd_element__: ClassVar[str | None] = None
-    __xsd_abstract__: ClassVar[bool] = False
-
-    x: int | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "x",
-            "path": "parameters/fov/x",
-            "xpath": "xnat:ctScanData/parameters/fov/x",
-            "kind": "attribute",
-            "list": False,
-            "type": "xs:integer",
-        },
-    )
-    y: int | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "y",
-            "path": "parameters/fov/y",
-            "xpath": "xnat:ctScanData/parameters/fov/y",
-            "kind": "attribute",
-            "list": False,
-            "type": "xs:integer",
-        },
-    )
-
-
-@attrs.define(kw_only=True, eq=False, repr=False)
-class CtScanDataParametersRescale(XNATObject):
-    """Relationship between stored values (SV) and Hounsfield (HU): HU=m*SV+b"""
-
-    __xsi_type__: ClassVar[str] = ""
-    __xsd_element__: ClassVar[str | None] = None
-    __xsd_abstract__: ClassVar[bool] = False
-
-    intercept: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "intercept",
-            "path": "parameters/rescale/intercept",
-            "xpath": "xnat:ctScanData/parameters/rescale/intercept",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    """b"""
-    slope: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "slope",
-            "path": "parameters/rescale/slope",
-            "xpath": "xnat:ctScanData/parameters/rescale/slope",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    """m"""
-
-
-@attrs.define(kw_only=True, eq=False, repr=False)
-class CtScanDataParametersCollimationWidth(XNATObject):
-    """The ``parameters/collimationWidth`` element of ``xnat:ctScanData``."""
-
-    __xsi_type__: ClassVar[str] = ""
-    __xsd_element__: ClassVar[str | None] = None
-    __xsd_abstract__: ClassVar[bool] = False
-
-    single: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "single",
-            "path": "parameters/collimationWidth/single",
-            "xpath": "xnat:ctScanData/parameters/collimationWidth/single",
-            "kind": "element",
-            "list": False,
-            "type": "xs:float",
-            "facets": {"minInclusive": 0},
-        },
-    )
-    """Width of a single row of acquired data, in mm"""
-    total: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "total",
-            "path": "parameters/collimationWidth/total",
-            "xpath": "xnat:ctScanData/parameters/collimationWidth/total",
-            "kind": "element",
-            "list": False,
-            "type": "xs:float",
-            "facets": {"minInclusive": 0},
-        },
-    )
-    """Width of total collimation over the area of active x-ray detection, in mm"""
-
-
-@attrs.define(kw_only=True, eq=False, repr=False)
-class CtScanDataParametersEstimatedDoseSaving(XNATObject):
-    """Percent value of dose saving due to modulation; negative value indicates increased exposure"""
-
-    __xsi_type__: ClassVar[str] = ""
-    __xsd_element__: ClassVar[str | None] = None
-    __xsd_abstract__: ClassVar[bool] = False
-
-    estimated_dose_saving: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "estimatedDoseSaving",
-            "path": "parameters/estimatedDoseSaving",
-            "xpath": "xnat:ctScanData/parameters/estimatedDoseSaving",
-            "kind": "text",
-            "list": False,
-            "type": "xs:float",
-        },
-    )
-    """The element's text value."""
-    modulation: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "modulation",
-            "path": "parameters/estimatedDoseSaving/modulation",
-            "xpath": "xnat:ctScanData/parameters/estimatedDoseSaving/modulation",
-            "kind": "attribute",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    """Label describing type of exposure modulation used to limit dose"""
-
-
-@attrs.define(kw_only=True, eq=False, repr=False)
-class CtScanDataParametersDerivation(XNATObject):
-    """Text description of how this image was derived"""
-
-    __xsi_type__: ClassVar[str] = ""
-    __xsd_element__: ClassVar[str | None] = None
-    __xsd_abstract__: ClassVar[bool] = False
-
-    derivation: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "derivation",
-            "path": "parameters/derivation",
-            "xpath": "xnat:ctScanData/parameters/derivation",
-            "kind": "text",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    """The element's text value."""
 
 
 @attrs.define(kw_only=True, eq=False, repr=False)
@@ -689,5 +657,37 @@ class CtScanDataDcmValidation(XNATObject):
             "kind": "attribute",
             "list": False,
             "type": "xs:boolean",
+        },
+    )
+
+
+@attrs.define(kw_only=True, eq=False, repr=False)
+class CtScanData(ImageScanData):
+    """An individual CT scan sequence"""
+
+    __xsi_type__: ClassVar[str] = "xnat:ctScanData"
+    __xsd_element__: ClassVar[str | None] = "CTScan"
+    __xsd_abstract__: ClassVar[bool] = False
+
+    parameters: CtScanDataParameters = attrs.field(
+        factory=CtScanDataParameters,
+        metadata={
+            "xsd": "parameters",
+            "path": "parameters",
+            "xpath": "xnat:ctScanData/parameters",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    dcm_validation: CtScanDataDcmValidation = attrs.field(
+        factory=CtScanDataDcmValidation,
+        metadata={
+            "xsd": "dcmValidation",
+            "path": "dcmValidation",
+            "xpath": "xnat:ctScanData/dcmValidation",
+            "kind": "nested",
+            "list": False,
+            "type": "",
         },
     )

@@ -20,6 +20,72 @@ __all__ = ["DemographicData", "DemographicDataHeight", "DemographicDataWeight"]
 
 
 @attrs.define(kw_only=True, eq=False, repr=False)
+class DemographicDataWeight(XNATObject):
+    """The ``weight`` element of ``xnat:demographicData``."""
+
+    __xsi_type__: ClassVar[str] = ""
+    __xsd_element__: ClassVar[str | None] = None
+    __xsd_abstract__: ClassVar[bool] = False
+
+    weight: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "weight",
+            "path": "weight",
+            "xpath": "xnat:demographicData/weight",
+            "kind": "text",
+            "list": False,
+            "type": "xs:float",
+        },
+    )
+    """The element's text value."""
+    units: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "units",
+            "path": "weight/units",
+            "xpath": "xnat:demographicData/weight/units",
+            "kind": "attribute",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+
+
+@attrs.define(kw_only=True, eq=False, repr=False)
+class DemographicDataHeight(XNATObject):
+    """The ``height`` element of ``xnat:demographicData``."""
+
+    __xsi_type__: ClassVar[str] = ""
+    __xsd_element__: ClassVar[str | None] = None
+    __xsd_abstract__: ClassVar[bool] = False
+
+    height: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "height",
+            "path": "height",
+            "xpath": "xnat:demographicData/height",
+            "kind": "text",
+            "list": False,
+            "type": "xs:float",
+        },
+    )
+    """The element's text value."""
+    units: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "units",
+            "path": "height/units",
+            "xpath": "xnat:demographicData/height/units",
+            "kind": "attribute",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+
+
+@attrs.define(kw_only=True, eq=False, repr=False)
 class DemographicData(AbstractDemographicData):
     """The ``xnat:demographicData`` type."""
 
@@ -207,8 +273,8 @@ class DemographicData(AbstractDemographicData):
             "type": "xs:string",
         },
     )
-    weight: DemographicDataWeight | None = attrs.field(
-        default=None,
+    weight: DemographicDataWeight = attrs.field(
+        factory=DemographicDataWeight,
         metadata={
             "xsd": "weight",
             "path": "weight",
@@ -218,8 +284,8 @@ class DemographicData(AbstractDemographicData):
             "type": "",
         },
     )
-    height: DemographicDataHeight | None = attrs.field(
-        default=None,
+    height: DemographicDataHeight = attrs.field(
+        factory=DemographicDataHeight,
         metadata={
             "xsd": "height",
             "path": "height",
@@ -260,71 +326,5 @@ class DemographicData(AbstractDemographicData):
             "kind": "element",
             "list": False,
             "type": "xs:float",
-        },
-    )
-
-
-@attrs.define(kw_only=True, eq=False, repr=False)
-class DemographicDataWeight(XNATObject):
-    """The ``weight`` element of ``xnat:demographicData``."""
-
-    __xsi_type__: ClassVar[str] = ""
-    __xsd_element__: ClassVar[str | None] = None
-    __xsd_abstract__: ClassVar[bool] = False
-
-    weight: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "weight",
-            "path": "weight",
-            "xpath": "xnat:demographicData/weight",
-            "kind": "text",
-            "list": False,
-            "type": "xs:float",
-        },
-    )
-    """The element's text value."""
-    units: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "units",
-            "path": "weight/units",
-            "xpath": "xnat:demographicData/weight/units",
-            "kind": "attribute",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-
-
-@attrs.define(kw_only=True, eq=False, repr=False)
-class DemographicDataHeight(XNATObject):
-    """The ``height`` element of ``xnat:demographicData``."""
-
-    __xsi_type__: ClassVar[str] = ""
-    __xsd_element__: ClassVar[str | None] = None
-    __xsd_abstract__: ClassVar[bool] = False
-
-    height: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "height",
-            "path": "height",
-            "xpath": "xnat:demographicData/height",
-            "kind": "text",
-            "list": False,
-            "type": "xs:float",
-        },
-    )
-    """The element's text value."""
-    units: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "units",
-            "path": "height/units",
-            "xpath": "xnat:demographicData/height/units",
-            "kind": "attribute",
-            "list": False,
-            "type": "xs:string",
         },
     )

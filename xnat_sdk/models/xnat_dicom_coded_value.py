@@ -66,7 +66,8 @@ class DicomCodedValue(XNATObject):
             "type": "xs:string",
         },
     )
-    meaning: str = attrs.field(
+    meaning: str | None = attrs.field(
+        default=None,
         metadata={
             "xsd": "meaning",
             "path": "meaning",
@@ -74,5 +75,6 @@ class DicomCodedValue(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:string",
-        }
+            "required": True,
+        },
     )

@@ -19,118 +19,6 @@ __all__ = ["DicomSeries", "DicomSeriesDimensions", "DicomSeriesImage", "DicomSer
 
 
 @attrs.define(kw_only=True, eq=False, repr=False)
-class DicomSeries(AbstractResource):
-    """The ``xnat:dicomSeries`` type."""
-
-    __xsi_type__: ClassVar[str] = "xnat:dicomSeries"
-    __xsd_element__: ClassVar[str | None] = None
-    __xsd_abstract__: ClassVar[bool] = False
-
-    format: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "format",
-            "path": "format",
-            "xpath": "xnat:dicomSeries/format",
-            "kind": "attribute",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    """Format of file. E.g. DICOM, Analyze, 4dfp"""
-    description: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "description",
-            "path": "description",
-            "xpath": "xnat:dicomSeries/description",
-            "kind": "attribute",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    """Free-form comments about files"""
-    content: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "content",
-            "path": "content",
-            "xpath": "xnat:dicomSeries/content",
-            "kind": "attribute",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    """Code indicating the contents of the image. E.g. GFC, T88"""
-    cache_path: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "cachePath",
-            "path": "cachePath",
-            "xpath": "xnat:dicomSeries/cachePath",
-            "kind": "attribute",
-            "list": False,
-            "type": "xs:string",
-            "facets": {"maxLength": 255},
-        },
-    )
-    uid: str = attrs.field(
-        metadata={
-            "xsd": "UID",
-            "path": "UID",
-            "xpath": "xnat:dicomSeries/UID",
-            "kind": "attribute",
-            "list": False,
-            "type": "xs:string",
-        }
-    )
-    dimensions: DicomSeriesDimensions | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "dimensions",
-            "path": "dimensions",
-            "xpath": "xnat:dicomSeries/dimensions",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    voxel_res: DicomSeriesVoxelRes | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "voxelRes",
-            "path": "voxelRes",
-            "xpath": "xnat:dicomSeries/voxelRes",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    orientation: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "orientation",
-            "path": "orientation",
-            "xpath": "xnat:dicomSeries/orientation",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    image_set: list[DicomSeriesImage] = attrs.field(
-        factory=list,
-        metadata={
-            "xsd": "imageSet",
-            "path": "imageSet/image",
-            "xpath": "xnat:dicomSeries/imageSet/image",
-            "kind": "child",
-            "list": True,
-            "type": "",
-        },
-    )
-
-
-@attrs.define(kw_only=True, eq=False, repr=False)
 class DicomSeriesDimensions(XNATObject):
     """The ``dimensions`` element of ``xnat:dicomSeries``."""
 
@@ -239,6 +127,120 @@ class DicomSeriesVoxelRes(XNATObject):
 
 
 @attrs.define(kw_only=True, eq=False, repr=False)
+class DicomSeries(AbstractResource):
+    """The ``xnat:dicomSeries`` type."""
+
+    __xsi_type__: ClassVar[str] = "xnat:dicomSeries"
+    __xsd_element__: ClassVar[str | None] = None
+    __xsd_abstract__: ClassVar[bool] = False
+
+    format: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "format",
+            "path": "format",
+            "xpath": "xnat:dicomSeries/format",
+            "kind": "attribute",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    """Format of file. E.g. DICOM, Analyze, 4dfp"""
+    description: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "description",
+            "path": "description",
+            "xpath": "xnat:dicomSeries/description",
+            "kind": "attribute",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    """Free-form comments about files"""
+    content: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "content",
+            "path": "content",
+            "xpath": "xnat:dicomSeries/content",
+            "kind": "attribute",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    """Code indicating the contents of the image. E.g. GFC, T88"""
+    cache_path: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "cachePath",
+            "path": "cachePath",
+            "xpath": "xnat:dicomSeries/cachePath",
+            "kind": "attribute",
+            "list": False,
+            "type": "xs:string",
+            "facets": {"maxLength": 255},
+        },
+    )
+    uid: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "UID",
+            "path": "UID",
+            "xpath": "xnat:dicomSeries/UID",
+            "kind": "attribute",
+            "list": False,
+            "type": "xs:string",
+            "required": True,
+        },
+    )
+    dimensions: DicomSeriesDimensions = attrs.field(
+        factory=DicomSeriesDimensions,
+        metadata={
+            "xsd": "dimensions",
+            "path": "dimensions",
+            "xpath": "xnat:dicomSeries/dimensions",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    voxel_res: DicomSeriesVoxelRes = attrs.field(
+        factory=DicomSeriesVoxelRes,
+        metadata={
+            "xsd": "voxelRes",
+            "path": "voxelRes",
+            "xpath": "xnat:dicomSeries/voxelRes",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    orientation: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "orientation",
+            "path": "orientation",
+            "xpath": "xnat:dicomSeries/orientation",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    image_set: list[DicomSeriesImage] = attrs.field(
+        factory=list,
+        metadata={
+            "xsd": "imageSet",
+            "path": "imageSet/image",
+            "xpath": "xnat:dicomSeries/imageSet/image",
+            "kind": "child",
+            "list": True,
+            "type": "",
+        },
+    )
+
+
+@attrs.define(kw_only=True, eq=False, repr=False)
 class DicomSeriesImage(XNATObject):
     """One ``imageSet/image`` item of ``xnat:dicomSeries`` (XNAT stores it as
     ``xnat:dicomSeries_image``).
@@ -248,7 +250,8 @@ class DicomSeriesImage(XNATObject):
     __xsd_element__: ClassVar[str | None] = None
     __xsd_abstract__: ClassVar[bool] = False
 
-    sop_instance_uid: str = attrs.field(
+    sop_instance_uid: str | None = attrs.field(
+        default=None,
         metadata={
             "xsd": "sop_instance_UID",
             "path": "sop_instance_UID",
@@ -256,7 +259,8 @@ class DicomSeriesImage(XNATObject):
             "kind": "attribute",
             "list": False,
             "type": "xs:string",
-        }
+            "required": True,
+        },
     )
     instance_number: int | None = attrs.field(
         default=None,

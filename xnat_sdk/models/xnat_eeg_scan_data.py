@@ -29,92 +29,6 @@ __all__ = [
 
 
 @attrs.define(kw_only=True, eq=False, repr=False)
-class EegScanData(ImageScanData):
-    """An individual EEG scan sequence"""
-
-    __xsi_type__: ClassVar[str] = "xnat:eegScanData"
-    __xsd_element__: ClassVar[str | None] = "EEGScan"
-    __xsd_abstract__: ClassVar[bool] = False
-
-    parameters: EegScanDataParameters | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "parameters",
-            "path": "parameters",
-            "xpath": "xnat:eegScanData/parameters",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    channels: list[EegScanDataChannel] = attrs.field(
-        factory=list,
-        metadata={
-            "xsd": "channels",
-            "path": "channels/channel",
-            "xpath": "xnat:eegScanData/channels/channel",
-            "kind": "child",
-            "list": True,
-            "type": "",
-        },
-    )
-    software_filters_impedances: EegScanDataSoftwareFiltersImpedances | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "softwareFiltersImpedances",
-            "path": "softwareFiltersImpedances",
-            "xpath": "xnat:eegScanData/softwareFiltersImpedances",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-
-
-@attrs.define(kw_only=True, eq=False, repr=False)
-class EegScanDataParameters(XNATObject):
-    """The ``parameters`` element of ``xnat:eegScanData``."""
-
-    __xsi_type__: ClassVar[str] = ""
-    __xsd_element__: ClassVar[str | None] = None
-    __xsd_abstract__: ClassVar[bool] = False
-
-    number_of_data_records: int | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "numberOfDataRecords",
-            "path": "parameters/numberOfDataRecords",
-            "xpath": "xnat:eegScanData/parameters/numberOfDataRecords",
-            "kind": "element",
-            "list": False,
-            "type": "xs:integer",
-        },
-    )
-    data_record: EegScanDataParametersDataRecord | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "dataRecord",
-            "path": "parameters/dataRecord",
-            "xpath": "xnat:eegScanData/parameters/dataRecord",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    add_param: list[AddField] = attrs.field(
-        factory=list,
-        metadata={
-            "xsd": "addParam",
-            "path": "parameters/addParam",
-            "xpath": "xnat:eegScanData/parameters/addParam",
-            "kind": "child",
-            "list": True,
-            "type": "xnat:addField",
-        },
-    )
-
-
-@attrs.define(kw_only=True, eq=False, repr=False)
 class EegScanDataParametersDataRecord(XNATObject):
     """The ``parameters/dataRecord`` element of ``xnat:eegScanData``."""
 
@@ -142,6 +56,124 @@ class EegScanDataParametersDataRecord(XNATObject):
             "kind": "attribute",
             "list": False,
             "type": "xs:float",
+        },
+    )
+
+
+@attrs.define(kw_only=True, eq=False, repr=False)
+class EegScanDataParameters(XNATObject):
+    """The ``parameters`` element of ``xnat:eegScanData``."""
+
+    __xsi_type__: ClassVar[str] = ""
+    __xsd_element__: ClassVar[str | None] = None
+    __xsd_abstract__: ClassVar[bool] = False
+
+    number_of_data_records: int | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "numberOfDataRecords",
+            "path": "parameters/numberOfDataRecords",
+            "xpath": "xnat:eegScanData/parameters/numberOfDataRecords",
+            "kind": "element",
+            "list": False,
+            "type": "xs:integer",
+        },
+    )
+    data_record: EegScanDataParametersDataRecord = attrs.field(
+        factory=EegScanDataParametersDataRecord,
+        metadata={
+            "xsd": "dataRecord",
+            "path": "parameters/dataRecord",
+            "xpath": "xnat:eegScanData/parameters/dataRecord",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    add_param: list[AddField] = attrs.field(
+        factory=list,
+        metadata={
+            "xsd": "addParam",
+            "path": "parameters/addParam",
+            "xpath": "xnat:eegScanData/parameters/addParam",
+            "kind": "child",
+            "list": True,
+            "type": "xnat:addField",
+        },
+    )
+
+
+@attrs.define(kw_only=True, eq=False, repr=False)
+class EegScanDataSoftwareFiltersImpedances(XNATObject):
+    """The ``softwareFiltersImpedances`` element of ``xnat:eegScanData``."""
+
+    __xsi_type__: ClassVar[str] = ""
+    __xsd_element__: ClassVar[str | None] = None
+    __xsd_abstract__: ClassVar[bool] = False
+
+    mean: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "mean",
+            "path": "softwareFiltersImpedances/mean",
+            "xpath": "xnat:eegScanData/softwareFiltersImpedances/mean",
+            "kind": "attribute",
+            "list": False,
+            "type": "xs:double",
+        },
+    )
+    impedance: list[EegScanDataImpedance] = attrs.field(
+        factory=list,
+        metadata={
+            "xsd": "impedance",
+            "path": "softwareFiltersImpedances/impedance",
+            "xpath": "xnat:eegScanData/softwareFiltersImpedances/impedance",
+            "kind": "child",
+            "list": True,
+            "type": "",
+        },
+    )
+
+
+@attrs.define(kw_only=True, eq=False, repr=False)
+class EegScanData(ImageScanData):
+    """An individual EEG scan sequence"""
+
+    __xsi_type__: ClassVar[str] = "xnat:eegScanData"
+    __xsd_element__: ClassVar[str | None] = "EEGScan"
+    __xsd_abstract__: ClassVar[bool] = False
+
+    parameters: EegScanDataParameters = attrs.field(
+        factory=EegScanDataParameters,
+        metadata={
+            "xsd": "parameters",
+            "path": "parameters",
+            "xpath": "xnat:eegScanData/parameters",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    channels: list[EegScanDataChannel] = attrs.field(
+        factory=list,
+        metadata={
+            "xsd": "channels",
+            "path": "channels/channel",
+            "xpath": "xnat:eegScanData/channels/channel",
+            "kind": "child",
+            "list": True,
+            "type": "",
+        },
+    )
+    software_filters_impedances: EegScanDataSoftwareFiltersImpedances = attrs.field(
+        factory=EegScanDataSoftwareFiltersImpedances,
+        metadata={
+            "xsd": "softwareFiltersImpedances",
+            "path": "softwareFiltersImpedances",
+            "xpath": "xnat:eegScanData/softwareFiltersImpedances",
+            "kind": "nested",
+            "list": False,
+            "type": "",
         },
     )
 
@@ -209,38 +241,6 @@ class EegScanDataChannel(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:string",
-        },
-    )
-
-
-@attrs.define(kw_only=True, eq=False, repr=False)
-class EegScanDataSoftwareFiltersImpedances(XNATObject):
-    """The ``softwareFiltersImpedances`` element of ``xnat:eegScanData``."""
-
-    __xsi_type__: ClassVar[str] = ""
-    __xsd_element__: ClassVar[str | None] = None
-    __xsd_abstract__: ClassVar[bool] = False
-
-    mean: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "mean",
-            "path": "softwareFiltersImpedances/mean",
-            "xpath": "xnat:eegScanData/softwareFiltersImpedances/mean",
-            "kind": "attribute",
-            "list": False,
-            "type": "xs:double",
-        },
-    )
-    impedance: list[EegScanDataImpedance] = attrs.field(
-        factory=list,
-        metadata={
-            "xsd": "impedance",
-            "path": "softwareFiltersImpedances/impedance",
-            "xpath": "xnat:eegScanData/softwareFiltersImpedances/impedance",
-            "kind": "child",
-            "list": True,
-            "type": "",
         },
     )
 

@@ -19,60 +19,6 @@ __all__ = ["EegSessionData", "EegSessionDataSamplingInterval", "EegSessionDataSa
 
 
 @attrs.define(kw_only=True, eq=False, repr=False)
-class EegSessionData(ImageSessionData):
-    """Electroencephalography Session"""
-
-    __xsi_type__: ClassVar[str] = "xnat:eegSessionData"
-    __xsd_element__: ClassVar[str | None] = "EEGSession"
-    __xsd_abstract__: ClassVar[bool] = False
-
-    data_format_version: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "dataFormatVersion",
-            "path": "dataFormatVersion",
-            "xpath": "xnat:eegSessionData/dataFormatVersion",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    number_of_channels: int | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "numberOfChannels",
-            "path": "numberOfChannels",
-            "xpath": "xnat:eegSessionData/numberOfChannels",
-            "kind": "element",
-            "list": False,
-            "type": "xs:integer",
-        },
-    )
-    sampling_rate: EegSessionDataSamplingRate | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "samplingRate",
-            "path": "samplingRate",
-            "xpath": "xnat:eegSessionData/samplingRate",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    sampling_interval: EegSessionDataSamplingInterval | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "samplingInterval",
-            "path": "samplingInterval",
-            "xpath": "xnat:eegSessionData/samplingInterval",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-
-
-@attrs.define(kw_only=True, eq=False, repr=False)
 class EegSessionDataSamplingRate(XNATObject):
     """The ``samplingRate`` element of ``xnat:eegSessionData``."""
 
@@ -134,5 +80,59 @@ class EegSessionDataSamplingInterval(XNATObject):
             "kind": "attribute",
             "list": False,
             "type": "xs:string",
+        },
+    )
+
+
+@attrs.define(kw_only=True, eq=False, repr=False)
+class EegSessionData(ImageSessionData):
+    """Electroencephalography Session"""
+
+    __xsi_type__: ClassVar[str] = "xnat:eegSessionData"
+    __xsd_element__: ClassVar[str | None] = "EEGSession"
+    __xsd_abstract__: ClassVar[bool] = False
+
+    data_format_version: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "dataFormatVersion",
+            "path": "dataFormatVersion",
+            "xpath": "xnat:eegSessionData/dataFormatVersion",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    number_of_channels: int | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "numberOfChannels",
+            "path": "numberOfChannels",
+            "xpath": "xnat:eegSessionData/numberOfChannels",
+            "kind": "element",
+            "list": False,
+            "type": "xs:integer",
+        },
+    )
+    sampling_rate: EegSessionDataSamplingRate = attrs.field(
+        factory=EegSessionDataSamplingRate,
+        metadata={
+            "xsd": "samplingRate",
+            "path": "samplingRate",
+            "xpath": "xnat:eegSessionData/samplingRate",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    sampling_interval: EegSessionDataSamplingInterval = attrs.field(
+        factory=EegSessionDataSamplingInterval,
+        metadata={
+            "xsd": "samplingInterval",
+            "path": "samplingInterval",
+            "xpath": "xnat:eegSessionData/samplingInterval",
+            "kind": "nested",
+            "list": False,
+            "type": "",
         },
     )

@@ -8,17 +8,49 @@
 from __future__ import annotations
 
 import datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import attrs
 
 from xnat_sdk.bases import ExperimentBase, XNATObject
 
-if TYPE_CHECKING:
-    from .xnat_investigator_data import InvestigatorData
-    from .xnat_validation_data import ValidationData
+from .xnat_investigator_data import InvestigatorData
+from .xnat_validation_data import ValidationData
 
 __all__ = ["ExperimentData", "ExperimentDataDelay", "ExperimentDataField", "ExperimentDataShare"]
+
+
+@attrs.define(kw_only=True, eq=False, repr=False)
+class ExperimentDataDelay(XNATObject):
+    """The ``delay`` element of ``xnat:experimentData``."""
+
+    __xsi_type__: ClassVar[str] = ""
+    __xsd_element__: ClassVar[str | None] = None
+    __xsd_abstract__: ClassVar[bool] = False
+
+    delay: int | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "delay",
+            "path": "delay",
+            "xpath": "xnat:experimentData/delay",
+            "kind": "text",
+            "list": False,
+            "type": "xs:integer",
+        },
+    )
+    """The element's text value."""
+    ref_expt_id: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "ref_expt_id",
+            "path": "delay/ref_expt_id",
+            "xpath": "xnat:experimentData/delay/ref_expt_id",
+            "kind": "attribute",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
 
 
 @attrs.define(kw_only=True, eq=False, repr=False)
@@ -30,6 +62,7 @@ class ExperimentData(ExperimentBase):
     __xsd_abstract__: ClassVar[bool] = False
 
     id: str = attrs.field(
+        default="",
         metadata={
             "xsd": "ID",
             "path": "ID",
@@ -37,7 +70,8 @@ class ExperimentData(ExperimentBase):
             "kind": "attribute",
             "list": False,
             "type": "xs:string",
-        }
+            "required": True,
+        },
     )
     project: str | None = attrs.field(
         default=None,
@@ -163,8 +197,8 @@ class ExperimentData(ExperimentBase):
         },
     )
     """Duration of experiment"""
-    delay: ExperimentDataDelay | None = attrs.field(
-        default=None,
+    delay: ExperimentDataDelay = attrs.field(
+        factory=ExperimentDataDelay,
         metadata={
             "xsd": "delay",
             "path": "delay",
@@ -187,8 +221,8 @@ class ExperimentData(ExperimentBase):
         },
     )
     """Free form text for misc. information"""
-    investigator: InvestigatorData | None = attrs.field(
-        default=None,
+    investigator: InvestigatorData = attrs.field(
+        factory=InvestigatorData,
         metadata={
             "xsd": "investigator",
             "path": "investigator",
@@ -198,8 +232,8 @@ class ExperimentData(ExperimentBase):
             "type": "xnat:investigatorData",
         },
     )
-    validation: ValidationData | None = attrs.field(
-        default=None,
+    validation: ValidationData = attrs.field(
+        factory=ValidationData,
         metadata={
             "xsd": "validation",
             "path": "validation",
@@ -287,39 +321,6 @@ class ExperimentDataShare(XNATObject):
             "xsd": "protocol",
             "path": "protocol",
             "xpath": "xnat:experimentData_share/protocol",
-            "kind": "attribute",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-
-
-@attrs.define(kw_only=True, eq=False, repr=False)
-class ExperimentDataDelay(XNATObject):
-    """The ``delay`` element of ``xnat:experimentData``."""
-
-    __xsi_type__: ClassVar[str] = ""
-    __xsd_element__: ClassVar[str | None] = None
-    __xsd_abstract__: ClassVar[bool] = False
-
-    delay: int | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "delay",
-            "path": "delay",
-            "xpath": "xnat:experimentData/delay",
-            "kind": "text",
-            "list": False,
-            "type": "xs:integer",
-        },
-    )
-    """The element's text value."""
-    ref_expt_id: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "ref_expt_id",
-            "path": "delay/ref_expt_id",
-            "xpath": "xnat:experimentData/delay/ref_expt_id",
             "kind": "attribute",
             "list": False,
             "type": "xs:string",

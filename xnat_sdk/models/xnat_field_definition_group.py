@@ -107,7 +107,8 @@ class FieldDefinitionGroupField(XNATObject):
     __xsd_element__: ClassVar[str | None] = None
     __xsd_abstract__: ClassVar[bool] = False
 
-    name: str = attrs.field(
+    name: str | None = attrs.field(
+        default=None,
         metadata={
             "xsd": "name",
             "path": "name",
@@ -115,8 +116,9 @@ class FieldDefinitionGroupField(XNATObject):
             "kind": "attribute",
             "list": False,
             "type": "xs:string",
+            "required": True,
             "facets": {"maxLength": 10000},
-        }
+        },
     )
     type: Literal["standard", "custom"] | None = attrs.field(
         default="standard",

@@ -54,7 +54,8 @@ class ImageAssessorData(DerivedData, AssessorBase):
             "type": "xnat:abstractResource",
         },
     )
-    image_session_id: str = attrs.field(
+    image_session_id: str | None = attrs.field(
+        default=None,
         metadata={
             "xsd": "imageSession_ID",
             "path": "imageSession_ID",
@@ -62,7 +63,8 @@ class ImageAssessorData(DerivedData, AssessorBase):
             "kind": "element",
             "list": False,
             "type": "xs:string",
-        }
+            "required": True,
+        },
     )
     parameters: list[AddField] = attrs.field(
         factory=list,

@@ -19,49 +19,6 @@ __all__ = ["ImageResource", "ImageResourceDimensions", "ImageResourceVoxelRes"]
 
 
 @attrs.define(kw_only=True, eq=False, repr=False)
-class ImageResource(Resource):
-    """The ``xnat:imageResource`` type."""
-
-    __xsi_type__: ClassVar[str] = "xnat:imageResource"
-    __xsd_element__: ClassVar[str | None] = None
-    __xsd_abstract__: ClassVar[bool] = False
-
-    dimensions: ImageResourceDimensions | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "dimensions",
-            "path": "dimensions",
-            "xpath": "xnat:imageResource/dimensions",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    voxel_res: ImageResourceVoxelRes | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "voxelRes",
-            "path": "voxelRes",
-            "xpath": "xnat:imageResource/voxelRes",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    orientation: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "orientation",
-            "path": "orientation",
-            "xpath": "xnat:imageResource/orientation",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-
-
-@attrs.define(kw_only=True, eq=False, repr=False)
 class ImageResourceDimensions(XNATObject):
     """The ``dimensions`` element of ``xnat:imageResource``."""
 
@@ -163,6 +120,49 @@ class ImageResourceVoxelRes(XNATObject):
             "path": "voxelRes/units",
             "xpath": "xnat:imageResource/voxelRes/units",
             "kind": "attribute",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+
+
+@attrs.define(kw_only=True, eq=False, repr=False)
+class ImageResource(Resource):
+    """The ``xnat:imageResource`` type."""
+
+    __xsi_type__: ClassVar[str] = "xnat:imageResource"
+    __xsd_element__: ClassVar[str | None] = None
+    __xsd_abstract__: ClassVar[bool] = False
+
+    dimensions: ImageResourceDimensions = attrs.field(
+        factory=ImageResourceDimensions,
+        metadata={
+            "xsd": "dimensions",
+            "path": "dimensions",
+            "xpath": "xnat:imageResource/dimensions",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    voxel_res: ImageResourceVoxelRes = attrs.field(
+        factory=ImageResourceVoxelRes,
+        metadata={
+            "xsd": "voxelRes",
+            "path": "voxelRes",
+            "xpath": "xnat:imageResource/voxelRes",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    orientation: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "orientation",
+            "path": "orientation",
+            "xpath": "xnat:imageResource/orientation",
+            "kind": "element",
             "list": False,
             "type": "xs:string",
         },

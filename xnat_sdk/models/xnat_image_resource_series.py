@@ -19,49 +19,6 @@ __all__ = ["ImageResourceSeries", "ImageResourceSeriesDimensions", "ImageResourc
 
 
 @attrs.define(kw_only=True, eq=False, repr=False)
-class ImageResourceSeries(ResourceSeries):
-    """The ``xnat:imageResourceSeries`` type."""
-
-    __xsi_type__: ClassVar[str] = "xnat:imageResourceSeries"
-    __xsd_element__: ClassVar[str | None] = None
-    __xsd_abstract__: ClassVar[bool] = False
-
-    dimensions: ImageResourceSeriesDimensions | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "dimensions",
-            "path": "dimensions",
-            "xpath": "xnat:imageResourceSeries/dimensions",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    voxel_res: ImageResourceSeriesVoxelRes | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "voxelRes",
-            "path": "voxelRes",
-            "xpath": "xnat:imageResourceSeries/voxelRes",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    orientation: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "orientation",
-            "path": "orientation",
-            "xpath": "xnat:imageResourceSeries/orientation",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-
-
-@attrs.define(kw_only=True, eq=False, repr=False)
 class ImageResourceSeriesDimensions(XNATObject):
     """The ``dimensions`` element of ``xnat:imageResourceSeries``."""
 
@@ -163,6 +120,49 @@ class ImageResourceSeriesVoxelRes(XNATObject):
             "path": "voxelRes/units",
             "xpath": "xnat:imageResourceSeries/voxelRes/units",
             "kind": "attribute",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+
+
+@attrs.define(kw_only=True, eq=False, repr=False)
+class ImageResourceSeries(ResourceSeries):
+    """The ``xnat:imageResourceSeries`` type."""
+
+    __xsi_type__: ClassVar[str] = "xnat:imageResourceSeries"
+    __xsd_element__: ClassVar[str | None] = None
+    __xsd_abstract__: ClassVar[bool] = False
+
+    dimensions: ImageResourceSeriesDimensions = attrs.field(
+        factory=ImageResourceSeriesDimensions,
+        metadata={
+            "xsd": "dimensions",
+            "path": "dimensions",
+            "xpath": "xnat:imageResourceSeries/dimensions",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    voxel_res: ImageResourceSeriesVoxelRes = attrs.field(
+        factory=ImageResourceSeriesVoxelRes,
+        metadata={
+            "xsd": "voxelRes",
+            "path": "voxelRes",
+            "xpath": "xnat:imageResourceSeries/voxelRes",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    orientation: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "orientation",
+            "path": "orientation",
+            "xpath": "xnat:imageResourceSeries/orientation",
+            "kind": "element",
             "list": False,
             "type": "xs:string",
         },

@@ -14,11 +14,67 @@ import attrs
 
 from xnat_sdk.bases import ScanBase, XNATObject
 
+from .xnat_validation_data import ValidationData
+
 if TYPE_CHECKING:
     from .xnat_abstract_resource import AbstractResource
-    from .xnat_validation_data import ValidationData
 
 __all__ = ["ImageScanData", "ImageScanDataScanner", "ImageScanDataShare"]
+
+
+@attrs.define(kw_only=True, eq=False, repr=False)
+class ImageScanDataScanner(XNATObject):
+    """Free form text to indicate name/ID of scanner"""
+
+    __xsi_type__: ClassVar[str] = ""
+    __xsd_element__: ClassVar[str | None] = None
+    __xsd_abstract__: ClassVar[bool] = False
+
+    scanner: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "scanner",
+            "path": "scanner",
+            "xpath": "xnat:imageScanData/scanner",
+            "kind": "text",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    """The element's text value."""
+    manufacturer: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "manufacturer",
+            "path": "scanner/manufacturer",
+            "xpath": "xnat:imageScanData/scanner/manufacturer",
+            "kind": "attribute",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    model: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "model",
+            "path": "scanner/model",
+            "xpath": "xnat:imageScanData/scanner/model",
+            "kind": "attribute",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    software_version: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "softwareVersion",
+            "path": "scanner/softwareVersion",
+            "xpath": "xnat:imageScanData/scanner/softwareVersion",
+            "kind": "attribute",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
 
 
 @attrs.define(kw_only=True, eq=False, repr=False)
@@ -30,6 +86,7 @@ class ImageScanData(ScanBase):
     __xsd_abstract__: ClassVar[bool] = False
 
     id: str = attrs.field(
+        default="",
         metadata={
             "xsd": "ID",
             "path": "ID",
@@ -37,7 +94,8 @@ class ImageScanData(ScanBase):
             "kind": "attribute",
             "list": False,
             "type": "xs:string",
-        }
+            "required": True,
+        },
     )
     type: str | None = attrs.field(
         default=None,
@@ -163,8 +221,8 @@ class ImageScanData(ScanBase):
             "facets": {"maxLength": 1000},
         },
     )
-    scanner: ImageScanDataScanner | None = attrs.field(
-        default=None,
+    scanner: ImageScanDataScanner = attrs.field(
+        factory=ImageScanDataScanner,
         metadata={
             "xsd": "scanner",
             "path": "scanner",
@@ -221,8 +279,8 @@ class ImageScanData(ScanBase):
             "type": "xnat:abstractResource",
         },
     )
-    validation: ValidationData | None = attrs.field(
-        default=None,
+    validation: ValidationData = attrs.field(
+        factory=ValidationData,
         metadata={
             "xsd": "validation",
             "path": "validation",
@@ -333,61 +391,6 @@ class ImageScanDataShare(XNATObject):
             "xsd": "project",
             "path": "project",
             "xpath": "xnat:imageScanData_share/project",
-            "kind": "attribute",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-
-
-@attrs.define(kw_only=True, eq=False, repr=False)
-class ImageScanDataScanner(XNATObject):
-    """Free form text to indicate name/ID of scanner"""
-
-    __xsi_type__: ClassVar[str] = ""
-    __xsd_element__: ClassVar[str | None] = None
-    __xsd_abstract__: ClassVar[bool] = False
-
-    scanner: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "scanner",
-            "path": "scanner",
-            "xpath": "xnat:imageScanData/scanner",
-            "kind": "text",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    """The element's text value."""
-    manufacturer: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "manufacturer",
-            "path": "scanner/manufacturer",
-            "xpath": "xnat:imageScanData/scanner/manufacturer",
-            "kind": "attribute",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    model: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "model",
-            "path": "scanner/model",
-            "xpath": "xnat:imageScanData/scanner/model",
-            "kind": "attribute",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    software_version: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "softwareVersion",
-            "path": "scanner/softwareVersion",
-            "xpath": "xnat:imageScanData/scanner/softwareVersion",
             "kind": "attribute",
             "list": False,
             "type": "xs:string",

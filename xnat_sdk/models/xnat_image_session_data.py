@@ -23,6 +23,50 @@ __all__ = ["ImageSessionData", "ImageSessionDataScanner"]
 
 
 @attrs.define(kw_only=True, eq=False, repr=False)
+class ImageSessionDataScanner(XNATObject):
+    """Free form text to indicate name/ID of scanner"""
+
+    __xsi_type__: ClassVar[str] = ""
+    __xsd_element__: ClassVar[str | None] = None
+    __xsd_abstract__: ClassVar[bool] = False
+
+    scanner: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "scanner",
+            "path": "scanner",
+            "xpath": "xnat:imageSessionData/scanner",
+            "kind": "text",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    """The element's text value."""
+    manufacturer: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "manufacturer",
+            "path": "scanner/manufacturer",
+            "xpath": "xnat:imageSessionData/scanner/manufacturer",
+            "kind": "attribute",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    model: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "model",
+            "path": "scanner/model",
+            "xpath": "xnat:imageSessionData/scanner/model",
+            "kind": "attribute",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+
+
+@attrs.define(kw_only=True, eq=False, repr=False)
 class ImageSessionData(SubjectAssessorData, ImageSessionBase):
     """The ``xnat:imageSessionData`` type."""
 
@@ -86,8 +130,8 @@ class ImageSessionData(SubjectAssessorData, ImageSessionBase):
             "type": "xnat:regionResource",
         },
     )
-    scanner: ImageSessionDataScanner | None = attrs.field(
-        default=None,
+    scanner: ImageSessionDataScanner = attrs.field(
+        factory=ImageSessionDataScanner,
         metadata={
             "xsd": "scanner",
             "path": "scanner",
@@ -188,47 +232,3 @@ class ImageSessionData(SubjectAssessorData, ImageSessionBase):
     #   scans <- scans/scan (child)
     #   reconstructions <- reconstructions/reconstructedImage (child)
     #   assessors <- assessors/assessor (child)
-
-
-@attrs.define(kw_only=True, eq=False, repr=False)
-class ImageSessionDataScanner(XNATObject):
-    """Free form text to indicate name/ID of scanner"""
-
-    __xsi_type__: ClassVar[str] = ""
-    __xsd_element__: ClassVar[str | None] = None
-    __xsd_abstract__: ClassVar[bool] = False
-
-    scanner: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "scanner",
-            "path": "scanner",
-            "xpath": "xnat:imageSessionData/scanner",
-            "kind": "text",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    """The element's text value."""
-    manufacturer: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "manufacturer",
-            "path": "scanner/manufacturer",
-            "xpath": "xnat:imageSessionData/scanner/manufacturer",
-            "kind": "attribute",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    model: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "model",
-            "path": "scanner/model",
-            "xpath": "xnat:imageSessionData/scanner/model",
-            "kind": "attribute",
-            "list": False,
-            "type": "xs:string",
-        },
-    )

@@ -47,7 +47,8 @@ class InvestigatorData(XNATObject):
             "facets": {"maxLength": 64},
         },
     )
-    firstname: str = attrs.field(
+    firstname: str | None = attrs.field(
+        default=None,
         metadata={
             "xsd": "firstname",
             "path": "firstname",
@@ -55,10 +56,12 @@ class InvestigatorData(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "required": True,
             "facets": {"maxLength": 25},
-        }
+        },
     )
-    lastname: str = attrs.field(
+    lastname: str | None = attrs.field(
+        default=None,
         metadata={
             "xsd": "lastname",
             "path": "lastname",
@@ -66,8 +69,9 @@ class InvestigatorData(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:string",
+            "required": True,
             "facets": {"maxLength": 25},
-        }
+        },
     )
     institution: str | None = attrs.field(
         default=None,

@@ -31,451 +31,6 @@ __all__ = [
 
 
 @attrs.define(kw_only=True, eq=False, repr=False)
-class MrScanData(ImageScanData):
-    """Information about an individual MR scan sequence"""
-
-    __xsi_type__: ClassVar[str] = "xnat:mrScanData"
-    __xsd_element__: ClassVar[str | None] = "MRScan"
-    __xsd_abstract__: ClassVar[bool] = False
-
-    coil: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "coil",
-            "path": "coil",
-            "xpath": "xnat:mrScanData/coil",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-            "facets": {"maxLength": 255},
-        },
-    )
-    """Free form text to indicate the coil used in this scanning session"""
-    field_strength: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "fieldStrength",
-            "path": "fieldStrength",
-            "xpath": "xnat:mrScanData/fieldStrength",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-            "facets": {"maxLength": 255},
-        },
-    )
-    """Free form text to indicate the field strength used in this scanning session"""
-    marker: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "marker",
-            "path": "marker",
-            "xpath": "xnat:mrScanData/marker",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-            "facets": {"maxLength": 255},
-        },
-    )
-    """Free form text to indicate method used to mark left-right (e.g. Vitamin E capsule)"""
-    stabilization: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "stabilization",
-            "path": "stabilization",
-            "xpath": "xnat:mrScanData/stabilization",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-            "facets": {"maxLength": 255},
-        },
-    )
-    """Free form text to indicate method used to stabilize head"""
-    file_name_uuid: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "fileNameUUID",
-            "path": "fileNameUUID",
-            "xpath": "xnat:mrScanData/fileNameUUID",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    parameters: MrScanDataParameters | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "parameters",
-            "path": "parameters",
-            "xpath": "xnat:mrScanData/parameters",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    dcm_validation: MrScanDataDcmValidation | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "dcmValidation",
-            "path": "dcmValidation",
-            "xpath": "xnat:mrScanData/dcmValidation",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-
-
-@attrs.define(kw_only=True, eq=False, repr=False)
-class MrScanDataParameters(XNATObject):
-    """The ``parameters`` element of ``xnat:mrScanData``."""
-
-    __xsi_type__: ClassVar[str] = ""
-    __xsd_element__: ClassVar[str | None] = None
-    __xsd_abstract__: ClassVar[bool] = False
-
-    voxel_res: MrScanDataParametersVoxelRes | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "voxelRes",
-            "path": "parameters/voxelRes",
-            "xpath": "xnat:mrScanData/parameters/voxelRes",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    orientation: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "orientation",
-            "path": "parameters/orientation",
-            "xpath": "xnat:mrScanData/parameters/orientation",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-            "facets": {"maxLength": 5},
-        },
-    )
-    subject_position: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "subjectPosition",
-            "path": "parameters/subjectPosition",
-            "xpath": "xnat:mrScanData/parameters/subjectPosition",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    fov: MrScanDataParametersFov | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "fov",
-            "path": "parameters/fov",
-            "xpath": "xnat:mrScanData/parameters/fov",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    matrix: MrScanDataParametersMatrix | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "matrix",
-            "path": "parameters/matrix",
-            "xpath": "xnat:mrScanData/parameters/matrix",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    partitions: int | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "partitions",
-            "path": "parameters/partitions",
-            "xpath": "xnat:mrScanData/parameters/partitions",
-            "kind": "element",
-            "list": False,
-            "type": "xs:integer",
-        },
-    )
-    tr: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "tr",
-            "path": "parameters/tr",
-            "xpath": "xnat:mrScanData/parameters/tr",
-            "kind": "element",
-            "list": False,
-            "type": "xs:float",
-        },
-    )
-    te: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "te",
-            "path": "parameters/te",
-            "xpath": "xnat:mrScanData/parameters/te",
-            "kind": "element",
-            "list": False,
-            "type": "xs:float",
-        },
-    )
-    delta_te: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "deltaTE",
-            "path": "parameters/deltaTE",
-            "xpath": "xnat:mrScanData/parameters/deltaTE",
-            "kind": "element",
-            "list": False,
-            "type": "xs:float",
-        },
-    )
-    ti: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "ti",
-            "path": "parameters/ti",
-            "xpath": "xnat:mrScanData/parameters/ti",
-            "kind": "element",
-            "list": False,
-            "type": "xs:float",
-        },
-    )
-    flip: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "flip",
-            "path": "parameters/flip",
-            "xpath": "xnat:mrScanData/parameters/flip",
-            "kind": "element",
-            "list": False,
-            "type": "xs:float",
-        },
-    )
-    sequence: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "sequence",
-            "path": "parameters/sequence",
-            "xpath": "xnat:mrScanData/parameters/sequence",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-            "facets": {"maxLength": 255},
-        },
-    )
-    origin: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "origin",
-            "path": "parameters/origin",
-            "xpath": "xnat:mrScanData/parameters/origin",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-            "facets": {"maxLength": 255},
-        },
-    )
-    image_type: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "imageType",
-            "path": "parameters/imageType",
-            "xpath": "xnat:mrScanData/parameters/imageType",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    scan_sequence: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "scanSequence",
-            "path": "parameters/scanSequence",
-            "xpath": "xnat:mrScanData/parameters/scanSequence",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    seq_variant: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "seqVariant",
-            "path": "parameters/seqVariant",
-            "xpath": "xnat:mrScanData/parameters/seqVariant",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    scan_options: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "scanOptions",
-            "path": "parameters/scanOptions",
-            "xpath": "xnat:mrScanData/parameters/scanOptions",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    acq_type: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "acqType",
-            "path": "parameters/acqType",
-            "xpath": "xnat:mrScanData/parameters/acqType",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    readout_sample_spacing: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "readoutSampleSpacing",
-            "path": "parameters/readoutSampleSpacing",
-            "xpath": "xnat:mrScanData/parameters/readoutSampleSpacing",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    coil: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "coil",
-            "path": "parameters/coil",
-            "xpath": "xnat:mrScanData/parameters/coil",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-            "facets": {"maxLength": 255},
-        },
-    )
-    """Free form text to indicate the coil used in this scan"""
-    coil_elements: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "coilElements",
-            "path": "parameters/coilElements",
-            "xpath": "xnat:mrScanData/parameters/coilElements",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    dti_acq_count: int | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "dtiAcqCount",
-            "path": "parameters/dtiAcqCount",
-            "xpath": "xnat:mrScanData/parameters/dtiAcqCount",
-            "kind": "element",
-            "list": False,
-            "type": "xs:integer",
-        },
-    )
-    pixel_bandwidth: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "pixelBandwidth",
-            "path": "parameters/pixelBandwidth",
-            "xpath": "xnat:mrScanData/parameters/pixelBandwidth",
-            "kind": "element",
-            "list": False,
-            "type": "xs:double",
-        },
-    )
-    """Reciprocal of the total sampling period, in Hz/pixel"""
-    echo_spacing: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "echoSpacing",
-            "path": "parameters/echoSpacing",
-            "xpath": "xnat:mrScanData/parameters/echoSpacing",
-            "kind": "element",
-            "list": False,
-            "type": "xs:double",
-        },
-    )
-    """in seconds; computed from Siemens private tags (0019,1028) Bandwidth Per Pixel Phase Encode
-    and (0051,100b) AcquisitionMatrixText
-    """
-    phase_encoding_direction: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "phaseEncodingDirection",
-            "path": "parameters/phaseEncodingDirection",
-            "xpath": "xnat:mrScanData/parameters/phaseEncodingDirection",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    """from Siemens image shadow data (0029,1010), subfield 20. 1 for A>>P, 0 for P>>A"""
-    acq_time: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "acqTime",
-            "path": "parameters/acqTime",
-            "xpath": "xnat:mrScanData/parameters/acqTime",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    diffusion: MrScanDataParametersDiffusion | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "diffusion",
-            "path": "parameters/diffusion",
-            "xpath": "xnat:mrScanData/parameters/diffusion",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    add_param: list[AddField] = attrs.field(
-        factory=list,
-        metadata={
-            "xsd": "addParam",
-            "path": "parameters/addParam",
-            "xpath": "xnat:mrScanData/parameters/addParam",
-            "kind": "child",
-            "list": True,
-            "type": "xnat:addField",
-        },
-    )
-    in_plane_phase_encoding: MrScanDataParametersInPlanePhaseEncoding | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "inPlanePhaseEncoding",
-            "path": "parameters/inPlanePhaseEncoding",
-            "xpath": "xnat:mrScanData/parameters/inPlanePhaseEncoding",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    pmc: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "pmc",
-            "path": "parameters/pmc",
-            "xpath": "xnat:mrScanData/parameters/pmc",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-
-
-@attrs.define(kw_only=True, eq=False, repr=False)
 class MrScanDataParametersVoxelRes(XNATObject):
     """The ``parameters/voxelRes`` element of ``xnat:mrScanData``."""
 
@@ -725,6 +280,356 @@ class MrScanDataParametersInPlanePhaseEncoding(XNATObject):
 
 
 @attrs.define(kw_only=True, eq=False, repr=False)
+class MrScanDataParameters(XNATObject):
+    """The ``parameters`` element of ``xnat:mrScanData``."""
+
+    __xsi_type__: ClassVar[str] = ""
+    __xsd_element__: ClassVar[str | None] = None
+    __xsd_abstract__: ClassVar[bool] = False
+
+    voxel_res: MrScanDataParametersVoxelRes = attrs.field(
+        factory=MrScanDataParametersVoxelRes,
+        metadata={
+            "xsd": "voxelRes",
+            "path": "parameters/voxelRes",
+            "xpath": "xnat:mrScanData/parameters/voxelRes",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    orientation: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "orientation",
+            "path": "parameters/orientation",
+            "xpath": "xnat:mrScanData/parameters/orientation",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+            "facets": {"maxLength": 5},
+        },
+    )
+    subject_position: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "subjectPosition",
+            "path": "parameters/subjectPosition",
+            "xpath": "xnat:mrScanData/parameters/subjectPosition",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    fov: MrScanDataParametersFov = attrs.field(
+        factory=MrScanDataParametersFov,
+        metadata={
+            "xsd": "fov",
+            "path": "parameters/fov",
+            "xpath": "xnat:mrScanData/parameters/fov",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    matrix: MrScanDataParametersMatrix = attrs.field(
+        factory=MrScanDataParametersMatrix,
+        metadata={
+            "xsd": "matrix",
+            "path": "parameters/matrix",
+            "xpath": "xnat:mrScanData/parameters/matrix",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    partitions: int | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "partitions",
+            "path": "parameters/partitions",
+            "xpath": "xnat:mrScanData/parameters/partitions",
+            "kind": "element",
+            "list": False,
+            "type": "xs:integer",
+        },
+    )
+    tr: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "tr",
+            "path": "parameters/tr",
+            "xpath": "xnat:mrScanData/parameters/tr",
+            "kind": "element",
+            "list": False,
+            "type": "xs:float",
+        },
+    )
+    te: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "te",
+            "path": "parameters/te",
+            "xpath": "xnat:mrScanData/parameters/te",
+            "kind": "element",
+            "list": False,
+            "type": "xs:float",
+        },
+    )
+    delta_te: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "deltaTE",
+            "path": "parameters/deltaTE",
+            "xpath": "xnat:mrScanData/parameters/deltaTE",
+            "kind": "element",
+            "list": False,
+            "type": "xs:float",
+        },
+    )
+    ti: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "ti",
+            "path": "parameters/ti",
+            "xpath": "xnat:mrScanData/parameters/ti",
+            "kind": "element",
+            "list": False,
+            "type": "xs:float",
+        },
+    )
+    flip: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "flip",
+            "path": "parameters/flip",
+            "xpath": "xnat:mrScanData/parameters/flip",
+            "kind": "element",
+            "list": False,
+            "type": "xs:float",
+        },
+    )
+    sequence: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "sequence",
+            "path": "parameters/sequence",
+            "xpath": "xnat:mrScanData/parameters/sequence",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+            "facets": {"maxLength": 255},
+        },
+    )
+    origin: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "origin",
+            "path": "parameters/origin",
+            "xpath": "xnat:mrScanData/parameters/origin",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+            "facets": {"maxLength": 255},
+        },
+    )
+    image_type: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "imageType",
+            "path": "parameters/imageType",
+            "xpath": "xnat:mrScanData/parameters/imageType",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    scan_sequence: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "scanSequence",
+            "path": "parameters/scanSequence",
+            "xpath": "xnat:mrScanData/parameters/scanSequence",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    seq_variant: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "seqVariant",
+            "path": "parameters/seqVariant",
+            "xpath": "xnat:mrScanData/parameters/seqVariant",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    scan_options: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "scanOptions",
+            "path": "parameters/scanOptions",
+            "xpath": "xnat:mrScanData/parameters/scanOptions",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    acq_type: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "acqType",
+            "path": "parameters/acqType",
+            "xpath": "xnat:mrScanData/parameters/acqType",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    readout_sample_spacing: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "readoutSampleSpacing",
+            "path": "parameters/readoutSampleSpacing",
+            "xpath": "xnat:mrScanData/parameters/readoutSampleSpacing",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    coil: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "coil",
+            "path": "parameters/coil",
+            "xpath": "xnat:mrScanData/parameters/coil",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+            "facets": {"maxLength": 255},
+        },
+    )
+    """Free form text to indicate the coil used in this scan"""
+    coil_elements: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "coilElements",
+            "path": "parameters/coilElements",
+            "xpath": "xnat:mrScanData/parameters/coilElements",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    dti_acq_count: int | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "dtiAcqCount",
+            "path": "parameters/dtiAcqCount",
+            "xpath": "xnat:mrScanData/parameters/dtiAcqCount",
+            "kind": "element",
+            "list": False,
+            "type": "xs:integer",
+        },
+    )
+    pixel_bandwidth: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "pixelBandwidth",
+            "path": "parameters/pixelBandwidth",
+            "xpath": "xnat:mrScanData/parameters/pixelBandwidth",
+            "kind": "element",
+            "list": False,
+            "type": "xs:double",
+        },
+    )
+    """Reciprocal of the total sampling period, in Hz/pixel"""
+    echo_spacing: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "echoSpacing",
+            "path": "parameters/echoSpacing",
+            "xpath": "xnat:mrScanData/parameters/echoSpacing",
+            "kind": "element",
+            "list": False,
+            "type": "xs:double",
+        },
+    )
+    """in seconds; computed from Siemens private tags (0019,1028) Bandwidth Per Pixel Phase Encode
+    and (0051,100b) AcquisitionMatrixText
+    """
+    phase_encoding_direction: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "phaseEncodingDirection",
+            "path": "parameters/phaseEncodingDirection",
+            "xpath": "xnat:mrScanData/parameters/phaseEncodingDirection",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    """from Siemens image shadow data (0029,1010), subfield 20. 1 for A>>P, 0 for P>>A"""
+    acq_time: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "acqTime",
+            "path": "parameters/acqTime",
+            "xpath": "xnat:mrScanData/parameters/acqTime",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    diffusion: MrScanDataParametersDiffusion = attrs.field(
+        factory=MrScanDataParametersDiffusion,
+        metadata={
+            "xsd": "diffusion",
+            "path": "parameters/diffusion",
+            "xpath": "xnat:mrScanData/parameters/diffusion",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    add_param: list[AddField] = attrs.field(
+        factory=list,
+        metadata={
+            "xsd": "addParam",
+            "path": "parameters/addParam",
+            "xpath": "xnat:mrScanData/parameters/addParam",
+            "kind": "child",
+            "list": True,
+            "type": "xnat:addField",
+        },
+    )
+    in_plane_phase_encoding: MrScanDataParametersInPlanePhaseEncoding = attrs.field(
+        factory=MrScanDataParametersInPlanePhaseEncoding,
+        metadata={
+            "xsd": "inPlanePhaseEncoding",
+            "path": "parameters/inPlanePhaseEncoding",
+            "xpath": "xnat:mrScanData/parameters/inPlanePhaseEncoding",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    pmc: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "pmc",
+            "path": "parameters/pmc",
+            "xpath": "xnat:mrScanData/parameters/pmc",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+
+
+@attrs.define(kw_only=True, eq=False, repr=False)
 class MrScanDataDcmValidation(XNATObject):
     """The ``dcmValidation`` element of ``xnat:mrScanData``."""
 
@@ -753,5 +658,100 @@ class MrScanDataDcmValidation(XNATObject):
             "kind": "attribute",
             "list": False,
             "type": "xs:boolean",
+        },
+    )
+
+
+@attrs.define(kw_only=True, eq=False, repr=False)
+class MrScanData(ImageScanData):
+    """Information about an individual MR scan sequence"""
+
+    __xsi_type__: ClassVar[str] = "xnat:mrScanData"
+    __xsd_element__: ClassVar[str | None] = "MRScan"
+    __xsd_abstract__: ClassVar[bool] = False
+
+    coil: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "coil",
+            "path": "coil",
+            "xpath": "xnat:mrScanData/coil",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+            "facets": {"maxLength": 255},
+        },
+    )
+    """Free form text to indicate the coil used in this scanning session"""
+    field_strength: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "fieldStrength",
+            "path": "fieldStrength",
+            "xpath": "xnat:mrScanData/fieldStrength",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+            "facets": {"maxLength": 255},
+        },
+    )
+    """Free form text to indicate the field strength used in this scanning session"""
+    marker: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "marker",
+            "path": "marker",
+            "xpath": "xnat:mrScanData/marker",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+            "facets": {"maxLength": 255},
+        },
+    )
+    """Free form text to indicate method used to mark left-right (e.g. Vitamin E capsule)"""
+    stabilization: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "stabilization",
+            "path": "stabilization",
+            "xpath": "xnat:mrScanData/stabilization",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+            "facets": {"maxLength": 255},
+        },
+    )
+    """Free form text to indicate method used to stabilize head"""
+    file_name_uuid: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "fileNameUUID",
+            "path": "fileNameUUID",
+            "xpath": "xnat:mrScanData/fileNameUUID",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    parameters: MrScanDataParameters = attrs.field(
+        factory=MrScanDataParameters,
+        metadata={
+            "xsd": "parameters",
+            "path": "parameters",
+            "xpath": "xnat:mrScanData/parameters",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    dcm_validation: MrScanDataDcmValidation = attrs.field(
+        factory=MrScanDataDcmValidation,
+        metadata={
+            "xsd": "dcmValidation",
+            "path": "dcmValidation",
+            "xpath": "xnat:mrScanData/dcmValidation",
+            "kind": "nested",
+            "list": False,
+            "type": "",
         },
     )

@@ -28,128 +28,6 @@ __all__ = [
 
 
 @attrs.define(kw_only=True, eq=False, repr=False)
-class OptScanData(ImageScanData):
-    """Ophthalmic Tomography Scan"""
-
-    __xsi_type__: ClassVar[str] = "xnat:optScanData"
-    __xsd_element__: ClassVar[str | None] = "OPTScan"
-    __xsd_abstract__: ClassVar[bool] = False
-
-    parameters: OptScanDataParameters | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "parameters",
-            "path": "parameters",
-            "xpath": "xnat:optScanData/parameters",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    dcm_validation: OptScanDataDcmValidation | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "dcmValidation",
-            "path": "dcmValidation",
-            "xpath": "xnat:optScanData/dcmValidation",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-
-
-@attrs.define(kw_only=True, eq=False, repr=False)
-class OptScanDataParameters(XNATObject):
-    """The ``parameters`` element of ``xnat:optScanData``."""
-
-    __xsi_type__: ClassVar[str] = ""
-    __xsd_element__: ClassVar[str | None] = None
-    __xsd_abstract__: ClassVar[bool] = False
-
-    voxel_res: OptScanDataParametersVoxelRes | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "voxelRes",
-            "path": "parameters/voxelRes",
-            "xpath": "xnat:optScanData/parameters/voxelRes",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    fov: OptScanDataParametersFov | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "fov",
-            "path": "parameters/fov",
-            "xpath": "xnat:optScanData/parameters/fov",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    laterality: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "laterality",
-            "path": "parameters/laterality",
-            "xpath": "xnat:optScanData/parameters/laterality",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    """Laterality of (paired) body part examined: R (right) or L (left)"""
-    illumination_wavelength: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "illumination_wavelength",
-            "path": "parameters/illumination_wavelength",
-            "xpath": "xnat:optScanData/parameters/illumination_wavelength",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    """Wavelength of the illuminator, in nm"""
-    illumination_power: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "illumination_power",
-            "path": "parameters/illumination_power",
-            "xpath": "xnat:optScanData/parameters/illumination_power",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    """Power of the illuminator in microwatts at corneal plane"""
-    image_type: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "imageType",
-            "path": "parameters/imageType",
-            "xpath": "xnat:optScanData/parameters/imageType",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    add_param: list[AddField] = attrs.field(
-        factory=list,
-        metadata={
-            "xsd": "addParam",
-            "path": "parameters/addParam",
-            "xpath": "xnat:optScanData/parameters/addParam",
-            "kind": "child",
-            "list": True,
-            "type": "xnat:addField",
-        },
-    )
-
-
-@attrs.define(kw_only=True, eq=False, repr=False)
 class OptScanDataParametersVoxelRes(XNATObject):
     """The ``parameters/voxelRes`` element of ``xnat:optScanData``."""
 
@@ -236,6 +114,96 @@ class OptScanDataParametersFov(XNATObject):
 
 
 @attrs.define(kw_only=True, eq=False, repr=False)
+class OptScanDataParameters(XNATObject):
+    """The ``parameters`` element of ``xnat:optScanData``."""
+
+    __xsi_type__: ClassVar[str] = ""
+    __xsd_element__: ClassVar[str | None] = None
+    __xsd_abstract__: ClassVar[bool] = False
+
+    voxel_res: OptScanDataParametersVoxelRes = attrs.field(
+        factory=OptScanDataParametersVoxelRes,
+        metadata={
+            "xsd": "voxelRes",
+            "path": "parameters/voxelRes",
+            "xpath": "xnat:optScanData/parameters/voxelRes",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    fov: OptScanDataParametersFov = attrs.field(
+        factory=OptScanDataParametersFov,
+        metadata={
+            "xsd": "fov",
+            "path": "parameters/fov",
+            "xpath": "xnat:optScanData/parameters/fov",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    laterality: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "laterality",
+            "path": "parameters/laterality",
+            "xpath": "xnat:optScanData/parameters/laterality",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    """Laterality of (paired) body part examined: R (right) or L (left)"""
+    illumination_wavelength: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "illumination_wavelength",
+            "path": "parameters/illumination_wavelength",
+            "xpath": "xnat:optScanData/parameters/illumination_wavelength",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    """Wavelength of the illuminator, in nm"""
+    illumination_power: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "illumination_power",
+            "path": "parameters/illumination_power",
+            "xpath": "xnat:optScanData/parameters/illumination_power",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    """Power of the illuminator in microwatts at corneal plane"""
+    image_type: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "imageType",
+            "path": "parameters/imageType",
+            "xpath": "xnat:optScanData/parameters/imageType",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    add_param: list[AddField] = attrs.field(
+        factory=list,
+        metadata={
+            "xsd": "addParam",
+            "path": "parameters/addParam",
+            "xpath": "xnat:optScanData/parameters/addParam",
+            "kind": "child",
+            "list": True,
+            "type": "xnat:addField",
+        },
+    )
+
+
+@attrs.define(kw_only=True, eq=False, repr=False)
 class OptScanDataDcmValidation(XNATObject):
     """The ``dcmValidation`` element of ``xnat:optScanData``."""
 
@@ -264,5 +232,37 @@ class OptScanDataDcmValidation(XNATObject):
             "kind": "attribute",
             "list": False,
             "type": "xs:boolean",
+        },
+    )
+
+
+@attrs.define(kw_only=True, eq=False, repr=False)
+class OptScanData(ImageScanData):
+    """Ophthalmic Tomography Scan"""
+
+    __xsi_type__: ClassVar[str] = "xnat:optScanData"
+    __xsd_element__: ClassVar[str | None] = "OPTScan"
+    __xsd_abstract__: ClassVar[bool] = False
+
+    parameters: OptScanDataParameters = attrs.field(
+        factory=OptScanDataParameters,
+        metadata={
+            "xsd": "parameters",
+            "path": "parameters",
+            "xpath": "xnat:optScanData/parameters",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    dcm_validation: OptScanDataDcmValidation = attrs.field(
+        factory=OptScanDataDcmValidation,
+        metadata={
+            "xsd": "dcmValidation",
+            "path": "dcmValidation",
+            "xpath": "xnat:optScanData/dcmValidation",
+            "kind": "nested",
+            "list": False,
+            "type": "",
         },
     )

@@ -35,626 +35,6 @@ __all__ = [
 
 
 @attrs.define(kw_only=True, eq=False, repr=False)
-class PetScanData(ImageScanData):
-    """Information about an individual PET scan sequence"""
-
-    __xsi_type__: ClassVar[str] = "xnat:petScanData"
-    __xsd_element__: ClassVar[str | None] = "PETScan"
-    __xsd_abstract__: ClassVar[bool] = False
-
-    parameters: PetScanDataParameters | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "parameters",
-            "path": "parameters",
-            "xpath": "xnat:petScanData/parameters",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    ecat_validation: PetScanDataEcatValidation | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "ecatValidation",
-            "path": "ecatValidation",
-            "xpath": "xnat:petScanData/ecatValidation",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-
-
-@attrs.define(kw_only=True, eq=False, repr=False)
-class PetScanDataParameters(XNATObject):
-    """The ``parameters`` element of ``xnat:petScanData``."""
-
-    __xsi_type__: ClassVar[str] = ""
-    __xsd_element__: ClassVar[str | None] = None
-    __xsd_abstract__: ClassVar[bool] = False
-
-    orientation: int | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "orientation",
-            "path": "parameters/orientation",
-            "xpath": "xnat:petScanData/parameters/orientation",
-            "kind": "element",
-            "list": False,
-            "type": "xs:integer",
-        },
-    )
-    add_param: list[AddField] = attrs.field(
-        factory=list,
-        metadata={
-            "xsd": "addParam",
-            "path": "parameters/addParam",
-            "xpath": "xnat:petScanData/parameters/addParam",
-            "kind": "child",
-            "list": True,
-            "type": "xnat:addField",
-        },
-    )
-    original_file_name: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "originalFileName",
-            "path": "parameters/originalFileName",
-            "xpath": "xnat:petScanData/parameters/originalFileName",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    """Scan file creation name"""
-    system_type: int | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "systemType",
-            "path": "parameters/systemType",
-            "xpath": "xnat:petScanData/parameters/systemType",
-            "kind": "element",
-            "list": False,
-            "type": "xs:integer",
-        },
-    )
-    """Scanner model (i.e., 951, 951R, 953, 953B, 921, 922, 925, 961, 962, 966)"""
-    file_type: int | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "fileType",
-            "path": "parameters/fileType",
-            "xpath": "xnat:petScanData/parameters/fileType",
-            "kind": "element",
-            "list": False,
-            "type": "xs:integer",
-        },
-    )
-    """Enumerated type (00=unknown, 01=Sinogram, 02=Image-16, 03=Attenuation Correction,
-    04=Normalization, 05=Polar Map, 06=Volume 8, 07=Volume 16, 08=Projection 8, 09=Projection
-    16, 10=Image 8, 11=3D Sinogram 16, 12=3D Sinogram 8, 13=3D Normalization, 14=3D Sinogram
-    Fit)
-    """
-    transaxial_fov: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "transaxialFOV",
-            "path": "parameters/transaxialFOV",
-            "xpath": "xnat:petScanData/parameters/transaxialFOV",
-            "kind": "element",
-            "list": False,
-            "type": "xs:float",
-        },
-    )
-    """Diameter (in cm.) of transaxial view"""
-    acq_type: int | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "acqType",
-            "path": "parameters/acqType",
-            "xpath": "xnat:petScanData/parameters/acqType",
-            "kind": "element",
-            "list": False,
-            "type": "xs:integer",
-        },
-    )
-    """Enumerated type (0=Undefined, 1=Blank, 2=Transmission, 3=Static emission, 4=Dynamic
-    emission, 5=Gated emission, 6=Transmission rectilinear, 7=Emission rectilinear)
-    """
-    facility: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "facility",
-            "path": "parameters/facility",
-            "xpath": "xnat:petScanData/parameters/facility",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    num_planes: int | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "numPlanes",
-            "path": "parameters/numPlanes",
-            "xpath": "xnat:petScanData/parameters/numPlanes",
-            "kind": "element",
-            "list": False,
-            "type": "xs:integer",
-        },
-    )
-    frames: PetScanDataParametersFrames | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "frames",
-            "path": "parameters/frames",
-            "xpath": "xnat:petScanData/parameters/frames",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    num_gates: int | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "numGates",
-            "path": "parameters/numGates",
-            "xpath": "xnat:petScanData/parameters/numGates",
-            "kind": "element",
-            "list": False,
-            "type": "xs:integer",
-        },
-    )
-    plane_separation: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "planeSeparation",
-            "path": "parameters/planeSeparation",
-            "xpath": "xnat:petScanData/parameters/planeSeparation",
-            "kind": "element",
-            "list": False,
-            "type": "xs:float",
-        },
-    )
-    """Physical distance between adjacent planes (in cm.)"""
-    bin_size: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "binSize",
-            "path": "parameters/binSize",
-            "xpath": "xnat:petScanData/parameters/binSize",
-            "kind": "element",
-            "list": False,
-            "type": "xs:float",
-        },
-    )
-    """Width of view sample (in cm)"""
-    data_type: int | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "dataType",
-            "path": "parameters/dataType",
-            "xpath": "xnat:petScanData/parameters/dataType",
-            "kind": "element",
-            "list": False,
-            "type": "xs:integer",
-        },
-    )
-    """Enumerated type (0=Unkonwn Matrix Data Type, 1=Byte Data, 2=VAX_Ix2, 3=VAX_Ix4, 4=VAX_Rx4,
-    5=IEEE Float, 6=Sun short, 7=Sun long)
-    """
-    dimensions: PetScanDataParametersDimensions | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "dimensions",
-            "path": "parameters/dimensions",
-            "xpath": "xnat:petScanData/parameters/dimensions",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    offset: PetScanDataParametersOffset | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "offset",
-            "path": "parameters/offset",
-            "xpath": "xnat:petScanData/parameters/offset",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    recon_zoom: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "reconZoom",
-            "path": "parameters/reconZoom",
-            "xpath": "xnat:petScanData/parameters/reconZoom",
-            "kind": "element",
-            "list": False,
-            "type": "xs:float",
-        },
-    )
-    """Reconstruction magnification factor (zoom)"""
-    pixel_size: PetScanDataParametersPixelSize | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "pixelSize",
-            "path": "parameters/pixelSize",
-            "xpath": "xnat:petScanData/parameters/pixelSize",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    filter_code: int | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "filterCode",
-            "path": "parameters/filterCode",
-            "xpath": "xnat:petScanData/parameters/filterCode",
-            "kind": "element",
-            "list": False,
-            "type": "xs:integer",
-        },
-    )
-    """Enumerated type (0=all pass, 1=ramp, 2=Butterworth, 3=Hanning, 4=Hamming,5=Parzen, 6=Shepp,
-    7=Butterworth-order 2, 8=Gaussian, 9=Median,10=Boxcar)
-    """
-    resolution: PetScanDataParametersResolution | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "resolution",
-            "path": "parameters/resolution",
-            "xpath": "xnat:petScanData/parameters/resolution",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    num_relements: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "numRElements",
-            "path": "parameters/numRElements",
-            "xpath": "xnat:petScanData/parameters/numRElements",
-            "kind": "element",
-            "list": False,
-            "type": "xs:float",
-        },
-    )
-    """Number R elements from sinogram"""
-    num_angles: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "numAngles",
-            "path": "parameters/numAngles",
-            "xpath": "xnat:petScanData/parameters/numAngles",
-            "kind": "element",
-            "list": False,
-            "type": "xs:float",
-        },
-    )
-    """Number of angles from sinogram"""
-    zrotation_angle: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "ZRotationAngle",
-            "path": "parameters/ZRotationAngle",
-            "xpath": "xnat:petScanData/parameters/ZRotationAngle",
-            "kind": "element",
-            "list": False,
-            "type": "xs:float",
-        },
-    )
-    """Rotation in the xy plane (in degrees). Use righthand coordinate system for rotation angle
-    sign.
-    """
-    processing_code: int | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "processingCode",
-            "path": "parameters/processingCode",
-            "xpath": "xnat:petScanData/parameters/processingCode",
-            "kind": "element",
-            "list": False,
-            "type": "xs:integer",
-        },
-    )
-    """Bit mask (0=Not Processed, 1=Normalized, 2=Measured Attenuation Correction, 4=Calculated
-    Attenuation Correction, 8=X smoothing, 16=Y smoothing, 32=Z smoothing, 64=2D scatter
-    correction, 128=3D scatter correction, 256=Arc correction, 512=Decay correction, 1024=Online
-    compression)
-    """
-    gate_duration: int | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "gateDuration",
-            "path": "parameters/gateDuration",
-            "xpath": "xnat:petScanData/parameters/gateDuration",
-            "kind": "element",
-            "list": False,
-            "type": "xs:integer",
-        },
-    )
-    """Gate duration (in msec)"""
-    r_wave_offset: int | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "rWaveOffset",
-            "path": "parameters/rWaveOffset",
-            "xpath": "xnat:petScanData/parameters/rWaveOffset",
-            "kind": "element",
-            "list": False,
-            "type": "xs:integer",
-        },
-    )
-    """R wave offset (For phase sliced studies, average, in msec)"""
-    num_accepted_beats: int | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "numAcceptedBeats",
-            "path": "parameters/numAcceptedBeats",
-            "xpath": "xnat:petScanData/parameters/numAcceptedBeats",
-            "kind": "element",
-            "list": False,
-            "type": "xs:integer",
-        },
-    )
-    """Number of accepted beats for this gate"""
-    filter: PetScanDataParametersFilter | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "filter",
-            "path": "parameters/filter",
-            "xpath": "xnat:petScanData/parameters/filter",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    annotation: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "annotation",
-            "path": "parameters/annotation",
-            "xpath": "xnat:petScanData/parameters/annotation",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    mt_1_1: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "MT_1_1",
-            "path": "parameters/MT_1_1",
-            "xpath": "xnat:petScanData/parameters/MT_1_1",
-            "kind": "element",
-            "list": False,
-            "type": "xs:float",
-        },
-    )
-    """Matrix transformation element (1,1)."""
-    mt_1_2: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "MT_1_2",
-            "path": "parameters/MT_1_2",
-            "xpath": "xnat:petScanData/parameters/MT_1_2",
-            "kind": "element",
-            "list": False,
-            "type": "xs:float",
-        },
-    )
-    """Matrix transformation element (1,2)."""
-    mt_1_3: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "MT_1_3",
-            "path": "parameters/MT_1_3",
-            "xpath": "xnat:petScanData/parameters/MT_1_3",
-            "kind": "element",
-            "list": False,
-            "type": "xs:float",
-        },
-    )
-    """Matrix transformation element (1,3)."""
-    mt_1_4: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "MT_1_4",
-            "path": "parameters/MT_1_4",
-            "xpath": "xnat:petScanData/parameters/MT_1_4",
-            "kind": "element",
-            "list": False,
-            "type": "xs:float",
-        },
-    )
-    """Matrix transformation element (1,4)."""
-    mt_2_1: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "MT_2_1",
-            "path": "parameters/MT_2_1",
-            "xpath": "xnat:petScanData/parameters/MT_2_1",
-            "kind": "element",
-            "list": False,
-            "type": "xs:float",
-        },
-    )
-    """Matrix transformation element (2,1)."""
-    mt_2_2: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "MT_2_2",
-            "path": "parameters/MT_2_2",
-            "xpath": "xnat:petScanData/parameters/MT_2_2",
-            "kind": "element",
-            "list": False,
-            "type": "xs:float",
-        },
-    )
-    """Matrix transformation element (2,2)."""
-    mt_2_3: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "MT_2_3",
-            "path": "parameters/MT_2_3",
-            "xpath": "xnat:petScanData/parameters/MT_2_3",
-            "kind": "element",
-            "list": False,
-            "type": "xs:float",
-        },
-    )
-    """Matrix transformation element (2,3)."""
-    mt_2_4: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "MT_2_4",
-            "path": "parameters/MT_2_4",
-            "xpath": "xnat:petScanData/parameters/MT_2_4",
-            "kind": "element",
-            "list": False,
-            "type": "xs:float",
-        },
-    )
-    """Matrix transformation element (2,4)."""
-    mt_3_1: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "MT_3_1",
-            "path": "parameters/MT_3_1",
-            "xpath": "xnat:petScanData/parameters/MT_3_1",
-            "kind": "element",
-            "list": False,
-            "type": "xs:float",
-        },
-    )
-    """Matrix transformation element (3,1)."""
-    mt_3_2: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "MT_3_2",
-            "path": "parameters/MT_3_2",
-            "xpath": "xnat:petScanData/parameters/MT_3_2",
-            "kind": "element",
-            "list": False,
-            "type": "xs:float",
-        },
-    )
-    """Matrix transformation element (3,2)."""
-    mt_3_3: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "MT_3_3",
-            "path": "parameters/MT_3_3",
-            "xpath": "xnat:petScanData/parameters/MT_3_3",
-            "kind": "element",
-            "list": False,
-            "type": "xs:float",
-        },
-    )
-    """Matrix transformation element (3,3)."""
-    mt_3_4: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "MT_3_4",
-            "path": "parameters/MT_3_4",
-            "xpath": "xnat:petScanData/parameters/MT_3_4",
-            "kind": "element",
-            "list": False,
-            "type": "xs:float",
-        },
-    )
-    """Matrix transformation element (3,4)."""
-    rfilter: PetScanDataParametersRFilter | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "RFilter",
-            "path": "parameters/RFilter",
-            "xpath": "xnat:petScanData/parameters/RFilter",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    zfilter: PetScanDataParametersZFilter | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "ZFilter",
-            "path": "parameters/ZFilter",
-            "xpath": "xnat:petScanData/parameters/ZFilter",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    scatter_type: int | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "scatterType",
-            "path": "parameters/scatterType",
-            "xpath": "xnat:petScanData/parameters/scatterType",
-            "kind": "element",
-            "list": False,
-            "type": "xs:integer",
-        },
-    )
-    """Enumerated type (0=None, 1=Deconvolution, 2=Simulated, 3=Dual Energy)"""
-    recon_type: int | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "reconType",
-            "path": "parameters/reconType",
-            "xpath": "xnat:petScanData/parameters/reconType",
-            "kind": "element",
-            "list": False,
-            "type": "xs:integer",
-        },
-    )
-    """Enumerated type (0=Filtered backprojection, 1=Forward projection 3D (PROMIS), 2=Ramp 3D,
-    3=FAVOR 3D, 4=SSRB, 5=Multi-slice rebinning, 6=FORE)
-    """
-    recon_views: int | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "reconViews",
-            "path": "parameters/reconViews",
-            "xpath": "xnat:petScanData/parameters/reconViews",
-            "kind": "element",
-            "list": False,
-            "type": "xs:integer",
-        },
-    )
-    """Number of views used to reconstruct the data"""
-    bed_position: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "bedPosition",
-            "path": "parameters/bedPosition",
-            "xpath": "xnat:petScanData/parameters/bedPosition",
-            "kind": "element",
-            "list": False,
-            "type": "xs:float",
-        },
-    )
-    ecat_calibration_factor: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "ecatCalibrationFactor",
-            "path": "parameters/ecatCalibrationFactor",
-            "xpath": "xnat:petScanData/parameters/ecatCalibrationFactor",
-            "kind": "element",
-            "list": False,
-            "type": "xs:float",
-        },
-    )
-
-
-@attrs.define(kw_only=True, eq=False, repr=False)
 class PetScanDataParametersFrames(XNATObject):
     """The ``parameters/frames`` element of ``xnat:petScanData``."""
 
@@ -683,58 +63,6 @@ class PetScanDataParametersFrames(XNATObject):
             "list": True,
             "type": "",
         },
-    )
-
-
-@attrs.define(kw_only=True, eq=False, repr=False)
-class PetScanDataFrame(XNATObject):
-    """One ``parameters/frames/frame`` item of ``xnat:petScanData`` (XNAT stores it as
-    ``xnat:petScanData_frame``).
-    """
-
-    __xsi_type__: ClassVar[str] = "xnat:petScanData_frame"
-    __xsd_element__: ClassVar[str | None] = None
-    __xsd_abstract__: ClassVar[bool] = False
-
-    number: int = attrs.field(
-        metadata={
-            "xsd": "number",
-            "path": "number",
-            "xpath": "xnat:petScanData_frame/number",
-            "kind": "attribute",
-            "list": False,
-            "type": "xs:int",
-        }
-    )
-    starttime: float = attrs.field(
-        metadata={
-            "xsd": "starttime",
-            "path": "starttime",
-            "xpath": "xnat:petScanData_frame/starttime",
-            "kind": "attribute",
-            "list": False,
-            "type": "xs:float",
-        }
-    )
-    length: float = attrs.field(
-        metadata={
-            "xsd": "length",
-            "path": "length",
-            "xpath": "xnat:petScanData_frame/length",
-            "kind": "attribute",
-            "list": False,
-            "type": "xs:float",
-        }
-    )
-    units: Literal["sec", "min"] = attrs.field(
-        metadata={
-            "xsd": "units",
-            "path": "units",
-            "xpath": "xnat:petScanData_frame/units",
-            "kind": "attribute",
-            "list": False,
-            "type": "xs:string",
-        }
     )
 
 
@@ -1065,6 +393,594 @@ class PetScanDataParametersZFilter(XNATObject):
 
 
 @attrs.define(kw_only=True, eq=False, repr=False)
+class PetScanDataParameters(XNATObject):
+    """The ``parameters`` element of ``xnat:petScanData``."""
+
+    __xsi_type__: ClassVar[str] = ""
+    __xsd_element__: ClassVar[str | None] = None
+    __xsd_abstract__: ClassVar[bool] = False
+
+    orientation: int | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "orientation",
+            "path": "parameters/orientation",
+            "xpath": "xnat:petScanData/parameters/orientation",
+            "kind": "element",
+            "list": False,
+            "type": "xs:integer",
+        },
+    )
+    add_param: list[AddField] = attrs.field(
+        factory=list,
+        metadata={
+            "xsd": "addParam",
+            "path": "parameters/addParam",
+            "xpath": "xnat:petScanData/parameters/addParam",
+            "kind": "child",
+            "list": True,
+            "type": "xnat:addField",
+        },
+    )
+    original_file_name: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "originalFileName",
+            "path": "parameters/originalFileName",
+            "xpath": "xnat:petScanData/parameters/originalFileName",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    """Scan file creation name"""
+    system_type: int | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "systemType",
+            "path": "parameters/systemType",
+            "xpath": "xnat:petScanData/parameters/systemType",
+            "kind": "element",
+            "list": False,
+            "type": "xs:integer",
+        },
+    )
+    """Scanner model (i.e., 951, 951R, 953, 953B, 921, 922, 925, 961, 962, 966)"""
+    file_type: int | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "fileType",
+            "path": "parameters/fileType",
+            "xpath": "xnat:petScanData/parameters/fileType",
+            "kind": "element",
+            "list": False,
+            "type": "xs:integer",
+        },
+    )
+    """Enumerated type (00=unknown, 01=Sinogram, 02=Image-16, 03=Attenuation Correction,
+    04=Normalization, 05=Polar Map, 06=Volume 8, 07=Volume 16, 08=Projection 8, 09=Projection
+    16, 10=Image 8, 11=3D Sinogram 16, 12=3D Sinogram 8, 13=3D Normalization, 14=3D Sinogram
+    Fit)
+    """
+    transaxial_fov: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "transaxialFOV",
+            "path": "parameters/transaxialFOV",
+            "xpath": "xnat:petScanData/parameters/transaxialFOV",
+            "kind": "element",
+            "list": False,
+            "type": "xs:float",
+        },
+    )
+    """Diameter (in cm.) of transaxial view"""
+    acq_type: int | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "acqType",
+            "path": "parameters/acqType",
+            "xpath": "xnat:petScanData/parameters/acqType",
+            "kind": "element",
+            "list": False,
+            "type": "xs:integer",
+        },
+    )
+    """Enumerated type (0=Undefined, 1=Blank, 2=Transmission, 3=Static emission, 4=Dynamic
+    emission, 5=Gated emission, 6=Transmission rectilinear, 7=Emission rectilinear)
+    """
+    facility: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "facility",
+            "path": "parameters/facility",
+            "xpath": "xnat:petScanData/parameters/facility",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    num_planes: int | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "numPlanes",
+            "path": "parameters/numPlanes",
+            "xpath": "xnat:petScanData/parameters/numPlanes",
+            "kind": "element",
+            "list": False,
+            "type": "xs:integer",
+        },
+    )
+    frames: PetScanDataParametersFrames = attrs.field(
+        factory=PetScanDataParametersFrames,
+        metadata={
+            "xsd": "frames",
+            "path": "parameters/frames",
+            "xpath": "xnat:petScanData/parameters/frames",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    num_gates: int | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "numGates",
+            "path": "parameters/numGates",
+            "xpath": "xnat:petScanData/parameters/numGates",
+            "kind": "element",
+            "list": False,
+            "type": "xs:integer",
+        },
+    )
+    plane_separation: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "planeSeparation",
+            "path": "parameters/planeSeparation",
+            "xpath": "xnat:petScanData/parameters/planeSeparation",
+            "kind": "element",
+            "list": False,
+            "type": "xs:float",
+        },
+    )
+    """Physical distance between adjacent planes (in cm.)"""
+    bin_size: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "binSize",
+            "path": "parameters/binSize",
+            "xpath": "xnat:petScanData/parameters/binSize",
+            "kind": "element",
+            "list": False,
+            "type": "xs:float",
+        },
+    )
+    """Width of view sample (in cm)"""
+    data_type: int | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "dataType",
+            "path": "parameters/dataType",
+            "xpath": "xnat:petScanData/parameters/dataType",
+            "kind": "element",
+            "list": False,
+            "type": "xs:integer",
+        },
+    )
+    """Enumerated type (0=Unkonwn Matrix Data Type, 1=Byte Data, 2=VAX_Ix2, 3=VAX_Ix4, 4=VAX_Rx4,
+    5=IEEE Float, 6=Sun short, 7=Sun long)
+    """
+    dimensions: PetScanDataParametersDimensions = attrs.field(
+        factory=PetScanDataParametersDimensions,
+        metadata={
+            "xsd": "dimensions",
+            "path": "parameters/dimensions",
+            "xpath": "xnat:petScanData/parameters/dimensions",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    offset: PetScanDataParametersOffset = attrs.field(
+        factory=PetScanDataParametersOffset,
+        metadata={
+            "xsd": "offset",
+            "path": "parameters/offset",
+            "xpath": "xnat:petScanData/parameters/offset",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    recon_zoom: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "reconZoom",
+            "path": "parameters/reconZoom",
+            "xpath": "xnat:petScanData/parameters/reconZoom",
+            "kind": "element",
+            "list": False,
+            "type": "xs:float",
+        },
+    )
+    """Reconstruction magnification factor (zoom)"""
+    pixel_size: PetScanDataParametersPixelSize = attrs.field(
+        factory=PetScanDataParametersPixelSize,
+        metadata={
+            "xsd": "pixelSize",
+            "path": "parameters/pixelSize",
+            "xpath": "xnat:petScanData/parameters/pixelSize",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    filter_code: int | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "filterCode",
+            "path": "parameters/filterCode",
+            "xpath": "xnat:petScanData/parameters/filterCode",
+            "kind": "element",
+            "list": False,
+            "type": "xs:integer",
+        },
+    )
+    """Enumerated type (0=all pass, 1=ramp, 2=Butterworth, 3=Hanning, 4=Hamming,5=Parzen, 6=Shepp,
+    7=Butterworth-order 2, 8=Gaussian, 9=Median,10=Boxcar)
+    """
+    resolution: PetScanDataParametersResolution = attrs.field(
+        factory=PetScanDataParametersResolution,
+        metadata={
+            "xsd": "resolution",
+            "path": "parameters/resolution",
+            "xpath": "xnat:petScanData/parameters/resolution",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    num_relements: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "numRElements",
+            "path": "parameters/numRElements",
+            "xpath": "xnat:petScanData/parameters/numRElements",
+            "kind": "element",
+            "list": False,
+            "type": "xs:float",
+        },
+    )
+    """Number R elements from sinogram"""
+    num_angles: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "numAngles",
+            "path": "parameters/numAngles",
+            "xpath": "xnat:petScanData/parameters/numAngles",
+            "kind": "element",
+            "list": False,
+            "type": "xs:float",
+        },
+    )
+    """Number of angles from sinogram"""
+    zrotation_angle: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "ZRotationAngle",
+            "path": "parameters/ZRotationAngle",
+            "xpath": "xnat:petScanData/parameters/ZRotationAngle",
+            "kind": "element",
+            "list": False,
+            "type": "xs:float",
+        },
+    )
+    """Rotation in the xy plane (in degrees). Use righthand coordinate system for rotation angle
+    sign.
+    """
+    processing_code: int | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "processingCode",
+            "path": "parameters/processingCode",
+            "xpath": "xnat:petScanData/parameters/processingCode",
+            "kind": "element",
+            "list": False,
+            "type": "xs:integer",
+        },
+    )
+    """Bit mask (0=Not Processed, 1=Normalized, 2=Measured Attenuation Correction, 4=Calculated
+    Attenuation Correction, 8=X smoothing, 16=Y smoothing, 32=Z smoothing, 64=2D scatter
+    correction, 128=3D scatter correction, 256=Arc correction, 512=Decay correction, 1024=Online
+    compression)
+    """
+    gate_duration: int | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "gateDuration",
+            "path": "parameters/gateDuration",
+            "xpath": "xnat:petScanData/parameters/gateDuration",
+            "kind": "element",
+            "list": False,
+            "type": "xs:integer",
+        },
+    )
+    """Gate duration (in msec)"""
+    r_wave_offset: int | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "rWaveOffset",
+            "path": "parameters/rWaveOffset",
+            "xpath": "xnat:petScanData/parameters/rWaveOffset",
+            "kind": "element",
+            "list": False,
+            "type": "xs:integer",
+        },
+    )
+    """R wave offset (For phase sliced studies, average, in msec)"""
+    num_accepted_beats: int | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "numAcceptedBeats",
+            "path": "parameters/numAcceptedBeats",
+            "xpath": "xnat:petScanData/parameters/numAcceptedBeats",
+            "kind": "element",
+            "list": False,
+            "type": "xs:integer",
+        },
+    )
+    """Number of accepted beats for this gate"""
+    filter: PetScanDataParametersFilter = attrs.field(
+        factory=PetScanDataParametersFilter,
+        metadata={
+            "xsd": "filter",
+            "path": "parameters/filter",
+            "xpath": "xnat:petScanData/parameters/filter",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    annotation: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "annotation",
+            "path": "parameters/annotation",
+            "xpath": "xnat:petScanData/parameters/annotation",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    mt_1_1: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "MT_1_1",
+            "path": "parameters/MT_1_1",
+            "xpath": "xnat:petScanData/parameters/MT_1_1",
+            "kind": "element",
+            "list": False,
+            "type": "xs:float",
+        },
+    )
+    """Matrix transformation element (1,1)."""
+    mt_1_2: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "MT_1_2",
+            "path": "parameters/MT_1_2",
+            "xpath": "xnat:petScanData/parameters/MT_1_2",
+            "kind": "element",
+            "list": False,
+            "type": "xs:float",
+        },
+    )
+    """Matrix transformation element (1,2)."""
+    mt_1_3: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "MT_1_3",
+            "path": "parameters/MT_1_3",
+            "xpath": "xnat:petScanData/parameters/MT_1_3",
+            "kind": "element",
+            "list": False,
+            "type": "xs:float",
+        },
+    )
+    """Matrix transformation element (1,3)."""
+    mt_1_4: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "MT_1_4",
+            "path": "parameters/MT_1_4",
+            "xpath": "xnat:petScanData/parameters/MT_1_4",
+            "kind": "element",
+            "list": False,
+            "type": "xs:float",
+        },
+    )
+    """Matrix transformation element (1,4)."""
+    mt_2_1: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "MT_2_1",
+            "path": "parameters/MT_2_1",
+            "xpath": "xnat:petScanData/parameters/MT_2_1",
+            "kind": "element",
+            "list": False,
+            "type": "xs:float",
+        },
+    )
+    """Matrix transformation element (2,1)."""
+    mt_2_2: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "MT_2_2",
+            "path": "parameters/MT_2_2",
+            "xpath": "xnat:petScanData/parameters/MT_2_2",
+            "kind": "element",
+            "list": False,
+            "type": "xs:float",
+        },
+    )
+    """Matrix transformation element (2,2)."""
+    mt_2_3: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "MT_2_3",
+            "path": "parameters/MT_2_3",
+            "xpath": "xnat:petScanData/parameters/MT_2_3",
+            "kind": "element",
+            "list": False,
+            "type": "xs:float",
+        },
+    )
+    """Matrix transformation element (2,3)."""
+    mt_2_4: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "MT_2_4",
+            "path": "parameters/MT_2_4",
+            "xpath": "xnat:petScanData/parameters/MT_2_4",
+            "kind": "element",
+            "list": False,
+            "type": "xs:float",
+        },
+    )
+    """Matrix transformation element (2,4)."""
+    mt_3_1: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "MT_3_1",
+            "path": "parameters/MT_3_1",
+            "xpath": "xnat:petScanData/parameters/MT_3_1",
+            "kind": "element",
+            "list": False,
+            "type": "xs:float",
+        },
+    )
+    """Matrix transformation element (3,1)."""
+    mt_3_2: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "MT_3_2",
+            "path": "parameters/MT_3_2",
+            "xpath": "xnat:petScanData/parameters/MT_3_2",
+            "kind": "element",
+            "list": False,
+            "type": "xs:float",
+        },
+    )
+    """Matrix transformation element (3,2)."""
+    mt_3_3: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "MT_3_3",
+            "path": "parameters/MT_3_3",
+            "xpath": "xnat:petScanData/parameters/MT_3_3",
+            "kind": "element",
+            "list": False,
+            "type": "xs:float",
+        },
+    )
+    """Matrix transformation element (3,3)."""
+    mt_3_4: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "MT_3_4",
+            "path": "parameters/MT_3_4",
+            "xpath": "xnat:petScanData/parameters/MT_3_4",
+            "kind": "element",
+            "list": False,
+            "type": "xs:float",
+        },
+    )
+    """Matrix transformation element (3,4)."""
+    rfilter: PetScanDataParametersRFilter = attrs.field(
+        factory=PetScanDataParametersRFilter,
+        metadata={
+            "xsd": "RFilter",
+            "path": "parameters/RFilter",
+            "xpath": "xnat:petScanData/parameters/RFilter",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    zfilter: PetScanDataParametersZFilter = attrs.field(
+        factory=PetScanDataParametersZFilter,
+        metadata={
+            "xsd": "ZFilter",
+            "path": "parameters/ZFilter",
+            "xpath": "xnat:petScanData/parameters/ZFilter",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    scatter_type: int | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "scatterType",
+            "path": "parameters/scatterType",
+            "xpath": "xnat:petScanData/parameters/scatterType",
+            "kind": "element",
+            "list": False,
+            "type": "xs:integer",
+        },
+    )
+    """Enumerated type (0=None, 1=Deconvolution, 2=Simulated, 3=Dual Energy)"""
+    recon_type: int | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "reconType",
+            "path": "parameters/reconType",
+            "xpath": "xnat:petScanData/parameters/reconType",
+            "kind": "element",
+            "list": False,
+            "type": "xs:integer",
+        },
+    )
+    """Enumerated type (0=Filtered backprojection, 1=Forward projection 3D (PROMIS), 2=Ramp 3D,
+    3=FAVOR 3D, 4=SSRB, 5=Multi-slice rebinning, 6=FORE)
+    """
+    recon_views: int | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "reconViews",
+            "path": "parameters/reconViews",
+            "xpath": "xnat:petScanData/parameters/reconViews",
+            "kind": "element",
+            "list": False,
+            "type": "xs:integer",
+        },
+    )
+    """Number of views used to reconstruct the data"""
+    bed_position: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "bedPosition",
+            "path": "parameters/bedPosition",
+            "xpath": "xnat:petScanData/parameters/bedPosition",
+            "kind": "element",
+            "list": False,
+            "type": "xs:float",
+        },
+    )
+    ecat_calibration_factor: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "ecatCalibrationFactor",
+            "path": "parameters/ecatCalibrationFactor",
+            "xpath": "xnat:petScanData/parameters/ecatCalibrationFactor",
+            "kind": "element",
+            "list": False,
+            "type": "xs:float",
+        },
+    )
+
+
+@attrs.define(kw_only=True, eq=False, repr=False)
 class PetScanDataEcatValidation(XNATObject):
     """The ``ecatValidation`` element of ``xnat:petScanData``."""
 
@@ -1093,5 +1009,97 @@ class PetScanDataEcatValidation(XNATObject):
             "kind": "attribute",
             "list": False,
             "type": "xs:boolean",
+        },
+    )
+
+
+@attrs.define(kw_only=True, eq=False, repr=False)
+class PetScanData(ImageScanData):
+    """Information about an individual PET scan sequence"""
+
+    __xsi_type__: ClassVar[str] = "xnat:petScanData"
+    __xsd_element__: ClassVar[str | None] = "PETScan"
+    __xsd_abstract__: ClassVar[bool] = False
+
+    parameters: PetScanDataParameters = attrs.field(
+        factory=PetScanDataParameters,
+        metadata={
+            "xsd": "parameters",
+            "path": "parameters",
+            "xpath": "xnat:petScanData/parameters",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    ecat_validation: PetScanDataEcatValidation = attrs.field(
+        factory=PetScanDataEcatValidation,
+        metadata={
+            "xsd": "ecatValidation",
+            "path": "ecatValidation",
+            "xpath": "xnat:petScanData/ecatValidation",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+
+
+@attrs.define(kw_only=True, eq=False, repr=False)
+class PetScanDataFrame(XNATObject):
+    """One ``parameters/frames/frame`` item of ``xnat:petScanData`` (XNAT stores it as
+    ``xnat:petScanData_frame``).
+    """
+
+    __xsi_type__: ClassVar[str] = "xnat:petScanData_frame"
+    __xsd_element__: ClassVar[str | None] = None
+    __xsd_abstract__: ClassVar[bool] = False
+
+    number: int | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "number",
+            "path": "number",
+            "xpath": "xnat:petScanData_frame/number",
+            "kind": "attribute",
+            "list": False,
+            "type": "xs:int",
+            "required": True,
+        },
+    )
+    starttime: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "starttime",
+            "path": "starttime",
+            "xpath": "xnat:petScanData_frame/starttime",
+            "kind": "attribute",
+            "list": False,
+            "type": "xs:float",
+            "required": True,
+        },
+    )
+    length: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "length",
+            "path": "length",
+            "xpath": "xnat:petScanData_frame/length",
+            "kind": "attribute",
+            "list": False,
+            "type": "xs:float",
+            "required": True,
+        },
+    )
+    units: Literal["sec", "min"] | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "units",
+            "path": "units",
+            "xpath": "xnat:petScanData_frame/units",
+            "kind": "attribute",
+            "list": False,
+            "type": "xs:string",
+            "required": True,
         },
     )

@@ -27,252 +27,6 @@ __all__ = [
 
 
 @attrs.define(kw_only=True, eq=False, repr=False)
-class PetSessionData(ImageSessionData):
-    """An event in which PET scans are obtained on a subject"""
-
-    __xsi_type__: ClassVar[str] = "xnat:petSessionData"
-    __xsd_element__: ClassVar[str | None] = "PETSession"
-    __xsd_abstract__: ClassVar[bool] = False
-
-    stabilization: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "stabilization",
-            "path": "stabilization",
-            "xpath": "xnat:petSessionData/stabilization",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-            "facets": {"maxLength": 255},
-        },
-    )
-    """Free form text to indicate method used to stabilize head"""
-    study_type: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "studyType",
-            "path": "studyType",
-            "xpath": "xnat:petSessionData/studyType",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    """Study descriptor"""
-    patient_id: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "patientID",
-            "path": "patientID",
-            "xpath": "xnat:petSessionData/patientID",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    """Patient identification descriptor"""
-    patient_name: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "patientName",
-            "path": "patientName",
-            "xpath": "xnat:petSessionData/patientName",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    """Patient name (free format ASCII)"""
-    tracer: PetSessionDataTracer | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "tracer",
-            "path": "tracer",
-            "xpath": "xnat:petSessionData/tracer",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    """Radio-Pharmaceutical"""
-    start_time: datetime.datetime | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "start_time",
-            "path": "start_time",
-            "xpath": "xnat:petSessionData/start_time",
-            "kind": "element",
-            "list": False,
-            "type": "xs:dateTime",
-        },
-    )
-    start_time_scan: datetime.datetime | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "start_time_scan",
-            "path": "start_time_scan",
-            "xpath": "xnat:petSessionData/start_time_scan",
-            "kind": "element",
-            "list": False,
-            "type": "xs:dateTime",
-        },
-    )
-    start_time_injection: datetime.datetime | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "start_time_injection",
-            "path": "start_time_injection",
-            "xpath": "xnat:petSessionData/start_time_injection",
-            "kind": "element",
-            "list": False,
-            "type": "xs:dateTime",
-        },
-    )
-    blood_glucose: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "blood_glucose",
-            "path": "blood_glucose",
-            "xpath": "xnat:petSessionData/blood_glucose",
-            "kind": "element",
-            "list": False,
-            "type": "xs:float",
-        },
-    )
-    blood_glucose_units: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "blood_glucose_units",
-            "path": "blood_glucose_units",
-            "xpath": "xnat:petSessionData/blood_glucose_units",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    blood_glucose_time: datetime.datetime | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "blood_glucose_time",
-            "path": "blood_glucose_time",
-            "xpath": "xnat:petSessionData/blood_glucose_time",
-            "kind": "element",
-            "list": False,
-            "type": "xs:dateTime",
-        },
-    )
-
-
-@attrs.define(kw_only=True, eq=False, repr=False)
-class PetSessionDataTracer(XNATObject):
-    """Radio-Pharmaceutical"""
-
-    __xsi_type__: ClassVar[str] = ""
-    __xsd_element__: ClassVar[str | None] = None
-    __xsd_abstract__: ClassVar[bool] = False
-
-    name: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "name",
-            "path": "tracer/name",
-            "xpath": "xnat:petSessionData/tracer/name",
-            "kind": "attribute",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    start_time: datetime.datetime | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "startTime",
-            "path": "tracer/startTime",
-            "xpath": "xnat:petSessionData/tracer/startTime",
-            "kind": "attribute",
-            "list": False,
-            "type": "xs:dateTime",
-        },
-    )
-    dose: PetSessionDataTracerDose | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "dose",
-            "path": "tracer/dose",
-            "xpath": "xnat:petSessionData/tracer/dose",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    specific_activity: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "specificActivity",
-            "path": "tracer/specificActivity",
-            "xpath": "xnat:petSessionData/tracer/specificActivity",
-            "kind": "element",
-            "list": False,
-            "type": "xs:float",
-        },
-    )
-    total_mass: PetSessionDataTracerTotalMass | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "totalMass",
-            "path": "tracer/totalMass",
-            "xpath": "xnat:petSessionData/tracer/totalMass",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    intermediate: PetSessionDataTracerIntermediate | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "intermediate",
-            "path": "tracer/intermediate",
-            "xpath": "xnat:petSessionData/tracer/intermediate",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    isotope: PetSessionDataTracerIsotope | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "isotope",
-            "path": "tracer/isotope",
-            "xpath": "xnat:petSessionData/tracer/isotope",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    transmissions: int | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "transmissions",
-            "path": "tracer/transmissions",
-            "xpath": "xnat:petSessionData/tracer/transmissions",
-            "kind": "element",
-            "list": False,
-            "type": "xs:integer",
-        },
-    )
-    transmissions_starttime: datetime.datetime | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "transmissions_starttime",
-            "path": "tracer/transmissions_starttime",
-            "xpath": "xnat:petSessionData/tracer/transmissions_starttime",
-            "kind": "element",
-            "list": False,
-            "type": "xs:dateTime",
-        },
-    )
-
-
-@attrs.define(kw_only=True, eq=False, repr=False)
 class PetSessionDataTracerDose(XNATObject):
     """The ``tracer/dose`` element of ``xnat:petSessionData``."""
 
@@ -403,3 +157,249 @@ class PetSessionDataTracerIsotope(XNATObject):
         },
     )
     """half-life in seconds"""
+
+
+@attrs.define(kw_only=True, eq=False, repr=False)
+class PetSessionDataTracer(XNATObject):
+    """Radio-Pharmaceutical"""
+
+    __xsi_type__: ClassVar[str] = ""
+    __xsd_element__: ClassVar[str | None] = None
+    __xsd_abstract__: ClassVar[bool] = False
+
+    name: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "name",
+            "path": "tracer/name",
+            "xpath": "xnat:petSessionData/tracer/name",
+            "kind": "attribute",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    start_time: datetime.datetime | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "startTime",
+            "path": "tracer/startTime",
+            "xpath": "xnat:petSessionData/tracer/startTime",
+            "kind": "attribute",
+            "list": False,
+            "type": "xs:dateTime",
+        },
+    )
+    dose: PetSessionDataTracerDose = attrs.field(
+        factory=PetSessionDataTracerDose,
+        metadata={
+            "xsd": "dose",
+            "path": "tracer/dose",
+            "xpath": "xnat:petSessionData/tracer/dose",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    specific_activity: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "specificActivity",
+            "path": "tracer/specificActivity",
+            "xpath": "xnat:petSessionData/tracer/specificActivity",
+            "kind": "element",
+            "list": False,
+            "type": "xs:float",
+        },
+    )
+    total_mass: PetSessionDataTracerTotalMass = attrs.field(
+        factory=PetSessionDataTracerTotalMass,
+        metadata={
+            "xsd": "totalMass",
+            "path": "tracer/totalMass",
+            "xpath": "xnat:petSessionData/tracer/totalMass",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    intermediate: PetSessionDataTracerIntermediate = attrs.field(
+        factory=PetSessionDataTracerIntermediate,
+        metadata={
+            "xsd": "intermediate",
+            "path": "tracer/intermediate",
+            "xpath": "xnat:petSessionData/tracer/intermediate",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    isotope: PetSessionDataTracerIsotope = attrs.field(
+        factory=PetSessionDataTracerIsotope,
+        metadata={
+            "xsd": "isotope",
+            "path": "tracer/isotope",
+            "xpath": "xnat:petSessionData/tracer/isotope",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    transmissions: int | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "transmissions",
+            "path": "tracer/transmissions",
+            "xpath": "xnat:petSessionData/tracer/transmissions",
+            "kind": "element",
+            "list": False,
+            "type": "xs:integer",
+        },
+    )
+    transmissions_starttime: datetime.datetime | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "transmissions_starttime",
+            "path": "tracer/transmissions_starttime",
+            "xpath": "xnat:petSessionData/tracer/transmissions_starttime",
+            "kind": "element",
+            "list": False,
+            "type": "xs:dateTime",
+        },
+    )
+
+
+@attrs.define(kw_only=True, eq=False, repr=False)
+class PetSessionData(ImageSessionData):
+    """An event in which PET scans are obtained on a subject"""
+
+    __xsi_type__: ClassVar[str] = "xnat:petSessionData"
+    __xsd_element__: ClassVar[str | None] = "PETSession"
+    __xsd_abstract__: ClassVar[bool] = False
+
+    stabilization: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "stabilization",
+            "path": "stabilization",
+            "xpath": "xnat:petSessionData/stabilization",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+            "facets": {"maxLength": 255},
+        },
+    )
+    """Free form text to indicate method used to stabilize head"""
+    study_type: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "studyType",
+            "path": "studyType",
+            "xpath": "xnat:petSessionData/studyType",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    """Study descriptor"""
+    patient_id: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "patientID",
+            "path": "patientID",
+            "xpath": "xnat:petSessionData/patientID",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    """Patient identification descriptor"""
+    patient_name: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "patientName",
+            "path": "patientName",
+            "xpath": "xnat:petSessionData/patientName",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    """Patient name (free format ASCII)"""
+    tracer: PetSessionDataTracer = attrs.field(
+        factory=PetSessionDataTracer,
+        metadata={
+            "xsd": "tracer",
+            "path": "tracer",
+            "xpath": "xnat:petSessionData/tracer",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    """Radio-Pharmaceutical"""
+    start_time: datetime.datetime | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "start_time",
+            "path": "start_time",
+            "xpath": "xnat:petSessionData/start_time",
+            "kind": "element",
+            "list": False,
+            "type": "xs:dateTime",
+        },
+    )
+    start_time_scan: datetime.datetime | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "start_time_scan",
+            "path": "start_time_scan",
+            "xpath": "xnat:petSessionData/start_time_scan",
+            "kind": "element",
+            "list": False,
+            "type": "xs:dateTime",
+        },
+    )
+    start_time_injection: datetime.datetime | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "start_time_injection",
+            "path": "start_time_injection",
+            "xpath": "xnat:petSessionData/start_time_injection",
+            "kind": "element",
+            "list": False,
+            "type": "xs:dateTime",
+        },
+    )
+    blood_glucose: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "blood_glucose",
+            "path": "blood_glucose",
+            "xpath": "xnat:petSessionData/blood_glucose",
+            "kind": "element",
+            "list": False,
+            "type": "xs:float",
+        },
+    )
+    blood_glucose_units: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "blood_glucose_units",
+            "path": "blood_glucose_units",
+            "xpath": "xnat:petSessionData/blood_glucose_units",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    blood_glucose_time: datetime.datetime | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "blood_glucose_time",
+            "path": "blood_glucose_time",
+            "xpath": "xnat:petSessionData/blood_glucose_time",
+            "kind": "element",
+            "list": False,
+            "type": "xs:dateTime",
+        },
+    )

@@ -29,291 +29,6 @@ __all__ = [
 
 
 @attrs.define(kw_only=True, eq=False, repr=False)
-class PetmrSessionData(ImageSessionData):
-    """An event in which scans are obtained by a device capable of both PET and MR acquisitions"""
-
-    __xsi_type__: ClassVar[str] = "xnat:petmrSessionData"
-    __xsd_element__: ClassVar[str | None] = "PETMRSession"
-    __xsd_abstract__: ClassVar[bool] = False
-
-    coil: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "coil",
-            "path": "coil",
-            "xpath": "xnat:petmrSessionData/coil",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-            "facets": {"maxLength": 255},
-        },
-    )
-    """Free form text to indicate the coil used in this scanning session"""
-    field_strength: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "fieldStrength",
-            "path": "fieldStrength",
-            "xpath": "xnat:petmrSessionData/fieldStrength",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-            "facets": {"maxLength": 255},
-        },
-    )
-    """Free form text to indicate the field strength used in this scanning session"""
-    marker: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "marker",
-            "path": "marker",
-            "xpath": "xnat:petmrSessionData/marker",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-            "facets": {"maxLength": 255},
-        },
-    )
-    """Free form text to indicate method used to mark left-right (e.g. Vitamin E capsule)"""
-    stabilization: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "stabilization",
-            "path": "stabilization",
-            "xpath": "xnat:petmrSessionData/stabilization",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-            "facets": {"maxLength": 255},
-        },
-    )
-    """Free form text to indicate method used to stabilize head"""
-    study_type: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "studyType",
-            "path": "studyType",
-            "xpath": "xnat:petmrSessionData/studyType",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    """Study descriptor"""
-    patient_id: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "patientID",
-            "path": "patientID",
-            "xpath": "xnat:petmrSessionData/patientID",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    """Patient identification descriptor"""
-    patient_name: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "patientName",
-            "path": "patientName",
-            "xpath": "xnat:petmrSessionData/patientName",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    """Patient name (free format ASCII)"""
-    tracer: PetmrSessionDataTracer | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "tracer",
-            "path": "tracer",
-            "xpath": "xnat:petmrSessionData/tracer",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    """Radio-Pharmaceutical"""
-    start_time: datetime.datetime | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "start_time",
-            "path": "start_time",
-            "xpath": "xnat:petmrSessionData/start_time",
-            "kind": "element",
-            "list": False,
-            "type": "xs:dateTime",
-        },
-    )
-    start_time_scan: datetime.datetime | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "start_time_scan",
-            "path": "start_time_scan",
-            "xpath": "xnat:petmrSessionData/start_time_scan",
-            "kind": "element",
-            "list": False,
-            "type": "xs:dateTime",
-        },
-    )
-    start_time_injection: datetime.datetime | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "start_time_injection",
-            "path": "start_time_injection",
-            "xpath": "xnat:petmrSessionData/start_time_injection",
-            "kind": "element",
-            "list": False,
-            "type": "xs:dateTime",
-        },
-    )
-    blood_glucose: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "blood_glucose",
-            "path": "blood_glucose",
-            "xpath": "xnat:petmrSessionData/blood_glucose",
-            "kind": "element",
-            "list": False,
-            "type": "xs:float",
-        },
-    )
-    blood_glucose_units: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "blood_glucose_units",
-            "path": "blood_glucose_units",
-            "xpath": "xnat:petmrSessionData/blood_glucose_units",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    blood_glucose_time: datetime.datetime | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "blood_glucose_time",
-            "path": "blood_glucose_time",
-            "xpath": "xnat:petmrSessionData/blood_glucose_time",
-            "kind": "element",
-            "list": False,
-            "type": "xs:dateTime",
-        },
-    )
-
-
-@attrs.define(kw_only=True, eq=False, repr=False)
-class PetmrSessionDataTracer(XNATObject):
-    """Radio-Pharmaceutical"""
-
-    __xsi_type__: ClassVar[str] = ""
-    __xsd_element__: ClassVar[str | None] = None
-    __xsd_abstract__: ClassVar[bool] = False
-
-    name: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "name",
-            "path": "tracer/name",
-            "xpath": "xnat:petmrSessionData/tracer/name",
-            "kind": "attribute",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    start_time: datetime.datetime | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "startTime",
-            "path": "tracer/startTime",
-            "xpath": "xnat:petmrSessionData/tracer/startTime",
-            "kind": "attribute",
-            "list": False,
-            "type": "xs:dateTime",
-        },
-    )
-    dose: PetmrSessionDataTracerDose | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "dose",
-            "path": "tracer/dose",
-            "xpath": "xnat:petmrSessionData/tracer/dose",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    specific_activity: float | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "specificActivity",
-            "path": "tracer/specificActivity",
-            "xpath": "xnat:petmrSessionData/tracer/specificActivity",
-            "kind": "element",
-            "list": False,
-            "type": "xs:float",
-        },
-    )
-    total_mass: PetmrSessionDataTracerTotalMass | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "totalMass",
-            "path": "tracer/totalMass",
-            "xpath": "xnat:petmrSessionData/tracer/totalMass",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    intermediate: PetmrSessionDataTracerIntermediate | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "intermediate",
-            "path": "tracer/intermediate",
-            "xpath": "xnat:petmrSessionData/tracer/intermediate",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    isotope: PetmrSessionDataTracerIsotope | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "isotope",
-            "path": "tracer/isotope",
-            "xpath": "xnat:petmrSessionData/tracer/isotope",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    transmissions: int | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "transmissions",
-            "path": "tracer/transmissions",
-            "xpath": "xnat:petmrSessionData/tracer/transmissions",
-            "kind": "element",
-            "list": False,
-            "type": "xs:integer",
-        },
-    )
-    transmissions_starttime: datetime.datetime | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "transmissions_starttime",
-            "path": "tracer/transmissions_starttime",
-            "xpath": "xnat:petmrSessionData/tracer/transmissions_starttime",
-            "kind": "element",
-            "list": False,
-            "type": "xs:dateTime",
-        },
-    )
-
-
-@attrs.define(kw_only=True, eq=False, repr=False)
 class PetmrSessionDataTracerDose(XNATObject):
     """The ``tracer/dose`` element of ``xnat:petmrSessionData``."""
 
@@ -444,3 +159,288 @@ class PetmrSessionDataTracerIsotope(XNATObject):
         },
     )
     """half-life in seconds"""
+
+
+@attrs.define(kw_only=True, eq=False, repr=False)
+class PetmrSessionDataTracer(XNATObject):
+    """Radio-Pharmaceutical"""
+
+    __xsi_type__: ClassVar[str] = ""
+    __xsd_element__: ClassVar[str | None] = None
+    __xsd_abstract__: ClassVar[bool] = False
+
+    name: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "name",
+            "path": "tracer/name",
+            "xpath": "xnat:petmrSessionData/tracer/name",
+            "kind": "attribute",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    start_time: datetime.datetime | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "startTime",
+            "path": "tracer/startTime",
+            "xpath": "xnat:petmrSessionData/tracer/startTime",
+            "kind": "attribute",
+            "list": False,
+            "type": "xs:dateTime",
+        },
+    )
+    dose: PetmrSessionDataTracerDose = attrs.field(
+        factory=PetmrSessionDataTracerDose,
+        metadata={
+            "xsd": "dose",
+            "path": "tracer/dose",
+            "xpath": "xnat:petmrSessionData/tracer/dose",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    specific_activity: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "specificActivity",
+            "path": "tracer/specificActivity",
+            "xpath": "xnat:petmrSessionData/tracer/specificActivity",
+            "kind": "element",
+            "list": False,
+            "type": "xs:float",
+        },
+    )
+    total_mass: PetmrSessionDataTracerTotalMass = attrs.field(
+        factory=PetmrSessionDataTracerTotalMass,
+        metadata={
+            "xsd": "totalMass",
+            "path": "tracer/totalMass",
+            "xpath": "xnat:petmrSessionData/tracer/totalMass",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    intermediate: PetmrSessionDataTracerIntermediate = attrs.field(
+        factory=PetmrSessionDataTracerIntermediate,
+        metadata={
+            "xsd": "intermediate",
+            "path": "tracer/intermediate",
+            "xpath": "xnat:petmrSessionData/tracer/intermediate",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    isotope: PetmrSessionDataTracerIsotope = attrs.field(
+        factory=PetmrSessionDataTracerIsotope,
+        metadata={
+            "xsd": "isotope",
+            "path": "tracer/isotope",
+            "xpath": "xnat:petmrSessionData/tracer/isotope",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    transmissions: int | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "transmissions",
+            "path": "tracer/transmissions",
+            "xpath": "xnat:petmrSessionData/tracer/transmissions",
+            "kind": "element",
+            "list": False,
+            "type": "xs:integer",
+        },
+    )
+    transmissions_starttime: datetime.datetime | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "transmissions_starttime",
+            "path": "tracer/transmissions_starttime",
+            "xpath": "xnat:petmrSessionData/tracer/transmissions_starttime",
+            "kind": "element",
+            "list": False,
+            "type": "xs:dateTime",
+        },
+    )
+
+
+@attrs.define(kw_only=True, eq=False, repr=False)
+class PetmrSessionData(ImageSessionData):
+    """An event in which scans are obtained by a device capable of both PET and MR acquisitions"""
+
+    __xsi_type__: ClassVar[str] = "xnat:petmrSessionData"
+    __xsd_element__: ClassVar[str | None] = "PETMRSession"
+    __xsd_abstract__: ClassVar[bool] = False
+
+    coil: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "coil",
+            "path": "coil",
+            "xpath": "xnat:petmrSessionData/coil",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+            "facets": {"maxLength": 255},
+        },
+    )
+    """Free form text to indicate the coil used in this scanning session"""
+    field_strength: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "fieldStrength",
+            "path": "fieldStrength",
+            "xpath": "xnat:petmrSessionData/fieldStrength",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+            "facets": {"maxLength": 255},
+        },
+    )
+    """Free form text to indicate the field strength used in this scanning session"""
+    marker: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "marker",
+            "path": "marker",
+            "xpath": "xnat:petmrSessionData/marker",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+            "facets": {"maxLength": 255},
+        },
+    )
+    """Free form text to indicate method used to mark left-right (e.g. Vitamin E capsule)"""
+    stabilization: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "stabilization",
+            "path": "stabilization",
+            "xpath": "xnat:petmrSessionData/stabilization",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+            "facets": {"maxLength": 255},
+        },
+    )
+    """Free form text to indicate method used to stabilize head"""
+    study_type: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "studyType",
+            "path": "studyType",
+            "xpath": "xnat:petmrSessionData/studyType",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    """Study descriptor"""
+    patient_id: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "patientID",
+            "path": "patientID",
+            "xpath": "xnat:petmrSessionData/patientID",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    """Patient identification descriptor"""
+    patient_name: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "patientName",
+            "path": "patientName",
+            "xpath": "xnat:petmrSessionData/patientName",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    """Patient name (free format ASCII)"""
+    tracer: PetmrSessionDataTracer = attrs.field(
+        factory=PetmrSessionDataTracer,
+        metadata={
+            "xsd": "tracer",
+            "path": "tracer",
+            "xpath": "xnat:petmrSessionData/tracer",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    """Radio-Pharmaceutical"""
+    start_time: datetime.datetime | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "start_time",
+            "path": "start_time",
+            "xpath": "xnat:petmrSessionData/start_time",
+            "kind": "element",
+            "list": False,
+            "type": "xs:dateTime",
+        },
+    )
+    start_time_scan: datetime.datetime | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "start_time_scan",
+            "path": "start_time_scan",
+            "xpath": "xnat:petmrSessionData/start_time_scan",
+            "kind": "element",
+            "list": False,
+            "type": "xs:dateTime",
+        },
+    )
+    start_time_injection: datetime.datetime | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "start_time_injection",
+            "path": "start_time_injection",
+            "xpath": "xnat:petmrSessionData/start_time_injection",
+            "kind": "element",
+            "list": False,
+            "type": "xs:dateTime",
+        },
+    )
+    blood_glucose: float | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "blood_glucose",
+            "path": "blood_glucose",
+            "xpath": "xnat:petmrSessionData/blood_glucose",
+            "kind": "element",
+            "list": False,
+            "type": "xs:float",
+        },
+    )
+    blood_glucose_units: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "blood_glucose_units",
+            "path": "blood_glucose_units",
+            "xpath": "xnat:petmrSessionData/blood_glucose_units",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    blood_glucose_time: datetime.datetime | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "blood_glucose_time",
+            "path": "blood_glucose_time",
+            "xpath": "xnat:petmrSessionData/blood_glucose_time",
+            "kind": "element",
+            "list": False,
+            "type": "xs:dateTime",
+        },
+    )

@@ -13,6 +13,8 @@ import attrs
 
 from xnat_sdk.bases import ProjectBase, XNATObject
 
+from .xnat_investigator_data import InvestigatorData
+
 if TYPE_CHECKING:
     from .xnat_abstract_protocol import AbstractProtocol
     from .xnat_investigator_data import InvestigatorData
@@ -30,6 +32,7 @@ class ProjectData(ProjectBase):
     __xsd_abstract__: ClassVar[bool] = False
 
     id: str = attrs.field(
+        default="",
         metadata={
             "xsd": "ID",
             "path": "ID",
@@ -37,7 +40,8 @@ class ProjectData(ProjectBase):
             "kind": "attribute",
             "list": False,
             "type": "xs:string",
-        }
+            "required": True,
+        },
     )
     secondary_id: str | None = attrs.field(
         default=None,
@@ -139,8 +143,8 @@ class ProjectData(ProjectBase):
             "type": "xnat:abstractProtocol",
         },
     )
-    pi: InvestigatorData | None = attrs.field(
-        default=None,
+    pi: InvestigatorData = attrs.field(
+        factory=InvestigatorData,
         metadata={
             "xsd": "PI",
             "path": "PI",

@@ -7,16 +7,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import attrs
 
 from xnat_sdk.bases import XNATObject
 
 from .xnat_mr_assessor_data import MrAssessorData
-
-if TYPE_CHECKING:
-    from .xnat_abstract_statistics import AbstractStatistics
+from .xnat_statistics_data import StatisticsData
 
 __all__ = ["QcAssessmentData", "QcAssessmentDataScan", "QcAssessmentDataScanSlice"]
 
@@ -63,7 +61,8 @@ class QcAssessmentDataScan(XNATObject):
     __xsd_element__: ClassVar[str | None] = None
     __xsd_abstract__: ClassVar[bool] = False
 
-    id: str = attrs.field(
+    id: str | None = attrs.field(
+        default=None,
         metadata={
             "xsd": "id",
             "path": "id",
@@ -71,7 +70,8 @@ class QcAssessmentDataScan(XNATObject):
             "kind": "attribute",
             "list": False,
             "type": "xs:string",
-        }
+            "required": True,
+        },
     )
     slice_qc: list[QcAssessmentDataScanSlice] = attrs.field(
         factory=list,
@@ -84,8 +84,8 @@ class QcAssessmentDataScan(XNATObject):
             "type": "",
         },
     )
-    scan_statistics: AbstractStatistics | None = attrs.field(
-        default=None,
+    scan_statistics: StatisticsData = attrs.field(
+        factory=StatisticsData,
         metadata={
             "xsd": "scanStatistics",
             "path": "scanStatistics",
@@ -118,8 +118,8 @@ class QcAssessmentDataScanSlice(XNATObject):
             "type": "xs:string",
         },
     )
-    slice_statistics: AbstractStatistics | None = attrs.field(
-        default=None,
+    slice_statistics: StatisticsData = attrs.field(
+        factory=StatisticsData,
         metadata={
             "xsd": "sliceStatistics",
             "path": "sliceStatistics",

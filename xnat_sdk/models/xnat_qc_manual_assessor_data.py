@@ -88,7 +88,8 @@ class QcManualAssessorData(ImageAssessorData):
             "facets": {"maxLength": 1000},
         },
     )
-    pass_: str = attrs.field(
+    pass_: str | None = attrs.field(
+        default=None,
         metadata={
             "xsd": "pass",
             "path": "pass",
@@ -96,7 +97,8 @@ class QcManualAssessorData(ImageAssessorData):
             "kind": "element",
             "list": False,
             "type": "xs:string",
-        }
+            "required": True,
+        },
     )
     payable: str | None = attrs.field(
         default=None,

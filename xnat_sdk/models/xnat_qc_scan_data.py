@@ -17,6 +17,39 @@ __all__ = ["QcScanData", "QcScanDataField", "QcScanDataRating"]
 
 
 @attrs.define(kw_only=True, eq=False, repr=False)
+class QcScanDataRating(XNATObject):
+    """The ``rating`` element of ``xnat:qcScanData``."""
+
+    __xsi_type__: ClassVar[str] = ""
+    __xsd_element__: ClassVar[str | None] = None
+    __xsd_abstract__: ClassVar[bool] = False
+
+    rating: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "rating",
+            "path": "rating",
+            "xpath": "xnat:qcScanData/rating",
+            "kind": "text",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    """The element's text value."""
+    scale: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "scale",
+            "path": "rating/scale",
+            "xpath": "xnat:qcScanData/rating/scale",
+            "kind": "attribute",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+
+
+@attrs.define(kw_only=True, eq=False, repr=False)
 class QcScanData(XNATObject):
     """The ``xnat:qcScanData`` type."""
 
@@ -24,7 +57,8 @@ class QcScanData(XNATObject):
     __xsd_element__: ClassVar[str | None] = None
     __xsd_abstract__: ClassVar[bool] = False
 
-    image_scan_id: str = attrs.field(
+    image_scan_id: str | None = attrs.field(
+        default=None,
         metadata={
             "xsd": "imageScan_ID",
             "path": "imageScan_ID",
@@ -32,7 +66,8 @@ class QcScanData(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:string",
-        }
+            "required": True,
+        },
     )
     rater: str | None = attrs.field(
         default=None,
@@ -91,7 +126,8 @@ class QcScanData(XNATObject):
             "facets": {"maxLength": 10000},
         },
     )
-    pass_: str = attrs.field(
+    pass_: str | None = attrs.field(
+        default=None,
         metadata={
             "xsd": "pass",
             "path": "pass",
@@ -99,10 +135,11 @@ class QcScanData(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:string",
-        }
+            "required": True,
+        },
     )
-    rating: QcScanDataRating | None = attrs.field(
-        default=None,
+    rating: QcScanDataRating = attrs.field(
+        factory=QcScanDataRating,
         metadata={
             "xsd": "rating",
             "path": "rating",
@@ -121,39 +158,6 @@ class QcScanData(XNATObject):
             "kind": "child",
             "list": True,
             "type": "",
-        },
-    )
-
-
-@attrs.define(kw_only=True, eq=False, repr=False)
-class QcScanDataRating(XNATObject):
-    """The ``rating`` element of ``xnat:qcScanData``."""
-
-    __xsi_type__: ClassVar[str] = ""
-    __xsd_element__: ClassVar[str | None] = None
-    __xsd_abstract__: ClassVar[bool] = False
-
-    rating: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "rating",
-            "path": "rating",
-            "xpath": "xnat:qcScanData/rating",
-            "kind": "text",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    """The element's text value."""
-    scale: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "scale",
-            "path": "rating/scale",
-            "xpath": "xnat:qcScanData/rating/scale",
-            "kind": "attribute",
-            "list": False,
-            "type": "xs:string",
         },
     )
 

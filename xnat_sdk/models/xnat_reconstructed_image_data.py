@@ -63,7 +63,8 @@ class ReconstructedImageData(ReconstructionBase):
             "type": "xs:string",
         },
     )
-    image_session_id: str = attrs.field(
+    image_session_id: str | None = attrs.field(
+        default=None,
         metadata={
             "xsd": "image_session_ID",
             "path": "image_session_ID",
@@ -71,7 +72,8 @@ class ReconstructedImageData(ReconstructionBase):
             "kind": "element",
             "list": False,
             "type": "xs:string",
-        }
+            "required": True,
+        },
     )
     in_scans: list[str] = attrs.field(
         factory=list,

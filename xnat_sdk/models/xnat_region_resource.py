@@ -20,6 +20,40 @@ __all__ = ["RegionResource", "RegionResourceCreator", "RegionResourceLabel"]
 
 
 @attrs.define(kw_only=True, eq=False, repr=False)
+class RegionResourceCreator(XNATObject):
+    """The ``creator`` element of ``xnat:regionResource``."""
+
+    __xsi_type__: ClassVar[str] = ""
+    __xsd_element__: ClassVar[str | None] = None
+    __xsd_abstract__: ClassVar[bool] = False
+
+    firstname: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "firstname",
+            "path": "creator/firstname",
+            "xpath": "xnat:regionResource/creator/firstname",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+            "required": True,
+        },
+    )
+    lastname: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "lastname",
+            "path": "creator/lastname",
+            "xpath": "xnat:regionResource/creator/lastname",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+            "required": True,
+        },
+    )
+
+
+@attrs.define(kw_only=True, eq=False, repr=False)
 class RegionResource(XNATObject):
     """The ``xnat:regionResource`` type."""
 
@@ -27,7 +61,8 @@ class RegionResource(XNATObject):
     __xsd_element__: ClassVar[str | None] = "ImageRegionResource"
     __xsd_abstract__: ClassVar[bool] = False
 
-    name: str = attrs.field(
+    name: str | None = attrs.field(
+        default=None,
         metadata={
             "xsd": "name",
             "path": "name",
@@ -35,10 +70,12 @@ class RegionResource(XNATObject):
             "kind": "attribute",
             "list": False,
             "type": "xs:string",
-        }
+            "required": True,
+        },
     )
     """Name of the region eg Brainstem"""
-    hemisphere: Literal["left", "right", "both"] = attrs.field(
+    hemisphere: Literal["left", "right", "both"] | None = attrs.field(
+        default=None,
         metadata={
             "xsd": "hemisphere",
             "path": "hemisphere",
@@ -46,7 +83,8 @@ class RegionResource(XNATObject):
             "kind": "attribute",
             "list": False,
             "type": "xs:string",
-        }
+            "required": True,
+        },
     )
     session_id: str | None = attrs.field(
         default=None,
@@ -83,8 +121,8 @@ class RegionResource(XNATObject):
         },
     )
     """the details of the file against which this region was created"""
-    creator: RegionResourceCreator | None = attrs.field(
-        default=None,
+    creator: RegionResourceCreator = attrs.field(
+        factory=RegionResourceCreator,
         metadata={
             "xsd": "creator",
             "path": "creator",
@@ -104,36 +142,6 @@ class RegionResource(XNATObject):
             "list": True,
             "type": "",
         },
-    )
-
-
-@attrs.define(kw_only=True, eq=False, repr=False)
-class RegionResourceCreator(XNATObject):
-    """The ``creator`` element of ``xnat:regionResource``."""
-
-    __xsi_type__: ClassVar[str] = ""
-    __xsd_element__: ClassVar[str | None] = None
-    __xsd_abstract__: ClassVar[bool] = False
-
-    firstname: str = attrs.field(
-        metadata={
-            "xsd": "firstname",
-            "path": "creator/firstname",
-            "xpath": "xnat:regionResource/creator/firstname",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        }
-    )
-    lastname: str = attrs.field(
-        metadata={
-            "xsd": "lastname",
-            "path": "creator/lastname",
-            "xpath": "xnat:regionResource/creator/lastname",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        }
     )
 
 
@@ -159,7 +167,8 @@ class RegionResourceLabel(XNATObject):
         },
     )
     """The element's text value."""
-    id: int = attrs.field(
+    id: int | None = attrs.field(
+        default=None,
         metadata={
             "xsd": "id",
             "path": "id",
@@ -167,9 +176,11 @@ class RegionResourceLabel(XNATObject):
             "kind": "attribute",
             "list": False,
             "type": "xs:int",
-        }
+            "required": True,
+        },
     )
-    hemisphere: Literal["left", "right", "both"] = attrs.field(
+    hemisphere: Literal["left", "right", "both"] | None = attrs.field(
+        default=None,
         metadata={
             "xsd": "hemisphere",
             "path": "hemisphere",
@@ -177,5 +188,6 @@ class RegionResourceLabel(XNATObject):
             "kind": "attribute",
             "list": False,
             "type": "xs:string",
-        }
+            "required": True,
+        },
     )

@@ -24,7 +24,8 @@ class ResourceSeries(AbstractResource):
     __xsd_element__: ClassVar[str | None] = None
     __xsd_abstract__: ClassVar[bool] = False
 
-    path: str = attrs.field(
+    path: str | None = attrs.field(
+        default=None,
         metadata={
             "xsd": "path",
             "path": "path",
@@ -32,9 +33,11 @@ class ResourceSeries(AbstractResource):
             "kind": "attribute",
             "list": False,
             "type": "xs:anyURI",
-        }
+            "required": True,
+        },
     )
-    pattern: str = attrs.field(
+    pattern: str | None = attrs.field(
+        default=None,
         metadata={
             "xsd": "pattern",
             "path": "pattern",
@@ -42,7 +45,8 @@ class ResourceSeries(AbstractResource):
             "kind": "attribute",
             "list": False,
             "type": "xs:string",
-        }
+            "required": True,
+        },
     )
     count: int | None = attrs.field(
         default=None,

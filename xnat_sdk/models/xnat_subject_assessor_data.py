@@ -26,7 +26,8 @@ class SubjectAssessorData(ExperimentData, SubjectAssessorBase):
     __xsd_element__: ClassVar[str | None] = None
     __xsd_abstract__: ClassVar[bool] = False
 
-    subject_id: str = attrs.field(
+    subject_id: str | None = attrs.field(
+        default=None,
         metadata={
             "xsd": "subject_ID",
             "path": "subject_ID",
@@ -34,7 +35,8 @@ class SubjectAssessorData(ExperimentData, SubjectAssessorBase):
             "kind": "element",
             "list": False,
             "type": "xs:string",
-        }
+            "required": True,
+        },
     )
     age: float | None = attrs.field(
         default=None,

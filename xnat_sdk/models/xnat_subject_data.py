@@ -13,10 +13,11 @@ import attrs
 
 from xnat_sdk.bases import SubjectBase, XNATObject
 
+from .xnat_demographic_data import DemographicData
+from .xnat_investigator_data import InvestigatorData
+from .xnat_subject_metadata import SubjectMetadata
+
 if TYPE_CHECKING:
-    from .xnat_abstract_demographic_data import AbstractDemographicData
-    from .xnat_abstract_subject_metadata import AbstractSubjectMetadata
-    from .xnat_investigator_data import InvestigatorData
     from .xnat_project_participant import ProjectParticipant
 
 __all__ = ["SubjectData", "SubjectDataAddID", "SubjectDataField"]
@@ -31,6 +32,7 @@ class SubjectData(SubjectBase):
     __xsd_abstract__: ClassVar[bool] = False
 
     id: str = attrs.field(
+        default="",
         metadata={
             "xsd": "ID",
             "path": "ID",
@@ -38,7 +40,8 @@ class SubjectData(SubjectBase):
             "kind": "attribute",
             "list": False,
             "type": "xs:string",
-        }
+            "required": True,
+        },
     )
     project: str | None = attrs.field(
         default=None,
@@ -106,8 +109,8 @@ class SubjectData(SubjectBase):
             "type": "xnat:projectParticipant",
         },
     )
-    investigator: InvestigatorData | None = attrs.field(
-        default=None,
+    investigator: InvestigatorData = attrs.field(
+        factory=InvestigatorData,
         metadata={
             "xsd": "investigator",
             "path": "investigator",
@@ -117,8 +120,8 @@ class SubjectData(SubjectBase):
             "type": "xnat:investigatorData",
         },
     )
-    demographics: AbstractDemographicData | None = attrs.field(
-        default=None,
+    demographics: DemographicData = attrs.field(
+        factory=DemographicData,
         metadata={
             "xsd": "demographics",
             "path": "demographics",
@@ -128,8 +131,8 @@ class SubjectData(SubjectBase):
             "type": "xnat:abstractDemographicData",
         },
     )
-    metadata: AbstractSubjectMetadata | None = attrs.field(
-        default=None,
+    metadata: SubjectMetadata = attrs.field(
+        factory=SubjectMetadata,
         metadata={
             "xsd": "metadata",
             "path": "metadata",

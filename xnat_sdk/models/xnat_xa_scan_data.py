@@ -13,11 +13,11 @@ import attrs
 
 from xnat_sdk.bases import XNATObject
 
+from .xnat_contrast_bolus import ContrastBolus
 from .xnat_image_scan_data import ImageScanData
 
 if TYPE_CHECKING:
     from .xnat_add_field import AddField
-    from .xnat_contrast_bolus import ContrastBolus
 
 __all__ = [
     "XaScanData",
@@ -25,127 +25,6 @@ __all__ = [
     "XaScanDataParametersFov",
     "XaScanDataParametersPixelRes",
 ]
-
-
-@attrs.define(kw_only=True, eq=False, repr=False)
-class XaScanData(ImageScanData):
-    """An individual XA scan sequence"""
-
-    __xsi_type__: ClassVar[str] = "xnat:xaScanData"
-    __xsd_element__: ClassVar[str | None] = "XAScan"
-    __xsd_abstract__: ClassVar[bool] = False
-
-    parameters: XaScanDataParameters | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "parameters",
-            "path": "parameters",
-            "xpath": "xnat:xaScanData/parameters",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-
-
-@attrs.define(kw_only=True, eq=False, repr=False)
-class XaScanDataParameters(XNATObject):
-    """The ``parameters`` element of ``xnat:xaScanData``."""
-
-    __xsi_type__: ClassVar[str] = ""
-    __xsd_element__: ClassVar[str | None] = None
-    __xsd_abstract__: ClassVar[bool] = False
-
-    pixel_res: XaScanDataParametersPixelRes | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "pixelRes",
-            "path": "parameters/pixelRes",
-            "xpath": "xnat:xaScanData/parameters/pixelRes",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    orientation: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "orientation",
-            "path": "parameters/orientation",
-            "xpath": "xnat:xaScanData/parameters/orientation",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    """Orientation(s), separated by comma if multiple"""
-    fov: XaScanDataParametersFov | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "fov",
-            "path": "parameters/fov",
-            "xpath": "xnat:xaScanData/parameters/fov",
-            "kind": "nested",
-            "list": False,
-            "type": "",
-        },
-    )
-    image_type: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "imageType",
-            "path": "parameters/imageType",
-            "xpath": "xnat:xaScanData/parameters/imageType",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    options: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "options",
-            "path": "parameters/options",
-            "xpath": "xnat:xaScanData/parameters/options",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    derivation: str | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "derivation",
-            "path": "parameters/derivation",
-            "xpath": "xnat:xaScanData/parameters/derivation",
-            "kind": "element",
-            "list": False,
-            "type": "xs:string",
-        },
-    )
-    """Text description of how this image was derived"""
-    contrast_bolus: ContrastBolus | None = attrs.field(
-        default=None,
-        metadata={
-            "xsd": "contrastBolus",
-            "path": "parameters/contrastBolus",
-            "xpath": "xnat:xaScanData/parameters/contrastBolus",
-            "kind": "child",
-            "list": False,
-            "type": "xnat:contrastBolus",
-        },
-    )
-    add_param: list[AddField] = attrs.field(
-        factory=list,
-        metadata={
-            "xsd": "addParam",
-            "path": "parameters/addParam",
-            "xpath": "xnat:xaScanData/parameters/addParam",
-            "kind": "child",
-            "list": True,
-            "type": "xnat:addField",
-        },
-    )
 
 
 @attrs.define(kw_only=True, eq=False, repr=False)
@@ -219,5 +98,126 @@ class XaScanDataParametersFov(XNATObject):
             "kind": "attribute",
             "list": False,
             "type": "xs:integer",
+        },
+    )
+
+
+@attrs.define(kw_only=True, eq=False, repr=False)
+class XaScanDataParameters(XNATObject):
+    """The ``parameters`` element of ``xnat:xaScanData``."""
+
+    __xsi_type__: ClassVar[str] = ""
+    __xsd_element__: ClassVar[str | None] = None
+    __xsd_abstract__: ClassVar[bool] = False
+
+    pixel_res: XaScanDataParametersPixelRes = attrs.field(
+        factory=XaScanDataParametersPixelRes,
+        metadata={
+            "xsd": "pixelRes",
+            "path": "parameters/pixelRes",
+            "xpath": "xnat:xaScanData/parameters/pixelRes",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    orientation: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "orientation",
+            "path": "parameters/orientation",
+            "xpath": "xnat:xaScanData/parameters/orientation",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    """Orientation(s), separated by comma if multiple"""
+    fov: XaScanDataParametersFov = attrs.field(
+        factory=XaScanDataParametersFov,
+        metadata={
+            "xsd": "fov",
+            "path": "parameters/fov",
+            "xpath": "xnat:xaScanData/parameters/fov",
+            "kind": "nested",
+            "list": False,
+            "type": "",
+        },
+    )
+    image_type: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "imageType",
+            "path": "parameters/imageType",
+            "xpath": "xnat:xaScanData/parameters/imageType",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    options: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "options",
+            "path": "parameters/options",
+            "xpath": "xnat:xaScanData/parameters/options",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    derivation: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "derivation",
+            "path": "parameters/derivation",
+            "xpath": "xnat:xaScanData/parameters/derivation",
+            "kind": "element",
+            "list": False,
+            "type": "xs:string",
+        },
+    )
+    """Text description of how this image was derived"""
+    contrast_bolus: ContrastBolus = attrs.field(
+        factory=ContrastBolus,
+        metadata={
+            "xsd": "contrastBolus",
+            "path": "parameters/contrastBolus",
+            "xpath": "xnat:xaScanData/parameters/contrastBolus",
+            "kind": "child",
+            "list": False,
+            "type": "xnat:contrastBolus",
+        },
+    )
+    add_param: list[AddField] = attrs.field(
+        factory=list,
+        metadata={
+            "xsd": "addParam",
+            "path": "parameters/addParam",
+            "xpath": "xnat:xaScanData/parameters/addParam",
+            "kind": "child",
+            "list": True,
+            "type": "xnat:addField",
+        },
+    )
+
+
+@attrs.define(kw_only=True, eq=False, repr=False)
+class XaScanData(ImageScanData):
+    """An individual XA scan sequence"""
+
+    __xsi_type__: ClassVar[str] = "xnat:xaScanData"
+    __xsd_element__: ClassVar[str | None] = "XAScan"
+    __xsd_abstract__: ClassVar[bool] = False
+
+    parameters: XaScanDataParameters = attrs.field(
+        factory=XaScanDataParameters,
+        metadata={
+            "xsd": "parameters",
+            "path": "parameters",
+            "xpath": "xnat:xaScanData/parameters",
+            "kind": "nested",
+            "list": False,
+            "type": "",
         },
     )

@@ -143,8 +143,8 @@ def _search(session: XNATSession, project_id: str) -> None:
         .columns(lambda s: [col(s.label), col(s.date)])
         .all()
     )
-    for result in rows:
-        print(result)
+    for row in rows:  # named tuples: row.label, row.date, row["session_id"]
+        print(f"{row.label}  {row.date}  ({row['session_id']})")
 
 
 def main(argv: list[str] | None = None) -> int:
