@@ -37,6 +37,7 @@ object writes it to the server (validated first); objects made with the generate
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -192,7 +193,7 @@ class XNATObject:
             items = child_items(item, path)
             if items is None:
                 if spec.single:
-                    setter(self, spec.name, _empty_child(session, self, spec))
+                    _unset(self, spec.name)  # an empty stand-in is made when first read
                 else:
                     setter(self, spec.name, [] if spec.is_list else None)
                 continue
@@ -257,12 +258,19 @@ class XNATObject:
                 if isinstance(prop, property) and klass.__module__.startswith(_LAYER):
                     return prop.fget(self)
             table = class_fields(cls)
-            if name in table.by_name and self._xnat_session is not None:
-                self._xnat_document()
+            spec = table.by_name.get(name)
+            if spec is not None:
+                if self._xnat_session is not None and self._xnat_uri is not None:
+                    self._xnat_document()
                 try:
                     return object.__getattribute__(self, name)
                 except AttributeError:
-                    return table.by_name[name].missing
+                    pass
+                if not spec.single:
+                    return spec.missing
+                stand_in = _stand_in(self, spec)
+                object.__setattr__(self, name, stand_in)
+                return stand_in
             raise AttributeError(
                 f"{cls.__name__!r} object has no attribute {name!r}{table.suggest(name)}"
             )
@@ -509,14 +517,31 @@ def set_fields(obj: XNATObject) -> dict[str, Any]:
     return present
 
 
-def _empty_child(session: XNATSession | None, owner: XNATObject, spec: FieldSpec) -> Any:
-    """The empty stand-in for a missing single child (``subject.demographics`` of a subject
-    without any): every field None, and writing one creates the child through ``owner``."""
+def _unset(obj: XNATObject, name: str) -> None:
+    with contextlib.suppress(AttributeError):
+        object.__delattr__(obj, name)
+
+
+def _stand_in(owner: XNATObject, spec: FieldSpec) -> Any:
+    """The empty stand-in for a missing single child or nested part (``subject.demographics``
+    of a subject without any, ``scan.parameters``): every field empty, and writing one
+    creates it through ``owner`` (made on first read, so reading a document costs none)."""
     target = spec.target
     if not (isinstance(target, type) and issubclass(target, XNATObject)):
         return None
-    item = {"meta": {"xsi:type": target.__xsi_type__}, "data_fields": {}, "children": []}
-    return _nested(session, item, owner, target, spec.path)
+    session: XNATSession | None = owner._xnat_session
+    if spec.kind == "child":
+        item = {"meta": {"xsi:type": target.__xsi_type__}, "data_fields": {}, "children": []}
+        return _nested(session, item, owner, target, spec.path)
+    inner = target.__new__(target)
+    for slot, default in _UNBOUND_SLOTS:
+        object.__setattr__(inner, slot, default() if callable(default) else default)
+    object.__setattr__(inner, "_xnat_session", session)
+    object.__setattr__(inner, "_xnat_parent", owner)
+    inner._xnat_cache["xnat_xpath"] = ""
+    _fill_data(inner, {}, set())
+    _fill_nested_children(inner, None)
+    return inner
 
 
 def refuse_existing(session: XNATSession, uri: str, what: str) -> None:
@@ -536,16 +561,24 @@ def refuse_existing(session: XNATSession, uri: str, what: str) -> None:
         )
 
 
+def _mentions(prefix: str, data: Mapping[str, Any], item: Mapping[str, Any] | None) -> bool:
+    """True when a data key or a child field of ``item`` lies under ``prefix`` (``parameters/``)."""
+    if any(key[: len(prefix)].lower() == prefix for key in data):
+        return True
+    children = item.get("children") if item is not None else None
+    return any(str(c.get("field", "")).lower().startswith(prefix) for c in children or ())
+
+
 def _fill_data(
     obj: XNATObject,
     data: Mapping[str, Any],
     used: set[str],
     item: Mapping[str, Any] | None = None,
+    lowered: dict[str, str] | None = None,
 ) -> bool:
     """Set ``obj``'s data and nested fields from ``data_fields``; True if any was present."""
     setter = object.__setattr__
     table = class_fields(type(obj))
-    lowered: dict[str, str] | None = None
     found = False
     for spec in table.data:
         if spec.name in RESERVED_NAMES:
@@ -571,7 +604,11 @@ def _fill_data(
             continue
         target = spec.target
         nested_value: Any = None
-        if isinstance(target, type) and issubclass(target, XNATObject):
+        if not _mentions(spec.path.lower() + "/", data, item):
+            pass  # nothing of it in the document: no object to build
+        elif isinstance(target, type) and issubclass(target, XNATObject):
+            if lowered is None:
+                lowered = {k.lower(): k for k in data}
             inner = target.__new__(target)
             for slot, default in _UNBOUND_SLOTS:
                 setter(inner, slot, default() if callable(default) else default)
@@ -579,11 +616,14 @@ def _fill_data(
             setter(inner, "_xnat_session", obj._xnat_session)
             setter(inner, "_xnat_parent", obj)
             inner._xnat_cache["xnat_xpath"] = ""
-            present = _fill_data(inner, data, used, item)
+            present = _fill_data(inner, data, used, item, lowered)
             present = _fill_nested_children(inner, item) or present
-            if present or spec.single:  # a single one stands in empty when absent
+            if present:
                 nested_value = inner
-                found = found or present
+                found = True
+        if nested_value is None and spec.single:
+            _unset(obj, spec.name)  # an empty stand-in is made when first read
+            continue
         if spec.is_list:
             nested_value = [nested_value] if nested_value is not None else []
         setter(obj, spec.name, nested_value)
@@ -598,8 +638,10 @@ def _fill_nested_children(inner: XNATObject, item: Mapping[str, Any] | None) -> 
     for path, spec in class_fields(type(inner)).children.items():
         items = child_items(item, path) if item is not None else None
         if items is None:
-            empty = _empty_child(session, inner, spec) if spec.single else None
-            object.__setattr__(inner, spec.name, [] if spec.is_list else empty)
+            if spec.single:
+                _unset(inner, spec.name)
+            else:
+                object.__setattr__(inner, spec.name, [] if spec.is_list else None)
             continue
         found = found or bool(items)
         step = None if spec.is_list else path
