@@ -3,16 +3,22 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.stamp-install
+NODE_STAMP := node_modules/.stamp-install
 
 .PHONY: install schemas generate drift lint typecheck pytest test demo bench serve clean
 
-install: $(STAMP)
+install: $(STAMP) $(NODE_STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,codegen,server,dicom]'
+	$(PY) -m pip install --quiet -e '.[dev,codegen,server,dicom,pandas]'
 	touch $(STAMP)
+
+# pyright (for tests/typing) from the npm registry, at the version package-lock.json pins
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --silent --no-audit --no-fund
+	touch $(NODE_STAMP)
 
 schemas: $(STAMP)
 	$(PY) -m xnat_sdk_codegen.pin --pin schemas/pin.json --dir schemas
@@ -28,10 +34,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-typecheck: $(STAMP)
+typecheck: $(STAMP) $(NODE_STAMP)
 	$(VENV)/bin/mypy --strict xnat_sdk codegen/xnat_sdk_codegen tests/typing/pass
 
-pytest: schemas
+pytest: schemas $(NODE_STAMP)
 	$(VENV)/bin/pytest -q
 
 test: schemas drift lint typecheck pytest
@@ -46,4 +52,4 @@ serve: $(STAMP)
 	$(VENV)/bin/xnat-sdk serve
 
 clean:
-	rm -rf $(VENV) schemas/xnat schemas/xdat schemas/.download
+	rm -rf $(VENV) node_modules schemas/xnat schemas/xdat schemas/.download

@@ -17,7 +17,7 @@ import csv
 import io
 import keyword
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, SupportsIndex, TypeVar, overload
 
 from xnat_sdk.errors import XNATError
@@ -167,6 +167,20 @@ class Table(tuple[Row, ...]):
     def columns(self) -> tuple[str, ...]:
         """The column names, in order."""
         return self._columns
+
+    # spelled out (a tuple's would do) so that IDE engines that do not follow a tuple
+    # subclass's type parameter still know the rows
+    @overload
+    def __getitem__(self, index: SupportsIndex) -> Row: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Row, ...]: ...
+
+    def __getitem__(self, index: SupportsIndex | slice) -> Row | tuple[Row, ...]:
+        return tuple.__getitem__(self, index)
+
+    def __iter__(self) -> Iterator[Row]:
+        return tuple.__iter__(self)
 
     def column(self, name: str) -> list[RowValue]:
         """Every row's value of one column (by original or attribute name)."""

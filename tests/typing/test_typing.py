@@ -10,12 +10,24 @@
   and no unmarked line may error.
 
 mypy runs once per folder (it is slow) with a cache in a temporary folder. Add cases by
-dropping files in: ``models_*.py`` exercise the generated models, ``runtime_*.py`` the runtime.
+dropping files in: ``models_*.py`` exercise the generated models, ``runtime_*.py`` the runtime,
+``user_*.py`` scripts as users write them.
+
+pyright (strict, ``[tool.pyright]`` of pyproject.toml; installed by ``make install`` from
+package-lock.json into ``node_modules``) checks the same files the same way: no error in
+``pass/``, the same revealed types (compared without module qualifiers: mypy says
+``xnat_sdk.listings.Listing[xnat_sdk.models.xnat_mr_session_data.MrSessionData]``, pyright
+``Listing[MrSessionData]``; a ``# R-pyright: <type>`` line between the ``# R:`` line and the
+call states pyright's where the two print a type differently), and an error on every marked
+line of ``fail/`` and on no other. ``# P: <fragment>`` markers on a marked line name fragments
+of pyright's message, as ``# E:`` ones do for mypy's.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +37,11 @@ import pytest
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 MARKER = "# E:"
+PYRIGHT_MARKER = "# P:"
 REVEAL = "# R:"
+REVEAL_PYRIGHT = "# R-pyright:"
+PYRIGHT = REPO / "node_modules" / ".bin" / "pyright"
+QUALIFIED = re.compile(r"\b(?:[A-Za-z_][A-Za-z0-9_]*\.)+(?=[A-Za-z_])")
 REVEALED = re.compile(r'^Revealed type is "(?P<type>.*)"$')
 LINE = re.compile(r"^(?P<path>.+?):(?P<line>\d+): (?P<severity>error|note): (?P<message>.*)$")
 
@@ -65,7 +81,7 @@ def _reveals(output: str) -> dict[tuple[str, int], str]:
     return found
 
 
-def _expected_reveals(files: list[Path]) -> dict[tuple[str, int], str]:
+def _expected_reveals(files: list[Path], pyright: bool = False) -> dict[tuple[str, int], str]:
     expected: dict[tuple[str, int], str] = {}
     for path in files:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -73,20 +89,41 @@ def _expected_reveals(files: list[Path]) -> dict[tuple[str, int], str]:
             if "reveal_type(" not in text:
                 continue
             above = lines[number - 2].strip() if number > 1 else ""
+            override = None
+            if above.startswith(REVEAL_PYRIGHT):
+                override = above[len(REVEAL_PYRIGHT) :].strip()
+                above = lines[number - 3].strip() if number > 2 else ""
             assert above.startswith(REVEAL), f"{path.name}:{number}: no '# R:' line above"
-            expected[(str(path.resolve()), number)] = above[len(REVEAL) :].strip()
+            found = above[len(REVEAL) :].strip()
+            if pyright:
+                found = override if override is not None else _unqualified(found)
+            expected[(str(path.resolve()), number)] = found
     return expected
 
 
-def _expected(files: list[Path]) -> dict[tuple[str, int], list[str]]:
+def _unqualified(type_text: str) -> str:
+    """A revealed type without module qualifiers (``builtins.str`` -> ``str``)."""
+    return QUALIFIED.sub("", type_text)
+
+
+def _expected(files: list[Path], marker: str = MARKER) -> dict[tuple[str, int], list[str]]:
+    """Line -> the message fragments its ``marker`` comments name (every line with a ``# E:``
+    marker is a key; the fragments are those of ``marker``, mypy's or pyright's)."""
     expected: dict[tuple[str, int], list[str]] = {}
     for path in files:
         marked = 0
         for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if MARKER not in text:
                 continue
-            fragments = [f.strip() for f in text.split(MARKER)[1:] if f.strip()]
-            assert fragments, f"{path.name}:{number}: empty '# E:' marker"
+            fragments: list[str] = []
+            current = ""
+            for part in re.split(r"(# [EP]:)", text)[1:]:
+                if part in (MARKER, PYRIGHT_MARKER):
+                    current = part
+                elif current == marker and part.strip():
+                    fragments.append(part.strip())
+            if marker == MARKER:
+                assert fragments, f"{path.name}:{number}: empty '# E:' marker"
             expected[(str(path.resolve()), number)] = fragments
             marked += 1
         assert marked, f"{path.name} has no '# E:' marker; it belongs in pass/"
@@ -124,4 +161,80 @@ def test_fail_cases_are_rejected_where_marked(mypy_cache: Path) -> None:
         for fragment in fragments:
             assert any(fragment in message for message in actual[key]), (
                 f"{key}: expected an error containing {fragment!r}, got {actual[key]}"
+            )
+
+
+# -- pyright -----------------------------------------------------------------------------------
+
+
+def _pyright(files: list[Path]) -> list[dict[str, object]]:
+    if not PYRIGHT.exists():
+        if shutil.which("npm") is None:
+            pytest.skip("pyright needs node and npm (make install runs npm ci)")
+        pytest.fail(f"{PYRIGHT} is missing: run make install (npm ci)")
+    cmd = [
+        str(PYRIGHT), "--outputjson", "--pythonpath", sys.executable,
+        "--project", str(REPO / "pyproject.toml"), *(str(f) for f in files),
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, check=False)
+    try:
+        report = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        pytest.fail(f"pyright gave no JSON report:\n{proc.stdout}\n{proc.stderr}")
+    found: list[dict[str, object]] = report["generalDiagnostics"]
+    return found
+
+
+def _line(diagnostic: dict[str, object]) -> tuple[str, int]:
+    where = diagnostic["range"]
+    assert isinstance(where, dict)
+    return (str(Path(str(diagnostic["file"])).resolve()), int(where["start"]["line"]) + 1)
+
+
+def _pyright_errors(diagnostics: list[dict[str, object]]) -> dict[tuple[str, int], list[str]]:
+    found: dict[tuple[str, int], list[str]] = {}
+    for d in diagnostics:
+        if d.get("severity") == "error":
+            found.setdefault(_line(d), []).append(str(d.get("message", "")))
+    return found
+
+
+REVEALED_PYRIGHT = re.compile(r'^Type of ".*" is "(?P<type>.*)"$', re.DOTALL)
+
+
+def _pyright_reveals(diagnostics: list[dict[str, object]]) -> dict[tuple[str, int], str]:
+    found: dict[tuple[str, int], str] = {}
+    for d in diagnostics:
+        match = REVEALED_PYRIGHT.match(str(d.get("message", "")))
+        if d.get("severity") == "information" and match:
+            found[_line(d)] = match["type"]
+    return found
+
+
+def test_pass_cases_type_check_under_pyright_strict() -> None:
+    files = _files("pass")
+    diagnostics = _pyright(files)
+    errors = _pyright_errors(diagnostics)
+    assert not errors, json.dumps(errors, indent=1)
+    expected = _expected_reveals(files, pyright=True)
+    actual = {k: _unqualified(v) for k, v in _pyright_reveals(diagnostics).items()}
+    wrong = {k: (expected.get(k), actual.get(k)) for k in expected.keys() | actual.keys()}
+    wrong = {k: v for k, v in wrong.items() if v[0] != v[1]}
+    assert not wrong, "\n".join(
+        f"{k[0]}:{k[1]}: expected {v[0]!r}, pyright {v[1]!r}" for k, v in sorted(wrong.items())
+    )
+
+
+def test_fail_cases_are_rejected_where_marked_by_pyright() -> None:
+    files = _files("fail")
+    expected = _expected(files, marker=PYRIGHT_MARKER)
+    actual = _pyright_errors(_pyright(files))
+    unexpected = sorted(set(actual) - set(expected))
+    missing = sorted(set(expected) - set(actual))
+    assert not unexpected, f"pyright errors on unmarked lines: {unexpected}\n{actual}"
+    assert not missing, f"marked lines pyright accepted: {missing}"
+    for key, fragments in expected.items():
+        for fragment in fragments:
+            assert any(fragment in message for message in actual[key]), (
+                f"{key}: expected a pyright error containing {fragment!r}, got {actual[key]}"
             )

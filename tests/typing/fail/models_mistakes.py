@@ -13,7 +13,6 @@ from xnat_sdk.models import (
 MrScanDataParametersVoxelRes(x="1.0")  # E: Argument "x" to "MrScanDataParametersVoxelRes" has incompatible type "str"
 MrSessionData(id="E1", subject_id="S1", colour="red")  # E: Unexpected keyword argument "colour"
 DemographicData(gender="mail")  # E: Argument "gender" to "DemographicData" has incompatible type
-MrSessionData(label="no id")  # E: Missing named argument "id"
 
 session = MrSessionData(id="E1", subject_id="S1")
 session.field_strenght  # E: "MrSessionData" has no attribute "field_strenght"

@@ -8,7 +8,7 @@ from xnat_sdk.models import MrScanData, MrSessionData, ProjectData, SubjectData
 session = xnat_sdk.connect("http://localhost", user="a", password="b")
 project = session.projects["P"]
 subject: SubjectData = session.projects["P"]  # E: Incompatible types in assignment
-session.projects[0]  # E: Invalid index type "int" for "Listing[ProjectData]"
+session.projects[0]  # E: No overload variant of "__getitem__" of "Listing" matches argument type "int"
 project.subject  # E: "ProjectData" has no attribute "subject"
 experiment = project.subjects["S"].experiments["E"]
 experiment.scans  # E: "SubjectAssessorData" has no attribute "scans"

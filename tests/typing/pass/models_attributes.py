@@ -51,8 +51,7 @@ scan = MrScanData(
 )
 frames: int | None = scan.frames
 scan_base: ScanBase = scan
-if scan.parameters is not None and scan.parameters.voxel_res is not None:
-    x: float | None = scan.parameters.voxel_res.x
+x: float | None = scan.parameters.voxel_res.x  # nested parts are never None
 
 Gender = Literal["male", "female", "other", "unknown", "M", "F"]
 demographics = DemographicData(gender="male", yob=1980, dob=None)

@@ -7,7 +7,7 @@ import datetime
 import requests
 
 import xnat_sdk
-from xnat_sdk import Listing, RemoteFile, XNATSession
+from xnat_sdk import Listing, RemoteFile, Table, XNATSession
 from xnat_sdk.bases import CustomVariables
 from xnat_sdk.models import (
     AbstractResource,
@@ -46,16 +46,15 @@ def walk(server: str) -> None:
         variables: CustomVariables = subject.fields
         variables["visit"] = "baseline"
         visit: str = subject.fields["visit"]
-        demographics = subject.demographics
-        if isinstance(demographics, DemographicData):
-            gender: str | None = demographics.gender
-            del gender
+        demographics: DemographicData = subject.demographics  # never None, no isinstance
+        gender: str | None = demographics.gender
+        del gender
         for each in project.subjects:
             same: SubjectData = each
             del same
         by_id: dict[str, SubjectData] = project.subjects.data
         found: SubjectData | None = project.subjects.get("S")
-        rows: list[dict[str, object]] = project.subjects.tabulate(["ID", "label"])
+        rows: Table = project.subjects.tabulate(["ID", "label"])
         filtered: Listing[SubjectData] = project.subjects.filter(label="S*")
         created: SubjectData = project.subjects.create("S9", group="control")
         new_mr: MrSessionData = subject.experiments.create("E9", MrSessionData, note="n")

@@ -24,7 +24,7 @@ def navigate(server: str) -> None:
         subject = project.subjects["S"]
         # R: xnat_sdk.models.xnat_subject_data.SubjectData
         reveal_type(subject)
-        # R: xnat_sdk.models.xnat_abstract_demographic_data.AbstractDemographicData | None
+        # R: xnat_sdk.models.xnat_demographic_data.DemographicData
         reveal_type(subject.demographics)
         experiment = subject.experiments["E"]
         # R: xnat_sdk.models.xnat_subject_assessor_data.SubjectAssessorData

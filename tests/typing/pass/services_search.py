@@ -10,6 +10,7 @@ from xnat_sdk.models import MrScanData, MrSessionData, SubjectData
 from xnat_sdk.prearchive import PrearchiveScan, PrearchiveSession
 from xnat_sdk.search import Column, Criterion, Query, SearchTable, col
 from xnat_sdk.services import DicomDumpRow, TokenResult
+from xnat_sdk.tables import Row, RowValue
 from xnat_sdk.users import User
 
 
@@ -24,8 +25,9 @@ def searches(session: xnat_sdk.XNATSession) -> None:
     )
     query = query.columns(lambda s: [col(s.label), col(s.date)], lambda s: col(s.project))
     table: SearchTable = query.all()
-    labels: list[str] = table.column("label")
-    first: dict[str, str] = table[0]
+    labels: list[RowValue] = table.column("label")
+    first: Row = table[0]
+    label: RowValue = first.label
     sessions: list[MrSessionData] = query.objects()
     dates: list[datetime.date | None] = query.values(lambda s: col(s.date))
     print(dates)
@@ -37,7 +39,7 @@ def searches(session: xnat_sdk.XNATSession) -> None:
     number: int = session.search(SubjectData).where(lambda s: col(s.label) != "x").count()
     criterion: Criterion = col(query_label(session)) == "x"
     column: Column[str] = col(query_label(session))
-    print(labels, first, strength, scans, subjects, number, criterion, column)
+    print(labels, first, label, strength, scans, subjects, number, criterion, column)
 
 
 def query_label(session: xnat_sdk.XNATSession) -> str | None:

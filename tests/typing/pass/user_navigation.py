@@ -23,14 +23,16 @@ def script(server: str) -> None:
         reveal_type(chain)
         # R: float | None
         reveal_type(chain.scans[MrScanData]["1"].parameters.tr)
-        reveal_type(
-            # R: xnat_sdk.models.xnat_mr_scan_data.MrScanDataParameters
+        # the README chain in one expression
+        tr = (
             session.projects["P"]
             .subjects["S"]
             .experiments[MrSessionData]["E"]
             .scans[MrScanData]["1"]
-            .parameters
+            .parameters.tr
         )
+        # R: float | None
+        reveal_type(tr)
         subject = session.projects["P"].subjects["S"]
         # R: xnat_sdk.listings.Listing[xnat_sdk.models.xnat_subject_assessor_data.SubjectAssessorData]
         reveal_type(subject.experiments)
