@@ -41,13 +41,17 @@ _XNAT = "{http://nrg.wustl.edu/xnat}"
 SERVER_FILLED: Mapping[str, frozenset[str]] = MappingProxyType(
     {
         f"{_XNAT}projectData": frozenset({"ID"}),
-        f"{_XNAT}subjectData": frozenset({"ID"}),
-        f"{_XNAT}experimentData": frozenset({"ID"}),
-        f"{_XNAT}imageScanData": frozenset({"ID"}),
+        f"{_XNAT}subjectData": frozenset({"ID", "project"}),
+        f"{_XNAT}experimentData": frozenset({"ID", "project"}),
+        f"{_XNAT}subjectAssessorData": frozenset({"subject_ID"}),
+        f"{_XNAT}imageAssessorData": frozenset({"imageSession_ID"}),
+        f"{_XNAT}imageScanData": frozenset({"ID", "image_session_ID"}),
     }
 )
 """Type key -> XSD names of the fields every stored object has, because XNAT fills them in
-itself on creation (the ID, generated or taken from the URL). They are typed ``str``, not
+itself on creation (``SubjectResource``/``SubjAssessmentResource``/``ScanResource``/
+``ExptAssessmentResource.handlePut``: the ID, generated or taken from the URL, the project
+and the parent's ID from the URL). They are typed ``str``, not
 ``str | None``: ``""`` on an unbound instance means "not assigned yet". Every other field is
 optional, whatever the XSD says: objects read from a server often lack fields the XSD
 requires, and ``create`` demands only what XNAT itself demands."""

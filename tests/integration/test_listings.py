@@ -160,7 +160,7 @@ def test_tabulate_rows_have_attributes_under_sanitised_names(
     first = table[0]
     assert first._fields == ("ID", "xnat_subjectassessordata_id", "label")
     assert first.to_dict() == {"ID": first.ID, column: first[1], "label": first.label}
-    with pytest.raises(AttributeError, match="no column 'lable'.*label"):
+    with pytest.raises(AttributeError, match=r"no column 'lable'.*label"):
         first.lable  # noqa: B018 - a typo names the columns there are
     with pytest.raises(KeyError, match="no column"):
         first["nope"]

@@ -202,7 +202,12 @@ def test_files_of_every_level_list_all_their_resources(
     assert sorted(files.keys()) == ["MORE/a/notes.txt", "NOTES/a/notes.txt"]  # scan's not here
     assert len(log) == 1 and log.paths()[0].startswith(f"GET {mr.uri}/files")
     note = files["NOTES/a/notes.txt"]
-    assert (note.resource, note.path, note.name, note.size) == ("NOTES", "a/notes.txt", "notes.txt", 2)
+    assert (note.resource, note.path, note.name, note.size) == (
+        "NOTES",
+        "a/notes.txt",
+        "notes.txt",
+        2,
+    )
     assert note.digest is not None
     assert sorted(f.resource or "" for f in scan.files.values()) == ["MORE", "NOTES"]
     assert len(project.files) == len(subject.files) == 2
@@ -227,3 +232,40 @@ def test_scan_fields_are_its_custom_parameters(
     assert "coil" not in scan.fields
     with pytest.raises(XNATKeyError, match="no custom variable 'nope'"):
         scan.fields["nope"]
+
+
+def test_experiment_status_reads_and_changes_over_rest(
+    server: LocalXNAT, session: XNATSession, seeded: Seeded, log: RequestLog
+) -> None:
+    mr = session.projects[seeded.project].subjects["S1"].experiments[MrSessionData]["E1"]
+    log.clear()
+    assert mr.status == "active" and mr.status == "active"
+    assert [p.split("?")[0] for p in log.paths()] == [f"GET {mr.uri}/status"]  # cached
+    mr.status = "quarantine"
+    assert "quarantine=true" in log.paths()[-1]
+    with _fresh(server) as other:
+        assert other.experiments[seeded.sessions["E1"]].status == "quarantine"  # type: ignore[attr-defined]
+    assert mr.status == "quarantine"
+    mr.activate()
+    assert mr.status == "active"
+    log.clear()
+    with pytest.raises(XNATValidationError, match="'active' or 'quarantine', got 'locked'"):
+        mr.status = "locked"
+    assert len(log) == 0
+
+
+def test_files_of_a_project_routed_experiment_use_the_experiments_route(
+    session: XNATSession, seeded: Seeded, log: RequestLog
+) -> None:
+    # XNAT routes no /files under /data/projects/{P}/experiments/{E}
+    mr = session.projects[seeded.project].experiments[MrSessionData]["E1"]
+    assert mr.uri.startswith(f"/data/projects/{seeded.project}/experiments/")
+    mr.create_resource("R").upload(b"x\n", "x.txt")
+    scan = mr.scans[MrScanData]["1"]
+    log.clear()
+    assert list(mr.files.keys()) == ["R/x.txt"]
+    assert list(scan.files.keys()) == []
+    assert [p.split("?")[0] for p in log.paths()] == [
+        f"GET /data/experiments/{seeded.sessions['E1']}/files",
+        f"GET /data/experiments/{seeded.sessions['E1']}/scans/1/files",
+    ]

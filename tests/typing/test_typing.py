@@ -114,6 +114,9 @@ def _expected(files: list[Path], marker: str = MARKER) -> dict[tuple[str, int], 
         marked = 0
         for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if MARKER not in text:
+                assert PYRIGHT_MARKER not in text, (
+                    f"{path.name}:{number}: a '# P:' marker on a line without '# E:'"
+                )
                 continue
             fragments: list[str] = []
             current = ""

@@ -11,6 +11,7 @@ their behaviour: ``project.subjects``, ``subject.experiments``, ``session.scans`
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import unquote
@@ -130,8 +131,13 @@ class _HasResources(XNATObject):
         cached; xnatpy's ``files``), keyed by ``{resource label}/{path}`` and by name; each
         file's ``resource`` names its resource folder."""
         _require_model(self, "files")
+        # XNAT routes no /files under /data/projects/{P}/experiments/{E}: that part of the
+        # tree is reached through /data/experiments/{E}
+        uri = re.sub(
+            r"^/data/(?:archive/)?projects/[^/]+/experiments/", "/data/experiments/", self.uri
+        )
         return _listing_cache(  # type: ignore[no-any-return]
-            self, "files", lambda: Listing.rest(self, "files", OWNED_FILES)
+            self, "files", lambda: Listing.rest(self, f"{uri}/files", OWNED_FILES)
         )
 
     def create_resource(
@@ -259,13 +265,56 @@ class SubjectBase(TreeDownloads, _HasResources, _HasFields, _Shareable):
             walk.session(experiment, folder)
 
 
+_PROJECT_EXPERIMENT = re.compile(r"^/data/(?:archive/)?projects/[^/]+/experiments/")
+_STATUS_FLAGS = {"active": "activate", "quarantine": "quarantine", "quarantined": "quarantine"}
+
+
+class _HasStatus(XNATObject):
+    """Mixin: the activation status of subject assessors and derived data (not of
+    ``xnat:pVisitData``, whose schema has a ``status`` field of its own)."""
+
+    __slots__ = ()
+
+    @property
+    def status(self) -> str:
+        """``"active"`` or ``"quarantine"`` (``GET {experiment}/status``, one request, cached;
+        XNAT keeps it in the item's meta data, not in the document). Assign ``"active"`` or
+        ``"quarantine"`` to change it (``PUT ?activate=true`` / ``?quarantine=true``)."""
+        session = _require_model(self, "status")
+
+        def read() -> str:
+            return session.get(f"{self.uri}/status", format=None).text.strip()
+
+        found = _listing_cache(self, "status", read)
+        return str(found)
+
+    @status.setter
+    def status(self, value: str) -> None:
+        flag = _STATUS_FLAGS.get(value) if isinstance(value, str) else None
+        if flag is None:
+            raise XNATValidationError(
+                "status", f"an experiment is 'active' or 'quarantine', got {value!r}"
+            )
+        session = _require_model(self, "status")
+        session.put(self.uri, query={flag: "true"})
+        session.clearcache()
+
+    def activate(self) -> None:
+        """Set the status to ``"active"`` (xnatpy's name)."""
+        self.status = "active"
+
+    def quarantine(self) -> None:
+        """Set the status to ``"quarantine"`` (xnatpy's name)."""
+        self.status = "quarantine"
+
+
 class ExperimentBase(_HasResources, _HasFields, _Shareable):
     """Behaviour of ``xnat:experimentData`` and everything derived from it."""
 
     __slots__ = ()
 
 
-class SubjectAssessorBase(ExperimentBase):
+class SubjectAssessorBase(_HasStatus, ExperimentBase):
     """Behaviour of ``xnat:subjectAssessorData`` (experiments that belong to a subject)."""
 
     __slots__ = ()
@@ -343,7 +392,7 @@ class ImageSessionBase(SessionDownloads, SubjectAssessorBase):
         )
 
 
-class DerivedDataBase(ExperimentBase):
+class DerivedDataBase(_HasStatus, ExperimentBase):
     """Behaviour of ``xnat:derivedData``."""
 
     __slots__ = ()

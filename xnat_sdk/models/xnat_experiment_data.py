@@ -73,8 +73,8 @@ class ExperimentData(ExperimentBase):
             "required": True,
         },
     )
-    project: str | None = attrs.field(
-        default=None,
+    project: str = attrs.field(
+        default="",
         metadata={
             "xsd": "project",
             "path": "project",

@@ -54,8 +54,8 @@ class ImageAssessorData(DerivedData, AssessorBase):
             "type": "xnat:abstractResource",
         },
     )
-    image_session_id: str | None = attrs.field(
-        default=None,
+    image_session_id: str = attrs.field(
+        default="",
         metadata={
             "xsd": "imageSession_ID",
             "path": "imageSession_ID",

@@ -142,8 +142,8 @@ class ImageScanData(ScanBase):
             "type": "",
         },
     )
-    image_session_id: str | None = attrs.field(
-        default=None,
+    image_session_id: str = attrs.field(
+        default="",
         metadata={
             "xsd": "image_session_ID",
             "path": "image_session_ID",

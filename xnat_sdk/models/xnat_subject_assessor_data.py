@@ -26,8 +26,8 @@ class SubjectAssessorData(ExperimentData, SubjectAssessorBase):
     __xsd_element__: ClassVar[str | None] = None
     __xsd_abstract__: ClassVar[bool] = False
 
-    subject_id: str | None = attrs.field(
-        default=None,
+    subject_id: str = attrs.field(
+        default="",
         metadata={
             "xsd": "subject_ID",
             "path": "subject_ID",

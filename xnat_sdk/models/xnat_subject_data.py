@@ -43,8 +43,8 @@ class SubjectData(SubjectBase):
             "required": True,
         },
     )
-    project: str | None = attrs.field(
-        default=None,
+    project: str = attrs.field(
+        default="",
         metadata={
             "xsd": "project",
             "path": "project",
