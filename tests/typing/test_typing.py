@@ -154,16 +154,25 @@ def test_fail_cases_are_rejected_where_marked(mypy_cache: Path) -> None:
     assert files, "no fail cases"
     expected = _expected(files)
     status, output = _mypy(files, mypy_cache)
-    actual = _errors(output)
     assert status == 1, output
+    _check_marked("mypy", expected, _errors(output), output)
+
+
+def _check_marked(
+    checker: str,
+    expected: dict[tuple[str, int], list[str]],
+    actual: dict[tuple[str, int], list[str]],
+    output: str,
+) -> None:
+    """Errors exactly on the marked lines, each containing its marker's fragments."""
     unexpected = sorted(set(actual) - set(expected))
     missing = sorted(set(expected) - set(actual))
-    assert not unexpected, f"errors on unmarked lines: {unexpected}\n{output}"
-    assert not missing, f"marked lines mypy accepted: {missing}\n{output}"
+    assert not unexpected, f"{checker} errors on unmarked lines: {unexpected}\n{output}"
+    assert not missing, f"marked lines {checker} accepted: {missing}\n{output}"
     for key, fragments in expected.items():
         for fragment in fragments:
             assert any(fragment in message for message in actual[key]), (
-                f"{key}: expected an error containing {fragment!r}, got {actual[key]}"
+                f"{key}: expected a {checker} error containing {fragment!r}, got {actual[key]}"
             )
 
 
@@ -218,7 +227,7 @@ def test_pass_cases_type_check_under_pyright_strict() -> None:
     files = _files("pass")
     diagnostics = _pyright(files)
     errors = _pyright_errors(diagnostics)
-    assert not errors, json.dumps(errors, indent=1)
+    assert not errors, "\n".join(f"{k}: {v}" for k, v in errors.items())
     expected = _expected_reveals(files, pyright=True)
     actual = {k: _unqualified(v) for k, v in _pyright_reveals(diagnostics).items()}
     wrong = {k: (expected.get(k), actual.get(k)) for k in expected.keys() | actual.keys()}
@@ -232,12 +241,4 @@ def test_fail_cases_are_rejected_where_marked_by_pyright() -> None:
     files = _files("fail")
     expected = _expected(files, marker=PYRIGHT_MARKER)
     actual = _pyright_errors(_pyright(files))
-    unexpected = sorted(set(actual) - set(expected))
-    missing = sorted(set(expected) - set(actual))
-    assert not unexpected, f"pyright errors on unmarked lines: {unexpected}\n{actual}"
-    assert not missing, f"marked lines pyright accepted: {missing}"
-    for key, fragments in expected.items():
-        for fragment in fragments:
-            assert any(fragment in message for message in actual[key]), (
-                f"{key}: expected a pyright error containing {fragment!r}, got {actual[key]}"
-            )
+    _check_marked("pyright", expected, actual, "\n".join(f"{k}: {v}" for k, v in actual.items()))
