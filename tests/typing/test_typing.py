@@ -242,3 +242,22 @@ def test_fail_cases_are_rejected_where_marked_by_pyright() -> None:
     expected = _expected(files, marker=PYRIGHT_MARKER)
     actual = _pyright_errors(_pyright(files))
     _check_marked("pyright", expected, actual, "\n".join(f"{k}: {v}" for k, v in actual.items()))
+
+
+# -- README ------------------------------------------------------------------------------------
+
+
+def test_readme_examples_type_check_under_both_checkers(tmp_path: Path) -> None:
+    """What README shows passes mypy --strict and pyright strict, as a user's script would."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.DOTALL)
+    assert blocks, "README.md lost its Python examples"
+    files = []
+    for index, block in enumerate(blocks):
+        path = tmp_path / f"readme_{index}.py"
+        path.write_text(block, encoding="utf-8")
+        files.append(path)
+    status, output = _mypy(files, tmp_path / "mypy-cache")
+    assert status == 0 and not _errors(output), output
+    errors = _pyright_errors(_pyright(files))
+    assert not errors, "\n".join(f"{k}: {v}" for k, v in errors.items())
