@@ -152,7 +152,7 @@ class Row(tuple[RowValue, ...]):
 class Table(tuple[Row, ...]):
     """The rows of a listing or a search, with their column names (a tuple of :class:`Row`)."""
 
-    _columns: tuple[str, ...]
+    _layout: _Layout
 
     def __new__(cls: type[_T], columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> _T:
         layout = _Layout(columns)
@@ -160,13 +160,13 @@ class Table(tuple[Row, ...]):
         made = super().__new__(
             cls, (row_class(_cell(row.get(c)) for c in layout.columns) for row in rows)
         )
-        made._columns = layout.columns
+        made._layout = layout
         return made
 
     @property
     def columns(self) -> tuple[str, ...]:
         """The column names, in order."""
-        return self._columns
+        return self._layout.columns
 
     # spelled out (a tuple's would do) so that IDE engines that do not follow a tuple
     # subclass's type parameter still know the rows
@@ -184,9 +184,9 @@ class Table(tuple[Row, ...]):
 
     def column(self, name: str) -> list[RowValue]:
         """Every row's value of one column (by original or attribute name)."""
-        layout = _Layout(self._columns)
+        layout = self._layout
         if name not in layout.index:
-            raise XNATColumnError(name, self._columns)
+            raise XNATColumnError(name, layout.columns)
         position = layout.index[name]
         return [tuple.__getitem__(row, position) for row in self]
 
@@ -199,7 +199,7 @@ class Table(tuple[Row, ...]):
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         if header:
-            writer.writerow(self._columns)
+            writer.writerow(self.columns)
         writer.writerows(("" if v is None else v for v in row) for row in self)
         return out.getvalue()
 
@@ -213,12 +213,12 @@ class Table(tuple[Row, ...]):
                 "to_pandas() needs pandas, an optional extra: pip install 'xnat-sdk[pandas]'"
             ) from error
         frame: pandas.DataFrame = pandas.DataFrame.from_records(
-            [tuple(row) for row in self], columns=list(self._columns)
+            [tuple(row) for row in self], columns=list(self.columns)
         )
         return frame
 
     def __repr__(self) -> str:
-        return f"<Table {len(self)} rows: {', '.join(self._columns)}>"
+        return f"<Table {len(self)} rows: {', '.join(self.columns)}>"
 
 
 def _cell(value: object) -> RowValue:

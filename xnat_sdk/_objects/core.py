@@ -38,7 +38,7 @@ object writes it to the server (validated first); objects made with the generate
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -66,6 +66,7 @@ __all__ = [
     "GenericObject",
     "XNATObject",
     "child_items",
+    "field_params",
     "object_params",
     "refuse_existing",
     "set_fields",
@@ -186,20 +187,7 @@ class XNATObject:
         used: set[str] = set()
         session = self._xnat_session
         _fill_data(self, data, used, item)
-        table = class_fields(type(self))
-        for path, spec in table.children.items():
-            if spec.name in RESERVED_NAMES:
-                continue
-            items = child_items(item, path)
-            if items is None:
-                if spec.single:
-                    _unset(self, spec.name)  # an empty stand-in is made when first read
-                else:
-                    setter(self, spec.name, [] if spec.is_list else None)
-                continue
-            step = None if spec.is_list else path
-            nested = [_nested(session, it, self, spec.target, step) for it in items]
-            setter(self, spec.name, nested if spec.is_list else (nested[0] if nested else None))
+        _fill_children(self, item)
         xsi = meta.get("xsi:type")
         if isinstance(xsi, str) and xsi:
             setter(self, "_xnat_xsi", xsi)
@@ -407,28 +395,16 @@ class XNATObject:
         Nested single children (``subject.demographics``) write through their owner.
         """
         session = self._xnat_bound_session()
-        cls = type(self)
-        table = class_fields(cls)
-        objects = {
-            name: value
-            for name, value in values.items()
-            if isinstance(value, XNATObject) and name in table.by_name
-        }
-        specs = validate_fields(cls, {k: v for k, v in values.items() if k not in objects})
+        params = field_params(type(self), values)
         owner, prefix = self._xnat_write_target()
         xsi = owner.xsi_type
         root = f"{xsi}/{prefix}/" if prefix else f"{xsi}/"
         query: dict[str, str] = {"xsiType": xsi}
-        for name, value in values.items():
-            if name in objects:
-                for path, encoded in object_params(table.by_name[name], objects[name]):
-                    query[root + path] = encoded
-                continue
-            spec = specs[name]
-            if spec.name == "label" and not prefix:
-                query["label"] = validate_label(value, "label")
+        for spec, path, encoded in params:
+            if spec.name == "label" and spec.is_data and not prefix:
+                query["label"] = validate_label(values["label"], "label")
             else:
-                query[root + spec.path] = encode_value(value)
+                query[root + path] = encoded
         session.put(owner.uri, query=query, timeout=timeout)
         for name, value in values.items():
             object.__setattr__(self, name, value)
@@ -459,6 +435,32 @@ class XNATObject:
         query = {"removeFiles": "true"} if remove_files else None
         session.delete(self.uri, query=query)
         session.clearcache()
+
+
+def field_params(
+    cls: type, values: Mapping[str, Any], *, required: Iterable[str] = (), skip_none: bool = False
+) -> list[tuple[FieldSpec, str, str]]:
+    """``(spec, XPath relative to cls, encoded value)`` for every value written to a ``cls``,
+    all checked first (names, types, ``required``). A nested or child object
+    (``demographics=DemographicData(gender="female")``) gives the parameters of its set fields
+    (:func:`object_params`); ``None`` is ``NULL`` (it clears a field), or left out with
+    ``skip_none``."""
+    table = class_fields(cls)
+    objects = {
+        name
+        for name, value in values.items()
+        if isinstance(value, XNATObject) and name in table.by_name
+    }
+    plain = {k: v for k, v in values.items() if k not in objects}
+    specs = validate_fields(cls, plain, required=required)
+    params: list[tuple[FieldSpec, str, str]] = []
+    for name, value in values.items():
+        if name in objects:
+            spec = table.by_name[name]
+            params.extend((spec, path, encoded) for path, encoded in object_params(spec, value))
+        elif value is not None or not skip_none:
+            params.append((specs[name], specs[name].path, encode_value(value)))
+    return params
 
 
 def object_params(spec: FieldSpec, value: XNATObject) -> list[tuple[str, str]]:
@@ -529,18 +531,12 @@ def _stand_in(owner: XNATObject, spec: FieldSpec) -> Any:
     target = spec.target
     if not (isinstance(target, type) and issubclass(target, XNATObject)):
         return None
-    session: XNATSession | None = owner._xnat_session
     if spec.kind == "child":
         item = {"meta": {"xsi:type": target.__xsi_type__}, "data_fields": {}, "children": []}
-        return _nested(session, item, owner, target, spec.path)
-    inner = target.__new__(target)
-    for slot, default in _UNBOUND_SLOTS:
-        object.__setattr__(inner, slot, default() if callable(default) else default)
-    object.__setattr__(inner, "_xnat_session", session)
-    object.__setattr__(inner, "_xnat_parent", owner)
-    inner._xnat_cache["xnat_xpath"] = ""
+        return _nested(owner._xnat_session, item, owner, target, spec.path)
+    inner = _bound_part(owner, target)
     _fill_data(inner, {}, set())
-    _fill_nested_children(inner, None)
+    _fill_children(inner, None)
     return inner
 
 
@@ -609,15 +605,9 @@ def _fill_data(
         elif isinstance(target, type) and issubclass(target, XNATObject):
             if lowered is None:
                 lowered = {k.lower(): k for k in data}
-            inner = target.__new__(target)
-            for slot, default in _UNBOUND_SLOTS:
-                setter(inner, slot, default() if callable(default) else default)
-            # bound before it is filled: its own nested parts write through it
-            setter(inner, "_xnat_session", obj._xnat_session)
-            setter(inner, "_xnat_parent", obj)
-            inner._xnat_cache["xnat_xpath"] = ""
+            inner = _bound_part(obj, target)
             present = _fill_data(inner, data, used, item, lowered)
-            present = _fill_nested_children(inner, item) or present
+            present = _fill_children(inner, item) or present
             if present:
                 nested_value = inner
                 found = True
@@ -630,26 +620,43 @@ def _fill_data(
     return found
 
 
-def _fill_nested_children(inner: XNATObject, item: Mapping[str, Any] | None) -> bool:
-    """Set the child lists and objects of a flattened nested part (``parameters.add_param``
-    of a scan) from its owner's document; their paths are the owner's child fields."""
-    session = inner._xnat_session
+def _fill_children(obj: XNATObject, item: Mapping[str, Any] | None) -> bool:
+    """Set ``obj``'s child lists and objects from ``item``'s ``children`` (for a flattened
+    nested part, ``parameters.add_param`` of a scan, ``item`` is its owner's document: the
+    paths are the owner's child fields); True if any was present. A missing single child is
+    left unset: an empty stand-in is made when first read."""
+    session = obj._xnat_session
     found = False
-    for path, spec in class_fields(type(inner)).children.items():
+    for path, spec in class_fields(type(obj)).children.items():
+        if spec.name in RESERVED_NAMES:
+            continue
         items = child_items(item, path) if item is not None else None
         if items is None:
             if spec.single:
-                _unset(inner, spec.name)
+                _unset(obj, spec.name)
             else:
-                object.__setattr__(inner, spec.name, [] if spec.is_list else None)
+                object.__setattr__(obj, spec.name, [] if spec.is_list else None)
             continue
         found = found or bool(items)
         step = None if spec.is_list else path
-        nested = [_nested(session, it, inner, spec.target, step) for it in items]
+        nested = [_nested(session, it, obj, spec.target, step) for it in items]
         object.__setattr__(
-            inner, spec.name, nested if spec.is_list else (nested[0] if nested else None)
+            obj, spec.name, nested if spec.is_list else (nested[0] if nested else None)
         )
     return found
+
+
+def _bound_part(owner: XNATObject, target: type[XNATObject]) -> XNATObject:
+    """A new, empty flattened nested part of ``owner`` (``scan.parameters``): no REST path of
+    its own; bound before it is filled, so that it and its own parts write through ``owner``."""
+    setter = object.__setattr__
+    inner = target.__new__(target)
+    for slot, default in _UNBOUND_SLOTS:
+        setter(inner, slot, default() if callable(default) else default)
+    setter(inner, "_xnat_session", owner._xnat_session)
+    setter(inner, "_xnat_parent", owner)
+    inner._xnat_cache["xnat_xpath"] = ""
+    return inner
 
 
 _UNBOUND_SLOTS: tuple[tuple[str, Any], ...] = (

@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from xnat_sdk._objects.core import XNATObject, object_params, refuse_existing
+from xnat_sdk._objects.core import XNATObject, field_params, refuse_existing
 from xnat_sdk._objects.registry import model_class
 from xnat_sdk.errors import XNATValidationError
-from xnat_sdk.fields import class_fields, encode_value, validate_fields, validate_label
+from xnat_sdk.fields import class_fields, validate_label
 
 if TYPE_CHECKING:
     from xnat_sdk.listings import ListingSpec
@@ -103,31 +103,19 @@ def create_item(
         for s in table.by_name.values()
         if s.required and s.is_data and s.name not in _AUTO_FIELDS
     ]
-    objects = {k: v for k, v in fields.items() if isinstance(v, XNATObject)}
-    plain = {k: v for k, v in fields.items() if k not in objects}
-    specs = validate_fields(klass, plain, required=required)
     xsi = klass.__xsi_type__
     query: dict[str, str] = {}
     if spec.name == "resources":
-        if objects:
-            raise XNATValidationError(next(iter(objects)), "resources take plain values only")
-        for name, value in plain.items():
-            query[specs[name].path] = encode_value(value)
+        for name, value in fields.items():
+            if isinstance(value, XNATObject):
+                raise XNATValidationError(name, "resources take plain values only")
+        for _, path, encoded in field_params(klass, fields, required=required):
+            query[path] = encoded
     else:
         query["xsiType"] = xsi
         query["req_format"] = "qs"
-        for name, value in plain.items():
-            if value is None:
-                continue
-            query[f"{xsi}/{specs[name].path}"] = encode_value(value)
-        for name, value in objects.items():
-            owned = table.by_name.get(name)
-            if owned is None:
-                raise XNATValidationError(
-                    name, f"{klass.__name__} has no field {name!r}{table.suggest(name)}"
-                )
-            for path, encoded in object_params(owned, value):
-                query[f"{xsi}/{path}"] = encoded
+        for _, path, encoded in field_params(klass, fields, required=required, skip_none=True):
+            query[f"{xsi}/{path}"] = encoded
     if spec.name != "resources":  # the server itself refuses an existing resource (409)
         refuse_existing(session, f"{uri}/{key}", f"{spec.singular} {key!r}")
     response = session.put(f"{uri}/{key}", query=query)
@@ -156,20 +144,10 @@ def create_project(cls: type[_O], session: XNATSession, id: str, fields: dict[st
     session._require_model("ProjectData.create")
     validate_label(id, "id")
     fields.pop("id", None)
-    objects = {k: v for k, v in fields.items() if isinstance(v, XNATObject)}
-    specs = validate_fields(cls, {k: v for k, v in fields.items() if k not in objects})
     xsi = cls.__xsi_type__ or "xnat:projectData"
     query: dict[str, str] = {"xsiType": xsi}
-    table = class_fields(cls)
-    for name, value in fields.items():
-        if name in objects:
-            owned = table.by_name.get(name)
-            if owned is None:
-                raise XNATValidationError(name, f"{cls.__name__} has no field {name!r}")
-            for path, encoded in object_params(owned, value):
-                query[f"{xsi}/{path}"] = encoded
-        elif value is not None:
-            query[f"{xsi}/{specs[name].path}"] = encode_value(value)
+    for _, path, encoded in field_params(cls, fields, skip_none=True):
+        query[f"{xsi}/{path}"] = encoded
     uri = f"/data/projects/{id}"
     refuse_existing(session, uri, f"project {id!r}")
     session.put(uri, query=query)
