@@ -153,6 +153,7 @@ class Listing(Generic[T]):
         self._batch_hits = 0
         self._batch_generation = -1
         self._batch_index: dict[str, list[dict[str, Any]]] | None = None
+        self._views: dict[type, Listing[Any]] = {}
 
     # -- constructors ----------------------------------------------------------------------
 
@@ -564,6 +565,8 @@ class Listing(Generic[T]):
     def clearcache(self) -> None:
         """Forget the cached rows; the next access reads again."""
         self._generation = -1
+        for view in self._views.values():
+            view.clearcache()
 
     # -- derived listings ------------------------------------------------------------------------
 
@@ -608,15 +611,19 @@ class Listing(Generic[T]):
             raise XNATValidationError(
                 "cls", f"of_type takes a model class (MrSessionData), got {cls!r}"
             )
-        return Listing(
-            self._session,
-            self._spec,
-            self._uri,
-            parent=self._parent,
-            filters=self._filters,
-            source=self if self._source is None else self._source,
-            type_filter=cls,
-        )
+        view = self._views.get(cls)
+        if view is None:  # kept: listing[key, Cls] in a loop does not filter anew each time
+            view = Listing(
+                self._session,
+                self._spec,
+                self._uri,
+                parent=self._parent,
+                filters=self._filters,
+                source=self if self._source is None else self._source,
+                type_filter=cls,
+            )
+            self._views[cls] = view
+        return view
 
     def tabulate(
         self,
@@ -630,6 +637,8 @@ class Listing(Generic[T]):
         one request per distinct column set); with ``filter``, the rows matching it as well
         (``{"label": "S0*"}``, merged with this listing's own filters).
         """
+        if isinstance(columns, str):
+            raise XNATValidationError("columns", f"expects a list of names, got {columns!r}")
         if filter:
             return self.filter(filter).tabulate(columns)
         plain_rest = self._source is None and self._doc_field is None
@@ -640,8 +649,6 @@ class Listing(Generic[T]):
             for row in self._rows:
                 names.update(dict.fromkeys(row))
             return Table(list(names), self._rows)
-        if isinstance(columns, str):
-            raise XNATValidationError("columns", f"expects a list of names, got {columns!r}")
         wanted = tuple(columns)
         if self._from_doc or self._source is not None or self._spec.name == "files":
             return Table(wanted, self._rows)

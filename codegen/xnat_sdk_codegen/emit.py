@@ -146,12 +146,17 @@ def _concrete_forms(index: Mapping[str, TypeSpec], key: str) -> list[str]:
     return sorted(forms)
 
 
+def _single_part(f: FieldDecl) -> bool:
+    """A single (not repeated) nested or child field that the generator emits."""
+    return f.kind in ("nested", "child") and not f.is_list and bool(f.target) and not f.runtime
+
+
 def _single_children(index: Mapping[str, TypeSpec], key: str) -> Iterable[str]:
     """Targets of the single nested/child fields of ``key`` and of its XSD bases."""
     current: TypeSpec | None = index.get(key)
     while current is not None:
         for f in current.fields:
-            if f.kind in ("nested", "child") and not f.is_list and f.target and not f.runtime:
+            if _single_part(f) and f.target:
                 yield f.target
         current = index.get(current.base) if current.base else None
 
@@ -191,6 +196,12 @@ def single_form(index: Mapping[str, TypeSpec], target: str) -> str | None:
     return form
 
 
+def field_form(index: Mapping[str, TypeSpec], f: FieldDecl) -> str | None:
+    """The one concrete form of field ``f`` (:func:`single_form`), None when it has none or is
+    not a single nested/child field."""
+    return single_form(index, f.target) if _single_part(f) and f.target else None
+
+
 class _ModuleWriter:
     def __init__(
         self,
@@ -228,7 +239,7 @@ class _ModuleWriter:
         """(annotation, default expression or None, use factory)."""
         if f.kind in ("nested", "child"):
             assert f.target is not None
-            single = None if f.is_list else single_form(self.index, f.target)
+            single = field_form(self.index, f)
             if single is not None:
                 # one concrete form: always there (an empty one when the server has none)
                 return self._ref(single, runtime=True), self.index[single].py_name, True
@@ -320,11 +331,7 @@ class _ModuleWriter:
                 return
             seen.add(spec.key)
             needs = [spec.base] if spec.base else []
-            for f in spec.fields:
-                if f.kind in ("nested", "child") and not f.is_list and f.target and not f.runtime:
-                    form = single_form(self.index, f.target)
-                    if form is not None:
-                        needs.append(form)
+            needs += [form for f in spec.fields if (form := field_form(self.index, f))]
             for key in needs:
                 if key in local:
                     visit(local[key])

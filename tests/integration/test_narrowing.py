@@ -269,3 +269,14 @@ def test_files_of_a_project_routed_experiment_use_the_experiments_route(
         f"GET /data/experiments/{seeded.sessions['E1']}/files",
         f"GET /data/experiments/{seeded.sessions['E1']}/scans/1/files",
     ]
+
+
+def test_a_typed_view_is_kept_and_follows_its_listing(
+    server: LocalXNAT, session: XNATSession, seeded: Seeded, log: RequestLog
+) -> None:
+    experiments = session.projects[seeded.project].subjects["S1"].experiments
+    assert experiments[MrSessionData] is experiments.of_type(MrSessionData)
+    assert list(experiments[MrSessionData].keys()) == [seeded.sessions["E1"]]
+    server.seed_session(seeded.project, "S1", "E7")
+    experiments.clearcache()  # the listing's own clearcache reaches its views
+    assert len(experiments[MrSessionData]) == 2

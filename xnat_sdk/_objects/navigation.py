@@ -108,6 +108,9 @@ def _require_model(obj: XNATObject, what: str) -> XNATSession:
     return session
 
 
+_PROJECT_EXPERIMENT = re.compile(r"^/data/(?:archive/)?projects/[^/]+/experiments/")
+
+
 class _HasResources(XNATObject):
     """Mixin: ``resources`` (from the document when loaded, else one listing request)."""
 
@@ -133,9 +136,7 @@ class _HasResources(XNATObject):
         _require_model(self, "files")
         # XNAT routes no /files under /data/projects/{P}/experiments/{E}: that part of the
         # tree is reached through /data/experiments/{E}
-        uri = re.sub(
-            r"^/data/(?:archive/)?projects/[^/]+/experiments/", "/data/experiments/", self.uri
-        )
+        uri = _PROJECT_EXPERIMENT.sub("/data/experiments/", self.uri)
         return _listing_cache(  # type: ignore[no-any-return]
             self, "files", lambda: Listing.rest(self, f"{uri}/files", OWNED_FILES)
         )
@@ -265,7 +266,6 @@ class SubjectBase(TreeDownloads, _HasResources, _HasFields, _Shareable):
             walk.session(experiment, folder)
 
 
-_PROJECT_EXPERIMENT = re.compile(r"^/data/(?:archive/)?projects/[^/]+/experiments/")
 _STATUS_FLAGS = {"active": "activate", "quarantine": "quarantine", "quarantined": "quarantine"}
 
 
