@@ -694,8 +694,13 @@ class XNATSession:
         """Data types and search fields of the server (:class:`~xnat_sdk.inspection.Inspect`)."""
         return self._helper("_xnat_inspect", lambda: Inspect(self))
 
-    def search(self, cls: type[_M]) -> SearchQuery[_M]:
+    def query(self, cls: type[_M]) -> SearchQuery[_M]:
         """A typed search over ``cls`` (see :mod:`xnat_sdk.search`):
-        ``session.search(MrSessionData).where(lambda s: col(s.label) == "E1").all()``."""
+        ``session.query(MrSessionData).where(lambda s: col(s.label) == "E1").all()``."""
+        self._require_model("session.query")
+        return SearchQuery(self, cls)
+
+    def search(self, cls: type[_M]) -> SearchQuery[_M]:
+        """The same as :meth:`query` (kept until ``search`` takes xnatpy's meaning)."""
         self._require_model("session.search")
         return SearchQuery(self, cls)

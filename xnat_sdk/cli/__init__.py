@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 from xnat_sdk_codegen.options import add_arguments
 
+from xnat_sdk.testing._server.options import add_serve_arguments
+
 Handler = Callable[[argparse.Namespace], int]
 
 
@@ -33,17 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.set_defaults(handler=_generate)
 
     serve = sub.add_parser("serve", help="run the local XNAT server")
-    serve.add_argument("--data-dir", default=None, help="folder for the database and files")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--user", default="admin")
-    serve.add_argument("--password", default="admin")
-    serve.add_argument(
-        "--restrict-user-list",
-        action="store_true",
-        help="let only site admins list the site's users (XNAT's restrictUserListAccessToAdmins; "
-        "off by default, as in XNAT)",
-    )
+    add_serve_arguments(serve)
     serve.set_defaults(handler=_serve)
     return parser
 

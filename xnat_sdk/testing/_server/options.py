@@ -1,0 +1,23 @@
+"""The options of ``xnat-sdk serve`` (a leaf module: building the parser imports no server)."""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["add_serve_arguments"]
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``xnat-sdk serve`` to ``parser`` (read by
+    :func:`xnat_sdk.testing._server.cli.serve`)."""
+    parser.add_argument("--data-dir", default=None, help="folder for the database and files")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--user", default="admin")
+    parser.add_argument("--password", default="admin")
+    parser.add_argument(
+        "--restrict-user-list",
+        action="store_true",
+        help="let only site admins list the site's users (XNAT's restrictUserListAccessToAdmins; "
+        "off by default, as in XNAT)",
+    )
