@@ -116,6 +116,11 @@ class TransferProgress:
 
         return update
 
+    def set_overall_total(self, total: int | None) -> None:
+        """Give the overall bar its total (bytes), once it is known."""
+        if self._progress is not None and self._overall is not None:
+            self._progress.update(self._overall, total=total)
+
     def advance_overall(self, nbytes: int) -> None:
         """Move the overall bar by ``nbytes`` (work not reported through a task)."""
         if self._progress is not None and self._overall is not None:
