@@ -544,19 +544,22 @@ class TreeDownloads(XNATObject):
         *,
         overwrite: bool = True,
         workers: int = PARALLEL_DOWNLOADS,
+        scan_filter: str = "ALL",
     ) -> Path:
         """Download every session below this object into ``target_dir/{name}/...`` (one
         verified zip per session, ``workers`` sessions at a time); returns that folder.
         ``progress_callback(message)`` is told which subject/session is next (as in xnatpy).
         On an error no new session starts, those under way finish, and the first error is
-        raised; sessions already complete stay (each is verified on its own)."""
+        raised; sessions already complete stay (each is verified on its own).
+        ``scan_filter`` (``ALL``, scan IDs or types, comma-separated) picks the scans of
+        every session, as in :meth:`SessionDownloads.download_dir`."""
         if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
             raise XNATValueError(f"workers must be an int >= 1, got {workers!r}")
         folder = local_folder(target_dir, "target_dir") / _safe_name(self._folder_name())
         with _local_files(folder, "creating the folder"):
             folder.mkdir(parents=True, exist_ok=True)
         with TransferProgress(verbose, overall_label=self._folder_name()) as bars:
-            walk = Walk(bars, overwrite, progress_callback, workers)
+            walk = Walk(bars, overwrite, progress_callback, workers, scan_filter)
             try:
                 self._download_tree(folder, walk)
                 walk.run()
@@ -590,9 +593,15 @@ class Walk:
     ``workers`` threads (inline for one)."""
 
     def __init__(
-        self, bars: TransferProgress, overwrite: bool, callback: _Callback | None, workers: int
+        self,
+        bars: TransferProgress,
+        overwrite: bool,
+        callback: _Callback | None,
+        workers: int,
+        scan_filter: str = "ALL",
     ) -> None:
         self.bars = bars
+        self.scan_filter = scan_filter
         self.overwrite = overwrite
         self.callback = callback
         self._pool = (
@@ -627,7 +636,7 @@ class Walk:
         listings: list[list[dict[str, Any]] | None] = [None] * len(self._sessions)
         if self.bars.enabled and self._sessions:
             session = _session_of(self._sessions[0][0])
-            uris = [experiment._scan_files_uri() for experiment, _ in self._sessions]
+            uris = [e._scan_files_uri(self.scan_filter) for e, _ in self._sessions]
             read = self._map(functools.partial(_listing_rows, session), uris)
             sizes = (whole_number(row.get("Size")) for rows in read for row in rows)
             self.bars.set_overall_total(sum(max(size or 0, 0) for size in sizes))
@@ -636,6 +645,7 @@ class Walk:
             job = functools.partial(
                 experiment.download_dir,
                 folder,
+                self.scan_filter,
                 verbose=False,
                 overwrite=self.overwrite,
                 bars=self.bars,

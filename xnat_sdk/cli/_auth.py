@@ -1,0 +1,99 @@
+"""``login``, ``logout`` and ``whoami``."""
+
+from __future__ import annotations
+
+import click
+
+from xnat_sdk.cli._app import Runtime, command, pass_runtime, root
+
+__all__: list[str] = []
+
+
+def _netrc_path(runtime: Runtime) -> str:
+    from xnat_sdk.auth import netrc_path
+
+    return str(netrc_path(runtime.netrc))
+
+
+def _server(runtime: Runtime) -> str:
+    from xnat_sdk.auth import server_from_env
+    from xnat_sdk.errors import XNATValueError
+
+    server = runtime.server or server_from_env()
+    if not server:
+        raise XNATValueError("no server: give --server URL or set XNAT_HOST")
+    return server
+
+
+@command(root, "login")
+@pass_runtime
+def login(runtime: Runtime) -> None:
+    """Log in and store an alias token (never the password) in your netrc.
+
+    The token (alias and secret, valid as login and password) goes to the netrc file
+    (--netrc, $NETRC or ~/.netrc; created with mode 0600) as the entry of the server's
+    host[:port], replacing an earlier one; later commands log in with it. `xnat-sdk
+    logout` invalidates it.
+    """
+    from pathlib import Path
+
+    from xnat_sdk.cli._netrc import machine_of, write_entry
+
+    server = _server(runtime)
+    path = Path(_netrc_path(runtime))
+    session = runtime.connect()
+    try:
+        user = session.logged_in_user
+        token = session.services.issue_token()
+        write_entry(path, machine_of(server), token.alias, token.secret)
+    finally:
+        session.disconnect()
+    runtime.output.record(
+        {"server": server, "user": user, "alias": token.alias, "netrc": str(path)}
+    )
+
+
+@command(root, "logout")
+@pass_runtime
+def logout(runtime: Runtime) -> None:
+    """Invalidate the alias token of `xnat-sdk login` and remove its netrc entry."""
+    from pathlib import Path
+
+    from xnat_sdk.auth import is_alias_token
+    from xnat_sdk.cli._netrc import machine_of, read_entry, remove_entry
+    from xnat_sdk.services import TokenResult
+
+    server = _server(runtime)
+    path = Path(_netrc_path(runtime))
+    machine = machine_of(server)
+    found = read_entry(path, machine)
+    if found is None:
+        raise click.ClickException(f"no netrc entry for {machine} in {path}: not logged in")
+    alias, secret = found
+    invalidated = False
+    if is_alias_token(alias):
+        runtime.user, runtime.password = alias, secret
+        session = runtime.connect()
+        try:
+            session.services.invalidate_token(TokenResult(alias, secret))
+            invalidated = True
+        finally:
+            session.disconnect()
+    remove_entry(path, machine)
+    runtime.output.record(
+        {"server": server, "alias": alias, "invalidated": invalidated, "netrc": str(path)}
+    )
+
+
+@command(root, "whoami")
+@pass_runtime
+def whoami(runtime: Runtime) -> None:
+    """Print who the server says you are."""
+    session = runtime.session()
+    user = session.logged_in_user
+    if runtime.output.format == "table":
+        click.echo(user)
+        return
+    runtime.output.record(
+        {"user": user, "server": session.server, "credentials": session.credentials_source}
+    )
