@@ -61,8 +61,9 @@ def listing_rows(
     missing = [c for c in needed if c not in have]
     if missing and kind != "files":
         table = listing.tabulate(columns=needed)
-        have = [c for c in table.columns if any(r.get(c) not in (None, "") for r in table)]
-        missing = [c for c in needed if c not in table.columns]
+        # a column the server does not know comes back empty in every row
+        have = [c for c in table.columns if any(r.get(c) is not None for r in table)]
+        missing = [c for c in needed if c not in have] if len(table) else []
     if missing:
         raise click.BadParameter(
             f"no column {', '.join(missing)} (columns: {', '.join(have)})",

@@ -91,7 +91,10 @@ def download(runtime: Runtime, /, address: str, target_dir: Path, **opts: Any) -
     parsed = parse_address(address)
     obj = resolve(runtime.session(), parsed)
     path = _download(runtime, obj, parsed.level, target_dir, opts)
-    files, size = _summary(path) if path.is_dir() else (1, path.stat().st_size)
+    if path.is_file():
+        files, size = 1, path.stat().st_size
+    else:  # a folder (none when there was nothing to download)
+        files, size = _summary(path)
     runtime.output.record({"address": address, "path": str(path), "files": files, "bytes": size})
 
 
