@@ -112,7 +112,13 @@ class TransferProgress:
             if overall is not None and step:
                 progress.advance(overall, step)
             if finished:
-                progress.update(task_id, completed=done, total=total_now or done)
+                # a finished transfer shows its total as done: a zip's bytes (headers,
+                # compression) differ from the listed sizes its bar and the overall bar
+                # count against
+                end = total_now or done
+                progress.update(task_id, completed=end, total=end)
+                if overall is not None and end != done:
+                    progress.advance(overall, end - done)
 
         return update
 

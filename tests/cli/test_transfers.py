@@ -4,6 +4,10 @@ on disk and the server's state read back with plain REST calls."""
 from __future__ import annotations
 
 import hashlib
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import requests
@@ -121,3 +125,40 @@ def test_import_and_prearchive_commands(
     cli.json("prearchive", "delete", waiting["MRB"]["address"])
     assert cli.json("prearchive", "ls", "--project", "CLIP") == []
     assert cli.run("prearchive", "archive", "CLIP/nope").returncode == 2
+
+
+def test_broken_or_interrupted_download_leaves_no_files(
+    cli: Cli, seeded: Seeded, rest: requests.Session, tmp_path: Path
+) -> None:
+    faults = cli.server.faults
+    subjects = rest.get(f"{cli.server.url}/data/projects/CLIP/subjects", params={"format": "json"})
+    sid = next(r["ID"] for r in subjects.json()["ResultSet"]["Result"] if r["label"] == "S1")
+    zip_path = f"/data/projects/CLIP/subjects/{sid}/experiments/{seeded.sessions['E1']}/scans"
+    try:
+        faults.drop_after(300, count=5, prefix=zip_path)
+        broken = cli.run("download", "CLIP/S1/E1", str(tmp_path / "broken"))
+        assert "broke off" in one_line_error(broken) or "ended early" in broken.stderr
+        assert not (tmp_path / "broken").exists() or _tree(tmp_path / "broken") == {}
+        faults.clear()
+
+        faults.start_recording()
+        faults.hang_next(prefix=zip_path, seconds=30)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "xnat_sdk.cli", "download", "CLIP/S1/E1", str(tmp_path / "int")],
+            env=cli.base_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 20
+        while not any("/scans/ALL/files" in r.path for r in faults.recorded()):
+            assert time.monotonic() < deadline and proc.poll() is None, "no zip request"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+        assert proc.returncode == 130 and err.strip() == "xnat-sdk: interrupted", err
+        assert out == ""
+        assert not [p for p in (tmp_path / "int").rglob("*") if p.is_file()]
+    finally:
+        faults.clear()

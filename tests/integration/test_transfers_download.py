@@ -668,6 +668,7 @@ def test_project_download_bars_are_named_and_know_their_totals(
         session.projects[project].download_dir(tmp_path / str(workers), workers=workers)
         [bars] = seen
         assert set(bars) == {project, *sizes}, bars
-        assert bars[project][0] == sum(sizes.values())
-        for label in sizes:
-            assert bars[label][0] is not None
+        # totals from the listings, and every bar ends at its total
+        assert bars[project] == (sum(sizes.values()), sum(sizes.values()))
+        for label, size in sizes.items():
+            assert bars[label] == (size, size)

@@ -26,19 +26,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 ROOT_HELP = """Browse, download, upload, import and search an XNAT server from the shell.
 
-\b
 The server is --server or $XNAT_HOST; the login --user/--password, else $XNAT_USER and
-$XNAT_PASS, else the netrc entry of the server (see `xnat-sdk login`), else a password
-prompt on a terminal, else guest access.
+$XNAT_PASS, else the server's netrc entry (see `xnat-sdk login`), else a password prompt
+on a terminal, else guest access.
+
+Output: a table on a terminal, JSON otherwise (--format table|json|csv). JSON is a list
+of objects whose keys are the table's columns (an object for single results); CSV has a
+header line. Errors: one line on standard error and exit status 1 (2 for a wrong command
+line, 130 for Ctrl-C); --verbose adds the request log (secrets hidden) and tracebacks.
 
 \b
-Output: a table on a terminal, JSON otherwise (--format table|json|csv). JSON is a list of
-objects whose keys are the table's columns (an object for single results); CSV has a header
-line. Errors: one line on standard error and exit status 1 (2 for a wrong command line);
---verbose adds the request log (secrets hidden) and tracebacks.
-
-\b
-Shell completion (bash; zsh_source and fish_source work alike):
+Shell completion (bash; zsh_source and fish_source alike):
   eval "$(_XNAT_SDK_COMPLETE=bash_source xnat-sdk)"
 """
 

@@ -56,11 +56,16 @@ def login(runtime: Runtime) -> None:
 @command(root, "logout")
 @pass_runtime
 def logout(runtime: Runtime) -> None:
-    """Invalidate the alias token of `xnat-sdk login` and remove its netrc entry."""
+    """Invalidate the alias token of `xnat-sdk login` and remove its netrc entry.
+
+    An entry that is not a token (a password you wrote yourself) is removed only; a token
+    that no longer logs in (expired) is removed with `invalidated: false`.
+    """
     from pathlib import Path
 
     from xnat_sdk.auth import is_alias_token
     from xnat_sdk.cli._netrc import machine_of, read_entry, remove_entry
+    from xnat_sdk.errors import XNATAuthError
     from xnat_sdk.services import TokenResult
 
     server = _server(runtime)
@@ -73,12 +78,18 @@ def logout(runtime: Runtime) -> None:
     invalidated = False
     if is_alias_token(alias):
         runtime.user, runtime.password = alias, secret
-        session = runtime.connect()
         try:
-            session.services.invalidate_token(TokenResult(alias, secret))
-            invalidated = True
-        finally:
-            session.disconnect()
+            session = runtime.connect()
+        except XNATAuthError:  # expired or invalidated already: nothing left to invalidate
+            runtime.output.message(f"the token {alias} no longer logs in (expired?)")
+        else:
+            try:
+                session.services.invalidate_token(TokenResult(alias, secret))
+                invalidated = True
+            finally:
+                session.disconnect()
+    else:
+        runtime.output.message(f"the netrc entry of {machine} is not a token: removed only")
     remove_entry(path, machine)
     runtime.output.record(
         {"server": server, "alias": alias, "invalidated": invalidated, "netrc": str(path)}

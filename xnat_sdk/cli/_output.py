@@ -80,8 +80,8 @@ class Output:
         from rich.table import Table
 
         table = Table(title=title or None, show_header=header, header_style="bold")
-        for column in columns:
-            table.add_column(column, overflow="fold")
+        for index, column in enumerate(columns):  # the first column (the key) never wraps
+            table.add_column(column, overflow="fold", no_wrap=index == 0)
         for row in rows:
             table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
         Console(soft_wrap=False).print(table)

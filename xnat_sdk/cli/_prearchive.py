@@ -26,7 +26,7 @@ def _row(item: Any) -> dict[str, Any]:
         "label": item.label,
         "status": item.status,
         "scan_date": item.scan_date.isoformat() if item.scan_date else None,
-        "uploaded": item.uploaded.isoformat(sep=" ") if item.uploaded else None,
+        "uploaded": item.uploaded.isoformat(sep=" ", timespec="seconds") if item.uploaded else None,
     }
 
 
