@@ -29,6 +29,15 @@ def default_format() -> str:
         return "json"
 
 
+def _cell(value: Any) -> Any:
+    """A CSV cell: empty for None, ``true``/``false`` as in the JSON output."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
 class Output:
     """Prints results in the chosen format; ``quiet`` drops the human-only messages."""
 
@@ -48,7 +57,7 @@ class Output:
             writer = csv.writer(buffer, lineterminator="\n")
             writer.writerow(columns)
             for row in picked:
-                writer.writerow(["" if row[c] is None else row[c] for c in columns])
+                writer.writerow([_cell(row[c]) for c in columns])
             click.echo(buffer.getvalue(), nl=False)
         else:
             self._table(columns, picked, title)
@@ -81,7 +90,9 @@ class Output:
 
         table = Table(title=title or None, show_header=header, header_style="bold")
         for index, column in enumerate(columns):  # the first column (the key) never wraps
-            table.add_column(column, overflow="fold", no_wrap=index == 0)
+            table.add_column(
+                column, overflow="fold", no_wrap=index == 0, min_width=min(len(column), 12)
+            )
         for row in rows:
             table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
         Console(soft_wrap=False).print(table)

@@ -15,7 +15,8 @@ SESSION_HELP = (
     "SESSION is P/TIMESTAMP/FOLDER (as `prearchive ls` prints in its `address` column) or "
     "the REST path /data/prearchive/projects/P/TIMESTAMP/FOLDER."
 )
-_COLUMNS = ("address", "project", "subject", "label", "status", "scan_date", "uploaded")
+_COLUMNS = ("address", "subject", "label", "status", "scan_date", "uploaded")
+"""The columns of ``prearchive ls`` (the project is the address's first part)."""
 
 
 def _row(item: Any) -> dict[str, Any]:
