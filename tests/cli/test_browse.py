@@ -21,6 +21,12 @@ def test_help_version_and_pass_through_help(cli: Cli) -> None:
     # generate and serve show their own (argparse) options
     assert "--schemas" in cli.run("generate", "--help").stdout
     assert "--data-dir" in cli.run("serve", "--help").stdout
+    # click's shell completion
+    cli.env.update(
+        _XNAT_SDK_COMPLETE="bash_complete", COMP_WORDS="xnat-sdk prearchive ", COMP_CWORD="2"
+    )
+    words = cli.run().stdout.split()
+    assert words == [f"plain,{w}" for w in ("archive", "delete", "ls", "move", "rebuild")]
 
 
 def test_ls_every_level(cli: Cli, seeded: Seeded) -> None:
