@@ -3,6 +3,14 @@ subprocesses against the local server: exit codes and parsed JSON/CSV."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import pty
+import re
+import subprocess
+import sys
+
 import pytest
 from conftest import FILES, Cli, Seeded, one_line_error
 
@@ -58,6 +66,34 @@ def test_ls_rest_path_csv_columns_filter_and_options_after(cli: Cli, seeded: See
     # global options after the command; the accession ID form
     done = cli.run("ls", f"/data/experiments/{seeded.sessions['E2']}", "-f", "csv")
     assert done.returncode == 0 and done.stdout.splitlines()[0].startswith("ID,type")
+
+
+def test_ls_of_a_file_and_default_formats(cli: Cli) -> None:
+    [row] = cli.json("ls", "CLIP/S1/E1/1/DICOM/a/2.dcm")
+    assert (row["path"], int(row["Size"])) == ("a/2.dcm", len(FILES["a/2.dcm"]))
+    # not a terminal: JSON; on a terminal: a table
+    piped = cli.run("ls", "CLIP")
+    assert [s["label"] for s in json.loads(piped.stdout)] == ["S1", "S2"]
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "xnat_sdk.cli", "ls", "CLIP"],
+            env={**cli.base_env(), "COLUMNS": "80"},
+            stdin=subprocess.DEVNULL,
+            stdout=follower,
+            stderr=subprocess.PIPE,
+            timeout=60,
+        )
+        os.close(follower)
+        shown = b""
+        with contextlib.suppress(OSError):  # EIO once the child's side is closed
+            while chunk := os.read(leader, 65536):
+                shown += chunk
+    finally:
+        os.close(leader)
+    assert proc.returncode == 0, proc.stderr
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode())  # no colours
+    assert "subjects of CLIP" in text and "S2" in text and "┃ ID" in text, text
 
 
 def test_ls_refusals(cli: Cli) -> None:

@@ -55,6 +55,14 @@ def test_login_whoami_logout(cli: Cli, tmp_path: Path) -> None:
     me = cli.json("--netrc", str(netrc), "whoami", login=False)  # no user in the environment
     assert (me["user"], me["credentials"]) == ("admin", "netrc")
 
+    # logging in again (here with the stored token) replaces and invalidates the first token
+    second = cli.json("--netrc", str(netrc), "login", login=False)
+    assert second["replaced"] == alias and second["alias"] != alias
+    assert requests.get(f"{cli.server.url}/data/JSESSION", auth=(alias, secret)).status_code == 401
+    line = next(x for x in netrc.read_text().splitlines() if x.startswith(f"machine {machine} "))
+    alias, secret = line.split()[3], line.split()[5]
+    assert alias == second["alias"]
+
     out = cli.json("--netrc", str(netrc), "logout", login=False)
     assert out["invalidated"] is True
     assert requests.get(f"{cli.server.url}/data/JSESSION", auth=(alias, secret)).status_code == 401

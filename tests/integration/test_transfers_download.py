@@ -661,6 +661,12 @@ def test_project_download_bars_are_named_and_know_their_totals(
             seen.append({t.description: (t.total, t.completed) for t in self._progress.tasks})
         exit_bars(self, *exc)
 
+    # scan_filter picks the scans of every session (none of type T2 here)
+    assert session.projects[project].download_dir(tmp_path / "t2", scan_filter="T2", verbose=False)
+    assert not [p for p in (tmp_path / "t2").rglob("*") if p.is_file()]
+    t1 = session.projects[project].download_dir(tmp_path / "t1", scan_filter="T1", verbose=False)
+    assert sorted(p.stat().st_size for p in t1.rglob("*.dcm")) == sorted(sizes.values())
+
     monkeypatch.setattr(TransferProgress, "__exit__", record)
     monkeypatch.setattr("sys.stdout", FakeTTY())
     for workers in (1, 3):

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+from typing import TYPE_CHECKING
+
 import click
 
 from xnat_sdk.cli._app import Runtime, command, pass_runtime, root
+
+if TYPE_CHECKING:
+    from xnat_sdk.session import XNATSession
 
 __all__: list[str] = []
 
@@ -32,25 +38,48 @@ def login(runtime: Runtime) -> None:
 
     The token (alias and secret, valid as login and password) goes to the netrc file
     (--netrc, $NETRC or ~/.netrc; created with mode 0600) as the entry of the server's
-    host[:port], replacing an earlier one; later commands log in with it. `xnat-sdk
-    logout` invalidates it.
+    host[:port], replacing (and invalidating) the token of an earlier login; later commands
+    log in with it. `xnat-sdk logout` invalidates it.
     """
     from pathlib import Path
 
-    from xnat_sdk.cli._netrc import machine_of, write_entry
+    from xnat_sdk.cli._netrc import machine_of, read_entry, write_entry
 
     server = _server(runtime)
     path = Path(_netrc_path(runtime))
+    machine = machine_of(server)
+    earlier = read_entry(path, machine)
     session = runtime.connect()
     try:
         user = session.logged_in_user
         token = session.services.issue_token()
-        write_entry(path, machine_of(server), token.alias, token.secret)
+        write_entry(path, machine, token.alias, token.secret)
+        replaced = _forget(session, earlier, token.alias)
     finally:
         session.disconnect()
     runtime.output.record(
-        {"server": server, "user": user, "alias": token.alias, "netrc": str(path)}
+        {
+            "server": server,
+            "user": user,
+            "alias": token.alias,
+            "netrc": str(path),
+            "replaced": replaced,
+        }
     )
+
+
+def _forget(session: XNATSession, earlier: tuple[str, str] | None, current: str) -> str | None:
+    """Invalidate the token an earlier login stored (best effort: it may have expired);
+    its alias, or None when there was none."""
+    from xnat_sdk.auth import is_alias_token
+    from xnat_sdk.errors import XNATError
+    from xnat_sdk.services import TokenResult
+
+    if earlier is None or not is_alias_token(earlier[0]) or earlier[0] == current:
+        return None
+    with contextlib.suppress(XNATError):
+        session.services.invalidate_token(TokenResult(*earlier))
+    return earlier[0]
 
 
 @command(root, "logout")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import glob
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -87,12 +88,15 @@ def ls(
     parsed = parse_address(address)
     pairs = _split_pairs(filters, "--filter")
     session = runtime.session()
-    obj = resolve(session, parsed)
     kind = _CHILDREN.get(parsed.level)
-    if kind is None:  # a file: its own row
-        kind, listing = "files", obj.parent.files.filter(path=parsed.parts["file"])
+    if kind is None:  # a file: its own row of its resource's listing
+        path = parsed.parts.pop("file")
+        resource = resolve(session, parsed)
+        _ = resource.files[path]  # names the files there when it is not one
+        kind, listing = "files", resource.files
+        pairs["path"] = glob.escape(path)
     else:
-        listing = getattr(obj, kind)
+        listing = getattr(resolve(session, parsed), kind)
     chosen = [c.strip() for c in columns.split(",") if c.strip()] if columns else []
     names, rows = listing_rows(listing, kind, chosen, pairs)
     runtime.output.rows(names, rows, title=f"{kind} of {parsed.text}" if parsed.text else kind)
