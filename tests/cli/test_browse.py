@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import FILES, Cli, Seeded, one_line_error
+from cli_helpers import FILES, Cli, Seeded, one_line_error
 
 from xnat_sdk.cli._browse import COLUMNS
 

@@ -9,7 +9,7 @@ import stat
 from pathlib import Path
 
 import requests
-from conftest import Cli, one_line_error
+from cli_helpers import Cli, one_line_error
 
 
 def test_rest_verbs(cli: Cli, rest: requests.Session, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import requests
-from conftest import FILES, Cli, Seeded, one_line_error
+from cli_helpers import FILES, Cli, Seeded, one_line_error
 
 from xnat_sdk.testing.dicomgen import make_dicom_zip
 
