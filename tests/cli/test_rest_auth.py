@@ -79,6 +79,9 @@ def test_errors_are_one_line_and_verbose_hides_secrets(cli: Cli) -> None:
     assert loud.returncode == 1
     assert "Traceback" in loud.stderr and "GET " in loud.stderr and "/data/JSESSION" in loud.stderr
     assert "s3cret-wrong" not in loud.stderr
+    # no password and no terminal to ask on (stdin is /dev/null): no prompt, one line
+    asked = one_line_error(cli.run("-u", "admin", "ls", login=False))
+    assert "no password for user 'admin'" in asked and "no terminal" in asked
     nowhere = cli.run("--server", "http://127.0.0.1:9", "ls", login=False)
     assert "cannot reach the server" in one_line_error(nowhere)
     cli.env["XNAT_HOST"] = ""

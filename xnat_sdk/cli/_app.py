@@ -8,6 +8,7 @@ are accepted after it as well (``xnat-sdk ls P --format json``), except by ``gen
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -64,6 +65,8 @@ class Runtime:
         """A new session from the options (``extra`` goes to :func:`xnat_sdk.connect`)."""
         import xnat_sdk
 
+        self._no_prompt_without_terminal()
+
         if self.insecure:
             import warnings
 
@@ -78,6 +81,27 @@ class Runtime:
             **extra,
         )
 
+    def _no_prompt_without_terminal(self) -> None:
+        """A user without a password is prompted for one only on a terminal: in a pipe or
+        a cron job the prompt would read the data on standard input, or hang."""
+        import sys
+
+        from xnat_sdk.auth import netrc_credentials, server_from_env
+        from xnat_sdk.errors import XNATValueError
+
+        user = self.user or os.environ.get("XNATPY_USER") or os.environ.get("XNAT_USER")
+        if not user or self.password or os.environ.get("XNATPY_PASS"):
+            return
+        if os.environ.get("XNAT_PASS") or _isatty(sys.stdin):
+            return
+        server = self.server or server_from_env() or ""
+        found = netrc_credentials(server, self.netrc) if "://" in server else None
+        if found is None or found[0] != user:
+            raise XNATValueError(
+                f"no password for user {user!r}: give --password, set XNAT_PASS or add a "
+                "netrc entry (`xnat-sdk login`); there is no terminal to ask on"
+            )
+
     def session(self) -> XNATSession:
         """The session of this command (opened on first use, closed at exit)."""
         if self._session is None:
@@ -90,6 +114,13 @@ class Runtime:
         if self._session is not None:
             session, self._session = self._session, None
             session.disconnect()
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream is not None and stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 pass_runtime = click.make_pass_decorator(Runtime, ensure=True)
