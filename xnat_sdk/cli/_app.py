@@ -48,7 +48,7 @@ class Runtime:
 
     server: str | None = None
     user: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     netrc: str | None = None
     insecure: bool = False
     format: str | None = None
@@ -66,11 +66,11 @@ class Runtime:
         import xnat_sdk
 
         self._no_prompt_without_terminal()
-
-        if self.insecure:
+        if self.insecure:  # one line of our own instead of the SDK's warning
             import warnings
 
             warnings.simplefilter("ignore", xnat_sdk.XNATInsecureWarning)
+            self.output.message("xnat-sdk: warning: --insecure: TLS certificates are not checked")
         return xnat_sdk.connect(
             self.server,
             user=self.user,
