@@ -74,9 +74,18 @@ def listing_rows(
     return wanted, rows
 
 
-@command(
-    root, "ls", help="List what is inside ADDRESS (the projects without one).\n\n" + ADDRESS_HELP
+LS_HELP = (
+    "List what is inside ADDRESS (the projects without one): the subjects of a project, "
+    "the experiments of a subject, the scans of an experiment, the resources of a scan, the "
+    "files of a resource (a file: its own row).\n\n"
+    "\b\nColumns (the keys of the JSON objects and the CSV header), unless --columns:\n"
+    + "\n".join(f"  {kind}: {', '.join(names)}" for kind, names in COLUMNS.items())
+    + "\n\n--filter KEY=GLOB keeps the rows whose column KEY matches GLOB (repeatable).\n\n"
+    + ADDRESS_HELP
 )
+
+
+@command(root, "ls", help=LS_HELP)
 @click.argument("address", required=False)
 @click.option("--columns", "-c", help="comma-separated columns to show (default: the useful ones)")
 @click.option("--filter", "filters", multiple=True, metavar="KEY=GLOB", help="keep matching rows")
