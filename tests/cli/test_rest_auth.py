@@ -30,6 +30,16 @@ def test_rest_verbs(cli: Cli, rest: requests.Session, tmp_path: Path) -> None:
     assert posted.returncode == 0, posted.stderr
     got = rest.get(f"{url}/data/projects/CLIR/resources/R/files/v.txt")
     assert got.content == b"kept text"
+    posted = cli.run(
+        "rest",
+        "post",
+        "/data/projects/CLIR/resources/R/files/w.txt",
+        "--data",
+        "-",
+        input=b"from stdin",
+    )
+    assert posted.returncode == 0, posted.stderr
+    assert rest.get(f"{url}/data/projects/CLIR/resources/R/files/w.txt").content == b"from stdin"
     assert cli.run("rest", "delete", "/data/projects/CLIR").returncode == 0
     assert rest.get(f"{url}/data/projects/CLIR").status_code == 404
     error = one_line_error(cli.run("rest", "get", "/data/projects/CLIR"))

@@ -46,8 +46,9 @@ def _download(runtime: Runtime, obj: Any, level: str, target: Path, opts: dict[s
         return Path(obj.download_dir(target, scan_filter=scan_type or "ALL", verbose=verbose))
     if level in ("experiment", "scan") and resource:
         scans = [obj] if level == "scan" else list(obj.scans.values())
-        if scan_type:
-            scans = [s for s in scans if s.type == scan_type]
+        if scan_type:  # IDs or types, comma-separated, as the server's scan filter
+            wanted = {part.strip() for part in scan_type.split(",")}
+            scans = [s for s in scans if {str(s.id), str(s.type)} & wanted]
         found = [s.resources[resource] for s in scans if resource in s.resources]
         if not found:
             raise click.ClickException(f"no scan of {obj.uri} has a resource {resource!r}")
@@ -71,7 +72,8 @@ def _download(runtime: Runtime, obj: Any, level: str, target: Path, opts: dict[s
     "TARGET_DIR, every file verified against the server's listing (size, MD5); a broken-off "
     "transfer resumes, and an interrupted one leaves no partial files. Layout: the server's "
     "({project}/{subject}/{session}/scans/{scan}/resources/{label}/files/...).\n\n"
-    "JSON: {address, path, files, bytes}.\n\n" + ADDRESS_HELP,
+    "JSON: {address, path, files, bytes}: the folder (or file) written and the files and "
+    "bytes below it.\n\n" + ADDRESS_HELP,
 )
 @click.argument("address")
 @click.argument("target_dir", type=click.Path(file_okay=False, path_type=Path))
