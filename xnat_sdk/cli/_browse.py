@@ -54,11 +54,12 @@ def _matches(row: Mapping[str, Any], filters: Mapping[str, str]) -> bool:
 def listing_rows(
     listing: Any, kind: str, columns: Sequence[str], filters: Mapping[str, str]
 ) -> tuple[list[str], list[dict[str, Any]]]:
-    """The rows of ``listing`` with ``columns`` (default: :data:`COLUMNS`), filtered."""
+    """The rows of ``listing`` with ``columns`` (default: :data:`COLUMNS`, always all of
+    them, empty where a server's listing lacks one), filtered."""
     table = listing.tabulate()
     have = list(table.columns)
-    wanted = list(columns) or [c for c in COLUMNS[kind] if c in have] or have
-    needed = [*wanted, *(k for k in filters if k not in wanted)]
+    wanted = list(columns) or list(COLUMNS[kind])
+    needed = [*columns, *(k for k in filters if k not in columns)]
     missing = [c for c in needed if c not in have]
     if missing and kind != "files":
         table = listing.tabulate(columns=needed)
@@ -70,8 +71,8 @@ def listing_rows(
             f"no column {', '.join(missing)} (columns: {', '.join(have)})",
             param_hint="--columns/--filter",
         )
-    rows = [row.to_dict() for row in table if _matches(row.to_dict(), filters)]
-    return wanted, rows
+    rows = [row.to_dict() for row in table]
+    return wanted, [row for row in rows if _matches(row, filters)]
 
 
 LS_HELP = (
