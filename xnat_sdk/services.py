@@ -284,7 +284,11 @@ class Services:
 
     def invalidate_token(self, token: TokenResult) -> None:
         """Invalidate an alias token (``GET /data/services/tokens/invalidate/{alias}/{secret}``):
-        it no longer logs anyone in. An unknown or already invalid token raises
+        it no longer logs anyone in.
+
+        XNAT's ``AliasTokenRestlet`` invalidates by the alias alone and answers
+        ``{"result": "OK"}`` whatever the alias names; the local server answers an unknown
+        alias (or another user's, for a non-admin) with 404, raised as
         :class:`~xnat_sdk.errors.XNATNotFoundError`."""
         alias = validate_label(token.alias, "alias")
         secret = validate_label(token.secret, "secret")
