@@ -112,9 +112,20 @@ class TransferProgress:
             if overall is not None and step:
                 progress.advance(overall, step)
             if finished:
-                progress.update(task_id, completed=done, total=total_now or done)
+                # a finished transfer shows its total as done: a zip's bytes (headers,
+                # compression) differ from the listed sizes its bar and the overall bar
+                # count against
+                end = total_now or done
+                progress.update(task_id, completed=end, total=end)
+                if overall is not None and end != done:
+                    progress.advance(overall, end - done)
 
         return update
+
+    def set_overall_total(self, total: int | None) -> None:
+        """Give the overall bar its total (bytes), once it is known."""
+        if self._progress is not None and self._overall is not None:
+            self._progress.update(self._overall, total=total)
 
     def advance_overall(self, nbytes: int) -> None:
         """Move the overall bar by ``nbytes`` (work not reported through a task)."""

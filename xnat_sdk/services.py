@@ -282,6 +282,18 @@ class Services:
         data = fetch(self._session, path).json_object(strings=("alias", "secret"))
         return TokenResult(alias=data["alias"], secret=data["secret"])
 
+    def invalidate_token(self, token: TokenResult) -> None:
+        """Invalidate an alias token (``GET /data/services/tokens/invalidate/{alias}/{secret}``):
+        it no longer logs anyone in.
+
+        XNAT's ``AliasTokenRestlet`` invalidates by the alias alone and answers
+        ``{"result": "OK"}`` whatever the alias names; the local server answers an unknown
+        alias (or another user's, for a non-admin) with 404, raised as
+        :class:`~xnat_sdk.errors.XNATNotFoundError`."""
+        alias = validate_label(token.alias, "alias")
+        secret = validate_label(token.secret, "secret")
+        self._session.get(f"/data/services/tokens/invalidate/{alias}/{secret}", format=None)
+
     def __repr__(self) -> str:
         return f"<Services of {self._session.server}>"
 

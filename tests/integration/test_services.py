@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,6 +67,20 @@ def test_admin_issues_a_token_for_another_user(server: LocalXNAT, session: XNATS
     token = session.services.issue_token(user="user")
     with xnat_sdk.connect(server.url, user=token.alias, password=token.secret) as by_token:
         assert by_token.logged_in_user == "user"
+
+
+def test_invalidated_token_no_longer_logs_in(server: LocalXNAT, session: XNATSession) -> None:
+    token = session.services.issue_token()
+    kept = session.services.issue_token()
+    session.services.invalidate_token(token)
+    with pytest.raises(XNATAuthError):
+        xnat_sdk.connect(server.url, user=token.alias, password=token.secret)
+    with xnat_sdk.connect(server.url, user=kept.alias, password=kept.secret) as by_token:
+        assert by_token.logged_in_user == "admin"
+    with pytest.raises(XNATNotFoundError):
+        session.services.invalidate_token(TokenResult(str(uuid.uuid4()), "x" * 32))
+    with pytest.raises(XNATValidationError):
+        session.services.invalidate_token(TokenResult("../x", "y"))
 
 
 def test_token_refusals(session: XNATSession, user_session: XNATSession) -> None:

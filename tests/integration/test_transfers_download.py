@@ -630,3 +630,51 @@ def test_tree_download_failure_in_one_session_is_raised_and_leaves_no_staging(
     assert len(sessions) <= 3  # the failed session is not there; the others are whole
     for folder in sessions:
         assert len(list(folder.rglob("*.dcm"))) == 3
+
+
+def test_project_download_bars_are_named_and_know_their_totals(
+    session: XNATSession, server: LocalXNAT, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a terminal, a project ``download_dir`` shows one bar per session named by its
+    label and a project bar whose total is the listed size of every file (not ``?``)."""
+    from xnat_sdk.progress import TransferProgress
+
+    project = "RT_BARS"
+    server.seed_project(project)
+    sizes = {"VISIT_A": 3000, "VISIT_B": 5000}
+    for number, (label, size) in enumerate(sizes.items(), start=1):
+        server.seed_subject(project, f"SUBJ{number}")
+        eid = server.seed_session(project, f"SUBJ{number}", label)
+        server.seed_scan(eid, "1", type="T1")
+        res = server.seed_resource("scan", _scan_pk(server, eid, "1"), "DICOM")
+        server.seed_file(res, "1.dcm", os.urandom(size))
+
+    class FakeTTY(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    seen: list[dict[str, tuple[float | None, float]]] = []
+    exit_bars = TransferProgress.__exit__
+
+    def record(self: TransferProgress, *exc: Any) -> None:
+        if self._progress is not None:
+            seen.append({t.description: (t.total, t.completed) for t in self._progress.tasks})
+        exit_bars(self, *exc)
+
+    # scan_filter picks the scans of every session (none of type T2 here)
+    assert session.projects[project].download_dir(tmp_path / "t2", scan_filter="T2", verbose=False)
+    assert not [p for p in (tmp_path / "t2").rglob("*") if p.is_file()]
+    t1 = session.projects[project].download_dir(tmp_path / "t1", scan_filter="T1", verbose=False)
+    assert sorted(p.stat().st_size for p in t1.rglob("*.dcm")) == sorted(sizes.values())
+
+    monkeypatch.setattr(TransferProgress, "__exit__", record)
+    monkeypatch.setattr("sys.stdout", FakeTTY())
+    for workers in (1, 3):
+        seen.clear()
+        session.projects[project].download_dir(tmp_path / str(workers), workers=workers)
+        [bars] = seen
+        assert set(bars) == {project, *sizes}, bars
+        # totals from the listings, and every bar ends at its total
+        assert bars[project] == (sum(sizes.values()), sum(sizes.values()))
+        for label, size in sizes.items():
+            assert bars[label] == (size, size)

@@ -21,8 +21,9 @@ import tempfile
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, cast
+from typing import IO, TYPE_CHECKING, Any, TypeVar, cast
 
+from xnat_sdk._answers import whole_number
 from xnat_sdk._objects.core import XNATObject
 from xnat_sdk.archives import iter_files, safe_join, sweep_leftovers, write_tar
 from xnat_sdk.errors import XNATFileExistsError, XNATIntegrityError, XNATValueError
@@ -40,7 +41,7 @@ from xnat_sdk.transfers._paths import (
 )
 from xnat_sdk.transfers._stream import RemoteStream
 from xnat_sdk.transfers._upload import UPLOAD_DIR_METHODS, UploadSource, upload
-from xnat_sdk.transfers._wire import CHUNK_SIZE, RESUME_ATTEMPTS
+from xnat_sdk.transfers._wire import CHUNK_SIZE, RESUME_ATTEMPTS, _listing_rows
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -59,6 +60,7 @@ __all__ = [
     "Walk",
 ]
 
+_T = TypeVar("_T")
 
 _SPOOL = 32 << 20
 """Archives for ``tar_file``/``tgz_file`` stay in memory up to this size, then spill."""
@@ -492,18 +494,31 @@ class SessionDownloads(XNATObject):
         *,
         overwrite: bool = True,
         bars: TransferProgress | None = None,
+        listing_rows: list[dict[str, Any]] | None = None,
     ) -> Path:
         """Download and unpack the session's scan files into ``target_dir``
         (``{label}/scans/{id}-{type}/resources/{label}/files/...``), verified against the
-        listing; returns ``target_dir/{label}``."""
-        uri = f"{self.uri}/scans/{quote_path(scan_filter)}/files"
+        listing; returns ``target_dir/{label}``. The progress bar is named by the label.
+        ``listing_rows``: the scans' file listing when the caller has read it already."""
+        uri = self._scan_files_uri(scan_filter)
         root = local_folder(target_dir, "target_dir")
         label = str(getattr(self, "label", "") or "")
         folder = root / _safe_name(label) if label else root
         download_zip_dir(
-            _session_of(self), uri, uri, root, verbose=verbose, overwrite=overwrite, bars=bars
+            _session_of(self),
+            uri,
+            uri,
+            root,
+            verbose=verbose,
+            overwrite=overwrite,
+            bars=bars,
+            label=label or None,
+            listing_rows=listing_rows,
         )
         return folder
+
+    def _scan_files_uri(self, scan_filter: str = "ALL") -> str:
+        return f"{self.uri}/scans/{quote_path(scan_filter)}/files"
 
 
 _Callback = Callable[[str], None]
@@ -529,21 +544,25 @@ class TreeDownloads(XNATObject):
         *,
         overwrite: bool = True,
         workers: int = PARALLEL_DOWNLOADS,
+        scan_filter: str = "ALL",
     ) -> Path:
         """Download every session below this object into ``target_dir/{name}/...`` (one
         verified zip per session, ``workers`` sessions at a time); returns that folder.
         ``progress_callback(message)`` is told which subject/session is next (as in xnatpy).
         On an error no new session starts, those under way finish, and the first error is
-        raised; sessions already complete stay (each is verified on its own)."""
+        raised; sessions already complete stay (each is verified on its own).
+        ``scan_filter`` (``ALL``, scan IDs or types, comma-separated) picks the scans of
+        every session, as in :meth:`SessionDownloads.download_dir`."""
         if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
             raise XNATValueError(f"workers must be an int >= 1, got {workers!r}")
         folder = local_folder(target_dir, "target_dir") / _safe_name(self._folder_name())
         with _local_files(folder, "creating the folder"):
             folder.mkdir(parents=True, exist_ok=True)
         with TransferProgress(verbose, overall_label=self._folder_name()) as bars:
-            walk = Walk(bars, overwrite, progress_callback, workers)
+            walk = Walk(bars, overwrite, progress_callback, workers, scan_filter)
             try:
                 self._download_tree(folder, walk)
+                walk.run()
             except BaseException:
                 walk.finish(cancel=True)
                 raise
@@ -574,9 +593,15 @@ class Walk:
     ``workers`` threads (inline for one)."""
 
     def __init__(
-        self, bars: TransferProgress, overwrite: bool, callback: _Callback | None, workers: int
+        self,
+        bars: TransferProgress,
+        overwrite: bool,
+        callback: _Callback | None,
+        workers: int,
+        scan_filter: str = "ALL",
     ) -> None:
         self.bars = bars
+        self.scan_filter = scan_filter
         self.overwrite = overwrite
         self.callback = callback
         self._pool = (
@@ -585,6 +610,7 @@ class Walk:
             else None
         )
         self._futures: list[Future[Any]] = []
+        self._sessions: list[tuple[SessionDownloads, Path]] = []
 
     def tell(self, message: str) -> None:
         """Pass ``message`` to the caller's progress callback."""
@@ -599,17 +625,55 @@ class Walk:
         return sub
 
     def session(self, experiment: SessionDownloads, folder: Path) -> None:
-        """Download ``experiment`` into ``folder`` now, or hand it to the pool."""
-        job = functools.partial(
-            experiment.download_dir, folder, verbose=False, overwrite=self.overwrite, bars=self.bars
-        )
+        """Add ``experiment`` (to be downloaded into ``folder``) to the walk; the downloads
+        start in :meth:`run`, once the whole tree is known. With a scan filter, a session
+        without a matching scan is left out (XNAT answers its zip and listing with 404)."""
+        if self.scan_filter not in ("ALL", "*"):
+            wanted = {part.strip() for part in self.scan_filter.split(",")}
+            scans = getattr(experiment, "scans", None)
+            if scans is not None and not any(
+                key in wanted or str(getattr(scan, "type", "") or "") in wanted
+                for key, scan in scans.items()
+            ):
+                return
+        self._sessions.append((experiment, folder))
+
+    def run(self) -> None:
+        """Download the sessions found, ``workers`` at a time. With bars shown, their file
+        listings are read first (a few at a time), so that the overall bar knows its total
+        and no session asks for its listing again."""
+        listings: list[list[dict[str, Any]] | None] = [None] * len(self._sessions)
+        if self.bars.enabled and self._sessions:
+            session = _session_of(self._sessions[0][0])
+            uris = [e._scan_files_uri(self.scan_filter) for e, _ in self._sessions]
+            read = self._map(functools.partial(_listing_rows, session), uris)
+            sizes = (whole_number(row.get("Size")) for rows in read for row in rows)
+            self.bars.set_overall_total(sum(max(size or 0, 0) for size in sizes))
+            listings = list(read)
+        for (experiment, folder), rows in zip(self._sessions, listings, strict=True):
+            job = functools.partial(
+                experiment.download_dir,
+                folder,
+                self.scan_filter,
+                verbose=False,
+                overwrite=self.overwrite,
+                bars=self.bars,
+                listing_rows=rows,
+            )
+            if self._pool is None:
+                job()
+                continue
+            for future in self._futures:
+                if future.done():
+                    future.result()  # re-raises a failure: no session starts after one
+            self._futures.append(self._pool.submit(job))
+
+    def _map(self, func: Callable[[str], _T], items: list[str]) -> list[_T]:
         if self._pool is None:
-            job()
-            return
-        for future in self._futures:
-            if future.done():
-                future.result()  # re-raises a failure: no session starts after one
-        self._futures.append(self._pool.submit(job))
+            return [func(item) for item in items]
+        futures = [self._pool.submit(func, item) for item in items]
+        _settle(futures)
+        return [future.result() for future in futures]
 
     def finish(self, *, cancel: bool = False) -> None:
         """Wait for the sessions under way and raise the first error; pending ones are

@@ -21,7 +21,7 @@ import shutil
 import threading
 import zipfile
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +71,8 @@ def download_zip_dir(
     timeout: Timeout = None,
     bars: TransferProgress | None = None,
     flatten: bool = False,
+    label: str | None = None,
+    listing_rows: list[dict[str, Any]] | None = None,
 ) -> list[str]:
     """Download the server's zip of ``zip_uri`` and unpack it into ``target_dir`` while it
     streams in (one pass, no zip on disk); returns the paths of the files written (``flatten``: each
@@ -82,18 +84,22 @@ def download_zip_dir(
     into place only when the whole zip arrived and matched (``overwrite=False``: an
     existing file raises first; a file where a folder must go, or the reverse, raises
     :class:`XNATLocalFileError` first); on any error nothing is left behind.
+
+    ``label`` names the progress bar (default: the zip's owner in ``zip_uri``);
+    ``listing_rows``: the listing of ``listing_uri`` when the caller has read it already
+    (it is then not asked for again, and the bar knows its total from the start).
     """
     local_folder(target_dir, "target_dir")
     root = Path(os.fspath(target_dir))
     with _local_files(root, "creating the folder"):
         root.mkdir(parents=True, exist_ok=True)
     sweep_leftovers(root)
-    listing = _LateListing(session, listing_uri)
+    listing = _LateListing(session, listing_uri, listing_rows)
     unpacker = _Unpacker(root, flatten, listing)
     try:
         with contextlib.ExitStack() as own:
             progress = bars if bars is not None else own.enter_context(TransferProgress(verbose))
-            if not _read_zip(session, zip_uri, timeout, listing, unpacker, progress):
+            if not _read_zip(session, zip_uri, timeout, listing, unpacker, progress, label):
                 return []  # an empty resource has no zip
         _check_listing(unpacker.got, listing.expected())
         return _publish_files(unpacker, overwrite)
@@ -115,9 +121,15 @@ class _LateListing:
     a zip entry does not carry itself. It is asked for once the zip's headers are in
     (:meth:`start`), so the server prepares the zip first."""
 
-    def __init__(self, session: XNATSession, uri: str) -> None:
+    def __init__(
+        self, session: XNATSession, uri: str, rows: list[dict[str, Any]] | None = None
+    ) -> None:
         self._started = threading.Event()
         self._expected: _Expected | None = None
+        if rows is not None:
+            self._rows: Future[list[dict[str, Any]]] = Future()
+            self._rows.set_result(rows)
+            return
         pool = ThreadPoolExecutor(1, thread_name_prefix="xnat-sdk-listing")
         self._rows = pool.submit(self._read, session, uri)
         pool.shutdown(wait=False)
@@ -161,11 +173,13 @@ def _read_zip(
     listing: _LateListing,
     unpacker: _Unpacker,
     progress: TransferProgress,
+    label: str | None = None,
 ) -> bool:
     """Stream the zip of ``zip_uri`` into ``unpacker``'s staging folder; False when there
     is none because the listing is empty."""
-    label = zip_uri.rstrip("/").rsplit("/", 2)[-2] if "/" in zip_uri else zip_uri
-    update = progress.task(label, None)
+    if label is None:
+        label = zip_uri.rstrip("/").rsplit("/", 2)[-2] if "/" in zip_uri else zip_uri
+    update = progress.task(label, listing.total())
     try:
         response = _open_get(session, zip_uri, format="zip", timeout=timeout, accepted=(200, 404))
     finally:

@@ -59,6 +59,7 @@ def services(session: xnat_sdk.XNATSession) -> None:
     rows: list[DicomDumpRow] = session.services.dicom_dump("/archive/projects/P/experiments/E")
     token: TokenResult = session.services.issue_token()
     alias: str = token.alias
+    session.services.invalidate_token(token)
     user: User = session.users["admin"]
     email: str = user.email
     kinds: list[str] = session.inspect.datatypes("xnat:*")

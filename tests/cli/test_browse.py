@@ -1,0 +1,141 @@
+"""``xnat-sdk --help``, ``ls``, ``tree``, ``users ls``, ``whoami`` and ``search`` as
+subprocesses against the local server: exit codes and parsed JSON/CSV."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pty
+import re
+import subprocess
+import sys
+
+import pytest
+from cli_helpers import FILES, Cli, Seeded, one_line_error
+
+from xnat_sdk.cli._browse import COLUMNS
+
+pytestmark = pytest.mark.usefixtures("seeded")
+
+
+def test_help_version_and_pass_through_help(cli: Cli) -> None:
+    done = cli.run("--help")
+    assert done.returncode == 0
+    for name in ("download", "upload", "import", "prearchive", "search", "rest", "login"):
+        assert f"  {name}" in done.stdout
+    assert "_XNAT_SDK_COMPLETE=bash_source" in done.stdout
+    assert cli.run("--version").stdout.strip().endswith("0.1.0")
+    # generate and serve show their own (argparse) options
+    assert "--schemas" in cli.run("generate", "--help").stdout
+    assert "--data-dir" in cli.run("serve", "--help").stdout
+    # click's shell completion
+    cli.env.update(
+        _XNAT_SDK_COMPLETE="bash_complete", COMP_WORDS="xnat-sdk prearchive ", COMP_CWORD="2"
+    )
+    words = cli.run().stdout.split()
+    assert words == [f"plain,{w}" for w in ("archive", "delete", "ls", "move", "rebuild")]
+
+
+def test_ls_every_level(cli: Cli, seeded: Seeded) -> None:
+    projects = cli.json("ls")
+    assert {"ID": "CLIP", "secondary_ID": "CLIP", "name": "CLI project"}.items() <= next(
+        p for p in projects if p["ID"] == "CLIP"
+    ).items()
+    subjects = cli.json("ls", "CLIP")
+    assert [s["label"] for s in subjects] == ["S1", "S2"]
+    assert all(list(s) == list(COLUMNS["subjects"]) for s in subjects)  # stable keys
+    experiments = cli.json("ls", "CLIP/S1")
+    assert [(e["label"], e["ID"]) for e in experiments] == [("E1", seeded.sessions["E1"])]
+    scans = cli.json("ls", "CLIP/S1/E1")
+    assert [(s["ID"], s["type"]) for s in scans] == [("1", "T1"), ("2", "T2")]
+    files = cli.json("ls", "CLIP/S1/E1/1/DICOM")
+    assert {f["path"]: int(f["Size"]) for f in files} == {p: len(b) for p, b in FILES.items()}
+
+
+def test_ls_rest_path_csv_columns_filter_and_options_after(cli: Cli, seeded: Seeded) -> None:
+    rows = cli.csv(
+        "ls",
+        "/data/projects/CLIP/subjects/S1/experiments/E1",
+        "--columns",
+        "ID,type",
+        "--filter",
+        "type=T*2",
+    )
+    assert rows == [{"ID": "2", "type": "T2"}]
+    # global options after the command; the accession ID form
+    done = cli.run("ls", f"/data/experiments/{seeded.sessions['E2']}", "-f", "csv")
+    assert done.returncode == 0 and done.stdout.splitlines()[0].startswith("ID,type")
+
+
+def test_ls_of_a_file_and_default_formats(cli: Cli) -> None:
+    [row] = cli.json("ls", "CLIP/S1/E1/1/DICOM/a/2.dcm")
+    assert (row["path"], int(row["Size"])) == ("a/2.dcm", len(FILES["a/2.dcm"]))
+    # not a terminal: JSON; on a terminal: a table
+    piped = cli.run("ls", "CLIP")
+    assert [s["label"] for s in json.loads(piped.stdout)] == ["S1", "S2"]
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "xnat_sdk.cli", "ls", "CLIP"],
+            env={**cli.base_env(), "COLUMNS": "80"},
+            stdin=subprocess.DEVNULL,
+            stdout=follower,
+            stderr=subprocess.PIPE,
+            timeout=60,
+        )
+        os.close(follower)
+        shown = b""
+        with contextlib.suppress(OSError):  # EIO once the child's side is closed
+            while chunk := os.read(leader, 65536):
+                shown += chunk
+    finally:
+        os.close(leader)
+    assert proc.returncode == 0, proc.stderr
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode())  # no colours
+    assert "subjects of CLIP" in text and "S2" in text and "┃ ID" in text, text
+
+
+def test_ls_refusals(cli: Cli) -> None:
+    assert "no subject 'NOPE' in project CLIP" in one_line_error(cli.run("ls", "CLIP/NOPE"))
+    done = cli.run("ls", "CLIP", "--columns", "nonsense")
+    assert done.returncode == 2 and "no column nonsense" in done.stderr
+    assert cli.run("ls", "/data/nothing/x").returncode == 1
+
+
+def test_tree_counts_and_sizes(cli: Cli) -> None:
+    tree = cli.json("tree", "CLIP")
+    size = sum(len(b) for b in FILES.values())
+    assert (tree["level"], tree["files"], tree["size"]) == ("project", 4, 2 * size)
+    s1 = tree["children"][0]
+    assert (s1["label"], s1["files"]) == ("S1", 2)
+    scans = s1["children"][0]["children"]
+    assert [(s["id"], s["files"], s["size"]) for s in scans] == [("1", 2, size), ("2", 0, 0)]
+    rows = cli.csv("tree", "CLIP/S2")
+    assert [r["path"] for r in rows] == ["S2", "S2/E2", "S2/E2/T1"]
+
+
+def test_users_and_whoami(cli: Cli) -> None:
+    users = cli.json("users", "ls")
+    assert {"login": "admin", "email": "admin@example.com"}.items() <= next(
+        u for u in users if u["login"] == "admin"
+    ).items()
+    me = cli.json("whoami")
+    assert me == {"user": "admin", "server": cli.server.url, "credentials": "environment"}
+    assert cli.run("-f", "table", "whoami").stdout == "admin\n"
+
+
+def test_search_typed_conditions(cli: Cli) -> None:
+    found = cli.json(
+        "search", "xnat:mrSessionData", "--where", "project=CLIP", "--where", "date>=2024-01-01"
+    )
+    assert sorted(r["label"] for r in found) == ["E1", "E2"]
+    assert all(list(r) == ["label", "project", "date"] for r in found)
+    assert cli.json("search", "MrSessionData", "-w", "project=CLIP", "-w", "label~%2") == [
+        {"label": "E2", "project": "CLIP", "date": "2024-03-01"}
+    ]
+    assert cli.json("search", "MrSessionData", "-w", "date<2000-01-01", "-w", "project=CLIP") == []
+    # a wrong field or value is a usage error (nothing sent)
+    bad = cli.run("search", "MrSessionData", "--where", "labell=E1")
+    assert bad.returncode == 2 and "labell" in bad.stderr
+    assert cli.run("search", "MrSessionData", "--where", "date>=soon").returncode == 2

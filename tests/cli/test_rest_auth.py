@@ -1,0 +1,101 @@
+"""``xnat-sdk rest``, ``login``/``logout`` and the error paths as subprocesses: exit codes,
+one-line errors, the request log with secrets hidden, the netrc file and the tokens on the
+server."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import requests
+from cli_helpers import Cli, one_line_error
+
+
+def test_rest_verbs(cli: Cli, rest: requests.Session, tmp_path: Path) -> None:
+    url = cli.server.url
+    assert cli.run("rest", "put", "/data/projects/CLIR").returncode == 0
+    assert rest.get(f"{url}/data/projects/CLIR").status_code == 200
+    listed = cli.run("rest", "get", "/data/projects", "--query", "format=json")
+    assert listed.returncode == 0
+    rows = json.loads(listed.stdout)["ResultSet"]["Result"]
+    assert "CLIR" in [r["ID"] for r in rows]
+    head = cli.json("rest", "head", "/data/projects/CLIR")
+    assert head["status"] == 200
+    body = tmp_path / "v.txt"
+    body.write_text("kept text")
+    posted = cli.run(
+        "rest", "put", "/data/projects/CLIR/resources/R/files/v.txt", "--data", str(body)
+    )
+    assert posted.returncode == 0, posted.stderr
+    got = rest.get(f"{url}/data/projects/CLIR/resources/R/files/v.txt")
+    assert got.content == b"kept text"
+    posted = cli.run(
+        "rest",
+        "post",
+        "/data/projects/CLIR/resources/R/files/w.txt",
+        "--data",
+        "-",
+        input=b"from stdin",
+    )
+    assert posted.returncode == 0, posted.stderr
+    assert rest.get(f"{url}/data/projects/CLIR/resources/R/files/w.txt").content == b"from stdin"
+    assert cli.run("rest", "delete", "/data/projects/CLIR").returncode == 0
+    assert rest.get(f"{url}/data/projects/CLIR").status_code == 404
+    error = one_line_error(cli.run("rest", "get", "/data/projects/CLIR"))
+    assert error.startswith("xnat-sdk: error: ") and "404" in error
+
+
+def test_login_whoami_logout(cli: Cli, tmp_path: Path) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine other.example.org login me password kept\n")
+    done = cli.run("--netrc", str(netrc), "--format", "json", "login")
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    text = netrc.read_text()
+    assert stat.S_IMODE(netrc.stat().st_mode) == 0o600
+    assert "machine other.example.org login me password kept" in text  # kept
+    machine = cli.server.url.split("//", 1)[1]
+    line = next(x for x in text.splitlines() if x.startswith(f"machine {machine} "))
+    alias, secret = line.split()[3], line.split()[5]
+    assert line.split()[2::2] == ["login", "password"] and "admin" not in line  # no password
+    assert alias == answer["alias"] and secret not in done.stdout + done.stderr
+    assert requests.get(f"{cli.server.url}/data/JSESSION", auth=(alias, secret)).ok
+
+    me = cli.json("--netrc", str(netrc), "whoami", login=False)  # no user in the environment
+    assert (me["user"], me["credentials"]) == ("admin", "netrc")
+
+    # logging in again (here with the stored token) replaces and invalidates the first token
+    second = cli.json("--netrc", str(netrc), "login", login=False)
+    assert second["replaced"] == alias and second["alias"] != alias
+    assert requests.get(f"{cli.server.url}/data/JSESSION", auth=(alias, secret)).status_code == 401
+    line = next(x for x in netrc.read_text().splitlines() if x.startswith(f"machine {machine} "))
+    alias, secret = line.split()[3], line.split()[5]
+    assert alias == second["alias"]
+
+    out = cli.json("--netrc", str(netrc), "logout", login=False)
+    assert out["invalidated"] is True
+    assert requests.get(f"{cli.server.url}/data/JSESSION", auth=(alias, secret)).status_code == 401
+    assert netrc.read_text() == "machine other.example.org login me password kept\n"
+    again = one_line_error(cli.run("--netrc", str(netrc), "logout", login=False))
+    assert "not logged in" in again
+
+
+def test_errors_are_one_line_and_verbose_hides_secrets(cli: Cli) -> None:
+    wrong = cli.run("--password", "s3cret-wrong", "ls")
+    assert "login failed for admin" in one_line_error(wrong)
+    assert "s3cret-wrong" not in wrong.stderr
+    loud = cli.run("--password", "s3cret-wrong", "--verbose", "ls")
+    assert loud.returncode == 1
+    assert "Traceback" in loud.stderr and "GET " in loud.stderr and "/data/JSESSION" in loud.stderr
+    assert "s3cret-wrong" not in loud.stderr
+    # no password and no terminal to ask on (stdin is /dev/null): no prompt, one line
+    asked = one_line_error(cli.run("-u", "admin", "ls", login=False))
+    assert "no password for user 'admin'" in asked and "no terminal" in asked
+    nowhere = cli.run("--server", "http://127.0.0.1:9", "ls", login=False)
+    assert "cannot reach the server" in one_line_error(nowhere)
+    cli.env["XNAT_HOST"] = ""
+    assert "no server" in one_line_error(cli.run("whoami"))
+    usage = cli.run("ls", "--bogus")
+    assert usage.returncode == 2 and "No such option" in usage.stderr
+    assert cli.run("nonsense").returncode == 2

@@ -1,0 +1,164 @@
+"""``xnat-sdk download``, ``upload``, ``import`` and ``prearchive`` as subprocesses: files
+on disk and the server's state read back with plain REST calls."""
+
+from __future__ import annotations
+
+import hashlib
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+from cli_helpers import FILES, Cli, Seeded, one_line_error
+
+from xnat_sdk.testing.dicomgen import make_dicom_zip
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+def _files(rest: requests.Session, url: str) -> dict[str, str]:
+    answer = rest.get(url, params={"format": "json"})
+    assert answer.status_code == 200, answer.text
+    rows = answer.json()["ResultSet"]["Result"]
+    return {r["URI"].split("/files/", 1)[1]: r["digest"] for r in rows}
+
+
+def test_download_project_verified_on_disk(cli: Cli, seeded: Seeded, tmp_path: Path) -> None:
+    done = cli.json("download", "CLIP", str(tmp_path / "out"), "--workers", "2")
+    got = _tree(tmp_path / "out" / "CLI project")  # named by the project name, as xnatpy
+    size = sum(len(b) for b in FILES.values())
+    assert done == {
+        "address": "CLIP",
+        "path": str(tmp_path / "out" / "CLI project"),
+        "files": 4,
+        "bytes": 2 * size,
+    }
+    for path, payload in FILES.items():
+        key = f"S1/E1/scans/1-T1/resources/DICOM/files/{path}"
+        assert got[key] == payload
+    assert not [p for p in (tmp_path / "out").rglob("*") if ".part" in p.name or "stag" in p.name]
+
+
+def test_download_scan_resource_flat_and_scan_type(
+    cli: Cli, seeded: Seeded, tmp_path: Path
+) -> None:
+    flat = cli.json(
+        "download", "CLIP/S1/E1/1", str(tmp_path / "flat"), "--resource", "DICOM", "--flat"
+    )
+    assert flat["files"] == 2 and _tree(tmp_path / "flat") == FILES
+    only = cli.json("download", "CLIP/S1/E1", str(tmp_path / "t1"), "--scan-type", "T1")
+    assert set(_tree(tmp_path / "t1")) == {
+        f"E1/scans/1-T1/resources/DICOM/files/{p}" for p in FILES
+    }
+    assert only["files"] == 2
+    empty = cli.json("download", "CLIP/S1/E1", str(tmp_path / "t2"), "--scan-type", "T2")
+    assert empty["files"] == 0 and _tree(tmp_path / "t2") == {}  # scan 2 has no files
+    bad = cli.run("download", "CLIP", str(tmp_path / "x"), "--flat")
+    assert bad.returncode == 2 and "--flat" in bad.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_upload_file_folder_and_overwrite(
+    cli: Cli, seeded: Seeded, rest: requests.Session, tmp_path: Path
+) -> None:
+    folder = tmp_path / "notes"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.txt").write_text("one")
+    (folder / "sub" / "b.txt").write_text("two")
+    made = cli.json("upload", str(folder), "CLIP/S1/E1/NOTES")
+    assert made["created"] is True and made["files"] == 2
+    url = f"{cli.server.url}/data/experiments/{seeded.sessions['E1']}/resources/NOTES/files"
+    assert _files(rest, url) == {
+        "a.txt": hashlib.md5(b"one").hexdigest(),
+        "sub/b.txt": hashlib.md5(b"two").hexdigest(),
+    }
+    (folder / "a.txt").write_text("changed")
+    error = one_line_error(cli.run("upload", str(folder / "a.txt"), "CLIP/S1/E1/NOTES"))
+    assert "already has a.txt" in error
+    assert _files(rest, url)["a.txt"] == hashlib.md5(b"one").hexdigest()  # kept
+    cli.json("upload", str(folder / "a.txt"), "CLIP/S1/E1/NOTES", "--overwrite")
+    assert _files(rest, url)["a.txt"] == hashlib.md5(b"changed").hexdigest()
+    # a project resource through its REST path
+    cli.json("upload", str(folder / "a.txt"), "/data/projects/CLIP/resources/DOCS")
+    assert "a.txt" in _files(rest, f"{cli.server.url}/data/projects/CLIP/resources/DOCS/files")
+
+
+def test_import_and_prearchive_commands(
+    cli: Cli, seeded: Seeded, rest: requests.Session, tmp_path: Path
+) -> None:
+    cli.server.seed_project("CLIQ")
+    archived = cli.json(
+        "import",
+        str(make_dicom_zip(tmp_path / "a.zip", patient="P1", series=((1, "T1"),))),
+        "--project",
+        "CLIP",
+        "--subject",
+        "S9",
+        "--experiment",
+        "MR9",
+        "--destination",
+        "/archive",
+    )
+    assert archived["destination"] == "archive" and archived["label"] == "MR9"
+    scans = rest.get(f"{cli.server.url}{archived['uri']}/scans", params={"format": "json"})
+    assert [r["ID"] for r in scans.json()["ResultSet"]["Result"]] == ["1"]
+
+    for name in ("MRA", "MRB"):
+        zipped = make_dicom_zip(tmp_path / f"{name}.zip", patient=name, study_label=name)
+        landed = cli.json("import", str(zipped), "-p", "CLIP", "--destination", "/prearchive")
+        assert landed["destination"] == "prearchive"
+    waiting = {r["label"]: r for r in cli.json("prearchive", "ls", "--project", "CLIP")}
+    assert set(waiting) == {"MRA", "MRB"} and waiting["MRA"]["status"] == "READY"
+
+    rebuilt = cli.json("prearchive", "rebuild", waiting["MRA"]["address"])
+    assert rebuilt["label"] == "MRA"
+    moved = cli.json("prearchive", "move", waiting["MRA"]["address"], "CLIQ")
+    assert moved["project"] == "CLIQ"
+    done = cli.json("prearchive", "archive", moved["address"], "--subject", "SA")
+    assert rest.get(f"{cli.server.url}{done['uri']}").status_code == 200
+    cli.json("prearchive", "delete", waiting["MRB"]["address"])
+    assert cli.json("prearchive", "ls", "--project", "CLIP") == []
+    assert cli.run("prearchive", "archive", "CLIP/nope").returncode == 2
+
+
+def test_broken_or_interrupted_download_leaves_no_files(
+    cli: Cli, seeded: Seeded, rest: requests.Session, tmp_path: Path
+) -> None:
+    faults = cli.server.faults
+    subjects = rest.get(f"{cli.server.url}/data/projects/CLIP/subjects", params={"format": "json"})
+    sid = next(r["ID"] for r in subjects.json()["ResultSet"]["Result"] if r["label"] == "S1")
+    zip_path = f"/data/projects/CLIP/subjects/{sid}/experiments/{seeded.sessions['E1']}/scans"
+    try:
+        faults.drop_after(300, count=5, prefix=zip_path)
+        broken = cli.run("download", "CLIP/S1/E1", str(tmp_path / "broken"))
+        assert "broke off" in one_line_error(broken) or "ended early" in broken.stderr
+        assert not (tmp_path / "broken").exists() or _tree(tmp_path / "broken") == {}
+        faults.clear()
+
+        faults.start_recording()
+        faults.hang_next(prefix=zip_path, seconds=30)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "xnat_sdk.cli", "download", "CLIP/S1/E1", str(tmp_path / "int")],
+            env=cli.base_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 20
+        while not any("/scans/ALL/files" in r.path for r in faults.recorded()):
+            assert time.monotonic() < deadline and proc.poll() is None, "no zip request"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+        assert proc.returncode == 130 and err.strip() == "xnat-sdk: interrupted", err
+        assert out == ""
+        assert not [p for p in (tmp_path / "int").rglob("*") if p.is_file()]
+    finally:
+        faults.clear()

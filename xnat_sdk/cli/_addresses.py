@@ -1,0 +1,141 @@
+"""Addresses of archive objects on the command line, and how they are resolved.
+
+Two forms name the same things:
+
+* the short form ``P``, ``P/S``, ``P/S/E``, ``P/S/E/SCAN`` and ``P/S/E/SCAN/RESOURCE``:
+  project, subject, experiment, scan and resource, each by ID or label (a project also by
+  its secondary ID, a scan by its ID, a resource by its label or ID); one more part after
+  a resource is a file path inside it (``P/S/E/1/DICOM/a/1.dcm``);
+* a REST path as XNAT prints it: ``/data/projects/P``, ``/data/projects/P/subjects/S``,
+  ``.../experiments/E``, ``.../scans/1``, ``.../resources/DICOM``, ``.../files/a/1.dcm``
+  (``/data/archive/...`` too), or ``/data/experiments/E[/scans/...]`` for an experiment by
+  accession ID; a resource directly below a project, subject or experiment is named with
+  ``/resources/R`` (in the short form that needs the REST path).
+
+Each part is looked up in its parent's listing (one request per level): IDs first, then
+labels. A part that matches nothing fails with the names the server has.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from xnat_sdk.errors import XNATKeyError, XNATValueError
+
+if TYPE_CHECKING:
+    from xnat_sdk.session import XNATSession
+
+__all__ = ["ADDRESS_HELP", "Address", "parse_address", "resolve"]
+
+ADDRESS_HELP = (
+    "ADDRESS is P, P/S, P/S/E, P/S/E/SCAN or P/S/E/SCAN/RESOURCE (project, subject, "
+    "experiment, scan, resource; each by ID or label, looked up level by level), or a REST "
+    "path such as /data/projects/P/subjects/S/experiments/E/scans/1/resources/DICOM or "
+    "/data/experiments/E."
+)
+
+LEVELS = ("project", "subject", "experiment", "scan", "resource", "file")
+_REST_KEYS = {
+    "projects": "project",
+    "subjects": "subject",
+    "experiments": "experiment",
+    "scans": "scan",
+    "resources": "resource",
+    "files": "file",
+}
+
+
+@dataclass
+class Address:
+    """The parts of an address, by level (``file`` is a path inside the resource)."""
+
+    text: str
+    parts: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def level(self) -> str:
+        """The deepest level named (``site`` for none)."""
+        named = [level for level in LEVELS if level in self.parts]
+        return named[-1] if named else "site"
+
+
+def parse_address(text: str | None) -> Address:
+    """Split ``text`` (short form or REST path) into its parts; bad forms raise
+    :class:`XNATValueError` naming the address."""
+    if not text or text.strip("/") == "":
+        return Address(text or "")
+    if text.startswith("/"):
+        return _parse_rest(text)
+    pieces = text.split("/")
+    if any(not p for p in pieces):
+        raise XNATValueError(f"address {text!r}: empty part")
+    address = Address(text)
+    for level, piece in zip(LEVELS[:5], pieces, strict=False):
+        address.parts[level] = piece
+    if len(pieces) > 5:
+        address.parts["file"] = "/".join(pieces[5:])
+    return address
+
+
+def _parse_rest(text: str) -> Address:
+    path = re.sub(r"^/data(/archive)?(?=/|$)", "", text.split("?", 1)[0]).strip("/")
+    pieces = path.split("/") if path else []
+    address = Address(text)
+    index = 0
+    while index < len(pieces):
+        key = pieces[index]
+        level = _REST_KEYS.get(key)
+        if level is None or index + 1 >= len(pieces) or level in address.parts:
+            raise XNATValueError(f"address {text!r}: not a path of the archive at {key!r}")
+        if level == "file":
+            address.parts[level] = "/".join(pieces[index + 1 :])
+            break
+        address.parts[level] = pieces[index + 1]
+        index += 2
+    if "subject" in address.parts and "project" not in address.parts:
+        raise XNATValueError(f"address {text!r}: a subject is named within its project")
+    if "scan" in address.parts and "experiment" not in address.parts:
+        raise XNATValueError(f"address {text!r}: a scan is named within its experiment")
+    return address
+
+
+def _pick(listing: Any, key: str, what: str, where: str) -> Any:
+    try:
+        return listing[key]
+    except XNATKeyError:
+        names = sorted(set(listing.keys()) | set(listing.key_map))
+        shown = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
+        raise XNATValueError(
+            f"no {what} {key!r} in {where} (there are: {shown or 'none'})"
+        ) from None
+
+
+def resolve(session: XNATSession, address: Address) -> Any:
+    """The object ``address`` names (the session itself for the site): a project,
+    subject, experiment, scan, resource or remote file, looked up level by level."""
+    parts = address.parts
+    obj: Any = session
+    where = session.server
+    if "project" in parts:
+        obj = _pick(session.projects, parts["project"], "project", where)
+        where = f"project {parts['project']}"
+    if "subject" in parts:
+        obj = _pick(obj.subjects, parts["subject"], "subject", where)
+        where = f"subject {parts['subject']}"
+    if "experiment" in parts:
+        source = obj.experiments if obj is not session else session.experiments
+        obj = _pick(source, parts["experiment"], "experiment", where)
+        where = f"experiment {parts['experiment']}"
+    if "scan" in parts:
+        obj = _pick(obj.scans, parts["scan"], "scan", where)
+        where = f"scan {parts['scan']}"
+    if "resource" in parts:
+        if obj is session:
+            raise XNATValueError(f"address {address.text!r}: a resource belongs to an object")
+        obj = _pick(obj.resources, parts["resource"], "resource", where)
+        where = f"resource {parts['resource']}"
+    if "file" in parts:
+        obj = _pick(obj.files, parts["file"], "file", where)
+    return obj

@@ -1,0 +1,203 @@
+"""The ``xnat-sdk`` root command: global options, the lazily opened session, errors.
+
+Global options go before the command (``xnat-sdk -s URL -u me --format json ls P``) and
+are accepted after it as well (``xnat-sdk ls P --format json``), except by ``generate`` and
+``serve``, which take their own options.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from xnat_sdk import __version__
+from xnat_sdk.cli._output import FORMATS, Output
+
+if TYPE_CHECKING:
+    from xnat_sdk.session import XNATSession
+
+__all__ = ["Runtime", "command", "global_options", "pass_runtime", "root"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ROOT_HELP = """Browse, download, upload, import and search an XNAT server from the shell.
+
+The server is --server or $XNAT_HOST; the login --user/--password, else $XNAT_USER and
+$XNAT_PASS, else the server's netrc entry (see `xnat-sdk login`), else a password prompt
+on a terminal, else guest access.
+
+Output: a table on a terminal, JSON otherwise (--format table|json|csv). JSON is a list
+of objects whose keys are the table's columns (an object for single results); CSV has a
+header line. Errors: one line on standard error and exit status 1 (2 for a wrong command
+line, 130 for Ctrl-C); --verbose adds the request log (secrets hidden) and tracebacks.
+
+\b
+Shell completion (bash; zsh_source and fish_source alike):
+  eval "$(_XNAT_SDK_COMPLETE=bash_source xnat-sdk)"
+"""
+
+
+@dataclass
+class Runtime:
+    """What the global options chose, and the session opened from them on first use."""
+
+    server: str | None = None
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    netrc: str | None = None
+    insecure: bool = False
+    format: str | None = None
+    quiet: bool = False
+    verbose: bool = False
+    _session: XNATSession | None = field(default=None, repr=False)
+
+    @property
+    def output(self) -> Output:
+        """The printer for the chosen format."""
+        return Output(self.format, self.quiet)
+
+    def connect(self, **extra: Any) -> XNATSession:
+        """A new session from the options (``extra`` goes to :func:`xnat_sdk.connect`)."""
+        import xnat_sdk
+
+        self._no_prompt_without_terminal()
+        if self.insecure:  # one line of our own instead of the SDK's warning
+            import warnings
+
+            warnings.simplefilter("ignore", xnat_sdk.XNATInsecureWarning)
+            self.output.message("xnat-sdk: warning: --insecure: TLS certificates are not checked")
+        return xnat_sdk.connect(
+            self.server,
+            user=self.user,
+            password=self.password,
+            verify=not self.insecure,
+            netrc_file=self.netrc,
+            loglevel=logging.DEBUG if self.verbose else None,
+            **extra,
+        )
+
+    def _no_prompt_without_terminal(self) -> None:
+        """A user without a password is prompted for one only on a terminal: in a pipe or
+        a cron job the prompt would read the data on standard input, or hang."""
+        import sys
+
+        from xnat_sdk.auth import netrc_credentials, server_from_env
+        from xnat_sdk.errors import XNATValueError
+
+        user = self.user or os.environ.get("XNATPY_USER") or os.environ.get("XNAT_USER")
+        if not user or self.password or os.environ.get("XNATPY_PASS"):
+            return
+        if os.environ.get("XNAT_PASS") or _isatty(sys.stdin):
+            return
+        server = self.server or server_from_env() or ""
+        found = netrc_credentials(server, self.netrc) if "://" in server else None
+        if found is None or found[0] != user:
+            raise XNATValueError(
+                f"no password for user {user!r}: give --password, set XNAT_PASS or add a "
+                "netrc entry (`xnat-sdk login`); there is no terminal to ask on"
+            )
+
+    def session(self) -> XNATSession:
+        """The session of this command (opened on first use, closed at exit)."""
+        if self._session is None:
+            self._session = self.connect()
+            click.get_current_context().call_on_close(self.close)
+        return self._session
+
+    def close(self) -> None:
+        """Log out of the session, if one was opened."""
+        if self._session is not None:
+            session, self._session = self._session, None
+            session.disconnect()
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream is not None and stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+pass_runtime = click.make_pass_decorator(Runtime, ensure=True)
+
+
+def _setter(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    def store(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        if value is None or value is False:
+            return
+        runtime = ctx.find_object(Runtime)
+        if runtime is None:
+            runtime = ctx.ensure_object(Runtime)
+        setattr(runtime, name, value)
+
+    return store
+
+
+def _options() -> list[Callable[[F], F]]:
+    def opt(*decls: str, name: str, **kw: Any) -> Callable[[F], F]:
+        return click.option(*decls, expose_value=False, callback=_setter(name), **kw)
+
+    return [
+        opt("--server", "-s", name="server", metavar="URL", help="XNAT server (or $XNAT_HOST)"),
+        opt("--user", "-u", name="user", help="login name or token alias (or $XNAT_USER)"),
+        opt("--password", name="password", help="password (or $XNAT_PASS; prompted on a TTY)"),
+        opt(
+            "--netrc",
+            name="netrc",
+            metavar="FILE",
+            type=click.Path(dir_okay=False),
+            help="netrc file for credentials (default $NETRC or ~/.netrc)",
+        ),
+        opt("--insecure", name="insecure", is_flag=True, help="do not check TLS certificates"),
+        opt(
+            "--format",
+            "-f",
+            name="format",
+            type=click.Choice(FORMATS),
+            help="output format (default: table on a terminal, else json)",
+        ),
+        opt("--quiet", "-q", name="quiet", is_flag=True, help="no progress bars or messages"),
+        opt(
+            "--verbose",
+            "-v",
+            name="verbose",
+            is_flag=True,
+            help="log requests (secrets hidden) and show tracebacks",
+        ),
+    ]
+
+
+def global_options(func: F) -> F:
+    """Accept the global options after the command as well."""
+    for option in reversed(_options()):
+        func = option(func)
+    return func
+
+
+@click.group(
+    name="xnat-sdk",
+    help=ROOT_HELP,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.version_option(__version__, "--version", prog_name="xnat-sdk")
+@global_options
+def root() -> None:
+    """The root group (its options are stored on the :class:`Runtime`)."""
+
+
+def command(group: click.Group, name: str, **kw: Any) -> Callable[[F], F]:
+    """A command of ``group`` that also accepts the global options (listed after its own)."""
+
+    def decorate(func: F) -> F:
+        created = group.command(name, **kw)(global_options(func))
+        shared = {"server", "user", "password", "netrc", "insecure", "format", "quiet", "verbose"}
+        ours = [p for p in created.params if p.name not in shared]
+        created.params = ours + [p for p in created.params if p.name in shared]
+        return func
+
+    return decorate

@@ -1,0 +1,236 @@
+"""``ls``, ``tree`` and ``users ls``."""
+
+from __future__ import annotations
+
+import fnmatch
+import glob
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import click
+
+from xnat_sdk.cli._addresses import ADDRESS_HELP, parse_address, resolve
+from xnat_sdk.cli._app import Runtime, command, pass_runtime, root
+
+__all__ = ["COLUMNS"]
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "projects": ("ID", "secondary_ID", "name", "pi_lastname"),
+    "subjects": ("ID", "label", "project"),
+    "experiments": ("ID", "label", "xsiType", "date", "project"),
+    "scans": ("ID", "type", "series_description", "quality", "xsiType"),
+    "resources": ("label", "format", "file_count", "file_size", "xnat_abstractresource_id"),
+    "files": ("path", "Size", "collection", "digest"),
+}
+"""The columns ``ls`` shows (and the keys of its JSON/CSV rows) by what it lists."""
+
+_CHILDREN = {
+    "site": "projects",
+    "project": "subjects",
+    "subject": "experiments",
+    "experiment": "scans",
+    "scan": "resources",
+    "resource": "files",
+}
+
+
+def _split_pairs(values: Sequence[str], what: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for value in values:
+        key, sep, pattern = value.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{value!r} is not KEY=GLOB", param_hint=what)
+        pairs[key] = pattern
+    return pairs
+
+
+def _matches(row: Mapping[str, Any], filters: Mapping[str, str]) -> bool:
+    return all(
+        fnmatch.fnmatchcase("" if row.get(k) is None else str(row.get(k)), v)
+        for k, v in filters.items()
+    )
+
+
+def listing_rows(
+    listing: Any, kind: str, columns: Sequence[str], filters: Mapping[str, str]
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """The rows of ``listing`` with ``columns`` (default: :data:`COLUMNS`, always all of
+    them, empty where a server's listing lacks one), filtered."""
+    table = listing.tabulate()
+    have = list(table.columns)
+    wanted = list(columns) or list(COLUMNS[kind])
+    needed = [*columns, *(k for k in filters if k not in columns)]
+    missing = [c for c in needed if c not in have]
+    if missing and kind != "files":
+        table = listing.tabulate(columns=needed)
+        # a column the server does not know comes back empty in every row
+        have = [c for c in table.columns if any(r.get(c) is not None for r in table)]
+        missing = [c for c in needed if c not in have] if len(table) else []
+    if missing:
+        raise click.BadParameter(
+            f"no column {', '.join(missing)} (columns: {', '.join(have)})",
+            param_hint="--columns/--filter",
+        )
+    rows = [row.to_dict() for row in table]
+    return wanted, [row for row in rows if _matches(row, filters)]
+
+
+LS_HELP = (
+    "List what is inside ADDRESS (the projects without one): the subjects of a project, "
+    "the experiments of a subject, the scans of an experiment, the resources of a scan, the "
+    "files of a resource (a file: its own row).\n\n"
+    "\b\nColumns (the keys of the JSON objects and the CSV header), unless --columns:\n"
+    + "\n".join(f"  {kind}: {', '.join(names)}" for kind, names in COLUMNS.items())
+    + "\n\n--filter KEY=GLOB keeps the rows whose column KEY matches GLOB (repeatable).\n\n"
+    + ADDRESS_HELP
+)
+
+
+@command(root, "ls", help=LS_HELP)
+@click.argument("address", required=False)
+@click.option("--columns", "-c", help="comma-separated columns to show (default: the useful ones)")
+@click.option("--filter", "filters", multiple=True, metavar="KEY=GLOB", help="keep matching rows")
+@pass_runtime
+def ls(
+    runtime: Runtime, address: str | None, columns: str | None, filters: tuple[str, ...]
+) -> None:
+    """``xnat-sdk ls [ADDRESS]``."""
+    parsed = parse_address(address)
+    pairs = _split_pairs(filters, "--filter")
+    session = runtime.session()
+    kind = _CHILDREN.get(parsed.level)
+    if kind is None:  # a file: its own row of its resource's listing
+        path = parsed.parts.pop("file")
+        resource = resolve(session, parsed)
+        _ = resource.files[path]  # names the files there when it is not one
+        kind, listing = "files", resource.files
+        pairs["path"] = glob.escape(path)
+    else:
+        listing = getattr(resolve(session, parsed), kind)
+    chosen = [c.strip() for c in columns.split(",") if c.strip()] if columns else []
+    names, rows = listing_rows(listing, kind, chosen, pairs)
+    runtime.output.rows(names, rows, title=f"{kind} of {parsed.text}" if parsed.text else kind)
+
+
+def _resource_stats(obj: Any) -> tuple[int, int]:
+    files = size = 0
+    for row in obj.resources.tabulate().dicts():
+        files += int(row.get("file_count") or 0)
+        size += int(row.get("file_size") or 0)
+    return files, size
+
+
+def _node(kind: str, obj: Any, children: list[dict[str, Any]]) -> dict[str, Any]:
+    files = sum(int(c["files"]) for c in children)
+    size = sum(int(c["size"]) for c in children)
+    if kind in ("scan", "resource"):
+        files, size = (
+            _resource_stats(obj) if kind == "scan" else (int(obj.file_count), int(obj.file_size))
+        )
+    label = getattr(obj, "label", None) or getattr(obj, "type", None) or ""
+    ident = obj.uri.rstrip("/").rsplit("/", 1)[-1]
+    return {
+        "level": kind,
+        "id": ident,
+        "label": str(label),
+        "files": files,
+        "size": size,
+        "children": children,
+    }
+
+
+def build_tree(obj: Any, kind: str) -> dict[str, Any]:
+    """The hierarchy below ``obj`` with file counts and sizes (scans: from their
+    resources' listing; above: sums)."""
+    below = {"project": ("subjects", "subject"), "subject": ("experiments", "experiment")}
+    if kind in below:
+        attr, child = below[kind]
+        children = [build_tree(item, child) for item in getattr(obj, attr).values()]
+    elif kind == "experiment" and hasattr(obj, "scans"):
+        children = [build_tree(item, "scan") for item in obj.scans.values()]
+    else:
+        children = []
+    return _node(kind, obj, children)
+
+
+def _flatten(node: dict[str, Any], path: str = "") -> list[dict[str, Any]]:
+    here = f"{path}/{node['label'] or node['id']}" if path else node["label"] or node["id"]
+    row = {k: node[k] for k in ("level", "id", "label", "files", "size")}
+    row["path"] = here
+    return [row, *(r for child in node["children"] for r in _flatten(child, here))]
+
+
+def _human(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} B"
+
+
+def _rich_tree(node: dict[str, Any], branch: Any = None) -> Any:
+    from rich.tree import Tree
+
+    text = (
+        f"[bold]{node['level']}[/] {node['label'] or node['id']} "
+        f"({node['id']}): {node['files']} files, {_human(node['size'])}"
+    )
+    tree = Tree(text) if branch is None else branch.add(text)
+    for child in node["children"]:
+        _rich_tree(child, tree)
+    return tree
+
+
+@command(
+    root,
+    "tree",
+    help="Show the hierarchy below ADDRESS with file counts and sizes.\n\n"
+    "JSON: nested objects {level, id, label, files, size, children}; CSV: one row per "
+    "object (level, id, label, files, size, path).\n\n" + ADDRESS_HELP,
+)
+@click.argument("address")
+@pass_runtime
+def tree(runtime: Runtime, address: str) -> None:
+    """``xnat-sdk tree ADDRESS``."""
+    parsed = parse_address(address)
+    if parsed.level not in ("project", "subject", "experiment", "scan"):
+        raise click.BadParameter(
+            "give a project, subject, experiment or scan", param_hint="ADDRESS"
+        )
+    obj = resolve(runtime.session(), parsed)
+    node = build_tree(obj, parsed.level)
+    output = runtime.output
+    if output.format == "json":
+        import json
+
+        click.echo(json.dumps(node, indent=2))
+    elif output.format == "csv":
+        output.rows(["level", "id", "label", "files", "size", "path"], _flatten(node))
+    else:
+        from rich.console import Console
+
+        Console().print(_rich_tree(node))
+
+
+@root.group("users")
+def users() -> None:
+    """The server's user accounts."""
+
+
+@command(users, "ls")
+@pass_runtime
+def users_ls(runtime: Runtime) -> None:
+    """List the users (login, names, email, id)."""
+    accounts = runtime.session().users.values()
+    rows = [
+        {
+            "login": u.login,
+            "first_name": u.first_name,
+            "last_name": u.last_name,
+            "email": u.email,
+            "id": u.id,
+        }
+        for u in accounts
+    ]
+    runtime.output.rows(["login", "first_name", "last_name", "email", "id"], rows, title="users")

@@ -1,0 +1,121 @@
+"""``search TYPE --where FIELD=VALUE ... [--columns ...]``: the typed query builder
+(``session.query``) from the shell."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import click
+
+from xnat_sdk.cli._app import Runtime, command, pass_runtime, root
+
+__all__ = ["parse_condition"]
+
+_CONDITION = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(!=|<=|>=|=|<|>|~)\s*(.*)$", re.S)
+_DEFAULT_COLUMNS = ("label", "project", "date")
+
+SEARCH_HELP = """Search for objects of TYPE (an xsi type such as xnat:mrSessionData, or a
+model class name such as MrSessionData) with typed conditions.
+
+\b
+--where FIELD OP VALUE, repeatable (ANDed); OP is = != < <= > >= or ~ (SQL LIKE, % and _);
+FIELD is a field of the model (label, project, date, ...), VALUE is read as the field's
+type (2024-01-01 for a date): a wrong field or value fails before the search is sent.
+--columns: fields to return (default: label, project, date when the type has them).
+
+\b
+Example: xnat-sdk search xnat:mrSessionData --where project=P --where 'date>=2024-01-01'
+"""
+
+
+def _model(name: str) -> type[Any]:
+    from xnat_sdk.generic import model_class
+
+    cls = model_class(name) if ":" in name else None
+    if cls is None:
+        import xnat_sdk.models as models
+
+        cls = getattr(models, name, None)
+    if not isinstance(cls, type) or not getattr(cls, "__xsi_type__", ""):
+        raise click.BadParameter(f"no model for {name!r}", param_hint="TYPE")
+    return cls
+
+
+def _field(cls: type[Any], name: str, what: str) -> Any:
+    from xnat_sdk.fields import class_fields
+
+    table = class_fields(cls)
+    spec = table.by_name.get(name)
+    if spec is None or not spec.is_data or spec.is_list:
+        raise click.BadParameter(
+            f"{cls.__name__} has no searchable field {name!r}{table.suggest(name)}",
+            param_hint=what,
+        )
+    return spec
+
+
+def parse_condition(cls: type[Any], text: str) -> Callable[[Any], Any]:
+    """A ``where`` lambda for ``FIELD OP VALUE`` (the value converted to the field's type)."""
+    from xnat_sdk.fields import convert_scalar
+    from xnat_sdk.search import col
+
+    match = _CONDITION.match(text)
+    if match is None:
+        raise click.BadParameter(f"{text!r} is not FIELD OP VALUE", param_hint="--where")
+    name, op, raw = match.groups()
+    spec = _field(cls, name, "--where")
+    try:
+        value = raw if op == "~" else convert_scalar(spec.scalar, raw)
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"{raw!r} is not a {spec.scalar} for {name}: {exc}", param_hint="--where"
+        ) from None
+    compare: dict[str, Callable[[Any, Any], Any]] = {
+        "=": lambda c, v: c == v,
+        "!=": lambda c, v: c != v,
+        "<": lambda c, v: c < v,
+        "<=": lambda c, v: c <= v,
+        ">": lambda c, v: c > v,
+        ">=": lambda c, v: c >= v,
+        "~": lambda c, v: c.like(v),
+    }
+    return lambda s: compare[op](col(getattr(s, name)), value)
+
+
+def _columns(cls: type[Any], chosen: Sequence[str]) -> list[str]:
+    from xnat_sdk.fields import class_fields
+
+    if chosen:
+        for name in chosen:
+            _field(cls, name, "--columns")
+        return list(chosen)
+    names = class_fields(cls).by_name
+    return [c for c in _DEFAULT_COLUMNS if c in names]
+
+
+@command(root, "search", help=SEARCH_HELP)
+@click.argument("type_name", metavar="TYPE")
+@click.option("--where", "-w", "conditions", multiple=True, metavar="FIELD OP VALUE")
+@click.option("--columns", "-c", help="comma-separated fields to return")
+@pass_runtime
+def search(
+    runtime: Runtime, type_name: str, conditions: tuple[str, ...], columns: str | None
+) -> None:
+    """``xnat-sdk search TYPE``."""
+    from xnat_sdk.search import col
+
+    cls = _model(type_name)
+    wheres = [parse_condition(cls, text) for text in conditions]
+    chosen = [c.strip() for c in (columns or "").split(",") if c.strip()]
+    names = _columns(cls, chosen)
+    query = runtime.session().query(cls)
+    if wheres:
+        query = query.where(*wheres)
+    if names:
+        query = query.columns(lambda s: [col(getattr(s, name)) for name in names])
+    table = query.all()
+    rows = [row.to_dict() for row in table]
+    shown = names or list(table.columns)
+    runtime.output.rows(shown, rows, title=f"{cls.__xsi_type__} search")

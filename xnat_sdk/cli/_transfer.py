@@ -1,0 +1,225 @@
+"""``download``, ``upload`` and ``import``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from xnat_sdk.cli._addresses import ADDRESS_HELP, Address, parse_address, resolve
+from xnat_sdk.cli._app import Runtime, command, pass_runtime, root
+
+__all__: list[str] = []
+
+
+def _summary(folder: Path) -> tuple[int, int]:
+    files = size = 0
+    for path in folder.rglob("*"):
+        if path.is_file():
+            files += 1
+            size += path.stat().st_size
+    return files, size
+
+
+def _download(runtime: Runtime, obj: Any, level: str, target: Path, opts: dict[str, Any]) -> Path:
+    verbose = not runtime.quiet
+    scan_type, resource, workers, flat = (
+        opts[k] for k in ("scan_type", "resource", "workers", "flat")
+    )
+    if flat and not (level == "resource" or (level == "scan" and resource)):
+        raise click.UsageError(
+            "--flat needs a resource: a resource address, or a scan and --resource"
+        )
+    if resource and level not in ("experiment", "scan"):
+        raise click.UsageError("--resource needs an experiment or scan address")
+    if scan_type and level not in ("project", "subject", "experiment"):
+        raise click.UsageError("--scan-type needs a project, subject or experiment address")
+    if level in ("project", "subject"):
+        return Path(
+            obj.download_dir(
+                target, verbose=verbose, workers=workers, scan_filter=scan_type or "ALL"
+            )
+        )
+    if level == "experiment" and not resource:
+        return Path(obj.download_dir(target, scan_filter=scan_type or "ALL", verbose=verbose))
+    if level in ("experiment", "scan") and resource:
+        scans = [obj] if level == "scan" else list(obj.scans.values())
+        if scan_type:  # IDs or types, comma-separated, as the server's scan filter
+            wanted = {part.strip() for part in scan_type.split(",")}
+            scans = [s for s in scans if {str(s.id), str(s.type)} & wanted]
+        found = [s.resources[resource] for s in scans if resource in s.resources]
+        if not found:
+            raise click.ClickException(f"no scan of {obj.uri} has a resource {resource!r}")
+        for item in found:
+            item.download_dir(target, verbose=verbose, flatten_dirs=flat)
+        return target
+    if level == "scan":
+        return Path(obj.download_dir(target, verbose=verbose))
+    if level == "resource":
+        return Path(obj.download_dir(target, verbose=verbose, flatten_dirs=flat))
+    if level == "file":
+        target.mkdir(parents=True, exist_ok=True)
+        return Path(obj.download(target, verbose=verbose))
+    raise click.UsageError("give something to download (a project or below)")
+
+
+@command(
+    root,
+    "download",
+    help="Download ADDRESS (a project, subject, experiment, scan, resource or file) into "
+    "TARGET_DIR, every file verified against the server's listing (size, MD5); a broken-off "
+    "transfer resumes, and an interrupted one leaves no partial files. Layout: the server's "
+    "({project}/{subject}/{session}/scans/{scan}/resources/{label}/files/...).\n\n"
+    "JSON: {address, path, files, bytes}: the folder (or file) written and the files and "
+    "bytes below it.\n\n" + ADDRESS_HELP,
+)
+@click.argument("address")
+@click.argument("target_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--scan-type", help="only scans of this type (or IDs, comma-separated)")
+@click.option("--resource", help="only this resource of each scan (experiment or scan)")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 32),
+    default=4,
+    show_default=True,
+    help="sessions downloaded at a time (project, subject)",
+)
+@click.option("--flat", is_flag=True, help="put a resource's files straight into TARGET_DIR")
+@pass_runtime
+def download(runtime: Runtime, /, address: str, target_dir: Path, **opts: Any) -> None:
+    """``xnat-sdk download ADDRESS TARGET_DIR``."""
+    parsed = parse_address(address)
+    obj = resolve(runtime.session(), parsed)
+    path = _download(runtime, obj, parsed.level, target_dir, opts)
+    if path.is_file():
+        files, size = 1, path.stat().st_size
+    else:  # a folder (none when there was nothing to download)
+        files, size = _summary(path)
+    runtime.output.record({"address": address, "path": str(path), "files": files, "bytes": size})
+
+
+def _resource_for_upload(runtime: Runtime, address: str) -> tuple[Any, bool]:
+    """The resource ``address`` names (created when missing) and whether it was created."""
+    from xnat_sdk.errors import XNATValueError
+
+    if address.startswith("/"):
+        parsed = parse_address(address)
+        label = parsed.parts.pop("resource", None)
+        bad = label is None or "file" in parsed.parts
+        parent_address = Address(address, dict(parsed.parts))
+    else:  # the short form: PARENT/RESOURCE, the last part names the resource
+        parent_text, _, label = address.rstrip("/").rpartition("/")
+        bad = not parent_text or not label
+        parent_address = parse_address(parent_text) if not bad else Address(address)
+        bad = bad or "resource" in parent_address.parts
+    if bad or not label:
+        raise click.BadParameter(
+            "name a resource: P/RESOURCE, P/S/RESOURCE, P/S/E/RESOURCE, P/S/E/SCAN/RESOURCE "
+            "or a REST path ending in /resources/LABEL",
+            param_hint="ADDRESS",
+        )
+    session = runtime.session()
+    parent = resolve(session, parent_address)
+    if parent is session:
+        raise XNATValueError(f"address {address!r}: a resource belongs to an object")
+    if label in parent.resources:
+        return parent.resources[label], False
+    return parent.create_resource(label), True
+
+
+@command(
+    root,
+    "upload",
+    help="Upload LOCAL (a file, or a folder with its sub-folders) into the resource "
+    "ADDRESS/RESOURCE, created when missing (e.g. P/S/E/1/DICOM, or "
+    "/data/projects/P/resources/DOCS). Existing remote files are kept unless --overwrite.\n\n"
+    "JSON: {resource, created, files, bytes}.",
+)
+@click.argument("local", type=click.Path(exists=True, path_type=Path))
+@click.argument("address")
+@click.option("--overwrite", is_flag=True, help="replace remote files of the same name")
+@click.option("--extract", is_flag=True, help="unpack an uploaded zip/tar on the server")
+@click.option(
+    "--method",
+    type=click.Choice(["per_file", "tar_file", "tgz_file", "tar_memory", "tgz_memory"]),
+    default="tgz_file",
+    show_default=True,
+    help="how a folder is sent",
+)
+@click.option("--name", help="remote path of an uploaded file (default: its name)")
+@pass_runtime
+def upload(
+    runtime: Runtime,
+    local: Path,
+    address: str,
+    overwrite: bool,
+    extract: bool,
+    method: str,
+    name: str | None,
+) -> None:
+    """``xnat-sdk upload LOCAL ADDRESS/RESOURCE``."""
+    resource, created = _resource_for_upload(runtime, address)
+    verbose = not runtime.quiet
+    if local.is_dir():
+        if extract or name:
+            raise click.UsageError("--extract and --name are for a file, not a folder")
+        resource.upload_dir(local, overwrite=overwrite, method=method, verbose=verbose)
+        files, size = _summary(local)
+    else:
+        resource.upload(
+            local, name or local.name, overwrite=overwrite, extract=extract, verbose=verbose
+        )
+        files, size = 1, local.stat().st_size
+    runtime.output.record(
+        {"resource": resource.uri, "created": created, "files": files, "bytes": size}
+    )
+
+
+@command(
+    root,
+    "import",
+    help="Import DICOM data (a zip/tar file or a folder) with XNAT's import service; prints "
+    "where it landed.\n\nJSON: {uri, destination (prearchive|archive), project, label}.",
+)
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--project", "-p", required=True, help="project to import into")
+@click.option("--subject", help="subject label")
+@click.option("--experiment", help="experiment (session) label")
+@click.option(
+    "--destination",
+    type=click.Choice(["/archive", "/prearchive"]),
+    help="archive at once or go to the prearchive (default: the project's setting)",
+)
+@click.option(
+    "--overwrite", type=click.Choice(["none", "append", "delete"]), help="existing session"
+)
+@pass_runtime
+def import_(
+    runtime: Runtime,
+    source: Path,
+    project: str,
+    subject: str | None,
+    experiment: str | None,
+    destination: str | None,
+    overwrite: str | None,
+) -> None:
+    """``xnat-sdk import FILE_OR_DIR --project P``."""
+    from xnat_sdk.prearchive import PrearchiveSession
+
+    if destination is not None:
+        destination = f"{destination}/projects/{project}"
+    result = runtime.session().services.import_(
+        os.fspath(source),
+        project=project,
+        subject=subject,
+        experiment=experiment,
+        destination=destination,
+        overwrite=overwrite,
+    )
+    where = "prearchive" if isinstance(result, PrearchiveSession) else "archive"
+    label = result.label if isinstance(result, PrearchiveSession) else getattr(result, "label", "")
+    runtime.output.record(
+        {"uri": result.uri, "destination": where, "project": project, "label": label}
+    )
