@@ -5,12 +5,14 @@ of float fields and ``last_modified``."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
 
 from tests.conformance.conftest import Rest, unique
 from xnat_sdk.testing.dicomgen import make_study, zip_study
+from xnat_sdk.testing.local import LocalXNAT
 
 
 def test_pyxnat_create_keeps_the_ids_it_passes(pyx: Any, rest: Rest) -> None:
@@ -148,3 +150,37 @@ def test_pyxnat_sees_last_modified_change(pyx: Any, rest: Rest) -> None:
     session.attrs.set("xnat:mrSessionData/note", "changed")
     assert subject.attrs.get("xnat:subjectData/meta/last_modified") > s0
     assert session.attrs.get("xnat:mrSessionData/meta/last_modified") > e0
+
+
+def test_pyxnat_site_setup_and_accession_ids(tmp_path: Path) -> None:
+    """pyxnat's own test setup POSTs a JSON map to ``/xapi/siteConfig`` (``siteId``,
+    ``siteUrl``, ``adminEmail``, ``requireLogin`` ...: ``SiteConfigApi.setSiteConfigProperties``)
+    and reads ``/xapi/siteConfig/buildInfo``; the IDs of subjects and sessions it creates
+    follow the site ID as ``IDGenerator`` makes them (``{siteId}_S00001``), and xnatpy sees
+    the same IDs. The site ID set here is used by the ID generator after a restart."""
+    import pyxnat
+    import xnat
+
+    with LocalXNAT(tmp_path, site_id="PYSITE") as srv:
+        intf = pyxnat.Interface(server=srv.url, user="admin", password="admin")
+        try:
+            body = '{"siteUrl": "http://localhost", "adminEmail": "fake@fake.fake"}'
+            intf._exec(
+                "/xapi/siteConfig", "POST", body, headers={"Content-Type": "application/json"}
+            )
+            config = json.loads(intf._exec("/xapi/siteConfig"))
+            assert (config["siteId"], config["adminEmail"]) == ("PYSITE", "fake@fake.fake")
+            project = intf.select.project("SITEPROJ")
+            project.create()
+            subject = project.subject("SUB1")
+            subject.create()
+            assert subject.id() == "PYSITE_S00001"
+            session = subject.experiment("MR1")
+            session.create(experiments="xnat:mrSessionData")
+            assert session.id() == "PYSITE_E00001"
+        finally:
+            intf.disconnect()
+        with xnat.connect(srv.url, user="admin", password="admin", loglevel="WARNING") as xs:
+            xsubject = xs.projects["SITEPROJ"].subjects["SUB1"]
+            assert xsubject.id == "PYSITE_S00001"
+            assert xsubject.experiments["MR1"].id == "PYSITE_E00001"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import time
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import requests
 
@@ -430,3 +431,94 @@ def test_last_modified_follows_changes(xnat_server: LocalXNAT, admin: requests.S
     time.sleep(0.01)
     assert admin.put(f"{p}/subjects/S1?gender=female").ok
     assert subject() == kept
+
+
+# -- 2. site ID and /xapi/siteConfig ---------------------------------------------------------
+
+
+def test_accession_ids_follow_the_site_id(tmp_path: Path) -> None:
+    """``IDGenerator`` (``org.nrg.xnat.turbine.utils``): the ID template is ``siteId`` with
+    spaces, ``"``, ``'`` and ``^`` removed and ``-`` made ``_`` (constructor), plus
+    ``"_" + code`` (``S`` for ``xnat_subjectdata``, ``E`` for ``xnat_experimentdata``,
+    ``getDefaultCode``), formatted ``%s%05d`` (``IDGeneratorFactory.DEFAULT_DIGITS`` 5); the
+    number starts after the count of IDs that already have the template
+    (``generateIdentifier``: ``new AtomicInteger(offLimits.size())``). The generator reads
+    the site ID once, when ``XnatServicesConfig`` builds it: a ``siteId`` set over
+    ``/xapi/siteConfig`` is used by new IDs after the next start."""
+    with LocalXNAT(tmp_path, site_id="MY-SITE 1") as xnat:
+        s = requests.Session()
+        s.auth = ("admin", "admin")
+        p = _project(s, xnat.url, "SITEP")
+        assert s.put(f"{p}/subjects/A").text == "MY_SITE1_S00001"
+        e = s.put(f"{p}/subjects/A/experiments/MR1?xsiType=xnat:mrSessionData")
+        assert e.text == "MY_SITE1_E00001"
+        assert s.get(f"{xnat.url}/xapi/siteConfig/siteId").text == "MY-SITE 1"
+        assert s.post(f"{xnat.url}/xapi/siteConfig/siteId", data="OTHER").status_code == 200
+        assert s.get(f"{xnat.url}/xapi/siteConfig/siteId").text == "OTHER"
+        assert s.put(f"{p}/subjects/B").text == "MY_SITE1_S00002"  # until the next start
+    with LocalXNAT(tmp_path) as xnat:  # no site_id: the stored one
+        s = requests.Session()
+        s.auth = ("admin", "admin")
+        p = f"{xnat.url}/data/projects/SITEP"
+        assert s.put(f"{p}/subjects/C").text == "OTHER_S00001"
+        assert s.get(f"{xnat.url}/xapi/siteConfig").json()["siteId"] == "OTHER"
+    with LocalXNAT(tmp_path, site_id="MY-SITE 1") as xnat:
+        s = requests.Session()
+        s.auth = ("admin", "admin")
+        # two IDs have the template: the count is the start, numbers never repeat
+        assert s.put(f"{xnat.url}/data/projects/SITEP/subjects/D").text == "MY_SITE1_S00003"
+
+
+def test_site_config_api(xnat_server: LocalXNAT, admin: requests.Session) -> None:
+    """``SiteConfigApi`` (``org.nrg.xapi.rest.settings``): ``GET /xapi/siteConfig``
+    (``getSiteConfigProperties``) is the map of the preferences the user may read
+    (``SiteConfigAccess.canRead``: ``site-config-access.yaml`` lists ``public`` ones, e.g.
+    ``siteId``/``siteUrl``, ``authenticated`` ones, and admin-only ones like
+    ``archivePath``), typed (``requireLogin`` true, ``sessionXmlRebuilderRepeat`` 60000);
+    ``GET /xapi/siteConfig/{property}`` (``getSpecifiedSiteConfigProperty``,
+    ``SiteConfigPreferenceXapiAuthorization``, ``considerGuests``) lets guests read the
+    public ones, refuses others (guest 401, user 403, ``AbstractXapiAuthorization.check``)
+    and answers 404 "No site configuration property named X"; a single value is set with
+    ``POST /xapi/siteConfig/{property}`` (``setSiteConfigProperty``, text body, admin) and
+    several with ``POST /xapi/siteConfig`` (``setSiteConfigProperties``, JSON map): XNAT maps
+    no PUT there (the issue's "GET/PUT siteId" is POST in the source)."""
+    url = f"{xnat_server.url}/xapi/siteConfig"
+    full = admin.get(url).json()
+    assert full["siteId"] == "XNAT" and full["requireLogin"] is True
+    assert full["archivePath"] == "/data/xnat/archive"
+    assert full["sessionXmlRebuilderRepeat"] == 60000
+    mine = requests.get(url, auth=("user", "user")).json()
+    assert mine["siteId"] == "XNAT" and "archivePath" not in mine and "zipExtensions" in mine
+    assert requests.get(url).status_code == 401
+    assert requests.get(f"{url}/siteId").text == "XNAT"  # public
+    assert requests.get(f"{url}/archivePath").status_code == 401
+    assert requests.get(f"{url}/archivePath", auth=("user", "user")).status_code == 403
+    assert admin.get(f"{url}/archivePath").text == "/data/xnat/archive"
+    missing = admin.get(f"{url}/noSuchPreference")
+    assert missing.status_code == 404 and "No site configuration property named" in missing.text
+    assert admin.put(f"{url}/siteId", data="X").status_code == 405
+    assert requests.post(f"{url}/siteUrl", data="x", auth=("user", "user")).status_code == 403
+    sent = admin.post(url, json={"siteUrl": "http://xnat.example", "requireLogin": False})
+    assert sent.status_code == 200
+    assert admin.get(f"{url}/values/siteUrl,requireLogin").json() == {
+        "siteUrl": "http://xnat.example",
+        "requireLogin": False,
+    }
+    assert admin.post(url, json={"requireLogin": True}).ok
+
+
+def test_serve_site_id_option(tmp_path: Path) -> None:
+    """``xnat-sdk serve --site-id S`` starts the server with ``siteId`` S (what XNAT's setup
+    page stores): accession IDs ``S_S00001``."""
+    from serve_process import MAIN, start_serve, stop
+
+    proc, url = start_serve(tmp_path, [MAIN, "serve", "--site-id", "CLI_SITE"])
+    try:
+        auth = ("admin", "admin")
+        assert requests.put(f"{url}/data/projects/CLIP", auth=auth).ok
+        assert requests.put(f"{url}/data/projects/CLIP/subjects/A", auth=auth).text == (
+            "CLI_SITE_S00001"
+        )
+        assert requests.get(f"{url}/xapi/siteConfig/siteId").text == "CLI_SITE"
+    finally:
+        stop(proc)

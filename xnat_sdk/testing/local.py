@@ -39,6 +39,10 @@ class LocalXNAT:
     "Access Denied: Only site managers can access site-level user resources.", the XAPI
     listings a bare 403 (a user still reads their own ``/xapi/users/profile/{login}``).
     Guests are refused either way (``/data/users`` 403, ``/xapi/users*`` 401).
+    ``site_id`` sets XNAT's ``siteId`` site preference at start (``None`` keeps the one stored
+    in ``data_dir``, ``XNAT`` for a new one): accession IDs are ``{siteId}_S00001`` and
+    ``{siteId}_E00001``; ``/xapi/siteConfig/siteId`` reads and sets it (a change shows in new
+    IDs after the next start, as XNAT's ID generator reads it once).
     """
 
     def __init__(
@@ -48,7 +52,7 @@ class LocalXNAT:
         port: int = 0,
         users: Iterable[tuple[str, str, bool]] = DEFAULT_USERS,
         schemas_dir: str | Path | None = None,
-        site_id: str = "XNAT",
+        site_id: str | None = None,
         extra_schemas: Iterable[str | Path] = (),
         restrict_user_list: bool = False,
     ) -> None:

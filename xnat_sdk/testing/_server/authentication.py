@@ -102,7 +102,9 @@ def _basic(request: Request) -> tuple[str, str] | None:
 def unauthorized(state: ServerState, message: str = "Authentication failed.") -> HttpError:
     """A 401 error carrying ``WWW-Authenticate``."""
     return HttpError(
-        401, message, headers={"WWW-Authenticate": f'Basic realm="{state.config.site_id}"'}
+        401,
+        message,
+        headers={"WWW-Authenticate": f'Basic realm="{state.config.site_id or "XNAT"}"'},
     )
 
 

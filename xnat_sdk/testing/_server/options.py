@@ -16,6 +16,12 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--user", default="admin")
     parser.add_argument("--password", default="admin")
     parser.add_argument(
+        "--site-id",
+        default=None,
+        help="XNAT's site ID (siteId preference; accession IDs are {site ID}_S00001 ...); "
+        "default: the one stored in --data-dir, else XNAT",
+    )
+    parser.add_argument(
         "--restrict-user-list",
         action="store_true",
         help="let only site admins list the site's users (XNAT's restrictUserListAccessToAdmins; "

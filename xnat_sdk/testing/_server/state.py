@@ -29,7 +29,9 @@ class ServerConfig:
     schemas_dir: Path | None = None
     #: extra ``.xsd`` files (site plugins), served as ``/xapi/schemas/{stem}`` and known types
     extra_schemas: list[Path] = field(default_factory=list)
-    site_id: str = "XNAT"
+    #: the site ID to start with (stored as the ``siteId`` preference); ``None`` keeps the
+    #: stored one (``XNAT`` on a new store). Set to the site ID in force once started.
+    site_id: str | None = None
     version: str = "1.8.10"
     session_timeout_ms: int = 900_000
     #: XNAT's ``restrictUserListAccessToAdmins`` site preference; off by default, as in XNAT:
