@@ -184,3 +184,65 @@ def test_pyxnat_site_setup_and_accession_ids(tmp_path: Path) -> None:
             xsubject = xs.projects["SITEPROJ"].subjects["SUB1"]
             assert xsubject.id == "PYSITE_S00001"
             assert xsubject.experiments["MR1"].id == "PYSITE_E00001"
+
+
+def test_xnatpy_query_rows_carry_xnats_keys(xnatpy: Any, rest: Rest, new_project: Any) -> None:
+    """xnatpy's own ``test_querying`` (recorded against a real XNAT): a query viewing
+    ``PROJECT`` and ``label`` tabulates as ``{"project", "xnat_col_mrsessiondatalabel",
+    "quarantine_status"}`` (``SearchResource.setColumnProperties``, ``SchemaElement.
+    createDisplayFieldForXMLPath``, ``DisplaySearch``'s ``QUARANTINE_STATUS``); its
+    ``DEFAULT_SEARCH_FIELDS`` (``ID``, ``project``, ``subject_ID``) come back as
+    ``session_id``/``project``/``subject_id``, which ``FROM_SEARCH_URI`` builds objects from."""
+    pid = new_project("XQK")
+    new_project_other = new_project("XQO")
+    for p in (pid, new_project_other):
+        rest.http.put(f"{rest.base}/data/projects/{p}/subjects/S1", timeout=30)
+        rest.http.put(
+            f"{rest.base}/data/projects/{p}/subjects/S1/experiments/{p}_MR1",
+            params={"xsiType": "xnat:mrSessionData"},
+            timeout=30,
+        )
+    mr = xnatpy.classes.MrSessionData
+    query = mr.query().filter(mr.label == f"{pid}_MR1").view(mr.PROJECT, mr.label)
+    assert query.tabulate_dict() == [
+        {"project": pid, "quarantine_status": "active", "xnat_col_mrsessiondatalabel": f"{pid}_MR1"}
+    ]
+    assert query.tabulate_csv().splitlines()[0] == (
+        "project,xnat_col_mrsessiondatalabel,quarantine_status"
+    )
+    found = mr.query().filter(mr.PROJECT == pid).all()
+    assert [(type(e).__name__, e.label) for e in found] == [("MrSessionData", f"{pid}_MR1")]
+    assert found[0].id == rest.fields(f"/data/projects/{pid}/experiments/{pid}_MR1")["ID"]
+
+
+def test_pyxnat_search_columns_and_project_constraint(pyx: Any, new_project: Any) -> None:
+    """pyxnat's ``select(type, columns).where(...)`` sends ``element/FIELD`` as the field ID:
+    display field IDs (``SESSION_ID``, or ``XNAT_COL_MRSESSIONDATALABEL``, the field XNAT
+    makes for ``label``, as pyxnat users spell it) come back under XNAT's keys; the
+    constraint ``xnat:subjectData/PROJECT`` (pyxnat's own ``test_search_access``) limits the
+    rows to that project, and ``//subjects`` built on it lists that project's subjects."""
+    pid = new_project("PQK")
+    other = new_project("PQO")
+    project = pyx.select.project(pid)
+    for p in (pid, other):
+        for s in ("S1", "S2"):
+            pyx.select.project(p).subject(s).create()
+            pyx.select.project(p).subject(s).experiment(f"{p}_{s}_MR").create(
+                experiments="xnat:mrSessionData"
+            )
+    columns = ["xnat:mrSessionData/SESSION_ID", "xnat:mrSessionData/XNAT_COL_MRSESSIONDATALABEL"]
+    table = pyx.select("xnat:mrSessionData", columns).where(
+        [("xnat:subjectData/PROJECT", "=", pid), "AND"]
+    )
+    assert list(table.headers()) == ["session_id", "xnat_col_mrsessiondatalabel"]
+    assert sorted(table["xnat_col_mrsessiondatalabel"]) == [f"{pid}_S1_MR", f"{pid}_S2_MR"]
+    # pyxnat matches a bare ``label`` to the answer's headers by similarity: XNAT's key
+    # ``xnat_col_mrsessiondatalabel`` is not close enough, so pyxnat drops that column
+    plain = pyx.select("xnat:mrSessionData", ["xnat:mrSessionData/label"]).where(
+        [("xnat:mrSessionData/PROJECT", "=", pid), "AND"]
+    )
+    assert len(plain) == 2 and "xnat_col_mrsessiondatalabel" not in plain.headers()
+    subjects = pyx.select("//subjects").where([("xnat:subjectData/PROJECT", "=", pid), "AND"])
+    assert sorted(s._uri.split("/")[3] for s in subjects) == [pid, pid]
+    assert sorted(s.label() for s in subjects) == ["S1", "S2"]
+    assert project.exists()

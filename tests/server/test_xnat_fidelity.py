@@ -522,3 +522,139 @@ def test_serve_site_id_option(tmp_path: Path) -> None:
         assert requests.get(f"{url}/xapi/siteConfig/siteId").text == "CLI_SITE"
     finally:
         stop(proc)
+
+
+# -- 7 and 8. search criteria and result keys -------------------------------------------------
+
+_BUNDLE = (
+    '<xdat:bundle xmlns:xdat="http://nrg.wustl.edu/security">'
+    "<xdat:root_element_name>{root}</xdat:root_element_name>{fields}"
+    '<xdat:search_where method="AND">{where}</xdat:search_where></xdat:bundle>'
+)
+
+
+def _search_fields(*fields: tuple[str, str]) -> str:
+    return "".join(
+        f"<xdat:search_field><xdat:element_name>{e}</xdat:element_name>"
+        f"<xdat:field_ID>{f}</xdat:field_ID><xdat:sequence>{i}</xdat:sequence>"
+        "<xdat:type>string</xdat:type><xdat:header>url</xdat:header></xdat:search_field>"
+        for i, (e, f) in enumerate(fields)
+    )
+
+
+def _criterion(field: str, value: str) -> str:
+    return (
+        f"<xdat:criteria><xdat:schema_field>{field}</xdat:schema_field>"
+        f"<xdat:comparison_type>=</xdat:comparison_type><xdat:value>{value}</xdat:value>"
+        "</xdat:criteria>"
+    )
+
+
+def _seed_two_projects(xnat: LocalXNAT, a: str, b: str) -> dict[str, str]:
+    ids: dict[str, str] = {}
+    for pid in (a, b):
+        xnat.seed_project(pid)
+        for n in ("1", "2"):
+            ids[f"{pid}_S{n}"] = xnat.seed_subject(pid, f"{pid}_S{n}")
+            eid = xnat.seed_session(pid, f"{pid}_S{n}", f"{pid}_MR{n}")
+            ids[f"{pid}_MR{n}"] = eid
+            xnat.seed_scan(eid, "1")
+    return ids
+
+
+def test_search_result_keys_are_xnats_display_field_keys(
+    xnat_server: LocalXNAT, admin: requests.Session
+) -> None:
+    """``SearchResource.setColumnProperties`` keys a column by the display field's row ID
+    lower-cased, prefixed by ``{element SQL name}_`` when the field's element is not the
+    root; ``DisplaySearch.getSQLQuery`` selects the same aliases and always adds the root's
+    ``meta/status AS QUARANTINE_STATUS`` (its ``Columns`` entry carries only the key). A
+    search field is a display field ID, else an XML path (``DisplaySearch.addDisplayField``;
+    a bare name is taken under the element) for which ``SchemaElement.
+    getDisplayFieldForXMLPath`` finds the display field made of that one schema field
+    (``xnat:mrSessionData/ID`` -> SESSION_ID, ``/project`` -> PROJECT, ``/subject_ID`` ->
+    SUBJECT_ID) or ``createDisplayFieldForXMLPath`` makes one named
+    ``XftStringUtils.cleanColumnName(path)`` upper-cased (``xnat:mrSessionData/label`` ->
+    ``XNAT_COL_MRSESSIONDATALABEL``). Recorded: xnatpy's ``test_querying`` (a real XNAT's
+    answer: ``{"project": "sandbox", "quarantine_status": "active",
+    "xnat_col_mrsessiondatalabel": "test"}``). No other (key) column is added."""
+    ids = _seed_two_projects(xnat_server, "FIDK1", "FIDK2")
+    url = f"{xnat_server.url}/data/search?format=json"
+    body = _BUNDLE.format(
+        root="xnat:mrSessionData",
+        fields=_search_fields(
+            ("xnat:mrSessionData", "PROJECT"),
+            ("xnat:mrSessionData", "xnat:mrSessionData/label"),
+            ("xnat:mrSessionData", "xnat:mrSessionData/ID"),
+            ("xnat:subjectData", "xnat:subjectData/label"),
+            ("xnat:subjectData", "SUBJECT_ID"),
+        ),
+        where=_criterion("xnat:mrSessionData/label", "FIDK1_MR2"),
+    )
+    rs = admin.post(url, data=body).json()["ResultSet"]
+    assert [c["key"] for c in rs["Columns"]] == [
+        "project",
+        "xnat_col_mrsessiondatalabel",
+        "session_id",
+        "xnat_subjectdata_xnat_col_subjectdatalabel",
+        "xnat_subjectdata_subject_id",
+        "quarantine_status",
+    ]
+    assert rs["Columns"][1]["id"] == "XNAT_COL_MRSESSIONDATALABEL"
+    assert rs["Columns"][1]["xPATH"] == "xnat:mrSessionData.XNAT_COL_MRSESSIONDATALABEL"
+    assert rs["Columns"][-1] == {"key": "quarantine_status"}
+    assert rs["Result"] == [
+        {
+            "project": "FIDK1",
+            "xnat_col_mrsessiondatalabel": "FIDK1_MR2",
+            "session_id": ids["FIDK1_MR2"],
+            "xnat_subjectdata_xnat_col_subjectdatalabel": "FIDK1_S2",
+            "xnat_subjectdata_subject_id": ids["FIDK1_S2"],
+            "quarantine_status": "active",
+        }
+    ]
+    # scans: generated display fields per schema field (ID, IMAGE_SESSION_ID)
+    body = _BUNDLE.format(
+        root="xnat:mrScanData",
+        fields=_search_fields(
+            ("xnat:mrScanData", "xnat:mrScanData/ID"),
+            ("xnat:mrScanData", "xnat:mrScanData/image_session_ID"),
+        ),
+        where=_criterion("xnat:mrScanData/image_session_ID", ids["FIDK2_MR1"]),
+    )
+    (row,) = admin.post(url, data=body).json()["ResultSet"]["Result"]
+    assert row == {"id": "1", "image_session_id": ids["FIDK2_MR1"], "quarantine_status": "active"}
+
+
+def test_search_criterion_on_the_subjects_project_constrains(
+    xnat_server: LocalXNAT, admin: requests.Session
+) -> None:
+    """``xnat:subjectData/PROJECT`` in ``search_where`` is the subject display's PROJECT
+    field (``xnat:subjectData/project``, "Subject's primary project" in
+    ``/data/search/elements/xnat:subjectData``); ``DisplayCriteria`` joins it from any root
+    that reaches the subject (sessions, scans through their session), so only that
+    project's rows come back, in each spelling (``/PROJECT``, ``.PROJECT``, ``/project``)."""
+    ids = _seed_two_projects(xnat_server, "FIDC1", "FIDC2")
+    url = f"{xnat_server.url}/data/search?format=json"
+    cases = (
+        ("xnat:subjectData", "xnat:subjectData/ID", {ids["FIDC1_S1"], ids["FIDC1_S2"]}),
+        ("xnat:mrSessionData", "xnat:mrSessionData/ID", {ids["FIDC1_MR1"], ids["FIDC1_MR2"]}),
+        (
+            "xnat:mrScanData",
+            "xnat:mrScanData/image_session_ID",
+            {ids["FIDC1_MR1"], ids["FIDC1_MR2"]},
+        ),
+    )
+    for root, field, expected in cases:
+        for spelling in (
+            "xnat:subjectData/PROJECT",
+            "xnat:subjectData.PROJECT",
+            "xnat:subjectData/project",
+        ):
+            body = _BUNDLE.format(
+                root=root,
+                fields=_search_fields((root, field)),
+                where=_criterion(spelling, "FIDC1"),
+            )
+            result = admin.post(url, data=body).json()["ResultSet"]["Result"]
+            assert {next(iter(r.values())) for r in result} == expected, (root, spelling)
