@@ -210,7 +210,7 @@ def test_xnatpy_query_rows_carry_xnats_keys(xnatpy: Any, rest: Rest, new_project
     assert query.tabulate_csv().splitlines()[0] == (
         "project,xnat_col_mrsessiondatalabel,quarantine_status"
     )
-    found = mr.query().filter(mr.PROJECT == pid).all()
+    found = mr.query().filter(mr.PROJECT == pid).all()  # noqa: SIM300
     assert [(type(e).__name__, e.label) for e in found] == [("MrSessionData", f"{pid}_MR1")]
     assert found[0].id == rest.fields(f"/data/projects/{pid}/experiments/{pid}_MR1")["ID"]
 
