@@ -246,3 +246,37 @@ def test_pyxnat_search_columns_and_project_constraint(pyx: Any, new_project: Any
     assert sorted(s._uri.split("/")[3] for s in subjects) == [pid, pid]
     assert sorted(s.label() for s in subjects) == ["S1", "S2"]
     assert project.exists()
+
+
+def test_xnatpy_and_pyxnat_read_what_the_session_builder_fills(
+    xnatpy: Any, pyx: Any, rest: Rest
+) -> None:
+    """An import through xnatpy's ``services.import_`` is built as XNAT's DICOM session
+    builder builds it (``dicom-xnat``: ``ImageSessionAttributes``, ``MRSessionAttributes``,
+    ``ImageScanAttributes``, ``MRScanAttributes``): xnatpy's typed attributes
+    (``field_strength``, ``scanner``, ``operator``, ``acquisition_site``, ``coil``,
+    ``parameters.tr`` ...) and pyxnat's ``attrs.get`` both read them."""
+    pid = unique("XFDCM")
+    xnatpy.put(f"/data/projects/{pid}")
+    study = make_study(
+        patient="BLD01", study_label="BLD01_MR1", project=pid, instances_per_series=1
+    )
+    experiment = xnatpy.services.import_(
+        data=zip_study(study), project=pid, content_type="application/zip"
+    )
+    assert experiment.field_strength == "3.0"
+    assert experiment.operator == "Operator^Test"
+    assert (experiment.scanner.manufacturer, experiment.scanner.model) == ("SIEMENS", "Prisma")
+    assert experiment.acquisition_site == "Local Imaging Centre"
+    assert experiment.dcm_patient_name == "BLD01"
+    scan = experiment.scans["1"]
+    assert (scan.coil, scan.field_strength) == ("HeadNeck_64", "3.0")
+    assert (scan.parameters.tr, scan.parameters.te, scan.parameters.flip) == (2100.0, 2.98, 9.0)
+    assert scan.parameters.orientation == "Sag"
+    assert (scan.parameters.voxel_res.x, scan.parameters.fov.x) == (1.0, 64)
+    session = pyx.select.project(pid).subject("BLD01").experiment("BLD01_MR1")
+    assert session.attrs.get("xnat:mrSessionData/fieldStrength") == "3.0"
+    assert session.attrs.get("xnat:mrSessionData/scanner") == "LOCALSCAN1"
+    pscan = session.scan("2")
+    assert pscan.attrs.get("xnat:mrScanData/parameters/tr") == "2200.0"
+    assert pscan.attrs.get("xnat:mrScanData/coil") == "HeadNeck_64"

@@ -658,3 +658,140 @@ def test_search_criterion_on_the_subjects_project_constrains(
             )
             result = admin.post(url, data=body).json()["ResultSet"]["Result"]
             assert {next(iter(r.values())) for r in result} == expected, (root, spelling)
+
+
+# -- 11. the DICOM session builder ---------------------------------------------------------------
+
+
+def test_dicom_import_fills_what_xnats_session_builder_fills(
+    xnat_server: LocalXNAT, admin: requests.Session
+) -> None:
+    """XNAT's DICOM session builder (``dicom-xnat``, ``org.nrg.dcm.xnat``) fills, per
+    ``ImageSessionAttributes``: date, time, acquisition_site (InstitutionName), UID,
+    session_type (StudyDescription), modality, scanner (StationName, values joined with
+    ``,``), scanner/manufacturer, scanner/model, operator (OperatorsName), study_id,
+    dcmAccessionNumber, dcmPatientId, dcmPatientName, dcmPatientBirthDate (a date),
+    dcmPatientWeight; per ``MRSessionAttributes`` fieldStrength
+    (``MagneticFieldStrengthAttribute``: Gauss to Tesla, rounded to 0.5); per
+    ``ImageScanAttributes`` UID, series_description, modality, scanner (+ manufacturer,
+    model), startTime, start_date, protocolName, bodyPartExamined; per ``MRScanAttributes``
+    coil (ReceiveCoilName), fieldStrength, parameters/tr, te (``MREchoTimeAttribute``), ti,
+    flip (``XnatAttrDef.Real``: ``String.valueOf(double)``), sequence, imageType,
+    scanSequence, seqVariant, scanOptions, acqType, pixelBandwidth, voxelRes
+    (``VoxelResAttribute``: PixelSpacing x, y and SliceThickness z), orientation
+    (``OrientationAttribute``: Sag/Cor/Tra from ImageOrientationPatient) and fov
+    (``ImageFOVAttribute``: x = Columns, y = Rows)."""
+    url = xnat_server.url
+    _project(admin, url, "FIDDCM")
+    data = make_dicom_zip(
+        None,
+        patient="DCM1",
+        study_label="DCM1_MR",
+        project="FIDDCM",
+        series=[(1, "T1"), (2, "T2")],
+        instances_per_series=2,
+    )
+    resp = admin.post(f"{url}/data/services/import", params={"project": "FIDDCM"}, data=data)
+    assert resp.status_code == 200, resp.text
+    session = f"{url}{resp.text.strip()}"
+    fields = admin.get(f"{session}?format=json").json()["items"][0]["data_fields"]
+    assert {k: fields.get(k) for k in _SESSION_EXPECTED} == _SESSION_EXPECTED
+    scan = admin.get(f"{session}/scans/2?format=json").json()["items"][0]["data_fields"]
+    assert {k: scan.get(k) for k in _SCAN_EXPECTED} == {**_SCAN_EXPECTED, "parameters/tr": 2200}
+    xml = ET.fromstring(admin.get(f"{session}/scans/1?format=xml").content)
+    par = xml.find(f"{XNAT_NS}parameters")
+    assert par is not None
+    assert [par.findtext(f"{XNAT_NS}{n}") for n in ("tr", "te", "ti", "flip")] == [
+        "2100.0",
+        "2.98",
+        "900.0",
+        "9.0",
+    ]
+    voxel = par.find(f"{XNAT_NS}voxelRes")
+    assert voxel is not None and (voxel.get("x"), voxel.get("z")) == ("1.0", "1.0")
+    assert xml.findtext(f"{XNAT_NS}fieldStrength") == "3.0"
+
+
+_SESSION_EXPECTED = {
+    "date": "2024-01-15",
+    "time": "10:30:00",
+    "acquisition_site": "Local Imaging Centre",
+    "session_type": "FIDDCM",
+    "modality": "MR",
+    "scanner": "LOCALSCAN1",
+    "scanner/manufacturer": "SIEMENS",
+    "scanner/model": "Prisma",
+    "operator": "Operator^Test",
+    "study_id": "1",
+    "dcmPatientId": "DCM1_MR",
+    "dcmPatientName": "DCM1",
+    "dcmPatientBirthDate": "1980-01-01",
+    "dcmPatientWeight": 70,
+    "fieldStrength": "3.0",
+}
+
+_SCAN_EXPECTED = {
+    "series_description": "T2",
+    "modality": "MR",
+    "scanner": "LOCALSCAN1",
+    "scanner/manufacturer": "SIEMENS",
+    "startTime": "10:30:00",
+    "start_date": "2024-01-15",
+    "protocolName": "T2",
+    "bodyPartExamined": "BRAIN",
+    "coil": "HeadNeck_64",
+    "fieldStrength": "3.0",
+    "parameters/tr": 2200,
+    "parameters/te": 2.98,
+    "parameters/ti": 900,
+    "parameters/flip": 9,
+    "parameters/sequence": "*tfl3d1_16ns",
+    "parameters/imageType": "ORIGINAL\\PRIMARY\\M\\ND",
+    "parameters/scanSequence": "GR\\IR",
+    "parameters/seqVariant": "SK\\SP\\MP",
+    "parameters/scanOptions": "IR",
+    "parameters/acqType": "3D",
+    "parameters/pixelBandwidth": 240,
+    "parameters/voxelRes/x": 1,
+    "parameters/voxelRes/y": 1,
+    "parameters/voxelRes/z": 1,
+    "parameters/orientation": "Sag",
+    "parameters/fov/x": 64,
+    "parameters/fov/y": 64,
+}
+
+
+def test_session_builder_attribute_rules() -> None:
+    """The conversions of ``dicom-xnat``'s attribute definitions: ``MagneticFieldStrength
+    Attribute`` (15000 Gauss -> ``1.5``, 2.89 T -> ``3.0``), ``OrientationAttribute``
+    (axial ``1\\0\\0\\0\\1\\0`` -> ``Tra``, coronal -> ``Cor``), ``MREchoTimeAttribute`` (two
+    echoes -> ``parameters/addParam`` ``MultiEcho_TE1``/``MultiEcho_TE2``, no
+    ``parameters/te``), and a value the files disagree on is left out
+    (``NoUniqueValueException``)."""
+    from pydicom.dataset import Dataset
+
+    from xnat_sdk.testing._areas.prearchive.dicom_fields import scan_fields, session_fields
+
+    def mr(**values: object) -> Dataset:
+        ds = Dataset()
+        for keyword, value in values.items():
+            setattr(ds, keyword, value)
+        return ds
+
+    assert session_fields([mr(MagneticFieldStrength="15000")], "xnat:mrSessionData") == {
+        "fieldStrength": "1.5"
+    }
+    assert scan_fields([mr(MagneticFieldStrength="2.89")], "MR") == {"fieldStrength": "3.0"}
+    axial = mr(ImageOrientationPatient=["1", "0", "0", "0", "1", "0"])
+    coronal = mr(ImageOrientationPatient=["1", "0", "0", "0", "0", "-1"])
+    assert scan_fields([axial], "MR")["parameters/orientation"] == "Tra"
+    assert scan_fields([coronal], "MR")["parameters/orientation"] == "Cor"
+    echoes = [mr(EchoTime="4.92", EchoNumbers="1"), mr(EchoTime="7.38", EchoNumbers="2")]
+    assert scan_fields(echoes, "MR") == {
+        "parameters/addParam[name=MultiEcho_TE1]": "4.92",
+        "parameters/addParam[name=MultiEcho_TE2]": "7.38",
+    }
+    split = [mr(RepetitionTime="2000", Manufacturer="A"), mr(RepetitionTime="2500")]
+    assert scan_fields(split, "MR") == {"scanner/manufacturer": "A"}
+    stations = [mr(StationName="ONE"), mr(StationName="TWO")]
+    assert session_fields(stations, "xnat:ctSessionData") == {"scanner": "ONE,TWO"}
