@@ -280,3 +280,37 @@ def test_xnatpy_and_pyxnat_read_what_the_session_builder_fills(
     pscan = session.scan("2")
     assert pscan.attrs.get("xnat:mrScanData/parameters/tr") == "2200.0"
     assert pscan.attrs.get("xnat:mrScanData/coil") == "HeadNeck_64"
+
+
+def test_clients_on_a_fresh_install(xnatpy: Any, pyx: Any, server: LocalXNAT) -> None:
+    """A fresh XNAT (``init_security_000.sql``): the admin account is ``admin``, first and
+    last name ``Admin``, which xnatpy's ``users`` and pyxnat's ``manage.users`` read;
+    ``requireLogin`` is on, so pyxnat's anonymous interface (its ``test_anonymous_access``)
+    gets a guest session from the open ``/data/JSESSION`` (``UserSession``) but is refused
+    (401) where XNAT's security filter wants a login (``/data/search/elements``); with
+    ``requireLogin`` off the same calls run as the guest."""
+    import pyxnat
+
+    assert (xnatpy.users["admin"].first_name, xnatpy.users["admin"].last_name) == (
+        "Admin",
+        "Admin",
+    )
+    assert (pyx.manage.users.firstname("admin"), pyx.manage.users.lastname("admin")) == (
+        "Admin",
+        "Admin",
+    )
+    anonymous = pyxnat.Interface(server=server.url, anonymous=True)
+    try:
+        assert "401" in str(anonymous._exec("/data/search/elements?format=json"))
+    except Exception as exc:  # pyxnat raises on an error page in some versions
+        assert "401" in str(exc) or "Authentication" in str(exc)
+    finally:
+        anonymous.disconnect()
+    with LocalXNAT(require_login=False) as open_site:
+        open_site.seed_project("PUBPROJ", accessibility="public")
+        guest = pyxnat.Interface(server=open_site.url, anonymous=True)
+        try:
+            assert "xnat:subjectData" in guest.inspect.datatypes()
+            assert guest.select.projects().get() == ["PUBPROJ"]
+        finally:
+            guest.disconnect()

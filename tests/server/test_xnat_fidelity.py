@@ -795,3 +795,43 @@ def test_session_builder_attribute_rules() -> None:
     assert scan_fields(split, "MR") == {"scanner/manufacturer": "A"}
     stations = [mr(StationName="ONE"), mr(StationName="TWO")]
     assert session_fields(stations, "xnat:ctSessionData") == {"scanner": "ONE,TWO"}
+
+
+# -- 13. a fresh install: the admin account and anonymous access ---------------------------------
+
+
+def test_fresh_install_admin_account_and_anonymous_access(
+    xnat_server: LocalXNAT, admin: requests.Session
+) -> None:
+    """``META-INF/xnat/init_security_000.sql`` creates user 1 ``admin`` (first and last name
+    ``Admin``) and user 2 ``guest`` (``XNAT`` ``Guest``). ``requireLogin`` is on by default
+    (``SiteConfigPreferences.getRequireLogin``, ``defaultValue = "true"``), so
+    ``UpdateSecurityFilterHandlerMethod.updateSecurityFilter`` makes every URL but the open
+    ones (``configured-urls.yaml``: ``/data/JSESSION``, ``/data/services/auth``,
+    ``/xapi/siteConfig/buildInfo``, ``/xapi/siteConfig/siteId`` ...) ``isAuthenticated()``:
+    an anonymous ``GET /data/search/elements`` (or ``/data/projects``) is 401. With
+    ``requireLogin`` off the request runs as the guest (``SearchElementsResource`` lists the
+    elements, 200)."""
+    url = xnat_server.url
+    users = {r["login"]: r for r in rows(admin.get(f"{url}/data/users?format=json"))}
+    assert (users["admin"]["firstname"], users["admin"]["lastname"]) == ("Admin", "Admin")
+    assert users["admin"]["xdat_user_id"] in (1, "1")
+    for path in (
+        "/data/search/elements",
+        "/data/projects",
+        "/data/search/elements/xnat:subjectData",
+    ):
+        assert requests.get(f"{url}{path}").status_code == 401, path
+    assert requests.get(f"{url}/xapi/siteConfig/buildInfo").status_code == 200
+    assert requests.get(f"{url}/xapi/siteConfig/siteId").status_code == 200
+    with LocalXNAT(require_login=False) as open_site:
+        guest = requests.get(f"{open_site.url}/data/search/elements?format=json")
+        assert guest.status_code == 200
+        assert "xnat:subjectData" in {r["ELEMENT_NAME"] for r in rows(guest)}
+    # the preference switches at once (XNAT's handler rebuilds the filter)
+    assert admin.post(f"{url}/xapi/siteConfig/requireLogin", data="false").ok
+    try:
+        assert requests.get(f"{url}/data/search/elements").status_code == 200
+    finally:
+        assert admin.post(f"{url}/xapi/siteConfig/requireLogin", data="true").ok
+    assert requests.get(f"{url}/data/search/elements").status_code == 401

@@ -43,6 +43,11 @@ class LocalXNAT:
     in ``data_dir``, ``XNAT`` for a new one): accession IDs are ``{siteId}_S00001`` and
     ``{siteId}_E00001``; ``/xapi/siteConfig/siteId`` reads and sets it (a change shows in new
     IDs after the next start, as XNAT's ID generator reads it once).
+    ``require_login`` sets XNAT's ``requireLogin`` site preference (``None`` keeps the stored
+    one; on for a new store, as on a fresh XNAT): on, anonymous requests get 401 except on
+    XNAT's open URLs (``/data/JSESSION``, ``/data/services/auth``,
+    ``/xapi/siteConfig/buildInfo``, ``/xapi/siteConfig/siteId`` ...); off, they run as the
+    guest user, who reads public projects.
     """
 
     def __init__(
@@ -55,6 +60,7 @@ class LocalXNAT:
         site_id: str | None = None,
         extra_schemas: Iterable[str | Path] = (),
         restrict_user_list: bool = False,
+        require_login: bool | None = None,
     ) -> None:
         self._tmp: str | None = None
         if data_dir is None:
@@ -68,6 +74,7 @@ class LocalXNAT:
         self.site_id = site_id
         self.extra_schemas = [Path(p) for p in extra_schemas]
         self.restrict_user_list = restrict_user_list
+        self.require_login = require_login
         self._app: XNATApp | None = None
         self._server: BackgroundServer | None = None
 
@@ -84,6 +91,7 @@ class LocalXNAT:
                 users=self.users,
                 extra_schemas=self.extra_schemas,
                 restrict_user_list=self.restrict_user_list,
+                require_login=self.require_login,
             )
             self._app = build_app(config)
         return self._app

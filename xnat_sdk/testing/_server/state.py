@@ -42,6 +42,10 @@ class ServerConfig:
     #: (``/xapi/users/profile/{login}`` stays open to that user). Guests are refused either
     #: way (``/data/users`` 403, ``/xapi/users*`` 401).
     restrict_user_list: bool = False
+    #: XNAT's ``requireLogin`` site preference to start with (``None`` keeps the stored one,
+    #: on for a new store as on a fresh XNAT): on, anonymous requests get 401 everywhere but
+    #: XNAT's open URLs; off, they run as the guest user (public projects are readable).
+    require_login: bool | None = None
     #: ``(login, password, admin)`` users created at startup (when missing).
     users: list[tuple[str, str, bool]] = field(
         default_factory=lambda: [("admin", "admin", True), ("user", "user", False)]

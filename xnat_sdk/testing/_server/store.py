@@ -220,7 +220,9 @@ class User:
     enabled: bool = True
 
 
-GUEST = User(login="guest", admin=False, xdat_user_id=0, firstname="Guest", lastname="User")
+#: the anonymous user: XNAT's ``guest`` (``init_security_000.sql``: first name ``XNAT``, last
+#: name ``Guest``; the site admin it creates is ``admin``, ``Admin Admin``)
+GUEST = User(login="guest", admin=False, xdat_user_id=0, firstname="XNAT", lastname="Guest")
 
 
 def now_timestamp() -> str:
@@ -386,7 +388,7 @@ class Store:
                     login,
                     password,
                     firstname or login.capitalize(),
-                    lastname or "User",
+                    lastname or ("Admin" if login == "admin" else "User"),
                     email or f"{login}@example.com",
                     int(admin),
                     time.time(),

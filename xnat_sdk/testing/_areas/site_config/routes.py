@@ -75,8 +75,16 @@ def _post_all(ctx: RequestContext) -> Response:
     else:
         items = list(ctx.request.form.items())
     for name, value in items:
-        set_value(ctx.store, str(name), value)
+        _set(ctx, str(name), value)
     return ctx.text("")
+
+
+def _set(ctx: RequestContext, name: str, value: object) -> None:
+    """Store a preference; ``requireLogin`` takes effect at once (XNAT's
+    ``UpdateSecurityFilterHandlerMethod`` rebuilds the security filter)."""
+    set_value(ctx.store, name, value)
+    if name == "requireLogin":
+        ctx.state.extras["require_login"] = get_value(ctx.store, name) is not False
 
 
 def _values(ctx: RequestContext) -> Response:
@@ -100,7 +108,7 @@ def _get_one(ctx: RequestContext) -> Response:
 
 def _post_one(ctx: RequestContext) -> Response:
     _check_admin(ctx)
-    set_value(ctx.store, ctx.params["name"], ctx.request.get_data(as_text=True))
+    _set(ctx, ctx.params["name"], ctx.request.get_data(as_text=True))
     return ctx.text("")
 
 
@@ -109,6 +117,9 @@ def on_startup(state: ServerState) -> None:
     the stored one; new accession IDs use it until the next start (as ``IDGenerator``)."""
     if state.config.site_id is not None:
         set_value(state.store, "siteId", state.config.site_id)
+    if state.config.require_login is not None:
+        set_value(state.store, "requireLogin", state.config.require_login)
+    state.extras["require_login"] = get_value(state.store, "requireLogin") is not False
     site_id = str(get_value(state.store, "siteId") or "XNAT")
     state.config.site_id = site_id
     state.store.site_id = accession_prefix(site_id)
