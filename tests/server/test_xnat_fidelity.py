@@ -509,10 +509,13 @@ def test_site_config_api(xnat_server: LocalXNAT, admin: requests.Session) -> Non
 
 def test_serve_site_id_option(tmp_path: Path) -> None:
     """``xnat-sdk serve --site-id S`` starts the server with ``siteId`` S (what XNAT's setup
-    page stores): accession IDs ``S_S00001``."""
+    page stores): accession IDs ``S_S00001``; ``--no-require-login`` turns XNAT's
+    ``requireLogin`` off."""
     from serve_process import MAIN, start_serve, stop
 
-    proc, url = start_serve(tmp_path, [MAIN, "serve", "--site-id", "CLI_SITE"])
+    proc, url = start_serve(
+        tmp_path, [MAIN, "serve", "--site-id", "CLI_SITE", "--no-require-login"]
+    )
     try:
         auth = ("admin", "admin")
         assert requests.put(f"{url}/data/projects/CLIP", auth=auth).ok
@@ -520,6 +523,8 @@ def test_serve_site_id_option(tmp_path: Path) -> None:
             "CLI_SITE_S00001"
         )
         assert requests.get(f"{url}/xapi/siteConfig/siteId").text == "CLI_SITE"
+        # --no-require-login: anonymous requests run as the guest
+        assert requests.get(f"{url}/data/projects").status_code == 200
     finally:
         stop(proc)
 

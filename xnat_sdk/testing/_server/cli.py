@@ -19,6 +19,7 @@ def serve(args: argparse.Namespace) -> int:
 
     ``site_id`` (``--site-id``) sets XNAT's ``siteId`` preference, the prefix of accession
     IDs (``{siteId}_S00001``); without it the data folder's stored one (else ``XNAT``) stays.
+    ``require_login`` (``--no-require-login`` makes it ``False``) is XNAT's ``requireLogin``.
 
     ``restrict_user_list`` (``--restrict-user-list``) switches on XNAT's
     ``restrictUserListAccessToAdmins``: only site admins may then list the site's users
@@ -35,6 +36,7 @@ def serve(args: argparse.Namespace) -> int:
         port=int(getattr(args, "port", 8080)),
         users=users,
         site_id=getattr(args, "site_id", None),
+        require_login=getattr(args, "require_login", None),
         restrict_user_list=bool(getattr(args, "restrict_user_list", False)),
     )
     stop = threading.Event()
