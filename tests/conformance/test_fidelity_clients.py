@@ -314,3 +314,17 @@ def test_clients_on_a_fresh_install(xnatpy: Any, pyx: Any, server: LocalXNAT) ->
             assert guest.select.projects().get() == ["PUBPROJ"]
         finally:
             guest.disconnect()
+
+
+def test_pyxnat_and_xnatpy_list_in_creation_order(pyx: Any, xnatpy: Any) -> None:
+    """XNAT's listings have no ORDER BY (``ProjectSubjectList``, ``ScanList``): rows come
+    in the database's order, for rows written once the order they were made in. pyxnat's
+    ``get()`` and xnatpy's listings keep the answer's order."""
+    pid = unique("PFORD")
+    project = pyx.select.project(pid)
+    project.create()
+    for label in ("ZED", "ALPHA", "MID"):
+        project.subject(label).create()
+    assert [s.label() for s in project.subjects()] == ["ZED", "ALPHA", "MID"]
+    xnatpy.projects.clearcache()
+    assert [s.label for s in xnatpy.projects[pid].subjects.values()] == ["ZED", "ALPHA", "MID"]

@@ -840,3 +840,41 @@ def test_fresh_install_admin_account_and_anonymous_access(
     finally:
         assert admin.post(f"{url}/xapi/siteConfig/requireLogin", data="true").ok
     assert requests.get(f"{url}/data/search/elements").status_code == 401
+
+
+# -- 12. listing order -------------------------------------------------------------------------
+
+
+def test_listings_keep_the_databases_order_not_a_sorted_one(
+    xnat_server: LocalXNAT, admin: requests.Session
+) -> None:
+    """XNAT's listings put no ORDER BY in their query: ``ProjectListResource.
+    DefaultProjectHandler`` (``QueryOrganizer.buildFullQuery``), ``ProjectSubjectList``,
+    ``ProjSubExptList``/``ExperimentListResource`` and ``ScanList`` (``qo.buildQuery()``)
+    run the query as built and ``SecureResource.representTable`` sorts only when ``sortBy``
+    is given (``table.sort``). The rows come in the database's own order, for rows written
+    once their insertion order; the local server answers that order (creation order), not
+    IDs sorted, and still sorts on ``sortBy``/``sortOrder``."""
+    url = xnat_server.url
+    made = ["FIDORD_Z", "FIDORD_A", "FIDORD_M"]
+    for pid in made:
+        _project(admin, url, pid)
+    listed = [r["ID"] for r in rows(admin.get(f"{url}/data/projects?format=json"))]
+    assert [p for p in listed if p.startswith("FIDORD_")] == made
+    p = f"{url}/data/projects/FIDORD_Z"
+    for label in ("S_B", "S_C", "S_A"):
+        assert admin.put(f"{p}/subjects/{label}", params={"xnat:subjectData/ID": label}).ok
+    labels = [r["label"] for r in rows(admin.get(f"{p}/subjects?format=json"))]
+    assert labels == ["S_B", "S_C", "S_A"]
+    for label, eid in (("E_2", "FIDORD_E2"), ("E_1", "FIDORD_E1")):
+        params = {"xsiType": "xnat:mrSessionData", "xnat:mrSessionData/ID": eid}
+        assert admin.put(f"{p}/subjects/S_B/experiments/{label}", params=params).ok
+    assert [r["label"] for r in rows(admin.get(f"{p}/experiments?format=json"))] == ["E_2", "E_1"]
+    for scan in ("10", "2", "1"):
+        assert admin.put(
+            f"{p}/subjects/S_B/experiments/E_1/scans/{scan}?xsiType=xnat:mrScanData"
+        ).ok
+    scans = rows(admin.get(f"{p}/subjects/S_B/experiments/E_1/scans?format=json"))
+    assert [r["ID"] for r in scans] == ["10", "2", "1"]
+    by_label = rows(admin.get(f"{p}/subjects?format=json&sortBy=label"))
+    assert [r["label"] for r in by_label] == ["S_A", "S_B", "S_C"]
