@@ -328,3 +328,32 @@ def test_pyxnat_and_xnatpy_list_in_creation_order(pyx: Any, xnatpy: Any) -> None
     assert [s.label() for s in project.subjects()] == ["ZED", "ALPHA", "MID"]
     xnatpy.projects.clearcache()
     assert [s.label for s in xnatpy.projects[pid].subjects.values()] == ["ZED", "ALPHA", "MID"]
+
+
+def test_xnatpy_sees_a_projects_own_fields_beside_its_protocol(xnatpy: Any, rest: Rest) -> None:
+    """A project document with a ``xnat:studyProtocol`` (a ``xnat:datatypeProtocol`` whose
+    field definitions have their own ``fields/field``): xnatpy's ``project.fields`` are only
+    the project's custom variables, and ``study_protocol`` lists the protocol (XFT keeps it
+    as a child item of the project)."""
+    pid = unique("XFPROT")
+    doc = (
+        '<xnat:Project xmlns:xnat="http://nrg.wustl.edu/xnat" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+        f'ID="{pid}" secondary_ID="{pid}"><xnat:name>{pid}</xnat:name>'
+        f'<xnat:studyProtocol ID="{pid}_mr" name="MR" data-type="xnat:mrSessionData" '
+        'xsi:type="xnat:datatypeProtocol"><xnat:definitions><xnat:definition ID="d">'
+        '<xnat:fields><xnat:field name="protofield" type="custom" datatype="string"/>'
+        "</xnat:fields></xnat:definition></xnat:definitions></xnat:studyProtocol>"
+        '<xnat:fields><xnat:field name="own">mine</xnat:field></xnat:fields></xnat:Project>'
+    )
+    put = rest.http.put(
+        f"{rest.base}/data/projects/{pid}",
+        data=doc,
+        headers={"Content-Type": "text/xml"},
+        timeout=30,
+    )
+    assert put.ok, put.text
+    xnatpy.projects.clearcache()
+    project = xnatpy.projects[pid]
+    assert dict(project.fields) == {"own": "mine"}
+    assert [p.id for p in project.study_protocol] == [f"{pid}_mr"]

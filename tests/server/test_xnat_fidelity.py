@@ -878,3 +878,55 @@ def test_listings_keep_the_databases_order_not_a_sorted_one(
     assert [r["ID"] for r in scans] == ["10", "2", "1"]
     by_label = rows(admin.get(f"{p}/subjects?format=json&sortBy=label"))
     assert [r["label"] for r in by_label] == ["S_A", "S_B", "S_C"]
+
+
+# -- 10. a project's study protocols ------------------------------------------------------------
+
+_PROTOCOL_PROJECT = (
+    '<xnat:Project xmlns:xnat="http://nrg.wustl.edu/xnat" '
+    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" ID="{pid}" secondary_ID="{pid}">'
+    "<xnat:name>Protocol project</xnat:name>"
+    '<xnat:studyProtocol ID="{pid}_mr" name="MR protocol" data-type="xnat:mrSessionData" '
+    'xsi:type="xnat:datatypeProtocol"><xnat:definitions><xnat:definition ID="default">'
+    '<xnat:fields><xnat:field name="protofield" type="custom" datatype="string" '
+    'required="false"/></xnat:fields></xnat:definition></xnat:definitions>'
+    "</xnat:studyProtocol>"
+    '<xnat:fields><xnat:field name="own">mine</xnat:field></xnat:fields>'
+    "</xnat:Project>"
+)
+
+
+def test_a_projects_study_protocol_keeps_its_own_fields(
+    xnat_server: LocalXNAT, admin: requests.Session
+) -> None:
+    """``xnat:projectData/studyProtocol`` is a list of ``xnat:abstractProtocol`` items
+    (xnat.xsd: ``maxOccurs="unbounded"``; ``xnat:datatypeProtocol`` holds
+    ``definitions/definition`` (``xnat:fieldDefinitionGroup``) with their own
+    ``fields/field``). XFT reads each as a child item of the project (``SAXReader``/
+    ``XFTItem``: the element's children belong to it), so the protocol's field definitions
+    are not the project's custom fields (``xnat:projectData/fields/field``). The JSON has
+    the child collection ``studyProtocol`` (``FlattenedItem.renderChildren``), the XML the
+    ``xnat:studyProtocol`` element with what it holds."""
+    url = xnat_server.url
+    doc = _PROTOCOL_PROJECT.format(pid="FIDPROT")
+    put = admin.put(f"{url}/data/projects/FIDPROT", data=doc, headers={"Content-Type": "text/xml"})
+    assert put.status_code in (200, 201), put.text
+    item = admin.get(f"{url}/data/projects/FIDPROT?format=json").json()["items"][0]
+    children = {c["field"]: c["items"] for c in item["children"]}
+    assert [i["data_fields"] for i in children["fields/field"]] == [
+        {"name": "own", "field": "mine"}
+    ]
+    (protocol,) = children["studyProtocol"]
+    assert protocol["meta"]["xsi:type"] == "xnat:datatypeProtocol"
+    assert protocol["data_fields"] == {
+        "ID": "FIDPROT_mr",
+        "name": "MR protocol",
+        "data-type": "xnat:mrSessionData",
+    }
+    assert not any(k.startswith("studyProtocol") for k in item["data_fields"])
+    xml = ET.fromstring(admin.get(f"{url}/data/projects/FIDPROT?format=xml").content)
+    (element,) = xml.findall(f"{XNAT_NS}studyProtocol")
+    field = element.find(f"{XNAT_NS}definitions/{XNAT_NS}definition/{XNAT_NS}fields/{XNAT_NS}field")
+    assert field is not None and field.get("name") == "protofield"
+    own = xml.findall(f"{XNAT_NS}fields/{XNAT_NS}field")
+    assert [(f.get("name"), f.text) for f in own] == [("own", "mine")]
