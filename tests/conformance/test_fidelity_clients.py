@@ -357,3 +357,27 @@ def test_xnatpy_sees_a_projects_own_fields_beside_its_protocol(xnatpy: Any, rest
     project = xnatpy.projects[pid]
     assert dict(project.fields) == {"own": "mine"}
     assert [p.id for p in project.study_protocol] == [f"{pid}_mr"]
+
+
+def test_clients_reach_a_project_experiments_tree_where_xnat_routes_it(
+    xnatpy: Any, pyx: Any, rest: Rest
+) -> None:
+    """XNAT routes no ``scans``/``files`` under ``/data/projects/{P}/experiments/{E}``
+    (``XNATApplication.addRoutes``; such a GET answers the experiment itself). xnatpy and
+    pyxnat, reaching an experiment through its project, still list its scans and files (they
+    address them through ``/subjects/{S}/experiments/{E}`` or ``/experiments/{E}``), while a
+    client asking the unrouted path gets the experiment document back."""
+    pid = _mr_scan(rest, unique("XFTREE"))
+    pid = pid.split("/")[3]
+    eid = rest.fields(f"/data/projects/{pid}/subjects/S1/experiments/MR1")["ID"]
+    put = rest.http.put(
+        f"{rest.base}/data/experiments/{eid}/resources/R1/files/a.txt", data=b"x", timeout=30
+    )
+    assert put.ok, put.text
+    xnatpy.projects.clearcache()
+    experiment = xnatpy.projects[pid].experiments["MR1"]
+    assert [scan.id for scan in experiment.scans.values()] == ["1"]
+    assert [f.id for f in experiment.files.values()] == ["a.txt"]
+    assert pyx.select.project(pid).experiment("MR1").scans().get() == ["1"]
+    misrouted = rest.item(f"/data/projects/{pid}/experiments/MR1/scans")
+    assert misrouted["data_fields"]["ID"] == eid

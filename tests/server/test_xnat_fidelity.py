@@ -180,9 +180,12 @@ def test_resource_listing_under_a_missing_object(
     only ``if (... && !isGetCall)``, and ``CatalogResourceList`` answers 404 only when no
     reconstruction, scan, experiment, subject or project resolved. ``loadCatalogs`` then
     lists the nearest object that did resolve, in its order reconstructions -> scans ->
-    experiments -> subject -> project: under a subject URL the subject's resources, under a
-    project URL the project's, 200. A missing project or subject stays 404 (``XNATTemplate``
-    throws for any method), and writes still answer 404."""
+    experiments -> subject -> project: under a subject URL the subject's resources, 200.
+    (An earlier version of this test had ``/data/projects/{P}/experiments/{E}/scans/99/
+    resources`` list the project's resources; ``XNATApplication.addRoutes`` routes no scans
+    there, so XNAT's prefix matching answers the experiment itself.) A missing project or
+    subject stays 404 (``XNATTemplate`` throws for any method), and writes still answer
+    404."""
     url = xnat_server.url
     p = _project(admin, url, "FIDRES")
     assert admin.put(f"{p}/subjects/S1").status_code == 201
@@ -199,8 +202,11 @@ def test_resource_listing_under_a_missing_object(
     assert labels(f"{sub}/experiments/MR1/scans/99/resources") == ["SUBJ_RES"]
     assert labels(f"{sub}/experiments/NOPE/resources") == ["SUBJ_RES"]
     assert labels(f"{sub}/experiments/NOPE/scans/1/resources") == ["SUBJ_RES"]
-    assert labels("/data/projects/FIDRES/experiments/MR1/scans/99/resources") == ["PROJ_RES"]
-    assert labels("/data/projects/FIDRES/experiments/MR1/assessors/NOPE/resources") == ["PROJ_RES"]
+    # XNAT routes no scans/assessors under /projects/{P}/experiments/{E} (XNATApplication):
+    # Restlet's prefix matching gives those paths to ExperimentResource, the experiment
+    for tail in ("scans/99/resources", "assessors/NOPE/resources"):
+        doc = admin.get(f"{url}/data/projects/FIDRES/experiments/MR1/{tail}?format=json")
+        assert doc.json()["items"][0]["data_fields"]["ID"] == eid
     # the scan that exists still lists its own (empty) resources
     assert labels(f"{sub}/experiments/MR1/scans/1/resources") == []
     # nothing in the path resolved: 404
@@ -930,3 +936,41 @@ def test_a_projects_study_protocol_keeps_its_own_fields(
     assert field is not None and field.get("name") == "protofield"
     own = xml.findall(f"{XNAT_NS}fields/{XNAT_NS}field")
     assert [(f.get("name"), f.text) for f in own] == [("own", "mine")]
+
+
+# -- the experiment tree under /data/projects/{P}/experiments/{E} --------------------------------
+
+
+def test_project_experiment_paths_xnat_does_not_route(
+    xnat_server: LocalXNAT, admin: requests.Session
+) -> None:
+    """``XNATApplication.addRoutes`` attaches under ``/projects/{PROJECT_ID}/experiments/
+    {EXPT_ID}`` only the experiment (``ExperimentResource``), ``resources``,
+    ``resources/{RESOURCE_ID}`` (+ ``/files``), ``DIR`` and ``XAR``; ``/files``, ``scans``,
+    ``assessors`` and ``reconstructions`` are attached under ``/projects/{P}/subjects/{S}/
+    experiments/{E}`` and ``/experiments/{E}`` only. Restlet's routes match by prefix, so a
+    GET of ``.../experiments/{E}/files`` or ``.../scans/1`` reaches ``ExperimentResource``,
+    whose ``represent`` answers the experiment itself (its ``filepath`` is not ``status``,
+    ``history`` or ``projects``). Writes there would reach ``handlePut``/``handleDelete`` of
+    the experiment (a DELETE would delete it); the local server refuses them (400) instead of
+    imitating that. The same tree through ``/data/experiments/{E}`` works."""
+    url = xnat_server.url
+    p = _project(admin, url, "FIDTREE")
+    assert admin.put(f"{p}/subjects/S1").ok
+    eid = admin.put(f"{p}/subjects/S1/experiments/MR1?xsiType=xnat:mrSessionData").text
+    assert admin.put(f"{url}/data/experiments/{eid}/scans/1?xsiType=xnat:mrScanData").ok
+    assert admin.put(f"{url}/data/experiments/{eid}/resources/R1/files/a.txt", data=b"x").ok
+    for tail in ("files", "scans", "scans/1", "scans/1/resources"):
+        got = admin.get(f"{p}/experiments/MR1/{tail}?format=json")
+        assert got.status_code == 200, tail
+        assert got.json()["items"][0]["data_fields"]["ID"] == eid, tail
+    # what XNAT does route there still works
+    assert [r["label"] for r in rows(admin.get(f"{p}/experiments/MR1/resources"))] == ["R1"]
+    listed = rows(admin.get(f"{p}/experiments/MR1/resources/R1/files?format=json"))
+    assert [r["Name"] for r in listed] == ["a.txt"]
+    assert [r["Name"] for r in rows(admin.get(f"{url}/data/experiments/{eid}/files"))] == ["a.txt"]
+    assert [r["ID"] for r in rows(admin.get(f"{url}/data/experiments/{eid}/scans"))] == ["1"]
+    # writes there are refused, and nothing is lost
+    assert admin.delete(f"{p}/experiments/MR1/scans/1").status_code == 400
+    assert admin.put(f"{p}/experiments/MR1/scans/2?xsiType=xnat:mrScanData").status_code == 400
+    assert [r["ID"] for r in rows(admin.get(f"{url}/data/experiments/{eid}/scans"))] == ["1"]

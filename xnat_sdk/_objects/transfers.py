@@ -23,7 +23,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
-from xnat_sdk._objects.core import XNATObject
+from xnat_sdk._objects.core import XNATObject, routed_experiment_uri
 from xnat_sdk.archives import iter_files, safe_join, sweep_leftovers, write_tar
 from xnat_sdk.errors import XNATFileExistsError, XNATIntegrityError, XNATValueError
 from xnat_sdk.progress import ProgressCallback, TransferProgress
@@ -477,7 +477,7 @@ class SessionDownloads(XNATObject):
         comma-separated) as one zip at ``path``."""
         return download_file(
             _session_of(self),
-            f"{self.uri}/scans/{quote_path(scan_filter)}/files",
+            f"{routed_experiment_uri(self.uri)}/scans/{quote_path(scan_filter)}/files",
             path,
             format="zip",
             verbose=verbose,
@@ -496,7 +496,7 @@ class SessionDownloads(XNATObject):
         """Download and unpack the session's scan files into ``target_dir``
         (``{label}/scans/{id}-{type}/resources/{label}/files/...``), verified against the
         listing; returns ``target_dir/{label}``."""
-        uri = f"{self.uri}/scans/{quote_path(scan_filter)}/files"
+        uri = f"{routed_experiment_uri(self.uri)}/scans/{quote_path(scan_filter)}/files"
         root = local_folder(target_dir, "target_dir")
         label = str(getattr(self, "label", "") or "")
         folder = root / _safe_name(label) if label else root
