@@ -1,7 +1,9 @@
 """xnatpy and pyxnat meeting behaviours checked against XNAT's source (see
-``tests/server/test_xnat_fidelity.py``): client-given IDs, the prearchive code of new
-projects, resource listings under a missing scan, scan ``parameters/addParam``, the text
-of float fields and ``last_modified``."""
+``tests/server/test_xnat_fidelity.py``): client-given IDs, the site ID, the prearchive code
+of new projects, resource listings under a missing scan, scan ``parameters/addParam``, the
+text of float fields, ``last_modified``, search keys and criteria, the DICOM session
+builder's fields, study protocols, listing order, a fresh install, and the experiment tree
+under a project."""
 
 from __future__ import annotations
 
@@ -381,3 +383,29 @@ def test_clients_reach_a_project_experiments_tree_where_xnat_routes_it(
     assert pyx.select.project(pid).experiment("MR1").scans().get() == ["1"]
     misrouted = rest.item(f"/data/projects/{pid}/experiments/MR1/scans")
     assert misrouted["data_fields"]["ID"] == eid
+
+
+def test_xnatpy_creates_with_its_own_ids_and_deletes_a_scan(xnatpy: Any, rest: Rest) -> None:
+    """xnatpy's object creation (``SubjectData(parent=..., label=..., id=...)``) sends the ID
+    it is given and XNAT keeps it (``SubjectResource.handlePut``, ``SubjAssessmentResource.
+    handlePut``); ``scan.delete()`` reads the scan's resources, then deletes it — the GET of
+    the resources of a scan being deleted is not refused (``XNATTemplate`` refuses a missing
+    scan only for non-GET calls), so the delete goes through."""
+    pid = unique("XFIDS")
+    xnatpy.put(f"/data/projects/{pid}")
+    xnatpy.projects.clearcache()
+    project = xnatpy.projects[pid]
+    subject = xnatpy.classes.SubjectData(parent=project, label="S1", id=f"{pid}_SUBJ")
+    assert subject.id == f"{pid}_SUBJ"
+    session = xnatpy.classes.MrSessionData(parent=subject, label="MR1", id=f"{pid}_MR")
+    assert session.id == f"{pid}_MR"
+    assert rest.fields(f"/data/experiments/{pid}_MR")["label"] == "MR1"
+    xnatpy.classes.MrScanData(parent=session, id="5", type="T1")
+    xnatpy.classes.MrScanData(parent=session, id="6", type="T2")
+    xnatpy.clearcache()
+    scan = xnatpy.experiments[f"{pid}_MR"].scans["5"]
+    assert list(scan.resources) == []
+    scan.delete()
+    assert [r["ID"] for r in rest.rows(f"/data/experiments/{pid}_MR/scans")] == ["6"]
+    missing = rest.get(f"/data/projects/{pid}/subjects/S1/experiments/MR1/scans/5/resources")
+    assert missing.status_code == 200

@@ -1,7 +1,10 @@
-"""Behaviours checked against XNAT's own source (``NrgXnat/xnat-web``, ``NrgXnat/xnat``):
-client-given IDs on create, the prearchive code of new projects, resource listings under
-missing objects, scan ``parameters/addParam``, the text of float fields and
-``last_modified``."""
+"""Behaviours checked against XNAT's own source (``NrgXnat/xnat-web``, ``NrgXnat/xnat``,
+``dicom-xnat``): client-given IDs on create, the site ID and ``/xapi/siteConfig``, the
+prearchive code of new projects, resource listings under missing objects, scan
+``parameters/addParam``, the text of float fields, search criteria and result keys,
+``last_modified``, a project's study protocols, the DICOM session builder's fields, listing
+order, a fresh install's accounts and anonymous access, and what XNAT routes under
+``/data/projects/{P}/experiments/{E}``."""
 
 from __future__ import annotations
 
