@@ -320,17 +320,23 @@ class Query(Generic[M]):
 
     def to_xml(self) -> str:
         """The ``xdat:bundle`` document sent to ``POST /data/search``."""
+        return self._bundle(())
+
+    def _bundle(self, extra: Sequence[str]) -> str:
+        """The search document; ``extra`` XML paths (under the root) follow the columns."""
         ET.register_namespace("xdat", XDAT_NS)
         q = f"{{{XDAT_NS}}}"
         bundle = ET.Element(q + "bundle")
         ET.SubElement(bundle, q + "root_element_name").text = self.root
-        for index, column in enumerate(self._columns):
+        fields = [(c.schema_field(self.root), c.name) for c in self._columns]
+        fields += [(f"{self.root}/{path}", path) for path in extra]
+        for index, (field_id, header) in enumerate(fields):
             node = ET.SubElement(bundle, q + "search_field")
             ET.SubElement(node, q + "element_name").text = self.root
-            ET.SubElement(node, q + "field_ID").text = column.schema_field(self.root)
+            ET.SubElement(node, q + "field_ID").text = field_id
             ET.SubElement(node, q + "sequence").text = str(index)
             ET.SubElement(node, q + "type").text = "string"
-            ET.SubElement(node, q + "header").text = column.name
+            ET.SubElement(node, q + "header").text = header
         where = ET.SubElement(bundle, q + "search_where", method="AND")
         for criterion in self._criteria:
             criterion.to_xml(where)
@@ -338,10 +344,30 @@ class Query(Generic[M]):
 
     def all(self) -> SearchTable:
         """Run the search (one request); rows are keyed by model field name for the chosen
-        columns and by XNAT's column keys (``session_id``, ``project`` ...) for the rest."""
+        columns and by XNAT's column keys for the rest (``quarantine_status``; with no
+        columns chosen, those of XNAT's default listing)."""
+        return self._run({})[0]
+
+    def _run(self, extra: Mapping[str, str]) -> tuple[SearchTable, dict[str, str]]:
+        """Run the search with ``extra`` fields (name -> XML path under the root) after the
+        chosen columns. XNAT keys a column by its display field (``project``, ``session_id``,
+        ``xnat_col_mrsessiondatalabel`` ...: ``SearchResource.setColumnProperties``) and
+        answers them in the order asked, so the first keys are renamed to the chosen
+        columns' names and the next ones to ``extra``'s names. Also returns, per ``extra``
+        name, the column holding it (a chosen column when it names the same field)."""
+        chosen = {c.schema_field(self.root).lower(): c.name for c in self._columns}
+        names = [c.name for c in self._columns]
+        paths: list[str] = []
+        where: dict[str, str] = {}
+        for name, path in extra.items():
+            known = chosen.get(f"{self.root}/{path}".lower())
+            where[name] = known or name
+            if known is None:
+                paths.append(path)
+                names.append(name)
         response = self._session.post(
             "/data/search",
-            data=self.to_xml().encode(),
+            data=self._bundle(paths).encode(),
             format="json",
             headers={"Content-Type": "text/xml"},
         )
@@ -351,15 +377,15 @@ class Query(Generic[M]):
         keys = [str(c.get("key")) for c in result.get("Columns") or [] if c.get("key")]
         if not keys and raw_rows:
             keys = list(raw_rows[0])
-        rename = {keys[i]: c.name for i, c in enumerate(self._columns) if i < len(keys)}
+        rename = {keys[i]: name for i, name in enumerate(names) if i < len(keys)}
         columns = [rename.get(k, k) for k in keys]
         rows = [
-            {rename.get(k, k): "" if v is None else str(v) for k, v in row.items()}
-            for row in raw_rows
+            {rename.get(k, k): "" if v is None else str(v) for k, v in raw.items()}
+            for raw in raw_rows
         ]
         if not columns and rows:
             columns = list(rows[0])
-        return SearchTable(self.root, columns, rows, answer.total_records())
+        return SearchTable(self.root, columns, rows, answer.total_records()), where
 
     def tabulate(self) -> SearchTable:
         """The same as :meth:`all` (the name listings use)."""
@@ -396,26 +422,42 @@ class Query(Generic[M]):
 
     def objects(self) -> list[M]:
         """Run the search and return the matching objects (bound, lazy, typed as ``M``)."""
-        return [self._object(row) for row in self.all()]
+        table, where = self._run(self._object_keys())
+        return [self._object(row, where) for row in table]
 
-    def _object(self, row: Row) -> M:
+    def _object_keys(self) -> dict[str, str]:
+        """The fields an object's URI is made of (name -> XML path under the root), asked
+        for as XNAT answers only the fields a search names (as xnatpy's
+        ``DEFAULT_SEARCH_FIELDS``)."""
         cls = self._cls
         if issubclass(cls, ProjectBase):
-            uri = f"/data/projects/{row.get('id', '')}"
+            return {"key_id": "ID"}
+        if issubclass(cls, SubjectBase):
+            return {"key_id": "ID", "key_project": "project"}
+        if issubclass(cls, ExperimentBase):
+            return {"key_id": "ID", "key_project": "project", "key_subject": "subject_ID"}
+        if issubclass(cls, ScanBase):
+            return {"key_id": "ID", "key_session": "image_session_ID"}
+        raise XNATValidationError(
+            "objects", f"{cls.__name__} results cannot be turned into objects; use all()"
+        )
+
+    def _object(self, row: Row, where: Mapping[str, str]) -> M:
+        cls = self._cls
+        found = {name: str(row.get(column) or "") for name, column in where.items()}
+        if issubclass(cls, ProjectBase):
+            uri = f"/data/projects/{found['key_id']}"
         elif issubclass(cls, SubjectBase):
-            uri = f"/data/projects/{row.get('project', '')}/subjects/{row.get('subject_id', '')}"
+            uri = f"/data/projects/{found['key_project']}/subjects/{found['key_id']}"
         elif issubclass(cls, ExperimentBase):
             uri = (
-                f"/data/projects/{row.get('project', '')}/subjects/{row.get('subject_id', '')}"
-                f"/experiments/{row.get('session_id', '')}"
+                f"/data/projects/{found['key_project']}/subjects/{found['key_subject']}"
+                f"/experiments/{found['key_id']}"
             )
-        elif issubclass(cls, ScanBase):
-            uri = f"/data/experiments/{row.get('image_session_id', '')}/scans/{row.get('id', '')}"
         else:
-            raise XNATValidationError(
-                "objects", f"{cls.__name__} results cannot be turned into objects; use all()"
-            )
-        return cls._xnat_bind(self._session, uri, row=row.to_dict())
+            uri = f"/data/experiments/{found['key_session']}/scans/{found['key_id']}"
+        data = {k: v for k, v in row.to_dict().items() if k not in where}
+        return cls._xnat_bind(self._session, uri, row=data)
 
     def count(self) -> int:
         """The number of matching rows (runs the search)."""

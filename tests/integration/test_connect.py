@@ -151,9 +151,16 @@ def test_user_without_password_prompts(server: LocalXNAT, monkeypatch: pytest.Mo
     assert len(prompts) == 1 and "'user'" in prompts[0]
 
 
-def test_anonymous_access(server: LocalXNAT, sent_headers: list[dict[str, str]]) -> None:
-    server.seed_project("RT_PUBLICP", name="Public", accessibility="public")
-    server.seed_project("RT_HIDDENP", name="Hidden", accessibility="private")
+def test_anonymous_access(sent_headers: list[dict[str, str]]) -> None:
+    """Anonymous access needs a site with XNAT's ``requireLogin`` off (a fresh XNAT has it
+    on and answers anonymous requests 401)."""
+    with LocalXNAT(require_login=False) as server:
+        server.seed_project("RT_PUBLICP", name="Public", accessibility="public")
+        server.seed_project("RT_HIDDENP", name="Hidden", accessibility="private")
+        _anonymous_session(server, sent_headers)
+
+
+def _anonymous_session(server: LocalXNAT, sent_headers: list[dict[str, str]]) -> None:
     with xnat_sdk.connect(server.url) as session:
         assert session.credentials_source == "anonymous"
         assert session.logged_in_user == "guest"

@@ -152,10 +152,10 @@ def test_users_mapping(session: XNATSession, server: LocalXNAT) -> None:
     admin = users["admin"]
     assert isinstance(admin, User)
     assert (admin.login, admin.email, admin.first_name, admin.last_name) == (
-        "admin", "admin@example.com", "Admin", "User"
+        "admin", "admin@example.com", "Admin", "Admin"
     )  # fmt: skip
     assert admin.id == 1 and admin.enabled is True
-    assert admin.full_name == "Admin User"
+    assert admin.full_name == "Admin Admin"
     assert len({u.id for u in users.values()}) == len(users)
     with pytest.raises(XNATKeyError, match="svc_bob"):
         users["svc_bob"]

@@ -108,6 +108,15 @@ def test_non_member_cannot_read_private_project(
 
 
 def test_guest_sees_public_projects_only(xnat_server: LocalXNAT) -> None:
+    """On a fresh XNAT (``requireLogin`` on) an anonymous request is refused 401 before it
+    reaches the archive (``UpdateSecurityFilterHandlerMethod``); with ``requireLogin`` off
+    it runs as the guest, who sees public (and the listing of protected) projects."""
+    assert requests.get(f"{xnat_server.url}/data/projects").status_code == 401
+    with LocalXNAT(require_login=False) as open_site:
+        _guest_reads(open_site)
+
+
+def _guest_reads(xnat_server: LocalXNAT) -> None:
     url = xnat_server.url
     xnat_server.seed_project("PUBLIC_P", accessibility="public")
     xnat_server.seed_subject("PUBLIC_P", "G1")
@@ -127,6 +136,8 @@ def test_guest_sees_public_projects_only(xnat_server: LocalXNAT) -> None:
     assert "PROTECTED_P" not in [r["project"] for r in rows(requests.get(f"{url}/data/subjects"))]
     # guests never write
     assert requests.put(f"{url}/data/projects/PUBLIC_P/subjects/G2").status_code == 401
+    guest = requests.get(f"{url}/data/users")
+    assert guest.status_code == 403 and "Only site managers" in guest.text
 
 
 def test_site_users_listing(xnat_url: str, admin: requests.Session, user: requests.Session) -> None:
@@ -134,8 +145,8 @@ def test_site_users_listing(xnat_url: str, admin: requests.Session, user: reques
     assert {"admin", "user"} <= logins
     # restrictUserListAccessToAdmins is off (XNAT's default): any logged-in user may list
     assert {"admin", "user"} <= {r["login"] for r in rows(user.get(f"{xnat_url}/data/users"))}
-    guest = requests.get(f"{xnat_url}/data/users")
-    assert guest.status_code == 403 and "Only site managers" in guest.text
+    # anonymous: refused by XNAT's security filter first (requireLogin, a fresh site's default)
+    assert requests.get(f"{xnat_url}/data/users").status_code == 401
 
 
 def test_restricted_site_users_listing() -> None:
@@ -145,11 +156,11 @@ def test_restricted_site_users_listing() -> None:
             r["login"] for r in rows(requests.get(f"{url}/data/users", auth=("admin", "admin")))
         }
         assert {"admin", "user"} <= logins
-        # restrictUserListAccessToAdmins on: non-admins are refused like guests
-        for auth in (("user", "user"), None):
-            refused = requests.get(f"{url}/data/users", auth=auth)
-            assert refused.status_code == 403, auth
-            assert "Access Denied: Only site managers" in refused.text, auth
+        # restrictUserListAccessToAdmins on: non-admins are refused
+        refused = requests.get(f"{url}/data/users", auth=("user", "user"))
+        assert refused.status_code == 403
+        assert "Access Denied: Only site managers" in refused.text
+        assert requests.get(f"{url}/data/users").status_code == 401
 
 
 def test_expired_session_fault_gives_401(own_server: LocalXNAT) -> None:

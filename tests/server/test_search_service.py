@@ -164,12 +164,12 @@ def test_posted_search_matches_seeded_data(
     assert rs["totalRecords"] == str(len(expected))
     assert {r["label"] for r in rs["Result"]} == expected
     keys = [c["key"] for c in rs["Columns"]]
-    assert keys[:2] == ["label", "xnat_subjectdata_subject_label"]
-    assert {"session_id", "subject_id", "project"} <= set(keys)
+    # only the fields asked for, then the root's quarantine status (SearchResource)
+    assert keys == ["label", "xnat_subjectdata_subject_label", "quarantine_status"]
     expected_subjects = {label: subj for _, subj, _, label, _, _ in SESSIONS}
     for row in rs["Result"]:
         assert row["xnat_subjectdata_subject_label"] == expected_subjects[row["label"]]
-        assert row["session_id"].startswith("XNAT_E")
+        assert row["quarantine_status"] == "active"
 
 
 def test_csv_xml_formats_and_xnatpy_style_fields(
@@ -211,7 +211,11 @@ def test_subject_and_scan_roots(server: LocalXNAT, admin: requests.Session) -> N
 def test_rows_limited_to_readable_projects(server: LocalXNAT) -> None:
     user = requests.Session()
     user.auth = ("user", "user")
-    body = bundle("xnat:mrSessionData", [("xnat:mrSessionData", "LABEL")], "")
+    body = bundle(
+        "xnat:mrSessionData",
+        [("xnat:mrSessionData", "LABEL"), ("xnat:mrSessionData", "PROJECT")],
+        "",
+    )
     rows = _search(user, server.url, body).json()["ResultSet"]["Result"]
     assert {r["project"] for r in rows} == {"SA"}
 

@@ -17,22 +17,25 @@ from tests.server.conftest import rows
 from xnat_sdk.testing.local import LocalXNAT
 
 
-def test_info_endpoints(xnat_url: str) -> None:
+def test_info_endpoints(xnat_url: str, admin: requests.Session) -> None:
     r = requests.get(f"{xnat_url}/")
     assert r.status_code == 200 and "<html" in r.text
-    assert requests.get(f"{xnat_url}/data/version").status_code == 404
-    info = requests.get(f"{xnat_url}/xapi/siteConfig/buildInfo").json()
+    assert admin.get(f"{xnat_url}/data/version").status_code == 404
+    info = requests.get(f"{xnat_url}/xapi/siteConfig/buildInfo").json()  # an open URL
     assert info["version"].startswith("1.8.")
     assert all(isinstance(v, str) for v in info.values())
-    assert requests.get(f"{xnat_url}/xapi/siteConfig/buildInfo/version").text == info["version"]
-    up = requests.get(f"{xnat_url}/xapi/siteConfig/uptime").json()
+    assert admin.get(f"{xnat_url}/xapi/siteConfig/buildInfo/version").text == info["version"]
+    up = admin.get(f"{xnat_url}/xapi/siteConfig/uptime").json()
     assert "seconds" in up
-    names = requests.get(f"{xnat_url}/xapi/schemas").json()
+    names = admin.get(f"{xnat_url}/xapi/schemas").json()
     assert "xnat" in names
-    xsd = requests.get(f"{xnat_url}/xapi/schemas/xnat")
+    xsd = admin.get(f"{xnat_url}/xapi/schemas/xnat")
     assert xsd.status_code == 200 and b"<xs:schema" in xsd.content
-    assert requests.get(f"{xnat_url}/schemas/xnat/xnat.xsd").content == xsd.content
-    assert requests.get(f"{xnat_url}/xapi/schemas/nope").status_code == 404
+    assert admin.get(f"{xnat_url}/schemas/xnat/xnat.xsd").content == xsd.content
+    assert admin.get(f"{xnat_url}/xapi/schemas/nope").status_code == 404
+    # anonymous (requireLogin on, a fresh site's default): only XNAT's open URLs answer
+    for path in ("/data/version", "/xapi/siteConfig/uptime", "/xapi/schemas"):
+        assert requests.get(f"{xnat_url}{path}").status_code == 401, path
 
 
 def test_routing_aliases_404_405(
@@ -284,9 +287,10 @@ def test_site_plugin_schema(tmp_path: Path) -> None:
     with LocalXNAT(data_dir=tmp_path, extra_schemas=[xsd]) as server:
         url = server.url
         auth = ("admin", "admin")
-        assert "siteqc" in requests.get(f"{url}/xapi/schemas").json()
-        assert requests.get(f"{url}/xapi/schemas/siteqc").content == xsd.read_bytes()
-        assert requests.get(f"{url}/schemas/siteqc/siteqc.xsd").content == xsd.read_bytes()
+        assert "siteqc" in requests.get(f"{url}/xapi/schemas", auth=auth).json()
+        assert requests.get(f"{url}/xapi/schemas/siteqc", auth=auth).content == xsd.read_bytes()
+        got = requests.get(f"{url}/schemas/siteqc/siteqc.xsd", auth=auth).content
+        assert got == xsd.read_bytes()
         server.seed_project("SITE")
         server.seed_subject("SITE", "S1")
         eid = server.seed_session("SITE", "S1", "E1")

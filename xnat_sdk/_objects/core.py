@@ -38,6 +38,7 @@ object writes it to the server (validated first); objects made with the generate
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -743,3 +744,16 @@ class GenericObject(_GenericMixin):
     """An object of an unknown type: raw fields as attributes, REST verbs."""
 
     __slots__ = ()
+
+
+_PROJECT_EXPERIMENT = re.compile(r"^/data/(?:archive/)?projects/[^/]+/experiments/")
+
+
+def routed_experiment_uri(uri: str) -> str:
+    """The path under which XNAT routes an experiment's sub-objects: ``/data/experiments/{E}``
+    for an experiment reached as ``/data/projects/{P}/experiments/{E}``. XNAT's router
+    (``XNATApplication.addRoutes``) has only the experiment itself, its ``resources`` (and
+    their files), ``DIR`` and ``XAR`` under ``/projects/{P}/experiments/{E}``; Restlet's
+    prefix matching sends anything longer (``.../scans/1``, ``.../files``) to
+    ``ExperimentResource``, which answers the experiment itself."""
+    return _PROJECT_EXPERIMENT.sub("/data/experiments/", uri)

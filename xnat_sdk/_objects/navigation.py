@@ -11,13 +11,17 @@ their behaviour: ``project.subjects``, ``subject.experiments``, ``session.scans`
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import unquote
 
 from xnat_sdk._answers import fetch
-from xnat_sdk._objects.core import GenericObject, XNATObject, _GenericMixin
+from xnat_sdk._objects.core import (
+    GenericObject,
+    XNATObject,
+    _GenericMixin,
+    routed_experiment_uri,
+)
 from xnat_sdk._objects.creation import create_project
 from xnat_sdk._objects.custom import CustomVariables
 from xnat_sdk._objects.registry import class_for
@@ -108,9 +112,6 @@ def _require_model(obj: XNATObject, what: str) -> XNATSession:
     return session
 
 
-_PROJECT_EXPERIMENT = re.compile(r"^/data/(?:archive/)?projects/[^/]+/experiments/")
-
-
 class _HasResources(XNATObject):
     """Mixin: ``resources`` (from the document when loaded, else one listing request)."""
 
@@ -136,7 +137,7 @@ class _HasResources(XNATObject):
         _require_model(self, "files")
         # XNAT routes no /files under /data/projects/{P}/experiments/{E}: that part of the
         # tree is reached through /data/experiments/{E}
-        uri = _PROJECT_EXPERIMENT.sub("/data/experiments/", self.uri)
+        uri = routed_experiment_uri(self.uri)
         return _listing_cache(  # type: ignore[no-any-return]
             self, "files", lambda: Listing.rest(self, f"{uri}/files", OWNED_FILES)
         )
@@ -356,7 +357,14 @@ class ImageSessionBase(SessionDownloads, SubjectAssessorBase):
         return _listing_cache(  # type: ignore[no-any-return]
             self,
             "scans",
-            lambda: Listing.children(self, "scans", SCANS, "scans/scan", prefer_doc=True),
+            lambda: Listing.children(
+                self,
+                "scans",
+                SCANS,
+                "scans/scan",
+                prefer_doc=True,
+                uri=f"{routed_experiment_uri(self.uri)}/scans",
+            ),
         )
 
     @property
@@ -367,7 +375,12 @@ class ImageSessionBase(SessionDownloads, SubjectAssessorBase):
             self,
             "assessors",
             lambda: Listing.children(
-                self, "assessors", ASSESSORS, "assessors/assessor", prefer_doc=False
+                self,
+                "assessors",
+                ASSESSORS,
+                "assessors/assessor",
+                prefer_doc=False,
+                uri=f"{routed_experiment_uri(self.uri)}/assessors",
             ),
         )
 
@@ -388,6 +401,7 @@ class ImageSessionBase(SessionDownloads, SubjectAssessorBase):
                 RECONSTRUCTIONS,
                 "reconstructions/reconstructedImage",
                 prefer_doc=False,
+                uri=f"{routed_experiment_uri(self.uri)}/reconstructions",
             ),
         )
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar, cast
 
 from xnat_sdk._answers import whole_number
-from xnat_sdk._objects.core import XNATObject
+from xnat_sdk._objects.core import XNATObject, routed_experiment_uri
 from xnat_sdk.archives import iter_files, safe_join, sweep_leftovers, write_tar
 from xnat_sdk.errors import XNATFileExistsError, XNATIntegrityError, XNATValueError
 from xnat_sdk.progress import ProgressCallback, TransferProgress
@@ -479,7 +479,7 @@ class SessionDownloads(XNATObject):
         comma-separated) as one zip at ``path``."""
         return download_file(
             _session_of(self),
-            f"{self.uri}/scans/{quote_path(scan_filter)}/files",
+            f"{routed_experiment_uri(self.uri)}/scans/{quote_path(scan_filter)}/files",
             path,
             format="zip",
             verbose=verbose,
@@ -518,7 +518,7 @@ class SessionDownloads(XNATObject):
         return folder
 
     def _scan_files_uri(self, scan_filter: str = "ALL") -> str:
-        return f"{self.uri}/scans/{quote_path(scan_filter)}/files"
+        return f"{routed_experiment_uri(self.uri)}/scans/{quote_path(scan_filter)}/files"
 
 
 _Callback = Callable[[str], None]

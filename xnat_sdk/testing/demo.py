@@ -140,11 +140,11 @@ def _search(session: XNATSession, project_id: str) -> None:
     rows = (
         session.search(MrSessionData)
         .where(lambda s: col(s.project) == project_id)
-        .columns(lambda s: [col(s.label), col(s.date)])
+        .columns(lambda s: [col(s.label), col(s.date), col(s.id)])
         .all()
     )
-    for row in rows:  # named tuples: row.label, row.date, row["session_id"]
-        print(f"{row.label}  {row.date}  ({row['session_id']})")
+    for row in rows:  # named tuples: row.label, row.date, row["id"]
+        print(f"{row.label}  {row.date}  ({row['id']})")
 
 
 def main(argv: list[str] | None = None) -> int:

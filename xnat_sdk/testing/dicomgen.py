@@ -15,6 +15,11 @@ Typical use::
     data = make_dicom_zip(None, patient="SUBJ01", study_label="SUBJ01_MR1",
                           series=[(1, "T1"), (2, "T2")], instances_per_series=3)
 
+The acquisition headers XNAT's DICOM session builder reads are filled with fixed values
+(:data:`SITE_HEADERS` for every series, :data:`MR_HEADERS` for MR series, whose
+RepetitionTime is ``2000 + 100 * SeriesNumber``), so that an import shows the scanner,
+operator, acquisition site, field strength, coil and scan parameters XNAT fills.
+
 ``make_dicom_zip`` returns the zip as bytes (or writes it and returns the path);
 ``write_dicom_folder`` writes loose ``.dcm`` files; ``make_study`` returns the datasets.
 """
@@ -31,9 +36,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, overload
 
 if TYPE_CHECKING:
-    from pydicom.dataset import FileDataset
+    from pydicom.dataset import Dataset, FileDataset
 
 __all__ = [
+    "MR_HEADERS",
+    "SITE_HEADERS",
     "GeneratedInstance",
     "GeneratedStudy",
     "SeriesSpec",
@@ -49,6 +56,43 @@ _TEMPLATES: dict[str, str] = {"MR": "MR_small.dcm", "CT": "CT_small.dcm"}
 _SOP_CLASSES: dict[str, str] = {
     "MR": "1.2.840.10008.5.1.4.1.1.4",
     "CT": "1.2.840.10008.5.1.4.1.1.2",
+}
+
+
+#: Headers of every generated instance (XNAT: acquisition_site, scanner, scanner/manufacturer,
+#: scanner/model, operator, dcmPatientBirthDate, dcmPatientWeight, bodyPartExamined).
+SITE_HEADERS: dict[str, object] = {
+    "InstitutionName": "Local Imaging Centre",
+    "StationName": "LOCALSCAN1",
+    "Manufacturer": "SIEMENS",
+    "ManufacturerModelName": "Prisma",
+    "OperatorsName": "Operator^Test",
+    "PatientBirthDate": "19800101",
+    "PatientWeight": "70",
+    "BodyPartExamined": "BRAIN",
+}
+
+#: Headers of generated MR instances (XNAT: fieldStrength, coil, parameters/te, ti, flip,
+#: sequence, imageType, scanSequence, seqVariant, scanOptions, acqType, pixelBandwidth,
+#: voxelRes from PixelSpacing and SliceThickness, orientation ``Sag`` from
+#: ImageOrientationPatient; fov is the template's 64 x 64 matrix).
+MR_HEADERS: dict[str, object] = {
+    "MagneticFieldStrength": "3",
+    "ReceiveCoilName": "HeadNeck_64",
+    "EchoTime": "2.98",
+    "EchoNumbers": "1",
+    "InversionTime": "900",
+    "FlipAngle": "9",
+    "SequenceName": "*tfl3d1_16ns",
+    "ImageType": ["ORIGINAL", "PRIMARY", "M", "ND"],
+    "ScanningSequence": ["GR", "IR"],
+    "SequenceVariant": ["SK", "SP", "MP"],
+    "ScanOptions": "IR",
+    "MRAcquisitionType": "3D",
+    "PixelBandwidth": "240",
+    "PixelSpacing": ["1.0", "1.0"],
+    "SliceThickness": "1.0",
+    "ImageOrientationPatient": ["0", "1", "0", "0", "0", "-1"],
 }
 
 
@@ -277,12 +321,22 @@ def _series_instances(
         ds.ProtocolName = spec.description
         ds.InstanceNumber = index
         ds.ImagePositionPatient = [0.0, 0.0, float(index)]
+        _acquisition_headers(ds, series_modality, spec.number)
         buf = io.BytesIO()
         ds.save_as(buf, enforce_file_format=True)
         data = buf.getvalue()
         relpath = f"{label}/{spec.number}-{_safe(spec.description)}/{index:04d}.dcm"
         instances.append(GeneratedInstance(relpath, data, spec.number, index, sop_uid))
     return instances
+
+
+def _acquisition_headers(ds: Dataset, modality: str, series_number: int) -> None:
+    """Set :data:`SITE_HEADERS` (and :data:`MR_HEADERS` on MR) on ``ds``."""
+    headers = dict(SITE_HEADERS)
+    if modality == "MR":
+        headers.update(MR_HEADERS, RepetitionTime=str(2000 + 100 * series_number))
+    for keyword, value in headers.items():
+        setattr(ds, keyword, value)
 
 
 def _safe(text: str) -> str:

@@ -39,6 +39,15 @@ class LocalXNAT:
     "Access Denied: Only site managers can access site-level user resources.", the XAPI
     listings a bare 403 (a user still reads their own ``/xapi/users/profile/{login}``).
     Guests are refused either way (``/data/users`` 403, ``/xapi/users*`` 401).
+    ``site_id`` sets XNAT's ``siteId`` site preference at start (``None`` keeps the one stored
+    in ``data_dir``, ``XNAT`` for a new one): accession IDs are ``{siteId}_S00001`` and
+    ``{siteId}_E00001``; ``/xapi/siteConfig/siteId`` reads and sets it (a change shows in new
+    IDs after the next start, as XNAT's ID generator reads it once).
+    ``require_login`` sets XNAT's ``requireLogin`` site preference (``None`` keeps the stored
+    one; on for a new store, as on a fresh XNAT): on, anonymous requests get 401 except on
+    XNAT's open URLs (``/data/JSESSION``, ``/data/services/auth``,
+    ``/xapi/siteConfig/buildInfo``, ``/xapi/siteConfig/siteId`` ...); off, they run as the
+    guest user, who reads public projects.
     """
 
     def __init__(
@@ -48,9 +57,10 @@ class LocalXNAT:
         port: int = 0,
         users: Iterable[tuple[str, str, bool]] = DEFAULT_USERS,
         schemas_dir: str | Path | None = None,
-        site_id: str = "XNAT",
+        site_id: str | None = None,
         extra_schemas: Iterable[str | Path] = (),
         restrict_user_list: bool = False,
+        require_login: bool | None = None,
     ) -> None:
         self._tmp: str | None = None
         if data_dir is None:
@@ -64,6 +74,7 @@ class LocalXNAT:
         self.site_id = site_id
         self.extra_schemas = [Path(p) for p in extra_schemas]
         self.restrict_user_list = restrict_user_list
+        self.require_login = require_login
         self._app: XNATApp | None = None
         self._server: BackgroundServer | None = None
 
@@ -80,6 +91,7 @@ class LocalXNAT:
                 users=self.users,
                 extra_schemas=self.extra_schemas,
                 restrict_user_list=self.restrict_user_list,
+                require_login=self.require_login,
             )
             self._app = build_app(config)
         return self._app

@@ -54,6 +54,7 @@ _AREAS = "xnat_sdk.testing._areas"
 ROUTE_MODULES: list[str] = [
     f"{_AREAS}.permissions.routes",
     f"{_AREAS}.info.routes",
+    f"{_AREAS}.site_config.routes",
     f"{_AREAS}.archive.routes",
     f"{_AREAS}.files.routes",
     "xnat_sdk.testing._server.faults",
@@ -87,7 +88,7 @@ def build_app(config: ServerConfig) -> XNATApp:
     modules = [_route_module(name) for name in ROUTE_MODULES]
     if config.schemas_dir is None:
         config.schemas_dir = _default_schemas_dir()
-    store = Store(config.data_dir, site_id=config.site_id)
+    store = Store(config.data_dir, site_id=config.site_id or "XNAT")
     for login, password, admin in config.users:
         if store.get_user(login) is None:
             store.add_user(login, password, admin=admin)

@@ -3,7 +3,12 @@
 Credentials, in order: HTTP basic (login/password, or alias-token alias/secret), then the
 ``JSESSIONID`` cookie. Bad basic credentials -> 401 ``Authentication failed.``; a cookie
 naming no live session (expired, logged out, or killed by the ``expire_sessions`` fault)
-and no basic header -> 401; no credentials at all -> the guest user.
+and no basic header -> 401; no credentials at all -> the guest user, who gets past the
+login only where the site lets guests in: with the ``requireLogin`` site preference on
+(a fresh XNAT's default; ``state.extras["require_login"]``) XNAT's security filter answers
+anonymous requests 401 everywhere but its open URLs (:data:`OPEN_URLS`;
+``UpdateSecurityFilterHandlerMethod.updateSecurityFilter``: ``/**`` is
+``isAuthenticated()`` unless ``requireLogin`` is off).
 
 :func:`authenticate` runs before every handler and :func:`finish_response` after it (the
 ``JSESSIONID`` and ``SESSION_EXPIRATION_TIME`` cookies). The login, logout and alias-token
@@ -72,6 +77,8 @@ def session_user(state: ServerState, sid: str) -> User | None:
     if now - float(row["last_access"]) > 5:
         with store.tx() as db:
             db.execute("UPDATE http_sessions SET last_access=? WHERE id=?", (now, sid))
+    if row["login"] == GUEST.login:  # an anonymous session (GET /data/JSESSION)
+        return GUEST
     return store.get_user(row["login"])
 
 
@@ -102,7 +109,9 @@ def _basic(request: Request) -> tuple[str, str] | None:
 def unauthorized(state: ServerState, message: str = "Authentication failed.") -> HttpError:
     """A 401 error carrying ``WWW-Authenticate``."""
     return HttpError(
-        401, message, headers={"WWW-Authenticate": f'Basic realm="{state.config.site_id}"'}
+        401,
+        message,
+        headers={"WWW-Authenticate": f'Basic realm="{state.config.site_id or "XNAT"}"'},
     )
 
 
@@ -133,10 +142,34 @@ def authenticate(state: ServerState, request: Request, mode: AuthMode, path: str
             if mode == "optional" and path == "/":
                 return AuthResult(GUEST)
             raise unauthorized(state, "Session expired or invalid.")
-        return AuthResult(user, cookie)
-    if mode == "required":
+        if user.login != GUEST.login:
+            return AuthResult(user, cookie)
+    if mode == "required" or (state.extras.get("require_login", True) and not is_open(path)):
         raise unauthorized(state, "Authentication required.")
-    return AuthResult(GUEST)
+    return AuthResult(GUEST, cookie if cookie else None)
+
+
+#: XNAT's open URLs (``META-INF/xnat/security/configured-urls.yaml`` ``openUrls``; ``/REST``
+#: is already ``/data`` here), the only ones a guest may GET while ``requireLogin`` is on
+OPEN_URLS = frozenset(
+    {
+        "/",
+        "/data/JSESSION",
+        "/data/services/auth",
+        "/data/services/sendemailverification",
+        "/xapi/siteConfig/buildInfo",
+        "/xapi/siteConfig/siteHome",
+        "/xapi/siteConfig/siteId",
+        "/xapi/siteConfig/siteLogoPath",
+        "/xapi/siteConfig/siteUrl",
+    }
+)
+
+
+def is_open(path: str) -> bool:
+    """Whether ``path`` is one of XNAT's open URLs (no login needed, whatever the site's
+    ``requireLogin``)."""
+    return path.rstrip("/") in OPEN_URLS or path == "/"
 
 
 def finish_response(state: ServerState, auth: AuthResult, response: Response, path: str) -> None:

@@ -15,7 +15,11 @@ __all__ = ["serve"]
 
 def serve(args: argparse.Namespace) -> int:
     """Start the server described by ``args`` (data_dir, host, port, user, password,
-    restrict_user_list).
+    site_id, restrict_user_list).
+
+    ``site_id`` (``--site-id``) sets XNAT's ``siteId`` preference, the prefix of accession
+    IDs (``{siteId}_S00001``); without it the data folder's stored one (else ``XNAT``) stays.
+    ``require_login`` (``--no-require-login`` makes it ``False``) is XNAT's ``requireLogin``.
 
     ``restrict_user_list`` (``--restrict-user-list``) switches on XNAT's
     ``restrictUserListAccessToAdmins``: only site admins may then list the site's users
@@ -31,6 +35,8 @@ def serve(args: argparse.Namespace) -> int:
         host=getattr(args, "host", "127.0.0.1"),
         port=int(getattr(args, "port", 8080)),
         users=users,
+        site_id=getattr(args, "site_id", None),
+        require_login=getattr(args, "require_login", None),
         restrict_user_list=bool(getattr(args, "restrict_user_list", False)),
     )
     stop = threading.Event()
@@ -45,8 +51,10 @@ def serve(args: argparse.Namespace) -> int:
         return 1
     previous = signal.signal(signal.SIGTERM, _on_signal)
     restricted = "; user list restricted to admins" if server.restrict_user_list else ""
+    site = server.app.state.config.site_id
     print(
-        f"Local XNAT serving at {url} (user {login}); data in {server.data_dir}{restricted}",
+        f"Local XNAT serving at {url} (user {login}, site {site}); data in {server.data_dir}"
+        f"{restricted}",
         flush=True,
     )
     try:

@@ -16,6 +16,20 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--user", default="admin")
     parser.add_argument("--password", default="admin")
     parser.add_argument(
+        "--site-id",
+        default=None,
+        help="XNAT's site ID (siteId preference; accession IDs are {site ID}_S00001 ...); "
+        "default: the one stored in --data-dir, else XNAT",
+    )
+    parser.add_argument(
+        "--no-require-login",
+        dest="require_login",
+        action="store_false",
+        default=None,
+        help="let anonymous requests in as the guest user (XNAT's requireLogin off; on by "
+        "default, as on a fresh XNAT: anonymous requests get 401 but on XNAT's open URLs)",
+    )
+    parser.add_argument(
         "--restrict-user-list",
         action="store_true",
         help="let only site admins list the site's users (XNAT's restrictUserListAccessToAdmins; "

@@ -29,7 +29,9 @@ class ServerConfig:
     schemas_dir: Path | None = None
     #: extra ``.xsd`` files (site plugins), served as ``/xapi/schemas/{stem}`` and known types
     extra_schemas: list[Path] = field(default_factory=list)
-    site_id: str = "XNAT"
+    #: the site ID to start with (stored as the ``siteId`` preference); ``None`` keeps the
+    #: stored one (``XNAT`` on a new store). Set to the site ID in force once started.
+    site_id: str | None = None
     version: str = "1.8.10"
     session_timeout_ms: int = 900_000
     #: XNAT's ``restrictUserListAccessToAdmins`` site preference; off by default, as in XNAT:
@@ -40,6 +42,10 @@ class ServerConfig:
     #: (``/xapi/users/profile/{login}`` stays open to that user). Guests are refused either
     #: way (``/data/users`` 403, ``/xapi/users*`` 401).
     restrict_user_list: bool = False
+    #: XNAT's ``requireLogin`` site preference to start with (``None`` keeps the stored one,
+    #: on for a new store as on a fresh XNAT): on, anonymous requests get 401 everywhere but
+    #: XNAT's open URLs; off, they run as the guest user (public projects are readable).
+    require_login: bool | None = None
     #: ``(login, password, admin)`` users created at startup (when missing).
     users: list[tuple[str, str, bool]] = field(
         default_factory=lambda: [("admin", "admin", True), ("user", "user", False)]

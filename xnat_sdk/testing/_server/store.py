@@ -220,7 +220,9 @@ class User:
     enabled: bool = True
 
 
-GUEST = User(login="guest", admin=False, xdat_user_id=0, firstname="Guest", lastname="User")
+#: the anonymous user: XNAT's ``guest`` (``init_security_000.sql``: first name ``XNAT``, last
+#: name ``Guest``; the site admin it creates is ``admin``, ``Admin Admin``)
+GUEST = User(login="guest", admin=False, xdat_user_id=0, firstname="XNAT", lastname="Guest")
 
 
 def now_timestamp() -> str:
@@ -345,9 +347,21 @@ class Store:
         return int(row[0])
 
     def next_accession(self, db: sqlite3.Connection, kind: str) -> str:
-        """A new accession ID: ``kind`` ``"S"`` -> ``XNAT_S00001``, ``"E"`` -> ``XNAT_E00001``."""
-        n = self.next_counter(db, "accession_" + kind)
-        return f"{self.site_id}_{kind}{n:05d}"
+        """A new accession ID ``{site}_{kind}{n:05d}``: ``kind`` ``"S"`` -> ``XNAT_S00001``,
+        ``"E"`` -> ``XNAT_E00001`` (``IDGenerator``: template ``siteId + "_" + code``, format
+        ``%s%05d``). The first number for a template follows the IDs that already have it
+        (``IDGenerator`` starts at their count), and numbers are never handed out twice."""
+        template = f"{self.site_id}_{kind}"
+        name = "accession_" + template
+        if db.execute("SELECT 1 FROM counters WHERE name=?", (name,)).fetchone() is None:
+            table = "subjects" if kind == "S" else "experiments"
+            like = template.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            (used,) = db.execute(
+                f"SELECT COUNT(*) FROM {table} WHERE id LIKE ? ESCAPE '\\'", (like + "%",)
+            ).fetchone()
+            db.execute("INSERT INTO counters(name, value) VALUES(?, ?)", (name, int(used)))
+        n = self.next_counter(db, name)
+        return f"{template}{n:05d}"
 
     def next_event(self, db: sqlite3.Connection) -> int:
         """A new audit event id (``create_event_id`` in JSON meta)."""
@@ -374,7 +388,7 @@ class Store:
                     login,
                     password,
                     firstname or login.capitalize(),
-                    lastname or "User",
+                    lastname or ("Admin" if login == "admin" else "User"),
                     email or f"{login}@example.com",
                     int(admin),
                     time.time(),

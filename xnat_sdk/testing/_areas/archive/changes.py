@@ -132,6 +132,11 @@ def parse_changes(ctx: RequestContext, kind: str, schema: SchemaInfo) -> Changes
     return ch
 
 
+def study_protocol_key(protocol_id: str) -> str:
+    """The data key of the project's ``studyProtocol`` item ``protocol_id``."""
+    return f"studyProtocol[ID={protocol_id}]"
+
+
 def add_param_key(name: str) -> str:
     """The data key of the ``parameters/addParam`` item named ``name``."""
     return f"parameters/addParam[name={name.strip().strip(chr(39) + chr(34))}]"
@@ -198,10 +203,18 @@ def _walk(el: ET.Element, prefix: str, kind: str, ch: Changes) -> None:
     for child in el:
         name = _local(child.tag)
         if name == "fields":
-            for f in child:
-                n = f.get("name")
-                if n:
-                    ch.custom[n.lower()] = f.text or ""
+            # only the object's own ``fields`` are its custom variables; ``fields`` deeper in
+            # the document belong to a nested item (a protocol's field definitions)
+            if not prefix:
+                for f in child:
+                    n = f.get("name")
+                    if n:
+                        ch.custom[n.lower()] = f.text or ""
+            continue
+        if name == "studyProtocol" and not prefix and kind == "project":
+            # one item of the project's ``studyProtocol`` list (xnat:abstractProtocol),
+            # kept whole with what it holds (definitions/definition/fields/field ...)
+            ch.data[study_protocol_key(child.get("ID", ""))] = ET.tostring(child, "unicode")
             continue
         if name == "scans" and kind == "experiment":
             for s in child:

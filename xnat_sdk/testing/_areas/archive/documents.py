@@ -14,6 +14,7 @@ paths become attributes or nested elements following the XSD; polymorphic childr
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 import sqlite3
@@ -28,6 +29,7 @@ from xnat_sdk.testing._server.store import Store, loads_data
 
 __all__ = [
     "ADD_PARAM",
+    "STUDY_PROTOCOL",
     "ItemNode",
     "java_date",
     "java_double",
@@ -116,6 +118,10 @@ def xml_text(schema: SchemaInfo, xsi_type: str, path: str, value: str) -> str:
 #: reconstruction's ``parameters/addParam`` list, kept with the object's fields
 ADD_PARAM = re.compile(r"^parameters/addParam\[name=(.*)\]$")
 
+#: ``studyProtocol[ID=X]`` data keys of a project: one item of its ``studyProtocol`` list
+#: (``xnat:abstractProtocol``, maxOccurs unbounded), kept as the XML element it came in
+STUDY_PROTOCOL = re.compile(r"^studyProtocol\[ID=(.*)\]$")
+
 
 class ItemNode:
     """One XFT item (object or nested child) renderable as JSON and XML."""
@@ -138,6 +144,8 @@ class ItemNode:
         self.children: list[tuple[str, ItemNode]] = []
         #: custom variables name -> value
         self.custom: dict[str, str] = {}
+        #: an item kept as the XML it came in (written back as it is, under its own tag)
+        self.raw: ET.Element | None = None
 
     def add(self, field: str, node: ItemNode) -> None:
         """Append a child item under collection ``field``."""
@@ -169,6 +177,11 @@ class ItemNode:
     # -- XML ------------------------------------------------------------------------------
     def xml_element(self, schema: SchemaInfo, tag: str, *, with_type: bool) -> ET.Element:
         """This item as an element named ``tag`` (``prefix:Name``)."""
+        if self.raw is not None:
+            kept = copy.deepcopy(self.raw)
+            kept.tag = _qname(tag)
+            kept.set(XSI_TYPE, self.xsi_type)
+            return kept
         el = ET.Element(_qname(tag))
         if with_type:
             el.set(XSI_TYPE, self.xsi_type)
@@ -326,7 +339,11 @@ def project_node(store: Store, row: sqlite3.Row) -> ItemNode:
         "description": row["description"],
     }
     fields.update(
-        {k: v for k, v in data.items() if not k.startswith("PI/") and k not in _ARC_SETTINGS}
+        {
+            k: v
+            for k, v in data.items()
+            if not k.startswith("PI/") and k not in _ARC_SETTINGS and not STUDY_PROTOCOL.match(k)
+        }
     )
     node = ItemNode(
         "xnat:projectData", fields, event_id=row["event_id"], insert_date=row["insert_date"]
@@ -334,10 +351,22 @@ def project_node(store: Store, row: sqlite3.Row) -> ItemNode:
     pi = {k[3:]: v for k, v in data.items() if k.startswith("PI/")}
     if pi:
         node.add("PI", ItemNode("xnat:investigatorData", pi))
+    for key in sorted(k for k in data if STUDY_PROTOCOL.match(k)):
+        node.add("studyProtocol", _protocol_node(data[key]))
     for n in custom_field_nodes(store, "project", row["id"], "xnat:projectData"):
         node.add("fields/field", n)
     for n in resource_nodes(store, "project", row["id"]):
         node.add("resources/resource", n)
+    return node
+
+
+def _protocol_node(text: str) -> ItemNode:
+    """A ``studyProtocol`` item from its kept XML: its attributes (ID, name, description,
+    data-type) are its fields; what it holds is written back as it came."""
+    el = ET.fromstring(text)
+    xsi = el.get(XSI_TYPE) or "xnat:abstractProtocol"
+    node = ItemNode(xsi, {k: v for k, v in el.attrib.items() if not k.startswith("{")})
+    node.raw = el
     return node
 
 

@@ -30,7 +30,7 @@ def _experiment_rows(
 ) -> Iterator[tuple[dict[str, Any], dict[str, str]]]:
     store = ctx.store
     base = (
-        "SELECT e.*, {share} AS share_label, {sproj} AS share_project, "
+        "SELECT e.*, e.rowid AS row_order, {share} AS share_label, {sproj} AS share_project, "
         "s.label AS subject_label, s.project AS subject_project, "
         "ss.label AS session_label, ss.project AS session_project "
         "FROM experiments e LEFT JOIN subjects s ON s.id = e.subject_id "
@@ -55,7 +55,7 @@ def _experiment_rows(
     else:
         sql = base.format(share="NULL", sproj="NULL") + "WHERE 1=1"
     allowed = readable_projects(store, ctx.user) if project is None and session_id is None else None
-    for r in store.query(sql + " ORDER BY id", params):
+    for r in store.query(sql + " ORDER BY row_order", params):
         if allowed is not None and r["project"] not in allowed:
             continue
         data = loads_data(r["data"])

@@ -47,9 +47,23 @@ def experiment_get(ctx: RequestContext) -> Response:
         return projects_table(ctx, "experiment", row)
     if tail == "status":
         return ctx.text(row["status"])
-    if tail:
+    if tail and not _misrouted(ctx):
         raise HttpError(404, None)
     return represent(ctx, experiment_node(ctx.store, row))
+
+
+def _misrouted(ctx: RequestContext) -> bool:
+    """A GET under ``/data/projects/{P}/experiments/{E}`` that XNAT routes nowhere else
+    (``.../scans/1``, ``.../files``): Restlet's prefix matching hands it to
+    ``ExperimentResource``, whose ``represent`` answers the experiment itself for any
+    ``filepath`` but ``status``/``history``/``projects``."""
+    return (
+        "subject" not in ctx.params
+        and "assessor" not in ctx.params
+        and (
+            ctx.path.startswith("/data/projects/") or ctx.path.startswith("/data/archive/projects/")
+        )
+    )
 
 
 def experiment_put(ctx: RequestContext) -> Response:

@@ -36,7 +36,7 @@ def project_list(ctx: RequestContext) -> Response:
     store = ctx.store
     allowed = visible_projects(store, ctx.user)
     rows = []
-    for p in store.query("SELECT * FROM projects ORDER BY id"):
+    for p in store.query("SELECT * FROM projects ORDER BY rowid"):
         if allowed is not None and p["id"] not in allowed:
             continue
         data = loads_data(p["data"])

@@ -32,6 +32,7 @@ from xnat_sdk.testing._areas.archive.paths import (
     EXPERIMENT_PREFIXES,
     PROJECT_PREFIX,
     SUBJECT_PREFIXES,
+    TREE_EXPERIMENT_PREFIXES,
 )
 from xnat_sdk.testing._areas.archive.projects import (
     project_delete,
@@ -84,6 +85,7 @@ def register(router: Router) -> None:
         router.add("GET", ep, experiment_get, archive=True, auth=opt, tail=True)
         router.add("PUT", ep, experiment_put, archive=True, tail=True)
         router.add("DELETE", ep, experiment_delete, archive=True, tail=True)
+    for ep in TREE_EXPERIMENT_PREFIXES:
         router.add("GET", ep + "/scans", scan_list, archive=True, auth=opt)
         router.add("GET", ep + "/scans/{scan}", scan_get, archive=True, auth=opt, tail=True)
         router.add("PUT", ep + "/scans/{scan}", scan_put, archive=True, tail=True)
@@ -107,5 +109,5 @@ def register(router: Router) -> None:
     router.add("POST", PROJECT_PREFIX + "/subjects", post_subject, archive=True)
     router.add("POST", PROJECT_PREFIX + "/experiments", post_experiment, archive=True)
     router.add("POST", SUBJECT_PREFIXES[0] + "/experiments", post_experiment, archive=True)
-    for ep in EXPERIMENT_PREFIXES:
+    for ep in TREE_EXPERIMENT_PREFIXES:
         router.add("POST", ep + "/scans", post_scan, archive=True)

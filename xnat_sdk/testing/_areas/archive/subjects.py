@@ -40,16 +40,18 @@ def _subject_rows(
     store = ctx.store
     if project is not None:
         rows = store.query(
-            "SELECT s.*, NULL AS share_label FROM subjects s WHERE s.project=? UNION ALL "
-            "SELECT s.*, sh.label AS share_label FROM subjects s JOIN shares sh ON "
-            "sh.object_id = s.id AND sh.kind='subject' WHERE sh.project=? ORDER BY id",
+            "SELECT s.*, NULL AS share_label, s.rowid AS row_order FROM subjects s "
+            "WHERE s.project=? UNION ALL "
+            "SELECT s.*, sh.label AS share_label, s.rowid AS row_order FROM subjects s "
+            "JOIN shares sh ON sh.object_id = s.id AND sh.kind='subject' WHERE sh.project=? "
+            "ORDER BY row_order",
             (project, project),
         )
     else:
         allowed = readable_projects(store, ctx.user)
         rows = [
             r
-            for r in store.query("SELECT s.*, NULL AS share_label FROM subjects s ORDER BY id")
+            for r in store.query("SELECT s.*, NULL AS share_label FROM subjects s ORDER BY s.rowid")
             if allowed is None or r["project"] in allowed
         ]
     out = []

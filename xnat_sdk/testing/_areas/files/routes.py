@@ -22,9 +22,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from xnat_sdk.testing._areas.archive.paths import (
-    EXPERIMENT_PREFIXES,
+    PROJECT_EXPERIMENT_PREFIX,
     PROJECT_PREFIX,
     SUBJECT_PREFIXES,
+    TREE_EXPERIMENT_PREFIXES,
 )
 from xnat_sdk.testing._areas.files.downloads import files_get, parent_files
 from xnat_sdk.testing._areas.files.leftovers import remove_stale_temp_files
@@ -44,7 +45,8 @@ __all__ = ["on_startup", "register"]
 def _parents() -> Iterator[str]:
     yield PROJECT_PREFIX
     yield from SUBJECT_PREFIXES
-    for ep in EXPERIMENT_PREFIXES:
+    yield PROJECT_EXPERIMENT_PREFIX  # its resources only (no /files, no scans: XNAT)
+    for ep in TREE_EXPERIMENT_PREFIXES:
         yield ep
         yield ep + "/scans/{scan}"
         for kind in ("reconstructions/{recon}", "assessors/{assessor}"):
@@ -69,4 +71,5 @@ def register(router: Router) -> None:
         router.add("GET", f, files_get, archive=True, auth="optional", tail=True)
         router.add(["PUT", "POST"], f, upload, archive=True, tail=True)
         router.add("DELETE", f, files_delete, archive=True, tail=True)
-        router.add("GET", p + "/files", parent_files, archive=True, auth="optional")
+        if p != PROJECT_EXPERIMENT_PREFIX:
+            router.add("GET", p + "/files", parent_files, archive=True, auth="optional")

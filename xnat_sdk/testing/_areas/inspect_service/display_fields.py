@@ -30,19 +30,24 @@ class DisplayField:
     type: str
     key: str
     desc: str = ""
+    #: the XML path (under the element) of a display field made of that one schema field,
+    #: which ``SchemaElement.getDisplayFieldForXMLPath`` finds for it; "" otherwise
+    path: str = ""
 
 
-def _f(fid: str, header: str, key: str, type_: str = "string", desc: str = "") -> DisplayField:
-    return DisplayField(fid, header, type_, key, desc or header)
+def _f(
+    fid: str, header: str, key: str, type_: str = "string", desc: str = "", path: str = ""
+) -> DisplayField:
+    return DisplayField(fid, header, type_, key, desc or header, path)
 
 
 _FIELDS: dict[Kind, tuple[DisplayField, ...]] = {
     "project": (
-        _f("ID", "ID", "id"),
-        _f("SECONDARY_ID", "Secondary ID", "secondary_id"),
-        _f("NAME", "Title", "name"),
+        _f("ID", "ID", "id", path="ID"),
+        _f("SECONDARY_ID", "Secondary ID", "secondary_id", path="secondary_ID"),
+        _f("NAME", "Title", "name", path="name"),
         _f("DESCRIPTION", "Description", "description"),
-        _f("KEYWORDS", "Keywords", "keywords"),
+        _f("KEYWORDS", "Keywords", "keywords", path="keywords"),
         _f("PI", "PI", "pi"),
         _f("INSERT_DATE", "Inserted", "insert_date", "date"),
         _f("INSERT_USER", "Creator", "insert_user"),
@@ -56,10 +61,10 @@ _FIELDS: dict[Kind, tuple[DisplayField, ...]] = {
         _f("PROJ_UT_COUNT", "UT Count", "proj_ut_count", "integer"),
     ),
     "subject": (
-        _f("SUBJECT_ID", "Subject", "id"),
+        _f("SUBJECT_ID", "Subject", "id", path="ID"),
         _f("SUBJECT_LABEL", "Label", "label"),
-        _f("PROJECT", "Project", "project"),
-        _f("INSERT_DATE", "Inserted", "insert_date", "date"),
+        _f("PROJECT", "Project", "project", path="project"),
+        _f("INSERT_DATE", "Inserted", "insert_date", "date", path="meta/insert_date"),
         _f("INSERT_USER", "Creator", "insert_user"),
         _f("GENDER_TEXT", "Gender", "gender"),
         _f("HANDEDNESS_TEXT", "Handedness", "handedness"),
@@ -69,35 +74,40 @@ _FIELDS: dict[Kind, tuple[DisplayField, ...]] = {
         _f("SES", "SES", "ses", "integer"),
         _f("RACE", "Race", "race"),
         _f("ETHNICITY", "Ethnicity", "ethnicity"),
-        _f("SUB_GROUP", "Group", "group"),
+        _f("SUB_GROUP", "Group", "group", path="group"),
     ),
     "experiment": (
-        _f("SESSION_ID", "Session", "id"),
+        _f("SESSION_ID", "Session", "id", path="ID"),
         _f("EXPT_ID", "ID", "id"),
         _f("LABEL", "Label", "label"),
-        _f("SUBJECT_ID", "Subject", "subject_id"),
+        _f("SUBJECT_ID", "Subject", "subject_id", path="subject_ID"),
         _f("SUBJECT_LABEL", "Subject Label", "subject_label"),
-        _f("PROJECT", "Project", "project"),
-        _f("DATE", "Date", "date", "date"),
+        _f("PROJECT", "Project", "project", path="project"),
+        _f("DATE", "Date", "date", "date", path="date"),
         _f("TIME", "Time", "time", "time"),
         _f("MODALITY", "Modality", "modality"),
         _f("SCANNER", "Scanner", "scanner"),
         _f("UID", "UID", "UID"),
         _f("NOTE", "Notes", "note"),
-        _f("INSERT_DATE", "Inserted", "insert_date", "date"),
+        _f("INSERT_DATE", "Inserted", "insert_date", "date", path="meta/insert_date"),
         _f("INSERT_USER", "Creator", "insert_user"),
     ),
     "scan": (
-        _f("ID", "ID", "id"),
-        _f("TYPE", "Type", "type"),
-        _f("SERIES_DESCRIPTION", "Series Description", "series_description"),
-        _f("QUALITY", "Quality", "quality"),
-        _f("NOTE", "Note", "note"),
-        _f("MODALITY", "Modality", "modality"),
-        _f("FRAMES", "Frames", "frames", "integer"),
-        _f("UID", "UID", "UID"),
-        _f("IMAGE_SESSION_ID", "Session", "image_session_id"),
-        _f("PROJECT", "Project", "project"),
+        _f("ID", "ID", "id", path="ID"),
+        _f("TYPE", "Type", "type", path="type"),
+        _f(
+            "SERIES_DESCRIPTION",
+            "Series Description",
+            "series_description",
+            path="series_description",
+        ),
+        _f("QUALITY", "Quality", "quality", path="quality"),
+        _f("NOTE", "Note", "note", path="note"),
+        _f("MODALITY", "Modality", "modality", path="modality"),
+        _f("FRAMES", "Frames", "frames", "integer", path="frames"),
+        _f("UID", "UID", "UID", path="UID"),
+        _f("IMAGE_SESSION_ID", "Session", "image_session_id", path="image_session_ID"),
+        _f("PROJECT", "Project", "project", path="project"),
     ),
 }
 

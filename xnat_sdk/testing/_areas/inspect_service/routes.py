@@ -7,6 +7,9 @@
   ``FIELD_ID, HEADER, SUMMARY, TYPE, REQUIRES_VALUE, DESC, ELEMENT_NAME, SRC``; XML unless
   ``format=json``; unknown type -> 400.
 
+Anonymous requests get 401 on a site with XNAT's ``requireLogin`` on (the default) and run
+as the guest when it is off (counts are then the site's, not limited to public projects).
+
 The field catalog and the record builders are :mod:`.display_fields` and :mod:`.records`.
 """
 
@@ -101,5 +104,6 @@ def _element_fields(ctx: RequestContext) -> Response:
 
 def register(router: Router) -> None:
     """Register the element-introspection routes."""
-    router.add("GET", "/data/search/elements", _elements)
-    router.add("GET", "/data/search/elements/{elements}", _element_fields)
+    # guests reach these only on a site with requireLogin off (see authentication)
+    router.add("GET", "/data/search/elements", _elements, auth="optional")
+    router.add("GET", "/data/search/elements/{elements}", _element_fields, auth="optional")

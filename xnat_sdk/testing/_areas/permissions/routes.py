@@ -38,12 +38,19 @@ LEVELS = {"owner": "Owners", "member": "Members", "collaborator": "Collaborators
 
 
 def _jsession_get(ctx: RequestContext) -> Response:
-    if ctx.is_guest or ctx.session_id is None:
-        raise unauthorized(ctx.state, "Authentication required.")
-    body = ctx.session_id
+    """The HTTP session's ID (XNAT's ``UserSession``; ``/data/JSESSION`` is an open URL, so
+    an anonymous caller gets a guest session, as pyxnat's ``anonymous=True`` asks)."""
+    sid = ctx.session_id
+    fresh = sid is None
+    if sid is None:
+        sid = new_session(ctx.store, "guest", ctx.state.config.session_timeout_ms)
+    body = sid
     if ctx.flag("CSRF"):
         body += f"; XNAT_CSRF={secrets.token_hex(16)}"
-    return ctx.text(body)
+    resp = ctx.text(body)
+    if fresh:
+        resp.headers.add("Set-Cookie", f"JSESSIONID={sid}; Path=/; HttpOnly")
+    return resp
 
 
 def _jsession_delete(ctx: RequestContext) -> Response:
@@ -256,7 +263,7 @@ def _access_projects(ctx: RequestContext) -> Response:
 
 def register(router: Router) -> None:
     """Register the authentication and membership routes."""
-    router.add(["GET", "POST"], "/data/JSESSION", _jsession_get)
+    router.add(["GET", "POST"], "/data/JSESSION", _jsession_get, auth="optional")
     router.add("DELETE", "/data/JSESSION", _jsession_delete, auth="none")
     router.add(["PUT", "POST"], "/data/services/auth", _services_auth, auth="none")
     router.add("GET", "/data/auth", _auth_get, auth="optional")

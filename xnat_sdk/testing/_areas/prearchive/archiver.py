@@ -122,6 +122,22 @@ def _destination(
     return project, subject_label, label
 
 
+#: the session fields XNAT's session builder takes from DICOM (``ImageSessionAttributes``,
+#: ``MRSessionAttributes``; see :mod:`.dicom_fields`), kept in the prearchive session's data
+BUILT_SESSION_FIELDS = (
+    "acquisition_site",
+    "session_type",
+    "scanner",
+    "scanner/manufacturer",
+    "scanner/model",
+    "operator",
+    "study_id",
+    "dcmPatientBirthDate",
+    "dcmPatientWeight",
+    "fieldStrength",
+)
+
+
 def _session_fields(s: PrearcSession, folder: Path) -> dict[str, str]:
     """The fields the archived session gets from the prearchive session (non-empty ones)."""
     return {
@@ -134,6 +150,7 @@ def _session_fields(s: PrearcSession, folder: Path) -> dict[str, str]:
             "dcmPatientId": s.data.get("dcmPatientId", ""),
             "dcmPatientName": s.data.get("dcmPatientName", ""),
             "dcmAccessionNumber": s.data.get("dcmAccessionNumber", ""),
+            **{k: s.data.get(k, "") for k in BUILT_SESSION_FIELDS},
             "prearchivePath": str(folder),
         }.items()
         if v

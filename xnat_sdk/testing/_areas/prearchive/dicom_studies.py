@@ -28,6 +28,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from xnat_sdk.testing._areas.prearchive.dicom_fields import scan_fields, session_fields
+
 if TYPE_CHECKING:
     from pydicom.dataset import Dataset
 
@@ -127,6 +129,8 @@ class DicomSeries:
     description: str
     modality: str
     files: list[DicomFile] = field(default_factory=list)
+    #: the fields XNAT's session builder takes from the headers (:mod:`.dicom_fields`)
+    fields: dict[str, str] = field(default_factory=dict)
 
     @property
     def xsi_type(self) -> str:
@@ -152,6 +156,8 @@ class DicomStudy:
     accession_number: str
     comment_fields: dict[str, str]
     series: dict[str, DicomSeries] = field(default_factory=dict)
+    #: the session fields XNAT's session builder takes from the headers (:mod:`.dicom_fields`)
+    fields: dict[str, str] = field(default_factory=dict)
 
     @property
     def modalities(self) -> list[str]:
@@ -353,7 +359,9 @@ def group_studies(parsed: Sequence[tuple[Dataset, DicomFile]]) -> list[DicomStud
     """
     studies: dict[str, DicomStudy] = {}
     series_by_uid: dict[str, DicomSeries] = {}
+    headers: dict[str, list[Dataset]] = {}
     for ds, f in parsed:
+        headers.setdefault(_text(ds, "SeriesInstanceUID"), []).append(ds)
         study_uid = _text(ds, "StudyInstanceUID")
         study = studies.get(study_uid)
         if study is None:
@@ -391,8 +399,12 @@ def group_studies(parsed: Sequence[tuple[Dataset, DicomFile]]) -> list[DicomStud
         series.files = [x for x in series.files if x.sop_instance_uid != f.sop_instance_uid]
         series.files.append(f)
     for study in studies.values():
+        everything: list[Dataset] = []
         for series in study.series.values():
             series.files.sort(key=lambda x: (x.instance_number or 0, x.sop_instance_uid))
+            series.fields = scan_fields(headers[series.series_instance_uid], series.modality)
+            everything.extend(headers[series.series_instance_uid])
+        study.fields = session_fields(everything, study.xsi_type)
         study.series = dict(
             sorted(study.series.items(), key=lambda kv: (not kv[0].isdigit(), _num(kv[0])))
         )

@@ -105,7 +105,7 @@ def _write_scans(
                 series.description,
                 series.modality,
                 series.series_instance_uid,
-                dumps_data({"frames": str(len(series.files))}),
+                dumps_data({"frames": str(len(series.files)), **series.fields}),
             )
         )
     return scan_rows
@@ -131,6 +131,7 @@ def _insert_session(
         "dcmAccessionNumber": study.accession_number,
         "modality": study.modalities[0] if study.modalities else "",
         "study_description": study.study_description,
+        **study.fields,
     }
     with store.tx() as db:
         db.execute(
@@ -190,7 +191,7 @@ def merge_into_session(store: Store, s: PrearcSession, study: DicomStudy) -> Pre
                 series.description,
                 series.modality,
                 series.series_instance_uid,
-                dumps_data({"frames": str(count)}),
+                dumps_data({"frames": str(count), **series.fields}),
             )
         )
     with store.tx() as db:
@@ -295,7 +296,12 @@ def rebuild_session(store: Store, s: PrearcSession) -> PrearcSession:
                     first_series.description,
                     first_series.modality,
                     first_series.series_instance_uid,
-                    dumps_data({"frames": str(sum(len(se.files) for se in series))}),
+                    dumps_data(
+                        {
+                            "frames": str(sum(len(se.files) for se in series)),
+                            **first_series.fields,
+                        }
+                    ),
                 )
             )
         elif scan_dir.name in previous:

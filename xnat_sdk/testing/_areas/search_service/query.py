@@ -10,15 +10,22 @@ session of a scan) as display-field IDs (``xnat:mrSessionData/LABEL``,
 ``xnat:subjectData/demographics/gender``).
 
 Response: a ResultSet with ``Columns`` (JSON), ``totalRecords`` and ``rootElementName``, in
-``format=json`` (default), ``csv`` or ``xml``. Column keys are the lower-cased field IDs for
-the root element and ``{element sql name}_{field id}`` for other elements; key columns
-clients build URIs from (``session_id``, ``subject_id``, ``project`` ...) are always present.
-Rows are limited to projects the user can read. Invalid XML or another document -> 422.
+``format=json`` (default), ``csv`` or ``xml``, keyed as XNAT keys them
+(``SearchResource.setColumnProperties``, ``DisplaySearch.getSQLQuery``): one column per
+search field, the display field's ID lower-cased (``project``, ``session_id``; an XML path
+that no display field is made of gets ``XNAT_COL_...``, ``xnat_col_mrsessiondatalabel``),
+prefixed by the element's SQL name (``xnat_subjectdata_``) for another element than the
+root, then ``quarantine_status`` (the root's ``meta/status``). A search naming no field gets
+the element's listing fields and the key columns clients build URIs from. Rows are sorted
+by the first column unless ``sortBy`` is given (``defaultToSortedListings``), and limited to
+projects the user can read. Invalid XML or another document -> 422.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from werkzeug.wrappers import Response
 
@@ -146,29 +153,95 @@ class _Records:
         return None
 
 
-def _column_key(root: str, root_kind: Kind, sf: SearchField) -> tuple[str, Kind, str, str]:
-    """``(column key, kind, record key, field id)`` for a search field."""
-    element, field = _split_field(sf.field_id, sf.element_name or root)
-    if not field:
-        field = sf.field_id
-    if sf.element_name and ":" not in sf.field_id:
-        element = sf.element_name
+_REMOVE_CHARS = re.compile(r"[/@\[\]]")
+_TO_UNDERSCORE = re.compile(r"[ .!#$%&'()*+\-;<=>?\"\\^`{|}~]")
+
+
+def clean_column_name(raw: str) -> str:
+    """XNAT's ``XftStringUtils.cleanColumnName``: ``/@[]`` dropped, ``:`` -> ``_col_``,
+    ``,`` -> ``_com_``, other punctuation -> ``_`` (``xnat:mrSessionData/label`` ->
+    ``xnat_col_mrSessionDatalabel``)."""
+    text = _REMOVE_CHARS.sub("", raw).replace(":", "_col_").replace(",", "_com_")
+    return _TO_UNDERSCORE.sub("_", text)
+
+
+@dataclass(frozen=True)
+class _Column:
+    """One result column: its key, where its value comes from, and its ``Columns`` entry."""
+
+    key: str
+    kind: Kind
+    record_key: str
+    props: dict[str, str]
+
+
+def _path_display(kind: Kind, field: str) -> DisplayField | None:
+    """The display field made of the one schema field ``field`` (``getDisplayFieldForXMLPath``)."""
+    low = field.lower()
+    for f in fields_of(kind):
+        if f.path and f.path.lower() == low:
+            return f
+    return None
+
+
+def _field_display(element: str, kind: Kind, fid: str) -> tuple[str, Kind, str] | None:
+    """``(display field ID, kind of the value, record key)`` of a search field ``fid`` of
+    ``element`` (``BaseXdatStoredSearch.getDisplaySearch`` -> ``DisplaySearch.addDisplayField``):
+    a display field ID of the element; else an XML path (a bare name is taken under the
+    element) matched to the display field made of that one schema field, else a field made
+    for it named ``cleanColumnName(path)`` upper-cased (``SchemaElement.
+    createDisplayFieldForXMLPath``: ``xnat:mrSessionData/label`` ->
+    ``XNAT_COL_MRSESSIONDATALABEL``). ``None`` for a path that names nothing."""
+    for f in fields_of(kind):
+        if f.id == fid:
+            return f.id, kind, f.key
+    dotted = re.fullmatch(r"([A-Za-z]+:[A-Za-z]+)\.([A-Za-z_0-9]+)", fid)
+    if dotted is not None and kind_of(dotted.group(1)) is not None:
+        dkind = kind_of(dotted.group(1))
+        assert dkind is not None
+        display = _display_field(dkind, dotted.group(2))
+        if display is not None:
+            return display.id, dkind, display.key
+    made = "XNAT_COL_" + element.split(":", 1)[-1].upper()
+    if fid.upper().startswith(made) and len(fid) > len(made):
+        # a field made for an XML path earlier (XNAT keeps it in the element's display)
+        return fid.upper(), kind, _xpath_key(kind, fid[len(made) :].lower())
+    path = fid if "/" in fid or ":" in fid else f"{element}/{fid}"
+    path_element, field = _split_field(path, element)
+    pkind = kind_of(path_element)
+    if pkind is None or not field:
+        return None
+    if path_element == element:
+        display = _path_display(pkind, field)
+        if display is not None:
+            return display.id, pkind, display.key
+    return clean_column_name(path).upper(), pkind, _xpath_key(pkind, field)
+
+
+def _search_column(root: str, sf: SearchField) -> _Column | None:
+    """The result column of a search field (``SearchResource.setColumnProperties``: the key
+    is the display field's row ID lower-cased, prefixed by the element's SQL name,
+    ``xnat_subjectdata_``, when the field belongs to another element than the root)."""
+    element = sf.element_name or root
     kind = kind_of(element)
     if kind is None:
         raise HttpError(400, f"Unknown data type: {element}")
-    key, display = _resolve_key(kind, field)
-    fid = display.id if display is not None else _display_for_key(kind, key, field)
-    same = element == root or (kind == root_kind and kind_of(root) == kind)
-    col = fid.lower() if same else f"{element.replace(':', '_').lower()}_{fid.lower()}"
-    return col, kind, key, fid
-
-
-def _display_for_key(kind: Kind, key: str, field: str) -> str:
-    """Prefer the display field that reads ``key`` (``xnat:mrSessionData/ID`` -> SESSION_ID)."""
-    for f in fields_of(kind):
-        if f.key == key:
-            return f.id
-    return field.rsplit("/", 1)[-1]
+    found = _field_display(element, kind, sf.field_id.strip())
+    if found is None:
+        return None
+    did, value_kind, record_key = found
+    same = element.lower() == root.lower()
+    key = did.lower() if same else f"{element.replace(':', '_').lower()}_{did.lower()}"
+    display = _display_field(value_kind, did)
+    props = {
+        "key": key,
+        "element_name": element,
+        "id": did,
+        "xPATH": f"{element}.{did}",
+        "header": sf.header or " ",
+        "type": display.type if display is not None else "string",
+    }
+    return _Column(key, value_kind, record_key, props)
 
 
 def search_document(ctx: RequestContext) -> bytes:
@@ -192,48 +265,7 @@ def run_search(ctx: RequestContext, document: bytes) -> Response:
     if root_kind is None:
         raise HttpError(400, f"Unknown data type: {root}")
     records = _Records(ctx)
-    fields = list(bundle.fields)
-    if not fields:
-        fields = [
-            SearchField(root, fid, i, "string", "")
-            for i, fid in enumerate(_DEFAULT_FIELDS[root_kind])
-        ]
-    columns: list[tuple[str, Kind, str]] = []
-    props: list[dict[str, str]] = []
-    seen: set[str] = set()
-    for sf in fields:
-        col, kind, key, fid = _column_key(root, root_kind, sf)
-        if col in seen:
-            continue
-        seen.add(col)
-        display = _display_field(kind, fid)
-        element = sf.element_name or root
-        columns.append((col, kind, key))
-        props.append(
-            {
-                "key": col,
-                "element_name": element,
-                "id": fid,
-                "xPATH": f"{element}.{fid}",
-                "header": sf.header or (display.header if display else fid),
-                "type": sf.type or (display.type if display else "string"),
-            }
-        )
-    for col, key in KEY_COLUMNS[root_kind]:
-        if col not in seen:
-            seen.add(col)
-            columns.append((col, root_kind, key))
-            props.append(
-                {
-                    "key": col,
-                    "element_name": root,
-                    "id": col.upper(),
-                    "xPATH": f"{root}.{col.upper()}",
-                    "header": col,
-                    "type": "string",
-                    "visible": "false",
-                }
-            )
+    columns = _columns(root, root_kind, bundle.fields)
     rows = []
     for rec in records.roots(root, root_kind):
         project = rec.get("project", "")
@@ -242,12 +274,50 @@ def run_search(ctx: RequestContext, document: bytes) -> Response:
         if not bundle.where.evaluate(_resolver(records, root, root_kind, rec)):
             continue
         row = {}
-        for col, kind, key in columns:
-            target = records.related(root_kind, rec, kind)
-            row[col] = target.get(key, "") if target is not None else ""
+        for column in columns:
+            target = records.related(root_kind, rec, column.kind)
+            row[column.key] = target.get(column.record_key, "") if target is not None else ""
+        row["quarantine_status"] = rec.get("status") or "active"
         rows.append(row)
+    if columns and not ctx.q("sortBy"):
+        first = columns[0].key
+        rows.sort(key=lambda r: _order(r.get(first)))
+    props = [c.props for c in columns] + [{"key": "quarantine_status"}]
     meta = {"totalRecords": len(rows), "rootElementName": root}
-    return ctx.table([c for c, _, _ in columns], rows, meta=meta, column_props=props)
+    keys = [c.key for c in columns] + ["quarantine_status"]
+    return ctx.table(keys, rows, meta=meta, column_props=props)
+
+
+def _order(value: str | None) -> tuple[int, float, str]:
+    text = value or ""
+    try:
+        return (0, float(text), "")
+    except ValueError:
+        return (1, 0.0, text.lower())
+
+
+def _columns(root: str, root_kind: Kind, fields: Iterable[SearchField]) -> list[_Column]:
+    """The result columns: one per search field XNAT can resolve (in order, repeats
+    dropped); a search naming no field gets the element's listing fields and the key
+    columns clients build URIs from."""
+    requested = list(fields)
+    columns: list[_Column] = []
+    seen: set[str] = set()
+    for sf in requested or [
+        SearchField(root, fid, i, "string", "") for i, fid in enumerate(_DEFAULT_FIELDS[root_kind])
+    ]:
+        column = _search_column(root, sf)
+        if column is not None and column.key not in seen:
+            seen.add(column.key)
+            columns.append(column)
+    if requested:
+        return columns
+    for key, record_key in KEY_COLUMNS[root_kind]:
+        if key not in seen:
+            seen.add(key)
+            hidden = {"key": key, "element_name": root, "id": key.upper(), "header": key}
+            columns.append(_Column(key, root_kind, record_key, {**hidden, "visible": "false"}))
+    return columns
 
 
 def _resolver(
