@@ -22,6 +22,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 from xnat_sdk._answers import fetch
 from xnat_sdk._http import Timeout, Transport, redact_url
 from xnat_sdk._objects.navigation import EXPERIMENTS, PROJECTS, SUBJECTS, object_at
+from xnat_sdk._objects.registry import class_named
 from xnat_sdk._rest import QueryParams, RestCore
 from xnat_sdk._server_info import (
     build_info,
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
 
     from xnat_sdk.bases import XNATObject
     from xnat_sdk.models import ExperimentData, ProjectData, SubjectData
+    from xnat_sdk.models._classes import ModelClasses
 
 __all__ = ["QueryParams", "Timeout", "XNATSession", "redact_url"]
 
@@ -683,6 +685,19 @@ class XNATSession:
     def services(self) -> Services:
         """Import, DICOM dump and alias tokens (:class:`~xnat_sdk.services.Services`)."""
         return self._helper("_xnat_services", lambda: Services(self))
+
+    @property
+    def classes(self) -> ModelClasses:
+        """Every model class by name (xnatpy's ``session.classes``): ``classes.MrSessionData``
+        is :class:`xnat_sdk.models.MrSessionData` itself, and
+        ``classes.MrSessionData(parent=subject, label="E1")`` creates a session on the server
+        (validated first). Site models registered with :func:`xnat_sdk.register_models` are
+        found by name too."""
+        from xnat_sdk.models._classes import ModelClasses
+
+        return self._helper(
+            "_xnat_classes", lambda: ModelClasses(lambda name: class_named(name, self))
+        )
 
     @property
     def users(self) -> Users:

@@ -42,6 +42,8 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+import attrs
+
 from xnat_sdk._answers import fetch
 from xnat_sdk._objects.registry import class_for
 from xnat_sdk.errors import (
@@ -59,10 +61,12 @@ from xnat_sdk.fields import (
 )
 
 if TYPE_CHECKING:
+    from xnat_sdk.listings import Listing
     from xnat_sdk.session import XNATSession
 
 __all__ = [
     "RESERVED_NAMES",
+    "Creatable",
     "GenericObject",
     "XNATObject",
     "child_items",
@@ -435,6 +439,32 @@ class XNATObject:
         query = {"removeFiles": "true"} if remove_files else None
         session.delete(self.uri, query=query)
         session.clearcache()
+
+
+@attrs.define(kw_only=True, eq=False, repr=False)
+class Creatable(XNATObject):
+    """Root of the archive types (projects, subjects, experiments, scans, resources ...):
+    their constructor takes xnatpy's ``parent=``.
+
+    ``MrSessionData(label="E1", date=...)`` is an unbound value (for ``listing.create``);
+    ``MrSessionData(parent=subject, label="E1", ...)`` creates the session on the server
+    (every field validated first, an existing one refused) and the new object is bound, as
+    if read from ``subject.experiments``. ``parent`` is the object (or the listing, or for a
+    project the session) the new one goes into.
+    """
+
+    _xnat_create_in: XNATObject | Listing[Any] | XNATSession | None = attrs.field(
+        default=None, alias="parent", metadata={"runtime": True}
+    )
+
+    def __attrs_post_init__(self) -> None:
+        parent = self._xnat_create_in
+        if parent is None:
+            return
+        object.__setattr__(self, "_xnat_create_in", None)
+        from xnat_sdk._objects.construct import create_in_parent
+
+        create_in_parent(self, parent)
 
 
 def field_params(

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import unquote
 
 from xnat_sdk._answers import fetch
-from xnat_sdk._objects.core import GenericObject, XNATObject, _GenericMixin
+from xnat_sdk._objects.core import Creatable, GenericObject, XNATObject, _GenericMixin
 from xnat_sdk._objects.creation import create_project
 from xnat_sdk._objects.custom import CustomVariables
 from xnat_sdk._objects.registry import class_for
@@ -111,7 +111,7 @@ def _require_model(obj: XNATObject, what: str) -> XNATSession:
 _PROJECT_EXPERIMENT = re.compile(r"^/data/(?:archive/)?projects/[^/]+/experiments/")
 
 
-class _HasResources(XNATObject):
+class _HasResources(Creatable):
     """Mixin: ``resources`` (from the document when loaded, else one listing request)."""
 
     __slots__ = ()
@@ -159,7 +159,7 @@ class _HasResources(XNATObject):
         return created
 
 
-class _HasFields(XNATObject):
+class _HasFields(Creatable):
     """Mixin: custom variables as a mutable mapping."""
 
     __slots__ = ()
@@ -215,7 +215,7 @@ def _share_target(project: object) -> str:
     return validate_label(project, "project")
 
 
-class _Shareable(XNATObject):
+class _Shareable(Creatable):
     """Mixin: ``share(project, label=None)``."""
 
     __slots__ = ()
@@ -269,7 +269,7 @@ class SubjectBase(TreeDownloads, _HasResources, _HasFields, _Shareable):
 _STATUS_FLAGS = {"active": "activate", "quarantine": "quarantine", "quarantined": "quarantine"}
 
 
-class _HasStatus(XNATObject):
+class _HasStatus(Creatable):
     """Mixin: the activation status of subject assessors and derived data (not of
     ``xnat:pVisitData``, whose schema has a ``status`` field of its own)."""
 
@@ -459,7 +459,7 @@ class ReconstructionBase(_HasResources):
     _resources_field: ClassVar[str] = "out/file"
 
 
-class ResourceBase(ResourceTransfers, XNATObject):
+class ResourceBase(ResourceTransfers, Creatable):
     """Behaviour of ``xnat:abstractResource`` (resource folders and catalogs).
 
     Transfers (download, upload, upload_dir ...) come from :mod:`xnat_sdk.transfers`;

@@ -94,6 +94,26 @@ def model_class(xsi: str, session: XNATSession | None = None) -> type[XNATObject
     return found
 
 
+def class_named(name: str, session: XNATSession | None = None) -> type[XNATObject] | None:
+    """The generated class called ``name`` (``MrSessionData``): the core models first, then
+    the registered site packages (unless the session was opened with
+    ``extension_types=False``); None when none of them has it."""
+    import xnat_sdk.models as core
+    from xnat_sdk._objects.core import XNATObject
+
+    packages: list[ModuleType] = [core]
+    if session is None or session.extension_types:
+        packages.extend(_SITE_PACKAGES)
+    for package in packages:
+        try:
+            found = getattr(package, name)
+        except AttributeError:
+            continue
+        if isinstance(found, type) and issubclass(found, XNATObject):
+            return found
+    return None
+
+
 def class_for(xsi: str, generic: type[_B], session: XNATSession | None = None) -> type[_B]:
     """The model class for ``xsi`` (see :func:`model_class`), else ``generic`` (with a
     one-time warning)."""
