@@ -15,14 +15,14 @@ import os
 import re
 import threading
 import weakref
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from xnat_sdk._answers import fetch
 from xnat_sdk._http import Timeout, Transport, redact_url
 from xnat_sdk._objects.navigation import EXPERIMENTS, PROJECTS, SUBJECTS, object_at
-from xnat_sdk._objects.registry import class_named
+from xnat_sdk._objects.registry import class_named, use_session
 from xnat_sdk._rest import QueryParams, RestCore
 from xnat_sdk._server_info import (
     build_info,
@@ -39,6 +39,14 @@ from xnat_sdk.errors import (
 )
 from xnat_sdk.inspection import Inspect
 from xnat_sdk.listings import Listing
+from xnat_sdk.mapping import (
+    FilterFunctions,
+    MappingLevel,
+    Pattern,
+    create_filter_funcs,
+    map_objects,
+    mapping_iter,
+)
 from xnat_sdk.prearchive import Prearchive
 from xnat_sdk.progress import ProgressCallback
 from xnat_sdk.search import Query as SearchQuery
@@ -695,6 +703,7 @@ class XNATSession:
         found by name too."""
         from xnat_sdk.models._classes import ModelClasses
 
+        use_session(self)
         return self._helper(
             "_xnat_classes", lambda: ModelClasses(lambda name: class_named(name, self))
         )
@@ -715,7 +724,61 @@ class XNATSession:
         self._require_model("session.query")
         return SearchQuery(self, cls)
 
-    def search(self, cls: type[_M]) -> SearchQuery[_M]:
-        """The same as :meth:`query` (kept until ``search`` takes xnatpy's meaning)."""
-        self._require_model("session.search")
-        return SearchQuery(self, cls)
+    # -- xnatpy 0.8's tree walks (see xnat_sdk.mapping) -------------------------------------
+
+    def mapping_iter(
+        self,
+        level: MappingLevel | str,
+        filter_function: FilterFunctions | None = None,
+    ) -> Iterator[Any]:
+        """The objects at ``level`` (``"experiment"``, ``MappingLevel.SCAN`` ...) the user
+        can see, walking projects -> subjects -> experiments -> scans (filters prune it)."""
+        self._require_model("session.mapping_iter")
+        return mapping_iter(self, level, filter_function)
+
+    def map(
+        self,
+        function: Callable[..., Any],
+        level: MappingLevel | str,
+        args: Sequence[Any] | None = None,
+        kwargs: Mapping[str, Any] | None = None,
+        filter_function: FilterFunctions | None = None,
+        logfile: str | os.PathLike[str] | None = None,
+    ) -> dict[str, Any]:
+        """``function(obj, *args, **kwargs)`` for every object at ``level``: ``{uri: result}``
+        (a call that raised gives a :class:`~xnat_sdk.mapping.MappedFunctionFailed`); with
+        ``logfile`` a new run skips what succeeded before (see :mod:`xnat_sdk.mapping`)."""
+        self._require_model("session.map")
+        return map_objects(self, function, level, args, kwargs, filter_function, logfile)
+
+    def search(
+        self,
+        project: Pattern = None,
+        subject: Pattern = None,
+        experiment: Pattern = None,
+        scan: Pattern = None,
+        resource: Pattern = None,
+        use_regex: bool = False,
+        level: MappingLevel | str = MappingLevel.SCAN,
+    ) -> list[Any]:
+        """The objects at ``level`` matching the filters (xnatpy 0.8's ``search``): a pattern
+        (``fnmatch``; a regular expression with ``use_regex``) on the project name, subject or
+        experiment label, scan type or resource label, or a function of the object. (The
+        typed query builder is :meth:`query`.)"""
+        filters = create_filter_funcs(project, subject, experiment, scan, resource, use_regex)
+        return list(self.mapping_iter(level, filters))
+
+    def batch_download(
+        self,
+        target_directory: str | os.PathLike[str],
+        project: Pattern = None,
+        subject: Pattern = None,
+        experiment: Pattern = None,
+        scan: Pattern = None,
+        resource: Pattern = None,
+        use_regex: bool = False,
+        level: MappingLevel | str = MappingLevel.SCAN,
+    ) -> None:
+        """``download_dir(target_directory)`` for every object :meth:`search` finds."""
+        for item in self.search(project, subject, experiment, scan, resource, use_regex, level):
+            item.download_dir(target_directory)

@@ -142,6 +142,24 @@ class XNATObject:
     __xsd_element__: ClassVar[str | None] = None
     __xsd_abstract__: ClassVar[bool] = False
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__attrs_attrs__" in cls.__dict__:  # the final (slotted) class attrs made
+            _searchable_slots(cls)
+
+    @classmethod
+    def query(cls: type[_O], *constraints: Any, session: XNATSession | None = None) -> Any:
+        """xnatpy's search spelling: ``MrSessionData.query().filter(MrSessionData.label ==
+        "E1").all()`` (a :class:`~xnat_sdk.search.ClassQuery`). The session is ``session``,
+        else the one whose ``session.classes`` was used last."""
+        from xnat_sdk._objects.registry import current_session
+        from xnat_sdk.search import ClassQuery, Query
+
+        found = session or current_session()
+        found._require_model(f"{cls.__name__}.query")
+        made: ClassQuery[_O] = ClassQuery(Query(found, cls))
+        return made.filter(*constraints) if constraints else made
+
     # -- binding ---------------------------------------------------------------------------
 
     @classmethod
@@ -439,6 +457,40 @@ class XNATObject:
         query = {"removeFiles": "true"} if remove_files else None
         session.delete(self.uri, query=query)
         session.clearcache()
+
+
+class _SearchableSlot:
+    """A data field's slot that also answers at class level: ``MrSessionData.label`` is the
+    search field (a :class:`~xnat_sdk.search.Column`), ``session.label`` the value."""
+
+    __slots__ = ("_member", "_name")
+
+    def __init__(self, member: Any, name: str) -> None:
+        self._member = member
+        self._name = name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            from xnat_sdk.search import search_column
+
+            return search_column(owner or object, self._name)
+        return self._member.__get__(obj, owner)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        self._member.__set__(obj, value)
+
+    def __delete__(self, obj: Any) -> None:
+        self._member.__delete__(obj)
+
+
+def _searchable_slots(cls: type) -> None:
+    for attribute in cls.__dict__["__attrs_attrs__"]:
+        meta = attribute.metadata
+        if meta.get("kind") not in ("attribute", "element", "text") or meta.get("list"):
+            continue
+        member = cls.__dict__.get(attribute.name)
+        if member is not None and type(member).__name__ == "member_descriptor":
+            setattr(cls, attribute.name, _SearchableSlot(member, attribute.name))
 
 
 @attrs.define(kw_only=True, eq=False, repr=False)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 from urllib.parse import unquote
 
 from xnat_sdk._answers import fetch
@@ -37,11 +38,13 @@ from xnat_sdk.errors import (
 )
 from xnat_sdk.fields import class_fields, validate_label
 from xnat_sdk.listings import Listing, ListingSpec
+from xnat_sdk.mapping import FilterFunctions, MappingLevel, map_objects, mapping_iter
 
 if TYPE_CHECKING:
     from pydicom.dataset import FileDataset
 
     from xnat_sdk.listings import RemoteFile
+    from xnat_sdk.search import CustomColumn
     from xnat_sdk.models import (
         AbstractResource,
         ImageAssessorData,
@@ -159,10 +162,43 @@ class _HasResources(Creatable):
         return created
 
 
+class _CustomSearchFields:
+    """``MrSessionData.custom_variables["weight"]``: the search field of a custom variable."""
+
+    def __init__(self, owner: type) -> None:
+        self._owner = owner
+
+    def __getitem__(self, name: str) -> CustomColumn:
+        from xnat_sdk.search import CustomColumn
+
+        if not isinstance(name, str) or not name.strip():
+            raise XNATValidationError("custom_variables", f"a name is a str, got {name!r}")
+        return CustomColumn(self._owner, name)
+
+
+class _CustomVariablesAttr:
+    """xnatpy's ``custom_variables``: at class level the custom variables' search fields, on
+    an object its custom variables (``fields``; not grouped by their definitions)."""
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> _CustomSearchFields: ...
+
+    @overload
+    def __get__(self, obj: _HasFields, owner: type | None = None) -> CustomVariables: ...
+
+    def __get__(
+        self, obj: _HasFields | None, owner: type | None = None
+    ) -> _CustomSearchFields | CustomVariables:
+        if obj is None:
+            return _CustomSearchFields(owner or object)
+        return obj.fields
+
+
 class _HasFields(Creatable):
     """Mixin: custom variables as a mutable mapping."""
 
     __slots__ = ()
+    custom_variables: ClassVar[_CustomVariablesAttr] = _CustomVariablesAttr()
 
     @property
     def fields(self) -> CustomVariables:
@@ -170,7 +206,32 @@ class _HasFields(Creatable):
         return CustomVariables(self)
 
 
-class ProjectBase(TreeDownloads, _HasResources, _HasFields):
+class _Mappable(Creatable):
+    """Mixin: xnatpy's ``map`` and ``mapping_iter`` from this object down."""
+
+    __slots__ = ()
+
+    def mapping_iter(
+        self, level: MappingLevel | str, filter_function: FilterFunctions | None = None
+    ) -> Iterator[Any]:
+        """The objects at ``level`` under this one (see :mod:`xnat_sdk.mapping`)."""
+        return mapping_iter(self, level, filter_function)
+
+    def map(
+        self,
+        function: Callable[..., Any],
+        level: MappingLevel | str,
+        args: Sequence[Any] | None = None,
+        kwargs: Mapping[str, Any] | None = None,
+        filter_function: FilterFunctions | None = None,
+        logfile: str | os.PathLike[str] | None = None,
+    ) -> dict[str, Any]:
+        """``function(obj, *args, **kwargs)`` for every object at ``level`` under this one:
+        ``{uri: result}`` (see :mod:`xnat_sdk.mapping`)."""
+        return map_objects(self, function, level, args, kwargs, filter_function, logfile)
+
+
+class ProjectBase(TreeDownloads, _Mappable, _HasResources, _HasFields):
     """Behaviour of ``xnat:projectData``."""
 
     __slots__ = ()
@@ -229,7 +290,7 @@ class _Shareable(Creatable):
         session.clearcache()
 
 
-class SubjectBase(TreeDownloads, _HasResources, _HasFields, _Shareable):
+class SubjectBase(TreeDownloads, _Mappable, _HasResources, _HasFields, _Shareable):
     """Behaviour of ``xnat:subjectData``."""
 
     __slots__ = ()
@@ -308,7 +369,7 @@ class _HasStatus(Creatable):
         self.status = "quarantine"
 
 
-class ExperimentBase(_HasResources, _HasFields, _Shareable):
+class ExperimentBase(_Mappable, _HasResources, _HasFields, _Shareable):
     """Behaviour of ``xnat:experimentData`` and everything derived from it."""
 
     __slots__ = ()
@@ -404,7 +465,7 @@ class AssessorBase(DerivedDataBase):
     __slots__ = ()
 
 
-class ScanBase(ScanTransfers, _HasResources):
+class ScanBase(ScanTransfers, _Mappable, _HasResources):
     """Behaviour of ``xnat:imageScanData``."""
 
     __slots__ = ()

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import importlib
 import warnings
+import weakref
 from types import ModuleType
 from typing import TYPE_CHECKING, TypeVar
 
-from xnat_sdk.errors import XNATUnknownTypeWarning, XNATValueError
+from xnat_sdk.errors import XNATNotConnectedError, XNATUnknownTypeWarning, XNATValueError
 
 if TYPE_CHECKING:
     from xnat_sdk._objects.core import XNATObject
@@ -91,6 +92,25 @@ def model_class(xsi: str, session: XNATSession | None = None) -> type[XNATObject
         if isinstance(candidate, type) and getattr(candidate, "__xsi_type__", None) == xsi:
             found = candidate
     _LOOKUP[key] = found
+    return found
+
+
+_CURRENT: list[weakref.ref[XNATSession]] = []
+
+
+def use_session(session: XNATSession) -> None:
+    """Remember ``session`` as the one ``Cls.query()`` searches when not told."""
+    _CURRENT[:] = [weakref.ref(session)]
+
+
+def current_session() -> XNATSession:
+    """The session whose ``classes`` were used last (for ``Cls.query()``)."""
+    found = _CURRENT[0]() if _CURRENT else None
+    if found is None or not found.connected:
+        raise XNATNotConnectedError(
+            "no connected session to search: use session.classes.X.query() after connecting, "
+            "or pass session=..."
+        )
     return found
 
 
