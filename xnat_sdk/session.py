@@ -25,6 +25,7 @@ from xnat_sdk._objects.navigation import EXPERIMENTS, PROJECTS, SUBJECTS, object
 from xnat_sdk._objects.registry import class_named, use_session
 from xnat_sdk._rest import QueryParams, RestCore
 from xnat_sdk._server_info import (
+    access_levels,
     build_info,
     scan_types,
     scanners,
@@ -653,6 +654,12 @@ class XNATSession:
         return self._cached(
             "experiments", lambda: Listing.rest(self, "/data/experiments", EXPERIMENTS)
         )
+
+    @property
+    def access_levels(self) -> dict[str, str]:
+        """The logged-in user's role per project (``{"P1": "Owners"}``, from
+        ``/xapi/access/projects``; cached)."""
+        return dict(self._cached("access_levels", lambda: access_levels(self)))
 
     @property
     def scan_types(self) -> list[dict[str, str]]:

@@ -35,6 +35,7 @@ from xnat_sdk.errors import (
     XNATNoModelError,
     XNATNotFoundError,
     XNATValidationError,
+    XNATValueError,
 )
 from xnat_sdk.fields import class_fields, validate_label
 from xnat_sdk.listings import Listing, ListingSpec
@@ -44,7 +45,6 @@ if TYPE_CHECKING:
     from pydicom.dataset import FileDataset
 
     from xnat_sdk.listings import RemoteFile
-    from xnat_sdk.search import CustomColumn
     from xnat_sdk.models import (
         AbstractResource,
         ImageAssessorData,
@@ -53,8 +53,10 @@ if TYPE_CHECKING:
         SubjectAssessorData,
         SubjectData,
     )
+    from xnat_sdk.search import CustomColumn
     from xnat_sdk.services import DicomDumpRow
     from xnat_sdk.session import XNATSession
+    from xnat_sdk.users import User, Users
 
 __all__ = [
     "ASSESSORS",
@@ -109,6 +111,16 @@ def _require_model(obj: XNATObject, what: str) -> XNATSession:
     if session._no_parse_model:
         raise XNATNoModelError(f"{what} needs the typed object model (no_parse_model=True)")
     return session
+
+
+_ACCESS_LEVELS = ("owner", "member", "collaborator")
+
+
+def _login(user: Any) -> str:
+    login = getattr(user, "login", user)
+    if not isinstance(login, str) or not re.fullmatch(r"[A-Za-z0-9_.@-]+", login):
+        raise XNATValidationError("user", f"expected a login or a User, got {user!r}")
+    return login
 
 
 _PROJECT_EXPERIMENT = re.compile(r"^/data/(?:archive/)?projects/[^/]+/experiments/")
@@ -240,6 +252,53 @@ class ProjectBase(TreeDownloads, _Mappable, _HasResources, _HasFields):
     def create(cls: type[_P], session: XNATSession, id: str, **fields: Any) -> _P:
         """Create a project (``PUT /data/projects/{id}``) after validating every field."""
         return create_project(cls, session, id, fields)
+
+    # -- access (who may see and change the project) ------------------------------------
+
+    @property
+    def users(self) -> Users:
+        """The project's members by login (``GET {project}/users``); each
+        :class:`~xnat_sdk.users.User` tells its ``access_level`` (``Owners``, ``Members`` ...)."""
+        from xnat_sdk.users import Users
+
+        session = self._xnat_bound_session()
+        return _listing_cache(  # type: ignore[no-any-return]
+            self, "users", lambda: Users(session, path=f"{self.uri}/users")
+        )
+
+    @property
+    def access_level(self) -> str:
+        """The logged-in user's role here (``session.access_levels``; ``No access`` if none)."""
+        ident = self.uri.rstrip("/").rsplit("/", 1)[-1]
+        return self._xnat_bound_session().access_levels.get(ident, "No access")
+
+    def set_access(self, user: str | User, level: str) -> None:
+        """Give ``user`` (a login or a :class:`~xnat_sdk.users.User`) the role ``level``
+        (``owner``, ``member`` or ``collaborator``; ``PUT {project}/users/{level}/{login}``)."""
+        login = _login(user)
+        if not isinstance(level, str) or level.lower().rstrip("s") not in _ACCESS_LEVELS:
+            raise XNATValidationError(
+                "level", f"expected one of owner, member, collaborator; got {level!r}"
+            )
+        session = self._xnat_bound_session()
+        session.put(f"{self.uri}/users/{level.lower().rstrip('s')}/{login}")
+        session.clearcache()
+
+    def remove_access(self, user: str | User) -> None:
+        """Take ``user`` (a login, an email or a :class:`~xnat_sdk.users.User`) out of the
+        project (``DELETE {project}/users/{group}/{login}``); a user who is no member raises
+        :class:`~xnat_sdk.errors.XNATValueError` and nothing is sent."""
+        wanted = _login(user) if not isinstance(user, str) else user
+        found = next(
+            (u for u in self.users.values() if wanted in (u.login, u.email)),
+            None,
+        )
+        if found is None or not found.group:
+            raise XNATValueError(f"{wanted!r} is no member of project {self.uri}")
+        session = self._xnat_bound_session()
+        level = found.group.rpartition("_")[2] or "member"
+        session.delete(f"{self.uri}/users/{level}/{found.login}")
+        session.clearcache()
 
     @property
     def subjects(self) -> Listing[SubjectData]:
