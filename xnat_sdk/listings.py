@@ -403,13 +403,22 @@ class Listing(Generic[T]):
     def __getitem__(self, key: str) -> T: ...
 
     @overload
+    def __getitem__(self, key: int) -> T: ...
+
+    @overload
+    def __getitem__(self, key: slice) -> list[T]: ...
+
+    @overload
     def __getitem__(self, key: type[U]) -> Listing[U]: ...
 
     @overload
     def __getitem__(self, key: tuple[str, type[U]]) -> U: ...
 
-    def __getitem__(self, key: str | type[U] | tuple[str, type[U]]) -> T | U | Listing[U]:
-        """The item under an ID or secondary key (``experiments["E1"]``).
+    def __getitem__(
+        self, key: str | int | slice | type[U] | tuple[str, type[U]]
+    ) -> T | U | Listing[U] | list[T]:
+        """The item under an ID or secondary key (``experiments["E1"]``); an int or a slice
+        indexes the items in server order, as in xnatpy (``experiments[0]``).
 
         Narrowing: ``experiments[MrSessionData]`` is the typed view of the MR sessions (no
         extra request; the same as :meth:`of_type`), so ``experiments[MrSessionData]["E1"]``
@@ -419,6 +428,14 @@ class Listing(Generic[T]):
         """
         if isinstance(key, str):
             return self._lookup(key)
+        if isinstance(key, (int, slice)) and not isinstance(key, bool):
+            self._ensure()
+            try:
+                return self._entries[key]
+            except IndexError:
+                raise XNATKeyError(
+                    key, f"{self._uri} has {len(self._entries)} entries, no index {key}"
+                ) from None
         if isinstance(key, type):
             return self.of_type(key)
         if (
@@ -542,6 +559,18 @@ class Listing(Generic[T]):
         """The objects by ID."""
         self._ensure()
         return dict(self._by_id)
+
+    @property
+    def non_unique_keys(self) -> set[str]:
+        """Secondary keys (labels) that several items share: index those by ID."""
+        self._ensure()
+        return set(self._dupes)
+
+    @property
+    def listing(self) -> list[T]:
+        """The items as a list, in server order (xnatpy's name)."""
+        self._ensure()
+        return list(self._entries)
 
     @property
     def key_map(self) -> dict[str, T]:
@@ -715,3 +744,7 @@ class Listing(Generic[T]):
         else:
             klass = creation_class(self._session, spec, cls)
         return create_item(self._session, spec, self._uri, self._parent, key, klass, fields)
+
+
+# xnatpy's listings are mappings (by ID) that iterate over their values; so are these
+Mapping.register(Listing)

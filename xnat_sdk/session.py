@@ -18,9 +18,11 @@ import weakref
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urljoin
 
 from xnat_sdk._answers import fetch
 from xnat_sdk._http import Timeout, Transport, redact_url
+from xnat_sdk._objects.datadir import DataDirType, data_dir_type
 from xnat_sdk._objects.navigation import EXPERIMENTS, PROJECTS, SUBJECTS, object_at
 from xnat_sdk._objects.registry import class_named, use_session
 from xnat_sdk._rest import QueryParams, RestCore
@@ -35,8 +37,11 @@ from xnat_sdk._server_info import (
 )
 from xnat_sdk.auth import Credentials
 from xnat_sdk.errors import (
+    XNATLocalFileError,
     XNATNoModelError,
     XNATNotConnectedError,
+    XNATResponseError,
+    XNATValidationError,
 )
 from xnat_sdk.inspection import Inspect
 from xnat_sdk.listings import Listing
@@ -49,13 +54,14 @@ from xnat_sdk.mapping import (
     mapping_iter,
 )
 from xnat_sdk.prearchive import Prearchive
-from xnat_sdk.progress import ProgressCallback
+from xnat_sdk.progress import ProgressCallback, default_update_func
 from xnat_sdk.search import Query as SearchQuery
 from xnat_sdk.services import Services
 from xnat_sdk.transfers import (
     CHUNK_SIZE,
     RESUME_ATTEMPTS,
     UploadSource,
+    download_chunks,
     download_file,
     download_stream,
     quote_uri,
@@ -70,12 +76,14 @@ if TYPE_CHECKING:
     from xnat_sdk.models import ExperimentData, ProjectData, SubjectData
     from xnat_sdk.models._classes import ModelClasses
 
-__all__ = ["QueryParams", "Timeout", "XNATSession", "redact_url"]
+__all__ = ["QueryParams", "Timeout", "XNATSession", "default_update_func", "redact_url"]
 
 T = TypeVar("T")
 _M = TypeVar("_M", bound="XNATObject")
 
 DEFAULT_TIMEOUT = 300.0
+_REDIRECTS = (301, 302, 303, 307, 308)
+_MAX_REDIRECTS = 5
 _EXPIRATION = re.compile(r'^"?(?P<stamp>\d+),(?P<interval>\d+)"?$')
 _HTML_START = ("<!DOCTYPE", "<!doctype", "<html", "<HTML")
 
@@ -133,6 +141,10 @@ class XNATSession:
         self._version: str | None = None
         self.caching: bool = True
         """When False every listing and object read goes to the server again."""
+        self._mount: Path | None = None
+        mount = os.environ.get("XNAT_DATA")
+        if mount:
+            self.mount_data_dir = mount
 
     # -- context manager and lifetime ------------------------------------------------------
 
@@ -294,6 +306,31 @@ class XNATSession:
         """:attr:`xnat_version` as integers, e.g. ``(1, 8, 10)``."""
         return version_numbers(self.xnat_version)[:4]
 
+    # -- the archive as a local folder (xnat_sdk._objects.datadir) ---------------------------
+
+    @property
+    def mount_data_dir(self) -> Path | None:
+        """The local folder where the server's archive is mounted (``XNAT_DATA`` when the
+        session was made; None: not mounted). Objects' ``data_dir`` point into it."""
+        return self._mount
+
+    @mount_data_dir.setter
+    def mount_data_dir(self, value: str | os.PathLike[str] | None) -> None:
+        if value is None:
+            self._mount = None
+            return
+        path = Path(value)
+        if not path.is_dir():
+            self.logger.error("data folder %s does not exist; not using it", path)
+            self._mount = None
+            return
+        self._mount = path
+
+    @property
+    def mount_data_dir_type(self) -> DataDirType:
+        """How :attr:`mount_data_dir` is laid out (archive root or JupyterHub mount)."""
+        return data_dir_type(self._mount)
+
     # -- caching --------------------------------------------------------------------------------
 
     @property
@@ -421,19 +458,52 @@ class XNATSession:
         self,
         path: str,
         accepted_status: Collection[int] | None = None,
+        allow_redirects: bool = False,
         timeout: Timeout = None,
         headers: Mapping[str, str] | None = None,
+        *,
         query: QueryParams | None = None,
     ) -> requests.Response:
-        """``HEAD`` a path; raises on bad status."""
-        return self._request(
-            "HEAD",
-            path,
-            query=query,
-            accepted_status=accepted_status,
-            timeout=timeout,
-            headers=headers,
-        )
+        """``HEAD`` a path; raises on bad status (xnatpy's parameters, in its order).
+
+        ``allow_redirects=True`` follows redirects within this server (at most 5); one to
+        another host raises :class:`XNATResponseError` (nothing is sent there)."""
+        if not isinstance(allow_redirects, bool):
+            raise XNATValidationError(
+                "allow_redirects", f"expected True or False, got {allow_redirects!r}"
+            )
+        wanted = tuple(accepted_status or self.accepted_status_head)
+        if not allow_redirects:
+            return self._request(
+                "HEAD", path, query=query, accepted_status=wanted, timeout=timeout, headers=headers
+            )
+        current = path
+        for _ in range(_MAX_REDIRECTS + 1):
+            response = self._request(
+                "HEAD",
+                current,
+                query=query,
+                accepted_status=(*wanted, *_REDIRECTS),
+                timeout=timeout,
+                headers=headers,
+            )
+            if response.status_code not in _REDIRECTS or response.status_code in wanted:
+                return response
+            current = self._redirect_target(path, response)
+            query = None
+        raise XNATResponseError("HEAD", path, 310, f"more than {_MAX_REDIRECTS} redirects")
+
+    def _redirect_target(self, path: str, response: requests.Response) -> str:
+        location = urljoin(response.url, response.headers.get("Location", ""))
+        base = self.server.rstrip("/")
+        if not location.startswith(base + "/"):
+            raise XNATResponseError(
+                "HEAD",
+                path,
+                response.status_code,
+                f"redirected to {redact_url(location)}, outside {base}; not followed",
+            )
+        return location[len(base) :]
 
     def post(
         self,
@@ -623,6 +693,63 @@ class XNATSession:
             timeout=timeout,
             verbose=verbose,
             update_func=update_func,
+        )
+
+    def upload_file(
+        self,
+        uri: str,
+        path: str | os.PathLike[str],
+        verbose: bool = True,
+        *,
+        upload_size: int | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """Upload the local file ``path`` to ``uri`` (xnatpy's name; the keywords of
+        :meth:`upload`). A missing path raises :class:`XNATLocalFileError`, nothing sent."""
+        local = Path(path)
+        if not local.is_file():
+            raise XNATLocalFileError(str(local), "no such file to upload")
+        return self.upload(uri, local, verbose=verbose, **kwargs)
+
+    def upload_string(self, uri: str, data: str | bytes, **kwargs: Any) -> requests.Response:
+        """Upload text or bytes as the content of ``uri`` (xnatpy's name; the keywords of
+        :meth:`upload`); a ``str`` is never taken for a file name here."""
+        if not isinstance(data, (str, bytes)):
+            raise XNATValidationError("data", f"expected str or bytes, got {type(data).__name__}")
+        return self.upload(uri, data.encode() if isinstance(data, str) else data, **kwargs)
+
+    def upload_stream(
+        self, uri: str, stream: IO[bytes], *, upload_size: int | None = None, **kwargs: Any
+    ) -> requests.Response:
+        """Upload a readable binary file object (streamed) to ``uri`` (xnatpy's name; the
+        keywords of :meth:`upload`)."""
+        if not hasattr(stream, "read"):
+            raise XNATValidationError("stream", f"expected a file object, got {stream!r}")
+        return self.upload(uri, stream, **kwargs)
+
+    def download_generator(
+        self,
+        uri: str,
+        format: str | None = None,
+        verbose: bool = False,
+        chunk_size: int = CHUNK_SIZE,
+        update_func: ProgressCallback | None = None,
+        timeout: Timeout = None,
+        expected_md5_digest: str | None = None,
+    ) -> Iterator[bytes]:
+        """The body of ``uri`` as chunks of bytes, read as they are consumed (xnatpy's name).
+
+        A broken-off transfer goes on from where it stopped (byte ranges); with
+        ``expected_md5_digest`` the last chunk is followed by a check that raises
+        :class:`~xnat_sdk.errors.XNATIntegrityError` on a mismatch."""
+        return download_chunks(
+            self,
+            quote_uri(uri),
+            format=format,
+            chunk_size=chunk_size,
+            update_func=update_func,
+            timeout=timeout,
+            expected_md5=expected_md5_digest,
         )
 
     # -- object model ---------------------------------------------------------------------------

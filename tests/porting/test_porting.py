@@ -35,6 +35,7 @@ PROJECTS = {
     "dicom_import": "PORT2",
     "tables_and_queries": "PORT3",
     "people_and_access": "PORT4",
+    "api_corners": "PORT5",
 }
 
 EXPECTED: dict[str, list[str]] = {
@@ -74,11 +75,54 @@ EXPECTED: dict[str, list[str]] = {
         "token sees ['PORT4']",
         "quarantined",
     ],
+    "api_corners": [
+        "head 200",
+        "generator " + hashlib.md5(b"\x00\x01from a stream").hexdigest(),
+        "content type application/zip",
+        "first experiment S01_MR1",
+        "get label S01_MR1",
+        "non unique []",
+        "filtered ['S01_MR2']",
+        "assessor S01_QC1 xnat:qcAssessmentData",
+        "assessor zip True",
+        "files after refresh ['file.txt', 'stream.bin', 'string.txt']",
+        "prearchive found 1 READY",
+        "user data user",
+        "members after ['admin']",
+    ],
 }
 """Lines each script's report must contain (run with xnat_sdk)."""
 
 XNATPY_DIFFERS: dict[str, str] = {}
 """Scripts where xnatpy 0.8.1 itself fails against XNAT's semantics, and why."""
+
+_ID_BUG = (
+    "xnatpy 0.8.1 raises KeyError('id_'): ExperimentData.create_cache_id reads an id_ "
+    "that create_object does not pass"
+)
+XNATPY_WORKAROUNDS: dict[str, list[tuple[str, str, str]]] = {
+    "api_corners": [
+        (
+            "subject.experiments[0].label",
+            "list(subject.experiments.values())[0].label",
+            f"listing[0]: {_ID_BUG}",
+        ),
+        (
+            'experiment.create_assessor("S01_QC1", "xnat:qcAssessmentData")',
+            'session.classes.QcAssessmentData(parent=experiment, label="S01_QC1")',
+            f"create_assessor: {_ID_BUG}",
+        ),
+    ],
+}
+"""Lines changed in the xnatpy run only (xnatpy 0.8.1 crashes on them; the reason), so the
+rest of the script can still be compared."""
+
+KNOWN_REPORT_DIFFERENCES: dict[str, dict[str, str]] = {
+    "api_corners": {
+        "non unique": "xnatpy counts None (rows without a label) as a repeated label",
+    },
+}
+"""Report lines (by their first words) where xnatpy 0.8.1 reads something else, and why."""
 
 _NIFTI = "/subjects/S01/experiments/S01_MR1"
 KNOWN_DIFFERENCES: dict[str, dict[str, str]] = {
@@ -97,6 +141,8 @@ path in the snapshot, and why); they must differ, everything else must be equal.
 
 def _prepare(script: str, server: LocalXNAT, work: Path) -> None:
     server.seed_project(PROJECTS[script])
+    if script == "api_corners":
+        make_dicom_zip(work / "study.zip", patient="S09", series=((1, "T1"),), seed="three")
     if script == "dicom_import":
         make_dicom_zip(work / "study1.zip", patient="S01", seed="one")
         make_dicom_zip(work / "study2.zip", patient="S02", series=((1, "T1"),), seed="two")
@@ -108,6 +154,10 @@ def run_script(script: str, module: str, work: Path) -> tuple[dict[str, Any], st
     assert source.count(IMPORT_LINE) == 1, "a script imports xnat on exactly one line"
     if module == "xnat_sdk":
         source = source.replace(IMPORT_LINE, PORTED_LINE)
+    else:
+        for original, replacement, _reason in XNATPY_WORKAROUNDS.get(script, []):
+            assert source.count(original) == 1, original
+            source = source.replace(original, replacement)
     work.mkdir(parents=True)
     with LocalXNAT() as server:
         _prepare(script, server, work)
@@ -233,9 +283,14 @@ def test_xnatpy_leaves_the_same_server_state(script: str, tmp_path: Path) -> Non
     if script in XNATPY_DIFFERS:
         pytest.xfail(XNATPY_DIFFERS[script])
     theirs, their_report = run_script(script, "xnat", tmp_path / "xnatpy")
-    assert our_report.splitlines() == their_report.splitlines()
+    skip = tuple(KNOWN_REPORT_DIFFERENCES.get(script, {}))
+    ours_read = [line for line in our_report.splitlines() if not line.startswith(skip or "\0")]
+    their_read = [line for line in their_report.splitlines() if not line.startswith(skip or "\0")]
+    assert ours_read == their_read
+    assert len(our_report.splitlines()) == len(their_report.splitlines()) >= 5
     known = KNOWN_DIFFERENCES.get(script, {})
-    found = differences(ours, theirs)
+    report_file = "/resources/REPORT/files/report.txt"  # compared line by line above
+    found = [line for line in differences(ours, theirs) if not line.startswith(report_file)]
     assert [line for line in found if line.split(": ", 1)[0] not in known] == []
     assert sorted(line.split(": ", 1)[0] for line in found) == sorted(known)
 

@@ -433,6 +433,29 @@ class XNATObject:
         session.clearcache()
         object.__setattr__(self, "_xnat_generation", session.cache_generation)
 
+    def get(self, name: str, type_: type | None = None) -> Any:
+        """A field by name (xnatpy's ``get``): a model field (``get("label")``), else the raw
+        ``data_fields`` entry (``get("ID")``, the server's spelling); None when neither has a
+        value. ``type_`` (``int``, ``float`` ...) converts a value found."""
+        if not isinstance(name, str) or not name:
+            raise XNATValidationError("name", f"a field name is a str, got {name!r}")
+        spec = class_fields(type(self)).by_name.get(name)
+        value: Any = None
+        if spec is not None and spec.is_data and name not in RESERVED_NAMES:
+            value = getattr(self, name)
+        elif self._xnat_session is not None and self._xnat_uri is not None:
+            fields = self._xnat_document().get("data_fields") or {}
+            value = fields.get(name)
+            if value is None:
+                lowered = {str(k).lower(): v for k, v in fields.items()}
+                value = lowered.get(name.lower())
+        if value is None or type_ is None:
+            return value
+        try:
+            return type_(value)
+        except (TypeError, ValueError) as exc:
+            raise XNATValidationError(name, f"{value!r} is no {type_.__name__}: {exc}") from exc
+
     def del_(self, name: str) -> None:
         """Clear one field on the server (xnatpy's name; same as ``set(name, None)``)."""
         self.mset({name: None})

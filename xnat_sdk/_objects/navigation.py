@@ -21,7 +21,8 @@ from xnat_sdk._answers import fetch
 from xnat_sdk._objects.core import Creatable, GenericObject, XNATObject, _GenericMixin
 from xnat_sdk._objects.creation import create_project
 from xnat_sdk._objects.custom import CustomVariables
-from xnat_sdk._objects.registry import class_for
+from xnat_sdk._objects.datadir import data_dir, expected_data_dir
+from xnat_sdk._objects.registry import class_for, model_class
 from xnat_sdk._objects.transfers import (
     ResourceTransfers,
     ScanTransfers,
@@ -218,6 +219,22 @@ class _HasFields(Creatable):
         return CustomVariables(self)
 
 
+class _HasDataDir(Creatable):
+    """Mixin: the object's folder in a locally mounted archive (``session.mount_data_dir``)."""
+
+    __slots__ = ()
+
+    @property
+    def expected_data_dir(self) -> Path | None:
+        """Where this object's files are in the mounted archive (None: nothing mounted)."""
+        return expected_data_dir(self)
+
+    @property
+    def data_dir(self) -> Path | None:
+        """:attr:`expected_data_dir` when that folder exists (read files in place), else None."""
+        return data_dir(self)
+
+
 class _Mappable(Creatable):
     """Mixin: xnatpy's ``map`` and ``mapping_iter`` from this object down."""
 
@@ -243,7 +260,7 @@ class _Mappable(Creatable):
         return map_objects(self, function, level, args, kwargs, filter_function, logfile)
 
 
-class ProjectBase(TreeDownloads, _Mappable, _HasResources, _HasFields):
+class ProjectBase(TreeDownloads, _Mappable, _HasDataDir, _HasResources, _HasFields):
     """Behaviour of ``xnat:projectData``."""
 
     __slots__ = ()
@@ -463,7 +480,7 @@ class SubjectAssessorBase(_HasStatus, ExperimentBase):
         return found
 
 
-class ImageSessionBase(SessionDownloads, SubjectAssessorBase):
+class ImageSessionBase(SessionDownloads, _HasDataDir, SubjectAssessorBase):
     """Behaviour of ``xnat:imageSessionData`` (sessions with scans)."""
 
     __slots__ = ()
@@ -491,9 +508,22 @@ class ImageSessionBase(SessionDownloads, SubjectAssessorBase):
             ),
         )
 
-    def create_assessor(self, label: str, type_: type[_A]) -> _A:
-        """Create an assessor of this session (xnatpy's name for ``assessors.create``)."""
-        return self.assessors.create(label, type_)
+    @overload
+    def create_assessor(self, label: str, type_: type[_A], **fields: Any) -> _A: ...
+
+    @overload
+    def create_assessor(self, label: str, type_: str, **fields: Any) -> ImageAssessorData: ...
+
+    def create_assessor(self, label: str, type_: type[_A] | str, **fields: Any) -> Any:
+        """Create an assessor of this session (xnatpy's name for ``assessors.create``):
+        ``type_`` is a model class or an xsi type (``"xnat:qcManualAssessorData"``);
+        ``fields`` are validated before anything is sent."""
+        if isinstance(type_, str):
+            found = model_class(type_, self._xnat_bound_session())
+            if found is None:
+                raise XNATValidationError("type_", f"no model class for xsi type {type_!r}")
+            return self.assessors.create(label, found, **fields)
+        return self.assessors.create(label, type_, **fields)
 
     @property
     def reconstructions(self) -> Listing[ReconstructedImageData]:
@@ -512,10 +542,17 @@ class ImageSessionBase(SessionDownloads, SubjectAssessorBase):
         )
 
 
-class DerivedDataBase(_HasStatus, ExperimentBase):
+class DerivedDataBase(_HasDataDir, _HasStatus, ExperimentBase):
     """Behaviour of ``xnat:derivedData``."""
 
     __slots__ = ()
+
+    def download(
+        self, path: str | os.PathLike[str], verbose: bool = True, *, overwrite: bool = True
+    ) -> Path:
+        """All files of this assessor as one zip (``{uri}/files?format=zip``) at ``path``."""
+        session = self._xnat_bound_session()
+        return session.download_zip(f"{self.uri}/files", path, verbose=verbose, overwrite=overwrite)
 
 
 class AssessorBase(DerivedDataBase):
@@ -524,7 +561,7 @@ class AssessorBase(DerivedDataBase):
     __slots__ = ()
 
 
-class ScanBase(ScanTransfers, _Mappable, _HasResources):
+class ScanBase(ScanTransfers, _Mappable, _HasDataDir, _HasResources):
     """Behaviour of ``xnat:imageScanData``."""
 
     __slots__ = ()
@@ -579,7 +616,7 @@ class ReconstructionBase(_HasResources):
     _resources_field: ClassVar[str] = "out/file"
 
 
-class ResourceBase(ResourceTransfers, Creatable):
+class ResourceBase(ResourceTransfers, _HasDataDir):
     """Behaviour of ``xnat:abstractResource`` (resource folders and catalogs).
 
     Transfers (download, upload, upload_dir ...) come from :mod:`xnat_sdk.transfers`;
@@ -587,6 +624,19 @@ class ResourceBase(ResourceTransfers, Creatable):
     """
 
     __slots__ = ()
+
+    def refresh_catalog(
+        self,
+        checksum: bool = False,
+        delete: bool = False,
+        append: bool = False,
+        populate_stats: bool = False,
+    ) -> None:
+        """Make XNAT re-read this resource's files from disk (see
+        :meth:`xnat_sdk.services.Services.refresh_catalog`); the file listing reads again."""
+        session = self._xnat_bound_session()
+        session.services.refresh_catalog(self, checksum, delete, append, populate_stats)
+        self.clearcache()
 
     def _xnat_fetch(self, session: XNATSession, uri: str) -> dict[str, Any]:
         """A resource's fields come from its parent's ``resources`` listing (one request).

@@ -47,6 +47,5 @@ with xnat.connect(url, user="admin", password="admin") as session:
     report.append(f"gender {subject.demographics.gender}")
     report.append(f"group {subject.fields['group']}")
     report.append(f"subjects {len(project.subjects)}")
-    project.resources  # list once (xnatpy caches listings)
     report_resource = session.classes.ResourceCatalog(parent=project, label="REPORT")
     report_resource.upload_data("\n".join(report) + "\n", "report.txt")
