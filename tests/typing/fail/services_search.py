@@ -22,7 +22,7 @@ def searches(session: xnat_sdk.XNATSession) -> None:
     session.query(MrSessionData).where(lambda s: col(s.gender) == "male")  # E: "MrSessionData" has no attribute "gender" # P: Cannot access attribute "gender" for class "MrSessionData"
     session.query("xnat:mrSessionData")  # E: Argument 1 to "query" of "XNATSession" has incompatible type "str" # P: Argument of type "Literal['xnat:mrSessionData']" cannot be assigned to parameter "cls"
     when: datetime.date = session.prearchive.sessions()[0].scan_date  # E: Incompatible types in assignment # P: "date | None" is not assignable to declared type "date"
-    session.services.import_(42)  # E: Argument 1 to "import_" of "Services" has incompatible type "int" # P: cannot be assigned to parameter "path" of type "ImportSource" in function "import_"
+    session.services.import_(42)  # E: Argument 1 to "import_" of "Services" has incompatible type "int" # P: cannot be assigned to parameter "path" of type "ImportSource | None" in function "import_"
     session.users["admin"].password  # E: "User" has no attribute "password" # P: Cannot access attribute "password" for class "User"
     session.services.issue_token().alias = "x"  # E: Property "alias" defined in "TokenResult" is read-only # P: Cannot assign to attribute "alias" for class "TokenResult" # P: Attribute "alias" is read-only
     session.prearchive.sessions()[0].move(3)  # E: Argument 1 to "move" of "PrearchiveSession" has incompatible type "int" # P: cannot be assigned to parameter "new_project" of type "str" in function "move"
