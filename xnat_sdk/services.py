@@ -289,10 +289,17 @@ class Services:
         append: bool = False,
         populate_stats: bool = False,
     ) -> None:
-        """Make XNAT re-read the files of a resource (or of every resource under an
-        archive object) from disk (``POST /data/services/refresh/catalog``): ``checksum``
-        computes missing digests, ``delete`` drops entries whose file is gone, ``append``
-        adds files found on disk, ``populate_stats`` recounts sizes."""
+        """Make XNAT re-read the files of a resource from disk (``POST
+        /data/services/refresh/catalog``; for an archive object that is no resource, each
+        of its own resources in turn): ``checksum`` computes missing digests, ``delete``
+        drops entries whose file is gone, ``append`` adds files found on disk,
+        ``populate_stats`` recounts sizes."""
+        from xnat_sdk._objects.navigation import ResourceBase
+
+        if isinstance(resource, XNATObject) and not isinstance(resource, ResourceBase):
+            for owned in getattr(resource, "resources", {}).values():
+                self.refresh_catalog(owned, checksum, delete, append, populate_stats)
+            return
         uri = resource if isinstance(resource, str) else resource.uri
         if not isinstance(uri, str) or not uri.startswith("/"):
             raise XNATValidationError("resource", f"expected an object or a REST path: {uri!r}")
