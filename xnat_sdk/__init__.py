@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from xnat_sdk import errors as exceptions
+    from xnat_sdk import search
     from xnat_sdk.auth import Credentials
     from xnat_sdk.bases import CustomVariables, XNATObject
     from xnat_sdk.connection import connect
@@ -49,11 +51,20 @@ if TYPE_CHECKING:
     )
     from xnat_sdk.generic import register_models
     from xnat_sdk.listings import Listing, RemoteFile
+    from xnat_sdk.mapping import FilterFunctions, MappedFunctionFailed, MappingLevel
     from xnat_sdk.session import XNATSession
     from xnat_sdk.tables import Row, Table
 
+_MODULES: dict[str, str] = {
+    "exceptions": "xnat_sdk.errors",  # xnatpy's name: except xnat.exceptions.XNATResponseError
+    "search": "xnat_sdk.search",  # xnat.search.and_ / or_
+}
+
 _LAZY: dict[str, str] = {
     "connect": "xnat_sdk.connection",
+    "FilterFunctions": "xnat_sdk.mapping",
+    "MappedFunctionFailed": "xnat_sdk.mapping",
+    "MappingLevel": "xnat_sdk.mapping",
     "register_models": "xnat_sdk.generic",
     "XNATSession": "xnat_sdk.session",
     "Listing": "xnat_sdk.listings",
@@ -92,7 +103,10 @@ _LAZY: dict[str, str] = {
 __all__ = [
     "Credentials",
     "CustomVariables",
+    "FilterFunctions",
     "Listing",
+    "MappedFunctionFailed",
+    "MappingLevel",
     "RemoteFile",
     "Row",
     "Table",
@@ -124,11 +138,17 @@ __all__ = [
     "XNATValueError",
     "__version__",
     "connect",
+    "exceptions",
     "register_models",
+    "search",
 ]
 
 
 def __getattr__(name: str) -> Any:
+    if name in _MODULES:
+        found = importlib.import_module(_MODULES[name])
+        globals()[name] = found
+        return found
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'xnat_sdk' has no attribute {name!r}")
@@ -138,4 +158,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_MODULES))

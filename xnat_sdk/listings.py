@@ -14,6 +14,7 @@ mapping views by ID.
 from __future__ import annotations
 
 import fnmatch
+import logging
 import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -25,7 +26,12 @@ from xnat_sdk._objects.core import XNATObject, child_items, set_fields
 from xnat_sdk._objects.creation import create_item, creation_class
 from xnat_sdk._objects.registry import class_for
 from xnat_sdk._objects.transfers import RemoteFileTransfers
-from xnat_sdk.errors import XNATKeyError, XNATTypeMismatchError, XNATValidationError
+from xnat_sdk.errors import (
+    XNATKeyError,
+    XNATTypeMismatchError,
+    XNATValidationError,
+    XNATValueError,
+)
 from xnat_sdk.tables import Table
 
 if TYPE_CHECKING:
@@ -195,6 +201,34 @@ class Listing(Generic[T]):
     def uri(self) -> str:
         """The REST path of the collection."""
         return self._uri
+
+    @property
+    def xnat_session(self) -> XNATSession:
+        """The session the listing reads through."""
+        return self._session
+
+    @property
+    def logger(self) -> logging.Logger:
+        """The session's logger (xnatpy's name)."""
+        return self._session.logger
+
+    @property
+    def caching(self) -> bool:
+        """Whether reads are cached (the session's ``caching``)."""
+        return self._session.caching
+
+    def index(self, value: object) -> int:
+        """The position of an item (a Sequence's ``index``); :class:`XNATValueError` if absent."""
+        self._ensure()
+        for position, item in enumerate(self._entries):
+            if item is value or item == value:
+                return position
+        raise XNATValueError(f"{value!r} is not in {self._uri}")
+
+    def count(self, value: object) -> int:
+        """How often an item occurs (0 or 1; a Sequence's ``count``)."""
+        self._ensure()
+        return sum(1 for item in self._entries if item is value or item == value)
 
     @property
     def parent(self) -> XNATObject | None:

@@ -284,6 +284,14 @@ class PrearchiveSession:
         return self.refresh().data
 
     @property
+    def fulluri(self) -> str:
+        """The same as :attr:`uri` (xnatpy's name)."""
+        return self.uri
+
+    def clearcache(self) -> None:
+        """Nothing is cached here (``refresh()`` reads the row again); kept for xnatpy."""
+
+    @property
     def xpath(self) -> str:
         """xnatpy's pseudo type of prearchive sessions (``xnatpy:prearchiveSession``)."""
         return "xnatpy:prearchiveSession"

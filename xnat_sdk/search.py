@@ -572,9 +572,18 @@ class ClassQuery(Generic[M]):
         q = self._query
         return ClassQuery(Query(q._session, q._cls, q._criteria, q._columns + tuple(columns)))
 
+    @property
+    def xsi_type(self) -> str:
+        """The searched type (``xnat:mrSessionData``)."""
+        return self._query.root
+
     def to_string(self) -> str:
         """The ``xdat:bundle`` XML sent to the server."""
         return self._query.to_xml()
+
+    def to_xml(self) -> ET.Element:
+        """The ``xdat:bundle`` document as an ElementTree element (xnatpy's ``to_xml``)."""
+        return ET.fromstring(self._query.to_xml())
 
     def all(self) -> list[M]:
         """The matching objects (bound, lazy, typed)."""

@@ -38,6 +38,7 @@ object writes it to the server (validated first); objects made with the generate
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -316,6 +317,16 @@ class XNATObject:
     def xnat_session(self) -> XNATSession:
         """The session this object is bound to."""
         return self._xnat_bound_session()
+
+    @property
+    def logger(self) -> logging.Logger:
+        """The session's logger (xnatpy's name)."""
+        return self._xnat_bound_session().logger
+
+    @property
+    def caching(self) -> bool:
+        """Whether this object's reads are cached (the session's ``caching``)."""
+        return self._xnat_bound_session().caching
 
     @property
     def uri(self) -> str:

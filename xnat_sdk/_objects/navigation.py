@@ -625,6 +625,12 @@ class ResourceBase(ResourceTransfers, _HasDataDir):
 
     __slots__ = ()
 
+    @property
+    def id(self) -> str:
+        """The resource's numeric ID on the server (``xnat_abstractresource_id``), as text."""
+        value = self.data.get("xnat_abstractresource_id")
+        return "" if value is None else str(value)
+
     def refresh_catalog(
         self,
         checksum: bool = False,
