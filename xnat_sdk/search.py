@@ -577,6 +577,26 @@ class ClassQuery(Generic[M]):
         """The searched type (``xnat:mrSessionData``)."""
         return self._query.root
 
+    @property
+    def queried_class(self) -> type[M]:
+        """The searched model class."""
+        return self._query._cls
+
+    @property
+    def xnat_session(self) -> XNATSession:
+        """The session the search is sent through."""
+        return self._query._session
+
+    @property
+    def constraints(self) -> tuple[Criterion, ...]:
+        """The conditions so far (ANDed)."""
+        return self._query._criteria
+
+    @property
+    def fields(self) -> tuple[Column[Any], ...]:
+        """The columns chosen with :meth:`view`."""
+        return self._query._columns
+
     def to_string(self) -> str:
         """The ``xdat:bundle`` XML sent to the server."""
         return self._query.to_xml()

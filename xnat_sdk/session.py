@@ -327,6 +327,17 @@ class XNATSession:
         self._mount = path
 
     @property
+    def mount_xnat_item_id(self) -> str | None:
+        """On a JupyterHub next to XNAT: the ID of the item the notebook was opened from
+        (``XNAT_ITEM_ID``), else None."""
+        return os.environ.get("XNAT_ITEM_ID") or None
+
+    @property
+    def mount_xsi_type(self) -> str | None:
+        """On a JupyterHub next to XNAT: the xsi type of that item (``XNAT_XSI_TYPE``)."""
+        return os.environ.get("XNAT_XSI_TYPE") or None
+
+    @property
     def mount_data_dir_type(self) -> DataDirType:
         """How :attr:`mount_data_dir` is laid out (archive root or JupyterHub mount)."""
         return data_dir_type(self._mount)

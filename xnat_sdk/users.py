@@ -94,6 +94,11 @@ class Users(Mapping[str, User]):
         self._data = None
 
     @property
+    def path(self) -> str:
+        """The listing's REST path (``/data/users``, or a project's ``.../users``)."""
+        return self._path
+
+    @property
     def data(self) -> dict[str, User]:
         """The users by login (xnatpy's ``Users.data``)."""
         return dict(self._users())
