@@ -338,3 +338,20 @@ def test_mounted_archive_folders(session: XNATSession, seeded: Seeded, tmp_path:
     assert experiment.data_dir == hub / "projects" / seeded.project / "experiments" / "E1"
     session.mount_data_dir = tmp_path / "missing"
     assert session.mount_data_dir is None
+
+
+def test_import_dicom_inbox_is_checked_and_sent(session: XNATSession, log: RequestLog) -> None:
+    from xnat_sdk.errors import XNATResponseError
+
+    with pytest.raises(XNATValidationError, match="absolute path"):
+        session.services.import_dicom_inbox("inbox/study1")
+    with pytest.raises(XNATValidationError, match="cleanup"):
+        session.services.import_dicom_inbox("/data/inbox/study1", cleanup="yes")  # type: ignore[arg-type]
+    assert len(log) == 0
+    # the local server has no inbox importer: its refusal arrives as a typed error, and the
+    # request carried XNAT's inbox parameters
+    with pytest.raises(XNATResponseError, match="inbox importer is not supported"):
+        session.services.import_dicom_inbox("/data/inbox/study1", project="P", experiment="E1")
+    sent = log.paths()[-1]
+    assert "import-handler=inbox" in sent and "path=/data/inbox/study1" in sent
+    assert "PROJECT_ID=P" in sent and "EXPT_LABEL=E1" in sent

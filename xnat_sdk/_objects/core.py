@@ -116,7 +116,28 @@ def child_items(item: Mapping[str, Any], field: str) -> list[dict[str, Any]] | N
     return found
 
 
-class XNATObject:
+_MEMBER = type(type("_Slotted", (), {"__slots__": ("x",)}).__dict__["x"])  # slot descriptor
+
+
+class _ModelType(type):
+    """The models' metaclass: at class level a searchable field is its search column
+    (``MrSessionData.label == "E1"`` is a condition, xnatpy's query spelling); reading a field
+    of an instance is untouched (plain slot access)."""
+
+    if not TYPE_CHECKING:
+
+        def __getattribute__(cls, name):
+            value = super().__getattribute__(name)
+            if name[:1] != "_" and type(value) is _MEMBER:
+                spec = class_fields(cls).by_name.get(name)
+                if spec is not None and spec.is_data and not spec.is_list:
+                    from xnat_sdk.search import search_column
+
+                    return search_column(cls, name)
+            return value
+
+
+class XNATObject(metaclass=_ModelType):
     """Root of every generated model class: binding, lazy loading, writes."""
 
     __slots__ = (
@@ -142,11 +163,6 @@ class XNATObject:
     __xsi_type__: ClassVar[str] = ""
     __xsd_element__: ClassVar[str | None] = None
     __xsd_abstract__: ClassVar[bool] = False
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if "__attrs_attrs__" in cls.__dict__:  # the final (slotted) class attrs made
-            _searchable_slots(cls)
 
     @classmethod
     def query(cls: type[_O], *constraints: Any, session: XNATSession | None = None) -> Any:
@@ -491,40 +507,6 @@ class XNATObject:
         query = {"removeFiles": "true"} if remove_files else None
         session.delete(self.uri, query=query)
         session.clearcache()
-
-
-class _SearchableSlot:
-    """A data field's slot that also answers at class level: ``MrSessionData.label`` is the
-    search field (a :class:`~xnat_sdk.search.Column`), ``session.label`` the value."""
-
-    __slots__ = ("_member", "_name")
-
-    def __init__(self, member: Any, name: str) -> None:
-        self._member = member
-        self._name = name
-
-    def __get__(self, obj: Any, owner: type | None = None) -> Any:
-        if obj is None:
-            from xnat_sdk.search import search_column
-
-            return search_column(owner or object, self._name)
-        return self._member.__get__(obj, owner)
-
-    def __set__(self, obj: Any, value: Any) -> None:
-        self._member.__set__(obj, value)
-
-    def __delete__(self, obj: Any) -> None:
-        self._member.__delete__(obj)
-
-
-def _searchable_slots(cls: type) -> None:
-    for attribute in cls.__dict__["__attrs_attrs__"]:
-        meta = attribute.metadata
-        if meta.get("kind") not in ("attribute", "element", "text") or meta.get("list"):
-            continue
-        member = cls.__dict__.get(attribute.name)
-        if member is not None and type(member).__name__ == "member_descriptor":
-            setattr(cls, attribute.name, _SearchableSlot(member, attribute.name))
 
 
 @attrs.define(kw_only=True, eq=False, repr=False)
