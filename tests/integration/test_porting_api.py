@@ -355,3 +355,22 @@ def test_import_dicom_inbox_is_checked_and_sent(session: XNATSession, log: Reque
     sent = log.paths()[-1]
     assert "import-handler=inbox" in sent and "path=/data/inbox/study1" in sent
     assert "PROJECT_ID=P" in sent and "EXPT_LABEL=E1" in sent
+
+
+def test_default_update_func_follows_a_transfer(
+    session: XNATSession, seeded: Seeded, tmp_path: Path
+) -> None:
+    from xnat_sdk.session import default_update_func
+
+    experiment = session.projects[seeded.project].subjects["S1"].experiments["E1"]
+    resource = experiment.create_resource("BAR")
+    resource.upload_data("x" * 3000, "x.txt")
+    update = default_update_func(3000)  # no terminal here: a silent callback
+    got = bytearray()
+    with (tmp_path / "x.txt").open("wb") as target:
+        count = session.download_stream(
+            f"{resource.uri}/files/x.txt", target, update_func=update, chunk_size=1000
+        )
+    got += (tmp_path / "x.txt").read_bytes()
+    assert count == 3000 and bytes(got) == b"x" * 3000
+    update(3000, 3000, True)  # finishing twice is harmless

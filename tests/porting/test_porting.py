@@ -270,19 +270,35 @@ def script(request: pytest.FixtureRequest) -> Iterator[str]:
     yield str(request.param)
 
 
-def test_script_runs_unchanged_under_xnat_sdk(script: str, tmp_path: Path) -> None:
-    state, report = run_script(script, "xnat_sdk", tmp_path / "sdk")
+_RUNS: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}
+
+
+@pytest.fixture
+def run(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """``run(script, module)``: the script's outcome, each (script, module) run once."""
+
+    def once(script: str, module: str) -> tuple[dict[str, Any], str]:
+        key = (script, module)
+        if key not in _RUNS:
+            _RUNS[key] = run_script(script, module, tmp_path_factory.mktemp(module) / script)
+        return _RUNS[key]
+
+    return once
+
+
+def test_script_runs_unchanged_under_xnat_sdk(script: str, run: Any) -> None:
+    state, report = run(script, "xnat_sdk")
     lines = report.splitlines()
     for expected in EXPECTED[script]:
         assert expected in lines, (expected, lines)
     assert state["subjects"] or script == "people_and_access" or state["resources"]
 
 
-def test_xnatpy_leaves_the_same_server_state(script: str, tmp_path: Path) -> None:
-    ours, our_report = run_script(script, "xnat_sdk", tmp_path / "sdk")
+def test_xnatpy_leaves_the_same_server_state(script: str, run: Any) -> None:
+    ours, our_report = run(script, "xnat_sdk")
     if script in XNATPY_DIFFERS:
         pytest.xfail(XNATPY_DIFFERS[script])
-    theirs, their_report = run_script(script, "xnat", tmp_path / "xnatpy")
+    theirs, their_report = run(script, "xnat")
     skip = tuple(KNOWN_REPORT_DIFFERENCES.get(script, {}))
     ours_read = [line for line in our_report.splitlines() if not line.startswith(skip or "\0")]
     their_read = [line for line in their_report.splitlines() if not line.startswith(skip or "\0")]
