@@ -19,7 +19,9 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from xnat_sdk import errors as exceptions
-    from xnat_sdk import search
+    from xnat_sdk import inspection as inspect
+    from xnat_sdk import mapping as map
+    from xnat_sdk import prearchive, search, services, session, users
     from xnat_sdk.auth import Credentials
     from xnat_sdk.bases import CustomVariables, XNATObject
     from xnat_sdk.connection import connect
@@ -56,8 +58,15 @@ if TYPE_CHECKING:
     from xnat_sdk.tables import Row, Table
 
 _MODULES: dict[str, str] = {
-    "exceptions": "xnat_sdk.errors",  # xnatpy's name: except xnat.exceptions.XNATResponseError
+    # xnatpy's module names, reachable as attributes after `import xnat_sdk as xnat`
+    "exceptions": "xnat_sdk.errors",  # except xnat.exceptions.XNATResponseError
     "search": "xnat_sdk.search",  # xnat.search.and_ / or_
+    "map": "xnat_sdk.mapping",  # xnat.map.MappingLevel
+    "inspect": "xnat_sdk.inspection",
+    "prearchive": "xnat_sdk.prearchive",
+    "services": "xnat_sdk.services",
+    "session": "xnat_sdk.session",
+    "users": "xnat_sdk.users",
 }
 
 _LAZY: dict[str, str] = {
@@ -139,8 +148,14 @@ __all__ = [
     "__version__",
     "connect",
     "exceptions",
+    "inspect",
+    "map",
+    "prearchive",
     "register_models",
     "search",
+    "services",
+    "session",
+    "users",
 ]
 
 
