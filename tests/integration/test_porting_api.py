@@ -75,8 +75,11 @@ def test_constructor_creation_is_validated_before_anything_is_sent(
     with pytest.raises(XNATValidationError, match="not the session"):
         session.classes.SubjectData(parent=session, label="S5")
     assert [p for p in log.paths() if not p.startswith("GET")] == []
-    with pytest.raises(XNATConflictError, match="already exists"):
+    with pytest.raises(XNATConflictError, match="already exists") as info:
         session.classes.MrSessionData(parent=subject, label="E1")
+    import xnat_sdk as xnat
+
+    assert isinstance(info.value, xnat.exceptions.XNATObjectAlreadyExistsError)  # xnatpy's name
     labels = [r["label"] for r in _rows(server, f"/data/projects/{seeded.project}/experiments")]
     assert sorted(labels) == ["E1", "E2"]
 
