@@ -18,6 +18,10 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from xnat_sdk import errors as exceptions
+    from xnat_sdk import inspection as inspect
+    from xnat_sdk import mapping as map
+    from xnat_sdk import prearchive, search, services, session, users
     from xnat_sdk.auth import Credentials
     from xnat_sdk.bases import CustomVariables, XNATObject
     from xnat_sdk.connection import connect
@@ -49,11 +53,27 @@ if TYPE_CHECKING:
     )
     from xnat_sdk.generic import register_models
     from xnat_sdk.listings import Listing, RemoteFile
+    from xnat_sdk.mapping import FilterFunctions, MappedFunctionFailed, MappingLevel
     from xnat_sdk.session import XNATSession
     from xnat_sdk.tables import Row, Table
 
+_MODULES: dict[str, str] = {
+    # xnatpy's module names, reachable as attributes after `import xnat_sdk as xnat`
+    "exceptions": "xnat_sdk.errors",  # except xnat.exceptions.XNATResponseError
+    "search": "xnat_sdk.search",  # xnat.search.and_ / or_
+    "map": "xnat_sdk.mapping",  # xnat.map.MappingLevel
+    "inspect": "xnat_sdk.inspection",
+    "prearchive": "xnat_sdk.prearchive",
+    "services": "xnat_sdk.services",
+    "session": "xnat_sdk.session",
+    "users": "xnat_sdk.users",
+}
+
 _LAZY: dict[str, str] = {
     "connect": "xnat_sdk.connection",
+    "FilterFunctions": "xnat_sdk.mapping",
+    "MappedFunctionFailed": "xnat_sdk.mapping",
+    "MappingLevel": "xnat_sdk.mapping",
     "register_models": "xnat_sdk.generic",
     "XNATSession": "xnat_sdk.session",
     "Listing": "xnat_sdk.listings",
@@ -92,7 +112,10 @@ _LAZY: dict[str, str] = {
 __all__ = [
     "Credentials",
     "CustomVariables",
+    "FilterFunctions",
     "Listing",
+    "MappedFunctionFailed",
+    "MappingLevel",
     "RemoteFile",
     "Row",
     "Table",
@@ -124,11 +147,23 @@ __all__ = [
     "XNATValueError",
     "__version__",
     "connect",
+    "exceptions",
+    "inspect",
+    "map",
+    "prearchive",
     "register_models",
+    "search",
+    "services",
+    "session",
+    "users",
 ]
 
 
 def __getattr__(name: str) -> Any:
+    if name in _MODULES:
+        found = importlib.import_module(_MODULES[name])
+        globals()[name] = found
+        return found
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'xnat_sdk' has no attribute {name!r}")
@@ -138,4 +173,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_MODULES))

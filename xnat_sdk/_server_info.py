@@ -52,3 +52,15 @@ def scan_types(session: XNATSession) -> list[dict[str, str]]:
 def scanners(session: XNATSession) -> list[str]:
     """Scanner names known to the archive (``/data/archive/scanners``)."""
     return [str(row.get("scanner", "")) for row in fetch(session, "/data/archive/scanners").rows()]
+
+
+def access_levels(session: XNATSession) -> dict[str, str]:
+    """``{project ID: role}`` of the logged-in user (``GET /xapi/access/projects``)."""
+    data = session.get_json("/xapi/access/projects")
+    if not isinstance(data, list):
+        return {}
+    return {
+        str(row["ID"]): str(row["role"])
+        for row in data
+        if isinstance(row, dict) and "ID" in row and "role" in row
+    }

@@ -31,6 +31,7 @@ __all__ = [
     "XNATNoModelError",
     "XNATNotConnectedError",
     "XNATNotFoundError",
+    "XNATObjectAlreadyExistsError",
     "XNATResponseError",
     "XNATSSLError",
     "XNATServerError",
@@ -197,6 +198,11 @@ class XNATNotFoundError(XNATResponseError):
 
 class XNATConflictError(XNATResponseError):
     """409: the request conflicts with the server's state (exists already, label in use)."""
+
+
+XNATObjectAlreadyExistsError = XNATConflictError
+"""xnatpy's name for creating what exists already (``except
+xnat.exceptions.XNATObjectAlreadyExistsError`` keeps working after the import change)."""
 
 
 class XNATServerError(XNATResponseError):

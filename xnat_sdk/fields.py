@@ -123,6 +123,8 @@ def class_fields(cls: type) -> ClassFields:
     if attrs.has(cls):
         for attribute in attrs.fields(cls):
             meta = attribute.metadata
+            if meta.get("runtime"):
+                continue  # the runtime's own constructor argument (parent=), not a field
             kind = str(meta.get("kind", "attribute"))
             path = str(meta.get("path", attribute.name))
             scalar, literals, is_list = _describe(attribute.type, cls)

@@ -14,6 +14,7 @@ mapping views by ID.
 from __future__ import annotations
 
 import fnmatch
+import logging
 import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -25,7 +26,12 @@ from xnat_sdk._objects.core import XNATObject, child_items, set_fields
 from xnat_sdk._objects.creation import create_item, creation_class
 from xnat_sdk._objects.registry import class_for
 from xnat_sdk._objects.transfers import RemoteFileTransfers
-from xnat_sdk.errors import XNATKeyError, XNATTypeMismatchError, XNATValidationError
+from xnat_sdk.errors import (
+    XNATKeyError,
+    XNATTypeMismatchError,
+    XNATValidationError,
+    XNATValueError,
+)
 from xnat_sdk.tables import Table
 
 if TYPE_CHECKING:
@@ -195,6 +201,34 @@ class Listing(Generic[T]):
     def uri(self) -> str:
         """The REST path of the collection."""
         return self._uri
+
+    @property
+    def xnat_session(self) -> XNATSession:
+        """The session the listing reads through."""
+        return self._session
+
+    @property
+    def logger(self) -> logging.Logger:
+        """The session's logger (xnatpy's name)."""
+        return self._session.logger
+
+    @property
+    def caching(self) -> bool:
+        """Whether reads are cached (the session's ``caching``)."""
+        return self._session.caching
+
+    def index(self, value: object) -> int:
+        """The position of an item (a Sequence's ``index``); :class:`XNATValueError` if absent."""
+        self._ensure()
+        for position, item in enumerate(self._entries):
+            if item is value or item == value:
+                return position
+        raise XNATValueError(f"{value!r} is not in {self._uri}")
+
+    def count(self, value: object) -> int:
+        """How often an item occurs (0 or 1; a Sequence's ``count``)."""
+        self._ensure()
+        return sum(1 for item in self._entries if item is value or item == value)
 
     @property
     def parent(self) -> XNATObject | None:
@@ -403,13 +437,22 @@ class Listing(Generic[T]):
     def __getitem__(self, key: str) -> T: ...
 
     @overload
+    def __getitem__(self, key: int) -> T: ...
+
+    @overload
+    def __getitem__(self, key: slice) -> list[T]: ...
+
+    @overload
     def __getitem__(self, key: type[U]) -> Listing[U]: ...
 
     @overload
     def __getitem__(self, key: tuple[str, type[U]]) -> U: ...
 
-    def __getitem__(self, key: str | type[U] | tuple[str, type[U]]) -> T | U | Listing[U]:
-        """The item under an ID or secondary key (``experiments["E1"]``).
+    def __getitem__(
+        self, key: str | int | slice | type[U] | tuple[str, type[U]]
+    ) -> T | U | Listing[U] | list[T]:
+        """The item under an ID or secondary key (``experiments["E1"]``); an int or a slice
+        indexes the items in server order, as in xnatpy (``experiments[0]``).
 
         Narrowing: ``experiments[MrSessionData]`` is the typed view of the MR sessions (no
         extra request; the same as :meth:`of_type`), so ``experiments[MrSessionData]["E1"]``
@@ -419,6 +462,14 @@ class Listing(Generic[T]):
         """
         if isinstance(key, str):
             return self._lookup(key)
+        if isinstance(key, (int, slice)) and not isinstance(key, bool):
+            self._ensure()
+            try:
+                return self._entries[key]
+            except IndexError:
+                raise XNATKeyError(
+                    key, f"{self._uri} has {len(self._entries)} entries, no index {key}"
+                ) from None
         if isinstance(key, type):
             return self.of_type(key)
         if (
@@ -542,6 +593,18 @@ class Listing(Generic[T]):
         """The objects by ID."""
         self._ensure()
         return dict(self._by_id)
+
+    @property
+    def non_unique_keys(self) -> set[str]:
+        """Secondary keys (labels) that several items share: index those by ID."""
+        self._ensure()
+        return set(self._dupes)
+
+    @property
+    def listing(self) -> list[T]:
+        """The items as a list, in server order (xnatpy's name)."""
+        self._ensure()
+        return list(self._entries)
 
     @property
     def key_map(self) -> dict[str, T]:
@@ -715,3 +778,7 @@ class Listing(Generic[T]):
         else:
             klass = creation_class(self._session, spec, cls)
         return create_item(self._session, spec, self._uri, self._parent, key, klass, fields)
+
+
+# xnatpy's listings are mappings (by ID) that iterate over their values; so are these
+Mapping.register(Listing)

@@ -185,6 +185,16 @@ class PrearchiveScan:
         return dict(self._row)
 
     @property
+    def fulldata(self) -> dict[str, Any]:
+        """The same row (a prearchive scan is only known through its session's listing)."""
+        return dict(self._row)
+
+    @property
+    def xpath(self) -> str:
+        """xnatpy's pseudo type of prearchive scans (``xnatpy:prearchiveScan``)."""
+        return "xnatpy:prearchiveScan"
+
+    @property
     def resources(self) -> list[str]:
         """Labels of the scan's resource folders (``DICOM`` ...); one request."""
         rows = fetch(self._session, f"{self.uri}/resources").rows()
@@ -266,6 +276,25 @@ class PrearchiveSession:
     def data(self) -> dict[str, Any]:
         """The raw listing row."""
         return dict(self._row)
+
+    @property
+    def fulldata(self) -> dict[str, Any]:
+        """The session's row read anew from the server (xnatpy's name; ``data`` is the row
+        this object was made from)."""
+        return self.refresh().data
+
+    @property
+    def fulluri(self) -> str:
+        """The same as :attr:`uri` (xnatpy's name)."""
+        return self.uri
+
+    def clearcache(self) -> None:
+        """Nothing is cached here (``refresh()`` reads the row again); kept for xnatpy."""
+
+    @property
+    def xpath(self) -> str:
+        """xnatpy's pseudo type of prearchive sessions (``xnatpy:prearchiveSession``)."""
+        return "xnatpy:prearchiveSession"
 
     @property
     def xnat_session(self) -> XNATSession:
@@ -498,8 +527,12 @@ class Prearchive:
     def clearcache(self) -> None:
         """Nothing to forget (kept for xnatpy compatibility)."""
 
-    def sessions(self, project: str | None = None) -> list[PrearchiveSession]:
-        """The prearchive sessions (of ``project``, else of every project you may edit).
+    def sessions(
+        self, project: str | None = None, allow_receiving: bool = False
+    ) -> list[PrearchiveSession]:
+        """The prearchive sessions (of ``project``, else of every project you may edit);
+        sessions still ``RECEIVING`` data are left out unless ``allow_receiving`` (as in
+        xnatpy: XNAT cannot act on them yet).
 
         Always one request (never cached). An unknown project raises
         :class:`~xnat_sdk.errors.XNATNotFoundError`.
@@ -510,18 +543,26 @@ class Prearchive:
             validate_label(project, "project")
             path = f"/data/prearchive/projects/{project}"
         rows = fetch(self._session, path).rows()
-        return [PrearchiveSession(self._session, row) for row in rows]
+        found = [PrearchiveSession(self._session, row) for row in rows]
+        return found if allow_receiving else [s for s in found if s.status != "RECEIVING"]
 
     def find(
         self,
         project: str | None = None,
         subject: str | None = None,
-        label: str | None = None,
+        session: str | None = None,
         status: str | None = None,
+        allow_receiving: bool = False,
+        *,
+        label: str | None = None,
     ) -> list[PrearchiveSession]:
-        """The sessions matching every given criterion (one request)."""
+        """The sessions matching every given criterion (one request): xnatpy's parameters,
+        ``session`` being the session's label (``label=`` is the same)."""
+        if session is not None and label is not None and session != label:
+            raise XNATValidationError("session", "give the label once (session= or label=)")
+        label = session if session is not None else label
         found = []
-        for item in self.sessions(project):
+        for item in self.sessions(project, allow_receiving=allow_receiving or status is not None):
             if subject is not None and item.subject != subject:
                 continue
             if label is not None and item.label != label:

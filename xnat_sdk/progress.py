@@ -135,3 +135,21 @@ class TransferProgress:
 
 def _silent(done: int, total: int | None, finished: bool) -> None:
     """The no-op progress callback."""
+
+
+def default_update_func(total: int | None) -> ProgressCallback:
+    """xnatpy's ``default_update_func``: a progress callback (``update_func``) that draws a
+    bar on a terminal for a transfer of ``total`` bytes (None: unknown) and closes it when
+    called with ``finished=True``; silent when stdout is no terminal."""
+    bars = TransferProgress(True)
+    if not bars.enabled:
+        return _silent
+    bars.__enter__()
+    update = bars.task("transfer", total)
+
+    def callback(done: int, total_now: int | None, finished: bool) -> None:
+        update(done, total_now, finished)
+        if finished:
+            bars.__exit__(None, None, None)
+
+    return callback

@@ -8,7 +8,7 @@ instance of that class, so mypy checks every field name and every compared value
     from xnat_sdk.search import col
 
     query = (
-        session.search(MrSessionData)
+        session.query(MrSessionData)
         .where(lambda s: (col(s.project) == "P1") & (col(s.label).like("E%")))
         .columns(lambda s: [col(s.label), col(s.date)])
     )
@@ -41,16 +41,27 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 from xnat_sdk._answers import answer_of
 from xnat_sdk._objects.core import XNATObject
 from xnat_sdk._objects.navigation import ExperimentBase, ProjectBase, ScanBase, SubjectBase
-from xnat_sdk.errors import XNATValidationError
+from xnat_sdk.errors import XNATValidationError, XNATValueError
 from xnat_sdk.fields import FieldSpec, class_fields, encode_value
 from xnat_sdk.tables import Row, RowValue, Table
 
 if TYPE_CHECKING:
     import pandas
+    import requests
 
     from xnat_sdk.session import XNATSession
 
-__all__ = ["Column", "Criterion", "Query", "SearchTable", "col"]
+__all__ = [
+    "ClassQuery",
+    "Column",
+    "Criterion",
+    "CustomColumn",
+    "Query",
+    "SearchTable",
+    "and_",
+    "col",
+    "or_",
+]
 
 M = TypeVar("M", bound="XNATObject")
 T = TypeVar("T")
@@ -73,8 +84,10 @@ class _Recorder:
     def __init__(self, cls: type) -> None:
         object.__setattr__(self, "_cls", cls)
 
-    def __getattr__(self, name: str) -> _FieldRef:
+    def __getattr__(self, name: str) -> _FieldRef | _CustomRecorder:
         cls: type = object.__getattribute__(self, "_cls")
+        if name == "fields" and name not in class_fields(cls).by_name:
+            return _CustomRecorder(cls)  # s.fields["weight"]: a custom variable
         table = class_fields(cls)
         spec = table.by_name.get(name)
         if spec is None:
@@ -86,6 +99,26 @@ class _Recorder:
                 name, f"{cls.__name__}.{name} is not a single value and cannot be searched"
             )
         return _FieldRef(cls, spec)
+
+
+@dataclass(frozen=True)
+class _CustomRef:
+    """What ``s.fields["name"]`` gives inside a query lambda: a custom variable."""
+
+    owner: type
+    name: str
+
+
+class _CustomRecorder:
+    """``s.fields`` inside a query lambda: indexing it names a custom variable."""
+
+    def __init__(self, cls: type) -> None:
+        self._cls = cls
+
+    def __getitem__(self, name: str) -> _CustomRef:
+        if not isinstance(name, str) or not name.strip():
+            raise XNATValidationError("fields", f"a custom variable name is a str, got {name!r}")
+        return _CustomRef(self._cls, name)
 
 
 def _value(spec: FieldSpec, value: object) -> str:
@@ -225,7 +258,10 @@ class Column(Generic[T]):
 
 
 def col(value: T | None) -> Column[T]:
-    """The searchable column of a field read in a query lambda: ``col(s.label)``."""
+    """The searchable column of a field read in a query lambda: ``col(s.label)``, or of a
+    custom variable: ``col(s.fields["weight"])``."""
+    if isinstance(value, _CustomRef):
+        return CustomColumn(value.owner, value.name)  # type: ignore[return-value]
     if not isinstance(value, _FieldRef):
         raise XNATValidationError(
             "col",
@@ -233,6 +269,71 @@ def col(value: T | None) -> Column[T]:
             f"lambda s: col(s.label) == 'x' (got {type(value).__name__})",
         )
     return Column(value)
+
+
+class CustomColumn(Column[str]):
+    """A custom variable of the query's root type (``xnat:mrSessionData``): XNAT searches it
+    as ``{TYPE}_FIELD_MAP={name}`` (names are lowercase on the server); values are text."""
+
+    def __init__(self, owner: type, name: str) -> None:
+        self._owner = owner
+        self._name = name.lower()
+
+    @property
+    def name(self) -> str:
+        """The custom variable's name (lowercase, as XNAT keeps it)."""
+        return self._name
+
+    @property
+    def owner(self) -> type:
+        """The model class searched."""
+        return self._owner
+
+    def schema_field(self, root: str) -> str:
+        """``xnat:mrSessionData/XNAT_MRSESSIONDATA_FIELD_MAP=weight``."""
+        upper = root.upper().replace(":", "_")
+        return f"{root}/{upper}_FIELD_MAP={self._name}"
+
+    def _schema(self) -> str:
+        return self.schema_field(str(getattr(self._owner, "__xsi_type__", "")))
+
+    def _leaf(self, comparison: str, value: object) -> Criterion:
+        if isinstance(value, (list, tuple, set, dict)):
+            raise XNATValidationError(self.name, f"cannot compare with a {type(value).__name__}")
+        return Criterion(field=self._schema(), comparison=comparison, value=encode_value(value))
+
+    def __repr__(self) -> str:
+        return f"<CustomColumn {self._owner.__name__}.fields[{self._name!r}]>"
+
+
+def and_(*criteria: Criterion | bool) -> Criterion:
+    """All of ``criteria`` (xnatpy's ``and_``; the same as joining them with ``&``)."""
+    return _combine("AND", criteria)
+
+
+def or_(*criteria: Criterion | bool) -> Criterion:
+    """Any of ``criteria`` (xnatpy's ``or_``; the same as joining them with ``|``)."""
+    return _combine("OR", criteria)
+
+
+def _combine(method: Literal["AND", "OR"], criteria: Sequence[object]) -> Criterion:
+    items = [_criterion(c) for c in criteria]
+    if not items:
+        raise XNATValidationError("criteria", f"{method.lower()}_ needs at least one condition")
+    result = items[0]
+    for item in items[1:]:
+        result = result._join(method, item)
+    return result
+
+
+def _criterion(value: object) -> Criterion:
+    if isinstance(value, Criterion):
+        return value
+    raise XNATValidationError(
+        "criteria",
+        "expected a condition such as MrSessionData.label == 'E1' (a search field of the "
+        f"class compared with a value), got {type(value).__name__} {value!r}",
+    )
 
 
 class SearchTable(Table):
@@ -342,6 +443,18 @@ class Query(Generic[M]):
             criterion.to_xml(where)
         return ET.tostring(bundle, encoding="unicode")
 
+    def send(self, format: str = "json") -> requests.Response:
+        """POST the search and return the server's answer as it came (``csv``, ``json``)."""
+        return self._post(self.to_xml(), format)
+
+    def _post(self, bundle: str, format: str) -> requests.Response:
+        return self._session.post(
+            "/data/search",
+            data=bundle.encode(),
+            format=format,
+            headers={"Content-Type": "text/xml"},
+        )
+
     def all(self) -> SearchTable:
         """Run the search (one request); rows are keyed by model field name for the chosen
         columns and by XNAT's column keys for the rest (``quarantine_status``; with no
@@ -365,12 +478,7 @@ class Query(Generic[M]):
             if known is None:
                 paths.append(path)
                 names.append(name)
-        response = self._session.post(
-            "/data/search",
-            data=self._bundle(paths).encode(),
-            format="json",
-            headers={"Content-Type": "text/xml"},
-        )
+        response = self._post(self._bundle(paths), "json")
         answer = answer_of(response)
         result = answer.result_set()
         raw_rows: list[dict[str, Any]] = result["Result"]
@@ -465,3 +573,134 @@ class Query(Generic[M]):
 
     def __repr__(self) -> str:
         return f"<Query {self.root} ({len(self._criteria)} conditions)>"
+
+
+class ClassQuery(Generic[M]):
+    """xnatpy's spelling of a search, over the same :class:`Query`:
+    ``MrSessionData.query().filter(MrSessionData.project == "P1").all()`` is a list of
+    ``MrSessionData`` objects. Conditions are class attributes compared with values
+    (``MrSessionData.label.like("E%")``, ``MrSessionData.custom_field("weight") == "70"``),
+    combined with ``&``/``|`` or :func:`and_`/:func:`or_`.
+
+    Type checkers read ``MrSessionData.project == "P1"`` as a ``bool`` (the class declares
+    ``project: str | None``), so they cannot check these conditions; :meth:`where` takes
+    the typed conditions of :class:`Query` (``lambda s: col(s.project) == "P1"``) instead.
+    """
+
+    def __init__(self, query: Query[M]) -> None:
+        self._query = query
+
+    @property
+    def typed(self) -> Query[M]:
+        """The same search as a typed :class:`Query` (``where``, ``columns``, ``values`` ...)."""
+        return self._query
+
+    def filter(self, *constraints: Criterion | bool) -> ClassQuery[M]:
+        """Add conditions (ANDed): ``.filter(MrSessionData.label == "E1")``."""
+        made = [_criterion(c) for c in constraints]
+        q = self._query
+        return ClassQuery(Query(q._session, q._cls, q._criteria + tuple(made), q._columns))
+
+    def where(self, *conditions: Callable[[M], Criterion]) -> ClassQuery[M]:
+        """Add typed conditions: ``.where(lambda s: col(s.label) == "E1")``."""
+        return ClassQuery(self._query.where(*conditions))
+
+    def view(self, *fields: Column[Any] | Any) -> ClassQuery[M]:
+        """Choose the columns of the tabulate_* results: ``.view(MrSessionData.label)``."""
+        columns: list[Column[Any]] = []
+        for field in fields:
+            if not isinstance(field, Column):
+                raise XNATValidationError(
+                    "view", f"expected a search field such as MrSessionData.label, got {field!r}"
+                )
+            columns.append(field)
+        q = self._query
+        return ClassQuery(Query(q._session, q._cls, q._criteria, q._columns + tuple(columns)))
+
+    @property
+    def xsi_type(self) -> str:
+        """The searched type (``xnat:mrSessionData``)."""
+        return self._query.root
+
+    @property
+    def queried_class(self) -> type[M]:
+        """The searched model class."""
+        return self._query._cls
+
+    @property
+    def xnat_session(self) -> XNATSession:
+        """The session the search is sent through."""
+        return self._query._session
+
+    @property
+    def constraints(self) -> tuple[Criterion, ...]:
+        """The conditions so far (ANDed)."""
+        return self._query._criteria
+
+    @property
+    def fields(self) -> tuple[Column[Any], ...]:
+        """The columns chosen with :meth:`view`."""
+        return self._query._columns
+
+    def to_string(self) -> str:
+        """The ``xdat:bundle`` XML sent to the server."""
+        return self._query.to_xml()
+
+    def to_xml(self) -> ET.Element:
+        """The ``xdat:bundle`` document as an ElementTree element (xnatpy's ``to_xml``)."""
+        return ET.fromstring(self._query.to_xml())
+
+    def all(self) -> list[M]:
+        """The matching objects (bound, lazy, typed)."""
+        return self._query.objects()
+
+    def first(self) -> M | None:
+        """The first matching object (None when nothing matches)."""
+        found = self.all()
+        return found[0] if found else None
+
+    def last(self) -> M | None:
+        """The last matching object (None when nothing matches)."""
+        found = self.all()
+        return found[-1] if found else None
+
+    def one(self) -> M:
+        """The one matching object; :class:`XNATValueError` when there are none or several."""
+        found = self.all()
+        if len(found) != 1:
+            raise XNATValueError(f"expected exactly one result, found {len(found)}")
+        return found[0]
+
+    def one_or_none(self) -> M | None:
+        """The one matching object, or None; :class:`XNATValueError` when several match."""
+        found = self.all()
+        if len(found) > 1:
+            raise XNATValueError(f"expected one result or none, found {len(found)}")
+        return found[0] if found else None
+
+    def tabulate_csv(self) -> str:
+        """The server's CSV answer, as text."""
+        return self._query.send("csv").text
+
+    def tabulate_json(self) -> str:
+        """The server's JSON answer, as text."""
+        return self._query.send("json").text
+
+    def tabulate_dict(self) -> list[dict[str, RowValue]]:
+        """The rows as ``{column: text}`` dicts."""
+        return self._query.tabulate_dict()
+
+    def tabulate_pandas(self) -> pandas.DataFrame:
+        """The rows as a ``pandas.DataFrame`` (pandas is an optional extra)."""
+        return self._query.tabulate_pandas()
+
+    def __repr__(self) -> str:
+        return f"<ClassQuery {self._query.root} ({len(self._query._criteria)} conditions)>"
+
+
+def search_column(owner: type, name: str) -> Column[Any]:
+    """The search field ``owner.<name>`` at class level (``MrSessionData.label``)."""
+    spec = class_fields(owner).by_name.get(name)
+    if spec is None or not spec.is_data or spec.is_list:
+        raise XNATValidationError(name, f"{owner.__name__}.{name} cannot be searched")
+    return Column(_FieldRef(owner, spec))

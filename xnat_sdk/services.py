@@ -36,6 +36,9 @@ from xnat_sdk.prearchive import (
 )
 
 if TYPE_CHECKING:
+    import requests
+
+    from xnat_sdk._http import Timeout
     from xnat_sdk.bases import ExperimentBase
     from xnat_sdk.session import XNATSession
 
@@ -57,6 +60,38 @@ _ARCHIVE_PATH = re.compile(
     r"(?:/subjects/(?P<subject>[^/]+))?/experiments/(?P<rest>.+)$"
 )
 _TOP_EXPERIMENT = re.compile(r"^/(?:data/)?(?:archive/)?experiments/(?P<rest>.+)$")
+
+
+def check_destination(destination: object) -> str:
+    """``destination`` checked: ``/prearchive[/projects/P]`` or ``/archive[/projects/P...]``
+    with plain IDs and labels (nothing the server would clean up or misread)."""
+    if not isinstance(destination, str) or not re.fullmatch(
+        r"/(prearchive|archive)(/projects/[A-Za-z0-9_-]+(/.*)?)?", destination
+    ):
+        raise XNATValidationError(
+            "destination",
+            "must look like /prearchive[/projects/P] or /archive[/projects/P[...]], "
+            f"got {destination!r}",
+        )
+    for segment in destination.rstrip("/").split("/")[2:]:
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", segment):
+            raise XNATValidationError(
+                "destination",
+                f"{segment!r} in {destination!r} is not a valid ID or label "
+                "(letters, digits, '_' and '-')",
+            )
+    return destination
+
+
+def check_content_type(content_type: object) -> None:
+    """A MIME type (``application/zip``), or None."""
+    if content_type is not None and (
+        not isinstance(content_type, str)
+        or not re.fullmatch(r"[\w.+-]+/[\w.+-]+(\s*;[^\r\n]*)?", content_type)
+    ):
+        raise XNATValidationError(
+            "content_type", f"must be a MIME type such as application/zip, got {content_type!r}"
+        )
 
 
 def guess_content_type(path: str | os.PathLike[str]) -> str:
@@ -103,7 +138,8 @@ class Services:
 
     def import_(
         self,
-        path: ImportSource,
+        path: ImportSource | None = None,
+        data: str | bytes | bytearray | IO[bytes] | None = None,
         overwrite: str | None = None,
         quarantine: bool = False,
         destination: str | None = None,
@@ -113,15 +149,70 @@ class Services:
         experiment: str | None = None,
         content_type: str | None = None,
         import_handler: str | None = None,
+        timeout: Timeout = None,
+        ignore_unparsable: bool = False,
+        direct_archive: bool = False,
     ) -> PrearchiveSession | ExperimentBase:
         """Import DICOM data (``POST /data/services/import``); returns what was created.
 
-        ``path``: a zip/tar/tar.gz file, a folder (zipped on the fly), bytes or a binary file
-        object. ``destination``: ``/prearchive`` (default routing), ``/prearchive/projects/P``
+        xnatpy's parameters, in its order. ``path``: a zip/tar/tar.gz file or a folder (zipped
+        on the fly; bytes and binary file objects are taken here too); or ``data``: the
+        upload itself (bytes, or a binary file object; a ``str`` is text to send, never a file
+        name). ``destination``: ``/prearchive`` (default routing), ``/prearchive/projects/P``
         or ``/archive[/projects/P[/subjects/S[/experiments/E]]]``. ``project``, ``subject``
-        and ``experiment`` set the labels; ``overwrite`` is ``none``/``append``/``delete``.
-        Everything is checked before the upload is sent.
+        and ``experiment`` set the labels; ``overwrite`` is ``none``/``append``/``delete``;
+        ``ignore_unparsable`` skips files that are not DICOM, ``direct_archive`` archives
+        without the prearchive step (XNAT 1.8.3+). Everything is checked before the upload is
+        sent; ``timeout`` bounds the request.
         """
+        query = self._import_query(
+            overwrite, quarantine, destination, trigger_pipelines, import_handler
+        )
+        for key, label in (("project", project), ("subject", subject), ("session", experiment)):
+            if label is not None:
+                label = getattr(label, "label" if key != "project" else "id", label)
+                query[key] = validate_label(label, "experiment" if key == "session" else key)
+        for name, flag, param in (
+            ("ignore_unparsable", ignore_unparsable, "Ignore-Unparsable"),
+            ("direct_archive", direct_archive, "Direct-Archive"),
+        ):
+            if not isinstance(flag, bool):
+                raise XNATValidationError(name, f"must be True or False, got {flag!r}")
+            if flag:
+                query[param] = "true"
+        check_content_type(content_type)
+        body, kind = self._source(path, data)
+        try:
+            response = self._session.post(
+                "/data/services/import",
+                data=body,
+                query=query,
+                headers={"Content-Type": content_type or kind},
+                accepted_status=(200,),
+                timeout=timeout,
+            )
+        finally:
+            if isinstance(path, (str, os.PathLike)) and hasattr(body, "close"):
+                body.close()
+        return self._imported(response)
+
+    def _imported(self, response: requests.Response) -> PrearchiveSession | ExperimentBase:
+        uri = result_uri(response)
+        if not uri:
+            raise XNATError("POST /data/services/import: the server returned no URI")
+        self._session.clearcache()
+        if "/prearchive/" in uri:
+            return PrearchiveSession.at(self._session, uri)
+        return archived_experiment(self._session, uri)
+
+    @staticmethod
+    def _import_query(
+        overwrite: str | None,
+        quarantine: bool,
+        destination: str | None,
+        trigger_pipelines: bool | None,
+        import_handler: str | None,
+    ) -> dict[str, str]:
         query: dict[str, str] = {}
         mode = check_overwrite(overwrite)
         if mode is not None:
@@ -134,56 +225,99 @@ class Services:
         if pipelines is not None:
             query["triggerPipelines"] = pipelines
         if destination is not None:
-            if not isinstance(destination, str) or not re.fullmatch(
-                r"/(prearchive|archive)(/projects/[A-Za-z0-9_-]+(/.*)?)?", destination
-            ):
-                raise XNATValidationError(
-                    "destination",
-                    "must look like /prearchive[/projects/P] or /archive[/projects/P[...]], "
-                    f"got {destination!r}",
-                )
-            for segment in destination.rstrip("/").split("/")[2:]:
-                # every part is a keyword or a label: no '..', spaces or other characters
-                # the server would clean or misread
-                if not re.fullmatch(r"[A-Za-z0-9_-]+", segment):
-                    raise XNATValidationError(
-                        "destination",
-                        f"{segment!r} in {destination!r} is not a valid ID or label "
-                        "(letters, digits, '_' and '-')",
-                    )
-            query["dest"] = destination
-        for key, label in (("project", project), ("subject", subject), ("session", experiment)):
-            if label is not None:
-                query[key] = validate_label(label, "experiment" if key == "session" else key)
+            query["dest"] = check_destination(destination)
         if import_handler is not None:
             query["import-handler"] = validate_label(import_handler, "import_handler")
-        if content_type is not None and (
-            not isinstance(content_type, str)
-            or not re.fullmatch(r"[\w.+-]+/[\w.+-]+(\s*;[^\r\n]*)?", content_type)
+        return query
+
+    def _source(
+        self, path: ImportSource | None, data: str | bytes | bytearray | IO[bytes] | None
+    ) -> tuple[Any, str]:
+        if (path is None) == (data is None):
+            raise XNATValidationError("path", "give either path or data (exactly one of them)")
+        if path is not None:
+            return self._body(path)
+        if isinstance(data, str):
+            data = data.encode()
+        if isinstance(data, (bytes, bytearray)) or hasattr(data, "read"):
+            return self._body(data)  # type: ignore[arg-type]
+        raise XNATValidationError(
+            "data", f"expected bytes, str or a binary file object, got {type(data).__name__}"
+        )
+
+    def guess_content_type(self, path: str | os.PathLike[str]) -> str:
+        """The Content-Type an upload of ``path`` is sent with (xnatpy's method): zip unless
+        the name says tar, tar.gz or DICOM."""
+        return guess_content_type(path)
+
+    def import_dicom_inbox(
+        self,
+        path: str | os.PathLike[str],
+        cleanup: bool = False,
+        project: str | None = None,
+        subject: str | None = None,
+        experiment: str | None = None,
+    ) -> str:
+        """Import DICOM files already on the server's disk (XNAT's ``inbox`` import handler:
+        ``path`` is a folder the server can read). Returns the URI the server answers with
+        (the import's status; a prearchive session when it went there)."""
+        if not isinstance(path, (str, os.PathLike)) or not os.fspath(path).startswith("/"):
+            raise XNATValidationError("path", f"an absolute path on the server, got {path!r}")
+        if not isinstance(cleanup, bool):
+            raise XNATValidationError("cleanup", f"must be True or False, got {cleanup!r}")
+        query = {
+            "import-handler": "inbox",
+            "path": os.fspath(path),
+            "cleanupAfterImport": "true" if cleanup else "false",
+        }
+        for key, label in (
+            ("PROJECT_ID", project),
+            ("SUBJECT_ID", subject),
+            ("EXPT_LABEL", experiment),
         ):
-            raise XNATValidationError(
-                "content_type", f"must be a MIME type such as application/zip, got {content_type!r}"
-            )
-        body, kind = self._body(path)
-        headers = {"Content-Type": content_type or kind}
-        try:
-            response = self._session.post(
-                "/data/services/import",
-                data=body,
-                query=query,
-                headers=headers,
-                accepted_status=(200,),
-            )
-        finally:
-            if isinstance(path, (str, os.PathLike)) and hasattr(body, "close"):
-                body.close()
-        uri = result_uri(response)
-        if not uri:
-            raise XNATError("POST /data/services/import: the server returned no URI")
+            if label is not None:
+                query[key] = validate_label(label, key.lower())
+        response = self._session.post("/data/services/import", query=query)
         self._session.clearcache()
-        if "/prearchive/" in uri:
-            return PrearchiveSession.at(self._session, uri)
-        return archived_experiment(self._session, uri)
+        return response.text.strip()
+
+    def refresh_catalog(
+        self,
+        resource: str | XNATObject,
+        checksum: bool = False,
+        delete: bool = False,
+        append: bool = False,
+        populate_stats: bool = False,
+    ) -> None:
+        """Make XNAT re-read the files of a resource from disk (``POST
+        /data/services/refresh/catalog``; for an archive object that is no resource, each
+        of its own resources in turn): ``checksum`` computes missing digests, ``delete``
+        drops entries whose file is gone, ``append`` adds files found on disk,
+        ``populate_stats`` recounts sizes."""
+        from xnat_sdk._objects.navigation import ResourceBase
+
+        if isinstance(resource, XNATObject) and not isinstance(resource, ResourceBase):
+            for owned in getattr(resource, "resources", {}).values():
+                self.refresh_catalog(owned, checksum, delete, append, populate_stats)
+            return
+        uri = resource if isinstance(resource, str) else resource.uri
+        if not isinstance(uri, str) or not uri.startswith("/"):
+            raise XNATValidationError("resource", f"expected an object or a REST path: {uri!r}")
+        options = [
+            name
+            for name, flag in (
+                ("checksum", checksum),
+                ("delete", delete),
+                ("append", append),
+                ("populateStats", populate_stats),
+            )
+            if flag
+        ]
+        query = {"resource": uri.removeprefix("/data")}
+        if options:
+            query["options"] = ",".join(options)
+        self._session.post("/data/services/refresh/catalog", query=query)
+        self._session.clearcache()
 
     def import_dir(
         self,

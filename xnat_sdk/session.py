@@ -15,15 +15,19 @@ import os
 import re
 import threading
 import weakref
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urljoin
 
 from xnat_sdk._answers import fetch
 from xnat_sdk._http import Timeout, Transport, redact_url
+from xnat_sdk._objects.datadir import DataDirType, data_dir_type
 from xnat_sdk._objects.navigation import EXPERIMENTS, PROJECTS, SUBJECTS, object_at
+from xnat_sdk._objects.registry import class_named, use_session
 from xnat_sdk._rest import QueryParams, RestCore
 from xnat_sdk._server_info import (
+    access_levels,
     build_info,
     scan_types,
     scanners,
@@ -33,19 +37,31 @@ from xnat_sdk._server_info import (
 )
 from xnat_sdk.auth import Credentials
 from xnat_sdk.errors import (
+    XNATLocalFileError,
     XNATNoModelError,
     XNATNotConnectedError,
+    XNATResponseError,
+    XNATValidationError,
 )
 from xnat_sdk.inspection import Inspect
 from xnat_sdk.listings import Listing
+from xnat_sdk.mapping import (
+    FilterFunctions,
+    MappingLevel,
+    Pattern,
+    create_filter_funcs,
+    map_objects,
+    mapping_iter,
+)
 from xnat_sdk.prearchive import Prearchive
-from xnat_sdk.progress import ProgressCallback
+from xnat_sdk.progress import ProgressCallback, default_update_func
 from xnat_sdk.search import Query as SearchQuery
 from xnat_sdk.services import Services
 from xnat_sdk.transfers import (
     CHUNK_SIZE,
     RESUME_ATTEMPTS,
     UploadSource,
+    download_chunks,
     download_file,
     download_stream,
     quote_uri,
@@ -58,13 +74,16 @@ if TYPE_CHECKING:
 
     from xnat_sdk.bases import XNATObject
     from xnat_sdk.models import ExperimentData, ProjectData, SubjectData
+    from xnat_sdk.models._classes import ModelClasses
 
-__all__ = ["QueryParams", "Timeout", "XNATSession", "redact_url"]
+__all__ = ["QueryParams", "Timeout", "XNATSession", "default_update_func", "redact_url"]
 
 T = TypeVar("T")
 _M = TypeVar("_M", bound="XNATObject")
 
 DEFAULT_TIMEOUT = 300.0
+_REDIRECTS = (301, 302, 303, 307, 308)
+_MAX_REDIRECTS = 5
 _EXPIRATION = re.compile(r'^"?(?P<stamp>\d+),(?P<interval>\d+)"?$')
 _HTML_START = ("<!DOCTYPE", "<!doctype", "<html", "<HTML")
 
@@ -122,6 +141,10 @@ class XNATSession:
         self._version: str | None = None
         self.caching: bool = True
         """When False every listing and object read goes to the server again."""
+        self._mount: Path | None = None
+        mount = os.environ.get("XNAT_DATA")
+        if mount:
+            self.mount_data_dir = mount
 
     # -- context manager and lifetime ------------------------------------------------------
 
@@ -283,6 +306,42 @@ class XNATSession:
         """:attr:`xnat_version` as integers, e.g. ``(1, 8, 10)``."""
         return version_numbers(self.xnat_version)[:4]
 
+    # -- the archive as a local folder (xnat_sdk._objects.datadir) ---------------------------
+
+    @property
+    def mount_data_dir(self) -> Path | None:
+        """The local folder where the server's archive is mounted (``XNAT_DATA`` when the
+        session was made; None: not mounted). Objects' ``data_dir`` point into it."""
+        return self._mount
+
+    @mount_data_dir.setter
+    def mount_data_dir(self, value: str | os.PathLike[str] | None) -> None:
+        if value is None:
+            self._mount = None
+            return
+        path = Path(value)
+        if not path.is_dir():
+            self.logger.error("data folder %s does not exist; not using it", path)
+            self._mount = None
+            return
+        self._mount = path
+
+    @property
+    def mount_xnat_item_id(self) -> str | None:
+        """On a JupyterHub next to XNAT: the ID of the item the notebook was opened from
+        (``XNAT_ITEM_ID``), else None."""
+        return os.environ.get("XNAT_ITEM_ID") or None
+
+    @property
+    def mount_xsi_type(self) -> str | None:
+        """On a JupyterHub next to XNAT: the xsi type of that item (``XNAT_XSI_TYPE``)."""
+        return os.environ.get("XNAT_XSI_TYPE") or None
+
+    @property
+    def mount_data_dir_type(self) -> DataDirType:
+        """How :attr:`mount_data_dir` is laid out (archive root or JupyterHub mount)."""
+        return data_dir_type(self._mount)
+
     # -- caching --------------------------------------------------------------------------------
 
     @property
@@ -410,19 +469,52 @@ class XNATSession:
         self,
         path: str,
         accepted_status: Collection[int] | None = None,
+        allow_redirects: bool = False,
         timeout: Timeout = None,
         headers: Mapping[str, str] | None = None,
+        *,
         query: QueryParams | None = None,
     ) -> requests.Response:
-        """``HEAD`` a path; raises on bad status."""
-        return self._request(
-            "HEAD",
-            path,
-            query=query,
-            accepted_status=accepted_status,
-            timeout=timeout,
-            headers=headers,
-        )
+        """``HEAD`` a path; raises on bad status (xnatpy's parameters, in its order).
+
+        ``allow_redirects=True`` follows redirects within this server (at most 5); one to
+        another host raises :class:`XNATResponseError` (nothing is sent there)."""
+        if not isinstance(allow_redirects, bool):
+            raise XNATValidationError(
+                "allow_redirects", f"expected True or False, got {allow_redirects!r}"
+            )
+        wanted = tuple(accepted_status or self.accepted_status_head)
+        if not allow_redirects:
+            return self._request(
+                "HEAD", path, query=query, accepted_status=wanted, timeout=timeout, headers=headers
+            )
+        current = path
+        for _ in range(_MAX_REDIRECTS + 1):
+            response = self._request(
+                "HEAD",
+                current,
+                query=query,
+                accepted_status=(*wanted, *_REDIRECTS),
+                timeout=timeout,
+                headers=headers,
+            )
+            if response.status_code not in _REDIRECTS or response.status_code in wanted:
+                return response
+            current = self._redirect_target(path, response)
+            query = None
+        raise XNATResponseError("HEAD", path, 310, f"more than {_MAX_REDIRECTS} redirects")
+
+    def _redirect_target(self, path: str, response: requests.Response) -> str:
+        location = urljoin(response.url, response.headers.get("Location", ""))
+        base = self.server.rstrip("/")
+        if not location.startswith(base + "/"):
+            raise XNATResponseError(
+                "HEAD",
+                path,
+                response.status_code,
+                f"redirected to {redact_url(location)}, outside {base}; not followed",
+            )
+        return location[len(base) :]
 
     def post(
         self,
@@ -614,6 +706,63 @@ class XNATSession:
             update_func=update_func,
         )
 
+    def upload_file(
+        self,
+        uri: str,
+        path: str | os.PathLike[str],
+        verbose: bool = True,
+        *,
+        upload_size: int | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """Upload the local file ``path`` to ``uri`` (xnatpy's name; the keywords of
+        :meth:`upload`). A missing path raises :class:`XNATLocalFileError`, nothing sent."""
+        local = Path(path)
+        if not local.is_file():
+            raise XNATLocalFileError(str(local), "no such file to upload")
+        return self.upload(uri, local, verbose=verbose, **kwargs)
+
+    def upload_string(self, uri: str, data: str | bytes, **kwargs: Any) -> requests.Response:
+        """Upload text or bytes as the content of ``uri`` (xnatpy's name; the keywords of
+        :meth:`upload`); a ``str`` is never taken for a file name here."""
+        if not isinstance(data, (str, bytes)):
+            raise XNATValidationError("data", f"expected str or bytes, got {type(data).__name__}")
+        return self.upload(uri, data.encode() if isinstance(data, str) else data, **kwargs)
+
+    def upload_stream(
+        self, uri: str, stream: IO[bytes], *, upload_size: int | None = None, **kwargs: Any
+    ) -> requests.Response:
+        """Upload a readable binary file object (streamed) to ``uri`` (xnatpy's name; the
+        keywords of :meth:`upload`)."""
+        if not hasattr(stream, "read"):
+            raise XNATValidationError("stream", f"expected a file object, got {stream!r}")
+        return self.upload(uri, stream, **kwargs)
+
+    def download_generator(
+        self,
+        uri: str,
+        format: str | None = None,
+        verbose: bool = False,
+        chunk_size: int = CHUNK_SIZE,
+        update_func: ProgressCallback | None = None,
+        timeout: Timeout = None,
+        expected_md5_digest: str | None = None,
+    ) -> Iterator[bytes]:
+        """The body of ``uri`` as chunks of bytes, read as they are consumed (xnatpy's name).
+
+        A broken-off transfer goes on from where it stopped (byte ranges); with
+        ``expected_md5_digest`` the last chunk is followed by a check that raises
+        :class:`~xnat_sdk.errors.XNATIntegrityError` on a mismatch."""
+        return download_chunks(
+            self,
+            quote_uri(uri),
+            format=format,
+            chunk_size=chunk_size,
+            update_func=update_func,
+            timeout=timeout,
+            expected_md5=expected_md5_digest,
+        )
+
     # -- object model ---------------------------------------------------------------------------
 
     def _require_model(self, what: str) -> None:
@@ -643,6 +792,12 @@ class XNATSession:
         return self._cached(
             "experiments", lambda: Listing.rest(self, "/data/experiments", EXPERIMENTS)
         )
+
+    @property
+    def access_levels(self) -> dict[str, str]:
+        """The logged-in user's role per project (``{"P1": "Owners"}``, from
+        ``/xapi/access/projects``; cached)."""
+        return dict(self._cached("access_levels", lambda: access_levels(self)))
 
     @property
     def scan_types(self) -> list[dict[str, str]]:
@@ -685,6 +840,20 @@ class XNATSession:
         return self._helper("_xnat_services", lambda: Services(self))
 
     @property
+    def classes(self) -> ModelClasses:
+        """Every model class by name (xnatpy's ``session.classes``): ``classes.MrSessionData``
+        is :class:`xnat_sdk.models.MrSessionData` itself, and
+        ``classes.MrSessionData(parent=subject, label="E1")`` creates a session on the server
+        (validated first). Site models registered with :func:`xnat_sdk.register_models` are
+        found by name too."""
+        from xnat_sdk.models._classes import ModelClasses
+
+        use_session(self)
+        return self._helper(
+            "_xnat_classes", lambda: ModelClasses(lambda name: class_named(name, self))
+        )
+
+    @property
     def users(self) -> Users:
         """The server's users by login (:class:`~xnat_sdk.users.Users`; cached)."""
         return self._helper("_xnat_users", lambda: Users(self))
@@ -700,7 +869,61 @@ class XNATSession:
         self._require_model("session.query")
         return SearchQuery(self, cls)
 
-    def search(self, cls: type[_M]) -> SearchQuery[_M]:
-        """The same as :meth:`query` (kept until ``search`` takes xnatpy's meaning)."""
-        self._require_model("session.search")
-        return SearchQuery(self, cls)
+    # -- xnatpy 0.8's tree walks (see xnat_sdk.mapping) -------------------------------------
+
+    def mapping_iter(
+        self,
+        level: MappingLevel | str,
+        filter_function: FilterFunctions | None = None,
+    ) -> Iterator[Any]:
+        """The objects at ``level`` (``"experiment"``, ``MappingLevel.SCAN`` ...) the user
+        can see, walking projects -> subjects -> experiments -> scans (filters prune it)."""
+        self._require_model("session.mapping_iter")
+        return mapping_iter(self, level, filter_function)
+
+    def map(
+        self,
+        function: Callable[..., Any],
+        level: MappingLevel | str,
+        args: Sequence[Any] | None = None,
+        kwargs: Mapping[str, Any] | None = None,
+        filter_function: FilterFunctions | None = None,
+        logfile: str | os.PathLike[str] | None = None,
+    ) -> dict[str, Any]:
+        """``function(obj, *args, **kwargs)`` for every object at ``level``: ``{uri: result}``
+        (a call that raised gives a :class:`~xnat_sdk.mapping.MappedFunctionFailed`); with
+        ``logfile`` a new run skips what succeeded before (see :mod:`xnat_sdk.mapping`)."""
+        self._require_model("session.map")
+        return map_objects(self, function, level, args, kwargs, filter_function, logfile)
+
+    def search(
+        self,
+        project: Pattern = None,
+        subject: Pattern = None,
+        experiment: Pattern = None,
+        scan: Pattern = None,
+        resource: Pattern = None,
+        use_regex: bool = False,
+        level: MappingLevel | str = MappingLevel.SCAN,
+    ) -> list[Any]:
+        """The objects at ``level`` matching the filters (xnatpy 0.8's ``search``): a pattern
+        (``fnmatch``; a regular expression with ``use_regex``) on the project name, subject or
+        experiment label, scan type or resource label, or a function of the object. (The
+        typed query builder is :meth:`query`.)"""
+        filters = create_filter_funcs(project, subject, experiment, scan, resource, use_regex)
+        return list(self.mapping_iter(level, filters))
+
+    def batch_download(
+        self,
+        target_directory: str | os.PathLike[str],
+        project: Pattern = None,
+        subject: Pattern = None,
+        experiment: Pattern = None,
+        scan: Pattern = None,
+        resource: Pattern = None,
+        use_regex: bool = False,
+        level: MappingLevel | str = MappingLevel.SCAN,
+    ) -> None:
+        """``download_dir(target_directory)`` for every object :meth:`search` finds."""
+        for item in self.search(project, subject, experiment, scan, resource, use_regex, level):
+            item.download_dir(target_directory)

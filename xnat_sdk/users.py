@@ -8,7 +8,7 @@ only enabled accounts there, and refuses the list to non-admins on sites that re
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from xnat_sdk._answers import answer_of, whole_number
@@ -32,6 +32,13 @@ class User:
     last_name: str
     enabled: bool = True
     """``/data/users`` only lists enabled accounts."""
+    access_level: str | None = None
+    """In a project's user list: the group's display name (``Owners``, ``Members``,
+    ``Collaborators``); None in the site's list."""
+    group: str | None = None
+    """In a project's user list: the group ID (``P1_member``)."""
+    data: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    """The row as the server sent it (xnatpy's ``User.data``)."""
 
     @property
     def full_name(self) -> str:
@@ -47,6 +54,9 @@ def _user(row: Mapping[str, Any]) -> User:
         email=str(row.get("email") or ""),
         first_name=str(row.get("firstname") or ""),
         last_name=str(row.get("lastname") or ""),
+        access_level=str(row["displayname"]) if row.get("displayname") else None,
+        group=str(row["GROUP_ID"]) if row.get("GROUP_ID") else None,
+        data=dict(row),
     )
 
 
@@ -82,6 +92,16 @@ class Users(Mapping[str, User]):
     def clearcache(self) -> None:
         """Read the list again on next use."""
         self._data = None
+
+    @property
+    def path(self) -> str:
+        """The listing's REST path (``/data/users``, or a project's ``.../users``)."""
+        return self._path
+
+    @property
+    def data(self) -> dict[str, User]:
+        """The users by login (xnatpy's ``Users.data``)."""
+        return dict(self._users())
 
     def __getitem__(self, login: str) -> User:
         users = self._users()

@@ -486,7 +486,57 @@ def render(schemas: SchemaSet, options: EmitOptions) -> dict[str, str]:
     for module, types in by_module.items():
         files[f"{module}.py"] = _ModuleWriter(module, types, index, schemas, options).render()
     files["__init__.py"] = _init_module(schemas, options, site)
+    if not site:
+        files["_classes.py"] = _classes_module(schemas, options)
     return dict(sorted(files.items()))
+
+
+def _classes_module(schemas: SchemaSet, options: EmitOptions) -> str:
+    """``ModelClasses``: xnatpy's ``session.classes`` namespace, every class by name, typed
+    (the annotations exist for type checkers only; the classes still load lazily)."""
+    names = sorted(t.py_name for t in schemas.own_types())
+    out = [header(schemas, options)]
+    doc = (
+        "Every generated class by name, as one typed namespace: xnatpy's ``session.classes``.\n\n"
+        "``session.classes.MrSessionData`` IS :class:`xnat_sdk.models.MrSessionData` (so "
+        "``isinstance`` and type checkers agree); the classes load on first use. A name no "
+        "core class has is looked up in the site models the session uses."
+    )
+    out.append(_docstring(doc, ""))
+    out.append(
+        "\nfrom __future__ import annotations\n\n"
+        "from collections.abc import Callable\n"
+        "from typing import TYPE_CHECKING, Any\n\n"
+        "if TYPE_CHECKING:\n"
+        "    from xnat_sdk import models as _m\n\n"
+        '__all__ = ["ModelClasses"]\n\n\n'
+        "class ModelClasses:\n"
+        '    """The model classes as attributes (``classes.MrSessionData``)."""\n\n'
+        '    __slots__ = ("_lookup",)\n\n'
+        "    def __init__(self, lookup: Callable[[str], type[Any] | None]) -> None:\n"
+        "        self._lookup = lookup\n\n"
+        "    def __dir__(self) -> list[str]:\n"
+        "        return sorted(_NAMES)\n\n"
+        "    if TYPE_CHECKING:\n"
+    )
+    for name in names:
+        out.append(f"        {name}: type[_m.{name}]\n")
+    out.append(
+        "    else:\n\n"
+        "        def __getattr__(self, name: str) -> Any:\n"
+        '            if not name.startswith("_"):\n'
+        "                found = self._lookup(name)\n"
+        "                if found is not None:\n"
+        "                    return found\n"
+        "            raise AttributeError(\n"
+        '                f"no model class {name!r} (see dir(session.classes))"\n'
+        "            )\n\n\n"
+        "_NAMES: frozenset[str] = frozenset({\n"
+    )
+    for name in names:
+        out.append(f"    {_q(name)},\n")
+    out.append("})\n")
+    return "".join(out)
 
 
 def _ruff() -> list[str] | None:

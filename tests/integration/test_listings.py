@@ -54,8 +54,10 @@ def test_missing_key_is_a_typed_key_error(session: XNATSession, seeded: Seeded) 
     with pytest.raises(XNATKeyError, match="no subject with ID or label 'S9'") as info:
         subjects["S9"]
     assert isinstance(info.value, KeyError)
+    with pytest.raises(XNATKeyError, match="no index 3"):  # ints index in order (xnatpy)
+        subjects[3]
     with pytest.raises(XNATKeyError, match="indexed by ID or label"):
-        subjects[3]  # type: ignore[index]
+        subjects[3.0]
 
 
 def test_experiments_are_instances_of_their_xsi_type(

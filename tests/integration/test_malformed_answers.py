@@ -173,7 +173,7 @@ def test_search_with_nonsense_total_records_is_a_response_error(
         body = {"ResultSet": {"Result": [], "totalRecords": total}}
         server.faults.answer_next(body, prefix="/data/search", method="POST")
         with pytest.raises(XNATResponseError, match=r"totalRecords is .*, expected a count") as e:
-            session.search(MrSessionData).all()
+            session.query(MrSessionData).all()
         assert f"POST {server.url}/data/search" in str(e.value)
 
 
@@ -183,7 +183,7 @@ def test_search_rows_of_the_wrong_shape_are_a_response_error(
     body = {"ResultSet": {"Result": [{"label": {"x": 1}}], "Columns": []}}
     server.faults.answer_next(body, prefix="/data/search", method="POST")
     with pytest.raises(XNATResponseError, match=r"Result\[0\]\['label'\] is a dict") as caught:
-        session.search(MrSessionData).all()
+        session.query(MrSessionData).all()
     assert f"POST {server.url}/data/search" in str(caught.value)
 
 

@@ -65,7 +65,7 @@ def _labels(table: SearchTable) -> list[str]:
 
 def test_search_by_project_returns_rows_and_typed_objects(session: XNATSession, data: Data) -> None:
     query = (
-        session.search(MrSessionData)
+        session.query(MrSessionData)
         .where(lambda s: col(s.project) == data.project)
         .columns(lambda s: [col(s.label), col(s.project)])
     )
@@ -100,7 +100,7 @@ def test_search_by_project_returns_rows_and_typed_objects(session: XNATSession, 
 
 
 def test_comparisons(session: XNATSession, data: Data) -> None:
-    base = session.search(MrSessionData).where(lambda s: col(s.project) == data.project)
+    base = session.query(MrSessionData).where(lambda s: col(s.project) == data.project)
 
     def labels(query: object) -> list[str]:
         assert hasattr(query, "all")
@@ -126,13 +126,13 @@ def test_comparisons(session: XNATSession, data: Data) -> None:
     )
     assert labels(both) == ["ALICE_MR1"]
     assert labels(base.where(lambda s: col(s.label) == "NOTHING")) == []
-    across = session.search(MrSessionData).where(lambda s: col(s.date) == datetime.date(2021, 3, 4))
+    across = session.query(MrSessionData).where(lambda s: col(s.date) == datetime.date(2021, 3, 4))
     found = {(row["project"], row["label"]) for row in across.all()}
     assert {(data.project, "ALICE_MR1"), (data.other, "CAROL_MR1")} <= found
 
 
 def test_typed_values(session: XNATSession, data: Data) -> None:
-    query = session.search(MrSessionData).where(
+    query = session.query(MrSessionData).where(
         lambda s: col(s.project) == data.project, lambda s: col(s.label).like("ALICE%")
     )
     dates = query.values(lambda s: col(s.date))
@@ -149,13 +149,13 @@ def test_typed_values(session: XNATSession, data: Data) -> None:
 
 
 def test_other_root_types(session: XNATSession, data: Data) -> None:
-    ct = session.search(CtSessionData).where(lambda s: col(s.project) == data.project).objects()
+    ct = session.query(CtSessionData).where(lambda s: col(s.project) == data.project).objects()
     assert [(type(o), o.label) for o in ct] == [(CtSessionData, "BOB_CT1")]
-    subjects = session.search(SubjectData).where(lambda s: col(s.project) == data.project).objects()
+    subjects = session.query(SubjectData).where(lambda s: col(s.project) == data.project).objects()
     assert sorted(s.label or "" for s in subjects) == ["ALICE", "BOB"]
     assert all(isinstance(s, SubjectData) for s in subjects)
     scans = (
-        session.search(MrScanData)
+        session.query(MrScanData)
         .where(
             lambda s: col(s.type) == "T1",
             lambda s: col(s.image_session_id) == data.sessions["ALICE_MR1"],
@@ -165,12 +165,12 @@ def test_other_root_types(session: XNATSession, data: Data) -> None:
     assert [(type(s), s.id, s.series_description) for s in scans] == [
         (MrScanData, "1", "t1 mprage")
     ]
-    projects = session.search(ProjectData).where(lambda p: col(p.id) == data.other).objects()
+    projects = session.query(ProjectData).where(lambda p: col(p.id) == data.other).objects()
     assert [p.id for p in projects] == [data.other]
 
 
 def test_misuse_is_a_clear_error(session: XNATSession, data: Data) -> None:
-    query = session.search(MrSessionData)
+    query = session.query(MrSessionData)
     with pytest.raises(XNATValidationError, match="labl") as caught:
         query.where(lambda s: col(s.labl) == "x")  # type: ignore[attr-defined]
     assert "label" in str(caught.value)  # the suggestion
@@ -187,11 +187,11 @@ def test_misuse_is_a_clear_error(session: XNATSession, data: Data) -> None:
     with pytest.raises(XNATValidationError, match="one_of"):
         query.where(lambda s: col(s.label).one_of([]))
     with pytest.raises(XNATValidationError, match="generated model class"):
-        session.search(str)  # type: ignore[type-var]
+        session.query(str)  # type: ignore[type-var]
 
 
 def test_xml_is_an_xdat_bundle_the_server_parses(session: XNATSession) -> None:
-    query = session.search(MrSessionData).where(
+    query = session.query(MrSessionData).where(
         lambda s: (col(s.label) == "A") | (col(s.note) == None),  # noqa: E711
         lambda s: col(s.date) <= datetime.date(2020, 2, 29),
     )
@@ -232,7 +232,7 @@ def test_search_for_any_label_finds_only_exact_matches(
     session: XNATSession, data: Data, label: str
 ) -> None:
     table = (
-        session.search(MrSessionData)
+        session.query(MrSessionData)
         .where(lambda s: col(s.project) == data.project, lambda s: col(s.label) == label)
         .all()
     )
@@ -242,10 +242,10 @@ def test_search_for_any_label_finds_only_exact_matches(
 
 def test_criteria_objects(session: XNATSession) -> None:
     made: list[Criterion] = []
-    session.search(MrSessionData).where(lambda s: made.append(col(s.label) == "x") or made[0])
+    session.query(MrSessionData).where(lambda s: made.append(col(s.label) == "x") or made[0])
     assert made[0].field == "xnat:mrSessionData/label"
     column: list[Column[str]] = []
-    session.search(MrSessionData).columns(lambda s: column.append(col(s.label)) or column[0])
+    session.query(MrSessionData).columns(lambda s: column.append(col(s.label)) or column[0])
     assert column[0].name == "label" and column[0].owner is MrSessionData
 
 

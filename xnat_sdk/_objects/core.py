@@ -38,10 +38,13 @@ object writes it to the server (validated first); objects made with the generate
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+import attrs
 
 from xnat_sdk._answers import fetch
 from xnat_sdk._objects.registry import class_for
@@ -60,10 +63,12 @@ from xnat_sdk.fields import (
 )
 
 if TYPE_CHECKING:
+    from xnat_sdk.listings import Listing
     from xnat_sdk.session import XNATSession
 
 __all__ = [
     "RESERVED_NAMES",
+    "Creatable",
     "GenericObject",
     "XNATObject",
     "child_items",
@@ -112,7 +117,28 @@ def child_items(item: Mapping[str, Any], field: str) -> list[dict[str, Any]] | N
     return found
 
 
-class XNATObject:
+_MEMBER = type(type("_Slotted", (), {"__slots__": ("x",)}).__dict__["x"])  # slot descriptor
+
+
+class _ModelType(type):
+    """The models' metaclass: at class level a searchable field is its search column
+    (``MrSessionData.label == "E1"`` is a condition, xnatpy's query spelling); reading a field
+    of an instance is untouched (plain slot access)."""
+
+    if not TYPE_CHECKING:
+
+        def __getattribute__(cls, name):
+            value = super().__getattribute__(name)
+            if name[:1] != "_" and type(value) is _MEMBER:
+                spec = class_fields(cls).by_name.get(name)
+                if spec is not None and spec.is_data and not spec.is_list:
+                    from xnat_sdk.search import search_column
+
+                    return search_column(cls, name)
+            return value
+
+
+class XNATObject(metaclass=_ModelType):
     """Root of every generated model class: binding, lazy loading, writes."""
 
     __slots__ = (
@@ -138,6 +164,19 @@ class XNATObject:
     __xsi_type__: ClassVar[str] = ""
     __xsd_element__: ClassVar[str | None] = None
     __xsd_abstract__: ClassVar[bool] = False
+
+    @classmethod
+    def query(cls: type[_O], *constraints: Any, session: XNATSession | None = None) -> Any:
+        """xnatpy's search spelling: ``MrSessionData.query().filter(MrSessionData.label ==
+        "E1").all()`` (a :class:`~xnat_sdk.search.ClassQuery`). The session is ``session``,
+        else the one whose ``session.classes`` was used last."""
+        from xnat_sdk._objects.registry import current_session
+        from xnat_sdk.search import ClassQuery, Query
+
+        found = session or current_session()
+        found._require_model(f"{cls.__name__}.query")
+        made: ClassQuery[_O] = ClassQuery(Query(found, cls))
+        return made.filter(*constraints) if constraints else made
 
     # -- binding ---------------------------------------------------------------------------
 
@@ -297,6 +336,16 @@ class XNATObject:
         return self._xnat_bound_session()
 
     @property
+    def logger(self) -> logging.Logger:
+        """The session's logger (xnatpy's name)."""
+        return self._xnat_bound_session().logger
+
+    @property
+    def caching(self) -> bool:
+        """Whether this object's reads are cached (the session's ``caching``)."""
+        return self._xnat_bound_session().caching
+
+    @property
     def uri(self) -> str:
         """The object's REST path (``/data/projects/P/subjects/XNAT_S00001``)."""
         uri: str | None = self._xnat_uri
@@ -412,6 +461,29 @@ class XNATObject:
         session.clearcache()
         object.__setattr__(self, "_xnat_generation", session.cache_generation)
 
+    def get(self, name: str, type_: type | None = None) -> Any:
+        """A field by name (xnatpy's ``get``): a model field (``get("label")``), else the raw
+        ``data_fields`` entry (``get("ID")``, the server's spelling); None when neither has a
+        value. ``type_`` (``int``, ``float`` ...) converts a value found."""
+        if not isinstance(name, str) or not name:
+            raise XNATValidationError("name", f"a field name is a str, got {name!r}")
+        spec = class_fields(type(self)).by_name.get(name)
+        value: Any = None
+        if spec is not None and spec.is_data and name not in RESERVED_NAMES:
+            value = getattr(self, name)
+        elif self._xnat_session is not None and self._xnat_uri is not None:
+            fields = self._xnat_document().get("data_fields") or {}
+            value = fields.get(name)
+            if value is None:
+                lowered = {str(k).lower(): v for k, v in fields.items()}
+                value = lowered.get(name.lower())
+        if value is None or type_ is None:
+            return value
+        try:
+            return type_(value)
+        except (TypeError, ValueError) as exc:
+            raise XNATValidationError(name, f"{value!r} is no {type_.__name__}: {exc}") from exc
+
     def del_(self, name: str) -> None:
         """Clear one field on the server (xnatpy's name; same as ``set(name, None)``)."""
         self.mset({name: None})
@@ -436,6 +508,32 @@ class XNATObject:
         query = {"removeFiles": "true"} if remove_files else None
         session.delete(self.uri, query=query)
         session.clearcache()
+
+
+@attrs.define(kw_only=True, eq=False, repr=False)
+class Creatable(XNATObject):
+    """Root of the archive types (projects, subjects, experiments, scans, resources ...):
+    their constructor takes xnatpy's ``parent=``.
+
+    ``MrSessionData(label="E1", date=...)`` is an unbound value (for ``listing.create``);
+    ``MrSessionData(parent=subject, label="E1", ...)`` creates the session on the server
+    (every field validated first, an existing one refused) and the new object is bound, as
+    if read from ``subject.experiments``. ``parent`` is the object (or the listing, or for a
+    project the session) the new one goes into.
+    """
+
+    _xnat_create_in: XNATObject | Listing[Any] | XNATSession | None = attrs.field(
+        default=None, alias="parent", metadata={"runtime": True}
+    )
+
+    def __attrs_post_init__(self) -> None:
+        parent = self._xnat_create_in
+        if parent is None:
+            return
+        object.__setattr__(self, "_xnat_create_in", None)
+        from xnat_sdk._objects.construct import create_in_parent
+
+        create_in_parent(self, parent)
 
 
 def field_params(

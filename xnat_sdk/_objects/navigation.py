@@ -11,12 +11,15 @@ their behaviour: ``project.subjects``, ``subject.experiments``, ``session.scans`
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 from urllib.parse import unquote
 
 from xnat_sdk._answers import fetch
 from xnat_sdk._objects.core import (
+    Creatable,
     GenericObject,
     XNATObject,
     _GenericMixin,
@@ -24,7 +27,8 @@ from xnat_sdk._objects.core import (
 )
 from xnat_sdk._objects.creation import create_project
 from xnat_sdk._objects.custom import CustomVariables
-from xnat_sdk._objects.registry import class_for
+from xnat_sdk._objects.datadir import data_dir, expected_data_dir
+from xnat_sdk._objects.registry import class_for, model_class
 from xnat_sdk._objects.transfers import (
     ResourceTransfers,
     ScanTransfers,
@@ -38,9 +42,11 @@ from xnat_sdk.errors import (
     XNATNoModelError,
     XNATNotFoundError,
     XNATValidationError,
+    XNATValueError,
 )
 from xnat_sdk.fields import class_fields, validate_label
 from xnat_sdk.listings import Listing, ListingSpec
+from xnat_sdk.mapping import FilterFunctions, MappingLevel, map_objects, mapping_iter
 
 if TYPE_CHECKING:
     from pydicom.dataset import FileDataset
@@ -54,8 +60,10 @@ if TYPE_CHECKING:
         SubjectAssessorData,
         SubjectData,
     )
+    from xnat_sdk.search import CustomColumn
     from xnat_sdk.services import DicomDumpRow
     from xnat_sdk.session import XNATSession
+    from xnat_sdk.users import User, Users
 
 __all__ = [
     "ASSESSORS",
@@ -112,7 +120,17 @@ def _require_model(obj: XNATObject, what: str) -> XNATSession:
     return session
 
 
-class _HasResources(XNATObject):
+_ACCESS_LEVELS = ("owner", "member", "collaborator")
+
+
+def _login(user: Any) -> str:
+    login = getattr(user, "login", user)
+    if not isinstance(login, str) or not re.fullmatch(r"[A-Za-z0-9_.@-]+", login):
+        raise XNATValidationError("user", f"expected a login or a User, got {user!r}")
+    return login
+
+
+class _HasResources(Creatable):
     """Mixin: ``resources`` (from the document when loaded, else one listing request)."""
 
     __slots__ = ()
@@ -160,10 +178,43 @@ class _HasResources(XNATObject):
         return created
 
 
-class _HasFields(XNATObject):
+class _CustomSearchFields:
+    """``MrSessionData.custom_variables["weight"]``: the search field of a custom variable."""
+
+    def __init__(self, owner: type) -> None:
+        self._owner = owner
+
+    def __getitem__(self, name: str) -> CustomColumn:
+        from xnat_sdk.search import CustomColumn
+
+        if not isinstance(name, str) or not name.strip():
+            raise XNATValidationError("custom_variables", f"a name is a str, got {name!r}")
+        return CustomColumn(self._owner, name)
+
+
+class _CustomVariablesAttr:
+    """xnatpy's ``custom_variables``: at class level the custom variables' search fields, on
+    an object its custom variables (``fields``; not grouped by their definitions)."""
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> _CustomSearchFields: ...
+
+    @overload
+    def __get__(self, obj: _HasFields, owner: type | None = None) -> CustomVariables: ...
+
+    def __get__(
+        self, obj: _HasFields | None, owner: type | None = None
+    ) -> _CustomSearchFields | CustomVariables:
+        if obj is None:
+            return _CustomSearchFields(owner or object)
+        return obj.fields
+
+
+class _HasFields(Creatable):
     """Mixin: custom variables as a mutable mapping."""
 
     __slots__ = ()
+    custom_variables: ClassVar[_CustomVariablesAttr] = _CustomVariablesAttr()
 
     @property
     def fields(self) -> CustomVariables:
@@ -171,7 +222,48 @@ class _HasFields(XNATObject):
         return CustomVariables(self)
 
 
-class ProjectBase(TreeDownloads, _HasResources, _HasFields):
+class _HasDataDir(Creatable):
+    """Mixin: the object's folder in a locally mounted archive (``session.mount_data_dir``)."""
+
+    __slots__ = ()
+
+    @property
+    def expected_data_dir(self) -> Path | None:
+        """Where this object's files are in the mounted archive (None: nothing mounted)."""
+        return expected_data_dir(self)
+
+    @property
+    def data_dir(self) -> Path | None:
+        """:attr:`expected_data_dir` when that folder exists (read files in place), else None."""
+        return data_dir(self)
+
+
+class _Mappable(Creatable):
+    """Mixin: xnatpy's ``map`` and ``mapping_iter`` from this object down."""
+
+    __slots__ = ()
+
+    def mapping_iter(
+        self, level: MappingLevel | str, filter_function: FilterFunctions | None = None
+    ) -> Iterator[Any]:
+        """The objects at ``level`` under this one (see :mod:`xnat_sdk.mapping`)."""
+        return mapping_iter(self, level, filter_function)
+
+    def map(
+        self,
+        function: Callable[..., Any],
+        level: MappingLevel | str,
+        args: Sequence[Any] | None = None,
+        kwargs: Mapping[str, Any] | None = None,
+        filter_function: FilterFunctions | None = None,
+        logfile: str | os.PathLike[str] | None = None,
+    ) -> dict[str, Any]:
+        """``function(obj, *args, **kwargs)`` for every object at ``level`` under this one:
+        ``{uri: result}`` (see :mod:`xnat_sdk.mapping`)."""
+        return map_objects(self, function, level, args, kwargs, filter_function, logfile)
+
+
+class ProjectBase(TreeDownloads, _Mappable, _HasDataDir, _HasResources, _HasFields):
     """Behaviour of ``xnat:projectData``."""
 
     __slots__ = ()
@@ -180,6 +272,53 @@ class ProjectBase(TreeDownloads, _HasResources, _HasFields):
     def create(cls: type[_P], session: XNATSession, id: str, **fields: Any) -> _P:
         """Create a project (``PUT /data/projects/{id}``) after validating every field."""
         return create_project(cls, session, id, fields)
+
+    # -- access (who may see and change the project) ------------------------------------
+
+    @property
+    def users(self) -> Users:
+        """The project's members by login (``GET {project}/users``); each
+        :class:`~xnat_sdk.users.User` tells its ``access_level`` (``Owners``, ``Members`` ...)."""
+        from xnat_sdk.users import Users
+
+        session = self._xnat_bound_session()
+        return _listing_cache(  # type: ignore[no-any-return]
+            self, "users", lambda: Users(session, path=f"{self.uri}/users")
+        )
+
+    @property
+    def access_level(self) -> str:
+        """The logged-in user's role here (``session.access_levels``; ``No access`` if none)."""
+        ident = self.uri.rstrip("/").rsplit("/", 1)[-1]
+        return self._xnat_bound_session().access_levels.get(ident, "No access")
+
+    def set_access(self, user: str | User, level: str) -> None:
+        """Give ``user`` (a login or a :class:`~xnat_sdk.users.User`) the role ``level``
+        (``owner``, ``member`` or ``collaborator``; ``PUT {project}/users/{level}/{login}``)."""
+        login = _login(user)
+        if not isinstance(level, str) or level.lower().rstrip("s") not in _ACCESS_LEVELS:
+            raise XNATValidationError(
+                "level", f"expected one of owner, member, collaborator; got {level!r}"
+            )
+        session = self._xnat_bound_session()
+        session.put(f"{self.uri}/users/{level.lower().rstrip('s')}/{login}")
+        session.clearcache()
+
+    def remove_access(self, user: str | User) -> None:
+        """Take ``user`` (a login, an email or a :class:`~xnat_sdk.users.User`) out of the
+        project (``DELETE {project}/users/{group}/{login}``); a user who is no member raises
+        :class:`~xnat_sdk.errors.XNATValueError` and nothing is sent."""
+        wanted = _login(user) if not isinstance(user, str) else user
+        found = next(
+            (u for u in self.users.values() if wanted in (u.login, u.email)),
+            None,
+        )
+        if found is None or not found.group:
+            raise XNATValueError(f"{wanted!r} is no member of project {self.uri}")
+        session = self._xnat_bound_session()
+        level = found.group.rpartition("_")[2] or "member"
+        session.delete(f"{self.uri}/users/{level}/{found.login}")
+        session.clearcache()
 
     @property
     def subjects(self) -> Listing[SubjectData]:
@@ -216,7 +355,7 @@ def _share_target(project: object) -> str:
     return validate_label(project, "project")
 
 
-class _Shareable(XNATObject):
+class _Shareable(Creatable):
     """Mixin: ``share(project, label=None)``."""
 
     __slots__ = ()
@@ -230,7 +369,7 @@ class _Shareable(XNATObject):
         session.clearcache()
 
 
-class SubjectBase(TreeDownloads, _HasResources, _HasFields, _Shareable):
+class SubjectBase(TreeDownloads, _Mappable, _HasResources, _HasFields, _Shareable):
     """Behaviour of ``xnat:subjectData``."""
 
     __slots__ = ()
@@ -270,7 +409,7 @@ class SubjectBase(TreeDownloads, _HasResources, _HasFields, _Shareable):
 _STATUS_FLAGS = {"active": "activate", "quarantine": "quarantine", "quarantined": "quarantine"}
 
 
-class _HasStatus(XNATObject):
+class _HasStatus(Creatable):
     """Mixin: the activation status of subject assessors and derived data (not of
     ``xnat:pVisitData``, whose schema has a ``status`` field of its own)."""
 
@@ -309,7 +448,7 @@ class _HasStatus(XNATObject):
         self.status = "quarantine"
 
 
-class ExperimentBase(_HasResources, _HasFields, _Shareable):
+class ExperimentBase(_Mappable, _HasResources, _HasFields, _Shareable):
     """Behaviour of ``xnat:experimentData`` and everything derived from it."""
 
     __slots__ = ()
@@ -344,7 +483,7 @@ class SubjectAssessorBase(_HasStatus, ExperimentBase):
         return found
 
 
-class ImageSessionBase(SessionDownloads, SubjectAssessorBase):
+class ImageSessionBase(SessionDownloads, _HasDataDir, SubjectAssessorBase):
     """Behaviour of ``xnat:imageSessionData`` (sessions with scans)."""
 
     __slots__ = ()
@@ -384,9 +523,22 @@ class ImageSessionBase(SessionDownloads, SubjectAssessorBase):
             ),
         )
 
-    def create_assessor(self, label: str, type_: type[_A]) -> _A:
-        """Create an assessor of this session (xnatpy's name for ``assessors.create``)."""
-        return self.assessors.create(label, type_)
+    @overload
+    def create_assessor(self, label: str, type_: type[_A], **fields: Any) -> _A: ...
+
+    @overload
+    def create_assessor(self, label: str, type_: str, **fields: Any) -> ImageAssessorData: ...
+
+    def create_assessor(self, label: str, type_: type[_A] | str, **fields: Any) -> Any:
+        """Create an assessor of this session (xnatpy's name for ``assessors.create``):
+        ``type_`` is a model class or an xsi type (``"xnat:qcManualAssessorData"``);
+        ``fields`` are validated before anything is sent."""
+        if isinstance(type_, str):
+            found = model_class(type_, self._xnat_bound_session())
+            if found is None:
+                raise XNATValidationError("type_", f"no model class for xsi type {type_!r}")
+            return self.assessors.create(label, found, **fields)
+        return self.assessors.create(label, type_, **fields)
 
     @property
     def reconstructions(self) -> Listing[ReconstructedImageData]:
@@ -406,10 +558,17 @@ class ImageSessionBase(SessionDownloads, SubjectAssessorBase):
         )
 
 
-class DerivedDataBase(_HasStatus, ExperimentBase):
+class DerivedDataBase(_HasDataDir, _HasStatus, ExperimentBase):
     """Behaviour of ``xnat:derivedData``."""
 
     __slots__ = ()
+
+    def download(
+        self, path: str | os.PathLike[str], verbose: bool = True, *, overwrite: bool = True
+    ) -> Path:
+        """All files of this assessor as one zip (``{uri}/files?format=zip``) at ``path``."""
+        session = self._xnat_bound_session()
+        return session.download_zip(f"{self.uri}/files", path, verbose=verbose, overwrite=overwrite)
 
 
 class AssessorBase(DerivedDataBase):
@@ -418,7 +577,7 @@ class AssessorBase(DerivedDataBase):
     __slots__ = ()
 
 
-class ScanBase(ScanTransfers, _HasResources):
+class ScanBase(ScanTransfers, _Mappable, _HasDataDir, _HasResources):
     """Behaviour of ``xnat:imageScanData``."""
 
     __slots__ = ()
@@ -473,7 +632,7 @@ class ReconstructionBase(_HasResources):
     _resources_field: ClassVar[str] = "out/file"
 
 
-class ResourceBase(ResourceTransfers, XNATObject):
+class ResourceBase(ResourceTransfers, _HasDataDir):
     """Behaviour of ``xnat:abstractResource`` (resource folders and catalogs).
 
     Transfers (download, upload, upload_dir ...) come from :mod:`xnat_sdk.transfers`;
@@ -481,6 +640,25 @@ class ResourceBase(ResourceTransfers, XNATObject):
     """
 
     __slots__ = ()
+
+    @property
+    def id(self) -> str:
+        """The resource's numeric ID on the server (``xnat_abstractresource_id``), as text."""
+        value = self.data.get("xnat_abstractresource_id")
+        return "" if value is None else str(value)
+
+    def refresh_catalog(
+        self,
+        checksum: bool = False,
+        delete: bool = False,
+        append: bool = False,
+        populate_stats: bool = False,
+    ) -> None:
+        """Make XNAT re-read this resource's files from disk (see
+        :meth:`xnat_sdk.services.Services.refresh_catalog`); the file listing reads again."""
+        session = self._xnat_bound_session()
+        session.services.refresh_catalog(self, checksum, delete, append, populate_stats)
+        self.clearcache()
 
     def _xnat_fetch(self, session: XNATSession, uri: str) -> dict[str, Any]:
         """A resource's fields come from its parent's ``resources`` listing (one request).

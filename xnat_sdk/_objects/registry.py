@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import importlib
 import warnings
+import weakref
 from types import ModuleType
 from typing import TYPE_CHECKING, TypeVar
 
-from xnat_sdk.errors import XNATUnknownTypeWarning, XNATValueError
+from xnat_sdk.errors import XNATNotConnectedError, XNATUnknownTypeWarning, XNATValueError
 
 if TYPE_CHECKING:
     from xnat_sdk._objects.core import XNATObject
@@ -92,6 +93,45 @@ def model_class(xsi: str, session: XNATSession | None = None) -> type[XNATObject
             found = candidate
     _LOOKUP[key] = found
     return found
+
+
+_CURRENT: list[weakref.ref[XNATSession]] = []
+
+
+def use_session(session: XNATSession) -> None:
+    """Remember ``session`` as the one ``Cls.query()`` searches when not told."""
+    _CURRENT[:] = [weakref.ref(session)]
+
+
+def current_session() -> XNATSession:
+    """The session whose ``classes`` were used last (for ``Cls.query()``)."""
+    found = _CURRENT[0]() if _CURRENT else None
+    if found is None or not found.connected:
+        raise XNATNotConnectedError(
+            "no connected session to search: use session.classes.X.query() after connecting, "
+            "or pass session=..."
+        )
+    return found
+
+
+def class_named(name: str, session: XNATSession | None = None) -> type[XNATObject] | None:
+    """The generated class called ``name`` (``MrSessionData``): the core models first, then
+    the registered site packages (unless the session was opened with
+    ``extension_types=False``); None when none of them has it."""
+    import xnat_sdk.models as core
+    from xnat_sdk._objects.core import XNATObject
+
+    packages: list[ModuleType] = [core]
+    if session is None or session.extension_types:
+        packages.extend(_SITE_PACKAGES)
+    for package in packages:
+        try:
+            found = getattr(package, name)
+        except AttributeError:
+            continue
+        if isinstance(found, type) and issubclass(found, XNATObject):
+            return found
+    return None
 
 
 def class_for(xsi: str, generic: type[_B], session: XNATSession | None = None) -> type[_B]:

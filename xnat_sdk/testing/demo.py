@@ -138,7 +138,7 @@ def _transfers(mr: MrSessionData, work: Path) -> None:
 def _search(session: XNATSession, project_id: str) -> None:
     _say("search: MR sessions of the project")
     rows = (
-        session.search(MrSessionData)
+        session.query(MrSessionData)
         .where(lambda s: col(s.project) == project_id)
         .columns(lambda s: [col(s.label), col(s.date), col(s.id)])
         .all()

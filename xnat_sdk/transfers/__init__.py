@@ -49,7 +49,7 @@ from xnat_sdk.transfers._paths import check_remotepath as check_remotepath
 from xnat_sdk.transfers._paths import local_folder as local_folder
 from xnat_sdk.transfers._paths import local_path as local_path
 from xnat_sdk.transfers._paths import quote_path, quote_uri
-from xnat_sdk.transfers._stream import RemoteStream
+from xnat_sdk.transfers._stream import RemoteStream, download_chunks
 from xnat_sdk.transfers._upload import UPLOAD_DIR_METHODS, upload
 from xnat_sdk.transfers._upload import UploadSource as UploadSource
 from xnat_sdk.transfers._wire import CHUNK_SIZE
@@ -60,6 +60,7 @@ __all__ = [
     "CHUNK_SIZE",
     "UPLOAD_DIR_METHODS",
     "RemoteStream",
+    "download_chunks",
     "download_file",
     "download_stream",
     "download_zip_dir",

@@ -3,10 +3,12 @@ streamed GETs (byte ranges for seeks and to go on after a break-off)."""
 
 from __future__ import annotations
 
+import hashlib
 import io
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from xnat_sdk.errors import XNATValueError
+from xnat_sdk.errors import XNATIntegrityError, XNATValueError
 from xnat_sdk.transfers._wire import (
     _STREAM_ERRORS,
     CHUNK_SIZE,
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
 
     from xnat_sdk.session import Timeout, XNATSession
 
-__all__ = ["RemoteStream"]
+__all__ = ["RemoteStream", "download_chunks"]
 
 
 class RemoteStream(io.RawIOBase):
@@ -188,3 +190,56 @@ class RemoteStream(io.RawIOBase):
             self._response.close()
             self._response = None
         super().close()
+
+
+def download_chunks(
+    session: XNATSession,
+    uri: str,
+    *,
+    format: str | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    update_func: Any = None,
+    timeout: Timeout = None,
+    expected_md5: str | None = None,
+) -> Iterator[bytes]:
+    """The body of ``uri`` in chunks as they are consumed (``session.download_generator``).
+
+    A plain file is read through a :class:`RemoteStream` (a break-off goes on from its byte);
+    a generated answer (``format=zip`` ...) is one streamed GET. ``update_func(done, total,
+    finished)`` follows it; ``expected_md5`` is checked after the last chunk."""
+    if not isinstance(chunk_size, int) or chunk_size <= 0:
+        raise XNATValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
+    digest = hashlib.md5(usedforsecurity=False) if expected_md5 else None
+    done = 0
+    if format is None:
+        source: Iterator[bytes] = _stream_chunks(
+            RemoteStream(session, uri, timeout=timeout), chunk_size
+        )
+        total = None
+    else:
+        response = _open_get(session, uri, format=format, timeout=timeout)
+        total = _plain_length(response)
+        source = response.iter_content(chunk_size)
+    for chunk in source:
+        done += len(chunk)
+        if digest is not None:
+            digest.update(chunk)
+        if update_func is not None:
+            update_func(done, total, False)
+        yield chunk
+    if update_func is not None:
+        update_func(done, total, True)
+    if digest is not None and expected_md5 and digest.hexdigest() != expected_md5.lower():
+        raise XNATIntegrityError(
+            f"GET {uri}: MD5 {digest.hexdigest()} of the {done} bytes received does not match "
+            f"the expected {expected_md5}"
+        )
+
+
+def _stream_chunks(stream: RemoteStream, chunk_size: int) -> Iterator[bytes]:
+    with stream:
+        while True:
+            chunk = stream.read(chunk_size)
+            if not chunk:
+                return
+            yield bytes(chunk)

@@ -8,7 +8,7 @@ from xnat_sdk.models import MrScanData, MrSessionData, ProjectData, SubjectData
 session = xnat_sdk.connect("http://localhost", user="a", password="b")
 project = session.projects["P"]
 subject: SubjectData = session.projects["P"]  # E: Incompatible types in assignment # P: "ProjectData" is not assignable to declared type "SubjectData"
-session.projects[0]  # E: No overload variant of "__getitem__" of "Listing" matches argument type "int" # P: No overloads for "__getitem__"
+session.projects[1.5]  # E: No overload variant of "__getitem__" of "Listing" matches argument type "float" # P: No overloads for "__getitem__"
 project.subject  # E: "ProjectData" has no attribute "subject" # P: Cannot access attribute "subject" for class "ProjectData"
 experiment = project.subjects["S"].experiments["E"]
 experiment.scans  # E: "SubjectAssessorData" has no attribute "scans" # P: Cannot access attribute "scans" for class "SubjectAssessorData"

@@ -10,7 +10,7 @@ from xnat_sdk.search import col
 
 
 def searches(session: xnat_sdk.XNATSession) -> None:
-    query = session.search(MrSessionData)
+    query = session.query(MrSessionData)
     query.where(lambda s: col(s.labell) == "E1")  # E: "MrSessionData" has no attribute "labell" # P: Cannot access attribute "labell" for class "MrSessionData"
     query.where(lambda s: col(s.label) == 3)  # E: Incompatible return value type (got "bool", expected "Criterion") # P: "(s: MrSessionData) -> bool" cannot be assigned to parameter "conditions"
     query.where(lambda s: col(s.date) > "2020-01-01")  # E: Unsupported operand types for > ("Column[date]" and "str") # P: Operator ">" not supported for types "Column[date]" and "Literal['2020-01-01']"
@@ -19,10 +19,10 @@ def searches(session: xnat_sdk.XNATSession) -> None:
     query.where(lambda s: col(s.label).like(5))  # E: Argument 1 to "like" of "Column" has incompatible type "int" # P: cannot be assigned to parameter "pattern" of type "str" in function "like"
     query.columns(lambda s: s.label)  # E: Incompatible return value type (got "str | None" # P: "(s: MrSessionData) -> (str | None)" cannot be assigned to parameter "selectors"
     wrong: list[SubjectData] = query.objects()  # E: Incompatible types in assignment # P: "list[MrSessionData]" is not assignable to declared type "list[SubjectData]"
-    session.search(MrSessionData).where(lambda s: col(s.gender) == "male")  # E: "MrSessionData" has no attribute "gender" # P: Cannot access attribute "gender" for class "MrSessionData"
-    session.search("xnat:mrSessionData")  # E: Argument 1 to "search" of "XNATSession" has incompatible type "str" # P: Argument of type "Literal['xnat:mrSessionData']" cannot be assigned to parameter "cls"
+    session.query(MrSessionData).where(lambda s: col(s.gender) == "male")  # E: "MrSessionData" has no attribute "gender" # P: Cannot access attribute "gender" for class "MrSessionData"
+    session.query("xnat:mrSessionData")  # E: Argument 1 to "query" of "XNATSession" has incompatible type "str" # P: Argument of type "Literal['xnat:mrSessionData']" cannot be assigned to parameter "cls"
     when: datetime.date = session.prearchive.sessions()[0].scan_date  # E: Incompatible types in assignment # P: "date | None" is not assignable to declared type "date"
-    session.services.import_(42)  # E: Argument 1 to "import_" of "Services" has incompatible type "int" # P: cannot be assigned to parameter "path" of type "ImportSource" in function "import_"
+    session.services.import_(42)  # E: Argument 1 to "import_" of "Services" has incompatible type "int" # P: cannot be assigned to parameter "path" of type "ImportSource | None" in function "import_"
     session.users["admin"].password  # E: "User" has no attribute "password" # P: Cannot access attribute "password" for class "User"
     session.services.issue_token().alias = "x"  # E: Property "alias" defined in "TokenResult" is read-only # P: Cannot assign to attribute "alias" for class "TokenResult" # P: Attribute "alias" is read-only
     session.prearchive.sessions()[0].move(3)  # E: Argument 1 to "move" of "PrearchiveSession" has incompatible type "int" # P: cannot be assigned to parameter "new_project" of type "str" in function "move"

@@ -15,7 +15,7 @@ from xnat_sdk.users import User
 
 
 def searches(session: xnat_sdk.XNATSession) -> None:
-    query: Query[MrSessionData] = session.search(MrSessionData)
+    query: Query[MrSessionData] = session.query(MrSessionData)
     query = query.where(
         lambda s: (col(s.label) == "E1") & (col(s.project) == "P1"),
         lambda s: col(s.date) >= datetime.date(2020, 1, 1),
@@ -33,10 +33,10 @@ def searches(session: xnat_sdk.XNATSession) -> None:
     print(dates)
     strength: str | None = sessions[0].field_strength
     scans: list[MrScanData] = (
-        session.search(MrScanData).where(lambda s: col(s.type) == "T1").objects()
+        session.query(MrScanData).where(lambda s: col(s.type) == "T1").objects()
     )
-    subjects: list[SubjectData] = session.search(SubjectData).objects()
-    number: int = session.search(SubjectData).where(lambda s: col(s.label) != "x").count()
+    subjects: list[SubjectData] = session.query(SubjectData).objects()
+    number: int = session.query(SubjectData).where(lambda s: col(s.label) != "x").count()
     criterion: Criterion = col(query_label(session)) == "x"
     column: Column[str] = col(query_label(session))
     print(labels, first, label, strength, scans, subjects, number, criterion, column)

@@ -95,14 +95,14 @@ def script(server: str) -> None:
         reveal_type(subject.experiments.tabulate_csv())
         # R: pandas.core.frame.DataFrame
         reveal_type(subject.experiments.tabulate_pandas())
-        found = session.search(MrSessionData).where(lambda s: col(s.project) == "P").all()
+        found = session.query(MrSessionData).where(lambda s: col(s.project) == "P").all()
         # R: xnat_sdk.search.SearchTable
         reveal_type(found)
         for hit in found:
             # R: str | int | float | None
             reveal_type(hit.label)
         # R: list[dict[str, str | int | float | None]]
-        reveal_type(session.search(MrSessionData).tabulate_dict())
+        reveal_type(session.query(MrSessionData).tabulate_dict())
         # R: list[xnat_sdk.models.xnat_mr_session_data.MrSessionData]
-        reveal_type(session.search(MrSessionData).objects())
+        reveal_type(session.query(MrSessionData).objects())
         del gender

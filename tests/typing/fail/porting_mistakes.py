@@ -1,0 +1,13 @@
+"""xnatpy-style code with mistakes the type checkers must reject."""
+
+from __future__ import annotations
+
+import xnat_sdk
+
+session = xnat_sdk.connect("http://localhost", user="a", password="b")
+subject = session.projects["P"].subjects["S"]
+session.classes.MrSessionData(parent=subject, labell="E1")  # E: Unexpected keyword argument "labell" # P: No parameter named "labell"
+session.classes.MrSesionData  # E: "ModelClasses" has no attribute "MrSesionData" # P: Cannot access attribute "MrSesionData" for class "ModelClasses"
+session.classes.MrScanData(parent=subject, id="1", frames="many")  # E: Argument "frames" to "MrScanData" has incompatible type "str" # P: cannot be assigned to parameter "frames"
+session.map(print, level="experiment", args=3)  # E: Argument "args" to "map" of "XNATSession" has incompatible type "int" # P: cannot be assigned to parameter "args"
+session.projects["P"].set_access("user")  # E: Missing positional argument "level" in call to "set_access" # P: Argument missing for parameter "level"

@@ -1,0 +1,137 @@
+"""The archive folder of an object, for code that runs next to XNAT's data (xnatpy's
+``mount_data_dir``): when the archive (or a JupyterHub mount of it) is a local folder,
+``experiment.data_dir`` is the experiment's folder in it, so files are read in place
+instead of downloaded.
+
+The session's ``mount_data_dir`` comes from ``connect(..., mount_data_dir=...)`` or the
+``XNAT_DATA`` environment variable. Two layouts, as xnatpy tells them apart: a folder with a
+``projects`` subfolder is a JupyterHub mount (``projects/{P}/experiments/{label}``),
+otherwise it is XNAT's archive root (``{P}/arc001/{label}/SCANS/{scan}``).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from xnat_sdk.errors import XNATValidationError
+
+if TYPE_CHECKING:
+    from xnat_sdk.session import XNATSession
+
+__all__ = ["DataDirType", "data_dir", "data_dir_type", "expected_data_dir"]
+
+
+class DataDirType(enum.Enum):
+    """How the archive is mounted (xnatpy's names and values)."""
+
+    NONE = "None"
+    ARCHIVE_DIR = "Archive Directory"
+    JUPYTER_HUB = "JupyterHub Mount"
+
+
+def data_dir_type(mount: Path | None) -> DataDirType:
+    """The layout of the folder ``mount`` (NONE when there is none, or it does not exist)."""
+    if mount is None or not mount.is_dir():
+        return DataDirType.NONE
+    if (mount / "projects").is_dir():
+        return DataDirType.JUPYTER_HUB
+    return DataDirType.ARCHIVE_DIR
+
+
+def _kind(obj: Any) -> str:
+    from xnat_sdk._objects.navigation import (
+        DerivedDataBase,
+        ImageSessionBase,
+        ProjectBase,
+        ResourceBase,
+        ScanBase,
+        SubjectBase,
+    )
+
+    for cls, name in (
+        (ProjectBase, "project"),
+        (SubjectBase, "subject"),
+        (DerivedDataBase, "assessor"),
+        (ImageSessionBase, "session"),
+        (ScanBase, "scan"),
+        (ResourceBase, "resource"),
+    ):
+        if isinstance(obj, cls):
+            return name
+    raise XNATValidationError("data_dir", f"a {type(obj).__name__} has no archive folder")
+
+
+def _parent(obj: Any) -> Any:
+    parent = obj.parent
+    if parent is not None:
+        return parent
+    uri: str = obj.uri
+    owner = re.sub(r"/(scans|assessors|resources|experiments|subjects)/[^/]+$", "", uri)
+    if owner == uri:
+        raise XNATValidationError("data_dir", f"cannot tell what {uri} belongs to")
+    return obj.xnat_session.create_object(owner)
+
+
+def expected_data_dir(obj: Any) -> Path | None:
+    """Where ``obj``'s files are in the mounted archive (None: no mount)."""
+    session: XNATSession = obj.xnat_session
+    mount = session.mount_data_dir
+    kind_of_mount = data_dir_type(mount)
+    if mount is None or kind_of_mount is DataDirType.NONE:
+        return None
+    hub = kind_of_mount is DataDirType.JUPYTER_HUB
+    kind = _kind(obj)
+    if kind == "project":
+        return mount / "projects" / str(obj.id) if hub else mount / str(obj.id)
+    if kind == "session":
+        project = session.projects[obj.project]
+        base = expected_data_dir(project)
+        assert base is not None
+        if hub:
+            return base / "experiments" / str(obj.label)
+        return next(base.glob(f"arc*/{obj.label}"), base / "arc001" / str(obj.label))
+    return _below(obj, kind)
+
+
+def _below(obj: Any, kind: str) -> Path | None:
+    parent = _parent(obj)
+    if kind == "subject":
+        raise XNATValidationError("data_dir", "subjects have no folder of their own in XNAT")
+    if kind == "resource":
+        return _resource_dir(obj, parent)
+    base = expected_data_dir(parent)
+    if base is None:
+        return None
+    if kind == "assessor":
+        return base / "ASSESSORS" / str(obj.label)
+    found = base / "SCANS" / str(obj.id)
+    if not found.exists():
+        match = re.match(r"(\d+)-[A-Z][A-Z]\d+$", str(obj.id))
+        if match:  # XNAT renames clashing scan IDs (1-MR1) but keeps the folder of the first
+            return base / "SCANS" / match.group(1)
+    return found
+
+
+def _resource_dir(obj: Any, parent: Any) -> Path | None:
+    kind = _kind(parent)
+    name = "DICOM" if obj.format == "DICOM" else str(obj.label)
+    if kind == "subject":
+        base = expected_data_dir(_parent(parent))
+        return None if base is None else base / "subjects" / str(parent.label) / name
+    base = expected_data_dir(parent)
+    if base is None:
+        return None
+    if kind == "project":
+        return base / "resources" / name
+    if kind == "session":
+        return base / "RESOURCES" / name
+    return base / str(obj.label)
+
+
+def data_dir(obj: Any) -> Path | None:
+    """:func:`expected_data_dir` when that folder exists, else None."""
+    found = expected_data_dir(obj)
+    return found if found is not None and found.is_dir() else None

@@ -1,0 +1,289 @@
+"""Walking the archive tree and applying a function at one level: xnatpy 0.8's ``map``,
+``mapping_iter``, ``search`` and ``batch_download``.
+
+``session.map(func, level="experiment")`` calls ``func(experiment, *args, **kwargs)`` for
+every experiment the user can see (projects -> subjects -> experiments -> scans, resources
+at each level), and returns ``{object uri: result}``; a call that raises gives a
+:class:`MappedFunctionFailed` holding the message instead of stopping the walk. Filters
+(:func:`create_filter_funcs`) prune the walk: a pattern (``fnmatch``, or a regular expression
+with ``use_regex=True``) matched against the level's key (project name, subject and
+experiment label, scan type, resource label), or a function of the object.
+
+The walk (:func:`mapping_iter`) and the calls (:func:`apply_all`) are separate steps, so an
+executor can run the calls later without changing the walk; here they run one after the
+other in the calling thread. With ``logfile`` the results are kept in a JSON file and a new
+run with the same file skips the objects that succeeded before (xnatpy keeps YAML; the file
+formats differ).
+"""
+
+from __future__ import annotations
+
+import enum
+import fnmatch
+import json
+import os
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from xnat_sdk.errors import XNATLocalFileError, XNATValidationError
+
+if TYPE_CHECKING:
+    from xnat_sdk._objects.core import XNATObject
+    from xnat_sdk.session import XNATSession
+
+__all__ = [
+    "FilterFunctions",
+    "MappedFunctionFailed",
+    "MappingLevel",
+    "apply_all",
+    "create_filter_funcs",
+    "map_objects",
+    "mapping_iter",
+]
+
+
+class MappingLevel(str, enum.Enum):
+    """The level a map or search works on (xnatpy's names and values)."""
+
+    CONNECTION = "connection"
+    PROJECT = "project"
+    PROJECT_RESOURCE = "project_resource"
+    SUBJECT = "subject"
+    SUBJECT_RESOURCE = "subject_resource"
+    EXPERIMENT = "experiment"
+    EXPERIMENT_RESOURCE = "experiment_resource"
+    SCAN = "scan"
+    SCAN_RESOURCE = "scan_resource"
+
+
+_ORDER = ("connection", "project", "subject", "experiment", "scan")
+
+
+class MappedFunctionFailed:
+    """The result of a mapped call that raised (its message in :attr:`message`)."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"<MappedFunctionFailed {self.message!r}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, MappedFunctionFailed) and other.message == self.message
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _accept_all(obj: Any) -> bool:
+    return True
+
+
+@dataclass
+class FilterFunctions:
+    """One predicate per level; an object failing its level's predicate is skipped with
+    everything under it."""
+
+    project: Callable[[Any], bool] = _accept_all
+    subject: Callable[[Any], bool] = _accept_all
+    experiment: Callable[[Any], bool] = _accept_all
+    scan: Callable[[Any], bool] = _accept_all
+    resource: Callable[[Any], bool] = _accept_all
+
+
+_KEYS = {"project": "name", "subject": "label", "experiment": "label", "scan": "type"}
+
+Pattern = str | Callable[[Any], bool] | None
+
+
+def _pattern_func(level: str, pattern: str, use_regex: bool) -> Callable[[Any], bool]:
+    key = _KEYS.get(level, "label")
+    if use_regex:
+        try:
+            compiled = re.compile(pattern)
+        except re.error as exc:
+            raise XNATValidationError(level, f"bad regular expression {pattern!r}: {exc}") from exc
+        return lambda obj: bool(compiled.fullmatch(str(getattr(obj, key, None) or "")))
+    return lambda obj: fnmatch.fnmatchcase(str(getattr(obj, key, None) or ""), pattern)
+
+
+def create_filter_funcs(
+    project: Pattern = None,
+    subject: Pattern = None,
+    experiment: Pattern = None,
+    scan: Pattern = None,
+    resource: Pattern = None,
+    use_regex: bool = False,
+) -> FilterFunctions:
+    """Filters from patterns or predicates (xnatpy's function of the same name)."""
+    filters = FilterFunctions()
+    given = {
+        "project": project,
+        "subject": subject,
+        "experiment": experiment,
+        "scan": scan,
+        "resource": resource,
+    }
+    for level, value in given.items():
+        if value is None or value == "":
+            continue
+        if callable(value):
+            setattr(filters, level, value)
+        elif isinstance(value, str):
+            setattr(filters, level, _pattern_func(level, value, use_regex))
+        else:
+            raise XNATValidationError(
+                level, f"a filter is a pattern (str) or a function, got {type(value).__name__}"
+            )
+    return filters
+
+
+def _level(level: MappingLevel | str) -> MappingLevel:
+    try:
+        return MappingLevel(level)
+    except ValueError:
+        names = ", ".join(m.value for m in MappingLevel)
+        raise XNATValidationError("level", f"{level!r} is not a level ({names})") from None
+
+
+def _kind(root: Any) -> str:
+    from xnat_sdk._objects.navigation import ExperimentBase, ProjectBase, ScanBase, SubjectBase
+    from xnat_sdk.session import XNATSession
+
+    for cls, name in (
+        (XNATSession, "connection"),
+        (ProjectBase, "project"),
+        (SubjectBase, "subject"),
+        (ExperimentBase, "experiment"),
+        (ScanBase, "scan"),
+    ):
+        if isinstance(root, cls):
+            return name
+    raise XNATValidationError("root", f"cannot map over a {type(root).__name__}")
+
+
+def _children(obj: Any, kind: str) -> tuple[str, Sequence[Any]]:
+    if kind == "connection":
+        return "project", obj.projects.values()
+    if kind == "project":
+        return "subject", obj.subjects.values()
+    if kind == "subject":
+        return "experiment", obj.experiments.values()
+    if kind == "experiment":
+        scans = obj.scans.values() if hasattr(type(obj), "scans") else []
+        return "scan", scans
+    return "", []
+
+
+def mapping_iter(
+    root: XNATSession | XNATObject,
+    level: MappingLevel | str,
+    filter_function: FilterFunctions | None = None,
+    skip: Callable[[str], bool] | None = None,
+) -> Iterator[Any]:
+    """The objects at ``level`` under ``root`` (a session or an archive object), in server
+    order, pruned by ``filter_function``; ``skip(uri)`` leaves out objects (done before)."""
+    wanted = _level(level)
+    filters = filter_function or FilterFunctions()
+    target, _, resources = wanted.value.partition("_")
+    kind = _kind(root)
+    if _ORDER.index(target) < _ORDER.index(kind):
+        raise XNATValidationError(
+            "level", f"level {wanted.value!r} is above this {kind}; map from higher up"
+        )
+    yield from _walk(root, kind, target, bool(resources), filters, skip)
+
+
+def _walk(
+    obj: Any,
+    kind: str,
+    target: str,
+    resources: bool,
+    filters: FilterFunctions,
+    skip: Callable[[str], bool] | None,
+) -> Iterator[Any]:
+    if kind == target:
+        if not resources:
+            yield obj
+            return
+        for resource in obj.resources.values():
+            if filters.resource(resource) and not (skip and skip(resource.uri)):
+                yield resource
+        return
+    child_kind, children = _children(obj, kind)
+    for child in children:
+        if skip and skip(child.uri):
+            continue
+        if not getattr(filters, child_kind)(child):
+            continue
+        yield from _walk(child, child_kind, target, resources, filters, skip)
+
+
+def apply_all(
+    items: Iterator[Any],
+    function: Callable[..., Any],
+    args: Sequence[Any] = (),
+    kwargs: Mapping[str, Any] | None = None,
+    record: Callable[[str, bool, Any], None] | None = None,
+) -> dict[str, Any]:
+    """Call ``function(item, *args, **kwargs)`` for every item: ``{uri: result}``, a failed
+    call giving :class:`MappedFunctionFailed` (``record`` hears every outcome)."""
+    results: dict[str, Any] = {}
+    for item in items:
+        try:
+            value = function(item, *args, **(kwargs or {}))
+        except Exception as exc:  # a failure is a result, the walk goes on (as xnatpy)
+            results[item.uri] = MappedFunctionFailed(str(exc))
+            if record is not None:
+                record(item.uri, False, str(exc))
+            continue
+        results[item.uri] = value
+        if record is not None:
+            record(item.uri, True, value)
+    return results
+
+
+def _load_log(path: Path) -> dict[str, dict[str, Any]]:
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text() or "{}")
+    except (OSError, ValueError) as exc:
+        raise XNATLocalFileError(str(path), f"not a map log file: {exc}") from exc
+    if not isinstance(data, dict):
+        raise XNATLocalFileError(str(path), "not a map log file (expected a JSON object)")
+    return data
+
+
+def map_objects(
+    root: XNATSession | XNATObject,
+    function: Callable[..., Any],
+    level: MappingLevel | str,
+    args: Sequence[Any] | None = None,
+    kwargs: Mapping[str, Any] | None = None,
+    filter_function: FilterFunctions | None = None,
+    logfile: str | os.PathLike[str] | None = None,
+) -> dict[str, Any]:
+    """``root.map(...)``: see the module's docstring."""
+    log_path = Path(logfile) if logfile is not None else None
+    state = _load_log(log_path) if log_path is not None else {}
+    done = {uri for uri, entry in state.items() if entry.get("success")}
+
+    def record(uri: str, success: bool, result: Any) -> None:
+        if log_path is None:
+            return
+        try:
+            json.dumps(result)
+        except TypeError as exc:
+            raise XNATValidationError(
+                "function", f"with a logfile the results must be JSON data: {exc}"
+            ) from exc
+        state[uri] = {"success": success, "result": result}
+        log_path.write_text(json.dumps(state, indent=2))
+
+    items = mapping_iter(root, level, filter_function, skip=done.__contains__ if done else None)
+    results = {uri: e["result"] for uri, e in state.items() if e.get("success")}
+    results.update(apply_all(items, function, args or (), kwargs, record))
+    return results
