@@ -68,6 +68,27 @@ def bound_base(type_key: str) -> str | None:
     return BINDINGS.get(type_key)
 
 
+NAVIGATION: frozenset[str] = frozenset(
+    {
+        "subjects",
+        "experiments",
+        "scans",
+        "assessors",
+        "reconstructions",
+        "resources",
+        "files",
+        "fields",
+        "file_count",
+        "file_size",
+    }
+)
+"""Runtime attributes that give the field's own data (the child items of ``scans/scan``, the
+counts of the catalog): a field of such a name is left to a bound base that defines it. Any
+other field whose name the runtime uses (``uri``, ``data``, ``set``, ``parent`` ...) is a
+different thing and is generated under the name with a trailing underscore (``uri_``), its
+XSD name kept in the field metadata."""
+
+
 @functools.cache
 def _bases_module() -> ModuleType:
     return importlib.import_module(BASES_MODULE)

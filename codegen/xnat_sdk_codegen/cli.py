@@ -16,9 +16,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from .emit import EmitOptions, generate_files, generated_files_in
+from .lenient import SchemaLeniencyWarning
 from .options import CORE_PACKAGE, add_arguments
 from .reader import SchemaError, default_core_schemas, read_schemas
 
@@ -94,17 +96,21 @@ def run_args(args: argparse.Namespace) -> int:
         f" --core-package {args.core_package}" if args.core_package != CORE_PACKAGE else ""
     )
     try:
-        differing = run(
-            schemas,
-            out,
-            check=args.check,
-            core_schemas=Path(args.core_schemas) if args.core_schemas else None,
-            core_package=args.core_package,
-            command=command,
-        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SchemaLeniencyWarning)
+            differing = run(
+                schemas,
+                out,
+                check=args.check,
+                core_schemas=Path(args.core_schemas) if args.core_schemas else None,
+                core_package=args.core_package,
+                command=command,
+            )
     except SchemaError as exc:
         print(f"codegen: schema error: {exc}", file=sys.stderr)
         return 2
+    for warning in caught:
+        print(f"codegen: warning: {warning.message}", file=sys.stderr)
     if args.check:
         if differing:
             print(

@@ -22,7 +22,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from . import binding, naming
+from . import binding, lenient, naming
 from .ir import UNBOUNDED, FieldDecl, FieldKind, SchemaSet, SourceFile, TypeKind, TypeSpec
 from .options import CORE_PACKAGE
 
@@ -143,9 +143,13 @@ def _is_url(location: str) -> bool:
 
 
 def _parse_file(path: Path) -> Any:
+    """Parse one XSD file after the lenient pass (:mod:`xnat_sdk_codegen.lenient`)."""
     from xsdata.codegen.parsers.schema import SchemaParser
 
-    data = path.read_bytes()
+    try:
+        data = lenient.prepare(path, path.read_bytes())
+    except lenient.Refused as exc:
+        raise SchemaError(str(exc)) from exc
     try:
         return SchemaParser(location=path.as_uri()).from_bytes(data)
     except Exception as exc:
@@ -452,10 +456,11 @@ class Reader:
     def _py_name(scope: _Scope, xsd_name: str, taken: set[str]) -> tuple[str, bool]:
         """(Python name, provided by the runtime) for a field of the class in *scope*."""
         py = naming.field_name(xsd_name)
-        if py in binding.runtime_attributes(scope.bound):
+        navigation = binding.runtime_attributes(scope.bound) - binding.runtime_attributes(())
+        if py in binding.NAVIGATION and py in navigation:
             return py, True
-        if py in binding.reserved_names():
-            py += "_"
+        if py in binding.reserved_names() or py in binding.runtime_attributes(scope.bound):
+            py += "_"  # D6: the runtime's attribute stays; the field keeps its XSD name
         return naming.unique(py, taken), False
 
     def _inherited_names(self, base: str | None) -> set[str]:

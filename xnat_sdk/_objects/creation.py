@@ -23,7 +23,18 @@ __all__ = ["create_item", "create_project", "creation_class"]
 _SCAN_ID = re.compile(r"^[A-Za-z0-9_.-]+\Z")
 # Fields XNAT fills in itself on creation: never demanded from the caller.
 _AUTO_FIELDS = frozenset(
-    {"id", "project", "label", "subject_id", "image_session_id", "session_id", "imagesession_id"}
+    {
+        "id",
+        "project",
+        "label",
+        "subject_id",
+        "image_session_id",
+        "session_id",
+        "imagesession_id",
+        # xnat:resource/@URI (required by the XSD): the catalog path, which XNAT assigns
+        # when it creates the resource folder
+        "uri_",
+    }
 )
 
 
