@@ -67,6 +67,7 @@ __all__ = [
     "XNATObject",
     "child_items",
     "field_params",
+    "item_params",
     "object_params",
     "refuse_existing",
     "set_fields",
@@ -437,19 +438,34 @@ class XNATObject:
         session.clearcache()
 
 
+def _is_object_value(spec: FieldSpec, value: Any) -> bool:
+    """True for a nested/child object, or a list of them for a repeated child field."""
+    if isinstance(value, XNATObject):
+        return True
+    if spec.is_data or not spec.is_list or not isinstance(value, (list, tuple)):
+        return False
+    return all(isinstance(item, XNATObject) for item in value)
+
+
 def field_params(
-    cls: type, values: Mapping[str, Any], *, required: Iterable[str] = (), skip_none: bool = False
+    cls: type,
+    values: Mapping[str, Any],
+    *,
+    required: Iterable[str] = (),
+    skip_none: bool = False,
+    items: bool = False,
 ) -> list[tuple[FieldSpec, str, str]]:
     """``(spec, XPath relative to cls, encoded value)`` for every value written to a ``cls``,
     all checked first (names, types, ``required``). A nested or child object
     (``demographics=DemographicData(gender="female")``) gives the parameters of its set fields
-    (:func:`object_params`); ``None`` is ``NULL`` (it clears a field), or left out with
-    ``skip_none``."""
+    (:func:`object_params`), and with ``items`` (a new object) a list of child items
+    (``scans_=[Scan(scan_id="1")]``) XNAT's indexed parameters (:func:`item_params`);
+    ``None`` is ``NULL`` (it clears a field), or left out with ``skip_none``."""
     table = class_fields(cls)
     objects = {
         name
         for name, value in values.items()
-        if isinstance(value, XNATObject) and name in table.by_name
+        if name in table.by_name and _is_object_value(table.by_name[name], value)
     }
     plain = {k: v for k, v in values.items() if k not in objects}
     specs = validate_fields(cls, plain, required=required)
@@ -457,22 +473,51 @@ def field_params(
     for name, value in values.items():
         if name in objects:
             spec = table.by_name[name]
-            params.extend((spec, path, encoded) for path, encoded in object_params(spec, value))
+            if isinstance(value, XNATObject):
+                found = object_params(spec, value)
+            elif not items:
+                raise XNATValidationError(
+                    name,
+                    "the items of a stored object's list are not replaced this way: give them "
+                    "when creating the object",
+                )
+            else:
+                found = item_params(spec, value)
+            params.extend((spec, path, encoded) for path, encoded in found)
         elif value is not None or not skip_none:
             params.append((specs[name], specs[name].path, encode_value(value)))
     return params
 
 
-def object_params(spec: FieldSpec, value: XNATObject) -> list[tuple[str, str]]:
+def item_params(spec: FieldSpec, items: Iterable[XNATObject]) -> list[tuple[str, str]]:
+    """XPath parameters (relative to the owner) of the items of a repeated child field.
+
+    ``scans_=[Scan(scan_id="1"), Scan(scan_id="2")]`` becomes ``scans/scan[0]/scan_id=1`` and
+    ``scans/scan[1]/scan_id=2``: XNAT's indexed form (``XFTItem.setXMLPropertyChild``: a
+    numeric ``[N]`` step picks the N-th item, 0-based, and creates the missing ones)."""
+    params: list[tuple[str, str]] = []
+    for index, item in enumerate(items):
+        params.extend(object_params(spec, item, index))
+    return params
+
+
+def object_params(
+    spec: FieldSpec, value: XNATObject, index: int | None = None
+) -> list[tuple[str, str]]:
     """XPath parameters (relative to the owner) that write a whole nested or child object.
 
     ``subject.demographics = DemographicData(gender="female")`` becomes
-    ``demographics[@xsi:type=xnat:demographicData]/gender=female``. Only single (not list)
-    nested/child fields can be written this way; every set field is validated first.
+    ``demographics[@xsi:type=xnat:demographicData]/gender=female``. Single nested/child
+    fields are written this way, list items with their ``index`` (:func:`item_params`);
+    every set field is validated first.
     """
-    if spec.is_data or spec.is_list:
+    if spec.is_data:
         raise XNATValidationError(
             spec.name, f"{spec.name} takes a plain value, not a {type(value).__name__} object"
+        )
+    if spec.is_list != (index is not None):
+        raise XNATValidationError(
+            spec.name, f"{spec.name} takes a list of objects, not a {type(value).__name__}"
         )
     if spec.target is not None and not isinstance(value, spec.target):
         raise XNATValidationError(
@@ -486,9 +531,16 @@ def object_params(spec: FieldSpec, value: XNATObject) -> list[tuple[str, str]]:
     klass = type(value)
     table = class_fields(klass)
     present = set_fields(value)
-    nested = {k: v for k, v in present.items() if isinstance(v, XNATObject)}
+    nested = {
+        k: v
+        for k, v in present.items()
+        if k in table.by_name and _is_object_value(table.by_name[k], v)
+    }
     specs = validate_fields(klass, {k: v for k, v in present.items() if k not in nested})
-    if spec.kind == "child":
+    if index is not None:
+        # one item of a list: its own paths are relative to itself, behind the indexed step
+        step = f"{spec.path}[{index}]/"
+    elif spec.kind == "child":
         # a named complex type: its own paths are relative to itself, behind the child step
         step = f"{spec.path}[@xsi:type={klass.__xsi_type__}]/" if klass.__xsi_type__ else ""
         step = step or f"{spec.path}/"
@@ -497,8 +549,10 @@ def object_params(spec: FieldSpec, value: XNATObject) -> list[tuple[str, str]]:
         step = ""
     params: list[tuple[str, str]] = []
     for name, item in present.items():
-        if name in nested:
+        if isinstance(item, XNATObject):
             params.extend((step + p, v) for p, v in object_params(table.by_name[name], item))
+        elif name in nested:
+            params.extend((step + p, v) for p, v in item_params(table.by_name[name], item))
         else:
             params.append((step + specs[name].path, encode_value(item)))
     if not params:

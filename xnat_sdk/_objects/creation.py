@@ -125,7 +125,9 @@ def create_item(
     else:
         query["xsiType"] = xsi
         query["req_format"] = "qs"
-        for _, path, encoded in field_params(klass, fields, required=required, skip_none=True):
+        for _, path, encoded in field_params(
+            klass, fields, required=required, skip_none=True, items=True
+        ):
             query[f"{xsi}/{path}"] = encoded
     if spec.name != "resources":  # the server itself refuses an existing resource (409)
         refuse_existing(session, f"{uri}/{key}", f"{spec.singular} {key!r}")
@@ -157,7 +159,7 @@ def create_project(cls: type[_O], session: XNATSession, id: str, fields: dict[st
     fields.pop("id", None)
     xsi = cls.__xsi_type__ or "xnat:projectData"
     query: dict[str, str] = {"xsiType": xsi}
-    for _, path, encoded in field_params(cls, fields, skip_none=True):
+    for _, path, encoded in field_params(cls, fields, skip_none=True, items=True):
         query[f"{xsi}/{path}"] = encoded
     uri = f"/data/projects/{id}"
     refuse_existing(session, uri, f"project {id!r}")

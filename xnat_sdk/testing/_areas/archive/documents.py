@@ -116,6 +116,9 @@ def xml_text(schema: SchemaInfo, xsi_type: str, path: str, value: str) -> str:
 #: reconstruction's ``parameters/addParam`` list, kept with the object's fields
 ADD_PARAM = re.compile(r"^parameters/addParam\[name=(.*)\]$")
 
+#: ``path[N]/field`` data keys: field ``field`` of the N-th item of child list ``path``
+_ITEM_KEY = re.compile(r"^(.+?)\[(\d+)\]/(.+)$")
+
 
 class ItemNode:
     """One XFT item (object or nested child) renderable as JSON and XML."""
@@ -143,11 +146,27 @@ class ItemNode:
         """Append a child item under collection ``field``."""
         self.children.append((field, node))
 
+    def _split_items(self, schema: SchemaInfo) -> None:
+        """Turn stored ``scans/scan[N]/field`` keys into child items of ``scans/scan`` (of
+        XNAT's pseudo type ``...Data_scan``), in index order."""
+        children = schema.children(self.xsi_type)
+        if not children:
+            return
+        groups: dict[tuple[str, int], dict[str, str]] = {}
+        for key in list(self.fields):
+            m = _ITEM_KEY.match(key)
+            if m is not None and m.group(1) in children:
+                item = groups.setdefault((m.group(1), int(m.group(2))), {})
+                item[m.group(3)] = self.fields.pop(key)
+        for (path, _), fields in sorted(groups.items()):
+            self.add(path, ItemNode(children[path], fields))
+
     # -- JSON -----------------------------------------------------------------------------
     def json_item(
         self, schema: SchemaInfo, parent_date: str = "", parent_event: int = 0
     ) -> dict[str, Any]:
         """The ITEM dict (nested items without their own dates inherit the parent's)."""
+        self._split_items(schema)
         insert_date = self.insert_date or parent_date
         event_id = self.event_id or parent_event
         data: dict[str, Any] = {
@@ -169,6 +188,7 @@ class ItemNode:
     # -- XML ------------------------------------------------------------------------------
     def xml_element(self, schema: SchemaInfo, tag: str, *, with_type: bool) -> ET.Element:
         """This item as an element named ``tag`` (``prefix:Name``)."""
+        self._split_items(schema)
         el = ET.Element(_qname(tag))
         if with_type:
             el.set(XSI_TYPE, self.xsi_type)
