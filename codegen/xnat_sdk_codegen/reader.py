@@ -214,12 +214,6 @@ def _children_in_order(group: Any) -> list[Any]:
     return sorted(kids, key=lambda k: int(k.index))
 
 
-def default_core_schemas() -> Path | None:
-    """The core schema folder of a checkout (``<repo>/schemas``), if it exists."""
-    candidate = Path(__file__).resolve().parents[2] / "schemas"
-    return candidate if candidate.is_dir() else None
-
-
 class Reader:
     """Reads one schema folder (plus what it imports) into a :class:`SchemaSet`."""
 
@@ -229,8 +223,10 @@ class Reader:
         core_dir: Path | None = None,
         core_package: str = CORE_PACKAGE,
         opaque_namespaces: Mapping[str, str] = OPAQUE_NAMESPACES,
+        only: Sequence[Path] | None = None,
     ) -> None:
         self.schema_dir = schema_dir.resolve()
+        self.only = None if only is None else sorted(p.resolve() for p in only)
         self.core_dir = core_dir.resolve() if core_dir is not None else None
         self.core_package = core_package
         self.opaque_namespaces = opaque_namespaces
@@ -316,7 +312,8 @@ class Reader:
         core_hint = (
             f"core schemas searched in {self.core_dir}"
             if self.core_dir is not None
-            else "no core schema folder given (--core-schemas)"
+            else "no core schemas: none built into this installation and no checkout; "
+            "give --core-schemas DIR, or generate from your server with --server URL"
         )
         raise SchemaError(
             f"{importer.path}: cannot resolve xs:import/xs:include of namespace "
@@ -405,7 +402,7 @@ class Reader:
         """Load every ``.xsd`` under the schema folder (and its imports) and build the IR."""
         if not self.schema_dir.is_dir():
             raise SchemaError(f"schema folder {self.schema_dir} does not exist")
-        own = sorted(self.schema_dir.rglob("*.xsd"))
+        own = self.only if self.only is not None else sorted(self.schema_dir.rglob("*.xsd"))
         if not own:
             raise SchemaError(f"no .xsd files in {self.schema_dir}")
         for path in own:
@@ -956,6 +953,8 @@ def read_schemas(
     schema_dir: Path,
     core_dir: Path | None = None,
     core_package: str = CORE_PACKAGE,
+    only: Sequence[Path] | None = None,
 ) -> SchemaSet:
-    """Read *schema_dir* (resolving core namespaces against *core_dir*) into the IR."""
-    return Reader(schema_dir, core_dir, core_package).read()
+    """Read *schema_dir* (resolving core namespaces against *core_dir*) into the IR; with
+    *only*, just those files of it (and what they import)."""
+    return Reader(schema_dir, core_dir, core_package, only=only).read()

@@ -15,7 +15,7 @@ __all__ = ["serve"]
 
 def serve(args: argparse.Namespace) -> int:
     """Start the server described by ``args`` (data_dir, host, port, user, password,
-    restrict_user_list).
+    restrict_user_list, schemas: a folder of site schemas).
 
     ``restrict_user_list`` (``--restrict-user-list``) switches on XNAT's
     ``restrictUserListAccessToAdmins``: only site admins may then list the site's users
@@ -32,6 +32,7 @@ def serve(args: argparse.Namespace) -> int:
         port=int(getattr(args, "port", 8080)),
         users=users,
         restrict_user_list=bool(getattr(args, "restrict_user_list", False)),
+        schemas=getattr(args, "schemas", None),
     )
     stop = threading.Event()
 
@@ -40,6 +41,9 @@ def serve(args: argparse.Namespace) -> int:
 
     try:
         url = server.start()
+    except FileNotFoundError as exc:
+        print(f"xnat-sdk serve: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(f"xnat-sdk serve: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1

@@ -172,8 +172,14 @@ def load_schema_info(folder: Path | None, extra: tuple[Path, ...] = ()) -> Schem
             return _cache[key]
         types: dict[str, TypeDef] = {}
         files = sorted(Path(folder).glob("*/*.xsd")) if folder is not None else []
-        for path in [*files, *extra]:
-            _parse_file(path, types)
+        roots = [(path, ET.parse(path).getroot()) for path in [*files, *extra]]
+        simple: dict[str, _Simple] = {}  # shared: a file may use a type another defines
+        prefixes = [_prefix_of(root, path) for path, root in roots]
+        for (_, root), prefix in zip(roots, prefixes, strict=True):
+            for st in root.findall(f"{XS}simpleType"):
+                simple[f"{prefix}:{st.get('name')}"] = _restriction(st)
+        for (_, root), prefix in zip(roots, prefixes, strict=True):
+            _parse_root(root, prefix, simple, types)
         if not types:
             types = _fallback()
         info = SchemaInfo(types)
@@ -195,12 +201,9 @@ def _prefix_of(root: ET.Element, path: Path) -> str:
     return path.parent.name
 
 
-def _parse_file(path: Path, types: dict[str, TypeDef]) -> None:
-    root = ET.parse(path).getroot()
-    prefix = _prefix_of(root, path)
-    simple: dict[str, _Simple] = {}
-    for st in root.findall(f"{XS}simpleType"):
-        simple[f"{prefix}:{st.get('name')}"] = _restriction(st)
+def _parse_root(
+    root: ET.Element, prefix: str, simple: dict[str, _Simple], types: dict[str, TypeDef]
+) -> None:
     for ct in root.findall(f"{XS}complexType"):
         name = f"{prefix}:{ct.get('name')}"
         td = TypeDef(name=name, base=None, abstract=ct.get("abstract") == "true")
