@@ -242,6 +242,7 @@ class Reader:
         self._order_keys: list[str] = []
         self._class_names: set[str] = set()
         self._building: set[str] = set()
+        self._element_types: dict[Path, list[str]] = {}
 
     # ----------------------------------------------------------------- loading
     def _core_namespaces(self) -> dict[str, Path]:
@@ -337,9 +338,23 @@ class Reader:
                 if el.name and el.type:
                     tkey = self._qkey(el.type, el.ns_map, f"{loaded.path}: element {el.name}")
                     self._elements.setdefault(tkey, str(el.name))
+                elif el.name and el.complex_type is not None and ns != XDAT_NS:
+                    self._index_element_type(el, loaded)
         for ns in self._opaque_used:
             if ns not in self._prefix:
                 self._prefix[ns] = naming.snake_module(ns.rstrip("/").rsplit("/", 1)[-1])
+
+    def _index_element_type(self, el: Any, loaded: _Loaded) -> None:
+        """A global element with an anonymous complexType is a data type named after the
+        element, as in XNAT (``XFTSchema``: a root element with complex content becomes an
+        ``XFTElement``). The ``xdat`` annotation vocabulary is not a data model."""
+        key = f"{{{loaded.namespace}}}{el.name}"
+        if key in self._complex:
+            other = self._complex[key][1].path
+            raise SchemaError(f"type {key} is defined twice: {other}, {loaded.path}")
+        self._complex[key] = (el.complex_type, loaded)
+        self._elements.setdefault(key, str(el.name))
+        self._element_types.setdefault(loaded.path, []).append(key)
 
     # ------------------------------------------------------------- resolution
     @staticmethod
@@ -413,6 +428,8 @@ class Reader:
         for loaded in ordered:
             for ct in loaded.schema.complex_types or []:
                 self._build_named(f"{{{loaded.namespace}}}{ct.name}")
+            for key in self._element_types.get(loaded.path, []):
+                self._build_named(key)
         types = tuple(self._finish(self._drafts[k]) for k in self._order_keys)
         sources = tuple(
             SourceFile(f.rel, f.sha256, f.namespace, f.external)

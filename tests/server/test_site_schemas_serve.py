@@ -66,9 +66,8 @@ def generated(
 
 def test_server_lists_core_and_site_schemas_as_xnat_names_them(served: str) -> None:
     names = requests.get(f"{served}/xapi/schemas", timeout=10).json()
-    assert {"xnat", "xdat", "qcplug", "scanplug", "subjplug", "resplug", "shared/units"} <= set(
-        names
-    )
+    site = {"qcplug", "scanplug", "subjplug", "resplug", "shared/units", "visitplug"}
+    assert {"xnat", "xdat", *site} <= set(names)
     text = requests.get(f"{served}/xapi/schemas/shared/units", timeout=10).text
     assert 'name="scoreType"' in text
 
@@ -89,6 +88,7 @@ def test_generate_from_the_server_reports_the_core_and_the_site_schemas(
         "scanplug:spectroScanData",
         "subjplug:cogTestData",
         "subjplug:cogTestData_item",
+        "visitplug:VisitNote",
     ]
     assert "generate --server" in Path(str(package.__file__)).read_text("utf-8")
 
@@ -109,6 +109,9 @@ def test_site_types_are_created_read_and_searched(
             total=21.5,
             examiner="Dr Who",
             items=[site.SubjplugCogTestDataItem(code="A1", score=3)],
+        )
+        note = subject.experiments.create(
+            "NOTE1", site.VisitplugVisitNote, summary="fine", follow_up=True, mood="calm"
         )
         mr = subject.experiments.create("MR1", MrSessionData)
         mr.scans.create(
@@ -132,8 +135,11 @@ def test_site_types_are_created_read_and_searched(
         assert [type(f) for f in found] == [site.SubjplugCogTestData]
         assert [(f.label, f.total) for f in found] == [("COG1", 21.5)]
         assert query.where(lambda c: col(c.examiner) == "nobody").objects() == []
+        read_note = session.experiments[note.id]
+        assert type(read_note) is site.VisitplugVisitNote
+        assert (read_note.summary, read_note.follow_up, read_note.mood) == ("fine", True, "calm")
         listed = session.projects["SITE"].experiments
-        assert {e.label for e in listed.values()} == {"COG1", "MR1"}
+        assert {e.label for e in listed.values()} == {"COG1", "MR1", "NOTE1"}
 
 
 def test_unknown_types_stay_refused(served: str, generated: tuple[ModuleType, str]) -> None:

@@ -201,11 +201,24 @@ def _prefix_of(root: ET.Element, path: Path) -> str:
     return path.parent.name
 
 
+def _named_complex_types(root: ET.Element) -> list[tuple[str, ET.Element]]:
+    """(name, complexType) of the named complex types and of the global elements with an
+    anonymous one (XNAT makes those data types named after the element, ``XFTSchema``)."""
+    found = [(str(ct.get("name")), ct) for ct in root.findall(f"{XS}complexType")]
+    if root.get("targetNamespace") == "http://nrg.wustl.edu/xdat":
+        return found  # the xdat annotation vocabulary, not a data model
+    for el in root.findall(f"{XS}element"):
+        ct = el.find(f"{XS}complexType")
+        if el.get("name") and el.get("type") is None and ct is not None:
+            found.append((str(el.get("name")), ct))
+    return found
+
+
 def _parse_root(
     root: ET.Element, prefix: str, simple: dict[str, _Simple], types: dict[str, TypeDef]
 ) -> None:
-    for ct in root.findall(f"{XS}complexType"):
-        name = f"{prefix}:{ct.get('name')}"
+    for local, ct in _named_complex_types(root):
+        name = f"{prefix}:{local}"
         td = TypeDef(name=name, base=None, abstract=ct.get("abstract") == "true")
         body: ET.Element = ct
         for tag in ("complexContent", "simpleContent"):
@@ -222,8 +235,8 @@ def _parse_root(
         _collect(body, "", _Owner(td, types, simple, prefix))
         types[name] = td
     for el in root.findall(f"{XS}element"):
-        t = el.get("type")
-        if t and t in types and types[t].element is None:
+        t = el.get("type") or f"{prefix}:{el.get('name')}"
+        if t in types and types[t].element is None:
             types[t].element = el.get("name")
 
 
