@@ -243,6 +243,8 @@ class Reader:
         self._class_names: set[str] = set()
         self._building: set[str] = set()
         self._element_types: dict[Path, list[str]] = {}
+        self._external_now = False
+        """Whether the type being built comes from an external (core) schema."""
 
     # ----------------------------------------------------------------- loading
     def _core_namespaces(self) -> dict[str, Path]:
@@ -491,7 +493,9 @@ class Reader:
         ns, local = self._split(key)
         prefix = self._prefix.get(ns, "ns")
         xsi = f"{prefix}:{local}"
-        external = self._opaque_used.get(ns, False)
+        # an opaque type the core uses is built with the core (core types come first); one
+        # only a site schema uses does not exist there and is generated with the site types
+        external = self._opaque_used.get(ns, False) and self._external_now
         reason = self.opaque_namespaces[ns]
         draft = self._register(
             TypeSpec(
@@ -520,6 +524,14 @@ class Reader:
             raise SchemaError(f"complexType {key} derives from itself")
         self._building.add(key)
         ct, loaded = self._complex[key]
+        outer, self._external_now = self._external_now, loaded.external
+        try:
+            self._build_type(key, ct, loaded)
+        finally:
+            self._external_now = outer
+        self._building.discard(key)
+
+    def _build_type(self, key: str, ct: Any, loaded: _Loaded) -> None:
         ns, local = self._split(key)
         prefix = self._prefix.get(ns)
         if prefix is None:
@@ -564,7 +576,6 @@ class Reader:
             bound=self._bound_chain(key, base),
         )
         draft.fields.extend(self._body_fields(scope, ct, local, self._inherited_names(base)))
-        self._building.discard(key)
 
     def _build_base(self, base: str, where: str) -> None:
         if base in self._complex:
