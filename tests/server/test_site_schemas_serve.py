@@ -82,6 +82,7 @@ def test_generate_from_the_server_reports_the_core_and_the_site_schemas(
     # the D1-D5 warnings name the server's file, not the temporary copy
     assert "/schemas/qcplug/qcplug.xsd:21: <xs:sequence>" in stderr
     assert sorted(package.XSI_TYPES) == [
+        "prov:processStep",
         "qcp:reviewData",
         "qcp:reviewData_scan",
         "resplug:checkedCatalog",
@@ -114,11 +115,14 @@ def test_site_types_are_created_read_and_searched(
             "NOTE1", site.VisitplugVisitNote, summary="fine", follow_up=True, mood="calm"
         )
         mr = subject.experiments.create("MR1", MrSessionData)
-        mr.scans.create(
+        scan = mr.scans.create(
             "1",
             site.ScanplugSpectroScanData,
             coil="32ch",
             voxel=site.ScanplugSpectroScanDataVoxel(x=2.0, y=2.0, z=3.5),
+        )
+        scan.resources.create(
+            "CAT", site.ResplugCheckedCatalog, origin="scanner", format="RAW", content="spectra"
         )
         session.clearcache()
         read = session.experiments[cog.id]
@@ -130,6 +134,9 @@ def test_site_types_are_created_read_and_searched(
         spectro = session_read.scans["1"]
         assert type(spectro) is site.ScanplugSpectroScanData
         assert (spectro.coil, spectro.voxel.z) == ("32ch", 3.5)
+        catalog = spectro.resources["CAT"]
+        assert type(catalog) is site.ResplugCheckedCatalog
+        assert (catalog.origin, catalog.format, catalog.content) == ("scanner", "RAW", "spectra")
         query = session.query(site.SubjplugCogTestData)
         found = query.where(lambda c: col(c.examiner) == "Dr Who").objects()
         assert [type(f) for f in found] == [site.SubjplugCogTestData]
@@ -153,3 +160,11 @@ def test_unknown_types_stay_refused(served: str, generated: tuple[ModuleType, st
             timeout=10,
         )
     assert response.status_code == 400 and "Unknown data type" in response.text
+    for xsi, said in (("nope:catalog", "Unknown data type"), ("qcp:reviewData", "not a resource")):
+        response = requests.put(
+            f"{served}/data/projects/SITE2/resources/R_{xsi.split(':')[0]}",
+            params={"xsiType": xsi},
+            auth=("admin", "admin"),
+            timeout=10,
+        )
+        assert response.status_code == 400 and said in response.text, xsi

@@ -120,8 +120,7 @@ def create_item(
         for name, value in fields.items():
             if isinstance(value, XNATObject):
                 raise XNATValidationError(name, "resources take plain values only")
-        for _, path, encoded in field_params(klass, fields, required=required):
-            query[path] = encoded
+        query.update(_resource_params(klass, fields, required))
     else:
         query["xsiType"] = xsi
         query["req_format"] = "qs"
@@ -150,6 +149,26 @@ def _check_container(spec: ListingSpec, uri: str) -> None:
 
 
 _O = TypeVar("_O", bound=XNATObject)
+
+
+def _resource_params(
+    klass: type[XNATObject], fields: dict[str, Any], required: list[str]
+) -> dict[str, str]:
+    """The query of a resource PUT: the catalog's own fields by name (``format=DICOM``); a
+    site's subtype of ``xnat:resourceCatalog`` adds ``xsiType`` and its own fields as
+    ``{xsiType}/{path}`` (XNAT's ``CatalogResource`` loads the item of that type)."""
+    catalog = next((c for c in klass.__mro__ if getattr(c, "__xsi_type__", None) == _CATALOG), None)
+    own = class_fields(catalog).by_path if catalog is not None else {}
+    xsi = klass.__xsi_type__
+    query: dict[str, str] = {}
+    if catalog is not None and catalog is not klass and xsi:
+        query["xsiType"] = xsi
+    for _, path, encoded in field_params(klass, fields, required=required):
+        query[path if path in own or "xsiType" not in query else f"{xsi}/{path}"] = encoded
+    return query
+
+
+_CATALOG = "xnat:resourceCatalog"
 
 
 def create_project(cls: type[_O], session: XNATSession, id: str, fields: dict[str, Any]) -> _O:

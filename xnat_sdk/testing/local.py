@@ -78,7 +78,13 @@ class LocalXNAT:
         self.users = list(users)
         self.schemas_dir = Path(schemas_dir) if schemas_dir is not None else None
         self.site_id = site_id
-        self.extra_schemas = [Path(p) for p in extra_schemas] + site_schema_files(schemas)
+        self.extra_schemas = [Path(p) for p in extra_schemas]
+        self.schema_names = {p: p.stem for p in self.extra_schemas}
+        for path in site_schema_files(schemas):
+            # XNAT's name of classpath file schemas/{folder}/{file}.xsd (SchemaApi)
+            folder = path.parent.name
+            self.schema_names[path] = path.stem if folder == path.stem else f"{folder}/{path.stem}"
+            self.extra_schemas.append(path)
         self.restrict_user_list = restrict_user_list
         self._app: XNATApp | None = None
         self._server: BackgroundServer | None = None
@@ -95,6 +101,7 @@ class LocalXNAT:
                 site_id=self.site_id,
                 users=self.users,
                 extra_schemas=self.extra_schemas,
+                schema_names=self.schema_names,
                 restrict_user_list=self.restrict_user_list,
             )
             self._app = build_app(config)

@@ -29,6 +29,8 @@ class ServerConfig:
     schemas_dir: Path | None = None
     #: extra ``.xsd`` files (site plugins), served as ``/xapi/schemas/{stem}`` and known types
     extra_schemas: list[Path] = field(default_factory=list)
+    #: the ``/xapi/schemas`` name of each extra file (default: its stem)
+    schema_names: dict[Path, str] = field(default_factory=dict)
     site_id: str = "XNAT"
     version: str = "1.8.10"
     session_timeout_ms: int = 900_000

@@ -306,9 +306,10 @@ def resource_nodes(
             "tags": r["tags"],
             "URI": f"{store.files_root / str(r['id'])}/{r['label']}_catalog.xml",
         }
+        fields.update(loads_data(r["data"]))  # a site subtype's own fields
         out.append(
             ItemNode(
-                "xnat:resourceCatalog",
+                r["xsi_type"],
                 fields,
                 event_id=r["event_id"],
                 insert_date=r["insert_date"],

@@ -111,7 +111,7 @@ def _schemas_list(ctx: RequestContext) -> Response:
     folder = _schemas_dir(ctx)
     names = schema_names(folder) if folder.is_dir() else []
     for path in ctx.state.config.extra_schemas:
-        name = path.stem if path.parent.name == path.stem else f"{path.parent.name}/{path.stem}"
+        name = ctx.state.config.schema_names.get(path, path.stem)
         if name not in names:
             names.append(name)
     return ctx.json(names)
