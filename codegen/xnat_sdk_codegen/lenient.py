@@ -19,6 +19,10 @@ represented with a :class:`~xnat_sdk_codegen.reader.SchemaError` naming the same
   schema's target namespace (an XSD builtin name when the target namespace has no such type)
   [``NodeWrapper.FindNode`` prefixes an unprefixed name with the target-namespace prefix;
   ``XFTField.AddField`` treats names it cannot find as standard data types].
+* references (``xs:group ref=``, ``xs:attributeGroup ref=``, ``xs:element ref=``) to the
+  file's own top-level definitions: read in place [``XFTField.GetFields`` walks group and
+  attributeGroup nodes; ``XFTField.AddField`` makes an element reference a field of the
+  referenced element's type (``XFTReferenceField``)].
 * D5 an element with ``type=`` and an inline type: the value keeps the ``type=`` type and the
   inline part is kept too: an inline restriction's facets restrict it, an inline complexType's
   attributes become attributes of a simple-content element [``XFTDataField.setProperties``
@@ -269,15 +273,95 @@ def _merge_complex(path: Path, node: Any, ct: Any, type_ref: str) -> None:
           "with the inline attributes, as XNAT reads it")  # fmt: skip
 
 
+def _definitions(root: Any) -> dict[tuple[str, str], Any]:
+    """Top-level ``(kind, name)`` -> node of the groups, attribute groups and elements."""
+    return {
+        (str(n.tag).replace(_XS, ""), str(n.get("name"))): n
+        for n in root
+        if _xs(n, "group", "attributeGroup", "element") and n.get("name")
+    }
+
+
+def _local_ref(node: Any, root: Any) -> str | None:
+    """The local name of ``node``'s ``ref`` when it names this schema's namespace."""
+    ref = str(node.get("ref"))
+    prefix, _, local = ref.rpartition(":")
+    namespace = node.nsmap.get(prefix or None)
+    return local if namespace == root.get("targetNamespace") else None
+
+
+def _inline_refs(path: Path, root: Any) -> None:
+    """``xs:group``, ``xs:attributeGroup`` and ``xs:element`` references to this file's own
+    top-level definitions are replaced by a copy of what they name, as XNAT reads them
+    (``XFTField.GetFields`` walks groups and attribute groups in place; an element reference
+    is a field of the referenced element's type). Others stay and are refused."""
+    import copy
+
+    defs = _definitions(root)
+    for _ in range(20):  # definitions may refer to each other; a cycle stays and is refused
+        refs = [n for n in _in_data_types(root) if n.get("ref")
+                and _xs(n, "group", "attributeGroup", "element")]  # fmt: skip
+        done = 0
+        for node in refs:
+            kind = str(node.tag).replace(_XS, "")
+            local = _local_ref(node, root)
+            target = defs.get((kind, local or ""))
+            if target is None:
+                continue
+            if kind == "element":
+                new = copy.deepcopy(target)
+                if new.get("type") is None and new.find(_XS + "complexType") is not None:
+                    for kid in list(new):
+                        new.remove(kid)  # the element's anonymous type is a data type itself
+                    new.set("type", str(node.get("ref")))
+                for attr in ("minOccurs", "maxOccurs"):
+                    if node.get(attr) is not None:
+                        new.set(attr, str(node.get(attr)))
+                replacement = [new]
+            elif kind == "group":
+                replacement = [
+                    copy.deepcopy(k) for k in target if _xs(k, "sequence", "choice", "all")
+                ]
+                for group in replacement:
+                    for attr in ("minOccurs", "maxOccurs"):
+                        if node.get(attr) is not None:
+                            group.set(attr, str(node.get(attr)))
+            else:
+                replacement = [copy.deepcopy(k) for k in target if not _xs(k, "annotation")]
+            for new in replacement:
+                node.addprevious(new)
+            node.getparent().remove(node)
+            _warn(path, node, f"{kind} reference {node.get('ref')!r} read in place, as XNAT does")
+            done += 1
+        if not done:
+            return
+
+
+def _in_data_types(root: Any) -> list[Any]:
+    """The nodes inside the data types the generator builds: the named complex types and,
+    outside the xdat annotation vocabulary, the global elements' anonymous ones."""
+    tops = [n for n in root if _xs(n, "complexType")]
+    if root.get("targetNamespace") != _XDAT_NS:
+        tops += [c for n in root if _xs(n, "element") for c in n if _xs(c, "complexType")]
+    return [n for top in tops for n in top.iter() if n is not top]
+
+
+_XDAT_NS = "http://nrg.wustl.edu/xdat"
+
+
 def _refs(root: Any) -> Iterator[tuple[Any, str]]:
-    """Constructs inside the named complex types (the ones the generator builds) that it
-    cannot represent, with what to say about them."""
-    nodes = (n for ct in root if _xs(ct, "complexType") for n in ct.iter())
-    for node in nodes:
-        if _xs(node, "element", "attribute") and node.get("ref"):
-            yield node, f"{node.tag.replace(_XS, 'xs:')} references (ref=) are not supported"
-        elif _xs(node, "group", "attributeGroup") and node.get("ref"):
-            yield node, f"xs:{node.tag.replace(_XS, '')} references are not supported"
+    """Constructs inside the data types (the ones the generator builds) that it cannot
+    represent, with what to say about them."""
+    for node in _in_data_types(root):
+        if _xs(node, "element", "attribute", "group", "attributeGroup") and node.get("ref"):
+            kind = node.tag.replace(_XS, "xs:")
+            yield (
+                node,
+                (
+                    f"{kind} reference to a definition outside this file, or to an attribute, "
+                    "or a circular one: not supported"
+                ),
+            )
         elif _xs(node, "any"):
             yield node, "xs:any (a wildcard) has no typed representation"
         elif _xs(node, "restriction") and node.getparent().tag == _XS + "complexContent":
@@ -302,6 +386,7 @@ def prepare(path: Path, data: bytes) -> bytes:
     _loose_elements(path, root)
     _unprefixed_refs(path, root)
     _inline_with_type(path, root)
+    _inline_refs(path, root)
     for node, message in _refs(root):
         raise Refused(f"{_where(path, node)}: {message}")
     out: bytes = etree.tostring(root, encoding="UTF-8", xml_declaration=True)

@@ -244,6 +244,7 @@ class Reader:
         self._building: set[str] = set()
         self._element_types: dict[Path, list[str]] = {}
         self._external_now = False
+        self._parsed: dict[Path, Any] = {}
         """Whether the type being built comes from an external (core) schema."""
 
     # ----------------------------------------------------------------- loading
@@ -252,11 +253,18 @@ class Reader:
             found: dict[str, Path] = {}
             if self.core_dir is not None and self.core_dir.is_dir():
                 for path in sorted(self.core_dir.rglob("*.xsd")):
-                    schema = _parse_file(path)
+                    schema = self._parse(path)
                     ns = str(schema.target_namespace or "")
                     found.setdefault(ns, path.resolve())
             self._core_ns = found
         return self._core_ns
+
+    def _parse(self, path: Path) -> Any:
+        """Each file is parsed (and warned about) once."""
+        path = path.resolve()
+        if path not in self._parsed:
+            self._parsed[path] = _parse_file(path)
+        return self._parsed[path]
 
     def _rel(self, path: Path) -> tuple[str, bool]:
         if path.is_relative_to(self.schema_dir):
@@ -270,7 +278,7 @@ class Reader:
         if path in self._loaded:
             return self._loaded[path]
         rel, external = self._rel(path)
-        loaded = _Loaded(path, rel, _sha256(path.read_bytes()), _parse_file(path), external)
+        loaded = _Loaded(path, rel, _sha256(path.read_bytes()), self._parse(path), external)
         self._loaded[path] = loaded
         self._order.append(loaded)
         for ns, prefix in self._prefixes_of(loaded):

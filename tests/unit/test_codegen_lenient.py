@@ -96,8 +96,21 @@ def test_unsupported_constructs_name_file_line_and_element() -> None:
     with pytest.raises(SchemaError) as info:
         read_schemas(LENIENT / "refused", SCHEMAS)
     message = str(info.value)
-    assert "refused.xsd:11: <xs:element ref='refused:elsewhere'>" in message
+    assert "refused.xsd:13: <xs:attribute ref='refused:shared'>" in message
     assert "not supported" in message
+
+
+def test_references_to_the_files_own_definitions_are_read_in_place() -> None:
+    schema_set, messages = _read("refs")
+    fields = _fields(_type(schema_set, "probeData"))
+    assert [f.xsd_name for f in fields.values() if f.kind == "element"] == [
+        "left",
+        "right",
+        "operator",
+    ]
+    assert fields["left"].py_type == "float" and fields["operator"].min_occurs == 0
+    assert fields["toolVersion"].kind == "attribute" and fields["tool"].kind == "attribute"
+    assert len(messages) == 3 and all("read in place, as XNAT does" in m for m in messages)
 
 
 def test_not_well_formed_xml_names_file_and_line(tmp_path: Path) -> None:
