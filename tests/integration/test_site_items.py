@@ -14,6 +14,7 @@ from xnat_sdk_codegen.cli import main as generate
 import xnat_sdk
 from xnat_sdk._objects import registry
 from xnat_sdk.errors import XNATValidationError
+from xnat_sdk.models import InvestigatorData
 from xnat_sdk.testing.local import LocalXNAT
 
 REPO = Path(__file__).resolve().parents[2]
@@ -73,6 +74,7 @@ def test_create_with_repeated_items_and_nested_parts_reads_back_typed(
             position="head-first",
             grade=4,
             data_="top",
+            checker=InvestigatorData(firstname="Ann", lastname="Lee"),
         )
         session.clearcache()
         qc = session.experiments[mr.id].assessors["QC_ITEMS"]
@@ -85,6 +87,8 @@ def test_create_with_repeated_items_and_nested_parts_reads_back_typed(
         assert (qc.settings.set_, qc.settings.data_, qc.settings.uri_) == ("strict", "d", "u")
         assert (qc.snr.snr, qc.snr.units) == (21.5, "dB")
         assert (qc.verdict, qc.position, qc.grade, qc.data_) == ("usable", "head-first", 4, "top")
+        assert type(qc.checker) is InvestigatorData
+        assert (qc.checker.firstname, qc.checker.lastname) == ("Ann", "Lee")
         # the XSD names are what the server stores
         raw = session.get_json(f"{qc.uri}?format=json")["items"][0]
         assert raw["data_fields"]["settings/set"] == "strict"
@@ -93,6 +97,8 @@ def test_create_with_repeated_items_and_nested_parts_reads_back_typed(
         items = children["scans/scan"]
         assert [i["meta"]["xsi:type"] for i in items] == ["qcp:reviewData_scan"] * 2
         assert items[0]["data_fields"] == {"scan_id": "1", "motion": 0.25, "pass": "true"}
+        (checker,) = children["checker"]
+        assert checker["meta"]["xsi:type"] == "xnat:investigatorData"
 
 
 def test_items_of_a_wrong_class_or_bound_writes_are_refused(server: LocalXNAT, site: Any) -> None:

@@ -178,8 +178,9 @@ def load_schema_info(folder: Path | None, extra: tuple[Path, ...] = ()) -> Schem
         for (_, root), prefix in zip(roots, prefixes, strict=True):
             for st in root.findall(f"{XS}simpleType"):
                 simple[f"{prefix}:{st.get('name')}"] = _restriction(st)
-        for (_, root), prefix in zip(roots, prefixes, strict=True):
-            _parse_root(root, prefix, simple, types)
+        site = set(extra)
+        for (path, root), prefix in zip(roots, prefixes, strict=True):
+            _parse_root(root, prefix, simple, types, site=path in site)
         if not types:
             types = _fallback()
         info = SchemaInfo(types)
@@ -215,7 +216,12 @@ def _named_complex_types(root: ET.Element) -> list[tuple[str, ET.Element]]:
 
 
 def _parse_root(
-    root: ET.Element, prefix: str, simple: dict[str, _Simple], types: dict[str, TypeDef]
+    root: ET.Element,
+    prefix: str,
+    simple: dict[str, _Simple],
+    types: dict[str, TypeDef],
+    *,
+    site: bool = False,
 ) -> None:
     for local, ct in _named_complex_types(root):
         name = f"{prefix}:{local}"
@@ -232,7 +238,7 @@ def _parse_root(
                     if base and not base.startswith("xs:"):
                         td.base = base
                     body = ext
-        _collect(body, "", _Owner(td, types, simple, prefix))
+        _collect(body, "", _Owner(td, types, simple, prefix, site))
         types[name] = td
     for el in root.findall(f"{XS}element"):
         t = el.get("type") or f"{prefix}:{el.get('name')}"
@@ -248,6 +254,9 @@ class _Owner:
     types: dict[str, TypeDef]
     simple: dict[str, _Simple]
     prefix: str
+    site: bool = False
+    """A site schema: its elements of a named complex type are child items (as in XNAT,
+    where they are items of their own); the core ones keep their special handling."""
 
     def add(self, path: str, kind: str, st: _Simple) -> None:
         self.td.fields.append(
@@ -302,6 +311,9 @@ def _collect_element(child: ET.Element, prefix: str, owner: _Owner) -> None:
                 _collect(ct, prefix + name + "/", owner)
         return
     if ct is None:
+        t = child.get("type") or ""
+        if owner.site and t:
+            owner.td.children[prefix + name] = t if ":" in t else f"{owner.prefix}:{t}"
         return
     if repeated:
         _child_items(child, ct, prefix + name, owner)
@@ -328,7 +340,7 @@ def _child_items(el: ET.Element, ct: ET.Element, path: str, owner: _Owner) -> No
     if ext is not None:
         td.base = ext.get("base")
         body = ext
-    _collect(body, "", _Owner(td, owner.types, owner.simple, owner.prefix))
+    _collect(body, "", _Owner(td, owner.types, owner.simple, owner.prefix, owner.site))
     owner.types.setdefault(xsi, td)
     owner.td.children[path] = xsi
 
