@@ -215,6 +215,14 @@ def _named_complex_types(root: ET.Element) -> list[tuple[str, ET.Element]]:
     return found
 
 
+def _definitions(root: ET.Element) -> dict[tuple[str, str], ET.Element]:
+    return {
+        (n.tag.replace(XS, ""), str(n.get("name"))): n
+        for n in root
+        if n.tag in (f"{XS}group", f"{XS}attributeGroup", f"{XS}element") and n.get("name")
+    }
+
+
 def _parse_root(
     root: ET.Element,
     prefix: str,
@@ -238,7 +246,7 @@ def _parse_root(
                     if base and not base.startswith("xs:"):
                         td.base = base
                     body = ext
-        _collect(body, "", _Owner(td, types, simple, prefix, site))
+        _collect(body, "", _Owner(td, types, simple, prefix, _definitions(root), site))
         types[name] = td
     for el in root.findall(f"{XS}element"):
         t = el.get("type") or f"{prefix}:{el.get('name')}"
@@ -254,6 +262,8 @@ class _Owner:
     types: dict[str, TypeDef]
     simple: dict[str, _Simple]
     prefix: str
+    defs: dict[tuple[str, str], ET.Element] = field(default_factory=dict)
+    """Top-level groups, attribute groups and elements of the file, by (kind, name)."""
     site: bool = False
     """A site schema: its elements of a named complex type are child items (as in XNAT,
     where they are items of their own); the core ones keep their special handling."""
@@ -297,6 +307,32 @@ def _collect(node: ET.Element, prefix: str, owner: _Owner) -> None:
             _collect(child, prefix, owner)
         elif tag == f"{XS}element" and child.get("name"):
             _collect_element(child, prefix, owner)
+        elif child.get("ref") and tag in (f"{XS}group", f"{XS}attributeGroup", f"{XS}element"):
+            _collect_ref(child, prefix, owner)
+
+
+def _collect_ref(ref: ET.Element, prefix: str, owner: _Owner) -> None:
+    """A reference to a top-level group, attribute group or element of the same file, read
+    in place as XNAT's ``XFTField.GetFields`` reads them (see ``xnat_sdk_codegen.lenient``)."""
+    kind = ref.tag.replace(XS, "")
+    target = owner.defs.get((kind, str(ref.get("ref")).rpartition(":")[2]))
+    if target is None:
+        return
+    if kind != "element":
+        _collect(target, prefix, owner)
+        return
+    if target.get("type") is None and target.find(f"{XS}complexType") is not None:
+        if owner.site:  # a global element's anonymous type is a data type of its own
+            owner.td.children[prefix + str(target.get("name"))] = (
+                f"{owner.prefix}:{target.get('name')}"
+            )
+        return
+    copy = ET.Element(target.tag, dict(target.attrib))
+    copy.extend(list(target))
+    for attr in ("minOccurs", "maxOccurs"):
+        if ref.get(attr) is not None:
+            copy.set(attr, str(ref.get(attr)))
+    _collect_element(copy, prefix, owner)
 
 
 def _collect_element(child: ET.Element, prefix: str, owner: _Owner) -> None:
@@ -340,7 +376,8 @@ def _child_items(el: ET.Element, ct: ET.Element, path: str, owner: _Owner) -> No
     if ext is not None:
         td.base = ext.get("base")
         body = ext
-    _collect(body, "", _Owner(td, owner.types, owner.simple, owner.prefix, owner.site))
+    inner = _Owner(td, owner.types, owner.simple, owner.prefix, owner.defs, owner.site)
+    _collect(body, "", inner)
     owner.types.setdefault(xsi, td)
     owner.td.children[path] = xsi
 
