@@ -75,6 +75,7 @@ def test_create_with_repeated_items_and_nested_parts_reads_back_typed(
             grade=4,
             data_="top",
             checker=InvestigatorData(firstname="Ann", lastname="Lee"),
+            flags=["motion", "a,b"],
         )
         session.clearcache()
         qc = session.experiments[mr.id].assessors["QC_ITEMS"]
@@ -87,6 +88,7 @@ def test_create_with_repeated_items_and_nested_parts_reads_back_typed(
         assert (qc.settings.set_, qc.settings.data_, qc.settings.uri_) == ("strict", "d", "u")
         assert (qc.snr.snr, qc.snr.units) == (21.5, "dB")
         assert (qc.verdict, qc.position, qc.grade, qc.data_) == ("usable", "head-first", 4, "top")
+        assert qc.flags == ["motion", "a,b"]  # each value an item: commas stay inside
         assert type(qc.checker) is InvestigatorData
         assert (qc.checker.firstname, qc.checker.lastname) == ("Ann", "Lee")
         # the XSD names are what the server stores
@@ -113,6 +115,8 @@ def test_items_of_a_wrong_class_or_bound_writes_are_refused(server: LocalXNAT, s
         qc = mr.assessors.create("QC_OK", Review, verdict="v")
         with pytest.raises(XNATValidationError, match="give them when creating"):
             qc.scans_ = [site.QcpReviewDataScan(scan_id="1")]
+        with pytest.raises(XNATValidationError, match="give them when creating"):
+            qc.flags = ["late"]
         qc.settings = site.QcpReviewDataSettings(raw_="r")  # D9: the same rule as in create
         session.clearcache()
         assert session.experiments[mr.id].assessors["QC_OK"].settings.raw_ == "r"

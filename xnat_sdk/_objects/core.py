@@ -484,9 +484,26 @@ def field_params(
             else:
                 found = item_params(spec, value)
             params.extend((spec, path, encoded) for path, encoded in found)
+        elif specs[name].is_list and specs[name].kind == "element" and value is not None:
+            if not items:
+                raise XNATValidationError(
+                    name,
+                    "the values of a stored object's repeated element are not replaced this "
+                    "way: give them when creating the object",
+                )
+            params.extend((specs[name], path, v) for path, v in value_params(specs[name], value))
         elif value is not None or not skip_none:
             params.append((specs[name], specs[name].path, encode_value(value)))
     return params
+
+
+def value_params(spec: FieldSpec, values: Iterable[Any]) -> list[tuple[str, str]]:
+    """XPath parameters of the values of a repeated simple element: ``comments=["a", "b"]``
+    becomes ``comments/comment[0]/comment=a`` and ``comments/comment[1]/comment=b`` (XNAT
+    keeps each value as an item of an in-line repeater type whose one field is the element's
+    name: ``XFTField.AddField``)."""
+    leaf = spec.path.rsplit("/", 1)[-1]
+    return [(f"{spec.path}[{i}]/{leaf}", encode_value(v)) for i, v in enumerate(values)]
 
 
 def item_params(spec: FieldSpec, items: Iterable[XNATObject]) -> list[tuple[str, str]]:
@@ -553,6 +570,8 @@ def object_params(
             params.extend((step + p, v) for p, v in object_params(table.by_name[name], item))
         elif name in nested:
             params.extend((step + p, v) for p, v in item_params(table.by_name[name], item))
+        elif specs[name].is_list and specs[name].kind == "element":
+            params.extend((step + p, v) for p, v in value_params(specs[name], item))
         else:
             params.append((step + specs[name].path, encode_value(item)))
     if not params:
@@ -619,6 +638,23 @@ def _mentions(prefix: str, data: Mapping[str, Any], item: Mapping[str, Any] | No
     return any(str(c.get("field", "")).lower().startswith(prefix) for c in children or ())
 
 
+def _item_values(spec: FieldSpec, item: Mapping[str, Any] | None) -> list[Any] | None:
+    """The values of a repeated simple element (``comments/comment``) that XNAT keeps as
+    child items, one value each under the element's name; None when there are none."""
+    if not spec.is_list or spec.kind != "element" or item is None:
+        return None
+    items = child_items(item, spec.path)
+    if items is None:
+        return None
+    leaf = spec.path.rsplit("/", 1)[-1]
+    raw = [(it.get("data_fields") or {}).get(leaf) for it in items]
+    try:
+        values: list[Any] = spec.convert(raw)
+    except (TypeError, ValueError):
+        return None
+    return values
+
+
 def _fill_data(
     obj: XNATObject,
     data: Mapping[str, Any],
@@ -647,6 +683,9 @@ def _fill_data(
                 value = None
             found = found or value is not None
             setter(obj, spec.name, spec.missing if value is None else value)
+        elif (values := _item_values(spec, item)) is not None:
+            found = found or bool(values)
+            setter(obj, spec.name, values)
         else:
             setter(obj, spec.name, spec.missing)
     for spec in table.nested:

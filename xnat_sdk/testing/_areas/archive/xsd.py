@@ -341,10 +341,12 @@ def _collect_element(child: ET.Element, prefix: str, owner: _Owner) -> None:
     st = _simple_type(child, owner)
     ct = child.find(f"{XS}complexType")
     if st is not None:
-        if not repeated:
-            owner.add(prefix + name, "element", st)
-            if ct is not None:  # type= plus inline attributes: XNAT keeps both
-                _collect(ct, prefix + name + "/", owner)
+        if repeated:
+            _value_items(name, prefix + name, st, owner)
+            return
+        owner.add(prefix + name, "element", st)
+        if ct is not None:  # type= plus inline attributes: XNAT keeps both
+            _collect(ct, prefix + name + "/", owner)
         return
     if ct is None:
         t = child.get("type") or ""
@@ -363,6 +365,18 @@ def _collect_element(child: ET.Element, prefix: str, owner: _Owner) -> None:
             _collect(ext, prefix + name + "/", owner)
         return
     _collect(ct, prefix + name + "/", owner)
+
+
+def _value_items(name: str, path: str, st: _Simple, owner: _Owner) -> None:
+    """A repeated simple element (``comments/comment``): XNAT stores each value as an item of
+    a type it makes for it (``XFTField.AddField``, "standard data type with max occurs": an
+    in-line repeater ``XFTElement`` named ``{owner}_{name}`` with one field ``{name}``)."""
+    root = owner.td.name.split(":", 1)[-1]
+    xsi = f"{owner.prefix}:{root}_{name}"
+    td = TypeDef(name=xsi, base=None)
+    td.fields.append(FieldDef(name, "element", st.base, st.enumeration, st.max_length, xsi))
+    owner.types.setdefault(xsi, td)
+    owner.td.children[path] = xsi
 
 
 def _child_items(el: ET.Element, ct: ET.Element, path: str, owner: _Owner) -> None:
