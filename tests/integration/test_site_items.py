@@ -120,3 +120,28 @@ def test_items_of_a_wrong_class_or_bound_writes_are_refused(server: LocalXNAT, s
         qc.settings = site.QcpReviewDataSettings(raw_="r")  # D9: the same rule as in create
         session.clearcache()
         assert session.experiments[mr.id].assessors["QC_OK"].settings.raw_ == "r"
+
+
+def test_core_qc_assessor_items_and_items_inside_items_round_trip() -> None:
+    from xnat_sdk.models import (
+        MrSessionData,
+        QcAssessmentData,
+        QcAssessmentDataScan,
+        QcAssessmentDataScanSlice,
+    )
+
+    with LocalXNAT() as server:
+        server.seed_project("P")
+        with xnat_sdk.connect(server.url, user="admin", password="admin") as session:
+            subject = session.projects["P"].subjects.create("S")
+            mr = subject.experiments.create("E", MrSessionData)
+            scans = [
+                QcAssessmentDataScan(id="1", slice_qc=[QcAssessmentDataScanSlice(number="3")]),
+                QcAssessmentDataScan(id="2"),
+            ]
+            mr.assessors.create("Q", QcAssessmentData, type="manual", scans_=scans)
+            session.clearcache()
+            qc = session.experiments[mr.id].assessors["Q"]
+            assert isinstance(qc, QcAssessmentData)
+            got = [(s.id, [q.number for q in s.slice_qc]) for s in qc.scans_]
+            assert got == [("1", ["3"]), ("2", [])]
