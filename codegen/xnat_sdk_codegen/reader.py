@@ -424,7 +424,17 @@ class Reader:
 
     # ---------------------------------------------------------------- building
     def read(self) -> SchemaSet:
-        """Load every ``.xsd`` under the schema folder (and its imports) and build the IR."""
+        """Load every ``.xsd`` under the schema folder (and its imports) and build the IR;
+        errors name the line of the element they are about."""
+        try:
+            return self._read()
+        except SchemaError as exc:
+            located = lenient.with_line(str(exc))
+            if located == str(exc):
+                raise
+            raise SchemaError(located) from exc
+
+    def _read(self) -> SchemaSet:
         if not self.schema_dir.is_dir():
             raise SchemaError(f"schema folder {self.schema_dir} does not exist")
         own = self.only if self.only is not None else sorted(self.schema_dir.rglob("*.xsd"))

@@ -118,3 +118,14 @@ def test_not_well_formed_xml_names_file_and_line(tmp_path: Path) -> None:
     bad.write_text('<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">\n<xs:element>\n')
     with pytest.raises(SchemaError, match=r"bad\.xsd:\d+: not well-formed XML"):
         read_schemas(tmp_path, SCHEMAS)
+
+
+def test_an_unknown_type_is_an_error_naming_file_line_and_element(tmp_path: Path) -> None:
+    source = (LENIENT / "d6" / "d6.xsd").read_text("utf-8")
+    bad = tmp_path / "bad" / "bad.xsd"
+    bad.parent.mkdir()
+    bad.write_text(source.replace('name="data" type="xs:string"', 'name="data" type="d6:nope"'))
+    line = next(i for i, t in enumerate(bad.read_text().splitlines(), 1) if "d6:nope" in t)
+    with pytest.raises(SchemaError) as info:
+        read_schemas(tmp_path, SCHEMAS)
+    assert f"bad.xsd:{line}: <probeData/options/data>: type 'd6:nope'" in str(info.value)
