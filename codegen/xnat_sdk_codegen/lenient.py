@@ -23,6 +23,8 @@ represented with a :class:`~xnat_sdk_codegen.reader.SchemaError` naming the same
   file's own top-level definitions: read in place [``XFTField.GetFields`` walks group and
   attributeGroup nodes; ``XFTField.AddField`` makes an element reference a field of the
   referenced element's type (``XFTReferenceField``)].
+* ``use=`` on an element: ``optional`` makes it optional, ``required`` required
+  [``GenericWrapperField.getRequired`` checks ``use`` of every field].
 * D5 an element with ``type=`` and an inline type: the value keeps the ``type=`` type and the
   inline part is kept too: an inline restriction's facets restrict it, an inline complexType's
   attributes become attributes of a simple-content element [``XFTDataField.setProperties``
@@ -231,6 +233,28 @@ def _unprefixed_refs(path: Path, root: Any) -> None:
                   f"the XSD builtin {prefix}:{ref}, as XNAT does")  # fmt: skip
 
 
+def _element_use(path: Path, root: Any) -> None:
+    """``use=`` on an element (an attribute's property): XNAT reads it
+    (``GenericWrapperField.getRequired``): ``optional`` makes the value optional whatever
+    ``minOccurs`` says, ``required`` makes it required (kept as ``xdat:field required``)."""
+    from lxml import etree
+
+    for node in root.iter(_XS + "element"):
+        use = node.attrib.pop("use", None)
+        if use is None:
+            continue
+        if use == "optional":
+            node.set("minOccurs", "0")
+        elif use == "required":
+            annotation = node.find(_XS + "annotation")
+            if annotation is None:
+                annotation = etree.Element(_XS + "annotation")
+                node.insert(0, annotation)
+            appinfo = etree.SubElement(annotation, _XS + "appinfo")
+            etree.SubElement(appinfo, "{http://nrg.wustl.edu/xdat}field", required="true")
+        _warn(path, node, f"use={use!r} on an element: read as XNAT reads it (value {use})")
+
+
 def _inline_with_type(path: Path, root: Any) -> None:
     """D5: ``type=`` together with an inline simpleType or complexType."""
     for node in list(root.iter(_XS + "element", _XS + "attribute")):
@@ -387,6 +411,7 @@ def prepare(path: Path, data: bytes) -> bytes:
     _loose_elements(path, root)
     _unprefixed_refs(path, root)
     _inline_with_type(path, root)
+    _element_use(path, root)
     _inline_refs(path, root)
     for node, message in _refs(root):
         raise Refused(f"{_where(path, node)}: {message}")

@@ -207,6 +207,19 @@ def _appinfo_get(app: tuple[tuple[str, str], ...], key: str) -> str | None:
     return None
 
 
+def _xnat_required(by_occurs: bool, simple: _Simple, app: tuple[tuple[str, str], ...]) -> bool:
+    """Whether XNAT requires an element's value (``GenericWrapperField.getRequired``): an
+    ``xdat:field required="true"`` always; a string only when a ``length`` or ``minLength``
+    facet restricts it (``minOccurs`` alone does not); any other value when it must occur."""
+    if _appinfo_get(app, "field.required") == "true":
+        return True
+    if not by_occurs:
+        return False
+    if simple.builtin == "xs:string":
+        return any(name in ("length", "minLength") for name, _ in simple.facets)
+    return True
+
+
 def _children_in_order(group: Any) -> list[Any]:
     kids: list[Any] = []
     for attr in ("elements", "sequences", "choices", "groups", "any"):
@@ -808,7 +821,7 @@ class Reader:
                 py_type=self._literal_or(simple),
                 xsd_type=simple.builtin,
                 kind="element",
-                required=simple_required,
+                required=_xnat_required(simple_required, simple, app),
                 default=None if default is None else str(default),
                 enumeration=simple.enumeration,
                 facets=simple.facets,
@@ -820,7 +833,7 @@ class Reader:
                 py_type="str",
                 xsd_type="xs:string",
                 kind="element",
-                required=simple_required,
+                required=_xnat_required(simple_required, _Simple("str", (), "xs:string"), app),
                 default=None if default is None else str(default),
                 **common,
             )
@@ -865,7 +878,7 @@ class Reader:
                 py_type=self._literal_or(simple),
                 xsd_type=str(el.type),
                 kind="element",
-                required=simple_required,
+                required=_xnat_required(simple_required, simple, common["appinfo"]),
                 default=None if default is None else str(default),
                 enumeration=simple.enumeration,
                 facets=simple.facets,

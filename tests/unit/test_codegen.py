@@ -194,8 +194,11 @@ def test_examples_of_field_types() -> None:
     assert _annotation(models.ProjectData, "id") == "str"  # XNAT always fills it
     assert models.ProjectData().id == ""  # not assigned yet
     # use="required", yet typed optional (a stored object may lack it)
-    assert _annotation(models.InvestigatorData, "firstname") == "str | None"
-    assert attrs.fields_dict(models.InvestigatorData)["firstname"].metadata["required"] is True
+    assert _annotation(models.ComputationData, "name") == "str | None"
+    assert attrs.fields_dict(models.ComputationData)["name"].metadata["required"] is True
+    # a string element XNAT does not require (no length/minLength facet, whatever minOccurs
+    # says: GenericWrapperField.getRequired)
+    assert "required" not in attrs.fields_dict(models.InvestigatorData)["firstname"].metadata
     assert _annotation(models.ImageScanData, "frames") == "int | None"
 
 

@@ -129,3 +129,19 @@ def test_an_unknown_type_is_an_error_naming_file_line_and_element(tmp_path: Path
     with pytest.raises(SchemaError) as info:
         read_schemas(tmp_path, SCHEMAS)
     assert f"bad.xsd:{line}: <probeData/options/data>: type 'd6:nope'" in str(info.value)
+
+
+def test_required_follows_xnat_and_use_on_elements_is_read() -> None:
+    schema_set, messages = _read("use")
+    fields = _fields(_type(schema_set, "probeData"))
+    required = {name: f.required for name, f in fields.items() if f.kind == "element"}
+    # use="optional" wins over minOccurs; use="required" wins over the string rule; a string
+    # is required only with a length/minLength facet; other values when they must occur
+    assert required == {
+        "count": False,
+        "note": True,
+        "text": False,
+        "code": True,
+        "size": True,
+    }
+    assert len(messages) == 2 and all("use=" in m for m in messages)

@@ -97,7 +97,6 @@ class QcManualAssessorData(ImageAssessorData):
             "kind": "element",
             "list": False,
             "type": "xs:string",
-            "required": True,
         },
     )
     payable: str | None = attrs.field(
