@@ -286,7 +286,11 @@ def _merge_simple(path: Path, node: Any, simple: Any, type_ref: str) -> None:
 def _merge_complex(path: Path, node: Any, ct: Any, type_ref: str) -> None:
     from lxml import etree
 
-    others = [k for k in ct if not _xs(k, "attribute", "annotation", "anyAttribute")]
+    others = [
+        k
+        for k in ct
+        if isinstance(k.tag, str) and not _xs(k, "attribute", "annotation", "anyAttribute")
+    ]  # comments are no content
     if others or _xs(node, "attribute"):
         raise Refused(f"{_where(path, node)}: type={type_ref!r} and an inline complexType with "
                        "content other than attributes: cannot be represented")  # fmt: skip
