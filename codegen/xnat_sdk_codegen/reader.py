@@ -506,7 +506,7 @@ class Reader:
         navigation = binding.runtime_attributes(scope.bound) - binding.runtime_attributes(())
         if py in binding.NAVIGATION and py in navigation:
             return py, True
-        if py in binding.reserved_names() or py in binding.runtime_attributes(scope.bound):
+        if py in binding.runtime_attributes(scope.bound):
             py += "_"  # D6: the runtime's attribute stays; the field keeps its XSD name
         return naming.unique(py, taken), False
 

@@ -68,7 +68,7 @@ def test_create_with_repeated_items_and_nested_parts_reads_back_typed(
             "QC_ITEMS",
             Review,
             verdict="usable",
-            scans_=[Scan(scan_id="1", motion=0.25, pass_=True), Scan(scan_id="2", pass_=False)],
+            scans=[Scan(scan_id="1", motion=0.25, pass_=True), Scan(scan_id="2", pass_=False)],
             settings=site.QcpReviewDataSettings(set_="strict", data_="d", uri_="u"),
             snr=site.QcpReviewDataSnr(snr=21.5, units="dB"),
             position="head-first",
@@ -80,8 +80,8 @@ def test_create_with_repeated_items_and_nested_parts_reads_back_typed(
         session.clearcache()
         qc = session.experiments[mr.id].assessors["QC_ITEMS"]
         assert type(qc) is Review and qc.id == created.id
-        assert [type(s) for s in qc.scans_] == [Scan, Scan]
-        assert [(s.scan_id, s.motion, s.pass_) for s in qc.scans_] == [
+        assert [type(s) for s in qc.scans] == [Scan, Scan]
+        assert [(s.scan_id, s.motion, s.pass_) for s in qc.scans] == [
             ("1", 0.25, True),
             ("2", None, False),
         ]
@@ -107,14 +107,14 @@ def test_items_of_a_wrong_class_or_bound_writes_are_refused(server: LocalXNAT, s
     Review = site.QcpReviewData
     session, mr = _session_with_mr(server, site, "MR_REFUSED")
     with session:
-        with pytest.raises(XNATValidationError, match="scans_"):
-            mr.assessors.create("QC_BAD", Review, scans_=[site.QcpReviewDataSettings(set_="x")])
+        with pytest.raises(XNATValidationError, match="scans"):
+            mr.assessors.create("QC_BAD", Review, scans=[site.QcpReviewDataSettings(set_="x")])
         with pytest.raises(XNATValidationError, match="list of objects"):
-            mr.assessors.create("QC_BAD", Review, scans_=site.QcpReviewDataScan(scan_id="1"))
+            mr.assessors.create("QC_BAD", Review, scans=site.QcpReviewDataScan(scan_id="1"))
         assert "QC_BAD" not in mr.assessors
         qc = mr.assessors.create("QC_OK", Review, verdict="v")
         with pytest.raises(XNATValidationError, match="give them when creating"):
-            qc.scans_ = [site.QcpReviewDataScan(scan_id="1")]
+            qc.scans = [site.QcpReviewDataScan(scan_id="1")]
         with pytest.raises(XNATValidationError, match="give them when creating"):
             qc.flags = ["late"]
         qc.settings = site.QcpReviewDataSettings(raw_="r")  # D9: the same rule as in create
@@ -139,9 +139,9 @@ def test_core_qc_assessor_items_and_items_inside_items_round_trip() -> None:
                 QcAssessmentDataScan(id="1", slice_qc=[QcAssessmentDataScanSlice(number="3")]),
                 QcAssessmentDataScan(id="2"),
             ]
-            mr.assessors.create("Q", QcAssessmentData, type="manual", scans_=scans)
+            mr.assessors.create("Q", QcAssessmentData, type="manual", scans=scans)
             session.clearcache()
             qc = session.experiments[mr.id].assessors["Q"]
             assert isinstance(qc, QcAssessmentData)
-            got = [(s.id, [q.number for q in s.slice_qc]) for s in qc.scans_]
+            got = [(s.id, [q.number for q in s.slice_qc]) for s in qc.scans]
             assert got == [("1", ["3"]), ("2", [])]

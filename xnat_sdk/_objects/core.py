@@ -23,9 +23,11 @@ Contract with the generator (keep both sides in step):
   restricts the value, ``"facets"`` (``{"maxLength": 255}``);
 * no attrs validators, converters or ``on_setattr`` hooks (the runtime validates writes
   itself, and a generated ``__setattr__`` would bypass the one here);
-* fields whose Python name is in :data:`RESERVED_NAMES` are navigation the bases provide
-  (``scans``, ``experiments``, ``resources``, ``fields`` ...): the generator should not emit
-  them; if it does, the runtime never fills them and the base's navigation still answers.
+* fields whose Python name is in :data:`RESERVED_NAMES` and that a base of the class provides
+  are navigation (a session's ``scans``, ``resources``, ``fields`` ...): the generator does
+  not emit them; if an older package does, the runtime never fills them and the base's
+  navigation still answers (:func:`runtime_owned`). Where no base provides the name (an
+  assessor's own ``scans`` items) the field is data.
 
 Runtime behaviour: objects handed out by a session are *bound* (to the session and their REST
 path) and *lazy*: fields known from a listing row are filled at once, the others stay unset
@@ -70,6 +72,7 @@ __all__ = [
     "item_params",
     "object_params",
     "refuse_existing",
+    "runtime_owned",
     "set_fields",
 ]
 
@@ -98,6 +101,24 @@ RESERVED_NAMES = frozenset(
         "parent",
     }
 )
+
+
+_OWNED: dict[tuple[type, str], bool] = {}
+
+
+def runtime_owned(cls: type, name: str) -> bool:
+    """True when a hand-written base of ``cls`` provides ``name`` (navigation such as a
+    session's ``scans``): such a field is never filled from a document. A generated field of
+    a reserved name that no base of its class provides (an assessor's own ``scans``) is
+    data like any other."""
+    if name not in RESERVED_NAMES:
+        return False
+    found = _OWNED.get((cls, name))
+    if found is None:
+        bases = [b for b in cls.__mro__ if "__attrs_attrs__" not in vars(b)]
+        found = _OWNED[(cls, name)] = any(name in vars(b) for b in bases)
+    return found
+
 
 _O = TypeVar("_O", bound="XNATObject")
 
@@ -203,7 +224,7 @@ class XNATObject:
         table = class_fields(type(self))
         for key, value in row.items():
             spec = table.by_path.get(key)
-            if spec is None or spec.name in RESERVED_NAMES or value in ("", None):
+            if spec is None or runtime_owned(type(self), spec.name) or value in ("", None):
                 continue
             try:
                 setter(self, spec.name, spec.convert(value))
@@ -459,7 +480,7 @@ def field_params(
     all checked first (names, types, ``required``). A nested or child object
     (``demographics=DemographicData(gender="female")``) gives the parameters of its set fields
     (:func:`object_params`), and with ``items`` (a new object) a list of child items
-    (``scans_=[Scan(scan_id="1")]``) XNAT's indexed parameters (:func:`item_params`);
+    (``scans=[Scan(scan_id="1")]``) XNAT's indexed parameters (:func:`item_params`);
     ``None`` is ``NULL`` (it clears a field), or left out with ``skip_none``."""
     table = class_fields(cls)
     objects = {
@@ -509,7 +530,7 @@ def value_params(spec: FieldSpec, values: Iterable[Any]) -> list[tuple[str, str]
 def item_params(spec: FieldSpec, items: Iterable[XNATObject]) -> list[tuple[str, str]]:
     """XPath parameters (relative to the owner) of the items of a repeated child field.
 
-    ``scans_=[Scan(scan_id="1"), Scan(scan_id="2")]`` becomes ``scans/scan[0]/scan_id=1`` and
+    ``scans=[Scan(scan_id="1"), Scan(scan_id="2")]`` becomes ``scans/scan[0]/scan_id=1`` and
     ``scans/scan[1]/scan_id=2``: XNAT's indexed form (``XFTItem.setXMLPropertyChild``: a
     numeric ``[N]`` step picks the N-th item, 0-based, and creates the missing ones)."""
     params: list[tuple[str, str]] = []
@@ -583,7 +604,7 @@ def set_fields(obj: XNATObject) -> dict[str, Any]:
     """The fields of ``obj`` that hold a value (empty nested objects left out)."""
     present: dict[str, Any] = {}
     for name in class_fields(type(obj)).by_name:
-        if name in RESERVED_NAMES:
+        if runtime_owned(type(obj), name):
             continue
         value = getattr(obj, name, None)
         if value in (None, [], "") or (isinstance(value, XNATObject) and not set_fields(value)):
@@ -667,7 +688,7 @@ def _fill_data(
     table = class_fields(type(obj))
     found = False
     for spec in table.data:
-        if spec.name in RESERVED_NAMES:
+        if runtime_owned(type(obj), spec.name):
             continue
         key = spec.path
         if key not in data:
@@ -689,7 +710,7 @@ def _fill_data(
         else:
             setter(obj, spec.name, spec.missing)
     for spec in table.nested:
-        if spec.name in RESERVED_NAMES:
+        if runtime_owned(type(obj), spec.name):
             continue
         target = spec.target
         nested_value: Any = None
@@ -721,7 +742,7 @@ def _fill_children(obj: XNATObject, item: Mapping[str, Any] | None) -> bool:
     session = obj._xnat_session
     found = False
     for path, spec in class_fields(type(obj)).children.items():
-        if spec.name in RESERVED_NAMES:
+        if runtime_owned(type(obj), spec.name):
             continue
         items = child_items(item, path) if item is not None else None
         if items is None:

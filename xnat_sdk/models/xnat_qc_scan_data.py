@@ -147,7 +147,7 @@ class QcScanData(XNATObject):
             "type": "",
         },
     )
-    fields_: list[QcScanDataField] = attrs.field(
+    fields: list[QcScanDataField] = attrs.field(
         factory=list,
         metadata={
             "xsd": "fields",
