@@ -94,12 +94,6 @@ def _bases_module() -> ModuleType:
     return importlib.import_module(BASES_MODULE)
 
 
-def reserved_names() -> frozenset[str]:
-    """Names the runtime never fills from a document (``xnat_sdk.bases.RESERVED_NAMES``)."""
-    names: frozenset[str] = frozenset(getattr(_bases_module(), "RESERVED_NAMES", ()))
-    return names
-
-
 @functools.cache
 def runtime_attributes(base_names: tuple[str, ...]) -> frozenset[str]:
     """Public attributes (properties, methods) the runtime bases *base_names* define.
