@@ -99,7 +99,8 @@ def runtime_attributes(base_names: tuple[str, ...]) -> frozenset[str]:
     """Public attributes (properties, methods) the runtime bases *base_names* define.
 
     :data:`ROOT_BASE` is always included. A generated field with such a name would hide the
-    runtime's attribute (and clash for the type checker), so the generator leaves it out.
+    runtime's attribute (and clash for the type checker), so the generator leaves it out
+    (navigation over the same data, :data:`NAVIGATION`) or renames it (``uri_``).
     """
     module = _bases_module()
     names: set[str] = set()
