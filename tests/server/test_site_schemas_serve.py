@@ -19,6 +19,7 @@ import xnat_sdk
 from xnat_sdk._objects import registry
 from xnat_sdk.models import MrSessionData
 from xnat_sdk.search import col
+from xnat_sdk.testing.local import LocalXNAT
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGINS = REPO / "tests" / "fixtures" / "plugins"
@@ -168,3 +169,18 @@ def test_unknown_types_stay_refused(served: str, generated: tuple[ModuleType, st
             timeout=10,
         )
         assert response.status_code == 400 and said in response.text, xsi
+
+
+def test_a_missing_schemas_folder_is_named(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-folder"
+    proc = subprocess.run(
+        [sys.executable, "-c", MAIN, "serve", "--schemas", str(missing), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert f"site schema folder {missing} does not exist" in proc.stderr
+    with pytest.raises(FileNotFoundError, match="no-such-folder"):
+        LocalXNAT(schemas=missing)

@@ -26,14 +26,11 @@ def serve(args: argparse.Namespace) -> int:
     login = getattr(args, "user", None) or "admin"
     password = getattr(args, "password", None) or "admin"
     users = [u for u in users if u[0] != login] + [(login, password, True)]
-    server = LocalXNAT(
-        data_dir=getattr(args, "data_dir", None),
-        host=getattr(args, "host", "127.0.0.1"),
-        port=int(getattr(args, "port", 8080)),
-        users=users,
-        restrict_user_list=bool(getattr(args, "restrict_user_list", False)),
-        schemas=getattr(args, "schemas", None),
-    )
+    try:
+        server = _server(args, users)
+    except FileNotFoundError as exc:
+        print(f"xnat-sdk serve: {exc}", file=sys.stderr)
+        return 1
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:
@@ -41,9 +38,6 @@ def serve(args: argparse.Namespace) -> int:
 
     try:
         url = server.start()
-    except FileNotFoundError as exc:
-        print(f"xnat-sdk serve: {exc}", file=sys.stderr)
-        return 1
     except OSError as exc:
         print(f"xnat-sdk serve: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
@@ -63,3 +57,15 @@ def serve(args: argparse.Namespace) -> int:
         server.stop()
     print("Local XNAT stopped.", flush=True)
     return 0
+
+
+def _server(args: argparse.Namespace, users: list[tuple[str, str, bool]]) -> LocalXNAT:
+    """The server ``args`` describe (a missing ``--schemas`` folder: FileNotFoundError)."""
+    return LocalXNAT(
+        data_dir=getattr(args, "data_dir", None),
+        host=getattr(args, "host", "127.0.0.1"),
+        port=int(getattr(args, "port", 8080)),
+        users=users,
+        restrict_user_list=bool(getattr(args, "restrict_user_list", False)),
+        schemas=getattr(args, "schemas", None),
+    )
