@@ -25,6 +25,8 @@ represented with a :class:`~xnat_sdk_codegen.reader.SchemaError` naming the same
   referenced element's type (``XFTReferenceField``)].
 * ``use=`` on an element: ``optional`` makes it optional, ``required`` required
   [``GenericWrapperField.getRequired`` checks ``use`` of every field].
+* ``xs:any`` / ``xs:anyAttribute`` wildcards: left out with a warning [XNAT's loader has no
+  case for them; nothing is stored].
 * D5 an element with ``type=`` and an inline type: the value keeps the ``type=`` type and the
   inline part is kept too: an inline restriction's facets restrict it, an inline complexType's
   attributes become attributes of a simple-content element [``XFTDataField.setProperties``
@@ -378,6 +380,16 @@ def _in_data_types(root: Any) -> list[Any]:
 _XDAT_NS = "http://nrg.wustl.edu/xdat"
 
 
+def _wildcards(path: Path, root: Any) -> None:
+    """``xs:any`` / ``xs:anyAttribute``: XNAT stores nothing for them (its loader has no case
+    for wildcards: ``XFTField.HandleComplexType``/``AddField`` skip them), so they are left
+    out, with a warning."""
+    for node in _in_data_types(root):
+        if _xs(node, "any", "anyAttribute"):
+            _warn(path, node, "a wildcard: XNAT stores nothing for it, so no field is made")
+            node.getparent().remove(node)
+
+
 def _refs(root: Any) -> Iterator[tuple[Any, str]]:
     """Constructs inside the data types (the ones the generator builds) that it cannot
     represent, with what to say about them."""
@@ -391,8 +403,6 @@ def _refs(root: Any) -> Iterator[tuple[Any, str]]:
                     "or a circular one: not supported"
                 ),
             )
-        elif _xs(node, "any"):
-            yield node, "xs:any (a wildcard) has no typed representation"
         elif _xs(node, "restriction") and node.getparent().tag == _XS + "complexContent":
             yield node, "derivation by restriction of a complex type is not supported"
 
@@ -417,6 +427,7 @@ def prepare(path: Path, data: bytes) -> bytes:
     _inline_with_type(path, root)
     _element_use(path, root)
     _inline_refs(path, root)
+    _wildcards(path, root)
     for node, message in _refs(root):
         raise Refused(f"{_where(path, node)}: {message}")
     out: bytes = etree.tostring(root, encoding="UTF-8", xml_declaration=True)
