@@ -16,11 +16,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
+from .core import default_core_schemas
 from .emit import EmitOptions, generate_files, generated_files_in
+from .lenient import SchemaLeniencyWarning
 from .options import CORE_PACKAGE, add_arguments
-from .reader import SchemaError, default_core_schemas, read_schemas
+from .reader import SchemaError, read_schemas
 
 
 def _shown(path: str) -> str:
@@ -51,10 +55,12 @@ def run(
     core_schemas: Path | None = None,
     core_package: str = CORE_PACKAGE,
     command: str | None = None,
+    only: Sequence[Path] | None = None,
 ) -> list[str]:
-    """Generate (or check) *out*; returns the names of the files that differ or changed."""
+    """Generate (or check) *out*; returns the names of the files that differ or changed.
+    With *only*, just those files of *schemas* are generated (and what they import)."""
     core = core_schemas if core_schemas is not None else default_core_schemas()
-    schema_set = read_schemas(schemas, core, core_package)
+    schema_set = read_schemas(schemas, core, core_package, only=only)
     if command is None:
         command = f"python -m codegen --schemas {_shown(str(schemas))} --out {_shown(str(out))}"
     files = generate_files(schema_set, EmitOptions(command=command, core_package=core_package))
@@ -89,22 +95,59 @@ def main(argv: list[str] | None = None) -> int:
 def run_args(args: argparse.Namespace) -> int:
     """Run the generator with parsed arguments (of a parser :func:`add_arguments` filled,
     such as ``xnat-sdk generate``'s); returns the exit status."""
-    schemas, out = Path(args.schemas), Path(args.out)
-    command = f"python -m codegen --schemas {_shown(args.schemas)} --out {_shown(args.out)}" + (
-        f" --core-package {args.core_package}" if args.core_package != CORE_PACKAGE else ""
-    )
+    if bool(args.schemas) == bool(args.server):
+        print("codegen: give exactly one of --schemas DIR and --server URL", file=sys.stderr)
+        return 2
     try:
-        differing = run(
-            schemas,
-            out,
-            check=args.check,
-            core_schemas=Path(args.core_schemas) if args.core_schemas else None,
-            core_package=args.core_package,
-            command=command,
-        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SchemaLeniencyWarning)
+            status = _from_server(args) if args.server else _from_folder(args)
     except SchemaError as exc:
         print(f"codegen: schema error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        for warning in caught:
+            print(f"codegen: warning: {warning.message}", file=sys.stderr)
+    return status
+
+
+def _from_folder(args: argparse.Namespace) -> int:
+    command = f"python -m codegen --schemas {_shown(args.schemas)} --out {_shown(args.out)}" + (
+        f" --core-package {args.core_package}" if args.core_package != CORE_PACKAGE else ""
+    )
+    differing = run(
+        Path(args.schemas),
+        Path(args.out),
+        check=args.check,
+        core_schemas=Path(args.core_schemas) if args.core_schemas else None,
+        core_package=args.core_package,
+        command=command,
+    )
+    return finish(args, differing)
+
+
+def _from_server(args: argparse.Namespace) -> int:
+    import xnat_sdk
+    from xnat_sdk.errors import XNATError
+
+    from .remote import generate_from_server
+
+    command = f"xnat-sdk generate --server {args.server} --out {_shown(args.out)}" + (
+        f" --core-package {args.core_package}" if args.core_package != CORE_PACKAGE else ""
+    )
+    try:
+        with xnat_sdk.connect(
+            args.server, user=args.user, password=args.password, extension_types=False
+        ) as session:
+            return generate_from_server(args, session, command)
+    except (XNATError, ValueError) as exc:
+        print(f"codegen: cannot read the schemas of {args.server}: {exc}", file=sys.stderr)
+        return 2
+
+
+def finish(args: argparse.Namespace, differing: list[str]) -> int:
+    """Report the outcome of :func:`run` (``--check`` or a write); the exit status."""
+    out = Path(args.out)
     if args.check:
         if differing:
             print(

@@ -14,7 +14,20 @@ CORE_PACKAGE = "xnat_sdk.models"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the generator's options to ``parser``."""
-    parser.add_argument("--schemas", required=True, help="folder holding the .xsd files")
+    parser.add_argument(
+        "--schemas", default=None, help="folder holding the .xsd files (or give --server)"
+    )
+    parser.add_argument(
+        "--server",
+        default=None,
+        metavar="URL",
+        help="read the site schemas from this XNAT (/xapi/schemas), check its core schemas "
+        "against the pin and generate the site types only",
+    )
+    parser.add_argument("--user", default=None, help="login for --server (else netrc/env)")
+    parser.add_argument(
+        "--password", default=None, help="password for --server (prompted when only --user)"
+    )
     parser.add_argument("--out", required=True, help="package folder to write")
     parser.add_argument(
         "--check",
@@ -25,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--core-schemas",
         default=None,
         help="folder with the pinned core schemas (xnat/xnat.xsd, xdat/xdat.xsd); "
-        "default: the checkout's schemas/ folder",
+        "default: the ones built into this installation, else the checkout's schemas/ folder",
     )
     parser.add_argument(
         "--core-package",

@@ -22,7 +22,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from . import binding, naming
+from . import binding, lenient, naming
 from .ir import UNBOUNDED, FieldDecl, FieldKind, SchemaSet, SourceFile, TypeKind, TypeSpec
 from .options import CORE_PACKAGE
 
@@ -143,9 +143,13 @@ def _is_url(location: str) -> bool:
 
 
 def _parse_file(path: Path) -> Any:
+    """Parse one XSD file after the lenient pass (:mod:`xnat_sdk_codegen.lenient`)."""
     from xsdata.codegen.parsers.schema import SchemaParser
 
-    data = path.read_bytes()
+    try:
+        data = lenient.prepare(path, path.read_bytes())
+    except lenient.Refused as exc:
+        raise SchemaError(str(exc)) from exc
     try:
         return SchemaParser(location=path.as_uri()).from_bytes(data)
     except Exception as exc:
@@ -203,17 +207,24 @@ def _appinfo_get(app: tuple[tuple[str, str], ...], key: str) -> str | None:
     return None
 
 
+def _xnat_required(by_occurs: bool, simple: _Simple, app: tuple[tuple[str, str], ...]) -> bool:
+    """Whether XNAT requires an element's value (``GenericWrapperField.getRequired``): an
+    ``xdat:field required="true"`` always; a string only when a ``length`` or ``minLength``
+    facet restricts it (``minOccurs`` alone does not); any other value when it must occur."""
+    if _appinfo_get(app, "field.required") == "true":
+        return True
+    if not by_occurs:
+        return False
+    if simple.builtin == "xs:string":
+        return any(name in ("length", "minLength") for name, _ in simple.facets)
+    return True
+
+
 def _children_in_order(group: Any) -> list[Any]:
     kids: list[Any] = []
     for attr in ("elements", "sequences", "choices", "groups", "any"):
         kids.extend(getattr(group, attr, None) or [])
     return sorted(kids, key=lambda k: int(k.index))
-
-
-def default_core_schemas() -> Path | None:
-    """The core schema folder of a checkout (``<repo>/schemas``), if it exists."""
-    candidate = Path(__file__).resolve().parents[2] / "schemas"
-    return candidate if candidate.is_dir() else None
 
 
 class Reader:
@@ -225,8 +236,10 @@ class Reader:
         core_dir: Path | None = None,
         core_package: str = CORE_PACKAGE,
         opaque_namespaces: Mapping[str, str] = OPAQUE_NAMESPACES,
+        only: Sequence[Path] | None = None,
     ) -> None:
         self.schema_dir = schema_dir.resolve()
+        self.only = None if only is None else sorted(p.resolve() for p in only)
         self.core_dir = core_dir.resolve() if core_dir is not None else None
         self.core_package = core_package
         self.opaque_namespaces = opaque_namespaces
@@ -242,6 +255,10 @@ class Reader:
         self._order_keys: list[str] = []
         self._class_names: set[str] = set()
         self._building: set[str] = set()
+        self._element_types: dict[Path, list[str]] = {}
+        self._external_now = False
+        self._parsed: dict[Path, Any] = {}
+        """Whether the type being built comes from an external (core) schema."""
 
     # ----------------------------------------------------------------- loading
     def _core_namespaces(self) -> dict[str, Path]:
@@ -249,11 +266,18 @@ class Reader:
             found: dict[str, Path] = {}
             if self.core_dir is not None and self.core_dir.is_dir():
                 for path in sorted(self.core_dir.rglob("*.xsd")):
-                    schema = _parse_file(path)
+                    schema = self._parse(path)
                     ns = str(schema.target_namespace or "")
                     found.setdefault(ns, path.resolve())
             self._core_ns = found
         return self._core_ns
+
+    def _parse(self, path: Path) -> Any:
+        """Each file is parsed (and warned about) once."""
+        path = path.resolve()
+        if path not in self._parsed:
+            self._parsed[path] = _parse_file(path)
+        return self._parsed[path]
 
     def _rel(self, path: Path) -> tuple[str, bool]:
         if path.is_relative_to(self.schema_dir):
@@ -267,7 +291,7 @@ class Reader:
         if path in self._loaded:
             return self._loaded[path]
         rel, external = self._rel(path)
-        loaded = _Loaded(path, rel, _sha256(path.read_bytes()), _parse_file(path), external)
+        loaded = _Loaded(path, rel, _sha256(path.read_bytes()), self._parse(path), external)
         self._loaded[path] = loaded
         self._order.append(loaded)
         for ns, prefix in self._prefixes_of(loaded):
@@ -312,7 +336,8 @@ class Reader:
         core_hint = (
             f"core schemas searched in {self.core_dir}"
             if self.core_dir is not None
-            else "no core schema folder given (--core-schemas)"
+            else "no core schemas: none built into this installation and no checkout; "
+            "give --core-schemas DIR, or generate from your server with --server URL"
         )
         raise SchemaError(
             f"{importer.path}: cannot resolve xs:import/xs:include of namespace "
@@ -336,9 +361,23 @@ class Reader:
                 if el.name and el.type:
                     tkey = self._qkey(el.type, el.ns_map, f"{loaded.path}: element {el.name}")
                     self._elements.setdefault(tkey, str(el.name))
+                elif el.name and el.complex_type is not None and ns != XDAT_NS:
+                    self._index_element_type(el, loaded)
         for ns in self._opaque_used:
             if ns not in self._prefix:
                 self._prefix[ns] = naming.snake_module(ns.rstrip("/").rsplit("/", 1)[-1])
+
+    def _index_element_type(self, el: Any, loaded: _Loaded) -> None:
+        """A global element with an anonymous complexType is a data type named after the
+        element, as in XNAT (``XFTSchema``: a root element with complex content becomes an
+        ``XFTElement``). The ``xdat`` annotation vocabulary is not a data model."""
+        key = f"{{{loaded.namespace}}}{el.name}"
+        if key in self._complex:
+            other = self._complex[key][1].path
+            raise SchemaError(f"type {key} is defined twice: {other}, {loaded.path}")
+        self._complex[key] = (el.complex_type, loaded)
+        self._elements.setdefault(key, str(el.name))
+        self._element_types.setdefault(loaded.path, []).append(key)
 
     # ------------------------------------------------------------- resolution
     @staticmethod
@@ -398,10 +437,20 @@ class Reader:
 
     # ---------------------------------------------------------------- building
     def read(self) -> SchemaSet:
-        """Load every ``.xsd`` under the schema folder (and its imports) and build the IR."""
+        """Load every ``.xsd`` under the schema folder (and its imports) and build the IR;
+        errors name the line of the element they are about."""
+        try:
+            return self._read()
+        except SchemaError as exc:
+            located = lenient.with_line(str(exc))
+            if located == str(exc):
+                raise
+            raise SchemaError(located) from exc
+
+    def _read(self) -> SchemaSet:
         if not self.schema_dir.is_dir():
             raise SchemaError(f"schema folder {self.schema_dir} does not exist")
-        own = sorted(self.schema_dir.rglob("*.xsd"))
+        own = self.only if self.only is not None else sorted(self.schema_dir.rglob("*.xsd"))
         if not own:
             raise SchemaError(f"no .xsd files in {self.schema_dir}")
         for path in own:
@@ -412,6 +461,8 @@ class Reader:
         for loaded in ordered:
             for ct in loaded.schema.complex_types or []:
                 self._build_named(f"{{{loaded.namespace}}}{ct.name}")
+            for key in self._element_types.get(loaded.path, []):
+                self._build_named(key)
         types = tuple(self._finish(self._drafts[k]) for k in self._order_keys)
         sources = tuple(
             SourceFile(f.rel, f.sha256, f.namespace, f.external)
@@ -452,10 +503,11 @@ class Reader:
     def _py_name(scope: _Scope, xsd_name: str, taken: set[str]) -> tuple[str, bool]:
         """(Python name, provided by the runtime) for a field of the class in *scope*."""
         py = naming.field_name(xsd_name)
-        if py in binding.runtime_attributes(scope.bound):
+        navigation = binding.runtime_attributes(scope.bound) - binding.runtime_attributes(())
+        if py in binding.NAVIGATION and py in navigation:
             return py, True
-        if py in binding.reserved_names():
-            py += "_"
+        if py in binding.runtime_attributes(scope.bound):
+            py += "_"  # D6: the runtime's attribute stays; the field keeps its XSD name
         return naming.unique(py, taken), False
 
     def _inherited_names(self, base: str | None) -> set[str]:
@@ -472,7 +524,9 @@ class Reader:
         ns, local = self._split(key)
         prefix = self._prefix.get(ns, "ns")
         xsi = f"{prefix}:{local}"
-        external = self._opaque_used.get(ns, False)
+        # an opaque type the core uses is built with the core (core types come first); one
+        # only a site schema uses does not exist there and is generated with the site types
+        external = self._opaque_used.get(ns, False) and self._external_now
         reason = self.opaque_namespaces[ns]
         draft = self._register(
             TypeSpec(
@@ -501,6 +555,14 @@ class Reader:
             raise SchemaError(f"complexType {key} derives from itself")
         self._building.add(key)
         ct, loaded = self._complex[key]
+        outer, self._external_now = self._external_now, loaded.external
+        try:
+            self._build_type(key, ct, loaded)
+        finally:
+            self._external_now = outer
+        self._building.discard(key)
+
+    def _build_type(self, key: str, ct: Any, loaded: _Loaded) -> None:
         ns, local = self._split(key)
         prefix = self._prefix.get(ns)
         if prefix is None:
@@ -545,7 +607,6 @@ class Reader:
             bound=self._bound_chain(key, base),
         )
         draft.fields.extend(self._body_fields(scope, ct, local, self._inherited_names(base)))
-        self._building.discard(key)
 
     def _build_base(self, base: str, where: str) -> None:
         if base in self._complex:
@@ -760,7 +821,7 @@ class Reader:
                 py_type=self._literal_or(simple),
                 xsd_type=simple.builtin,
                 kind="element",
-                required=simple_required,
+                required=_xnat_required(simple_required, simple, app),
                 default=None if default is None else str(default),
                 enumeration=simple.enumeration,
                 facets=simple.facets,
@@ -772,7 +833,7 @@ class Reader:
                 py_type="str",
                 xsd_type="xs:string",
                 kind="element",
-                required=simple_required,
+                required=_xnat_required(simple_required, _Simple("str", (), "xs:string"), app),
                 default=None if default is None else str(default),
                 **common,
             )
@@ -817,7 +878,7 @@ class Reader:
                 py_type=self._literal_or(simple),
                 xsd_type=str(el.type),
                 kind="element",
-                required=simple_required,
+                required=_xnat_required(simple_required, simple, common["appinfo"]),
                 default=None if default is None else str(default),
                 enumeration=simple.enumeration,
                 facets=simple.facets,
@@ -951,6 +1012,8 @@ def read_schemas(
     schema_dir: Path,
     core_dir: Path | None = None,
     core_package: str = CORE_PACKAGE,
+    only: Sequence[Path] | None = None,
 ) -> SchemaSet:
-    """Read *schema_dir* (resolving core namespaces against *core_dir*) into the IR."""
-    return Reader(schema_dir, core_dir, core_package).read()
+    """Read *schema_dir* (resolving core namespaces against *core_dir*) into the IR; with
+    *only*, just those files of it (and what they import)."""
+    return Reader(schema_dir, core_dir, core_package, only=only).read()

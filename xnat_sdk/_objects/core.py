@@ -23,9 +23,11 @@ Contract with the generator (keep both sides in step):
   restricts the value, ``"facets"`` (``{"maxLength": 255}``);
 * no attrs validators, converters or ``on_setattr`` hooks (the runtime validates writes
   itself, and a generated ``__setattr__`` would bypass the one here);
-* fields whose Python name is in :data:`RESERVED_NAMES` are navigation the bases provide
-  (``scans``, ``experiments``, ``resources``, ``fields`` ...): the generator should not emit
-  them; if it does, the runtime never fills them and the base's navigation still answers.
+* fields whose Python name is in :data:`RESERVED_NAMES` and that a base of the class provides
+  are navigation (a session's ``scans``, ``resources``, ``fields`` ...): the generator does
+  not emit them; if an older package does, the runtime never fills them and the base's
+  navigation still answers (:func:`runtime_owned`). Where no base provides the name (an
+  assessor's own ``scans`` items) the field is data.
 
 Runtime behaviour: objects handed out by a session are *bound* (to the session and their REST
 path) and *lazy*: fields known from a listing row are filled at once, the others stay unset
@@ -73,8 +75,10 @@ __all__ = [
     "XNATObject",
     "child_items",
     "field_params",
+    "item_params",
     "object_params",
     "refuse_existing",
+    "runtime_owned",
     "set_fields",
 ]
 
@@ -103,6 +107,24 @@ RESERVED_NAMES = frozenset(
         "parent",
     }
 )
+
+
+_OWNED: dict[tuple[type, str], bool] = {}
+
+
+def runtime_owned(cls: type, name: str) -> bool:
+    """True when a hand-written base of ``cls`` provides ``name`` (navigation such as a
+    session's ``scans``): such a field is never filled from a document. A generated field of
+    a reserved name that no base of its class provides (an assessor's own ``scans``) is
+    data like any other."""
+    if name not in RESERVED_NAMES:
+        return False
+    found = _OWNED.get((cls, name))
+    if found is None:
+        bases = [b for b in cls.__mro__ if "__attrs_attrs__" not in vars(b)]
+        found = _OWNED[(cls, name)] = any(name in vars(b) for b in bases)
+    return found
+
 
 _O = TypeVar("_O", bound="XNATObject")
 
@@ -242,7 +264,7 @@ class XNATObject(metaclass=_ModelType):
         table = class_fields(type(self))
         for key, value in row.items():
             spec = table.by_path.get(key)
-            if spec is None or spec.name in RESERVED_NAMES or value in ("", None):
+            if spec is None or runtime_owned(type(self), spec.name) or value in ("", None):
                 continue
             try:
                 setter(self, spec.name, spec.convert(value))
@@ -536,19 +558,34 @@ class Creatable(XNATObject):
         create_in_parent(self, parent)
 
 
+def _is_object_value(spec: FieldSpec, value: Any) -> bool:
+    """True for a nested/child object, or a list of them for a repeated child field."""
+    if isinstance(value, XNATObject):
+        return True
+    if spec.is_data or not spec.is_list or not isinstance(value, (list, tuple)):
+        return False
+    return all(isinstance(item, XNATObject) for item in value)
+
+
 def field_params(
-    cls: type, values: Mapping[str, Any], *, required: Iterable[str] = (), skip_none: bool = False
+    cls: type,
+    values: Mapping[str, Any],
+    *,
+    required: Iterable[str] = (),
+    skip_none: bool = False,
+    items: bool = False,
 ) -> list[tuple[FieldSpec, str, str]]:
     """``(spec, XPath relative to cls, encoded value)`` for every value written to a ``cls``,
     all checked first (names, types, ``required``). A nested or child object
     (``demographics=DemographicData(gender="female")``) gives the parameters of its set fields
-    (:func:`object_params`); ``None`` is ``NULL`` (it clears a field), or left out with
-    ``skip_none``."""
+    (:func:`object_params`), and with ``items`` (a new object) a list of child items
+    (``scans=[Scan(scan_id="1")]``) XNAT's indexed parameters (:func:`item_params`);
+    ``None`` is ``NULL`` (it clears a field), or left out with ``skip_none``."""
     table = class_fields(cls)
     objects = {
         name
         for name, value in values.items()
-        if isinstance(value, XNATObject) and name in table.by_name
+        if name in table.by_name and _is_object_value(table.by_name[name], value)
     }
     plain = {k: v for k, v in values.items() if k not in objects}
     specs = validate_fields(cls, plain, required=required)
@@ -556,22 +593,68 @@ def field_params(
     for name, value in values.items():
         if name in objects:
             spec = table.by_name[name]
-            params.extend((spec, path, encoded) for path, encoded in object_params(spec, value))
+            if isinstance(value, XNATObject):
+                found = object_params(spec, value)
+            elif not items:
+                raise XNATValidationError(
+                    name,
+                    "the items of a stored object's list are not replaced this way: give them "
+                    "when creating the object",
+                )
+            else:
+                found = item_params(spec, value)
+            params.extend((spec, path, encoded) for path, encoded in found)
+        elif specs[name].is_list and specs[name].kind == "element" and value is not None:
+            if not items:
+                raise XNATValidationError(
+                    name,
+                    "the values of a stored object's repeated element are not replaced this "
+                    "way: give them when creating the object",
+                )
+            params.extend((specs[name], path, v) for path, v in value_params(specs[name], value))
         elif value is not None or not skip_none:
             params.append((specs[name], specs[name].path, encode_value(value)))
     return params
 
 
-def object_params(spec: FieldSpec, value: XNATObject) -> list[tuple[str, str]]:
+def value_params(spec: FieldSpec, values: Iterable[Any]) -> list[tuple[str, str]]:
+    """XPath parameters of the values of a repeated simple element: ``comments=["a", "b"]``
+    becomes ``comments/comment[0]/comment=a`` and ``comments/comment[1]/comment=b`` (XNAT
+    keeps each value as an item of an in-line repeater type whose one field is the element's
+    name: ``XFTField.AddField``)."""
+    leaf = spec.path.rsplit("/", 1)[-1]
+    return [(f"{spec.path}[{i}]/{leaf}", encode_value(v)) for i, v in enumerate(values)]
+
+
+def item_params(spec: FieldSpec, items: Iterable[XNATObject]) -> list[tuple[str, str]]:
+    """XPath parameters (relative to the owner) of the items of a repeated child field.
+
+    ``scans=[Scan(scan_id="1"), Scan(scan_id="2")]`` becomes ``scans/scan[0]/scan_id=1`` and
+    ``scans/scan[1]/scan_id=2``: XNAT's indexed form (``XFTItem.setXMLPropertyChild``: a
+    numeric ``[N]`` step picks the N-th item, 0-based, and creates the missing ones)."""
+    params: list[tuple[str, str]] = []
+    for index, item in enumerate(items):
+        params.extend(object_params(spec, item, index))
+    return params
+
+
+def object_params(
+    spec: FieldSpec, value: XNATObject, index: int | None = None
+) -> list[tuple[str, str]]:
     """XPath parameters (relative to the owner) that write a whole nested or child object.
 
     ``subject.demographics = DemographicData(gender="female")`` becomes
-    ``demographics[@xsi:type=xnat:demographicData]/gender=female``. Only single (not list)
-    nested/child fields can be written this way; every set field is validated first.
+    ``demographics[@xsi:type=xnat:demographicData]/gender=female``. Single nested/child
+    fields are written this way, list items with their ``index`` (:func:`item_params`);
+    every set field is validated first.
     """
-    if spec.is_data or spec.is_list:
+    if spec.is_data:
         raise XNATValidationError(
             spec.name, f"{spec.name} takes a plain value, not a {type(value).__name__} object"
+        )
+    if spec.is_list != (index is not None):
+        raise XNATValidationError(
+            spec.name, f"{spec.name} takes a list of objects, not a {type(value).__name__}"
         )
     if spec.target is not None and not isinstance(value, spec.target):
         raise XNATValidationError(
@@ -585,9 +668,16 @@ def object_params(spec: FieldSpec, value: XNATObject) -> list[tuple[str, str]]:
     klass = type(value)
     table = class_fields(klass)
     present = set_fields(value)
-    nested = {k: v for k, v in present.items() if isinstance(v, XNATObject)}
+    nested = {
+        k: v
+        for k, v in present.items()
+        if k in table.by_name and _is_object_value(table.by_name[k], v)
+    }
     specs = validate_fields(klass, {k: v for k, v in present.items() if k not in nested})
-    if spec.kind == "child":
+    if index is not None:
+        # one item of a list: its own paths are relative to itself, behind the indexed step
+        step = f"{spec.path}[{index}]/"
+    elif spec.kind == "child":
         # a named complex type: its own paths are relative to itself, behind the child step
         step = f"{spec.path}[@xsi:type={klass.__xsi_type__}]/" if klass.__xsi_type__ else ""
         step = step or f"{spec.path}/"
@@ -596,8 +686,12 @@ def object_params(spec: FieldSpec, value: XNATObject) -> list[tuple[str, str]]:
         step = ""
     params: list[tuple[str, str]] = []
     for name, item in present.items():
-        if name in nested:
+        if isinstance(item, XNATObject):
             params.extend((step + p, v) for p, v in object_params(table.by_name[name], item))
+        elif name in nested:
+            params.extend((step + p, v) for p, v in item_params(table.by_name[name], item))
+        elif specs[name].is_list and specs[name].kind == "element":
+            params.extend((step + p, v) for p, v in value_params(specs[name], item))
         else:
             params.append((step + specs[name].path, encode_value(item)))
     if not params:
@@ -609,7 +703,7 @@ def set_fields(obj: XNATObject) -> dict[str, Any]:
     """The fields of ``obj`` that hold a value (empty nested objects left out)."""
     present: dict[str, Any] = {}
     for name in class_fields(type(obj)).by_name:
-        if name in RESERVED_NAMES:
+        if runtime_owned(type(obj), name):
             continue
         value = getattr(obj, name, None)
         if value in (None, [], "") or (isinstance(value, XNATObject) and not set_fields(value)):
@@ -664,6 +758,23 @@ def _mentions(prefix: str, data: Mapping[str, Any], item: Mapping[str, Any] | No
     return any(str(c.get("field", "")).lower().startswith(prefix) for c in children or ())
 
 
+def _item_values(spec: FieldSpec, item: Mapping[str, Any] | None) -> list[Any] | None:
+    """The values of a repeated simple element (``comments/comment``) that XNAT keeps as
+    child items, one value each under the element's name; None when there are none."""
+    if not spec.is_list or spec.kind != "element" or item is None:
+        return None
+    items = child_items(item, spec.path)
+    if items is None:
+        return None
+    leaf = spec.path.rsplit("/", 1)[-1]
+    raw = [(it.get("data_fields") or {}).get(leaf) for it in items]
+    try:
+        values: list[Any] = spec.convert(raw)
+    except (TypeError, ValueError):
+        return None
+    return values
+
+
 def _fill_data(
     obj: XNATObject,
     data: Mapping[str, Any],
@@ -676,7 +787,7 @@ def _fill_data(
     table = class_fields(type(obj))
     found = False
     for spec in table.data:
-        if spec.name in RESERVED_NAMES:
+        if runtime_owned(type(obj), spec.name):
             continue
         key = spec.path
         if key not in data:
@@ -692,10 +803,13 @@ def _fill_data(
                 value = None
             found = found or value is not None
             setter(obj, spec.name, spec.missing if value is None else value)
+        elif (values := _item_values(spec, item)) is not None:
+            found = found or bool(values)
+            setter(obj, spec.name, values)
         else:
             setter(obj, spec.name, spec.missing)
     for spec in table.nested:
-        if spec.name in RESERVED_NAMES:
+        if runtime_owned(type(obj), spec.name):
             continue
         target = spec.target
         nested_value: Any = None
@@ -727,7 +841,7 @@ def _fill_children(obj: XNATObject, item: Mapping[str, Any] | None) -> bool:
     session = obj._xnat_session
     found = False
     for path, spec in class_fields(type(obj)).children.items():
-        if spec.name in RESERVED_NAMES:
+        if runtime_owned(type(obj), spec.name):
             continue
         items = child_items(item, path) if item is not None else None
         if items is None:

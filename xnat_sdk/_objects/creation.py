@@ -23,7 +23,18 @@ __all__ = ["create_item", "create_project", "creation_class"]
 _SCAN_ID = re.compile(r"^[A-Za-z0-9_.-]+\Z")
 # Fields XNAT fills in itself on creation: never demanded from the caller.
 _AUTO_FIELDS = frozenset(
-    {"id", "project", "label", "subject_id", "image_session_id", "session_id", "imagesession_id"}
+    {
+        "id",
+        "project",
+        "label",
+        "subject_id",
+        "image_session_id",
+        "session_id",
+        "imagesession_id",
+        # xnat:resource/@URI (required by the XSD): the catalog path, which XNAT assigns
+        # when it creates the resource folder
+        "uri_",
+    }
 )
 
 
@@ -109,12 +120,13 @@ def create_item(
         for name, value in fields.items():
             if isinstance(value, XNATObject):
                 raise XNATValidationError(name, "resources take plain values only")
-        for _, path, encoded in field_params(klass, fields, required=required):
-            query[path] = encoded
+        query.update(_resource_params(klass, fields, required))
     else:
         query["xsiType"] = xsi
         query["req_format"] = "qs"
-        for _, path, encoded in field_params(klass, fields, required=required, skip_none=True):
+        for _, path, encoded in field_params(
+            klass, fields, required=required, skip_none=True, items=True
+        ):
             query[f"{xsi}/{path}"] = encoded
     if spec.name != "resources":  # the server itself refuses an existing resource (409)
         refuse_existing(session, f"{uri}/{key}", f"{spec.singular} {key!r}")
@@ -139,6 +151,26 @@ def _check_container(spec: ListingSpec, uri: str) -> None:
 _O = TypeVar("_O", bound=XNATObject)
 
 
+def _resource_params(
+    klass: type[XNATObject], fields: dict[str, Any], required: list[str]
+) -> dict[str, str]:
+    """The query of a resource PUT: the catalog's own fields by name (``format=DICOM``); a
+    site's subtype of ``xnat:resourceCatalog`` adds ``xsiType`` and its own fields as
+    ``{xsiType}/{path}`` (XNAT's ``CatalogResource`` loads the item of that type)."""
+    catalog = next((c for c in klass.__mro__ if getattr(c, "__xsi_type__", None) == _CATALOG), None)
+    own = class_fields(catalog).by_path if catalog is not None else {}
+    xsi = klass.__xsi_type__
+    query: dict[str, str] = {}
+    if catalog is not None and catalog is not klass and xsi:
+        query["xsiType"] = xsi
+    for _, path, encoded in field_params(klass, fields, required=required):
+        query[path if path in own or "xsiType" not in query else f"{xsi}/{path}"] = encoded
+    return query
+
+
+_CATALOG = "xnat:resourceCatalog"
+
+
 def create_project(cls: type[_O], session: XNATSession, id: str, fields: dict[str, Any]) -> _O:
     """Create a project (``PUT /data/projects/{id}``) after validating every field."""
     session._require_model("ProjectData.create")
@@ -146,7 +178,7 @@ def create_project(cls: type[_O], session: XNATSession, id: str, fields: dict[st
     fields.pop("id", None)
     xsi = cls.__xsi_type__ or "xnat:projectData"
     query: dict[str, str] = {"xsiType": xsi}
-    for _, path, encoded in field_params(cls, fields, skip_none=True):
+    for _, path, encoded in field_params(cls, fields, skip_none=True, items=True):
         query[f"{xsi}/{path}"] = encoded
     uri = f"/data/projects/{id}"
     refuse_existing(session, uri, f"project {id!r}")

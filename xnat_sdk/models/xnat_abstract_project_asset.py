@@ -28,7 +28,7 @@ class AbstractProjectAsset(GenericData):
     __xsd_element__: ClassVar[str | None] = None
     __xsd_abstract__: ClassVar[bool] = True
 
-    subjects_: list[SubjectData] = attrs.field(
+    subjects: list[SubjectData] = attrs.field(
         factory=list,
         metadata={
             "xsd": "subjects",
@@ -39,7 +39,7 @@ class AbstractProjectAsset(GenericData):
             "type": "xnat:subjectData",
         },
     )
-    experiments_: list[ExperimentData] = attrs.field(
+    experiments: list[ExperimentData] = attrs.field(
         factory=list,
         metadata={
             "xsd": "experiments",

@@ -54,7 +54,6 @@ class Algorithm(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:string",
-            "required": True,
         },
     )
     version: str | None = attrs.field(
@@ -66,7 +65,6 @@ class Algorithm(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:string",
-            "required": True,
         },
     )
     source: str | None = attrs.field(

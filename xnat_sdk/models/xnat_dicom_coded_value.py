@@ -75,6 +75,5 @@ class DicomCodedValue(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:string",
-            "required": True,
         },
     )

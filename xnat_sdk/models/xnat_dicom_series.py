@@ -250,6 +250,19 @@ class DicomSeriesImage(XNATObject):
     __xsd_element__: ClassVar[str | None] = None
     __xsd_abstract__: ClassVar[bool] = False
 
+    uri_: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "URI",
+            "path": "URI",
+            "xpath": "xnat:dicomSeries_image/URI",
+            "kind": "attribute",
+            "list": False,
+            "type": "xs:anyURI",
+            "required": True,
+            "facets": {"maxLength": 255},
+        },
+    )
     sop_instance_uid: str | None = attrs.field(
         default=None,
         metadata={
@@ -273,6 +286,3 @@ class DicomSeriesImage(XNATObject):
             "type": "xs:integer",
         },
     )
-
-    # Provided by the runtime base, not generated:
-    #   uri <- URI (attribute)

@@ -84,7 +84,7 @@ class FieldDefinitionGroup(XNATObject):
             "type": "xs:boolean",
         },
     )
-    fields_: list[FieldDefinitionGroupField] = attrs.field(
+    fields: list[FieldDefinitionGroupField] = attrs.field(
         factory=list,
         metadata={
             "xsd": "fields",

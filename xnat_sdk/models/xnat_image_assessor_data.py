@@ -63,7 +63,6 @@ class ImageAssessorData(DerivedData, AssessorBase):
             "kind": "element",
             "list": False,
             "type": "xs:string",
-            "required": True,
         },
     )
     parameters: list[AddField] = attrs.field(

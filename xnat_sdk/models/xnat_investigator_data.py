@@ -56,7 +56,6 @@ class InvestigatorData(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:string",
-            "required": True,
             "facets": {"maxLength": 25},
         },
     )
@@ -69,7 +68,6 @@ class InvestigatorData(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:string",
-            "required": True,
             "facets": {"maxLength": 25},
         },
     )

@@ -68,6 +68,17 @@ class PublicationResource(AbstractResource):
             "type": "xs:string",
         },
     )
+    uri_: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "uri",
+            "path": "uri",
+            "xpath": "xnat:publicationResource/uri",
+            "kind": "attribute",
+            "list": False,
+            "type": "xs:anyURI",
+        },
+    )
     other: str | None = attrs.field(
         default=None,
         metadata={
@@ -138,6 +149,3 @@ class PublicationResource(AbstractResource):
             "facets": {"maxLength": 10000},
         },
     )
-
-    # Provided by the runtime base, not generated:
-    #   uri <- uri (attribute)

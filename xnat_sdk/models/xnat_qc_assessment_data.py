@@ -38,7 +38,7 @@ class QcAssessmentData(MrAssessorData):
             "type": "xs:string",
         },
     )
-    scans_: list[QcAssessmentDataScan] = attrs.field(
+    scans: list[QcAssessmentDataScan] = attrs.field(
         factory=list,
         metadata={
             "xsd": "scans",

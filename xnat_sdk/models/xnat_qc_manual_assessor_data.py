@@ -65,7 +65,7 @@ class QcManualAssessorData(ImageAssessorData):
     """Possible clinical findings made during Quality Control. Not necessarily authorizative or
     clinical diagnoses. Further investigation required.
     """
-    scans_: list[QcScanData] = attrs.field(
+    scans: list[QcScanData] = attrs.field(
         factory=list,
         metadata={
             "xsd": "scans",
@@ -97,7 +97,6 @@ class QcManualAssessorData(ImageAssessorData):
             "kind": "element",
             "list": False,
             "type": "xs:string",
-            "required": True,
         },
     )
     payable: str | None = attrs.field(

@@ -66,7 +66,6 @@ class QcScanData(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:string",
-            "required": True,
         },
     )
     rater: str | None = attrs.field(
@@ -135,7 +134,6 @@ class QcScanData(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:string",
-            "required": True,
         },
     )
     rating: QcScanDataRating = attrs.field(
@@ -149,7 +147,7 @@ class QcScanData(XNATObject):
             "type": "",
         },
     )
-    fields_: list[QcScanDataField] = attrs.field(
+    fields: list[QcScanDataField] = attrs.field(
         factory=list,
         metadata={
             "xsd": "fields",

@@ -72,7 +72,6 @@ class ReconstructedImageData(ReconstructionBase):
             "kind": "element",
             "list": False,
             "type": "xs:string",
-            "required": True,
         },
     )
     in_scans: list[str] = attrs.field(

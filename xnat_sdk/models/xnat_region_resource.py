@@ -36,7 +36,6 @@ class RegionResourceCreator(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:string",
-            "required": True,
         },
     )
     lastname: str | None = attrs.field(
@@ -48,7 +47,6 @@ class RegionResourceCreator(XNATObject):
             "kind": "element",
             "list": False,
             "type": "xs:string",
-            "required": True,
         },
     )
 

@@ -27,6 +27,19 @@ class Resource(AbstractResource):
     __xsd_element__: ClassVar[str | None] = None
     __xsd_abstract__: ClassVar[bool] = False
 
+    uri_: str | None = attrs.field(
+        default=None,
+        metadata={
+            "xsd": "URI",
+            "path": "URI",
+            "xpath": "xnat:resource/URI",
+            "kind": "attribute",
+            "list": False,
+            "type": "xs:anyURI",
+            "required": True,
+            "facets": {"maxLength": 10000},
+        },
+    )
     format: str | None = attrs.field(
         default=None,
         metadata={
@@ -86,6 +99,3 @@ class Resource(AbstractResource):
             "type": "prov:process",
         },
     )
-
-    # Provided by the runtime base, not generated:
-    #   uri <- URI (attribute)

@@ -35,7 +35,6 @@ class SubjectAssessorData(ExperimentData, SubjectAssessorBase):
             "kind": "element",
             "list": False,
             "type": "xs:string",
-            "required": True,
         },
     )
     age: float | None = attrs.field(

@@ -25,19 +25,34 @@ DEFAULT_USERS: tuple[tuple[str, str, bool], ...] = (
 )
 
 
+def site_schema_files(schemas: str | Path | None) -> list[Path]:
+    """The ``.xsd`` files of a site schema folder (or the one file given); ``[]`` for None.
+    A missing folder is a :class:`FileNotFoundError` naming it."""
+    if schemas is None:
+        return []
+    path = Path(schemas)
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise FileNotFoundError(f"site schema folder {path} does not exist")
+    return sorted(path.rglob("*.xsd"))
+
+
 class LocalXNAT:
     """A local XNAT server (SQLite store + files on disk) on a real HTTP port.
 
     ``data_dir=None`` uses a temporary folder removed by :meth:`stop`; given a folder, state
     survives restarts. ``users`` are ``(login, password, admin)`` triples created when missing
-    (default ``admin``/``admin`` and the non-admin ``user``/``user``). ``extra_schemas`` are
-    site-plugin ``.xsd`` files: their types become creatable and they are served under
-    ``/xapi/schemas/{stem}`` next to the ``schemas_dir`` ones. ``restrict_user_list`` is
-    XNAT's ``restrictUserListAccessToAdmins`` site preference, off by default as in XNAT: any
-    logged-in user may list the site's users (``/data/users`` and the ``/xapi/users``
-    listings). Switched on, only site admins may: ``/data/users`` answers other users 403
-    "Access Denied: Only site managers can access site-level user resources.", the XAPI
-    listings a bare 403 (a user still reads their own ``/xapi/users/profile/{login}``).
+    (default ``admin``/``admin`` and the non-admin ``user``/``user``). ``schemas`` is a folder
+    of site-plugin schemas (every ``.xsd`` below it; ``xnat-sdk serve --schemas DIR``) and
+    ``extra_schemas`` single ``.xsd`` files: their types become creatable, listable and
+    searchable, and they are served under ``/xapi/schemas`` next to the core ones, named as
+    XNAT names them (``qc/qc.xsd`` -> ``qc``, ``qc/extra.xsd`` -> ``qc/extra``).
+    ``restrict_user_list`` is XNAT's ``restrictUserListAccessToAdmins`` site preference, off by
+    default as in XNAT: any logged-in user may list the site's users (``/data/users`` and the
+    ``/xapi/users`` listings). Switched on, only site admins may: ``/data/users`` answers other
+    users 403 "Access Denied: Only site managers can access site-level user resources.", the
+    XAPI listings a bare 403 (a user still reads their own ``/xapi/users/profile/{login}``).
     Guests are refused either way (``/data/users`` 403, ``/xapi/users*`` 401).
     ``site_id`` sets XNAT's ``siteId`` site preference at start (``None`` keeps the one stored
     in ``data_dir``, ``XNAT`` for a new one): accession IDs are ``{siteId}_S00001`` and
@@ -61,6 +76,7 @@ class LocalXNAT:
         extra_schemas: Iterable[str | Path] = (),
         restrict_user_list: bool = False,
         require_login: bool | None = None,
+        schemas: str | Path | None = None,
     ) -> None:
         self._tmp: str | None = None
         if data_dir is None:
@@ -73,6 +89,12 @@ class LocalXNAT:
         self.schemas_dir = Path(schemas_dir) if schemas_dir is not None else None
         self.site_id = site_id
         self.extra_schemas = [Path(p) for p in extra_schemas]
+        self.schema_names = {p: p.stem for p in self.extra_schemas}
+        for path in site_schema_files(schemas):
+            # XNAT's name of classpath file schemas/{folder}/{file}.xsd (SchemaApi)
+            folder = path.parent.name
+            self.schema_names[path] = path.stem if folder == path.stem else f"{folder}/{path.stem}"
+            self.extra_schemas.append(path)
         self.restrict_user_list = restrict_user_list
         self.require_login = require_login
         self._app: XNATApp | None = None
@@ -90,6 +112,7 @@ class LocalXNAT:
                 site_id=self.site_id,
                 users=self.users,
                 extra_schemas=self.extra_schemas,
+                schema_names=self.schema_names,
                 restrict_user_list=self.restrict_user_list,
                 require_login=self.require_login,
             )

@@ -68,8 +68,10 @@ ROUTE_MODULES: list[str] = [
 
 
 def _default_schemas_dir() -> Path | None:
-    here = Path(__file__).resolve().parents[3] / "schemas"
-    return here if (here / "xnat").is_dir() else None
+    """The pinned core schemas: built into the installation, else a checkout's."""
+    from xnat_sdk_codegen.core import default_core_schemas  # same wheel, imports nothing
+
+    return default_core_schemas()
 
 
 def _route_module(name: str) -> ModuleType:

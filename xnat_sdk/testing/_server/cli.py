@@ -15,7 +15,7 @@ __all__ = ["serve"]
 
 def serve(args: argparse.Namespace) -> int:
     """Start the server described by ``args`` (data_dir, host, port, user, password,
-    site_id, restrict_user_list).
+    site_id, require_login, restrict_user_list, schemas: a folder of site schemas).
 
     ``site_id`` (``--site-id``) sets XNAT's ``siteId`` preference, the prefix of accession
     IDs (``{siteId}_S00001``); without it the data folder's stored one (else ``XNAT``) stays.
@@ -30,15 +30,11 @@ def serve(args: argparse.Namespace) -> int:
     login = getattr(args, "user", None) or "admin"
     password = getattr(args, "password", None) or "admin"
     users = [u for u in users if u[0] != login] + [(login, password, True)]
-    server = LocalXNAT(
-        data_dir=getattr(args, "data_dir", None),
-        host=getattr(args, "host", "127.0.0.1"),
-        port=int(getattr(args, "port", 8080)),
-        users=users,
-        site_id=getattr(args, "site_id", None),
-        require_login=getattr(args, "require_login", None),
-        restrict_user_list=bool(getattr(args, "restrict_user_list", False)),
-    )
+    try:
+        server = _server(args, users)
+    except FileNotFoundError as exc:
+        print(f"xnat-sdk serve: {exc}", file=sys.stderr)
+        return 1
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:
@@ -67,3 +63,17 @@ def serve(args: argparse.Namespace) -> int:
         server.stop()
     print("Local XNAT stopped.", flush=True)
     return 0
+
+
+def _server(args: argparse.Namespace, users: list[tuple[str, str, bool]]) -> LocalXNAT:
+    """The server ``args`` describe (a missing ``--schemas`` folder: FileNotFoundError)."""
+    return LocalXNAT(
+        data_dir=getattr(args, "data_dir", None),
+        host=getattr(args, "host", "127.0.0.1"),
+        port=int(getattr(args, "port", 8080)),
+        users=users,
+        site_id=getattr(args, "site_id", None),
+        require_login=getattr(args, "require_login", None),
+        restrict_user_list=bool(getattr(args, "restrict_user_list", False)),
+        schemas=getattr(args, "schemas", None),
+    )

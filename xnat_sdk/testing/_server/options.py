@@ -13,6 +13,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", default=None, help="folder for the database and files")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument(
+        "--schemas",
+        default=None,
+        metavar="DIR",
+        help="folder of site schemas (.xsd) to load: their types can be created, listed, read "
+        "and searched, and /xapi/schemas serves them next to the core ones",
+    )
     parser.add_argument("--user", default="admin")
     parser.add_argument("--password", default="admin")
     parser.add_argument(

@@ -32,6 +32,8 @@ class ServerConfig:
     #: the site ID to start with (stored as the ``siteId`` preference); ``None`` keeps the
     #: stored one (``XNAT`` on a new store). Set to the site ID in force once started.
     site_id: str | None = None
+    #: the ``/xapi/schemas`` name of each extra file (default: its stem)
+    schema_names: dict[Path, str] = field(default_factory=dict)
     version: str = "1.8.10"
     session_timeout_ms: int = 900_000
     #: XNAT's ``restrictUserListAccessToAdmins`` site preference; off by default, as in XNAT:

@@ -29,7 +29,8 @@ Tables (all created at open, ``CREATE TABLE IF NOT EXISTS``):
 * ``scans(pk, experiment_id, id, xsi_type, type, data, ...)``: ``pk`` is
   ``xnat_imagescandata_id``
 * ``reconstructions(pk, experiment_id, id, type, base_scan_type, data, ...)``
-* ``resources(id, parent_kind, parent_id, label, format, content, description, tags, inout)``:
+* ``resources(id, parent_kind, parent_id, label, format, content, description, tags, inout,
+  xsi_type, data)``:
   ``parent_kind`` in ``project|subject|experiment|scan|reconstruction|assessor``;
   ``parent_id`` is the project ID, subject/experiment/assessor accession ID, or the scan /
   reconstruction ``pk`` (as text). ``id`` is ``xnat_abstractresource_id``.
@@ -174,7 +175,9 @@ CREATE TABLE IF NOT EXISTS resources(
     tags TEXT NOT NULL DEFAULT '',
     inout TEXT NOT NULL DEFAULT '',
     insert_date TEXT NOT NULL,
-    event_id INTEGER NOT NULL DEFAULT 0
+    event_id INTEGER NOT NULL DEFAULT 0,
+    xsi_type TEXT NOT NULL DEFAULT 'xnat:resourceCatalog',
+    data TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS resources_parent ON resources(parent_kind, parent_id);
 CREATE TABLE IF NOT EXISTS files(
@@ -269,13 +272,20 @@ class Store:
     # -- plumbing ---------------------------------------------------------------------------
     def _add_missing_columns(self) -> None:
         """Give a database made by an older version the columns added since
-        (``last_modified`` of subjects, experiments and scans)."""
-        for table in ("subjects", "experiments", "scans"):
+        (``last_modified`` of subjects, experiments and scans; the ``xsi_type`` and ``data``
+        of resources, for resource subtypes of site schemas)."""
+        added = [
+            *(
+                (t, "last_modified TEXT NOT NULL DEFAULT ''")
+                for t in ("subjects", "experiments", "scans")
+            ),
+            ("resources", "xsi_type TEXT NOT NULL DEFAULT 'xnat:resourceCatalog'"),
+            ("resources", "data TEXT NOT NULL DEFAULT '{}'"),
+        ]
+        for table, column in added:
             have = {r[1] for r in self._db.execute(f"PRAGMA table_info({table})")}
-            if "last_modified" not in have:
-                self._db.execute(
-                    f"ALTER TABLE {table} ADD COLUMN last_modified TEXT NOT NULL DEFAULT ''"
-                )
+            if column.split()[0] not in have:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
 
     def close(self) -> None:
         """Close the database connection."""

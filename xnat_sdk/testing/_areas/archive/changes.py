@@ -40,7 +40,12 @@ __all__ = [
 
 _CUSTOM = re.compile(r"^fields/field\[name=([^\]]+)\]/(field|name)$", re.IGNORECASE)
 
-_PRED = re.compile(r"\[[^\]]*\]")
+_PRED = re.compile(r"\[(?!\d+\])[^\]]*\]")
+"""Predicates dropped from a written path (``[@xsi:type=...]``); a numeric index is kept:
+``scans/scan[1]/scan_id`` writes the second ``scans/scan`` item."""
+
+#: ``path[N]/rest``: field ``rest`` of the N-th (0-based) item of child list ``path``
+ITEM_KEY = re.compile(r"^(.+?)\[(\d+)\]/(.+)$")
 
 #: ``parameters/addParam[name=X]/addField``: one ``xnat:addField`` of a scan's (or
 #: reconstruction's) ``parameters/addParam`` list (``addParam`` is ``type="xnat:addField"``,
@@ -317,8 +322,11 @@ def canonical_paths(
     out: dict[str, str | None] = {}
     problems: list[str] = []
     for k, v in data.items():
-        f = schema.field(xsi, k)
-        if f is None and k.startswith("demographics/"):
+        item = _item_key(schema, xsi, k)
+        if item is not None:
+            # a field of a child item (XFTItem.setXMLPropertyChild: ``[N]`` picks the N-th)
+            path, f = item
+        elif (f := schema.field(xsi, k)) is None and k.startswith("demographics/"):
             f = schema.field("xnat:demographicData", k.split("/", 1)[1])
             path = "demographics/" + f.path if f else k
         else:
@@ -335,6 +343,27 @@ def canonical_paths(
     if problems:
         raise HttpError(400, "".join(problems))
     return out
+
+
+def _item_key(schema: SchemaInfo, xsi: str, key: str) -> tuple[str, FieldDef | None] | None:
+    """(stored key ``scans/scan[N]/field``, its field) for a write to a child item: indexed
+    (``scans/scan[1]/scan_id``) or not (``scans/scan/scan_id`` is the first item, as in XNAT);
+    None when ``key`` is not inside a child list of ``xsi``."""
+    children = schema.children(xsi)
+    if not children:
+        return None
+    lowered = {c.lower(): c for c in children}
+    m = ITEM_KEY.match(key)
+    if m is not None:
+        base, index, rest = m.group(1), int(m.group(2)), m.group(3)
+    else:
+        base = next((c for c in lowered if key.lower().startswith(c + "/")), "")
+        index, rest = 0, key[len(base) + 1 :]
+    path = lowered.get(base.lower())
+    if path is None:
+        return None
+    f = schema.field(children[path], rest)
+    return f"{path}[{index}]/{f.path if f else rest}", f
 
 
 def merge_data(old: dict[str, str], changes: dict[str, str | None]) -> dict[str, str]:

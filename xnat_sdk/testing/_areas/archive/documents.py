@@ -121,6 +121,8 @@ ADD_PARAM = re.compile(r"^parameters/addParam\[name=(.*)\]$")
 #: ``studyProtocol[ID=X]`` data keys of a project: one item of its ``studyProtocol`` list
 #: (``xnat:abstractProtocol``, maxOccurs unbounded), kept as the XML element it came in
 STUDY_PROTOCOL = re.compile(r"^studyProtocol\[ID=(.*)\]$")
+#: ``path[N]/field`` data keys: field ``field`` of the N-th item of child list ``path``
+_ITEM_KEY = re.compile(r"^(.+?)\[(\d+)\]/(.+)$")
 
 
 class ItemNode:
@@ -151,11 +153,27 @@ class ItemNode:
         """Append a child item under collection ``field``."""
         self.children.append((field, node))
 
+    def _split_items(self, schema: SchemaInfo) -> None:
+        """Turn stored ``scans/scan[N]/field`` keys into child items of ``scans/scan`` (of
+        XNAT's pseudo type ``...Data_scan``), in index order."""
+        children = schema.children(self.xsi_type)
+        if not children:
+            return
+        groups: dict[tuple[str, int], dict[str, str]] = {}
+        for key in list(self.fields):
+            m = _ITEM_KEY.match(key)
+            if m is not None and m.group(1) in children:
+                item = groups.setdefault((m.group(1), int(m.group(2))), {})
+                item[m.group(3)] = self.fields.pop(key)
+        for (path, _), fields in sorted(groups.items()):
+            self.add(path, ItemNode(children[path], fields))
+
     # -- JSON -----------------------------------------------------------------------------
     def json_item(
         self, schema: SchemaInfo, parent_date: str = "", parent_event: int = 0
     ) -> dict[str, Any]:
         """The ITEM dict (nested items without their own dates inherit the parent's)."""
+        self._split_items(schema)
         insert_date = self.insert_date or parent_date
         event_id = self.event_id or parent_event
         data: dict[str, Any] = {
@@ -182,6 +200,7 @@ class ItemNode:
             kept.tag = _qname(tag)
             kept.set(XSI_TYPE, self.xsi_type)
             return kept
+        self._split_items(schema)
         el = ET.Element(_qname(tag))
         if with_type:
             el.set(XSI_TYPE, self.xsi_type)
@@ -299,9 +318,10 @@ def resource_nodes(
             "tags": r["tags"],
             "URI": f"{store.files_root / str(r['id'])}/{r['label']}_catalog.xml",
         }
+        fields.update(loads_data(r["data"]))  # a site subtype's own fields
         out.append(
             ItemNode(
-                "xnat:resourceCatalog",
+                r["xsi_type"],
                 fields,
                 event_id=r["event_id"],
                 insert_date=r["insert_date"],

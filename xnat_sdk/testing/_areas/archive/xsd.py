@@ -86,6 +86,10 @@ class TypeDef:
     fields: list[FieldDef] = field(default_factory=list)
     element: str | None = None
     abstract: bool = False
+    children: dict[str, str] = field(default_factory=dict)
+    """Repeated anonymous child items: path (``scans/scan``) -> XNAT's pseudo type of the
+    items (``qc:reviewData_scan``, the owner's name, ``_`` and the element's, as
+    ``XFTElement(node, prefix, schema, header)`` names them)."""
 
 
 class SchemaInfo:
@@ -112,6 +116,16 @@ class SchemaInfo:
             seen = {f.path for f in out}
             out.extend(f for f in t.fields if f.path not in seen)
         self._cache[xsi_type] = out
+        return out
+
+    def children(self, xsi_type: str) -> dict[str, str]:
+        """The repeated anonymous child items of ``xsi_type`` and its bases (path -> type)."""
+        out: dict[str, str] = {}
+        t = self.types.get(xsi_type)
+        while t is not None:
+            for path, child in t.children.items():
+                out.setdefault(path, child)
+            t = self.types.get(t.base) if t.base else None
         return out
 
     def field(self, xsi_type: str, path: str) -> FieldDef | None:
@@ -158,8 +172,15 @@ def load_schema_info(folder: Path | None, extra: tuple[Path, ...] = ()) -> Schem
             return _cache[key]
         types: dict[str, TypeDef] = {}
         files = sorted(Path(folder).glob("*/*.xsd")) if folder is not None else []
-        for path in [*files, *extra]:
-            _parse_file(path, types)
+        roots = [(path, ET.parse(path).getroot()) for path in [*files, *extra]]
+        simple: dict[str, _Simple] = {}  # shared: a file may use a type another defines
+        prefixes = [_prefix_of(root, path) for path, root in roots]
+        for (_, root), prefix in zip(roots, prefixes, strict=True):
+            for st in root.findall(f"{XS}simpleType"):
+                simple[f"{prefix}:{st.get('name')}"] = _restriction(st)
+        site = set(extra)
+        for (path, root), prefix in zip(roots, prefixes, strict=True):
+            _parse_root(root, prefix, simple, types, site=path in site)
         if not types:
             types = _fallback()
         info = SchemaInfo(types)
@@ -181,14 +202,37 @@ def _prefix_of(root: ET.Element, path: Path) -> str:
     return path.parent.name
 
 
-def _parse_file(path: Path, types: dict[str, TypeDef]) -> None:
-    root = ET.parse(path).getroot()
-    prefix = _prefix_of(root, path)
-    simple: dict[str, _Simple] = {}
-    for st in root.findall(f"{XS}simpleType"):
-        simple[f"{prefix}:{st.get('name')}"] = _restriction(st)
-    for ct in root.findall(f"{XS}complexType"):
-        name = f"{prefix}:{ct.get('name')}"
+def _named_complex_types(root: ET.Element) -> list[tuple[str, ET.Element]]:
+    """(name, complexType) of the named complex types and of the global elements with an
+    anonymous one (XNAT makes those data types named after the element, ``XFTSchema``)."""
+    found = [(str(ct.get("name")), ct) for ct in root.findall(f"{XS}complexType")]
+    if root.get("targetNamespace") == "http://nrg.wustl.edu/xdat":
+        return found  # the xdat annotation vocabulary, not a data model
+    for el in root.findall(f"{XS}element"):
+        ct = el.find(f"{XS}complexType")
+        if el.get("name") and el.get("type") is None and ct is not None:
+            found.append((str(el.get("name")), ct))
+    return found
+
+
+def _definitions(root: ET.Element) -> dict[tuple[str, str], ET.Element]:
+    return {
+        (n.tag.replace(XS, ""), str(n.get("name"))): n
+        for n in root
+        if n.tag in (f"{XS}group", f"{XS}attributeGroup", f"{XS}element") and n.get("name")
+    }
+
+
+def _parse_root(
+    root: ET.Element,
+    prefix: str,
+    simple: dict[str, _Simple],
+    types: dict[str, TypeDef],
+    *,
+    site: bool = False,
+) -> None:
+    for local, ct in _named_complex_types(root):
+        name = f"{prefix}:{local}"
         td = TypeDef(name=name, base=None, abstract=ct.get("abstract") == "true")
         body: ET.Element = ct
         for tag in ("complexContent", "simpleContent"):
@@ -202,21 +246,49 @@ def _parse_file(path: Path, types: dict[str, TypeDef]) -> None:
                     if base and not base.startswith("xs:"):
                         td.base = base
                     body = ext
-        _collect(body, "", td.fields, simple, owner=name)
+        _collect(body, "", _Owner(td, types, simple, prefix, _definitions(root), site))
         types[name] = td
     for el in root.findall(f"{XS}element"):
-        t = el.get("type")
-        if t and t in types and types[t].element is None:
+        t = el.get("type") or f"{prefix}:{el.get('name')}"
+        if t in types and types[t].element is None:
             types[t].element = el.get("name")
 
 
-def _simple_type(el: ET.Element, simple: dict[str, _Simple]) -> _Simple | None:
+@dataclass
+class _Owner:
+    """The type whose fields are being collected, and what resolving them needs."""
+
+    td: TypeDef
+    types: dict[str, TypeDef]
+    simple: dict[str, _Simple]
+    prefix: str
+    defs: dict[tuple[str, str], ET.Element] = field(default_factory=dict)
+    """Top-level groups, attribute groups and elements of the file, by (kind, name)."""
+    site: bool = False
+    """A site schema: its elements of a named complex type are child items (as in XNAT,
+    where they are items of their own); the core ones keep their special handling."""
+
+    def add(self, path: str, kind: str, st: _Simple) -> None:
+        self.td.fields.append(
+            FieldDef(path, kind, st.base, st.enumeration, st.max_length, self.td.name)
+        )
+
+
+def _simple_type(el: ET.Element, owner: _Owner) -> _Simple | None:
+    """The simple type of an element or attribute, read as leniently as XNAT's loader: a
+    restriction directly under the element, an unprefixed name of the schema's own type, and
+    ``type=`` with inline facets are all accepted (see ``xnat_sdk_codegen.lenient``)."""
     t = el.get("type")
-    if t is not None:
-        if t.startswith("xs:"):
-            return _Simple(t)
-        return simple.get(t)
     st = el.find(f"{XS}simpleType")
+    if st is None and el.find(f"{XS}restriction") is not None:
+        st = el  # a restriction directly under the element (XFTRule reads it too)
+    if t is not None:
+        inline = _restriction(st) if st is not None else _STRING
+        if ":" not in t:
+            t = f"{owner.prefix}:{t}" if f"{owner.prefix}:{t}" in owner.simple else f"xs:{t}"
+        if t.startswith("xs:"):
+            return _Simple(t, inline.enumeration, inline.max_length)
+        return owner.simple.get(t)
     if st is not None:
         return _restriction(st)
     if el.find(f"{XS}complexType") is None:
@@ -224,51 +296,104 @@ def _simple_type(el: ET.Element, simple: dict[str, _Simple]) -> _Simple | None:
     return None
 
 
-def _field(path: str, kind: str, st: _Simple, owner: str) -> FieldDef:
-    return FieldDef(path, kind, st.base, st.enumeration, st.max_length, owner)
-
-
-def _collect(
-    node: ET.Element,
-    prefix: str,
-    out: list[FieldDef],
-    simple: dict[str, _Simple],
-    owner: str,
-) -> None:
+def _collect(node: ET.Element, prefix: str, owner: _Owner) -> None:
     for child in node:
         tag = child.tag
         if tag == f"{XS}attribute":
             name = child.get("name")
             if name:
-                out.append(
-                    _field(
-                        prefix + name, "attribute", _simple_type(child, simple) or _STRING, owner
-                    )
-                )
+                owner.add(prefix + name, "attribute", _simple_type(child, owner) or _STRING)
         elif tag in (f"{XS}sequence", f"{XS}choice", f"{XS}all"):
-            _collect(child, prefix, out, simple, owner)
-        elif tag == f"{XS}element":
-            name = child.get("name")
-            if not name:
-                continue
-            repeated = child.get("maxOccurs", "1") not in ("1", "0")
-            st = _simple_type(child, simple)
-            if st is not None:
-                if not repeated:
-                    out.append(_field(prefix + name, "element", st, owner))
-                continue
-            ct = child.find(f"{XS}complexType")
-            if ct is None or repeated:
-                continue
-            sc = ct.find(f"{XS}simpleContent")
-            if sc is not None:
-                ext = sc.find(f"{XS}extension")
-                base = ext.get("base", "xs:string") if ext is not None else "xs:string"
-                out.append(_field(prefix + name, "element", simple.get(base, _Simple(base)), owner))
-                if ext is not None:
-                    _collect(ext, prefix + name + "/", out, simple, owner)
-                continue
-            _collect(ct, prefix + name + "/", out, simple, owner)
+            _collect(child, prefix, owner)
+        elif tag == f"{XS}element" and child.get("name"):
+            _collect_element(child, prefix, owner)
+        elif child.get("ref") and tag in (f"{XS}group", f"{XS}attributeGroup", f"{XS}element"):
+            _collect_ref(child, prefix, owner)
+
+
+def _collect_ref(ref: ET.Element, prefix: str, owner: _Owner) -> None:
+    """A reference to a top-level group, attribute group or element of the same file, read
+    in place as XNAT's ``XFTField.GetFields`` reads them (see ``xnat_sdk_codegen.lenient``)."""
+    kind = ref.tag.replace(XS, "")
+    target = owner.defs.get((kind, str(ref.get("ref")).rpartition(":")[2]))
+    if target is None:
+        return
+    if kind != "element":
+        _collect(target, prefix, owner)
+        return
+    if target.get("type") is None and target.find(f"{XS}complexType") is not None:
+        if owner.site:  # a global element's anonymous type is a data type of its own
+            owner.td.children[prefix + str(target.get("name"))] = (
+                f"{owner.prefix}:{target.get('name')}"
+            )
+        return
+    copy = ET.Element(target.tag, dict(target.attrib))
+    copy.extend(list(target))
+    for attr in ("minOccurs", "maxOccurs"):
+        if ref.get(attr) is not None:
+            copy.set(attr, str(ref.get(attr)))
+    _collect_element(copy, prefix, owner)
+
+
+def _collect_element(child: ET.Element, prefix: str, owner: _Owner) -> None:
+    name = str(child.get("name"))
+    repeated = child.get("maxOccurs", "1") not in ("1", "0")
+    st = _simple_type(child, owner)
+    ct = child.find(f"{XS}complexType")
+    if st is not None:
+        if repeated:
+            _value_items(name, prefix + name, st, owner)
+            return
+        owner.add(prefix + name, "element", st)
+        if ct is not None:  # type= plus inline attributes: XNAT keeps both
+            _collect(ct, prefix + name + "/", owner)
+        return
+    if ct is None:
+        t = child.get("type") or ""
+        if owner.site and t:
+            owner.td.children[prefix + name] = t if ":" in t else f"{owner.prefix}:{t}"
+        return
+    if repeated:
+        _child_items(child, ct, prefix + name, owner)
+        return
+    sc = ct.find(f"{XS}simpleContent")
+    if sc is not None:
+        ext = sc.find(f"{XS}extension")
+        base = ext.get("base", "xs:string") if ext is not None else "xs:string"
+        owner.add(prefix + name, "element", owner.simple.get(base, _Simple(base)))
+        if ext is not None:
+            _collect(ext, prefix + name + "/", owner)
+        return
+    _collect(ct, prefix + name + "/", owner)
+
+
+def _value_items(name: str, path: str, st: _Simple, owner: _Owner) -> None:
+    """A repeated simple element (``comments/comment``): XNAT stores each value as an item of
+    a type it makes for it (``XFTField.AddField``, "standard data type with max occurs": an
+    in-line repeater ``XFTElement`` named ``{owner}_{name}`` with one field ``{name}``)."""
+    root = owner.td.name.split(":", 1)[-1]
+    xsi = f"{owner.prefix}:{root}_{name}"
+    td = TypeDef(name=xsi, base=None)
+    td.fields.append(FieldDef(name, "element", st.base, st.enumeration, st.max_length, xsi))
+    owner.types.setdefault(xsi, td)
+    owner.td.children[path] = xsi
+
+
+def _child_items(el: ET.Element, ct: ET.Element, path: str, owner: _Owner) -> None:
+    """Register the pseudo type of repeated anonymous items (``scans/scan``)."""
+    root = owner.td.name.split(":", 1)[-1]
+    xsi = f"{owner.prefix}:{root}_{el.get('name')}"
+    td = TypeDef(name=xsi, base=None)
+    body: ET.Element = ct
+    cc = ct.find(f"{XS}complexContent")
+    ext = cc.find(f"{XS}extension") if cc is not None else None
+    if ext is not None:
+        td.base = ext.get("base")
+        body = ext
+    inner = _Owner(td, owner.types, owner.simple, owner.prefix, owner.defs, owner.site)
+    _collect(body, "", inner)
+    owner.types.setdefault(xsi, td)
+    owner.td.children[path] = xsi
 
 
 def _fallback() -> dict[str, TypeDef]:

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 from xml.sax.saxutils import quoteattr
 
 from werkzeug.wrappers import Response
 
+from xnat_sdk.testing._areas.archive.changes import canonical_paths
 from xnat_sdk.testing._areas.archive.lookup import require_edit
+from xnat_sdk.testing._areas.archive.xsd import schema_of
 from xnat_sdk.testing._areas.files.parents import (
     Parent,
     find_resources,
@@ -50,7 +53,7 @@ def resource_list(ctx: RequestContext) -> Response:
             {
                 "xnat_abstractresource_id": r["id"],
                 "label": r["label"],
-                "element_name": "xnat:resourceCatalog",
+                "element_name": r["xsi_type"],
                 "category": category,
                 "cat_id": cat_id,
                 "cat_desc": cat_desc,
@@ -93,6 +96,7 @@ def resource_put(ctx: RequestContext) -> Response:
     fmt = ctx.q("format") or ""
     if fmt.lower() in ("json", "xml", "html", "csv"):
         fmt = ""
+    xsi, data = _subtype(ctx)
     store = ctx.store
     with store.tx() as db:
         create_resource(
@@ -106,8 +110,35 @@ def resource_put(ctx: RequestContext) -> Response:
             description=ctx.q("description") or "",
             tags=ctx.q("tags") or "",
             inout=parent.inout or ("out" if parent.kind in ("assessor", "reconstruction") else ""),
+            xsi_type=xsi,
+            data=json.dumps(data, sort_keys=True),
         )
     return ctx.text("")
+
+
+_CATALOG = "xnat:resourceCatalog"
+
+
+def _subtype(ctx: RequestContext) -> tuple[str, dict[str, str]]:
+    """The resource type of a PUT (``xsiType``: a site's subtype of ``xnat:resourceCatalog``,
+    as XNAT's ``CatalogResource`` loads it with ``loadItem`` and refuses other types) and its
+    own fields (``{xsiType}/{path}`` parameters), validated against the schema."""
+    given = ctx.q("xsiType")
+    if not given:
+        return _CATALOG, {}
+    schema = schema_of(ctx)
+    xsi = schema.canonical(given)
+    if xsi is None:
+        raise HttpError(400, f"Unknown data type: {given}")
+    if not schema.is_a(xsi, _CATALOG):
+        raise HttpError(400, f"{xsi} is not a resource catalog type")
+    fields: dict[str, str | None] = {}
+    for key, value in ctx.query.items(multi=True):
+        head, _, path = key.partition("/")
+        if path and head.lower() == xsi.lower() and schema.field(xsi, path) is not None:
+            fields[path] = value
+    stored = canonical_paths(schema, xsi, fields)
+    return xsi, {k: v for k, v in stored.items() if v is not None}
 
 
 def resource_get(ctx: RequestContext) -> Response:

@@ -66,11 +66,14 @@ def create_resource(
     description: str = "",
     tags: str = "",
     inout: str = "",
+    xsi_type: str = "xnat:resourceCatalog",
+    data: str = "{}",
 ) -> int:
-    """Insert a resource catalog; returns its ``xnat_abstractresource_id``."""
+    """Insert a resource catalog (of type ``xsi_type``, a site's subtype keeping its own
+    fields as JSON ``data``); returns its ``xnat_abstractresource_id``."""
     cur = db.execute(
         "INSERT INTO resources(parent_kind, parent_id, label, format, content, description, "
-        "tags, inout, insert_date, event_id) VALUES(?,?,?,?,?,?,?,?,?,?)",
+        "tags, inout, insert_date, event_id, xsi_type, data) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
         (
             parent_kind,
             parent_id,
@@ -82,6 +85,8 @@ def create_resource(
             inout,
             now_timestamp(),
             store.next_event(db),
+            xsi_type,
+            data,
         ),
     )
     assert cur.lastrowid is not None

@@ -110,7 +110,10 @@ def schema_names(folder: Path) -> list[str]:
 def _schemas_list(ctx: RequestContext) -> Response:
     folder = _schemas_dir(ctx)
     names = schema_names(folder) if folder.is_dir() else []
-    names += [p.stem for p in ctx.state.config.extra_schemas if p.stem not in names]
+    for path in ctx.state.config.extra_schemas:
+        name = ctx.state.config.schema_names.get(path, path.stem)
+        if name not in names:
+            names.append(name)
     return ctx.json(names)
 
 
