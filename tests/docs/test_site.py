@@ -157,3 +157,12 @@ def test_internal_links_resolve(site: Path) -> None:
                 if fragment not in ids:
                     broken.append(f"{path.relative_to(site)}: {href} (no anchor)")
     assert not broken, broken[:50]
+
+
+def test_errors_page_names_every_exception_and_warning() -> None:
+    from xnat_sdk import errors
+
+    page = (REPO / "docs" / "guide" / "errors.md").read_text(encoding="utf-8")
+    classes = [n for n in errors.__all__ if isinstance(getattr(errors, n), type)]
+    missing = [n for n in classes if f"`{n}`" not in page and f"{n} " not in page]
+    assert not missing, missing
