@@ -222,8 +222,8 @@ def test_assessor_by_xsi_type_and_its_download(
     assert any(n.endswith("qc.txt") for n in zipfile.ZipFile(zipped).namelist())
     with pytest.raises(XNATValidationError, match="no model class"):
         experiment.create_assessor("QC2", "xnat:noSuchType")
-    with pytest.raises(XNATValidationError, match="pass_"):
-        experiment.create_assessor("QC3", "xnat:qcManualAssessorData")  # pass is required
+    with pytest.raises(XNATValidationError, match="pass_: expects str"):
+        experiment.create_assessor("QC3", "xnat:qcManualAssessorData", pass_=3)
     assert sorted(experiment.assessors.keys()) == [assessor.id]
 
 

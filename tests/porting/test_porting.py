@@ -125,16 +125,7 @@ KNOWN_REPORT_DIFFERENCES: dict[str, dict[str, str]] = {
 """Report lines (by their first words) where xnatpy 0.8.1 reads something else, and why."""
 
 _NIFTI = "/subjects/S01/experiments/S01_MR1"
-KNOWN_DIFFERENCES: dict[str, dict[str, str]] = {
-    "build_archive": {
-        f"{_NIFTI}/scan_files/1/NIFTI/format": (
-            "xnatpy creates a resource with its fields as XPath parameters "
-            "(xnat:resourceCatalog/format=NIFTI); XNAT's resource PUT reads format, content "
-            "and description as plain query parameters, so xnatpy's resource has no format"
-        ),
-        f"{_NIFTI}/doc/scans/scan": "the same resource format, inside the session document",
-    },
-}
+KNOWN_DIFFERENCES: dict[str, dict[str, str]] = {}
 """Single values where xnatpy 0.8.1 leaves another state than XNAT's semantics ask for (the
 path in the snapshot, and why); they must differ, everything else must be equal."""
 

@@ -66,10 +66,12 @@ def generated(
 
 
 def test_server_lists_core_and_site_schemas_as_xnat_names_them(served: str) -> None:
-    names = requests.get(f"{served}/xapi/schemas", timeout=10).json()
+    names = requests.get(f"{served}/xapi/schemas", auth=("admin", "admin"), timeout=10).json()
     site = {"qcplug", "scanplug", "subjplug", "resplug", "shared/units", "visitplug"}
     assert {"xnat", "xdat", *site} <= set(names)
-    text = requests.get(f"{served}/xapi/schemas/shared/units", timeout=10).text
+    text = requests.get(
+        f"{served}/xapi/schemas/shared/units", auth=("admin", "admin"), timeout=10
+    ).text
     assert 'name="scoreType"' in text
 
 

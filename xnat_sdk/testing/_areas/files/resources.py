@@ -93,10 +93,13 @@ def resource_put(ctx: RequestContext) -> Response:
     label = ctx.params["resource"]
     if find_resources(ctx, parent, label):
         raise HttpError(409, "Specified resource already exists.")
-    fmt = ctx.q("format") or ""
-    if fmt.lower() in ("json", "xml", "html", "csv"):
-        fmt = ""
     xsi, data = _subtype(ctx)
+    # the catalog's own columns given as XPath parameters ({xsiType}/format=..., as xnatpy
+    # sends them) are the item's fields in XNAT's loadItem; plain parameters win
+    own = {k: data.pop(k) for k in _COLUMNS if k in data}
+    fmt = ctx.q("format") or own.get("format") or ""
+    if fmt.lower() in ("json", "xml", "html", "csv"):
+        fmt = own.get("format") or ""
     store = ctx.store
     with store.tx() as db:
         create_resource(
@@ -106,9 +109,9 @@ def resource_put(ctx: RequestContext) -> Response:
             parent.id,
             label,
             format=fmt,
-            content=ctx.q("content") or "",
-            description=ctx.q("description") or "",
-            tags=ctx.q("tags") or "",
+            content=ctx.q("content") or own.get("content") or "",
+            description=ctx.q("description") or own.get("description") or "",
+            tags=ctx.q("tags") or own.get("tags") or "",
             inout=parent.inout or ("out" if parent.kind in ("assessor", "reconstruction") else ""),
             xsi_type=xsi,
             data=json.dumps(data, sort_keys=True),
@@ -117,6 +120,7 @@ def resource_put(ctx: RequestContext) -> Response:
 
 
 _CATALOG = "xnat:resourceCatalog"
+_COLUMNS = ("format", "content", "description", "tags")
 
 
 def _subtype(ctx: RequestContext) -> tuple[str, dict[str, str]]:
