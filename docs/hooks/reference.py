@@ -22,6 +22,7 @@ import html
 import importlib
 import inspect
 import itertools
+import types
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ import attrs
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import File, Files
 
+import xnat_sdk
 from xnat_sdk import models
 from xnat_sdk.fields import FieldSpec, class_fields
 
@@ -102,7 +104,23 @@ def _runtime_index() -> str:
     for module, title in RUNTIME_MODULES.items():
         names = ", ".join(f"`{n}`" for n in _public_names(module))
         lines.append(f"| [{title}]({module}.md) (`{module}`) | {names} |")
+    lines += ["", "## `import xnat_sdk`", "", "The names of the package itself:", ""]
+    lines += [f"- {_package_name_link(name)}" for name in sorted(xnat_sdk.__all__)]
     return "\n".join(lines) + "\n"
+
+
+def _package_name_link(name: str) -> str:
+    """``xnat_sdk.NAME`` linked to the page that documents it."""
+    value = getattr(xnat_sdk, name)
+    if isinstance(value, types.ModuleType):
+        module = value.__name__
+        if module in RUNTIME_MODULES:
+            return f"[`xnat_sdk.{name}`]({module}.md): the module `{module}`"
+        return f"`xnat_sdk.{name}`: the module `{module}`"
+    for module in RUNTIME_MODULES:
+        if module != "xnat_sdk.testing.faults" and name in _public_names(module):
+            return f"[`xnat_sdk.{name}`]({module}.md#{module}.{name})"
+    return f"`xnat_sdk.{name}`"
 
 
 def _public_names(module: str) -> list[str]:
@@ -184,6 +202,16 @@ class ModelCatalogue:
             "",
             f"{len(models.XSI_TYPES)} xsi types, {len(self.classes)} classes "
             "(the others are nested elements such as `MrScanDataParameters`).",
+            "",
+            "`xnat_sdk.models.XSI_TYPES` maps each xsi type to its class name and",
+            "`xnat_sdk.models.model_for(xsi_type)` returns the class (None when unknown);",
+            "`session.classes.MrSessionData` is `xnat_sdk.models.MrSessionData`.",
+            "",
+            "::: xnat_sdk.models.model_for",
+            "    options:",
+            "      show_root_heading: true",
+            "",
+            "## Every xsi type",
             "",
             "| xsi type | Class | Documentation |",
             "| --- | --- | --- |",
