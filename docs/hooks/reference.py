@@ -59,13 +59,14 @@ RUNTIME_MODULES: dict[str, str] = {
     "xnat_sdk.transfers": "Transfers",
     "xnat_sdk.cli": "Command line entry point",
     "xnat_sdk.testing.local": "LocalXNAT",
-    "xnat_sdk.testing.faults": "Fault injection",
+    "xnat_sdk.testing._server.faults": "Fault injection",
     "xnat_sdk.testing.pytest_plugin": "pytest plugin",
     "xnat_sdk.testing.seed": "Seeding the local server",
     "xnat_sdk.testing.dicomgen": "DICOM test data",
 }
 
-#: Where the Faults class lives (a private module; users reach it as ``server.faults``).
+#: A private module, documented for its two classes only: users reach ``Faults`` as
+#: ``LocalXNAT.faults``.
 _FAULTS = "xnat_sdk.testing._server.faults"
 
 
@@ -118,20 +119,20 @@ def _package_name_link(name: str) -> str:
             return f"[`xnat_sdk.{name}`]({module}.md): the module `{module}`"
         return f"`xnat_sdk.{name}`: the module `{module}`"
     for module in RUNTIME_MODULES:
-        if module != "xnat_sdk.testing.faults" and name in _public_names(module):
+        if name in _public_names(module):
             return f"[`xnat_sdk.{name}`]({module}.md#{module}.{name})"
     return f"`xnat_sdk.{name}`"
 
 
 def _public_names(module: str) -> list[str]:
-    if module == "xnat_sdk.testing.faults":
+    if module == _FAULTS:
         return ["Faults", "RecordedRequest"]
     found = importlib.import_module(module)
     return sorted(getattr(found, "__all__", []))
 
 
 def _runtime_page(module: str, title: str) -> str:
-    if module == "xnat_sdk.testing.faults":
+    if module == _FAULTS:
         return (
             f"# {title}\n\n"
             "`LocalXNAT.faults` (and `PUT /xapi/testing/faults` on `xnat-sdk serve`) is a\n"
