@@ -164,3 +164,12 @@ def test_errors_page_names_every_exception_and_warning() -> None:
     classes = [n for n in errors.__all__ if isinstance(getattr(errors, n), type)]
     missing = [n for n in classes if f"`{n}`" not in page and f"{n} " not in page]
     assert not missing, missing
+
+
+def test_readme_links_the_guide_pages_that_exist() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    links = re.findall(r"\]\((docs/[^)#]+)", readme)
+    assert "docs/guide/getting-started.md" in links
+    assert [link for link in links if not (REPO / link).is_file()] == []
+    guide = {p.relative_to(REPO).as_posix() for p in (REPO / "docs" / "guide").glob("*.md")}
+    assert guide <= set(links), sorted(guide - set(links))
