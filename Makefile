@@ -35,7 +35,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(STAMP) $(NODE_STAMP)
-	$(VENV)/bin/mypy --strict xnat_sdk codegen/xnat_sdk_codegen tests/typing/pass
+	$(VENV)/bin/mypy --strict xnat_sdk codegen/xnat_sdk_codegen tests/typing/pass docs/hooks
 
 pytest: schemas $(NODE_STAMP)
 	$(VENV)/bin/pytest -q
