@@ -258,11 +258,12 @@ class ModelCatalogue:
         rows = list(self._rows(cls, "", None, set()))
         own = [r for r in rows if r.owner is cls]
         if own:
-            lines += _table(own, self, module)
+            lines += _table(own, self, module, name)
         for base in bases:
             names = [r.name for r in rows if r.owner is base and "." not in r.name]
             if names:
-                listed = ", ".join(f"`{n}`" for n in names)
+                page = "" if base.__module__ == cls.__module__ else _page_of(base)
+                listed = ", ".join(f"[`{n}`]({page}#{base.__name__}.{n})" for n in names)
                 lines += [f"Inherited from {self.link(base, module)}: {listed}", ""]
         return lines
 
@@ -297,7 +298,12 @@ def _owner(cls: type, name: str) -> type:
     return cls
 
 
-def _table(rows: list[Row], catalogue: ModelCatalogue, module: str) -> list[str]:
+def _page_of(cls: type) -> str:
+    return f"{cls.__module__.rsplit('.', 1)[1]}.md"
+
+
+def _table(rows: list[Row], catalogue: ModelCatalogue, module: str, owner: str) -> list[str]:
+    """The fields table; each row has an anchor ``{owner}.{python name}``."""
     lines = [
         "| Python name | Type | XSD name | REST path | XPath | Values | Documentation |",
         "| --- | --- | --- | --- | --- | --- | --- |",
@@ -321,7 +327,8 @@ def _table(rows: list[Row], catalogue: ModelCatalogue, module: str) -> list[str]
             type_text = link if row.annotation == target.__name__ else f"{type_text} ({link})"
         doc = "; ".join(x for x in (_cell(row.doc), *notes) if x)
         lines.append(
-            f"| `{row.name}` | {type_text} | `{spec.xsd}` | `{spec.path}` | "
+            f'| <span id="{owner}.{row.name}"></span>`{row.name}` | {type_text} | '
+            f"`{spec.xsd}` | `{spec.path}` | "
             f"{f'`{spec.xpath}`' if spec.xpath else ''} | {values} | {doc} |"
         )
     lines.append("")

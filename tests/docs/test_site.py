@@ -79,7 +79,12 @@ def test_every_xsi_type_has_its_reference_section(site: Path) -> None:
 
 def test_mr_scan_page_shows_parameters_tr_and_where_it_comes_from(site: Path) -> None:
     text = (site / "reference/models/xnat_mr_scan_data/index.html").read_text(encoding="utf-8")
-    row = re.search(r"<tr>\s*<td><code>parameters\.tr</code></td>(.*?)</tr>", text, re.DOTALL)
+    row = re.search(
+        r'<tr>\s*<td><span id="MrScanData\.parameters\.tr"></span><code>parameters\.tr</code></td>'
+        r"(.*?)</tr>",
+        text,
+        re.DOTALL,
+    )
     assert row, "no row for parameters.tr"
     cells = row.group(1)
     facts = ("float | None", "<code>tr</code>", "parameters/tr", "xnat:mrScanData/parameters/tr")
