@@ -103,7 +103,7 @@ def _runtime_index() -> str:
         "| --- | --- |",
     ]
     for module, title in RUNTIME_MODULES.items():
-        names = ", ".join(f"`{n}`" for n in _public_names(module))
+        names = ", ".join(f"[`{n}`]({module}.md#{module}.{n})" for n in _public_names(module))
         lines.append(f"| [{title}]({module}.md) (`{module}`) | {names} |")
     lines += ["", "## `import xnat_sdk`", "", "The names of the package itself:", ""]
     lines += [f"- {_package_name_link(name)}" for name in sorted(xnat_sdk.__all__)]
