@@ -336,6 +336,29 @@ class ProjectBase(TreeDownloads, _Mappable, _HasDataDir, _HasResources, _HasFiel
             self, "experiments", lambda: Listing.rest(self, "experiments", EXPERIMENTS)
         )
 
+    def load_tree(
+        self,
+        scan_fields: Sequence[str] = ("type", "series_description"),
+        *,
+        experiment_columns: Sequence[str] = (),
+        subject_columns: Sequence[str] = (),
+    ) -> Listing[SubjectData]:
+        """Load the project's subjects, their experiments and the sessions' scans in three
+        listing requests, whatever the project's size, and return ``self.subjects``.
+
+        A walk over ``subjects`` -> ``experiments`` -> ``scans`` afterwards sends no
+        request: the objects are the usual typed ones, with the listing columns filled in
+        (every scan's ``ID``, ``type``, xsi type and the ``scan_fields`` named, by field
+        name: ``"series_description"``, ``"quality"``, ``"frames"`` ...; extra listing
+        columns of experiments and subjects by column name or XPath). Reading a field that
+        was not loaded reads that object's document (one request), as for any listing.
+        Needs the session's cache (``caching=True``, the default); ``clearcache`` drops it.
+        """
+        _require_model(self, "load_tree")
+        from xnat_sdk._objects.tree import load_project_tree
+
+        return load_project_tree(self, scan_fields, experiment_columns, subject_columns)
+
     # -- download_dir / download (of TreeDownloads): ``{name}/{subject}/{session}/...`` ---------
 
     def _folder_name(self) -> str:
