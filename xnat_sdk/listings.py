@@ -104,6 +104,12 @@ class RemoteFile(RemoteFileTransfers):
         """The raw listing row."""
         return dict(self._row)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as the server URL and the listing row (no session, no credentials)."""
+        from xnat_sdk._objects.travel import restore_file
+
+        return (restore_file, (self._session.server, dict(self._row)))
+
     @property
     def xnat_session(self) -> XNATSession:
         """The session this file was listed through."""
@@ -617,6 +623,13 @@ class Listing(Generic[T]):
         """The raw rows (listing columns, or ``data_fields`` when read from a document)."""
         self._ensure()
         return [dict(row) for row in self._rows]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle without the session: server URL, path, filters, rows and objects (see
+        :mod:`xnat_sdk._objects.travel`)."""
+        from xnat_sdk._objects.travel import listing_state, restore_listing
+
+        return (restore_listing, listing_state(self))
 
     def __repr__(self) -> str:
         if self._generation < 0:

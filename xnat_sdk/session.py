@@ -12,10 +12,12 @@ from __future__ import annotations
 import datetime
 import logging
 import os
+import pickle
 import re
 import threading
 import weakref
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urljoin
@@ -40,6 +42,7 @@ from xnat_sdk.errors import (
     XNATLocalFileError,
     XNATNoModelError,
     XNATNotConnectedError,
+    XNATNotPicklableError,
     XNATResponseError,
     XNATValidationError,
 )
@@ -153,6 +156,21 @@ class XNATSession:
 
     def __exit__(self, *exc: object) -> None:
         self.disconnect()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        raise XNATNotPicklableError(
+            f"a session to {self.server} holds credentials and does not travel: send archive "
+            "objects or listings (they pickle without credentials and re-attach), or use "
+            "session.map(..., executor=...)"
+        )
+
+    def unpickle(self, data: bytes) -> Any:
+        """Unpickle objects and listings pickled elsewhere (``pickle.dumps(obj)``), bound to
+        this session. Unpickle only data you trust (pickle runs code)."""
+        from xnat_sdk._objects.travel import attaching
+
+        with attaching(self):
+            return pickle.loads(data)
 
     def __repr__(self) -> str:
         state = "connected" if self.connected else "disconnected"
@@ -889,12 +907,38 @@ class XNATSession:
         kwargs: Mapping[str, Any] | None = None,
         filter_function: FilterFunctions | None = None,
         logfile: str | os.PathLike[str] | None = None,
+        *,
+        executor: Executor | Any = None,
+        max_workers: int | None = None,
+        stop_on_error: bool = False,
+        verbose: bool = False,
     ) -> dict[str, Any]:
         """``function(obj, *args, **kwargs)`` for every object at ``level``: ``{uri: result}``
-        (a call that raised gives a :class:`~xnat_sdk.mapping.MappedFunctionFailed`); with
-        ``logfile`` a new run skips what succeeded before (see :mod:`xnat_sdk.mapping`)."""
+        in walk order (a call that raised gives a :class:`~xnat_sdk.mapping.MappedFunctionFailed`
+        naming the object and the exception; the others go on unless ``stop_on_error``, which
+        raises :class:`~xnat_sdk.errors.XNATMapError`); with ``logfile`` a new run skips what
+        succeeded before (see :mod:`xnat_sdk.mapping`).
+
+        The calls run on ``executor``: by default ``max_workers`` threads sharing this session;
+        any ``concurrent.futures.Executor`` (a ``ProcessPoolExecutor``...) or a Dask
+        ``distributed.Client`` (``pip install xnat-sdk[dask]``). Outside this process the
+        objects travel pickled without credentials and attach, in each worker process, to one
+        session logged in with an alias token issued for this run and invalidated at its end.
+        ``verbose`` shows one overall progress bar on a terminal."""
         self._require_model("session.map")
-        return map_objects(self, function, level, args, kwargs, filter_function, logfile)
+        return map_objects(
+            self,
+            function,
+            level,
+            args,
+            kwargs,
+            filter_function,
+            logfile,
+            executor=executor,
+            max_workers=max_workers,
+            stop_on_error=stop_on_error,
+            verbose=verbose,
+        )
 
     def search(
         self,

@@ -313,6 +313,13 @@ class XNATObject(metaclass=_ModelType):
                 return
             object.__setattr__(self, name, value)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle without the session (see :mod:`xnat_sdk._objects.travel`): server URL,
+        REST path, xsi type, the loaded fields and document, the parent."""
+        from xnat_sdk._objects.travel import object_state, restore_object
+
+        return (restore_object, object_state(self))
+
     def __repr__(self) -> str:
         ident = self._xnat_identity()
         where = f" {self._xnat_uri}" if self._xnat_uri else ""

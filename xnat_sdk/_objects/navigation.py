@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 from urllib.parse import unquote
@@ -257,10 +258,27 @@ class _Mappable(Creatable):
         kwargs: Mapping[str, Any] | None = None,
         filter_function: FilterFunctions | None = None,
         logfile: str | os.PathLike[str] | None = None,
+        *,
+        executor: Executor | Any = None,
+        max_workers: int | None = None,
+        stop_on_error: bool = False,
+        verbose: bool = False,
     ) -> dict[str, Any]:
         """``function(obj, *args, **kwargs)`` for every object at ``level`` under this one:
         ``{uri: result}`` (see :mod:`xnat_sdk.mapping`)."""
-        return map_objects(self, function, level, args, kwargs, filter_function, logfile)
+        return map_objects(
+            self,
+            function,
+            level,
+            args,
+            kwargs,
+            filter_function,
+            logfile,
+            executor=executor,
+            max_workers=max_workers,
+            stop_on_error=stop_on_error,
+            verbose=verbose,
+        )
 
 
 class ProjectBase(TreeDownloads, _Mappable, _HasDataDir, _HasResources, _HasFields):
