@@ -219,5 +219,5 @@ def test_an_object_unpickled_without_a_session_reads_what_it_carries(
     assert back.type == kind
     with pytest.raises(XNATError, match="not bound to a session"):
         back.quality  # noqa: B018 (not loaded: needs a session)
-    with pytest.raises(XNATError, match="session.unpickle"):
+    with pytest.raises(XNATError, match=r"session\.unpickle"):
         back.xnat_session  # noqa: B018
