@@ -76,6 +76,7 @@ if TYPE_CHECKING:
     import requests
 
     from xnat_sdk.bases import XNATObject
+    from xnat_sdk.bulk import DownloadReport
     from xnat_sdk.models import ExperimentData, ProjectData, SubjectData
     from xnat_sdk.models._classes import ModelClasses
 
@@ -971,3 +972,34 @@ class XNATSession:
         """``download_dir(target_directory)`` for every object :meth:`search` finds."""
         for item in self.search(project, subject, experiment, scan, resource, use_regex, level):
             item.download_dir(target_directory)
+
+    def download_files(
+        self,
+        sessions: Iterable[Any],
+        target_dir: str | os.PathLike[str],
+        *,
+        scan_filter: str = "ALL",
+        workers: int = 4,
+        verbose: bool = True,
+    ) -> DownloadReport:
+        """Bring the scan files of ``sessions`` (image sessions: a search result, a
+        listing...) into ``target_dir/{project}/{session label}/scans/...``, file by file,
+        ``workers`` at a time; files already there with the listed size and MD5 are skipped,
+        so a rerun fetches only what is missing (see :mod:`xnat_sdk.bulk`)."""
+        from xnat_sdk.bulk import download_sessions
+        from xnat_sdk.transfers import local_folder
+        from xnat_sdk.transfers._paths import _safe_name
+
+        root = local_folder(target_dir, "target_dir")
+        pairs = []
+        for found in sessions:
+            if not hasattr(type(found), "scans"):
+                raise XNATValidationError(
+                    "sessions", f"expected image sessions, got {type(found).__name__}"
+                )
+            project = str(getattr(found, "project", "") or "")
+            label = str(getattr(found, "label", "") or found.uri.rsplit("/", 1)[-1])
+            pairs.append((found, root / _safe_name(project) / _safe_name(label)))
+        return download_sessions(
+            pairs, scan_filter=scan_filter, workers=workers, verbose=verbose, label="download"
+        )

@@ -48,6 +48,7 @@ from xnat_sdk.errors import (
 from xnat_sdk.fields import class_fields, validate_label
 from xnat_sdk.listings import Listing, ListingSpec
 from xnat_sdk.mapping import FilterFunctions, MappingLevel, map_objects, mapping_iter
+from xnat_sdk.transfers._paths import _safe_name
 
 if TYPE_CHECKING:
     from pydicom.dataset import FileDataset
@@ -382,6 +383,14 @@ class ProjectBase(TreeDownloads, _Mappable, _HasDataDir, _HasResources, _HasFiel
     def _folder_name(self) -> str:
         return str(getattr(self, "name", "") or self.uri.rsplit("/", 1)[-1])
 
+    def _bulk_sessions(self, folder: Path) -> list[tuple[Any, Path]]:
+        subjects = self.load_tree(["type"]) if self._xnat_bound_session().caching else None
+        pairs: list[tuple[Any, Path]] = []
+        for subject in subjects if subjects is not None else self.subjects:
+            if isinstance(subject, SubjectBase):
+                pairs += subject._bulk_sessions(folder / _safe_name(subject._folder_name()))
+        return pairs
+
     def _download_tree(self, folder: Path, walk: Walk) -> None:
         subjects = [s for s in self.subjects if isinstance(s, SubjectBase)]
         for number, subject in enumerate(subjects, start=1):
@@ -439,6 +448,13 @@ class SubjectBase(TreeDownloads, _Mappable, _HasResources, _HasFields, _Shareabl
 
     def _folder_name(self) -> str:
         return str(getattr(self, "label", "") or self.uri.rsplit("/", 1)[-1])
+
+    def _bulk_sessions(self, folder: Path) -> list[tuple[Any, Path]]:
+        return [
+            (e, folder / _safe_name(str(getattr(e, "label", "") or e.uri.rsplit("/", 1)[-1])))
+            for e in self.experiments
+            if isinstance(e, ImageSessionBase)
+        ]
 
     def _download_tree(self, folder: Path, walk: Walk) -> None:
         sessions = [e for e in self.experiments if isinstance(e, ImageSessionBase)]
