@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime
 import logging
 import os
-import pickle
 import re
 import threading
 import weakref
@@ -168,6 +167,8 @@ class XNATSession:
     def unpickle(self, data: bytes) -> Any:
         """Unpickle objects and listings pickled elsewhere (``pickle.dumps(obj)``), bound to
         this session. Unpickle only data you trust (pickle runs code)."""
+        import pickle
+
         from xnat_sdk._objects.travel import attaching
 
         with attaching(self):
