@@ -16,7 +16,7 @@ import pickle
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from xnat_sdk._objects.travel import Outcome, RunTask, call_one
+from xnat_sdk._objects.travel import Outcome, RunTask, call_one, close_sessions
 from xnat_sdk.errors import XNATMapError, XNATNotPicklableError, XNATValidationError
 from xnat_sdk.progress import CountProgress
 
@@ -151,4 +151,11 @@ def run_calls(
         futures = _remote_calls(executor, items, task, dask)
         return _collect(items, futures, dask, stop_on_error, record, verbose)
     finally:
-        session.services.invalidate_token(token)
+        try:
+            if dask:  # the workers log their run sessions out (a process pool cannot be
+                # reached worker by worker: its sessions go when the next run or the process
+                # ends, and the token they logged in with is dead either way)
+                with contextlib.suppress(Exception):
+                    executor.run(close_sessions, session.server, token.alias)
+        finally:
+            session.services.invalidate_token(token)

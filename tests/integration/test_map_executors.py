@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import xnat_sdk
-from xnat_sdk._objects.travel import RunTask
+from xnat_sdk._objects.travel import RunTask, open_sessions
 from xnat_sdk.errors import XNATError, XNATMapError, XNATNotPicklableError
 from xnat_sdk.mapping import MappedFunctionFailed
 from xnat_sdk.services import TokenResult
@@ -173,6 +173,8 @@ def test_map_on_a_dask_cluster(server: LocalXNAT, mapper: XNATSession, dask_clie
     assert len(tokens.issued) == 2
     for token in tokens.issued:
         _assert_dead(server, token)
+    still_open = dask_client.run(open_sessions)  # the workers logged their sessions out
+    assert len(still_open) == 2 and not any(still_open.values())
 
 
 def test_pickled_objects_carry_no_credentials(mapper: XNATSession) -> None:

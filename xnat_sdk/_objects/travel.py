@@ -35,8 +35,10 @@ __all__ = [
     "Outcome",
     "RunTask",
     "attaching",
+    "close_sessions",
     "listing_state",
     "object_state",
+    "open_sessions",
     "restore_file",
     "restore_listing",
     "restore_object",
@@ -224,6 +226,24 @@ def worker_session(server: str, alias: str, secret: str, verify: bool | str) -> 
         with contextlib.suppress(Exception):
             previous.disconnect()
     return session
+
+
+def close_sessions(server: str, alias: str) -> int:
+    """Log out and forget this process's sessions for (server, token); how many there were
+    (run on every Dask worker when a map run ends)."""
+    with _sessions_lock:
+        found = _sessions.pop((server, alias), None)
+    if found is None:
+        return 0
+    with contextlib.suppress(Exception):
+        found.disconnect()
+    return 1
+
+
+def open_sessions() -> list[tuple[str, str]]:
+    """(server, token alias) of the sessions this process holds for map runs."""
+    with _sessions_lock:
+        return [key for key, found in _sessions.items() if found.connected]
 
 
 class Outcome(NamedTuple):
