@@ -921,7 +921,7 @@ class XNATSession:
         raises :class:`~xnat_sdk.errors.XNATMapError`); with ``logfile`` a new run skips what
         succeeded before (see :mod:`xnat_sdk.mapping`).
 
-        The calls run on ``executor``: by default ``max_workers`` threads sharing this session;
+        The calls run on ``executor``: by default ``max_workers`` (8) threads sharing this session;
         any ``concurrent.futures.Executor`` (a ``ProcessPoolExecutor``...) or a Dask
         ``distributed.Client`` (``pip install xnat-sdk[dask]``). Outside this process the
         objects travel pickled without credentials and attach, in each worker process, to one
