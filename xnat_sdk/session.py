@@ -45,7 +45,6 @@ from xnat_sdk.errors import (
     XNATResponseError,
     XNATValidationError,
 )
-from xnat_sdk.inspection import Inspect
 from xnat_sdk.listings import Listing
 from xnat_sdk.mapping import (
     FilterFunctions,
@@ -55,10 +54,7 @@ from xnat_sdk.mapping import (
     map_objects,
     mapping_iter,
 )
-from xnat_sdk.prearchive import Prearchive
 from xnat_sdk.progress import ProgressCallback, default_update_func
-from xnat_sdk.search import Query as SearchQuery
-from xnat_sdk.services import Services
 from xnat_sdk.transfers import (
     CHUNK_SIZE,
     RESUME_ATTEMPTS,
@@ -69,15 +65,19 @@ from xnat_sdk.transfers import (
     quote_uri,
     upload,
 )
-from xnat_sdk.users import Users
 
 if TYPE_CHECKING:
     import requests
 
     from xnat_sdk.bases import XNATObject
     from xnat_sdk.bulk import DownloadReport
+    from xnat_sdk.inspection import Inspect
     from xnat_sdk.models import ExperimentData, ProjectData, SubjectData
     from xnat_sdk.models._classes import ModelClasses
+    from xnat_sdk.prearchive import Prearchive
+    from xnat_sdk.search import Query as SearchQuery
+    from xnat_sdk.services import Services
+    from xnat_sdk.users import Users
 
 __all__ = ["QueryParams", "Timeout", "XNATSession", "default_update_func", "redact_url"]
 
@@ -852,11 +852,15 @@ class XNATSession:
     @property
     def prearchive(self) -> Prearchive:
         """The prearchive (:class:`~xnat_sdk.prearchive.Prearchive`): sessions not archived yet."""
+        from xnat_sdk.prearchive import Prearchive
+
         return self._helper("_xnat_prearchive", lambda: Prearchive(self))
 
     @property
     def services(self) -> Services:
         """Import, DICOM dump and alias tokens (:class:`~xnat_sdk.services.Services`)."""
+        from xnat_sdk.services import Services
+
         return self._helper("_xnat_services", lambda: Services(self))
 
     @property
@@ -876,17 +880,23 @@ class XNATSession:
     @property
     def users(self) -> Users:
         """The server's users by login (:class:`~xnat_sdk.users.Users`; cached)."""
+        from xnat_sdk.users import Users
+
         return self._helper("_xnat_users", lambda: Users(self))
 
     @property
     def inspect(self) -> Inspect:
         """Data types and search fields of the server (:class:`~xnat_sdk.inspection.Inspect`)."""
+        from xnat_sdk.inspection import Inspect
+
         return self._helper("_xnat_inspect", lambda: Inspect(self))
 
     def query(self, cls: type[_M]) -> SearchQuery[_M]:
         """A typed search over ``cls`` (see :mod:`xnat_sdk.search`):
         ``session.query(MrSessionData).where(lambda s: col(s.label) == "E1").all()``."""
         self._require_model("session.query")
+        from xnat_sdk.search import Query as SearchQuery
+
         return SearchQuery(self, cls)
 
     # -- xnatpy 0.8's tree walks (see xnat_sdk.mapping) -------------------------------------
