@@ -166,6 +166,7 @@ class Listing(Generic[T]):
         self._batch_generation = -1
         self._batch_index: dict[str, list[dict[str, Any]]] | None = None
         self._views: dict[type, Listing[Any]] = {}
+        self._scan_batch: Any = None  # a walk's project-wide scan rows (see _objects.tree)
 
     # -- constructors ----------------------------------------------------------------------
 
@@ -322,6 +323,15 @@ class Listing(Generic[T]):
                 if batched is not None:
                     self._from_doc = False
                     return self._objects_from_rows(batched)
+        if self._spec.name == "scans" and parent is not None and not self._filters:
+            from xnat_sdk._objects.tree import batched_scan_rows, mark_loaded
+
+            joined = batched_scan_rows(parent)
+            if joined is not None:
+                self._from_doc = False
+                pairs = self._objects_from_rows(joined[0])
+                mark_loaded(pairs, joined[1])
+                return pairs
         if self._doc_field is not None and parent is not None:
             loaded = parent._xnat_item is not None and (
                 parent._xnat_generation == self._session.cache_generation

@@ -57,6 +57,7 @@ def test_load_tree_gives_the_objects_and_values_of_a_per_object_walk(
 ) -> None:
     _more(server, seeded)
     with xnat_sdk.connect(server.url, user="admin", password="admin") as other:
+        other.caching = False  # every object read on its own: no listing batched
         expected = _walk(other.projects[seeded.project].subjects)
     project = session.projects[seeded.project]
     log.clear()
@@ -119,3 +120,29 @@ def test_load_tree_refuses_unknown_fields_before_sending(
     with pytest.raises(XNATValidationError, match="list of names"):
         project.load_tree("type")
     assert len(log) == 0
+
+
+def test_a_plain_walk_batches_the_scans_too(
+    server: LocalXNAT, session: XNATSession, log: RequestLog
+) -> None:
+    """xnatpy's loop (no load_tree): the experiments and, from the second session on, the
+    scans of the whole project come in one joined listing each; an MR scan's own fields
+    (not in the listing) cost one request per session, for all its scans."""
+    server.seed_project("TREE_WALK", name="walk")
+    server.seed_bulk("TREE_WALK", 30, sessions_per_subject=1, scans_per_session=3)
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as other:
+        other.caching = False
+        expected = _walk(other.projects["TREE_WALK"].subjects)
+    project = session.projects["TREE_WALK"]
+    log.clear()
+    assert _walk(project.subjects) == expected
+    # subjects; S1's experiments and E1's document; the project's experiments; E2's
+    # document; then ONE joined listing for the scans of every other session
+    assert len(log) == 6, log.paths()
+    log.clear()
+    sessions = [e for s in project.subjects for e in s.experiments][:3]
+    for experiment in sessions:
+        for scan in experiment.scans:
+            assert isinstance(scan, MrScanData)
+            assert scan.parameters.tr is None or scan.parameters.tr >= 0
+    assert len(log) == 1, log.paths()  # E1, E2 came from their documents; E3's, once

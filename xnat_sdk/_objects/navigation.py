@@ -24,6 +24,7 @@ from xnat_sdk._objects.core import (
     GenericObject,
     XNATObject,
     _GenericMixin,
+    child_items,
     routed_experiment_uri,
 )
 from xnat_sdk._objects.creation import create_project
@@ -639,6 +640,17 @@ class ScanBase(ScanTransfers, _Mappable, _HasDataDir, _HasResources):
 
     __slots__ = ()
     _resources_field: ClassVar[str] = "file"
+
+    def _xnat_fetch(self, session: XNATSession, uri: str) -> dict[str, Any]:
+        """A scan filled from a joined listing (a walk, ``load_tree``) reads the rest of its
+        fields from its session's document: one request for all the session's scans."""
+        parent = self._xnat_parent
+        if (self._xnat_cache or {}).get("batched") and isinstance(parent, ImageSessionBase):
+            ident = unquote(uri.rstrip("/").rsplit("/", 1)[-1])
+            for child in child_items(parent._xnat_document(), "scans/scan") or ():
+                if str((child.get("data_fields") or {}).get("ID", "")) == ident:
+                    return child
+        return super()._xnat_fetch(session, uri)
 
     @property
     def fields(self) -> CustomVariables:

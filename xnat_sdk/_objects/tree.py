@@ -31,7 +31,7 @@ from xnat_sdk.listings import Listing, ListingSpec
 if TYPE_CHECKING:
     from xnat_sdk.session import XNATSession
 
-__all__ = ["load_project_tree"]
+__all__ = ["batched_scan_rows", "load_project_tree", "mark_loaded"]
 
 _SCAN_ROOT = "xnat:imageScanData"
 _SCAN_XSI = f"{_SCAN_ROOT}/extension_item/element_name"
@@ -93,20 +93,77 @@ def _scan_rows(
         scan_id = str(_column(row, xpaths["ID"]) or "")
         if not scan_id:
             continue  # a session without scans (the join's row of empty values)
-        scan = {path: _column(row, xpath) for path, xpath in xpaths.items()}
+        scan = {  # only the columns the server answered (it drops XPaths it does not know)
+            path: _column(row, xpath)
+            for path, xpath in xpaths.items()
+            if xpath in row or xpath.lower() in row
+        }
         scan["xsiType"] = _column(row, _SCAN_XSI) or _SCAN_ROOT
         found.append(scan)
     return by_session
 
 
-def _fill_missing(listing: Listing[Any], specs: list[FieldSpec]) -> None:
-    """Fields asked for but empty in the listing are known to be empty: no read on access."""
-    for obj in listing._entries:
+def mark_loaded(pairs: Sequence[tuple[dict[str, Any], Any]], specs: list[FieldSpec]) -> None:
+    """Scans filled from a joined listing: fields asked for but empty there are known to be
+    empty (no read on access; a column the server left out, for an XPath it does not know,
+    stays unknown), and a field not asked for is read from the session's document, one
+    request for all its scans (:meth:`ScanBase._xnat_fetch`)."""
+    for row, obj in pairs:
+        obj._xnat_cache["batched"] = True
         for spec in specs:
+            if spec.path not in row:
+                continue
             try:
                 object.__getattribute__(obj, spec.name)
             except AttributeError:
                 object.__setattr__(obj, spec.name, spec.missing)
+
+
+def _all_scan_specs(session: XNATSession) -> list[FieldSpec]:
+    """The single-valued data fields every scan has (``xnat:imageScanData``'s own)."""
+    scan_class = model_class(_SCAN_ROOT, session)
+    if scan_class is None:
+        return []
+    return [
+        spec
+        for spec in class_fields(scan_class).by_name.values()
+        if spec.is_data and not spec.is_list and spec.path not in ("ID", "type")
+    ]
+
+
+def batched_scan_rows(
+    experiment: XNATObject,
+) -> tuple[list[dict[str, Any]], list[FieldSpec]] | None:
+    """The scan rows of ``experiment`` from ONE project-wide joined listing, once a walk
+    (project -> subjects -> experiments, the experiments from the walk's batched listing)
+    asks a second session for its scans; None: read the session's own document.
+
+    Every field of ``xnat:imageScanData`` comes with the rows; a scan's other fields (an MR
+    scan's parameters ...) come from its session's document, one request for all its scans.
+    """
+    listing = (experiment._xnat_cache or {}).get("siblings")
+    subject = listing._parent if isinstance(listing, Listing) else None
+    subjects = (subject._xnat_cache or {}).get("siblings") if subject is not None else None
+    if not isinstance(subjects, Listing) or subjects._batch_index is None:
+        return None  # not a walk whose experiments were batched
+    project = subjects._parent
+    session = experiment._xnat_session
+    if project is None or session is None or not session.caching:
+        return None
+    with subjects._lock:
+        state = subjects._scan_batch
+        if state is None or state[0] != session.cache_generation:
+            state = [session.cache_generation, 0, None]
+            subjects._scan_batch = state
+        state[1] += 1
+        if state[2] is None:
+            if state[1] < 2:
+                return None
+            specs = _all_scan_specs(session)
+            state[2] = (_scan_rows(session, project.uri, specs), specs)
+    rows, specs = state[2]
+    ident = (experiment._xnat_uri or "").rstrip("/").rsplit("/", 1)[-1]
+    return [dict(row) for row in rows.get(ident, [])], specs
 
 
 def load_project_tree(
@@ -152,5 +209,5 @@ def load_project_tree(
             eid = experiment.uri.rstrip("/").rsplit("/", 1)[-1]
             scan_uri = f"{routed_experiment_uri(experiment.uri)}/scans"
             found = _seed(experiment, "scans", SCANS, scan_uri, scans.get(eid, []))
-            _fill_missing(found, specs)
+            mark_loaded(list(zip(found._rows, found._entries, strict=True)), specs)
     return subjects
