@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xnat_sdk._answers import fetch, whole_number
-from xnat_sdk._objects.core import XNATObject, routed_experiment_uri
+from xnat_sdk._objects.core import routed_experiment_uri
 from xnat_sdk.archives import safe_join
 from xnat_sdk.errors import XNATError, XNATTransferError, XNATValueError
 from xnat_sdk.progress import TransferProgress
@@ -205,7 +205,9 @@ def sync_session(
 ) -> DownloadReport:
     """Bring one image session's scan files into ``target_dir/{folder or label}`` (see the
     module's docstring); files already there and verified are skipped."""
-    if not isinstance(experiment, XNATObject) or not hasattr(type(experiment), "scans"):
+    from xnat_sdk._objects.navigation import ImageSessionBase
+
+    if not isinstance(experiment, ImageSessionBase):
         raise XNATValueError(f"expected an image session, got {experiment!r}")
     root = local_folder(target_dir, "target_dir")
     name = folder if folder is not None else str(getattr(experiment, "label", "") or "")

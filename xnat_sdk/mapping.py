@@ -183,8 +183,10 @@ def _children(obj: Any, kind: str, target: str) -> tuple[str, Sequence[Any]]:
     if kind == "subject":
         return "experiment", obj.experiments.values()
     if kind == "experiment":
-        scans = obj.scans.values() if hasattr(type(obj), "scans") else []
-        return "scan", scans
+        from xnat_sdk._objects.navigation import ImageSessionBase
+
+        # only image sessions list scans (an assessor's ``scans`` are its own child items)
+        return "scan", obj.scans.values() if isinstance(obj, ImageSessionBase) else []
     return "", []
 
 

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 import xnat_sdk
-from xnat_sdk.errors import XNATValidationError
-from xnat_sdk.models import CtScanData, MrScanData, SubjectData
+from xnat_sdk.bulk import sync_session
+from xnat_sdk.errors import XNATValidationError, XNATValueError
+from xnat_sdk.models import CtScanData, ImageSessionData, MrScanData, SubjectData
 from xnat_sdk.session import XNATSession
 from xnat_sdk.testing.local import LocalXNAT
 
@@ -34,10 +35,9 @@ def _walk(subjects: Any) -> list[tuple[Any, ...]]:
         out.append((type(subject), subject.uri, subject.label))
         for experiment in subject.experiments.values():
             out.append((type(experiment), experiment.uri, experiment.label, experiment.xsi_type))
+            # image sessions list scans; an assessor's ``scans`` are its own child items
             for scan in (
-                getattr(experiment, "scans", {}).values()
-                if hasattr(type(experiment), "scans")
-                else ()
+                experiment.scans.values() if isinstance(experiment, ImageSessionData) else ()
             ):
                 out.append(
                     (
@@ -146,3 +146,19 @@ def test_a_plain_walk_batches_the_scans_too(
             assert isinstance(scan, MrScanData)
             assert scan.parameters.tr is None or scan.parameters.tr >= 0
     assert len(log) == 1, log.paths()  # E1, E2 came from their documents; E3's, once
+
+
+def test_map_and_bulk_downloads_pass_over_an_assessor_with_scan_items(
+    server: LocalXNAT, seeded: Seeded, session: XNATSession, tmp_path: Any
+) -> None:
+    """A QC assessor listed among a subject's experiments has ``scans`` of its own (child
+    items, not a scan listing): the scan-level walk and the bulk download leave it out."""
+    _more(server, seeded)
+    project = session.projects[seeded.project]
+    types = project.map(lambda scan: scan.type, level="scan")
+    assert "CT" in types.values()
+    assert not any("/Q1/" in uri for uri in types)
+    report = project.download_files(tmp_path)
+    assert not report.failed
+    with pytest.raises(XNATValueError, match="image session"):
+        sync_session(project.subjects["S3"].experiments["Q1"], tmp_path)
