@@ -12,7 +12,7 @@ install: $(STAMP) $(NODE_STAMP)
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,codegen,server,dicom,pandas,docs]'
+	$(PY) -m pip install --quiet -e '.[dev,codegen,server,dicom,pandas,dask,docs]'
 	touch $(STAMP)
 
 # pyright (for tests/typing) from the npm registry, at the version package-lock.json pins

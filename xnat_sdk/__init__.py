@@ -37,9 +37,11 @@ if TYPE_CHECKING:
         XNATKeyError,
         XNATLocalFileError,
         XNATLoginFailedError,
+        XNATMapError,
         XNATNoModelError,
         XNATNotConnectedError,
         XNATNotFoundError,
+        XNATNotPicklableError,
         XNATResponseError,
         XNATServerError,
         XNATSSLError,
@@ -107,6 +109,8 @@ _LAZY: dict[str, str] = {
     "XNATUnsafeArchiveError": "xnat_sdk.errors",
     "XNATLocalFileError": "xnat_sdk.errors",
     "XNATTimeoutError": "xnat_sdk.errors",
+    "XNATMapError": "xnat_sdk.errors",
+    "XNATNotPicklableError": "xnat_sdk.errors",
 }
 
 __all__ = [
@@ -130,9 +134,11 @@ __all__ = [
     "XNATKeyError",
     "XNATLocalFileError",
     "XNATLoginFailedError",
+    "XNATMapError",
     "XNATNoModelError",
     "XNATNotConnectedError",
     "XNATNotFoundError",
+    "XNATNotPicklableError",
     "XNATObject",
     "XNATResponseError",
     "XNATSSLError",

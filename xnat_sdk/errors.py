@@ -28,9 +28,11 @@ __all__ = [
     "XNATKeyError",
     "XNATLocalFileError",
     "XNATLoginFailedError",
+    "XNATMapError",
     "XNATNoModelError",
     "XNATNotConnectedError",
     "XNATNotFoundError",
+    "XNATNotPicklableError",
     "XNATObjectAlreadyExistsError",
     "XNATResponseError",
     "XNATSSLError",
@@ -96,6 +98,24 @@ class XNATNoModelError(XNATError):
 
 class XNATNotConnectedError(XNATError):
     """The session was disconnected (or never connected)."""
+
+
+class XNATNotPicklableError(XNATError, TypeError):
+    """The object cannot travel to another process (a session holds credentials: send
+    archive objects or listings, which carry none)."""
+
+
+class XNATMapError(XNATError):
+    """A call of ``session.map(..., stop_on_error=True)`` failed: :attr:`uri` names the
+    object, :attr:`exception_type` and :attr:`message` what the call raised."""
+
+    def __init__(self, uri: str, exception_type: str, message: str, details: str = "") -> None:
+        super().__init__(f"{uri}: {exception_type}: {message}")
+        self.uri = uri
+        self.exception_type = exception_type
+        self.message = message
+        self.details = details
+        """The traceback as text (from the worker that ran the call)."""
 
 
 class XNATConnectionError(XNATError, ConnectionError):

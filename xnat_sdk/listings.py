@@ -104,6 +104,12 @@ class RemoteFile(RemoteFileTransfers):
         """The raw listing row."""
         return dict(self._row)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as the server URL and the listing row (no session, no credentials)."""
+        from xnat_sdk._objects.travel import restore_file
+
+        return (restore_file, (self._session.server, dict(self._row)))
+
     @property
     def xnat_session(self) -> XNATSession:
         """The session this file was listed through."""
@@ -160,6 +166,7 @@ class Listing(Generic[T]):
         self._batch_generation = -1
         self._batch_index: dict[str, list[dict[str, Any]]] | None = None
         self._views: dict[type, Listing[Any]] = {}
+        self._scan_batch: Any = None  # a walk's project-wide scan rows (see _objects.tree)
 
     # -- constructors ----------------------------------------------------------------------
 
@@ -316,6 +323,15 @@ class Listing(Generic[T]):
                 if batched is not None:
                     self._from_doc = False
                     return self._objects_from_rows(batched)
+        if self._spec.name == "scans" and parent is not None and not self._filters:
+            from xnat_sdk._objects.tree import batched_scan_rows, mark_loaded
+
+            joined = batched_scan_rows(parent)
+            if joined is not None:
+                self._from_doc = False
+                pairs = self._objects_from_rows(joined[0])
+                mark_loaded(pairs, joined[1])
+                return pairs
         if self._doc_field is not None and parent is not None:
             loaded = parent._xnat_item is not None and (
                 parent._xnat_generation == self._session.cache_generation
@@ -617,6 +633,13 @@ class Listing(Generic[T]):
         """The raw rows (listing columns, or ``data_fields`` when read from a document)."""
         self._ensure()
         return [dict(row) for row in self._rows]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle without the session: server URL, path, filters, rows and objects (see
+        :mod:`xnat_sdk._objects.travel`)."""
+        from xnat_sdk._objects.travel import listing_state, restore_listing
+
+        return (restore_listing, listing_state(self))
 
     def __repr__(self) -> str:
         if self._generation < 0:

@@ -63,13 +63,21 @@ _ORDER = ("connection", "project", "subject", "experiment", "scan")
 
 
 class MappedFunctionFailed:
-    """The result of a mapped call that raised (its message in :attr:`message`)."""
+    """The result of a mapped call that raised: its message in :attr:`message`, the object
+    in :attr:`uri`, the exception's class name in :attr:`exception_type` and the traceback
+    (text, from whichever thread, process or worker ran the call) in :attr:`details`."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(
+        self, message: str, uri: str | None = None, exception_type: str = "", details: str = ""
+    ) -> None:
         self.message = message
+        self.uri = uri
+        self.exception_type = exception_type
+        self.details = details
 
     def __repr__(self) -> str:
-        return f"<MappedFunctionFailed {self.message!r}>"
+        kind = f"{self.exception_type}: " if self.exception_type else ""
+        return f"<MappedFunctionFailed {kind}{self.message!r}>"
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, MappedFunctionFailed) and other.message == self.message
@@ -164,16 +172,21 @@ def _kind(root: Any) -> str:
     raise XNATValidationError("root", f"cannot map over a {type(root).__name__}")
 
 
-def _children(obj: Any, kind: str) -> tuple[str, Sequence[Any]]:
+def _children(obj: Any, kind: str, target: str) -> tuple[str, Sequence[Any]]:
     if kind == "connection":
         return "project", obj.projects.values()
     if kind == "project":
+        if target in ("experiment", "scan") and obj.xnat_session.caching:
+            # the whole tree below in three listing requests (see ProjectBase.load_tree)
+            return "subject", obj.load_tree().values()
         return "subject", obj.subjects.values()
     if kind == "subject":
         return "experiment", obj.experiments.values()
     if kind == "experiment":
-        scans = obj.scans.values() if hasattr(type(obj), "scans") else []
-        return "scan", scans
+        from xnat_sdk._objects.navigation import ImageSessionBase
+
+        # only image sessions list scans (an assessor's ``scans`` are its own child items)
+        return "scan", obj.scans.values() if isinstance(obj, ImageSessionBase) else []
     return "", []
 
 
@@ -212,7 +225,7 @@ def _walk(
             if filters.resource(resource) and not (skip and skip(resource.uri)):
                 yield resource
         return
-    child_kind, children = _children(obj, kind)
+    child_kind, children = _children(obj, kind, target)
     for child in children:
         if skip and skip(child.uri):
             continue
@@ -228,21 +241,24 @@ def apply_all(
     kwargs: Mapping[str, Any] | None = None,
     record: Callable[[str, bool, Any], None] | None = None,
 ) -> dict[str, Any]:
-    """Call ``function(item, *args, **kwargs)`` for every item: ``{uri: result}``, a failed
-    call giving :class:`MappedFunctionFailed` (``record`` hears every outcome)."""
+    """Call ``function(item, *args, **kwargs)`` for every item in this thread, one after the
+    other: ``{uri: result}``, a failed call giving :class:`MappedFunctionFailed` (``record``
+    hears every outcome)."""
+    from xnat_sdk._objects.travel import call_one
+
     results: dict[str, Any] = {}
     for item in items:
-        try:
-            value = function(item, *args, **(kwargs or {}))
-        except Exception as exc:  # a failure is a result, the walk goes on (as xnatpy)
-            results[item.uri] = MappedFunctionFailed(str(exc))
-            if record is not None:
-                record(item.uri, False, str(exc))
-            continue
-        results[item.uri] = value
+        found = call_one(function, item, args, kwargs or {})
+        results[item.uri] = _result(item.uri, found)
         if record is not None:
-            record(item.uri, True, value)
+            record(item.uri, found.ok, found.value if found.ok else found.message)
     return results
+
+
+def _result(uri: str, found: Any) -> Any:
+    if found.ok:
+        return found.value
+    return MappedFunctionFailed(found.message, uri, found.exception_type, found.details)
 
 
 def _load_log(path: Path) -> dict[str, dict[str, Any]]:
@@ -265,25 +281,49 @@ def map_objects(
     kwargs: Mapping[str, Any] | None = None,
     filter_function: FilterFunctions | None = None,
     logfile: str | os.PathLike[str] | None = None,
+    *,
+    executor: Any = None,
+    max_workers: int | None = None,
+    stop_on_error: bool = False,
+    verbose: bool = False,
 ) -> dict[str, Any]:
     """``root.map(...)``: see the module's docstring."""
+    from xnat_sdk._maprun import run_calls
+
     log_path = Path(logfile) if logfile is not None else None
     state = _load_log(log_path) if log_path is not None else {}
     done = {uri for uri, entry in state.items() if entry.get("success")}
 
-    def record(uri: str, success: bool, result: Any) -> None:
+    def record(uri: str, found: Any) -> None:
         if log_path is None:
             return
+        result = found.value if found.ok else found.message
         try:
             json.dumps(result)
         except TypeError as exc:
             raise XNATValidationError(
                 "function", f"with a logfile the results must be JSON data: {exc}"
             ) from exc
-        state[uri] = {"success": success, "result": result}
+        state[uri] = {"success": found.ok, "result": result}
         log_path.write_text(json.dumps(state, indent=2))
 
-    items = mapping_iter(root, level, filter_function, skip=done.__contains__ if done else None)
+    items = list(
+        mapping_iter(root, level, filter_function, skip=done.__contains__ if done else None)
+    )
+    session = root if not hasattr(root, "_xnat_bound_session") else root._xnat_bound_session()
+    outcomes = run_calls(
+        session,
+        items,
+        function,
+        tuple(args or ()),
+        dict(kwargs or {}),
+        executor=executor,
+        max_workers=max_workers,
+        stop_on_error=stop_on_error,
+        record=record,
+        verbose=verbose,
+    )
     results = {uri: e["result"] for uri, e in state.items() if e.get("success")}
-    results.update(apply_all(items, function, args or (), kwargs, record))
+    for item, found in zip(items, outcomes, strict=True):
+        results[item.uri] = _result(item.uri, found)
     return results

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-__all__ = ["ProgressCallback", "TransferProgress", "wants_bars"]
+__all__ = ["CountProgress", "ProgressCallback", "TransferProgress", "wants_bars"]
 
 _MIN_STEP = 1 << 18
 """Bars move in steps of at least this many bytes (and at the end)."""
@@ -153,3 +153,49 @@ def default_update_func(total: int | None) -> ProgressCallback:
             bars.__exit__(None, None, None)
 
     return callback
+
+
+class CountProgress:
+    """One bar counting finished items (``session.map``'s calls); a context manager, silent
+    unless ``verbose`` and standard output is a terminal."""
+
+    def __init__(self, verbose: bool, label: str, total: int) -> None:
+        self.enabled = wants_bars(verbose)
+        self._label = label
+        self._total = total
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> CountProgress:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self._progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=Console(file=sys.stdout, force_terminal=True),
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(self._label, total=self._total)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def advance(self, count: int = 1) -> None:
+        """``count`` more items are done."""
+        if self._progress is not None:
+            self._progress.advance(self._task, count)

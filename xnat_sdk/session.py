@@ -16,6 +16,7 @@ import re
 import threading
 import weakref
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urljoin
@@ -40,10 +41,10 @@ from xnat_sdk.errors import (
     XNATLocalFileError,
     XNATNoModelError,
     XNATNotConnectedError,
+    XNATNotPicklableError,
     XNATResponseError,
     XNATValidationError,
 )
-from xnat_sdk.inspection import Inspect
 from xnat_sdk.listings import Listing
 from xnat_sdk.mapping import (
     FilterFunctions,
@@ -53,10 +54,7 @@ from xnat_sdk.mapping import (
     map_objects,
     mapping_iter,
 )
-from xnat_sdk.prearchive import Prearchive
 from xnat_sdk.progress import ProgressCallback, default_update_func
-from xnat_sdk.search import Query as SearchQuery
-from xnat_sdk.services import Services
 from xnat_sdk.transfers import (
     CHUNK_SIZE,
     RESUME_ATTEMPTS,
@@ -67,14 +65,19 @@ from xnat_sdk.transfers import (
     quote_uri,
     upload,
 )
-from xnat_sdk.users import Users
 
 if TYPE_CHECKING:
     import requests
 
     from xnat_sdk.bases import XNATObject
+    from xnat_sdk.bulk import DownloadReport
+    from xnat_sdk.inspection import Inspect
     from xnat_sdk.models import ExperimentData, ProjectData, SubjectData
     from xnat_sdk.models._classes import ModelClasses
+    from xnat_sdk.prearchive import Prearchive
+    from xnat_sdk.search import Query as SearchQuery
+    from xnat_sdk.services import Services
+    from xnat_sdk.users import Users
 
 __all__ = ["QueryParams", "Timeout", "XNATSession", "default_update_func", "redact_url"]
 
@@ -153,6 +156,23 @@ class XNATSession:
 
     def __exit__(self, *exc: object) -> None:
         self.disconnect()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        raise XNATNotPicklableError(
+            f"a session to {self.server} holds credentials and does not travel: send archive "
+            "objects or listings (they pickle without credentials and re-attach), or use "
+            "session.map(..., executor=...)"
+        )
+
+    def unpickle(self, data: bytes) -> Any:
+        """Unpickle objects and listings pickled elsewhere (``pickle.dumps(obj)``), bound to
+        this session. Unpickle only data you trust (pickle runs code)."""
+        import pickle
+
+        from xnat_sdk._objects.travel import attaching
+
+        with attaching(self):
+            return pickle.loads(data)
 
     def __repr__(self) -> str:
         state = "connected" if self.connected else "disconnected"
@@ -832,11 +852,15 @@ class XNATSession:
     @property
     def prearchive(self) -> Prearchive:
         """The prearchive (:class:`~xnat_sdk.prearchive.Prearchive`): sessions not archived yet."""
+        from xnat_sdk.prearchive import Prearchive
+
         return self._helper("_xnat_prearchive", lambda: Prearchive(self))
 
     @property
     def services(self) -> Services:
         """Import, DICOM dump and alias tokens (:class:`~xnat_sdk.services.Services`)."""
+        from xnat_sdk.services import Services
+
         return self._helper("_xnat_services", lambda: Services(self))
 
     @property
@@ -856,17 +880,23 @@ class XNATSession:
     @property
     def users(self) -> Users:
         """The server's users by login (:class:`~xnat_sdk.users.Users`; cached)."""
+        from xnat_sdk.users import Users
+
         return self._helper("_xnat_users", lambda: Users(self))
 
     @property
     def inspect(self) -> Inspect:
         """Data types and search fields of the server (:class:`~xnat_sdk.inspection.Inspect`)."""
+        from xnat_sdk.inspection import Inspect
+
         return self._helper("_xnat_inspect", lambda: Inspect(self))
 
     def query(self, cls: type[_M]) -> SearchQuery[_M]:
         """A typed search over ``cls`` (see :mod:`xnat_sdk.search`):
         ``session.query(MrSessionData).where(lambda s: col(s.label) == "E1").all()``."""
         self._require_model("session.query")
+        from xnat_sdk.search import Query as SearchQuery
+
         return SearchQuery(self, cls)
 
     # -- xnatpy 0.8's tree walks (see xnat_sdk.mapping) -------------------------------------
@@ -889,12 +919,38 @@ class XNATSession:
         kwargs: Mapping[str, Any] | None = None,
         filter_function: FilterFunctions | None = None,
         logfile: str | os.PathLike[str] | None = None,
+        *,
+        executor: Executor | Any = None,
+        max_workers: int | None = None,
+        stop_on_error: bool = False,
+        verbose: bool = False,
     ) -> dict[str, Any]:
         """``function(obj, *args, **kwargs)`` for every object at ``level``: ``{uri: result}``
-        (a call that raised gives a :class:`~xnat_sdk.mapping.MappedFunctionFailed`); with
-        ``logfile`` a new run skips what succeeded before (see :mod:`xnat_sdk.mapping`)."""
+        in walk order (a call that raised gives a :class:`~xnat_sdk.mapping.MappedFunctionFailed`
+        naming the object and the exception; the others go on unless ``stop_on_error``, which
+        raises :class:`~xnat_sdk.errors.XNATMapError`); with ``logfile`` a new run skips what
+        succeeded before (see :mod:`xnat_sdk.mapping`).
+
+        The calls run on ``executor``: by default ``max_workers`` (8) threads sharing this session;
+        any ``concurrent.futures.Executor`` (a ``ProcessPoolExecutor``...) or a Dask
+        ``distributed.Client`` (``pip install xnat-sdk[dask]``). Outside this process the
+        objects travel pickled without credentials and attach, in each worker process, to one
+        session logged in with an alias token issued for this run and invalidated at its end.
+        ``verbose`` shows one overall progress bar on a terminal."""
         self._require_model("session.map")
-        return map_objects(self, function, level, args, kwargs, filter_function, logfile)
+        return map_objects(
+            self,
+            function,
+            level,
+            args,
+            kwargs,
+            filter_function,
+            logfile,
+            executor=executor,
+            max_workers=max_workers,
+            stop_on_error=stop_on_error,
+            verbose=verbose,
+        )
 
     def search(
         self,
@@ -927,3 +983,34 @@ class XNATSession:
         """``download_dir(target_directory)`` for every object :meth:`search` finds."""
         for item in self.search(project, subject, experiment, scan, resource, use_regex, level):
             item.download_dir(target_directory)
+
+    def download_files(
+        self,
+        sessions: Iterable[Any],
+        target_dir: str | os.PathLike[str],
+        *,
+        scan_filter: str = "ALL",
+        workers: int = 4,
+        verbose: bool = True,
+    ) -> DownloadReport:
+        """Bring the scan files of ``sessions`` (image sessions: a search result, a
+        listing...) into ``target_dir/{project}/{session label}/scans/...``, file by file,
+        ``workers`` at a time; files already there with the listed size and MD5 are skipped,
+        so a rerun fetches only what is missing (see :mod:`xnat_sdk.bulk`)."""
+        from xnat_sdk.bulk import download_sessions
+        from xnat_sdk.transfers import local_folder
+        from xnat_sdk.transfers._paths import _safe_name
+
+        root = local_folder(target_dir, "target_dir")
+        pairs = []
+        for found in sessions:
+            if not hasattr(type(found), "scans"):
+                raise XNATValidationError(
+                    "sessions", f"expected image sessions, got {type(found).__name__}"
+                )
+            project = str(getattr(found, "project", "") or "")
+            label = str(getattr(found, "label", "") or found.uri.rsplit("/", 1)[-1])
+            pairs.append((found, root / _safe_name(project) / _safe_name(label)))
+        return download_sessions(
+            pairs, scan_filter=scan_filter, workers=workers, verbose=verbose, label="download"
+        )

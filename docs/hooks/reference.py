@@ -45,6 +45,7 @@ RUNTIME_MODULES: dict[str, str] = {
     "xnat_sdk.tables": "Tables",
     "xnat_sdk.search": "Search",
     "xnat_sdk.mapping": "Mapping over an archive",
+    "xnat_sdk.bulk": "Bulk downloads",
     "xnat_sdk.prearchive": "Prearchive",
     "xnat_sdk.services": "Services",
     "xnat_sdk.dicom": "DICOM",

@@ -38,6 +38,8 @@ def test_download_project_verified_on_disk(cli: Cli, seeded: Seeded, tmp_path: P
         "path": str(tmp_path / "out" / "CLI project"),
         "files": 4,
         "bytes": 2 * size,
+        "downloaded": 4,
+        "skipped": 0,
     }
     for path, payload in FILES.items():
         key = f"S1/E1/scans/1-T1/resources/DICOM/files/{path}"
@@ -162,3 +164,34 @@ def test_broken_or_interrupted_download_leaves_no_files(
         assert not [p for p in (tmp_path / "int").rglob("*") if p.is_file()]
     finally:
         faults.clear()
+
+
+def test_download_rerun_skips_verified_files(cli: Cli, seeded: Seeded, tmp_path: Path) -> None:
+    """A rerun fetches only what is missing or damaged (issue 16): files already there with
+    the listed size and MD5 are skipped, without a request for them."""
+    out = tmp_path / "out"
+    first = cli.json("download", "CLIP", str(out))
+    total = first["files"]  # the seeded 4, and what earlier tests of the module uploaded
+    assert total >= 4 and (first["downloaded"], first["skipped"]) == (total, 0)
+    folder = out / "CLI project"
+    before = _tree(folder)
+    damaged = folder / "S1/E1/scans/1-T1/resources/DICOM/files" / next(iter(FILES))
+    damaged.write_bytes(b"\0" * damaged.stat().st_size)  # same size, other MD5
+    (folder / "S2/E2/scans/1-T1/resources/DICOM/files" / next(iter(FILES))).unlink()
+    second = cli.json("download", "CLIP", str(out))
+    assert (second["downloaded"], second["skipped"], second["files"]) == (2, total - 2, total)
+    assert _tree(folder) == before
+    faults = cli.server.faults
+    faults.start_recording()
+    try:
+        third = cli.json("download", "CLIP", str(out))
+        session = cli.json("download", "CLIP/S1/E1", str(tmp_path / "one"))
+        again = cli.json("download", "CLIP/S1/E1", str(tmp_path / "one"))
+        recorded = [r.path for r in faults.recorded()]
+    finally:
+        faults.clear()
+    assert (third["downloaded"], third["skipped"]) == (0, total)
+    assert session["downloaded"] >= 2 and again["downloaded"] == 0
+    assert again["skipped"] == session["downloaded"]
+    file_reads = [p for p in recorded if "/resources/" in p and "/files/" in p]
+    assert len(file_reads) == session["downloaded"]  # the first download of CLIP/S1/E1 only

@@ -178,3 +178,28 @@ def test_readme_links_the_guide_pages_that_exist() -> None:
     assert [link for link in links if not (REPO / link).is_file()] == []
     guide = {p.relative_to(REPO).as_posix() for p in (REPO / "docs" / "guide").glob("*.md")}
     assert guide <= set(links), sorted(guide - set(links))
+
+
+def test_errors_page_tree_is_the_class_hierarchy() -> None:
+    """The tree drawn on the errors page has each exception under its real base class."""
+    from xnat_sdk import errors
+
+    page = (REPO / "docs" / "guide" / "errors.md").read_text(encoding="utf-8")
+    tree = page.split("```text\n", 1)[1].split("```", 1)[0].splitlines()
+    stack: list[str] = []
+    drawn: dict[str, str | None] = {}
+    for line in tree:
+        match = re.match(r"^([│ ]*)(?:[├└]── )?(XNAT\w+)", line)
+        assert match, line
+        depth = len(match.group(1)) // 4 + (1 if "──" in line else 0)
+        del stack[depth:]
+        drawn[match.group(2)] = stack[-1] if stack else None
+        stack.append(match.group(2))
+    real = {
+        name: next((b.__name__ for b in cls.__bases__ if b.__name__.startswith("XNAT")), None)
+        for name in errors.__all__
+        if isinstance(cls := getattr(errors, name), type)
+        and issubclass(cls, errors.XNATError)
+        and cls.__name__ == name  # not the xnatpy aliases
+    }
+    assert drawn == real

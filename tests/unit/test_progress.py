@@ -259,3 +259,22 @@ def test_task_ends_at_its_final_size(increments: list[int]) -> None:
             assert tasks(bars)["all"].completed == done
     finally:
         sys.stdout = saved
+
+
+# -- CountProgress (session.map's one overall bar) -----------------------------------------------
+
+
+def test_count_progress_counts_items_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from xnat_sdk.progress import CountProgress
+
+    out = on_stdout(monkeypatch, FakeTerminal())
+    with CountProgress(True, "map", 3) as bar:
+        assert bar._progress is not None
+        (task,) = bar._progress.tasks
+        bar.advance()
+        bar.advance(2)
+        assert (task.completed, task.total, task.description) == (3, 3, "map")
+    assert "3/3" in out.getvalue()
+    with CountProgress(False, "map", 3) as quiet:
+        quiet.advance()
+        assert quiet._progress is None

@@ -234,6 +234,11 @@ class XNATObject(metaclass=_ModelType):
 
     def _xnat_bound_session(self) -> XNATSession:
         session: XNATSession | None = self._xnat_session
+        if session is None and self._xnat_uri is not None:
+            raise XNATNotConnectedError(
+                f"this {type(self).__name__} ({self._xnat_uri}) was unpickled where no session "
+                "for its server was open: unpickle it with session.unpickle(data)"
+            )
         if session is None:
             raise XNATNotConnectedError(
                 f"this {type(self).__name__} is not bound to a session (made with its "
@@ -310,7 +315,12 @@ class XNATObject(metaclass=_ModelType):
             table = class_fields(cls)
             spec = table.by_name.get(name)
             if spec is not None:
-                if self._xnat_session is not None and self._xnat_uri is not None:
+                if self._xnat_uri is not None:
+                    if self._xnat_session is None:  # unpickled where no session fits
+                        raise XNATNotConnectedError(
+                            f"{name!r} of {self._xnat_uri} was not loaded and this object is "
+                            "not bound to a session: unpickle it with session.unpickle(data)"
+                        )
                     self._xnat_document()
                 try:
                     return object.__getattribute__(self, name)
@@ -334,6 +344,13 @@ class XNATObject(metaclass=_ModelType):
                 self.mset({name: value})
                 return
             object.__setattr__(self, name, value)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle without the session (see :mod:`xnat_sdk._objects.travel`): server URL,
+        REST path, xsi type, the loaded fields and document, the parent."""
+        from xnat_sdk._objects.travel import object_state, restore_object
+
+        return (restore_object, object_state(self))
 
     def __repr__(self) -> str:
         ident = self._xnat_identity()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 from urllib.parse import unquote
@@ -23,6 +24,7 @@ from xnat_sdk._objects.core import (
     GenericObject,
     XNATObject,
     _GenericMixin,
+    child_items,
     routed_experiment_uri,
 )
 from xnat_sdk._objects.creation import create_project
@@ -47,6 +49,7 @@ from xnat_sdk.errors import (
 from xnat_sdk.fields import class_fields, validate_label
 from xnat_sdk.listings import Listing, ListingSpec
 from xnat_sdk.mapping import FilterFunctions, MappingLevel, map_objects, mapping_iter
+from xnat_sdk.transfers._paths import _safe_name
 
 if TYPE_CHECKING:
     from pydicom.dataset import FileDataset
@@ -257,10 +260,27 @@ class _Mappable(Creatable):
         kwargs: Mapping[str, Any] | None = None,
         filter_function: FilterFunctions | None = None,
         logfile: str | os.PathLike[str] | None = None,
+        *,
+        executor: Executor | Any = None,
+        max_workers: int | None = None,
+        stop_on_error: bool = False,
+        verbose: bool = False,
     ) -> dict[str, Any]:
         """``function(obj, *args, **kwargs)`` for every object at ``level`` under this one:
         ``{uri: result}`` (see :mod:`xnat_sdk.mapping`)."""
-        return map_objects(self, function, level, args, kwargs, filter_function, logfile)
+        return map_objects(
+            self,
+            function,
+            level,
+            args,
+            kwargs,
+            filter_function,
+            logfile,
+            executor=executor,
+            max_workers=max_workers,
+            stop_on_error=stop_on_error,
+            verbose=verbose,
+        )
 
 
 class ProjectBase(TreeDownloads, _Mappable, _HasDataDir, _HasResources, _HasFields):
@@ -336,10 +356,41 @@ class ProjectBase(TreeDownloads, _Mappable, _HasDataDir, _HasResources, _HasFiel
             self, "experiments", lambda: Listing.rest(self, "experiments", EXPERIMENTS)
         )
 
+    def load_tree(
+        self,
+        scan_fields: Sequence[str] = ("type", "series_description"),
+        *,
+        experiment_columns: Sequence[str] = (),
+        subject_columns: Sequence[str] = (),
+    ) -> Listing[SubjectData]:
+        """Load the project's subjects, their experiments and the sessions' scans in three
+        listing requests, whatever the project's size, and return ``self.subjects``.
+
+        A walk over ``subjects`` -> ``experiments`` -> ``scans`` afterwards sends no
+        request: the objects are the usual typed ones, with the listing columns filled in
+        (every scan's ``ID``, ``type``, xsi type and the ``scan_fields`` named, by field
+        name: ``"series_description"``, ``"quality"``, ``"frames"`` ...; extra listing
+        columns of experiments and subjects by column name or XPath). Reading a field that
+        was not loaded reads that object's document (one request), as for any listing.
+        Needs the session's cache (``caching=True``, the default); ``clearcache`` drops it.
+        """
+        _require_model(self, "load_tree")
+        from xnat_sdk._objects.tree import load_project_tree
+
+        return load_project_tree(self, scan_fields, experiment_columns, subject_columns)
+
     # -- download_dir / download (of TreeDownloads): ``{name}/{subject}/{session}/...`` ---------
 
     def _folder_name(self) -> str:
         return str(getattr(self, "name", "") or self.uri.rsplit("/", 1)[-1])
+
+    def _bulk_sessions(self, folder: Path) -> list[tuple[Any, Path]]:
+        subjects = self.load_tree(["type"]) if self._xnat_bound_session().caching else None
+        pairs: list[tuple[Any, Path]] = []
+        for subject in subjects if subjects is not None else self.subjects:
+            if isinstance(subject, SubjectBase):
+                pairs += subject._bulk_sessions(folder / _safe_name(subject._folder_name()))
+        return pairs
 
     def _download_tree(self, folder: Path, walk: Walk) -> None:
         subjects = [s for s in self.subjects if isinstance(s, SubjectBase)]
@@ -398,6 +449,13 @@ class SubjectBase(TreeDownloads, _Mappable, _HasResources, _HasFields, _Shareabl
 
     def _folder_name(self) -> str:
         return str(getattr(self, "label", "") or self.uri.rsplit("/", 1)[-1])
+
+    def _bulk_sessions(self, folder: Path) -> list[tuple[Any, Path]]:
+        return [
+            (e, folder / _safe_name(str(getattr(e, "label", "") or e.uri.rsplit("/", 1)[-1])))
+            for e in self.experiments
+            if isinstance(e, ImageSessionBase)
+        ]
 
     def _download_tree(self, folder: Path, walk: Walk) -> None:
         sessions = [e for e in self.experiments if isinstance(e, ImageSessionBase)]
@@ -582,6 +640,17 @@ class ScanBase(ScanTransfers, _Mappable, _HasDataDir, _HasResources):
 
     __slots__ = ()
     _resources_field: ClassVar[str] = "file"
+
+    def _xnat_fetch(self, session: XNATSession, uri: str) -> dict[str, Any]:
+        """A scan filled from a joined listing (a walk, ``load_tree``) reads the rest of its
+        fields from its session's document: one request for all the session's scans."""
+        parent = self._xnat_parent
+        if (self._xnat_cache or {}).get("batched") and isinstance(parent, ImageSessionBase):
+            ident = unquote(uri.rstrip("/").rsplit("/", 1)[-1])
+            for child in child_items(parent._xnat_document(), "scans/scan") or ():
+                if str((child.get("data_fields") or {}).get("ID", "")) == ident:
+                    return child
+        return super()._xnat_fetch(session, uri)
 
     @property
     def fields(self) -> CustomVariables:

@@ -46,6 +46,7 @@ from xnat_sdk.transfers._wire import CHUNK_SIZE, RESUME_ATTEMPTS, _listing_rows
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
+    from xnat_sdk.bulk import DownloadReport
     from xnat_sdk.listings import Listing, RemoteFile
     from xnat_sdk.session import Timeout, XNATSession
 
@@ -568,6 +569,33 @@ class TreeDownloads(XNATObject):
                 raise
             walk.finish()
         return folder
+
+    def _bulk_sessions(self, folder: Path) -> list[tuple[Any, Path]]:
+        raise NotImplementedError
+
+    def download_files(
+        self,
+        target_dir: str | os.PathLike[str],
+        *,
+        scan_filter: str = "ALL",
+        workers: int = PARALLEL_DOWNLOADS,
+        verbose: bool = True,
+    ) -> DownloadReport:
+        """Bring the scan files of every session below this object into
+        ``target_dir/{name}/...`` (the layout of :meth:`download_dir`) file by file,
+        ``workers`` at a time, skipping files already there with the listed size and MD5:
+        a rerun fetches only what is missing (see :mod:`xnat_sdk.bulk`). The tree costs a
+        few listing requests, then one file listing per session."""
+        from xnat_sdk.bulk import download_sessions
+
+        folder = local_folder(target_dir, "target_dir") / _safe_name(self._folder_name())
+        return download_sessions(
+            self._bulk_sessions(folder),
+            scan_filter=scan_filter,
+            workers=workers,
+            verbose=verbose,
+            label=self._folder_name(),
+        )
 
     def download(
         self, path: str | os.PathLike[str], verbose: bool = True, *, overwrite: bool = True

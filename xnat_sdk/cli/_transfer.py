@@ -10,6 +10,7 @@ import click
 
 from xnat_sdk.cli._addresses import ADDRESS_HELP, Address, parse_address, resolve
 from xnat_sdk.cli._app import Runtime, command, pass_runtime, root
+from xnat_sdk.transfers._paths import _safe_name
 
 __all__: list[str] = []
 
@@ -37,13 +38,20 @@ def _download(runtime: Runtime, obj: Any, level: str, target: Path, opts: dict[s
     if scan_type and level not in ("project", "subject", "experiment"):
         raise click.UsageError("--scan-type needs a project, subject or experiment address")
     if level in ("project", "subject"):
-        return Path(
-            obj.download_dir(
-                target, verbose=verbose, workers=workers, scan_filter=scan_type or "ALL"
-            )
+        # file by file, resumable: a rerun skips the files already there and verified
+        report = obj.download_files(
+            target, verbose=verbose, workers=workers, scan_filter=scan_type or "ALL"
         )
+        opts["report"] = report
+        return target / _safe_name(obj._folder_name())
     if level == "experiment" and not resource:
-        return Path(obj.download_dir(target, scan_filter=scan_type or "ALL", verbose=verbose))
+        from xnat_sdk.bulk import sync_session
+
+        label = str(getattr(obj, "label", "") or obj.uri.rsplit("/", 1)[-1])
+        opts["report"] = sync_session(
+            obj, target, scan_type or "ALL", workers, verbose=verbose, folder=label
+        )
+        return target / _safe_name(label)
     if level in ("experiment", "scan") and resource:
         scans = [obj] if level == "scan" else list(obj.scans.values())
         if scan_type:  # IDs or types, comma-separated, as the server's scan filter
@@ -70,10 +78,13 @@ def _download(runtime: Runtime, obj: Any, level: str, target: Path, opts: dict[s
     "download",
     help="Download ADDRESS (a project, subject, experiment, scan, resource or file) into "
     "TARGET_DIR, every file verified against the server's listing (size, MD5); a broken-off "
-    "transfer resumes, and an interrupted one leaves no partial files. Layout: the server's "
+    "transfer resumes, and an interrupted one leaves no partial files. Projects, subjects and "
+    "experiments are fetched file by file: a rerun skips the files already there with the "
+    "listed size and MD5 and fetches only what is missing or damaged. Layout: the server's "
     "({project}/{subject}/{session}/scans/{scan}/resources/{label}/files/...).\n\n"
     "JSON: {address, path, files, bytes}: the folder (or file) written and the files and "
-    "bytes below it.\n\n" + ADDRESS_HELP,
+    "bytes below it; for projects, subjects and experiments also {downloaded, skipped}: the "
+    "files this run fetched and those it found verified.\n\n" + ADDRESS_HELP,
 )
 @click.argument("address")
 @click.argument("target_dir", type=click.Path(file_okay=False, path_type=Path))
@@ -84,7 +95,7 @@ def _download(runtime: Runtime, obj: Any, level: str, target: Path, opts: dict[s
     type=click.IntRange(1, 32),
     default=4,
     show_default=True,
-    help="sessions downloaded at a time (project, subject)",
+    help="files downloaded at a time (project, subject, experiment)",
 )
 @click.option("--flat", is_flag=True, help="put a resource's files straight into TARGET_DIR")
 @pass_runtime
@@ -97,7 +108,12 @@ def download(runtime: Runtime, /, address: str, target_dir: Path, **opts: Any) -
         files, size = 1, path.stat().st_size
     else:  # a folder (none when there was nothing to download)
         files, size = _summary(path)
-    runtime.output.record({"address": address, "path": str(path), "files": files, "bytes": size})
+    record: dict[str, Any] = {"address": address, "path": str(path), "files": files, "bytes": size}
+    report = opts.get("report")
+    if report is not None:  # downloaded file by file: what this run fetched and skipped
+        record["downloaded"] = len(report.downloaded)
+        record["skipped"] = len(report.skipped)
+    runtime.output.record(record)
 
 
 def _resource_for_upload(runtime: Runtime, address: str) -> tuple[Any, bool]:

@@ -116,6 +116,14 @@ def _join_scans(
 
     ``columns=ID,xnat:mrScanData/ID`` gives the scans of each session in column
     ``xnat:mrscandata/id``; a session without such scans keeps one row with empty values.
+
+    XNAT (xnat-web ``ProjSubExptList.getRepresentation``, ``SecureResource.populateQuery``):
+    a column with a ``/`` goes to ``QueryOrganizer.addField`` as an XPath, the query LEFT
+    JOINs from the root element down to the scan table (so one row per scan, and one row of
+    nulls for a session without scans), and ``formatHeaders`` names the column by the
+    XPath the organizer keeps for its alias. ``xnat:imageScanData/extension_item/element_name``
+    is the scan's own xsi type (the ``xsiType`` shortcut of the scans listing,
+    ``ScanList``'s field mapping).
     """
     schema = schema_of(ctx)
     wanted: dict[str, tuple[str, str]] = {}
@@ -144,6 +152,8 @@ def _join_scans(
                     extra[col] = s["id"]
                 elif key == "type":
                     extra[col] = s["type"]
+                elif key == "extension_item/element_name":
+                    extra[col] = s["xsi_type"]
                 elif key == "xnat_imagescandata_id":
                     extra[col] = str(s["pk"])
                 else:

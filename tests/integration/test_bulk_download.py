@@ -1,0 +1,106 @@
+"""Bulk, resumable downloads (``download_files``, :mod:`xnat_sdk.bulk`; issue 16, item 4):
+the layout of ``download_dir``, a rerun skips verified files and repairs the others, one
+failing file leaves the rest."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from xnat_sdk import bulk
+from xnat_sdk.errors import XNATTransferError
+from xnat_sdk.session import XNATSession
+from xnat_sdk.testing.local import LocalXNAT
+
+_counter = iter(range(1, 10_000))
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+def _project(server: LocalXNAT) -> str:
+    """Two subjects, one MR session each; scans 1 (T1, 3 files in DICOM and one in SNAP)
+    and 2 (type "T2 flair", 1 file) of each session."""
+    project = f"BULK{next(_counter)}"
+    server.seed_project(project, name=f"Bulk {project}")
+    for subject in ("S1", "S2"):
+        server.seed_subject(project, subject)
+        eid = server.seed_session(project, subject, f"{subject}_MR")
+        t1 = server.seed_scan(eid, "1", type="T1")
+        flair = server.seed_scan(eid, "2", type="T2 flair")
+        dicom = server.seed_resource("scan", t1, "DICOM", format="DICOM")
+        for n in range(3):
+            server.seed_file(dicom, f"d/{n}.dcm", f"{subject}-{n}".encode() * 50)
+        snap = server.seed_resource("scan", t1, "SNAP")
+        server.seed_file(snap, "t1.png", b"png" * 10)
+        other = server.seed_resource("scan", flair, "DICOM")
+        server.seed_file(other, "f.dcm", f"flair {subject}".encode())
+    return project
+
+
+def test_download_files_has_the_layout_of_download_dir_and_resumes(
+    server: LocalXNAT, session: XNATSession, tmp_path: Path
+) -> None:
+    project = session.projects[_project(server)]
+    zipped = project.download_dir(tmp_path / "zip", verbose=False)
+    first = project.download_files(tmp_path / "files", verbose=False, workers=3)
+    folder = tmp_path / "files" / zipped.name
+    assert _tree(folder) == _tree(zipped)
+    assert len(first.downloaded) == 10 and not first.skipped and not first.failed
+    assert first.bytes == sum(len(b) for b in _tree(folder).values())
+    assert "S1/S1_MR/scans/2-T2_flair/resources/DICOM/files/f.dcm" in _tree(folder)
+
+    server.faults.start_recording()
+    again = project.download_files(tmp_path / "files", verbose=False)
+    assert len(again.skipped) == 10 and not again.downloaded
+    assert not [r for r in server.faults.recorded() if "/files/" in r.path]  # no file read
+
+    damaged = folder / "S1/S1_MR/scans/1-T1/resources/DICOM/files/d/0.dcm"
+    damaged.write_bytes(b"X" * damaged.stat().st_size)  # same size, wrong MD5
+    missing = folder / "S2/S2_MR/scans/1-T1/resources/SNAP/files/t1.png"
+    missing.unlink()
+    repaired = project.download_files(tmp_path / "files", verbose=False)
+    assert sorted(Path(u).name for u in repaired.downloaded) == ["0.dcm", "t1.png"]
+    assert len(repaired.skipped) == 8
+    assert _tree(folder) == _tree(zipped)
+
+
+def test_a_failing_file_is_named_and_the_rest_complete(
+    server: LocalXNAT, session: XNATSession, tmp_path: Path
+) -> None:
+    name = _project(server)
+    experiment = session.projects[name].subjects["S1"].experiments["S1_MR"]
+    (snap,) = experiment.scans["1"].resources["SNAP"].files.values()
+    server.faults.fail_next(50, status=503, prefix=snap.uri)
+    with pytest.raises(XNATTransferError, match="1 file") as caught:
+        bulk.sync_session(experiment, tmp_path, workers=2)
+    assert "t1.png" in str(caught.value)
+    got = _tree(tmp_path / "S1_MR")
+    assert len(got) == 4 and not any(k.endswith("t1.png") for k in got)
+    server.faults.clear()
+    report = bulk.sync_session(experiment, tmp_path, workers=2)
+    assert [Path(u).name for u in report.downloaded] == ["t1.png"]
+    assert len(report.skipped) == 4
+
+
+def test_download_files_of_a_search_result(
+    server: LocalXNAT, session: XNATSession, tmp_path: Path
+) -> None:
+    name = _project(server)
+    found = session.search(project=f"Bulk {name}", experiment="S2_*", level="experiment")
+    assert [e.label for e in found] == ["S2_MR"]
+    report = session.download_files(found, tmp_path, scan_filter="T1", verbose=False)
+    got = _tree(tmp_path / name / "S2_MR")
+    assert set(got) == {
+        *(f"scans/1-T1/resources/DICOM/files/d/{n}.dcm" for n in range(3)),
+        "scans/1-T1/resources/SNAP/files/t1.png",
+    }
+    assert got["scans/1-T1/resources/DICOM/files/d/1.dcm"] == b"S2-1" * 50
+    assert len(report.downloaded) == 4
+    (snap,) = found[0].scans["1"].resources["SNAP"].files.values()
+    assert hashlib.md5(got["scans/1-T1/resources/SNAP/files/t1.png"]).hexdigest() == snap.digest

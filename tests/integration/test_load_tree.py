@@ -1,0 +1,164 @@
+"""``project.load_tree``: the project's tree in three listing requests, the same typed objects
+and values a per-object walk reads (issue 16, item 1)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+import xnat_sdk
+from xnat_sdk.bulk import sync_session
+from xnat_sdk.errors import XNATValidationError, XNATValueError
+from xnat_sdk.models import CtScanData, ImageSessionData, MrScanData, SubjectData
+from xnat_sdk.session import XNATSession
+from xnat_sdk.testing.local import LocalXNAT
+
+if TYPE_CHECKING:
+    from conftest import RequestLog, Seeded
+
+
+def _more(server: LocalXNAT, seeded: Seeded) -> None:
+    """A CT scan, a session without scans, a subject without sessions, a non-image
+    experiment (no scans) next to the fixture's data."""
+    project = seeded.project
+    e3 = server.seed_session(project, "S2", "E3", xsi_type="xnat:ctSessionData")
+    server.seed_scan(e3, "7", type="CT", xsi_type="xnat:ctScanData", fields={"quality": "usable"})
+    server.seed_session(project, "S1", "E4")
+    server.seed_subject(project, "S3")
+    server.seed_session(project, "S3", "Q1", xsi_type="xnat:qcManualAssessorData")
+
+
+def _walk(subjects: Any) -> list[tuple[Any, ...]]:
+    out: list[tuple[Any, ...]] = []
+    for subject in subjects.values():
+        out.append((type(subject), subject.uri, subject.label))
+        for experiment in subject.experiments.values():
+            out.append((type(experiment), experiment.uri, experiment.label, experiment.xsi_type))
+            # image sessions list scans; an assessor's ``scans`` are its own child items
+            for scan in (
+                experiment.scans.values() if isinstance(experiment, ImageSessionData) else ()
+            ):
+                out.append(
+                    (
+                        type(scan),
+                        scan.uri,
+                        scan.id,
+                        scan.type,
+                        scan.series_description,
+                        scan.xsi_type,
+                    )
+                )
+    return out
+
+
+def test_load_tree_gives_the_objects_and_values_of_a_per_object_walk(
+    server: LocalXNAT, seeded: Seeded, session: XNATSession, log: RequestLog
+) -> None:
+    _more(server, seeded)
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as other:
+        other.caching = False  # every object read on its own: no listing batched
+        expected = _walk(other.projects[seeded.project].subjects)
+    project = session.projects[seeded.project]
+    log.clear()
+    subjects = project.load_tree()
+    walked = _walk(subjects)
+    assert len(log) == 3, log.paths()
+    assert walked == expected
+    assert subjects is project.subjects
+    kinds = {row[0] for row in walked}
+    assert {MrScanData, CtScanData, SubjectData} <= kinds
+    assert any(row[2:4] == ("1", "T1") and row[4] == "T1 s" for row in walked)
+
+
+def test_load_tree_costs_three_requests_whatever_the_size(
+    server: LocalXNAT, session: XNATSession, log: RequestLog
+) -> None:
+    server.seed_project("TREE_BULK", name="bulk")
+    server.seed_bulk("TREE_BULK", 40, sessions_per_subject=2, scans_per_session=3)
+    project = session.projects["TREE_BULK"]
+    server.faults.start_recording()
+    log.clear()
+    count = 0
+    for subject in project.load_tree(["type", "series_description", "quality"]):
+        for experiment in subject.experiments:
+            for scan in experiment.scans:
+                assert scan.type and scan.series_description
+                assert scan.quality in (None, "", "usable")
+                count += 1
+    assert count == 40 * 2 * 3
+    assert len(log) == 3, log.paths()
+    recorded = server.faults.recorded()
+    assert len(recorded) == 3
+    assert {r.path for r in recorded} == {
+        "/data/projects/TREE_BULK/subjects",
+        "/data/projects/TREE_BULK/experiments",
+    }
+
+
+def test_a_field_not_loaded_is_read_from_the_object(
+    server: LocalXNAT, seeded: Seeded, session: XNATSession, log: RequestLog
+) -> None:
+    _more(server, seeded)
+    subjects = session.projects[seeded.project].load_tree(["type"])
+    log.clear()
+    ct = subjects["S2"].experiments["E3"].scans["7"]
+    assert isinstance(ct, CtScanData)
+    assert ct.type == "CT"
+    assert len(log) == 0
+    assert ct.quality == "usable"  # not in the listing: the scan's own document
+    assert len(log) == 1, log.paths()
+
+
+def test_load_tree_refuses_unknown_fields_before_sending(
+    seeded: Seeded, session: XNATSession, log: RequestLog
+) -> None:
+    project = session.projects[seeded.project]
+    log.clear()
+    with pytest.raises(XNATValidationError, match="series_descripton"):
+        project.load_tree(["series_descripton"])
+    with pytest.raises(XNATValidationError, match="list of names"):
+        project.load_tree("type")
+    assert len(log) == 0
+
+
+def test_a_plain_walk_batches_the_scans_too(
+    server: LocalXNAT, session: XNATSession, log: RequestLog
+) -> None:
+    """xnatpy's loop (no load_tree): the experiments and, from the second session on, the
+    scans of the whole project come in one joined listing each; an MR scan's own fields
+    (not in the listing) cost one request per session, for all its scans."""
+    server.seed_project("TREE_WALK", name="walk")
+    server.seed_bulk("TREE_WALK", 30, sessions_per_subject=1, scans_per_session=3)
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as other:
+        other.caching = False
+        expected = _walk(other.projects["TREE_WALK"].subjects)
+    project = session.projects["TREE_WALK"]
+    log.clear()
+    assert _walk(project.subjects) == expected
+    # subjects; S1's experiments and E1's document; the project's experiments; E2's
+    # document; then ONE joined listing for the scans of every other session
+    assert len(log) == 6, log.paths()
+    log.clear()
+    sessions = [e for s in project.subjects for e in s.experiments][:3]
+    for experiment in sessions:
+        for scan in experiment.scans:
+            assert isinstance(scan, MrScanData)
+            assert scan.parameters.tr is None or scan.parameters.tr >= 0
+    assert len(log) == 1, log.paths()  # E1, E2 came from their documents; E3's, once
+
+
+def test_map_and_bulk_downloads_pass_over_an_assessor_with_scan_items(
+    server: LocalXNAT, seeded: Seeded, session: XNATSession, tmp_path: Any
+) -> None:
+    """A QC assessor listed among a subject's experiments has ``scans`` of its own (child
+    items, not a scan listing): the scan-level walk and the bulk download leave it out."""
+    _more(server, seeded)
+    project = session.projects[seeded.project]
+    types = project.map(lambda scan: scan.type, level="scan")
+    assert "CT" in types.values()
+    assert not any("/Q1/" in uri for uri in types)
+    report = project.download_files(tmp_path)
+    assert not report.failed
+    with pytest.raises(XNATValueError, match="image session"):
+        sync_session(project.subjects["S3"].experiments["Q1"], tmp_path)

@@ -1,0 +1,225 @@
+"""``session.map`` on threads, a process pool and a Dask LocalCluster; objects that travel
+without credentials; the run's alias token (issue 16, items 2 and 3).
+
+One Dask cluster (2 worker processes) and one process pool serve the whole module.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+import xnat_sdk
+from xnat_sdk._objects.travel import RunTask, open_sessions
+from xnat_sdk.errors import XNATError, XNATMapError, XNATNotPicklableError
+from xnat_sdk.mapping import MappedFunctionFailed
+from xnat_sdk.services import TokenResult
+from xnat_sdk.session import XNATSession
+from xnat_sdk.testing.local import LocalXNAT
+
+PROJECT = "MAPX"
+LOGIN = "mapper"
+PASSWORD = "Pw-q7Zr-unique-4481"  # appears nowhere else: the pickle checks look for it
+
+
+@pytest.fixture(scope="module")
+def mapped(server: LocalXNAT) -> str:
+    server.seed_project(PROJECT, name="map executors")
+    server.seed_bulk(PROJECT, 3, sessions_per_subject=2, scans_per_session=2)
+    server.add_user(LOGIN, PASSWORD)
+    server.add_member(PROJECT, LOGIN, "member")
+    return PROJECT
+
+
+@pytest.fixture
+def mapper(server: LocalXNAT, mapped: str) -> Iterator[XNATSession]:
+    with xnat_sdk.connect(server.url, user=LOGIN, password=PASSWORD) as session:
+        yield session
+
+
+@pytest.fixture(scope="module")
+def processes() -> Iterator[ProcessPoolExecutor]:
+    # spawn: the test process runs server threads, which a fork would copy mid-flight
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield pool
+
+
+@pytest.fixture(scope="module")
+def dask_client() -> Iterator[Any]:
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=2, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client
+
+
+def scan_summary(scan: Any) -> tuple[str, str, str]:
+    """Reads one field the walk loaded and one it did not (the scan's own document)."""
+    return (scan.type, scan.series_description, str(scan.quality))
+
+
+def fail_on_t2(scan: Any) -> str:
+    if scan.type == "T2":
+        raise ValueError(f"no T2 wanted ({scan.id})")
+    return str(scan.type)
+
+
+def where_run(experiment: Any) -> tuple[int, int, str]:
+    """The worker's process, its session's identity, and the experiment's label."""
+    return os.getpid(), id(experiment.xnat_session), str(experiment.label)
+
+
+def _levels(mapper: XNATSession) -> list[str]:
+    return [scan.uri for scan in mapper.projects[PROJECT].mapping_iter("scan")]
+
+
+class _Tokens:
+    """Records the tokens a session issues (to check they are dead after the run)."""
+
+    def __init__(self, session: XNATSession) -> None:
+        self.issued: list[TokenResult] = []
+        services = session.services
+        original = services.issue_token
+
+        def issue(user: str | None = None) -> TokenResult:
+            token = original(user)
+            self.issued.append(token)
+            return token
+
+        services.issue_token = issue  # type: ignore[method-assign]
+
+
+def _assert_dead(server: LocalXNAT, token: TokenResult) -> None:
+    with pytest.raises(XNATError):
+        xnat_sdk.connect(server.url, user=token.alias, password=token.secret).disconnect()
+
+
+def test_map_on_threads_keeps_order_and_reports_each_failure(mapper: XNATSession) -> None:
+    expected = _levels(mapper)
+    project = mapper.projects[PROJECT]
+    with ThreadPoolExecutor(3) as pool:
+        results = project.map(fail_on_t2, "scan", executor=pool)
+    assert list(results) == expected
+    failed = {u: r for u, r in results.items() if isinstance(r, MappedFunctionFailed)}
+    assert len(failed) == len(expected) // 2
+    for uri, failure in failed.items():
+        assert failure.uri == uri
+        assert failure.exception_type == "ValueError"
+        assert failure.message.startswith("no T2 wanted")
+        assert "fail_on_t2" in failure.details
+    assert {r for r in results.values() if isinstance(r, str)} == {"T1"}
+    default = project.map(scan_summary, "scan")  # the default: threads
+    assert list(default) == expected
+    assert all(v[0] in ("T1", "T2") for v in default.values())
+
+
+def test_stop_on_error_names_the_object(mapper: XNATSession) -> None:
+    project = mapper.projects[PROJECT]
+    with pytest.raises(XNATMapError, match="no T2 wanted") as caught:
+        project.map(fail_on_t2, "scan", stop_on_error=True, max_workers=1)
+    assert caught.value.uri in _levels(mapper)
+    assert caught.value.exception_type == "ValueError"
+
+
+def test_map_on_a_process_pool(
+    server: LocalXNAT, mapper: XNATSession, processes: ProcessPoolExecutor
+) -> None:
+    tokens = _Tokens(mapper)
+    threads = mapper.projects[PROJECT].map(scan_summary, "scan")
+    results = mapper.projects[PROJECT].map(scan_summary, "scan", executor=processes)
+    assert results == threads
+    assert list(results) == _levels(mapper)
+    where = mapper.projects[PROJECT].map(where_run, "experiment", executor=processes)
+    pids = {pid for pid, _, _ in where.values()}
+    assert os.getpid() not in pids
+    for pid in pids:  # one session per worker process, reused for all its objects
+        assert len({sid for p, sid, _ in where.values() if p == pid}) == 1
+    assert len(tokens.issued) == 2
+    for token in tokens.issued:
+        _assert_dead(server, token)
+
+
+def test_a_failing_object_on_a_process_pool_leaves_the_rest(
+    mapper: XNATSession, processes: ProcessPoolExecutor
+) -> None:
+    results = mapper.projects[PROJECT].map(fail_on_t2, "scan", executor=processes)
+    failed = [r for r in results.values() if isinstance(r, MappedFunctionFailed)]
+    done = [r for r in results.values() if r == "T1"]
+    assert len(failed) == len(done) == len(results) // 2
+    assert all(f.exception_type == "ValueError" and f.uri for f in failed)
+    with pytest.raises(XNATNotPicklableError, match="cannot be sent"):
+        mapper.projects[PROJECT].map(lambda scan: scan.type, "scan", executor=processes)
+
+
+def test_map_on_a_dask_cluster(server: LocalXNAT, mapper: XNATSession, dask_client: Any) -> None:
+    tokens = _Tokens(mapper)
+    threads = mapper.projects[PROJECT].map(scan_summary, "scan")
+    results = mapper.projects[PROJECT].map(scan_summary, "scan", executor=dask_client)
+    assert results == threads
+    assert list(results) == _levels(mapper)
+    failing = mapper.projects[PROJECT].map(fail_on_t2, "scan", executor=dask_client)
+    failed = [r for r in failing.values() if isinstance(r, MappedFunctionFailed)]
+    assert len(failed) == len(failing) // 2
+    assert all(f.exception_type == "ValueError" for f in failed)
+    assert len(tokens.issued) == 2
+    for token in tokens.issued:
+        _assert_dead(server, token)
+    still_open = dask_client.run(open_sessions)  # the workers logged their sessions out
+    assert len(still_open) == 2 and not any(still_open.values())
+
+
+def test_pickled_objects_carry_no_credentials(mapper: XNATSession) -> None:
+    project = mapper.projects[PROJECT]
+    subjects = project.load_tree()
+    experiment = subjects[0].experiments[0]
+    experiment._xnat_document()  # the whole document loaded too
+    scan = experiment.scans[0]
+    token = mapper.services.issue_token()
+    try:
+        cookie = mapper.interface.cookies.get("JSESSIONID") or ""
+        assert cookie
+        for thing in (project, subjects, experiment, scan, experiment.scans, scan.resources):
+            data = pickle.dumps(thing)
+            assert PASSWORD.encode() not in data
+            assert token.secret.encode() not in data
+            assert cookie.encode() not in data
+            back = mapper.unpickle(data)
+            assert type(back) is type(thing)
+        back_scan = mapper.unpickle(pickle.dumps(scan))
+        assert (back_scan.uri, back_scan.type, back_scan.xsi_type) == (
+            scan.uri,
+            scan.type,
+            scan.xsi_type,
+        )
+        assert back_scan.xnat_session is mapper
+        envelope = pickle.dumps(RunTask(mapper.server, token.alias, token.secret, True, len))
+        assert PASSWORD.encode() not in envelope
+        assert cookie.encode() not in envelope
+        assert "secret" not in repr(RunTask(mapper.server, "a", "s3cr3t", True, len))
+        with pytest.raises(XNATNotPicklableError):
+            pickle.dumps(mapper)
+    finally:
+        mapper.services.invalidate_token(token)
+
+
+def test_an_object_unpickled_without_a_session_reads_what_it_carries(
+    mapper: XNATSession,
+) -> None:
+    scan = mapper.projects[PROJECT].load_tree()[0].experiments[0].scans[0]
+    data, kind = pickle.dumps(scan), scan.type
+    mapper.disconnect()
+    back = pickle.loads(data)
+    assert back.type == kind
+    with pytest.raises(XNATError, match="not bound to a session"):
+        back.quality  # noqa: B018 (not loaded: needs a session)
+    with pytest.raises(XNATError, match=r"session\.unpickle"):
+        back.xnat_session  # noqa: B018

@@ -1,0 +1,37 @@
+"""A user's script at archive scale (issue 16): load_tree, map on an executor, bulk
+downloads (each ``# R:`` line names the exact type the checkers must reveal)."""
+
+# ruff: noqa: F821
+# (reveal_type is a checker builtin: this file is type-checked, never run)
+
+from __future__ import annotations
+
+from concurrent.futures import ProcessPoolExecutor
+
+import xnat_sdk
+from xnat_sdk.bulk import sync_session
+from xnat_sdk.models import ImageSessionData
+
+
+def scan_count(experiment: ImageSessionData) -> int:
+    return len(experiment.scans)
+
+
+def script(server: str) -> None:
+    with xnat_sdk.connect(server, user="admin", password="admin") as session:
+        project = session.projects["P"]
+        tree = project.load_tree(["type", "series_description"])
+        # R: xnat_sdk.listings.Listing[xnat_sdk.models.xnat_subject_data.SubjectData]
+        reveal_type(tree)
+        with ProcessPoolExecutor(2) as pool:
+            results = project.map(scan_count, "experiment", executor=pool, stop_on_error=True)
+        # R: dict[str, Any]
+        reveal_type(results)
+        report = project.download_files("/tmp/out", workers=4)
+        # R: int
+        reveal_type(report.bytes)
+        # R: list[str]
+        reveal_type(session.download_files(tree[0].experiments, "/tmp/out").skipped)
+        for experiment in tree[0].experiments[ImageSessionData]:
+            # R: xnat_sdk.bulk.DownloadReport
+            reveal_type(sync_session(experiment, "/tmp/out"))

@@ -1,0 +1,289 @@
+"""Objects that travel: archive objects and listings pickle without credentials and re-attach
+to a session on the other side.
+
+A pickled object holds its server URL, REST path, xsi type, class, the fields and document
+it had loaded and its parent (pickled the same way); never a session, a cookie, a password
+or a token. Unpickling inside :func:`attaching` (or :meth:`XNATSession.unpickle`) binds it to
+that session; elsewhere it binds to the session this process opened for its server
+(:func:`worker_session`), else it comes back detached (its loaded fields readable, anything
+else raising :class:`~xnat_sdk.errors.XNATNotConnectedError`).
+
+:class:`RunTask` is what ``session.map`` sends to a process or Dask worker with each object:
+the function, its arguments and the run's alias token (issued for the run and invalidated
+when it ends; the password never leaves the calling process). A worker opens one session
+per (server, token) and reuses it for every object it receives.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import pickle
+import threading
+import traceback
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from xnat_sdk.errors import XNATNotConnectedError
+
+if TYPE_CHECKING:
+    from xnat_sdk._objects.core import XNATObject
+    from xnat_sdk.listings import Listing, ListingSpec, RemoteFile
+    from xnat_sdk.session import XNATSession
+
+__all__ = [
+    "Outcome",
+    "RunTask",
+    "attaching",
+    "close_sessions",
+    "listing_state",
+    "object_state",
+    "open_sessions",
+    "restore_file",
+    "restore_listing",
+    "restore_object",
+    "worker_session",
+]
+
+_local = threading.local()
+_sessions: dict[tuple[str, str], XNATSession] = {}
+_sessions_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def attaching(session: XNATSession) -> Iterator[None]:
+    """Objects unpickled in this block (this thread) bind to ``session``."""
+    previous = getattr(_local, "session", None)
+    _local.session = session
+    try:
+        yield
+    finally:
+        _local.session = previous
+
+
+def _target(server: str | None) -> XNATSession | None:
+    if server is None:
+        return None
+    session: XNATSession | None = getattr(_local, "session", None)
+    if session is not None and session.server == server and session.connected:
+        return session
+    with _sessions_lock:
+        for (url, _), found in _sessions.items():
+            if url == server and found.connected:
+                return found
+    return None
+
+
+def object_state(obj: XNATObject) -> tuple[Any, ...]:
+    """The arguments of :func:`restore_object` for ``obj`` (no session, no credentials)."""
+    from xnat_sdk._objects.core import RESERVED_NAMES
+    from xnat_sdk.fields import class_fields
+
+    fields: dict[str, Any] = {}
+    for name in class_fields(type(obj)).by_name:
+        if name in RESERVED_NAMES:
+            continue
+        try:
+            fields[name] = object.__getattribute__(obj, name)
+        except AttributeError:
+            continue
+    session = obj._xnat_session
+    server = session.server if session is not None else None
+    cache = obj._xnat_cache or {}
+    row = cache.get("row")
+    return (
+        type(obj),
+        server,
+        obj._xnat_uri,
+        obj._xnat_xsi,
+        fields,
+        obj._xnat_item,
+        dict(row) if isinstance(row, Mapping) else None,
+        obj._xnat_parent,
+    )
+
+
+def restore_object(
+    cls: type[XNATObject],
+    server: str | None,
+    uri: str | None,
+    xsi: str | None,
+    fields: Mapping[str, Any],
+    item: Mapping[str, Any] | None,
+    row: Mapping[str, Any] | None,
+    parent: XNATObject | None,
+) -> XNATObject:
+    """Rebuild a pickled object, bound to the session for ``server`` when there is one."""
+    session = _target(server)
+    if session is not None:
+        obj = cls._xnat_bind(session, uri, xsi=xsi, parent=parent, item=item)
+    else:
+        obj = cls.__new__(cls)
+        setter = object.__setattr__
+        for name, value in (
+            ("_xnat_session", None),
+            ("_xnat_uri", uri),
+            ("_xnat_parent", parent),
+            ("_xnat_cache", {}),
+            ("_xnat_xsi", xsi or cls.__xsi_type__),
+            ("_xnat_item", dict(item) if item is not None else None),
+            ("_xnat_raw", {}),
+            ("_xnat_generation", -1),
+        ):
+            setter(obj, name, value)
+    for name, value in fields.items():
+        object.__setattr__(obj, name, value)
+    if row is not None:
+        obj._xnat_cache["row"] = dict(row)
+    return obj
+
+
+def listing_state(listing: Listing[Any]) -> tuple[Any, ...]:
+    """The arguments of :func:`restore_listing` (rows and objects when read)."""
+    loaded = listing._generation >= 0
+    return (
+        listing._session.server,
+        listing._spec,
+        listing._uri,
+        listing._parent,
+        dict(listing._filters),
+        listing._doc_field,
+        listing._prefer_doc,
+        listing._source,
+        listing._type_filter,
+        list(zip(listing._rows, listing._entries, strict=True)) if loaded else None,
+        listing._from_doc,
+    )
+
+
+def restore_listing(
+    server: str,
+    spec: ListingSpec,
+    uri: str,
+    parent: XNATObject | None,
+    filters: dict[str, str],
+    doc_field: str | None,
+    prefer_doc: bool,
+    source: Listing[Any] | None,
+    type_filter: type[XNATObject] | None,
+    pairs: list[tuple[dict[str, Any], Any]] | None,
+    from_doc: bool,
+) -> Listing[Any]:
+    """Rebuild a pickled listing on the session for ``server``."""
+    from xnat_sdk.listings import Listing
+
+    session = _target(server)
+    if session is None:
+        raise XNATNotConnectedError(
+            f"the listing {uri} of {server} needs a session to come back to: unpickle it "
+            "with session.unpickle(data) (or inside session.map's workers)"
+        )
+    listing: Listing[Any] = Listing(
+        session,
+        spec,
+        uri,
+        parent=parent,
+        filters=filters,
+        doc_field=doc_field,
+        prefer_doc=prefer_doc,
+        source=source,
+        type_filter=type_filter,
+    )
+    if pairs is not None:
+        listing._from_doc = from_doc
+        listing._index(pairs)
+    return listing
+
+
+def restore_file(server: str, row: Mapping[str, Any]) -> RemoteFile:
+    """Rebuild a pickled :class:`~xnat_sdk.listings.RemoteFile` on the session for ``server``."""
+    from xnat_sdk.listings import RemoteFile
+
+    session = _target(server)
+    if session is None:
+        raise XNATNotConnectedError(
+            f"the file {row.get('URI', '')} of {server} needs a session to come back to: "
+            "unpickle it with session.unpickle(data) (or inside session.map's workers)"
+        )
+    return RemoteFile(session, row)
+
+
+def worker_session(server: str, alias: str, secret: str, verify: bool | str) -> XNATSession:
+    """This process's session for (server, token): opened once, reused for every object.
+    A new run's token replaces (and logs out) the sessions of earlier runs."""
+    from xnat_sdk.connection import connect
+
+    key = (server, alias)
+    with _sessions_lock:
+        found = _sessions.get(key)
+        if found is not None and found.connected:
+            return found
+        stale = [k for k in _sessions if k[0] == server]
+        old = [_sessions.pop(k) for k in stale]
+        session = connect(server, user=alias, password=secret, verify=verify, keepalive=False)
+        _sessions[key] = session
+    for previous in old:
+        with contextlib.suppress(Exception):
+            previous.disconnect()
+    return session
+
+
+def close_sessions(server: str, alias: str) -> int:
+    """Log out and forget this process's sessions for (server, token); how many there were
+    (run on every Dask worker when a map run ends)."""
+    with _sessions_lock:
+        found = _sessions.pop((server, alias), None)
+    if found is None:
+        return 0
+    with contextlib.suppress(Exception):
+        found.disconnect()
+    return 1
+
+
+def open_sessions() -> list[tuple[str, str]]:
+    """(server, token alias) of the sessions this process holds for map runs."""
+    with _sessions_lock:
+        return [key for key, found in _sessions.items() if found.connected]
+
+
+class Outcome(NamedTuple):
+    """What one mapped call gave: its value, or the exception's type, message, traceback."""
+
+    ok: bool
+    value: Any
+    exception_type: str = ""
+    message: str = ""
+    details: str = ""
+
+
+def call_one(
+    function: Callable[..., Any], obj: Any, args: Sequence[Any], kwargs: Mapping[str, Any]
+) -> Outcome:
+    """``function(obj, *args, **kwargs)`` as an :class:`Outcome` (never raises)."""
+    try:
+        return Outcome(True, function(obj, *args, **kwargs))
+    except Exception as exc:  # a failure is a result: the other objects go on
+        return Outcome(False, None, type(exc).__name__, str(exc), traceback.format_exc())
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """One map run's call, as sent to a process or Dask worker (see the module's docstring)."""
+
+    server: str
+    alias: str
+    secret: str = field(repr=False)
+    verify: bool | str
+    function: Callable[..., Any]
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    def __call__(self, payload: bytes) -> Outcome:
+        """Attach the pickled object to this worker's session and call the function."""
+        try:
+            session = worker_session(self.server, self.alias, self.secret, self.verify)
+            with attaching(session):
+                obj = pickle.loads(payload)
+        except Exception as exc:
+            return Outcome(False, None, type(exc).__name__, str(exc), traceback.format_exc())
+        return call_one(self.function, obj, self.args, self.kwargs)

@@ -1,0 +1,213 @@
+"""``project.load_tree(...)``: a project's subjects, experiments and scans in three requests.
+
+XNAT's listings can carry more than one object per row: the project's experiments listing
+with ``xsiType=xnat:imageSessionData`` and scan XPaths in ``columns=`` (as pyxnat's array
+API asks) answers one row per scan, the session's columns repeated on each (xnat-web
+``ProjSubExptList``: ``SecureResource.populateQuery`` hands every ``/`` column to
+``QueryOrganizer.addField``, which LEFT JOINs down to the scan table; a session without
+scans keeps one row of empty scan columns). ``xnat:imageScanData/extension_item/element_name``
+is each scan's xsi type (the scans listing's ``xsiType`` shortcut).
+
+The requests: the subjects listing, the experiments listing (every experiment, one row
+each) and the image-session listing joined with the scans. The objects are the usual bound,
+typed objects, filled from those rows and put into the listings a walk reads
+(``project.subjects``, ``subject.experiments``, ``session.scans``), so the walk sends no
+more requests; a field that was not asked for is read from the object's own document on
+first use, as for any listing row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from xnat_sdk._answers import fetch
+from xnat_sdk._objects.core import XNATObject
+from xnat_sdk._objects.registry import model_class
+from xnat_sdk.errors import XNATValidationError
+from xnat_sdk.fields import FieldSpec, class_fields
+from xnat_sdk.listings import Listing, ListingSpec
+
+if TYPE_CHECKING:
+    from xnat_sdk.session import XNATSession
+
+__all__ = ["batched_scan_rows", "load_project_tree", "mark_loaded"]
+
+_SCAN_ROOT = "xnat:imageScanData"
+_SCAN_XSI = f"{_SCAN_ROOT}/extension_item/element_name"
+_EXPERIMENT_COLUMNS = ("ID", "label", "xsiType", "subject_ID", "project", "date", "insert_date")
+
+
+def _scan_specs(session: XNATSession, fields: Sequence[str]) -> list[FieldSpec]:
+    scan_class = model_class(_SCAN_ROOT, session)
+    table = class_fields(scan_class) if scan_class is not None else None
+    specs: list[FieldSpec] = []
+    for name in fields:
+        spec = table.by_name.get(name) or table.by_path.get(name) if table else None
+        if spec is None or not spec.is_data or spec.is_list:
+            hint = table.suggest(name) if table else ""
+            raise XNATValidationError(
+                "scan_fields", f"{name!r} is not a single-valued field of every scan{hint}"
+            )
+        specs.append(spec)
+    return specs
+
+
+def _column(row: Mapping[str, Any], xpath: str) -> Any:
+    """A joined column's value: XNAT names it by the XPath, in the case its organizer keeps."""
+    if xpath in row:
+        return row[xpath]
+    return row.get(xpath.lower(), "")
+
+
+def _seed(
+    owner: XNATObject,
+    name: str,
+    spec: ListingSpec,
+    uri: str,
+    rows: list[dict[str, Any]],
+) -> Listing[Any]:
+    """The listing ``owner.<name>`` filled from ``rows`` (no request)."""
+    listing: Listing[Any] = Listing(owner._xnat_bound_session(), spec, uri, parent=owner)
+    listing._from_doc = False
+    listing._index(listing._objects_from_rows(rows))
+    owner._xnat_cache[name] = listing
+    return listing
+
+
+def _scan_rows(
+    session: XNATSession, project_uri: str, specs: list[FieldSpec]
+) -> dict[str, list[dict[str, Any]]]:
+    """Scan rows by session ID, from ONE joined listing request."""
+    paths = ["ID", "type", *[s.path for s in specs]]
+    xpaths = {path: f"{_SCAN_ROOT}/{path}" for path in dict.fromkeys(paths)}
+    columns = ["ID", *xpaths.values(), _SCAN_XSI]
+    rows = fetch(
+        session,
+        f"{project_uri}/experiments",
+        query={"xsiType": "xnat:imageSessionData", "columns": ",".join(columns)},
+    ).rows()
+    by_session: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        found = by_session.setdefault(str(row.get("ID", "")), [])
+        scan_id = str(_column(row, xpaths["ID"]) or "")
+        if not scan_id:
+            continue  # a session without scans (the join's row of empty values)
+        scan = {  # only the columns the server answered (it drops XPaths it does not know)
+            path: _column(row, xpath)
+            for path, xpath in xpaths.items()
+            if xpath in row or xpath.lower() in row
+        }
+        scan["xsiType"] = _column(row, _SCAN_XSI) or _SCAN_ROOT
+        found.append(scan)
+    return by_session
+
+
+def mark_loaded(pairs: Sequence[tuple[dict[str, Any], Any]], specs: list[FieldSpec]) -> None:
+    """Scans filled from a joined listing: fields asked for but empty there are known to be
+    empty (no read on access; a column the server left out, for an XPath it does not know,
+    stays unknown), and a field not asked for is read from the session's document, one
+    request for all its scans (:meth:`ScanBase._xnat_fetch`)."""
+    for row, obj in pairs:
+        obj._xnat_cache["batched"] = True
+        for spec in specs:
+            if spec.path not in row:
+                continue
+            try:
+                object.__getattribute__(obj, spec.name)
+            except AttributeError:
+                object.__setattr__(obj, spec.name, spec.missing)
+
+
+def _all_scan_specs(session: XNATSession) -> list[FieldSpec]:
+    """The single-valued data fields every scan has (``xnat:imageScanData``'s own)."""
+    scan_class = model_class(_SCAN_ROOT, session)
+    if scan_class is None:
+        return []
+    return [
+        spec
+        for spec in class_fields(scan_class).by_name.values()
+        if spec.is_data and not spec.is_list and spec.path not in ("ID", "type")
+    ]
+
+
+def batched_scan_rows(
+    experiment: XNATObject,
+) -> tuple[list[dict[str, Any]], list[FieldSpec]] | None:
+    """The scan rows of ``experiment`` from ONE project-wide joined listing, once a walk
+    (project -> subjects -> experiments, the experiments from the walk's batched listing)
+    asks a second session for its scans; None: read the session's own document.
+
+    Every field of ``xnat:imageScanData`` comes with the rows; a scan's other fields (an MR
+    scan's parameters ...) come from its session's document, one request for all its scans.
+    """
+    listing = (experiment._xnat_cache or {}).get("siblings")
+    subject = listing._parent if isinstance(listing, Listing) else None
+    subjects = (subject._xnat_cache or {}).get("siblings") if subject is not None else None
+    if not isinstance(subjects, Listing) or subjects._batch_index is None:
+        return None  # not a walk whose experiments were batched
+    project = subjects._parent
+    session = experiment._xnat_session
+    if project is None or session is None or not session.caching:
+        return None
+    with subjects._lock:
+        state = subjects._scan_batch
+        if state is None or state[0] != session.cache_generation:
+            state = [session.cache_generation, 0, None]
+            subjects._scan_batch = state
+        state[1] += 1
+        if state[2] is None:
+            if state[1] < 2:
+                return None
+            specs = _all_scan_specs(session)
+            state[2] = (_scan_rows(session, project.uri, specs), specs)
+    rows, specs = state[2]
+    ident = (experiment._xnat_uri or "").rstrip("/").rsplit("/", 1)[-1]
+    return [dict(row) for row in rows.get(ident, [])], specs
+
+
+def load_project_tree(
+    project: XNATObject,
+    scan_fields: Sequence[str],
+    experiment_columns: Sequence[str],
+    subject_columns: Sequence[str],
+) -> Listing[Any]:
+    """See :meth:`xnat_sdk._objects.navigation.ProjectBase.load_tree`."""
+    from xnat_sdk._objects.core import routed_experiment_uri
+    from xnat_sdk._objects.navigation import EXPERIMENTS, SCANS, SUBJECTS, ImageSessionBase
+
+    for name, given in (
+        ("scan_fields", scan_fields),
+        ("experiment_columns", experiment_columns),
+        ("subject_columns", subject_columns),
+    ):
+        if isinstance(given, str):
+            raise XNATValidationError(name, f"expects a list of names, got {given!r}")
+    session = project._xnat_bound_session()
+    specs = _scan_specs(session, scan_fields)
+    uri = project.uri
+    subject_query = (
+        {"columns": ",".join(dict.fromkeys(["ID", "label", "project", *subject_columns]))}
+        if subject_columns
+        else None
+    )
+    subject_rows = fetch(session, f"{uri}/subjects", query=subject_query).rows()
+    subjects = _seed(project, "subjects", SUBJECTS, f"{uri}/subjects", subject_rows)
+    columns = ",".join(dict.fromkeys([*_EXPERIMENT_COLUMNS, *experiment_columns]))
+    rows = fetch(session, f"{uri}/experiments", query={"columns": columns}).rows()
+    by_subject: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_subject.setdefault(str(row.get("subject_ID", "")), []).append(row)
+    scans = _scan_rows(session, uri, specs)
+    for subject in subjects._entries:
+        ident = subject.uri.rstrip("/").rsplit("/", 1)[-1]
+        mine = by_subject.get(ident, [])
+        listing = _seed(subject, "experiments", EXPERIMENTS, f"{subject.uri}/experiments", mine)
+        for experiment in listing._entries:
+            if not isinstance(experiment, ImageSessionBase):
+                continue
+            eid = experiment.uri.rstrip("/").rsplit("/", 1)[-1]
+            scan_uri = f"{routed_experiment_uri(experiment.uri)}/scans"
+            found = _seed(experiment, "scans", SCANS, scan_uri, scans.get(eid, []))
+            mark_loaded(list(zip(found._rows, found._entries, strict=True)), specs)
+    return subjects

@@ -1,0 +1,241 @@
+"""Bulk downloads at archive scale: the scan files of many sessions into one folder (shared
+storage for a cluster), file by file, a bounded number at a time, resumable.
+
+Each session's files come from ONE listing (``{session}/scans/ALL/files``: size and MD5 per
+file) and land where ``download_dir`` puts them
+(``{session label}/scans/{id}-{type}/resources/{label}/files/{path}``). A file already there
+with the listed size and MD5 is skipped, so a rerun (after a crash, on another worker, with
+more sessions) downloads only what is missing or wrong; every new file is written under a
+temporary name and renamed once verified, so a killed run leaves no half file under a
+final name. A file that fails is reported and the others go on; the call then raises
+:class:`~xnat_sdk.errors.XNATTransferError` naming it (nothing verified is lost).
+
+:func:`sync_session` is a plain module-level function, so it is also what to hand
+``session.map(..., executor=dask_client)``: each worker process then downloads its
+sessions with ``workers`` threads each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from xnat_sdk._answers import fetch, whole_number
+from xnat_sdk._objects.core import routed_experiment_uri
+from xnat_sdk.archives import safe_join
+from xnat_sdk.errors import XNATError, XNATTransferError, XNATValueError
+from xnat_sdk.progress import TransferProgress
+from xnat_sdk.transfers import download_file, local_folder, quote_path
+from xnat_sdk.transfers._paths import _safe_name
+
+if TYPE_CHECKING:
+    from xnat_sdk.session import XNATSession
+
+__all__ = ["DownloadReport", "FileToGet", "download_sessions", "sync_session"]
+
+DEFAULT_WORKERS = 4
+
+_NON_WORD = re.compile(r"\W")
+_SCAN_FILE = re.compile(r"/scans/(?P<scan>[^/]+)/resources/(?P<res>[^/]+)/files/(?P<path>.+)$")
+
+
+@dataclass(frozen=True)
+class FileToGet:
+    """One remote file and where it goes."""
+
+    uri: str
+    target: Path
+    size: int | None
+    digest: str | None
+
+
+@dataclass
+class DownloadReport:
+    """What a bulk download did: files downloaded, files skipped (already there and
+    verified), files that failed (``{uri: message}``) and bytes transferred."""
+
+    downloaded: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    bytes: int = 0
+
+    def merge(self, other: DownloadReport) -> None:
+        """Add ``other``'s counts to this report."""
+        self.downloaded += other.downloaded
+        self.skipped += other.skipped
+        self.failed.update(other.failed)
+        self.bytes += other.bytes
+
+
+def _scan_folder(scan_id: str, kind: str) -> str:
+    # XNAT's zip layout: {id}-{type}, every non-word character of the type as "_"
+    return f"{scan_id}-{_NON_WORD.sub('_', kind)}" if kind else scan_id
+
+
+def _wanted(scans: Any, scan_filter: str) -> dict[str, str] | None:
+    """Scan ID -> type of the scans ``scan_filter`` picks (None: all)."""
+    types = {str(key): str(getattr(scan, "type", "") or "") for key, scan in scans.items()}
+    if scan_filter in ("ALL", "*", ""):
+        return types
+    picked = {part.strip() for part in scan_filter.split(",")}
+    return {k: t for k, t in types.items() if k in picked or t in picked}
+
+
+def plan_session(experiment: Any, folder: Path, scan_filter: str = "ALL") -> list[FileToGet]:
+    """The scan files of one image session (one listing request) and where they go below
+    ``folder`` (the session's own folder)."""
+    session = experiment._xnat_bound_session()
+    scans = _wanted(experiment.scans, scan_filter) or {}
+    if not scans:
+        return []
+    uri = f"{routed_experiment_uri(experiment.uri)}/scans/ALL/files"
+    rows = fetch(session, uri).rows(numbers=("Size",))
+    plan: list[FileToGet] = []
+    for row in rows:
+        file_uri = str(row.get("URI", ""))
+        match = _SCAN_FILE.search(file_uri)
+        if match is None or match["scan"] not in scans:
+            continue
+        # the URI names the resource by its ID; the label is the ``collection`` column
+        resource = str(row.get("collection") or match["res"])
+        rel = (
+            f"scans/{_scan_folder(match['scan'], scans[match['scan']])}/resources/"
+            f"{_safe_name(resource)}/files/{match['path']}"
+        )
+        digest = str(row.get("digest") or "") or None
+        plan.append(
+            FileToGet(file_uri, safe_join(folder, rel), whole_number(row.get("Size")), digest)
+        )
+    return plan
+
+
+def _md5(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def is_verified(item: FileToGet) -> bool:
+    """Whether ``item.target`` exists with the listed size and MD5 (size alone when the
+    server keeps no digest)."""
+    try:
+        size = item.target.stat().st_size
+    except OSError:
+        return False
+    if item.size is not None and size != item.size:
+        return False
+    if item.digest is None:
+        return item.size is not None
+    return _md5(item.target) == item.digest.lower()
+
+
+def get_files(
+    session: XNATSession,
+    plan: Sequence[FileToGet],
+    *,
+    workers: int = DEFAULT_WORKERS,
+    verbose: bool = False,
+    label: str = "files",
+) -> DownloadReport:
+    """Download the files of ``plan`` not already there and verified, ``workers`` at a time
+    (one progress bar per file and one overall bar on a terminal)."""
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise XNATValueError(f"workers must be an int >= 1, got {workers!r}")
+    report = DownloadReport()
+    lock = threading.Lock()
+    total = sum(item.size or 0 for item in plan)
+    with TransferProgress(verbose, overall_label=label, overall_total=total) as bars:
+
+        def one(item: FileToGet) -> None:
+            if is_verified(item):
+                with lock:
+                    report.skipped.append(item.uri)
+                bars.advance_overall(item.size or 0)
+                return
+            try:
+                download_file(
+                    session,
+                    quote_path(item.uri),
+                    item.target,
+                    verbose=False,
+                    expected_md5=item.digest,
+                    expected_size=item.size,
+                    update_func=bars.task(item.target.name, item.size),
+                )
+            except (XNATError, OSError) as exc:
+                with lock:
+                    report.failed[item.uri] = f"{type(exc).__name__}: {exc}"
+                return
+            with lock:
+                report.downloaded.append(item.uri)
+                report.bytes += item.target.stat().st_size
+
+        with ThreadPoolExecutor(workers, thread_name_prefix="xnat-sdk-bulk") as pool:
+            list(pool.map(one, plan))
+    return report
+
+
+def _raise_failures(report: DownloadReport) -> None:
+    if report.failed:
+        uri, message = next(iter(report.failed.items()))
+        raise XNATTransferError(
+            f"{len(report.failed)} file(s) failed (first: {uri}: {message}); "
+            f"{len(report.downloaded)} downloaded, {len(report.skipped)} already there. "
+            "Run again to fetch only what is missing."
+        )
+
+
+def sync_session(
+    experiment: Any,
+    target_dir: str | os.PathLike[str],
+    scan_filter: str = "ALL",
+    workers: int = DEFAULT_WORKERS,
+    *,
+    verbose: bool = False,
+    folder: str | None = None,
+) -> DownloadReport:
+    """Bring one image session's scan files into ``target_dir/{folder or label}`` (see the
+    module's docstring); files already there and verified are skipped."""
+    from xnat_sdk._objects.navigation import ImageSessionBase
+
+    if not isinstance(experiment, ImageSessionBase):
+        raise XNATValueError(f"expected an image session, got {experiment!r}")
+    root = local_folder(target_dir, "target_dir")
+    name = folder if folder is not None else str(getattr(experiment, "label", "") or "")
+    where = root / _safe_name(name) if name else root
+    plan = plan_session(experiment, where, scan_filter)
+    session = experiment._xnat_bound_session()
+    report = get_files(session, plan, workers=workers, verbose=verbose, label=name or "session")
+    _raise_failures(report)
+    return report
+
+
+def download_sessions(
+    sessions: Iterable[tuple[Any, Path]],
+    *,
+    scan_filter: str = "ALL",
+    workers: int = DEFAULT_WORKERS,
+    verbose: bool = False,
+    label: str = "download",
+) -> DownloadReport:
+    """The scan files of many sessions, each into its folder: the listings read ``workers``
+    at a time, then every file not already verified, ``workers`` at a time."""
+    pairs = list(sessions)
+    if not pairs:
+        return DownloadReport()
+    session = pairs[0][0]._xnat_bound_session()
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        plans = list(pool.map(lambda p: plan_session(p[0], p[1], scan_filter), pairs))
+    plan = [item for found in plans for item in found]
+    report = get_files(session, plan, workers=workers, verbose=verbose, label=label)
+    _raise_failures(report)
+    return report
