@@ -5,14 +5,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.stamp-install
 NODE_STAMP := node_modules/.stamp-install
 
-.PHONY: install schemas generate drift lint typecheck pytest test demo bench serve clean
+.PHONY: install schemas generate drift lint typecheck pytest test docs docs-serve demo bench serve clean
 
 install: $(STAMP) $(NODE_STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,codegen,server,dicom,pandas,dask]'
+	$(PY) -m pip install --quiet -e '.[dev,codegen,server,dicom,pandas,dask,docs]'
 	touch $(STAMP)
 
 # pyright (for tests/typing) from the npm registry, at the version package-lock.json pins
@@ -35,12 +35,20 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(STAMP) $(NODE_STAMP)
-	$(VENV)/bin/mypy --strict xnat_sdk codegen/xnat_sdk_codegen tests/typing/pass
+	$(VENV)/bin/mypy --strict xnat_sdk codegen/xnat_sdk_codegen tests/typing/pass docs/hooks
 
 pytest: schemas $(NODE_STAMP)
 	$(VENV)/bin/pytest -q
 
 test: schemas drift lint typecheck pytest
+
+# The documentation site (docs/ + mkdocs.yml) into site/, strictly: any warning fails.
+# tests/docs/test_site.py builds it too, so `make test` checks it.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
+docs-serve: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve
 
 demo: schemas
 	$(PY) -m xnat_sdk.testing.demo
@@ -52,4 +60,4 @@ serve: $(STAMP)
 	$(VENV)/bin/xnat-sdk serve
 
 clean:
-	rm -rf $(VENV) node_modules schemas/xnat schemas/xdat schemas/.download
+	rm -rf $(VENV) node_modules schemas/xnat schemas/xdat schemas/.download site

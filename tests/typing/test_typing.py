@@ -247,16 +247,20 @@ def test_fail_cases_are_rejected_where_marked_by_pyright() -> None:
 # -- README ------------------------------------------------------------------------------------
 
 
-def test_readme_examples_type_check_under_both_checkers(tmp_path: Path) -> None:
-    """What README shows passes mypy --strict and pyright strict, as a user's script would."""
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```python\n(.*?)```", readme, re.DOTALL)
-    assert blocks, "README.md lost its Python examples"
+def test_readme_and_guide_examples_type_check_under_both_checkers(tmp_path: Path) -> None:
+    """What README and the guide (docs/**/*.md) show passes mypy --strict and pyright strict,
+    as a user's script would."""
+    sources = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
     files = []
-    for index, block in enumerate(blocks):
-        path = tmp_path / f"readme_{index}.py"
-        path.write_text(block, encoding="utf-8")
-        files.append(path)
+    for source in sources:
+        text = source.read_text(encoding="utf-8")
+        blocks = re.findall(r"^```python\n(.*?)^```", text, re.DOTALL | re.MULTILINE)
+        if source.name == "README.md":
+            assert blocks, "README.md lost its Python examples"
+        for index, block in enumerate(blocks):
+            path = tmp_path / f"ex{len(files)}_{source.stem.replace('-', '_')}_{index}.py"
+            path.write_text(block, encoding="utf-8")
+            files.append(path)
     status, output = _mypy(files, tmp_path / "mypy-cache")
     assert status == 0 and not _errors(output), output
     errors = _pyright_errors(_pyright(files))

@@ -1,0 +1,25 @@
+"""Griffe extension for the reference: the docstrings of xnat-sdk are written with reST roles
+(``:class:`~xnat_sdk.session.XNATSession```); Markdown has none, so each becomes a code span
+(`XNATSession`, the last part when the target starts with ``~``)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import griffe
+
+_ROLE = re.compile(r":(?:py:)?(?:class|meth|func|mod|attr|data|exc|obj|const):`(~?)([^`]+)`")
+
+
+def _code(match: re.Match[str]) -> str:
+    short, target = match.group(1), match.group(2)
+    return f"`{target.rsplit('.', 1)[-1] if short else target}`"
+
+
+class RolesToCode(griffe.Extension):
+    """Rewrites reST roles in every docstring as code spans."""
+
+    def on_object(self, *, obj: griffe.Object, **kwargs: Any) -> None:
+        if obj.docstring is not None and ":" in obj.docstring.value:
+            obj.docstring.value = _ROLE.sub(_code, obj.docstring.value)
