@@ -232,6 +232,8 @@ def test_short_address_reaches_an_experiment_resource(
     assert "no scan 'DOCS'" in one_line_error(cli.run("ls", f"/data/experiments/{eid}/scans/DOCS"))
     assert cli.run("ls", f"/data/experiments/{eid}/files").returncode == 1
     assert cli.run("tree", "CLIP/S2/E2/DOCS").returncode == 2
+    for command in ("ls", "download"):
+        assert "(a scan wins)" in " ".join(cli.run(command, "--help").stdout.split())
 
 
 def test_flat_download_of_any_address_refuses_clashes(

@@ -98,10 +98,14 @@ def _download(runtime: Runtime, obj: Any, level: str, target: Path, opts: dict[s
     "transfer resumes, and an interrupted one leaves no partial files. Projects, subjects and "
     "experiments are fetched file by file: a rerun skips the files already there with the "
     "listed size and MD5 and fetches only what is missing or damaged. Layout: the server's "
-    "({project}/{subject}/{session}/scans/{scan}/resources/{label}/files/...).\n\n"
+    "({project}/{subject}/{session}/scans/{scan}/resources/{label}/files/...); with --flat "
+    "(any address) each file goes file by file straight into TARGET_DIR at its path inside "
+    "its resource, and two files that would land on the same path are refused before "
+    "anything is written.\n\n"
     "JSON: {address, path, files, bytes}: the folder (or file) written and the files and "
-    "bytes below it; for projects, subjects and experiments also {downloaded, skipped}: the "
-    "files this run fetched and those it found verified.\n\n" + ADDRESS_HELP,
+    "bytes below it; for projects, subjects and experiments, and with --flat, also "
+    "{downloaded, skipped}: the files this run fetched and those it found verified.\n\n"
+    + ADDRESS_HELP,
 )
 @click.argument("address")
 @click.argument("target_dir", type=click.Path(file_okay=False, path_type=Path))
@@ -180,8 +184,9 @@ def _resource_for_upload(runtime: Runtime, address: str) -> tuple[Any, bool]:
     root,
     "upload",
     help="Upload LOCAL (a file, or a folder with its sub-folders) into the resource "
-    "ADDRESS/RESOURCE, created when missing (e.g. P/S/E/1/DICOM, or "
-    "/data/projects/P/resources/DOCS). Existing remote files are kept unless --overwrite.\n\n"
+    "ADDRESS/RESOURCE, created when missing (e.g. P/S/E/1/DICOM, P/S/E/NOTES for a resource "
+    "of the experiment itself, or /data/projects/P/resources/DOCS). Existing remote files "
+    "are kept (an error says so) unless --overwrite.\n\n"
     "JSON: {resource, created, files, bytes}.",
 )
 @click.argument("local", type=click.Path(exists=True, path_type=Path))
