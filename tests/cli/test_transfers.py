@@ -61,8 +61,8 @@ def test_download_scan_resource_flat_and_scan_type(
     assert only["files"] == 2
     empty = cli.json("download", "CLIP/S1/E1", str(tmp_path / "t2"), "--scan-type", "T2")
     assert empty["files"] == 0 and _tree(tmp_path / "t2") == {}  # scan 2 has no files
-    bad = cli.run("download", "CLIP", str(tmp_path / "x"), "--flat")
-    assert bad.returncode == 2 and "--flat" in bad.stderr
+    bad = cli.run("download", "CLIP", str(tmp_path / "x"), "--resource", "DICOM")
+    assert bad.returncode == 2 and "--resource" in bad.stderr
     assert not (tmp_path / "x").exists()
 
 
@@ -195,3 +195,68 @@ def test_download_rerun_skips_verified_files(cli: Cli, seeded: Seeded, tmp_path:
     assert again["skipped"] == session["downloaded"]
     file_reads = [p for p in recorded if "/resources/" in p and "/files/" in p]
     assert len(file_reads) == session["downloaded"]  # the first download of CLIP/S1/E1 only
+
+
+def test_upload_of_an_existing_file_names_the_cli_option(
+    cli: Cli, seeded: Seeded, rest: requests.Session, tmp_path: Path
+) -> None:
+    note = tmp_path / "note.txt"
+    note.write_text("first")
+    cli.json("upload", str(note), "CLIP/S2/E2/NOTES")
+    note.write_text("second")
+    error = one_line_error(cli.run("upload", str(note), "CLIP/S2/E2/NOTES"))
+    assert "the server already has note.txt and kept it" in error
+    assert "--overwrite" in error and "overwrite=True" not in error
+    url = f"{cli.server.url}/data/experiments/{seeded.sessions['E2']}/resources/NOTES/files"
+    assert _files(rest, url) == {"note.txt": hashlib.md5(b"first").hexdigest()}  # kept
+
+
+def test_short_address_reaches_an_experiment_resource(
+    cli: Cli, seeded: Seeded, tmp_path: Path
+) -> None:
+    note = tmp_path / "read.me"
+    note.write_text("session notes")
+    cli.json("upload", str(note), "CLIP/S2/E2/DOCS")
+    cli.json("upload", str(note), "CLIP/S2/E2/T1")  # a resource named as scan 1's type
+    rest_path = "/data/projects/CLIP/subjects/S2/experiments/E2/resources/DOCS/files"
+    for address in ("CLIP/S2/E2/DOCS", rest_path, "CLIP/S2/E2/DOCS/read.me"):
+        rows = cli.json("ls", address)
+        assert [(r["path"], r["collection"]) for r in rows] == [("read.me", "DOCS")], address
+    assert [r["label"] for r in cli.json("ls", "CLIP/S2/E2/T1")] == ["DICOM"]  # a scan wins
+    got = cli.json("download", "CLIP/S2/E2/DOCS", str(tmp_path / "out"))
+    assert got["files"] == 1
+    assert _tree(tmp_path / "out") == {"E2/resources/DOCS/files/read.me": b"session notes"}
+    error = one_line_error(cli.run("ls", "CLIP/S2/E2/NOPE"))
+    assert "no scan or resource 'NOPE'" in error and "DOCS" in error and "T1" in error
+    eid = seeded.sessions["E2"]
+    assert "no scan 'DOCS'" in one_line_error(cli.run("ls", f"/data/experiments/{eid}/scans/DOCS"))
+    assert cli.run("ls", f"/data/experiments/{eid}/files").returncode == 1
+    assert cli.run("tree", "CLIP/S2/E2/DOCS").returncode == 2
+    for command in ("ls", "download"):
+        assert "(a scan wins)" in " ".join(cli.run(command, "--help").stdout.split())
+
+
+def test_flat_download_of_any_address_refuses_clashes(
+    cli: Cli, seeded: Seeded, tmp_path: Path
+) -> None:
+    for address in ("CLIP/S1", "CLIP/S1/E1", "CLIP/S1/E1/1"):
+        out = tmp_path / address.replace("/", "_")
+        got = cli.json("download", address, str(out), "--flat")
+        assert _tree(out) == FILES, address
+        assert (got["path"], got["downloaded"], got["skipped"]) == (str(out), 2, 0)
+    note = tmp_path / "n.txt"
+    note.write_text("flat note")
+    cli.json("upload", str(note), "CLIP/S1/E1/FLATDOC")
+    cli.json("download", "CLIP/S1/E1/FLATDOC", str(tmp_path / "doc"), "--flat")
+    assert _tree(tmp_path / "doc") == {"n.txt": b"flat note"}
+    # scans 1 and 2 of E1 both get a DICOM a/1.dcm; E1 and E2 clash already
+    clash = tmp_path / "clash.dcm"
+    clash.write_bytes(b"other scan")
+    cli.json("upload", str(clash), "CLIP/S1/E1/2/DICOM", "--name", "a/1.dcm")
+    for args in (("CLIP",), ("CLIP/S1/E1",), ("CLIP/S1/E1", "--resource", "DICOM")):
+        error = one_line_error(cli.run("download", *args, str(tmp_path / "x"), "--flat"))
+        assert "two files would land at a/1.dcm" in error, args
+        assert not (tmp_path / "x").exists() or _tree(tmp_path / "x") == {}
+    narrowed = tmp_path / "t1"
+    cli.json("download", "CLIP/S1/E1", str(narrowed), "--flat", "--scan-type", "T1")
+    assert _tree(narrowed) == FILES

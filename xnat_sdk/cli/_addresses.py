@@ -10,7 +10,12 @@ Two forms name the same things:
   ``.../experiments/E``, ``.../scans/1``, ``.../resources/DICOM``, ``.../files/a/1.dcm``
   (``/data/archive/...`` too), or ``/data/experiments/E[/scans/...]`` for an experiment by
   accession ID; a resource directly below a project, subject or experiment is named with
-  ``/resources/R`` (in the short form that needs the REST path).
+  ``/resources/R``; a trailing ``/files`` after a resource names the resource (its files).
+
+In the short form the fourth part is a scan (ID, else type) when the experiment has one of
+that name, else a resource of the experiment itself (``P/S/E/NOTES``, and a file below it
+``P/S/E/NOTES/a/b.txt``): a scan wins. A resource directly below a project or subject needs
+the REST path.
 
 Each part is looked up in its parent's listing (one request per level): IDs first, then
 labels. A part that matches nothing fails with the names the server has.
@@ -33,7 +38,10 @@ ADDRESS_HELP = (
     "ADDRESS is P, P/S, P/S/E, P/S/E/SCAN or P/S/E/SCAN/RESOURCE (project, subject, "
     "experiment, scan, resource; each by ID or label, looked up level by level), or a REST "
     "path such as /data/projects/P/subjects/S/experiments/E/scans/1/resources/DICOM or "
-    "/data/experiments/E."
+    "/data/experiments/E (a trailing /files after a resource names the resource). "
+    "P/S/E/RESOURCE names a resource of the experiment itself when the experiment has no "
+    "scan of that ID or type (a scan wins); resources of a project or subject need the REST "
+    "path (/data/projects/P/resources/R)."
 )
 
 LEVELS = ("project", "subject", "experiment", "scan", "resource", "file")
@@ -53,6 +61,8 @@ class Address:
 
     text: str
     parts: dict[str, str] = field(default_factory=dict)
+    short: bool = False
+    """Written in the short form (its fourth part may name an experiment's resource)."""
 
     @property
     def level(self) -> str:
@@ -71,7 +81,7 @@ def parse_address(text: str | None) -> Address:
     pieces = text.split("/")
     if any(not p for p in pieces):
         raise XNATValueError(f"address {text!r}: empty part")
-    address = Address(text)
+    address = Address(text, short=True)
     for level, piece in zip(LEVELS[:5], pieces, strict=False):
         address.parts[level] = piece
     if len(pieces) > 5:
@@ -87,6 +97,8 @@ def _parse_rest(text: str) -> Address:
     while index < len(pieces):
         key = pieces[index]
         level = _REST_KEYS.get(key)
+        if level == "file" and index + 1 == len(pieces) and "resource" in address.parts:
+            break  # ``.../resources/R/files``: the resource's files, named by the resource
         if level is None or index + 1 >= len(pieces) or level in address.parts:
             raise XNATValueError(f"address {text!r}: not a path of the archive at {key!r}")
         if level == "file":
@@ -112,9 +124,39 @@ def _pick(listing: Any, key: str, what: str, where: str) -> Any:
         ) from None
 
 
-def resolve(session: XNATSession, address: Address) -> Any:
+def _scan_or_resource(experiment: Any, address: Address, where: str) -> Any:
+    """The scan the fourth short-form part names, else the experiment's own resource of
+    that name (``address`` is re-levelled: the rest becomes the file path); a scan wins."""
+    parts = address.parts
+    name = parts["scan"]
+    scans = getattr(experiment, "scans", None)
+    if scans is not None and name in scans:
+        return scans[name]
+    if name in experiment.resources:
+        rest = [parts.pop(level) for level in ("resource", "file") if level in parts]
+        del parts["scan"]
+        parts["resource"] = name
+        if rest:
+            parts["file"] = "/".join(rest)
+        return experiment.resources[name]
+    names = sorted(set(scans.keys()) | set(scans.key_map)) if scans is not None else []
+    resources = sorted(set(experiment.resources.keys()) | set(experiment.resources.key_map))
+    raise XNATValueError(
+        f"no scan or resource {name!r} in {where} (scans: {', '.join(names) or 'none'}; "
+        f"resources: {', '.join(resources) or 'none'})"
+    )
+
+
+def resolve(
+    session: XNATSession, address: Address, *, files: bool = True, resources: bool = True
+) -> Any:
     """The object ``address`` names (the session itself for the site): a project,
-    subject, experiment, scan, resource or remote file, looked up level by level."""
+    subject, experiment, scan, resource or remote file, looked up level by level.
+
+    A short address whose fourth part is no scan of the experiment but one of its resources
+    is re-levelled in place (``address.level`` then says ``resource`` or ``file``) unless
+    ``resources`` is false. With ``files`` false the lookup stops at the resource (the file
+    part stays in ``address``)."""
     parts = address.parts
     obj: Any = session
     where = session.server
@@ -129,13 +171,21 @@ def resolve(session: XNATSession, address: Address) -> Any:
         obj = _pick(source, parts["experiment"], "experiment", where)
         where = f"experiment {parts['experiment']}"
     if "scan" in parts:
-        obj = _pick(obj.scans, parts["scan"], "scan", where)
-        where = f"scan {parts['scan']}"
-    if "resource" in parts:
+        if address.short and resources:
+            obj = _scan_or_resource(obj, address, where)
+        else:
+            obj = _pick(obj.scans, parts["scan"], "scan", where)
+        # re-levelled when ``obj`` is the experiment's resource already
+        level = "scan" if "scan" in parts else "resource"
+        where = f"{level} {parts[level]}"
+    elif "resource" in parts:
         if obj is session:
             raise XNATValueError(f"address {address.text!r}: a resource belongs to an object")
         obj = _pick(obj.resources, parts["resource"], "resource", where)
         where = f"resource {parts['resource']}"
-    if "file" in parts:
+    if "scan" in parts and "resource" in parts:
+        obj = _pick(obj.resources, parts["resource"], "resource", where)
+        where = f"resource {parts['resource']}"
+    if "file" in parts and files:
         obj = _pick(obj.files, parts["file"], "file", where)
     return obj

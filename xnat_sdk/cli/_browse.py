@@ -78,7 +78,8 @@ def listing_rows(
 LS_HELP = (
     "List what is inside ADDRESS (the projects without one): the subjects of a project, "
     "the experiments of a subject, the scans of an experiment, the resources of a scan, the "
-    "files of a resource (a file: its own row).\n\n"
+    "files of a resource (P/S/E/RESOURCE for one of the experiment itself, or a REST path "
+    "ending in /resources/R or /resources/R/files; a file: its own row).\n\n"
     "\b\nColumns (the keys of the JSON objects and the CSV header), unless --columns:\n"
     + "\n".join(f"  {kind}: {', '.join(names)}" for kind, names in COLUMNS.items())
     + "\n\n--filter KEY=GLOB keeps the rows whose column KEY matches GLOB (repeatable).\n\n"
@@ -97,16 +98,15 @@ def ls(
     """``xnat-sdk ls [ADDRESS]``."""
     parsed = parse_address(address)
     pairs = _split_pairs(filters, "--filter")
-    session = runtime.session()
+    obj = resolve(runtime.session(), parsed, files=False)  # may re-level P/S/E/RESOURCE
     kind = _CHILDREN.get(parsed.level)
     if kind is None:  # a file: its own row of its resource's listing
-        path = parsed.parts.pop("file")
-        resource = resolve(session, parsed)
-        _ = resource.files[path]  # names the files there when it is not one
-        kind, listing = "files", resource.files
+        path = parsed.parts["file"]
+        _ = obj.files[path]  # names the files there when it is not one
+        kind, listing = "files", obj.files
         pairs["path"] = glob.escape(path)
     else:
-        listing = getattr(resolve(session, parsed), kind)
+        listing = getattr(obj, kind)
     chosen = [c.strip() for c in columns.split(",") if c.strip()] if columns else []
     names, rows = listing_rows(listing, kind, chosen, pairs)
     runtime.output.rows(names, rows, title=f"{kind} of {parsed.text}" if parsed.text else kind)
@@ -194,11 +194,12 @@ def _rich_tree(node: dict[str, Any], branch: Any = None) -> Any:
 def tree(runtime: Runtime, address: str) -> None:
     """``xnat-sdk tree ADDRESS``."""
     parsed = parse_address(address)
+    wrong = click.BadParameter("give a project, subject, experiment or scan", param_hint="ADDRESS")
     if parsed.level not in ("project", "subject", "experiment", "scan"):
-        raise click.BadParameter(
-            "give a project, subject, experiment or scan", param_hint="ADDRESS"
-        )
+        raise wrong
     obj = resolve(runtime.session(), parsed)
+    if parsed.level not in ("project", "subject", "experiment", "scan"):
+        raise wrong  # P/S/E/RESOURCE named a resource of the experiment
     node = build_tree(obj, parsed.level)
     output = runtime.output
     if output.format == "json":

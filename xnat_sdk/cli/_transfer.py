@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,19 +25,44 @@ def _summary(folder: Path) -> tuple[int, int]:
     return files, size
 
 
+def _scan_resources(obj: Any, level: str, resource: str, scan_type: str | None) -> list[Any]:
+    """The resources ``resource`` of the scan ``obj``, or of the experiment ``obj``'s scans
+    (those of ``scan_type``: IDs or types, comma-separated, as the server's scan filter)."""
+    scans = [obj] if level == "scan" else list(obj.scans.values())
+    if scan_type:
+        wanted = {part.strip() for part in scan_type.split(",")}
+        scans = [s for s in scans if {str(s.id), str(s.type)} & wanted]
+    found = [s.resources[resource] for s in scans if resource in s.resources]
+    if not found:
+        raise click.ClickException(f"no scan of {obj.uri} has a resource {resource!r}")
+    return found
+
+
 def _download(runtime: Runtime, obj: Any, level: str, target: Path, opts: dict[str, Any]) -> Path:
     verbose = not runtime.quiet
     scan_type, resource, workers, flat = (
         opts[k] for k in ("scan_type", "resource", "workers", "flat")
     )
-    if flat and not (level == "resource" or (level == "scan" and resource)):
-        raise click.UsageError(
-            "--flat needs a resource: a resource address, or a scan and --resource"
-        )
+    if level == "site":
+        raise click.UsageError("give something to download (a project or below)")
     if resource and level not in ("experiment", "scan"):
         raise click.UsageError("--resource needs an experiment or scan address")
     if scan_type and level not in ("project", "subject", "experiment"):
         raise click.UsageError("--scan-type needs a project, subject or experiment address")
+    found = _scan_resources(obj, level, resource, scan_type) if resource else []
+    if flat and level != "file":  # file by file, straight into TARGET_DIR
+        from xnat_sdk.cli._flat import download_flat
+
+        opts["report"] = download_flat(
+            obj,
+            level,
+            target,
+            scan_type=scan_type,
+            resources=found,
+            workers=workers,
+            verbose=verbose,
+        )
+        return target
     if level in ("project", "subject"):
         # file by file, resumable: a rerun skips the files already there and verified
         report = obj.download_files(
@@ -52,25 +78,16 @@ def _download(runtime: Runtime, obj: Any, level: str, target: Path, opts: dict[s
             obj, target, scan_type or "ALL", workers, verbose=verbose, folder=label
         )
         return target / _safe_name(label)
-    if level in ("experiment", "scan") and resource:
-        scans = [obj] if level == "scan" else list(obj.scans.values())
-        if scan_type:  # IDs or types, comma-separated, as the server's scan filter
-            wanted = {part.strip() for part in scan_type.split(",")}
-            scans = [s for s in scans if {str(s.id), str(s.type)} & wanted]
-        found = [s.resources[resource] for s in scans if resource in s.resources]
-        if not found:
-            raise click.ClickException(f"no scan of {obj.uri} has a resource {resource!r}")
+    if found:
         for item in found:
-            item.download_dir(target, verbose=verbose, flatten_dirs=flat)
+            item.download_dir(target, verbose=verbose)
         return target
     if level == "scan":
         return Path(obj.download_dir(target, verbose=verbose))
     if level == "resource":
-        return Path(obj.download_dir(target, verbose=verbose, flatten_dirs=flat))
-    if level == "file":
-        target.mkdir(parents=True, exist_ok=True)
-        return Path(obj.download(target, verbose=verbose))
-    raise click.UsageError("give something to download (a project or below)")
+        return Path(obj.download_dir(target, verbose=verbose))
+    target.mkdir(parents=True, exist_ok=True)  # a file
+    return Path(obj.download(target, verbose=verbose))
 
 
 @command(
@@ -81,10 +98,14 @@ def _download(runtime: Runtime, obj: Any, level: str, target: Path, opts: dict[s
     "transfer resumes, and an interrupted one leaves no partial files. Projects, subjects and "
     "experiments are fetched file by file: a rerun skips the files already there with the "
     "listed size and MD5 and fetches only what is missing or damaged. Layout: the server's "
-    "({project}/{subject}/{session}/scans/{scan}/resources/{label}/files/...).\n\n"
+    "({project}/{subject}/{session}/scans/{scan}/resources/{label}/files/...); with --flat "
+    "(any address) each file goes file by file straight into TARGET_DIR at its path inside "
+    "its resource, and two files that would land on the same path are refused before "
+    "anything is written.\n\n"
     "JSON: {address, path, files, bytes}: the folder (or file) written and the files and "
-    "bytes below it; for projects, subjects and experiments also {downloaded, skipped}: the "
-    "files this run fetched and those it found verified.\n\n" + ADDRESS_HELP,
+    "bytes below it; for projects, subjects and experiments, and with --flat, also "
+    "{downloaded, skipped}: the files this run fetched and those it found verified.\n\n"
+    + ADDRESS_HELP,
 )
 @click.argument("address")
 @click.argument("target_dir", type=click.Path(file_okay=False, path_type=Path))
@@ -97,7 +118,13 @@ def _download(runtime: Runtime, obj: Any, level: str, target: Path, opts: dict[s
     show_default=True,
     help="files downloaded at a time (project, subject, experiment)",
 )
-@click.option("--flat", is_flag=True, help="put a resource's files straight into TARGET_DIR")
+@click.option(
+    "--flat",
+    is_flag=True,
+    help="put every file straight into TARGET_DIR at its path inside its resource (no "
+    "session/scan/resource folders); two files with the same path are refused before "
+    "anything is written",
+)
 @pass_runtime
 def download(runtime: Runtime, /, address: str, target_dir: Path, **opts: Any) -> None:
     """``xnat-sdk download ADDRESS TARGET_DIR``."""
@@ -114,6 +141,14 @@ def download(runtime: Runtime, /, address: str, target_dir: Path, **opts: Any) -
         record["downloaded"] = len(report.downloaded)
         record["skipped"] = len(report.skipped)
     runtime.output.record(record)
+
+
+_SDK_HINT = re.compile(r"\s*\(pass overwrite=True to replace\)\s*$")
+
+
+def _cli_hint(message: str) -> str:
+    """An SDK "file exists" message with the hint naming ``--overwrite``."""
+    return _SDK_HINT.sub("", message) + " (give --overwrite to replace it)"
 
 
 def _resource_for_upload(runtime: Runtime, address: str) -> tuple[Any, bool]:
@@ -137,7 +172,7 @@ def _resource_for_upload(runtime: Runtime, address: str) -> tuple[Any, bool]:
             param_hint="ADDRESS",
         )
     session = runtime.session()
-    parent = resolve(session, parent_address)
+    parent = resolve(session, parent_address, resources=False)
     if parent is session:
         raise XNATValueError(f"address {address!r}: a resource belongs to an object")
     if label in parent.resources:
@@ -149,8 +184,9 @@ def _resource_for_upload(runtime: Runtime, address: str) -> tuple[Any, bool]:
     root,
     "upload",
     help="Upload LOCAL (a file, or a folder with its sub-folders) into the resource "
-    "ADDRESS/RESOURCE, created when missing (e.g. P/S/E/1/DICOM, or "
-    "/data/projects/P/resources/DOCS). Existing remote files are kept unless --overwrite.\n\n"
+    "ADDRESS/RESOURCE, created when missing (e.g. P/S/E/1/DICOM, P/S/E/NOTES for a resource "
+    "of the experiment itself, or /data/projects/P/resources/DOCS). Existing remote files "
+    "are kept (an error says so) unless --overwrite.\n\n"
     "JSON: {resource, created, files, bytes}.",
 )
 @click.argument("local", type=click.Path(exists=True, path_type=Path))
@@ -176,18 +212,23 @@ def upload(
     name: str | None,
 ) -> None:
     """``xnat-sdk upload LOCAL ADDRESS/RESOURCE``."""
+    from xnat_sdk.errors import XNATFileExistsError
+
+    if local.is_dir() and (extract or name):
+        raise click.UsageError("--extract and --name are for a file, not a folder")
     resource, created = _resource_for_upload(runtime, address)
     verbose = not runtime.quiet
-    if local.is_dir():
-        if extract or name:
-            raise click.UsageError("--extract and --name are for a file, not a folder")
-        resource.upload_dir(local, overwrite=overwrite, method=method, verbose=verbose)
-        files, size = _summary(local)
-    else:
-        resource.upload(
-            local, name or local.name, overwrite=overwrite, extract=extract, verbose=verbose
-        )
-        files, size = 1, local.stat().st_size
+    try:
+        if local.is_dir():
+            resource.upload_dir(local, overwrite=overwrite, method=method, verbose=verbose)
+            files, size = _summary(local)
+        else:
+            resource.upload(
+                local, name or local.name, overwrite=overwrite, extract=extract, verbose=verbose
+            )
+            files, size = 1, local.stat().st_size
+    except XNATFileExistsError as exc:  # the SDK's hint names its keyword, not our option
+        raise click.ClickException(_cli_hint(str(exc))) from exc
     runtime.output.record(
         {"resource": resource.uri, "created": created, "files": files, "bytes": size}
     )

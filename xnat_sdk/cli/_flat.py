@@ -1,0 +1,109 @@
+"""``download --flat``: the files of any address straight into one folder.
+
+Each file lands at ``TARGET_DIR/{its path inside its resource}`` (the server's
+``{session}/scans/{scan}/resources/{label}/files/`` folders dropped). The files come from
+the server's listings (size and MD5 per file), so before anything is written two files
+that would land on the same path are refused; then they are fetched file by file,
+verified, skipping those already there (as ``download`` of a project does).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from xnat_sdk._objects.core import routed_experiment_uri
+from xnat_sdk.archives import safe_join
+from xnat_sdk.bulk import DownloadReport, FileToGet, get_files, plan_session
+from xnat_sdk.errors import XNATTransferError, XNATValueError
+
+if TYPE_CHECKING:
+    from xnat_sdk.session import XNATSession
+
+__all__ = ["download_flat"]
+
+_IN_RESOURCE = re.compile(r"/resources/[^/]+/files/(?P<path>.+)$")
+
+
+def _path_in_resource(uri: str) -> str:
+    match = _IN_RESOURCE.search(uri)
+    if match is None:
+        raise XNATValueError(f"--flat: {uri!r} is not a file of a resource")
+    return match["path"]
+
+
+def _listed(session: XNATSession, uri: str) -> list[FileToGet]:
+    """The files of the listing ``uri`` (a scan's or resource's ``.../files``)."""
+    rows: Iterable[Mapping[str, Any]] = session.get_json(uri)["ResultSet"]["Result"]
+    found: list[FileToGet] = []
+    for row in rows:
+        size = str(row.get("Size") or "")
+        digest = str(row.get("digest") or "") or None
+        found.append(
+            FileToGet(str(row["URI"]), Path(), int(size) if size.isdigit() else None, digest)
+        )
+    return found
+
+
+def _sources(obj: Any, level: str, scan_type: str | None, resources: list[Any]) -> list[FileToGet]:
+    """The files below ``obj`` that ``download`` would fetch (targets still to be set)."""
+    if resources:  # an experiment's or scan's scans' resources (--resource)
+        session = obj._xnat_bound_session()
+        return [item for res in resources for item in _listed(session, f"{res.uri}/files")]
+    if level in ("project", "subject"):
+        sessions = [experiment for experiment, _ in obj._bulk_sessions(Path())]
+    elif level == "experiment":
+        sessions = [obj]
+    else:  # a scan or a resource: its own listing
+        uri = obj.uri if level == "resource" else routed_experiment_uri(obj.uri)
+        return _listed(obj._xnat_bound_session(), f"{uri}/files")
+    return [item for e in sessions for item in plan_session(e, Path(), scan_type or "ALL")]
+
+
+def flat_plan(found: list[FileToGet], target: Path) -> list[FileToGet]:
+    """``found`` with each target ``target/{path in its resource}``; two files that would
+    land on the same path raise :class:`XNATValueError` naming both."""
+    plan: list[FileToGet] = []
+    seen: dict[str, str] = {}
+    for item in found:
+        rel = _path_in_resource(item.uri)
+        key = os.path.normcase(rel)
+        if key in seen and seen[key] != item.uri:
+            raise XNATValueError(
+                f"--flat: two files would land at {rel} in {target} ({seen[key]} and "
+                f"{item.uri}); nothing was written: download without --flat, or narrow it "
+                "with --scan-type/--resource"
+            )
+        if key not in seen:
+            seen[key] = item.uri
+            plan.append(FileToGet(item.uri, safe_join(target, rel), item.size, item.digest))
+    return plan
+
+
+def download_flat(
+    obj: Any,
+    level: str,
+    target: Path,
+    *,
+    scan_type: str | None,
+    resources: list[Any],
+    workers: int,
+    verbose: bool,
+) -> DownloadReport:
+    """Download the files below ``obj`` (at ``level``; only ``resources`` when given)
+    straight into ``target`` (see the module)."""
+    plan = flat_plan(_sources(obj, level, scan_type, resources), target)
+    session = obj._xnat_bound_session()
+    label = str(getattr(obj, "label", "") or obj.uri.rstrip("/").rsplit("/", 1)[-1])
+    report = get_files(session, plan, workers=workers, verbose=verbose, label=label)
+    if report.failed:
+        uri, message = next(iter(report.failed.items()))
+        raise XNATTransferError(
+            f"{len(report.failed)} file(s) failed (first: {uri}: {message}); "
+            f"{len(report.downloaded)} downloaded, {len(report.skipped)} already there. "
+            "Run again to fetch only what is missing."
+        )
+    return report
