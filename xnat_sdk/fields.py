@@ -9,7 +9,7 @@ values before they are written (``xsi/path=value`` query parameters).
 from __future__ import annotations
 
 import datetime
-import difflib
+import functools
 import re
 import sys
 import typing
@@ -63,8 +63,12 @@ class FieldSpec:
     server may still lack it, so it is typed optional, and ``create`` demands it."""
     xpath: str = ""
     """Full XPath for writes (``xnat:mrSessionData/fieldStrength``); may be empty."""
-    target: type | None = None
-    """The nested class of a ``nested`` or ``child`` field, when resolvable."""
+    target_source: tuple[object, type, object] | None = field(
+        default=None, repr=False, compare=False
+    )
+    """Where :attr:`target` comes from: the field's annotation, its owner class and its xsi
+    type. Resolved on first read: building a class's field table (a first listing does it)
+    then imports no other model module."""
     max_length: int | None = None
     """The schema's ``maxLength`` facet of a text field (XNAT refuses longer values)."""
     single: bool = False
@@ -73,6 +77,14 @@ class FieldSpec:
     missing: Any = None
     """The value of the field when the server has none: ``[]`` for lists, ``""`` for the
     fields XNAT always fills (typed ``str``), else None."""
+
+    @functools.cached_property
+    def target(self) -> type | None:
+        """The nested class of a ``nested`` or ``child`` field, when resolvable."""
+        if self.target_source is None:
+            return None
+        annotation, owner, xsi = self.target_source
+        return _resolve_target(annotation, owner) or _target_from_xsi(xsi)
 
     @property
     def is_data(self) -> bool:
@@ -107,6 +119,8 @@ class ClassFields:
 
     def suggest(self, name: str) -> str:
         """A 'did you mean' hint for an unknown field name."""
+        import difflib  # only for error messages: not loaded on the way to a first listing
+
         close = difflib.get_close_matches(name, list(self.by_name), n=3)
         return f" (did you mean {', '.join(close)}?)" if close else ""
 
@@ -145,10 +159,8 @@ def class_fields(cls: type) -> ClassFields:
                 missing=[] if is_list else ("" if attribute.default == "" else None),
                 xpath=str(meta.get("xpath", "")),
                 max_length=_max_length(meta.get("facets")),
-                target=(
-                    _resolve_target(attribute.type, cls) or _target_from_xsi(meta.get("type"))
-                    if scalar == "object"
-                    else None
+                target_source=(
+                    (attribute.type, cls, meta.get("type")) if scalar == "object" else None
                 ),
             )
             table.by_name[spec.name] = spec
