@@ -25,7 +25,7 @@ import contextlib
 import email.utils
 import logging
 import os
-import platform
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
@@ -346,8 +346,7 @@ def scrub(exc: BaseException) -> None:
 
 def _user_agent() -> str:
     return (
-        f"xnat-sdk/{__version__} (python/{platform.python_version()}; "
-        f"requests/{requests.__version__})"
+        f"xnat-sdk/{__version__} (python/{sys.version.split()[0]}; requests/{requests.__version__})"
     )
 
 

@@ -32,12 +32,12 @@ from xnat_sdk.errors import (
     XNATValidationError,
     XNATValueError,
 )
-from xnat_sdk.tables import Table
 
 if TYPE_CHECKING:
     import pandas
 
     from xnat_sdk.session import XNATSession
+    from xnat_sdk.tables import Table
 
 __all__ = [
     "FileData",
@@ -723,6 +723,8 @@ class Listing(Generic[T]):
         one request per distinct column set); with ``filter``, the rows matching it as well
         (``{"label": "S0*"}``, merged with this listing's own filters).
         """
+        from xnat_sdk.tables import Table  # on first use: a first listing does not need it
+
         if isinstance(columns, str):
             raise XNATValidationError("columns", f"expects a list of names, got {columns!r}")
         if filter:
