@@ -52,3 +52,12 @@ class FrozenRecord(Record):
 
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"cannot delete field {name!r} of a frozen {type(self).__name__}")
+
+    def __setstate__(self, state: Any) -> None:
+        """Unpickling and ``copy``: set the fields as ``__init__`` does (the default would
+        assign them, which a frozen record refuses). ``state`` is the instance dict, or
+        ``(dict or None, slots dict)`` for a class with ``__slots__``."""
+        parts = state if isinstance(state, tuple) else (state, None)
+        for part in parts:
+            for name, value in (part or {}).items():
+                object.__setattr__(self, name, value)
