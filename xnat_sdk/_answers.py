@@ -19,10 +19,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
+from xnat_sdk._record import FrozenRecord
 from xnat_sdk._urls import redact_url
 from xnat_sdk.errors import XNATResponseError
 
@@ -110,16 +110,33 @@ def _snippet(body: str | bytes, limit: int = 120) -> str:
 # -- answers -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(FrozenRecord):
     """A decoded JSON answer and the request it answered (named in every error)."""
+
+    __slots__ = ("document", "method", "response", "status", "url")
+    _compared = ("document", "method", "url", "status")  # not the response, as before
 
     document: Any
     method: str
     url: str
     """The request's URL, credentials redacted."""
-    status: int = 200
-    response: requests.Response | None = field(default=None, repr=False, compare=False)
+    status: int
+    response: requests.Response | None
+
+    def __init__(
+        self,
+        document: Any,
+        method: str,
+        url: str,
+        status: int = 200,
+        response: requests.Response | None = None,
+    ) -> None:
+        setter = object.__setattr__
+        setter(self, "document", document)
+        setter(self, "method", method)
+        setter(self, "url", url)
+        setter(self, "status", status)
+        setter(self, "response", response)
 
     def error(self, message: str) -> XNATResponseError:
         """An :class:`XNATResponseError` about this answer."""

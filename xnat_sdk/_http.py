@@ -25,11 +25,10 @@ import contextlib
 import email.utils
 import logging
 import os
-import platform
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
@@ -40,6 +39,7 @@ import requests.cookies
 import urllib3.exceptions
 
 from xnat_sdk import __version__
+from xnat_sdk._record import FrozenRecord
 from xnat_sdk._urls import redact_url
 from xnat_sdk.errors import XNATConnectionError, XNATSSLError, XNATTimeoutError
 
@@ -71,13 +71,20 @@ MAX_REDIRECTS = 5
 _RESENT = "_xnat_resent"
 
 
-@dataclass(frozen=True)
-class Origin:
+class Origin(FrozenRecord):
     """Scheme, host and port of a URL (the default port filled in)."""
+
+    __slots__ = ("host", "port", "scheme")
+    _compared = ("scheme", "host", "port")
 
     scheme: str
     host: str
     port: int
+
+    def __init__(self, scheme: str, host: str, port: int) -> None:
+        object.__setattr__(self, "scheme", scheme)
+        object.__setattr__(self, "host", host)
+        object.__setattr__(self, "port", port)
 
     @classmethod
     def of(cls, url: str) -> Origin:
@@ -346,8 +353,7 @@ def scrub(exc: BaseException) -> None:
 
 def _user_agent() -> str:
     return (
-        f"xnat-sdk/{__version__} (python/{platform.python_version()}; "
-        f"requests/{requests.__version__})"
+        f"xnat-sdk/{__version__} (python/{sys.version.split()[0]}; requests/{requests.__version__})"
     )
 
 
@@ -363,17 +369,28 @@ def _environment(base: str, verify: bool | str) -> tuple[dict[str, str], bool | 
     return proxies, verify
 
 
-@dataclass
 class _Call:
     """The state of one call while it is sent: its current hop and what is left of it."""
 
-    method: str
-    url: str
-    body: Body
-    deadline: float | None
-    retries_left: int
-    resent: bool = False
-    history: list[requests.Response] = field(default_factory=list)
+    __slots__ = ("body", "deadline", "history", "method", "resent", "retries_left", "url")
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        body: Body,
+        deadline: float | None,
+        retries_left: int,
+        resent: bool = False,
+        history: list[requests.Response] | None = None,
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.body = body
+        self.deadline = deadline
+        self.retries_left = retries_left
+        self.resent = resent
+        self.history: list[requests.Response] = [] if history is None else history
 
 
 class Transport:

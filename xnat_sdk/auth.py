@@ -9,8 +9,6 @@ and password.
 
 from __future__ import annotations
 
-import getpass
-import netrc
 import os
 import re
 from collections.abc import Callable
@@ -105,6 +103,8 @@ def netrc_credentials(
     path = netrc_path(netrc_file)
     if not path.is_file():
         return None
+    import netrc  # only when a netrc file is there to read (cold start)
+
     try:
         entries = netrc.netrc(str(path))
     except netrc.NetrcParseError as exc:
@@ -147,6 +147,8 @@ def resolve_credentials(
     if user is None:
         return Credentials(None, None, "anonymous")
     if password is None:
+        import getpass  # only to prompt (cold start)
+
         try:
             password = getpass.getpass(f"Password for user '{user}' at {server}: ")
         except (EOFError, OSError) as exc:  # no terminal and nothing on stdin (cron, CI, ...)

@@ -9,16 +9,16 @@ values before they are written (``xsi/path=value`` query parameters).
 from __future__ import annotations
 
 import datetime
-import difflib
+import functools
 import re
 import sys
 import typing
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import attrs
 
+from xnat_sdk._record import FrozenRecord, Record
 from xnat_sdk.errors import XNATValidationError
 
 __all__ = [
@@ -45,9 +45,14 @@ _DATETIME = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class FieldSpec:
-    """One attrs field of a generated class, as the runtime needs it."""
+class FieldSpec(FrozenRecord):
+    """One attrs field of a generated class, as the runtime needs it (frozen; compared
+    and hashed by all fields but ``target_source``)."""
+
+    _compared = (
+        *("name", "xsd", "path", "kind", "is_list", "scalar", "literals", "required", "xpath"),
+        *("max_length", "single", "missing"),
+    )
 
     name: str
     xsd: str
@@ -57,22 +62,64 @@ class FieldSpec:
     scalar: str
     """``str``, ``int``, ``float``, ``bool``, ``date``, ``datetime``, ``time``, ``object``
     (a nested model class) or ``any``."""
-    literals: tuple[str, ...] = ()
-    required: bool = False
+    literals: tuple[str, ...]
+    required: bool
     """The schema requires it (``use="required"``, ``minOccurs="1"``); objects read from a
     server may still lack it, so it is typed optional, and ``create`` demands it."""
-    xpath: str = ""
+    xpath: str
     """Full XPath for writes (``xnat:mrSessionData/fieldStrength``); may be empty."""
-    target: type | None = None
-    """The nested class of a ``nested`` or ``child`` field, when resolvable."""
-    max_length: int | None = None
+    target_source: tuple[object, type, object] | None
+    """Where :attr:`target` comes from: the field's annotation, its owner class and its xsi
+    type. Resolved on first read: building a class's field table (a first listing does it)
+    then imports no other model module."""
+    max_length: int | None
     """The schema's ``maxLength`` facet of a text field (XNAT refuses longer values)."""
-    single: bool = False
+    single: bool
     """A single nested/child object of one concrete form (``subject.demographics``): never
     None; an empty, writable one stands in when the server has none."""
-    missing: Any = None
+    missing: Any
     """The value of the field when the server has none: ``[]`` for lists, ``""`` for the
     fields XNAT always fills (typed ``str``), else None."""
+
+    def __init__(
+        self,
+        name: str,
+        xsd: str,
+        path: str,
+        kind: str,
+        is_list: bool,
+        scalar: str,
+        literals: tuple[str, ...] = (),
+        required: bool = False,
+        xpath: str = "",
+        target_source: tuple[object, type, object] | None = None,
+        max_length: int | None = None,
+        single: bool = False,
+        missing: Any = None,
+    ) -> None:
+        self.__dict__.update(
+            name=name,
+            xsd=xsd,
+            path=path,
+            kind=kind,
+            is_list=is_list,
+            scalar=scalar,
+            literals=literals,
+            required=required,
+            xpath=xpath,
+            target_source=target_source,
+            max_length=max_length,
+            single=single,
+            missing=missing,
+        )
+
+    @functools.cached_property
+    def target(self) -> type | None:
+        """The nested class of a ``nested`` or ``child`` field, when resolvable."""
+        if self.target_source is None:
+            return None
+        annotation, owner, xsi = self.target_source
+        return _resolve_target(annotation, owner) or _target_from_xsi(xsi)
 
     @property
     def is_data(self) -> bool:
@@ -87,16 +134,18 @@ class FieldSpec:
         return convert_scalar(self.scalar, value)
 
 
-@dataclass
-class ClassFields:
+class ClassFields(Record):
     """The field table of one class: by Python name, by data path, by child path."""
 
-    by_name: dict[str, FieldSpec] = field(default_factory=dict)
-    by_path: dict[str, FieldSpec] = field(default_factory=dict)
-    by_lower_path: dict[str, FieldSpec] = field(default_factory=dict)
-    children: dict[str, FieldSpec] = field(default_factory=dict)
-    nested: list[FieldSpec] = field(default_factory=list)
-    data: list[FieldSpec] = field(default_factory=list)
+    _compared = __slots__ = ("by_name", "by_path", "by_lower_path", "children", "nested", "data")
+
+    def __init__(self) -> None:
+        self.by_name: dict[str, FieldSpec] = {}
+        self.by_path: dict[str, FieldSpec] = {}
+        self.by_lower_path: dict[str, FieldSpec] = {}
+        self.children: dict[str, FieldSpec] = {}
+        self.nested: list[FieldSpec] = []
+        self.data: list[FieldSpec] = []
 
     def lookup_path(self, key: str) -> FieldSpec | None:
         """The data field stored under ``data_fields[key]``."""
@@ -107,6 +156,8 @@ class ClassFields:
 
     def suggest(self, name: str) -> str:
         """A 'did you mean' hint for an unknown field name."""
+        import difflib  # only for error messages: not loaded on the way to a first listing
+
         close = difflib.get_close_matches(name, list(self.by_name), n=3)
         return f" (did you mean {', '.join(close)}?)" if close else ""
 
@@ -145,10 +196,8 @@ def class_fields(cls: type) -> ClassFields:
                 missing=[] if is_list else ("" if attribute.default == "" else None),
                 xpath=str(meta.get("xpath", "")),
                 max_length=_max_length(meta.get("facets")),
-                target=(
-                    _resolve_target(attribute.type, cls) or _target_from_xsi(meta.get("type"))
-                    if scalar == "object"
-                    else None
+                target_source=(
+                    (attribute.type, cls, meta.get("type")) if scalar == "object" else None
                 ),
             )
             table.by_name[spec.name] = spec

@@ -18,7 +18,6 @@ import logging
 import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from xnat_sdk._answers import fetch, whole_number
@@ -26,18 +25,19 @@ from xnat_sdk._objects.core import XNATObject, child_items, set_fields
 from xnat_sdk._objects.creation import create_item, creation_class
 from xnat_sdk._objects.registry import class_for
 from xnat_sdk._objects.transfers import RemoteFileTransfers
+from xnat_sdk._record import FrozenRecord
 from xnat_sdk.errors import (
     XNATKeyError,
     XNATTypeMismatchError,
     XNATValidationError,
     XNATValueError,
 )
-from xnat_sdk.tables import Table
 
 if TYPE_CHECKING:
     import pandas
 
     from xnat_sdk.session import XNATSession
+    from xnat_sdk.tables import Table
 
 __all__ = [
     "FileData",
@@ -52,9 +52,22 @@ U = TypeVar("U", bound=XNATObject)
 _FILE_PATH = re.compile(r"^.*?/resources/[^/]+/files/")
 
 
-@dataclass(frozen=True)
-class ListingSpec:
+class ListingSpec(FrozenRecord):
     """How one kind of listing is read and keyed."""
+
+    _compared = (
+        "name",
+        "singular",
+        "id_key",
+        "secondary_key",
+        "xsi_key",
+        "default_xsi",
+        "generic",
+        "base",
+        "create_key",
+        "needs_type",
+    )
+    __slots__ = _compared
 
     name: str
     """The URL segment of the collection (``subjects``), also the listing's name."""
@@ -69,8 +82,25 @@ class ListingSpec:
     """The navigation base every item's class derives from."""
     create_key: str | None
     """What the URL segment of a new item is: ``label``, ``id`` or None (not creatable)."""
-    needs_type: bool = True
+    needs_type: bool
     """``create`` must be told the item's class (experiments, scans, assessors)."""
+
+    def __init__(
+        self,
+        name: str,
+        singular: str,
+        id_key: str,
+        secondary_key: str | None,
+        xsi_key: str | None,
+        default_xsi: str,
+        generic: type[XNATObject] | None,
+        base: type[XNATObject] | None,
+        create_key: str | None,
+        needs_type: bool = True,
+    ) -> None:
+        values = (name, singular, id_key, secondary_key, xsi_key, default_xsi, generic, base)
+        for field, value in zip(self._compared, (*values, create_key, needs_type), strict=True):
+            object.__setattr__(self, field, value)
 
 
 class RemoteFile(RemoteFileTransfers):
@@ -723,6 +753,8 @@ class Listing(Generic[T]):
         one request per distinct column set); with ``filter``, the rows matching it as well
         (``{"label": "S0*"}``, merged with this listing's own filters).
         """
+        from xnat_sdk.tables import Table  # on first use: a first listing does not need it
+
         if isinstance(columns, str):
             raise XNATValidationError("columns", f"expects a list of names, got {columns!r}")
         if filter:

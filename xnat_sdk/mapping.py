@@ -24,10 +24,10 @@ import json
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from xnat_sdk._record import Record
 from xnat_sdk.errors import XNATLocalFileError, XNATValidationError
 
 if TYPE_CHECKING:
@@ -89,16 +89,32 @@ def _accept_all(obj: Any) -> bool:
     return True
 
 
-@dataclass
-class FilterFunctions:
+class FilterFunctions(Record):
     """One predicate per level; an object failing its level's predicate is skipped with
-    everything under it."""
+    everything under it. (Compared and shown by its five predicates, as a dataclass; not
+    one, to keep ``import xnat_sdk.mapping`` cheap: see :mod:`xnat_sdk._record`.)"""
 
-    project: Callable[[Any], bool] = _accept_all
-    subject: Callable[[Any], bool] = _accept_all
-    experiment: Callable[[Any], bool] = _accept_all
-    scan: Callable[[Any], bool] = _accept_all
-    resource: Callable[[Any], bool] = _accept_all
+    _compared = ("project", "subject", "experiment", "scan", "resource")
+
+    project: Callable[[Any], bool]
+    subject: Callable[[Any], bool]
+    experiment: Callable[[Any], bool]
+    scan: Callable[[Any], bool]
+    resource: Callable[[Any], bool]
+
+    def __init__(
+        self,
+        project: Callable[[Any], bool] = _accept_all,
+        subject: Callable[[Any], bool] = _accept_all,
+        experiment: Callable[[Any], bool] = _accept_all,
+        scan: Callable[[Any], bool] = _accept_all,
+        resource: Callable[[Any], bool] = _accept_all,
+    ) -> None:
+        self.project = project
+        self.subject = subject
+        self.experiment = experiment
+        self.scan = scan
+        self.resource = resource
 
 
 _KEYS = {"project": "name", "subject": "label", "experiment": "label", "scan": "type"}

@@ -16,7 +16,6 @@ import re
 import threading
 import weakref
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urljoin
@@ -36,6 +35,7 @@ from xnat_sdk._server_info import (
     uptime,
     version_numbers,
 )
+from xnat_sdk._transfer_defaults import CHUNK_SIZE, RESUME_ATTEMPTS
 from xnat_sdk.auth import Credentials
 from xnat_sdk.errors import (
     XNATLocalFileError,
@@ -55,18 +55,10 @@ from xnat_sdk.mapping import (
     mapping_iter,
 )
 from xnat_sdk.progress import ProgressCallback, default_update_func
-from xnat_sdk.transfers import (
-    CHUNK_SIZE,
-    RESUME_ATTEMPTS,
-    UploadSource,
-    download_chunks,
-    download_file,
-    download_stream,
-    quote_uri,
-    upload,
-)
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     import requests
 
     from xnat_sdk.bases import XNATObject
@@ -77,6 +69,7 @@ if TYPE_CHECKING:
     from xnat_sdk.prearchive import Prearchive
     from xnat_sdk.search import Query as SearchQuery
     from xnat_sdk.services import Services
+    from xnat_sdk.transfers import UploadSource
     from xnat_sdk.users import Users
 
 __all__ = ["QueryParams", "Timeout", "XNATSession", "default_update_func", "redact_url"]
@@ -635,6 +628,9 @@ class XNATSession:
         ``overwrite=False`` refuses an existing file); a bar shows on a terminal. A broken-off
         transfer goes on from where it stopped (``resume`` times in a row; see
         :func:`download_stream`)."""
+        # the engine loads with the first transfer, not with the session (cold start)
+        from xnat_sdk.transfers import download_file, quote_uri
+
         return download_file(
             self,
             quote_uri(uri),
@@ -663,6 +659,9 @@ class XNATSession:
         """Stream ``uri`` into a writable binary file object; returns the byte count.
         ``update_func(bytes_so_far, total_or_None, finished)`` follows the transfer; a
         broken-off transfer goes on from where it stopped (``resume``)."""
+        # the engine loads with the first transfer, not with the session (cold start)
+        from xnat_sdk.transfers import download_stream, quote_uri
+
         return download_stream(
             self,
             quote_uri(uri),
@@ -712,6 +711,9 @@ class XNATSession:
         ``overwrite=False``: if the server reports the file exists, raises
         :class:`XNATFileExistsError` (the remote file is left untouched).
         """
+        # the engine loads with the first transfer, not with the session (cold start)
+        from xnat_sdk.transfers import quote_uri, upload
+
         return upload(
             self,
             quote_uri(uri),
@@ -773,6 +775,9 @@ class XNATSession:
         A broken-off transfer goes on from where it stopped (byte ranges); with
         ``expected_md5_digest`` the last chunk is followed by a check that raises
         :class:`~xnat_sdk.errors.XNATIntegrityError` on a mismatch."""
+        # the engine loads with the first transfer, not with the session (cold start)
+        from xnat_sdk.transfers import download_chunks, quote_uri
+
         return download_chunks(
             self,
             quote_uri(uri),

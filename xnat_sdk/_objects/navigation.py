@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 from urllib.parse import unquote
@@ -36,9 +35,7 @@ from xnat_sdk._objects.transfers import (
     ScanTransfers,
     SessionDownloads,
     TreeDownloads,
-    Walk,
 )
-from xnat_sdk.dicom import pick_dicom_file, read_dicom_file
 from xnat_sdk.errors import (
     XNATError,
     XNATNoModelError,
@@ -49,11 +46,13 @@ from xnat_sdk.errors import (
 from xnat_sdk.fields import class_fields, validate_label
 from xnat_sdk.listings import Listing, ListingSpec
 from xnat_sdk.mapping import FilterFunctions, MappingLevel, map_objects, mapping_iter
-from xnat_sdk.transfers._paths import _safe_name
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     from pydicom.dataset import FileDataset
 
+    from xnat_sdk._objects.transfers import Walk
     from xnat_sdk.listings import RemoteFile
     from xnat_sdk.models import (
         AbstractResource,
@@ -385,6 +384,8 @@ class ProjectBase(TreeDownloads, _Mappable, _HasDataDir, _HasResources, _HasFiel
         return str(getattr(self, "name", "") or self.uri.rsplit("/", 1)[-1])
 
     def _bulk_sessions(self, folder: Path) -> list[tuple[Any, Path]]:
+        from xnat_sdk.transfers._paths import _safe_name  # the engine loads on first use
+
         subjects = self.load_tree(["type"]) if self._xnat_bound_session().caching else None
         pairs: list[tuple[Any, Path]] = []
         for subject in subjects if subjects is not None else self.subjects:
@@ -451,6 +452,8 @@ class SubjectBase(TreeDownloads, _Mappable, _HasResources, _HasFields, _Shareabl
         return str(getattr(self, "label", "") or self.uri.rsplit("/", 1)[-1])
 
     def _bulk_sessions(self, folder: Path) -> list[tuple[Any, Path]]:
+        from xnat_sdk.transfers._paths import _safe_name  # the engine loads on first use
+
         return [
             (e, folder / _safe_name(str(getattr(e, "label", "") or e.uri.rsplit("/", 1)[-1])))
             for e in self.experiments
@@ -676,6 +679,8 @@ class ScanBase(ScanTransfers, _Mappable, _HasDataDir, _HasResources):
         path. Only that file is streamed, and only up to the pixel data unless
         ``read_pixel_data``.
         """
+        from xnat_sdk.dicom import pick_dicom_file, read_dicom_file  # on first use (cold start)
+
         chosen = pick_dicom_file(self.uri, self.resources, file)
         return read_dicom_file(chosen, read_pixel_data=read_pixel_data, force=force)
 

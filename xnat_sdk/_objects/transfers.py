@@ -15,33 +15,19 @@ from __future__ import annotations
 import functools
 import io
 import os
-import shutil
-import tarfile
-import tempfile
 from collections.abc import Callable
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar, cast
 
 from xnat_sdk._answers import whole_number
 from xnat_sdk._objects.core import XNATObject, routed_experiment_uri
-from xnat_sdk.archives import iter_files, safe_join, sweep_leftovers, write_tar
+from xnat_sdk._transfer_defaults import CHUNK_SIZE, RESUME_ATTEMPTS
 from xnat_sdk.errors import XNATFileExistsError, XNATIntegrityError, XNATValueError
 from xnat_sdk.progress import ProgressCallback, TransferProgress
-from xnat_sdk.transfers._download import download_file, download_stream
-from xnat_sdk.transfers._folders import _zip_folder, download_zip_dir
-from xnat_sdk.transfers._paths import (
-    _local_files,
-    _safe_name,
-    _staging_folder,
-    check_remotepath,
-    local_folder,
-    local_path,
-    quote_path,
-)
-from xnat_sdk.transfers._stream import RemoteStream
-from xnat_sdk.transfers._upload import UPLOAD_DIR_METHODS, UploadSource, upload
-from xnat_sdk.transfers._wire import CHUNK_SIZE, RESUME_ATTEMPTS, _listing_rows
+
+# The transfer engine (xnat_sdk.transfers, with tarfile, hashlib, threads ...) is imported in
+# the methods that transfer, not here: the archive classes inherit these mixins, and importing
+# the SDK or a first listing should not pay for an engine it does not use (cold start).
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -49,6 +35,7 @@ if TYPE_CHECKING:
     from xnat_sdk.bulk import DownloadReport
     from xnat_sdk.listings import Listing, RemoteFile
     from xnat_sdk.session import Timeout, XNATSession
+    from xnat_sdk.transfers import RemoteStream, UploadSource
 
 __all__ = [
     "PARALLEL_DOWNLOADS",
@@ -75,6 +62,8 @@ PARALLEL_DOWNLOADS = 4
 def _settle(futures: list[Future[Any]]) -> None:
     """Wait until every future is done or one failed; cancel those not started yet and
     re-raise the first failure (in submission order)."""
+    from concurrent.futures import FIRST_EXCEPTION, wait
+
     wait(futures, return_when=FIRST_EXCEPTION)
     for future in futures:
         future.cancel()
@@ -114,6 +103,10 @@ class RemoteFileTransfers:
         """Download this file to ``path`` (a file name, or an existing folder to put it in);
         size and MD5 are checked against the listing unless ``verify=False``; a broken-off
         transfer goes on from where it stopped (``resume`` times in a row)."""
+        from xnat_sdk.archives import safe_join
+        from xnat_sdk.transfers._download import download_file
+        from xnat_sdk.transfers._paths import local_path, quote_path
+
         target = local_path(path, "target")
         if target.is_dir():
             target = safe_join(target, self.name)  # a name from the server: checked
@@ -141,6 +134,9 @@ class RemoteFileTransfers:
     ) -> int:
         """Stream this file into a writable binary file object (MD5 checked; a broken-off
         transfer goes on from where it stopped, ``resume`` times in a row)."""
+        from xnat_sdk.transfers._download import download_stream
+        from xnat_sdk.transfers._paths import quote_path
+
         return download_stream(
             self._session,
             quote_path(self.uri),
@@ -158,6 +154,9 @@ class RemoteFileTransfers:
         """A streaming, seekable binary file object (only ``"rb"``); close it when done."""
         if mode != "rb":
             raise XNATValueError(f"remote files open in 'rb' mode only, not {mode!r}")
+        from xnat_sdk.transfers._paths import quote_path
+        from xnat_sdk.transfers._stream import RemoteStream
+
         return RemoteStream(self._session, quote_path(self.uri), self.size)
 
     def verify_digest(self) -> bool:
@@ -173,6 +172,8 @@ class RemoteFileTransfers:
 
     def delete(self) -> None:
         """Delete this file on the server."""
+        from xnat_sdk.transfers._paths import quote_path
+
         self._session.delete(quote_path(self.uri))
         self._session.clearcache()
 
@@ -202,6 +203,8 @@ class _ZipDownloads(XNATObject):
     ) -> Path:
         """Download all files (of every resource below this object, or of this resource) as
         one zip file at ``path``."""
+        from xnat_sdk.transfers._download import download_file
+
         return download_file(
             _session_of(self),
             self._zip_uri(),
@@ -246,6 +249,8 @@ class ResourceTransfers(_ZipDownloads):
         return sum(f.size or 0 for f in self.files)
 
     def _files_uri(self, remotepath: str = "") -> str:
+        from xnat_sdk.transfers._paths import quote_path
+
         base = f"{self.uri}/files"
         rel = remotepath.strip("/")
         return f"{base}/{quote_path(rel)}" if rel else base
@@ -275,6 +280,9 @@ class ResourceTransfers(_ZipDownloads):
         file object as ``remotepath`` (default: the file's name). ``extract=True`` unpacks
         a zip/tar/tgz on the server; ``overwrite=False`` raises
         :class:`XNATFileExistsError` when the file exists."""
+        from xnat_sdk.transfers._paths import check_remotepath
+        from xnat_sdk.transfers._upload import upload
+
         if isinstance(data, str):
             # As in xnatpy, a str here is a path (text goes through upload_data or bytes).
             if not os.path.isfile(data):
@@ -340,6 +348,12 @@ class ResourceTransfers(_ZipDownloads):
         archive built in memory), ``tar_file``/``tgz_file`` (one archive in a temporary
         file, the default); archives are unpacked by the server.
         """
+        import tempfile
+
+        from xnat_sdk.archives import write_tar
+        from xnat_sdk.transfers._paths import _local_files, local_path
+        from xnat_sdk.transfers._upload import UPLOAD_DIR_METHODS, upload
+
         folder = local_path(directory, "directory")
         if not folder.is_dir():
             raise XNATValueError(f"{folder} is not a folder")
@@ -377,6 +391,13 @@ class ResourceTransfers(_ZipDownloads):
     def _upload_per_file(self, folder: Path, overwrite: bool, verbose: bool) -> None:
         """One request per file, a few at a time (XNAT serves them in parallel; over a
         network with latency this is much faster than one after the other)."""
+        import tarfile
+        from concurrent.futures import ThreadPoolExecutor
+
+        from xnat_sdk.archives import iter_files
+        from xnat_sdk.transfers._paths import _local_files, check_remotepath
+        from xnat_sdk.transfers._upload import upload
+
         session = _session_of(self)
         files = []
         for path, rel in iter_files(folder):
@@ -421,6 +442,9 @@ class ResourceTransfers(_ZipDownloads):
         ``{session}/scans/{scan}/resources/{label}/files/...``; with ``flatten_dirs`` the
         files go straight into ``target_dir``, keeping their folders inside the resource),
         every file verified against the listing; returns the folder holding the files."""
+        from xnat_sdk.transfers._folders import download_zip_dir
+        from xnat_sdk.transfers._paths import local_folder
+
         uri = self._files_uri()
         root = local_folder(target_dir, "target_dir")
         written = download_zip_dir(
@@ -452,6 +476,8 @@ class ScanTransfers(_ZipDownloads):
     ) -> Path:
         """Download and unpack the scan's files into ``target_dir`` (server zip layout
         ``{session}/scans/{id}-{type}/resources/...``), verified; returns the scan folder."""
+        from xnat_sdk.transfers._folders import download_zip_dir
+
         uri = self._zip_uri()
         written = download_zip_dir(
             _session_of(self), uri, uri, target_dir, verbose=verbose, overwrite=overwrite
@@ -478,6 +504,9 @@ class SessionDownloads(XNATObject):
     ) -> Path:
         """Download the files of the scans matching ``scan_filter`` (``ALL``, IDs or types,
         comma-separated) as one zip at ``path``."""
+        from xnat_sdk.transfers._download import download_file
+        from xnat_sdk.transfers._paths import quote_path
+
         return download_file(
             _session_of(self),
             f"{routed_experiment_uri(self.uri)}/scans/{quote_path(scan_filter)}/files",
@@ -501,6 +530,9 @@ class SessionDownloads(XNATObject):
         (``{label}/scans/{id}-{type}/resources/{label}/files/...``), verified against the
         listing; returns ``target_dir/{label}``. The progress bar is named by the label.
         ``listing_rows``: the scans' file listing when the caller has read it already."""
+        from xnat_sdk.transfers._folders import download_zip_dir
+        from xnat_sdk.transfers._paths import _safe_name, local_folder
+
         uri = self._scan_files_uri(scan_filter)
         root = local_folder(target_dir, "target_dir")
         label = str(getattr(self, "label", "") or "")
@@ -519,6 +551,8 @@ class SessionDownloads(XNATObject):
         return folder
 
     def _scan_files_uri(self, scan_filter: str = "ALL") -> str:
+        from xnat_sdk.transfers._paths import quote_path
+
         return f"{routed_experiment_uri(self.uri)}/scans/{quote_path(scan_filter)}/files"
 
 
@@ -554,6 +588,8 @@ class TreeDownloads(XNATObject):
         raised; sessions already complete stay (each is verified on its own).
         ``scan_filter`` (``ALL``, scan IDs or types, comma-separated) picks the scans of
         every session, as in :meth:`SessionDownloads.download_dir`."""
+        from xnat_sdk.transfers._paths import _local_files, _safe_name, local_folder
+
         if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
             raise XNATValueError(f"workers must be an int >= 1, got {workers!r}")
         folder = local_folder(target_dir, "target_dir") / _safe_name(self._folder_name())
@@ -587,6 +623,7 @@ class TreeDownloads(XNATObject):
         a rerun fetches only what is missing (see :mod:`xnat_sdk.bulk`). The tree costs a
         few listing requests, then one file listing per session."""
         from xnat_sdk.bulk import download_sessions
+        from xnat_sdk.transfers._paths import _safe_name, local_folder
 
         folder = local_folder(target_dir, "target_dir") / _safe_name(self._folder_name())
         return download_sessions(
@@ -602,6 +639,12 @@ class TreeDownloads(XNATObject):
     ) -> Path:
         """Download everything below this object into one zip file at ``path`` (built
         locally from the per-session zips, every file verified)."""
+        import shutil
+
+        from xnat_sdk.archives import sweep_leftovers
+        from xnat_sdk.transfers._folders import _zip_folder
+        from xnat_sdk.transfers._paths import _local_files, _staging_folder, local_path
+
         target = local_path(path, "target")
         if not overwrite and target.exists():
             raise XNATFileExistsError(f"{target} exists (overwrite=False)")
@@ -628,6 +671,8 @@ class Walk:
         workers: int,
         scan_filter: str = "ALL",
     ) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
         self.bars = bars
         self.scan_filter = scan_filter
         self.overwrite = overwrite
@@ -647,6 +692,8 @@ class Walk:
 
     def folder(self, parent: Path, name: str) -> Path:
         """The folder ``name`` (made a plain folder name) below ``parent``, created."""
+        from xnat_sdk.transfers._paths import _local_files, _safe_name
+
         sub = parent / _safe_name(name)
         with _local_files(sub, "creating the folder"):
             sub.mkdir(parents=True, exist_ok=True)
@@ -670,6 +717,8 @@ class Walk:
         """Download the sessions found, ``workers`` at a time. With bars shown, their file
         listings are read first (a few at a time), so that the overall bar knows its total
         and no session asks for its listing again."""
+        from xnat_sdk.transfers._wire import _listing_rows
+
         listings: list[list[dict[str, Any]] | None] = [None] * len(self._sessions)
         if self.bars.enabled and self._sessions:
             session = _session_of(self._sessions[0][0])

@@ -15,6 +15,8 @@ import requests
 import urllib3.exceptions
 
 from xnat_sdk._answers import fetch
+from xnat_sdk._transfer_defaults import CHUNK_SIZE as CHUNK_SIZE
+from xnat_sdk._transfer_defaults import RESUME_ATTEMPTS as RESUME_ATTEMPTS
 from xnat_sdk.errors import XNATError, XNATTransferError
 
 if TYPE_CHECKING:
@@ -22,11 +24,6 @@ if TYPE_CHECKING:
 
 __all__ = ["CHUNK_SIZE", "RESUME_ATTEMPTS"]
 
-CHUNK_SIZE = 524288
-"""Default bytes per read and write (512 KiB, as xnatpy)."""
-RESUME_ATTEMPTS = 3
-"""How often a broken-off download goes on from where it stopped (when the server serves
-byte ranges)."""
 
 _STREAM_ERRORS: tuple[type[BaseException], ...] = (
     requests.exceptions.RequestException,
