@@ -505,11 +505,10 @@ class SessionDownloads(XNATObject):
         """Download the files of the scans matching ``scan_filter`` (``ALL``, IDs or types,
         comma-separated) as one zip at ``path``."""
         from xnat_sdk.transfers._download import download_file
-        from xnat_sdk.transfers._paths import quote_path
 
         return download_file(
             _session_of(self),
-            f"{routed_experiment_uri(self.uri)}/scans/{quote_path(scan_filter)}/files",
+            self._scan_files_uri(scan_filter),
             path,
             format="zip",
             verbose=verbose,
