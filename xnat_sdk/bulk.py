@@ -65,6 +65,8 @@ class DownloadReport:
     skipped: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     bytes: int = 0
+    #: bytes of the downloaded and the skipped files together (what the run leaves in place)
+    present_bytes: int = 0
 
     def merge(self, other: DownloadReport) -> None:
         """Add ``other``'s counts to this report."""
@@ -72,6 +74,7 @@ class DownloadReport:
         self.skipped += other.skipped
         self.failed.update(other.failed)
         self.bytes += other.bytes
+        self.present_bytes += other.present_bytes
 
 
 def _scan_folder(scan_id: str, kind: str) -> str:
@@ -138,6 +141,11 @@ def is_verified(item: FileToGet) -> bool:
     return _md5(item.target) == item.digest.lower()
 
 
+def _check_workers(workers: object) -> None:
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise XNATValueError(f"workers must be an int >= 1, got {workers!r}")
+
+
 def get_files(
     session: XNATSession,
     plan: Sequence[FileToGet],
@@ -148,8 +156,7 @@ def get_files(
 ) -> DownloadReport:
     """Download the files of ``plan`` not already there and verified, ``workers`` at a time
     (one progress bar per file and one overall bar on a terminal)."""
-    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
-        raise XNATValueError(f"workers must be an int >= 1, got {workers!r}")
+    _check_workers(workers)
     report = DownloadReport()
     lock = threading.Lock()
     total = sum(item.size or 0 for item in plan)
@@ -159,6 +166,7 @@ def get_files(
             if is_verified(item):
                 with lock:
                     report.skipped.append(item.uri)
+                    report.present_bytes += item.target.stat().st_size
                 bars.advance_overall(item.size or 0)
                 return
             try:
@@ -177,7 +185,9 @@ def get_files(
                 return
             with lock:
                 report.downloaded.append(item.uri)
-                report.bytes += item.target.stat().st_size
+                size = item.target.stat().st_size
+                report.bytes += size
+                report.present_bytes += size
 
         with ThreadPoolExecutor(workers, thread_name_prefix="xnat-sdk-bulk") as pool:
             list(pool.map(one, plan))
@@ -229,11 +239,12 @@ def download_sessions(
 ) -> DownloadReport:
     """The scan files of many sessions, each into its folder: the listings read ``workers``
     at a time, then every file not already verified, ``workers`` at a time."""
+    _check_workers(workers)  # before any listing is read
     pairs = list(sessions)
     if not pairs:
         return DownloadReport()
     session = pairs[0][0]._xnat_bound_session()
-    with ThreadPoolExecutor(max(1, workers)) as pool:
+    with ThreadPoolExecutor(workers) as pool:
         plans = list(pool.map(lambda p: plan_session(p[0], p[1], scan_filter), pairs))
     plan = [item for found in plans for item in found]
     report = get_files(session, plan, workers=workers, verbose=verbose, label=label)

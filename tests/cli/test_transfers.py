@@ -64,6 +64,12 @@ def test_download_scan_resource_flat_and_scan_type(
     bad = cli.run("download", "CLIP", str(tmp_path / "x"), "--resource", "DICOM")
     assert bad.returncode == 2 and "--resource" in bad.stderr
     assert not (tmp_path / "x").exists()
+    # the counts are what this run wrote, not what TARGET_DIR held before
+    (tmp_path / "t1" / "earlier.txt").write_text("not from this run")
+    again = cli.json(
+        "download", "CLIP/S1/E1", str(tmp_path / "t1"), "--resource", "DICOM", "--scan-type", "1"
+    )
+    assert again["files"] == 2 and again["bytes"] == sum(len(b) for b in FILES.values())
 
 
 def test_upload_file_folder_and_overwrite(

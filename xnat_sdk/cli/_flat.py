@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from xnat_sdk._objects.core import routed_experiment_uri
 from xnat_sdk.archives import safe_join
-from xnat_sdk.bulk import DownloadReport, FileToGet, get_files, plan_session
-from xnat_sdk.errors import XNATTransferError, XNATValueError
+from xnat_sdk.bulk import DownloadReport, FileToGet, _raise_failures, get_files, plan_session
+from xnat_sdk.errors import XNATValueError
 
 if TYPE_CHECKING:
     from xnat_sdk.session import XNATSession
@@ -99,11 +99,5 @@ def download_flat(
     session = obj._xnat_bound_session()
     label = str(getattr(obj, "label", "") or obj.uri.rstrip("/").rsplit("/", 1)[-1])
     report = get_files(session, plan, workers=workers, verbose=verbose, label=label)
-    if report.failed:
-        uri, message = next(iter(report.failed.items()))
-        raise XNATTransferError(
-            f"{len(report.failed)} file(s) failed (first: {uri}: {message}); "
-            f"{len(report.downloaded)} downloaded, {len(report.skipped)} already there. "
-            "Run again to fetch only what is missing."
-        )
+    _raise_failures(report)
     return report

@@ -11,7 +11,6 @@ import click
 
 from xnat_sdk.cli._addresses import ADDRESS_HELP, Address, parse_address, resolve
 from xnat_sdk.cli._app import Runtime, command, pass_runtime, root
-from xnat_sdk.transfers._paths import _safe_name
 
 __all__: list[str] = []
 
@@ -39,6 +38,11 @@ def _scan_resources(obj: Any, level: str, resource: str, scan_type: str | None) 
 
 
 def _download(runtime: Runtime, obj: Any, level: str, target: Path, opts: dict[str, Any]) -> Path:
+    """Download ``obj`` into ``target``; returns the folder or file written. What it wrote
+    goes to ``opts["report"]`` (file by file) or ``opts["written"]`` (folders it made)."""
+    # the transfer engine loads with the first download, not with every command's start
+    from xnat_sdk.transfers._paths import _safe_name
+
     verbose = not runtime.quiet
     scan_type, resource, workers, flat = (
         opts[k] for k in ("scan_type", "resource", "workers", "flat")
@@ -78,13 +82,10 @@ def _download(runtime: Runtime, obj: Any, level: str, target: Path, opts: dict[s
             obj, target, scan_type or "ALL", workers, verbose=verbose, folder=label
         )
         return target / _safe_name(label)
-    if found:
-        for item in found:
-            item.download_dir(target, verbose=verbose)
+    if found:  # only what this run wrote counts, not what TARGET_DIR held before
+        opts["written"] = [Path(item.download_dir(target, verbose=verbose)) for item in found]
         return target
-    if level == "scan":
-        return Path(obj.download_dir(target, verbose=verbose))
-    if level == "resource":
+    if level in ("scan", "resource"):
         return Path(obj.download_dir(target, verbose=verbose))
     target.mkdir(parents=True, exist_ok=True)  # a file
     return Path(obj.download(target, verbose=verbose))
@@ -131,13 +132,16 @@ def download(runtime: Runtime, /, address: str, target_dir: Path, **opts: Any) -
     parsed = parse_address(address)
     obj = resolve(runtime.session(), parsed)
     path = _download(runtime, obj, parsed.level, target_dir, opts)
-    if path.is_file():
-        files, size = 1, path.stat().st_size
-    else:  # a folder (none when there was nothing to download)
-        files, size = _summary(path)
-    record: dict[str, Any] = {"address": address, "path": str(path), "files": files, "bytes": size}
     report = opts.get("report")
-    if report is not None:  # downloaded file by file: what this run fetched and skipped
+    if report is not None:  # downloaded file by file: what this run fetched and found there
+        files, size = len(report.downloaded) + len(report.skipped), report.present_bytes
+    elif path.is_file():
+        files, size = 1, path.stat().st_size
+    else:  # folders (none when there was nothing to download)
+        sizes = [_summary(folder) for folder in opts.get("written") or [path]]
+        files, size = sum(n for n, _ in sizes), sum(b for _, b in sizes)
+    record: dict[str, Any] = {"address": address, "path": str(path), "files": files, "bytes": size}
+    if report is not None:
         record["downloaded"] = len(report.downloaded)
         record["skipped"] = len(report.skipped)
     runtime.output.record(record)
