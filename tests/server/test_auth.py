@@ -173,3 +173,17 @@ def test_expired_session_fault_gives_401(own_server: LocalXNAT) -> None:
         assert r.status_code == 401
         assert s.delete(f"{url}/data/JSESSION").status_code == 200  # logout stays harmless
         assert sid.text not in s.get(f"{url}/data/JSESSION", auth=("admin", "admin")).text
+
+
+def test_the_user_list_restriction_is_the_site_preference() -> None:
+    """``restrictUserListAccessToAdmins`` is one preference: the start option sets what
+    ``/xapi/siteConfig`` answers, and an admin's POST there changes who may list users at
+    once (XNAT reads the preference per request: ``UserListResource``)."""
+    with LocalXNAT(restrict_user_list=True) as server:
+        url, admin = server.url, ("admin", "admin")
+        pref = f"{url}/xapi/siteConfig/restrictUserListAccessToAdmins"
+        assert requests.get(pref, auth=admin).json() is True
+        assert requests.get(f"{url}/data/users", auth=("user", "user")).status_code == 403
+        assert requests.post(pref, data="false", auth=admin).status_code == 200
+        assert requests.get(pref, auth=admin).json() is False
+        assert requests.get(f"{url}/data/users", auth=("user", "user")).status_code == 200

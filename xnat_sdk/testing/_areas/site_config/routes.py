@@ -81,10 +81,13 @@ def _post_all(ctx: RequestContext) -> Response:
 
 def _set(ctx: RequestContext, name: str, value: object) -> None:
     """Store a preference; ``requireLogin`` takes effect at once (XNAT's
-    ``UpdateSecurityFilterHandlerMethod`` rebuilds the security filter)."""
+    ``UpdateSecurityFilterHandlerMethod`` rebuilds the security filter), and so does
+    ``restrictUserListAccessToAdmins`` (read per request from the preference in XNAT)."""
     set_value(ctx.store, name, value)
     if name == "requireLogin":
         ctx.state.extras["require_login"] = get_value(ctx.store, name) is not False
+    elif name == "restrictUserListAccessToAdmins":
+        ctx.state.config.restrict_user_list = get_value(ctx.store, name) is True
 
 
 def _values(ctx: RequestContext) -> Response:
@@ -120,6 +123,9 @@ def on_startup(state: ServerState) -> None:
     if state.config.require_login is not None:
         set_value(state.store, "requireLogin", state.config.require_login)
     state.extras["require_login"] = get_value(state.store, "requireLogin") is not False
+    # the preference the user routes read (ServerConfig.restrict_user_list) is the one
+    # /xapi/siteConfig serves and takes: the start option sets it
+    set_value(state.store, "restrictUserListAccessToAdmins", state.config.restrict_user_list)
     site_id = str(get_value(state.store, "siteId") or "XNAT")
     state.config.site_id = site_id
     state.store.site_id = accession_prefix(site_id)
