@@ -153,6 +153,12 @@ def create_filter_funcs(
     for level, value in given.items():
         if value is None or value == "":
             continue
+        if isinstance(value, type):  # the typed builder's spelling: session.search(Cls)
+            raise XNATValidationError(
+                level,
+                f"a pattern or a predicate, got the class {value.__name__}; the typed search "
+                f"is session.query({value.__name__})",
+            )
         if callable(value):
             setattr(filters, level, value)
         elif isinstance(value, str):

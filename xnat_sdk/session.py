@@ -23,7 +23,13 @@ from urllib.parse import urljoin
 from xnat_sdk._answers import fetch
 from xnat_sdk._http import Timeout, Transport, redact_url
 from xnat_sdk._objects.datadir import DataDirType, data_dir_type
-from xnat_sdk._objects.navigation import EXPERIMENTS, PROJECTS, SUBJECTS, object_at
+from xnat_sdk._objects.navigation import (
+    EXPERIMENTS,
+    PROJECTS,
+    SUBJECTS,
+    ImageSessionBase,
+    object_at,
+)
 from xnat_sdk._objects.registry import class_named, use_session
 from xnat_sdk._rest import QueryParams, RestCore
 from xnat_sdk._server_info import (
@@ -1009,7 +1015,7 @@ class XNATSession:
         root = local_folder(target_dir, "target_dir")
         pairs = []
         for found in sessions:
-            if not hasattr(type(found), "scans"):
+            if not isinstance(found, ImageSessionBase):  # an assessor's own scans are items
                 raise XNATValidationError(
                     "sessions", f"expected image sessions, got {type(found).__name__}"
                 )

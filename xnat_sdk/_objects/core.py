@@ -508,7 +508,7 @@ class XNATObject(metaclass=_ModelType):
             raise XNATValidationError("name", f"a field name is a str, got {name!r}")
         spec = class_fields(type(self)).by_name.get(name)
         value: Any = None
-        if spec is not None and spec.is_data and name not in RESERVED_NAMES:
+        if spec is not None and spec.is_data and not runtime_owned(type(self), name):
             value = getattr(self, name)
         elif self._xnat_session is not None and self._xnat_uri is not None:
             fields = self._xnat_document().get("data_fields") or {}

@@ -76,12 +76,12 @@ def _target(server: str | None) -> XNATSession | None:
 
 def object_state(obj: XNATObject) -> tuple[Any, ...]:
     """The arguments of :func:`restore_object` for ``obj`` (no session, no credentials)."""
-    from xnat_sdk._objects.core import RESERVED_NAMES
+    from xnat_sdk._objects.core import runtime_owned
     from xnat_sdk.fields import class_fields
 
     fields: dict[str, Any] = {}
     for name in class_fields(type(obj)).by_name:
-        if name in RESERVED_NAMES:
+        if runtime_owned(type(obj), name):  # navigation, not data (an assessor's scans are)
             continue
         try:
             fields[name] = object.__getattribute__(obj, name)
