@@ -169,6 +169,7 @@ def _loose_elements(path: Path, root: Any) -> None:
         loose = [k for k in holder if _xs(k, "element")]
         if not loose:
             continue
+        holder = _content_holder(path, holder, loose[0])
         group = next((k for k in holder if _xs(k, "sequence", "choice", "all")), None)
         if group is None:
             group = etree.Element(_XS + "sequence")
@@ -179,6 +180,11 @@ def _loose_elements(path: Path, root: Any) -> None:
                 first_attr.addprevious(group)
         kids = list(holder)
         for el in loose:
+            if el.getparent() is not holder:  # beside a complexContent: its extension's group
+                _warn(path, el, "element beside the complexContent of its type: read as part "
+                      "of the extension's group, as XNAT does")  # fmt: skip
+                group.append(el)
+                continue
             _warn(path, el, "element directly inside its type, beside the model group: read as "
                   "part of the group, as XNAT does")  # fmt: skip
             before = kids.index(el) < kids.index(group)
@@ -186,6 +192,24 @@ def _loose_elements(path: Path, root: Any) -> None:
                 group.insert(sum(1 for k in loose if kids.index(k) < kids.index(el)), el)
             else:
                 group.append(el)
+
+
+def _where_tag(node: Any) -> str:
+    return str(node.tag).replace(_XS, "xs:")
+
+
+def _content_holder(path: Path, holder: Any, first: Any) -> Any:
+    """Where a complexType's loose elements belong: the type itself, or the extension of its
+    ``xs:complexContent`` (XNAT reads them as fields of the type either way); beside an
+    ``xs:simpleContent`` or a restriction they cannot be represented."""
+    content = next((k for k in holder if _xs(k, "complexContent", "simpleContent")), None)
+    if content is None:
+        return holder
+    extension = next((k for k in content if _xs(k, "extension")), None)
+    if extension is None or _xs(content, "simpleContent"):
+        raise Refused(f"{_where(path, first)}: element beside an {_where_tag(content)} "
+                      "that is not a complexContent extension: cannot be represented")  # fmt: skip
+    return extension
 
 
 def _bare_restrictions(path: Path, root: Any) -> None:
@@ -296,6 +320,11 @@ def _merge_complex(path: Path, node: Any, ct: Any, type_ref: str) -> None:
     if others or _xs(node, "attribute"):
         raise Refused(f"{_where(path, node)}: type={type_ref!r} and an inline complexType with "
                        "content other than attributes: cannot be represented")  # fmt: skip
+    local = type_ref.rpartition(":")[2]
+    if any(t.get("name") == local for t in node.getroottree().iter(_XS + "complexType")):
+        # a simple value with attributes cannot extend a complex type's elements
+        raise Refused(f"{_where(path, node)}: type={type_ref!r} (a complexType) and an inline "
+                       "complexType: cannot be represented")  # fmt: skip
     content = etree.SubElement(ct, _XS + "simpleContent")
     ext = etree.SubElement(content, _XS + "extension", base=type_ref)
     for attr in [k for k in ct if _xs(k, "attribute", "anyAttribute")]:

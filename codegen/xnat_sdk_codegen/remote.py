@@ -14,7 +14,6 @@ installation (or a checkout's, or ``--core-schemas``); without any, the server's
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 import warnings
@@ -24,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .core import CORE_FILES, default_core_schemas, pin_file
 from .lenient import SchemaLeniencyWarning
-from .pin import sha256_of
+from .pin import Pin, sha256_of
 
 if TYPE_CHECKING:
     from xnat_sdk.session import XNATSession
@@ -105,7 +104,7 @@ def check_core(download: Download, pin: Path | None) -> list[CoreCheck]:
     """Each pinned core file compared (sha256) with the server's copy."""
     if pin is None:
         return []
-    pinned = {f["path"]: f["sha256"] for f in json.loads(pin.read_text("utf-8"))["files"]}
+    pinned = {f.path: f.sha256 for f in Pin.load(pin).files}  # a bad pin: PinError
     checks = []
     for rel, sha in sorted(pinned.items()):
         served = download.core.get(rel)

@@ -149,3 +149,69 @@ def test_required_follows_xnat_and_use_on_elements_is_read() -> None:
         "size": True,
     }
     assert len(messages) == 2 and all("use=" in m for m in messages)
+
+
+_PROBE = """<?xml version="1.0" encoding="UTF-8"?>
+<xs:schema targetNamespace="http://example.org/xnat/dx" xmlns:dx="http://example.org/xnat/dx"
+           xmlns:xnat="http://nrg.wustl.edu/xnat" xmlns:xs="http://www.w3.org/2001/XMLSchema"
+           elementFormDefault="qualified">
+  <xs:import namespace="http://nrg.wustl.edu/xnat" schemaLocation="../xnat/xnat.xsd"/>
+{body}
+</xs:schema>
+"""
+
+
+def _read_text(tmp_path: Path, body: str) -> tuple[SchemaSet, list[str]]:
+    folder = tmp_path / "dx"
+    folder.mkdir()
+    (folder / "dx.xsd").write_text(_PROBE.format(body=body), encoding="utf-8")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        schema_set = read_schemas(folder, SCHEMAS)
+    messages = [str(w.message) for w in caught if issubclass(w.category, SchemaLeniencyWarning)]
+    return schema_set, messages
+
+
+def test_d1_element_beside_a_complex_content_joins_its_extension(tmp_path: Path) -> None:
+    body = """  <xs:complexType name="probeData">
+    <xs:complexContent>
+      <xs:extension base="xnat:imageAssessorData">
+        <xs:sequence><xs:element name="inside" type="xs:string" minOccurs="0"/></xs:sequence>
+      </xs:extension>
+    </xs:complexContent>
+    <xs:element name="stray" type="xs:int" minOccurs="0"/>
+  </xs:complexType>"""
+    schema_set, messages = _read_text(tmp_path, body)
+    fields = _fields(_type(schema_set, "probeData"))
+    assert {"inside", "stray"} <= set(fields) and fields["stray"].py_type == "int"
+    assert len(messages) == 1 and "dx.xsd:12: <xs:element name='stray'>" in messages[0]
+
+
+def test_d1_element_beside_a_simple_content_is_refused_naming_it(tmp_path: Path) -> None:
+    body = """  <xs:complexType name="probeData">
+    <xs:simpleContent><xs:extension base="xs:string"/></xs:simpleContent>
+    <xs:element name="stray" type="xs:int" minOccurs="0"/>
+  </xs:complexType>"""
+    with pytest.raises(SchemaError, match=r"dx\.xsd:8: <xs:element name='stray'>.*simpleContent"):
+        _read_text(tmp_path, body)
+
+
+def test_d5_a_complex_type_and_an_inline_type_are_refused_not_merged(tmp_path: Path) -> None:
+    """A value with attributes cannot extend a complex type's elements: before, the base's
+    elements were dropped silently."""
+    body = """  <xs:complexType name="partData">
+    <xs:sequence><xs:element name="x" type="xs:int" minOccurs="0"/></xs:sequence>
+  </xs:complexType>
+  <xs:complexType name="probeData">
+    <xs:complexContent>
+      <xs:extension base="xnat:imageAssessorData">
+        <xs:sequence>
+          <xs:element name="part" type="dx:partData" minOccurs="0">
+            <xs:complexType><xs:attribute name="units" type="xs:string"/></xs:complexType>
+          </xs:element>
+        </xs:sequence>
+      </xs:extension>
+    </xs:complexContent>
+  </xs:complexType>"""
+    with pytest.raises(SchemaError, match=r"dx\.xsd:13: <xs:element name='part'>.*a complexType"):
+        _read_text(tmp_path, body)
