@@ -14,6 +14,7 @@ from xnat_sdk.testing._areas.archive.model import (
     create_project,
     create_scan,
     create_subject,
+    free_accession,
     set_custom_field,
 )
 from xnat_sdk.testing._areas.files.storage import create_resource, resource_dir, store_file
@@ -187,14 +188,14 @@ def bulk(
         if db.execute("SELECT 1 FROM projects WHERE id=?", (project_id,)).fetchone() is None:
             create_project(store, db, project_id)
         for i in range(1, n_subjects + 1):
-            sid = store.next_accession(db, "S")
+            sid = free_accession(store, db, "S", "subjects")
             db.execute(
                 "INSERT INTO subjects(id, project, label, data, insert_date, insert_user) "
                 "VALUES(?,?,?,?,?,?)",
                 (sid, project_id, f"SUBJ_{i:05d}", empty, now, "admin"),
             )
             for j in range(1, sessions_per_subject + 1):
-                eid = store.next_accession(db, "E")
+                eid = free_accession(store, db, "E", "experiments")
                 label = f"SUBJ_{i:05d}_MR{j}"
                 db.execute(
                     "INSERT INTO experiments(id, project, label, xsi_type, subject_id, date, data,"

@@ -72,7 +72,7 @@ def create_project(
     return project_id
 
 
-def _free_accession(store: Store, db: sqlite3.Connection, kind: str, table: str) -> str:
+def free_accession(store: Store, db: sqlite3.Connection, kind: str, table: str) -> str:
     """The next generated accession ID not already taken (clients may pick their own IDs,
     and XNAT's ``CreateNewID`` skips IDs in use)."""
     while True:
@@ -93,7 +93,7 @@ def create_subject(
 ) -> str:
     """Insert a subject; returns its accession ID (``subject_id``, else a new
     ``XNAT_S00001``-style one that no subject has yet)."""
-    sid = subject_id or _free_accession(store, db, "S", "subjects")
+    sid = subject_id or free_accession(store, db, "S", "subjects")
     db.execute(
         "INSERT INTO subjects(id, project, label, data, insert_date, insert_user, event_id) "
         "VALUES(?,?,?,?,?,?,?)",
@@ -119,7 +119,7 @@ def create_experiment(
     ``session_id``); returns its accession ID (``XNAT_E00001``). ``data["date"]`` is also
     kept in the ``date`` column. ``experiment_id`` is the client's ID (else a new
     ``XNAT_E00001``-style one that no experiment has yet)."""
-    eid = experiment_id or _free_accession(store, db, "E", "experiments")
+    eid = experiment_id or free_accession(store, db, "E", "experiments")
     fields = dict(data or {})
     db.execute(
         "INSERT INTO experiments(id, project, label, xsi_type, subject_id, session_id, date, "
