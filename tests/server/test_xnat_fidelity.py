@@ -90,18 +90,18 @@ def test_generated_ids_skip_ids_clients_took(
     assert e3.status_code == 201 and e3.text not in (e1, etaken)
 
 
-def test_bulk_seeding_skips_ids_clients_took(
-    xnat_server: LocalXNAT, admin: requests.Session
-) -> None:
+def test_bulk_seeding_skips_ids_clients_took() -> None:
     """``LocalXNAT.seed_bulk`` generates IDs as the REST handlers do (``CreateNewID``): one a
     client took is skipped, not a primary-key clash."""
-    p = _project(admin, xnat_server.url, "FIDID3")
-    first = admin.put(f"{p}/subjects/B1").text
-    taken = f"{first[:-5]}{int(first[-5:]) + 1:05d}"
-    assert admin.put(f"{p}/subjects/B2", params={"xnat:subjectData/ID": taken}).text == taken
-    xnat_server.seed_bulk("FIDID3", 2, sessions_per_subject=1, scans_per_session=1)
-    ids = [r["ID"] for r in rows(admin.get(f"{p}/subjects", params={"format": "json"}))]
-    assert len(ids) == len(set(ids)) == 4
+    with LocalXNAT() as server, requests.Session() as admin:
+        admin.auth = ("admin", "admin")
+        p = _project(admin, server.url, "FIDID3")
+        first = admin.put(f"{p}/subjects/B1").text
+        taken = f"{first[:-5]}{int(first[-5:]) + 1:05d}"
+        assert admin.put(f"{p}/subjects/B2", params={"xnat:subjectData/ID": taken}).text == taken
+        server.seed_bulk("FIDID3", 2, sessions_per_subject=1, scans_per_session=1)
+        ids = [r["ID"] for r in rows(admin.get(f"{p}/subjects", params={"format": "json"}))]
+        assert len(ids) == len(set(ids)) == 4
 
 
 def test_a_taken_id_is_looked_up_site_wide(xnat_server: LocalXNAT, admin: requests.Session) -> None:
