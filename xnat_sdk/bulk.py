@@ -33,7 +33,7 @@ from xnat_sdk.archives import safe_join
 from xnat_sdk.errors import XNATError, XNATTransferError, XNATValueError
 from xnat_sdk.progress import TransferProgress
 from xnat_sdk.transfers import download_file, local_folder, quote_path
-from xnat_sdk.transfers._paths import _safe_name
+from xnat_sdk.transfers._paths import _safe_name, scans_matching
 
 if TYPE_CHECKING:
     from xnat_sdk.session import XNATSession
@@ -82,20 +82,11 @@ def _scan_folder(scan_id: str, kind: str) -> str:
     return f"{scan_id}-{_NON_WORD.sub('_', kind)}" if kind else scan_id
 
 
-def _wanted(scans: Any, scan_filter: str) -> dict[str, str] | None:
-    """Scan ID -> type of the scans ``scan_filter`` picks (None: all)."""
-    types = {str(key): str(getattr(scan, "type", "") or "") for key, scan in scans.items()}
-    if scan_filter in ("ALL", "*", ""):
-        return types
-    picked = {part.strip() for part in scan_filter.split(",")}
-    return {k: t for k, t in types.items() if k in picked or t in picked}
-
-
 def plan_session(experiment: Any, folder: Path, scan_filter: str = "ALL") -> list[FileToGet]:
     """The scan files of one image session (one listing request) and where they go below
     ``folder`` (the session's own folder)."""
     session = experiment._xnat_bound_session()
-    scans = _wanted(experiment.scans, scan_filter) or {}
+    scans = scans_matching(experiment.scans, scan_filter or "ALL")
     if not scans:
         return []
     uri = f"{routed_experiment_uri(experiment.uri)}/scans/ALL/files"

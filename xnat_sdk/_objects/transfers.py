@@ -702,14 +702,15 @@ class Walk:
         """Add ``experiment`` (to be downloaded into ``folder``) to the walk; the downloads
         start in :meth:`run`, once the whole tree is known. With a scan filter, a session
         without a matching scan is left out (XNAT answers its zip and listing with 404)."""
-        if self.scan_filter not in ("ALL", "*"):
-            wanted = {part.strip() for part in self.scan_filter.split(",")}
-            scans = getattr(experiment, "scans", None)
-            if scans is not None and not any(
-                key in wanted or str(getattr(scan, "type", "") or "") in wanted
-                for key, scan in scans.items()
-            ):
-                return
+        from xnat_sdk.transfers._paths import scans_matching  # loaded by the download
+
+        scans = getattr(experiment, "scans", None)
+        if (
+            self.scan_filter not in ("ALL", "*")
+            and scans is not None
+            and not scans_matching(scans, self.scan_filter)
+        ):
+            return
         self._sessions.append((experiment, folder))
 
     def run(self) -> None:

@@ -27,10 +27,13 @@ def _summary(folder: Path) -> tuple[int, int]:
 def _scan_resources(obj: Any, level: str, resource: str, scan_type: str | None) -> list[Any]:
     """The resources ``resource`` of the scan ``obj``, or of the experiment ``obj``'s scans
     (those of ``scan_type``: IDs or types, comma-separated, as the server's scan filter)."""
-    scans = [obj] if level == "scan" else list(obj.scans.values())
-    if scan_type:
-        wanted = {part.strip() for part in scan_type.split(",")}
-        scans = [s for s in scans if {str(s.id), str(s.type)} & wanted]
+    from xnat_sdk.transfers._paths import scans_matching  # the engine loads on first use
+
+    if level == "scan":
+        scans = [obj]
+    else:
+        picked = scans_matching(obj.scans, scan_type or "ALL")
+        scans = [s for key, s in obj.scans.items() if key in picked]
     found = [s.resources[resource] for s in scans if resource in s.resources]
     if not found:
         raise click.ClickException(f"no scan of {obj.uri} has a resource {resource!r}")

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from xnat_sdk.archives import temp_name
@@ -59,6 +60,17 @@ def check_remotepath(remotepath: str) -> str:
             "(no empty, '.' or '..' segments)"
         )
     return relative
+
+
+def scans_matching(scans: Mapping[str, Any], scan_filter: str) -> dict[str, str]:
+    """Scan ID -> type of the scans that XNAT's scan filter ``scan_filter`` picks in the
+    listing ``scans`` (``ALL`` or ``*``: all; else IDs or types, comma-separated), as the
+    server's ``.../scans/{filter}/files`` picks them."""
+    types = {str(key): str(getattr(scan, "type", "") or "") for key, scan in scans.items()}
+    if scan_filter in ("ALL", "*"):
+        return types
+    picked = {part.strip() for part in scan_filter.split(",")}
+    return {k: t for k, t in types.items() if k in picked or t in picked}
 
 
 def local_path(value: object, what: str) -> Path:
