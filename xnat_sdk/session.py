@@ -1020,8 +1020,7 @@ class XNATSession:
                     "sessions", f"expected image sessions, got {type(found).__name__}"
                 )
             project = str(getattr(found, "project", "") or "")
-            label = str(getattr(found, "label", "") or found.uri.rsplit("/", 1)[-1])
-            pairs.append((found, root / _safe_name(project) / _safe_name(label)))
+            pairs.append((found, root / _safe_name(project) / _safe_name(found._folder_name())))
         return download_sessions(
             pairs, scan_filter=scan_filter, workers=workers, verbose=verbose, label="download"
         )

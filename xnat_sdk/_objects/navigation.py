@@ -455,7 +455,7 @@ class SubjectBase(TreeDownloads, _Mappable, _HasResources, _HasFields, _Shareabl
         from xnat_sdk.transfers._paths import _safe_name  # the engine loads on first use
 
         return [
-            (e, folder / _safe_name(str(getattr(e, "label", "") or e.uri.rsplit("/", 1)[-1])))
+            (e, folder / _safe_name(e._folder_name()))
             for e in self.experiments
             if isinstance(e, ImageSessionBase)
         ]

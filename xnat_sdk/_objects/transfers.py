@@ -494,6 +494,11 @@ class SessionDownloads(XNATObject):
 
     __slots__ = ()
 
+    def _folder_name(self) -> str:
+        """The session's folder in a project's or subject's download: its label, else the
+        last part of its URI."""
+        return str(getattr(self, "label", "") or self.uri.rsplit("/", 1)[-1])
+
     def download(
         self,
         path: str | os.PathLike[str],
