@@ -23,6 +23,7 @@ import fnmatch
 import json
 import os
 import re
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -295,6 +296,21 @@ def _load_log(path: Path) -> dict[str, dict[str, Any]]:
     return data
 
 
+_LOG_INTERVAL = 1.0
+"""Seconds between two writes of a map's log file during a run."""
+
+
+def _save_log(path: Path, state: Mapping[str, Any]) -> None:
+    """Write the log whole under a temporary name, then rename: a run stopped mid-write
+    leaves the previous log, never half of one."""
+    part = path.with_name(f".{path.name}.part")
+    try:
+        part.write_text(json.dumps(state, indent=2))
+        os.replace(part, path)
+    except OSError as exc:
+        raise XNATLocalFileError(str(path), f"cannot write the map log: {exc}") from exc
+
+
 def map_objects(
     root: XNATSession | XNATObject,
     function: Callable[..., Any],
@@ -315,6 +331,7 @@ def map_objects(
     log_path = Path(logfile) if logfile is not None else None
     state = _load_log(log_path) if log_path is not None else {}
     done = {uri for uri, entry in state.items() if entry.get("success")}
+    written = [time.monotonic()]
 
     def record(uri: str, found: Any) -> None:
         if log_path is None:
@@ -327,24 +344,32 @@ def map_objects(
                 "function", f"with a logfile the results must be JSON data: {exc}"
             ) from exc
         state[uri] = {"success": found.ok, "result": result}
-        log_path.write_text(json.dumps(state, indent=2))
+        # the whole log at most once a second (rewriting it per result is quadratic in the
+        # number of objects), and once more when the run ends
+        if time.monotonic() - written[0] >= _LOG_INTERVAL:
+            _save_log(log_path, state)
+            written[0] = time.monotonic()
 
     items = list(
         mapping_iter(root, level, filter_function, skip=done.__contains__ if done else None)
     )
     session = root if not hasattr(root, "_xnat_bound_session") else root._xnat_bound_session()
-    outcomes = run_calls(
-        session,
-        items,
-        function,
-        tuple(args or ()),
-        dict(kwargs or {}),
-        executor=executor,
-        max_workers=max_workers,
-        stop_on_error=stop_on_error,
-        record=record,
-        verbose=verbose,
-    )
+    try:
+        outcomes = run_calls(
+            session,
+            items,
+            function,
+            tuple(args or ()),
+            dict(kwargs or {}),
+            executor=executor,
+            max_workers=max_workers,
+            stop_on_error=stop_on_error,
+            record=record,
+            verbose=verbose,
+        )
+    finally:
+        if log_path is not None:
+            _save_log(log_path, state)
     results = {uri: e["result"] for uri, e in state.items() if e.get("success")}
     for item, found in zip(items, outcomes, strict=True):
         results[item.uri] = _result(item.uri, found)

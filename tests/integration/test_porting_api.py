@@ -19,6 +19,7 @@ from xnat_sdk.errors import (
     XNATIntegrityError,
     XNATKeyError,
     XNATLocalFileError,
+    XNATMapError,
     XNATNotConnectedError,
     XNATValidationError,
     XNATValueError,
@@ -153,6 +154,13 @@ def test_map_collects_results_and_failures(
     calls: list[str] = []
     again = project.map(lambda s: calls.append(s.type) or s.type, level="scan", logfile=log)
     assert calls == ["FLAIR"] and len(again) == 4  # the three done before are skipped
+    assert [p.name for p in tmp_path.iterdir()] == ["map.json"]  # no temporary left
+    # a run stopped by its first failure still leaves what it did in the log
+    stopped = tmp_path / "stopped.json"
+    with pytest.raises(XNATMapError):
+        project.map(scan_type, level="scan", logfile=stopped, stop_on_error=True, max_workers=1)
+    outcomes = [e["success"] for e in json.loads(stopped.read_text()).values()]
+    assert outcomes == [True, True, False]  # T1, T2, then FLAIR stopped the run
     with pytest.raises(XNATValidationError, match="not a level"):
         session.map(print, level="visit")
     with pytest.raises(XNATValidationError, match="above this"):
