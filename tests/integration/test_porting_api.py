@@ -333,13 +333,19 @@ def test_refresh_catalog_reaches_the_server(session: XNATSession, seeded: Seeded
         session.services.refresh_catalog("resources/CAT")
 
 
-def test_mounted_archive_folders(session: XNATSession, seeded: Seeded, tmp_path: Path) -> None:
+def test_mounted_archive_folders(
+    session: XNATSession, seeded: Seeded, tmp_path: Path, log: RequestLog
+) -> None:
     experiment = session.projects[seeded.project].subjects["S1"].experiments[MrSessionData]["E1"]
     assert experiment.data_dir is None  # nothing mounted
     (tmp_path / seeded.project / "arc001" / "E1" / "SCANS" / "1").mkdir(parents=True)
     session.mount_data_dir = tmp_path
     assert session.mount_data_dir_type.name == "ARCHIVE_DIR"
+    session.clearcache()
+    assert experiment.project == seeded.project
+    log.clear()
     assert experiment.data_dir == tmp_path / seeded.project / "arc001" / "E1"
+    assert len(log) == 0, log.paths()  # the folder comes from the session's own project ID
     assert experiment.scans["1"].data_dir == experiment.data_dir / "SCANS" / "1"
     assert experiment.scans["2"].data_dir is None  # expected, but not there
     assert experiment.scans["2"].expected_data_dir == experiment.data_dir / "SCANS" / "2"

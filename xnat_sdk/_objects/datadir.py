@@ -85,15 +85,18 @@ def expected_data_dir(obj: Any) -> Path | None:
     hub = kind_of_mount is DataDirType.JUPYTER_HUB
     kind = _kind(obj)
     if kind == "project":
-        return mount / "projects" / str(obj.id) if hub else mount / str(obj.id)
+        return _project_dir(mount, hub, str(obj.id))
     if kind == "session":
-        project = session.projects[obj.project]
-        base = expected_data_dir(project)
-        assert base is not None
+        # the project's folder from the session's own project ID (no listing to read)
+        base = _project_dir(mount, hub, str(obj.project))
         if hub:
             return base / "experiments" / str(obj.label)
         return next(base.glob(f"arc*/{obj.label}"), base / "arc001" / str(obj.label))
     return _below(obj, kind)
+
+
+def _project_dir(mount: Path, hub: bool, project: str) -> Path:
+    return mount / "projects" / project if hub else mount / project
 
 
 def _below(obj: Any, kind: str) -> Path | None:
