@@ -744,7 +744,8 @@ class XNATSession:
         **kwargs: Any,
     ) -> requests.Response:
         """Upload the local file ``path`` to ``uri`` (xnatpy's name; the keywords of
-        :meth:`upload`). A missing path raises :class:`XNATLocalFileError`, nothing sent."""
+        :meth:`upload`). A missing path raises :class:`XNATLocalFileError`, nothing sent.
+        ``upload_size`` is taken for xnatpy's signature and not used: the size is the file's."""
         local = Path(path)
         if not local.is_file():
             raise XNATLocalFileError(str(local), "no such file to upload")
@@ -761,7 +762,8 @@ class XNATSession:
         self, uri: str, stream: IO[bytes], *, upload_size: int | None = None, **kwargs: Any
     ) -> requests.Response:
         """Upload a readable binary file object (streamed) to ``uri`` (xnatpy's name; the
-        keywords of :meth:`upload`)."""
+        keywords of :meth:`upload`). ``upload_size`` is taken for xnatpy's signature and not
+        used: the stream is sent to its end."""
         if not hasattr(stream, "read"):
             raise XNATValidationError("stream", f"expected a file object, got {stream!r}")
         return self.upload(uri, stream, **kwargs)
@@ -780,7 +782,8 @@ class XNATSession:
 
         A broken-off transfer goes on from where it stopped (byte ranges); with
         ``expected_md5_digest`` the last chunk is followed by a check that raises
-        :class:`~xnat_sdk.errors.XNATIntegrityError` on a mismatch."""
+        :class:`~xnat_sdk.errors.XNATIntegrityError` on a mismatch. ``verbose`` is taken for
+        xnatpy's signature and shows nothing: ``update_func`` hears the progress."""
         # the engine loads with the first transfer, not with the session (cold start)
         from xnat_sdk.transfers import download_chunks, quote_uri
 
