@@ -10,6 +10,7 @@ editable install adds nothing: it reads the checkout's ``schemas/``.
 from __future__ import annotations
 
 import importlib.util
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -46,8 +47,14 @@ class CoreSchemasHook(BuildHookInterface):  # type: ignore[misc]
         folder = root / "schemas"
         if not pins.is_materialised(pin, folder):
             folder = Path(tempfile.mkdtemp(prefix="xnat-sdk-core-"))
+            self._fetched = folder  # read by the build after this hook: removed in finalize
             pins.materialise(pin_path, folder, folder / ".download")
         force = build_data.setdefault("force_include", {})
         force[str(pin_path)] = "xnat_sdk_codegen/core/pin.json"
         for f in pin.files:
             force[str(folder / f.path)] = f"xnat_sdk_codegen/core/{f.path}"
+
+    def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
+        fetched: Path | None = getattr(self, "_fetched", None)
+        if fetched is not None:
+            shutil.rmtree(fetched, ignore_errors=True)
