@@ -160,6 +160,25 @@ def test_a_failing_object_on_a_process_pool_leaves_the_rest(
         mapper.projects[PROJECT].map(lambda scan: scan.type, "scan", executor=processes)
 
 
+def _server_sessions(server: LocalXNAT) -> set[str]:
+    rows = server.store.query("SELECT id FROM http_sessions WHERE login=?", (LOGIN,))
+    return {str(row["id"]) for row in rows}
+
+
+def test_process_pool_workers_log_out_when_the_pool_ends(
+    server: LocalXNAT, mapper: XNATSession
+) -> None:
+    before = _server_sessions(server)
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        results = mapper.projects[PROJECT].map(where_run, "experiment", executor=pool)
+        assert len(results) == 6
+        during = _server_sessions(server) - before
+        # the worker keeps its one session between runs (its token is dead already) ...
+        assert len(during) == 1
+    # ... and logs it out when its process ends with the pool
+    assert _server_sessions(server) - before == set()
+
+
 def test_map_on_a_dask_cluster(server: LocalXNAT, mapper: XNATSession, dask_client: Any) -> None:
     tokens = _Tokens(mapper)
     threads = mapper.projects[PROJECT].map(scan_summary, "scan")

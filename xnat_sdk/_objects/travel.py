@@ -35,6 +35,7 @@ __all__ = [
     "Outcome",
     "RunTask",
     "attaching",
+    "close_all_sessions",
     "close_sessions",
     "listing_state",
     "object_state",
@@ -222,10 +223,36 @@ def worker_session(server: str, alias: str, secret: str, verify: bool | str) -> 
         old = [_sessions.pop(k) for k in stale]
         session = connect(server, user=alias, password=secret, verify=verify, keepalive=False)
         _sessions[key] = session
+        _close_at_exit()
     for previous in old:
         with contextlib.suppress(Exception):
             previous.disconnect()
     return session
+
+
+_exit_hook: list[object] = []
+
+
+def _close_at_exit() -> None:
+    """Log this process's run sessions out when it ends: a process-pool worker cannot be
+    reached when a run ends, but it ends with its pool (``multiprocessing`` runs these
+    finalizers in its children, which skip ``atexit``, and at the exit of a main process)."""
+    if _exit_hook:
+        return
+    from multiprocessing.util import Finalize
+
+    _exit_hook.append(Finalize(None, close_all_sessions, exitpriority=10))
+
+
+def close_all_sessions() -> int:
+    """Log out and forget every session this process holds for map runs; how many."""
+    with _sessions_lock:
+        found = list(_sessions.values())
+        _sessions.clear()
+    for session in found:
+        with contextlib.suppress(Exception):
+            session.disconnect()
+    return len(found)
 
 
 def close_sessions(server: str, alias: str) -> int:
