@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import enum
 import fnmatch
+import functools
+import itertools
 import json
 import os
 import re
@@ -32,6 +34,8 @@ from xnat_sdk._record import Record
 from xnat_sdk.errors import XNATLocalFileError, XNATValidationError
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor, ThreadPoolExecutor
+
     from xnat_sdk._objects.core import XNATObject
     from xnat_sdk.session import XNATSession
 
@@ -218,9 +222,17 @@ def mapping_iter(
     level: MappingLevel | str,
     filter_function: FilterFunctions | None = None,
     skip: Callable[[str], bool] | None = None,
+    *,
+    executor: ThreadPoolExecutor | None = None,
+    max_workers: int | None = None,
 ) -> Iterator[Any]:
     """The objects at ``level`` under ``root`` (a session or an archive object), in server
-    order, pruned by ``filter_function``; ``skip(uri)`` leaves out objects (done before)."""
+    order, pruned by ``filter_function``; ``skip(uri)`` leaves out objects (done before).
+
+    By default the walk is lazy and serial, as xnatpy's. With ``max_workers`` (threads) or a
+    ``ThreadPoolExecutor`` the listings of the objects of one level are fetched side by side
+    (a resource level lists every object's resources, one request each); the order stays the
+    walk's and the last level is handed out as its listings arrive."""
     wanted = _level(level)
     filters = filter_function or FilterFunctions()
     target, _, resources = wanted.value.partition("_")
@@ -229,32 +241,104 @@ def mapping_iter(
         raise XNATValidationError(
             "level", f"level {wanted.value!r} is above this {kind}; map from higher up"
         )
-    yield from _walk(root, kind, target, bool(resources), filters, skip)
+    walk = _Walk(target, bool(resources), filters, skip)
+    pool = _walk_pool(executor, max_workers)
+    if pool is None:
+        return walk.serial(root, kind)
+    return walk.threaded(root, kind, pool, own=executor is None)
 
 
-def _walk(
-    obj: Any,
-    kind: str,
-    target: str,
-    resources: bool,
-    filters: FilterFunctions,
-    skip: Callable[[str], bool] | None,
-) -> Iterator[Any]:
-    if kind == target:
-        if not resources:
-            yield obj
+def _walk_pool(executor: Executor | None, max_workers: int | None) -> Executor | None:
+    """The thread pool a walk lists on (``None``: serial). A walk lists objects bound to
+    this process's session, so it runs on threads here, whatever runs the mapped calls."""
+    if max_workers is not None and (isinstance(max_workers, bool) or max_workers < 1):
+        raise XNATValidationError("max_workers", f"expected a number >= 1, got {max_workers!r}")
+    if executor is None:
+        if max_workers is None or max_workers == 1:
+            return None
+        from concurrent.futures import ThreadPoolExecutor
+
+        return ThreadPoolExecutor(max_workers, thread_name_prefix="xnat-sdk-walk")
+    from concurrent.futures import ThreadPoolExecutor
+
+    if not isinstance(executor, ThreadPoolExecutor):
+        raise XNATValidationError(
+            "executor",
+            "a walk lists this session's objects, so it runs on threads in this process: "
+            f"expected a ThreadPoolExecutor, got {type(executor).__name__} (to run work in "
+            "other processes or on Dask, use map(..., executor=...))",
+        )
+    return executor
+
+
+_NEXT = dict(itertools.pairwise(_ORDER))
+
+
+class _Walk:
+    """One walk down to ``target`` (then its resources, with ``resources``)."""
+
+    def __init__(
+        self,
+        target: str,
+        resources: bool,
+        filters: FilterFunctions,
+        skip: Callable[[str], bool] | None,
+    ) -> None:
+        self.target = target
+        self.resources = resources
+        self.filters = filters
+        self.skip = skip
+
+    def _keep(self, obj: Any, kind: str) -> bool:
+        if self.skip is not None and self.skip(obj.uri):
+            return False
+        check: Callable[[Any], bool] = getattr(self.filters, kind)
+        return check(obj)
+
+    def serial(self, obj: Any, kind: str) -> Iterator[Any]:
+        """Depth first, one listing at a time, nothing fetched before it is needed."""
+        if kind == self.target:
+            if self.resources:
+                for resource in obj.resources.values():
+                    if self._keep(resource, "resource"):
+                        yield resource
+            else:
+                yield obj
             return
-        for resource in obj.resources.values():
-            if filters.resource(resource) and not (skip and skip(resource.uri)):
-                yield resource
-        return
-    child_kind, children = _children(obj, kind, target)
-    for child in children:
-        if skip and skip(child.uri):
-            continue
-        if not getattr(filters, child_kind)(child):
-            continue
-        yield from _walk(child, child_kind, target, resources, filters, skip)
+        child_kind, children = _children(obj, kind, self.target)
+        for child in children:
+            if self._keep(child, child_kind):
+                yield from self.serial(child, child_kind)
+
+    def threaded(self, root: Any, kind: str, pool: Executor, *, own: bool) -> Iterator[Any]:
+        """Level by level, the listings of one level side by side: concatenating each
+        level's children in their parents' order gives the depth-first order."""
+        try:
+            frontier = [root]
+            while kind != self.target:
+                child_kind = _NEXT[kind]
+                listed = pool.map(functools.partial(_listed_children, kind, self.target), frontier)
+                kept = (c for children in listed for c in children if self._keep(c, child_kind))
+                if child_kind == self.target and not self.resources:
+                    yield from kept
+                    return
+                frontier, kind = list(kept), child_kind
+            if not self.resources:
+                yield from frontier
+                return
+            for found in pool.map(_listed_resources, frontier):
+                yield from (r for r in found if self._keep(r, "resource"))
+        finally:
+            if own:
+                pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _listed_children(kind: str, target: str, obj: Any) -> list[Any]:
+    return list(_children(obj, kind, target)[1])
+
+
+def _listed_resources(obj: Any) -> list[Any]:
+    return list(obj.resources.values())
 
 
 def apply_all(
@@ -350,8 +434,19 @@ def map_objects(
             _save_log(log_path, state)
             written[0] = time.monotonic()
 
+    # the walk lists on the calls' thread pool, else on max_workers (8) threads of its own
+    from concurrent.futures import ThreadPoolExecutor
+
+    threads = executor if isinstance(executor, ThreadPoolExecutor) else None
     items = list(
-        mapping_iter(root, level, filter_function, skip=done.__contains__ if done else None)
+        mapping_iter(
+            root,
+            level,
+            filter_function,
+            skip=done.__contains__ if done else None,
+            executor=threads,
+            max_workers=None if threads is not None else (max_workers or 8),
+        )
     )
     session = root if not hasattr(root, "_xnat_bound_session") else root._xnat_bound_session()
     try:

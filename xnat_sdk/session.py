@@ -63,7 +63,7 @@ from xnat_sdk.mapping import (
 from xnat_sdk.progress import ProgressCallback, default_update_func
 
 if TYPE_CHECKING:
-    from concurrent.futures import Executor
+    from concurrent.futures import Executor, ThreadPoolExecutor
 
     import requests
 
@@ -919,11 +919,19 @@ class XNATSession:
         self,
         level: MappingLevel | str,
         filter_function: FilterFunctions | None = None,
+        *,
+        executor: ThreadPoolExecutor | None = None,
+        max_workers: int | None = None,
     ) -> Iterator[Any]:
         """The objects at ``level`` (``"experiment"``, ``MappingLevel.SCAN`` ...) the user
-        can see, walking projects -> subjects -> experiments -> scans (filters prune it)."""
+        can see, walking projects -> subjects -> experiments -> scans (filters prune it):
+        lazily, one listing at a time, or with ``max_workers`` threads (or a
+        ``ThreadPoolExecutor``) listing the objects of a level side by side, in the same
+        order (see :func:`xnat_sdk.mapping.mapping_iter`)."""
         self._require_model("session.mapping_iter")
-        return mapping_iter(self, level, filter_function)
+        return mapping_iter(
+            self, level, filter_function, executor=executor, max_workers=max_workers
+        )
 
     def map(
         self,

@@ -48,7 +48,7 @@ from xnat_sdk.listings import Listing, ListingSpec
 from xnat_sdk.mapping import FilterFunctions, MappingLevel, map_objects, mapping_iter
 
 if TYPE_CHECKING:
-    from concurrent.futures import Executor
+    from concurrent.futures import Executor, ThreadPoolExecutor
 
     from pydicom.dataset import FileDataset
 
@@ -246,10 +246,19 @@ class _Mappable(Creatable):
     __slots__ = ()
 
     def mapping_iter(
-        self, level: MappingLevel | str, filter_function: FilterFunctions | None = None
+        self,
+        level: MappingLevel | str,
+        filter_function: FilterFunctions | None = None,
+        *,
+        executor: ThreadPoolExecutor | None = None,
+        max_workers: int | None = None,
     ) -> Iterator[Any]:
-        """The objects at ``level`` under this one (see :mod:`xnat_sdk.mapping`)."""
-        return mapping_iter(self, level, filter_function)
+        """The objects at ``level`` under this one; ``max_workers`` threads (or a
+        ``ThreadPoolExecutor``) list a level's objects side by side (see
+        :func:`xnat_sdk.mapping.mapping_iter`)."""
+        return mapping_iter(
+            self, level, filter_function, executor=executor, max_workers=max_workers
+        )
 
     def map(
         self,
