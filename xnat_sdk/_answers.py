@@ -47,7 +47,7 @@ MAX_CHILD_DEPTH = 32
 """Deepest nesting of ``children`` items an object document may have."""
 _MAX_DIGITS = 18
 _SCALARS = frozenset({str, int, float, bool, type(None)})
-_STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_STRINGS = rb'"[^"\\]*(?:\\.[^"\\]*)*"'
 # bytes.translate: keep only brackets, as +1 (opening) and -1 (closing) signed bytes
 _BRACKETS = b"[]{}"
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in _BRACKETS)
@@ -99,7 +99,7 @@ def _too_deep(body: str | bytes) -> bool:
     if _depth(data) <= MAX_DEPTH:
         return False
     # brackets inside strings may have counted: confirm with the strings taken out
-    return _depth(_STRINGS.sub(b'""', data)) > MAX_DEPTH
+    return _depth(re.sub(_STRINGS, b'""', data, flags=re.DOTALL)) > MAX_DEPTH
 
 
 def _snippet(body: str | bytes, limit: int = 120) -> str:

@@ -36,7 +36,7 @@ __all__ = ["RestCore"]
 
 QueryParams = Mapping[str, Any]
 
-_EXPIRATION = re.compile(r'^"?(?P<stamp>\d+),(?P<interval>\d+)"?$')
+_EXPIRATION = r'^"?(?P<stamp>\d+),(?P<interval>\d+)"?$'
 _HTML_START = ("<!DOCTYPE", "<!doctype", "<html", "<HTML")
 
 
@@ -119,7 +119,7 @@ class RestCore:
         raw = self.transport.cookie("SESSION_EXPIRATION_TIME")
         if raw is None:
             return None
-        match = _EXPIRATION.match(raw)
+        match = re.match(_EXPIRATION, raw)
         if match is None:
             self.logger.warning("cannot parse SESSION_EXPIRATION_TIME cookie %r", raw)
             return None

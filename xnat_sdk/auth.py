@@ -19,7 +19,7 @@ from xnat_sdk.errors import XNATValueError
 
 __all__ = ["Credentials", "is_alias_token", "netrc_credentials", "resolve_credentials"]
 
-_TOKEN = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
+_TOKEN = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
 
 
 class Credentials:
@@ -67,7 +67,7 @@ def _hidden(value: str | None) -> Callable[[], str | None]:
 
 def is_alias_token(user: str) -> bool:
     """True when ``user`` looks like an XNAT alias token (a UUID)."""
-    return _TOKEN.fullmatch(user) is not None
+    return re.fullmatch(_TOKEN, user) is not None
 
 
 def _env(*names: str) -> str | None:

@@ -4,8 +4,11 @@ the contract the generator keeps), custom variables and the navigation bases
 (:mod:`xnat_sdk._objects.navigation`). The generator's binding table names this module.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from xnat_sdk._objects.core import RESERVED_NAMES, XNATObject, child_items, refuse_existing
-from xnat_sdk._objects.custom import CustomVariables
 from xnat_sdk._objects.navigation import (
     AssessorBase,
     DerivedDataBase,
@@ -19,6 +22,9 @@ from xnat_sdk._objects.navigation import (
     SubjectBase,
 )
 from xnat_sdk._objects.registry import warn_unknown_type
+
+if TYPE_CHECKING:
+    from xnat_sdk._objects.custom import CustomVariables
 
 __all__ = [
     "RESERVED_NAMES",
@@ -38,3 +44,11 @@ __all__ = [
     "refuse_existing",
     "warn_unknown_type",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "CustomVariables":  # loaded when first asked for (not by a first listing)
+        from xnat_sdk._objects.custom import CustomVariables
+
+        return CustomVariables
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

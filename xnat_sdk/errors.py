@@ -238,7 +238,7 @@ class XNATInsecureWarning(UserWarning):
 
 
 _H3 = re.compile(r"<h3>(.*?)</h3>", re.IGNORECASE | re.DOTALL)
-_TAGS = re.compile(r"<[^>]+>")
+_TAGS = r"<[^>]+>"
 
 MESSAGE_LIMIT = 300
 """Most characters of a message ``str()`` of an :class:`XNATResponseError` shows."""
@@ -258,7 +258,7 @@ def server_message(text: str, limit: int | None = MESSAGE_LIMIT) -> str:
         message = match.group(1).strip()
     else:
         if "<" in text and ">" in text:
-            text = _TAGS.sub(" ", text)
+            text = re.sub(_TAGS, " ", text)
         lines = [line.strip() for line in text.splitlines() if line.strip()]
         message = " ".join(lines[:3])
     if limit is not None:

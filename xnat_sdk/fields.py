@@ -14,7 +14,7 @@ import re
 import sys
 import typing
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -30,16 +30,32 @@ __all__ = [
     "validate_label",
 ]
 
-#: Characters XNAT accepts in IDs and labels of projects, subjects and experiments.
-LABEL_PATTERN = re.compile(r"^[A-Za-z0-9_-]+\Z")
-#: Custom variable names (XNAT stores them lower-case).
-VARIABLE_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*\Z")
+# Compiled when first used (``re`` keeps them): importing costs nothing.
+_LABEL = r"^[A-Za-z0-9_-]+\Z"
+"""Characters XNAT accepts in IDs and labels of projects, subjects and experiments."""
+_VARIABLE = r"^[A-Za-z][A-Za-z0-9_]*\Z"
+"""Custom variable names (XNAT stores them lower-case)."""
+
+if TYPE_CHECKING:
+    LABEL_PATTERN: re.Pattern[str]
+    """:data:`_LABEL`, compiled."""
+    VARIABLE_PATTERN: re.Pattern[str]
+    """:data:`_VARIABLE`, compiled."""
+
+
+def __getattr__(name: str) -> re.Pattern[str]:
+    if name == "LABEL_PATTERN":
+        return re.compile(_LABEL)
+    if name == "VARIABLE_PATTERN":
+        return re.compile(_VARIABLE)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 DATA_KINDS = frozenset({"attribute", "element", "text"})
 SCALARS = ("str", "int", "float", "bool", "date", "datetime", "time")
 
 _JAVA_DATE = "%a %b %d %H:%M:%S %Z %Y"
-_DATETIME = re.compile(
+_DATETIME = (
     r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?"
     r"(Z|[+-]\d{2}:?\d{2})?$"
 )
@@ -347,7 +363,7 @@ def _describe_text(text: str) -> tuple[str, tuple[str, ...], bool]:
 
 def parse_datetime(value: str) -> datetime.datetime:
     """Parse XNAT's date-time spellings (ISO, ``2019-03-05 16:46:37.103``, Java ``toString``)."""
-    match = _DATETIME.match(value.strip())
+    match = re.match(_DATETIME, value.strip())
     if match:
         year, month, day, hour, minute, second, fraction, zone = match.groups()
         micro = int((fraction or "0")[:6].ljust(6, "0"))
@@ -447,7 +463,7 @@ def validate_label(value: object, what: str = "label") -> str:
         raise XNATValidationError(what, f"must be a string, got {type(value).__name__}")
     if not value:
         raise XNATValidationError(what, "must not be empty")
-    if not LABEL_PATTERN.match(value):
+    if not re.match(_LABEL, value):
         bad = sorted({c for c in value if not re.match(r"[A-Za-z0-9_-]", c)})
         raise XNATValidationError(
             what,

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from xnat_sdk._answers import fetch, whole_number
 from xnat_sdk._objects.core import XNATObject, child_items, set_fields
-from xnat_sdk._objects.creation import create_item, creation_class
 from xnat_sdk._objects.registry import class_for
 from xnat_sdk._objects.transfers import RemoteFileTransfers
 from xnat_sdk._record import FrozenRecord
@@ -49,7 +48,7 @@ __all__ = [
 T = TypeVar("T")
 U = TypeVar("U", bound=XNATObject)
 
-_FILE_PATH = re.compile(r"^.*?/resources/[^/]+/files/")
+_FILE_PATH = r"^.*?/resources/[^/]+/files/"
 
 
 class ListingSpec(FrozenRecord):
@@ -115,7 +114,7 @@ class RemoteFile(RemoteFileTransfers):
         uri = str(row.get("URI", ""))
         self.uri: str = uri
         """REST path of the file."""
-        self.path: str = _FILE_PATH.sub("", uri, count=1) if uri else str(row.get("Name", ""))
+        self.path: str = re.sub(_FILE_PATH, "", uri, count=1) if uri else str(row.get("Name", ""))
         """Path inside the resource (subfolders kept)."""
         self.name: str = str(row.get("Name", self.path.rsplit("/", 1)[-1]))
         """Base name."""
@@ -815,6 +814,8 @@ class Listing(Generic[T]):
         ``create(MrSessionData(label="E01", ...))`` (a typed, unbound instance). Every field
         is checked (name, type, enumeration, label characters) before any request is sent.
         """
+        from xnat_sdk._objects.creation import create_item, creation_class
+
         spec = self._spec
         if spec.create_key is None:
             raise XNATValidationError(spec.name, f"{spec.name} cannot be created this way")

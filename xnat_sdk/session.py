@@ -22,7 +22,6 @@ from urllib.parse import urljoin
 
 from xnat_sdk._answers import fetch
 from xnat_sdk._http import Timeout, Transport, redact_url
-from xnat_sdk._objects.datadir import DataDirType, data_dir_type
 from xnat_sdk._objects.navigation import (
     EXPERIMENTS,
     PROJECTS,
@@ -52,14 +51,6 @@ from xnat_sdk.errors import (
     XNATValidationError,
 )
 from xnat_sdk.listings import Listing
-from xnat_sdk.mapping import (
-    FilterFunctions,
-    MappingLevel,
-    Pattern,
-    create_filter_funcs,
-    map_objects,
-    mapping_iter,
-)
 from xnat_sdk.progress import ProgressCallback, default_update_func
 
 if TYPE_CHECKING:
@@ -67,9 +58,11 @@ if TYPE_CHECKING:
 
     import requests
 
+    from xnat_sdk._objects.datadir import DataDirType
     from xnat_sdk.bases import XNATObject
     from xnat_sdk.bulk import DownloadReport
     from xnat_sdk.inspection import Inspect
+    from xnat_sdk.mapping import FilterFunctions, MappingLevel, Pattern
     from xnat_sdk.models import ExperimentData, ProjectData, SubjectData
     from xnat_sdk.models._classes import ModelClasses
     from xnat_sdk.prearchive import Prearchive
@@ -86,7 +79,6 @@ _M = TypeVar("_M", bound="XNATObject")
 DEFAULT_TIMEOUT = 300.0
 _REDIRECTS = (301, 302, 303, 307, 308)
 _MAX_REDIRECTS = 5
-_EXPIRATION = re.compile(r'^"?(?P<stamp>\d+),(?P<interval>\d+)"?$')
 _HTML_START = ("<!DOCTYPE", "<!doctype", "<html", "<HTML")
 
 
@@ -359,6 +351,8 @@ class XNATSession:
     @property
     def mount_data_dir_type(self) -> DataDirType:
         """How :attr:`mount_data_dir` is laid out (archive root or JupyterHub mount)."""
+        from xnat_sdk._objects.datadir import data_dir_type
+
         return data_dir_type(self._mount)
 
     # -- caching --------------------------------------------------------------------------------
@@ -929,6 +923,8 @@ class XNATSession:
         ``ThreadPoolExecutor``) listing the objects of a level side by side, in the same
         order (see :func:`xnat_sdk.mapping.mapping_iter`)."""
         self._require_model("session.mapping_iter")
+        from xnat_sdk.mapping import mapping_iter
+
         return mapping_iter(
             self, level, filter_function, executor=executor, max_workers=max_workers
         )
@@ -960,6 +956,8 @@ class XNATSession:
         session logged in with an alias token issued for this run and invalidated at its end.
         ``verbose`` shows one overall progress bar on a terminal."""
         self._require_model("session.map")
+        from xnat_sdk.mapping import map_objects
+
         return map_objects(
             self,
             function,
@@ -982,12 +980,14 @@ class XNATSession:
         scan: Pattern = None,
         resource: Pattern = None,
         use_regex: bool = False,
-        level: MappingLevel | str = MappingLevel.SCAN,
+        level: MappingLevel | str = "scan",
     ) -> list[Any]:
         """The objects at ``level`` matching the filters (xnatpy 0.8's ``search``): a pattern
         (``fnmatch``; a regular expression with ``use_regex``) on the project name, subject or
         experiment label, scan type or resource label, or a function of the object. (The
         typed query builder is :meth:`query`.)"""
+        from xnat_sdk.mapping import create_filter_funcs
+
         filters = create_filter_funcs(project, subject, experiment, scan, resource, use_regex)
         return list(self.mapping_iter(level, filters))
 
@@ -1000,7 +1000,7 @@ class XNATSession:
         scan: Pattern = None,
         resource: Pattern = None,
         use_regex: bool = False,
-        level: MappingLevel | str = MappingLevel.SCAN,
+        level: MappingLevel | str = "scan",
     ) -> None:
         """``download_dir(target_directory)`` for every object :meth:`search` finds."""
         for item in self.search(project, subject, experiment, scan, resource, use_regex, level):

@@ -39,10 +39,15 @@ def test_connect_is_the_function_even_after_submodule_import() -> None:
     assert xnat_sdk.connect.__name__ == "connect"
 
 
-# What a first listing does not use: the transfer engine (and tarfile, threads), search,
-# DICOM, tables, mapping's executors, dataclasses, difflib, netrc/getpass. Each loads on
+# What a first listing does not use: the tree walks (mapping), creation, custom variables,
+# data folders, the transfer engine (and tarfile, threads), search, DICOM, tables, mapping's
+# executors, dataclasses, difflib, netrc/getpass. Each loads on
 # first use (issue 16, cold start: a fresh process to its first project listing).
 FIRST_USE_ONLY = (
+    "xnat_sdk.mapping",
+    "xnat_sdk._objects.creation",
+    "xnat_sdk._objects.custom",
+    "xnat_sdk._objects.datadir",
     "xnat_sdk.transfers",
     "xnat_sdk.search",
     "xnat_sdk.dicom",

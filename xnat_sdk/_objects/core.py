@@ -975,7 +975,7 @@ class GenericObject(_GenericMixin):
     __slots__ = ()
 
 
-_PROJECT_EXPERIMENT = re.compile(r"^/data/(?:archive/)?projects/[^/]+/experiments/")
+_PROJECT_EXPERIMENT = r"^/data/(?:archive/)?projects/[^/]+/experiments/"
 
 
 def routed_experiment_uri(uri: str) -> str:
@@ -985,4 +985,4 @@ def routed_experiment_uri(uri: str) -> str:
     their files), ``DIR`` and ``XAR`` under ``/projects/{P}/experiments/{E}``; Restlet's
     prefix matching sends anything longer (``.../scans/1``, ``.../files``) to
     ``ExperimentResource``, which answers the experiment itself."""
-    return _PROJECT_EXPERIMENT.sub("/data/experiments/", uri)
+    return re.sub(_PROJECT_EXPERIMENT, "/data/experiments/", uri)

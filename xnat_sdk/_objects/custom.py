@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, MutableMapping
 
 from xnat_sdk._objects.core import XNATObject, child_items
 from xnat_sdk.errors import XNATKeyError, XNATValidationError
-from xnat_sdk.fields import VARIABLE_PATTERN
+from xnat_sdk.fields import _VARIABLE
 
 __all__ = ["CustomVariables"]
 
@@ -69,7 +70,7 @@ class CustomVariables(MutableMapping[str, str]):
         session.clearcache()
 
     def __setitem__(self, key: str, value: str) -> None:
-        if not isinstance(key, str) or not VARIABLE_PATTERN.match(key):
+        if not isinstance(key, str) or not re.match(_VARIABLE, key):
             raise XNATValidationError(
                 f"fields[{key!r}]", "a custom variable name is letters, digits and '_'"
             )

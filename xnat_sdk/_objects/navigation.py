@@ -26,9 +26,6 @@ from xnat_sdk._objects.core import (
     child_items,
     routed_experiment_uri,
 )
-from xnat_sdk._objects.creation import create_project
-from xnat_sdk._objects.custom import CustomVariables
-from xnat_sdk._objects.datadir import data_dir, expected_data_dir
 from xnat_sdk._objects.registry import class_for, model_class
 from xnat_sdk._objects.transfers import (
     ResourceTransfers,
@@ -45,15 +42,16 @@ from xnat_sdk.errors import (
 )
 from xnat_sdk.fields import class_fields, validate_label
 from xnat_sdk.listings import Listing, ListingSpec
-from xnat_sdk.mapping import FilterFunctions, MappingLevel, map_objects, mapping_iter
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor, ThreadPoolExecutor
 
     from pydicom.dataset import FileDataset
 
+    from xnat_sdk._objects.custom import CustomVariables
     from xnat_sdk._objects.transfers import Walk
     from xnat_sdk.listings import RemoteFile
+    from xnat_sdk.mapping import FilterFunctions, MappingLevel
     from xnat_sdk.models import (
         AbstractResource,
         ImageAssessorData,
@@ -221,6 +219,8 @@ class _HasFields(Creatable):
     @property
     def fields(self) -> CustomVariables:
         """Custom variables (``name -> value``); assigning or deleting one writes it."""
+        from xnat_sdk._objects.custom import CustomVariables
+
         return CustomVariables(self)
 
 
@@ -232,11 +232,15 @@ class _HasDataDir(Creatable):
     @property
     def expected_data_dir(self) -> Path | None:
         """Where this object's files are in the mounted archive (None: nothing mounted)."""
+        from xnat_sdk._objects.datadir import expected_data_dir
+
         return expected_data_dir(self)
 
     @property
     def data_dir(self) -> Path | None:
         """:attr:`expected_data_dir` when that folder exists (read files in place), else None."""
+        from xnat_sdk._objects.datadir import data_dir
+
         return data_dir(self)
 
 
@@ -256,6 +260,8 @@ class _Mappable(Creatable):
         """The objects at ``level`` under this one; ``max_workers`` threads (or a
         ``ThreadPoolExecutor``) list a level's objects side by side (see
         :func:`xnat_sdk.mapping.mapping_iter`)."""
+        from xnat_sdk.mapping import mapping_iter
+
         return mapping_iter(
             self, level, filter_function, executor=executor, max_workers=max_workers
         )
@@ -276,6 +282,8 @@ class _Mappable(Creatable):
     ) -> dict[str, Any]:
         """``function(obj, *args, **kwargs)`` for every object at ``level`` under this one:
         ``{uri: result}`` (see :mod:`xnat_sdk.mapping`)."""
+        from xnat_sdk.mapping import map_objects
+
         return map_objects(
             self,
             function,
@@ -299,6 +307,8 @@ class ProjectBase(TreeDownloads, _Mappable, _HasDataDir, _HasResources, _HasFiel
     @classmethod
     def create(cls: type[_P], session: XNATSession, id: str, **fields: Any) -> _P:
         """Create a project (``PUT /data/projects/{id}``) after validating every field."""
+        from xnat_sdk._objects.creation import create_project
+
         return create_project(cls, session, id, fields)
 
     # -- access (who may see and change the project) ------------------------------------
@@ -674,6 +684,8 @@ class ScanBase(ScanTransfers, _Mappable, _HasDataDir, _HasResources):
                 f"{type(self).__name__} ({self.xsi_type}) has no parameters/addParam in the "
                 "schema: its scans take no custom parameters",
             )
+        from xnat_sdk._objects.custom import CustomVariables
+
         return CustomVariables(self, "parameters/addParam", "addField")
 
     def read_dicom(
