@@ -137,6 +137,9 @@ class Router:
 
     def __init__(self) -> None:
         self.routes: list[Route] = []
+        # candidates by the first two segments when the second is a literal, else by the
+        # first alone (most routes start /data/: one bucket would hold nearly all of them)
+        self._by_two: dict[tuple[str, str], list[Route]] = {}
         self._by_first: dict[str, list[Route]] = {}
 
     def add(
@@ -166,13 +169,18 @@ class Router:
             segs = tuple(_split(p))
             route = Route(frozenset(ms), p, handler, tail, auth, segs)
             self.routes.append(route)
-            self._by_first.setdefault(segs[0] if segs else "", []).append(route)
+            if len(segs) >= 2 and not segs[1].startswith("{"):
+                self._by_two.setdefault((segs[0], segs[1]), []).append(route)
+            else:
+                self._by_first.setdefault(segs[0] if segs else "", []).append(route)
 
     def resolve(self, method: str, path: str) -> RouteMatch:
         """Find the route for ``method`` and (normalised) ``path``."""
         trailing = path.endswith("/") and path != "/"
         parts = _split(path)
         candidates = self._by_first.get(parts[0] if parts else "", [])
+        if len(parts) >= 2:
+            candidates = self._by_two.get((parts[0], parts[1]), []) + candidates
         best: list[tuple[int, int, Route, dict[str, str], list[str]]] = []
         for route in candidates:
             m = route.match(parts)
