@@ -71,17 +71,24 @@ def _collect(
 ) -> list[Outcome]:
     index = {id(f): n for n, f in enumerate(futures)}
     outcomes: list[Outcome | None] = [None] * len(futures)
-    with CountProgress(verbose, "map", len(futures)) as bar:
-        for future in _as_completed(futures, dask):
-            n = index[id(future)]
-            found = _outcome(future)
-            outcomes[n] = found
-            record(items[n].uri, found)
-            bar.advance()
-            if not found.ok and stop_on_error:
-                for other in futures:
-                    other.cancel()
-                raise XNATMapError(items[n].uri, found.exception_type, found.message, found.details)
+    try:
+        with CountProgress(verbose, "map", len(futures)) as bar:
+            for future in _as_completed(futures, dask):
+                n = index[id(future)]
+                found = _outcome(future)
+                outcomes[n] = found
+                record(items[n].uri, found)
+                bar.advance()
+                if not found.ok and stop_on_error:
+                    raise XNATMapError(
+                        items[n].uri, found.exception_type, found.message, found.details
+                    )
+    except BaseException:
+        # whatever stops the run (a failure with stop_on_error, a result the log cannot
+        # keep, Ctrl-C) stops it now: the calls not started yet never start
+        for other in futures:
+            other.cancel()
+        raise
     return [o if o is not None else Outcome(False, None, "CancelledError", "") for o in outcomes]
 
 

@@ -161,6 +161,16 @@ def test_map_collects_results_and_failures(
         project.map(scan_type, level="scan", logfile=stopped, stop_on_error=True, max_workers=1)
     outcomes = [e["success"] for e in json.loads(stopped.read_text()).values()]
     assert outcomes == [True, True, False]  # T1, T2, then FLAIR stopped the run
+    # a result the log cannot keep stops the run at once: the calls not started never run
+    started: list[str] = []
+
+    def not_json(scan: MrScanData) -> object:
+        started.append(scan.uri)
+        return object()
+
+    with pytest.raises(XNATValidationError, match="must be JSON"):
+        project.map(not_json, level="scan", logfile=tmp_path / "bad.json", max_workers=1)
+    assert 1 <= len(started) < 4
     with pytest.raises(XNATValidationError, match="not a level"):
         session.map(print, level="visit")
     with pytest.raises(XNATValidationError, match="above this"):
