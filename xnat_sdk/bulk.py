@@ -33,7 +33,7 @@ from xnat_sdk.archives import safe_join
 from xnat_sdk.errors import XNATError, XNATTransferError, XNATValueError
 from xnat_sdk.progress import TransferProgress
 from xnat_sdk.transfers import download_file, local_folder, quote_path
-from xnat_sdk.transfers._paths import _safe_name, scans_matching
+from xnat_sdk.transfers._paths import _safe_name, scans_matching, split_file_uri
 
 if TYPE_CHECKING:
     from xnat_sdk.session import XNATSession
@@ -43,7 +43,6 @@ __all__ = ["DownloadReport", "FileToGet", "download_sessions", "sync_session"]
 DEFAULT_WORKERS = 4
 
 _NON_WORD = re.compile(r"\W")
-_SCAN_FILE = re.compile(r"/scans/(?P<scan>[^/]+)/resources/(?P<res>[^/]+)/files/(?P<path>.+)$")
 
 
 @dataclass(frozen=True)
@@ -94,14 +93,13 @@ def plan_session(experiment: Any, folder: Path, scan_filter: str = "ALL") -> lis
     plan: list[FileToGet] = []
     for row in rows:
         file_uri = str(row.get("URI", ""))
-        match = _SCAN_FILE.search(file_uri)
-        if match is None or match["scan"] not in scans:
+        found = split_file_uri(file_uri)
+        if found is None or found[0] not in scans:
             continue
-        # the URI names the resource by its ID; the label is the ``collection`` column
-        resource = str(row.get("collection") or match["res"])
+        scan, resource_id, path = found
+        resource = str(row.get("collection") or resource_id)
         rel = (
-            f"scans/{_scan_folder(match['scan'], scans[match['scan']])}/resources/"
-            f"{_safe_name(resource)}/files/{match['path']}"
+            f"scans/{_scan_folder(scan, scans[scan])}/resources/{_safe_name(resource)}/files/{path}"
         )
         digest = str(row.get("digest") or "") or None
         plan.append(

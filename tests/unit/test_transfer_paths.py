@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from xnat_sdk.archives import sweep_leftovers, temp_name, temp_owner
 from xnat_sdk.errors import XNATValueError
 from xnat_sdk.transfers import check_remotepath, quote_path, quote_uri
+from xnat_sdk.transfers._paths import split_file_uri
 
 _text = st.text(st.characters(codec="utf-8"))
 _URL_PATH_CHARS = set(string.ascii_letters + string.digits + "-._~!$&'()*+,;=:@%/")
@@ -198,3 +199,25 @@ def test_sweep_removes_the_leftovers_of_dead_processes_only(tmp_path: Path) -> N
     (tmp_path / their_folder / "inner").write_bytes(b"x")
     sweep_leftovers(tmp_path)
     assert sorted(os.listdir(tmp_path)) == sorted([mine, other_host, ".plain", "file.txt"])
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        (
+            "/data/experiments/E1/scans/3/resources/12/files/a/b.dcm",
+            ("3", "12", "a/b.dcm"),
+        ),
+        ("/data/projects/P/resources/7/files/notes.txt", ("", "7", "notes.txt")),
+        # the first resources/{r}/files/ is the resource: a path may hold the same words
+        (
+            "/data/experiments/E1/scans/1/resources/DICOM/files/resources/x/files/y",
+            ("1", "DICOM", "resources/x/files/y"),
+        ),
+        ("/data/experiments/E1/resources/12/files/", None),
+        ("/data/experiments/E1/resources//files/x", None),
+        ("/data/experiments/E1/scans/3", None),
+    ],
+)
+def test_split_file_uri(uri: str, expected: tuple[str, str, str] | None) -> None:
+    assert split_file_uri(uri) == expected

@@ -42,6 +42,7 @@ from xnat_sdk.transfers._paths import (
     _publish,
     _staging_folder,
     local_folder,
+    split_file_uri,
 )
 from xnat_sdk.transfers._wire import (
     _STREAM_ERRORS,
@@ -408,26 +409,12 @@ def _zip_place(folder: str, flatten: bool) -> _ZipPlace:
 # -- check ----------------------------------------------------------------------------------
 
 
-def _split_file_uri(uri: str) -> tuple[str, str] | None:
-    """``(scan ID or "", path inside the resource)`` of a listing's file URI
-    (``.../scans/{scan}/resources/{resource}/files/{path}``), None for another shape."""
-    at = uri.find("/resources/")
-    while at >= 0:
-        end = uri.find("/", at + 11)
-        if end > at + 11 and uri.startswith("/files/", end) and len(uri) > end + 7:
-            cut = uri.rfind("/", 0, at)
-            scan = uri[cut + 1 : at] if cut >= 0 and uri.endswith("/scans", 0, cut) else ""
-            return scan, uri[end + 7 :]
-        at = uri.find("/resources/", at + 1)
-    return None
-
-
 def _expected_by_key(rows: list[dict[str, Any]]) -> _Expected:
     """(resource label, path) -> [(scan ID or "", size or -1, md5 or "")] from a listing."""
     expected: _Expected = {}
     for row in rows:
-        found = _split_file_uri(str(row.get("URI") or ""))
-        scan, path = found if found is not None else ("", str(row.get("Name") or ""))
+        found = split_file_uri(str(row.get("URI") or ""))
+        scan, _, path = found if found is not None else ("", "", str(row.get("Name") or ""))
         size = whole_number(row.get("Size"))
         key = (str(row.get("collection") or ""), path)
         item = (scan, -1 if size is None else size, str(row.get("digest") or "").lower())

@@ -23,7 +23,14 @@ from urllib.parse import quote
 from xnat_sdk.archives import temp_name
 from xnat_sdk.errors import XNATError, XNATFileExistsError, XNATLocalFileError, XNATValueError
 
-__all__ = ["check_remotepath", "local_folder", "local_path", "quote_path", "quote_uri"]
+__all__ = [
+    "check_remotepath",
+    "local_folder",
+    "local_path",
+    "quote_path",
+    "quote_uri",
+    "split_file_uri",
+]
 
 
 def quote_path(path: str) -> str:
@@ -71,6 +78,22 @@ def scans_matching(scans: Mapping[str, Any], scan_filter: str) -> dict[str, str]
         return types
     picked = {part.strip() for part in scan_filter.split(",")}
     return {k: t for k, t in types.items() if k in picked or t in picked}
+
+
+def split_file_uri(uri: str) -> tuple[str, str, str] | None:
+    """``(scan ID or "", resource, path inside the resource)`` of a file listing's URI
+    (``.../scans/{scan}/resources/{resource}/files/{path}``, or the same without the scan
+    for a resource of another level); None for another shape. The resource is as the URI
+    names it (XNAT's listings name it by its ID; the label is the ``collection`` column)."""
+    at = uri.find("/resources/")
+    while at >= 0:
+        end = uri.find("/", at + 11)
+        if end > at + 11 and uri.startswith("/files/", end) and len(uri) > end + 7:
+            cut = uri.rfind("/", 0, at)
+            scan = uri[cut + 1 : at] if cut >= 0 and uri.endswith("/scans", 0, cut) else ""
+            return scan, uri[at + 11 : end], uri[end + 7 :]
+        at = uri.find("/resources/", at + 1)
+    return None
 
 
 def local_path(value: object, what: str) -> Path:
