@@ -79,17 +79,10 @@ def create_in_parent(obj: XNATObject, parent: Any) -> None:
     bind ``obj`` itself to the new server object."""
     listing = container_for(type(obj), parent)
     created = listing.create(obj)
-    setter = object.__setattr__
-    for slot in (
-        "_xnat_session",
-        "_xnat_uri",
-        "_xnat_parent",
-        "_xnat_xsi",
-        "_xnat_generation",
-    ):
-        setter(obj, slot, getattr(created, slot))
-    setter(obj, "_xnat_cache", {})
-    setter(obj, "_xnat_item", None)
-    setter(obj, "_xnat_raw", {})
-    obj.xnat_session._track(obj)
+    obj._xnat_set_binding(
+        created._xnat_session,
+        created._xnat_uri,
+        created._xnat_parent,
+        created._xnat_xsi or type(created).__xsi_type__,
+    )
     obj.clearcache()  # every field reads the server's value (ID, defaults) when first used

@@ -215,22 +215,34 @@ class XNATObject(metaclass=_ModelType):
     ) -> _O:
         """A bound, lazy instance (no ``__init__``); filled from ``item`` or ``row``."""
         obj = cls.__new__(cls)
-        setter = object.__setattr__
-        setter(obj, "_xnat_session", session)
-        setter(obj, "_xnat_uri", uri)
-        setter(obj, "_xnat_parent", parent)
-        setter(obj, "_xnat_cache", {})
-        setter(obj, "_xnat_xsi", xsi or cls.__xsi_type__)
-        setter(obj, "_xnat_item", None)
-        setter(obj, "_xnat_raw", {})
-        setter(obj, "_xnat_generation", session.cache_generation)
-        if uri is not None:
-            session._track(obj)
+        obj._xnat_set_binding(session, uri, parent, xsi or cls.__xsi_type__)
         if item is not None:
             obj._xnat_populate(item)
         elif row is not None:
             obj._xnat_prefill(row)
         return obj
+
+    def _xnat_set_binding(
+        self,
+        session: XNATSession | None,
+        uri: str | None,
+        parent: XNATObject | None,
+        xsi: str,
+        item: dict[str, Any] | None = None,
+    ) -> None:
+        """Every binding slot at once, caches empty (the one place that knows them all):
+        bound to ``session`` (and tracked by it) or, with ``None``, detached."""
+        setter = object.__setattr__
+        setter(self, "_xnat_session", session)
+        setter(self, "_xnat_uri", uri)
+        setter(self, "_xnat_parent", parent)
+        setter(self, "_xnat_cache", {})
+        setter(self, "_xnat_xsi", xsi)
+        setter(self, "_xnat_item", item)
+        setter(self, "_xnat_raw", {})
+        setter(self, "_xnat_generation", -1 if session is None else session.cache_generation)
+        if session is not None and uri is not None:
+            session._track(self)
 
     def _xnat_bound_session(self) -> XNATSession:
         session: XNATSession | None = self._xnat_session

@@ -120,18 +120,8 @@ def restore_object(
         obj = cls._xnat_bind(session, uri, xsi=xsi, parent=parent, item=item)
     else:
         obj = cls.__new__(cls)
-        setter = object.__setattr__
-        for name, value in (
-            ("_xnat_session", None),
-            ("_xnat_uri", uri),
-            ("_xnat_parent", parent),
-            ("_xnat_cache", {}),
-            ("_xnat_xsi", xsi or cls.__xsi_type__),
-            ("_xnat_item", dict(item) if item is not None else None),
-            ("_xnat_raw", {}),
-            ("_xnat_generation", -1),
-        ):
-            setter(obj, name, value)
+        item = dict(item) if item is not None else None
+        obj._xnat_set_binding(None, uri, parent, xsi or cls.__xsi_type__, item)
     for name, value in fields.items():
         object.__setattr__(obj, name, value)
     if row is not None:
