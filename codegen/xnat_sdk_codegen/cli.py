@@ -137,7 +137,12 @@ def _from_server(args: argparse.Namespace) -> int:
     )
     try:
         with xnat_sdk.connect(
-            args.server, user=args.user, password=args.password, extension_types=False
+            args.server,
+            user=args.user,
+            password=args.password,
+            netrc_file=args.netrc,
+            verify=not args.insecure,
+            extension_types=False,
         ) as session:
             return generate_from_server(args, session, command)
     except (XNATError, ValueError) as exc:

@@ -28,6 +28,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--password", default=None, help="password for --server (prompted when only --user)"
     )
+    parser.add_argument(
+        "--netrc",
+        default=None,
+        metavar="FILE",
+        help="netrc file for --server's credentials (default $NETRC or ~/.netrc)",
+    )
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="do not check --server's TLS certificate (as the other commands' --insecure)",
+    )
     parser.add_argument("--out", required=True, help="package folder to write")
     parser.add_argument(
         "--check",

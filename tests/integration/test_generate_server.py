@@ -10,6 +10,7 @@ import pytest
 from xnat_sdk_codegen import remote
 from xnat_sdk_codegen.cli import main
 
+from xnat_sdk import connection
 from xnat_sdk.testing.local import LocalXNAT
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,3 +55,26 @@ def test_an_unreachable_server_is_a_clear_error(
     assert main([*argv, "--out", str(tmp_path / "x")]) == 2
     assert "cannot read the schemas of http://127.0.0.1:9" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_credentials_from_a_netrc_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NETRC", raising=False)
+    for name in ("XNATPY_USER", "XNAT_USER", "XNATPY_PASS", "XNAT_PASS"):
+        monkeypatch.delenv(name, raising=False)
+    netrc = tmp_path / "site.netrc"
+    out = tmp_path / "qc_models"
+    with LocalXNAT(schemas=QC) as server:
+        host = server.url.split("://", 1)[1]
+        netrc.write_text(f"machine {host} login admin password admin\n")
+        netrc.chmod(0o600)
+        assert main(["--server", server.url, "--netrc", str(netrc), "--out", str(out)]) == 0
+        assert (out / "qcp_review_data.py").is_file()
+        monkeypatch.setattr(connection, "_insecure_warned", False)  # warned once a process
+        argv = ["--server", server.url, "--netrc", str(netrc), "--insecure"]
+        assert main([*argv, "--out", str(tmp_path / "again")]) == 0
+        assert "verify=False: TLS certificates are NOT checked" in capsys.readouterr().err
+        netrc.write_text(f"machine {host} login admin password wrong\n")
+        assert main(["--server", server.url, "--netrc", str(netrc), "--out", str(out)]) == 2
+    assert "login failed for admin (credentials from netrc" in capsys.readouterr().err
