@@ -270,7 +270,7 @@ def extract_zip(
         if not overwrite:
             for _, target in targets:
                 if target.exists():
-                    raise XNATFileExistsError(f"{target} exists (overwrite=False)")
+                    raise XNATFileExistsError(f"{target} exists")
         tmp: Path | None = None
         try:
             for info, target in targets:

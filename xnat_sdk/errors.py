@@ -139,7 +139,22 @@ class XNATIntegrityError(XNATError):
 
 
 class XNATFileExistsError(XNATError, FileExistsError):
-    """A file exists (locally or on the server) and ``overwrite`` was not requested."""
+    """A file exists (locally or on the server) and ``overwrite`` was not requested:
+    :attr:`what` says which, and the message ends with the remedy in the SDK's words
+    (a command line names its own option with :meth:`with_remedy`)."""
+
+    remedy = "pass overwrite=True to replace it"
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+    def __str__(self) -> str:
+        return self.with_remedy(self.remedy)
+
+    def with_remedy(self, remedy: str) -> str:
+        """The message with another remedy (``"give --overwrite to replace it"``)."""
+        return f"{self.what} ({remedy})"
 
 
 class XNATLocalFileError(XNATError, OSError):

@@ -90,8 +90,10 @@ def test_session_upload(
 
 def test_remote_overwrite_refused(server: LocalXNAT, resource: AbstractResource) -> None:
     resource.upload(b"original", "keep/me.txt")
-    with pytest.raises(XNATFileExistsError, match=r"keep/me\.txt"):
+    with pytest.raises(XNATFileExistsError, match=r"keep/me\.txt") as refused:
         resource.upload(b"replacement", "keep/me.txt")
+    assert str(refused.value).endswith("kept it (pass overwrite=True to replace it)")
+    assert refused.value.with_remedy("--overwrite").endswith("kept it (--overwrite)")
     assert _remote(server, resource)["keep/me.txt"] == b"original"
     resource.upload(b"replacement", "keep/me.txt", overwrite=True)
     assert _remote(server, resource)["keep/me.txt"] == b"replacement"

@@ -651,7 +651,7 @@ class TreeDownloads(XNATObject):
 
         target = local_path(path, "target")
         if not overwrite and target.exists():
-            raise XNATFileExistsError(f"{target} exists (overwrite=False)")
+            raise XNATFileExistsError(f"{target} exists")
         with _local_files(target.parent, "creating the folder"):
             target.parent.mkdir(parents=True, exist_ok=True)
         sweep_leftovers(target.parent)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -150,14 +149,6 @@ def download(runtime: Runtime, /, address: str, target_dir: Path, **opts: Any) -
     runtime.output.record(record)
 
 
-_SDK_HINT = re.compile(r"\s*\(pass overwrite=True to replace\)\s*$")
-
-
-def _cli_hint(message: str) -> str:
-    """An SDK "file exists" message with the hint naming ``--overwrite``."""
-    return _SDK_HINT.sub("", message) + " (give --overwrite to replace it)"
-
-
 def _resource_for_upload(runtime: Runtime, address: str) -> tuple[Any, bool]:
     """The resource ``address`` names (created when missing) and whether it was created."""
     from xnat_sdk.errors import XNATValueError
@@ -234,8 +225,8 @@ def upload(
                 local, name or local.name, overwrite=overwrite, extract=extract, verbose=verbose
             )
             files, size = 1, local.stat().st_size
-    except XNATFileExistsError as exc:  # the SDK's hint names its keyword, not our option
-        raise click.ClickException(_cli_hint(str(exc))) from exc
+    except XNATFileExistsError as exc:  # the SDK's remedy names its keyword, not our option
+        raise click.ClickException(exc.with_remedy("give --overwrite to replace it")) from exc
     runtime.output.record(
         {"resource": resource.uri, "created": created, "files": files, "bytes": size}
     )

@@ -429,7 +429,7 @@ def download_file(
     if path.is_dir():
         raise XNATValueError(f"{path} is a folder; give the file name to download to")
     if not overwrite and path.exists():
-        raise XNATFileExistsError(f"{path} exists (overwrite=False)")
+        raise XNATFileExistsError(f"{path} exists")
     with _local_files(path.parent, "creating a temporary file"):
         path.parent.mkdir(parents=True, exist_ok=True)
         sweep_leftovers(path.parent)

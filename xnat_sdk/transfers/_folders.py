@@ -456,7 +456,7 @@ def _publish_files(unpacker: _Unpacker, overwrite: bool) -> list[str]:
             continue
         _check_merge_path(root_prefix, place.rel, dest, folder_ok)
         if not overwrite and os.path.lexists(dest):
-            raise XNATFileExistsError(f"{dest} exists (overwrite=False)")
+            raise XNATFileExistsError(f"{dest} exists")
     moved: set[str] = set()
     for top in sorted(fresh):
         try:
@@ -500,7 +500,7 @@ def _check_merge_path(root_prefix: str, rel: str, dest: str, folder_ok: dict[str
 def _zip_folder(folder: Path, target: Path, overwrite: bool) -> Path:
     """Write a (stored) zip of ``folder`` to ``target`` through a temporary name."""
     if not overwrite and target.exists():
-        raise XNATFileExistsError(f"{target} exists (overwrite=False)")
+        raise XNATFileExistsError(f"{target} exists")
     with _local_files(target.parent, "creating a temporary file"):
         target.parent.mkdir(parents=True, exist_ok=True)
         sweep_leftovers(target.parent)

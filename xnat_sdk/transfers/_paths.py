@@ -163,10 +163,10 @@ def _publish(tmp: Path, target: Path, overwrite: bool) -> None:
     try:
         os.link(tmp, target)
     except FileExistsError:
-        raise XNATFileExistsError(f"{target} exists (overwrite=False)") from None
+        raise XNATFileExistsError(f"{target} exists") from None
     except OSError:
         if target.exists():
-            raise XNATFileExistsError(f"{target} exists (overwrite=False)") from None
+            raise XNATFileExistsError(f"{target} exists") from None
         os.replace(tmp, target)
         return
     tmp.unlink()

@@ -194,8 +194,7 @@ def upload(
         close()
     if duplicates:
         raise XNATFileExistsError(
-            f"{verb} {uri}: the server already has {', '.join(duplicates)} and kept it "
-            "(pass overwrite=True to replace)"
+            f"{verb} {uri}: the server already has {', '.join(duplicates)} and kept it"
         )
     return response
 
