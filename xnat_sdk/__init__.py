@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         XNATLoginFailedError,
         XNATMapError,
         XNATNoModelError,
+        XNATNoPasswordError,
         XNATNotConnectedError,
         XNATNotFoundError,
         XNATNotPicklableError,
@@ -110,6 +111,7 @@ _LAZY: dict[str, str] = {
     "XNATLocalFileError": "xnat_sdk.errors",
     "XNATTimeoutError": "xnat_sdk.errors",
     "XNATMapError": "xnat_sdk.errors",
+    "XNATNoPasswordError": "xnat_sdk.errors",
     "XNATNotPicklableError": "xnat_sdk.errors",
 }
 
@@ -136,6 +138,7 @@ __all__ = [
     "XNATLoginFailedError",
     "XNATMapError",
     "XNATNoModelError",
+    "XNATNoPasswordError",
     "XNATNotConnectedError",
     "XNATNotFoundError",
     "XNATNotPicklableError",

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from xnat_sdk.errors import XNATValueError
+from xnat_sdk.errors import XNATNoPasswordError, XNATValueError
 
 __all__ = ["Credentials", "is_alias_token", "netrc_credentials", "resolve_credentials"]
 
@@ -125,6 +125,21 @@ def netrc_credentials(
     return None
 
 
+def _prompt(user: str, server: str) -> str:
+    """The password, asked for on the terminal (``/dev/tty``, also when standard input is a
+    pipe). Without a terminal ``getpass`` would read it from standard input, the program's
+    data, with a warning: that is refused instead."""
+    import getpass  # only to prompt (cold start)
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", getpass.GetPassWarning)
+            return getpass.getpass(f"Password for user '{user}' at {server}: ")
+    except (EOFError, OSError, getpass.GetPassWarning) as exc:
+        raise XNATNoPasswordError(user, server) from exc
+
+
 def resolve_credentials(
     server: str,
     user: str | None,
@@ -147,15 +162,7 @@ def resolve_credentials(
     if user is None:
         return Credentials(None, None, "anonymous")
     if password is None:
-        import getpass  # only to prompt (cold start)
-
-        try:
-            password = getpass.getpass(f"Password for user '{user}' at {server}: ")
-        except (EOFError, OSError) as exc:  # no terminal and nothing on stdin (cron, CI, ...)
-            raise XNATValueError(
-                f"no password for user {user!r} at {server}: none was given, none is in the "
-                "environment or netrc, and there is no terminal to ask on"
-            ) from exc
+        password = _prompt(user, server)
         password_source = "prompt"
     source = user_source if user_source == password_source else f"{user_source}+{password_source}"
     return Credentials(user, password, source)

@@ -30,6 +30,7 @@ __all__ = [
     "XNATLoginFailedError",
     "XNATMapError",
     "XNATNoModelError",
+    "XNATNoPasswordError",
     "XNATNotConnectedError",
     "XNATNotFoundError",
     "XNATNotPicklableError",
@@ -64,6 +65,23 @@ class XNATValidationError(XNATValueError):
         self.field = field
         self.message = message
         super().__init__(f"{field}: {message}")
+
+
+class XNATNoPasswordError(XNATValueError):
+    """A user was named but no password was given, none is in the environment or netrc,
+    and there is no terminal to ask on (a pipe, cron, CI): :attr:`user`, :attr:`server`.
+    The password is never read from standard input, which holds the program's data."""
+
+    def __init__(self, user: str, server: str) -> None:
+        self.user = user
+        self.server = server
+        super().__init__(
+            f"no password for user {user!r} at {server}: none was given, none is in the "
+            "environment or netrc, and there is no terminal to ask on"
+        )
+
+    def __reduce__(self) -> tuple[type[XNATNoPasswordError], tuple[str, str]]:
+        return (type(self), (self.user, self.server))
 
 
 class XNATKeyError(XNATError, KeyError):

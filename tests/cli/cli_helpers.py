@@ -50,6 +50,9 @@ class Cli:
             input=input.decode() if input is not None else None,
             capture_output=True,
             text=True,
+            # no controlling terminal, as in CI: a password prompt can never wait on the
+            # developer's terminal (the SDK asks on /dev/tty, not on standard input)
+            start_new_session=True,
             timeout=60,
         )
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -150,6 +153,32 @@ def test_missing_password_without_a_terminal_is_a_value_error(
     monkeypatch.setattr("getpass.getpass", no_terminal)
     with pytest.raises(XNATValueError, match="no password for user 'admin'"):
         xnat_sdk.connect(server.url, user="admin")
+
+
+def test_a_password_is_never_read_from_standard_input(server: LocalXNAT, tmp_path: Path) -> None:
+    """Without a terminal, getpass would read the password from standard input (the data
+    of a pipe, here the right password): the SDK refuses and leaves the data unread."""
+    script = (
+        "import sys, xnat_sdk\n"
+        "try:\n"
+        "    xnat_sdk.connect(sys.argv[1], user='admin').disconnect()\n"
+        "    print('logged in')\n"
+        "except xnat_sdk.XNATNoPasswordError as exc:\n"
+        "    print(type(exc).__name__, exc.user, repr(sys.stdin.read()))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XNAT", "NETRC"))}
+    env.update(HOME=str(tmp_path), NETRC=str(tmp_path / "none"))
+    done = subprocess.run(
+        [sys.executable, "-c", script, server.url],
+        input="admin\ndata of the pipe\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        start_new_session=True,  # no controlling terminal
+        timeout=60,
+    )
+    assert done.stdout.strip() == "XNATNoPasswordError admin 'admin\\ndata of the pipe\\n'"
+    assert "Password" not in done.stderr
 
 
 def test_filter_on_a_column_the_listing_lacks_is_refused_not_ignored(

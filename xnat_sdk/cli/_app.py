@@ -8,7 +8,6 @@ are accepted after it as well (``xnat-sdk ls P --format json``), except by ``gen
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -65,42 +64,26 @@ class Runtime:
         """A new session from the options (``extra`` goes to :func:`xnat_sdk.connect`)."""
         import xnat_sdk
 
-        self._no_prompt_without_terminal()
         if self.insecure:  # one line of our own instead of the SDK's warning
             import warnings
 
             warnings.simplefilter("ignore", xnat_sdk.XNATInsecureWarning)
             self.output.message("xnat-sdk: warning: --insecure: TLS certificates are not checked")
-        return xnat_sdk.connect(
-            self.server,
-            user=self.user,
-            password=self.password,
-            verify=not self.insecure,
-            netrc_file=self.netrc,
-            loglevel=logging.DEBUG if self.verbose else None,
-            **extra,
-        )
-
-    def _no_prompt_without_terminal(self) -> None:
-        """A user without a password is prompted for one only on a terminal: in a pipe or
-        a cron job the prompt would read the data on standard input, or hang."""
-        import sys
-
-        from xnat_sdk.auth import netrc_credentials, server_from_env
-        from xnat_sdk.errors import XNATValueError
-
-        user = self.user or os.environ.get("XNATPY_USER") or os.environ.get("XNAT_USER")
-        if not user or self.password or os.environ.get("XNATPY_PASS"):
-            return
-        if os.environ.get("XNAT_PASS") or _isatty(sys.stdin):
-            return
-        server = self.server or server_from_env() or ""
-        found = netrc_credentials(server, self.netrc) if "://" in server else None
-        if found is None or found[0] != user:
-            raise XNATValueError(
-                f"no password for user {user!r}: give --password, set XNAT_PASS or add a "
-                "netrc entry (`xnat-sdk login`); there is no terminal to ask on"
+        try:
+            return xnat_sdk.connect(
+                self.server,
+                user=self.user,
+                password=self.password,
+                verify=not self.insecure,
+                netrc_file=self.netrc,
+                loglevel=logging.DEBUG if self.verbose else None,
+                **extra,
             )
+        except xnat_sdk.XNATNoPasswordError as exc:  # the remedy in the command's words
+            raise click.ClickException(
+                f"no password for user {exc.user!r}: give --password, set XNAT_PASS or add "
+                "a netrc entry (`xnat-sdk login`); there is no terminal to ask on"
+            ) from exc
 
     def session(self) -> XNATSession:
         """The session of this command (opened on first use, closed at exit)."""
