@@ -352,11 +352,21 @@ def _first_line(text: str) -> str:
     return _inline_rst(text.split("\n\n", 1)[0]) if text else ""
 
 
-def _inline_rst(text: str) -> str:
-    """reST roles (``:class:`X```) as plain code spans."""
-    import re
+def _load_roles() -> Any:
+    """The reST-role rewrite of the griffe extension beside this hook (one rule for the
+    pages mkdocstrings renders and the pages this hook writes)."""
+    import importlib.util
 
-    return re.sub(r":[a-z]+:`~?([^`]+)`", r"`\1`", text)
+    spec = importlib.util.spec_from_file_location(
+        "xnat_sdk_docs_roles", Path(__file__).with_name("griffe_roles.py")
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_inline_rst = _load_roles().roles_to_code
 
 
 def _attribute_docs(path: str) -> dict[str, dict[str, str]]:
