@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from xnat_sdk._objects.core import RESERVED_NAMES, XNATObject, child_items, refuse_existing
+from xnat_sdk._objects.core import (
+    NAVIGATION_NAMES,
+    RESERVED_NAMES,
+    XNATObject,
+    child_items,
+    refuse_existing,
+)
 from xnat_sdk._objects.navigation import (
     AssessorBase,
     DerivedDataBase,
@@ -27,6 +33,7 @@ if TYPE_CHECKING:
     from xnat_sdk._objects.custom import CustomVariables
 
 __all__ = [
+    "NAVIGATION_NAMES",
     "RESERVED_NAMES",
     "AssessorBase",
     "CustomVariables",

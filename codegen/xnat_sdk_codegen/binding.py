@@ -68,30 +68,20 @@ def bound_base(type_key: str) -> str | None:
     return BINDINGS.get(type_key)
 
 
-NAVIGATION: frozenset[str] = frozenset(
-    {
-        "subjects",
-        "experiments",
-        "scans",
-        "assessors",
-        "reconstructions",
-        "resources",
-        "files",
-        "fields",
-        "file_count",
-        "file_size",
-    }
-)
-"""Runtime attributes that give the field's own data (the child items of ``scans/scan``, the
-counts of the catalog): a field of such a name is left to a bound base that defines it. Any
-other field whose name the runtime uses (``uri``, ``data``, ``set``, ``parent`` ...) is a
-different thing and is generated under the name with a trailing underscore (``uri_``), its
-XSD name kept in the field metadata."""
-
-
 @functools.cache
 def _bases_module() -> ModuleType:
     return importlib.import_module(BASES_MODULE)
+
+
+def navigation_names() -> frozenset[str]:
+    """Runtime attributes that give the field's own data (the child items of ``scans/scan``,
+    the counts of the catalog; the runtime's ``NAVIGATION_NAMES``): a field of such a name
+    is left to a bound base that defines it. Any other field whose name the runtime uses
+    (``uri``, ``data``, ``set``, ``parent`` ...) is a different thing and is generated under
+    the name with a trailing underscore (``uri_``), its XSD name kept in the field
+    metadata."""
+    names: frozenset[str] = _bases_module().NAVIGATION_NAMES
+    return names
 
 
 @functools.cache
@@ -100,7 +90,7 @@ def runtime_attributes(base_names: tuple[str, ...]) -> frozenset[str]:
 
     :data:`ROOT_BASE` is always included. A generated field with such a name would hide the
     runtime's attribute (and clash for the type checker), so the generator leaves it out
-    (navigation over the same data, :data:`NAVIGATION`) or renames it (``uri_``).
+    (navigation over the same data, :func:`navigation_names`) or renames it (``uri_``).
     """
     module = _bases_module()
     names: set[str] = set()

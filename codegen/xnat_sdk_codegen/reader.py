@@ -504,7 +504,7 @@ class Reader:
         """(Python name, provided by the runtime) for a field of the class in *scope*."""
         py = naming.field_name(xsd_name)
         navigation = binding.runtime_attributes(scope.bound) - binding.runtime_attributes(())
-        if py in binding.NAVIGATION and py in navigation:
+        if py in binding.navigation_names() and py in navigation:
             return py, True
         if py in binding.runtime_attributes(scope.bound):
             py += "_"  # D6: the runtime's attribute stays; the field keeps its XSD name

@@ -69,6 +69,7 @@ if TYPE_CHECKING:
     from xnat_sdk.session import XNATSession
 
 __all__ = [
+    "NAVIGATION_NAMES",
     "RESERVED_NAMES",
     "Creatable",
     "GenericObject",
@@ -85,8 +86,10 @@ __all__ = [
 _LAYER = "xnat_sdk._objects."
 """Properties of classes of these modules re-raise their own AttributeError."""
 
-#: Attribute names the bases provide; never filled from a document.
-RESERVED_NAMES = frozenset(
+#: Navigation the bases provide over data a document also holds (a session's ``scans``, a
+#: resource's ``file_count``): the generator leaves a field of such a name to the base that
+#: defines it (``xnat_sdk_codegen.binding``).
+NAVIGATION_NAMES = frozenset(
     {
         "subjects",
         "experiments",
@@ -96,6 +99,14 @@ RESERVED_NAMES = frozenset(
         "resources",
         "files",
         "fields",
+        "file_count",
+        "file_size",
+    }
+)
+
+#: Attribute names the bases provide; never filled from a document.
+RESERVED_NAMES = NAVIGATION_NAMES | frozenset(
+    {
         "uri",
         "fulluri",
         "xpath",
