@@ -172,6 +172,19 @@ def test_posted_search_matches_seeded_data(
         assert row["quarantine_status"] == "active"
 
 
+def test_sort_by_a_result_column(server: LocalXNAT, admin: requests.Session) -> None:
+    """``sortBy``/``sortOrder`` sort a search's rows by a result column's key, as every table
+    ``SecureResource.representTable`` answers (the default: the first column)."""
+    body = bundle("xnat:mrSessionData", [("xnat:mrSessionData", "LABEL")], "")
+    by_default = _search(admin, server.url, body).json()["ResultSet"]["Result"]
+    labels = [r["label"] for r in by_default]
+    assert labels == sorted(labels) and len(labels) == 4
+    url = f"{server.url}/data/search"
+    params = {"format": "json", "sortBy": "label", "sortOrder": "DESC"}
+    down = admin.post(url, params=params, data=body).json()["ResultSet"]["Result"]
+    assert [r["label"] for r in down] == labels[::-1]
+
+
 def test_csv_xml_formats_and_xnatpy_style_fields(
     server: LocalXNAT, admin: requests.Session
 ) -> None:
