@@ -17,7 +17,7 @@ import fnmatch
 import logging
 import re
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from xnat_sdk._answers import fetch, whole_number
@@ -191,11 +191,11 @@ class Listing(Generic[T]):
         self._tables: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         self._from_doc = False
         self._lock = threading.RLock()
-        self._batch_hits = 0
-        self._batch_generation = -1
-        self._batch_index: dict[str, list[dict[str, Any]]] | None = None
         self._views: dict[type, Listing[Any]] = {}
-        self._scan_batch: Any = None  # a walk's project-wide scan rows (see _objects.tree)
+        # a walk's project-wide rows: the experiments of every subject (here), the scans of
+        # every session (see _objects.tree)
+        self._experiment_batch: SecondAskBatch[dict[str, list[dict[str, Any]]]] = SecondAskBatch()
+        self._scan_batch: SecondAskBatch[Any] = SecondAskBatch()
 
     # -- constructors ----------------------------------------------------------------------
 
@@ -390,14 +390,8 @@ class Listing(Generic[T]):
         session = self._session
         if not session.caching:
             return None
-        if self._batch_generation != session.cache_generation:
-            self._batch_generation = session.cache_generation
-            self._batch_hits = 0
-            self._batch_index = None
-        self._batch_hits += 1
-        if self._batch_index is None:
-            if self._batch_hits < 2:
-                return None
+
+        def load() -> dict[str, list[dict[str, Any]]] | None:
             rows = fetch(
                 session,
                 f"{parent.uri}/experiments",
@@ -408,9 +402,13 @@ class Listing(Generic[T]):
                 index.setdefault(str(row.get("subject_ID", "")), []).append(row)
             if not index or "" in index:
                 return None  # the server ignored the subject_ID column: no batching
-            self._batch_index = index
+            return index
+
+        index = self._experiment_batch.get(session.cache_generation, load)
+        if index is None:
+            return None
         ident = (subject._xnat_uri or "").rstrip("/").rsplit("/", 1)[-1]
-        return list(self._batch_index.get(ident, []))
+        return list(index.get(ident, []))
 
     def _from_rest(self) -> list[tuple[dict[str, Any], Any]]:
         answer = fetch(self._session, self._uri, query=self._filters or None)
@@ -834,6 +832,41 @@ class Listing(Generic[T]):
         else:
             klass = creation_class(self._session, spec, cls)
         return create_item(self._session, spec, self._uri, self._parent, key, klass, fields)
+
+
+_B = TypeVar("_B")
+
+
+class SecondAskBatch(Generic[_B]):
+    """A batch of rows a walk shares: loaded (``load()``, one request for every sibling)
+    when a second sibling asks, so that one lookup alone costs no bulk request; forgotten
+    when the session's cache generation changes. A load that gives ``None`` (the server
+    cannot batch) is not tried again in that generation. Thread-safe."""
+
+    __slots__ = ("_generation", "_hits", "_loaded", "_lock", "_value")
+
+    def __init__(self) -> None:
+        self._generation = -1
+        self._hits = 0
+        self._loaded = False
+        self._value: _B | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def value(self) -> _B | None:
+        """The loaded batch (None: not loaded, or not possible)."""
+        return self._value
+
+    def get(self, generation: int, load: Callable[[], _B | None]) -> _B | None:
+        """The batch for this ask (``None`` for a first ask, or when it cannot be had)."""
+        with self._lock:
+            if self._generation != generation:
+                self._generation, self._hits, self._loaded, self._value = generation, 0, False, None
+            self._hits += 1
+            if not self._loaded and self._hits >= 2:
+                self._value = load()
+                self._loaded = True
+            return self._value
 
 
 # xnatpy's listings are mappings (by ID) that iterate over their values; so are these

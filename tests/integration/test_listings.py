@@ -246,6 +246,29 @@ def test_walking_subjects_batches_their_experiment_listings(
     assert e3.uri == f"{project.subjects['S3'].uri}/experiments/{e3.id}"
 
 
+def test_a_server_that_cannot_batch_is_asked_once(
+    server: LocalXNAT, session: XNATSession, seeded: Seeded, log: RequestLog
+) -> None:
+    for n in range(3, 7):
+        server.seed_subject(seeded.project, f"S{n}")
+        server.seed_session(seeded.project, f"S{n}", f"E{n}")
+    session.clearcache()
+    project = session.projects[seeded.project]
+    list(project.subjects)
+    # a server that leaves out the subject_ID column: the walk cannot batch
+    rows = [{"ID": "X", "label": "X", "xsiType": "xnat:mrSessionData"}]
+    server.faults.answer_next(
+        {"ResultSet": {"Result": rows, "totalRecords": "1"}},
+        prefix=f"/data/projects/{seeded.project}/experiments",
+        count=10,
+    )
+    log.clear()
+    walked = {s.label: sorted(e.label or "" for e in s.experiments) for s in project.subjects}
+    assert walked == {f"S{n}": [f"E{n}"] for n in range(1, 7)}
+    # each subject's own listing, and the project-wide one tried once (not once a subject)
+    assert len(log) == 7, log.paths()
+
+
 def test_concurrent_readers_share_one_listing_request(
     session: XNATSession, seeded: Seeded, log: RequestLog
 ) -> None:

@@ -144,24 +144,21 @@ def batched_scan_rows(
     listing = (experiment._xnat_cache or {}).get("siblings")
     subject = listing._parent if isinstance(listing, Listing) else None
     subjects = (subject._xnat_cache or {}).get("siblings") if subject is not None else None
-    if not isinstance(subjects, Listing) or subjects._batch_index is None:
+    if not isinstance(subjects, Listing) or subjects._experiment_batch.value is None:
         return None  # not a walk whose experiments were batched
     project = subjects._parent
     session = experiment._xnat_session
     if project is None or session is None or not session.caching:
         return None
-    with subjects._lock:
-        state = subjects._scan_batch
-        if state is None or state[0] != session.cache_generation:
-            state = [session.cache_generation, 0, None]
-            subjects._scan_batch = state
-        state[1] += 1
-        if state[2] is None:
-            if state[1] < 2:
-                return None
-            specs = _all_scan_specs(session)
-            state[2] = (_scan_rows(session, project.uri, specs), specs)
-    rows, specs = state[2]
+
+    def load() -> tuple[dict[str, list[dict[str, Any]]], list[FieldSpec]]:
+        specs = _all_scan_specs(session)
+        return _scan_rows(session, project.uri, specs), specs
+
+    found = subjects._scan_batch.get(session.cache_generation, load)
+    if found is None:
+        return None
+    rows, specs = found
     ident = (experiment._xnat_uri or "").rstrip("/").rsplit("/", 1)[-1]
     return [dict(row) for row in rows.get(ident, [])], specs
 
