@@ -97,7 +97,9 @@ def test_ls_of_a_file_and_default_formats(cli: Cli) -> None:
 
 
 def test_ls_refusals(cli: Cli) -> None:
-    assert "no subject 'NOPE' in project CLIP" in one_line_error(cli.run("ls", "CLIP/NOPE"))
+    nope = one_line_error(cli.run("ls", "CLIP/NOPE"))
+    assert "no subject or resource 'NOPE' in project CLIP (subjects: " in nope
+    assert "no subject 'NOPE'" in one_line_error(cli.run("ls", "/data/projects/CLIP/subjects/NOPE"))
     done = cli.run("ls", "CLIP", "--columns", "nonsense")
     assert done.returncode == 2 and "no column nonsense" in done.stderr
     assert cli.run("ls", "/data/nothing/x").returncode == 1

@@ -239,7 +239,32 @@ def test_short_address_reaches_an_experiment_resource(
     assert cli.run("ls", f"/data/experiments/{eid}/files").returncode == 1
     assert cli.run("tree", "CLIP/S2/E2/DOCS").returncode == 2
     for command in ("ls", "download"):
-        assert "(a scan wins)" in " ".join(cli.run(command, "--help").stdout.split())
+        assert "(a child wins" in " ".join(cli.run(command, "--help").stdout.split())
+
+
+def test_short_address_reaches_project_and_subject_resources(
+    cli: Cli, seeded: Seeded, tmp_path: Path
+) -> None:
+    note = tmp_path / "protocol.txt"
+    note.write_text("the protocol")
+    cli.json("upload", str(note), "CLIP/PROTOCOLS")
+    cli.json("upload", str(note), "CLIP/S1/CONSENT", "--name", "forms/signed.txt")
+    cli.json("upload", str(note), "CLIP/S2")  # a project resource named as a subject
+    for address, path in (
+        ("CLIP/PROTOCOLS", "protocol.txt"),
+        ("CLIP/PROTOCOLS/protocol.txt", "protocol.txt"),
+        ("CLIP/S1/CONSENT", "forms/signed.txt"),
+        ("CLIP/S1/CONSENT/forms/signed.txt", "forms/signed.txt"),
+    ):
+        assert [r["path"] for r in cli.json("ls", address)] == [path], address
+    assert [r["label"] for r in cli.json("ls", "CLIP/S2")] == ["E2"]  # a subject wins
+    got = cli.json("download", "CLIP/S1/CONSENT", str(tmp_path / "out"))
+    assert got["files"] == 1
+    assert _tree(tmp_path / "out") == {
+        "S1/resources/CONSENT/files/forms/signed.txt": b"the protocol"
+    }
+    error = one_line_error(cli.run("ls", "CLIP/S1/NOPE"))
+    assert "no experiment or resource 'NOPE' in subject S1" in error and "CONSENT" in error
 
 
 def test_flat_download_of_any_address_refuses_clashes(

@@ -12,10 +12,10 @@ Two forms name the same things:
   accession ID; a resource directly below a project, subject or experiment is named with
   ``/resources/R``; a trailing ``/files`` after a resource names the resource (its files).
 
-In the short form the fourth part is a scan (ID, else type) when the experiment has one of
-that name, else a resource of the experiment itself (``P/S/E/NOTES``, and a file below it
-``P/S/E/NOTES/a/b.txt``): a scan wins. A resource directly below a project or subject needs
-the REST path.
+In the short form a part below a project, subject or experiment is its child (a subject,
+an experiment, a scan by ID, else type) when it has one of that name, else a resource of the
+parent itself (``P/DOCS``, ``P/S/NOTES``, ``P/S/E/NOTES``, and a file below it
+``P/S/E/NOTES/a/b.txt``): a child wins.
 
 Each part is looked up in its parent's listing (one request per level): IDs first, then
 labels. A part that matches nothing fails with the names the server has.
@@ -39,9 +39,9 @@ ADDRESS_HELP = (
     "experiment, scan, resource; each by ID or label, looked up level by level), or a REST "
     "path such as /data/projects/P/subjects/S/experiments/E/scans/1/resources/DICOM or "
     "/data/experiments/E (a trailing /files after a resource names the resource). "
-    "P/S/E/RESOURCE names a resource of the experiment itself when the experiment has no "
-    "scan of that ID or type (a scan wins); resources of a project or subject need the REST "
-    "path (/data/projects/P/resources/R)."
+    "P/RESOURCE, P/S/RESOURCE and P/S/E/RESOURCE name a resource of the project, subject or "
+    "experiment itself when it has no subject, experiment or scan (ID or type) of that name "
+    "(a child wins: a scan wins over an experiment's resource)."
 )
 
 LEVELS = ("project", "subject", "experiment", "scan", "resource", "file")
@@ -124,26 +124,35 @@ def _pick(listing: Any, key: str, what: str, where: str) -> Any:
         ) from None
 
 
-def _scan_or_resource(experiment: Any, address: Address, where: str) -> Any:
-    """The scan the fourth short-form part names, else the experiment's own resource of
-    that name (``address`` is re-levelled: the rest becomes the file path); a scan wins."""
+_CHILDREN = {"subject": "subjects", "experiment": "experiments", "scan": "scans"}
+
+
+def _names(listing: Any) -> list[str]:
+    return sorted(set(listing.keys()) | set(listing.key_map)) if listing is not None else []
+
+
+def _child_or_resource(parent: Any, address: Address, level: str, where: str) -> Any:
+    """The child at ``level`` (subject, experiment or scan) a short-form part names, else
+    ``parent``'s own resource of that name: ``address`` is re-levelled (the parts after it
+    become the file path); a child wins."""
     parts = address.parts
-    name = parts["scan"]
-    scans = getattr(experiment, "scans", None)
-    if scans is not None and name in scans:
-        return scans[name]
-    if name in experiment.resources:
-        rest = [parts.pop(level) for level in ("resource", "file") if level in parts]
-        del parts["scan"]
+    name = parts[level]
+    children = getattr(parent, _CHILDREN[level], None)
+    if children is not None and name in children:
+        return children[name]
+    if name in parent.resources:
+        after = LEVELS[LEVELS.index(level) + 1 :]
+        rest = [parts.pop(later) for later in after if later in parts]
+        del parts[level]
         parts["resource"] = name
         if rest:
             parts["file"] = "/".join(rest)
-        return experiment.resources[name]
-    names = sorted(set(scans.keys()) | set(scans.key_map)) if scans is not None else []
-    resources = sorted(set(experiment.resources.keys()) | set(experiment.resources.key_map))
+        return parent.resources[name]
+    kind = "scans" if level == "scan" else f"{level}s"
     raise XNATValueError(
-        f"no scan or resource {name!r} in {where} (scans: {', '.join(names) or 'none'}; "
-        f"resources: {', '.join(resources) or 'none'})"
+        f"no {level} or resource {name!r} in {where} ({kind}: "
+        f"{', '.join(_names(children)) or 'none'}; resources: "
+        f"{', '.join(_names(parent.resources)) or 'none'})"
     )
 
 
@@ -153,39 +162,35 @@ def resolve(
     """The object ``address`` names (the session itself for the site): a project,
     subject, experiment, scan, resource or remote file, looked up level by level.
 
-    A short address whose fourth part is no scan of the experiment but one of its resources
-    is re-levelled in place (``address.level`` then says ``resource`` or ``file``) unless
-    ``resources`` is false. With ``files`` false the lookup stops at the resource (the file
-    part stays in ``address``)."""
+    A short address with a part that is no child of its parent (subject, experiment, scan)
+    but one of the parent's resources is re-levelled in place (``address.level`` then says
+    ``resource`` or ``file``) unless ``resources`` is false. With ``files`` false the lookup
+    stops at the resource (the file part stays in ``address``)."""
     parts = address.parts
     obj: Any = session
     where = session.server
     if "project" in parts:
         obj = _pick(session.projects, parts["project"], "project", where)
         where = f"project {parts['project']}"
-    if "subject" in parts:
-        obj = _pick(obj.subjects, parts["subject"], "subject", where)
-        where = f"subject {parts['subject']}"
-    if "experiment" in parts:
-        source = obj.experiments if obj is not session else session.experiments
-        obj = _pick(source, parts["experiment"], "experiment", where)
-        where = f"experiment {parts['experiment']}"
-    if "scan" in parts:
+    for level in ("subject", "experiment", "scan"):
+        if level not in parts:
+            continue
         if address.short and resources:
-            obj = _scan_or_resource(obj, address, where)
+            obj = _child_or_resource(obj, address, level, where)
+            if level not in parts:  # re-levelled: ``obj`` is the parent's own resource
+                where = f"resource {parts['resource']}"
+                break
+        elif level == "experiment" and obj is session:  # /data/experiments/E
+            obj = _pick(session.experiments, parts[level], level, where)
         else:
-            obj = _pick(obj.scans, parts["scan"], "scan", where)
-        # re-levelled when ``obj`` is the experiment's resource already
-        level = "scan" if "scan" in parts else "resource"
+            obj = _pick(getattr(obj, _CHILDREN[level]), parts[level], level, where)
         where = f"{level} {parts[level]}"
-    elif "resource" in parts:
-        if obj is session:
-            raise XNATValueError(f"address {address.text!r}: a resource belongs to an object")
-        obj = _pick(obj.resources, parts["resource"], "resource", where)
-        where = f"resource {parts['resource']}"
-    if "scan" in parts and "resource" in parts:
-        obj = _pick(obj.resources, parts["resource"], "resource", where)
-        where = f"resource {parts['resource']}"
+    else:
+        if "resource" in parts:
+            if obj is session:
+                raise XNATValueError(f"address {address.text!r}: a resource belongs to an object")
+            obj = _pick(obj.resources, parts["resource"], "resource", where)
+            where = f"resource {parts['resource']}"
     if "file" in parts and files:
         obj = _pick(obj.files, parts["file"], "file", where)
     return obj
