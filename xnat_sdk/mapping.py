@@ -28,7 +28,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from xnat_sdk._record import Record
 from xnat_sdk.errors import XNATLocalFileError, XNATValidationError
@@ -65,6 +65,23 @@ class MappingLevel(str, enum.Enum):
 
 
 _ORDER = ("connection", "project", "subject", "experiment", "scan")
+
+# The levels by what they hand out (the overloads of ``mapping_iter`` and ``search`` type
+# their items by level: a scan level gives ImageScanData, a resource level AbstractResource).
+ProjectLevel = Literal["project", MappingLevel.PROJECT]
+SubjectLevel = Literal["subject", MappingLevel.SUBJECT]
+ExperimentLevel = Literal["experiment", MappingLevel.EXPERIMENT]
+ScanLevel = Literal["scan", MappingLevel.SCAN]
+ResourceLevel = Literal[
+    "project_resource",
+    "subject_resource",
+    "experiment_resource",
+    "scan_resource",
+    MappingLevel.PROJECT_RESOURCE,
+    MappingLevel.SUBJECT_RESOURCE,
+    MappingLevel.EXPERIMENT_RESOURCE,
+    MappingLevel.SCAN_RESOURCE,
+]
 
 
 class MappedFunctionFailed:

@@ -17,7 +17,7 @@ import threading
 import weakref
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar, overload
 from urllib.parse import urljoin
 
 from xnat_sdk._answers import fetch
@@ -62,8 +62,23 @@ if TYPE_CHECKING:
     from xnat_sdk.bases import XNATObject
     from xnat_sdk.bulk import DownloadReport
     from xnat_sdk.inspection import Inspect
-    from xnat_sdk.mapping import FilterFunctions, MappingLevel, Pattern
-    from xnat_sdk.models import ExperimentData, ProjectData, SubjectData
+    from xnat_sdk.mapping import (
+        ExperimentLevel,
+        FilterFunctions,
+        MappingLevel,
+        Pattern,
+        ProjectLevel,
+        ResourceLevel,
+        ScanLevel,
+        SubjectLevel,
+    )
+    from xnat_sdk.models import (
+        AbstractResource,
+        ExperimentData,
+        ImageScanData,
+        ProjectData,
+        SubjectData,
+    )
     from xnat_sdk.models._classes import ModelClasses
     from xnat_sdk.prearchive import Prearchive
     from xnat_sdk.search import Query as SearchQuery
@@ -909,6 +924,60 @@ class XNATSession:
 
     # -- xnatpy 0.8's tree walks (see xnat_sdk.mapping) -------------------------------------
 
+    @overload
+    def mapping_iter(
+        self,
+        level: ProjectLevel,
+        filter_function: FilterFunctions | None = None,
+        *,
+        executor: ThreadPoolExecutor | None = None,
+        max_workers: int | None = None,
+    ) -> Iterator[ProjectData]: ...
+    @overload
+    def mapping_iter(
+        self,
+        level: SubjectLevel,
+        filter_function: FilterFunctions | None = None,
+        *,
+        executor: ThreadPoolExecutor | None = None,
+        max_workers: int | None = None,
+    ) -> Iterator[SubjectData]: ...
+    @overload
+    def mapping_iter(
+        self,
+        level: ExperimentLevel,
+        filter_function: FilterFunctions | None = None,
+        *,
+        executor: ThreadPoolExecutor | None = None,
+        max_workers: int | None = None,
+    ) -> Iterator[ExperimentData]: ...
+    @overload
+    def mapping_iter(
+        self,
+        level: ScanLevel,
+        filter_function: FilterFunctions | None = None,
+        *,
+        executor: ThreadPoolExecutor | None = None,
+        max_workers: int | None = None,
+    ) -> Iterator[ImageScanData]: ...
+    @overload
+    def mapping_iter(
+        self,
+        level: ResourceLevel,
+        filter_function: FilterFunctions | None = None,
+        *,
+        executor: ThreadPoolExecutor | None = None,
+        max_workers: int | None = None,
+    ) -> Iterator[AbstractResource]: ...
+    @overload
+    def mapping_iter(
+        self,
+        level: MappingLevel | str,
+        filter_function: FilterFunctions | None = None,
+        *,
+        executor: ThreadPoolExecutor | None = None,
+        max_workers: int | None = None,
+    ) -> Iterator[Any]: ...
     def mapping_iter(
         self,
         level: MappingLevel | str,
@@ -972,6 +1041,87 @@ class XNATSession:
             verbose=verbose,
         )
 
+    @overload
+    def search(
+        self,
+        project: Pattern = None,
+        subject: Pattern = None,
+        experiment: Pattern = None,
+        scan: Pattern = None,
+        resource: Pattern = None,
+        use_regex: bool = False,
+    ) -> list[ImageScanData]: ...
+    @overload
+    def search(
+        self,
+        project: Pattern = None,
+        subject: Pattern = None,
+        experiment: Pattern = None,
+        scan: Pattern = None,
+        resource: Pattern = None,
+        use_regex: bool = False,
+        *,
+        level: ProjectLevel,
+    ) -> list[ProjectData]: ...
+    @overload
+    def search(
+        self,
+        project: Pattern = None,
+        subject: Pattern = None,
+        experiment: Pattern = None,
+        scan: Pattern = None,
+        resource: Pattern = None,
+        use_regex: bool = False,
+        *,
+        level: SubjectLevel,
+    ) -> list[SubjectData]: ...
+    @overload
+    def search(
+        self,
+        project: Pattern = None,
+        subject: Pattern = None,
+        experiment: Pattern = None,
+        scan: Pattern = None,
+        resource: Pattern = None,
+        use_regex: bool = False,
+        *,
+        level: ExperimentLevel,
+    ) -> list[ExperimentData]: ...
+    @overload
+    def search(
+        self,
+        project: Pattern = None,
+        subject: Pattern = None,
+        experiment: Pattern = None,
+        scan: Pattern = None,
+        resource: Pattern = None,
+        use_regex: bool = False,
+        *,
+        level: ScanLevel,
+    ) -> list[ImageScanData]: ...
+    @overload
+    def search(
+        self,
+        project: Pattern = None,
+        subject: Pattern = None,
+        experiment: Pattern = None,
+        scan: Pattern = None,
+        resource: Pattern = None,
+        use_regex: bool = False,
+        *,
+        level: ResourceLevel,
+    ) -> list[AbstractResource]: ...
+    @overload
+    def search(
+        self,
+        project: Pattern = None,
+        subject: Pattern = None,
+        experiment: Pattern = None,
+        scan: Pattern = None,
+        resource: Pattern = None,
+        use_regex: bool = False,
+        level: MappingLevel | str = "scan",
+    ) -> list[Any]: ...
     def search(
         self,
         project: Pattern = None,

@@ -51,11 +51,21 @@ if TYPE_CHECKING:
     from xnat_sdk._objects.custom import CustomVariables
     from xnat_sdk._objects.transfers import Walk
     from xnat_sdk.listings import RemoteFile
-    from xnat_sdk.mapping import FilterFunctions, MappingLevel
+    from xnat_sdk.mapping import (
+        ExperimentLevel,
+        FilterFunctions,
+        MappingLevel,
+        ProjectLevel,
+        ResourceLevel,
+        ScanLevel,
+        SubjectLevel,
+    )
     from xnat_sdk.models import (
         AbstractResource,
+        ExperimentData,
         ImageAssessorData,
         ImageScanData,
+        ProjectData,
         ReconstructedImageData,
         SubjectAssessorData,
         SubjectData,
@@ -249,6 +259,60 @@ class _Mappable(Creatable):
 
     __slots__ = ()
 
+    @overload
+    def mapping_iter(
+        self,
+        level: ProjectLevel,
+        filter_function: FilterFunctions | None = None,
+        *,
+        executor: ThreadPoolExecutor | None = None,
+        max_workers: int | None = None,
+    ) -> Iterator[ProjectData]: ...
+    @overload
+    def mapping_iter(
+        self,
+        level: SubjectLevel,
+        filter_function: FilterFunctions | None = None,
+        *,
+        executor: ThreadPoolExecutor | None = None,
+        max_workers: int | None = None,
+    ) -> Iterator[SubjectData]: ...
+    @overload
+    def mapping_iter(
+        self,
+        level: ExperimentLevel,
+        filter_function: FilterFunctions | None = None,
+        *,
+        executor: ThreadPoolExecutor | None = None,
+        max_workers: int | None = None,
+    ) -> Iterator[ExperimentData]: ...
+    @overload
+    def mapping_iter(
+        self,
+        level: ScanLevel,
+        filter_function: FilterFunctions | None = None,
+        *,
+        executor: ThreadPoolExecutor | None = None,
+        max_workers: int | None = None,
+    ) -> Iterator[ImageScanData]: ...
+    @overload
+    def mapping_iter(
+        self,
+        level: ResourceLevel,
+        filter_function: FilterFunctions | None = None,
+        *,
+        executor: ThreadPoolExecutor | None = None,
+        max_workers: int | None = None,
+    ) -> Iterator[AbstractResource]: ...
+    @overload
+    def mapping_iter(
+        self,
+        level: MappingLevel | str,
+        filter_function: FilterFunctions | None = None,
+        *,
+        executor: ThreadPoolExecutor | None = None,
+        max_workers: int | None = None,
+    ) -> Iterator[Any]: ...
     def mapping_iter(
         self,
         level: MappingLevel | str,

@@ -10,6 +10,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import xnat_sdk
 from xnat_sdk.bulk import sync_session
+from xnat_sdk.mapping import MappingLevel
 from xnat_sdk.models import ImageSessionData
 
 
@@ -35,3 +36,24 @@ def script(server: str) -> None:
         for experiment in tree[0].experiments[ImageSessionData]:
             # R: xnat_sdk.bulk.DownloadReport
             reveal_type(sync_session(experiment, "/tmp/out"))
+        # the walks hand out each level's class, whichever spelling names the level
+        # R: typing.Iterator[xnat_sdk.models.xnat_image_scan_data.ImageScanData]
+        # R-pyright: Iterator[ImageScanData]
+        reveal_type(project.mapping_iter("scan", max_workers=8))
+        # R: typing.Iterator[xnat_sdk.models.xnat_abstract_resource.AbstractResource]
+        # R-pyright: Iterator[AbstractResource]
+        reveal_type(session.mapping_iter(MappingLevel.EXPERIMENT_RESOURCE))
+        for found in tree[0].mapping_iter("experiment"):
+            # R: xnat_sdk.models.xnat_experiment_data.ExperimentData
+            reveal_type(found)
+        # R: typing.Iterator[xnat_sdk.models.xnat_subject_data.SubjectData]
+        # R-pyright: Iterator[SubjectData]
+        reveal_type(session.mapping_iter(MappingLevel.SUBJECT))
+        # R: list[xnat_sdk.models.xnat_image_scan_data.ImageScanData]
+        reveal_type(session.search(project="P*", scan="T1"))
+        # R: list[xnat_sdk.models.xnat_project_data.ProjectData]
+        reveal_type(session.search(level="project"))
+        level = input()
+        # R: typing.Iterator[Any]
+        # R-pyright: Iterator[Any]
+        reveal_type(session.mapping_iter(level))
