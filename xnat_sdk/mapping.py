@@ -36,7 +36,7 @@ from xnat_sdk.errors import XNATLocalFileError, XNATValidationError
 if TYPE_CHECKING:
     from concurrent.futures import Executor, ThreadPoolExecutor
 
-    from xnat_sdk._objects.core import XNATObject
+    from xnat_sdk._objects.walks import Walks
     from xnat_sdk.session import XNATSession
 
 __all__ = [
@@ -235,7 +235,7 @@ def _children(obj: Any, kind: str, target: str) -> tuple[str, Sequence[Any]]:
 
 
 def mapping_iter(
-    root: XNATSession | XNATObject,
+    root: Walks,
     level: MappingLevel | str,
     filter_function: FilterFunctions | None = None,
     skip: Callable[[str], bool] | None = None,
@@ -379,6 +379,14 @@ def apply_all(
     return results
 
 
+def _object_session(root: Walks) -> XNATSession:
+    from xnat_sdk._objects.core import XNATObject
+
+    if not isinstance(root, XNATObject):
+        raise XNATValidationError("root", f"cannot map over a {type(root).__name__}")
+    return root._xnat_bound_session()
+
+
 def _result(uri: str, found: Any) -> Any:
     if found.ok:
         return found.value
@@ -413,7 +421,7 @@ def _save_log(path: Path, state: Mapping[str, Any]) -> None:
 
 
 def map_objects(
-    root: XNATSession | XNATObject,
+    root: Walks,
     function: Callable[..., Any],
     level: MappingLevel | str,
     args: Sequence[Any] | None = None,
@@ -465,7 +473,9 @@ def map_objects(
             max_workers=None if threads is not None else (max_workers or 8),
         )
     )
-    session = root if not hasattr(root, "_xnat_bound_session") else root._xnat_bound_session()
+    from xnat_sdk.session import XNATSession
+
+    session = root if isinstance(root, XNATSession) else _object_session(root)
     try:
         outcomes = run_calls(
             session,

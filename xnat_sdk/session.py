@@ -15,7 +15,7 @@ import os
 import re
 import threading
 import weakref
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar, overload
 from urllib.parse import urljoin
@@ -30,6 +30,7 @@ from xnat_sdk._objects.navigation import (
     object_at,
 )
 from xnat_sdk._objects.registry import class_named, use_session
+from xnat_sdk._objects.walks import Walks
 from xnat_sdk._rest import QueryParams, RestCore
 from xnat_sdk._server_info import (
     access_levels,
@@ -54,8 +55,6 @@ from xnat_sdk.listings import Listing
 from xnat_sdk.progress import ProgressCallback, default_update_func
 
 if TYPE_CHECKING:
-    from concurrent.futures import Executor, ThreadPoolExecutor
-
     import requests
 
     from xnat_sdk._objects.datadir import DataDirType
@@ -64,7 +63,6 @@ if TYPE_CHECKING:
     from xnat_sdk.inspection import Inspect
     from xnat_sdk.mapping import (
         ExperimentLevel,
-        FilterFunctions,
         MappingLevel,
         Pattern,
         ProjectLevel,
@@ -97,7 +95,7 @@ _MAX_REDIRECTS = 5
 _HTML_START = ("<!DOCTYPE", "<!doctype", "<html", "<HTML")
 
 
-class XNATSession:
+class XNATSession(Walks):
     """A logged-in connection to an XNAT server (use :func:`xnat_sdk.connect` to make one).
 
     Usable as a context manager; :meth:`disconnect` logs out, stops the keep-alive thread and
@@ -808,6 +806,9 @@ class XNATSession:
 
     # -- object model ---------------------------------------------------------------------------
 
+    def _walk_check(self, what: str) -> None:
+        self._require_model(f"session.{what}")
+
     def _require_model(self, what: str) -> None:
         if self._no_parse_model:
             raise XNATNoModelError(
@@ -923,123 +924,6 @@ class XNATSession:
         return SearchQuery(self, cls)
 
     # -- xnatpy 0.8's tree walks (see xnat_sdk.mapping) -------------------------------------
-
-    @overload
-    def mapping_iter(
-        self,
-        level: ProjectLevel,
-        filter_function: FilterFunctions | None = None,
-        *,
-        executor: ThreadPoolExecutor | None = None,
-        max_workers: int | None = None,
-    ) -> Iterator[ProjectData]: ...
-    @overload
-    def mapping_iter(
-        self,
-        level: SubjectLevel,
-        filter_function: FilterFunctions | None = None,
-        *,
-        executor: ThreadPoolExecutor | None = None,
-        max_workers: int | None = None,
-    ) -> Iterator[SubjectData]: ...
-    @overload
-    def mapping_iter(
-        self,
-        level: ExperimentLevel,
-        filter_function: FilterFunctions | None = None,
-        *,
-        executor: ThreadPoolExecutor | None = None,
-        max_workers: int | None = None,
-    ) -> Iterator[ExperimentData]: ...
-    @overload
-    def mapping_iter(
-        self,
-        level: ScanLevel,
-        filter_function: FilterFunctions | None = None,
-        *,
-        executor: ThreadPoolExecutor | None = None,
-        max_workers: int | None = None,
-    ) -> Iterator[ImageScanData]: ...
-    @overload
-    def mapping_iter(
-        self,
-        level: ResourceLevel,
-        filter_function: FilterFunctions | None = None,
-        *,
-        executor: ThreadPoolExecutor | None = None,
-        max_workers: int | None = None,
-    ) -> Iterator[AbstractResource]: ...
-    @overload
-    def mapping_iter(
-        self,
-        level: MappingLevel | str,
-        filter_function: FilterFunctions | None = None,
-        *,
-        executor: ThreadPoolExecutor | None = None,
-        max_workers: int | None = None,
-    ) -> Iterator[Any]: ...
-    def mapping_iter(
-        self,
-        level: MappingLevel | str,
-        filter_function: FilterFunctions | None = None,
-        *,
-        executor: ThreadPoolExecutor | None = None,
-        max_workers: int | None = None,
-    ) -> Iterator[Any]:
-        """The objects at ``level`` (``"experiment"``, ``MappingLevel.SCAN`` ...) the user
-        can see, walking projects -> subjects -> experiments -> scans (filters prune it):
-        lazily, one listing at a time, or with ``max_workers`` threads (or a
-        ``ThreadPoolExecutor``) listing the objects of a level side by side, in the same
-        order (see :func:`xnat_sdk.mapping.mapping_iter`)."""
-        self._require_model("session.mapping_iter")
-        from xnat_sdk.mapping import mapping_iter
-
-        return mapping_iter(
-            self, level, filter_function, executor=executor, max_workers=max_workers
-        )
-
-    def map(
-        self,
-        function: Callable[..., Any],
-        level: MappingLevel | str,
-        args: Sequence[Any] | None = None,
-        kwargs: Mapping[str, Any] | None = None,
-        filter_function: FilterFunctions | None = None,
-        logfile: str | os.PathLike[str] | None = None,
-        *,
-        executor: Executor | Any = None,
-        max_workers: int | None = None,
-        stop_on_error: bool = False,
-        verbose: bool = False,
-    ) -> dict[str, Any]:
-        """``function(obj, *args, **kwargs)`` for every object at ``level``: ``{uri: result}``
-        in walk order (a call that raised gives a :class:`~xnat_sdk.mapping.MappedFunctionFailed`
-        naming the object and the exception; the others go on unless ``stop_on_error``, which
-        raises :class:`~xnat_sdk.errors.XNATMapError`); with ``logfile`` a new run skips what
-        succeeded before (see :mod:`xnat_sdk.mapping`).
-
-        The calls run on ``executor``: by default ``max_workers`` (8) threads sharing this session;
-        any ``concurrent.futures.Executor`` (a ``ProcessPoolExecutor``...) or a Dask
-        ``distributed.Client`` (``pip install xnat-sdk[dask]``). Outside this process the
-        objects travel pickled without credentials and attach, in each worker process, to one
-        session logged in with an alias token issued for this run and invalidated at its end.
-        ``verbose`` shows one overall progress bar on a terminal."""
-        self._require_model("session.map")
-        from xnat_sdk.mapping import map_objects
-
-        return map_objects(
-            self,
-            function,
-            level,
-            args,
-            kwargs,
-            filter_function,
-            logfile,
-            executor=executor,
-            max_workers=max_workers,
-            stop_on_error=stop_on_error,
-            verbose=verbose,
-        )
 
     @overload
     def search(

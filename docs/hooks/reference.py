@@ -143,6 +143,8 @@ def _runtime_page(module: str, title: str) -> str:
                 for name in ("Faults", "RecordedRequest")
             )
         )
+    if module == "xnat_sdk.session":  # the walks (map, mapping_iter) come from a mixin
+        return f"# {title}\n\n::: {module}\n    options:\n      inherited_members: true\n"
     return f"# {title}\n\n::: {module}\n"
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 from urllib.parse import unquote
@@ -33,6 +33,7 @@ from xnat_sdk._objects.transfers import (
     SessionDownloads,
     TreeDownloads,
 )
+from xnat_sdk._objects.walks import Walks
 from xnat_sdk.errors import (
     XNATError,
     XNATNoModelError,
@@ -44,28 +45,15 @@ from xnat_sdk.fields import class_fields, validate_label
 from xnat_sdk.listings import Listing, ListingSpec
 
 if TYPE_CHECKING:
-    from concurrent.futures import Executor, ThreadPoolExecutor
-
     from pydicom.dataset import FileDataset
 
     from xnat_sdk._objects.custom import CustomVariables
     from xnat_sdk._objects.transfers import Walk
     from xnat_sdk.listings import RemoteFile
-    from xnat_sdk.mapping import (
-        ExperimentLevel,
-        FilterFunctions,
-        MappingLevel,
-        ProjectLevel,
-        ResourceLevel,
-        ScanLevel,
-        SubjectLevel,
-    )
     from xnat_sdk.models import (
         AbstractResource,
-        ExperimentData,
         ImageAssessorData,
         ImageScanData,
-        ProjectData,
         ReconstructedImageData,
         SubjectAssessorData,
         SubjectData,
@@ -254,113 +242,10 @@ class _HasDataDir(Creatable):
         return data_dir(self)
 
 
-class _Mappable(Creatable):
+class _Mappable(Walks, Creatable):
     """Mixin: xnatpy's ``map`` and ``mapping_iter`` from this object down."""
 
     __slots__ = ()
-
-    @overload
-    def mapping_iter(
-        self,
-        level: ProjectLevel,
-        filter_function: FilterFunctions | None = None,
-        *,
-        executor: ThreadPoolExecutor | None = None,
-        max_workers: int | None = None,
-    ) -> Iterator[ProjectData]: ...
-    @overload
-    def mapping_iter(
-        self,
-        level: SubjectLevel,
-        filter_function: FilterFunctions | None = None,
-        *,
-        executor: ThreadPoolExecutor | None = None,
-        max_workers: int | None = None,
-    ) -> Iterator[SubjectData]: ...
-    @overload
-    def mapping_iter(
-        self,
-        level: ExperimentLevel,
-        filter_function: FilterFunctions | None = None,
-        *,
-        executor: ThreadPoolExecutor | None = None,
-        max_workers: int | None = None,
-    ) -> Iterator[ExperimentData]: ...
-    @overload
-    def mapping_iter(
-        self,
-        level: ScanLevel,
-        filter_function: FilterFunctions | None = None,
-        *,
-        executor: ThreadPoolExecutor | None = None,
-        max_workers: int | None = None,
-    ) -> Iterator[ImageScanData]: ...
-    @overload
-    def mapping_iter(
-        self,
-        level: ResourceLevel,
-        filter_function: FilterFunctions | None = None,
-        *,
-        executor: ThreadPoolExecutor | None = None,
-        max_workers: int | None = None,
-    ) -> Iterator[AbstractResource]: ...
-    @overload
-    def mapping_iter(
-        self,
-        level: MappingLevel | str,
-        filter_function: FilterFunctions | None = None,
-        *,
-        executor: ThreadPoolExecutor | None = None,
-        max_workers: int | None = None,
-    ) -> Iterator[Any]: ...
-    def mapping_iter(
-        self,
-        level: MappingLevel | str,
-        filter_function: FilterFunctions | None = None,
-        *,
-        executor: ThreadPoolExecutor | None = None,
-        max_workers: int | None = None,
-    ) -> Iterator[Any]:
-        """The objects at ``level`` under this one; ``max_workers`` threads (or a
-        ``ThreadPoolExecutor``) list a level's objects side by side (see
-        :func:`xnat_sdk.mapping.mapping_iter`)."""
-        from xnat_sdk.mapping import mapping_iter
-
-        return mapping_iter(
-            self, level, filter_function, executor=executor, max_workers=max_workers
-        )
-
-    def map(
-        self,
-        function: Callable[..., Any],
-        level: MappingLevel | str,
-        args: Sequence[Any] | None = None,
-        kwargs: Mapping[str, Any] | None = None,
-        filter_function: FilterFunctions | None = None,
-        logfile: str | os.PathLike[str] | None = None,
-        *,
-        executor: Executor | Any = None,
-        max_workers: int | None = None,
-        stop_on_error: bool = False,
-        verbose: bool = False,
-    ) -> dict[str, Any]:
-        """``function(obj, *args, **kwargs)`` for every object at ``level`` under this one:
-        ``{uri: result}`` (see :mod:`xnat_sdk.mapping`)."""
-        from xnat_sdk.mapping import map_objects
-
-        return map_objects(
-            self,
-            function,
-            level,
-            args,
-            kwargs,
-            filter_function,
-            logfile,
-            executor=executor,
-            max_workers=max_workers,
-            stop_on_error=stop_on_error,
-            verbose=verbose,
-        )
 
 
 class ProjectBase(TreeDownloads, _Mappable, _HasDataDir, _HasResources, _HasFields):
