@@ -225,13 +225,20 @@ def test_unknown_keys_always_raise_key_error(
         assert info.value.key == label
 
 
-def test_walking_subjects_batches_their_experiment_listings(
-    server: LocalXNAT, session: XNATSession, seeded: Seeded, log: RequestLog
-) -> None:
+@pytest.fixture
+def six_subjects(server: LocalXNAT, session: XNATSession, seeded: Seeded) -> Seeded:
+    """The seeded project with subjects S3..S6 added, one experiment E{n} each."""
     for n in range(3, 7):
         server.seed_subject(seeded.project, f"S{n}")
         server.seed_session(seeded.project, f"S{n}", f"E{n}")
     session.clearcache()
+    return seeded
+
+
+def test_walking_subjects_batches_their_experiment_listings(
+    server: LocalXNAT, session: XNATSession, six_subjects: Seeded, log: RequestLog
+) -> None:
+    seeded = six_subjects
     log.clear()
     project = session.projects[seeded.project]
     walked = {s.label: sorted(e.label or "" for e in s.experiments) for s in project.subjects}
@@ -247,12 +254,9 @@ def test_walking_subjects_batches_their_experiment_listings(
 
 
 def test_a_server_that_cannot_batch_is_asked_once(
-    server: LocalXNAT, session: XNATSession, seeded: Seeded, log: RequestLog
+    server: LocalXNAT, session: XNATSession, six_subjects: Seeded, log: RequestLog
 ) -> None:
-    for n in range(3, 7):
-        server.seed_subject(seeded.project, f"S{n}")
-        server.seed_session(seeded.project, f"S{n}", f"E{n}")
-    session.clearcache()
+    seeded = six_subjects
     project = session.projects[seeded.project]
     list(project.subjects)
     # a server that leaves out the subject_ID column: the walk cannot batch
