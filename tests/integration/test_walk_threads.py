@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import xnat_sdk
-from xnat_sdk.errors import XNATValidationError
+from xnat_sdk.errors import XNATServerError, XNATValidationError
 from xnat_sdk.mapping import create_filter_funcs
 from xnat_sdk.session import XNATSession
 from xnat_sdk.testing.local import LocalXNAT
@@ -114,3 +114,16 @@ def test_map_walks_a_resource_level_on_its_threads(admin: XNATSession) -> None:
     results = project.map(lambda resource: resource.label, "scan_resource", max_workers=3)
     assert list(results) == expected
     assert set(results.values()) == {"DICOM"}
+
+
+def test_a_failed_listing_stops_a_threaded_walk_with_its_error(
+    server: LocalXNAT, admin: XNATSession
+) -> None:
+    project = admin.projects[PROJECT]
+    scans = list(project.mapping_iter("scan"))
+    second = scans[1].uri.removeprefix(server.url)
+    server.faults.fail_next(count=20, status=500, prefix=f"{second}/resources")
+    with pytest.raises(XNATServerError):
+        list(project.mapping_iter("scan_resource", max_workers=4))
+    server.faults.clear()
+    assert len(list(project.mapping_iter("scan_resource", max_workers=4))) == len(scans)
