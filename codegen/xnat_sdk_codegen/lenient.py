@@ -36,13 +36,12 @@ represented with a :class:`~xnat_sdk_codegen.reader.SchemaError` naming the same
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Refused", "SchemaLeniencyWarning", "prepare", "with_line"]
+__all__ = ["Refused", "SchemaLeniencyWarning", "line_of", "prepare"]
 
 XS_NS = "http://www.w3.org/2001/XMLSchema"
 _XS = "{" + XS_NS + "}"
@@ -463,36 +462,27 @@ def prepare(path: Path, data: bytes) -> bytes:
     return out
 
 
-_WHERE = re.compile(
-    r"^(?P<file>\S+?\.xsd): (?:complexType )?(?:[\w.-]+:)?(?P<type>[\w.-]+)"
-    r"(?P<trail>(?:/@?[\w.-]+)*)(?P<rest>: .*)$",
-    re.DOTALL,
-)
-
-
-def with_line(message: str) -> str:
-    """``message`` (``FILE: prefix:type/a/@b: problem``, as the reader words its errors) with
-    the line of the element or attribute it names: ``FILE:LINE: <type/a/@b>: problem``."""
-    m = _WHERE.match(message)
-    if m is None or not Path(m.group("file")).is_file():
-        return message
+def line_of(file: str, type_name: str, trail: tuple[str, ...] = ()) -> int | None:
+    """The line of the schema element a reader message is about: the top-level complexType
+    or element ``type_name`` (``prefix:`` ignored; a child item type ``owner_element`` such
+    as ``reviewData_scan`` is the element below its owner), then the ``trail`` of elements
+    and ``@attributes`` below it. None when the file or the element cannot be found."""
+    if not Path(file).is_file():
+        return None
     from lxml import etree
 
     try:
-        root = etree.parse(m.group("file")).getroot()
+        root = etree.parse(file).getroot()
     except (OSError, etree.XMLSyntaxError):
-        return message
+        return None
     tops = {str(n.get("name")): n for n in root if _xs(n, "complexType", "element")}
-    parts = m.group("type").split("_")  # a child item type: owner_element (reviewData_scan)
+    parts = type_name.rsplit(":", 1)[-1].split("_")
     cut = next((i for i in range(len(parts), 0, -1) if "_".join(parts[:i]) in tops), 0)
     node = tops.get("_".join(parts[:cut]))
     steps = ["_".join(parts[cut:])] if parts[cut:] else []
-    for step in steps + [p for p in m.group("trail").split("/") if p]:
+    for step in [*steps, *trail]:
         if node is None:
             break
         tags = (_XS + "attribute",) if step.startswith("@") else (_XS + "element",)
         node = next((n for n in node.iter(*tags) if n.get("name") == step.lstrip("@")), None)
-    if node is None:
-        return message
-    named = m.group("type") + m.group("trail")
-    return f"{m.group('file')}:{node.sourceline}: <{named}>{m.group('rest')}"
+    return None if node is None else int(node.sourceline)

@@ -14,6 +14,7 @@ code imports them from the core package (``xnat_sdk.models``).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -82,7 +83,45 @@ _FACETS = (
 
 
 class SchemaError(Exception):
-    """A schema cannot be read: missing import, unknown type, unsupported construct."""
+    """A schema cannot be read: missing import, unknown type, unsupported construct;
+    ``where`` says where (when known), ``problem`` what, without the place."""
+
+    def __init__(self, message: str, where: Where | None = None, problem: str = "") -> None:
+        super().__init__(message)
+        self.where = where
+        self.problem = problem or message
+
+
+@dataclass(frozen=True)
+class Where:
+    """The place in a schema a message is about: the file, a type (a top-level complexType's
+    or element's own name, with its ``kind``, or the xsi type ``prefix:name`` a field belongs
+    to, with the ``trail`` of elements and ``@attributes`` below it) and a ``note``. Printed
+    as the reader's messages begin; the line it stands on is found with
+    :func:`lenient.line_of`."""
+
+    file: str
+    type: str
+    trail: tuple[str, ...] = ()
+    kind: str = ""
+    note: str = ""
+
+    def __str__(self) -> str:
+        head = f"{self.kind} {self.type}" if self.kind else self.type
+        text = f"{self.file}: {head}" + "".join(f"/{part}" for part in self.trail)
+        return f"{text} ({self.note})" if self.note else text
+
+    def below(self, *parts: str) -> Where:
+        """The place of an element or ``@attribute`` below this one."""
+        return dataclasses.replace(self, trail=(*self.trail, *parts))
+
+    def noting(self, note: str) -> Where:
+        """This place with a note (``simpleType X in FILE``)."""
+        return dataclasses.replace(self, note=note)
+
+    def error(self, problem: str) -> SchemaError:
+        """A :class:`SchemaError` about this place."""
+        return SchemaError(f"{self}: {problem}", self, problem)
 
 
 @dataclass
@@ -359,7 +398,8 @@ class Reader:
                 self._simple.setdefault(f"{{{ns}}}{st.name}", (st, loaded))
             for el in schema.elements or []:
                 if el.name and el.type:
-                    tkey = self._qkey(el.type, el.ns_map, f"{loaded.path}: element {el.name}")
+                    at = Where(str(loaded.path), str(el.name), kind="element")
+                    tkey = self._qkey(el.type, el.ns_map, at)
                     self._elements.setdefault(tkey, str(el.name))
                 elif el.name and el.complex_type is not None and ns != XDAT_NS:
                     self._index_element_type(el, loaded)
@@ -385,46 +425,46 @@ class Reader:
         ns, local = key[1:].split("}", 1)
         return ns, local
 
-    def _qkey(self, ref: str, ns_map: Mapping[Any, str] | None, where: str) -> str:
+    def _qkey(self, ref: str, ns_map: Mapping[Any, str] | None, where: Where) -> str:
         ns_map = ns_map or {}
         if ":" in ref:
             prefix, local = ref.split(":", 1)
             ns = ns_map.get(prefix)
             if ns is None:
-                raise SchemaError(f"{where}: unknown namespace prefix in type reference {ref!r}")
+                raise where.error(f"unknown namespace prefix in type reference {ref!r}")
         else:
             local = ref
             ns = ns_map.get(None) or ns_map.get("") or ""
         return f"{{{ns}}}{local}"
 
-    def _simple_type(self, key: str, where: str) -> _Simple | None:
+    def _simple_type(self, key: str, where: Where) -> _Simple | None:
         """The Python view of a simple type key, or None when *key* is not simple."""
         ns, local = self._split(key)
         if ns == XS_NS:
             if local not in BUILTIN_TYPES:
-                raise SchemaError(f"{where}: unsupported XSD builtin type xs:{local}")
+                raise where.error(f"unsupported XSD builtin type xs:{local}")
             return _Simple(BUILTIN_TYPES[local], (), f"xs:{local}")
         if key in self._simple:
             st, loaded = self._simple[key]
-            return self._inline_simple(st, f"{where} (simpleType {local} in {loaded.path})")
+            return self._inline_simple(st, where.noting(f"simpleType {local} in {loaded.path}"))
         return None
 
-    def _inline_simple(self, st: Any, where: str) -> _Simple:
+    def _inline_simple(self, st: Any, where: Where) -> _Simple:
         restriction = getattr(st, "restriction", None)
         if restriction is None:
             if getattr(st, "list", None) is not None or getattr(st, "union", None) is not None:
                 return _Simple("str", (), "xs:string")
-            raise SchemaError(f"{where}: simpleType without restriction is not supported")
+            raise where.error("simpleType without restriction is not supported")
         enums = tuple(str(e.value) for e in restriction.enumerations or [])
         if restriction.base:
             base_key = self._qkey(restriction.base, restriction.ns_map, where)
             base = self._simple_type(base_key, where)
             if base is None:
-                raise SchemaError(f"{where}: restriction base {restriction.base!r} is not simple")
+                raise where.error(f"restriction base {restriction.base!r} is not simple")
         elif restriction.simple_type is not None:
             base = self._inline_simple(restriction.simple_type, where)
         else:
-            raise SchemaError(f"{where}: restriction without a base")
+            raise where.error("restriction without a base")
         facets = dict(base.facets)
         for attr, facet in _FACETS:
             node = getattr(restriction, attr, None)
@@ -442,10 +482,15 @@ class Reader:
         try:
             return self._read()
         except SchemaError as exc:
-            located = lenient.with_line(str(exc))
-            if located == str(exc):
+            place = exc.where
+            line = lenient.line_of(place.file, place.type, place.trail) if place else None
+            if place is None or line is None:
                 raise
-            raise SchemaError(located) from exc
+            note = f" ({place.note})" if place.note else ""
+            named = "/".join((place.type.rsplit(":", 1)[-1], *place.trail))
+            raise SchemaError(
+                f"{place.file}:{line}: <{named}>{note}: {exc.problem}", place, exc.problem
+            ) from exc
 
     def _read(self) -> SchemaSet:
         if not self.schema_dir.is_dir():
@@ -518,7 +563,7 @@ class Reader:
             base = draft.spec.base
         return names
 
-    def _ensure_opaque(self, key: str, where: str) -> None:
+    def _ensure_opaque(self, key: str, where: Where) -> None:
         if key in self._drafts:
             return
         ns, local = self._split(key)
@@ -568,7 +613,7 @@ class Reader:
         if prefix is None:
             raise SchemaError(f"{loaded.path}: namespace {ns} has no prefix to build xsi types")
         xsi = f"{prefix}:{local}"
-        where = f"{loaded.path}: complexType {local}"
+        where = Where(str(loaded.path), local, kind="complexType")
         base = self._base_of(ct, where)
         if base is not None:
             self._build_base(base, where)
@@ -608,20 +653,20 @@ class Reader:
         )
         draft.fields.extend(self._body_fields(scope, ct, local, self._inherited_names(base)))
 
-    def _build_base(self, base: str, where: str) -> None:
+    def _build_base(self, base: str, where: Where) -> None:
         if base in self._complex:
             self._build_named(base)
         elif self._split(base)[0] in self._opaque_used:
             self._ensure_opaque(base, where)
         else:
-            raise SchemaError(f"{where}: base type {base} is not defined in any schema read")
+            raise where.error(f"base type {base} is not defined in any schema read")
 
-    def _base_of(self, ct: Any, where: str) -> str | None:
+    def _base_of(self, ct: Any, where: Where) -> str | None:
         content = ct.complex_content or ct.simple_content
         if content is None:
             return None
         if content.restriction is not None:
-            raise SchemaError(f"{where}: derivation by restriction is not supported")
+            raise where.error("derivation by restriction is not supported")
         ext = content.extension
         if ext is None or not ext.base:
             return None
@@ -630,7 +675,7 @@ class Reader:
             return None  # simpleContent over a simple type: a text field, not a base class
         return key
 
-    def _simple_type_or_none(self, key: str, where: str) -> _Simple | None:
+    def _simple_type_or_none(self, key: str, where: Where) -> _Simple | None:
         ns, _ = self._split(key)
         if ns == XS_NS or key in self._simple:
             return self._simple_type(key, where)
@@ -641,9 +686,7 @@ class Reader:
         self, scope: _Scope, ct: Any, text_name: str, inherited: set[str]
     ) -> list[FieldDecl]:
         """Fields of a complexType body: text, attributes, then elements in schema order."""
-        where = f"{scope.where_file}: {scope.root_xsi}" + (
-            "/" + "/".join(scope.path) if scope.path else ""
-        )
+        where = Where(scope.where_file, scope.root_xsi, scope.path)
         taken = set(inherited)
         fields: list[FieldDecl] = []
         holder: Any = ct
@@ -673,7 +716,7 @@ class Reader:
                     )
                 )
         if getattr(holder, "attribute_groups", None):
-            raise SchemaError(f"{where}: xs:attributeGroup is not supported")
+            raise where.error("xs:attributeGroup is not supported")
         for attr in holder.attributes or []:
             spec = self._attribute_field(scope, attr, taken, where)
             taken.add(spec.py_name)
@@ -689,11 +732,11 @@ class Reader:
                 taken.add(spec.py_name)
                 fields.append(spec)
         if getattr(holder, "group", None) is not None:
-            raise SchemaError(f"{where}: xs:group references are not supported")
+            raise where.error("xs:group references are not supported")
         return fields
 
     def _walk(
-        self, group: Any, optional: bool, repeated: bool, where: str
+        self, group: Any, optional: bool, repeated: bool, where: Where
     ) -> Iterator[tuple[Any, bool, bool]]:
         for kid in _children_in_order(group):
             kind = type(kid).__name__
@@ -713,7 +756,7 @@ class Reader:
             elif kind == "Choice":
                 yield from self._walk(kid, True, repeated or _max(kid.max_occurs) != 1, where)
             else:
-                raise SchemaError(f"{where}: xs:{kind.lower()} inside a model group is unsupported")
+                raise where.error(f"xs:{kind.lower()} inside a model group is unsupported")
 
     def _literal_or(self, simple: _Simple) -> str:
         if simple.enumeration and simple.py_type == "str":
@@ -727,18 +770,20 @@ class Reader:
                 return "int"
         return simple.py_type
 
-    def _attribute_field(self, scope: _Scope, attr: Any, taken: set[str], where: str) -> FieldDecl:
+    def _attribute_field(
+        self, scope: _Scope, attr: Any, taken: set[str], where: Where
+    ) -> FieldDecl:
         if attr.ref or not attr.name:
-            raise SchemaError(f"{where}: attribute references (ref={attr.ref!r}) are not supported")
+            raise where.error(f"attribute references (ref={attr.ref!r}) are not supported")
         name = str(attr.name)
-        awhere = f"{where}/@{name}"
+        awhere = where.below(f"@{name}")
         doc, app = _annotation(attr.annotations)
         if attr.type:
             key = self._qkey(attr.type, attr.ns_map, awhere)
             simple = self._simple_type(key, awhere) if self._is_simple_key(key) else None
             if simple is None:
-                raise SchemaError(
-                    f"{awhere}: attribute type {attr.type!r} ({key}) is not defined in any "
+                raise awhere.error(
+                    f"attribute type {attr.type!r} ({key}) is not defined in any "
                     "schema that was read"
                 )
             xsd_type = str(attr.type)
@@ -780,15 +825,15 @@ class Reader:
         optional: bool,
         repeated: bool,
         taken: set[str],
-        where: str,
+        where: Where,
         py_source: str | None = None,
         extra_path: tuple[str, ...] = (),
         outer_doc: str = "",
     ) -> FieldDecl:
         if el.ref or not el.name:
-            raise SchemaError(f"{where}: element references (ref={el.ref!r}) are not supported")
+            raise where.error(f"element references (ref={el.ref!r}) are not supported")
         name = str(el.name)
-        ewhere = f"{where}/{'/'.join((*extra_path, name))}"
+        ewhere = where.below(*extra_path, name)
         doc, app = _annotation(el.annotations)
         doc = doc or outer_doc
         path_t = (*scope.path, *extra_path, name)
@@ -863,7 +908,7 @@ class Reader:
     def _typed_element_field(
         self,
         el: Any,
-        ewhere: str,
+        ewhere: Where,
         simple_required: bool,
         default: Any,
         common: dict[str, Any],
@@ -890,8 +935,8 @@ class Reader:
             self._ensure_opaque(key, ewhere)
             target = key
         else:
-            raise SchemaError(
-                f"{ewhere}: type {el.type!r} ({key}) is not defined in any schema that was "
+            raise ewhere.error(
+                f"type {el.type!r} ({key}) is not defined in any schema that was "
                 "read; add the schema that defines it, or fix the import"
             )
         return FieldDecl(py_type="", xsd_type=str(el.type), kind="child", target=target, **common)
@@ -920,7 +965,7 @@ class Reader:
         py: str,
         kind: TypeKind,
         ct: Any,
-        where: str,
+        where: Where,
         doc: str,
         app: tuple[tuple[str, str], ...],
     ) -> TypeSpec:
@@ -946,7 +991,7 @@ class Reader:
         )
 
     def _build_nested(
-        self, scope: _Scope, path_t: tuple[str, ...], name: str, ct: Any, where: str, doc: str
+        self, scope: _Scope, path_t: tuple[str, ...], name: str, ct: Any, where: Where, doc: str
     ) -> str:
         key = f"{scope.key}/{name}"
         py = naming.nested_class_name(scope.class_name, name)
@@ -965,7 +1010,7 @@ class Reader:
         )
         return self._fill_anonymous(scope, spec, key, scope.root_xsi, path_t, ct, name)
 
-    def _build_child(self, scope: _Scope, el: Any, ct: Any, where: str, path: str) -> str:
+    def _build_child(self, scope: _Scope, el: Any, ct: Any, where: Where, path: str) -> str:
         name = str(el.name)
         local = scope.root_xsi.split(":", 1)[1] + "_" + name
         key = naming.unique(f"{{{scope.namespace}}}{local}", self._drafts)

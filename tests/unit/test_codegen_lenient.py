@@ -135,6 +135,45 @@ def test_an_unknown_type_is_an_error_naming_file_line_and_element(tmp_path: Path
     assert f"bad.xsd:{line}: <probeData/options/data>: type 'd6:nope'" in str(info.value)
 
 
+_LAST_OPTION = (
+    '<xs:element name="pass" type="xs:boolean" minOccurs="0"/>\n              </xs:sequence>'
+)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "marker", "expected"),
+    [
+        # an attribute below a field's type: the attribute's own line
+        (
+            _LAST_OPTION,
+            _LAST_OPTION + '\n<xs:attribute name="level" type="d6:missing"/>',
+            "d6:missing",
+            "<probeData/options/@level>: attribute type 'd6:missing'",
+        ),
+        # the type's own problem: the complexType's line
+        (
+            'base="xnat:imageAssessorData"',
+            'base="d6:absent"',
+            'name="probeData"',
+            "<probeData>: base type",
+        ),
+    ],
+)
+def test_errors_name_the_line_of_what_they_are_about(
+    tmp_path: Path, old: str, new: str, marker: str, expected: str
+) -> None:
+    source = (LENIENT / "d6" / "d6.xsd").read_text("utf-8")
+    assert old in source
+    bad = tmp_path / "bad" / "bad.xsd"
+    bad.parent.mkdir()
+    bad.write_text(source.replace(old, new))
+    line = next(i for i, t in enumerate(bad.read_text().splitlines(), 1) if marker in t)
+    with pytest.raises(SchemaError) as info:
+        read_schemas(tmp_path, SCHEMAS)
+    assert f"bad.xsd:{line}: {expected}" in str(info.value)
+    assert info.value.where is not None and info.value.where.file == str(bad)
+
+
 def test_required_follows_xnat_and_use_on_elements_is_read() -> None:
     schema_set, messages = _read("use")
     fields = _fields(_type(schema_set, "probeData"))
