@@ -192,10 +192,9 @@ class Listing(Generic[T]):
         self._from_doc = False
         self._lock = threading.RLock()
         self._views: dict[type, Listing[Any]] = {}
-        # a walk's project-wide rows: the experiments of every subject (here), the scans of
-        # every session (see _objects.tree)
-        self._experiment_batch: SecondAskBatch[dict[str, list[dict[str, Any]]]] = SecondAskBatch()
-        self._scan_batch: SecondAskBatch[Any] = SecondAskBatch()
+        # a walk's project-wide rows, made on first use (a subjects listing's only): the
+        # experiments of every subject (here), the scans of every session (_objects.tree)
+        self._batches: dict[str, SecondAskBatch[Any]] = {}
 
     # -- constructors ----------------------------------------------------------------------
 
@@ -380,6 +379,11 @@ class Listing(Generic[T]):
             raise XNATValidationError(self._spec.name, "these are files, not archive objects")
         return found
 
+    def _batch(self, name: str) -> SecondAskBatch[Any]:
+        """This listing's batch ``name`` (see :class:`SecondAskBatch`; ``setdefault`` is
+        atomic, so no lock of this listing is taken from inside another listing's)."""
+        return self._batches.get(name) or self._batches.setdefault(name, SecondAskBatch())
+
     def _batched_experiments(self, subject: XNATObject) -> list[dict[str, Any]] | None:
         """Experiment rows of one subject of this (project subjects) listing, from ONE
         project-wide listing; used once a walk asks a second subject for its experiments
@@ -404,7 +408,8 @@ class Listing(Generic[T]):
                 return None  # the server ignored the subject_ID column: no batching
             return index
 
-        index = self._experiment_batch.get(session.cache_generation, load)
+        index: dict[str, list[dict[str, Any]]] | None
+        index = self._batch("experiments").get(session.cache_generation, load)
         if index is None:
             return None
         ident = (subject._xnat_uri or "").rstrip("/").rsplit("/", 1)[-1]

@@ -270,14 +270,12 @@ def _walk_pool(executor: Executor | None, max_workers: int | None) -> Executor |
     this process's session, so it runs on threads here, whatever runs the mapped calls."""
     if max_workers is not None and (isinstance(max_workers, bool) or max_workers < 1):
         raise XNATValidationError("max_workers", f"expected a number >= 1, got {max_workers!r}")
-    if executor is None:
-        if max_workers is None or max_workers == 1:
-            return None
-        from concurrent.futures import ThreadPoolExecutor
-
-        return ThreadPoolExecutor(max_workers, thread_name_prefix="xnat-sdk-walk")
+    if executor is None and (max_workers is None or max_workers == 1):
+        return None
     from concurrent.futures import ThreadPoolExecutor
 
+    if executor is None:
+        return ThreadPoolExecutor(max_workers, thread_name_prefix="xnat-sdk-walk")
     if not isinstance(executor, ThreadPoolExecutor):
         raise XNATValidationError(
             "executor",

@@ -144,7 +144,7 @@ def batched_scan_rows(
     listing = (experiment._xnat_cache or {}).get("siblings")
     subject = listing._parent if isinstance(listing, Listing) else None
     subjects = (subject._xnat_cache or {}).get("siblings") if subject is not None else None
-    if not isinstance(subjects, Listing) or subjects._experiment_batch.value is None:
+    if not isinstance(subjects, Listing) or subjects._batch("experiments").value is None:
         return None  # not a walk whose experiments were batched
     project = subjects._parent
     session = experiment._xnat_session
@@ -155,7 +155,7 @@ def batched_scan_rows(
         specs = _all_scan_specs(session)
         return _scan_rows(session, project.uri, specs), specs
 
-    found = subjects._scan_batch.get(session.cache_generation, load)
+    found = subjects._batch("scans").get(session.cache_generation, load)
     if found is None:
         return None
     rows, specs = found
