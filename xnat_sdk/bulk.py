@@ -3,7 +3,8 @@ storage for a cluster), file by file, a bounded number at a time, resumable.
 
 Each session's files come from ONE listing (``{session}/scans/ALL/files``: size and MD5 per
 file) and land where ``download_dir`` puts them
-(``{session label}/scans/{id}-{type}/resources/{label}/files/{path}``). A file already there
+(``{session label}/scans/{id}-{type}/resources/{label}/files/{path}`` below the project
+and subject folders). A file already there
 with the listed size and MD5 is skipped, so a rerun (after a crash, on another worker, with
 more sessions) downloads only what is missing or wrong; every new file is written under a
 temporary name and renamed once verified, so a killed run leaves no half file under a
