@@ -8,6 +8,8 @@ at each level), and returns ``{object uri: result}``; a call that raises gives a
 (:func:`create_filter_funcs`) prune the walk: a pattern (``fnmatch``, or a regular expression
 with ``use_regex=True``) matched against the level's key (project name, subject and
 experiment label, scan type, resource label), or a function of the object.
+``session.map_over(func, objects)`` (:func:`map_over`) makes the same calls over objects the
+caller chose (a search result, a listing, files) instead of a walk.
 
 The walk (:func:`mapping_iter`) and the calls (:func:`apply_all`) are separate steps, so an
 executor can run the calls later without changing the walk; here they run one after the
@@ -26,7 +28,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -46,6 +48,7 @@ __all__ = [
     "apply_all",
     "create_filter_funcs",
     "map_objects",
+    "map_over",
     "mapping_iter",
 ]
 
@@ -433,15 +436,112 @@ def map_objects(
     verbose: bool = False,
 ) -> dict[str, Any]:
     """``root.map(...)``: see the module's docstring."""
-    from xnat_sdk._maprun import run_calls
+    from xnat_sdk.session import XNATSession
 
-    log_path = Path(logfile) if logfile is not None else None
-    state = _load_log(log_path) if log_path is not None else {}
-    done = {uri for uri, entry in state.items() if entry.get("success")}
-    written = [time.monotonic()]
+    def walk(skip: Callable[[str], bool] | None) -> list[Any]:
+        # the walk lists on the calls' thread pool, else on max_workers (8) threads of its own
+        from concurrent.futures import ThreadPoolExecutor
 
-    def record(uri: str, found: Any) -> None:
-        if log_path is None:
+        threads = executor if isinstance(executor, ThreadPoolExecutor) else None
+        return list(
+            mapping_iter(
+                root,
+                level,
+                filter_function,
+                skip=skip,
+                executor=threads,
+                max_workers=None if threads is not None else (max_workers or 8),
+            )
+        )
+
+    session = root if isinstance(root, XNATSession) else _object_session(root)
+    run = _LoggedRun(logfile)
+    items = walk(run.done.__contains__ if run.done else None)
+    outcomes = run.calls(
+        session, items, function, args, kwargs, executor, max_workers, stop_on_error, verbose
+    )
+    # the successes of earlier runs (from the log), then this run's objects in walk order
+    results = {uri: e["result"] for uri, e in run.state.items() if e.get("success")}
+    for item, found in zip(items, outcomes, strict=True):
+        results[item.uri] = _result(item.uri, found)
+    return results
+
+
+def map_over(
+    session: XNATSession,
+    function: Callable[..., Any],
+    objects: Iterable[Any],
+    args: Sequence[Any] | None = None,
+    kwargs: Mapping[str, Any] | None = None,
+    logfile: str | os.PathLike[str] | None = None,
+    *,
+    executor: Any = None,
+    max_workers: int | None = None,
+    stop_on_error: bool = False,
+    verbose: bool = False,
+) -> dict[str, Any]:
+    """``session.map_over(...)``: ``function`` over objects the caller chose (a search
+    result, a listing, a filtered list), run as :meth:`map` runs its calls; the result in
+    the objects' order, each object once (by URI)."""
+    given = _own_objects(session, objects)
+    run = _LoggedRun(logfile)
+    items = [obj for obj in given.values() if obj.uri not in run.done]
+    outcomes = run.calls(
+        session, items, function, args, kwargs, executor, max_workers, stop_on_error, verbose
+    )
+    found = {item.uri: _result(item.uri, o) for item, o in zip(items, outcomes, strict=True)}
+    return {uri: found[uri] if uri in found else run.state[uri]["result"] for uri in given}
+
+
+def _own_objects(session: XNATSession, objects: Iterable[Any]) -> dict[str, Any]:
+    """``{uri: object}`` of ``objects`` (first of each URI), all objects or files of
+    ``session`` (an object of another session would be sent to a server the run's token is
+    not for)."""
+    from xnat_sdk._objects.core import XNATObject
+    from xnat_sdk.listings import Listing, RemoteFile
+
+    # a listing is a Mapping whose iteration gives its objects; any other mapping gives keys
+    if isinstance(objects, (str, bytes, Mapping)) and not isinstance(objects, Listing):
+        hint = " (its .values())" if isinstance(objects, Mapping) else ""
+        raise XNATValidationError(
+            "objects",
+            f"expected objects (a list, a listing, a search result), got "
+            f"{type(objects).__name__}{hint}",
+        )
+    given: dict[str, Any] = {}
+    for n, obj in enumerate(objects):
+        if isinstance(obj, XNATObject):
+            owner, uri = obj._xnat_session, obj._xnat_uri
+        elif isinstance(obj, RemoteFile):
+            owner, uri = obj._session, obj.uri
+        else:
+            raise XNATValidationError(
+                "objects", f"item {n} is a {type(obj).__name__}, not an XNAT object or file"
+            )
+        if not uri:
+            raise XNATValidationError(
+                "objects", f"item {n} ({type(obj).__name__}) is not on the server (no REST path)"
+            )
+        if owner is not session:
+            raise XNATValidationError(
+                "objects", f"item {n} ({type(obj).__name__} {uri}) is of another session"
+            )
+        given.setdefault(uri, obj)
+    return given
+
+
+class _LoggedRun:
+    """A map run's log: the state read from ``logfile`` (what succeeded is skipped), kept
+    up to date as calls finish and written whole at the end."""
+
+    def __init__(self, logfile: str | os.PathLike[str] | None) -> None:
+        self.path = Path(logfile) if logfile is not None else None
+        self.state = _load_log(self.path) if self.path is not None else {}
+        self.done = {uri for uri, entry in self.state.items() if entry.get("success")}
+        self._written = time.monotonic()
+
+    def record(self, uri: str, found: Any) -> None:
+        if self.path is None:
             return
         result = found.value if found.ok else found.message
         try:
@@ -450,47 +550,43 @@ def map_objects(
             raise XNATValidationError(
                 "function", f"with a logfile the results must be JSON data: {exc}"
             ) from exc
-        state[uri] = {"success": found.ok, "result": result}
+        self.state[uri] = {"success": found.ok, "result": result}
         # the whole log at most once a second (rewriting it per result is quadratic in the
         # number of objects), and once more when the run ends
-        if time.monotonic() - written[0] >= _LOG_INTERVAL:
-            _save_log(log_path, state)
-            written[0] = time.monotonic()
+        if time.monotonic() - self._written >= _LOG_INTERVAL:
+            _save_log(self.path, self.state)
+            self._written = time.monotonic()
 
-    # the walk lists on the calls' thread pool, else on max_workers (8) threads of its own
-    from concurrent.futures import ThreadPoolExecutor
+    def calls(
+        self,
+        session: XNATSession,
+        items: list[Any],
+        function: Callable[..., Any],
+        args: Sequence[Any] | None,
+        kwargs: Mapping[str, Any] | None,
+        executor: Any,
+        max_workers: int | None,
+        stop_on_error: bool,
+        verbose: bool,
+    ) -> list[Any]:
+        """The outcome of every call, in the items' order (see ``_maprun.run_calls``)."""
+        from xnat_sdk._maprun import run_calls
 
-    threads = executor if isinstance(executor, ThreadPoolExecutor) else None
-    items = list(
-        mapping_iter(
-            root,
-            level,
-            filter_function,
-            skip=done.__contains__ if done else None,
-            executor=threads,
-            max_workers=None if threads is not None else (max_workers or 8),
-        )
-    )
-    from xnat_sdk.session import XNATSession
-
-    session = root if isinstance(root, XNATSession) else _object_session(root)
-    try:
-        outcomes = run_calls(
-            session,
-            items,
-            function,
-            tuple(args or ()),
-            dict(kwargs or {}),
-            executor=executor,
-            max_workers=max_workers,
-            stop_on_error=stop_on_error,
-            record=record,
-            verbose=verbose,
-        )
-    finally:
-        if log_path is not None:
-            _save_log(log_path, state)
-    results = {uri: e["result"] for uri, e in state.items() if e.get("success")}
-    for item, found in zip(items, outcomes, strict=True):
-        results[item.uri] = _result(item.uri, found)
-    return results
+        if not items:  # nothing to call: no token issued, no pool started
+            return []
+        try:
+            return run_calls(
+                session,
+                items,
+                function,
+                tuple(args or ()),
+                dict(kwargs or {}),
+                executor=executor,
+                max_workers=max_workers,
+                stop_on_error=stop_on_error,
+                record=self.record,
+                verbose=verbose,
+            )
+        finally:
+            if self.path is not None:
+                _save_log(self.path, self.state)

@@ -15,7 +15,7 @@ import os
 import re
 import threading
 import weakref
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar, overload
 from urllib.parse import urljoin
@@ -51,10 +51,12 @@ from xnat_sdk.errors import (
     XNATResponseError,
     XNATValidationError,
 )
-from xnat_sdk.listings import Listing
+from xnat_sdk.listings import Listing, RemoteFile
 from xnat_sdk.progress import ProgressCallback, default_update_func
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     import requests
 
     from xnat_sdk._objects.datadir import DataDirType
@@ -1024,6 +1026,43 @@ class XNATSession(Walks):
 
         filters = create_filter_funcs(project, subject, experiment, scan, resource, use_regex)
         return list(self.mapping_iter(level, filters))
+
+    def map_over(
+        self,
+        function: Callable[..., Any],
+        objects: Iterable[XNATObject | RemoteFile],
+        args: Sequence[Any] | None = None,
+        kwargs: Mapping[str, Any] | None = None,
+        logfile: str | os.PathLike[str] | None = None,
+        *,
+        executor: Executor | Any = None,
+        max_workers: int | None = None,
+        stop_on_error: bool = False,
+        verbose: bool = False,
+    ) -> dict[str, Any]:
+        """``function(obj, *args, **kwargs)`` for each of ``objects`` you chose (a search
+        result, a listing, ``load_tree``'s objects, a filtered list; objects or files of this
+        session), run as :meth:`map` runs its calls: on ``max_workers`` (8) threads, any
+        ``concurrent.futures.Executor`` or a Dask ``distributed.Client``, the objects
+        travelling to other processes without credentials. ``{uri: result}`` in the objects'
+        order, each URI once; a call that raised gives a
+        :class:`~xnat_sdk.mapping.MappedFunctionFailed` (or, with ``stop_on_error``,
+        :class:`~xnat_sdk.errors.XNATMapError`); with ``logfile`` a new run skips the objects
+        that succeeded before. Nothing is sent before every object is checked."""
+        from xnat_sdk.mapping import map_over
+
+        return map_over(
+            self,
+            function,
+            objects,
+            args,
+            kwargs,
+            logfile,
+            executor=executor,
+            max_workers=max_workers,
+            stop_on_error=stop_on_error,
+            verbose=verbose,
+        )
 
     def batch_download(
         self,

@@ -6,18 +6,26 @@ One Dask cluster (2 worker processes) and one process pool serve the whole modul
 
 from __future__ import annotations
 
+import hashlib
+import json
 import multiprocessing
 import os
 import pickle
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import xnat_sdk
 from xnat_sdk._objects.travel import RunTask, open_sessions
-from xnat_sdk.errors import XNATError, XNATMapError, XNATNotPicklableError
+from xnat_sdk.errors import (
+    XNATError,
+    XNATMapError,
+    XNATNotPicklableError,
+    XNATValidationError,
+)
 from xnat_sdk.mapping import MappedFunctionFailed
 from xnat_sdk.services import TokenResult
 from xnat_sdk.session import XNATSession
@@ -242,3 +250,124 @@ def test_an_object_unpickled_without_a_session_reads_what_it_carries(
         back.quality  # noqa: B018 (not loaded: needs a session)
     with pytest.raises(XNATError, match=r"session\.unpickle"):
         back.xnat_session  # noqa: B018
+
+
+# -- session.map_over: the objects the caller chose -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def documents(server: LocalXNAT, mapped: str) -> dict[str, bytes]:
+    """Three files of a project resource, by path."""
+    files = {f"notes/{n}.txt": f"note {n}\n".encode() * (n + 1) for n in range(3)}
+    resource = server.seed_resource("project", PROJECT, "DOCS")
+    for path, data in files.items():
+        server.seed_file(resource, path, data)
+    return files
+
+
+def file_digest(remote: Any) -> tuple[str, str, int]:
+    """A file's path, the MD5 of its bytes as read in the worker, the worker's process."""
+    with remote.open() as stream:
+        return remote.path, hashlib.md5(stream.read()).hexdigest(), os.getpid()
+
+
+def _chosen_scans(mapper: XNATSession) -> list[Any]:
+    """A search result, reversed and with one object twice: an order no walk gives."""
+    scans = mapper.search(project="map executors")  # xnatpy matches the project name
+    assert len(scans) == 12
+    return [*reversed(scans), scans[-1]]
+
+
+def test_map_over_chosen_objects_on_threads(mapper: XNATSession) -> None:
+    chosen = _chosen_scans(mapper)
+    order = [scan.uri for scan in chosen[:-1]]
+    calls: list[str] = []
+
+    def kind(scan: Any) -> str:
+        calls.append(scan.uri)
+        return fail_on_t2(scan)
+
+    results = mapper.map_over(kind, chosen, max_workers=3)
+    assert list(results) == order  # the objects' order, each URI once
+    assert sorted(calls) == sorted(order)
+    failed = {u: r for u, r in results.items() if isinstance(r, MappedFunctionFailed)}
+    assert len(failed) == 6 and all(r.uri == u for u, r in failed.items())
+    assert {r for r in results.values() if isinstance(r, str)} == {"T1"}
+    with pytest.raises(XNATMapError, match="no T2 wanted"):
+        mapper.map_over(fail_on_t2, chosen, stop_on_error=True, max_workers=1)
+    # a listing works as well as a list: the experiments of one subject
+    subject = mapper.projects[PROJECT].subjects[0]
+    labels = mapper.map_over(where_run, subject.experiments)
+    assert [label for _, _, label in labels.values()] == [e.label for e in subject.experiments]
+
+
+def test_map_over_on_a_process_pool_and_a_dask_cluster(
+    server: LocalXNAT,
+    mapper: XNATSession,
+    documents: dict[str, bytes],
+    processes: ProcessPoolExecutor,
+    dask_client: Any,
+) -> None:
+    tokens = _Tokens(mapper)
+    chosen = _chosen_scans(mapper)
+    here = mapper.map_over(scan_summary, chosen)
+    assert mapper.map_over(scan_summary, chosen, executor=processes) == here
+    assert mapper.map_over(scan_summary, chosen, executor=dask_client) == here
+    assert list(here) == [scan.uri for scan in chosen[:-1]]
+    # files travel too: each worker reads the bytes with its own session
+    files = list(mapper.projects[PROJECT].resources["DOCS"].files.values())
+    digests = mapper.map_over(file_digest, files, executor=processes)
+    assert list(digests) == [f.uri for f in files]
+    assert {path: md5 for path, md5, _ in digests.values()} == {
+        path: hashlib.md5(data).hexdigest() for path, data in documents.items()
+    }
+    assert os.getpid() not in {pid for _, _, pid in digests.values()}
+    assert len(tokens.issued) == 3
+    for token in tokens.issued:
+        _assert_dead(server, token)
+
+
+def test_map_over_with_a_logfile_calls_only_what_failed(
+    mapper: XNATSession, tmp_path: Path
+) -> None:
+    chosen = _chosen_scans(mapper)
+    log = tmp_path / "over.json"
+    first = mapper.map_over(fail_on_t2, chosen, logfile=log)
+    assert json.loads(log.read_text()).keys() == first.keys()
+    calls: list[str] = []
+
+    def again(scan: Any) -> str:
+        calls.append(scan.uri)
+        return f"retried {scan.type}"
+
+    second = mapper.map_over(again, chosen, logfile=log)
+    failed = [u for u, r in first.items() if isinstance(r, MappedFunctionFailed)]
+    assert sorted(calls) == sorted(failed)  # the six that succeeded are not called again
+    assert list(second) == list(first)  # still the objects' order
+    for uri, result in second.items():
+        assert result == ("retried T2" if uri in failed else "T1")
+
+
+def test_map_over_refuses_what_is_not_this_sessions_before_sending(
+    server: LocalXNAT, mapper: XNATSession, processes: ProcessPoolExecutor
+) -> None:
+    from xnat_sdk.models import ProjectData
+
+    mine = _chosen_scans(mapper)
+    tokens = _Tokens(mapper)
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as other:
+        theirs = other.projects[PROJECT].subjects[0]
+        server.faults.start_recording()
+        cases: list[tuple[Any, str]] = [
+            ([*mine, theirs], r"item 13 \(SubjectData .*\) is of another session"),
+            ([ProjectData(id="NEW")], "item 0 .* is not on the server"),
+            ([mine[0], "scan"], "item 1 is a str, not an XNAT object"),
+            ("scan", "got str"),
+            ({scan.uri: scan for scan in mine}, r"got dict \(its \.values\(\)\)"),
+        ]
+        for objects, message in cases:
+            with pytest.raises(XNATValidationError, match=message):
+                mapper.map_over(scan_summary, objects, executor=processes)
+        assert mapper.map_over(scan_summary, [], executor=processes) == {}
+        assert server.faults.recorded() == []  # nothing sent, no token issued
+        assert tokens.issued == []

@@ -16,3 +16,4 @@ for scan in session.mapping_iter("scan"):
 for resource in session.projects["P"].mapping_iter("scan_resource", max_workers=4):
     resource.series_description  # E: "AbstractResource" has no attribute "series_description" # P: Cannot access attribute "series_description"
 session.mapping_iter("scan", max_workers="8")  # E: No overload variant of "mapping_iter" of "Walks" matches argument types "str", "str" # P: No overloads for "mapping_iter" match
+session.map_over(len, ["S1", "S2"])  # E: List item 0 has incompatible type "str"; expected "XNATObject | RemoteFile" # P: cannot be assigned to parameter "objects"

@@ -53,6 +53,12 @@ def script(server: str) -> None:
         reveal_type(session.search(project="P*", scan="T1"))
         # R: list[xnat_sdk.models.xnat_project_data.ProjectData]
         reveal_type(session.search(level="project"))
+        # map_over takes the objects a user chose: a search result, a listing, files
+        chosen = session.search(project="P*", scan="T1")
+        # R: dict[str, Any]
+        reveal_type(session.map_over(scan_count, chosen, executor=pool, max_workers=4))
+        session.map_over(scan_count, tree[0].experiments[ImageSessionData], logfile="run.json")
+        session.map_over(len, project.resources["DOCS"].files.values(), stop_on_error=True)
         level = input()
         # R: typing.Iterator[Any]
         # R-pyright: Iterator[Any]
