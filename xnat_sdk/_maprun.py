@@ -3,17 +3,23 @@
 
 Threads share the calling session. Anything else runs the calls elsewhere: each object goes
 pickled (no credentials, :mod:`xnat_sdk._objects.travel`) with a :class:`RunTask` carrying
-an alias token issued for this run and invalidated when it ends, whatever happens. Results
-come back in walk order; a failed call is a :class:`~xnat_sdk.mapping.MappedFunctionFailed`
-naming the object and the exception, and the others go on unless ``stop_on_error``.
+the run's current alias token. Calls are sent a few at a time (:func:`_window`), so that
+each takes the newest token: one is issued at the start and another each time the current
+one has lived half its life (a run may last longer than XNAT's ``aliasTokenTimeout``), and
+all are invalidated when the run ends, whatever happens. Results come back in walk order; a
+failed call is a :class:`~xnat_sdk.mapping.MappedFunctionFailed` naming the object and the
+exception, and the others go on unless ``stop_on_error``.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import os
 import pickle
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import secrets
+import time
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from xnat_sdk._objects.travel import Outcome, RunTask, call_one, close_sessions
@@ -21,6 +27,7 @@ from xnat_sdk.errors import XNATMapError, XNATNotPicklableError, XNATValidationE
 from xnat_sdk.progress import CountProgress
 
 if TYPE_CHECKING:
+    from xnat_sdk.services import TokenResult
     from xnat_sdk.session import XNATSession
 
 __all__ = ["run_calls"]
@@ -43,12 +50,14 @@ def _check(executor: object) -> None:
     )
 
 
-def _as_completed(futures: list[Any], dask: bool) -> Iterator[Any]:
+def _first_done(pending: Collection[Any], dask: bool) -> Iterable[Any]:
+    """The futures of ``pending`` that are done, waiting for at least one."""
     if dask:
-        from distributed import as_completed
+        from distributed import wait
 
-        return iter(as_completed(futures))  # type: ignore[no-untyped-call]
-    return cf.as_completed(futures)
+        done: Iterable[Any] = wait(list(pending), return_when="FIRST_COMPLETED").done  # type: ignore[no-untyped-call]
+        return done
+    return cf.wait(pending, return_when=cf.FIRST_COMPLETED).done
 
 
 def _outcome(future: Any) -> Outcome:
@@ -63,62 +72,106 @@ def _outcome(future: Any) -> Outcome:
 
 def _collect(
     items: list[Any],
-    futures: list[Any],
+    submit: Callable[[int], Any],
+    window: int,
     dask: bool,
     stop_on_error: bool,
     record: Record,
     verbose: bool,
 ) -> list[Outcome]:
-    index = {id(f): n for n, f in enumerate(futures)}
-    outcomes: list[Outcome | None] = [None] * len(futures)
+    """Run every item's call, at most ``window`` sent and not finished at a time (each sent
+    as late as that allows: a remote call takes the run's token current when it is sent)."""
+    outcomes: list[Outcome | None] = [None] * len(items)
+    pending: dict[Any, int] = {}
+    sent = 0
     try:
-        with CountProgress(verbose, "map", len(futures)) as bar:
-            for future in _as_completed(futures, dask):
-                n = index[id(future)]
-                found = _outcome(future)
-                outcomes[n] = found
-                record(items[n].uri, found)
-                bar.advance()
-                if not found.ok and stop_on_error:
-                    raise XNATMapError(
-                        items[n].uri, found.exception_type, found.message, found.details
-                    )
+        with CountProgress(verbose, "map", len(items)) as bar:
+            while sent < len(items) or pending:
+                while sent < len(items) and len(pending) < window:
+                    pending[submit(sent)] = sent
+                    sent += 1
+                for future in _first_done(pending, dask):
+                    n = pending.pop(future)
+                    found = _outcome(future)
+                    outcomes[n] = found
+                    record(items[n].uri, found)
+                    bar.advance()
+                    if not found.ok and stop_on_error:
+                        raise XNATMapError(
+                            items[n].uri, found.exception_type, found.message, found.details
+                        )
     except BaseException:
         # whatever stops the run (a failure with stop_on_error, a result the log cannot
         # keep, Ctrl-C) stops it now: the calls not started yet never start
-        for other in futures:
+        for other in pending:
             other.cancel()
         raise
     return [o if o is not None else Outcome(False, None, "CancelledError", "") for o in outcomes]
 
 
-def _local_calls(
-    pool: Any,
-    items: list[Any],
-    function: Callable[..., Any],
-    args: Sequence[Any],
-    kwargs: Mapping[str, Any],
-) -> list[Any]:
-    return [pool.submit(call_one, function, item, args, kwargs) for item in items]
+class _Grant:
+    """The run's alias tokens: one issued at the start, a new one once the current one has
+    lived half its life (XNAT's ``aliasTokenTimeout``: 2 days unless the site changed it),
+    every one invalidated at the end. A call takes the token current when it is sent."""
+
+    def __init__(self, session: XNATSession, function: Callable[..., Any], args: Any, kwargs: Any):
+        self._session = session
+        self._run = secrets.token_hex(8)
+        self._verify = True if session.interface.verify is None else session.interface.verify
+        self._call = (function, tuple(args), dict(kwargs))
+        self.issued: list[TokenResult] = []
+        self._task: RunTask | None = None
+        self._renew_at = 0.0
+
+    def task(self) -> RunTask:
+        """The envelope for the next call (a new token first, when it is time)."""
+        now = time.time()
+        if self._task is None or now >= self._renew_at:
+            token, expires = self._session.services._issue()
+            self.issued.append(token)
+            lifetime = (expires - now) if expires is not None else _ASSUMED_TOKEN_LIFETIME
+            self._renew_at = now + max(lifetime, 0.0) / 2
+            function, args, kwargs = self._call
+            self._task = RunTask(
+                self._session.server,
+                self._run,
+                token.alias,
+                token.secret,
+                self._verify,
+                function,
+                args,
+                kwargs,
+            )
+        return self._task
+
+    @property
+    def run(self) -> str:
+        return self._run
+
+    def close(self) -> None:
+        """Invalidate every token of the run (all are tried; the first failure is raised)."""
+        failure: BaseException | None = None
+        for token in self.issued:
+            try:
+                self._session.services.invalidate_token(token)
+            except Exception as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
 
 
-def _remote_calls(
-    executor: Any,
-    items: list[Any],
-    task: RunTask,
-    dask: bool,
-) -> list[Any]:
-    payloads = [pickle.dumps(item) for item in items]
-    if not dask:  # a process pool pickles with pickle: say so now, not once per object
-        try:
-            pickle.dumps(task)
-        except Exception as exc:
-            raise XNATNotPicklableError(
-                f"the function or its arguments cannot be sent to {type(executor).__name__}: "
-                f"{exc} (use a module-level function, or a dask Client, which pickles more)"
-            ) from exc
-        return [executor.submit(task, p) for p in payloads]
-    return [executor.submit(task, p, pure=False) for p in payloads]
+_ASSUMED_TOKEN_LIFETIME = 2 * 24 * 3600.0
+"""XNAT's default ``aliasTokenTimeout``, for a server whose token answer gives no expiry."""
+
+
+def _window(executor: Any, dask: bool) -> int:
+    """How many calls may be sent and not finished: four per worker thread or process, so
+    that no worker waits for work while later calls still take the newest token."""
+    if dask:
+        capacity = sum(executor.nthreads().values())
+    else:
+        capacity = getattr(executor, "_max_workers", None) or os.cpu_count() or 1
+    return max(4 * int(capacity), 8)
 
 
 def run_calls(
@@ -141,28 +194,39 @@ def run_calls(
             pool = executor
             if pool is None:
                 pool = stack.enter_context(cf.ThreadPoolExecutor(max_workers or 8))
-            futures = _local_calls(pool, items, function, args, kwargs)
-            return _collect(items, futures, False, stop_on_error, record, verbose)
+
+            def local(n: int) -> Any:
+                return pool.submit(call_one, function, items[n], args, kwargs)
+
+            return _collect(items, local, len(items), False, stop_on_error, record, verbose)
     dask = _is_dask(executor)
-    token = session.services.issue_token()
+    payloads = [pickle.dumps(item) for item in items]
+    grant = _Grant(session, function, args, kwargs)
     try:
-        task = RunTask(
-            session.server,
-            token.alias,
-            token.secret,
-            True if session.interface.verify is None else session.interface.verify,
-            function,
-            tuple(args),
-            dict(kwargs),
-        )
-        futures = _remote_calls(executor, items, task, dask)
-        return _collect(items, futures, dask, stop_on_error, record, verbose)
+        first = grant.task()
+        if not dask:  # a process pool pickles with pickle: say so now, not once per object
+            try:
+                pickle.dumps(first)
+            except Exception as exc:
+                raise XNATNotPicklableError(
+                    f"the function or its arguments cannot be sent to "
+                    f"{type(executor).__name__}: {exc} (use a module-level function, or a "
+                    "dask Client, which pickles more)"
+                ) from exc
+
+        def remote(n: int) -> Any:
+            if dask:
+                return executor.submit(grant.task(), payloads[n], pure=False)
+            return executor.submit(grant.task(), payloads[n])
+
+        window = _window(executor, dask)
+        return _collect(items, remote, window, dask, stop_on_error, record, verbose)
     finally:
         try:
             if dask:  # the workers log their run sessions out (a process pool cannot be
                 # reached worker by worker: its sessions go when the next run or the process
-                # ends, and the token they logged in with is dead either way)
+                # ends, and the tokens they logged in with are dead either way)
                 with contextlib.suppress(Exception):
-                    executor.run(close_sessions, session.server, token.alias)
+                    executor.run(close_sessions, session.server, grant.run)
         finally:
-            session.services.invalidate_token(token)
+            grant.close()

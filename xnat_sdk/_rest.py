@@ -146,10 +146,15 @@ class RestCore:
         self.request("GET", "/data/JSESSION", accepted=(200,), timeout=10.0)
 
     def _default_keepalive_interval(self) -> float:
+        """Half the server's session timeout less 20 s (430 s for XNAT's 15 minutes); a third
+        of a timeout under two minutes (a site, or a test server, with a short one)."""
         expiration = self.session_expiration_time
         if expiration is None:
             return 7 * 60.0
-        return max(expiration[1] / 2 - 20, 10.0)
+        timeout = expiration[1]
+        if timeout >= 120:
+            return timeout / 2 - 20
+        return max(timeout / 3, 0.5)
 
     def _start_keepalive(self) -> None:
         event = self._keepalive_event

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+import weakref
 from collections.abc import Iterable
 from types import ModuleType
 
@@ -218,15 +219,18 @@ def connect(
             transport.rebase(final_base)
         else:
             final_base = base
-    creds = credentials
+    made: list[weakref.ref[XNATSession]] = []
 
     def relogin() -> str | None:
+        # the session's credentials now (a map worker's session takes its run's newer tokens)
+        found = made[0]() if made else None
+        creds = found._credentials if found is not None else credentials
         if creds.user is None:
             return None
         _, new_token = _login(transport, final_base, creds, request_timeout)
         return new_token
 
-    return XNATSession(
+    session = XNATSession(
         final_base,
         transport,
         logger=log,
@@ -241,3 +245,5 @@ def connect(
         relogin=relogin if credentials.user is not None else None,
         logout_on_disconnect=not cli,
     )
+    made.append(weakref.ref(session))
+    return session

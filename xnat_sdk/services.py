@@ -410,11 +410,21 @@ class Services:
 
     def issue_token(self, user: str | None = None) -> TokenResult:
         """Issue an alias token (for yourself, or for ``user`` when you are an admin)."""
+        return self._issue(user)[0]
+
+    def _issue(self, user: str | None = None) -> tuple[TokenResult, float | None]:
+        """An alias token and when the server expects it to expire (seconds since the epoch:
+        its ``estimatedExpirationTime``, from XNAT's ``aliasTokenTimeout``, 2 days by
+        default; ``None`` when the answer does not say)."""
         path = "/data/services/tokens/issue"
         if user is not None:
             path += f"/user/{validate_label(user, 'user')}"
         data = fetch(self._session, path).json_object(strings=("alias", "secret"))
-        return TokenResult(alias=data["alias"], secret=data["secret"])
+        expires = data.get("estimatedExpirationTime")
+        token = TokenResult(alias=data["alias"], secret=data["secret"])
+        if isinstance(expires, (int, float)) and not isinstance(expires, bool):
+            return token, float(expires) / 1000
+        return token, None
 
     def invalidate_token(self, token: TokenResult) -> None:
         """Invalidate an alias token (``GET /data/services/tokens/invalidate/{alias}/{secret}``):

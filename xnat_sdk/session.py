@@ -180,6 +180,11 @@ class XNATSession(Walks):
         with attaching(self):
             return pickle.loads(data)
 
+    def _use_credentials(self, credentials: Credentials) -> None:
+        """Log in with ``credentials`` from the next re-login on (a map worker's session
+        takes each newer alias token of its run; the server session goes on meanwhile)."""
+        self._credentials = credentials
+
     def __repr__(self) -> str:
         state = "connected" if self.connected else "disconnected"
         return f"<XNATSession {self.server} ({state})>"

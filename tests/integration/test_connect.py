@@ -288,6 +288,14 @@ def test_keepalive_interval_comes_from_the_expiration_cookie(server: LocalXNAT) 
         assert expiration is not None
         assert expiration[1] == 900.0
         assert session.keepalive_interval == 900.0 / 2 - 20
+    # a short timeout (a site's, or a test server's): a third of it
+    with (
+        LocalXNAT(session_timeout=3.0) as short,
+        xnat_sdk.connect(short.url, user="admin", password="admin") as session,
+    ):
+        assert session.session_expiration_time is not None
+        assert session.session_expiration_time[1] == 3.0
+        assert session.keepalive_interval == 1.0
 
 
 def test_keepalive_off(server: LocalXNAT) -> None:

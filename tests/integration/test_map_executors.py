@@ -96,14 +96,14 @@ class _Tokens:
     def __init__(self, session: XNATSession) -> None:
         self.issued: list[TokenResult] = []
         services = session.services
-        original = services.issue_token
+        original = services._issue
 
-        def issue(user: str | None = None) -> TokenResult:
-            token = original(user)
-            self.issued.append(token)
-            return token
+        def issue(user: str | None = None) -> tuple[TokenResult, float | None]:
+            found = original(user)
+            self.issued.append(found[0])
+            return found
 
-        services.issue_token = issue  # type: ignore[method-assign]
+        services._issue = issue  # type: ignore[method-assign]
 
 
 def _assert_dead(server: LocalXNAT, token: TokenResult) -> None:
@@ -228,10 +228,10 @@ def test_pickled_objects_carry_no_credentials(mapper: XNATSession) -> None:
             scan.xsi_type,
         )
         assert back_scan.xnat_session is mapper
-        envelope = pickle.dumps(RunTask(mapper.server, token.alias, token.secret, True, len))
+        envelope = pickle.dumps(RunTask(mapper.server, "run", token.alias, token.secret, True, len))
         assert PASSWORD.encode() not in envelope
         assert cookie.encode() not in envelope
-        assert "secret" not in repr(RunTask(mapper.server, "a", "s3cr3t", True, len))
+        assert "secret" not in repr(RunTask(mapper.server, "run", "a", "s3cr3t", True, len))
         with pytest.raises(XNATNotPicklableError):
             pickle.dumps(mapper)
     finally:

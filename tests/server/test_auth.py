@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import time
 
+import pytest
 import requests
 
 from tests.server.conftest import rows
@@ -187,3 +189,65 @@ def test_the_user_list_restriction_is_the_site_preference() -> None:
         assert requests.post(pref, data="false", auth=admin).status_code == 200
         assert requests.get(pref, auth=admin).json() is False
         assert requests.get(f"{url}/data/users", auth=("user", "user")).status_code == 200
+
+
+def test_alias_tokens_live_as_long_as_the_site_preference_says() -> None:
+    """``aliasTokenTimeout`` (XNAT: a site preference, "2 days" by default, an SQL interval
+    that its token sweeper applies) sets how long a new token logs in."""
+    with LocalXNAT() as server:
+        url, admin = server.url, ("admin", "admin")
+        pref = f"{url}/xapi/siteConfig/aliasTokenTimeout"
+        token = requests.get(f"{url}/data/services/tokens/issue", auth=admin).json()
+        assert token["estimatedExpirationTime"] - token["created"] == 2 * 86_400_000
+        assert requests.post(pref, data="1 second", auth=admin).status_code == 200
+        short = requests.get(f"{url}/data/services/tokens/issue", auth=admin).json()
+        assert short["estimatedExpirationTime"] - short["created"] == 1000
+        login = f"{url}/data/JSESSION"
+        assert requests.get(login, auth=(short["alias"], short["secret"])).status_code == 200
+        time.sleep(1.2)
+        assert requests.get(login, auth=(short["alias"], short["secret"])).status_code == 401
+        assert requests.get(login, auth=(token["alias"], token["secret"])).status_code == 200
+        requests.post(pref, data="not an interval", auth=admin)  # the default again
+        other = requests.get(f"{url}/data/services/tokens/issue", auth=admin).json()
+        assert other["estimatedExpirationTime"] - other["created"] == 2 * 86_400_000
+
+
+def test_a_session_lives_while_it_is_used() -> None:
+    """Every request refreshes a server session; one left alone longer than the session
+    timeout is gone (``LocalXNAT(session_timeout=...)``, XNAT's ``sessionTimeout``)."""
+    with LocalXNAT(session_timeout=1.0) as server:
+        login = requests.get(f"{server.url}/data/JSESSION", auth=("admin", "admin"))
+        assert 'SESSION_EXPIRATION_TIME="' in login.headers["Set-Cookie"]
+        assert ',1000"' in login.headers["Set-Cookie"]
+        cookies = {"JSESSIONID": login.text}
+        for _ in range(6):  # 1.8 s in all, never 1 s without a request
+            time.sleep(0.3)
+            assert requests.get(f"{server.url}/data/auth", cookies=cookies).status_code == 200
+        time.sleep(1.3)
+        assert requests.get(f"{server.url}/data/auth", cookies=cookies).status_code == 401
+
+
+def test_interval_preferences_read_as_sql_intervals() -> None:
+    from xnat_sdk.testing._areas.site_config.preferences import interval_seconds
+
+    assert interval_seconds("2 days") == 172_800
+    assert interval_seconds("1 hour 30 minutes") == 5_400
+    assert interval_seconds("15 minutes") == 900
+    assert interval_seconds("1 week") == 604_800
+    assert interval_seconds("2.5 secs") == 2.5
+    for bad in ("", "5", "soon", "2 fortnights", "2 days; 1 hour", None):
+        assert interval_seconds(bad) is None, bad
+
+
+def test_serve_takes_a_session_timeout(capsys: pytest.CaptureFixture[str]) -> None:
+    from xnat_sdk.cli._tools import serve_parser
+    from xnat_sdk.testing._server.cli import _server
+
+    args = serve_parser().parse_args(["--session-timeout", "2.5", "--port", "0"])
+    with _server(args, [("admin", "admin", True)]) as server:
+        login = requests.get(f"{server.url}/data/JSESSION", auth=("admin", "admin"))
+        assert ',2500"' in login.headers["Set-Cookie"]
+    for bad in ("0", "soon"):
+        with pytest.raises(SystemExit):
+            serve_parser().parse_args(["--session-timeout", bad])
+        assert "expected a number of seconds" in capsys.readouterr().err

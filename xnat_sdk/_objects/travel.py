@@ -9,9 +9,13 @@ that session; elsewhere it binds to the session this process opened for its serv
 else raising :class:`~xnat_sdk.errors.XNATNotConnectedError`).
 
 :class:`RunTask` is what ``session.map`` sends to a process or Dask worker with each object:
-the function, its arguments and the run's alias token (issued for the run and invalidated
-when it ends; the password never leaves the calling process). A worker opens one session
-per (server, token) and reuses it for every object it receives.
+the function, its arguments, the run's identity and its current alias token (issued for the
+run, renewed before it expires, all invalidated when the run ends; the password never leaves
+the calling process). A worker opens one session per (server, run) and reuses it for every
+object it receives; a task carrying a newer token of the run gives that session its
+credentials for any later re-login (a run may outlive a token: XNAT's ``aliasTokenTimeout``
+is 2 days by default). While a call runs, its session is kept alive with heartbeats, so a
+call longer than the server's session timeout does not need a re-login at all.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ __all__ = [
     "attaching",
     "close_all_sessions",
     "close_sessions",
+    "kept_alive",
     "listing_state",
     "object_state",
     "open_sessions",
@@ -199,15 +204,21 @@ def restore_file(server: str, row: Mapping[str, Any]) -> RemoteFile:
     return RemoteFile(session, row)
 
 
-def worker_session(server: str, alias: str, secret: str, verify: bool | str) -> XNATSession:
-    """This process's session for (server, token): opened once, reused for every object.
-    A new run's token replaces (and logs out) the sessions of earlier runs."""
+def worker_session(
+    server: str, run: str, alias: str, secret: str, verify: bool | str
+) -> XNATSession:
+    """This process's session for (server, run): opened once, reused for every object; a
+    newer token of the run becomes its login for any later re-login. A new run replaces (and
+    logs out) the sessions of earlier runs."""
+    from xnat_sdk.auth import Credentials
     from xnat_sdk.connection import connect
 
-    key = (server, alias)
+    key = (server, run)
     with _sessions_lock:
         found = _sessions.get(key)
         if found is not None and found.connected:
+            if found._credentials.user != alias:
+                found._use_credentials(Credentials(alias, secret, "argument"))
             return found
         stale = [k for k in _sessions if k[0] == server]
         old = [_sessions.pop(k) for k in stale]
@@ -218,6 +229,31 @@ def worker_session(server: str, alias: str, secret: str, verify: bool | str) -> 
         with contextlib.suppress(Exception):
             previous.disconnect()
     return session
+
+
+_busy: dict[int, int] = {}
+"""Calls running on each worker session (by ``id``): heartbeats run while there is one."""
+_busy_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def kept_alive(session: XNATSession) -> Iterator[None]:
+    """Heartbeats on ``session`` while a call runs on it (several calls of a multi-threaded
+    worker share them): a call longer than the server's session timeout keeps its session."""
+    key = id(session)
+    with _busy_lock:
+        _busy[key] = _busy.get(key, 0) + 1
+        if _busy[key] == 1:
+            session.keepalive = True
+    try:
+        yield
+    finally:
+        with _busy_lock:
+            _busy[key] -= 1
+            if _busy[key] == 0:
+                del _busy[key]
+                if session.connected:
+                    session.keepalive = False
 
 
 _exit_hook: list[object] = []
@@ -245,11 +281,11 @@ def close_all_sessions() -> int:
     return len(found)
 
 
-def close_sessions(server: str, alias: str) -> int:
-    """Log out and forget this process's sessions for (server, token); how many there were
+def close_sessions(server: str, run: str) -> int:
+    """Log out and forget this process's session for (server, run); how many there were
     (run on every Dask worker when a map run ends)."""
     with _sessions_lock:
-        found = _sessions.pop((server, alias), None)
+        found = _sessions.pop((server, run), None)
     if found is None:
         return 0
     with contextlib.suppress(Exception):
@@ -258,7 +294,7 @@ def close_sessions(server: str, alias: str) -> int:
 
 
 def open_sessions() -> list[tuple[str, str]]:
-    """(server, token alias) of the sessions this process holds for map runs."""
+    """(server, run) of the sessions this process holds for map runs."""
     with _sessions_lock:
         return [key for key, found in _sessions.items() if found.connected]
 
@@ -285,9 +321,11 @@ def call_one(
 
 @dataclass(frozen=True)
 class RunTask:
-    """One map run's call, as sent to a process or Dask worker (see the module's docstring)."""
+    """One map run's call, as sent to a process or Dask worker (see the module's docstring):
+    the run's identity and its token at the time the call was sent."""
 
     server: str
+    run: str
     alias: str
     secret: str = field(repr=False)
     verify: bool | str
@@ -296,11 +334,13 @@ class RunTask:
     kwargs: Mapping[str, Any] = field(default_factory=dict)
 
     def __call__(self, payload: bytes) -> Outcome:
-        """Attach the pickled object to this worker's session and call the function."""
+        """Attach the pickled object to this worker's session and call the function, the
+        session kept alive meanwhile."""
         try:
-            session = worker_session(self.server, self.alias, self.secret, self.verify)
+            session = worker_session(self.server, self.run, self.alias, self.secret, self.verify)
             with attaching(session):
                 obj = pickle.loads(payload)
         except Exception as exc:
             return Outcome(False, None, type(exc).__name__, str(exc), traceback.format_exc())
-        return call_one(self.function, obj, self.args, self.kwargs)
+        with kept_alive(session):
+            return call_one(self.function, obj, self.args, self.kwargs)

@@ -140,7 +140,8 @@ class Walks:
         any ``concurrent.futures.Executor`` (a ``ProcessPoolExecutor``...) or a Dask
         ``distributed.Client`` (``pip install xnat-sdk[dask]``). Outside this process the
         objects travel pickled without credentials and attach, in each worker process, to one
-        session logged in with an alias token issued for this run and invalidated at its end.
+        session logged in with an alias token of this run (renewed while the run lasts, every
+        one invalidated at its end), kept alive while a call runs.
         ``verbose`` shows one overall progress bar on a terminal."""
         self._walk_check("map")
         from xnat_sdk.mapping import map_objects

@@ -63,6 +63,11 @@ class LocalXNAT:
     XNAT's open URLs (``/data/JSESSION``, ``/data/services/auth``,
     ``/xapi/siteConfig/buildInfo``, ``/xapi/siteConfig/siteId`` ...); off, they run as the
     guest user, who reads public projects.
+    ``session_timeout`` is how long (seconds) a server session lives without a request
+    (XNAT's ``sessionTimeout``, 15 minutes by default): a short one lets a test see what a
+    script does when its session expires. Alias tokens live as long as the
+    ``aliasTokenTimeout`` site preference says (``"2 days"``, as in XNAT; set it with
+    ``session.post("/xapi/siteConfig/aliasTokenTimeout", data="10 seconds")``).
     """
 
     def __init__(
@@ -77,6 +82,7 @@ class LocalXNAT:
         restrict_user_list: bool = False,
         require_login: bool | None = None,
         schemas: str | Path | None = None,
+        session_timeout: float = 900.0,
     ) -> None:
         self._tmp: str | None = None
         if data_dir is None:
@@ -97,6 +103,9 @@ class LocalXNAT:
             self.extra_schemas.append(path)
         self.restrict_user_list = restrict_user_list
         self.require_login = require_login
+        if not session_timeout > 0:
+            raise ValueError(f"session_timeout must be > 0 seconds, got {session_timeout!r}")
+        self.session_timeout = float(session_timeout)
         self._app: XNATApp | None = None
         self._server: BackgroundServer | None = None
 
@@ -115,6 +124,7 @@ class LocalXNAT:
                 schema_names=self.schema_names,
                 restrict_user_list=self.restrict_user_list,
                 require_login=self.require_login,
+                session_timeout_ms=int(self.session_timeout * 1000),
             )
             self._app = build_app(config)
         return self._app

@@ -70,11 +70,14 @@ def session_user(state: ServerState, sid: str) -> User | None:
     if row is None:
         return None
     now = time.time()
-    if now - float(row["last_access"]) > state.config.session_timeout_ms / 1000:
+    timeout = state.config.session_timeout_ms / 1000
+    if now - float(row["last_access"]) > timeout:
         with store.tx() as db:
             db.execute("DELETE FROM http_sessions WHERE id=?", (sid,))
         return None
-    if now - float(row["last_access"]) > 5:
+    # every request refreshes the session (as a servlet container does); written at most
+    # every 5 s, or every tenth of a shorter timeout
+    if now - float(row["last_access"]) > min(5.0, timeout / 10):
         with store.tx() as db:
             db.execute("UPDATE http_sessions SET last_access=? WHERE id=?", (now, sid))
     if row["login"] == GUEST.login:  # an anonymous session (GET /data/JSESSION)

@@ -76,4 +76,5 @@ def _server(args: argparse.Namespace, users: list[tuple[str, str, bool]]) -> Loc
         require_login=getattr(args, "require_login", None),
         restrict_user_list=bool(getattr(args, "restrict_user_list", False)),
         schemas=getattr(args, "schemas", None),
+        session_timeout=float(getattr(args, "session_timeout", 900.0)),
     )

@@ -42,3 +42,21 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="let only site admins list the site's users (XNAT's restrictUserListAccessToAdmins; "
         "off by default, as in XNAT)",
     )
+    parser.add_argument(
+        "--session-timeout",
+        type=_seconds,
+        default=900.0,
+        metavar="SECONDS",
+        help="how long a server session lives without a request (XNAT's sessionTimeout; "
+        "default 900, 15 minutes, as in XNAT)",
+    )
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
+    return value

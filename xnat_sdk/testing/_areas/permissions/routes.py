@@ -19,6 +19,7 @@ import uuid
 from werkzeug.wrappers import Response
 
 from xnat_sdk.testing._areas.permissions.access import can_read, user_list_open
+from xnat_sdk.testing._areas.site_config.preferences import get_value, interval_seconds
 from xnat_sdk.testing._server.authentication import (
     AuthResult,
     finish_response,
@@ -33,6 +34,7 @@ __all__ = ["LEVELS", "TOKEN_LIFETIME_MS", "register"]
 
 
 TOKEN_LIFETIME_MS = 172_800_000
+"""A token's life when ``aliasTokenTimeout`` is not an interval (its default: 2 days)."""
 
 LEVELS = {"owner": "Owners", "member": "Members", "collaborator": "Collaborators"}
 
@@ -119,11 +121,14 @@ def _tokens(ctx: RequestContext) -> Response:
         alphabet = string.ascii_letters + string.digits
         secret = "".join(secrets.choice(alphabet) for _ in range(64))
         now_ms = int(time.time() * 1000)
+        # XNAT's aliasTokenTimeout site preference (its sweeper disables older tokens)
+        lifetime = interval_seconds(get_value(store, "aliasTokenTimeout"))
+        lifetime_ms = int(lifetime * 1000) if lifetime is not None else TOKEN_LIFETIME_MS
         with store.tx() as db:
             cur = db.execute(
                 "INSERT INTO alias_tokens(alias, secret, login, created, expires) "
                 "VALUES(?,?,?,?,?)",
-                (alias, secret, login, now_ms, now_ms + TOKEN_LIFETIME_MS),
+                (alias, secret, login, now_ms, now_ms + lifetime_ms),
             )
             token_id = cur.lastrowid
         row = store.one("SELECT * FROM alias_tokens WHERE id=?", (token_id,))

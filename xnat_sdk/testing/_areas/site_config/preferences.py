@@ -30,6 +30,7 @@ __all__ = [
     "accession_prefix",
     "all_values",
     "get_value",
+    "interval_seconds",
     "set_value",
     "typed",
 ]
@@ -151,6 +152,33 @@ def set_value(store: Store, name: str, value: object) -> None:
             "ON CONFLICT(name) DO UPDATE SET value=excluded.value",
             (name, _text(value)),
         )
+
+
+_UNIT_SECONDS = {
+    "second": 1.0,
+    "sec": 1.0,
+    "minute": 60.0,
+    "min": 60.0,
+    "hour": 3600.0,
+    "day": 86400.0,
+    "week": 604800.0,
+}
+
+
+def interval_seconds(text: object) -> float | None:
+    """An interval preference (``"2 days"``, ``"1 hour 30 minutes"``: XNAT hands
+    ``aliasTokenTimeout`` to the database as an SQL interval) in seconds; ``None`` for text
+    that is not one."""
+    parts = re.findall(r"(\d+(?:\.\d+)?)\s*([a-z]+)", str(text).strip().lower())
+    if not parts or re.sub(r"[\d.\sa-z]", "", str(text).lower()):
+        return None
+    total = 0.0
+    for number, unit in parts:
+        factor = _UNIT_SECONDS.get(unit.rstrip("s")) or _UNIT_SECONDS.get(unit)
+        if factor is None:
+            return None
+        total += float(number) * factor
+    return total
 
 
 def accession_prefix(site_id: str) -> str:

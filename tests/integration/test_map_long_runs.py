@@ -1,0 +1,135 @@
+"""``session.map`` runs longer than the run's alias token lives and calls longer than the
+server's session timeout (issue 16: dataset builds take days; XNAT's ``aliasTokenTimeout``
+is 2 days and its ``sessionTimeout`` 15 minutes by default).
+
+Both limits are shortened on a server of each test's own: tokens that live 4 seconds, or
+server sessions that expire after 1.5 seconds without a request.
+"""
+
+from __future__ import annotations
+
+import base64
+import multiprocessing
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+import pytest
+
+import xnat_sdk
+from xnat_sdk.errors import XNATError
+from xnat_sdk.mapping import MappedFunctionFailed
+from xnat_sdk.services import TokenResult
+from xnat_sdk.session import XNATSession
+from xnat_sdk.testing.local import LocalXNAT
+
+
+@pytest.fixture
+def pool() -> Iterator[ProcessPoolExecutor]:
+    # spawn: the test process runs server threads, which a fork would copy mid-flight
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as found:
+        yield found
+
+
+def slow_quality(scan: Any, pause: float) -> str:
+    """Waits, then reads a field the walk did not load (the scan's own document)."""
+    time.sleep(pause)
+    return str(scan.quality)
+
+
+def read_pause_read(experiment: Any, pause: float) -> tuple[str, int]:
+    """A request, a pause longer than the server's session timeout, another request."""
+    label = str(experiment.label)
+    time.sleep(pause)
+    return label, experiment.xnat_session.get("/data/projects", format="json").status_code
+
+
+class _Tokens:
+    """The tokens a session issues (to check they are dead after the run)."""
+
+    def __init__(self, session: XNATSession) -> None:
+        self.issued: list[TokenResult] = []
+        services = session.services
+        original = services._issue
+
+        def issue(user: str | None = None) -> tuple[TokenResult, float | None]:
+            found = original(user)
+            self.issued.append(found[0])
+            return found
+
+        services._issue = issue  # type: ignore[method-assign]
+
+
+def _dead(server: LocalXNAT, token: TokenResult) -> bool:
+    try:
+        xnat_sdk.connect(server.url, user=token.alias, password=token.secret).disconnect()
+    except XNATError:
+        return True
+    return False
+
+
+def test_a_run_outlives_its_first_token(pool: ProcessPoolExecutor) -> None:
+    with LocalXNAT() as server, xnat_sdk.connect(server.url, user="admin", password="admin") as s:
+        server.seed_bulk("LONG", 15, sessions_per_subject=2, scans_per_session=2)  # 60 scans
+        s.post("/xapi/siteConfig/aliasTokenTimeout", data="4 seconds")
+        tokens = _Tokens(s)
+        stop = threading.Event()
+
+        def expire() -> None:  # every worker session dies again and again: re-logins
+            while not stop.wait(0.4):
+                server.faults.expire_sessions()
+
+        killer = threading.Thread(target=expire, daemon=True)
+        killer.start()
+        started = time.monotonic()
+        try:
+            results = s.projects["LONG"].map(slow_quality, "scan", args=(0.15,), executor=pool)
+        finally:
+            stop.set()
+            killer.join()
+        took = time.monotonic() - started
+        failed = [r for r in results.values() if isinstance(r, MappedFunctionFailed)]
+        assert len(results) == 60 and not failed, failed[:3]
+        assert took > 4.0  # the first token died during the run ...
+        assert len(tokens.issued) >= 2  # ... and newer ones carried it on
+        assert all(_dead(server, token) for token in tokens.issued)
+
+
+def _logins(server: LocalXNAT, aliases: set[str]) -> int:
+    """Requests that logged in with one of the run's tokens (basic auth)."""
+    count = 0
+    for request in server.faults.recorded():
+        header = request.authorization or ""
+        if header.startswith("Basic "):
+            user = base64.b64decode(header[6:]).decode().partition(":")[0]
+            count += user in aliases
+    return count
+
+
+def test_a_call_longer_than_the_session_timeout_keeps_its_session(
+    pool: ProcessPoolExecutor,
+) -> None:
+    with (
+        LocalXNAT(session_timeout=1.5) as server,
+        xnat_sdk.connect(server.url, user="admin", password="admin") as s,
+    ):
+        server.seed_bulk("IDLE", 2, scans_per_session=2)
+        tokens = _Tokens(s)
+        mine = s.interface.cookies.get("JSESSIONID")
+        server.faults.start_recording()
+        results = s.projects["IDLE"].map(read_pause_read, "experiment", args=(3.5,), executor=pool)
+        assert sorted(results.values()) == [("SUBJ_00001_MR1", 200), ("SUBJ_00002_MR1", 200)]
+        aliases = {token.alias for token in tokens.issued}
+        # each worker logged in once (one or two workers ran the two calls): without
+        # heartbeats every call would have logged in again after its pause
+        assert 1 <= _logins(server, aliases) <= 2
+        beats = [
+            r
+            for r in server.faults.recorded()
+            if r.path == "/data/JSESSION"
+            and r.authorization is None
+            and r.cookies.get("JSESSIONID") not in (None, mine)
+        ]
+        assert len(beats) >= 4  # the workers' heartbeats (every 0.5 s during the pauses)
