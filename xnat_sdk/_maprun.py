@@ -90,16 +90,23 @@ def _collect(
                 while sent < len(items) and len(pending) < window:
                     pending[submit(sent)] = sent
                     sent += 1
-                for future in _first_done(pending, dask):
-                    n = pending.pop(future)
+                # every call that has finished is recorded (in the items' order) before a
+                # failure stops the run: nothing done is lost from the log
+                done = sorted((pending.pop(f), f) for f in _first_done(pending, dask))
+                stop: int | None = None
+                for n, future in done:
                     found = _outcome(future)
                     outcomes[n] = found
                     record(items[n].uri, found)
                     bar.advance()
-                    if not found.ok and stop_on_error:
-                        raise XNATMapError(
-                            items[n].uri, found.exception_type, found.message, found.details
-                        )
+                    if not found.ok and stop_on_error and stop is None:
+                        stop = n
+                if stop is not None:
+                    failed = outcomes[stop]
+                    assert failed is not None
+                    raise XNATMapError(
+                        items[stop].uri, failed.exception_type, failed.message, failed.details
+                    )
     except BaseException:
         # whatever stops the run (a failure with stop_on_error, a result the log cannot
         # keep, Ctrl-C) stops it now: the calls not started yet never start
