@@ -10,6 +10,7 @@ import pytest
 import requests
 
 import xnat_sdk
+from xnat_sdk.services import TokenResult
 from xnat_sdk.session import XNATSession
 from xnat_sdk.testing.local import LocalXNAT
 
@@ -104,3 +105,19 @@ def log(session: XNATSession) -> RequestLog:
 def request_log() -> type[RequestLog]:
     """The :class:`RequestLog` class (to attach to sessions a test makes itself)."""
     return RequestLog
+
+
+class IssuedTokens:
+    """Records the alias tokens a session issues (to check they are dead after a map run)."""
+
+    def __init__(self, session: XNATSession) -> None:
+        self.issued: list[TokenResult] = []
+        services = session.services
+        original = services._issue
+
+        def issue(user: str | None = None) -> tuple[TokenResult, float | None]:
+            found = original(user)
+            self.issued.append(found[0])
+            return found
+
+        services._issue = issue  # type: ignore[method-assign]

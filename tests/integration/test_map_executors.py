@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 import xnat_sdk
+from tests.integration.conftest import IssuedTokens
 from xnat_sdk._objects.travel import RunTask, open_sessions
 from xnat_sdk.errors import (
     XNATError,
@@ -90,22 +91,6 @@ def _levels(mapper: XNATSession) -> list[str]:
     return [scan.uri for scan in mapper.projects[PROJECT].mapping_iter("scan")]
 
 
-class _Tokens:
-    """Records the tokens a session issues (to check they are dead after the run)."""
-
-    def __init__(self, session: XNATSession) -> None:
-        self.issued: list[TokenResult] = []
-        services = session.services
-        original = services._issue
-
-        def issue(user: str | None = None) -> tuple[TokenResult, float | None]:
-            found = original(user)
-            self.issued.append(found[0])
-            return found
-
-        services._issue = issue  # type: ignore[method-assign]
-
-
 def _assert_dead(server: LocalXNAT, token: TokenResult) -> None:
     with pytest.raises(XNATError):
         xnat_sdk.connect(server.url, user=token.alias, password=token.secret).disconnect()
@@ -141,7 +126,7 @@ def test_stop_on_error_names_the_object(mapper: XNATSession) -> None:
 def test_map_on_a_process_pool(
     server: LocalXNAT, mapper: XNATSession, processes: ProcessPoolExecutor
 ) -> None:
-    tokens = _Tokens(mapper)
+    tokens = IssuedTokens(mapper)
     threads = mapper.projects[PROJECT].map(scan_summary, "scan")
     results = mapper.projects[PROJECT].map(scan_summary, "scan", executor=processes)
     assert results == threads
@@ -188,7 +173,7 @@ def test_process_pool_workers_log_out_when_the_pool_ends(
 
 
 def test_map_on_a_dask_cluster(server: LocalXNAT, mapper: XNATSession, dask_client: Any) -> None:
-    tokens = _Tokens(mapper)
+    tokens = IssuedTokens(mapper)
     threads = mapper.projects[PROJECT].map(scan_summary, "scan")
     results = mapper.projects[PROJECT].map(scan_summary, "scan", executor=dask_client)
     assert results == threads
@@ -308,7 +293,7 @@ def test_map_over_on_a_process_pool_and_a_dask_cluster(
     processes: ProcessPoolExecutor,
     dask_client: Any,
 ) -> None:
-    tokens = _Tokens(mapper)
+    tokens = IssuedTokens(mapper)
     chosen = _chosen_scans(mapper)
     here = mapper.map_over(scan_summary, chosen)
     assert mapper.map_over(scan_summary, chosen, executor=processes) == here
@@ -354,7 +339,7 @@ def test_map_over_refuses_what_is_not_this_sessions_before_sending(
     from xnat_sdk.models import ProjectData
 
     mine = _chosen_scans(mapper)
-    tokens = _Tokens(mapper)
+    tokens = IssuedTokens(mapper)
     with xnat_sdk.connect(server.url, user="admin", password="admin") as other:
         theirs = other.projects[PROJECT].subjects[0]
         server.faults.start_recording()

@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 
 import xnat_sdk
+from tests.integration.conftest import IssuedTokens
 from xnat_sdk.errors import XNATError
 from xnat_sdk.mapping import MappedFunctionFailed
 from xnat_sdk.services import TokenResult
-from xnat_sdk.session import XNATSession
 from xnat_sdk.testing.local import LocalXNAT
 
 
@@ -46,22 +46,6 @@ def read_pause_read(experiment: Any, pause: float) -> tuple[str, int]:
     return label, experiment.xnat_session.get("/data/projects", format="json").status_code
 
 
-class _Tokens:
-    """The tokens a session issues (to check they are dead after the run)."""
-
-    def __init__(self, session: XNATSession) -> None:
-        self.issued: list[TokenResult] = []
-        services = session.services
-        original = services._issue
-
-        def issue(user: str | None = None) -> tuple[TokenResult, float | None]:
-            found = original(user)
-            self.issued.append(found[0])
-            return found
-
-        services._issue = issue  # type: ignore[method-assign]
-
-
 def _dead(server: LocalXNAT, token: TokenResult) -> bool:
     try:
         xnat_sdk.connect(server.url, user=token.alias, password=token.secret).disconnect()
@@ -74,7 +58,7 @@ def test_a_run_outlives_its_first_token(pool: ProcessPoolExecutor) -> None:
     with LocalXNAT() as server, xnat_sdk.connect(server.url, user="admin", password="admin") as s:
         server.seed_bulk("LONG", 15, sessions_per_subject=2, scans_per_session=2)  # 60 scans
         s.post("/xapi/siteConfig/aliasTokenTimeout", data="4 seconds")
-        tokens = _Tokens(s)
+        tokens = IssuedTokens(s)
         stop = threading.Event()
 
         def expire() -> None:  # every worker session dies again and again: re-logins
@@ -116,7 +100,7 @@ def test_a_call_longer_than_the_session_timeout_keeps_its_session(
         xnat_sdk.connect(server.url, user="admin", password="admin") as s,
     ):
         server.seed_bulk("IDLE", 2, scans_per_session=2)
-        tokens = _Tokens(s)
+        tokens = IssuedTokens(s)
         mine = s.interface.cookies.get("JSESSIONID")
         server.faults.start_recording()
         results = s.projects["IDLE"].map(read_pause_read, "experiment", args=(3.5,), executor=pool)
