@@ -22,7 +22,13 @@ import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from xnat_sdk._objects.travel import Outcome, RunTask, call_one, close_sessions
+from xnat_sdk._objects.travel import (
+    Outcome,
+    RunTask,
+    call_one,
+    close_sessions,
+    renew_sessions,
+)
 from xnat_sdk.errors import XNATMapError, XNATNotPicklableError, XNATValidationError
 from xnat_sdk.progress import CountProgress
 
@@ -50,14 +56,20 @@ def _check(executor: object) -> None:
     )
 
 
-def _first_done(pending: Collection[Any], dask: bool) -> Iterable[Any]:
-    """The futures of ``pending`` that are done, waiting for at least one."""
+def _first_done(pending: Collection[Any], dask: bool, timeout: float | None) -> Iterable[Any]:
+    """The futures of ``pending`` that are done, waiting for at least one (or ``timeout``
+    seconds: then maybe none)."""
     if dask:
         from distributed import wait
 
-        done: Iterable[Any] = wait(list(pending), return_when="FIRST_COMPLETED").done  # type: ignore[no-untyped-call]
+        try:
+            done: Iterable[Any] = wait(  # type: ignore[no-untyped-call]
+                list(pending), timeout=timeout, return_when="FIRST_COMPLETED"
+            ).done
+        except TimeoutError:
+            return ()
         return done
-    return cf.wait(pending, return_when=cf.FIRST_COMPLETED).done
+    return cf.wait(pending, timeout=timeout, return_when=cf.FIRST_COMPLETED).done
 
 
 def _outcome(future: Any) -> Outcome:
@@ -78,9 +90,11 @@ def _collect(
     stop_on_error: bool,
     record: Record,
     verbose: bool,
+    tick: Callable[[], float] | None = None,
 ) -> list[Outcome]:
     """Run every item's call, at most ``window`` sent and not finished at a time (each sent
-    as late as that allows: a remote call takes the run's token current when it is sent)."""
+    as late as that allows: a remote call takes the run's token current when it is sent);
+    ``tick()`` runs at least as often as the seconds it returns say."""
     outcomes: list[Outcome | None] = [None] * len(items)
     pending: dict[Any, int] = {}
     sent = 0
@@ -92,7 +106,8 @@ def _collect(
                     sent += 1
                 # every call that has finished is recorded (in the items' order) before a
                 # failure stops the run: nothing done is lost from the log
-                done = sorted((pending.pop(f), f) for f in _first_done(pending, dask))
+                timeout = tick() if tick is not None else None
+                done = sorted((pending.pop(f), f) for f in _first_done(pending, dask, timeout))
                 stop: int | None = None
                 for n, future in done:
                     found = _outcome(future)
@@ -119,19 +134,35 @@ def _collect(
 class _Grant:
     """The run's alias tokens: one issued at the start, a new one once the current one has
     lived half its life (XNAT's ``aliasTokenTimeout``: 2 days unless the site changed it),
-    every one invalidated at the end. A call takes the token current when it is sent."""
+    every one invalidated at the end. A call takes the token current when it is sent;
+    ``renewed(token)`` hears of each newer one (a Dask run hands it to its workers at once,
+    for calls already running)."""
 
-    def __init__(self, session: XNATSession, function: Callable[..., Any], args: Any, kwargs: Any):
+    def __init__(
+        self,
+        session: XNATSession,
+        function: Callable[..., Any],
+        args: Any,
+        kwargs: Any,
+        renewed: Callable[[str, TokenResult], None] | None = None,
+    ) -> None:
         self._session = session
-        self._run = secrets.token_hex(8)
+        self.run = secrets.token_hex(8)
         self._verify = True if session.interface.verify is None else session.interface.verify
         self._call = (function, tuple(args), dict(kwargs))
+        self._renewed = renewed
         self.issued: list[TokenResult] = []
         self._task: RunTask | None = None
         self._renew_at = 0.0
 
     def task(self) -> RunTask:
         """The envelope for the next call (a new token first, when it is time)."""
+        self.tick()
+        assert self._task is not None
+        return self._task
+
+    def tick(self) -> float:
+        """Renew the token when it is time; the seconds until the next renewal."""
         now = time.time()
         if self._task is None or now >= self._renew_at:
             token, expires = self._session.services._issue()
@@ -139,9 +170,10 @@ class _Grant:
             lifetime = (expires - now) if expires is not None else _ASSUMED_TOKEN_LIFETIME
             self._renew_at = now + max(lifetime, 0.0) / 2
             function, args, kwargs = self._call
+            renewal = self._task is not None
             self._task = RunTask(
                 self._session.server,
-                self._run,
+                self.run,
                 token.alias,
                 token.secret,
                 self._verify,
@@ -149,11 +181,9 @@ class _Grant:
                 args,
                 kwargs,
             )
-        return self._task
-
-    @property
-    def run(self) -> str:
-        return self._run
+            if renewal and self._renewed is not None:
+                self._renewed(self.run, token)
+        return max(self._renew_at - now, 0.5)
 
     def close(self) -> None:
         """Invalidate every token of the run (all are tried; the first failure is raised)."""
@@ -208,7 +238,14 @@ def run_calls(
             return _collect(items, local, len(items), False, stop_on_error, record, verbose)
     dask = _is_dask(executor)
     payloads = [pickle.dumps(item) for item in items]
-    grant = _Grant(session, function, args, kwargs)
+
+    def hand_out(run: str, token: TokenResult) -> None:
+        # calls already running on Dask workers take the newer token for any re-login (a
+        # process pool's workers cannot be reached: they take it with their next call)
+        with contextlib.suppress(Exception):
+            executor.run(renew_sessions, session.server, run, token.alias, token.secret)
+
+    grant = _Grant(session, function, args, kwargs, hand_out if dask else None)
     try:
         first = grant.task()
         if not dask:  # a process pool pickles with pickle: say so now, not once per object
@@ -227,7 +264,7 @@ def run_calls(
             return executor.submit(grant.task(), payloads[n])
 
         window = _window(executor, dask)
-        return _collect(items, remote, window, dask, stop_on_error, record, verbose)
+        return _collect(items, remote, window, dask, stop_on_error, record, verbose, grant.tick)
     finally:
         try:
             if dask:  # the workers log their run sessions out (a process pool cannot be

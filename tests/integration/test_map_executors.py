@@ -11,12 +11,15 @@ import json
 import multiprocessing
 import os
 import pickle
+import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 import xnat_sdk
 from tests.integration.conftest import IssuedTokens
@@ -187,6 +190,38 @@ def test_map_on_a_dask_cluster(server: LocalXNAT, mapper: XNATSession, dask_clie
         _assert_dead(server, token)
     still_open = dask_client.run(open_sessions)  # the workers logged their sessions out
     assert len(still_open) == 2 and not any(still_open.values())
+
+
+def pause_then_read(experiment: Any, pause: float) -> tuple[str, int]:
+    """Reads, waits, then sends one more request (which may need a new login)."""
+    label = str(experiment.label)
+    time.sleep(pause)
+    return label, experiment.xnat_session.get("/data/projects", format="json").status_code
+
+
+def test_a_dask_run_hands_a_renewed_token_to_calls_already_running(
+    server: LocalXNAT, mapper: XNATSession, dask_client: Any
+) -> None:
+    admin = ("admin", "admin")
+    pref = f"{server.url}/xapi/siteConfig/aliasTokenTimeout"
+    assert requests.post(pref, data="3 seconds", auth=admin).status_code == 200
+    tokens = IssuedTokens(mapper)
+    subject = mapper.projects[PROJECT].subjects[0]
+    # every server session dies 4 s in, after the first token did (3 s): the calls, still
+    # pausing, must log in again with a token they did not start with
+    expiry = threading.Timer(4.0, server.faults.expire_sessions)
+    expiry.start()
+    try:
+        results = subject.map(pause_then_read, "experiment", args=(5.5,), executor=dask_client)
+    finally:
+        expiry.cancel()
+        requests.post(pref, data="2 days", auth=admin)
+    failed = [r for r in results.values() if isinstance(r, MappedFunctionFailed)]
+    assert not failed, failed
+    assert sorted(results.values()) == sorted((e.label, 200) for e in subject.experiments)
+    assert len(tokens.issued) >= 3
+    for token in tokens.issued:
+        _assert_dead(server, token)
 
 
 def test_pickled_objects_carry_no_credentials(mapper: XNATSession) -> None:

@@ -45,6 +45,7 @@ __all__ = [
     "listing_state",
     "object_state",
     "open_sessions",
+    "renew_sessions",
     "restore_file",
     "restore_listing",
     "restore_object",
@@ -290,6 +291,20 @@ def close_sessions(server: str, run: str) -> int:
         return 0
     with contextlib.suppress(Exception):
         found.disconnect()
+    return 1
+
+
+def renew_sessions(server: str, run: str, alias: str, secret: str) -> int:
+    """Give this process's session for (server, run) a newer token of the run for any
+    later re-login; how many sessions took it (run on every Dask worker when the run's
+    token is renewed)."""
+    from xnat_sdk.auth import Credentials
+
+    with _sessions_lock:
+        found = _sessions.get((server, run))
+        if found is None or not found.connected or found._credentials.user == alias:
+            return 0
+        found._use_credentials(Credentials(alias, secret, "argument"))
     return 1
 
 
