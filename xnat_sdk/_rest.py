@@ -68,6 +68,7 @@ class RestCore:
         self._logins = 0  # re-logins so far: a request that met a 401 compares it
         self._keepalive_event = threading.Event()
         self._keepalive_thread: threading.Thread | None = None
+        self._keepalive_finalizer: weakref.finalize[Any, Any] | None = None
         self.keepalive_interval = self._default_keepalive_interval()
         self.keepalive = True
         if keepalive is False:
@@ -182,7 +183,9 @@ class RestCore:
 
         thread = threading.Thread(target=run, name="xnat-sdk-keepalive", daemon=True)
         self._keepalive_thread = thread
-        weakref.finalize(self, event.set)
+        if self._keepalive_finalizer is None:  # one for the core's life, however often the
+            # heartbeat is switched on (a map worker's session: once per call)
+            self._keepalive_finalizer = weakref.finalize(self, event.set)
         thread.start()
 
     def _stop_keepalive(self) -> None:

@@ -305,6 +305,27 @@ def test_keepalive_off(server: LocalXNAT) -> None:
         assert len(_keepalive_threads()) == before
 
 
+def test_keepalive_switched_on_and_off_many_times(server: LocalXNAT) -> None:
+    """A map worker's session switches its heartbeat on for every call: each switch must
+    leave one thread at most and no new finalizer behind (they piled up, one per call)."""
+    import gc
+    import weakref
+
+    def finalizers() -> int:
+        return sum(1 for o in gc.get_objects() if isinstance(o, weakref.finalize) and o.alive)
+
+    before = len(_keepalive_threads())
+    with xnat_sdk.connect(server.url, user="admin", password="admin", keepalive=False) as s:
+        s.keepalive = True
+        first = finalizers()
+        for _ in range(50):
+            s.keepalive = False
+            s.keepalive = True
+        assert len(_keepalive_threads()) == before + 1
+        assert finalizers() == first
+    assert len(_keepalive_threads()) == before
+
+
 def test_jsession_reuse_and_cli_keeps_the_server_session(
     server: LocalXNAT, sent: list[tuple[str, str]]
 ) -> None:
