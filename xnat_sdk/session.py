@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     from xnat_sdk.inspection import Inspect
     from xnat_sdk.mapping import (
         ExperimentLevel,
+        MappedFunctionFailed,
         MappingLevel,
         Pattern,
         ProjectLevel,
@@ -89,6 +90,7 @@ if TYPE_CHECKING:
 __all__ = ["QueryParams", "Timeout", "XNATSession", "default_update_func", "redact_url"]
 
 T = TypeVar("T")
+R = TypeVar("R")
 _M = TypeVar("_M", bound="XNATObject")
 
 DEFAULT_TIMEOUT = 300.0
@@ -1032,6 +1034,48 @@ class XNATSession(Walks):
         filters = create_filter_funcs(project, subject, experiment, scan, resource, use_regex)
         return list(self.mapping_iter(level, filters))
 
+    @overload
+    def map_over(
+        self,
+        function: Callable[..., R],
+        objects: Iterable[XNATObject | RemoteFile],
+        args: Sequence[Any] | None = None,
+        kwargs: Mapping[str, Any] | None = None,
+        logfile: None = None,
+        *,
+        executor: Executor | Any = None,
+        max_workers: int | None = None,
+        stop_on_error: bool = False,
+        verbose: bool = False,
+    ) -> dict[str, R | MappedFunctionFailed]: ...
+    @overload
+    def map_over(
+        self,
+        function: Callable[..., Any],
+        objects: Iterable[XNATObject | RemoteFile],
+        args: Sequence[Any] | None,
+        kwargs: Mapping[str, Any] | None,
+        logfile: str | os.PathLike[str],
+        *,
+        executor: Executor | Any = None,
+        max_workers: int | None = None,
+        stop_on_error: bool = False,
+        verbose: bool = False,
+    ) -> dict[str, Any]: ...
+    @overload
+    def map_over(
+        self,
+        function: Callable[..., Any],
+        objects: Iterable[XNATObject | RemoteFile],
+        args: Sequence[Any] | None = None,
+        kwargs: Mapping[str, Any] | None = None,
+        *,
+        logfile: str | os.PathLike[str],
+        executor: Executor | Any = None,
+        max_workers: int | None = None,
+        stop_on_error: bool = False,
+        verbose: bool = False,
+    ) -> dict[str, Any]: ...
     def map_over(
         self,
         function: Callable[..., Any],
@@ -1050,7 +1094,8 @@ class XNATSession(Walks):
         session), run as :meth:`map` runs its calls: on ``max_workers`` (8) threads, any
         ``concurrent.futures.Executor`` or a Dask ``distributed.Client``, the objects
         travelling to other processes without credentials. ``{uri: result}`` in the objects'
-        order, each URI once; a call that raised gives a
+        order, each URI once (typed ``dict[str, R | MappedFunctionFailed]`` for a function
+        returning ``R``; with ``logfile`` ``dict[str, Any]``); a call that raised gives a
         :class:`~xnat_sdk.mapping.MappedFunctionFailed` (or, with ``stop_on_error``,
         :class:`~xnat_sdk.errors.XNATMapError`); with ``logfile`` a new run skips the objects
         that succeeded before. Nothing is sent before every object is checked."""

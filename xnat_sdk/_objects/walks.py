@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor, ThreadPoolExecutor
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from xnat_sdk.mapping import (
         ExperimentLevel,
         FilterFunctions,
+        MappedFunctionFailed,
         MappingLevel,
         ProjectLevel,
         ResourceLevel,
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     )
 
 __all__ = ["Walks"]
+
+R = TypeVar("R")
 
 
 class Walks:
@@ -115,6 +118,51 @@ class Walks:
             self, level, filter_function, executor=executor, max_workers=max_workers
         )
 
+    @overload
+    def map(
+        self,
+        function: Callable[..., R],
+        level: MappingLevel | str,
+        args: Sequence[Any] | None = None,
+        kwargs: Mapping[str, Any] | None = None,
+        filter_function: FilterFunctions | None = None,
+        logfile: None = None,
+        *,
+        executor: Executor | Any = None,
+        max_workers: int | None = None,
+        stop_on_error: bool = False,
+        verbose: bool = False,
+    ) -> dict[str, R | MappedFunctionFailed]: ...
+    @overload
+    def map(
+        self,
+        function: Callable[..., Any],
+        level: MappingLevel | str,
+        args: Sequence[Any] | None,
+        kwargs: Mapping[str, Any] | None,
+        filter_function: FilterFunctions | None,
+        logfile: str | os.PathLike[str],
+        *,
+        executor: Executor | Any = None,
+        max_workers: int | None = None,
+        stop_on_error: bool = False,
+        verbose: bool = False,
+    ) -> dict[str, Any]: ...
+    @overload
+    def map(
+        self,
+        function: Callable[..., Any],
+        level: MappingLevel | str,
+        args: Sequence[Any] | None = None,
+        kwargs: Mapping[str, Any] | None = None,
+        filter_function: FilterFunctions | None = None,
+        *,
+        logfile: str | os.PathLike[str],
+        executor: Executor | Any = None,
+        max_workers: int | None = None,
+        stop_on_error: bool = False,
+        verbose: bool = False,
+    ) -> dict[str, Any]: ...
     def map(
         self,
         function: Callable[..., Any],
@@ -130,7 +178,9 @@ class Walks:
         verbose: bool = False,
     ) -> dict[str, Any]:
         """``function(obj, *args, **kwargs)`` for every object at ``level`` below this object
-        (from a session: all the user can see): ``{uri: result}``
+        (from a session: all the user can see): ``{uri: result}`` (typed ``dict[str, R |
+        MappedFunctionFailed]`` for a function returning ``R``; with ``logfile``, whose
+        earlier results come back as JSON data, ``dict[str, Any]``)
         in walk order (a call that raised gives a :class:`~xnat_sdk.mapping.MappedFunctionFailed`
         naming the object and the exception; the others go on unless ``stop_on_error``, which
         raises :class:`~xnat_sdk.errors.XNATMapError`); with ``logfile`` a new run skips what

@@ -9,7 +9,7 @@ subject = session.projects["P"].subjects["S"]
 session.classes.MrSessionData(parent=subject, labell="E1")  # E: Unexpected keyword argument "labell" # P: No parameter named "labell"
 session.classes.MrSesionData  # E: "ModelClasses" has no attribute "MrSesionData" # P: Cannot access attribute "MrSesionData" for class "ModelClasses"
 session.classes.MrScanData(parent=subject, id="1", frames="many")  # E: Argument "frames" to "MrScanData" has incompatible type "str" # P: cannot be assigned to parameter "frames"
-session.map(print, level="experiment", args=3)  # E: Argument "args" to "map" of "Walks" has incompatible type "int" # P: cannot be assigned to parameter "args"
+session.map(print, level="experiment", args=3)  # E: No overload variant of "map" of "Walks" matches argument types # P: cannot be assigned to parameter "args"
 session.projects["P"].set_access("user")  # E: Missing positional argument "level" in call to "set_access" # P: Argument missing for parameter "level"
 for scan in session.mapping_iter("scan"):
     scan.subjects  # E: "ImageScanData" has no attribute "subjects" # P: Cannot access attribute "subjects" for class "ImageScanData"

@@ -7,10 +7,11 @@ downloads (each ``# R:`` line names the exact type the checkers must reveal)."""
 from __future__ import annotations
 
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import xnat_sdk
 from xnat_sdk.bulk import sync_session
-from xnat_sdk.mapping import MappingLevel
+from xnat_sdk.mapping import MappedFunctionFailed, MappingLevel
 from xnat_sdk.models import ImageSessionData
 
 
@@ -26,8 +27,17 @@ def script(server: str) -> None:
         reveal_type(tree)
         with ProcessPoolExecutor(2) as pool:
             results = project.map(scan_count, "experiment", executor=pool, stop_on_error=True)
-        # R: dict[str, Any]
+        # R: dict[str, int | xnat_sdk.mapping.MappedFunctionFailed]
+        # R-pyright: dict[str, int | MappedFunctionFailed]
         reveal_type(results)
+        for value in results.values():  # a result or the failure, nothing else
+            if not isinstance(value, MappedFunctionFailed):
+                # R: int
+                reveal_type(value)
+        # R: dict[str, Any]
+        reveal_type(project.map(scan_count, "experiment", logfile="run.json"))
+        maybe_log = Path("run.json") if input() else None  # a log only sometimes: accepted
+        project.map(scan_count, "experiment", logfile=maybe_log, stop_on_error=True)
         report = project.download_files("/tmp/out", workers=4)
         # R: int
         reveal_type(report.bytes)
@@ -55,8 +65,12 @@ def script(server: str) -> None:
         reveal_type(session.search(level="project"))
         # map_over takes the objects a user chose: a search result, a listing, files
         chosen = session.search(project="P*", scan="T1")
-        # R: dict[str, Any]
+        # R: dict[str, int | xnat_sdk.mapping.MappedFunctionFailed]
+        # R-pyright: dict[str, int | MappedFunctionFailed]
         reveal_type(session.map_over(scan_count, chosen, executor=pool, max_workers=4))
+        # R: dict[str, Any]
+        reveal_type(session.map_over(scan_count, chosen, None, None, "run.json"))
+        session.map_over(scan_count, chosen, logfile=maybe_log)
         session.map_over(scan_count, tree[0].experiments[ImageSessionData], logfile="run.json")
         session.map_over(len, project.resources["DOCS"].files.values(), stop_on_error=True)
         level = input()
