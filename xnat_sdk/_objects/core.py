@@ -260,7 +260,8 @@ class XNATObject(metaclass=_ModelType):
         if session is None and self._xnat_uri is not None:
             raise XNATNotConnectedError(
                 f"this {type(self).__name__} ({self._xnat_uri}) was unpickled where no session "
-                "for its server was open: unpickle it with session.unpickle(data)"
+                "for its server was open: unpickle it with session.unpickle(data), or send "
+                "it to other processes with session.map_over(function, objects, executor=...)"
             )
         if session is None:
             raise XNATNotConnectedError(
@@ -342,7 +343,9 @@ class XNATObject(metaclass=_ModelType):
                     if self._xnat_session is None:  # unpickled where no session fits
                         raise XNATNotConnectedError(
                             f"{name!r} of {self._xnat_uri} was not loaded and this object is "
-                            "not bound to a session: unpickle it with session.unpickle(data)"
+                            "not bound to a session: unpickle it with session.unpickle(data), "
+                            "or send it to other processes with session.map_over(function, "
+                            "objects, executor=...)"
                         )
                     self._xnat_document()
                 try:

@@ -200,7 +200,7 @@ def restore_file(server: str, row: Mapping[str, Any]) -> RemoteFile:
     if session is None:
         raise XNATNotConnectedError(
             f"the file {row.get('URI', '')} of {server} needs a session to come back to: "
-            "unpickle it with session.unpickle(data) (or inside session.map's workers)"
+            "unpickle it with session.unpickle(data) (or send it with session.map_over)"
         )
     return RemoteFile(session, row)
 
