@@ -102,7 +102,21 @@ def _collect(
         with CountProgress(verbose, "map", len(items)) as bar:
             while sent < len(items) or pending:
                 while sent < len(items) and len(pending) < window:
-                    pending[submit(sent)] = sent
+                    try:
+                        pending[submit(sent)] = sent
+                    except RuntimeError as exc:  # a broken or shut-down pool takes no more
+                        # calls: each one left is a failure of its own, as if it had run
+                        failed = Outcome(False, None, type(exc).__name__, str(exc) or repr(exc))
+                        first, sent = sent, len(items)
+                        for n in range(first, sent):
+                            outcomes[n] = failed
+                            record(items[n].uri, failed)
+                            bar.advance()
+                        if stop_on_error:
+                            raise XNATMapError(
+                                items[first].uri, failed.exception_type, failed.message, ""
+                            ) from exc
+                        break
                     sent += 1
                 # every call that has finished is recorded (in the items' order) before a
                 # failure stops the run: nothing done is lost from the log
@@ -117,10 +131,13 @@ def _collect(
                     if not found.ok and stop_on_error and stop is None:
                         stop = n
                 if stop is not None:
-                    failed = outcomes[stop]
-                    assert failed is not None
+                    first_failed = outcomes[stop]
+                    assert first_failed is not None
                     raise XNATMapError(
-                        items[stop].uri, failed.exception_type, failed.message, failed.details
+                        items[stop].uri,
+                        first_failed.exception_type,
+                        first_failed.message,
+                        first_failed.details,
                     )
     except BaseException:
         # whatever stops the run (a failure with stop_on_error, a result the log cannot

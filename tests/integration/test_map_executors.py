@@ -224,6 +224,35 @@ def test_a_dask_run_hands_a_renewed_token_to_calls_already_running(
         _assert_dead(server, token)
 
 
+def die_on_the_fourth(scan: Any, fourth: str) -> str:
+    """Ends its worker process (as a crash or an out-of-memory kill would) on one object."""
+    if scan.uri == fourth:
+        os._exit(1)
+    return str(scan.type)
+
+
+@pytest.mark.parametrize("stop_on_error", [False, True])
+def test_a_worker_that_dies_fails_the_calls_left_one_by_one(
+    mapper: XNATSession, stop_on_error: bool
+) -> None:
+    chosen = _chosen_scans(mapper)[:-1]
+    fourth = chosen[3].uri
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        if stop_on_error:
+            with pytest.raises(XNATMapError) as caught:
+                mapper.map_over(
+                    die_on_the_fourth, chosen, (fourth,), executor=pool, stop_on_error=True
+                )
+            assert caught.value.exception_type == "BrokenProcessPool"
+            return
+        results = mapper.map_over(die_on_the_fourth, chosen, (fourth,), executor=pool)
+    assert list(results) == [scan.uri for scan in chosen]  # every object has its answer
+    assert [r for r in results.values() if isinstance(r, str)] == [scan.type for scan in chosen[:3]]
+    failed = [r for r in results.values() if isinstance(r, MappedFunctionFailed)]
+    assert len(failed) == len(chosen) - 3
+    assert {f.exception_type for f in failed} == {"BrokenProcessPool"}
+
+
 def test_pickled_objects_carry_no_credentials(mapper: XNATSession) -> None:
     project = mapper.projects[PROJECT]
     subjects = project.load_tree()
