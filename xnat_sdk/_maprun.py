@@ -152,8 +152,8 @@ class _Grant:
     """The run's alias tokens: one issued at the start, a new one once the current one has
     lived half its life (XNAT's ``aliasTokenTimeout``: 2 days unless the site changed it),
     every one invalidated at the end. A call takes the token current when it is sent;
-    ``renewed(token)`` hears of each newer one (a Dask run hands it to its workers at once,
-    for calls already running)."""
+    ``renewed(run, token, number)`` hears of each newer one (a Dask run hands it to its
+    workers at once, for calls already running)."""
 
     def __init__(
         self,
@@ -161,7 +161,7 @@ class _Grant:
         function: Callable[..., Any],
         args: Any,
         kwargs: Any,
-        renewed: Callable[[str, TokenResult], None] | None = None,
+        renewed: Callable[[str, TokenResult, int], None] | None = None,
     ) -> None:
         self._session = session
         self.run = secrets.token_hex(8)
@@ -197,9 +197,10 @@ class _Grant:
                 function,
                 args,
                 kwargs,
+                len(self.issued) - 1,
             )
             if renewal and self._renewed is not None:
-                self._renewed(self.run, token)
+                self._renewed(self.run, token, len(self.issued) - 1)
         return max(self._renew_at - now, 0.5)
 
     def close(self) -> None:
@@ -256,11 +257,11 @@ def run_calls(
     dask = _is_dask(executor)
     payloads = [pickle.dumps(item) for item in items]
 
-    def hand_out(run: str, token: TokenResult) -> None:
+    def hand_out(run: str, token: TokenResult, generation: int) -> None:
         # calls already running on Dask workers take the newer token for any re-login (a
         # process pool's workers cannot be reached: they take it with their next call)
         with contextlib.suppress(Exception):
-            executor.run(renew_sessions, session.server, run, token.alias, token.secret)
+            executor.run(renew_sessions, session.server, run, token.alias, token.secret, generation)
 
     grant = _Grant(session, function, args, kwargs, hand_out if dask else None)
     try:

@@ -117,3 +117,28 @@ def test_a_call_longer_than_the_session_timeout_keeps_its_session(
             and r.cookies.get("JSESSIONID") not in (None, mine)
         ]
         assert len(beats) >= 4  # the workers' heartbeats (every 0.5 s during the pauses)
+
+
+def test_a_worker_session_keeps_the_newest_token_of_its_run(server: LocalXNAT) -> None:
+    """Calls may start out of the order they were sent in: a call carrying an older token
+    of the run must not take the newer one away from the worker's session."""
+    from xnat_sdk._objects.travel import close_sessions, renew_sessions, worker_session
+
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as s:
+        tokens = [s.services.issue_token() for _ in range(3)]
+        try:
+            first = worker_session(s.server, "run-x", *tokens[0], True, 0)
+            assert first._credentials.user == tokens[0].alias
+            assert worker_session(s.server, "run-x", *tokens[1], True, 1) is first
+            assert first._credentials.user == tokens[1].alias
+            worker_session(s.server, "run-x", *tokens[0], True, 0)  # a late call, older token
+            assert first._credentials.user == tokens[1].alias
+            assert renew_sessions(s.server, "run-x", *tokens[0], 0) == 0
+            assert renew_sessions(s.server, "run-x", *tokens[2], 2) == 1
+            assert first._credentials.user == tokens[2].alias
+            assert renew_sessions(s.server, "other-run", *tokens[2], 3) == 0
+        finally:
+            assert close_sessions(s.server, "run-x") == 1
+            for token in tokens:
+                s.services.invalidate_token(token)
+        assert not first.connected

@@ -205,26 +205,44 @@ def restore_file(server: str, row: Mapping[str, Any]) -> RemoteFile:
     return RemoteFile(session, row)
 
 
+_generations: dict[tuple[str, str], int] = {}
+"""The newest token (its number in the run) each worker session logs in with."""
+
+
+def _take_newer(key: tuple[str, str], generation: int, alias: str, secret: str) -> bool:
+    """Give the session for ``key`` the run's token number ``generation`` unless it has a
+    newer one (calls may start out of the order they were sent in). Hold the lock."""
+    from xnat_sdk.auth import Credentials
+
+    found = _sessions.get(key)
+    if found is None or not found.connected or generation <= _generations.get(key, -1):
+        return False
+    found._use_credentials(Credentials(alias, secret, "argument"))
+    _generations[key] = generation
+    return True
+
+
 def worker_session(
-    server: str, run: str, alias: str, secret: str, verify: bool | str
+    server: str, run: str, alias: str, secret: str, verify: bool | str, generation: int = 0
 ) -> XNATSession:
     """This process's session for (server, run): opened once, reused for every object; a
-    newer token of the run becomes its login for any later re-login. A new run replaces (and
-    logs out) the sessions of earlier runs."""
-    from xnat_sdk.auth import Credentials
+    newer token of the run (``generation``: its number in the run) becomes its login for any
+    later re-login. A new run replaces (and logs out) the sessions of earlier runs."""
     from xnat_sdk.connection import connect
 
     key = (server, run)
     with _sessions_lock:
         found = _sessions.get(key)
         if found is not None and found.connected:
-            if found._credentials.user != alias:
-                found._use_credentials(Credentials(alias, secret, "argument"))
+            _take_newer(key, generation, alias, secret)
             return found
         stale = [k for k in _sessions if k[0] == server]
         old = [_sessions.pop(k) for k in stale]
+        for k in stale:
+            _generations.pop(k, None)
         session = connect(server, user=alias, password=secret, verify=verify, keepalive=False)
         _sessions[key] = session
+        _generations[key] = generation
         _close_at_exit()
     for previous in old:
         with contextlib.suppress(Exception):
@@ -276,6 +294,7 @@ def close_all_sessions() -> int:
     with _sessions_lock:
         found = list(_sessions.values())
         _sessions.clear()
+        _generations.clear()
     for session in found:
         with contextlib.suppress(Exception):
             session.disconnect()
@@ -287,6 +306,7 @@ def close_sessions(server: str, run: str) -> int:
     (run on every Dask worker when a map run ends)."""
     with _sessions_lock:
         found = _sessions.pop((server, run), None)
+        _generations.pop((server, run), None)
     if found is None:
         return 0
     with contextlib.suppress(Exception):
@@ -294,18 +314,12 @@ def close_sessions(server: str, run: str) -> int:
     return 1
 
 
-def renew_sessions(server: str, run: str, alias: str, secret: str) -> int:
-    """Give this process's session for (server, run) a newer token of the run for any
-    later re-login; how many sessions took it (run on every Dask worker when the run's
-    token is renewed)."""
-    from xnat_sdk.auth import Credentials
-
+def renew_sessions(server: str, run: str, alias: str, secret: str, generation: int) -> int:
+    """Give this process's session for (server, run) the run's token number ``generation``
+    for any later re-login, unless it has a newer one; how many sessions took it (run on
+    every Dask worker when the run's token is renewed)."""
     with _sessions_lock:
-        found = _sessions.get((server, run))
-        if found is None or not found.connected or found._credentials.user == alias:
-            return 0
-        found._use_credentials(Credentials(alias, secret, "argument"))
-    return 1
+        return int(_take_newer((server, run), generation, alias, secret))
 
 
 def open_sessions() -> list[tuple[str, str]]:
@@ -347,12 +361,16 @@ class RunTask:
     function: Callable[..., Any]
     args: tuple[Any, ...] = ()
     kwargs: Mapping[str, Any] = field(default_factory=dict)
+    generation: int = 0
+    """The token's number in the run (0: the first issued)."""
 
     def __call__(self, payload: bytes) -> Outcome:
         """Attach the pickled object to this worker's session and call the function, the
         session kept alive meanwhile."""
         try:
-            session = worker_session(self.server, self.run, self.alias, self.secret, self.verify)
+            session = worker_session(
+                self.server, self.run, self.alias, self.secret, self.verify, self.generation
+            )
             with attaching(session):
                 obj = pickle.loads(payload)
         except Exception as exc:
