@@ -29,7 +29,7 @@ from xnat_sdk._objects.travel import (
     close_sessions,
     renew_sessions,
 )
-from xnat_sdk.errors import XNATMapError, XNATNotPicklableError, XNATValidationError
+from xnat_sdk.errors import XNATError, XNATMapError, XNATNotPicklableError, XNATValidationError
 from xnat_sdk.progress import CountProgress
 
 if TYPE_CHECKING:
@@ -171,6 +171,7 @@ class _Grant:
         self.issued: list[TokenResult] = []
         self._task: RunTask | None = None
         self._renew_at = 0.0
+        self._expires = 0.0
 
     def task(self) -> RunTask:
         """The envelope for the next call (a new token first, when it is time)."""
@@ -182,9 +183,25 @@ class _Grant:
         """Renew the token when it is time; the seconds until the next renewal."""
         now = time.time()
         if self._task is None or now >= self._renew_at:
-            token, expires = self._session.services._issue()
+            try:
+                token, expires = self._session.services._issue()
+            except XNATError as exc:
+                if self._task is None:
+                    raise  # no token at all: the run cannot start
+                # the current token lives on (renewed at half its life): try again soon, a
+                # server's bad minute must not end a run of days
+                self._renew_at = now + min(60.0, max((self._expires - now) / 4, 0.5))
+                self._session.logger.warning(
+                    "map: could not renew the run's alias token (%s); the current one lives "
+                    "until %s; trying again in %.0f s",
+                    exc,
+                    time.strftime("%H:%M:%S", time.localtime(self._expires)),
+                    self._renew_at - now,
+                )
+                return max(self._renew_at - now, 0.5)
             self.issued.append(token)
             lifetime = (expires - now) if expires is not None else _ASSUMED_TOKEN_LIFETIME
+            self._expires = now + max(lifetime, 0.0)
             self._renew_at = now + max(lifetime, 0.0) / 2
             function, args, kwargs = self._call
             renewal = self._task is not None

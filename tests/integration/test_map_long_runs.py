@@ -142,3 +142,33 @@ def test_a_worker_session_keeps_the_newest_token_of_its_run(server: LocalXNAT) -
             for token in tokens:
                 s.services.invalidate_token(token)
         assert not first.connected
+
+
+def test_a_failed_renewal_keeps_the_current_token_and_tries_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A server's bad minute when the run's token is due for renewal must not end a run of
+    days: the current token (renewed at half its life) goes on, and a new one comes later."""
+    from xnat_sdk._maprun import _Grant
+
+    with LocalXNAT() as server, xnat_sdk.connect(server.url, user="admin", password="admin") as s:
+        s.post("/xapi/siteConfig/aliasTokenTimeout", data="2 seconds")
+        grant = _Grant(s, len, (), {})
+        first = grant.task()
+        try:
+            time.sleep(grant.tick())  # renewal is due now
+            server.faults.fail_next(1, status=500, prefix="/data/services/tokens/issue")
+            with caplog.at_level("WARNING"):
+                wait = grant.tick()
+            assert 0.4 < wait <= 0.6  # a quarter of the remaining life, at least 0.5 s
+            assert "could not renew" in caplog.text
+            assert grant.task() is first and len(grant.issued) == 1
+            time.sleep(wait)
+            renewed = grant.task()
+            assert renewed.generation == 1 and renewed.alias != first.alias
+        finally:
+            grant.close()
+        assert all(_dead(server, token) for token in grant.issued)
+        with pytest.raises(XNATError):  # without any token a run cannot start
+            server.faults.fail_next(1, status=500, prefix="/data/services/tokens/issue")
+            _Grant(s, len, (), {}).task()
