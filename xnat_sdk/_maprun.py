@@ -100,45 +100,37 @@ def _collect(
     sent = 0
     try:
         with CountProgress(verbose, "map", len(items)) as bar:
+
+            def finish(batch: list[tuple[int, Outcome]]) -> None:
+                # every call of the batch is recorded (in the items' order) before a failure
+                # stops the run: nothing done is lost from the log
+                for n, found in batch:
+                    outcomes[n] = found
+                    record(items[n].uri, found)
+                    bar.advance()
+                failed = [(n, found) for n, found in batch if not found.ok]
+                if failed and stop_on_error:
+                    n, found = failed[0]
+                    raise XNATMapError(
+                        items[n].uri, found.exception_type, found.message, found.details
+                    )
+
             while sent < len(items) or pending:
+                refused: list[tuple[int, Outcome]] = []
                 while sent < len(items) and len(pending) < window:
                     try:
                         pending[submit(sent)] = sent
                     except RuntimeError as exc:  # a broken or shut-down pool takes no more
                         # calls: each one left is a failure of its own, as if it had run
-                        failed = Outcome(False, None, type(exc).__name__, str(exc) or repr(exc))
-                        first, sent = sent, len(items)
-                        for n in range(first, sent):
-                            outcomes[n] = failed
-                            record(items[n].uri, failed)
-                            bar.advance()
-                        if stop_on_error:
-                            raise XNATMapError(
-                                items[first].uri, failed.exception_type, failed.message, ""
-                            ) from exc
+                        why = Outcome(False, None, type(exc).__name__, str(exc) or repr(exc))
+                        refused = [(n, why) for n in range(sent, len(items))]
+                        sent = len(items)
                         break
                     sent += 1
-                # every call that has finished is recorded (in the items' order) before a
-                # failure stops the run: nothing done is lost from the log
                 timeout = tick() if tick is not None else None
-                done = sorted((pending.pop(f), f) for f in _first_done(pending, dask, timeout))
-                stop: int | None = None
-                for n, future in done:
-                    found = _outcome(future)
-                    outcomes[n] = found
-                    record(items[n].uri, found)
-                    bar.advance()
-                    if not found.ok and stop_on_error and stop is None:
-                        stop = n
-                if stop is not None:
-                    first_failed = outcomes[stop]
-                    assert first_failed is not None
-                    raise XNATMapError(
-                        items[stop].uri,
-                        first_failed.exception_type,
-                        first_failed.message,
-                        first_failed.details,
-                    )
+                done = [(pending.pop(f), f) for f in _first_done(pending, dask, timeout)]
+                # the refused come after every call sent: the batch stays in the items' order
+                finish([(n, _outcome(f)) for n, f in sorted(done, key=lambda d: d[0])] + refused)
     except BaseException:
         # whatever stops the run (a failure with stop_on_error, a result the log cannot
         # keep, Ctrl-C) stops it now: the calls not started yet never start
@@ -183,42 +175,45 @@ class _Grant:
         """Renew the token when it is time; the seconds until the next renewal."""
         now = time.time()
         if self._task is None or now >= self._renew_at:
-            try:
-                token, expires = self._session.services._issue()
-            except XNATError as exc:
-                if self._task is None:
-                    raise  # no token at all: the run cannot start
-                # the current token lives on (renewed at half its life): try again soon, a
-                # server's bad minute must not end a run of days
-                self._renew_at = now + min(60.0, max((self._expires - now) / 4, 0.5))
-                self._session.logger.warning(
-                    "map: could not renew the run's alias token (%s); the current one lives "
-                    "until %s; trying again in %.0f s",
-                    exc,
-                    time.strftime("%H:%M:%S", time.localtime(self._expires)),
-                    self._renew_at - now,
-                )
-                return max(self._renew_at - now, 0.5)
-            self.issued.append(token)
-            lifetime = (expires - now) if expires is not None else _ASSUMED_TOKEN_LIFETIME
-            self._expires = now + max(lifetime, 0.0)
-            self._renew_at = now + max(lifetime, 0.0) / 2
-            function, args, kwargs = self._call
-            renewal = self._task is not None
-            self._task = RunTask(
-                self._session.server,
-                self.run,
-                token.alias,
-                token.secret,
-                self._verify,
-                function,
-                args,
-                kwargs,
-                len(self.issued) - 1,
-            )
-            if renewal and self._renewed is not None:
-                self._renewed(self.run, token, len(self.issued) - 1)
+            self._renew(now)
         return max(self._renew_at - now, 0.5)
+
+    def _renew(self, now: float) -> None:
+        try:
+            token, expires = self._session.services._issue()
+        except XNATError as exc:
+            if self._task is None:
+                raise  # no token at all: the run cannot start
+            # the current token lives on (renewed at half its life): try again soon, a
+            # server's bad minute must not end a run of days
+            self._renew_at = now + min(60.0, max((self._expires - now) / 4, 0.5))
+            self._session.logger.warning(
+                "map: could not renew the run's alias token (%s); the current one lives "
+                "until %s; trying again in %.0f s",
+                exc,
+                time.strftime("%H:%M:%S", time.localtime(self._expires)),
+                self._renew_at - now,
+            )
+            return
+        self.issued.append(token)
+        number = len(self.issued) - 1
+        lifetime = max((expires - now) if expires is not None else _ASSUMED_TOKEN_LIFETIME, 0.0)
+        self._expires = now + lifetime
+        self._renew_at = now + lifetime / 2
+        function, args, kwargs = self._call
+        self._task = RunTask(
+            self._session.server,
+            self.run,
+            token.alias,
+            token.secret,
+            self._verify,
+            function,
+            args,
+            kwargs,
+            number,
+        )
+        if number > 0 and self._renewed is not None:
+            self._renewed(self.run, token, number)
 
     def close(self) -> None:
         """Invalidate every token of the run (all are tried; the first failure is raised)."""
