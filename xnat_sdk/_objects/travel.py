@@ -52,8 +52,19 @@ __all__ = [
     "worker_session",
 ]
 
+
+@dataclass
+class _Held:
+    """A map run's session in this process and the number (in the run) of the newest token
+    it logs in with."""
+
+    session: XNATSession
+    generation: int
+
+
 _local = threading.local()
-_sessions: dict[tuple[str, str], XNATSession] = {}
+_sessions: dict[tuple[str, str], _Held] = {}
+"""This process's session for each (server, run)."""
 _sessions_lock = threading.Lock()
 
 
@@ -75,9 +86,9 @@ def _target(server: str | None) -> XNATSession | None:
     if session is not None and session.server == server and session.connected:
         return session
     with _sessions_lock:
-        for (url, _), found in _sessions.items():
-            if url == server and found.connected:
-                return found
+        for (url, _), held in _sessions.items():
+            if url == server and held.session.connected:
+                return held.session
     return None
 
 
@@ -205,20 +216,16 @@ def restore_file(server: str, row: Mapping[str, Any]) -> RemoteFile:
     return RemoteFile(session, row)
 
 
-_generations: dict[tuple[str, str], int] = {}
-"""The newest token (its number in the run) each worker session logs in with."""
-
-
 def _take_newer(key: tuple[str, str], generation: int, alias: str, secret: str) -> bool:
     """Give the session for ``key`` the run's token number ``generation`` unless it has a
     newer one (calls may start out of the order they were sent in). Hold the lock."""
     from xnat_sdk.auth import Credentials
 
-    found = _sessions.get(key)
-    if found is None or not found.connected or generation <= _generations.get(key, -1):
+    held = _sessions.get(key)
+    if held is None or not held.session.connected or generation <= held.generation:
         return False
-    found._use_credentials(Credentials(alias, secret, "argument"))
-    _generations[key] = generation
+    held.session._use_credentials(Credentials(alias, secret, "argument"))
+    held.generation = generation
     return True
 
 
@@ -232,17 +239,14 @@ def worker_session(
 
     key = (server, run)
     with _sessions_lock:
-        found = _sessions.get(key)
-        if found is not None and found.connected:
+        held = _sessions.get(key)
+        if held is not None and held.session.connected:
             _take_newer(key, generation, alias, secret)
-            return found
+            return held.session
         stale = [k for k in _sessions if k[0] == server]
-        old = [_sessions.pop(k) for k in stale]
-        for k in stale:
-            _generations.pop(k, None)
+        old = [_sessions.pop(k).session for k in stale]
         session = connect(server, user=alias, password=secret, verify=verify, keepalive=False)
-        _sessions[key] = session
-        _generations[key] = generation
+        _sessions[key] = _Held(session, generation)
         _close_at_exit()
     for previous in old:
         with contextlib.suppress(Exception):
@@ -292,9 +296,8 @@ def _close_at_exit() -> None:
 def close_all_sessions() -> int:
     """Log out and forget every session this process holds for map runs; how many."""
     with _sessions_lock:
-        found = list(_sessions.values())
+        found = [held.session for held in _sessions.values()]
         _sessions.clear()
-        _generations.clear()
     for session in found:
         with contextlib.suppress(Exception):
             session.disconnect()
@@ -305,12 +308,11 @@ def close_sessions(server: str, run: str) -> int:
     """Log out and forget this process's session for (server, run); how many there were
     (run on every Dask worker when a map run ends)."""
     with _sessions_lock:
-        found = _sessions.pop((server, run), None)
-        _generations.pop((server, run), None)
-    if found is None:
+        held = _sessions.pop((server, run), None)
+    if held is None:
         return 0
     with contextlib.suppress(Exception):
-        found.disconnect()
+        held.session.disconnect()
     return 1
 
 
@@ -325,7 +327,7 @@ def renew_sessions(server: str, run: str, alias: str, secret: str, generation: i
 def open_sessions() -> list[tuple[str, str]]:
     """(server, run) of the sessions this process holds for map runs."""
     with _sessions_lock:
-        return [key for key, found in _sessions.items() if found.connected]
+        return [key for key, held in _sessions.items() if held.session.connected]
 
 
 class Outcome(NamedTuple):
