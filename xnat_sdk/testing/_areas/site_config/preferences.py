@@ -174,7 +174,7 @@ def interval_seconds(text: object) -> float | None:
         return None
     total = 0.0
     for number, unit in parts:
-        factor = _UNIT_SECONDS.get(unit.rstrip("s")) or _UNIT_SECONDS.get(unit)
+        factor = _UNIT_SECONDS.get(unit.rstrip("s"))  # "days" and "day" alike
         if factor is None:
             return None
         total += float(number) * factor
