@@ -436,27 +436,24 @@ def map_objects(
     verbose: bool = False,
 ) -> dict[str, Any]:
     """``root.map(...)``: see the module's docstring."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from xnat_sdk.session import XNATSession
-
-    def walk(skip: Callable[[str], bool] | None) -> list[Any]:
-        # the walk lists on the calls' thread pool, else on max_workers (8) threads of its own
-        from concurrent.futures import ThreadPoolExecutor
-
-        threads = executor if isinstance(executor, ThreadPoolExecutor) else None
-        return list(
-            mapping_iter(
-                root,
-                level,
-                filter_function,
-                skip=skip,
-                executor=threads,
-                max_workers=None if threads is not None else (max_workers or 8),
-            )
-        )
 
     session = root if isinstance(root, XNATSession) else _object_session(root)
     run = _LoggedRun(logfile)
-    items = walk(run.done.__contains__ if run.done else None)
+    # the walk lists on the calls' thread pool, else on max_workers (8) threads of its own
+    threads = executor if isinstance(executor, ThreadPoolExecutor) else None
+    items = list(
+        mapping_iter(
+            root,
+            level,
+            filter_function,
+            skip=run.done.__contains__ if run.done else None,
+            executor=threads,
+            max_workers=None if threads is not None else (max_workers or 8),
+        )
+    )
     outcomes = run.calls(
         session, items, function, args, kwargs, executor, max_workers, stop_on_error, verbose
     )
