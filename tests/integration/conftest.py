@@ -10,6 +10,7 @@ import pytest
 import requests
 
 import xnat_sdk
+from xnat_sdk.errors import XNATError
 from xnat_sdk.services import TokenResult
 from xnat_sdk.session import XNATSession
 from xnat_sdk.testing.local import LocalXNAT
@@ -121,3 +122,9 @@ class IssuedTokens:
             return found
 
         services._issue = issue  # type: ignore[method-assign]
+
+
+def assert_dead(server: LocalXNAT, token: TokenResult) -> None:
+    """The alias token no longer logs anyone in (invalidated after its map run)."""
+    with pytest.raises(XNATError):
+        xnat_sdk.connect(server.url, user=token.alias, password=token.secret).disconnect()

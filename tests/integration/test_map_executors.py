@@ -22,7 +22,7 @@ import pytest
 import requests
 
 import xnat_sdk
-from tests.integration.conftest import IssuedTokens
+from tests.integration.conftest import IssuedTokens, assert_dead
 from xnat_sdk._objects.travel import RunTask, open_sessions
 from xnat_sdk.errors import (
     XNATError,
@@ -31,7 +31,6 @@ from xnat_sdk.errors import (
     XNATValidationError,
 )
 from xnat_sdk.mapping import MappedFunctionFailed
-from xnat_sdk.services import TokenResult
 from xnat_sdk.session import XNATSession
 from xnat_sdk.testing.local import LocalXNAT
 
@@ -94,11 +93,6 @@ def _levels(mapper: XNATSession) -> list[str]:
     return [scan.uri for scan in mapper.projects[PROJECT].mapping_iter("scan")]
 
 
-def _assert_dead(server: LocalXNAT, token: TokenResult) -> None:
-    with pytest.raises(XNATError):
-        xnat_sdk.connect(server.url, user=token.alias, password=token.secret).disconnect()
-
-
 def test_map_on_threads_keeps_order_and_reports_each_failure(mapper: XNATSession) -> None:
     expected = _levels(mapper)
     project = mapper.projects[PROJECT]
@@ -141,7 +135,7 @@ def test_map_on_a_process_pool(
         assert len({sid for p, sid, _ in where.values() if p == pid}) == 1
     assert len(tokens.issued) == 2
     for token in tokens.issued:
-        _assert_dead(server, token)
+        assert_dead(server, token)
 
 
 def test_a_failing_object_on_a_process_pool_leaves_the_rest(
@@ -187,7 +181,7 @@ def test_map_on_a_dask_cluster(server: LocalXNAT, mapper: XNATSession, dask_clie
     assert all(f.exception_type == "ValueError" for f in failed)
     assert len(tokens.issued) == 2
     for token in tokens.issued:
-        _assert_dead(server, token)
+        assert_dead(server, token)
     still_open = dask_client.run(open_sessions)  # the workers logged their sessions out
     assert len(still_open) == 2 and not any(still_open.values())
 
@@ -221,7 +215,7 @@ def test_a_dask_run_hands_a_renewed_token_to_calls_already_running(
     assert sorted(results.values()) == sorted((e.label, 200) for e in subject.experiments)
     assert len(tokens.issued) >= 3
     for token in tokens.issued:
-        _assert_dead(server, token)
+        assert_dead(server, token)
 
 
 def die_on_the_fourth(scan: Any, fourth: str) -> str:
@@ -373,7 +367,7 @@ def test_map_over_on_a_process_pool_and_a_dask_cluster(
     assert os.getpid() not in {pid for _, _, pid in digests.values()}
     assert len(tokens.issued) == 3
     for token in tokens.issued:
-        _assert_dead(server, token)
+        assert_dead(server, token)
 
 
 def test_map_over_with_a_logfile_calls_only_what_failed(

@@ -19,10 +19,9 @@ from typing import Any
 import pytest
 
 import xnat_sdk
-from tests.integration.conftest import IssuedTokens
+from tests.integration.conftest import IssuedTokens, assert_dead
 from xnat_sdk.errors import XNATError
 from xnat_sdk.mapping import MappedFunctionFailed
-from xnat_sdk.services import TokenResult
 from xnat_sdk.testing.local import LocalXNAT
 
 
@@ -44,14 +43,6 @@ def read_pause_read(experiment: Any, pause: float) -> tuple[str, int]:
     label = str(experiment.label)
     time.sleep(pause)
     return label, experiment.xnat_session.get("/data/projects", format="json").status_code
-
-
-def _dead(server: LocalXNAT, token: TokenResult) -> bool:
-    try:
-        xnat_sdk.connect(server.url, user=token.alias, password=token.secret).disconnect()
-    except XNATError:
-        return True
-    return False
 
 
 def test_a_run_outlives_its_first_token(pool: ProcessPoolExecutor) -> None:
@@ -78,7 +69,8 @@ def test_a_run_outlives_its_first_token(pool: ProcessPoolExecutor) -> None:
         assert len(results) == 60 and not failed, failed[:3]
         assert took > 4.0  # the first token died during the run ...
         assert len(tokens.issued) >= 2  # ... and newer ones carried it on
-        assert all(_dead(server, token) for token in tokens.issued)
+        for token in tokens.issued:
+            assert_dead(server, token)
 
 
 def _logins(server: LocalXNAT, aliases: set[str]) -> int:
@@ -168,7 +160,8 @@ def test_a_failed_renewal_keeps_the_current_token_and_tries_again(
             assert renewed.generation == 1 and renewed.alias != first.alias
         finally:
             grant.close()
-        assert all(_dead(server, token) for token in grant.issued)
+        for token in grant.issued:
+            assert_dead(server, token)
         with pytest.raises(XNATError):  # without any token a run cannot start
             server.faults.fail_next(1, status=500, prefix="/data/services/tokens/issue")
             _Grant(s, len, (), {}).task()
