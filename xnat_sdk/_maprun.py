@@ -180,7 +180,7 @@ class _Grant:
 
     def _renew(self, now: float) -> None:
         try:
-            token, expires = self._session.services._issue()
+            token, lifetime = self._session.services._issue()
         except XNATError as exc:
             if self._task is None:
                 raise  # no token at all: the run cannot start
@@ -197,7 +197,8 @@ class _Grant:
             return
         self.issued.append(token)
         number = len(self.issued) - 1
-        lifetime = max((expires - now) if expires is not None else _ASSUMED_TOKEN_LIFETIME, 0.0)
+        if lifetime is None:
+            lifetime = _ASSUMED_TOKEN_LIFETIME
         self._expires = now + lifetime
         self._renew_at = now + lifetime / 2
         function, args, kwargs = self._call

@@ -20,7 +20,7 @@ import zipfile
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
-from xnat_sdk._answers import fetch
+from xnat_sdk._answers import fetch, whole_number
 from xnat_sdk._objects.core import XNATObject
 from xnat_sdk.dicom import DicomDumpRow, dicom_dump
 from xnat_sdk.errors import XNATError, XNATValidationError
@@ -413,18 +413,20 @@ class Services:
         return self._issue(user)[0]
 
     def _issue(self, user: str | None = None) -> tuple[TokenResult, float | None]:
-        """An alias token and when the server expects it to expire (seconds since the epoch:
-        its ``estimatedExpirationTime``, from XNAT's ``aliasTokenTimeout``, 2 days by
-        default; ``None`` when the answer does not say)."""
+        """An alias token and how long the server expects it to live, in seconds: its
+        ``estimatedExpirationTime`` less its ``created``, both on the server's clock, so a
+        client clock set differently does not matter (XNAT's ``aliasTokenTimeout``, 2 days
+        by default); ``None`` when the answer does not say, or says nothing positive."""
         path = "/data/services/tokens/issue"
         if user is not None:
             path += f"/user/{validate_label(user, 'user')}"
         data = fetch(self._session, path).json_object(strings=("alias", "secret"))
-        expires = data.get("estimatedExpirationTime")
         token = TokenResult(alias=data["alias"], secret=data["secret"])
-        if isinstance(expires, (int, float)) and not isinstance(expires, bool):
-            return token, float(expires) / 1000
-        return token, None
+        expires = whole_number(data.get("estimatedExpirationTime"))
+        created = whole_number(data.get("created"))
+        if expires is None or created is None or expires <= created:
+            return token, None
+        return token, (expires - created) / 1000
 
     def invalidate_token(self, token: TokenResult) -> None:
         """Invalidate an alias token (``GET /data/services/tokens/invalidate/{alias}/{secret}``):

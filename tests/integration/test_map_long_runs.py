@@ -165,3 +165,34 @@ def test_a_failed_renewal_keeps_the_current_token_and_tries_again(
         with pytest.raises(XNATError):  # without any token a run cannot start
             server.faults.fail_next(1, status=500, prefix="/data/services/tokens/issue")
             _Grant(s, len, (), {}).task()
+
+
+@pytest.mark.parametrize(
+    ("created", "expires", "lifetime"),
+    [
+        (1_000, 5_000, 4.0),  # the server's clock in 1970: 4 s on its own clock
+        (4_102_444_800_000, 4_102_444_804_000, 4.0),  # ... or in 2100
+        (5_000, 1_000, None),  # expiring before it was made: not believed
+        (True, 5_000, None),  # not a time
+    ],
+)
+def test_a_token_lives_as_long_as_the_server_clock_says(
+    server: LocalXNAT, created: object, expires: object, lifetime: float | None
+) -> None:
+    """The run renews by the token's life on the server's clock (expiry less creation), so
+    a client and server whose clocks differ neither renew at every call nor never."""
+    from xnat_sdk._maprun import _Grant
+
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as s:
+        answer = {"alias": "a1", "secret": "s1", "created": created}
+        server.faults.answer_next(
+            {**answer, "estimatedExpirationTime": expires},
+            prefix="/data/services/tokens/issue",
+            count=2,
+        )
+        token, found = s.services._issue()
+        assert token.alias == "a1"
+        assert found == lifetime
+        # the run's next renewal: at half the token's life, else at half of 2 days
+        wait = _Grant(s, len, (), {}).tick()
+        assert 1.5 < wait <= 2.0 if lifetime else wait > 86_000
