@@ -533,12 +533,18 @@ def test_open_goes_on_after_a_break_off(
         server.faults.clear()
 
 
-def test_stall_guard_takes_the_socket_of_a_connection_close_answer(
-    server: LocalXNAT, session: XNATSession, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("close", [True, False], ids=["connection-close", "kept-alive"])
+def test_stall_guard_takes_the_socket_of_the_answer(
+    server: LocalXNAT,
+    session: XNATSession,
+    seeded: Seeded,
+    monkeypatch: pytest.MonkeyPatch,
+    close: bool,
 ) -> None:
-    """The local server (like any ``Connection: close`` answer) leaves the connection
-    object without its socket; the guard must still find the socket under the response to
-    read it without per-recv polling, and put its timeout back afterwards."""
+    """A ``Connection: close`` answer (asked for here; the local server keeps connections
+    open, as XNAT's Tomcat does) leaves the connection object without its socket; the guard
+    must still find the socket under the response to read it without per-recv polling, and
+    put its timeout back afterwards. A kept-alive answer's socket is its connection's."""
     import socket
 
     from xnat_sdk import transfers
@@ -548,9 +554,10 @@ def test_stall_guard_takes_the_socket_of_a_connection_close_answer(
     server.seed_file(rid, "g.bin", data)
     uri = f"/data/experiments/{seeded.sessions['E2']}/resources/GUARDED/files/g.bin"
     monkeypatch.setattr(transfers._StallGuard, "MIN_BODY", 1)
-    response = transfers._open_get(session, uri)
+    response = transfers._open_get(session, uri, headers={"Connection": "close"} if close else None)
     try:
-        assert response.headers.get("Connection", "").lower() == "close"
+        assert response.headers.get("Connection", "").lower() == ("close" if close else "")
+        assert (getattr(response.raw.connection, "sock", None) is None) is close
         sock = transfers._socket_of(response)
         assert isinstance(sock, socket.socket)
         before = sock.gettimeout()

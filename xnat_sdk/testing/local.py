@@ -68,6 +68,11 @@ class LocalXNAT:
     script does when its session expires. Alias tokens live as long as the
     ``aliasTokenTimeout`` site preference says (``"2 days"``, as in XNAT; set it with
     ``session.post("/xapi/siteConfig/aliasTokenTimeout", data="10 seconds")``).
+    Connections stay open between requests, as on XNAT's Tomcat: ``keepalive_timeout`` is
+    how long (seconds) an idle one stays open (Tomcat's ``keepAliveTimeout``, 20 s on
+    XNAT's connector), and every connection closes after its 100th answer
+    (``maxKeepAliveRequests``); a short timeout lets a test see what a client does when
+    the server closes a pooled connection. :attr:`open_connections` counts them.
     """
 
     def __init__(
@@ -83,6 +88,7 @@ class LocalXNAT:
         require_login: bool | None = None,
         schemas: str | Path | None = None,
         session_timeout: float = 900.0,
+        keepalive_timeout: float = 20.0,
     ) -> None:
         self._tmp: str | None = None
         if data_dir is None:
@@ -106,6 +112,9 @@ class LocalXNAT:
         if not session_timeout > 0:
             raise ValueError(f"session_timeout must be > 0 seconds, got {session_timeout!r}")
         self.session_timeout = float(session_timeout)
+        if not keepalive_timeout > 0:
+            raise ValueError(f"keepalive_timeout must be > 0 seconds, got {keepalive_timeout!r}")
+        self.keepalive_timeout = float(keepalive_timeout)
         self._app: XNATApp | None = None
         self._server: BackgroundServer | None = None
 
@@ -134,7 +143,9 @@ class LocalXNAT:
         if self._server is None:
             from xnat_sdk.testing._server.server import BackgroundServer
 
-            self._server = BackgroundServer(self._ensure_app(), self.host, self.port)
+            self._server = BackgroundServer(
+                self._ensure_app(), self.host, self.port, self.keepalive_timeout
+            )
             self._server.start()
         return self.url
 
@@ -168,6 +179,13 @@ class LocalXNAT:
         if self._server is None:
             raise RuntimeError("The server is not running; call start() first.")
         return f"http://{self._server.host}:{self._server.port}"
+
+    @property
+    def open_connections(self) -> int:
+        """How many client connections the running server holds open now."""
+        if self._server is None:
+            raise RuntimeError("The server is not running; call start() first.")
+        return self._server.connections
 
     @property
     def app(self) -> XNATApp:

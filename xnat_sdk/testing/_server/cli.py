@@ -77,4 +77,5 @@ def _server(args: argparse.Namespace, users: list[tuple[str, str, bool]]) -> Loc
         restrict_user_list=bool(getattr(args, "restrict_user_list", False)),
         schemas=getattr(args, "schemas", None),
         session_timeout=float(getattr(args, "session_timeout", 900.0)),
+        keepalive_timeout=float(getattr(args, "keepalive_timeout", 20.0)),
     )

@@ -50,6 +50,14 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="how long a server session lives without a request (XNAT's sessionTimeout; "
         "default 900, 15 minutes, as in XNAT)",
     )
+    parser.add_argument(
+        "--keepalive-timeout",
+        type=_seconds,
+        default=20.0,
+        metavar="SECONDS",
+        help="how long an idle client connection stays open (Tomcat's keepAliveTimeout; "
+        "default 20, as on XNAT's connector)",
+    )
 
 
 def _seconds(text: str) -> float:
