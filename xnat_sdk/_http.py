@@ -36,6 +36,7 @@ import requests
 import requests.adapters
 import requests.auth
 import requests.cookies
+import urllib3
 import urllib3.exceptions
 
 from xnat_sdk import __version__
@@ -357,6 +358,45 @@ def _user_agent() -> str:
     )
 
 
+class _GrowingPool(urllib3.HTTPConnectionPool):
+    """A pool that keeps every connection its threads opened at once.
+
+    urllib3 keeps ``maxsize`` (10) idle connections per server; an eleventh thread's
+    connection was closed on its return with the warning "Connection pool is full,
+    discarding connection", and a new one (a TLS handshake on XNAT) opened on its next
+    request. Here the pool makes room instead: it grows to the most requests the session
+    had under way at once (threads of ``map``, transfers, a user's own pool), and no
+    further. A server that keeps connections open (XNAT's Tomcat) then serves each thread
+    on its own connection for the whole run.
+    """
+
+    def _put_conn(self, conn: Any) -> None:
+        waiting = self.pool
+        if waiting is not None and conn is not None and waiting.full():
+            waiting.maxsize += 1
+        super()._put_conn(conn)
+
+
+class _GrowingHTTPSPool(_GrowingPool, urllib3.HTTPSConnectionPool):
+    """The same for ``https`` (the TLS settings and connection class are the HTTPS pool's)."""
+
+
+_GROWING = {"http": _GrowingPool, "https": _GrowingHTTPSPool}
+
+
+class _PoolAdapter(requests.adapters.HTTPAdapter):
+    """requests' adapter with connection pools that grow (see :class:`_GrowingPool`)."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _GROWING
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = _GROWING
+        return manager
+
+
 def _environment(base: str, verify: bool | str) -> tuple[dict[str, str], bool | str]:
     """Proxies and CA bundle from the environment, read once (requests would re-read them,
     and the netrc file, on every request)."""
@@ -416,7 +456,7 @@ class Transport:
         session.verify = verify
         session.headers["User-Agent"] = _user_agent()
         session.cookies = OriginCookieJar()
-        adapter = requests.adapters.HTTPAdapter(max_retries=0)
+        adapter = _PoolAdapter(max_retries=0)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         self.session = session

@@ -3,21 +3,23 @@ http -> https redirect detection (a tiny HTTPS proxy in front of the local serve
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import threading
 import warnings
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 import xnat_sdk
 from xnat_sdk import connection
 from xnat_sdk.errors import XNATConnectionError, XNATInsecureWarning, XNATSSLError
+from xnat_sdk.testing._server.server import _Server
 from xnat_sdk.testing.local import LocalXNAT
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
@@ -38,10 +40,14 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def _serve(app: object, **kwargs: object) -> tuple[object, threading.Thread]:
-    server = make_server("127.0.0.1", 0, app, threaded=True, **kwargs)  # type: ignore[arg-type]
+    # the local server's HTTP/1.1 server: connections stay open, as behind XNAT's Tomcat
+    server = _Server("127.0.0.1", 0, app, **kwargs)  # type: ignore[arg-type]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     return server, thread
+
+
+_FRONTS: dict[str, _Server] = {}
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +55,7 @@ def https_front(server: LocalXNAT, certificate: tuple[Path, Path]) -> Iterator[s
     """An HTTPS proxy (self-signed certificate) forwarding everything to the local server."""
     upstream = requests.Session()
     upstream.trust_env = False
+    upstream.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=32))  # many threads
 
     @Request.application  # type: ignore[arg-type]
     def proxy(request: Request) -> Response:
@@ -64,8 +71,10 @@ def https_front(server: LocalXNAT, certificate: tuple[Path, Path]) -> Iterator[s
         return Response(answer.content, status=answer.status_code, headers=headers)
 
     front, thread = _serve(proxy, ssl_context=(str(certificate[0]), str(certificate[1])))
+    url = f"https://127.0.0.1:{front.server_port}"  # type: ignore[attr-defined]
+    _FRONTS[url] = front  # type: ignore[assignment]
     try:
-        yield f"https://127.0.0.1:{front.server_port}"  # type: ignore[attr-defined]
+        yield url
     finally:
         front.shutdown()  # type: ignore[attr-defined]
         thread.join()
@@ -89,6 +98,32 @@ def test_verify_false_works_and_warns_once(
             assert s.logged_in_user == "admin"
     messages = [w for w in caught if w.category is not DeprecationWarning]
     assert [w.category for w in messages] == [XNATInsecureWarning]
+
+
+def test_threads_reuse_their_tls_connections(server: LocalXNAT, https_front: str) -> None:
+    """Past urllib3's 10 pooled connections each thread keeps its own: no new TLS
+    handshake per request (the HTTPS pool grows like the HTTP one)."""
+    server.faults.set_delay(0.02)  # every thread has a request under way at once
+    with contextlib.ExitStack() as stack:
+        stack.callback(server.faults.clear)
+        stack.enter_context(warnings.catch_warnings())
+        warnings.simplefilter("ignore", XNATInsecureWarning)  # verify=False, asked for
+        _read_in_threads(https_front)
+
+
+def _read_in_threads(https_front: str) -> None:
+    with xnat_sdk.connect(https_front, user="admin", password="admin", verify=False) as s:
+
+        def read(_: int) -> int:
+            return s.get("/data/projects", format="json").status_code
+
+        with ThreadPoolExecutor(16) as pool:
+            assert set(pool.map(read, range(64))) == {200}
+            front = _FRONTS[https_front]
+            opened = front.accepted
+            assert 10 < opened <= 17  # past urllib3's 10: the login's, one per thread
+            assert set(pool.map(read, range(64))) == {200}
+            assert front.accepted == opened  # all kept: the second round opened none
 
 
 def test_ca_bundle_path_as_verify(https_front: str, certificate: tuple[Path, Path]) -> None:

@@ -72,7 +72,8 @@ class LocalXNAT:
     how long (seconds) an idle one stays open (Tomcat's ``keepAliveTimeout``, 20 s on
     XNAT's connector), and every connection closes after its 100th answer
     (``maxKeepAliveRequests``); a short timeout lets a test see what a client does when
-    the server closes a pooled connection. :attr:`open_connections` counts them.
+    the server closes a pooled connection. :attr:`open_connections` counts them and
+    :attr:`connections_accepted` counts every one since the start.
     """
 
     def __init__(
@@ -186,6 +187,13 @@ class LocalXNAT:
         if self._server is None:
             raise RuntimeError("The server is not running; call start() first.")
         return self._server.connections
+
+    @property
+    def connections_accepted(self) -> int:
+        """How many client connections the running server has accepted since its start."""
+        if self._server is None:
+            raise RuntimeError("The server is not running; call start() first.")
+        return self._server.accepted
 
     @property
     def app(self) -> XNATApp:

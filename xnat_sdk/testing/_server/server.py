@@ -272,15 +272,24 @@ class _Server(ThreadedWSGIServer):
 
     daemon_threads = True
 
-    def __init__(self, host: str, port: int, app: XNATApp, keepalive_timeout: float) -> None:
-        super().__init__(host, port, app, handler=_Handler)
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        app: Any,
+        keepalive_timeout: float = KEEPALIVE_TIMEOUT,
+        ssl_context: Any = None,
+    ) -> None:
+        super().__init__(host, port, app, handler=_Handler, ssl_context=ssl_context)
         self.keepalive_timeout = keepalive_timeout
         self._lock = threading.Lock()
         self._open: set[socket.socket] = set()
+        self.accepted = 0
 
     def opened(self, connection: socket.socket) -> None:
         with self._lock:
             self._open.add(connection)
+            self.accepted += 1
 
     def closed(self, connection: socket.socket) -> None:
         with self._lock:
@@ -312,6 +321,11 @@ class BackgroundServer:
     def connections(self) -> int:
         """How many client connections are open now."""
         return len(self._server.open_connections())
+
+    @property
+    def accepted(self) -> int:
+        """How many client connections have been accepted since the start."""
+        return self._server.accepted
 
     @property
     def host(self) -> str:
