@@ -54,12 +54,12 @@ def test_more_threads_than_urllib3_keeps_reuse_their_connections(
             with ThreadPoolExecutor(THREADS) as pool:
                 return list(pool.map(read, subjects))
 
+        # the login's connection, and at most one per thread for every run: none discarded
         assert set(run()) == {200}
-        first = busy_server.connections_accepted
-        assert first <= THREADS + 1  # the login's, and at most one per thread
+        assert busy_server.connections_accepted <= THREADS + 1
         assert set(run()) == {200}
-        assert busy_server.connections_accepted == first  # the second run opened none
+        assert busy_server.connections_accepted <= THREADS + 1
         mapped = session.projects["REUSE"].map(read, level="subject", max_workers=THREADS)
         assert set(mapped.values()) == {200}
-        assert busy_server.connections_accepted == first
+        assert busy_server.connections_accepted <= THREADS + 1
     assert [r.getMessage() for r in caplog.records if "pool is full" in r.getMessage()] == []
