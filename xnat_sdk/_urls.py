@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote_plus, urlsplit, urlunsplit
 
 __all__ = ["redact_url"]
 
 _SECRET_KEYS = ("pass", "secret", "token", "jsession", "alias", "auth")
 
 
+#: query values longer than this (decoded characters) are shortened in messages
+LONG_VALUE = 200
+
+
 def redact_url(url: str) -> str:
-    """``url`` with user info and secret-looking query values replaced by ``***``."""
+    """``url`` with user info and secret-looking query values replaced by ``***``, and
+    query values longer than :data:`LONG_VALUE` characters shortened (``abc...[12000
+    characters]``): a message names the request, it does not repeat a long value."""
     parts = urlsplit(url)
     netloc = parts.netloc
     if "@" in netloc:
@@ -18,9 +24,22 @@ def redact_url(url: str) -> str:
     query = parts.query
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
-        if any(_secret_key(key) for key, _ in pairs):
-            query = urlencode([(k, "***" if _secret_key(k) else v) for k, v in pairs], safe="/:,*")
+        secret = any(_secret_key(key) for key, _ in pairs)
+        if secret or any(len(value) > LONG_VALUE for _, value in pairs):
+            query = "&".join(f"{_quoted(k)}={_shown(k, v)}" for k, v in pairs)
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def _quoted(text: str) -> str:
+    return quote_plus(text, safe="/:,*[]")
+
+
+def _shown(key: str, value: str) -> str:
+    if _secret_key(key):
+        return "***"
+    if len(value) > LONG_VALUE:
+        return f"{_quoted(value[:40])}...[{len(value)} characters]"
+    return _quoted(value)
 
 
 def _secret_key(key: str) -> bool:

@@ -520,7 +520,9 @@ class XNATObject(metaclass=_ModelType):
                 query["label"] = validate_label(values["label"], "label")
             else:
                 query[root + path] = encoded
-        session.put(owner.uri, query=query, timeout=timeout)
+        from xnat_sdk._values import put_values
+
+        put_values(session, owner.uri, query, timeout=timeout)
         for name, value in values.items():
             object.__setattr__(self, name, value)
         session.clearcache()

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from xnat_sdk._objects.core import XNATObject, field_params, refuse_existing
 from xnat_sdk._objects.registry import model_class
+from xnat_sdk._values import put_values
 from xnat_sdk.errors import XNATValidationError
 from xnat_sdk.fields import class_fields, validate_label
 
@@ -130,7 +131,7 @@ def create_item(
             query[f"{xsi}/{path}"] = encoded
     if spec.name != "resources":  # the server itself refuses an existing resource (409)
         refuse_existing(session, f"{uri}/{key}", f"{spec.singular} {key!r}")
-    response = session.put(f"{uri}/{key}", query=query)
+    response = put_values(session, f"{uri}/{key}", query)
     created = response.text.strip()
     ident = created if created and "<" not in created and "/" not in created else key
     session.clearcache()
@@ -182,6 +183,6 @@ def create_project(cls: type[_O], session: XNATSession, id: str, fields: dict[st
         query[f"{xsi}/{path}"] = encoded
     uri = f"/data/projects/{id}"
     refuse_existing(session, uri, f"project {id!r}")
-    session.put(uri, query=query)
+    put_values(session, uri, query)
     session.clearcache()
     return cls._xnat_bind(session, uri, xsi=xsi)

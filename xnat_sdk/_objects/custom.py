@@ -66,7 +66,9 @@ class CustomVariables(MutableMapping[str, str]):
     def _write(self, key: str, query: dict[str, str]) -> None:
         owner = self._owner
         session = owner._xnat_bound_session()
-        session.put(owner.uri, query={"xsiType": owner.xsi_type, **query})
+        from xnat_sdk._values import put_values
+
+        put_values(session, owner.uri, {"xsiType": owner.xsi_type, **query})
         session.clearcache()
 
     def __setitem__(self, key: str, value: str) -> None:

@@ -28,12 +28,15 @@ if TYPE_CHECKING:
     from _typeshed import OptExcInfo
     from _typeshed.wsgi import WSGIEnvironment
 
-__all__ = ["KEEPALIVE_REQUESTS", "KEEPALIVE_TIMEOUT", "BackgroundServer"]
+__all__ = ["KEEPALIVE_REQUESTS", "KEEPALIVE_TIMEOUT", "MAX_HEADER_SIZE", "BackgroundServer"]
 
 #: Tomcat's ``maxKeepAliveRequests`` default: answers per connection before it is closed
 KEEPALIVE_REQUESTS = 100
 #: Tomcat's ``keepAliveTimeout`` as XNAT's connector sets it (``connectionTimeout``), seconds
 KEEPALIVE_TIMEOUT = 20.0
+#: Tomcat's ``maxHttpHeaderSize`` default (XNAT's connector leaves it): the request line and
+#: headers together, in bytes; a longer request is answered 400 and its connection closed
+MAX_HEADER_SIZE = 8192
 # A request body left unread by the app is read and dropped before the next request on the
 # connection; past this many bytes the connection is closed instead (Tomcat's
 # ``maxSwallowSize`` default, 2 MiB).
@@ -106,6 +109,9 @@ class _Handler(WSGIRequestHandler):
 
     def run_wsgi(self) -> None:
         """Answer one request, keeping the connection open for the next when it can be."""
+        if self._header_size() > MAX_HEADER_SIZE:
+            self._too_large()
+            return
         if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
             self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         self.environ = environ = self.make_environ()
@@ -149,6 +155,27 @@ class _Handler(WSGIRequestHandler):
             drained = False
         if not drained:
             self.close_connection = True
+
+    def _header_size(self) -> int:
+        """The bytes of the request line and headers, as Tomcat counts them."""
+        lines = sum(len(name) + len(value) + 4 for name, value in self.headers.items())
+        return len(self.raw_requestline) + lines + 2
+
+    def _too_large(self) -> None:
+        """Tomcat's answer to a request line and headers past ``maxHttpHeaderSize``."""
+        self.close_connection = True
+        body = (
+            '<!doctype html><html lang="en"><head><title>HTTP Status 400 \u2013 Bad Request'
+            "</title></head><body><h1>HTTP Status 400 \u2013 Bad Request</h1><p><b>Message"
+            "</b> Request header is too large</p></body></html>"
+        ).encode()
+        head = (
+            "HTTP/1.1 400 \r\nContent-Type: text/html;charset=utf-8\r\nContent-Language: en\r\n"
+            f"Content-Length: {len(body)}\r\nDate: {self.date_time_string()}\r\n"
+            "Connection: close\r\n\r\n"
+        ).encode("latin-1")
+        with contextlib.suppress(*_DROPPED):
+            self.wfile.write(head + body)
 
     def _body(self, environ: WSGIEnvironment) -> Any:
         """The request body as ``wsgi.input``: bounded by Content-Length, else chunked."""

@@ -69,27 +69,51 @@ class Changes:
     attribute); XNAT keeps it for a new subject or experiment."""
 
 
-def _xsi_from_params(ctx: RequestContext) -> str | None:
+def _xsi_from_params(ctx: RequestContext, body: list[tuple[str, str]]) -> str | None:
     x = ctx.q("xsiType") or ctx.q("ELEMENT_0")
     if x:
         return x
-    for k in ctx.query:
+    for k in [*(key for key, _ in body), *ctx.query]:
         head = k.split("/", 1)[0]
         if ":" in head and "/" in k:
             return head
     return None
 
 
+def _is_xpath(key: str) -> bool:
+    head, slash, _ = key.partition("/")
+    return bool(slash) and ":" in head
+
+
+def _form_values(ctx: RequestContext) -> list[tuple[str, str]]:
+    """The XPath values of a form body (XNAT's ``SecureResource.loadItem``: a body of type
+    ``application/x-www-form-urlencoded`` with a length is read with the query string, which
+    wins for a name in both; only full XPaths count there, shortcuts such as ``description``
+    work in the query string alone)."""
+    if (ctx.request.mimetype or "").lower() != "application/x-www-form-urlencoded":
+        return []
+    if not ctx.request.content_length:
+        return []
+    return [(k, v) for k, v in ctx.request.form.items(multi=True) if _is_xpath(k)]
+
+
 def parse_changes(ctx: RequestContext, kind: str, schema: SchemaInfo) -> Changes:
     """Collect the field changes of a PUT (XML body first, then the query string)."""
     ch = Changes()
+    body: list[tuple[str, str]] = []
     if has_xml_body(ctx):
         _parse_xml_body(ctx, kind, ch)
-    x = _xsi_from_params(ctx)
+    else:
+        body = _form_values(ctx)
+    x = _xsi_from_params(ctx, body)
     if x:
         ch.xsi_type = schema.canonical(x) or x
     shortcuts = SHORTCUTS["recon" if kind == "recon" else kind]
-    for key, value in ctx.query.items(multi=True):
+    # the body's values first, so that the query string's win (XNAT: body map, then query)
+    pairs = [(k, v, True) for k, v in body] + [
+        (k, v, False) for k, v in ctx.query.items(multi=True)
+    ]
+    for key, value, in_body in pairs:
         if "[" in key and "]" not in key and "]" in value:
             # an unencoded ``=`` inside ``[name=x]``: rejoin key and value
             whole = key + "=" + value
@@ -112,6 +136,8 @@ def parse_changes(ctx: RequestContext, kind: str, schema: SchemaInfo) -> Changes
                     ch.data[add_param_key(m.group(1))] = val
                 continue
             path = _PRED.sub("", path)
+            if in_body and path in ("label", "project", "ID", "id"):
+                continue  # renames, moves and IDs: the query string's (not verified in a body)
             if path == "label":
                 ch.label = value
                 continue

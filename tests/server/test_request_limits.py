@@ -1,0 +1,104 @@
+"""The request-line limit of XNAT's Tomcat and the form bodies XNAT's writes read.
+
+Tomcat answers 400 "Request header is too large" past 8 KB of request line and headers
+(``maxHttpHeaderSize``) and closes the connection. XNAT's ``SecureResource.loadItem`` reads
+XPath values from an ``application/x-www-form-urlencoded`` body as well as from the query
+string, which wins for a name in both; shortcut names work in the query string only.
+"""
+
+from __future__ import annotations
+
+import requests
+
+from tests.server.conftest import rows
+from xnat_sdk.testing._server.server import MAX_HEADER_SIZE
+from xnat_sdk.testing.local import LocalXNAT
+
+
+def test_a_request_past_the_header_limit_gets_tomcats_400(
+    xnat_server: LocalXNAT, admin: requests.Session
+) -> None:
+    url = f"{xnat_server.url}/data/projects"
+    fits = admin.get(url, params={"format": "json", "pad": "p" * (MAX_HEADER_SIZE - 1000)})
+    assert fits.status_code == 200
+    refused = admin.get(url, params={"format": "json", "pad": "p" * MAX_HEADER_SIZE})
+    assert refused.status_code == 400
+    assert "Request header is too large" in refused.text
+    assert refused.headers["Connection"] == "close"
+    # the headers count too
+    padded = admin.get(url, params={"format": "json"}, headers={"X-Pad": "h" * MAX_HEADER_SIZE})
+    assert padded.status_code == 400
+
+
+def test_xpath_values_are_read_from_a_form_body(
+    xnat_server: LocalXNAT, admin: requests.Session, xnat_project: str
+) -> None:
+    subject = f"{xnat_server.url}/data/projects/{xnat_project}/subjects/FORM1"
+    notes = "from the body & with = signs\n" * 400  # far past the header limit
+    answer = admin.put(
+        subject,
+        params={"xsiType": "xnat:subjectData"},
+        data={
+            "xnat:subjectData/fields/field[name=notes]/field": notes,
+            "xnat:subjectData/fields/field[name=cohort]/field": "body",
+        },
+    )
+    assert answer.status_code in (200, 201), answer.text
+    fields = _custom_fields(admin, subject)
+    assert fields == {"notes": notes, "cohort": "body"}
+
+
+def test_the_query_string_wins_over_the_body(
+    xnat_server: LocalXNAT, admin: requests.Session, xnat_project: str
+) -> None:
+    subject = f"{xnat_server.url}/data/projects/{xnat_project}/subjects/FORM2"
+    key = "xnat:subjectData/fields/field[name=cohort]/field"
+    answer = admin.put(
+        subject, params={"xsiType": "xnat:subjectData", key: "query"}, data={key: "body"}
+    )
+    assert answer.status_code in (200, 201), answer.text
+    assert _custom_fields(admin, subject) == {"cohort": "query"}
+
+
+def test_shortcut_names_count_in_the_query_string_only(
+    xnat_server: LocalXNAT, admin: requests.Session, xnat_project: str
+) -> None:
+    project = f"{xnat_server.url}/data/projects/{xnat_project}"
+    admin.put(project, data={"description": "shortcut in the body"}).raise_for_status()
+    admin.put(project, data={"keywords": "ignored"}).raise_for_status()
+    (row,) = [
+        r
+        for r in rows(
+            admin.get(
+                f"{xnat_server.url}/data/projects",
+                params={"format": "json", "columns": "ID,description"},
+            )
+        )
+        if r["ID"] == xnat_project
+    ]
+    assert row.get("description", "") != "shortcut in the body"
+    admin.put(
+        project, data={"xnat:projectData/description": "an XPath in the body"}
+    ).raise_for_status()
+    (row,) = [
+        r
+        for r in rows(
+            admin.get(
+                f"{xnat_server.url}/data/projects",
+                params={"format": "json", "columns": "ID,description"},
+            )
+        )
+        if r["ID"] == xnat_project
+    ]
+    assert row["description"] == "an XPath in the body"
+
+
+def _custom_fields(admin: requests.Session, uri: str) -> dict[str, str]:
+    item = admin.get(uri, params={"format": "json"}).json()["items"][0]
+    out: dict[str, str] = {}
+    for child in item.get("children", []):
+        if child["field"] == "fields/field":
+            for entry in child["items"]:
+                data = entry["data_fields"]
+                out[data["name"]] = data.get("field", "")
+    return out
