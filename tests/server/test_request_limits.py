@@ -8,6 +8,9 @@ string, which wins for a name in both; shortcut names work in the query string o
 
 from __future__ import annotations
 
+import socket
+
+import pytest
 import requests
 
 from tests.server.conftest import rows
@@ -89,3 +92,25 @@ def _custom_fields(admin: requests.Session, uri: str) -> dict[str, str]:
                 data = entry["data_fields"]
                 out[data["name"]] = data.get("field", "")
     return out
+
+
+@pytest.mark.parametrize(
+    "request_head",
+    [
+        b"GET /data/projects?pad=" + b"p" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /data/projects HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"h" * 70_000 + b"\r\n\r\n",
+        b"GET /data/projects HTTP/1.1\r\nHost: x\r\n" + b"X-Many: 1\r\n" * 120 + b"\r\n",
+    ],
+    ids=["line-past-64k", "header-past-64k", "too-many-headers"],
+)
+def test_what_http_server_refuses_itself_gets_the_same_400(
+    xnat_server: LocalXNAT, request_head: bytes
+) -> None:
+    host, port = xnat_server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request_head)
+        answer = b""
+        while data := sock.recv(65536):
+            answer += data
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert b"Request header is too large" in answer

@@ -156,6 +156,14 @@ class _Handler(WSGIRequestHandler):
         if not drained:
             self.close_connection = True
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals of a request line or header past 64 KB (414, 431)
+        answer as Tomcat answers anything past its 8 KB: 400 "Request header is too large"."""
+        if code in (414, 431):
+            self._too_large()
+            return
+        super().send_error(code, message, explain)
+
     def _header_size(self) -> int:
         """The bytes of the request line and headers, as Tomcat counts them."""
         lines = sum(len(name) + len(value) + 4 for name, value in self.headers.items())
