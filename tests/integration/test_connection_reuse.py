@@ -10,8 +10,10 @@ most requests under way at once.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -63,3 +65,25 @@ def test_more_threads_than_urllib3_keeps_reuse_their_connections(
         assert set(mapped.values()) == {200}
         assert busy_server.connections_accepted <= THREADS + 1
     assert [r.getMessage() for r in caplog.records if "pool is full" in r.getMessage()] == []
+
+
+def test_a_large_upload_refused_before_its_body_is_read_logs_in_again(
+    busy_server: LocalXNAT, tmp_path: Path
+) -> None:
+    """With the session expired, the server answers 401 without reading the body and, past
+    2 MiB left unread (Tomcat's maxSwallowSize), closes the connection while the client
+    is still sending. The client must still see the 401, log in again and send once more."""
+    experiment = busy_server.seed_session("REUSE", "S00", "REUSE_E1")
+    busy_server.seed_resource("experiment", experiment, "BIG")
+    data = os.urandom(12 << 20)
+    source = tmp_path / "big.bin"
+    source.write_bytes(data)
+    with xnat_sdk.connect(busy_server.url, user="admin", password="admin") as session:
+        resource = session.experiments[experiment].resources["BIG"]
+        busy_server.faults.expire_sessions()
+        busy_server.faults.start_recording()
+        resource.upload(source, "big.bin")
+        sent = [(r.method, r.path.rsplit("/", 1)[-1]) for r in busy_server.faults.recorded()]
+        assert sent == [("PUT", "big.bin"), ("GET", "JSESSION"), ("PUT", "big.bin")]
+        answer = session.get(f"/data/experiments/{experiment}/resources/BIG/files/big.bin")
+        assert answer.content == data
