@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator, MutableMapping
 
 from xnat_sdk._objects.core import XNATObject, child_items
+from xnat_sdk._values import put_values
 from xnat_sdk.errors import XNATKeyError, XNATValidationError
 from xnat_sdk.fields import _VARIABLE
 
@@ -66,8 +67,6 @@ class CustomVariables(MutableMapping[str, str]):
     def _write(self, key: str, query: dict[str, str]) -> None:
         owner = self._owner
         session = owner._xnat_bound_session()
-        from xnat_sdk._values import put_values
-
         put_values(session, owner.uri, {"xsiType": owner.xsi_type, **query})
         session.clearcache()
 

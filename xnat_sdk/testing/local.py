@@ -110,12 +110,8 @@ class LocalXNAT:
             self.extra_schemas.append(path)
         self.restrict_user_list = restrict_user_list
         self.require_login = require_login
-        if not session_timeout > 0:
-            raise ValueError(f"session_timeout must be > 0 seconds, got {session_timeout!r}")
-        self.session_timeout = float(session_timeout)
-        if not keepalive_timeout > 0:
-            raise ValueError(f"keepalive_timeout must be > 0 seconds, got {keepalive_timeout!r}")
-        self.keepalive_timeout = float(keepalive_timeout)
+        self.session_timeout = _seconds("session_timeout", session_timeout)
+        self.keepalive_timeout = _seconds("keepalive_timeout", keepalive_timeout)
         self._app: XNATApp | None = None
         self._server: BackgroundServer | None = None
 
@@ -174,26 +170,26 @@ class LocalXNAT:
     ) -> None:
         self.stop()
 
+    def _running(self) -> BackgroundServer:
+        if self._server is None:
+            raise RuntimeError("The server is not running; call start() first.")
+        return self._server
+
     @property
     def url(self) -> str:
         """``http://host:port`` of the running server."""
-        if self._server is None:
-            raise RuntimeError("The server is not running; call start() first.")
-        return f"http://{self._server.host}:{self._server.port}"
+        server = self._running()
+        return f"http://{server.host}:{server.port}"
 
     @property
     def open_connections(self) -> int:
         """How many client connections the running server holds open now."""
-        if self._server is None:
-            raise RuntimeError("The server is not running; call start() first.")
-        return self._server.connections
+        return self._running().connections
 
     @property
     def connections_accepted(self) -> int:
         """How many client connections the running server has accepted since its start."""
-        if self._server is None:
-            raise RuntimeError("The server is not running; call start() first.")
-        return self._server.accepted
+        return self._running().accepted
 
     @property
     def app(self) -> XNATApp:
@@ -311,3 +307,10 @@ class LocalXNAT:
             files_per_scan=files_per_scan,
             file_size=file_size,
         )
+
+
+def _seconds(name: str, value: float) -> float:
+    """``value`` as seconds, refused unless > 0."""
+    if not value > 0:
+        raise ValueError(f"{name} must be > 0 seconds, got {value!r}")
+    return float(value)

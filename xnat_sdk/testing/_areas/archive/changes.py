@@ -74,9 +74,8 @@ def _xsi_from_params(ctx: RequestContext, body: list[tuple[str, str]]) -> str | 
     if x:
         return x
     for k in [*(key for key, _ in body), *ctx.query]:
-        head = k.split("/", 1)[0]
-        if ":" in head and "/" in k:
-            return head
+        if _is_xpath(k):
+            return k.partition("/")[0]
     return None
 
 
