@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -38,3 +39,15 @@ def rows(resp: requests.Response) -> list[dict[str, str]]:
     assert resp.status_code == 200, (resp.status_code, resp.text[:300])
     result: list[dict[str, str]] = resp.json()["ResultSet"]["Result"]
     return result
+
+
+def raw_exchange(server: LocalXNAT, request: bytes) -> bytes:
+    """Send ``request`` as raw bytes on a new connection and return everything the server
+    answers until it closes the connection."""
+    host, port = server.url.removeprefix("http://").split(":")
+    answer = b""
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request)
+        while data := sock.recv(65536):
+            answer += data
+    return answer

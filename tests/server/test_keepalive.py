@@ -17,6 +17,7 @@ import pytest
 import requests
 
 import xnat_sdk
+from tests.server.conftest import raw_exchange
 from xnat_sdk.testing._server.server import KEEPALIVE_REQUESTS
 from xnat_sdk.testing.local import LocalXNAT
 
@@ -144,15 +145,11 @@ def test_an_unread_body_past_the_swallow_limit_closes_the_connection(
 ) -> None:
     """Past 2 MiB (Tomcat's ``maxSwallowSize``) a body the app ignored is not read: the
     answer goes out, then the connection closes."""
-    host, port = xnat_server.url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=10) as sock:
-        sock.sendall(
-            b"PUT /data/projects/NOPE/resources/R/files/f.bin HTTP/1.1\r\nHost: x\r\n"
-            b"Content-Length: %d\r\n\r\n" % (3 << 20)
-        )
-        answer = b""
-        while data := sock.recv(65536):
-            answer += data  # ends when the server closes the connection
+    answer = raw_exchange(  # ends when the server closes the connection
+        xnat_server,
+        b"PUT /data/projects/NOPE/resources/R/files/f.bin HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Length: %d\r\n\r\n" % (3 << 20),
+    )
     assert answer.startswith(b"HTTP/1.1 401")
 
 
@@ -183,12 +180,10 @@ def test_a_client_that_says_close_gets_close(xnat_server: LocalXNAT) -> None:
 
 
 def test_an_http10_client_is_answered_and_closed(xnat_server: LocalXNAT) -> None:
-    host, port = xnat_server.url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=10) as sock:
-        sock.sendall(b"GET /xapi/siteConfig/buildInfo HTTP/1.0\r\nHost: x\r\n\r\n")
-        answer = b""
-        while data := sock.recv(65536):
-            answer += data  # ends when the server closes the connection
+    # ends when the server closes the connection
+    answer = raw_exchange(
+        xnat_server, b"GET /xapi/siteConfig/buildInfo HTTP/1.0\r\nHost: x\r\n\r\n"
+    )
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200")
     assert b"Connection: close" in head

@@ -8,12 +8,10 @@ string, which wins for a name in both; shortcut names work in the query string o
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 import requests
 
-from tests.server.conftest import rows
+from tests.server.conftest import raw_exchange, rows
 from xnat_sdk.testing._server.server import MAX_HEADER_SIZE
 from xnat_sdk.testing.local import LocalXNAT
 
@@ -106,11 +104,6 @@ def _custom_fields(admin: requests.Session, uri: str) -> dict[str, str]:
 def test_what_http_server_refuses_itself_gets_the_same_400(
     xnat_server: LocalXNAT, request_head: bytes
 ) -> None:
-    host, port = xnat_server.url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=10) as sock:
-        sock.sendall(request_head)
-        answer = b""
-        while data := sock.recv(65536):
-            answer += data
+    answer = raw_exchange(xnat_server, request_head)
     assert answer.startswith(b"HTTP/1.1 400 ")
     assert b"Request header is too large" in answer
