@@ -752,7 +752,8 @@ class Listing(Generic[T]):
         ``tabulate``): ``row.label``, ``row["xnat:subjectdata/label"]``, ``row[0]``.
 
         With ``columns``, only those, in that order (a REST listing asks the server for them,
-        one request per distinct column set); with ``filter``, the rows matching it as well
+        one request per distinct column set, a few when so many columns pass one request
+        line); with ``filter``, the rows matching it as well
         (``{"label": "S0*"}``, merged with this listing's own filters).
         """
         from xnat_sdk.tables import Table  # on first use: a first listing does not need it
@@ -774,9 +775,11 @@ class Listing(Generic[T]):
             return Table(wanted, self._rows)
         table = self._tables.get(wanted)
         if table is None:
-            query = dict(self._filters)
-            query["columns"] = ",".join(wanted)
-            rows = fetch(self._session, self._uri, query=query).rows()
+            from xnat_sdk._columns import as_asked, fetch_columns  # not for a first listing
+
+            keys = (self._spec.id_key,)
+            rows = fetch_columns(self._session, self._uri, self._filters, wanted, keys)
+            as_asked(rows, wanted)
             table = [r for r in rows if self._matches(r)]
             self._tables[wanted] = table
         return Table(wanted, table)

@@ -32,6 +32,7 @@ RowValue = str | int | float | None
 
 _T = TypeVar("_T", bound="Table")
 _NOT_ALNUM = re.compile(r"[^0-9a-zA-Z]+")
+_REPR_COLUMNS = 8  # a table's repr names this many columns at most
 
 
 class XNATColumnError(XNATError, AttributeError, KeyError):
@@ -218,7 +219,11 @@ class Table(tuple[Row, ...]):
         return frame
 
     def __repr__(self) -> str:
-        return f"<Table {len(self)} rows: {', '.join(self.columns)}>"
+        columns = self.columns
+        shown = ", ".join(columns[:_REPR_COLUMNS])
+        if len(columns) > _REPR_COLUMNS:
+            shown += f", ... ({len(columns)} columns)"
+        return f"<Table {len(self)} rows: {shown}>"
 
 
 def _cell(value: object) -> RowValue:

@@ -18,10 +18,11 @@ first use, as for any listing row.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from xnat_sdk._answers import fetch
+from xnat_sdk._columns import cell, fetch_columns
 from xnat_sdk._objects.core import XNATObject
 from xnat_sdk._objects.registry import model_class
 from xnat_sdk.errors import XNATValidationError
@@ -53,13 +54,6 @@ def _scan_specs(session: XNATSession, fields: Sequence[str]) -> list[FieldSpec]:
     return specs
 
 
-def _column(row: Mapping[str, Any], xpath: str) -> Any:
-    """A joined column's value: XNAT names it by the XPath, in the case its organizer keeps."""
-    if xpath in row:
-        return row[xpath]
-    return row.get(xpath.lower(), "")
-
-
 def _seed(
     owner: XNATObject,
     name: str,
@@ -82,23 +76,25 @@ def _scan_rows(
     paths = ["ID", "type", *[s.path for s in specs]]
     xpaths = {path: f"{_SCAN_ROOT}/{path}" for path in dict.fromkeys(paths)}
     columns = ["ID", *xpaths.values(), _SCAN_XSI]
-    rows = fetch(
+    rows = fetch_columns(
         session,
         f"{project_uri}/experiments",
-        query={"xsiType": "xnat:imageSessionData", "columns": ",".join(columns)},
-    ).rows()
+        {"xsiType": "xnat:imageSessionData"},
+        columns,
+        keys=("ID", xpaths["ID"]),
+    )
     by_session: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         found = by_session.setdefault(str(row.get("ID", "")), [])
-        scan_id = str(_column(row, xpaths["ID"]) or "")
+        scan_id = str(cell(row, xpaths["ID"]) or "")
         if not scan_id:
             continue  # a session without scans (the join's row of empty values)
         scan = {  # only the columns the server answered (it drops XPaths it does not know)
-            path: _column(row, xpath)
+            path: cell(row, xpath)
             for path, xpath in xpaths.items()
             if xpath in row or xpath.lower() in row
         }
-        scan["xsiType"] = _column(row, _SCAN_XSI) or _SCAN_ROOT
+        scan["xsiType"] = cell(row, _SCAN_XSI) or _SCAN_ROOT
         found.append(scan)
     return by_session
 
@@ -183,15 +179,20 @@ def load_project_tree(
     session = project._xnat_bound_session()
     specs = _scan_specs(session, scan_fields)
     uri = project.uri
-    subject_query = (
-        {"columns": ",".join(dict.fromkeys(["ID", "label", "project", *subject_columns]))}
+    subject_rows = (
+        fetch_columns(
+            session,
+            f"{uri}/subjects",
+            {},
+            list(dict.fromkeys(["ID", "label", "project", *subject_columns])),
+            keys=("ID",),
+        )
         if subject_columns
-        else None
+        else fetch(session, f"{uri}/subjects").rows()
     )
-    subject_rows = fetch(session, f"{uri}/subjects", query=subject_query).rows()
     subjects = _seed(project, "subjects", SUBJECTS, f"{uri}/subjects", subject_rows)
-    columns = ",".join(dict.fromkeys([*_EXPERIMENT_COLUMNS, *experiment_columns]))
-    rows = fetch(session, f"{uri}/experiments", query={"columns": columns}).rows()
+    columns = list(dict.fromkeys([*_EXPERIMENT_COLUMNS, *experiment_columns]))
+    rows = fetch_columns(session, f"{uri}/experiments", {}, columns, keys=("ID",))
     by_subject: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_subject.setdefault(str(row.get("subject_ID", "")), []).append(row)

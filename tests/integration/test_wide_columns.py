@@ -1,0 +1,153 @@
+"""Listings with more columns than one request line holds: split, then joined on the row key.
+
+A custom variable's XPath is about 50 characters; some 150 of them pass the 8 KB Tomcat (and
+the local server) allows for the request line and headers, and the listing is refused with a
+400. ``tabulate(columns)`` and ``load_tree(subject_columns=, experiment_columns=)`` ask for
+the columns in several requests instead, each with the row key, and join the answers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+import xnat_sdk
+from xnat_sdk._values import MAX_TARGET
+from xnat_sdk.errors import XNATValidationError
+from xnat_sdk.session import XNATSession
+from xnat_sdk.testing.local import LocalXNAT
+
+if TYPE_CHECKING:
+    from conftest import RequestLog
+
+WIDE = 150
+
+
+def _column(root: str, number: int) -> str:
+    return f"xnat:{root}/fields/field[name=measure_{number:03d}]/field"
+
+
+def _wide_project(server: LocalXNAT, name: str) -> None:
+    """Subjects S0..S4, each with custom variables measure_000.. of its own values (S0 none),
+    and one MR session each."""
+    server.seed_project(name)
+    for number in range(5):
+        every = range(0, WIDE, number) if number else ()  # Sn: every n-th measure, S0: none
+        values = {f"fields/measure_{k:03d}": f"s{number}-{k}" for k in every}
+        server.seed_subject(name, f"S{number}", fields=values)
+        server.seed_session(name, f"S{number}", f"E{number}")
+
+
+def _listing_gets(log: RequestLog, segment: str) -> list[str]:
+    return [p for p in log.paths() if p.startswith("GET ") and p.split("?")[0].endswith(segment)]
+
+
+def test_tabulate_with_150_custom_variable_columns(
+    server: LocalXNAT, session: XNATSession, log: RequestLog
+) -> None:
+    _wide_project(server, "WIDE1")
+    columns = ["label", *(_column("subjectData", k) for k in range(WIDE))]
+    log.clear()
+    table = session.projects["WIDE1"].subjects.tabulate(columns)
+    gets = _listing_gets(log, "/subjects")
+    # one request would be a 400 (~9 KB of columns once encoded); each one fits
+    assert 2 <= len(gets) <= 4
+    assert all(len(path) <= MAX_TARGET for path in gets)
+    assert table.columns == tuple(columns)
+    by_label = {str(row.label): row for row in table}
+    assert sorted(by_label) == [f"S{n}" for n in range(5)]
+    for number in range(1, 5):
+        row = by_label[f"S{number}"]
+        for k in range(WIDE):
+            expected = f"s{number}-{k}" if k % number == 0 else ""
+            assert row[_column("subjectData", k)] == expected, (number, k)
+    assert all(value in ("", None) for value in by_label["S0"][1:])
+    # the values are those each subject's own document holds
+    assert session.projects["WIDE1"].subjects["S3"].fields["measure_147"] == "s3-147"
+
+
+def test_a_few_columns_stay_one_request_and_come_back_under_the_names_asked(
+    server: LocalXNAT, session: XNATSession, log: RequestLog
+) -> None:
+    _wide_project(server, "WIDE2")
+    columns = ["label", _column("subjectData", 0), _column("subjectData", 2)]
+    log.clear()
+    table = session.projects["WIDE2"].subjects.tabulate(columns)
+    assert len(_listing_gets(log, "/subjects")) == 1
+    # XNAT names an XPath column in lower case; the table keeps the name asked for
+    row = {r.label: r for r in table}["S2"]
+    assert row[_column("subjectData", 0)] == "s2-0"
+    assert row[_column("subjectData", 2)] == "s2-2"
+    assert row.to_dict()[columns[1]] == "s2-0"
+
+
+def test_load_tree_with_wide_subject_and_experiment_columns(
+    server: LocalXNAT, session: XNATSession, log: RequestLog
+) -> None:
+    _wide_project(server, "WIDE3")
+    project = session.projects["WIDE3"]
+    experiment = project.subjects["S2"].experiments["E2"]
+    experiment.fields["site_note"] = "north"
+    session.clearcache()
+    subject_columns = [_column("subjectData", k) for k in range(WIDE)]
+    experiment_columns = [
+        *(_column("experimentData", k) for k in range(WIDE)),
+        "xnat:experimentData/fields/field[name=site_note]/field",
+    ]
+    log.clear()
+    subjects = session.projects["WIDE3"].load_tree(
+        ["type"], subject_columns=subject_columns, experiment_columns=experiment_columns
+    )
+    # ~9 KB of columns once encoded: three requests or so each, and the scans join
+    assert 2 <= len(_listing_gets(log, "/subjects")) <= 4
+    assert 3 <= len(_listing_gets(log, "/experiments")) <= 5
+    assert all(len(path) <= MAX_TARGET for path in log.paths())
+    rows = {row["label"]: row for row in subjects.tabulate().dicts()}
+    assert rows["S4"][_column("subjectData", 148).lower()] == "s4-148"
+    assert rows["S4"][_column("subjectData", 149).lower()] == ""
+    assert rows["S1"][_column("subjectData", 149).lower()] == "s1-149"
+    # the experiments' rows hold the later answers' columns too, joined on the ID
+    e2 = subjects["S2"].experiments["E2"]
+    assert e2.label == "E2"
+    listed = {r["label"]: r for r in subjects["S2"].experiments.tabulate().dicts()}
+    assert listed["E2"]["xnat:experimentdata/fields/field[name=site_note]/field"] == "north"
+    log.clear()
+    assert [s.label for s in subjects.values()] == [f"S{n}" for n in range(5)]
+    assert len(log) == 0
+
+
+def test_one_column_longer_than_a_request_line_is_refused_before_sending(
+    server: LocalXNAT, session: XNATSession, log: RequestLog
+) -> None:
+    server.seed_project("WIDE4")
+    subjects = session.projects["WIDE4"].subjects
+    log.clear()
+    with pytest.raises(XNATValidationError, match="does not fit in one request line"):
+        subjects.tabulate(["label", "xnat:subjectData/" + "x" * 9000])
+    assert len(log) == 0
+
+
+def test_a_subject_deleted_between_the_requests_keeps_the_columns_it_got(
+    server: LocalXNAT, session: XNATSession
+) -> None:
+    """The rows are the first answer's; a later answer without a row leaves its columns
+    unknown (None), never another subject's values."""
+    _wide_project(server, "WIDE5")
+    columns = ["label", *(_column("subjectData", k) for k in range(WIDE))]
+    done: list[str] = []
+
+    def delete_s4_after_the_first_answer(response: object, *args: object, **kw: object) -> None:
+        if not done and "/subjects?" in str(getattr(response, "url", "")):
+            done.append("deleted")
+            with xnat_sdk.connect(server.url, user="admin", password="admin") as other:
+                other.projects["WIDE5"].subjects["S4"].delete()
+
+    session.interface.hooks["response"].append(delete_s4_after_the_first_answer)
+    table = session.projects["WIDE5"].subjects.tabulate(columns)
+    assert done == ["deleted"]
+    rows = {str(row.label): row for row in table}
+    assert sorted(rows) == [f"S{n}" for n in range(5)]
+    assert rows["S4"][_column("subjectData", 0)] == "s4-0"  # from the first answer
+    assert rows["S4"][_column("subjectData", 148)] is None  # its later answer had no S4
+    assert rows["S3"][_column("subjectData", 147)] == "s3-147"

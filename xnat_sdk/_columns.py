@@ -1,0 +1,115 @@
+"""Listing columns past one request line: asked in several requests, joined on the row key.
+
+A listing's ``columns=`` names each column by shortcut or XPath; a custom variable's XPath
+(``xnat:subjectData/fields/field[name=weight]/field``) is about 50 characters, so some 150 of
+them pass Tomcat's 8 KB for the request line and headers (``maxHttpHeaderSize``), and XNAT
+answers 400 "Request header is too large". A GET has no body XNAT reads, so the columns are
+split: each request carries the key columns and as many others as fit in
+:data:`~xnat_sdk._values.MAX_TARGET` characters of request target, and the rows of the later
+answers are joined to the first answer's rows on the key.
+
+The rows are those of the first answer, in its order; a row that a later answer lacks (an
+object deleted between the requests) keeps the columns it has, and a row only a later answer
+has (an object created between them) is left out. Rows with the same key (a listing that
+repeats one) are joined in the order they come.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from xnat_sdk._answers import fetch
+from xnat_sdk._values import MAX_TARGET
+from xnat_sdk.errors import XNATValidationError
+
+if TYPE_CHECKING:
+    from xnat_sdk.session import XNATSession
+
+__all__ = ["as_asked", "cell", "fetch_columns"]
+
+
+def cell(row: Mapping[str, Any], column: str) -> Any:
+    """A column's value in a row: XNAT names an XPath column in the case its query organizer
+    keeps (lower case for a joined element), a shortcut as asked."""
+    if column in row:
+        return row[column]
+    return row.get(column.lower(), "")
+
+
+def as_asked(rows: list[dict[str, Any]], columns: Sequence[str]) -> list[dict[str, Any]]:
+    """``rows`` with each column also under the name it was asked by, where XNAT answered it
+    in lower case (``xnat:subjectData/fields/field[name=weight]/field`` comes back as
+    ``xnat:subjectdata/fields/field[name=weight]/field``)."""
+    renamed = [(c, c.lower()) for c in columns if c != c.lower()]
+    if renamed:
+        for row in rows:
+            for column, lower in renamed:
+                if column not in row and lower in row:
+                    row[column] = row[lower]
+    return rows
+
+
+def _target(uri: str, query: Mapping[str, str], columns: Sequence[str]) -> int:
+    """The request target's length, as the transport encodes it (``format=json`` included)."""
+    params = {**query, "columns": ",".join(columns), "format": "json"}
+    return len(uri) + 1 + len(urlencode(params, safe="/:,*"))
+
+
+def _chunks(
+    uri: str, query: Mapping[str, str], columns: Sequence[str], keys: Sequence[str]
+) -> list[list[str]]:
+    """``columns`` (the keys left out) in groups that each fit in one request with the keys."""
+    groups: list[list[str]] = []
+    group: list[str] = []
+    for column in columns:
+        if column in keys:
+            continue
+        if _target(uri, query, [*keys, column]) > MAX_TARGET:
+            raise XNATValidationError(
+                "columns",
+                f"{column[:60]!r}... ({len(column)} characters) does not fit in one request "
+                f"line (XNAT's Tomcat refuses past 8 KB)",
+            )
+        if group and _target(uri, query, [*keys, *group, column]) > MAX_TARGET:
+            groups.append(group)
+            group = []
+        group.append(column)
+    if group:
+        groups.append(group)
+    return groups
+
+
+def _key(row: Mapping[str, Any], keys: Sequence[str]) -> tuple[str, ...]:
+    return tuple(str(cell(row, key)) for key in keys)
+
+
+def fetch_columns(
+    session: XNATSession,
+    uri: str,
+    query: Mapping[str, str],
+    columns: Sequence[str],
+    keys: Sequence[str],
+) -> list[dict[str, Any]]:
+    """The rows of ``GET uri?columns=...``: one request while the request target fits in
+    :data:`~xnat_sdk._values.MAX_TARGET` characters, else one per group of columns (each with
+    the ``keys`` columns, which identify a row), joined on the keys (see the module)."""
+    if _target(uri, query, columns) <= MAX_TARGET:
+        return fetch(session, uri, query={**query, "columns": ",".join(columns)}).rows()
+    first, *rest = _chunks(uri, query, columns, keys)
+    rows = fetch(session, uri, query={**query, "columns": ",".join([*keys, *first])}).rows()
+    by_key: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        by_key.setdefault(_key(row, keys), []).append(row)
+    for group in rest:
+        answered = fetch(session, uri, query={**query, "columns": ",".join([*keys, *group])})
+        seen: dict[tuple[str, ...], int] = {}
+        for row in answered.rows():
+            key = _key(row, keys)
+            number = seen.get(key, 0)
+            seen[key] = number + 1
+            same = by_key.get(key, ())
+            if number < len(same):
+                same[number].update(row)
+    return rows
