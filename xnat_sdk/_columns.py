@@ -38,16 +38,107 @@ def cell(row: Mapping[str, Any], column: str) -> Any:
     return row.get(column.lower(), "")
 
 
-def as_asked(rows: list[dict[str, Any]], columns: Sequence[str]) -> list[dict[str, Any]]:
+def _shortcuts(root: str, names: str, **renamed: str) -> dict[str, str]:
+    """``{lower-case XML path: shortcut}``: each of ``names`` is its own path under ``root``;
+    ``renamed`` maps a shortcut to its path (``_`` in the keyword for ``/``)."""
+    table = {f"{root}/{name}".lower(): name for name in names.split()}
+    table.update({f"{root}/{path}".lower(): name for name, path in renamed.items()})
+    return table
+
+
+_DEMOGRAPHICS = (
+    "dob yob age gender handedness ses education educationDesc race ethnicity weight height "
+    "gestational_age post_menstrual_age birth_weight"
+)
+_META = {
+    "insert_date": "meta/insert_date",
+    "insert_user": "meta/insert_user/login",
+    "last_modified": "meta/last_modified",
+}
+_VALIDATION = {f"validation_{x}": f"validation/{x}" for x in ("method", "status", "date", "notes")}
+
+#: The XML paths a listing answers under a shortcut's name (xnat-web ``XMLPathShortcuts``; a
+#: ``columns=`` entry equal to a shortcut's path, case aside, is named by the shortcut), by
+#: listing. A column asked by another path comes back under that path in lower case.
+SHORTCUT_PATHS: dict[str, dict[str, str]] = {
+    "projects": _shortcuts(
+        "xnat:projectData",
+        "ID secondary_ID name description keywords",
+        alias="aliases/alias/alias",
+        pi_firstname="PI/firstname",
+        pi_lastname="PI/lastname",
+        note="fields/field[name=note]/field",
+    ),
+    "subjects": {
+        **_shortcuts(
+            "xnat:subjectData",
+            "ID project label group src",
+            pi_firstname="investigator/firstname",
+            pi_lastname="investigator/lastname",
+            **_META,
+        ),
+        **_shortcuts(
+            "xnat:subjectData/demographics[@xsi:type=xnat:demographicData]", _DEMOGRAPHICS
+        ),
+    },
+    "experiments": {
+        **_shortcuts(
+            "xnat:experimentData",
+            "ID visit_id visit protocol date time note project label",
+            pi_firstname="investigator/firstname",
+            pi_lastname="investigator/lastname",
+            xsiType="extension_item/element_name",
+            **_VALIDATION,
+            **_META,
+        ),
+        **_shortcuts(
+            "xnat:imageSessionData",
+            "scanner operator dcmAccessionNumber dcmPatientId dcmPatientName session_type "
+            "modality UID",
+        ),
+        **_shortcuts("xnat:mrSessionData", "coil fieldStrength marker stabilization"),
+        **_shortcuts("xnat:subjectAssessorData", "subject_ID"),
+    },
+    "scans": {
+        **_shortcuts(
+            "xnat:imageScanData",
+            "ID type UID note quality condition series_description documentation scanner "
+            "modality frames",
+            scanTime="startTime",
+            xsiType="extension_item/element_name",
+            **_VALIDATION,
+            **_META,
+        ),
+        **_shortcuts("xnat:mrScanData", "coil fieldStrength marker stabilization"),
+    },
+}
+
+
+def as_asked(
+    rows: list[dict[str, Any]], columns: Sequence[str], listing: str = ""
+) -> list[dict[str, Any]]:
     """``rows`` with each column also under the name it was asked by, where XNAT answered it
-    in lower case (``xnat:subjectData/fields/field[name=weight]/field`` comes back as
-    ``xnat:subjectdata/fields/field[name=weight]/field``)."""
-    renamed = [(c, c.lower()) for c in columns if c != c.lower()]
-    if renamed:
-        for row in rows:
-            for column, lower in renamed:
-                if column not in row and lower in row:
-                    row[column] = row[lower]
+    under another: an XML path in lower case (``xnat:subjectData/fields/field[name=weight]/field``
+    comes back as ``xnat:subjectdata/fields/field[name=weight]/field``), or a shortcut's path
+    under the shortcut (``xnat:subjectData/label`` as ``label``; :data:`SHORTCUT_PATHS` of
+    ``listing``)."""
+    shortcuts = SHORTCUT_PATHS.get(listing, {})
+    renamed = []
+    for column in columns:
+        lower = column.lower()
+        names = [lower] if lower != column else []
+        if lower in shortcuts:
+            names.append(shortcuts[lower])
+        if names:
+            renamed.append((column, names))
+    for row in rows:
+        for column, names in renamed:
+            if column in row:
+                continue
+            for name in names:
+                if name in row:
+                    row[column] = row[name]
+                    break
     return rows
 
 

@@ -779,7 +779,7 @@ class Listing(Generic[T]):
 
             keys = (self._spec.id_key,)
             rows = fetch_columns(self._session, self._uri, self._filters, wanted, keys)
-            as_asked(rows, wanted)
+            as_asked(rows, wanted, self._spec.name)
             table = [r for r in rows if self._matches(r)]
             self._tables[wanted] = table
         return Table(wanted, table)

@@ -1,9 +1,11 @@
-"""Listings with more columns than one request line holds: split, then joined on the row key.
+"""Listing columns: more than one request line holds, and the names XNAT answers them by.
 
 A custom variable's XPath is about 50 characters; some 150 of them pass the 8 KB Tomcat (and
 the local server) allows for the request line and headers, and the listing is refused with a
 400. ``tabulate(columns)`` and ``load_tree(subject_columns=, experiment_columns=)`` ask for
 the columns in several requests instead, each with the row key, and join the answers.
+XNAT answers an XPath column in lower case, or under a shortcut's name when it is that
+shortcut's path; ``tabulate`` keeps each column under the name asked for.
 """
 
 from __future__ import annotations
@@ -151,3 +153,25 @@ def test_a_subject_deleted_between_the_requests_keeps_the_columns_it_got(
     assert rows["S4"][_column("subjectData", 0)] == "s4-0"  # from the first answer
     assert rows["S4"][_column("subjectData", 148)] is None  # its later answer had no S4
     assert rows["S3"][_column("subjectData", 147)] == "s3-147"
+
+
+def test_columns_asked_by_a_shortcuts_xml_path_come_back_under_that_path(
+    server: LocalXNAT, session: XNATSession
+) -> None:
+    """XNAT names a column whose XML path is a shortcut's by the shortcut (``label``); the
+    table still has it under the path asked for, as for any other column."""
+    server.seed_project("SHORTP")
+    server.seed_subject(
+        "SHORTP", "S1", fields={"fields/cohort": "a", "demographics/gender": "female"}
+    )
+    server.seed_session("SHORTP", "S1", "E1", fields={"date": "2024-05-06"})
+    subject_columns = [
+        "xnat:subjectData/label",
+        "xnat:subjectData/demographics[@xsi:type=xnat:demographicData]/gender",
+        "xnat:subjectData/fields/field[name=cohort]/field",
+    ]
+    (row,) = session.projects["SHORTP"].subjects.tabulate(subject_columns)
+    assert row.to_dict() == dict(zip(subject_columns, ["S1", "female", "a"], strict=True))
+    experiment_columns = ["xnat:experimentData/label", "xnat:experimentData/date", "ID"]
+    (row,) = session.projects["SHORTP"].experiments.tabulate(experiment_columns)
+    assert row[0] == "E1" and row[1] == "2024-05-06" and str(row[2]).startswith("XNAT_E")
