@@ -175,3 +175,35 @@ def test_columns_asked_by_a_shortcuts_xml_path_come_back_under_that_path(
     experiment_columns = ["xnat:experimentData/label", "xnat:experimentData/date", "ID"]
     (row,) = session.projects["SHORTP"].experiments.tabulate(experiment_columns)
     assert row[0] == "E1" and row[1] == "2024-05-06" and str(row[2]).startswith("XNAT_E")
+
+
+def test_load_tree_custom_variable_columns_answer_fields_without_a_request(
+    server: LocalXNAT, session: XNATSession, log: RequestLog
+) -> None:
+    """``subject.fields[name]`` after ``load_tree(subject_columns=[its XPath])`` comes from
+    the listing; a variable the listing shows empty (set empty, or not set) is read from the
+    object's document, as before."""
+    _wide_project(server, "WIDE6")
+    server.seed_session("WIDE6", "S2", "E2b", fields={"fields/site": "north"})
+    subject_columns = [_column("subjectData", 0), _column("subjectData", 2)]
+    experiment_columns = ["xnat:experimentData/fields/field[name=site]/field"]
+    subjects = session.projects["WIDE6"].load_tree(
+        ["type"], subject_columns=subject_columns, experiment_columns=experiment_columns
+    )
+    log.clear()
+    assert subjects["S2"].fields["measure_000"] == "s2-0"
+    assert subjects["S2"].fields["MEASURE_002"] == "s2-2"  # XNAT lower-cases the names
+    assert subjects["S4"].fields["measure_000"] == "s4-0"
+    experiment = subjects["S2"].experiments["E2b"]
+    assert experiment.fields["site"] == "north"
+    assert len(log) == 0
+    with pytest.raises(KeyError):  # S3 has measure_000 but not measure_002 (every 3rd)
+        subjects["S3"].fields["measure_002"]
+    assert len(log) == 1  # its document told
+    assert subjects["S1"].fields["measure_005"] == "s1-5"  # not a listed column: document
+    assert len(log) == 2
+    # an object held past clearcache reads its document again
+    held = subjects["S2"]
+    session.clearcache()
+    assert held.fields["measure_000"] == "s2-0"
+    assert len(log) == 3

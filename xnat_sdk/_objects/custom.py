@@ -45,7 +45,30 @@ class CustomVariables(MutableMapping[str, str]):
         name = key.lower() if self._lower else key
         return f"{self._owner.xsi_type}/{self._child}[name={name}]"
 
+    def _listed(self, key: str) -> str | None:
+        """``key``'s value from the listing row the owner came from, while its document is not
+        read: a ``columns=`` entry ``<type>/fields/field[name=<key>]/field`` of the owner's
+        own type or one it derives from (``load_tree(subject_columns=...)``). None: not
+        listed, or empty there (an unset variable lists as empty too: the document tells)."""
+        owner = self._owner
+        if not self._lower or owner._xnat_item is not None:
+            return None
+        row = owner._xnat_cache.get("row")
+        session = owner._xnat_session
+        if not row or session is None or owner._xnat_generation != session.cache_generation:
+            return None
+        tail = f"/fields/field[name={key.lower()}]/field"
+        types = {str(getattr(c, "__xsi_type__", "")).lower() for c in type(owner).__mro__}
+        for column, value in row.items():
+            lowered = column.lower()
+            if lowered.endswith(tail) and lowered[: -len(tail)] in types and value:
+                return str(value)
+        return None
+
     def __getitem__(self, key: str) -> str:
+        listed = self._listed(key) if isinstance(key, str) else None
+        if listed is not None:
+            return listed
         current = self._current()
         try:
             return current[key]

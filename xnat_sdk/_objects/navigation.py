@@ -337,8 +337,10 @@ class ProjectBase(TreeDownloads, _Mappable, _HasDataDir, _HasResources, _HasFiel
         request: the objects are the usual typed ones, with the listing columns filled in
         (every scan's ``ID``, ``type``, xsi type and the ``scan_fields`` named, by field
         name: ``"series_description"``, ``"quality"``, ``"frames"`` ...; extra listing
-        columns of experiments and subjects by column name or XPath). Reading a field that
-        was not loaded reads that object's document (one request), as for any listing.
+        columns of experiments and subjects by column name or XPath; a custom variable's
+        column, ``xnat:subjectData/fields/field[name=age]/field``, answers
+        ``subject.fields["age"]``). Reading a field that was not loaded reads that object's
+        document (one request), as for any listing.
         Needs the session's cache (``caching=True``, the default); ``clearcache`` drops it.
         """
         _require_model(self, "load_tree")
