@@ -16,7 +16,8 @@ repeats one) are joined in the order they come.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -114,21 +115,54 @@ SHORTCUT_PATHS: dict[str, dict[str, str]] = {
 }
 
 
+#: Shortcuts for another element's fields (an experiment's subject), left out of the match
+#: by path under the root element
+_JOINED = {
+    "experiments": _shortcuts(
+        "xnat:subjectData", "", subject_label="label", subject_project="project"
+    ),
+}
+
+_XSI_PREDICATE = re.compile(r"\[@xsi:type=[^\]]*\]", re.IGNORECASE)
+
+
+def _relative(path: str) -> str:
+    """An XML path without its root element and ``[@xsi:type=...]`` steps, in lower case."""
+    return _XSI_PREDICATE.sub("", path.split("/", 1)[1]).lower()
+
+
+#: :data:`SHORTCUT_PATHS` by path under the root element (see :func:`as_asked`)
+_RELATIVE = {
+    listing: {_relative(path): name for path, name in table.items()}
+    for listing, table in SHORTCUT_PATHS.items()
+}
+
+
 def as_asked(
-    rows: list[dict[str, Any]], columns: Sequence[str], listing: str = ""
+    rows: list[dict[str, Any]],
+    columns: Sequence[str],
+    listing: str = "",
+    in_family: Callable[[str], bool] | None = None,
 ) -> list[dict[str, Any]]:
     """``rows`` with each column also under the name it was asked by, where XNAT answered it
     under another: an XML path in lower case (``xnat:subjectData/fields/field[name=weight]/field``
     comes back as ``xnat:subjectdata/fields/field[name=weight]/field``), or a shortcut's path
     under the shortcut (``xnat:subjectData/label`` as ``label``; :data:`SHORTCUT_PATHS` of
-    ``listing``)."""
-    shortcuts = SHORTCUT_PATHS.get(listing, {})
+    ``listing``). XNAT resolves a path to its field first, so a path through a type derived
+    from the shortcut's (``xnat:mrSessionData/date`` on the experiments listing) is named by
+    the shortcut too: ``in_family(root element)`` tells the types of the listing's items."""
+    shortcuts = {**SHORTCUT_PATHS.get(listing, {}), **_JOINED.get(listing, {})}
+    relative = _RELATIVE.get(listing, {})
     renamed = []
     for column in columns:
         lower = column.lower()
         names = [lower] if lower != column else []
         if lower in shortcuts:
             names.append(shortcuts[lower])
+        elif "/" in column and in_family is not None:
+            name = relative.get(_relative(column))
+            if name is not None and in_family(column.split("/", 1)[0]):
+                names.append(name)
         if names:
             renamed.append((column, names))
     for row in rows:

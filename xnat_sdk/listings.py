@@ -779,10 +779,18 @@ class Listing(Generic[T]):
 
             keys = (self._spec.id_key,)
             rows = fetch_columns(self._session, self._uri, self._filters, wanted, keys)
-            as_asked(rows, wanted, self._spec.name)
+            as_asked(rows, wanted, self._spec.name, self._in_family)
             table = [r for r in rows if self._matches(r)]
             self._tables[wanted] = table
         return Table(wanted, table)
+
+    def _in_family(self, xsi: str) -> bool:
+        """Whether ``xsi`` is a type this listing's items can be (its navigation base's)."""
+        from xnat_sdk._objects.registry import model_class
+
+        base = self._spec.base
+        found = model_class(xsi, self._session)
+        return base is not None and found is not None and issubclass(found, base)
 
     def tabulate_csv(
         self,

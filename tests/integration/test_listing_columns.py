@@ -207,3 +207,17 @@ def test_load_tree_custom_variable_columns_answer_fields_without_a_request(
     session.clearcache()
     assert held.fields["measure_000"] == "s2-0"
     assert len(log) == 3
+
+
+def test_a_derived_types_path_and_a_joined_subjects_path_on_the_experiments_listing(
+    server: LocalXNAT, session: XNATSession
+) -> None:
+    """XNAT resolves ``xnat:mrSessionData/date`` to the experiments' ``date`` shortcut, and
+    ``xnat:subjectData/label`` to ``subject_label``: the subject's label, never the
+    experiment's."""
+    server.seed_project("SHORTJ")
+    server.seed_subject("SHORTJ", "SUBJ")
+    server.seed_session("SHORTJ", "SUBJ", "EXP", fields={"date": "2023-01-02"})
+    columns = ["xnat:mrSessionData/date", "xnat:subjectData/label", "xnat:experimentData/label"]
+    (row,) = session.projects["SHORTJ"].experiments.tabulate(columns)
+    assert tuple(row) == ("2023-01-02", "SUBJ", "EXP")

@@ -145,6 +145,9 @@ def test_columns_and_filters(
     assert {x["gender"] for x in r} == {"female", "male"}
     r = rows(admin.get(f"{p}/experiments?columns=ID,URI,label,xsiType"))
     assert set(r[0]) == {"ID", "label", "xsiType", "xnat:subjectassessordata/id", "URI"}
+    # a path that is another element's shortcut is named by it: the subject's label
+    (joined,) = rows(admin.get(f"{p}/experiments?columns=ID,xnat:subjectData/label"))
+    assert joined["subject_label"] == "S1" and "label" not in joined
     shortcuts = {x["key"]: x["xpath"] for x in rows(admin.get(f"{p}/subjects?fields=true"))}
     assert shortcuts["gender"] == "xnat:subjectData/demographics/gender"
     r = rows(admin.get(f"{p}/subjects?sortBy=label&sortOrder=DESC"))

@@ -189,8 +189,22 @@ _META_COLUMNS = {
 }
 
 
+#: shortcuts of the experiments listing that name another element's field: XNAT names a
+#: ``columns=`` entry by one when it is that path (``XMLPathShortcuts``: ``subject_label`` is
+#: ``xnat:subjectData/label``), where the path under the root alone would say ``label``
+_JOINED_SHORTCUTS = {
+    "experiment": {
+        "xnat:subjectdata/label": "subject_label",
+        "xnat:subjectdata/project": "subject_project",
+    },
+}
+
+
 def _resolve_column(kind: str, name: str) -> tuple[str, str | None]:
     """(column name in the answer, shortcut key or None meaning an XML path)."""
+    joined = _JOINED_SHORTCUTS.get(kind, {}).get(name.lower())
+    if joined is not None:
+        return joined, joined
     sc = SHORTCUTS[kind]
     if "/" not in name:
         if name in sc:
