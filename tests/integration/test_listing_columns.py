@@ -221,3 +221,28 @@ def test_a_derived_types_path_and_a_joined_subjects_path_on_the_experiments_list
     columns = ["xnat:mrSessionData/date", "xnat:subjectData/label", "xnat:experimentData/label"]
     (row,) = session.projects["SHORTJ"].experiments.tabulate(columns)
     assert tuple(row) == ("2023-01-02", "SUBJ", "EXP")
+
+
+def test_load_tree_fills_typed_fields_from_xml_path_columns(
+    server: LocalXNAT, session: XNATSession, log: RequestLog
+) -> None:
+    """A column asked by XML path (XNAT answers it in lower case) fills the typed field of
+    that path when the path is under the object's own type or a base of it; a joined
+    element's column (the subject's label) never fills the experiment's field."""
+    server.seed_project("XPF")
+    server.seed_subject("XPF", "SUBJ")
+    server.seed_session("XPF", "SUBJ", "EXP", fields={"study_id": "ST7", "duration": "PT12M"})
+    subjects = session.projects["XPF"].load_tree(
+        ["type"],
+        experiment_columns=[
+            "xnat:mrSessionData/study_id",
+            "xnat:imageSessionData/duration",
+            "xnat:subjectData/label",
+        ],
+    )
+    log.clear()
+    experiment = subjects["SUBJ"].experiments["EXP"]
+    assert (experiment.study_id, experiment.duration, experiment.label) == ("ST7", "PT12M", "EXP")
+    assert len(log) == 0
+    assert experiment.original is None  # not asked for: its document is read
+    assert len(log) == 1

@@ -57,6 +57,7 @@ from xnat_sdk.errors import (
     XNATValidationError,
 )
 from xnat_sdk.fields import (
+    ClassFields,
     FieldSpec,
     class_fields,
     encode_value,
@@ -290,10 +291,13 @@ class XNATObject(metaclass=_ModelType):
     def _xnat_prefill(self, row: Mapping[str, Any]) -> None:
         """Fill the fields a listing row already tells (no request)."""
         setter = object.__setattr__
-        table = class_fields(type(self))
+        cls = type(self)
+        table = class_fields(cls)
         for key, value in row.items():
             spec = table.by_path.get(key)
-            if spec is None or runtime_owned(type(self), spec.name) or value in ("", None):
+            if spec is None and "/" in key:
+                spec = _xpath_field(cls, table, key)
+            if spec is None or runtime_owned(cls, spec.name) or value in ("", None):
                 continue
             try:
                 setter(self, spec.name, spec.convert(value))
@@ -760,6 +764,25 @@ def set_fields(obj: XNATObject) -> dict[str, Any]:
 def _unset(obj: XNATObject, name: str) -> None:
     with contextlib.suppress(AttributeError):
         object.__delattr__(obj, name)
+
+
+_TYPE_NAMES: dict[type, frozenset[str]] = {}
+
+
+def _xpath_field(cls: type, table: ClassFields, column: str) -> FieldSpec | None:
+    """The data field of ``cls`` a listing column named by XML path holds: the path under
+    the object's own type or one it derives from (``columns=xnat:mrSessionData/study_id``,
+    which XNAT answers in lower case); None for another element's (a joined subject's)."""
+    root, _, rest = column.partition("/")
+    names = _TYPE_NAMES.get(cls)
+    if names is None:
+        names = frozenset(
+            str(k.__dict__["__xsi_type__"]).lower()
+            for k in cls.__mro__
+            if "__xsi_type__" in k.__dict__
+        )
+        _TYPE_NAMES[cls] = names
+    return table.by_lower_path.get(rest.lower()) if root.lower() in names else None
 
 
 def _stand_in(owner: XNATObject, spec: FieldSpec) -> Any:
