@@ -16,7 +16,7 @@ repeats one) are joined in the order they come.
 
 from __future__ import annotations
 
-import re
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -28,7 +28,7 @@ from xnat_sdk.errors import XNATValidationError
 if TYPE_CHECKING:
     from xnat_sdk.session import XNATSession
 
-__all__ = ["as_asked", "cell", "fetch_columns"]
+__all__ = ["as_asked", "cell", "fetch_columns", "part_columns"]
 
 
 def cell(row: Mapping[str, Any], column: str) -> Any:
@@ -40,10 +40,10 @@ def cell(row: Mapping[str, Any], column: str) -> Any:
 
 
 def _shortcuts(root: str, names: str, **renamed: str) -> dict[str, str]:
-    """``{lower-case XML path: shortcut}``: each of ``names`` is its own path under ``root``;
-    ``renamed`` maps a shortcut to its path (``_`` in the keyword for ``/``)."""
-    table = {f"{root}/{name}".lower(): name for name in names.split()}
-    table.update({f"{root}/{path}".lower(): name for name, path in renamed.items()})
+    """``{XML path: shortcut}``: each of ``names`` is its own path under ``root``;
+    ``renamed`` maps a shortcut to its path."""
+    table = {f"{root}/{name}": name for name in names.split()}
+    table.update({f"{root}/{path}": name for name, path in renamed.items()})
     return table
 
 
@@ -58,84 +58,115 @@ _META = {
 }
 _VALIDATION = {f"validation_{x}": f"validation/{x}" for x in ("method", "status", "date", "notes")}
 
-#: The XML paths a listing answers under a shortcut's name (xnat-web ``XMLPathShortcuts``; a
-#: ``columns=`` entry equal to a shortcut's path, case aside, is named by the shortcut), by
-#: listing. A column asked by another path comes back under that path in lower case.
-SHORTCUT_PATHS: dict[str, dict[str, str]] = {
-    "projects": _shortcuts(
-        "xnat:projectData",
-        "ID secondary_ID name description keywords",
-        alias="aliases/alias/alias",
-        pi_firstname="PI/firstname",
-        pi_lastname="PI/lastname",
-        note="fields/field[name=note]/field",
-    ),
-    "subjects": {
-        **_shortcuts(
-            "xnat:subjectData",
-            "ID project label group src",
-            pi_firstname="investigator/firstname",
-            pi_lastname="investigator/lastname",
-            **_META,
+
+@functools.cache
+def _paths() -> dict[str, dict[str, str]]:
+    """``{XML path: shortcut}`` by listing: the paths a listing answers under a shortcut's name
+    (xnat-web ``XMLPathShortcuts``; a ``columns=`` entry equal to a shortcut's path, case
+    aside, is named by the shortcut). A column asked by another path comes back under that
+    path in lower case."""
+    return {
+        "projects": _shortcuts(
+            "xnat:projectData",
+            "ID secondary_ID name description keywords",
+            alias="aliases/alias/alias",
+            pi_firstname="PI/firstname",
+            pi_lastname="PI/lastname",
+            note="fields/field[name=note]/field",
         ),
-        **_shortcuts(
-            "xnat:subjectData/demographics[@xsi:type=xnat:demographicData]", _DEMOGRAPHICS
-        ),
-    },
-    "experiments": {
-        **_shortcuts(
-            "xnat:experimentData",
-            "ID visit_id visit protocol date time note project label",
-            pi_firstname="investigator/firstname",
-            pi_lastname="investigator/lastname",
-            xsiType="extension_item/element_name",
-            **_VALIDATION,
-            **_META,
-        ),
-        **_shortcuts(
-            "xnat:imageSessionData",
-            "scanner operator dcmAccessionNumber dcmPatientId dcmPatientName session_type "
-            "modality UID",
-        ),
-        **_shortcuts("xnat:mrSessionData", "coil fieldStrength marker stabilization"),
-        **_shortcuts("xnat:subjectAssessorData", "subject_ID"),
-    },
-    "scans": {
-        **_shortcuts(
-            "xnat:imageScanData",
-            "ID type UID note quality condition series_description documentation scanner "
-            "modality frames",
-            scanTime="startTime",
-            xsiType="extension_item/element_name",
-            **_VALIDATION,
-            **_META,
-        ),
-        **_shortcuts("xnat:mrScanData", "coil fieldStrength marker stabilization"),
-    },
-}
+        "subjects": {
+            **_shortcuts(
+                "xnat:subjectData",
+                "ID project label group src",
+                pi_firstname="investigator/firstname",
+                pi_lastname="investigator/lastname",
+                **_META,
+            ),
+            **_shortcuts(
+                "xnat:subjectData/demographics[@xsi:type=xnat:demographicData]", _DEMOGRAPHICS
+            ),
+        },
+        "experiments": {
+            **_shortcuts(
+                "xnat:experimentData",
+                "ID visit_id visit protocol date time note project label",
+                pi_firstname="investigator/firstname",
+                pi_lastname="investigator/lastname",
+                xsiType="extension_item/element_name",
+                **_VALIDATION,
+                **_META,
+            ),
+            **_shortcuts(
+                "xnat:imageSessionData",
+                "scanner operator dcmAccessionNumber dcmPatientId dcmPatientName session_type "
+                "modality UID",
+            ),
+            **_shortcuts("xnat:mrSessionData", "coil fieldStrength marker stabilization"),
+            **_shortcuts("xnat:subjectAssessorData", "subject_ID"),
+        },
+        "scans": {
+            **_shortcuts(
+                "xnat:imageScanData",
+                "ID type UID note quality condition series_description documentation scanner "
+                "modality frames",
+                scanTime="startTime",
+                xsiType="extension_item/element_name",
+                **_VALIDATION,
+                **_META,
+            ),
+            **_shortcuts("xnat:mrScanData", "coil fieldStrength marker stabilization"),
+        },
+    }
+
+
+@functools.cache
+def _lower_paths(listing: str) -> dict[str, str]:
+    """``{lower-case XML path: shortcut}`` of ``listing`` (see :func:`_paths`)."""
+    return {path.lower(): name for path, name in _paths().get(listing, {}).items()}
+
+
+@functools.cache
+def _part_paths(listing: str) -> dict[str, str]:
+    """``{shortcut: XML path}`` of ``listing`` for the shortcuts that name a field of a part
+    (an investigator's, a subject's demographics): what a listing row's column fills
+    (:func:`part_columns`)."""
+    table = _paths().get(listing, {})
+    return {name: p for p, name in table.items() if p.count("/") > 1 and "/meta/" not in p}
 
 
 #: Shortcuts for another element's fields (an experiment's subject), left out of the match
 #: by path under the root element
 _JOINED = {
-    "experiments": _shortcuts(
-        "xnat:subjectData", "", subject_label="label", subject_project="project"
-    ),
+    "experiments": {
+        "xnat:subjectdata/label": "subject_label",
+        "xnat:subjectdata/project": "subject_project",
+    },
 }
-
-_XSI_PREDICATE = re.compile(r"\[@xsi:type=[^\]]*\]", re.IGNORECASE)
 
 
 def _relative(path: str) -> str:
     """An XML path without its root element and ``[@xsi:type=...]`` steps, in lower case."""
-    return _XSI_PREDICATE.sub("", path.split("/", 1)[1]).lower()
+    rest = path.split("/", 1)[1].lower()
+    while "[@xsi:type=" in rest:
+        head, _, tail = rest.partition("[@xsi:type=")
+        rest = head + tail.partition("]")[2]
+    return rest
 
 
-#: :data:`SHORTCUT_PATHS` by path under the root element (see :func:`as_asked`)
-_RELATIVE = {
-    listing: {_relative(path): name for path, name in table.items()}
-    for listing, table in SHORTCUT_PATHS.items()
-}
+@functools.cache
+def _relative_paths(listing: str) -> dict[str, str]:
+    """:func:`_lower_paths` of ``listing`` by path under the root element (see
+    :func:`as_asked`)."""
+    return {_relative(path): name for path, name in _lower_paths(listing).items()}
+
+
+def part_columns(row: Mapping[str, Any], listing: str) -> dict[str, Any]:
+    """``row``'s shortcut columns that name a field of a part (``gender``: a subject's
+    demographics), under their XML paths (what :meth:`XNATObject._xnat_prefill` reads)."""
+    paths = _part_paths(listing)
+    if not paths:
+        return {}
+    return {paths[key]: value for key, value in row.items() if key in paths and value}
 
 
 def as_asked(
@@ -147,12 +178,12 @@ def as_asked(
     """``rows`` with each column also under the name it was asked by, where XNAT answered it
     under another: an XML path in lower case (``xnat:subjectData/fields/field[name=weight]/field``
     comes back as ``xnat:subjectdata/fields/field[name=weight]/field``), or a shortcut's path
-    under the shortcut (``xnat:subjectData/label`` as ``label``; :data:`SHORTCUT_PATHS` of
+    under the shortcut (``xnat:subjectData/label`` as ``label``; :func:`_paths` of
     ``listing``). XNAT resolves a path to its field first, so a path through a type derived
     from the shortcut's (``xnat:mrSessionData/date`` on the experiments listing) is named by
     the shortcut too: ``in_family(root element)`` tells the types of the listing's items."""
-    shortcuts = {**SHORTCUT_PATHS.get(listing, {}), **_JOINED.get(listing, {})}
-    relative = _RELATIVE.get(listing, {})
+    shortcuts = {**_lower_paths(listing), **_JOINED.get(listing, {})}
+    relative = _relative_paths(listing)
     renamed = []
     for column in columns:
         lower = column.lower()

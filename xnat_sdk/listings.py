@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from xnat_sdk._answers import fetch, whole_number
+from xnat_sdk._columns import part_columns
 from xnat_sdk._objects.core import XNATObject, child_items, set_fields
 from xnat_sdk._objects.registry import class_for
 from xnat_sdk._objects.transfers import RemoteFileTransfers
@@ -447,8 +448,13 @@ class Listing(Generic[T]):
             xsi = str(row.get(spec.xsi_key) or "") if spec.xsi_key else ""
             xsi = xsi.strip() or spec.default_xsi
             klass = class_for(xsi, generic, session)
+            parts = part_columns(row, spec.name)
             obj = klass._xnat_bind(
-                session, f"{self._uri}/{ident}", xsi=xsi, parent=self._parent, row=row
+                session,
+                f"{self._uri}/{ident}",
+                xsi=xsi,
+                parent=self._parent,
+                row={**row, **parts} if parts else row,
             )
             obj._xnat_cache["row"] = row
             obj._xnat_cache["siblings"] = self

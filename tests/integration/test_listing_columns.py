@@ -10,6 +10,7 @@ shortcut's path; ``tabulate`` keeps each column under the name asked for.
 
 from __future__ import annotations
 
+import pickle
 from typing import TYPE_CHECKING
 
 import pytest
@@ -246,3 +247,71 @@ def test_load_tree_fills_typed_fields_from_xml_path_columns(
     assert len(log) == 0
     assert experiment.original is None  # not asked for: its document is read
     assert len(log) == 1
+
+
+def test_a_part_filled_from_listing_columns_reads_the_rest_through_its_owner(
+    server: LocalXNAT, session: XNATSession, log: RequestLog
+) -> None:
+    """``subject_columns=["gender", "age"]`` fill ``subject.demographics`` in part: those two
+    come with no request; another of its fields reads the subject's document (one request),
+    never a silent None; the part writes through the subject as any part does."""
+    server.seed_project("PARTS")
+    server.seed_subject(
+        "PARTS",
+        "S1",
+        fields={
+            "demographics/gender": "female",
+            "demographics/age": "40",
+            "demographics/handedness": "left",
+        },
+    )
+    server.seed_subject("PARTS", "S2")
+    subjects = session.projects["PARTS"].load_tree(["type"], subject_columns=["gender", "age"])
+    log.clear()
+    s1 = subjects["S1"]
+    demographics = s1.demographics
+    assert (demographics.gender, demographics.age) == ("female", 40)
+    assert len(log) == 0
+    assert demographics.handedness == "left"  # not listed: the subject's document tells
+    assert len(log) == 1
+    assert s1.demographics.handedness == "left" and s1.demographics.gender == "female"
+    assert len(log) == 1
+    # a subject with no demographics: no part was made, its document says so
+    assert subjects["S2"].demographics.gender is None
+    assert len(log) == 2
+    # writing through a part filled from the listing
+    again = session.projects["PARTS"].load_tree(["type"], subject_columns=["gender"])["S1"]
+    again.demographics.gender = "male"
+    session.clearcache()
+    assert session.projects["PARTS"].subjects["S1"].demographics.gender == "male"
+
+
+def test_a_project_listings_pi_columns_answer_project_pi(
+    server: LocalXNAT, session: XNATSession, log: RequestLog
+) -> None:
+    """The projects listing has the PI's names (``pi_firstname``, ``pi_lastname``):
+    ``project.pi.lastname`` needs no request; the PI's other fields read the document."""
+    server.seed_project(
+        "PIPRJ",
+        fields={"PI/firstname": "Ada", "PI/lastname": "Lovelace", "PI/institution": "AE"},
+    )
+    log.clear()
+    project = session.projects["PIPRJ"]
+    assert (project.pi.firstname, project.pi.lastname) == ("Ada", "Lovelace")
+    assert len(log) == 1  # the listing
+    assert project.pi.institution == "AE"
+    assert len(log) == 2
+
+
+def test_a_pickled_object_with_a_listed_part_reads_it_whole_where_it_lands(
+    server: LocalXNAT, session: XNATSession
+) -> None:
+    server.seed_project("PARTP")
+    server.seed_subject(
+        "PARTP", "S1", fields={"demographics/gender": "female", "demographics/handedness": "right"}
+    )
+    subject = session.projects["PARTP"].load_tree(["type"], subject_columns=["gender"])["S1"]
+    assert subject.demographics.gender == "female"
+    landed = session.unpickle(pickle.dumps(subject))
+    assert landed.demographics.handedness == "right"
+    assert landed.demographics.gender == "female"

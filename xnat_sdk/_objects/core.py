@@ -296,7 +296,10 @@ class XNATObject(metaclass=_ModelType):
         for key, value in row.items():
             spec = table.by_path.get(key)
             if spec is None and "/" in key:
-                spec = _xpath_field(cls, table, key)
+                path = _own_path(cls, key)
+                spec = table.by_lower_path.get(path.lower()) if path is not None else None
+                if spec is None and path is not None and value not in ("", None):
+                    _prefill_part(self, table, path, value)
             if spec is None or runtime_owned(cls, spec.name) or value in ("", None):
                 continue
             try:
@@ -352,6 +355,10 @@ class XNATObject(metaclass=_ModelType):
                             "objects, executor=...)"
                         )
                     self._xnat_document()
+                elif (part_of := (self._xnat_cache or {}).get("partial_of")) is not None:
+                    value = _read_through_owner(self, part_of, name)
+                    if value is not _UNKNOWN:
+                        return value
                 try:
                     return object.__getattribute__(self, name)
                 except AttributeError:
@@ -769,10 +776,11 @@ def _unset(obj: XNATObject, name: str) -> None:
 _TYPE_NAMES: dict[type, frozenset[str]] = {}
 
 
-def _xpath_field(cls: type, table: ClassFields, column: str) -> FieldSpec | None:
-    """The data field of ``cls`` a listing column named by XML path holds: the path under
-    the object's own type or one it derives from (``columns=xnat:mrSessionData/study_id``,
-    which XNAT answers in lower case); None for another element's (a joined subject's)."""
+def _own_path(cls: type, column: str) -> str | None:
+    """The path under the root element of a listing column named by XML path
+    (``columns=xnat:mrSessionData/study_id``, which XNAT answers in lower case), when the root
+    is ``cls``'s own type or one it derives from; None for another element's (a joined
+    subject's label on the experiments listing)."""
     root, _, rest = column.partition("/")
     names = _TYPE_NAMES.get(cls)
     if names is None:
@@ -782,7 +790,79 @@ def _xpath_field(cls: type, table: ClassFields, column: str) -> FieldSpec | None
             if "__xsi_type__" in k.__dict__
         )
         _TYPE_NAMES[cls] = names
-    return table.by_lower_path.get(rest.lower()) if root.lower() in names else None
+    return rest if rest and root.lower() in names else None
+
+
+def _prefill_part(owner: XNATObject, table: ClassFields, path: str, value: Any) -> None:
+    """Fill a field of one of ``owner``'s single child parts from a listing column
+    (``demographics[@xsi:type=xnat:demographicData]/gender``: ``subject.demographics.gender``).
+
+    The part holds only what listings told; a field they did not is read through the owner,
+    whose document then replaces the part (see ``__getattr__``). A part the owner's document
+    already gave is left alone."""
+    step, _, rest = path.partition("/")
+    name, _, predicate = step.partition("[")
+    spec = table.children.get(name) or next(
+        (c for p, c in table.children.items() if p.lower() == name.lower()), None
+    )
+    target = spec.target if spec is not None else None
+    if spec is None or not spec.single or not rest or not isinstance(target, type):
+        return
+    try:
+        part: Any = object.__getattribute__(owner, spec.name)
+    except AttributeError:
+        part = None
+    if part is not None and not (part._xnat_cache or {}).get("partial_of"):
+        return
+    if part is None:
+        cls = _part_class(target, predicate)
+        part = _bound_part(owner, cls)
+        part._xnat_cache["xnat_xpath"] = f"{spec.path}[@xsi:type={cls.__xsi_type__}]"
+        part._xnat_cache["partial_of"] = spec.name
+        object.__setattr__(owner, spec.name, part)
+    inner = class_fields(type(part))
+    field = inner.by_lower_path.get(rest.lower())
+    if field is None:
+        _prefill_part(part, inner, rest, value)
+    elif not runtime_owned(type(part), field.name):
+        with contextlib.suppress(TypeError, ValueError):
+            object.__setattr__(part, field.name, field.convert(value))
+
+
+_LOWER_XSI: dict[str, str] = {}
+
+
+def _part_class(target: type, predicate: str) -> type[XNATObject]:
+    """The class a part's ``[@xsi:type=...]`` step names (any case), if it derives from
+    ``target`` (a generated model class); else ``target``."""
+    xsi = predicate.partition("=")[2].rstrip("]").strip()
+    if xsi:
+        from xnat_sdk.models import XSI_TYPES, model_for
+
+        if not _LOWER_XSI:
+            _LOWER_XSI.update({k.lower(): k for k in XSI_TYPES})
+        canonical = _LOWER_XSI.get(xsi.lower())
+        found = model_for(canonical) if canonical else None
+        if found is not None and issubclass(found, target):
+            return found
+    return target
+
+
+def _read_through_owner(part: XNATObject, field: str, name: str) -> Any:
+    """A field of a part filled from listing columns that they did not tell: the owner reads
+    its document, which gives the whole part, and the value is that part's."""
+    owner = part._xnat_parent
+    part._xnat_cache.pop("partial_of", None)
+    if owner is None:
+        return _UNKNOWN
+    owner._xnat_document()
+    whole = getattr(owner, field)
+    if whole is part:  # the owner's document was read before: nothing more to tell
+        return _UNKNOWN
+    return getattr(whole, name)
+
+
+_UNKNOWN = object()
 
 
 def _stand_in(owner: XNATObject, spec: FieldSpec) -> Any:

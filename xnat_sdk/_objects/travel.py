@@ -94,7 +94,7 @@ def _target(server: str | None) -> XNATSession | None:
 
 def object_state(obj: XNATObject) -> tuple[Any, ...]:
     """The arguments of :func:`restore_object` for ``obj`` (no session, no credentials)."""
-    from xnat_sdk._objects.core import runtime_owned
+    from xnat_sdk._objects.core import XNATObject, runtime_owned
     from xnat_sdk.fields import class_fields
 
     fields: dict[str, Any] = {}
@@ -102,9 +102,12 @@ def object_state(obj: XNATObject) -> tuple[Any, ...]:
         if runtime_owned(type(obj), name):  # navigation, not data (an assessor's scans are)
             continue
         try:
-            fields[name] = object.__getattribute__(obj, name)
+            value = object.__getattribute__(obj, name)
         except AttributeError:
             continue
+        if isinstance(value, XNATObject) and (value._xnat_cache or {}).get("partial_of"):
+            continue  # a part only listing columns filled: read whole where it lands
+        fields[name] = value
     session = obj._xnat_session
     server = session.server if session is not None else None
     cache = obj._xnat_cache or {}
