@@ -17,7 +17,7 @@ import pytest
 
 import xnat_sdk
 from xnat_sdk._values import MAX_TARGET
-from xnat_sdk.errors import XNATValidationError
+from xnat_sdk.errors import XNATServerError, XNATValidationError
 from xnat_sdk.session import XNATSession
 from xnat_sdk.testing.local import LocalXNAT
 
@@ -315,3 +315,20 @@ def test_a_pickled_object_with_a_listed_part_reads_it_whole_where_it_lands(
     landed = session.unpickle(pickle.dumps(subject))
     assert landed.demographics.handedness == "right"
     assert landed.demographics.gender == "female"
+
+
+def test_a_listed_part_whose_owner_cannot_be_read_raises_and_tries_again(
+    server: LocalXNAT, session: XNATSession
+) -> None:
+    """A failed read through the owner raises (no silent None), and the next read tries
+    again."""
+    server.seed_project("PARTF")
+    server.seed_subject(
+        "PARTF", "S1", fields={"demographics/gender": "male", "demographics/handedness": "left"}
+    )
+    subject = session.projects["PARTF"].load_tree(["type"], subject_columns=["gender"])["S1"]
+    demographics = subject.demographics
+    server.faults.fail_next(status=500, prefix="/data/projects/PARTF/subjects/")
+    with pytest.raises(XNATServerError):
+        _ = demographics.handedness
+    assert demographics.handedness == "left"

@@ -852,12 +852,13 @@ def _read_through_owner(part: XNATObject, field: str, name: str) -> Any:
     """A field of a part filled from listing columns that they did not tell: the owner reads
     its document, which gives the whole part, and the value is that part's."""
     owner = part._xnat_parent
-    part._xnat_cache.pop("partial_of", None)
     if owner is None:
+        part._xnat_cache.pop("partial_of", None)
         return _UNKNOWN
-    owner._xnat_document()
+    owner._xnat_document()  # a failure leaves the part as it was, to be tried again
     whole = getattr(owner, field)
-    if whole is part:  # the owner's document was read before: nothing more to tell
+    if whole is part:  # the document did not replace it: nothing more to tell
+        part._xnat_cache.pop("partial_of", None)
         return _UNKNOWN
     return getattr(whole, name)
 
