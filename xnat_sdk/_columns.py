@@ -1,4 +1,4 @@
-"""Listing columns past one request line: asked in several requests, joined on the row key.
+"""Listing columns: the ones past one request line, and the names XNAT answers them by.
 
 A listing's ``columns=`` names each column by shortcut or XPath; a custom variable's XPath
 (``xnat:subjectData/fields/field[name=weight]/field``) is about 50 characters, so some 150 of
@@ -12,6 +12,11 @@ The rows are those of the first answer, in its order; a row that a later answer 
 object deleted between the requests) keeps the columns it has, and a row only a later answer
 has (an object created between them) is left out. Rows with the same key (a listing that
 repeats one) are joined in the order they come.
+
+XNAT names a column asked by a shortcut's XML path by the shortcut, and any other XML path in
+lower case (:func:`as_asked` finds each under the name asked); a shortcut of a part's field
+(``gender``: a subject's demographics) fills that part of the listed object
+(:func:`part_columns`).
 """
 
 from __future__ import annotations
@@ -253,7 +258,7 @@ def fetch_columns(
     the ``keys`` columns, which identify a row), joined on the keys (see the module)."""
     if _target(uri, query, columns) <= MAX_TARGET:
         return fetch(session, uri, query={**query, "columns": ",".join(columns)}).rows()
-    first, *rest = _chunks(uri, query, columns, keys)
+    first, *rest = _chunks(uri, query, columns, keys) or [[]]
     rows = fetch(session, uri, query={**query, "columns": ",".join([*keys, *first])}).rows()
     by_key: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:

@@ -21,9 +21,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from xnat_sdk._answers import fetch, whole_number
-from xnat_sdk._columns import part_columns
+from xnat_sdk._columns import as_asked, fetch_columns, part_columns
 from xnat_sdk._objects.core import XNATObject, child_items, set_fields
-from xnat_sdk._objects.registry import class_for
+from xnat_sdk._objects.registry import class_for, model_class
 from xnat_sdk._objects.transfers import RemoteFileTransfers
 from xnat_sdk._record import FrozenRecord
 from xnat_sdk.errors import (
@@ -781,8 +781,6 @@ class Listing(Generic[T]):
             return Table(wanted, self._rows)
         table = self._tables.get(wanted)
         if table is None:
-            from xnat_sdk._columns import as_asked, fetch_columns  # not for a first listing
-
             keys = (self._spec.id_key,)
             rows = fetch_columns(self._session, self._uri, self._filters, wanted, keys)
             as_asked(rows, wanted, self._spec.name, self._in_family)
@@ -792,8 +790,6 @@ class Listing(Generic[T]):
 
     def _in_family(self, xsi: str) -> bool:
         """Whether ``xsi`` is a type this listing's items can be (its navigation base's)."""
-        from xnat_sdk._objects.registry import model_class
-
         base = self._spec.base
         found = model_class(xsi, self._session)
         return base is not None and found is not None and issubclass(found, base)

@@ -808,6 +808,8 @@ def _prefill_part(owner: XNATObject, table: ClassFields, path: str, value: Any) 
     target = spec.target if spec is not None else None
     if spec is None or not spec.single or not rest or not isinstance(target, type):
         return
+    if runtime_owned(type(owner), spec.name):
+        return
     try:
         part: Any = object.__getattribute__(owner, spec.name)
     except AttributeError:
