@@ -296,7 +296,7 @@ class XNATObject(metaclass=_ModelType):
         for key, value in row.items():
             spec = table.by_path.get(key)
             if spec is None and "/" in key:
-                path = _own_path(cls, key)
+                path = own_path(cls, key)
                 spec = table.by_lower_path.get(path.lower()) if path is not None else None
                 if spec is None and path is not None and value not in ("", None):
                     _prefill_part(self, table, path, value)
@@ -776,7 +776,7 @@ def _unset(obj: XNATObject, name: str) -> None:
 _TYPE_NAMES: dict[type, frozenset[str]] = {}
 
 
-def _own_path(cls: type, column: str) -> str | None:
+def own_path(cls: type, column: str) -> str | None:
     """The path under the root element of a listing column named by XML path
     (``columns=xnat:mrSessionData/study_id``, which XNAT answers in lower case), when the root
     is ``cls``'s own type or one it derives from; None for another element's (a joined

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, MutableMapping
 
-from xnat_sdk._objects.core import XNATObject, child_items
+from xnat_sdk._objects.core import XNATObject, child_items, own_path
 from xnat_sdk._values import put_values
 from xnat_sdk.errors import XNATKeyError, XNATValidationError
 from xnat_sdk.fields import _VARIABLE
@@ -57,12 +57,12 @@ class CustomVariables(MutableMapping[str, str]):
         session = owner._xnat_session
         if not row or session is None or owner._xnat_generation != session.cache_generation:
             return None
-        tail = f"/fields/field[name={key.lower()}]/field"
-        types = {str(getattr(c, "__xsi_type__", "")).lower() for c in type(owner).__mro__}
+        wanted = f"fields/field[name={key.lower()}]/field"
         for column, value in row.items():
-            lowered = column.lower()
-            if lowered.endswith(tail) and lowered[: -len(tail)] in types and value:
-                return str(value)
+            if value and "/" in column:
+                path = own_path(type(owner), column)
+                if path is not None and path.lower() == wanted:
+                    return str(value)
         return None
 
     def __getitem__(self, key: str) -> str:
