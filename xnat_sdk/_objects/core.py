@@ -79,6 +79,7 @@ __all__ = [
     "field_params",
     "item_params",
     "object_params",
+    "own_path",
     "refuse_existing",
     "runtime_owned",
     "set_fields",
