@@ -22,7 +22,7 @@ lower case (:func:`as_asked` finds each under the name asked); a shortcut of a p
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -139,30 +139,13 @@ def _part_paths(listing: str) -> dict[str, str]:
     return {name: p for p, name in table.items() if p.count("/") > 1 and "/meta/" not in p}
 
 
-#: Shortcuts for another element's fields (an experiment's subject), left out of the match
-#: by path under the root element
+#: Shortcuts for another element's fields (an experiment's subject)
 _JOINED = {
     "experiments": {
         "xnat:subjectdata/label": "subject_label",
         "xnat:subjectdata/project": "subject_project",
     },
 }
-
-
-def _relative(path: str) -> str:
-    """An XML path without its root element and ``[@xsi:type=...]`` steps, in lower case."""
-    rest = path.split("/", 1)[1].lower()
-    while "[@xsi:type=" in rest:
-        head, _, tail = rest.partition("[@xsi:type=")
-        rest = head + tail.partition("]")[2]
-    return rest
-
-
-@functools.cache
-def _relative_paths(listing: str) -> dict[str, str]:
-    """:func:`_lower_paths` of ``listing`` by path under the root element (see
-    :func:`as_asked`)."""
-    return {_relative(path): name for path, name in _lower_paths(listing).items()}
 
 
 def part_columns(row: Mapping[str, Any], listing: str) -> dict[str, Any]:
@@ -175,30 +158,21 @@ def part_columns(row: Mapping[str, Any], listing: str) -> dict[str, Any]:
 
 
 def as_asked(
-    rows: list[dict[str, Any]],
-    columns: Sequence[str],
-    listing: str = "",
-    in_family: Callable[[str], bool] | None = None,
+    rows: list[dict[str, Any]], columns: Sequence[str], listing: str = ""
 ) -> list[dict[str, Any]]:
     """``rows`` with each column also under the name it was asked by, where XNAT answered it
     under another: an XML path in lower case (``xnat:subjectData/fields/field[name=weight]/field``
     comes back as ``xnat:subjectdata/fields/field[name=weight]/field``), or a shortcut's path
     under the shortcut (``xnat:subjectData/label`` as ``label``; :func:`_paths` of
-    ``listing``). XNAT resolves a path to its field first, so a path through a type derived
-    from the shortcut's (``xnat:mrSessionData/date`` on the experiments listing) is named by
-    the shortcut too: ``in_family(root element)`` tells the types of the listing's items."""
+    ``listing``). XNAT compares the path as text, case aside (``formatHeaders``): the same
+    field through a derived type (``xnat:mrSessionData/date``) keeps its own name."""
     shortcuts = {**_lower_paths(listing), **_JOINED.get(listing, {})}
-    relative = _relative_paths(listing)
     renamed = []
     for column in columns:
         lower = column.lower()
         names = [lower] if lower != column else []
         if lower in shortcuts:
             names.append(shortcuts[lower])
-        elif "/" in column and in_family is not None:
-            name = relative.get(_relative(column))
-            if name is not None and in_family(column.split("/", 1)[0]):
-                names.append(name)
         if names:
             renamed.append((column, names))
     for row in rows:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 from xnat_sdk._answers import fetch, whole_number
 from xnat_sdk._columns import as_asked, fetch_columns, part_columns
 from xnat_sdk._objects.core import XNATObject, child_items, set_fields
-from xnat_sdk._objects.registry import class_for, model_class
+from xnat_sdk._objects.registry import class_for
 from xnat_sdk._objects.transfers import RemoteFileTransfers
 from xnat_sdk._record import FrozenRecord
 from xnat_sdk.errors import (
@@ -783,16 +783,10 @@ class Listing(Generic[T]):
         if table is None:
             keys = (self._spec.id_key,)
             rows = fetch_columns(self._session, self._uri, self._filters, wanted, keys)
-            as_asked(rows, wanted, self._spec.name, self._in_family)
+            as_asked(rows, wanted, self._spec.name)
             table = [r for r in rows if self._matches(r)]
             self._tables[wanted] = table
         return Table(wanted, table)
-
-    def _in_family(self, xsi: str) -> bool:
-        """Whether ``xsi`` is a type this listing's items can be (its navigation base's)."""
-        base = self._spec.base
-        found = model_class(xsi, self._session)
-        return base is not None and found is not None and issubclass(found, base)
 
     def tabulate_csv(
         self,

@@ -213,9 +213,10 @@ def test_load_tree_custom_variable_columns_answer_fields_without_a_request(
 def test_a_derived_types_path_and_a_joined_subjects_path_on_the_experiments_listing(
     server: LocalXNAT, session: XNATSession
 ) -> None:
-    """XNAT resolves ``xnat:mrSessionData/date`` to the experiments' ``date`` shortcut, and
-    ``xnat:subjectData/label`` to ``subject_label``: the subject's label, never the
-    experiment's."""
+    """XNAT answers ``xnat:mrSessionData/date`` under that path in lower case (it is not the
+    ``date`` shortcut's path, ``xnat:experimentData/date``), and ``xnat:subjectData/label``
+    as ``subject_label``: the subject's label, never the experiment's. The table has each
+    under the name asked for."""
     server.seed_project("SHORTJ")
     server.seed_subject("SHORTJ", "SUBJ")
     server.seed_session("SHORTJ", "SUBJ", "EXP", fields={"date": "2023-01-02"})

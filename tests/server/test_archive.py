@@ -148,6 +148,12 @@ def test_columns_and_filters(
     # a path that is another element's shortcut is named by it: the subject's label
     (joined,) = rows(admin.get(f"{p}/experiments?columns=ID,xnat:subjectData/label"))
     assert joined["subject_label"] == "S1" and "label" not in joined
+    # a shortcut's own path is named by the shortcut; the same field through a derived type
+    # keeps its path, lower-cased (formatHeaders compares the path as text)
+    (dated,) = rows(
+        admin.get(f"{p}/experiments?columns=ID,xnat:experimentData/date,xnat:mrSessionData/date")
+    )
+    assert dated["date"] == dated["xnat:mrsessiondata/date"] == "2021-03-04"
     shortcuts = {x["key"]: x["xpath"] for x in rows(admin.get(f"{p}/subjects?fields=true"))}
     assert shortcuts["gender"] == "xnat:subjectData/demographics/gender"
     r = rows(admin.get(f"{p}/subjects?sortBy=label&sortOrder=DESC"))

@@ -428,7 +428,9 @@ def test_last_modified_follows_changes(xnat_server: LocalXNAT, admin: requests.S
                 f"{p}/experiments?format=json&columns=ID,xnat:mrSessionData/meta/last_modified"
             )
         )
-        return r["last_modified"]
+        # not the shortcut's path (xnat:experimentData/meta/last_modified): answered under
+        # its own, lower-cased (formatHeaders compares the path as text)
+        return r["xnat:mrsessiondata/meta/last_modified"]
 
     def scan() -> str:
         (r,) = rows(

@@ -8,6 +8,7 @@ XML paths, the root type's PK column, then ``URI``) and renders the table.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -198,6 +199,60 @@ _JOINED_SHORTCUTS = {
         "xnat:subjectdata/project": "subject_project",
     },
 }
+
+
+#: shortcuts whose path is under another element than the listing's root
+#: (``XMLPathShortcuts``: ``scanner`` is ``xnat:imageSessionData/scanner``)
+_OTHER_ROOTS: dict[str, dict[str, str]] = {
+    "experiment": {
+        **dict.fromkeys(
+            (
+                "scanner",
+                "operator",
+                "dcmAccessionNumber",
+                "dcmPatientId",
+                "dcmPatientName",
+                "session_type",
+                "modality",
+                "UID",
+                "studyInstanceUID",
+            ),
+            "xnat:imageSessionData",
+        ),
+        **dict.fromkeys(("coil", "fieldStrength", "marker", "stabilization"), "xnat:mrSessionData"),
+        "subject_ID": "xnat:subjectAssessorData",
+    },
+    "scan": dict.fromkeys(("coil", "fieldStrength", "marker", "stabilization"), "xnat:mrScanData"),
+}
+
+
+@functools.cache
+def _shortcut_xpaths(kind: str) -> dict[str, str]:
+    """``{lower-case full XML path: shortcut}`` of ``kind``: the ``columns=`` entries XNAT
+    names by a shortcut (``formatHeaders``: ``getLabelForFieldMapping`` compares the path as
+    text, case aside; a path through a derived type, ``xnat:mrSessionData/date``, is not the
+    shortcut's ``xnat:experimentData/date`` and keeps its own name)."""
+    root = _ROOTS[kind]
+    out: dict[str, str] = {}
+    for key, path in SHORTCUTS[kind].items():
+        step = path if path is not None else key
+        if step.startswith("demographics/"):
+            step = "demographics[@xsi:type=xnat:demographicData]/" + step.split("/", 1)[1]
+        out.setdefault(f"{_OTHER_ROOTS.get(kind, {}).get(key, root)}/{step}".lower(), key)
+    for step, key in _META_COLUMNS.items():
+        if key in SHORTCUTS[kind]:
+            out[f"{root}/{step}".lower()] = key
+    out.update(_JOINED_SHORTCUTS.get(kind, {}))
+    return out
+
+
+def _column_name(kind: str, raw: str) -> str:
+    """The name XNAT answers a ``columns=`` entry under: a shortcut by its key, the XML path
+    of a shortcut by that shortcut, any other XML path in lower case ("" for an unknown
+    shortcut name, which is left out)."""
+    if "/" not in raw:
+        return _resolve_column(kind, raw)[0]
+    return _shortcut_xpaths(kind).get(raw.lower(), raw.lower())
 
 
 def _resolve_column(kind: str, name: str) -> tuple[str, str | None]:
@@ -392,7 +447,7 @@ def _columns(
                 # the rows carry this XPath themselves (a joined element, a custom variable)
                 name = raw.lower()
             else:
-                name, _ = _resolve_column(kind, raw)
+                name = _column_name(kind, raw)
             if name and name not in cols:
                 cols.append(name)
     else:
