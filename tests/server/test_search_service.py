@@ -101,6 +101,30 @@ def test_elements_list_every_type_with_counts(server: LocalXNAT, admin: requests
     assert "xnat:petSessionData" not in {r["ELEMENT_NAME"] for r in used["ResultSet"]["Result"]}
 
 
+def test_element_counts_are_the_sites_unless_readable_is_asked(server: LocalXNAT) -> None:
+    """XNAT's ``SearchElementListResource`` counts the site's records for every user
+    (``getTotalCounts``); ``?readable`` counts those the user can read (member of SA only:
+    SA's 2 subjects, 4 sessions, 4 scans; SB's are not)."""
+    user = requests.Session()
+    user.auth = ("user", "user")
+
+    def counts(**params: str) -> dict[str, str]:
+        answer = user.get(server.url + "/data/search/elements", params=params)
+        assert answer.status_code == 200
+        return {r["ELEMENT_NAME"]: r["COUNT"] for r in answer.json()["ResultSet"]["Result"]}
+
+    site = counts()
+    assert (site["xnat:projectData"], site["xnat:subjectData"], site["xnat:mrSessionData"]) == (
+        "2",
+        "3",
+        "4",
+    )
+    mine = counts(readable="true")
+    assert mine["xnat:projectData"] == "1" and mine["xnat:subjectData"] == "2"
+    assert mine["xnat:mrSessionData"] == "3" and mine["xnat:ctSessionData"] == "1"
+    assert mine["xnat:mrScanData"] == "3" and mine["xnat:ctScanData"] == "1"
+
+
 def test_search_fields(server: LocalXNAT, admin: requests.Session) -> None:
     url = server.url + "/data/search/elements/xnat:mrSessionData"
     resp = admin.get(url, params={"format": "json"})
@@ -329,3 +353,24 @@ def test_pyxnat_saved_search_round_trip(server: LocalXNAT) -> None:
     assert {row["subject_label"] for row in table} == {"A02", "B01"}
     search.delete("female_subjects")
     assert "female_subjects" not in search.saved()
+
+
+def test_readable_counts_include_what_is_shared_into_a_readable_project() -> None:
+    import xnat_sdk
+
+    with LocalXNAT() as xnat:
+        xnat.seed_project("OWN")
+        xnat.seed_project("OTHER")
+        xnat.add_member("OWN", "user", "member")
+        xnat.seed_subject("OTHER", "X1")
+        xnat.seed_session("OTHER", "X1", "X1_MR")
+        with xnat_sdk.connect(xnat.url, user="admin", password="admin") as session:
+            other = session.projects["OTHER"].subjects["X1"]
+            other.share("OWN")
+            other.experiments["X1_MR"].share("OWN")
+        user = requests.Session()
+        user.auth = ("user", "user")
+        answer = user.get(xnat.url + "/data/search/elements", params={"readable": "1"})
+        counts = {r["ELEMENT_NAME"]: r["COUNT"] for r in answer.json()["ResultSet"]["Result"]}
+        assert counts["xnat:projectData"] == "1"
+        assert (counts["xnat:subjectData"], counts["xnat:mrSessionData"]) == ("1", "1")

@@ -4,6 +4,7 @@ and counts per element type."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 
 from xnat_sdk.testing._areas.inspect_service.display_fields import BASE_ELEMENTS
 from xnat_sdk.testing._server.store import Store, loads_data
@@ -17,15 +18,34 @@ __all__ = [
 ]
 
 
-def element_counts(store: Store) -> dict[str, int]:
-    """Record counts per element type (base elements included with 0)."""
+def element_counts(store: Store, projects: Sequence[str] | None = None) -> dict[str, int]:
+    """Record counts per element type (base elements included with 0): of the whole site
+    (XNAT's ``getTotalCounts``), or with ``projects`` only of the records those projects
+    own or share (``getReadableCounts``, for ``?readable``)."""
     counts = dict.fromkeys(BASE_ELEMENTS, 0)
-    row = store.one("SELECT count(*) FROM projects")
+    projects_where = subjects_where = experiments_where = scans_where = ""
+    args: tuple[str, ...] = ()
+    if projects is not None:
+        marks = ",".join("?" * len(projects)) or "NULL"
+        args = tuple(projects)
+
+        def owned_or_shared(kind: str) -> str:
+            return (
+                f" WHERE project IN ({marks}) OR id IN "
+                f"(SELECT object_id FROM shares WHERE kind='{kind}' AND project IN ({marks}))"
+            )
+
+        projects_where = f" WHERE id IN ({marks})"
+        subjects_where = owned_or_shared("subject")
+        experiments_where = owned_or_shared("experiment")
+        scans_where = f" WHERE experiment_id IN (SELECT id FROM experiments{experiments_where})"
+    row = store.one(f"SELECT count(*) FROM projects{projects_where}", args)
     counts["xnat:projectData"] = int(row[0]) if row is not None else 0
-    row = store.one("SELECT count(*) FROM subjects")
+    row = store.one(f"SELECT count(*) FROM subjects{subjects_where}", args * 2)
     counts["xnat:subjectData"] = int(row[0]) if row is not None else 0
-    for table in ("experiments", "scans"):
-        for r in store.query(f"SELECT xsi_type, count(*) FROM {table} GROUP BY xsi_type"):
+    for table, where in (("experiments", experiments_where), ("scans", scans_where)):
+        sql = f"SELECT xsi_type, count(*) FROM {table}{where} GROUP BY xsi_type"
+        for r in store.query(sql, args * 2):
             counts[str(r[0])] = counts.get(str(r[0]), 0) + int(r[1])
     return counts
 

@@ -2,13 +2,15 @@
 
 * ``GET /data/search/elements``: ``ELEMENT_NAME, SINGULAR, PLURAL, SECURED, COUNT`` for the
   standard element types plus every type the archive holds (with record counts); filters
-  ``secured``, ``used``; META ``title: Data-Types``.
+  ``secured``, ``used``, ``readable``; META ``title: Data-Types``.
 * ``GET /data/search/elements/{type}[,{type2}]``: the search (display) fields of each type,
   ``FIELD_ID, HEADER, SUMMARY, TYPE, REQUIRES_VALUE, DESC, ELEMENT_NAME, SRC``; XML unless
   ``format=json``; unknown type -> 400.
 
-Anonymous requests get 401 on a site with XNAT's ``requireLogin`` on (the default) and run
-as the guest when it is off (counts are then the site's, not limited to public projects).
+Counts are the site's totals for every user, as XNAT's (``getTotalCounts``); with
+``readable`` they are the records the user can read (``getReadableCounts``: the projects it
+may read, and what is shared into them). Anonymous requests get 401 on a site with XNAT's
+``requireLogin`` on (the default) and run as the guest when it is off.
 
 The field catalog and the record builders are :mod:`.display_fields` and :mod:`.records`.
 """
@@ -24,6 +26,7 @@ from xnat_sdk.testing._areas.inspect_service.display_fields import (
     names_of,
 )
 from xnat_sdk.testing._areas.inspect_service.records import element_counts
+from xnat_sdk.testing._areas.permissions.access import readable_projects
 from xnat_sdk.testing._server.context import RequestContext
 from xnat_sdk.testing._server.routing import HttpError, Router
 
@@ -31,7 +34,9 @@ __all__ = ["register"]
 
 
 def _elements(ctx: RequestContext) -> Response:
-    counts = element_counts(ctx.store)
+    # the site's totals, or with ``readable`` those the user can read (SearchElementListResource)
+    readable = readable_projects(ctx.store, ctx.user) if ctx.q("readable") is not None else None
+    counts = element_counts(ctx.store, readable)
     rows = []
     for element, count in counts.items():
         kind = kind_of(element)
