@@ -10,7 +10,13 @@ import pytest
 import xnat_sdk
 from xnat_sdk.bulk import sync_session
 from xnat_sdk.errors import XNATValidationError, XNATValueError
-from xnat_sdk.models import CtScanData, ImageSessionData, MrScanData, SubjectData
+from xnat_sdk.models import (
+    CtScanData,
+    ImageSessionData,
+    MrScanData,
+    QcManualAssessorData,
+    SubjectData,
+)
 from xnat_sdk.session import XNATSession
 from xnat_sdk.testing.local import LocalXNAT
 
@@ -162,3 +168,53 @@ def test_map_and_bulk_downloads_pass_over_an_assessor_with_scan_items(
     assert not report.failed
     with pytest.raises(XNATValueError, match="image session"):
         sync_session(project.subjects["S3"].experiments["Q1"], tmp_path)
+
+
+def _assessed(server: LocalXNAT, seeded: Seeded) -> None:
+    """Two QC assessors on E1 (raters ana, ben), none on E2."""
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as admin:
+        e1 = admin.projects[seeded.project].subjects["S1"].experiments["E1"]
+        for label, rater in (("E1_QC1", "ana"), ("E1_QC2", "ben")):
+            e1.assessors.create(label, QcManualAssessorData, rater=rater, comments=f"{rater} c")
+
+
+def _assessors(subjects: Any) -> list[tuple[Any, ...]]:
+    return [
+        (experiment.label, type(assessor), assessor.label, assessor.rater)
+        for subject in subjects.values()
+        for experiment in subject.experiments.values()
+        if isinstance(experiment, ImageSessionData)
+        for assessor in experiment.assessors.values()
+    ]
+
+
+def test_load_tree_brings_the_assessors_in_one_request_more(
+    server: LocalXNAT, seeded: Seeded, session: XNATSession, log: RequestLog
+) -> None:
+    """``assessors=True``: every image session's assessors from one listing (the experiments
+    listing with ``xsiType=xnat:imageAssessorData``), the same objects and values a
+    per-object walk reads; ``assessor_columns`` fill fields (here the QC rater)."""
+    _assessed(server, seeded)
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as other:
+        other.caching = False
+        expected = _assessors(other.projects[seeded.project].subjects)
+    assert [row[2:] for row in expected] == [("E1_QC1", "ana"), ("E1_QC2", "ben")]
+    project = session.projects[seeded.project]
+    log.clear()
+    subjects = project.load_tree(["type"], assessor_columns=["xnat:qcManualAssessorData/rater"])
+    assert len(log) == 4, log.paths()
+    assert "xsiType=xnat:imageAssessorData" in log.paths()[-1]
+    log.clear()
+    assert _assessors(subjects) == expected
+    assert len(log) == 0, log.paths()
+    qc = subjects["S1"].experiments["E1"].assessors["E1_QC2"]
+    assert qc.comments == "ben c"  # not a listing column: the assessor's own document
+    assert len(log) == 1
+    session.clearcache()
+    project = session.projects[seeded.project]
+    log.clear()
+    plain = project.load_tree(["type"], assessors=True)
+    assert len(log) == 4
+    assert [a.label for a in plain["S2"].experiments["E2"].assessors] == []  # none: no request
+    assert [a.label for a in plain["S1"].experiments["E1"].assessors] == ["E1_QC1", "E1_QC2"]
+    assert len(log) == 4

@@ -448,3 +448,30 @@ def test_post_on_collections(
     r = admin.post(f"{url}/data/projects?ID={xnat_project}_NEW")
     assert (r.status_code, r.text) == (200, f"{url}/data/projects/{xnat_project}_NEW")
     assert admin.post(f"{url}/data/projects?ID={xnat_project}_NEW").status_code == 409
+
+
+def test_a_projects_experiments_listing_answers_its_assessors_for_an_assessor_type(
+    xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session
+) -> None:
+    """``ProjSubExptList`` takes one ``xsiType`` as the query's root, checking nothing: an
+    image assessor type lists the project's assessors of that type; ``session_ID`` (a
+    read-only shortcut) tells each one's session. Without it: sessions only."""
+    url = xnat_server.url
+    _, eid = _tree(admin, url, xnat_project)
+    p = f"{url}/data/projects/{xnat_project}"
+    made = admin.put(
+        f"{p}/subjects/S1/experiments/MR1/assessors/MR1_QC?xsiType=xnat:qcManualAssessorData"
+    )
+    assert made.status_code in (200, 201)
+    plain = rows(admin.get(f"{p}/experiments"))
+    assert [x["label"] for x in plain] == ["MR1"]
+    listed = rows(
+        admin.get(
+            f"{p}/experiments",
+            params={"xsiType": "xnat:imageAssessorData", "columns": "ID,label,session_ID"},
+        )
+    )
+    assert [(x["label"], x["session_ID"]) for x in listed] == [("MR1_QC", eid)]
+    typed = rows(admin.get(f"{p}/experiments", params={"xsiType": "xnat:qcManualAssessorData"}))
+    assert [x["xsiType"] for x in typed] == ["xnat:qcManualAssessorData"]
+    assert rows(admin.get(f"{p}/experiments", params={"xsiType": "xnat:petSessionData"})) == []

@@ -329,6 +329,8 @@ class ProjectBase(TreeDownloads, _Mappable, _HasDataDir, _HasResources, _HasFiel
         *,
         experiment_columns: Sequence[str] = (),
         subject_columns: Sequence[str] = (),
+        assessors: bool = False,
+        assessor_columns: Sequence[str] = (),
     ) -> Listing[SubjectData]:
         """Load the project's subjects, their experiments and the sessions' scans in three
         listing requests, whatever the project's size, and return ``self.subjects``.
@@ -341,12 +343,16 @@ class ProjectBase(TreeDownloads, _Mappable, _HasDataDir, _HasResources, _HasFiel
         column, ``xnat:subjectData/fields/field[name=age]/field``, answers
         ``subject.fields["age"]``). Reading a field that was not loaded reads that object's
         document (one request), as for any listing.
+        With ``assessors=True`` (or ``assessor_columns``: listing columns of the assessors,
+        ``"xnat:qcManualAssessorData/pass"``) one request more brings every image session's
+        assessors (``session.assessors``) too.
         Needs the session's cache (``caching=True``, the default); ``clearcache`` drops it.
         """
         _require_model(self, "load_tree")
         from xnat_sdk._objects.tree import load_project_tree
 
-        return load_project_tree(self, scan_fields, experiment_columns, subject_columns)
+        wanted = assessor_columns if assessors or assessor_columns else None
+        return load_project_tree(self, scan_fields, experiment_columns, subject_columns, wanted)
 
     # -- download_dir / download (of TreeDownloads): ``{name}/{subject}/{session}/...`` ---------
 

@@ -37,6 +37,17 @@ __all__ = ["batched_scan_rows", "load_project_tree", "mark_loaded"]
 _SCAN_ROOT = "xnat:imageScanData"
 _SCAN_XSI = f"{_SCAN_ROOT}/extension_item/element_name"
 _EXPERIMENT_COLUMNS = ("ID", "label", "xsiType", "subject_ID", "project", "date", "insert_date")
+#: the columns of a session's assessors listing (``ProjSubExptAsstList``)
+_ASSESSOR_COLUMNS = (
+    "ID",
+    "project",
+    "label",
+    "date",
+    "xsiType",
+    "insert_date",
+    "session_ID",
+    "session_label",
+)
 
 
 def _scan_specs(session: XNATSession, fields: Sequence[str]) -> list[FieldSpec]:
@@ -159,20 +170,48 @@ def batched_scan_rows(
     return [dict(row) for row in rows.get(ident, [])], specs
 
 
+def _assessor_rows(
+    session: XNATSession, project_uri: str, columns: Sequence[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """The project's image assessors by session ID, from ONE listing request: the experiments
+    listing with an image assessor type in ``xsiType=`` answers assessors (xnat-web
+    ``ProjSubExptList``: that type is the query's root; ``session_ID`` is a read-only
+    shortcut for the assessor's session)."""
+    rows = fetch_columns(
+        session,
+        f"{project_uri}/experiments",
+        {"xsiType": "xnat:imageAssessorData"},
+        list(dict.fromkeys([*_ASSESSOR_COLUMNS, *columns])),
+        keys=("ID",),
+    )
+    by_session: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_session.setdefault(str(row.get("session_ID", "")), []).append(row)
+    return by_session
+
+
 def load_project_tree(
     project: XNATObject,
     scan_fields: Sequence[str],
     experiment_columns: Sequence[str],
     subject_columns: Sequence[str],
+    assessor_columns: Sequence[str] | None = None,
 ) -> Listing[Any]:
     """See :meth:`xnat_sdk._objects.navigation.ProjectBase.load_tree`."""
     from xnat_sdk._objects.core import routed_experiment_uri
-    from xnat_sdk._objects.navigation import EXPERIMENTS, SCANS, SUBJECTS, ImageSessionBase
+    from xnat_sdk._objects.navigation import (
+        ASSESSORS,
+        EXPERIMENTS,
+        SCANS,
+        SUBJECTS,
+        ImageSessionBase,
+    )
 
     for name, given in (
         ("scan_fields", scan_fields),
         ("experiment_columns", experiment_columns),
         ("subject_columns", subject_columns),
+        ("assessor_columns", assessor_columns or ()),
     ):
         if isinstance(given, str):
             raise XNATValidationError(name, f"expects a list of names, got {given!r}")
@@ -197,6 +236,9 @@ def load_project_tree(
     for row in rows:
         by_subject.setdefault(str(row.get("subject_ID", "")), []).append(row)
     scans = _scan_rows(session, uri, specs)
+    assessors = (
+        _assessor_rows(session, uri, assessor_columns) if assessor_columns is not None else None
+    )
     for subject in subjects._entries:
         ident = subject.uri.rstrip("/").rsplit("/", 1)[-1]
         mine = by_subject.get(ident, [])
@@ -208,4 +250,7 @@ def load_project_tree(
             scan_uri = f"{routed_experiment_uri(experiment.uri)}/scans"
             found = _seed(experiment, "scans", SCANS, scan_uri, scans.get(eid, []))
             mark_loaded(list(zip(found._rows, found._entries, strict=True)), specs)
+            if assessors is not None:
+                assessor_uri = f"{routed_experiment_uri(experiment.uri)}/assessors"
+                _seed(experiment, "assessors", ASSESSORS, assessor_uri, assessors.get(eid, []))
     return subjects

@@ -1,6 +1,9 @@
 """Experiment listings: ``/data/experiments``, ``/data/projects/{P}/experiments``,
 ``.../subjects/{S}/experiments`` and ``{experiment}/assessors`` (``xsiType=`` filters,
-scan columns joined in by ``columns=``)."""
+scan columns joined in by ``columns=``). A project's listing answers its sessions and subject
+assessors, or with an image assessor type in ``xsiType=`` its assessors of that type
+(``ProjSubExptList``: the type is the query's root; ``session_ID`` in ``columns=`` tells
+each one's session)."""
 
 from __future__ import annotations
 
@@ -77,6 +80,8 @@ def _experiment_rows(
             "URI": f"/data/experiments/{r['id']}",
             "xnat:subjectassessordata/id": r["id"],
             "xnat:imageassessordata/id": r["id"],
+            # the assessor's own column for its session (``sqlField imageSession_ID``)
+            "xnat:imageassessordata/imagesession_id": r["session_id"] or "",
         }
         yield row, data
 
@@ -165,6 +170,17 @@ def _join_scans(
     return out
 
 
+def _assessor_root(ctx: RequestContext) -> bool:
+    """Whether ``xsiType=`` makes an image assessor type the query's root: XNAT's
+    ``getRootElementName`` takes one type as given, checking nothing, so a project's
+    experiments listing then answers the project's assessors of that type (owned or shared)."""
+    x = ctx.q("xsiType") or ""
+    if not x or "," in x:
+        return False
+    schema = schema_of(ctx)
+    return schema.is_a(schema.canonical(x) or x, "xnat:imageAssessorData")
+
+
 def experiment_list(ctx: RequestContext) -> Response:
     chain = resolve(ctx)
     top = chain.project is None
@@ -175,7 +191,7 @@ def experiment_list(ctx: RequestContext) -> Response:
             project=chain.context_project,
             subject_id=chain.subject["id"] if chain.subject is not None else None,
             session_id=None,
-            assessors=False,
+            assessors=chain.subject is None and _assessor_root(ctx),
         ),
     )
     cols = ["ID", "project", "date", "xsiType", "label", "insert_date"]
