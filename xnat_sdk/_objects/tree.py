@@ -36,18 +36,10 @@ __all__ = ["batched_scan_rows", "load_project_tree", "mark_loaded"]
 
 _SCAN_ROOT = "xnat:imageScanData"
 _SCAN_XSI = f"{_SCAN_ROOT}/extension_item/element_name"
-_EXPERIMENT_COLUMNS = ("ID", "label", "xsiType", "subject_ID", "project", "date", "insert_date")
+_LISTED = ("ID", "label", "xsiType", "project", "date", "insert_date")
+_EXPERIMENT_COLUMNS = (*_LISTED, "subject_ID")
 #: the columns of a session's assessors listing (``ProjSubExptAsstList``)
-_ASSESSOR_COLUMNS = (
-    "ID",
-    "project",
-    "label",
-    "date",
-    "xsiType",
-    "insert_date",
-    "session_ID",
-    "session_label",
-)
+_ASSESSOR_COLUMNS = (*_LISTED, "session_ID", "session_label")
 
 
 def _scan_specs(session: XNATSession, fields: Sequence[str]) -> list[FieldSpec]:
