@@ -361,6 +361,13 @@ class Listing(Generic[T]):
                 pairs = self._objects_from_rows(joined[0])
                 mark_loaded(pairs, joined[1])
                 return pairs
+        if self._spec.name == "assessors" and parent is not None and not self._filters:
+            from xnat_sdk._objects.tree import batched_assessor_rows
+
+            listed = batched_assessor_rows(parent)
+            if listed is not None:
+                self._from_doc = False
+                return self._objects_from_rows(listed)
         if self._doc_field is not None and parent is not None:
             loaded = parent._xnat_item is not None and (
                 parent._xnat_generation == self._session.cache_generation

@@ -218,3 +218,57 @@ def test_load_tree_brings_the_assessors_in_one_request_more(
     assert [a.label for a in plain["S2"].experiments["E2"].assessors] == []  # none: no request
     assert [a.label for a in plain["S1"].experiments["E1"].assessors] == ["E1_QC1", "E1_QC2"]
     assert len(log) == 4
+
+
+def test_a_plain_walk_reads_the_assessors_in_three_listings_whatever_the_sessions(
+    server: LocalXNAT, session: XNATSession, log: RequestLog
+) -> None:
+    """Without ``load_tree``, a walk batches the assessors as it batches scans: once a second
+    session of the walk's batched experiments asks, one project-wide listing answers the
+    rest. Three listing requests for six sessions (six before), the same objects and values
+    as a per-object walk."""
+    server.seed_project("WALKA")
+    for n in range(6):
+        server.seed_subject("WALKA", f"S{n}")
+        server.seed_session("WALKA", f"S{n}", f"E{n}")
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as admin:
+        for n in (0, 2, 3, 5):
+            experiment = admin.projects["WALKA"].subjects[f"S{n}"].experiments[f"E{n}"]
+            experiment.assessors.create(f"E{n}_QC", QcManualAssessorData, rater=f"r{n}")
+        admin.caching = False
+        expected = _assessors(admin.projects["WALKA"].subjects)
+    assert len(expected) == 4
+    project = session.projects["WALKA"]
+    log.clear()
+    assert _assessors(project.subjects) == expected
+    listings = [p for p in log.paths() if "/assessors?" in p or "imageAssessorData" in p]
+    # the first subject's session (its experiments not batched yet), the second's (a first
+    # ask), then one project-wide listing for the rest; each rater from its assessor's document
+    assert len(listings) == 3, listings
+
+
+def test_a_project_listing_without_sessions_is_not_taken_for_the_assessors(
+    server: LocalXNAT, session: XNATSession
+) -> None:
+    """A server that answers the project-wide assessors request with rows that name no
+    session (it did not take the assessor type as the root) is not batched: each session
+    reads its own listing, and no session loses its assessors."""
+    server.seed_project("WALKB")
+    for n in range(4):
+        server.seed_subject("WALKB", f"S{n}")
+        server.seed_session("WALKB", f"S{n}", f"E{n}")
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as admin:
+        e3 = admin.projects["WALKB"].subjects["S3"].experiments["E3", ImageSessionData]
+        e3.assessors.create("E3_QC", QcManualAssessorData)
+    subjects = list(session.projects["WALKB"].subjects.values())
+    sessions = [
+        s.experiments[f"E{n}", ImageSessionData] for n, s in enumerate(subjects)
+    ]  # the walk's experiments, batched from the second subject on
+    assert [a.label for a in sessions[0].assessors] == []  # a first ask: its own listing
+    server.faults.answer_next(  # what the second ask's project-wide listing gets
+        {"ResultSet": {"Result": [{"ID": "E9", "label": "E9"}], "totalRecords": "1"}},
+        prefix="/data/projects/WALKB/experiments",
+    )
+    assert [a.label for a in sessions[1].assessors] == []
+    assert [a.label for a in sessions[2].assessors] == []
+    assert [a.label for a in sessions[3].assessors] == ["E3_QC"]

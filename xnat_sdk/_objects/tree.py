@@ -32,7 +32,7 @@ from xnat_sdk.listings import Listing, ListingSpec
 if TYPE_CHECKING:
     from xnat_sdk.session import XNATSession
 
-__all__ = ["batched_scan_rows", "load_project_tree", "mark_loaded"]
+__all__ = ["batched_assessor_rows", "batched_scan_rows", "load_project_tree", "mark_loaded"]
 
 _SCAN_ROOT = "xnat:imageScanData"
 _SCAN_XSI = f"{_SCAN_ROOT}/extension_item/element_name"
@@ -130,6 +130,24 @@ def _all_scan_specs(session: XNATSession) -> list[FieldSpec]:
     ]
 
 
+def _walk_of(
+    experiment: XNATObject,
+) -> tuple[Listing[Any], XNATObject, XNATSession] | None:
+    """(the project's subjects listing, the project, the session) when ``experiment`` came
+    from a walk project -> subjects -> experiments whose experiments were batched (their
+    batches are shared there); None otherwise, or without the session's cache."""
+    listing = (experiment._xnat_cache or {}).get("siblings")
+    subject = listing._parent if isinstance(listing, Listing) else None
+    subjects = (subject._xnat_cache or {}).get("siblings") if subject is not None else None
+    if not isinstance(subjects, Listing) or subjects._batch("experiments").value is None:
+        return None  # not a walk whose experiments were batched
+    project = subjects._parent
+    session = experiment._xnat_session
+    if project is None or session is None or not session.caching:
+        return None
+    return subjects, project, session
+
+
 def batched_scan_rows(
     experiment: XNATObject,
 ) -> tuple[list[dict[str, Any]], list[FieldSpec]] | None:
@@ -140,15 +158,10 @@ def batched_scan_rows(
     Every field of ``xnat:imageScanData`` comes with the rows; a scan's other fields (an MR
     scan's parameters ...) come from its session's document, one request for all its scans.
     """
-    listing = (experiment._xnat_cache or {}).get("siblings")
-    subject = listing._parent if isinstance(listing, Listing) else None
-    subjects = (subject._xnat_cache or {}).get("siblings") if subject is not None else None
-    if not isinstance(subjects, Listing) or subjects._batch("experiments").value is None:
-        return None  # not a walk whose experiments were batched
-    project = subjects._parent
-    session = experiment._xnat_session
-    if project is None or session is None or not session.caching:
+    walk = _walk_of(experiment)
+    if walk is None:
         return None
+    subjects, project, session = walk
 
     def load() -> tuple[dict[str, list[dict[str, Any]]], list[FieldSpec]]:
         specs = _all_scan_specs(session)
@@ -164,11 +177,12 @@ def batched_scan_rows(
 
 def _assessor_rows(
     session: XNATSession, project_uri: str, columns: Sequence[str]
-) -> dict[str, list[dict[str, Any]]]:
+) -> dict[str, list[dict[str, Any]]] | None:
     """The project's image assessors by session ID, from ONE listing request: the experiments
     listing with an image assessor type in ``xsiType=`` answers assessors (xnat-web
     ``ProjSubExptList``: that type is the query's root; ``session_ID`` is a read-only
-    shortcut for the assessor's session)."""
+    shortcut for the assessor's session). None: the server answered rows without a session
+    (it did not take the assessor type as the root)."""
     rows = fetch_columns(
         session,
         f"{project_uri}/experiments",
@@ -179,7 +193,26 @@ def _assessor_rows(
     by_session: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_session.setdefault(str(row.get("session_ID", "")), []).append(row)
+    if "" in by_session:
+        return None  # rows without their session: not an assessor listing, no batching
     return by_session
+
+
+def batched_assessor_rows(experiment: XNATObject) -> list[dict[str, Any]] | None:
+    """The assessor rows of ``experiment`` from ONE project-wide listing, once a walk (as
+    for :func:`batched_scan_rows`) asks a second session for its assessors; None: read the
+    session's own listing."""
+    walk = _walk_of(experiment)
+    if walk is None:
+        return None
+    subjects, project, session = walk
+    found = subjects._batch("assessors").get(
+        session.cache_generation, lambda: _assessor_rows(session, project.uri, ())
+    )
+    if found is None:
+        return None
+    ident = (experiment._xnat_uri or "").rstrip("/").rsplit("/", 1)[-1]
+    return [dict(row) for row in found.get(ident, [])]
 
 
 def load_project_tree(
@@ -242,7 +275,7 @@ def load_project_tree(
             scan_uri = f"{routed_experiment_uri(experiment.uri)}/scans"
             found = _seed(experiment, "scans", SCANS, scan_uri, scans.get(eid, []))
             mark_loaded(list(zip(found._rows, found._entries, strict=True)), specs)
-            if assessors is not None:
+            if assessors is not None:  # None: the server cannot list them so
                 assessor_uri = f"{routed_experiment_uri(experiment.uri)}/assessors"
                 _seed(experiment, "assessors", ASSESSORS, assessor_uri, assessors.get(eid, []))
     return subjects
