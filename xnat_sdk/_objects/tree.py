@@ -14,6 +14,11 @@ typed objects, filled from those rows and put into the listings a walk reads
 (``project.subjects``, ``subject.experiments``, ``session.scans``), so the walk sends no
 more requests; a field that was not asked for is read from the object's own document on
 first use, as for any listing row.
+
+The image sessions' assessors come from one request more when asked for (the experiments
+listing with ``xsiType=xnat:imageAssessorData``, which XNAT answers with the project's
+assessors, ``session_ID`` telling each one's session), and a plain walk batches them as it
+batches scans (:func:`batched_assessor_rows`).
 """
 
 from __future__ import annotations
