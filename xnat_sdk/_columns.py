@@ -24,10 +24,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
 
 from xnat_sdk._answers import fetch
-from xnat_sdk._values import MAX_TARGET
+from xnat_sdk._values import MAX_TARGET, target_length
 from xnat_sdk.errors import XNATValidationError
 
 if TYPE_CHECKING:
@@ -188,8 +187,7 @@ def as_asked(
 
 def _target(uri: str, query: Mapping[str, str], columns: Sequence[str]) -> int:
     """The request target's length, as the transport encodes it (``format=json`` included)."""
-    params = {**query, "columns": ",".join(columns), "format": "json"}
-    return len(uri) + 1 + len(urlencode(params, safe="/:,*"))
+    return target_length(uri, {**query, "columns": ",".join(columns), "format": "json"})
 
 
 def _chunks(

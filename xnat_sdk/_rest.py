@@ -17,9 +17,10 @@ import threading
 import weakref
 from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from xnat_sdk._http import Body, Timeout, Transport, error_text, redact_url
+from xnat_sdk._urls import encode_query
 from xnat_sdk.errors import (
     XNATAuthError,
     XNATConnectionError,
@@ -223,7 +224,7 @@ class RestCore:
         if format is not None:
             params["format"] = format
         base = urlsplit(self.server)
-        query_string = urlencode(params, safe="/:,*", doseq=True) if params else ""
+        query_string = encode_query(params) if params else ""
         if "?" in path:
             path, existing = path.split("?", 1)
             query_string = "&".join(q for q in (existing, query_string) if q)

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, quote_plus, urlsplit, urlunsplit
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 
-__all__ = ["redact_url"]
+__all__ = ["encode_query", "redact_url"]
 
 _SECRET_KEYS = ("pass", "secret", "token", "jsession", "alias", "auth")
+
+
+def encode_query(params: Mapping[str, Any]) -> str:
+    """``params`` as the query string the SDK sends: XPath names and values readable (``/``,
+    ``:``, ``,`` and ``*`` left as they are, as xnatpy sends them), lists repeated."""
+    return urlencode(params, safe="/:,*", doseq=True)
 
 
 #: query values longer than this (decoded characters) are shortened in messages

@@ -15,19 +15,26 @@ other parameters stay in the query string, where XNAT alone reads them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
-from urllib.parse import urlencode
+from typing import TYPE_CHECKING, Any
+
+from xnat_sdk._urls import encode_query
 
 if TYPE_CHECKING:
     import requests
 
     from xnat_sdk.session import Timeout, XNATSession
 
-__all__ = ["MAX_TARGET", "put_values"]
+__all__ = ["MAX_TARGET", "put_values", "target_length"]
 
 #: The longest request target (path and query string, in characters) sent as it is: half of
 #: Tomcat's 8 KB for the request line and every header, the rest left to the headers.
 MAX_TARGET = 4096
+
+
+def target_length(uri: str, query: Mapping[str, Any]) -> int:
+    """The length of the request target ``uri?query`` as the SDK sends it (see
+    :func:`~xnat_sdk._urls.encode_query`), to compare with :data:`MAX_TARGET`."""
+    return len(uri) + 1 + len(encode_query(query))
 
 
 def _is_xpath(name: str) -> bool:
@@ -44,8 +51,7 @@ def put_values(
 ) -> requests.Response:
     """``PUT uri`` with ``query``: as a query string, or with its XPath values in a form
     body when the request target would pass :data:`MAX_TARGET` characters."""
-    target = len(uri) + 1 + len(urlencode(query, safe="/:,*"))
-    if target <= MAX_TARGET:
+    if target_length(uri, query) <= MAX_TARGET:
         return session.put(uri, query=query, timeout=timeout, format=format)
     body = {name: value for name, value in query.items() if _is_xpath(name)}
     rest = {name: value for name, value in query.items() if name not in body}
