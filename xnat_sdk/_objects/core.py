@@ -295,13 +295,15 @@ class XNATObject(metaclass=_ModelType):
         cls = type(self)
         table = class_fields(cls)
         for key, value in row.items():
+            if value in ("", None):
+                continue
             spec = table.by_path.get(key)
             if spec is None and "/" in key:
                 path = own_path(cls, key)
                 spec = table.by_lower_path.get(path.lower()) if path is not None else None
-                if spec is None and path is not None and value not in ("", None):
+                if spec is None and path is not None:
                     _prefill_part(self, table, path, value)
-            if spec is None or runtime_owned(cls, spec.name) or value in ("", None):
+            if spec is None or runtime_owned(cls, spec.name):
                 continue
             try:
                 setter(self, spec.name, spec.convert(value))
