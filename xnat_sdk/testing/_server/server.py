@@ -66,13 +66,6 @@ class _Body(io.RawIOBase):
         self.left -= count
         return count
 
-    def drain(self, limit: int) -> bool:
-        """Read and drop the rest (at most ``limit`` bytes); True when nothing is left."""
-        if self.left > limit:
-            return False
-        while self.left > 0:
-            self.read(min(self.left, 1 << 20))
-        return True
 
 
 class _Handler(WSGIRequestHandler):
@@ -150,7 +143,7 @@ class _Handler(WSGIRequestHandler):
         if self.close_connection:
             return
         try:
-            drained = body.drain(_SWALLOW_LIMIT) if isinstance(body, _Body) else _drain(body)
+            drained = _drain(body)
         except (*_DROPPED, OSError, ValueError):
             drained = False
         if not drained:
@@ -203,7 +196,10 @@ class _Handler(WSGIRequestHandler):
 
 
 def _drain(stream: Any) -> bool:
-    """Read a chunked body to its end (at most the swallow limit); True when done."""
+    """Read and drop what the app left of a request body, at most the swallow limit; True
+    when nothing is left. A body of known length past the limit is not read at all."""
+    if isinstance(stream, _Body) and stream.left > _SWALLOW_LIMIT:
+        return False
     total = 0
     while total <= _SWALLOW_LIMIT:
         data = stream.read(1 << 16)
