@@ -67,7 +67,6 @@ class _Body(io.RawIOBase):
         return count
 
 
-
 class _Handler(WSGIRequestHandler):
     """One connection: HTTP/1.1 requests answered one after another until either side
     closes it, it has been idle ``server.keepalive_timeout`` seconds, or it has carried
