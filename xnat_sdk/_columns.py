@@ -25,14 +25,19 @@ import functools
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from xnat_sdk._answers import fetch
+from xnat_sdk._answers import Answer, fetch
 from xnat_sdk._values import MAX_TARGET, target_length
-from xnat_sdk.errors import XNATValidationError
+from xnat_sdk.errors import (
+    XNATResponseError,
+    XNATServerError,
+    XNATValidationError,
+    XNATValueError,
+)
 
 if TYPE_CHECKING:
     from xnat_sdk.session import XNATSession
 
-__all__ = ["as_asked", "cell", "fetch_columns", "part_columns"]
+__all__ = ["as_asked", "cell", "check_answered", "fetch_columns", "part_columns"]
 
 
 def cell(row: Mapping[str, Any], column: str) -> Any:
@@ -165,15 +170,7 @@ def as_asked(
     under the shortcut (``xnat:subjectData/label`` as ``label``; :func:`_paths` of
     ``listing``). XNAT compares the path as text, case aside (``formatHeaders``): the same
     field through a derived type (``xnat:mrSessionData/date``) keeps its own name."""
-    shortcuts = {**_lower_paths(listing), **_JOINED.get(listing, {})}
-    renamed = []
-    for column in columns:
-        lower = column.lower()
-        names = [lower] if lower != column else []
-        if lower in shortcuts:
-            names.append(shortcuts[lower])
-        if names:
-            renamed.append((column, names))
+    renamed = [(column, names) for column in columns if (names := _other_names(column, listing))]
     for row in rows:
         for column, names in renamed:
             if column in row:
@@ -183,6 +180,80 @@ def as_asked(
                     row[column] = row[name]
                     break
     return rows
+
+
+def _other_names(column: str, listing: str) -> list[str]:
+    """The names other than ``column`` that XNAT may answer it under (see :func:`as_asked`)."""
+    lower = column.lower()
+    names = [lower] if lower != column else []
+    shortcut = {**_lower_paths(listing), **_JOINED.get(listing, {})}.get(lower)
+    if shortcut is not None:
+        names.append(shortcut)
+    return names
+
+
+def check_answered(
+    rows: Sequence[Mapping[str, Any]], columns: Sequence[str], listing: str, uri: str
+) -> None:
+    """Raise :class:`~xnat_sdk.errors.XNATValueError` naming the ``columns`` the answer left
+    out (told only when there are rows). XNAT drops, logging an error, a ``columns=`` name
+    that is not one of the listing's shortcuts (a case-sensitive map: ``Gender`` is not
+    ``gender``) and an XML path whose data type it does not know
+    (``QueryOrganizerResource.populateQuery``); a column would otherwise read None."""
+    if not rows:
+        return
+    first = rows[0]
+    missing = [
+        column
+        for column in columns
+        if column not in first and not any(n in first for n in _other_names(column, listing))
+    ]
+    if not missing:
+        return
+    known = sorted({*_paths().get(listing, {}).values(), *_JOINED.get(listing, {}).values()})
+    hints = []
+    for column in missing:
+        same = [k for k in known if k.lower() == column.lower()]
+        if same:
+            hints.append(f"{column!r} is {same[0]!r} (shortcuts are case-sensitive)")
+        elif "/" in column:
+            hints.append(f"XNAT does not know the data type of {column!r}")
+    raise XNATValueError(
+        f"XNAT left out the column{'s' if len(missing) > 1 else ''} "
+        f"{', '.join(map(repr, missing))} of {uri}: it drops a name that is not one of the "
+        "listing's shortcuts (case-sensitive) and an XML path of a data type it does not know"
+        + (f"; {'; '.join(hints)}" if hints else "")
+    )
+
+
+def _rows_of(session: XNATSession, uri: str, query: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The rows of a ``columns=`` listing request, with what XNAT's failures there mean: a 500
+    (the subject listings, ``/data/experiments``) or, from a project's experiments listing, a
+    200 with an empty body, when a column's XML path names a field its data type does not
+    have or an element XNAT cannot join (the query fails to build; xnat-web
+    ``QueryOrganizer.buildJoin``)."""
+    columns = query.get("columns", "")
+    paths = [c for c in columns.split(",") if "/" in c]
+    hint = (
+        "XNAT answers so when a columns= XML path names a field its data type does not have, "
+        f"or an element it cannot join to the listing; the XML paths asked: {', '.join(paths)}"
+    )
+    try:
+        answer: Answer = fetch(session, uri, query=query)
+    except XNATServerError as exc:
+        if exc.status != 500 or not paths:
+            raise
+        raise XNATServerError(
+            exc.method, exc.url, exc.status, f"{exc.message} ({hint})", exc.response
+        ) from exc
+    except XNATResponseError as exc:
+        body = exc.response.content if exc.response is not None else None
+        if exc.status != 200 or body is None or body.strip() or not paths:
+            raise
+        raise XNATResponseError(
+            exc.method, exc.url, exc.status, f"the body is empty ({hint})", exc.response
+        ) from exc
+    return answer.rows()
 
 
 def _target(uri: str, query: Mapping[str, str], columns: Sequence[str]) -> int:
@@ -229,16 +300,16 @@ def fetch_columns(
     :data:`~xnat_sdk._values.MAX_TARGET` characters, else one per group of columns (each with
     the ``keys`` columns, which identify a row), joined on the keys (see the module)."""
     if _target(uri, query, columns) <= MAX_TARGET:
-        return fetch(session, uri, query={**query, "columns": ",".join(columns)}).rows()
+        return _rows_of(session, uri, {**query, "columns": ",".join(columns)})
     first, *rest = _chunks(uri, query, columns, keys) or [[]]
-    rows = fetch(session, uri, query={**query, "columns": ",".join([*keys, *first])}).rows()
+    rows = _rows_of(session, uri, {**query, "columns": ",".join([*keys, *first])})
     by_key: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
         by_key.setdefault(_key(row, keys), []).append(row)
     for group in rest:
-        answered = fetch(session, uri, query={**query, "columns": ",".join([*keys, *group])})
+        answered = _rows_of(session, uri, {**query, "columns": ",".join([*keys, *group])})
         seen: dict[tuple[str, ...], int] = {}
-        for row in answered.rows():
+        for row in answered:
             key = _key(row, keys)
             number = seen.get(key, 0)
             seen[key] = number + 1

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from xnat_sdk._answers import fetch, whole_number
-from xnat_sdk._columns import as_asked, fetch_columns, part_columns
+from xnat_sdk._columns import as_asked, check_answered, fetch_columns, part_columns
 from xnat_sdk._objects.core import XNATObject, child_items, set_fields
 from xnat_sdk._objects.registry import class_for
 from xnat_sdk._objects.transfers import RemoteFileTransfers
@@ -791,6 +791,7 @@ class Listing(Generic[T]):
             keys = (self._spec.id_key,)
             rows = fetch_columns(self._session, self._uri, self._filters, wanted, keys)
             as_asked(rows, wanted, self._spec.name)
+            check_answered(rows, wanted, self._spec.name, self._uri)
             table = [r for r in rows if self._matches(r)]
             self._tables[wanted] = table
         return Table(wanted, table)

@@ -17,7 +17,12 @@ import pytest
 
 import xnat_sdk
 from xnat_sdk._values import MAX_TARGET
-from xnat_sdk.errors import XNATServerError, XNATValidationError
+from xnat_sdk.errors import (
+    XNATResponseError,
+    XNATServerError,
+    XNATValidationError,
+    XNATValueError,
+)
 from xnat_sdk.session import XNATSession
 from xnat_sdk.testing.local import LocalXNAT
 
@@ -333,3 +338,33 @@ def test_a_listed_part_whose_owner_cannot_be_read_raises_and_tries_again(
     with pytest.raises(XNATServerError):
         _ = demographics.handedness
     assert demographics.handedness == "left"
+
+
+def test_columns_xnat_cannot_use_raise_errors_that_say_why(
+    server: LocalXNAT, session: XNATSession, log: RequestLog
+) -> None:
+    """A column XNAT drops (a shortcut in the wrong case, an unknown data type) would read
+    None in every row: it raises, naming the column. A path to a field its type lacks fails
+    on the server (a 500, or an empty 200 from a project's experiments listing): the error
+    says which columns to check."""
+    server.seed_project("BADCOL")
+    server.seed_project("EMPTYCOL")
+    server.seed_subject("BADCOL", "S1", fields={"demographics/gender": "female"})
+    server.seed_session("BADCOL", "S1", "E1")
+    project = session.projects["BADCOL"]
+    with pytest.raises(XNATValueError, match=r"'Gender'.*'Gender' is 'gender'"):
+        project.subjects.tabulate(["label", "Gender"])
+    with pytest.raises(XNATValueError, match="does not know the data type of 'bogus:x/label'"):
+        project.subjects.tabulate(["bogus:x/label"])
+    with pytest.raises(XNATValueError, match="'labl'"):
+        project.load_tree(["type"], experiment_columns=["labl"])
+    with pytest.raises(XNATServerError, match=r"the XML paths asked: xnat:subjectData/nope"):
+        project.subjects.tabulate(["label", "xnat:subjectData/nope"])
+    with pytest.raises(XNATResponseError, match=r"body is empty.*xnat:mrSessionData/nope") as e:
+        project.experiments.tabulate(["xnat:mrSessionData/nope"])
+    assert e.value.status == 200
+    # the same names spelt right
+    (row,) = project.subjects.tabulate(["label", "gender"])
+    assert tuple(row) == ("S1", "female")
+    # no rows: nothing tells a column was left out (XNAT's JSON has no header)
+    assert list(session.projects["EMPTYCOL"].subjects.tabulate(["Gender"])) == []

@@ -475,3 +475,37 @@ def test_a_projects_experiments_listing_answers_its_assessors_for_an_assessor_ty
     typed = rows(admin.get(f"{p}/experiments", params={"xsiType": "xnat:qcManualAssessorData"}))
     assert [x["xsiType"] for x in typed] == ["xnat:qcManualAssessorData"]
     assert rows(admin.get(f"{p}/experiments", params={"xsiType": "xnat:petSessionData"})) == []
+
+
+def test_columns_xnat_cannot_use_answer_as_their_resource_does(
+    xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session
+) -> None:
+    """A ``columns=`` XML path to a field its data type lacks fails the query as it is built:
+    the subject listings and ``/data/experiments`` answer 500, a project's experiments
+    listing 200 with an empty body (``ProjSubExptList`` logs it and renders no table). A
+    name that is not a shortcut (case-sensitive) and a path of an unknown data type are left
+    out; the rest of the answer is as usual."""
+    url = xnat_server.url
+    _tree(admin, url, xnat_project)
+    p = f"{url}/data/projects/{xnat_project}"
+    bad = "xnat:subjectData/nonexistent"
+    for listing in (f"{p}/subjects", f"{url}/data/subjects"):
+        answer = admin.get(f"{listing}?columns=ID,{bad}&format=json")
+        assert answer.status_code == 500 and "<h3>" in answer.text
+    answer = admin.get(f"{url}/data/experiments?columns=ID,xnat:mrSessionData/nope&format=json")
+    assert answer.status_code == 500
+    answer = admin.get(f"{p}/experiments?columns=ID,xnat:mrSessionData/nope&format=json")
+    assert answer.status_code == 200 and answer.content == b""
+    assert answer.headers["Content-Type"].startswith("application/json")
+    # known first steps pass: parts, custom variables, XFT's meta fields, joined elements
+    fine = (
+        "xnat:subjectData/demographics[@xsi:type=xnat:demographicData]/gender,"
+        "xnat:subjectData/fields/field[name=x]/field,xnat:subjectData/meta/insert_date"
+    )
+    assert admin.get(f"{p}/subjects?columns=ID,{fine}&format=json").status_code == 200
+    (row,) = [r for r in rows(admin.get(f"{p}/subjects?columns=ID,Gender,gender")) if r]
+    assert "Gender" not in row and "gender" in row
+    dropped = rows(admin.get(f"{p}/subjects?columns=label,bogus:thingData/label"))
+    assert set(dropped[0]) == {"label", "ID", "URI"}
+    only_key = rows(admin.get(f"{p}/subjects?columns=Label"))
+    assert set(only_key[0]) == {"ID", "URI"}  # what is left replaces the defaults

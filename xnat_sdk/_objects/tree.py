@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from xnat_sdk._answers import fetch
-from xnat_sdk._columns import cell, fetch_columns
+from xnat_sdk._columns import cell, check_answered, fetch_columns
 from xnat_sdk._objects.core import XNATObject
 from xnat_sdk._objects.registry import model_class
 from xnat_sdk.errors import XNATValidationError
@@ -195,6 +195,7 @@ def _assessor_rows(
         list(dict.fromkeys([*_ASSESSOR_COLUMNS, *columns])),
         keys=("ID",),
     )
+    check_answered(rows, columns, "experiments", f"{project_uri}/experiments")
     by_session: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_session.setdefault(str(row.get("session_ID", "")), []).append(row)
@@ -259,9 +260,11 @@ def load_project_tree(
         if subject_columns
         else fetch(session, f"{uri}/subjects").rows()
     )
+    check_answered(subject_rows, subject_columns, "subjects", f"{uri}/subjects")
     subjects = _seed(project, "subjects", SUBJECTS, f"{uri}/subjects", subject_rows)
     columns = list(dict.fromkeys([*_EXPERIMENT_COLUMNS, *experiment_columns]))
     rows = fetch_columns(session, f"{uri}/experiments", {}, columns, keys=("ID",))
+    check_answered(rows, experiment_columns, "experiments", f"{uri}/experiments")
     by_subject: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_subject.setdefault(str(row.get("subject_ID", "")), []).append(row)

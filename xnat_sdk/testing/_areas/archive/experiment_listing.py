@@ -217,6 +217,7 @@ def experiment_list(ctx: RequestContext) -> Response:
             title="Matching experiments",
             pageable=True,
             extra_columns=("xsiType", "project") if unsecured else (),
+            unknown_field="error",
         )
     return answer(
         ctx,
@@ -225,6 +226,7 @@ def experiment_list(ctx: RequestContext) -> Response:
         [*cols, "URI"],
         pk_column=pk or "xnat:subjectassessordata/id",
         pageable=True,
+        unknown_field="empty",
     )
 
 

@@ -84,6 +84,7 @@ def subject_list(ctx: RequestContext) -> Response:
         ["ID", "project", "label", "insert_date", "insert_user", "URI"],
         pk_column="ID",
         pageable=True,
+        unknown_field="error",
     )
 
 

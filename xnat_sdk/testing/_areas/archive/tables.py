@@ -11,13 +11,14 @@ import fnmatch
 import functools
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from werkzeug.wrappers import Response
 
 from xnat_sdk.testing._areas.archive.documents import java_double
 from xnat_sdk.testing._areas.archive.xsd import NUMERIC_FLOAT, SchemaInfo, schema_of
 from xnat_sdk.testing._server.context import RequestContext
+from xnat_sdk.testing._server.routing import HttpError
 
 __all__ = ["SHORTCUTS", "answer"]
 
@@ -363,6 +364,34 @@ def _with_custom_fields(
     return out
 
 
+#: first steps of the fields XFT adds to every data type (``meta/last_modified``, the
+#: element name, the SQL key ``xnat_imagescandata_id``): no schema declares them
+_XFT_STEPS = {"meta", "extension_item"}
+
+
+def _unknown_field(schema: SchemaInfo, raw: str) -> bool:
+    """Whether the XML path ``raw`` names a field its (known) data type does not have, first
+    step checked (``xnat:subjectData/nonexistent``): XNAT's query organizer takes the path
+    and fails on it when it builds the query (``FieldNotFoundException``)."""
+    root, _, rest = raw.partition("/")
+    xsi = schema.canonical(_PRED.sub("", root))
+    step = _PRED.sub("", rest.split("/", 1)[0]).lower()
+    if xsi is None or not step or step in _XFT_STEPS or step.endswith("_id"):
+        return False
+    return schema.has_step(xsi, step) is False
+
+
+def _dropped(schema: SchemaInfo, kind: str, raw: str) -> bool:
+    """Whether XNAT leaves the ``columns=`` entry ``raw`` out of the answer, logging an error
+    (``QueryOrganizerResource.populateQuery``): a name that is not one of the listing's
+    shortcuts (a case-sensitive map: ``Label`` is not ``label``), or an XML path of an
+    unknown data type (``ElementNotFoundException``)."""
+    if "/" not in raw:
+        return raw not in SHORTCUTS[kind] and raw != "URI"
+    root = _PRED.sub("", raw.partition("/")[0])
+    return ":" in root and schema.canonical(root) is None
+
+
 def answer(
     ctx: RequestContext,
     kind: str,
@@ -373,10 +402,33 @@ def answer(
     title: str | None = None,
     pageable: bool = False,
     extra_columns: Sequence[str] = (),
+    unknown_field: Literal["error", "empty"] | None = None,
 ) -> Response:
-    """Filter, select columns, page and render the listing."""
+    """Filter, select columns, page and render the listing.
+
+    ``unknown_field`` is what the listing's resource answers when a ``columns=`` XML path
+    names a field its data type does not have (its query fails to build): ``"error"`` a 500
+    status page (``ProjectSubjectList``, ``SubjectListResource``, ``ExperimentListResource``
+    set that status), ``"empty"`` a 200 with an empty body (``ProjSubExptList`` logs the
+    exception and renders no table); ``None`` answers the column empty."""
     if ctx.q("fields") is not None:
         return _fields_table(ctx, kind)
+    schema = schema_of(ctx)
+    columns_param = ctx.q("columns")
+    asked = [c.strip() for c in (columns_param or "").split(",") if c.strip()]
+    if columns_param and columns_param.strip().upper() == "DEFAULT":
+        asked = []
+    if unknown_field is not None and any(
+        "/" in raw and _unknown_field(schema, raw) for raw in asked
+    ):
+        if unknown_field == "error":
+            raise HttpError(500, None)
+        return Response(b"", status=200, mimetype=ctx.table([], []).mimetype)
+    if unknown_field is not None:
+        gone = {raw for raw in asked if _dropped(schema, kind, raw)}
+        if gone:
+            # what is left replaces the defaults even when nothing is (the key and URI remain)
+            columns_param = ",".join(raw for raw in asked if raw not in gone) or ","
     selected = list(rows)
     for key, wanted in ctx.query.items(multi=False):
         if key in NOT_FILTERS:
@@ -385,11 +437,9 @@ def answer(
         if not is_shortcut and "/" not in key:
             continue
         selected = [r for r in selected if _matches(_row_value(kind, r[0], r[1], key), wanted)]
-    columns_param = ctx.q("columns")
     selected = _with_custom_fields(ctx, kind, selected, columns_param or "")
     cols = _columns(kind, selected, columns_param, default_columns, pk_column, extra_columns)
     out: list[dict[str, Any]] = []
-    schema = schema_of(ctx)
     for row, data in selected:
         r: dict[str, Any] = {}
         for c in cols:

@@ -86,6 +86,9 @@ class TypeDef:
     fields: list[FieldDef] = field(default_factory=list)
     element: str | None = None
     abstract: bool = False
+    steps: set[str] = field(default_factory=set)
+    """The first steps of the type's own paths, in lower case: each attribute and element
+    declared directly in it, of a simple or a complex type (``demographics``, ``scans``)."""
     children: dict[str, str] = field(default_factory=dict)
     """Repeated anonymous child items: path (``scans/scan``) -> XNAT's pseudo type of the
     items (``qc:reviewData_scan``, the owner's name, ``_`` and the element's, as
@@ -135,6 +138,18 @@ class SchemaInfo:
             if f.path.lower() == low:
                 return f
         return None
+
+    def has_step(self, xsi_type: str, step: str) -> bool | None:
+        """Whether ``xsi_type`` or a base declares the first path step ``step`` (any case);
+        ``None`` when the type's steps are not known (the fallback table)."""
+        t = self.types.get(xsi_type)
+        known = False
+        while t is not None:
+            if step.lower() in t.steps:
+                return True
+            known = known or bool(t.steps)
+            t = self.types.get(t.base) if t.base else None
+        return False if known else None
 
     def is_a(self, xsi_type: str, base: str) -> bool:
         """Whether ``xsi_type`` is ``base`` or derives from it."""
@@ -299,6 +314,10 @@ def _simple_type(el: ET.Element, owner: _Owner) -> _Simple | None:
 def _collect(node: ET.Element, prefix: str, owner: _Owner) -> None:
     for child in node:
         tag = child.tag
+        if not prefix and tag in (f"{XS}attribute", f"{XS}element"):
+            step = child.get("name") or str(child.get("ref") or "").rpartition(":")[2]
+            if step:
+                owner.td.steps.add(step.lower())
         if tag == f"{XS}attribute":
             name = child.get("name")
             if name:
