@@ -295,6 +295,39 @@ def test_an_object_unpickled_without_a_session_reads_what_it_carries(
         back.xnat_session  # noqa: B018
 
 
+def repetition_time(scan: Any) -> tuple[float | None, Any]:
+    """A field of a part the scan carries (``parameters/tr``), and the scan itself back."""
+    return scan.parameters.tr, scan
+
+
+def test_objects_with_parts_travel_and_come_back(
+    server: LocalXNAT, mapper: XNATSession, processes: ProcessPoolExecutor
+) -> None:
+    """A part (an MR scan's ``parameters``, a subject's ``demographics``) has its owner as
+    parent and is among the owner's fields: the two pickle as one cycle (they recursed
+    without end), whichever is pickled, and map on processes sends and returns them."""
+    server.seed_project("MAPPARTS")
+    server.add_member("MAPPARTS", LOGIN, "member")
+    subject_id = server.seed_subject("MAPPARTS", "S", fields={"demographics/gender": "female"})
+    session_id = server.seed_session("MAPPARTS", subject_id, "MR")
+    for scan_id, tr in (("1", "2.3"), ("2", "0.8")):
+        server.seed_scan(session_id, scan_id, type="T1", fields={"parameters/tr": tr})
+    subject = mapper.projects["MAPPARTS"].subjects["S"]
+    assert subject.demographics.gender == "female"  # the document read: the part is whole
+    scans = list(subject.experiments["MR"].scans.values())
+    assert [scan.parameters.tr for scan in scans] == [2.3, 0.8]
+    back = mapper.unpickle(pickle.dumps(subject))
+    assert back.demographics.gender == "female" and back.demographics.parent is back
+    part = pickle.loads(pickle.dumps(scans[0].parameters))
+    parent = part.parent
+    assert part.tr == 2.3 and parent is not None and parent.uri == scans[0].uri
+    results = mapper.map_over(repetition_time, scans, executor=processes)
+    assert [value for value, _ in results.values()] == [2.3, 0.8]
+    returned = [scan for _, scan in results.values()]
+    assert [scan.uri for scan in returned] == [scan.uri for scan in scans]
+    assert [scan.parameters.tr for scan in returned] == [2.3, 0.8]
+
+
 # -- session.map_over: the objects the caller chose -------------------------------------------
 
 

@@ -390,7 +390,14 @@ class XNATObject(metaclass=_ModelType):
         REST path, xsi type, the loaded fields and document, the parent."""
         from xnat_sdk._objects.travel import object_state, restore_object
 
-        return (restore_object, object_state(self))
+        arguments, fields = object_state(self)
+        return (restore_object, arguments, fields)
+
+    def __setstate__(self, state: Mapping[str, Any]) -> None:
+        """Set the fields of an unpickled object (the state :meth:`__reduce__` gives; a
+        generated model's own ``__setstate__``, made by attrs, does the same)."""
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
 
     def __repr__(self) -> str:
         ident = self._xnat_identity()

@@ -92,8 +92,10 @@ def _target(server: str | None) -> XNATSession | None:
     return None
 
 
-def object_state(obj: XNATObject) -> tuple[Any, ...]:
-    """The arguments of :func:`restore_object` for ``obj`` (no session, no credentials)."""
+def object_state(obj: XNATObject) -> tuple[tuple[Any, ...], dict[str, Any] | None]:
+    """The arguments of :func:`restore_object` for ``obj`` (no session, no credentials), and
+    its loaded fields: the state pickle sets once the object exists, so that a part (its
+    owner as parent) and its owner (the part among its fields) pickle as one cycle."""
     from xnat_sdk._objects.core import XNATObject, runtime_owned
     from xnat_sdk.fields import class_fields
 
@@ -112,16 +114,16 @@ def object_state(obj: XNATObject) -> tuple[Any, ...]:
     server = session.server if session is not None else None
     cache = obj._xnat_cache or {}
     row = cache.get("row")
-    return (
+    arguments = (
         type(obj),
         server,
         obj._xnat_uri,
         obj._xnat_xsi,
-        fields,
         obj._xnat_item,
         dict(row) if isinstance(row, Mapping) else None,
         obj._xnat_parent,
     )
+    return arguments, fields or None
 
 
 def restore_object(
@@ -129,12 +131,12 @@ def restore_object(
     server: str | None,
     uri: str | None,
     xsi: str | None,
-    fields: Mapping[str, Any],
     item: Mapping[str, Any] | None,
     row: Mapping[str, Any] | None,
     parent: XNATObject | None,
 ) -> XNATObject:
-    """Rebuild a pickled object, bound to the session for ``server`` when there is one."""
+    """Rebuild a pickled object, bound to the session for ``server`` when there is one (its
+    fields follow as the pickle's state)."""
     session = _target(server)
     if session is not None:
         obj = cls._xnat_bind(session, uri, xsi=xsi, parent=parent, item=item)
@@ -142,8 +144,6 @@ def restore_object(
         obj = cls.__new__(cls)
         item = dict(item) if item is not None else None
         obj._xnat_set_binding(None, uri, parent, xsi or cls.__xsi_type__, item)
-    for name, value in fields.items():
-        object.__setattr__(obj, name, value)
     if row is not None:
         obj._xnat_cache["row"] = dict(row)
     return obj
