@@ -37,7 +37,14 @@ from xnat_sdk.errors import (
 if TYPE_CHECKING:
     from xnat_sdk.session import XNATSession
 
-__all__ = ["as_asked", "cell", "check_answered", "fetch_columns", "part_columns"]
+__all__ = [
+    "as_asked",
+    "cell",
+    "check_answered",
+    "fetch_columns",
+    "part_columns",
+    "root_of",
+]
 
 
 def cell(row: Mapping[str, Any], column: str) -> Any:
@@ -110,7 +117,9 @@ def _paths() -> dict[str, dict[str, str]]:
                 "scanner operator dcmAccessionNumber dcmPatientId dcmPatientName session_type "
                 "modality UID",
             ),
-            **_shortcuts("xnat:mrSessionData", "coil fieldStrength marker stabilization"),
+            # registered for MR sessions, then again for PET ones: the later one stands
+            **_shortcuts("xnat:mrSessionData", "coil fieldStrength marker"),
+            **_shortcuts("xnat:petSessionData", "stabilization"),
             **_shortcuts("xnat:subjectAssessorData", "subject_ID"),
         },
         "scans": {
@@ -150,6 +159,66 @@ _JOINED = {
         "xnat:subjectdata/project": "subject_project",
     },
 }
+
+
+#: read-only shortcuts and the type their path starts at (``XMLPathShortcuts``)
+_READ_ONLY_TYPES = {
+    "experiments": {
+        **dict.fromkeys(("subject_label", "subject_project"), "xnat:subjectAssessorData"),
+        **dict.fromkeys(
+            ("session_ID", "session_label", "session_project"), "xnat:imageSessionData"
+        ),
+    },
+}
+
+
+def _type_of(column: str, listing: str) -> str | None:
+    """The data type a column's path starts at: an XML path's first step, a shortcut's
+    path's (None for another name)."""
+    if "/" in column:
+        return column.split("/", 1)[0].split("[", 1)[0]
+    found = _READ_ONLY_TYPES.get(listing, {}).get(column)
+    if found is not None:
+        return found
+    for path, name in _paths().get(listing, {}).items():
+        if name == column:
+            return path.split("/", 1)[0]
+    return None
+
+
+_ROOTS = {
+    "projects": "xnat:projectData",
+    "subjects": "xnat:subjectData",
+    "scans": "xnat:imageScanData",
+    "assessors": "xnat:imageAssessorData",
+    "reconstructions": "xnat:reconstructedImageData",
+}
+
+
+def root_of(listing: str, uri: str) -> str | None:
+    """The root element of a listing's query (its resource's default): a project's or a
+    subject's experiments are subject assessors, ``/data/experiments`` any experiment."""
+    if listing == "experiments":
+        scoped = "/projects/" in uri or "/subjects/" in uri
+        return "xnat:subjectAssessorData" if scoped else "xnat:experimentData"
+    return _ROOTS.get(listing)
+
+
+def _narrowing(session: XNATSession, column: str, listing: str, root: str) -> str | None:
+    """The type ``column`` narrows a listing rooted at ``root`` to, if any: a type that
+    extends ``root`` (by the models this session knows; a type none knows narrows nothing
+    here)."""
+    from xnat_sdk._objects.registry import model_class
+    from xnat_sdk.models import XSI_TYPES
+
+    kind = _type_of(column, listing)
+    if kind is None or kind.lower() == root.lower():
+        return None
+    canonical = next((x for x in XSI_TYPES if x.lower() == kind.lower()), kind)
+    found, base = model_class(canonical, session), model_class(root, session)
+    if found is None or base is None or found is base or not issubclass(found, base):
+        return None
+    return found.__xsi_type__ or canonical
 
 
 def part_columns(row: Mapping[str, Any], listing: str) -> dict[str, Any]:
@@ -295,25 +364,90 @@ def fetch_columns(
     query: Mapping[str, str],
     columns: Sequence[str],
     keys: Sequence[str],
+    *,
+    root: str | None = None,
+    listing: str = "",
 ) -> list[dict[str, Any]]:
     """The rows of ``GET uri?columns=...``: one request while the request target fits in
     :data:`~xnat_sdk._values.MAX_TARGET` characters, else one per group of columns (each with
-    the ``keys`` columns, which identify a row), joined on the keys (see the module)."""
+    the ``keys`` columns, which identify a row), joined on the keys (see the module).
+
+    ``root``: the listing's root element when its columns can narrow it (``listing`` names
+    the listing's shortcuts). Unless ``xsiType=`` names one type, XNAT moves the root down to
+    the type of a column that extends it, and answers that type's rows only
+    (``getRootElementName``: ``xnat:mrSessionData/fieldStrength`` on a project's
+    experiments lists its MR sessions). Such columns are asked with ``xsiType=`` that type,
+    one request per type, and joined: every row stays, empty where not of that type."""
+    narrowed: dict[str, list[str]] = {}
+    xsi = query.get("xsiType", "")
+    if root is not None and (not xsi or "," in xsi):
+        for column in columns:
+            kind = _narrowing(session, column, listing, root)
+            if kind is not None:
+                narrowed.setdefault(kind, []).append(column)
+    if not narrowed:
+        return _joined(session, uri, query, columns, keys)
+    typed = {c for group in narrowed.values() for c in group}
+    base = list(dict.fromkeys([*keys, *(c for c in columns if c not in typed)]))
+    rows = _joined(session, uri, query, base, keys)
+    by_key = _by_key(rows, keys)
+    for kind, group in narrowed.items():
+        answered = _joined(session, uri, {**query, "xsiType": kind}, [*keys, *group], keys)
+        # rows not of this type: the same columns, empty (names as the answer gave them)
+        blank = dict.fromkeys(answered[0] if answered else group, "")
+        for name in keys:
+            blank.pop(name, None)
+        matched = _join(by_key, answered, keys)
+        for row in rows:
+            if id(row) not in matched:
+                for name, value in blank.items():
+                    row.setdefault(name, value)
+    return rows
+
+
+def _by_key(
+    rows: list[dict[str, Any]], keys: Sequence[str]
+) -> dict[tuple[str, ...], list[dict[str, Any]]]:
+    found: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        found.setdefault(_key(row, keys), []).append(row)
+    return found
+
+
+def _join(
+    by_key: Mapping[tuple[str, ...], list[dict[str, Any]]],
+    answered: list[dict[str, Any]],
+    keys: Sequence[str],
+) -> set[int]:
+    """Update the rows of ``by_key`` with those of a later answer of the same keys (the n-th
+    row of a key with the n-th); the ``id`` of each row updated."""
+    updated: set[int] = set()
+    seen: dict[tuple[str, ...], int] = {}
+    for row in answered:
+        key = _key(row, keys)
+        number = seen.get(key, 0)
+        seen[key] = number + 1
+        same = by_key.get(key, ())
+        if number < len(same):
+            same[number].update({k: v for k, v in row.items() if k not in keys})
+            updated.add(id(same[number]))
+    return updated
+
+
+def _joined(
+    session: XNATSession,
+    uri: str,
+    query: Mapping[str, str],
+    columns: Sequence[str],
+    keys: Sequence[str],
+) -> list[dict[str, Any]]:
+    """The rows of ``columns`` of one root, in as many requests as they need (see
+    :func:`fetch_columns`)."""
     if _target(uri, query, columns) <= MAX_TARGET:
         return _rows_of(session, uri, {**query, "columns": ",".join(columns)})
     first, *rest = _chunks(uri, query, columns, keys) or [[]]
     rows = _rows_of(session, uri, {**query, "columns": ",".join([*keys, *first])})
-    by_key: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in rows:
-        by_key.setdefault(_key(row, keys), []).append(row)
+    by_key = _by_key(rows, keys)
     for group in rest:
-        answered = _rows_of(session, uri, {**query, "columns": ",".join([*keys, *group])})
-        seen: dict[tuple[str, ...], int] = {}
-        for row in answered:
-            key = _key(row, keys)
-            number = seen.get(key, 0)
-            seen[key] = number + 1
-            same = by_key.get(key, ())
-            if number < len(same):
-                same[number].update(row)
+        _join(by_key, _rows_of(session, uri, {**query, "columns": ",".join([*keys, *group])}), keys)
     return rows

@@ -21,7 +21,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from xnat_sdk._answers import fetch, whole_number
-from xnat_sdk._columns import as_asked, check_answered, fetch_columns, part_columns
+from xnat_sdk._columns import (
+    as_asked,
+    check_answered,
+    fetch_columns,
+    part_columns,
+    root_of,
+)
 from xnat_sdk._objects.core import XNATObject, child_items, set_fields
 from xnat_sdk._objects.registry import class_for
 from xnat_sdk._objects.transfers import RemoteFileTransfers
@@ -789,7 +795,16 @@ class Listing(Generic[T]):
         table = self._tables.get(wanted)
         if table is None:
             keys = (self._spec.id_key,)
-            rows = fetch_columns(self._session, self._uri, self._filters, wanted, keys)
+            name = self._spec.name
+            rows = fetch_columns(
+                self._session,
+                self._uri,
+                self._filters,
+                wanted,
+                keys,
+                root=root_of(name, self._uri),
+                listing=name,
+            )
             as_asked(rows, wanted, self._spec.name)
             check_answered(rows, wanted, self._spec.name, self._uri)
             table = [r for r in rows if self._matches(r)]

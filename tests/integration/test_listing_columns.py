@@ -368,3 +368,48 @@ def test_columns_xnat_cannot_use_raise_errors_that_say_why(
     assert tuple(row) == ("S1", "female")
     # no rows: nothing tells a column was left out (XNAT's JSON has no header)
     assert list(session.projects["EMPTYCOL"].subjects.tabulate(["Gender"])) == []
+
+
+def test_columns_of_a_derived_type_keep_every_row(
+    server: LocalXNAT, session: XNATSession, log: RequestLog
+) -> None:
+    """XNAT narrows a listing to the type of a column that extends its root (an MR field on
+    a project's experiments lists only MR sessions): such columns are asked with that type
+    as ``xsiType=`` and joined, so every experiment stays, empty where the type is not its
+    own; ``load_tree`` keeps the PET and CT sessions too."""
+    server.seed_project("NARROW")
+    server.seed_subject("NARROW", "S1")
+    server.seed_session("NARROW", "S1", "MR1", fields={"fieldStrength": "3.0", "study_id": "A"})
+    server.seed_session("NARROW", "S1", "PET1", xsi_type="xnat:petSessionData")
+    server.seed_session(
+        "NARROW", "S1", "CT1", xsi_type="xnat:ctSessionData", fields={"scanner": "CTX"}
+    )
+    server.seed_session("NARROW", "S1", "QC", xsi_type="xnat:subjectVariablesData")
+    project = session.projects["NARROW"]
+    columns = ["label", "fieldStrength", "xnat:mrSessionData/study_id", "scanner"]
+    log.clear()
+    table = project.experiments.tabulate(columns)
+    rows = {row["label"]: tuple(row) for row in table}
+    assert rows == {
+        "MR1": ("MR1", "3.0", "A", ""),
+        "PET1": ("PET1", "", "", ""),
+        "CT1": ("CT1", "", "", "CTX"),
+        "QC": ("QC", "", "", ""),
+    }
+    gets = _listing_gets(log, "/experiments")
+    assert len(gets) == 3  # the listing, then one per type: MR sessions, image sessions
+    assert sorted(g.split("xsiType=")[1].split("&")[0] for g in gets[1:]) == [
+        "xnat:imageSessionData",
+        "xnat:mrSessionData",
+    ]
+    # one type asked for: nothing to narrow, one request
+    log.clear()
+    only_mr = project.experiments.filter({"xsiType": "xnat:mrSessionData"}).tabulate(columns)
+    assert [row["fieldStrength"] for row in only_mr] == ["3.0"]
+    assert len(_listing_gets(log, "/experiments")) == 1
+    subjects = project.load_tree(["type"], experiment_columns=["xnat:mrSessionData/study_id"])
+    log.clear()
+    experiments = subjects["S1"].experiments
+    assert sorted(e.label for e in experiments.values()) == ["CT1", "MR1", "PET1", "QC"]
+    assert experiments["MR1"].study_id == "A"
+    assert len(log) == 0

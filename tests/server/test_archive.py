@@ -509,3 +509,36 @@ def test_columns_xnat_cannot_use_answer_as_their_resource_does(
     assert set(dropped[0]) == {"label", "ID", "URI"}
     only_key = rows(admin.get(f"{p}/subjects?columns=Label"))
     assert set(only_key[0]) == {"ID", "URI"}  # what is left replaces the defaults
+
+
+def test_a_column_of_a_derived_type_narrows_the_listing_to_that_type(
+    xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session
+) -> None:
+    """``getRootElementName``: unless ``xsiType=`` is one type, the query's root moves down
+    to the type of each column (or filter) that extends it, and only rows of that type are
+    answered, keyed by its ID column; a joined element's path or a base type's narrows
+    nothing, and a comma-separated ``xsiType`` filters nothing."""
+    url = xnat_server.url
+    _tree(admin, url, xnat_project)
+    p = f"{url}/data/projects/{xnat_project}"
+    assert admin.put(f"{p}/subjects/S1/experiments/PET1?xsiType=xnat:petSessionData").ok
+    assert admin.put(f"{p}/subjects/S1/experiments/CT1?xsiType=xnat:ctSessionData").ok
+
+    def labels(query: str, listing: str = f"{p}/experiments") -> list[str]:
+        return sorted(r["label"] for r in rows(admin.get(f"{listing}?{query}")))
+
+    everything = ["CT1", "MR1", "PET1"]
+    assert labels("columns=ID,label") == everything
+    (mr,) = rows(admin.get(f"{p}/experiments?columns=ID,label,xnat:mrSessionData/fieldStrength"))
+    assert mr["label"] == "MR1" and "xnat:mrsessiondata/id" in mr
+    assert "xnat:subjectassessordata/id" not in mr
+    assert labels("columns=ID,label,fieldStrength") == ["MR1"]  # a shortcut by its path
+    assert labels("columns=ID,label,scanner") == everything  # image sessions: all three
+    assert labels("columns=ID,label,xnat:subjectData/label") == everything
+    assert labels("columns=ID,label,xnat:experimentData/date") == everything
+    assert labels("columns=ID,label&xsiType=xnat:mrSessionData,xnat:ctSessionData") == everything
+    assert labels("columns=ID,label,fieldStrength&xsiType=xnat:imageSessionData") == everything
+    assert labels("xnat:mrSessionData/fieldStrength=*&columns=ID,label") == ["MR1"]
+    top = f"{url}/data/experiments"
+    assert labels(f"project={xnat_project}&columns=ID,label,fieldStrength", top) == ["MR1"]
+    assert labels("columns=ID,label,xsiType", f"{p}/experiments") == everything

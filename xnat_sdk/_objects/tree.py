@@ -256,6 +256,8 @@ def load_project_tree(
             {},
             list(dict.fromkeys(["ID", "label", "project", *subject_columns])),
             keys=("ID",),
+            root="xnat:subjectData",
+            listing="subjects",
         )
         if subject_columns
         else fetch(session, f"{uri}/subjects").rows()
@@ -263,7 +265,15 @@ def load_project_tree(
     check_answered(subject_rows, subject_columns, "subjects", f"{uri}/subjects")
     subjects = _seed(project, "subjects", SUBJECTS, f"{uri}/subjects", subject_rows)
     columns = list(dict.fromkeys([*_EXPERIMENT_COLUMNS, *experiment_columns]))
-    rows = fetch_columns(session, f"{uri}/experiments", {}, columns, keys=("ID",))
+    rows = fetch_columns(
+        session,
+        f"{uri}/experiments",
+        {},
+        columns,
+        keys=("ID",),
+        root="xnat:subjectAssessorData",
+        listing="experiments",
+    )
     check_answered(rows, experiment_columns, "experiments", f"{uri}/experiments")
     by_subject: dict[str, list[dict[str, Any]]] = {}
     for row in rows:

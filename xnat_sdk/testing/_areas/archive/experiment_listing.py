@@ -93,9 +93,8 @@ def _filter_xsi(
     if not x:
         return list(rows), None
     schema = schema_of(ctx)
-    if "," in x:
-        kinds = [schema.canonical(k.strip()) or k.strip() for k in x.split(",") if k.strip()]
-        return [r for r in rows if any(schema.is_a(r[0]["xsiType"], k) for k in kinds)], None
+    if "," in x:  # not a root: the columns make it, and nothing filters on xsiType
+        return list(rows), None
     canon = schema.canonical(x) or x
     out = [r for r in rows if schema.is_a(r[0]["xsiType"], canon) or r[0]["xsiType"] == canon]
     pk = canon.lower() + "/id"
@@ -218,6 +217,7 @@ def experiment_list(ctx: RequestContext) -> Response:
             pageable=True,
             extra_columns=("xsiType", "project") if unsecured else (),
             unknown_field="error",
+            root="xnat:experimentData",
         )
     return answer(
         ctx,
@@ -227,6 +227,7 @@ def experiment_list(ctx: RequestContext) -> Response:
         pk_column=pk or "xnat:subjectassessordata/id",
         pageable=True,
         unknown_field="empty",
+        root="xnat:subjectAssessorData",
     )
 
 
@@ -259,4 +260,5 @@ def assessor_list(ctx: RequestContext) -> Response:
             "URI",
         ],
         pk_column=pk or "xnat:imageassessordata/id",
+        root="xnat:imageAssessorData",
     )

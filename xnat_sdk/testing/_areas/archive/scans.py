@@ -84,6 +84,7 @@ def scan_list(ctx: RequestContext) -> Response:
             "URI",
         ],
         pk_column="xnat_imagescandata_id",
+        root="xnat:imageScanData",
     )
 
 

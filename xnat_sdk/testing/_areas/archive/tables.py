@@ -220,7 +220,9 @@ _OTHER_ROOTS: dict[str, dict[str, str]] = {
             ),
             "xnat:imageSessionData",
         ),
-        **dict.fromkeys(("coil", "fieldStrength", "marker", "stabilization"), "xnat:mrSessionData"),
+        **dict.fromkeys(("coil", "fieldStrength", "marker"), "xnat:mrSessionData"),
+        # registered for MR sessions, then again for PET ones: the later one stands
+        "stabilization": "xnat:petSessionData",
         "subject_ID": "xnat:subjectAssessorData",
     },
     "scan": dict.fromkeys(("coil", "fieldStrength", "marker", "stabilization"), "xnat:mrScanData"),
@@ -392,6 +394,48 @@ def _dropped(schema: SchemaInfo, kind: str, raw: str) -> bool:
     return ":" in root and schema.canonical(root) is None
 
 
+#: the type a shortcut's path starts at, where that is not the listing's own root
+#: (``XMLPathShortcuts``)
+_SHORTCUT_TYPES: dict[str, dict[str, str]] = {
+    "experiment": {
+        **_OTHER_ROOTS["experiment"],
+        **dict.fromkeys(("subject_label", "subject_project"), "xnat:subjectAssessorData"),
+        **dict.fromkeys(
+            ("session_ID", "session_label", "session_project"), "xnat:imageSessionData"
+        ),
+    },
+    "scan": _OTHER_ROOTS["scan"],
+}
+
+
+def narrowed_root(ctx: RequestContext, kind: str, default: str) -> str:
+    """The query's root element as XNAT's ``getRootElementName`` makes it when ``xsiType=``
+    is not one type: the ``default``, moved down to each field's type that extends the root
+    so far, in order (the filters' keys, then ``columns=``; shortcuts by their paths). The
+    rows are then those of that type only: ``columns=xnat:mrSessionData/fieldStrength`` on
+    a project's experiments answers its MR sessions."""
+    xsi = ctx.q("xsiType") or ""
+    if xsi and "," not in xsi:
+        return default
+    schema = schema_of(ctx)
+    names = [k for k, _ in ctx.query.items(multi=False) if k not in NOT_FILTERS]
+    columns = ctx.q("columns") or ""
+    if columns.strip().upper() != "DEFAULT":
+        names += columns.split(",")  # not trimmed: " xnat:x/y" names no type XNAT knows
+    root = default
+    for name in names:
+        if "/" in name:
+            kind_of = name.split("/", 1)[0]
+        elif name in SHORTCUTS[kind]:
+            kind_of = _SHORTCUT_TYPES.get(kind, {}).get(name, default)
+        else:
+            continue
+        found = schema.canonical(_PRED.sub("", kind_of))
+        if found is not None and found != root and schema.is_a(found, root):
+            root = found
+    return root
+
+
 def answer(
     ctx: RequestContext,
     kind: str,
@@ -403,6 +447,7 @@ def answer(
     pageable: bool = False,
     extra_columns: Sequence[str] = (),
     unknown_field: Literal["error", "empty"] | None = None,
+    root: str | None = None,
 ) -> Response:
     """Filter, select columns, page and render the listing.
 
@@ -410,10 +455,20 @@ def answer(
     names a field its data type does not have (its query fails to build): ``"error"`` a 500
     status page (``ProjectSubjectList``, ``SubjectListResource``, ``ExperimentListResource``
     set that status), ``"empty"`` a 200 with an empty body (``ProjSubExptList`` logs the
-    exception and renders no table); ``None`` answers the column empty."""
+    exception and renders no table); ``None`` answers the column empty.
+
+    ``root``: the resource's default root element, which the columns and filters may narrow
+    (:func:`narrowed_root`): only rows of the narrowed type are answered, keyed by its ID
+    column (``xnat:mrsessiondata/id``) instead of an XML path ``pk_column``."""
     if ctx.q("fields") is not None:
         return _fields_table(ctx, kind)
     schema = schema_of(ctx)
+    narrowed = narrowed_root(ctx, kind, root) if root is not None else None
+    if narrowed is not None and narrowed != root:
+        rows = [r for r in rows if schema.is_a(str(r[0].get("xsiType") or ""), narrowed)]
+        if pk_column is None or pk_column.endswith("/id"):  # an XML path's, not a SQL key
+            pk_column = f"{narrowed.lower()}/id"
+            rows = [({**r, pk_column: r["ID"]}, data) for r, data in rows]
     columns_param = ctx.q("columns")
     asked = [c.strip() for c in (columns_param or "").split(",") if c.strip()]
     if columns_param and columns_param.strip().upper() == "DEFAULT":
