@@ -227,7 +227,7 @@ def part_columns(row: Mapping[str, Any], listing: str) -> dict[str, Any]:
     paths = _part_paths(listing)
     if not paths:
         return {}
-    return {paths[key]: value for key, value in row.items() if key in paths and value}
+    return {paths[key]: value for key, value in row.items() if key in paths}
 
 
 def as_asked(

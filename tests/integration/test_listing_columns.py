@@ -11,6 +11,7 @@ shortcut's path; ``tabulate`` keeps each column under the name asked for.
 from __future__ import annotations
 
 import pickle
+from datetime import date
 from typing import TYPE_CHECKING
 
 import pytest
@@ -187,8 +188,8 @@ def test_load_tree_custom_variable_columns_answer_fields_without_a_request(
     server: LocalXNAT, session: XNATSession, log: RequestLog
 ) -> None:
     """``subject.fields[name]`` after ``load_tree(subject_columns=[its XPath])`` comes from
-    the listing; a variable the listing shows empty (set empty, or not set) is read from the
-    object's document, as before."""
+    the listing; a variable the listing shows empty is not there (KeyError, ``get`` None),
+    with no request either; a variable not listed is read from the object's document."""
     _wide_project(server, "WIDE6")
     server.seed_session("WIDE6", "S2", "E2b", fields={"fields/site": "north"})
     subject_columns = [_column("subjectData", 0), _column("subjectData", 2)]
@@ -203,16 +204,18 @@ def test_load_tree_custom_variable_columns_answer_fields_without_a_request(
     experiment = subjects["S2"].experiments["E2b"]
     assert experiment.fields["site"] == "north"
     assert len(log) == 0
-    with pytest.raises(KeyError):  # S3 has measure_000 but not measure_002 (every 3rd)
+    with pytest.raises(KeyError, match="shows it empty"):  # S3: every 3rd measure only
         subjects["S3"].fields["measure_002"]
-    assert len(log) == 1  # its document told
+    assert subjects["S0"].fields.get("measure_000") is None
+    assert "measure_002" not in subjects["S3"].fields
+    assert len(log) == 0
     assert subjects["S1"].fields["measure_005"] == "s1-5"  # not a listed column: document
-    assert len(log) == 2
+    assert len(log) == 1
     # an object held past clearcache reads its document again
     held = subjects["S2"]
     session.clearcache()
     assert held.fields["measure_000"] == "s2-0"
-    assert len(log) == 3
+    assert len(log) == 2
 
 
 def test_a_derived_types_path_and_a_joined_subjects_path_on_the_experiments_listing(
@@ -282,9 +285,10 @@ def test_a_part_filled_from_listing_columns_reads_the_rest_through_its_owner(
     assert len(log) == 1
     assert s1.demographics.handedness == "left" and s1.demographics.gender == "female"
     assert len(log) == 1
-    # a subject with no demographics: no part was made, its document says so
+    # a subject with no demographics: the columns shown empty say so, with no request
     assert subjects["S2"].demographics.gender is None
-    assert len(log) == 2
+    assert subjects["S2"].demographics.age is None
+    assert len(log) == 1
     # writing through a part filled from the listing
     again = session.projects["PARTS"].load_tree(["type"], subject_columns=["gender"])["S1"]
     again.demographics.gender = "male"
@@ -413,3 +417,32 @@ def test_columns_of_a_derived_type_keep_every_row(
     assert sorted(e.label for e in experiments.values()) == ["CT1", "MR1", "PET1", "QC"]
     assert experiments["MR1"].study_id == "A"
     assert len(log) == 0
+
+
+def test_columns_a_listing_shows_empty_are_known_empty(
+    server: LocalXNAT, session: XNATSession, log: RequestLog
+) -> None:
+    """A field asked for and shown empty is empty: reading it after ``load_tree`` sends no
+    request (it was one per object), as for a default column (a session's ``date``)."""
+    server.seed_project("SPARSE")
+    for number in range(4):
+        demographics = {"demographics/gender": "female"} if number == 0 else {}
+        server.seed_subject("SPARSE", f"S{number}", fields=demographics)
+        dated = {"date": "2020-01-02", "study_id": "A"} if number == 0 else {}
+        server.seed_session("SPARSE", f"S{number}", f"E{number}", fields=dated)
+    subjects = session.projects["SPARSE"].load_tree(
+        ["type"],
+        subject_columns=["gender"],
+        experiment_columns=["xnat:mrSessionData/study_id"],
+    )
+    log.clear()
+    found = [
+        (s.demographics.gender, e.date, e.study_id)
+        for s in subjects.values()
+        for e in s.experiments.values()
+    ]
+    assert found[0] == ("female", date(2020, 1, 2), "A")
+    assert found[1:] == [(None, None, None)] * 3
+    assert len(log) == 0
+    assert subjects["S1"].experiments["E1"].note is None  # not listed: its document tells
+    assert len(log) == 1

@@ -295,8 +295,6 @@ class XNATObject(metaclass=_ModelType):
         cls = type(self)
         table = class_fields(cls)
         for key, value in row.items():
-            if value in ("", None):
-                continue
             spec = table.by_path.get(key)
             if spec is None and "/" in key:
                 path = own_path(cls, key)
@@ -304,6 +302,9 @@ class XNATObject(metaclass=_ModelType):
                 if spec is None and path is not None:
                     _prefill_part(self, table, path, value)
             if spec is None or runtime_owned(cls, spec.name):
+                continue
+            if value in ("", None):  # the field is empty: known, no read to tell it
+                _known_empty(self, spec)
                 continue
             try:
                 setter(self, spec.name, spec.convert(value))
@@ -836,9 +837,24 @@ def _prefill_part(owner: XNATObject, table: ClassFields, path: str, value: Any) 
     field = inner.by_lower_path.get(rest.lower())
     if field is None:
         _prefill_part(part, inner, rest, value)
-    elif not runtime_owned(type(part), field.name):
+    elif runtime_owned(type(part), field.name):
+        return
+    elif value in ("", None):
+        _known_empty(part, field)
+    else:
         with contextlib.suppress(TypeError, ValueError):
             object.__setattr__(part, field.name, field.convert(value))
+
+
+def _known_empty(obj: XNATObject, spec: FieldSpec) -> None:
+    """A single data field a listing shows empty: empty, with no read to tell it (unless a
+    value is there already)."""
+    if not spec.is_data or spec.is_list:
+        return
+    try:
+        object.__getattribute__(obj, spec.name)
+    except AttributeError:
+        object.__setattr__(obj, spec.name, spec.missing)
 
 
 _LOWER_XSI: dict[str, str] = {}

@@ -49,7 +49,7 @@ class CustomVariables(MutableMapping[str, str]):
         """``key``'s value from the listing row the owner came from, while its document is not
         read: a ``columns=`` entry ``<type>/fields/field[name=<key>]/field`` of the owner's
         own type or one it derives from (``load_tree(subject_columns=...)``). None: not
-        listed, or empty there (an unset variable lists as empty too: the document tells)."""
+        listed; ``""``: listed empty, as XNAT lists a variable the object does not have."""
         owner = self._owner
         if not self._lower or owner._xnat_item is not None:
             return None
@@ -59,14 +59,20 @@ class CustomVariables(MutableMapping[str, str]):
             return None
         wanted = f"fields/field[name={key.lower()}]/field"
         for column, value in row.items():
-            if value and "/" in column:
+            if "/" in column:
                 path = own_path(type(owner), column)
                 if path is not None and path.lower() == wanted:
-                    return str(value)
+                    return "" if value is None else str(value)
         return None
 
     def __getitem__(self, key: str) -> str:
         listed = self._listed(key) if isinstance(key, str) else None
+        if listed == "":
+            raise XNATKeyError(
+                key,
+                f"no custom variable {key!r} on {self._owner.uri} (the listing it came "
+                "from shows it empty)",
+            )
         if listed is not None:
             return listed
         current = self._current()
