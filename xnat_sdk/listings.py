@@ -28,7 +28,7 @@ from xnat_sdk._columns import (
     part_columns,
     root_of,
 )
-from xnat_sdk._objects.core import XNATObject, child_items, set_fields
+from xnat_sdk._objects.core import XNATObject, child_items, own_path, set_fields
 from xnat_sdk._objects.registry import class_for
 from xnat_sdk._objects.transfers import RemoteFileTransfers
 from xnat_sdk._record import FrozenRecord
@@ -768,7 +768,8 @@ class Listing(Generic[T]):
         filter: Mapping[str, str] | None = None,
     ) -> Table:
         """The listing as a :class:`~xnat_sdk.tables.Table` of named-tuple rows (xnatpy's
-        ``tabulate``): ``row.label``, ``row["xnat:subjectdata/label"]``, ``row[0]``.
+        ``tabulate``): ``row.label``, ``row["xnat:subjectData/label"]`` (a column by the name
+        it was asked by), ``row[0]``.
 
         With ``columns``, only those, in that order (a REST listing asks the server for them,
         one request per distinct column set, a few when so many columns pass one request
@@ -790,26 +791,58 @@ class Listing(Generic[T]):
                 names.update(dict.fromkeys(row))
             return Table(list(names), self._rows)
         wanted = tuple(columns)
-        if self._from_doc or self._source is not None or self._spec.name == "files":
+        if self._spec.name == "files":
             return Table(wanted, self._rows)
+        source = self._source if self._source is not None else self
+        if source._from_doc:
+            return Table(wanted, self._document_rows(wanted))
         table = self._tables.get(wanted)
         if table is None:
-            keys = (self._spec.id_key,)
-            name = self._spec.name
-            rows = fetch_columns(
-                self._session,
-                self._uri,
-                self._filters,
-                wanted,
-                keys,
-                root=root_of(name, self._uri),
-                listing=name,
-            )
-            as_asked(rows, wanted, self._spec.name)
-            check_answered(rows, wanted, self._spec.name, self._uri)
-            table = [r for r in rows if self._matches(r)]
+            table = self._column_rows(wanted)
             self._tables[wanted] = table
         return Table(wanted, table)
+
+    def _column_rows(self, wanted: tuple[str, ...]) -> list[dict[str, Any]]:
+        """The rows of this REST listing (or view of one) with the ``wanted`` columns, asked
+        of the server; a view keeps its own items' rows, in its order."""
+        key = self._spec.id_key
+        name = self._spec.name
+        asked = wanted if self._source is None else tuple(dict.fromkeys([key, *wanted]))
+        rows = fetch_columns(
+            self._session,
+            self._uri,
+            self._filters,
+            asked,
+            (key,),
+            root=root_of(name, self._uri),
+            listing=name,
+        )
+        as_asked(rows, asked, name)
+        check_answered(rows, asked, name, self._uri)
+        if self._source is None:
+            return [r for r in rows if self._matches(r)]
+        self._ensure()  # the view's items: of its type, matching its filters
+        by_id = {str(r.get(key, "")): r for r in rows}
+        return [by_id.get(str(row.get(key, ""))) or {} for row in self._rows]
+
+    def _document_rows(self, wanted: tuple[str, ...]) -> list[dict[str, Any]]:
+        """This listing's rows (read from a document), each column asked by XML path also
+        under that path when it is the item's own type's (``xnat:mrScanData/parameters/tr``
+        is the MR scan's ``parameters/tr``)."""
+        self._ensure()
+        paths = [column for column in wanted if "/" in column and ":" in column.split("/")[0]]
+        if not paths:
+            return self._rows
+        out: list[dict[str, Any]] = []
+        for row, obj in zip(self._rows, self._entries, strict=True):
+            found = dict(row)
+            lower = {k.lower(): k for k in row}
+            for column in paths:
+                rest = own_path(type(obj), column) if column not in row else None
+                if rest is not None and rest.lower() in lower:
+                    found[column] = row[lower[rest.lower()]]
+            out.append(found)
+        return out
 
     def tabulate_csv(
         self,

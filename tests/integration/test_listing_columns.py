@@ -24,6 +24,7 @@ from xnat_sdk.errors import (
     XNATValidationError,
     XNATValueError,
 )
+from xnat_sdk.models import MrSessionData
 from xnat_sdk.session import XNATSession
 from xnat_sdk.testing.local import LocalXNAT
 
@@ -446,3 +447,26 @@ def test_columns_a_listing_shows_empty_are_known_empty(
     assert len(log) == 0
     assert subjects["S1"].experiments["E1"].note is None  # not listed: its document tells
     assert len(log) == 1
+
+
+def test_a_type_view_and_a_document_listing_tabulate_the_columns_asked(
+    server: LocalXNAT, session: XNATSession
+) -> None:
+    """``listing[Cls].tabulate(columns)`` asks the server for the columns and keeps the
+    view's rows (it read None for a column the base rows lacked); a listing read from a
+    document answers a column asked by the item type's XML path."""
+    server.seed_project("VIEWS")
+    server.seed_subject("VIEWS", "S1")
+    mr = server.seed_session("VIEWS", "S1", "MR1", fields={"fieldStrength": "3.0"})
+    server.seed_session("VIEWS", "S1", "PET1", xsi_type="xnat:petSessionData")
+    server.seed_scan(mr, "1", type="T1", fields={"parameters/tr": "2.1"})
+    experiments = session.projects["VIEWS"].experiments
+    columns = ["label", "subject_ID", "xnat:mrSessionData/fieldStrength"]
+    everything = {row.label: tuple(row) for row in experiments.tabulate(columns)}
+    assert set(everything) == {"MR1", "PET1"}
+    (row,) = experiments[MrSessionData].tabulate(columns)
+    assert tuple(row) == everything["MR1"] == ("MR1", everything["MR1"][1], "3.0")
+    assert str(row[1]).startswith("XNAT_S")
+    scans = experiments["MR1", MrSessionData].scans
+    (scan,) = scans.tabulate(["type", "xnat:mrScanData/parameters/tr", "xnat:petScanData/x"])
+    assert tuple(scan) == ("T1", 2.1, None)
