@@ -308,8 +308,9 @@ class _Walk:
         self.skip = skip
 
     def _keep(self, obj: Any, kind: str) -> bool:
-        if self.skip is not None and self.skip(obj.uri):
-            return False
+        last = "resource" if self.resources else self.target
+        if kind == last and self.skip is not None and self.skip(obj.uri):
+            return False  # an object of the level only (a log of another level prunes none)
         check: Callable[[Any], bool] = getattr(self.filters, kind)
         return check(obj)
 
@@ -444,24 +445,26 @@ def map_objects(
     run = _LoggedRun(logfile)
     # the walk lists on the calls' thread pool, else on max_workers (8) threads of its own
     threads = executor if isinstance(executor, ThreadPoolExecutor) else None
-    items = list(
+    walked = list(
         mapping_iter(
             root,
             level,
             filter_function,
-            skip=run.done.__contains__ if run.done else None,
             executor=threads,
             max_workers=None if threads is not None else (max_workers or 8),
         )
     )
+    earlier = {uri: run.state[uri]["result"] for uri in run.done}
+    items = [item for item in walked if item.uri not in earlier]
     outcomes = run.calls(
         session, items, function, args, kwargs, executor, max_workers, stop_on_error, verbose
     )
-    # the successes of earlier runs (from the log), then this run's objects in walk order
-    results = {uri: e["result"] for uri, e in run.state.items() if e.get("success")}
-    for item, found in zip(items, outcomes, strict=True):
-        results[item.uri] = _result(item.uri, found)
-    return results
+    found = {item.uri: _result(item.uri, o) for item, o in zip(items, outcomes, strict=True)}
+    # this walk's objects in its order: what an earlier run of the log did, or this run
+    return {
+        item.uri: earlier[item.uri] if item.uri in earlier else found[item.uri]
+        for item in walked
+    }
 
 
 def map_over(

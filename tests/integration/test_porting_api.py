@@ -24,7 +24,7 @@ from xnat_sdk.errors import (
     XNATValidationError,
     XNATValueError,
 )
-from xnat_sdk.mapping import MappedFunctionFailed, MappingLevel
+from xnat_sdk.mapping import MappedFunctionFailed, MappingLevel, create_filter_funcs
 from xnat_sdk.models import MrScanData, MrSessionData, SubjectData
 from xnat_sdk.search import and_, col, or_
 from xnat_sdk.session import XNATSession
@@ -172,6 +172,23 @@ def test_map_collects_results_and_failures(
     with pytest.raises(XNATValidationError, match="must be JSON"):
         project.map(not_json, level="scan", logfile=tmp_path / "bad.json", max_workers=1)
     assert 1 <= len(started) < 4
+    # with a log: the walk's order, its objects only, at its level
+    plain = list(project.map(scan_type, level="scan"))
+    walk_log = tmp_path / "walk.json"
+    first = project.map(scan_type, level="scan", logfile=walk_log)
+    resumed = project.map(scan_type, level="scan", logfile=walk_log)
+    assert list(first) == list(resumed) == plain  # a failure no longer comes last
+    assert [isinstance(v, MappedFunctionFailed) for v in resumed.values()] == [
+        isinstance(v, MappedFunctionFailed) for v in first.values()
+    ]
+    one = create_filter_funcs(scan="T2")
+    assert len(project.map(scan_type, level="scan", filter_function=one, logfile=walk_log)) == 1
+    visits: list[str] = []
+    by_experiment = project.map(
+        lambda e: visits.append(e.label) or e.label, level="experiment", logfile=walk_log
+    )
+    assert sorted(by_experiment.values()) == sorted(visits)  # a scan log skips no experiment
+    assert len(visits) == len(project.experiments)
     with pytest.raises(XNATValidationError, match="not a level"):
         session.map(print, level="visit")
     with pytest.raises(XNATValidationError, match="above this"):
