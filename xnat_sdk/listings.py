@@ -197,6 +197,8 @@ class Listing(Generic[T]):
         self._dupes: set[str] = set()
         self._tables: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         self._from_doc = False
+        self._tree = False
+        """Filled by ``load_tree`` with its items' listings below (until read again)."""
         self._lock = threading.RLock()
         self._views: dict[type, Listing[Any]] = {}
         # a walk's project-wide rows, made on first use (a subjects listing's only): the
@@ -329,6 +331,7 @@ class Listing(Generic[T]):
                         self._dupes.add(key)
                     self._by_key[key] = obj
         self._tables = {}
+        self._tree = False
         self._generation = self._session.cache_generation
 
     def _check_filter_columns(self, rows: list[dict[str, Any]]) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.conftest import RequestLog
 from xnat_sdk import bulk
 from xnat_sdk.errors import XNATTransferError
 from xnat_sdk.session import XNATSession
@@ -104,3 +105,23 @@ def test_download_files_of_a_search_result(
     assert len(report.downloaded) == 4
     (snap,) = found[0].scans["1"].resources["SNAP"].files.values()
     assert hashlib.md5(got["scans/1-T1/resources/SNAP/files/t1.png"]).hexdigest() == snap.digest
+
+
+def test_download_files_keeps_a_tree_the_user_loaded(
+    server: LocalXNAT, session: XNATSession, tmp_path: Path, log: RequestLog
+) -> None:
+    """A project's ``download_files`` walks the tree ``load_tree`` loaded (with the user's
+    columns) instead of loading another over it: a walk afterwards still sends nothing."""
+    project = session.projects[_project(server)]
+    subjects = project.load_tree(["type", "quality"], subject_columns=["gender"])
+    project.download_files(tmp_path / "files")
+    assert len(_tree(tmp_path / "files")) == 10
+    log.clear()
+    walked = [
+        (s.demographics.gender, scan.type, scan.quality)
+        for s in project.subjects.values()
+        for e in s.experiments.values()
+        for scan in e.scans.values()
+    ]
+    assert len(walked) == 4 and project.subjects is subjects
+    assert len(log) == 0

@@ -362,7 +362,11 @@ class ProjectBase(TreeDownloads, _Mappable, _HasDataDir, _HasResources, _HasFiel
     def _bulk_sessions(self, folder: Path) -> list[tuple[Any, Path]]:
         from xnat_sdk.transfers._paths import _safe_name  # the engine loads on first use
 
-        subjects = self.load_tree(["type"]) if self._xnat_bound_session().caching else None
+        from xnat_sdk._objects.tree import loaded_tree
+
+        subjects = loaded_tree(self)  # a tree the user loaded, with the columns they chose
+        if subjects is None and self._xnat_bound_session().caching:
+            subjects = self.load_tree(["type"])
         pairs: list[tuple[Any, Path]] = []
         for subject in subjects if subjects is not None else self.subjects:
             if isinstance(subject, SubjectBase):

@@ -296,4 +296,14 @@ def load_project_tree(
             if assessors is not None:  # None: the server cannot list them so
                 assessor_uri = f"{routed_experiment_uri(experiment.uri)}/assessors"
                 _seed(experiment, "assessors", ASSESSORS, assessor_uri, assessors.get(eid, []))
+    subjects._tree = True
     return subjects
+
+
+def loaded_tree(project: XNATObject) -> Listing[Any] | None:
+    """The subjects listing of ``project``'s :func:`load_project_tree`, while the session's
+    cache still holds it (None otherwise)."""
+    subjects = (project._xnat_cache or {}).get("subjects")
+    if isinstance(subjects, Listing) and subjects._tree and not subjects._stale():
+        return subjects
+    return None
