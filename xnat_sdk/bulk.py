@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from xnat_sdk._answers import fetch, whole_number
 from xnat_sdk._objects.core import routed_experiment_uri
 from xnat_sdk.archives import safe_join
-from xnat_sdk.errors import XNATError, XNATTransferError, XNATValueError
+from xnat_sdk.errors import XNATError, XNATTransferError, XNATValidationError, XNATValueError
 from xnat_sdk.progress import TransferProgress
 from xnat_sdk.transfers import download_file, local_folder, quote_path
 from xnat_sdk.transfers._paths import _safe_name, scans_matching, split_file_uri
@@ -133,7 +133,7 @@ def is_verified(item: FileToGet) -> bool:
 
 def _check_workers(workers: object) -> None:
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
-        raise XNATValueError(f"workers must be an int >= 1, got {workers!r}")
+        raise XNATValidationError("workers", f"expected an int >= 1, got {workers!r}")
 
 
 def get_files(

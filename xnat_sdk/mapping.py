@@ -268,11 +268,18 @@ def mapping_iter(
     return walk.threaded(root, kind, pool, own=executor is None)
 
 
+def check_max_workers(max_workers: object) -> None:
+    """Refuse a ``max_workers`` that is not a whole number >= 1 (``None``: the default)."""
+    if max_workers is None:
+        return
+    if not isinstance(max_workers, int) or isinstance(max_workers, bool) or max_workers < 1:
+        raise XNATValidationError("max_workers", f"expected an int >= 1, got {max_workers!r}")
+
+
 def _walk_pool(executor: Executor | None, max_workers: int | None) -> Executor | None:
     """The thread pool a walk lists on (``None``: serial). A walk lists objects bound to
     this process's session, so it runs on threads here, whatever runs the mapped calls."""
-    if max_workers is not None and (isinstance(max_workers, bool) or max_workers < 1):
-        raise XNATValidationError("max_workers", f"expected a number >= 1, got {max_workers!r}")
+    check_max_workers(max_workers)
     if executor is None and (max_workers is None or max_workers == 1):
         return None
     from concurrent.futures import ThreadPoolExecutor
@@ -441,6 +448,7 @@ def map_objects(
 
     from xnat_sdk.session import XNATSession
 
+    check_max_workers(max_workers)
     session = root if isinstance(root, XNATSession) else _object_session(root)
     run = _LoggedRun(logfile)
     # the walk lists on the calls' thread pool, else on max_workers (8) threads of its own
@@ -462,8 +470,7 @@ def map_objects(
     found = {item.uri: _result(item.uri, o) for item, o in zip(items, outcomes, strict=True)}
     # this walk's objects in its order: what an earlier run of the log did, or this run
     return {
-        item.uri: earlier[item.uri] if item.uri in earlier else found[item.uri]
-        for item in walked
+        item.uri: earlier[item.uri] if item.uri in earlier else found[item.uri] for item in walked
     }
 
 
@@ -483,6 +490,7 @@ def map_over(
     """``session.map_over(...)``: ``function`` over objects the caller chose (a search
     result, a listing, a filtered list), run as :meth:`map` runs its calls; the result in
     the objects' order, each object once (by URI)."""
+    check_max_workers(max_workers)
     given = _own_objects(session, objects)
     run = _LoggedRun(logfile)
     items = [obj for obj in given.values() if obj.uri not in run.done]

@@ -112,6 +112,23 @@ def test_map_on_threads_keeps_order_and_reports_each_failure(mapper: XNATSession
     assert all(v[0] in ("T1", "T2") for v in default.values())
 
 
+def test_max_workers_is_checked_the_same_everywhere(mapper: XNATSession) -> None:
+    """0, a negative number and a bool are refused before anything runs, by map, map_over,
+    mapping_iter and download_files alike (0 ran on 8 threads, map_over raised a bare
+    ValueError)."""
+    project = mapper.projects[PROJECT]
+    scans = list(project.subjects[0].experiments[0].scans.values())
+    for wrong in (0, -1, True, 2.5):
+        with pytest.raises(XNATValidationError, match="max_workers"):
+            project.map(scan_summary, "scan", max_workers=wrong)  # type: ignore[arg-type]
+        with pytest.raises(XNATValidationError, match="max_workers"):
+            mapper.map_over(scan_summary, scans, max_workers=wrong)  # type: ignore[arg-type]
+        with pytest.raises(XNATValidationError, match="max_workers"):
+            list(mapper.mapping_iter("scan", max_workers=wrong))  # type: ignore[arg-type]
+        with pytest.raises(XNATValidationError, match="workers"):
+            project.download_files("unused", workers=wrong)  # type: ignore[arg-type]
+
+
 def test_stop_on_error_names_the_object(mapper: XNATSession) -> None:
     project = mapper.projects[PROJECT]
     with pytest.raises(XNATMapError, match="no T2 wanted") as caught:

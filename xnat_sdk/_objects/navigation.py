@@ -360,9 +360,8 @@ class ProjectBase(TreeDownloads, _Mappable, _HasDataDir, _HasResources, _HasFiel
         return str(getattr(self, "name", "") or self.uri.rsplit("/", 1)[-1])
 
     def _bulk_sessions(self, folder: Path) -> list[tuple[Any, Path]]:
-        from xnat_sdk.transfers._paths import _safe_name  # the engine loads on first use
-
         from xnat_sdk._objects.tree import loaded_tree
+        from xnat_sdk.transfers._paths import _safe_name  # the engine loads on first use
 
         subjects = loaded_tree(self)  # a tree the user loaded, with the columns they chose
         if subjects is None and self._xnat_bound_session().caching:
