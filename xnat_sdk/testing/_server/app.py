@@ -26,6 +26,7 @@ import importlib
 import importlib.util
 import logging
 import traceback
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
@@ -90,6 +91,15 @@ def build_app(config: ServerConfig) -> XNATApp:
     modules = [_route_module(name) for name in ROUTE_MODULES]
     if config.schemas_dir is None:
         config.schemas_dir = _default_schemas_dir()
+        if config.schemas_dir is None:
+            warnings.warn(
+                "the local XNAT server runs without XNAT's core schemas (a checkout where "
+                "`make schemas` has not run): it knows only a few data types (projects, "
+                "subjects, MR sessions and scans) and answers 400 'Unknown data type' for "
+                "the others; run `make schemas` (an installed wheel carries them)",
+                RuntimeWarning,
+                stacklevel=2,
+            )
     store = Store(config.data_dir, site_id=config.site_id or "XNAT")
     for login, password, admin in config.users:
         if store.get_user(login) is None:
