@@ -24,7 +24,7 @@ from xnat_sdk.errors import (
     XNATValidationError,
     XNATValueError,
 )
-from xnat_sdk.models import MrSessionData
+from xnat_sdk.models import MrSessionData, PetSessionData
 from xnat_sdk.session import XNATSession
 from xnat_sdk.testing.local import LocalXNAT
 
@@ -470,3 +470,28 @@ def test_a_type_view_and_a_document_listing_tabulate_the_columns_asked(
     scans = experiments["MR1", MrSessionData].scans
     (scan,) = scans.tabulate(["type", "xnat:mrScanData/parameters/tr", "xnat:petScanData/x"])
     assert tuple(scan) == ("T1", 2.1, None)
+
+
+def test_a_nested_parts_columns_fill_it_with_no_request(
+    server: LocalXNAT, session: XNATSession, log: RequestLog
+) -> None:
+    """A column of a nested part's field (``xnat:petSessionData/tracer/name``) fills
+    ``experiment.tracer`` as a child part's fills it: no request for it, the rest through
+    the owner's document."""
+    server.seed_project("NESTED")
+    server.seed_subject("NESTED", "S1")
+    fields = {"tracer/name": "FDG", "tracer/isotope": "F18"}
+    server.seed_session("NESTED", "S1", "PET1", xsi_type="xnat:petSessionData", fields=fields)
+    server.seed_session("NESTED", "S1", "PET2", xsi_type="xnat:petSessionData")
+    subjects = session.projects["NESTED"].load_tree(
+        ["type"], experiment_columns=["xnat:petSessionData/tracer/name"]
+    )
+    log.clear()
+    experiments = subjects["S1"].experiments
+    first, second = experiments["PET1", PetSessionData], experiments["PET2", PetSessionData]
+    assert (first.tracer.name, second.tracer.name) == ("FDG", None)
+    assert len(log) == 0
+    assert first.tracer.isotope.isotope == "F18"  # not listed: the session's document
+    assert len(log) == 1 and first.tracer.name == "FDG"
+    with pytest.raises(XNATValidationError, match=r"'file' .* \(it is a list\)"):
+        session.projects["NESTED"].load_tree(["file"])

@@ -816,16 +816,14 @@ def _prefill_part(owner: XNATObject, table: ClassFields, path: str, value: Any) 
     spec = table.children.get(name) or next(
         (c for p, c in table.children.items() if p.lower() == name.lower()), None
     )
-    target = spec.target if spec is not None else None
-    if spec is None or not spec.single or not rest or not isinstance(target, type):
+    if spec is None:
+        _prefill_nested(owner, table, path, value)
         return
-    if runtime_owned(type(owner), spec.name):
+    target = spec.target
+    if not spec.single or not rest or not isinstance(target, type):
         return
-    try:
-        part: Any = object.__getattribute__(owner, spec.name)
-    except AttributeError:
-        part = None
-    if part is not None and not (part._xnat_cache or {}).get("partial_of"):
+    part = _listed_part(owner, spec)
+    if part is _UNKNOWN:
         return
     if part is None:
         cls = _part_class(target, predicate)
@@ -837,13 +835,57 @@ def _prefill_part(owner: XNATObject, table: ClassFields, path: str, value: Any) 
     field = inner.by_lower_path.get(rest.lower())
     if field is None:
         _prefill_part(part, inner, rest, value)
-    elif runtime_owned(type(part), field.name):
-        return
-    elif value in ("", None):
-        _known_empty(part, field)
     else:
-        with contextlib.suppress(TypeError, ValueError):
-            object.__setattr__(part, field.name, field.convert(value))
+        _prefill_field(part, field, value)
+
+
+def _listed_part(owner: XNATObject, spec: FieldSpec) -> Any:
+    """``owner``'s part ``spec`` as listing columns may fill it: None when there is none yet,
+    the part when only listings filled it, ``_UNKNOWN`` when they must leave it alone (its
+    owner's document gave it, or it is navigation)."""
+    if runtime_owned(type(owner), spec.name):
+        return _UNKNOWN
+    try:
+        part: Any = object.__getattribute__(owner, spec.name)
+    except AttributeError:
+        return None
+    if part is not None and not (part._xnat_cache or {}).get("partial_of"):
+        return _UNKNOWN
+    return part
+
+
+def _prefill_nested(owner: XNATObject, table: ClassFields, path: str, value: Any) -> None:
+    """Fill a field of one of ``owner``'s nested parts (their fields keep the whole path:
+    ``tracer/name`` is ``experiment.tracer.name``), as :func:`_prefill_part` fills a child."""
+    lower = path.lower()
+    spec = next((n for n in table.nested if lower.startswith(n.path.lower() + "/")), None)
+    target = spec.target if spec is not None else None
+    if spec is None or not spec.single or not isinstance(target, type):
+        return
+    part = _listed_part(owner, spec)
+    if part is _UNKNOWN:
+        return
+    if part is None:
+        part = _bound_part(owner, target)
+        part._xnat_cache["partial_of"] = spec.name
+        object.__setattr__(owner, spec.name, part)
+    inner = class_fields(type(part))
+    field = inner.by_lower_path.get(lower)
+    if field is None:
+        _prefill_nested(part, inner, path, value)
+    else:
+        _prefill_field(part, field, value)
+
+
+def _prefill_field(part: XNATObject, field: FieldSpec, value: Any) -> None:
+    """A part's field from a listing cell: its value, or known empty."""
+    if runtime_owned(type(part), field.name):
+        return
+    if value in ("", None):
+        _known_empty(part, field)
+        return
+    with contextlib.suppress(TypeError, ValueError):
+        object.__setattr__(part, field.name, field.convert(value))
 
 
 def _known_empty(obj: XNATObject, spec: FieldSpec) -> None:
@@ -927,9 +969,12 @@ def refuse_existing(session: XNATSession, uri: str, what: str) -> None:
         )
 
 
-def _mentions(prefix: str, data: Mapping[str, Any], item: Mapping[str, Any] | None) -> bool:
-    """True when a data key or a child field of ``item`` lies under ``prefix`` (``parameters/``)."""
-    if any(key[: len(prefix)].lower() == prefix for key in data):
+def _mentions(path: str, data: Mapping[str, Any], item: Mapping[str, Any] | None) -> bool:
+    """True when a data key or a child field of ``item`` lies under ``path`` (lower case:
+    ``parameters``), or is ``path`` itself (an element with a value and attributes,
+    ``tracer/isotope``)."""
+    prefix = path + "/"
+    if any(key[: len(prefix)].lower() == prefix or key.lower() == path for key in data):
         return True
     children = item.get("children") if item is not None else None
     return any(str(c.get("field", "")).lower().startswith(prefix) for c in children or ())
@@ -990,7 +1035,7 @@ def _fill_data(
             continue
         target = spec.target
         nested_value: Any = None
-        if not _mentions(spec.path.lower() + "/", data, item):
+        if not _mentions(spec.path.lower(), data, item):
             pass  # nothing of it in the document: no object to build
         elif isinstance(target, type) and issubclass(target, XNATObject):
             if lowered is None:

@@ -54,7 +54,10 @@ def _scan_specs(session: XNATSession, fields: Sequence[str]) -> list[FieldSpec]:
     for name in fields:
         spec = table.by_name.get(name) or table.by_path.get(name) if table else None
         if spec is None or not spec.is_data or spec.is_list:
-            hint = table.suggest(name) if table else ""
+            if spec is not None:  # a field, but a list or a part: a hint would name it again
+                hint = f" (it is {'a list' if spec.is_list else 'a part'})"
+            else:
+                hint = table.suggest(name) if table else ""
             raise XNATValidationError(
                 "scan_fields", f"{name!r} is not a single-valued field of every scan{hint}"
             )
