@@ -161,14 +161,12 @@ _JOINED = {
 }
 
 
-#: read-only shortcuts and the type their path starts at (``XMLPathShortcuts``)
+#: read-only shortcuts and the type their path starts at (``XMLPathShortcuts``; a
+#: subject's ``subject_label`` is in :data:`_JOINED`, and narrows nothing)
 _READ_ONLY_TYPES = {
-    "experiments": {
-        **dict.fromkeys(("subject_label", "subject_project"), "xnat:subjectAssessorData"),
-        **dict.fromkeys(
-            ("session_ID", "session_label", "session_project"), "xnat:imageSessionData"
-        ),
-    },
+    "experiments": dict.fromkeys(
+        ("session_ID", "session_label", "session_project"), "xnat:imageSessionData"
+    ),
 }
 
 

@@ -399,7 +399,6 @@ def _dropped(schema: SchemaInfo, kind: str, raw: str) -> bool:
 _SHORTCUT_TYPES: dict[str, dict[str, str]] = {
     "experiment": {
         **_OTHER_ROOTS["experiment"],
-        **dict.fromkeys(("subject_label", "subject_project"), "xnat:subjectAssessorData"),
         **dict.fromkeys(
             ("session_ID", "session_label", "session_project"), "xnat:imageSessionData"
         ),
