@@ -29,7 +29,7 @@ from xnat_sdk._columns import (
     root_of,
 )
 from xnat_sdk._objects.core import XNATObject, child_items, own_path, set_fields
-from xnat_sdk._objects.registry import class_for
+from xnat_sdk._objects.registry import class_for, model_class
 from xnat_sdk._objects.transfers import RemoteFileTransfers
 from xnat_sdk._record import FrozenRecord
 from xnat_sdk.errors import (
@@ -162,6 +162,15 @@ class RemoteFile(RemoteFileTransfers):
 
 FileData = RemoteFile
 """xnatpy's name for a file of a resource."""
+
+
+def _is_a(session: XNATSession, xsi: str, wanted: str) -> bool:
+    """Whether the type ``xsi`` is ``wanted`` or derives from it (by the models ``session``
+    knows; the names compared, case aside, when they do not know both)."""
+    if xsi.lower() == wanted.lower():
+        return True
+    found, base = model_class(xsi, session), model_class(wanted, session)
+    return found is not None and base is not None and issubclass(found, base)
 
 
 class Listing(Generic[T]):
@@ -347,8 +356,22 @@ class Listing(Generic[T]):
             )
 
     def _matches(self, row: Mapping[str, Any]) -> bool:
+        """Whether ``row`` passes this listing's filters as XNAT applies them: values
+        separated by commas are alternatives, ``*`` and ``%`` wildcards, case aside; an
+        ``xsiType`` is that type or one derived from it (XNAT's query root)."""
         for key, pattern in self._filters.items():
-            if key in row and not fnmatch.fnmatchcase(str(row[key]), str(pattern)):
+            if key not in row:
+                continue
+            value = str(row[key])
+            alternatives = [p.strip() for p in str(pattern).split(",") if p.strip()]
+            if key == "xsiType":
+                found = any(_is_a(self._session, value, wanted) for wanted in alternatives)
+            else:
+                found = any(
+                    fnmatch.fnmatchcase(value.lower(), wanted.replace("%", "*").lower())
+                    for wanted in alternatives
+                )
+            if alternatives and not found:
                 return False
         return True
 

@@ -145,6 +145,27 @@ def test_filter_and_tabulate(session: XNATSession, seeded: Seeded, log: RequestL
         only.filter(label="S2")
 
 
+def test_filters_as_xnat_reads_them(server: LocalXNAT, session: XNATSession) -> None:
+    """Values separated by commas are alternatives, case aside, and ``xsiType`` names a type
+    and those derived from it (the query's root): each of these filters found nothing, the
+    server's rows being dropped by the local check."""
+    server.seed_project("FILTERS")
+    for label in ("S1", "S2", "S3"):
+        server.seed_subject("FILTERS", label)
+    server.seed_session("FILTERS", "S1", "MR1")
+    server.seed_session("FILTERS", "S1", "PET1", xsi_type="xnat:petSessionData")
+    server.seed_session("FILTERS", "S2", "VARS", xsi_type="xnat:subjectVariablesData")
+    project = session.projects["FILTERS"]
+    assert sorted(s.label for s in project.subjects.filter(label="S1,S3")) == ["S1", "S3"]
+    assert sorted(s.label for s in project.subjects.filter(label="s2")) == ["S2"]
+    experiments = project.experiments
+    images = experiments.filter(xsiType="xnat:imageSessionData")
+    assert sorted(e.label for e in images) == ["MR1", "PET1"]
+    either = experiments.filter(xsiType="xnat:mrSessionData,xnat:subjectVariablesData")
+    assert sorted(e.label for e in either) == ["MR1", "VARS"]
+    assert [e.label for e in experiments.filter(label="PET%")] == ["PET1"]
+
+
 def test_tabulate_rows_have_attributes_under_sanitised_names(
     session: XNATSession, seeded: Seeded, log: RequestLog
 ) -> None:

@@ -67,8 +67,11 @@ def scan_list(ctx: RequestContext) -> Response:
                 data,
             )
         )
-    if ctx.q("xsiType"):
-        rows = [r for r in rows if r[0]["xsiType"] == ctx.q("xsiType")]
+    wanted = ctx.q("xsiType") or ""
+    if wanted and "," not in wanted:  # the query's root: that type and those derived from it
+        schema = schema_of(ctx)
+        root = schema.canonical(wanted) or wanted
+        rows = [r for r in rows if schema.is_a(r[0]["xsiType"], root)]
     return answer(
         ctx,
         "scan",
