@@ -62,7 +62,14 @@ def listing_rows(
     needed = [*columns, *(k for k in filters if k not in columns)]
     missing = [c for c in needed if c not in have]
     if missing and kind != "files":
-        table = listing.tabulate(columns=needed)
+        from xnat_sdk.errors import XNATValueError
+
+        try:
+            table = listing.tabulate(columns=needed)
+        except XNATValueError as exc:  # a column XNAT left out, named
+            raise click.BadParameter(
+                f"no column {', '.join(missing)} ({exc})", param_hint="--columns/--filter"
+            ) from exc
         # a column the server does not know comes back empty in every row
         have = [c for c in table.columns if any(r.get(c) is not None for r in table)]
         missing = [c for c in needed if c not in have] if len(table) else []
