@@ -19,12 +19,14 @@ import os
 import pickle
 import secrets
 import time
+import traceback
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from xnat_sdk._objects.travel import (
     Outcome,
     RunTask,
+    attaching,
     call_one,
     close_sessions,
     renew_sessions,
@@ -72,14 +74,33 @@ def _first_done(pending: Collection[Any], dask: bool, timeout: float | None) -> 
     return cf.wait(pending, timeout=timeout, return_when=cf.FIRST_COMPLETED).done
 
 
-def _outcome(future: Any) -> Outcome:
+def _outcome(future: Any, unwrap: Callable[[Outcome], Outcome] | None = None) -> Outcome:
     try:
         found = future.result()
     except BaseException as exc:  # the worker itself failed (died, was cancelled)
         return Outcome(False, None, type(exc).__name__, str(exc) or repr(exc), "")
-    if isinstance(found, Outcome):
-        return found
-    return Outcome(*found)  # a Dask worker may hand the named tuple back as a tuple
+    if not isinstance(found, Outcome):
+        found = Outcome(*found)  # a Dask worker may hand the named tuple back as a tuple
+    return unwrap(found) if found.pickled and unwrap is not None else found
+
+
+def _reader(session: XNATSession) -> Callable[[Outcome], Outcome]:
+    """Read a pickled result back attached to ``session`` (a failure to is the call's)."""
+
+    def unwrap(found: Outcome) -> Outcome:
+        try:
+            with attaching(session):
+                return found._replace(value=pickle.loads(found.value), pickled=False)
+        except Exception as exc:
+            return Outcome(
+                False,
+                None,
+                type(exc).__name__,
+                f"the result could not be read back: {exc}",
+                traceback.format_exc(),
+            )
+
+    return unwrap
 
 
 def _collect(
@@ -91,6 +112,7 @@ def _collect(
     record: Record,
     verbose: bool,
     tick: Callable[[], float] | None = None,
+    unwrap: Callable[[Outcome], Outcome] | None = None,
 ) -> list[Outcome]:
     """Run every item's call, at most ``window`` sent and not finished at a time (each sent
     as late as that allows: a remote call takes the run's token current when it is sent);
@@ -130,7 +152,8 @@ def _collect(
                 timeout = tick() if tick is not None else None
                 done = [(pending.pop(f), f) for f in _first_done(pending, dask, timeout)]
                 # the refused come after every call sent: the batch stays in the items' order
-                finish([(n, _outcome(f)) for n, f in sorted(done, key=lambda d: d[0])] + refused)
+                ordered = sorted(done, key=lambda d: d[0])
+                finish([(n, _outcome(f, unwrap)) for n, f in ordered] + refused)
     except BaseException:
         # whatever stops the run (a failure with stop_on_error, a result the log cannot
         # keep, Ctrl-C) stops it now: the calls not started yet never start
@@ -295,7 +318,17 @@ def run_calls(
             return executor.submit(grant.task(), payloads[n])
 
         window = _window(executor, dask)
-        return _collect(items, remote, window, dask, stop_on_error, record, verbose, grant.tick)
+        return _collect(
+            items,
+            remote,
+            window,
+            dask,
+            stop_on_error,
+            record,
+            verbose,
+            grant.tick,
+            _reader(session),
+        )
     finally:
         try:
             if dask:  # the workers log their run sessions out (a process pool cannot be

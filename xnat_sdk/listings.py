@@ -496,6 +496,8 @@ class Listing(Generic[T]):
                 row={**row, **parts} if parts else row,
             )
             obj._xnat_cache["row"] = row
+            if parts:  # the parts' columns by XML path: a copy that travels fills them again
+                obj._xnat_cache["parts"] = parts
             obj._xnat_cache["siblings"] = self
             row = dict(row)
             row[spec.id_key] = ident

@@ -345,6 +345,44 @@ def test_objects_with_parts_travel_and_come_back(
     assert [scan.parameters.tr for scan in returned] == [2.3, 0.8]
 
 
+def listed_gender(subject: Any) -> tuple[Any, Any]:
+    """A field the subject's listing columns gave, and the subject itself back."""
+    return subject.demographics.gender, subject
+
+
+def scans_of(experiment: Any) -> Any:
+    return experiment.scans
+
+
+def test_results_come_back_to_the_session_and_listed_columns_travel(
+    server: LocalXNAT, mapper: XNATSession, processes: ProcessPoolExecutor
+) -> None:
+    """Objects and listings a mapped function returns from another process are the
+    caller's, bound to its session (they failed to unpickle: a listing broke the pool);
+    what ``load_tree``'s columns gave an object travels with it, so a worker reads no
+    document for it."""
+    server.seed_project("MAPBACK")
+    server.add_member("MAPBACK", LOGIN, "member")
+    genders = {"S1": "female", "S2": "", "S3": "male"}
+    for label, gender in genders.items():
+        fields = {"demographics/gender": gender} if gender else {}
+        server.seed_subject("MAPBACK", label, fields=fields)
+        server.seed_session("MAPBACK", label, f"{label}_MR")
+    subjects = mapper.projects["MAPBACK"].load_tree(["type"], subject_columns=["gender"])
+    server.faults.start_recording()
+    results = mapper.map_over(listed_gender, list(subjects.values()), executor=processes)
+    documents = [r for r in server.faults.recorded() if "/subjects/" in r.path]
+    assert documents == []  # the workers read no subject's document
+    assert [value for value, _ in results.values()] == ["female", None, "male"]
+    back = [subject for _, subject in results.values()]
+    assert all(subject.xnat_session is mapper for subject in back)
+    assert back[0].demographics.gender == "female" and back[0].label == "S1"
+    experiments = [e for s in subjects.values() for e in s.experiments.values()]
+    listings = mapper.map_over(scans_of, experiments, executor=processes)
+    assert all(not isinstance(v, MappedFunctionFailed) for v in listings.values())
+    assert [listing.xnat_session is mapper for listing in listings.values()] == [True] * 3
+
+
 # -- session.map_over: the objects the caller chose -------------------------------------------
 
 

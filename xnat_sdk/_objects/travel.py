@@ -114,6 +114,7 @@ def object_state(obj: XNATObject) -> tuple[tuple[Any, ...], dict[str, Any] | Non
     server = session.server if session is not None else None
     cache = obj._xnat_cache or {}
     row = cache.get("row")
+    parts = cache.get("parts")
     arguments = (
         type(obj),
         server,
@@ -122,6 +123,7 @@ def object_state(obj: XNATObject) -> tuple[tuple[Any, ...], dict[str, Any] | Non
         obj._xnat_item,
         dict(row) if isinstance(row, Mapping) else None,
         obj._xnat_parent,
+        dict(parts) if isinstance(parts, Mapping) else None,
     )
     return arguments, fields or None
 
@@ -134,9 +136,11 @@ def restore_object(
     item: Mapping[str, Any] | None,
     row: Mapping[str, Any] | None,
     parent: XNATObject | None,
+    parts: Mapping[str, Any] | None = None,
 ) -> XNATObject:
     """Rebuild a pickled object, bound to the session for ``server`` when there is one (its
-    fields follow as the pickle's state)."""
+    fields follow as the pickle's state). Without its document, the listing row it came
+    from fills it again: the parts its columns filled, the fields they showed empty."""
     session = _target(server)
     if session is not None:
         obj = cls._xnat_bind(session, uri, xsi=xsi, parent=parent, item=item)
@@ -146,6 +150,10 @@ def restore_object(
         obj._xnat_set_binding(None, uri, parent, xsi or cls.__xsi_type__, item)
     if row is not None:
         obj._xnat_cache["row"] = dict(row)
+        if parts:
+            obj._xnat_cache["parts"] = dict(parts)
+        if item is None:
+            obj._xnat_prefill({**row, **(parts or {})})
     return obj
 
 
@@ -341,6 +349,9 @@ class Outcome(NamedTuple):
     exception_type: str = ""
     message: str = ""
     details: str = ""
+    pickled: bool = False
+    """``value`` is the pickled value (from another process): read it back attached to the
+    run's session (:func:`attaching`)."""
 
 
 def call_one(
@@ -381,4 +392,18 @@ class RunTask:
         except Exception as exc:
             return Outcome(False, None, type(exc).__name__, str(exc), traceback.format_exc())
         with kept_alive(session):
-            return call_one(self.function, obj, self.args, self.kwargs)
+            found = call_one(self.function, obj, self.args, self.kwargs)
+        if not found.ok:
+            return found
+        # pickled here, read back attached to the caller's session (objects and listings the
+        # function returns are the caller's to use)
+        try:
+            return Outcome(True, pickle.dumps(found.value), pickled=True)
+        except Exception as exc:
+            return Outcome(
+                False,
+                None,
+                type(exc).__name__,
+                f"the result cannot be sent back: {exc}",
+                traceback.format_exc(),
+            )
