@@ -149,6 +149,10 @@ class Row(tuple[RowValue, ...]):
         pairs = ", ".join(f"{a}={v!r}" for a, v in zip(self._layout.attributes, self, strict=True))
         return f"Row({pairs})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle (and copy) as its columns and values: its class is made per table."""
+        return (_row_of, (self._layout.columns, tuple(self)))
+
 
 class Table(tuple[Row, ...]):
     """The rows of a listing or a search, with their column names (a tuple of :class:`Row`)."""
@@ -168,6 +172,10 @@ class Table(tuple[Row, ...]):
     def columns(self) -> tuple[str, ...]:
         """The column names, in order."""
         return self._layout.columns
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle (and copy) as its columns and rows' values."""
+        return (_table_of, (type(self), self._layout.columns, [tuple(row) for row in self]))
 
     # spelled out (a tuple's would do) so that IDE engines that do not follow a tuple
     # subclass's type parameter still know the rows
@@ -224,6 +232,19 @@ class Table(tuple[Row, ...]):
         if len(columns) > _REPR_COLUMNS:
             shown += f", ... ({len(columns)} columns)"
         return f"<Table {len(self)} rows: {shown}>"
+
+
+def _table_of(
+    cls: type[Table], columns: Sequence[str], values: Sequence[Sequence[RowValue]]
+) -> Table:
+    """A table of ``columns`` from its rows' values (how a table unpickles)."""
+    return cls(columns, [dict(zip(columns, row, strict=True)) for row in values])
+
+
+def _row_of(columns: Sequence[str], values: Sequence[RowValue]) -> Row:
+    """A row of ``columns`` (how a row unpickles, with a class of its own)."""
+    (row,) = _table_of(Table, columns, [values])
+    return row
 
 
 def _cell(value: object) -> RowValue:

@@ -6,6 +6,7 @@ One Dask cluster (2 worker processes) and one process pool serve the whole modul
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import multiprocessing
@@ -354,6 +355,10 @@ def scans_of(experiment: Any) -> Any:
     return experiment.scans
 
 
+def scan_table(experiment: Any) -> Any:
+    return experiment.scans.tabulate(["ID", "type"])
+
+
 def test_results_come_back_to_the_session_and_listed_columns_travel(
     server: LocalXNAT, mapper: XNATSession, processes: ProcessPoolExecutor
 ) -> None:
@@ -367,7 +372,8 @@ def test_results_come_back_to_the_session_and_listed_columns_travel(
     for label, gender in genders.items():
         fields = {"demographics/gender": gender} if gender else {}
         server.seed_subject("MAPBACK", label, fields=fields)
-        server.seed_session("MAPBACK", label, f"{label}_MR")
+        session_id = server.seed_session("MAPBACK", label, f"{label}_MR")
+        server.seed_scan(session_id, "1", type=f"T1 of {label}")
     subjects = mapper.projects["MAPBACK"].load_tree(["type"], subject_columns=["gender"])
     server.faults.start_recording()
     results = mapper.map_over(listed_gender, list(subjects.values()), executor=processes)
@@ -381,6 +387,12 @@ def test_results_come_back_to_the_session_and_listed_columns_travel(
     listings = mapper.map_over(scans_of, experiments, executor=processes)
     assert all(not isinstance(v, MappedFunctionFailed) for v in listings.values())
     assert [listing.xnat_session is mapper for listing in listings.values()] == [True] * 3
+    tables = mapper.map_over(scan_table, experiments, executor=processes)
+    here = [e.scans.tabulate(["ID", "type"]) for e in experiments]
+    assert list(tables.values()) == here  # a table pickles as its columns and values
+    assert [t.columns for t in tables.values()] == [("ID", "type")] * 3
+    assert [t[0].type for t in tables.values()] == ["T1 of S1", "T1 of S2", "T1 of S3"]
+    assert copy.deepcopy(here[0]) == here[0] and copy.deepcopy(here[0]).columns == ("ID", "type")
 
 
 # -- session.map_over: the objects the caller chose -------------------------------------------
