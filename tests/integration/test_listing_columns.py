@@ -495,3 +495,12 @@ def test_a_nested_parts_columns_fill_it_with_no_request(
     assert len(log) == 1 and first.tracer.name == "FDG"
     with pytest.raises(XNATValidationError, match=r"'file' .* \(it is a list\)"):
         session.projects["NESTED"].load_tree(["file"])
+    # an element with a value of its own, by shortcut and by XML path (its part's field)
+    server.seed_session("NESTED", "S1", "MR1", fields={"scanner": "Prisma"})
+    for column in ("scanner", "xnat:imageSessionData/scanner"):
+        session.clearcache()
+        subjects = session.projects["NESTED"].load_tree(["type"], experiment_columns=[column])
+        log.clear()
+        found = {e.label: e.scanner.scanner for e in subjects["S1"].experiments.values()}
+        assert found == {"PET1": None, "PET2": None, "MR1": "Prisma"}
+        assert len(log) == 0

@@ -301,6 +301,8 @@ class XNATObject(metaclass=_ModelType):
                 spec = table.by_lower_path.get(path.lower()) if path is not None else None
                 if spec is None and path is not None:
                     _prefill_part(self, table, path, value)
+            elif spec is None:  # a shortcut naming an element with a value (``scanner``)
+                _prefill_nested(self, table, key, value)
             if spec is None or runtime_owned(cls, spec.name):
                 continue
             if value in ("", None):  # the field is empty: known, no read to tell it
@@ -858,7 +860,14 @@ def _prefill_nested(owner: XNATObject, table: ClassFields, path: str, value: Any
     """Fill a field of one of ``owner``'s nested parts (their fields keep the whole path:
     ``tracer/name`` is ``experiment.tracer.name``), as :func:`_prefill_part` fills a child."""
     lower = path.lower()
-    spec = next((n for n in table.nested if lower.startswith(n.path.lower() + "/")), None)
+    spec = next(
+        (
+            n
+            for n in table.nested
+            if lower == n.path.lower() or lower.startswith(f"{n.path}/".lower())
+        ),
+        None,
+    )
     target = spec.target if spec is not None else None
     if spec is None or not spec.single or not isinstance(target, type):
         return
