@@ -44,6 +44,7 @@ __all__ = [
     "fetch_columns",
     "part_columns",
     "root_of",
+    "shortcuts",
 ]
 
 
@@ -170,6 +171,16 @@ _READ_ONLY_TYPES = {
 }
 
 
+def shortcuts(listing: str) -> set[str]:
+    """The shortcut names of ``listing`` (``gender`` on subjects): columns and filters XNAT
+    knows by name, whether or not its default columns show them."""
+    return {
+        *_paths().get(listing, {}).values(),
+        *_JOINED.get(listing, {}).values(),
+        *_READ_ONLY_TYPES.get(listing, {}),
+    }
+
+
 def _type_of(column: str, listing: str) -> str | None:
     """The data type a column's path starts at: an XML path's first step, a shortcut's
     path's (None for another name)."""
@@ -277,7 +288,7 @@ def check_answered(
     ]
     if not missing:
         return
-    known = sorted({*_paths().get(listing, {}).values(), *_JOINED.get(listing, {}).values()})
+    known = sorted(shortcuts(listing))
     hints = []
     for column in missing:
         same = [k for k in known if k.lower() == column.lower()]

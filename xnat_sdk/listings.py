@@ -27,6 +27,7 @@ from xnat_sdk._columns import (
     fetch_columns,
     part_columns,
     root_of,
+    shortcuts,
 )
 from xnat_sdk._objects.core import XNATObject, child_items, own_path, set_fields
 from xnat_sdk._objects.registry import class_for, model_class
@@ -347,8 +348,9 @@ class Listing(Generic[T]):
         """Refuse a filter on a column no row has: it would be ignored (a typo, say)."""
         if not rows:
             return
+        named = shortcuts(self._spec.name)  # the server filters on those (not shown here)
         for key in self._filters:
-            if ":" in key or "/" in key or any(key in row for row in rows):
+            if ":" in key or "/" in key or key in named or any(key in row for row in rows):
                 continue
             known = ", ".join(sorted(rows[0]))
             raise XNATValidationError(

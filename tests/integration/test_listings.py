@@ -164,6 +164,12 @@ def test_filters_as_xnat_reads_them(server: LocalXNAT, session: XNATSession) -> 
     either = experiments.filter(xsiType="xnat:mrSessionData,xnat:subjectVariablesData")
     assert sorted(e.label for e in either) == ["MR1", "VARS"]
     assert [e.label for e in experiments.filter(label="PET%")] == ["PET1"]
+    # a shortcut the default columns do not show is the server's to filter on
+    server.seed_subject("FILTERS", "S4", fields={"demographics/gender": "female"})
+    session.clearcache()
+    assert [s.label for s in project.subjects.filter(gender="female")] == ["S4"]
+    with pytest.raises(XNATValidationError, match="no column 'gendr'"):
+        list(project.subjects.filter(gendr="female"))
 
 
 def test_tabulate_rows_have_attributes_under_sanitised_names(
