@@ -39,6 +39,7 @@ from xnat_sdk.errors import (
     XNATValidationError,
     XNATValueError,
 )
+from xnat_sdk.fields import class_fields
 
 if TYPE_CHECKING:
     import pandas
@@ -861,18 +862,49 @@ class Listing(Generic[T]):
         is the MR scan's ``parameters/tr``)."""
         self._ensure()
         paths = [column for column in wanted if "/" in column and ":" in column.split("/")[0]]
-        if not paths:
-            return self._rows
-        out: list[dict[str, Any]] = []
-        for row, obj in zip(self._rows, self._entries, strict=True):
-            found = dict(row)
-            lower = {k.lower(): k for k in row}
-            for column in paths:
-                rest = own_path(type(obj), column) if column not in row else None
-                if rest is not None and rest.lower() in lower:
-                    found[column] = row[lower[rest.lower()]]
-            out.append(found)
+        out: list[dict[str, Any]] = self._rows
+        if paths:
+            out = []
+            for row, obj in zip(self._rows, self._entries, strict=True):
+                found = dict(row)
+                lower = {k.lower(): k for k in row}
+                for column in paths:
+                    rest = own_path(type(obj), column) if column not in row else None
+                    if rest is not None and rest.lower() in lower:
+                        found[column] = row[lower[rest.lower()]]
+                out.append(found)
+        unknown = [c for c in wanted if not any(c in r for r in out) and not self._field(c)]
+        if unknown and out:
+            raise XNATValueError(
+                f"no column {', '.join(map(repr, unknown))} in {self._uri}: not a field of "
+                f"its {self._spec.name} (a field name or path, 'type', 'parameters/tr', or an "
+                "XML path of a data type, 'xnat:mrScanData/parameters/tr')"
+            )
         return out
+
+    def _field(self, column: str) -> bool:
+        """Whether ``column`` names a field of this listing's items' types (by name or path),
+        or, by XML path, of a data type the models know: a column no row has, but which an
+        item could (empty in every row, not a typo)."""
+        xml = "/" in column and ":" in column.split("/")[0]  # case aside, as XNAT reads it
+        if xml:
+            root, _, column = column.partition("/")
+            found = model_class(root.split("[", 1)[0], self._session)
+            classes: set[type[Any]] = {found} if found is not None else set()
+        else:
+            classes = {type(obj) for obj in self._entries}
+        step = column.split("/", 1)[0].split("[", 1)[0]
+        for cls in classes:
+            table = class_fields(cls)
+            if column in table.by_name or column in table.by_path:
+                return True
+            if "/" not in column and not xml:
+                continue  # a name: as the rows have it
+            names = [*table.by_path, *(n.path for n in table.nested), *table.children]
+            heads = {name.split("/", 1)[0] for name in names}
+            if step in heads or (xml and step.lower() in {h.lower() for h in heads}):
+                return True
+        return False
 
     def tabulate_csv(
         self,

@@ -468,8 +468,13 @@ def test_a_type_view_and_a_document_listing_tabulate_the_columns_asked(
     assert tuple(row) == everything["MR1"] == ("MR1", everything["MR1"][1], "3.0")
     assert str(row[1]).startswith("XNAT_S")
     scans = experiments["MR1", MrSessionData].scans
-    (scan,) = scans.tabulate(["type", "xnat:mrScanData/parameters/tr", "xnat:petScanData/x"])
-    assert tuple(scan) == ("T1", 2.1, None)
+    columns = ["type", "xnat:mrScanData/parameters/tr", "xnat:petScanData/parameters/orientation"]
+    (scan,) = scans.tabulate(columns)
+    assert tuple(scan) == ("T1", 2.1, None)  # a PET scan's field: empty on an MR scan
+    # a name or path no item type has would read None in every row: refused, named
+    for wrong in ("labl", "Type", "xnat:mrScanData/nonexistent", "bogus:x/y"):
+        with pytest.raises(XNATValueError, match=f"no column '{wrong}'"):
+            scans.tabulate(["ID", wrong])
 
 
 def test_a_nested_parts_columns_fill_it_with_no_request(
