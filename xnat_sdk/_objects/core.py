@@ -42,7 +42,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -833,12 +833,7 @@ def _prefill_part(owner: XNATObject, table: ClassFields, path: str, value: Any) 
         part._xnat_cache["xnat_xpath"] = f"{spec.path}[@xsi:type={cls.__xsi_type__}]"
         part._xnat_cache["partial_of"] = spec.name
         object.__setattr__(owner, spec.name, part)
-    inner = class_fields(type(part))
-    field = inner.by_lower_path.get(rest.lower())
-    if field is None:
-        _prefill_part(part, inner, rest, value)
-    else:
-        _prefill_field(part, field, value)
+    _into_part(part, rest, value, _prefill_part)
 
 
 def _listed_part(owner: XNATObject, spec: FieldSpec) -> Any:
@@ -878,10 +873,20 @@ def _prefill_nested(owner: XNATObject, table: ClassFields, path: str, value: Any
         part = _bound_part(owner, target)
         part._xnat_cache["partial_of"] = spec.name
         object.__setattr__(owner, spec.name, part)
+    _into_part(part, path, value, _prefill_nested)
+
+
+def _into_part(
+    part: XNATObject,
+    path: str,
+    value: Any,
+    deeper: Callable[[XNATObject, ClassFields, str, Any], None],
+) -> None:
+    """A listing cell into ``part``: its field at ``path``, else ``deeper`` in its parts."""
     inner = class_fields(type(part))
-    field = inner.by_lower_path.get(lower)
+    field = inner.by_lower_path.get(path.lower())
     if field is None:
-        _prefill_nested(part, inner, path, value)
+        deeper(part, inner, path, value)
     else:
         _prefill_field(part, field, value)
 
