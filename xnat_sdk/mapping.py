@@ -20,6 +20,7 @@ formats differ).
 
 from __future__ import annotations
 
+import datetime
 import enum
 import fnmatch
 import functools
@@ -538,6 +539,14 @@ def _own_objects(session: XNATSession, objects: Iterable[Any]) -> dict[str, Any]
     return given
 
 
+def _json_value(value: object) -> str:
+    """A date or time a result holds (a field such as ``experiment.date``), as the log keeps
+    it: ISO text, which a later run gives back for that object."""
+    if isinstance(value, (datetime.date, datetime.time)):  # a datetime is a date
+        return value.isoformat()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
 class _LoggedRun:
     """A map run's log: the state read from ``logfile`` (what succeeded is skipped), kept
     up to date as calls finish and written whole at the end."""
@@ -553,12 +562,12 @@ class _LoggedRun:
             return
         result = found.value if found.ok else found.message
         try:
-            json.dumps(result)
-        except TypeError as exc:
+            kept = json.loads(json.dumps(result, default=_json_value))
+        except (TypeError, ValueError) as exc:
             raise XNATValidationError(
                 "function", f"with a logfile the results must be JSON data: {exc}"
             ) from exc
-        self.state[uri] = {"success": found.ok, "result": result}
+        self.state[uri] = {"success": found.ok, "result": kept}
         # the whole log at most once a second (rewriting it per result is quadratic in the
         # number of objects), and once more when the run ends
         if time.monotonic() - self._written >= _LOG_INTERVAL:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -172,6 +173,14 @@ def test_map_collects_results_and_failures(
     with pytest.raises(XNATValidationError, match="must be JSON"):
         project.map(not_json, level="scan", logfile=tmp_path / "bad.json", max_workers=1)
     assert 1 <= len(started) < 4
+    # a date (a typed field's value) is kept in the log as ISO text, given back on a rerun
+    dated = tmp_path / "dated.json"
+    project.subjects["S1"].experiments["E1"].date = date(2024, 5, 6)
+    session.clearcache()
+    first_dates = project.map(lambda e: e.date, level="experiment", logfile=dated)
+    assert date(2024, 5, 6) in first_dates.values()
+    again_dates = project.map(lambda e: e.date, level="experiment", logfile=dated)
+    assert "2024-05-06" in again_dates.values() and list(again_dates) == list(first_dates)
     # with a log: the walk's order, its objects only, at its level
     plain = list(project.map(scan_type, level="scan"))
     walk_log = tmp_path / "walk.json"

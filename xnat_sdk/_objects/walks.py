@@ -180,7 +180,7 @@ class Walks:
         """``function(obj, *args, **kwargs)`` for every object at ``level`` below this object
         (from a session: all the user can see): ``{uri: result}`` (typed ``dict[str, R |
         MappedFunctionFailed]`` for a function returning ``R``; with ``logfile``, whose
-        earlier results come back as JSON data, ``dict[str, Any]``)
+        earlier results come back as JSON data, dates as ISO text, ``dict[str, Any]``)
         in walk order (a call that raised gives a :class:`~xnat_sdk.mapping.MappedFunctionFailed`
         naming the object and the exception; the others go on unless ``stop_on_error``, which
         raises :class:`~xnat_sdk.errors.XNATMapError`); with ``logfile`` a new run skips what
