@@ -730,6 +730,13 @@ class Listing(Generic[T]):
         more = ", ..." if len(self._by_id) > 5 else ""
         return f"<Listing {self._uri} [{keys}{more}]>"
 
+    def _forget_tables(self) -> None:
+        """Drop the tables ``tabulate`` asked for (a write may have changed their cells);
+        the listing's own rows and objects stay."""
+        self._tables = {}
+        for view in self._views.values():
+            view._forget_tables()
+
     def clearcache(self) -> None:
         """Forget the cached rows; the next access reads again."""
         self._generation = -1

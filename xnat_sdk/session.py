@@ -400,6 +400,25 @@ class XNATSession(Walks):
         for obj in held:
             obj.clearcache()
 
+    def _written(self, obj: XNATObject, *, listings: bool) -> None:
+        """After a write to ``obj``: its document, fields and listing-row answers are read
+        again (every handle of it), and the tables asked of the listing it came from; with
+        ``listings``, every listing and document too (a field a listing may show changed).
+        The other objects keep the fields they hold: a full :meth:`clearcache` empties
+        every one, which made a write cost as much as the objects held."""
+        uri = obj._xnat_uri
+        with self._lock:  # other handles of the same object (from another listing)
+            same = [o for o in self._live if o is not obj and o._xnat_uri == uri]
+        for held in (obj, *same):
+            held._xnat_forget()
+        siblings = (obj._xnat_cache or {}).get("siblings")
+        if listings:
+            with self._lock:
+                self._generation += 1
+                self._cache.clear()
+        elif siblings is not None:
+            siblings._forget_tables()
+
     def _track(self, obj: XNATObject) -> None:
         """Remember (weakly) an object bound to this session, for :meth:`clearcache`."""
         with self._lock:

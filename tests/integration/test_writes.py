@@ -323,3 +323,31 @@ def test_create_refuses_an_existing_object_and_changes_nothing(
         again = fresh.experiments[experiment.id]
         assert isinstance(again, MrSessionData) and again.note == "first"
         assert fresh.description != "overwritten?"
+
+
+def test_a_write_refreshes_what_it_changed_and_keeps_the_rest(
+    session: XNATSession, server: LocalXNAT, log: RequestLog
+) -> None:
+    """A write empties the written object (every handle of it) and the listing it came
+    from; the rest of a loaded tree stays loaded: a loop of writes costs one request per
+    write (it cost two, and emptied every object the session held each time), and a field
+    write still refreshes the listings that may show it."""
+    server.seed_project("WRITES")
+    for number in range(4):
+        server.seed_subject("WRITES", f"S{number}", fields={"fields/weight": f"{60 + number}"})
+        server.seed_session("WRITES", f"S{number}", f"E{number}")
+    weight = "xnat:subjectData/fields/field[name=weight]/field"
+    subjects = session.projects["WRITES"].load_tree(["type"], subject_columns=[weight])
+    log.clear()
+    for subject in subjects.values():
+        subject.fields["double"] = str(2 * int(subject.fields["weight"]))
+    assert [p.split("?")[0].split(" ")[0] for p in log.paths()] == ["PUT"] * 4
+    log.clear()
+    assert sum(len(s.experiments) for s in subjects.values()) == 4  # still loaded
+    assert len(log) == 0
+    assert subjects["S1"].fields["double"] == "122"  # the written object reads again
+    other = session.projects["WRITES"].subjects.filter(label="S1")["S1"]
+    other.fields["note"] = "checked"
+    assert subjects["S1"].fields["note"] == "checked"  # another handle of it
+    subjects["S2"].label = "S2b"  # a field a listing shows: the listings read again
+    assert session.projects["WRITES"].subjects["S2b"].fields["weight"] == "62"

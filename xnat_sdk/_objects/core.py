@@ -482,6 +482,17 @@ class XNATObject(metaclass=_ModelType):
         parent: XNATObject | None = self._xnat_parent
         return parent
 
+    def _xnat_forget(self) -> None:
+        """Forget this object's document and fields (after a write to it): they read again;
+        its listings (``subject.experiments``) stay, as a write to it does not change them."""
+        from xnat_sdk.listings import Listing
+
+        cache: dict[str, Any] = self._xnat_cache or {}
+        kept = {k: v for k, v in cache.items() if isinstance(v, Listing) or k == "parts"}
+        self.clearcache()
+        if self._xnat_cache is not None:
+            self._xnat_cache.update(kept)
+
     def clearcache(self) -> None:
         """Forget this object's document, fields and listings; the next read fetches again.
 
@@ -549,7 +560,7 @@ class XNATObject(metaclass=_ModelType):
         put_values(session, owner.uri, query, timeout=timeout)
         for name, value in values.items():
             object.__setattr__(self, name, value)
-        session.clearcache()
+        session._written(owner, listings=True)
         object.__setattr__(self, "_xnat_generation", session.cache_generation)
 
     def get(self, name: str, type_: type | None = None) -> Any:

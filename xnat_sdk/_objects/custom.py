@@ -97,7 +97,7 @@ class CustomVariables(MutableMapping[str, str]):
         owner = self._owner
         session = owner._xnat_bound_session()
         put_values(session, owner.uri, {"xsiType": owner.xsi_type, **query})
-        session.clearcache()
+        session._written(owner, listings=False)  # listings show no custom variable unasked
 
     def __setitem__(self, key: str, value: str) -> None:
         if not isinstance(key, str) or not re.match(_VARIABLE, key):
