@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 from xnat_sdk._answers import answer_of
 from xnat_sdk._objects.core import XNATObject
 from xnat_sdk._objects.navigation import ExperimentBase, ProjectBase, ScanBase, SubjectBase
+from xnat_sdk._objects.registry import class_for
 from xnat_sdk.errors import XNATValidationError, XNATValueError
 from xnat_sdk.fields import FieldSpec, class_fields, encode_value
 from xnat_sdk.tables import Row, RowValue, Table
@@ -531,7 +532,33 @@ class Query(Generic[M]):
     def objects(self) -> list[M]:
         """Run the search and return the matching objects (bound, lazy, typed as ``M``)."""
         table, where = self._run(self._object_keys())
-        return [self._object(row, where) for row in table]
+        kinds = self._experiment_types(table, where)
+        return [self._object(row, where, kinds) for row in table]
+
+    def _experiment_types(self, table: Table, where: Mapping[str, str]) -> dict[str, str]:
+        """``{experiment ID: xsi type}`` of the experiments found (a search answers no type,
+        and an ``ImageSessionData`` search finds MR, PET and CT sessions): from
+        ``/data/experiments`` filtered by ID, the IDs in as few requests as fit a request
+        line."""
+        cls = self._cls
+        if not issubclass(cls, ExperimentBase) or not table:
+            return {}
+        from xnat_sdk._answers import fetch
+        from xnat_sdk._values import MAX_TARGET, target_length
+
+        ids = list(dict.fromkeys(str(row.get(where["key_id"]) or "") for row in table))
+        found: dict[str, str] = {}
+        group: list[str] = []
+        base = "/data/experiments"
+        for ident in [*ids, ""]:
+            query = {"columns": "ID,xsiType", "ID": ",".join([*group, ident]), "format": "json"}
+            if ident and (not group or target_length(base, query) <= MAX_TARGET):
+                group.append(ident)
+                continue
+            answer = fetch(self._session, base, {"columns": "ID,xsiType", "ID": ",".join(group)})
+            found.update({str(r.get("ID")): str(r.get("xsiType") or "") for r in answer.rows()})
+            group = [ident] if ident else []
+        return found
 
     def _object_keys(self) -> dict[str, str]:
         """The fields an object's URI is made of (name -> XML path under the root), asked
@@ -550,9 +577,14 @@ class Query(Generic[M]):
             "objects", f"{cls.__name__} results cannot be turned into objects; use all()"
         )
 
-    def _object(self, row: Row, where: Mapping[str, str]) -> M:
+    def _object(self, row: Row, where: Mapping[str, str], kinds: Mapping[str, str]) -> M:
         cls = self._cls
         found = {name: str(row.get(column) or "") for name, column in where.items()}
+        klass = cls
+        xsi = kinds.get(found["key_id"])
+        if xsi:  # the experiment's own type, when it derives from the class searched
+            concrete = class_for(xsi, cls, self._session)
+            klass = concrete if issubclass(concrete, cls) else cls
         if issubclass(cls, ProjectBase):
             uri = f"/data/projects/{found['key_id']}"
         elif issubclass(cls, SubjectBase):
@@ -565,7 +597,7 @@ class Query(Generic[M]):
         else:
             uri = f"/data/experiments/{found['key_session']}/scans/{found['key_id']}"
         data = {k: v for k, v in row.to_dict().items() if k not in where}
-        return cls._xnat_bind(self._session, uri, row=data)
+        return klass._xnat_bind(self._session, uri, xsi=xsi or None, row=data)
 
     def count(self) -> int:
         """The number of matching rows (runs the search)."""

@@ -285,3 +285,23 @@ def test_inspect_datatypes_and_fields(session: XNATSession) -> None:
         session.inspect.datafields("mrSessionData")
     with pytest.raises(XNATValidationError, match="pattern"):
         session.inspect.datatypes("")
+
+
+def test_objects_of_a_base_class_search_are_of_their_own_types(
+    session: XNATSession, data: Data
+) -> None:
+    """An ``ImageSessionData`` search finds MR and CT sessions: each object is of its own
+    type (they were all ``ImageSessionData``, so ``isinstance(o, MrSessionData)`` was
+    False and their MR fields were out of reach), its type read with one listing request."""
+    from xnat_sdk.models import ImageSessionData
+
+    found = (
+        session.query(ImageSessionData).where(lambda s: col(s.project) == data.project).objects()
+    )
+    kinds = {str(o.label): type(o) for o in found}
+    assert kinds == {
+        "ALICE_MR1": MrSessionData,
+        "ALICE_MR2": MrSessionData,
+        "BOB_MR1": MrSessionData,
+        "BOB_CT1": CtSessionData,
+    }
