@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import itertools
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -305,3 +306,22 @@ def test_objects_of_a_base_class_search_are_of_their_own_types(
         "BOB_MR1": MrSessionData,
         "BOB_CT1": CtSessionData,
     }
+
+
+def test_a_search_over_an_abstract_type_finds_the_types_derived_from_it(
+    session: XNATSession, server: LocalXNAT, data: Data
+) -> None:
+    """The local server searches a type and those derived from it: a QC assessor is an
+    image assessor and derived data, not a subject assessor (it counted among subject
+    assessors, and derived data found nothing)."""
+    from xnat_sdk.models import DerivedData, ImageAssessorData, SubjectAssessorData
+
+    server.seed_session(data.project, "BOB", "BOB_QC", xsi_type="xnat:qcManualAssessorData")
+
+    def labels(cls: type[Any]) -> list[str]:
+        found = session.query(cls).where(lambda s: col(s.project) == data.project).all()
+        return sorted(str(v) for v in found.column("label"))
+
+    sessions = ["ALICE_MR1", "ALICE_MR2", "BOB_CT1", "BOB_MR1"]
+    assert labels(SubjectAssessorData) == sessions
+    assert labels(ImageAssessorData) == labels(DerivedData) == ["BOB_QC"]

@@ -29,12 +29,12 @@ from dataclasses import dataclass
 
 from werkzeug.wrappers import Response
 
+from xnat_sdk.testing._areas.archive.xsd import schema_of
 from xnat_sdk.testing._areas.inspect_service.display_fields import (
     KEY_COLUMNS,
     DisplayField,
     Kind,
     fields_of,
-    is_generic,
     kind_of,
 )
 from xnat_sdk.testing._areas.inspect_service.records import (
@@ -123,22 +123,18 @@ class _Records:
         self.subjects = subject_records(store)
         self.experiments = experiment_records(store, self.subjects)
         self.scans = scan_records(store, self.experiments)
+        self.schema = schema_of(ctx)
 
     def roots(self, element: str, kind: Kind) -> list[dict[str, str]]:
         if kind == "project":
             return list(self.projects.values())
         if kind == "subject":
             return list(self.subjects.values())
-        if kind == "experiment":
-            rows = list(self.experiments.values())
-            if element in ("xnat:imageSessionData",):
-                return [r for r in rows if r["xsi_type"].endswith("SessionData")]
-            if is_generic(element):
-                return rows
-            return [r for r in rows if r["xsi_type"] == element]
-        if is_generic(element):
-            return list(self.scans)
-        return [r for r in self.scans if r["xsi_type"] == element]
+        # a type and those derived from it (QC assessors are image assessors, derived data and
+        # experiments, not subject assessors)
+        root = self.schema.canonical(element) or element
+        rows = list(self.experiments.values()) if kind == "experiment" else list(self.scans)
+        return [r for r in rows if self.schema.is_a(r["xsi_type"], root)]
 
     def related(self, root_kind: Kind, rec: dict[str, str], kind: Kind) -> dict[str, str] | None:
         """The record of ``kind`` that ``rec`` (a ``root_kind`` record) belongs to."""
