@@ -15,6 +15,7 @@ import pytest
 from cli_helpers import FILES, Cli, Seeded, one_line_error
 
 from xnat_sdk.cli._browse import COLUMNS
+from xnat_sdk.testing.local import LocalXNAT
 
 pytestmark = pytest.mark.usefixtures("seeded")
 
@@ -141,3 +142,20 @@ def test_search_typed_conditions(cli: Cli) -> None:
     bad = cli.run("search", "MrSessionData", "--where", "labell=E1")
     assert bad.returncode == 2 and "labell" in bad.stderr
     assert cli.run("search", "MrSessionData", "--where", "date>=soon").returncode == 2
+
+
+def test_ls_filters_on_columns_it_does_not_show(cli: Cli, server: LocalXNAT) -> None:
+    """``--filter`` on a column the listing does not show gives the matching rows with the
+    columns shown (they came with every value empty), and a custom variable's path, with
+    its ``=`` inside brackets, is a filter key like any other (it was cut at that ``=``)."""
+    server.seed_project("CLIF")
+    for label, gender, cohort in (("A", "female", "B"), ("C", "male", "D")):
+        fields = {"demographics/gender": gender, "fields/cohort": cohort}
+        server.seed_subject("CLIF", label, fields=fields)
+    rows = cli.json("ls", "CLIF", "--filter", "gender=female")
+    assert [(r["label"], r["project"], str(r["ID"]).startswith("XNAT_S")) for r in rows] == [
+        ("A", "CLIF", True)
+    ]
+    path = "xnat:subjectData/fields/field[name=cohort]/field"
+    rows = cli.json("ls", "CLIF", "--columns", f"label,{path}", "--filter", f"{path}=D")
+    assert rows == [{"label": "C", path: "D"}]

@@ -37,8 +37,16 @@ _CHILDREN = {
 def _split_pairs(values: Sequence[str], what: str) -> dict[str, str]:
     pairs: dict[str, str] = {}
     for value in values:
-        key, sep, pattern = value.partition("=")
-        if not sep or not key:
+        # the first "=" outside brackets: a custom variable's path has one inside
+        # (xnat:subjectData/fields/field[name=cohort]/field=B)
+        depth, at = 0, -1
+        for n, char in enumerate(value):
+            depth += {"[": 1, "]": -1}.get(char, 0)
+            if char == "=" and depth == 0:
+                at = n
+                break
+        key, pattern = (value[:at], value[at + 1 :]) if at > 0 else ("", "")
+        if at <= 0:
             raise click.BadParameter(f"{value!r} is not KEY=GLOB", param_hint=what)
         pairs[key] = pattern
     return pairs
@@ -64,8 +72,10 @@ def listing_rows(
     if missing and kind != "files":
         from xnat_sdk.errors import XNATValueError
 
+        # the columns shown come too (without --columns, the defaults beside the filter's)
+        shown = [*wanted, *(k for k in needed if k not in wanted)]
         try:
-            table = listing.tabulate(columns=needed)
+            table = listing.tabulate(columns=shown)
         except XNATValueError as exc:  # a column XNAT left out, named
             raise click.BadParameter(
                 f"no column {', '.join(missing)} ({exc})", param_hint="--columns/--filter"
