@@ -67,6 +67,7 @@ from xnat_sdk.fields import (
 
 if TYPE_CHECKING:
     from xnat_sdk.listings import Listing
+    from xnat_sdk.search import ClassQuery
     from xnat_sdk.session import XNATSession
 
 __all__ = [
@@ -201,7 +202,9 @@ class XNATObject(metaclass=_ModelType):
     __xsd_abstract__: ClassVar[bool] = False
 
     @classmethod
-    def query(cls: type[_O], *constraints: Any, session: XNATSession | None = None) -> Any:
+    def query(
+        cls: type[_O], *constraints: Any, session: XNATSession | None = None
+    ) -> ClassQuery[_O]:
         """xnatpy's search spelling: ``MrSessionData.query().filter(MrSessionData.label ==
         "E1").all()`` (a :class:`~xnat_sdk.search.ClassQuery`). The session is ``session``,
         else the one whose ``session.classes`` was used last."""

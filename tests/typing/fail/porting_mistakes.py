@@ -17,3 +17,4 @@ for resource in session.projects["P"].mapping_iter("scan_resource", max_workers=
     resource.series_description  # E: "AbstractResource" has no attribute "series_description" # P: Cannot access attribute "series_description"
 session.mapping_iter("scan", max_workers="8")  # E: No overload variant of "mapping_iter" of "Walks" matches argument types "str", "str" # P: No overloads for "mapping_iter" match
 session.map_over(len, ["S1", "S2"])  # E: List item 0 has incompatible type "str"; expected "XNATObject | RemoteFile" # P: cannot be assigned to parameter "objects"
+count: int = session.classes.MrSessionData.query().all()  # E: Incompatible types in assignment (expression has type "list[MrSessionData]", variable has type "int") # P: is not assignable to declared type "int"

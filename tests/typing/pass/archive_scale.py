@@ -12,7 +12,8 @@ from pathlib import Path
 import xnat_sdk
 from xnat_sdk.bulk import sync_session
 from xnat_sdk.mapping import MappedFunctionFailed, MappingLevel
-from xnat_sdk.models import ImageSessionData
+from xnat_sdk.models import ImageSessionData, MrSessionData
+from xnat_sdk.session import XNATSession
 
 
 def scan_count(experiment: ImageSessionData) -> int:
@@ -77,3 +78,8 @@ def script(server: str) -> None:
         # R: typing.Iterator[Any]
         # R-pyright: Iterator[Any]
         reveal_type(session.mapping_iter(level))
+
+
+def class_query_is_typed(session: XNATSession) -> list[MrSessionData]:
+    """xnatpy's ``Cls.query()`` is typed by the class (it was ``Any``; see the fail case)."""
+    return MrSessionData.query(session=session).filter(MrSessionData.label == "E1").all()
