@@ -1167,11 +1167,15 @@ class XNATSession(Walks):
 
         root = local_folder(target_dir, "target_dir")
         pairs = []
+        seen: set[str] = set()
         for found in sessions:
             if not isinstance(found, ImageSessionBase):  # an assessor's own scans are items
                 raise XNATValidationError(
                     "sessions", f"expected image sessions, got {type(found).__name__}"
                 )
+            if found.uri in seen:  # a session given twice is downloaded once
+                continue
+            seen.add(found.uri)
             project = str(getattr(found, "project", "") or "")
             pairs.append((found, root / _safe_name(project) / _safe_name(found._folder_name())))
         return download_sessions(
