@@ -514,15 +514,29 @@ class Query(Generic[M]):
 
     def values(self, selector: Callable[[M], Column[T]]) -> list[T | None]:
         """One column of the matching rows, converted to the field's Python type:
-        ``.values(lambda s: col(s.date))`` is a ``list[date | None]``."""
+        ``.values(lambda s: col(s.date))`` is a ``list[date | None]``, in the order of
+        :meth:`objects` (one value per object)."""
         made = self._record(selector)
         if not isinstance(made, Column):
             raise XNATValidationError("values", f"expected col(s.<field>), got {made!r}")
         spec = made._ref.spec
-        table = Query(self._session, self._cls, self._criteria, (made,)).all()
+        # asked after the objects' key, the rows come in the order objects() gives them
+        # (XNAT sorts a search by its first field): the two zip
+        try:
+            key = self._object_keys()["key_id"]
+        except XNATValidationError:
+            key = None
+        if key is None:
+            table = Query(self._session, self._cls, self._criteria, (made,)).all()
+            column = made.name
+        else:
+            path = made.schema_field(self.root)[len(self.root) + 1 :]
+            plain = Query(self._session, self._cls, self._criteria)
+            table, where = plain._run({"key": key, "value": path})
+            column = where["value"]
         found: list[T | None] = []
         for row in table:
-            text = str(row.get(made.name) or "")
+            text = str(row.get(column) or "")
             try:
                 found.append(spec.convert(text) if text != "" else None)
             except (TypeError, ValueError):

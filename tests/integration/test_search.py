@@ -325,3 +325,15 @@ def test_a_search_over_an_abstract_type_finds_the_types_derived_from_it(
     sessions = ["ALICE_MR1", "ALICE_MR2", "BOB_CT1", "BOB_MR1"]
     assert labels(SubjectAssessorData) == sessions
     assert labels(ImageAssessorData) == labels(DerivedData) == ["BOB_QC"]
+
+
+def test_values_come_in_the_order_of_the_objects(session: XNATSession, data: Data) -> None:
+    """``values`` of a column and ``objects`` zip (XNAT sorts a search by its first field:
+    the dates came in date order, the objects in ID order)."""
+    query = session.query(MrSessionData).where(lambda s: col(s.project) == data.project)
+    dates = query.values(lambda s: col(s.date))
+    labels = query.values(lambda s: col(s.label))
+    assert [(str(o.label), o.date) for o in query.objects()] == list(
+        zip(labels, dates, strict=True)
+    )
+    assert dates != sorted(dates, key=str)  # the objects' order is not the dates'
