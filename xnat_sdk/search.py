@@ -12,7 +12,7 @@ instance of that class, so mypy checks every field name and every compared value
         .where(lambda s: (col(s.project) == "P1") & (col(s.label).like("E%")))
         .columns(lambda s: [col(s.label), col(s.date)])
     )
-    table = query.all()          # SearchTable: rows keyed by model field names
+    table = query.all()          # SearchTable: the chosen columns by model field name
     sessions = query.objects()   # list[MrSessionData], bound and lazy
     dates = query.values(lambda s: col(s.date))   # list[datetime.date | None]
 
