@@ -408,7 +408,7 @@ class XNATSession(Walks):
         every one, which made a write cost as much as the objects held."""
         uri = obj._xnat_uri
         with self._lock:  # other handles of the same object (from another listing)
-            same = [o for o in self._live if o is not obj and o._xnat_uri == uri]
+            same = [o for o in self._live if o is not obj and uri and o._xnat_uri == uri]
         for held in (obj, *same):
             held._xnat_forget()
         siblings = (obj._xnat_cache or {}).get("siblings")
