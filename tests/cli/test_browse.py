@@ -141,7 +141,11 @@ def test_search_typed_conditions(cli: Cli) -> None:
     # a wrong field or value is a usage error (nothing sent)
     bad = cli.run("search", "MrSessionData", "--where", "labell=E1")
     assert bad.returncode == 2 and "labell" in bad.stderr
-    assert cli.run("search", "MrSessionData", "--where", "date>=soon").returncode == 2
+    soon = cli.run("search", "MrSessionData", "--where", "date>=soon")
+    assert soon.returncode == 2 and "YYYY-MM-DD" in soon.stderr
+    # a doubled '=' searched for "=E1" and found nothing
+    twice = cli.run("search", "MrSessionData", "--where", "label==E1")
+    assert twice.returncode == 2 and "label=E1" in twice.stderr
 
 
 def test_ls_filters_on_columns_it_does_not_show(cli: Cli, server: LocalXNAT) -> None:

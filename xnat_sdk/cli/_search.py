@@ -15,6 +15,11 @@ __all__ = ["parse_condition"]
 
 _CONDITION = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(!=|<=|>=|=|<|>|~)\s*(.*)$", re.S)
 _DEFAULT_COLUMNS = ("label", "project", "date")
+_FORMS = {
+    "date": "as YYYY-MM-DD (2024-01-31)",
+    "datetime": "as YYYY-MM-DD HH:MM:SS",
+    "time": "as HH:MM:SS",
+}
 
 SEARCH_HELP = """Search for objects of TYPE (an xsi type such as xnat:mrSessionData, or a
 model class name such as MrSessionData) with typed conditions.
@@ -65,12 +70,19 @@ def parse_condition(cls: type[Any], text: str) -> Callable[[Any], Any]:
     if match is None:
         raise click.BadParameter(f"{text!r} is not FIELD OP VALUE", param_hint="--where")
     name, op, raw = match.groups()
+    if raw.startswith("="):  # label==x would search for "=x"
+        raise click.BadParameter(
+            f"{text!r}: OP is one of = != < <= > >= ~ (one '=': {name}={raw[1:]})",
+            param_hint="--where",
+        )
     spec = _field(cls, name, "--where")
     try:
         value = raw if op == "~" else convert_scalar(spec.scalar, raw)
     except ValueError as exc:
+        form = _FORMS.get(spec.scalar)
+        why = f"write it {form}" if form else str(exc)
         raise click.BadParameter(
-            f"{raw!r} is not a {spec.scalar} for {name}: {exc}", param_hint="--where"
+            f"{raw!r} is not a {spec.scalar} for {name}: {why}", param_hint="--where"
         ) from None
     compare: dict[str, Callable[[Any, Any], Any]] = {
         "=": lambda c, v: c == v,
