@@ -838,30 +838,37 @@ def _prefill_part(owner: XNATObject, table: ClassFields, path: str, value: Any) 
     target = spec.target
     if not spec.single or not rest or not isinstance(target, type):
         return
-    part = _listed_part(owner, spec)
-    if part is _UNKNOWN:
-        return
-    if part is None:
+
+    def made() -> XNATObject:
         cls = _part_class(target, predicate)
         part = _bound_part(owner, cls)
         part._xnat_cache["xnat_xpath"] = f"{spec.path}[@xsi:type={cls.__xsi_type__}]"
-        part._xnat_cache["partial_of"] = spec.name
-        object.__setattr__(owner, spec.name, part)
-    _into_part(part, rest, value, _prefill_part)
+        return part
+
+    part = _listed_part(owner, spec, made)
+    if part is not None:
+        _into_part(part, rest, value, _prefill_part)
 
 
-def _listed_part(owner: XNATObject, spec: FieldSpec) -> Any:
-    """``owner``'s part ``spec`` as listing columns may fill it: None when there is none yet,
-    the part when only listings filled it, ``_UNKNOWN`` when they must leave it alone (its
-    owner's document gave it, or it is navigation)."""
+def _listed_part(
+    owner: XNATObject, spec: FieldSpec, made: Callable[[], XNATObject]
+) -> XNATObject | None:
+    """``owner``'s part ``spec`` for listing columns to fill: the one only listings filled,
+    else a new one from ``made()`` (set on ``owner``, marked so); None when they must leave
+    it alone (its owner's document gave it, or it is navigation)."""
     if runtime_owned(type(owner), spec.name):
-        return _UNKNOWN
-    try:
-        part: Any = object.__getattribute__(owner, spec.name)
-    except AttributeError:
         return None
-    if part is not None and not (part._xnat_cache or {}).get("partial_of"):
-        return _UNKNOWN
+    try:
+        held: Any = object.__getattribute__(owner, spec.name)
+    except AttributeError:
+        held = None
+    if isinstance(held, XNATObject):
+        return held if (held._xnat_cache or {}).get("partial_of") else None
+    if held is not None:
+        return None
+    part = made()
+    part._xnat_cache["partial_of"] = spec.name
+    object.__setattr__(owner, spec.name, part)
     return part
 
 
@@ -880,14 +887,9 @@ def _prefill_nested(owner: XNATObject, table: ClassFields, path: str, value: Any
     target = spec.target if spec is not None else None
     if spec is None or not spec.single or not isinstance(target, type):
         return
-    part = _listed_part(owner, spec)
-    if part is _UNKNOWN:
-        return
-    if part is None:
-        part = _bound_part(owner, target)
-        part._xnat_cache["partial_of"] = spec.name
-        object.__setattr__(owner, spec.name, part)
-    _into_part(part, path, value, _prefill_nested)
+    part = _listed_part(owner, spec, lambda: _bound_part(owner, target))
+    if part is not None:
+        _into_part(part, path, value, _prefill_nested)
 
 
 def _into_part(
