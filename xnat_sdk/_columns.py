@@ -217,13 +217,13 @@ def _narrowing(session: XNATSession, column: str, listing: str, root: str) -> st
     """The type ``column`` narrows a listing rooted at ``root`` to, if any: a type that
     extends ``root`` (by the models this session knows; a type none knows narrows nothing
     here)."""
+    from xnat_sdk._objects.core import canonical_xsi
     from xnat_sdk._objects.registry import model_class
-    from xnat_sdk.models import XSI_TYPES
 
     kind = _type_of(column, listing)
     if kind is None or kind.lower() == root.lower():
         return None
-    canonical = next((x for x in XSI_TYPES if x.lower() == kind.lower()), kind)
+    canonical = canonical_xsi(kind) or kind
     found, base = model_class(canonical, session), model_class(root, session)
     if found is None or base is None or found is base or not issubclass(found, base):
         return None

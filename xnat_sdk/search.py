@@ -560,18 +560,17 @@ class Query(Generic[M]):
         from xnat_sdk._answers import fetch
         from xnat_sdk._values import MAX_TARGET, target_length
 
-        ids = list(dict.fromkeys(str(row.get(where["key_id"]) or "") for row in table))
-        found: dict[str, str] = {}
-        group: list[str] = []
         base = "/data/experiments"
-        for ident in [*ids, ""]:
-            query = {"columns": "ID,xsiType", "ID": ",".join([*group, ident]), "format": "json"}
-            if ident and (not group or target_length(base, query) <= MAX_TARGET):
-                group.append(ident)
-                continue
+        groups: list[list[str]] = [[]]
+        for ident in dict.fromkeys(str(row.get(where["key_id"]) or "") for row in table):
+            wider = {"columns": "ID,xsiType", "ID": ",".join([*groups[-1], ident])}
+            if groups[-1] and target_length(base, {**wider, "format": "json"}) > MAX_TARGET:
+                groups.append([])
+            groups[-1].append(ident)
+        found: dict[str, str] = {}
+        for group in groups:
             answer = fetch(self._session, base, {"columns": "ID,xsiType", "ID": ",".join(group)})
             found.update({str(r.get("ID")): str(r.get("xsiType") or "") for r in answer.rows()})
-            group = [ident] if ident else []
         return found
 
     def _object_keys(self) -> dict[str, str]:

@@ -393,12 +393,17 @@ class XNATSession(Walks):
     def clearcache(self) -> None:
         """Forget every cached listing and object document of this session: listings and
         objects you already hold read from the server again on their next use."""
+        held = self._new_generation()
+        for obj in held:
+            obj.clearcache()
+
+    def _new_generation(self) -> list[XNATObject]:
+        """Make every cached listing and document stale (they read again on next use) and
+        forget the session's own cache; the objects held, for those that empty them."""
         with self._lock:
             self._generation += 1
             self._cache.clear()
-            held = list(self._live)
-        for obj in held:
-            obj.clearcache()
+            return list(self._live)
 
     def _written(self, obj: XNATObject, *, listings: bool) -> None:
         """After a write to ``obj``: its document, fields and listing-row answers are read
@@ -413,9 +418,7 @@ class XNATSession(Walks):
             held._xnat_forget()
         siblings = (obj._xnat_cache or {}).get("siblings")
         if listings:
-            with self._lock:
-                self._generation += 1
-                self._cache.clear()
+            self._new_generation()
         elif siblings is not None:
             siblings._forget_tables()
 

@@ -76,6 +76,7 @@ __all__ = [
     "Creatable",
     "GenericObject",
     "XNATObject",
+    "canonical_xsi",
     "child_items",
     "field_params",
     "item_params",
@@ -932,16 +933,24 @@ def _known_empty(obj: XNATObject, spec: FieldSpec) -> None:
 _LOWER_XSI: dict[str, str] = {}
 
 
+def canonical_xsi(xsi: str) -> str | None:
+    """The models' spelling of an xsi type named in any case (``xnat:mrsessiondata``: XNAT
+    lower-cases paths), or None for a type they do not know."""
+    if not _LOWER_XSI:
+        from xnat_sdk.models import XSI_TYPES
+
+        _LOWER_XSI.update({k.lower(): k for k in XSI_TYPES})
+    return _LOWER_XSI.get(xsi.lower())
+
+
 def _part_class(target: type, predicate: str) -> type[XNATObject]:
     """The class a part's ``[@xsi:type=...]`` step names (any case), if it derives from
     ``target`` (a generated model class); else ``target``."""
     xsi = predicate.partition("=")[2].rstrip("]").strip()
     if xsi:
-        from xnat_sdk.models import XSI_TYPES, model_for
+        from xnat_sdk.models import model_for
 
-        if not _LOWER_XSI:
-            _LOWER_XSI.update({k.lower(): k for k in XSI_TYPES})
-        canonical = _LOWER_XSI.get(xsi.lower())
+        canonical = canonical_xsi(xsi)
         found = model_for(canonical) if canonical else None
         if found is not None and issubclass(found, target):
             return found
