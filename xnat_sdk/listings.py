@@ -366,7 +366,7 @@ class Listing(Generic[T]):
             if key not in row:
                 continue
             value = str(row[key])
-            alternatives = [p.strip() for p in str(pattern).split(",") if p.strip()]
+            alternatives = [p.strip() for p in str(pattern).split(",")]  # "": empty cells
             if key == "xsiType":
                 found = any(_is_a(self._session, value, wanted) for wanted in alternatives)
             else:
@@ -374,7 +374,7 @@ class Listing(Generic[T]):
                     fnmatch.fnmatchcase(value.lower(), wanted.replace("%", "*").lower())
                     for wanted in alternatives
                 )
-            if alternatives and not found:
+            if not found:
                 return False
         return True
 
