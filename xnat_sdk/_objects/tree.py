@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from xnat_sdk._answers import fetch
-from xnat_sdk._columns import cell, check_answered, fetch_columns
+from xnat_sdk._columns import cell, check_answered, fetch_columns, root_of
 from xnat_sdk._objects.core import XNATObject
 from xnat_sdk._objects.registry import model_class
 from xnat_sdk.errors import XNATValidationError
@@ -259,7 +259,7 @@ def load_project_tree(
             {},
             list(dict.fromkeys(["ID", "label", "project", *subject_columns])),
             keys=("ID",),
-            root="xnat:subjectData",
+            root=root_of("subjects", f"{uri}/subjects"),
             listing="subjects",
         )
         if subject_columns
@@ -274,7 +274,7 @@ def load_project_tree(
         {},
         columns,
         keys=("ID",),
-        root="xnat:subjectAssessorData",
+        root=root_of("experiments", f"{uri}/experiments"),
         listing="experiments",
     )
     check_answered(rows, experiment_columns, "experiments", f"{uri}/experiments")
