@@ -29,6 +29,7 @@ from xnat_sdk._objects.travel import (
     attaching,
     call_one,
     close_sessions,
+    pack,
     renew_sessions,
 )
 from xnat_sdk.errors import XNATError, XNATMapError, XNATNotPicklableError, XNATValidationError
@@ -291,7 +292,7 @@ def run_calls(
 
             return _collect(items, local, len(items), False, stop_on_error, record, verbose)
     dask = _is_dask(executor)
-    payloads = [pickle.dumps(item) for item in items]
+    payloads = [pack(item) for item in items]
 
     def hand_out(run: str, token: TokenResult, generation: int) -> None:
         # calls already running on Dask workers take the newer token for any re-login (a

@@ -225,8 +225,12 @@ def _children(obj: Any, kind: str, target: str) -> tuple[str, Sequence[Any]]:
         return "project", obj.projects.values()
     if kind == "project":
         if target in ("experiment", "scan") and obj.xnat_session.caching:
-            # the whole tree below in three listing requests (see ProjectBase.load_tree)
-            return "subject", obj.load_tree().values()
+            from xnat_sdk._objects.tree import loaded_tree
+
+            # the tree the user loaded (with the columns they chose), else the whole tree
+            # below in three listing requests (see ProjectBase.load_tree)
+            tree = loaded_tree(obj)
+            return "subject", (tree if tree is not None else obj.load_tree()).values()
         return "subject", obj.subjects.values()
     if kind == "subject":
         return "experiment", obj.experiments.values()

@@ -173,6 +173,44 @@ def _server_sessions(server: LocalXNAT) -> set[str]:
     return {str(row["id"]) for row in rows}
 
 
+def scans_seen(experiment: Any) -> list[tuple[str, str, str]]:
+    """Every scan of the experiment with two fields the tree loaded and its quality."""
+    return [(s.id, s.type, str(s.quality)) for s in experiment.scans.values()]
+
+
+def scans_of_subject(subject: Any) -> int:
+    return sum(len(e.scans) for e in subject.experiments.values())
+
+
+def _archive_reads(server: LocalXNAT) -> list[str]:
+    """What the recorded requests read of the archive (logins and tokens left out)."""
+    return [
+        f"{r.method} {r.path}"
+        for r in server.faults.recorded()
+        if "/data/JSESSION" not in r.path and "/services/tokens/" not in r.path
+    ]
+
+
+def test_a_loaded_tree_travels_with_its_objects(
+    server: LocalXNAT, mapper: XNATSession, processes: ProcessPoolExecutor, dask_client: Any
+) -> None:
+    project = mapper.projects[PROJECT]
+    expected = project.map(scans_seen, "experiment")  # threads: the objects at hand
+    tree = project.load_tree(["type", "quality"])
+    server.faults.start_recording()
+    for executor in (processes, dask_client):
+        # the walk takes the tree the user loaded (with quality), and each experiment
+        # brings its scans: no listing, no document read, in this process or a worker
+        assert project.map(scans_seen, "experiment", executor=executor) == expected
+        subjects = list(tree.values())
+        counted = mapper.map_over(scans_of_subject, subjects, executor=executor)
+        assert list(counted.values()) == [4, 4, 4]  # 2 sessions x 2 scans each
+    assert _archive_reads(server) == []
+    # a field the tree did not load is still read where the call runs (one request)
+    mapper.map_over(scan_summary, [tree[0].experiments[0].scans[0]], executor=processes)
+    assert len(_archive_reads(server)) == 1
+
+
 def test_process_pool_workers_log_out_when_the_pool_ends(
     server: LocalXNAT, mapper: XNATSession
 ) -> None:

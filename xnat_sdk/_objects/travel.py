@@ -3,10 +3,12 @@ to a session on the other side.
 
 A pickled object holds its server URL, REST path, xsi type, class, the fields and document
 it had loaded and its parent (pickled the same way); never a session, a cookie, a password
-or a token. Unpickling inside :func:`attaching` (or :meth:`XNATSession.unpickle`) binds it to
-that session; elsewhere it binds to the session this process opened for its server
+or a token. Unpickling inside :func:`attaching` (or :meth:`XNATSession.unpickle`) binds it
+to that session; elsewhere it binds to the session this process opened for its server
 (:func:`worker_session`), else it comes back detached (its loaded fields readable, anything
-else raising :class:`~xnat_sdk.errors.XNATNotConnectedError`).
+else raising :class:`~xnat_sdk.errors.XNATNotConnectedError`). ``session.map`` sends each
+object with the listings loaded below it (:func:`pack`): a loaded tree's experiment reaches
+its worker with its scans.
 
 :class:`RunTask` is what ``session.map`` sends to a process or Dask worker with each object:
 the function, its arguments, the run's identity and its current alias token (issued for the
@@ -45,10 +47,12 @@ __all__ = [
     "listing_state",
     "object_state",
     "open_sessions",
+    "pack",
     "renew_sessions",
     "restore_file",
     "restore_listing",
     "restore_object",
+    "unpack",
     "worker_session",
 ]
 
@@ -212,6 +216,50 @@ def restore_listing(
         listing._from_doc = from_doc
         listing._index(pairs)
     return listing
+
+
+def _loaded_below(item: Any) -> list[tuple[XNATObject, dict[str, Any]]]:
+    """The listings loaded below ``item`` (an object's subjects, experiments, scans ... as a
+    walk or ``load_tree`` read them, while the session's cache holds them), by owner, and
+    the mark of scans a joined listing filled: what :func:`pack` sends along."""
+    from xnat_sdk._objects.core import XNATObject
+    from xnat_sdk.listings import Listing
+
+    found: list[tuple[XNATObject, dict[str, Any]]] = []
+    todo = [item] if isinstance(item, XNATObject) else []
+    seen: set[int] = set()
+    while todo:
+        owner = todo.pop()
+        if id(owner) in seen:
+            continue
+        seen.add(id(owner))
+        kept: dict[str, Any] = {}
+        for key, value in (owner._xnat_cache or {}).items():
+            if key == "batched":
+                kept[key] = value
+            elif isinstance(value, Listing) and value._parent is owner and not value._stale():
+                kept[key] = value
+                todo += (e for e in value._entries if isinstance(e, XNATObject))
+        if kept:
+            found.append((owner, kept))
+    return found
+
+
+def pack(item: Any) -> bytes:
+    """``item`` pickled for a map worker together with the listings loaded below it: a
+    subject of a loaded tree brings its experiments and their scans, so a call reads them
+    there without a request (the object's own pickle carries no listing: its parent's
+    would bring the whole tree)."""
+    return pickle.dumps((item, _loaded_below(item)))
+
+
+def unpack(data: bytes) -> Any:
+    """The item of :func:`pack`'s bytes, its listings back in place (call inside
+    :func:`attaching`)."""
+    item, below = pickle.loads(data)
+    for owner, kept in below:
+        owner._xnat_cache.update(kept)
+    return item
 
 
 def restore_file(server: str, row: Mapping[str, Any]) -> RemoteFile:
@@ -388,7 +436,7 @@ class RunTask:
                 self.server, self.run, self.alias, self.secret, self.verify, self.generation
             )
             with attaching(session):
-                obj = pickle.loads(payload)
+                obj = unpack(payload)
         except Exception as exc:
             return Outcome(False, None, type(exc).__name__, str(exc), traceback.format_exc())
         with kept_alive(session):
