@@ -546,32 +546,58 @@ class Query(Generic[M]):
     def objects(self) -> list[M]:
         """Run the search and return the matching objects (bound, lazy, typed as ``M``)."""
         table, where = self._run(self._object_keys())
-        kinds = self._experiment_types(table, where)
+        kinds = self._own_types(table, where)
         return [self._object(row, where, kinds) for row in table]
 
-    def _experiment_types(self, table: Table, where: Mapping[str, str]) -> dict[str, str]:
-        """``{experiment ID: xsi type}`` of the experiments found (a search answers no type,
-        and an ``ImageSessionData`` search finds MR, PET and CT sessions): from
-        ``/data/experiments`` filtered by ID, the IDs in as few requests as fit a request
-        line."""
+    def _own_types(self, table: Table, where: Mapping[str, str]) -> dict[str, str]:
+        """``{key: xsi type}`` of the experiments (key: ID) or scans (key: session ID/scan
+        ID) found: a search answers no type, and an ``ImageSessionData`` search finds MR,
+        PET and CT sessions (an ``ImageScanData`` one, MR and CT scans). Read from
+        ``/data/experiments`` filtered by ID (for scans, joined with their scans' types), the
+        IDs in as few requests as fit a request line."""
         cls = self._cls
-        if not issubclass(cls, ExperimentBase) or not table:
+        if not table or not issubclass(cls, ExperimentBase | ScanBase):
             return {}
-        from xnat_sdk._answers import fetch
+        from xnat_sdk._columns import cell, fetch_columns
+        from xnat_sdk._objects.tree import SCAN_ROOT, SCAN_XSI
+
+        scans = issubclass(cls, ScanBase)
+        key = where["key_session"] if scans else where["key_id"]
+        scan_id = f"{SCAN_ROOT}/ID"
+        query = {"xsiType": "xnat:imageSessionData"} if scans else {}
+        columns = ["ID", scan_id, SCAN_XSI] if scans else ["ID", "xsiType"]
+        found: dict[str, str] = {}
+        idents = (str(row.get(key) or "") for row in table)
+        for group in self._id_groups(idents, query, columns):
+            asked = {**query, "ID": ",".join(group)}
+            keys = columns[:2] if scans else columns[:1]  # what identifies a row
+            for row in fetch_columns(self._session, "/data/experiments", asked, columns, keys):
+                if scans:
+                    found[f"{row.get('ID')}/{cell(row, scan_id)}"] = str(cell(row, SCAN_XSI))
+                else:
+                    found[str(row.get("ID"))] = str(row.get("xsiType") or "")
+        return found
+
+    @staticmethod
+    def _id_groups(
+        idents: Iterable[str], query: Mapping[str, str], columns: Sequence[str]
+    ) -> list[list[str]]:
+        """The IDs (each once, in order) in groups whose ``/data/experiments`` request
+        target fits :data:`~xnat_sdk._values.MAX_TARGET`."""
         from xnat_sdk._values import MAX_TARGET, target_length
 
-        base = "/data/experiments"
         groups: list[list[str]] = [[]]
-        for ident in dict.fromkeys(str(row.get(where["key_id"]) or "") for row in table):
-            wider = {"columns": "ID,xsiType", "ID": ",".join([*groups[-1], ident])}
-            if groups[-1] and target_length(base, {**wider, "format": "json"}) > MAX_TARGET:
+        for ident in dict.fromkeys(idents):
+            wider = {
+                **query,
+                "format": "json",
+                "columns": ",".join(columns),
+                "ID": ",".join([*groups[-1], ident]),
+            }
+            if groups[-1] and target_length("/data/experiments", wider) > MAX_TARGET:
                 groups.append([])
             groups[-1].append(ident)
-        found: dict[str, str] = {}
-        for group in groups:
-            answer = fetch(self._session, base, {"columns": "ID,xsiType", "ID": ",".join(group)})
-            found.update({str(r.get("ID")): str(r.get("xsiType") or "") for r in answer.rows()})
-        return found
+        return groups
 
     def _object_keys(self) -> dict[str, str]:
         """The fields an object's URI is made of (name -> XML path under the root), asked
@@ -594,8 +620,11 @@ class Query(Generic[M]):
         cls = self._cls
         found = {name: str(row.get(column) or "") for name, column in where.items()}
         klass = cls
-        xsi = kinds.get(found["key_id"])
-        if xsi:  # the experiment's own type, when it derives from the class searched
+        if "key_session" in found:
+            xsi = kinds.get(f"{found['key_session']}/{found['key_id']}")
+        else:
+            xsi = kinds.get(found["key_id"])
+        if xsi:  # the object's own type, when it derives from the class searched
             concrete = class_for(xsi, cls, self._session)
             klass = concrete if issubclass(concrete, cls) else cls
         if issubclass(cls, ProjectBase):

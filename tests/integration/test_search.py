@@ -308,6 +308,28 @@ def test_objects_of_a_base_class_search_are_of_their_own_types(
     }
 
 
+def test_scans_of_a_base_class_search_are_of_their_own_types(
+    session: XNATSession, server: LocalXNAT, data: Data
+) -> None:
+    """An ``ImageScanData`` search finds MR and CT scans: each is of its own type, read
+    with one joined listing request for all their sessions."""
+    from xnat_sdk.models import CtScanData, ImageScanData
+
+    server.seed_scan(data.sessions["BOB_CT1"], "7", type="HEAD", xsi_type="xnat:ctScanData")
+    server.faults.start_recording()
+    found = session.query(ImageScanData).where(lambda s: col(s.project) == data.project).objects()
+    reads = [r.path for r in server.faults.recorded()]
+    kinds = {(o.uri.split("/")[3], o.id): type(o) for o in found}
+    assert kinds == {
+        (data.sessions["ALICE_MR1"], "1"): MrScanData,
+        (data.sessions["ALICE_MR1"], "2"): MrScanData,
+        (data.sessions["BOB_MR1"], "1"): MrScanData,
+        (data.sessions["BOB_CT1"], "7"): CtScanData,
+    }
+    assert reads.count("/data/experiments") == 1 and len(reads) == 2  # the search, the types
+    assert [o.type for o in found if isinstance(o, CtScanData)] == ["HEAD"]
+
+
 def test_a_search_over_an_abstract_type_finds_the_types_derived_from_it(
     session: XNATSession, server: LocalXNAT, data: Data
 ) -> None:

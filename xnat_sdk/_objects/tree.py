@@ -39,8 +39,8 @@ if TYPE_CHECKING:
 
 __all__ = ["batched_assessor_rows", "batched_scan_rows", "load_project_tree", "mark_loaded"]
 
-_SCAN_ROOT = "xnat:imageScanData"
-_SCAN_XSI = f"{_SCAN_ROOT}/extension_item/element_name"
+SCAN_ROOT = "xnat:imageScanData"
+SCAN_XSI = f"{SCAN_ROOT}/extension_item/element_name"
 _LISTED = ("ID", "label", "xsiType", "project", "date", "insert_date")
 _EXPERIMENT_COLUMNS = (*_LISTED, "subject_ID")
 #: the columns of a session's assessors listing (``ProjSubExptAsstList``)
@@ -48,7 +48,7 @@ _ASSESSOR_COLUMNS = (*_LISTED, "session_ID", "session_label")
 
 
 def _scan_specs(session: XNATSession, fields: Sequence[str]) -> list[FieldSpec]:
-    scan_class = model_class(_SCAN_ROOT, session)
+    scan_class = model_class(SCAN_ROOT, session)
     table = class_fields(scan_class) if scan_class is not None else None
     specs: list[FieldSpec] = []
     for name in fields:
@@ -85,8 +85,8 @@ def _scan_rows(
 ) -> dict[str, list[dict[str, Any]]]:
     """Scan rows by session ID, from ONE joined listing request."""
     paths = ["ID", "type", *[s.path for s in specs]]
-    xpaths = {path: f"{_SCAN_ROOT}/{path}" for path in dict.fromkeys(paths)}
-    columns = ["ID", *xpaths.values(), _SCAN_XSI]
+    xpaths = {path: f"{SCAN_ROOT}/{path}" for path in dict.fromkeys(paths)}
+    columns = ["ID", *xpaths.values(), SCAN_XSI]
     rows = fetch_columns(
         session,
         f"{project_uri}/experiments",
@@ -105,7 +105,7 @@ def _scan_rows(
             for path, xpath in xpaths.items()
             if xpath in row or xpath.lower() in row
         }
-        scan["xsiType"] = cell(row, _SCAN_XSI) or _SCAN_ROOT
+        scan["xsiType"] = cell(row, SCAN_XSI) or SCAN_ROOT
         found.append(scan)
     return by_session
 
@@ -128,7 +128,7 @@ def mark_loaded(pairs: Sequence[tuple[dict[str, Any], Any]], specs: list[FieldSp
 
 def _all_scan_specs(session: XNATSession) -> list[FieldSpec]:
     """The single-valued data fields every scan has (``xnat:imageScanData``'s own)."""
-    scan_class = model_class(_SCAN_ROOT, session)
+    scan_class = model_class(SCAN_ROOT, session)
     if scan_class is None:
         return []
     return [
