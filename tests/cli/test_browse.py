@@ -118,6 +118,43 @@ def test_tree_counts_and_sizes(cli: Cli) -> None:
     assert [r["path"] for r in rows] == ["S2", "S2/E2", "S2/E2/T1"]
 
 
+def test_tree_counts_every_level_s_resources_in_requests_per_session(
+    cli: Cli, server: LocalXNAT
+) -> None:
+    """Resources of the project, a subject and a session count with the scans' (they were
+    left out), each a node of its own; the files are listed once per object that can hold
+    resources, a session's scans in one listing (it was one per scan)."""
+    server.seed_project("TREEP")
+    subject = server.seed_subject("TREEP", "S1")
+    session = server.seed_session("TREEP", "S1", "E1")
+    for number in range(1, 6):
+        server.seed_scan(session, str(number), type=f"T{number}")
+        pk = server.store.one(
+            "SELECT pk FROM scans WHERE experiment_id=? AND id=?", (session, str(number))
+        )
+        assert pk is not None
+        server.seed_file(server.seed_resource("scan", int(pk[0]), "DICOM"), "x.dcm", b"s" * 10)
+    for kind, owner, label, size in (
+        ("project", "TREEP", "PROTOCOL", 100),
+        ("subject", subject, "CONSENT", 200),
+        ("experiment", session, "NOTES", 300),
+    ):
+        server.seed_file(server.seed_resource(kind, owner, label), "f.txt", b"r" * size)
+    server.faults.start_recording()
+    tree = cli.json("tree", "TREEP")
+    files_read = [r.path for r in server.faults.recorded() if r.path.endswith("/files")]
+    assert (tree["files"], tree["size"]) == (8, 5 * 10 + 100 + 200 + 300)
+    s1 = tree["children"][0]
+    e1 = s1["children"][0]
+    assert [(c["level"], c["label"], c["files"], c["size"]) for c in e1["children"]] == [
+        *(("scan", f"T{n}", 1, 10) for n in range(1, 6)),
+        ("resource", "NOTES", 1, 300),
+    ]
+    assert [c["label"] for c in s1["children"]] == ["E1", "CONSENT"]
+    assert tree["children"][-1]["label"] == "PROTOCOL"
+    assert len(files_read) == 4  # the project, the subject, the session, its scans
+
+
 def test_users_and_whoami(cli: Cli) -> None:
     users = cli.json("users", "ls")
     assert {"login": "admin", "email": "admin@example.com"}.items() <= next(

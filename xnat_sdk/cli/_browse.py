@@ -129,45 +129,99 @@ def ls(
     runtime.output.rows(names, rows, title=f"{kind} of {parsed.text}" if parsed.text else kind)
 
 
-def _resource_stats(obj: Any) -> tuple[int, int]:
-    files = size = 0
-    for row in obj.resources.tabulate().dicts():
-        files += int(row.get("file_count") or 0)
-        size += int(row.get("file_size") or 0)
-    return files, size
+_BELOW = {"project": ("subjects", "subject"), "subject": ("experiments", "experiment")}
+_TREE_WORKERS = 8
+"""File listings ``tree`` reads side by side."""
 
 
-def _node(kind: str, obj: Any, children: list[dict[str, Any]]) -> dict[str, Any]:
-    files = sum(int(c["files"]) for c in children)
-    size = sum(int(c["size"]) for c in children)
-    if kind in ("scan", "resource"):
-        files, size = (
-            _resource_stats(obj) if kind == "scan" else (int(obj.file_count), int(obj.file_size))
-        )
+def _node(kind: str, obj: Any) -> dict[str, Any]:
     label = getattr(obj, "label", None) or getattr(obj, "type", None) or ""
     ident = obj.uri.rstrip("/").rsplit("/", 1)[-1]
-    return {
-        "level": kind,
-        "id": ident,
-        "label": str(label),
-        "files": files,
-        "size": size,
-        "children": children,
-    }
+    return {"level": kind, "id": ident, "label": str(label), "files": 0, "size": 0, "children": []}
+
+
+def _skeleton(obj: Any, kind: str, asks: dict[int, list[str]]) -> dict[str, Any]:
+    """The node of ``obj`` and those below it, counts not yet filled: ``asks`` gets the file
+    listings each node's counts come from (its own resources'; a session's, its scans' too,
+    in one listing for them all)."""
+    from xnat_sdk._objects.core import routed_experiment_uri
+    from xnat_sdk._objects.navigation import ImageSessionBase
+
+    node = _node(kind, obj)
+    children: list[dict[str, Any]] = []
+    if kind in _BELOW:
+        attr, child = _BELOW[kind]
+        listing = getattr(obj, attr)
+        if kind == "project" and obj.xnat_session.caching:
+            listing = obj.load_tree()  # subjects, experiments and scans: three requests
+        children = [_skeleton(item, child, asks) for item in listing.values()]
+        asks[id(node)] = [f"{obj.uri}/files"]
+    elif kind == "experiment":
+        uri = routed_experiment_uri(obj.uri)
+        asks[id(node)] = [f"{uri}/files"]
+        if isinstance(obj, ImageSessionBase):
+            children = [_node("scan", scan) for scan in obj.scans.values()]
+            asks[id(node)].append(f"{uri}/scans/ALL/files")
+    else:  # a scan asked for itself
+        asks[id(node)] = [f"{obj.uri}/files"]
+    node["children"] = children
+    return node
+
+
+def _file_counts(session: Any, uri: str) -> dict[tuple[str, str], list[int]]:
+    """``{(scan ID or "", resource label): [files, bytes]}`` of one file listing."""
+    from xnat_sdk._answers import fetch
+    from xnat_sdk.transfers._paths import split_file_uri
+
+    counts: dict[tuple[str, str], list[int]] = {}
+    for row in fetch(session, uri).rows(numbers=("Size",)):
+        found = split_file_uri(str(row.get("URI", ""))) or ("", "", "")
+        label = str(row.get("collection") or found[1])
+        entry = counts.setdefault((found[0], label), [0, 0])
+        entry[0] += 1
+        entry[1] += int(row.get("Size") or 0)
+    return counts
+
+
+def _fill(node: dict[str, Any], asks: dict[int, list[str]], answers: dict[str, Any]) -> None:
+    """Counts from the listings read, then sums upwards; a node's own resources holding
+    files become its ``resource`` children (a scan's are summed into it)."""
+    for child in node["children"]:
+        if child["level"] != "scan" or id(child) in asks:
+            _fill(child, asks, answers)
+    scans = {c["id"]: c for c in node["children"] if c["level"] == "scan"}
+    resources: list[dict[str, Any]] = []
+    for uri in asks.get(id(node), ()):
+        for (scan, label), (files, size) in answers[uri].items():
+            if node["level"] == "scan" or uri.endswith("/scans/ALL/files"):
+                target = node if node["level"] == "scan" else scans.get(scan)
+                if target is not None:
+                    target["files"] += files
+                    target["size"] += size
+            else:
+                resource = {"level": "resource", "id": label, "label": label}
+                resources.append({**resource, "files": files, "size": size, "children": []})
+    node["children"] += resources
+    if node["level"] != "scan":
+        node["files"] = sum(int(c["files"]) for c in node["children"])
+        node["size"] = sum(int(c["size"]) for c in node["children"])
 
 
 def build_tree(obj: Any, kind: str) -> dict[str, Any]:
-    """The hierarchy below ``obj`` with file counts and sizes (scans: from their
-    resources' listing; above: sums)."""
-    below = {"project": ("subjects", "subject"), "subject": ("experiments", "experiment")}
-    if kind in below:
-        attr, child = below[kind]
-        children = [build_tree(item, child) for item in getattr(obj, attr).values()]
-    elif kind == "experiment" and hasattr(obj, "scans"):
-        children = [build_tree(item, "scan") for item in obj.scans.values()]
-    else:
-        children = []
-    return _node(kind, obj, children)
+    """The hierarchy below ``obj`` with file counts and sizes: a project's tree in three
+    listing requests, then one file listing per project, subject and scan asked for, and
+    two per session (its own resources, all its scans), read side by side; a resource
+    holding files is a node of its own under its project, subject or session."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    asks: dict[int, list[str]] = {}
+    root = _skeleton(obj, kind, asks)
+    uris = [uri for found in asks.values() for uri in found]
+    session = obj.xnat_session
+    with ThreadPoolExecutor(_TREE_WORKERS) as pool:
+        answers = dict(zip(uris, pool.map(lambda u: _file_counts(session, u), uris), strict=True))
+    _fill(root, asks, answers)
+    return root
 
 
 def _flatten(node: dict[str, Any], path: str = "") -> list[dict[str, Any]]:
