@@ -41,7 +41,7 @@ import urllib3.exceptions
 
 from xnat_sdk import __version__
 from xnat_sdk._record import FrozenRecord
-from xnat_sdk._urls import redact_url
+from xnat_sdk._urls import redact_text, redact_url
 from xnat_sdk.errors import XNATConnectionError, XNATSSLError, XNATTimeoutError
 
 if TYPE_CHECKING:
@@ -314,7 +314,7 @@ def _never_connected(exc: BaseException) -> bool:
 
 def _reason(exc: BaseException) -> str:
     """A short cause of a connection failure (the innermost useful words)."""
-    text = str(exc)
+    text = redact_text(str(exc))
     for marker in ("Failed to establish a new connection: ", "Connection aborted.', "):
         if marker in text:
             text = text.split(marker, 1)[1]
@@ -349,6 +349,19 @@ def scrub(exc: BaseException) -> None:
             headers["Authorization"] = "<redacted>"
         if item is not exc and item.__traceback__ is not None:
             traceback.clear_frames(item.__traceback__)
+        item = item.__cause__ or item.__context__
+
+
+def redact_messages(exc: BaseException) -> None:
+    """Hide a token path's secret in the messages of an exception chain (requests quotes the
+    path of a request that failed to connect: a traceback would print it)."""
+    seen: set[int] = set()
+    item: BaseException | None = exc
+    while item is not None and id(item) not in seen:
+        seen.add(id(item))
+        text = str(item)
+        if redact_text(text) != text:
+            item.args = (redact_text(text),)
         item = item.__cause__ or item.__context__
 
 
@@ -561,12 +574,14 @@ class Transport:
                 auth=auth,
             )
         except requests.exceptions.SSLError as exc:
+            redact_messages(exc)
             if auth is not None:
                 scrub(exc)
             raise XNATSSLError(
                 f"{call.method} {redact_url(call.url)}: TLS failure: {_reason(exc)}"
             ) from exc
         except requests.exceptions.RequestException as exc:
+            redact_messages(exc)
             if auth is not None:
                 scrub(exc)
             never = _never_connected(exc)

@@ -20,6 +20,7 @@ import pickle
 import secrets
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,14 @@ from xnat_sdk._objects.travel import (
     pack,
     renew_sessions,
 )
-from xnat_sdk.errors import XNATError, XNATMapError, XNATNotPicklableError, XNATValidationError
+from xnat_sdk.errors import (
+    XNATError,
+    XNATMapError,
+    XNATNotFoundError,
+    XNATNotPicklableError,
+    XNATTokenWarning,
+    XNATValidationError,
+)
 from xnat_sdk.progress import CountProgress
 
 if TYPE_CHECKING:
@@ -241,15 +249,44 @@ class _Grant:
             self._renewed(self.run, token, number)
 
     def close(self) -> None:
-        """Invalidate every token of the run (all are tried; the first failure is raised)."""
-        failure: BaseException | None = None
-        for token in self.issued:
-            try:
-                self._session.services.invalidate_token(token)
-            except Exception as exc:
-                failure = failure or exc
-        if failure is not None:
-            raise failure
+        """Invalidate every token of the run, each tried again after a failure; one the
+        server still refuses is left to the session, whose disconnect tries it once more,
+        with a warning naming its alias. Never raises: the run's results (or its
+        ``XNATMapError``) stand."""
+        left = [token for token in self.issued if not invalidate(self._session, token)]
+        if left:
+            self._session._tokens_left.extend(left)
+            warn_tokens_left(self._session, left, "the session's disconnect tries again")
+
+
+_INVALIDATE_WAITS = (0.5, 1.0, 2.0)
+"""Seconds before each new try of a token invalidation the server failed."""
+
+
+def invalidate(session: XNATSession, token: TokenResult, waits: Sequence[float] = ()) -> bool:
+    """Invalidate ``token``, tried again after each of ``waits`` (default
+    :data:`_INVALIDATE_WAITS`) when it fails; True once it is invalid (an unknown token
+    is)."""
+    for wait in (0.0, *(waits or _INVALIDATE_WAITS)):
+        time.sleep(wait)
+        try:
+            session.services.invalidate_token(token)
+            return True
+        except XNATNotFoundError:
+            return True
+        except XNATError as exc:
+            session.logger.debug("invalidating token %s failed: %s", token.alias, exc)
+    return False
+
+
+def warn_tokens_left(session: XNATSession, left: Sequence[TokenResult], then: str) -> None:
+    aliases = ", ".join(token.alias for token in left)
+    message = (
+        f"{len(left)} alias token(s) of a map run could not be invalidated on "
+        f"{session.server} ({aliases}): they log in until they expire; {then}"
+    )
+    session.logger.warning(message)
+    warnings.warn(message, XNATTokenWarning, stacklevel=4)
 
 
 _ASSUMED_TOKEN_LIFETIME = 2 * 24 * 3600.0

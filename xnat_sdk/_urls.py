@@ -1,14 +1,18 @@
-"""URLs fit for messages and logs: user info and secret-looking query values hidden."""
+"""URLs fit for messages and logs: user info, secret-looking query values and the secret of
+an alias-token path hidden."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 
-__all__ = ["encode_query", "redact_url"]
+__all__ = ["encode_query", "redact_text", "redact_url"]
 
 _SECRET_KEYS = ("pass", "secret", "token", "jsession", "alias", "auth")
+_TOKEN_PATH = re.compile(r"(/services/tokens/(?:in)?validate/[^/?#]+/)[^/?#]+")
+"""XNAT's token paths end in ``{alias}/{secret}`` (``AliasTokenRestlet``)."""
 
 
 def encode_query(params: Mapping[str, Any]) -> str:
@@ -22,7 +26,8 @@ LONG_VALUE = 200
 
 
 def redact_url(url: str) -> str:
-    """``url`` with user info and secret-looking query values replaced by ``***``, and
+    """``url`` with user info, secret-looking query values and a token path's secret
+    replaced by ``***``, and
     query values longer than :data:`LONG_VALUE` characters shortened (``abc...[12000
     characters]``): a message names the request, it does not repeat a long value."""
     parts = urlsplit(url)
@@ -35,7 +40,14 @@ def redact_url(url: str) -> str:
         secret = any(_secret_key(key) for key, _ in pairs)
         if secret or any(len(value) > LONG_VALUE for _, value in pairs):
             query = "&".join(f"{_quoted(k)}={_shown(k, v)}" for k, v in pairs)
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    path = _TOKEN_PATH.sub(r"\1***", parts.path)
+    return urlunsplit((parts.scheme, netloc, path, query, parts.fragment))
+
+
+def redact_text(text: str) -> str:
+    """``text`` (a message that may quote a request's path) with any token path's secret
+    replaced by ``***``."""
+    return _TOKEN_PATH.sub(r"\1***", text)
 
 
 def _quoted(text: str) -> str:

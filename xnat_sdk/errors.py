@@ -39,6 +39,7 @@ __all__ = [
     "XNATSSLError",
     "XNATServerError",
     "XNATTimeoutError",
+    "XNATTokenWarning",
     "XNATTransferError",
     "XNATTypeMismatchError",
     "XNATUnknownTypeWarning",
@@ -268,6 +269,11 @@ class XNATUnknownTypeWarning(UserWarning):
 
 class XNATInsecureWarning(UserWarning):
     """TLS certificate verification was switched off (``verify=False``)."""
+
+
+class XNATTokenWarning(UserWarning):
+    """An alias token the SDK issued (for a ``map`` run) could not be invalidated: it logs
+    in until it expires, or until a later try (at the session's disconnect) succeeds."""
 
 
 _H3 = re.compile(r"<h3>(.*?)</h3>", re.IGNORECASE | re.DOTALL)

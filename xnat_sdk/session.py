@@ -83,7 +83,7 @@ if TYPE_CHECKING:
     from xnat_sdk.models._classes import ModelClasses
     from xnat_sdk.prearchive import Prearchive
     from xnat_sdk.search import Query as SearchQuery
-    from xnat_sdk.services import Services
+    from xnat_sdk.services import Services, TokenResult
     from xnat_sdk.transfers import UploadSource
     from xnat_sdk.users import Users
 
@@ -152,6 +152,8 @@ class XNATSession(Walks):
         self._version: str | None = None
         self.caching: bool = True
         """When False every listing and object read goes to the server again."""
+        self._tokens_left: list[TokenResult] = []
+        """Alias tokens of map runs the server failed to invalidate (tried at disconnect)."""
         self._mount: Path | None = None
         mount = os.environ.get("XNAT_DATA")
         if mount:
@@ -201,10 +203,21 @@ class XNATSession(Walks):
         if self._rest.interface is None:
             self._rest.close(logout=False)
             return
+        if self._tokens_left:
+            self._invalidate_left()
         try:
             self._rest.close(logout=self._logout_on_disconnect)
         finally:
             self.clearcache()
+
+    def _invalidate_left(self) -> None:
+        """Try once more the map runs' tokens the server failed to invalidate."""
+        from xnat_sdk._maprun import invalidate, warn_tokens_left
+
+        left = [t for t in self._tokens_left if not invalidate(self, t, waits=(0.5,))]
+        self._tokens_left = []
+        if left:
+            warn_tokens_left(self, left, "none is tried again")
 
     # -- keep-alive ---------------------------------------------------------------------------
 

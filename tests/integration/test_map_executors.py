@@ -29,9 +29,11 @@ from xnat_sdk.errors import (
     XNATError,
     XNATMapError,
     XNATNotPicklableError,
+    XNATTokenWarning,
     XNATValidationError,
 )
 from xnat_sdk.mapping import MappedFunctionFailed
+from xnat_sdk.services import TokenResult
 from xnat_sdk.session import XNATSession
 from xnat_sdk.testing.local import LocalXNAT
 
@@ -209,6 +211,61 @@ def test_a_loaded_tree_travels_with_its_objects(
     # a field the tree did not load is still read where the call runs (one request)
     mapper.map_over(scan_summary, [tree[0].experiments[0].scans[0]], executor=processes)
     assert len(_archive_reads(server)) == 1
+
+
+def label_or_fail(experiment: Any) -> str:
+    if str(experiment.label).endswith("2_MR1"):
+        raise ValueError("not this one")
+    return str(experiment.label)
+
+
+def test_a_failed_token_invalidation_keeps_the_results_and_is_tried_again(
+    server: LocalXNAT,
+    mapper: XNATSession,
+    processes: ProcessPoolExecutor,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A run whose token the server fails to invalidate returned no results (the error
+    replaced them, and stop_on_error's XNATMapError) and left the token alive: the
+    invalidation is tried again, then at disconnect, with a warning; no message or log line
+    holds the token's secret."""
+    from xnat_sdk import _maprun
+
+    monkeypatch.setattr(_maprun, "_INVALIDATE_WAITS", (0.01, 0.01))
+    invalidate = "/data/services/tokens/invalidate"
+    project = mapper.projects[PROJECT]
+    tokens = IssuedTokens(mapper)
+    caplog.set_level("DEBUG", logger="xnat_sdk")
+    server.faults.fail_next(2, prefix=invalidate)  # the first try and one more fail
+    results = project.map(label_or_fail, "experiment", executor=processes)
+    failed = [r for r in results.values() if isinstance(r, MappedFunctionFailed)]
+    assert len(results) == 6 and len(failed) == 1
+    assert_dead(server, tokens.issued[-1])
+    server.faults.fail_next(3, prefix=invalidate)  # every try fails
+    with (
+        pytest.warns(XNATTokenWarning, match="could not be invalidated"),
+        pytest.raises(XNATMapError, match="not this one"),
+    ):
+        project.map(label_or_fail, "experiment", executor=processes, stop_on_error=True)
+    alive = tokens.issued[-1]
+    assert alias_logs_in(server, alive)  # until the session's disconnect tries again
+    with xnat_sdk.connect(server.url, user=LOGIN, password=PASSWORD) as other:
+        other._tokens_left.append(alive)
+    assert not alias_logs_in(server, alive)
+    for token in tokens.issued:
+        assert all(token.secret not in record.getMessage() for record in caplog.records)
+    with pytest.raises(XNATError) as raised:
+        mapper.services.invalidate_token(TokenResult("0" * 36, alive.secret))
+    assert alive.secret not in str(raised.value) and "/***" in str(raised.value)
+
+
+def alias_logs_in(server: LocalXNAT, token: Any) -> bool:
+    try:
+        xnat_sdk.connect(server.url, user=token.alias, password=token.secret).disconnect()
+    except XNATError:
+        return False
+    return True
 
 
 def test_process_pool_workers_log_out_when_the_pool_ends(
