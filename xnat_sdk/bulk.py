@@ -8,8 +8,10 @@ and subject folders). A file already there
 with the listed size and MD5 is skipped, so a rerun (after a crash, on another worker, with
 more sessions) downloads only what is missing or wrong; every new file is written under a
 temporary name and renamed once verified, so a killed run leaves no half file under a
-final name. A file that fails is reported and the others go on; the call then raises
-:class:`~xnat_sdk.errors.XNATTransferError` naming it (nothing verified is lost).
+final name. A file that fails (or a session whose listing fails) is reported and the
+others go on; the call then raises :class:`~xnat_sdk.errors.XNATIncompleteDownloadError`
+naming it and holding the report (nothing verified is lost). Two files of one local path
+are never written over each other (the second is reported).
 
 :func:`sync_session` is a plain module-level function, so it is also what to hand
 ``session.map(..., executor=dask_client)``: each worker process then downloads its
@@ -31,7 +33,12 @@ from typing import TYPE_CHECKING, Any
 from xnat_sdk._answers import fetch, whole_number
 from xnat_sdk._objects.core import routed_experiment_uri
 from xnat_sdk.archives import safe_join
-from xnat_sdk.errors import XNATError, XNATTransferError, XNATValidationError, XNATValueError
+from xnat_sdk.errors import (
+    XNATError,
+    XNATIncompleteDownloadError,
+    XNATValidationError,
+    XNATValueError,
+)
 from xnat_sdk.progress import TransferProgress
 from xnat_sdk.transfers import download_file, local_folder, quote_path
 from xnat_sdk.transfers._paths import _safe_name, scans_matching, split_file_uri
@@ -136,6 +143,25 @@ def _check_workers(workers: object) -> None:
         raise XNATValidationError("workers", f"expected an int >= 1, got {workers!r}")
 
 
+def _one_per_target(plan: Sequence[FileToGet], report: DownloadReport) -> list[FileToGet]:
+    """``plan`` with one file per local path: a later file whose path is taken (scan ``1``
+    of type ``T1`` and scan ``1-T1`` share the folder ``1-T1``) is reported as failed, so
+    that no run overwrites what another file put there."""
+    taken: dict[Path, str] = {}
+    kept: list[FileToGet] = []
+    for item in plan:
+        first = taken.get(item.target)
+        if first is None:
+            taken[item.target] = item.uri
+            kept.append(item)
+        elif first != item.uri:  # (the same file listed twice goes once)
+            report.failed[item.uri] = (
+                f"its local path {item.target} is that of {first}, downloaded there: "
+                "not overwritten (download this one on its own, with download())"
+            )
+    return kept
+
+
 def get_files(
     session: XNATSession,
     plan: Sequence[FileToGet],
@@ -148,6 +174,7 @@ def get_files(
     (one progress bar per file and one overall bar on a terminal)."""
     _check_workers(workers)
     report = DownloadReport()
+    plan = _one_per_target(plan, report)
     lock = threading.Lock()
     total = sum(item.size or 0 for item in plan)
     with TransferProgress(verbose, overall_label=label, overall_total=total) as bars:
@@ -187,10 +214,11 @@ def get_files(
 def _raise_failures(report: DownloadReport) -> None:
     if report.failed:
         uri, message = next(iter(report.failed.items()))
-        raise XNATTransferError(
-            f"{len(report.failed)} file(s) failed (first: {uri}: {message}); "
+        raise XNATIncompleteDownloadError(
+            f"{len(report.failed)} file(s) or session(s) failed (first: {uri}: {message}); "
             f"{len(report.downloaded)} downloaded, {len(report.skipped)} already there. "
-            "Run again to fetch only what is missing."
+            "Run again to fetch only what is missing.",
+            report,
         )
 
 
@@ -228,15 +256,28 @@ def download_sessions(
     label: str = "download",
 ) -> DownloadReport:
     """The scan files of many sessions, each into its folder: the listings read ``workers``
-    at a time, then every file not already verified, ``workers`` at a time."""
+    at a time, then every file not already verified, ``workers`` at a time. A session whose
+    listing fails is reported (``failed``, by its listing's path) and the others go on;
+    any failure raises :class:`~xnat_sdk.errors.XNATIncompleteDownloadError` at the end,
+    holding the report."""
     _check_workers(workers)  # before any listing is read
     pairs = list(sessions)
     if not pairs:
         return DownloadReport()
     session = pairs[0][0]._xnat_bound_session()
+    unlisted: dict[str, str] = {}
+
+    def planned(pair: tuple[Any, Path]) -> list[FileToGet]:
+        try:
+            return plan_session(pair[0], pair[1], scan_filter)
+        except XNATError as exc:  # this session's files stay unknown; the others go on
+            unlisted[f"{pair[0].uri}/scans/ALL/files"] = f"{type(exc).__name__}: {exc}"
+            return []
+
     with ThreadPoolExecutor(workers) as pool:
-        plans = list(pool.map(lambda p: plan_session(p[0], p[1], scan_filter), pairs))
+        plans = list(pool.map(planned, pairs))
     plan = [item for found in plans for item in found]
     report = get_files(session, plan, workers=workers, verbose=verbose, label=label)
+    report.failed.update(unlisted)
     _raise_failures(report)
     return report

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import requests
 
+    from xnat_sdk.bulk import DownloadReport
+
 __all__ = [
     "XNATAuthError",
     "XNATBadRequestError",
@@ -23,6 +25,7 @@ __all__ = [
     "XNATError",
     "XNATFileExistsError",
     "XNATForbiddenError",
+    "XNATIncompleteDownloadError",
     "XNATInsecureWarning",
     "XNATIntegrityError",
     "XNATKeyError",
@@ -151,6 +154,16 @@ class XNATSSLError(XNATConnectionError):
 
 class XNATTransferError(XNATConnectionError):
     """A transfer broke off part way (connection dropped, body shorter than announced)."""
+
+
+class XNATIncompleteDownloadError(XNATTransferError):
+    """A bulk download (``download_files``, ``sync_session``) left files or sessions out:
+    :attr:`report` is its :class:`~xnat_sdk.bulk.DownloadReport` (``failed`` names each,
+    with its reason); a rerun fetches only what is missing."""
+
+    def __init__(self, message: str, report: DownloadReport) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 class XNATIntegrityError(XNATError):

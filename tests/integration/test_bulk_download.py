@@ -11,7 +11,7 @@ import pytest
 
 from tests.integration.conftest import RequestLog
 from xnat_sdk import bulk
-from xnat_sdk.errors import XNATTransferError
+from xnat_sdk.errors import XNATIncompleteDownloadError, XNATTransferError
 from xnat_sdk.session import XNATSession
 from xnat_sdk.testing.local import LocalXNAT
 
@@ -87,6 +87,47 @@ def test_a_failing_file_is_named_and_the_rest_complete(
     report = bulk.sync_session(experiment, tmp_path, workers=2)
     assert [Path(u).name for u in report.downloaded] == ["t1.png"]
     assert len(report.skipped) == 4
+
+
+def test_a_session_whose_listing_fails_is_named_and_the_others_complete(
+    server: LocalXNAT, session: XNATSession, tmp_path: Path
+) -> None:
+    """One failed file listing stopped the whole download before any file was fetched."""
+    name = _project(server)
+    project = session.projects[name]
+    s1 = project.subjects["S1"].experiments["S1_MR"]
+    server.faults.fail_next(1, status=500, prefix=f"{s1.uri}/scans/ALL/files")
+    with pytest.raises(XNATIncompleteDownloadError, match="1 file") as caught:
+        project.download_files(tmp_path, verbose=False)
+    report = caught.value.report
+    assert list(report.failed) == [f"{s1.uri}/scans/ALL/files"]
+    assert "XNATServerError" in report.failed[f"{s1.uri}/scans/ALL/files"]
+    assert len(report.downloaded) == 5  # S2's files
+    assert len(_tree(tmp_path / f"Bulk {name}" / "S2" / "S2_MR")) == 5
+    again = project.download_files(tmp_path, verbose=False)  # the rerun completes
+    assert len(again.downloaded) == 5 and len(again.skipped) == 5
+
+
+def test_two_files_of_one_local_path_do_not_overwrite_each_other(
+    server: LocalXNAT, session: XNATSession, tmp_path: Path
+) -> None:
+    """Scan 1 of type T1 and scan "1-T1" without a type share the folder 1-T1: the two
+    files took turns there (each run downloaded one and skipped the other)."""
+    name = f"BULK{next(_counter)}"
+    server.seed_project(name)
+    server.seed_subject(name, "S1")
+    eid = server.seed_session(name, "S1", "S1_MR")
+    for scan, kind in (("1", "T1"), ("1-T1", "")):
+        resource = server.seed_resource("scan", server.seed_scan(eid, scan, type=kind), "DICOM")
+        server.seed_file(resource, "0001.dcm", f"scan {scan}".encode())
+    experiment = session.projects[name].subjects["S1"].experiments["S1_MR"]
+    for _ in range(2):
+        with pytest.raises(XNATIncompleteDownloadError, match="not overwritten") as caught:
+            bulk.sync_session(experiment, tmp_path)
+        (failed,) = caught.value.report.failed
+        assert "/scans/1-T1/" in failed
+    assert _tree(tmp_path) == {"S1_MR/scans/1-T1/resources/DICOM/files/0001.dcm": b"scan 1"}
+    assert caught.value.report.skipped  # the second run kept the first file
 
 
 def test_download_files_of_a_search_result(
