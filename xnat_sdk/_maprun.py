@@ -244,6 +244,8 @@ class _Grant:
             args,
             kwargs,
             number,
+            timeout=self._session._rest.timeout,
+            retries=self._session._rest.transport.retries,
         )
         if number > 0 and self._renewed is not None:
             self._renewed(self.run, token, number)

@@ -268,6 +268,27 @@ def alias_logs_in(server: LocalXNAT, token: Any) -> bool:
     return True
 
 
+def read_document(experiment: Any) -> str:
+    return str(experiment.xnat_session.get_json(experiment.uri))[:20]
+
+
+def test_workers_take_the_caller_s_timeout(
+    server: LocalXNAT, processes: ProcessPoolExecutor, mapped: str
+) -> None:
+    """A worker's session had the SDK's default timeouts (300 s), whatever the caller's."""
+    with xnat_sdk.connect(server.url, user=LOGIN, password=PASSWORD, timeout=1.0) as quick:
+        (first, *_) = quick.projects[PROJECT].experiments.values()
+        server.faults.hang_next(prefix=first.uri, seconds=8)
+        started = time.monotonic()
+        results = quick.map_over(read_document, [first], executor=processes)
+        took = time.monotonic() - started
+        server.faults.clear()
+    (failed,) = results.values()
+    assert isinstance(failed, MappedFunctionFailed)
+    assert failed.exception_type == "XNATTimeoutError"
+    assert took < 6
+
+
 def test_process_pool_workers_log_out_when_the_pool_ends(
     server: LocalXNAT, mapper: XNATSession
 ) -> None:

@@ -289,11 +289,20 @@ def _take_newer(key: tuple[str, str], generation: int, alias: str, secret: str) 
 
 
 def worker_session(
-    server: str, run: str, alias: str, secret: str, verify: bool | str, generation: int = 0
+    server: str,
+    run: str,
+    alias: str,
+    secret: str,
+    verify: bool | str,
+    generation: int = 0,
+    *,
+    timeout: Any = None,
+    retries: int = 3,
 ) -> XNATSession:
-    """This process's session for (server, run): opened once, reused for every object; a
-    newer token of the run (``generation``: its number in the run) becomes its login for any
-    later re-login. A new run replaces (and logs out) the sessions of earlier runs."""
+    """This process's session for (server, run): opened once (with the caller's ``timeout``
+    and ``retries``), reused for every object; a newer token of the run (``generation``: its
+    number in the run) becomes its login for any later re-login. A new run replaces (and
+    logs out) the sessions of earlier runs."""
     from xnat_sdk.connection import connect
 
     key = (server, run)
@@ -304,7 +313,12 @@ def worker_session(
             return held.session
         stale = [k for k in _sessions if k[0] == server]
         old = [_sessions.pop(k).session for k in stale]
-        session = connect(server, user=alias, password=secret, verify=verify, keepalive=False)
+        settings: dict[str, Any] = {"retries": retries}
+        if timeout is not None:  # the caller's timeouts, not the SDK's defaults
+            settings["default_timeout"] = timeout
+        session = connect(
+            server, user=alias, password=secret, verify=verify, keepalive=False, **settings
+        )
         _sessions[key] = _Held(session, generation)
         _close_at_exit()
     for previous in old:
@@ -427,13 +441,25 @@ class RunTask:
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     generation: int = 0
     """The token's number in the run (0: the first issued)."""
+    timeout: Any = None
+    """The caller's session's default timeout (seconds, or (connect, read)); None: the
+    SDK's default."""
+    retries: int = 3
+    """The caller's session's retries of idempotent requests."""
 
     def __call__(self, payload: bytes) -> Outcome:
         """Attach the pickled object to this worker's session and call the function, the
         session kept alive meanwhile."""
         try:
             session = worker_session(
-                self.server, self.run, self.alias, self.secret, self.verify, self.generation
+                self.server,
+                self.run,
+                self.alias,
+                self.secret,
+                self.verify,
+                self.generation,
+                timeout=self.timeout,
+                retries=self.retries,
             )
             with attaching(session):
                 obj = unpack(payload)
