@@ -22,6 +22,7 @@ lower case (:func:`as_asked` finds each under the name asked); a shortcut of a p
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -292,7 +293,9 @@ def check_answered(
     hints = []
     for column in missing:
         same = [k for k in known if k.lower() == column.lower()]
-        if same:
+        if same == [column]:  # a shortcut the listing has, yet the answer lacks it
+            hints.append(f"{column!r} is one of the listing's: the answer was incomplete")
+        elif same:
             hints.append(f"{column!r} is {same[0]!r} (shortcuts are case-sensitive)")
         elif "/" in column:
             hints.append(f"XNAT does not know the data type of {column!r}")
@@ -309,7 +312,8 @@ def _rows_of(session: XNATSession, uri: str, query: Mapping[str, str]) -> list[d
     (the subject listings, ``/data/experiments``) or, from a project's experiments listing, a
     200 with an empty body, when a column's XML path names a field its data type does not
     have or an element XNAT cannot join (the query fails to build; xnat-web
-    ``QueryOrganizer.buildJoin``)."""
+    ``QueryOrganizer.buildJoin``). A 500 is asked once more first: a server's bad moment
+    passes, a bad column fails again."""
     columns = query.get("columns", "")
     paths = [c for c in columns.split(",") if "/" in c]
     hint = (
@@ -317,21 +321,38 @@ def _rows_of(session: XNATSession, uri: str, query: Mapping[str, str]) -> list[d
         f"or an element it cannot join to the listing; the XML paths asked: {', '.join(paths)}"
     )
     try:
-        answer: Answer = fetch(session, uri, query=query)
+        answer: Answer = _fetch_twice_on_500(session, uri, query, bool(paths))
     except XNATServerError as exc:
         if exc.status != 500 or not paths:
             raise
         raise XNATServerError(
-            exc.method, exc.url, exc.status, f"{exc.message} ({hint})", exc.response
+            exc.method, exc.url, exc.status, exc.message, exc.response, f"twice; {hint}"
         ) from exc
     except XNATResponseError as exc:
         body = exc.response.content if exc.response is not None else None
         if exc.status != 200 or body is None or body.strip() or not paths:
             raise
         raise XNATResponseError(
-            exc.method, exc.url, exc.status, f"the body is empty ({hint})", exc.response
+            exc.method, exc.url, exc.status, "the body is empty", exc.response, hint
         ) from exc
     return answer.rows()
+
+
+def _fetch_twice_on_500(
+    session: XNATSession, uri: str, query: Mapping[str, str], again: bool
+) -> Answer:
+    try:
+        return fetch(session, uri, query=query)
+    except XNATServerError as exc:
+        if exc.status != 500 or not again:
+            raise
+        session.logger.debug("%s: %s; asking once more", uri, exc)
+        time.sleep(_AGAIN_AFTER)
+    return fetch(session, uri, query=query)
+
+
+_AGAIN_AFTER = 0.5
+"""Seconds before a listing with XML-path columns that answered 500 is asked again."""
 
 
 def _target(uri: str, query: Mapping[str, str], columns: Sequence[str]) -> int:

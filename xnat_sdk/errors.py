@@ -218,8 +218,8 @@ class XNATResponseError(XNATError):
     """The server answered with an unexpected status (or unusable content).
 
     ``message`` keeps the whole message (the server's, uncut); ``str(exc)`` shows at most
-    :data:`MESSAGE_LIMIT` characters of it, then how many were left out. ``response`` is the
-    response, when there was one.
+    :data:`MESSAGE_LIMIT` characters of it, then how many were left out, then the
+    :attr:`hint` the SDK adds, if any. ``response`` is the response, when there was one.
     """
 
     def __init__(
@@ -229,13 +229,17 @@ class XNATResponseError(XNATError):
         status: int,
         message: str,
         response: requests.Response | None = None,
+        hint: str = "",
     ) -> None:
         self.method = method
         self.url = url
         self.status = status
         self.message = message
         self.response = response
-        super().__init__(f"{method} {url} -> {status}: {_shorten(message)}")
+        self.hint = hint
+        """What the SDK knows of the failure's likely cause (shown whole after the message)."""
+        shown = f"{method} {url} -> {status}: {_shorten(message)}"
+        super().__init__(f"{shown} ({hint})" if hint else shown)
 
     @property
     def status_code(self) -> int:

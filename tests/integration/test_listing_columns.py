@@ -375,6 +375,33 @@ def test_columns_xnat_cannot_use_raise_errors_that_say_why(
     assert list(session.projects["EMPTYCOL"].subjects.tabulate(["Gender"])) == []
 
 
+def test_a_server_s_bad_moment_is_not_blamed_on_the_columns(
+    server: LocalXNAT, session: XNATSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One 500 on a listing with XML-path columns raised, blaming the columns (the hint cut
+    short: "... (1 more characters)"): it is asked once more; two in a row name the columns,
+    the hint whole. A column the answer lacks though the listing has it is told as an
+    incomplete answer (it read "'gender' is 'gender' (shortcuts are case-sensitive)")."""
+    from xnat_sdk import _columns
+
+    monkeypatch.setattr(_columns, "_AGAIN_AFTER", 0.01)
+    server.seed_project("MOMENT")
+    server.seed_subject("MOMENT", "S1", fields={"demographics/gender": "female"})
+    subjects = session.projects["MOMENT"].subjects
+    server.faults.fail_next(1, status=500, prefix="/data/projects/MOMENT/subjects")
+    (row,) = subjects.tabulate(
+        ["label", "xnat:subjectData/demographics[@xsi:type=xnat:demographicData]/gender"]
+    )
+    assert tuple(row) == ("S1", "female")
+    server.faults.fail_next(2, status=500, prefix="/data/projects/MOMENT/subjects")
+    with pytest.raises(XNATServerError) as failed:
+        subjects.tabulate(["label", "xnat:subjectData/label"])
+    assert str(failed.value).endswith("the XML paths asked: xnat:subjectData/label)")
+    assert "twice" in str(failed.value)
+    with pytest.raises(XNATValueError, match="'gender' is one of the listing's: the answer"):
+        _columns.check_answered([{"label": "S1"}], ["gender"], "subjects", subjects.uri)
+
+
 def test_columns_of_a_derived_type_keep_every_row(
     server: LocalXNAT, session: XNATSession, log: RequestLog
 ) -> None:
