@@ -155,13 +155,12 @@ def test_digest_mismatch_in_download_dir_leaves_nothing(
 def test_interrupted_download_leaves_no_file(
     server: LocalXNAT, resource: AbstractResource, tmp_path: Path
 ) -> None:
-    from xnat_sdk.transfers import RESUME_ATTEMPTS
-
     remote = resource.files["a/1.dcm"]
-    # every attempt is cut: after the last one the download fails, leaving nothing
-    server.faults.drop_after(70000, count=RESUME_ATTEMPTS + 1, prefix="/data/")
+    # cut with no resume allowed (a cut after some bytes is progress: resumes go on while
+    # they add bytes), the download fails, leaving nothing
+    server.faults.drop_after(70000, count=1, prefix="/data/")
     with pytest.raises(XNATTransferError, match="broke off"):
-        remote.download(tmp_path / "1.dcm", verbose=False)
+        resource.xnat_session.download(remote.uri, tmp_path / "1.dcm", verbose=False, resume=0)
     assert os.listdir(tmp_path) == []
     # the next attempt succeeds
     assert remote.download(tmp_path / "1.dcm", verbose=False).stat().st_size == remote.size
@@ -189,6 +188,28 @@ def test_broken_off_download_goes_on_from_where_it_stopped(
     sink = io.BytesIO()
     with pytest.raises(XNATTransferError, match="broke off"):
         remote.download_stream(sink, resume=0)
+
+
+def test_a_connection_breaking_inside_every_chunk_still_makes_progress(
+    server: LocalXNAT,
+    session: XNATSession,
+    seeded: Seeded,
+    tmp_path: Path,
+    log: RequestLog,
+) -> None:
+    """Answers that break off every 100 kB: each resume lost the 100 kB it got (they were
+    inside one 512 KiB chunk), so no try made progress and the download failed after the
+    allowed resumes. After a break-off the body is read as it arrives: every try adds."""
+    from xnat_sdk.transfers import RESUME_ATTEMPTS
+
+    data = os.urandom(100_000 * (RESUME_ATTEMPTS + 3) + 123)
+    _rid, remote = _e2_file(server, session, seeded, "PIECES", "p.bin", data)
+    server.faults.drop_after(100_000, count=RESUME_ATTEMPTS + 3, prefix="/data/")
+    log.clear()
+    target = remote.download(tmp_path / "p.bin", verbose=False)
+    assert target.read_bytes() == data
+    statuses = [status for method, _, status in log.requests if method == "GET"]
+    assert statuses == [200] + [206] * (RESUME_ATTEMPTS + 3)
 
 
 def test_resume_refuses_to_stitch_a_file_that_changed(

@@ -13,7 +13,7 @@ import queue
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -159,6 +159,7 @@ class _Body:
         )
         self._validator = headers.get("ETag") or headers.get("Last-Modified")
         self.done = 0
+        self._broke = False
 
     def copy(
         self,
@@ -220,10 +221,12 @@ class _Body:
         update: ProgressCallback,
         guard: _StallGuard,
     ) -> None:
-        # requests' chunk iterator beats readinto() on http.client's file (measured).
         response, total = self.response, self.total
         done = self.done
-        for chunk in response.iter_content(chunk_size):
+        # after a break-off, piece by piece: a connection that keeps breaking inside one
+        # chunk still makes progress; else whole chunks (faster, measured)
+        chunks = _pieces(response, chunk_size) if self._broke else response.iter_content(chunk_size)
+        for chunk in chunks:
             if not done:
                 _refuse_login_page(response, self._uri, self._format, chunk)
             try:
@@ -237,6 +240,7 @@ class _Body:
             update(done, total, False)
 
     def _go_on(self, broke: BaseException) -> None:
+        self._broke = True
         self.response.close()
         self._session.logger.info(
             "%s broke off after %d bytes (%s); going on from there", self.what, self.done, broke
@@ -253,6 +257,18 @@ class _Body:
             query=self._query,
             timeout=self._timeout,
         )
+
+
+def _pieces(response: requests.Response, chunk_size: int) -> Iterator[bytes]:
+    """The body as the connection hands it over (urllib3's ``read1``, at most
+    ``chunk_size`` bytes each): a break-off loses no byte received before it.
+    ``iter_content`` (faster: whole chunks) loses the chunk under way."""
+    read1 = getattr(response.raw, "read1", None)
+    if read1 is None:  # not a urllib3 response: the plain iterator
+        yield from response.iter_content(chunk_size)
+        return
+    while chunk := read1(chunk_size, decode_content=True):
+        yield chunk
 
 
 _HTML_STARTS = (b"<!DOCTYPE html", b"<!doctype html", b"<html", b"<HTML")
