@@ -31,10 +31,10 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from xnat_sdk._record import Record
-from xnat_sdk.errors import XNATLocalFileError, XNATValidationError
+from xnat_sdk.errors import XNATLocalFileError, XNATServerError, XNATValidationError
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor, ThreadPoolExecutor
@@ -220,7 +220,30 @@ def _kind(root: Any) -> str:
     raise XNATValidationError("root", f"cannot map over a {type(root).__name__}")
 
 
+_T = TypeVar("_T")
+_RELIST_AFTER = 1.0
+"""Seconds before a walk lists again what the server failed (5xx) to list."""
+
+
 def _children(obj: Any, kind: str, target: str) -> tuple[str, Sequence[Any]]:
+    """The objects one level below ``obj``: a listing the server fails (a 5xx, once) is
+    asked again after :data:`_RELIST_AFTER` seconds, so that a server's bad moment does not
+    end a walk of hours (a listing is a read; a second failure raises)."""
+    return _twice(obj, lambda: _children_once(obj, kind, target))
+
+
+def _twice(obj: Any, listed: Callable[[], _T]) -> _T:
+    """``listed()``, called again once after a 5xx (see :func:`_children`)."""
+    try:
+        return listed()
+    except XNATServerError as exc:
+        session = obj if _kind(obj) == "connection" else obj.xnat_session
+        session.logger.warning("%s; listing it again in %.0f s", exc, _RELIST_AFTER)
+        time.sleep(_RELIST_AFTER)
+    return listed()
+
+
+def _children_once(obj: Any, kind: str, target: str) -> tuple[str, Sequence[Any]]:
     if kind == "connection":
         return "project", obj.projects.values()
     if kind == "project":
@@ -330,7 +353,7 @@ class _Walk:
         """Depth first, one listing at a time, nothing fetched before it is needed."""
         if kind == self.target:
             if self.resources:
-                for resource in obj.resources.values():
+                for resource in _listed_resources(obj):
                     if self._keep(resource, "resource"):
                         yield resource
             else:
@@ -369,7 +392,7 @@ def _listed_children(kind: str, target: str, obj: Any) -> list[Any]:
 
 
 def _listed_resources(obj: Any) -> list[Any]:
-    return list(obj.resources.values())
+    return _twice(obj, lambda: list(obj.resources.values()))
 
 
 def apply_all(

@@ -128,3 +128,25 @@ def test_a_failed_listing_stops_a_threaded_walk_with_its_error(
         list(project.mapping_iter("scan_resource", max_workers=4))
     server.faults.clear()
     assert len(list(project.mapping_iter("scan_resource", max_workers=4))) == len(scans)
+
+
+def test_a_walk_lists_again_what_the_server_failed_once(
+    server: LocalXNAT, admin: XNATSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One 500 on one listing ended a whole map run (hours of work, on a big archive):
+    the walk asks that listing once more; a second failure in a row still raises."""
+    from xnat_sdk import mapping
+    from xnat_sdk.errors import XNATServerError
+
+    monkeypatch.setattr(mapping, "_RELIST_AFTER", 0.01)
+    subject = next(iter(admin.projects[PROJECT].subjects.values()))
+    experiment = next(iter(subject.experiments.values()))
+    expected = experiment.map(lambda s: s.type, "scan")
+    for max_workers in (None, 4):
+        admin.clearcache()
+        server.faults.fail_next(1, status=500, prefix=experiment.uri)
+        assert experiment.map(lambda s: s.type, "scan", max_workers=max_workers) == expected
+    admin.clearcache()
+    server.faults.fail_next(2, status=500, prefix=experiment.uri)
+    with pytest.raises(XNATServerError):
+        experiment.map(lambda s: s.type, "scan")
