@@ -163,7 +163,7 @@ def _skeleton(obj: Any, kind: str, asks: dict[int, list[str]]) -> dict[str, Any]
             children = [_node("scan", scan) for scan in obj.scans.values()]
             asks[id(node)].append(f"{uri}/scans/ALL/files")
     else:  # a scan asked for itself
-        asks[id(node)] = [f"{obj.uri}/files"]
+        asks[id(node)] = [f"{routed_experiment_uri(obj.uri)}/files"]
     node["children"] = children
     return node
 
