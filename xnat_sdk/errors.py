@@ -21,20 +21,24 @@ __all__ = [
     "XNATConflictError",
     "XNATConnectionError",
     "XNATError",
+    "XNATExpiredCredentialsError",
     "XNATFileExistsError",
     "XNATForbiddenError",
+    "XNATIOError",
     "XNATInsecureWarning",
     "XNATIntegrityError",
     "XNATKeyError",
     "XNATLocalFileError",
     "XNATLoginFailedError",
     "XNATMapError",
+    "XNATMappingException",
     "XNATNoModelError",
     "XNATNoPasswordError",
     "XNATNotConnectedError",
     "XNATNotFoundError",
     "XNATNotPicklableError",
     "XNATObjectAlreadyExistsError",
+    "XNATObjectDestroyedError",
     "XNATResponseError",
     "XNATSSLError",
     "XNATServerError",
@@ -43,10 +47,20 @@ __all__ = [
     "XNATTypeMismatchError",
     "XNATUnknownTypeWarning",
     "XNATUnsafeArchiveError",
+    "XNATUploadAuthError",
+    "XNATUploadBadRequestError",
+    "XNATUploadConflictError",
+    "XNATUploadError",
+    "XNATUploadFileExistsError",
+    "XNATUploadForbiddenError",
+    "XNATUploadNotFoundError",
+    "XNATUploadResponseError",
+    "XNATUploadServerError",
     "XNATValidationError",
     "XNATValueError",
     "error_for_response",
     "server_message",
+    "upload_error",
 ]
 
 
@@ -136,8 +150,9 @@ class XNATMapError(XNATError):
         """The traceback as text (from the worker that ran the call)."""
 
 
-class XNATConnectionError(XNATError, ConnectionError):
-    """The server could not be reached (refused, reset, timed out)."""
+class XNATConnectionError(XNATValueError, ConnectionError):
+    """The server could not be reached (refused, reset, timed out). An
+    :class:`XNATValueError` as in xnatpy, and a ``ConnectionError``."""
 
 
 class XNATTimeoutError(XNATConnectionError, TimeoutError):
@@ -192,6 +207,30 @@ class XNATLocalFileError(XNATError, OSError):
         return (type(self), (self.path, self.reason, self.errno))
 
 
+class XNATIOError(XNATError, OSError):
+    """xnatpy's input/output error (an ``OSError``); the base of :class:`XNATUploadError`."""
+
+
+class XNATUploadError(XNATIOError):
+    """An upload or import failed (xnatpy's name: ``except xnat.exceptions.XNATUploadError``
+    keeps catching a failed ``upload``/``upload_dir``/``upload_data``/``services.import_``).
+    What is raised is also the precise error: :class:`XNATUploadNotFoundError` is an
+    :class:`XNATNotFoundError` too, :class:`XNATUploadFileExistsError` an
+    :class:`XNATFileExistsError`."""
+
+
+class XNATObjectDestroyedError(XNATError):
+    """xnatpy's error for using an object after deleting it. The SDK does not raise it (a
+    deleted object's next request raises :class:`XNATNotFoundError`); it exists so that
+    ``except`` clauses naming it keep working."""
+
+
+class XNATMappingException(BaseException):
+    """xnatpy's ``map`` signal, a ``BaseException`` as there. The SDK does not raise it
+    (``map`` returns :class:`~xnat_sdk.mapping.MappedFunctionFailed` or raises
+    :class:`XNATMapError`); it exists so that ``except`` clauses naming it keep working."""
+
+
 class XNATUnsafeArchiveError(XNATValueError):
     """An archive entry would land outside the target folder (absolute, ``..``, link)."""
 
@@ -200,8 +239,9 @@ class XNATUnsafeArchiveError(XNATValueError):
         super().__init__(f"unsafe archive entry {entry!r}: {message}")
 
 
-class XNATResponseError(XNATError):
-    """The server answered with an unexpected status (or unusable content).
+class XNATResponseError(XNATValueError):
+    """The server answered with an unexpected status (or unusable content); an
+    :class:`XNATValueError` (so a ``ValueError``) as in xnatpy.
 
     ``message`` keeps the whole message (the server's, uncut); ``str(exc)`` shows at most
     :data:`MESSAGE_LIMIT` characters of it, then how many were left out. ``response`` is the
@@ -241,6 +281,12 @@ XNATLoginFailedError = XNATAuthError
 """xnatpy's name for a failed login."""
 
 
+class XNATExpiredCredentialsError(XNATAuthError):
+    """xnatpy's error for an expired password. The SDK does not tell an expired password
+    from a wrong one (both raise :class:`XNATAuthError`); the class exists so that
+    ``except`` clauses naming it keep working."""
+
+
 class XNATForbiddenError(XNATResponseError):
     """403: the user may not do this."""
 
@@ -260,6 +306,60 @@ xnat.exceptions.XNATObjectAlreadyExistsError`` keeps working after the import ch
 
 class XNATServerError(XNATResponseError):
     """5xx: the server failed."""
+
+
+class XNATUploadResponseError(XNATResponseError, XNATUploadError):
+    """An upload or import answered with an error status (other than those below)."""
+
+
+class XNATUploadBadRequestError(XNATBadRequestError, XNATUploadResponseError):
+    """400 on an upload or import."""
+
+
+class XNATUploadAuthError(XNATAuthError, XNATUploadResponseError):
+    """401 on an upload or import."""
+
+
+class XNATUploadForbiddenError(XNATForbiddenError, XNATUploadResponseError):
+    """403 on an upload or import."""
+
+
+class XNATUploadNotFoundError(XNATNotFoundError, XNATUploadResponseError):
+    """404 on an upload or import (no such project, subject or resource)."""
+
+
+class XNATUploadConflictError(XNATConflictError, XNATUploadResponseError):
+    """409 on an upload or import."""
+
+
+class XNATUploadServerError(XNATServerError, XNATUploadResponseError):
+    """5xx on an upload or import."""
+
+
+class XNATUploadFileExistsError(XNATFileExistsError, XNATUploadError):
+    """An upload without ``overwrite`` found the file on the server, which kept it."""
+
+
+_UPLOAD_VARIANTS: dict[type[XNATResponseError], type[XNATUploadResponseError]] = {
+    XNATBadRequestError: XNATUploadBadRequestError,
+    XNATAuthError: XNATUploadAuthError,
+    XNATForbiddenError: XNATUploadForbiddenError,
+    XNATNotFoundError: XNATUploadNotFoundError,
+    XNATConflictError: XNATUploadConflictError,
+    XNATServerError: XNATUploadServerError,
+}
+
+
+def upload_error(exc: XNATResponseError) -> XNATResponseError:
+    """``exc`` as the error of a failed upload: the same status class, also an
+    :class:`XNATUploadError` (``exc`` itself when it is one already)."""
+    if isinstance(exc, XNATUploadError):
+        return exc
+    cls = next(
+        (up for base, up in _UPLOAD_VARIANTS.items() if isinstance(exc, base)),
+        XNATUploadResponseError,
+    )
+    return cls(exc.method, exc.url, exc.status, exc.message, exc.response)
 
 
 class XNATUnknownTypeWarning(UserWarning):

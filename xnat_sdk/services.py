@@ -23,7 +23,7 @@ from typing import IO, TYPE_CHECKING, Any, NamedTuple
 from xnat_sdk._answers import fetch, whole_number
 from xnat_sdk._objects.core import XNATObject
 from xnat_sdk.dicom import DicomDumpRow, dicom_dump
-from xnat_sdk.errors import XNATError, XNATValidationError
+from xnat_sdk.errors import XNATError, XNATResponseError, XNATValidationError, upload_error
 from xnat_sdk.fields import validate_label
 from xnat_sdk.prearchive import (
     PrearchiveFile,
@@ -191,6 +191,8 @@ class Services:
                 accepted_status=(200,),
                 timeout=timeout,
             )
+        except XNATResponseError as exc:
+            raise upload_error(exc) from exc
         finally:
             if isinstance(path, (str, os.PathLike)) and hasattr(body, "close"):
                 body.close()

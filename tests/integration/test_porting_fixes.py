@@ -1,0 +1,85 @@
+"""xnatpy behaviours a ported script relies on (found by running xnatpy scripts unchanged
+but for the import line): the exception classes and their bases, ... Each outcome is checked
+over HTTP against the local server."""
+
+from __future__ import annotations
+
+import builtins
+from pathlib import Path
+
+import pytest
+import requests
+
+import xnat_sdk
+from tests.integration.conftest import Seeded
+from xnat_sdk import errors
+from xnat_sdk.session import XNATSession
+from xnat_sdk.testing.dicomgen import make_dicom_zip
+from xnat_sdk.testing.local import LocalXNAT
+
+xnat = pytest.importorskip("xnat")  # xnatpy 0.8.1, the reference
+
+
+def _listed(server: LocalXNAT, path: str) -> list[dict[str, str]]:
+    resp = requests.get(
+        server.url + path, params={"format": "json"}, auth=("admin", "admin"), timeout=30
+    )
+    assert resp.status_code == 200, resp.text[:200]
+    rows: list[dict[str, str]] = resp.json()["ResultSet"]["Result"]
+    return rows
+
+
+# -- 1. exceptions ----------------------------------------------------------------------------
+
+
+def test_every_xnatpy_exception_exists_with_its_bases() -> None:
+    import xnat_sdk.exceptions as ours  # xnatpy's module name, importable
+
+    assert ours.XNATNotFoundError is errors.XNATNotFoundError
+    assert xnat_sdk.exceptions is ours
+    for name in (n for n in dir(xnat.exceptions) if n.startswith("XNAT")):
+        theirs = getattr(xnat.exceptions, name)
+        mine = getattr(ours, name)
+        # bases by name (XNATLoginFailedError here is XNATAuthError itself: an alias)
+        named = {c.__name__ for c in theirs.__mro__[1:] if c.__name__.startswith("XNAT")}
+        assert named <= {c.__name__ for c in mine.__mro__}, name
+        builtin = {c for c in theirs.__mro__ if getattr(builtins, c.__name__, None) is c}
+        assert all(issubclass(mine, base) for base in builtin), name
+
+
+def test_a_failed_request_is_a_value_error_as_in_xnatpy(session: XNATSession) -> None:
+    with pytest.raises(ValueError) as info:
+        session.get("/data/projects/NOPE")
+    assert isinstance(info.value, errors.XNATNotFoundError)
+
+
+def test_a_failed_import_is_an_upload_error(
+    session: XNATSession, server: LocalXNAT, tmp_path: Path
+) -> None:
+    archive = make_dicom_zip(tmp_path / "s.zip", patient="S1")
+    with pytest.raises(xnat_sdk.exceptions.XNATUploadError) as info:
+        session.services.import_(str(archive), project="NOPE", subject="S1", experiment="E1")
+    assert isinstance(info.value, errors.XNATNotFoundError)  # still the precise error
+    assert isinstance(info.value, OSError) and info.value.status == 404
+    assert "NOPE" in info.value.message
+    assert _listed(server, "/data/experiments?label=E1") == []
+
+
+def test_a_failed_upload_is_an_upload_error(
+    session: XNATSession, seeded: Seeded, server: LocalXNAT, tmp_path: Path
+) -> None:
+    resource = session.experiments[seeded.sessions["E1"]].resources.create("R")
+    (tmp_path / "a.txt").write_bytes(b"a")
+    server.faults.answer_next("<h3>no</h3>", status=403, prefix=resource.uri, method="PUT")
+    with pytest.raises(errors.XNATUploadError) as info:
+        resource.upload(tmp_path / "a.txt", "a.txt")
+    assert isinstance(info.value, errors.XNATForbiddenError)
+    server.faults.answer_next("<h3>gone</h3>", status=404, prefix=resource.uri, method="PUT")
+    with pytest.raises(errors.XNATNotFoundError) as found:
+        resource.upload_dir(tmp_path)
+    assert isinstance(found.value, IOError)
+    assert _listed(server, f"{resource.uri}/files") == []
+    resource.upload(tmp_path / "a.txt", "a.txt")
+    with pytest.raises(errors.XNATUploadError) as again:
+        resource.upload(tmp_path / "a.txt", "a.txt")  # kept: overwrite not asked for
+    assert isinstance(again.value, errors.XNATFileExistsError)
