@@ -59,6 +59,31 @@ U = TypeVar("U", bound=XNATObject)
 
 _FILE_PATH = r"^.*?/resources/[^/]+/files/"
 
+_NOT_FILTERS = frozenset(
+    k.lower()
+    for k in (
+        *("format", "columns", "fields", "req_format", "XNAT_CSRF", "URI"),
+        *("sortBy", "sortOrder", "limit", "offset"),
+    )
+)
+"""Query keys XNAT's listings read as something else than a column filter (the answer's
+format and columns, paging): a filter on such a column is matched here, never sent."""
+
+
+def _is_pattern(value: str) -> bool:
+    return any(char in value for char in "*%,")
+
+
+def _sent_filters(filters: Mapping[str, str]) -> dict[str, str]:
+    """The filters XNAT applies as sent: not those of :data:`_NOT_FILTERS`, and ``xsiType``
+    only as one exact type (XNAT takes it as the query's root data type, never as a pattern:
+    ``xnat:pet*`` or a list is matched here, after a listing of every type)."""
+    return {
+        key: value
+        for key, value in filters.items()
+        if key.lower() not in _NOT_FILTERS and not (key == "xsiType" and _is_pattern(value))
+    }
+
 
 class ListingSpec(FrozenRecord):
     """How one kind of listing is read and keyed."""
@@ -361,13 +386,14 @@ class Listing(Generic[T]):
     def _matches(self, row: Mapping[str, Any]) -> bool:
         """Whether ``row`` passes this listing's filters as XNAT applies them: values
         separated by commas are alternatives, ``*`` and ``%`` wildcards, case aside; an
-        ``xsiType`` is that type or one derived from it (XNAT's query root)."""
+        ``xsiType`` without a wildcard is that type or one derived from it (XNAT's query
+        root), with one a pattern on the type's name (``xnat:pet*``), as xnatpy matches it."""
         for key, pattern in self._filters.items():
             if key not in row:
                 continue
             value = str(row[key])
             alternatives = [p.strip() for p in str(pattern).split(",")]  # "": empty cells
-            if key == "xsiType":
+            if key == "xsiType" and not any("*" in a or "%" in a for a in alternatives):
                 found = any(_is_a(self._session, value, wanted) for wanted in alternatives)
             else:
                 found = any(
@@ -459,7 +485,7 @@ class Listing(Generic[T]):
         return list(index.get(ident, []))
 
     def _from_rest(self) -> list[tuple[dict[str, Any], Any]]:
-        answer = fetch(self._session, self._uri, query=self._filters or None)
+        answer = fetch(self._session, self._uri, query=_sent_filters(self._filters) or None)
         rows = answer.rows(numbers=("Size",) if self._spec.name == "files" else ())
         return self._objects_from_rows(rows)
 
@@ -846,10 +872,13 @@ class Listing(Generic[T]):
         key = self._spec.id_key
         name = self._spec.name
         asked = wanted if self._source is None else tuple(dict.fromkeys([key, *wanted]))
+        sent = _sent_filters(self._filters)
+        if self._source is None and "xsiType" in self._filters and "xsiType" not in sent:
+            asked = tuple(dict.fromkeys([*asked, "xsiType"]))  # matched here
         rows = fetch_columns(
             self._session,
             self._uri,
-            self._filters,
+            sent,
             asked,
             (key,),
             root=root_of(name, self._uri),

@@ -62,7 +62,7 @@ def test_a_failed_import_is_an_upload_error(
     assert isinstance(info.value, errors.XNATNotFoundError)  # still the precise error
     assert isinstance(info.value, OSError) and info.value.status == 404
     assert "NOPE" in info.value.message
-    assert _listed(server, "/data/experiments?label=E1") == []
+    assert [r for r in _listed(server, "/data/experiments") if r["project"] == "NOPE"] == []
 
 
 def test_a_failed_upload_is_an_upload_error(
@@ -83,3 +83,25 @@ def test_a_failed_upload_is_an_upload_error(
     with pytest.raises(errors.XNATUploadError) as again:
         resource.upload(tmp_path / "a.txt", "a.txt")  # kept: overwrite not asked for
     assert isinstance(again.value, errors.XNATFileExistsError)
+
+
+# -- 2. filters XNAT reads as something else ----------------------------------------------------
+
+
+def test_xsi_type_patterns_filter_locally(
+    session: XNATSession, seeded: Seeded, server: LocalXNAT
+) -> None:
+    server.seed_session(seeded.project, "S2", "PET1", xsi_type="xnat:petSessionData")
+    experiments = session.projects[seeded.project].experiments
+    server.faults.start_recording()
+    assert [e.label for e in experiments.filter(xsiType="xnat:pet*")] == ["PET1"]
+    assert [e.label for e in experiments.filter(xsiType="*MR*")] == ["E1", "E2"]
+    both = experiments.filter(xsiType="xnat:petSessionData,xnat:mrSessionData")
+    assert sorted(e.label for e in both) == ["E1", "E2", "PET1"]
+    table = experiments.tabulate(columns=("ID", "label"), filter={"xsiType": "*pet*"})
+    assert [row.label for row in table] == ["PET1"]
+    exact = experiments.filter(xsiType="xnat:petSessionData")
+    assert [e.label for e in exact] == ["PET1"]
+    queries = [r.query for r in server.faults.recorded()]
+    assert not any("xsiType=%2A" in q or "*" in q or "%2C" in q for q in queries), queries
+    assert any("xsiType=xnat:petSessionData" in q for q in queries)  # exact: XNAT narrows
