@@ -681,10 +681,12 @@ class Listing(Generic[T]):
             return default
 
     def __contains__(self, key: object) -> bool:
+        """Whether ``listing[key]`` finds an item: by ID, or by a secondary key one item has
+        (a scan type two scans share is not in, as in xnatpy)."""
         if not isinstance(key, str):
             return False
         self._ensure()
-        return key in self._by_id or key in self._by_key
+        return key in self._by_id or (key in self._by_key and key not in self._dupes)
 
     def __iter__(self) -> Iterator[T]:
         self._ensure()

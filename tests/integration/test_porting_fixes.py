@@ -105,3 +105,19 @@ def test_xsi_type_patterns_filter_locally(
     queries = [r.query for r in server.faults.recorded()]
     assert not any("xsiType=%2A" in q or "*" in q or "%2C" in q for q in queries), queries
     assert any("xsiType=xnat:petSessionData" in q for q in queries)  # exact: XNAT narrows
+
+
+# -- 3. `in` agrees with [] ---------------------------------------------------------------------
+
+
+def test_a_key_two_items_share_is_not_in_the_listing(
+    session: XNATSession, seeded: Seeded, server: LocalXNAT
+) -> None:
+    server.seed_scan(seeded.sessions["E2"], "2", type="T1")
+    scans = session.experiments[seeded.sessions["E2"]].scans
+    assert "T1" not in scans and scans.get("T1") is None
+    with pytest.raises(KeyError, match="several"):
+        scans["T1"]
+    assert "1" in scans and "2" in scans  # the IDs still are
+    subjects = session.projects[seeded.project].subjects
+    assert "S1" in subjects and subjects["S1"].label == "S1"
