@@ -25,6 +25,7 @@ __all__ = [
     "XNATFileExistsError",
     "XNATForbiddenError",
     "XNATIOError",
+    "XNATIndexError",
     "XNATInsecureWarning",
     "XNATIntegrityError",
     "XNATKeyError",
@@ -108,6 +109,11 @@ class XNATKeyError(XNATError, KeyError):
 
     def __str__(self) -> str:
         return self.message
+
+
+class XNATIndexError(XNATKeyError, IndexError):
+    """A listing has no item at the requested position (``listing[5]`` of five): an
+    ``IndexError`` as in xnatpy (and an :class:`XNATKeyError`, as before)."""
 
 
 class XNATTypeMismatchError(XNATError, TypeError):

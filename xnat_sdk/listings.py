@@ -34,6 +34,7 @@ from xnat_sdk._objects.registry import class_for, model_class
 from xnat_sdk._objects.transfers import RemoteFileTransfers
 from xnat_sdk._record import FrozenRecord
 from xnat_sdk.errors import (
+    XNATIndexError,
     XNATKeyError,
     XNATTypeMismatchError,
     XNATValidationError,
@@ -591,7 +592,7 @@ class Listing(Generic[T]):
             try:
                 return self._entries[key]
             except IndexError:
-                raise XNATKeyError(
+                raise XNATIndexError(
                     key, f"{self._uri} has {len(self._entries)} entries, no index {key}"
                 ) from None
         if isinstance(key, type):

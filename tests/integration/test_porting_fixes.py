@@ -121,3 +121,16 @@ def test_a_key_two_items_share_is_not_in_the_listing(
     assert "1" in scans and "2" in scans  # the IDs still are
     subjects = session.projects[seeded.project].subjects
     assert "S1" in subjects and subjects["S1"].label == "S1"
+
+
+# -- 4. a position past the end ---------------------------------------------------------------
+
+
+def test_a_position_past_the_end_is_an_index_error(session: XNATSession, seeded: Seeded) -> None:
+    scans = session.experiments[seeded.sessions["E1"]].scans
+    assert scans[2].id == "3" and scans[-1].id == "3"
+    with pytest.raises(IndexError, match="3 entries, no index 5") as info:
+        scans[5]
+    assert isinstance(info.value, errors.XNATKeyError)  # as before
+    with pytest.raises(xnat_sdk.XNATIndexError):
+        session.projects[seeded.project].subjects[-3]
