@@ -9,8 +9,10 @@ This module imports nothing heavy, so ``import xnat_sdk.errors`` stays cheap.
 
 from __future__ import annotations
 
+import errno as _errno
+import os
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     import requests
@@ -23,18 +25,22 @@ __all__ = [
     "XNATError",
     "XNATExpiredCredentialsError",
     "XNATFileExistsError",
+    "XNATFileNotFoundError",
     "XNATForbiddenError",
     "XNATIOError",
     "XNATIndexError",
     "XNATInsecureWarning",
     "XNATIntegrityError",
+    "XNATIsADirectoryError",
     "XNATKeyError",
     "XNATLocalFileError",
+    "XNATLocalPathError",
     "XNATLoginFailedError",
     "XNATMapError",
     "XNATMappingException",
     "XNATNoModelError",
     "XNATNoPasswordError",
+    "XNATNotADirectoryError",
     "XNATNotConnectedError",
     "XNATNotFoundError",
     "XNATNotPicklableError",
@@ -60,6 +66,7 @@ __all__ = [
     "XNATValidationError",
     "XNATValueError",
     "error_for_response",
+    "local_path_error",
     "server_message",
     "upload_error",
 ]
@@ -211,6 +218,55 @@ class XNATLocalFileError(XNATError, OSError):
 
     def __reduce__(self) -> tuple[type[XNATLocalFileError], tuple[str, str, int | None]]:
         return (type(self), (self.path, self.reason, self.errno))
+
+
+class XNATLocalPathError(XNATValidationError, XNATLocalFileError):
+    """A local file or folder given to an upload or import is missing or of the other kind,
+    nothing sent: an :class:`XNATValidationError` (``field``: the argument) and an
+    ``OSError`` naming ``path`` (``filename``, ``errno``); its subclasses are the matching
+    ``FileNotFoundError``, ``NotADirectoryError`` or ``IsADirectoryError``, as xnatpy
+    raises them. Made by :func:`local_path_error`."""
+
+    def __init__(self, field: str, path: str, reason: str, errno: int | None = None) -> None:
+        XNATLocalFileError.__init__(self, path, reason, errno)
+        # ValueError's __init__ comes before OSError's here: set what OSError's would
+        self.errno, self.strerror, self.filename = errno, reason, path
+        self.field = field
+        self.message = f"{path}: {reason}"
+
+    def __reduce__(self) -> tuple[type[XNATLocalPathError], tuple[str, str, str, int | None]]:  # type: ignore[override]
+        return (type(self), (self.field, self.path, self.reason, self.errno))
+
+
+class XNATFileNotFoundError(XNATLocalPathError, FileNotFoundError):
+    """The local file or folder to upload or import does not exist."""
+
+
+class XNATNotADirectoryError(XNATLocalPathError, NotADirectoryError):
+    """A folder was expected (``upload_dir``, ``import_dir``), the path is a file."""
+
+
+class XNATIsADirectoryError(XNATLocalPathError, IsADirectoryError):
+    """A file was expected (``upload``), the path is a folder."""
+
+
+def local_path_error(
+    field: str, path: str | os.PathLike[str], wanted: Literal["file", "folder"], hint: str = ""
+) -> XNATLocalPathError:
+    """The error for ``path`` that is not an existing ``wanted`` (a file or a folder)."""
+    where = os.fspath(path)
+    more = f"; {hint}" if hint else ""
+    if not os.path.exists(where):
+        missing = "no such file or folder"
+        reason = (
+            f"{missing} (not an existing file)" if wanted == "file" else f"not a folder: {missing}"
+        )
+        return XNATFileNotFoundError(field, where, f"{reason}{more}", _errno.ENOENT)
+    if wanted == "folder":
+        return XNATNotADirectoryError(field, where, f"not a folder{more}", _errno.ENOTDIR)
+    return XNATIsADirectoryError(
+        field, where, f"a folder, not an existing file{more}", _errno.EISDIR
+    )
 
 
 class XNATIOError(XNATError, OSError):

@@ -23,7 +23,13 @@ from typing import IO, TYPE_CHECKING, Any, NamedTuple
 from xnat_sdk._answers import fetch, whole_number
 from xnat_sdk._objects.core import XNATObject
 from xnat_sdk.dicom import DicomDumpRow, dicom_dump
-from xnat_sdk.errors import XNATError, XNATResponseError, XNATValidationError, upload_error
+from xnat_sdk.errors import (
+    XNATError,
+    XNATResponseError,
+    XNATValidationError,
+    local_path_error,
+    upload_error,
+)
 from xnat_sdk.fields import validate_label
 from xnat_sdk.prearchive import (
     PrearchiveFile,
@@ -334,7 +340,7 @@ class Services:
     ) -> PrearchiveSession | ExperimentBase:
         """Zip a folder of DICOM files and import it (see :meth:`import_`)."""
         if not Path(directory).is_dir():
-            raise XNATValidationError("directory", f"not a folder: {directory}")
+            raise local_path_error("directory", directory, "folder")
         return self.import_(
             directory,
             overwrite=overwrite,
@@ -357,7 +363,7 @@ class Services:
             if source.is_dir():
                 return _zip_folder(source), "application/zip"
             if not source.is_file():
-                raise XNATValidationError("path", f"no such file or folder: {source}")
+                raise local_path_error("path", source, "file")
             if source.stat().st_size == 0:
                 raise XNATValidationError("path", f"{source} is empty")
             return source.open("rb"), guess_content_type(source)

@@ -44,12 +44,12 @@ from xnat_sdk._server_info import (
 from xnat_sdk._transfer_defaults import CHUNK_SIZE, RESUME_ATTEMPTS
 from xnat_sdk.auth import Credentials
 from xnat_sdk.errors import (
-    XNATLocalFileError,
     XNATNoModelError,
     XNATNotConnectedError,
     XNATNotPicklableError,
     XNATResponseError,
     XNATValidationError,
+    local_path_error,
 )
 from xnat_sdk.listings import Listing, RemoteFile
 from xnat_sdk.progress import ProgressCallback, default_update_func
@@ -782,11 +782,12 @@ class XNATSession(Walks):
         **kwargs: Any,
     ) -> requests.Response:
         """Upload the local file ``path`` to ``uri`` (xnatpy's name; the keywords of
-        :meth:`upload`). A missing path raises :class:`XNATLocalFileError`, nothing sent.
+        :meth:`upload`). A missing path raises :class:`XNATFileNotFoundError` (a
+        ``FileNotFoundError`` and an :class:`XNATLocalFileError`), nothing sent.
         ``upload_size`` is taken for xnatpy's signature and not used: the size is the file's."""
         local = Path(path)
         if not local.is_file():
-            raise XNATLocalFileError(str(local), "no such file to upload")
+            raise local_path_error("path", local, "file", "no such file to upload")
         return self.upload(uri, local, verbose=verbose, **kwargs)
 
     def upload_string(self, uri: str, data: str | bytes, **kwargs: Any) -> requests.Response:

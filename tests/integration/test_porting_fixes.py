@@ -134,3 +134,32 @@ def test_a_position_past_the_end_is_an_index_error(session: XNATSession, seeded:
     assert isinstance(info.value, errors.XNATKeyError)  # as before
     with pytest.raises(xnat_sdk.XNATIndexError):
         session.projects[seeded.project].subjects[-3]
+
+
+# -- 5. local paths that are missing or of the other kind ----------------------------------------
+
+
+def test_missing_local_paths_raise_the_matching_os_errors(
+    session: XNATSession, seeded: Seeded, server: LocalXNAT, tmp_path: Path
+) -> None:
+    resource = session.experiments[seeded.sessions["E1"]].resources.create("R")
+    missing, afile = tmp_path / "nope.nii", tmp_path / "a.nii"
+    afile.write_bytes(b"a")
+    server.faults.start_recording()
+    cases = [
+        (FileNotFoundError, lambda: resource.upload(str(missing), "f.nii")),
+        (FileNotFoundError, lambda: resource.upload(missing, "f.nii")),
+        (IsADirectoryError, lambda: resource.upload(str(tmp_path), "f.nii")),
+        (FileNotFoundError, lambda: resource.upload_dir(missing)),
+        (NotADirectoryError, lambda: resource.upload_dir(afile)),
+        (FileNotFoundError, lambda: session.upload_file(f"{resource.uri}/files/f", missing)),
+        (FileNotFoundError, lambda: session.services.import_(missing, project=seeded.project)),
+        (NotADirectoryError, lambda: session.services.import_dir(afile, project=seeded.project)),
+    ]
+    for kind, call in cases:
+        with pytest.raises(kind) as info:
+            call()
+        assert isinstance(info.value, errors.XNATValidationError)  # an XNATError, as before
+        assert info.value.filename in (str(missing), str(afile), str(tmp_path))
+        assert info.value.errno is not None and info.value.filename in str(info.value)
+    assert [r for r in server.faults.recorded() if r.method != "GET"] == []

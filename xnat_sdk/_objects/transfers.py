@@ -22,7 +22,12 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar, cast
 from xnat_sdk._answers import whole_number
 from xnat_sdk._objects.core import XNATObject, routed_experiment_uri
 from xnat_sdk._transfer_defaults import CHUNK_SIZE, RESUME_ATTEMPTS
-from xnat_sdk.errors import XNATFileExistsError, XNATIntegrityError, XNATValueError
+from xnat_sdk.errors import (
+    XNATFileExistsError,
+    XNATIntegrityError,
+    XNATValueError,
+    local_path_error,
+)
 from xnat_sdk.progress import ProgressCallback, TransferProgress
 
 # The transfer engine (xnat_sdk.transfers, with tarfile, hashlib, threads ...) is imported in
@@ -286,10 +291,8 @@ class ResourceTransfers(_ZipDownloads):
         if isinstance(data, str):
             # As in xnatpy, a str here is a path (text goes through upload_data or bytes).
             if not os.path.isfile(data):
-                raise XNATValueError(
-                    f"{data!r} is not an existing file; to upload text use upload_data() "
-                    "or pass bytes"
-                )
+                hint = "to upload text use upload_data() or pass bytes"
+                raise local_path_error("data", data, "file", hint)
             data = Path(data)
         if remotepath is None:
             if isinstance(data, os.PathLike) and os.path.isfile(data):
@@ -356,7 +359,7 @@ class ResourceTransfers(_ZipDownloads):
 
         folder = local_path(directory, "directory")
         if not folder.is_dir():
-            raise XNATValueError(f"{folder} is not a folder")
+            raise local_path_error("directory", folder, "folder")
         method = method or "tgz_file"
         if method not in UPLOAD_DIR_METHODS:
             raise XNATValueError(

@@ -24,6 +24,7 @@ from xnat_sdk.errors import (
     XNATServerError,
     XNATUploadFileExistsError,
     XNATValueError,
+    local_path_error,
     upload_error,
 )
 from xnat_sdk.progress import ProgressCallback, TransferProgress, wants_bars
@@ -88,7 +89,7 @@ def _body_of(file_: Any) -> tuple[Any, Callable[[], None], bool, int | None]:
     ):
         path = Path(os.fspath(file_))
         if not path.is_file():
-            raise XNATValueError(f"cannot upload {path}: not an existing file")
+            raise local_path_error("file_", path, "file")
         handle = open(path, "rb")  # noqa: SIM115 (closed by the caller through the closer)
         return handle, handle.close, True, path.stat().st_size
     if isinstance(file_, str):
