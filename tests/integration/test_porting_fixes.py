@@ -163,3 +163,28 @@ def test_missing_local_paths_raise_the_matching_os_errors(
         assert info.value.filename in (str(missing), str(afile), str(tmp_path))
         assert info.value.errno is not None and info.value.filename in str(info.value)
     assert [r for r in server.faults.recorded() if r.method != "GET"] == []
+
+
+# -- 6. DICOM dump rows are mappings -------------------------------------------------------------
+
+
+def test_dicom_dump_rows_are_read_only_mappings(
+    session: XNATSession, seeded: Seeded, tmp_path: Path
+) -> None:
+    archive = make_dicom_zip(tmp_path / "s.zip", patient="S7", series=[(1, "T1")])
+    made = session.services.import_(
+        archive, project=seeded.project, subject="S7", experiment="D7", destination="/archive"
+    )
+    by_scan = made.scans["1"].dicom_dump(fields=["PatientID"])
+    by_service = session.services.dicom_dump(made.scans["1"], fields=["PatientID"])
+    for rows in (by_scan, by_service):
+        (row,) = rows
+        assert row["tag1"] == row.tag1 == "(0010,0020)" and row.tag == (0x10, 0x20)
+        assert row["value"] == row.value and row.value.startswith("S7")
+        assert list(row.keys()) == ["tag1", "tag2", "vr", "value", "desc"]
+        assert dict(row) == row and row == dict(row.items())
+        assert row.get("nope") is None and "value" in row
+        with pytest.raises(KeyError, match="no 'nope'"):
+            row["nope"]
+        with pytest.raises(TypeError):
+            row["value"] = "x"  # type: ignore[index]

@@ -57,6 +57,9 @@ def services(session: xnat_sdk.XNATSession) -> None:
         archived: ExperimentBase = moved.archive(subject="S", experiment="E", overwrite="append")
         print(scans, when, at, archived)
     rows: list[DicomDumpRow] = session.services.dicom_dump("/archive/projects/P/experiments/E")
+    tag: str = rows[0]["tag1"]  # a mapping too, as xnatpy's dict rows
+    as_dict: dict[str, str] = dict(rows[0])
+    print(tag, as_dict, rows[0].value)
     token: TokenResult = session.services.issue_token()
     alias: str = token.alias
     session.services.invalidate_token(token)
