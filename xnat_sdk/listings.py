@@ -17,7 +17,7 @@ import fnmatch
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from xnat_sdk._answers import fetch, whole_number
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FileData",
+    "KeyedList",
     "Listing",
     "ListingSpec",
     "RemoteFile",
@@ -1040,3 +1041,103 @@ class SecondAskBatch(Generic[_B]):
 
 # xnatpy's listings are mappings (by ID) that iterate over their values; so are these
 Mapping.register(Listing)
+
+
+class KeyedList(Sequence[T], Generic[T]):
+    """A read-only listing of objects already read (a prearchive session's ``scans``), as
+    xnatpy's listings: iterated over the objects, indexed by position, by ID (``keys()``,
+    ``items()``) and by a secondary key one item has; ``key in`` is true exactly when
+    ``[key]`` finds an item."""
+
+    def __init__(
+        self,
+        items: Iterable[T],
+        ident: Callable[[T], str],
+        secondary: Callable[[T], str],
+        where: str,
+    ) -> None:
+        self._items = list(items)
+        self._where = where
+        self._by_id = {ident(item): item for item in self._items}
+        self._by_key: dict[str, T] = {}
+        self._dupes: set[str] = set()
+        for item in self._items:
+            key = secondary(item)
+            if not key:
+                continue
+            if key in self._by_key:
+                self._dupes.add(key)
+            self._by_key[key] = item
+        self._ident = ident
+        self._secondary = secondary
+
+    @overload
+    def __getitem__(self, key: int) -> T: ...
+
+    @overload
+    def __getitem__(self, key: str) -> T: ...
+
+    @overload
+    def __getitem__(self, key: slice) -> list[T]: ...
+
+    def __getitem__(self, key: int | str | slice) -> T | list[T]:
+        """The item with this ID or secondary key, or at this position."""
+        if isinstance(key, slice):
+            return self._items[key]
+        if isinstance(key, int) and not isinstance(key, bool):
+            try:
+                return self._items[key]
+            except IndexError:
+                message = f"{self._where} has {len(self._items)} entries, no index {key}"
+                raise XNATIndexError(key, message) from None
+        if isinstance(key, str) and key in self._by_id:
+            return self._by_id[key]
+        if isinstance(key, str) and key in self._dupes:
+            ids = [self._ident(i) for i in self._items if self._secondary(i) == key]
+            raise XNATKeyError(key, f"several in {self._where} have {key!r}; use an ID ({ids})")
+        if isinstance(key, str) and key in self._by_key:
+            return self._by_key[key]
+        known = ", ".join(self._by_id) or "none"
+        raise XNATKeyError(key, f"no {key!r} in {self._where} (IDs: {known})")
+
+    def get(self, key: str, default: T | None = None) -> T | None:
+        """The item under an ID or secondary key, else ``default``."""
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        return key in self._by_id or (key in self._by_key and key not in self._dupes)
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(list(self._items))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def keys(self) -> list[str]:
+        """The IDs, in server order."""
+        return list(self._by_id)
+
+    def values(self) -> list[T]:
+        """The objects, in server order."""
+        return list(self._items)
+
+    def items(self) -> list[tuple[str, T]]:
+        """(ID, object) pairs, in server order."""
+        return list(self._by_id.items())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, KeyedList):
+            return self._items == other._items
+        if isinstance(other, list):
+            return self._items == other
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<{self._where} [{', '.join(self._by_id)}]>"

@@ -188,3 +188,25 @@ def test_dicom_dump_rows_are_read_only_mappings(
             row["nope"]
         with pytest.raises(TypeError):
             row["value"] = "x"  # type: ignore[index]
+
+
+# -- 7. a prearchive session's scans are a listing -----------------------------------------------
+
+
+def test_prearchive_scans_are_a_keyed_listing(
+    session: XNATSession, seeded: Seeded, tmp_path: Path
+) -> None:
+    archive = make_dicom_zip(tmp_path / "s.zip", patient="P7", series=[(1, "T1"), (2, "T2")])
+    pre = session.services.import_(archive, project=seeded.project, destination="/prearchive")
+    assert isinstance(pre, xnat_sdk.prearchive.PrearchiveSession)
+    scans = pre.scans
+    assert [s.series_description for s in scans.values()] == ["T1", "T2"]
+    assert scans.keys() == ["1", "2"] and [k for k, _ in scans.items()] == ["1", "2"]
+    assert scans["1"].series_description == "T1" and scans["T2"].id == "2"
+    assert [s.id for s in scans] == ["1", "2"] and scans[1].id == "2" and len(scans) == 2
+    assert "1" in scans and "9" not in scans and scans.get("9") is None
+    assert len(scans["2"].files) == 3  # a scan of the server's
+    with pytest.raises(errors.XNATKeyError, match="IDs: 1, 2"):
+        scans["9"]
+    with pytest.raises(IndexError):
+        scans[2]
