@@ -210,3 +210,28 @@ def test_prearchive_scans_are_a_keyed_listing(
         scans["9"]
     with pytest.raises(IndexError):
         scans[2]
+
+
+# -- 8. CSV and pandas name the columns as the rows do --------------------------------------------
+
+
+def test_csv_and_pandas_columns_are_the_row_field_names(
+    session: XNATSession, seeded: Seeded
+) -> None:
+    pytest.importorskip("pandas")
+    experiments = session.projects[seeded.project].experiments
+    fields = experiments.tabulate()[0]._fields
+    assert "xnat_subjectassessordata_id" in fields
+    assert tuple(experiments.tabulate_csv().splitlines()[0].split(",")) == fields
+    frame = experiments.tabulate_pandas()
+    assert tuple(frame.columns) == fields
+    assert sorted(frame["xnat_subjectassessordata_id"]) == sorted(seeded.sessions.values())
+    asked = ["label", "xnat:mrSessionData/fieldStrength"]
+    table = experiments.tabulate(columns=asked)
+    assert table.fields == ("label", "xnat_mrSessionData_fieldStrength") == table[0]._fields
+    frame = experiments.tabulate_pandas(columns=asked)
+    assert dict(zip(frame["label"], frame["xnat_mrSessionData_fieldStrength"], strict=True)) == {
+        "E1": "3.0",
+        "E2": "",
+    }
+    assert experiments.tabulate_csv(columns=asked).splitlines()[0] == ",".join(table.fields)
