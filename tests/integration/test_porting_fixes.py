@@ -235,3 +235,23 @@ def test_csv_and_pandas_columns_are_the_row_field_names(
         "E2": "",
     }
     assert experiments.tabulate_csv(columns=asked).splitlines()[0] == ",".join(table.fields)
+
+
+# -- 9. a seeded project's description is listed ----------------------------------------------
+
+
+def test_seeded_project_fields_are_listed(server: LocalXNAT, session: XNATSession) -> None:
+    server.seed_project(
+        "RT_SEEDDESC", name="Study", fields={"description": "demo", "secondary_ID": "SD"}
+    )
+    (row,) = [r for r in _listed(server, "/data/projects") if r["ID"] == "RT_SEEDDESC"]
+    assert (row["description"], row["secondary_ID"], row["name"]) == ("demo", "SD", "Study")
+    resp = requests.get(
+        f"{server.url}/data/projects/RT_SEEDDESC",
+        params={"format": "json"},
+        auth=("admin", "admin"),
+        timeout=30,
+    )
+    fields = resp.json()["items"][0]["data_fields"]
+    assert (fields["description"], fields["secondary_ID"]) == ("demo", "SD")
+    assert session.projects["RT_SEEDDESC"].description == "demo"
