@@ -387,6 +387,24 @@ def parse_datetime(value: str) -> datetime.datetime:
     return datetime.datetime.strptime(value.strip(), _JAVA_DATE)
 
 
+def parse_meta_date(value: object) -> datetime.datetime | None:
+    """A document's ``meta`` date (Java's ``Date.toString()``, ``Thu Apr 08 19:28:45 UTC
+    2021``, or ISO); aware when the zone is UTC or GMT, naive with another zone's name;
+    None when there is none or it does not parse."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    parts = text.split()
+    utc = len(parts) == 6 and parts[4] in ("UTC", "GMT")
+    if len(parts) == 6:
+        text = " ".join([*parts[:4], "UTC", parts[5]])  # any zone name: read the wall time
+    try:
+        found = parse_datetime(text)
+    except ValueError:
+        return None
+    return found.replace(tzinfo=datetime.timezone.utc) if utc else found
+
+
 def parse_date(value: str) -> datetime.date:
     """Parse ``YYYY-MM-DD`` (a time part is ignored) or ``MM/DD/YYYY``."""
     text = value.strip()

@@ -337,8 +337,13 @@ class Services:
         project: str | None = None,
         subject: str | None = None,
         experiment: str | None = None,
+        import_handler: str | None = None,
+        timeout: Timeout = None,
+        ignore_unparsable: bool = False,
+        direct_archive: bool = False,
     ) -> PrearchiveSession | ExperimentBase:
-        """Zip a folder of DICOM files and import it (see :meth:`import_`)."""
+        """Zip a folder of DICOM files and import it (see :meth:`import_`; xnatpy's
+        parameters, in its order)."""
         if not Path(directory).is_dir():
             raise local_path_error("directory", directory, "folder")
         return self.import_(
@@ -350,6 +355,10 @@ class Services:
             project=project,
             subject=subject,
             experiment=experiment,
+            import_handler=import_handler,
+            timeout=timeout,
+            ignore_unparsable=ignore_unparsable,
+            direct_archive=direct_archive,
         )
 
     @staticmethod

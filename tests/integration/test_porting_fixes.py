@@ -255,3 +255,89 @@ def test_seeded_project_fields_are_listed(server: LocalXNAT, session: XNATSessio
     fields = resp.json()["items"][0]["data_fields"]
     assert (fields["description"], fields["secondary_ID"]) == ("demo", "SD")
     assert session.projects["RT_SEEDDESC"].description == "demo"
+
+
+# -- 10. xnatpy's parameter and attribute names ---------------------------------------------------
+
+
+def test_get_json_takes_xnatpys_uri_and_the_old_path(
+    session: XNATSession, seeded: Seeded, server: LocalXNAT
+) -> None:
+    path = f"/data/projects/{seeded.project}/subjects"
+    by_uri = session.get_json(uri=path)
+    assert by_uri == session.get_json(path) == session.get_json(path=path)
+    assert sorted(r["label"] for r in by_uri["ResultSet"]["Result"]) == ["S1", "S2"]
+    server.faults.start_recording()
+    with pytest.raises(errors.XNATValidationError, match="uri"):
+        session.get_json(path, path=path)  # type: ignore[call-overload]
+    assert server.faults.recorded() == []
+
+
+def test_insert_date_clearcache_flags_and_remove_object(
+    session: XNATSession, seeded: Seeded
+) -> None:
+    import datetime
+
+    experiment = session.experiments[seeded.sessions["E1"]]
+    stored = experiment.insert_date
+    assert stored is not None and stored.tzinfo is not None
+    now = datetime.datetime.now(datetime.timezone.utc)
+    assert abs((now - stored).total_seconds()) < 600
+    assert session.projects[seeded.project].insert_date is not None
+    listing = session.projects[seeded.project].subjects
+    assert "S3" not in listing
+    session.put(f"/data/projects/{seeded.project}/subjects/S3")
+    session.clearcache(wipe_general_object_cache=False, wipe_listings=False)  # nothing
+    assert "S3" not in listing
+    session.clearcache(wipe_listings=True)
+    assert "S3" in listing
+    session.put(f"/data/projects/{seeded.project}/subjects/S4")
+    session.remove_object(listing["S3"])
+    assert "S4" in listing  # read again
+
+
+def test_file_objects_have_xnatpys_attributes(
+    session: XNATSession, seeded: Seeded, tmp_path: Path
+) -> None:
+    scan = session.experiments[seeded.sessions["E1"]].scans["1"]
+    resource = scan.resources.create("NIFTI")
+    (tmp_path / "a.nii").write_bytes(b"nifti")
+    resource.upload(
+        path=tmp_path / "a.nii",
+        remotepath="sub/a.nii",
+        file_format="NIFTI",
+        file_content="T1_RAW",
+        file_tags="one,two",
+    )
+    (found,) = resource.files
+    assert found.id == found.path == "sub/a.nii" and found.name == "a.nii"
+    assert (found.file_format, found.file_content) == ("NIFTI", "T1_RAW")
+    assert found.file_tags.split(",") == ["one", "two"]
+    assert found.collection == "NIFTI" and found.cat_id == str(resource.id)
+    assert found.data_path is None  # nothing mounted
+    on_disk = tmp_path / seeded.project / "arc001" / "E1" / "SCANS" / "1" / "NIFTI" / "sub"
+    on_disk.mkdir(parents=True)
+    session.mount_data_dir = tmp_path
+    assert found.expected_data_path == on_disk / "a.nii" and found.data_path is None
+    (on_disk / "a.nii").write_bytes(b"nifti")
+    assert found.data_path == on_disk / "a.nii"
+
+
+def test_import_dir_takes_xnatpys_parameters(
+    session: XNATSession, seeded: Seeded, server: LocalXNAT, tmp_path: Path
+) -> None:
+    import zipfile
+
+    archive = make_dicom_zip(tmp_path / "s.zip", patient="P9", series=[(1, "T1")])
+    zipfile.ZipFile(archive).extractall(tmp_path / "dcm")
+    server.faults.start_recording()
+    made = session.services.import_dir(
+        tmp_path / "dcm",
+        project=seeded.project,
+        import_handler="DICOM-zip",
+        ignore_unparsable=True,
+        timeout=60,
+    )
+    assert isinstance(made, xnat_sdk.prearchive.PrearchiveSession)
+    (sent,) = [r for r in server.faults.recorded() if r.method == "POST"]
+    assert "import-handler=DICOM-zip" in sent.query and "Ignore-Unparsable=true" in sent.query

@@ -40,6 +40,7 @@ object writes it to the server (validated first); objects made with the generate
 from __future__ import annotations
 
 import contextlib
+import datetime
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -466,6 +467,14 @@ class XNATObject(metaclass=_ModelType):
     def fulldata(self) -> dict[str, Any]:
         """The object's raw JSON document item (``data_fields``, ``meta``, ``children``)."""
         return self._xnat_document()
+
+    @property
+    def insert_date(self) -> datetime.datetime | None:
+        """When the object was stored (xnatpy's name): the ``start_date`` of its document's
+        ``meta`` (UTC); None when the server gives none."""
+        from xnat_sdk.fields import parse_meta_date
+
+        return parse_meta_date((self._xnat_document().get("meta") or {}).get("start_date"))
 
     @property
     def data(self) -> dict[str, Any]:
