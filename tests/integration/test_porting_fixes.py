@@ -341,3 +341,42 @@ def test_import_dir_takes_xnatpys_parameters(
     assert isinstance(made, xnat_sdk.prearchive.PrearchiveSession)
     (sent,) = [r for r in server.faults.recorded() if r.method == "POST"]
     assert "import-handler=DICOM-zip" in sent.query and "Ignore-Unparsable=true" in sent.query
+
+
+# -- 11. text for typed fields, as read from CSV ------------------------------------------------
+
+
+def test_text_for_typed_fields_is_stored_typed(
+    session: XNATSession, seeded: Seeded, server: LocalXNAT
+) -> None:
+    import datetime
+
+    subject = session.projects[seeded.project].subjects["S1"]
+    exp = session.classes.MrSessionData(parent=subject, label="T11", age="41")
+    scan = session.classes.MrScanData(parent=exp, id="1", type="T1", frames="160")
+    exp.date = "2006-04-18"  # type: ignore[assignment]
+    exp.age = "84.9"  # type: ignore[assignment]
+    scan.parameters.tr = "3000.0"  # type: ignore[assignment]
+    scan.frames = "166"  # type: ignore[assignment]
+    assert (exp.date, exp.age) == (datetime.date(2006, 4, 18), 84.9)
+    assert (scan.parameters.tr, scan.frames) == (3000.0, 166) and type(scan.frames) is int
+    resp = requests.get(
+        f"{server.url}{scan.uri}", params={"format": "json"}, auth=("admin", "admin"), timeout=30
+    )
+    fields = resp.json()["items"][0]["data_fields"]
+    assert (fields["frames"], float(fields["parameters/tr"])) == (166, 3000.0)
+    session.clearcache()
+    again = session.experiments[exp.id]
+    assert (again.date, again.age) == (datetime.date(2006, 4, 18), 84.9)
+    server.faults.start_recording()
+    for obj, name, text, form in (
+        (exp, "date", "18/04/2006", "ISO date"),
+        (exp, "age", "old", "decimal number"),
+        (scan, "frames", "16.5", "whole number"),
+        (scan.parameters, "tr", "3 s", "decimal number"),
+    ):
+        with pytest.raises(errors.XNATValidationError, match=form) as info:
+            setattr(obj, name, text)
+        assert info.value.field == name
+    assert [r for r in server.faults.recorded() if r.method != "GET"] == []
+    assert scan.frames == 166
