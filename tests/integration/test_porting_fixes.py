@@ -1,6 +1,9 @@
 """xnatpy behaviours a ported script relies on (found by running xnatpy scripts unchanged
-but for the import line): the exception classes and their bases, ... Each outcome is checked
-over HTTP against the local server."""
+but for the import line): the exception classes and their bases, xsiType patterns in
+filters, ``in`` agreeing with ``[]``, IndexError past the end, OSErrors for missing local
+paths, DICOM dump rows as mappings, prearchive scans as a listing, CSV/pandas column names,
+seeded project fields, xnatpy's parameter and attribute names, and text for typed fields.
+Each outcome is checked over HTTP against the local server."""
 
 from __future__ import annotations
 
