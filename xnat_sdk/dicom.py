@@ -9,11 +9,12 @@ used. The DICOM dump service (``/data/services/dicomdump``) is here too.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from xnat_sdk._answers import fetch
-from xnat_sdk.errors import XNATError, XNATValidationError, XNATValueError
+from xnat_sdk.errors import XNATError, XNATKeyError, XNATValidationError, XNATValueError
 
 if TYPE_CHECKING:
     from pydicom.dataset import FileDataset
@@ -27,15 +28,38 @@ __all__ = ["DicomDumpRow", "dicom_dump", "pick_dicom_file", "read_dicom_file"]
 DICOM_RESOURCES = ("DICOM", "secondary")
 
 
-@dataclass(frozen=True)
-class DicomDumpRow:
-    """One DICOM header element of a dump (``tag1`` like ``(0008,0060)``)."""
+_DUMP_KEYS = ("tag1", "tag2", "vr", "value", "desc")
+
+
+@dataclass(frozen=True, eq=False)
+class DicomDumpRow(Mapping[str, str]):
+    """One DICOM header element of a dump (``tag1`` like ``(0008,0060)``): typed
+    attributes (``row.value``), and a read-only mapping with XNAT's column names, as
+    xnatpy's rows are dicts (``row["value"]``, ``row.keys()``, ``dict(row)``; equal to
+    the dict with the same items)."""
 
     tag1: str
     tag2: str
     vr: str
     value: str
     desc: str
+
+    def __getitem__(self, key: str) -> str:
+        if key not in _DUMP_KEYS:
+            raise XNATKeyError(
+                key, f"a DICOM dump row has no {key!r} (keys: {', '.join(_DUMP_KEYS)})"
+            )
+        value: str = getattr(self, key)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_DUMP_KEYS)
+
+    def __len__(self) -> int:
+        return len(_DUMP_KEYS)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self.values()))
 
     @property
     def tag(self) -> tuple[int, int] | None:

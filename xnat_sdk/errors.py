@@ -9,8 +9,10 @@ This module imports nothing heavy, so ``import xnat_sdk.errors`` stays cheap.
 
 from __future__ import annotations
 
+import errno as _errno
+import os
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     import requests
@@ -23,21 +25,30 @@ __all__ = [
     "XNATConflictError",
     "XNATConnectionError",
     "XNATError",
+    "XNATExpiredCredentialsError",
     "XNATFileExistsError",
+    "XNATFileNotFoundError",
     "XNATForbiddenError",
+    "XNATIOError",
     "XNATIncompleteDownloadError",
+    "XNATIndexError",
     "XNATInsecureWarning",
     "XNATIntegrityError",
+    "XNATIsADirectoryError",
     "XNATKeyError",
     "XNATLocalFileError",
+    "XNATLocalPathError",
     "XNATLoginFailedError",
     "XNATMapError",
+    "XNATMappingException",
     "XNATNoModelError",
     "XNATNoPasswordError",
+    "XNATNotADirectoryError",
     "XNATNotConnectedError",
     "XNATNotFoundError",
     "XNATNotPicklableError",
     "XNATObjectAlreadyExistsError",
+    "XNATObjectDestroyedError",
     "XNATResponseError",
     "XNATSSLError",
     "XNATServerError",
@@ -47,10 +58,21 @@ __all__ = [
     "XNATTypeMismatchError",
     "XNATUnknownTypeWarning",
     "XNATUnsafeArchiveError",
+    "XNATUploadAuthError",
+    "XNATUploadBadRequestError",
+    "XNATUploadConflictError",
+    "XNATUploadError",
+    "XNATUploadFileExistsError",
+    "XNATUploadForbiddenError",
+    "XNATUploadNotFoundError",
+    "XNATUploadResponseError",
+    "XNATUploadServerError",
     "XNATValidationError",
     "XNATValueError",
     "error_for_response",
+    "local_path_error",
     "server_message",
+    "upload_error",
 ]
 
 
@@ -100,6 +122,11 @@ class XNATKeyError(XNATError, KeyError):
         return self.message
 
 
+class XNATIndexError(XNATKeyError, IndexError):
+    """A listing has no item at the requested position (``listing[5]`` of five): an
+    ``IndexError`` as in xnatpy (and an :class:`XNATKeyError`, as before)."""
+
+
 class XNATTypeMismatchError(XNATError, TypeError):
     """The server's object is not of the class the code asked for (``experiments["E",
     MrSessionData]`` on a PET session); names the expected and the actual xsi type."""
@@ -140,8 +167,9 @@ class XNATMapError(XNATError):
         """The traceback as text (from the worker that ran the call)."""
 
 
-class XNATConnectionError(XNATError, ConnectionError):
-    """The server could not be reached (refused, reset, timed out)."""
+class XNATConnectionError(XNATValueError, ConnectionError):
+    """The server could not be reached (refused, reset, timed out). An
+    :class:`XNATValueError` as in xnatpy, and a ``ConnectionError``."""
 
 
 class XNATTimeoutError(XNATConnectionError, TimeoutError):
@@ -206,6 +234,79 @@ class XNATLocalFileError(XNATError, OSError):
         return (type(self), (self.path, self.reason, self.errno))
 
 
+class XNATLocalPathError(XNATValidationError, XNATLocalFileError):
+    """A local file or folder given to an upload or import is missing or of the other kind,
+    nothing sent: an :class:`XNATValidationError` (``field``: the argument) and an
+    ``OSError`` naming ``path`` (``filename``, ``errno``); its subclasses are the matching
+    ``FileNotFoundError``, ``NotADirectoryError`` or ``IsADirectoryError``, as xnatpy
+    raises them. Made by :func:`local_path_error`."""
+
+    def __init__(self, field: str, path: str, reason: str, errno: int | None = None) -> None:
+        XNATLocalFileError.__init__(self, path, reason, errno)
+        # ValueError's __init__ comes before OSError's here: set what OSError's would
+        self.errno, self.strerror, self.filename = errno, reason, path
+        self.field = field
+        self.message = f"{path}: {reason}"
+
+    def __reduce__(self) -> tuple[type[XNATLocalPathError], tuple[str, str, str, int | None]]:  # type: ignore[override]
+        return (type(self), (self.field, self.path, self.reason, self.errno))
+
+
+class XNATFileNotFoundError(XNATLocalPathError, FileNotFoundError):
+    """The local file or folder to upload or import does not exist."""
+
+
+class XNATNotADirectoryError(XNATLocalPathError, NotADirectoryError):
+    """A folder was expected (``upload_dir``, ``import_dir``), the path is a file."""
+
+
+class XNATIsADirectoryError(XNATLocalPathError, IsADirectoryError):
+    """A file was expected (``upload``), the path is a folder."""
+
+
+def local_path_error(
+    field: str, path: str | os.PathLike[str], wanted: Literal["file", "folder"], hint: str = ""
+) -> XNATLocalPathError:
+    """The error for ``path`` that is not an existing ``wanted`` (a file or a folder)."""
+    where = os.fspath(path)
+    more = f"; {hint}" if hint else ""
+    if not os.path.exists(where):
+        missing = "no such file or folder"
+        reason = (
+            f"{missing} (not an existing file)" if wanted == "file" else f"not a folder: {missing}"
+        )
+        return XNATFileNotFoundError(field, where, f"{reason}{more}", _errno.ENOENT)
+    if wanted == "folder":
+        return XNATNotADirectoryError(field, where, f"not a folder{more}", _errno.ENOTDIR)
+    return XNATIsADirectoryError(
+        field, where, f"a folder, not an existing file{more}", _errno.EISDIR
+    )
+
+
+class XNATIOError(XNATError, OSError):
+    """xnatpy's input/output error (an ``OSError``); the base of :class:`XNATUploadError`."""
+
+
+class XNATUploadError(XNATIOError):
+    """An upload or import failed (xnatpy's name: ``except xnat.exceptions.XNATUploadError``
+    keeps catching a failed ``upload``/``upload_dir``/``upload_data``/``services.import_``).
+    What is raised is also the precise error: :class:`XNATUploadNotFoundError` is an
+    :class:`XNATNotFoundError` too, :class:`XNATUploadFileExistsError` an
+    :class:`XNATFileExistsError`."""
+
+
+class XNATObjectDestroyedError(XNATError):
+    """xnatpy's error for using an object after deleting it. The SDK does not raise it (a
+    deleted object's next request raises :class:`XNATNotFoundError`); it exists so that
+    ``except`` clauses naming it keep working."""
+
+
+class XNATMappingException(BaseException):
+    """xnatpy's ``map`` signal, a ``BaseException`` as there. The SDK does not raise it
+    (``map`` returns :class:`~xnat_sdk.mapping.MappedFunctionFailed` or raises
+    :class:`XNATMapError`); it exists so that ``except`` clauses naming it keep working."""
+
+
 class XNATUnsafeArchiveError(XNATValueError):
     """An archive entry would land outside the target folder (absolute, ``..``, link)."""
 
@@ -214,8 +315,9 @@ class XNATUnsafeArchiveError(XNATValueError):
         super().__init__(f"unsafe archive entry {entry!r}: {message}")
 
 
-class XNATResponseError(XNATError):
-    """The server answered with an unexpected status (or unusable content).
+class XNATResponseError(XNATValueError):
+    """The server answered with an unexpected status (or unusable content); an
+    :class:`XNATValueError` (so a ``ValueError``) as in xnatpy.
 
     ``message`` keeps the whole message (the server's, uncut); ``str(exc)`` shows at most
     :data:`MESSAGE_LIMIT` characters of it, then how many were left out, then the
@@ -259,6 +361,12 @@ XNATLoginFailedError = XNATAuthError
 """xnatpy's name for a failed login."""
 
 
+class XNATExpiredCredentialsError(XNATAuthError):
+    """xnatpy's error for an expired password. The SDK does not tell an expired password
+    from a wrong one (both raise :class:`XNATAuthError`); the class exists so that
+    ``except`` clauses naming it keep working."""
+
+
 class XNATForbiddenError(XNATResponseError):
     """403: the user may not do this."""
 
@@ -278,6 +386,60 @@ xnat.exceptions.XNATObjectAlreadyExistsError`` keeps working after the import ch
 
 class XNATServerError(XNATResponseError):
     """5xx: the server failed."""
+
+
+class XNATUploadResponseError(XNATResponseError, XNATUploadError):
+    """An upload or import answered with an error status (other than those below)."""
+
+
+class XNATUploadBadRequestError(XNATBadRequestError, XNATUploadResponseError):
+    """400 on an upload or import."""
+
+
+class XNATUploadAuthError(XNATAuthError, XNATUploadResponseError):
+    """401 on an upload or import."""
+
+
+class XNATUploadForbiddenError(XNATForbiddenError, XNATUploadResponseError):
+    """403 on an upload or import."""
+
+
+class XNATUploadNotFoundError(XNATNotFoundError, XNATUploadResponseError):
+    """404 on an upload or import (no such project, subject or resource)."""
+
+
+class XNATUploadConflictError(XNATConflictError, XNATUploadResponseError):
+    """409 on an upload or import."""
+
+
+class XNATUploadServerError(XNATServerError, XNATUploadResponseError):
+    """5xx on an upload or import."""
+
+
+class XNATUploadFileExistsError(XNATFileExistsError, XNATUploadError):
+    """An upload without ``overwrite`` found the file on the server, which kept it."""
+
+
+_UPLOAD_VARIANTS: dict[type[XNATResponseError], type[XNATUploadResponseError]] = {
+    XNATBadRequestError: XNATUploadBadRequestError,
+    XNATAuthError: XNATUploadAuthError,
+    XNATForbiddenError: XNATUploadForbiddenError,
+    XNATNotFoundError: XNATUploadNotFoundError,
+    XNATConflictError: XNATUploadConflictError,
+    XNATServerError: XNATUploadServerError,
+}
+
+
+def upload_error(exc: XNATResponseError) -> XNATResponseError:
+    """``exc`` as the error of a failed upload: the same status class, also an
+    :class:`XNATUploadError` (``exc`` itself when it is one already)."""
+    if isinstance(exc, XNATUploadError):
+        return exc
+    cls = next(
+        (up for base, up in _UPLOAD_VARIANTS.items() if isinstance(exc, base)),
+        XNATUploadResponseError,
+    )
+    return cls(exc.method, exc.url, exc.status, exc.message, exc.response)
 
 
 class XNATUnknownTypeWarning(UserWarning):

@@ -387,6 +387,24 @@ def parse_datetime(value: str) -> datetime.datetime:
     return datetime.datetime.strptime(value.strip(), _JAVA_DATE)
 
 
+def parse_meta_date(value: object) -> datetime.datetime | None:
+    """A document's ``meta`` date (Java's ``Date.toString()``, ``Thu Apr 08 19:28:45 UTC
+    2021``, or ISO); aware when the zone is UTC or GMT, naive with another zone's name;
+    None when there is none or it does not parse."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    parts = text.split()
+    utc = len(parts) == 6 and parts[4] in ("UTC", "GMT")
+    if len(parts) == 6:
+        text = " ".join([*parts[:4], "UTC", parts[5]])  # any zone name: read the wall time
+    try:
+        found = parse_datetime(text)
+    except ValueError:
+        return None
+    return found.replace(tzinfo=datetime.timezone.utc) if utc else found
+
+
 def parse_date(value: str) -> datetime.date:
     """Parse ``YYYY-MM-DD`` (a time part is ignored) or ``MM/DD/YYYY``."""
     text = value.strip()
@@ -478,6 +496,58 @@ def _max_length(facets: object) -> int | None:
     return limit if isinstance(limit, int) and not isinstance(limit, bool) else None
 
 
+_TEXT_FORMS: dict[str, tuple[str, str]] = {
+    # scalar: (the exact spelling accepted, the form named when text does not convert)
+    "int": (r"[+-]?\d+", "a whole number such as '166'"),
+    "float": (r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", "a decimal number such as '84.9'"),
+    "bool": (r"(?i:true|false|1|0)", "'true', 'false', '1' or '0'"),
+    "date": (r"\d{4}-\d{2}-\d{2}", "an ISO date such as '2006-04-18'"),
+    "datetime": (
+        r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?",
+        "an ISO date and time such as '2006-04-18T13:45:00'",
+    ),
+    "time": (r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?", "an ISO time such as '13:45:00'"),
+}
+
+
+def from_text(spec: FieldSpec, value: Any) -> Any:
+    """A value written to a typed field given as text (read from a CSV or XML file, as
+    xnatpy sends it): converted to the field's type when it is that type's exact spelling
+    (``"2006-04-18"`` to ``date(2006, 4, 18)``, ``"84.9"`` to ``84.9``, ``"166"`` to 166,
+    ``"true"``), else :class:`XNATValidationError` naming the field and the form expected.
+    Other values (and text for a text field) are returned as they are, for
+    :func:`validate_fields` to check; a list field's items one by one."""
+    if isinstance(value, (list, tuple)) and spec.is_list:
+        return type(value)(from_text(spec, item) for item in value)
+    form = _TEXT_FORMS.get(spec.scalar)
+    if form is None or not isinstance(value, str):
+        return value
+    text = value.strip()
+    if not re.fullmatch(form[0], text):
+        raise XNATValidationError(spec.name, f"expects {spec.scalar}: {form[1]}, got {value!r}")
+    if spec.scalar == "float":
+        return float(text)
+    if spec.scalar == "bool":
+        return text.lower() in ("true", "1")
+    try:
+        return convert_scalar(spec.scalar, text)
+    except ValueError as exc:  # 2006-02-31, 25:00
+        raise XNATValidationError(
+            spec.name, f"{value!r} is no valid {spec.scalar}: {exc}"
+        ) from None
+
+
+def texts_converted(cls: type, values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` with the text given to typed data fields of ``cls`` converted by
+    :func:`from_text`; names that are not data fields are left for the caller to refuse."""
+    table = class_fields(cls)
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        spec = table.by_name.get(name)
+        out[name] = from_text(spec, value) if spec is not None and spec.is_data else value
+    return out
+
+
 def _check_scalar(spec: FieldSpec, value: Any) -> None:
     scalar = spec.scalar
     ok = True
@@ -516,7 +586,8 @@ def validate_fields(
     required: Iterable[str] = (),
     allow_none: bool = True,
 ) -> dict[str, FieldSpec]:
-    """Check names, types and enumerations of ``values`` against ``cls``'s fields.
+    """Check names, types and enumerations of ``values`` against ``cls``'s fields (text
+    for a typed field is checked as what :func:`from_text` makes of it).
 
     Returns the specs of the given fields; raises :class:`XNATValidationError` naming the
     first bad field.
@@ -540,9 +611,9 @@ def validate_fields(
             if not isinstance(value, (list, tuple)):
                 raise XNATValidationError(name, f"expects a list, got {type(value).__name__}")
             for item in value:
-                _check_scalar(spec, item)
+                _check_scalar(spec, from_text(spec, item))
         else:
-            _check_scalar(spec, value)
+            _check_scalar(spec, from_text(spec, value))
         specs[name] = spec
     for name in required:
         if values.get(name) is None:

@@ -17,7 +17,7 @@ import fnmatch
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from xnat_sdk._answers import fetch, whole_number
@@ -34,6 +34,7 @@ from xnat_sdk._objects.registry import class_for, model_class
 from xnat_sdk._objects.transfers import RemoteFileTransfers
 from xnat_sdk._record import FrozenRecord
 from xnat_sdk.errors import (
+    XNATIndexError,
     XNATKeyError,
     XNATTypeMismatchError,
     XNATValidationError,
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FileData",
+    "KeyedList",
     "Listing",
     "ListingSpec",
     "RemoteFile",
@@ -58,6 +60,31 @@ T = TypeVar("T")
 U = TypeVar("U", bound=XNATObject)
 
 _FILE_PATH = r"^.*?/resources/[^/]+/files/"
+
+_NOT_FILTERS = frozenset(
+    k.lower()
+    for k in (
+        *("format", "columns", "fields", "req_format", "XNAT_CSRF", "URI"),
+        *("sortBy", "sortOrder", "limit", "offset"),
+    )
+)
+"""Query keys XNAT's listings read as something else than a column filter (the answer's
+format and columns, paging): a filter on such a column is matched here, never sent."""
+
+
+def _is_pattern(value: str) -> bool:
+    return any(char in value for char in "*%,")
+
+
+def _sent_filters(filters: Mapping[str, str]) -> dict[str, str]:
+    """The filters XNAT applies as sent: not those of :data:`_NOT_FILTERS`, and ``xsiType``
+    only as one exact type (XNAT takes it as the query's root data type, never as a pattern:
+    ``xnat:pet*`` or a list is matched here, after a listing of every type)."""
+    return {
+        key: value
+        for key, value in filters.items()
+        if key.lower() not in _NOT_FILTERS and not (key == "xsiType" and _is_pattern(value))
+    }
 
 
 class ListingSpec(FrozenRecord):
@@ -361,13 +388,14 @@ class Listing(Generic[T]):
     def _matches(self, row: Mapping[str, Any]) -> bool:
         """Whether ``row`` passes this listing's filters as XNAT applies them: values
         separated by commas are alternatives, ``*`` and ``%`` wildcards, case aside; an
-        ``xsiType`` is that type or one derived from it (XNAT's query root)."""
+        ``xsiType`` without a wildcard is that type or one derived from it (XNAT's query
+        root), with one a pattern on the type's name (``xnat:pet*``), as xnatpy matches it."""
         for key, pattern in self._filters.items():
             if key not in row:
                 continue
             value = str(row[key])
             alternatives = [p.strip() for p in str(pattern).split(",")]  # "": empty cells
-            if key == "xsiType":
+            if key == "xsiType" and not any("*" in a or "%" in a for a in alternatives):
                 found = any(_is_a(self._session, value, wanted) for wanted in alternatives)
             else:
                 found = any(
@@ -459,7 +487,7 @@ class Listing(Generic[T]):
         return list(index.get(ident, []))
 
     def _from_rest(self) -> list[tuple[dict[str, Any], Any]]:
-        answer = fetch(self._session, self._uri, query=self._filters or None)
+        answer = fetch(self._session, self._uri, query=_sent_filters(self._filters) or None)
         rows = answer.rows(numbers=("Size",) if self._spec.name == "files" else ())
         return self._objects_from_rows(rows)
 
@@ -565,7 +593,7 @@ class Listing(Generic[T]):
             try:
                 return self._entries[key]
             except IndexError:
-                raise XNATKeyError(
+                raise XNATIndexError(
                     key, f"{self._uri} has {len(self._entries)} entries, no index {key}"
                 ) from None
         if isinstance(key, type):
@@ -655,10 +683,12 @@ class Listing(Generic[T]):
             return default
 
     def __contains__(self, key: object) -> bool:
+        """Whether ``listing[key]`` finds an item: by ID, or by a secondary key one item has
+        (a scan type two scans share is not in, as in xnatpy)."""
         if not isinstance(key, str):
             return False
         self._ensure()
-        return key in self._by_id or key in self._by_key
+        return key in self._by_id or (key in self._by_key and key not in self._dupes)
 
     def __iter__(self) -> Iterator[T]:
         self._ensure()
@@ -846,10 +876,13 @@ class Listing(Generic[T]):
         key = self._spec.id_key
         name = self._spec.name
         asked = wanted if self._source is None else tuple(dict.fromkeys([key, *wanted]))
+        sent = _sent_filters(self._filters)
+        if self._source is None and "xsiType" in self._filters and "xsiType" not in sent:
+            asked = tuple(dict.fromkeys([*asked, "xsiType"]))  # matched here
         rows = fetch_columns(
             self._session,
             self._uri,
-            self._filters,
+            sent,
             asked,
             (key,),
             root=root_of(name, self._uri),
@@ -1008,3 +1041,103 @@ class SecondAskBatch(Generic[_B]):
 
 # xnatpy's listings are mappings (by ID) that iterate over their values; so are these
 Mapping.register(Listing)
+
+
+class KeyedList(Sequence[T], Generic[T]):
+    """A read-only listing of objects already read (a prearchive session's ``scans``), as
+    xnatpy's listings: iterated over the objects, indexed by position, by ID (``keys()``,
+    ``items()``) and by a secondary key one item has; ``key in`` is true exactly when
+    ``[key]`` finds an item."""
+
+    def __init__(
+        self,
+        items: Iterable[T],
+        ident: Callable[[T], str],
+        secondary: Callable[[T], str],
+        where: str,
+    ) -> None:
+        self._items = list(items)
+        self._where = where
+        self._by_id = {ident(item): item for item in self._items}
+        self._by_key: dict[str, T] = {}
+        self._dupes: set[str] = set()
+        for item in self._items:
+            key = secondary(item)
+            if not key:
+                continue
+            if key in self._by_key:
+                self._dupes.add(key)
+            self._by_key[key] = item
+        self._ident = ident
+        self._secondary = secondary
+
+    @overload
+    def __getitem__(self, key: int) -> T: ...
+
+    @overload
+    def __getitem__(self, key: str) -> T: ...
+
+    @overload
+    def __getitem__(self, key: slice) -> list[T]: ...
+
+    def __getitem__(self, key: int | str | slice) -> T | list[T]:
+        """The item with this ID or secondary key, or at this position."""
+        if isinstance(key, slice):
+            return self._items[key]
+        if isinstance(key, int) and not isinstance(key, bool):
+            try:
+                return self._items[key]
+            except IndexError:
+                message = f"{self._where} has {len(self._items)} entries, no index {key}"
+                raise XNATIndexError(key, message) from None
+        if isinstance(key, str) and key in self._by_id:
+            return self._by_id[key]
+        if isinstance(key, str) and key in self._dupes:
+            ids = [self._ident(i) for i in self._items if self._secondary(i) == key]
+            raise XNATKeyError(key, f"several in {self._where} have {key!r}; use an ID ({ids})")
+        if isinstance(key, str) and key in self._by_key:
+            return self._by_key[key]
+        known = ", ".join(self._by_id) or "none"
+        raise XNATKeyError(key, f"no {key!r} in {self._where} (IDs: {known})")
+
+    def get(self, key: str, default: T | None = None) -> T | None:
+        """The item under an ID or secondary key, else ``default``."""
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        return key in self._by_id or (key in self._by_key and key not in self._dupes)
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(list(self._items))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def keys(self) -> list[str]:
+        """The IDs, in server order."""
+        return list(self._by_id)
+
+    def values(self) -> list[T]:
+        """The objects, in server order."""
+        return list(self._items)
+
+    def items(self) -> list[tuple[str, T]]:
+        """(ID, object) pairs, in server order."""
+        return list(self._by_id.items())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, KeyedList):
+            return self._items == other._items
+        if isinstance(other, list):
+            return self._items == other
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<{self._where} [{', '.join(self._by_id)}]>"

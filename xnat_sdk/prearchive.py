@@ -25,7 +25,7 @@ from xnat_sdk._objects.navigation import ExperimentBase, object_at
 from xnat_sdk.dicom import DicomDumpRow, dicom_dump, read_dicom_file
 from xnat_sdk.errors import XNATError, XNATValidationError
 from xnat_sdk.fields import validate_label
-from xnat_sdk.listings import RemoteFile
+from xnat_sdk.listings import KeyedList, RemoteFile
 from xnat_sdk.transfers import download_file
 
 if TYPE_CHECKING:
@@ -247,6 +247,14 @@ class PrearchiveScan:
         return f"<PrearchiveScan {self.id} {self.series_description!r}>"
 
 
+def _scan_id(scan: PrearchiveScan) -> str:
+    return scan.id
+
+
+def _series_description(scan: PrearchiveScan) -> str:
+    return scan.series_description
+
+
 class PrearchiveSession:
     """A session in the prearchive, as listed (refresh with :meth:`refresh`)."""
 
@@ -401,10 +409,15 @@ class PrearchiveSession:
     # -- contents ------------------------------------------------------------------------------
 
     @property
-    def scans(self) -> list[PrearchiveScan]:
-        """The scans of the session (one request)."""
+    def scans(self) -> KeyedList[PrearchiveScan]:
+        """The scans of the session (one request), a listing as xnatpy's: ``scans["1"]`` by
+        ID (or by a series description one scan has), ``scans[0]``, iteration over the
+        scans, ``keys()`` (the IDs), ``values()``, ``items()``, ``get()``."""
         rows = fetch(self._session, f"{self.uri}/scans").rows()
-        return [PrearchiveScan(self._session, row, self) for row in rows]
+        scans = [PrearchiveScan(self._session, row, self) for row in rows]
+        return KeyedList(
+            scans, _scan_id, _series_description, f"the scans of prearchive session {self.uri}"
+        )
 
     def refresh(self) -> PrearchiveSession:
         """Read the session's row again (status, lastmod ...) and return ``self``."""

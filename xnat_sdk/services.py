@@ -23,7 +23,13 @@ from typing import IO, TYPE_CHECKING, Any, NamedTuple
 from xnat_sdk._answers import fetch, whole_number
 from xnat_sdk._objects.core import XNATObject
 from xnat_sdk.dicom import DicomDumpRow, dicom_dump
-from xnat_sdk.errors import XNATError, XNATValidationError
+from xnat_sdk.errors import (
+    XNATError,
+    XNATResponseError,
+    XNATValidationError,
+    local_path_error,
+    upload_error,
+)
 from xnat_sdk.fields import validate_label
 from xnat_sdk.prearchive import (
     PrearchiveFile,
@@ -191,6 +197,8 @@ class Services:
                 accepted_status=(200,),
                 timeout=timeout,
             )
+        except XNATResponseError as exc:
+            raise upload_error(exc) from exc
         finally:
             if isinstance(path, (str, os.PathLike)) and hasattr(body, "close"):
                 body.close()
@@ -329,10 +337,15 @@ class Services:
         project: str | None = None,
         subject: str | None = None,
         experiment: str | None = None,
+        import_handler: str | None = None,
+        timeout: Timeout = None,
+        ignore_unparsable: bool = False,
+        direct_archive: bool = False,
     ) -> PrearchiveSession | ExperimentBase:
-        """Zip a folder of DICOM files and import it (see :meth:`import_`)."""
+        """Zip a folder of DICOM files and import it (see :meth:`import_`; xnatpy's
+        parameters, in its order)."""
         if not Path(directory).is_dir():
-            raise XNATValidationError("directory", f"not a folder: {directory}")
+            raise local_path_error("directory", directory, "folder")
         return self.import_(
             directory,
             overwrite=overwrite,
@@ -342,6 +355,10 @@ class Services:
             project=project,
             subject=subject,
             experiment=experiment,
+            import_handler=import_handler,
+            timeout=timeout,
+            ignore_unparsable=ignore_unparsable,
+            direct_archive=direct_archive,
         )
 
     @staticmethod
@@ -355,7 +372,7 @@ class Services:
             if source.is_dir():
                 return _zip_folder(source), "application/zip"
             if not source.is_file():
-                raise XNATValidationError("path", f"no such file or folder: {source}")
+                raise local_path_error("path", source, "file")
             if source.stat().st_size == 0:
                 raise XNATValidationError("path", f"{source} is empty")
             return source.open("rb"), guess_content_type(source)

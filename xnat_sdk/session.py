@@ -44,12 +44,12 @@ from xnat_sdk._server_info import (
 from xnat_sdk._transfer_defaults import CHUNK_SIZE, RESUME_ATTEMPTS
 from xnat_sdk.auth import Credentials
 from xnat_sdk.errors import (
-    XNATLocalFileError,
     XNATNoModelError,
     XNATNotConnectedError,
     XNATNotPicklableError,
     XNATResponseError,
     XNATValidationError,
+    local_path_error,
 )
 from xnat_sdk.listings import Listing, RemoteFile
 from xnat_sdk.progress import ProgressCallback, default_update_func
@@ -403,12 +403,29 @@ class XNATSession(Walks):
         """Bumped by :meth:`clearcache`; cached listings and documents older than it refetch."""
         return self._generation
 
-    def clearcache(self) -> None:
+    def clearcache(
+        self, wipe_general_object_cache: bool = True, wipe_listings: bool = True
+    ) -> None:
         """Forget every cached listing and object document of this session: listings and
-        objects you already hold read from the server again on their next use."""
+        objects you already hold read from the server again on their next use.
+
+        xnatpy's flags are taken: listings and documents share one cache here, so either
+        flag forgets both (neither: nothing)."""
+        if not (wipe_general_object_cache or wipe_listings):
+            return
         held = self._new_generation()
         for obj in held:
             obj.clearcache()
+
+    def remove_object(self, obj: XNATObject) -> None:
+        """xnatpy's way to make the session forget ``obj`` (so that an object made again
+        at its path is read fresh): here the cache is one generation, so this forgets
+        every cached listing and document, as :meth:`clearcache`."""
+        from xnat_sdk.bases import XNATObject
+
+        if not isinstance(obj, XNATObject):
+            raise XNATValidationError("obj", f"expected an archive object, got {obj!r}")
+        self.clearcache()
 
     def _new_generation(self) -> list[XNATObject]:
         """Make every cached listing and document stale (they read again on next use) and
@@ -656,16 +673,42 @@ class XNATSession(Walks):
             headers=headers,
         )
 
+    @overload
     def get_json(
         self,
+        uri: str,
+        query: QueryParams | None = None,
+        accepted_status: Collection[int] | None = None,
+        timeout: Timeout = None,
+    ) -> Any: ...
+
+    @overload
+    def get_json(
+        self,
+        *,
         path: str,
         query: QueryParams | None = None,
         accepted_status: Collection[int] | None = None,
         timeout: Timeout = None,
+    ) -> Any: ...
+
+    def get_json(
+        self,
+        uri: str | None = None,
+        query: QueryParams | None = None,
+        accepted_status: Collection[int] | None = None,
+        timeout: Timeout = None,
+        *,
+        path: str | None = None,
     ) -> Any:
-        """``GET path?format=json`` and decode the body (an answer that is not JSON, or is
-        nested absurdly deep, raises :class:`XNATResponseError` naming the URL)."""
-        return fetch(self, path, query, accepted_status=accepted_status, timeout=timeout).document
+        """``GET uri?format=json`` and decode the body (an answer that is not JSON, or is
+        nested absurdly deep, raises :class:`XNATResponseError` naming the URL). ``uri`` is
+        xnatpy's name; ``path=`` (this method's earlier name) is taken too."""
+        if (uri is None) == (path is None):
+            raise XNATValidationError("uri", "give the path to read once (uri, or path=)")
+        target = uri if uri is not None else path
+        assert target is not None
+        return fetch(self, target, query, accepted_status=accepted_status, timeout=timeout).document
 
     # -- transfers (the engine does the work) ----------------------------------------------
 
@@ -795,11 +838,12 @@ class XNATSession(Walks):
         **kwargs: Any,
     ) -> requests.Response:
         """Upload the local file ``path`` to ``uri`` (xnatpy's name; the keywords of
-        :meth:`upload`). A missing path raises :class:`XNATLocalFileError`, nothing sent.
+        :meth:`upload`). A missing path raises :class:`XNATFileNotFoundError` (a
+        ``FileNotFoundError`` and an :class:`XNATLocalFileError`), nothing sent.
         ``upload_size`` is taken for xnatpy's signature and not used: the size is the file's."""
         local = Path(path)
         if not local.is_file():
-            raise XNATLocalFileError(str(local), "no such file to upload")
+            raise local_path_error("path", local, "file", "no such file to upload")
         return self.upload(uri, local, verbose=verbose, **kwargs)
 
     def upload_string(self, uri: str, data: str | bytes, **kwargs: Any) -> requests.Response:

@@ -5,8 +5,8 @@ its values in column order, each also an attribute under the column's name with 
 characters other than letters and digits made ``_`` (``xnat:subjectassessordata/id`` ->
 ``row.xnat_subjectassessordata_id``), and under the original name by key
 (``row["xnat:subjectassessordata/id"]``). A :class:`Table` is a tuple of rows with the column
-names and the ``to_csv()`` / ``to_pandas()`` conversions (pandas is an optional extra,
-imported only by ``to_pandas``).
+names and the ``to_csv()`` / ``to_pandas()`` conversions, which name the columns as the rows'
+attributes (pandas is an optional extra, imported only by ``to_pandas``).
 
 This module imports nothing heavy.
 """
@@ -203,17 +203,24 @@ class Table(tuple[Row, ...]):
         """The rows as ``{original column name: value}`` dicts."""
         return [row.to_dict() for row in self]
 
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The rows' attribute names, in column order (``xnat_subjectassessordata_id`` for
+        ``xnat:subjectassessordata/id``): the header of :meth:`to_csv` and the columns of
+        :meth:`to_pandas`, as xnatpy names them in ``tabulate_csv``/``tabulate_pandas``."""
+        return self._layout.attributes
+
     def to_csv(self, header: bool = True) -> str:
-        """The table as CSV text (the original column names as header; ``""`` for None)."""
+        """The table as CSV text (:attr:`fields` as header; ``""`` for None)."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         if header:
-            writer.writerow(self.columns)
+            writer.writerow(self.fields)
         writer.writerows(("" if v is None else v for v in row) for row in self)
         return out.getvalue()
 
     def to_pandas(self) -> pandas.DataFrame:
-        """The table as a ``pandas.DataFrame`` (columns under their original names; needs
+        """The table as a ``pandas.DataFrame``, its columns named by :attr:`fields` (needs
         pandas: ``pip install 'xnat-sdk[pandas]'``)."""
         try:
             import pandas
@@ -222,7 +229,7 @@ class Table(tuple[Row, ...]):
                 "to_pandas() needs pandas, an optional extra: pip install 'xnat-sdk[pandas]'"
             ) from error
         frame: pandas.DataFrame = pandas.DataFrame.from_records(
-            [tuple(row) for row in self], columns=list(self.columns)
+            [tuple(row) for row in self], columns=list(self.fields)
         )
         return frame
 

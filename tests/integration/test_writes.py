@@ -145,7 +145,9 @@ def test_share(session: XNATSession, seeded: Seeded, server: LocalXNAT) -> None:
         (lambda p: p.experiments.create("E9", CtSessionData), "subject"),
         (lambda p: p.subjects["S1"].experiments["E1"].scans.create("1 2", MrScanData), "id"),
         (
-            lambda p: p.subjects["S1"].experiments["E1"].scans.create("9", MrScanData, frames="2"),
+            lambda p: (
+                p.subjects["S1"].experiments["E1"].scans.create("9", MrScanData, frames="two")
+            ),
             "frames",
         ),
         (lambda p: ProjectData.create(p.xnat_session, id="no spaces"), "id"),

@@ -63,7 +63,6 @@ MISSING: dict[str, dict[str, str]] = {
         "skip_response_content_check": "answers are always checked (JSON/XML not HTML)",
         "connect": "reconnecting a session object in place; call xnat_sdk.connect again",
         "plugins": "no plugin listing yet: /xapi/plugins is not served by the local server",
-        "remove_object": "xnatpy's object cache; clearcache() forgets everything here",
         "source_code": "models are generated at build time, not at login",
         "write_source_code": "models are generated at build time, not at login",
     },

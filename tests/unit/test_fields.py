@@ -25,6 +25,7 @@ from xnat_sdk.fields import (
     parse_date,
     parse_datetime,
     parse_time,
+    texts_converted,
     validate_fields,
     validate_label,
 )
@@ -357,17 +358,19 @@ def test_nested_fields_cannot_be_set(cls: type, name: str) -> None:
 @pytest.mark.parametrize(
     ("cls", "name", "value"),
     [
-        (MrScanData, "frames", "12"),  # a string for an int
+        (MrScanData, "frames", "12.5"),  # text that is no whole number
+        (MrScanData, "frames", "many"),
         (MrScanData, "frames", 12.0),  # a float for an int
         (MrScanData, "frames", True),  # bool is not accepted as int
-        (MrSessionData, "age", "41"),
+        (MrSessionData, "age", "41 years"),
         (MrSessionData, "age", False),
         (ProjectData, "active", 1),
-        (ProjectData, "active", "true"),
+        (ProjectData, "active", "yes"),
         (MrSessionData, "label", 5),
-        (MrSessionData, "date", "2020-01-02"),
+        (MrSessionData, "date", "02/01/2020"),  # text, but not ISO
+        (MrSessionData, "date", "2020-01-02 10:00"),  # a date and time for a date
         (MrSessionData, "date", datetime.datetime(2020, 1, 2, 3, 4)),  # datetime for a date
-        (MrSessionData, "time", "10:00"),
+        (MrSessionData, "time", "10 o'clock"),
         (DemographicData, "dob", datetime.datetime(2000, 1, 1)),
     ],
 )
@@ -375,6 +378,36 @@ def test_wrong_types_are_refused(cls: type, name: str, value: object) -> None:
     with pytest.raises(XNATValidationError, match="expects") as info:
         validate_fields(cls, {name: value})
     assert info.value.field == name
+
+
+@pytest.mark.parametrize(
+    ("cls", "name", "text", "value"),
+    [
+        (MrScanData, "frames", "166", 166),
+        (MrSessionData, "age", "84.9", 84.9),
+        (MrSessionData, "age", "41", 41.0),
+        (ProjectData, "active", "true", True),
+        (ProjectData, "active", "0", False),
+        (MrSessionData, "date", "2006-04-18", datetime.date(2006, 4, 18)),
+        (MrSessionData, "time", "10:00", datetime.time(10, 0)),
+    ],
+)
+def test_text_of_a_typed_field_is_converted(cls: type, name: str, text: str, value: object) -> None:
+    """Text that spells the field's type exactly (read from CSV, as xnatpy sends it) is
+    accepted and becomes the typed value (:func:`from_text`)."""
+    assert name in validate_fields(cls, {name: text})
+    converted = texts_converted(cls, {name: text})[name]
+    assert converted == value and type(converted) is type(value)
+
+
+def test_text_that_does_not_convert_names_the_form() -> None:
+    with pytest.raises(XNATValidationError, match="ISO date such as '2006-04-18'") as info:
+        validate_fields(MrSessionData, {"date": "18/04/2006"})
+    assert info.value.field == "date"
+    with pytest.raises(XNATValidationError, match="no valid date"):
+        validate_fields(MrSessionData, {"date": "2006-02-31"})
+    with pytest.raises(XNATValidationError, match="a whole number"):
+        texts_converted(MrScanData, {"frames": "1e3"})
 
 
 def test_int_is_accepted_for_a_float_field() -> None:

@@ -40,6 +40,7 @@ object writes it to the server (validated first); objects made with the generate
 from __future__ import annotations
 
 import contextlib
+import datetime
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -61,6 +62,8 @@ from xnat_sdk.fields import (
     FieldSpec,
     class_fields,
     encode_value,
+    from_text,
+    texts_converted,
     validate_fields,
     validate_label,
 )
@@ -383,8 +386,11 @@ class XNATObject(metaclass=_ModelType):
             )
 
         def __setattr__(self, name: str, value: Any) -> None:
-            if name.startswith("_") or self._xnat_session is None:
+            if name.startswith("_"):
                 object.__setattr__(self, name, value)
+                return
+            if self._xnat_session is None:
+                object.__setattr__(self, name, _typed_if_text(type(self), name, value))
                 return
             table = class_fields(type(self))
             if name in table.by_name:
@@ -468,6 +474,14 @@ class XNATObject(metaclass=_ModelType):
         return self._xnat_document()
 
     @property
+    def insert_date(self) -> datetime.datetime | None:
+        """When the object was stored (xnatpy's name): the ``start_date`` of its document's
+        ``meta`` (UTC); None when the server gives none."""
+        from xnat_sdk.fields import parse_meta_date
+
+        return parse_meta_date((self._xnat_document().get("meta") or {}).get("start_date"))
+
+    @property
     def data(self) -> dict[str, Any]:
         """The raw ``data_fields`` of the object's document."""
         fields: dict[str, Any] = self._xnat_document().get("data_fields") or {}
@@ -549,6 +563,7 @@ class XNATObject(metaclass=_ModelType):
         Nested single children (``subject.demographics``) write through their owner.
         """
         session = self._xnat_bound_session()
+        values = texts_converted(type(self), values)  # stored as the typed values
         params = field_params(type(self), values)
         owner, prefix = self._xnat_write_target()
         xsi = owner.xsi_type
@@ -651,6 +666,21 @@ def _is_object_value(spec: FieldSpec, value: Any) -> bool:
     return all(isinstance(item, XNATObject) for item in value)
 
 
+def _typed_if_text(cls: type, name: str, value: Any) -> Any:
+    """An unbound object's value (nothing is sent yet): text for a typed field converted
+    when it is that type's spelling (:func:`~xnat_sdk.fields.from_text`), else kept for the
+    write that sends it to refuse, naming the field."""
+    if not isinstance(value, (str, list, tuple)):
+        return value
+    spec = class_fields(cls).by_name.get(name)
+    if spec is None or not spec.is_data:
+        return value
+    try:
+        return from_text(spec, value)
+    except XNATValidationError:
+        return value
+
+
 def field_params(
     cls: type,
     values: Mapping[str, Any],
@@ -666,6 +696,7 @@ def field_params(
     (``scans=[Scan(scan_id="1")]``) XNAT's indexed parameters (:func:`item_params`);
     ``None`` is ``NULL`` (it clears a field), or left out with ``skip_none``."""
     table = class_fields(cls)
+    values = texts_converted(cls, values)  # "2006-04-18" is sent as the date it spells
     objects = {
         name
         for name, value in values.items()

@@ -22,7 +22,12 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar, cast
 from xnat_sdk._answers import whole_number
 from xnat_sdk._objects.core import XNATObject, routed_experiment_uri
 from xnat_sdk._transfer_defaults import CHUNK_SIZE, RESUME_ATTEMPTS
-from xnat_sdk.errors import XNATFileExistsError, XNATIntegrityError, XNATValueError
+from xnat_sdk.errors import (
+    XNATFileExistsError,
+    XNATIntegrityError,
+    XNATValueError,
+    local_path_error,
+)
 from xnat_sdk.progress import ProgressCallback, TransferProgress
 
 # The transfer engine (xnat_sdk.transfers, with tarfile, hashlib, threads ...) is imported in
@@ -79,6 +84,7 @@ class RemoteFileTransfers:
 
     if TYPE_CHECKING:
         _session: XNATSession
+        _row: dict[str, Any]
         uri: str
         path: str
         name: str
@@ -89,6 +95,63 @@ class RemoteFileTransfers:
     def file_size(self) -> int | None:
         """Size in bytes from the listing (xnatpy's name; same as ``size``)."""
         return self.size
+
+    @property
+    def id(self) -> str:
+        """The path inside the resource, which identifies the file there (xnatpy's ``id``;
+        same as ``path``)."""
+        return self.path
+
+    def _cell(self, column: str) -> str:
+        value = self._row.get(column)
+        return "" if value is None else str(value)
+
+    @property
+    def file_content(self) -> str:
+        """The file's content label in its catalog (XNAT's ``file_content`` column; ``""``
+        when it has none), as set by ``upload(..., file_content=...)``."""
+        return self._cell("file_content")
+
+    @property
+    def file_format(self) -> str:
+        """The file's format in its catalog (``file_format`` column; ``""`` when none)."""
+        return self._cell("file_format")
+
+    @property
+    def file_tags(self) -> str:
+        """The file's tags in its catalog, comma-joined (``file_tags`` column; ``""`` when
+        none)."""
+        return self._cell("file_tags")
+
+    @property
+    def cat_id(self) -> str:
+        """The numeric ID of the resource (catalog) holding the file (``cat_ID`` column)."""
+        return self._cell("cat_ID")
+
+    @property
+    def collection(self) -> str:
+        """The label of the resource holding the file (``collection`` column)."""
+        return self._cell("collection")
+
+    @property
+    def expected_data_path(self) -> Path | None:
+        """Where the file is in the locally mounted archive (``session.mount_data_dir``;
+        None when nothing is mounted), whether or not it is there."""
+        if self._session.mount_data_dir is None:
+            return None
+        owner_uri, _, resource_id = self.uri.split("/files/", 1)[0].rpartition("/resources/")
+        owner = self._session.create_object(owner_uri)
+        resource = owner.resources[resource_id]  # type: ignore[attr-defined]
+        folder: Path | None = resource.expected_data_dir
+        return None if folder is None else folder / self.path
+
+    @property
+    def data_path(self) -> Path | None:
+        """:attr:`expected_data_path` when that file exists (read it in place), else None."""
+        if self._session.mount_data_dir is None:
+            return None
+        found = self.expected_data_path
+        return found if found is not None and found.is_file() else None
 
     def download(
         self,
@@ -264,7 +327,7 @@ class ResourceTransfers(_ZipDownloads):
 
     def upload(
         self,
-        data: UploadSource,
+        path: UploadSource,
         remotepath: str | None = None,
         overwrite: bool = False,
         extract: bool = False,
@@ -276,24 +339,22 @@ class ResourceTransfers(_ZipDownloads):
         timeout: Timeout = None,
         retries: int = 1,
     ) -> None:
-        """Upload a file (a ``Path`` or a ``str`` naming an existing file), bytes or a binary
-        file object as ``remotepath`` (default: the file's name). ``extract=True`` unpacks
-        a zip/tar/tgz on the server; ``overwrite=False`` raises
+        """Upload ``path`` (xnatpy's name): a file (a ``Path`` or a ``str`` naming an existing
+        file), bytes or a binary file object, as ``remotepath`` (default: the file's name).
+        ``extract=True`` unpacks a zip/tar/tgz on the server; ``overwrite=False`` raises
         :class:`XNATFileExistsError` when the file exists."""
         from xnat_sdk.transfers._paths import check_remotepath
         from xnat_sdk.transfers._upload import upload
 
-        if isinstance(data, str):
+        if isinstance(path, str):
             # As in xnatpy, a str here is a path (text goes through upload_data or bytes).
-            if not os.path.isfile(data):
-                raise XNATValueError(
-                    f"{data!r} is not an existing file; to upload text use upload_data() "
-                    "or pass bytes"
-                )
-            data = Path(data)
+            if not os.path.isfile(path):
+                hint = "to upload text use upload_data() or pass bytes"
+                raise local_path_error("path", path, "file", hint)
+            path = Path(path)
         if remotepath is None:
-            if isinstance(data, os.PathLike) and os.path.isfile(data):
-                remotepath = Path(os.fspath(data)).name
+            if isinstance(path, os.PathLike) and os.path.isfile(path):
+                remotepath = Path(os.fspath(path)).name
             else:
                 raise XNATValueError("remotepath is needed when uploading data, not a file")
         remotepath = check_remotepath(remotepath)
@@ -309,7 +370,7 @@ class ResourceTransfers(_ZipDownloads):
             upload(
                 _session_of(self),
                 self._files_uri(remotepath),
-                data,
+                path,
                 retries=retries,
                 query=query,
                 overwrite=overwrite,
@@ -356,7 +417,7 @@ class ResourceTransfers(_ZipDownloads):
 
         folder = local_path(directory, "directory")
         if not folder.is_dir():
-            raise XNATValueError(f"{folder} is not a folder")
+            raise local_path_error("directory", folder, "folder")
         method = method or "tgz_file"
         if method not in UPLOAD_DIR_METHODS:
             raise XNATValueError(

@@ -70,12 +70,14 @@ def listing_rows(
     needed = [*columns, *(k for k in filters if k not in columns)]
     missing = [c for c in needed if c not in have]
     if missing and kind != "files":
-        from xnat_sdk.errors import XNATValueError
+        from xnat_sdk.errors import XNATConnectionError, XNATResponseError, XNATValueError
 
         # the columns shown come too (without --columns, the defaults beside the filter's)
         shown = [*wanted, *(k for k in needed if k not in wanted)]
         try:
             table = listing.tabulate(columns=shown)
+        except (XNATResponseError, XNATConnectionError):
+            raise  # ValueErrors too, but not about a column
         except XNATValueError as exc:  # a column XNAT left out, named
             raise click.BadParameter(
                 f"no column {', '.join(missing)} ({exc})", param_hint="--columns/--filter"

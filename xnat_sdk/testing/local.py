@@ -227,7 +227,10 @@ class LocalXNAT:
         owner: str = "admin",
         fields: Mapping[str, str] | None = None,
     ) -> str:
-        """Create a project directly in the store; returns its ID."""
+        """Create a project directly in the store; returns its ID. ``fields``: data fields
+        (``description``, ``secondary_ID``, ``pi_lastname`` ...; kept where a PUT keeps them,
+        so the ``/data/projects`` listing shows them) and custom variables
+        (``fields/<name>``)."""
         return seed.project(
             self.store,
             project_id,

@@ -65,6 +65,11 @@ def project(
     if accessibility not in ("private", "protected", "public"):
         raise ValueError(f"accessibility must be private, protected or public: {accessibility!r}")
     data, custom = _split_fields(fields)
+    # the fields the project row holds as columns (listed by /data/projects), as a PUT stores them
+    name = name or data.pop("name", None) or project_id
+    data.pop("name", None)
+    secondary_id = data.pop("secondary_ID", None) or project_id
+    description = data.pop("description", None) or ""
     with store.tx() as db:
         if db.execute("SELECT 1 FROM projects WHERE id=?", (project_id,)).fetchone():
             raise ValueError(f"project {project_id!r} already exists")
@@ -72,7 +77,9 @@ def project(
             store,
             db,
             project_id,
-            name=name or project_id,
+            name=name,
+            secondary_id=secondary_id,
+            description=description,
             accessibility=accessibility,
             data=data,
             user=owner,

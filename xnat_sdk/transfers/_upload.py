@@ -1,8 +1,9 @@
 """Uploads: a path, bytes, text, a file object or an iterable of bytes streamed to the
 server with PUT or POST. Bodies that can be rewound (files, bytes) are retried, a generator
 body never is. ``overwrite=False`` never replaces a remote file: the server's
-``{"duplicates": [...]}`` answer raises :class:`~xnat_sdk.errors.XNATFileExistsError`,
-unless a retried upload finds the "duplicate" is its own first try (:func:`_stored_as_sent`).
+``{"duplicates": [...]}`` answer raises :class:`~xnat_sdk.errors.XNATUploadFileExistsError`
+(an ``XNATFileExistsError``) unless a retried upload finds the "duplicate" is its own first
+try (:func:`_stored_as_sent`). An error status raises the ``XNATUpload...Error`` of its class.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from xnat_sdk._answers import answer_of
 from xnat_sdk._http import was_resent
 from xnat_sdk.errors import (
     XNATConnectionError,
-    XNATFileExistsError,
     XNATResponseError,
     XNATServerError,
+    XNATUploadFileExistsError,
     XNATValueError,
+    local_path_error,
+    upload_error,
 )
 from xnat_sdk.progress import ProgressCallback, TransferProgress, wants_bars
 from xnat_sdk.transfers._wire import CHUNK_SIZE, _listing_rows
@@ -86,7 +89,7 @@ def _body_of(file_: Any) -> tuple[Any, Callable[[], None], bool, int | None]:
     ):
         path = Path(os.fspath(file_))
         if not path.is_file():
-            raise XNATValueError(f"cannot upload {path}: not an existing file")
+            raise local_path_error("file_", path, "file")
         handle = open(path, "rb")  # noqa: SIM115 (closed by the caller through the closer)
         return handle, handle.close, True, path.stat().st_size
     if isinstance(file_, str):
@@ -169,14 +172,7 @@ def upload(
                 if rewindable:
                     body.seek(start)
                 try:
-                    if verb == "PUT":
-                        response = session.put(
-                            uri, data=sent, query=params, timeout=timeout, headers=headers
-                        )
-                    else:
-                        response = session.post(
-                            uri, data=sent, query=params, timeout=timeout, headers=headers
-                        )
+                    response = _send(session, verb, uri, sent, params, timeout, headers)
                     break
                 except (XNATConnectionError, XNATServerError):
                     if attempt >= attempts:
@@ -193,10 +189,28 @@ def upload(
     finally:
         close()
     if duplicates:
-        raise XNATFileExistsError(
+        raise XNATUploadFileExistsError(
             f"{verb} {uri}: the server already has {', '.join(duplicates)} and kept it"
         )
     return response
+
+
+def _send(
+    session: XNATSession,
+    verb: str,
+    uri: str,
+    body: Any,
+    params: Mapping[str, str],
+    timeout: Timeout,
+    headers: Mapping[str, str],
+) -> requests.Response:
+    """One PUT or POST of an upload; an error status raises as an upload error too
+    (:func:`~xnat_sdk.errors.upload_error`, xnatpy's ``XNATUploadError``)."""
+    send = session.put if verb == "PUT" else session.post
+    try:
+        return send(uri, data=body, query=params, timeout=timeout, headers=headers)
+    except XNATResponseError as exc:
+        raise upload_error(exc) from exc
 
 
 def _stored_as_sent(session: XNATSession, uri: str, body: IO[bytes], size: int | None) -> bool:

@@ -16,7 +16,7 @@ mr: MrSessionData = experiment  # E: Incompatible types in assignment # P: "Subj
 session.experiments.of_type(MrSessionData)["E"].scans["1"].nonsense  # E: "ImageScanData" has no attribute "nonsense" # P: Cannot access attribute "nonsense" for class "ImageScanData"
 scan: MrScanData = session.experiments.of_type(MrSessionData)["E"].scans["1"]  # E: Incompatible types in assignment # P: "ImageScanData" is not assignable to declared type "MrScanData"
 session.get(42)  # E: Argument 1 to "get" of "XNATSession" has incompatible type "int" # P: cannot be assigned to parameter "path" of type "str" in function "get"
-session.get_json("/data/projects", query=["x"])  # E: Argument "query" to "get_json" of "XNATSession" has incompatible type # P: cannot be assigned to parameter "query" of type "QueryParams | None" in function "get_json"
+session.get_json("/data/projects", query=["x"])  # E: No overload variant of "get_json" of "XNATSession" matches argument types "str", "list[str]" # P: cannot be assigned to parameter "query" of type "QueryParams | None" in function "get_json"
 project.subjects.fields  # E: "Listing[SubjectData]" has no attribute "fields" # P: Cannot access attribute "fields" for class "Listing[SubjectData]"
 subject.fields["visit"] = 3  # E: Incompatible types in assignment # P: cannot be assigned to parameter "value" of type "str" in function "__setitem__"
 subject.experiments.create(MrScanData)  # E: No overload variant of "create" of "Listing" matches argument type # P: No overloads for "create"

@@ -6,6 +6,7 @@ import datetime
 
 import xnat_sdk
 from xnat_sdk.bases import ExperimentBase
+from xnat_sdk.listings import KeyedList
 from xnat_sdk.models import MrScanData, MrSessionData, SubjectData
 from xnat_sdk.prearchive import PrearchiveScan, PrearchiveSession
 from xnat_sdk.search import Column, Criterion, Query, SearchTable, col
@@ -50,13 +51,19 @@ def query_label(session: xnat_sdk.XNATSession) -> str | None:
 def services(session: xnat_sdk.XNATSession) -> None:
     made: PrearchiveSession | ExperimentBase = session.services.import_(b"zip", project="P1")
     if isinstance(made, PrearchiveSession):
-        scans: list[PrearchiveScan] = made.scans
+        scans: KeyedList[PrearchiveScan] = made.scans
+        first: PrearchiveScan = scans["1"]  # by ID, as xnatpy's listing
+        ids: list[str] = scans.keys()
+        print(first, ids, [s.series_description for s in scans.values()])
         when: datetime.date | None = made.scan_date
         at: datetime.datetime | None = made.uploaded
         moved: PrearchiveSession = made.move("P2")
         archived: ExperimentBase = moved.archive(subject="S", experiment="E", overwrite="append")
         print(scans, when, at, archived)
     rows: list[DicomDumpRow] = session.services.dicom_dump("/archive/projects/P/experiments/E")
+    tag: str = rows[0]["tag1"]  # a mapping too, as xnatpy's dict rows
+    as_dict: dict[str, str] = dict(rows[0])
+    print(tag, as_dict, rows[0].value)
     token: TokenResult = session.services.issue_token()
     alias: str = token.alias
     session.services.invalidate_token(token)
