@@ -474,9 +474,11 @@ class Query(Generic[M]):
         paths: list[str] = []
         where: dict[str, str] = {}
         for name, path in extra.items():
-            known = chosen.get(f"{self.root}/{path}".lower())
+            field = f"{self.root}/{path}".lower()
+            known = chosen.get(field)
             where[name] = known or name
-            if known is None:
+            if known is None:  # asked once: XNAT answers a field asked twice once
+                chosen[field] = name
                 paths.append(path)
                 names.append(name)
         response = self._post(self._bundle(paths), "json")

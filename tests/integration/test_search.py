@@ -359,3 +359,8 @@ def test_values_come_in_the_order_of_the_objects(session: XNATSession, data: Dat
         zip(labels, dates, strict=True)
     )
     assert dates != sorted(dates, key=str)  # the objects' order is not the dates'
+    # the objects' own key asked as the value: XNAT answers a field asked twice once, and
+    # every value was the next column's (quarantine_status: 'active')
+    assert query.values(lambda s: col(s.id)) == [o.id for o in query.objects()]
+    scans = session.query(MrScanData).where(lambda s: col(s.project) == data.project)
+    assert sorted(scans.values(lambda s: col(s.id))) == ["1", "1", "2"]
