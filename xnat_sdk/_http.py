@@ -365,6 +365,21 @@ def redact_messages(exc: BaseException) -> None:
         item = item.__cause__ or item.__context__
 
 
+class _TokenSecretFilter(logging.Filter):
+    """Hides a token path's secret in urllib3's own DEBUG lines (``"GET
+    /data/services/tokens/invalidate/{alias}/{secret} HTTP/1.1" 200``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_text(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+_urllib3_log = logging.getLogger("urllib3.connectionpool")
+if not any(isinstance(f, _TokenSecretFilter) for f in _urllib3_log.filters):
+    _urllib3_log.addFilter(_TokenSecretFilter())
+
+
 def _user_agent() -> str:
     return (
         f"xnat-sdk/{__version__} (python/{sys.version.split()[0]}; requests/{requests.__version__})"

@@ -237,6 +237,7 @@ def test_a_failed_token_invalidation_keeps_the_results_and_is_tried_again(
     project = mapper.projects[PROJECT]
     tokens = IssuedTokens(mapper)
     caplog.set_level("DEBUG", logger="xnat_sdk")
+    caplog.set_level("DEBUG", logger="urllib3")  # its lines quote the path too
     server.faults.fail_next(2, prefix=invalidate)  # the first try and one more fail
     results = project.map(label_or_fail, "experiment", executor=processes)
     failed = [r for r in results.values() if isinstance(r, MappedFunctionFailed)]
@@ -253,6 +254,11 @@ def test_a_failed_token_invalidation_keeps_the_results_and_is_tried_again(
     with xnat_sdk.connect(server.url, user=LOGIN, password=PASSWORD) as other:
         other._tokens_left.append(alive)
     assert not alias_logs_in(server, alive)
+    assert any(
+        "tokens/invalidate" in r.getMessage()
+        for r in caplog.records
+        if r.name.startswith("urllib3")
+    )
     for token in tokens.issued:
         assert all(token.secret not in record.getMessage() for record in caplog.records)
     with pytest.raises(XNATError) as raised:
