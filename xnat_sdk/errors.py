@@ -12,7 +12,7 @@ from __future__ import annotations
 import errno as _errno
 import os
 import re
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     import requests
@@ -77,7 +77,24 @@ __all__ = [
 
 
 class XNATError(Exception):
-    """Root of every exception raised by xnat-sdk."""
+    """Root of every exception raised by xnat-sdk. Every one pickles (a process pool's
+    worker hands it back to the caller as it was): its message and attributes travel,
+    not a server ``response``."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        state = {k: (None if k == "response" else v) for k, v in vars(self).items()}
+        return (_rebuild, (type(self), self.args, state))
+
+
+def _rebuild(cls: type[XNATError], args: tuple[Any, ...], state: dict[str, Any]) -> XNATError:
+    """An unpickled :class:`XNATError` (its ``__init__`` takes other arguments than
+    ``args``: not called again)."""
+    # the built-in base whose layout the class has: OSError's (errno, filename ...) or not
+    base: Any = OSError if issubclass(cls, OSError) else Exception
+    error: XNATError = base.__new__(cls, *args)
+    error.args = args
+    vars(error).update(state)
+    return error
 
 
 class XNATValueError(XNATError, ValueError):

@@ -5,6 +5,7 @@ failing file leaves the rest."""
 from __future__ import annotations
 
 import hashlib
+import pickle
 from pathlib import Path
 
 import pytest
@@ -128,6 +129,8 @@ def test_two_files_of_one_local_path_do_not_overwrite_each_other(
         assert "/scans/1-T1/" in failed
     assert _tree(tmp_path) == {"S1_MR/scans/1-T1/resources/DICOM/files/0001.dcm": b"scan 1"}
     assert caught.value.report.skipped  # the second run kept the first file
+    back = pickle.loads(pickle.dumps(caught.value))  # from a worker process, say
+    assert (str(back), back.report) == (str(caught.value), caught.value.report)
 
 
 def test_download_files_of_a_search_result(

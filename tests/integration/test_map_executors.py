@@ -295,6 +295,22 @@ def test_workers_take_the_caller_s_timeout(
     assert took < 6
 
 
+def look_up_a_missing_subject(url: str) -> None:
+    with xnat_sdk.connect(url, user=LOGIN, password=PASSWORD) as session:
+        session.projects[PROJECT].subjects["NO_SUCH_SUBJECT"]
+
+
+def test_an_sdk_error_raised_in_a_worker_process_comes_back_as_it_was(
+    server: LocalXNAT, processes: ProcessPoolExecutor, mapped: str
+) -> None:
+    """An XNATKeyError raised in a user's own process-pool call broke the pool's result
+    (BrokenProcessPool: its __init__ takes other arguments than its args)."""
+    future = processes.submit(look_up_a_missing_subject, server.url)
+    with pytest.raises(XNATError, match="NO_SUCH_SUBJECT") as raised:
+        future.result(timeout=60)
+    assert isinstance(raised.value, KeyError)
+
+
 def test_process_pool_workers_log_out_when_the_pool_ends(
     server: LocalXNAT, mapper: XNATSession
 ) -> None:
