@@ -18,8 +18,10 @@ import contextlib
 import os
 import pickle
 import secrets
+import sys
 import time
 import traceback
+import types
 import warnings
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -287,8 +289,18 @@ def warn_tokens_left(session: XNATSession, left: Sequence[TokenResult], then: st
         f"{len(left)} alias token(s) of a map run could not be invalidated on "
         f"{session.server} ({aliases}): they log in until they expire; {then}"
     )
-    session.logger.warning(message)
-    warnings.warn(message, XNATTokenWarning, stacklevel=4)
+    warnings.warn(message, XNATTokenWarning, stacklevel=_caller_level())
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` of the first frame outside xnat_sdk (a warning points at the
+    user's line, whichever way the SDK got there)."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame: types.FrameType | None = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_code.co_filename.startswith(package + os.sep):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 _ASSUMED_TOKEN_LIFETIME = 2 * 24 * 3600.0

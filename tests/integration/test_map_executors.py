@@ -245,10 +245,11 @@ def test_a_failed_token_invalidation_keeps_the_results_and_is_tried_again(
     assert_dead(server, tokens.issued[-1])
     server.faults.fail_next(3, prefix=invalidate)  # every try fails
     with (
-        pytest.warns(XNATTokenWarning, match="could not be invalidated"),
+        pytest.warns(XNATTokenWarning, match="could not be invalidated") as warned,
         pytest.raises(XNATMapError, match="not this one"),
     ):
         project.map(label_or_fail, "experiment", executor=processes, stop_on_error=True)
+    assert [w.filename for w in warned] == [__file__]  # the user's line, told once
     alive = tokens.issued[-1]
     assert alias_logs_in(server, alive)  # until the session's disconnect tries again
     with xnat_sdk.connect(server.url, user=LOGIN, password=PASSWORD) as other:
