@@ -114,8 +114,12 @@ def test_tree_counts_and_sizes(cli: Cli) -> None:
     assert (s1["label"], s1["files"]) == ("S1", 2)
     scans = s1["children"][0]["children"]
     assert [(s["id"], s["files"], s["size"]) for s in scans] == [("1", 2, size), ("2", 0, 0)]
+    assert tree["label"] == "CLI project"  # the project's name (it was empty)
     rows = cli.csv("tree", "CLIP/S2")
-    assert [r["path"] for r in rows] == ["S2", "S2/E2", "S2/E2/T1"]
+    # addresses: a scan by ID (a type repeats, or is another scan's ID)
+    assert [r["path"] for r in rows] == ["CLIP/S2", "CLIP/S2/E2", "CLIP/S2/E2/1"]
+    resource = cli.json("tree", "CLIP/S1/E1/1/DICOM")
+    assert (resource["level"], resource["label"], resource["files"]) == ("resource", "DICOM", 2)
 
 
 def test_tree_counts_every_level_s_resources_in_requests_per_session(

@@ -132,12 +132,18 @@ def ls(
 
 
 _BELOW = {"project": ("subjects", "subject"), "subject": ("experiments", "experiment")}
+_LEAVES = ("scan", "resource")
+"""Nodes counted whole from their own file listing (a scan's resources are summed in)."""
 _TREE_WORKERS = 8
 """File listings ``tree`` reads side by side."""
 
 
+_LABELS = {"project": "name", "scan": "type"}
+"""The field a node's ``label`` shows (else ``label``)."""
+
+
 def _node(kind: str, obj: Any) -> dict[str, Any]:
-    label = getattr(obj, "label", None) or getattr(obj, "type", None) or ""
+    label = getattr(obj, _LABELS.get(kind, "label"), None) or ""
     ident = obj.uri.rstrip("/").rsplit("/", 1)[-1]
     return {"level": kind, "id": ident, "label": str(label), "files": 0, "size": 0, "children": []}
 
@@ -164,6 +170,8 @@ def _skeleton(obj: Any, kind: str, asks: dict[int, list[str]]) -> dict[str, Any]
         if isinstance(obj, ImageSessionBase):
             children = [_node("scan", scan) for scan in obj.scans.values()]
             asks[id(node)].append(f"{uri}/scans/ALL/files")
+    elif kind == "resource":  # its own files
+        asks[id(node)] = [f"{routed_experiment_uri(obj.uri)}/files"]
     else:  # a scan asked for itself
         asks[id(node)] = [f"{routed_experiment_uri(obj.uri)}/files"]
     node["children"] = children
@@ -195,8 +203,8 @@ def _fill(node: dict[str, Any], asks: dict[int, list[str]], answers: dict[str, A
     resources: list[dict[str, Any]] = []
     for uri in asks.get(id(node), ()):
         for (scan, label), (files, size) in answers[uri].items():
-            if node["level"] == "scan" or uri.endswith("/scans/ALL/files"):
-                target = node if node["level"] == "scan" else scans.get(scan)
+            if node["level"] in _LEAVES or uri.endswith("/scans/ALL/files"):
+                target = node if node["level"] in _LEAVES else scans.get(scan)
                 if target is not None:
                     target["files"] += files
                     target["size"] += size
@@ -204,7 +212,7 @@ def _fill(node: dict[str, Any], asks: dict[int, list[str]], answers: dict[str, A
                 resource = {"level": "resource", "id": label, "label": label}
                 resources.append({**resource, "files": files, "size": size, "children": []})
     node["children"] += resources
-    if node["level"] != "scan":
+    if node["level"] not in _LEAVES:
         node["files"] = sum(int(c["files"]) for c in node["children"])
         node["size"] = sum(int(c["size"]) for c in node["children"])
 
@@ -227,10 +235,15 @@ def build_tree(obj: Any, kind: str) -> dict[str, Any]:
 
 
 def _flatten(node: dict[str, Any], path: str = "") -> list[dict[str, Any]]:
-    here = f"{path}/{node['label'] or node['id']}" if path else node["label"] or node["id"]
+    """One row per node; ``path`` is an address of it (a scan by ID: types repeat)."""
+    here = path or _part(node)
     row = {k: node[k] for k in ("level", "id", "label", "files", "size")}
     row["path"] = here
-    return [row, *(r for child in node["children"] for r in _flatten(child, here))]
+    return [row, *(r for c in node["children"] for r in _flatten(c, f"{here}/{_part(c)}"))]
+
+
+def _part(node: dict[str, Any]) -> str:
+    return str(node["id"] if node["level"] == "scan" else node["label"] or node["id"])
 
 
 def _human(size: int) -> str:
@@ -267,12 +280,12 @@ def _rich_tree(node: dict[str, Any], branch: Any = None) -> Any:
 def tree(runtime: Runtime, address: str) -> None:
     """``xnat-sdk tree ADDRESS``."""
     parsed = parse_address(address)
-    wrong = click.BadParameter("give a project, subject, experiment or scan", param_hint="ADDRESS")
-    if parsed.level not in ("project", "subject", "experiment", "scan"):
-        raise wrong
+    levels = ("project", "subject", "experiment", "scan", "resource")
+    if parsed.level not in levels:
+        raise click.BadParameter(
+            "give a project, subject, experiment, scan or resource", param_hint="ADDRESS"
+        )
     obj = resolve(runtime.session(), parsed)
-    if parsed.level not in ("project", "subject", "experiment", "scan"):
-        raise wrong  # P/S/E/RESOURCE named a resource of the experiment
     node = build_tree(obj, parsed.level)
     output = runtime.output
     if output.format == "json":
@@ -280,7 +293,8 @@ def tree(runtime: Runtime, address: str) -> None:
 
         click.echo(json.dumps(node, indent=2))
     elif output.format == "csv":
-        output.rows(["level", "id", "label", "files", "size", "path"], _flatten(node))
+        root_path = address.rstrip("/") if not address.startswith("/") else ""
+        output.rows(["level", "id", "label", "files", "size", "path"], _flatten(node, root_path))
     else:
         from rich.console import Console
 
