@@ -10,8 +10,8 @@
   connect + read of a ``(connect, read)`` pair), which each attempt's timeouts and every
   wait before a retry respect. A connection that could not be made is tried again (any
   method, when the body can be sent again); a connection lost after the request went out,
-  and 429/502/503/504 answers (waiting ``Retry-After``), only for idempotent methods; a
-  read timeout never (its wait used the budget). Bodies are rewound to where they started
+  and 429/502/503/504 answers (waiting ``Retry-After``), only for idempotent methods and
+  a POST that only reads (XNAT's ``/data/search``); a read timeout never (its wait used the budget). Bodies are rewound to where they started
   before they are sent again; one that cannot be rewound is sent once.
 - **Errors.** requests' exceptions never escape: :class:`~xnat_sdk.errors.XNATSSLError`,
   :class:`~xnat_sdk.errors.XNATTimeoutError` ("no answer within N s") or
@@ -437,6 +437,18 @@ def _environment(base: str, verify: bool | str) -> tuple[dict[str, str], bool | 
     return proxies, verify
 
 
+_READ_POSTS = ("/data/search",)
+"""POSTs that only read: XNAT's search (``SearchResource`` runs the query it is sent)."""
+
+
+def _replayable(call: _Call) -> bool:
+    """Whether ``call`` may be sent again after a failure: an idempotent method, or a POST
+    that only reads."""
+    if call.method in IDEMPOTENT:
+        return True
+    return call.method == "POST" and urlsplit(call.url).path.endswith(_READ_POSTS)
+
+
 class _Call:
     """The state of one call while it is sent: its current hop and what is left of it."""
 
@@ -601,7 +613,7 @@ class Transport:
                 scrub(exc)
             never = _never_connected(exc)
             retry = not isinstance(exc, requests.exceptions.ReadTimeout) and (
-                never or call.method in IDEMPOTENT
+                never or _replayable(call)
             )
             if retry and self._wait_to_retry(call, None, _reason(exc)):
                 call.resent = call.resent or not never
@@ -634,7 +646,7 @@ class Transport:
 
     def _retry_status(self, call: _Call, response: requests.Response) -> bool:
         """True when an overloaded-server answer is tried again (after its wait)."""
-        if response.status_code not in RETRY_STATUSES or call.method not in IDEMPOTENT:
+        if response.status_code not in RETRY_STATUSES or not _replayable(call):
             return False
         if not self._wait_to_retry(call, _retry_after(response), str(response.status_code)):
             return False

@@ -330,6 +330,19 @@ def test_scans_of_a_base_class_search_are_of_their_own_types(
     assert [o.type for o in found if isinstance(o, CtScanData)] == ["HEAD"]
 
 
+def test_a_search_is_sent_again_after_a_dropped_connection(
+    session: XNATSession, server: LocalXNAT, data: Data
+) -> None:
+    """A search's POST only reads: like a GET, it is sent again when the connection drops
+    after it went out (it raised XNATConnectionError)."""
+    query = session.query(MrSessionData).where(lambda s: col(s.project) == data.project)
+    expected = query.count()
+    server.faults.drop_after(200, count=1, prefix="/data/search")
+    server.faults.start_recording()
+    assert query.count() == expected
+    assert [r.method for r in server.faults.recorded()] == ["POST", "POST"]
+
+
 def test_a_search_over_an_abstract_type_finds_the_types_derived_from_it(
     session: XNATSession, server: LocalXNAT, data: Data
 ) -> None:
