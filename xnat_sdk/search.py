@@ -366,6 +366,15 @@ class SearchTable(Table):
         return f"<SearchTable {self.root}: {len(self)} of {self.total} rows>"
 
 
+_LISTED_FIELDS: tuple[tuple[type[XNATObject], tuple[str, ...]], ...] = (
+    (ProjectBase, ("name", "secondary_ID")),
+    (SubjectBase, ("label",)),
+    (ExperimentBase, ("label", "date")),
+    (ScanBase, ("type", "series_description", "quality")),
+)
+"""What a search's objects know without a request, besides the keys of their URIs."""
+
+
 class Query(Generic[M]):
     """A search over one model type; immutable (each method returns a new query)."""
 
@@ -547,9 +556,21 @@ class Query(Generic[M]):
 
     def objects(self) -> list[M]:
         """Run the search and return the matching objects (bound, lazy, typed as ``M``)."""
-        table, where = self._run(self._object_keys())
+        keys = self._object_keys()
+        asked = {**keys, **self._listed_fields()}
+        table, where = self._run(asked)
         kinds = self._own_types(table, where)
-        return [self._object(row, where, kinds) for row in table]
+        return [self._object(row, where, kinds, asked) for row in table]
+
+    def _listed_fields(self) -> dict[str, str]:
+        """Fields asked with the objects' keys, those a listing of their level shows
+        (``listed_label`` -> ``label``): the objects know them without reading their
+        documents, one request each."""
+        cls = self._cls
+        for base, names in _LISTED_FIELDS:
+            if issubclass(cls, base):
+                return {f"listed_{name.lower()}": name for name in names}
+        return {}
 
     def _own_types(self, table: Table, where: Mapping[str, str]) -> dict[str, str]:
         """``{key: xsi type}`` of the experiments (key: ID) or scans (key: session ID/scan
@@ -618,7 +639,13 @@ class Query(Generic[M]):
             "objects", f"{cls.__name__} results cannot be turned into objects; use all()"
         )
 
-    def _object(self, row: Row, where: Mapping[str, str], kinds: Mapping[str, str]) -> M:
+    def _object(
+        self,
+        row: Row,
+        where: Mapping[str, str],
+        kinds: Mapping[str, str],
+        asked: Mapping[str, str],
+    ) -> M:
         cls = self._cls
         found = {name: str(row.get(column) or "") for name, column in where.items()}
         klass = cls
@@ -641,6 +668,8 @@ class Query(Generic[M]):
         else:
             uri = f"/data/experiments/{found['key_session']}/scans/{found['key_id']}"
         data = {k: v for k, v in row.to_dict().items() if k not in where}
+        # the keys and listed fields by their XML paths: the object's own fields
+        data.update({asked[name]: row.get(column) for name, column in where.items()})
         return klass._xnat_bind(self._session, uri, xsi=xsi or None, row=data)
 
     def count(self) -> int:

@@ -330,6 +330,28 @@ def test_scans_of_a_base_class_search_are_of_their_own_types(
     assert [o.type for o in found if isinstance(o, CtScanData)] == ["HEAD"]
 
 
+def test_a_search_s_objects_know_what_a_listing_would_tell(
+    session: XNATSession, server: LocalXNAT, data: Data
+) -> None:
+    """Objects of a search read their label, date, type ... from their documents, one
+    request each (50 sessions: 50 requests): the search asks them with the keys."""
+    from xnat_sdk.models import ImageScanData
+
+    sessions = session.query(MrSessionData).where(lambda s: col(s.project) == data.project)
+    scans = session.query(ImageScanData).where(lambda s: col(s.project) == data.project)
+    found, scanned = sessions.objects(), scans.objects()
+    server.faults.start_recording()
+    told = {(str(o.label), str(o.date), o.project, o.subject_id) for o in found}
+    kinds = {(o.id, o.type, o.series_description) for o in scanned}
+    assert server.faults.recorded() == []
+    assert ("ALICE_MR1", "2021-03-04", data.project, o_subject(session, data, "ALICE")) in told
+    assert kinds == {("1", "T1", "t1 mprage"), ("2", "T2", None), ("1", "T1", None)}
+
+
+def o_subject(session: XNATSession, data: Data, label: str) -> str:
+    return str(session.projects[data.project].subjects[label].id)
+
+
 def test_a_search_is_sent_again_after_a_dropped_connection(
     session: XNATSession, server: LocalXNAT, data: Data
 ) -> None:
