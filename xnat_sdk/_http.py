@@ -11,8 +11,9 @@
   wait before a retry respect. A connection that could not be made is tried again (any
   method, when the body can be sent again); a connection lost after the request went out,
   and 429/502/503/504 answers (waiting ``Retry-After``), only for idempotent methods and
-  a POST that only reads (XNAT's ``/data/search``); a read timeout never (its wait used the budget). Bodies are rewound to where they started
-  before they are sent again; one that cannot be rewound is sent once.
+  a POST that only reads (XNAT's ``/data/search``); a read timeout never (its wait used
+  the budget). Bodies are rewound to where they started before they are sent again; one
+  that cannot be rewound is sent once.
 - **Errors.** requests' exceptions never escape: :class:`~xnat_sdk.errors.XNATSSLError`,
   :class:`~xnat_sdk.errors.XNATTimeoutError` ("no answer within N s") or
   :class:`~xnat_sdk.errors.XNATConnectionError` ("cannot reach").
