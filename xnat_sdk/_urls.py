@@ -3,6 +3,7 @@ an alias-token path hidden."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -11,8 +12,14 @@ from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 __all__ = ["encode_query", "redact_text", "redact_url"]
 
 _SECRET_KEYS = ("pass", "secret", "token", "jsession", "alias", "auth")
-_TOKEN_PATH = re.compile(r"(/services/tokens/(?:in)?validate/[^/?#]+/)[^/?#]+")
-"""XNAT's token paths end in ``{alias}/{secret}`` (``AliasTokenRestlet``)."""
+_TOKENS = "/services/tokens/"
+
+
+@functools.cache
+def _token_path() -> re.Pattern[str]:
+    """XNAT's token paths end in ``{alias}/{secret}`` (``AliasTokenRestlet``); compiled on
+    first use (not at import: cold start)."""
+    return re.compile(r"(/services/tokens/(?:in)?validate/[^/?#]+/)[^/?#]+")
 
 
 def encode_query(params: Mapping[str, Any]) -> str:
@@ -40,14 +47,14 @@ def redact_url(url: str) -> str:
         secret = any(_secret_key(key) for key, _ in pairs)
         if secret or any(len(value) > LONG_VALUE for _, value in pairs):
             query = "&".join(f"{_quoted(k)}={_shown(k, v)}" for k, v in pairs)
-    path = _TOKEN_PATH.sub(r"\1***", parts.path)
+    path = redact_text(parts.path)
     return urlunsplit((parts.scheme, netloc, path, query, parts.fragment))
 
 
 def redact_text(text: str) -> str:
     """``text`` (a message that may quote a request's path) with any token path's secret
     replaced by ``***``."""
-    return _TOKEN_PATH.sub(r"\1***", text)
+    return _token_path().sub(r"\1***", text) if _TOKENS in text else text
 
 
 def _quoted(text: str) -> str:

@@ -472,7 +472,9 @@ class XNATTokenWarning(UserWarning):
     in until it expires, or until a later try (at the session's disconnect) succeeds."""
 
 
-_H3 = re.compile(r"<h3>(.*?)</h3>", re.IGNORECASE | re.DOTALL)
+_H3 = r"<h3>(.*?)</h3>"
+"""Tomcat's error page names the cause in its ``h3`` (compiled when first used: re caches
+it; not at import, for the cold start)."""
 _TAGS = r"<[^>]+>"
 
 MESSAGE_LIMIT = 300
@@ -488,7 +490,7 @@ def _shorten(text: str, limit: int = MESSAGE_LIMIT) -> str:
 def server_message(text: str, limit: int | None = MESSAGE_LIMIT) -> str:
     """The human message of an error body: XNAT's ``<h3>``, else the first lines of text;
     cut at ``limit`` characters (None: whole)."""
-    match = _H3.search(text)
+    match = re.search(_H3, text, re.IGNORECASE | re.DOTALL)
     if match:
         message = match.group(1).strip()
     else:
