@@ -212,6 +212,24 @@ def test_a_connection_breaking_inside_every_chunk_still_makes_progress(
     assert statuses == [200] + [206] * (RESUME_ATTEMPTS + 3)
 
 
+def test_a_stream_read_whole_over_a_connection_breaking_every_100kb(
+    server: LocalXNAT, session: XNATSession, seeded: Seeded, log: RequestLog
+) -> None:
+    """``open().read()`` asks for whole chunks: a break-off lost the chunk under way, so
+    every resume restarted at the same byte until the budget ran out. After a first
+    break-off the stream reads what arrives, so every try adds."""
+    from xnat_sdk.transfers import RESUME_ATTEMPTS
+
+    data = os.urandom(100_000 * (RESUME_ATTEMPTS + 3) + 45)
+    _rid, remote = _e2_file(server, session, seeded, "STREAMED", "s.bin", data)
+    server.faults.drop_after(100_000, count=RESUME_ATTEMPTS + 3, prefix="/data/")
+    log.clear()
+    with remote.open() as stream:
+        assert stream.read() == data
+    statuses = [status for method, _, status in log.requests if method == "GET"]
+    assert statuses == [200] + [206] * (RESUME_ATTEMPTS + 3)
+
+
 def test_resume_refuses_to_stitch_a_file_that_changed(
     server: LocalXNAT, session: XNATSession, seeded: Seeded, tmp_path: Path
 ) -> None:
@@ -545,10 +563,13 @@ def test_open_goes_on_after_a_break_off(
         assert handle.read(10) == data[5:15]
     ranges = [status for method, _, status in log.requests if method == "GET"]
     assert ranges[:3] == [200, 206, 206]  # two break-offs, each continued with a range
-    # every try cut before a whole read arrives: the read fails with a clear error
-    server.faults.drop_after(100, count=99, prefix="/data/")
+    # cut, and the rest cannot be had: the read fails with a clear error (a cut after 100
+    # bytes every time is no longer enough: after a first break-off the body is read as it
+    # arrives, so each try adds bytes and the tries count afresh)
+    server.faults.drop_after(100, count=1, prefix="/data/")
     try:
         with remote.open() as handle, pytest.raises(XNATTransferError, match="broke off"):
+            server.faults.fail_next(99, status=500, prefix="/data/")
             handle.read()
     finally:
         server.faults.clear()
