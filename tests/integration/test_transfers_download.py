@@ -253,19 +253,61 @@ def test_resume_refuses_to_stitch_a_file_that_changed(
         session.download_stream(remote.uri, sink, update_func=replace_on_first_chunk)
 
 
-def test_interrupted_zip_leaves_nothing(
-    server: LocalXNAT, resource: AbstractResource, tmp_path: Path
+def test_a_broken_off_zip_starts_over(
+    server: LocalXNAT,
+    resource: AbstractResource,
+    payloads: dict[str, bytes],
+    tmp_path: Path,
+    log: RequestLog,
 ) -> None:
+    """XNAT builds a zip as it sends it (no length, no byte ranges): a break-off failed the
+    download at once. It is asked for again from the start (what the cut try wrote goes)."""
     server.faults.drop_after(2000, count=1, prefix="/data/")
-    with pytest.raises(XNATTransferError):
+    log.clear()
+    target = resource.download(tmp_path / "r.zip", verbose=False)
+    with zipfile.ZipFile(target) as archive:
+        got = {n.split("/files/", 1)[1]: archive.read(n) for n in archive.namelist()}
+    assert got == payloads
+    zips = [status for method, url, status in log.requests if "format=zip" in url]
+    assert zips == [200, 200]
+    assert os.listdir(tmp_path) == ["r.zip"]
+    # unpacked while it streams in: the staging folder of the cut try goes, the rest lands
+    server.faults.drop_after(2000, count=2, prefix="/data/")
+    resource.download_dir(tmp_path / "d", verbose=False)
+    assert {k.split("/files/", 1)[1]: v for k, v in _files_below(tmp_path / "d").items()} == (
+        payloads
+    )
+    # into a stream that can be rewound: cut back to where the download began
+    server.faults.drop_after(2000, count=1, prefix="/data/")
+    sink = io.BytesIO(b"kept")
+    sink.seek(4)
+    resource.xnat_session.download_stream(resource.uri + "/files", sink, format="zip")
+    assert sink.getvalue()[:4] == b"kept" and sink.getvalue()[4:] == target.read_bytes()
+
+
+def test_a_zip_that_keeps_breaking_off_gives_up_leaving_nothing(
+    server: LocalXNAT, resource: AbstractResource, tmp_path: Path, log: RequestLog
+) -> None:
+    from xnat_sdk.transfers import RESUME_ATTEMPTS
+
+    server.faults.drop_after(2000, count=1000, prefix="/data/")
+    log.clear()
+    tries = RESUME_ATTEMPTS + 1
+    with pytest.raises(XNATTransferError, match=f"broke off {tries} times.*gave up"):
         resource.download(tmp_path / "r.zip", verbose=False)
     assert os.listdir(tmp_path) == []
-    # the (short, complete) file listing uses up one budget unit, the zip is cut
-    server.faults.drop_after(2000, count=2, prefix="/data/")
-    resource.clearcache()
-    with pytest.raises(XNATTransferError):
+    assert len([url for _, url, _ in log.requests if "format=zip" in url]) == tries
+    with pytest.raises(XNATTransferError, match=f"broke off {tries} times.*gave up"):
         resource.download_dir(tmp_path / "d", verbose=False)
     assert list((tmp_path / "d").rglob("*")) == []
+    # resume=0: the first break-off is final
+    log.clear()
+    with pytest.raises(XNATTransferError, match="the connection broke off \\("):
+        resource.xnat_session.download(
+            resource.uri + "/files", tmp_path / "r.zip", format="zip", resume=0, verbose=False
+        )
+    assert len(log) == 1 and os.listdir(tmp_path) == ["d"]
+    server.faults.clear()
 
 
 def test_local_overwrite_refused(
