@@ -40,8 +40,8 @@ from xnat_sdk.errors import (
     XNATValueError,
 )
 from xnat_sdk.progress import TransferProgress
-from xnat_sdk.transfers import download_file, local_folder, quote_path
-from xnat_sdk.transfers._paths import _safe_name, scans_matching, split_file_uri
+from xnat_sdk.transfers import download_file, local_folder
+from xnat_sdk.transfers._paths import _safe_name, file_request_path, scans_matching, split_file_uri
 
 if TYPE_CHECKING:
     from xnat_sdk.session import XNATSession
@@ -213,7 +213,7 @@ def get_files(
             try:
                 download_file(
                     session,
-                    quote_path(item.uri),
+                    file_request_path(item.uri),
                     item.target,
                     verbose=False,
                     expected_md5=item.digest,

@@ -6,6 +6,7 @@ import fnmatch
 import glob
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import unquote
 
 import click
 
@@ -138,7 +139,7 @@ _TREE_WORKERS = 8
 
 def _node(kind: str, obj: Any) -> dict[str, Any]:
     label = getattr(obj, "label", None) or getattr(obj, "type", None) or ""
-    ident = obj.uri.rstrip("/").rsplit("/", 1)[-1]
+    ident = unquote(obj.uri.rstrip("/").rsplit("/", 1)[-1])
     return {"level": kind, "id": ident, "label": str(label), "files": 0, "size": 0, "children": []}
 
 
@@ -164,8 +165,8 @@ def _skeleton(obj: Any, kind: str, asks: dict[int, list[str]]) -> dict[str, Any]
         if isinstance(obj, ImageSessionBase):
             children = [_node("scan", scan) for scan in obj.scans.values()]
             asks[id(node)].append(f"{uri}/scans/ALL/files")
-    else:  # a scan asked for itself
-        asks[id(node)] = [f"{routed_experiment_uri(obj.uri)}/files"]
+    else:  # a scan asked for itself (its rows are kept by scan: see ScanTransfers)
+        asks[id(node)] = [f"{obj._files_base()}/files"]
     node["children"] = children
     return node
 
@@ -196,7 +197,10 @@ def _fill(node: dict[str, Any], asks: dict[int, list[str]], answers: dict[str, A
     for uri in asks.get(id(node), ()):
         for (scan, label), (files, size) in answers[uri].items():
             if node["level"] == "scan" or uri.endswith("/scans/ALL/files"):
-                target = node if node["level"] == "scan" else scans.get(scan)
+                if node["level"] != "scan":
+                    target = scans.get(scan)
+                else:  # XNAT's {scan}/files has the scans of that type too
+                    target = node if scan == node["id"] else None
                 if target is not None:
                     target["files"] += files
                     target["size"] += size
