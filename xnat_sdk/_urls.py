@@ -1,5 +1,6 @@
-"""URLs fit for messages and logs: user info, secret-looking query values and the secret of
-an alias-token path hidden."""
+"""URLs fit for messages and logs (user info, secret-looking query values and the secret of
+an alias-token path hidden), and the parts of REST paths: an object's ID as a path segment
+(:func:`quote_segment`), the scan a file listing's ``URI`` belongs to (:func:`scan_of_file_uri`)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,27 @@ import functools
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
-__all__ = ["encode_query", "redact_text", "redact_url"]
+__all__ = ["encode_query", "quote_segment", "redact_text", "redact_url", "scan_of_file_uri"]
+
+
+def quote_segment(ident: str) -> str:
+    """An object's ID or label as one REST path segment: ``/``, ``?``, ``#``, ``%``, ``+``,
+    spaces and non-ASCII percent-encoded (XNAT URL-decodes a scan ID, ``+`` as a space), the
+    rest as it is (``1.2``, ``a,b``, ``T1:x``)."""
+    return quote(ident, safe="!$&'()*,;=:@~-._")
+
+
+_FILE_OF_SCAN = re.compile(r"/scans/([^/]*)/resources/[^/]+/files/")
+
+
+def scan_of_file_uri(uri: str) -> str | None:
+    """The ID of the scan whose file a file listing's ``URI`` names (XNAT writes it as it
+    is, not percent-encoded), or None for a file of another level."""
+    found = _FILE_OF_SCAN.search(uri)
+    return found.group(1) if found else None
+
 
 _SECRET_KEYS = ("pass", "secret", "token", "jsession", "alias", "auth")
 _TOKENS = "/services/tokens/"

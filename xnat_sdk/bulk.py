@@ -40,8 +40,8 @@ from xnat_sdk.errors import (
     XNATValueError,
 )
 from xnat_sdk.progress import TransferProgress
-from xnat_sdk.transfers import download_file, local_folder, quote_path
-from xnat_sdk.transfers._paths import _safe_name, scans_matching, split_file_uri
+from xnat_sdk.transfers import download_file, local_folder
+from xnat_sdk.transfers._paths import _safe_name, file_request_path, scans_matching, split_file_uri
 
 if TYPE_CHECKING:
     from xnat_sdk.session import XNATSession
@@ -145,21 +145,45 @@ def _check_workers(workers: object) -> None:
 
 def _one_per_target(plan: Sequence[FileToGet], report: DownloadReport) -> list[FileToGet]:
     """``plan`` with one file per local path: a later file whose path is taken (scan ``1``
-    of type ``T1`` and scan ``1-T1`` share the folder ``1-T1``) is reported as failed, so
-    that no run overwrites what another file put there."""
-    taken: dict[Path, str] = {}
+    of type ``T1`` and scan ``1-T1`` share the folder ``1-T1``), is a folder of a file
+    kept (``a.dcm`` and ``a.dcm/b.dcm``) or lies inside a file kept, is reported as failed,
+    so that no run overwrites what another file put there, nor fails on it every run."""
+    files: dict[Path, str] = {}
+    folders: dict[Path, str] = {}  # every folder of a kept file's path -> that file
     kept: list[FileToGet] = []
     for item in plan:
-        first = taken.get(item.target)
-        if first is None:
-            taken[item.target] = item.uri
-            kept.append(item)
-        elif first != item.uri:  # (the same file listed twice goes once)
+        if files.get(item.target) == item.uri:
+            continue  # the same file listed twice goes once
+        reason = _taken_path(item.target, files, folders)
+        if reason is not None:
             report.failed[item.uri] = (
-                f"its local path {item.target} is that of {first}, downloaded there: "
-                "not overwritten (download this one on its own, with download())"
+                f"{reason}: not overwritten (download this one on its own, with download())"
             )
+            continue
+        files[item.target] = item.uri
+        for folder in item.target.parents:
+            folders.setdefault(folder, item.uri)
+        kept.append(item)
     return kept
+
+
+def _taken_path(target: Path, files: dict[Path, str], folders: dict[Path, str]) -> str | None:
+    """Why ``target`` cannot take a file (another file holds it or one of its folders, or
+    it is a folder of another file's path), or None."""
+    if target in files:
+        return f"its local path {target} is that of {files[target]}, downloaded there"
+    if target in folders:
+        return (
+            f"its local path {target} is a folder of the local path of {folders[target]}, "
+            "downloaded there"
+        )
+    for folder in target.parents:
+        if folder in files:
+            return (
+                f"its local path {target} lies inside {folder}, the local path of "
+                f"{files[folder]}, downloaded there"
+            )
+    return None
 
 
 def get_files(
@@ -189,7 +213,7 @@ def get_files(
             try:
                 download_file(
                     session,
-                    quote_path(item.uri),
+                    file_request_path(item.uri),
                     item.target,
                     verbose=False,
                     expected_md5=item.digest,

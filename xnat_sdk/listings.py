@@ -33,6 +33,7 @@ from xnat_sdk._objects.core import XNATObject, child_items, own_path, set_fields
 from xnat_sdk._objects.registry import class_for, model_class
 from xnat_sdk._objects.transfers import RemoteFileTransfers
 from xnat_sdk._record import FrozenRecord
+from xnat_sdk._urls import quote_segment
 from xnat_sdk.errors import (
     XNATIndexError,
     XNATKeyError,
@@ -217,8 +218,12 @@ class Listing(Generic[T]):
         prefer_doc: bool = False,
         source: Listing[Any] | None = None,
         type_filter: type[XNATObject] | None = None,
+        keep: Callable[[Mapping[str, Any]], bool] | None = None,
     ) -> None:
         self._session = session
+        self._keep = keep
+        """Which rows of the REST answer are this listing's (a scan's, of an answer that
+        XNAT's scan selector widened to scans of that type)."""
         self._spec = spec
         self._uri = uri
         self._parent = parent
@@ -264,6 +269,7 @@ class Listing(Generic[T]):
         *,
         prefer_doc: bool,
         uri: str | None = None,
+        keep: Callable[[Mapping[str, Any]], bool] | None = None,
     ) -> Listing[Any]:
         """A listing read from the owner's document (``doc_field`` children) when that costs
         no extra request (or always, with ``prefer_doc``), else from ``{owner}/{suffix}``."""
@@ -275,6 +281,7 @@ class Listing(Generic[T]):
             parent=owner,
             doc_field=doc_field,
             prefer_doc=prefer_doc,
+            keep=keep,
         )
 
     # -- reading -------------------------------------------------------------------------------
@@ -489,6 +496,8 @@ class Listing(Generic[T]):
     def _from_rest(self) -> list[tuple[dict[str, Any], Any]]:
         answer = fetch(self._session, self._uri, query=_sent_filters(self._filters) or None)
         rows = answer.rows(numbers=("Size",) if self._spec.name == "files" else ())
+        if self._keep is not None:
+            rows = [row for row in rows if self._keep(row)]
         return self._objects_from_rows(rows)
 
     def _objects_from_rows(self, rows: list[dict[str, Any]]) -> list[tuple[dict[str, Any], Any]]:
@@ -521,7 +530,7 @@ class Listing(Generic[T]):
             parts = part_columns(row, spec.name)
             obj = klass._xnat_bind(
                 session,
-                f"{self._uri}/{ident}",
+                f"{self._uri}/{quote_segment(ident)}",
                 xsi=xsi,
                 parent=self._parent,
                 row={**row, **parts} if parts else row,
@@ -554,7 +563,11 @@ class Listing(Generic[T]):
                 continue
             klass = class_for(xsi, generic, session)
             obj = klass._xnat_bind(
-                session, f"{self._uri}/{ident}", xsi=xsi, parent=self._parent, item=item
+                session,
+                f"{self._uri}/{quote_segment(ident)}",
+                xsi=xsi,
+                parent=self._parent,
+                item=item,
             )
             pairs.append((fields, obj))
         return pairs
@@ -806,6 +819,7 @@ class Listing(Generic[T]):
             filters=merged,
             doc_field=self._doc_field,
             prefer_doc=self._prefer_doc,
+            keep=self._keep,
         )
 
     def of_type(self, cls: type[U]) -> Listing[U]:

@@ -10,6 +10,7 @@ import pty
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from cli_helpers import FILES, Cli, Seeded, one_line_error
@@ -204,3 +205,26 @@ def test_ls_filters_on_columns_it_does_not_show(cli: Cli, server: LocalXNAT) -> 
     path = "xnat:subjectData/fields/field[name=cohort]/field"
     rows = cli.json("ls", "CLIF", "--columns", f"label,{path}", "--filter", f"{path}=D")
     assert rows == [{"label": "C", path: "D"}]
+
+
+def test_tree_and_download_of_a_scan_whose_id_is_another_scan_s_type(
+    cli: Cli, server: LocalXNAT, tmp_path: Path
+) -> None:
+    """``tree P/S/E/1`` and ``download P/S/E/1`` asked for ``{scan}/files``, which XNAT
+    reads as the scans of ID 1 *and of type 1*: scan 3 (type "1") was counted and
+    downloaded with scan 1."""
+    server.seed_project("SELT")
+    server.seed_subject("SELT", "S")
+    eid = server.seed_session("SELT", "S", "E")
+    for scan, kind, size in (("1", "T1", 10), ("3", "1", 40)):
+        resource = server.seed_resource("scan", server.seed_scan(eid, scan, type=kind), "DICOM")
+        server.seed_file(resource, f"{scan}.dcm", b"x" * size)
+    (row,) = cli.csv("tree", "SELT/S/E/1")
+    assert (row["files"], row["size"]) == ("1", "10")
+    done = cli.run("-q", "download", "SELT/S/E/1", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    got = [p.name for p in (tmp_path / "out").rglob("*") if p.is_file()]
+    assert got == ["1.dcm"]
+    done = cli.run("-q", "download", "SELT/S/E/1", str(tmp_path / "flat"), "--flat")
+    assert done.returncode == 0, done.stderr
+    assert [p.name for p in (tmp_path / "flat").iterdir()] == ["1.dcm"]

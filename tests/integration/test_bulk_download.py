@@ -133,6 +133,33 @@ def test_two_files_of_one_local_path_do_not_overwrite_each_other(
     assert (str(back), back.report) == (str(caught.value), caught.value.report)
 
 
+@pytest.mark.parametrize("order", ["file first", "folder first"])
+def test_a_file_whose_local_path_is_a_folder_of_another_is_reported(
+    server: LocalXNAT, session: XNATSession, tmp_path: Path, order: str
+) -> None:
+    """Scan 1 (T1) has ``a.dcm`` and scan "1-T1" has ``a.dcm/b.dcm``: one needs a file
+    where the other needs a folder. It failed with "Is a directory" (or "Not a directory")
+    on every run; now the first in plan order is downloaded, the other reported."""
+    name = f"BULK{next(_counter)}"
+    server.seed_project(name)
+    server.seed_subject(name, "S1")
+    eid = server.seed_session(name, "S1", "S1_MR")
+    scans = [("1", "T1", "a.dcm"), ("1-T1", "", "a.dcm/b.dcm")]
+    for scan, kind, path in scans if order == "file first" else scans[::-1]:
+        resource = server.seed_resource("scan", server.seed_scan(eid, scan, type=kind), "DICOM")
+        server.seed_file(resource, path, f"scan {scan}".encode() * 100_000)
+    experiment = session.projects[name].subjects["S1"].experiments["S1_MR"]
+    files = "S1_MR/scans/1-T1/resources/DICOM/files"
+    first, other = scans if order == "file first" else scans[::-1]
+    for _ in range(2):
+        with pytest.raises(XNATIncompleteDownloadError, match="not overwritten") as caught:
+            bulk.sync_session(experiment, tmp_path)
+        ((uri, reason),) = caught.value.report.failed.items()
+        assert f"/scans/{other[0]}/" in uri and uri.endswith(f"/files/{other[2]}")
+        assert ("lies inside" if first[2] == "a.dcm" else "is a folder of") in reason
+        assert _tree(tmp_path) == {f"{files}/{first[2]}": f"scan {first[0]}".encode() * 100_000}
+
+
 def test_download_files_of_a_search_result(
     server: LocalXNAT, session: XNATSession, tmp_path: Path
 ) -> None:

@@ -212,6 +212,24 @@ def test_a_connection_breaking_inside_every_chunk_still_makes_progress(
     assert statuses == [200] + [206] * (RESUME_ATTEMPTS + 3)
 
 
+def test_a_stream_read_whole_over_a_connection_breaking_every_100kb(
+    server: LocalXNAT, session: XNATSession, seeded: Seeded, log: RequestLog
+) -> None:
+    """``open().read()`` asks for whole chunks: a break-off lost the chunk under way, so
+    every resume restarted at the same byte until the budget ran out. After a first
+    break-off the stream reads what arrives, so every try adds."""
+    from xnat_sdk.transfers import RESUME_ATTEMPTS
+
+    data = os.urandom(100_000 * (RESUME_ATTEMPTS + 3) + 45)
+    _rid, remote = _e2_file(server, session, seeded, "STREAMED", "s.bin", data)
+    server.faults.drop_after(100_000, count=RESUME_ATTEMPTS + 3, prefix="/data/")
+    log.clear()
+    with remote.open() as stream:
+        assert stream.read() == data
+    statuses = [status for method, _, status in log.requests if method == "GET"]
+    assert statuses == [200] + [206] * (RESUME_ATTEMPTS + 3)
+
+
 def test_resume_refuses_to_stitch_a_file_that_changed(
     server: LocalXNAT, session: XNATSession, seeded: Seeded, tmp_path: Path
 ) -> None:
@@ -235,19 +253,61 @@ def test_resume_refuses_to_stitch_a_file_that_changed(
         session.download_stream(remote.uri, sink, update_func=replace_on_first_chunk)
 
 
-def test_interrupted_zip_leaves_nothing(
-    server: LocalXNAT, resource: AbstractResource, tmp_path: Path
+def test_a_broken_off_zip_starts_over(
+    server: LocalXNAT,
+    resource: AbstractResource,
+    payloads: dict[str, bytes],
+    tmp_path: Path,
+    log: RequestLog,
 ) -> None:
+    """XNAT builds a zip as it sends it (no length, no byte ranges): a break-off failed the
+    download at once. It is asked for again from the start (what the cut try wrote goes)."""
     server.faults.drop_after(2000, count=1, prefix="/data/")
-    with pytest.raises(XNATTransferError):
+    log.clear()
+    target = resource.download(tmp_path / "r.zip", verbose=False)
+    with zipfile.ZipFile(target) as archive:
+        got = {n.split("/files/", 1)[1]: archive.read(n) for n in archive.namelist()}
+    assert got == payloads
+    zips = [status for method, url, status in log.requests if "format=zip" in url]
+    assert zips == [200, 200]
+    assert os.listdir(tmp_path) == ["r.zip"]
+    # unpacked while it streams in: the staging folder of the cut try goes, the rest lands
+    server.faults.drop_after(2000, count=2, prefix="/data/")
+    resource.download_dir(tmp_path / "d", verbose=False)
+    assert {k.split("/files/", 1)[1]: v for k, v in _files_below(tmp_path / "d").items()} == (
+        payloads
+    )
+    # into a stream that can be rewound: cut back to where the download began
+    server.faults.drop_after(2000, count=1, prefix="/data/")
+    sink = io.BytesIO(b"kept")
+    sink.seek(4)
+    resource.xnat_session.download_stream(resource.uri + "/files", sink, format="zip")
+    assert sink.getvalue()[:4] == b"kept" and sink.getvalue()[4:] == target.read_bytes()
+
+
+def test_a_zip_that_keeps_breaking_off_gives_up_leaving_nothing(
+    server: LocalXNAT, resource: AbstractResource, tmp_path: Path, log: RequestLog
+) -> None:
+    from xnat_sdk.transfers import RESUME_ATTEMPTS
+
+    server.faults.drop_after(2000, count=1000, prefix="/data/")
+    log.clear()
+    tries = RESUME_ATTEMPTS + 1
+    with pytest.raises(XNATTransferError, match=f"broke off {tries} times.*gave up"):
         resource.download(tmp_path / "r.zip", verbose=False)
     assert os.listdir(tmp_path) == []
-    # the (short, complete) file listing uses up one budget unit, the zip is cut
-    server.faults.drop_after(2000, count=2, prefix="/data/")
-    resource.clearcache()
-    with pytest.raises(XNATTransferError):
+    assert len([url for _, url, _ in log.requests if "format=zip" in url]) == tries
+    with pytest.raises(XNATTransferError, match=f"broke off {tries} times.*gave up"):
         resource.download_dir(tmp_path / "d", verbose=False)
     assert list((tmp_path / "d").rglob("*")) == []
+    # resume=0: the first break-off is final
+    log.clear()
+    with pytest.raises(XNATTransferError, match="the connection broke off \\("):
+        resource.xnat_session.download(
+            resource.uri + "/files", tmp_path / "r.zip", format="zip", resume=0, verbose=False
+        )
+    assert len(log) == 1 and os.listdir(tmp_path) == ["d"]
+    server.faults.clear()
 
 
 def test_local_overwrite_refused(
@@ -545,10 +605,13 @@ def test_open_goes_on_after_a_break_off(
         assert handle.read(10) == data[5:15]
     ranges = [status for method, _, status in log.requests if method == "GET"]
     assert ranges[:3] == [200, 206, 206]  # two break-offs, each continued with a range
-    # every try cut before a whole read arrives: the read fails with a clear error
-    server.faults.drop_after(100, count=99, prefix="/data/")
+    # cut, and the rest cannot be had: the read fails with a clear error (a cut after 100
+    # bytes every time is no longer enough: after a first break-off the body is read as it
+    # arrives, so each try adds bytes and the tries count afresh)
+    server.faults.drop_after(100, count=1, prefix="/data/")
     try:
         with remote.open() as handle, pytest.raises(XNATTransferError, match="broke off"):
+            server.faults.fail_next(99, status=500, prefix="/data/")
             handle.read()
     finally:
         server.faults.clear()

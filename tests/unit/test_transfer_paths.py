@@ -33,7 +33,7 @@ _URL_PATH_CHARS = set(string.ascii_letters + string.digits + "-._~!$&'()*+,;=:@%
         ("a/b.dcm", "a/b.dcm"),
         ("a b/c#d?e%f.dcm", "a%20b/c%23d%3Fe%25f.dcm"),
         ("caf\u00e9/\u6587", "caf%C3%A9/%E6%96%87"),
-        ("x+y=z@h:1~2", "x+y=z@h:1~2"),
+        ("x+y=z@h:1~2", "x%2By=z@h:1~2"),  # XNAT URL-decodes: "+" would be a space
         ("", ""),
     ],
 )
@@ -221,3 +221,21 @@ def test_sweep_removes_the_leftovers_of_dead_processes_only(tmp_path: Path) -> N
 )
 def test_split_file_uri(uri: str, expected: tuple[str, str, str] | None) -> None:
     assert split_file_uri(uri) == expected
+
+
+def test_file_request_path_names_a_scan_with_a_comma_through_all() -> None:
+    """XNAT reads ``scans/a,b`` as scans ``a`` and ``b``: the file of scan ``a,b`` is asked
+    for under ``scans/ALL`` (its resource, by numeric ID, picks it); other IDs are kept,
+    encoded (``%`` and ``+`` too)."""
+    from xnat_sdk.transfers._paths import file_request_path
+
+    base = "/data/experiments/E1/scans"
+    assert file_request_path(f"{base}/a,b/resources/7/files/x y.dcm") == (
+        f"{base}/ALL/resources/7/files/x%20y.dcm"
+    )
+    assert file_request_path(f"{base}/%41/resources/7/files/a+b,c.dcm") == (
+        f"{base}/%2541/resources/7/files/a%2Bb,c.dcm"
+    )
+    assert file_request_path("/data/projects/P/resources/3/files/scans/a,b/resources/x") == (
+        "/data/projects/P/resources/3/files/scans/a,b/resources/x"
+    )

@@ -34,6 +34,7 @@ from xnat_sdk._objects.transfers import (
     TreeDownloads,
 )
 from xnat_sdk._objects.walks import Walks
+from xnat_sdk._urls import scan_of_file_uri
 from xnat_sdk.errors import (
     XNATError,
     XNATNoModelError,
@@ -635,6 +636,46 @@ class ScanBase(ScanTransfers, _Mappable, _HasDataDir, _HasResources):
         return super()._xnat_fetch(session, uri)
 
     @property
+    def resources(self) -> Listing[AbstractResource]:
+        """The scan's resource folders, by ID and by label (this scan's only: XNAT's
+        ``{scan}/resources`` also lists those of the scans whose type is this scan's ID)."""
+        _require_model(self, "resources")
+        scan = self._scan_id()
+        return _listing_cache(  # type: ignore[no-any-return]
+            self,
+            "resources",
+            lambda: Listing.children(
+                self,
+                "resources",
+                RESOURCES,
+                type(self)._resources_field,
+                prefer_doc=False,
+                uri=f"{self._files_base()}/resources",
+                keep=lambda row: str(row.get("cat_id", "")) == scan,
+            ),
+        )
+
+    @property
+    def files(self) -> Listing[RemoteFile]:
+        """Every file of the scan's resources (one request, cached), keyed by ``{resource
+        label}/{path}`` and by name: this scan's only (XNAT's ``{scan}/files`` also lists
+        the files of the scans whose type is this scan's ID, and of both scans ``a`` and
+        ``b`` for ``a,b``)."""
+        _require_model(self, "files")
+        scan = self._scan_id()
+        return _listing_cache(  # type: ignore[no-any-return]
+            self,
+            "files",
+            lambda: Listing(
+                self._xnat_bound_session(),
+                OWNED_FILES,
+                f"{self._files_base()}/files",
+                parent=self,
+                keep=lambda row: scan_of_file_uri(str(row.get("URI", ""))) == scan,
+            ),
+        )
+
+    @property
     def fields(self) -> CustomVariables:
         """The scan's custom parameters (``parameters/addParam``: name -> text), as xnatpy's
         ``scan.fields``; assigning or deleting one writes it."""
@@ -725,6 +766,9 @@ class ResourceBase(ResourceTransfers, _HasDataDir):
             return super()._xnat_fetch(session, uri)
         parent_uri, _, key = uri.rpartition("/resources/")
         key = unquote(key)
+        head, _, scan = parent_uri.rpartition("/scans/")
+        if head and "," in unquote(scan):  # XNAT reads scans/a,b as scans a and b
+            parent_uri = f"{head}/scans/ALL"
         rows = fetch(session, f"{parent_uri}/resources").rows()
         row = next(
             (r for r in rows if str(r.get("xnat_abstractresource_id")) == key),

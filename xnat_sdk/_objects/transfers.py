@@ -18,6 +18,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar, cast
+from urllib.parse import unquote
 
 from xnat_sdk._answers import whole_number
 from xnat_sdk._objects.core import XNATObject, routed_experiment_uri
@@ -25,6 +26,7 @@ from xnat_sdk._transfer_defaults import CHUNK_SIZE, RESUME_ATTEMPTS
 from xnat_sdk.errors import (
     XNATFileExistsError,
     XNATIntegrityError,
+    XNATNotFoundError,
     XNATValueError,
     local_path_error,
 )
@@ -168,14 +170,14 @@ class RemoteFileTransfers:
         transfer goes on from where it stopped (``resume`` times in a row)."""
         from xnat_sdk.archives import safe_join
         from xnat_sdk.transfers._download import download_file
-        from xnat_sdk.transfers._paths import local_path, quote_path
+        from xnat_sdk.transfers._paths import file_request_path, local_path
 
         target = local_path(path, "target")
         if target.is_dir():
             target = safe_join(target, self.name)  # a name from the server: checked
         return download_file(
             self._session,
-            quote_path(self.uri),
+            file_request_path(self.uri),
             target,
             verbose=verbose,
             timeout=timeout,
@@ -198,11 +200,11 @@ class RemoteFileTransfers:
         """Stream this file into a writable binary file object (MD5 checked; a broken-off
         transfer goes on from where it stopped, ``resume`` times in a row)."""
         from xnat_sdk.transfers._download import download_stream
-        from xnat_sdk.transfers._paths import quote_path
+        from xnat_sdk.transfers._paths import file_request_path
 
         return download_stream(
             self._session,
-            quote_path(self.uri),
+            file_request_path(self.uri),
             target_stream,
             verbose=verbose,
             chunk_size=chunk_size,
@@ -217,10 +219,10 @@ class RemoteFileTransfers:
         """A streaming, seekable binary file object (only ``"rb"``); close it when done."""
         if mode != "rb":
             raise XNATValueError(f"remote files open in 'rb' mode only, not {mode!r}")
-        from xnat_sdk.transfers._paths import quote_path
+        from xnat_sdk.transfers._paths import file_request_path
         from xnat_sdk.transfers._stream import RemoteStream
 
-        return RemoteStream(self._session, quote_path(self.uri), self.size)
+        return RemoteStream(self._session, file_request_path(self.uri), self.size)
 
     def verify_digest(self) -> bool:
         """Stream the file (nothing stored) and check it against the listing's size and
@@ -528,9 +530,45 @@ def _common_folder(root: Path, written: list[str]) -> Path:
 
 
 class ScanTransfers(_ZipDownloads):
-    """``download`` (one zip) and ``download_dir`` of a scan."""
+    """``download`` (one zip) and ``download_dir`` of a scan.
+
+    XNAT reads the scan in ``{scan}/files`` and ``{scan}/resources...`` as a selector
+    (``XNATTemplate``): the scans of that ID *and those of that type*, a comma-separated
+    list, ``ALL``. So a scan's files are asked for by its resources' numeric IDs and the
+    answers' rows kept by their scan; an ID with a comma, which names no scan there, is
+    reached through ``ALL``."""
 
     __slots__ = ()
+
+    def _scan_id(self) -> str:
+        return unquote(self.uri.rstrip("/").rsplit("/", 1)[-1])
+
+    def _files_base(self) -> str:
+        """The scan's path for file and resource routes (``scans/ALL`` for an ID with a
+        comma; the rows of the answer are then kept by scan)."""
+        uri = routed_experiment_uri(self.uri)
+        return f"{uri.rsplit('/', 1)[0]}/ALL" if "," in self._scan_id() else uri
+
+    def _own_file_rows(self) -> tuple[str, list[dict[str, Any]]]:
+        """The zip URL of this scan's resources alone (``{scan}/resources/{id,id}/files``)
+        and the file listing rows of this scan; ("", []) when it has no file."""
+        from xnat_sdk._urls import scan_of_file_uri
+        from xnat_sdk.transfers._paths import split_file_uri
+        from xnat_sdk.transfers._wire import _listing_rows
+
+        base, scan = self._files_base(), self._scan_id()
+        rows = _listing_rows(_session_of(self), f"{base}/files")
+        rows = [r for r in rows if scan_of_file_uri(str(r.get("URI", ""))) == scan]
+        ids = dict.fromkeys(
+            found[1] for r in rows if (found := split_file_uri(str(r.get("URI", ""))))
+        )
+        return (f"{base}/resources/{','.join(ids)}/files" if ids else ""), rows
+
+    def _zip_uri(self) -> str:
+        uri, _ = self._own_file_rows()
+        if not uri:
+            raise XNATNotFoundError("GET", f"{self._files_base()}/files", 404, "no files")
+        return uri
 
     def download_dir(
         self, target_dir: str | os.PathLike[str], verbose: bool = True, *, overwrite: bool = True
@@ -538,10 +576,21 @@ class ScanTransfers(_ZipDownloads):
         """Download and unpack the scan's files into ``target_dir`` (server zip layout
         ``{session}/scans/{id}-{type}/resources/...``), verified; returns the scan folder."""
         from xnat_sdk.transfers._folders import download_zip_dir
+        from xnat_sdk.transfers._paths import local_folder
 
-        uri = self._zip_uri()
+        uri, rows = self._own_file_rows()
+        if not uri:  # no file: nothing to ask for (as an empty resource's zip)
+            root = local_folder(target_dir, "target_dir")
+            root.mkdir(parents=True, exist_ok=True)
+            return root
         written = download_zip_dir(
-            _session_of(self), uri, uri, target_dir, verbose=verbose, overwrite=overwrite
+            _session_of(self),
+            uri,
+            uri,
+            target_dir,
+            verbose=verbose,
+            overwrite=overwrite,
+            listing_rows=rows,
         )
         common = _common_folder(Path(os.fspath(target_dir)), written)
         parts = common.parts

@@ -6,6 +6,7 @@ import fnmatch
 import glob
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import unquote
 
 import click
 
@@ -144,7 +145,7 @@ _LABELS = {"project": "name", "scan": "type"}
 
 def _node(kind: str, obj: Any) -> dict[str, Any]:
     label = getattr(obj, _LABELS.get(kind, "label"), None) or ""
-    ident = obj.uri.rstrip("/").rsplit("/", 1)[-1]
+    ident = unquote(obj.uri.rstrip("/").rsplit("/", 1)[-1])
     return {"level": kind, "id": ident, "label": str(label), "files": 0, "size": 0, "children": []}
 
 
@@ -172,8 +173,8 @@ def _skeleton(obj: Any, kind: str, asks: dict[int, list[str]]) -> dict[str, Any]
             asks[id(node)].append(f"{uri}/scans/ALL/files")
     elif kind == "resource":  # its own files
         asks[id(node)] = [f"{routed_experiment_uri(obj.uri)}/files"]
-    else:  # a scan asked for itself
-        asks[id(node)] = [f"{routed_experiment_uri(obj.uri)}/files"]
+    else:  # a scan asked for itself (its rows are kept by scan: see ScanTransfers)
+        asks[id(node)] = [f"{obj._files_base()}/files"]
     node["children"] = children
     return node
 
@@ -204,7 +205,13 @@ def _fill(node: dict[str, Any], asks: dict[int, list[str]], answers: dict[str, A
     for uri in asks.get(id(node), ()):
         for (scan, label), (files, size) in answers[uri].items():
             if node["level"] in _LEAVES or uri.endswith("/scans/ALL/files"):
-                target = node if node["level"] in _LEAVES else scans.get(scan)
+                target: dict[str, Any] | None
+                if node["level"] == "resource":
+                    target = node
+                elif node["level"] != "scan":
+                    target = scans.get(scan)
+                else:  # XNAT's {scan}/files has the scans of that type too
+                    target = node if scan == node["id"] else None
                 if target is not None:
                     target["files"] += files
                     target["size"] += size

@@ -33,10 +33,10 @@ from xnat_sdk.transfers._wire import (
     _STREAM_ERRORS,
     CHUNK_SIZE,
     RESUME_ATTEMPTS,
+    _gave_up_error,
     _open_get,
     _plain_length,
     _resume_from,
-    _transfer_error,
 )
 
 if TYPE_CHECKING:
@@ -72,7 +72,10 @@ def download_stream(
     (``Accept-Ranges: bytes``, a known length), the download goes on from where it stopped
     (``Range`` + ``If-Range``), up to ``resume`` times in a row without a new byte arriving
     (0: never); a file that changed on the server meanwhile is not stitched together: that
-    raises :class:`XNATTransferError`.
+    raises :class:`XNATTransferError`. An answer served without byte ranges (a zip XNAT
+    builds as it sends it) is asked for again from the start instead, when
+    ``target_stream`` can be rewound (seekable: it is cut back to where this download began),
+    up to ``resume`` times in a row without a try getting further than every earlier one.
     """
     if chunk_size <= 0:
         raise XNATValueError(f"chunk_size must be > 0, got {chunk_size}")
@@ -84,16 +87,15 @@ def download_stream(
         )
         total = body.total
         update = update_func or bars.task(uri.rsplit("/", 1)[-1] or uri, total)
-        hasher = _hasher_for(expected_md5, total)
-        write = target_stream.write
+        body.hasher = _hasher_for(expected_md5, total)
         try:
             update(0, total, False)
-            body.copy(target_stream, write, chunk_size, hasher, update, resume)
-            digest = hasher.hexdigest() if hasher is not None else None
+            body.copy(target_stream, chunk_size, update, resume)
+            digest = body.hasher.hexdigest() if body.hasher is not None else None
         finally:
             update(body.done, total, True)
-            if isinstance(hasher, _Hasher):
-                hasher.close()
+            if isinstance(body.hasher, _Hasher):
+                body.hasher.close()
             body.response.close()
     _check_received(body, expected_size, expected_md5, digest)
     return body.done
@@ -132,7 +134,8 @@ def _check_received(
 
 class _Body:
     """The body of one download while it arrives: the first response and, after each
-    break-off, the one that goes on from the byte it stopped at (``done``)."""
+    break-off, the one that goes on from the byte it stopped at (``done``), or, when the
+    server serves no byte ranges, the one that starts it over."""
 
     def __init__(
         self,
@@ -160,47 +163,45 @@ class _Body:
         self._validator = headers.get("ETag") or headers.get("Last-Modified")
         self.done = 0
         self._broke = False
+        self.hasher: _Hasher | hashlib._Hash | None = None
 
     def copy(
-        self,
-        target: IO[bytes],
-        write: Callable[[bytes], object],
-        chunk_size: int,
-        hasher: _Hasher | hashlib._Hash | None,
-        update: ProgressCallback,
-        resume: int,
+        self, target: IO[bytes], chunk_size: int, update: ProgressCallback, resume: int
     ) -> None:
-        """Write the whole body with ``write``; after a break-off go on from where it
+        """Write the whole body to ``target``; after a break-off go on from where it
         stopped, ``resume`` times in a row without a new byte (when the server serves byte
-        ranges), else raise :class:`XNATTransferError`."""
+        ranges), or start over (when it does not and ``target`` can be rewound), ``resume``
+        times in a row without a try getting further than the earlier ones; else raise
+        :class:`XNATTransferError`."""
+        start = _rewind_point(target) if not self._resumable else None
         left = resume  # break-offs still allowed before a new byte arrives
+        furthest = tries = 0  # (starting over) the most bytes a try got, the tries made
         while True:
             before = self.done
-            broke = self._read_on(target, write, chunk_size, hasher, update, resume)
+            broke = self._read_on(target, chunk_size, update, resume)
             if broke is None:
                 return
-            if self.done > before:
+            tries += 1
+            if self.done > (before if self._resumable else furthest):
                 left = resume  # a new byte arrived: the tries count afresh
-            if not (left and self._resumable):
-                raise _transfer_error(self.what, broke) from broke
+            furthest = max(furthest, self.done)
+            if not left or not (self._resumable or start is not None):
+                raise _gave_up_error(self.what, tries, furthest, broke) from broke
             left -= 1
-            self._go_on(broke)
+            if start is not None:
+                self._start_over(broke, target, start, update)
+            else:
+                self._go_on(broke)
 
     def _read_on(
-        self,
-        target: IO[bytes],
-        write: Callable[[bytes], object],
-        chunk_size: int,
-        hasher: _Hasher | hashlib._Hash | None,
-        update: ProgressCallback,
-        resume: int,
+        self, target: IO[bytes], chunk_size: int, update: ProgressCallback, resume: int
     ) -> BaseException | None:
         """Read the current response to its end: None when that completes the body (or it
         cannot go on), else why it broke off."""
         guard = _StallGuard(self.response, self._session, self._timeout, self.total)
         try:
             with guard:
-                self._pump(write, chunk_size, hasher, update, guard)
+                self._pump(target.write, chunk_size, update, guard)
         except _WriteFailed as exc:
             raise _local_error(_stream_name(target), "writing", exc.original) from exc.original
         except _STREAM_ERRORS as exc:
@@ -217,11 +218,10 @@ class _Body:
         self,
         write: Callable[[bytes], object],
         chunk_size: int,
-        hasher: _Hasher | hashlib._Hash | None,
         update: ProgressCallback,
         guard: _StallGuard,
     ) -> None:
-        response, total = self.response, self.total
+        response, total, hasher = self.response, self.total, self.hasher
         done = self.done
         # after a break-off, piece by piece: a connection that keeps breaking inside one
         # chunk still makes progress; else whole chunks (faster, measured)
@@ -257,6 +257,46 @@ class _Body:
             query=self._query,
             timeout=self._timeout,
         )
+
+    def _start_over(
+        self, broke: BaseException, target: IO[bytes], start: int, update: ProgressCallback
+    ) -> None:
+        """Ask for the whole body again (the server serves no byte ranges), ``target`` cut
+        back to ``start`` and the digest begun anew."""
+        self.response.close()
+        self._session.logger.info(
+            "%s broke off after %d bytes (%s); no byte ranges: starting over",
+            self.what,
+            self.done,
+            broke,
+        )
+        try:
+            target.seek(start)
+            target.truncate()
+        except OSError as exc:
+            raise _local_error(_stream_name(target), "rewinding", exc) from exc
+        if self.hasher is not None:
+            if isinstance(self.hasher, _Hasher):
+                self.hasher.close()
+            self.hasher = hashlib.md5(usedforsecurity=False)
+        self.done = 0
+        update(0, self.total, False)
+        self.response = _open_get(
+            self._session,
+            self._uri,
+            format=self._format,
+            query=self._query,
+            timeout=self._timeout,
+        )
+
+
+def _rewind_point(target: IO[bytes]) -> int | None:
+    """Where ``target`` can be cut back to for a fresh start (None: it cannot: a pipe,
+    a socket, a stream that is not seekable)."""
+    try:
+        return target.tell() if target.seekable() else None
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _pieces(response: requests.Response, chunk_size: int) -> Iterator[bytes]:

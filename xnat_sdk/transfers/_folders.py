@@ -47,9 +47,10 @@ from xnat_sdk.transfers._paths import (
 from xnat_sdk.transfers._wire import (
     _STREAM_ERRORS,
     CHUNK_SIZE,
+    RESUME_ATTEMPTS,
+    _gave_up_error,
     _listing_rows,
     _open_get,
-    _transfer_error,
 )
 from xnat_sdk.transfers._zipstream import ChunkReader, iter_zip_stream
 
@@ -100,7 +101,10 @@ def download_zip_dir(
     try:
         with contextlib.ExitStack() as own:
             progress = bars if bars is not None else own.enter_context(TransferProgress(verbose))
-            if not _read_zip(session, zip_uri, timeout, listing, unpacker, progress, label):
+            if label is None:
+                label = zip_uri.rstrip("/").rsplit("/", 2)[-2] if "/" in zip_uri else zip_uri
+            update = progress.task(label, listing.total())
+            if _read_zip_tries(session, zip_uri, timeout, listing, unpacker, update) is None:
                 return []  # an empty resource has no zip
         _check_listing(unpacker.got, listing.expected())
         return _publish_files(unpacker, overwrite)
@@ -167,20 +171,65 @@ class _LateListing:
                 self._rows.result()
 
 
+class _ZipBroke(Exception):
+    """The zip's connection broke off (or the zip ended early) after ``done`` bytes."""
+
+    def __init__(self, what: str, done: int, cause: BaseException) -> None:
+        super().__init__(what)
+        self.what = what
+        self.done = done
+        self.cause = cause
+
+
+def _read_zip_tries(
+    session: XNATSession,
+    zip_uri: str,
+    timeout: Timeout,
+    listing: _LateListing,
+    unpacker: _Unpacker,
+    update: ProgressCallback,
+) -> int | None:
+    """:func:`_read_zip`, started over after a break-off (XNAT builds a zip as it sends
+    it: no length, no byte ranges to go on from), ``RESUME_ATTEMPTS`` times in a row
+    without a try getting further into the zip than every earlier one."""
+    left = RESUME_ATTEMPTS
+    furthest = tries = 0
+    done: int | None = 0
+    try:
+        while True:
+            try:
+                done = _read_zip(session, zip_uri, timeout, listing, unpacker, update)
+                return done
+            except _ZipBroke as broke:
+                tries, done = tries + 1, broke.done
+                if done > furthest:
+                    left, furthest = RESUME_ATTEMPTS, done  # a try got further: count afresh
+                if not left:
+                    raise _gave_up_error(broke.what, tries, furthest, broke.cause) from broke.cause
+                left -= 1
+                session.logger.info(
+                    "%s broke off after %d bytes (%s); starting the zip over",
+                    broke.what,
+                    done,
+                    broke.cause,
+                )
+                unpacker.restart()
+    finally:
+        update(done or 0, listing.total(), True)
+
+
 def _read_zip(
     session: XNATSession,
     zip_uri: str,
     timeout: Timeout,
     listing: _LateListing,
     unpacker: _Unpacker,
-    progress: TransferProgress,
-    label: str | None = None,
-) -> bool:
-    """Stream the zip of ``zip_uri`` into ``unpacker``'s staging folder; False when there
-    is none because the listing is empty."""
-    if label is None:
-        label = zip_uri.rstrip("/").rsplit("/", 2)[-2] if "/" in zip_uri else zip_uri
-    update = progress.task(label, listing.total())
+    update: ProgressCallback,
+) -> int | None:
+    """Stream the zip of ``zip_uri`` into ``unpacker``'s staging folder; its byte count, or
+    None when there is none because the listing is empty. A break-off raises
+    :class:`_ZipBroke`."""
+    update(0, listing.total(), False)
     try:
         response = _open_get(session, zip_uri, format="zip", timeout=timeout, accepted=(200, 404))
     finally:
@@ -188,7 +237,7 @@ def _read_zip(
     if response.status_code == 404:
         response.close()
         if not listing.rows():
-            return False
+            return None
         response = _open_get(session, zip_uri, format="zip", timeout=timeout)
     unpacker.stage()
     what = f"GET {response.url}"
@@ -196,15 +245,15 @@ def _read_zip(
     try:
         unpacker.unpack(ChunkReader(counter.chunks()))
     except EOFError as exc:
-        raise XNATTransferError(f"{what}: the zip ended early ({exc})") from exc
+        ended = XNATTransferError(f"{what}: the zip ended early ({exc})")
+        raise _ZipBroke(what, counter.done, ended) from exc
     except XNATLocalFileError:
         raise  # an OSError, but of the local disk, not of the connection
     except _STREAM_ERRORS as exc:
-        raise _transfer_error(what, exc) from exc
+        raise _ZipBroke(what, counter.done, exc) from exc
     finally:
-        update(counter.done, counter.total or None, True)
         response.close()
-    return True
+    return counter.done
 
 
 class _Counter:
@@ -258,6 +307,13 @@ class _Unpacker:
         """Remove the staging folder and what is left in it."""
         if self._staging is not None:
             shutil.rmtree(self._staging, ignore_errors=True)
+
+    def restart(self) -> None:
+        """Forget what a broken-off try wrote (its staging folder goes)."""
+        self.discard()
+        self._staging = None
+        self._folders = {}
+        self.got = []
 
     def unpack(self, reader: ChunkReader) -> None:
         for name, data in iter_zip_stream(reader, self._size_of):

@@ -34,9 +34,21 @@ __all__ = [
 
 
 def quote_path(path: str) -> str:
-    """``path`` with every segment percent-encoded (spaces, ``#``, ``?``, ``%``, unicode);
-    the ``/`` separators are kept."""
-    return "/".join(quote(segment, safe="!$&'()*+,;=:@~-._") for segment in path.split("/"))
+    """``path`` with every segment percent-encoded (spaces, ``#``, ``?``, ``%``, ``+``,
+    unicode); the ``/`` separators are kept. (XNAT URL-decodes a scan ID: a ``+`` left as
+    it is would name the scan with a space there.)"""
+    return "/".join(quote(segment, safe="!$&'()*,;=:@~-._") for segment in path.split("/"))
+
+
+def file_request_path(uri: str) -> str:
+    """A file listing's ``URI`` made fit to request: :func:`quote_path`, and a scan ID with
+    a comma, which XNAT reads as a list of scans (``scans/a,b`` names scans ``a`` and
+    ``b``), replaced by ``ALL`` (the resource, named by its numeric ID, picks the file)."""
+    parts = uri.split("/")
+    at = parts.index("resources") if "resources" in parts else 0  # the file's own resource
+    if at >= 2 and parts[at - 2] == "scans" and "," in parts[at - 1]:
+        parts[at - 1] = "ALL"
+    return quote_path("/".join(parts))
 
 
 def quote_uri(uri: str) -> str:

@@ -33,7 +33,9 @@ class RemoteStream(io.RawIOBase):
     Reads continue one streamed GET; a seek outside the small window of recent bytes
     re-opens the stream with an HTTP Range request, and so does a broken-off connection
     (from the byte it stopped at, with ``If-Range``; ``RESUME_ATTEMPTS`` times in a row
-    without a new byte). Closing stops the transfer.
+    without a new byte). Reads ask for whole chunks until a first break-off; from then on
+    the body is read as the connection hands it over (urllib3's ``read1``), so a break-off
+    keeps every byte received before it. Closing stops the transfer.
     """
 
     _WINDOW = 1 << 16
@@ -51,6 +53,7 @@ class RemoteStream(io.RawIOBase):
         self._buf_start = 0
         self._pos = 0
         self._validator: str | None = None
+        self._broke = False  # a connection broke off: read what arrives, not whole chunks
         self.bytes_received = 0
         """Body bytes read from the server so far (all requests of this object)."""
         self._open_at(0)
@@ -118,11 +121,12 @@ class RemoteStream(io.RawIOBase):
         left = RESUME_ATTEMPTS
         while buf_end < want_end:
             try:
-                chunk = response.raw.read(max(want_end - buf_end, 65536), decode_content=True)
+                chunk = self._read(response, max(want_end - buf_end, 65536))
             except _STREAM_ERRORS as exc:
                 if not left:
                     raise _transfer_error(f"GET {self._uri}", exc) from exc
                 left -= 1
+                self._broke = True
                 response = self._go_on_from(buf_end, exc)
                 continue
             if not chunk:
@@ -135,6 +139,14 @@ class RemoteStream(io.RawIOBase):
             self._buf += chunk
             self.bytes_received += len(chunk)
             buf_end += len(chunk)
+
+    def _read(self, response: requests.Response, amount: int) -> bytes:
+        """Up to ``amount`` bytes: a whole chunk (urllib3 loses a chunk cut under way), or,
+        after a break-off, what the connection hands over (nothing received is lost)."""
+        read1 = getattr(response.raw, "read1", None) if self._broke else None
+        if read1 is not None:
+            return bytes(read1(amount, decode_content=True))
+        return bytes(response.raw.read(amount, decode_content=True))
 
     def _go_on_from(self, offset: int, broke: BaseException | None) -> requests.Response:
         """A new response for the rest from ``offset`` (the buffer is kept)."""

@@ -39,6 +39,18 @@ def _transfer_error(what: str, exc: BaseException) -> XNATTransferError:
     return XNATTransferError(f"{what}: the connection broke off ({type(exc).__name__}: {exc})")
 
 
+def _gave_up_error(what: str, tries: int, furthest: int, exc: BaseException) -> XNATTransferError:
+    """The error of an answer with no byte ranges (a zip XNAT builds as it sends it) that
+    broke off on each of ``tries`` tries from the start."""
+    if tries <= 1:
+        return _transfer_error(what, exc)
+    return XNATTransferError(
+        f"{what}: the connection broke off {tries} times; the server builds this answer as it "
+        f"sends it (no byte ranges), so each try started over, and the last tries got no "
+        f"further than {furthest} bytes: gave up ({type(exc).__name__}: {exc})"
+    )
+
+
 def _plain_length(response: requests.Response) -> str | None:
     """Content-Length when it counts the bytes we will see (no Content-Encoding)."""
     encoding = response.headers.get("Content-Encoding", "identity").strip().lower()

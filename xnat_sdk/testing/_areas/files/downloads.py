@@ -13,7 +13,6 @@ from urllib.parse import quote
 from werkzeug.utils import send_file
 from werkzeug.wrappers import Response
 
-from xnat_sdk.testing._areas.archive.lookup import Chain, resolve
 from xnat_sdk.testing._areas.files.parents import (
     Parent,
     experiment_base,
@@ -21,6 +20,7 @@ from xnat_sdk.testing._areas.files.parents import (
     parent_of,
     resources_of,
     scan_folder,
+    selected_scans,
 )
 from xnat_sdk.testing._areas.files.storage import resource_dir, safe_relpath
 from xnat_sdk.testing._areas.files.zips import ZipEntry, sanitize, stream_tar, stream_zip
@@ -174,33 +174,39 @@ def _zip_answer(
 
 
 def files_get(ctx: RequestContext) -> Response:
+    """``GET {parent}/resources/{R}/files[/{path}]``; under ``scans/{selector}`` the
+    resources ``R`` of every scan the selector names (XNAT: ID or type, ``ALL``, lists)."""
     sel = ctx.params.get("scan")
-    if sel is not None and (sel in ("ALL", "*") or "," in sel):
-        return _scan_selection_files(ctx, sel)
-    parent = parent_of(ctx)
-    resources = find_resources(ctx, parent, ctx.params["resource"])
-    if not resources:
+    parents = selected_scans(ctx, sel) if sel is not None else [parent_of(ctx)]
+    found = [(p, res) for p in parents for res in find_resources(ctx, p, ctx.params["resource"])]
+    if not found:
         raise HttpError(404, "Unable to find the specified catalog.")
     tail = ctx.tail.lstrip("/")
     if not tail or tail.endswith("/"):
-        return _files_answer(ctx, _file_rows(ctx, parent, resources, tail))
+        return _files_answer(ctx, _rows_of(ctx, found, tail))
     try:
         rel = safe_relpath(tail)
     except ValueError as exc:
         raise HttpError(400, str(exc)) from exc
-    for res in resources:
+    for parent, res in found:
         f = ctx.store.one("SELECT * FROM files WHERE resource_id=? AND path=?", (res["id"], rel))
         if f is not None:
             if ctx.format in ("zip", "tar", "tar.gz"):
                 return _zip_answer(ctx, [(parent, res, f)])
             return _send(ctx, resource_dir(ctx.store, res["id"]) / rel)
     # a folder named without its trailing slash
-    items = _file_rows(ctx, parent, resources, rel + "/")
+    items = _rows_of(ctx, found, rel + "/")
     if items and ctx.format in ("zip", "tar", "tar.gz"):
         return _zip_answer(ctx, items)
     if ctx.flag("accept-not-found"):
         return Response(status=204)
     raise HttpError(404, "Unable to find file.")
+
+
+def _rows_of(
+    ctx: RequestContext, found: list[tuple[Parent, sqlite3.Row]], folder: str
+) -> list[tuple[Parent, sqlite3.Row, sqlite3.Row]]:
+    return [item for parent, res in found for item in _file_rows(ctx, parent, [res], folder)]
 
 
 def content_disposition(name: str) -> str:
@@ -302,37 +308,10 @@ def _session_children_files(
 
 
 def _scan_selection_files(ctx: RequestContext, selector: str) -> Response:
-    chain = resolve(ctx, upto="scan")
-    exp = chain.experiment
-    assert exp is not None
-    scans = ctx.store.query("SELECT * FROM scans WHERE experiment_id=? ORDER BY pk", (exp["id"],))
-    if selector not in ("ALL", "*"):
-        wanted = selector.split(",")
-        scans = [s for s in scans if s["id"] in wanted or s["type"] in wanted]
-        if not scans:
-            raise HttpError(404, "Unable to find the specified scan.")
+    scans = selected_scans(ctx, selector)
+    if not scans:
+        raise HttpError(404, "Unable to find the specified scan.")
     items: list[tuple[Parent, sqlite3.Row, sqlite3.Row]] = []
-    for s in scans:
-        sub = Chain(
-            project=chain.project,
-            subject=chain.subject,
-            experiment=exp,
-            scan=s,
-            has_subject_segment=chain.has_subject_segment,
-        )
-        parent = Parent(
-            "scan",
-            str(s["pk"]),
-            None,
-            sub,
-            exp["project"],
-            f"{experiment_base(sub, exp)}/scans/{s['id']}",
-            exp["label"],
-            f"scans/{scan_folder(s)}/",
-        )
-        resources = resources_of(ctx, parent)
-        res_ref = ctx.params.get("resource")
-        if res_ref is not None:
-            resources = find_resources(ctx, parent, res_ref)
-        items.extend(_file_rows(ctx, parent, resources))
+    for parent in scans:
+        items.extend(_file_rows(ctx, parent, resources_of(ctx, parent)))
     return _files_answer(ctx, items)

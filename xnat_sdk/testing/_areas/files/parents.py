@@ -22,6 +22,7 @@ __all__ = [
     "parent_of",
     "resources_of",
     "scan_folder",
+    "selected_scans",
 ]
 
 
@@ -158,6 +159,46 @@ def _experiment_child(chain: Chain, inout: str | None) -> Parent | None:
             f"scans/{scan_folder(s)}/",
         )
     return None
+
+
+def selected_scans(ctx: RequestContext, selector: str) -> list[Parent]:
+    """The scans that ``{experiment}/scans/{selector}`` names in every resource and file
+    route (XNAT's ``XNATTemplate``): ``ALL`` or ``*`` every scan; else each comma-separated
+    part names the scans of that ID and those of that type (``NULL``: no type; ``[COMMA]``
+    in a type stands for a comma). An ID with a comma cannot be named (only ``ALL`` has it)."""
+    chain = resolve(ctx, upto="scan")
+    exp = chain.experiment
+    assert exp is not None
+    scans = ctx.store.query("SELECT * FROM scans WHERE experiment_id=? ORDER BY pk", (exp["id"],))
+    if selector not in ("ALL", "*"):
+        parts = selector.split(",")
+        types = {p.replace("[COMMA]", ",") for p in parts if p != "NULL"}
+        scans = [
+            s
+            for s in scans
+            if s["id"] in parts or s["type"] in types or ("NULL" in parts and not s["type"])
+        ]
+    return [_scan_parent(chain, exp, s) for s in scans]
+
+
+def _scan_parent(chain: Chain, exp: sqlite3.Row, scan: sqlite3.Row) -> Parent:
+    sub = Chain(
+        project=chain.project,
+        subject=chain.subject,
+        experiment=exp,
+        scan=scan,
+        has_subject_segment=chain.has_subject_segment,
+    )
+    return Parent(
+        "scan",
+        str(scan["pk"]),
+        None,
+        sub,
+        exp["project"],
+        f"{experiment_base(sub, exp)}/scans/{scan['id']}",
+        exp["label"],
+        f"scans/{scan_folder(scan)}/",
+    )
 
 
 def scan_folder(scan: sqlite3.Row) -> str:

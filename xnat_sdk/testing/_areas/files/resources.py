@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from typing import Any
 from xml.sax.saxutils import quoteattr
 
 from werkzeug.wrappers import Response
@@ -19,6 +21,7 @@ from xnat_sdk.testing._areas.files.parents import (
     one_resource,
     parent_of,
     resources_of,
+    selected_scans,
 )
 from xnat_sdk.testing._areas.files.storage import create_resource, delete_resource
 from xnat_sdk.testing._server.context import RequestContext
@@ -41,7 +44,33 @@ def _category(parent: Parent) -> tuple[str, str, str]:
 
 
 def resource_list(ctx: RequestContext) -> Response:
-    parent = listing_parent_of(ctx)
+    """``GET {parent}/resources``; under ``scans/{selector}`` the resources of every scan
+    the selector names (XNAT: ID or type, ``ALL``, lists), each row's ``cat_id`` its scan's."""
+    sel = ctx.params.get("scan")
+    parents: list[Parent] = []
+    if sel is not None:
+        with contextlib.suppress(HttpError):  # a missing session: the nearest object's
+            parents = selected_scans(ctx, sel)
+    rows = []
+    for parent in parents or [listing_parent_of(ctx)]:
+        rows += _resource_rows(ctx, parent)
+    cols = [
+        "xnat_abstractresource_id",
+        "label",
+        "element_name",
+        "category",
+        "cat_id",
+        "cat_desc",
+        "file_count",
+        "file_size",
+        "tags",
+        "content",
+        "format",
+    ]
+    return ctx.table(cols, rows, meta={"title": "Resources", "totalRecords": len(rows)})
+
+
+def _resource_rows(ctx: RequestContext, parent: Parent) -> list[dict[str, Any]]:
     category, cat_id, cat_desc = _category(parent)
     rows = []
     for r in resources_of(ctx, parent):
@@ -64,20 +93,7 @@ def resource_list(ctx: RequestContext) -> Response:
                 "format": r["format"],
             }
         )
-    cols = [
-        "xnat_abstractresource_id",
-        "label",
-        "element_name",
-        "category",
-        "cat_id",
-        "cat_desc",
-        "file_count",
-        "file_size",
-        "tags",
-        "content",
-        "format",
-    ]
-    return ctx.table(cols, rows, meta={"title": "Resources", "totalRecords": len(rows)})
+    return rows
 
 
 def resource_put(ctx: RequestContext) -> Response:
