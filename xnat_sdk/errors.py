@@ -14,9 +14,9 @@ import os
 import re
 from typing import TYPE_CHECKING, Any, Literal
 
-if TYPE_CHECKING:
-    import requests
+import requests
 
+if TYPE_CHECKING:
     from xnat_sdk.bulk import DownloadReport
 
 __all__ = [
@@ -184,17 +184,20 @@ class XNATMapError(XNATError):
         """The traceback as text (from the worker that ran the call)."""
 
 
-class XNATConnectionError(XNATValueError, ConnectionError):
+class XNATConnectionError(XNATValueError, requests.exceptions.ConnectionError, ConnectionError):
     """The server could not be reached (refused, reset, timed out). An
-    :class:`XNATValueError` as in xnatpy, and a ``ConnectionError``."""
+    :class:`XNATValueError` as in xnatpy, a ``ConnectionError``, and requests' own
+    ``ConnectionError``, which xnatpy lets through (``except
+    requests.exceptions.ConnectionError`` keeps working after the import change)."""
 
 
-class XNATTimeoutError(XNATConnectionError, TimeoutError):
-    """The server did not answer (or could not be reached) within the timeout."""
+class XNATTimeoutError(XNATConnectionError, requests.exceptions.Timeout, TimeoutError):
+    """The server did not answer (or could not be reached) within the timeout; requests'
+    ``Timeout`` too (xnatpy lets requests' ``ReadTimeout`` through)."""
 
 
-class XNATSSLError(XNATConnectionError):
-    """The TLS handshake or certificate verification failed."""
+class XNATSSLError(XNATConnectionError, requests.exceptions.SSLError):
+    """The TLS handshake or certificate verification failed; requests' ``SSLError`` too."""
 
 
 class XNATTransferError(XNATConnectionError):

@@ -56,6 +56,29 @@ def test_a_failed_request_is_a_value_error_as_in_xnatpy(session: XNATSession) ->
     assert isinstance(info.value, errors.XNATNotFoundError)
 
 
+def test_connection_errors_are_requests_own_as_xnatpy_lets_them_through(
+    session: XNATSession, server: LocalXNAT
+) -> None:
+    """xnatpy scripts catch requests' exceptions around a dead server or a timeout: those
+    clauses caught nothing (the SDK's errors were ValueErrors and built-in OSErrors only)."""
+    import socket
+
+    import requests
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    with pytest.raises(requests.exceptions.ConnectionError) as refused:
+        xnat_sdk.connect(dead, user="admin", password="admin", retries=0)
+    assert isinstance(refused.value, errors.XNATConnectionError)
+    server.faults.hang_next(prefix="/data/projects", seconds=5)
+    with pytest.raises(requests.exceptions.Timeout) as late:
+        session.get("/data/projects", timeout=0.5)
+    server.faults.clear()
+    assert isinstance(late.value, errors.XNATTimeoutError)
+    assert isinstance(late.value, requests.exceptions.ConnectionError)  # ReadTimeout's too
+
+
 def test_a_failed_import_is_an_upload_error(
     session: XNATSession, server: LocalXNAT, tmp_path: Path
 ) -> None:
