@@ -9,8 +9,6 @@ used. The DICOM dump service (``/data/services/dicomdump``) is here too.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from xnat_sdk._answers import fetch
@@ -28,38 +26,46 @@ __all__ = ["DicomDumpRow", "dicom_dump", "pick_dicom_file", "read_dicom_file"]
 DICOM_RESOURCES = ("DICOM", "secondary")
 
 
-_DUMP_KEYS = ("tag1", "tag2", "vr", "value", "desc")
 
 
-@dataclass(frozen=True, eq=False)
-class DicomDumpRow(Mapping[str, str]):
-    """One DICOM header element of a dump (``tag1`` like ``(0008,0060)``): typed
-    attributes (``row.value``), and a read-only mapping with XNAT's column names, as
-    xnatpy's rows are dicts (``row["value"]``, ``row.keys()``, ``dict(row)``; equal to
-    the dict with the same items)."""
+class DicomDumpRow(dict[str, str]):
+    """One DICOM header element of a dump (``tag1`` like ``(0008,0060)``): a dict with
+    XNAT's column names, as xnatpy's rows are (``row["value"]``, ``json.dumps(rows)``,
+    ``pandas.DataFrame(rows)``), with typed attributes too (``row.value``). A key it does
+    not have raises :class:`~xnat_sdk.errors.XNATKeyError` naming those it has."""
 
-    tag1: str
-    tag2: str
-    vr: str
-    value: str
-    desc: str
+    def __init__(
+        self, tag1: str = "", tag2: str = "", vr: str = "", value: str = "", desc: str = ""
+    ) -> None:
+        super().__init__(tag1=tag1, tag2=tag2, vr=vr, value=value, desc=desc)
 
-    def __getitem__(self, key: str) -> str:
-        if key not in _DUMP_KEYS:
-            raise XNATKeyError(
-                key, f"a DICOM dump row has no {key!r} (keys: {', '.join(_DUMP_KEYS)})"
-            )
-        value: str = getattr(self, key)
-        return value
+    def __missing__(self, key: str) -> str:
+        raise XNATKeyError(key, f"a DICOM dump row has no {key!r} (keys: {', '.join(self)})")
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(_DUMP_KEYS)
+    @property
+    def tag1(self) -> str:
+        """The tag, ``(0008,0060)`` (an item of a sequence: ``(0008,1140)[0](0008,1150)``)."""
+        return self.get("tag1", "")
 
-    def __len__(self) -> int:
-        return len(_DUMP_KEYS)
+    @property
+    def tag2(self) -> str:
+        """The tag inside a sequence item, when there is one."""
+        return self.get("tag2", "")
 
-    def __hash__(self) -> int:
-        return hash(tuple(self.values()))
+    @property
+    def vr(self) -> str:
+        """The value representation (``CS``, ``DA`` ...)."""
+        return self.get("vr", "")
+
+    @property
+    def value(self) -> str:
+        """The value, as text."""
+        return self.get("value", "")
+
+    @property
+    def desc(self) -> str:
+        """The element's name (``Modality``)."""
+        return self.get("desc", "")
 
     @property
     def tag(self) -> tuple[int, int] | None:
