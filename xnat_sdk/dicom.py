@@ -26,8 +26,6 @@ __all__ = ["DicomDumpRow", "dicom_dump", "pick_dicom_file", "read_dicom_file"]
 DICOM_RESOURCES = ("DICOM", "secondary")
 
 
-
-
 class DicomDumpRow(dict[str, str]):
     """One DICOM header element of a dump (``tag1`` like ``(0008,0060)``): a dict with
     XNAT's column names, as xnatpy's rows are (``row["value"]``, ``json.dumps(rows)``,

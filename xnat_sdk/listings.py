@@ -868,10 +868,11 @@ class Listing(Generic[T]):
         if columns is None or not plain_rest or self._spec.name == "files":
             self._ensure()  # else the column request below is the only one
         if columns is None:
-            names: dict[str, None] = {}
-            for row in self._rows:
-                names.update(dict.fromkeys(row))
-            return Table(list(names), self._rows)
+            names: dict[str, str] = {}  # by lower case: a document's row has XNAT's key
+            for row in self._rows:  # (xnat_imageScanData_id) and the listing's, once
+                for name in row:
+                    names.setdefault(name.lower(), name)
+            return Table(list(names.values()), self._rows)
         wanted = tuple(columns)
         if self._spec.name == "files":
             return Table(wanted, self._rows)

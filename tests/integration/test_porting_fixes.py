@@ -263,6 +263,11 @@ def test_csv_and_pandas_columns_are_the_row_field_names(
         "E2": "",
     }
     assert experiments.tabulate_csv(columns=asked).splitlines()[0] == ",".join(table.fields)
+    # a listing read from the session's document: each column once (the scan's id came twice,
+    # as xnat_imagescandata_id and xnat_imageScanData_id)
+    scans = session.experiments[seeded.sessions["E1"]].scans.tabulate()
+    assert len({c.lower() for c in scans.columns}) == len(scans.columns)
+    assert "xnat_imagescandata_id" in scans.columns
 
 
 # -- 9. a seeded project's description is listed ----------------------------------------------
