@@ -190,42 +190,30 @@ def test_broken_off_download_goes_on_from_where_it_stopped(
         remote.download_stream(sink, resume=0)
 
 
+@pytest.mark.parametrize("how", ["download", "stream"])
 def test_a_connection_breaking_inside_every_chunk_still_makes_progress(
     server: LocalXNAT,
     session: XNATSession,
     seeded: Seeded,
     tmp_path: Path,
     log: RequestLog,
+    how: str,
 ) -> None:
     """Answers that break off every 100 kB: each resume lost the 100 kB it got (they were
-    inside one 512 KiB chunk), so no try made progress and the download failed after the
-    allowed resumes. After a break-off the body is read as it arrives: every try adds."""
+    inside one 512 KiB chunk), so no try made progress and a download (or ``open().read()``)
+    failed after the allowed resumes. After a break-off the body is read as it arrives:
+    every try adds."""
     from xnat_sdk.transfers import RESUME_ATTEMPTS
 
     data = os.urandom(100_000 * (RESUME_ATTEMPTS + 3) + 123)
-    _rid, remote = _e2_file(server, session, seeded, "PIECES", "p.bin", data)
+    _rid, remote = _e2_file(server, session, seeded, f"PIECES_{how}", "p.bin", data)
     server.faults.drop_after(100_000, count=RESUME_ATTEMPTS + 3, prefix="/data/")
     log.clear()
-    target = remote.download(tmp_path / "p.bin", verbose=False)
-    assert target.read_bytes() == data
-    statuses = [status for method, _, status in log.requests if method == "GET"]
-    assert statuses == [200] + [206] * (RESUME_ATTEMPTS + 3)
-
-
-def test_a_stream_read_whole_over_a_connection_breaking_every_100kb(
-    server: LocalXNAT, session: XNATSession, seeded: Seeded, log: RequestLog
-) -> None:
-    """``open().read()`` asks for whole chunks: a break-off lost the chunk under way, so
-    every resume restarted at the same byte until the budget ran out. After a first
-    break-off the stream reads what arrives, so every try adds."""
-    from xnat_sdk.transfers import RESUME_ATTEMPTS
-
-    data = os.urandom(100_000 * (RESUME_ATTEMPTS + 3) + 45)
-    _rid, remote = _e2_file(server, session, seeded, "STREAMED", "s.bin", data)
-    server.faults.drop_after(100_000, count=RESUME_ATTEMPTS + 3, prefix="/data/")
-    log.clear()
-    with remote.open() as stream:
-        assert stream.read() == data
+    if how == "download":
+        assert remote.download(tmp_path / "p.bin", verbose=False).read_bytes() == data
+    else:
+        with remote.open() as stream:
+            assert stream.read() == data
     statuses = [status for method, _, status in log.requests if method == "GET"]
     assert statuses == [200] + [206] * (RESUME_ATTEMPTS + 3)
 
