@@ -405,10 +405,7 @@ class Listing(Generic[T]):
             if key == "xsiType" and not any("*" in a or "%" in a for a in alternatives):
                 found = any(_is_a(self._session, value, wanted) for wanted in alternatives)
             else:
-                found = any(
-                    fnmatch.fnmatchcase(value.lower(), wanted.replace("%", "*").lower())
-                    for wanted in alternatives
-                )
+                found = cell_matches(value, str(pattern))
             if not found:
                 return False
         return True
@@ -1058,6 +1055,15 @@ class SecondAskBatch(Generic[_B]):
 Mapping.register(Listing)
 
 
+def cell_matches(value: str, pattern: str) -> bool:
+    """Whether a cell matches a listing filter as XNAT applies it: comma-separated
+    alternatives, ``*`` and ``%`` wildcards, case aside (``""``: an empty cell)."""
+    return any(
+        fnmatch.fnmatchcase(value.lower(), wanted.strip().replace("%", "*").lower())
+        for wanted in pattern.split(",")
+    )
+
+
 class KeyedList(Sequence[T], Generic[T]):
     """A read-only listing of objects already read (a prearchive session's ``scans``), as
     xnatpy's listings: iterated over the objects, indexed by position, by ID (``keys()``,
@@ -1070,7 +1076,9 @@ class KeyedList(Sequence[T], Generic[T]):
         ident: Callable[[T], str],
         secondary: Callable[[T], str],
         where: str,
+        row: Callable[[T], Mapping[str, Any]] | None = None,
     ) -> None:
+        self._row = row
         self._items = list(items)
         self._where = where
         self._by_id = {ident(item): item for item in self._items}
@@ -1144,6 +1152,51 @@ class KeyedList(Sequence[T], Generic[T]):
     def items(self) -> list[tuple[str, T]]:
         """(ID, object) pairs, in server order."""
         return list(self._by_id.items())
+
+    def filter(self, filters: Mapping[str, str] | None = None, **criteria: str) -> KeyedList[T]:
+        """The items whose row matches every criterion (xnatpy's listing ``filter``:
+        ``scans.filter(series_description="T1*")``; alternatives and wildcards as a
+        listing's); a column no row has is refused."""
+        rows = self._rows_of("filter")
+        wanted = {**(filters or {}), **criteria}
+        known = {name for row in rows for name in row}
+        for key, value in wanted.items():
+            if not isinstance(value, str):
+                raise XNATValidationError(key, f"filter values are str, got {type(value).__name__}")
+            if rows and key not in known:
+                raise XNATValidationError(key, f"no column {key!r} (columns: {sorted(known)})")
+        kept = [
+            item
+            for item, row in zip(self._items, rows, strict=True)
+            if all(cell_matches(str(row.get(k, "")), p) for k, p in wanted.items())
+        ]
+        return KeyedList(kept, self._ident, self._secondary, self._where, self._row)
+
+    def tabulate(self, columns: Sequence[str] | None = None) -> Table:
+        """The items' rows as a :class:`~xnat_sdk.tables.Table` (xnatpy's ``tabulate``),
+        with ``columns`` only those."""
+        from xnat_sdk.tables import Table
+
+        rows = [dict(row) for row in self._rows_of("tabulate")]
+        names = (
+            list(columns)
+            if columns is not None
+            else list(dict.fromkeys(name for row in rows for name in row))
+        )
+        return Table(names, rows)
+
+    def tabulate_csv(self, columns: Sequence[str] | None = None, header: bool = True) -> str:
+        """:meth:`tabulate` as CSV text."""
+        return self.tabulate(columns).to_csv(header=header)
+
+    def tabulate_pandas(self, columns: Sequence[str] | None = None) -> pandas.DataFrame:
+        """:meth:`tabulate` as a ``pandas.DataFrame`` (pandas is an optional extra)."""
+        return self.tabulate(columns).to_pandas()
+
+    def _rows_of(self, what: str) -> list[Mapping[str, Any]]:
+        if self._row is None:
+            raise XNATValidationError(what, f"{self._where} has no rows to {what}")
+        return [self._row(item) for item in self._items]
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, KeyedList):

@@ -130,8 +130,8 @@ class PrearchiveFile:
 
     @property
     def data(self) -> dict[str, Any]:
-        """The raw listing row."""
-        return dict(self._row)
+        """The listing row, with the scan's ``URI`` (as xnatpy's)."""
+        return {**self._row, "URI": self._row.get("URI") or self.uri}
 
     def download(self, path: str | os.PathLike[str], verbose: bool = False) -> Path:
         """Download the file to ``path`` (size checked); returns the path."""
@@ -181,8 +181,8 @@ class PrearchiveScan:
 
     @property
     def data(self) -> dict[str, Any]:
-        """The raw listing row."""
-        return dict(self._row)
+        """The listing row, with the scan's ``URI`` (as xnatpy's)."""
+        return {**self._row, "URI": self._row.get("URI") or self.uri}
 
     @property
     def fulldata(self) -> dict[str, Any]:
@@ -247,6 +247,10 @@ class PrearchiveScan:
         return f"<PrearchiveScan {self.id} {self.series_description!r}>"
 
 
+def _scan_row(scan: PrearchiveScan) -> dict[str, Any]:
+    return scan.data
+
+
 def _scan_id(scan: PrearchiveScan) -> str:
     return scan.id
 
@@ -282,8 +286,8 @@ class PrearchiveSession:
 
     @property
     def data(self) -> dict[str, Any]:
-        """The raw listing row."""
-        return dict(self._row)
+        """The listing row, with the scan's ``URI`` (as xnatpy's)."""
+        return {**self._row, "URI": self._row.get("URI") or self.uri}
 
     @property
     def fulldata(self) -> dict[str, Any]:
@@ -412,11 +416,16 @@ class PrearchiveSession:
     def scans(self) -> KeyedList[PrearchiveScan]:
         """The scans of the session (one request), a listing as xnatpy's: ``scans["1"]`` by
         ID (or by a series description one scan has), ``scans[0]``, iteration over the
-        scans, ``keys()`` (the IDs), ``values()``, ``items()``, ``get()``."""
+        scans, ``keys()`` (the IDs), ``values()``, ``items()``, ``get()``, ``filter()``,
+        ``tabulate()``/``tabulate_csv()``/``tabulate_pandas()``."""
         rows = fetch(self._session, f"{self.uri}/scans").rows()
         scans = [PrearchiveScan(self._session, row, self) for row in rows]
         return KeyedList(
-            scans, _scan_id, _series_description, f"the scans of prearchive session {self.uri}"
+            scans,
+            _scan_id,
+            _series_description,
+            f"the scans of prearchive session {self.uri}",
+            _scan_row,
         )
 
     def refresh(self) -> PrearchiveSession:

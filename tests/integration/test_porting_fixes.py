@@ -238,6 +238,17 @@ def test_prearchive_scans_are_a_keyed_listing(
         scans["9"]
     with pytest.raises(IndexError):
         scans[2]
+    # xnatpy's listing methods: filter, tabulate; a row's URI
+    assert [s.id for s in scans.filter(series_description="t2*")] == ["2"]
+    assert scans.filter(series_description="T1,T2").keys() == ["1", "2"]
+    with pytest.raises(errors.XNATValidationError, match="no column 'nope'"):
+        scans.filter(nope="x")
+    table = scans.tabulate(["ID", "series_description", "URI"])
+    assert [tuple(row) for row in table] == [
+        ("1", "T1", f"{pre.uri}/scans/1"),
+        ("2", "T2", f"{pre.uri}/scans/2"),
+    ]
+    assert scans.tabulate_csv(["ID"]).splitlines() == ["ID", "1", "2"]
 
 
 # -- 8. CSV and pandas name the columns as the rows do --------------------------------------------
