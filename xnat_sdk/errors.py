@@ -14,10 +14,16 @@ import os
 import re
 from typing import TYPE_CHECKING, Any, Literal
 
-import requests
-
 if TYPE_CHECKING:
-    from xnat_sdk.bulk import DownloadReport
+    import requests
+
+    from xnat_sdk._connection_errors import (
+        XNATConnectionError,
+        XNATIncompleteDownloadError,
+        XNATSSLError,
+        XNATTimeoutError,
+        XNATTransferError,
+    )
 
 __all__ = [
     "XNATAuthError",
@@ -182,36 +188,6 @@ class XNATMapError(XNATError):
         self.message = message
         self.details = details
         """The traceback as text (from the worker that ran the call)."""
-
-
-class XNATConnectionError(XNATValueError, requests.exceptions.ConnectionError, ConnectionError):
-    """The server could not be reached (refused, reset, timed out). An
-    :class:`XNATValueError` as in xnatpy, a ``ConnectionError``, and requests' own
-    ``ConnectionError``, which xnatpy lets through (``except
-    requests.exceptions.ConnectionError`` keeps working after the import change)."""
-
-
-class XNATTimeoutError(XNATConnectionError, requests.exceptions.Timeout, TimeoutError):
-    """The server did not answer (or could not be reached) within the timeout; requests'
-    ``Timeout`` too (xnatpy lets requests' ``ReadTimeout`` through)."""
-
-
-class XNATSSLError(XNATConnectionError, requests.exceptions.SSLError):
-    """The TLS handshake or certificate verification failed; requests' ``SSLError`` too."""
-
-
-class XNATTransferError(XNATConnectionError):
-    """A transfer broke off part way (connection dropped, body shorter than announced)."""
-
-
-class XNATIncompleteDownloadError(XNATTransferError):
-    """A bulk download (``download_files``, ``sync_session``) left files or sessions out:
-    :attr:`report` is its :class:`~xnat_sdk.bulk.DownloadReport` (``failed`` names each,
-    with its reason); a rerun fetches only what is missing."""
-
-    def __init__(self, message: str, report: DownloadReport) -> None:
-        super().__init__(message)
-        self.report = report
 
 
 class XNATIntegrityError(XNATError):
@@ -526,3 +502,27 @@ def error_for_response(
     else:
         cls = XNATResponseError
     return cls(method, url, status, server_message(text, limit=None), response)
+
+
+_CONNECTION_ERRORS = frozenset(
+    {
+        "XNATConnectionError",
+        "XNATIncompleteDownloadError",
+        "XNATSSLError",
+        "XNATTimeoutError",
+        "XNATTransferError",
+    }
+)
+"""Defined in :mod:`xnat_sdk._connection_errors` (requests' exceptions are their bases, so
+that module imports requests): loaded with the first of them used, so that catching the
+other errors (and ``xnat-sdk --help``) does not import requests."""
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CONNECTION_ERRORS:
+        from xnat_sdk import _connection_errors
+
+        found = getattr(_connection_errors, name)
+        globals()[name] = found
+        return found
+    raise AttributeError(f"module 'xnat_sdk.errors' has no attribute {name!r}")
