@@ -147,7 +147,8 @@ class XNATSession(Walks):
         self._lock = threading.RLock()
         self._generation = 0
         self._cache: dict[str, Any] = {}
-        self._live: weakref.WeakSet[XNATObject] = weakref.WeakSet()
+        self._live: weakref.WeakValueDictionary[int, XNATObject] = weakref.WeakValueDictionary()
+        """The objects handed out, by identity (equal objects are the same server object)."""
         self._logged_in_user: str | None = None
         self._version: str | None = None
         self.caching: bool = True
@@ -433,7 +434,7 @@ class XNATSession(Walks):
         with self._lock:
             self._generation += 1
             self._cache.clear()
-            return list(self._live)
+            return list(self._live.values())
 
     def _written(self, obj: XNATObject, *, listings: bool) -> None:
         """After a write to ``obj``: its document, fields and listing-row answers are read
@@ -441,9 +442,8 @@ class XNATSession(Walks):
         ``listings``, every listing and document too (a field a listing may show changed).
         The other objects keep the fields they hold: a full :meth:`clearcache` empties
         every one, which made a write cost as much as the objects held."""
-        uri = obj._xnat_uri
-        with self._lock:  # other handles of the same object (from another listing)
-            same = [o for o in self._live if o is not obj and uri and o._xnat_uri == uri]
+        with self._lock:  # other handles of the same object (another listing, another path)
+            same = [o for o in self._live.values() if o is not obj and o == obj]
         for held in (obj, *same):
             held._xnat_forget()
         siblings = (obj._xnat_cache or {}).get("siblings")
@@ -455,7 +455,7 @@ class XNATSession(Walks):
     def _track(self, obj: XNATObject) -> None:
         """Remember (weakly) an object bound to this session, for :meth:`clearcache`."""
         with self._lock:
-            self._live.add(obj)
+            self._live[id(obj)] = obj
 
     def _cached(self, key: str, make: Callable[[], T]) -> T:
         with self._lock:

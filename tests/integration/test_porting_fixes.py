@@ -424,3 +424,29 @@ def test_text_for_typed_fields_is_stored_typed(
         assert info.value.field == name
     assert [r for r in server.faults.recorded() if r.method != "GET"] == []
     assert scan.frames == 166
+
+
+# -- one server object reached by several paths ------------------------------------------------
+
+
+def test_one_server_object_reached_by_two_paths_is_equal(
+    session: XNATSession, seeded: Seeded
+) -> None:
+    """xnatpy's cache makes one object of an experiment reached as a project's subject's
+    experiment and as session.experiments[ID]: sets and ``in`` rely on it. They were
+    unequal, so a set of them kept duplicates."""
+    from xnat_sdk.models import MrSessionData
+
+    project = session.projects[seeded.project]
+    a = project.subjects["S1"].experiments["E1"]
+    b = session.experiments[seeded.sessions["E1"]]
+    c = project.experiments["E1"]
+    assert a == b == c and len({a, b, c}) == 1 and a is not b
+    assert a.scans["1"] == b.scans["1"] != a.scans["2"]
+    subject = session.subjects[seeded.subjects["S1"]]
+    assert subject in project.subjects.values() and subject != a
+    unbound = MrSessionData(label="U1")
+    assert unbound == unbound and unbound != MrSessionData(label="U1") and unbound != a
+    # a write through one handle is read again through the others, whatever their path
+    b.note = "written through session.experiments"
+    assert a.note == c.note == "written through session.experiments"

@@ -46,6 +46,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from urllib.parse import unquote
 
 import attrs
 
@@ -411,6 +412,31 @@ class XNATObject(metaclass=_ModelType):
         generated model's own ``__setstate__``, made by attrs, does the same)."""
         for name, value in state.items():
             object.__setattr__(self, name, value)
+
+    def __eq__(self, other: object) -> bool:
+        """Two objects are equal when they stand for one object of one server, whichever
+        REST path reached them (``project.subjects["S"].experiments["E"] ==
+        session.experiments[ID]``, as xnatpy's cache makes them one); one not bound to a
+        server (or a part) equals only itself."""
+        if not isinstance(other, XNATObject):
+            return NotImplemented
+        if other is self:
+            return True
+        key = self._xnat_key()
+        return key is not None and key == other._xnat_key()
+
+    def __hash__(self) -> int:
+        key = self._xnat_key()
+        return hash(key) if key is not None else object.__hash__(self)
+
+    def _xnat_key(self) -> tuple[str, ...] | None:
+        """(server, ``experiments``, ID, ``scans``, ID ...): the object this stands for,
+        from its REST path, from the nearest level whose IDs are unique on the server
+        (projects, subjects, experiments); None when not bound or a part."""
+        session, uri = self._xnat_session, self._xnat_uri
+        if session is None or not uri:
+            return None
+        return (session.server, *entity_path(uri))
 
     def __repr__(self) -> str:
         ident = self._xnat_identity()
@@ -1251,6 +1277,29 @@ class GenericObject(_GenericMixin):
 
 
 _PROJECT_EXPERIMENT = r"^/data/(?:archive/)?projects/[^/]+/experiments/"
+
+
+_SITE_UNIQUE = {"projects": "projects", "subjects": "subjects", "experiments": "experiments"}
+_SITE_UNIQUE["assessors"] = "experiments"  # an assessor's ID is an experiment ID
+
+
+def entity_path(uri: str) -> tuple[str, ...]:
+    """The segments of a REST path from its last level whose IDs are unique on the server
+    (``/data/projects/P/subjects/S/experiments/E/scans/1`` and ``/data/experiments/E/scans/1``
+    both give ``("experiments", "E", "scans", "1")``), decoded."""
+    parts = [unquote(p) for p in uri.split("?", 1)[0].strip("/").split("/")]
+    while parts and parts[0] in ("data", "archive", "REST"):
+        parts.pop(0)
+    anchor = 0  # collections and IDs alternate, up to a file's own path
+    for at in range(0, len(parts) - 1, 2):
+        if parts[at] == "files":
+            break
+        if parts[at] in _SITE_UNIQUE:
+            anchor = at
+    tail = parts[anchor:]
+    if tail and tail[0] in _SITE_UNIQUE:
+        tail[0] = _SITE_UNIQUE[tail[0]]
+    return tuple(tail)
 
 
 def routed_experiment_uri(uri: str) -> str:
