@@ -27,6 +27,16 @@ def _data_fields(server: LocalXNAT, uri: str) -> dict[str, object]:
     return fields
 
 
+def _listed_active(server: LocalXNAT, project: str) -> object:
+    resp = requests.get(
+        f"{server.url}/data/projects/{project}",
+        params={"format": "json"},
+        auth=("admin", "admin"),
+        timeout=30,
+    )
+    return resp.json()["items"][0]["data_fields"].get("active")
+
+
 def _writes(server: LocalXNAT) -> list[str]:
     return [r.method for r in server.faults.recorded() if r.method != "GET"]
 
@@ -77,3 +87,64 @@ def test_mset_checks_every_key_before_sending(
         assert info.value.field == field
     assert _writes(server) == []
     assert _data_fields(server, exp.uri)["fieldStrength"] == "3.0"
+
+
+# -- 2. XML Schema's lexical forms for typed fields -----------------------------------------
+
+
+def test_a_time_takes_a_zone_as_xml_schema_does(
+    session: XNATSession, seeded: Seeded, server: LocalXNAT
+) -> None:
+    exp = session.experiments[seeded.sessions["E1"], MrSessionData]
+    exp.time = "10:11:12+02:00"  # type: ignore[assignment]
+    assert _data_fields(server, exp.uri)["time"] == "10:11:12+02:00"
+    exp.mset(time=" 10:11:12Z\n")  # XML Schema collapses the whitespace around it
+    assert _data_fields(server, exp.uri)["time"] == "10:11:12+00:00"
+    session.clearcache()
+    again = session.experiments[exp.id, MrSessionData]
+    assert again.time == datetime.time(10, 11, 12, tzinfo=datetime.timezone.utc)
+    server.faults.start_recording()
+    for text in ("10:11", "10:11:12+0200", "10:11:12 +02:00"):
+        with pytest.raises(errors.XNATValidationError, match="ISO time") as info:
+            exp.time = text  # type: ignore[assignment]
+        assert info.value.field == "time"
+    assert _writes(server) == []
+
+
+def test_a_boolean_takes_xml_schemas_spellings_and_0_or_1(
+    session: XNATSession, seeded: Seeded, server: LocalXNAT
+) -> None:
+    project = session.projects[seeded.project]
+    for value, stored in ((0, False), ("1", True), (" false ", False), (1, True)):
+        project.mset(active=value)
+        assert project.active is stored
+        assert _listed_active(server, seeded.project) == str(stored).lower()
+    server.faults.start_recording()
+    for text in ("True", "FALSE", "yes", 2):
+        with pytest.raises(errors.XNATValidationError, match="expects bool") as info:
+            project.active = text  # type: ignore[assignment]
+        assert info.value.field == "active"
+    assert _writes(server) == []
+
+
+def test_a_float_takes_xml_schemas_spellings_in_ascii_digits(
+    session: XNATSession, seeded: Seeded, server: LocalXNAT
+) -> None:
+    exp = session.experiments[seeded.sessions["E1"], MrSessionData]
+    for value, sent in (
+        ("NaN", "NaN"),
+        ("-INF", "-INF"),
+        (float("inf"), "INF"),
+        ("\t84.9\n", "84.9"),
+    ):
+        exp.age = value  # type: ignore[assignment]
+        assert str(_data_fields(server, exp.uri)["age"]) == sent
+    server.faults.start_recording()
+    for text in ("\u0668\u0664.\u0669", "\uff11\uff16\uff16", "nan", "Infinity", "+INF"):
+        with pytest.raises(errors.XNATValidationError, match="decimal number") as info:
+            exp.age = text  # type: ignore[assignment]
+        assert info.value.field == "age"
+    scan = session.experiments[exp.id, MrSessionData].scans["1"]
+    with pytest.raises(errors.XNATValidationError, match="whole number"):
+        scan.frames = "\uff11\uff16\uff16"  # type: ignore[assignment]
+    assert _writes(server) == []
