@@ -148,3 +148,35 @@ def test_a_float_takes_xml_schemas_spellings_in_ascii_digits(
     with pytest.raises(errors.XNATValidationError, match="whole number"):
         scan.frames = "\uff11\uff16\uff16"  # type: ignore[assignment]
     assert _writes(server) == []
+
+
+# -- 3. custom variables set to typed values --------------------------------------------------
+
+
+def test_a_custom_variable_takes_dates_numbers_and_bools_as_their_text(
+    session: XNATSession, seeded: Seeded, server: LocalXNAT
+) -> None:
+    exp = session.experiments[seeded.sessions["E1"]]
+    for value, text in (
+        (datetime.date(2020, 1, 2), "2020-01-02"),
+        (datetime.datetime(2020, 1, 2, 3, 4, 5), "2020-01-02 03:04:05"),
+        (datetime.time(3, 4, 5), "03:04:05"),
+        (True, "true"),
+        (False, "false"),
+        (7, "7"),
+        (2.5, "2.5"),
+    ):
+        exp.fields["visit_value"] = value
+        resp = requests.get(
+            f"{server.url}{exp.uri}", params={"format": "json"}, auth=("admin", "admin"), timeout=30
+        )
+        children = resp.json()["items"][0]["children"]
+        (group,) = [c for c in children if c["field"] == "fields/field"]
+        stored = {i["data_fields"]["name"]: i["data_fields"]["field"] for i in group["items"]}
+        assert stored["visit_value"] == text
+        assert session.experiments[exp.id].fields["visit_value"] == text
+    server.faults.start_recording()
+    for bad in (None, [1], {"a": 1}):
+        with pytest.raises(errors.XNATValidationError, match="value must be text"):
+            exp.fields["visit_value"] = bad  # type: ignore[assignment]
+    assert _writes(server) == []
