@@ -180,3 +180,33 @@ def test_a_custom_variable_takes_dates_numbers_and_bools_as_their_text(
         with pytest.raises(errors.XNATValidationError, match="value must be text"):
             exp.fields["visit_value"] = bad  # type: ignore[assignment]
     assert _writes(server) == []
+
+
+# -- 4. key errors name the keys there are ----------------------------------------------------
+
+
+def test_a_listing_key_error_lists_the_keys_there_are(
+    session: XNATSession, seeded: Seeded, server: LocalXNAT
+) -> None:
+    project = session.projects[seeded.project]
+    with pytest.raises(KeyError) as info:
+        project.subjects["S03"]
+    ids = f"{seeded.subjects['S1']}, {seeded.subjects['S2']}"
+    assert f"(2 entries; IDs: {ids}; labels: S1, S2)" in str(info.value)
+    scans = session.experiments[seeded.sessions["E1"]].scans
+    with pytest.raises(errors.XNATKeyError, match=r"IDs: 1, 2, 3; types: T1, T2, FLAIR\)"):
+        scans["9"]
+    for number in range(12):
+        server.seed_subject(seeded.project, f"M{number:02d}")
+    session.clearcache()
+    with pytest.raises(errors.XNATKeyError) as info:
+        session.projects[seeded.project].subjects["nope"]
+    message = str(info.value)
+    assert "14 entries" in message and message.endswith(
+        "S1, S2, M00, M01, M02, M03, M04, M05, M06, M07 and 4 more)"
+    )
+    subject = session.projects[seeded.project].subjects["S1"]
+    subject.fields["visit_no"] = "1"
+    subject.fields["arm"] = "b"
+    with pytest.raises(errors.XNATKeyError, match=r"\(known: arm, visit_no\)"):
+        subject.fields["nope"]

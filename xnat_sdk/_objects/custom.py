@@ -9,7 +9,7 @@ from typing import TypeAlias
 
 from xnat_sdk._objects.core import XNATObject, child_items, own_path
 from xnat_sdk._values import put_values
-from xnat_sdk.errors import XNATKeyError, XNATValidationError
+from xnat_sdk.errors import XNATKeyError, XNATValidationError, listed_keys
 from xnat_sdk.fields import _VARIABLE, encode_value
 
 __all__ = ["CustomVariables", "VariableValue"]
@@ -88,7 +88,7 @@ class CustomVariables(MutableMapping[str, str]):
             lowered = key.lower()
             if lowered in current:
                 return current[lowered]
-            known = ", ".join(sorted(current)) or "none"
+            known = listed_keys(sorted(current))
             raise XNATKeyError(
                 key, f"no custom variable {key!r} on {self._owner.uri} (known: {known})"
             ) from None
