@@ -193,7 +193,7 @@ def test_a_listing_key_error_lists_the_keys_there_are(
         project.subjects["S03"]
     ids = f"{seeded.subjects['S1']}, {seeded.subjects['S2']}"
     assert f"(2 entries; IDs: {ids}; labels: S1, S2)" in str(info.value)
-    scans = session.experiments[seeded.sessions["E1"]].scans
+    scans = session.experiments[seeded.sessions["E1"], MrSessionData].scans
     with pytest.raises(errors.XNATKeyError, match=r"IDs: 1, 2, 3; types: T1, T2, FLAIR\)"):
         scans["9"]
     for number in range(12):
@@ -210,3 +210,19 @@ def test_a_listing_key_error_lists_the_keys_there_are(
     subject.fields["arm"] = "b"
     with pytest.raises(errors.XNATKeyError, match=r"\(known: arm, visit_no\)"):
         subject.fields["nope"]
+
+
+# -- 5. what the docs say of filters ----------------------------------------------------------
+
+
+def test_several_xsi_types_are_one_comma_separated_string(
+    session: XNATSession, seeded: Seeded, server: LocalXNAT
+) -> None:
+    server.seed_session(seeded.project, "S1", "CT1", xsi_type="xnat:ctSessionData")
+    server.seed_session(seeded.project, "S1", "PET1", xsi_type="xnat:petSessionData")
+    experiments = session.projects[seeded.project].experiments
+    both = experiments.filter(xsiType="xnat:mrSessionData,xnat:ctSessionData")
+    assert sorted(str(e.label) for e in both.values()) == ["CT1", "E1", "E2"]
+    types = ["xnat:mrSessionData", "xnat:ctSessionData"]
+    with pytest.raises(errors.XNATValidationError, match="filter values are str, got list"):
+        experiments.filter(xsiType=types)  # type: ignore[arg-type]
