@@ -30,7 +30,7 @@ from xnat_sdk._objects.navigation import (
 from xnat_sdk._objects.registry import warn_unknown_type
 
 if TYPE_CHECKING:
-    from xnat_sdk._objects.custom import CustomVariables
+    from xnat_sdk._objects.custom import CustomVariables, VariableValue
 
 __all__ = [
     "NAVIGATION_NAMES",
@@ -46,6 +46,7 @@ __all__ = [
     "ScanBase",
     "SubjectAssessorBase",
     "SubjectBase",
+    "VariableValue",
     "XNATObject",
     "child_items",
     "refuse_existing",
@@ -54,8 +55,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name == "CustomVariables":  # loaded when first asked for (not by a first listing)
-        from xnat_sdk._objects.custom import CustomVariables
+    if name in ("CustomVariables", "VariableValue"):  # loaded when first asked for
+        from xnat_sdk._objects import custom
 
-        return CustomVariables
+        return getattr(custom, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

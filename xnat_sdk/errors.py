@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno as _errno
 import os
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -143,6 +144,18 @@ class XNATKeyError(XNATError, KeyError):
 
     def __str__(self) -> str:
         return self.message
+
+
+KEYS_SHOWN = 10
+"""How many keys an :class:`XNATKeyError` message lists before ``... and N more``."""
+
+
+def listed_keys(keys: Iterable[object], limit: int = KEYS_SHOWN) -> str:
+    """The keys of a listing or mapping for an error message: ``S01, S02``, the first
+    ``limit`` of more and ``and N more``, or ``none``."""
+    names = [str(k) for k in keys]
+    shown = ", ".join(names[:limit]) or "none"
+    return f"{shown} and {len(names) - limit} more" if len(names) > limit else shown
 
 
 class XNATIndexError(XNATKeyError, IndexError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import math
 import re
 import sys
 import typing
@@ -415,8 +416,8 @@ def parse_date(value: str) -> datetime.date:
 
 
 def parse_time(value: str) -> datetime.time:
-    """Parse ``HH:MM[:SS[.fff]]``."""
-    return parse_datetime("2000-01-01T" + value.strip()).time()
+    """Parse ``HH:MM[:SS[.fff]]`` with an optional zone (``Z``, ``+02:00``), kept."""
+    return parse_datetime("2000-01-01T" + value.strip()).timetz()
 
 
 def _to_bool(value: Any) -> bool:
@@ -472,6 +473,8 @@ def encode_value(value: Any) -> str:
         return value.isoformat(sep=" ")
     if isinstance(value, (datetime.date, datetime.time)):
         return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):  # XML Schema's spellings
+        return "NaN" if math.isnan(value) else "INF" if value > 0 else "-INF"
     return str(value)
 
 
@@ -496,42 +499,58 @@ def _max_length(facets: object) -> int | None:
     return limit if isinstance(limit, int) and not isinstance(limit, bool) else None
 
 
+_ZONE = r"(?:Z|[+-][0-9]{2}:[0-9]{2})"
+_CLOCK = r"[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?"
 _TEXT_FORMS: dict[str, tuple[str, str]] = {
-    # scalar: (the exact spelling accepted, the form named when text does not convert)
-    "int": (r"[+-]?\d+", "a whole number such as '166'"),
-    "float": (r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", "a decimal number such as '84.9'"),
-    "bool": (r"(?i:true|false|1|0)", "'true', 'false', '1' or '0'"),
-    "date": (r"\d{4}-\d{2}-\d{2}", "an ISO date such as '2006-04-18'"),
-    "datetime": (
-        r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?",
-        "an ISO date and time such as '2006-04-18T13:45:00'",
+    # scalar: (XML Schema's lexical form for it, the form named when text does not match);
+    # ASCII digits only, as XML Schema spells them
+    "int": (r"[+-]?[0-9]+", "a whole number such as '166'"),
+    "float": (
+        r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|-?INF|NaN",
+        "a decimal number such as '84.9' (or 'INF', '-INF', 'NaN')",
     ),
-    "time": (r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?", "an ISO time such as '13:45:00'"),
+    "bool": (r"true|false|1|0", "'true', 'false', '1' or '0' (XML Schema's spellings)"),
+    "date": (
+        r"[0-9]{4}-[0-9]{2}-[0-9]{2}",
+        "an ISO date such as '2006-04-18' (with no time zone: a Python date holds none)",
+    ),
+    "datetime": (
+        rf"[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}T{_CLOCK}{_ZONE}?",
+        "an ISO date and time such as '2006-04-18T13:45:00' (a zone may follow: 'Z', '+02:00')",
+    ),
+    "time": (
+        rf"{_CLOCK}{_ZONE}?",
+        "an ISO time such as '13:45:00' (a zone may follow: 'Z', '+02:00')",
+    ),
 }
 
 
 def from_text(spec: FieldSpec, value: Any) -> Any:
     """A value written to a typed field given as text (read from a CSV or XML file, as
-    xnatpy sends it): converted to the field's type when it is that type's exact spelling
-    (``"2006-04-18"`` to ``date(2006, 4, 18)``, ``"84.9"`` to ``84.9``, ``"166"`` to 166,
-    ``"true"``), else :class:`XNATValidationError` naming the field and the form expected.
-    Other values (and text for a text field) are returned as they are, for
-    :func:`validate_fields` to check; a list field's items one by one."""
+    xnatpy sends it): converted to the field's type when it is in XML Schema's lexical
+    space for it (``"2006-04-18"`` to ``date(2006, 4, 18)``, ``"84.9"`` to ``84.9``, ``"INF"``,
+    ``"166"`` to 166, ``"true"``, ``"10:11:12+02:00"``; surrounding whitespace is dropped, as
+    XML Schema collapses it for these types), else :class:`XNATValidationError` naming the
+    field and the form expected. The int 0 or 1 for a boolean is ``False``/``True`` (xnatpy
+    sends it as ``0``/``1``). Other values (and text for a text field) are returned as they
+    are, for :func:`validate_fields` to check; a list field's items one by one."""
     if isinstance(value, (list, tuple)) and spec.is_list:
         return type(value)(from_text(spec, item) for item in value)
+    if spec.scalar == "bool" and type(value) is int and value in (0, 1):
+        return bool(value)
     form = _TEXT_FORMS.get(spec.scalar)
     if form is None or not isinstance(value, str):
         return value
-    text = value.strip()
+    text = value.strip(" \t\r\n")  # XML Schema's whitespace, no other
     if not re.fullmatch(form[0], text):
         raise XNATValidationError(spec.name, f"expects {spec.scalar}: {form[1]}, got {value!r}")
     if spec.scalar == "float":
         return float(text)
     if spec.scalar == "bool":
-        return text.lower() in ("true", "1")
+        return text in ("true", "1")
     try:
         return convert_scalar(spec.scalar, text)
-    except ValueError as exc:  # 2006-02-31, 25:00
+    except ValueError as exc:  # 2006-02-31, 25:00:00
         raise XNATValidationError(
             spec.name, f"{value!r} is no valid {spec.scalar}: {exc}"
         ) from None

@@ -40,6 +40,7 @@ from xnat_sdk.errors import (
     XNATTypeMismatchError,
     XNATValidationError,
     XNATValueError,
+    listed_keys,
 )
 from xnat_sdk.fields import class_fields
 
@@ -669,8 +670,19 @@ class Listing(Generic[T]):
         raise XNATKeyError(
             key,
             f"no {self._spec.singular} with ID or {self._spec.secondary_key} {key!r} in "
-            f"{self._uri} ({len(self._entries)} entries)",
+            f"{self._uri} ({self._known_keys()})",
         )
+
+    def _known_keys(self) -> str:
+        """The keys there are, for an error message: the IDs and the secondary keys."""
+        spec = self._spec
+        ids = listed_keys(str(row.get(spec.id_key)) for row in self._rows)
+        text = f"{len(self._rows)} entries; IDs: {ids}"
+        if spec.secondary_key:
+            seconds = (row.get(spec.secondary_key) for row in self._rows)
+            named = listed_keys(str(v) for v in seconds if v not in (None, ""))
+            text += f"; {spec.secondary_key}s: {named}"
+        return text
 
     def _key_of(self, ident: str) -> str | None:
         for row in self._rows:
@@ -1120,8 +1132,10 @@ class KeyedList(Sequence[T], Generic[T]):
             raise XNATKeyError(key, f"several in {self._where} have {key!r}; use an ID ({ids})")
         if isinstance(key, str) and key in self._by_key:
             return self._by_key[key]
-        known = ", ".join(self._by_id) or "none"
-        raise XNATKeyError(key, f"no {key!r} in {self._where} (IDs: {known})")
+        known = listed_keys(self._by_id)
+        raise XNATKeyError(
+            key, f"no {key!r} in {self._where} ({len(self._items)} entries; IDs: {known})"
+        )
 
     def get(self, key: str, default: T | None = None) -> T | None:
         """The item under an ID or secondary key, else ``default``."""

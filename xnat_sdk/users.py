@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from xnat_sdk._answers import answer_of, whole_number
-from xnat_sdk.errors import XNATKeyError
+from xnat_sdk.errors import XNATKeyError, listed_keys
 
 if TYPE_CHECKING:
     from xnat_sdk.session import XNATSession
@@ -108,7 +108,7 @@ class Users(Mapping[str, User]):
         try:
             return users[login]
         except KeyError:
-            known = ", ".join(sorted(users)) or "none visible"
+            known = listed_keys(sorted(users)) if users else "none visible"
             raise XNATKeyError(login, f"no user with login {login!r} (known: {known})") from None
 
     def __iter__(self) -> Iterator[str]:

@@ -79,7 +79,7 @@ def test_field_validation_names_the_field() -> None:
     with pytest.raises(XNATValidationError, match="did you mean series_description"):
         validate_fields(MrScanData, {"series_descripton": "x"})
     with pytest.raises(XNATValidationError, match="active: expects bool"):
-        validate_fields(ProjectData, {"active": 1})
+        validate_fields(ProjectData, {"active": 2})
     assert validate_fields(MrScanData, {"frames": 3, "type": "T1"}).keys() == {"frames", "type"}
     assert class_fields(MrScanData).by_name["frames"].scalar == "int"
 

@@ -364,7 +364,8 @@ def test_nested_fields_cannot_be_set(cls: type, name: str) -> None:
         (MrScanData, "frames", True),  # bool is not accepted as int
         (MrSessionData, "age", "41 years"),
         (MrSessionData, "age", False),
-        (ProjectData, "active", 1),
+        (ProjectData, "active", 2),
+        (ProjectData, "active", "True"),  # XML Schema spells it in lower case
         (ProjectData, "active", "yes"),
         (MrSessionData, "label", 5),
         (MrSessionData, "date", "02/01/2020"),  # text, but not ISO
@@ -389,7 +390,7 @@ def test_wrong_types_are_refused(cls: type, name: str, value: object) -> None:
         (ProjectData, "active", "true", True),
         (ProjectData, "active", "0", False),
         (MrSessionData, "date", "2006-04-18", datetime.date(2006, 4, 18)),
-        (MrSessionData, "time", "10:00", datetime.time(10, 0)),
+        (MrSessionData, "time", "10:00:00", datetime.time(10, 0)),
     ],
 )
 def test_text_of_a_typed_field_is_converted(cls: type, name: str, text: str, value: object) -> None:

@@ -583,13 +583,39 @@ class XNATObject(metaclass=_ModelType):
             current = parent
         return current, prefix
 
-    def mset(self, values: Mapping[str, Any], timeout: float | None = None) -> None:
+    def mset(
+        self,
+        values: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> None:
         """Write several fields in one request (validated first; ``None`` clears a field).
 
-        Nested single children (``subject.demographics``) write through their owner.
+        xnatpy's call: ``values`` and/or keywords, keyed by field name (``field_strength``)
+        or by XML path relative to this object's type, as XNAT spells it (``fieldStrength``,
+        ``scanner/manufacturer``). Nested single children (``subject.demographics``) write
+        through their owner.
         """
         session = self._xnat_bound_session()
-        values = texts_converted(type(self), values)  # stored as the typed values
+        groups = write_groups(self, merged_values(values, kwargs))
+        owner: XNATObject = self
+        query: dict[str, str] = {}
+        for index, (part, named) in enumerate(groups):
+            named = texts_converted(type(part), named)  # stored as the typed values
+            groups[index] = (part, named)
+            owner, found = part._xnat_write_query(named)
+            query.update(found)
+        from xnat_sdk._values import put_values
+
+        put_values(session, owner.uri, query, timeout=timeout)
+        for part, named in groups:
+            for name, value in named.items():
+                object.__setattr__(part, name, value)
+            object.__setattr__(part, "_xnat_generation", session.cache_generation)
+        session._written(owner, listings=True)
+
+    def _xnat_write_query(self, values: Mapping[str, Any]) -> tuple[XNATObject, dict[str, str]]:
+        """(the addressable owner, the query that writes ``values`` of this object to it)."""
         params = field_params(type(self), values)
         owner, prefix = self._xnat_write_target()
         xsi = owner.xsi_type
@@ -600,13 +626,7 @@ class XNATObject(metaclass=_ModelType):
                 query["label"] = validate_label(values["label"], "label")
             else:
                 query[root + path] = encoded
-        from xnat_sdk._values import put_values
-
-        put_values(session, owner.uri, query, timeout=timeout)
-        for name, value in values.items():
-            object.__setattr__(self, name, value)
-        session._written(owner, listings=True)
-        object.__setattr__(self, "_xnat_generation", session.cache_generation)
+        return owner, query
 
     def get(self, name: str, type_: type | None = None) -> Any:
         """A field by name (xnatpy's ``get``): a model field (``get("label")``), else the raw
@@ -705,6 +725,56 @@ def _typed_if_text(cls: type, name: str, value: Any) -> Any:
         return from_text(spec, value)
     except XNATValidationError:
         return value
+
+
+def merged_values(values: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """``mset``'s values: the mapping and the keywords together (a key given twice is refused)."""
+    if values is not None and not isinstance(values, Mapping):
+        raise XNATValidationError("values", f"a mapping of fields, got {type(values).__name__}")
+    merged = dict(values or {})
+    for key, value in kwargs.items():
+        if key in merged:
+            raise XNATValidationError(key, "given both in values and as a keyword")
+        merged[key] = value
+    return merged
+
+
+def write_groups(
+    obj: XNATObject, values: Mapping[str, Any]
+) -> list[tuple[XNATObject, dict[str, Any]]]:
+    """``values`` keyed by field name or XML path, as ``(object, {field name: value})``: the
+    fields of ``obj`` and those of its nested single children (``scanner/manufacturer`` is
+    ``manufacturer`` of ``obj.scanner``). A key that names nothing is kept as given, for
+    :func:`validate_fields` to refuse with a hint."""
+    groups: dict[int, tuple[XNATObject, dict[str, Any]]] = {id(obj): (obj, {})}
+    for key, value in values.items():
+        part, name = resolve_key(obj, key) if isinstance(key, str) else (obj, key)
+        groups.setdefault(id(part), (part, {}))[1][name] = value
+    return [group for group in groups.values() if group[1] or group[0] is obj]
+
+
+def resolve_key(obj: XNATObject, key: str) -> tuple[XNATObject, str]:
+    """(the object, its field name) a key of ``mset`` names: a field name, an XML path of a
+    field of ``obj``'s type (exact, else in any case, as XNAT reads XPaths), or a path
+    through a nested single child (``scanner/manufacturer``, ``demographics/gender``); a key
+    that names none is ``(obj, key)``."""
+    return _named_field(obj, key) or (obj, key)
+
+
+def _named_field(obj: XNATObject, key: str) -> tuple[XNATObject, str] | None:
+    table = class_fields(type(obj))
+    spec = table.by_name.get(key) or table.lookup_path(key)
+    if spec is not None:
+        return obj, spec.name
+    step, _, rest = key.partition("/")
+    step = step.split("[", 1)[0].lower()  # demographics[@xsi:type=...]: the element's name
+    for nested in table.by_name.values():
+        if rest and nested.single and nested.path.lower() == step:
+            part = getattr(obj, nested.name)
+            # an inline element's fields keep the owner's path; a named type's start anew
+            found = class_fields(type(part)).lookup_path(f"{nested.path}/{rest}")
+            return (part, found.name) if found is not None else _named_field(part, rest)
+    return None
 
 
 def field_params(

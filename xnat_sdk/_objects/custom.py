@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Iterator, MutableMapping
+from typing import TypeAlias
 
 from xnat_sdk._objects.core import XNATObject, child_items, own_path
 from xnat_sdk._values import put_values
-from xnat_sdk.errors import XNATKeyError, XNATValidationError
-from xnat_sdk.fields import _VARIABLE
+from xnat_sdk.errors import XNATKeyError, XNATValidationError, listed_keys
+from xnat_sdk.fields import _VARIABLE, encode_value
 
-__all__ = ["CustomVariables"]
+__all__ = ["CustomVariables", "VariableValue"]
+
+VariableValue: TypeAlias = str | int | float | bool | datetime.date | datetime.time
+"""What a custom variable can be set to; it is stored, and read back, as its XNAT text
+(``datetime.date(2020, 1, 2)`` as ``'2020-01-02'``, ``True`` as ``'true'``, ``3`` as ``'3'``)."""
 
 
 class CustomVariables(MutableMapping[str, str]):
@@ -82,7 +88,7 @@ class CustomVariables(MutableMapping[str, str]):
             lowered = key.lower()
             if lowered in current:
                 return current[lowered]
-            known = ", ".join(sorted(current)) or "none"
+            known = listed_keys(sorted(current))
             raise XNATKeyError(
                 key, f"no custom variable {key!r} on {self._owner.uri} (known: {known})"
             ) from None
@@ -99,16 +105,20 @@ class CustomVariables(MutableMapping[str, str]):
         put_values(session, owner.uri, {"xsiType": owner.xsi_type, **query})
         session._written(owner, listings=False)  # listings show no custom variable unasked
 
-    def __setitem__(self, key: str, value: str) -> None:
+    def __setitem__(self, key: str, value: VariableValue) -> None:
+        """Write one variable; a value that is not text is written as its XNAT text (see
+        :data:`VariableValue`), as xnatpy writes it, and reads back as that text."""
         if not isinstance(key, str) or not re.match(_VARIABLE, key):
             raise XNATValidationError(
                 f"fields[{key!r}]", "a custom variable name is letters, digits and '_'"
             )
-        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        if not isinstance(value, (str, int, float, datetime.date, datetime.time)):
             raise XNATValidationError(
-                f"fields[{key!r}]", f"value must be str (or a number), got {type(value).__name__}"
+                f"fields[{key!r}]",
+                "value must be text, a number, a bool, a date, a date and time or a time, "
+                f"got {type(value).__name__}",
             )
-        self._write(key, {f"{self._root(key)}/{self._value_key}": str(value)})
+        self._write(key, {f"{self._root(key)}/{self._value_key}": encode_value(value)})
 
     def __delitem__(self, key: str) -> None:
         self[key]  # raises a clear error when absent

@@ -18,3 +18,7 @@ for resource in session.projects["P"].mapping_iter("scan_resource", max_workers=
 session.mapping_iter("scan", max_workers="8")  # E: No overload variant of "mapping_iter" of "Walks" matches argument types "str", "str" # P: No overloads for "mapping_iter" match
 session.map_over(len, ["S1", "S2"])  # E: List item 0 has incompatible type "str"; expected "XNATObject | RemoteFile" # P: cannot be assigned to parameter "objects"
 count: int = session.classes.MrSessionData.query().all()  # E: Incompatible types in assignment (expression has type "list[MrSessionData]", variable has type "int") # P: is not assignable to declared type "int"
+mr = session.classes.MrSessionData(parent=subject, label="E1")
+mr.date = "2006-04-18"  # E: Incompatible types in assignment (expression has type "str", variable has type "date | None") # P: Cannot assign to attribute "date" for class "MrSessionData"
+mr.age = "84.9"  # E: Incompatible types in assignment (expression has type "str", variable has type "float | None") # P: Cannot assign to attribute "age" for class "MrSessionData"
+subject.experiments.filter(xsiType=["xnat:mrSessionData", "xnat:ctSessionData"])  # E: Argument "xsiType" to "filter" of "Listing" has incompatible type "list[str]"; expected "str" # P: cannot be assigned to parameter "xsiType"

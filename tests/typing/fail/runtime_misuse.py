@@ -18,7 +18,7 @@ scan: MrScanData = session.experiments.of_type(MrSessionData)["E"].scans["1"]  #
 session.get(42)  # E: Argument 1 to "get" of "XNATSession" has incompatible type "int" # P: cannot be assigned to parameter "path" of type "str" in function "get"
 session.get_json("/data/projects", query=["x"])  # E: No overload variant of "get_json" of "XNATSession" matches argument types "str", "list[str]" # P: cannot be assigned to parameter "query" of type "QueryParams | None" in function "get_json"
 project.subjects.fields  # E: "Listing[SubjectData]" has no attribute "fields" # P: Cannot access attribute "fields" for class "Listing[SubjectData]"
-subject.fields["visit"] = 3  # E: Incompatible types in assignment # P: cannot be assigned to parameter "value" of type "str" in function "__setitem__"
+subject.fields["visit"] = None  # E: Incompatible types in assignment # P: cannot be assigned to parameter "value" of type "VariableValue" in function "__setitem__"
 subject.experiments.create(MrScanData)  # E: No overload variant of "create" of "Listing" matches argument type # P: No overloads for "create"
 ProjectData.create(session, 12)  # E: Argument 2 to "create" of "ProjectBase" has incompatible type "int" # P: cannot be assigned to parameter "id" of type "str" in function "create"
 xnat_sdk.connect(verify="yes please", timeout="slow")  # E: Argument "timeout" to "connect" has incompatible type "str" # P: Argument of type "Literal['slow']" cannot be assigned to parameter "timeout"

@@ -45,6 +45,8 @@ def walk(server: str) -> None:
         size: int | None = files["a.dcm"].size
         variables: CustomVariables = subject.fields
         variables["visit"] = "baseline"
+        variables["visit_date"] = datetime.date(2020, 1, 2)  # stored as its text
+        variables["scanned"] = True
         visit: str = subject.fields["visit"]
         demographics: DemographicData = subject.demographics  # never None, no isinstance
         gender: str | None = demographics.gender
