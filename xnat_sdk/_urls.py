@@ -20,13 +20,14 @@ def quote_segment(ident: str) -> str:
     return quote(ident, safe="!$&'()*,;=:@~-._")
 
 
-_FILE_OF_SCAN = re.compile(r"/scans/([^/]*)/resources/[^/]+/files/")
+_FILE_OF_SCAN = r"/scans/([^/]*)/resources/[^/]+/files/"
+"""(compiled on first use, by re's cache: not at import, for the cold start)"""
 
 
 def scan_of_file_uri(uri: str) -> str | None:
     """The ID of the scan whose file a file listing's ``URI`` names (XNAT writes it as it
     is, not percent-encoded), or None for a file of another level."""
-    found = _FILE_OF_SCAN.search(uri)
+    found = re.search(_FILE_OF_SCAN, uri)
     return found.group(1) if found else None
 
 
