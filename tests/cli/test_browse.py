@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 from cli_helpers import FILES, Cli, Seeded, one_line_error
 
+import xnat_sdk
 from xnat_sdk.cli._browse import COLUMNS
+from xnat_sdk.models import MrSessionData
 from xnat_sdk.testing.local import LocalXNAT
 
 pytestmark = pytest.mark.usefixtures("seeded")
@@ -127,8 +129,9 @@ def test_tree_counts_every_level_s_resources_in_requests_per_session(
     cli: Cli, server: LocalXNAT
 ) -> None:
     """Resources of the project, a subject and a session count with the scans' (they were
-    left out), each a node of its own; the files are listed once per object that can hold
-    resources, a session's scans in one listing (it was one per scan)."""
+    left out), each a node of its own, and a session's assessors with theirs; the files are
+    listed once per object that can hold resources, a session's scans in one listing (it
+    was one per scan)."""
     server.seed_project("TREEP")
     subject = server.seed_subject("TREEP", "S1")
     session = server.seed_session("TREEP", "S1", "E1")
@@ -145,19 +148,24 @@ def test_tree_counts_every_level_s_resources_in_requests_per_session(
         ("experiment", session, "NOTES", 300),
     ):
         server.seed_file(server.seed_resource(kind, owner, label), "f.txt", b"r" * size)
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as sdk:
+        experiment = sdk.experiments[session, MrSessionData]
+        assessor = experiment.create_assessor("E1_QC", "xnat:qcManualAssessorData")
+        assessor.create_resource("QC").upload_data(b"q" * 400, "report.txt")
     server.faults.start_recording()
     tree = cli.json("tree", "TREEP")
     files_read = [r.path for r in server.faults.recorded() if r.path.endswith("/files")]
-    assert (tree["files"], tree["size"]) == (8, 5 * 10 + 100 + 200 + 300)
+    assert (tree["files"], tree["size"]) == (9, 5 * 10 + 100 + 200 + 300 + 400)
     s1 = tree["children"][0]
     e1 = s1["children"][0]
     assert [(c["level"], c["label"], c["files"], c["size"]) for c in e1["children"]] == [
         *(("scan", f"T{n}", 1, 10) for n in range(1, 6)),
+        ("assessor", "E1_QC", 1, 400),
         ("resource", "NOTES", 1, 300),
     ]
     assert [c["label"] for c in s1["children"]] == ["E1", "CONSENT"]
     assert tree["children"][-1]["label"] == "PROTOCOL"
-    assert len(files_read) == 4  # the project, the subject, the session, its scans
+    assert len(files_read) == 5  # the project, the subject, the session, its scans, the QC
 
 
 def test_users_and_whoami(cli: Cli) -> None:

@@ -133,7 +133,7 @@ def ls(
 
 
 _BELOW = {"project": ("subjects", "subject"), "subject": ("experiments", "experiment")}
-_LEAVES = ("scan", "resource")
+_LEAVES = ("scan", "resource", "assessor")
 """Nodes counted whole from their own file listing (a scan's resources are summed in)."""
 _TREE_WORKERS = 8
 """File listings ``tree`` reads side by side."""
@@ -162,7 +162,7 @@ def _skeleton(obj: Any, kind: str, asks: dict[int, list[str]]) -> dict[str, Any]
         attr, child = _BELOW[kind]
         listing = getattr(obj, attr)
         if kind == "project" and obj.xnat_session.caching:
-            listing = obj.load_tree()  # subjects, experiments and scans: three requests
+            listing = obj.load_tree(assessors=True)  # subjects, experiments, scans, assessors
         children = [_skeleton(item, child, asks) for item in listing.values()]
         asks[id(node)] = [f"{obj.uri}/files"]
     elif kind == "experiment":
@@ -171,6 +171,10 @@ def _skeleton(obj: Any, kind: str, asks: dict[int, list[str]]) -> dict[str, Any]
         if isinstance(obj, ImageSessionBase):
             children = [_node("scan", scan) for scan in obj.scans.values()]
             asks[id(node)].append(f"{uri}/scans/ALL/files")
+            for assessor in obj.assessors.values():  # each its own file listing
+                found = _node("assessor", assessor)
+                asks[id(found)] = [f"{routed_experiment_uri(assessor.uri)}/files"]
+                children.append(found)
     elif kind == "resource":  # its own files
         asks[id(node)] = [f"{routed_experiment_uri(obj.uri)}/files"]
     else:  # a scan asked for itself (its rows are kept by scan: see ScanTransfers)
@@ -206,7 +210,7 @@ def _fill(node: dict[str, Any], asks: dict[int, list[str]], answers: dict[str, A
         for (scan, label), (files, size) in answers[uri].items():
             if node["level"] in _LEAVES or uri.endswith("/scans/ALL/files"):
                 target: dict[str, Any] | None
-                if node["level"] == "resource":
+                if node["level"] in ("resource", "assessor"):
                     target = node
                 elif node["level"] != "scan":
                     target = scans.get(scan)
