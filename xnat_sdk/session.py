@@ -442,8 +442,12 @@ class XNATSession(Walks):
         ``listings``, every listing and document too (a field a listing may show changed).
         The other objects keep the fields they hold: a full :meth:`clearcache` empties
         every one, which made a write cost as much as the objects held."""
+        uri = obj._xnat_uri or ""
+        last = uri.rsplit("/", 1)[-1]
         with self._lock:  # other handles of the same object (another listing, another path)
-            same = [o for o in self._live.values() if o is not obj and o == obj]
+            near = [o for o in self._live.values() if (o._xnat_uri or "").endswith(last)]
+        key = obj._xnat_key()
+        same = [o for o in near if o is not obj and key is not None and o._xnat_key() == key]
         for held in (obj, *same):
             held._xnat_forget()
         siblings = (obj._xnat_cache or {}).get("siblings")

@@ -436,7 +436,13 @@ class XNATObject(metaclass=_ModelType):
         session, uri = self._xnat_session, self._xnat_uri
         if session is None or not uri:
             return None
-        return (session.server, *entity_path(uri))
+        cache = self._xnat_cache
+        found: tuple[str, tuple[str, ...]] | None = cache.get("entity")
+        if found is not None and found[0] is uri:  # parsed once per path (a write compares
+            return found[1]  # the written object with every object held)
+        key = (session.server, *entity_path(uri))
+        cache["entity"] = (uri, key)
+        return key
 
     def __repr__(self) -> str:
         ident = self._xnat_identity()
