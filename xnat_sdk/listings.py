@@ -60,6 +60,7 @@ __all__ = [
 
 T = TypeVar("T")
 U = TypeVar("U", bound=XNATObject)
+_K = TypeVar("_K")
 
 _FILE_PATH = r"^.*?/resources/[^/]+/files/"
 
@@ -363,19 +364,11 @@ class Listing(Generic[T]):
         spec = self._spec
         self._rows = [row for row, _ in pairs]
         self._entries = [obj for _, obj in pairs]
-        self._by_id = {}
-        self._by_key = {}
-        self._dupes = set()
-        for row, obj in pairs:
-            ident = str(row.get(spec.id_key, ""))
-            self._by_id[ident] = obj
-            if spec.secondary_key is not None:
-                key = row.get(spec.secondary_key)
-                if key not in (None, ""):
-                    key = str(key)
-                    if key in self._by_key:
-                        self._dupes.add(key)
-                    self._by_key[key] = obj
+        second = spec.secondary_key
+        self._by_id, self._by_key, self._dupes = _keyed(
+            (str(row.get(spec.id_key, "")), _text(row.get(second) if second else None), obj)
+            for row, obj in pairs
+        )
         self._tables = {}
         self._tree = False
         self._generation = self._session.cache_generation
@@ -801,9 +794,7 @@ class Listing(Generic[T]):
         """A new listing restricted by column criteria (``*`` wildcards allowed), e.g.
         ``project.subjects.filter(label="S0*")``; sent to the server and checked locally."""
         merged = dict(self._filters)
-        for key, value in {**(filters or {}), **criteria}.items():
-            if not isinstance(value, str):
-                raise XNATValidationError(key, f"filter values are str, got {type(value).__name__}")
+        for key, value in _filter_values(filters, criteria).items():
             if key in merged and merged[key] != value:
                 raise XNATValidationError(
                     key, f"already filtered on {merged[key]!r}, cannot also filter on {value!r}"
@@ -1067,6 +1058,38 @@ class SecondAskBatch(Generic[_B]):
 Mapping.register(Listing)
 
 
+def _keyed(
+    entries: Iterable[tuple[str, str, _K]],
+) -> tuple[dict[str, _K], dict[str, _K], set[str]]:
+    """A listing's indexes of (ID, secondary key or "", item) entries: by ID, by secondary
+    key, and the secondary keys several items share (``listing[key]`` refuses those)."""
+    by_id: dict[str, _K] = {}
+    by_key: dict[str, _K] = {}
+    dupes: set[str] = set()
+    for ident, key, item in entries:
+        by_id[ident] = item
+        if key:
+            if key in by_key:
+                dupes.add(key)
+            by_key[key] = item
+    return by_id, by_key, dupes
+
+
+def _text(value: Any) -> str:
+    return "" if value in (None, "") else str(value)
+
+
+def _filter_values(
+    filters: Mapping[str, str] | None, criteria: Mapping[str, str]
+) -> dict[str, str]:
+    """A ``filter`` call's criteria together, each value checked to be text."""
+    wanted = {**(filters or {}), **criteria}
+    for key, value in wanted.items():
+        if not isinstance(value, str):
+            raise XNATValidationError(key, f"filter values are str, got {type(value).__name__}")
+    return wanted
+
+
 def cell_matches(value: str, pattern: str) -> bool:
     """Whether a cell matches a listing filter as XNAT applies it: comma-separated
     alternatives, ``*`` and ``%`` wildcards, case aside (``""``: an empty cell)."""
@@ -1093,16 +1116,9 @@ class KeyedList(Sequence[T], Generic[T]):
         self._row = row
         self._items = list(items)
         self._where = where
-        self._by_id = {ident(item): item for item in self._items}
-        self._by_key: dict[str, T] = {}
-        self._dupes: set[str] = set()
-        for item in self._items:
-            key = secondary(item)
-            if not key:
-                continue
-            if key in self._by_key:
-                self._dupes.add(key)
-            self._by_key[key] = item
+        self._by_id, self._by_key, self._dupes = _keyed(
+            (ident(item), secondary(item), item) for item in self._items
+        )
         self._ident = ident
         self._secondary = secondary
 
@@ -1172,11 +1188,9 @@ class KeyedList(Sequence[T], Generic[T]):
         ``scans.filter(series_description="T1*")``; alternatives and wildcards as a
         listing's); a column no row has is refused."""
         rows = self._rows_of("filter")
-        wanted = {**(filters or {}), **criteria}
+        wanted = _filter_values(filters, criteria)
         known = {name for row in rows for name in row}
-        for key, value in wanted.items():
-            if not isinstance(value, str):
-                raise XNATValidationError(key, f"filter values are str, got {type(value).__name__}")
+        for key in wanted:
             if rows and key not in known:
                 raise XNATValidationError(key, f"no column {key!r} (columns: {sorted(known)})")
         kept = [
