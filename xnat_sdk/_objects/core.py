@@ -603,12 +603,13 @@ class XNATObject(metaclass=_ModelType):
         through their owner.
         """
         session = self._xnat_bound_session()
-        groups = write_groups(self, merged_values(values, kwargs))
+        groups = [  # stored as the typed values text spells
+            (part, texts_converted(type(part), named))
+            for part, named in write_groups(self, merged_values(values, kwargs))
+        ]
         owner: XNATObject = self
         query: dict[str, str] = {}
-        for index, (part, named) in enumerate(groups):
-            named = texts_converted(type(part), named)  # stored as the typed values
-            groups[index] = (part, named)
+        for part, named in groups:
             owner, found = part._xnat_write_query(named)
             query.update(found)
         from xnat_sdk._values import put_values
@@ -1355,8 +1356,12 @@ class GenericObject(_GenericMixin):
 _PROJECT_EXPERIMENT = r"^/data/(?:archive/)?projects/[^/]+/experiments/"
 
 
-_SITE_UNIQUE = {"projects": "projects", "subjects": "subjects", "experiments": "experiments"}
-_SITE_UNIQUE["assessors"] = "experiments"  # an assessor's ID is an experiment ID
+_SITE_UNIQUE = {
+    "projects": "projects",
+    "subjects": "subjects",
+    "experiments": "experiments",
+    "assessors": "experiments",  # an assessor's ID is an experiment ID
+}
 
 
 def entity_path(uri: str) -> tuple[str, ...]:
