@@ -29,7 +29,7 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
@@ -340,30 +340,32 @@ def scrub(exc: BaseException) -> None:
     """Drop what an exception chain of a credentialed request may hold of the credentials:
     the ``Authorization`` header of requests' prepared request, and the local variables of
     the (finished) frames of the chained exceptions."""
-    seen: set[int] = set()
-    item: BaseException | None = exc
-    while item is not None and id(item) not in seen:
-        seen.add(id(item))
+    for item in _chain(exc):
         request = getattr(item, "request", None)
         headers: Any = getattr(request, "headers", None)
         if headers is not None and "Authorization" in headers:
             headers["Authorization"] = "<redacted>"
         if item is not exc and item.__traceback__ is not None:
             traceback.clear_frames(item.__traceback__)
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and the exceptions it was raised from or during, each once."""
+    seen: set[int] = set()
+    item: BaseException | None = exc
+    while item is not None and id(item) not in seen:
+        seen.add(id(item))
+        yield item
         item = item.__cause__ or item.__context__
 
 
 def redact_messages(exc: BaseException) -> None:
     """Hide a token path's secret in the messages of an exception chain (requests quotes the
     path of a request that failed to connect: a traceback would print it)."""
-    seen: set[int] = set()
-    item: BaseException | None = exc
-    while item is not None and id(item) not in seen:
-        seen.add(id(item))
+    for item in _chain(exc):
         text = str(item)
         if redact_text(text) != text:
             item.args = (redact_text(text),)
-        item = item.__cause__ or item.__context__
 
 
 class _TokenSecretFilter(logging.Filter):

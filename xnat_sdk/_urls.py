@@ -4,7 +4,6 @@ an alias-token path hidden), and the parts of REST paths: an object's ID as a pa
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -33,13 +32,9 @@ def scan_of_file_uri(uri: str) -> str | None:
 
 _SECRET_KEYS = ("pass", "secret", "token", "jsession", "alias", "auth")
 _TOKENS = "/services/tokens/"
-
-
-@functools.cache
-def _token_path() -> re.Pattern[str]:
-    """XNAT's token paths end in ``{alias}/{secret}`` (``AliasTokenRestlet``); compiled on
-    first use (not at import: cold start)."""
-    return re.compile(r"(/services/tokens/(?:in)?validate/[^/?#]+/)[^/?#]+")
+_TOKEN_PATH = r"(/services/tokens/(?:in)?validate/[^/?#]+/)[^/?#]+"
+"""XNAT's token paths end in ``{alias}/{secret}`` (``AliasTokenRestlet``); compiled on
+first use, by re's cache (not at import: cold start)."""
 
 
 def encode_query(params: Mapping[str, Any]) -> str:
@@ -74,7 +69,7 @@ def redact_url(url: str) -> str:
 def redact_text(text: str) -> str:
     """``text`` (a message that may quote a request's path) with any token path's secret
     replaced by ``***``."""
-    return _token_path().sub(r"\1***", text) if _TOKENS in text else text
+    return re.sub(_TOKEN_PATH, r"\1***", text) if _TOKENS in text else text
 
 
 def _quoted(text: str) -> str:
