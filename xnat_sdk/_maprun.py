@@ -267,11 +267,13 @@ _INVALIDATE_WAITS = (0.5, 1.0, 2.0)
 """Seconds before each new try of a token invalidation the server failed."""
 
 
-def invalidate(session: XNATSession, token: TokenResult, waits: Sequence[float] = ()) -> bool:
-    """Invalidate ``token``, tried again after each of ``waits`` (default
+def invalidate(
+    session: XNATSession, token: TokenResult, waits: Sequence[float] | None = None
+) -> bool:
+    """Invalidate ``token``, tried again after each of ``waits`` (None: those of
     :data:`_INVALIDATE_WAITS`) when it fails; True once it is invalid (an unknown token
     is)."""
-    for wait in (0.0, *(waits or _INVALIDATE_WAITS)):
+    for wait in (0.0, *(_INVALIDATE_WAITS if waits is None else waits)):
         time.sleep(wait)
         try:
             session.services.invalidate_token(token)
