@@ -589,11 +589,11 @@ class Query(Generic[M]):
         scan_id = f"{SCAN_ROOT}/ID"
         query = {"xsiType": "xnat:imageSessionData"} if scans else {}
         columns = ["ID", scan_id, SCAN_XSI] if scans else ["ID", "xsiType"]
+        keys = columns[:2] if scans else columns[:1]  # what identifies a row
         found: dict[str, str] = {}
         idents = (str(row.get(key) or "") for row in table)
         for group in self._id_groups(idents, query, columns):
             asked = {**query, "ID": ",".join(group)}
-            keys = columns[:2] if scans else columns[:1]  # what identifies a row
             for row in fetch_columns(self._session, "/data/experiments", asked, columns, keys):
                 if scans:
                     found[f"{row.get('ID')}/{cell(row, scan_id)}"] = str(cell(row, SCAN_XSI))
