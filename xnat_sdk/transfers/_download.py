@@ -35,6 +35,7 @@ from xnat_sdk.transfers._wire import (
     RESUME_ATTEMPTS,
     _gave_up_error,
     _open_get,
+    _piece,
     _plain_length,
     _resume_from,
 )
@@ -303,11 +304,7 @@ def _pieces(response: requests.Response, chunk_size: int) -> Iterator[bytes]:
     """The body as the connection hands it over (urllib3's ``read1``, at most
     ``chunk_size`` bytes each): a break-off loses no byte received before it.
     ``iter_content`` (faster: whole chunks) loses the chunk under way."""
-    read1 = getattr(response.raw, "read1", None)
-    if read1 is None:  # not a urllib3 response: the plain iterator
-        yield from response.iter_content(chunk_size)
-        return
-    while chunk := read1(chunk_size, decode_content=True):
+    while chunk := _piece(response, chunk_size):
         yield chunk
 
 

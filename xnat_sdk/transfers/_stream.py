@@ -14,6 +14,7 @@ from xnat_sdk.transfers._wire import (
     CHUNK_SIZE,
     RESUME_ATTEMPTS,
     _open_get,
+    _piece,
     _plain_length,
     _resume_from,
     _transfer_error,
@@ -143,9 +144,8 @@ class RemoteStream(io.RawIOBase):
     def _read(self, response: requests.Response, amount: int) -> bytes:
         """Up to ``amount`` bytes: a whole chunk (urllib3 loses a chunk cut under way), or,
         after a break-off, what the connection hands over (nothing received is lost)."""
-        read1 = getattr(response.raw, "read1", None) if self._broke else None
-        if read1 is not None:
-            return bytes(read1(amount, decode_content=True))
+        if self._broke:
+            return _piece(response, amount)
         return bytes(response.raw.read(amount, decode_content=True))
 
     def _go_on_from(self, offset: int, broke: BaseException | None) -> requests.Response:

@@ -39,6 +39,16 @@ def _transfer_error(what: str, exc: BaseException) -> XNATTransferError:
     return XNATTransferError(f"{what}: the connection broke off ({type(exc).__name__}: {exc})")
 
 
+def _piece(response: requests.Response, amount: int) -> bytes:
+    """Up to ``amount`` bytes of the body as the connection hands them over (urllib3's
+    ``read1``: a break-off loses no byte received before it); without ``read1``, a whole
+    chunk."""
+    read1 = getattr(response.raw, "read1", None)
+    if read1 is None:
+        return bytes(response.raw.read(amount, decode_content=True))
+    return bytes(read1(amount, decode_content=True))
+
+
 def _gave_up_error(what: str, tries: int, furthest: int, exc: BaseException) -> XNATTransferError:
     """The error of an answer with no byte ranges (a zip XNAT builds as it sends it) that
     broke off on each of ``tries`` tries from the start."""
