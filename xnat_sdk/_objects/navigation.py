@@ -34,7 +34,6 @@ from xnat_sdk._objects.transfers import (
     TreeDownloads,
 )
 from xnat_sdk._objects.walks import Walks
-from xnat_sdk._urls import scan_of_file_uri
 from xnat_sdk.errors import (
     XNATError,
     XNATNoModelError,
@@ -662,7 +661,6 @@ class ScanBase(ScanTransfers, _Mappable, _HasDataDir, _HasResources):
         the files of the scans whose type is this scan's ID, and of both scans ``a`` and
         ``b`` for ``a,b``)."""
         _require_model(self, "files")
-        scan = self._scan_id()
         return _listing_cache(  # type: ignore[no-any-return]
             self,
             "files",
@@ -671,7 +669,7 @@ class ScanBase(ScanTransfers, _Mappable, _HasDataDir, _HasResources):
                 OWNED_FILES,
                 f"{self._files_base()}/files",
                 parent=self,
-                keep=lambda row: scan_of_file_uri(str(row.get("URI", ""))) == scan,
+                keep=lambda row: self._owns_file(str(row.get("URI", ""))),
             ),
         )
 

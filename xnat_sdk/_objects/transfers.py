@@ -549,16 +549,22 @@ class ScanTransfers(_ZipDownloads):
         uri = routed_experiment_uri(self.uri)
         return f"{uri.rsplit('/', 1)[0]}/ALL" if "," in self._scan_id() else uri
 
+    def _owns_file(self, uri: str) -> bool:
+        """Whether the file a file listing's ``URI`` names is this scan's (XNAT's answer for
+        ``{scan}/files`` also has those of the scans the selector widens to)."""
+        from xnat_sdk._urls import scan_of_file_uri
+
+        return scan_of_file_uri(uri) == self._scan_id()
+
     def _own_file_rows(self) -> tuple[str, list[dict[str, Any]]]:
         """The zip URL of this scan's resources alone (``{scan}/resources/{id,id}/files``)
         and the file listing rows of this scan; ("", []) when it has no file."""
-        from xnat_sdk._urls import scan_of_file_uri
         from xnat_sdk.transfers._paths import split_file_uri
         from xnat_sdk.transfers._wire import _listing_rows
 
-        base, scan = self._files_base(), self._scan_id()
+        base = self._files_base()
         rows = _listing_rows(_session_of(self), f"{base}/files")
-        rows = [r for r in rows if scan_of_file_uri(str(r.get("URI", ""))) == scan]
+        rows = [r for r in rows if self._owns_file(str(r.get("URI", "")))]
         ids = dict.fromkeys(
             found[1] for r in rows if (found := split_file_uri(str(r.get("URI", ""))))
         )

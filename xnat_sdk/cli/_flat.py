@@ -15,7 +15,6 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from xnat_sdk._urls import scan_of_file_uri
 from xnat_sdk.archives import safe_join
 from xnat_sdk.bulk import DownloadReport, FileToGet, _raise_failures, get_files, plan_session
 from xnat_sdk.errors import XNATValueError
@@ -60,9 +59,8 @@ def _sources(obj: Any, level: str, scan_type: str | None, resources: list[Any]) 
     elif level == "resource":  # its own listing
         return _listed(obj._xnat_bound_session(), f"{obj.uri}/files")
     else:  # a scan: the rows of its own files (XNAT's {scan}/files has those of its type too)
-        scan = obj._scan_id()
         found = _listed(obj._xnat_bound_session(), f"{obj._files_base()}/files")
-        return [item for item in found if scan_of_file_uri(item.uri) == scan]
+        return [item for item in found if obj._owns_file(item.uri)]
     return [item for e in sessions for item in plan_session(e, Path(), scan_type or "ALL")]
 
 
