@@ -755,20 +755,17 @@ def write_groups(
     :func:`validate_fields` to refuse with a hint."""
     groups: dict[int, tuple[XNATObject, dict[str, Any]]] = {id(obj): (obj, {})}
     for key, value in values.items():
-        part, name = resolve_key(obj, key) if isinstance(key, str) else (obj, key)
+        found = _named_field(obj, key) if isinstance(key, str) else None
+        part, name = found or (obj, key)
         groups.setdefault(id(part), (part, {}))[1][name] = value
     return [group for group in groups.values() if group[1] or group[0] is obj]
 
 
-def resolve_key(obj: XNATObject, key: str) -> tuple[XNATObject, str]:
+def _named_field(obj: XNATObject, key: str) -> tuple[XNATObject, str] | None:
     """(the object, its field name) a key of ``mset`` names: a field name, an XML path of a
     field of ``obj``'s type (exact, else in any case, as XNAT reads XPaths), or a path
-    through a nested single child (``scanner/manufacturer``, ``demographics/gender``); a key
-    that names none is ``(obj, key)``."""
-    return _named_field(obj, key) or (obj, key)
-
-
-def _named_field(obj: XNATObject, key: str) -> tuple[XNATObject, str] | None:
+    through a nested single child (``scanner/manufacturer``, ``demographics/gender``); None
+    when it names none."""
     table = class_fields(type(obj))
     spec = table.by_name.get(key) or table.lookup_path(key)
     if spec is not None:
