@@ -507,18 +507,46 @@ def answer(
     meta: dict[str, Any] = {}
     if title:
         meta["title"] = title
-    paged = False
-    if pageable and (ctx.q("limit") or ctx.q("offset")):
-        try:
-            offset = int(ctx.q("offset") or 0)
-            limit = int(ctx.q("limit") or 0)
-        except ValueError:
-            offset, limit = 0, 0
-        out = out[offset : offset + limit] if limit else out[offset:]
-        paged = True
-    if not paged:
+    page = _page(ctx) if pageable else None
+    if page is _BAD_PAGE:
+        if unknown_field == "error":
+            raise HttpError(500, None)
+        return Response(b"", status=200, mimetype=ctx.table([], []).mimetype)
+    if isinstance(page, tuple):
+        offset, limit = page
+        out = out[offset : offset + limit]
+    else:
         meta["totalRecords"] = len(out)
     return ctx.table(cols, out, meta=meta)
+
+
+#: what :func:`_page` answers for a ``limit``/``offset`` that is not a number
+_BAD_PAGE = object()
+
+#: ``SecureResource.DEFAULT_PAGE_SIZE``: the ``limit`` when only ``offset`` is given
+DEFAULT_PAGE_SIZE = 100
+
+
+def _page(ctx: RequestContext) -> tuple[int, int] | object | None:
+    """``(offset, limit)`` of a paged listing, None when it is not paged (xnat-web
+    ``SecureResource.buildOffsetFromParams``): with ``limit`` or ``offset`` present, an
+    absent ``offset`` is 0 and an absent ``limit`` :data:`DEFAULT_PAGE_SIZE`; ``*`` for
+    either turns paging off, as does ``limit=0&offset=0``; ``limit=0`` with an offset pages
+    to nothing (``LIMIT 0``). Paged answers carry no ``totalRecords``. A value that is not
+    a number (``Long.valueOf``), or a negative one, fails the query: :data:`_BAD_PAGE`."""
+    offset_s, limit_s = ctx.q("offset"), ctx.q("limit")
+    if offset_s is None and limit_s is None:
+        return None
+    try:
+        offset = 0 if offset_s is None else None if offset_s == "*" else int(offset_s)
+        limit = DEFAULT_PAGE_SIZE if limit_s is None else None if limit_s == "*" else int(limit_s)
+    except ValueError:
+        return _BAD_PAGE
+    if offset is None or limit is None or (offset <= 0 and limit <= 0):
+        return None
+    if offset < 0 or limit < 0:  # PostgreSQL refuses a negative LIMIT or OFFSET
+        return _BAD_PAGE
+    return offset, limit
 
 
 def _fields_table(ctx: RequestContext, kind: str) -> Response:

@@ -1,0 +1,158 @@
+"""The archive listings archive-scale loading rests on, checked against xnat-web's source:
+paging (``SecureResource.buildOffsetFromParams``), the columns a query with an unsecured
+root always selects (``ExperimentListResource``, ``ProjSubExptList``), and the root a column
+or a filter narrows ``/data/experiments`` to (``QueryOrganizerResource.getRootElementName``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import requests
+
+from tests.server.conftest import rows
+from xnat_sdk.testing.local import LocalXNAT
+
+
+def _meta(resp: requests.Response) -> dict[str, object]:
+    assert resp.status_code == 200, (resp.status_code, resp.text[:300])
+    result: dict[str, object] = resp.json()["ResultSet"]
+    return result
+
+
+def _mixed(server: LocalXNAT, project: str) -> dict[str, str]:
+    """A subject with an MR, a PET and a CT session (two scans each); the session IDs."""
+    server.seed_subject(project, "S1")
+    ids = {}
+    for label, xsi in (
+        ("MR", "xnat:mrSessionData"),
+        ("PET", "xnat:petSessionData"),
+        ("CT", "xnat:ctSessionData"),
+    ):
+        ids[label] = server.seed_session(project, "S1", f"S1_{label}", xsi_type=xsi)
+        for scan in ("1", "2"):
+            server.seed_scan(ids[label], scan, type=f"T{scan}", xsi_type=xsi[:-11] + "ScanData")
+    return ids
+
+
+# -- paging: SecureResource.buildOffsetFromParams ---------------------------------------------
+
+
+def test_offset_alone_pages_by_the_default_page_size(
+    xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session
+) -> None:
+    """``offset`` without ``limit`` takes ``DEFAULT_PAGE_SIZE`` (100) rows; a paged answer
+    has no ``totalRecords``."""
+    xnat_server.seed_bulk(xnat_project, 130, scans_per_session=0)
+    base = f"{xnat_server.url}/data/projects/{xnat_project}"
+    for listing in ("subjects", "experiments"):
+        got = _meta(admin.get(f"{base}/{listing}", params={"columns": "ID", "offset": "5"}))
+        assert len(got["Result"]) == 100  # type: ignore[arg-type]
+        assert "totalRecords" not in got
+    got = _meta(admin.get(f"{xnat_server.url}/data/experiments", params={"offset": "5"}))
+    assert len(got["Result"]) == 100  # type: ignore[arg-type]
+
+
+def test_paging_turned_off_and_to_nothing(
+    xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session
+) -> None:
+    """``*`` for ``limit`` or ``offset`` turns paging off (every row, ``totalRecords``), as
+    does ``limit=0&offset=0``; ``limit=0`` with an offset is ``LIMIT 0``: no rows."""
+    for i in range(4):
+        xnat_server.seed_subject(xnat_project, f"S{i}")
+    url = f"{xnat_server.url}/data/projects/{xnat_project}/subjects"
+    for params in ({"limit": "*", "offset": "2"}, {"offset": "*"}, {"limit": "0", "offset": "0"}):
+        got = _meta(admin.get(url, params={"columns": "ID", **params}))
+        assert (len(got["Result"]), got["totalRecords"]) == (4, "4"), params  # type: ignore[arg-type]
+    got = _meta(admin.get(url, params={"limit": "0", "offset": "1"}))
+    assert got["Result"] == [] and "totalRecords" not in got
+    got = _meta(admin.get(url, params={"limit": "2", "offset": "1"}))
+    assert [r["label"] for r in got["Result"]] == ["S1", "S2"]  # type: ignore[attr-defined]
+
+
+def test_a_limit_that_is_not_a_number_fails_the_query(
+    xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session
+) -> None:
+    """``Long.valueOf`` throws inside the listing's try: the subject listings and
+    ``/data/experiments`` answer 500, a project's experiments (``ProjSubExptList`` logs
+    and renders no table) a 200 with an empty body."""
+    xnat_server.seed_subject(xnat_project, "S1")
+    url = xnat_server.url
+    for path in (f"/data/projects/{xnat_project}/subjects", "/data/subjects", "/data/experiments"):
+        assert admin.get(url + path, params={"limit": "ten"}).status_code == 500, path
+    resp = admin.get(f"{url}/data/projects/{xnat_project}/experiments", params={"offset": "x"})
+    assert (resp.status_code, resp.content) == (200, b"")
+
+
+# -- the columns an unsecured root adds -------------------------------------------------------
+
+
+def test_project_experiments_with_an_unsecured_root_carry_xsitype_and_project(
+    xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session
+) -> None:
+    """``ProjSubExptList`` adds ``xnat:experimentData/extension_item/element_name`` and
+    ``xnat:experimentData/project`` when the root (default ``xnat:subjectAssessorData``, or
+    ``xsiType=xnat:imageSessionData``) is not a secured element, to check access row by row:
+    they come whatever ``columns=`` says. A secured root (``xnat:ctSessionData``) adds
+    neither."""
+    _mixed(xnat_server, xnat_project)
+    url = f"{xnat_server.url}/data/projects/{xnat_project}/experiments"
+    got = rows(admin.get(url, params={"columns": "ID,label", "format": "json"}))
+    assert {(r["xsiType"], r["project"]) for r in got} == {
+        (x, xnat_project)
+        for x in ("xnat:mrSessionData", "xnat:petSessionData", "xnat:ctSessionData")
+    }
+    # the scans joined in as the archive-scale tree load asks for them
+    resp = admin.get(
+        url,
+        params={
+            "xsiType": "xnat:imageSessionData",
+            "columns": "ID,xnat:imageScanData/ID",
+            "format": "csv",
+        },
+    )
+    table = list(csv.DictReader(io.StringIO(resp.text)))
+    assert len(table) == 6
+    assert set(table[0]) == {
+        "ID",
+        "xnat:imagescandata/id",
+        "xnat:imagesessiondata/id",
+        "xsiType",
+        "project",
+        "URI",
+    }
+    (ct,) = rows(admin.get(url, params={"columns": "ID,label", "xsiType": "xnat:ctSessionData"}))
+    assert set(ct) == {"ID", "label", "xnat:ctsessiondata/id", "URI"}
+
+
+def test_a_column_narrows_data_experiments_to_a_secured_root(
+    xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session
+) -> None:
+    """A column or filter of a type extending ``xnat:experimentData`` makes that type the
+    root: its rows only, keyed by its own ID column (``QueryOrganizer.setPKField``), no
+    ``xsiType``/``project`` added (the type is secured), and the defaults of a subject
+    assessor root (``subject_ID``, ``subject_label``: ``ExperimentListResource
+    .getDefaultFields``)."""
+    ids = _mixed(xnat_server, xnat_project)
+    url = f"{xnat_server.url}/data/experiments"
+    (mr,) = rows(
+        admin.get(
+            url,
+            params={"project": xnat_project, "columns": "ID,xnat:mrSessionData/fieldStrength"},
+        )
+    )
+    assert set(mr) == {"ID", "fieldStrength", "xnat:mrsessiondata/id", "URI"}
+    assert mr["xnat:mrsessiondata/id"] == ids["MR"]
+    (pet,) = rows(
+        admin.get(url, params={"project": xnat_project, "xnat:petSessionData/label": "S1_*"})
+    )
+    assert pet["ID"] == ids["PET"] and pet["subject_label"] == "S1"
+    assert {"subject_ID", "xnat:petsessiondata/id", "xsiType", "project"} <= set(pet)
+    # not narrowed: every experiment, with the xsiType and project the query adds
+    plain = rows(admin.get(url, params={"project": xnat_project, "columns": "ID"}))
+    assert {r["xsiType"] for r in plain} == {
+        "xnat:mrSessionData",
+        "xnat:petSessionData",
+        "xnat:ctSessionData",
+    }
