@@ -388,7 +388,8 @@ class Listing(Generic[T]):
 
     def _matches(self, row: Mapping[str, Any]) -> bool:
         """Whether ``row`` passes this listing's filters as XNAT applies them: values
-        separated by commas are alternatives, ``*`` and ``%`` wildcards, case aside; an
+        separated by commas are alternatives, exact (case kept) or with ``*`` and ``%``
+        wildcards (case aside; :func:`cell_matches`); an
         ``xsiType`` without a wildcard is that type or one derived from it (XNAT's query
         root), with one a pattern on the type's name (``xnat:pet*``), as xnatpy matches it."""
         for key, pattern in self._filters.items():
@@ -1091,12 +1092,20 @@ def _filter_values(
 
 
 def cell_matches(value: str, pattern: str) -> bool:
-    """Whether a cell matches a listing filter as XNAT applies it: comma-separated
-    alternatives, ``*`` and ``%`` wildcards, case aside (``""``: an empty cell)."""
-    return any(
-        fnmatch.fnmatchcase(value.lower(), wanted.strip().replace("%", "*").lower())
-        for wanted in pattern.split(",")
-    )
+    """Whether a cell matches a listing filter: comma-separated alternatives; one with ``*``
+    or ``%`` wildcards matches the whole value, case aside; another is the exact value, case
+    kept, as XNAT compares it (``col = 'value'``: ``label="s1"`` finds no ``S1``; its
+    wildcard filter is ``LOWER(col) LIKE '%value%'``, a superset of what this keeps;
+    ``QueryOrganizerResource.processStringQuery``, ``SearchCriteria.getSQLClause``).
+    ``""``: an empty cell."""
+    for wanted in pattern.split(","):
+        wanted = wanted.strip()
+        if "*" in wanted or "%" in wanted:
+            if fnmatch.fnmatchcase(value.lower(), wanted.replace("%", "*").lower()):
+                return True
+        elif value == wanted:
+            return True
+    return False
 
 
 class KeyedList(Sequence[T], Generic[T]):

@@ -156,3 +156,28 @@ def test_a_column_narrows_data_experiments_to_a_secured_root(
         "xnat:petSessionData",
         "xnat:ctSessionData",
     }
+
+
+# -- filters: QueryOrganizerResource.processStringQuery, SearchCriteria.getSQLClause ----------
+
+
+def test_listing_filters_compare_as_xnats_sql(
+    xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session
+) -> None:
+    """An exact value is ``col = 'value'`` (case kept); one with ``*``/``%`` is
+    ``LOWER(col) LIKE LOWER('%value%')``: anywhere in the value, case aside, ``_`` any one
+    character, never a missing value. Alternatives between commas are not trimmed."""
+    for label in ("AB1", "XAB2", "A_B3", "AXB4"):
+        xnat_server.seed_subject(xnat_project, label)
+    url = f"{xnat_server.url}/data/projects/{xnat_project}/subjects"
+
+    def labels(**params: str) -> list[str]:
+        got = rows(admin.get(url, params={"columns": "ID,label", **params}))
+        return sorted(r["label"] for r in got)
+
+    assert labels(label="ab1") == []
+    assert labels(label="AB1") == ["AB1"]
+    assert labels(label="ab*") == ["AB1", "XAB2"]
+    assert labels(label="a_b%") == ["AXB4", "A_B3"]
+    assert labels(label="AB1, XAB2") == ["AB1"]
+    assert labels(label="*", src="*") == []  # no subject has a src

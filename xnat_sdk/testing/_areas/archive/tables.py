@@ -7,7 +7,6 @@ XML paths, the root type's PK column, then ``URI``) and renders the table.
 
 from __future__ import annotations
 
-import fnmatch
 import functools
 import re
 from collections.abc import Mapping, Sequence
@@ -285,15 +284,27 @@ def _resolve_column(kind: str, name: str) -> tuple[str, str | None]:
 
 
 def _matches(value: str, wanted: str) -> bool:
+    """Whether a listing filter keeps a row, as XNAT filters (``QueryOrganizerResource
+    .processStringQuery``, ``SearchCriteria.getSQLClause``): the alternatives between commas
+    (not trimmed); one with ``*`` or ``%`` is ``LOWER(col) LIKE LOWER('%<value>%')`` (a match
+    anywhere in the value, case aside, ``_`` any one character; never a missing value),
+    another ``col = '<value>'`` (exact, case kept)."""
     for w in wanted.split(","):
-        w = w.strip()
         if "*" in w or "%" in w:
-            pat = w.replace("%", "*")
-            if fnmatch.fnmatch(value.lower(), pat.lower()):
+            if value and _like(w).fullmatch(value.lower()) is not None:
                 return True
-        elif value == w or value.lower() == w.lower():
+        elif value == w:
             return True
     return False
+
+
+@functools.lru_cache(maxsize=256)
+def _like(wanted: str) -> re.Pattern[str]:
+    """The ``LIKE`` XNAT builds of a wildcard filter value: ``*`` as ``%``, the value's
+    leading and trailing quotes and ``%`` stripped, then ``%`` around it, in lower case."""
+    core = wanted.replace("*", "%").strip("'%").lower()
+    body = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in core)
+    return re.compile(f".*{body}.*", re.DOTALL)
 
 
 def _row_value(kind: str, row: Mapping[str, Any], data: Mapping[str, str], key: str) -> str:
