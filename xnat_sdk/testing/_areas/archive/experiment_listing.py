@@ -272,4 +272,5 @@ def assessor_list(ctx: RequestContext) -> Response:
         ],
         pk_column=pk or "xnat:imageassessordata/id",
         root="xnat:imageAssessorData",
+        filters=False,
     )

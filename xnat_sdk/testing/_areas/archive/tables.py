@@ -458,8 +458,15 @@ def answer(
     extra_columns: Sequence[str] = (),
     unknown_field: Literal["error", "empty"] | None = None,
     root: str | None = None,
+    filters: bool = True,
 ) -> Response:
     """Filter, select columns, page and render the listing.
+
+    ``filters``: whether the listing applies the shortcut and XML-path filters. The scans,
+    reconstructions and assessors of an experiment do not: ``ScanList``, ``ReconList`` and
+    ``ProjSubExptAsstList`` replace the criteria ``populateQuery`` set with their own
+    (``qo.setWhere``), so ``?type=T1`` lists every scan; a filter's type still narrows the
+    root (``xnat:mrScanData/type=...``: the MR scans).
 
     ``unknown_field`` is what the listing's resource answers when a ``columns=`` XML path
     names a field its data type does not have (its query fails to build): ``"error"`` a 500
@@ -495,7 +502,7 @@ def answer(
             # what is left replaces the defaults even when nothing is (the key and URI remain)
             columns_param = ",".join(raw for raw in asked if raw not in gone) or ","
     selected = list(rows)
-    for key, wanted in ctx.query.items(multi=False):
+    for key, wanted in ctx.query.items(multi=False) if filters else ():
         if key in NOT_FILTERS:
             continue
         is_shortcut = key in SHORTCUTS[kind]
