@@ -181,3 +181,28 @@ def test_listing_filters_compare_as_xnats_sql(
     assert labels(label="a_b%") == ["AXB4", "A_B3"]
     assert labels(label="AB1, XAB2") == ["AB1"]
     assert labels(label="*", src="*") == []  # no subject has a src
+
+
+# -- resources: XNATTemplate.loadCatalogs --------------------------------------------------------
+
+
+def test_all_true_lists_an_experiments_resources_with_its_childrens(
+    xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session
+) -> None:
+    """``all=true`` on an experiment's resources is a UNION of its own (``cat_id`` empty,
+    ``cat_desc`` "") and its scans' (``scans``, the scan's ID and type), reconstructions'
+    and assessors'; without it, its own only (``cat_id`` its ID, ``cat_desc`` " ")."""
+    xnat_server.seed_subject(xnat_project, "S1")
+    eid = xnat_server.seed_session(xnat_project, "S1", "MR1")
+    scan = xnat_server.seed_scan(eid, "7", type="T1w")
+    xnat_server.seed_resource("scan", scan, "DICOM")
+    xnat_server.seed_resource("experiment", eid, "SNAP")
+    url = f"{xnat_server.url}/data/experiments/{eid}/resources"
+    (own,) = rows(admin.get(url))
+    assert (own["label"], own["cat_id"], own["cat_desc"]) == ("SNAP", eid, " ")
+    got = _meta(admin.get(url, params={"all": "true"}))
+    assert got["totalRecords"] == "2"
+    assert [(r["label"], r["category"], r["cat_id"], r["cat_desc"]) for r in got["Result"]] == [  # type: ignore[attr-defined]
+        ("SNAP", "resources", "", ""),
+        ("DICOM", "scans", "7", "T1w"),
+    ]
