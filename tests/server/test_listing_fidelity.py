@@ -206,3 +206,22 @@ def test_all_true_lists_an_experiments_resources_with_its_childrens(
         ("SNAP", "resources", "", ""),
         ("DICOM", "scans", "7", "T1w"),
     ]
+
+
+# -- search: SearchResource.handlePost --------------------------------------------------------
+
+
+def test_a_search_of_an_unknown_data_type_is_forbidden(
+    xnat_server: LocalXNAT, admin: requests.Session
+) -> None:
+    """``Permissions.canQuery`` answers no when the root element is unknown
+    (``GenericWrapperElement.GetElement`` throws inside it): 403, even for an admin."""
+    bundle = (
+        '<xdat:bundle xmlns:xdat="http://nrg.wustl.edu/security">'
+        "<xdat:root_element_name>{}</xdat:root_element_name></xdat:bundle>"
+    )
+    url = f"{xnat_server.url}/data/search"
+    resp = admin.post(url, data=bundle.format("xnat:noSuchSessionData"), params={"format": "json"})
+    assert resp.status_code == 403
+    resp = admin.post(url, data=bundle.format("xnat:ctSessionData"), params={"format": "json"})
+    assert _meta(resp)["rootElementName"] == "xnat:ctSessionData"
