@@ -225,3 +225,35 @@ def test_a_search_of_an_unknown_data_type_is_forbidden(
     assert resp.status_code == 403
     resp = admin.post(url, data=bundle.format("xnat:ctSessionData"), params={"format": "json"})
     assert _meta(resp)["rootElementName"] == "xnat:ctSessionData"
+
+
+# -- sortBy: SecureResource.representTable, XFTTable.sort(List) ---------------------------------
+
+
+def test_sort_by_compares_as_java_and_puts_missing_values_last(
+    xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session
+) -> None:
+    """Text sorts as ``String.compareTo`` (``10`` before ``9``, ``B`` before ``a``), number
+    columns as numbers, a missing value (null) after every other; ``DESC`` reverses."""
+    xnat_server.seed_subject(xnat_project, "S1")
+    eid = xnat_server.seed_session(xnat_project, "S1", "b")
+    for scan in ("9", "10", "1"):
+        xnat_server.seed_scan(eid, scan, type="T")
+    scans = f"{xnat_server.url}/data/experiments/{eid}/scans"
+    got = rows(admin.get(scans, params={"sortBy": "ID"}))
+    assert [r["ID"] for r in got] == ["1", "10", "9"]
+    got = rows(admin.get(scans, params={"sortBy": "xnat_imagescandata_id", "sortOrder": "DESC"}))
+    assert [r["ID"] for r in got] == ["1", "10", "9"]
+    xnat_server.seed_session(xnat_project, "S1", "A", fields={"date": "2020-01-01"})
+    xnat_server.seed_session(xnat_project, "S1", "C", fields={"date": "2019-01-01"})
+    url = f"{xnat_server.url}/data/projects/{xnat_project}/experiments"
+    assert [r["label"] for r in rows(admin.get(url, params={"sortBy": "label"}))] == [
+        "A",
+        "C",
+        "b",
+    ]
+    assert [r["label"] for r in rows(admin.get(url, params={"sortBy": "date"}))] == [
+        "C",
+        "A",
+        "b",
+    ]
