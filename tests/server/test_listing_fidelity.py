@@ -257,3 +257,20 @@ def test_sort_by_compares_as_java_and_puts_missing_values_last(
         "A",
         "b",
     ]
+
+
+def test_scan_columns_without_the_id_fail_the_listing(
+    xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session
+) -> None:
+    """``ScanList`` builds each row's ``URI`` from ``xnat:imageScanData/ID``, which is not the
+    scan's primary key: without it in ``columns=`` its index is null and the listing fails
+    (``formatHeaders``: ``int idIndex = table.getColumnIndex(null)``)."""
+    xnat_server.seed_subject(xnat_project, "S1")
+    eid = xnat_server.seed_session(xnat_project, "S1", "MR1")
+    xnat_server.seed_scan(eid, "1", type="T1")
+    url = f"{xnat_server.url}/data/experiments/{eid}/scans"
+    assert admin.get(url, params={"columns": "type"}).status_code == 500
+    assert admin.get(url, params={"columns": "xnat_imagescandata_id,id"}).status_code == 500
+    for columns in ("ID,type", "xnat:imagescandata/id", "DEFAULT"):
+        (scan,) = rows(admin.get(url, params={"columns": columns}))
+        assert scan["URI"] == f"/data/experiments/{eid}/scans/1"

@@ -89,6 +89,7 @@ def scan_list(ctx: RequestContext) -> Response:
         pk_column="xnat_imagescandata_id",
         root="xnat:imageScanData",
         filters=False,
+        uri_key="xnat:imageScanData/ID",
     )
 
 
@@ -195,6 +196,7 @@ def recon_list(ctx: RequestContext) -> Response:
         rows,
         ["xnat_reconstructedimagedata_id", "ID", "type", "baseScanType", "URI"],
         filters=False,
+        uri_key="xnat:reconstructedImageData/ID",
     )
 
 

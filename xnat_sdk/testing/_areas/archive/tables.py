@@ -459,6 +459,7 @@ def answer(
     unknown_field: Literal["error", "empty"] | None = None,
     root: str | None = None,
     filters: bool = True,
+    uri_key: str | None = None,
 ) -> Response:
     """Filter, select columns, page and render the listing.
 
@@ -473,6 +474,10 @@ def answer(
     status page (``ProjectSubjectList``, ``SubjectListResource``, ``ExperimentListResource``
     set that status), ``"empty"`` a 200 with an empty body (``ProjSubExptList`` logs the
     exception and renders no table); ``None`` answers the column empty.
+
+    ``uri_key``: the XML path ``formatHeaders`` reads each row's ``URI`` ID from, where that is
+    not the root's primary key (a scan's or reconstruction's ``ID``): a ``columns=`` that
+    leaves it out fails the listing (500; the column's index is null, unboxed to an int).
 
     ``root``: the resource's default root element, which the columns and filters may narrow
     (:func:`narrowed_root`): only rows of the narrowed type are answered, keyed by its ID
@@ -490,6 +495,10 @@ def answer(
     asked = [c.strip() for c in (columns_param or "").split(",") if c.strip()]
     if columns_param and columns_param.strip().upper() == "DEFAULT":
         asked = []
+    if uri_key is not None and asked and not any(
+        raw == "ID" or raw.lower() == uri_key.lower() for raw in asked
+    ):
+        raise HttpError(500, None)
     if unknown_field is not None and any(
         "/" in raw and _unknown_field(schema, raw) for raw in asked
     ):
