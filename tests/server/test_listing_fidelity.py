@@ -274,3 +274,16 @@ def test_scan_columns_without_the_id_fail_the_listing(
     for columns in ("ID,type", "xnat:imagescandata/id", "DEFAULT"):
         (scan,) = rows(admin.get(url, params={"columns": columns}))
         assert scan["URI"] == f"/data/experiments/{eid}/scans/1"
+
+
+def test_a_filter_on_an_xml_path_xnat_cannot_resolve_is_ignored(
+    xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session
+) -> None:
+    """``processQueryCriteria`` catches the ``ElementNotFoundException`` or
+    ``FieldNotFoundException`` of an XML path it cannot resolve and adds no criterion."""
+    for label in ("S1", "S2"):
+        xnat_server.seed_subject(xnat_project, label)
+    url = f"{xnat_server.url}/data/projects/{xnat_project}/subjects"
+    for key in ("xnat:noSuchData/label", "xnat:subjectData/noSuchField"):
+        assert len(rows(admin.get(url, params={key: "x"}))) == 2, key
+    assert rows(admin.get(url, params={"xnat:subjectData/label": "x"})) == []

@@ -517,6 +517,9 @@ def answer(
         is_shortcut = key in SHORTCUTS[kind]
         if not is_shortcut and "/" not in key:
             continue
+        if not is_shortcut and (_dropped(schema, kind, key) or _unknown_field(schema, key)):
+            # processQueryCriteria logs the ElementNotFound/FieldNotFoundException: no filter
+            continue
         selected = [r for r in selected if _matches(_row_value(kind, r[0], r[1], key), wanted)]
     selected = _with_custom_fields(ctx, kind, selected, columns_param or "")
     cols = _columns(kind, selected, columns_param, default_columns, pk_column, extra_columns)
