@@ -287,3 +287,15 @@ def test_a_filter_on_an_xml_path_xnat_cannot_resolve_is_ignored(
     for key in ("xnat:noSuchData/label", "xnat:subjectData/noSuchField"):
         assert len(rows(admin.get(url, params={key: "x"}))) == 2, key
     assert rows(admin.get(url, params={"xnat:subjectData/label": "x"})) == []
+
+
+def test_all_subjects_of_a_user_who_reads_no_project_fail(own_server: LocalXNAT) -> None:
+    """``SubjectListResource`` throws ``IllegalAccessException`` (caught: 500) when the
+    user reads no project that is not protected and has a role in no protected one."""
+    own_server.add_user("loner", "loner")
+    own_server.seed_project("OTHERS_P")
+    url = f"{own_server.url}/data/subjects"
+    assert requests.get(url, auth=("loner", "loner"), timeout=30).status_code == 500
+    own_server.seed_project("LONER_P", accessibility="protected")
+    own_server.add_member("LONER_P", "loner", "collaborator")
+    assert requests.get(url, auth=("loner", "loner"), timeout=30).status_code == 200
