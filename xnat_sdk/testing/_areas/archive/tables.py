@@ -495,8 +495,10 @@ def answer(
     asked = [c.strip() for c in (columns_param or "").split(",") if c.strip()]
     if columns_param and columns_param.strip().upper() == "DEFAULT":
         asked = []
-    if uri_key is not None and asked and not any(
-        raw == "ID" or raw.lower() == uri_key.lower() for raw in asked
+    if (
+        uri_key is not None
+        and asked
+        and not any(raw == "ID" or raw.lower() == uri_key.lower() for raw in asked)
     ):
         raise HttpError(500, None)
     if unknown_field is not None and any(
