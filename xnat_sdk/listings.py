@@ -76,6 +76,7 @@ format and columns, paging): a filter on such a column is matched here, never se
 
 
 _UNFILTERED = {
+    "projects": ("ID", "secondary_ID", "name", "description", "pi_firstname", "pi_lastname"),
     "scans": ("xnat_imagescandata_id", "ID", "type", "quality", "xsiType", "note",
               "series_description"),
     "reconstructions": ("xnat_reconstructedimagedata_id", "ID", "type", "baseScanType"),
@@ -84,7 +85,8 @@ _UNFILTERED = {
 }  # fmt: skip
 """The default columns of the listings whose filters XNAT ignores: ``ScanList``,
 ``ReconList`` and ``ProjSubExptAsstList`` replace the criteria their query organizer got
-from the request (``qo.setWhere``), so ``?type=T1`` lists every scan. Only ``xsiType``
+from the request (``qo.setWhere``), so ``?type=T1`` lists every scan; so does
+``ProjectListResource`` for a user outside the all-data-admin group. Only ``xsiType``
 (the query's root) holds there; a filter on another column is matched here, on that
 column asked with these."""
 

@@ -9,6 +9,7 @@ import itertools
 
 import requests
 
+import xnat_sdk
 from xnat_sdk.models import MrSessionData
 from xnat_sdk.session import XNATSession
 from xnat_sdk.testing.local import LocalXNAT
@@ -74,3 +75,24 @@ def test_assessor_filter_on_a_column_the_listing_does_not_show(
     assert [a.label for a in assessors.filter(label="QC2")] == ["QC2"]
     table = assessors.filter(note="poor").tabulate(["ID", "label"])
     assert [row["label"] for row in table] == ["QC2"]
+
+
+def test_project_filter_for_a_user_xnat_does_not_filter_for(server: LocalXNAT) -> None:
+    """``ProjectListResource`` replaces the request's criteria with the user's readable
+    projects unless the user is an all-data admin: the server lists both projects, and the
+    SDK matches ``keywords`` (not a default column) on the column it asks for."""
+    wanted, other = f"KEYW{next(_serial)}", f"KEYW{next(_serial)}"
+    server.seed_project(wanted, fields={"keywords": "brain"})
+    server.seed_project(other, fields={"keywords": "heart"})
+    for project in (wanted, other):
+        server.add_member(project, "user", "member")
+    listed = requests.get(
+        f"{server.url}/data/projects",
+        params={"keywords": "brain", "format": "json"},
+        auth=("user", "user"),
+        timeout=30,
+    ).json()["ResultSet"]["Result"]
+    assert {wanted, other} <= {row["ID"] for row in listed}
+    with xnat_sdk.connect(server.url, user="user", password="user") as as_user:
+        found = [p.id for p in as_user.projects.filter(keywords="brain")]
+    assert wanted in found and other not in found
