@@ -75,6 +75,22 @@ _NOT_FILTERS = frozenset(
 format and columns, paging): a filter on such a column is matched here, never sent."""
 
 
+_UNFILTERED = {
+    "projects": ("ID", "secondary_ID", "name", "description", "pi_firstname", "pi_lastname"),
+    "scans": ("xnat_imagescandata_id", "ID", "type", "quality", "xsiType", "note",
+              "series_description"),
+    "reconstructions": ("xnat_reconstructedimagedata_id", "ID", "type", "baseScanType"),
+    "assessors": ("ID", "project", "label", "date", "xsiType", "insert_date", "session_ID",
+                  "session_label"),
+}  # fmt: skip
+"""The default columns of the listings whose filters XNAT ignores: ``ScanList``,
+``ReconList`` and ``ProjSubExptAsstList`` replace the criteria their query organizer got
+from the request (``qo.setWhere``), so ``?type=T1`` lists every scan; so does
+``ProjectListResource`` for a user outside the all-data-admin group. Only ``xsiType``
+(the query's root) holds there; a filter on another column is matched here, on that
+column asked with these."""
+
+
 def _is_pattern(value: str) -> bool:
     return any(char in value for char in "*%,")
 
@@ -357,7 +373,7 @@ class Listing(Generic[T]):
             for row, obj in zip(source._rows, source._entries, strict=True)
             if wanted is None or isinstance(obj, wanted)
         ]
-        pairs = [(r, o) for r, o in pairs if self._matches(r)]
+        pairs = [(r, o) for r, o in pairs if self._matches(r, source._from_doc)]
         self._index(pairs)
 
     def _index(self, pairs: list[tuple[dict[str, Any], Any]]) -> None:
@@ -386,15 +402,19 @@ class Listing(Generic[T]):
                 key, f"{self._uri} has no column {key!r} to filter on (columns: {known})"
             )
 
-    def _matches(self, row: Mapping[str, Any]) -> bool:
+    def _matches(self, row: Mapping[str, Any], from_doc: bool | None = None) -> bool:
         """Whether ``row`` passes this listing's filters as XNAT applies them: values
-        separated by commas are alternatives, ``*`` and ``%`` wildcards, case aside; an
+        separated by commas are alternatives, exact (case kept) or with ``*`` and ``%``
+        wildcards (case aside; :func:`cell_matches`); an
         ``xsiType`` without a wildcard is that type or one derived from it (XNAT's query
-        root), with one a pattern on the type's name (``xnat:pet*``), as xnatpy matches it."""
+        root), with one a pattern on the type's name (``xnat:pet*``), as xnatpy matches it.
+        A field a document row lacks is empty there (a document leaves empty fields out); a
+        column a listing row lacks is one the server filtered on."""
+        doc = self._from_doc if from_doc is None else from_doc
         for key, pattern in self._filters.items():
-            if key not in row:
+            if key not in row and (not doc or "/" in key or ":" in key):
                 continue
-            value = str(row[key])
+            value = str(row.get(key, ""))
             alternatives = [p.strip() for p in str(pattern).split(",")]  # "": empty cells
             if key == "xsiType" and not any("*" in a or "%" in a for a in alternatives):
                 found = any(_is_a(self._session, value, wanted) for wanted in alternatives)
@@ -485,8 +505,18 @@ class Listing(Generic[T]):
         return list(index.get(ident, []))
 
     def _from_rest(self) -> list[tuple[dict[str, Any], Any]]:
-        answer = fetch(self._session, self._uri, query=_sent_filters(self._filters) or None)
+        query = _sent_filters(self._filters)
+        unfiltered = _UNFILTERED.get(self._spec.name)
+        asked: list[str] = []
+        if unfiltered is not None and any(k != "xsiType" for k in query):
+            # XNAT ignores these listings' filters: their columns are asked, and matched here
+            asked = [k for k in self._filters if k not in unfiltered and k != "xsiType"]
+            query = {k: v for k, v in query.items() if k == "xsiType"}
+            query["columns"] = ",".join([*unfiltered, *asked])
+        answer = fetch(self._session, self._uri, query=query or None)
         rows = answer.rows(numbers=("Size",) if self._spec.name == "files" else ())
+        if asked:
+            as_asked(rows, asked, self._spec.name)
         if self._keep is not None:
             rows = [row for row in rows if self._keep(row)]
         return self._objects_from_rows(rows)
@@ -894,6 +924,8 @@ class Listing(Generic[T]):
         sent = _sent_filters(self._filters)
         if self._source is None and "xsiType" in self._filters and "xsiType" not in sent:
             asked = tuple(dict.fromkeys([*asked, "xsiType"]))  # matched here
+        if self._source is None and name in _UNFILTERED:  # XNAT ignores the filters there
+            asked = tuple(dict.fromkeys([*asked, *self._filters]))
         rows = fetch_columns(
             self._session,
             self._uri,
@@ -1091,12 +1123,20 @@ def _filter_values(
 
 
 def cell_matches(value: str, pattern: str) -> bool:
-    """Whether a cell matches a listing filter as XNAT applies it: comma-separated
-    alternatives, ``*`` and ``%`` wildcards, case aside (``""``: an empty cell)."""
-    return any(
-        fnmatch.fnmatchcase(value.lower(), wanted.strip().replace("%", "*").lower())
-        for wanted in pattern.split(",")
-    )
+    """Whether a cell matches a listing filter: comma-separated alternatives; one with ``*``
+    or ``%`` wildcards matches the whole value, case aside; another is the exact value, case
+    kept, as XNAT compares it (``col = 'value'``: ``label="s1"`` finds no ``S1``; its
+    wildcard filter is ``LOWER(col) LIKE '%value%'``, a superset of what this keeps;
+    ``QueryOrganizerResource.processStringQuery``, ``SearchCriteria.getSQLClause``).
+    ``""``: an empty cell."""
+    for wanted in pattern.split(","):
+        wanted = wanted.strip()
+        if "*" in wanted or "%" in wanted:
+            if fnmatch.fnmatchcase(value.lower(), wanted.replace("%", "*").lower()):
+                return True
+        elif value == wanted:
+            return True
+    return False
 
 
 class KeyedList(Sequence[T], Generic[T]):

@@ -144,7 +144,8 @@ def test_columns_and_filters(
     r = rows(admin.get(f"{p}/subjects", params={"columns": f"ID,{xp}"}))
     assert {x["gender"] for x in r} == {"female", "male"}
     r = rows(admin.get(f"{p}/experiments?columns=ID,URI,label,xsiType"))
-    assert set(r[0]) == {"ID", "label", "xsiType", "xnat:subjectassessordata/id", "URI"}
+    # the root (xnat:subjectAssessorData) is not secured: ProjSubExptList adds project
+    assert set(r[0]) == {"ID", "label", "xsiType", "project", "xnat:subjectassessordata/id", "URI"}
     # a path that is another element's shortcut is named by it: the subject's label
     (joined,) = rows(admin.get(f"{p}/experiments?columns=ID,xnat:subjectData/label"))
     assert joined["subject_label"] == "S1" and "label" not in joined

@@ -9,6 +9,7 @@ default, xml, csv, html, and applies ``sortBy``/``sortOrder``).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -144,19 +145,56 @@ class RequestContext:
         rows = list(rows)
         sort_by = self.q("sortBy")
         if sort_by:
-            keys = [k for k in sort_by.split(",") if k]
-            rows.sort(key=lambda r: tuple(_sort_key(r.get(k)) for k in keys))
+            keys = [k for k in sort_by.split(",") if k in columns]
+            if keys:
+                rows.sort(key=functools.cmp_to_key(lambda a, b: _compare_rows(a, b, keys)))
             if (self.q("sortOrder") or "").upper() == "DESC":
                 rows.reverse()
         body, mimetype = render_table(fmt, columns, rows, meta or {}, column_props)
         return Response(body, status=200, mimetype=mimetype)
 
 
-def _sort_key(v: Any) -> tuple[int, Any]:
-    if v is None or v == "":
-        return (0, "")
-    s = str(v)
-    try:
-        return (1, float(s))
-    except ValueError:
-        return (2, s)
+#: the listing columns XNAT's database holds as numbers (the others are text): a table
+#: sorts them as numbers
+NUMERIC_COLUMNS = frozenset(
+    {
+        "xnat_imagescandata_id",
+        "xnat_abstractresource_id",
+        "xnat_reconstructedimagedata_id",
+        "file_count",
+        "file_size",
+        "Size",
+        "cat_ID",
+    }
+)
+
+
+def _compare_rows(a: Mapping[str, Any], b: Mapping[str, Any], keys: Sequence[str]) -> int:
+    """``XFTTable.sort(List)``: column by column, a missing value (null; "" here) after any
+    other, and two missing values end the comparison as equal; text compares as Java's
+    ``String.compareTo`` (case kept: ``B`` before ``a``, ``10`` before ``9``), numbers as
+    numbers."""
+    for key in keys:
+        x, y = _sort_value(key, a.get(key)), _sort_value(key, b.get(key))
+        if x is None:
+            return 0 if y is None else 1
+        if y is None:
+            return -1
+        if isinstance(x, str) != isinstance(y, str):  # a number beside text: both as text
+            x, y = str(x), str(y)
+        if x != y:
+            return -1 if x < y else 1
+    return 0
+
+
+def _sort_value(key: str, value: Any) -> Any:
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    if key in NUMERIC_COLUMNS:
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            return str(value)
+    return str(value)

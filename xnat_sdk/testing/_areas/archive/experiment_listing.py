@@ -13,7 +13,7 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 from xnat_sdk.testing._areas.archive.lookup import resolve
-from xnat_sdk.testing._areas.archive.tables import answer
+from xnat_sdk.testing._areas.archive.tables import answer, narrowed_root
 from xnat_sdk.testing._areas.archive.views import label_in
 from xnat_sdk.testing._areas.archive.xsd import schema_of
 from xnat_sdk.testing._areas.permissions.access import readable_projects
@@ -180,9 +180,34 @@ def _assessor_root(ctx: RequestContext) -> bool:
     return schema.is_a(schema.canonical(x) or x, "xnat:imageAssessorData")
 
 
+def _query_root(ctx: RequestContext, default: str) -> str:
+    """The query's root element (``getRootElementName``): the one type ``xsiType=`` names,
+    else ``default`` moved down by the columns and filters (:func:`narrowed_root`)."""
+    x = ctx.q("xsiType") or ""
+    if x and "," not in x:
+        return schema_of(ctx).canonical(x) or x
+    return narrowed_root(ctx, "experiment", default)
+
+
+def _default_key(top: bool, unnarrowed: bool) -> str | None:
+    """The key column of the default root (its PK's name: ``ID`` is the shortcut of
+    ``xnat:experimentData/ID``); None for a narrowed root, which :func:`answer` keys."""
+    if not unnarrowed:
+        return None
+    return "ID" if top else "xnat:subjectassessordata/id"
+
+
 def experiment_list(ctx: RequestContext) -> Response:
+    """``/data/experiments`` (``ExperimentListResource``) and a project's or a subject's
+    experiments (``ProjSubExptList``). Both add the element name (``xsiType``) and ``project``
+    to the query when its root is not a secured data type (an abstract base: the default
+    roots, ``xnat:imageSessionData``), to check access row by row, so those columns come
+    whatever ``columns=`` says; a root narrowed by a column or a filter
+    (``xnat:mrSessionData/...``) is secured, adds neither, and is keyed by its own ID column
+    (``xnat:mrsessiondata/id``)."""
     chain = resolve(ctx)
     top = chain.project is None
+    default = "xnat:experimentData" if top else "xnat:subjectAssessorData"
     rows, pk = _filter_xsi(
         ctx,
         _experiment_rows(
@@ -195,39 +220,25 @@ def experiment_list(ctx: RequestContext) -> Response:
     )
     cols = ["ID", "project", "date", "xsiType", "label", "insert_date"]
     rows = _join_scans(ctx, rows)
+    root = _query_root(ctx, default)
     if top:
-        # XNAT adds the element name (xsiType) and project to the query when the root element is
-        # not a secured data type (no xsiType, or an abstract base), to check access row by row.
-        root = schema_of(ctx).canonical(ctx.q("xsiType") or "") if pk is not None else None
-        unsecured = root is None or root in _UNSECURED_ROOTS
-        if pk is not None:
-            schema = schema_of(ctx)
-            x = schema.canonical(ctx.q("xsiType") or "") or ""
-            if schema.is_a(x, "xnat:subjectAssessorData"):
-                cols += ["subject_ID", "subject_label"]
-            elif schema.is_a(x, "xnat:imageAssessorData"):
-                cols += ["session_ID", "session_label"]
-        return answer(
-            ctx,
-            "experiment",
-            rows,
-            [*cols, "URI"],
-            pk_column=pk or "ID",
-            title="Matching experiments",
-            pageable=True,
-            extra_columns=("xsiType", "project") if unsecured else (),
-            unknown_field="error",
-            root="xnat:experimentData",
-        )
+        schema = schema_of(ctx)
+        if schema.is_a(root, "xnat:subjectAssessorData"):
+            cols += ["subject_ID", "subject_label"]
+        elif schema.is_a(root, "xnat:imageAssessorData"):
+            cols += ["session_ID", "session_label"]
+    extra = ("xsiType", "project") if root in _UNSECURED_ROOTS else ()
     return answer(
         ctx,
         "experiment",
         rows,
         [*cols, "URI"],
-        pk_column=pk or "xnat:subjectassessordata/id",
+        pk_column=pk or _default_key(top, root == default),
+        title="Matching experiments" if top else None,
         pageable=True,
-        unknown_field="empty",
-        root="xnat:subjectAssessorData",
+        extra_columns=extra,
+        unknown_field="error" if top else "empty",
+        root=default,
     )
 
 
@@ -261,4 +272,5 @@ def assessor_list(ctx: RequestContext) -> Response:
         ],
         pk_column=pk or "xnat:imageassessordata/id",
         root="xnat:imageAssessorData",
+        filters=False,
     )

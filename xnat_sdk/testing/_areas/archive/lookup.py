@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from xnat_sdk.testing._areas.permissions.access import can_edit, can_read
+from xnat_sdk.testing._areas.permissions.access import can_edit, can_read, can_see
 from xnat_sdk.testing._server.context import RequestContext
 from xnat_sdk.testing._server.routing import HttpError
 from xnat_sdk.testing._server.store import Store, loads_data
@@ -72,8 +72,14 @@ def find_project(store: Store, ref: str) -> sqlite3.Row | None:
 
 
 def _check_read(ctx: RequestContext, project: str) -> None:
+    """404 for a project the user may not see, as XNAT 1.8 answers: its project lookup
+    (``XnatProjectdata.getProjectByIDorAlias`` through ``DefaultUserProjectCache.get``)
+    returns null for a project the user has no read access to, and the resources answer
+    "Unable to identify project" to a GET; 403 for a protected project's data and (not
+    checked against XNAT's source) for writes."""
     if not can_read(ctx.store, ctx.user, project):
-        if ctx.is_guest:
+        hidden = not can_see(ctx.store, ctx.user, project) and ctx.method in ("GET", "HEAD")
+        if ctx.is_guest or hidden:
             raise HttpError(404, f"Unable to identify project {project}")
         raise HttpError(403, f"Access denied: you have no access to project {project}.")
 

@@ -63,6 +63,9 @@ def project_list(ctx: RequestContext) -> Response:
         rows,
         ["ID", "secondary_ID", "name", "description", "pi_firstname", "pi_lastname", "URI"],
         pk_column="ID",
+        # ProjectListResource.DefaultProjectHandler: for a user outside the all-data-admin
+        # group the readable-projects criterion replaces the request's (qo.setWhere)
+        filters=ctx.user.admin,
     )
 
 

@@ -88,6 +88,8 @@ def scan_list(ctx: RequestContext) -> Response:
         ],
         pk_column="xnat_imagescandata_id",
         root="xnat:imageScanData",
+        filters=False,
+        uri_key="xnat:imageScanData/ID",
     )
 
 
@@ -189,7 +191,12 @@ def recon_list(ctx: RequestContext) -> Response:
             )
         )
     return answer(
-        ctx, "recon", rows, ["xnat_reconstructedimagedata_id", "ID", "type", "baseScanType", "URI"]
+        ctx,
+        "recon",
+        rows,
+        ["xnat_reconstructedimagedata_id", "ID", "type", "baseScanType", "URI"],
+        filters=False,
+        uri_key="xnat:reconstructedImageData/ID",
     )
 
 

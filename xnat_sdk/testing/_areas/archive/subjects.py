@@ -76,6 +76,10 @@ def _subject_rows(
 
 def subject_list(ctx: RequestContext) -> Response:
     chain = resolve(ctx)
+    if chain.context_project is None and readable_projects(ctx.store, ctx.user) == []:
+        # SubjectListResource: a user who reads no project (public, or one they have a
+        # role in) makes it throw IllegalAccessException inside its try: 500
+        raise HttpError(500, None)
     rows = _subject_rows(ctx, chain.context_project)
     return answer(
         ctx,

@@ -7,7 +7,6 @@ XML paths, the root type's PK column, then ``URI``) and renders the table.
 
 from __future__ import annotations
 
-import fnmatch
 import functools
 import re
 from collections.abc import Mapping, Sequence
@@ -285,15 +284,27 @@ def _resolve_column(kind: str, name: str) -> tuple[str, str | None]:
 
 
 def _matches(value: str, wanted: str) -> bool:
+    """Whether a listing filter keeps a row, as XNAT filters (``QueryOrganizerResource
+    .processStringQuery``, ``SearchCriteria.getSQLClause``): the alternatives between commas
+    (not trimmed); one with ``*`` or ``%`` is ``LOWER(col) LIKE LOWER('%<value>%')`` (a match
+    anywhere in the value, case aside, ``_`` any one character; never a missing value),
+    another ``col = '<value>'`` (exact, case kept)."""
     for w in wanted.split(","):
-        w = w.strip()
         if "*" in w or "%" in w:
-            pat = w.replace("%", "*")
-            if fnmatch.fnmatch(value.lower(), pat.lower()):
+            if value and _like(w).fullmatch(value.lower()) is not None:
                 return True
-        elif value == w or value.lower() == w.lower():
+        elif value == w:
             return True
     return False
+
+
+@functools.lru_cache(maxsize=256)
+def _like(wanted: str) -> re.Pattern[str]:
+    """The ``LIKE`` XNAT builds of a wildcard filter value: ``*`` as ``%``, the value's
+    leading and trailing quotes and ``%`` stripped, then ``%`` around it, in lower case."""
+    core = wanted.replace("*", "%").strip("'%").lower()
+    body = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in core)
+    return re.compile(f".*{body}.*", re.DOTALL)
 
 
 def _row_value(kind: str, row: Mapping[str, Any], data: Mapping[str, str], key: str) -> str:
@@ -447,14 +458,26 @@ def answer(
     extra_columns: Sequence[str] = (),
     unknown_field: Literal["error", "empty"] | None = None,
     root: str | None = None,
+    filters: bool = True,
+    uri_key: str | None = None,
 ) -> Response:
     """Filter, select columns, page and render the listing.
+
+    ``filters``: whether the listing applies the shortcut and XML-path filters. The scans,
+    reconstructions and assessors of an experiment do not: ``ScanList``, ``ReconList`` and
+    ``ProjSubExptAsstList`` replace the criteria ``populateQuery`` set with their own
+    (``qo.setWhere``), so ``?type=T1`` lists every scan; a filter's type still narrows the
+    root (``xnat:mrScanData/type=...``: the MR scans).
 
     ``unknown_field`` is what the listing's resource answers when a ``columns=`` XML path
     names a field its data type does not have (its query fails to build): ``"error"`` a 500
     status page (``ProjectSubjectList``, ``SubjectListResource``, ``ExperimentListResource``
     set that status), ``"empty"`` a 200 with an empty body (``ProjSubExptList`` logs the
     exception and renders no table); ``None`` answers the column empty.
+
+    ``uri_key``: the XML path ``formatHeaders`` reads each row's ``URI`` ID from, where that is
+    not the root's primary key (a scan's or reconstruction's ``ID``): a ``columns=`` that
+    leaves it out fails the listing (500; the column's index is null, unboxed to an int).
 
     ``root``: the resource's default root element, which the columns and filters may narrow
     (:func:`narrowed_root`): only rows of the narrowed type are answered, keyed by its ID
@@ -472,6 +495,12 @@ def answer(
     asked = [c.strip() for c in (columns_param or "").split(",") if c.strip()]
     if columns_param and columns_param.strip().upper() == "DEFAULT":
         asked = []
+    if (
+        uri_key is not None
+        and asked
+        and not any(raw == "ID" or raw.lower() == uri_key.lower() for raw in asked)
+    ):
+        raise HttpError(500, None)
     if unknown_field is not None and any(
         "/" in raw and _unknown_field(schema, raw) for raw in asked
     ):
@@ -484,11 +513,14 @@ def answer(
             # what is left replaces the defaults even when nothing is (the key and URI remain)
             columns_param = ",".join(raw for raw in asked if raw not in gone) or ","
     selected = list(rows)
-    for key, wanted in ctx.query.items(multi=False):
+    for key, wanted in ctx.query.items(multi=False) if filters else ():
         if key in NOT_FILTERS:
             continue
         is_shortcut = key in SHORTCUTS[kind]
         if not is_shortcut and "/" not in key:
+            continue
+        if not is_shortcut and (_dropped(schema, kind, key) or _unknown_field(schema, key)):
+            # processQueryCriteria logs the ElementNotFound/FieldNotFoundException: no filter
             continue
         selected = [r for r in selected if _matches(_row_value(kind, r[0], r[1], key), wanted)]
     selected = _with_custom_fields(ctx, kind, selected, columns_param or "")
@@ -507,18 +539,46 @@ def answer(
     meta: dict[str, Any] = {}
     if title:
         meta["title"] = title
-    paged = False
-    if pageable and (ctx.q("limit") or ctx.q("offset")):
-        try:
-            offset = int(ctx.q("offset") or 0)
-            limit = int(ctx.q("limit") or 0)
-        except ValueError:
-            offset, limit = 0, 0
-        out = out[offset : offset + limit] if limit else out[offset:]
-        paged = True
-    if not paged:
+    page = _page(ctx) if pageable else None
+    if page is _BAD_PAGE:
+        if unknown_field == "error":
+            raise HttpError(500, None)
+        return Response(b"", status=200, mimetype=ctx.table([], []).mimetype)
+    if isinstance(page, tuple):
+        offset, limit = page
+        out = out[offset : offset + limit]
+    else:
         meta["totalRecords"] = len(out)
     return ctx.table(cols, out, meta=meta)
+
+
+#: what :func:`_page` answers for a ``limit``/``offset`` that is not a number
+_BAD_PAGE = object()
+
+#: ``SecureResource.DEFAULT_PAGE_SIZE``: the ``limit`` when only ``offset`` is given
+DEFAULT_PAGE_SIZE = 100
+
+
+def _page(ctx: RequestContext) -> tuple[int, int] | object | None:
+    """``(offset, limit)`` of a paged listing, None when it is not paged (xnat-web
+    ``SecureResource.buildOffsetFromParams``): with ``limit`` or ``offset`` present, an
+    absent ``offset`` is 0 and an absent ``limit`` :data:`DEFAULT_PAGE_SIZE`; ``*`` for
+    either turns paging off, as does ``limit=0&offset=0``; ``limit=0`` with an offset pages
+    to nothing (``LIMIT 0``). Paged answers carry no ``totalRecords``. A value that is not
+    a number (``Long.valueOf``), or a negative one, fails the query: :data:`_BAD_PAGE`."""
+    offset_s, limit_s = ctx.q("offset"), ctx.q("limit")
+    if offset_s is None and limit_s is None:
+        return None
+    try:
+        offset = 0 if offset_s is None else None if offset_s == "*" else int(offset_s)
+        limit = DEFAULT_PAGE_SIZE if limit_s is None else None if limit_s == "*" else int(limit_s)
+    except ValueError:
+        return _BAD_PAGE
+    if offset is None or limit is None or (offset <= 0 and limit <= 0):
+        return None
+    if offset < 0 or limit < 0:  # PostgreSQL refuses a negative LIMIT or OFFSET
+        return _BAD_PAGE
+    return offset, limit
 
 
 def _fields_table(ctx: RequestContext, kind: str) -> Response:

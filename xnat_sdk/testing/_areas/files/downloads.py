@@ -15,15 +15,14 @@ from werkzeug.wrappers import Response
 
 from xnat_sdk.testing._areas.files.parents import (
     Parent,
-    experiment_base,
     find_resources,
     parent_of,
     resources_of,
-    scan_folder,
     selected_scans,
+    session_children,
 )
 from xnat_sdk.testing._areas.files.storage import resource_dir, safe_relpath
-from xnat_sdk.testing._areas.files.zips import ZipEntry, sanitize, stream_tar, stream_zip
+from xnat_sdk.testing._areas.files.zips import ZipEntry, stream_tar, stream_zip
 from xnat_sdk.testing._server.context import RequestContext
 from xnat_sdk.testing._server.routing import HttpError
 
@@ -253,56 +252,8 @@ def _session_children_files(
     ctx: RequestContext, parent: Parent
 ) -> list[tuple[Parent, sqlite3.Row, sqlite3.Row]]:
     """Files of the scans, reconstructions and assessors of an experiment (``all=true``)."""
-    chain = parent.chain
-    exp = chain.experiment
-    assert exp is not None
-    store = ctx.store
-    base = experiment_base(chain, exp)
-    kids: list[Parent] = []
-    for s in store.query("SELECT * FROM scans WHERE experiment_id=? ORDER BY pk", (exp["id"],)):
-        kids.append(
-            Parent(
-                "scan",
-                str(s["pk"]),
-                None,
-                chain,
-                exp["project"],
-                f"{base}/scans/{s['id']}",
-                exp["label"],
-                f"scans/{scan_folder(s)}/",
-            )
-        )
-    for r in store.query(
-        "SELECT * FROM reconstructions WHERE experiment_id=? ORDER BY pk", (exp["id"],)
-    ):
-        folder = f"{r['id']}-{sanitize(r['type'])}" if r["type"] else r["id"]
-        kids.append(
-            Parent(
-                "reconstruction",
-                str(r["pk"]),
-                None,
-                chain,
-                exp["project"],
-                f"{base}/reconstructions/{r['id']}/out",
-                exp["label"],
-                f"reconstructions/{folder}/out/",
-            )
-        )
-    for a in store.query("SELECT * FROM experiments WHERE session_id=? ORDER BY id", (exp["id"],)):
-        kids.append(
-            Parent(
-                "assessor",
-                a["id"],
-                None,
-                chain,
-                exp["project"],
-                f"{base}/assessors/{a['id']}/out",
-                exp["label"],
-                f"assessors/{a['id']}/out/",
-            )
-        )
     items: list[tuple[Parent, sqlite3.Row, sqlite3.Row]] = []
-    for kid in kids:
+    for kid in session_children(ctx, parent):
         items += _file_rows(ctx, kid, resources_of(ctx, kid))
     return items
 

@@ -23,6 +23,7 @@ __all__ = [
     "resources_of",
     "scan_folder",
     "selected_scans",
+    "session_children",
 ]
 
 
@@ -234,3 +235,58 @@ def one_resource(ctx: RequestContext, parent: Parent) -> sqlite3.Row:
     if not found:
         raise HttpError(404, "Unable to find the specified catalog.")
     return found[0]
+
+
+def session_children(ctx: RequestContext, parent: Parent) -> list[Parent]:
+    """The scans, reconstructions (``out``) and assessors (``out``) of an experiment, as
+    resource owners: what ``all=true`` adds to its resources and files (``XNATTemplate
+    .loadCatalogs``)."""
+    chain = parent.chain
+    exp = chain.experiment
+    assert exp is not None
+    store = ctx.store
+    base = experiment_base(chain, exp)
+    kids: list[Parent] = []
+    for s in store.query("SELECT * FROM scans WHERE experiment_id=? ORDER BY pk", (exp["id"],)):
+        kids.append(
+            Parent(
+                "scan",
+                str(s["pk"]),
+                None,
+                chain,
+                exp["project"],
+                f"{base}/scans/{s['id']}",
+                exp["label"],
+                f"scans/{scan_folder(s)}/",
+            )
+        )
+    for r in store.query(
+        "SELECT * FROM reconstructions WHERE experiment_id=? ORDER BY pk", (exp["id"],)
+    ):
+        folder = f"{r['id']}-{sanitize(r['type'])}" if r["type"] else r["id"]
+        kids.append(
+            Parent(
+                "reconstruction",
+                str(r["pk"]),
+                None,
+                chain,
+                exp["project"],
+                f"{base}/reconstructions/{r['id']}/out",
+                exp["label"],
+                f"reconstructions/{folder}/out/",
+            )
+        )
+    for a in store.query("SELECT * FROM experiments WHERE session_id=? ORDER BY id", (exp["id"],)):
+        kids.append(
+            Parent(
+                "assessor",
+                a["id"],
+                None,
+                chain,
+                exp["project"],
+                f"{base}/assessors/{a['id']}/out",
+                exp["label"],
+                f"assessors/{a['id']}/out/",
+            )
+        )
+    return kids

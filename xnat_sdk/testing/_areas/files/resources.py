@@ -22,6 +22,7 @@ from xnat_sdk.testing._areas.files.parents import (
     parent_of,
     resources_of,
     selected_scans,
+    session_children,
 )
 from xnat_sdk.testing._areas.files.storage import create_resource, delete_resource
 from xnat_sdk.testing._server.context import RequestContext
@@ -54,6 +55,8 @@ def resource_list(ctx: RequestContext) -> Response:
     rows = []
     for parent in parents or [listing_parent_of(ctx)]:
         rows += _resource_rows(ctx, parent)
+        if parent.kind == "experiment" and ctx.flag("all"):
+            rows = _all_rows(ctx, parent, rows)
     cols = [
         "xnat_abstractresource_id",
         "label",
@@ -68,6 +71,34 @@ def resource_list(ctx: RequestContext) -> Response:
         "format",
     ]
     return ctx.table(cols, rows, meta={"title": "Resources", "totalRecords": len(rows)})
+
+
+def _all_rows(
+    ctx: RequestContext, parent: Parent, own: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """An experiment's resources with ``all=true``: its own (``cat_id`` empty, ``cat_desc``
+    "" in this query, not the " " of the plain listing), then those of its scans,
+    reconstructions and assessors (``XNATTemplate.loadCatalogs``, the ``all`` UNION)."""
+    rows = [{**row, "cat_id": "", "cat_desc": ""} for row in own]
+    for kid in session_children(ctx, parent):
+        described = _child_category(ctx, kid)
+        rows += [{**row, **described} for row in _resource_rows(ctx, kid)]
+    return rows
+
+
+_CHILD_TABLES = {
+    "scan": ("scans", "SELECT id, type FROM scans WHERE pk=?"),
+    "reconstruction": ("reconstructions", "SELECT id, type FROM reconstructions WHERE pk=?"),
+    "assessor": ("assessors", "SELECT id, xsi_type AS type FROM experiments WHERE id=?"),
+}
+
+
+def _child_category(ctx: RequestContext, kid: Parent) -> dict[str, str]:
+    """``category``, ``cat_id`` and ``cat_desc`` of a resource of an experiment's child."""
+    category, sql = _CHILD_TABLES[kid.kind]
+    row = ctx.store.one(sql, (kid.id,))
+    assert row is not None
+    return {"category": category, "cat_id": str(row["id"]), "cat_desc": str(row["type"] or "")}
 
 
 def _resource_rows(ctx: RequestContext, parent: Parent) -> list[dict[str, Any]]:

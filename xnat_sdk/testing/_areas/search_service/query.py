@@ -257,6 +257,9 @@ def run_search(ctx: RequestContext, document: bytes) -> Response:
     except SearchBundleError as exc:
         raise HttpError(422, str(exc)) from exc
     root = bundle.root_element
+    if schema_of(ctx).canonical(root) is None:
+        # Permissions.canQuery: GenericWrapperElement.GetElement throws, so "no" (403)
+        raise HttpError(403, None)
     root_kind = kind_of(root)
     if root_kind is None:
         raise HttpError(400, f"Unknown data type: {root}")
