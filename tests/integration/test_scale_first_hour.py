@@ -1,0 +1,117 @@
+"""A new user's first hour at archive scale: mistakes in map, map_over, mapping_iter,
+load_tree and download_files give a typed error naming the problem before anything is
+sent or called (found by following the guide; see docs/guide/scale.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from xnat_sdk.errors import XNATNotConnectedError, XNATValidationError
+from xnat_sdk.session import XNATSession
+
+if TYPE_CHECKING:
+    from conftest import RequestLog, Seeded
+
+
+def _label(obj: Any, *extra: Any) -> str:
+    return f"{obj.label}{extra}"
+
+
+def _no_calls(calls: list[Any]) -> Any:
+    def function(obj: Any, *args: Any, **kwargs: Any) -> None:
+        calls.append(obj)
+
+    return function
+
+
+@pytest.mark.parametrize(
+    ("keywords", "named", "says"),
+    [
+        ({"function": "not a function"}, "function", "expected a function to call, got str"),
+        ({"args": "ab"}, "args", "filter_function=... and logfile=... by name"),
+        ({"args": 3}, "args", "got int"),
+        ({"kwargs": [("a", 1)]}, "kwargs", "expected a dict"),
+        ({"executor": 4}, "executor", "got int"),
+        ({"filter_function": lambda obj: True}, "filter_function", "create_filter_funcs"),
+        ({"filter_function": "T1"}, "filter_function", "got str"),
+    ],
+)
+def test_map_refuses_bad_arguments_before_the_walk(
+    session: XNATSession,
+    seeded: Seeded,
+    log: RequestLog,
+    keywords: dict[str, Any],
+    named: str,
+    says: str,
+) -> None:
+    project = session.projects[seeded.project]
+    project.subjects.values()  # listed now: the map must send nothing more
+    calls: list[Any] = []
+    given = {"function": _no_calls(calls), **keywords}
+    sent = len(log.requests)
+    with pytest.raises(XNATValidationError, match=named) as raised:
+        project.map(level="experiment", **given)
+    assert says in str(raised.value)
+    assert raised.value.field == named
+    assert len(log.requests) == sent, "a request was sent before the argument was refused"
+    assert calls == []
+
+
+def test_a_bad_executor_is_refused_where_nothing_is_to_be_called(
+    session: XNATSession, server: Any
+) -> None:
+    """An empty project (or a rerun whose log has every object) used to return {} with any
+    executor at all: the same script then failed on the next project."""
+    server.seed_project("TRIAL_EMPTY_MAP")
+    project = session.projects["TRIAL_EMPTY_MAP"]
+    with pytest.raises(XNATValidationError, match="executor"):
+        project.map(_label, "experiment", executor=4)
+    with pytest.raises(XNATValidationError, match="executor"):
+        session.map_over(_label, [], executor=object())
+    assert project.map(_label, "experiment") == {}
+
+
+def test_a_logfile_that_cannot_be_written_is_refused_before_any_call(
+    session: XNATSession, seeded: Seeded, tmp_path: Path
+) -> None:
+    """The log is written a second into the run and at its end: a folder (or a missing one)
+    named as the log used to fail there, after the calls, their results lost."""
+    project = session.projects[seeded.project]
+    calls: list[Any] = []
+    with pytest.raises(XNATValidationError, match="is a folder"):
+        project.map(_no_calls(calls), "scan", logfile=tmp_path)
+    with pytest.raises(XNATValidationError, match="does not exist"):
+        project.map(_no_calls(calls), "scan", logfile=tmp_path / "no" / "map.json")
+    with pytest.raises(XNATValidationError, match="is a folder"):
+        session.map_over(_no_calls(calls), list(project.subjects.values()), logfile=tmp_path)
+    assert calls == []
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_map_over_args_are_checked_too(session: XNATSession, seeded: Seeded) -> None:
+    subjects = list(session.projects[seeded.project].subjects.values())
+    with pytest.raises(XNATValidationError, match="args"):
+        session.map_over(_label, subjects, "ab")
+    assert session.map_over(_label, subjects, ["!"]) == {
+        s.uri: f"{s.label}('!',)" for s in subjects
+    }
+
+
+def test_mapping_iter_and_search_refuse_a_bare_function_as_filter(
+    session: XNATSession, seeded: Seeded
+) -> None:
+    project = session.projects[seeded.project]
+    with pytest.raises(XNATValidationError, match="filter_function"):
+        list(project.mapping_iter("scan", lambda scan: True))
+
+
+def test_map_over_on_a_closed_session_says_so(server: Any) -> None:
+    import xnat_sdk
+
+    session = xnat_sdk.connect(server.url, user="admin", password="admin")
+    session.disconnect()
+    with pytest.raises(XNATNotConnectedError):
+        session.map_over(_label, [])
