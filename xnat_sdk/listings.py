@@ -24,6 +24,7 @@ from xnat_sdk._answers import fetch, whole_number
 from xnat_sdk._columns import (
     as_asked,
     check_answered,
+    check_names,
     fetch_columns,
     part_columns,
     root_of,
@@ -860,8 +861,8 @@ class Listing(Generic[T]):
         """
         from xnat_sdk.tables import Table  # on first use: a first listing does not need it
 
-        if isinstance(columns, str):
-            raise XNATValidationError("columns", f"expects a list of names, got {columns!r}")
+        if columns is not None:
+            check_names("columns", columns)
         if filter:
             return self.filter(filter).tabulate(columns)
         plain_rest = self._source is None and self._doc_field is None

@@ -115,3 +115,34 @@ def test_map_over_on_a_closed_session_says_so(server: Any) -> None:
     session.disconnect()
     with pytest.raises(XNATNotConnectedError):
         session.map_over(_label, [])
+
+
+@pytest.mark.parametrize(
+    ("keywords", "named"),
+    [
+        ({"scan_fields": None}, "scan_fields"),
+        ({"scan_fields": [1]}, "scan_fields"),
+        ({"subject_columns": None}, "subject_columns"),
+        ({"experiment_columns": 7}, "experiment_columns"),
+        ({"assessor_columns": ["rater", None]}, "assessor_columns"),
+    ],
+)
+def test_load_tree_refuses_names_that_are_no_list_of_str(
+    session: XNATSession, seeded: Seeded, log: RequestLog, keywords: dict[str, Any], named: str
+) -> None:
+    """None, numbers and sets used to fail deep inside with a bare TypeError."""
+    project = session.projects[seeded.project]
+    sent = len(log.requests)
+    with pytest.raises(XNATValidationError, match="expects a list of names") as raised:
+        project.load_tree(**keywords)
+    assert raised.value.field == named
+    assert len(log.requests) == sent
+
+
+@pytest.mark.parametrize("columns", [[1, 2], {"ID", "label"}, ("ID", None)])
+def test_tabulate_refuses_columns_that_are_no_list_of_str(
+    session: XNATSession, seeded: Seeded, columns: Any
+) -> None:
+    """A set has no order for the table's columns; numbers used to raise a bare TypeError."""
+    with pytest.raises(XNATValidationError, match="columns: expects a list of names"):
+        session.projects[seeded.project].subjects.tabulate(columns)

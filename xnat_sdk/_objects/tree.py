@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from xnat_sdk._answers import fetch
-from xnat_sdk._columns import cell, check_answered, fetch_columns, root_of
+from xnat_sdk._columns import cell, check_answered, check_names, fetch_columns, root_of
 from xnat_sdk._objects.core import XNATObject
 from xnat_sdk._objects.registry import model_class
 from xnat_sdk.errors import XNATValidationError
@@ -247,8 +247,7 @@ def load_project_tree(
         ("subject_columns", subject_columns),
         ("assessor_columns", assessor_columns or ()),
     ):
-        if isinstance(given, str):
-            raise XNATValidationError(name, f"expects a list of names, got {given!r}")
+        check_names(name, given)
     session = project._xnat_bound_session()
     specs = _scan_specs(session, scan_fields)
     uri = project.uri
