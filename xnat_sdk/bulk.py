@@ -41,7 +41,13 @@ from xnat_sdk.errors import (
 )
 from xnat_sdk.progress import TransferProgress
 from xnat_sdk.transfers import download_file, local_folder
-from xnat_sdk.transfers._paths import _safe_name, file_request_path, scans_matching, split_file_uri
+from xnat_sdk.transfers._paths import (
+    _safe_name,
+    check_scan_filter,
+    file_request_path,
+    scans_matching,
+    split_file_uri,
+)
 
 if TYPE_CHECKING:
     from xnat_sdk.session import XNATSession
@@ -136,6 +142,12 @@ def is_verified(item: FileToGet) -> bool:
     if item.digest is None:
         return item.size is not None
     return _md5(item.target) == item.digest.lower()
+
+
+def _check_download_args(workers: object, scan_filter: object = "ALL") -> None:
+    """Refuse bad ``workers`` or ``scan_filter`` of a download (before any listing)."""
+    _check_workers(workers)
+    check_scan_filter(scan_filter)
 
 
 def _check_workers(workers: object) -> None:
@@ -261,6 +273,7 @@ def sync_session(
 
     if not isinstance(experiment, ImageSessionBase):
         raise XNATValueError(f"expected an image session, got {experiment!r}")
+    check_scan_filter(scan_filter)
     root = local_folder(target_dir, "target_dir")
     name = folder if folder is not None else str(getattr(experiment, "label", "") or "")
     where = root / _safe_name(name) if name else root
@@ -284,7 +297,7 @@ def download_sessions(
     listing fails is reported (``failed``, by its listing's path) and the others go on;
     any failure raises :class:`~xnat_sdk.errors.XNATIncompleteDownloadError` at the end,
     holding the report."""
-    _check_workers(workers)  # before any listing is read
+    _check_download_args(workers, scan_filter)  # before any listing is read
     pairs = list(sessions)
     if not pairs:
         return DownloadReport()

@@ -1225,10 +1225,17 @@ class XNATSession(Walks):
         listing...) into ``target_dir/{project}/{session label}/scans/...``, file by file,
         ``workers`` at a time; files already there with the listed size and MD5 are skipped,
         so a rerun fetches only what is missing (see :mod:`xnat_sdk.bulk`)."""
-        from xnat_sdk.bulk import download_sessions
+        from xnat_sdk.bulk import _check_download_args, download_sessions
         from xnat_sdk.transfers import local_folder
         from xnat_sdk.transfers._paths import _safe_name
 
+        _check_download_args(workers, scan_filter)  # before any session's listing is read
+        if isinstance(sessions, (str, bytes)) or not isinstance(sessions, Iterable):
+            raise XNATValidationError(
+                "sessions",
+                f"expected image sessions (a list, a listing, a search result), got "
+                f"{type(sessions).__name__} (an object's own files: its download_files(folder))",
+            )
         root = local_folder(target_dir, "target_dir")
         pairs = []
         seen: set[str] = set()

@@ -146,3 +146,43 @@ def test_tabulate_refuses_columns_that_are_no_list_of_str(
     """A set has no order for the table's columns; numbers used to raise a bare TypeError."""
     with pytest.raises(XNATValidationError, match="columns: expects a list of names"):
         session.projects[seeded.project].subjects.tabulate(columns)
+
+
+@pytest.mark.parametrize(
+    ("keywords", "named", "says"),
+    [
+        ({"scan_filter": ["T1", "T2"]}, "scan_filter", 'write "T1,T2"'),
+        ({"scan_filter": None}, "scan_filter", "got NoneType"),
+        ({"workers": 0}, "workers", "got 0"),
+    ],
+)
+def test_download_files_refuses_bad_arguments_before_reading_the_tree(
+    session: XNATSession,
+    seeded: Seeded,
+    log: RequestLog,
+    tmp_path: Path,
+    keywords: dict[str, Any],
+    named: str,
+    says: str,
+) -> None:
+    """A list of scan types used to fail with AttributeError, after the project's tree was
+    read; workers=0 was refused only after it too."""
+    project = session.projects[seeded.project]
+    sent = len(log.requests)
+    with pytest.raises(XNATValidationError, match=named) as raised:
+        project.download_files(tmp_path, verbose=False, **keywords)
+    assert says in str(raised.value)
+    with pytest.raises(XNATValidationError, match=named):
+        session.download_files(project.experiments.values(), tmp_path, **keywords)
+    assert len(log.requests) <= sent + 1  # the experiments listing of the second call only
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_session_download_files_refuses_an_object_for_its_sessions(
+    session: XNATSession, seeded: Seeded, tmp_path: Path
+) -> None:
+    """``session.download_files(project, folder)`` used to raise a bare TypeError."""
+    project = session.projects[seeded.project]
+    with pytest.raises(XNATValidationError, match="its download_files") as raised:
+        session.download_files(project, tmp_path)
+    assert raised.value.field == "sessions"
