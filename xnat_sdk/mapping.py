@@ -167,7 +167,14 @@ def create_filter_funcs(
     resource: Pattern = None,
     use_regex: bool = False,
 ) -> FilterFunctions:
-    """Filters from patterns or predicates (xnatpy's function of the same name)."""
+    """Filters from patterns or predicates (xnatpy's function of the same name).
+
+    A pattern (``fnmatch``, case-sensitive; a regular expression matching the whole key with
+    ``use_regex``) is matched, as xnatpy matches it, against ``project``: the project's
+    *name* (its title, not its ID: ``project=lambda p: p.id == "P1"`` picks one by ID);
+    ``subject`` and ``experiment``: the label; ``scan``: the type; ``resource``: the label.
+    A function of the object (``experiment=lambda e: e.date is not None``) is used as is.
+    An object its level's filter refuses is skipped with everything below it."""
     filters = FilterFunctions()
     given = {
         "project": project,

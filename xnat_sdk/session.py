@@ -1109,9 +1109,11 @@ class XNATSession(Walks):
         level: MappingLevel | str = "scan",
     ) -> list[Any]:
         """The objects at ``level`` matching the filters (xnatpy 0.8's ``search``): a pattern
-        (``fnmatch``; a regular expression with ``use_regex``) on the project name, subject or
-        experiment label, scan type or resource label, or a function of the object. (The
-        typed query builder is :meth:`query`.)"""
+        (``fnmatch``; a regular expression with ``use_regex``) on the project name (not its
+        ID, as in xnatpy: ``project=lambda p: p.id == "P1"`` picks by ID), subject or
+        experiment label, scan type or resource label, or a function of the object (see
+        :func:`~xnat_sdk.mapping.create_filter_funcs`). (The typed query builder is
+        :meth:`query`.)"""
         from xnat_sdk.mapping import create_filter_funcs
 
         filters = create_filter_funcs(project, subject, experiment, scan, resource, use_regex)
