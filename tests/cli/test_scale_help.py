@@ -1,0 +1,37 @@
+"""``xnat-sdk download --help`` says what a download of a project, subject or experiment
+brings and where it puts it: checked against the files on disk, and against `tree`."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from cli_helpers import FILES, Cli, Seeded
+
+from xnat_sdk.testing.local import LocalXNAT
+
+
+def test_download_help_names_the_layout_and_scope_it_delivers(
+    cli: Cli, seeded: Seeded, server: LocalXNAT, tmp_path: Path
+) -> None:
+    """The help said ``{project}/.../scans/{scan}/...`` where the folders are the project's
+    name and ``{scan ID}-{type}``, and ``Download ADDRESS`` where a session's own resources,
+    which `tree` counts, are left out."""
+    notes = server.seed_resource("experiment", seeded.sessions["E2"], "NOTES")
+    server.seed_file(notes, "qc.txt", b"fine\n")
+    done = cli.run("download", "--help")
+    assert done.returncode == 0, done.stderr
+    text = " ".join(done.stdout.split())
+    assert "{project name}/{subject}/{session}/scans/{scan ID}-{type}/resources/" in text
+    assert "the files of its sessions' scans" in text
+    assert "P/S/E/NOTES" in text
+
+    tree = cli.json("tree", "CLIP/S2/E2")
+    assert tree["files"] == len(FILES) + 1  # the scan's files and the session's own note
+    out = tmp_path / "out"
+    report = cli.json("download", "CLIP/S2", str(out))
+    assert report["files"] == len(FILES)  # the scans' files only, as the help says
+    on_disk = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert all(re.fullmatch(r"S2/E2/scans/1-T1/resources/DICOM/files/.+", p) for p in on_disk)
+    own = cli.json("download", "CLIP/S2/E2/NOTES", str(tmp_path / "notes"))
+    assert own["files"] == 1
