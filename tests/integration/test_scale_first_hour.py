@@ -186,3 +186,22 @@ def test_session_download_files_refuses_an_object_for_its_sessions(
     with pytest.raises(XNATValidationError, match="its download_files") as raised:
         session.download_files(project, tmp_path)
     assert raised.value.field == "sessions"
+
+
+def test_load_tree_without_the_cache_says_so_instead_of_forgetting_the_tree(
+    session: XNATSession, seeded: Seeded, log: RequestLog
+) -> None:
+    """With ``session.caching = False`` load_tree read the whole tree (three requests) and
+    returned it, then every walk read each object again: its point silently lost."""
+    from xnat_sdk.errors import XNATValueError
+
+    project = session.projects[seeded.project]
+    session.caching = False
+    sent = len(log.requests)
+    with pytest.raises(XNATValueError, match=r"session.caching = False"):
+        project.load_tree()
+    assert len(log.requests) == sent
+    calls: list[Any] = []
+    assert len(project.map(_no_calls(calls), "scan")) == 4  # map walks without the tree
+    session.caching = True
+    assert len(project.load_tree()) == 2
