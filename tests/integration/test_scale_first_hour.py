@@ -205,3 +205,21 @@ def test_load_tree_without_the_cache_says_so_instead_of_forgetting_the_tree(
     assert len(project.map(_no_calls(calls), "scan")) == 4  # map walks without the tree
     session.caching = True
     assert len(project.load_tree()) == 2
+
+
+def test_a_table_out_of_range_or_by_name_raises_a_typed_error(
+    session: XNATSession, seeded: Seeded
+) -> None:
+    """``table[5]`` of two rows, ``row[9]`` and ``table["label"]`` raised bare IndexError and
+    TypeError from the tuples underneath."""
+    from xnat_sdk.errors import XNATIndexError, XNATKeyError
+
+    table = session.projects[seeded.project].subjects.tabulate(["ID", "label"])
+    assert [row.label for row in table] == ["S1", "S2"] and table[-1][1] == "S2"
+    with pytest.raises(XNATIndexError, match="no row 5 in a table of 2"):
+        table[5]
+    with pytest.raises(XNATIndexError, match=r"no column 9 in a row of 2 \(columns: ID, label\)"):
+        table[0][9]
+    with pytest.raises(XNATKeyError, match=r"table.column\('label'\)"):
+        table["label"]  # type: ignore[call-overload]
+    assert table.column("label") == ["S1", "S2"]
