@@ -35,3 +35,29 @@ def test_download_help_names_the_layout_and_scope_it_delivers(
     assert all(re.fullmatch(r"S2/E2/scans/1-T1/resources/DICOM/files/.+", p) for p in on_disk)
     own = cli.json("download", "CLIP/S2/E2/NOTES", str(tmp_path / "notes"))
     assert own["files"] == 1
+
+
+def test_search_by_custom_variable(cli: Cli, server: LocalXNAT) -> None:
+    """``--where fields/NAME=VALUE`` and ``--columns fields/NAME``: the custom variables the
+    typed search takes as ``col(s.fields["NAME"])`` (the command refused the slash)."""
+    server.seed_project("CLIVARS")
+    for label, diagnosis in (("V1", "AD"), ("V2", "CN"), ("V3", "AD")):
+        server.seed_subject("CLIVARS", label, fields={"fields/diagnosis": diagnosis})
+    rows = cli.csv(
+        "search",
+        "xnat:subjectData",
+        "--where",
+        "project=CLIVARS",
+        "--where",
+        "fields/diagnosis=AD",
+        "--columns",
+        "label,fields/diagnosis",
+    )
+    assert rows == [
+        {"label": "V1", "fields/diagnosis": "AD"},
+        {"label": "V3", "fields/diagnosis": "AD"},
+    ]
+    like = cli.csv("search", "SubjectData", "-w", "project=CLIVARS", "-w", "fields/diagnosis~C%")
+    assert [row["label"] for row in like] == ["V2"]
+    done = cli.run("search", "xnat:subjectData", "--help")
+    assert "fields/NAME" in done.stdout
