@@ -61,3 +61,10 @@ def test_search_by_custom_variable(cli: Cli, server: LocalXNAT) -> None:
     assert [row["label"] for row in like] == ["V2"]
     done = cli.run("search", "xnat:subjectData", "--help")
     assert "fields/NAME" in done.stdout
+
+
+def test_search_of_a_misspelt_type_suggests_the_close_ones(cli: Cli) -> None:
+    done = cli.run("search", "xnat:mrSesionData")
+    assert done.returncode == 2
+    assert "no model for 'xnat:mrSesionData' (did you mean xnat:mrSessionData" in done.stderr
+    assert "did you mean MrSessionData" in cli.run("search", "MRSessionData").stderr

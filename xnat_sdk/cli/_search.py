@@ -49,8 +49,22 @@ def _model(name: str) -> type[Any]:
 
         cls = getattr(models, name, None)
     if not isinstance(cls, type) or not getattr(cls, "__xsi_type__", ""):
-        raise click.BadParameter(f"no model for {name!r}", param_hint="TYPE")
+        raise click.BadParameter(f"no model for {name!r}{_suggest(name)}", param_hint="TYPE")
     return cls
+
+
+def _suggest(name: str) -> str:
+    """`` (did you mean ...?)`` naming the core types or classes closest to ``name``."""
+    import difflib
+
+    from xnat_sdk.models import XSI_TYPES
+
+    known = {
+        **{xsi.lower(): xsi for xsi in XSI_TYPES},
+        **{c.lower(): c for c in XSI_TYPES.values()},
+    }
+    close = difflib.get_close_matches(name.lower(), known, n=3)
+    return f" (did you mean {', '.join(known[c] for c in close)}?)" if close else ""
 
 
 def _selector(cls: type[Any], name: str, what: str) -> tuple[Callable[[Any], Any], str]:
