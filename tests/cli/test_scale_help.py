@@ -68,3 +68,18 @@ def test_search_of_a_misspelt_type_suggests_the_close_ones(cli: Cli) -> None:
     assert done.returncode == 2
     assert "no model for 'xnat:mrSesionData' (did you mean xnat:mrSessionData" in done.stderr
     assert "did you mean MrSessionData" in cli.run("search", "MRSessionData").stderr
+
+
+def test_download_of_nothing_reports_a_folder_that_exists(
+    cli: Cli, server: LocalXNAT, tmp_path: Path
+) -> None:
+    """A session without scan files: the JSON's ``path`` named a folder never made, so a
+    script going on with it (``cd "$(jq -r .path)"``) failed."""
+    server.seed_project("CLIEMPTY")
+    server.seed_subject("CLIEMPTY", "S")
+    server.seed_scan(server.seed_session("CLIEMPTY", "S", "E"), "1", type="T1")
+    for address in ("CLIEMPTY", "CLIEMPTY/S", "CLIEMPTY/S/E"):
+        done = cli.json("download", address, str(tmp_path / address))
+        assert done["files"] == 0
+        assert Path(done["path"]).is_dir(), done
+        assert not [p for p in Path(done["path"]).rglob("*") if p.is_file()]

@@ -141,6 +141,7 @@ def download(runtime: Runtime, /, address: str, target_dir: Path, **opts: Any) -
     report = opts.get("report")
     if report is not None:  # downloaded file by file: what this run fetched and found there
         files, size = len(report.downloaded) + len(report.skipped), report.present_bytes
+        path.mkdir(parents=True, exist_ok=True)  # the path reported exists, files or none
     elif path.is_file():
         files, size = 1, path.stat().st_size
     else:  # folders (none when there was nothing to download)
