@@ -1084,6 +1084,12 @@ def _filter_values(
     filters: Mapping[str, str] | None, criteria: Mapping[str, str]
 ) -> dict[str, str]:
     """A ``filter`` call's criteria together, each value checked to be text."""
+    if filters is not None and not isinstance(filters, Mapping):
+        raise XNATValidationError(
+            "filters",
+            f"expected a dict of column -> pattern, got {type(filters).__name__} "
+            f'{filters!r} (filter(label="S0*") or filter({{"label": "S0*"}}))',
+        )
     wanted = {**(filters or {}), **criteria}
     for key, value in wanted.items():
         if not isinstance(value, str):

@@ -223,3 +223,14 @@ def test_a_table_out_of_range_or_by_name_raises_a_typed_error(
     with pytest.raises(XNATKeyError, match=r"table.column\('label'\)"):
         table["label"]  # type: ignore[call-overload]
     assert table.column("label") == ["S1", "S2"]
+
+
+def test_listing_filter_refuses_a_non_mapping(session: XNATSession, seeded: Seeded) -> None:
+    """``subjects.filter("label")`` raised a bare TypeError ("'str' object is not a
+    mapping")."""
+    subjects = session.projects[seeded.project].subjects
+    with pytest.raises(XNATValidationError, match="expected a dict of column -> pattern"):
+        subjects.filter("label")  # type: ignore[arg-type]
+    with pytest.raises(XNATValidationError, match="filters"):
+        subjects.tabulate(["ID"], filter=["label"])  # type: ignore[arg-type]
+    assert [s.label for s in subjects.filter({"label": "S1"})] == ["S1"]
