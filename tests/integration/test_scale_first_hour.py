@@ -234,3 +234,17 @@ def test_listing_filter_refuses_a_non_mapping(session: XNATSession, seeded: Seed
     with pytest.raises(XNATValidationError, match="filters"):
         subjects.tabulate(["ID"], filter=["label"])  # type: ignore[arg-type]
     assert [s.label for s in subjects.filter({"label": "S1"})] == ["S1"]
+
+
+def test_a_search_on_a_parts_field_says_what_can_be_searched(
+    session: XNATSession, log: RequestLog
+) -> None:
+    """``col(s.demographics.gender)`` type-checks; the refusal now says what is searchable
+    and where a part's fields are read instead."""
+    from xnat_sdk.models import SubjectData
+    from xnat_sdk.search import col
+
+    sent = len(log.requests)
+    with pytest.raises(XNATValidationError, match="own fields and custom variables can"):
+        session.query(SubjectData).where(lambda s: col(s.demographics.gender) == "female")
+    assert len(log.requests) == sent
