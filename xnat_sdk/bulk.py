@@ -95,9 +95,12 @@ def _scan_folder(scan_id: str, kind: str) -> str:
     return f"{scan_id}-{_NON_WORD.sub('_', kind)}" if kind else scan_id
 
 
-def plan_session(experiment: Any, folder: Path, scan_filter: str = "ALL") -> list[FileToGet]:
+def plan_session(
+    experiment: Any, folder: Path, scan_filter: str = "ALL", resource: str | None = None
+) -> list[FileToGet]:
     """The scan files of one image session (one listing request) and where they go below
-    ``folder`` (the session's own folder)."""
+    ``folder`` (the session's own folder); with ``resource``, those of the scans' resources
+    of that label only."""
     session = experiment._xnat_bound_session()
     scans = scans_matching(experiment.scans, scan_filter or "ALL")
     if not scans:
@@ -111,10 +114,10 @@ def plan_session(experiment: Any, folder: Path, scan_filter: str = "ALL") -> lis
         if found is None or found[0] not in scans:
             continue
         scan, resource_id, path = found
-        resource = str(row.get("collection") or resource_id)
-        rel = (
-            f"scans/{_scan_folder(scan, scans[scan])}/resources/{_safe_name(resource)}/files/{path}"
-        )
+        label = str(row.get("collection") or resource_id)
+        if resource is not None and label != resource:
+            continue
+        rel = f"scans/{_scan_folder(scan, scans[scan])}/resources/{_safe_name(label)}/files/{path}"
         digest = str(row.get("digest") or "") or None
         plan.append(
             FileToGet(file_uri, safe_join(folder, rel), whole_number(row.get("Size")), digest)
@@ -266,9 +269,11 @@ def sync_session(
     *,
     verbose: bool = False,
     folder: str | None = None,
+    resource: str | None = None,
 ) -> DownloadReport:
     """Bring one image session's scan files into ``target_dir/{folder or label}`` (see the
-    module's docstring); files already there and verified are skipped."""
+    module's docstring; with ``resource``, only the scans' resources of that label); files
+    already there and verified are skipped."""
     from xnat_sdk._objects.navigation import ImageSessionBase
 
     if not isinstance(experiment, ImageSessionBase):
@@ -277,7 +282,7 @@ def sync_session(
     root = local_folder(target_dir, "target_dir")
     name = folder if folder is not None else str(getattr(experiment, "label", "") or "")
     where = root / _safe_name(name) if name else root
-    plan = plan_session(experiment, where, scan_filter)
+    plan = plan_session(experiment, where, scan_filter, resource)
     session = experiment._xnat_bound_session()
     report = get_files(session, plan, workers=workers, verbose=verbose, label=name or "session")
     _raise_failures(report)

@@ -83,3 +83,21 @@ def test_download_of_nothing_reports_a_folder_that_exists(
         assert done["files"] == 0
         assert Path(done["path"]).is_dir(), done
         assert not [p for p in Path(done["path"]).rglob("*") if p.is_file()]
+
+
+def test_download_of_an_experiment_with_resource_is_file_by_file_and_resumes(
+    cli: Cli, seeded: Seeded, tmp_path: Path
+) -> None:
+    """The help promises a file-by-file download that skips verified files for experiments;
+    with --resource it was a zip per scan resource, fetched again on every run, and the
+    JSON had no downloaded/skipped."""
+    out = tmp_path / "out"
+    first = cli.json("download", "CLIP/S1/E1", str(out), "--resource", "DICOM")
+    assert (first["downloaded"], first["skipped"], first["files"]) == (len(FILES), 0, len(FILES))
+    assert first["path"] == str(out / "E1")
+    again = cli.json("download", "CLIP/S1/E1", str(out), "--resource", "DICOM")
+    assert (again["downloaded"], again["skipped"]) == (0, len(FILES))
+    on_disk = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert on_disk == sorted(f"E1/scans/1-T1/resources/DICOM/files/{p}" for p in FILES)
+    missing = cli.run("download", "CLIP/S1/E1", str(tmp_path / "none"), "--resource", "NOPE")
+    assert missing.returncode == 1 and "has a resource 'NOPE'" in missing.stderr

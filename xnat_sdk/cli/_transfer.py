@@ -76,12 +76,18 @@ def _download(runtime: Runtime, obj: Any, level: str, target: Path, opts: dict[s
         )
         opts["report"] = report
         return target / _safe_name(obj._folder_name())
-    if level == "experiment" and not resource:
+    if level == "experiment":  # file by file too with --resource (checked above)
         from xnat_sdk.bulk import sync_session
 
         label = str(getattr(obj, "label", "") or obj.uri.rsplit("/", 1)[-1])
         opts["report"] = sync_session(
-            obj, target, scan_type or "ALL", workers, verbose=verbose, folder=label
+            obj,
+            target,
+            scan_type or "ALL",
+            workers,
+            verbose=verbose,
+            folder=label,
+            resource=resource or None,
         )
         return target / _safe_name(label)
     if found:  # only what this run wrote counts, not what TARGET_DIR held before
