@@ -75,11 +75,17 @@ class DownloadReport:
     verified), files that failed (``{uri: message}``) and bytes transferred."""
 
     downloaded: list[str] = field(default_factory=list)
+    """The files this run fetched and verified, by their path on the server
+    (``/data/projects/P/.../files/1.dcm``)."""
     skipped: list[str] = field(default_factory=list)
+    """The files already there with the listed size and MD5, by their path on the server."""
     failed: dict[str, str] = field(default_factory=dict)
+    """``{path on the server: why}`` of the files (or a session's file listing) that failed."""
     bytes: int = 0
-    #: bytes of the downloaded and the skipped files together (what the run leaves in place)
+    """Bytes this run transferred."""
     present_bytes: int = 0
+    """Bytes of the downloaded and the skipped files together (what the run leaves in
+    place)."""
 
     def merge(self, other: DownloadReport) -> None:
         """Add ``other``'s counts to this report."""
