@@ -311,7 +311,7 @@ def check_max_workers(max_workers: object) -> None:
         raise XNATValidationError("max_workers", f"expected an int >= 1, got {max_workers!r}")
 
 
-def check_run(
+def _check_run(
     function: object,
     args: object,
     kwargs: object,
@@ -537,7 +537,7 @@ def map_objects(
 
     from xnat_sdk.session import XNATSession
 
-    check_run(function, args, kwargs, logfile, executor, max_workers)
+    _check_run(function, args, kwargs, logfile, executor, max_workers)
     session = root if isinstance(root, XNATSession) else _object_session(root)
     run = _LoggedRun(logfile)
     # the walk lists on the calls' thread pool, else on max_workers (8) threads of its own
@@ -579,7 +579,7 @@ def map_over(
     """``session.map_over(...)``: ``function`` over objects the caller chose (a search
     result, a listing, a filtered list), run as :meth:`map` runs its calls; the result in
     the objects' order, each object once (by URI)."""
-    check_run(function, args, kwargs, logfile, executor, max_workers)
+    _check_run(function, args, kwargs, logfile, executor, max_workers)
     session._rest.check_connection()  # a closed session refuses, even with nothing to call
     given = _own_objects(session, objects)
     run = _LoggedRun(logfile)
