@@ -42,11 +42,23 @@ __all__ = [
     "as_asked",
     "cell",
     "check_answered",
+    "check_names",
     "fetch_columns",
     "part_columns",
     "root_of",
     "shortcuts",
 ]
+
+
+def check_names(field: str, given: object) -> None:
+    """Refuse column or field names ``given`` as anything but a list (or tuple) of str: a
+    str would be read as its characters, None or a number would fail deep inside."""
+    if (
+        isinstance(given, (str, bytes))
+        or not isinstance(given, Sequence)
+        or not all(isinstance(name, str) for name in given)
+    ):
+        raise XNATValidationError(field, f"expects a list of names, got {given!r}")
 
 
 def cell(row: Mapping[str, Any], column: str) -> Any:

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from xnat_sdk.services import TokenResult
     from xnat_sdk.session import XNATSession
 
-__all__ = ["run_calls"]
+__all__ = ["check_executor", "run_calls"]
 
 Record = Callable[[str, Outcome], None]
 
@@ -59,7 +59,9 @@ def _is_dask(executor: object) -> bool:
     return module.split(".", 1)[0] == "distributed" and hasattr(executor, "submit")
 
 
-def _check(executor: object) -> None:
+def check_executor(executor: object) -> None:
+    """Refuse an ``executor`` that is neither a ``concurrent.futures.Executor`` nor a Dask
+    client (``None``: the default threads)."""
     if executor is None or isinstance(executor, cf.Executor) or _is_dask(executor):
         return
     raise XNATValidationError(
@@ -333,7 +335,7 @@ def run_calls(
     verbose: bool,
 ) -> list[Outcome]:
     """The outcome of ``function(item, *args, **kwargs)`` for every item, in order."""
-    _check(executor)
+    check_executor(executor)
     if executor is None or isinstance(executor, cf.ThreadPoolExecutor):
         with contextlib.ExitStack() as stack:
             pool = executor

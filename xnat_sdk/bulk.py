@@ -41,7 +41,13 @@ from xnat_sdk.errors import (
 )
 from xnat_sdk.progress import TransferProgress
 from xnat_sdk.transfers import download_file, local_folder
-from xnat_sdk.transfers._paths import _safe_name, file_request_path, scans_matching, split_file_uri
+from xnat_sdk.transfers._paths import (
+    _safe_name,
+    check_scan_filter,
+    file_request_path,
+    scans_matching,
+    split_file_uri,
+)
 
 if TYPE_CHECKING:
     from xnat_sdk.session import XNATSession
@@ -69,11 +75,17 @@ class DownloadReport:
     verified), files that failed (``{uri: message}``) and bytes transferred."""
 
     downloaded: list[str] = field(default_factory=list)
+    """The files this run fetched and verified, by their path on the server
+    (``/data/projects/P/.../files/1.dcm``)."""
     skipped: list[str] = field(default_factory=list)
+    """The files already there with the listed size and MD5, by their path on the server."""
     failed: dict[str, str] = field(default_factory=dict)
+    """``{path on the server: why}`` of the files (or a session's file listing) that failed."""
     bytes: int = 0
-    #: bytes of the downloaded and the skipped files together (what the run leaves in place)
+    """Bytes this run transferred."""
     present_bytes: int = 0
+    """Bytes of the downloaded and the skipped files together (what the run leaves in
+    place)."""
 
     def merge(self, other: DownloadReport) -> None:
         """Add ``other``'s counts to this report."""
@@ -89,9 +101,12 @@ def _scan_folder(scan_id: str, kind: str) -> str:
     return f"{scan_id}-{_NON_WORD.sub('_', kind)}" if kind else scan_id
 
 
-def plan_session(experiment: Any, folder: Path, scan_filter: str = "ALL") -> list[FileToGet]:
+def plan_session(
+    experiment: Any, folder: Path, scan_filter: str = "ALL", resource: str | None = None
+) -> list[FileToGet]:
     """The scan files of one image session (one listing request) and where they go below
-    ``folder`` (the session's own folder)."""
+    ``folder`` (the session's own folder); with ``resource``, those of the scans' resources
+    of that label only."""
     session = experiment._xnat_bound_session()
     scans = scans_matching(experiment.scans, scan_filter or "ALL")
     if not scans:
@@ -105,10 +120,10 @@ def plan_session(experiment: Any, folder: Path, scan_filter: str = "ALL") -> lis
         if found is None or found[0] not in scans:
             continue
         scan, resource_id, path = found
-        resource = str(row.get("collection") or resource_id)
-        rel = (
-            f"scans/{_scan_folder(scan, scans[scan])}/resources/{_safe_name(resource)}/files/{path}"
-        )
+        label = str(row.get("collection") or resource_id)
+        if resource is not None and label != resource:
+            continue
+        rel = f"scans/{_scan_folder(scan, scans[scan])}/resources/{_safe_name(label)}/files/{path}"
         digest = str(row.get("digest") or "") or None
         plan.append(
             FileToGet(file_uri, safe_join(folder, rel), whole_number(row.get("Size")), digest)
@@ -136,6 +151,12 @@ def is_verified(item: FileToGet) -> bool:
     if item.digest is None:
         return item.size is not None
     return _md5(item.target) == item.digest.lower()
+
+
+def _check_download_args(workers: object, scan_filter: object = "ALL") -> None:
+    """Refuse bad ``workers`` or ``scan_filter`` of a download (before any listing)."""
+    _check_workers(workers)
+    check_scan_filter(scan_filter)
 
 
 def _check_workers(workers: object) -> None:
@@ -254,17 +275,20 @@ def sync_session(
     *,
     verbose: bool = False,
     folder: str | None = None,
+    resource: str | None = None,
 ) -> DownloadReport:
     """Bring one image session's scan files into ``target_dir/{folder or label}`` (see the
-    module's docstring); files already there and verified are skipped."""
+    module's docstring; with ``resource``, only the scans' resources of that label); files
+    already there and verified are skipped."""
     from xnat_sdk._objects.navigation import ImageSessionBase
 
     if not isinstance(experiment, ImageSessionBase):
         raise XNATValueError(f"expected an image session, got {experiment!r}")
+    check_scan_filter(scan_filter)
     root = local_folder(target_dir, "target_dir")
     name = folder if folder is not None else str(getattr(experiment, "label", "") or "")
     where = root / _safe_name(name) if name else root
-    plan = plan_session(experiment, where, scan_filter)
+    plan = plan_session(experiment, where, scan_filter, resource)
     session = experiment._xnat_bound_session()
     report = get_files(session, plan, workers=workers, verbose=verbose, label=name or "session")
     _raise_failures(report)
@@ -284,7 +308,7 @@ def download_sessions(
     listing fails is reported (``failed``, by its listing's path) and the others go on;
     any failure raises :class:`~xnat_sdk.errors.XNATIncompleteDownloadError` at the end,
     holding the report."""
-    _check_workers(workers)  # before any listing is read
+    _check_download_args(workers, scan_filter)  # before any listing is read
     pairs = list(sessions)
     if not pairs:
         return DownloadReport()

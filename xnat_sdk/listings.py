@@ -24,6 +24,7 @@ from xnat_sdk._answers import fetch, whole_number
 from xnat_sdk._columns import (
     as_asked,
     check_answered,
+    check_names,
     fetch_columns,
     part_columns,
     root_of,
@@ -890,8 +891,8 @@ class Listing(Generic[T]):
         """
         from xnat_sdk.tables import Table  # on first use: a first listing does not need it
 
-        if isinstance(columns, str):
-            raise XNATValidationError("columns", f"expects a list of names, got {columns!r}")
+        if columns is not None:
+            check_names("columns", columns)
         if filter:
             return self.filter(filter).tabulate(columns)
         plain_rest = self._source is None and self._doc_field is None
@@ -1115,6 +1116,12 @@ def _filter_values(
     filters: Mapping[str, str] | None, criteria: Mapping[str, str]
 ) -> dict[str, str]:
     """A ``filter`` call's criteria together, each value checked to be text."""
+    if filters is not None and not isinstance(filters, Mapping):
+        raise XNATValidationError(
+            "filters",
+            f"expected a dict of column -> pattern, got {type(filters).__name__} "
+            f'{filters!r} (filter(label="S0*") or filter({{"label": "S0*"}}))',
+        )
     wanted = {**(filters or {}), **criteria}
     for key, value in wanted.items():
         if not isinstance(value, str):

@@ -167,7 +167,14 @@ def create_filter_funcs(
     resource: Pattern = None,
     use_regex: bool = False,
 ) -> FilterFunctions:
-    """Filters from patterns or predicates (xnatpy's function of the same name)."""
+    """Filters from patterns or predicates (xnatpy's function of the same name).
+
+    A pattern (``fnmatch``, case-sensitive; a regular expression matching the whole key with
+    ``use_regex``) is matched, as xnatpy matches it, against ``project``: the project's
+    *name* (its title, not its ID: ``project=lambda p: p.id == "P1"`` picks one by ID);
+    ``subject`` and ``experiment``: the label; ``scan``: the type; ``resource``: the label.
+    A function of the object (``experiment=lambda e: e.date is not None``) is used as is.
+    An object its level's filter refuses is skipped with everything below it."""
     filters = FilterFunctions()
     given = {
         "project": project,
@@ -282,7 +289,7 @@ def mapping_iter(
     (a resource level lists every object's resources, one request each); the order stays the
     walk's and the last level is handed out as its listings arrive."""
     wanted = _level(level)
-    filters = filter_function or FilterFunctions()
+    filters = _check_filters(filter_function)
     target, _, resources = wanted.value.partition("_")
     kind = _kind(root)
     if _ORDER.index(target) < _ORDER.index(kind):
@@ -302,6 +309,60 @@ def check_max_workers(max_workers: object) -> None:
         return
     if not isinstance(max_workers, int) or isinstance(max_workers, bool) or max_workers < 1:
         raise XNATValidationError("max_workers", f"expected an int >= 1, got {max_workers!r}")
+
+
+def _check_run(
+    function: object,
+    args: object,
+    kwargs: object,
+    logfile: str | os.PathLike[str] | None,
+    executor: object,
+    max_workers: object,
+) -> None:
+    """Refuse a map's bad arguments before the walk and before any call (a run of hours
+    must not find them at its first call, or its end)."""
+    from xnat_sdk._maprun import check_executor
+
+    if not callable(function):
+        raise XNATValidationError(
+            "function", f"expected a function to call, got {type(function).__name__}"
+        )
+    if args is not None and (isinstance(args, (str, bytes)) or not isinstance(args, Sequence)):
+        raise XNATValidationError(
+            "args",
+            f"expected a list of extra positional arguments, got {type(args).__name__} "
+            "(the third positional argument of map is args: pass filter_function=... "
+            "and logfile=... by name)",
+        )
+    if kwargs is not None and not isinstance(kwargs, Mapping):
+        raise XNATValidationError(
+            "kwargs", f"expected a dict of extra keyword arguments, got {type(kwargs).__name__}"
+        )
+    check_max_workers(max_workers)
+    check_executor(executor)
+    if logfile is not None:
+        path = Path(logfile)
+        if path.is_dir():
+            raise XNATValidationError("logfile", f"{path} is a folder, not a log file")
+        if not path.parent.is_dir():
+            raise XNATValidationError("logfile", f"the folder of {path} does not exist")
+
+
+def _check_filters(filter_function: object) -> FilterFunctions:
+    """``filter_function`` (``None``: no filter), refused unless it holds the five
+    predicates (a :class:`FilterFunctions`, or xnatpy's)."""
+    if filter_function is None:
+        return FilterFunctions()
+    if isinstance(filter_function, FilterFunctions) or all(
+        callable(getattr(filter_function, name, None)) for name in FilterFunctions._compared
+    ):
+        return filter_function  # type: ignore[return-value]
+    raise XNATValidationError(
+        "filter_function",
+        f"expected FilterFunctions, got {type(filter_function).__name__} (make one with "
+        "create_filter_funcs(subject=..., experiment=..., scan=...), which takes patterns "
+        "or functions)",
+    )
 
 
 def _walk_pool(executor: Executor | None, max_workers: int | None) -> Executor | None:
@@ -476,7 +537,7 @@ def map_objects(
 
     from xnat_sdk.session import XNATSession
 
-    check_max_workers(max_workers)
+    _check_run(function, args, kwargs, logfile, executor, max_workers)
     session = root if isinstance(root, XNATSession) else _object_session(root)
     run = _LoggedRun(logfile)
     # the walk lists on the calls' thread pool, else on max_workers (8) threads of its own
@@ -518,7 +579,8 @@ def map_over(
     """``session.map_over(...)``: ``function`` over objects the caller chose (a search
     result, a listing, a filtered list), run as :meth:`map` runs its calls; the result in
     the objects' order, each object once (by URI)."""
-    check_max_workers(max_workers)
+    _check_run(function, args, kwargs, logfile, executor, max_workers)
+    session._rest.check_connection()  # a closed session refuses, even with nothing to call
     given = _own_objects(session, objects)
     run = _LoggedRun(logfile)
     items = [obj for obj in given.values() if obj.uri not in run.done]

@@ -97,7 +97,10 @@ class _Recorder:
             )
         if not spec.is_data or spec.is_list:
             raise XNATValidationError(
-                name, f"{cls.__name__}.{name} is not a single value and cannot be searched"
+                name,
+                f"{cls.__name__}.{name} is not a single value and cannot be searched (the "
+                "class's own fields and custom variables can; read a part's fields from a "
+                "listing's columns or the objects)",
             )
         return _FieldRef(cls, spec)
 

@@ -1109,9 +1109,11 @@ class XNATSession(Walks):
         level: MappingLevel | str = "scan",
     ) -> list[Any]:
         """The objects at ``level`` matching the filters (xnatpy 0.8's ``search``): a pattern
-        (``fnmatch``; a regular expression with ``use_regex``) on the project name, subject or
-        experiment label, scan type or resource label, or a function of the object. (The
-        typed query builder is :meth:`query`.)"""
+        (``fnmatch``; a regular expression with ``use_regex``) on the project name (not its
+        ID, as in xnatpy: ``project=lambda p: p.id == "P1"`` picks by ID), subject or
+        experiment label, scan type or resource label, or a function of the object (see
+        :func:`~xnat_sdk.mapping.create_filter_funcs`). (The typed query builder is
+        :meth:`query`.)"""
         from xnat_sdk.mapping import create_filter_funcs
 
         filters = create_filter_funcs(project, subject, experiment, scan, resource, use_regex)
@@ -1225,10 +1227,17 @@ class XNATSession(Walks):
         listing...) into ``target_dir/{project}/{session label}/scans/...``, file by file,
         ``workers`` at a time; files already there with the listed size and MD5 are skipped,
         so a rerun fetches only what is missing (see :mod:`xnat_sdk.bulk`)."""
-        from xnat_sdk.bulk import download_sessions
+        from xnat_sdk.bulk import _check_download_args, download_sessions
         from xnat_sdk.transfers import local_folder
         from xnat_sdk.transfers._paths import _safe_name
 
+        _check_download_args(workers, scan_filter)  # before any session's listing is read
+        if isinstance(sessions, (str, bytes)) or not isinstance(sessions, Iterable):
+            raise XNATValidationError(
+                "sessions",
+                f"expected image sessions (a list, a listing, a search result), got "
+                f"{type(sessions).__name__} (an object's own files: its download_files(folder))",
+            )
         root = local_folder(target_dir, "target_dir")
         pairs = []
         seen: set[str] = set()

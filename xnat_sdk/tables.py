@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, SupportsIndex, TypeVar, overload
 
-from xnat_sdk.errors import XNATError
+from xnat_sdk.errors import XNATError, XNATIndexError, XNATKeyError
 
 if TYPE_CHECKING:
     import pandas
@@ -130,7 +130,14 @@ class Row(tuple[RowValue, ...]):
             if position is None:
                 raise XNATColumnError(key, self._layout.columns)
             return tuple.__getitem__(self, position)
-        return tuple.__getitem__(self, key)
+        try:
+            return tuple.__getitem__(self, key)
+        except IndexError:
+            raise XNATIndexError(
+                key,
+                f"no column {key} in a row of {len(self)} (columns: "
+                f"{', '.join(self._layout.columns) or 'none'})",
+            ) from None
 
     def get(self, key: str, default: RowValue = None) -> RowValue:
         """The value of a column (original or attribute name), else ``default``."""
@@ -186,7 +193,16 @@ class Table(tuple[Row, ...]):
     def __getitem__(self, index: slice) -> tuple[Row, ...]: ...
 
     def __getitem__(self, index: SupportsIndex | slice) -> Row | tuple[Row, ...]:
-        return tuple.__getitem__(self, index)
+        if isinstance(index, str):  # a column's name, or an object's ID, where rows count
+            raise XNATKeyError(
+                index,
+                f"a table's rows are numbered, got {index!r}: a column's values are "
+                f"table.column({index!r}), a row's cell row[{index!r}]",
+            )
+        try:
+            return tuple.__getitem__(self, index)
+        except IndexError:
+            raise XNATIndexError(index, f"no row {index} in a table of {len(self)}") from None
 
     def __iter__(self) -> Iterator[Row]:
         return tuple.__iter__(self)

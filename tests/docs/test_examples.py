@@ -104,3 +104,18 @@ def _run_as_pytest_module(code: str, tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert re.search(r"\b\d+ passed\b", result.stdout), result.stdout
+
+
+def test_dask_examples_take_no_fixed_port() -> None:
+    """``LocalCluster(dashboard_address=None)`` still serves the scheduler's status page on
+    port 8787 of every interface (and warns "Port 8787 is already in use" while another
+    cluster runs): the examples ask for a free loopback port."""
+    clusters = [
+        (name, index, line)
+        for name, index, source in BLOCKS
+        for line in source.splitlines()
+        if "LocalCluster(" in line and "import" not in line
+    ]
+    assert clusters, "no Dask example left"
+    for name, index, line in clusters:
+        assert 'dashboard_address="127.0.0.1:0"' in line, f"{name} block {index}: {line}"

@@ -346,7 +346,8 @@ class ProjectBase(TreeDownloads, _Mappable, _HasDataDir, _HasResources, _HasFiel
         With ``assessors=True`` (or ``assessor_columns``: listing columns of the assessors,
         ``"xnat:qcManualAssessorData/pass"``) one request more brings every image session's
         assessors (``session.assessors``) too.
-        Needs the session's cache (``caching=True``, the default); ``clearcache`` drops it.
+        Needs the session's cache (``caching=True``, the default: with it off this raises
+        :class:`~xnat_sdk.errors.XNATValueError`); ``clearcache`` drops the tree.
         """
         _require_model(self, "load_tree")
         from xnat_sdk._objects.tree import load_project_tree

@@ -671,8 +671,9 @@ class SessionDownloads(XNATObject):
         return folder
 
     def _scan_files_uri(self, scan_filter: str = "ALL") -> str:
-        from xnat_sdk.transfers._paths import quote_path
+        from xnat_sdk.transfers._paths import check_scan_filter, quote_path
 
+        check_scan_filter(scan_filter)
         return f"{routed_experiment_uri(self.uri)}/scans/{quote_path(scan_filter)}/files"
 
 
@@ -742,9 +743,10 @@ class TreeDownloads(XNATObject):
         ``workers`` at a time, skipping files already there with the listed size and MD5:
         a rerun fetches only what is missing (see :mod:`xnat_sdk.bulk`). The tree costs a
         few listing requests, then one file listing per session."""
-        from xnat_sdk.bulk import download_sessions
+        from xnat_sdk.bulk import _check_download_args, download_sessions
         from xnat_sdk.transfers._paths import _safe_name, local_folder
 
+        _check_download_args(workers, scan_filter)  # before the tree is read
         folder = local_folder(target_dir, "target_dir") / _safe_name(self._folder_name())
         return download_sessions(
             self._bulk_sessions(folder),

@@ -27,10 +27,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from xnat_sdk._answers import fetch
-from xnat_sdk._columns import cell, check_answered, fetch_columns, root_of
+from xnat_sdk._columns import cell, check_answered, check_names, fetch_columns, root_of
 from xnat_sdk._objects.core import XNATObject
 from xnat_sdk._objects.registry import model_class
-from xnat_sdk.errors import XNATValidationError
+from xnat_sdk.errors import XNATValidationError, XNATValueError
 from xnat_sdk.fields import FieldSpec, class_fields
 from xnat_sdk.listings import Listing, ListingSpec
 
@@ -247,9 +247,14 @@ def load_project_tree(
         ("subject_columns", subject_columns),
         ("assessor_columns", assessor_columns or ()),
     ):
-        if isinstance(given, str):
-            raise XNATValidationError(name, f"expects a list of names, got {given!r}")
+        check_names(name, given)
     session = project._xnat_bound_session()
+    if not session.caching:  # the tree would be read, then forgotten: every walk reads again
+        raise XNATValueError(
+            "load_tree keeps the tree in the session's cache, which is off "
+            "(session.caching = False): turn it on, or walk with "
+            "mapping_iter(level, max_workers=8), which lists side by side without it"
+        )
     specs = _scan_specs(session, scan_fields)
     uri = project.uri
     subject_rows = (

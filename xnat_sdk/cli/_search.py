@@ -13,7 +13,10 @@ from xnat_sdk.cli._app import Runtime, command, pass_runtime, root
 
 __all__ = ["parse_condition"]
 
-_CONDITION = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(!=|<=|>=|=|<|>|~)\s*(.*)$", re.S)
+_CONDITION = re.compile(
+    r"^\s*([A-Za-z_][A-Za-z0-9_]*(?:/[^\s!<>=~/]+)?)\s*(!=|<=|>=|=|<|>|~)\s*(.*)$", re.S
+)
+_CUSTOM = "fields/"  # FIELD fields/NAME: the custom variable NAME
 _DEFAULT_COLUMNS = ("label", "project", "date")
 _FORMS = {
     "date": "as YYYY-MM-DD (2024-01-31)",
@@ -27,8 +30,10 @@ model class name such as MrSessionData) with typed conditions.
 \b
 --where FIELD OP VALUE, repeatable (ANDed); OP is = != < <= > >= or ~ (SQL LIKE, % and _);
 FIELD is a field of the model (label, project, date, ...), VALUE is read as the field's
-type (2024-01-01 for a date): a wrong field or value fails before the search is sent.
---columns: fields to return (default: label, project, date when the type has them).
+type (2024-01-01 for a date): a wrong field or value fails before the search is sent;
+FIELD fields/NAME is the custom variable NAME (its VALUE is text).
+--columns: fields to return (default: label, project, date when the type has them),
+fields/NAME among them.
 
 \b
 Example: xnat-sdk search xnat:mrSessionData --where project=P --where 'date>=2024-01-01'
@@ -44,8 +49,32 @@ def _model(name: str) -> type[Any]:
 
         cls = getattr(models, name, None)
     if not isinstance(cls, type) or not getattr(cls, "__xsi_type__", ""):
-        raise click.BadParameter(f"no model for {name!r}", param_hint="TYPE")
+        raise click.BadParameter(f"no model for {name!r}{_suggest(name)}", param_hint="TYPE")
     return cls
+
+
+def _suggest(name: str) -> str:
+    """`` (did you mean ...?)`` naming the core types or classes closest to ``name``."""
+    import difflib
+
+    from xnat_sdk.models import XSI_TYPES
+
+    known = {
+        **{xsi.lower(): xsi for xsi in XSI_TYPES},
+        **{c.lower(): c for c in XSI_TYPES.values()},
+    }
+    close = difflib.get_close_matches(name.lower(), known, n=3)
+    return f" (did you mean {', '.join(known[c] for c in close)}?)" if close else ""
+
+
+def _selector(cls: type[Any], name: str, what: str) -> tuple[Callable[[Any], Any], str]:
+    """What FIELD names in a query lambda (``s.label``, or ``s.fields["NAME"]`` for
+    ``fields/NAME``) and the type its values are read as."""
+    if name.startswith(_CUSTOM):
+        variable = name[len(_CUSTOM) :]
+        return (lambda s: s.fields[variable]), "str"
+    spec = _field(cls, name, what)
+    return (lambda s: getattr(s, name)), spec.scalar
 
 
 def _field(cls: type[Any], name: str, what: str) -> Any:
@@ -75,14 +104,14 @@ def parse_condition(cls: type[Any], text: str) -> Callable[[Any], Any]:
             f"{text!r}: OP is one of = != < <= > >= ~ (one '=': {name}={raw[1:]})",
             param_hint="--where",
         )
-    spec = _field(cls, name, "--where")
+    field, scalar = _selector(cls, name, "--where")
     try:
-        value = raw if op == "~" else convert_scalar(spec.scalar, raw)
+        value = raw if op == "~" else convert_scalar(scalar, raw)
     except ValueError as exc:
-        form = _FORMS.get(spec.scalar)
+        form = _FORMS.get(scalar)
         why = f"write it {form}" if form else str(exc)
         raise click.BadParameter(
-            f"{raw!r} is not a {spec.scalar} for {name}: {why}", param_hint="--where"
+            f"{raw!r} is not a {scalar} for {name}: {why}", param_hint="--where"
         ) from None
     compare: dict[str, Callable[[Any, Any], Any]] = {
         "=": lambda c, v: c == v,
@@ -93,7 +122,7 @@ def parse_condition(cls: type[Any], text: str) -> Callable[[Any], Any]:
         ">=": lambda c, v: c >= v,
         "~": lambda c, v: c.like(v),
     }
-    return lambda s: compare[op](col(getattr(s, name)), value)
+    return lambda s: compare[op](col(field(s)), value)
 
 
 def _columns(cls: type[Any], chosen: Sequence[str]) -> list[str]:
@@ -101,7 +130,7 @@ def _columns(cls: type[Any], chosen: Sequence[str]) -> list[str]:
 
     if chosen:
         for name in chosen:
-            _field(cls, name, "--columns")
+            _selector(cls, name, "--columns")
         return list(chosen)
     names = class_fields(cls).by_name
     return [c for c in _DEFAULT_COLUMNS if c in names]
@@ -126,8 +155,11 @@ def search(
     if wheres:
         query = query.where(*wheres)
     if names:
-        query = query.columns(lambda s: [col(getattr(s, name)) for name in names])
+        fields = [_selector(cls, name, "--columns")[0] for name in names]
+        query = query.columns(lambda s: [col(field(s)) for field in fields])
     table = query.all()
-    rows = [row.to_dict() for row in table]
+    # the chosen columns come first, in order, whatever XNAT names them (a custom variable's
+    # by its name alone)
+    rows = [{**row.to_dict(), **dict(zip(names, row, strict=False))} for row in table]
     shown = names or list(table.columns)
     runtime.output.rows(shown, rows, title=f"{cls.__xsi_type__} search")

@@ -76,12 +76,18 @@ def _download(runtime: Runtime, obj: Any, level: str, target: Path, opts: dict[s
         )
         opts["report"] = report
         return target / _safe_name(obj._folder_name())
-    if level == "experiment" and not resource:
+    if level == "experiment":  # file by file too with --resource (checked above)
         from xnat_sdk.bulk import sync_session
 
         label = str(getattr(obj, "label", "") or obj.uri.rsplit("/", 1)[-1])
         opts["report"] = sync_session(
-            obj, target, scan_type or "ALL", workers, verbose=verbose, folder=label
+            obj,
+            target,
+            scan_type or "ALL",
+            workers,
+            verbose=verbose,
+            folder=label,
+            resource=resource or None,
         )
         return target / _safe_name(label)
     if found:  # only what this run wrote counts, not what TARGET_DIR held before
@@ -98,10 +104,14 @@ def _download(runtime: Runtime, obj: Any, level: str, target: Path, opts: dict[s
     "download",
     help="Download ADDRESS (a project, subject, experiment, scan, resource or file) into "
     "TARGET_DIR, every file verified against the server's listing (size, MD5); a broken-off "
-    "transfer resumes, and an interrupted one leaves no partial files. Projects, subjects and "
-    "experiments are fetched file by file: a rerun skips the files already there with the "
-    "listed size and MD5 and fetches only what is missing or damaged. Layout: the server's "
-    "({project}/{subject}/{session}/scans/{scan}/resources/{label}/files/...); with --flat "
+    "transfer resumes, and an interrupted one leaves no partial files. Of a project, subject "
+    "or experiment, the files of its sessions' scans are fetched, file by file: a rerun skips "
+    "the files already there with the listed size and MD5 and fetches only what is missing or "
+    "damaged (the own resources of a project, subject or session, which `tree` counts, are "
+    "addresses of their own: P/DOCS, P/S/E/NOTES). Layout: xnatpy's download_dir's "
+    "({project name}/{subject}/{session}/scans/{scan ID}-{type}/resources/{label}/files/... "
+    "from a project, {subject}/... from a subject, {session}/... from an experiment); "
+    "with --flat "
     "(any address) each file goes file by file straight into TARGET_DIR at its path inside "
     "its resource, and two files that would land on the same path are refused before "
     "anything is written.\n\n"
@@ -137,6 +147,7 @@ def download(runtime: Runtime, /, address: str, target_dir: Path, **opts: Any) -
     report = opts.get("report")
     if report is not None:  # downloaded file by file: what this run fetched and found there
         files, size = len(report.downloaded) + len(report.skipped), report.present_bytes
+        path.mkdir(parents=True, exist_ok=True)  # the path reported exists, files or none
     elif path.is_file():
         files, size = 1, path.stat().st_size
     else:  # folders (none when there was nothing to download)

@@ -99,12 +99,22 @@ def _subject_id(store: Store, project_id: str, subject: str) -> str:
     return str(row[0])
 
 
+def _label_free(store: Store, table: str, project_id: str, label: str) -> None:
+    """Refuse a second subject or experiment of one label in a project (XNAT's labels are
+    unique there: a PUT of the label updates the one it has)."""
+    row = store.one(f"SELECT id FROM {table} WHERE project=? AND label=?", (project_id, label))
+    if row is not None:
+        kind = "a subject" if table == "subjects" else "an experiment"
+        raise ValueError(f"project {project_id!r} has {kind} {label!r} already ({row[0]})")
+
+
 def subject(
     store: Store, project_id: str, label: str, *, fields: Mapping[str, str] | None = None
 ) -> str:
     """Create a subject; returns its accession ID."""
     if store.one("SELECT 1 FROM projects WHERE id=?", (project_id,)) is None:
         raise ValueError(f"unknown project {project_id!r}")
+    _label_free(store, "subjects", project_id, label)
     data, custom = _split_fields(fields)
     with store.tx() as db:
         sid = create_subject(store, db, project_id, label, data=data)
@@ -124,6 +134,7 @@ def session(
 ) -> str:
     """Create an experiment under a subject (ID or label); returns its accession ID."""
     sid = _subject_id(store, project_id, subject_ref)
+    _label_free(store, "experiments", project_id, label)
     data, custom = _split_fields(fields)
     with store.tx() as db:
         eid = create_experiment(store, db, project_id, label, xsi_type, subject_id=sid, data=data)
@@ -194,6 +205,14 @@ def bulk(
     with store.tx() as db:
         if db.execute("SELECT 1 FROM projects WHERE id=?", (project_id,)).fetchone() is None:
             create_project(store, db, project_id)
+        labels = {f"SUBJ_{i:05d}" for i in range(1, n_subjects + 1)}
+        rows = db.execute("SELECT label FROM subjects WHERE project=?", (project_id,))
+        taken = sorted(labels.intersection(str(row[0]) for row in rows))
+        if taken:
+            raise ValueError(
+                f"project {project_id!r} has subjects {', '.join(taken[:3])}... already: "
+                "seed_bulk names its subjects SUBJ_00001...; seed another project"
+            )
         for i in range(1, n_subjects + 1):
             sid = free_accession(store, db, "S", "subjects")
             db.execute(

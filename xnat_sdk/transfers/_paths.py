@@ -21,7 +21,13 @@ from typing import Any
 from urllib.parse import quote
 
 from xnat_sdk.archives import temp_name
-from xnat_sdk.errors import XNATError, XNATFileExistsError, XNATLocalFileError, XNATValueError
+from xnat_sdk.errors import (
+    XNATError,
+    XNATFileExistsError,
+    XNATLocalFileError,
+    XNATValidationError,
+    XNATValueError,
+)
 
 __all__ = [
     "check_remotepath",
@@ -79,6 +85,22 @@ def check_remotepath(remotepath: str) -> str:
             "(no empty, '.' or '..' segments)"
         )
     return relative
+
+
+def check_scan_filter(scan_filter: object) -> None:
+    """Refuse a scan filter that is not text (``"ALL"``, or IDs and types, comma-separated):
+    a list of types is written ``"T1,FLAIR"``."""
+    if not isinstance(scan_filter, str):
+        hint = (
+            f' (write "{",".join(map(str, scan_filter))}")'
+            if isinstance(scan_filter, (list, tuple))
+            else ""
+        )
+        raise XNATValidationError(
+            "scan_filter",
+            f'expected "ALL" or scan IDs or types, comma-separated, got '
+            f"{type(scan_filter).__name__}{hint}",
+        )
 
 
 def scans_matching(scans: Mapping[str, Any], scan_filter: str) -> dict[str, str]:
