@@ -201,7 +201,9 @@ def get_files(
     plan = _one_per_target(plan, report)
     lock = threading.Lock()
     total = sum(item.size or 0 for item in plan)
-    with TransferProgress(verbose, overall_label=label, overall_total=total) as bars:
+    with TransferProgress(
+        verbose, overall_label=label, overall_total=total, drop_finished=True
+    ) as bars:
 
         def one(item: FileToGet) -> None:
             if is_verified(item):

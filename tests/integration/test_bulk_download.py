@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import pickle
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -197,3 +198,48 @@ def test_download_files_keeps_a_tree_the_user_loaded(
     ]
     assert len(walked) == 4 and project.subjects is subjects
     assert len(log) == 0
+
+
+def test_a_bulk_download_on_a_terminal_keeps_only_the_bars_under_way(
+    server: LocalXNAT, session: XNATSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every file's bar stayed on screen after it finished, and rich draws them all at each
+    refresh and at each new bar: 1,800 files of 2 kB took 30 s for 320 of them (6 MB of
+    terminal output). Now a small file moves the overall bar only, a large one has its
+    bar while it is under way."""
+    import io
+
+    from rich.progress import Progress
+
+    from xnat_sdk.progress import TransferProgress
+
+    name = f"BULK{next(_counter)}"
+    server.seed_bulk(name, 3, scans_per_session=2, files_per_scan=4, file_size=100)
+    eid = session.projects[name].subjects["SUBJ_00001"].experiments["SUBJ_00001_MR1"].id
+    big = server.seed_resource("scan", server.seed_scan(eid, "9", type="BIG"), "NIFTI")
+    server.seed_file(big, "big.nii", b"b" * (1 << 20))
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    added: list[str] = []
+    left: list[list[str]] = []
+    add_task, exit_bars = Progress.add_task, TransferProgress.__exit__
+
+    def add(self: Progress, description: str, *args: Any, **kwargs: Any) -> Any:
+        added.append(description)
+        return add_task(self, description, *args, **kwargs)
+
+    def leave(self: TransferProgress, *exc: Any) -> None:
+        if self._progress is not None:
+            left.append([task.description for task in self._progress.tasks])
+        exit_bars(self, *exc)
+
+    monkeypatch.setattr(Progress, "add_task", add)
+    monkeypatch.setattr(TransferProgress, "__exit__", leave)
+    monkeypatch.setattr("sys.stdout", Terminal())
+    report = session.projects[name].download_files(tmp_path, workers=3)
+    assert len(report.downloaded) == 25 and not report.failed
+    assert sorted(added) == sorted([name, "big.nii"])  # the overall bar and the large file's
+    assert left == [[name]]  # the large file's bar went when it was done
