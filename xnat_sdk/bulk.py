@@ -20,6 +20,7 @@ sessions with ``workers`` threads each.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -35,13 +36,21 @@ from xnat_sdk._objects.core import routed_experiment_uri
 from xnat_sdk.archives import safe_join
 from xnat_sdk.errors import (
     XNATError,
+    XNATFileExistsError,
     XNATIncompleteDownloadError,
+    XNATLocalFileError,
     XNATValidationError,
     XNATValueError,
 )
 from xnat_sdk.progress import TransferProgress
 from xnat_sdk.transfers import download_file, local_folder
-from xnat_sdk.transfers._paths import _safe_name, file_request_path, scans_matching, split_file_uri
+from xnat_sdk.transfers._paths import (
+    _local_files,
+    _safe_name,
+    file_request_path,
+    scans_matching,
+    split_file_uri,
+)
 
 if TYPE_CHECKING:
     from xnat_sdk.session import XNATSession
@@ -66,7 +75,8 @@ class FileToGet:
 @dataclass
 class DownloadReport:
     """What a bulk download did: files downloaded, files skipped (already there and
-    verified), files that failed (``{uri: message}``) and bytes transferred."""
+    verified), files that failed (``{uri: message}``, and in ``errors`` the typed error of
+    each) and bytes transferred."""
 
     downloaded: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
@@ -74,12 +84,24 @@ class DownloadReport:
     bytes: int = 0
     #: bytes of the downloaded and the skipped files together (what the run leaves in place)
     present_bytes: int = 0
+    #: the error of each failed file or session, by the key of ``failed``: an
+    #: :class:`~xnat_sdk.errors.XNATNotFoundError` (the file vanished from the server), an
+    #: :class:`~xnat_sdk.errors.XNATIntegrityError`, an
+    #: :class:`~xnat_sdk.errors.XNATLocalFileError` (``errno`` says which) ... (not compared:
+    #: errors are equal only to themselves; ``failed`` has their messages)
+    errors: dict[str, XNATError] = field(default_factory=dict, compare=False)
+
+    def add_failure(self, uri: str, error: XNATError) -> None:
+        """Record that ``uri`` failed with ``error`` (in ``failed`` and ``errors``)."""
+        self.failed[uri] = f"{type(error).__name__}: {error}"
+        self.errors[uri] = error.with_traceback(None)  # no frames kept alive by the report
 
     def merge(self, other: DownloadReport) -> None:
         """Add ``other``'s counts to this report."""
         self.downloaded += other.downloaded
         self.skipped += other.skipped
         self.failed.update(other.failed)
+        self.errors.update(other.errors)
         self.bytes += other.bytes
         self.present_bytes += other.present_bytes
 
@@ -156,9 +178,9 @@ def _one_per_target(plan: Sequence[FileToGet], report: DownloadReport) -> list[F
             continue  # the same file listed twice goes once
         reason = _taken_path(item.target, files, folders)
         if reason is not None:
-            report.failed[item.uri] = (
-                f"{reason}: not overwritten (download this one on its own, with download())"
-            )
+            error = XNATFileExistsError(f"{reason}: not overwritten")
+            error.remedy = "download this one on its own, with download()"
+            report.add_failure(item.uri, error)
             continue
         files[item.target] = item.uri
         for folder in item.target.parents:
@@ -195,46 +217,86 @@ def get_files(
     label: str = "files",
 ) -> DownloadReport:
     """Download the files of ``plan`` not already there and verified, ``workers`` at a time
-    (one progress bar per file and one overall bar on a terminal)."""
+    (on a terminal, an overall bar and one bar per large file under way). When the local
+    disk is full, over quota or read-only, no further file is started (each is reported)."""
     _check_workers(workers)
     report = DownloadReport()
     plan = _one_per_target(plan, report)
-    lock = threading.Lock()
     total = sum(item.size or 0 for item in plan)
     with TransferProgress(
         verbose, overall_label=label, overall_total=total, drop_finished=True
     ) as bars:
-
-        def one(item: FileToGet) -> None:
-            if is_verified(item):
-                with lock:
-                    report.skipped.append(item.uri)
-                    report.present_bytes += item.target.stat().st_size
-                bars.advance_overall(item.size or 0)
-                return
-            try:
-                download_file(
-                    session,
-                    file_request_path(item.uri),
-                    item.target,
-                    verbose=False,
-                    expected_md5=item.digest,
-                    expected_size=item.size,
-                    update_func=bars.task(item.target.name, item.size),
-                )
-            except (XNATError, OSError) as exc:
-                with lock:
-                    report.failed[item.uri] = f"{type(exc).__name__}: {exc}"
-                return
-            with lock:
-                report.downloaded.append(item.uri)
-                size = item.target.stat().st_size
-                report.bytes += size
-                report.present_bytes += size
-
+        fetch = _Fetch(session, report, bars)
         with ThreadPoolExecutor(workers, thread_name_prefix="xnat-sdk-bulk") as pool:
-            list(pool.map(one, plan))
+            list(pool.map(fetch, plan))
     return report
+
+
+#: errnos of local errors that every later file would meet too (the disk is full, over
+#: quota or read-only): the run starts no further file
+_WHOLE_TARGET = frozenset(
+    code for code in (getattr(errno, name, None) for name in ("ENOSPC", "EDQUOT", "EROFS")) if code
+)
+
+
+class _Fetch:
+    """One file of a :func:`get_files` run: skipped when verified, else downloaded; the
+    outcome goes into the run's report."""
+
+    def __init__(self, session: XNATSession, report: DownloadReport, bars: TransferProgress):
+        self._session = session
+        self._report = report
+        self._bars = bars
+        self._lock = threading.Lock()
+        self._stopped: XNATLocalFileError | None = None  # the error that ended the run
+
+    def __call__(self, item: FileToGet) -> None:
+        stopped = self._stopped
+        if stopped is not None:
+            reason = f"not started: an earlier file failed with {stopped.reason} ({stopped.path})"
+            self._fail(item.uri, XNATLocalFileError(str(item.target), reason, stopped.errno))
+            return
+        try:
+            present = self._verified(item)
+            size = self._download(item) if present is None else present
+        except XNATError as exc:
+            if isinstance(exc, XNATLocalFileError) and exc.errno in _WHOLE_TARGET:
+                self._stopped = self._stopped or exc
+            self._fail(item.uri, exc)
+            return
+        with self._lock:
+            if present is not None:
+                self._report.skipped.append(item.uri)
+            else:
+                self._report.downloaded.append(item.uri)
+                self._report.bytes += size
+            self._report.present_bytes += size
+        if present is not None:
+            self._bars.advance_overall(item.size or 0)
+
+    @staticmethod
+    def _verified(item: FileToGet) -> int | None:
+        """The size of the file already there and verified, else None (a file that cannot
+        be read to verify it raises :class:`XNATLocalFileError`: it is not replaced)."""
+        with _local_files(item.target, "reading the file there to verify it"):
+            return item.target.stat().st_size if is_verified(item) else None
+
+    def _download(self, item: FileToGet) -> int:
+        with _local_files(item.target, "downloading"):
+            download_file(
+                self._session,
+                file_request_path(item.uri),
+                item.target,
+                verbose=False,
+                expected_md5=item.digest,
+                expected_size=item.size,
+                update_func=self._bars.task(item.target.name, item.size),
+            )
+            return item.size if item.size is not None else item.target.stat().st_size
+
+    def _fail(self, uri: str, error: XNATError) -> None:
+        with self._lock:
+            self._report.add_failure(uri, error)
 
 
 def _raise_failures(report: DownloadReport) -> None:
@@ -291,19 +353,20 @@ def download_sessions(
     if not pairs:
         return DownloadReport()
     session = pairs[0][0]._xnat_bound_session()
-    unlisted: dict[str, str] = {}
+    unlisted: dict[str, XNATError] = {}
 
     def planned(pair: tuple[Any, Path]) -> list[FileToGet]:
         try:
             return plan_session(pair[0], pair[1], scan_filter)
         except XNATError as exc:  # this session's files stay unknown; the others go on
-            unlisted[f"{pair[0].uri}/scans/ALL/files"] = f"{type(exc).__name__}: {exc}"
+            unlisted[f"{pair[0].uri}/scans/ALL/files"] = exc
             return []
 
     with ThreadPoolExecutor(workers) as pool:
         plans = list(pool.map(planned, pairs))
     plan = [item for found in plans for item in found]
     report = get_files(session, plan, workers=workers, verbose=verbose, label=label)
-    report.failed.update(unlisted)
+    for uri, error in unlisted.items():
+        report.add_failure(uri, error)
     _raise_failures(report)
     return report

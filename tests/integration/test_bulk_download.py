@@ -4,6 +4,7 @@ failing file leaves the rest."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import pickle
 from pathlib import Path
@@ -13,7 +14,13 @@ import pytest
 
 from tests.integration.conftest import RequestLog
 from xnat_sdk import bulk
-from xnat_sdk.errors import XNATIncompleteDownloadError, XNATTransferError
+from xnat_sdk.errors import (
+    XNATIncompleteDownloadError,
+    XNATLocalFileError,
+    XNATNotFoundError,
+    XNATServerError,
+    XNATTransferError,
+)
 from xnat_sdk.session import XNATSession
 from xnat_sdk.testing.local import LocalXNAT
 
@@ -243,3 +250,82 @@ def test_a_bulk_download_on_a_terminal_keeps_only_the_bars_under_way(
     assert len(report.downloaded) == 25 and not report.failed
     assert sorted(added) == sorted([name, "big.nii"])  # the overall bar and the large file's
     assert left == [[name]]  # the large file's bar went when it was done
+
+
+def test_the_report_holds_the_typed_error_of_each_failure(
+    server: LocalXNAT, session: XNATSession, tmp_path: Path
+) -> None:
+    """``failed`` held only messages: a script could not tell a file that vanished from
+    the server (404: no use retrying) from a transient failure or a bad digest."""
+    name = _project(server)
+    experiment = session.projects[name].subjects["S1"].experiments["S1_MR"]
+    files = experiment.scans["1"].resources["DICOM"].files
+    gone, broken = (files[f"d/{n}.dcm"].uri for n in (0, 1))
+    server.faults.answer_next("File not found.", status=404, prefix=gone)
+    server.faults.fail_next(50, status=500, prefix=broken)
+    with pytest.raises(XNATIncompleteDownloadError) as caught:
+        bulk.sync_session(experiment, tmp_path, workers=1)
+    errors = caught.value.report.errors
+    assert set(errors) == set(caught.value.report.failed) == {gone, broken}
+    assert isinstance(errors[gone], XNATNotFoundError) and errors[gone].status == 404
+    assert isinstance(errors[broken], XNATServerError) and errors[broken].status == 500
+    back = pickle.loads(pickle.dumps(caught.value))  # from a worker process
+    assert isinstance(back.report.errors[gone], XNATNotFoundError)
+    assert len(_tree(tmp_path / "S1_MR")) == 3
+
+
+def test_a_full_disk_starts_no_further_file(
+    server: LocalXNAT,
+    session: XNATSession,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A full disk (or a quota, or a read-only mount) failed every file in turn: each one
+    was requested and written until the disk refused it, across the whole archive. Now the
+    first such error stops the run: the files not started are reported with it."""
+    from xnat_sdk.transfers import _download
+
+    name = _project(server)
+    experiment = session.projects[name].subjects["S1"].experiments["S1_MR"]
+    pump = _download._Body._pump
+
+    def full(self: Any, write: Any, *args: Any) -> None:
+        def refuse(chunk: bytes) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        pump(self, refuse, *args)
+
+    monkeypatch.setattr(_download._Body, "_pump", full)
+    server.faults.start_recording()
+    with pytest.raises(XNATIncompleteDownloadError, match="No space left") as caught:
+        bulk.sync_session(experiment, tmp_path, workers=1)
+    assert len([r for r in server.faults.recorded() if "/files/" in r.path]) == 1
+    report = caught.value.report
+    assert len(report.failed) == 5 and not report.downloaded
+    assert sum("not started" in message for message in report.failed.values()) == 4
+    assert {e.errno for e in report.errors.values() if isinstance(e, OSError)} == {errno.ENOSPC}
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]  # no partial file either
+
+
+def test_a_file_there_that_cannot_be_read_is_reported_not_raised(
+    server: LocalXNAT, session: XNATSession, tmp_path: Path
+) -> None:
+    """A folder where a file goes, of the very size the listing gives (a folder's own size
+    on disk), was read to verify it: the raw IsADirectoryError ended the whole download."""
+    name = f"BULK{next(_counter)}"
+    server.seed_project(name)
+    server.seed_subject(name, "S1")
+    eid = server.seed_session(name, "S1", "S1_MR")
+    resource = server.seed_resource("scan", server.seed_scan(eid, "1", type="T1"), "DICOM")
+    folder = tmp_path / "S1_MR/scans/1-T1/resources/DICOM/files/a.dcm"
+    (folder / "inside").mkdir(parents=True)
+    server.seed_file(resource, "a.dcm", b"a" * folder.stat().st_size)
+    server.seed_file(resource, "b.dcm", b"b" * 10)
+    experiment = session.projects[name].subjects["S1"].experiments["S1_MR"]
+    with pytest.raises(XNATIncompleteDownloadError) as caught:
+        bulk.sync_session(experiment, tmp_path)
+    ((uri, error),) = caught.value.report.errors.items()
+    assert uri.endswith("/a.dcm") and isinstance(error, XNATLocalFileError)
+    assert "verify" in str(error)
+    assert caught.value.report.downloaded == [uri.replace("/a.dcm", "/b.dcm")]
+    assert (folder / "inside").is_dir()  # what was there stays
