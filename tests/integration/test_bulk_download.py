@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import os
 import pickle
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ import pytest
 
 from tests.integration.conftest import RequestLog
 from xnat_sdk import bulk
+from xnat_sdk.archives import temp_name, temp_owner
 from xnat_sdk.errors import (
     XNATIncompleteDownloadError,
     XNATLocalFileError,
@@ -329,3 +332,26 @@ def test_a_file_there_that_cannot_be_read_is_reported_not_raised(
     assert "verify" in str(error)
     assert caught.value.report.downloaded == [uri.replace("/a.dcm", "/b.dcm")]
     assert (folder / "inside").is_dir()  # what was there stays
+
+
+@pytest.mark.skipif(os.name != "posix", reason="leftovers are swept on POSIX only")
+def test_a_rerun_removes_the_day_old_partial_files_of_another_host(
+    server: LocalXNAT, session: XNATSession, tmp_path: Path
+) -> None:
+    """On shared storage a node killed mid-download left its ``.part`` file; the rerun ran
+    on another node, which kept it for ever (only this host's dead processes were swept):
+    hidden partial copies of the largest files piled up. A day untouched, it goes now; a
+    recent one (a transfer still under way there) stays."""
+    name = _project(server)
+    experiment = session.projects[name].subjects["S1"].experiments["S1_MR"]
+    folder = tmp_path / "S1_MR/scans/1-T1/resources/DICOM/files/d"
+    folder.mkdir(parents=True)
+    host, _, _ = temp_owner(temp_name("x")) or ("", 0, False)
+    other = "00000000" if host != "00000000" else "ffffffff"
+    old, recent = (folder / f".0.dcm.xnat-{other}-{pid}-0123abcd.part" for pid in (7, 8))
+    for part in (old, recent):
+        part.write_bytes(b"half")
+    os.utime(old, (time.time() - 2 * 86400,) * 2)
+    bulk.sync_session(experiment, tmp_path)
+    assert not old.exists() and recent.exists()
+    assert {p.name for p in folder.iterdir()} == {recent.name, "0.dcm", "1.dcm", "2.dcm"}
