@@ -53,6 +53,7 @@ __all__ = [
     "temp_beside",
     "temp_name",
     "temp_owner",
+    "temp_stem",
     "write_tar",
 ]
 
@@ -81,10 +82,15 @@ def temp_name(name: str | None) -> str:
     owner = f"{_host_tag()}-{os.getpid()}-{os.urandom(4).hex()}"
     if name is None:
         return f".xnat-sdk-{owner}"
+    return f".{temp_stem(name)}.xnat-{owner}.part"
+
+
+def temp_stem(name: str) -> str:
+    """The part of ``name`` that its temporary names start with (after the dot)."""
     stem = name[:60]
     while len(os.fsencode(stem)) > 120:  # file names are limited in bytes (often 255)
         stem = stem[:-1]
-    return f".{stem}.xnat-{owner}.part"
+    return stem
 
 
 def temp_owner(name: str) -> tuple[str, int, bool] | None:

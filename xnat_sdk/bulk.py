@@ -11,7 +11,9 @@ temporary name and renamed once verified, so a killed run leaves no half file un
 final name. A file that fails (or a session whose listing fails) is reported and the
 others go on; the call then raises :class:`~xnat_sdk.errors.XNATIncompleteDownloadError`
 naming it and holding the report (nothing verified is lost). Two files of one local path
-are never written over each other (the second is reported).
+are never written over each other (the second is reported). Runs sharing a target download
+each file once: a file under way holds a claim (:mod:`xnat_sdk.transfers._claims`), which
+other runs wait for at their end.
 
 :func:`sync_session` is a plain module-level function, so it is also what to hand
 ``session.map(..., executor=dask_client)``: each worker process then downloads its
@@ -44,6 +46,7 @@ from xnat_sdk.errors import (
 )
 from xnat_sdk.progress import TransferProgress
 from xnat_sdk.transfers import download_file, local_folder
+from xnat_sdk.transfers._claims import claim, holder_at_work
 from xnat_sdk.transfers._paths import (
     _local_files,
     _safe_name,
@@ -229,6 +232,7 @@ def get_files(
         fetch = _Fetch(session, report, bars)
         with ThreadPoolExecutor(workers, thread_name_prefix="xnat-sdk-bulk") as pool:
             list(pool.map(fetch, plan))
+            list(pool.map(fetch.waiting, fetch.deferred))  # another process had them
     return report
 
 
@@ -240,8 +244,9 @@ _WHOLE_TARGET = frozenset(
 
 
 class _Fetch:
-    """One file of a :func:`get_files` run: skipped when verified, else downloaded; the
-    outcome goes into the run's report."""
+    """One file of a :func:`get_files` run: skipped when verified, else downloaded under
+    its claim (see :mod:`xnat_sdk.transfers._claims`), or put off (``deferred``) while
+    another process holds that claim; the outcome goes into the run's report."""
 
     def __init__(self, session: XNATSession, report: DownloadReport, bars: TransferProgress):
         self._session = session
@@ -249,8 +254,20 @@ class _Fetch:
         self._bars = bars
         self._lock = threading.Lock()
         self._stopped: XNATLocalFileError | None = None  # the error that ended the run
+        self.deferred: list[FileToGet] = []  # files another process was downloading
+        chosen = session.request_timeout
+        limit = chosen[1] if isinstance(chosen, tuple) else chosen
+        self._limit = float(limit) if limit else 300.0  # a holder silent this long is stuck
 
     def __call__(self, item: FileToGet) -> None:
+        self._one(item, wait=False)
+
+    def waiting(self, item: FileToGet) -> None:
+        """Get a deferred file: wait for its claim (while its holder is at work), then
+        skip it if the holder completed it."""
+        self._one(item, wait=True)
+
+    def _one(self, item: FileToGet, wait: bool) -> None:
         stopped = self._stopped
         if stopped is not None:
             reason = f"not started: an earlier file failed with {stopped.reason} ({stopped.path})"
@@ -258,21 +275,40 @@ class _Fetch:
             return
         try:
             present = self._verified(item)
-            size = self._download(item) if present is None else present
+            got = (True, present) if present is not None else self._get(item, wait)
         except XNATError as exc:
             if isinstance(exc, XNATLocalFileError) and exc.errno in _WHOLE_TARGET:
                 self._stopped = self._stopped or exc
             self._fail(item.uri, exc)
             return
         with self._lock:
-            if present is not None:
+            if got is None:
+                self.deferred.append(item)
+                return
+            skipped, size = got
+            if skipped:
                 self._report.skipped.append(item.uri)
             else:
                 self._report.downloaded.append(item.uri)
                 self._report.bytes += size
             self._report.present_bytes += size
-        if present is not None:
+        if skipped:
             self._bars.advance_overall(item.size or 0)
+
+    def _get(self, item: FileToGet, wait: bool) -> tuple[bool, int] | None:
+        """Download ``item`` under its claim: ``(False, size)``; ``(True, size)`` when, the
+        claim held, the file is there and verified (another process completed it); None
+        when another process holds the claim and ``wait`` is False."""
+        with _local_files(item.target.parent, "creating the folder"):
+            item.target.parent.mkdir(parents=True, exist_ok=True)
+        at_work = holder_at_work(item.target, self._limit) if wait else None
+        with claim(item.target, at_work) as held:
+            if not held and not wait:
+                return None
+            present = self._verified(item) if held else None  # else: its holder is stuck
+            if present is not None:
+                return True, present
+            return False, self._download(item)
 
     @staticmethod
     def _verified(item: FileToGet) -> int | None:

@@ -9,6 +9,7 @@ import hashlib
 import os
 import pickle
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -355,3 +356,46 @@ def test_a_rerun_removes_the_day_old_partial_files_of_another_host(
     bulk.sync_session(experiment, tmp_path)
     assert not old.exists() and recent.exists()
     assert {p.name for p in folder.iterdir()} == {recent.name, "0.dcm", "1.dcm", "2.dcm"}
+
+
+def test_two_runs_into_one_target_download_each_file_once(
+    server: LocalXNAT, session: XNATSession, tmp_path: Path
+) -> None:
+    """Two processes (cluster nodes on shared storage) downloading one project into one
+    folder each fetched nearly every file (3 runs of 1,800 files: 4,830 GETs) and reported
+    it downloaded. Now a file under way elsewhere is put off, then found verified."""
+    name = _project(server)
+    experiment = session.projects[name].subjects["S1"].experiments["S1_MR"]
+    server.faults.set_delay(0.03)
+    server.faults.start_recording()
+    with ThreadPoolExecutor(2) as pool:  # each its own claims: as two processes
+        runs = list(pool.map(lambda _: bulk.sync_session(experiment, tmp_path, workers=1), "ab"))
+    assert len([r for r in server.faults.recorded() if "/files/" in r.path]) == 5
+    first, second = (set(run.downloaded) for run in runs)
+    assert not first & second and len(first | second) == 5
+    assert all(set(run.downloaded) | set(run.skipped) == first | second for run in runs)
+    assert len(_tree(tmp_path / "S1_MR")) == 5
+    assert not [p for p in tmp_path.rglob(".*")]  # no claim file left
+
+
+@pytest.mark.skipif(os.name != "posix", reason="claims need flock")
+def test_a_claim_whose_holder_is_stuck_is_waited_for_one_read_timeout(
+    server: LocalXNAT, session: XNATSession, tmp_path: Path
+) -> None:
+    """A file claimed by a process that writes nothing (stopped, say) is downloaded once
+    its holder has been silent for the read timeout: the run neither hangs nor skips it."""
+    import fcntl
+
+    from xnat_sdk.transfers._claims import claim_path
+
+    name = _project(server)
+    experiment = session.projects[name].subjects["S1"].experiments["S1_MR"]
+    target = tmp_path / "S1_MR/scans/1-T1/resources/SNAP/files/t1.png"
+    target.parent.mkdir(parents=True)
+    with claim_path(target).open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # a holder at a standstill
+        session.request_timeout = (5.0, 0.3)
+        started = time.monotonic()
+        report = bulk.sync_session(experiment, tmp_path)
+    assert 0.3 <= time.monotonic() - started < 3
+    assert len(report.downloaded) == 5 and target.read_bytes() == b"png" * 10
