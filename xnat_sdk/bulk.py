@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from xnat_sdk._answers import fetch, whole_number
 from xnat_sdk._objects.core import routed_experiment_uri
-from xnat_sdk.archives import safe_join
+from xnat_sdk.archives import safe_join, sweep_leftovers
 from xnat_sdk.errors import (
     XNATError,
     XNATFileExistsError,
@@ -273,7 +273,8 @@ class _Fetch:
             reason = f"not started: an earlier file failed with {stopped.reason} ({stopped.path})"
             self._fail(item.uri, XNATLocalFileError(str(item.target), reason, stopped.errno))
             return
-        try:
+        sweep_leftovers(item.target.parent)  # a killed run's partial files, also where
+        try:  # nothing is left to download
             present = self._verified(item)
             got = (True, present) if present is not None else self._get(item, wait)
         except XNATError as exc:

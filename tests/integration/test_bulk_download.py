@@ -8,6 +8,8 @@ import errno
 import hashlib
 import os
 import pickle
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -399,3 +401,26 @@ def test_a_claim_whose_holder_is_stuck_is_waited_for_one_read_timeout(
         report = bulk.sync_session(experiment, tmp_path)
     assert 0.3 <= time.monotonic() - started < 3
     assert len(report.downloaded) == 5 and target.read_bytes() == b"png" * 10
+
+
+@pytest.mark.skipif(os.name != "posix", reason="leftovers are swept on POSIX only")
+def test_a_rerun_with_nothing_to_download_still_removes_a_killed_runs_partial_file(
+    server: LocalXNAT, session: XNATSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Leftovers were swept only by a download into their folder: when another run had
+    completed the file a killed run was writing, its partial copy stayed for ever."""
+    from xnat_sdk import archives
+
+    name = _project(server)
+    experiment = session.projects[name].subjects["S1"].experiments["S1_MR"]
+    bulk.sync_session(experiment, tmp_path)
+    code = "import os; print(os.getpid())"
+    ended = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    killed = int(ended.stdout)  # a process that has ended
+    leftover = tmp_path / "S1_MR/scans/1-T1/resources/SNAP/files" / temp_name("t1.png")
+    leftover = leftover.with_name(leftover.name.replace(f"-{os.getpid()}-", f"-{killed}-"))
+    leftover.write_bytes(b"pn")
+    monkeypatch.setattr(archives, "_swept", {})  # a new process
+    again = bulk.sync_session(experiment, tmp_path)
+    assert len(again.skipped) == 5
+    assert not leftover.exists()
