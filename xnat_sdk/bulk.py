@@ -77,7 +77,8 @@ class FileToGet:
 
 @dataclass
 class DownloadReport:
-    """What a bulk download did: files downloaded, files skipped (already there and
+    """What a bulk download did: files downloaded (``replaced``: those of them that took
+    the place of a file of another size or MD5), files skipped (already there and
     verified), files that failed (``{uri: message}``, and in ``errors`` the typed error of
     each) and bytes transferred."""
 
@@ -93,6 +94,9 @@ class DownloadReport:
     #: :class:`~xnat_sdk.errors.XNATLocalFileError` (``errno`` says which) ... (not compared:
     #: errors are equal only to themselves; ``failed`` has their messages)
     errors: dict[str, XNATError] = field(default_factory=dict, compare=False)
+    #: the downloaded files that replaced another file at their local path (of another
+    #: size or MD5: cut short, changed there, or changed on the server since)
+    replaced: list[str] = field(default_factory=list)
 
     def add_failure(self, uri: str, error: XNATError) -> None:
         """Record that ``uri`` failed with ``error`` (in ``failed`` and ``errors``)."""
@@ -105,6 +109,7 @@ class DownloadReport:
         self.skipped += other.skipped
         self.failed.update(other.failed)
         self.errors.update(other.errors)
+        self.replaced += other.replaced
         self.bytes += other.bytes
         self.present_bytes += other.present_bytes
 
@@ -276,7 +281,7 @@ class _Fetch:
         sweep_leftovers(item.target.parent)  # a killed run's partial files, also where
         try:  # nothing is left to download
             present = self._verified(item)
-            got = (True, present) if present is not None else self._get(item, wait)
+            got = ("skipped", present) if present is not None else self._get(item, wait)
         except XNATError as exc:
             if isinstance(exc, XNATLocalFileError) and exc.errno in _WHOLE_TARGET:
                 self._stopped = self._stopped or exc
@@ -286,20 +291,23 @@ class _Fetch:
             if got is None:
                 self.deferred.append(item)
                 return
-            skipped, size = got
-            if skipped:
+            outcome, size = got
+            if outcome == "skipped":
                 self._report.skipped.append(item.uri)
             else:
                 self._report.downloaded.append(item.uri)
                 self._report.bytes += size
+                if outcome == "replaced":
+                    self._report.replaced.append(item.uri)
             self._report.present_bytes += size
-        if skipped:
+        if outcome == "skipped":
             self._bars.advance_overall(item.size or 0)
 
-    def _get(self, item: FileToGet, wait: bool) -> tuple[bool, int] | None:
-        """Download ``item`` under its claim: ``(False, size)``; ``(True, size)`` when, the
-        claim held, the file is there and verified (another process completed it); None
-        when another process holds the claim and ``wait`` is False."""
+    def _get(self, item: FileToGet, wait: bool) -> tuple[str, int] | None:
+        """Download ``item`` under its claim: ``("downloaded", size)``, or ``("replaced",
+        size)`` when another file was there; ``("skipped", size)`` when, the claim held,
+        the file is there and verified (another process completed it); None when another
+        process holds the claim and ``wait`` is False."""
         with _local_files(item.target.parent, "creating the folder"):
             item.target.parent.mkdir(parents=True, exist_ok=True)
         at_work = holder_at_work(item.target, self._limit) if wait else None
@@ -308,8 +316,9 @@ class _Fetch:
                 return None
             present = self._verified(item) if held else None  # else: its holder is stuck
             if present is not None:
-                return True, present
-            return False, self._download(item)
+                return "skipped", present
+            there = os.path.lexists(item.target)
+            return ("replaced" if there else "downloaded"), self._download(item)
 
     @staticmethod
     def _verified(item: FileToGet) -> int | None:

@@ -82,6 +82,7 @@ def test_download_files_has_the_layout_of_download_dir_and_resumes(
     missing.unlink()
     repaired = project.download_files(tmp_path / "files", verbose=False)
     assert sorted(Path(u).name for u in repaired.downloaded) == ["0.dcm", "t1.png"]
+    assert [Path(u).name for u in repaired.replaced] == ["0.dcm"]  # the other was missing
     assert len(repaired.skipped) == 8
     assert _tree(folder) == _tree(zipped)
 
