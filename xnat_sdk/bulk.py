@@ -27,7 +27,7 @@ import hashlib
 import os
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -236,8 +236,12 @@ def get_files(
     ) as bars:
         fetch = _Fetch(session, report, bars)
         with ThreadPoolExecutor(workers, thread_name_prefix="xnat-sdk-bulk") as pool:
-            list(pool.map(fetch, plan))
-            list(pool.map(fetch.waiting, fetch.deferred))  # another process had them
+            try:
+                list(pool.map(fetch, plan))
+                list(pool.map(fetch.waiting, fetch.deferred))  # another process had them
+            except BaseException:  # Ctrl-C: files under way end, waits for claims too
+                fetch.cancelled.set()
+                raise
     return report
 
 
@@ -260,6 +264,7 @@ class _Fetch:
         self._lock = threading.Lock()
         self._stopped: XNATLocalFileError | None = None  # the error that ended the run
         self.deferred: list[FileToGet] = []  # files another process was downloading
+        self.cancelled = threading.Event()  # the run was interrupted: wait for no claim
         chosen = session.request_timeout
         limit = chosen[1] if isinstance(chosen, tuple) else chosen
         self._limit = float(limit) if limit else 300.0  # a holder silent this long is stuck
@@ -310,15 +315,20 @@ class _Fetch:
         process holds the claim and ``wait`` is False."""
         with _local_files(item.target.parent, "creating the folder"):
             item.target.parent.mkdir(parents=True, exist_ok=True)
-        at_work = holder_at_work(item.target, self._limit) if wait else None
-        with claim(item.target, at_work) as held:
-            if not held and not wait:
+        with claim(item.target, self._holder_at_work(item.target) if wait else None) as held:
+            if not held and (not wait or self.cancelled.is_set()):
                 return None
             present = self._verified(item) if held else None  # else: its holder is stuck
             if present is not None:
                 return "skipped", present
             there = os.path.lexists(item.target)
             return ("replaced" if there else "downloaded"), self._download(item)
+
+    def _holder_at_work(self, target: Path) -> Callable[[], bool]:
+        """Whether to go on waiting for the claim on ``target``: while its holder writes,
+        for at most the read timeout without a byte, and never once the run is cancelled."""
+        at_work = holder_at_work(target, self._limit)
+        return lambda: not self.cancelled.is_set() and at_work()
 
     @staticmethod
     def _verified(item: FileToGet) -> int | None:

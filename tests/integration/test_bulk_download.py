@@ -425,3 +425,33 @@ def test_a_rerun_with_nothing_to_download_still_removes_a_killed_runs_partial_fi
     again = bulk.sync_session(experiment, tmp_path)
     assert len(again.skipped) == 5
     assert not leftover.exists()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="claims need flock")
+def test_ctrl_c_ends_a_wait_for_a_claim_at_once(
+    server: LocalXNAT, session: XNATSession, tmp_path: Path
+) -> None:
+    """Ctrl-C while a run waits for another's claim returns at once, not when the other
+    run is done (or after the read timeout)."""
+    import fcntl
+    import signal
+    import threading
+
+    from xnat_sdk.transfers._claims import claim_path
+
+    name = _project(server)
+    experiment = session.projects[name].subjects["S1"].experiments["S1_MR"]
+    target = tmp_path / "S1_MR/scans/1-T1/resources/SNAP/files/t1.png"
+    target.parent.mkdir(parents=True)
+    session.request_timeout = (5.0, 3.0)
+    main = threading.main_thread().ident
+    assert main is not None
+    with claim_path(target).open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another run at work on it
+        timer = threading.Timer(0.5, signal.pthread_kill, (main, signal.SIGINT))
+        started = time.monotonic()
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            bulk.sync_session(experiment, tmp_path)
+        assert time.monotonic() - started < 1.5
+    assert not target.exists()  # not downloaded unclaimed on the way out either
