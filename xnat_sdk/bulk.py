@@ -168,6 +168,16 @@ def is_verified(item: FileToGet) -> bool:
     return _md5(item.target) == item.digest.lower()
 
 
+def target_folder(target_dir: object) -> Path:
+    """``target_dir`` checked and made (with its parents): a folder that cannot be made
+    there (inside a file, say) raises :class:`~xnat_sdk.errors.XNATLocalFileError` before
+    anything is listed, not one failure per file after every listing was read."""
+    root = local_folder(target_dir, "target_dir")
+    with _local_files(root, "creating the target folder"):
+        root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
 def _check_workers(workers: object) -> None:
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise XNATValidationError("workers", f"expected an int >= 1, got {workers!r}")
@@ -381,7 +391,7 @@ def sync_session(
 
     if not isinstance(experiment, ImageSessionBase):
         raise XNATValueError(f"expected an image session, got {experiment!r}")
-    root = local_folder(target_dir, "target_dir")
+    root = target_folder(target_dir)
     name = folder if folder is not None else str(getattr(experiment, "label", "") or "")
     where = root / _safe_name(name) if name else root
     plan = plan_session(experiment, where, scan_filter)

@@ -1225,7 +1225,7 @@ class XNATSession(Walks):
         listing...) into ``target_dir/{project}/{session label}/scans/...``, file by file,
         ``workers`` at a time; files already there with the listed size and MD5 are skipped,
         so a rerun fetches only what is missing (see :mod:`xnat_sdk.bulk`)."""
-        from xnat_sdk.bulk import download_sessions
+        from xnat_sdk.bulk import download_sessions, target_folder
         from xnat_sdk.transfers import local_folder
         from xnat_sdk.transfers._paths import _safe_name
 
@@ -1242,6 +1242,7 @@ class XNATSession(Walks):
             seen.add(found.uri)
             project = str(getattr(found, "project", "") or "")
             pairs.append((found, root / _safe_name(project) / _safe_name(found._folder_name())))
+        target_folder(root)  # made once the sessions are checked
         return download_sessions(
             pairs, scan_filter=scan_filter, workers=workers, verbose=verbose, label="download"
         )

@@ -455,3 +455,23 @@ def test_ctrl_c_ends_a_wait_for_a_claim_at_once(
             bulk.sync_session(experiment, tmp_path)
         assert time.monotonic() - started < 1.5
     assert not target.exists()  # not downloaded unclaimed on the way out either
+
+
+def test_a_target_inside_a_file_is_refused_before_any_listing(
+    server: LocalXNAT, session: XNATSession, tmp_path: Path, log: RequestLog
+) -> None:
+    """A target folder that cannot be made (inside a file) read every session's file
+    listing, then failed every file one by one (one report entry each)."""
+    project = session.projects[_project(server)]
+    project.subjects  # noqa: B018 (the tree's first listing, before the log)
+    (tmp_path / "file").write_text("x")
+    log.clear()
+    for download in (
+        lambda: project.download_files(tmp_path / "file" / "out", verbose=False),
+        lambda: session.download_files(
+            project.subjects["S1"].experiments.values(), tmp_path / "file" / "out"
+        ),
+    ):
+        with pytest.raises(XNATLocalFileError, match="creating the target folder"):
+            download()
+    assert not [path for path in log.paths() if "/files" in path]
