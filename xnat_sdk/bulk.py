@@ -293,8 +293,9 @@ class _Fetch:
             reason = f"not started: an earlier file failed with {stopped.reason} ({stopped.path})"
             self._fail(item.uri, XNATLocalFileError(str(item.target), reason, stopped.errno))
             return
-        sweep_leftovers(item.target.parent)  # a killed run's partial files, also where
-        try:  # nothing is left to download
+        # a killed run's partial files go, also from folders with nothing left to download
+        sweep_leftovers(item.target.parent)
+        try:
             present = self._verified(item)
             got = ("skipped", present) if present is not None else self._get(item, wait)
         except XNATError as exc:
