@@ -44,7 +44,7 @@ from xnat_sdk.errors import (
     XNATValidationError,
     XNATValueError,
 )
-from xnat_sdk.progress import TransferProgress
+from xnat_sdk.progress import ProgressCallback, TransferProgress
 from xnat_sdk.transfers import download_file, local_folder
 from xnat_sdk.transfers._claims import claim, holder_at_work
 from xnat_sdk.transfers._paths import (
@@ -262,6 +262,10 @@ _WHOLE_TARGET = frozenset(
 )
 
 
+class _Cancelled(Exception):
+    """The run was interrupted (the download under way stops)."""
+
+
 class _Fetch:
     """One file of a :func:`get_files` run: skipped when verified, else downloaded under
     its claim (see :mod:`xnat_sdk.transfers._claims`), or put off (``deferred``) while
@@ -357,9 +361,20 @@ class _Fetch:
                 verbose=False,
                 expected_md5=item.digest,
                 expected_size=item.size,
-                update_func=self._bars.task(item.target.name, item.size),
+                update_func=self._unless_cancelled(self._bars.task(item.target.name, item.size)),
             )
             return item.size if item.size is not None else item.target.stat().st_size
+
+    def _unless_cancelled(self, bar: ProgressCallback) -> ProgressCallback:
+        """``bar``, raising :class:`_Cancelled` at the next chunk once the run is cancelled
+        (Ctrl-C ends a large download under way, its temporary file removed)."""
+
+        def update(done: int, total: int | None, finished: bool) -> None:
+            if not finished and self.cancelled.is_set():
+                raise _Cancelled
+            bar(done, total, finished)
+
+        return update
 
     def _fail(self, uri: str, error: XNATError) -> None:
         with self._lock:

@@ -475,3 +475,41 @@ def test_a_target_inside_a_file_is_refused_before_any_listing(
         with pytest.raises(XNATLocalFileError, match="creating the target folder"):
             download()
     assert not [path for path in log.paths() if "/files" in path]
+
+
+def test_ctrl_c_stops_a_large_download_under_way(
+    server: LocalXNAT, session: XNATSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C waited for every download under way to complete (a large file on a slow
+    link: minutes); now each stops at its next chunk, its temporary file removed."""
+    import signal
+    import threading
+
+    from xnat_sdk.transfers import _download
+
+    name = f"BULK{next(_counter)}"
+    server.seed_project(name)
+    server.seed_subject(name, "S1")
+    eid = server.seed_session(name, "S1", "S1_MR")
+    resource = server.seed_resource("scan", server.seed_scan(eid, "1", type="T1"), "NIFTI")
+    server.seed_file(resource, "big.nii", b"n" * (3 << 20))
+    experiment = session.projects[name].subjects["S1"].experiments["S1_MR"]
+    pump = _download._Body._pump
+
+    def slow(self: Any, write: Any, chunk_size: int, *args: Any) -> None:
+        def write_slowly(chunk: bytes) -> None:  # a slow link: 3 MB take 2.4 s
+            time.sleep(0.05)
+            write(chunk)
+
+        pump(self, write_slowly, 64 << 10, *args)
+
+    monkeypatch.setattr(_download._Body, "_pump", slow)
+    main = threading.main_thread().ident
+    assert main is not None
+    timer = threading.Timer(0.4, signal.pthread_kill, (main, signal.SIGINT))
+    started = time.monotonic()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        bulk.sync_session(experiment, tmp_path)
+    assert time.monotonic() - started < 1.2
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]  # no partial file
