@@ -277,6 +277,7 @@ class _Fetch:
         self._bars = bars
         self._lock = threading.Lock()
         self._stopped: XNATLocalFileError | None = None  # the error that ended the run
+        self._not_started = ""  # the failure of each file after it
         self.deferred: list[FileToGet] = []  # files another process was downloading
         self.cancelled = threading.Event()  # the run was interrupted: wait for no claim
         chosen = session.request_timeout
@@ -293,9 +294,10 @@ class _Fetch:
 
     def _one(self, item: FileToGet, wait: bool) -> None:
         stopped = self._stopped
-        if stopped is not None:
-            reason = f"not started: an earlier file failed with {stopped.reason} ({stopped.path})"
-            self._fail(item.uri, XNATLocalFileError(str(item.target), reason, stopped.errno))
+        if stopped is not None:  # one message and error shared: a million files stay small
+            with self._lock:
+                self._report.failed[item.uri] = self._not_started
+                self._report.errors[item.uri] = stopped
             return
         # a killed run's partial files go, also from folders with nothing left to download
         sweep_leftovers(item.target.parent)
@@ -303,9 +305,12 @@ class _Fetch:
             present = self._verified(item)
             got = ("skipped", present) if present is not None else self._get(item, wait)
         except XNATError as exc:
-            if isinstance(exc, XNATLocalFileError) and exc.errno in _WHOLE_TARGET:
-                self._stopped = self._stopped or exc
             self._fail(item.uri, exc)
+            if isinstance(exc, XNATLocalFileError) and exc.errno in _WHOLE_TARGET:
+                with self._lock:
+                    if self._stopped is None:
+                        self._not_started = f"not started: an earlier file failed: {exc}"
+                        self._stopped = exc
             return
         with self._lock:
             if got is None:
