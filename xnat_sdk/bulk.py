@@ -158,14 +158,23 @@ def is_verified(item: FileToGet) -> bool:
     """Whether ``item.target`` exists with the listed size and MD5 (size alone when the
     server keeps no digest)."""
     try:
-        size = item.target.stat().st_size
+        return _look(item)[1] is not None
     except OSError:
         return False
+
+
+def _look(item: FileToGet) -> tuple[bool, int | None]:
+    """Whether something is at ``item.target``, and its size when it is the file, verified
+    (:func:`is_verified`); one ``stat``. Raises the ``OSError`` of reading it."""
+    try:
+        size = item.target.stat().st_size
+    except (FileNotFoundError, NotADirectoryError):
+        return False, None
     if item.size is not None and size != item.size:
-        return False
+        return True, None
     if item.digest is None:
-        return item.size is not None
-    return _md5(item.target) == item.digest.lower()
+        return True, (size if item.size is not None else None)
+    return True, (size if _md5(item.target) == item.digest.lower() else None)
 
 
 def target_folder(target_dir: object) -> Path:
@@ -302,8 +311,8 @@ class _Fetch:
         # a killed run's partial files go, also from folders with nothing left to download
         sweep_leftovers(item.target.parent)
         try:
-            present = self._verified(item)
-            got = ("skipped", present) if present is not None else self._get(item, wait)
+            there, present = self._look(item)
+            got = ("skipped", present) if present is not None else self._get(item, there, wait)
         except XNATError as exc:
             self._fail(item.uri, exc)
             if isinstance(exc, XNATLocalFileError) and exc.errno in _WHOLE_TARGET:
@@ -328,20 +337,18 @@ class _Fetch:
         if outcome == "skipped":
             self._bars.advance_overall(item.size or 0)
 
-    def _get(self, item: FileToGet, wait: bool) -> tuple[str, int] | None:
+    def _get(self, item: FileToGet, there: bool, wait: bool) -> tuple[str, int] | None:
         """Download ``item`` under its claim: ``("downloaded", size)``, or ``("replaced",
-        size)`` when another file was there; ``("skipped", size)`` when, the claim held,
+        size)`` when another file was ``there``; ``("skipped", size)`` when, the claim held,
         the file is there and verified (another process completed it); None when another
         process holds the claim and ``wait`` is False."""
-        with _local_files(item.target.parent, "creating the folder"):
-            item.target.parent.mkdir(parents=True, exist_ok=True)
         with claim(item.target, self._holder_at_work(item.target) if wait else None) as held:
             if not held and (not wait or self.cancelled.is_set()):
                 return None
-            present = self._verified(item) if held else None  # else: its holder is stuck
-            if present is not None:
-                return "skipped", present
-            there = os.path.lexists(item.target)
+            if held:  # (else its holder is stuck: go on unclaimed)
+                there, present = self._look(item)
+                if present is not None:
+                    return "skipped", present
             return ("replaced" if there else "downloaded"), self._download(item)
 
     def _holder_at_work(self, target: Path) -> Callable[[], bool]:
@@ -351,11 +358,12 @@ class _Fetch:
         return lambda: not self.cancelled.is_set() and at_work()
 
     @staticmethod
-    def _verified(item: FileToGet) -> int | None:
-        """The size of the file already there and verified, else None (a file that cannot
-        be read to verify it raises :class:`XNATLocalFileError`: it is not replaced)."""
+    def _look(item: FileToGet) -> tuple[bool, int | None]:
+        """Whether something is at the file's local path, and its size when it is the file,
+        verified (a file that cannot be read to verify it raises
+        :class:`XNATLocalFileError`: it is not replaced)."""
         with _local_files(item.target, "reading the file there to verify it"):
-            return item.target.stat().st_size if is_verified(item) else None
+            return _look(item)
 
     def _download(self, item: FileToGet) -> int:
         with _local_files(item.target, "downloading"):

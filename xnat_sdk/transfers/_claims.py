@@ -40,7 +40,8 @@ def claim(target: Path, wait: Callable[[], bool] | None = None) -> Iterator[bool
     process holds it. With ``wait``, wait for it instead, as long as ``wait()`` says the
     holder is still at work (then yield False: go on unclaimed). Yields True, unclaimed,
     where claims cannot be made."""
-    fd = _take(claim_path(target), wait)
+    path = claim_path(target)
+    fd = _take(path, wait)
     if fd is None or fd < 0:
         yield fd is None
         return
@@ -48,7 +49,7 @@ def claim(target: Path, wait: Callable[[], bool] | None = None) -> Iterator[bool
         yield True
     finally:
         with contextlib.suppress(OSError):
-            os.unlink(claim_path(target))
+            os.unlink(path)
         os.close(fd)
 
 
@@ -58,9 +59,15 @@ def _take(path: Path, wait: Callable[[], bool] | None) -> int | None:
     if fcntl is None:
         return None
     pause = _POLL
+    made = False  # the folder, when it was missing
     while True:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+        except FileNotFoundError:
+            if made or not _made(path.parent):
+                return None
+            made = True
+            continue
         except OSError:
             return None
         try:
@@ -78,6 +85,15 @@ def _take(path: Path, wait: Callable[[], bool] | None) -> int | None:
         if _still_there(fd, path):
             return fd
         os.close(fd)  # its last holder removed it meanwhile: claim the new one
+
+
+def _made(folder: Path) -> bool:
+    """Make ``folder`` (and its parents); False when it cannot be made."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return True
 
 
 def _still_there(fd: int, path: Path) -> bool:
