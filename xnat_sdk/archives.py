@@ -53,6 +53,7 @@ __all__ = [
     "temp_beside",
     "temp_name",
     "temp_owner",
+    "temp_stem",
     "write_tar",
 ]
 
@@ -81,10 +82,15 @@ def temp_name(name: str | None) -> str:
     owner = f"{_host_tag()}-{os.getpid()}-{os.urandom(4).hex()}"
     if name is None:
         return f".xnat-sdk-{owner}"
+    return f".{temp_stem(name)}.xnat-{owner}.part"
+
+
+def temp_stem(name: str) -> str:
+    """The part of ``name`` that its temporary names start with (after the dot)."""
     stem = name[:60]
     while len(os.fsencode(stem)) > 120:  # file names are limited in bytes (often 255)
         stem = stem[:-1]
-    return f".{stem}.xnat-{owner}.part"
+    return stem
 
 
 def temp_owner(name: str) -> tuple[str, int, bool] | None:
@@ -112,6 +118,9 @@ def temp_beside(target: Path) -> tuple[int, Path]:
 
 _SWEEP_EVERY = 60.0
 """A folder is searched for leftovers at most this often (seconds) per process."""
+_STALE_ELSEWHERE = 24 * 3600.0
+"""A temporary file of another host untouched this long (seconds) is a leftover: a live
+transfer writes to it at least once per read timeout (300 s by default)."""
 _swept: dict[str, float] = {}
 
 
@@ -125,10 +134,20 @@ def _owner_gone(pid: int) -> bool:
     return False
 
 
+def _untouched(entry: os.DirEntry[str], seconds: float) -> bool:
+    """Whether ``entry`` was last modified more than ``seconds`` ago."""
+    try:
+        return entry.stat(follow_symlinks=False).st_mtime < time.time() - seconds
+    except OSError:
+        return False
+
+
 def sweep_leftovers(folder: Path | str) -> None:
     """Remove the temporary files and staging folders in ``folder`` that transfers killed on
-    this host left behind (their process is gone); those of live processes, of other hosts
-    and every other name are kept."""
+    this host left behind (their process is gone), and the temporary files of other hosts
+    (shared storage: a cluster's node killed mid-download) untouched for a day; those of
+    live processes, other hosts' recent ones and staging folders, and every other name are
+    kept."""
     if os.name != "posix":
         return  # elsewhere os.kill(pid, 0) is no liveness test (Windows ends the process)
     key = os.path.abspath(folder)
@@ -150,7 +169,10 @@ def sweep_leftovers(folder: Path | str) -> None:
         if owner is None:
             continue
         their_host, pid, is_folder = owner
-        if their_host != host or not _owner_gone(pid):
+        if their_host != host:
+            if is_folder or not _untouched(entry, _STALE_ELSEWHERE):
+                continue
+        elif not _owner_gone(pid):
             continue
         with contextlib.suppress(OSError):
             if is_folder and entry.is_dir(follow_symlinks=False):

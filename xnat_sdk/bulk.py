@@ -11,7 +11,9 @@ temporary name and renamed once verified, so a killed run leaves no half file un
 final name. A file that fails (or a session whose listing fails) is reported and the
 others go on; the call then raises :class:`~xnat_sdk.errors.XNATIncompleteDownloadError`
 naming it and holding the report (nothing verified is lost). Two files of one local path
-are never written over each other (the second is reported).
+are never written over each other (the second is reported). Runs sharing a target download
+each file once: a file under way holds a claim (:mod:`xnat_sdk.transfers._claims`), which
+other runs wait for at their end.
 
 :func:`sync_session` is a plain module-level function, so it is also what to hand
 ``session.map(..., executor=dask_client)``: each worker process then downloads its
@@ -20,11 +22,12 @@ sessions with ``workers`` threads each.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,16 +35,20 @@ from typing import TYPE_CHECKING, Any
 
 from xnat_sdk._answers import fetch, whole_number
 from xnat_sdk._objects.core import routed_experiment_uri
-from xnat_sdk.archives import safe_join
+from xnat_sdk.archives import safe_join, sweep_leftovers
 from xnat_sdk.errors import (
     XNATError,
+    XNATFileExistsError,
     XNATIncompleteDownloadError,
+    XNATLocalFileError,
     XNATValidationError,
     XNATValueError,
 )
-from xnat_sdk.progress import TransferProgress
+from xnat_sdk.progress import ProgressCallback, TransferProgress
 from xnat_sdk.transfers import download_file, local_folder
+from xnat_sdk.transfers._claims import claim, holder_at_work
 from xnat_sdk.transfers._paths import (
+    _local_files,
     _safe_name,
     check_scan_filter,
     file_request_path,
@@ -71,8 +78,10 @@ class FileToGet:
 
 @dataclass
 class DownloadReport:
-    """What a bulk download did: files downloaded, files skipped (already there and
-    verified), files that failed (``{uri: message}``) and bytes transferred."""
+    """What a bulk download did: files downloaded (``replaced``: those of them that took
+    the place of a file of another size or MD5), files skipped (already there and
+    verified), files that failed (``{uri: message}``, and in ``errors`` the typed error of
+    each) and bytes transferred."""
 
     downloaded: list[str] = field(default_factory=list)
     """The files this run fetched and verified, by their path on the server
@@ -86,12 +95,28 @@ class DownloadReport:
     present_bytes: int = 0
     """Bytes of the downloaded and the skipped files together (what the run leaves in
     place)."""
+    errors: dict[str, XNATError] = field(default_factory=dict, compare=False)
+    """The error of each failed file or session, by the key of ``failed``: an
+    :class:`~xnat_sdk.errors.XNATNotFoundError` (the file vanished from the server), an
+    :class:`~xnat_sdk.errors.XNATIntegrityError`, an
+    :class:`~xnat_sdk.errors.XNATLocalFileError` (``errno`` says which) ... (not compared:
+    errors are equal only to themselves; ``failed`` has their messages)."""
+    replaced: list[str] = field(default_factory=list)
+    """The downloaded files that replaced another file at their local path (of another
+    size or MD5: cut short, changed there, or changed on the server since)."""
+
+    def add_failure(self, uri: str, error: XNATError) -> None:
+        """Record that ``uri`` failed with ``error`` (in ``failed`` and ``errors``)."""
+        self.failed[uri] = f"{type(error).__name__}: {error}"
+        self.errors[uri] = error.with_traceback(None)  # no frames kept alive by the report
 
     def merge(self, other: DownloadReport) -> None:
         """Add ``other``'s counts to this report."""
         self.downloaded += other.downloaded
         self.skipped += other.skipped
         self.failed.update(other.failed)
+        self.errors.update(other.errors)
+        self.replaced += other.replaced
         self.bytes += other.bytes
         self.present_bytes += other.present_bytes
 
@@ -143,14 +168,33 @@ def is_verified(item: FileToGet) -> bool:
     """Whether ``item.target`` exists with the listed size and MD5 (size alone when the
     server keeps no digest)."""
     try:
-        size = item.target.stat().st_size
+        return _look(item)[1] is not None
     except OSError:
         return False
+
+
+def _look(item: FileToGet) -> tuple[bool, int | None]:
+    """Whether something is at ``item.target``, and its size when it is the file, verified
+    (:func:`is_verified`); one ``stat``. Raises the ``OSError`` of reading it."""
+    try:
+        size = item.target.stat().st_size
+    except (FileNotFoundError, NotADirectoryError):
+        return False, None
     if item.size is not None and size != item.size:
-        return False
+        return True, None
     if item.digest is None:
-        return item.size is not None
-    return _md5(item.target) == item.digest.lower()
+        return True, (size if item.size is not None else None)
+    return True, (size if _md5(item.target) == item.digest.lower() else None)
+
+
+def target_folder(target_dir: object) -> Path:
+    """``target_dir`` checked and made (with its parents): a folder that cannot be made
+    there (inside a file, say) raises :class:`~xnat_sdk.errors.XNATLocalFileError` before
+    anything is listed, not one failure per file after every listing was read."""
+    root = local_folder(target_dir, "target_dir")
+    with _local_files(root, "creating the target folder"):
+        root.mkdir(parents=True, exist_ok=True)
+    return root
 
 
 def _check_download_args(workers: object, scan_filter: object = "ALL") -> None:
@@ -177,9 +221,9 @@ def _one_per_target(plan: Sequence[FileToGet], report: DownloadReport) -> list[F
             continue  # the same file listed twice goes once
         reason = _taken_path(item.target, files, folders)
         if reason is not None:
-            report.failed[item.uri] = (
-                f"{reason}: not overwritten (download this one on its own, with download())"
-            )
+            error = XNATFileExistsError(f"{reason}: not overwritten")
+            error.remedy = "download this one on its own, with download()"
+            report.add_failure(item.uri, error)
             continue
         files[item.target] = item.uri
         for folder in item.target.parents:
@@ -216,44 +260,154 @@ def get_files(
     label: str = "files",
 ) -> DownloadReport:
     """Download the files of ``plan`` not already there and verified, ``workers`` at a time
-    (one progress bar per file and one overall bar on a terminal)."""
+    (on a terminal, an overall bar and one bar per large file under way). When the local
+    disk is full, over quota or read-only, no further file is started (each is reported)."""
     _check_workers(workers)
     report = DownloadReport()
     plan = _one_per_target(plan, report)
-    lock = threading.Lock()
     total = sum(item.size or 0 for item in plan)
-    with TransferProgress(verbose, overall_label=label, overall_total=total) as bars:
-
-        def one(item: FileToGet) -> None:
-            if is_verified(item):
-                with lock:
-                    report.skipped.append(item.uri)
-                    report.present_bytes += item.target.stat().st_size
-                bars.advance_overall(item.size or 0)
-                return
-            try:
-                download_file(
-                    session,
-                    file_request_path(item.uri),
-                    item.target,
-                    verbose=False,
-                    expected_md5=item.digest,
-                    expected_size=item.size,
-                    update_func=bars.task(item.target.name, item.size),
-                )
-            except (XNATError, OSError) as exc:
-                with lock:
-                    report.failed[item.uri] = f"{type(exc).__name__}: {exc}"
-                return
-            with lock:
-                report.downloaded.append(item.uri)
-                size = item.target.stat().st_size
-                report.bytes += size
-                report.present_bytes += size
-
+    with TransferProgress(
+        verbose, overall_label=label, overall_total=total, drop_finished=True
+    ) as bars:
+        fetch = _Fetch(session, report, bars)
         with ThreadPoolExecutor(workers, thread_name_prefix="xnat-sdk-bulk") as pool:
-            list(pool.map(one, plan))
+            try:
+                list(pool.map(fetch, plan))
+                list(pool.map(fetch.waiting, fetch.deferred))  # another process had them
+            except BaseException:  # Ctrl-C: files under way end, waits for claims too
+                fetch.cancelled.set()
+                raise
     return report
+
+
+#: errnos of local errors that every later file would meet too (the disk is full, over
+#: quota or read-only): the run starts no further file
+_WHOLE_TARGET = frozenset(
+    code for code in (getattr(errno, name, None) for name in ("ENOSPC", "EDQUOT", "EROFS")) if code
+)
+
+
+class _Cancelled(Exception):
+    """The run was interrupted (the download under way stops)."""
+
+
+class _Fetch:
+    """One file of a :func:`get_files` run: skipped when verified, else downloaded under
+    its claim (see :mod:`xnat_sdk.transfers._claims`), or put off (``deferred``) while
+    another process holds that claim; the outcome goes into the run's report."""
+
+    def __init__(self, session: XNATSession, report: DownloadReport, bars: TransferProgress):
+        self._session = session
+        self._report = report
+        self._bars = bars
+        self._lock = threading.Lock()
+        self._stopped: XNATLocalFileError | None = None  # the error that ended the run
+        self._not_started = ""  # the failure of each file after it
+        self.deferred: list[FileToGet] = []  # files another process was downloading
+        self.cancelled = threading.Event()  # the run was interrupted: wait for no claim
+        chosen = session.request_timeout
+        limit = chosen[1] if isinstance(chosen, tuple) else chosen
+        self._limit = float(limit) if limit else 300.0  # a holder silent this long is stuck
+
+    def __call__(self, item: FileToGet) -> None:
+        self._one(item, wait=False)
+
+    def waiting(self, item: FileToGet) -> None:
+        """Get a deferred file: wait for its claim (while its holder is at work), then
+        skip it if the holder completed it."""
+        self._one(item, wait=True)
+
+    def _one(self, item: FileToGet, wait: bool) -> None:
+        stopped = self._stopped
+        if stopped is not None:  # one message and error shared: a million files stay small
+            with self._lock:
+                self._report.failed[item.uri] = self._not_started
+                self._report.errors[item.uri] = stopped
+            return
+        # a killed run's partial files go, also from folders with nothing left to download
+        sweep_leftovers(item.target.parent)
+        try:
+            there, present = self._look(item)
+            got = ("skipped", present) if present is not None else self._get(item, there, wait)
+        except XNATError as exc:
+            self._fail(item.uri, exc)
+            if isinstance(exc, XNATLocalFileError) and exc.errno in _WHOLE_TARGET:
+                with self._lock:
+                    if self._stopped is None:
+                        self._not_started = f"not started: an earlier file failed: {exc}"
+                        self._stopped = exc
+            return
+        with self._lock:
+            if got is None:
+                self.deferred.append(item)
+                return
+            outcome, size = got
+            if outcome == "skipped":
+                self._report.skipped.append(item.uri)
+            else:
+                self._report.downloaded.append(item.uri)
+                self._report.bytes += size
+                if outcome == "replaced":
+                    self._report.replaced.append(item.uri)
+            self._report.present_bytes += size
+        if outcome == "skipped":
+            self._bars.advance_overall(item.size or 0)
+
+    def _get(self, item: FileToGet, there: bool, wait: bool) -> tuple[str, int] | None:
+        """Download ``item`` under its claim: ``("downloaded", size)``, or ``("replaced",
+        size)`` when another file was ``there``; ``("skipped", size)`` when, the claim held,
+        the file is there and verified (another process completed it); None when another
+        process holds the claim and ``wait`` is False."""
+        with claim(item.target, self._holder_at_work(item.target) if wait else None) as held:
+            if not held and (not wait or self.cancelled.is_set()):
+                return None
+            if held:  # (else its holder is stuck: go on unclaimed)
+                there, present = self._look(item)
+                if present is not None:
+                    return "skipped", present
+            return ("replaced" if there else "downloaded"), self._download(item)
+
+    def _holder_at_work(self, target: Path) -> Callable[[], bool]:
+        """Whether to go on waiting for the claim on ``target``: while its holder writes,
+        for at most the read timeout without a byte, and never once the run is cancelled."""
+        at_work = holder_at_work(target, self._limit)
+        return lambda: not self.cancelled.is_set() and at_work()
+
+    @staticmethod
+    def _look(item: FileToGet) -> tuple[bool, int | None]:
+        """Whether something is at the file's local path, and its size when it is the file,
+        verified (a file that cannot be read to verify it raises
+        :class:`XNATLocalFileError`: it is not replaced)."""
+        with _local_files(item.target, "reading the file there to verify it"):
+            return _look(item)
+
+    def _download(self, item: FileToGet) -> int:
+        with _local_files(item.target, "downloading"):
+            download_file(
+                self._session,
+                file_request_path(item.uri),
+                item.target,
+                verbose=False,
+                expected_md5=item.digest,
+                expected_size=item.size,
+                update_func=self._unless_cancelled(self._bars.task(item.target.name, item.size)),
+            )
+            return item.size if item.size is not None else item.target.stat().st_size
+
+    def _unless_cancelled(self, bar: ProgressCallback) -> ProgressCallback:
+        """``bar``, raising :class:`_Cancelled` at the next chunk once the run is cancelled
+        (Ctrl-C ends a large download under way, its temporary file removed)."""
+
+        def update(done: int, total: int | None, finished: bool) -> None:
+            if not finished and self.cancelled.is_set():
+                raise _Cancelled
+            bar(done, total, finished)
+
+        return update
+
+    def _fail(self, uri: str, error: XNATError) -> None:
+        with self._lock:
+            self._report.add_failure(uri, error)
 
 
 def _raise_failures(report: DownloadReport) -> None:
@@ -285,7 +439,7 @@ def sync_session(
     if not isinstance(experiment, ImageSessionBase):
         raise XNATValueError(f"expected an image session, got {experiment!r}")
     check_scan_filter(scan_filter)
-    root = local_folder(target_dir, "target_dir")
+    root = target_folder(target_dir)
     name = folder if folder is not None else str(getattr(experiment, "label", "") or "")
     where = root / _safe_name(name) if name else root
     plan = plan_session(experiment, where, scan_filter, resource)
@@ -313,19 +467,20 @@ def download_sessions(
     if not pairs:
         return DownloadReport()
     session = pairs[0][0]._xnat_bound_session()
-    unlisted: dict[str, str] = {}
+    unlisted: dict[str, XNATError] = {}
 
     def planned(pair: tuple[Any, Path]) -> list[FileToGet]:
         try:
             return plan_session(pair[0], pair[1], scan_filter)
         except XNATError as exc:  # this session's files stay unknown; the others go on
-            unlisted[f"{pair[0].uri}/scans/ALL/files"] = f"{type(exc).__name__}: {exc}"
+            unlisted[f"{pair[0].uri}/scans/ALL/files"] = exc
             return []
 
     with ThreadPoolExecutor(workers) as pool:
         plans = list(pool.map(planned, pairs))
     plan = [item for found in plans for item in found]
     report = get_files(session, plan, workers=workers, verbose=verbose, label=label)
-    report.failed.update(unlisted)
+    for uri, error in unlisted.items():
+        report.add_failure(uri, error)
     _raise_failures(report)
     return report

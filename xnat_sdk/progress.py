@@ -18,6 +18,9 @@ __all__ = ["CountProgress", "ProgressCallback", "TransferProgress", "wants_bars"
 _MIN_STEP = 1 << 18
 """Bars move in steps of at least this many bytes (and at the end)."""
 
+_OWN_BAR = 1 << 20
+"""With ``drop_finished``, smaller transfers of a known size get no bar of their own."""
+
 ProgressCallback = Callable[[int, "int | None", bool], None]
 """``update_func(bytes_so_far, total_or_None, finished)`` as in xnatpy."""
 
@@ -37,6 +40,11 @@ class TransferProgress:
     """Bars for one or many transfers; use as a context manager.
 
     ``overall_total`` (bytes) or ``overall_files`` adds an overall bar for multi-file work.
+    ``drop_finished`` removes each transfer's bar once it is finished, and gives a transfer
+    of less than :data:`_OWN_BAR` bytes no bar of its own (it moves the overall bar only):
+    with thousands of small files, only the large ones under way and the overall bar are
+    on screen (every bar kept is drawn again at each refresh, and each new bar draws them
+    all at once).
     """
 
     def __init__(
@@ -45,8 +53,10 @@ class TransferProgress:
         *,
         overall_label: str | None = None,
         overall_total: int | None = None,
+        drop_finished: bool = False,
     ) -> None:
         self.enabled = wants_bars(verbose)
+        self._drop_finished = drop_finished
         self._progress: Any = None
         self._overall: Any = None
         self._overall_label = overall_label
@@ -96,8 +106,11 @@ class TransferProgress:
         progress = self._progress
         if progress is None:
             return _silent
-        task_id = progress.add_task(description, total=total)
         overall = self._overall
+        if self._drop_finished and total is not None and total < _OWN_BAR:
+            return _overall_only(progress, overall)
+        task_id = progress.add_task(description, total=total)
+        drop = self._drop_finished
         last = [0]
 
         def update(done: int, total_now: int | None, finished: bool) -> None:
@@ -119,6 +132,8 @@ class TransferProgress:
                 progress.update(task_id, completed=end, total=end)
                 if overall is not None and end != done:
                     progress.advance(overall, end - done)
+                if drop:
+                    progress.remove_task(task_id)
 
         return update
 
@@ -131,6 +146,19 @@ class TransferProgress:
         """Move the overall bar by ``nbytes`` (work not reported through a task)."""
         if self._progress is not None and self._overall is not None:
             self._progress.advance(self._overall, nbytes)
+
+
+def _overall_only(progress: Any, overall: Any) -> ProgressCallback:
+    """An ``update_func`` that moves only the overall bar (if any), by the whole transfer
+    when it is finished."""
+    if overall is None:
+        return _silent
+
+    def update(done: int, total: int | None, finished: bool) -> None:
+        if finished:
+            progress.advance(overall, total or done)
+
+    return update
 
 
 def _silent(done: int, total: int | None, finished: bool) -> None:

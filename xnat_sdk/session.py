@@ -1227,7 +1227,7 @@ class XNATSession(Walks):
         listing...) into ``target_dir/{project}/{session label}/scans/...``, file by file,
         ``workers`` at a time; files already there with the listed size and MD5 are skipped,
         so a rerun fetches only what is missing (see :mod:`xnat_sdk.bulk`)."""
-        from xnat_sdk.bulk import _check_download_args, download_sessions
+        from xnat_sdk.bulk import _check_download_args, download_sessions, target_folder
         from xnat_sdk.transfers import local_folder
         from xnat_sdk.transfers._paths import _safe_name
 
@@ -1251,6 +1251,7 @@ class XNATSession(Walks):
             seen.add(found.uri)
             project = str(getattr(found, "project", "") or "")
             pairs.append((found, root / _safe_name(project) / _safe_name(found._folder_name())))
+        target_folder(root)  # made once the sessions are checked
         return download_sessions(
             pairs, scan_filter=scan_filter, workers=workers, verbose=verbose, label="download"
         )

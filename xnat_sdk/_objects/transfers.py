@@ -743,11 +743,11 @@ class TreeDownloads(XNATObject):
         ``workers`` at a time, skipping files already there with the listed size and MD5:
         a rerun fetches only what is missing (see :mod:`xnat_sdk.bulk`). The tree costs a
         few listing requests, then one file listing per session."""
-        from xnat_sdk.bulk import _check_download_args, download_sessions
-        from xnat_sdk.transfers._paths import _safe_name, local_folder
+        from xnat_sdk.bulk import _check_download_args, download_sessions, target_folder
+        from xnat_sdk.transfers._paths import _safe_name
 
         _check_download_args(workers, scan_filter)  # before the tree is read
-        folder = local_folder(target_dir, "target_dir") / _safe_name(self._folder_name())
+        folder = target_folder(target_dir) / _safe_name(self._folder_name())
         return download_sessions(
             self._bulk_sessions(folder),
             scan_filter=scan_filter,
