@@ -319,6 +319,42 @@ def _window(executor: Any, dask: bool) -> int:
     return max(4 * int(capacity), 8)
 
 
+def _on_threads(
+    items: list[Any],
+    function: Callable[..., Any],
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+    executor: cf.ThreadPoolExecutor | None,
+    max_workers: int | None,
+    stop_on_error: bool,
+    record: Record,
+    verbose: bool,
+) -> list[Outcome]:
+    """The calls on threads sharing the session: the caller's pool, else one of
+    ``max_workers`` (8) threads of the run's own. At most :func:`_window` calls are queued
+    at a time (waiting on every call of a run at once made each wait cost the whole run:
+    quadratic in the number of objects). A run stopped by Ctrl-C (anything not an
+    ``Exception``) returns at once: its own pool is not waited for, the calls not started
+    never start and the running ones end on their own."""
+    pool = executor or cf.ThreadPoolExecutor(max_workers or 8, thread_name_prefix="xnat-sdk-map")
+    finished = False
+    try:
+
+        def local(n: int) -> Any:
+            return pool.submit(call_one, function, items[n], args, kwargs)
+
+        window = _window(pool, False)
+        outcomes = _collect(items, local, window, False, stop_on_error, record, verbose)
+        finished = True
+        return outcomes
+    except Exception:
+        finished = True
+        raise
+    finally:
+        if executor is None:
+            pool.shutdown(wait=finished, cancel_futures=True)
+
+
 def run_calls(
     session: XNATSession,
     items: list[Any],
@@ -335,15 +371,9 @@ def run_calls(
     """The outcome of ``function(item, *args, **kwargs)`` for every item, in order."""
     _check(executor)
     if executor is None or isinstance(executor, cf.ThreadPoolExecutor):
-        with contextlib.ExitStack() as stack:
-            pool = executor
-            if pool is None:
-                pool = stack.enter_context(cf.ThreadPoolExecutor(max_workers or 8))
-
-            def local(n: int) -> Any:
-                return pool.submit(call_one, function, items[n], args, kwargs)
-
-            return _collect(items, local, len(items), False, stop_on_error, record, verbose)
+        return _on_threads(
+            items, function, args, kwargs, executor, max_workers, stop_on_error, record, verbose
+        )
     dask = _is_dask(executor)
     payloads = [pack(item) for item in items]
 
