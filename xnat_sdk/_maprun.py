@@ -20,7 +20,6 @@ import pickle
 import secrets
 import sys
 import time
-import traceback
 import types
 import warnings
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -32,6 +31,7 @@ from xnat_sdk._objects.travel import (
     attaching,
     call_one,
     close_sessions,
+    failure,
     pack,
     renew_sessions,
 )
@@ -89,7 +89,7 @@ def _outcome(future: Any, unwrap: Callable[[Outcome], Outcome] | None = None) ->
     try:
         found = future.result()
     except BaseException as exc:  # the worker itself failed (died, was cancelled)
-        return Outcome(False, None, type(exc).__name__, str(exc) or repr(exc), "")
+        return failure(exc, str(exc) or repr(exc))
     if not isinstance(found, Outcome):
         found = Outcome(*found)  # a Dask worker may hand the named tuple back as a tuple
     return unwrap(found) if found.pickled and unwrap is not None else found
@@ -103,13 +103,7 @@ def _reader(session: XNATSession) -> Callable[[Outcome], Outcome]:
             with attaching(session):
                 return found._replace(value=pickle.loads(found.value), pickled=False)
         except Exception as exc:
-            return Outcome(
-                False,
-                None,
-                type(exc).__name__,
-                f"the result could not be read back: {exc}",
-                traceback.format_exc(),
-            )
+            return failure(exc, f"the result could not be read back: {exc}")
 
     return unwrap
 

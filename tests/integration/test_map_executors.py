@@ -734,3 +734,50 @@ def test_ctrl_c_stops_a_thread_run_at_once(mapper: XNATSession) -> None:
     while threading.active_count() > calls_before and time.monotonic() < deadline:
         time.sleep(0.05)
     assert threading.active_count() <= calls_before  # the run's threads ended with their calls
+
+
+def exit_on_the_first(scan: Any, first: str) -> str:
+    """A tool's main() called per object: sys.exit() on one of them."""
+    if scan.uri == first:
+        raise SystemExit(3)
+    return str(scan.type)
+
+
+def test_a_call_that_exits_fails_alone(
+    server: LocalXNAT, mapper: XNATSession, dask_client: Any
+) -> None:
+    """``sys.exit()`` in a mapped function ended its Dask worker: Dask ran the call on three
+    more workers (killing each) and gave a KilledWorker 10 s later; on threads the failure
+    had no traceback. Now it fails its own call, with its traceback, wherever it runs."""
+    chosen = _chosen_scans(mapper)[:4]
+    first = chosen[0].uri
+    for executor in (dask_client, None):
+        started = time.monotonic()
+        results = mapper.map_over(exit_on_the_first, chosen, (first,), executor=executor)
+        assert time.monotonic() - started < 5
+        failed = results[first]
+        assert isinstance(failed, MappedFunctionFailed), failed
+        assert failed.exception_type == "SystemExit" and failed.message == "3"
+        assert "exit_on_the_first" in failed.details
+        assert [results[scan.uri] for scan in chosen[1:]] == [scan.type for scan in chosen[1:]]
+
+
+def fail_with_a_document(scan: Any) -> str:
+    raise ValueError(f"{scan.id}: " + "x" * 3_000_000 + " END")
+
+
+def test_a_huge_exception_message_is_clipped(
+    mapper: XNATSession, processes: ProcessPoolExecutor
+) -> None:
+    """An exception carrying megabytes in its message was kept whole, twice (message and
+    traceback), for every object: 5,000 such failures would hold gigabytes."""
+    chosen = _chosen_scans(mapper)[:2]
+    for executor in (None, processes):
+        results = mapper.map_over(fail_with_a_document, chosen, executor=executor)
+        for scan in chosen:
+            failed = results[scan.uri]
+            assert isinstance(failed, MappedFunctionFailed)
+            assert failed.message.startswith(f"{scan.id}: xxx") and failed.message.endswith("END")
+            assert "characters left out" in failed.message
+            assert len(failed.message) < 10_100 and len(failed.details) < 100_100
+            assert "fail_with_a_document" in failed.details

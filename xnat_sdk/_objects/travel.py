@@ -416,14 +416,55 @@ class Outcome(NamedTuple):
     run's session (:func:`attaching`)."""
 
 
+MESSAGE_LIMIT = 10_000
+"""The characters of a failed call's message a run keeps (its start and its end)."""
+DETAILS_LIMIT = 100_000
+"""The characters of a failed call's traceback a run keeps (its start and its end)."""
+
+
+def clipped(text: str, limit: int) -> str:
+    """``text``, its middle left out when it is longer than ``limit`` characters: a run of
+    thousands of objects keeps every failure, so a failure may not hold megabytes (an
+    exception carrying a whole document in its message) twice (message and traceback)."""
+    if len(text) <= limit:
+        return text
+    keep = limit // 2
+    return f"{text[:keep]}\n... [{len(text) - 2 * keep} characters left out] ...\n{text[-keep:]}"
+
+
+def failure(exc: BaseException, message: str | None = None) -> Outcome:
+    """The outcome of a call that raised ``exc`` (handled now): its type, message
+    (``message`` instead when given) and traceback, clipped (:func:`clipped`)."""
+    if message is None:
+        try:
+            message = str(exc)
+        except Exception:  # an exception whose str() fails is still the call's failure
+            message = f"<{type(exc).__name__} whose message cannot be shown>"
+    return Outcome(
+        False,
+        None,
+        type(exc).__name__,
+        clipped(message, MESSAGE_LIMIT),
+        clipped(traceback.format_exc(), DETAILS_LIMIT),
+    )
+
+
 def call_one(
     function: Callable[..., Any], obj: Any, args: Sequence[Any], kwargs: Mapping[str, Any]
 ) -> Outcome:
-    """``function(obj, *args, **kwargs)`` as an :class:`Outcome` (never raises)."""
+    """``function(obj, *args, **kwargs)`` as an :class:`Outcome` (never raises, but for a
+    ``SystemExit`` or ``KeyboardInterrupt`` in the main thread: a Ctrl-C of a serial run).
+    Off the main thread (a run's threads, a Dask worker's) a function calling
+    ``sys.exit()`` or raising ``KeyboardInterrupt`` fails its own call: it ended a Dask
+    worker, whose call Dask then ran on three more workers before giving up."""
     try:
         return Outcome(True, function(obj, *args, **kwargs))
-    except Exception as exc:  # a failure is a result: the other objects go on
-        return Outcome(False, None, type(exc).__name__, str(exc), traceback.format_exc())
+    except BaseException as exc:  # a failure is a result: the other objects go on
+        if not isinstance(exc, Exception) and (
+            isinstance(exc, GeneratorExit) or threading.current_thread() is threading.main_thread()
+        ):
+            raise
+        return failure(exc)
 
 
 @dataclass(frozen=True)
@@ -464,7 +505,7 @@ class RunTask:
             with attaching(session):
                 obj = unpack(payload)
         except Exception as exc:
-            return Outcome(False, None, type(exc).__name__, str(exc), traceback.format_exc())
+            return failure(exc)
         with kept_alive(session):
             found = call_one(self.function, obj, self.args, self.kwargs)
         if not found.ok:
@@ -474,10 +515,4 @@ class RunTask:
         try:
             return Outcome(True, pickle.dumps(found.value), pickled=True)
         except Exception as exc:
-            return Outcome(
-                False,
-                None,
-                type(exc).__name__,
-                f"the result cannot be sent back: {exc}",
-                traceback.format_exc(),
-            )
+            return failure(exc, f"the result cannot be sent back: {exc}")
