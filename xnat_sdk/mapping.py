@@ -34,7 +34,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from xnat_sdk._record import Record
-from xnat_sdk.errors import XNATLocalFileError, XNATServerError, XNATValidationError
+from xnat_sdk.errors import (
+    XNATLocalFileError,
+    XNATMapError,
+    XNATServerError,
+    XNATValidationError,
+)
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor, ThreadPoolExecutor
@@ -618,6 +623,12 @@ class _LoggedRun:
 
         if not items:  # nothing to call: no token issued, no pool started
             return []
+        ended: dict[str, Any] = {}
+
+        def heard(uri: str, found: Any) -> None:
+            ended[uri] = found
+            self.record(uri, found)
+
         try:
             return run_calls(
                 session,
@@ -628,9 +639,12 @@ class _LoggedRun:
                 executor=executor,
                 max_workers=max_workers,
                 stop_on_error=stop_on_error,
-                record=self.record,
+                record=heard,
                 verbose=verbose,
             )
+        except XNATMapError as exc:  # stop_on_error: what ended before the stop, in order
+            exc.results = {i.uri: _result(i.uri, ended[i.uri]) for i in items if i.uri in ended}
+            raise
         finally:
             if self.path is not None:
                 _save_log(self.path, self.state)

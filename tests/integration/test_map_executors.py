@@ -781,3 +781,20 @@ def test_a_huge_exception_message_is_clipped(
             assert "characters left out" in failed.message
             assert len(failed.message) < 10_100 and len(failed.details) < 100_100
             assert "fail_with_a_document" in failed.details
+
+
+def test_stop_on_error_tells_what_was_done(mapper: XNATSession) -> None:
+    """A run stopped by stop_on_error lost every result it had (without a logfile the user
+    could not tell what was done); XNATMapError.results holds them, in walk order."""
+    walked = _levels(mapper)
+    with pytest.raises(XNATMapError) as caught:
+        mapper.projects[PROJECT].map(fail_on_t2, "scan", stop_on_error=True, max_workers=1)
+    results = caught.value.results
+    assert list(results) == [uri for uri in walked if uri in results]  # the walk's order
+    failed = results[caught.value.uri]
+    assert isinstance(failed, MappedFunctionFailed) and failed.exception_type == "ValueError"
+    before = walked[: walked.index(caught.value.uri)]
+    assert before and all(results[uri] == "T1" for uri in before)  # done before the failure
+    assert len(results) < len(walked)  # the stop left some out: run them again by URI
+    left = [mapper.create_object(uri) for uri in walked if uri not in results]
+    assert set(mapper.map_over(fail_on_t2, left, max_workers=2)) == {o.uri for o in left}
