@@ -798,3 +798,31 @@ def test_stop_on_error_tells_what_was_done(mapper: XNATSession) -> None:
     assert len(results) < len(walked)  # the stop left some out: run them again by URI
     left = [mapper.create_object(uri) for uri in walked if uri not in results]
     assert set(mapper.map_over(fail_on_t2, left, max_workers=2)) == {o.uri for o in left}
+
+
+def read_pause_read(obj: Any, pause: float) -> int:
+    """Two requests on the worker's session with a pause between them."""
+    session = obj.xnat_session
+    session.get(obj.uri, format="json")
+    time.sleep(pause)
+    return session.get(obj.uri, format="json").status_code
+
+
+def test_two_runs_at_once_on_one_dask_cluster(mapper: XNATSession, dask_client: Any) -> None:
+    """A run's first call on a Dask worker logged out the session of any other run on that
+    worker, while that run's calls were using it: two maps at once (two projects side by
+    side, from two threads) failed calls with XNATNotConnectedError."""
+    chosen = _chosen_scans(mapper)[:-1]
+    halves = {"A": chosen[:6], "B": chosen[6:]}
+    found: dict[str, dict[str, Any]] = {}
+
+    def run(name: str) -> None:
+        found[name] = mapper.map_over(read_pause_read, halves[name], (0.4,), executor=dask_client)
+
+    runs = [threading.Thread(target=run, args=(name,)) for name in halves]
+    for thread in runs:
+        thread.start()
+    for thread in runs:
+        thread.join(60)
+    for name, objects in halves.items():
+        assert list(found[name].values()) == [200] * len(objects), found[name]

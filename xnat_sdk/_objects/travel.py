@@ -64,6 +64,9 @@ class _Held:
 
     session: XNATSession
     generation: int
+    calls: int = 0
+    """The calls running on it (:meth:`RunTask.__call__`): another run never logs it out
+    while one does."""
 
 
 _local = threading.local()
@@ -302,7 +305,24 @@ def worker_session(
     """This process's session for (server, run): opened once (with the caller's ``timeout``
     and ``retries``), reused for every object; a newer token of the run (``generation``: its
     number in the run) becomes its login for any later re-login. A new run replaces (and
-    logs out) the sessions of earlier runs."""
+    logs out) the sessions of earlier runs that no call is using (two runs at once on one
+    Dask worker each keep theirs)."""
+    return _hold(server, run, alias, secret, verify, generation, timeout, retries, 0).session
+
+
+def _hold(
+    server: str,
+    run: str,
+    alias: str,
+    secret: str,
+    verify: bool | str,
+    generation: int,
+    timeout: Any,
+    retries: int,
+    calls: int,
+) -> _Held:
+    """:func:`worker_session`'s entry, ``calls`` more calls counted on it (in the same
+    step: no other run's call can log it out in between)."""
     from xnat_sdk.connection import connect
 
     key = (server, run)
@@ -310,8 +330,9 @@ def worker_session(
         held = _sessions.get(key)
         if held is not None and held.session.connected:
             _take_newer(key, generation, alias, secret)
-            return held.session
-        stale = [k for k in _sessions if k[0] == server]
+            held.calls += calls
+            return held
+        stale = [k for k, h in _sessions.items() if k[0] == server and (k == key or not h.calls)]
         old = [_sessions.pop(k).session for k in stale]
         settings: dict[str, Any] = {"retries": retries}
         if timeout is not None:  # the caller's timeouts, not the SDK's defaults
@@ -319,12 +340,12 @@ def worker_session(
         session = connect(
             server, user=alias, password=secret, verify=verify, keepalive=False, **settings
         )
-        _sessions[key] = _Held(session, generation)
+        held = _sessions[key] = _Held(session, generation, calls)
         _close_at_exit()
     for previous in old:
         with contextlib.suppress(Exception):
             previous.disconnect()
-    return session
+    return held
 
 
 _busy: dict[int, int] = {}
@@ -492,16 +513,27 @@ class RunTask:
         """Attach the pickled object to this worker's session and call the function, the
         session kept alive meanwhile."""
         try:
-            session = worker_session(
+            held = _hold(
                 self.server,
                 self.run,
                 self.alias,
                 self.secret,
                 self.verify,
                 self.generation,
-                timeout=self.timeout,
-                retries=self.retries,
+                self.timeout,
+                self.retries,
+                1,
             )
+        except Exception as exc:
+            return failure(exc)
+        try:
+            return self._call(held.session, payload)
+        finally:
+            with _sessions_lock:
+                held.calls -= 1
+
+    def _call(self, session: XNATSession, payload: bytes) -> Outcome:
+        try:
             with attaching(session):
                 obj = unpack(payload)
         except Exception as exc:
