@@ -43,6 +43,7 @@ from xnat_sdk.errors import (
     XNATTokenWarning,
     XNATValidationError,
 )
+from xnat_sdk.mapping import check_not_inside
 from xnat_sdk.progress import CountProgress
 
 if TYPE_CHECKING:
@@ -364,6 +365,7 @@ def run_calls(
 ) -> list[Outcome]:
     """The outcome of ``function(item, *args, **kwargs)`` for every item, in order."""
     _check(executor)
+    check_not_inside(executor)
     if executor is None or isinstance(executor, cf.ThreadPoolExecutor):
         return _on_threads(
             items, function, args, kwargs, executor, max_workers, stop_on_error, record, verbose

@@ -309,10 +309,28 @@ def check_max_workers(max_workers: object) -> None:
         raise XNATValidationError("max_workers", f"expected an int >= 1, got {max_workers!r}")
 
 
+def check_not_inside(executor: object) -> None:
+    """Refuse a ``ThreadPoolExecutor`` whose worker thread this is: a map (or a walk) inside
+    a call that runs on that pool, on the same pool, would wait for calls queued behind its
+    own, forever (a nested map given its caller's pool hung)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    if isinstance(executor, ThreadPoolExecutor) and threading.current_thread() in getattr(
+        executor, "_threads", ()
+    ):
+        raise XNATValidationError(
+            "executor",
+            "this code runs on that ThreadPoolExecutor: a map or walk on the same pool would "
+            "wait for itself forever; give it another pool, or none (its own threads)",
+        )
+
+
 def _walk_pool(executor: Executor | None, max_workers: int | None) -> Executor | None:
     """The thread pool a walk lists on (``None``: serial). A walk lists objects bound to
     this process's session, so it runs on threads here, whatever runs the mapped calls."""
     check_max_workers(max_workers)
+    check_not_inside(executor)
     if executor is None and (max_workers is None or max_workers == 1):
         return None
     from concurrent.futures import ThreadPoolExecutor

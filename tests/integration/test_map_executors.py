@@ -826,3 +826,45 @@ def test_two_runs_at_once_on_one_dask_cluster(mapper: XNATSession, dask_client: 
         thread.join(60)
     for name, objects in halves.items():
         assert list(found[name].values()) == [200] * len(objects), found[name]
+
+
+def test_a_nested_map_on_its_caller_s_pool_is_refused_not_hung(mapper: XNATSession) -> None:
+    """A mapped function running a map (or a walk) on the pool it runs on waited for calls
+    queued behind its own: the run hung forever. Now that inner map fails its call."""
+    project = mapper.projects[PROJECT]
+    pool = ThreadPoolExecutor(2)
+
+    def nested(experiment: Any) -> int:
+        scans = list(experiment.scans.values())
+        return len(mapper.map_over(scan_summary, scans, executor=pool))
+
+    def walks(subject: Any) -> int:
+        return len(subject.map(scan_summary, "scan", executor=pool))
+
+    found: list[dict[str, Any]] = []
+    run = threading.Thread(
+        target=lambda: found.extend(
+            [
+                project.map(nested, "experiment", executor=pool),
+                project.map(walks, "subject", executor=pool),
+            ]
+        ),
+        daemon=True,
+    )
+    try:
+        run.start()
+        run.join(30)
+        assert not run.is_alive(), "the nested map hung"
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    for results in found:
+        failed = list(results.values())
+        assert failed and all(isinstance(f, MappedFunctionFailed) for f in failed)
+        assert {f.exception_type for f in failed} == {"XNATValidationError"}
+        assert all("wait for itself" in f.message for f in failed)
+    # on another pool, or none, a nested map runs
+    assert set(project.map(nested_on_own_threads, "experiment").values()) == {2}
+
+
+def nested_on_own_threads(experiment: Any) -> int:
+    return len(experiment.xnat_session.map_over(scan_summary, list(experiment.scans.values())))
