@@ -500,6 +500,7 @@ def map_objects(
     from xnat_sdk.session import XNATSession
 
     check_max_workers(max_workers)
+    check_call_arguments(args, kwargs)
     session = root if isinstance(root, XNATSession) else _object_session(root)
     run = _LoggedRun(logfile)
     # the walk lists on the calls' thread pool, else on max_workers (8) threads of its own
@@ -542,6 +543,7 @@ def map_over(
     result, a listing, a filtered list), run as :meth:`map` runs its calls; the result in
     the objects' order, each object once (by URI)."""
     check_max_workers(max_workers)
+    check_call_arguments(args, kwargs)
     given = _own_objects(session, objects)
     run = _LoggedRun(logfile)
     items = [obj for obj in given.values() if obj.uri not in run.done]
@@ -587,6 +589,26 @@ def _own_objects(session: XNATSession, objects: Iterable[Any]) -> dict[str, Any]
             )
         given.setdefault(uri, obj)
     return given
+
+
+def check_call_arguments(args: object, kwargs: object) -> None:
+    """Refuse ``args`` that are not a sequence of values (a string was split into its
+    characters: ``args="T1"`` called ``f(obj, "T", "1")``) and ``kwargs`` that are not a
+    mapping of names (a bare ValueError or TypeError came from ``dict()``)."""
+    if args is not None and (
+        not isinstance(args, Sequence) or isinstance(args, (str, bytes, bytearray))
+    ):
+        raise XNATValidationError(
+            "args",
+            f"the extra positional arguments as a tuple or list, got {type(args).__name__} "
+            f"{args!r:.60} (one argument: args=(value,))",
+        )
+    if kwargs is not None and (
+        not isinstance(kwargs, Mapping) or not all(isinstance(k, str) for k in kwargs)
+    ):
+        raise XNATValidationError(
+            "kwargs", f"the keyword arguments as a dict of names, got {kwargs!r:.60}"
+        )
 
 
 def _json_value(value: object) -> str:

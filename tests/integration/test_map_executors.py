@@ -868,3 +868,25 @@ def test_a_nested_map_on_its_caller_s_pool_is_refused_not_hung(mapper: XNATSessi
 
 def nested_on_own_threads(experiment: Any) -> int:
     return len(experiment.xnat_session.map_over(scan_summary, list(experiment.scans.values())))
+
+
+def test_call_arguments_are_checked_before_anything_runs(mapper: XNATSession) -> None:
+    """args="T1" called f(obj, "T", "1") on every object (a string is a sequence); kwargs
+    that are not a mapping gave a bare ValueError or TypeError."""
+    project = mapper.projects[PROJECT]
+    scans = list(project.subjects[0].experiments[0].scans.values())
+    calls: list[str] = []
+
+    def seen(scan: Any, *args: Any, **kwargs: Any) -> None:
+        calls.append(scan.uri)
+
+    for wrong in ({"args": "T1"}, {"args": 5}, {"args": {"a": 1}}):
+        with pytest.raises(XNATValidationError, match="args: the extra positional"):
+            project.map(seen, "scan", **wrong)
+        with pytest.raises(XNATValidationError, match="args: the extra positional"):
+            mapper.map_over(seen, scans, **wrong)
+    for bad in (["a"], [("a", 1)], {1: "x"}):
+        with pytest.raises(XNATValidationError, match="kwargs: the keyword arguments"):
+            project.map(seen, "scan", kwargs=bad)  # type: ignore[arg-type]
+    assert calls == []
+    assert len(mapper.map_over(seen, scans, args=["T1"], kwargs={"k": 1})) == len(scans)
