@@ -251,10 +251,18 @@ class _Grant:
         """Invalidate every token of the run, each tried again after a failure; one the
         server still refuses is left to the session, whose disconnect tries it once more,
         with a warning naming its alias. Never raises: the run's results (or its
-        ``XNATMapError``) stand."""
-        left = [token for token in self.issued if not invalidate(self._session, token)]
+        ``XNATMapError``) stand. The tokens are the session's to invalidate until each is
+        dead: a Ctrl-C while the server is slow to answer leaves them to its disconnect (it
+        left them alive, known to nobody, until they expired)."""
+        waiting = self._session._tokens_left
+        waiting.extend(self.issued)
+        left = []
+        for token in self.issued:
+            if invalidate(self._session, token):
+                waiting.remove(token)
+            else:
+                left.append(token)
         if left:
-            self._session._tokens_left.extend(left)
             warn_tokens_left(self._session, left, "the session's disconnect tries again")
 
 

@@ -890,3 +890,31 @@ def test_call_arguments_are_checked_before_anything_runs(mapper: XNATSession) ->
             project.map(seen, "scan", kwargs=bad)  # type: ignore[arg-type]
     assert calls == []
     assert len(mapper.map_over(seen, scans, args=["T1"], kwargs={"k": 1})) == len(scans)
+
+
+def test_ctrl_c_while_the_run_s_token_is_invalidated_leaves_it_to_the_disconnect(
+    server: LocalXNAT,
+    processes: ProcessPoolExecutor,
+    mapped: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Ctrl-C while the server was slow to invalidate the run's token (the user waiting
+    at the end of a run) left the token alive for days, known to nobody; the session now
+    holds it until it is dead, and its disconnect invalidates it."""
+    with xnat_sdk.connect(server.url, user=LOGIN, password=PASSWORD) as session:
+        tokens = IssuedTokens(session)
+        experiments = list(session.projects[PROJECT].experiments.values())[:2]
+        services = session.services
+        real = services.invalidate_token
+
+        def interrupted(token: TokenResult) -> None:
+            monkeypatch.setattr(services, "invalidate_token", real)
+            raise KeyboardInterrupt  # as the signal does, in the waiting request
+
+        monkeypatch.setattr(services, "invalidate_token", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            session.map_over(where_run, experiments, executor=processes)
+        (token,) = tokens.issued
+        assert session._tokens_left == [token]
+        assert alias_logs_in(server, token)
+    assert_dead(server, token)
