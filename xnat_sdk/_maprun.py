@@ -420,8 +420,8 @@ def run_calls(
     finally:
         try:
             if dask:  # the workers log their run sessions out (a process pool cannot be
-                # reached worker by worker: its sessions go when the next run or the process
-                # ends, and the tokens they logged in with are dead either way)
+                # reached worker by worker: its sessions go when later runs replace them or
+                # the process ends, and the tokens they logged in with are dead either way)
                 with contextlib.suppress(Exception):
                     executor.run(close_sessions, session.server, grant.run)
         finally:

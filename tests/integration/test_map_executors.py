@@ -918,3 +918,27 @@ def test_ctrl_c_while_the_run_s_token_is_invalidated_leaves_it_to_the_disconnect
         assert session._tokens_left == [token]
         assert alias_logs_in(server, token)
     assert_dead(server, token)
+
+
+def test_two_runs_at_once_on_one_process_pool_keep_their_sessions(
+    server: LocalXNAT, mapper: XNATSession, processes: ProcessPoolExecutor
+) -> None:
+    """Two runs sharing a process pool logged each other's worker sessions out at every
+    turn: a login (and a logout) for every other call. Each worker now keeps a session per
+    run: a login per run and worker."""
+    chosen = _chosen_scans(mapper)[:-1]
+    found: dict[int, dict[str, Any]] = {}
+
+    def run(number: int) -> None:
+        found[number] = mapper.map_over(read_pause_read, chosen, (0.01,), executor=processes)
+
+    server.faults.start_recording()
+    runs = [threading.Thread(target=run, args=(number,)) for number in (1, 2)]
+    for thread in runs:
+        thread.start()
+    for thread in runs:
+        thread.join(60)
+    logins = [r for r in server.faults.recorded() if r.path.startswith("/data/JSESSION")]
+    for number in (1, 2):
+        assert list(found[number].values()) == [200] * len(chosen), found[number]
+    assert len([r for r in logins if r.method != "DELETE"]) <= 4  # 2 runs x 2 workers

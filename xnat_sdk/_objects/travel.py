@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import pickle
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -67,6 +68,13 @@ class _Held:
     calls: int = 0
     """The calls running on it (:meth:`RunTask.__call__`): another run never logs it out
     while one does."""
+    used: float = 0.0
+    """When a call last took it (``time.monotonic()``)."""
+
+
+RUNS_KEPT = 3
+"""The sessions a worker process keeps per server, one per run (the runs that took theirs
+last): runs sharing a pool at once keep theirs, each earlier one is logged out."""
 
 
 _local = threading.local()
@@ -304,9 +312,9 @@ def worker_session(
 ) -> XNATSession:
     """This process's session for (server, run): opened once (with the caller's ``timeout``
     and ``retries``), reused for every object; a newer token of the run (``generation``: its
-    number in the run) becomes its login for any later re-login. A new run replaces (and
-    logs out) the sessions of earlier runs that no call is using (two runs at once on one
-    Dask worker each keep theirs)."""
+    number in the run) becomes its login for any later re-login. The sessions of the
+    :data:`RUNS_KEPT` runs that took theirs last stay (runs sharing a pool at once), any
+    earlier one no call is using is logged out."""
     return _hold(server, run, alias, secret, verify, generation, timeout, retries, 0).session
 
 
@@ -331,21 +339,37 @@ def _hold(
         if held is not None and held.session.connected:
             _take_newer(key, generation, alias, secret)
             held.calls += calls
+            held.used = time.monotonic()
             return held
-        stale = [k for k, h in _sessions.items() if k[0] == server and (k == key or not h.calls)]
-        old = [_sessions.pop(k).session for k in stale]
+        old = [_sessions.pop(k).session for k in _replaced(key)]
         settings: dict[str, Any] = {"retries": retries}
         if timeout is not None:  # the caller's timeouts, not the SDK's defaults
             settings["default_timeout"] = timeout
         session = connect(
             server, user=alias, password=secret, verify=verify, keepalive=False, **settings
         )
-        held = _sessions[key] = _Held(session, generation, calls)
+        held = _sessions[key] = _Held(session, generation, calls, time.monotonic())
         _close_at_exit()
     for previous in old:
         with contextlib.suppress(Exception):
             previous.disconnect()
     return held
+
+
+def _replaced(key: tuple[str, str]) -> list[tuple[str, str]]:
+    """The sessions a new session for ``key`` replaces (hold the lock): its own that
+    ended, and the earlier runs' no call is using, least recently used first, until the
+    server has fewer than :data:`RUNS_KEPT` (two runs sharing a process pool at once
+    logged each other's sessions out at every turn: a login per two calls)."""
+    mine = [k for k in _sessions if k[0] == key[0]]
+    gone = [k for k in mine if k == key]
+    idle = sorted((k for k in mine if k != key and not _sessions[k].calls), key=_last_used)
+    extra = len(mine) - len(gone) - (RUNS_KEPT - 1)
+    return gone + idle[: max(extra, 0)]
+
+
+def _last_used(key: tuple[str, str]) -> float:
+    return _sessions[key].used
 
 
 _busy: dict[int, int] = {}
