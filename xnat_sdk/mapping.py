@@ -370,7 +370,13 @@ class _Walk:
         if kind == last and self.skip is not None and self.skip(obj.uri):
             return False  # an object of the level only (a log of another level prunes none)
         check: Callable[[Any], bool] = getattr(self.filters, kind)
-        return check(obj)
+        try:
+            return check(obj)
+        except Exception as exc:  # which object, of thousands, and that it was the filter
+            raise XNATValidationError(
+                "filter_function",
+                f"the {kind} filter raised {type(exc).__name__} on {obj.uri}: {exc}",
+            ) from exc
 
     def serial(self, obj: Any, kind: str) -> Iterator[Any]:
         """Depth first, one listing at a time, nothing fetched before it is needed."""

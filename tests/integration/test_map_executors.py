@@ -942,3 +942,27 @@ def test_two_runs_at_once_on_one_process_pool_keep_their_sessions(
     for number in (1, 2):
         assert list(found[number].values()) == [200] * len(chosen), found[number]
     assert len([r for r in logins if r.method != "DELETE"]) <= 4  # 2 runs x 2 workers
+
+
+def test_a_filter_that_raises_names_its_object(mapper: XNATSession) -> None:
+    """A filter raising on one object of thousands ended the walk with the bare exception:
+    nothing said it was the filter, nor which object."""
+    from xnat_sdk.mapping import create_filter_funcs
+
+    project = mapper.projects[PROJECT]
+    last = list(project.experiments.values())[-1]
+
+    def picky(experiment: Any) -> bool:
+        if experiment.id == last.id:
+            return bool(experiment.no_such_field)
+        return True
+
+    only = create_filter_funcs(experiment=picky)
+    for walk in (
+        lambda: project.map(scan_summary, "scan", filter_function=only),
+        lambda: list(project.mapping_iter("scan", filter_function=only, max_workers=2)),
+    ):
+        with pytest.raises(XNATValidationError, match="the experiment filter raised") as caught:
+            walk()
+        assert f"/experiments/{last.id}: " in str(caught.value)
+        assert isinstance(caught.value.__cause__, AttributeError)
