@@ -61,7 +61,13 @@ def _is_dask(executor: object) -> bool:
 
 
 def _check(executor: object) -> None:
-    if executor is None or isinstance(executor, cf.Executor) or _is_dask(executor):
+    if _is_dask(executor):
+        # a closed client failed with a bare AttributeError from distributed
+        status = str(getattr(executor, "status", "running"))
+        if status != "running":
+            raise XNATValidationError("executor", f"the Dask client is {status}, not running")
+        return
+    if executor is None or isinstance(executor, cf.Executor):
         return
     raise XNATValidationError(
         "executor",
@@ -149,7 +155,11 @@ def _collect(
                     try:
                         pending[submit(sent)] = sent
                     except RuntimeError as exc:  # a broken or shut-down pool takes no more
-                        # calls: each one left is a failure of its own, as if it had run
+                        if not sent:  # it was so before the run: one error, not one per call
+                            raise XNATValidationError(
+                                "executor", f"it takes no calls ({type(exc).__name__}: {exc})"
+                            ) from exc
+                        # calls now: each one left is a failure of its own, as if it had run
                         why = Outcome(False, None, type(exc).__name__, str(exc) or repr(exc))
                         refused = [(n, why) for n in range(sent, len(items))]
                         sent = len(items)

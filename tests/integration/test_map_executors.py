@@ -966,3 +966,28 @@ def test_a_filter_that_raises_names_its_object(mapper: XNATSession) -> None:
             walk()
         assert f"/experiments/{last.id}: " in str(caught.value)
         assert isinstance(caught.value.__cause__, AttributeError)
+
+
+def test_an_executor_that_takes_no_calls_is_one_clear_error(
+    server: LocalXNAT, mapper: XNATSession, dask_client: Any
+) -> None:
+    """A pool shut down before the run failed every object with the same RuntimeError (one
+    per object of thousands, a token issued for nothing); a closed Dask client gave a bare
+    AttributeError from distributed."""
+    import distributed
+
+    tokens = IssuedTokens(mapper)
+    chosen = _chosen_scans(mapper)[:3]
+    closed_threads = ThreadPoolExecutor(1)
+    closed_threads.shutdown()
+    closed_processes = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    closed_processes.shutdown()  # no process was ever started
+    closed_client = distributed.Client(dask_client.scheduler.address)
+    closed_client.close()
+    for executor in (closed_threads, closed_processes):
+        with pytest.raises(XNATValidationError, match="executor: it takes no calls"):
+            mapper.map_over(scan_summary, chosen, executor=executor)
+    with pytest.raises(XNATValidationError, match="the Dask client is closed"):
+        mapper.map_over(scan_summary, chosen, executor=closed_client)
+    for token in tokens.issued:
+        assert_dead(server, token)
