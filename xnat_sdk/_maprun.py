@@ -69,10 +69,13 @@ def _check(executor: object) -> None:
         return
     if executor is None or isinstance(executor, cf.Executor):
         return
+    if isinstance(executor, type):  # executor=ProcessPoolExecutor said "got type"
+        given = f"the class {executor.__name__} (an instance runs calls: {executor.__name__}())"
+    else:
+        given = type(executor).__name__
     raise XNATValidationError(
         "executor",
-        "expected a concurrent.futures.Executor or a dask distributed.Client, got "
-        f"{type(executor).__name__}",
+        f"expected a concurrent.futures.Executor or a dask distributed.Client, got {given}",
     )
 
 

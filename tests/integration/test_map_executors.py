@@ -989,5 +989,7 @@ def test_an_executor_that_takes_no_calls_is_one_clear_error(
             mapper.map_over(scan_summary, chosen, executor=executor)
     with pytest.raises(XNATValidationError, match="the Dask client is closed"):
         mapper.map_over(scan_summary, chosen, executor=closed_client)
+    with pytest.raises(XNATValidationError, match=r"the class ThreadPoolExecutor \(an instance"):
+        mapper.map_over(scan_summary, chosen, executor=ThreadPoolExecutor)
     for token in tokens.issued:
         assert_dead(server, token)
