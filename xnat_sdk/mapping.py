@@ -471,6 +471,16 @@ def _load_log(path: Path) -> dict[str, dict[str, Any]]:
     return data
 
 
+def _check_writable(path: Path) -> None:
+    """Refuse a log file that cannot be written, before anything runs (the first write
+    failed, a second into the run or at its end, and the results went with it)."""
+    folder = path.parent
+    if not folder.is_dir():
+        raise XNATLocalFileError(str(path), f"cannot keep the map log: no folder {folder}")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise XNATLocalFileError(str(path), "cannot keep the map log: not writable")
+
+
 _LOG_INTERVAL = 1.0
 """Seconds between two writes of a map's log file during a run."""
 
@@ -631,6 +641,8 @@ class _LoggedRun:
 
     def __init__(self, logfile: str | os.PathLike[str] | None) -> None:
         self.path = Path(logfile) if logfile is not None else None
+        if self.path is not None:
+            _check_writable(self.path)
         self.state = _load_log(self.path) if self.path is not None else {}
         self.done = {uri for uri, entry in self.state.items() if entry.get("success")}
         self._written = time.monotonic()

@@ -993,3 +993,26 @@ def test_an_executor_that_takes_no_calls_is_one_clear_error(
         mapper.map_over(scan_summary, chosen, executor=ThreadPoolExecutor)
     for token in tokens.issued:
         assert_dead(server, token)
+
+
+def test_a_log_file_that_cannot_be_written_is_refused_before_any_call(
+    mapper: XNATSession, tmp_path: Path
+) -> None:
+    """A logfile in a folder that does not exist failed at its first write (a second into
+    the run, or at its end): the calls had run, and their results were lost."""
+    from xnat_sdk.errors import XNATLocalFileError
+
+    missing = tmp_path / "no-such-folder" / "map.json"
+    chosen = _chosen_scans(mapper)[:3]
+    calls: list[str] = []
+
+    def seen(scan: Any) -> str:
+        calls.append(scan.uri)
+        return str(scan.type)
+
+    with pytest.raises(XNATLocalFileError, match="no folder"):
+        mapper.map_over(seen, chosen, logfile=missing)
+    with pytest.raises(XNATLocalFileError, match="no folder"):
+        mapper.projects[PROJECT].map(seen, "scan", logfile=missing)
+    assert calls == []
+    assert not missing.parent.exists()
