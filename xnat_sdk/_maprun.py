@@ -157,12 +157,12 @@ def _collect(
                 while sent < len(items) and len(pending) < window:
                     try:
                         pending[submit(sent)] = sent
-                    except RuntimeError as exc:  # a broken or shut-down pool takes no more
-                        if not sent:  # it was so before the run: one error, not one per call
+                    except RuntimeError as exc:  # a broken or shut-down pool takes no calls
+                        if not sent:  # so before the run: one error, not one per object
                             raise XNATValidationError(
                                 "executor", f"it takes no calls ({type(exc).__name__}: {exc})"
                             ) from exc
-                        # calls now: each one left is a failure of its own, as if it had run
+                        # broken during the run: each call left fails on its own, as if run
                         why = Outcome(False, None, type(exc).__name__, str(exc) or repr(exc))
                         refused = [(n, why) for n in range(sent, len(items))]
                         sent = len(items)
@@ -269,10 +269,11 @@ class _Grant:
         left them alive, known to nobody, until they expired)."""
         waiting = self._session._tokens_left
         waiting.extend(self.issued)
-        left = []
+        left: list[TokenResult] = []
         for token in self.issued:
             if invalidate(self._session, token):
-                waiting.remove(token)
+                with contextlib.suppress(ValueError):  # a disconnect may have taken it
+                    waiting.remove(token)
             else:
                 left.append(token)
         if left:
