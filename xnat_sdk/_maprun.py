@@ -20,7 +20,6 @@ import pickle
 import secrets
 import sys
 import time
-import traceback
 import types
 import warnings
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -32,6 +31,7 @@ from xnat_sdk._objects.travel import (
     attaching,
     call_one,
     close_sessions,
+    failure,
     pack,
     renew_sessions,
 )
@@ -43,6 +43,7 @@ from xnat_sdk.errors import (
     XNATTokenWarning,
     XNATValidationError,
 )
+from xnat_sdk.mapping import check_not_inside
 from xnat_sdk.progress import CountProgress
 
 if TYPE_CHECKING:
@@ -60,14 +61,23 @@ def _is_dask(executor: object) -> bool:
 
 
 def check_executor(executor: object) -> None:
-    """Refuse an ``executor`` that is neither a ``concurrent.futures.Executor`` nor a Dask
-    client (``None``: the default threads)."""
-    if executor is None or isinstance(executor, cf.Executor) or _is_dask(executor):
+    """Refuse an ``executor`` that is neither a ``concurrent.futures.Executor`` nor a running
+    Dask client (``None``: the default threads)."""
+    if _is_dask(executor):
+        # a closed client failed with a bare AttributeError from distributed
+        status = str(getattr(executor, "status", "running"))
+        if status != "running":
+            raise XNATValidationError("executor", f"the Dask client is {status}, not running")
         return
+    if executor is None or isinstance(executor, cf.Executor):
+        return
+    if isinstance(executor, type):  # executor=ProcessPoolExecutor said "got type"
+        given = f"the class {executor.__name__} (an instance runs calls: {executor.__name__}())"
+    else:
+        given = type(executor).__name__
     raise XNATValidationError(
         "executor",
-        "expected a concurrent.futures.Executor or a dask distributed.Client, got "
-        f"{type(executor).__name__}",
+        f"expected a concurrent.futures.Executor or a dask distributed.Client, got {given}",
     )
 
 
@@ -91,7 +101,7 @@ def _outcome(future: Any, unwrap: Callable[[Outcome], Outcome] | None = None) ->
     try:
         found = future.result()
     except BaseException as exc:  # the worker itself failed (died, was cancelled)
-        return Outcome(False, None, type(exc).__name__, str(exc) or repr(exc), "")
+        return failure(exc, str(exc) or repr(exc))
     if not isinstance(found, Outcome):
         found = Outcome(*found)  # a Dask worker may hand the named tuple back as a tuple
     return unwrap(found) if found.pickled and unwrap is not None else found
@@ -105,13 +115,7 @@ def _reader(session: XNATSession) -> Callable[[Outcome], Outcome]:
             with attaching(session):
                 return found._replace(value=pickle.loads(found.value), pickled=False)
         except Exception as exc:
-            return Outcome(
-                False,
-                None,
-                type(exc).__name__,
-                f"the result could not be read back: {exc}",
-                traceback.format_exc(),
-            )
+            return failure(exc, f"the result could not be read back: {exc}")
 
     return unwrap
 
@@ -155,8 +159,12 @@ def _collect(
                 while sent < len(items) and len(pending) < window:
                     try:
                         pending[submit(sent)] = sent
-                    except RuntimeError as exc:  # a broken or shut-down pool takes no more
-                        # calls: each one left is a failure of its own, as if it had run
+                    except RuntimeError as exc:  # a broken or shut-down pool takes no calls
+                        if not sent:  # so before the run: one error, not one per object
+                            raise XNATValidationError(
+                                "executor", f"it takes no calls ({type(exc).__name__}: {exc})"
+                            ) from exc
+                        # broken during the run: each call left fails on its own, as if run
                         why = Outcome(False, None, type(exc).__name__, str(exc) or repr(exc))
                         refused = [(n, why) for n in range(sent, len(items))]
                         sent = len(items)
@@ -258,10 +266,19 @@ class _Grant:
         """Invalidate every token of the run, each tried again after a failure; one the
         server still refuses is left to the session, whose disconnect tries it once more,
         with a warning naming its alias. Never raises: the run's results (or its
-        ``XNATMapError``) stand."""
-        left = [token for token in self.issued if not invalidate(self._session, token)]
+        ``XNATMapError``) stand. The tokens are the session's to invalidate until each is
+        dead: a Ctrl-C while the server is slow to answer leaves them to its disconnect (it
+        left them alive, known to nobody, until they expired)."""
+        waiting = self._session._tokens_left
+        waiting.extend(self.issued)
+        left: list[TokenResult] = []
+        for token in self.issued:
+            if invalidate(self._session, token):
+                with contextlib.suppress(ValueError):  # a disconnect may have taken it
+                    waiting.remove(token)
+            else:
+                left.append(token)
         if left:
-            self._session._tokens_left.extend(left)
             warn_tokens_left(self._session, left, "the session's disconnect tries again")
 
 
@@ -321,6 +338,42 @@ def _window(executor: Any, dask: bool) -> int:
     return max(4 * int(capacity), 8)
 
 
+def _on_threads(
+    items: list[Any],
+    function: Callable[..., Any],
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+    executor: cf.ThreadPoolExecutor | None,
+    max_workers: int | None,
+    stop_on_error: bool,
+    record: Record,
+    verbose: bool,
+) -> list[Outcome]:
+    """The calls on threads sharing the session: the caller's pool, else one of
+    ``max_workers`` (8) threads of the run's own. At most :func:`_window` calls are queued
+    at a time (waiting on every call of a run at once made each wait cost the whole run:
+    quadratic in the number of objects). A run stopped by Ctrl-C (anything not an
+    ``Exception``) returns at once: its own pool is not waited for, the calls not started
+    never start and the running ones end on their own."""
+    pool = executor or cf.ThreadPoolExecutor(max_workers or 8, thread_name_prefix="xnat-sdk-map")
+    finished = False
+    try:
+
+        def local(n: int) -> Any:
+            return pool.submit(call_one, function, items[n], args, kwargs)
+
+        window = _window(pool, False)
+        outcomes = _collect(items, local, window, False, stop_on_error, record, verbose)
+        finished = True
+        return outcomes
+    except Exception:
+        finished = True
+        raise
+    finally:
+        if executor is None:
+            pool.shutdown(wait=finished, cancel_futures=True)
+
+
 def run_calls(
     session: XNATSession,
     items: list[Any],
@@ -336,16 +389,11 @@ def run_calls(
 ) -> list[Outcome]:
     """The outcome of ``function(item, *args, **kwargs)`` for every item, in order."""
     check_executor(executor)
+    check_not_inside(executor)
     if executor is None or isinstance(executor, cf.ThreadPoolExecutor):
-        with contextlib.ExitStack() as stack:
-            pool = executor
-            if pool is None:
-                pool = stack.enter_context(cf.ThreadPoolExecutor(max_workers or 8))
-
-            def local(n: int) -> Any:
-                return pool.submit(call_one, function, items[n], args, kwargs)
-
-            return _collect(items, local, len(items), False, stop_on_error, record, verbose)
+        return _on_threads(
+            items, function, args, kwargs, executor, max_workers, stop_on_error, record, verbose
+        )
     dask = _is_dask(executor)
     payloads = [pack(item) for item in items]
 
@@ -388,8 +436,8 @@ def run_calls(
     finally:
         try:
             if dask:  # the workers log their run sessions out (a process pool cannot be
-                # reached worker by worker: its sessions go when the next run or the process
-                # ends, and the tokens they logged in with are dead either way)
+                # reached worker by worker: its sessions go when later runs replace them or
+                # the process ends, and the tokens they logged in with are dead either way)
                 with contextlib.suppress(Exception):
                     executor.run(close_sessions, session.server, grant.run)
         finally:

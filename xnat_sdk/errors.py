@@ -201,6 +201,10 @@ class XNATMapError(XNATError):
         self.message = message
         self.details = details
         """The traceback as text (from the worker that ran the call)."""
+        self.results: dict[str, Any] = {}
+        """``{uri: result}`` of the run's calls that ended before it stopped (this one's
+        :class:`~xnat_sdk.mapping.MappedFunctionFailed` among them), in the objects' order:
+        what was done, and what was not (a URI missing), without a ``logfile``."""
 
 
 class XNATIntegrityError(XNATError):

@@ -34,7 +34,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from xnat_sdk._record import Record
-from xnat_sdk.errors import XNATLocalFileError, XNATServerError, XNATValidationError
+from xnat_sdk.errors import (
+    XNATLocalFileError,
+    XNATMapError,
+    XNATServerError,
+    XNATValidationError,
+)
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor, ThreadPoolExecutor
@@ -327,25 +332,14 @@ def _check_run(
         raise XNATValidationError(
             "function", f"expected a function to call, got {type(function).__name__}"
         )
-    if args is not None and (isinstance(args, (str, bytes)) or not isinstance(args, Sequence)):
-        raise XNATValidationError(
-            "args",
-            f"expected a list of extra positional arguments, got {type(args).__name__} "
-            "(the third positional argument of map is args: pass filter_function=... "
-            "and logfile=... by name)",
-        )
-    if kwargs is not None and not isinstance(kwargs, Mapping):
-        raise XNATValidationError(
-            "kwargs", f"expected a dict of extra keyword arguments, got {type(kwargs).__name__}"
-        )
+    check_call_arguments(args, kwargs)
     check_max_workers(max_workers)
     check_executor(executor)
     if logfile is not None:
         path = Path(logfile)
         if path.is_dir():
             raise XNATValidationError("logfile", f"{path} is a folder, not a log file")
-        if not path.parent.is_dir():
-            raise XNATValidationError("logfile", f"the folder of {path} does not exist")
+        _check_writable(path)
 
 
 def _check_filters(filter_function: object) -> FilterFunctions:
@@ -365,10 +359,28 @@ def _check_filters(filter_function: object) -> FilterFunctions:
     )
 
 
+def check_not_inside(executor: object) -> None:
+    """Refuse a ``ThreadPoolExecutor`` whose worker thread this is: a map (or a walk) inside
+    a call that runs on that pool, on the same pool, would wait for calls queued behind its
+    own, forever (a nested map given its caller's pool hung)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    if isinstance(executor, ThreadPoolExecutor) and threading.current_thread() in getattr(
+        executor, "_threads", ()
+    ):
+        raise XNATValidationError(
+            "executor",
+            "this code runs on that ThreadPoolExecutor: a map or walk on the same pool would "
+            "wait for itself forever; give it another pool, or none (its own threads)",
+        )
+
+
 def _walk_pool(executor: Executor | None, max_workers: int | None) -> Executor | None:
     """The thread pool a walk lists on (``None``: serial). A walk lists objects bound to
     this process's session, so it runs on threads here, whatever runs the mapped calls."""
     check_max_workers(max_workers)
+    check_not_inside(executor)
     if executor is None and (max_workers is None or max_workers == 1):
         return None
     from concurrent.futures import ThreadPoolExecutor
@@ -408,7 +420,13 @@ class _Walk:
         if kind == last and self.skip is not None and self.skip(obj.uri):
             return False  # an object of the level only (a log of another level prunes none)
         check: Callable[[Any], bool] = getattr(self.filters, kind)
-        return check(obj)
+        try:
+            return check(obj)
+        except Exception as exc:  # which object, of thousands, and that it was the filter
+            raise XNATValidationError(
+                "filter_function",
+                f"the {kind} filter raised {type(exc).__name__} on {obj.uri}: {exc}",
+            ) from exc
 
     def serial(self, obj: Any, kind: str) -> Iterator[Any]:
         """Depth first, one listing at a time, nothing fetched before it is needed."""
@@ -501,6 +519,16 @@ def _load_log(path: Path) -> dict[str, dict[str, Any]]:
     if not isinstance(data, dict):
         raise XNATLocalFileError(str(path), "not a map log file (expected a JSON object)")
     return data
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse a log file that cannot be written, before anything runs (the first write
+    failed, a second into the run or at its end, and the results went with it)."""
+    folder = path.parent
+    if not folder.is_dir():
+        raise XNATLocalFileError(str(path), f"cannot keep the map log: no folder {folder}")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise XNATLocalFileError(str(path), "cannot keep the map log: not writable")
 
 
 _LOG_INTERVAL = 1.0
@@ -628,6 +656,29 @@ def _own_objects(session: XNATSession, objects: Iterable[Any]) -> dict[str, Any]
     return given
 
 
+def check_call_arguments(args: object, kwargs: object) -> None:
+    """Refuse ``args`` that are not a sequence of values (a string was split into its
+    characters: ``args="T1"`` called ``f(obj, "T", "1")``) and ``kwargs`` that are not a
+    mapping of names (a bare ValueError or TypeError came from ``dict()``)."""
+    if args is not None and (
+        not isinstance(args, Sequence) or isinstance(args, (str, bytes, bytearray))
+    ):
+        raise XNATValidationError(
+            "args",
+            f"the extra positional arguments as a tuple or list, got {type(args).__name__} "
+            f"{args!r:.60} (one argument: args=(value,); the third positional argument of map "
+            "is args: pass filter_function=... and logfile=... by name)",
+        )
+    if kwargs is not None and (
+        not isinstance(kwargs, Mapping) or not all(isinstance(k, str) for k in kwargs)
+    ):
+        raise XNATValidationError(
+            "kwargs",
+            f"the keyword arguments as a dict of names: expected a dict of str keys, got "
+            f"{kwargs!r:.60}",
+        )
+
+
 def _json_value(value: object) -> str:
     """A date or time a result holds (a field such as ``experiment.date``), as the log keeps
     it: ISO text, which a later run gives back for that object."""
@@ -642,6 +693,8 @@ class _LoggedRun:
 
     def __init__(self, logfile: str | os.PathLike[str] | None) -> None:
         self.path = Path(logfile) if logfile is not None else None
+        if self.path is not None:
+            _check_writable(self.path)
         self.state = _load_log(self.path) if self.path is not None else {}
         self.done = {uri for uri, entry in self.state.items() if entry.get("success")}
         self._written = time.monotonic()
@@ -680,6 +733,12 @@ class _LoggedRun:
 
         if not items:  # nothing to call: no token issued, no pool started
             return []
+        ended: dict[str, Any] = {}
+
+        def heard(uri: str, found: Any) -> None:
+            ended[uri] = found
+            self.record(uri, found)
+
         try:
             return run_calls(
                 session,
@@ -690,9 +749,12 @@ class _LoggedRun:
                 executor=executor,
                 max_workers=max_workers,
                 stop_on_error=stop_on_error,
-                record=self.record,
+                record=heard,
                 verbose=verbose,
             )
+        except XNATMapError as exc:  # stop_on_error: what ended before the stop, in order
+            exc.results = {i.uri: _result(i.uri, ended[i.uri]) for i in items if i.uri in ended}
+            raise
         finally:
             if self.path is not None:
                 _save_log(self.path, self.state)

@@ -6,6 +6,7 @@ One Dask cluster (2 worker processes) and one process pool serve the whole modul
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -653,3 +654,365 @@ def test_map_over_refuses_what_is_not_this_sessions_before_sending(
         assert mapper.map_over(scan_summary, [], executor=processes) == {}
         assert server.faults.recorded() == []  # nothing sent, no token issued
         assert tokens.issued == []
+
+
+# -- faults: a demanding user's runs ------------------------------------------------------------
+
+
+class CountingPool(ThreadPoolExecutor):
+    """A thread pool that counts the calls submitted and not finished yet."""
+
+    def __init__(self, workers: int) -> None:
+        super().__init__(workers)
+        self._count_lock = threading.Lock()
+        self.queued = 0
+        self.most_queued = 0
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        with self._count_lock:
+            self.queued += 1
+            self.most_queued = max(self.most_queued, self.queued)
+        future = super().submit(fn, *args, **kwargs)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, future: Any) -> None:
+        with self._count_lock:
+            self.queued -= 1
+
+
+def slow_type(scan: Any) -> str:
+    time.sleep(0.02)
+    return str(scan.type)
+
+
+def test_a_thread_run_queues_a_few_calls_per_thread_not_the_whole_run(
+    mapper: XNATSession,
+) -> None:
+    """Every call of a thread run was submitted at once, and each wait for the next result
+    waited on all of them: the run's cost grew with the square of its objects (20,000
+    objects on 8 threads: 21 s of CPU for 5 s of calls)."""
+    chosen = _chosen_scans(mapper)
+    with CountingPool(2) as pool:
+        results = mapper.map_over(slow_type, chosen, executor=pool)
+    assert list(results) == [scan.uri for scan in chosen[:-1]]
+    assert set(results.values()) == {"T1", "T2"}
+    assert 2 <= pool.most_queued <= 8  # four per thread, at least eight
+
+
+def interrupt_once_all_run(scan: Any, first: str, running: threading.Barrier) -> str:
+    """Ctrl-C (the signal reaches the main thread) once every thread of the run is busy;
+    the calls on the other objects take long (until the barrier is aborted)."""
+    import signal
+
+    if scan.uri == first:
+        running.wait(10)
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+        return "interrupted"
+    with contextlib.suppress(threading.BrokenBarrierError):
+        running.wait(10)  # the first two others meet the first here
+        running.wait(10)  # and wait until the test aborts the barrier
+    return str(scan.type)
+
+
+def test_ctrl_c_stops_a_thread_run_at_once(mapper: XNATSession) -> None:
+    """Ctrl-C waited for every running call of a thread run to end (a call of an hour
+    kept the user waiting an hour); now the KeyboardInterrupt comes at once, the calls not
+    started never start and the running ones end on their own."""
+    chosen = _chosen_scans(mapper)[:-1]
+    running = threading.Barrier(3)
+    calls_before = threading.active_count()
+    started = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            mapper.map_over(interrupt_once_all_run, chosen, (chosen[0].uri, running), max_workers=3)
+        took = time.monotonic() - started
+    finally:
+        running.abort()
+    assert took < 5, took
+    deadline = time.monotonic() + 10
+    while threading.active_count() > calls_before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert threading.active_count() <= calls_before  # the run's threads ended with their calls
+
+
+def exit_on_the_first(scan: Any, first: str) -> str:
+    """A tool's main() called per object: sys.exit() on one of them."""
+    if scan.uri == first:
+        raise SystemExit(3)
+    return str(scan.type)
+
+
+def test_a_call_that_exits_fails_alone(
+    server: LocalXNAT, mapper: XNATSession, dask_client: Any
+) -> None:
+    """``sys.exit()`` in a mapped function ended its Dask worker: Dask ran the call on three
+    more workers (killing each) and gave a KilledWorker 10 s later; on threads the failure
+    had no traceback. Now it fails its own call, with its traceback, wherever it runs."""
+    chosen = _chosen_scans(mapper)[:4]
+    first = chosen[0].uri
+    for executor in (dask_client, None):
+        started = time.monotonic()
+        results = mapper.map_over(exit_on_the_first, chosen, (first,), executor=executor)
+        assert time.monotonic() - started < 5
+        failed = results[first]
+        assert isinstance(failed, MappedFunctionFailed), failed
+        assert failed.exception_type == "SystemExit" and failed.message == "3"
+        assert "exit_on_the_first" in failed.details
+        assert [results[scan.uri] for scan in chosen[1:]] == [scan.type for scan in chosen[1:]]
+
+
+def fail_with_a_document(scan: Any) -> str:
+    raise ValueError(f"{scan.id}: " + "x" * 3_000_000 + " END")
+
+
+def test_a_huge_exception_message_is_clipped(
+    mapper: XNATSession, processes: ProcessPoolExecutor
+) -> None:
+    """An exception carrying megabytes in its message was kept whole, twice (message and
+    traceback), for every object: 5,000 such failures would hold gigabytes."""
+    chosen = _chosen_scans(mapper)[:2]
+    for executor in (None, processes):
+        results = mapper.map_over(fail_with_a_document, chosen, executor=executor)
+        for scan in chosen:
+            failed = results[scan.uri]
+            assert isinstance(failed, MappedFunctionFailed)
+            assert failed.message.startswith(f"{scan.id}: xxx") and failed.message.endswith("END")
+            assert "characters left out" in failed.message
+            assert len(failed.message) < 10_100 and len(failed.details) < 100_100
+            assert "fail_with_a_document" in failed.details
+
+
+def test_stop_on_error_tells_what_was_done(mapper: XNATSession) -> None:
+    """A run stopped by stop_on_error lost every result it had (without a logfile the user
+    could not tell what was done); XNATMapError.results holds them, in walk order."""
+    walked = _levels(mapper)
+    with pytest.raises(XNATMapError) as caught:
+        mapper.projects[PROJECT].map(fail_on_t2, "scan", stop_on_error=True, max_workers=1)
+    results = caught.value.results
+    assert list(results) == [uri for uri in walked if uri in results]  # the walk's order
+    failed = results[caught.value.uri]
+    assert isinstance(failed, MappedFunctionFailed) and failed.exception_type == "ValueError"
+    before = walked[: walked.index(caught.value.uri)]
+    assert before and all(results[uri] == "T1" for uri in before)  # done before the failure
+    assert len(results) < len(walked)  # the stop left some out: run them again by URI
+    left = [mapper.create_object(uri) for uri in walked if uri not in results]
+    assert set(mapper.map_over(fail_on_t2, left, max_workers=2)) == {o.uri for o in left}
+
+
+def read_pause_read(obj: Any, pause: float) -> int:
+    """Two requests on the worker's session with a pause between them."""
+    session = obj.xnat_session
+    session.get(obj.uri, format="json")
+    time.sleep(pause)
+    return session.get(obj.uri, format="json").status_code
+
+
+def test_two_runs_at_once_on_one_dask_cluster(mapper: XNATSession, dask_client: Any) -> None:
+    """A run's first call on a Dask worker logged out the session of any other run on that
+    worker, while that run's calls were using it: two maps at once (two projects side by
+    side, from two threads) failed calls with XNATNotConnectedError."""
+    chosen = _chosen_scans(mapper)[:-1]
+    halves = {"A": chosen[:6], "B": chosen[6:]}
+    found: dict[str, dict[str, Any]] = {}
+
+    def run(name: str) -> None:
+        found[name] = mapper.map_over(read_pause_read, halves[name], (0.4,), executor=dask_client)
+
+    runs = [threading.Thread(target=run, args=(name,)) for name in halves]
+    for thread in runs:
+        thread.start()
+    for thread in runs:
+        thread.join(60)
+    for name, objects in halves.items():
+        assert list(found[name].values()) == [200] * len(objects), found[name]
+
+
+def test_a_nested_map_on_its_caller_s_pool_is_refused_not_hung(mapper: XNATSession) -> None:
+    """A mapped function running a map (or a walk) on the pool it runs on waited for calls
+    queued behind its own: the run hung forever. Now that inner map fails its call."""
+    project = mapper.projects[PROJECT]
+    pool = ThreadPoolExecutor(2)
+
+    def nested(experiment: Any) -> int:
+        scans = list(experiment.scans.values())
+        return len(mapper.map_over(scan_summary, scans, executor=pool))
+
+    def walks(subject: Any) -> int:
+        return len(subject.map(scan_summary, "scan", executor=pool))
+
+    found: list[dict[str, Any]] = []
+    run = threading.Thread(
+        target=lambda: found.extend(
+            [
+                project.map(nested, "experiment", executor=pool),
+                project.map(walks, "subject", executor=pool),
+            ]
+        ),
+        daemon=True,
+    )
+    try:
+        run.start()
+        run.join(30)
+        assert not run.is_alive(), "the nested map hung"
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    for results in found:
+        failed = list(results.values())
+        assert failed and all(isinstance(f, MappedFunctionFailed) for f in failed)
+        assert {f.exception_type for f in failed} == {"XNATValidationError"}
+        assert all("wait for itself" in f.message for f in failed)
+    # on another pool, or none, a nested map runs
+    assert set(project.map(nested_on_own_threads, "experiment").values()) == {2}
+
+
+def nested_on_own_threads(experiment: Any) -> int:
+    return len(experiment.xnat_session.map_over(scan_summary, list(experiment.scans.values())))
+
+
+def test_call_arguments_are_checked_before_anything_runs(mapper: XNATSession) -> None:
+    """args="T1" called f(obj, "T", "1") on every object (a string is a sequence); kwargs
+    that are not a mapping gave a bare ValueError or TypeError."""
+    project = mapper.projects[PROJECT]
+    scans = list(project.subjects[0].experiments[0].scans.values())
+    calls: list[str] = []
+
+    def seen(scan: Any, *args: Any, **kwargs: Any) -> None:
+        calls.append(scan.uri)
+
+    for wrong in ({"args": "T1"}, {"args": 5}, {"args": {"a": 1}}):
+        with pytest.raises(XNATValidationError, match="args: the extra positional"):
+            project.map(seen, "scan", **wrong)
+        with pytest.raises(XNATValidationError, match="args: the extra positional"):
+            mapper.map_over(seen, scans, **wrong)
+    for bad in (["a"], [("a", 1)], {1: "x"}):
+        with pytest.raises(XNATValidationError, match="kwargs: the keyword arguments"):
+            project.map(seen, "scan", kwargs=bad)  # type: ignore[arg-type]
+    assert calls == []
+    assert len(mapper.map_over(seen, scans, args=["T1"], kwargs={"k": 1})) == len(scans)
+
+
+def test_ctrl_c_while_the_run_s_token_is_invalidated_leaves_it_to_the_disconnect(
+    server: LocalXNAT,
+    processes: ProcessPoolExecutor,
+    mapped: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Ctrl-C while the server was slow to invalidate the run's token (the user waiting
+    at the end of a run) left the token alive for days, known to nobody; the session now
+    holds it until it is dead, and its disconnect invalidates it."""
+    with xnat_sdk.connect(server.url, user=LOGIN, password=PASSWORD) as session:
+        tokens = IssuedTokens(session)
+        experiments = list(session.projects[PROJECT].experiments.values())[:2]
+        services = session.services
+        real = services.invalidate_token
+
+        def interrupted(token: TokenResult) -> None:
+            monkeypatch.setattr(services, "invalidate_token", real)
+            raise KeyboardInterrupt  # as the signal does, in the waiting request
+
+        monkeypatch.setattr(services, "invalidate_token", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            session.map_over(where_run, experiments, executor=processes)
+        (token,) = tokens.issued
+        assert session._tokens_left == [token]
+        assert alias_logs_in(server, token)
+    assert_dead(server, token)
+
+
+def test_two_runs_at_once_on_one_process_pool_keep_their_sessions(
+    server: LocalXNAT, mapper: XNATSession, processes: ProcessPoolExecutor
+) -> None:
+    """Two runs sharing a process pool logged each other's worker sessions out at every
+    turn: a login (and a logout) for every other call. Each worker now keeps a session per
+    run: a login per run and worker."""
+    chosen = _chosen_scans(mapper)[:-1]
+    found: dict[int, dict[str, Any]] = {}
+
+    def run(number: int) -> None:
+        found[number] = mapper.map_over(read_pause_read, chosen, (0.01,), executor=processes)
+
+    server.faults.start_recording()
+    runs = [threading.Thread(target=run, args=(number,)) for number in (1, 2)]
+    for thread in runs:
+        thread.start()
+    for thread in runs:
+        thread.join(60)
+    logins = [r for r in server.faults.recorded() if r.path.startswith("/data/JSESSION")]
+    for number in (1, 2):
+        assert list(found[number].values()) == [200] * len(chosen), found[number]
+    assert len([r for r in logins if r.method != "DELETE"]) <= 4  # 2 runs x 2 workers
+
+
+def test_a_filter_that_raises_names_its_object(mapper: XNATSession) -> None:
+    """A filter raising on one object of thousands ended the walk with the bare exception:
+    nothing said it was the filter, nor which object."""
+    from xnat_sdk.mapping import create_filter_funcs
+
+    project = mapper.projects[PROJECT]
+    last = list(project.experiments.values())[-1]
+
+    def picky(experiment: Any) -> bool:
+        if experiment.id == last.id:
+            return bool(experiment.no_such_field)
+        return True
+
+    only = create_filter_funcs(experiment=picky)
+    for walk in (
+        lambda: project.map(scan_summary, "scan", filter_function=only),
+        lambda: list(project.mapping_iter("scan", filter_function=only, max_workers=2)),
+    ):
+        with pytest.raises(XNATValidationError, match="the experiment filter raised") as caught:
+            walk()
+        assert f"/experiments/{last.id}: " in str(caught.value)
+        assert isinstance(caught.value.__cause__, AttributeError)
+
+
+def test_an_executor_that_takes_no_calls_is_one_clear_error(
+    server: LocalXNAT, mapper: XNATSession, dask_client: Any
+) -> None:
+    """A pool shut down before the run failed every object with the same RuntimeError (one
+    per object of thousands, a token issued for nothing); a closed Dask client gave a bare
+    AttributeError from distributed."""
+    import distributed
+
+    tokens = IssuedTokens(mapper)
+    chosen = _chosen_scans(mapper)[:3]
+    closed_threads = ThreadPoolExecutor(1)
+    closed_threads.shutdown()
+    closed_processes = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    closed_processes.shutdown()  # no process was ever started
+    closed_client = distributed.Client(dask_client.scheduler.address)
+    closed_client.close()
+    for executor in (closed_threads, closed_processes):
+        with pytest.raises(XNATValidationError, match="executor: it takes no calls"):
+            mapper.map_over(scan_summary, chosen, executor=executor)
+    with pytest.raises(XNATValidationError, match="the Dask client is closed"):
+        mapper.map_over(scan_summary, chosen, executor=closed_client)
+    with pytest.raises(XNATValidationError, match=r"the class ThreadPoolExecutor \(an instance"):
+        mapper.map_over(scan_summary, chosen, executor=ThreadPoolExecutor)
+    for token in tokens.issued:
+        assert_dead(server, token)
+
+
+def test_a_log_file_that_cannot_be_written_is_refused_before_any_call(
+    mapper: XNATSession, tmp_path: Path
+) -> None:
+    """A logfile in a folder that does not exist failed at its first write (a second into
+    the run, or at its end): the calls had run, and their results were lost."""
+    from xnat_sdk.errors import XNATLocalFileError
+
+    missing = tmp_path / "no-such-folder" / "map.json"
+    chosen = _chosen_scans(mapper)[:3]
+    calls: list[str] = []
+
+    def seen(scan: Any) -> str:
+        calls.append(scan.uri)
+        return str(scan.type)
+
+    with pytest.raises(XNATLocalFileError, match="no folder"):
+        mapper.map_over(seen, chosen, logfile=missing)
+    with pytest.raises(XNATLocalFileError, match="no folder"):
+        mapper.projects[PROJECT].map(seen, "scan", logfile=missing)
+    assert calls == []
+    assert not missing.parent.exists()

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from xnat_sdk.errors import XNATNotConnectedError, XNATValidationError
+from xnat_sdk.errors import XNATLocalFileError, XNATNotConnectedError, XNATValidationError
 from xnat_sdk.session import XNATSession
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ def test_a_logfile_that_cannot_be_written_is_refused_before_any_call(
     calls: list[Any] = []
     with pytest.raises(XNATValidationError, match="is a folder"):
         project.map(_no_calls(calls), "scan", logfile=tmp_path)
-    with pytest.raises(XNATValidationError, match="does not exist"):
+    with pytest.raises(XNATLocalFileError, match="no folder"):
         project.map(_no_calls(calls), "scan", logfile=tmp_path / "no" / "map.json")
     with pytest.raises(XNATValidationError, match="is a folder"):
         session.map_over(_no_calls(calls), list(project.subjects.values()), logfile=tmp_path)

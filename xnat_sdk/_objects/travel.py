@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import pickle
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,8 +42,10 @@ __all__ = [
     "Outcome",
     "RunTask",
     "attaching",
+    "clipped",
     "close_all_sessions",
     "close_sessions",
+    "failure",
     "kept_alive",
     "listing_state",
     "object_state",
@@ -64,6 +67,16 @@ class _Held:
 
     session: XNATSession
     generation: int
+    calls: int = 0
+    """The calls running on it (:meth:`RunTask.__call__`): another run never logs it out
+    while one does."""
+    used: float = 0.0
+    """When a call last took it (``time.monotonic()``)."""
+
+
+RUNS_KEPT = 3
+"""The sessions a worker process keeps per server, one per run (the runs that took theirs
+last): runs sharing a pool at once keep theirs, each earlier one is logged out."""
 
 
 _local = threading.local()
@@ -301,8 +314,25 @@ def worker_session(
 ) -> XNATSession:
     """This process's session for (server, run): opened once (with the caller's ``timeout``
     and ``retries``), reused for every object; a newer token of the run (``generation``: its
-    number in the run) becomes its login for any later re-login. A new run replaces (and
-    logs out) the sessions of earlier runs."""
+    number in the run) becomes its login for any later re-login. The sessions of the
+    :data:`RUNS_KEPT` runs that took theirs last stay (runs sharing a pool at once), any
+    earlier one no call is using is logged out."""
+    return _hold(server, run, alias, secret, verify, generation, timeout, retries, 0).session
+
+
+def _hold(
+    server: str,
+    run: str,
+    alias: str,
+    secret: str,
+    verify: bool | str,
+    generation: int,
+    timeout: Any,
+    retries: int,
+    calls: int,
+) -> _Held:
+    """:func:`worker_session`'s entry, ``calls`` more calls counted on it (in the same
+    step: no other run's call can log it out in between)."""
     from xnat_sdk.connection import connect
 
     key = (server, run)
@@ -310,21 +340,38 @@ def worker_session(
         held = _sessions.get(key)
         if held is not None and held.session.connected:
             _take_newer(key, generation, alias, secret)
-            return held.session
-        stale = [k for k in _sessions if k[0] == server]
-        old = [_sessions.pop(k).session for k in stale]
+            held.calls += calls
+            held.used = time.monotonic()
+            return held
+        old = [_sessions.pop(k).session for k in _replaced(key)]
         settings: dict[str, Any] = {"retries": retries}
         if timeout is not None:  # the caller's timeouts, not the SDK's defaults
             settings["default_timeout"] = timeout
         session = connect(
             server, user=alias, password=secret, verify=verify, keepalive=False, **settings
         )
-        _sessions[key] = _Held(session, generation)
+        held = _sessions[key] = _Held(session, generation, calls, time.monotonic())
         _close_at_exit()
     for previous in old:
         with contextlib.suppress(Exception):
             previous.disconnect()
-    return session
+    return held
+
+
+def _replaced(key: tuple[str, str]) -> list[tuple[str, str]]:
+    """The sessions a new session for ``key`` replaces (hold the lock): its own that
+    ended, and the earlier runs' no call is using, least recently used first, until the
+    server has fewer than :data:`RUNS_KEPT` (two runs sharing a process pool at once
+    logged each other's sessions out at every turn: a login per two calls)."""
+    mine = [k for k in _sessions if k[0] == key[0]]
+    gone = [k for k in mine if k == key]
+    idle = sorted((k for k in mine if k != key and not _sessions[k].calls), key=_last_used)
+    extra = len(mine) - len(gone) - (RUNS_KEPT - 1)
+    return gone + idle[: max(extra, 0)]
+
+
+def _last_used(key: tuple[str, str]) -> float:
+    return _sessions[key].used
 
 
 _busy: dict[int, int] = {}
@@ -416,14 +463,55 @@ class Outcome(NamedTuple):
     run's session (:func:`attaching`)."""
 
 
+MESSAGE_LIMIT = 10_000
+"""The characters of a failed call's message a run keeps (its start and its end)."""
+DETAILS_LIMIT = 100_000
+"""The characters of a failed call's traceback a run keeps (its start and its end)."""
+
+
+def clipped(text: str, limit: int) -> str:
+    """``text``, its middle left out when it is longer than ``limit`` characters: a run of
+    thousands of objects keeps every failure, so a failure may not hold megabytes (an
+    exception carrying a whole document in its message) twice (message and traceback)."""
+    if len(text) <= limit:
+        return text
+    keep = limit // 2
+    return f"{text[:keep]}\n... [{len(text) - 2 * keep} characters left out] ...\n{text[-keep:]}"
+
+
+def failure(exc: BaseException, message: str | None = None) -> Outcome:
+    """The outcome of a call that raised ``exc`` (handled now): its type, message
+    (``message`` instead when given) and traceback, clipped (:func:`clipped`)."""
+    if message is None:
+        try:
+            message = str(exc)
+        except Exception:  # an exception whose str() fails is still the call's failure
+            message = f"<{type(exc).__name__} whose message cannot be shown>"
+    return Outcome(
+        False,
+        None,
+        type(exc).__name__,
+        clipped(message, MESSAGE_LIMIT),
+        clipped(traceback.format_exc(), DETAILS_LIMIT),
+    )
+
+
 def call_one(
     function: Callable[..., Any], obj: Any, args: Sequence[Any], kwargs: Mapping[str, Any]
 ) -> Outcome:
-    """``function(obj, *args, **kwargs)`` as an :class:`Outcome` (never raises)."""
+    """``function(obj, *args, **kwargs)`` as an :class:`Outcome` (never raises, but for a
+    ``SystemExit`` or ``KeyboardInterrupt`` in the main thread: a Ctrl-C of a serial run).
+    Off the main thread (a run's threads, a Dask worker's) a function calling
+    ``sys.exit()`` or raising ``KeyboardInterrupt`` fails its own call: it ended a Dask
+    worker, whose call Dask then ran on three more workers before giving up."""
     try:
         return Outcome(True, function(obj, *args, **kwargs))
-    except Exception as exc:  # a failure is a result: the other objects go on
-        return Outcome(False, None, type(exc).__name__, str(exc), traceback.format_exc())
+    except BaseException as exc:  # a failure is a result: the other objects go on
+        if not isinstance(exc, Exception) and (
+            isinstance(exc, GeneratorExit) or threading.current_thread() is threading.main_thread()
+        ):
+            raise
+        return failure(exc)
 
 
 @dataclass(frozen=True)
@@ -451,20 +539,31 @@ class RunTask:
         """Attach the pickled object to this worker's session and call the function, the
         session kept alive meanwhile."""
         try:
-            session = worker_session(
+            held = _hold(
                 self.server,
                 self.run,
                 self.alias,
                 self.secret,
                 self.verify,
                 self.generation,
-                timeout=self.timeout,
-                retries=self.retries,
+                self.timeout,
+                self.retries,
+                1,
             )
+        except Exception as exc:
+            return failure(exc)
+        try:
+            return self._call(held.session, payload)
+        finally:
+            with _sessions_lock:
+                held.calls -= 1
+
+    def _call(self, session: XNATSession, payload: bytes) -> Outcome:
+        try:
             with attaching(session):
                 obj = unpack(payload)
         except Exception as exc:
-            return Outcome(False, None, type(exc).__name__, str(exc), traceback.format_exc())
+            return failure(exc)
         with kept_alive(session):
             found = call_one(self.function, obj, self.args, self.kwargs)
         if not found.ok:
@@ -474,10 +573,4 @@ class RunTask:
         try:
             return Outcome(True, pickle.dumps(found.value), pickled=True)
         except Exception as exc:
-            return Outcome(
-                False,
-                None,
-                type(exc).__name__,
-                f"the result cannot be sent back: {exc}",
-                traceback.format_exc(),
-            )
+            return failure(exc, f"the result cannot be sent back: {exc}")
