@@ -376,7 +376,7 @@ with xnat_sdk.connect(url, user="admin", password="admin") as session:
             update_func=kill_after_first_chunk,
         )
     else:
-        experiment.download_dir(folder, verbose=False, bars=KillingBars())
+        experiment._download_dir(folder, verbose=False, bars=KillingBars())
 print("not killed")
 """
 

@@ -643,13 +643,24 @@ class SessionDownloads(XNATObject):
         verbose: bool = True,
         *,
         overwrite: bool = True,
-        bars: TransferProgress | None = None,
-        listing_rows: list[dict[str, Any]] | None = None,
     ) -> Path:
         """Download and unpack the session's scan files into ``target_dir``
         (``{label}/scans/{id}-{type}/resources/{label}/files/...``), verified against the
-        listing; returns ``target_dir/{label}``. The progress bar is named by the label.
-        ``listing_rows``: the scans' file listing when the caller has read it already."""
+        listing; returns ``target_dir/{label}``. The progress bar is named by the label."""
+        return self._download_dir(target_dir, scan_filter, verbose, overwrite=overwrite)
+
+    def _download_dir(
+        self,
+        target_dir: str | os.PathLike[str],
+        scan_filter: str = "ALL",
+        verbose: bool = True,
+        *,
+        overwrite: bool = True,
+        bars: TransferProgress | None = None,
+        listing_rows: list[dict[str, Any]] | None = None,
+    ) -> Path:
+        """:meth:`download_dir` within a bigger download: its progress ``bars``, and
+        ``listing_rows``, the scans' file listing when the caller has read it already."""
         from xnat_sdk.transfers._folders import download_zip_dir
         from xnat_sdk.transfers._paths import _safe_name, local_folder
 
@@ -852,7 +863,7 @@ class Walk:
             listings = list(read)
         for (experiment, folder), rows in zip(self._sessions, listings, strict=True):
             job = functools.partial(
-                experiment.download_dir,
+                experiment._download_dir,
                 folder,
                 self.scan_filter,
                 verbose=False,
