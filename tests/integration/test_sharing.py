@@ -8,6 +8,7 @@ from pathlib import Path
 import requests
 
 import xnat_sdk
+from xnat_sdk.models import ExperimentData
 from xnat_sdk.testing.local import LocalXNAT
 
 _logins = itertools.count(1)
@@ -46,3 +47,37 @@ def test_download_files_of_a_session_shared_from_a_closed_project(
     assert not report.failed
     got = [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()]
     assert got == [f"{project}/SESS_O/scans/1-T1/resources/DICOM/files/a.dcm"]
+
+
+def test_a_shared_object_keeps_its_label_in_the_sharing_project(
+    server: LocalXNAT, xnat_project: str
+) -> None:
+    """The listing of the sharing project, ``load_tree`` and the object's own document
+    agree: the share's label (an experiment: the sharing project too), as in xnatpy."""
+    primary, other = xnat_project, f"{xnat_project}_B"
+    server.seed_project(other)
+    server.seed_subject(primary, "SUBJ")
+    server.seed_session(primary, "SUBJ", "SESS")
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as session:
+        subject = session.projects[primary].subjects["SUBJ"]
+        subject.share(other, label="SUBJ_B")
+        subject.experiments["SESS"].share(other, label="SESS_B")
+        session.clearcache()
+        seen = session.projects[other].subjects["SUBJ_B"]
+        experiment = seen.experiments["SESS_B"]
+        assert experiment.note is None  # not listed: reads the document
+        assert (seen.label, seen.project) == ("SUBJ_B", primary)
+        assert (experiment.label, experiment.project) == ("SESS_B", other)
+        assert experiment.data["label"] == "SESS"  # the document itself is untouched
+        assert seen.demographics is not None and seen.label == "SUBJ_B"
+        session.clearcache()
+        direct = session.create_object(experiment.uri)
+        assert isinstance(direct, ExperimentData)
+        assert (direct.label, direct.project) == ("SESS_B", other)
+        session.clearcache()
+        tree = session.projects[other].load_tree()
+        (loaded,) = [e for s in tree.values() for e in s.experiments.values()]
+        assert (loaded.uri, loaded.label, loaded.project) == (experiment.uri, "SESS_B", other)
+        # in its primary project it keeps its own label
+        mine = session.projects[primary].subjects["SUBJ"].experiments["SESS"]
+        assert mine.note is None and (mine.label, mine.project) == ("SESS", primary)

@@ -283,8 +283,8 @@ class XNATObject(metaclass=_ModelType):
     def _xnat_populate(self, item: Mapping[str, Any]) -> None:
         """Fill every field from a document item (``data_fields``, ``meta``, ``children``)."""
         setter = object.__setattr__
-        data: dict[str, Any] = item.get("data_fields") or {}
         meta = item.get("meta") or {}
+        data: dict[str, Any] = _as_shared(self._xnat_uri, item.get("data_fields") or {}, item)
         used: set[str] = set()
         session = self._xnat_session
         _fill_data(self, data, used, item)
@@ -1165,6 +1165,34 @@ def _item_values(spec: FieldSpec, item: Mapping[str, Any] | None) -> list[Any] |
     except (TypeError, ValueError):
         return None
     return values
+
+
+_URI_PROJECT = re.compile(r"^/data/(?:archive/)?projects/([^/]+)/")
+
+
+def _as_shared(uri: str | None, data: dict[str, Any], item: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` as seen from the project of ``uri`` when the object is shared into it: a
+    subject's or experiment's document carries its primary ``label`` and ``project``, and
+    its shares as ``sharing/share`` items (``project``, ``label``); the listing of a
+    sharing project answers the share's label (and, for an experiment, the sharing
+    project: XNAT's ``ProjectSubjectList`` / ``ProjSubExptList``), so the document read
+    later keeps them, as xnatpy's ``label`` does, instead of turning into the primary's."""
+    found = _URI_PROJECT.match(uri or "")
+    project = unquote(found.group(1)) if found is not None else None
+    if project is None or data.get("project") in (None, "", project):
+        return data
+    shares = child_items(item, "sharing/share") or []
+    for share in shares:
+        fields = share.get("data_fields") or {}
+        if fields.get("project") != project:
+            continue
+        seen = dict(data)
+        if fields.get("label"):
+            seen["label"] = fields["label"]
+        if (item.get("meta") or {}).get("xsi:type") != "xnat:subjectData":
+            seen["project"] = project  # a subject's listing keeps its primary project
+        return seen
+    return data
 
 
 def _fill_data(
