@@ -5,9 +5,11 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
+import pytest
 import requests
 
 import xnat_sdk
+from xnat_sdk.errors import XNATConflictError
 from xnat_sdk.models import ExperimentData
 from xnat_sdk.testing.local import LocalXNAT
 
@@ -81,3 +83,23 @@ def test_a_shared_object_keeps_its_label_in_the_sharing_project(
         # in its primary project it keeps its own label
         mine = session.projects[primary].subjects["SUBJ"].experiments["SESS"]
         assert mine.note is None and (mine.label, mine.project) == ("SESS", primary)
+
+
+def test_share_again_with_a_new_label_relabels_the_share(
+    server: LocalXNAT, xnat_project: str
+) -> None:
+    """XNAT answers an experiment's relabelled share with 409 "Already assigned": the
+    share reads back with the new label, so ``share`` succeeds; without a new label the
+    conflict stands."""
+    other = f"{xnat_project}_B"
+    server.seed_project(other)
+    server.seed_subject(xnat_project, "SUBJ")
+    server.seed_session(xnat_project, "SUBJ", "SESS")
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as session:
+        experiment = session.projects[xnat_project].subjects["SUBJ"].experiments["SESS"]
+        experiment.share(other, label="FIRST")
+        experiment.share(other, label="SECOND")
+        labels = [e.label for e in session.projects[other].experiments.values()]
+        assert labels == ["SECOND"]
+        with pytest.raises(XNATConflictError, match="Already assigned"):
+            experiment.share(other)

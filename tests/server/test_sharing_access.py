@@ -93,3 +93,28 @@ def test_site_listings_and_search_hold_shared_objects_once(
         headers={"Content-Type": "text/xml"},
     )
     assert [r["session_id"] for r in rows(found)] == [shared.session]
+
+
+def test_a_new_label_for_an_existing_share(
+    xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session
+) -> None:
+    """A subject's share is relabelled (200, after a label check); an experiment's is
+    relabelled without one and answered "Already assigned" (409) all the same
+    (``SubjectResource`` / ``SubjAssessmentResource.handlePut``); no label, no change."""
+    other = f"{xnat_project}_B"
+    xnat_server.seed_project(other)
+    xnat_server.seed_subject(xnat_project, "SUBJ")
+    xnat_server.seed_session(xnat_project, "SUBJ", "SESS")
+    base = f"{xnat_server.url}/data/projects/{xnat_project}/subjects/SUBJ"
+    subject_share, experiment_share = f"{base}/projects/{other}", f"{base}/experiments/SESS"
+    experiment_share += f"/projects/{other}"
+    for url in (subject_share, experiment_share):
+        assert admin.put(url, params={"label": "FIRST"}).status_code == 200
+    assert admin.put(subject_share, params={"label": "SECOND"}).status_code == 200
+    answer = admin.put(experiment_share, params={"label": "SECOND"})
+    assert answer.status_code == 409 and "Already assigned to project" in answer.text
+    for url in (subject_share, experiment_share):
+        assert admin.put(url).status_code == 409  # no label: nothing to change
+    listed = f"{xnat_server.url}/data/projects/{other}"
+    assert [r["label"] for r in rows(admin.get(f"{listed}/subjects"))] == ["SECOND"]
+    assert [r["label"] for r in rows(admin.get(f"{listed}/experiments"))] == ["SECOND"]

@@ -35,6 +35,7 @@ from xnat_sdk._objects.transfers import (
 )
 from xnat_sdk._objects.walks import Walks
 from xnat_sdk.errors import (
+    XNATConflictError,
     XNATError,
     XNATNoModelError,
     XNATNotFoundError,
@@ -393,11 +394,26 @@ class _Shareable(Creatable):
     __slots__ = ()
 
     def share(self, project: str | ProjectBase, label: str | None = None) -> None:
-        """Share this object into another project (optionally under another label)."""
+        """Share this object into another project (optionally under another label); on an
+        object shared there already, ``label`` gives its share that label.
+
+        Sharing it there again without a new label raises
+        :class:`~xnat_sdk.errors.XNATConflictError` ("Already assigned"). XNAT saves an
+        experiment's new share label and answers that conflict all the same
+        (``SubjAssessmentResource.handlePut``): the share's label is then read back (one
+        request) and, when it is ``label``, the call succeeds."""
         session = self._xnat_bound_session()
         target = _share_target(project)
         query = {"label": validate_label(label, "label")} if label is not None else None
-        session.put(f"{self.uri}/projects/{target}", query=query, format="json")
+        try:
+            session.put(f"{self.uri}/projects/{target}", query=query, format="json")
+        except XNATConflictError as exc:
+            if label is None or not exc.message.startswith("Already assigned"):
+                raise
+            shares = fetch(session, f"{self.uri}/projects").rows()
+            mine = [r for r in shares if target in (r.get("ID"), r.get("Secondary_ID"))]
+            if not any(r.get("label") == label for r in mine):
+                raise
         session.clearcache()
 
 
