@@ -10,6 +10,7 @@ import requests
 
 import xnat_sdk
 from xnat_sdk.errors import XNATConflictError
+from xnat_sdk.mapping import FilterFunctions, create_filter_funcs
 from xnat_sdk.models import ExperimentData
 from xnat_sdk.testing.local import LocalXNAT
 
@@ -103,3 +104,36 @@ def test_share_again_with_a_new_label_relabels_the_share(
         assert labels == ["SECOND"]
         with pytest.raises(XNATConflictError, match="Already assigned"):
             experiment.share(other)
+
+
+def test_walks_and_downloads_reach_a_session_shared_without_its_subject(
+    server: LocalXNAT, xnat_project: str, tmp_path: Path
+) -> None:
+    """XNAT lists it among the project's experiments (``ProjSubExptList``: project or
+    share), under none of its subjects: ``map``, ``mapping_iter`` (threaded, caching off)
+    and ``download_files`` of the project reach it too; a subject filter leaves it out."""
+    project, login = _shared_from_a_closed_project(server, xnat_project)
+    server.seed_subject(project, "OWN")
+    own = server.seed_session(project, "OWN", "OWN_MR")
+    with xnat_sdk.connect(server.url, user=login, password="pw") as session:
+        top = session.projects[project]
+        labels = top.map(lambda e: e.label, "experiment")
+        assert sorted(labels.values()) == ["OWN_MR", "SESS_O"]
+        assert len(set(labels)) == 2
+        report = top.download_files(tmp_path, verbose=False)
+        assert len(report.downloaded) == 1 and not report.failed
+        got = [p.relative_to(tmp_path).parts for p in tmp_path.rglob("*.dcm")]
+        assert [parts[2] for parts in got] == ["SESS_O"]
+        assert not top.download_files(tmp_path, verbose=False).downloaded  # a rerun skips
+        filtered = top.map(lambda e: e.label, "experiment", filter_function=_subject("OWN"))
+        assert list(filtered.values()) == ["OWN_MR"]
+        session.caching = False
+        walked = [e.label for e in top.mapping_iter("experiment", max_workers=4)]
+        assert walked == ["OWN_MR", "SESS_O"]
+        scans = [s.type for s in top.mapping_iter("scan")]
+        assert scans == ["T1"]
+    assert own
+
+
+def _subject(label: str) -> FilterFunctions:
+    return create_filter_funcs(subject=label)

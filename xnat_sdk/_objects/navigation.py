@@ -362,7 +362,7 @@ class ProjectBase(TreeDownloads, _Mappable, _HasDataDir, _HasResources, _HasFiel
         return str(getattr(self, "name", "") or self.uri.rsplit("/", 1)[-1])
 
     def _bulk_sessions(self, folder: Path) -> list[tuple[Any, Path]]:
-        from xnat_sdk._objects.tree import loaded_tree
+        from xnat_sdk._objects.tree import loaded_tree, unfiled_experiments
         from xnat_sdk.transfers._paths import _safe_name  # the engine loads on first use
 
         subjects = loaded_tree(self)  # a tree the user loaded, with the columns they chose
@@ -372,6 +372,12 @@ class ProjectBase(TreeDownloads, _Mappable, _HasDataDir, _HasResources, _HasFiel
         for subject in subjects if subjects is not None else self.subjects:
             if isinstance(subject, SubjectBase):
                 pairs += subject._bulk_sessions(folder / _safe_name(subject._folder_name()))
+        # sessions shared into the project without their subject: under the subject's
+        # accession ID (the subject has no label in this project)
+        for experiment in unfiled_experiments(self):
+            if isinstance(experiment, ImageSessionBase):
+                holder = _safe_name(str(getattr(experiment, "subject_id", "") or "unknown"))
+                pairs.append((experiment, folder / holder / _safe_name(experiment._folder_name())))
         return pairs
 
     def _download_tree(self, folder: Path, walk: Walk) -> None:
