@@ -9,7 +9,7 @@ import pytest
 import requests
 
 import xnat_sdk
-from xnat_sdk.errors import XNATConflictError
+from xnat_sdk.errors import XNATConflictError, XNATValidationError
 from xnat_sdk.mapping import FilterFunctions, create_filter_funcs
 from xnat_sdk.models import ExperimentData
 from xnat_sdk.testing.local import LocalXNAT
@@ -137,3 +137,25 @@ def test_walks_and_downloads_reach_a_session_shared_without_its_subject(
 
 def _subject(label: str) -> FilterFunctions:
     return create_filter_funcs(subject=label)
+
+
+def test_a_label_set_through_a_share_is_refused(server: LocalXNAT, xnat_project: str) -> None:
+    """XNAT would rename the object in its primary project (``Rename`` sets its own label),
+    not the share: refused before any write; from the primary project it renames."""
+    other = f"{xnat_project}_B"
+    server.seed_project(other)
+    server.seed_subject(xnat_project, "SUBJ")
+    server.seed_session(xnat_project, "SUBJ", "SESS")
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as session:
+        mine = session.projects[xnat_project].subjects["SUBJ"]
+        mine.experiments["SESS"].share(other, label="SESS_B")
+        seen = session.projects[other].experiments["SESS_B"]
+        with pytest.raises(XNATValidationError, match="share"):
+            seen.label = "RENAMED"
+        session.clearcache()
+        labels = [e.label for e in session.projects[xnat_project].experiments.values()]
+        assert labels == ["SESS"]
+        mine.experiments["SESS"].label = "RENAMED"
+        session.clearcache()
+        assert [e.label for e in session.projects[xnat_project].experiments.values()] == ["RENAMED"]
+        assert [e.label for e in session.projects[other].experiments.values()] == ["SESS_B"]
