@@ -255,19 +255,42 @@ def _twice(obj: Any, listed: Callable[[], _T]) -> _T:
     return listed()
 
 
+class _Unfiled:
+    """The walk's stand-in, among a project's subjects, for its experiments that none of
+    them holds: those shared into the project without their subject (XNAT lists them
+    among the project's experiments only). A subject filter, having no subject of the
+    project to judge, leaves them out."""
+
+    __slots__ = ("project",)
+
+    def __init__(self, project: Any) -> None:
+        self.project = project
+
+    @property
+    def xnat_session(self) -> Any:
+        return self.project.xnat_session
+
+
 def _children_once(obj: Any, kind: str, target: str) -> tuple[str, Sequence[Any]]:
     if kind == "connection":
         return "project", obj.projects.values()
     if kind == "project":
-        if target in ("experiment", "scan") and obj.xnat_session.caching:
+        if target not in ("experiment", "scan"):
+            return "subject", obj.subjects.values()
+        subjects = obj.subjects
+        if obj.xnat_session.caching:
             from xnat_sdk._objects.tree import loaded_tree
 
             # the tree the user loaded (with the columns they chose), else the whole tree
             # below in three listing requests (see ProjectBase.load_tree)
             tree = loaded_tree(obj)
-            return "subject", (tree if tree is not None else obj.load_tree()).values()
-        return "subject", obj.subjects.values()
+            subjects = tree if tree is not None else obj.load_tree()
+        return "subject", [*subjects.values(), _Unfiled(obj)]
     if kind == "subject":
+        if isinstance(obj, _Unfiled):
+            from xnat_sdk._objects.tree import unfiled_experiments
+
+            return "experiment", unfiled_experiments(obj.project)
         return "experiment", obj.experiments.values()
     if kind == "experiment":
         from xnat_sdk._objects.navigation import ImageSessionBase
@@ -416,6 +439,8 @@ class _Walk:
         self.skip = skip
 
     def _keep(self, obj: Any, kind: str) -> bool:
+        if isinstance(obj, _Unfiled):
+            return self.filters.subject is _accept_all
         last = "resource" if self.resources else self.target
         if kind == last and self.skip is not None and self.skip(obj.uri):
             return False  # an object of the level only (a log of another level prunes none)

@@ -236,3 +236,25 @@ def test_tree_and_download_of_a_scan_whose_id_is_another_scan_s_type(
     done = cli.run("-q", "download", "SELT/S/E/1", str(tmp_path / "flat"), "--flat")
     assert done.returncode == 0, done.stderr
     assert [p.name for p in (tmp_path / "flat").iterdir()] == ["1.dcm"]
+
+
+def test_tree_shows_a_session_shared_without_its_subject(cli: Cli, server: LocalXNAT) -> None:
+    """Under its project (XNAT lists it among the project's experiments only), with its
+    files, and addressed by its REST path, which names no subject."""
+    server.seed_project("SHAREDIN")
+    server.seed_project("SHAREDFROM")
+    server.seed_subject("SHAREDFROM", "SUB")
+    session = server.seed_session("SHAREDFROM", "SUB", "SESS")
+    scan = server.seed_scan(session, "1", type="T1")
+    server.seed_file(server.seed_resource("scan", scan, "DICOM"), "a.dcm", b"abcd")
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as xnat:
+        experiment = xnat.projects["SHAREDFROM"].subjects["SUB"].experiments["SESS"]
+        experiment.share("SHAREDIN", label="SESS_IN")
+    tree = cli.json("tree", "SHAREDIN")
+    assert (tree["files"], tree["size"]) == (1, 4)
+    (found,) = tree["children"]
+    assert (found["level"], found["label"], found["files"]) == ("experiment", "SESS_IN", 1)
+    rows = cli.csv("tree", "SHAREDIN")
+    path = f"/data/projects/SHAREDIN/experiments/{session}"
+    assert [r["path"] for r in rows] == ["SHAREDIN", path, f"{path}/scans/1"]
+    assert cli.json("tree", f"{path}/scans/1")["files"] == 1

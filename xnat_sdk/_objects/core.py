@@ -283,8 +283,8 @@ class XNATObject(metaclass=_ModelType):
     def _xnat_populate(self, item: Mapping[str, Any]) -> None:
         """Fill every field from a document item (``data_fields``, ``meta``, ``children``)."""
         setter = object.__setattr__
-        data: dict[str, Any] = item.get("data_fields") or {}
         meta = item.get("meta") or {}
+        data: dict[str, Any] = _as_shared(self._xnat_uri, item.get("data_fields") or {}, item)
         used: set[str] = set()
         session = self._xnat_session
         _fill_data(self, data, used, item)
@@ -631,6 +631,7 @@ class XNATObject(metaclass=_ModelType):
         for spec, path, encoded in params:
             if spec.name == "label" and spec.is_data and not prefix:
                 query["label"] = validate_label(values["label"], "label")
+                _refuse_share_rename(owner)
             else:
                 query[root + path] = encoded
         return owner, query
@@ -1165,6 +1166,62 @@ def _item_values(spec: FieldSpec, item: Mapping[str, Any] | None) -> list[Any] |
     except (TypeError, ValueError):
         return None
     return values
+
+
+_URI_PROJECT = re.compile(r"^/data/(?:archive/)?projects/([^/]+)/")
+
+
+def _share_seen(uri: str | None, item: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """(the project of ``uri``, its ``sharing/share`` fields) when the object of document
+    ``item`` is seen there through a share (None in its primary project or elsewhere)."""
+    found = _URI_PROJECT.match(uri or "")
+    project = unquote(found.group(1)) if found is not None else None
+    data = item.get("data_fields") or {}
+    if project is None or data.get("project") in (None, "", project):
+        return None
+    for share in child_items(item, "sharing/share") or []:
+        fields = share.get("data_fields") or {}
+        if fields.get("project") == project:
+            return project, fields
+    return None
+
+
+def _refuse_share_rename(obj: XNATObject) -> None:
+    """Raise before a label write through a project the object is only shared into: XNAT
+    would rename the object itself, in its primary project (``Rename`` sets its own
+    ``label``; the label is checked in the sharing project), not the share."""
+    if obj._xnat_uri is None or obj._xnat_session is None:
+        return
+    item = obj._xnat_document()
+    seen = _share_seen(obj._xnat_uri, item)
+    if seen is None:
+        return
+    primary = (item.get("data_fields") or {}).get("project")
+    raise XNATValidationError(
+        "label",
+        f"{obj._xnat_uri} is shared into project {seen[0]}: XNAT would rename it in its "
+        f"primary project {primary}, not the share. Relabel the share with "
+        f"share({seen[0]!r}, label=...), or set the label from project {primary}",
+    )
+
+
+def _as_shared(uri: str | None, data: dict[str, Any], item: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` as seen from the project of ``uri`` when the object is shared into it: a
+    subject's or experiment's document carries its primary ``label`` and ``project``, and
+    its shares as ``sharing/share`` items (``project``, ``label``); the listing of a
+    sharing project answers the share's label (and, for an experiment, the sharing
+    project: XNAT's ``ProjectSubjectList`` / ``ProjSubExptList``), so the document read
+    later keeps them, as xnatpy's ``label`` does, instead of turning into the primary's."""
+    found = _share_seen(uri, item)
+    if found is None:
+        return data
+    project, fields = found
+    seen = dict(data)
+    if fields.get("label"):
+        seen["label"] = fields["label"]
+    if (item.get("meta") or {}).get("xsi:type") != "xnat:subjectData":
+        seen["project"] = project  # a subject's listing keeps its primary project
+    return seen
 
 
 def _fill_data(

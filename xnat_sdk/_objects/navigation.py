@@ -35,6 +35,7 @@ from xnat_sdk._objects.transfers import (
 )
 from xnat_sdk._objects.walks import Walks
 from xnat_sdk.errors import (
+    XNATConflictError,
     XNATError,
     XNATNoModelError,
     XNATNotFoundError,
@@ -361,7 +362,7 @@ class ProjectBase(TreeDownloads, _Mappable, _HasDataDir, _HasResources, _HasFiel
         return str(getattr(self, "name", "") or self.uri.rsplit("/", 1)[-1])
 
     def _bulk_sessions(self, folder: Path) -> list[tuple[Any, Path]]:
-        from xnat_sdk._objects.tree import loaded_tree
+        from xnat_sdk._objects.tree import loaded_tree, unfiled_experiments
         from xnat_sdk.transfers._paths import _safe_name  # the engine loads on first use
 
         subjects = loaded_tree(self)  # a tree the user loaded, with the columns they chose
@@ -371,6 +372,12 @@ class ProjectBase(TreeDownloads, _Mappable, _HasDataDir, _HasResources, _HasFiel
         for subject in subjects if subjects is not None else self.subjects:
             if isinstance(subject, SubjectBase):
                 pairs += subject._bulk_sessions(folder / _safe_name(subject._folder_name()))
+        # sessions shared into the project without their subject: under the subject's
+        # accession ID (the subject has no label in this project)
+        for experiment in unfiled_experiments(self):
+            if isinstance(experiment, ImageSessionBase):
+                holder = _safe_name(str(getattr(experiment, "subject_id", "") or "unknown"))
+                pairs.append((experiment, folder / holder / _safe_name(experiment._folder_name())))
         return pairs
 
     def _download_tree(self, folder: Path, walk: Walk) -> None:
@@ -393,11 +400,26 @@ class _Shareable(Creatable):
     __slots__ = ()
 
     def share(self, project: str | ProjectBase, label: str | None = None) -> None:
-        """Share this object into another project (optionally under another label)."""
+        """Share this object into another project (optionally under another label); on an
+        object shared there already, ``label`` gives its share that label.
+
+        Sharing it there again without a new label raises
+        :class:`~xnat_sdk.errors.XNATConflictError` ("Already assigned"). XNAT saves an
+        experiment's new share label and answers that conflict all the same
+        (``SubjAssessmentResource.handlePut``): the share's label is then read back (one
+        request) and, when it is ``label``, the call succeeds."""
         session = self._xnat_bound_session()
         target = _share_target(project)
         query = {"label": validate_label(label, "label")} if label is not None else None
-        session.put(f"{self.uri}/projects/{target}", query=query, format="json")
+        try:
+            session.put(f"{self.uri}/projects/{target}", query=query, format="json")
+        except XNATConflictError as exc:
+            if label is None or not exc.message.startswith("Already assigned"):
+                raise
+            shares = fetch(session, f"{self.uri}/projects").rows()
+            mine = [r for r in shares if target in (r.get("ID"), r.get("Secondary_ID"))]
+            if not any(r.get("label") == label for r in mine):
+                raise
         session.clearcache()
 
 

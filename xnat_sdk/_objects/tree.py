@@ -35,9 +35,16 @@ from xnat_sdk.fields import FieldSpec, class_fields
 from xnat_sdk.listings import Listing, ListingSpec
 
 if TYPE_CHECKING:
+    from xnat_sdk._objects.navigation import ProjectBase
     from xnat_sdk.session import XNATSession
 
-__all__ = ["batched_assessor_rows", "batched_scan_rows", "load_project_tree", "mark_loaded"]
+__all__ = [
+    "batched_assessor_rows",
+    "batched_scan_rows",
+    "load_project_tree",
+    "mark_loaded",
+    "unfiled_experiments",
+]
 
 SCAN_ROOT = "xnat:imageScanData"
 SCAN_XSI = f"{SCAN_ROOT}/extension_item/element_name"
@@ -290,10 +297,8 @@ def load_project_tree(
     assessors = (
         _assessor_rows(session, uri, assessor_columns) if assessor_columns is not None else None
     )
-    for subject in subjects._entries:
-        ident = subject.uri.rstrip("/").rsplit("/", 1)[-1]
-        mine = by_subject.get(ident, [])
-        listing = _seed(subject, "experiments", EXPERIMENTS, f"{subject.uri}/experiments", mine)
+
+    def fill(listing: Listing[Any]) -> None:
         for experiment in listing._entries:
             if not isinstance(experiment, ImageSessionBase):
                 continue
@@ -304,8 +309,53 @@ def load_project_tree(
             if assessors is not None:  # None: the server cannot list them so
                 assessor_uri = f"{routed_experiment_uri(experiment.uri)}/assessors"
                 _seed(experiment, "assessors", ASSESSORS, assessor_uri, assessors.get(eid, []))
+
+    for subject in subjects._entries:
+        ident = subject.uri.rstrip("/").rsplit("/", 1)[-1]
+        fill(
+            _seed(
+                subject,
+                "experiments",
+                EXPERIMENTS,
+                f"{subject.uri}/experiments",
+                by_subject.pop(ident, []),
+            )
+        )
+    # experiments shared into the project without their subject: XNAT lists them among the
+    # project's experiments, but under none of its subjects
+    unfiled = [row for found in by_subject.values() for row in found]
+    fill(_seed(project, "unfiled", EXPERIMENTS, f"{uri}/experiments", unfiled))
     subjects._tree = True
     return subjects
+
+
+def unfiled_experiments(project: ProjectBase) -> list[Any]:
+    """The experiments of ``project`` that none of its subjects holds: those shared into it
+    without their subject (``PUT .../experiments/{E}/projects/{P}``; XNAT does not share
+    the subject with them), which the project's experiments listing shows. From the
+    loaded tree (:func:`load_project_tree`) when there is one, else one listing request
+    (besides the project's subjects listing)."""
+    from xnat_sdk._objects.navigation import EXPERIMENTS
+
+    if loaded_tree(project) is not None:
+        found: Listing[Any] | None = (project._xnat_cache or {}).get("unfiled")
+        return list(found._entries) if found is not None else []
+    session = project._xnat_bound_session()
+    uri = project.uri
+    subjects = {s.uri.rstrip("/").rsplit("/", 1)[-1] for s in project.subjects.values()}
+    rows = fetch_columns(
+        session,
+        f"{uri}/experiments",
+        {},
+        list(_EXPERIMENT_COLUMNS),
+        keys=("ID",),
+        root=root_of("experiments", f"{uri}/experiments"),
+        listing="experiments",
+    )
+    unfiled = [row for row in rows if str(row.get("subject_ID", "")) not in subjects]
+    listing: Listing[Any] = Listing(session, EXPERIMENTS, f"{uri}/experiments", parent=project)
+    listing._from_doc = False
+    return [found for _, found in listing._objects_from_rows(unfiled)]
 
 
 def loaded_tree(project: XNATObject) -> Listing[Any] | None:

@@ -164,6 +164,10 @@ def _skeleton(obj: Any, kind: str, asks: dict[int, list[str]]) -> dict[str, Any]
         if kind == "project" and obj.xnat_session.caching:
             listing = obj.load_tree(assessors=True)  # subjects, experiments, scans, assessors
         children = [_skeleton(item, child, asks) for item in listing.values()]
+        if kind == "project":  # shared into it without their subject: under the project
+            from xnat_sdk._objects.tree import unfiled_experiments
+
+            children += [_skeleton(e, "experiment", asks) for e in unfiled_experiments(obj)]
         asks[id(node)] = [f"{obj.uri}/files"]
     elif kind == "experiment":
         uri = routed_experiment_uri(obj.uri)
@@ -250,7 +254,17 @@ def _flatten(node: dict[str, Any], path: str = "") -> list[dict[str, Any]]:
     here = path or _part(node)
     row = {k: node[k] for k in ("level", "id", "label", "files", "size")}
     row["path"] = here
-    return [row, *(r for c in node["children"] for r in _flatten(c, f"{here}/{_part(c)}"))]
+    return [row, *(r for c in node["children"] for r in _flatten(c, _path(node, here, c)))]
+
+
+def _path(parent: dict[str, Any], here: str, child: dict[str, Any]) -> str:
+    """The address of ``child``: ``here/{part}``, but a session under its project (shared
+    into it without its subject) by its REST path, which names no subject."""
+    if parent["level"] == "project" and child["level"] == "experiment":
+        return f"/data/projects/{parent['id']}/experiments/{child['id']}"
+    if here.startswith("/"):  # below such a session: REST path segments
+        return f"{here}/{child['level']}s/{child['id']}"
+    return f"{here}/{_part(child)}"
 
 
 def _part(node: dict[str, Any]) -> str:

@@ -16,7 +16,10 @@ from xnat_sdk.testing._areas.archive.lookup import resolve
 from xnat_sdk.testing._areas.archive.tables import answer, narrowed_root
 from xnat_sdk.testing._areas.archive.views import label_in
 from xnat_sdk.testing._areas.archive.xsd import schema_of
-from xnat_sdk.testing._areas.permissions.access import readable_projects
+from xnat_sdk.testing._areas.permissions.access import (
+    readable_projects,
+    readable_through_shares,
+)
 from xnat_sdk.testing._server.context import RequestContext
 from xnat_sdk.testing._server.store import loads_data
 
@@ -58,8 +61,11 @@ def _experiment_rows(
     else:
         sql = base.format(share="NULL", sproj="NULL") + "WHERE 1=1"
     allowed = readable_projects(store, ctx.user) if project is None and session_id is None else None
+    shared = (
+        readable_through_shares(store, ctx.user, "experiment") if allowed is not None else set()
+    )
     for r in store.query(sql + " ORDER BY row_order", params):
-        if allowed is not None and r["project"] not in allowed:
+        if allowed is not None and r["project"] not in allowed and r["id"] not in shared:
             continue
         data = loads_data(r["data"])
         row = {

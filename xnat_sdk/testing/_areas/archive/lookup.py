@@ -14,7 +14,12 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from xnat_sdk.testing._areas.permissions.access import can_edit, can_read, can_see
+from xnat_sdk.testing._areas.permissions.access import (
+    can_edit,
+    can_read,
+    can_read_object,
+    can_see,
+)
 from xnat_sdk.testing._server.context import RequestContext
 from xnat_sdk.testing._server.routing import HttpError
 from xnat_sdk.testing._server.store import Store, loads_data
@@ -84,6 +89,13 @@ def _check_read(ctx: RequestContext, project: str) -> None:
         raise HttpError(403, f"Access denied: you have no access to project {project}.")
 
 
+def _check_read_object(ctx: RequestContext, kind: str, row: sqlite3.Row) -> None:
+    """As :func:`_check_read` for the primary project of a subject/experiment named by its
+    accession ID alone, but a reader of a project it is shared into may read it."""
+    if not can_read_object(ctx.store, ctx.user, kind, str(row["id"]), str(row["project"])):
+        _check_read(ctx, str(row["project"]))
+
+
 def require_edit(ctx: RequestContext, project: str) -> None:
     """403 unless the user may modify data of ``project``."""
     if not can_edit(ctx.store, ctx.user, project):
@@ -151,7 +163,7 @@ def resolve(ctx: RequestContext, *, upto: str | None = None) -> Chain:
                     f"you must specify the accession number and not the subject label. {ref} "
                     "is not a known subject accession ID.",
                 )
-            _check_read(ctx, str(chain.subject["project"]))
+            _check_read_object(ctx, "subject", chain.subject)
     if "experiment" in p and "experiment" in wanted:
         ref = p["experiment"]
         row: sqlite3.Row | None
@@ -160,7 +172,7 @@ def resolve(ctx: RequestContext, *, upto: str | None = None) -> Chain:
         else:
             row = store.one("SELECT * FROM experiments WHERE id=?", (ref,))
             if row is not None:
-                _check_read(ctx, str(row["project"]))
+                _check_read_object(ctx, "experiment", row)
         if row is None or (chain.subject is not None and row["subject_id"] != chain.subject["id"]):
             raise HttpError(404, "Unable to find the specified experiment.")
         chain.experiment = row

@@ -3,6 +3,8 @@ with ``label=``), or moving it there (``primary=true``)."""
 
 from __future__ import annotations
 
+import sqlite3
+
 from werkzeug.wrappers import Response
 
 from xnat_sdk.testing._areas.archive.documents import experiment_node, subject_node
@@ -34,8 +36,9 @@ def share(ctx: RequestContext, kind: str) -> Response:
     ):
         raise HttpError(403, f"Insufficient privileges to share into project {dest_id}.")
     table = "subjects" if kind == "subject" else "experiments"
-    label = ctx.q("label") or row["label"]
+    label = ctx.q("label") or row["label"]  # the primary's label on a move
     primary = ctx.strict_flag("primary")
+    relabelled = False
     with store.tx() as db:
         if primary:
             require_edit(ctx, row["project"])
@@ -53,29 +56,46 @@ def share(ctx: RequestContext, kind: str) -> Response:
                 f"UPDATE {table} SET project=?, label=? WHERE id=?", (dest_id, label, row["id"])
             )
         else:
-            if dest_id == row["project"]:
-                raise HttpError(409, f"Already assigned to project:{dest_id}")
-            current = db.execute(
-                "SELECT label FROM shares WHERE kind=? AND object_id=? AND project=?",
-                (kind, row["id"], dest_id),
-            ).fetchone()
-            if current is not None and current[0] == label:
-                raise HttpError(409, f"Already assigned to project:{dest_id}")
-            clash = (
-                db.execute(
-                    f"SELECT 1 FROM {table} WHERE project=? AND label=?", (dest_id, label)
-                ).fetchone()
-                or db.execute(
-                    "SELECT 1 FROM shares WHERE kind=? AND project=? AND label=? AND object_id<>?",
-                    (kind, dest_id, label, row["id"]),
-                ).fetchone()
-            )
-            if clash:
-                raise HttpError(409, f"Label already in use:{label}")
-            add_share(db, kind, row["id"], dest_id, label)
+            relabelled = _add_share(db, kind, row, dest_id, ctx.q("label"))
+    if relabelled:
+        raise HttpError(409, f"Already assigned to project:{dest_id}")
     if ctx.format in ("json", "xml"):
         fresh = store.one(f"SELECT * FROM {table} WHERE id=?", (row["id"],))
         assert fresh is not None
         node = subject_node(store, fresh) if kind == "subject" else experiment_node(store, fresh)
         return represent(ctx, node)
     return ctx.text("")
+
+
+def _add_share(
+    db: sqlite3.Connection, kind: str, row: sqlite3.Row, dest_id: str, given: str | None
+) -> bool:
+    """Share ``row`` into ``dest_id`` (as ``given`` or its own label), or give its share
+    there the label ``given``; True when an experiment's share was relabelled, which XNAT
+    answers with a 409 all the same (``SubjAssessmentResource``/``ExperimentResource``
+    save the new label without checking it, then "Already assigned to project"), where
+    ``SubjectResource`` checks the label first and answers the subject."""
+    if dest_id == row["project"]:
+        raise HttpError(409, f"Already assigned to project:{dest_id}")
+    current = db.execute(
+        "SELECT label FROM shares WHERE kind=? AND object_id=? AND project=?",
+        (kind, row["id"], dest_id),
+    ).fetchone()
+    if current is not None and (not given or current[0] == given):
+        raise HttpError(409, f"Already assigned to project:{dest_id}")
+    label = given or row["label"]
+    if current is None or kind == "subject":
+        table = "subjects" if kind == "subject" else "experiments"
+        clash = (
+            db.execute(
+                f"SELECT 1 FROM {table} WHERE project=? AND label=?", (dest_id, label)
+            ).fetchone()
+            or db.execute(
+                "SELECT 1 FROM shares WHERE kind=? AND project=? AND label=? AND object_id<>?",
+                (kind, dest_id, label, row["id"]),
+            ).fetchone()
+        )
+        if clash:
+            raise HttpError(409, f"Label already in use:{label}")
+    add_share(db, kind, row["id"], dest_id, label)
+    return current is not None and kind != "subject"

@@ -26,7 +26,10 @@ from xnat_sdk.testing._areas.archive.sharing import share
 from xnat_sdk.testing._areas.archive.tables import answer
 from xnat_sdk.testing._areas.archive.views import projects_table, represent
 from xnat_sdk.testing._areas.archive.xsd import schema_of
-from xnat_sdk.testing._areas.permissions.access import readable_projects
+from xnat_sdk.testing._areas.permissions.access import (
+    readable_projects,
+    readable_through_shares,
+)
 from xnat_sdk.testing._server.context import RequestContext
 from xnat_sdk.testing._server.routing import HttpError
 from xnat_sdk.testing._server.store import dumps_data, loads_data
@@ -49,10 +52,11 @@ def _subject_rows(
         )
     else:
         allowed = readable_projects(store, ctx.user)
+        shared = readable_through_shares(store, ctx.user, "subject")
         rows = [
             r
             for r in store.query("SELECT s.*, NULL AS share_label FROM subjects s ORDER BY s.rowid")
-            if allowed is None or r["project"] in allowed
+            if allowed is None or r["project"] in allowed or r["id"] in shared
         ]
     out = []
     for r in rows:

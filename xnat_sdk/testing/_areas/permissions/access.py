@@ -14,9 +14,11 @@ from xnat_sdk.testing._server.store import Store, User
 __all__ = [
     "can_edit",
     "can_read",
+    "can_read_object",
     "can_see",
     "project_access",
     "readable_projects",
+    "readable_through_shares",
     "user_list_open",
     "visible_projects",
 ]
@@ -35,6 +37,18 @@ def can_read(store: Store, user: User, project: str) -> bool:
     if project_access(store, project) == "public":
         return True
     return user.login != "guest" and store.project_role(project, user.login) is not None
+
+
+def can_read_object(store: Store, user: User, kind: str, object_id: str, project: str) -> bool:
+    """Whether ``user`` may read subject/experiment ``object_id`` (primary ``project``): XNAT
+    gives every project group read access to the objects *shared* into its project too
+    (``XdatUsergroup.init``: a field mapping on ``{type}/sharing/share/project`` with read
+    and nothing else), so a reader of a sharing project reads the object by any URL, its
+    accession ID included, though the primary project is closed to them."""
+    if can_read(store, user, project):
+        return True
+    rows = store.query("SELECT project FROM shares WHERE kind=? AND object_id=?", (kind, object_id))
+    return any(can_read(store, user, str(r[0])) for r in rows)
 
 
 def can_see(store: Store, user: User, project: str) -> bool:
@@ -61,6 +75,14 @@ def readable_projects(store: Store, user: User) -> list[str] | None:
         (user.login if user.login != "guest" else "",),
     )
     return [r[0] for r in rows]
+
+
+def readable_through_shares(store: Store, user: User, kind: str) -> set[str]:
+    """IDs of the subjects/experiments (``kind``) shared into a project ``user`` may read
+    (readable by them wherever their primary project is: :func:`can_read_object`)."""
+    readable = readable_projects(store, user)
+    rows = store.query("SELECT object_id, project FROM shares WHERE kind=?", (kind,))
+    return {str(r[0]) for r in rows if readable is None or r[1] in readable}
 
 
 def visible_projects(store: Store, user: User) -> list[str] | None:

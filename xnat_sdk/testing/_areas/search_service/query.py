@@ -43,6 +43,7 @@ from xnat_sdk.testing._areas.inspect_service.records import (
     scan_records,
     subject_records,
 )
+from xnat_sdk.testing._areas.permissions.access import readable_through_shares
 from xnat_sdk.testing._areas.prearchive.access import can_read
 from xnat_sdk.testing._areas.search_service.bundle import (
     SearchBundleError,
@@ -266,9 +267,9 @@ def run_search(ctx: RequestContext, document: bytes) -> Response:
     records = _Records(ctx)
     columns = _columns(root, root_kind, bundle.fields)
     rows = []
+    readable = _readable(ctx, root_kind)
     for rec in records.roots(root, root_kind):
-        project = rec.get("project", "")
-        if not ctx.is_admin and not can_read(ctx.store, ctx.user, project):
+        if not readable(rec):
             continue
         if not bundle.where.evaluate(_resolver(records, root, root_kind, rec)):
             continue
@@ -285,6 +286,25 @@ def run_search(ctx: RequestContext, document: bytes) -> Response:
     meta = {"totalRecords": len(rows), "rootElementName": root}
     keys = [c.key for c in columns] + ["quarantine_status"]
     return ctx.table(keys, rows, meta=meta, column_props=props)
+
+
+def _readable(ctx: RequestContext, root_kind: Kind) -> Callable[[dict[str, str]], bool]:
+    """Which records the user may read: those of a readable project and, as XNAT's search
+    applies the user's permissions (read through ``{type}/sharing/share/project`` too, see
+    ``access.can_read_object``), the subjects and experiments shared into one (a scan
+    with its session, which shares its scans). Each appears once, in its primary project."""
+    if ctx.is_admin:
+        return lambda rec: True
+    kind = "subject" if root_kind == "subject" else "experiment"
+    shared = readable_through_shares(ctx.store, ctx.user, kind) if root_kind != "project" else set()
+    key = "image_session_id" if root_kind == "scan" else "id"
+
+    def readable(rec: dict[str, str]) -> bool:
+        if can_read(ctx.store, ctx.user, rec.get("project", "")):
+            return True
+        return str(rec.get(key, "")) in shared
+
+    return readable
 
 
 def _order(value: str | None) -> tuple[int, float, str]:

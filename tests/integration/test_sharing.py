@@ -1,0 +1,161 @@
+"""The archive-scale features on data shared between projects, for a non-admin user."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+import requests
+
+import xnat_sdk
+from xnat_sdk.errors import XNATConflictError, XNATValidationError
+from xnat_sdk.mapping import FilterFunctions, create_filter_funcs
+from xnat_sdk.models import ExperimentData
+from xnat_sdk.testing.local import LocalXNAT
+
+_logins = itertools.count(1)
+
+
+def _shared_from_a_closed_project(server: LocalXNAT, stem: str) -> tuple[str, str]:
+    """A session of project ``{stem}_C`` shared (without its subject) into ``{stem}_O``
+    under ``SESS_O``, for a new user who reads only ``{stem}_O``; (project, login)."""
+    closed, open_ = f"{stem}_C", f"{stem}_O"
+    server.seed_project(closed)
+    server.seed_project(open_)
+    login = f"sharing{next(_logins)}"
+    server.add_user(login, "pw")
+    server.add_member(open_, login, "collaborator")
+    server.seed_subject(closed, "SUBJ")
+    session = server.seed_session(closed, "SUBJ", "SESS")
+    scan = server.seed_scan(session, "1", type="T1")
+    server.seed_file(server.seed_resource("scan", scan, "DICOM"), "a.dcm", b"abc")
+    with requests.Session() as admin:
+        admin.auth = ("admin", "admin")
+        url = f"{server.url}/data/projects/{closed}/experiments/SESS/projects/{open_}"
+        assert admin.put(url, params={"label": "SESS_O"}).status_code == 200
+    return open_, login
+
+
+def test_download_files_of_a_session_shared_from_a_closed_project(
+    server: LocalXNAT, xnat_project: str, tmp_path: Path
+) -> None:
+    """Its files are read by the session's accession ID, which a reader of the sharing
+    project may read (XNAT: read access through ``sharing/share/project``)."""
+    project, login = _shared_from_a_closed_project(server, xnat_project)
+    with xnat_sdk.connect(server.url, user=login, password="pw") as session:
+        sessions = list(session.projects[project].experiments.values())
+        assert [s.label for s in sessions] == ["SESS_O"]
+        report = session.download_files(sessions, tmp_path, verbose=False)
+    assert not report.failed
+    got = [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()]
+    assert got == [f"{project}/SESS_O/scans/1-T1/resources/DICOM/files/a.dcm"]
+
+
+def test_a_shared_object_keeps_its_label_in_the_sharing_project(
+    server: LocalXNAT, xnat_project: str
+) -> None:
+    """The listing of the sharing project, ``load_tree`` and the object's own document
+    agree: the share's label (an experiment: the sharing project too), as in xnatpy."""
+    primary, other = xnat_project, f"{xnat_project}_B"
+    server.seed_project(other)
+    server.seed_subject(primary, "SUBJ")
+    server.seed_session(primary, "SUBJ", "SESS")
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as session:
+        subject = session.projects[primary].subjects["SUBJ"]
+        subject.share(other, label="SUBJ_B")
+        subject.experiments["SESS"].share(other, label="SESS_B")
+        session.clearcache()
+        seen = session.projects[other].subjects["SUBJ_B"]
+        experiment = seen.experiments["SESS_B"]
+        assert experiment.note is None  # not listed: reads the document
+        assert (seen.label, seen.project) == ("SUBJ_B", primary)
+        assert (experiment.label, experiment.project) == ("SESS_B", other)
+        assert experiment.data["label"] == "SESS"  # the document itself is untouched
+        assert seen.demographics is not None and seen.label == "SUBJ_B"
+        session.clearcache()
+        direct = session.create_object(experiment.uri)
+        assert isinstance(direct, ExperimentData)
+        assert (direct.label, direct.project) == ("SESS_B", other)
+        session.clearcache()
+        tree = session.projects[other].load_tree()
+        (loaded,) = [e for s in tree.values() for e in s.experiments.values()]
+        assert (loaded.uri, loaded.label, loaded.project) == (experiment.uri, "SESS_B", other)
+        # in its primary project it keeps its own label
+        mine = session.projects[primary].subjects["SUBJ"].experiments["SESS"]
+        assert mine.note is None and (mine.label, mine.project) == ("SESS", primary)
+
+
+def test_share_again_with_a_new_label_relabels_the_share(
+    server: LocalXNAT, xnat_project: str
+) -> None:
+    """XNAT answers an experiment's relabelled share with 409 "Already assigned": the
+    share reads back with the new label, so ``share`` succeeds; without a new label the
+    conflict stands."""
+    other = f"{xnat_project}_B"
+    server.seed_project(other)
+    server.seed_subject(xnat_project, "SUBJ")
+    server.seed_session(xnat_project, "SUBJ", "SESS")
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as session:
+        experiment = session.projects[xnat_project].subjects["SUBJ"].experiments["SESS"]
+        experiment.share(other, label="FIRST")
+        experiment.share(other, label="SECOND")
+        labels = [e.label for e in session.projects[other].experiments.values()]
+        assert labels == ["SECOND"]
+        with pytest.raises(XNATConflictError, match="Already assigned"):
+            experiment.share(other)
+
+
+def test_walks_and_downloads_reach_a_session_shared_without_its_subject(
+    server: LocalXNAT, xnat_project: str, tmp_path: Path
+) -> None:
+    """XNAT lists it among the project's experiments (``ProjSubExptList``: project or
+    share), under none of its subjects: ``map``, ``mapping_iter`` (threaded, caching off)
+    and ``download_files`` of the project reach it too; a subject filter leaves it out."""
+    project, login = _shared_from_a_closed_project(server, xnat_project)
+    server.seed_subject(project, "OWN")
+    own = server.seed_session(project, "OWN", "OWN_MR")
+    with xnat_sdk.connect(server.url, user=login, password="pw") as session:
+        top = session.projects[project]
+        labels = top.map(lambda e: e.label, "experiment")
+        assert sorted(labels.values()) == ["OWN_MR", "SESS_O"]
+        assert len(set(labels)) == 2
+        report = top.download_files(tmp_path, verbose=False)
+        assert len(report.downloaded) == 1 and not report.failed
+        got = [p.relative_to(tmp_path).parts for p in tmp_path.rglob("*.dcm")]
+        assert [parts[2] for parts in got] == ["SESS_O"]
+        assert not top.download_files(tmp_path, verbose=False).downloaded  # a rerun skips
+        filtered = top.map(lambda e: e.label, "experiment", filter_function=_subject("OWN"))
+        assert list(filtered.values()) == ["OWN_MR"]
+        session.caching = False
+        walked = [e.label for e in top.mapping_iter("experiment", max_workers=4)]
+        assert walked == ["OWN_MR", "SESS_O"]
+        scans = [s.type for s in top.mapping_iter("scan")]
+        assert scans == ["T1"]
+    assert own
+
+
+def _subject(label: str) -> FilterFunctions:
+    return create_filter_funcs(subject=label)
+
+
+def test_a_label_set_through_a_share_is_refused(server: LocalXNAT, xnat_project: str) -> None:
+    """XNAT would rename the object in its primary project (``Rename`` sets its own label),
+    not the share: refused before any write; from the primary project it renames."""
+    other = f"{xnat_project}_B"
+    server.seed_project(other)
+    server.seed_subject(xnat_project, "SUBJ")
+    server.seed_session(xnat_project, "SUBJ", "SESS")
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as session:
+        mine = session.projects[xnat_project].subjects["SUBJ"]
+        mine.experiments["SESS"].share(other, label="SESS_B")
+        seen = session.projects[other].experiments["SESS_B"]
+        with pytest.raises(XNATValidationError, match="share"):
+            seen.label = "RENAMED"
+        session.clearcache()
+        labels = [e.label for e in session.projects[xnat_project].experiments.values()]
+        assert labels == ["SESS"]
+        mine.experiments["SESS"].label = "RENAMED"
+        session.clearcache()
+        assert [e.label for e in session.projects[xnat_project].experiments.values()] == ["RENAMED"]
+        assert [e.label for e in session.projects[other].experiments.values()] == ["SESS_B"]
