@@ -99,3 +99,20 @@ def test_errors_are_one_line_and_verbose_hides_secrets(cli: Cli) -> None:
     usage = cli.run("ls", "--bogus")
     assert usage.returncode == 2 and "No such option" in usage.stderr
     assert cli.run("nonsense").returncode == 2
+
+
+def test_login_and_logout_with_user_info_in_the_url_never_print_the_password(
+    cli: Cli, tmp_path: Path
+) -> None:
+    netrc = tmp_path / "netrc"
+    url = cli.server.url.replace("http://", "http://admin:admin@")
+    done = cli.run("--server", url, "--netrc", str(netrc), "--format", "json", "login", login=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["server"] == cli.server.url
+    assert "admin:admin" not in done.stdout + done.stderr
+    gone = cli.run(
+        "--server", url, "--netrc", str(netrc), "--format", "json", "logout", login=False
+    )
+    assert gone.returncode == 0, gone.stderr
+    assert json.loads(gone.stdout)["invalidated"] is True
+    assert "admin:admin" not in gone.stdout + gone.stderr
