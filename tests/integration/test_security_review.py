@@ -3,7 +3,9 @@ findings of a security review, each over HTTP against the local server."""
 
 from __future__ import annotations
 
+import json
 import pickle
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -14,6 +16,8 @@ from xnat_sdk.testing.local import LocalXNAT
 
 if TYPE_CHECKING:
     from conftest import Seeded
+
+    from xnat_sdk.session import XNATSession
 
 LOGIN, PASSWORD = "sec_review", "pw:S3cr#t/x"
 
@@ -43,3 +47,19 @@ def test_a_bad_scheme_with_user_info_is_refused_without_the_password() -> None:
     with pytest.raises(XNATValueError) as caught:
         xnat_sdk.connect("ftp://someone:hunter2@example.org")
     assert "hunter2" not in str(caught.value)
+
+
+def test_the_map_log_is_not_written_through_a_link_planted_beside_it(
+    session: XNATSession, seeded: Seeded, tmp_path: Path
+) -> None:
+    shared = tmp_path / "shared"  # a folder others can write to, as /tmp is
+    shared.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    logfile = shared / "run.json"
+    (shared / ".run.json.part").symlink_to(victim)
+    result = session.projects[seeded.project].map(lambda s: s.label, "subject", logfile=logfile)
+    assert sorted(result.values()) == ["S1", "S2"]
+    assert victim.read_text() == "keep me"
+    assert len(json.loads(logfile.read_text())) == 2
+    assert sorted(p.name for p in shared.iterdir()) == [".run.json.part", "run.json"]
