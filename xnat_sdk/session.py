@@ -1252,5 +1252,10 @@ class XNATSession(Walks):
             project = str(getattr(found, "project", "") or "")
             pairs.append((found, root / _safe_name(project) / _safe_name(found._folder_name())))
         return download_sessions(
-            pairs, scan_filter=scan_filter, workers=workers, verbose=verbose, label="download"
+            pairs,
+            scan_filter=scan_filter,
+            workers=workers,
+            verbose=verbose,
+            label="download",
+            root=root,
         )

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 import xnat_sdk
-from xnat_sdk.errors import XNATValueError
+from xnat_sdk.errors import XNATUnsafeArchiveError, XNATValueError
 from xnat_sdk.testing.local import LocalXNAT
 
 if TYPE_CHECKING:
@@ -63,3 +63,45 @@ def test_the_map_log_is_not_written_through_a_link_planted_beside_it(
     assert victim.read_text() == "keep me"
     assert len(json.loads(logfile.read_text())) == 2
     assert sorted(p.name for p in shared.iterdir()) == [".run.json.part", "run.json"]
+
+
+def _linked_out(target: Path, name: str, tmp_path: Path) -> Path:
+    outside = tmp_path / f"outside-{name}"
+    outside.mkdir()
+    target.mkdir(exist_ok=True)
+    (target / name).symlink_to(outside, target_is_directory=True)
+    return outside
+
+
+def test_download_files_refuses_a_linked_folder_leading_outside_the_target(
+    server: LocalXNAT, session: XNATSession, seeded: Seeded, tmp_path: Path
+) -> None:
+    server.seed_file(server.seed_resource("scan", _scan_id(server, seeded), "DICOM"), "a.dcm", b"x")
+    project = session.projects[seeded.project]
+    target = tmp_path / "target"
+    outside = _linked_out(target, f"Project {seeded.project}", tmp_path)  # its folder: name
+    with pytest.raises(XNATUnsafeArchiveError, match="outside the target folder"):
+        project.download_files(target, verbose=False)
+    other = tmp_path / "other"
+    elsewhere = _linked_out(other, seeded.project, tmp_path)  # by project ID, then label
+    with pytest.raises(XNATUnsafeArchiveError):
+        session.download_files([project.experiments["E1"]], other, verbose=False)
+    assert list(outside.rglob("*")) == list(elsewhere.rglob("*")) == []
+
+
+def test_sync_session_refuses_a_linked_session_folder(
+    server: LocalXNAT, session: XNATSession, seeded: Seeded, tmp_path: Path
+) -> None:
+    from xnat_sdk.bulk import sync_session
+
+    server.seed_file(server.seed_resource("scan", _scan_id(server, seeded), "DICOM"), "a.dcm", b"x")
+    target = tmp_path / "target"
+    outside = _linked_out(target, "E1", tmp_path)
+    with pytest.raises(XNATUnsafeArchiveError):
+        sync_session(session.projects[seeded.project].experiments["E1"], target)
+    assert list(outside.rglob("*")) == []
+
+
+def _scan_id(server: LocalXNAT, seeded: Seeded) -> int:
+    """A new scan 9 of E1 (its database ID, for a resource of it)."""
+    return server.seed_scan(seeded.sessions["E1"], "9", type="T9")

@@ -747,13 +747,15 @@ class TreeDownloads(XNATObject):
         from xnat_sdk.transfers._paths import _safe_name, local_folder
 
         _check_download_args(workers, scan_filter)  # before the tree is read
-        folder = local_folder(target_dir, "target_dir") / _safe_name(self._folder_name())
+        root = local_folder(target_dir, "target_dir")
+        folder = root / _safe_name(self._folder_name())
         return download_sessions(
             self._bulk_sessions(folder),
             scan_filter=scan_filter,
             workers=workers,
             verbose=verbose,
             label=self._folder_name(),
+            root=root,
         )
 
     def download(
