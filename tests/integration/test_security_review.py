@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 import xnat_sdk
-from xnat_sdk.errors import XNATUnsafeArchiveError, XNATValueError
+from xnat_sdk.errors import XNATConnectionError, XNATUnsafeArchiveError, XNATValueError
 from xnat_sdk.testing.local import LocalXNAT
 
 if TYPE_CHECKING:
@@ -105,3 +105,25 @@ def test_sync_session_refuses_a_linked_session_folder(
 def _scan_id(server: LocalXNAT, seeded: Seeded) -> int:
     """A new scan 9 of E1 (its database ID, for a resource of it)."""
     return server.seed_scan(seeded.sessions["E1"], "9", type="T9")
+
+
+def _enabled_tokens(server: LocalXNAT, login: str) -> int:
+    rows = server.store.query(
+        "SELECT COUNT(*) AS n FROM alias_tokens WHERE login = ? AND enabled", (login,)
+    )
+    return int(rows[0]["n"])
+
+
+def test_a_token_issue_whose_answer_was_lost_is_not_sent_again(
+    server: LocalXNAT, reviewer: str
+) -> None:
+    with xnat_sdk.connect(server.url, user=reviewer, password=PASSWORD) as session:
+        before = _enabled_tokens(server, reviewer)
+        server.faults.drop_answer_next(prefix="/data/services/tokens/issue", method="GET")
+        with pytest.raises(XNATConnectionError):
+            session.services.issue_token()
+        # one token made, and no second one whose secret the caller would hold while the
+        # first stayed valid for days, known to no one who could invalidate it
+        assert _enabled_tokens(server, reviewer) == before + 1
+        token = session.services.issue_token()  # the next call works
+        session.services.invalidate_token(token)
