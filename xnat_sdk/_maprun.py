@@ -250,6 +250,7 @@ class _Grant:
             number,
             timeout=self._session._rest.timeout,
             retries=self._session._rest.transport.retries,
+            idle_close=WORKER_IDLE_CLOSE,
         )
         if number > 0 and self._renewed is not None:
             self._renewed(self.run, token, number)
@@ -306,6 +307,11 @@ def _caller_level() -> int:
         frame, level = frame.f_back, level + 1
     return level
 
+
+WORKER_IDLE_CLOSE = 5.0
+"""Seconds a worker's run session stays logged in without a call: after a run, a process
+pool's workers (which the run's end cannot reach) log theirs out within this (the
+server session made with a run's token outlives the token's invalidation otherwise)."""
 
 _ASSUMED_TOKEN_LIFETIME = 2 * 24 * 3600.0
 """XNAT's default ``aliasTokenTimeout``, for a server whose token answer gives no expiry."""

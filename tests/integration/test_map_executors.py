@@ -653,3 +653,33 @@ def test_map_over_refuses_what_is_not_this_sessions_before_sending(
         assert mapper.map_over(scan_summary, [], executor=processes) == {}
         assert server.faults.recorded() == []  # nothing sent, no token issued
         assert tokens.issued == []
+
+
+def worker_cookie(obj: Any) -> str:
+    """The server session of the worker that runs the call (a test's probe only)."""
+    return str(obj.xnat_session.interface.cookies.get("JSESSIONID"))
+
+
+def test_process_workers_log_their_run_sessions_out_soon_after_the_run(
+    server: LocalXNAT,
+    mapper: XNATSession,
+    processes: ProcessPoolExecutor,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from xnat_sdk import _maprun
+
+    # the run's tokens are invalid at its end; the server sessions made with them are not,
+    # and a pool's workers cannot be reached then: each logs its own out when left idle
+    monkeypatch.setattr(_maprun, "WORKER_IDLE_CLOSE", 0.3)
+    cookies = set(
+        mapper.projects[PROJECT].map(worker_cookie, "subject", executor=processes).values()
+    )
+
+    def alive() -> list[str]:
+        url = f"{server.url}/data/projects?format=json"
+        return [c for c in cookies if requests.get(url, cookies={"JSESSIONID": c}).ok]
+
+    deadline = time.monotonic() + 10
+    while alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert cookies and alive() == []

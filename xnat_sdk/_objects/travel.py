@@ -17,7 +17,11 @@ the calling process). A worker opens one session per (server, run) and reuses it
 object it receives; a task carrying a newer token of the run gives that session its
 credentials for any later re-login (a run may outlive a token: XNAT's ``aliasTokenTimeout``
 is 2 days by default). While a call runs, its session is kept alive with heartbeats, so a
-call longer than the server's session timeout does not need a re-login at all.
+call longer than the server's session timeout does not need a re-login at all. A session
+no call has used for ``idle_close`` seconds (the run has ended, or its calls went elsewhere)
+is logged out: a process pool's workers cannot be reached when a run ends, and their
+server sessions must not outlive it long (their tokens are invalid by then, the sessions
+made with them are not); a later call of the run logs in again.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import pickle
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -64,6 +69,10 @@ class _Held:
 
     session: XNATSession
     generation: int
+    used: float = field(default_factory=time.monotonic)
+    """When a call last took the session (``time.monotonic``)."""
+    idle_close: float | None = None
+    """Seconds without a call after which the session is logged out (None: never)."""
 
 
 _local = threading.local()
@@ -298,11 +307,13 @@ def worker_session(
     *,
     timeout: Any = None,
     retries: int = 3,
+    idle_close: float | None = None,
 ) -> XNATSession:
     """This process's session for (server, run): opened once (with the caller's ``timeout``
     and ``retries``), reused for every object; a newer token of the run (``generation``: its
     number in the run) becomes its login for any later re-login. A new run replaces (and
-    logs out) the sessions of earlier runs."""
+    logs out) the sessions of earlier runs; one left without a call for ``idle_close``
+    seconds is logged out (see :func:`kept_alive`)."""
     from xnat_sdk.connection import connect
 
     key = (server, run)
@@ -310,6 +321,7 @@ def worker_session(
         held = _sessions.get(key)
         if held is not None and held.session.connected:
             _take_newer(key, generation, alias, secret)
+            held.used = time.monotonic()
             return held.session
         stale = [k for k in _sessions if k[0] == server]
         old = [_sessions.pop(k).session for k in stale]
@@ -319,7 +331,7 @@ def worker_session(
         session = connect(
             server, user=alias, password=secret, verify=verify, keepalive=False, **settings
         )
-        _sessions[key] = _Held(session, generation)
+        _sessions[key] = _Held(session, generation, idle_close=idle_close)
         _close_at_exit()
     for previous in old:
         with contextlib.suppress(Exception):
@@ -344,12 +356,60 @@ def kept_alive(session: XNATSession) -> Iterator[None]:
     try:
         yield
     finally:
+        idle = False
         with _busy_lock:
             _busy[key] -= 1
             if _busy[key] == 0:
                 del _busy[key]
                 if session.connected:
                     session.keepalive = False
+                    idle = True
+        if idle:  # (outside the lock: the timer takes the sessions' lock, then this one)
+            _close_when_idle(session)
+
+
+_timers: dict[int, threading.Timer] = {}
+"""The pending idle check of each worker session (by ``id``; under ``_sessions_lock``)."""
+
+
+def _close_when_idle(session: XNATSession) -> None:
+    """Log ``session`` out once no call has taken it for its run's ``idle_close`` seconds
+    (one timer per session at a time, started when its last running call ends)."""
+    with _sessions_lock:
+        held = next((h for h in _sessions.values() if h.session is session), None)
+        if held is None or held.idle_close is None:
+            return
+        held.used = time.monotonic()
+        if id(session) not in _timers:  # else the pending one looks again when it fires
+            _start_timer(session, held.idle_close)
+
+
+def _start_timer(session: XNATSession, seconds: float) -> None:
+    """(hold ``_sessions_lock``)"""
+    timer = threading.Timer(seconds, _close_if_idle, (session,))
+    timer.daemon = True
+    _timers[id(session)] = timer
+    timer.start()
+
+
+def _close_if_idle(session: XNATSession) -> None:
+    with _sessions_lock:
+        _timers.pop(id(session), None)
+        key = next((k for k, h in _sessions.items() if h.session is session), None)
+        if key is None:
+            return
+        held = _sessions[key]
+        with _busy_lock:
+            busy = bool(_busy.get(id(session)))
+        if busy or held.idle_close is None:
+            return  # the end of the running call starts the next check
+        left = held.used + held.idle_close - time.monotonic()
+        if left > 0:  # taken since this timer started
+            _start_timer(session, left)
+            return
+        del _sessions[key]
+    with contextlib.suppress(Exception):
+        session.disconnect()
 
 
 _exit_hook: list[object] = []
@@ -446,6 +506,8 @@ class RunTask:
     SDK's default."""
     retries: int = 3
     """The caller's session's retries of idempotent requests."""
+    idle_close: float | None = None
+    """Seconds a worker's session may stay without a call before it is logged out."""
 
     def __call__(self, payload: bytes) -> Outcome:
         """Attach the pickled object to this worker's session and call the function, the
@@ -460,6 +522,7 @@ class RunTask:
                 self.generation,
                 timeout=self.timeout,
                 retries=self.retries,
+                idle_close=self.idle_close,
             )
             with attaching(session):
                 obj = unpack(payload)
