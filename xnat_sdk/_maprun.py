@@ -394,8 +394,8 @@ def run_calls(
     finally:
         try:
             if dask:  # the workers log their run sessions out (a process pool cannot be
-                # reached worker by worker: its sessions go when the next run or the process
-                # ends, and the tokens they logged in with are dead either way)
+                # reached worker by worker: its workers log theirs out once idle for
+                # WORKER_IDLE_CLOSE seconds, or when the next run or the process starts/ends)
                 with contextlib.suppress(Exception):
                     executor.run(close_sessions, session.server, grant.run)
         finally:
