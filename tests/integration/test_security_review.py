@@ -4,6 +4,7 @@ findings of a security review, each over HTTP against the local server."""
 from __future__ import annotations
 
 import json
+import logging
 import pickle
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 import xnat_sdk
-from xnat_sdk.errors import XNATConnectionError, XNATUnsafeArchiveError, XNATValueError
+from xnat_sdk.errors import XNATConnectionError, XNATError, XNATUnsafeArchiveError, XNATValueError
 from xnat_sdk.testing.local import LocalXNAT
 
 if TYPE_CHECKING:
@@ -127,3 +128,18 @@ def test_a_token_issue_whose_answer_was_lost_is_not_sent_again(
         assert _enabled_tokens(server, reviewer) == before + 1
         token = session.services.issue_token()  # the next call works
         session.services.invalidate_token(token)
+
+
+def test_a_session_id_in_a_redirected_path_stays_out_of_debug_logs(
+    server: LocalXNAT, session: XNATSession, seeded: Seeded, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Tomcat's URL rewriting puts the session in the path of a redirect's Location
+    cookie = session.interface.cookies.get("JSESSIONID")
+    assert cookie
+    caplog.set_level(logging.DEBUG)
+    path = f"/data/projects/{seeded.project}"
+    server.faults.redirect_next(f"{path};jsessionid={cookie}?format=json", prefix=path)
+    with pytest.raises(XNATError) as caught:
+        session.get(path, format="json")
+    assert "jsessionid=***" in caplog.text
+    assert cookie not in caplog.text and cookie not in str(caught.value)
