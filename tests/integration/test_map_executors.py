@@ -264,7 +264,7 @@ def test_a_failed_token_invalidation_keeps_the_results_and_is_tried_again(
         assert all(token.secret not in record.getMessage() for record in caplog.records)
     with pytest.raises(XNATError) as raised:
         mapper.services.invalidate_token(TokenResult("0" * 36, alive.secret))
-    assert alive.secret not in str(raised.value) and "/***" in str(raised.value)
+    assert alive.secret not in str(raised.value)
 
 
 def alias_logs_in(server: LocalXNAT, token: Any) -> bool:

@@ -12,11 +12,17 @@ from typing import TYPE_CHECKING
 import pytest
 
 import xnat_sdk
-from xnat_sdk.errors import XNATConnectionError, XNATError, XNATUnsafeArchiveError, XNATValueError
+from xnat_sdk.errors import (
+    XNATAuthError,
+    XNATConnectionError,
+    XNATError,
+    XNATUnsafeArchiveError,
+    XNATValueError,
+)
 from xnat_sdk.testing.local import LocalXNAT
 
 if TYPE_CHECKING:
-    from conftest import Seeded
+    from conftest import RequestLog, Seeded
 
     from xnat_sdk.session import XNATSession
 
@@ -143,3 +149,16 @@ def test_a_session_id_in_a_redirected_path_stays_out_of_debug_logs(
         session.get(path, format="json")
     assert "jsessionid=***" in caplog.text
     assert cookie not in caplog.text and cookie not in str(caught.value)
+
+
+def test_invalidating_a_token_sends_no_secret_in_a_url(
+    server: LocalXNAT, session: XNATSession, log: RequestLog
+) -> None:
+    # XNAT's AliasTokenRestlet invalidates by the alias alone: the secret would only reach
+    # access logs and proxies, where a token whose invalidation failed could be taken
+    token = session.services.issue_token()
+    session.services.invalidate_token(token)
+    assert log.requests and all(token.secret not in url for _, url, _ in log.requests)
+    assert log.paths()[-1] == f"GET /data/services/tokens/invalidate/{token.alias}"
+    with pytest.raises(XNATAuthError):
+        xnat_sdk.connect(server.url, user=token.alias, password=token.secret)
