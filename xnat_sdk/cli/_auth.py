@@ -57,7 +57,12 @@ def login(runtime: Runtime) -> None:
     try:
         user = session.logged_in_user
         token = session.services.issue_token()
-        write_entry(path, machine, token.alias, token.secret)
+        try:
+            write_entry(path, machine, token.alias, token.secret)
+        except BaseException:  # a token nobody keeps must not stay valid for days
+            with contextlib.suppress(Exception):
+                session.services.invalidate_token(token)
+            raise
         replaced = _forget(session, earlier, token.alias)
     finally:
         session.disconnect()
