@@ -327,6 +327,15 @@ def _window(executor: Any, dask: bool) -> int:
     return max(4 * int(capacity), 8)
 
 
+def hand_out_token(client: Any, server: str, run: str, token: TokenResult, generation: int) -> None:
+    """Give the calls already running on a Dask ``client``'s workers the run's newer token
+    for any re-login (a process pool's workers cannot be reached: they take it with their
+    next call). The token goes whole: a worker's log of a failed ``run`` quotes its
+    arguments, and a token's ``repr`` hides its secret."""
+    with contextlib.suppress(Exception):
+        client.run(renew_sessions, server, run, token, generation)
+
+
 def run_calls(
     session: XNATSession,
     items: list[Any],
@@ -356,10 +365,7 @@ def run_calls(
     payloads = [pack(item) for item in items]
 
     def hand_out(run: str, token: TokenResult, generation: int) -> None:
-        # calls already running on Dask workers take the newer token for any re-login (a
-        # process pool's workers cannot be reached: they take it with their next call)
-        with contextlib.suppress(Exception):
-            executor.run(renew_sessions, session.server, run, token.alias, token.secret, generation)
+        hand_out_token(executor, session.server, run, token, generation)
 
     grant = _Grant(session, function, args, kwargs, hand_out if dask else None)
     try:

@@ -683,3 +683,35 @@ def test_process_workers_log_their_run_sessions_out_soon_after_the_run(
     while alive() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert cookies and alive() == []
+
+
+def _failing_renewals(on: bool) -> None:
+    """(run on the Dask workers) Make a renewal fail there, or undo it."""
+    from xnat_sdk._objects import travel
+
+    if on:
+        travel._kept_take_newer = travel._take_newer  # type: ignore[attr-defined]
+
+        def broken(*args: Any) -> bool:
+            raise RuntimeError("renewal broken for the test")
+
+        travel._take_newer = broken
+    elif hasattr(travel, "_kept_take_newer"):
+        travel._take_newer = travel._kept_take_newer
+
+
+def test_a_renewal_failing_on_a_dask_worker_logs_no_secret(
+    mapper: XNATSession, dask_client: Any
+) -> None:
+    from xnat_sdk._maprun import hand_out_token
+
+    token = mapper.services.issue_token()
+    dask_client.run(_failing_renewals, True)
+    try:
+        hand_out_token(dask_client, mapper.server, "run-renewal", token, 1)
+    finally:
+        dask_client.run(_failing_renewals, False)
+        mapper.services.invalidate_token(token)
+    logs = json.dumps(dask_client.get_worker_logs())
+    assert "renewal broken for the test" in logs  # the failure was logged, with its arguments
+    assert token.alias in logs and token.secret not in logs

@@ -40,6 +40,7 @@ from xnat_sdk.errors import XNATNotConnectedError
 if TYPE_CHECKING:
     from xnat_sdk._objects.core import XNATObject
     from xnat_sdk.listings import Listing, ListingSpec, RemoteFile
+    from xnat_sdk.services import TokenResult
     from xnat_sdk.session import XNATSession
 
 __all__ = [
@@ -449,12 +450,13 @@ def close_sessions(server: str, run: str) -> int:
     return 1
 
 
-def renew_sessions(server: str, run: str, alias: str, secret: str, generation: int) -> int:
+def renew_sessions(server: str, run: str, token: TokenResult, generation: int) -> int:
     """Give this process's session for (server, run) the run's token number ``generation``
     for any later re-login, unless it has a newer one; how many sessions took it (run on
-    every Dask worker when the run's token is renewed)."""
+    every Dask worker when the run's token is renewed). The token comes whole, its secret
+    hidden in its ``repr``: a Dask worker's log of a failed ``run`` quotes the arguments."""
     with _sessions_lock:
-        return int(_take_newer((server, run), generation, alias, secret))
+        return int(_take_newer((server, run), generation, token.alias, token.secret))
 
 
 def open_sessions() -> list[tuple[str, str]]:
