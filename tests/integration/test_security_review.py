@@ -16,6 +16,7 @@ from xnat_sdk.errors import (
     XNATAuthError,
     XNATConnectionError,
     XNATError,
+    XNATNotFoundError,
     XNATUnsafeArchiveError,
     XNATValueError,
 )
@@ -162,3 +163,15 @@ def test_invalidating_a_token_sends_no_secret_in_a_url(
     assert log.paths()[-1] == f"GET /data/services/tokens/invalidate/{token.alias}"
     with pytest.raises(XNATAuthError):
         xnat_sdk.connect(server.url, user=token.alias, password=token.secret)
+
+
+def test_an_error_keeps_its_response_without_the_session_cookie(session: XNATSession) -> None:
+    cookie = session.interface.cookies.get("JSESSIONID")
+    assert cookie
+    with pytest.raises(XNATNotFoundError) as caught:
+        session.get("/data/projects/NO_SUCH_PROJECT_SEC")
+    response = caught.value.response
+    assert response is not None and response.request is not None
+    assert response.request.headers["Cookie"] == "<redacted>"
+    assert cookie.encode() not in pickle.dumps(response)
+    assert session.get("/data/projects", format="json").ok  # the session itself goes on
