@@ -444,11 +444,17 @@ _READ_POSTS = ("/data/search",)
 """POSTs that only read: XNAT's search (``SearchResource`` runs the query it is sent)."""
 
 
+_CREATING_GETS = "/services/tokens/issue"
+"""GETs that create: each one of XNAT's token issue makes a new alias token, so a resend
+after a lost answer would leave the first token valid (for days), its secret known to no
+one the SDK could invalidate it for."""
+
+
 def _replayable(call: _Call) -> bool:
-    """Whether ``call`` may be sent again after a failure: an idempotent method, or a POST
-    that only reads."""
+    """Whether ``call`` may be sent again after a failure: an idempotent method (not a GET
+    that creates), or a POST that only reads."""
     if call.method in IDEMPOTENT:
-        return True
+        return call.method != "GET" or _CREATING_GETS not in urlsplit(call.url).path
     return call.method == "POST" and urlsplit(call.url).path.endswith(_READ_POSTS)
 
 

@@ -258,6 +258,7 @@ class _Grant:
             number,
             timeout=self._session._rest.timeout,
             retries=self._session._rest.transport.retries,
+            idle_close=WORKER_IDLE_CLOSE,
         )
         if number > 0 and self._renewed is not None:
             self._renewed(self.run, token, number)
@@ -324,6 +325,11 @@ def _caller_level() -> int:
     return level
 
 
+WORKER_IDLE_CLOSE = 5.0
+"""Seconds a worker's run session stays logged in without a call: after a run, a process
+pool's workers (which the run's end cannot reach) log theirs out within this (the
+server session made with a run's token outlives the token's invalidation otherwise)."""
+
 _ASSUMED_TOKEN_LIFETIME = 2 * 24 * 3600.0
 """XNAT's default ``aliasTokenTimeout``, for a server whose token answer gives no expiry."""
 
@@ -374,6 +380,15 @@ def _on_threads(
             pool.shutdown(wait=finished, cancel_futures=True)
 
 
+def hand_out_token(client: Any, server: str, run: str, token: TokenResult, generation: int) -> None:
+    """Give the calls already running on a Dask ``client``'s workers the run's newer token
+    for any re-login (a process pool's workers cannot be reached: they take it with their
+    next call). The token goes whole: a worker's log of a failed ``run`` quotes its
+    arguments, and a token's ``repr`` hides its secret."""
+    with contextlib.suppress(Exception):
+        client.run(renew_sessions, server, run, token, generation)
+
+
 def run_calls(
     session: XNATSession,
     items: list[Any],
@@ -398,10 +413,7 @@ def run_calls(
     payloads = [pack(item) for item in items]
 
     def hand_out(run: str, token: TokenResult, generation: int) -> None:
-        # calls already running on Dask workers take the newer token for any re-login (a
-        # process pool's workers cannot be reached: they take it with their next call)
-        with contextlib.suppress(Exception):
-            executor.run(renew_sessions, session.server, run, token.alias, token.secret, generation)
+        hand_out_token(executor, session.server, run, token, generation)
 
     grant = _Grant(session, function, args, kwargs, hand_out if dask else None)
     try:
@@ -436,8 +448,8 @@ def run_calls(
     finally:
         try:
             if dask:  # the workers log their run sessions out (a process pool cannot be
-                # reached worker by worker: its sessions go when later runs replace them or
-                # the process ends, and the tokens they logged in with are dead either way)
+                # reached worker by worker: its workers log theirs out once idle for
+                # WORKER_IDLE_CLOSE seconds, or when the next run or the process starts/ends)
                 with contextlib.suppress(Exception):
                     executor.run(close_sessions, session.server, grant.run)
         finally:

@@ -1,6 +1,7 @@
-"""URLs fit for messages and logs (user info, secret-looking query values and the secret of
-an alias-token path hidden), and the parts of REST paths: an object's ID as a path segment
-(:func:`quote_segment`), the scan a file listing's ``URI`` belongs to (:func:`scan_of_file_uri`)."""
+"""URLs fit for messages and logs (user info, secret-looking query values, the secret of
+an alias-token path and a ``;jsessionid=`` path parameter hidden), and the parts of REST
+paths: an object's ID as a path segment (:func:`quote_segment`), the scan a file listing's
+``URI`` belongs to (:func:`scan_of_file_uri`)."""
 
 from __future__ import annotations
 
@@ -66,10 +67,19 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, path, query, parts.fragment))
 
 
+_SESSION_PARAM = r"(?i)(;jsessionid=)[^/?#;\s\"']+"
+"""A session ID as a path parameter (``/data/x;jsessionid=...``: Tomcat's URL rewriting,
+in a redirect's ``Location``)."""
+
+
 def redact_text(text: str) -> str:
     """``text`` (a message that may quote a request's path) with any token path's secret
-    replaced by ``***``."""
-    return re.sub(_TOKEN_PATH, r"\1***", text) if _TOKENS in text else text
+    and any ``;jsessionid=`` path parameter replaced by ``***``."""
+    if _TOKENS in text:
+        text = re.sub(_TOKEN_PATH, r"\1***", text)
+    if ";" in text and "jsessionid=" in text.lower():
+        text = re.sub(_SESSION_PARAM, r"\1***", text)
+    return text
 
 
 def _quoted(text: str) -> str:

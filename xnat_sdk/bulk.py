@@ -41,6 +41,7 @@ from xnat_sdk.errors import (
     XNATFileExistsError,
     XNATIncompleteDownloadError,
     XNATLocalFileError,
+    XNATUnsafeArchiveError,
     XNATValidationError,
     XNATValueError,
 )
@@ -154,6 +155,26 @@ def plan_session(
             FileToGet(file_uri, safe_join(folder, rel), whole_number(row.get("Size")), digest)
         )
     return plan
+
+
+def check_inside(root: Path, plan: Sequence[FileToGet]) -> None:
+    """Raise :class:`~xnat_sdk.errors.XNATUnsafeArchiveError` when a file of ``plan`` would
+    be written outside ``root`` (the folder the user named) through a link already in it
+    (a session's or subject's folder linked elsewhere): nothing is fetched then, as
+    ``download_dir`` refuses such a link."""
+    real_root = os.path.realpath(root)
+    checked: dict[Path, bool] = {}
+    for item in plan:
+        folder = item.target.parent
+        inside = checked.get(folder)
+        if inside is None:
+            real = os.path.realpath(folder)
+            inside = real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+            checked[folder] = inside
+        if not inside:
+            raise XNATUnsafeArchiveError(
+                str(item.target), f"resolves outside the target folder {root} (symlink)"
+            )
 
 
 def _md5(path: Path) -> str:
@@ -443,6 +464,7 @@ def sync_session(
     name = folder if folder is not None else str(getattr(experiment, "label", "") or "")
     where = root / _safe_name(name) if name else root
     plan = plan_session(experiment, where, scan_filter, resource)
+    check_inside(root, plan)
     session = experiment._xnat_bound_session()
     report = get_files(session, plan, workers=workers, verbose=verbose, label=name or "session")
     _raise_failures(report)
@@ -456,12 +478,14 @@ def download_sessions(
     workers: int = DEFAULT_WORKERS,
     verbose: bool = False,
     label: str = "download",
+    root: Path | None = None,
 ) -> DownloadReport:
     """The scan files of many sessions, each into its folder: the listings read ``workers``
     at a time, then every file not already verified, ``workers`` at a time. A session whose
     listing fails is reported (``failed``, by its listing's path) and the others go on;
     any failure raises :class:`~xnat_sdk.errors.XNATIncompleteDownloadError` at the end,
-    holding the report."""
+    holding the report. With ``root`` (the folder the user named), a file whose folder
+    resolves outside it (a link already there) raises before any file is fetched."""
     _check_download_args(workers, scan_filter)  # before any listing is read
     pairs = list(sessions)
     if not pairs:
@@ -479,6 +503,8 @@ def download_sessions(
     with ThreadPoolExecutor(workers) as pool:
         plans = list(pool.map(planned, pairs))
     plan = [item for found in plans for item in found]
+    if root is not None:
+        check_inside(root, plan)
     report = get_files(session, plan, workers=workers, verbose=verbose, label=label)
     for uri, error in unlisted.items():
         report.add_failure(uri, error)

@@ -17,6 +17,7 @@ import warnings
 import weakref
 from collections.abc import Iterable
 from types import ModuleType
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from xnat_sdk._http import Body, Transport, redact_url, scrub
 from xnat_sdk._objects.registry import register_models
@@ -94,18 +95,27 @@ def _logger(
 _insecure_warned = False
 
 
-def _base_url(server: str | None) -> str:
+def _base_url(server: str | None) -> tuple[str, str | None, str | None]:
     """The server URL (argument, else ``XNATPY_HOST``/``XNAT_HOST``) without a trailing
-    slash, checked to be http(s)."""
+    slash or user info, checked to be http(s), and the user and password its user info
+    named (``https://user:password@host``), which never stay in the URL: it is the
+    session's ``server``, shown in every message and carried by every pickled object."""
     if not server:
         server = server_from_env()
     if not server:
         raise XNATValueError("no server given and neither XNATPY_HOST nor XNAT_HOST is set")
+    shown = redact_url(server)
     if "://" not in server:
-        raise XNATValueError(f"the server URL needs a scheme (https://...), got {server!r}")
+        raise XNATValueError(f"the server URL needs a scheme (https://...), got {shown!r}")
     if server.split("://", 1)[0].lower() not in ("http", "https"):
-        raise XNATValueError(f"the server URL must start with http:// or https://, got {server!r}")
-    return server.rstrip("/")
+        raise XNATValueError(f"the server URL must start with http:// or https://, got {shown!r}")
+    parts = urlsplit(server)
+    if "@" not in parts.netloc:
+        return server.rstrip("/"), None, None
+    userinfo, host = parts.netloc.rsplit("@", 1)
+    user, colon, password = userinfo.partition(":")
+    bare = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return bare.rstrip("/"), unquote(user) or None, unquote(password) if colon else None
 
 
 def _credentials(
@@ -194,7 +204,9 @@ def connect(
             register_models(package)
         extension_types = True
     log = _logger(logger, loglevel, debug)
-    base = _base_url(server)
+    base, url_user, url_password = _base_url(server)
+    if url_user is not None and user is None:
+        user, password = url_user, password if password is not None else url_password
     if verify is False:
         _warn_insecure()
     if retries < 0:

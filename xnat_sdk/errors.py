@@ -15,6 +15,8 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Literal
 
+from xnat_sdk._urls import redact_text
+
 if TYPE_CHECKING:
     import requests
 
@@ -518,7 +520,8 @@ def error_for_response(
         cls = XNATServerError
     else:
         cls = XNATResponseError
-    return cls(method, url, status, server_message(text, limit=None), response)
+    # a server's page may quote the request's path: a token's secret, a ;jsessionid=
+    return cls(method, url, status, redact_text(server_message(text, limit=None)), response)
 
 
 _CONNECTION_ERRORS = frozenset(

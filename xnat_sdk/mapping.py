@@ -561,13 +561,23 @@ _LOG_INTERVAL = 1.0
 
 
 def _save_log(path: Path, state: Mapping[str, Any]) -> None:
-    """Write the log whole under a temporary name, then rename: a run stopped mid-write
-    leaves the previous log, never half of one."""
-    part = path.with_name(f".{path.name}.part")
+    """Write the log whole under a new temporary name, then rename: a run stopped mid-write
+    leaves the previous log, never half of one. The name is new and made exclusively
+    (``mkstemp``): a link planted under a fixed name (the log's folder may be shared, as
+    ``/tmp`` is) would have the log written through it, outside that folder."""
+    import tempfile
+
+    text = json.dumps(state, indent=2)
     try:
-        part.write_text(json.dumps(state, indent=2))
+        fd, part = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as exc:
+        raise XNATLocalFileError(str(path), f"cannot write the map log: {exc}") from exc
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
         os.replace(part, path)
     except OSError as exc:
+        Path(part).unlink(missing_ok=True)
         raise XNATLocalFileError(str(path), f"cannot write the map log: {exc}") from exc
 
 

@@ -446,16 +446,18 @@ class Services:
         return token, (expires - created) / 1000
 
     def invalidate_token(self, token: TokenResult) -> None:
-        """Invalidate an alias token (``GET /data/services/tokens/invalidate/{alias}/{secret}``):
-        it no longer logs anyone in.
+        """Invalidate an alias token (``GET /data/services/tokens/invalidate/{alias}``): it no
+        longer logs anyone in.
 
-        XNAT's ``AliasTokenRestlet`` invalidates by the alias alone and answers
-        ``{"result": "OK"}`` whatever the alias names; the local server answers an unknown
-        alias (or another user's, for a non-admin) with 404, raised as
+        XNAT's ``AliasTokenRestlet`` invalidates by the alias alone (its routes take
+        ``invalidate/{TOKEN}`` with or without ``/{SECRET}``) and answers
+        ``{"result": "OK"}`` whatever the alias names; the secret is not sent, so that no
+        access log or proxy on the way keeps it in a URL (a token whose invalidation failed
+        would log in with it). The local server answers an unknown alias (or another
+        user's, for a non-admin) with 404, raised as
         :class:`~xnat_sdk.errors.XNATNotFoundError`."""
         alias = validate_label(token.alias, "alias")
-        secret = validate_label(token.secret, "secret")
-        self._session.get(f"/data/services/tokens/invalidate/{alias}/{secret}", format=None)
+        self._session.get(f"/data/services/tokens/invalidate/{alias}", format=None)
 
     def __repr__(self) -> str:
         return f"<Services of {self._session.server}>"

@@ -1253,5 +1253,10 @@ class XNATSession(Walks):
             pairs.append((found, root / _safe_name(project) / _safe_name(found._folder_name())))
         target_folder(root)  # made once the sessions are checked
         return download_sessions(
-            pairs, scan_filter=scan_filter, workers=workers, verbose=verbose, label="download"
+            pairs,
+            scan_filter=scan_filter,
+            workers=workers,
+            verbose=verbose,
+            label="download",
+            root=root,
         )

@@ -5,9 +5,12 @@ server."""
 from __future__ import annotations
 
 import json
+import os
 import stat
+import tempfile
 from pathlib import Path
 
+import pytest
 import requests
 from cli_helpers import Cli, one_line_error
 
@@ -99,3 +102,47 @@ def test_errors_are_one_line_and_verbose_hides_secrets(cli: Cli) -> None:
     usage = cli.run("ls", "--bogus")
     assert usage.returncode == 2 and "No such option" in usage.stderr
     assert cli.run("nonsense").returncode == 2
+
+
+def test_login_and_logout_with_user_info_in_the_url_never_print_the_password(
+    cli: Cli, tmp_path: Path
+) -> None:
+    netrc = tmp_path / "netrc"
+    url = cli.server.url.replace("http://", "http://admin:admin@")
+    done = cli.run("--server", url, "--netrc", str(netrc), "--format", "json", "login", login=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["server"] == cli.server.url
+    assert "admin:admin" not in done.stdout + done.stderr
+    gone = cli.run(
+        "--server", url, "--netrc", str(netrc), "--format", "json", "logout", login=False
+    )
+    assert gone.returncode == 0, gone.stderr
+    assert json.loads(gone.stdout)["invalidated"] is True
+    assert "admin:admin" not in gone.stdout + gone.stderr
+
+
+def test_a_login_whose_netrc_cannot_be_written_leaves_no_valid_token(
+    cli: Cli, tmp_path: Path
+) -> None:
+    def enabled() -> int:
+        rows = cli.server.store.query(
+            "SELECT COUNT(*) AS n FROM alias_tokens WHERE login = 'admin' AND enabled"
+        )
+        return int(rows[0]["n"])
+
+    # a folder no one may write to, not even root (read: no entry; write: refused)
+    unwritable = Path("/sys/xnat-sdk-netrc")
+    if not Path("/sys").is_dir() or (os.access("/sys", os.W_OK) and not _refuses("/sys")):
+        pytest.skip("needs a folder even root cannot write to (Linux /sys)")
+    before = enabled()
+    done = cli.run("--netrc", str(unwritable), "login")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert enabled() == before
+
+
+def _refuses(folder: str) -> bool:
+    try:
+        os.close(tempfile.mkstemp(dir=folder)[0])
+    except OSError:
+        return True
+    return False

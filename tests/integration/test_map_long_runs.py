@@ -125,10 +125,10 @@ def test_a_worker_session_keeps_the_newest_token_of_its_run(server: LocalXNAT) -
             assert first._credentials.user == tokens[1].alias
             worker_session(s.server, "run-x", *tokens[0], True, 0)  # a late call, older token
             assert first._credentials.user == tokens[1].alias
-            assert renew_sessions(s.server, "run-x", *tokens[0], 0) == 0
-            assert renew_sessions(s.server, "run-x", *tokens[2], 2) == 1
+            assert renew_sessions(s.server, "run-x", tokens[0], 0) == 0
+            assert renew_sessions(s.server, "run-x", tokens[2], 2) == 1
             assert first._credentials.user == tokens[2].alias
-            assert renew_sessions(s.server, "other-run", *tokens[2], 3) == 0
+            assert renew_sessions(s.server, "other-run", tokens[2], 3) == 0
         finally:
             assert close_sessions(s.server, "run-x") == 1
             for token in tokens:

@@ -758,13 +758,15 @@ class TreeDownloads(XNATObject):
         from xnat_sdk.transfers._paths import _safe_name
 
         _check_download_args(workers, scan_filter)  # before the tree is read
-        folder = target_folder(target_dir) / _safe_name(self._folder_name())
+        root = target_folder(target_dir)
+        folder = root / _safe_name(self._folder_name())
         return download_sessions(
             self._bulk_sessions(folder),
             scan_filter=scan_filter,
             workers=workers,
             verbose=verbose,
             label=self._folder_name(),
+            root=root,
         )
 
     def download(

@@ -17,7 +17,11 @@ the calling process). A worker opens one session per (server, run) and reuses it
 object it receives; a task carrying a newer token of the run gives that session its
 credentials for any later re-login (a run may outlive a token: XNAT's ``aliasTokenTimeout``
 is 2 days by default). While a call runs, its session is kept alive with heartbeats, so a
-call longer than the server's session timeout does not need a re-login at all.
+call longer than the server's session timeout does not need a re-login at all. A session
+no call has used for ``idle_close`` seconds (the run has ended, or its calls went elsewhere)
+is logged out: a process pool's workers cannot be reached when a run ends, and their
+server sessions must not outlive it long (their tokens are invalid by then, the sessions
+made with them are not); a later call of the run logs in again.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from xnat_sdk.errors import XNATNotConnectedError
 if TYPE_CHECKING:
     from xnat_sdk._objects.core import XNATObject
     from xnat_sdk.listings import Listing, ListingSpec, RemoteFile
+    from xnat_sdk.services import TokenResult
     from xnat_sdk.session import XNATSession
 
 __all__ = [
@@ -70,8 +75,10 @@ class _Held:
     calls: int = 0
     """The calls running on it (:meth:`RunTask.__call__`): another run never logs it out
     while one does."""
-    used: float = 0.0
+    used: float = field(default_factory=time.monotonic)
     """When a call last took it (``time.monotonic()``)."""
+    idle_close: float | None = None
+    """Seconds without a call after which the session is logged out (None: never)."""
 
 
 RUNS_KEPT = 3
@@ -311,13 +318,17 @@ def worker_session(
     *,
     timeout: Any = None,
     retries: int = 3,
+    idle_close: float | None = None,
 ) -> XNATSession:
     """This process's session for (server, run): opened once (with the caller's ``timeout``
     and ``retries``), reused for every object; a newer token of the run (``generation``: its
     number in the run) becomes its login for any later re-login. The sessions of the
     :data:`RUNS_KEPT` runs that took theirs last stay (runs sharing a pool at once), any
-    earlier one no call is using is logged out."""
-    return _hold(server, run, alias, secret, verify, generation, timeout, retries, 0).session
+    earlier one no call is using is logged out; one left without a call for
+    ``idle_close`` seconds is logged out too (see :func:`kept_alive`)."""
+    return _hold(
+        server, run, alias, secret, verify, generation, timeout, retries, 0, idle_close
+    ).session
 
 
 def _hold(
@@ -330,6 +341,7 @@ def _hold(
     timeout: Any,
     retries: int,
     calls: int,
+    idle_close: float | None = None,
 ) -> _Held:
     """:func:`worker_session`'s entry, ``calls`` more calls counted on it (in the same
     step: no other run's call can log it out in between)."""
@@ -350,7 +362,7 @@ def _hold(
         session = connect(
             server, user=alias, password=secret, verify=verify, keepalive=False, **settings
         )
-        held = _sessions[key] = _Held(session, generation, calls, time.monotonic())
+        held = _sessions[key] = _Held(session, generation, calls, idle_close=idle_close)
         _close_at_exit()
     for previous in old:
         with contextlib.suppress(Exception):
@@ -391,12 +403,60 @@ def kept_alive(session: XNATSession) -> Iterator[None]:
     try:
         yield
     finally:
+        idle = False
         with _busy_lock:
             _busy[key] -= 1
             if _busy[key] == 0:
                 del _busy[key]
                 if session.connected:
                     session.keepalive = False
+                    idle = True
+        if idle:  # (outside the lock: the timer takes the sessions' lock, then this one)
+            _close_when_idle(session)
+
+
+_timers: dict[int, threading.Timer] = {}
+"""The pending idle check of each worker session (by ``id``; under ``_sessions_lock``)."""
+
+
+def _close_when_idle(session: XNATSession) -> None:
+    """Log ``session`` out once no call has taken it for its run's ``idle_close`` seconds
+    (one timer per session at a time, started when its last running call ends)."""
+    with _sessions_lock:
+        held = next((h for h in _sessions.values() if h.session is session), None)
+        if held is None or held.idle_close is None:
+            return
+        held.used = time.monotonic()
+        if id(session) not in _timers:  # else the pending one looks again when it fires
+            _start_timer(session, held.idle_close)
+
+
+def _start_timer(session: XNATSession, seconds: float) -> None:
+    """(hold ``_sessions_lock``)"""
+    timer = threading.Timer(seconds, _close_if_idle, (session,))
+    timer.daemon = True
+    _timers[id(session)] = timer
+    timer.start()
+
+
+def _close_if_idle(session: XNATSession) -> None:
+    with _sessions_lock:
+        _timers.pop(id(session), None)
+        key = next((k for k, h in _sessions.items() if h.session is session), None)
+        if key is None:
+            return
+        held = _sessions[key]
+        with _busy_lock:
+            busy = bool(_busy.get(id(session))) or held.calls > 0
+        if busy or held.idle_close is None:
+            return  # the end of the running call starts the next check
+        left = held.used + held.idle_close - time.monotonic()
+        if left > 0:  # taken since this timer started
+            _start_timer(session, left)
+            return
+        del _sessions[key]
+    with contextlib.suppress(Exception):
+        session.disconnect()
 
 
 _exit_hook: list[object] = []
@@ -436,12 +496,13 @@ def close_sessions(server: str, run: str) -> int:
     return 1
 
 
-def renew_sessions(server: str, run: str, alias: str, secret: str, generation: int) -> int:
+def renew_sessions(server: str, run: str, token: TokenResult, generation: int) -> int:
     """Give this process's session for (server, run) the run's token number ``generation``
     for any later re-login, unless it has a newer one; how many sessions took it (run on
-    every Dask worker when the run's token is renewed)."""
+    every Dask worker when the run's token is renewed). The token comes whole, its secret
+    hidden in its ``repr``: a Dask worker's log of a failed ``run`` quotes the arguments."""
     with _sessions_lock:
-        return int(_take_newer((server, run), generation, alias, secret))
+        return int(_take_newer((server, run), generation, token.alias, token.secret))
 
 
 def open_sessions() -> list[tuple[str, str]]:
@@ -534,6 +595,8 @@ class RunTask:
     SDK's default."""
     retries: int = 3
     """The caller's session's retries of idempotent requests."""
+    idle_close: float | None = None
+    """Seconds a worker's session may stay without a call before it is logged out."""
 
     def __call__(self, payload: bytes) -> Outcome:
         """Attach the pickled object to this worker's session and call the function, the
@@ -549,6 +612,7 @@ class RunTask:
                 self.timeout,
                 self.retries,
                 1,
+                self.idle_close,
             )
         except Exception as exc:
             return failure(exc)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
 
 import click
 
@@ -28,7 +29,10 @@ def _server(runtime: Runtime) -> str:
     server = runtime.server or server_from_env()
     if not server:
         raise XNATValueError("no server: give --server URL or set XNAT_HOST")
-    return server
+    # shown in the output: without the user info of a https://user:password@host URL
+    parts = urlsplit(server)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 @command(root, "login")
@@ -53,7 +57,12 @@ def login(runtime: Runtime) -> None:
     try:
         user = session.logged_in_user
         token = session.services.issue_token()
-        write_entry(path, machine, token.alias, token.secret)
+        try:
+            write_entry(path, machine, token.alias, token.secret)
+        except BaseException:  # a token nobody keeps must not stay valid for days
+            with contextlib.suppress(Exception):
+                session.services.invalidate_token(token)
+            raise
         replaced = _forget(session, earlier, token.alias)
     finally:
         session.disconnect()
