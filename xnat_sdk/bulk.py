@@ -24,18 +24,20 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import logging
 import os
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from xnat_sdk._answers import fetch, whole_number
 from xnat_sdk._objects.core import routed_experiment_uri
-from xnat_sdk.archives import safe_join, sweep_leftovers
+from xnat_sdk.archives import SDK_FILES, safe_join, sweep_leftovers
 from xnat_sdk.errors import (
     XNATError,
     XNATFileExistsError,
@@ -47,6 +49,7 @@ from xnat_sdk.errors import (
 from xnat_sdk.progress import ProgressCallback, TransferProgress
 from xnat_sdk.transfers import download_file, local_folder
 from xnat_sdk.transfers._claims import claim, holder_at_work
+from xnat_sdk.transfers._owner import claim_folder
 from xnat_sdk.transfers._paths import (
     _local_files,
     _safe_name,
@@ -55,13 +58,22 @@ from xnat_sdk.transfers._paths import (
     scans_matching,
     split_file_uri,
 )
+from xnat_sdk.transfers._verified import VerifiedRecord
 
 if TYPE_CHECKING:
     from xnat_sdk.session import XNATSession
 
-__all__ = ["DownloadReport", "FileToGet", "download_sessions", "sync_session"]
+__all__ = ["DownloadReport", "FileToGet", "Verify", "download_sessions", "sync_session"]
 
 DEFAULT_WORKERS = 4
+
+Verify = Literal["quick", "full"]
+"""How a bulk download verifies the files already there: ``"quick"`` (the default) skips
+unread a file that the record of verified files (``.xnat-sdk-verified`` in its folder)
+knows with its current size, times and inode, and whose MD5 the server still lists;
+``"full"`` reads and hashes every file there (and renews the record)."""
+
+_log = logging.getLogger("xnat_sdk")
 
 _NON_WORD = re.compile(r"\W")
 
@@ -104,6 +116,10 @@ class DownloadReport:
     replaced: list[str] = field(default_factory=list)
     """The downloaded files that replaced another file at their local path (of another
     size or MD5: cut short, changed there, or changed on the server since)."""
+    hashed_bytes: int = 0
+    """Bytes of local files this run read to verify them (their MD5): with
+    ``verify="quick"``, only files new to the record of verified files, changed there or
+    changed on the server; with ``verify="full"``, every file there."""
 
     def add_failure(self, uri: str, error: XNATError) -> None:
         """Record that ``uri`` failed with ``error`` (in ``failed`` and ``errors``)."""
@@ -119,6 +135,7 @@ class DownloadReport:
         self.replaced += other.replaced
         self.bytes += other.bytes
         self.present_bytes += other.present_bytes
+        self.hashed_bytes += other.hashed_bytes
 
 
 def _scan_folder(scan_id: str, kind: str) -> str:
@@ -173,9 +190,10 @@ def is_verified(item: FileToGet) -> bool:
         return False
 
 
-def _look(item: FileToGet) -> tuple[bool, int | None]:
+def _look(item: FileToGet, hashed: list[int] | None = None) -> tuple[bool, int | None]:
     """Whether something is at ``item.target``, and its size when it is the file, verified
-    (:func:`is_verified`); one ``stat``. Raises the ``OSError`` of reading it."""
+    (:func:`is_verified`); one ``stat``, and a read when the size is right and the server
+    lists an MD5 (its size is added to ``hashed``). Raises the ``OSError`` of reading it."""
     try:
         size = item.target.stat().st_size
     except (FileNotFoundError, NotADirectoryError):
@@ -184,6 +202,8 @@ def _look(item: FileToGet) -> tuple[bool, int | None]:
         return True, None
     if item.digest is None:
         return True, (size if item.size is not None else None)
+    if hashed is not None:
+        hashed.append(size)
     return True, (size if _md5(item.target) == item.digest.lower() else None)
 
 
@@ -197,10 +217,19 @@ def target_folder(target_dir: object) -> Path:
     return root
 
 
-def _check_download_args(workers: object, scan_filter: object = "ALL") -> None:
-    """Refuse bad ``workers`` or ``scan_filter`` of a download (before any listing)."""
+def _check_download_args(
+    workers: object, scan_filter: object = "ALL", verify: object = "quick"
+) -> None:
+    """Refuse bad ``workers``, ``scan_filter`` or ``verify`` of a download (before any
+    listing)."""
     _check_workers(workers)
     check_scan_filter(scan_filter)
+    _check_verify(verify)
+
+
+def _check_verify(verify: object) -> None:
+    if verify not in ("quick", "full"):
+        raise XNATValidationError("verify", f'expected "quick" or "full", got {verify!r}')
 
 
 def _check_workers(workers: object) -> None:
@@ -220,6 +249,8 @@ def _one_per_target(plan: Sequence[FileToGet], report: DownloadReport) -> list[F
         if files.get(item.target) == item.uri:
             continue  # the same file listed twice goes once
         reason = _taken_path(item.target, files, folders)
+        if item.target.name in SDK_FILES:
+            reason = f"its local path {item.target} is the SDK's own {item.target.name}"
         if reason is not None:
             error = XNATFileExistsError(f"{reason}: not overwritten")
             error.remedy = "download this one on its own, with download()"
@@ -258,18 +289,24 @@ def get_files(
     workers: int = DEFAULT_WORKERS,
     verbose: bool = False,
     label: str = "files",
+    verify: Verify = "quick",
 ) -> DownloadReport:
     """Download the files of ``plan`` not already there and verified, ``workers`` at a time
-    (on a terminal, an overall bar and one bar per large file under way). When the local
-    disk is full, over quota or read-only, no further file is started (each is reported)."""
+    (on a terminal, an overall bar and one bar per large file under way; elsewhere, a line
+    of progress logged at INFO every :data:`PROGRESS_LOG_SECONDS`). When the local disk is
+    full, over quota or read-only, no further file is started (each is reported). With
+    ``verify="quick"``, a file the record of verified files knows unchanged is not read."""
     _check_workers(workers)
+    _check_verify(verify)
     report = DownloadReport()
     plan = _one_per_target(plan, report)
     total = sum(item.size or 0 for item in plan)
+    record = VerifiedRecord(full=verify == "full")
     with TransferProgress(
         verbose, overall_label=label, overall_total=total, drop_finished=True
     ) as bars:
-        fetch = _Fetch(session, report, bars)
+        tally = _Tally(label, len(plan), total, report, enabled=not bars.enabled)
+        fetch = _Fetch(session, report, bars, record, tally)
         with ThreadPoolExecutor(workers, thread_name_prefix="xnat-sdk-bulk") as pool:
             try:
                 list(pool.map(fetch, plan))
@@ -277,7 +314,74 @@ def get_files(
             except BaseException:  # Ctrl-C: files under way end, waits for claims too
                 fetch.cancelled.set()
                 raise
+            finally:
+                record.flush(final=not fetch.cancelled.is_set())
+        tally.finished()
     return report
+
+
+PROGRESS_LOG_SECONDS = 60.0
+"""Seconds between two lines of progress a bulk download logs (logger ``xnat_sdk``, INFO)
+where it draws no bars (a batch job's log, stdout no terminal)."""
+
+
+class _Tally:
+    """Progress of a :func:`get_files` run as log lines: files and bytes done of the total,
+    failures so far; at most one line per :data:`PROGRESS_LOG_SECONDS`, and one at the
+    end."""
+
+    def __init__(
+        self, label: str, files: int, total: int, report: DownloadReport, enabled: bool
+    ) -> None:
+        self._label = label
+        self._files = files
+        self._total = total
+        self._report = report
+        self._enabled = enabled and _log.isEnabledFor(logging.INFO)
+        self._started = self._logged = time.monotonic()
+        self.done = 0
+        self.done_bytes = 0
+        if self._enabled:
+            _log.info("%s: %d files (%s) to bring", label, files, _size(total))
+
+    def add(self, nbytes: int) -> None:
+        """One more file done (``nbytes``: its size); call with the run's lock held."""
+        self.done += 1
+        self.done_bytes += nbytes
+        if self._enabled and time.monotonic() - self._logged >= PROGRESS_LOG_SECONDS:
+            self._logged = time.monotonic()
+            self._line("")
+
+    def finished(self) -> None:
+        if self._enabled:
+            self._line(" (finished)")
+
+    def _line(self, end: str) -> None:
+        report = self._report
+        _log.info(
+            "%s: %d of %d files (%s of %s), %d failed; %d downloaded (%s), %d already there "
+            "(%s read to verify them), %.0f s%s",
+            self._label,
+            self.done,
+            self._files,
+            _size(self.done_bytes),
+            _size(self._total),
+            len(report.failed),
+            len(report.downloaded),
+            _size(report.bytes),
+            len(report.skipped),
+            _size(report.hashed_bytes),
+            time.monotonic() - self._started,
+            end,
+        )
+
+
+def _size(nbytes: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if nbytes < 1000:
+            return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.1f} {unit}"
+        nbytes /= 1000  # type: ignore[assignment]
+    return f"{nbytes:.1f} TB"
 
 
 #: errnos of local errors that every later file would meet too (the disk is full, over
@@ -296,10 +400,19 @@ class _Fetch:
     its claim (see :mod:`xnat_sdk.transfers._claims`), or put off (``deferred``) while
     another process holds that claim; the outcome goes into the run's report."""
 
-    def __init__(self, session: XNATSession, report: DownloadReport, bars: TransferProgress):
+    def __init__(
+        self,
+        session: XNATSession,
+        report: DownloadReport,
+        bars: TransferProgress,
+        record: VerifiedRecord,
+        tally: _Tally,
+    ):
         self._session = session
         self._report = report
         self._bars = bars
+        self._record = record
+        self._tally = tally
         self._lock = threading.Lock()
         self._stopped: XNATLocalFileError | None = None  # the error that ended the run
         self._not_started = ""  # the failure of each file after it
@@ -323,12 +436,13 @@ class _Fetch:
             with self._lock:
                 self._report.failed[item.uri] = self._not_started
                 self._report.errors[item.uri] = stopped
+                self._tally.add(0)
             return
         # a killed run's partial files go, also from folders with nothing left to download
         sweep_leftovers(item.target.parent)
         try:
-            there, present = self._look(item)
-            got = ("skipped", present) if present is not None else self._get(item, there, wait)
+            known = None if wait else self._record.known(item)
+            got = ("skipped", known) if known is not None else self._check_or_get(item, wait)
         except XNATError as exc:
             self._fail(item.uri, exc)
             if isinstance(exc, XNATLocalFileError) and exc.errno in _WHOLE_TARGET:
@@ -337,6 +451,8 @@ class _Fetch:
                         self._not_started = f"not started: an earlier file failed: {exc}"
                         self._stopped = exc
             return
+        if got is not None and known is None:
+            self._record.note(item)  # read or downloaded: verified now
         with self._lock:
             if got is None:
                 self.deferred.append(item)
@@ -350,8 +466,15 @@ class _Fetch:
                 if outcome == "replaced":
                     self._report.replaced.append(item.uri)
             self._report.present_bytes += size
+            self._tally.add(size)
         if outcome == "skipped":
             self._bars.advance_overall(item.size or 0)
+
+    def _check_or_get(self, item: FileToGet, wait: bool) -> tuple[str, int] | None:
+        """``("skipped", size)`` when the file is there, verified by reading it, else what
+        :meth:`_get` does."""
+        there, present = self._look(item)
+        return ("skipped", present) if present is not None else self._get(item, there, wait)
 
     def _get(self, item: FileToGet, there: bool, wait: bool) -> tuple[str, int] | None:
         """Download ``item`` under its claim: ``("downloaded", size)``, or ``("replaced",
@@ -373,13 +496,18 @@ class _Fetch:
         at_work = holder_at_work(target, self._limit)
         return lambda: not self.cancelled.is_set() and at_work()
 
-    @staticmethod
-    def _look(item: FileToGet) -> tuple[bool, int | None]:
+    def _look(self, item: FileToGet) -> tuple[bool, int | None]:
         """Whether something is at the file's local path, and its size when it is the file,
         verified (a file that cannot be read to verify it raises
         :class:`XNATLocalFileError`: it is not replaced)."""
-        with _local_files(item.target, "reading the file there to verify it"):
-            return _look(item)
+        hashed: list[int] = []
+        try:
+            with _local_files(item.target, "reading the file there to verify it"):
+                return _look(item, hashed)
+        finally:
+            if hashed:
+                with self._lock:
+                    self._report.hashed_bytes += hashed[0]
 
     def _download(self, item: FileToGet) -> int:
         with _local_files(item.target, "downloading"):
@@ -408,6 +536,7 @@ class _Fetch:
     def _fail(self, uri: str, error: XNATError) -> None:
         with self._lock:
             self._report.add_failure(uri, error)
+            self._tally.add(0)
 
 
 def _raise_failures(report: DownloadReport) -> None:
@@ -430,21 +559,31 @@ def sync_session(
     verbose: bool = False,
     folder: str | None = None,
     resource: str | None = None,
+    verify: Verify = "quick",
 ) -> DownloadReport:
     """Bring one image session's scan files into ``target_dir/{folder or label}`` (see the
     module's docstring; with ``resource``, only the scans' resources of that label); files
-    already there and verified are skipped."""
+    already there and verified are skipped (``verify``: see :data:`Verify`).
+
+    The folder is the session's: its hidden ``.xnat-sdk-session`` names the session (by
+    ID) that first went there, and another session (one label in two projects, say) is
+    refused with :class:`~xnat_sdk.errors.XNATFileExistsError` naming both, before any
+    file is written (give it its own ``folder``)."""
     from xnat_sdk._objects.navigation import ImageSessionBase
 
     if not isinstance(experiment, ImageSessionBase):
         raise XNATValueError(f"expected an image session, got {experiment!r}")
     check_scan_filter(scan_filter)
+    _check_verify(verify)
     root = target_folder(target_dir)
     name = folder if folder is not None else str(getattr(experiment, "label", "") or "")
     where = root / _safe_name(name) if name else root
+    claim_folder(where, experiment)
     plan = plan_session(experiment, where, scan_filter, resource)
     session = experiment._xnat_bound_session()
-    report = get_files(session, plan, workers=workers, verbose=verbose, label=name or "session")
+    report = get_files(
+        session, plan, workers=workers, verbose=verbose, label=name or "session", verify=verify
+    )
     _raise_failures(report)
     return report
 
@@ -456,13 +595,14 @@ def download_sessions(
     workers: int = DEFAULT_WORKERS,
     verbose: bool = False,
     label: str = "download",
+    verify: Verify = "quick",
 ) -> DownloadReport:
     """The scan files of many sessions, each into its folder: the listings read ``workers``
     at a time, then every file not already verified, ``workers`` at a time. A session whose
     listing fails is reported (``failed``, by its listing's path) and the others go on;
     any failure raises :class:`~xnat_sdk.errors.XNATIncompleteDownloadError` at the end,
     holding the report."""
-    _check_download_args(workers, scan_filter)  # before any listing is read
+    _check_download_args(workers, scan_filter, verify)  # before any listing is read
     pairs = list(sessions)
     if not pairs:
         return DownloadReport()
@@ -479,7 +619,7 @@ def download_sessions(
     with ThreadPoolExecutor(workers) as pool:
         plans = list(pool.map(planned, pairs))
     plan = [item for found in plans for item in found]
-    report = get_files(session, plan, workers=workers, verbose=verbose, label=label)
+    report = get_files(session, plan, workers=workers, verbose=verbose, label=label, verify=verify)
     for uri, error in unlisted.items():
         report.add_failure(uri, error)
     _raise_failures(report)
