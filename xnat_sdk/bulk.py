@@ -207,6 +207,16 @@ def _look(item: FileToGet, hashed: list[int] | None = None) -> tuple[bool, int |
     return True, (size if _md5(item.target) == item.digest.lower() else None)
 
 
+def _stat_of(path: Path) -> tuple[int, ...] | None:
+    """``path``'s size, times and inode (None when there is no such file): a file that
+    another process completes meanwhile (renamed into place) has others."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino
+
+
 def target_folder(target_dir: object) -> Path:
     """``target_dir`` checked and made (with its parents): a folder that cannot be made
     there (inside a file, say) raises :class:`~xnat_sdk.errors.XNATLocalFileError` before
@@ -473,10 +483,15 @@ class _Fetch:
     def _check_or_get(self, item: FileToGet, wait: bool) -> tuple[str, int] | None:
         """``("skipped", size)`` when the file is there, verified by reading it, else what
         :meth:`_get` does."""
+        seen = _stat_of(item.target)
         there, present = self._look(item)
-        return ("skipped", present) if present is not None else self._get(item, there, wait)
+        if present is not None:
+            return "skipped", present
+        return self._get(item, there, wait, seen)
 
-    def _get(self, item: FileToGet, there: bool, wait: bool) -> tuple[str, int] | None:
+    def _get(
+        self, item: FileToGet, there: bool, wait: bool, seen: tuple[int, ...] | None = None
+    ) -> tuple[str, int] | None:
         """Download ``item`` under its claim: ``("downloaded", size)``, or ``("replaced",
         size)`` when another file was ``there``; ``("skipped", size)`` when, the claim held,
         the file is there and verified (another process completed it); None when another
@@ -484,7 +499,9 @@ class _Fetch:
         with claim(item.target, self._holder_at_work(item.target) if wait else None) as held:
             if not held and (not wait or self.cancelled.is_set()):
                 return None
-            if held:  # (else its holder is stuck: go on unclaimed)
+            # (not held: its holder is stuck: go on unclaimed); a file as it was when
+            # looked at (``seen``) is not read again
+            if held and (seen is None or _stat_of(item.target) != seen):
                 there, present = self._look(item)
                 if present is not None:
                     return "skipped", present
