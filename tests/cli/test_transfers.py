@@ -13,12 +13,16 @@ from pathlib import Path
 import requests
 from cli_helpers import FILES, Cli, Seeded, one_line_error
 
+from xnat_sdk.archives import SDK_FILES
 from xnat_sdk.testing.dicomgen import make_dicom_zip
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
+    """The data files below ``folder`` (not the SDK's own hidden files)."""
     return {
-        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in folder.rglob("*")
+        if p.is_file() and p.name not in SDK_FILES
     }
 
 
@@ -167,7 +171,7 @@ def test_broken_or_interrupted_download_leaves_no_files(
         out, err = proc.communicate(timeout=20)
         assert proc.returncode == 130 and err.strip() == "xnat-sdk: interrupted", err
         assert out == ""
-        assert not [p for p in (tmp_path / "int").rglob("*") if p.is_file()]
+        assert not _tree(tmp_path / "int")
     finally:
         faults.clear()
 

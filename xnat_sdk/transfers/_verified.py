@@ -46,6 +46,9 @@ _FLUSH_EVERY = 10.0
 """Seconds between two writes of the lines noted (and at the end of the run)."""
 _FLUSH_COUNT = 1000
 """... or once this many lines wait."""
+_FOLDERS_KEPT = 256
+"""Folders whose records a run keeps in memory (a million files' would take hundreds of MB);
+a folder forgotten and met again is read again."""
 _TICK_WAIT = 2.5
 """Seconds the last flush waits at most for the file system's clock to pass the times of
 the files just verified (its granularity: a few ms, 1 s on some, 2 s on FAT)."""
@@ -172,6 +175,8 @@ class VerifiedRecord:
                 return self._folders[folder]
         entries = _load(folder / RECORD_NAME)
         with self._lock:
+            while len(self._folders) >= _FOLDERS_KEPT:  # the oldest (plans go folder by folder)
+                del self._folders[next(iter(self._folders))]
             return self._folders.setdefault(folder, entries)
 
 
