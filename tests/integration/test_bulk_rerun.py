@@ -37,7 +37,8 @@ def _seed(server: LocalXNAT, label: str = "S1_MR") -> str:
     server.seed_project(name)
     server.seed_subject(name, "S1")
     eid = server.seed_session(name, "S1", label)
-    dicom = server.seed_resource("scan", server.seed_scan(eid, "1", type="T1"), "DICOM")
+    server.scan = server.seed_scan(eid, "1", type="T1")  # type: ignore[attr-defined]
+    dicom = server.seed_resource("scan", server.scan, "DICOM")  # type: ignore[attr-defined]
     for n in range(4):
         server.seed_file(dicom, f"{n}.dcm", f"{name:<9}{n}".encode() * 600)
     server.dicom = dicom  # type: ignore[attr-defined]
@@ -217,3 +218,23 @@ def test_keeping_the_record_costs_a_first_run_little(
     bulk.sync_session(experiment, tmp_path)
     assert time.monotonic() - started < 2.0
     assert len((tmp_path / FILES / RECORD_NAME).read_bytes().splitlines()) == 5
+
+
+def test_records_forgotten_by_a_long_run_are_read_again(
+    server: LocalXNAT,
+    session: XNATSession,
+    tmp_path: Path,
+    hashed: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run keeps only the latest folders' records in memory (a million files' would
+    not fit); a folder met again is read again, its files still skipped unread."""
+    from xnat_sdk.transfers import _verified
+
+    experiment = _session(server, session)
+    snap = server.seed_resource("scan", server.scan, "SNAP")  # type: ignore[attr-defined]
+    server.seed_file(snap, "s.png", b"png" * 100)
+    bulk.sync_session(experiment, tmp_path)
+    monkeypatch.setattr(_verified, "_FOLDERS_KEPT", 1)
+    report = bulk.sync_session(experiment, tmp_path)
+    assert len(report.skipped) == 5 and not hashed
