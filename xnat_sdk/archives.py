@@ -42,6 +42,7 @@ from xnat_sdk.errors import (
 )
 
 __all__ = [
+    "SDK_FILES",
     "check_tar",
     "check_zip",
     "extract_zip",
@@ -58,6 +59,10 @@ __all__ = [
 ]
 
 CHUNK = 1 << 20
+
+SDK_FILES = frozenset({".xnat-sdk-verified", ".xnat-sdk-session"})
+"""The names of the SDK's own hidden files in a bulk download's folders (the record of the
+files verified there, the session a folder holds): never data, never uploaded."""
 
 
 # -- temporary names (partial files, staging folders) -----------------------------------------
@@ -314,13 +319,15 @@ def extract_zip(
 def iter_files(directory: Path) -> Iterator[tuple[Path, str]]:
     """Regular files below ``directory`` (symlinks not followed) with their POSIX relative
     paths, sorted; the temporary files and staging folders of transfers (partial files)
-    are left out."""
+    and the SDK's own files (:data:`SDK_FILES`) are left out."""
 
     def walk(folder: str, prefix: str) -> Iterator[tuple[Path, str]]:
         with os.scandir(folder) as found:
             entries = sorted(found, key=lambda e: e.name)
         for entry in entries:
-            if entry.name[0] == "." and temp_owner(entry.name) is not None:
+            if entry.name[0] == "." and (
+                temp_owner(entry.name) is not None or entry.name in SDK_FILES
+            ):
                 continue
             if entry.is_dir(follow_symlinks=False):
                 yield from walk(entry.path, f"{prefix}{entry.name}/")

@@ -24,18 +24,20 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import logging
 import os
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from xnat_sdk._answers import fetch, whole_number
 from xnat_sdk._objects.core import routed_experiment_uri
-from xnat_sdk.archives import safe_join, sweep_leftovers
+from xnat_sdk.archives import SDK_FILES, safe_join, sweep_leftovers
 from xnat_sdk.errors import (
     XNATError,
     XNATFileExistsError,
@@ -48,6 +50,7 @@ from xnat_sdk.errors import (
 from xnat_sdk.progress import ProgressCallback, TransferProgress
 from xnat_sdk.transfers import download_file, local_folder
 from xnat_sdk.transfers._claims import claim, holder_at_work
+from xnat_sdk.transfers._owner import claim_folder
 from xnat_sdk.transfers._paths import (
     _local_files,
     _safe_name,
@@ -56,13 +59,22 @@ from xnat_sdk.transfers._paths import (
     scans_matching,
     split_file_uri,
 )
+from xnat_sdk.transfers._verified import VerifiedRecord
 
 if TYPE_CHECKING:
     from xnat_sdk.session import XNATSession
 
-__all__ = ["DownloadReport", "FileToGet", "download_sessions", "sync_session"]
+__all__ = ["DownloadReport", "FileToGet", "Verify", "download_sessions", "sync_session"]
 
 DEFAULT_WORKERS = 4
+
+Verify = Literal["quick", "full"]
+"""How a bulk download verifies the files already there: ``"quick"`` (the default) skips
+unread a file that the record of verified files (``.xnat-sdk-verified`` in its folder)
+knows with its current size, times and inode, and whose MD5 the server still lists;
+``"full"`` reads and hashes every file there (and renews the record)."""
+
+_log = logging.getLogger("xnat_sdk")
 
 _NON_WORD = re.compile(r"\W")
 
@@ -105,6 +117,10 @@ class DownloadReport:
     replaced: list[str] = field(default_factory=list)
     """The downloaded files that replaced another file at their local path (of another
     size or MD5: cut short, changed there, or changed on the server since)."""
+    hashed_bytes: int = 0
+    """Bytes of local files this run read to verify them (their MD5): with
+    ``verify="quick"``, only files new to the record of verified files, changed there or
+    changed on the server; with ``verify="full"``, every file there."""
 
     def add_failure(self, uri: str, error: XNATError) -> None:
         """Record that ``uri`` failed with ``error`` (in ``failed`` and ``errors``)."""
@@ -120,6 +136,7 @@ class DownloadReport:
         self.replaced += other.replaced
         self.bytes += other.bytes
         self.present_bytes += other.present_bytes
+        self.hashed_bytes += other.hashed_bytes
 
 
 def _scan_folder(scan_id: str, kind: str) -> str:
@@ -168,13 +185,25 @@ def check_inside(root: Path, plan: Sequence[FileToGet]) -> None:
         folder = item.target.parent
         inside = checked.get(folder)
         if inside is None:
-            real = os.path.realpath(folder)
-            inside = real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
-            checked[folder] = inside
+            inside = checked[folder] = _resolves_inside(real_root, folder)
         if not inside:
             raise XNATUnsafeArchiveError(
                 str(item.target), f"resolves outside the target folder {root} (symlink)"
             )
+
+
+def check_folder_inside(root: Path, folder: Path) -> None:
+    """:func:`check_inside` for one ``folder`` the SDK writes into before it has a plan
+    (a session's folder, which gets its marker first)."""
+    if not _resolves_inside(os.path.realpath(root), folder):
+        raise XNATUnsafeArchiveError(
+            str(folder), f"resolves outside the target folder {root} (symlink)"
+        )
+
+
+def _resolves_inside(real_root: str, folder: Path) -> bool:
+    real = os.path.realpath(folder)
+    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
 
 
 def _md5(path: Path) -> str:
@@ -194,9 +223,10 @@ def is_verified(item: FileToGet) -> bool:
         return False
 
 
-def _look(item: FileToGet) -> tuple[bool, int | None]:
+def _look(item: FileToGet, hashed: list[int] | None = None) -> tuple[bool, int | None]:
     """Whether something is at ``item.target``, and its size when it is the file, verified
-    (:func:`is_verified`); one ``stat``. Raises the ``OSError`` of reading it."""
+    (:func:`is_verified`); one ``stat``, and a read when the size is right and the server
+    lists an MD5 (its size is added to ``hashed``). Raises the ``OSError`` of reading it."""
     try:
         size = item.target.stat().st_size
     except (FileNotFoundError, NotADirectoryError):
@@ -205,7 +235,19 @@ def _look(item: FileToGet) -> tuple[bool, int | None]:
         return True, None
     if item.digest is None:
         return True, (size if item.size is not None else None)
+    if hashed is not None:
+        hashed.append(size)
     return True, (size if _md5(item.target) == item.digest.lower() else None)
+
+
+def _stat_of(path: Path) -> tuple[int, ...] | None:
+    """``path``'s size, times and inode (None when there is no such file): a file that
+    another process completes meanwhile (renamed into place) has others."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino
 
 
 def target_folder(target_dir: object) -> Path:
@@ -218,10 +260,19 @@ def target_folder(target_dir: object) -> Path:
     return root
 
 
-def _check_download_args(workers: object, scan_filter: object = "ALL") -> None:
-    """Refuse bad ``workers`` or ``scan_filter`` of a download (before any listing)."""
+def _check_download_args(
+    workers: object, scan_filter: object = "ALL", verify: object = "quick"
+) -> None:
+    """Refuse bad ``workers``, ``scan_filter`` or ``verify`` of a download (before any
+    listing)."""
     _check_workers(workers)
     check_scan_filter(scan_filter)
+    _check_verify(verify)
+
+
+def _check_verify(verify: object) -> None:
+    if verify not in ("quick", "full"):
+        raise XNATValidationError("verify", f'expected "quick" or "full", got {verify!r}')
 
 
 def _check_workers(workers: object) -> None:
@@ -241,6 +292,8 @@ def _one_per_target(plan: Sequence[FileToGet], report: DownloadReport) -> list[F
         if files.get(item.target) == item.uri:
             continue  # the same file listed twice goes once
         reason = _taken_path(item.target, files, folders)
+        if item.target.name in SDK_FILES:
+            reason = f"its local path {item.target} is the SDK's own {item.target.name}"
         if reason is not None:
             error = XNATFileExistsError(f"{reason}: not overwritten")
             error.remedy = "download this one on its own, with download()"
@@ -279,18 +332,24 @@ def get_files(
     workers: int = DEFAULT_WORKERS,
     verbose: bool = False,
     label: str = "files",
+    verify: Verify = "quick",
 ) -> DownloadReport:
     """Download the files of ``plan`` not already there and verified, ``workers`` at a time
-    (on a terminal, an overall bar and one bar per large file under way). When the local
-    disk is full, over quota or read-only, no further file is started (each is reported)."""
+    (on a terminal, an overall bar and one bar per large file under way; elsewhere, a line
+    of progress logged at INFO every :data:`PROGRESS_LOG_SECONDS`). When the local disk is
+    full, over quota or read-only, no further file is started (each is reported). With
+    ``verify="quick"``, a file the record of verified files knows unchanged is not read."""
     _check_workers(workers)
+    _check_verify(verify)
     report = DownloadReport()
     plan = _one_per_target(plan, report)
     total = sum(item.size or 0 for item in plan)
+    record = VerifiedRecord(full=verify == "full")
     with TransferProgress(
         verbose, overall_label=label, overall_total=total, drop_finished=True
     ) as bars:
-        fetch = _Fetch(session, report, bars)
+        tally = _Tally(label, len(plan), total, report, enabled=not bars.enabled)
+        fetch = _Fetch(session, report, bars, record, tally)
         with ThreadPoolExecutor(workers, thread_name_prefix="xnat-sdk-bulk") as pool:
             try:
                 list(pool.map(fetch, plan))
@@ -298,7 +357,74 @@ def get_files(
             except BaseException:  # Ctrl-C: files under way end, waits for claims too
                 fetch.cancelled.set()
                 raise
+            finally:
+                record.flush(final=not fetch.cancelled.is_set())
+        tally.finished()
     return report
+
+
+PROGRESS_LOG_SECONDS = 60.0
+"""Seconds between two lines of progress a bulk download logs (logger ``xnat_sdk``, INFO)
+where it draws no bars (a batch job's log, stdout no terminal)."""
+
+
+class _Tally:
+    """Progress of a :func:`get_files` run as log lines: files and bytes done of the total,
+    failures so far; at most one line per :data:`PROGRESS_LOG_SECONDS`, and one at the
+    end."""
+
+    def __init__(
+        self, label: str, files: int, total: int, report: DownloadReport, enabled: bool
+    ) -> None:
+        self._label = label
+        self._files = files
+        self._total = total
+        self._report = report
+        self._enabled = enabled and _log.isEnabledFor(logging.INFO)
+        self._started = self._logged = time.monotonic()
+        self.done = 0
+        self.done_bytes = 0
+        if self._enabled:
+            _log.info("%s: %d files (%s) to bring", label, files, _size(total))
+
+    def add(self, nbytes: int) -> None:
+        """One more file done (``nbytes``: its size); call with the run's lock held."""
+        self.done += 1
+        self.done_bytes += nbytes
+        if self._enabled and time.monotonic() - self._logged >= PROGRESS_LOG_SECONDS:
+            self._logged = time.monotonic()
+            self._line("")
+
+    def finished(self) -> None:
+        if self._enabled:
+            self._line(" (finished)")
+
+    def _line(self, end: str) -> None:
+        report = self._report
+        _log.info(
+            "%s: %d of %d files (%s of %s), %d failed; %d downloaded (%s), %d already there "
+            "(%s read to verify them), %.0f s%s",
+            self._label,
+            self.done,
+            self._files,
+            _size(self.done_bytes),
+            _size(self._total),
+            len(report.failed),
+            len(report.downloaded),
+            _size(report.bytes),
+            len(report.skipped),
+            _size(report.hashed_bytes),
+            time.monotonic() - self._started,
+            end,
+        )
+
+
+def _size(nbytes: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if nbytes < 1000:
+            return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.1f} {unit}"
+        nbytes /= 1000  # type: ignore[assignment]
+    return f"{nbytes:.1f} TB"
 
 
 #: errnos of local errors that every later file would meet too (the disk is full, over
@@ -317,10 +443,19 @@ class _Fetch:
     its claim (see :mod:`xnat_sdk.transfers._claims`), or put off (``deferred``) while
     another process holds that claim; the outcome goes into the run's report."""
 
-    def __init__(self, session: XNATSession, report: DownloadReport, bars: TransferProgress):
+    def __init__(
+        self,
+        session: XNATSession,
+        report: DownloadReport,
+        bars: TransferProgress,
+        record: VerifiedRecord,
+        tally: _Tally,
+    ):
         self._session = session
         self._report = report
         self._bars = bars
+        self._record = record
+        self._tally = tally
         self._lock = threading.Lock()
         self._stopped: XNATLocalFileError | None = None  # the error that ended the run
         self._not_started = ""  # the failure of each file after it
@@ -344,12 +479,13 @@ class _Fetch:
             with self._lock:
                 self._report.failed[item.uri] = self._not_started
                 self._report.errors[item.uri] = stopped
+                self._tally.add(0)
             return
         # a killed run's partial files go, also from folders with nothing left to download
         sweep_leftovers(item.target.parent)
         try:
-            there, present = self._look(item)
-            got = ("skipped", present) if present is not None else self._get(item, there, wait)
+            known = None if wait else self._record.known(item)
+            got = ("skipped", known) if known is not None else self._check_or_get(item, wait)
         except XNATError as exc:
             self._fail(item.uri, exc)
             if isinstance(exc, XNATLocalFileError) and exc.errno in _WHOLE_TARGET:
@@ -358,6 +494,8 @@ class _Fetch:
                         self._not_started = f"not started: an earlier file failed: {exc}"
                         self._stopped = exc
             return
+        if got is not None and known is None:
+            self._record.note(item)  # read or downloaded: verified now
         with self._lock:
             if got is None:
                 self.deferred.append(item)
@@ -371,10 +509,22 @@ class _Fetch:
                 if outcome == "replaced":
                     self._report.replaced.append(item.uri)
             self._report.present_bytes += size
+            self._tally.add(size)
         if outcome == "skipped":
             self._bars.advance_overall(item.size or 0)
 
-    def _get(self, item: FileToGet, there: bool, wait: bool) -> tuple[str, int] | None:
+    def _check_or_get(self, item: FileToGet, wait: bool) -> tuple[str, int] | None:
+        """``("skipped", size)`` when the file is there, verified by reading it, else what
+        :meth:`_get` does."""
+        seen = _stat_of(item.target)
+        there, present = self._look(item)
+        if present is not None:
+            return "skipped", present
+        return self._get(item, there, wait, seen)
+
+    def _get(
+        self, item: FileToGet, there: bool, wait: bool, seen: tuple[int, ...] | None = None
+    ) -> tuple[str, int] | None:
         """Download ``item`` under its claim: ``("downloaded", size)``, or ``("replaced",
         size)`` when another file was ``there``; ``("skipped", size)`` when, the claim held,
         the file is there and verified (another process completed it); None when another
@@ -382,7 +532,9 @@ class _Fetch:
         with claim(item.target, self._holder_at_work(item.target) if wait else None) as held:
             if not held and (not wait or self.cancelled.is_set()):
                 return None
-            if held:  # (else its holder is stuck: go on unclaimed)
+            # (not held: its holder is stuck: go on unclaimed); a file as it was when
+            # looked at (``seen``) is not read again
+            if held and (seen is None or _stat_of(item.target) != seen):
                 there, present = self._look(item)
                 if present is not None:
                     return "skipped", present
@@ -394,13 +546,18 @@ class _Fetch:
         at_work = holder_at_work(target, self._limit)
         return lambda: not self.cancelled.is_set() and at_work()
 
-    @staticmethod
-    def _look(item: FileToGet) -> tuple[bool, int | None]:
+    def _look(self, item: FileToGet) -> tuple[bool, int | None]:
         """Whether something is at the file's local path, and its size when it is the file,
         verified (a file that cannot be read to verify it raises
         :class:`XNATLocalFileError`: it is not replaced)."""
-        with _local_files(item.target, "reading the file there to verify it"):
-            return _look(item)
+        hashed: list[int] = []
+        try:
+            with _local_files(item.target, "reading the file there to verify it"):
+                return _look(item, hashed)
+        finally:
+            if hashed:
+                with self._lock:
+                    self._report.hashed_bytes += hashed[0]
 
     def _download(self, item: FileToGet) -> int:
         with _local_files(item.target, "downloading"):
@@ -429,6 +586,7 @@ class _Fetch:
     def _fail(self, uri: str, error: XNATError) -> None:
         with self._lock:
             self._report.add_failure(uri, error)
+            self._tally.add(0)
 
 
 def _raise_failures(report: DownloadReport) -> None:
@@ -451,22 +609,33 @@ def sync_session(
     verbose: bool = False,
     folder: str | None = None,
     resource: str | None = None,
+    verify: Verify = "quick",
 ) -> DownloadReport:
     """Bring one image session's scan files into ``target_dir/{folder or label}`` (see the
     module's docstring; with ``resource``, only the scans' resources of that label); files
-    already there and verified are skipped."""
+    already there and verified are skipped (``verify``: see :data:`Verify`).
+
+    The folder is the session's: its hidden ``.xnat-sdk-session`` names the session (by
+    ID) that first went there, and another session (one label in two projects, say) is
+    refused with :class:`~xnat_sdk.errors.XNATFileExistsError` naming both, before any
+    file is written (give it its own ``folder``)."""
     from xnat_sdk._objects.navigation import ImageSessionBase
 
     if not isinstance(experiment, ImageSessionBase):
         raise XNATValueError(f"expected an image session, got {experiment!r}")
     check_scan_filter(scan_filter)
+    _check_verify(verify)
     root = target_folder(target_dir)
     name = folder if folder is not None else str(getattr(experiment, "label", "") or "")
     where = root / _safe_name(name) if name else root
+    check_folder_inside(root, where)  # before its marker is written there
+    claim_folder(where, experiment)
     plan = plan_session(experiment, where, scan_filter, resource)
     check_inside(root, plan)
     session = experiment._xnat_bound_session()
-    report = get_files(session, plan, workers=workers, verbose=verbose, label=name or "session")
+    report = get_files(
+        session, plan, workers=workers, verbose=verbose, label=name or "session", verify=verify
+    )
     _raise_failures(report)
     return report
 
@@ -479,6 +648,7 @@ def download_sessions(
     verbose: bool = False,
     label: str = "download",
     root: Path | None = None,
+    verify: Verify = "quick",
 ) -> DownloadReport:
     """The scan files of many sessions, each into its folder: the listings read ``workers``
     at a time, then every file not already verified, ``workers`` at a time. A session whose
@@ -486,7 +656,7 @@ def download_sessions(
     any failure raises :class:`~xnat_sdk.errors.XNATIncompleteDownloadError` at the end,
     holding the report. With ``root`` (the folder the user named), a file whose folder
     resolves outside it (a link already there) raises before any file is fetched."""
-    _check_download_args(workers, scan_filter)  # before any listing is read
+    _check_download_args(workers, scan_filter, verify)  # before any listing is read
     pairs = list(sessions)
     if not pairs:
         return DownloadReport()
@@ -505,7 +675,7 @@ def download_sessions(
     plan = [item for found in plans for item in found]
     if root is not None:
         check_inside(root, plan)
-    report = get_files(session, plan, workers=workers, verbose=verbose, label=label)
+    report = get_files(session, plan, workers=workers, verbose=verbose, label=label, verify=verify)
     for uri, error in unlisted.items():
         report.add_failure(uri, error)
     _raise_failures(report)

@@ -61,7 +61,7 @@ if TYPE_CHECKING:
 
     from xnat_sdk._objects.datadir import DataDirType
     from xnat_sdk.bases import XNATObject
-    from xnat_sdk.bulk import DownloadReport
+    from xnat_sdk.bulk import DownloadReport, Verify
     from xnat_sdk.inspection import Inspect
     from xnat_sdk.mapping import (
         ExperimentLevel,
@@ -1222,16 +1222,20 @@ class XNATSession(Walks):
         scan_filter: str = "ALL",
         workers: int = 4,
         verbose: bool = True,
+        verify: Verify = "quick",
     ) -> DownloadReport:
         """Bring the scan files of ``sessions`` (image sessions: a search result, a
         listing...) into ``target_dir/{project}/{session label}/scans/...``, file by file,
         ``workers`` at a time; files already there with the listed size and MD5 are skipped,
-        so a rerun fetches only what is missing (see :mod:`xnat_sdk.bulk`)."""
+        so a rerun fetches only what is missing (see :mod:`xnat_sdk.bulk`). With
+        ``verify="quick"`` (the default) a file verified before and unchanged since (its
+        size, times and inode as recorded, its MD5 still the server's) is not read again;
+        ``verify="full"`` reads and hashes every file there."""
         from xnat_sdk.bulk import _check_download_args, download_sessions, target_folder
         from xnat_sdk.transfers import local_folder
         from xnat_sdk.transfers._paths import _safe_name
 
-        _check_download_args(workers, scan_filter)  # before any session's listing is read
+        _check_download_args(workers, scan_filter, verify)  # before any session's listing is read
         if isinstance(sessions, (str, bytes)) or not isinstance(sessions, Iterable):
             raise XNATValidationError(
                 "sessions",
@@ -1259,4 +1263,5 @@ class XNATSession(Walks):
             verbose=verbose,
             label="download",
             root=root,
+            verify=verify,
         )

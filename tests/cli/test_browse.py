@@ -235,7 +235,8 @@ def test_tree_and_download_of_a_scan_whose_id_is_another_scan_s_type(
     assert got == ["1.dcm"]
     done = cli.run("-q", "download", "SELT/S/E/1", str(tmp_path / "flat"), "--flat")
     assert done.returncode == 0, done.stderr
-    assert [p.name for p in (tmp_path / "flat").iterdir()] == ["1.dcm"]
+    flat = [p.name for p in (tmp_path / "flat").iterdir()]
+    assert sorted(flat) == [".xnat-sdk-verified", "1.dcm"]  # the record of verified files
 
 
 def test_tree_shows_a_session_shared_without_its_subject(cli: Cli, server: LocalXNAT) -> None:

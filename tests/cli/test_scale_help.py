@@ -8,7 +8,13 @@ from pathlib import Path
 
 from cli_helpers import FILES, Cli, Seeded
 
+from xnat_sdk.archives import SDK_FILES
 from xnat_sdk.testing.local import LocalXNAT
+
+
+def _data(path: Path) -> bool:
+    """Whether ``path`` is a data file (not one of the SDK's own hidden files)."""
+    return path.is_file() and path.name not in SDK_FILES
 
 
 def test_download_help_names_the_layout_and_scope_it_delivers(
@@ -31,7 +37,7 @@ def test_download_help_names_the_layout_and_scope_it_delivers(
     out = tmp_path / "out"
     report = cli.json("download", "CLIP/S2", str(out))
     assert report["files"] == len(FILES)  # the scans' files only, as the help says
-    on_disk = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    on_disk = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if _data(p))
     assert all(re.fullmatch(r"S2/E2/scans/1-T1/resources/DICOM/files/.+", p) for p in on_disk)
     own = cli.json("download", "CLIP/S2/E2/NOTES", str(tmp_path / "notes"))
     assert own["files"] == 1
@@ -82,7 +88,7 @@ def test_download_of_nothing_reports_a_folder_that_exists(
         done = cli.json("download", address, str(tmp_path / address))
         assert done["files"] == 0
         assert Path(done["path"]).is_dir(), done
-        assert not [p for p in Path(done["path"]).rglob("*") if p.is_file()]
+        assert not [p for p in Path(done["path"]).rglob("*") if _data(p)]
 
 
 def test_download_of_an_experiment_with_resource_is_file_by_file_and_resumes(
@@ -97,7 +103,7 @@ def test_download_of_an_experiment_with_resource_is_file_by_file_and_resumes(
     assert first["path"] == str(out / "E1")
     again = cli.json("download", "CLIP/S1/E1", str(out), "--resource", "DICOM")
     assert (again["downloaded"], again["skipped"]) == (0, len(FILES))
-    on_disk = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    on_disk = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if _data(p))
     assert on_disk == sorted(f"E1/scans/1-T1/resources/DICOM/files/{p}" for p in FILES)
     missing = cli.run("download", "CLIP/S1/E1", str(tmp_path / "none"), "--resource", "NOPE")
     assert missing.returncode == 1 and "has a resource 'NOPE'" in missing.stderr

@@ -13,12 +13,16 @@ from pathlib import Path
 import requests
 from cli_helpers import FILES, Cli, Seeded, one_line_error
 
+from xnat_sdk.archives import SDK_FILES
 from xnat_sdk.testing.dicomgen import make_dicom_zip
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
+    """The data files below ``folder`` (not the SDK's own hidden files)."""
     return {
-        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in folder.rglob("*")
+        if p.is_file() and p.name not in SDK_FILES
     }
 
 
@@ -167,7 +171,7 @@ def test_broken_or_interrupted_download_leaves_no_files(
         out, err = proc.communicate(timeout=20)
         assert proc.returncode == 130 and err.strip() == "xnat-sdk: interrupted", err
         assert out == ""
-        assert not [p for p in (tmp_path / "int").rglob("*") if p.is_file()]
+        assert not _tree(tmp_path / "int")
     finally:
         faults.clear()
 
@@ -292,3 +296,22 @@ def test_flat_download_of_any_address_refuses_clashes(
     narrowed = tmp_path / "t1"
     cli.json("download", "CLIP/S1/E1", str(narrowed), "--flat", "--scan-type", "T1")
     assert _tree(narrowed) == FILES
+
+
+def test_download_refuses_a_folder_of_another_session_of_that_label(
+    cli: Cli, seeded: Seeded, tmp_path: Path
+) -> None:
+    """E1 of CLIP and E1 of another project went to one ``DIR/E1``, taking turns there."""
+    server = cli.server
+    server.seed_project("CLIOTHER")
+    server.seed_subject("CLIOTHER", "S9")
+    eid = server.seed_session("CLIOTHER", "S9", "E1")
+    resource = server.seed_resource("scan", server.seed_scan(eid, "1", type="T1"), "DICOM")
+    server.seed_file(resource, "a/1.dcm", b"other project")
+    cli.json("download", "CLIP/S1/E1", str(tmp_path))
+    before = _tree(tmp_path)
+    refused = one_line_error(cli.run("download", "CLIOTHER/S9/E1", str(tmp_path)))
+    assert eid in refused and "CLIOTHER" in refused and "another TARGET_DIR" in refused
+    assert _tree(tmp_path) == before
+    done = cli.json("download", "CLIOTHER/S9/E1", str(tmp_path / "other"))
+    assert done["downloaded"] == 1

@@ -19,7 +19,7 @@ import pytest
 
 from tests.integration.conftest import RequestLog
 from xnat_sdk import bulk
-from xnat_sdk.archives import temp_name, temp_owner
+from xnat_sdk.archives import SDK_FILES, temp_name, temp_owner
 from xnat_sdk.errors import (
     XNATIncompleteDownloadError,
     XNATLocalFileError,
@@ -34,8 +34,11 @@ _counter = iter(range(1, 10_000))
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
+    """The data files below ``folder`` (not the SDK's own hidden files)."""
     return {
-        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in folder.rglob("*")
+        if p.is_file() and p.name not in SDK_FILES
     }
 
 
@@ -311,7 +314,7 @@ def test_a_full_disk_starts_no_further_file(
     assert len(report.failed) == 5 and not report.downloaded
     assert sum("not started" in message for message in report.failed.values()) == 4
     assert {e.errno for e in report.errors.values() if isinstance(e, OSError)} == {errno.ENOSPC}
-    assert not [p for p in tmp_path.rglob("*") if p.is_file()]  # no partial file either
+    assert not _tree(tmp_path)  # no partial file either
 
 
 def test_a_file_there_that_cannot_be_read_is_reported_not_raised(
@@ -358,7 +361,10 @@ def test_a_rerun_removes_the_day_old_partial_files_of_another_host(
     os.utime(old, (time.time() - 2 * 86400,) * 2)
     bulk.sync_session(experiment, tmp_path)
     assert not old.exists() and recent.exists()
-    assert {p.name for p in folder.iterdir()} == {recent.name, "0.dcm", "1.dcm", "2.dcm"}
+    assert {p.name for p in folder.iterdir()} - SDK_FILES == {
+        recent.name,
+        *["0.dcm", "1.dcm", "2.dcm"],
+    }
 
 
 def test_two_runs_into_one_target_download_each_file_once(
@@ -378,7 +384,7 @@ def test_two_runs_into_one_target_download_each_file_once(
     assert not first & second and len(first | second) == 5
     assert all(set(run.downloaded) | set(run.skipped) == first | second for run in runs)
     assert len(_tree(tmp_path / "S1_MR")) == 5
-    assert not [p for p in tmp_path.rglob(".*")]  # no claim file left
+    assert not [p for p in tmp_path.rglob(".*") if p.name not in SDK_FILES]  # no claim file left
 
 
 @pytest.mark.skipif(os.name != "posix", reason="claims need flock")
@@ -512,4 +518,4 @@ def test_ctrl_c_stops_a_large_download_under_way(
     with pytest.raises(KeyboardInterrupt):
         bulk.sync_session(experiment, tmp_path)
     assert time.monotonic() - started < 1.2
-    assert not [p for p in tmp_path.rglob("*") if p.is_file()]  # no partial file
+    assert not _tree(tmp_path)  # no partial file

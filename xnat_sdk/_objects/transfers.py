@@ -39,7 +39,7 @@ from xnat_sdk.progress import ProgressCallback, TransferProgress
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
-    from xnat_sdk.bulk import DownloadReport
+    from xnat_sdk.bulk import DownloadReport, Verify
     from xnat_sdk.listings import Listing, RemoteFile
     from xnat_sdk.session import Timeout, XNATSession
     from xnat_sdk.transfers import RemoteStream, UploadSource
@@ -748,16 +748,20 @@ class TreeDownloads(XNATObject):
         scan_filter: str = "ALL",
         workers: int = PARALLEL_DOWNLOADS,
         verbose: bool = True,
+        verify: Verify = "quick",
     ) -> DownloadReport:
         """Bring the scan files of every session below this object into
         ``target_dir/{name}/...`` (the layout of :meth:`download_dir`) file by file,
         ``workers`` at a time, skipping files already there with the listed size and MD5:
         a rerun fetches only what is missing (see :mod:`xnat_sdk.bulk`). The tree costs a
-        few listing requests, then one file listing per session."""
+        few listing requests, then one file listing per session. With ``verify="quick"``
+        (the default) a file verified before and unchanged since (its size, times and
+        inode as recorded, its MD5 still the server's) is not read again;
+        ``verify="full"`` reads and hashes every file there."""
         from xnat_sdk.bulk import _check_download_args, download_sessions, target_folder
         from xnat_sdk.transfers._paths import _safe_name
 
-        _check_download_args(workers, scan_filter)  # before the tree is read
+        _check_download_args(workers, scan_filter, verify)  # before the tree is read
         root = target_folder(target_dir)
         folder = root / _safe_name(self._folder_name())
         return download_sessions(
@@ -767,6 +771,7 @@ class TreeDownloads(XNATObject):
             verbose=verbose,
             label=self._folder_name(),
             root=root,
+            verify=verify,
         )
 
     def download(

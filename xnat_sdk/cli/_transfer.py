@@ -39,6 +39,31 @@ def _scan_resources(obj: Any, level: str, resource: str, scan_type: str | None) 
     return found
 
 
+def _sync_experiment(obj: Any, target: Path, opts: dict[str, Any], verbose: bool) -> Path:
+    """An experiment's scan files into ``target/{label}``, file by file (the report into
+    ``opts["report"]``); returns that folder."""
+    from xnat_sdk.bulk import sync_session
+    from xnat_sdk.errors import XNATFileExistsError
+    from xnat_sdk.transfers._paths import _safe_name
+
+    label = str(getattr(obj, "label", "") or obj.uri.rsplit("/", 1)[-1])
+    try:
+        opts["report"] = sync_session(
+            obj,
+            target,
+            opts["scan_type"] or "ALL",
+            opts["workers"],
+            verbose=verbose,
+            folder=label,
+            resource=opts["resource"] or None,
+        )
+    except XNATFileExistsError as exc:  # another session's folder (one label, two projects)
+        raise click.ClickException(
+            exc.with_remedy("download this session into another TARGET_DIR")
+        ) from exc
+    return target / _safe_name(label)
+
+
 def _download(runtime: Runtime, obj: Any, level: str, target: Path, opts: dict[str, Any]) -> Path:
     """Download ``obj`` into ``target``; returns the folder or file written. What it wrote
     goes to ``opts["report"]`` (file by file) or ``opts["written"]`` (folders it made)."""
@@ -77,19 +102,7 @@ def _download(runtime: Runtime, obj: Any, level: str, target: Path, opts: dict[s
         opts["report"] = report
         return target / _safe_name(obj._folder_name())
     if level == "experiment":  # file by file too with --resource (checked above)
-        from xnat_sdk.bulk import sync_session
-
-        label = str(getattr(obj, "label", "") or obj.uri.rsplit("/", 1)[-1])
-        opts["report"] = sync_session(
-            obj,
-            target,
-            scan_type or "ALL",
-            workers,
-            verbose=verbose,
-            folder=label,
-            resource=resource or None,
-        )
-        return target / _safe_name(label)
+        return _sync_experiment(obj, target, opts, verbose)
     if found:  # only what this run wrote counts, not what TARGET_DIR held before
         opts["written"] = [Path(item.download_dir(target, verbose=verbose)) for item in found]
         return target
