@@ -674,7 +674,7 @@ def test_tree_download_runs_sessions_side_by_side(
     project = session.projects["PARTREE"]
     # two sessions must be under way at once, or the barrier breaks (no timing involved)
     barrier = threading.Barrier(2, timeout=20)
-    original = SessionDownloads.download_dir
+    original = SessionDownloads._download_dir
     calls: list[str] = []
 
     def side_by_side(self: Any, *args: Any, **kwargs: Any) -> Path:
@@ -683,11 +683,11 @@ def test_tree_download_runs_sessions_side_by_side(
             barrier.wait()
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(SessionDownloads, "download_dir", side_by_side)
+    monkeypatch.setattr(SessionDownloads, "_download_dir", side_by_side)
     folder = project.download_dir(tmp_path / "par", verbose=False, workers=2)
     assert _files_below(folder) == expected
     assert len(calls) == 4 and all(name.startswith("xnat-sdk-session") for name in calls)
-    monkeypatch.setattr(SessionDownloads, "download_dir", original)
+    monkeypatch.setattr(SessionDownloads, "_download_dir", original)
     # one worker: the same tree, on the calling thread
     assert _files_below(project.download_dir(tmp_path / "one", workers=1)) == expected
     with pytest.raises(XNATValueError, match="workers"):
