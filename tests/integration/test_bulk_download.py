@@ -440,8 +440,6 @@ def test_ctrl_c_ends_a_wait_for_a_claim_at_once(
     """Ctrl-C while a run waits for another's claim returns at once, not when the other
     run is done (or after the read timeout)."""
     import fcntl
-    import signal
-    import threading
 
     from xnat_sdk.transfers._claims import claim_path
 
@@ -450,16 +448,9 @@ def test_ctrl_c_ends_a_wait_for_a_claim_at_once(
     target = tmp_path / "S1_MR/scans/1-T1/resources/SNAP/files/t1.png"
     target.parent.mkdir(parents=True)
     session.request_timeout = (5.0, 3.0)
-    main = threading.main_thread().ident
-    assert main is not None
     with claim_path(target).open("w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)  # another run at work on it
-        timer = threading.Timer(0.5, signal.pthread_kill, (main, signal.SIGINT))
-        started = time.monotonic()
-        timer.start()
-        with pytest.raises(KeyboardInterrupt):
-            bulk.sync_session(experiment, tmp_path)
-        assert time.monotonic() - started < 1.5
+        _interrupted_within(0.5, 1.5, lambda: bulk.sync_session(experiment, tmp_path))
     assert not target.exists()  # not downloaded unclaimed on the way out either
 
 
@@ -488,8 +479,6 @@ def test_ctrl_c_stops_a_large_download_under_way(
 ) -> None:
     """Ctrl-C waited for every download under way to complete (a large file on a slow
     link: minutes); now each stops at its next chunk, its temporary file removed."""
-    import signal
-    import threading
 
     from xnat_sdk.transfers import _download
 
@@ -510,12 +499,21 @@ def test_ctrl_c_stops_a_large_download_under_way(
         pump(self, write_slowly, 64 << 10, *args)
 
     monkeypatch.setattr(_download._Body, "_pump", slow)
+    _interrupted_within(0.4, 1.2, lambda: bulk.sync_session(experiment, tmp_path))
+    assert not _tree(tmp_path)  # no partial file
+
+
+def _interrupted_within(after: float, limit: float, run: Any) -> None:
+    """Ctrl-C (SIGINT to the main thread) ``after`` seconds into ``run()``, which must end
+    with the KeyboardInterrupt within ``limit`` seconds of its start."""
+    import signal
+    import threading
+
     main = threading.main_thread().ident
     assert main is not None
-    timer = threading.Timer(0.4, signal.pthread_kill, (main, signal.SIGINT))
+    timer = threading.Timer(after, signal.pthread_kill, (main, signal.SIGINT))
     started = time.monotonic()
     timer.start()
     with pytest.raises(KeyboardInterrupt):
-        bulk.sync_session(experiment, tmp_path)
-    assert time.monotonic() - started < 1.2
-    assert not _tree(tmp_path)  # no partial file
+        run()
+    assert time.monotonic() - started < limit
