@@ -239,45 +239,14 @@ def load_project_tree(
     assessor_columns: Sequence[str] | None = None,
 ) -> Listing[Any]:
     """See :meth:`xnat_sdk._objects.navigation.ProjectBase.load_tree`."""
-    from xnat_sdk._objects.core import routed_experiment_uri
-    from xnat_sdk._objects.navigation import (
-        ASSESSORS,
-        EXPERIMENTS,
-        SCANS,
-        SUBJECTS,
-        ImageSessionBase,
-    )
+    from xnat_sdk._objects.navigation import EXPERIMENTS, SUBJECTS
 
-    for name, given in (
-        ("scan_fields", scan_fields),
-        ("experiment_columns", experiment_columns),
-        ("subject_columns", subject_columns),
-        ("assessor_columns", assessor_columns or ()),
-    ):
-        check_names(name, given)
-    session = project._xnat_bound_session()
-    if not session.caching:  # the tree would be read, then forgotten: every walk reads again
-        raise XNATValueError(
-            "load_tree keeps the tree in the session's cache, which is off "
-            "(session.caching = False): turn it on, or walk with "
-            "mapping_iter(level, max_workers=8), which lists side by side without it"
-        )
+    session = _tree_session(
+        project, scan_fields, experiment_columns, subject_columns, assessor_columns
+    )
     specs = _scan_specs(session, scan_fields)
     uri = project.uri
-    subject_rows = (
-        fetch_columns(
-            session,
-            f"{uri}/subjects",
-            {},
-            list(dict.fromkeys(["ID", "label", "project", *subject_columns])),
-            keys=("ID",),
-            root=root_of("subjects", f"{uri}/subjects"),
-            listing="subjects",
-        )
-        if subject_columns
-        else fetch(session, f"{uri}/subjects").rows()
-    )
-    check_answered(subject_rows, subject_columns, "subjects", f"{uri}/subjects")
+    subject_rows = _subject_rows(session, uri, subject_columns)
     subjects = _seed(project, "subjects", SUBJECTS, f"{uri}/subjects", subject_rows)
     columns = list(dict.fromkeys([*_EXPERIMENT_COLUMNS, *experiment_columns]))
     rows = fetch_columns(
@@ -293,40 +262,95 @@ def load_project_tree(
     by_subject: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_subject.setdefault(str(row.get("subject_ID", "")), []).append(row)
-    scans = _scan_rows(session, uri, specs)
-    assessors = (
-        _assessor_rows(session, uri, assessor_columns) if assessor_columns is not None else None
+    parts = _SessionParts(
+        specs,
+        _scan_rows(session, uri, specs),
+        _assessor_rows(session, uri, assessor_columns) if assessor_columns is not None else None,
     )
+    for subject in subjects._entries:
+        ident = subject.uri.rstrip("/").rsplit("/", 1)[-1]
+        mine = by_subject.pop(ident, [])
+        parts.fill(_seed(subject, "experiments", EXPERIMENTS, f"{subject.uri}/experiments", mine))
+    # experiments shared into the project without their subject: XNAT lists them among the
+    # project's experiments, but under none of its subjects
+    unfiled = [row for found in by_subject.values() for row in found]
+    parts.fill(_seed(project, "unfiled", EXPERIMENTS, f"{uri}/experiments", unfiled))
+    subjects._tree = True
+    return subjects
 
-    def fill(listing: Listing[Any]) -> None:
+
+def _tree_session(
+    project: XNATObject,
+    scan_fields: Sequence[str],
+    experiment_columns: Sequence[str],
+    subject_columns: Sequence[str],
+    assessor_columns: Sequence[str] | None,
+) -> XNATSession:
+    """The session of ``project``, once :func:`load_project_tree`'s arguments are checked."""
+    for name, given in (
+        ("scan_fields", scan_fields),
+        ("experiment_columns", experiment_columns),
+        ("subject_columns", subject_columns),
+        ("assessor_columns", assessor_columns or ()),
+    ):
+        check_names(name, given)
+    session = project._xnat_bound_session()
+    if not session.caching:  # the tree would be read, then forgotten: every walk reads again
+        raise XNATValueError(
+            "load_tree keeps the tree in the session's cache, which is off "
+            "(session.caching = False): turn it on, or walk with "
+            "mapping_iter(level, max_workers=8), which lists side by side without it"
+        )
+    return session
+
+
+def _subject_rows(
+    session: XNATSession, uri: str, subject_columns: Sequence[str]
+) -> list[dict[str, Any]]:
+    """A project's subjects listing, with ``subject_columns`` when there are any."""
+    if not subject_columns:
+        return fetch(session, f"{uri}/subjects").rows()
+    rows = fetch_columns(
+        session,
+        f"{uri}/subjects",
+        {},
+        list(dict.fromkeys(["ID", "label", "project", *subject_columns])),
+        keys=("ID",),
+        root=root_of("subjects", f"{uri}/subjects"),
+        listing="subjects",
+    )
+    check_answered(rows, subject_columns, "subjects", f"{uri}/subjects")
+    return rows
+
+
+class _SessionParts:
+    """The scans (and assessors) rows of a tree, by session ID, to seed each image session
+    of an experiments listing with."""
+
+    def __init__(
+        self,
+        specs: list[FieldSpec],
+        scans: dict[str, list[dict[str, Any]]],
+        assessors: dict[str, list[dict[str, Any]]] | None,
+    ) -> None:
+        self.specs = specs
+        self.scans = scans
+        self.assessors = assessors  # None: the server cannot list them so
+
+    def fill(self, listing: Listing[Any]) -> None:
+        from xnat_sdk._objects.core import routed_experiment_uri
+        from xnat_sdk._objects.navigation import ASSESSORS, SCANS, ImageSessionBase
+
         for experiment in listing._entries:
             if not isinstance(experiment, ImageSessionBase):
                 continue
             eid = experiment.uri.rstrip("/").rsplit("/", 1)[-1]
-            scan_uri = f"{routed_experiment_uri(experiment.uri)}/scans"
-            found = _seed(experiment, "scans", SCANS, scan_uri, scans.get(eid, []))
-            mark_loaded(list(zip(found._rows, found._entries, strict=True)), specs)
-            if assessors is not None:  # None: the server cannot list them so
-                assessor_uri = f"{routed_experiment_uri(experiment.uri)}/assessors"
-                _seed(experiment, "assessors", ASSESSORS, assessor_uri, assessors.get(eid, []))
-
-    for subject in subjects._entries:
-        ident = subject.uri.rstrip("/").rsplit("/", 1)[-1]
-        fill(
-            _seed(
-                subject,
-                "experiments",
-                EXPERIMENTS,
-                f"{subject.uri}/experiments",
-                by_subject.pop(ident, []),
-            )
-        )
-    # experiments shared into the project without their subject: XNAT lists them among the
-    # project's experiments, but under none of its subjects
-    unfiled = [row for found in by_subject.values() for row in found]
-    fill(_seed(project, "unfiled", EXPERIMENTS, f"{uri}/experiments", unfiled))
-    subjects._tree = True
-    return subjects
+            base = routed_experiment_uri(experiment.uri)
+            found = _seed(experiment, "scans", SCANS, f"{base}/scans", self.scans.get(eid, []))
+            mark_loaded(list(zip(found._rows, found._entries, strict=True)), self.specs)
+            if self.assessors is not None:
+                rows = self.assessors.get(eid, [])
+                _seed(experiment, "assessors", ASSESSORS, f"{base}/assessors", rows)
 
 
 def unfiled_experiments(project: ProjectBase) -> list[Any]:
