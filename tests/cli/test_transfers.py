@@ -207,6 +207,25 @@ def test_download_rerun_skips_verified_files(cli: Cli, seeded: Seeded, tmp_path:
     assert len(file_reads) == session["downloaded"]  # the first download of CLIP/S1/E1 only
 
 
+def test_download_verify_quick_reads_nothing_full_reads_every_file(
+    cli: Cli, seeded: Seeded, tmp_path: Path
+) -> None:
+    """--verify: a quick rerun skips the files verified before without reading them; a
+    full one reads every file there to check its MD5, at every level and with --flat."""
+    for address, extra in (("CLIP", ()), ("CLIP/S1/E1", ()), ("CLIP/S1/E1", ("--flat",))):
+        out = str(tmp_path / f"{address.replace('/', '_')}{len(extra)}")
+        first = cli.json("download", address, out, *extra)
+        assert first["downloaded"] >= 2 and first["hashed_bytes"] == 0
+        quick = cli.json("download", address, out, *extra)
+        assert (quick["skipped"], quick["hashed_bytes"]) == (first["downloaded"], 0)
+        full = cli.json("download", address, out, "--verify", "full", *extra)
+        assert full["skipped"] == first["downloaded"]
+        assert full["hashed_bytes"] == full["bytes"] > 0, full
+    bad = cli.run("download", "CLIP", str(tmp_path / "bad"), "--verify", "fast")
+    assert bad.returncode == 2 and "'fast' is not one of 'quick', 'full'" in bad.stderr
+    assert not (tmp_path / "bad").exists()
+
+
 def test_upload_of_an_existing_file_names_the_cli_option(
     cli: Cli, seeded: Seeded, rest: requests.Session, tmp_path: Path
 ) -> None:

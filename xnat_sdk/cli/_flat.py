@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xnat_sdk.archives import safe_join
-from xnat_sdk.bulk import DownloadReport, FileToGet, _raise_failures, get_files, plan_session
+from xnat_sdk.bulk import (
+    DownloadReport,
+    FileToGet,
+    Verify,
+    _raise_failures,
+    get_files,
+    plan_session,
+)
 from xnat_sdk.errors import XNATValueError
 
 if TYPE_CHECKING:
@@ -93,12 +100,13 @@ def download_flat(
     resources: list[Any],
     workers: int,
     verbose: bool,
+    verify: Verify = "quick",
 ) -> DownloadReport:
     """Download the files below ``obj`` (at ``level``; only ``resources`` when given)
     straight into ``target`` (see the module)."""
     plan = flat_plan(_sources(obj, level, scan_type, resources), target)
     session = obj._xnat_bound_session()
     label = str(getattr(obj, "label", "") or obj.uri.rstrip("/").rsplit("/", 1)[-1])
-    report = get_files(session, plan, workers=workers, verbose=verbose, label=label)
+    report = get_files(session, plan, workers=workers, verbose=verbose, label=label, verify=verify)
     _raise_failures(report)
     return report

@@ -56,6 +56,7 @@ def _sync_experiment(obj: Any, target: Path, opts: dict[str, Any], verbose: bool
             verbose=verbose,
             folder=label,
             resource=opts["resource"] or None,
+            verify=opts["verify"],
         )
     except XNATFileExistsError as exc:  # another session's folder (one label, two projects)
         raise click.ClickException(
@@ -92,12 +93,17 @@ def _download(runtime: Runtime, obj: Any, level: str, target: Path, opts: dict[s
             resources=found,
             workers=workers,
             verbose=verbose,
+            verify=opts["verify"],
         )
         return target
     if level in ("project", "subject"):
         # file by file, resumable: a rerun skips the files already there and verified
         report = obj.download_files(
-            target, verbose=verbose, workers=workers, scan_filter=scan_type or "ALL"
+            target,
+            verbose=verbose,
+            workers=workers,
+            scan_filter=scan_type or "ALL",
+            verify=opts["verify"],
         )
         opts["report"] = report
         return target / _safe_name(obj._folder_name())
@@ -130,8 +136,8 @@ def _download(runtime: Runtime, obj: Any, level: str, target: Path, opts: dict[s
     "anything is written.\n\n"
     "JSON: {address, path, files, bytes}: the folder (or file) written and the files and "
     "bytes below it; for projects, subjects and experiments, and with --flat, also "
-    "{downloaded, skipped}: the files this run fetched and those it found verified.\n\n"
-    + ADDRESS_HELP,
+    "{downloaded, skipped, hashed_bytes}: the files this run fetched, those it found "
+    "verified, and the bytes it read there to verify them (see --verify).\n\n" + ADDRESS_HELP,
 )
 @click.argument("address")
 @click.argument("target_dir", type=click.Path(file_okay=False, path_type=Path))
@@ -150,6 +156,15 @@ def _download(runtime: Runtime, obj: Any, level: str, target: Path, opts: dict[s
     help="put every file straight into TARGET_DIR at its path inside its resource (no "
     "session/scan/resource folders); two files with the same path are refused before "
     "anything is written",
+)
+@click.option(
+    "--verify",
+    type=click.Choice(["quick", "full"]),
+    default="quick",
+    show_default=True,
+    help="how a rerun knows a file there is verified (file by file downloads): quick skips "
+    "one whose size, times and inode are those recorded when it was last verified and whose "
+    "listed MD5 is unchanged, without reading it; full reads every file to check its MD5",
 )
 @pass_runtime
 def download(runtime: Runtime, /, address: str, target_dir: Path, **opts: Any) -> None:
@@ -170,6 +185,7 @@ def download(runtime: Runtime, /, address: str, target_dir: Path, **opts: Any) -
     if report is not None:
         record["downloaded"] = len(report.downloaded)
         record["skipped"] = len(report.skipped)
+        record["hashed_bytes"] = report.hashed_bytes
     runtime.output.record(record)
 
 
