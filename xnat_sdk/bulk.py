@@ -56,10 +56,11 @@ from xnat_sdk.transfers._paths import (
     _safe_name,
     check_scan_filter,
     file_request_path,
+    resolves_inside,
     scans_matching,
     split_file_uri,
 )
-from xnat_sdk.transfers._verified import VerifiedRecord
+from xnat_sdk.transfers._verified import VerifiedRecord, stamp_of
 
 if TYPE_CHECKING:
     from xnat_sdk.session import XNATSession
@@ -185,7 +186,7 @@ def check_inside(root: Path, plan: Sequence[FileToGet]) -> None:
         folder = item.target.parent
         inside = checked.get(folder)
         if inside is None:
-            inside = checked[folder] = _resolves_inside(real_root, folder)
+            inside = checked[folder] = resolves_inside(real_root, folder)
         if not inside:
             raise XNATUnsafeArchiveError(
                 str(item.target), f"resolves outside the target folder {root} (symlink)"
@@ -195,15 +196,10 @@ def check_inside(root: Path, plan: Sequence[FileToGet]) -> None:
 def check_folder_inside(root: Path, folder: Path) -> None:
     """:func:`check_inside` for one ``folder`` the SDK writes into before it has a plan
     (a session's folder, which gets its marker first)."""
-    if not _resolves_inside(os.path.realpath(root), folder):
+    if not resolves_inside(os.path.realpath(root), folder):
         raise XNATUnsafeArchiveError(
             str(folder), f"resolves outside the target folder {root} (symlink)"
         )
-
-
-def _resolves_inside(real_root: str, folder: Path) -> bool:
-    real = os.path.realpath(folder)
-    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
 
 
 def _md5(path: Path) -> str:
@@ -238,16 +234,6 @@ def _look(item: FileToGet, hashed: list[int] | None = None) -> tuple[bool, int |
     if hashed is not None:
         hashed.append(size)
     return True, (size if _md5(item.target) == item.digest.lower() else None)
-
-
-def _stat_of(path: Path) -> tuple[int, ...] | None:
-    """``path``'s size, times and inode (None when there is no such file): a file that
-    another process completes meanwhile (renamed into place) has others."""
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino
 
 
 def target_folder(target_dir: object) -> Path:
@@ -516,14 +502,18 @@ class _Fetch:
     def _check_or_get(self, item: FileToGet, wait: bool) -> tuple[str, int] | None:
         """``("skipped", size)`` when the file is there, verified by reading it, else what
         :meth:`_get` does."""
-        seen = _stat_of(item.target)
+        seen = stamp_of(item.target)
         there, present = self._look(item)
         if present is not None:
             return "skipped", present
         return self._get(item, there, wait, seen)
 
     def _get(
-        self, item: FileToGet, there: bool, wait: bool, seen: tuple[int, ...] | None = None
+        self,
+        item: FileToGet,
+        there: bool,
+        wait: bool,
+        seen: tuple[int, int, int, int] | None = None,
     ) -> tuple[str, int] | None:
         """Download ``item`` under its claim: ``("downloaded", size)``, or ``("replaced",
         size)`` when another file was ``there``; ``("skipped", size)`` when, the claim held,
@@ -534,7 +524,7 @@ class _Fetch:
                 return None
             # (not held: its holder is stuck: go on unclaimed); a file as it was when
             # looked at (``seen``) is not read again
-            if held and (seen is None or _stat_of(item.target) != seen):
+            if held and (seen is None or stamp_of(item.target) != seen):
                 there, present = self._look(item)
                 if present is not None:
                     return "skipped", present

@@ -42,6 +42,7 @@ from xnat_sdk.transfers._paths import (
     _publish,
     _staging_folder,
     local_folder,
+    resolves_inside,
     split_file_uri,
 )
 from xnat_sdk.transfers._wire import (
@@ -403,9 +404,7 @@ def _inside_root(root_real: str, final: str, checked: dict[str, bool]) -> None:
     parent = os.path.dirname(final)
     ok = checked.get(parent)
     if ok is None:
-        real = os.path.realpath(parent)
-        ok = real == root_real or real.startswith(root_real + os.sep)
-        checked[parent] = ok
+        ok = checked[parent] = resolves_inside(root_real, parent)
     if not ok:
         raise XNATUnsafeArchiveError(final, "resolves outside the target folder (symlink)")
 

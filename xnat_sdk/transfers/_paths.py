@@ -145,6 +145,13 @@ def local_folder(value: object, what: str) -> Path:
     return path
 
 
+def resolves_inside(real_root: str, folder: str | os.PathLike[str]) -> bool:
+    """Whether ``folder``, its links followed, is ``real_root`` (a ``realpath``) or below
+    it: a folder linked out of the target a download writes into is not."""
+    real = os.path.realpath(folder)
+    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
 def _safe_name(text: str) -> str:
     """A server-given label or name as one local folder name: separators and NUL become
     ``_`` (and, on Windows, a drive letter's colon), an empty or dot name ``_``."""

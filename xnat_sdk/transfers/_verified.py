@@ -34,7 +34,7 @@ from typing import Protocol
 
 from xnat_sdk.archives import SDK_FILES, temp_beside
 
-__all__ = ["RECORD_NAME", "VerifiedRecord"]
+__all__ = ["RECORD_NAME", "VerifiedRecord", "stamp_of"]
 
 RECORD_NAME = ".xnat-sdk-verified"
 """The name of each folder's record (hidden; never a downloaded file's name)."""
@@ -67,7 +67,14 @@ class _File(Protocol):
     def digest(self) -> str | None: ...
 
 
-def _stamp(stat: os.stat_result) -> _Stamp:
+def stamp_of(path: Path) -> _Stamp | None:
+    """``path``'s size, modification and change times (ns) and inode, None when it cannot
+    be read: what tells that a file is no longer the one seen (changed in place, touched,
+    or replaced, by another process too)."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
     return stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino
 
 
@@ -122,9 +129,8 @@ class VerifiedRecord:
         seen = entries.get(item.target.name) if entries else None
         if seen is None or seen[1] != item.digest.lower():
             return None
-        try:
-            stamp = _stamp(os.stat(item.target))
-        except OSError:
+        stamp = stamp_of(item.target)
+        if stamp is None:
             return None
         if stamp != seen[0] or (item.size is not None and stamp[0] != item.size):
             return None
@@ -134,9 +140,8 @@ class VerifiedRecord:
         """``item``'s local file was just verified (read or downloaded): record it."""
         if item.digest is None:
             return  # verified by its size: a stat, nothing to save
-        try:
-            stamp = _stamp(os.stat(item.target))
-        except OSError:
+        stamp = stamp_of(item.target)
+        if stamp is None:
             return
         line = _line(item.target.name, stamp, item.digest.lower())
         with self._lock:
@@ -228,15 +233,21 @@ def _append(path: Path, lines: list[tuple[_Stamp, bytes]]) -> list[tuple[_Stamp,
     try:
         if os.fstat(fd).st_size == 0:
             os.write(fd, _HEADER)
-        elif os.pread(fd, len(_HEADER), 0) != _HEADER:
+        elif os.read(fd, len(_HEADER)) != _HEADER:  # (a new descriptor reads from 0)
             return []  # not a record: never written into
         os.utime(fd)
         now = os.fstat(fd).st_mtime_ns
-        ready = [line for stamp, line in lines if stamp[1] < now and stamp[2] < now]
+        ready: list[bytes] = []
+        later: list[tuple[_Stamp, bytes]] = []
+        for stamp, line in lines:
+            if stamp[1] < now and stamp[2] < now:
+                ready.append(line)
+            else:
+                later.append((stamp, line))
         data = b"".join(ready)
         while data:
             data = data[os.write(fd, data) :]
-        return [entry for entry in lines if not (entry[0][1] < now and entry[0][2] < now)]
+        return later
     except (OSError, NotImplementedError) as exc:  # (no utime of a descriptor: Windows)
         _log.debug("record of verified files in %s not written: %s", path.parent, exc)
         return []
