@@ -727,9 +727,7 @@ class _LoggedRun:
     up to date as calls finish and written whole at the end."""
 
     def __init__(self, logfile: str | os.PathLike[str] | None) -> None:
-        self.path = Path(logfile) if logfile is not None else None
-        if self.path is not None:
-            _check_writable(self.path)
+        self.path = Path(logfile) if logfile is not None else None  # checked by _check_run
         self.state = _load_log(self.path) if self.path is not None else {}
         self.done = {uri for uri, entry in self.state.items() if entry.get("success")}
         self._written = time.monotonic()
