@@ -446,9 +446,8 @@ def _close_if_idle(session: XNATSession) -> None:
         if key is None:
             return
         held = _sessions[key]
-        with _busy_lock:
-            busy = bool(_busy.get(id(session))) or held.calls > 0
-        if busy or held.idle_close is None:
+        # (a call in kept_alive is counted in held.calls too: RunTask counts it around it)
+        if held.calls > 0 or held.idle_close is None:
             return  # the end of the running call starts the next check
         left = held.used + held.idle_close - time.monotonic()
         if left > 0:  # taken since this timer started
