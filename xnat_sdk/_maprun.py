@@ -43,7 +43,6 @@ from xnat_sdk.errors import (
     XNATTokenWarning,
     XNATValidationError,
 )
-from xnat_sdk.mapping import check_not_inside
 from xnat_sdk.progress import CountProgress
 
 if TYPE_CHECKING:
@@ -402,9 +401,8 @@ def run_calls(
     record: Record,
     verbose: bool,
 ) -> list[Outcome]:
-    """The outcome of ``function(item, *args, **kwargs)`` for every item, in order."""
-    check_executor(executor)
-    check_not_inside(executor)
+    """The outcome of ``function(item, *args, **kwargs)`` for every item, in order (its
+    arguments checked before the walk: ``mapping._check_run``)."""
     if executor is None or isinstance(executor, cf.ThreadPoolExecutor):
         return _on_threads(
             items, function, args, kwargs, executor, max_workers, stop_on_error, record, verbose

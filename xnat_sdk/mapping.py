@@ -358,6 +358,7 @@ def _check_run(
     check_call_arguments(args, kwargs)
     check_max_workers(max_workers)
     check_executor(executor)
+    check_not_inside(executor)
     if logfile is not None:
         path = Path(logfile)
         if path.is_dir():
