@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from xnat_sdk._answers import fetch, whole_number
 from xnat_sdk._objects.core import routed_experiment_uri
+from xnat_sdk._units import format_bytes
 from xnat_sdk.archives import SDK_FILES, safe_join, sweep_leftovers
 from xnat_sdk.errors import (
     XNATError,
@@ -371,7 +372,7 @@ class _Tally:
         self.done = 0
         self.done_bytes = 0
         if self._enabled:
-            _log.info("%s: %d files (%s) to bring", label, files, _size(total))
+            _log.info("%s: %d files (%s) to bring", label, files, format_bytes(total))
 
     def add(self, nbytes: int) -> None:
         """One more file done (``nbytes``: its size); call with the run's lock held."""
@@ -393,24 +394,16 @@ class _Tally:
             self._label,
             self.done,
             self._files,
-            _size(self.done_bytes),
-            _size(self._total),
+            format_bytes(self.done_bytes),
+            format_bytes(self._total),
             len(report.failed),
             len(report.downloaded),
-            _size(report.bytes),
+            format_bytes(report.bytes),
             len(report.skipped),
-            _size(report.hashed_bytes),
+            format_bytes(report.hashed_bytes),
             time.monotonic() - self._started,
             end,
         )
-
-
-def _size(nbytes: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if nbytes < 1000:
-            return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.1f} {unit}"
-        nbytes /= 1000  # type: ignore[assignment]
-    return f"{nbytes:.1f} TB"
 
 
 #: errnos of local errors that every later file would meet too (the disk is full, over

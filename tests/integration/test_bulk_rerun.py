@@ -165,8 +165,8 @@ def test_progress_is_logged_where_no_bars_are_drawn(
     caplog.set_level(logging.INFO, logger="xnat_sdk")
     bulk.sync_session(experiment, tmp_path, verbose=True)  # stdout is no terminal here
     lines = [r.getMessage() for r in caplog.records if r.name == "xnat_sdk"]
-    assert lines[0] == "S1_MR: 4 files (24.0 KB) to bring"
-    assert len(lines) == 2 and lines[1].startswith("S1_MR: 4 of 4 files (24.0 KB of 24.0 KB)")
+    assert lines[0] == "S1_MR: 4 files (24.0 kB) to bring"
+    assert len(lines) == 2 and lines[1].startswith("S1_MR: 4 of 4 files (24.0 kB of 24.0 kB)")
     assert "0 failed; 4 downloaded" in lines[1] and lines[1].endswith("(finished)")
     caplog.clear()
     monkeypatch.setattr(bulk, "PROGRESS_LOG_SECONDS", 0.0)
@@ -178,10 +178,10 @@ def test_progress_is_logged_where_no_bars_are_drawn(
     lines = [r.getMessage() for r in caplog.records if r.name == "xnat_sdk"]
     assert [line.split(", ")[:2] for line in lines[1:5]] == [
         *(
-            [f"S1_MR: {n} of 4 files ({n * 6}.0 KB of 24.0 KB)", "0 failed; 0 downloaded (0 B)"]
+            [f"S1_MR: {n} of 4 files ({n * 6}.0 kB of 24.0 kB)", "0 failed; 0 downloaded (0 B)"]
             for n in range(1, 4)
         ),
-        ["S1_MR: 4 of 4 files (18.0 KB of 24.0 KB)", "1 failed; 0 downloaded (0 B)"],
+        ["S1_MR: 4 of 4 files (18.0 kB of 24.0 kB)", "1 failed; 0 downloaded (0 B)"],
     ]
     assert "1 already there (0 B read to verify them)" in lines[1]
     assert "1 failed; 0 downloaded" in lines[-1] and "3 already there" in lines[-1]

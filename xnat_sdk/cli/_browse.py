@@ -10,6 +10,7 @@ from urllib.parse import unquote
 
 import click
 
+from xnat_sdk._units import format_bytes
 from xnat_sdk.cli._addresses import ADDRESS_HELP, parse_address, resolve
 from xnat_sdk.cli._app import Runtime, command, pass_runtime, root
 
@@ -271,21 +272,12 @@ def _part(node: dict[str, Any]) -> str:
     return str(node["id"] if node["level"] == "scan" else node["label"] or node["id"])
 
 
-def _human(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{size} B"
-
-
 def _rich_tree(node: dict[str, Any], branch: Any = None) -> Any:
     from rich.tree import Tree
 
     text = (
         f"[bold]{node['level']}[/] {node['label'] or node['id']} "
-        f"({node['id']}): {node['files']} files, {_human(node['size'])}"
+        f"({node['id']}): {node['files']} files, {format_bytes(node['size'])}"
     )
     tree = Tree(text) if branch is None else branch.add(text)
     for child in node["children"]:
