@@ -37,8 +37,10 @@ lint: $(STAMP)
 typecheck: $(STAMP) $(NODE_STAMP)
 	$(VENV)/bin/mypy --strict xnat_sdk codegen/xnat_sdk_codegen tests/typing/pass docs/hooks
 
+# the suite on every core, up to four (PYTEST_WORKERS=0 runs it in one process)
+PYTEST_WORKERS ?= auto
 pytest: schemas $(NODE_STAMP)
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n $(PYTEST_WORKERS) --maxprocesses=4
 
 test: schemas drift lint typecheck pytest
 
