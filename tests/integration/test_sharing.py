@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -164,3 +165,39 @@ def test_a_label_set_through_a_share_is_refused(server: LocalXNAT, xnat_project:
         session.clearcache()
         assert [e.label for e in session.projects[xnat_project].experiments.values()] == ["RENAMED"]
         assert [e.label for e in session.projects[other].experiments.values()] == ["SESS_B"]
+
+
+def test_download_dir_of_a_project_reaches_a_session_shared_without_its_subject(
+    server: LocalXNAT, xnat_project: str, tmp_path: Path
+) -> None:
+    """One zip per session, as ``download_files``: the shared session goes under its
+    subject's accession ID (the subject has no label in the project), beside the project's
+    own sessions; the whole-project zip holds it too."""
+    project, login = _shared_from_a_closed_project(server, xnat_project)
+    server.seed_subject(project, "OWN")
+    server.seed_file(
+        server.seed_resource(
+            "scan", server.seed_scan(server.seed_session(project, "OWN", "OWN_MR"), "1"), "DICOM"
+        ),
+        "b.dcm",
+        b"de",
+    )
+    with xnat_sdk.connect(server.url, user=login, password="pw") as session:
+        top = session.projects[project]
+        holder = top.experiments["SESS_O"].subject_id
+        told: list[str] = []
+        folder = top.download_dir(tmp_path, verbose=False, progress_callback=told.append)
+        zipped = top.download(tmp_path / "all.zip", verbose=False)
+    got = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.dcm"))
+    assert got == sorted(
+        [
+            # the zip's folder: the session's archive folder, its primary label (XNAT's
+            # zip of a session's scans names it getArchiveDirectoryName)
+            f"{holder}/SESS/scans/1-T1/resources/DICOM/files/a.dcm",
+            "OWN/OWN_MR/scans/1/resources/DICOM/files/b.dcm",
+        ]
+    )
+    assert told and holder != "OWN"
+    with zipfile.ZipFile(zipped) as archive:
+        names = [n for n in archive.namelist() if n.endswith(".dcm")]
+    assert sorted(n.split("/")[1] for n in names) == sorted([holder, "OWN"])
