@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -201,3 +202,42 @@ def test_download_dir_of_a_project_reaches_a_session_shared_without_its_subject(
     with zipfile.ZipFile(zipped) as archive:
         names = [n for n in archive.namelist() if n.endswith(".dcm")]
     assert sorted(n.split("/")[1] for n in names) == sorted([holder, "OWN"])
+
+
+def test_a_site_walk_keys_the_scans_of_a_session_shared_into_two_projects_apart(
+    server: LocalXNAT, xnat_project: str, tmp_path: Path
+) -> None:
+    """Shared without its subject into two projects, a session's scans are bound to
+    ``/data/experiments/{E}/scans/...`` in both (XNAT routes them there only): a map keys
+    each by the project's path it was reached through, as it keys a session shared with its
+    subject; a rerun with the log finds every key done."""
+    project, login = _shared_from_a_closed_project(server, xnat_project)
+    second = f"{xnat_project}_T"
+    server.seed_project(second)
+    server.add_member(second, login, "collaborator")
+    with requests.Session() as admin:
+        admin.auth = ("admin", "admin")
+        url = f"{server.url}/data/projects/{xnat_project}_C/experiments/SESS/projects/{second}"
+        assert admin.put(url).status_code == 200
+    log = tmp_path / "map.json"
+    calls: list[str] = []
+    with xnat_sdk.connect(server.url, user=login, password="pw") as session:
+        eid = session.projects[project].experiments["SESS_O"].id
+
+        def note(obj: Any) -> str:
+            calls.append(obj.uri)
+            return str(obj.uri)
+
+        scans = session.map(note, "scan", logfile=log)
+        assert scans == {
+            f"/data/projects/{p}/experiments/{eid}/scans/1": f"/data/experiments/{eid}/scans/1"
+            for p in (project, second)
+        }
+        resources = session.map(lambda r: r.label, "scan_resource", max_workers=2)
+        assert [key.rsplit("/resources/", 1)[0] for key in resources] == list(scans)
+        assert list(resources.values()) == ["DICOM", "DICOM"]
+        session.caching = False
+        walked = [s.uri for s in session.mapping_iter("scan", max_workers=2)]
+        assert walked == [f"/data/experiments/{eid}/scans/1"] * 2
+        assert session.map(note, "scan", logfile=log) == scans
+    assert len(calls) == 2  # the rerun called nothing
