@@ -14,7 +14,8 @@ import xnat_sdk
 from xnat_sdk.archives import SDK_FILES
 from xnat_sdk.errors import XNATConflictError, XNATValidationError
 from xnat_sdk.mapping import FilterFunctions, create_filter_funcs
-from xnat_sdk.models import ExperimentData
+from xnat_sdk.models import ExperimentData, MrSessionData
+from xnat_sdk.search import col
 from xnat_sdk.testing.local import LocalXNAT
 
 _logins = itertools.count(1)
@@ -241,3 +242,35 @@ def test_a_site_walk_keys_the_scans_of_a_session_shared_into_two_projects_apart(
         assert walked == [f"/data/experiments/{eid}/scans/1"] * 2
         assert session.map(note, "scan", logfile=log) == scans
     assert len(calls) == 2  # the rerun called nothing
+
+
+def test_a_search_in_a_project_builds_its_shared_sessions_there(
+    server: LocalXNAT, xnat_project: str, tmp_path: Path
+) -> None:
+    """XNAT finds a project's shared sessions with ``project = P OR sharing/share/project =
+    P`` and answers them once, under their primary project (closed to a reader of P only):
+    ``in_project`` builds those objects under P, where that reader reads them, their scans
+    and their files, with the share's label."""
+    project, login = _shared_from_a_closed_project(server, xnat_project)
+    server.seed_subject(project, "OWN")
+    server.seed_session(project, "OWN", "OWN_MR")
+    with xnat_sdk.connect(server.url, user=login, password="pw") as session:
+        query = session.query(MrSessionData)
+        rows = query.in_project(project).all()
+        assert sorted((r["label"], r["project"]) for r in rows) == [
+            ("OWN_MR", project),
+            ("SESS", f"{xnat_project}_C"),  # XNAT's row: the primary's label and project
+        ]
+        own_only = query.where(lambda s: col(s.project) == project).all()
+        assert [r["label"] for r in own_only] == ["OWN_MR"]
+        found = {o.uri.rsplit("/", 1)[-1]: o for o in query.in_project(project).objects()}
+        shared = found[session.projects[project].experiments["SESS_O"].id]
+        session.clearcache()
+        assert shared.uri == f"/data/projects/{project}/experiments/{shared.id}"
+        assert (shared.label, shared.project) == ("SESS_O", project)
+        assert [s.type for s in shared.scans.values()] == ["T1"]
+        folder = shared.download_dir(tmp_path, verbose=False)
+        assert folder.name == "SESS"  # the zip's folder: the session's archive folder
+        assert [p.name for p in folder.rglob("*.dcm")] == ["a.dcm"]
+        typed = MrSessionData.query(session=session).in_project(project).all()
+        assert sorted(o.label for o in typed) == ["OWN_MR", "SESS_O"]
