@@ -433,20 +433,18 @@ class Query(Generic[M]):
         return Query(self._session, self._cls, self._criteria, tuple(found))
 
     def in_project(self, project: str) -> Query[M]:
-        """Only the subjects or experiments of ``project``: those whose primary project it
-        is and those shared into it, as XNAT searches a project (``{type}/project = P OR
-        {type}/sharing/share/project = P``, its ``SavedSearchResource`` with ``?project=P``;
-        a condition on ``project`` alone finds only the former). XNAT's rows (:meth:`all`)
-        still name the primary project and label of a shared one; its object
-        (:meth:`objects`) is bound under ``project`` (``/data/projects/P/experiments/{ID}``),
-        where a reader of ``project`` alone reaches it, and reads the share's label."""
+        """Only the subjects, experiments or scans of ``project``: those whose primary
+        project it is and those shared into it (a session's scans are shared with it), as
+        XNAT searches a project (``{type}/project = P OR {type}/sharing/share/project = P``,
+        its ``SavedSearchResource`` with ``?project=P``; a condition on ``project`` alone
+        finds only the former). XNAT's rows (:meth:`all`) still name the primary project and
+        label of a shared one; its object (:meth:`objects`) is bound under ``project``
+        (``/data/projects/P/experiments/{ID}``), where a reader of ``project`` alone reaches
+        it, and reads the share's label (a scan's, by its session's accession ID, is
+        readable there already)."""
         cls = self._cls
-        if not issubclass(cls, SubjectBase | ExperimentBase):
-            raise XNATValidationError(
-                "in_project",
-                f"{cls.__name__} is not shared into projects (only subjects and experiments "
-                "are): give a condition on its session's project",
-            )
+        if issubclass(cls, ProjectBase):
+            raise XNATValidationError("in_project", "projects are not shared into projects")
         name = validate_label(project, "project")
         own = Criterion(field=f"{self.root}/project", comparison="=", value=name)
         shared = Criterion(field=f"{self.root}/sharing/share/project", comparison="=", value=name)

@@ -14,7 +14,7 @@ import xnat_sdk
 from xnat_sdk.archives import SDK_FILES
 from xnat_sdk.errors import XNATConflictError, XNATValidationError
 from xnat_sdk.mapping import FilterFunctions, create_filter_funcs
-from xnat_sdk.models import ExperimentData, MrSessionData
+from xnat_sdk.models import ExperimentData, MrScanData, MrSessionData
 from xnat_sdk.search import col
 from xnat_sdk.testing.local import LocalXNAT
 
@@ -274,3 +274,7 @@ def test_a_search_in_a_project_builds_its_shared_sessions_there(
         assert [p.name for p in folder.rglob("*.dcm")] == ["a.dcm"]
         typed = MrSessionData.query(session=session).in_project(project).all()
         assert sorted(o.label for o in typed) == ["OWN_MR", "SESS_O"]
+        (scan,) = session.query(MrScanData).in_project(project).objects()
+        assert (scan.uri, scan.type) == (f"/data/experiments/{shared.id}/scans/1", "T1")
+        assert scan.data["type"] == "T1"  # its document, read by its session's accession ID
+        assert not session.query(MrScanData).where(lambda s: col(s.project) == project).all()

@@ -69,9 +69,7 @@ class CriteriaSet:
         if not self.children:
             return True
         results = (
-            _holds(resolve(c.schema_field), c)
-            if isinstance(c, Criterion)
-            else c.evaluate(resolve)
+            _holds(resolve(c.schema_field), c) if isinstance(c, Criterion) else c.evaluate(resolve)
             for c in self.children
         )
         return all(results) if self.method == "AND" else any(results)

@@ -131,10 +131,14 @@ class _Records:
 
     def shared(self, kind: Kind, rec: dict[str, str], field: str) -> list[str] | None:
         """The values of ``{type}/sharing/share/{field}`` (``project``, ``label``) of a
-        subject or experiment record: one per project it is shared into (None: no such
-        field)."""
-        if kind not in ("subject", "experiment") or field not in ("project", "label"):
+        subject, experiment or scan record: one per project it is shared into (None: no
+        such field). XNAT shares a session's scans with it, each labelled by its ID
+        (``SecureResource.shareExperimentToProject``: ``shareAllScans``)."""
+        if kind == "project" or field not in ("project", "label"):
             return None
+        if kind == "scan":
+            found = self.shares.get(("experiment", rec.get("image_session_id", "")), [])
+            return [s["project"] if field == "project" else rec.get("id", "") for s in found]
         return [s[field] for s in self.shares.get((kind, rec.get("id", "")), [])]
 
     def roots(self, element: str, kind: Kind) -> list[dict[str, str]]:
