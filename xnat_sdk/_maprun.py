@@ -120,7 +120,7 @@ def _reader(session: XNATSession) -> Callable[[Outcome], Outcome]:
 
 
 def _collect(
-    items: list[Any],
+    keys: Sequence[str],
     submit: Callable[[int], Any],
     window: int,
     dask: bool,
@@ -130,32 +130,31 @@ def _collect(
     tick: Callable[[], float] | None = None,
     unwrap: Callable[[Outcome], Outcome] | None = None,
 ) -> list[Outcome]:
-    """Run every item's call, at most ``window`` sent and not finished at a time (each sent
+    """Run every item's call (the items by their ``keys``, in order), at most ``window`` sent
+    and not finished at a time (each sent
     as late as that allows: a remote call takes the run's token current when it is sent);
     ``tick()`` runs at least as often as the seconds it returns say."""
-    outcomes: list[Outcome | None] = [None] * len(items)
+    outcomes: list[Outcome | None] = [None] * len(keys)
     pending: dict[Any, int] = {}
     sent = 0
     try:
-        with CountProgress(verbose, "map", len(items)) as bar:
+        with CountProgress(verbose, "map", len(keys)) as bar:
 
             def finish(batch: list[tuple[int, Outcome]]) -> None:
                 # every call of the batch is recorded (in the items' order) before a failure
                 # stops the run: nothing done is lost from the log
                 for n, found in batch:
                     outcomes[n] = found
-                    record(items[n].uri, found)
+                    record(keys[n], found)
                     bar.advance()
                 failed = [(n, found) for n, found in batch if not found.ok]
                 if failed and stop_on_error:
                     n, found = failed[0]
-                    raise XNATMapError(
-                        items[n].uri, found.exception_type, found.message, found.details
-                    )
+                    raise XNATMapError(keys[n], found.exception_type, found.message, found.details)
 
-            while sent < len(items) or pending:
+            while sent < len(keys) or pending:
                 refused: list[tuple[int, Outcome]] = []
-                while sent < len(items) and len(pending) < window:
+                while sent < len(keys) and len(pending) < window:
                     try:
                         pending[submit(sent)] = sent
                     except RuntimeError as exc:  # a broken or shut-down pool takes no calls
@@ -165,8 +164,8 @@ def _collect(
                             ) from exc
                         # broken during the run: each call left fails on its own, as if run
                         why = Outcome(False, None, type(exc).__name__, str(exc) or repr(exc))
-                        refused = [(n, why) for n in range(sent, len(items))]
-                        sent = len(items)
+                        refused = [(n, why) for n in range(sent, len(keys))]
+                        sent = len(keys)
                         break
                     sent += 1
                 timeout = tick() if tick is not None else None
@@ -345,6 +344,7 @@ def _window(executor: Any, dask: bool) -> int:
 
 def _on_threads(
     items: list[Any],
+    keys: Sequence[str],
     function: Callable[..., Any],
     args: Sequence[Any],
     kwargs: Mapping[str, Any],
@@ -368,7 +368,7 @@ def _on_threads(
             return pool.submit(call_one, function, items[n], args, kwargs)
 
         window = _window(pool, False)
-        outcomes = _collect(items, local, window, False, stop_on_error, record, verbose)
+        outcomes = _collect(keys, local, window, False, stop_on_error, record, verbose)
         finished = True
         return outcomes
     except Exception:
@@ -395,6 +395,7 @@ def run_calls(
     args: Sequence[Any],
     kwargs: Mapping[str, Any],
     *,
+    keys: Sequence[str],
     executor: Any,
     max_workers: int | None,
     stop_on_error: bool,
@@ -402,10 +403,20 @@ def run_calls(
     verbose: bool,
 ) -> list[Outcome]:
     """The outcome of ``function(item, *args, **kwargs)`` for every item, in order (its
-    arguments checked before the walk: ``mapping._check_run``)."""
+    arguments checked before the walk: ``mapping._check_run``); ``record(key, outcome)``
+    hears each, by the item's key in ``keys``."""
     if executor is None or isinstance(executor, cf.ThreadPoolExecutor):
         return _on_threads(
-            items, function, args, kwargs, executor, max_workers, stop_on_error, record, verbose
+            items,
+            keys,
+            function,
+            args,
+            kwargs,
+            executor,
+            max_workers,
+            stop_on_error,
+            record,
+            verbose,
         )
     dask = _is_dask(executor)
     payloads = [pack(item) for item in items]
@@ -433,7 +444,7 @@ def run_calls(
 
         window = _window(executor, dask)
         return _collect(
-            items,
+            keys,
             remote,
             window,
             dask,

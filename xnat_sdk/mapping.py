@@ -3,7 +3,9 @@
 
 ``session.map(func, level="experiment")`` calls ``func(experiment, *args, **kwargs)`` for
 every experiment the user can see (projects -> subjects -> experiments -> scans, resources
-at each level), and returns ``{object uri: result}``; a call that raises gives a
+at each level), and returns ``{object uri: result}`` (below a session reached through a
+project it is shared into without its subject, the path through that project: its scans'
+own URIs have no project); a call that raises gives a
 :class:`MappedFunctionFailed` holding the message instead of stopping the walk. Filters
 (:func:`create_filter_funcs`) prune the walk: a pattern (``fnmatch``, or a regular expression
 with ``use_regex=True``) matched against the level's key (project name, subject and
@@ -310,7 +312,8 @@ def mapping_iter(
     max_workers: int | None = None,
 ) -> Iterator[Any]:
     """The objects at ``level`` under ``root`` (a session or an archive object), in server
-    order, pruned by ``filter_function``; ``skip(uri)`` leaves out objects (done before).
+    order, pruned by ``filter_function``; ``skip(key)`` leaves out objects (done before),
+    by the key a map gives their results (:func:`walk_key`).
 
     By default the walk is lazy and serial, as xnatpy's. With ``max_workers`` (threads) or a
     ``ThreadPoolExecutor`` the listings of the objects of one level are fetched side by side
@@ -443,7 +446,7 @@ class _Walk:
         if isinstance(obj, _Unfiled):
             return self.filters.subject is _accept_all
         last = "resource" if self.resources else self.target
-        if kind == last and self.skip is not None and self.skip(obj.uri):
+        if kind == last and self.skip is not None and self.skip(_walk_key(obj)):
             return False  # an object of the level only (a log of another level prunes none)
         check: Callable[[Any], bool] = getattr(self.filters, kind)
         try:
@@ -508,16 +511,17 @@ def apply_all(
     record: Callable[[str, bool, Any], None] | None = None,
 ) -> dict[str, Any]:
     """Call ``function(item, *args, **kwargs)`` for every item in this thread, one after the
-    other: ``{uri: result}``, a failed call giving :class:`MappedFunctionFailed` (``record``
-    hears every outcome)."""
+    other: ``{key: result}`` (:func:`walk_key`), a failed call giving
+    :class:`MappedFunctionFailed` (``record`` hears every outcome)."""
     from xnat_sdk._objects.travel import call_one
 
     results: dict[str, Any] = {}
     for item in items:
         found = call_one(function, item, args, kwargs or {})
-        results[item.uri] = _result(item.uri, found)
+        key = _walk_key(item)
+        results[key] = _result(key, found)
         if record is not None:
-            record(item.uri, found.ok, found.value if found.ok else found.message)
+            record(key, found.ok, found.value if found.ok else found.message)
     return results
 
 
@@ -527,6 +531,15 @@ def _object_session(root: Walks) -> XNATSession:
     if not isinstance(root, XNATObject):
         raise XNATValidationError("root", f"cannot map over a {type(root).__name__}")
     return root._xnat_bound_session()
+
+
+def _walk_key(obj: Any) -> str:
+    """The key of ``obj``'s result in a map and its log: its URI, but the project's path
+    below a session reached through a project it is shared into without its subject (whose
+    scans XNAT serves at a path without the project): ``_objects.core.reached_uri``."""
+    from xnat_sdk._objects.core import reached_uri
+
+    return reached_uri(obj)
 
 
 def _result(uri: str, found: Any) -> Any:
@@ -615,16 +628,23 @@ def map_objects(
             max_workers=None if threads is not None else (max_workers or 8),
         )
     )
-    earlier = {uri: run.state[uri]["result"] for uri in run.done}
-    items = [item for item in walked if item.uri not in earlier]
+    keys = [_walk_key(item) for item in walked]
+    earlier = {key: run.state[key]["result"] for key in run.done}
+    todo = [(item, key) for item, key in zip(walked, keys, strict=True) if key not in earlier]
+    items, todo_keys = [item for item, _ in todo], [key for _, key in todo]
     outcomes = run.calls(
-        session, items, function, args, kwargs, executor, max_workers, stop_on_error, verbose
+        session,
+        items,
+        todo_keys,
+        (function, args, kwargs),
+        executor,
+        max_workers,
+        stop_on_error,
+        verbose,
     )
-    found = {item.uri: _result(item.uri, o) for item, o in zip(items, outcomes, strict=True)}
+    found = {key: _result(key, o) for key, o in zip(todo_keys, outcomes, strict=True)}
     # this walk's objects in its order: what an earlier run of the log did, or this run
-    return {
-        item.uri: earlier[item.uri] if item.uri in earlier else found[item.uri] for item in walked
-    }
+    return {key: earlier[key] if key in earlier else found[key] for key in keys}
 
 
 def map_over(
@@ -647,11 +667,18 @@ def map_over(
     session._rest.check_connection()  # a closed session refuses, even with nothing to call
     given = _own_objects(session, objects)
     run = _LoggedRun(logfile)
-    items = [obj for obj in given.values() if obj.uri not in run.done]
+    todo = [uri for uri in given if uri not in run.done]
     outcomes = run.calls(
-        session, items, function, args, kwargs, executor, max_workers, stop_on_error, verbose
+        session,
+        [given[uri] for uri in todo],
+        todo,
+        (function, args, kwargs),
+        executor,
+        max_workers,
+        stop_on_error,
+        verbose,
     )
-    found = {item.uri: _result(item.uri, o) for item, o in zip(items, outcomes, strict=True)}
+    found = {uri: _result(uri, o) for uri, o in zip(todo, outcomes, strict=True)}
     return {uri: found[uri] if uri in found else run.state[uri]["result"] for uri in given}
 
 
@@ -754,19 +781,20 @@ class _LoggedRun:
         self,
         session: XNATSession,
         items: list[Any],
-        function: Callable[..., Any],
-        args: Sequence[Any] | None,
-        kwargs: Mapping[str, Any] | None,
+        keys: list[str],
+        call: tuple[Callable[..., Any], Sequence[Any] | None, Mapping[str, Any] | None],
         executor: Any,
         max_workers: int | None,
         stop_on_error: bool,
         verbose: bool,
     ) -> list[Any]:
-        """The outcome of every call, in the items' order (see ``_maprun.run_calls``)."""
+        """The outcome of every ``call`` (function, args, kwargs), in the items' order, each
+        logged by the item's key in ``keys`` (see ``_maprun.run_calls``)."""
         from xnat_sdk._maprun import run_calls
 
         if not items:  # nothing to call: no token issued, no pool started
             return []
+        function, args, kwargs = call
         ended: dict[str, Any] = {}
 
         def heard(uri: str, found: Any) -> None:
@@ -780,6 +808,7 @@ class _LoggedRun:
                 function,
                 tuple(args or ()),
                 dict(kwargs or {}),
+                keys=keys,
                 executor=executor,
                 max_workers=max_workers,
                 stop_on_error=stop_on_error,
@@ -787,7 +816,7 @@ class _LoggedRun:
                 verbose=verbose,
             )
         except XNATMapError as exc:  # stop_on_error: what ended before the stop, in order
-            exc.results = {i.uri: _result(i.uri, ended[i.uri]) for i in items if i.uri in ended}
+            exc.results = {key: _result(key, ended[key]) for key in keys if key in ended}
             raise
         finally:
             if self.path is not None:

@@ -43,7 +43,7 @@ from xnat_sdk._objects.core import XNATObject
 from xnat_sdk._objects.navigation import ExperimentBase, ProjectBase, ScanBase, SubjectBase
 from xnat_sdk._objects.registry import class_for
 from xnat_sdk.errors import XNATValidationError, XNATValueError
-from xnat_sdk.fields import FieldSpec, class_fields, encode_value
+from xnat_sdk.fields import FieldSpec, class_fields, encode_value, validate_label
 from xnat_sdk.tables import Row, RowValue, Table
 
 if TYPE_CHECKING:
@@ -432,6 +432,41 @@ class Query(Generic[M]):
                 found.append(item)
         return Query(self._session, self._cls, self._criteria, tuple(found))
 
+    def in_project(self, project: str) -> Query[M]:
+        """Only the subjects, experiments or scans of ``project``: those whose primary
+        project it is and those shared into it (a session's scans are shared with it), as
+        XNAT searches a project (``{type}/project = P OR {type}/sharing/share/project = P``,
+        its ``SavedSearchResource`` with ``?project=P``; a condition on ``project`` alone
+        finds only the former). XNAT's rows (:meth:`all`) still name the primary project and
+        label of a shared one; its object (:meth:`objects`) is bound under ``project``
+        (``/data/projects/P/experiments/{ID}``), where a reader of ``project`` alone reaches
+        it, and reads the share's label (a scan's, by its session's accession ID, is
+        readable there already)."""
+        cls = self._cls
+        if issubclass(cls, ProjectBase):
+            raise XNATValidationError("in_project", "projects are not shared into projects")
+        name = validate_label(project, "project")
+        own = Criterion(field=f"{self.root}/project", comparison="=", value=name)
+        shared = Criterion(field=f"{self.root}/sharing/share/project", comparison="=", value=name)
+        return Query(self._session, cls, (*self._criteria, own | shared), self._columns)
+
+    def _home(self) -> str | None:
+        """The project the search is limited to with what is shared into it (the condition
+        of :meth:`in_project`, however written), else None."""
+        own, shared = f"{self.root}/project".lower(), f"{self.root}/sharing/share/project".lower()
+        found = list(self._criteria)
+        for c in found:
+            if c.method == "AND":
+                found.extend(c.children)
+            leaves = c.children if c.method == "OR" else ()
+            if len(leaves) != 2 or any(x.method != "LEAF" or x.comparison != "=" for x in leaves):
+                continue
+            if {x.field.lower() for x in leaves} == {own, shared} and len(
+                {x.value for x in leaves}
+            ) == 1:
+                return leaves[0].value
+        return None
+
     def to_xml(self) -> str:
         """The ``xdat:bundle`` document sent to ``POST /data/search``."""
         return self._bundle(())
@@ -563,7 +598,8 @@ class Query(Generic[M]):
         asked = {**keys, **self._listed_fields()}
         table, where = self._run(asked)
         kinds = self._own_types(table, where)
-        return [self._object(row, where, kinds, asked) for row in table]
+        home = self._home()
+        return [self._object(row, where, kinds, asked, home) for row in table]
 
     def _listed_fields(self) -> dict[str, str]:
         """Fields asked with the objects' keys, those a listing of their level shows
@@ -648,7 +684,10 @@ class Query(Generic[M]):
         where: Mapping[str, str],
         kinds: Mapping[str, str],
         asked: Mapping[str, str],
+        home: str | None = None,
     ) -> M:
+        """The object of a row; one of another project than ``home`` (the search's, which
+        it is shared into) bound under ``home``, without the primary's label and project."""
         cls = self._cls
         found = {name: str(row.get(column) or "") for name, column in where.items()}
         klass = cls
@@ -659,7 +698,17 @@ class Query(Generic[M]):
         if xsi:  # the object's own type, when it derives from the class searched
             concrete = class_for(xsi, cls, self._session)
             klass = concrete if issubclass(concrete, cls) else cls
-        if issubclass(cls, ProjectBase):
+        data = {k: v for k, v in row.to_dict().items() if k not in where}
+        # the keys and listed fields by their XML paths: the object's own fields
+        data.update({asked[name]: row.get(column) for name, column in where.items()})
+        if home is not None and found.get("key_project", home) not in ("", home):
+            # shared into home: its label and (an experiment's) project there are the
+            # share's, which the document read through home's path tells
+            kind = "subjects" if issubclass(cls, SubjectBase) else "experiments"
+            uri = f"/data/projects/{home}/{kind}/{found['key_id']}"
+            gone = ("label",) if kind == "subjects" else ("label", "project")
+            data = {k: v for k, v in data.items() if k not in gone}
+        elif issubclass(cls, ProjectBase):
             uri = f"/data/projects/{found['key_id']}"
         elif issubclass(cls, SubjectBase):
             uri = f"/data/projects/{found['key_project']}/subjects/{found['key_id']}"
@@ -670,9 +719,6 @@ class Query(Generic[M]):
             )
         else:
             uri = f"/data/experiments/{found['key_session']}/scans/{found['key_id']}"
-        data = {k: v for k, v in row.to_dict().items() if k not in where}
-        # the keys and listed fields by their XML paths: the object's own fields
-        data.update({asked[name]: row.get(column) for name, column in where.items()})
         return klass._xnat_bind(self._session, uri, xsi=xsi or None, row=data)
 
     def count(self) -> int:
@@ -712,6 +758,11 @@ class ClassQuery(Generic[M]):
     def where(self, *conditions: Callable[[M], Criterion]) -> ClassQuery[M]:
         """Add typed conditions: ``.where(lambda s: col(s.label) == "E1")``."""
         return ClassQuery(self._query.where(*conditions))
+
+    def in_project(self, project: str) -> ClassQuery[M]:
+        """Only the objects of ``project``, shared ones included (see
+        :meth:`Query.in_project`)."""
+        return ClassQuery(self._query.in_project(project))
 
     def view(self, *fields: Column[Any] | Any) -> ClassQuery[M]:
         """Choose the columns of the tabulate_* results: ``.view(MrSessionData.label)``."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -12,7 +14,8 @@ import xnat_sdk
 from xnat_sdk.archives import SDK_FILES
 from xnat_sdk.errors import XNATConflictError, XNATValidationError
 from xnat_sdk.mapping import FilterFunctions, create_filter_funcs
-from xnat_sdk.models import ExperimentData
+from xnat_sdk.models import ExperimentData, MrScanData, MrSessionData
+from xnat_sdk.search import col
 from xnat_sdk.testing.local import LocalXNAT
 
 _logins = itertools.count(1)
@@ -164,3 +167,114 @@ def test_a_label_set_through_a_share_is_refused(server: LocalXNAT, xnat_project:
         session.clearcache()
         assert [e.label for e in session.projects[xnat_project].experiments.values()] == ["RENAMED"]
         assert [e.label for e in session.projects[other].experiments.values()] == ["SESS_B"]
+
+
+def test_download_dir_of_a_project_reaches_a_session_shared_without_its_subject(
+    server: LocalXNAT, xnat_project: str, tmp_path: Path
+) -> None:
+    """One zip per session, as ``download_files``: the shared session goes under its
+    subject's accession ID (the subject has no label in the project), beside the project's
+    own sessions; the whole-project zip holds it too."""
+    project, login = _shared_from_a_closed_project(server, xnat_project)
+    server.seed_subject(project, "OWN")
+    server.seed_file(
+        server.seed_resource(
+            "scan", server.seed_scan(server.seed_session(project, "OWN", "OWN_MR"), "1"), "DICOM"
+        ),
+        "b.dcm",
+        b"de",
+    )
+    with xnat_sdk.connect(server.url, user=login, password="pw") as session:
+        top = session.projects[project]
+        holder = top.experiments["SESS_O"].subject_id
+        told: list[str] = []
+        folder = top.download_dir(tmp_path, verbose=False, progress_callback=told.append)
+        zipped = top.download(tmp_path / "all.zip", verbose=False)
+    got = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.dcm"))
+    assert got == sorted(
+        [
+            # the zip's folder: the session's archive folder, its primary label (XNAT's
+            # zip of a session's scans names it getArchiveDirectoryName)
+            f"{holder}/SESS/scans/1-T1/resources/DICOM/files/a.dcm",
+            "OWN/OWN_MR/scans/1/resources/DICOM/files/b.dcm",
+        ]
+    )
+    assert told and holder != "OWN"
+    with zipfile.ZipFile(zipped) as archive:
+        names = [n for n in archive.namelist() if n.endswith(".dcm")]
+    assert sorted(n.split("/")[1] for n in names) == sorted([holder, "OWN"])
+
+
+def test_a_site_walk_keys_the_scans_of_a_session_shared_into_two_projects_apart(
+    server: LocalXNAT, xnat_project: str, tmp_path: Path
+) -> None:
+    """Shared without its subject into two projects, a session's scans are bound to
+    ``/data/experiments/{E}/scans/...`` in both (XNAT routes them there only): a map keys
+    each by the project's path it was reached through, as it keys a session shared with its
+    subject; a rerun with the log finds every key done."""
+    project, login = _shared_from_a_closed_project(server, xnat_project)
+    second = f"{xnat_project}_T"
+    server.seed_project(second)
+    server.add_member(second, login, "collaborator")
+    with requests.Session() as admin:
+        admin.auth = ("admin", "admin")
+        url = f"{server.url}/data/projects/{xnat_project}_C/experiments/SESS/projects/{second}"
+        assert admin.put(url).status_code == 200
+    log = tmp_path / "map.json"
+    calls: list[str] = []
+    with xnat_sdk.connect(server.url, user=login, password="pw") as session:
+        eid = session.projects[project].experiments["SESS_O"].id
+
+        def note(obj: Any) -> str:
+            calls.append(obj.uri)
+            return str(obj.uri)
+
+        scans = session.map(note, "scan", logfile=log)
+        assert scans == {
+            f"/data/projects/{p}/experiments/{eid}/scans/1": f"/data/experiments/{eid}/scans/1"
+            for p in (project, second)
+        }
+        resources = session.map(lambda r: r.label, "scan_resource", max_workers=2)
+        assert [key.rsplit("/resources/", 1)[0] for key in resources] == list(scans)
+        assert list(resources.values()) == ["DICOM", "DICOM"]
+        session.caching = False
+        walked = [s.uri for s in session.mapping_iter("scan", max_workers=2)]
+        assert walked == [f"/data/experiments/{eid}/scans/1"] * 2
+        assert session.map(note, "scan", logfile=log) == scans
+    assert len(calls) == 2  # the rerun called nothing
+
+
+def test_a_search_in_a_project_builds_its_shared_sessions_there(
+    server: LocalXNAT, xnat_project: str, tmp_path: Path
+) -> None:
+    """XNAT finds a project's shared sessions with ``project = P OR sharing/share/project =
+    P`` and answers them once, under their primary project (closed to a reader of P only):
+    ``in_project`` builds those objects under P, where that reader reads them, their scans
+    and their files, with the share's label."""
+    project, login = _shared_from_a_closed_project(server, xnat_project)
+    server.seed_subject(project, "OWN")
+    server.seed_session(project, "OWN", "OWN_MR")
+    with xnat_sdk.connect(server.url, user=login, password="pw") as session:
+        query = session.query(MrSessionData)
+        rows = query.in_project(project).all()
+        assert sorted((r["label"], r["project"]) for r in rows) == [
+            ("OWN_MR", project),
+            ("SESS", f"{xnat_project}_C"),  # XNAT's row: the primary's label and project
+        ]
+        own_only = query.where(lambda s: col(s.project) == project).all()
+        assert [r["label"] for r in own_only] == ["OWN_MR"]
+        found = {o.uri.rsplit("/", 1)[-1]: o for o in query.in_project(project).objects()}
+        shared = found[session.projects[project].experiments["SESS_O"].id]
+        session.clearcache()
+        assert shared.uri == f"/data/projects/{project}/experiments/{shared.id}"
+        assert (shared.label, shared.project) == ("SESS_O", project)
+        assert [s.type for s in shared.scans.values()] == ["T1"]
+        folder = shared.download_dir(tmp_path, verbose=False)
+        assert folder.name == "SESS"  # the zip's folder: the session's archive folder
+        assert [p.name for p in folder.rglob("*.dcm")] == ["a.dcm"]
+        typed = MrSessionData.query(session=session).in_project(project).all()
+        assert sorted(o.label for o in typed) == ["OWN_MR", "SESS_O"]
+        (scan,) = session.query(MrScanData).in_project(project).objects()
+        assert (scan.uri, scan.type) == (f"/data/experiments/{shared.id}/scans/1", "T1")
+        assert scan.data["type"] == "T1"  # its document, read by its session's accession ID
+        assert not session.query(MrScanData).where(lambda s: col(s.project) == project).all()

@@ -1445,3 +1445,25 @@ def routed_experiment_uri(uri: str) -> str:
     prefix matching sends anything longer (``.../scans/1``, ``.../files``) to
     ``ExperimentResource``, which answers the experiment itself."""
     return re.sub(_PROJECT_EXPERIMENT, "/data/experiments/", uri)
+
+
+def reached_uri(obj: Any) -> str:
+    """The REST path by which ``obj`` was reached from its parents: its :attr:`uri`, except
+    below an experiment reached as ``/data/projects/{P}/experiments/{E}``, whose scans (and
+    their resources) are bound to the path XNAT routes them under,
+    ``/data/experiments/{E}/...`` (:func:`routed_experiment_uri`): there the project's path,
+    ``/data/projects/{P}/experiments/{E}/scans/1``. A walk keys its objects by it: a session
+    shared into two projects without its subject so gives its scans a key per project, as a
+    session shared with its subject does (``/data/projects/{P}/subjects/{S}/...``). A key,
+    not a path to send requests to."""
+    uri = str(obj.uri)
+    parent = getattr(obj, "_xnat_parent", None)
+    above = parent._xnat_uri if isinstance(parent, XNATObject) else None
+    if not above:
+        return uri
+    base = routed_experiment_uri(above)
+    if base != above and uri.startswith(f"{base}/"):
+        return reached_uri(parent) + uri[len(base) :]
+    if uri.startswith(f"{above}/"):
+        return reached_uri(parent) + uri[len(above) :]
+    return uri

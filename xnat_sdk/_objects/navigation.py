@@ -362,7 +362,7 @@ class ProjectBase(TreeDownloads, _Mappable, _HasDataDir, _HasResources, _HasFiel
         return str(getattr(self, "name", "") or self.uri.rsplit("/", 1)[-1])
 
     def _bulk_sessions(self, folder: Path) -> list[tuple[Any, Path]]:
-        from xnat_sdk._objects.tree import loaded_tree, unfiled_experiments
+        from xnat_sdk._objects.tree import loaded_tree
         from xnat_sdk.transfers._paths import _safe_name  # the engine loads on first use
 
         subjects = loaded_tree(self)  # a tree the user loaded, with the columns they chose
@@ -374,17 +374,32 @@ class ProjectBase(TreeDownloads, _Mappable, _HasDataDir, _HasResources, _HasFiel
                 pairs += subject._bulk_sessions(folder / _safe_name(subject._folder_name()))
         # sessions shared into the project without their subject: under the subject's
         # accession ID (the subject has no label in this project)
-        for experiment in unfiled_experiments(self):
-            if isinstance(experiment, ImageSessionBase):
-                holder = _safe_name(str(getattr(experiment, "subject_id", "") or "unknown"))
-                pairs.append((experiment, folder / holder / _safe_name(experiment._folder_name())))
+        for holder, experiment in self._unfiled_sessions():
+            pairs.append(
+                (experiment, folder / _safe_name(holder) / _safe_name(experiment._folder_name()))
+            )
         return pairs
+
+    def _unfiled_sessions(self) -> list[tuple[str, Any]]:
+        """The image sessions shared into the project without their subject, each with the
+        folder that stands for its subject (which has no label in this project): the
+        subject's accession ID."""
+        from xnat_sdk._objects.tree import unfiled_experiments
+
+        return [
+            (str(getattr(e, "subject_id", "") or "unknown"), e)
+            for e in unfiled_experiments(self)
+            if isinstance(e, ImageSessionBase)
+        ]
 
     def _download_tree(self, folder: Path, walk: Walk) -> None:
         subjects = [s for s in self.subjects if isinstance(s, SubjectBase)]
         for number, subject in enumerate(subjects, start=1):
             walk.tell(f"Downloading subject {number} of {len(subjects)}")
             subject._download_tree(walk.folder(folder, subject._folder_name()), walk)
+        # sessions shared into the project without their subject (as in _bulk_sessions)
+        for holder, experiment in self._unfiled_sessions():
+            walk.session(experiment, walk.folder(folder, holder))
 
 
 def _share_target(project: object) -> str:

@@ -646,7 +646,8 @@ class SessionDownloads(XNATObject):
     ) -> Path:
         """Download and unpack the session's scan files into ``target_dir``
         (``{label}/scans/{id}-{type}/resources/{label}/files/...``), verified against the
-        listing; returns ``target_dir/{label}``. The progress bar is named by the label."""
+        listing; returns ``target_dir/{label}`` (seen through a share, the primary label the
+        server's zip names it by). The progress bar is named by the label."""
         return self._download_dir(target_dir, scan_filter, verbose, overwrite=overwrite)
 
     def _download_dir(
@@ -668,7 +669,7 @@ class SessionDownloads(XNATObject):
         root = local_folder(target_dir, "target_dir")
         label = str(getattr(self, "label", "") or "")
         folder = root / _safe_name(label) if label else root
-        download_zip_dir(
+        written = download_zip_dir(
             _session_of(self),
             uri,
             uri,
@@ -679,7 +680,11 @@ class SessionDownloads(XNATObject):
             label=label or None,
             listing_rows=listing_rows,
         )
-        return folder
+        # the zip's folder is the session's archive folder, its primary label: not the
+        # label of a share it was reached through (XNAT: getArchiveDirectoryName)
+        prefix = os.path.join(str(root), "")
+        tops = {w[len(prefix) :].split(os.sep, 1)[0] for w in written if w.startswith(prefix)}
+        return root / tops.pop() if len(tops) == 1 else folder
 
     def _scan_files_uri(self, scan_filter: str = "ALL") -> str:
         from xnat_sdk.transfers._paths import check_scan_filter, quote_path

@@ -178,7 +178,9 @@ class Walks:
         verbose: bool = False,
     ) -> dict[str, Any]:
         """``function(obj, *args, **kwargs)`` for every object at ``level`` below this object
-        (from a session: all the user can see): ``{uri: result}`` (typed ``dict[str, R |
+        (from a session: all the user can see): ``{uri: result}`` (the scans of a session
+        shared into projects without its subject are keyed by the path through each project,
+        ``/data/projects/P/experiments/E/scans/1``; typed ``dict[str, R |
         MappedFunctionFailed]`` for a function returning ``R``; with ``logfile``, whose
         earlier results come back as JSON data, dates as ISO text, ``dict[str, Any]``)
         in walk order (a call that raised gives a :class:`~xnat_sdk.mapping.MappedFunctionFailed`

@@ -62,14 +62,14 @@ class CriteriaSet:
     method: Literal["AND", "OR"] = "AND"
     children: tuple[Criterion | CriteriaSet, ...] = ()
 
-    def evaluate(self, resolve: Callable[[str], str | None]) -> bool:
-        """True when the set holds for the row behind ``resolve`` (an empty set holds)."""
+    def evaluate(self, resolve: Callable[[str], str | list[str] | None]) -> bool:
+        """True when the set holds for the row behind ``resolve`` (an empty set holds). A
+        field of a repeated child (a list: ``sharing/share/project``) holds when one of its
+        values does, as the SQL join XNAT makes of it (none: as an empty value)."""
         if not self.children:
             return True
         results = (
-            compare(resolve(c.schema_field), c.comparison, c.value)
-            if isinstance(c, Criterion)
-            else c.evaluate(resolve)
+            _holds(resolve(c.schema_field), c) if isinstance(c, Criterion) else c.evaluate(resolve)
             for c in self.children
         )
         return all(results) if self.method == "AND" else any(results)
@@ -190,6 +190,11 @@ def _like(value: str, pattern: str) -> bool:
         pattern = f"%{pattern}%"
     regex = "".join(".*" if c in "%*" else "." if c == "_" else re.escape(c) for c in pattern)
     return re.fullmatch(regex, value, re.IGNORECASE | re.DOTALL) is not None
+
+
+def _holds(actual: str | list[str] | None, criterion: Criterion) -> bool:
+    values = actual if isinstance(actual, list) else [actual]
+    return any(compare(v, criterion.comparison, criterion.value) for v in values or [None])
 
 
 def compare(actual: str | None, op: str, expected: str) -> bool:

@@ -125,6 +125,21 @@ class _Records:
         self.experiments = experiment_records(store, self.subjects)
         self.scans = scan_records(store, self.experiments)
         self.schema = schema_of(ctx)
+        self.shares: dict[tuple[str, str], list[dict[str, str]]] = {}
+        for r in store.query("SELECT kind, object_id, project, label FROM shares"):
+            self.shares.setdefault((r[0], r[1]), []).append({"project": r[2], "label": r[3]})
+
+    def shared(self, kind: Kind, rec: dict[str, str], field: str) -> list[str] | None:
+        """The values of ``{type}/sharing/share/{field}`` (``project``, ``label``) of a
+        subject, experiment or scan record: one per project it is shared into (None: no
+        such field). XNAT shares a session's scans with it, each labelled by its ID
+        (``SecureResource.shareExperimentToProject``: ``shareAllScans``)."""
+        if kind == "project" or field not in ("project", "label"):
+            return None
+        if kind == "scan":
+            found = self.shares.get(("experiment", rec.get("image_session_id", "")), [])
+            return [s["project"] if field == "project" else rec.get("id", "") for s in found]
+        return [s[field] for s in self.shares.get((kind, rec.get("id", "")), [])]
 
     def roots(self, element: str, kind: Kind) -> list[dict[str, str]]:
         if kind == "project":
@@ -341,8 +356,8 @@ def _columns(root: str, root_kind: Kind, fields: Iterable[SearchField]) -> list[
 
 def _resolver(
     records: _Records, root: str, root_kind: Kind, rec: dict[str, str]
-) -> Callable[[str], str | None]:
-    def resolve(schema_field: str) -> str | None:
+) -> Callable[[str], str | list[str] | None]:
+    def resolve(schema_field: str) -> str | list[str] | None:
         element, field = _split_field(schema_field, root)
         kind = kind_of(element)
         if kind is None or not field:
@@ -350,6 +365,13 @@ def _resolver(
         target = records.related(root_kind, rec, kind)
         if target is None:
             return None
+        # the shares (XNAT's project searches: {type}/project = P OR
+        # {type}/sharing/share/project = P, SavedSearchResource with ?project=P)
+        head, _, last = field.lower().rpartition("/")
+        if head == "sharing/share":
+            shared = records.shared(kind, target, last)
+            if shared is not None:
+                return shared
         key, _ = _resolve_key(kind, field)
         return target.get(key)
 
