@@ -39,6 +39,7 @@ from xnat_sdk._answers import fetch, whole_number
 from xnat_sdk._objects.core import routed_experiment_uri
 from xnat_sdk.archives import SDK_FILES, safe_join, sweep_leftovers
 from xnat_sdk.errors import (
+    XNATCaseCollisionError,
     XNATError,
     XNATFileExistsError,
     XNATIncompleteDownloadError,
@@ -54,6 +55,7 @@ from xnat_sdk.transfers._owner import claim_folder
 from xnat_sdk.transfers._paths import (
     _local_files,
     _safe_name,
+    case_key,
     check_scan_filter,
     file_request_path,
     resolves_inside,
@@ -270,9 +272,16 @@ def _one_per_target(plan: Sequence[FileToGet], report: DownloadReport) -> list[F
     """``plan`` with one file per local path: a later file whose path is taken (scan ``1``
     of type ``T1`` and scan ``1-T1`` share the folder ``1-T1``), is a folder of a file
     kept (``a.dcm`` and ``a.dcm/b.dcm``) or lies inside a file kept, is reported as failed,
-    so that no run overwrites what another file put there, nor fails on it every run."""
+    so that no run overwrites what another file put there, nor fails on it every run.
+
+    Paths that differ only in case (``a.dcm`` and ``A.dcm``) are one file on a
+    case-insensitive file system (macOS, Windows): of such files the one whose path sorts
+    first is kept (whatever order the server lists them in, so that a rerun keeps the same
+    one), each other one reported as an :class:`~xnat_sdk.errors.XNATCaseCollisionError`
+    naming both paths, on every system (a tree is the same everywhere)."""
     files: dict[Path, str] = {}
     folders: dict[Path, str] = {}  # every folder of a kept file's path -> that file
+    cased = _CaseGroups(plan)
     kept: list[FileToGet] = []
     for item in plan:
         if files.get(item.target) == item.uri:
@@ -280,9 +289,13 @@ def _one_per_target(plan: Sequence[FileToGet], report: DownloadReport) -> list[F
         reason = _taken_path(item.target, files, folders)
         if item.target.name in SDK_FILES:
             reason = f"its local path {item.target} is the SDK's own {item.target.name}"
+        error: XNATFileExistsError | None = None
         if reason is not None:
             error = XNATFileExistsError(f"{reason}: not overwritten")
             error.remedy = "download this one on its own, with download()"
+        else:
+            error = cased.clash(item)
+        if error is not None:
             report.add_failure(item.uri, error)
             continue
         files[item.target] = item.uri
@@ -290,6 +303,57 @@ def _one_per_target(plan: Sequence[FileToGet], report: DownloadReport) -> list[F
             folders.setdefault(folder, item.uri)
         kept.append(item)
     return kept
+
+
+class _CaseGroups:
+    """The local paths of a plan (files and their folders) that differ only in case from
+    another: in each such group the one that sorts first is kept, with the file it belongs
+    to (whatever order the server lists files in: a rerun keeps the same one). A file
+    clashes when its own path loses so, or one of its folders loses to the path of a file
+    kept; two folders that differ only in case may hold files of different names.
+
+    Worked out on the paths' text, each folder once (a million files share few folders)."""
+
+    def __init__(self, plan: Sequence[FileToGet]) -> None:
+        groups: dict[str, dict[str, tuple[FileToGet, bool]]] = {}  # key -> path -> (item, file?)
+        folders: set[str] = set()
+        for item in plan:
+            text = os.fspath(item.target)
+            group = groups.setdefault(case_key(text), {})
+            if group.get(text, (None, False))[1] is False:
+                group[text] = (item, True)
+            folder, up = text, os.path.dirname(text)
+            while up != folder and up not in folders:
+                folders.add(up)
+                groups.setdefault(case_key(up), {}).setdefault(up, (item, False))
+                folder, up = up, os.path.dirname(up)
+        self._files: dict[str, FileToGet] = {}  # a file's path that loses -> the file kept
+        self._folders: dict[str, FileToGet] = {}  # a folder that loses to a file's path
+        for group in groups.values():
+            if len(group) < 2:
+                continue
+            first = min(group)
+            kept, kept_is_file = group[first]
+            for path, (_, is_file) in group.items():
+                if path != first and is_file:
+                    self._files[path] = kept
+                if path != first and kept_is_file:
+                    self._folders[path] = kept
+
+    def clash(self, item: FileToGet) -> XNATCaseCollisionError | None:
+        """The error of ``item`` when its path, or one of its folders, differs only in case
+        from the path of a file kept (or from one of its folders); None when it may go."""
+        if not self._files and not self._folders:
+            return None
+        text = os.fspath(item.target)
+        kept = self._files.get(text)
+        folder, up = text, os.path.dirname(text)
+        while kept is None and self._folders and up != folder:
+            kept = self._folders.get(up)
+            folder, up = up, os.path.dirname(up)
+        if kept is None or kept is item:
+            return None
+        return XNATCaseCollisionError(text, str(kept.target), item.uri, kept.uri)
 
 
 def _taken_path(target: Path, files: dict[Path, str], folders: dict[Path, str]) -> str | None:

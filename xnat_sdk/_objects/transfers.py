@@ -824,6 +824,7 @@ class Walk:
         )
         self._futures: list[Future[Any]] = []
         self._sessions: list[tuple[SessionDownloads, Path]] = []
+        self._cased: dict[str, tuple[Path, str]] = {}  # case key -> (session folder, uri)
 
     def tell(self, message: str) -> None:
         """Pass ``message`` to the caller's progress callback."""
@@ -852,7 +853,24 @@ class Walk:
             and not scans_matching(scans, self.scan_filter)
         ):
             return
+        self._check_case(experiment, folder)
         self._sessions.append((experiment, folder))
+
+    def _check_case(self, experiment: SessionDownloads, folder: Path) -> None:
+        """Raise :class:`~xnat_sdk.errors.XNATCaseCollisionError` (before any session is
+        downloaded) when the session's folder in ``folder`` differs only in case from
+        another session's (subjects
+        ``S1`` and ``s1`` with a session ``MR1`` each): on a case-insensitive file system the
+        two sessions' files would land in one folder, one over the other."""
+        from xnat_sdk.errors import XNATCaseCollisionError
+        from xnat_sdk.transfers._paths import _safe_name, case_key
+
+        uri = str(getattr(experiment, "uri", ""))
+        label = str(getattr(experiment, "label", "") or "")
+        folder = folder / _safe_name(label) if label else folder  # the zip's first folder
+        other = self._cased.setdefault(case_key(folder), (folder, uri))
+        if other[0] != folder:
+            raise XNATCaseCollisionError(str(folder), str(other[0]), uri, other[1])
 
     def run(self) -> None:
         """Download the sessions found, ``workers`` at a time. With bars shown, their file

@@ -152,6 +152,20 @@ def resolves_inside(real_root: str, folder: str | os.PathLike[str]) -> bool:
     return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
 
 
+def case_key(path: str | os.PathLike[str]) -> str:
+    """``path`` as a case-insensitive file system compares names (macOS's APFS and HFS+,
+    Windows' NTFS, exFAT): Unicode composed (NFC: APFS ignores the form too) and each
+    character folded to lower case where that keeps it one character (the simple folding
+    those systems use; ``ß`` stays ``ß``). Two paths of one key are one file there."""
+    text = os.fspath(path)
+    if text.isascii():
+        return text.lower()
+    import unicodedata
+
+    text = unicodedata.normalize("NFC", text)
+    return "".join(low if len(low := c.lower()) == 1 else c for c in text)
+
+
 def _safe_name(text: str) -> str:
     """A server-given label or name as one local folder name: separators and NUL become
     ``_`` (and, on Windows, a drive letter's colon), an empty or dot name ``_``."""
