@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from xnat_sdk.archives import temp_name
+from xnat_sdk.archives import case_key, temp_name
 from xnat_sdk.errors import (
     XNATError,
     XNATFileExistsError,
@@ -30,6 +30,7 @@ from xnat_sdk.errors import (
 )
 
 __all__ = [
+    "case_key",
     "check_remotepath",
     "local_folder",
     "local_path",
@@ -150,20 +151,6 @@ def resolves_inside(real_root: str, folder: str | os.PathLike[str]) -> bool:
     it: a folder linked out of the target a download writes into is not."""
     real = os.path.realpath(folder)
     return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
-
-
-def case_key(path: str | os.PathLike[str]) -> str:
-    """``path`` as a case-insensitive file system compares names (macOS's APFS and HFS+,
-    Windows' NTFS, exFAT): Unicode composed (NFC: APFS ignores the form too) and each
-    character folded to lower case where that keeps it one character (the simple folding
-    those systems use; ``ß`` stays ``ß``). Two paths of one key are one file there."""
-    text = os.fspath(path)
-    if text.isascii():
-        return text.lower()
-    import unicodedata
-
-    text = unicodedata.normalize("NFC", text)
-    return "".join(low if len(low := c.lower()) == 1 else c for c in text)
 
 
 def _safe_name(text: str) -> str:
