@@ -383,12 +383,14 @@ def get_files(
     verbose: bool = False,
     label: str = "files",
     verify: Verify = "quick",
+    fsync: bool = False,
 ) -> DownloadReport:
     """Download the files of ``plan`` not already there and verified, ``workers`` at a time
     (on a terminal, an overall bar and one bar per large file under way; elsewhere, a line
     of progress logged at INFO every :data:`PROGRESS_LOG_SECONDS`). When the local disk is
     full, over quota or read-only, no further file is started (each is reported). With
-    ``verify="quick"``, a file the record of verified files knows unchanged is not read."""
+    ``verify="quick"``, a file the record of verified files knows unchanged is not read.
+    ``fsync``: each file's data is on the disk before its rename (:func:`download_file`)."""
     _check_workers(workers)
     _check_verify(verify)
     report = DownloadReport()
@@ -399,7 +401,7 @@ def get_files(
         verbose, overall_label=label, overall_total=total, drop_finished=True
     ) as bars:
         tally = _Tally(label, len(plan), total, report, enabled=not bars.enabled)
-        fetch = _Fetch(session, report, bars, record, tally)
+        fetch = _Fetch(session, report, bars, record, tally, fsync)
         with ThreadPoolExecutor(workers, thread_name_prefix="xnat-sdk-bulk") as pool:
             try:
                 list(pool.map(fetch, plan))
@@ -500,8 +502,10 @@ class _Fetch:
         bars: TransferProgress,
         record: VerifiedRecord,
         tally: _Tally,
+        fsync: bool = False,
     ):
         self._session = session
+        self._fsync = fsync
         self._report = report
         self._bars = bars
         self._record = record
@@ -623,6 +627,7 @@ class _Fetch:
                 expected_md5=item.digest,
                 expected_size=item.size,
                 update_func=self._unless_cancelled(self._bars.task(item.target.name, item.size)),
+                fsync=self._fsync,
             )
             return item.size if item.size is not None else item.target.stat().st_size
 
@@ -664,10 +669,12 @@ def sync_session(
     folder: str | None = None,
     resource: str | None = None,
     verify: Verify = "quick",
+    fsync: bool = False,
 ) -> DownloadReport:
     """Bring one image session's scan files into ``target_dir/{folder or label}`` (see the
     module's docstring; with ``resource``, only the scans' resources of that label); files
-    already there and verified are skipped (``verify``: see :data:`Verify`).
+    already there and verified are skipped (``verify``: see :data:`Verify`; ``fsync``: see
+    :func:`get_files`).
 
     The folder is the session's: its hidden ``.xnat-sdk-session`` names the session (by
     ID) that first went there, and another session (one label in two projects, say) is
@@ -688,7 +695,13 @@ def sync_session(
     check_inside(root, plan)
     session = experiment._xnat_bound_session()
     report = get_files(
-        session, plan, workers=workers, verbose=verbose, label=name or "session", verify=verify
+        session,
+        plan,
+        workers=workers,
+        verbose=verbose,
+        label=name or "session",
+        verify=verify,
+        fsync=fsync,
     )
     _raise_failures(report)
     return report
@@ -703,6 +716,7 @@ def download_sessions(
     label: str = "download",
     root: Path | None = None,
     verify: Verify = "quick",
+    fsync: bool = False,
 ) -> DownloadReport:
     """The scan files of many sessions, each into its folder: the listings read ``workers``
     at a time, then every file not already verified, ``workers`` at a time. A session whose
@@ -729,7 +743,9 @@ def download_sessions(
     plan = [item for found in plans for item in found]
     if root is not None:
         check_inside(root, plan)
-    report = get_files(session, plan, workers=workers, verbose=verbose, label=label, verify=verify)
+    report = get_files(
+        session, plan, workers=workers, verbose=verbose, label=label, verify=verify, fsync=fsync
+    )
     for uri, error in unlisted.items():
         report.add_failure(uri, error)
     _raise_failures(report)

@@ -749,6 +749,7 @@ class TreeDownloads(XNATObject):
         workers: int = PARALLEL_DOWNLOADS,
         verbose: bool = True,
         verify: Verify = "quick",
+        fsync: bool = False,
     ) -> DownloadReport:
         """Bring the scan files of every session below this object into
         ``target_dir/{name}/...`` (the layout of :meth:`download_dir`) file by file,
@@ -757,7 +758,9 @@ class TreeDownloads(XNATObject):
         few listing requests, then one file listing per session. With ``verify="quick"``
         (the default) a file verified before and unchanged since (its size, times and
         inode as recorded, its MD5 still the server's) is not read again;
-        ``verify="full"`` reads and hashes every file there."""
+        ``verify="full"`` reads and hashes every file there. ``fsync=True`` puts each file's
+        data on the disk before its rename (see :func:`~xnat_sdk.transfers.download_file`;
+        2,000 files of 4 KiB took 20 to 60% longer on a test machine)."""
         from xnat_sdk.bulk import _check_download_args, download_sessions, target_folder
         from xnat_sdk.transfers._paths import _safe_name
 
@@ -772,6 +775,7 @@ class TreeDownloads(XNATObject):
             label=self._folder_name(),
             root=root,
             verify=verify,
+            fsync=fsync,
         )
 
     def download(
