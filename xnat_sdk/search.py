@@ -27,7 +27,14 @@ receives a recorder, not a real object: no request is sent until :meth:`Query.al
 
 Fields are addressed by their XML path under the root type (``xnat:mrSessionData/label``),
 as xnatpy does; several conditions passed to :meth:`Query.where` (or chained calls) are
-ANDed.
+ANDed. A field of a single part is one too, as conditions and columns: ``col(s.
+demographics.gender)`` is ``xnat:subjectData/demographics[@xsi:type=xnat:demographicData]/
+gender`` (XFT walks a child element's path through its declared type, here
+``xnat:abstractDemographicData``, which has no ``gender``, unless ``[@xsi:type=...]`` names
+another: ``GenericWrapperElement.getTableAndFieldGrandSQLForXMLPath``), a nested element's
+by its path (``col(s.parameters.voxel_res.x)``: ``xnat:mrScanData/parameters/voxelRes/x``);
+its column is named through the part (``demographics.gender``). :func:`col` takes one value:
+a part or a list (``col(s.demographics)``, ``col(s.sharing)``) is a type error.
 """
 
 from __future__ import annotations
