@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from xnat_sdk.errors import (
         XNATAuthError,
         XNATBadRequestError,
+        XNATCaseCollisionError,
         XNATConflictError,
         XNATConnectionError,
         XNATError,
@@ -127,6 +128,7 @@ _LAZY: dict[str, str] = {
     "XNATUnknownTypeWarning": "xnat_sdk.errors",
     "XNATValidationError": "xnat_sdk.errors",
     "XNATValueError": "xnat_sdk.errors",
+    "XNATCaseCollisionError": "xnat_sdk.errors",
     "XNATFileExistsError": "xnat_sdk.errors",
     "XNATIntegrityError": "xnat_sdk.errors",
     "XNATTransferError": "xnat_sdk.errors",
@@ -171,6 +173,7 @@ __all__ = [
     "Table",
     "XNATAuthError",
     "XNATBadRequestError",
+    "XNATCaseCollisionError",
     "XNATConflictError",
     "XNATConnectionError",
     "XNATError",

@@ -5,6 +5,8 @@
   ``..`` segments, symbolic links); each file is written to a temporary name and renamed
   when complete.
 * :func:`check_tar`: the same checks for tar archives (links and devices refused too).
+* :func:`case_key`: a path as a case-insensitive file system (macOS, Windows) compares it;
+  two entries of one key are refused before anything is written.
 * :func:`write_tar`: a tar (optionally gzipped) of a folder's regular files, for
   ``resource.upload_dir``.
 * :func:`temp_name` / :func:`temp_owner` / :func:`temp_beside` / :func:`sweep_leftovers`:
@@ -36,6 +38,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from xnat_sdk.errors import (
+    XNATCaseCollisionError,
     XNATFileExistsError,
     XNATLocalFileError,
     XNATUnsafeArchiveError,
@@ -43,6 +46,7 @@ from xnat_sdk.errors import (
 
 __all__ = [
     "SDK_FILES",
+    "case_key",
     "check_tar",
     "check_zip",
     "extract_zip",
@@ -276,6 +280,30 @@ def _inside(root: Path, rel: PurePosixPath) -> Path:
     return target
 
 
+def case_key(path: str | os.PathLike[str]) -> str:
+    """``path`` as a case-insensitive file system compares names (macOS's APFS and HFS+,
+    Windows' NTFS, exFAT): Unicode composed (NFC: APFS ignores the form too) and each
+    character folded to lower case where that keeps it one character (the simple folding
+    those systems use; ``ß`` stays ``ß``). Two paths of one key are one file there."""
+    text = os.fspath(path)
+    if text.isascii():
+        return text.lower()
+    import unicodedata
+
+    text = unicodedata.normalize("NFC", text)
+    return "".join(low if len(low := c.lower()) == 1 else c for c in text)
+
+
+def _check_case(targets: list[tuple[zipfile.ZipInfo, Path]]) -> None:
+    """Raise :class:`XNATCaseCollisionError` when two entries go to paths that differ only
+    in case (one file on macOS and Windows: the second would overwrite the first)."""
+    seen: dict[str, tuple[Path, str]] = {}
+    for info, target in targets:
+        other = seen.setdefault(case_key(target), (target, info.filename))
+        if other[0] != target:
+            raise XNATCaseCollisionError(str(target), str(other[0]), info.filename, other[1])
+
+
 def extract_zip(
     source: str | os.PathLike[str] | IO[bytes],
     target_dir: str | os.PathLike[str],
@@ -284,7 +312,8 @@ def extract_zip(
 ) -> list[Path]:
     """Extract a zip into ``target_dir`` safely; returns the written files.
 
-    Every entry is checked first (nothing is written if one is unsafe); with
+    Every entry is checked first (nothing is written if one is unsafe, or two go to paths
+    that differ only in case: :class:`XNATCaseCollisionError`); with
     ``overwrite=False`` an existing file raises :class:`XNATFileExistsError` before writing.
     Entry CRCs are verified by :mod:`zipfile` while reading.
     """
@@ -294,6 +323,7 @@ def extract_zip(
     with zipfile.ZipFile(source) as archive:
         entries = check_zip(archive)
         targets = [(info, _inside(root, rel)) for info, rel in entries]
+        _check_case(targets)
         if not overwrite:
             for _, target in targets:
                 if target.exists():

@@ -40,6 +40,7 @@ from xnat_sdk._objects.core import routed_experiment_uri
 from xnat_sdk._units import format_bytes
 from xnat_sdk.archives import SDK_FILES, safe_join, sweep_leftovers
 from xnat_sdk.errors import (
+    XNATCaseCollisionError,
     XNATError,
     XNATFileExistsError,
     XNATIncompleteDownloadError,
@@ -55,6 +56,7 @@ from xnat_sdk.transfers._owner import claim_folder
 from xnat_sdk.transfers._paths import (
     _local_files,
     _safe_name,
+    case_key,
     check_scan_filter,
     file_request_path,
     resolves_inside,
@@ -271,9 +273,16 @@ def _one_per_target(plan: Sequence[FileToGet], report: DownloadReport) -> list[F
     """``plan`` with one file per local path: a later file whose path is taken (scan ``1``
     of type ``T1`` and scan ``1-T1`` share the folder ``1-T1``), is a folder of a file
     kept (``a.dcm`` and ``a.dcm/b.dcm``) or lies inside a file kept, is reported as failed,
-    so that no run overwrites what another file put there, nor fails on it every run."""
+    so that no run overwrites what another file put there, nor fails on it every run.
+
+    Paths that differ only in case (``a.dcm`` and ``A.dcm``) are one file on a
+    case-insensitive file system (macOS, Windows): of such files the one whose path sorts
+    first is kept (whatever order the server lists them in, so that a rerun keeps the same
+    one), each other one reported as an :class:`~xnat_sdk.errors.XNATCaseCollisionError`
+    naming both paths, on every system (a tree is the same everywhere)."""
     files: dict[Path, str] = {}
     folders: dict[Path, str] = {}  # every folder of a kept file's path -> that file
+    cased = _CaseGroups(plan)
     kept: list[FileToGet] = []
     for item in plan:
         if files.get(item.target) == item.uri:
@@ -281,9 +290,13 @@ def _one_per_target(plan: Sequence[FileToGet], report: DownloadReport) -> list[F
         reason = _taken_path(item.target, files, folders)
         if item.target.name in SDK_FILES:
             reason = f"its local path {item.target} is the SDK's own {item.target.name}"
+        error: XNATFileExistsError | None = None
         if reason is not None:
             error = XNATFileExistsError(f"{reason}: not overwritten")
             error.remedy = "download this one on its own, with download()"
+        else:
+            error = cased.clash(item)
+        if error is not None:
             report.add_failure(item.uri, error)
             continue
         files[item.target] = item.uri
@@ -291,6 +304,57 @@ def _one_per_target(plan: Sequence[FileToGet], report: DownloadReport) -> list[F
             folders.setdefault(folder, item.uri)
         kept.append(item)
     return kept
+
+
+class _CaseGroups:
+    """The local paths of a plan (files and their folders) that differ only in case from
+    another: in each such group the one that sorts first is kept, with the file it belongs
+    to (whatever order the server lists files in: a rerun keeps the same one). A file
+    clashes when its own path loses so, or one of its folders loses to the path of a file
+    kept; two folders that differ only in case may hold files of different names.
+
+    Worked out on the paths' text, each folder once (a million files share few folders)."""
+
+    def __init__(self, plan: Sequence[FileToGet]) -> None:
+        groups: dict[str, dict[str, tuple[FileToGet, bool]]] = {}  # key -> path -> (item, file?)
+        folders: set[str] = set()
+        for item in plan:
+            text = os.fspath(item.target)
+            group = groups.setdefault(case_key(text), {})
+            if group.get(text, (None, False))[1] is False:
+                group[text] = (item, True)
+            folder, up = text, os.path.dirname(text)
+            while up != folder and up not in folders:
+                folders.add(up)
+                groups.setdefault(case_key(up), {}).setdefault(up, (item, False))
+                folder, up = up, os.path.dirname(up)
+        self._files: dict[str, FileToGet] = {}  # a file's path that loses -> the file kept
+        self._folders: dict[str, FileToGet] = {}  # a folder that loses to a file's path
+        for group in groups.values():
+            if len(group) < 2:
+                continue
+            first = min(group)
+            kept, kept_is_file = group[first]
+            for path, (_, is_file) in group.items():
+                if path != first and is_file:
+                    self._files[path] = kept
+                if path != first and kept_is_file:
+                    self._folders[path] = kept
+
+    def clash(self, item: FileToGet) -> XNATCaseCollisionError | None:
+        """The error of ``item`` when its path, or one of its folders, differs only in case
+        from the path of a file kept (or from one of its folders); None when it may go."""
+        if not self._files and not self._folders:
+            return None
+        text = os.fspath(item.target)
+        kept = self._files.get(text)
+        folder, up = text, os.path.dirname(text)
+        while kept is None and self._folders and up != folder:
+            kept = self._folders.get(up)
+            folder, up = up, os.path.dirname(up)
+        if kept is None or kept is item:
+            return None
+        return XNATCaseCollisionError(text, str(kept.target), item.uri, kept.uri)
 
 
 def _taken_path(target: Path, files: dict[Path, str], folders: dict[Path, str]) -> str | None:
@@ -320,12 +384,14 @@ def get_files(
     verbose: bool = False,
     label: str = "files",
     verify: Verify = "quick",
+    fsync: bool = False,
 ) -> DownloadReport:
     """Download the files of ``plan`` not already there and verified, ``workers`` at a time
     (on a terminal, an overall bar and one bar per large file under way; elsewhere, a line
     of progress logged at INFO every :data:`PROGRESS_LOG_SECONDS`). When the local disk is
     full, over quota or read-only, no further file is started (each is reported). With
-    ``verify="quick"``, a file the record of verified files knows unchanged is not read."""
+    ``verify="quick"``, a file the record of verified files knows unchanged is not read.
+    ``fsync``: each file's data is on the disk before its rename (:func:`download_file`)."""
     _check_workers(workers)
     _check_verify(verify)
     report = DownloadReport()
@@ -336,7 +402,7 @@ def get_files(
         verbose, overall_label=label, overall_total=total, drop_finished=True
     ) as bars:
         tally = _Tally(label, len(plan), total, report, enabled=not bars.enabled)
-        fetch = _Fetch(session, report, bars, record, tally)
+        fetch = _Fetch(session, report, bars, record, tally, fsync)
         with ThreadPoolExecutor(workers, thread_name_prefix="xnat-sdk-bulk") as pool:
             try:
                 list(pool.map(fetch, plan))
@@ -429,8 +495,10 @@ class _Fetch:
         bars: TransferProgress,
         record: VerifiedRecord,
         tally: _Tally,
+        fsync: bool = False,
     ):
         self._session = session
+        self._fsync = fsync
         self._report = report
         self._bars = bars
         self._record = record
@@ -552,6 +620,7 @@ class _Fetch:
                 expected_md5=item.digest,
                 expected_size=item.size,
                 update_func=self._unless_cancelled(self._bars.task(item.target.name, item.size)),
+                fsync=self._fsync,
             )
             return item.size if item.size is not None else item.target.stat().st_size
 
@@ -593,10 +662,12 @@ def sync_session(
     folder: str | None = None,
     resource: str | None = None,
     verify: Verify = "quick",
+    fsync: bool = False,
 ) -> DownloadReport:
     """Bring one image session's scan files into ``target_dir/{folder or label}`` (see the
     module's docstring; with ``resource``, only the scans' resources of that label); files
-    already there and verified are skipped (``verify``: see :data:`Verify`).
+    already there and verified are skipped (``verify``: see :data:`Verify`; ``fsync``: see
+    :func:`get_files`).
 
     The folder is the session's: its hidden ``.xnat-sdk-session`` names the session (by
     ID) that first went there, and another session (one label in two projects, say) is
@@ -617,7 +688,13 @@ def sync_session(
     check_inside(root, plan)
     session = experiment._xnat_bound_session()
     report = get_files(
-        session, plan, workers=workers, verbose=verbose, label=name or "session", verify=verify
+        session,
+        plan,
+        workers=workers,
+        verbose=verbose,
+        label=name or "session",
+        verify=verify,
+        fsync=fsync,
     )
     _raise_failures(report)
     return report
@@ -632,6 +709,7 @@ def download_sessions(
     label: str = "download",
     root: Path | None = None,
     verify: Verify = "quick",
+    fsync: bool = False,
 ) -> DownloadReport:
     """The scan files of many sessions, each into its folder: the listings read ``workers``
     at a time, then every file not already verified, ``workers`` at a time. A session whose
@@ -658,7 +736,9 @@ def download_sessions(
     plan = [item for found in plans for item in found]
     if root is not None:
         check_inside(root, plan)
-    report = get_files(session, plan, workers=workers, verbose=verbose, label=label, verify=verify)
+    report = get_files(
+        session, plan, workers=workers, verbose=verbose, label=label, verify=verify, fsync=fsync
+    )
     for uri, error in unlisted.items():
         report.add_failure(uri, error)
     _raise_failures(report)

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "XNATAuthError",
     "XNATBadRequestError",
+    "XNATCaseCollisionError",
     "XNATConflictError",
     "XNATConnectionError",
     "XNATError",
@@ -230,6 +231,30 @@ class XNATFileExistsError(XNATError, FileExistsError):
     def with_remedy(self, remedy: str) -> str:
         """The message with another remedy (``"give --overwrite to replace it"``)."""
         return f"{self.what} ({remedy})"
+
+
+class XNATCaseCollisionError(XNATFileExistsError):
+    """Two files of one download have local paths that differ only in case (``a.dcm`` and
+    ``A.dcm``; resources ``NIFTI`` and ``nifti`` with a file of one name): on a
+    case-insensitive file system (macOS's and Windows' defaults) the second would overwrite
+    the first, silently. Found before either is written, on every system (a download's
+    layout is the same everywhere, and a tree copied to a Mac loses nothing): :attr:`path`
+    is the local path refused, :attr:`other` the one kept; :attr:`source` and
+    :attr:`other_source` their files on the server, where known."""
+
+    remedy = "download one of them on its own, with download(), into another folder"
+
+    def __init__(self, path: str, other: str, source: str = "", other_source: str = "") -> None:
+        self.path = path
+        self.other = other
+        self.source = source
+        self.other_source = other_source
+        names = f" ({source} and {other_source})" if source and other_source else ""
+        super().__init__(
+            f"the local paths {other} and {path}{names} differ only in case: on a "
+            "case-insensitive file system (macOS, Windows) one would overwrite the other; "
+            f"{path} is not written"
+        )
 
 
 class XNATLocalFileError(XNATError, OSError):

@@ -27,7 +27,14 @@ receives a recorder, not a real object: no request is sent until :meth:`Query.al
 
 Fields are addressed by their XML path under the root type (``xnat:mrSessionData/label``),
 as xnatpy does; several conditions passed to :meth:`Query.where` (or chained calls) are
-ANDed.
+ANDed. A field of a single part is one too, as conditions and columns: ``col(s.
+demographics.gender)`` is ``xnat:subjectData/demographics[@xsi:type=xnat:demographicData]/
+gender`` (XFT walks a child element's path through its declared type, here
+``xnat:abstractDemographicData``, which has no ``gender``, unless ``[@xsi:type=...]`` names
+another: ``GenericWrapperElement.getTableAndFieldGrandSQLForXMLPath``), a nested element's
+by its path (``col(s.parameters.voxel_res.x)``: ``xnat:mrScanData/parameters/voxelRes/x``);
+its column is named through the part (``demographics.gender``). :func:`col` takes one value:
+a part or a list (``col(s.demographics)``, ``col(s.sharing)``) is a type error.
 """
 
 from __future__ import annotations
@@ -53,6 +60,7 @@ if TYPE_CHECKING:
     from xnat_sdk.session import XNATSession
 
 __all__ = [
+    "AnyColumn",
     "ClassQuery",
     "Column",
     "Criterion",
@@ -66,6 +74,9 @@ __all__ = [
 
 M = TypeVar("M", bound="XNATObject")
 T = TypeVar("T")
+S = TypeVar("S", bound="str | int | float | bool | datetime.date | datetime.time")
+"""What :func:`col` takes: one value (a part, ``s.demographics``, or a list, ``s.scans``, is
+no column: type checkers say so; its fields are, ``col(s.demographics.gender)``)."""
 
 XDAT_NS = "http://nrg.wustl.edu/security"
 _SCALARS = {"str", "int", "float", "bool", "date", "datetime", "time", "literal"}
@@ -73,36 +84,76 @@ _SCALARS = {"str", "int", "float", "bool", "date", "datetime", "time", "literal"
 
 @dataclass(frozen=True)
 class _FieldRef:
-    """What ``s.<field>`` gives inside a query lambda at run time."""
+    """What ``s.<field>`` (or ``s.<part>.<field>``) gives inside a query lambda at run time:
+    the query's class (``owner``), the field, and the XML path of the part it is read
+    through (``demographics[@xsi:type=xnat:demographicData]/``, empty for the class's own
+    fields) with the part's attribute names (``("demographics",)``)."""
 
     owner: type
     spec: FieldSpec
+    prefix: str = ""
+    through: tuple[str, ...] = ()
+
+
+def _part_prefix(spec: FieldSpec, target: type, prefix: str) -> str:
+    """The XML path prefix of the fields of ``spec``'s part (XFT's
+    ``GenericWrapperElement.getTableAndFieldGrandSQLForXMLPath``): a nested element's fields
+    already carry its path (``parameters/voxelRes/x``); a child element of another type is a
+    step of its own, with ``[@xsi:type=...]`` when its class is not the declared type (the
+    fields of ``xnat:demographicData`` are not those of the declared
+    ``xnat:abstractDemographicData``: XNAT finds ``demographics/gender`` nowhere)."""
+    if spec.kind == "nested":
+        return prefix
+    declared = spec.target_source[2] if spec.target_source is not None else None
+    xsi = str(getattr(target, "__xsi_type__", "") or "")
+    step = spec.path
+    if xsi and xsi != declared:
+        step += f"[@xsi:type={xsi}]"
+    return f"{prefix}{step}/"
 
 
 class _Recorder:
-    """The stand-in a query lambda receives: attribute access yields field references."""
+    """The stand-in a query lambda receives: attribute access yields field references, and
+    a single part (``s.demographics``, ``s.parameters``) a recorder of the part's fields."""
 
-    def __init__(self, cls: type) -> None:
+    def __init__(self, cls: type, root: type | None = None, prefix: str = "") -> None:
         object.__setattr__(self, "_cls", cls)
+        object.__setattr__(self, "_root", root or cls)
+        object.__setattr__(self, "_prefix", prefix)
+        object.__setattr__(self, "_through", ())
 
-    def __getattr__(self, name: str) -> _FieldRef | _CustomRecorder:
-        cls: type = object.__getattribute__(self, "_cls")
-        if name == "fields" and name not in class_fields(cls).by_name:
-            return _CustomRecorder(cls)  # s.fields["weight"]: a custom variable
+    def _part(self, name: str, spec: FieldSpec, target: type) -> _Recorder:
+        get = object.__getattribute__
+        made = _Recorder(
+            target, get(self, "_root"), _part_prefix(spec, target, get(self, "_prefix"))
+        )
+        object.__setattr__(made, "_through", (*get(self, "_through"), name))
+        return made
+
+    def __getattr__(self, name: str) -> _FieldRef | _CustomRecorder | _Recorder:
+        get = object.__getattribute__
+        cls: type = get(self, "_cls")
         table = class_fields(cls)
+        if name == "fields" and name not in table.by_name and not get(self, "_through"):
+            return _CustomRecorder(cls)  # s.fields["weight"]: a custom variable
         spec = table.by_name.get(name)
         if spec is None:
             raise XNATValidationError(
                 name, f"{cls.__name__} has no field {name!r}{table.suggest(name)}"
             )
-        if not spec.is_data or spec.is_list:
+        if spec.is_list:
             raise XNATValidationError(
                 name,
-                f"{cls.__name__}.{name} is not a single value and cannot be searched (the "
-                "class's own fields and custom variables can; read a part's fields from a "
-                "listing's columns or the objects)",
+                f"{cls.__name__}.{name} is a list and cannot be searched (a condition or a "
+                "column names one value per object: the class's own fields, those of its "
+                "single parts, s.demographics.gender, and custom variables can)",
             )
-        return _FieldRef(cls, spec)
+        if not spec.is_data:
+            target = spec.target
+            if target is None:
+                raise XNATValidationError(name, f"{cls.__name__}.{name} cannot be searched")
+            return self._part(name, spec, target)
+        return _FieldRef(get(self, "_root"), spec, get(self, "_prefix"), get(self, "_through"))
 
 
 @dataclass(frozen=True)
@@ -178,7 +229,15 @@ class Criterion:
             item.to_xml(child)
 
 
-class Column(Generic[T]):
+class AnyColumn:
+    """What :meth:`Query.columns` takes: a :class:`Column` of any value type. (Typed
+    ``Column[Any]``, a selector's ``col(s.demographics)``, a part, would pass type checkers:
+    ``Any`` is what they would take the part for.)"""
+
+    __slots__ = ()
+
+
+class Column(AnyColumn, Generic[T]):
     """A searchable field of the query's root type (made by :func:`col`)."""
 
     __hash__ = None  # type: ignore[assignment]
@@ -188,17 +247,19 @@ class Column(Generic[T]):
 
     @property
     def name(self) -> str:
-        """The model field name (``label``)."""
-        return self._ref.spec.name
+        """The model field name (``label``); a part's field is named through the part
+        (``demographics.gender``)."""
+        return ".".join((*self._ref.through, self._ref.spec.name))
 
     @property
     def owner(self) -> type:
-        """The model class the field was taken from."""
+        """The model class searched (the query's)."""
         return self._ref.owner
 
     def schema_field(self, root: str) -> str:
-        """The field's XML path under the root type (``xnat:mrSessionData/label``)."""
-        return f"{root}/{self._ref.spec.path}"
+        """The field's XML path under the root type (``xnat:mrSessionData/label``,
+        ``xnat:subjectData/demographics[@xsi:type=xnat:demographicData]/gender``)."""
+        return f"{root}/{self._ref.prefix}{self._ref.spec.path}"
 
     def _leaf(self, comparison: str, value: object) -> Criterion:
         spec = self._ref.spec
@@ -261,16 +322,21 @@ class Column(Generic[T]):
         return f"<Column {self._ref.owner.__name__}.{self.name}>"
 
 
-def col(value: T | None) -> Column[T]:
-    """The searchable column of a field read in a query lambda: ``col(s.label)``, or of a
-    custom variable: ``col(s.fields["weight"])``."""
+def col(value: S | None) -> Column[S]:
+    """The searchable column of a field read in a query lambda: ``col(s.label)``, a field
+    of a single part (``col(s.demographics.gender)``: XNAT's
+    ``xnat:subjectData/demographics[@xsi:type=xnat:demographicData]/gender``), or a custom
+    variable: ``col(s.fields["weight"])``. A part or a list itself is no column (a type
+    error)."""
     if isinstance(value, _CustomRef):
-        return CustomColumn(value.owner, value.name)  # type: ignore[return-value]
+        custom: Any = CustomColumn(value.owner, value.name)  # a Column[str]
+        return custom
     if not isinstance(value, _FieldRef):
+        what = "a part, not one of its fields" if isinstance(value, _Recorder) else None
         raise XNATValidationError(
             "col",
             "col() takes a field of the query lambda's argument, e.g. "
-            f"lambda s: col(s.label) == 'x' (got {type(value).__name__})",
+            f"lambda s: col(s.label) == 'x' (got {what or type(value).__name__})",
         )
     return Column(value)
 
@@ -418,7 +484,7 @@ class Query(Generic[M]):
             found.append(made)
         return Query(self._session, self._cls, tuple(found), self._columns)
 
-    def columns(self, *selectors: Callable[[M], Column[Any] | Sequence[Column[Any]]]) -> Query[M]:
+    def columns(self, *selectors: Callable[[M], AnyColumn | Sequence[AnyColumn]]) -> Query[M]:
         """Choose the returned columns: ``.columns(lambda s: [col(s.label), col(s.date)])``."""
         found = list(self._columns)
         for selector in selectors:

@@ -1223,6 +1223,7 @@ class XNATSession(Walks):
         workers: int = 4,
         verbose: bool = True,
         verify: Verify = "quick",
+        fsync: bool = False,
     ) -> DownloadReport:
         """Bring the scan files of ``sessions`` (image sessions: a search result, a
         listing...) into ``target_dir/{project}/{session label}/scans/...``, file by file,
@@ -1230,7 +1231,9 @@ class XNATSession(Walks):
         so a rerun fetches only what is missing (see :mod:`xnat_sdk.bulk`). With
         ``verify="quick"`` (the default) a file verified before and unchanged since (its
         size, times and inode as recorded, its MD5 still the server's) is not read again;
-        ``verify="full"`` reads and hashes every file there."""
+        ``verify="full"`` reads and hashes every file there. ``fsync=True`` puts each file's
+        data on the disk before its rename (see :func:`~xnat_sdk.transfers.download_file`;
+        2,000 files of 4 KiB took 20 to 60% longer on a test machine)."""
         from xnat_sdk.bulk import _check_download_args, download_sessions, target_folder
         from xnat_sdk.transfers import local_folder
         from xnat_sdk.transfers._paths import _safe_name
@@ -1264,4 +1267,5 @@ class XNATSession(Walks):
             label="download",
             root=root,
             verify=verify,
+            fsync=fsync,
         )

@@ -5,8 +5,9 @@ first run.
 Run by ``make bench`` or directly with ``python tests/benchmarks/test_bench_rerun.py``.
 ``XNAT_SDK_BENCH_RERUN_FILES`` (default 2,000) files of ``XNAT_SDK_BENCH_RERUN_KB``
 (default 1,024) KiB each, 25 per scan, on a local server in this process. Measured: the
-first run with the record and without it (its writes disabled), taking turns
-``XNAT_SDK_BENCH_RERUN_ROUNDS`` (2) times, then reruns with the
+first run with the record, without it (its writes disabled) and with ``fsync=True`` (each
+file's data on the disk before its rename), taking turns ``XNAT_SDK_BENCH_RERUN_ROUNDS``
+(2) times, then reruns with the
 record (quick) and without it (full), each twice: with the files in the page cache
 ("warm") and after dropping this run's files from it (``posix_fadvise(DONTNEED)``, only
 ours: "cold", as on shared storage read again after a day). Bytes read are the process's
@@ -99,6 +100,8 @@ def run() -> dict[str, Any]:
                 finally:
                     _verified.VerifiedRecord.note = note  # type: ignore[method-assign]
                 shutil.rmtree(work / "b")
+                _timed("first run, fsync=True", get("c", fsync=True))
+                shutil.rmtree(work / "c")
             results = {}
             for cache in ("warm", "cold"):
                 for verify in ("quick", "full"):

@@ -335,3 +335,20 @@ def test_download_refuses_a_folder_of_another_session_of_that_label(
     assert _tree(tmp_path) == before
     done = cli.json("download", "CLIOTHER/S9/E1", str(tmp_path / "other"))
     assert done["downloaded"] == 1
+
+
+def test_flat_download_refuses_paths_that_differ_only_in_case(cli: Cli, tmp_path: Path) -> None:
+    """``--flat`` compared paths with ``os.path.normcase``, which folds case on Windows only:
+    on macOS ``x.txt`` and ``X.txt`` of two resources went one over the other."""
+    server = cli.server
+    server.seed_project("CLICASE")
+    server.seed_subject("CLICASE", "S1")
+    eid = server.seed_session("CLICASE", "S1", "E1")
+    scan = server.seed_scan(eid, "1", type="T1")
+    for label, name in (("ONE", "x.txt"), ("TWO", "X.txt")):
+        server.seed_file(server.seed_resource("scan", scan, label), name, label.encode())
+    out = tmp_path / "flat"
+    error = one_line_error(cli.run("download", "CLICASE/S1/E1/1", str(out), "--flat"))
+    assert "differ only in case" in error and "x.txt" in error and "X.txt" in error
+    assert "download without --flat" in error
+    assert not out.exists() or _tree(out) == {}

@@ -212,3 +212,17 @@ def test_highly_compressed_entry_streams_in_bounded_pieces() -> None:
         assert name == "zeros.bin"
         assert sum(sizes) == len(data)
         assert max(sizes) <= 1 << 20
+
+
+def test_entries_that_differ_only_in_case_refused_before_writing(tmp_path: Path) -> None:
+    """``a/B.txt`` and ``A/b.txt`` are one file on macOS and Windows (so are the composed
+    and decomposed ``é``): nothing is written, both are named."""
+    from xnat_sdk.errors import XNATCaseCollisionError
+
+    for first, second in (("a/B.txt", "A/b.txt"), ("\u00e9.txt", "e\u0301.txt")):
+        data = _zip([("ok.txt", b"ok"), (first, b"1"), (second, b"2")])
+        target = tmp_path / "out"
+        with pytest.raises(XNATCaseCollisionError, match="differ only in case") as info:
+            extract_zip(io.BytesIO(data), target)
+        assert (info.value.source, info.value.other_source) == (second, first)
+        assert not any(target.rglob("*"))

@@ -236,15 +236,16 @@ def test_listing_filter_refuses_a_non_mapping(session: XNATSession, seeded: Seed
     assert [s.label for s in subjects.filter({"label": "S1"})] == ["S1"]
 
 
-def test_a_search_on_a_parts_field_says_what_can_be_searched(
+def test_a_search_on_a_parts_field_is_sent_as_xnat_names_it(
     session: XNATSession, log: RequestLog
 ) -> None:
-    """``col(s.demographics.gender)`` type-checks; the refusal now says what is searchable
-    and where a part's fields are read instead."""
+    """``col(s.demographics.gender)`` type-checks, and is now searched (it was refused at
+    run time): by XNAT's path through the part's xsi:type, one request."""
     from xnat_sdk.models import SubjectData
     from xnat_sdk.search import col
 
+    query = session.query(SubjectData).where(lambda s: col(s.demographics.gender) == "female")
+    assert "demographics[@xsi:type=xnat:demographicData]/gender" in query.to_xml()
     sent = len(log.requests)
-    with pytest.raises(XNATValidationError, match="own fields and custom variables can"):
-        session.query(SubjectData).where(lambda s: col(s.demographics.gender) == "female")
-    assert len(log.requests) == sent
+    query.all()
+    assert len(log.requests) == sent + 1

@@ -181,7 +181,7 @@ def test_misuse_is_a_clear_error(session: XNATSession, data: Data) -> None:
         col("label")
     with pytest.raises(XNATValidationError, match="compare a column"):
         query.where(lambda s: s.label == "x")  # type: ignore[arg-type, return-value]
-    with pytest.raises(XNATValidationError, match="not a single value"):
+    with pytest.raises(XNATValidationError, match="is a list and cannot be searched"):
         query.where(lambda s: col(s.sharing) == [])  # type: ignore[arg-type]
     with pytest.raises(XNATValidationError, match="None"):
         query.where(lambda s: col(s.date) > None)  # type: ignore[operator]
@@ -399,3 +399,69 @@ def test_values_come_in_the_order_of_the_objects(session: XNATSession, data: Dat
     assert query.values(lambda s: col(s.id)) == [o.id for o in query.objects()]
     scans = session.query(MrScanData).where(lambda s: col(s.project) == data.project)
     assert sorted(scans.values(lambda s: col(s.id))) == ["1", "1", "2"]
+
+
+def test_a_parts_fields_are_conditions_and_typed_columns(
+    session: XNATSession, server: LocalXNAT
+) -> None:
+    """``col(s.demographics.gender)``: a field of a subject's demographics, sent as XNAT
+    names it (``demographics[@xsi:type=xnat:demographicData]/gender``: the declared type,
+    ``xnat:abstractDemographicData``, has no such field), found by the server, and read
+    back typed; a nested part's field (a scan's ``parameters/voxelRes/x``) too."""
+    n = next(_counter)
+    project = f"PARTS{n}"
+    server.seed_project(project)
+    for label, gender, yob in (("ANN", "female", "1980"), ("BEN", "male", "1975")):
+        server.seed_subject(
+            project, label, fields={"demographics/gender": gender, "demographics/yob": yob}
+        )
+    server.seed_subject(project, "CAT")
+    query = (
+        session.query(SubjectData)
+        .where(lambda s: col(s.project) == project)
+        .where(
+            lambda s: (col(s.demographics.gender) == "female") | (col(s.demographics.yob) < 1976)
+        )
+        .columns(lambda s: [col(s.label), col(s.demographics.gender), col(s.demographics.yob)])
+    )
+    schema_fields = _schema_fields(parse_bundle(query.to_xml()).where)
+    assert "xnat:subjectData/demographics[@xsi:type=xnat:demographicData]/gender" in schema_fields
+    table = query.all()
+    assert table.columns[:3] == ("label", "demographics.gender", "demographics.yob")
+    assert sorted((r.label, r.demographics_gender, r["demographics.yob"]) for r in table) == [
+        ("ANN", "female", "1980"),
+        ("BEN", "male", "1975"),
+    ]
+    everyone = session.query(SubjectData).where(lambda s: col(s.project) == project)
+    assert sorted(everyone.values(lambda s: col(s.demographics.yob)), key=str) == [1975, 1980, None]
+    unknown = everyone.where(lambda s: col(s.demographics.gender).is_null())
+    assert [s.label for s in unknown.objects()] == ["CAT"]
+
+    session_id = server.seed_session(project, "ANN", f"PARTS{n}_MR")
+    server.seed_scan(session_id, "1", type="T1", fields={"parameters/voxelRes/x": "1.5"})
+    server.seed_scan(session_id, "2", type="T2", fields={"parameters/voxelRes/x": "0.9"})
+    scans = session.query(MrScanData).where(
+        lambda s: (col(s.image_session_id) == session_id) & (col(s.parameters.voxel_res.x) > 1.0)
+    )
+    assert "xnat:mrScanData/parameters/voxelRes/x" in query_fields(scans.to_xml())
+    assert [s.id for s in scans.objects()] == ["1"]
+    assert scans.values(lambda s: col(s.parameters.voxel_res.x)) == [1.5]
+
+
+def query_fields(xml: str) -> list[str]:
+    return _schema_fields(parse_bundle(xml).where)
+
+
+def _schema_fields(where: CriteriaSet) -> list[str]:
+    return where.schema_fields()
+
+
+def test_a_list_or_a_part_is_no_column(session: XNATSession, log: Any) -> None:
+    """A list (``s.sharing``) or a part itself (``s.demographics``) is refused before anything
+    is sent (type checkers refuse both too: tests/typing/fail/services_search.py)."""
+    sent = len(log.requests)
+    with pytest.raises(XNATValidationError, match="is a list and cannot be searched"):
+        session.query(MrSessionData).where(lambda s: col(s.sharing) == [])  # type: ignore[type-var]
+    with pytest.raises(XNATValidationError, match="a part, not one of its fields"):
+        session.query(SubjectData).columns(lambda s: col(s.demographics))  # type: ignore[type-var]
+    assert len(log.requests) == sent

@@ -161,7 +161,11 @@ def _search(admin: requests.Session, url: str, body: str, fmt: str = "json") -> 
             {"B01_MR1", "A01_MR1"},
         ),
         (
-            crit("xnat:subjectData/demographics/gender", "=", "female")
+            crit(
+                "xnat:subjectData/demographics[@xsi:type=xnat:demographicData]/gender",
+                "=",
+                "female",
+            )
             + '<xdat:child_set method="OR">'
             + crit("xnat:mrSessionData/project", "=", "SA")
             + crit("xnat:mrSessionData/date", "<", "2020-01-01")
@@ -236,7 +240,7 @@ def test_subject_and_scan_roots(server: LocalXNAT, admin: requests.Session) -> N
     body = bundle(
         "xnat:subjectData",
         [("xnat:subjectData", "SUBJECT_LABEL")],
-        crit("xnat:subjectData/demographics/gender", "=", "female"),
+        crit("xnat:subjectData/demographics[@xsi:type=xnat:demographicData]/gender", "=", "female"),
     )
     rows = _search(admin, server.url, body).json()["ResultSet"]["Result"]
     assert {r["subject_label"] for r in rows} == {"A02", "B01"}
@@ -346,7 +350,10 @@ def test_pyxnat_saved_search_round_trip(server: LocalXNAT) -> None:
         "female_subjects",
         "xnat:subjectData",
         ["xnat:subjectData/SUBJECT_LABEL"],
-        [("xnat:subjectData/demographics/gender", "=", "female"), "AND"],
+        [
+            ("xnat:subjectData/demographics[@xsi:type=xnat:demographicData]/gender", "=", "female"),
+            "AND",
+        ],
     )
     assert "female_subjects" in search.saved()
     table = search.get("female_subjects")
@@ -374,3 +381,42 @@ def test_readable_counts_include_what_is_shared_into_a_readable_project() -> Non
         counts = {r["ELEMENT_NAME"]: r["COUNT"] for r in answer.json()["ResultSet"]["Result"]}
         assert counts["xnat:projectData"] == "1"
         assert (counts["xnat:subjectData"], counts["xnat:mrSessionData"]) == ("1", "1")
+
+
+def test_a_child_elements_field_is_read_through_its_xsi_type(
+    server: LocalXNAT, admin: requests.Session
+) -> None:
+    """A field of a single child element of a named type (a subject's demographics) is a
+    criterion and a column by its XML path with ``[@xsi:type=...]`` (XFT's
+    ``getTableAndFieldGrandSQLForXMLPath``); without it the path names a field of the
+    declared ``xnat:abstractDemographicData``, which has none: XNAT's criterion is null and
+    the query fails (500). A column through a repeated element (``scans/scan``) is dropped
+    (``createDisplayFieldForXMLPath`` makes none: ``IsMultipleReference``)."""
+    gender = "xnat:subjectData/demographics[@xsi:type=xnat:demographicData]/gender"
+    body = bundle(
+        "xnat:subjectData",
+        [("xnat:subjectData", "xnat:subjectData/label"), ("xnat:subjectData", gender)],
+        crit(gender, "=", "female"),
+    )
+    resp = _search(admin, server.url, body)
+    assert resp.status_code == 200, resp.text
+    rows = resp.json()["ResultSet"]["Result"]
+    key = "xnat_col_subjectdatademographicsxsi_col_type_xnat_col_demographicdatagender"
+    assert sorted((r["xnat_col_subjectdatalabel"], r[key]) for r in rows) == [
+        ("A02", "female"),
+        ("B01", "female"),
+    ]
+    plain = bundle("xnat:subjectData", [], crit("xnat:subjectData/demographics/gender", "=", "f"))
+    assert _search(admin, server.url, plain).status_code == 500
+    wrong = crit(gender.replace("demographicData]", "bogusData]"), "=", "female")
+    assert _search(admin, server.url, bundle("xnat:subjectData", [], wrong)).status_code == 500
+    listed = bundle(
+        "xnat:mrSessionData",
+        [
+            ("xnat:mrSessionData", "LABEL"),
+            ("xnat:mrSessionData", "xnat:mrSessionData/scans/scan/type"),
+        ],
+        crit("xnat:mrSessionData/label", "=", "A01_MR1"),
+    )
+    answer = _search(admin, server.url, listed).json()["ResultSet"]
+    assert [c["key"] for c in answer["Columns"]] == ["label", "quarantine_status"]

@@ -754,6 +754,7 @@ class TreeDownloads(XNATObject):
         workers: int = PARALLEL_DOWNLOADS,
         verbose: bool = True,
         verify: Verify = "quick",
+        fsync: bool = False,
     ) -> DownloadReport:
         """Bring the scan files of every session below this object into
         ``target_dir/{name}/...`` (the layout of :meth:`download_dir`) file by file,
@@ -762,7 +763,9 @@ class TreeDownloads(XNATObject):
         few listing requests, then one file listing per session. With ``verify="quick"``
         (the default) a file verified before and unchanged since (its size, times and
         inode as recorded, its MD5 still the server's) is not read again;
-        ``verify="full"`` reads and hashes every file there."""
+        ``verify="full"`` reads and hashes every file there. ``fsync=True`` puts each file's
+        data on the disk before its rename (see :func:`~xnat_sdk.transfers.download_file`;
+        2,000 files of 4 KiB took 20 to 60% longer on a test machine)."""
         from xnat_sdk.bulk import _check_download_args, download_sessions, target_folder
         from xnat_sdk.transfers._paths import _safe_name
 
@@ -777,6 +780,7 @@ class TreeDownloads(XNATObject):
             label=self._folder_name(),
             root=root,
             verify=verify,
+            fsync=fsync,
         )
 
     def download(
@@ -829,6 +833,7 @@ class Walk:
         )
         self._futures: list[Future[Any]] = []
         self._sessions: list[tuple[SessionDownloads, Path]] = []
+        self._cased: dict[str, tuple[Path, str]] = {}  # case key -> (session folder, uri)
 
     def tell(self, message: str) -> None:
         """Pass ``message`` to the caller's progress callback."""
@@ -857,7 +862,24 @@ class Walk:
             and not scans_matching(scans, self.scan_filter)
         ):
             return
+        self._check_case(experiment, folder)
         self._sessions.append((experiment, folder))
+
+    def _check_case(self, experiment: SessionDownloads, folder: Path) -> None:
+        """Raise :class:`~xnat_sdk.errors.XNATCaseCollisionError` (before any session is
+        downloaded) when the session's folder in ``folder`` differs only in case from
+        another session's (subjects
+        ``S1`` and ``s1`` with a session ``MR1`` each): on a case-insensitive file system the
+        two sessions' files would land in one folder, one over the other."""
+        from xnat_sdk.errors import XNATCaseCollisionError
+        from xnat_sdk.transfers._paths import _safe_name, case_key
+
+        uri = str(getattr(experiment, "uri", ""))
+        label = str(getattr(experiment, "label", "") or "")
+        folder = folder / _safe_name(label) if label else folder  # the zip's first folder
+        other = self._cased.setdefault(case_key(folder), (folder, uri))
+        if other[0] != folder:
+            raise XNATCaseCollisionError(str(folder), str(other[0]), uri, other[1])
 
     def run(self) -> None:
         """Download the sessions found, ``workers`` at a time. With bars shown, their file

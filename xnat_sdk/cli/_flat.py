@@ -9,7 +9,6 @@ verified, skipping those already there (as ``download`` of a project does).
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -24,7 +23,8 @@ from xnat_sdk.bulk import (
     get_files,
     plan_session,
 )
-from xnat_sdk.errors import XNATValueError
+from xnat_sdk.errors import XNATCaseCollisionError, XNATValueError
+from xnat_sdk.transfers._paths import case_key
 
 if TYPE_CHECKING:
     from xnat_sdk.session import XNATSession
@@ -73,20 +73,32 @@ def _sources(obj: Any, level: str, scan_type: str | None, resources: list[Any]) 
 
 def flat_plan(found: list[FileToGet], target: Path) -> list[FileToGet]:
     """``found`` with each target ``target/{path in its resource}``; two files that would
-    land on the same path raise :class:`XNATValueError` naming both."""
+    land on the same path, or on paths that differ only in case (one file on macOS and
+    Windows: :class:`XNATCaseCollisionError`, on every system), raise naming both before
+    anything is written."""
     plan: list[FileToGet] = []
-    seen: dict[str, str] = {}
+    seen: dict[str, tuple[str, str]] = {}  # case key -> (path in the resource, uri)
     for item in found:
         rel = _path_in_resource(item.uri)
-        key = os.path.normcase(rel)
-        if key in seen and seen[key] != item.uri:
+        key = case_key(rel)
+        other = seen.get(key)
+        if other is not None and other[1] != item.uri:
+            if other[0] != rel:
+                error = XNATCaseCollisionError(
+                    str(safe_join(target, rel)),
+                    str(safe_join(target, other[0])),
+                    item.uri,
+                    other[1],
+                )
+                error.remedy = "download without --flat, or narrow it with --scan-type/--resource"
+                raise error
             raise XNATValueError(
-                f"--flat: two files would land at {rel} in {target} ({seen[key]} and "
+                f"--flat: two files would land at {rel} in {target} ({other[1]} and "
                 f"{item.uri}); nothing was written: download without --flat, or narrow it "
                 "with --scan-type/--resource"
             )
-        if key not in seen:
-            seen[key] = item.uri
+        if other is None:
+            seen[key] = (rel, item.uri)
             plan.append(FileToGet(item.uri, safe_join(target, rel), item.size, item.digest))
     return plan
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from xnat_sdk._answers import whole_number
 from xnat_sdk.archives import iter_files, names_root, safe_relative, sweep_leftovers, temp_beside
 from xnat_sdk.errors import (
+    XNATCaseCollisionError,
     XNATError,
     XNATFileExistsError,
     XNATIntegrityError,
@@ -41,6 +42,7 @@ from xnat_sdk.transfers._paths import (
     _local_files,
     _publish,
     _staging_folder,
+    case_key,
     local_folder,
     resolves_inside,
     split_file_uri,
@@ -248,8 +250,8 @@ def _read_zip(
     except EOFError as exc:
         ended = XNATTransferError(f"{what}: the zip ended early ({exc})")
         raise _ZipBroke(what, counter.done, ended) from exc
-    except XNATLocalFileError:
-        raise  # an OSError, but of the local disk, not of the connection
+    except (XNATLocalFileError, XNATCaseCollisionError):
+        raise  # OSErrors, but of the local disk or the zip's names, not of the connection
     except _STREAM_ERRORS as exc:
         raise _ZipBroke(what, counter.done, exc) from exc
     finally:
@@ -296,6 +298,7 @@ class _Unpacker:
         self.staging_prefix = ""
         self._checked: dict[str, bool] = {}
         self._folders: dict[str, _ZipPlace] = {}  # folder inside the zip -> where its files go
+        self._cased: dict[str, tuple[str, str]] = {}  # case key -> (relative path, entry)
         self.got: list[_Got] = []
 
     def stage(self) -> None:
@@ -314,6 +317,7 @@ class _Unpacker:
         self.discard()
         self._staging = None
         self._folders = {}
+        self._cased = {}
         self.got = []
 
     def unpack(self, reader: ChunkReader) -> None:
@@ -349,8 +353,20 @@ class _Unpacker:
         sizes = {s for _, s, _ in place.candidates(self._listing.expected(), base)}
         return sizes.pop() if len(sizes) == 1 and -1 not in sizes else None
 
+    def _case_clash(self, name: str, rel: str) -> None:
+        """Raise :class:`XNATCaseCollisionError` when the entry ``name`` goes to a path that
+        differs only in case from an earlier entry's (``a.dcm``, ``A.dcm``): on a
+        case-insensitive file system the second would overwrite the first in staging, and
+        both pass the check. Raised on every system, before the target gets anything."""
+        other = self._cased.setdefault(case_key(rel), (rel, name))
+        if other[0] != rel:
+            raise XNATCaseCollisionError(
+                self.root_prefix + rel, self.root_prefix + other[0], name, other[1]
+            )
+
     def _write(self, name: str, place: _ZipPlace, base: str, data: Iterable[bytes]) -> None:
         dest = self.root_prefix + place.rel + base
+        self._case_clash(name, place.rel + base)
         try:
             fd = os.open(self.staging_prefix + place.rel + base, _WRITE_FLAGS, 0o666)
         except OSError as exc:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from xnat_sdk.archives import temp_name
+from xnat_sdk.archives import case_key, temp_name
 from xnat_sdk.errors import (
     XNATError,
     XNATFileExistsError,
@@ -30,6 +30,7 @@ from xnat_sdk.errors import (
 )
 
 __all__ = [
+    "case_key",
     "check_remotepath",
     "local_folder",
     "local_path",

@@ -28,3 +28,16 @@ def searches(session: xnat_sdk.XNATSession) -> None:
     session.prearchive.sessions()[0].move(3)  # E: Argument 1 to "move" of "PrearchiveSession" has incompatible type "int" # P: cannot be assigned to parameter "new_project" of type "str" in function "move"
     dates: list[str | None] = query.values(lambda s: col(s.date))  # E: Argument 1 to "col" has incompatible type "date | None" # P: "list[date | None]" is not assignable to declared type "list[str | None]"
     print(wrong, when, dates)
+
+
+
+def parts(session: xnat_sdk.XNATSession) -> None:
+    """A part (``s.demographics``) or a list (``s.sharing``) is no column; a part's fields
+    are checked as the class's own are."""
+    subjects = session.query(SubjectData)
+    subjects.where(lambda s: col(s.demographics).is_null())  # E: Argument 1 to "col" has incompatible type "DemographicData" # P: Argument of type "DemographicData" cannot be assigned to parameter "value"
+    subjects.columns(lambda s: col(s.demographics))  # E: Argument 1 to "col" has incompatible type "DemographicData" # P: Argument of type "DemographicData" cannot be assigned to parameter "value"
+    session.query(MrSessionData).where(lambda s: col(s.sharing).is_null())  # E: Argument 1 to "col" has incompatible type "list[ExperimentDataShare]" # P: Argument of type "list[ExperimentDataShare]" cannot be assigned
+    subjects.where(lambda s: col(s.demographics.yob) > "1980")  # E: Unsupported operand types for > ("Column[int]" and "str") # P: Operator ">" not supported for types "Column[int]"
+    subjects.where(lambda s: col(s.demographics.gender) == 3)  # E: Incompatible return value type (got "bool", expected "Criterion") # P: cannot be assigned to parameter "conditions"
+    subjects.where(lambda s: col(s.demographics.gendre) == "male")  # E: "DemographicData" has no attribute "gendre" # P: Cannot access attribute "gendre" for class "DemographicData"

@@ -93,6 +93,9 @@ class TypeDef:
     """Repeated anonymous child items: path (``scans/scan``) -> XNAT's pseudo type of the
     items (``qc:reviewData_scan``, the owner's name, ``_`` and the element's, as
     ``XFTElement(node, prefix, schema, header)`` names them)."""
+    refs: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    """Elements of a named complex type (items of their own in XNAT): path
+    (``demographics``, ``scans/scan``) -> (declared type, repeated)."""
 
 
 class SchemaInfo:
@@ -130,6 +133,19 @@ class SchemaInfo:
                 out.setdefault(path, child)
             t = self.types.get(t.base) if t.base else None
         return out
+
+    def ref(self, xsi_type: str, path: str) -> tuple[str, bool] | None:
+        """(declared type, repeated) of the element of a named complex type at ``path`` (any
+        case) of ``xsi_type`` or a base (``xnat:subjectData`` ``demographics`` ->
+        ``("xnat:abstractDemographicData", False)``)."""
+        low = path.lower()
+        t = self.types.get(xsi_type)
+        while t is not None:
+            for step, found in t.refs.items():
+                if step.lower() == low:
+                    return found
+            t = self.types.get(t.base) if t.base else None
+        return None
 
     def field(self, xsi_type: str, path: str) -> FieldDef | None:
         """The field at ``path`` (case-insensitive) of ``xsi_type``."""
@@ -369,6 +385,8 @@ def _collect_element(child: ET.Element, prefix: str, owner: _Owner) -> None:
         return
     if ct is None:
         t = child.get("type") or ""
+        if t:
+            owner.td.refs[prefix + name] = (t if ":" in t else f"{owner.prefix}:{t}", repeated)
         if owner.site and t:
             owner.td.children[prefix + name] = t if ":" in t else f"{owner.prefix}:{t}"
         return

@@ -7,7 +7,9 @@ subjects, an experiment type, a scan type, or the abstract ``xnat:imageSessionDa
 store. Criteria may name fields of the root element or of its parents (subject, project; the
 session of a scan) as display-field IDs (``xnat:mrSessionData/LABEL``,
 ``xnat:mrSessionData.LABEL``) or XML paths (``xnat:mrSessionData/label``,
-``xnat:subjectData/demographics/gender``).
+``xnat:subjectData/demographics[@xsi:type=xnat:demographicData]/gender``: a field of a
+single child element, read through the ``xsi:type`` named, or its declared type; one that
+names nothing answers 500, as XNAT's query fails to build).
 
 Response: a ResultSet with ``Columns`` (JSON), ``totalRecords`` and ``rootElementName``, in
 ``format=json`` (default), ``csv`` or ``xml``, keyed as XNAT keys them
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 
 from werkzeug.wrappers import Response
 
-from xnat_sdk.testing._areas.archive.xsd import schema_of
+from xnat_sdk.testing._areas.archive.xsd import SchemaInfo, schema_of
 from xnat_sdk.testing._areas.inspect_service.display_fields import (
     KEY_COLUMNS,
     DisplayField,
@@ -103,6 +105,65 @@ def _xpath_key(kind: Kind, field: str) -> str:
     if "=" in field and "field_map" in field.lower():
         return "field_map=" + field.split("=", 1)[1].lower()
     return _XPATH_ALIASES[kind].get(low, last)
+
+
+_STEP = re.compile(r"^([^\[\]]+)(?:\[@xsi:type=([^\]]+)\])?$")
+
+_MULTIPLE = "\x00multiple"
+"""What :func:`_part_key` answers for a path through a repeated element (``scans/scan``)."""
+
+
+def _steps(field: str) -> list[tuple[str, str]] | None:
+    """``(name, xsi type filter)`` of each step of ``field`` ("" without a filter); None when
+    a step has another predicate (``field[name=weight]``)."""
+    found = []
+    for step in re.split(r"/(?![^\[]*\])", field):
+        match = _STEP.match(step)
+        if match is None:
+            return None
+        found.append((match.group(1), match.group(2) or ""))
+    return found
+
+
+def _part_key(schema: SchemaInfo, xsi: str, field: str) -> str | None:
+    """The record key of an XML path through an element of a named complex type (``xnat:
+    subjectData`` ``demographics[@xsi:type=xnat:demographicData]/gender`` ->
+    ``demographics/gender``), walked as XFT walks it (``GenericWrapperElement.
+    getTableAndFieldGrandSQLForXMLPath``): at each step the rest is a field of the current
+    type, or the head is such an element, whose fields are those of its declared type, or
+    of the ``[@xsi:type=...]`` named (``demographics/gender`` names nothing: ``gender`` is
+    not a field of ``xnat:abstractDemographicData``). None for a path that names nothing,
+    :data:`_MULTIPLE` through a repeated element, "" when the path's first step is no such
+    element (another path, left to the caller)."""
+    steps = _steps(field)
+    if steps is None or len(steps) < 2:
+        return ""
+    prefix, current, index = "", xsi, 0
+    while index < len(steps):
+        rest = "/".join(name for name, _ in steps[index:])
+        found = schema.field(current, rest)
+        if found is not None:
+            return prefix + found.path
+        ref = next(
+            (
+                (j, made)
+                for j in range(len(steps) - 1, index, -1)
+                if (made := schema.ref(current, "/".join(n for n, _ in steps[index:j])))
+            ),
+            None,
+        )
+        if ref is None:
+            return "" if index == 0 else None
+        j, (declared, repeated) = ref
+        if repeated:
+            return _MULTIPLE
+        wanted = steps[j - 1][1]
+        current = (schema.canonical(wanted) or "") if wanted else declared
+        if not current:
+            return None  # GenericWrapperElement.GetElement: no such type
+        prefix += "/".join(name for name, _ in steps[index:j]) + "/"
+        index = j
+    return None
 
 
 def _resolve_key(kind: Kind, field: str) -> tuple[str, DisplayField | None]:
@@ -196,14 +257,18 @@ def _path_display(kind: Kind, field: str) -> DisplayField | None:
     return None
 
 
-def _field_display(element: str, kind: Kind, fid: str) -> tuple[str, Kind, str] | None:
+def _field_display(
+    element: str, kind: Kind, fid: str, schema: SchemaInfo
+) -> tuple[str, Kind, str] | None:
     """``(display field ID, kind of the value, record key)`` of a search field ``fid`` of
     ``element`` (``BaseXdatStoredSearch.getDisplaySearch`` -> ``DisplaySearch.addDisplayField``):
     a display field ID of the element; else an XML path (a bare name is taken under the
     element) matched to the display field made of that one schema field, else a field made
     for it named ``cleanColumnName(path)`` upper-cased (``SchemaElement.
     createDisplayFieldForXMLPath``: ``xnat:mrSessionData/label`` ->
-    ``XNAT_COL_MRSESSIONDATALABEL``). ``None`` for a path that names nothing."""
+    ``XNAT_COL_MRSESSIONDATALABEL``). ``None`` for a path that names nothing or goes through
+    a repeated element (``createDisplayFieldForXMLPath`` makes no field when
+    ``IsMultipleReference``; ``addDisplayField`` logs and drops it)."""
     for f in fields_of(kind):
         if f.id == fid:
             return f.id, kind, f.key
@@ -227,10 +292,13 @@ def _field_display(element: str, kind: Kind, fid: str) -> tuple[str, Kind, str] 
         display = _path_display(pkind, field)
         if display is not None:
             return display.id, pkind, display.key
-    return clean_column_name(path).upper(), pkind, _xpath_key(pkind, field)
+    part = _part_key(schema, schema.canonical(path_element) or path_element, field)
+    if part is None or part == _MULTIPLE:
+        return None
+    return clean_column_name(path).upper(), pkind, part or _xpath_key(pkind, field)
 
 
-def _search_column(root: str, sf: SearchField) -> _Column | None:
+def _search_column(root: str, sf: SearchField, schema: SchemaInfo) -> _Column | None:
     """The result column of a search field (``SearchResource.setColumnProperties``: the key
     is the display field's row ID lower-cased, prefixed by the element's SQL name,
     ``xnat_subjectdata_``, when the field belongs to another element than the root)."""
@@ -238,7 +306,7 @@ def _search_column(root: str, sf: SearchField) -> _Column | None:
     kind = kind_of(element)
     if kind is None:
         raise HttpError(400, f"Unknown data type: {element}")
-    found = _field_display(element, kind, sf.field_id.strip())
+    found = _field_display(element, kind, sf.field_id.strip(), schema)
     if found is None:
         return None
     did, value_kind, record_key = found
@@ -280,7 +348,8 @@ def run_search(ctx: RequestContext, document: bytes) -> Response:
     if root_kind is None:
         raise HttpError(400, f"Unknown data type: {root}")
     records = _Records(ctx)
-    columns = _columns(root, root_kind, bundle.fields)
+    _check_criteria(records.schema, root, bundle.where.schema_fields())
+    columns = _columns(root, root_kind, bundle.fields, records.schema)
     rows = []
     readable = _readable(ctx, root_kind)
     for rec in records.roots(root, root_kind):
@@ -330,7 +399,9 @@ def _order(value: str | None) -> tuple[int, float, str]:
         return (1, 0.0, text.lower())
 
 
-def _columns(root: str, root_kind: Kind, fields: Iterable[SearchField]) -> list[_Column]:
+def _columns(
+    root: str, root_kind: Kind, fields: Iterable[SearchField], schema: SchemaInfo
+) -> list[_Column]:
     """The result columns: one per search field XNAT can resolve (in order, repeats
     dropped); a search naming no field gets the element's listing fields and the key
     columns clients build URIs from."""
@@ -340,7 +411,7 @@ def _columns(root: str, root_kind: Kind, fields: Iterable[SearchField]) -> list[
     for sf in requested or [
         SearchField(root, fid, i, "string", "") for i, fid in enumerate(_DEFAULT_FIELDS[root_kind])
     ]:
-        column = _search_column(root, sf)
+        column = _search_column(root, sf, schema)
         if column is not None and column.key not in seen:
             seen.add(column.key)
             columns.append(column)
@@ -352,6 +423,18 @@ def _columns(root: str, root_kind: Kind, fields: Iterable[SearchField]) -> list[
             hidden = {"key": key, "element_name": root, "id": key.upper(), "header": key}
             columns.append(_Column(key, root_kind, record_key, {**hidden, "visible": "false"}))
     return columns
+
+
+def _check_criteria(schema: SchemaInfo, root: str, fields: Iterable[str]) -> None:
+    """Answer 500 for a criterion whose XML path names nothing through an element of a named
+    type (``xnat:subjectData/demographics/gender``): ``XdatCriteria.buildDisplaySearchCriteria``
+    logs the ``FieldNotFoundException`` and returns null, which ``CriteriaCollection`` keeps
+    and the query then fails on."""
+    for schema_field in fields:
+        element, field = _split_field(schema_field, root)
+        xsi = schema.canonical(element) or element
+        if kind_of(element) is not None and field and _part_key(schema, xsi, field) is None:
+            raise HttpError(500, None)
 
 
 def _resolver(
@@ -372,7 +455,10 @@ def _resolver(
             shared = records.shared(kind, target, last)
             if shared is not None:
                 return shared
-        key, _ = _resolve_key(kind, field)
+        part = _part_key(records.schema, records.schema.canonical(element) or element, field)
+        if part == _MULTIPLE:
+            return None  # an item's field: not modelled here (XNAT joins the items)
+        key = part or _resolve_key(kind, field)[0]
         return target.get(key)
 
     return resolve
