@@ -21,11 +21,13 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from xnat_sdk._http import Body, Transport, redact_url, scrub
 from xnat_sdk._objects.registry import register_models
-from xnat_sdk.auth import Credentials, resolve_credentials, server_from_env
+from xnat_sdk._urls import plain_http_off_machine
+from xnat_sdk.auth import Credentials, is_alias_token, resolve_credentials, server_from_env
 from xnat_sdk.errors import (
     XNATAuthError,
     XNATConnectionError,
     XNATInsecureWarning,
+    XNATPlainHTTPWarning,
     XNATValueError,
     error_for_response,
 )
@@ -154,6 +156,22 @@ def _warn_insecure() -> None:
         )
 
 
+def _warn_plain_http(base: str, credentials: Credentials) -> None:
+    """Warn (:class:`XNATPlainHTTPWarning`) when the login sends a credential over plain
+    http to a host that is not this machine (it has not been sent yet)."""
+    if not plain_http_off_machine(base):
+        return
+    if credentials.source == "jsession":
+        sent = "the session id (jsession)"
+    elif credentials.user is None:
+        return
+    elif is_alias_token(credentials.user.rsplit("/", 1)[-1]):
+        sent = f"the secret of alias token {credentials.user!r}"
+    else:
+        sent = f"the password of user {credentials.user!r}"
+    warnings.warn(XNATPlainHTTPWarning(sent, base), stacklevel=3)
+
+
 def connect(
     server: str | None = None,
     user: str | None = None,
@@ -220,6 +238,7 @@ def connect(
         else:
             credentials = _credentials(base, user, password, netrc_file, auth_provider)
         password = None  # from here on only the credentials hold it (out of sight)
+        _warn_plain_http(base, credentials)
         login_timeout = pilot_timeout if pilot_timeout is not None else request_timeout
         final_base, token = _login(transport, base, credentials, login_timeout)
     except BaseException:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from xnat_sdk._connection_errors import (
         XNATConnectionError,
         XNATIncompleteDownloadError,
+        XNATRedirectError,
         XNATSSLError,
         XNATTimeoutError,
         XNATTransferError,
@@ -58,6 +59,8 @@ __all__ = [
     "XNATNotPicklableError",
     "XNATObjectAlreadyExistsError",
     "XNATObjectDestroyedError",
+    "XNATPlainHTTPWarning",
+    "XNATRedirectError",
     "XNATResponseError",
     "XNATSSLError",
     "XNATServerError",
@@ -465,6 +468,23 @@ class XNATInsecureWarning(UserWarning):
     """TLS certificate verification was switched off (``verify=False``)."""
 
 
+class XNATPlainHTTPWarning(UserWarning):
+    """A credential is sent over plain ``http://`` to a host that is not this machine, where
+    anyone on the network path can read it: :attr:`sent` says what (the password of a user,
+    an alias token's secret, a session id), :attr:`server` where. A loopback server
+    (``localhost``, ``127.0.0.0/8``, ``::1``) never warns. Use ``https://``; silence it with
+    ``warnings.simplefilter("ignore", xnat_sdk.XNATPlainHTTPWarning)``."""
+
+    def __init__(self, sent: str, server: str) -> None:
+        self.sent = sent
+        self.server = server
+        super().__init__(
+            f"{sent} is sent over plain http to {server}, which is not this machine: anyone "
+            "on the network path can read it. Use https:// (silence this with "
+            "warnings.simplefilter('ignore', xnat_sdk.XNATPlainHTTPWarning))"
+        )
+
+
 class XNATTokenWarning(UserWarning):
     """An alias token the SDK issued (for a ``map`` run) could not be invalidated: it logs
     in until it expires, or until a later try (at the session's disconnect) succeeds."""
@@ -528,6 +548,7 @@ _CONNECTION_ERRORS = frozenset(
     {
         "XNATConnectionError",
         "XNATIncompleteDownloadError",
+        "XNATRedirectError",
         "XNATSSLError",
         "XNATTimeoutError",
         "XNATTransferError",

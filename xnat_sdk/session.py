@@ -42,6 +42,7 @@ from xnat_sdk._server_info import (
     version_numbers,
 )
 from xnat_sdk._transfer_defaults import CHUNK_SIZE, RESUME_ATTEMPTS
+from xnat_sdk._urls import without_session_id
 from xnat_sdk.auth import Credentials
 from xnat_sdk.errors import (
     XNATNoModelError,
@@ -596,7 +597,7 @@ class XNATSession(Walks):
         raise XNATResponseError("HEAD", path, 310, f"more than {_MAX_REDIRECTS} redirects")
 
     def _redirect_target(self, path: str, response: requests.Response) -> str:
-        location = urljoin(response.url, response.headers.get("Location", ""))
+        location = without_session_id(urljoin(response.url, response.headers.get("Location", "")))
         base = self.server.rstrip("/")
         if not location.startswith(base + "/"):
             raise XNATResponseError(

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -65,6 +66,18 @@ class Cli:
         done = self.run("--format", "csv", *args)
         assert done.returncode == 0, done.stderr
         return list(csv.DictReader(io.StringIO(done.stdout)))
+
+
+def own_address() -> str | None:
+    """An IPv4 address of this machine that is not a loopback one, or None (a UDP socket's
+    connect picks the route's source address and sends nothing)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 9))
+            address = str(probe.getsockname()[0])
+        except OSError:
+            return None
+    return None if address.startswith(("127.", "0.")) else address
 
 
 def one_line_error(done: subprocess.CompletedProcess[str], code: int = 1) -> str:

@@ -1,0 +1,131 @@
+"""The leftovers of a security review, each over HTTP against the local server: credentials
+over plain http to another machine, redirects to another port, session ids in URLs."""
+
+from __future__ import annotations
+
+import socket
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+import xnat_sdk
+from xnat_sdk._http import Origin
+from xnat_sdk._urls import plain_http_off_machine
+from xnat_sdk.errors import XNATPlainHTTPWarning
+from xnat_sdk.testing._server.server import BackgroundServer
+from xnat_sdk.testing.local import LocalXNAT
+
+if TYPE_CHECKING:
+    from conftest import Seeded
+
+    from xnat_sdk.session import XNATSession
+
+
+def own_address() -> str | None:
+    """An IPv4 address of this machine that is not a loopback one, or None (a UDP socket's
+    connect picks the route's source address and sends nothing)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 9))
+            address = str(probe.getsockname()[0])
+        except OSError:
+            return None
+    return None if address.startswith(("127.", "0.")) else address
+
+
+@pytest.fixture(scope="module")
+def lan_url(server: LocalXNAT) -> Iterator[str]:
+    """The local server's app, served on this machine's own non-loopback address too."""
+    address = own_address()
+    if address is None:
+        pytest.skip("this machine has no non-loopback IPv4 address")
+    front = BackgroundServer(server.app, address, 0)
+    front.start()
+    try:
+        yield f"http://{address}:{front.port}"
+    finally:
+        front.stop()
+
+
+@pytest.mark.parametrize(
+    ("url", "exposed"),
+    [
+        ("http://127.0.0.1:8080", False),
+        ("http://127.3.4.5", False),
+        ("http://localhost:8080/xnat", False),
+        ("http://LOCALHOST.", False),
+        ("http://[::1]:8080", False),
+        ("http://[::ffff:127.0.0.1]", False),
+        ("https://xnat.example.org", False),
+        ("https://192.0.2.7", False),
+        ("http://xnat.example.org", True),
+        ("http://192.0.2.7:8080", True),
+        ("http://[fe80::1]", True),
+        ("http://localhost.example.org", True),
+        ("http://0.0.0.0:8080", True),
+    ],
+)
+def test_what_counts_as_plain_http_off_this_machine(url: str, exposed: bool) -> None:
+    assert plain_http_off_machine(url) is exposed
+
+
+def test_a_password_or_token_over_plain_http_to_another_address_warns(lan_url: str) -> None:
+    with pytest.warns(XNATPlainHTTPWarning) as caught:
+        session = xnat_sdk.connect(lan_url, user="admin", password="admin")
+    with session:
+        (warning,) = caught
+        assert isinstance(warning.message, XNATPlainHTTPWarning)
+        assert warning.message.server == lan_url
+        assert warning.message.sent == "the password of user 'admin'"
+        assert "XNATPlainHTTPWarning" in str(warning.message)  # how to silence it
+        assert warning.filename == __file__  # the caller's line, not the SDK's
+        token = session.services.issue_token()
+    with (
+        pytest.warns(XNATPlainHTTPWarning, match="secret of alias token") as caught,
+        xnat_sdk.connect(lan_url, user=token.alias, password=token.secret) as by_token,
+    ):
+        by_token.services.invalidate_token(token)
+    assert token.secret not in str(caught[0].message)
+
+
+def test_guests_and_loopback_servers_never_warn(lan_url: str, server: LocalXNAT) -> None:
+    local = server.url.replace("127.0.0.1", "localhost")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", XNATPlainHTTPWarning)
+        for url in (server.url, local):
+            with xnat_sdk.connect(url, user="admin", password="admin") as session:
+                assert session.logged_in_user == "admin"
+        xnat_sdk.connect(lan_url).disconnect()  # nothing secret is sent
+
+
+@pytest.mark.parametrize(
+    ("start", "target", "followed"),
+    [
+        ("http://xnat.org", "http://xnat.org:80/data", True),
+        ("http://xnat.org", "https://xnat.org/data", True),  # the standard upgrade
+        ("http://xnat.org:8080", "https://xnat.org:8443/data", False),  # Tomcat's
+        ("http://xnat.org:8080", "https://xnat.org/data", False),
+        ("http://xnat.org", "https://xnat.org:8443/data", False),
+        ("https://xnat.org", "https://xnat.org:8443/data", False),
+        ("https://xnat.org", "http://xnat.org/data", False),
+        ("http://xnat.org", "https://www.xnat.org/data", False),
+    ],
+)
+def test_credentials_follow_a_redirect_only_to_the_origin_named(
+    start: str, target: str, followed: bool
+) -> None:
+    assert Origin.of(start).may_go_to(Origin.of(target)) is followed
+
+
+def test_names_with_semicolons_survive_tomcat_path_parameters(
+    session: XNATSession, seeded: Seeded, tmp_path: Path
+) -> None:
+    """Tomcat cuts ``;name=value`` out of a raw path: the SDK sends ``;`` as ``%3B``."""
+    resource = session.experiments[seeded.sessions["E1"]].resources.create("SEMI")
+    resource.upload(b"semicolon", "a;b=c.txt")
+    assert sorted(resource.files.keys()) == ["a;b=c.txt"]
+    resource.files["a;b=c.txt"].download(tmp_path / "got.txt", verbose=False)
+    assert (tmp_path / "got.txt").read_bytes() == b"semicolon"
