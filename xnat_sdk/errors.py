@@ -46,6 +46,7 @@ __all__ = [
     "XNATIntegrityError",
     "XNATIsADirectoryError",
     "XNATKeyError",
+    "XNATLinkOutsideError",
     "XNATLocalFileError",
     "XNATLocalPathError",
     "XNATLoginFailedError",
@@ -268,6 +269,26 @@ class XNATLocalPathError(XNATValidationError, XNATLocalFileError):
 
     def __reduce__(self) -> tuple[type[XNATLocalPathError], tuple[str, str, str, int | None]]:  # type: ignore[override]
         return (type(self), (self.field, self.path, self.reason, self.errno))
+
+
+class XNATLinkOutsideError(XNATLocalPathError):
+    """A symbolic link in a folder given to an upload or import leads outside that folder
+    (a link to ``~/.ssh/id_rsa`` would send that file): refused before anything is sent.
+    ``path`` is the link, ``target`` where it leads; ``follow_symlinks=True`` (``xnat-sdk
+    upload|import --follow-symlinks``) sends what links point to wherever it is. Links
+    that stay inside the folder are followed either way."""
+
+    def __init__(self, field: str, path: str, target: str) -> None:
+        super().__init__(
+            field,
+            path,
+            f"a link leading outside the folder, to {target}: not sent (nothing was); "
+            "give follow_symlinks=True to send what links point to",
+        )
+        self.target = target
+
+    def __reduce__(self) -> tuple[type[XNATLinkOutsideError], tuple[str, str, str]]:  # type: ignore[override]
+        return (type(self), (self.field, self.path, self.target))
 
 
 class XNATFileNotFoundError(XNATLocalPathError, FileNotFoundError):

@@ -3,6 +3,7 @@ over plain http to another machine, redirects to another port, session ids in UR
 
 from __future__ import annotations
 
+import os
 import socket
 import warnings
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ import pytest
 import xnat_sdk
 from xnat_sdk._http import Origin
 from xnat_sdk._urls import plain_http_off_machine
-from xnat_sdk.errors import XNATPlainHTTPWarning
+from xnat_sdk.errors import XNATLinkOutsideError, XNATPlainHTTPWarning
 from xnat_sdk.testing._server.server import BackgroundServer
 from xnat_sdk.testing.local import LocalXNAT
 
@@ -129,3 +130,60 @@ def test_names_with_semicolons_survive_tomcat_path_parameters(
     assert sorted(resource.files.keys()) == ["a;b=c.txt"]
     resource.files["a;b=c.txt"].download(tmp_path / "got.txt", verbose=False)
     assert (tmp_path / "got.txt").read_bytes() == b"semicolon"
+
+
+@pytest.fixture
+def linked_folder(tmp_path: Path) -> Path:
+    """``data/`` holding a file, a link to it, a linked sub-folder inside, and a link to a
+    'private key' outside ``data/``."""
+    secret = tmp_path / "home" / ".ssh"
+    secret.mkdir(parents=True)
+    (secret / "id_rsa").write_bytes(b"PRIVATE KEY")
+    data = tmp_path / "data"
+    (data / "sub").mkdir(parents=True)
+    (data / "sub" / "a.txt").write_bytes(b"a")
+    (data / "alias.txt").symlink_to("sub/a.txt")
+    (data / "again").symlink_to("sub", target_is_directory=True)
+    (data / "loop").symlink_to(".", target_is_directory=True)
+    (data / "key").symlink_to(secret / "id_rsa")
+    return data
+
+
+@pytest.mark.parametrize("method", ["per_file", "tgz_file"])
+def test_an_upload_refuses_a_link_leading_outside_the_folder_before_sending(
+    server: LocalXNAT, session: XNATSession, seeded: Seeded, linked_folder: Path, method: str
+) -> None:
+    resource = session.experiments[seeded.sessions["E1"]].resources.create(f"LINK_{method}")
+    server.faults.start_recording()
+    with pytest.raises(XNATLinkOutsideError) as caught:
+        resource.upload_dir(linked_folder, method=method)
+    assert server.faults.recorded() == []  # nothing reached the server
+    assert caught.value.path == str(linked_folder / "key")
+    assert caught.value.target == os.path.realpath(linked_folder.parent / "home/.ssh/id_rsa")
+    assert "follow_symlinks=True" in str(caught.value)
+    resource.upload_dir(linked_folder.parent / "home", method=method)  # fine: no links
+    assert sorted(resource.files.keys()) == [".ssh/id_rsa"]
+
+
+def test_links_inside_the_folder_are_followed_and_outside_ones_when_asked(
+    session: XNATSession, seeded: Seeded, linked_folder: Path, tmp_path: Path
+) -> None:
+    experiment = session.experiments[seeded.sessions["E1"]]
+    asked = experiment.resources.create("LINK_ASKED")
+    asked.upload_dir(linked_folder, method="per_file", follow_symlinks=True)
+    assert sorted(asked.files.keys()) == ["again/a.txt", "alias.txt", "key", "sub/a.txt"]
+    asked.files["key"].download(tmp_path / "key", verbose=False)
+    assert (tmp_path / "key").read_bytes() == b"PRIVATE KEY"
+    (linked_folder / "key").unlink()
+    inside = experiment.resources.create("LINK_INSIDE")
+    inside.upload_dir(linked_folder, method="tgz_file")
+    assert sorted(inside.files.keys()) == ["again/a.txt", "alias.txt", "sub/a.txt"]
+
+
+def test_an_import_of_a_folder_refuses_a_link_leading_outside_it(
+    server: LocalXNAT, session: XNATSession, seeded: Seeded, linked_folder: Path
+) -> None:
+    server.faults.start_recording()
+    with pytest.raises(XNATLinkOutsideError, match="id_rsa"):
+        session.services.import_dir(linked_folder, project=seeded.project)
+    assert server.faults.recorded() == []
