@@ -9,6 +9,7 @@ generated model classes.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 import os
@@ -213,10 +214,18 @@ class XNATSession(Walks):
             self.clearcache()
 
     def _invalidate_left(self) -> None:
-        """Try once more the map runs' tokens the server failed to invalidate."""
-        from xnat_sdk._maprun import invalidate, warn_tokens_left
+        """Try once more the map runs' tokens the server failed to invalidate (an interrupt
+        part way keeps the rest, named in the log and a warning, for another disconnect)."""
+        from xnat_sdk._maprun import invalidate_each, warn_tokens_left
 
-        left = [t for t in self._tokens_left if not invalidate(self, t, waits=(0.5,))]
+        waiting = self._tokens_left
+
+        def dead(token: TokenResult) -> None:
+            with contextlib.suppress(ValueError):
+                waiting.remove(token)
+
+        tried = list(waiting)
+        left = invalidate_each(self, tried, dead, "another disconnect", waits=(0.5,))
         self._tokens_left = []
         if left:
             warn_tokens_left(self, left, "none is tried again")

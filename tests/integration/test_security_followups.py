@@ -3,8 +3,10 @@ over plain http to another machine, redirects to another port, session ids in UR
 
 from __future__ import annotations
 
+import _thread
 import os
 import socket
+import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +17,13 @@ import pytest
 import xnat_sdk
 from xnat_sdk._http import Origin
 from xnat_sdk._urls import plain_http_off_machine
-from xnat_sdk.errors import XNATLinkOutsideError, XNATPlainHTTPWarning
+from xnat_sdk.errors import (
+    XNATAuthError,
+    XNATLinkOutsideError,
+    XNATPlainHTTPWarning,
+    XNATTokenWarning,
+)
+from xnat_sdk.services import TokenResult
 from xnat_sdk.testing._server.server import BackgroundServer
 from xnat_sdk.testing.local import LocalXNAT
 
@@ -187,3 +195,55 @@ def test_an_import_of_a_folder_refuses_a_link_leading_outside_it(
     with pytest.raises(XNATLinkOutsideError, match="id_rsa"):
         session.services.import_dir(linked_folder, project=seeded.project)
     assert server.faults.recorded() == []
+
+
+def _interrupt_soon(seconds: float) -> threading.Timer:
+    """A Ctrl-C in the main thread ``seconds`` from now (while an invalidation waits)."""
+    timer = threading.Timer(seconds, _thread.interrupt_main)
+    timer.start()
+    return timer
+
+
+def test_a_second_ctrl_c_while_invalidating_a_runs_tokens_loses_no_record(
+    server: LocalXNAT, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from xnat_sdk import _maprun
+
+    monkeypatch.setattr(_maprun, "_INVALIDATE_WAITS", (0.4, 0.4))
+    invalidate = "/data/services/tokens/invalidate"
+    session = xnat_sdk.connect(server.url, user="admin", password="admin")
+    grant = _maprun._Grant(session, len, (), {})
+    grant.task()
+    grant._renew(0.0)  # a run long enough to hold two tokens
+    tokens = list(grant.issued)
+    server.faults.fail_next(100, status=500, prefix=invalidate)  # a server slow to agree
+    timer = _interrupt_soon(0.1)  # the second Ctrl-C: the first ended the run
+    with (
+        pytest.warns(XNATTokenWarning, match="interrupted") as warned,
+        pytest.raises(KeyboardInterrupt) as caught,
+    ):
+        grant.close()
+    timer.join()
+    notes = "\n".join(getattr(caught.value, "__notes__", []))
+    for token in tokens:
+        for text in (notes, str(warned[0].message), caplog.text):
+            assert token.alias in text and token.secret not in text
+        assert alias_logs_in(server, token)
+    assert session._tokens_left == tokens  # the disconnect still has them
+    timer = _interrupt_soon(0.1)  # ... and a Ctrl-C during that one keeps them too
+    with pytest.warns(XNATTokenWarning), pytest.raises(KeyboardInterrupt):
+        session.disconnect()
+    timer.join()
+    assert session._tokens_left == tokens
+    server.faults.clear()
+    session.disconnect()
+    for token in tokens:
+        assert not alias_logs_in(server, token)
+
+
+def alias_logs_in(server: LocalXNAT, token: TokenResult) -> bool:
+    try:
+        xnat_sdk.connect(server.url, user=token.alias, password=token.secret).disconnect()
+    except XNATAuthError:
+        return False
+    return True
