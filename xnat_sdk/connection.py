@@ -3,10 +3,13 @@
 The login is ``GET /data/JSESSION`` (with basic auth when there are credentials): its answer
 is the session id and sets the ``JSESSIONID`` cookie every later request uses. Nothing else is
 requested until used (no schema download, no version query). A redirect on that request
-is followed only within the origin named (a sub-path) or from ``http`` to ``https`` on the
-same host, and, with ``detect_redirect``, the final base URL is used from then on; a redirect
-anywhere else (another host or port, ``https`` to ``http``) raises
-:class:`~xnat_sdk.errors.XNATConnectionError` before the credentials go there.
+is followed only within the origin named (a sub-path) or from ``http://host`` (port 80) to
+``https://host`` (port 443), and, with ``detect_redirect``, the final base URL is used from
+then on; a redirect anywhere else (another host or port, ``https`` on another port of the
+same host too, ``https`` to ``http``) raises :class:`~xnat_sdk.errors.XNATRedirectError`
+naming the target before the credentials go there. Credentials about to go over plain
+``http`` to a host that is not this machine warn first
+(:class:`~xnat_sdk.errors.XNATPlainHTTPWarning`).
 """
 
 from __future__ import annotations
@@ -46,8 +49,8 @@ def _login(
 ) -> tuple[str, str | None]:
     """Log in; returns (base URL after same-origin redirects, JSESSION id).
 
-    Redirects are followed by the transport within the origin (and from http to https on
-    the same host); a read timeout is not retried.
+    Redirects are followed by the transport within the origin (and from http on port 80 to
+    https on 443); a read timeout is not retried.
     """
     url = base + LOGIN_PATH
     auth = transport.basic_auth(credentials) if credentials.user is not None else None
@@ -203,7 +206,9 @@ def connect(
     ``server`` defaults to ``XNATPY_HOST``/``XNAT_HOST``.
 
     ``timeout`` bounds the login request (and, unless ``default_timeout`` is given, every
-    request); ``verify=False`` skips TLS certificate checks (warned once).
+    request); ``verify=False`` skips TLS certificate checks (warned once). A password, token
+    secret or ``jsession`` about to go over plain ``http://`` to a host that is not this
+    machine warns (:class:`~xnat_sdk.errors.XNATPlainHTTPWarning`).
     ``no_parse_model=True`` gives a session whose raw verbs work against any server while
     the typed object model is switched off. Exactly one request is sent.
 
