@@ -556,6 +556,11 @@ class Transport:
         """True when credentials and cookies may go to ``origin``."""
         return self.origin.may_go_to(origin)
 
+    def proxy_for(self, url: str) -> str | None:
+        """The proxy a request to ``url`` goes through (from the environment), or None."""
+        found = requests.utils.select_proxy(url, self.session.proxies)
+        return str(found) if found else None
+
     def rebase(self, url: str) -> None:
         """Bind to the origin of ``url`` (after a login was redirected there)."""
         self.origin = Origin.of(url)

@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from xnat_sdk._http import Body, Transport, redact_url, scrub
 from xnat_sdk._objects.registry import register_models
-from xnat_sdk._urls import plain_http_off_machine
+from xnat_sdk._urls import is_loopback_host, plain_http_off_machine
 from xnat_sdk.auth import Credentials, is_alias_token, resolve_credentials, server_from_env
 from xnat_sdk.errors import (
     XNATAuthError,
@@ -159,10 +159,17 @@ def _warn_insecure() -> None:
         )
 
 
-def _warn_plain_http(base: str, credentials: Credentials) -> None:
+def _warn_plain_http(base: str, credentials: Credentials, proxy: str | None) -> None:
     """Warn (:class:`XNATPlainHTTPWarning`) when the login sends a credential over plain
-    http to a host that is not this machine (it has not been sent yet)."""
-    if not plain_http_off_machine(base):
+    http to a host that is not this machine, or through a proxy that is not on it (it has
+    not been sent yet)."""
+    if urlsplit(base).scheme.lower() != "http":
+        return
+    if plain_http_off_machine(base):
+        where = base
+    elif proxy is not None and not is_loopback_host(urlsplit(proxy).hostname or ""):
+        where = f"{base} through the proxy {redact_url(proxy)}"
+    else:
         return
     if credentials.source == "jsession":
         sent = "the session id (jsession)"
@@ -172,7 +179,7 @@ def _warn_plain_http(base: str, credentials: Credentials) -> None:
         sent = f"the secret of alias token {credentials.user!r}"
     else:
         sent = f"the password of user {credentials.user!r}"
-    warnings.warn(XNATPlainHTTPWarning(sent, base), stacklevel=3)
+    warnings.warn(XNATPlainHTTPWarning(sent, where), stacklevel=3)
 
 
 def connect(
@@ -243,7 +250,7 @@ def connect(
         else:
             credentials = _credentials(base, user, password, netrc_file, auth_provider)
         password = None  # from here on only the credentials hold it (out of sight)
-        _warn_plain_http(base, credentials)
+        _warn_plain_http(base, credentials, transport.proxy_for(base + LOGIN_PATH))
         login_timeout = pilot_timeout if pilot_timeout is not None else request_timeout
         final_base, token = _login(transport, base, credentials, login_timeout)
     except BaseException:

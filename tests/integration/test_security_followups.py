@@ -247,3 +247,18 @@ def alias_logs_in(server: LocalXNAT, token: TokenResult) -> bool:
     except XNATAuthError:
         return False
     return True
+
+
+def test_a_password_to_a_loopback_server_through_a_proxy_elsewhere_warns(
+    server: LocalXNAT, lan_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The proxy (here the local server's app on this machine's own address, which answers
+    a proxied request itself) carries the password in clear text over the network."""
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", lan_url)
+    with pytest.warns(XNATPlainHTTPWarning, match="through the proxy") as caught:
+        session = xnat_sdk.connect(server.url, user="admin", password="admin")
+    with session:
+        assert session.logged_in_user == "admin"
+    assert caught[0].message.server == f"{server.url} through the proxy {lan_url}"  # type: ignore[union-attr]
