@@ -261,4 +261,6 @@ def test_a_password_to_a_loopback_server_through_a_proxy_elsewhere_warns(
         session = xnat_sdk.connect(server.url, user="admin", password="admin")
     with session:
         assert session.logged_in_user == "admin"
-    assert caught[0].message.server == f"{server.url} through the proxy {lan_url}"  # type: ignore[union-attr]
+    warning = caught[0].message
+    assert isinstance(warning, XNATPlainHTTPWarning)
+    assert warning.server == f"{server.url} through the proxy {lan_url}"
