@@ -414,8 +414,8 @@ def _refusal(here: Origin, target: str, bound: Origin, trusted: bool) -> str | N
     if there.host == here.host and there.scheme == "https":
         return (
             f"to {shown}, https on another port; not followed: credentials and cookies go "
-            f"only to {bound} (and from http on port 80 to https on 443). If XNAT lives at "
-            f"{there}, connect to it directly"
+            f"only to {bound} (an upgrade to https is followed from port 80 to 443 only). "
+            f"If XNAT lives at {there}, connect to it directly"
         )
     return (
         f"to another server ({shown}); not followed: credentials and cookies go only to "
