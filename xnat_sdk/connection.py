@@ -176,7 +176,7 @@ def _warn_plain_http(base: str, credentials: Credentials, proxy: str | None) -> 
     elif credentials.user is None:
         return
     elif is_alias_token(credentials.user.rsplit("/", 1)[-1]):
-        sent = f"the secret of alias token {credentials.user!r}"
+        sent = "the secret of an alias token"  # one message: a map's workers warn once
     else:
         sent = f"the password of user {credentials.user!r}"
     warnings.warn(XNATPlainHTTPWarning(sent, where), stacklevel=3)

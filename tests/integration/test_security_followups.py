@@ -93,7 +93,7 @@ def test_a_password_or_token_over_plain_http_to_another_address_warns(lan_url: s
         assert warning.filename == __file__  # the caller's line, not the SDK's
         token = session.services.issue_token()
     with (
-        pytest.warns(XNATPlainHTTPWarning, match="secret of alias token") as caught,
+        pytest.warns(XNATPlainHTTPWarning, match="secret of an alias token") as caught,
         xnat_sdk.connect(lan_url, user=token.alias, password=token.secret) as by_token,
     ):
         by_token.services.invalidate_token(token)
