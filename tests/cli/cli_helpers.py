@@ -80,6 +80,19 @@ def own_address() -> str | None:
     return None if address.startswith(("127.", "0.")) else address
 
 
+def this_machine_only(app: Any, address: str) -> Any:
+    """``app`` answering only connections from this machine (their source address is the
+    one it listens on): the network that can reach the address gets 403."""
+
+    def guarded(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("REMOTE_ADDR") != address:
+            start_response("403 Forbidden", [("Content-Length", "0")])
+            return [b""]
+        return app(environ, start_response)
+
+    return guarded
+
+
 def one_line_error(done: subprocess.CompletedProcess[str], code: int = 1) -> str:
     """The error line of a failed run (checks: exit status, one line, no traceback)."""
     assert done.returncode == code, (done.returncode, done.stdout, done.stderr)

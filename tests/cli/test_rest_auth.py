@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from cli_helpers import Cli, one_line_error, own_address
+from cli_helpers import Cli, one_line_error, own_address, this_machine_only
 
 from xnat_sdk.testing._server.server import BackgroundServer
 
@@ -164,7 +164,7 @@ def test_a_password_over_plain_http_to_another_address_is_warned_of(cli: Cli) ->
     address = own_address()
     if address is None:
         pytest.skip("this machine has no non-loopback IPv4 address")
-    front = BackgroundServer(cli.server.app, address, 0)
+    front = BackgroundServer(this_machine_only(cli.server.app, address), address, 0)  # type: ignore[arg-type]
     front.start()
     try:
         done = cli.run("--server", f"http://{address}:{front.port}", "whoami")

@@ -10,7 +10,7 @@ import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -45,13 +45,26 @@ def own_address() -> str | None:
     return None if address.startswith(("127.", "0.")) else address
 
 
+def this_machine_only(app: Any, address: str) -> Any:
+    """``app`` answering only connections from this machine (their source address is the
+    one it listens on): the network that can reach the address gets 403."""
+
+    def guarded(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("REMOTE_ADDR") != address:
+            start_response("403 Forbidden", [("Content-Length", "0")])
+            return [b""]
+        return app(environ, start_response)
+
+    return guarded
+
+
 @pytest.fixture(scope="module")
 def lan_url(server: LocalXNAT) -> Iterator[str]:
     """The local server's app, served on this machine's own non-loopback address too."""
     address = own_address()
     if address is None:
         pytest.skip("this machine has no non-loopback IPv4 address")
-    front = BackgroundServer(server.app, address, 0)
+    front = BackgroundServer(this_machine_only(server.app, address), address, 0)  # type: ignore[arg-type]
     front.start()
     try:
         yield f"http://{address}:{front.port}"
