@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 __all__ = [
     "XNATConnectionError",
     "XNATIncompleteDownloadError",
+    "XNATRedirectError",
     "XNATSSLError",
     "XNATTimeoutError",
     "XNATTransferError",
@@ -29,6 +30,19 @@ class XNATConnectionError(XNATValueError, requests.exceptions.ConnectionError, C
     :class:`XNATValueError` as in xnatpy, a ``ConnectionError``, and requests' own
     ``ConnectionError``, which xnatpy lets through (``except
     requests.exceptions.ConnectionError`` keeps working after the import change)."""
+
+
+class XNATRedirectError(XNATConnectionError):
+    """The server redirected a request to a place it was not followed to (another host or
+    port, ``https`` to ``http``, a scheme that is not http(s)): :attr:`url` is the request
+    (redacted), :attr:`target` where the server sent it (redacted). Nothing was sent there:
+    credentials and cookies go only to the scheme, host and port the user named (and from
+    ``http://host`` to ``https://host`` on the standard ports 80 and 443)."""
+
+    def __init__(self, message: str, url: str, target: str) -> None:
+        super().__init__(message)
+        self.url = url
+        self.target = target
 
 
 class XNATTimeoutError(XNATConnectionError, requests.exceptions.Timeout, TimeoutError):
@@ -60,5 +74,6 @@ for _cls in (
     XNATSSLError,
     XNATTransferError,
     XNATIncompleteDownloadError,
+    XNATRedirectError,
 ):
     _cls.__module__ = "xnat_sdk.errors"  # where users, pickle and the docs find them

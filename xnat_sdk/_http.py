@@ -1,9 +1,12 @@
 """The HTTP core: the one place that sends requests to the server a session is bound to.
 
 - **Origin.** Credentials, cookies and tokens go only to the origin (scheme, host, port) the
-  user named. Redirects are followed within it, and from ``http`` to ``https`` on the same
-  host; any other redirect (another host or port, ``https`` to ``http``) raises
-  :class:`~xnat_sdk.errors.XNATConnectionError` before a byte is sent there.
+  user named. Redirects are followed within it, and from ``http://host`` (port 80) to
+  ``https://host`` (port 443); any other redirect (another host or port, ``https`` on
+  another port of the same host as Tomcat's 8080 to 8443, ``https`` to ``http``) raises
+  :class:`~xnat_sdk.errors.XNATRedirectError` (a
+  :class:`~xnat_sdk.errors.XNATConnectionError`) naming the target before a byte is sent
+  there.
 - **Cookies.** One jar, bound to the server's host: a cookie the server sets replaces every
   other of its name, so a second ``JSESSIONID`` (another path) never makes two.
 - **Retries within one deadline.** Every call has one deadline: its timeout (seconds, or
@@ -42,8 +45,13 @@ import urllib3.exceptions
 
 from xnat_sdk import __version__
 from xnat_sdk._record import FrozenRecord
-from xnat_sdk._urls import redact_text, redact_url
-from xnat_sdk.errors import XNATConnectionError, XNATSSLError, XNATTimeoutError
+from xnat_sdk._urls import redact_text, redact_url, without_session_id
+from xnat_sdk.errors import (
+    XNATConnectionError,
+    XNATRedirectError,
+    XNATSSLError,
+    XNATTimeoutError,
+)
 
 if TYPE_CHECKING:
     from http.cookiejar import Cookie
@@ -101,10 +109,17 @@ class Origin(FrozenRecord):
         return cls(scheme, (parts.hostname or "").lower(), port or default)
 
     def may_go_to(self, target: Origin) -> bool:
-        """True for the same origin, or its upgrade from http to https on the same host."""
+        """True for the same origin, or the standard upgrade of ``http://host`` (port 80) to
+        ``https://host`` (port 443). An upgrade to another port (Tomcat's 8080 to 8443) is
+        another server as far as credentials go: it may be anything on that host."""
         if target == self:
             return True
-        return self.scheme == "http" and target.scheme == "https" and target.host == self.host
+        return (self.scheme, self.port, target.scheme, target.port) == (
+            "http",
+            80,
+            "https",
+            443,
+        ) and target.host == self.host
 
     def __str__(self) -> str:
         return f"{self.scheme}://{self.host}:{self.port}"
@@ -383,6 +398,31 @@ if not any(isinstance(f, _TokenSecretFilter) for f in _urllib3_log.filters):
     _urllib3_log.addFilter(_TokenSecretFilter())
 
 
+def _refusal(here: Origin, target: str, bound: Origin, trusted: bool) -> str | None:
+    """Why a redirect from ``here`` to ``target`` is not followed, as the end of "the server
+    redirects ..." (None when it is followed)."""
+    there, shown = Origin.of(target), redact_url(target)
+    if there.scheme not in ("http", "https") or not there.host:
+        return f"to an unusable address {shown!r}; not followed"
+    if here.scheme == "https" and there.scheme == "http":
+        return (
+            f"from https to plain http ({shown}); refused: credentials and cookies would "
+            "travel in clear text"
+        )
+    if here.may_go_to(there) and trusted:
+        return None
+    if there.host == here.host and there.scheme == "https":
+        return (
+            f"to {shown}, https on another port; not followed: credentials and cookies go "
+            f"only to {bound} (an upgrade to https is followed from port 80 to 443 only). "
+            f"If XNAT lives at {there}, connect to it directly"
+        )
+    return (
+        f"to another server ({shown}); not followed: credentials and cookies go only to "
+        f"{bound}. If that is where XNAT lives, connect to it directly"
+    )
+
+
 def _user_agent() -> str:
     return (
         f"xnat-sdk/{__version__} (python/{sys.version.split()[0]}; requests/{requests.__version__})"
@@ -515,6 +555,11 @@ class Transport:
     def trusts(self, origin: Origin) -> bool:
         """True when credentials and cookies may go to ``origin``."""
         return self.origin.may_go_to(origin)
+
+    def proxy_for(self, url: str) -> str | None:
+        """The proxy a request to ``url`` goes through (from the environment), or None."""
+        found = requests.utils.select_proxy(url, self.session.proxies)
+        return str(found) if found else None
 
     def rebase(self, url: str) -> None:
         """Bind to the origin of ``url`` (after a login was redirected there)."""
@@ -684,24 +729,13 @@ class Transport:
         self, method: str, url: str, response: requests.Response, redirects: int, body: Body
     ) -> tuple[str, str]:
         """(method, URL) of the next hop of a redirect, or raise when it may not be taken."""
-        target = urljoin(url, response.headers.get("Location", ""))
-        here, there = Origin.of(url), Origin.of(target)
-        if there.scheme not in ("http", "https") or not there.host:
-            raise XNATConnectionError(
-                f"{method} {redact_url(url)}: the server redirects to an unusable address "
-                f"{redact_url(target)!r}; not followed"
-            )
-        if here.scheme == "https" and there.scheme == "http":
-            raise XNATConnectionError(
-                f"{method} {redact_url(url)}: the server redirects from https to plain http "
-                f"({redact_url(target)}); refused: credentials and cookies would travel in "
-                "clear text"
-            )
-        if not (here.may_go_to(there) and self.trusts(there)):
-            raise XNATConnectionError(
-                f"{method} {redact_url(url)}: the server redirects to another server "
-                f"({there}); not followed: credentials and cookies go only to {self.origin}. "
-                "If that is where XNAT lives, connect to it directly"
+        target = without_session_id(urljoin(url, response.headers.get("Location", "")))
+        refused = _refusal(Origin.of(url), target, self.origin, self.trusts(Origin.of(target)))
+        if refused is not None:
+            raise XNATRedirectError(
+                f"{method} {redact_url(url)}: the server redirects {refused}",
+                redact_url(url),
+                redact_url(target),
             )
         if redirects >= MAX_REDIRECTS:
             raise XNATConnectionError(

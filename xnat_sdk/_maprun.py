@@ -264,21 +264,68 @@ class _Grant:
     def close(self) -> None:
         """Invalidate every token of the run, each tried again after a failure; one the
         server still refuses is left to the session, whose disconnect tries it once more,
-        with a warning naming its alias. Never raises: the run's results (or its
-        ``XNATMapError``) stand. The tokens are the session's to invalidate until each is
-        dead: a Ctrl-C while the server is slow to answer leaves them to its disconnect (it
-        left them alive, known to nobody, until they expired)."""
+        with a warning naming its alias. Never raises but for an interrupt: the run's results
+        (or its ``XNATMapError``) stand. The tokens are the session's to invalidate until each
+        is dead: a Ctrl-C while the server is slow to answer leaves them to its disconnect (it
+        left them alive, known to nobody, until they expired), and a second Ctrl-C during
+        this invalidation is recorded (see :func:`invalidate_each`) before it goes on."""
         waiting = self._session._tokens_left
         waiting.extend(self.issued)
-        left: list[TokenResult] = []
-        for token in self.issued:
-            if invalidate(self._session, token):
-                with contextlib.suppress(ValueError):  # a disconnect may have taken it
-                    waiting.remove(token)
-            else:
-                left.append(token)
+
+        def dead(token: TokenResult) -> None:
+            with contextlib.suppress(ValueError):  # a disconnect may have taken it
+                waiting.remove(token)
+
+        left = invalidate_each(self._session, self.issued, dead, "the session's disconnect")
         if left:
             warn_tokens_left(self._session, left, "the session's disconnect tries again")
+
+
+def invalidate_each(
+    session: XNATSession,
+    tokens: Sequence[TokenResult],
+    dead: Callable[[TokenResult], None],
+    then: str,
+    waits: Sequence[float] | None = None,
+) -> list[TokenResult]:
+    """Invalidate each of ``tokens`` (:func:`invalidate`; ``dead`` hears of each one that
+    is); returns those the server still refused. An interrupt part way (a second Ctrl-C
+    while the server is slow) is not allowed to lose the record of the tokens still alive:
+    their aliases (never their secrets) go to the session's log, an
+    :class:`~xnat_sdk.errors.XNATTokenWarning` and a note on the interrupt itself, and
+    ``then`` (who tries them again) is named, before it goes on."""
+    left: list[TokenResult] = []
+    done = 0
+    try:
+        for token in tokens:
+            if invalidate(session, token, waits):
+                dead(token)
+            else:
+                left.append(token)
+            done += 1
+    except BaseException as exc:
+        alive = [*left, *tokens[done:]]
+        if alive:
+            _record_interrupted(session, alive, exc, then)
+        raise
+    return left
+
+
+def _record_interrupted(
+    session: XNATSession, alive: Sequence[TokenResult], exc: BaseException, then: str
+) -> None:
+    aliases = ", ".join(token.alias for token in alive)
+    message = (
+        f"interrupted ({type(exc).__name__}) while invalidating the alias tokens of a map "
+        f"run on {session.server}: {len(alive)} not invalidated ({aliases}); they log in "
+        f"until they expire unless {then} or session.services.invalidate_token does it"
+    )
+    with contextlib.suppress(Exception):
+        session.logger.warning("%s", message)
+    with contextlib.suppress(Exception):
+        warnings.warn(message, XNATTokenWarning, stacklevel=_caller_level())
+    if hasattr(exc, "add_note"):  # Python 3.11+: shown with the interrupt's traceback
+        exc.add_note(message)
 
 
 _INVALIDATE_WAITS = (0.5, 1.0, 2.0)

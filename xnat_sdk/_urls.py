@@ -10,14 +10,25 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
-__all__ = ["encode_query", "quote_segment", "redact_text", "redact_url", "scan_of_file_uri"]
+__all__ = [
+    "encode_query",
+    "is_loopback_host",
+    "plain_http_off_machine",
+    "quote_segment",
+    "redact_headers",
+    "redact_text",
+    "redact_url",
+    "scan_of_file_uri",
+    "without_session_id",
+]
 
 
 def quote_segment(ident: str) -> str:
     """An object's ID or label as one REST path segment: ``/``, ``?``, ``#``, ``%``, ``+``,
-    spaces and non-ASCII percent-encoded (XNAT URL-decodes a scan ID, ``+`` as a space), the
-    rest as it is (``1.2``, ``a,b``, ``T1:x``)."""
-    return quote(ident, safe="!$&'()*,;=:@~-._")
+    ``;`` (Tomcat cuts a ``;name=value`` path parameter out of the path before XNAT sees
+    it), spaces and non-ASCII percent-encoded (XNAT URL-decodes a scan ID, ``+`` as a
+    space), the rest as it is (``1.2``, ``a,b``, ``T1:x``)."""
+    return quote(ident, safe="!$&'()*,=:@~-._")
 
 
 _FILE_OF_SCAN = r"/scans/([^/]*)/resources/[^/]+/files/"
@@ -72,6 +83,17 @@ _SESSION_PARAM = r"(?i)(;jsessionid=)[^/?#;\s\"']+"
 in a redirect's ``Location``)."""
 
 
+def without_session_id(url: str) -> str:
+    """``url`` without any ``;jsessionid=`` path parameter (Tomcat's URL rewriting puts the
+    session there, in a redirect's ``Location``): a redirect is followed without it, the
+    cookie carries the session, and a session id in a URL reaches access logs and proxies."""
+    if ";" not in url or "jsessionid=" not in url.lower():
+        return url
+    parts = urlsplit(url)
+    path = re.sub(r"(?i);jsessionid=[^/;]*", "", parts.path)
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
+
+
 def redact_text(text: str) -> str:
     """``text`` (a message that may quote a request's path) with any token path's secret
     and any ``;jsessionid=`` path parameter replaced by ``***``."""
@@ -80,6 +102,53 @@ def redact_text(text: str) -> str:
     if ";" in text and "jsessionid=" in text.lower():
         text = re.sub(_SESSION_PARAM, r"\1***", text)
     return text
+
+
+_COOKIE_VALUE = r'(^|,)(\s*[^=;,\s]+=)(?:"[^"]*"|[^;,]*)'
+"""A cookie's ``name=value`` at the start of a ``Set-Cookie`` header or after the comma that
+joins two of them (a value may be quoted, commas inside; attributes follow a ``;``; the
+comma of an ``Expires`` date is followed by a day number and a space, never by
+``name=``)."""
+
+_SECRET_HEADERS = frozenset({"set-cookie", "set-cookie2", "cookie"})
+_HIDDEN_HEADERS = frozenset({"authorization", "proxy-authorization"})
+
+
+def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """``headers`` fit to print: the value of every cookie (``Set-Cookie: JSESSIONID=***;
+    Path=/``, names and attributes kept) and of ``Authorization`` replaced by ``***``."""
+    shown: dict[str, str] = {}
+    for name, value in headers.items():
+        lowered = name.lower()
+        if lowered in _HIDDEN_HEADERS:
+            value = "***"
+        elif lowered in _SECRET_HEADERS:
+            value = re.sub(_COOKIE_VALUE, r"\1\2***", value)
+        shown[name] = value
+    return shown
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for a name of this machine that never leaves it: ``localhost``, an address of
+    ``127.0.0.0/8`` or ``::1`` (an IPv4-mapped ``::ffff:127.x.y.z`` too)."""
+    import ipaddress
+
+    name = host.strip("[]").rstrip(".").lower()
+    if name == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return bool(address.is_loopback or (mapped is not None and mapped.is_loopback))
+
+
+def plain_http_off_machine(url: str) -> bool:
+    """True when a request to ``url`` travels in clear text over a network: a plain
+    ``http://`` URL whose host is not a loopback name (:func:`is_loopback_host`)."""
+    parts = urlsplit(url)
+    return parts.scheme.lower() == "http" and not is_loopback_host(parts.hostname or "")
 
 
 def _quoted(text: str) -> str:

@@ -35,17 +35,19 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import IO
+from typing import IO, Literal
 
 from xnat_sdk.errors import (
     XNATCaseCollisionError,
     XNATFileExistsError,
+    XNATLinkOutsideError,
     XNATLocalFileError,
     XNATUnsafeArchiveError,
 )
 
 __all__ = [
     "SDK_FILES",
+    "Links",
     "case_key",
     "check_tar",
     "check_zip",
@@ -346,12 +348,27 @@ def extract_zip(
     return written
 
 
-def iter_files(directory: Path) -> Iterator[tuple[Path, str]]:
-    """Regular files below ``directory`` (symlinks not followed) with their POSIX relative
-    paths, sorted; the temporary files and staging folders of transfers (partial files)
-    and the SDK's own files (:data:`SDK_FILES`) are left out."""
+Links = Literal["skip", "inside", "all"]
+"""What :func:`iter_files` does with symbolic links: leave every one out (``skip``); follow
+those resolving inside the folder and refuse the others (``inside``: what an upload sends);
+follow every one (``all``: the user's ``follow_symlinks=True``)."""
 
-    def walk(folder: str, prefix: str) -> Iterator[tuple[Path, str]]:
+
+def iter_files(
+    directory: Path, *, links: Links = "skip", field: str = "directory"
+) -> Iterator[tuple[Path, str]]:
+    """Regular files below ``directory`` with their POSIX relative paths, sorted; the
+    temporary files and staging folders of transfers (partial files) and the SDK's own
+    files (:data:`SDK_FILES`) are left out. ``links`` (see :data:`Links`): a followed link
+    gives the file it resolves to (read there, so a link changed afterwards cannot redirect
+    the read) under the link's name; a linked folder is walked once per chain (no loops);
+    a dangling link is left out. With ``inside``, a link resolving outside ``directory``
+    raises :class:`~xnat_sdk.errors.XNATLinkOutsideError` (``field`` names the argument)
+    when the walk meets it: collect the walk before sending anything."""
+    root = os.path.realpath(directory)
+    inside = root.rstrip(os.sep) + os.sep
+
+    def walk(folder: str, prefix: str, chain: frozenset[str]) -> Iterator[tuple[Path, str]]:
         with os.scandir(folder) as found:
             entries = sorted(found, key=lambda e: e.name)
         for entry in entries:
@@ -359,12 +376,26 @@ def iter_files(directory: Path) -> Iterator[tuple[Path, str]]:
                 temp_owner(entry.name) is not None or entry.name in SDK_FILES
             ):
                 continue
-            if entry.is_dir(follow_symlinks=False):
-                yield from walk(entry.path, f"{prefix}{entry.name}/")
+            if entry.is_symlink():
+                if links == "skip":
+                    continue
+                real = os.path.realpath(entry.path)
+                if not os.path.exists(real):
+                    continue
+                if links == "inside" and real != root and not real.startswith(inside):
+                    raise XNATLinkOutsideError(field, entry.path, real)
+                if os.path.isdir(real):
+                    if real not in chain:
+                        yield from walk(real, f"{prefix}{entry.name}/", chain | {real})
+                elif os.path.isfile(real):
+                    yield Path(real), prefix + entry.name
+            elif entry.is_dir(follow_symlinks=False):
+                below = chain if links == "skip" else chain | {os.path.realpath(entry.path)}
+                yield from walk(entry.path, f"{prefix}{entry.name}/", below)
             elif entry.is_file(follow_symlinks=False):
                 yield Path(entry.path), prefix + entry.name
 
-    yield from walk(str(directory), "")
+    yield from walk(str(directory), "", frozenset({root}))
 
 
 _BLOCK = 512
@@ -420,16 +451,22 @@ def _unreadable(path: Path, exc: OSError) -> XNATLocalFileError:
 
 
 def write_tar(
-    directory: Path, fileobj: IO[bytes], *, gzip: bool, compresslevel: int | None = 1
+    directory: Path,
+    fileobj: IO[bytes],
+    *,
+    gzip: bool,
+    compresslevel: int | None = 1,
+    links: Links = "skip",
 ) -> int:
     """Write a tar (gzip when asked) of the regular files below ``directory`` into
-    ``fileobj``; returns the number of files.
+    ``fileobj``; returns the number of files. ``links``: as in :func:`iter_files` (the
+    walk is done, and a link leading out refused, before the first byte is written).
 
     ``compresslevel``: zlib level; ``None`` picks it from a sample of the data (1, or 0 --
     stored deflate blocks, still a valid gzip -- when the data does not compress, e.g.
     compressed images, where deflating only costs time).
     """
-    files = list(iter_files(directory))
+    files = list(iter_files(directory, links=links))
     level = compresslevel
     if gzip and level is None:
         level = 1 if _looks_compressible(files) else 0

@@ -3,10 +3,13 @@
 The login is ``GET /data/JSESSION`` (with basic auth when there are credentials): its answer
 is the session id and sets the ``JSESSIONID`` cookie every later request uses. Nothing else is
 requested until used (no schema download, no version query). A redirect on that request
-is followed only within the origin named (a sub-path) or from ``http`` to ``https`` on the
-same host, and, with ``detect_redirect``, the final base URL is used from then on; a redirect
-anywhere else (another host or port, ``https`` to ``http``) raises
-:class:`~xnat_sdk.errors.XNATConnectionError` before the credentials go there.
+is followed only within the origin named (a sub-path) or from ``http://host`` (port 80) to
+``https://host`` (port 443), and, with ``detect_redirect``, the final base URL is used from
+then on; a redirect anywhere else (another host or port, ``https`` on another port of the
+same host too, ``https`` to ``http``) raises :class:`~xnat_sdk.errors.XNATRedirectError`
+naming the target before the credentials go there. Credentials about to go over plain
+``http`` to a host that is not this machine warn first
+(:class:`~xnat_sdk.errors.XNATPlainHTTPWarning`).
 """
 
 from __future__ import annotations
@@ -21,11 +24,13 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from xnat_sdk._http import Body, Transport, redact_url, scrub
 from xnat_sdk._objects.registry import register_models
-from xnat_sdk.auth import Credentials, resolve_credentials, server_from_env
+from xnat_sdk._urls import is_loopback_host, plain_http_off_machine
+from xnat_sdk.auth import Credentials, is_alias_token, resolve_credentials, server_from_env
 from xnat_sdk.errors import (
     XNATAuthError,
     XNATConnectionError,
     XNATInsecureWarning,
+    XNATPlainHTTPWarning,
     XNATValueError,
     error_for_response,
 )
@@ -44,8 +49,8 @@ def _login(
 ) -> tuple[str, str | None]:
     """Log in; returns (base URL after same-origin redirects, JSESSION id).
 
-    Redirects are followed by the transport within the origin (and from http to https on
-    the same host); a read timeout is not retried.
+    Redirects are followed by the transport within the origin (and from http on port 80 to
+    https on 443); a read timeout is not retried.
     """
     url = base + LOGIN_PATH
     auth = transport.basic_auth(credentials) if credentials.user is not None else None
@@ -154,6 +159,29 @@ def _warn_insecure() -> None:
         )
 
 
+def _warn_plain_http(base: str, credentials: Credentials, proxy: str | None) -> None:
+    """Warn (:class:`XNATPlainHTTPWarning`) when the login sends a credential over plain
+    http to a host that is not this machine, or through a proxy that is not on it (it has
+    not been sent yet)."""
+    if urlsplit(base).scheme.lower() != "http":
+        return
+    if plain_http_off_machine(base):
+        where = base
+    elif proxy is not None and not is_loopback_host(urlsplit(proxy).hostname or ""):
+        where = f"{base} through the proxy {redact_url(proxy)}"
+    else:
+        return
+    if credentials.source == "jsession":
+        sent = "the session id (jsession)"
+    elif credentials.user is None:
+        return
+    elif is_alias_token(credentials.user.rsplit("/", 1)[-1]):
+        sent = "the secret of an alias token"  # one message: a map's workers warn once
+    else:
+        sent = f"the password of user {credentials.user!r}"
+    warnings.warn(XNATPlainHTTPWarning(sent, where), stacklevel=3)
+
+
 def connect(
     server: str | None = None,
     user: str | None = None,
@@ -185,7 +213,9 @@ def connect(
     ``server`` defaults to ``XNATPY_HOST``/``XNAT_HOST``.
 
     ``timeout`` bounds the login request (and, unless ``default_timeout`` is given, every
-    request); ``verify=False`` skips TLS certificate checks (warned once).
+    request); ``verify=False`` skips TLS certificate checks (warned once). A password, token
+    secret or ``jsession`` about to go over plain ``http://`` to a host that is not this
+    machine warns (:class:`~xnat_sdk.errors.XNATPlainHTTPWarning`).
     ``no_parse_model=True`` gives a session whose raw verbs work against any server while
     the typed object model is switched off. Exactly one request is sent.
 
@@ -220,6 +250,7 @@ def connect(
         else:
             credentials = _credentials(base, user, password, netrc_file, auth_provider)
         password = None  # from here on only the credentials hold it (out of sight)
+        _warn_plain_http(base, credentials, transport.proxy_for(base + LOGIN_PATH))
         login_timeout = pilot_timeout if pilot_timeout is not None else request_timeout
         final_base, token = _login(transport, base, credentials, login_timeout)
     except BaseException:

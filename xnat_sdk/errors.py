@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from xnat_sdk._connection_errors import (
         XNATConnectionError,
         XNATIncompleteDownloadError,
+        XNATRedirectError,
         XNATSSLError,
         XNATTimeoutError,
         XNATTransferError,
@@ -46,6 +47,7 @@ __all__ = [
     "XNATIntegrityError",
     "XNATIsADirectoryError",
     "XNATKeyError",
+    "XNATLinkOutsideError",
     "XNATLocalFileError",
     "XNATLocalPathError",
     "XNATLoginFailedError",
@@ -59,6 +61,8 @@ __all__ = [
     "XNATNotPicklableError",
     "XNATObjectAlreadyExistsError",
     "XNATObjectDestroyedError",
+    "XNATPlainHTTPWarning",
+    "XNATRedirectError",
     "XNATResponseError",
     "XNATSSLError",
     "XNATServerError",
@@ -292,6 +296,26 @@ class XNATLocalPathError(XNATValidationError, XNATLocalFileError):
         return (type(self), (self.field, self.path, self.reason, self.errno))
 
 
+class XNATLinkOutsideError(XNATLocalPathError):
+    """A symbolic link in a folder given to an upload or import leads outside that folder
+    (a link to ``~/.ssh/id_rsa`` would send that file): refused before anything is sent.
+    ``path`` is the link, ``target`` where it leads; ``follow_symlinks=True`` (``xnat-sdk
+    upload|import --follow-symlinks``) sends what links point to wherever it is. Links
+    that stay inside the folder are followed either way."""
+
+    def __init__(self, field: str, path: str, target: str) -> None:
+        super().__init__(
+            field,
+            path,
+            f"a link leading outside the folder, to {target}: not sent (nothing was); "
+            "give follow_symlinks=True to send what links point to",
+        )
+        self.target = target
+
+    def __reduce__(self) -> tuple[type[XNATLinkOutsideError], tuple[str, str, str]]:  # type: ignore[override]
+        return (type(self), (self.field, self.path, self.target))
+
+
 class XNATFileNotFoundError(XNATLocalPathError, FileNotFoundError):
     """The local file or folder to upload or import does not exist."""
 
@@ -490,6 +514,23 @@ class XNATInsecureWarning(UserWarning):
     """TLS certificate verification was switched off (``verify=False``)."""
 
 
+class XNATPlainHTTPWarning(UserWarning):
+    """A credential is sent over plain ``http://`` to a host that is not this machine, where
+    anyone on the network path can read it: :attr:`sent` says what (the password of a user,
+    an alias token's secret, a session id), :attr:`server` where. A loopback server
+    (``localhost``, ``127.0.0.0/8``, ``::1``) never warns. Use ``https://``; silence it with
+    ``warnings.simplefilter("ignore", xnat_sdk.XNATPlainHTTPWarning)``."""
+
+    def __init__(self, sent: str, server: str) -> None:
+        self.sent = sent
+        self.server = server
+        super().__init__(
+            f"{sent} is sent over plain http to {server}, which is not this machine: anyone "
+            "on the network path can read it. Use https:// (silence this with "
+            "warnings.simplefilter('ignore', xnat_sdk.XNATPlainHTTPWarning))"
+        )
+
+
 class XNATTokenWarning(UserWarning):
     """An alias token the SDK issued (for a ``map`` run) could not be invalidated: it logs
     in until it expires, or until a later try (at the session's disconnect) succeeds."""
@@ -553,6 +594,7 @@ _CONNECTION_ERRORS = frozenset(
     {
         "XNATConnectionError",
         "XNATIncompleteDownloadError",
+        "XNATRedirectError",
         "XNATSSLError",
         "XNATTimeoutError",
         "XNATTransferError",

@@ -120,12 +120,17 @@ class TokenResult(NamedTuple):
         return f"TokenResult(alias={self.alias!r}, secret=<redacted>)"
 
 
-def _zip_folder(folder: Path) -> bytes:
+def _zip_folder(folder: Path, follow_symlinks: bool) -> bytes:
+    """A zip of the files below ``folder``: links inside it followed, one leading outside
+    it refused (:class:`~xnat_sdk.errors.XNATLinkOutsideError`, before anything is read)
+    unless ``follow_symlinks``."""
+    from xnat_sdk.archives import iter_files
+
+    files = list(iter_files(folder, links="all" if follow_symlinks else "inside", field="path"))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for file in sorted(folder.rglob("*")):
-            if file.is_file():
-                archive.write(file, file.relative_to(folder).as_posix())
+        for file, name in files:
+            archive.write(file, name)
     return buffer.getvalue()
 
 
@@ -158,6 +163,8 @@ class Services:
         timeout: Timeout = None,
         ignore_unparsable: bool = False,
         direct_archive: bool = False,
+        *,
+        follow_symlinks: bool = False,
     ) -> PrearchiveSession | ExperimentBase:
         """Import DICOM data (``POST /data/services/import``); returns what was created.
 
@@ -169,7 +176,9 @@ class Services:
         and ``experiment`` set the labels; ``overwrite`` is ``none``/``append``/``delete``;
         ``ignore_unparsable`` skips files that are not DICOM, ``direct_archive`` archives
         without the prearchive step (XNAT 1.8.3+). Everything is checked before the upload is
-        sent; ``timeout`` bounds the request.
+        sent; ``timeout`` bounds the request. A folder's links are followed when they stay
+        inside it; one leading outside raises :class:`~xnat_sdk.errors.XNATLinkOutsideError`
+        before anything is sent, unless ``follow_symlinks=True``.
         """
         query = self._import_query(
             overwrite, quarantine, destination, trigger_pipelines, import_handler
@@ -187,7 +196,7 @@ class Services:
             if flag:
                 query[param] = "true"
         check_content_type(content_type)
-        body, kind = self._source(path, data)
+        body, kind = self._source(path, data, follow_symlinks)
         try:
             response = self._session.post(
                 "/data/services/import",
@@ -239,12 +248,15 @@ class Services:
         return query
 
     def _source(
-        self, path: ImportSource | None, data: str | bytes | bytearray | IO[bytes] | None
+        self,
+        path: ImportSource | None,
+        data: str | bytes | bytearray | IO[bytes] | None,
+        follow_symlinks: bool = False,
     ) -> tuple[Any, str]:
         if (path is None) == (data is None):
             raise XNATValidationError("path", "give either path or data (exactly one of them)")
         if path is not None:
-            return self._body(path)
+            return self._body(path, follow_symlinks)
         if isinstance(data, str):
             data = data.encode()
         if isinstance(data, (bytes, bytearray)) or hasattr(data, "read"):
@@ -341,9 +353,11 @@ class Services:
         timeout: Timeout = None,
         ignore_unparsable: bool = False,
         direct_archive: bool = False,
+        *,
+        follow_symlinks: bool = False,
     ) -> PrearchiveSession | ExperimentBase:
         """Zip a folder of DICOM files and import it (see :meth:`import_`; xnatpy's
-        parameters, in its order)."""
+        parameters, in its order; ``follow_symlinks`` as there)."""
         if not Path(directory).is_dir():
             raise local_path_error("directory", directory, "folder")
         return self.import_(
@@ -359,10 +373,11 @@ class Services:
             timeout=timeout,
             ignore_unparsable=ignore_unparsable,
             direct_archive=direct_archive,
+            follow_symlinks=follow_symlinks,
         )
 
     @staticmethod
-    def _body(path: ImportSource) -> tuple[Any, str]:
+    def _body(path: ImportSource, follow_symlinks: bool = False) -> tuple[Any, str]:
         if isinstance(path, (bytes, bytearray)):
             if not path:
                 raise XNATValidationError("path", "the data to import is empty")
@@ -370,7 +385,7 @@ class Services:
         if isinstance(path, (str, os.PathLike)):
             source = Path(path)
             if source.is_dir():
-                return _zip_folder(source), "application/zip"
+                return _zip_folder(source, follow_symlinks), "application/zip"
             if not source.is_file():
                 raise local_path_error("path", source, "file")
             if source.stat().st_size == 0:

@@ -9,6 +9,7 @@ generated model classes.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 import os
@@ -42,6 +43,7 @@ from xnat_sdk._server_info import (
     version_numbers,
 )
 from xnat_sdk._transfer_defaults import CHUNK_SIZE, RESUME_ATTEMPTS
+from xnat_sdk._urls import without_session_id
 from xnat_sdk.auth import Credentials
 from xnat_sdk.errors import (
     XNATNoModelError,
@@ -212,10 +214,18 @@ class XNATSession(Walks):
             self.clearcache()
 
     def _invalidate_left(self) -> None:
-        """Try once more the map runs' tokens the server failed to invalidate."""
-        from xnat_sdk._maprun import invalidate, warn_tokens_left
+        """Try once more the map runs' tokens the server failed to invalidate (an interrupt
+        part way keeps the rest, named in the log and a warning, for another disconnect)."""
+        from xnat_sdk._maprun import invalidate_each, warn_tokens_left
 
-        left = [t for t in self._tokens_left if not invalidate(self, t, waits=(0.5,))]
+        waiting = self._tokens_left
+
+        def dead(token: TokenResult) -> None:
+            with contextlib.suppress(ValueError):
+                waiting.remove(token)
+
+        tried = list(waiting)
+        left = invalidate_each(self, tried, dead, "another disconnect", waits=(0.5,))
         self._tokens_left = []
         if left:
             warn_tokens_left(self, left, "none is tried again")
@@ -596,7 +606,7 @@ class XNATSession(Walks):
         raise XNATResponseError("HEAD", path, 310, f"more than {_MAX_REDIRECTS} redirects")
 
     def _redirect_target(self, path: str, response: requests.Response) -> str:
-        location = urljoin(response.url, response.headers.get("Location", ""))
+        location = without_session_id(urljoin(response.url, response.headers.get("Location", "")))
         base = self.server.rstrip("/")
         if not location.startswith(base + "/"):
             raise XNATResponseError(

@@ -198,7 +198,7 @@ def test_map_download_md5(server: LocalXNAT) -> None:
     rows.append(("8 threads", elapsed, f"{_peak_rss_mb():.0f} MB (this process, with server)"))
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=4, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=4, processes=True, dashboard_address="127.0.0.1:0"
         ) as cluster,
         distributed.Client(cluster) as client,
     ):

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -65,6 +66,31 @@ class Cli:
         done = self.run("--format", "csv", *args)
         assert done.returncode == 0, done.stderr
         return list(csv.DictReader(io.StringIO(done.stdout)))
+
+
+def own_address() -> str | None:
+    """An IPv4 address of this machine that is not a loopback one, or None (a UDP socket's
+    connect picks the route's source address and sends nothing)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 9))
+            address = str(probe.getsockname()[0])
+        except OSError:
+            return None
+    return None if address.startswith(("127.", "0.")) else address
+
+
+def this_machine_only(app: Any, address: str) -> Any:
+    """``app`` answering only connections from this machine (their source address is the
+    one it listens on): the network that can reach the address gets 403."""
+
+    def guarded(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("REMOTE_ADDR") != address:
+            start_response("403 Forbidden", [("Content-Length", "0")])
+            return [b""]
+        return app(environ, start_response)
+
+    return guarded
 
 
 def one_line_error(done: subprocess.CompletedProcess[str], code: int = 1) -> str:

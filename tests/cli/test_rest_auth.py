@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from cli_helpers import Cli, one_line_error
+from cli_helpers import Cli, one_line_error, own_address, this_machine_only
+
+from xnat_sdk.testing._server.server import BackgroundServer
 
 
 def test_rest_verbs(cli: Cli, rest: requests.Session, tmp_path: Path) -> None:
@@ -146,3 +148,34 @@ def _refuses(folder: str) -> bool:
     except OSError:
         return True
     return False
+
+
+def test_rest_head_hides_cookie_values(cli: Cli) -> None:
+    cli.server.faults.rotate_session_next(prefix="/data/projects")  # answers a Set-Cookie
+    try:
+        head = cli.json("rest", "head", "/data/projects")
+    finally:
+        cli.server.faults.clear()
+    assert head["status"] == 200
+    assert head["Set-Cookie"].startswith("JSESSIONID=***;") and "Path=/data" in head["Set-Cookie"]
+
+
+def test_a_password_over_plain_http_to_another_address_is_warned_of(cli: Cli) -> None:
+    address = own_address()
+    if address is None:
+        pytest.skip("this machine has no non-loopback IPv4 address")
+    front = BackgroundServer(this_machine_only(cli.server.app, address), address, 0)  # type: ignore[arg-type]
+    front.start()
+    try:
+        done = cli.run("--server", f"http://{address}:{front.port}", "whoami")
+        quiet = cli.run("--server", f"http://{address}:{front.port}", "-q", "whoami")
+    finally:
+        front.stop()
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("xnat-sdk: warning: the password of user 'admin' is sent over ")
+    assert f"plain http to http://{address}:{front.port}" in lines[0]
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    local = cli.run("whoami")  # the loopback server: no warning
+    assert local.returncode == 0 and local.stderr == ""

@@ -352,3 +352,20 @@ def test_flat_download_refuses_paths_that_differ_only_in_case(cli: Cli, tmp_path
     assert "differ only in case" in error and "x.txt" in error and "X.txt" in error
     assert "download without --flat" in error
     assert not out.exists() or _tree(out) == {}
+
+
+def test_upload_refuses_a_link_leading_out_of_the_folder_before_making_anything(
+    cli: Cli, seeded: Seeded, rest: requests.Session, tmp_path: Path
+) -> None:
+    (tmp_path / "id_rsa").write_bytes(b"PRIVATE KEY")
+    folder = tmp_path / "outbox"
+    folder.mkdir()
+    (folder / "a.txt").write_text("one")
+    (folder / "key").symlink_to(tmp_path / "id_rsa")
+    error = one_line_error(cli.run("upload", str(folder), "CLIP/S1/E1/LINKED"))
+    assert "a link leading outside the folder" in error and "--follow-symlinks" in error
+    url = f"{cli.server.url}/data/experiments/{seeded.sessions['E1']}/resources/LINKED"
+    assert rest.get(url, params={"format": "json"}).status_code == 404  # not even made
+    made = cli.json("upload", str(folder), "CLIP/S1/E1/LINKED", "--follow-symlinks")
+    assert made["files"] == 2 and made["bytes"] == len(b"PRIVATE KEY") + 3
+    assert sorted(_files(rest, f"{url}/files")) == ["a.txt", "key"]

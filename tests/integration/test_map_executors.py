@@ -70,7 +70,7 @@ def dask_client() -> Iterator[Any]:
     distributed = pytest.importorskip("distributed")
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=2, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=2, processes=True, dashboard_address="127.0.0.1:0"
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
@@ -912,9 +912,13 @@ def test_ctrl_c_while_the_run_s_token_is_invalidated_leaves_it_to_the_disconnect
             raise KeyboardInterrupt  # as the signal does, in the waiting request
 
         monkeypatch.setattr(services, "invalidate_token", interrupted)
-        with pytest.raises(KeyboardInterrupt):
+        with (
+            pytest.warns(XNATTokenWarning, match="interrupted") as warned,  # named, not lost
+            pytest.raises(KeyboardInterrupt),
+        ):
             session.map_over(where_run, experiments, executor=processes)
         (token,) = tokens.issued
+        assert token.alias in str(warned[0].message)
         assert session._tokens_left == [token]
         assert alias_logs_in(server, token)
     assert_dead(server, token)

@@ -15,7 +15,6 @@ import xnat_sdk
 from xnat_sdk.errors import (
     XNATAuthError,
     XNATConnectionError,
-    XNATError,
     XNATNotFoundError,
     XNATUnsafeArchiveError,
     XNATValueError,
@@ -137,19 +136,20 @@ def test_a_token_issue_whose_answer_was_lost_is_not_sent_again(
         session.services.invalidate_token(token)
 
 
-def test_a_session_id_in_a_redirected_path_stays_out_of_debug_logs(
+def test_a_session_id_in_a_redirect_is_never_sent_back_in_a_url(
     server: LocalXNAT, session: XNATSession, seeded: Seeded, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # Tomcat's URL rewriting puts the session in the path of a redirect's Location
+    # Tomcat's URL rewriting puts the session in the path of a redirect's Location: the SDK
+    # follows it without the session id (the cookie carries the session), so no request
+    # line (access logs, proxies, urllib3's DEBUG lines) holds it
     cookie = session.interface.cookies.get("JSESSIONID")
     assert cookie
     caplog.set_level(logging.DEBUG)
     path = f"/data/projects/{seeded.project}"
     server.faults.redirect_next(f"{path};jsessionid={cookie}?format=json", prefix=path)
-    with pytest.raises(XNATError) as caught:
-        session.get(path, format="json")
-    assert "jsessionid=***" in caplog.text
-    assert cookie not in caplog.text and cookie not in str(caught.value)
+    assert session.get(path, format="json").ok
+    assert "jsessionid" not in caplog.text.lower() and cookie not in caplog.text
+    assert "302" in caplog.text  # the redirect was met
 
 
 def test_invalidating_a_token_sends_no_secret_in_a_url(

@@ -18,7 +18,12 @@ from werkzeug.wrappers import Request, Response
 
 import xnat_sdk
 from xnat_sdk import connection
-from xnat_sdk.errors import XNATConnectionError, XNATInsecureWarning, XNATSSLError
+from xnat_sdk.errors import (
+    XNATConnectionError,
+    XNATInsecureWarning,
+    XNATRedirectError,
+    XNATSSLError,
+)
 from xnat_sdk.testing._server.server import _Server
 from xnat_sdk.testing.local import LocalXNAT
 
@@ -133,9 +138,12 @@ def test_ca_bundle_path_as_verify(https_front: str, certificate: tuple[Path, Pat
         assert "ResultSet" in session.get_json("/data/projects")
 
 
-def test_http_to_https_redirect_is_detected(
-    https_front: str, certificate: tuple[Path, Path]
+def test_an_upgrade_to_https_on_another_port_is_refused_naming_it(
+    https_front: str, certificate: tuple[Path, Path], server: LocalXNAT
 ) -> None:
+    """Tomcat's 8080 -> 8443: another port is another server for credentials (only http on
+    port 80 to https on 443 is followed); the error names where to connect instead."""
+
     @Request.application  # type: ignore[arg-type]
     def upgrade(request: Request) -> Response:
         target = https_front + request.full_path.rstrip("?")
@@ -143,16 +151,20 @@ def test_http_to_https_redirect_is_detected(
 
     front, thread = _serve(upgrade)
     plain = f"http://127.0.0.1:{front.server_port}"  # type: ignore[attr-defined]
+    server.faults.start_recording()
     try:
-        with xnat_sdk.connect(
-            plain, user="admin", password="admin", verify=str(certificate[0])
-        ) as session:
-            assert session.server == https_front
-            assert session.url_for("/data/projects").startswith("https://")
-            assert session.get_json("/data/projects")["ResultSet"] is not None
+        with pytest.raises(XNATRedirectError, match="https on another port") as caught:
+            xnat_sdk.connect(plain, user="admin", password="admin", verify=str(certificate[0]))
     finally:
         front.shutdown()  # type: ignore[attr-defined]
         thread.join()
+    assert caught.value.target == https_front + "/data/JSESSION"
+    assert "connect to it directly" in str(caught.value) and https_front in str(caught.value)
+    assert server.faults.recorded() == []  # nothing went through the https front
+    with xnat_sdk.connect(
+        https_front, user="admin", password="admin", verify=str(certificate[0])
+    ) as session:  # named directly, it works
+        assert session.server == https_front
 
 
 def test_https_login_redirected_to_plain_http_is_refused(

@@ -114,7 +114,8 @@ def test_upload_dir_methods(
     for rel, data in content.items():
         (source / rel).parent.mkdir(parents=True, exist_ok=True)
         (source / rel).write_bytes(data)
-    (source / "link").symlink_to(source / "top.txt")  # links are not uploaded
+    (source / "link").symlink_to(source / "top.txt")  # a link inside: followed
+    content["link"] = b"top"
     resource.upload_dir(source, method=method)
     stored = _remote(server, resource)
     assert {k: _sha(v) for k, v in stored.items()} == {k: _sha(v) for k, v in content.items()}

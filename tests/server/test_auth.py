@@ -25,6 +25,26 @@ def test_basic_auth_sets_session_cookie(xnat_url: str) -> None:
     assert r2.text == "User 'admin' is logged in"
 
 
+def test_path_parameters_leave_the_path_and_a_jsessionid_one_names_the_session(
+    xnat_url: str, xnat_project: str
+) -> None:
+    """Tomcat (``CoyoteAdapter.parsePathParameters``): every ``;name=value`` of the raw URI
+    is cut out of the path before routing; ``jsessionid`` is URL session tracking."""
+    sid = requests.get(f"{xnat_url}/data/JSESSION", auth=("admin", "admin")).text
+    path = f"/data/projects/{xnat_project}"
+    assert requests.get(f"{xnat_url}{path}?format=json").status_code == 401
+    by_url = requests.get(f"{xnat_url}{path};jsessionid={sid}?format=json")
+    assert by_url.status_code == 200, by_url.text[:200]
+    assert by_url.json()["items"][0]["data_fields"]["ID"] == xnat_project
+    assert "JSESSIONID" not in by_url.cookies  # the session exists: no new cookie
+    other = requests.get(f"{xnat_url}/data;v=1/projects;x/{xnat_project}", auth=("admin", "admin"))
+    assert other.status_code == 200
+    # an encoded semicolon is part of the name, not a separator
+    encoded = requests.get(f"{xnat_url}{path}%3Bjsessionid={sid}", auth=("admin", "admin"))
+    assert encoded.status_code == 404
+    assert requests.get(f"{xnat_url}{path}%3Bjsessionid={sid}").status_code == 401
+
+
 def test_bad_credentials_are_401_with_challenge(xnat_url: str) -> None:
     r = requests.get(f"{xnat_url}/data/projects", auth=("admin", "wrong"))
     assert r.status_code == 401

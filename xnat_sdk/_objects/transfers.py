@@ -39,6 +39,7 @@ from xnat_sdk.progress import ProgressCallback, TransferProgress
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
+    from xnat_sdk.archives import Links
     from xnat_sdk.bulk import DownloadReport, Verify
     from xnat_sdk.listings import Listing, RemoteFile
     from xnat_sdk.session import Timeout, XNATSession
@@ -404,12 +405,18 @@ class ResourceTransfers(_ZipDownloads):
         method: str = "tgz_file",
         *,
         verbose: bool = False,
+        follow_symlinks: bool = False,
     ) -> None:
         """Upload every regular file below ``directory`` keeping relative paths.
 
         ``method``: ``per_file`` (one request per file), ``tar_memory``/``tgz_memory`` (one
         archive built in memory), ``tar_file``/``tgz_file`` (one archive in a temporary
         file, the default); archives are unpacked by the server.
+
+        Symbolic links resolving inside ``directory`` are followed (the file they point to
+        is sent under the link's name); one leading outside it raises
+        :class:`~xnat_sdk.errors.XNATLinkOutsideError` before anything is sent (a link to
+        ``~/.ssh/id_rsa`` would send that file), unless ``follow_symlinks=True``.
         """
         import tempfile
 
@@ -427,8 +434,9 @@ class ResourceTransfers(_ZipDownloads):
             )
         session = _session_of(self)
         try:
+            links: Links = "all" if follow_symlinks else "inside"
             if method == "per_file":
-                self._upload_per_file(folder, overwrite, verbose)
+                self._upload_per_file(folder, overwrite, verbose, links)
                 return
             gzip = method.startswith("tgz")
             name = "upload.tar.gz" if gzip else "upload.tar"
@@ -438,7 +446,7 @@ class ResourceTransfers(_ZipDownloads):
             with buffer_:
                 # A file that cannot be read raises naming it; writing fails in the spill file.
                 with _local_files(tempfile.gettempdir(), "writing the temporary archive"):
-                    write_tar(folder, buffer_, gzip=gzip, compresslevel=None)
+                    write_tar(folder, buffer_, gzip=gzip, compresslevel=None, links=links)
                     buffer_.seek(0)
                 upload(
                     session,
@@ -451,7 +459,7 @@ class ResourceTransfers(_ZipDownloads):
         finally:
             self._after_write()
 
-    def _upload_per_file(self, folder: Path, overwrite: bool, verbose: bool) -> None:
+    def _upload_per_file(self, folder: Path, overwrite: bool, verbose: bool, links: Links) -> None:
         """One request per file, a few at a time (XNAT serves them in parallel; over a
         network with latency this is much faster than one after the other)."""
         import tarfile
@@ -463,7 +471,7 @@ class ResourceTransfers(_ZipDownloads):
 
         session = _session_of(self)
         files = []
-        for path, rel in iter_files(folder):
+        for path, rel in iter_files(folder, links=links):
             check_remotepath(rel)
             with _local_files(path, "reading the file's size"):
                 files.append((path, rel, path.stat().st_size))

@@ -7,8 +7,9 @@ are accepted after it as well (``xnat-sdk ls P --format json``), except by ``gen
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -70,15 +71,16 @@ class Runtime:
             warnings.simplefilter("ignore", xnat_sdk.XNATInsecureWarning)
             self.output.message("xnat-sdk: warning: --insecure: TLS certificates are not checked")
         try:
-            return xnat_sdk.connect(
-                self.server,
-                user=self.user,
-                password=self.password,
-                verify=not self.insecure,
-                netrc_file=self.netrc,
-                loglevel=logging.DEBUG if self.verbose else None,
-                **extra,
-            )
+            with _plain_http_noted(self.output):
+                return xnat_sdk.connect(
+                    self.server,
+                    user=self.user,
+                    password=self.password,
+                    verify=not self.insecure,
+                    netrc_file=self.netrc,
+                    loglevel=logging.DEBUG if self.verbose else None,
+                    **extra,
+                )
         except xnat_sdk.XNATNoPasswordError as exc:  # the remedy in the command's words
             raise click.ClickException(
                 f"no password for user {exc.user!r}: give --password, set XNAT_PASS or add "
@@ -97,6 +99,31 @@ class Runtime:
         if self._session is not None:
             session, self._session = self._session, None
             session.disconnect()
+
+
+@contextlib.contextmanager
+def _plain_http_noted(output: Output) -> Iterator[None]:
+    """The SDK's :class:`~xnat_sdk.errors.XNATPlainHTTPWarning` as one line of the command's
+    own (it would name a line of the SDK's source); every other warning as it was."""
+    import warnings
+
+    from xnat_sdk.errors import XNATPlainHTTPWarning
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", XNATPlainHTTPWarning)
+            yield
+    finally:
+        for item in caught:
+            found = item.message
+            if not isinstance(found, XNATPlainHTTPWarning):
+                warnings.warn_explicit(found, item.category, item.filename, item.lineno)
+                continue
+            output.message(
+                f"xnat-sdk: warning: {found.sent} is sent over plain http to {found.server}, "
+                "which is not this machine: anyone on the network path can read it; use "
+                "https:// (--quiet hides this line)"
+            )
 
 
 def _isatty(stream: Any) -> bool:

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from xnat_sdk._urls import redact_headers
 from xnat_sdk.cli._app import Runtime, command, pass_runtime, root
 
 __all__: list[str] = []
@@ -48,8 +49,8 @@ def _verb(name: str, what: str, data: bool) -> None:
         if source is not None:
             extra["data"] = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
         response = getattr(runtime.session(), name)(path, **extra)
-        if name == "head":
-            headers = dict(response.headers)
+        if name == "head":  # cookie values (the session id) hidden: output gets shared
+            headers = redact_headers(response.headers)
             runtime.output.record({"status": response.status_code, **headers})
             return
         sys.stdout.buffer.write(response.content)

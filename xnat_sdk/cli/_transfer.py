@@ -2,25 +2,50 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from xnat_sdk.cli._addresses import ADDRESS_HELP, Address, parse_address, resolve
 from xnat_sdk.cli._app import Runtime, command, pass_runtime, root
 
+if TYPE_CHECKING:
+    from xnat_sdk.archives import Links
+
 __all__: list[str] = []
 
 
-def _summary(folder: Path) -> tuple[int, int]:
+def _summary(folder: Path, links: Links = "skip") -> tuple[int, int]:
+    """The number and bytes of the files below ``folder`` (the files an upload of it sends
+    with ``links="inside"`` or ``"all"``: a link leading out refused by the first)."""
+    from xnat_sdk.archives import iter_files
+
     files = size = 0
-    for path in folder.rglob("*"):
-        if path.is_file():
-            files += 1
-            size += path.stat().st_size
+    for path, _ in iter_files(folder, links=links):
+        files += 1
+        size += path.stat().st_size
     return files, size
+
+
+_FOLLOW_HELP = "send what symbolic links leading outside the folder point to (refused otherwise)"
+
+
+@contextlib.contextmanager
+def _links_in_words() -> Iterator[None]:
+    """A link leading outside an uploaded folder, with the command's option as remedy."""
+    from xnat_sdk.errors import XNATLinkOutsideError
+
+    try:
+        yield
+    except XNATLinkOutsideError as exc:
+        raise click.ClickException(
+            f"{exc.path}: a link leading outside the folder, to {exc.target}: nothing was "
+            "sent (give --follow-symlinks to send what links point to)"
+        ) from exc
 
 
 def _scan_resources(obj: Any, level: str, resource: str, scan_type: str | None) -> list[Any]:
@@ -239,6 +264,7 @@ def _resource_for_upload(runtime: Runtime, address: str) -> tuple[Any, bool]:
     help="how a folder is sent",
 )
 @click.option("--name", help="remote path of an uploaded file (default: its name)")
+@click.option("--follow-symlinks", is_flag=True, help=_FOLLOW_HELP)
 @pass_runtime
 def upload(
     runtime: Runtime,
@@ -248,23 +274,33 @@ def upload(
     extract: bool,
     method: str,
     name: str | None,
+    follow_symlinks: bool,
 ) -> None:
     """``xnat-sdk upload LOCAL ADDRESS/RESOURCE``."""
     from xnat_sdk.errors import XNATFileExistsError
 
     if local.is_dir() and (extract or name):
         raise click.UsageError("--extract and --name are for a file, not a folder")
+    with _links_in_words():  # a link leading out is refused before the resource is made
+        links: Links = "all" if follow_symlinks else "inside"
+        files, size = _summary(local, links) if local.is_dir() else (1, 0)
     resource, created = _resource_for_upload(runtime, address)
     verbose = not runtime.quiet
     try:
         if local.is_dir():
-            resource.upload_dir(local, overwrite=overwrite, method=method, verbose=verbose)
-            files, size = _summary(local)
+            with _links_in_words():
+                resource.upload_dir(
+                    local,
+                    overwrite=overwrite,
+                    method=method,
+                    verbose=verbose,
+                    follow_symlinks=follow_symlinks,
+                )
         else:
             resource.upload(
                 local, name or local.name, overwrite=overwrite, extract=extract, verbose=verbose
             )
-            files, size = 1, local.stat().st_size
+            size = local.stat().st_size
     except XNATFileExistsError as exc:  # the SDK's remedy names its keyword, not our option
         raise click.ClickException(exc.with_remedy("give --overwrite to replace it")) from exc
     runtime.output.record(
@@ -290,6 +326,7 @@ def upload(
 @click.option(
     "--overwrite", type=click.Choice(["none", "append", "delete"]), help="existing session"
 )
+@click.option("--follow-symlinks", is_flag=True, help=_FOLLOW_HELP)
 @pass_runtime
 def import_(
     runtime: Runtime,
@@ -299,20 +336,23 @@ def import_(
     experiment: str | None,
     destination: str | None,
     overwrite: str | None,
+    follow_symlinks: bool,
 ) -> None:
     """``xnat-sdk import FILE_OR_DIR --project P``."""
     from xnat_sdk.prearchive import PrearchiveSession
 
     if destination is not None:
         destination = f"{destination}/projects/{project}"
-    result = runtime.session().services.import_(
-        os.fspath(source),
-        project=project,
-        subject=subject,
-        experiment=experiment,
-        destination=destination,
-        overwrite=overwrite,
-    )
+    with _links_in_words():
+        result = runtime.session().services.import_(
+            os.fspath(source),
+            project=project,
+            subject=subject,
+            experiment=experiment,
+            destination=destination,
+            overwrite=overwrite,
+            follow_symlinks=follow_symlinks,
+        )
     where = "prearchive" if isinstance(result, PrearchiveSession) else "archive"
     label = result.label if isinstance(result, PrearchiveSession) else getattr(result, "label", "")
     runtime.output.record(

@@ -41,10 +41,11 @@ __all__ = [
 
 
 def quote_path(path: str) -> str:
-    """``path`` with every segment percent-encoded (spaces, ``#``, ``?``, ``%``, ``+``,
-    unicode); the ``/`` separators are kept. (XNAT URL-decodes a scan ID: a ``+`` left as
+    """``path`` with every segment percent-encoded (spaces, ``#``, ``?``, ``%``, ``+``, ``;``
+    (Tomcat cuts ``;name=value`` path parameters out of the path), unicode); the ``/``
+    separators are kept. (XNAT URL-decodes a scan ID: a ``+`` left as
     it is would name the scan with a space there.)"""
-    return "/".join(quote(segment, safe="!$&'()*,;=:@~-._") for segment in path.split("/"))
+    return "/".join(quote(segment, safe="!$&'()*,=:@~-._") for segment in path.split("/"))
 
 
 def file_request_path(uri: str) -> str:
@@ -60,10 +61,11 @@ def file_request_path(uri: str) -> str:
 
 def quote_uri(uri: str) -> str:
     """A REST URI made safe to send: characters that are not allowed in a URL path (spaces,
-    ``#``, unicode ...) are percent-encoded, existing ``%XX`` escapes and a ``?query`` part
-    are kept (for raw names use :func:`quote_path`)."""
+    ``#``, unicode ...) and ``;`` (Tomcat cuts path parameters out) are percent-encoded,
+    existing ``%XX`` escapes and a ``?query`` part are kept (for raw names use
+    :func:`quote_path`)."""
     path, sep, query = uri.partition("?")
-    return quote(path, safe="/%!$&'()*+,;=:@~-._") + sep + query
+    return quote(path, safe="/%!$&'()*+,=:@~-._") + sep + query
 
 
 def check_remotepath(remotepath: str) -> str:

@@ -13,11 +13,13 @@ Plugging in a module (for the engineers adding endpoints):
 4. Add its dotted name to :data:`ROUTE_MODULES`. A listed module that cannot be found is an
    error naming it (:func:`build_app` raises ``ImportError``).
 
-Request flow: fault injection (delay, forced 5xx) -> ``/REST`` normalisation -> routing
-(404/405) -> authentication (basic, alias token, JSESSIONID cookie; 401 on bad credentials
-or a dead session cookie; no credentials = guest) -> handler -> cookies
-(``JSESSIONID`` when a session was created, ``SESSION_EXPIRATION_TIME`` on every
-authenticated answer) -> fault injection on the body (dropped connection).
+Request flow: Tomcat's path parameters (every ``;name=value`` leaves the path; a
+``;jsessionid=`` one names the session) -> fault injection (delay, forced 5xx) -> ``/REST``
+normalisation -> routing (404/405) -> authentication (basic, alias token, JSESSIONID cookie
+or path parameter; 401 on bad credentials or a dead session cookie; no credentials = guest)
+-> handler -> cookies (``JSESSIONID`` when a session was created,
+``SESSION_EXPIRATION_TIME`` on every authenticated answer) -> fault injection on the body
+(dropped connection).
 """
 
 from __future__ import annotations
@@ -34,7 +36,11 @@ from typing import TYPE_CHECKING
 
 from werkzeug.wrappers import Request, Response
 
-from xnat_sdk.testing._server.authentication import authenticate, finish_response
+from xnat_sdk.testing._server.authentication import (
+    authenticate,
+    finish_response,
+    take_path_parameters,
+)
 from xnat_sdk.testing._server.context import RequestContext
 from xnat_sdk.testing._server.faults import Faults
 from xnat_sdk.testing._server.render import restlet_status_page
@@ -140,6 +146,7 @@ class XNATApp:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Answer one WSGI request."""
+        take_path_parameters(environ)  # as Tomcat does, before anything reads the path
         request = Request(environ)
         path = normalise_path(request.path)
         faults = self.state.faults

@@ -21,12 +21,46 @@ import base64
 import secrets
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 from werkzeug.wrappers import Request, Response
 
 from xnat_sdk.testing._server.routing import AuthMode, HttpError
 from xnat_sdk.testing._server.state import ServerState
 from xnat_sdk.testing._server.store import GUEST, Store, User
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+
+URL_SESSION = "xnat.url_session"
+"""The environ key of a session id a request named in a ``;jsessionid=`` path parameter."""
+
+
+def take_path_parameters(environ: WSGIEnvironment) -> None:
+    """Tomcat's path parameters (``CoyoteAdapter.parsePathParameters``): every ``;name=value``
+    of a path segment in the raw, still encoded URI (``%3B`` is no separator) is removed
+    before the path is decoded and routed, and a ``jsessionid`` one names the session
+    (Tomcat's URL session tracking, on by default and not switched off in XNAT's
+    ``web.xml``), which a ``JSESSIONID`` cookie overrides."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw is None:
+        return
+    path = str(raw).encode("latin-1").decode("utf-8", "replace").partition("?")[0]
+    if not path.startswith("/") and "://" in path:  # absolute-form request target
+        path = "/" + path.split("://", 1)[1].partition("/")[2]
+    if ";" not in path:
+        return
+    kept: list[str] = []
+    for segment in path.split("/"):
+        name, _, parameters = segment.partition(";")
+        kept.append(name)
+        for parameter in parameters.split(";") if parameters else ():
+            key, _, value = parameter.partition("=")
+            if key == "jsessionid" and value and URL_SESSION not in environ:
+                environ[URL_SESSION] = value
+    environ["PATH_INFO"] = unquote("/".join(kept)).encode("utf-8").decode("latin-1")
+
 
 __all__ = [
     "AuthResult",
@@ -123,7 +157,7 @@ def authenticate(state: ServerState, request: Request, mode: AuthMode, path: str
     if mode == "none":
         return AuthResult(GUEST)
     store = state.store
-    cookie = request.cookies.get("JSESSIONID")
+    cookie = request.cookies.get("JSESSIONID") or request.environ.get(URL_SESSION)
     creds = _basic(request)
     if creds is not None:
         login, password = creds

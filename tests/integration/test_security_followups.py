@@ -1,0 +1,252 @@
+"""The leftovers of a security review, each over HTTP against the local server: credentials
+over plain http to another machine, redirects to another port, session ids in URLs."""
+
+from __future__ import annotations
+
+import _thread
+import os
+import threading
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+import xnat_sdk
+from xnat_sdk._http import Origin
+from xnat_sdk._urls import plain_http_off_machine
+from xnat_sdk.auth import Credentials
+from xnat_sdk.connection import _warn_plain_http
+from xnat_sdk.errors import (
+    XNATAuthError,
+    XNATLinkOutsideError,
+    XNATPlainHTTPWarning,
+    XNATTokenWarning,
+)
+from xnat_sdk.services import TokenResult
+from xnat_sdk.testing.local import LocalXNAT
+
+if TYPE_CHECKING:
+    from conftest import Seeded
+
+    from xnat_sdk.session import XNATSession
+
+
+@pytest.fixture
+def lan_url(server: LocalXNAT, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A server off this machine over plain http, reached without leaving it: the
+    environment's proxy is the local server (which answers a proxied request, its target in
+    absolute form, itself), so every byte goes to 127.0.0.1 while the SDK is asked for
+    another host. (``.invalid`` never resolves: nothing goes out if the proxy is not used.)"""
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", server.url)
+    monkeypatch.setenv("http_proxy", server.url)
+    return "http://xnat.invalid"
+
+
+@pytest.mark.parametrize(
+    ("url", "exposed"),
+    [
+        ("http://127.0.0.1:8080", False),
+        ("http://127.3.4.5", False),
+        ("http://localhost:8080/xnat", False),
+        ("http://LOCALHOST.", False),
+        ("http://[::1]:8080", False),
+        ("http://[::ffff:127.0.0.1]", False),
+        ("https://xnat.example.org", False),
+        ("https://192.0.2.7", False),
+        ("http://xnat.example.org", True),
+        ("http://192.0.2.7:8080", True),
+        ("http://[fe80::1]", True),
+        ("http://localhost.example.org", True),
+        ("http://0.0.0.0:8080", True),
+    ],
+)
+def test_what_counts_as_plain_http_off_this_machine(url: str, exposed: bool) -> None:
+    assert plain_http_off_machine(url) is exposed
+
+
+def test_a_password_or_token_over_plain_http_to_another_address_warns(lan_url: str) -> None:
+    with pytest.warns(XNATPlainHTTPWarning) as caught:
+        session = xnat_sdk.connect(lan_url, user="admin", password="admin")
+    with session:
+        (warning,) = caught
+        assert isinstance(warning.message, XNATPlainHTTPWarning)
+        assert warning.message.server == lan_url
+        assert warning.message.sent == "the password of user 'admin'"
+        assert "XNATPlainHTTPWarning" in str(warning.message)  # how to silence it
+        assert warning.filename == __file__  # the caller's line, not the SDK's
+        token = session.services.issue_token()
+    with (
+        pytest.warns(XNATPlainHTTPWarning, match="secret of an alias token") as caught,
+        xnat_sdk.connect(lan_url, user=token.alias, password=token.secret) as by_token,
+    ):
+        by_token.services.invalidate_token(token)
+    assert token.secret not in str(caught[0].message)
+
+
+def test_guests_and_loopback_servers_never_warn(lan_url: str, server: LocalXNAT) -> None:
+    local = server.url.replace("127.0.0.1", "localhost")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", XNATPlainHTTPWarning)
+        for url in (server.url, local):
+            with xnat_sdk.connect(url, user="admin", password="admin") as session:
+                assert session.logged_in_user == "admin"
+        xnat_sdk.connect(lan_url).disconnect()  # nothing secret is sent
+
+
+@pytest.mark.parametrize(
+    ("start", "target", "followed"),
+    [
+        ("http://xnat.org", "http://xnat.org:80/data", True),
+        ("http://xnat.org", "https://xnat.org/data", True),  # the standard upgrade
+        ("http://xnat.org:8080", "https://xnat.org:8443/data", False),  # Tomcat's
+        ("http://xnat.org:8080", "https://xnat.org/data", False),
+        ("http://xnat.org", "https://xnat.org:8443/data", False),
+        ("https://xnat.org", "https://xnat.org:8443/data", False),
+        ("https://xnat.org", "http://xnat.org/data", False),
+        ("http://xnat.org", "https://www.xnat.org/data", False),
+    ],
+)
+def test_credentials_follow_a_redirect_only_to_the_origin_named(
+    start: str, target: str, followed: bool
+) -> None:
+    assert Origin.of(start).may_go_to(Origin.of(target)) is followed
+
+
+def test_names_with_semicolons_survive_tomcat_path_parameters(
+    session: XNATSession, seeded: Seeded, tmp_path: Path
+) -> None:
+    """Tomcat cuts ``;name=value`` out of a raw path: the SDK sends ``;`` as ``%3B``."""
+    resource = session.experiments[seeded.sessions["E1"]].resources.create("SEMI")
+    resource.upload(b"semicolon", "a;b=c.txt")
+    assert sorted(resource.files.keys()) == ["a;b=c.txt"]
+    resource.files["a;b=c.txt"].download(tmp_path / "got.txt", verbose=False)
+    assert (tmp_path / "got.txt").read_bytes() == b"semicolon"
+
+
+@pytest.fixture
+def linked_folder(tmp_path: Path) -> Path:
+    """``data/`` holding a file, a link to it, a linked sub-folder inside, and a link to a
+    'private key' outside ``data/``."""
+    secret = tmp_path / "home" / ".ssh"
+    secret.mkdir(parents=True)
+    (secret / "id_rsa").write_bytes(b"PRIVATE KEY")
+    data = tmp_path / "data"
+    (data / "sub").mkdir(parents=True)
+    (data / "sub" / "a.txt").write_bytes(b"a")
+    (data / "alias.txt").symlink_to("sub/a.txt")
+    (data / "again").symlink_to("sub", target_is_directory=True)
+    (data / "loop").symlink_to(".", target_is_directory=True)
+    (data / "key").symlink_to(secret / "id_rsa")
+    return data
+
+
+@pytest.mark.parametrize("method", ["per_file", "tgz_file"])
+def test_an_upload_refuses_a_link_leading_outside_the_folder_before_sending(
+    server: LocalXNAT, session: XNATSession, seeded: Seeded, linked_folder: Path, method: str
+) -> None:
+    resource = session.experiments[seeded.sessions["E1"]].resources.create(f"LINK_{method}")
+    server.faults.start_recording()
+    with pytest.raises(XNATLinkOutsideError) as caught:
+        resource.upload_dir(linked_folder, method=method)
+    assert server.faults.recorded() == []  # nothing reached the server
+    assert caught.value.path == str(linked_folder / "key")
+    assert caught.value.target == os.path.realpath(linked_folder.parent / "home/.ssh/id_rsa")
+    assert "follow_symlinks=True" in str(caught.value)
+    resource.upload_dir(linked_folder.parent / "home", method=method)  # fine: no links
+    assert sorted(resource.files.keys()) == [".ssh/id_rsa"]
+
+
+def test_links_inside_the_folder_are_followed_and_outside_ones_when_asked(
+    session: XNATSession, seeded: Seeded, linked_folder: Path, tmp_path: Path
+) -> None:
+    experiment = session.experiments[seeded.sessions["E1"]]
+    asked = experiment.resources.create("LINK_ASKED")
+    asked.upload_dir(linked_folder, method="per_file", follow_symlinks=True)
+    assert sorted(asked.files.keys()) == ["again/a.txt", "alias.txt", "key", "sub/a.txt"]
+    asked.files["key"].download(tmp_path / "key", verbose=False)
+    assert (tmp_path / "key").read_bytes() == b"PRIVATE KEY"
+    (linked_folder / "key").unlink()
+    inside = experiment.resources.create("LINK_INSIDE")
+    inside.upload_dir(linked_folder, method="tgz_file")
+    assert sorted(inside.files.keys()) == ["again/a.txt", "alias.txt", "sub/a.txt"]
+
+
+def test_an_import_of_a_folder_refuses_a_link_leading_outside_it(
+    server: LocalXNAT, session: XNATSession, seeded: Seeded, linked_folder: Path
+) -> None:
+    server.faults.start_recording()
+    with pytest.raises(XNATLinkOutsideError, match="id_rsa"):
+        session.services.import_dir(linked_folder, project=seeded.project)
+    assert server.faults.recorded() == []
+
+
+def _interrupt_soon(seconds: float) -> threading.Timer:
+    """A Ctrl-C in the main thread ``seconds`` from now (while an invalidation waits)."""
+    timer = threading.Timer(seconds, _thread.interrupt_main)
+    timer.start()
+    return timer
+
+
+def test_a_second_ctrl_c_while_invalidating_a_runs_tokens_loses_no_record(
+    server: LocalXNAT, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from xnat_sdk import _maprun
+
+    monkeypatch.setattr(_maprun, "_INVALIDATE_WAITS", (0.4, 0.4))
+    invalidate = "/data/services/tokens/invalidate"
+    session = xnat_sdk.connect(server.url, user="admin", password="admin")
+    grant = _maprun._Grant(session, len, (), {})
+    grant.task()
+    grant._renew(0.0)  # a run long enough to hold two tokens
+    tokens = list(grant.issued)
+    server.faults.fail_next(100, status=500, prefix=invalidate)  # a server slow to agree
+    timer = _interrupt_soon(0.1)  # the second Ctrl-C: the first ended the run
+    with (
+        pytest.warns(XNATTokenWarning, match="interrupted") as warned,
+        pytest.raises(KeyboardInterrupt) as caught,
+    ):
+        grant.close()
+    timer.join()
+    notes = "\n".join(getattr(caught.value, "__notes__", []))
+    for token in tokens:
+        for text in (notes, str(warned[0].message), caplog.text):
+            assert token.alias in text and token.secret not in text
+        assert alias_logs_in(server, token)
+    assert session._tokens_left == tokens  # the disconnect still has them
+    timer = _interrupt_soon(0.1)  # ... and a Ctrl-C during that one keeps them too
+    with pytest.warns(XNATTokenWarning), pytest.raises(KeyboardInterrupt):
+        session.disconnect()
+    timer.join()
+    assert session._tokens_left == tokens
+    server.faults.clear()
+    session.disconnect()
+    for token in tokens:
+        assert not alias_logs_in(server, token)
+
+
+def alias_logs_in(server: LocalXNAT, token: TokenResult) -> bool:
+    try:
+        xnat_sdk.connect(server.url, user=token.alias, password=token.secret).disconnect()
+    except XNATAuthError:
+        return False
+    return True
+
+
+def test_a_password_to_a_loopback_server_through_a_proxy_elsewhere_warns() -> None:
+    """The proxy carries the password in clear text over the network. (Decided before the
+    login is sent; a proxy off this machine cannot be reached by the tests.)"""
+    local = "http://127.0.0.1:8080"
+    with pytest.warns(XNATPlainHTTPWarning, match="through the proxy") as caught:
+        _warn_plain_http(
+            local, Credentials("admin", "admin", "arguments"), "http://proxy.invalid:3128"
+        )
+    warning = caught[0].message
+    assert isinstance(warning, XNATPlainHTTPWarning)
+    assert warning.server == f"{local} through the proxy http://proxy.invalid:3128"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", XNATPlainHTTPWarning)
+        _warn_plain_http(local, Credentials("admin", "admin", "arguments"), "http://127.0.0.1:3128")
+        _warn_plain_http(local, Credentials("admin", "admin", "arguments"), None)
