@@ -13,7 +13,7 @@ import requests
 import xnat_sdk
 from tests.integration.conftest import RequestLog
 from xnat_sdk.archives import SDK_FILES
-from xnat_sdk.errors import XNATConflictError, XNATValidationError
+from xnat_sdk.errors import XNATConflictError, XNATServerError, XNATValidationError
 from xnat_sdk.mapping import FilterFunctions, create_filter_funcs
 from xnat_sdk.models import ExperimentData, MrScanData, MrSessionData
 from xnat_sdk.search import col
@@ -113,6 +113,32 @@ def test_share_again_with_a_new_label_relabels_the_share(
         assert labels == ["SECOND"]
         with pytest.raises(XNATConflictError, match="Already assigned"):
             experiment.share(other)
+
+
+def test_a_share_without_a_label(server: LocalXNAT, xnat_project: str) -> None:
+    """XNAT stores no label for it: the sharing project lists the objects under their own
+    labels, and reaches them there by accession ID (the SDK's listings bind them so) and
+    by no label; a subject's share takes a label later, an experiment's cannot (XNAT
+    fails, 500), which the error says."""
+    other = f"{xnat_project}_B"
+    server.seed_project(other)
+    server.seed_subject(xnat_project, "SUBJ")
+    server.seed_session(xnat_project, "SUBJ", "SESS")
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as session:
+        subject = session.projects[xnat_project].subjects["SUBJ"]
+        experiment = subject.experiments["SESS"]
+        subject.share(other)
+        experiment.share(other)
+        seen = session.projects[other].subjects["SUBJ"]
+        shared = seen.experiments["SESS"]
+        assert (seen.id, shared.id) == (subject.id, experiment.id)
+        assert (shared.label, shared.project) == ("SESS", other)
+        assert shared.data["label"] == "SESS"  # its document: its own label
+        with pytest.raises(XNATServerError, match="cannot give a label") as failed:
+            experiment.share(other, label="SESS_B")
+        assert failed.value.status == 500
+        subject.share(other, label="SUBJ_B")
+        assert session.projects[other].subjects["SUBJ_B"].id == subject.id
 
 
 def test_walks_and_downloads_reach_a_session_shared_without_its_subject(
