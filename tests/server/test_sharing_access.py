@@ -149,6 +149,7 @@ def test_a_share_made_without_a_label_has_none(
     xml = ET.fromstring(admin.get(f"{data}/experiments/{eid}", params={"format": "xml"}).content)
     (element,) = xml.iter(f"{_XNAT}share")
     assert element.get("label") is None and element.find(f"{_XNAT}label") is None
+    assert element.get("project") == other  # an attribute, as the schema declares it
     listed = rows(admin.get(f"{data}/projects/{other}/experiments"))
     assert sorted((r["ID"], r["label"], r["project"]) for r in listed) == sorted(
         [(eid, "SESS", other), (own, "SESS", other)]
