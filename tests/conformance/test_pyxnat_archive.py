@@ -210,6 +210,32 @@ def test_share_subject_and_experiment(
     assert all(r["ID"] != experiment.id() for r in rest.rows(f"/data/projects/{PQ}/experiments"))
 
 
+def test_a_share_without_a_label(
+    pyx: Any, rest: Rest, server: LocalXNAT, new_project: NewProject
+) -> None:
+    """pyxnat's ``share`` sends the object's own label when given none (a labelled share);
+    a share made without one (XNAT stores no label) pyxnat lists and reads through the
+    sharing project by accession ID (XNAT finds it there by no label)."""
+    PP = _seed_ps01(server, new_project, scans=False)
+    PQ, PR = new_project("PXC"), new_project("PXD")
+    subject = pyx.select.project(PP).subject("PS01")
+    subject.share(PR)
+    assert rest.status(f"/data/projects/{PR}/subjects/PS01") == 200
+    experiment = subject.experiment("PS01_CT1")
+    for path in ("", "/experiments/PS01_CT1"):
+        url = f"{rest.base}/data/projects/{PP}/subjects/PS01{path}/projects/{PQ}"
+        assert rest.http.put(url).status_code == 200
+    assert rest.status(f"/data/projects/{PQ}/experiments/PS01_CT1") == 404  # by label: no
+    assert PQ in subject.shares().get()
+    shared = pyx.select.project(PQ)
+    assert subject.id() in shared.subjects().get()
+    assert experiment.id() in shared.experiments().get()
+    assert shared.subject(subject.id()).label() == "PS01"
+    assert shared.experiment(experiment.id()).label() == "PS01_CT1"
+    experiment.unshare(PQ)
+    assert all(r["ID"] != experiment.id() for r in rest.rows(f"/data/projects/{PQ}/experiments"))
+
+
 def test_delete(pyx: Any, rest: Rest, server: LocalXNAT, new_project: NewProject) -> None:
     PP = new_project("PXA")
     subject = pyx.select.project(PP).subject("PDEL")

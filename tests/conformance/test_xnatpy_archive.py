@@ -206,6 +206,26 @@ def test_share_subject_and_experiment(
     assert xnatpy.projects[XQ].experiments["SHARED01_MR1"].id == experiment.id
 
 
+def test_share_without_a_label(
+    xnatpy: Any, rest: Rest, server: LocalXNAT, new_project: NewProject
+) -> None:
+    """XNAT stores no label then: the sharing project lists the primary labels, and
+    xnatpy reaches the objects there by those labels (its listings key by ``label``)."""
+    _, subject = _subject_with_sessions(
+        server, xnatpy, new_project, ("SUBJ01_MR1", "xnat:mrSessionData")
+    )
+    XQ = new_project("XPC")
+    subject.share(XQ)
+    experiment = subject.experiments["SUBJ01_MR1"]
+    experiment.share(XQ)
+    assert rest.status(f"/data/projects/{XQ}/subjects/SUBJ01") == 404  # by label: no
+    project = xproject(xnatpy, XQ)
+    assert project.subjects["SUBJ01"].id == subject.id
+    assert project.experiments["SUBJ01_MR1"].id == experiment.id
+    assert project.experiments["SUBJ01_MR1"].label == "SUBJ01_MR1"
+    assert project.subjects[subject.id].experiments["SUBJ01_MR1"].id == experiment.id
+
+
 def test_delete_scan_experiment_subject(
     xnatpy: Any, rest: Rest, server: LocalXNAT, new_project: NewProject
 ) -> None:

@@ -11,8 +11,9 @@ import pytest
 import requests
 
 import xnat_sdk
+from tests.integration.conftest import RequestLog
 from xnat_sdk.archives import SDK_FILES
-from xnat_sdk.errors import XNATConflictError, XNATValidationError
+from xnat_sdk.errors import XNATConflictError, XNATServerError, XNATValidationError
 from xnat_sdk.mapping import FilterFunctions, create_filter_funcs
 from xnat_sdk.models import ExperimentData, MrScanData, MrSessionData
 from xnat_sdk.search import col
@@ -112,6 +113,32 @@ def test_share_again_with_a_new_label_relabels_the_share(
         assert labels == ["SECOND"]
         with pytest.raises(XNATConflictError, match="Already assigned"):
             experiment.share(other)
+
+
+def test_a_share_without_a_label(server: LocalXNAT, xnat_project: str) -> None:
+    """XNAT stores no label for it: the sharing project lists the objects under their own
+    labels, and reaches them there by accession ID (the SDK's listings bind them so) and
+    by no label; a subject's share takes a label later, an experiment's cannot (XNAT
+    fails, 500), which the error says."""
+    other = f"{xnat_project}_B"
+    server.seed_project(other)
+    server.seed_subject(xnat_project, "SUBJ")
+    server.seed_session(xnat_project, "SUBJ", "SESS")
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as session:
+        subject = session.projects[xnat_project].subjects["SUBJ"]
+        experiment = subject.experiments["SESS"]
+        subject.share(other)
+        experiment.share(other)
+        seen = session.projects[other].subjects["SUBJ"]
+        shared = seen.experiments["SESS"]
+        assert (seen.id, shared.id) == (subject.id, experiment.id)
+        assert (shared.label, shared.project) == ("SESS", other)
+        assert shared.data["label"] == "SESS"  # its document: its own label
+        with pytest.raises(XNATServerError, match="cannot give a label") as failed:
+            experiment.share(other, label="SESS_B")
+        assert failed.value.status == 500
+        subject.share(other, label="SUBJ_B")
+        assert session.projects[other].subjects["SUBJ_B"].id == subject.id
 
 
 def test_walks_and_downloads_reach_a_session_shared_without_its_subject(
@@ -278,3 +305,50 @@ def test_a_search_in_a_project_builds_its_shared_sessions_there(
         assert (scan.uri, scan.type) == (f"/data/experiments/{shared.id}/scans/1", "T1")
         assert scan.data["type"] == "T1"  # its document, read by its session's accession ID
         assert not session.query(MrScanData).where(lambda s: col(s.project) == project).all()
+
+
+def test_the_archive_folder_of_a_shared_session_is_its_primary_one(
+    server: LocalXNAT, xnat_project: str, tmp_path: Path
+) -> None:
+    """XNAT keeps a session's files under its primary project and its own label
+    (``getArchiveRootPath`` of the primary project, ``getArchiveDirectoryName``: its own
+    label), a subject's under ``{primary}/subjects/{label}``: ``data_dir`` seen through a
+    project it is shared into (under another label, or none) names those, reading each
+    object's document once (none per scan)."""
+    home, other, bare = f"{xnat_project}_H", f"{xnat_project}_S", f"{xnat_project}_U"
+    for project in (home, other, bare):
+        server.seed_project(project)
+    sid = server.seed_subject(home, "SUBJ")
+    server.seed_resource("subject", sid, "NOTES")
+    eid = server.seed_session(home, "SUBJ", "SESS")
+    for number in ("1", "2"):
+        server.seed_scan(eid, number, type="T1")
+    with requests.Session() as admin:
+        admin.auth = ("admin", "admin")
+        base = f"{server.url}/data/projects/{home}/subjects/SUBJ"
+        for url, label in ((base, "SUBJ_B"), (f"{base}/experiments/SESS", "SESS_B")):
+            assert admin.put(f"{url}/projects/{other}", params={"label": label}).ok
+            assert admin.put(f"{url}/projects/{bare}").ok  # no label of its own there
+    folder = tmp_path / home / "arc001" / "SESS"
+    for part in ("SCANS/1", "SCANS/2", "RESOURCES/NOTES"):
+        (folder / part).mkdir(parents=True)
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as connection:
+        connection.mount_data_dir = tmp_path
+        recorder = RequestLog()
+        connection.interface.hooks["response"].append(recorder)
+        for project, subject, label in ((other, "SUBJ_B", "SESS_B"), (bare, "SUBJ", "SESS")):
+            shared = connection.projects[project].subjects[subject]
+            experiment = shared.experiments[label]
+            assert (experiment.project, experiment.label) == (project, label)
+            recorder.requests.clear()
+            assert experiment.data_dir == folder
+            assert [s.data_dir for s in experiment.scans.values()] == [
+                folder / "SCANS" / "1",
+                folder / "SCANS" / "2",
+            ]
+            gets = [url for method, url, _ in recorder.requests if method == "GET"]
+            assert len([u for u in gets if "/scans" not in u]) <= 1, gets
+            resource = shared.resources["NOTES"]
+            assert resource.expected_data_dir == tmp_path / home / "subjects" / "SUBJ" / "NOTES"
+        by_id = connection.projects[bare].experiments[eid]
+        assert by_id.expected_data_dir == folder

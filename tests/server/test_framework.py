@@ -4,6 +4,7 @@ list of route modules."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,24 @@ def test_a_misspelled_route_module_is_an_error_naming_it(
         app.build_app(app.ServerConfig(data_dir=tmp_path / "data"))
     assert err.value.name == name
     assert not (tmp_path / "data").exists()  # refused before the store is opened
+
+
+def test_a_database_of_an_older_version_takes_shares_without_a_label(tmp_path: Path) -> None:
+    """Its ``shares.label`` was NOT NULL (every share stored a label): the store rebuilds
+    the table, keeping its shares and its index, so a share may have no label."""
+    old = sqlite3.connect(str(tmp_path / "xnat.db"))
+    old.executescript(
+        "CREATE TABLE shares(kind TEXT NOT NULL, object_id TEXT NOT NULL, project TEXT NOT NULL,"
+        " label TEXT NOT NULL, PRIMARY KEY(kind, object_id, project));"
+        "CREATE INDEX shares_project ON shares(project, kind);"
+        "INSERT INTO shares VALUES('subject', 'XNAT_S00001', 'B', 'S1');"
+    )
+    old.close()
+    store = Store(tmp_path)
+    with store.tx() as db:
+        db.execute("INSERT INTO shares VALUES('experiment', 'XNAT_E00001', 'B', NULL)")
+    kept = [tuple(r) for r in store.query("SELECT * FROM shares ORDER BY kind")]
+    assert kept == [("experiment", "XNAT_E00001", "B", None), ("subject", "XNAT_S00001", "B", "S1")]
+    indexes = {r[1] for r in store.query("PRAGMA index_list(shares)")}
+    assert "shares_project" in indexes
+    store.close()

@@ -9,6 +9,7 @@ URLs, the site listings and the search for such a user, once, under its primary 
 from __future__ import annotations
 
 import itertools
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from tests.server.conftest import rows
 from xnat_sdk.testing.local import LocalXNAT
 
 _logins = itertools.count(1)
+_XNAT = "{http://nrg.wustl.edu/xnat}"
 
 _SEARCH = (
     '<xdat:bundle xmlns:xdat="http://nrg.wustl.edu/security">'
@@ -118,3 +120,77 @@ def test_a_new_label_for_an_existing_share(
     listed = f"{xnat_server.url}/data/projects/{other}"
     assert [r["label"] for r in rows(admin.get(f"{listed}/subjects"))] == ["SECOND"]
     assert [r["label"] for r in rows(admin.get(f"{listed}/experiments"))] == ["SECOND"]
+
+
+def test_a_share_made_without_a_label_has_none(
+    xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session
+) -> None:
+    """XNAT stores no label for a share made without ``label=`` and checks no label then
+    (``SecureResource.shareExperimentToProject``, ``SubjectResource.handlePut``): the
+    sharing project may hold an object of the same label. Its listings show the primary
+    label (a share's label replaces the row's only when not empty), its ``.../projects``
+    table the accession ID (``getProjectDatas``), its document a share without ``label``;
+    through the sharing project it is found by accession ID, not by the primary label
+    (``Get{Expt,Subject}ByProjectIdentifier`` match the share's own label)."""
+    other = f"{xnat_project}_N"
+    xnat_server.seed_project(other)
+    sid = xnat_server.seed_subject(xnat_project, "SUBJ")
+    eid = xnat_server.seed_session(xnat_project, "SUBJ", "SESS")
+    xnat_server.seed_subject(other, "SUBJ")  # same labels in the sharing project
+    own = xnat_server.seed_session(other, "SUBJ", "SESS")
+    base = f"{xnat_server.url}/data/projects/{xnat_project}/subjects/SUBJ"
+    assert admin.put(f"{base}/projects/{other}").status_code == 200
+    assert admin.put(f"{base}/experiments/SESS/projects/{other}").status_code == 200
+    data = f"{xnat_server.url}/data"
+    doc = admin.get(f"{data}/experiments/{eid}", params={"format": "json"}).json()
+    item = doc["items"][0]
+    (share,) = next(c["items"] for c in item["children"] if c["field"] == "sharing/share")
+    assert share["data_fields"]["project"] == other and "label" not in share["data_fields"]
+    xml = ET.fromstring(admin.get(f"{data}/experiments/{eid}", params={"format": "xml"}).content)
+    (element,) = xml.iter(f"{_XNAT}share")
+    assert element.get("label") is None and element.find(f"{_XNAT}label") is None
+    assert element.get("project") == other  # an attribute, as the schema declares it
+    listed = rows(admin.get(f"{data}/projects/{other}/experiments"))
+    assert sorted((r["ID"], r["label"], r["project"]) for r in listed) == sorted(
+        [(eid, "SESS", other), (own, "SESS", other)]
+    )
+    assert [r["label"] for r in rows(admin.get(f"{data}/projects/{other}/subjects"))] == [
+        "SUBJ",
+        "SUBJ",
+    ]
+    projects = rows(admin.get(f"{data}/experiments/{eid}/projects"))
+    assert [(r["ID"], r["label"]) for r in projects] == [(xnat_project, "SESS"), (other, eid)]
+    projects = rows(admin.get(f"{data}/subjects/{sid}/projects"))
+    assert [(r["ID"], r["label"]) for r in projects] == [(xnat_project, "SUBJ"), (other, sid)]
+    by_label = admin.get(f"{data}/projects/{other}/experiments/SESS", params={"format": "json"})
+    assert by_label.json()["items"][0]["data_fields"]["ID"] == own  # its own, not the share
+    by_id = admin.get(f"{data}/projects/{other}/experiments/{eid}", params={"format": "json"})
+    assert by_id.status_code == 200
+
+
+def test_a_share_without_a_label_is_not_found_by_the_primary_label(
+    xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session
+) -> None:
+    """Through the sharing project, only the accession ID names it; a new label is checked
+    and given to a subject's share (200), while an experiment's fails as in XNAT (500:
+    ``pp.getLabel().equals(newLabel)`` on a share without a label)."""
+    other = f"{xnat_project}_M"
+    xnat_server.seed_project(other)
+    sid = xnat_server.seed_subject(xnat_project, "ALONE")
+    eid = xnat_server.seed_session(xnat_project, "ALONE", "ALONE_MR")
+    xnat_server.seed_subject(other, "TAKEN")
+    base = f"{xnat_server.url}/data/projects/{xnat_project}/subjects/ALONE"
+    for url in (f"{base}/projects/{other}", f"{base}/experiments/ALONE_MR/projects/{other}"):
+        assert admin.put(url).status_code == 200
+    there = f"{xnat_server.url}/data/projects/{other}"
+    for path in ("subjects/ALONE", "experiments/ALONE_MR", "subjects/ALONE/experiments/ALONE_MR"):
+        assert admin.get(f"{there}/{path}", params={"format": "json"}).status_code == 404, path
+    for path in (f"subjects/{sid}", f"experiments/{eid}", f"subjects/{sid}/experiments/{eid}"):
+        assert admin.get(f"{there}/{path}", params={"format": "json"}).status_code == 200, path
+    taken = admin.put(f"{base}/projects/{other}", params={"label": "TAKEN"})
+    assert taken.status_code == 409 and "Label already in use" in taken.text
+    assert admin.put(f"{base}/projects/{other}", params={"label": "NEW"}).status_code == 200
+    assert admin.get(f"{there}/subjects/NEW", params={"format": "json"}).status_code == 200
+    answer = admin.put(f"{base}/experiments/ALONE_MR/projects/{other}", params={"label": "X"})
+    assert answer.status_code == 500
+    assert admin.get(f"{there}/experiments/X", params={"format": "json"}).status_code == 404

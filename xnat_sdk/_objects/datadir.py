@@ -7,6 +7,14 @@ The session's ``mount_data_dir`` comes from ``connect(..., mount_data_dir=...)``
 ``XNAT_DATA`` environment variable. Two layouts, as xnatpy tells them apart: a folder with a
 ``projects`` subfolder is a JupyterHub mount (``projects/{P}/experiments/{label}``),
 otherwise it is XNAT's archive root (``{P}/arc001/{label}/SCANS/{scan}``).
+
+The folder of a session, subject or assessor is in its *primary* project under its own
+label, whatever project it is seen through: XNAT writes it at
+``getArchiveRootPath()`` (the primary project's) + ``getCurrentArchiveFolder()`` (its
+``arc001``) + ``getArchiveDirectoryName()`` (its own label, else its ID; a share's label is
+no folder: ``BaseXnatExperimentdata.getCurrentSessionFolder``). Seen through a project,
+those come from the object's document (read once, the session's cache keeps it), as a
+project's listing tells the sharing project and the share's label.
 """
 
 from __future__ import annotations
@@ -87,12 +95,31 @@ def expected_data_dir(obj: Any) -> Path | None:
     if kind == "project":
         return _project_dir(mount, hub, str(obj.id))
     if kind == "session":
-        # the project's folder from the session's own project ID (no listing to read)
-        base = _project_dir(mount, hub, str(obj.project))
+        project, label = _primary(obj)
+        base = _project_dir(mount, hub, project)
         if hub:
-            return base / "experiments" / str(obj.label)
-        return next(base.glob(f"arc*/{obj.label}"), base / "arc001" / str(obj.label))
+            return base / "experiments" / label
+        return next(base.glob(f"arc*/{label}"), base / "arc001" / label)
     return _below(obj, kind)
+
+
+_THROUGH_PROJECT = re.compile(r"^/data/(?:archive/)?projects/[^/]+/")
+
+
+def _primary(obj: Any) -> tuple[str, str]:
+    """(primary project, own label) of a session, subject or assessor: from its document
+    when loaded; read (one request) when the object is seen through a project, which may be
+    one it is only shared into (its listing answers the share's label, and for a session the
+    sharing project); else (``/data/experiments/{ID}``) its fields are its own."""
+    item = obj._xnat_item
+    if item is None and _THROUGH_PROJECT.match(str(obj.uri)):
+        item = obj._xnat_document()
+    data = (item or {}).get("data_fields") or {}
+    project = data.get("project") or getattr(obj, "project", None)
+    label = data.get("label") or data.get("ID") or getattr(obj, "label", None)
+    if not project or not label:
+        raise XNATValidationError("data_dir", f"cannot tell the archive folder of {obj.uri}")
+    return str(project), str(label)
 
 
 def _project_dir(mount: Path, hub: bool, project: str) -> Path:
@@ -109,7 +136,7 @@ def _below(obj: Any, kind: str) -> Path | None:
     if base is None:
         return None
     if kind == "assessor":
-        return base / "ASSESSORS" / str(obj.label)
+        return base / "ASSESSORS" / _primary(obj)[1]
     found = base / "SCANS" / str(obj.id)
     if not found.exists():
         match = re.match(r"(\d+)-[A-Z][A-Z]\d+$", str(obj.id))
@@ -121,9 +148,13 @@ def _below(obj: Any, kind: str) -> Path | None:
 def _resource_dir(obj: Any, parent: Any) -> Path | None:
     kind = _kind(parent)
     name = "DICOM" if obj.format == "DICOM" else str(obj.label)
-    if kind == "subject":
-        base = expected_data_dir(_parent(parent))
-        return None if base is None else base / "subjects" / str(parent.label) / name
+    if kind == "subject":  # {primary project}/subjects/{its own label}/{resource}
+        mount = parent.xnat_session.mount_data_dir
+        if mount is None or data_dir_type(mount) is DataDirType.NONE:
+            return None
+        project, label = _primary(parent)
+        hub = data_dir_type(mount) is DataDirType.JUPYTER_HUB
+        return _project_dir(mount, hub, project) / "subjects" / label / name
     base = expected_data_dir(parent)
     if base is None:
         return None

@@ -39,6 +39,7 @@ from xnat_sdk.errors import (
     XNATError,
     XNATNoModelError,
     XNATNotFoundError,
+    XNATServerError,
     XNATValidationError,
     XNATValueError,
 )
@@ -415,14 +416,18 @@ class _Shareable(Creatable):
     __slots__ = ()
 
     def share(self, project: str | ProjectBase, label: str | None = None) -> None:
-        """Share this object into another project (optionally under another label); on an
-        object shared there already, ``label`` gives its share that label.
+        """Share this object into another project, under ``label`` there, or without a
+        label of its own (XNAT then stores none: the project lists it under its own label
+        and finds it by its accession ID alone); on an object shared there already,
+        ``label`` gives its share that label.
 
         Sharing it there again without a new label raises
         :class:`~xnat_sdk.errors.XNATConflictError` ("Already assigned"). XNAT saves an
         experiment's new share label and answers that conflict all the same
         (``SubjAssessmentResource.handlePut``): the share's label is then read back (one
-        request) and, when it is ``label``, the call succeeds."""
+        request) and, when it is ``label``, the call succeeds. XNAT cannot label an
+        experiment's share made without a label (it fails, 500): the
+        :class:`~xnat_sdk.errors.XNATServerError` then says so."""
         session = self._xnat_bound_session()
         target = _share_target(project)
         query = {"label": validate_label(label, "label")} if label is not None else None
@@ -431,11 +436,41 @@ class _Shareable(Creatable):
         except XNATConflictError as exc:
             if label is None or not exc.message.startswith("Already assigned"):
                 raise
-            shares = fetch(session, f"{self.uri}/projects").rows()
-            mine = [r for r in shares if target in (r.get("ID"), r.get("Secondary_ID"))]
-            if not any(r.get("label") == label for r in mine):
+            if not any(r.get("label") == label for r in self._shares_in(target)):
                 raise
+        except XNATServerError as exc:
+            hinted = self._unlabelled_share_failure(exc, target, label)
+            if hinted is exc:
+                raise
+            raise hinted from exc
         session.clearcache()
+
+    def _shares_in(self, target: str) -> list[dict[str, Any]]:
+        """The rows of ``{uri}/projects`` naming project ``target`` (its share there)."""
+        rows = fetch(self._xnat_bound_session(), f"{self.uri}/projects").rows()
+        return [r for r in rows if target in (r.get("ID"), r.get("Secondary_ID"))]
+
+    def _unlabelled_share_failure(
+        self, exc: XNATServerError, target: str, label: str | None
+    ) -> XNATServerError:
+        """``exc`` with a hint when it is XNAT failing to label an experiment's share made
+        without a label (``pp.getLabel().equals(newLabel)`` on a null label; the share's
+        row in ``{uri}/projects`` shows the accession ID then: ``getProjectDatas``)."""
+        if label is None:
+            return exc
+        ident = self.uri.rstrip("/").rsplit("/", 1)[-1]
+        try:
+            ids = {ident, str(getattr(self, "id", None) or ident)}
+            unlabelled = any(r.get("label") in ids for r in self._shares_in(target))
+        except XNATError:
+            unlabelled = False
+        if not unlabelled:
+            return exc
+        hint = (
+            f"XNAT cannot give a label to an experiment's share made without one; its share "
+            f"in {target} keeps no label of its own (found there by its accession ID)"
+        )
+        return XNATServerError(exc.method, exc.url, exc.status, exc.message, exc.response, hint)
 
 
 class SubjectBase(TreeDownloads, _Mappable, _HasResources, _HasFields, _Shareable):

@@ -37,6 +37,7 @@ Tables (all created at open, ``CREATE TABLE IF NOT EXISTS``):
 * ``files(id, resource_id, path, size, md5, format, content, tags, mtime)``
 * ``custom_fields(kind, owner_id, name, value)``: custom variables (``fields/field``)
 * ``shares(kind, object_id, project, label)``: subjects/experiments shared into a project
+  (``label`` NULL for a share made without one)
 
 ``data`` columns hold a JSON object of the remaining XNAT fields, keyed by their
 ``data_fields`` path relative to the object's type (``"scanner/manufacturer"``,
@@ -199,15 +200,20 @@ CREATE TABLE IF NOT EXISTS custom_fields(
     value TEXT NOT NULL,
     PRIMARY KEY(kind, owner_id, name)
 );
+"""
+
+#: a share's label is NULL when it was made without one (XNAT stores none)
+_SHARES_DDL = """
 CREATE TABLE IF NOT EXISTS shares(
     kind TEXT NOT NULL,
     object_id TEXT NOT NULL,
     project TEXT NOT NULL,
-    label TEXT NOT NULL,
+    label TEXT,
     PRIMARY KEY(kind, object_id, project)
 );
 CREATE INDEX IF NOT EXISTS shares_project ON shares(project, kind);
 """
+SCHEMA += _SHARES_DDL
 
 
 @dataclass(frozen=True)
@@ -268,6 +274,7 @@ class Store:
         self._db.execute("PRAGMA foreign_keys=OFF")
         self._db.executescript(SCHEMA)
         self._add_missing_columns()
+        self._allow_unlabelled_shares()
 
     # -- plumbing ---------------------------------------------------------------------------
     def _add_missing_columns(self) -> None:
@@ -286,6 +293,20 @@ class Store:
             have = {r[1] for r in self._db.execute(f"PRAGMA table_info({table})")}
             if column.split()[0] not in have:
                 self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
+
+    def _allow_unlabelled_shares(self) -> None:
+        """Let ``shares.label`` of a database made by an older version be NULL (a share made
+        without a label has none, as in XNAT); its shares keep the labels they had."""
+        cols = {r[1]: r[3] for r in self._db.execute("PRAGMA table_info(shares)")}
+        if not cols.get("label"):
+            return
+        self._db.executescript(
+            "BEGIN; DROP INDEX IF EXISTS shares_project; "
+            "ALTER TABLE shares RENAME TO shares_old; "
+            + _SHARES_DDL
+            + "INSERT INTO shares SELECT kind, object_id, project, label FROM shares_old; "
+            "DROP TABLE shares_old; COMMIT;"
+        )
 
     def close(self) -> None:
         """Close the database connection."""

@@ -336,13 +336,14 @@ def resource_nodes(
 
 
 def share_nodes(store: Store, kind: str, object_id: str) -> list[ItemNode]:
-    """``sharing/share`` items."""
+    """``sharing/share`` items (without ``label`` for a share made without one: XNAT stores
+    none, and its ``xnat:share`` element has no ``label`` attribute)."""
     rows = store.query(
         "SELECT project, label FROM shares WHERE kind=? AND object_id=? ORDER BY project",
         (kind, object_id),
     )
     xsi = "xnat:projectParticipant" if kind == "subject" else "xnat:experimentData_share"
-    return [ItemNode(xsi, {"project": r[0], "label": r[1]}) for r in rows]
+    return [ItemNode(xsi, {"project": r[0], "label": r[1] or ""}) for r in rows]
 
 
 #: project settings XNAT keeps in ``arc:project``, not in the ``xnat:projectData`` document

@@ -3,7 +3,9 @@
 Route params named ``project``, ``subject``, ``experiment``, ``scan``, ``recon`` and
 ``assessor`` are looked up in that order with XNAT's rules: a project by ID or secondary ID;
 under a project, a subject/experiment by accession ID or by label (its own label in its
-primary project, or the share label in a sharing project); at top level by accession ID
+primary project, or the share label in a sharing project: a share made without a label is
+found there by accession ID only, as XNAT's ``GetExptByProjectIdentifier`` /
+``GetSubjectByProjectIdentifier`` match a share's own label); at top level by accession ID
 only; scans and reconstructions by their ID within the experiment; assessors by ID or label.
 Missing objects raise 404 with XNAT's messages; unreadable private projects raise 403 for
 logged-in users and 404 for guests.
@@ -65,7 +67,8 @@ class Chain:
             "SELECT label FROM shares WHERE kind=? AND object_id=? AND project=?",
             ("subject" if kind == "subject" else "experiment", row["id"], ctx),
         )
-        return str(share[0]) if share is not None else str(row["label"])
+        # a share without a label of its own shows the object's (XNAT's listings)
+        return str(share[0]) if share is not None and share[0] else str(row["label"])
 
 
 def find_project(store: Store, ref: str) -> sqlite3.Row | None:

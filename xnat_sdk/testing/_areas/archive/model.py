@@ -220,8 +220,11 @@ def set_custom_field(
         )
 
 
-def add_share(db: sqlite3.Connection, kind: str, object_id: str, project: str, label: str) -> None:
-    """Share subject/experiment ``object_id`` into ``project`` under ``label``."""
+def add_share(
+    db: sqlite3.Connection, kind: str, object_id: str, project: str, label: str | None
+) -> None:
+    """Share subject/experiment ``object_id`` into ``project`` under ``label`` (None: without
+    a label of its own there, as XNAT stores a share made without ``label=``)."""
     db.execute(
         "INSERT OR REPLACE INTO shares(kind, object_id, project, label) VALUES(?,?,?,?)",
         (kind, object_id, project, label),

@@ -70,32 +70,64 @@ def share(ctx: RequestContext, kind: str) -> Response:
 def _add_share(
     db: sqlite3.Connection, kind: str, row: sqlite3.Row, dest_id: str, given: str | None
 ) -> bool:
-    """Share ``row`` into ``dest_id`` (as ``given`` or its own label), or give its share
-    there the label ``given``; True when an experiment's share was relabelled, which XNAT
-    answers with a 409 all the same (``SubjAssessmentResource``/``ExperimentResource``
-    save the new label without checking it, then "Already assigned to project"), where
-    ``SubjectResource`` checks the label first and answers the subject."""
+    """Share ``row`` into ``dest_id``, under the label ``given`` when there is one and
+    without a label of its own otherwise (``SecureResource.shareExperimentToProject`` sets
+    the label only when it is not blank, ``SubjectResource`` only when ``label=`` is
+    given), checking that label alone in ``dest_id`` (``Get{Expt,Subject}ByProjectIdentifier``:
+    a primary label there or a share label there); or relabel its share there. True when
+    an experiment's share was relabelled, which XNAT answers with a 409 all the same."""
     if dest_id == row["project"]:
         raise HttpError(409, f"Already assigned to project:{dest_id}")
     current = db.execute(
         "SELECT label FROM shares WHERE kind=? AND object_id=? AND project=?",
         (kind, row["id"], dest_id),
     ).fetchone()
-    if current is not None and (not given or current[0] == given):
+    if current is not None:
+        return _relabel(db, kind, row["id"], dest_id, current[0], given)
+    if given:
+        _check_free(db, kind, dest_id, given)
+    add_share(db, kind, row["id"], dest_id, given or None)
+    return False
+
+
+def _relabel(
+    db: sqlite3.Connection,
+    kind: str,
+    object_id: str,
+    dest_id: str,
+    current: str | None,
+    given: str | None,
+) -> bool:
+    """Give the share of ``object_id`` in ``dest_id`` the label ``given``.
+
+    ``SubjectResource`` checks the label first and answers the subject; the experiment
+    resources (``SubjAssessmentResource``/``ExperimentResource``) save it without checking,
+    then answer 409 "Already assigned", and fail on a share without a label (they compare
+    ``pp.getLabel().equals(newLabel)``: a NullPointerException, answered 500)."""
+    if not given or current == given:
         raise HttpError(409, f"Already assigned to project:{dest_id}")
-    label = given or row["label"]
-    if current is None or kind == "subject":
-        table = "subjects" if kind == "subject" else "experiments"
-        clash = (
-            db.execute(
-                f"SELECT 1 FROM {table} WHERE project=? AND label=?", (dest_id, label)
-            ).fetchone()
-            or db.execute(
-                "SELECT 1 FROM shares WHERE kind=? AND project=? AND label=? AND object_id<>?",
-                (kind, dest_id, label, row["id"]),
-            ).fetchone()
-        )
-        if clash:
-            raise HttpError(409, f"Label already in use:{label}")
-    add_share(db, kind, row["id"], dest_id, label)
-    return current is not None and kind != "subject"
+    if kind == "subject":
+        _check_free(db, kind, dest_id, given)
+    elif current is None:
+        raise HttpError(500, None)
+    db.execute(
+        "UPDATE shares SET label=? WHERE kind=? AND object_id=? AND project=?",
+        (given, kind, object_id, dest_id),
+    )
+    return kind != "subject"
+
+
+def _check_free(db: sqlite3.Connection, kind: str, project: str, label: str) -> None:
+    """409 when ``label`` names a subject/experiment in ``project``: its own label there,
+    or the label of its share there (an unlabelled share takes no label)."""
+    table = "subjects" if kind == "subject" else "experiments"
+    clash = (
+        db.execute(
+            f"SELECT 1 FROM {table} WHERE project=? AND label=?", (project, label)
+        ).fetchone()
+        or db.execute(
+            "SELECT 1 FROM shares WHERE kind=? AND project=? AND label=?", (kind, project, label)
+        ).fetchone()
+    )
+    if clash:
+        raise HttpError(409, f"Label already in use:{label}")

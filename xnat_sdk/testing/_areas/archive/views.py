@@ -35,6 +35,9 @@ def represent(ctx: RequestContext, node: ItemNode) -> Response:
 
 
 def projects_table(ctx: RequestContext, kind: str, row: sqlite3.Row) -> Response:
+    """``.../projects``: the primary project with the object's label, then the projects it is
+    shared into with the share's label, or its accession ID for a share without a label
+    (``getProjectDatas`` of ``BaseXnatSubjectdata``/``BaseXnatExperimentdata``)."""
     store = ctx.store
     rows: list[dict[str, Any]] = []
     primary = store.one("SELECT * FROM projects WHERE id=?", (row["project"],))
@@ -45,7 +48,7 @@ def projects_table(ctx: RequestContext, kind: str, row: sqlite3.Row) -> Response
         "WHERE s.kind=? AND s.object_id=? ORDER BY s.project",
         (kind, row["id"]),
     ):
-        rows.append(_proj_row(sh, sh["slabel"]))
+        rows.append(_proj_row(sh, sh["slabel"] or row["id"]))
     return ctx.table(["label", "ID", "Secondary_ID", "Name"], rows, meta={})
 
 
@@ -54,7 +57,10 @@ def _proj_row(p: sqlite3.Row, label: str) -> dict[str, Any]:
 
 
 def label_in(store: Store, kind: str, oid: str, project: str, default: str) -> str:
+    """The label of the share of ``oid`` in ``project``; ``default`` (its own label) when it
+    has none there, as XNAT's listings answer (a share label replaces the row's only when
+    it is not empty: ``ProjSubExptAsstList``, ``ProjSubExptList``, ``ProjectSubjectList``)."""
     row = store.one(
         "SELECT label FROM shares WHERE kind=? AND object_id=? AND project=?", (kind, oid, project)
     )
-    return str(row[0]) if row is not None else default
+    return str(row[0]) if row is not None and row[0] else default

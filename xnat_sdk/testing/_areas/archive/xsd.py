@@ -427,6 +427,10 @@ def _child_items(el: ET.Element, ct: ET.Element, path: str, owner: _Owner) -> No
     if ext is not None:
         td.base = ext.get("base")
         body = ext
+    sc = ct.find(f"{XS}simpleContent")
+    simple = sc.find(f"{XS}extension") if sc is not None else None
+    if simple is not None:  # text with attributes (``sharing/share``: label, project)
+        body = simple
     inner = _Owner(td, owner.types, owner.simple, owner.prefix, owner.defs, owner.site)
     _collect(body, "", inner)
     owner.types.setdefault(xsi, td)

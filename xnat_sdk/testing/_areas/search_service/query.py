@@ -188,7 +188,8 @@ class _Records:
         self.schema = schema_of(ctx)
         self.shares: dict[tuple[str, str], list[dict[str, str]]] = {}
         for r in store.query("SELECT kind, object_id, project, label FROM shares"):
-            self.shares.setdefault((r[0], r[1]), []).append({"project": r[2], "label": r[3]})
+            label = r[3] or ""  # none for a share made without one
+            self.shares.setdefault((r[0], r[1]), []).append({"project": r[2], "label": label})
 
     def shared(self, kind: Kind, rec: dict[str, str], field: str) -> list[str] | None:
         """The values of ``{type}/sharing/share/{field}`` (``project``, ``label``) of a
