@@ -460,6 +460,7 @@ def answer(
     root: str | None = None,
     filters: bool = True,
     uri_key: str | None = None,
+    raw_when_empty: bool = False,
 ) -> Response:
     """Filter, select columns, page and render the listing.
 
@@ -481,7 +482,12 @@ def answer(
 
     ``root``: the resource's default root element, which the columns and filters may narrow
     (:func:`narrowed_root`): only rows of the narrowed type are answered, keyed by its ID
-    column (``xnat:mrsessiondata/id``) instead of an XML path ``pk_column``."""
+    column (``xnat:mrsessiondata/id``) instead of an XML path ``pk_column``.
+
+    ``raw_when_empty``: an empty answer keeps the query's own column names and no ``URI``
+    (the experiment and assessor listings, which call ``formatHeaders`` only when
+    ``table.size()>0``): see :func:`raw_headers`. JSON shows no columns, so only the CSV,
+    XML and HTML answers differ."""
     if ctx.q("fields") is not None:
         return _fields_table(ctx, kind)
     schema = schema_of(ctx)
@@ -549,7 +555,27 @@ def answer(
         out = out[offset : offset + limit]
     else:
         meta["totalRecords"] = len(out)
+    if raw_when_empty and not out:
+        cols = raw_headers(kind, cols)
     return ctx.table(cols, out, meta=meta)
+
+
+def raw_headers(kind: str, columns: Sequence[str]) -> list[str]:
+    """The columns of an empty experiment or assessor listing: XNAT's
+    ``ExperimentListResource``, ``ProjSubExptList`` and ``ProjSubExptAsstList`` rename the
+    query's SQL aliases (``QueryOrganizer``: ``XftStringUtils.CreateAlias`` of table and
+    column, or a view column) to shortcut names and XML paths and add ``URI`` in
+    ``formatHeaders``, which they call only for a table with rows. This server spells an
+    alias from the column's XML path, lower case, every run of other characters an ``_``
+    (``xnat:experimentdata/label`` -> ``xnat_experimentdata_label``): the names are not
+    XNAT's to the letter (those depend on its views), what matters is that they are neither
+    the shortcut names nor XML paths, and that ``URI`` is absent."""
+    paths = {key: path for path, key in _shortcut_xpaths(kind).items()}
+    return [
+        re.sub(r"[^0-9a-z]+", "_", paths.get(c, c).lower()).strip("_")
+        for c in columns
+        if c != "URI"
+    ]
 
 
 #: what :func:`_page` answers for a ``limit``/``offset`` that is not a number

@@ -1,0 +1,120 @@
+"""XNAT behaviours a second fidelity round modelled (each test names the xnat-web source it
+follows), and the seed API's typed errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import xml.etree.ElementTree as ET
+
+import pytest
+import requests
+
+from xnat_sdk.errors import XNATError
+from xnat_sdk.testing import XNATSeedError
+from xnat_sdk.testing.local import LocalXNAT
+
+# -- seeding: typed errors naming what is allowed -------------------------------------------
+
+
+def test_seed_refuses_unknown_types_and_fields_naming_what_is_allowed(
+    xnat_server: LocalXNAT, xnat_project: str
+) -> None:
+    server = xnat_server
+    server.seed_subject(xnat_project, "S1")
+    with pytest.raises(XNATSeedError, match=r"'xnat:mrSesionData' is not a data type") as info:
+        server.seed_session(xnat_project, "S1", "E1", xsi_type="xnat:mrSesionData")
+    assert info.value.what == "xsi_type"
+    assert "xnat:mrSessionData" in info.value.allowed
+    assert "xnat:mrSessionData" in str(info.value)  # the close match comes first
+    assert isinstance(info.value, XNATError) and isinstance(info.value, ValueError)
+    with pytest.raises(XNATSeedError, match=r"'xnat:mrScanData' is not a xnat:experimentData"):
+        server.seed_session(xnat_project, "S1", "E1", xsi_type="xnat:mrScanData")
+    with pytest.raises(XNATSeedError, match=r"xnat:subjectData has no field 'gendre'") as info:
+        server.seed_subject(xnat_project, "S2", fields={"gendre": "male"})
+    assert info.value.what == "fields" and info.value.value == "gendre"
+    assert "demographics/gender" in info.value.allowed
+    assert "fields/<name>" in str(info.value)  # how to set a custom variable instead
+    with pytest.raises(XNATSeedError, match="has no custom variables"):
+        eid = server.seed_session(xnat_project, "S1", "E1")
+        server.seed_scan(eid, "1", fields={"fields/x": "1"})
+    with pytest.raises(XNATSeedError, match=r"Must Be A Valid Date"):
+        server.seed_session(xnat_project, "S1", "E2", fields={"date": "yesterday"})
+    with pytest.raises(XNATSeedError, match="has a scan '1' already"):
+        server.seed_scan(eid, "1")
+        server.seed_scan(eid, "1")
+    with pytest.raises(XNATSeedError, match="parent_kind must be one of project"):
+        server.seed_resource("session", eid, "R")
+    with pytest.raises(XNATSeedError, match="level must be owner") as info:
+        server.add_member(xnat_project, "user", "reader")
+    assert info.value.allowed == ("owner", "member", "collaborator")
+    # nothing of a refused call was stored: S2 and E2 do not exist
+    labels = requests.get(
+        f"{server.url}/data/projects/{xnat_project}/subjects",
+        params={"format": "json"},
+        auth=("admin", "admin"),
+        timeout=10,
+    ).json()["ResultSet"]["Result"]
+    assert [r["label"] for r in labels] == ["S1"]
+
+
+def test_seed_maps_shortcuts_to_paths_as_a_put_does(
+    xnat_server: LocalXNAT, xnat_project: str
+) -> None:
+    """``gender`` is the shortcut of ``demographics/gender``: stored where a PUT stores it,
+    so the listing shows it (it was kept under its shortcut and listed empty)."""
+    xnat_server.seed_subject(xnat_project, "G1", fields={"gender": "female"})
+    answer = requests.get(
+        f"{xnat_server.url}/data/projects/{xnat_project}/subjects",
+        params={"format": "json", "columns": "label,gender"},
+        auth=("admin", "admin"),
+        timeout=10,
+    )
+    assert [(r["label"], r["gender"]) for r in answer.json()["ResultSet"]["Result"]] == [
+        ("G1", "female")
+    ]
+
+
+# -- empty experiment/assessor listings: no formatHeaders ------------------------------------
+
+
+def test_empty_experiment_and_assessor_listings_keep_raw_headers(
+    xnat_server: LocalXNAT, xnat_project: str
+) -> None:
+    """``ExperimentListResource``, ``ProjSubExptList`` and ``ProjSubExptAsstList``
+    (xnat-web ``org/nrg/xnat/restlet/resources``) call ``formatHeaders`` only when
+    ``table.size()>0``: an empty CSV/XML answer has the query's SQL aliases as columns and no
+    ``URI``; a listing with rows has shortcut names and ``URI``."""
+    server = xnat_server
+    server.seed_subject(xnat_project, "S1")
+    eid = server.seed_session(xnat_project, "S1", "E1")
+    auth = ("admin", "admin")
+    empty = {"label": "NOPE"}
+    for path in (
+        f"/data/projects/{xnat_project}/experiments",
+        f"/data/projects/{xnat_project}/subjects/S1/experiments",
+        f"/data/experiments/{eid}/assessors",
+    ):
+        answer = requests.get(
+            f"{server.url}{path}", params={"format": "csv", **empty}, auth=auth, timeout=10
+        )
+        header = next(csv.reader(io.StringIO(answer.text)))
+        assert answer.status_code == 200 and "URI" not in header, (path, header)
+        assert "label" not in header and "xnat_experimentdata_label" in header
+        answer = requests.get(
+            f"{server.url}{path}", params={"format": "xml", **empty}, auth=auth, timeout=10
+        )
+        columns = [c.text for c in ET.fromstring(answer.text).iter("column")]
+        assert "URI" not in columns and "xnat_experimentdata_id" in columns
+        answer = requests.get(
+            f"{server.url}{path}", params={"format": "json", **empty}, auth=auth, timeout=10
+        )
+        assert answer.json()["ResultSet"]["Result"] == []
+    full = requests.get(
+        f"{server.url}/data/projects/{xnat_project}/experiments",
+        params={"format": "csv"},
+        auth=auth,
+        timeout=10,
+    )
+    header = next(csv.reader(io.StringIO(full.text)))
+    assert header[-1] == "URI" and "label" in header
