@@ -118,3 +118,50 @@ def test_empty_experiment_and_assessor_listings_keep_raw_headers(
     )
     header = next(csv.reader(io.StringIO(full.text)))
     assert header[-1] == "URI" and "label" in header
+
+
+# -- writes into a project the user may not see ---------------------------------------------
+
+
+def test_writes_into_a_hidden_project_answer_as_for_a_missing_one(
+    xnat_server: LocalXNAT, xnat_project: str
+) -> None:
+    """XNAT's project lookup (``DefaultUserProjectCache.get``) finds no project the user may
+    not read, and each write handler answers as it does for a missing project:
+    ``SubjectResource`` 422 "Submitted subject record must include the project attribute.",
+    ``SubjAssessmentResource`` a bare 404 (its constructor's ``setGuestDataResponse``),
+    ``XNATTemplate`` (files) 404 "Unable to identify project" / "... experiment". The SDK
+    raises an XNATNotFoundError naming the project."""
+    import xnat_sdk
+    from xnat_sdk.errors import XNATNotFoundError, XNATUploadError
+
+    server = xnat_server
+    server.seed_subject(xnat_project, "S1")
+    eid = server.seed_session(xnat_project, "S1", "E1")
+    base = f"{server.url}/data/projects/{xnat_project}"
+    with requests.Session() as user:
+        user.auth = ("user", "user")
+        answer = user.put(f"{base}/subjects/S2")
+        assert answer.status_code == 422
+        assert "Submitted subject record must include the project attribute." in answer.text
+        answer = user.put(f"{base}/subjects/S1/experiments/E2?xsiType=xnat:mrSessionData")
+        assert answer.status_code == 404 and "Unable to identify" not in answer.text
+        answer = user.put(f"{base}/experiments/{eid}/resources/R/files/a.txt", data=b"x")
+        assert answer.status_code == 404 and "Unable to identify project<" in answer.text
+        answer = user.post(f"{server.url}/data/experiments/{eid}/resources/R/files/a.txt")
+        assert answer.status_code == 404 and "Unable to identify experiment" in answer.text
+    # nothing was written
+    assert server.store.one("SELECT 1 FROM subjects WHERE label='S2'") is None
+    assert server.store.one("SELECT 1 FROM resources WHERE label='R'") is None
+    with xnat_sdk.connect(server.url, user="user", password="user") as session:
+        with pytest.raises(XNATNotFoundError, match=f"project '{xnat_project}' does not exist"):
+            session.put(f"/data/projects/{xnat_project}/subjects/S2")
+        with pytest.raises(XNATNotFoundError, match=f"project '{xnat_project}' does not"):
+            session.put(f"/data/projects/{xnat_project}/subjects/S1/experiments/E2")
+        with pytest.raises(XNATUploadError, match=f"project '{xnat_project}' does not") as info:
+            session.upload_string(
+                f"/data/projects/{xnat_project}/experiments/{eid}/resources/R/files/a.txt", "x"
+            )
+        assert isinstance(info.value, XNATNotFoundError)
+        with pytest.raises(XNATNotFoundError, match=f"experiment '{eid}' does not exist"):
+            session.upload_string(f"/data/experiments/{eid}/resources/R/files/a.txt", "x")

@@ -20,7 +20,7 @@ from xnat_sdk.testing._areas.archive.changes import (
     validate_label,
 )
 from xnat_sdk.testing._areas.archive.documents import subject_node
-from xnat_sdk.testing._areas.archive.lookup import require_edit, resolve
+from xnat_sdk.testing._areas.archive.lookup import project_hidden, require_edit, resolve
 from xnat_sdk.testing._areas.archive.model import VALID_ID, create_subject, delete_subject
 from xnat_sdk.testing._areas.archive.sharing import share
 from xnat_sdk.testing._areas.archive.tables import answer
@@ -115,6 +115,10 @@ def subject_put(ctx: RequestContext) -> Response:
         return share(ctx, "subject")
     store = ctx.store
     ctx.require_user()
+    if project_hidden(ctx):
+        # SubjectResource: getProjectByIDorAlias finds no project the user may not read (nor
+        # a missing one), the new subject item has no project, and handlePut answers 422
+        raise HttpError(422, "Submitted subject record must include the project attribute.")
     chain = resolve(ctx, upto="subject")
     schema = schema_of(ctx)
     ch = parse_changes(ctx, "subject", schema)
