@@ -27,6 +27,7 @@ from xnat_sdk._columns import (
     check_names,
     fetch_columns,
     part_columns,
+    path_of,
     root_of,
     shortcuts,
 )
@@ -34,6 +35,7 @@ from xnat_sdk._objects.core import XNATObject, child_items, own_path, set_fields
 from xnat_sdk._objects.registry import class_for, model_class
 from xnat_sdk._objects.transfers import RemoteFileTransfers
 from xnat_sdk._record import FrozenRecord
+from xnat_sdk._typed_filters import filter_kind, sent_value, typed_matches
 from xnat_sdk._urls import quote_segment
 from xnat_sdk.errors import (
     XNATIndexError,
@@ -417,13 +419,20 @@ class Listing(Generic[T]):
                 continue
             value = str(row.get(key, ""))
             alternatives = [p.strip() for p in str(pattern).split(",")]  # "": empty cells
+            kind = self._filter_kind(key)
             if key == "xsiType" and not any("*" in a or "%" in a for a in alternatives):
                 found = any(_is_a(self._session, value, wanted) for wanted in alternatives)
+            elif kind:
+                found = typed_matches(kind, value, str(pattern))
             else:
                 found = cell_matches(value, str(pattern))
             if not found:
                 return False
         return True
+
+    def _filter_kind(self, key: str) -> str:
+        """``"date"``/``"number"`` for a filter XNAT compares as such (:mod:`._typed_filters`)."""
+        return filter_kind(self._session, path_of(key, self._spec.name))
 
     def _fetch(self) -> list[tuple[dict[str, Any], Any]]:
         parent = self._parent
@@ -506,7 +515,10 @@ class Listing(Generic[T]):
         return list(index.get(ident, []))
 
     def _from_rest(self) -> list[tuple[dict[str, Any], Any]]:
-        query = _sent_filters(self._filters)
+        query = {
+            key: sent_value(self._filter_kind(key), value)
+            for key, value in _sent_filters(self._filters).items()
+        }
         unfiltered = _UNFILTERED.get(self._spec.name)
         asked: list[str] = []
         if unfiltered is not None and any(k != "xsiType" for k in query):

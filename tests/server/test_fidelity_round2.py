@@ -165,3 +165,73 @@ def test_writes_into_a_hidden_project_answer_as_for_a_missing_one(
         assert isinstance(info.value, XNATNotFoundError)
         with pytest.raises(XNATNotFoundError, match=f"experiment '{eid}' does not exist"):
             session.upload_string(f"/data/experiments/{eid}/resources/R/files/a.txt", "x")
+
+
+# -- date and number filters ------------------------------------------------------------------
+
+
+def _labels(server: LocalXNAT, path: str, **query: str) -> list[str] | int | str:
+    answer = requests.get(
+        f"{server.url}{path}",
+        params={"format": "json", **query},
+        auth=("admin", "admin"),
+        timeout=10,
+    )
+    if answer.status_code != 200 or not answer.text:
+        return answer.status_code if answer.status_code != 200 else ""
+    return sorted(r["label"] for r in answer.json()["ResultSet"]["Result"])
+
+
+def test_date_and_number_filters_follow_query_organizer_resource(
+    xnat_server: LocalXNAT, xnat_project: str
+) -> None:
+    """``QueryOrganizerResource.processDateQuery``: alternatives between commas, a ``-``
+    makes a range cut at its first ``-``, each end read by ``DateUtils.parseDate``
+    (``MM/dd/yyyy`` ...): an ISO date is the range '2020'..'01-05', which PostgreSQL refuses
+    (``ExperimentListResource`` 500, ``ProjSubExptList`` an empty 200).
+    ``processNumericQuery``: ``a-b`` is ``>= a AND <= b``; a non-number fails the query."""
+    server = xnat_server
+    p = xnat_project
+    server.seed_subject(p, "S1", fields={"yob": "1980", "weight": "70.5"})
+    server.seed_subject(p, "S2", fields={"yob": "1995"})
+    server.seed_session(p, "S1", "A", fields={"date": "2020-01-05"})
+    server.seed_session(p, "S1", "B", fields={"date": "2021-06-30"})
+    server.seed_session(p, "S2", "C")
+    listing = f"/data/projects/{p}/experiments"
+    assert _labels(server, listing, date="01/05/2020") == ["A"]
+    assert _labels(server, listing, date="01/01/2020-12/31/2021") == ["A", "B"]
+    assert _labels(server, listing, date="01/05/2020,06/30/2021") == ["A", "B"]
+    assert _labels(server, listing, date="13/05/2019") == ["A"]  # lenient: month 13 rolls over
+    assert _labels(server, listing, date="2020-01-05") == ""  # ProjSubExptList: empty 200
+    assert _labels(server, "/data/experiments", date="2020-01-05", project=p) == 500
+    subjects = f"/data/projects/{p}/subjects"
+    assert _labels(server, subjects, yob="1970-1990") == ["S1"]
+    assert _labels(server, subjects, yob="1970-1990,1995") == ["S1", "S2"]
+    assert _labels(server, subjects, yob="-1990") == []  # an empty bound is NULL
+    assert _labels(server, subjects, weight="70-71") == ["S1"]
+    assert _labels(server, subjects, yob="abc") == 500
+    assert _labels(server, subjects, label="S1") == ["S1"]  # text: equality as before
+
+
+def test_sdk_date_filters_mean_what_xnat_reads(xnat_server: LocalXNAT, xnat_project: str) -> None:
+    """The SDK sends ISO dates and ranges in the ``MM/DD/YYYY`` forms XNAT parses, and
+    matches the rows it gets back as dates (an ``MM/DD/YYYY`` filter kept no row: the
+    rows' dates are ISO)."""
+    import xnat_sdk
+
+    server = xnat_server
+    p = xnat_project
+    server.seed_subject(p, "S1", fields={"yob": "1980"})
+    server.seed_session(p, "S1", "A", fields={"date": "2020-01-05"})
+    server.seed_session(p, "S1", "B", fields={"date": "2021-06-30"})
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as session:
+        experiments = session.projects[p].experiments
+        for wanted, labels in (
+            ("2020-01-05", ["A"]),
+            ("01/05/2020", ["A"]),
+            ("2020-01-01..2020-12-31", ["A"]),
+            ("01/01/2020-12/31/2021", ["A", "B"]),
+            ("2020-01-05,2021-06-30", ["A", "B"]),
+        ):
+            assert sorted(e.label for e in experiments.filter(date=wanted)) == labels, wanted
+        assert [s.label for s in session.projects[p].subjects.filter(yob="1970-1990")] == ["S1"]

@@ -15,7 +15,8 @@ from typing import Any, Literal
 from werkzeug.wrappers import Response
 
 from xnat_sdk.testing._areas.archive.documents import java_double
-from xnat_sdk.testing._areas.archive.xsd import NUMERIC_FLOAT, SchemaInfo, schema_of
+from xnat_sdk.testing._areas.archive.filters import QueryFailed, matches_typed
+from xnat_sdk.testing._areas.archive.xsd import NUMERIC_FLOAT, NUMERIC_INT, SchemaInfo, schema_of
 from xnat_sdk.testing._server.context import RequestContext
 from xnat_sdk.testing._server.routing import HttpError
 
@@ -283,6 +284,35 @@ def _resolve_column(kind: str, name: str) -> tuple[str, str | None]:
     return name.lower(), None
 
 
+def _filter_kind(schema: SchemaInfo, kind: str, key: str) -> str:
+    """``"date"`` or ``"number"`` for a filter on a date (``xs:date``, ``xs:dateTime``) or
+    number field, which XNAT compares as such (:mod:`.filters`); ``""`` for the others."""
+    if "/" in key:
+        head, _, path = key.partition("/")
+        if ":" not in head:
+            head, path = _ROOTS[kind], key
+        owner = schema.canonical(_PRED.sub("", head)) or head
+    else:
+        _name, shortcut = _resolve_column(kind, key)
+        if shortcut is None:
+            return ""
+        if shortcut in ("insert_date", "last_modified"):
+            return "date"  # meta fields: timestamps
+        path = SHORTCUTS[kind].get(shortcut) or ""
+        owner = _OTHER_ROOTS.get(kind, {}).get(shortcut, _ROOTS[kind])
+    path = _PRED.sub("", path)
+    if path.startswith("demographics/"):  # a named type's fields, not flattened into the owner
+        owner, path = "xnat:demographicData", path.split("/", 1)[1]
+    f = schema.field(owner, path) if path else None
+    if f is None:
+        return ""
+    if f.xstype in ("xs:date", "xs:dateTime"):
+        return "date"
+    if f.xstype in NUMERIC_FLOAT or f.xstype in NUMERIC_INT:
+        return "number"
+    return ""
+
+
 def _matches(value: str, wanted: str) -> bool:
     """Whether a listing filter keeps a row, as XNAT filters (``QueryOrganizerResource
     .processStringQuery``, ``SearchCriteria.getSQLClause``): the alternatives between commas
@@ -528,7 +558,23 @@ def answer(
         if not is_shortcut and (_dropped(schema, kind, key) or _unknown_field(schema, key)):
             # processQueryCriteria logs the ElementNotFound/FieldNotFoundException: no filter
             continue
-        selected = [r for r in selected if _matches(_row_value(kind, r[0], r[1], key), wanted)]
+        typed = _filter_kind(schema, kind, key)
+        try:
+            selected = [
+                r
+                for r in selected
+                if (
+                    matches_typed(_row_value(kind, r[0], r[1], key), wanted, typed)
+                    if typed
+                    else _matches(_row_value(kind, r[0], r[1], key), wanted)
+                )
+            ]
+        except QueryFailed:
+            # the SQL of a date or number filter PostgreSQL refuses: the listing's query
+            # fails as for an unknown column (500, or ProjSubExptList's empty 200)
+            if unknown_field == "empty":
+                return Response(b"", status=200, mimetype=ctx.table([], []).mimetype)
+            raise HttpError(500, None) from None
     selected = _with_custom_fields(ctx, kind, selected, columns_param or "")
     cols = _columns(kind, selected, columns_param, default_columns, pk_column, extra_columns)
     out: list[dict[str, Any]] = []
