@@ -235,3 +235,30 @@ def test_sdk_date_filters_mean_what_xnat_reads(xnat_server: LocalXNAT, xnat_proj
         ):
             assert sorted(e.label for e in experiments.filter(date=wanted)) == labels, wanted
         assert [s.label for s in session.projects[p].subjects.filter(yob="1970-1990")] == ["S1"]
+
+
+# -- the scans of an experiment that is no image session --------------------------------------
+
+
+def test_scans_of_a_non_image_experiment_are_a_bare_404(
+    xnat_server: LocalXNAT, xnat_project: str
+) -> None:
+    """``ScanList`` looks the session up as an ``xnat:imageSessionData`` only: a subject
+    assessor (``xnat:subjectVariablesData``) is not found, and its constructor either sets a
+    bare 404 or fails, which Restlet's ``Finder`` answers with a bare 404 too."""
+    server = xnat_server
+    p = xnat_project
+    server.seed_subject(p, "S1")
+    other = server.seed_session(p, "S1", "V1", xsi_type="xnat:subjectVariablesData")
+    image = server.seed_session(p, "S1", "M1")
+    auth = ("admin", "admin")
+    for path in (
+        f"/data/experiments/{other}/scans",
+        f"/data/projects/{p}/subjects/S1/experiments/V1/scans",
+        "/data/experiments/NOPE/scans",
+    ):
+        answer = requests.get(f"{server.url}{path}?format=json", auth=auth, timeout=10)
+        assert answer.status_code == 404, path
+        assert "The server has not found anything matching the request URI" in answer.text
+    answer = requests.get(f"{server.url}/data/experiments/{image}/scans?format=json", auth=auth)
+    assert answer.status_code == 200 and answer.json()["ResultSet"]["Result"] == []
