@@ -89,7 +89,10 @@ _UNFILTERED = {
 """The default columns of the listings whose filters XNAT ignores: ``ScanList``,
 ``ReconList`` and ``ProjSubExptAsstList`` replace the criteria their query organizer got
 from the request (``qo.setWhere``), so ``?type=T1`` lists every scan; so does
-``ProjectListResource`` for a user outside the all-data-admin group. Only ``xsiType``
+``ProjectListResource`` for a user outside the all-data-admin group (the SDK asks
+``/data/projects`` with ``allDataOverride=true``, which gives a site admin every project:
+XNAT's project permissions come from groups, and a site admin made after the installation's
+``admin`` is in no group that lists them all; other users' XNAT ignores it). Only ``xsiType``
 (the query's root) holds there; a filter on another column is matched here, on that
 column asked with these."""
 
@@ -526,6 +529,8 @@ class Listing(Generic[T]):
             asked = [k for k in self._filters if k not in unfiltered and k != "xsiType"]
             query = {k: v for k, v in query.items() if k == "xsiType"}
             query["columns"] = ",".join([*unfiltered, *asked])
+        if self._spec.name == "projects" and self._uri.rstrip("/") == "/data/projects":
+            query["allDataOverride"] = "true"  # a site admin's projects: all of them
         answer = fetch(self._session, self._uri, query=query or None)
         rows = answer.rows(numbers=("Size",) if self._spec.name == "files" else ())
         if asked:

@@ -262,3 +262,38 @@ def test_scans_of_a_non_image_experiment_are_a_bare_404(
         assert "The server has not found anything matching the request URI" in answer.text
     answer = requests.get(f"{server.url}/data/experiments/{image}/scans?format=json", auth=auth)
     assert answer.status_code == 200 and answer.json()["ResultSet"]["Result"] == []
+
+
+# -- site admins and the all-data-admin group ---------------------------------------------------
+
+
+def test_project_listing_of_a_site_admin_outside_all_data_admin(
+    xnat_server: LocalXNAT, xnat_project: str
+) -> None:
+    """``ProjectListResource``'s default handler lists every project (and applies the
+    request's filters) only to a member of ``ALL_DATA_ADMIN`` (``init_security_000.sql``
+    puts the installation's ``admin`` in it) or to a site admin asking
+    ``allDataOverride=true``; another site admin gets the projects their groups allow, the
+    filters replaced (``qo.setWhere``). Direct lookups stay open to every site admin
+    (``DefaultUserProjectCache.hasAccess``). The SDK asks with ``allDataOverride=true``."""
+    import xnat_sdk
+
+    server = xnat_server
+    login = "fid2_siteadmin"
+    if server.store.get_user(login) is None:
+        server.add_user(login, "pw", admin=True)
+    url = f"{server.url}/data/projects"
+
+    def ids(auth: tuple[str, str], **query: str) -> set[str]:
+        answer = requests.get(url, params={"format": "json", **query}, auth=auth, timeout=10)
+        return {row["ID"] for row in answer.json()["ResultSet"]["Result"]}
+
+    assert xnat_project in ids(("admin", "admin"))
+    assert ids(("admin", "admin"), ID=xnat_project) == {xnat_project}  # filters apply
+    assert xnat_project not in ids((login, "pw"))  # private, no group of theirs
+    assert ids((login, "pw"), allDataOverride="true", ID=xnat_project) == {xnat_project}
+    assert xnat_project not in ids(("user", "user"), allDataOverride="true")  # admins only
+    direct = requests.get(f"{url}/{xnat_project}?format=json", auth=(login, "pw"), timeout=10)
+    assert direct.status_code == 200
+    with xnat_sdk.connect(server.url, user=login, password="pw") as session:
+        assert session.projects[xnat_project].id == xnat_project

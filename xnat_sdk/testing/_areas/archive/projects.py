@@ -24,7 +24,11 @@ from xnat_sdk.testing._areas.archive.model import (
 from xnat_sdk.testing._areas.archive.tables import answer
 from xnat_sdk.testing._areas.archive.views import represent
 from xnat_sdk.testing._areas.archive.xsd import schema_of
-from xnat_sdk.testing._areas.permissions.access import can_see, visible_projects
+from xnat_sdk.testing._areas.permissions.access import (
+    all_data_admin,
+    can_see,
+    listed_projects,
+)
 from xnat_sdk.testing._server.context import RequestContext
 from xnat_sdk.testing._server.routing import HttpError
 from xnat_sdk.testing._server.store import dumps_data, loads_data
@@ -33,8 +37,14 @@ __all__ = ["project_delete", "project_get", "project_list", "project_put"]
 
 
 def project_list(ctx: RequestContext) -> Response:
+    """``ProjectListResource``'s default handler: an all-data admin (or a site admin asking
+    ``allDataOverride=true``, ``Boolean.parseBoolean``) gets every project and the request's
+    filters; anyone else the projects they may read, the readable-projects criterion
+    replacing the request's (``qo.setWhere``), so their filters are ignored."""
     store = ctx.store
-    allowed = visible_projects(store, ctx.user)
+    override = ctx.user.admin and (ctx.q("allDataOverride") or "").lower() == "true"
+    all_data = all_data_admin(ctx.user) or override
+    allowed = listed_projects(store, ctx.user, all_data)
     rows = []
     for p in store.query("SELECT * FROM projects ORDER BY rowid"):
         if allowed is not None and p["id"] not in allowed:
@@ -63,9 +73,7 @@ def project_list(ctx: RequestContext) -> Response:
         rows,
         ["ID", "secondary_ID", "name", "description", "pi_firstname", "pi_lastname", "URI"],
         pk_column="ID",
-        # ProjectListResource.DefaultProjectHandler: for a user outside the all-data-admin
-        # group the readable-projects criterion replaces the request's (qo.setWhere)
-        filters=ctx.user.admin,
+        filters=all_data,
     )
 
 
