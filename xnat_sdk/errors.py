@@ -538,30 +538,34 @@ def _hidden_target(method: str, url: str, status: int, message: str) -> str:
     422 "Submitted subject record must include the project attribute." (a subject PUT,
     ``SubjectResource``), a bare 404 (an experiment or assessor PUT: its resource's
     constructor finds no project), 404 "Unable to identify project" / "... experiment"
-    (files and resources, ``XNATTemplate``)."""
-    if method.upper() not in _WRITES or status not in (404, 422):
+    (files and resources, ``XNATTemplate``), a bare 400 (a project DELETE,
+    ``ProjectResource``)."""
+    if method.upper() not in _WRITES or status not in (400, 404, 422):
         return ""
-    path = re.sub(r"^[a-z]+://[^/]+", "", url).split("?", 1)[0]
-    found = re.match(r".*?/data/(?:archive/)?projects/([^/]+)/(.+)$", path)
-    if found is None:
-        kind = re.match(r".*?/data/(?:archive/)?(experiments|subjects)/([^/]+)/", path)
-        if status == 404 and kind is not None and message.startswith("Unable to identify"):
-            noun = kind.group(1)[:-1]
+    path = re.sub(r"^[a-z]+://[^/]+", "", url).split("?", 1)[0].rstrip("/")
+    found = re.match(r".*?/data/(?:archive/)?projects/([^/]+)(/.*)?$", path)
+    bare = message in ("", "Not Found", "Bad Request") or message.startswith(
+        ("The server has not found", "The request could not be understood")
+    )
+    if found is not None:
+        rest = found.group(2) or ""
+        hidden = (
+            (status == 422 and "must include the project attribute" in message)
+            or (status == 404 and message == "Unable to identify project")
+            or (status == 404 and bare and "/experiments/" in rest)
+            or (status == 400 and bare and not rest and method.upper() == "DELETE")
+        )
+        if hidden:
             return (
-                f"{noun} {kind.group(2)!r} does not exist, or its project is hidden from "
-                "this user: XNAT answers a write there so"
+                f"project {found.group(1)!r} does not exist, or it is hidden from this user: "
+                "XNAT answers a write into a project it hides so"
             )
         return ""
-    project, rest = found.group(1), found.group(2)
-    bare = message in ("", "Not Found") or message.startswith("The server has not found")
-    if (
-        (status == 422 and "must include the project attribute" in message)
-        or (status == 404 and message == "Unable to identify project")
-        or (status == 404 and bare and "/experiments/" in f"/{rest}")
-    ):
+    kind = re.match(r".*?/data/(?:archive/)?(experiments|subjects)/([^/]+)/", path)
+    if status == 404 and kind is not None and message.startswith("Unable to identify"):
         return (
-            f"project {project!r} does not exist, or it is hidden from this user: XNAT "
-            "answers a write into a project it hides so"
+            f"{kind.group(1)[:-1]} {kind.group(2)!r} does not exist, or its project is "
+            "hidden from this user: XNAT answers a write there so"
         )
     return ""
 

@@ -136,9 +136,10 @@ def test_writes_into_a_hidden_project_answer_as_for_a_missing_one(
     from xnat_sdk.errors import XNATNotFoundError, XNATUploadError
 
     server = xnat_server
-    server.seed_subject(xnat_project, "S1")
-    eid = server.seed_session(xnat_project, "S1", "E1")
-    base = f"{server.url}/data/projects/{xnat_project}"
+    p = xnat_project
+    server.seed_subject(p, "S1")
+    eid = server.seed_session(p, "S1", "E1")
+    base = f"{server.url}/data/projects/{p}"
     with requests.Session() as user:
         user.auth = ("user", "user")
         answer = user.put(f"{base}/subjects/S2")
@@ -151,8 +152,8 @@ def test_writes_into_a_hidden_project_answer_as_for_a_missing_one(
         answer = user.post(f"{server.url}/data/experiments/{eid}/resources/R/files/a.txt")
         assert answer.status_code == 404 and "Unable to identify experiment" in answer.text
     # nothing was written
-    assert server.store.one("SELECT 1 FROM subjects WHERE label='S2'") is None
-    assert server.store.one("SELECT 1 FROM resources WHERE label='R'") is None
+    assert server.store.one("SELECT 1 FROM subjects WHERE project=? AND label='S2'", (p,)) is None
+    assert server.store.one("SELECT 1 FROM resources WHERE parent_id=?", (eid,)) is None
     with xnat_sdk.connect(server.url, user="user", password="user") as session:
         with pytest.raises(XNATNotFoundError, match=f"project '{xnat_project}' does not exist"):
             session.put(f"/data/projects/{xnat_project}/subjects/S2")
@@ -165,6 +166,13 @@ def test_writes_into_a_hidden_project_answer_as_for_a_missing_one(
         assert isinstance(info.value, XNATNotFoundError)
         with pytest.raises(XNATNotFoundError, match=f"experiment '{eid}' does not exist"):
             session.upload_string(f"/data/experiments/{eid}/resources/R/files/a.txt", "x")
+        # ProjectResource.handleDelete: no project -> a bare 400; SubjectResource's: 404
+        with pytest.raises(XNATNotFoundError, match=f"project '{p}' does not exist") as info:
+            session.delete(f"/data/projects/{p}")
+        assert info.value.status == 400
+    answer = requests.delete(f"{base}/subjects/S1", auth=("user", "user"), timeout=10)
+    assert answer.status_code == 404 and "Unable to find the specified subject." in answer.text
+    assert server.store.one("SELECT 1 FROM projects WHERE id=?", (p,)) is not None
 
 
 # -- date and number filters ------------------------------------------------------------------

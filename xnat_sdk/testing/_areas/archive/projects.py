@@ -13,7 +13,12 @@ from xnat_sdk.testing._areas.archive.changes import (
     parse_changes,
 )
 from xnat_sdk.testing._areas.archive.documents import project_node
-from xnat_sdk.testing._areas.archive.lookup import find_project, require_edit, resolve
+from xnat_sdk.testing._areas.archive.lookup import (
+    find_project,
+    project_hidden,
+    require_edit,
+    resolve,
+)
 from xnat_sdk.testing._areas.archive.model import (
     VALID_ID,
     create_project,
@@ -164,6 +169,9 @@ def project_put(ctx: RequestContext) -> Response:
 
 
 def project_delete(ctx: RequestContext) -> Response:
+    if project_hidden(ctx):
+        # ProjectResource.handleDelete: no project found for the user (missing or hidden)
+        raise HttpError(400, None)
     chain = resolve(ctx)
     assert chain.project is not None
     if ctx.tail.strip("/"):

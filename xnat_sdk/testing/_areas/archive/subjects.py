@@ -203,6 +203,10 @@ def _subject_with_id(ctx: RequestContext, ch: Changes, ref: str) -> sqlite3.Row 
 
 
 def subject_delete(ctx: RequestContext) -> Response:
+    if project_hidden(ctx) and not ctx.tail.strip("/"):
+        # SubjectResource.handleDelete: no project, and the subject looked up with the
+        # user's rights is not found
+        raise HttpError(404, "Unable to find the specified subject.")
     chain = resolve(ctx)
     assert chain.subject is not None
     tail = ctx.tail.strip("/")
