@@ -45,6 +45,8 @@ def test_seed_refuses_unknown_types_and_fields_naming_what_is_allowed(
         server.seed_scan(eid, "1")
     with pytest.raises(XNATSeedError, match="parent_kind must be one of project"):
         server.seed_resource("session", eid, "R")
+    with pytest.raises(XNATSeedError, match="no scan '999999' to hold resource 'R'"):
+        server.seed_resource("scan", 999999, "R")
     with pytest.raises(XNATSeedError, match="level must be owner") as info:
         server.add_member(xnat_project, "user", "reader")
     assert info.value.allowed == ("owner", "member", "collaborator")

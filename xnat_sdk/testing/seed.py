@@ -35,6 +35,16 @@ __all__ = [
 ]
 
 PARENT_KINDS = ("project", "subject", "experiment", "scan", "reconstruction", "assessor")
+#: the table and key column of each parent kind (a scan's and a reconstruction's resources
+#: are keyed by the row's ``pk``: the ``int`` ``seed_scan`` returns)
+_PARENT_ROWS = {
+    "project": ("projects", "id"),
+    "subject": ("subjects", "id"),
+    "experiment": ("experiments", "id"),
+    "assessor": ("experiments", "id"),
+    "scan": ("scans", "pk"),
+    "reconstruction": ("reconstructions", "pk"),
+}
 
 
 def checked_fields(
@@ -237,6 +247,11 @@ def resource(
             parent_kind,
             f"parent_kind must be one of {', '.join(PARENT_KINDS)}, got {parent_kind!r}",
             PARENT_KINDS,
+        )
+    table, key = _PARENT_ROWS[parent_kind]
+    if store.one(f"SELECT 1 FROM {table} WHERE {key}=?", (parent_id,)) is None:
+        raise XNATSeedError(
+            "parent_id", parent_id, f"no {parent_kind} {parent_id!r} to hold resource {label!r}"
         )
     with store.tx() as db:
         return create_resource(
