@@ -194,6 +194,17 @@ def shortcuts(listing: str) -> set[str]:
     }
 
 
+def path_of(column: str, listing: str) -> str | None:
+    """The XML path a filter or column names: an XML path itself, a shortcut's path (None
+    for another name)."""
+    if "/" in column:
+        return column
+    for path, name in _paths().get(listing, {}).items():
+        if name == column:
+            return path
+    return None
+
+
 def _type_of(column: str, listing: str) -> str | None:
     """The data type a column's path starts at: an XML path's first step, a shortcut's
     path's (None for another name)."""

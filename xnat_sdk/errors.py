@@ -503,7 +503,7 @@ def upload_error(exc: XNATResponseError) -> XNATResponseError:
         (up for base, up in _UPLOAD_VARIANTS.items() if isinstance(exc, base)),
         XNATUploadResponseError,
     )
-    return cls(exc.method, exc.url, exc.status, exc.message, exc.response)
+    return cls(exc.method, exc.url, exc.status, exc.message, exc.response, exc.hint)
 
 
 class XNATUnknownTypeWarning(UserWarning):
@@ -587,7 +587,53 @@ def error_for_response(
     else:
         cls = XNATResponseError
     # a server's page may quote the request's path: a token's secret, a ;jsessionid=
-    return cls(method, url, status, redact_text(server_message(text, limit=None)), response)
+    message = redact_text(server_message(text, limit=None))
+    hint = _hidden_target(method, url, status, message)
+    if hint:
+        cls = XNATNotFoundError
+    return cls(method, url, status, message, response, hint)
+
+
+_WRITES = frozenset({"PUT", "POST", "DELETE"})
+
+
+def _hidden_target(method: str, url: str, status: int, message: str) -> str:
+    """The hint for a write XNAT refused because it found no project (or subject or
+    experiment named by ID) the user may see, else "". XNAT hides a private project from a
+    user who is no member of it, and its write handlers then answer as for a missing one:
+    422 "Submitted subject record must include the project attribute." (a subject PUT,
+    ``SubjectResource``), a bare 404 (an experiment or assessor PUT: its resource's
+    constructor finds no project), 404 "Unable to identify project" / "... experiment"
+    (files and resources, ``XNATTemplate``), a bare 400 (a project DELETE,
+    ``ProjectResource``)."""
+    if method.upper() not in _WRITES or status not in (400, 404, 422):
+        return ""
+    path = re.sub(r"^[a-z]+://[^/]+", "", url).split("?", 1)[0].rstrip("/")
+    found = re.match(r".*?/data/(?:archive/)?projects/([^/]+)(/.*)?$", path)
+    bare = message in ("", "Not Found", "Bad Request") or message.startswith(
+        ("The server has not found", "The request could not be understood")
+    )
+    if found is not None:
+        rest = found.group(2) or ""
+        hidden = (
+            (status == 422 and "must include the project attribute" in message)
+            or (status == 404 and message == "Unable to identify project")
+            or (status == 404 and bare and "/experiments/" in rest)
+            or (status == 400 and bare and not rest and method.upper() == "DELETE")
+        )
+        if hidden:
+            return (
+                f"project {found.group(1)!r} does not exist, or it is hidden from this user: "
+                "XNAT answers a write into a project it hides so"
+            )
+        return ""
+    kind = re.match(r".*?/data/(?:archive/)?(experiments|subjects)/([^/]+)/", path)
+    if status == 404 and kind is not None and message.startswith("Unable to identify"):
+        return (
+            f"{kind.group(1)[:-1]} {kind.group(2)!r} does not exist, or its project is "
+            "hidden from this user: XNAT answers a write there so"
+        )
+    return ""
 
 
 _CONNECTION_ERRORS = frozenset(

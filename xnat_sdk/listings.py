@@ -27,6 +27,7 @@ from xnat_sdk._columns import (
     check_names,
     fetch_columns,
     part_columns,
+    path_of,
     root_of,
     shortcuts,
 )
@@ -34,6 +35,7 @@ from xnat_sdk._objects.core import XNATObject, child_items, own_path, set_fields
 from xnat_sdk._objects.registry import class_for, model_class
 from xnat_sdk._objects.transfers import RemoteFileTransfers
 from xnat_sdk._record import FrozenRecord
+from xnat_sdk._typed_filters import filter_kind, sent_value, typed_matches
 from xnat_sdk._urls import quote_segment
 from xnat_sdk.errors import (
     XNATIndexError,
@@ -87,7 +89,10 @@ _UNFILTERED = {
 """The default columns of the listings whose filters XNAT ignores: ``ScanList``,
 ``ReconList`` and ``ProjSubExptAsstList`` replace the criteria their query organizer got
 from the request (``qo.setWhere``), so ``?type=T1`` lists every scan; so does
-``ProjectListResource`` for a user outside the all-data-admin group. Only ``xsiType``
+``ProjectListResource`` for a user outside the all-data-admin group (the SDK asks
+``/data/projects`` with ``allDataOverride=true``, which gives a site admin every project:
+XNAT's project permissions come from groups, and a site admin made after the installation's
+``admin`` is in no group that lists them all; other users' XNAT ignores it). Only ``xsiType``
 (the query's root) holds there; a filter on another column is matched here, on that
 column asked with these."""
 
@@ -417,13 +422,20 @@ class Listing(Generic[T]):
                 continue
             value = str(row.get(key, ""))
             alternatives = [p.strip() for p in str(pattern).split(",")]  # "": empty cells
+            kind = self._filter_kind(key)
             if key == "xsiType" and not any("*" in a or "%" in a for a in alternatives):
                 found = any(_is_a(self._session, value, wanted) for wanted in alternatives)
+            elif kind:
+                found = typed_matches(kind, value, str(pattern))
             else:
                 found = cell_matches(value, str(pattern))
             if not found:
                 return False
         return True
+
+    def _filter_kind(self, key: str) -> str:
+        """``"date"``/``"number"`` for a filter XNAT compares as such (:mod:`._typed_filters`)."""
+        return filter_kind(self._session, path_of(key, self._spec.name))
 
     def _fetch(self) -> list[tuple[dict[str, Any], Any]]:
         parent = self._parent
@@ -506,7 +518,10 @@ class Listing(Generic[T]):
         return list(index.get(ident, []))
 
     def _from_rest(self) -> list[tuple[dict[str, Any], Any]]:
-        query = _sent_filters(self._filters)
+        query = {
+            key: sent_value(self._filter_kind(key), value)
+            for key, value in _sent_filters(self._filters).items()
+        }
         unfiltered = _UNFILTERED.get(self._spec.name)
         asked: list[str] = []
         if unfiltered is not None and any(k != "xsiType" for k in query):
@@ -514,6 +529,8 @@ class Listing(Generic[T]):
             asked = [k for k in self._filters if k not in unfiltered and k != "xsiType"]
             query = {k: v for k, v in query.items() if k == "xsiType"}
             query["columns"] = ",".join([*unfiltered, *asked])
+        if self._spec.name == "projects" and self._uri.rstrip("/") == "/data/projects":
+            query["allDataOverride"] = "true"  # a site admin's projects: all of them
         answer = fetch(self._session, self._uri, query=query or None)
         rows = answer.rows(numbers=("Size",) if self._spec.name == "files" else ())
         if asked:

@@ -49,7 +49,7 @@ def seeded(server: LocalXNAT) -> Seeded:
     project = f"RT_PRJ{next(_counter)}"
     server.seed_project(project, name=f"Project {project}")
     data = Seeded(project)
-    data.subjects["S1"] = server.seed_subject(project, "S1", fields={"visit": "baseline"})
+    data.subjects["S1"] = server.seed_subject(project, "S1", fields={"fields/visit": "baseline"})
     data.subjects["S2"] = server.seed_subject(project, "S2")
     e1 = server.seed_session(project, "S1", "E1", fields={"fieldStrength": "3.0"})
     data.sessions["E1"] = e1

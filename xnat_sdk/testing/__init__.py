@@ -12,6 +12,7 @@ Importing this package is cheap: Werkzeug, the WSGI app and the HTTP server load
 server is first built or started.
 
 Public modules: ``local`` (:class:`LocalXNAT`), ``seed`` (creating data without HTTP),
+``errors`` (:class:`XNATSeedError`, what a seed call given something XNAT cannot hold raises),
 ``dicomgen`` (DICOM test data), ``pytest_plugin`` (the ``xnat_server`` fixtures), ``cli``
 (``xnat-sdk serve``). The server itself is private: ``_server`` is the framework (WSGI app,
 routing, request context, store, authentication, fault injection, running it) and
@@ -24,6 +25,7 @@ became (``_areas.archive.model`` / ``_areas.files.storage``,
 
 from __future__ import annotations
 
+from xnat_sdk.testing.errors import XNATSeedError
 from xnat_sdk.testing.local import LocalXNAT
 
-__all__ = ["LocalXNAT"]
+__all__ = ["LocalXNAT", "XNATSeedError"]

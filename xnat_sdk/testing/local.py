@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import xnat_sdk.testing.seed as seed
 
 if TYPE_CHECKING:
+    from xnat_sdk.testing._areas.archive.xsd import SchemaInfo
     from xnat_sdk.testing._server.app import XNATApp
     from xnat_sdk.testing._server.faults import Faults
     from xnat_sdk.testing._server.server import BackgroundServer
@@ -208,8 +209,18 @@ class LocalXNAT:
 
     # -- seeding ------------------------------------------------------------------------------
     # ``fields`` mappings: keys are ``data_fields`` paths of the object's type
-    # (``"group"``, ``"demographics/gender"``, ``"scanner/manufacturer"``); a key
-    # ``"fields/<name>"`` sets the custom variable ``<name>`` instead.
+    # (``"group"``, ``"demographics/gender"``, ``"scanner/manufacturer"``) or the shortcuts
+    # a PUT takes (``"gender"``, ``"pi_lastname"``); a key ``"fields/<name>"`` sets the
+    # custom variable ``<name>`` instead. A key the type lacks, a type the server does not
+    # know (its core and site schemas) or a value XNAT's validator refuses is an
+    # :class:`~xnat_sdk.testing.seed.XNATSeedError` (a ``ValueError``) naming what is allowed;
+    # nothing is stored then.
+    def _schema(self) -> SchemaInfo:
+        from xnat_sdk.testing._areas.archive.xsd import load_schema_info
+
+        config = self._ensure_app().state.config
+        return load_schema_info(config.schemas_dir, tuple(config.extra_schemas))
+
     def add_user(self, login: str, password: str, *, admin: bool = False) -> None:
         """Create a user."""
         self.store.add_user(login, password, admin=admin)
@@ -238,13 +249,14 @@ class LocalXNAT:
             accessibility=accessibility,
             owner=owner,
             fields=fields,
+            schema=self._schema(),
         )
 
     def seed_subject(
         self, project: str, label: str, *, fields: Mapping[str, str] | None = None
     ) -> str:
         """Create a subject; returns its accession ID."""
-        return seed.subject(self.store, project, label, fields=fields)
+        return seed.subject(self.store, project, label, fields=fields, schema=self._schema())
 
     def seed_session(
         self,
@@ -256,7 +268,15 @@ class LocalXNAT:
         fields: Mapping[str, str] | None = None,
     ) -> str:
         """Create an experiment under subject (ID or label); returns its accession ID."""
-        return seed.session(self.store, project, subject, label, xsi_type=xsi_type, fields=fields)
+        return seed.session(
+            self.store,
+            project,
+            subject,
+            label,
+            xsi_type=xsi_type,
+            fields=fields,
+            schema=self._schema(),
+        )
 
     def seed_scan(
         self,
@@ -269,7 +289,13 @@ class LocalXNAT:
     ) -> int:
         """Create a scan in experiment ``session_id``; returns ``xnat_imagescandata_id``."""
         return seed.scan(
-            self.store, session_id, scan_id, type=type, xsi_type=xsi_type, fields=fields
+            self.store,
+            session_id,
+            scan_id,
+            type=type,
+            xsi_type=xsi_type,
+            fields=fields,
+            schema=self._schema(),
         )
 
     def seed_resource(

@@ -17,32 +17,71 @@ from xnat_sdk.testing._areas.archive.model import (
     free_accession,
     set_custom_field,
 )
+from xnat_sdk.testing._areas.archive.xsd import SchemaInfo, load_schema_info
 from xnat_sdk.testing._areas.files.storage import create_resource, resource_dir, store_file
 from xnat_sdk.testing._server.store import Store, dumps_data, now_timestamp
+from xnat_sdk.testing.errors import XNATSeedError
 
-__all__ = ["add_member", "bulk", "file", "project", "resource", "scan", "session", "subject"]
+__all__ = [
+    "XNATSeedError",
+    "add_member",
+    "bulk",
+    "file",
+    "project",
+    "resource",
+    "scan",
+    "session",
+    "subject",
+]
 
 PARENT_KINDS = ("project", "subject", "experiment", "scan", "reconstruction", "assessor")
+#: the table and key column of each parent kind (a scan's and a reconstruction's resources
+#: are keyed by the row's ``pk``: the ``int`` ``seed_scan`` returns)
+_PARENT_ROWS = {
+    "project": ("projects", "id"),
+    "subject": ("subjects", "id"),
+    "experiment": ("experiments", "id"),
+    "assessor": ("experiments", "id"),
+    "scan": ("scans", "pk"),
+    "reconstruction": ("reconstructions", "pk"),
+}
 
 
-def _split_fields(fields: Mapping[str, str] | None) -> tuple[dict[str, str], dict[str, str]]:
-    """Plain data fields and custom variables (keys ``fields/<name>``)."""
-    data: dict[str, str] = {}
-    custom: dict[str, str] = {}
-    for k, v in (fields or {}).items():
-        if k.startswith("fields/"):
-            custom[k[len("fields/") :]] = v
-        else:
-            data[k] = v
-    return data, custom
+def checked_fields(
+    schema: SchemaInfo | None, kind: str, xsi: str, fields: Mapping[str, str] | None
+) -> tuple[dict[str, str], dict[str, str]]:
+    """(data fields, custom variables) of ``fields``, checked (see :mod:`._seedcheck`)."""
+    from xnat_sdk.testing import _seedcheck  # loads the server's request machinery
+
+    return _seedcheck.checked_fields(_schema(schema), kind, xsi, fields)
+
+
+def checked_type(schema: SchemaInfo | None, xsi_type: str, base: str) -> str:
+    """The declared spelling of ``xsi_type``, a ``base`` (see :mod:`._seedcheck`)."""
+    from xnat_sdk.testing import _seedcheck
+
+    return _seedcheck.checked_type(_schema(schema), xsi_type, base)
+
+
+def _schema(schema: SchemaInfo | None) -> SchemaInfo:
+    """``schema``, else the core schemas a server without site schemas knows."""
+    if schema is not None:
+        return schema
+    from xnat_sdk_codegen.core import default_core_schemas  # same wheel, imports nothing
+
+    return load_schema_info(default_core_schemas())
 
 
 def add_member(store: Store, project_id: str, login: str, level: str = "member") -> None:
     """Give ``login`` the role ``level`` in ``project_id``."""
-    if level not in ("owner", "member", "collaborator"):
-        raise ValueError(f"level must be owner, member or collaborator, got {level!r}")
+    levels = ("owner", "member", "collaborator")
+    if level not in levels:
+        raise XNATSeedError(
+            "level", level, f"level must be owner, member or collaborator, got {level!r}", levels
+        )
     if store.get_user(login) is None:
-        raise ValueError(f"unknown user {login!r}")
+        raise XNATSeedError("login", login, f"unknown user {login!r} (add_user creates one)")
+    _known_project(store, project_id)
     with store.tx() as db:
         db.execute(
             "INSERT OR REPLACE INTO project_users(project, login, level) VALUES(?,?,?)",
@@ -58,13 +97,23 @@ def project(
     accessibility: str = "private",
     owner: str = "admin",
     fields: Mapping[str, str] | None = None,
+    schema: SchemaInfo | None = None,
 ) -> str:
-    """Create a project (``ValueError`` on a bad ID or a duplicate)."""
+    """Create a project (:class:`XNATSeedError` on a bad ID, a duplicate, or a field key
+    ``xnat:projectData`` lacks)."""
     if not VALID_ID.match(project_id):
-        raise ValueError(f"invalid project ID {project_id!r}")
-    if accessibility not in ("private", "protected", "public"):
-        raise ValueError(f"accessibility must be private, protected or public: {accessibility!r}")
-    data, custom = _split_fields(fields)
+        raise XNATSeedError(
+            "project_id", project_id, f"invalid project ID {project_id!r}: use A-Z a-z 0-9 _ -"
+        )
+    kinds = ("private", "protected", "public")
+    if accessibility not in kinds:
+        raise XNATSeedError(
+            "accessibility",
+            accessibility,
+            f"accessibility must be private, protected or public: {accessibility!r}",
+            kinds,
+        )
+    data, custom = checked_fields(schema, "project", "xnat:projectData", fields)
     # the fields the project row holds as columns (listed by /data/projects), as a PUT stores them
     name = name or data.pop("name", None) or project_id
     data.pop("name", None)
@@ -72,7 +121,7 @@ def project(
     description = data.pop("description", None) or ""
     with store.tx() as db:
         if db.execute("SELECT 1 FROM projects WHERE id=?", (project_id,)).fetchone():
-            raise ValueError(f"project {project_id!r} already exists")
+            raise XNATSeedError("project_id", project_id, f"project {project_id!r} already exists")
         create_project(
             store,
             db,
@@ -95,7 +144,7 @@ def _subject_id(store: Store, project_id: str, subject: str) -> str:
         (subject, project_id, subject),
     )
     if row is None:
-        raise ValueError(f"no subject {subject!r} in project {project_id!r}")
+        raise XNATSeedError("subject", subject, f"no subject {subject!r} in project {project_id!r}")
     return str(row[0])
 
 
@@ -105,17 +154,28 @@ def _label_free(store: Store, table: str, project_id: str, label: str) -> None:
     row = store.one(f"SELECT id FROM {table} WHERE project=? AND label=?", (project_id, label))
     if row is not None:
         kind = "a subject" if table == "subjects" else "an experiment"
-        raise ValueError(f"project {project_id!r} has {kind} {label!r} already ({row[0]})")
+        raise XNATSeedError(
+            "label", label, f"project {project_id!r} has {kind} {label!r} already ({row[0]})"
+        )
+
+
+def _known_project(store: Store, project_id: str) -> None:
+    if store.one("SELECT 1 FROM projects WHERE id=?", (project_id,)) is None:
+        raise XNATSeedError("project", project_id, f"unknown project {project_id!r}")
 
 
 def subject(
-    store: Store, project_id: str, label: str, *, fields: Mapping[str, str] | None = None
+    store: Store,
+    project_id: str,
+    label: str,
+    *,
+    fields: Mapping[str, str] | None = None,
+    schema: SchemaInfo | None = None,
 ) -> str:
     """Create a subject; returns its accession ID."""
-    if store.one("SELECT 1 FROM projects WHERE id=?", (project_id,)) is None:
-        raise ValueError(f"unknown project {project_id!r}")
+    _known_project(store, project_id)
     _label_free(store, "subjects", project_id, label)
-    data, custom = _split_fields(fields)
+    data, custom = checked_fields(schema, "subject", "xnat:subjectData", fields)
     with store.tx() as db:
         sid = create_subject(store, db, project_id, label, data=data)
         for k, v in custom.items():
@@ -131,11 +191,15 @@ def session(
     *,
     xsi_type: str = "xnat:mrSessionData",
     fields: Mapping[str, str] | None = None,
+    schema: SchemaInfo | None = None,
 ) -> str:
     """Create an experiment under a subject (ID or label); returns its accession ID."""
+    known = _schema(schema)
+    xsi_type = checked_type(known, xsi_type, "xnat:experimentData")
+    _known_project(store, project_id)
     sid = _subject_id(store, project_id, subject_ref)
     _label_free(store, "experiments", project_id, label)
-    data, custom = _split_fields(fields)
+    data, custom = checked_fields(known, "experiment", xsi_type, fields)
     with store.tx() as db:
         eid = create_experiment(store, db, project_id, label, xsi_type, subject_id=sid, data=data)
         for k, v in custom.items():
@@ -151,11 +215,18 @@ def scan(
     type: str = "",
     xsi_type: str = "xnat:mrScanData",
     fields: Mapping[str, str] | None = None,
+    schema: SchemaInfo | None = None,
 ) -> int:
     """Create a scan; returns its ``xnat_imagescandata_id``."""
+    known = _schema(schema)
+    xsi_type = checked_type(known, xsi_type, "xnat:imageScanData")
     if store.one("SELECT 1 FROM experiments WHERE id=?", (session_id,)) is None:
-        raise ValueError(f"unknown experiment {session_id!r}")
-    data, _ = _split_fields(fields)
+        raise XNATSeedError("session_id", session_id, f"unknown experiment {session_id!r}")
+    if store.one("SELECT 1 FROM scans WHERE experiment_id=? AND id=?", (session_id, scan_id)):
+        raise XNATSeedError(
+            "scan_id", scan_id, f"experiment {session_id!r} has a scan {scan_id!r} already"
+        )
+    data, _ = checked_fields(known, "scan", xsi_type, fields)
     with store.tx() as db:
         return create_scan(store, db, session_id, scan_id, xsi_type, type=type, data=data)
 
@@ -171,7 +242,17 @@ def resource(
 ) -> int:
     """Create a resource; returns its ``xnat_abstractresource_id``."""
     if parent_kind not in PARENT_KINDS:
-        raise ValueError(f"parent_kind must be one of {PARENT_KINDS}, got {parent_kind!r}")
+        raise XNATSeedError(
+            "parent_kind",
+            parent_kind,
+            f"parent_kind must be one of {', '.join(PARENT_KINDS)}, got {parent_kind!r}",
+            PARENT_KINDS,
+        )
+    table, key = _PARENT_ROWS[parent_kind]
+    if store.one(f"SELECT 1 FROM {table} WHERE {key}=?", (parent_id,)) is None:
+        raise XNATSeedError(
+            "parent_id", parent_id, f"no {parent_kind} {parent_id!r} to hold resource {label!r}"
+        )
     with store.tx() as db:
         return create_resource(
             store, db, parent_kind, parent_id, label, format=format, content=content
@@ -181,7 +262,7 @@ def resource(
 def file(store: Store, resource_id: int, path: str, data: bytes) -> None:
     """Store ``data`` at ``path`` in resource ``resource_id`` (overwrites)."""
     if store.one("SELECT 1 FROM resources WHERE id=?", (resource_id,)) is None:
-        raise ValueError(f"unknown resource {resource_id}")
+        raise XNATSeedError("resource_id", resource_id, f"unknown resource {resource_id}")
     store_file(store, resource_id, path, data, overwrite=True)
 
 
@@ -209,9 +290,11 @@ def bulk(
         rows = db.execute("SELECT label FROM subjects WHERE project=?", (project_id,))
         taken = sorted(labels.intersection(str(row[0]) for row in rows))
         if taken:
-            raise ValueError(
+            raise XNATSeedError(
+                "project",
+                project_id,
                 f"project {project_id!r} has subjects {', '.join(taken[:3])}... already: "
-                "seed_bulk names its subjects SUBJ_00001...; seed another project"
+                "seed_bulk names its subjects SUBJ_00001...; seed another project",
             )
         for i in range(1, n_subjects + 1):
             sid = free_accession(store, db, "S", "subjects")

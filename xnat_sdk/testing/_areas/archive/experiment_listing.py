@@ -245,6 +245,7 @@ def experiment_list(ctx: RequestContext) -> Response:
         extra_columns=extra,
         unknown_field="error" if top else "empty",
         root=default,
+        raw_when_empty=True,
     )
 
 
@@ -279,4 +280,5 @@ def assessor_list(ctx: RequestContext) -> Response:
         pk_column=pk or "xnat:imageassessordata/id",
         root="xnat:imageAssessorData",
         filters=False,
+        raw_when_empty=True,
     )

@@ -20,7 +20,7 @@ from xnat_sdk.testing._areas.archive.changes import (
     validate_label,
 )
 from xnat_sdk.testing._areas.archive.documents import experiment_node
-from xnat_sdk.testing._areas.archive.lookup import Chain, require_edit, resolve
+from xnat_sdk.testing._areas.archive.lookup import Chain, project_hidden, require_edit, resolve
 from xnat_sdk.testing._areas.archive.model import (
     VALID_ID,
     create_experiment,
@@ -72,6 +72,10 @@ def experiment_put(ctx: RequestContext) -> Response:
     if ctx.tail.strip("/"):
         return share(ctx, "experiment")
     ctx.require_user()
+    if project_hidden(ctx):
+        # SubjAssessmentResource's constructor: no project found (missing, or not readable by
+        # the user) -> setGuestDataResponse, a bare 404, and Restlet's Finder runs no handler
+        raise HttpError(404, None)
     assessor = "assessor" in ctx.params
     chain = _parent_chain(ctx, assessor)
     schema = schema_of(ctx)

@@ -26,7 +26,14 @@ from xnat_sdk.testing._server.context import RequestContext
 from xnat_sdk.testing._server.routing import HttpError
 from xnat_sdk.testing._server.store import Store, loads_data
 
-__all__ = ["Chain", "find_project", "project_row", "require_edit", "resolve"]
+__all__ = [
+    "Chain",
+    "find_project",
+    "project_hidden",
+    "project_row",
+    "require_edit",
+    "resolve",
+]
 
 
 @dataclass
@@ -79,16 +86,24 @@ def find_project(store: Store, ref: str) -> sqlite3.Row | None:
     return row
 
 
-def _check_read(ctx: RequestContext, project: str) -> None:
+def _check_read(ctx: RequestContext, project: str, hidden_as: str = "project") -> None:
     """404 for a project the user may not see, as XNAT 1.8 answers: its project lookup
     (``XnatProjectdata.getProjectByIDorAlias`` through ``DefaultUserProjectCache.get``)
     returns null for a project the user has no read access to, and the resources answer
-    "Unable to identify project" to a GET; 403 for a protected project's data and (not
-    checked against XNAT's source) for writes."""
+    "Unable to identify project" to a GET; 403 for a protected project's data.
+
+    A write into a project the user may not see finds nothing either: the file and resource
+    handlers (xnat-web ``restlet/resources/files/XNATTemplate``) answer 404 "Unable to
+    identify project" (with ``PROJECT_ID`` in the URL) or "Unable to identify {hidden_as}"
+    (a subject or experiment named by its accession ID, looked up with the user's rights);
+    a subject or experiment PUT answers its own (``subjects.subject_put``,
+    ``experiments.experiment_put``)."""
     if not can_read(ctx.store, ctx.user, project):
-        hidden = not can_see(ctx.store, ctx.user, project) and ctx.method in ("GET", "HEAD")
-        if ctx.is_guest or hidden:
+        hidden = not can_see(ctx.store, ctx.user, project)
+        if ctx.is_guest or (hidden and ctx.method in ("GET", "HEAD")):
             raise HttpError(404, f"Unable to identify project {project}")
+        if hidden:
+            raise HttpError(404, f"Unable to identify {hidden_as}")
         raise HttpError(403, f"Access denied: you have no access to project {project}.")
 
 
@@ -96,7 +111,21 @@ def _check_read_object(ctx: RequestContext, kind: str, row: sqlite3.Row) -> None
     """As :func:`_check_read` for the primary project of a subject/experiment named by its
     accession ID alone, but a reader of a project it is shared into may read it."""
     if not can_read_object(ctx.store, ctx.user, kind, str(row["id"]), str(row["project"])):
-        _check_read(ctx, str(row["project"]))
+        _check_read(ctx, str(row["project"]), hidden_as=kind)
+
+
+def project_hidden(ctx: RequestContext) -> bool:
+    """Whether the URL's ``{project}`` is one XNAT's project lookup does not find for the
+    user: missing, or private to them (not readable, not listed); never for a guest, whom
+    XNAT redirects or refuses before."""
+    ref = ctx.params.get("project")
+    if ref is None or ctx.is_guest:
+        return False
+    row = find_project(ctx.store, ref)
+    if row is None:
+        return True
+    pid = str(row["id"])
+    return not can_read(ctx.store, ctx.user, pid) and not can_see(ctx.store, ctx.user, pid)
 
 
 def require_edit(ctx: RequestContext, project: str) -> None:

@@ -13,7 +13,12 @@ from xnat_sdk.testing._areas.archive.changes import (
     parse_changes,
 )
 from xnat_sdk.testing._areas.archive.documents import project_node
-from xnat_sdk.testing._areas.archive.lookup import find_project, require_edit, resolve
+from xnat_sdk.testing._areas.archive.lookup import (
+    find_project,
+    project_hidden,
+    require_edit,
+    resolve,
+)
 from xnat_sdk.testing._areas.archive.model import (
     VALID_ID,
     create_project,
@@ -24,7 +29,11 @@ from xnat_sdk.testing._areas.archive.model import (
 from xnat_sdk.testing._areas.archive.tables import answer
 from xnat_sdk.testing._areas.archive.views import represent
 from xnat_sdk.testing._areas.archive.xsd import schema_of
-from xnat_sdk.testing._areas.permissions.access import can_see, visible_projects
+from xnat_sdk.testing._areas.permissions.access import (
+    all_data_admin,
+    can_see,
+    listed_projects,
+)
 from xnat_sdk.testing._server.context import RequestContext
 from xnat_sdk.testing._server.routing import HttpError
 from xnat_sdk.testing._server.store import dumps_data, loads_data
@@ -33,8 +42,14 @@ __all__ = ["project_delete", "project_get", "project_list", "project_put"]
 
 
 def project_list(ctx: RequestContext) -> Response:
+    """``ProjectListResource``'s default handler: an all-data admin (or a site admin asking
+    ``allDataOverride=true``, ``Boolean.parseBoolean``) gets every project and the request's
+    filters; anyone else the projects they may read, the readable-projects criterion
+    replacing the request's (``qo.setWhere``), so their filters are ignored."""
     store = ctx.store
-    allowed = visible_projects(store, ctx.user)
+    override = ctx.user.admin and (ctx.q("allDataOverride") or "").lower() == "true"
+    all_data = all_data_admin(ctx.user) or override
+    allowed = listed_projects(store, ctx.user, all_data)
     rows = []
     for p in store.query("SELECT * FROM projects ORDER BY rowid"):
         if allowed is not None and p["id"] not in allowed:
@@ -63,9 +78,7 @@ def project_list(ctx: RequestContext) -> Response:
         rows,
         ["ID", "secondary_ID", "name", "description", "pi_firstname", "pi_lastname", "URI"],
         pk_column="ID",
-        # ProjectListResource.DefaultProjectHandler: for a user outside the all-data-admin
-        # group the readable-projects criterion replaces the request's (qo.setWhere)
-        filters=ctx.user.admin,
+        filters=all_data,
     )
 
 
@@ -156,6 +169,9 @@ def project_put(ctx: RequestContext) -> Response:
 
 
 def project_delete(ctx: RequestContext) -> Response:
+    if project_hidden(ctx):
+        # ProjectResource.handleDelete: no project found for the user (missing or hidden)
+        raise HttpError(400, None)
     chain = resolve(ctx)
     assert chain.project is not None
     if ctx.tail.strip("/"):

@@ -43,8 +43,22 @@ __all__ = [
 
 
 def scan_list(ctx: RequestContext) -> Response:
-    chain = resolve(ctx)
+    """``ScanList``: its constructor finds the session with
+    ``XnatImagesessiondata.getXnatImagesessiondatasById``, which knows image sessions only.
+    An experiment of another kind (a subject assessor such as ``xnat:subjectVariablesData``)
+    or none at all is a bare 404: set by the constructor, or (``/data/experiments/{E}/scans``:
+    a ``NullPointerException`` on the missing project; a project's route: a
+    ``ClassCastException`` of the experiment found by label) Restlet's ``Finder`` finding
+    no resource it could make."""
+    try:
+        chain = resolve(ctx)
+    except HttpError as err:
+        if err.status == 404:
+            raise HttpError(404, None) from None
+        raise
     assert chain.experiment is not None
+    if not schema_of(ctx).is_a(chain.experiment["xsi_type"], "xnat:imageSessionData"):
+        raise HttpError(404, None)
     eid = chain.experiment["id"]
     rows = []
     for s in ctx.store.query("SELECT * FROM scans WHERE experiment_id=? ORDER BY pk", (eid,)):

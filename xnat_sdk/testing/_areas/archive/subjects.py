@@ -20,7 +20,7 @@ from xnat_sdk.testing._areas.archive.changes import (
     validate_label,
 )
 from xnat_sdk.testing._areas.archive.documents import subject_node
-from xnat_sdk.testing._areas.archive.lookup import require_edit, resolve
+from xnat_sdk.testing._areas.archive.lookup import project_hidden, require_edit, resolve
 from xnat_sdk.testing._areas.archive.model import VALID_ID, create_subject, delete_subject
 from xnat_sdk.testing._areas.archive.sharing import share
 from xnat_sdk.testing._areas.archive.tables import answer
@@ -115,6 +115,10 @@ def subject_put(ctx: RequestContext) -> Response:
         return share(ctx, "subject")
     store = ctx.store
     ctx.require_user()
+    if project_hidden(ctx):
+        # SubjectResource: getProjectByIDorAlias finds no project the user may not read (nor
+        # a missing one), the new subject item has no project, and handlePut answers 422
+        raise HttpError(422, "Submitted subject record must include the project attribute.")
     chain = resolve(ctx, upto="subject")
     schema = schema_of(ctx)
     ch = parse_changes(ctx, "subject", schema)
@@ -199,6 +203,10 @@ def _subject_with_id(ctx: RequestContext, ch: Changes, ref: str) -> sqlite3.Row 
 
 
 def subject_delete(ctx: RequestContext) -> Response:
+    if project_hidden(ctx) and not ctx.tail.strip("/"):
+        # SubjectResource.handleDelete: no project, and the subject looked up with the
+        # user's rights is not found
+        raise HttpError(404, "Unable to find the specified subject.")
     chain = resolve(ctx)
     assert chain.subject is not None
     tail = ctx.tail.strip("/")

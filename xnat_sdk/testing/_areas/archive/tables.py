@@ -15,7 +15,8 @@ from typing import Any, Literal
 from werkzeug.wrappers import Response
 
 from xnat_sdk.testing._areas.archive.documents import java_double
-from xnat_sdk.testing._areas.archive.xsd import NUMERIC_FLOAT, SchemaInfo, schema_of
+from xnat_sdk.testing._areas.archive.filters import QueryFailed, matches_typed
+from xnat_sdk.testing._areas.archive.xsd import NUMERIC_FLOAT, NUMERIC_INT, SchemaInfo, schema_of
 from xnat_sdk.testing._server.context import RequestContext
 from xnat_sdk.testing._server.routing import HttpError
 
@@ -283,6 +284,35 @@ def _resolve_column(kind: str, name: str) -> tuple[str, str | None]:
     return name.lower(), None
 
 
+def _filter_kind(schema: SchemaInfo, kind: str, key: str) -> str:
+    """``"date"`` or ``"number"`` for a filter on a date (``xs:date``, ``xs:dateTime``) or
+    number field, which XNAT compares as such (:mod:`.filters`); ``""`` for the others."""
+    if "/" in key:
+        head, _, path = key.partition("/")
+        if ":" not in head:
+            head, path = _ROOTS[kind], key
+        owner = schema.canonical(_PRED.sub("", head)) or head
+    else:
+        _name, shortcut = _resolve_column(kind, key)
+        if shortcut is None:
+            return ""
+        if shortcut in ("insert_date", "last_modified"):
+            return "date"  # meta fields: timestamps
+        path = SHORTCUTS[kind].get(shortcut) or ""
+        owner = _OTHER_ROOTS.get(kind, {}).get(shortcut, _ROOTS[kind])
+    path = _PRED.sub("", path)
+    if path.startswith("demographics/"):  # a named type's fields, not flattened into the owner
+        owner, path = "xnat:demographicData", path.split("/", 1)[1]
+    f = schema.field(owner, path) if path else None
+    if f is None:
+        return ""
+    if f.xstype in ("xs:date", "xs:dateTime"):
+        return "date"
+    if f.xstype in NUMERIC_FLOAT or f.xstype in NUMERIC_INT:
+        return "number"
+    return ""
+
+
 def _matches(value: str, wanted: str) -> bool:
     """Whether a listing filter keeps a row, as XNAT filters (``QueryOrganizerResource
     .processStringQuery``, ``SearchCriteria.getSQLClause``): the alternatives between commas
@@ -460,6 +490,7 @@ def answer(
     root: str | None = None,
     filters: bool = True,
     uri_key: str | None = None,
+    raw_when_empty: bool = False,
 ) -> Response:
     """Filter, select columns, page and render the listing.
 
@@ -481,7 +512,12 @@ def answer(
 
     ``root``: the resource's default root element, which the columns and filters may narrow
     (:func:`narrowed_root`): only rows of the narrowed type are answered, keyed by its ID
-    column (``xnat:mrsessiondata/id``) instead of an XML path ``pk_column``."""
+    column (``xnat:mrsessiondata/id``) instead of an XML path ``pk_column``.
+
+    ``raw_when_empty``: an empty answer keeps the query's own column names and no ``URI``
+    (the experiment and assessor listings, which call ``formatHeaders`` only when
+    ``table.size()>0``): see :func:`raw_headers`. JSON shows no columns, so only the CSV,
+    XML and HTML answers differ."""
     if ctx.q("fields") is not None:
         return _fields_table(ctx, kind)
     schema = schema_of(ctx)
@@ -522,7 +558,23 @@ def answer(
         if not is_shortcut and (_dropped(schema, kind, key) or _unknown_field(schema, key)):
             # processQueryCriteria logs the ElementNotFound/FieldNotFoundException: no filter
             continue
-        selected = [r for r in selected if _matches(_row_value(kind, r[0], r[1], key), wanted)]
+        typed = _filter_kind(schema, kind, key)
+        try:
+            selected = [
+                r
+                for r in selected
+                if (
+                    matches_typed(_row_value(kind, r[0], r[1], key), wanted, typed)
+                    if typed
+                    else _matches(_row_value(kind, r[0], r[1], key), wanted)
+                )
+            ]
+        except QueryFailed:
+            # the SQL of a date or number filter PostgreSQL refuses: the listing's query
+            # fails as for an unknown column (500, or ProjSubExptList's empty 200)
+            if unknown_field == "empty":
+                return Response(b"", status=200, mimetype=ctx.table([], []).mimetype)
+            raise HttpError(500, None) from None
     selected = _with_custom_fields(ctx, kind, selected, columns_param or "")
     cols = _columns(kind, selected, columns_param, default_columns, pk_column, extra_columns)
     out: list[dict[str, Any]] = []
@@ -549,7 +601,27 @@ def answer(
         out = out[offset : offset + limit]
     else:
         meta["totalRecords"] = len(out)
+    if raw_when_empty and not out:
+        cols = raw_headers(kind, cols)
     return ctx.table(cols, out, meta=meta)
+
+
+def raw_headers(kind: str, columns: Sequence[str]) -> list[str]:
+    """The columns of an empty experiment or assessor listing: XNAT's
+    ``ExperimentListResource``, ``ProjSubExptList`` and ``ProjSubExptAsstList`` rename the
+    query's SQL aliases (``QueryOrganizer``: ``XftStringUtils.CreateAlias`` of table and
+    column, or a view column) to shortcut names and XML paths and add ``URI`` in
+    ``formatHeaders``, which they call only for a table with rows. This server spells an
+    alias from the column's XML path, lower case, every run of other characters an ``_``
+    (``xnat:experimentdata/label`` -> ``xnat_experimentdata_label``): the names are not
+    XNAT's to the letter (those depend on its views), what matters is that they are neither
+    the shortcut names nor XML paths, and that ``URI`` is absent."""
+    paths = {key: path for path, key in _shortcut_xpaths(kind).items()}
+    return [
+        re.sub(r"[^0-9a-z]+", "_", paths.get(c, c).lower()).strip("_")
+        for c in columns
+        if c != "URI"
+    ]
 
 
 #: what :func:`_page` answers for a ``limit``/``offset`` that is not a number

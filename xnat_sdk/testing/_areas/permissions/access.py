@@ -2,20 +2,25 @@
 
 Admins everything; project members (owner/member/collaborator) read; owners and members
 edit; guests and non-members read ``public`` projects; ``protected`` projects are listed and
-their own document is readable, but their data is not. Listing the site's users follows
+their own document is readable, but their data is not; ``/data/projects`` lists every
+project to an all-data admin only (:func:`listed_projects`). Listing the site's users follows
 XNAT's ``restrictUserListAccessToAdmins`` (:func:`user_list_open`).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from xnat_sdk.testing._server.context import RequestContext
 from xnat_sdk.testing._server.store import Store, User
 
 __all__ = [
+    "all_data_admin",
     "can_edit",
     "can_read",
     "can_read_object",
     "can_see",
+    "listed_projects",
     "project_access",
     "readable_projects",
     "readable_through_shares",
@@ -92,6 +97,26 @@ def visible_projects(store: Store, user: User) -> list[str] | None:
         return None
     rows = store.query("SELECT id FROM projects WHERE accessibility = 'protected'")
     return sorted(set(readable) | {r[0] for r in rows})
+
+
+def all_data_admin(user: User) -> bool:
+    """Whether ``user`` is in XNAT's ``ALL_DATA_ADMIN`` group (``Groups.ALL_DATA_ADMIN_GROUP``):
+    the site admin XNAT creates at installation, ``admin`` (``init_security_000.sql`` puts
+    user 1 in it). A site admin made later (``admin=True``, the XAPI's ``Administrator`` role)
+    has the role only: XNAT adds no one to the group with it."""
+    return user.admin and user.login == "admin"
+
+
+def listed_projects(store: Store, user: User, all_data: bool) -> list[str] | None:
+    """The projects ``/data/projects`` lists for ``user`` (``ProjectListResource``'s default
+    handler), ``None`` meaning all: every project for an all-data admin (``all_data``: a
+    member of the group, or a site admin asking ``allDataOverride=true``), else the
+    projects ``Permissions.getAllowedValues`` names, which for a site admin outside the group
+    are those of their own groups and the open ones, as for any user (XNAT's project
+    permissions come from groups, not from the site admin role)."""
+    if all_data:
+        return None
+    return visible_projects(store, replace(user, admin=False))
 
 
 def user_list_open(ctx: RequestContext) -> bool:
