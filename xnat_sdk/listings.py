@@ -35,7 +35,6 @@ from xnat_sdk._objects.core import XNATObject, child_items, own_path, set_fields
 from xnat_sdk._objects.registry import class_for, model_class
 from xnat_sdk._objects.transfers import RemoteFileTransfers
 from xnat_sdk._record import FrozenRecord
-from xnat_sdk._typed_filters import filter_kind, sent_value, typed_matches
 from xnat_sdk._urls import quote_segment
 from xnat_sdk.errors import (
     XNATIndexError,
@@ -426,6 +425,8 @@ class Listing(Generic[T]):
             if key == "xsiType" and not any("*" in a or "%" in a for a in alternatives):
                 found = any(_is_a(self._session, value, wanted) for wanted in alternatives)
             elif kind:
+                from xnat_sdk._typed_filters import typed_matches
+
                 found = typed_matches(kind, value, str(pattern))
             else:
                 found = cell_matches(value, str(pattern))
@@ -433,8 +434,20 @@ class Listing(Generic[T]):
                 return False
         return True
 
+    def _sent_query(self) -> dict[str, str]:
+        """The filters as sent (dates in XNAT's ``MM/DD/YYYY``: :mod:`._typed_filters`)."""
+        sent = _sent_filters(self._filters)
+        if not sent:
+            return {}
+        from xnat_sdk._typed_filters import sent_value
+
+        return {key: sent_value(self._filter_kind(key), value) for key, value in sent.items()}
+
     def _filter_kind(self, key: str) -> str:
-        """``"date"``/``"number"`` for a filter XNAT compares as such (:mod:`._typed_filters`)."""
+        """``"date"``/``"number"`` for a filter XNAT compares as such (:mod:`._typed_filters`,
+        imported with the first filter: a listing without one does not need it)."""
+        from xnat_sdk._typed_filters import filter_kind
+
         return filter_kind(self._session, path_of(key, self._spec.name))
 
     def _fetch(self) -> list[tuple[dict[str, Any], Any]]:
@@ -518,10 +531,7 @@ class Listing(Generic[T]):
         return list(index.get(ident, []))
 
     def _from_rest(self) -> list[tuple[dict[str, Any], Any]]:
-        query = {
-            key: sent_value(self._filter_kind(key), value)
-            for key, value in _sent_filters(self._filters).items()
-        }
+        query = self._sent_query()
         unfiltered = _UNFILTERED.get(self._spec.name)
         asked: list[str] = []
         if unfiltered is not None and any(k != "xsiType" for k in query):
