@@ -548,46 +548,17 @@ def answer(
         if gone:
             # what is left replaces the defaults even when nothing is (the key and URI remain)
             columns_param = ",".join(raw for raw in asked if raw not in gone) or ","
-    selected = list(rows)
-    for key, wanted in ctx.query.items(multi=False) if filters else ():
-        if key in NOT_FILTERS:
-            continue
-        is_shortcut = key in SHORTCUTS[kind]
-        if not is_shortcut and "/" not in key:
-            continue
-        if not is_shortcut and (_dropped(schema, kind, key) or _unknown_field(schema, key)):
-            # processQueryCriteria logs the ElementNotFound/FieldNotFoundException: no filter
-            continue
-        typed = _filter_kind(schema, kind, key)
-        try:
-            selected = [
-                r
-                for r in selected
-                if (
-                    matches_typed(_row_value(kind, r[0], r[1], key), wanted, typed)
-                    if typed
-                    else _matches(_row_value(kind, r[0], r[1], key), wanted)
-                )
-            ]
-        except QueryFailed:
-            # the SQL of a date or number filter PostgreSQL refuses: the listing's query
-            # fails as for an unknown column (500, or ProjSubExptList's empty 200)
-            if unknown_field == "empty":
-                return Response(b"", status=200, mimetype=ctx.table([], []).mimetype)
-            raise HttpError(500, None) from None
+    try:
+        selected = _filtered(ctx, schema, kind, rows) if filters else list(rows)
+    except QueryFailed:
+        # the SQL of a date or number filter PostgreSQL refuses: the listing's query
+        # fails as for an unknown column (500, or ProjSubExptList's empty 200)
+        if unknown_field == "empty":
+            return Response(b"", status=200, mimetype=ctx.table([], []).mimetype)
+        raise HttpError(500, None) from None
     selected = _with_custom_fields(ctx, kind, selected, columns_param or "")
     cols = _columns(kind, selected, columns_param, default_columns, pk_column, extra_columns)
-    out: list[dict[str, Any]] = []
-    for row, data in selected:
-        r: dict[str, Any] = {}
-        for c in cols:
-            if c in row:
-                r[c] = row[c]
-            else:
-                r[c] = _row_value(kind, row, data, c)
-                if r[c] and _is_float(schema, kind, row, c):
-                    r[c] = java_double(r[c])
-        out.append(r)
+    out = [_rendered(schema, kind, row, data, cols) for row, data in selected]
     meta: dict[str, Any] = {}
     if title:
         meta["title"] = title
@@ -604,6 +575,52 @@ def answer(
     if raw_when_empty and not out:
         cols = raw_headers(kind, cols)
     return ctx.table(cols, out, meta=meta)
+
+
+def _filtered(
+    ctx: RequestContext,
+    schema: SchemaInfo,
+    kind: str,
+    rows: Sequence[tuple[dict[str, Any], Mapping[str, str]]],
+) -> list[tuple[dict[str, Any], Mapping[str, str]]]:
+    """The rows the request's shortcut and XML-path filters keep (:func:`answer`); raises
+    :class:`QueryFailed` for a date or number filter whose SQL PostgreSQL refuses."""
+    selected = list(rows)
+    for key, wanted in ctx.query.items(multi=False):
+        if key in NOT_FILTERS:
+            continue
+        is_shortcut = key in SHORTCUTS[kind]
+        if not is_shortcut and "/" not in key:
+            continue
+        if not is_shortcut and (_dropped(schema, kind, key) or _unknown_field(schema, key)):
+            # processQueryCriteria logs the ElementNotFound/FieldNotFoundException: no filter
+            continue
+        typed = _filter_kind(schema, kind, key)
+        selected = [
+            r
+            for r in selected
+            if (
+                matches_typed(_row_value(kind, r[0], r[1], key), wanted, typed)
+                if typed
+                else _matches(_row_value(kind, r[0], r[1], key), wanted)
+            )
+        ]
+    return selected
+
+
+def _rendered(
+    schema: SchemaInfo, kind: str, row: dict[str, Any], data: Mapping[str, str], cols: Sequence[str]
+) -> dict[str, Any]:
+    """One row of the answer: its ``cols``, a float field as Java prints a double."""
+    out: dict[str, Any] = {}
+    for c in cols:
+        if c in row:
+            out[c] = row[c]
+        else:
+            out[c] = _row_value(kind, row, data, c)
+            if out[c] and _is_float(schema, kind, row, c):
+                out[c] = java_double(out[c])
+    return out
 
 
 def raw_headers(kind: str, columns: Sequence[str]) -> list[str]:
