@@ -3,9 +3,11 @@
 
 ``session.map(func, level="experiment")`` calls ``func(experiment, *args, **kwargs)`` for
 every experiment the user can see (projects -> subjects -> experiments -> scans, resources
-at each level), and returns ``{object uri: result}`` (below a session reached through a
-project it is shared into without its subject, the path through that project: its scans'
-own URIs have no project); a call that raises gives a
+at each level; a subject or experiment shared into other projects once, through its
+primary project when the walk goes through it, else through the first project it is seen
+in: :mod:`xnat_sdk._sitewalk`), and returns ``{object uri: result}`` (below a session
+reached through a project it is shared into without its subject, the path through that
+project: its scans' own URIs have no project); a call that raises gives a
 :class:`MappedFunctionFailed` holding the message instead of stopping the walk. Filters
 (:func:`create_filter_funcs`) prune the walk: a pattern (``fnmatch``, or a regular expression
 with ``use_regex=True``) matched against the level's key (project name, subject and
@@ -563,7 +565,9 @@ def _object_session(root: Walks) -> XNATSession:
 def _walk_key(obj: Any) -> str:
     """The key of ``obj``'s result in a map and its log: its URI, but the project's path
     below a session reached through a project it is shared into without its subject (whose
-    scans XNAT serves at a path without the project): ``_objects.core.reached_uri``."""
+    scans XNAT serves at a path without the project): ``_objects.core.reached_uri``. A walk
+    from the session reaches a shared object through one project only (see
+    :mod:`xnat_sdk._sitewalk`), so its keys are distinct too."""
     from xnat_sdk._objects.core import reached_uri
 
     return reached_uri(obj)
