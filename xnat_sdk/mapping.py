@@ -472,8 +472,9 @@ class _Walk:
     def _through(self, session: Any, projects: list[Any]) -> list[Any]:
         """``projects``, the projects a walk from ``session`` goes through: below them it
         visits each shared subject (at the subject levels) or experiment (at the levels
-        below) once (:class:`~xnat_sdk._sitewalk.SiteOnce`)."""
-        if self.target in ("subject", "experiment", "scan"):
+        below) once (:class:`~xnat_sdk._sitewalk.SiteOnce`); through one project, it sees
+        each once anyway."""
+        if len(projects) > 1 and self.target in ("subject", "experiment", "scan"):
             from xnat_sdk._sitewalk import SiteOnce
 
             ids = [unquote(str(p.uri).rstrip("/").rsplit("/", 1)[-1]) for p in projects]

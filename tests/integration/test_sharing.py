@@ -302,11 +302,14 @@ def test_a_site_walk_visits_a_shared_session_once_under_its_primary_project(
     the walk goes through it (admin), else through the share (a member of the sharing
     project only), whatever runs the walk (threads or one at a time); one request more
     (the site's experiments, for their primary projects), none per object; a rerun with
-    the log calls nothing. A walk of one project still sees what is shared into it."""
+    the log calls nothing (a walk through one project asks nothing more). A walk of one
+    project still sees what is shared into it."""
     primary, shared, bare, sid, eid, rid = _shared_around(server, xnat_project)
     login = f"sharing{next(_logins)}"
     server.add_user(login, "pw")
     server.add_member(shared, login, "member")
+    server.seed_project(f"{xnat_project}_M")  # a second project of the member's
+    server.add_member(f"{xnat_project}_M", login, "member")
     ours = create_filter_funcs(project=lambda p: p.id.startswith(f"{xnat_project}_"))
     calls: list[str] = []
 
@@ -340,9 +343,18 @@ def test_a_site_walk_visits_a_shared_session_once_under_its_primary_project(
                 assert len(list(walked)) == 1
             site = [p for p in recorder.paths() if p.startswith("GET /data/experiments?")]
             assert len(site) == 9  # once per walk below the subjects (3 levels, 3 walks)
+            recorder.clear()
+            one = create_filter_funcs(project=lambda p: p.id == shared)
+            assert len(session.map(note, "experiment", filter_function=one)) == 1
+            assert not [p for p in recorder.paths() if p.startswith("GET /data/experiments?")]
             labels_b = session.projects[shared].map(lambda e: e.label, "experiment")
             assert list(labels_b.values()) == ["SESS_B"]
-            if user == "admin":
+            if user == "admin":  # the primary project left out: through the first share
+                shares = create_filter_funcs(project=lambda p: p.id in (shared, bare))
+                found = session.map(lambda e: e.label, "experiment", filter_function=shares)
+                assert found == {
+                    f"/data/projects/{shared}/subjects/{sid}/experiments/{eid}": "SESS_B"
+                }
                 bare_scans = session.projects[bare].map(lambda s: s.type, "scan")
                 assert bare_scans == {f"/data/projects/{bare}/experiments/{eid}/scans/1": "T1"}
 
