@@ -343,6 +343,8 @@ def test_a_site_walk_visits_a_shared_session_once_under_its_primary_project(
                 assert len(list(walked)) == 1
             site = [p for p in recorder.paths() if p.startswith("GET /data/experiments?")]
             assert len(site) == 9  # once per walk below the subjects (3 levels, 3 walks)
+            found_once = session.search(project=ours.project, level="experiment")
+            assert [e.uri for e in found_once] == [sess]
             recorder.clear()
             one = create_filter_funcs(project=lambda p: p.id == shared)
             assert len(session.map(note, "experiment", filter_function=one)) == 1
@@ -351,8 +353,8 @@ def test_a_site_walk_visits_a_shared_session_once_under_its_primary_project(
             assert list(labels_b.values()) == ["SESS_B"]
             if user == "admin":  # the primary project left out: through the first share
                 shares = create_filter_funcs(project=lambda p: p.id in (shared, bare))
-                found = session.map(lambda e: e.label, "experiment", filter_function=shares)
-                assert found == {
+                by_share = session.map(lambda e: e.label, "experiment", filter_function=shares)
+                assert by_share == {
                     f"/data/projects/{shared}/subjects/{sid}/experiments/{eid}": "SESS_B"
                 }
                 bare_scans = session.projects[bare].map(lambda s: s.type, "scan")
