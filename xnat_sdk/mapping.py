@@ -3,9 +3,11 @@
 
 ``session.map(func, level="experiment")`` calls ``func(experiment, *args, **kwargs)`` for
 every experiment the user can see (projects -> subjects -> experiments -> scans, resources
-at each level), and returns ``{object uri: result}`` (below a session reached through a
-project it is shared into without its subject, the path through that project: its scans'
-own URIs have no project); a call that raises gives a
+at each level; a subject or experiment shared into other projects once, through its
+primary project when the walk goes through it, else through the first project it is seen
+in: :mod:`xnat_sdk._sitewalk`), and returns ``{object uri: result}`` (below a session
+reached through a project it is shared into without its subject, the path through that
+project: its scans' own URIs have no project); a call that raises gives a
 :class:`MappedFunctionFailed` holding the message instead of stopping the walk. Filters
 (:func:`create_filter_funcs`) prune the walk: a pattern (``fnmatch``, or a regular expression
 with ``use_regex=True``) matched against the level's key (project name, subject and
@@ -34,6 +36,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from urllib.parse import unquote
 
 from xnat_sdk._record import Record
 from xnat_sdk.errors import (
@@ -47,6 +50,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Executor, ThreadPoolExecutor
 
     from xnat_sdk._objects.walks import Walks
+    from xnat_sdk._sitewalk import SiteOnce
     from xnat_sdk.session import XNATSession
 
 __all__ = [
@@ -441,21 +445,42 @@ class _Walk:
         self.resources = resources
         self.filters = filters
         self.skip = skip
+        self.once: SiteOnce | None = None  # a walk from the session: shared objects once
 
     def _keep(self, obj: Any, kind: str) -> bool:
         if isinstance(obj, _Unfiled):
             return self.filters.subject is _accept_all
-        last = "resource" if self.resources else self.target
-        if kind == last and self.skip is not None and self.skip(_walk_key(obj)):
-            return False  # an object of the level only (a log of another level prunes none)
+        once = self.once
+        if once is not None and not once.visits(obj, kind):
+            return False  # a shared object, visited through another project
         check: Callable[[Any], bool] = getattr(self.filters, kind)
         try:
-            return check(obj)
+            kept = check(obj)
         except Exception as exc:  # which object, of thousands, and that it was the filter
             raise XNATValidationError(
                 "filter_function",
                 f"the {kind} filter raised {type(exc).__name__} on {obj.uri}: {exc}",
             ) from exc
+        if not kept:
+            return False
+        if once is not None:  # before the log's skip: done here, it is done for the walk
+            once.visited(obj, kind)
+        last = "resource" if self.resources else self.target
+        # an object of the level only (a log of another level prunes none)
+        return not (kind == last and self.skip is not None and self.skip(_walk_key(obj)))
+
+    def _through(self, session: Any, projects: list[Any]) -> list[Any]:
+        """``projects``, the projects a walk from ``session`` goes through: below them it
+        visits each shared subject (at the subject levels) or experiment (at the levels
+        below) once (:class:`~xnat_sdk._sitewalk.SiteOnce`); through one project, it sees
+        each once anyway."""
+        if len(projects) > 1 and self.target in ("subject", "experiment", "scan"):
+            from xnat_sdk._sitewalk import SiteOnce
+
+            ids = [unquote(str(p.uri).rstrip("/").rsplit("/", 1)[-1]) for p in projects]
+            kind = "subject" if self.target == "subject" else "experiment"
+            self.once = SiteOnce(session, kind, ids, lambda listed: _twice(session, listed))
+        return projects
 
     def serial(self, obj: Any, kind: str) -> Iterator[Any]:
         """Depth first, one listing at a time, nothing fetched before it is needed."""
@@ -468,9 +493,11 @@ class _Walk:
                 yield obj
             return
         child_kind, children = _children(obj, kind, self.target)
-        for child in children:
-            if self._keep(child, child_kind):
-                yield from self.serial(child, child_kind)
+        kept: Iterable[Any] = (c for c in children if self._keep(c, child_kind))
+        if kind == "connection":
+            kept = self._through(obj, list(kept))
+        for child in kept:
+            yield from self.serial(child, child_kind)
 
     def threaded(self, root: Any, kind: str, pool: Executor, *, own: bool) -> Iterator[Any]:
         """Level by level, the listings of one level side by side: concatenating each
@@ -484,7 +511,10 @@ class _Walk:
                 if child_kind == self.target and not self.resources:
                     yield from kept
                     return
-                frontier, kind = list(kept), child_kind
+                frontier = list(kept)
+                if kind == "connection":
+                    frontier = self._through(root, frontier)
+                kind = child_kind
             if not self.resources:
                 yield from frontier
                 return
@@ -536,7 +566,9 @@ def _object_session(root: Walks) -> XNATSession:
 def _walk_key(obj: Any) -> str:
     """The key of ``obj``'s result in a map and its log: its URI, but the project's path
     below a session reached through a project it is shared into without its subject (whose
-    scans XNAT serves at a path without the project): ``_objects.core.reached_uri``."""
+    scans XNAT serves at a path without the project): ``_objects.core.reached_uri``. A walk
+    from the session reaches a shared object through one project only (see
+    :mod:`xnat_sdk._sitewalk`), so its keys are distinct too."""
     from xnat_sdk._objects.core import reached_uri
 
     return reached_uri(obj)

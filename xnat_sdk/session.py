@@ -1118,7 +1118,8 @@ class XNATSession(Walks):
         use_regex: bool = False,
         level: MappingLevel | str = "scan",
     ) -> list[Any]:
-        """The objects at ``level`` matching the filters (xnatpy 0.8's ``search``): a pattern
+        """The objects at ``level`` matching the filters (xnatpy 0.8's ``search``; a shared
+        subject or session once, as :meth:`mapping_iter` walks it): a pattern
         (``fnmatch``; a regular expression with ``use_regex``) on the project name (not its
         ID, as in xnatpy: ``project=lambda p: p.id == "P1"`` picks by ID), subject or
         experiment label, scan type or resource label, or a function of the object (see

@@ -232,13 +232,14 @@ def test_download_dir_of_a_project_reaches_a_session_shared_without_its_subject(
     assert sorted(n.split("/")[1] for n in names) == sorted([holder, "OWN"])
 
 
-def test_a_site_walk_keys_the_scans_of_a_session_shared_into_two_projects_apart(
+def test_a_site_walk_visits_a_session_shared_into_two_projects_once(
     server: LocalXNAT, xnat_project: str, tmp_path: Path
 ) -> None:
-    """Shared without its subject into two projects, a session's scans are bound to
-    ``/data/experiments/{E}/scans/...`` in both (XNAT routes them there only): a map keys
-    each by the project's path it was reached through, as it keys a session shared with its
-    subject; a rerun with the log finds every key done."""
+    """Shared without its subject into two projects, from a project the user does not
+    read: a walk from the session visits it (its scans, their resources) once, through the
+    first of the two in the walk's order, keyed by that project's path (its scans are
+    bound to ``/data/experiments/{E}/scans/...``, where XNAT routes them); a rerun with the
+    log calls nothing."""
     project, login = _shared_from_a_closed_project(server, xnat_project)
     second = f"{xnat_project}_T"
     server.seed_project(second)
@@ -251,24 +252,113 @@ def test_a_site_walk_keys_the_scans_of_a_session_shared_into_two_projects_apart(
     calls: list[str] = []
     with xnat_sdk.connect(server.url, user=login, password="pw") as session:
         eid = session.projects[project].experiments["SESS_O"].id
+        order = [p.id for p in session.projects.values()]
+        first = min((project, second), key=order.index)
 
         def note(obj: Any) -> str:
             calls.append(obj.uri)
             return str(obj.uri)
 
         scans = session.map(note, "scan", logfile=log)
-        assert scans == {
-            f"/data/projects/{p}/experiments/{eid}/scans/1": f"/data/experiments/{eid}/scans/1"
-            for p in (project, second)
-        }
+        key = f"/data/projects/{first}/experiments/{eid}/scans/1"
+        assert scans == {key: f"/data/experiments/{eid}/scans/1"}
         resources = session.map(lambda r: r.label, "scan_resource", max_workers=2)
-        assert [key.rsplit("/resources/", 1)[0] for key in resources] == list(scans)
-        assert list(resources.values()) == ["DICOM", "DICOM"]
+        assert [k.rsplit("/resources/", 1)[0] for k in resources] == [key]
+        assert list(resources.values()) == ["DICOM"]
         session.caching = False
         walked = [s.uri for s in session.mapping_iter("scan", max_workers=2)]
-        assert walked == [f"/data/experiments/{eid}/scans/1"] * 2
+        assert walked == [f"/data/experiments/{eid}/scans/1"]
+        assert [s.uri for s in session.mapping_iter("scan")] == walked
         assert session.map(note, "scan", logfile=log) == scans
-    assert len(calls) == 2  # the rerun called nothing
+        assert len(project and session.projects[second].map(note, "scan")) == 1  # as before
+    assert len(calls) == 2  # once in the site walk, once in the project's; the rerun none
+
+
+def _shared_around(server: LocalXNAT, stem: str) -> tuple[str, str, str, str, str, str]:
+    """Session SESS (scan 1, its DICOM resource) of subject SUBJ of ``{stem}_Z``, shared
+    with its subject into ``{stem}_B`` (as SUBJ_B, SESS_B) and alone into ``{stem}_C``;
+    ``{stem}_B`` and ``{stem}_C`` come first (a walk meets the shares before the primary
+    project). (primary, B, C, subject ID, session ID, resource ID)."""
+    shares, primary = (f"{stem}_B", f"{stem}_C"), f"{stem}_Z"
+    for project in (*shares, primary):
+        server.seed_project(project)
+    sid = server.seed_subject(primary, "SUBJ")
+    eid = server.seed_session(primary, "SUBJ", "SESS")
+    rid = server.seed_resource("scan", server.seed_scan(eid, "1", type="T1"), "DICOM")
+    with requests.Session() as admin:
+        admin.auth = ("admin", "admin")
+        base = f"{server.url}/data/projects/{primary}/subjects/SUBJ"
+        for url, label in ((base, "SUBJ_B"), (f"{base}/experiments/SESS", "SESS_B")):
+            assert admin.put(f"{url}/projects/{shares[0]}", params={"label": label}).ok
+        assert admin.put(f"{server.url}/data/experiments/{eid}/projects/{shares[1]}").ok
+    return primary, *shares, sid, eid, str(rid)
+
+
+def test_a_site_walk_visits_a_shared_session_once_under_its_primary_project(
+    server: LocalXNAT, xnat_project: str, tmp_path: Path
+) -> None:
+    """A session shared with its subject into one project and alone into another: a walk
+    from the session calls the function once per object, through its primary project when
+    the walk goes through it (admin), else through the share (a member of the sharing
+    project only), whatever runs the walk (threads or one at a time); one request more
+    (the site's experiments, for their primary projects), none per object; a rerun with
+    the log calls nothing (a walk through one project asks nothing more). A walk of one
+    project still sees what is shared into it."""
+    primary, shared, bare, sid, eid, rid = _shared_around(server, xnat_project)
+    login = f"sharing{next(_logins)}"
+    server.add_user(login, "pw")
+    server.add_member(shared, login, "member")
+    server.seed_project(f"{xnat_project}_M")  # a second project of the member's
+    server.add_member(f"{xnat_project}_M", login, "member")
+    ours = create_filter_funcs(project=lambda p: p.id.startswith(f"{xnat_project}_"))
+    calls: list[str] = []
+
+    def note(obj: Any) -> str:
+        calls.append(obj.uri)
+        return str(getattr(obj, "label", None) or obj.type)
+
+    for user, password, home, labels in (
+        ("admin", "admin", primary, ("SUBJ", "SESS")),
+        (login, "pw", shared, ("SUBJ_B", "SESS_B")),
+    ):
+        where = f"/data/projects/{home}/subjects/{sid}"
+        sess = f"{where}/experiments/{eid}"
+        expected = {
+            "subject": {where: labels[0]},
+            "experiment": {sess: labels[1]},
+            "scan": {f"{sess}/scans/1": "T1"},
+            "scan_resource": {f"{sess}/scans/1/resources/{rid}": "DICOM"},
+        }
+        with xnat_sdk.connect(server.url, user=user, password=password) as session:
+            recorder = RequestLog()
+            session.interface.hooks["response"].append(recorder)
+            for level, found in expected.items():
+                calls.clear()
+                logfile = tmp_path / f"{user}-{level}.json"
+                assert session.map(note, level, filter_function=ours, logfile=logfile) == found
+                assert len(calls) == 1, (user, level, calls)
+                assert session.map(note, level, None, None, ours, logfile) == found
+                assert len(calls) == 1  # the rerun skipped it
+                walked = session.mapping_iter(level, ours)  # one at a time
+                assert len(list(walked)) == 1
+            site = [p for p in recorder.paths() if p.startswith("GET /data/experiments?")]
+            assert len(site) == 9  # once per walk below the subjects (3 levels, 3 walks)
+            found_once = session.search(project=ours.project, level="experiment")
+            assert [e.uri for e in found_once] == [sess]
+            recorder.clear()
+            one = create_filter_funcs(project=lambda p: p.id == shared)
+            assert len(session.map(note, "experiment", filter_function=one)) == 1
+            assert not [p for p in recorder.paths() if p.startswith("GET /data/experiments?")]
+            labels_b = session.projects[shared].map(lambda e: e.label, "experiment")
+            assert list(labels_b.values()) == ["SESS_B"]
+            if user == "admin":  # the primary project left out: through the first share
+                shares = create_filter_funcs(project=lambda p: p.id in (shared, bare))
+                by_share = session.map(lambda e: e.label, "experiment", filter_function=shares)
+                assert by_share == {
+                    f"/data/projects/{shared}/subjects/{sid}/experiments/{eid}": "SESS_B"
+                }
+                bare_scans = session.projects[bare].map(lambda s: s.type, "scan")
+                assert bare_scans == {f"/data/projects/{bare}/experiments/{eid}/scans/1": "T1"}
 
 
 def test_a_search_in_a_project_builds_its_shared_sessions_there(

@@ -1452,10 +1452,13 @@ def reached_uri(obj: Any) -> str:
     below an experiment reached as ``/data/projects/{P}/experiments/{E}``, whose scans (and
     their resources) are bound to the path XNAT routes them under,
     ``/data/experiments/{E}/...`` (:func:`routed_experiment_uri`): there the project's path,
-    ``/data/projects/{P}/experiments/{E}/scans/1``. A walk keys its objects by it: a session
-    shared into two projects without its subject so gives its scans a key per project, as a
-    session shared with its subject does (``/data/projects/{P}/subjects/{S}/...``). A key,
-    not a path to send requests to."""
+    ``/data/projects/{P}/experiments/{E}/scans/1``. A walk keys its objects by it, so a key
+    names the project the walk went through, as for a session shared with its subject
+    (``/data/projects/{P}/subjects/{S}/...``): a walk of that project alone and a walk from
+    the session (which visits a shared session once, through one project:
+    :mod:`xnat_sdk._sitewalk`) give the scans of a session shared without its subject the
+    same key, and a walk of each project it is shared into its own. A key, not a path to
+    send requests to."""
     uri = str(obj.uri)
     parent = getattr(obj, "_xnat_parent", None)
     above = parent._xnat_uri if isinstance(parent, XNATObject) else None

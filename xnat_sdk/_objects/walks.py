@@ -105,11 +105,12 @@ class Walks:
         max_workers: int | None = None,
     ) -> Iterator[Any]:
         """The objects at ``level`` (``"experiment"``, ``MappingLevel.SCAN`` ...) below this
-        object (from a session: all the user can see), walking projects -> subjects ->
-        experiments -> scans (filters prune it): lazily, one listing at a time, or with
-        ``max_workers`` threads (or a ``ThreadPoolExecutor``) listing the objects of a level
-        side by side, in the same order (see :func:`xnat_sdk.mapping.mapping_iter`). Typed by
-        level: a scan level gives :class:`~xnat_sdk.models.ImageScanData`, a resource level
+        object (from a session: all the user can see, a shared subject or session once),
+        walking projects -> subjects -> experiments -> scans (filters prune it): lazily, one
+        listing at a time, or with ``max_workers`` threads (or a ``ThreadPoolExecutor``)
+        listing the objects of a level side by side, in the same order (see
+        :func:`xnat_sdk.mapping.mapping_iter`). Typed by level: a scan level gives
+        :class:`~xnat_sdk.models.ImageScanData`, a resource level
         :class:`~xnat_sdk.models.AbstractResource` ..."""
         self._walk_check("mapping_iter")
         from xnat_sdk.mapping import mapping_iter
@@ -178,8 +179,10 @@ class Walks:
         verbose: bool = False,
     ) -> dict[str, Any]:
         """``function(obj, *args, **kwargs)`` for every object at ``level`` below this object
-        (from a session: all the user can see): ``{uri: result}`` (the scans of a session
-        shared into projects without its subject are keyed by the path through each project,
+        (from a session: all the user can see, a shared subject or session once, through
+        its primary project when the walk goes through it, else the first project it is
+        seen in): ``{uri: result}`` (the scans of a session shared into a project without
+        its subject are keyed by the path through the project,
         ``/data/projects/P/experiments/E/scans/1``; typed ``dict[str, R |
         MappedFunctionFailed]`` for a function returning ``R``; with ``logfile``, whose
         earlier results come back as JSON data, dates as ISO text, ``dict[str, Any]``)
