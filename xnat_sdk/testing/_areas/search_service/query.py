@@ -190,6 +190,25 @@ class _Records:
         for r in store.query("SELECT kind, object_id, project, label FROM shares"):
             label = r[3] or ""  # none for a share made without one
             self.shares.setdefault((r[0], r[1]), []).append({"project": r[2], "label": label})
+        for kind, records in (("subject", self.subjects), ("experiment", self.experiments)):
+            for rec in records.values():
+                rec["projects"] = self.projects_field(kind, rec)
+
+    def projects_field(self, kind: Kind, rec: dict[str, str]) -> str:
+        """The ``PROJECTS`` display field of a subject or experiment: its primary project and
+        those it is shared into, each in angle brackets, comma-separated, labels left out.
+        An experiment's is ``<A>,<B>`` (the ``{TYPE}_PROJECTS`` view of its display document,
+        ``'<' || expt.project || '>' || xs_a_concat(',<' || shared.project || '>')`` over
+        ``xnat_experimentData_share``: ``mrSessionData_display.xml``'s ``MR_PROJECTS``, as
+        ``JavaFileGenerator.generateDisplayFile`` writes it for other types), a subject's
+        ``,<A>,<B>`` (``SUB_PROJECTS`` of ``subjectData_display.xml`` starts with ``,<``);
+        ``xs_a_concat`` (``GenericWrapperUtils``: ``textcat`` from ``''``) adds nothing
+        for no share."""
+        shared = "".join(
+            f",<{s['project']}>" for s in self.shares.get((kind, str(rec.get("id", ""))), [])
+        )
+        lead = "," if kind == "subject" else ""
+        return f"{lead}<{rec.get('project', '')}>{shared}"
 
     def shared(self, kind: Kind, rec: dict[str, str], field: str) -> list[str] | None:
         """The values of ``{type}/sharing/share/{field}`` (``project``, ``label``) of a
