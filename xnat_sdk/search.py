@@ -689,7 +689,15 @@ class Query(Generic[M]):
         return found
 
     def objects(self) -> list[M]:
-        """Run the search and return the matching objects (bound, lazy, typed as ``M``)."""
+        """Run the search and return the matching objects (bound, lazy, typed as ``M``).
+
+        A subject or experiment shared from a project the user cannot read into one they
+        can (a search answers it once, under its primary project) is bound under the
+        latter, where they open it, with its label there: XNAT's ``PROJECTS`` field (its
+        projects, asked with the search) names the candidates, and :attr:`XNATSession.
+        projects <xnat_sdk.session.XNATSession.projects>` (one request, cached) those the
+        user reads, asked only when no unshared row of the result shows the primary project
+        readable. Within :meth:`in_project`, every shared one is bound under its project."""
         keys = self._object_keys()
         asked = {**keys, **self._listed_fields()}
         home = self._home()
