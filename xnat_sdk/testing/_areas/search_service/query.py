@@ -191,9 +191,10 @@ class _Records:
         for r in store.query("SELECT kind, object_id, project, label FROM shares"):
             label = r[3] or ""  # none for a share made without one
             self.shares.setdefault((r[0], r[1]), []).append({"project": r[2], "label": label})
-        for kind, records in (("subject", self.subjects), ("experiment", self.experiments)):
-            for rec in records.values():
-                rec["projects"] = self.projects_field(kind, rec)
+        for rec in self.subjects.values():
+            rec["projects"] = self.projects_field("subject", rec)
+        for rec in self.experiments.values():
+            rec["projects"] = self.projects_field("experiment", rec)
 
     def projects_field(self, kind: Kind, rec: dict[str, str]) -> str:
         """The ``PROJECTS`` display field of a subject or experiment: its primary project and
