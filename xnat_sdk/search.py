@@ -40,6 +40,7 @@ a part or a list (``col(s.demographics)``, ``col(s.sharing)``) is a type error.
 from __future__ import annotations
 
 import datetime
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -443,6 +444,24 @@ _LISTED_FIELDS: tuple[tuple[type[XNATObject], tuple[str, ...]], ...] = (
 )
 """What a search's objects know without a request, besides the keys of their URIs."""
 
+_SHARES = "key_projects"
+"""The name the ``PROJECTS`` display field is asked under by :meth:`Query.objects`."""
+
+_PROJECT_LIST = re.compile(r"<([^<>]*)>")
+"""A project of a ``PROJECTS`` value: ``<A>,<B>`` (an experiment's), ``,<A>,<B>`` (a
+subject's)."""
+
+_NO_DISPLAY = frozenset(
+    {
+        "xnat:experimentData",
+        "xnat:subjectAssessorData",
+        "xnat:imageSessionData",
+        "xnat:imageAssessorData",
+    }
+)
+"""Abstract experiment types XNAT has no display document for (none in xnat-web's
+``schemas/xnat/display``): no ``PROJECTS`` field to ask."""
+
 
 class Query(Generic[M]):
     """A search over one model type; immutable (each method returns a new query)."""
@@ -537,14 +556,16 @@ class Query(Generic[M]):
         """The ``xdat:bundle`` document sent to ``POST /data/search``."""
         return self._bundle(())
 
-    def _bundle(self, extra: Sequence[str]) -> str:
-        """The search document; ``extra`` XML paths (under the root) follow the columns."""
+    def _bundle(self, extra: Sequence[str], displays: Sequence[str] = ()) -> str:
+        """The search document; ``extra`` XML paths (under the root), then the root's
+        display fields ``displays`` (by ID: ``PROJECTS``), follow the columns."""
         ET.register_namespace("xdat", XDAT_NS)
         q = f"{{{XDAT_NS}}}"
         bundle = ET.Element(q + "bundle")
         ET.SubElement(bundle, q + "root_element_name").text = self.root
         fields = [(c.schema_field(self.root), c.name) for c in self._columns]
         fields += [(f"{self.root}/{path}", path) for path in extra]
+        fields += [(field_id, field_id) for field_id in displays]
         for index, (field_id, header) in enumerate(fields):
             node = ET.SubElement(bundle, q + "search_field")
             ET.SubElement(node, q + "element_name").text = self.root
@@ -575,13 +596,18 @@ class Query(Generic[M]):
         columns chosen, those of XNAT's default listing)."""
         return self._run({})[0]
 
-    def _run(self, extra: Mapping[str, str]) -> tuple[SearchTable, dict[str, str]]:
+    def _run(
+        self, extra: Mapping[str, str], displays: Mapping[str, str] | None = None
+    ) -> tuple[SearchTable, dict[str, str]]:
         """Run the search with ``extra`` fields (name -> XML path under the root) after the
         chosen columns. XNAT keys a column by its display field (``project``, ``session_id``,
         ``xnat_col_mrsessiondatalabel`` ...: ``SearchResource.setColumnProperties``) and
         answers them in the order asked, so the first keys are renamed to the chosen
         columns' names and the next ones to ``extra``'s names. Also returns, per ``extra``
-        name, the column holding it (a chosen column when it names the same field)."""
+        name, the column holding it (a chosen column when it names the same field).
+        ``displays`` (name -> display field ID of the root, asked last) are found by their
+        keys (the ID lower-cased): a type without the field answers none, and is named in
+        the returned mapping only when answered."""
         chosen = {c.schema_field(self.root).lower(): c.name for c in self._columns}
         names = [c.name for c in self._columns]
         paths: list[str] = []
@@ -594,7 +620,8 @@ class Query(Generic[M]):
                 chosen[field] = name
                 paths.append(path)
                 names.append(name)
-        response = self._post(self._bundle(paths), "json")
+        shown = dict(displays or {})
+        response = self._post(self._bundle(paths, list(shown.values())), "json")
         answer = answer_of(response)
         result = answer.result_set()
         raw_rows: list[dict[str, Any]] = result["Result"]
@@ -602,6 +629,9 @@ class Query(Generic[M]):
         if not keys and raw_rows:
             keys = list(raw_rows[0])
         rename = {keys[i]: name for i, name in enumerate(names) if i < len(keys)}
+        for name, field_id in shown.items():
+            if field_id.lower() in keys[len(names) :]:
+                rename[field_id.lower()] = where[name] = name
         columns = [rename.get(k, k) for k in keys]
         rows = [
             {rename.get(k, k): "" if v is None else str(v) for k, v in raw.items()}
@@ -659,13 +689,65 @@ class Query(Generic[M]):
         return found
 
     def objects(self) -> list[M]:
-        """Run the search and return the matching objects (bound, lazy, typed as ``M``)."""
+        """Run the search and return the matching objects (bound, lazy, typed as ``M``).
+
+        A subject or experiment shared from a project the user cannot read into one they
+        can (a search answers it once, under its primary project) is bound under the
+        latter, where they open it, with its label there: XNAT's ``PROJECTS`` field (its
+        projects, asked with the search) names the candidates, and :attr:`XNATSession.
+        projects <xnat_sdk.session.XNATSession.projects>` (one request, cached) those the
+        user reads, asked only when no unshared row of the result shows the primary project
+        readable. Within :meth:`in_project`, every shared one is bound under its project."""
         keys = self._object_keys()
         asked = {**keys, **self._listed_fields()}
-        table, where = self._run(asked)
-        kinds = self._own_types(table, where)
         home = self._home()
-        return [self._object(row, where, kinds, asked, home) for row in table]
+        shares = {_SHARES: "PROJECTS"} if home is None and self._lists_projects() else {}
+        table, where = self._run(asked, shares)
+        kinds = self._own_types(table, where)
+        homes = self._share_homes(table, where) if _SHARES in where else {}
+        return [
+            self._object(row, where, kinds, asked, home or homes.get(str(row.get(where["key_id"]))))
+            for row in table
+        ]
+
+    def _lists_projects(self) -> bool:
+        """Whether the searched type has XNAT's ``PROJECTS`` display field (its projects,
+        the primary one and those it is shared into): subjects and the concrete experiment
+        types (``subjectData_display.xml``, ``mrSessionData_display.xml`` ...), not the
+        abstract ones, which have no display document (``xnat:imageSessionData`` ...)."""
+        cls = self._cls
+        if issubclass(cls, SubjectBase):
+            return True
+        return issubclass(cls, ExperimentBase) and self.root not in _NO_DISPLAY
+
+    def _share_homes(self, table: Table, where: Mapping[str, str]) -> dict[str, str]:
+        """``{ID: project}`` for the shared objects found whose primary project the user
+        cannot read: a project it is shared into that they can (its first in ``PROJECTS``,
+        ``<A>,<B>,<C>``), where they open it. The projects the user reads are those of
+        :attr:`XNATSession.projects <xnat_sdk.session.XNATSession.projects>` (one request,
+        cached; XNAT lists a user outside the all-data admins only their projects), asked
+        only for a shared object whose primary project no unshared row found shows
+        readable (a search finds only what the user reads)."""
+        shared: dict[str, tuple[str, list[str]]] = {}
+        known: set[str] = set()
+        for row in table:
+            primary = str(row.get(where["key_project"]) or "")
+            listed = _PROJECT_LIST.findall(str(row.get(where[_SHARES]) or ""))
+            others = [p for p in dict.fromkeys(listed) if p != primary]
+            if others:
+                shared[str(row.get(where["key_id"]))] = (primary, others)
+            else:
+                known.add(primary)  # read through its primary project, the only one
+        waiting = {ident: found for ident, found in shared.items() if found[0] not in known}
+        if not waiting:
+            return {}
+        readable = set(self._session.projects.keys())
+        homes: dict[str, str] = {}
+        for ident, (primary, others) in waiting.items():
+            home = next((p for p in others if p in readable), None)
+            if primary not in readable and home is not None:
+                homes[ident] = home
+        return homes
 
     def _listed_fields(self) -> dict[str, str]:
         """Fields asked with the objects' keys, those a listing of their level shows
@@ -766,7 +848,7 @@ class Query(Generic[M]):
             klass = concrete if issubclass(concrete, cls) else cls
         data = {k: v for k, v in row.to_dict().items() if k not in where}
         # the keys and listed fields by their XML paths: the object's own fields
-        data.update({asked[name]: row.get(column) for name, column in where.items()})
+        data.update({asked[n]: row.get(column) for n, column in where.items() if n in asked})
         if home is not None and found.get("key_project", home) not in ("", home):
             # shared into home: its label and (an experiment's) project there are the
             # share's, which the document read through home's path tells

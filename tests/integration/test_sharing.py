@@ -15,7 +15,7 @@ from tests.integration.conftest import RequestLog
 from xnat_sdk.archives import SDK_FILES
 from xnat_sdk.errors import XNATConflictError, XNATServerError, XNATValidationError
 from xnat_sdk.mapping import FilterFunctions, create_filter_funcs
-from xnat_sdk.models import ExperimentData, MrScanData, MrSessionData
+from xnat_sdk.models import ExperimentData, MrScanData, MrSessionData, SubjectData
 from xnat_sdk.search import col
 from xnat_sdk.testing.local import LocalXNAT
 
@@ -442,3 +442,80 @@ def test_the_archive_folder_of_a_shared_session_is_its_primary_one(
             assert resource.expected_data_dir == tmp_path / home / "subjects" / "SUBJ" / "NOTES"
         by_id = connection.projects[bare].experiments[eid]
         assert by_id.expected_data_dir == folder
+
+
+def test_a_site_search_builds_a_shared_session_where_its_reader_reads_it(
+    server: LocalXNAT, xnat_project: str, tmp_path: Path
+) -> None:
+    """Not limited to a project, XNAT answers a shared session once, under its primary
+    project (closed to a reader of the sharing project only), with its ``PROJECTS``
+    display field (``<A>,<B>``): ``objects`` binds it under the project it is shared into
+    that the user reads (the projects listing, one request), with the share's label, where
+    its fields, scans and files are read and downloaded; a session of theirs stays where it
+    is. The request counts: the search, the types, the listing."""
+    project, login = _shared_from_a_closed_project(server, xnat_project)
+    closed = f"{xnat_project}_C"
+    server.seed_subject(project, "OWN")
+    server.seed_session(project, "OWN", "OWN_MR")
+    with xnat_sdk.connect(server.url, user=login, password="pw") as session:
+        recorder = RequestLog()
+        session.interface.hooks["response"].append(recorder)
+        query = session.query(MrSessionData).where(
+            lambda s: col(s.project).one_of([closed, project])
+        )
+        objects = query.objects()
+        assert [p.split("?")[0] for p in recorder.paths()] == [
+            "POST /data/search",
+            "GET /data/experiments",
+            "GET /data/projects",
+        ]
+        found = {o.label: o for o in objects}  # the shared one reads its document
+        assert sorted(found) == ["OWN_MR", "SESS_O"]  # the share's label, read through it
+        shared, own = found["SESS_O"], found["OWN_MR"]
+        assert shared.uri == f"/data/projects/{project}/experiments/{shared.id}"
+        assert own.uri.startswith(f"/data/projects/{project}/subjects/")
+        assert (shared.project, shared.data["label"]) == (project, "SESS")
+        assert [s.type for s in shared.scans.values()] == ["T1"]
+        files = shared.scans["1"].resources["DICOM"].files
+        assert [f.path for f in files.values()] == ["a.dcm"]
+        report = session.download_files(query.objects(), tmp_path, verbose=False)
+    assert not report.failed and len(report.downloaded) == 1
+    got = [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.dcm")]
+    assert got == [f"{project}/SESS_O/scans/1-T1/resources/DICOM/files/a.dcm"]
+
+
+def test_a_site_search_of_subjects_builds_a_shared_subject_where_its_reader_reads_it(
+    server: LocalXNAT, xnat_project: str
+) -> None:
+    """A subject's ``PROJECTS`` is ``,<A>,<B>``: a subject shared from a closed project is
+    bound under the sharing project, with its label there. An admin's search binds it under
+    its primary project; rows without shares send no more requests than before, a shared
+    one whose primary project no unshared row shows readable one listing of the projects,
+    once (cached)."""
+    project, login = _shared_from_a_closed_project(server, xnat_project)
+    closed = f"{xnat_project}_C"
+    server.seed_subject(project, "OWN")
+    with requests.Session() as admin:
+        admin.auth = ("admin", "admin")
+        url = f"{server.url}/data/projects/{closed}/subjects/SUBJ/projects/{project}"
+        assert admin.put(url, params={"label": "SUBJ_O"}).status_code == 200
+    with xnat_sdk.connect(server.url, user=login, password="pw") as session:
+        (subject,) = session.query(SubjectData).where(lambda s: col(s.project) == closed).objects()
+        assert subject.uri == f"/data/projects/{project}/subjects/{subject.id}"
+        assert subject.label == "SUBJ_O"
+        assert [e.label for e in subject.experiments.values()] == ["SESS_O"]
+    search = "POST /data/search?format=json"
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as session:
+        recorder = RequestLog()
+        session.interface.hooks["response"].append(recorder)
+        own = session.query(SubjectData).where(lambda s: col(s.project) == project).objects()
+        assert recorder.paths() == [search]  # no share: as before
+        assert [o.label for o in own] == ["OWN"]  # a listed field: no request
+        recorder.clear()
+        query = session.query(SubjectData).where(lambda s: col(s.project) == closed)
+        (mine,) = query.objects()
+        assert recorder.paths() == [search, "GET /data/projects?allDataOverride=true&format=json"]
+        assert (mine.uri, mine.label) == (f"/data/projects/{closed}/subjects/{mine.id}", "SUBJ")
+        recorder.clear()
+        assert [o.uri for o in query.objects()] == [mine.uri]
+        assert recorder.paths() == [search]  # the listing is cached

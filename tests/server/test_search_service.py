@@ -420,3 +420,38 @@ def test_a_child_elements_field_is_read_through_its_xsi_type(
     )
     answer = _search(admin, server.url, listed).json()["ResultSet"]
     assert [c["key"] for c in answer["Columns"]] == ["label", "quarantine_status"]
+
+
+def test_the_projects_field_lists_the_primary_project_and_the_shares() -> None:
+    """XNAT's ``PROJECTS`` display field: an experiment's ``<A>,<B>,<C>`` (its type's
+    ``{TYPE}_PROJECTS`` view: ``mrSessionData_display.xml``), a subject's ``,<A>,<B>``
+    (``SUB_PROJECTS`` of ``subjectData_display.xml``); labels left out; a criterion on it
+    matches the text."""
+    with LocalXNAT() as xnat:
+        for project in ("PA", "PB", "PC"):
+            xnat.seed_project(project)
+        xnat.seed_subject("PA", "S1")
+        xnat.seed_session("PA", "S1", "E1")
+        xnat.seed_subject("PA", "S2")
+        admin = requests.Session()
+        admin.auth = ("admin", "admin")
+        base = f"{xnat.url}/data/projects/PA/subjects/S1"
+        for url, target in ((f"{base}/experiments/E1", "PB"), (f"{base}/experiments/E1", "PC")):
+            assert admin.put(f"{url}/projects/{target}", params={"label": f"E1_{target}"}).ok
+        assert admin.put(f"{base}/projects/PB").ok
+        root = "xnat:mrSessionData"
+        answer = _search(admin, xnat.url, bundle(root, [(root, "LABEL"), (root, "PROJECTS")], ""))
+        assert answer.json()["ResultSet"]["Result"] == [
+            {"label": "E1", "projects": "<PA>,<PB>,<PC>", "quarantine_status": "active"}
+        ]
+        root = "xnat:subjectData"
+        fields = [(root, "SUBJECT_LABEL"), (root, "PROJECTS")]
+        answer = _search(admin, xnat.url, bundle(root, fields, ""))
+        rows = answer.json()["ResultSet"]["Result"]
+        assert [(r["subject_label"], r["projects"]) for r in rows] == [
+            ("S1", ",<PA>,<PB>"),
+            ("S2", ",<PA>"),
+        ]
+        shared = crit(f"{root}.PROJECTS", "LIKE", "%<PB>%")
+        answer = _search(admin, xnat.url, bundle(root, fields, shared))
+        assert [r["subject_label"] for r in answer.json()["ResultSet"]["Result"]] == ["S1"]

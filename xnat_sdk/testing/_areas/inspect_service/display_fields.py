@@ -75,6 +75,7 @@ _FIELDS: dict[Kind, tuple[DisplayField, ...]] = {
         _f("RACE", "Race", "race"),
         _f("ETHNICITY", "Ethnicity", "ethnicity"),
         _f("SUB_GROUP", "Group", "group", path="group"),
+        _f("PROJECTS", "Projects", "projects", desc="All projects tied to a subject"),
     ),
     "experiment": (
         _f("SESSION_ID", "Session", "id", path="ID"),
@@ -91,6 +92,7 @@ _FIELDS: dict[Kind, tuple[DisplayField, ...]] = {
         _f("NOTE", "Notes", "note"),
         _f("INSERT_DATE", "Inserted", "insert_date", "date", path="meta/insert_date"),
         _f("INSERT_USER", "Creator", "insert_user"),
+        _f("PROJECTS", "Projects", "projects", desc="All Projects for this session"),
     ),
     "scan": (
         _f("ID", "ID", "id", path="ID"),

@@ -20,7 +20,8 @@ prefixed by the element's SQL name (``xnat_subjectdata_``) for another element t
 root, then ``quarantine_status`` (the root's ``meta/status``). A search naming no field gets
 the element's listing fields and the key columns clients build URIs from. Rows are sorted
 by the first column unless ``sortBy`` is given (``defaultToSortedListings``), and limited to
-projects the user can read. Invalid XML or another document -> 422.
+projects the user can read. Invalid XML or another document -> 422. Subjects and
+experiments have XNAT's ``PROJECTS`` display field (:meth:`_Records.projects_field`).
 """
 
 from __future__ import annotations
@@ -190,6 +191,29 @@ class _Records:
         for r in store.query("SELECT kind, object_id, project, label FROM shares"):
             label = r[3] or ""  # none for a share made without one
             self.shares.setdefault((r[0], r[1]), []).append({"project": r[2], "label": label})
+        for rec in self.subjects.values():
+            rec["projects"] = self.projects_field("subject", rec)
+        for rec in self.experiments.values():
+            rec["projects"] = self.projects_field("experiment", rec)
+
+    def projects_field(self, kind: Kind, rec: dict[str, str]) -> str:
+        """The ``PROJECTS`` display field of a subject or experiment: its primary project and
+        those it is shared into, each in angle brackets, comma-separated, labels left out.
+        An experiment's is ``<A>,<B>``: the ``{TYPE}_PROJECTS`` view of its type's display
+        document, ``'<' || expt.project || '>' || xs_a_concat(',<' || shared.project ||
+        '>')`` over ``xnat_experimentData_share`` (xnat-web ``src/main/resources/schemas/
+        xnat/display/mrSessionData_display.xml``'s ``MR_PROJECTS``, ``xnat_ctSessionData_
+        display.xml``'s ``XNAT_CTSESSIONDATA_PROJECTS``; xnat ``libs/xdat/src/main/java/org/
+        nrg/xft/generators/JavaFileGenerator.java`` ``generateDisplayFile`` writes the same
+        for other types). A subject's is ``,<A>,<B>`` (``SUB_PROJECTS`` of
+        ``subjectData_display.xml`` starts with ``',<'``, over ``xnat_projectParticipant``).
+        ``xs_a_concat`` is ``textcat`` from ``''`` (``GenericWrapperUtils.java``), which
+        skips the NULL of no share."""
+        shared = "".join(
+            f",<{s['project']}>" for s in self.shares.get((kind, str(rec.get("id", ""))), [])
+        )
+        lead = "," if kind == "subject" else ""
+        return f"{lead}<{rec.get('project', '')}>{shared}"
 
     def shared(self, kind: Kind, rec: dict[str, str], field: str) -> list[str] | None:
         """The values of ``{type}/sharing/share/{field}`` (``project``, ``label``) of a
