@@ -570,12 +570,16 @@ def _process_calls(
 
 
 def _scatter(client: Any, run: str, call: CallSpec) -> Any:
-    """The run's call on every worker of a Dask ``client``'s cluster, once (a future each
-    call takes as an argument: Dask hands the worker's copy to the call)."""
+    """The run's call, pickled once (as Dask pickles: cloudpickle when pickle cannot), on
+    every worker of a Dask ``client``'s cluster (a future each call takes as an argument:
+    Dask hands the worker's copy to the call, which unpickles it once per worker process)."""
+    from distributed.protocol.pickle import dumps
+
     try:
-        scattered = client.scatter({f"xnat-sdk-map-call-{run}": call}, broadcast=True, hash=False)
-    except (TypeError, pickle.PicklingError, AttributeError) as exc:
+        sent = SentCall.of(run, call, dumps)
+    except Exception as exc:  # say so now, not once per object
         raise XNATNotPicklableError(
             f"the function or its arguments cannot be sent to the Dask cluster: {exc}"
         ) from exc
+    scattered = client.scatter({f"xnat-sdk-map-call-{run}": sent}, broadcast=True, hash=False)
     return next(iter(scattered.values()))

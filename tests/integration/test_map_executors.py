@@ -26,7 +26,7 @@ import requests
 
 import xnat_sdk
 from tests.integration.conftest import IssuedTokens, assert_dead
-from xnat_sdk._objects.travel import RunTask, open_sessions
+from xnat_sdk._objects.travel import RunTask, kept_calls, open_sessions
 from xnat_sdk.errors import (
     XNATError,
     XNATMapError,
@@ -1135,7 +1135,7 @@ def test_a_worker_without_the_run_s_call_asks_for_it_and_drops_it_with_the_run(
     """A call sent with the call's digest only, to a process that has not kept it, is sent
     again with it (no login, nothing called); the process keeps it until the run's
     session there is logged out. (The worker machinery, run in this process.)"""
-    from xnat_sdk._objects.travel import SentCall, close_sessions, kept_calls, pack
+    from xnat_sdk._objects.travel import SentCall, close_sessions, pack
 
     scan = _chosen_scans(mapper)[0]
     token = mapper.services.issue_token()
@@ -1187,6 +1187,7 @@ def _cluster_holds(client: Any) -> list[str]:
     while True:
         held = client.run_on_scheduler(scheduler_keys_of_runs)
         held += [k for keys in client.run(worker_keys_of_runs).values() for k in keys]
+        held += [str(k) for keys in client.run(kept_calls).values() for k in keys]
         if not held or time.monotonic() > deadline:
             return held
         time.sleep(0.05)
@@ -1205,8 +1206,8 @@ def test_a_dask_run_sends_its_call_once_and_leaves_nothing_on_the_cluster(
     counted = Counted(str(log), 200_000)
     results = mapper.map_over(counted_size, chosen, (counted,), executor=dask_client)
     assert [r[:2] for r in results.values()] == [(s.type, 200_000) for s in chosen]
-    workers = dask_client.run(os.getpid)
-    assert sorted(_unpickled(log)) == sorted(workers.values())  # once on each worker
+    workers = {pid for _, _, pid in results.values()}
+    assert sorted(_unpickled(log)) == sorted(workers)  # once on each worker that ran calls
     assert _cluster_holds(dask_client) == []
     during = mapper.map_over(keys_held_here, chosen[:2], executor=dask_client)
     assert all(len(keys) == 1 for keys in during.values()), during  # the run's, while it runs
@@ -1224,3 +1225,21 @@ def test_a_dask_run_sends_its_call_once_and_leaves_nothing_on_the_cluster(
     with pytest.raises(KeyboardInterrupt):
         mapper.map_over(counted_size, chosen, (counted,), executor=dask_client)
     assert _cluster_holds(dask_client) == []
+
+
+def same_session(scan: Any, experiment: Any) -> tuple[bool, str]:
+    """An archive object among the arguments: bound to the call's session, and readable."""
+    return experiment.xnat_session is scan.xnat_session, str(experiment.subject_id)
+
+
+def test_objects_among_the_arguments_bind_to_the_run_s_session(
+    mapper: XNATSession, processes: ProcessPoolExecutor, dask_client: Any
+) -> None:
+    """The arguments are unpickled once per worker, inside the run's session: an object
+    among them reads from the server (unpickled before the worker had a session, it came
+    back detached and failed the calls)."""
+    experiment = mapper.projects[PROJECT].experiments[0]
+    chosen = _chosen_scans(mapper)[:4]
+    for executor in (processes, dask_client):
+        results = mapper.map_over(same_session, chosen, (experiment,), executor=executor)
+        assert list(results.values()) == [(True, experiment.subject_id)] * 4, results

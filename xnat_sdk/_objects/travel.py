@@ -600,27 +600,33 @@ CallSpec = tuple[Callable[..., Any], tuple[Any, ...], Mapping[str, Any]]
 
 @dataclass(frozen=True)
 class SentCall:
-    """A run's :data:`CallSpec` as a process pool's calls carry it: pickled once per run
-    (``data``), known by ``digest`` (of those bytes) in its ``run``. A worker process
-    unpickles it once (:func:`loaded_call`) and keeps it while it keeps the run's session
-    (at most :data:`CALLS_KEPT` runs' at a time); a call may come without ``data`` (the
-    worker has it, most likely): a worker that has not answers ``Outcome.missing``."""
+    """A run's :data:`CallSpec` as its calls carry it: pickled once per run (``data``),
+    known by ``digest`` (of those bytes) in its ``run``. A worker process unpickles it once
+    (:func:`loaded_call`, inside :func:`attaching`: archive objects among the arguments bind
+    to the run's session) and keeps it while it keeps the run's session (at most
+    :data:`CALLS_KEPT` runs' at a time). A process pool's call may come without ``data``
+    (the worker has it, most likely): a worker that has not answers ``Outcome.missing``. A
+    Dask run's calls take it from the cluster (one copy per worker, see ``_maprun``)."""
 
     run: str
     digest: str
     data: bytes | None = field(default=None, repr=False)
 
     @classmethod
-    def of(cls, run: str, call: CallSpec) -> SentCall:
-        """``call`` pickled (the errors of ``pickle.dumps`` raise)."""
+    def of(cls, run: str, call: CallSpec, dumps: Callable[[Any], bytes] | None = None) -> SentCall:
+        """``call`` pickled by ``dumps`` (None: ``pickle.dumps``; its errors raise)."""
         import hashlib
 
-        data = pickle.dumps(call, protocol=pickle.HIGHEST_PROTOCOL)
+        data = (dumps or _dumps)(call)
         return cls(run, hashlib.sha256(data).hexdigest(), data)
 
     def bare(self) -> SentCall:
         """The same call without its data."""
         return SentCall(self.run, self.digest)
+
+
+def _dumps(value: Any) -> bytes:
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 CALLS_KEPT = RUNS_KEPT
@@ -671,8 +677,9 @@ def kept_calls() -> list[tuple[str, str]]:
 class RunTask:
     """One map run's call, as sent to a process or Dask worker (see the module's docstring):
     the run's identity and its token at the time the call was sent. The function and its
-    arguments are ``function``, ``args`` and ``kwargs``, else ``sent`` (a process pool's),
-    else the ``call`` the task is called with (a Dask run's: its data on the cluster)."""
+    arguments are the :class:`SentCall` the task is called with (a Dask run's: its data on
+    the cluster), else ``sent`` (a process pool's), else ``function``, ``args``,
+    ``kwargs``."""
 
     server: str
     run: str
@@ -694,11 +701,12 @@ class RunTask:
     sent: SentCall | None = None
     """The run's function and arguments, pickled once per run (see :class:`SentCall`)."""
 
-    def __call__(self, payload: bytes, call: CallSpec | None = None) -> Outcome:
+    def __call__(self, payload: bytes, sent: SentCall | None = None) -> Outcome:
         """Attach the pickled object to this worker's session and call the function, the
-        session kept alive meanwhile (``Outcome.missing``: ``sent`` came without its data
+        session kept alive meanwhile (``Outcome.missing``: the call came without its data
         and this process has none: nothing was done)."""
-        if call is None and self.sent is not None and not has_call(self.sent):
+        sent = sent if sent is not None else self.sent
+        if sent is not None and not has_call(sent):
             return Outcome(False, None, missing=True)  # (no login for it)
         try:
             held = _hold(
@@ -716,28 +724,25 @@ class RunTask:
         except Exception as exc:
             return failure(exc)
         try:
-            return self._call(held.session, payload, call)
+            return self._call(held.session, payload, sent)
         finally:
             with _sessions_lock:
                 held.calls -= 1
 
-    def _spec(self, call: CallSpec | None) -> CallSpec | None:
-        """The function and its arguments (see the class's docstring); unpickled from
-        ``sent`` inside :func:`attaching` (objects among the arguments bind to the run's
-        session)."""
-        if call is not None:
-            return call
-        if self.sent is not None:
-            return loaded_call(self.sent)
+    def _spec(self, sent: SentCall | None) -> CallSpec | None:
+        """The function and its arguments (see the class's docstring; None: ``sent`` came
+        without its data, and was dropped here since :func:`has_call`)."""
+        if sent is not None:
+            return loaded_call(sent)
         if self.function is None:
-            raise TypeError("a RunTask without a function is called with its call")
+            raise TypeError("a RunTask without a function is called with its SentCall")
         return self.function, self.args, self.kwargs
 
-    def _call(self, session: XNATSession, payload: bytes, given: CallSpec | None) -> Outcome:
+    def _call(self, session: XNATSession, payload: bytes, sent: SentCall | None) -> Outcome:
         try:
-            with attaching(session):
-                call = self._spec(given)
-                if call is None:  # dropped since has_call said it was here: send it again
+            with attaching(session):  # (objects among the arguments too)
+                call = self._spec(sent)
+                if call is None:
                     return Outcome(False, None, missing=True)
                 obj = unpack(payload)
         except Exception as exc:
