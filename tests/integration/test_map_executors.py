@@ -1194,7 +1194,11 @@ def _cluster_holds(client: Any) -> list[str]:
 
 
 def test_a_dask_run_sends_its_call_once_and_leaves_nothing_on_the_cluster(
-    mapper: XNATSession, dask_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    mapper: XNATSession,
+    dask_client: Any,
+    processes: ProcessPoolExecutor,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The function, args and kwargs went with every call (5 MB of args: 30 s instead of
     2 s for 500 calls); now they are data of the run on the cluster, deserialized once per
@@ -1224,6 +1228,12 @@ def test_a_dask_run_sends_its_call_once_and_leaves_nothing_on_the_cluster(
     monkeypatch.setattr(_maprun, "_first_done", interrupted)
     with pytest.raises(KeyboardInterrupt):
         mapper.map_over(counted_size, chosen, (counted,), executor=dask_client)
+    assert _cluster_holds(dask_client) == []
+    tokens = IssuedTokens(mapper)  # arguments that cannot travel: refused before any token
+    for executor in (dask_client, processes):
+        with pytest.raises(XNATNotPicklableError, match="cannot be sent"):
+            mapper.map_over(counted_size, chosen, (threading.Lock(),), executor=executor)
+    assert tokens.issued == []
     assert _cluster_holds(dask_client) == []
 
 
