@@ -9,12 +9,20 @@ one has lived half its life (a run may last longer than XNAT's ``aliasTokenTimeo
 all are invalidated when the run ends, whatever happens. Results come back in walk order; a
 failed call is a :class:`~xnat_sdk.mapping.MappedFunctionFailed` naming the object and the
 exception, and the others go on unless ``stop_on_error``.
+
+The function and its arguments go once per run, not with every call: to a Dask cluster as
+one piece of data of the run (``client.scatter(..., broadcast=True)``: each worker holds one
+copy, deserialized once, handed by Dask to every call, and released when the run ends,
+whatever ends it); to a process pool pickled once (``travel.SentCall``): a large one goes
+with a worker's first call of the run and every worker process unpickles it once and keeps
+it for the run's later calls, which carry only its digest.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import dataclasses
 import os
 import pickle
 import secrets
@@ -26,8 +34,10 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from xnat_sdk._objects.travel import (
+    CallSpec,
     Outcome,
     RunTask,
+    SentCall,
     attaching,
     call_one,
     close_sessions,
@@ -129,11 +139,14 @@ def _collect(
     verbose: bool,
     tick: Callable[[], float] | None = None,
     unwrap: Callable[[Outcome], Outcome] | None = None,
+    again: Callable[[int], Any] | None = None,
 ) -> list[Outcome]:
     """Run every item's call (the items by their ``keys``, in order), at most ``window`` sent
     and not finished at a time (each sent
     as late as that allows: a remote call takes the run's token current when it is sent);
-    ``tick()`` runs at least as often as the seconds it returns say."""
+    ``tick()`` runs at least as often as the seconds it returns say. A call answering
+    ``Outcome.missing`` is sent again with ``again(n)`` (with the run's function and
+    arguments: see ``travel.SentCall``)."""
     outcomes: list[Outcome | None] = [None] * len(keys)
     pending: dict[Any, int] = {}
     sent = 0
@@ -172,7 +185,10 @@ def _collect(
                 done = [(pending.pop(f), f) for f in _first_done(pending, dask, timeout)]
                 # the refused come after every call sent: the batch stays in the items' order
                 ordered = sorted(done, key=lambda d: d[0])
-                finish([(n, _outcome(f, unwrap)) for n, f in ordered] + refused)
+                answered = [
+                    (n, _sent_again(n, _outcome(f, unwrap), pending, again)) for n, f in ordered
+                ]
+                finish([(n, o) for n, o in answered if o is not None] + refused)
     except BaseException:
         # whatever stops the run (a failure with stop_on_error, a result the log cannot
         # keep, Ctrl-C) stops it now: the calls not started yet never start
@@ -180,6 +196,20 @@ def _collect(
             other.cancel()
         raise
     return [o if o is not None else Outcome(False, None, "CancelledError", "") for o in outcomes]
+
+
+def _sent_again(
+    n: int, found: Outcome, pending: dict[Any, int], again: Callable[[int], Any] | None
+) -> Outcome | None:
+    """Call ``n``'s outcome, or None when it answered ``missing`` and is sent again (into
+    ``pending``) with the run's function and arguments."""
+    if not found.missing or again is None:
+        return found
+    try:
+        pending[again(n)] = n
+    except RuntimeError as exc:  # a broken pool: the call fails, as if it had run
+        return Outcome(False, None, type(exc).__name__, str(exc) or repr(exc))
+    return None
 
 
 class _Grant:
@@ -192,15 +222,11 @@ class _Grant:
     def __init__(
         self,
         session: XNATSession,
-        function: Callable[..., Any],
-        args: Any,
-        kwargs: Any,
         renewed: Callable[[str, TokenResult, int], None] | None = None,
     ) -> None:
         self._session = session
         self.run = secrets.token_hex(8)
         self._verify = True if session.interface.verify is None else session.interface.verify
-        self._call = (function, tuple(args), dict(kwargs))
         self._renewed = renewed
         self.issued: list[TokenResult] = []
         self._task: RunTask | None = None
@@ -208,7 +234,8 @@ class _Grant:
         self._expires = 0.0
 
     def task(self) -> RunTask:
-        """The envelope for the next call (a new token first, when it is time)."""
+        """The envelope for the next call (a new token first, when it is time), without the
+        function and its arguments (they go once per run: see ``run_calls``)."""
         self.tick()
         assert self._task is not None
         return self._task
@@ -243,17 +270,13 @@ class _Grant:
             lifetime = _ASSUMED_TOKEN_LIFETIME
         self._expires = now + lifetime
         self._renew_at = now + lifetime / 2
-        function, args, kwargs = self._call
         self._task = RunTask(
             self._session.server,
             self.run,
             token.alias,
             token.secret,
             self._verify,
-            function,
-            args,
-            kwargs,
-            number,
+            generation=number,
             timeout=self._session._rest.timeout,
             retries=self._session._rest.transport.retries,
             idle_close=WORKER_IDLE_CLOSE,
@@ -467,46 +490,96 @@ def run_calls(
         )
     dask = _is_dask(executor)
     payloads = [pack(item) for item in items]
+    call: CallSpec = (function, tuple(args), dict(kwargs))
 
     def hand_out(run: str, token: TokenResult, generation: int) -> None:
         hand_out_token(executor, session.server, run, token, generation)
 
-    grant = _Grant(session, function, args, kwargs, hand_out if dask else None)
+    grant = _Grant(session, hand_out if dask else None)
+    shipped: list[Any] = []  # the run's call on the Dask cluster (released at the end)
     try:
-        first = grant.task()
-        if not dask:  # a process pool pickles with pickle: say so now, not once per object
-            try:
-                pickle.dumps(first)
-            except Exception as exc:
-                raise XNATNotPicklableError(
-                    f"the function or its arguments cannot be sent to "
-                    f"{type(executor).__name__}: {exc} (use a module-level function, or a "
-                    "dask Client, which pickles more)"
-                ) from exc
+        if dask:
+            shipped.append(_scatter(executor, grant.run, call))
+            grant.task()  # the run's first token (none: the run cannot start)
 
-        def remote(n: int) -> Any:
-            if dask:
-                return executor.submit(grant.task(), payloads[n], pure=False)
-            return executor.submit(grant.task(), payloads[n])
+            def on_dask(n: int) -> Any:
+                return executor.submit(grant.task(), payloads[n], shipped[0], pure=False)
 
-        window = _window(executor, dask)
+            remote: Callable[[int], Any] = on_dask
+            again = None
+        else:
+            remote, again = _process_calls(executor, grant, payloads, call)
         return _collect(
             keys,
             remote,
-            window,
+            _window(executor, dask),
             dask,
             stop_on_error,
             record,
             verbose,
             grant.tick,
             _reader(session),
+            again,
         )
     finally:
         try:
-            if dask:  # the workers log their run sessions out (a process pool cannot be
-                # reached worker by worker: its workers log theirs out once idle for
-                # WORKER_IDLE_CLOSE seconds, or when the next run or the process starts/ends)
+            if dask:  # the run's call leaves the cluster; the workers log their run sessions
+                # out (a process pool cannot be reached worker by worker: its workers log
+                # theirs out, and drop the run's call, once idle for WORKER_IDLE_CLOSE
+                # seconds, or when the next runs or the process starts/ends)
+                with contextlib.suppress(Exception):
+                    executor.cancel(shipped)
                 with contextlib.suppress(Exception):
                     executor.run(close_sessions, session.server, grant.run)
         finally:
             grant.close()
+
+
+INLINE_CALL = 64 * 1024
+"""Bytes of a pickled call (function, args, kwargs) up to which a process pool's every call
+carries it; a larger one goes with the run's first call per worker process (and with any
+call a worker answers without it: see ``travel.SentCall``)."""
+
+
+def _process_calls(
+    executor: cf.Executor, grant: _Grant, payloads: list[bytes], call: CallSpec
+) -> tuple[Callable[[int], Any], Callable[[int], Any]]:
+    """The submissions of a process pool's calls: the first ones, and those answering
+    ``missing``, with the run's call pickled once (a worker process keeps it unpickled);
+    the others, when it is large, with its digest only."""
+    try:
+        sent = SentCall.of(grant.run, call)
+    except Exception as exc:  # say so now, not once per object
+        raise XNATNotPicklableError(
+            f"the function or its arguments cannot be sent to {type(executor).__name__}: "
+            f"{exc} (use a module-level function, or a dask Client, which pickles more)"
+        ) from exc
+    assert sent.data is not None
+    bare = sent.bare() if len(sent.data) > INLINE_CALL else sent
+    carried = getattr(executor, "_max_workers", None) or os.cpu_count() or 1
+    grant.task()  # the run's first token (none: the run cannot start)
+
+    def remote(n: int) -> Any:
+        task = dataclasses.replace(grant.task(), sent=sent if n < carried else bare)
+        return executor.submit(task, payloads[n])
+
+    def again(n: int) -> Any:
+        return executor.submit(dataclasses.replace(grant.task(), sent=sent), payloads[n])
+
+    return remote, again
+
+
+def _scatter(client: Any, run: str, call: CallSpec) -> Any:
+    """The run's call, pickled once (as Dask pickles: cloudpickle when pickle cannot), on
+    every worker of a Dask ``client``'s cluster (a future each call takes as an argument:
+    Dask hands the worker's copy to the call, which unpickles it once per worker process)."""
+    from distributed.protocol.pickle import dumps
+
+    try:
+        sent = SentCall.of(run, call, dumps)
+    except Exception as exc:  # say so now, not once per object
+        raise XNATNotPicklableError(
+            f"the function or its arguments cannot be sent to the Dask cluster: {exc}"
+        ) from exc
+    scattered = client.scatter({f"xnat-sdk-map-call-{run}": sent}, broadcast=True, hash=False)
+    return next(iter(scattered.values()))

@@ -145,7 +145,7 @@ def test_a_failed_renewal_keeps_the_current_token_and_tries_again(
 
     with LocalXNAT() as server, xnat_sdk.connect(server.url, user="admin", password="admin") as s:
         s.post("/xapi/siteConfig/aliasTokenTimeout", data="2 seconds")
-        grant = _Grant(s, len, (), {})
+        grant = _Grant(s)
         first = grant.task()
         try:
             time.sleep(grant.tick())  # renewal is due now
@@ -164,7 +164,7 @@ def test_a_failed_renewal_keeps_the_current_token_and_tries_again(
             assert_dead(server, token)
         with pytest.raises(XNATError):  # without any token a run cannot start
             server.faults.fail_next(1, status=500, prefix="/data/services/tokens/issue")
-            _Grant(s, len, (), {}).task()
+            _Grant(s).task()
 
 
 @pytest.mark.parametrize(
@@ -194,5 +194,5 @@ def test_a_token_lives_as_long_as_the_server_clock_says(
         assert token.alias == "a1"
         assert found == lifetime
         # the run's next renewal: at half the token's life, else at half of 2 days
-        wait = _Grant(s, len, (), {}).tick()
+        wait = _Grant(s).tick()
         assert 1.5 < wait <= 2.0 if lifetime else wait > 86_000

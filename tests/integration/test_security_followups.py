@@ -198,7 +198,7 @@ def test_a_second_ctrl_c_while_invalidating_a_runs_tokens_loses_no_record(
     monkeypatch.setattr(_maprun, "_INVALIDATE_WAITS", (0.4, 0.4))
     invalidate = "/data/services/tokens/invalidate"
     session = xnat_sdk.connect(server.url, user="admin", password="admin")
-    grant = _maprun._Grant(session, len, (), {})
+    grant = _maprun._Grant(session)
     grant.task()
     grant._renew(0.0)  # a run long enough to hold two tokens
     tokens = list(grant.issued)

@@ -11,17 +11,21 @@ object with the listings loaded below it (:func:`pack`): a loaded tree's experim
 its worker with its scans.
 
 :class:`RunTask` is what ``session.map`` sends to a process or Dask worker with each object:
-the function, its arguments, the run's identity and its current alias token (issued for the
-run, renewed before it expires, all invalidated when the run ends; the password never leaves
-the calling process). A worker opens one session per (server, run) and reuses it for every
-object it receives; a task carrying a newer token of the run gives that session its
-credentials for any later re-login (a run may outlive a token: XNAT's ``aliasTokenTimeout``
-is 2 days by default). While a call runs, its session is kept alive with heartbeats, so a
-call longer than the server's session timeout does not need a re-login at all. A session
-no call has used for ``idle_close`` seconds (the run has ended, or its calls went elsewhere)
-is logged out: a process pool's workers cannot be reached when a run ends, and their
-server sessions must not outlive it long (their tokens are invalid by then, the sessions
-made with them are not); a later call of the run logs in again.
+the run's identity and its current alias token (issued for the run, renewed before it
+expires, all invalidated when the run ends; the password never leaves the calling process).
+The function and its arguments go once per run, not with each call: to a Dask cluster as
+data of its own (``_maprun``), to a process pool pickled once (:class:`SentCall`), each
+worker process unpickling them once and keeping them while it keeps the run's session.
+
+A worker opens one session per (server, run) and reuses it for every object it receives; a
+task carrying a newer token of the run gives that session its credentials for any later
+re-login (a run may outlive a token: XNAT's ``aliasTokenTimeout`` is 2 days by default).
+While a call runs, its session is kept alive with heartbeats, so a call longer than the
+server's session timeout does not need a re-login at all. A session no call has used for
+``idle_close`` seconds (the run has ended, or its calls went elsewhere) is logged out: a
+process pool's workers cannot be reached when a run ends, and their server sessions must not
+outlive it long (their tokens are invalid by then, the sessions made with them are not); a
+later call of the run logs in again.
 """
 
 from __future__ import annotations
@@ -44,15 +48,20 @@ if TYPE_CHECKING:
     from xnat_sdk.session import XNATSession
 
 __all__ = [
+    "CallSpec",
     "Outcome",
     "RunTask",
+    "SentCall",
     "attaching",
     "clipped",
     "close_all_sessions",
     "close_sessions",
     "failure",
+    "has_call",
     "kept_alive",
+    "kept_calls",
     "listing_state",
+    "loaded_call",
     "object_state",
     "open_sessions",
     "pack",
@@ -355,7 +364,8 @@ def _hold(
             held.calls += calls
             held.used = time.monotonic()
             return held
-        old = [_sessions.pop(k).session for k in _replaced(key)]
+        gone = _replaced(key)
+        old = [_sessions.pop(k).session for k in gone]
         settings: dict[str, Any] = {"retries": retries}
         if timeout is not None:  # the caller's timeouts, not the SDK's defaults
             settings["default_timeout"] = timeout
@@ -364,7 +374,9 @@ def _hold(
         )
         held = _sessions[key] = _Held(session, generation, calls, idle_close=idle_close)
         _close_at_exit()
-    for previous in old:
+    for previous, (_, ended) in zip(old, gone, strict=True):
+        if ended != run:  # (this run's own ended session: its call is still this run's)
+            _forget_call(ended)
         with contextlib.suppress(Exception):
             previous.disconnect()
     return held
@@ -454,6 +466,7 @@ def _close_if_idle(session: XNATSession) -> None:
             _start_timer(session, left)
             return
         del _sessions[key]
+    _forget_call(key[1])
     with contextlib.suppress(Exception):
         session.disconnect()
 
@@ -477,6 +490,8 @@ def close_all_sessions() -> int:
     with _sessions_lock:
         found = [held.session for held in _sessions.values()]
         _sessions.clear()
+    with _calls_lock:
+        _calls.clear()
     for session in found:
         with contextlib.suppress(Exception):
             session.disconnect()
@@ -488,6 +503,7 @@ def close_sessions(server: str, run: str) -> int:
     (run on every Dask worker when a map run ends)."""
     with _sessions_lock:
         held = _sessions.pop((server, run), None)
+    _forget_call(run)
     if held is None:
         return 0
     with contextlib.suppress(Exception):
@@ -521,6 +537,10 @@ class Outcome(NamedTuple):
     pickled: bool = False
     """``value`` is the pickled value (from another process): read it back attached to the
     run's session (:func:`attaching`)."""
+    missing: bool = False
+    """Not called: the call came without the run's function and arguments (a
+    :class:`SentCall` without its data) and this worker process had none kept: the caller
+    sends it again with them."""
 
 
 MESSAGE_LIMIT = 10_000
@@ -574,17 +594,99 @@ def call_one(
         return failure(exc)
 
 
+CallSpec = tuple[Callable[..., Any], tuple[Any, ...], Mapping[str, Any]]
+"""A run's function, its extra positional arguments and its keyword arguments."""
+
+
+@dataclass(frozen=True)
+class SentCall:
+    """A run's :data:`CallSpec` as its calls carry it: pickled once per run (``data``),
+    known by ``digest`` (of those bytes) in its ``run``. A worker process unpickles it once
+    (:func:`loaded_call`, inside :func:`attaching`: archive objects among the arguments bind
+    to the run's session) and keeps it while it keeps the run's session (at most
+    :data:`CALLS_KEPT` runs' at a time). A process pool's call may come without ``data``
+    (the worker has it, most likely): a worker that has not answers ``Outcome.missing``. A
+    Dask run's calls take it from the cluster (one copy per worker, see ``_maprun``)."""
+
+    run: str
+    digest: str
+    data: bytes | None = field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, run: str, call: CallSpec, dumps: Callable[[Any], bytes] | None = None) -> SentCall:
+        """``call`` pickled by ``dumps`` (None: ``pickle.dumps``; its errors raise)."""
+        import hashlib
+
+        data = (dumps or _dumps)(call)
+        return cls(run, hashlib.sha256(data).hexdigest(), data)
+
+    def bare(self) -> SentCall:
+        """The same call without its data."""
+        return SentCall(self.run, self.digest)
+
+
+def _dumps(value: Any) -> bytes:
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+CALLS_KEPT = RUNS_KEPT
+"""The runs' calls a worker process keeps unpickled (the runs that used theirs last)."""
+
+_calls: dict[tuple[str, str], CallSpec] = {}
+"""This process's unpickled calls by (run, digest), least recently used first."""
+_calls_lock = threading.Lock()
+
+
+def has_call(sent: SentCall) -> bool:
+    """Whether this process holds ``sent``'s call, or ``sent`` carries it."""
+    with _calls_lock:
+        return sent.data is not None or (sent.run, sent.digest) in _calls
+
+
+def loaded_call(sent: SentCall) -> CallSpec | None:
+    """``sent``'s call, unpickled once per process (None: not kept here and not carried).
+    Unpickled under the lock: two threads of a worker taking the run's first calls at once
+    unpickle it once."""
+    key = (sent.run, sent.digest)
+    with _calls_lock:
+        found = _calls.pop(key, None)
+        if found is None:
+            if sent.data is None:
+                return None
+            found = pickle.loads(sent.data)
+        _calls[key] = found  # the most recently used last
+        while len(_calls) > CALLS_KEPT:
+            del _calls[next(iter(_calls))]
+        return found
+
+
+def _forget_call(run: str) -> None:
+    """Drop ``run``'s call (its session is logged out here: the run has ended)."""
+    with _calls_lock:
+        for key in [k for k in _calls if k[0] == run]:
+            del _calls[key]
+
+
+def kept_calls() -> list[tuple[str, str]]:
+    """(run, digest) of the calls this process keeps."""
+    with _calls_lock:
+        return list(_calls)
+
+
 @dataclass(frozen=True)
 class RunTask:
     """One map run's call, as sent to a process or Dask worker (see the module's docstring):
-    the run's identity and its token at the time the call was sent."""
+    the run's identity and its token at the time the call was sent. The function and its
+    arguments are the :class:`SentCall` the task is called with (a Dask run's: its data on
+    the cluster), else ``sent`` (a process pool's), else ``function``, ``args``,
+    ``kwargs``."""
 
     server: str
     run: str
     alias: str
     secret: str = field(repr=False)
     verify: bool | str
-    function: Callable[..., Any]
+    function: Callable[..., Any] | None = None
     args: tuple[Any, ...] = ()
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     generation: int = 0
@@ -596,10 +698,16 @@ class RunTask:
     """The caller's session's retries of idempotent requests."""
     idle_close: float | None = None
     """Seconds a worker's session may stay without a call before it is logged out."""
+    sent: SentCall | None = None
+    """The run's function and arguments, pickled once per run (see :class:`SentCall`)."""
 
-    def __call__(self, payload: bytes) -> Outcome:
+    def __call__(self, payload: bytes, sent: SentCall | None = None) -> Outcome:
         """Attach the pickled object to this worker's session and call the function, the
-        session kept alive meanwhile."""
+        session kept alive meanwhile (``Outcome.missing``: the call came without its data
+        and this process has none: nothing was done)."""
+        sent = sent if sent is not None else self.sent
+        if sent is not None and not has_call(sent):
+            return Outcome(False, None, missing=True)  # (no login for it)
         try:
             held = _hold(
                 self.server,
@@ -616,19 +724,32 @@ class RunTask:
         except Exception as exc:
             return failure(exc)
         try:
-            return self._call(held.session, payload)
+            return self._call(held.session, payload, sent)
         finally:
             with _sessions_lock:
                 held.calls -= 1
 
-    def _call(self, session: XNATSession, payload: bytes) -> Outcome:
+    def _spec(self, sent: SentCall | None) -> CallSpec | None:
+        """The function and its arguments (see the class's docstring; None: ``sent`` came
+        without its data, and was dropped here since :func:`has_call`)."""
+        if sent is not None:
+            return loaded_call(sent)
+        if self.function is None:
+            raise TypeError("a RunTask without a function is called with its SentCall")
+        return self.function, self.args, self.kwargs
+
+    def _call(self, session: XNATSession, payload: bytes, sent: SentCall | None) -> Outcome:
         try:
-            with attaching(session):
+            with attaching(session):  # (objects among the arguments too)
+                call = self._spec(sent)
+                if call is None:
+                    return Outcome(False, None, missing=True)
                 obj = unpack(payload)
         except Exception as exc:
             return failure(exc)
+        function, args, kwargs = call
         with kept_alive(session):
-            found = call_one(self.function, obj, self.args, self.kwargs)
+            found = call_one(function, obj, args, kwargs)
         if not found.ok:
             return found
         # pickled here, read back attached to the caller's session (objects and listings the
