@@ -99,6 +99,11 @@ _local = threading.local()
 _sessions: dict[tuple[str, str], _Held] = {}
 """This process's session for each (server, run)."""
 _sessions_lock = threading.Lock()
+_ended: dict[str, None] = {}
+"""The runs :func:`close_sessions` ended in this process (the last :data:`ENDED_KEPT`): a
+call of theirs that starts later (it was running or queued when the run ended) logs in
+with nothing and keeps nothing here."""
+ENDED_KEPT = 64
 
 
 @contextlib.contextmanager
@@ -358,6 +363,8 @@ def _hold(
 
     key = (server, run)
     with _sessions_lock:
+        if run in _ended:
+            raise XNATNotConnectedError(f"map run {run} has ended; its calls are not run")
         held = _sessions.get(key)
         if held is not None and held.session.connected:
             _take_newer(key, generation, alias, secret)
@@ -502,6 +509,9 @@ def close_sessions(server: str, run: str) -> int:
     """Log out and forget this process's session for (server, run); how many there were
     (run on every Dask worker when a map run ends)."""
     with _sessions_lock:
+        _ended[run] = None  # before its call is dropped: see loaded_call
+        while len(_ended) > ENDED_KEPT:
+            del _ended[next(iter(_ended))]
         held = _sessions.pop((server, run), None)
     _forget_call(run)
     if held is None:
@@ -650,6 +660,8 @@ def loaded_call(sent: SentCall) -> CallSpec | None:
     key = (sent.run, sent.digest)
     with _calls_lock:
         found = _calls.pop(key, None)
+        if sent.run in _ended:
+            return None  # the run has ended here (a late call): nothing is kept for it
         if found is None:
             if sent.data is None:
                 return None
