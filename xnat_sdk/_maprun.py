@@ -119,6 +119,49 @@ def _reader(session: XNATSession) -> Callable[[Outcome], Outcome]:
     return unwrap
 
 
+RESENDS = 3
+"""Times a call is sent again, with the run's current token, when its worker's login with
+the token it carried was refused before the function ran (then: XNATMapTokenError)."""
+
+
+class _Resend:
+    """Sends again the calls whose worker's login with their token was refused before the
+    function ran (:attr:`Outcome.refused`: the token died while the call waited in an
+    executor's queue), each at most :data:`RESENDS` times; ``refused(number)`` tells the
+    run's grant which token was refused (the current one is replaced at once)."""
+
+    def __init__(
+        self,
+        submit: Callable[[int], Any],
+        pending: dict[Any, int],
+        refused: Callable[[int], None] | None,
+    ) -> None:
+        self._submit = submit
+        self._pending = pending
+        self._refused = refused
+        self._times: dict[int, int] = {}
+
+    def settled(self, n: int, found: Outcome) -> Outcome | None:
+        """``found``, the item's outcome; None when its call went again."""
+        if found.refused is None:
+            return found
+        times = self._times.get(n, 0) + 1
+        if times > RESENDS or self._refused is None:
+            return found._replace(
+                exception_type="XNATMapTokenError",
+                message=f"the worker's login with the run's alias token was refused {times} "
+                f"time(s), the function did not run: {found.message}",
+                refused=None,
+            )
+        self._times[n] = times
+        self._refused(found.refused)
+        try:
+            self._pending[self._submit(n)] = n
+        except RuntimeError as exc:  # the pool broke meanwhile: the call's failure
+            return Outcome(False, None, type(exc).__name__, str(exc) or repr(exc))
+        return None
+
+
 def _collect(
     keys: Sequence[str],
     submit: Callable[[int], Any],
@@ -129,13 +172,16 @@ def _collect(
     verbose: bool,
     tick: Callable[[], float] | None = None,
     unwrap: Callable[[Outcome], Outcome] | None = None,
+    refused: Callable[[int], None] | None = None,
 ) -> list[Outcome]:
     """Run every item's call (the items by their ``keys``, in order), at most ``window`` sent
     and not finished at a time (each sent
     as late as that allows: a remote call takes the run's token current when it is sent);
-    ``tick()`` runs at least as often as the seconds it returns say."""
+    ``tick()`` runs at least as often as the seconds it returns say. A call whose token was
+    refused before the function ran goes again (:class:`_Resend`)."""
     outcomes: list[Outcome | None] = [None] * len(keys)
     pending: dict[Any, int] = {}
+    again = _Resend(submit, pending, refused)
     sent = 0
     try:
         with CountProgress(verbose, "map", len(keys)) as bar:
@@ -153,7 +199,7 @@ def _collect(
                     raise XNATMapError(keys[n], found.exception_type, found.message, found.details)
 
             while sent < len(keys) or pending:
-                refused: list[tuple[int, Outcome]] = []
+                left: list[tuple[int, Outcome]] = []
                 while sent < len(keys) and len(pending) < window:
                     try:
                         pending[submit(sent)] = sent
@@ -164,15 +210,16 @@ def _collect(
                             ) from exc
                         # broken during the run: each call left fails on its own, as if run
                         why = Outcome(False, None, type(exc).__name__, str(exc) or repr(exc))
-                        refused = [(n, why) for n in range(sent, len(keys))]
+                        left = [(n, why) for n in range(sent, len(keys))]
                         sent = len(keys)
                         break
                     sent += 1
                 timeout = tick() if tick is not None else None
                 done = [(pending.pop(f), f) for f in _first_done(pending, dask, timeout)]
-                # the refused come after every call sent: the batch stays in the items' order
+                # those left come after every call sent: the batch stays in the items' order
                 ordered = sorted(done, key=lambda d: d[0])
-                finish([(n, _outcome(f, unwrap)) for n, f in ordered] + refused)
+                settled = [(n, again.settled(n, _outcome(f, unwrap))) for n, f in ordered]
+                finish([(n, o) for n, o in settled if o is not None] + left)
     except BaseException:
         # whatever stops the run (a failure with stop_on_error, a result the log cannot
         # keep, Ctrl-C) stops it now: the calls not started yet never start
@@ -206,6 +253,7 @@ class _Grant:
         self._task: RunTask | None = None
         self._renew_at = 0.0
         self._expires = 0.0
+        self._forced = 0
 
     def task(self) -> RunTask:
         """The envelope for the next call (a new token first, when it is time)."""
@@ -219,6 +267,14 @@ class _Grant:
         if self._task is None or now >= self._renew_at:
             self._renew(now)
         return max(self._renew_at - now, 0.5)
+
+    def refused(self, number: int) -> None:
+        """A worker's login with the run's token ``number`` was refused: when it is the
+        current one (invalidated, or the server's clock ran ahead), a new one now (at most
+        :data:`RESENDS` times a run: a server refusing every token fails the calls)."""
+        if number == len(self.issued) - 1 and self._forced < RESENDS:
+            self._forced += 1
+            self._renew(time.time())
 
     def _renew(self, now: float) -> None:
         try:
@@ -500,6 +556,7 @@ def run_calls(
             verbose,
             grant.tick,
             _reader(session),
+            grant.refused,
         )
     finally:
         try:
