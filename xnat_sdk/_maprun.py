@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import functools
 import os
 import pickle
+import queue
 import secrets
 import sys
+import threading
 import time
 import types
 import warnings
@@ -162,6 +165,117 @@ class _Resend:
         return None
 
 
+class _Deadlines:
+    """The calls' ``timeout``: each sent call's start (when ``started`` first finds it
+    among those running) and the calls running longer, which :meth:`late` fails and
+    abandons (cancelled when the executor can: a Dask call not yet running, a queued one;
+    ``abandon()`` hears of each, the run's own threads start one more)."""
+
+    def __init__(
+        self,
+        timeout: float,
+        started: Callable[[list[Any]], Iterable[Any]],
+        abandon: Callable[[], None] | None = None,
+    ) -> None:
+        self.timeout = timeout
+        self.poll = min(0.25, timeout / 4)
+        """Seconds between two looks at the running calls."""
+        self._started = started
+        self._abandon = abandon
+        self._began: dict[Any, float] = {}
+
+    def late(self, pending: dict[Any, int], keys: Sequence[str]) -> list[tuple[int, Outcome]]:
+        """The calls of ``pending`` running past the timeout, taken out of it, as failures."""
+        now = time.monotonic()
+        for gone in [f for f in self._began if f not in pending]:
+            del self._began[gone]
+        waiting = [f for f in pending if f not in self._began]
+        for future in self._started(waiting) if waiting else ():
+            self._began[future] = now
+        over = [f for f, began in self._began.items() if now - began >= self.timeout]
+        failed = []
+        for future in over:
+            del self._began[future]
+            n = pending.pop(future)
+            with contextlib.suppress(Exception):
+                future.cancel()
+            if self._abandon is not None:
+                self._abandon()
+            failed.append((n, self._failure(keys[n])))
+        return failed
+
+    def _failure(self, key: str) -> Outcome:
+        message = (
+            f"the call on {key} ran longer than its timeout of {self.timeout:g} s: its result "
+            "is discarded (the thread or process running it cannot be stopped and goes on "
+            "until the function returns; the run's tokens die when the run ends)"
+        )
+        return Outcome(False, None, "XNATMapTimeoutError", message)
+
+
+def _running(futures: list[Any]) -> list[Any]:
+    """The ``concurrent.futures`` futures that are running (a process pool's: handed to its
+    workers' queue, which holds one call more than it has workers)."""
+    return [f for f in futures if f.running()]
+
+
+def _dask_running(client: Any) -> Callable[[list[Any]], list[Any]]:
+    """The Dask futures a worker is processing (the scheduler's view: a worker may hold a
+    few more calls than it has threads)."""
+
+    def running(futures: list[Any]) -> list[Any]:
+        found = {k for keys in client.processing().values() for k in keys}
+        return [f for f in futures if f.key in found]
+
+    return running
+
+
+class _DaemonThreads(cf.Executor):
+    """The run's own threads when its calls have a timeout: daemon threads (a call past its
+    timeout, which no thread can stop, must not keep the interpreter from exiting), and one
+    more for each call abandoned (the run goes on as wide as it started)."""
+
+    def __init__(self, workers: int) -> None:
+        self._max_workers = workers
+        self._queue: queue.SimpleQueue[
+            tuple[cf.Future[Any], Callable[..., Any], tuple[Any, ...]] | None
+        ] = queue.SimpleQueue()
+        self._threads = 0
+        for _ in range(workers):
+            self.abandon()
+
+    def abandon(self) -> None:
+        """One thread more (one of them is held by an abandoned call)."""
+        self._threads += 1
+        threading.Thread(target=self._work, name="xnat-sdk-map", daemon=True).start()
+
+    def _work(self) -> None:
+        while (task := self._queue.get()) is not None:
+            future, function, args = task
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(function(*args))
+            except BaseException as exc:  # call_one returns failures: a bug's, or a Ctrl-C
+                future.set_exception(exc)
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> cf.Future[Any]:
+        future: cf.Future[Any] = cf.Future()
+        self._queue.put((future, functools.partial(fn, **kwargs) if kwargs else fn, args))
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """The calls not started never start; the threads end once idle (never waited
+        for: a thread may be held by an abandoned call)."""
+        with contextlib.suppress(queue.Empty):
+            while cancel_futures:
+                task = self._queue.get_nowait()
+                if task is not None:
+                    task[0].cancel()
+        for _ in range(self._threads):
+            self._queue.put(None)
+
+
 def _collect(
     keys: Sequence[str],
     submit: Callable[[int], Any],
@@ -173,12 +287,14 @@ def _collect(
     tick: Callable[[], float] | None = None,
     unwrap: Callable[[Outcome], Outcome] | None = None,
     refused: Callable[[int], None] | None = None,
+    clock: _Deadlines | None = None,
 ) -> list[Outcome]:
     """Run every item's call (the items by their ``keys``, in order), at most ``window`` sent
     and not finished at a time (each sent
     as late as that allows: a remote call takes the run's token current when it is sent);
     ``tick()`` runs at least as often as the seconds it returns say. A call whose token was
-    refused before the function ran goes again (:class:`_Resend`)."""
+    refused before the function ran goes again (:class:`_Resend`); one running past its
+    timeout is the object's failure, not waited for (:class:`_Deadlines`)."""
     outcomes: list[Outcome | None] = [None] * len(keys)
     pending: dict[Any, int] = {}
     again = _Resend(submit, pending, refused)
@@ -214,12 +330,16 @@ def _collect(
                         sent = len(keys)
                         break
                     sent += 1
-                timeout = tick() if tick is not None else None
-                done = [(pending.pop(f), f) for f in _first_done(pending, dask, timeout)]
+                wait = tick() if tick is not None else None
+                if clock is not None:
+                    wait = clock.poll if wait is None else min(wait, clock.poll)
+                done = [(pending.pop(f), f) for f in _first_done(pending, dask, wait)]
+                settled = [(n, again.settled(n, _outcome(f, unwrap))) for n, f in done]
+                ended = [(n, o) for n, o in settled if o is not None]
+                if clock is not None:
+                    ended += clock.late(pending, keys)
                 # those left come after every call sent: the batch stays in the items' order
-                ordered = sorted(done, key=lambda d: d[0])
-                settled = [(n, again.settled(n, _outcome(f, unwrap))) for n, f in ordered]
-                finish([(n, o) for n, o in settled if o is not None] + left)
+                finish(sorted(ended, key=lambda d: d[0]) + left)
     except BaseException:
         # whatever stops the run (a failure with stop_on_error, a result the log cannot
         # keep, Ctrl-C) stops it now: the calls not started yet never start
@@ -456,14 +576,22 @@ def _on_threads(
     stop_on_error: bool,
     record: Record,
     verbose: bool,
+    timeout: float | None = None,
 ) -> list[Outcome]:
     """The calls on threads sharing the session: the caller's pool, else one of
-    ``max_workers`` (8) threads of the run's own. At most :func:`_window` calls are queued
+    ``max_workers`` (8) threads of the run's own (daemon threads with a ``timeout``:
+    :class:`_DaemonThreads`). At most :func:`_window` calls are queued
     at a time (waiting on every call of a run at once made each wait cost the whole run:
     quadratic in the number of objects). A run stopped by Ctrl-C (anything not an
     ``Exception``) returns at once: its own pool is not waited for, the calls not started
     never start and the running ones end on their own."""
-    pool = executor or cf.ThreadPoolExecutor(max_workers or 8, thread_name_prefix="xnat-sdk-map")
+    pool: cf.Executor
+    if executor is not None:
+        pool = executor
+    elif timeout is not None:
+        pool = _DaemonThreads(min(max_workers or 8, len(items)))
+    else:
+        pool = cf.ThreadPoolExecutor(max_workers or 8, thread_name_prefix="xnat-sdk-map")
     finished = False
     try:
 
@@ -471,7 +599,11 @@ def _on_threads(
             return pool.submit(call_one, function, items[n], args, kwargs)
 
         window = _window(pool, False)
-        outcomes = _collect(keys, local, window, False, stop_on_error, record, verbose)
+        clock = None
+        if timeout is not None:
+            abandon = pool.abandon if isinstance(pool, _DaemonThreads) else None
+            clock = _Deadlines(timeout, _running, abandon)
+        outcomes = _collect(keys, local, window, False, stop_on_error, record, verbose, clock=clock)
         finished = True
         return outcomes
     except Exception:
@@ -504,10 +636,12 @@ def run_calls(
     stop_on_error: bool,
     record: Record,
     verbose: bool,
+    timeout: float | None = None,
 ) -> list[Outcome]:
     """The outcome of ``function(item, *args, **kwargs)`` for every item, in order (its
     arguments checked before the walk: ``mapping._check_run``); ``record(key, outcome)``
-    hears each, by the item's key in ``keys``."""
+    hears each, by the item's key in ``keys``; a call running longer than ``timeout``
+    seconds fails with ``XNATMapTimeoutError`` (:class:`_Deadlines`)."""
     if executor is None or isinstance(executor, cf.ThreadPoolExecutor):
         return _on_threads(
             items,
@@ -520,6 +654,7 @@ def run_calls(
             stop_on_error,
             record,
             verbose,
+            timeout,
         )
     dask = _is_dask(executor)
     payloads = [pack(item) for item in items]
@@ -546,6 +681,7 @@ def run_calls(
             return executor.submit(grant.task(), payloads[n])
 
         window = _window(executor, dask)
+        started = _dask_running(executor) if dask else _running
         return _collect(
             keys,
             remote,
@@ -557,6 +693,7 @@ def run_calls(
             grant.tick,
             _reader(session),
             grant.refused,
+            None if timeout is None else _Deadlines(timeout, started),
         )
     finally:
         try:

@@ -1082,3 +1082,47 @@ def test_a_renewal_failing_on_a_dask_worker_logs_no_secret(
     logs = json.dumps(dask_client.get_worker_logs())
     assert "renewal broken for the test" in logs  # the failure was logged, with its arguments
     assert token.alias in logs and token.secret not in logs
+
+
+def label_or_hang(experiment: Any, hung: str, pause: float) -> str:
+    if experiment.uri == hung:
+        time.sleep(pause)
+    return str(experiment.label)
+
+
+@pytest.mark.parametrize("where", ["threads", "processes", "dask"])
+def test_a_call_past_its_timeout_fails_alone_and_is_not_waited_for(
+    mapper: XNATSession, where: str, request: pytest.FixtureRequest
+) -> None:
+    """The run returns about ``timeout`` seconds after the hung call started, which fails
+    with XNATMapTimeoutError naming the object and the seconds; the other objects' calls
+    complete (it waited for the hung call: a call that hangs held the run forever)."""
+    executor: Any = None
+    if where != "threads":
+        executor = request.getfixturevalue("processes" if where == "processes" else "dask_client")
+    experiments = list(mapper.projects[PROJECT].experiments.values())
+    hung = experiments[1].uri
+    # every worker up, the SDK imported there: a cold worker's start counts in its call
+    mapper.map_over(label_or_hang, experiments, args=("", 0), executor=executor)
+    started = time.monotonic()
+    results = mapper.map_over(
+        label_or_hang, experiments, args=(hung, 4.0), executor=executor, timeout=0.8
+    )
+    took = time.monotonic() - started
+    assert took < 2.5, took
+    late = results[hung]
+    assert isinstance(late, MappedFunctionFailed) and late.uri == hung
+    assert late.exception_type == "XNATMapTimeoutError"
+    assert f"the call on {hung} ran longer than its timeout of 0.8 s" in late.message
+    others = {u: r for u, r in results.items() if u != hung}
+    assert not [r for r in others.values() if isinstance(r, MappedFunctionFailed)], others
+    assert sorted(others.values()) == sorted(str(e.label) for e in experiments if e.uri != hung)
+    if where == "threads":  # it counts for stop_on_error; a bad timeout is refused
+        with pytest.raises(XNATMapError, match="XNATMapTimeoutError") as caught:
+            mapper.map_over(
+                label_or_hang, experiments, args=(hung, 4.0), stop_on_error=True, timeout=0.3
+            )
+        assert caught.value.uri == hung
+        for wrong in (0, -1.0, True, "5", float("inf")):
+            with pytest.raises(XNATValidationError, match="timeout"):
+                mapper.map_over(label_or_hang, experiments, timeout=wrong)  # type: ignore[arg-type]

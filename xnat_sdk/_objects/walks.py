@@ -133,6 +133,7 @@ class Walks:
         max_workers: int | None = None,
         stop_on_error: bool = False,
         verbose: bool = False,
+        timeout: float | None = None,
     ) -> dict[str, R | MappedFunctionFailed]: ...
     @overload
     def map(
@@ -148,6 +149,7 @@ class Walks:
         max_workers: int | None = None,
         stop_on_error: bool = False,
         verbose: bool = False,
+        timeout: float | None = None,
     ) -> dict[str, Any]: ...
     @overload
     def map(
@@ -163,6 +165,7 @@ class Walks:
         max_workers: int | None = None,
         stop_on_error: bool = False,
         verbose: bool = False,
+        timeout: float | None = None,
     ) -> dict[str, Any]: ...
     def map(
         self,
@@ -177,6 +180,7 @@ class Walks:
         max_workers: int | None = None,
         stop_on_error: bool = False,
         verbose: bool = False,
+        timeout: float | None = None,
     ) -> dict[str, Any]:
         """``function(obj, *args, **kwargs)`` for every object at ``level`` below this object
         (from a session: all the user can see, a shared subject or session once, through
@@ -213,4 +217,5 @@ class Walks:
             max_workers=max_workers,
             stop_on_error=stop_on_error,
             verbose=verbose,
+            timeout=timeout,
         )
