@@ -169,47 +169,69 @@ class _Deadlines:
     """The calls' ``timeout``: each sent call's start (when ``started`` first finds it
     among those running) and the calls running longer, which :meth:`late` fails and
     abandons (cancelled when the executor can: a Dask call not yet running, a queued one;
-    ``abandon()`` hears of each, the run's own threads start one more)."""
+    ``abandon()`` hears of each, the run's own threads start one more). With ``workers``
+    (the width of a ``concurrent.futures`` executor that cannot grow), once every worker is
+    held by an abandoned call still running, a call waiting ``timeout`` seconds to start
+    fails too: it would wait for them forever."""
 
     def __init__(
         self,
         timeout: float,
         started: Callable[[list[Any]], Iterable[Any]],
         abandon: Callable[[], None] | None = None,
+        workers: int | None = None,
     ) -> None:
         self.timeout = timeout
         self.poll = min(0.25, timeout / 4)
         """Seconds between two looks at the running calls."""
         self._started = started
         self._abandon = abandon
+        self._workers = workers
         self._began: dict[Any, float] = {}
+        self._sent: dict[Any, float] = {}
+        self._held: list[Any] = []
 
     def late(self, pending: dict[Any, int], keys: Sequence[str]) -> list[tuple[int, Outcome]]:
-        """The calls of ``pending`` running past the timeout, taken out of it, as failures."""
+        """The calls of ``pending`` past the timeout, taken out of it, as failures."""
         now = time.monotonic()
-        for gone in [f for f in self._began if f not in pending]:
-            del self._began[gone]
+        for mark in (self._began, self._sent):
+            for gone in [f for f in mark if f not in pending]:
+                del mark[gone]
         waiting = [f for f in pending if f not in self._began]
+        for future in waiting:
+            self._sent.setdefault(future, now)
         for future in self._started(waiting) if waiting else ():
             self._began[future] = now
         over = [f for f, began in self._began.items() if now - began >= self.timeout]
-        failed = []
+        failed = [(pending[f], self._failure(keys[pending[f]], True)) for f in over]
+        self._held = [f for f in self._held if not f.done()] + over
+        if self._workers is not None and len(self._held) >= self._workers:
+            stuck = [f for f, sent in self._sent.items() if f not in self._began]
+            stuck = [f for f in stuck if now - self._sent[f] >= self.timeout]
+            failed += [(pending[f], self._failure(keys[pending[f]], False)) for f in stuck]
+            over += stuck
         for future in over:
-            del self._began[future]
-            n = pending.pop(future)
+            self._began.pop(future, None)
+            del pending[future]
             with contextlib.suppress(Exception):
                 future.cancel()
             if self._abandon is not None:
                 self._abandon()
-            failed.append((n, self._failure(keys[n])))
         return failed
 
-    def _failure(self, key: str) -> Outcome:
-        message = (
-            f"the call on {key} ran longer than its timeout of {self.timeout:g} s: its result "
-            "is discarded (the thread or process running it cannot be stopped and goes on "
-            "until the function returns; the run's tokens die when the run ends)"
-        )
+    def _failure(self, key: str, ran: bool) -> Outcome:
+        if ran:
+            message = (
+                f"the call on {key} ran longer than its timeout of {self.timeout:g} s: its "
+                "result is discarded (the thread or process running it cannot be stopped and "
+                "goes on until the function returns; the run's tokens die when the run ends)"
+            )
+        else:
+            message = (
+                f"the call on {key} did not start within its timeout of {self.timeout:g} s: "
+                f"all {self._workers} workers of the executor are held by calls past their "
+                "timeout"
+            )
         return Outcome(False, None, "XNATMapTimeoutError", message)
 
 
@@ -555,6 +577,11 @@ _ASSUMED_TOKEN_LIFETIME = 2 * 24 * 3600.0
 """XNAT's default ``aliasTokenTimeout``, for a server whose token answer gives no expiry."""
 
 
+def _width(executor: Any) -> int:
+    """The calls a ``concurrent.futures`` executor runs at once."""
+    return int(getattr(executor, "_max_workers", None) or os.cpu_count() or 1)
+
+
 def _window(executor: Any, dask: bool) -> int:
     """How many calls may be sent and not finished: four per worker thread or process, so
     that no worker waits for work while later calls still take the newest token."""
@@ -602,7 +629,8 @@ def _on_threads(
         clock = None
         if timeout is not None:
             abandon = pool.abandon if isinstance(pool, _DaemonThreads) else None
-            clock = _Deadlines(timeout, _running, abandon)
+            workers = None if abandon is not None else _width(pool)
+            clock = _Deadlines(timeout, _running, abandon, workers)
         outcomes = _collect(keys, local, window, False, stop_on_error, record, verbose, clock=clock)
         finished = True
         return outcomes
@@ -682,6 +710,7 @@ def run_calls(
 
         window = _window(executor, dask)
         started = _dask_running(executor) if dask else _running
+        width = None if dask else _width(executor)  # (Dask tells no end of a cancelled call)
         return _collect(
             keys,
             remote,
@@ -693,7 +722,7 @@ def run_calls(
             grant.tick,
             _reader(session),
             grant.refused,
-            None if timeout is None else _Deadlines(timeout, started),
+            None if timeout is None else _Deadlines(timeout, started, None, width),
         )
     finally:
         try:

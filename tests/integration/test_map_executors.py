@@ -1126,3 +1126,57 @@ def test_a_call_past_its_timeout_fails_alone_and_is_not_waited_for(
         for wrong in (0, -1.0, True, "5", float("inf")):
             with pytest.raises(XNATValidationError, match="timeout"):
                 mapper.map_over(label_or_hang, experiments, timeout=wrong)  # type: ignore[arg-type]
+
+
+_HUNG_AT_EXIT = """
+import sys, time
+import xnat_sdk
+
+def hang(experiment):
+    time.sleep(600)
+
+with xnat_sdk.connect(sys.argv[1], user=sys.argv[2], password=sys.argv[3]) as session:
+    found = session.map_over(hang, session.projects[sys.argv[4]].experiments.values(), timeout=0.3)
+    print(sorted({failure.exception_type for failure in found.values()}))
+"""
+
+
+def test_a_thread_past_its_timeout_does_not_keep_the_interpreter_from_exiting(
+    server: LocalXNAT, mapped: str
+) -> None:
+    """The run's own threads are daemon threads when its calls have a timeout: the script
+    ends although its calls still sleep (a ThreadPoolExecutor's threads are joined at exit:
+    it waited ten minutes)."""
+    import subprocess
+    import sys
+
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", _HUNG_AT_EXIT, server.url, LOGIN, PASSWORD, PROJECT],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert done.stdout.strip() == "['XNATMapTimeoutError']"
+    assert time.monotonic() - started < 10
+
+
+def test_calls_that_cannot_start_behind_hung_ones_fail_too(mapper: XNATSession) -> None:
+    """A pool of the caller's whose every thread is held by a call past its timeout cannot
+    start the other calls: they fail after the timeout too, instead of waiting forever."""
+    experiments = list(mapper.projects[PROJECT].experiments.values())
+    hung = experiments[0].uri
+    pool = ThreadPoolExecutor(1)
+    try:
+        started = time.monotonic()
+        results = mapper.map_over(
+            label_or_hang, experiments, args=(hung, 3.0), executor=pool, timeout=0.4
+        )
+        assert time.monotonic() - started < 1.5
+    finally:
+        pool.shutdown(wait=False)
+    assert "ran longer than its timeout of 0.4 s" in results[hung].message
+    for uri in [e.uri for e in experiments[1:]]:
+        assert results[uri].exception_type == "XNATMapTimeoutError"
+        assert "did not start within its timeout of 0.4 s: all 1 workers" in results[uri].message
