@@ -1198,7 +1198,8 @@ class XNATSession(Walks):
         returning ``R``; with ``logfile`` ``dict[str, Any]``); a call that raised gives a
         :class:`~xnat_sdk.mapping.MappedFunctionFailed` (or, with ``stop_on_error``,
         :class:`~xnat_sdk.errors.XNATMapError`); with ``logfile`` a new run skips the objects
-        that succeeded before. Nothing is sent before every object is checked."""
+        that succeeded before; ``timeout`` (seconds per call) as in :meth:`map`. Nothing is
+        sent before every object is checked."""
         from xnat_sdk.mapping import map_over
 
         return map_over(
