@@ -264,12 +264,15 @@ class _DaemonThreads(cf.Executor):
         ] = queue.SimpleQueue()
         self._threads = 0
         for _ in range(workers):
-            self.abandon()
+            self._start()
 
-    def abandon(self) -> None:
-        """One thread more (one of them is held by an abandoned call)."""
+    def _start(self) -> None:
         self._threads += 1
         threading.Thread(target=self._work, name="xnat-sdk-map", daemon=True).start()
+
+    def abandon(self) -> None:
+        """A call was abandoned (past its timeout), holding its thread: one thread more."""
+        self._start()
 
     def _work(self) -> None:
         while (task := self._queue.get()) is not None:
@@ -287,13 +290,16 @@ class _DaemonThreads(cf.Executor):
         return future
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        """The calls not started never start; the threads end once idle (never waited
-        for: a thread may be held by an abandoned call)."""
-        with contextlib.suppress(queue.Empty):
-            while cancel_futures:
+        """The threads end once idle, never waited for (whatever ``wait`` says: one may be
+        held by an abandoned call); with ``cancel_futures`` the calls not started never
+        start."""
+        while cancel_futures:
+            try:
                 task = self._queue.get_nowait()
-                if task is not None:
-                    task[0].cancel()
+            except queue.Empty:
+                break
+            if task is not None:
+                task[0].cancel()
         for _ in range(self._threads):
             self._queue.put(None)
 

@@ -220,7 +220,7 @@ def test_a_call_whose_token_died_in_the_queue_goes_again_with_a_newer_one(
         s.post("/xapi/siteConfig/aliasTokenTimeout", data="2 seconds")
         experiments = list(s.projects["LATE"].experiments.values())
         tokens = IssuedTokens(s)
-        backlog = [pool.submit(time.sleep, 3.5) for _ in range(2)]  # both workers busy
+        backlog = [pool.submit(time.sleep, 2.6) for _ in range(2)]  # both workers busy
         results = s.map_over(count_call, experiments, args=(str(tmp_path),), executor=pool)
         before = len(tokens.issued)
         assert all(b.done() for b in backlog)
