@@ -1180,3 +1180,28 @@ def test_calls_that_cannot_start_behind_hung_ones_fail_too(mapper: XNATSession) 
     for uri in [e.uri for e in experiments[1:]]:
         assert results[uri].exception_type == "XNATMapTimeoutError"
         assert "did not start within its timeout of 0.4 s: all 1 workers" in results[uri].message
+
+
+def test_a_dask_call_whose_token_died_waiting_goes_again(
+    server: LocalXNAT, mapper: XNATSession, dask_client: Any, tmp_path: Path
+) -> None:
+    """Every worker thread of the cluster busy longer than the run's token lives: the calls
+    wait in the scheduler's queue, their workers' logins with it are refused, and they go
+    again with the run's current token (each function once)."""
+    from tests.integration.test_map_long_runs import count_call
+
+    experiments = list(mapper.projects[PROJECT].experiments.values())[:2]
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as admin:
+        admin.post("/xapi/siteConfig/aliasTokenTimeout", data="2 seconds")
+        try:
+            threads = sum(dask_client.nthreads().values())
+            busy = [dask_client.submit(time.sleep, 2.6, pure=False) for _ in range(threads)]
+            results = mapper.map_over(
+                count_call, experiments, args=(str(tmp_path),), executor=dask_client
+            )
+        finally:
+            admin.post("/xapi/siteConfig/aliasTokenTimeout", data="2 days")
+    assert all(b.done() for b in busy)
+    labels = sorted(str(e.label) for e in experiments)
+    assert sorted(str(r) for r in results.values()) == labels
+    assert sorted(p.name.partition(".")[0] for p in tmp_path.iterdir()) == labels
