@@ -1106,14 +1106,14 @@ def test_a_call_past_its_timeout_fails_alone_and_is_not_waited_for(
     mapper.map_over(label_or_hang, experiments, args=("", 0), executor=executor)
     started = time.monotonic()
     results = mapper.map_over(
-        label_or_hang, experiments, args=(hung, 4.0), executor=executor, timeout=0.8
+        label_or_hang, experiments, args=(hung, 4.0), executor=executor, timeout=1.0
     )
     took = time.monotonic() - started
-    assert took < 2.5, took
+    assert took < 3.0, took
     late = results[hung]
     assert isinstance(late, MappedFunctionFailed) and late.uri == hung
     assert late.exception_type == "XNATMapTimeoutError"
-    assert f"the call on {hung} ran longer than its timeout of 0.8 s" in late.message
+    assert f"the call on {hung} ran longer than its timeout of 1 s" in late.message
     others = {u: r for u, r in results.items() if u != hung}
     assert not [r for r in others.values() if isinstance(r, MappedFunctionFailed)], others
     assert sorted(others.values()) == sorted(str(e.label) for e in experiments if e.uri != hung)
