@@ -190,6 +190,7 @@ class _Deadlines:
         self._began: dict[Any, float] = {}
         self._sent: dict[Any, float] = {}
         self._held: list[Any] = []
+        self._looked = 0.0
 
     def late(self, pending: dict[Any, int], keys: Sequence[str]) -> list[tuple[int, Outcome]]:
         """The calls of ``pending`` past the timeout, taken out of it, as failures."""
@@ -200,8 +201,10 @@ class _Deadlines:
         waiting = [f for f in pending if f not in self._began]
         for future in waiting:
             self._sent.setdefault(future, now)
-        for future in self._started(waiting) if waiting else ():
-            self._began[future] = now
+        if waiting and now - self._looked >= self.poll:  # (Dask: a scheduler round trip)
+            self._looked = now
+            for future in self._started(waiting):
+                self._began[future] = now
         over = [f for f, began in self._began.items() if now - began >= self.timeout]
         failed = [(pending[f], self._failure(keys[pending[f]], True)) for f in over]
         self._held = [f for f in self._held if not f.done()] + over
