@@ -180,8 +180,10 @@ class _Deadlines:
         started: Callable[[list[Any]], Iterable[Any]],
         abandon: Callable[[], None] | None = None,
         workers: int | None = None,
+        where: str = "threads",
     ) -> None:
         self.timeout = timeout
+        self._where = where
         self.poll = min(0.25, timeout / 4)
         """Seconds between two looks at the running calls."""
         self._started = started
@@ -226,8 +228,7 @@ class _Deadlines:
         if ran:
             message = (
                 f"the call on {key} ran longer than its timeout of {self.timeout:g} s: its "
-                "result is discarded (the thread or process running it cannot be stopped and "
-                "goes on until the function returns; the run's tokens die when the run ends)"
+                f"result is discarded ({_ABANDONED[self._where]})"
             )
         else:
             message = (
@@ -236,6 +237,17 @@ class _Deadlines:
                 "timeout"
             )
         return Outcome(False, None, "XNATMapTimeoutError", message)
+
+
+_ABANDONED = {
+    "threads": "a thread cannot be stopped: it goes on, with this session, until the "
+    "function returns",
+    "processes": "a process-pool call cannot be stopped: it goes on, with its worker's "
+    "session, until the function returns",
+    "dask": "Dask cancels it, but a running call goes on in its worker thread until the "
+    "function returns; its worker's session is logged out when the run ends",
+}
+"""What becomes of a call past its timeout, by where it runs."""
 
 
 def _running(futures: list[Any]) -> list[Any]:
@@ -720,6 +732,7 @@ def run_calls(
         window = _window(executor, dask)
         started = _dask_running(executor) if dask else _running
         width = None if dask else _width(executor)  # (Dask tells no end of a cancelled call)
+        where = "dask" if dask else "processes"
         return _collect(
             keys,
             remote,
@@ -731,7 +744,7 @@ def run_calls(
             grant.tick,
             _reader(session),
             grant.refused,
-            None if timeout is None else _Deadlines(timeout, started, None, width),
+            None if timeout is None else _Deadlines(timeout, started, None, width, where),
         )
     finally:
         try:
