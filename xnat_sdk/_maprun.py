@@ -23,10 +23,13 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import dataclasses
+import functools
 import os
 import pickle
+import queue
 import secrets
 import sys
+import threading
 import time
 import types
 import warnings
@@ -129,6 +132,203 @@ def _reader(session: XNATSession) -> Callable[[Outcome], Outcome]:
     return unwrap
 
 
+RESENDS = 3
+"""Times a call is sent again, with the run's current token, when its worker's login with
+the token it carried was refused before the function ran (then: XNATMapTokenError)."""
+
+
+class _Resend:
+    """Sends again the calls whose worker's login with their token was refused before the
+    function ran (:attr:`Outcome.refused`: the token died while the call waited in an
+    executor's queue), each at most :data:`RESENDS` times; ``refused(number)`` tells the
+    run's grant which token was refused (the current one is replaced at once)."""
+
+    def __init__(
+        self,
+        submit: Callable[[int], Any],
+        pending: dict[Any, int],
+        refused: Callable[[int], None] | None,
+    ) -> None:
+        self._submit = submit
+        self._pending = pending
+        self._refused = refused
+        self._times: dict[int, int] = {}
+
+    def settled(self, n: int, found: Outcome) -> Outcome | None:
+        """``found``, the item's outcome; None when its call went again."""
+        if found.refused is None:
+            return found
+        times = self._times.get(n, 0) + 1
+        if times > RESENDS or self._refused is None:
+            return found._replace(
+                exception_type="XNATMapTokenError",
+                message=f"the worker's login with the run's alias token was refused {times} "
+                f"time(s), the function did not run: {found.message}",
+                refused=None,
+            )
+        self._times[n] = times
+        self._refused(found.refused)
+        try:
+            self._pending[self._submit(n)] = n
+        except RuntimeError as exc:  # the pool broke meanwhile: the call's failure
+            return Outcome(False, None, type(exc).__name__, str(exc) or repr(exc))
+        return None
+
+
+class _Deadlines:
+    """The calls' ``timeout``: each sent call's start (when ``started`` first finds it
+    among those running) and the calls running longer, which :meth:`late` fails and
+    abandons (cancelled when the executor can: a Dask call not yet running, a queued one;
+    ``abandon()`` hears of each, the run's own threads start one more). With ``workers``
+    (the width of a ``concurrent.futures`` executor that cannot grow), once every worker is
+    held by an abandoned call still running, a call waiting ``timeout`` seconds to start
+    fails too: it would wait for them forever."""
+
+    def __init__(
+        self,
+        timeout: float,
+        started: Callable[[list[Any]], Iterable[Any]],
+        abandon: Callable[[], None] | None = None,
+        workers: int | None = None,
+        where: str = "threads",
+    ) -> None:
+        self.timeout = timeout
+        self._where = where
+        self.poll = min(0.25, timeout / 4)
+        """Seconds between two looks at the running calls."""
+        self._started = started
+        self._abandon = abandon
+        self._workers = workers
+        self._began: dict[Any, float] = {}
+        self._sent: dict[Any, float] = {}
+        self._held: list[Any] = []
+        self._looked = 0.0
+
+    def late(self, pending: dict[Any, int], keys: Sequence[str]) -> list[tuple[int, Outcome]]:
+        """The calls of ``pending`` past the timeout, taken out of it, as failures."""
+        now = time.monotonic()
+        for mark in (self._began, self._sent):
+            for gone in [f for f in mark if f not in pending]:
+                del mark[gone]
+        waiting = [f for f in pending if f not in self._began]
+        for future in waiting:
+            self._sent.setdefault(future, now)
+        if waiting and now - self._looked >= self.poll:  # (Dask: a scheduler round trip)
+            self._looked = now
+            for future in self._started(waiting):
+                self._began[future] = now
+        over = [f for f, began in self._began.items() if now - began >= self.timeout]
+        failed = [(pending[f], self._failure(keys[pending[f]], True)) for f in over]
+        self._held = [f for f in self._held if not f.done()] + over
+        if self._workers is not None and len(self._held) >= self._workers:
+            stuck = [f for f, sent in self._sent.items() if f not in self._began]
+            stuck = [f for f in stuck if now - self._sent[f] >= self.timeout]
+            failed += [(pending[f], self._failure(keys[pending[f]], False)) for f in stuck]
+            over += stuck
+        for future in over:
+            self._began.pop(future, None)
+            del pending[future]
+            with contextlib.suppress(Exception):
+                future.cancel()
+            if self._abandon is not None:
+                self._abandon()
+        return failed
+
+    def _failure(self, key: str, ran: bool) -> Outcome:
+        if ran:
+            message = (
+                f"the call on {key} ran longer than its timeout of {self.timeout:g} s: its "
+                f"result is discarded ({_ABANDONED[self._where]})"
+            )
+        else:
+            message = (
+                f"the call on {key} did not start within its timeout of {self.timeout:g} s: "
+                f"all {self._workers} workers of the executor are held by calls past their "
+                "timeout"
+            )
+        return Outcome(False, None, "XNATMapTimeoutError", message)
+
+
+_ABANDONED = {
+    "threads": "a thread cannot be stopped: it goes on, with this session, until the "
+    "function returns",
+    "processes": "a process-pool call cannot be stopped: it goes on, with its worker's "
+    "session, until the function returns",
+    "dask": "Dask cancels it, but a running call goes on in its worker thread until the "
+    "function returns; its worker's session is logged out when the run ends",
+}
+"""What becomes of a call past its timeout, by where it runs."""
+
+
+def _running(futures: list[Any]) -> list[Any]:
+    """The ``concurrent.futures`` futures that are running (a process pool's: handed to its
+    workers' queue, which holds one call more than it has workers)."""
+    return [f for f in futures if f.running()]
+
+
+def _dask_running(client: Any) -> Callable[[list[Any]], list[Any]]:
+    """The Dask futures a worker is processing (the scheduler's view: a worker may hold a
+    few more calls than it has threads)."""
+
+    def running(futures: list[Any]) -> list[Any]:
+        found = {k for keys in client.processing().values() for k in keys}
+        return [f for f in futures if f.key in found]
+
+    return running
+
+
+class _DaemonThreads(cf.Executor):
+    """The run's own threads when its calls have a timeout: daemon threads (a call past its
+    timeout, which no thread can stop, must not keep the interpreter from exiting), and one
+    more for each call abandoned (the run goes on as wide as it started)."""
+
+    def __init__(self, workers: int) -> None:
+        self._max_workers = workers
+        self._queue: queue.SimpleQueue[
+            tuple[cf.Future[Any], Callable[..., Any], tuple[Any, ...]] | None
+        ] = queue.SimpleQueue()
+        self._threads = 0
+        for _ in range(workers):
+            self._start()
+
+    def _start(self) -> None:
+        self._threads += 1
+        threading.Thread(target=self._work, name="xnat-sdk-map", daemon=True).start()
+
+    def abandon(self) -> None:
+        """A call was abandoned (past its timeout), holding its thread: one thread more."""
+        self._start()
+
+    def _work(self) -> None:
+        while (task := self._queue.get()) is not None:
+            future, function, args = task
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(function(*args))
+            except BaseException as exc:  # call_one returns failures: a bug's, or a Ctrl-C
+                future.set_exception(exc)
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> cf.Future[Any]:
+        future: cf.Future[Any] = cf.Future()
+        self._queue.put((future, functools.partial(fn, **kwargs) if kwargs else fn, args))
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """The threads end once idle, never waited for (whatever ``wait`` says: one may be
+        held by an abandoned call); with ``cancel_futures`` the calls not started never
+        start."""
+        while cancel_futures:
+            try:
+                task = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if task is not None:
+                task[0].cancel()
+        for _ in range(self._threads):
+            self._queue.put(None)
+
+
 def _collect(
     keys: Sequence[str],
     submit: Callable[[int], Any],
@@ -140,15 +340,20 @@ def _collect(
     tick: Callable[[], float] | None = None,
     unwrap: Callable[[Outcome], Outcome] | None = None,
     again: Callable[[int], Any] | None = None,
+    refused: Callable[[int], None] | None = None,
+    clock: _Deadlines | None = None,
 ) -> list[Outcome]:
     """Run every item's call (the items by their ``keys``, in order), at most ``window`` sent
     and not finished at a time (each sent
     as late as that allows: a remote call takes the run's token current when it is sent);
     ``tick()`` runs at least as often as the seconds it returns say. A call answering
     ``Outcome.missing`` is sent again with ``again(n)`` (with the run's function and
-    arguments: see ``travel.SentCall``)."""
+    arguments: see ``travel.SentCall``); one whose token was refused before the function
+    ran goes again (:class:`_Resend`); one running past its timeout is the object's
+    failure, not waited for (:class:`_Deadlines`)."""
     outcomes: list[Outcome | None] = [None] * len(keys)
     pending: dict[Any, int] = {}
+    resend = _Resend(submit, pending, refused)
     sent = 0
     try:
         with CountProgress(verbose, "map", len(keys)) as bar:
@@ -166,7 +371,7 @@ def _collect(
                     raise XNATMapError(keys[n], found.exception_type, found.message, found.details)
 
             while sent < len(keys) or pending:
-                refused: list[tuple[int, Outcome]] = []
+                left: list[tuple[int, Outcome]] = []
                 while sent < len(keys) and len(pending) < window:
                     try:
                         pending[submit(sent)] = sent
@@ -177,18 +382,24 @@ def _collect(
                             ) from exc
                         # broken during the run: each call left fails on its own, as if run
                         why = Outcome(False, None, type(exc).__name__, str(exc) or repr(exc))
-                        refused = [(n, why) for n in range(sent, len(keys))]
+                        left = [(n, why) for n in range(sent, len(keys))]
                         sent = len(keys)
                         break
                     sent += 1
-                timeout = tick() if tick is not None else None
-                done = [(pending.pop(f), f) for f in _first_done(pending, dask, timeout)]
-                # the refused come after every call sent: the batch stays in the items' order
-                ordered = sorted(done, key=lambda d: d[0])
-                answered = [
-                    (n, _sent_again(n, _outcome(f, unwrap), pending, again)) for n, f in ordered
+                wait = tick() if tick is not None else None
+                if clock is not None:
+                    wait = clock.poll if wait is None else min(wait, clock.poll)
+                done = [(pending.pop(f), f) for f in _first_done(pending, dask, wait)]
+                settled = [(n, resend.settled(n, _outcome(f, unwrap))) for n, f in done]
+                ended = [
+                    (n, found)
+                    for n, o in settled
+                    if o is not None and (found := _sent_again(n, o, pending, again)) is not None
                 ]
-                finish([(n, o) for n, o in answered if o is not None] + refused)
+                if clock is not None:
+                    ended += clock.late(pending, keys)
+                # those left come after every call sent: the batch stays in the items' order
+                finish(sorted(ended, key=lambda d: d[0]) + left)
     except BaseException:
         # whatever stops the run (a failure with stop_on_error, a result the log cannot
         # keep, Ctrl-C) stops it now: the calls not started yet never start
@@ -232,6 +443,7 @@ class _Grant:
         self._task: RunTask | None = None
         self._renew_at = 0.0
         self._expires = 0.0
+        self._forced = 0
 
     def task(self) -> RunTask:
         """The envelope for the next call (a new token first, when it is time), without the
@@ -246,6 +458,14 @@ class _Grant:
         if self._task is None or now >= self._renew_at:
             self._renew(now)
         return max(self._renew_at - now, 0.5)
+
+    def refused(self, number: int) -> None:
+        """A worker's login with the run's token ``number`` was refused: when it is the
+        current one (invalidated, or the server's clock ran ahead), a new one now (at most
+        :data:`RESENDS` times a run: a server refusing every token fails the calls)."""
+        if number == len(self.issued) - 1 and self._forced < RESENDS:
+            self._forced += 1
+            self._renew(time.time())
 
     def _renew(self, now: float) -> None:
         try:
@@ -402,6 +622,11 @@ _ASSUMED_TOKEN_LIFETIME = 2 * 24 * 3600.0
 """XNAT's default ``aliasTokenTimeout``, for a server whose token answer gives no expiry."""
 
 
+def _width(executor: Any) -> int:
+    """The calls a ``concurrent.futures`` executor runs at once."""
+    return int(getattr(executor, "_max_workers", None) or os.cpu_count() or 1)
+
+
 def _window(executor: Any, dask: bool) -> int:
     """How many calls may be sent and not finished: four per worker thread or process, so
     that no worker waits for work while later calls still take the newest token."""
@@ -423,14 +648,22 @@ def _on_threads(
     stop_on_error: bool,
     record: Record,
     verbose: bool,
+    timeout: float | None = None,
 ) -> list[Outcome]:
     """The calls on threads sharing the session: the caller's pool, else one of
-    ``max_workers`` (8) threads of the run's own. At most :func:`_window` calls are queued
+    ``max_workers`` (8) threads of the run's own (daemon threads with a ``timeout``:
+    :class:`_DaemonThreads`). At most :func:`_window` calls are queued
     at a time (waiting on every call of a run at once made each wait cost the whole run:
     quadratic in the number of objects). A run stopped by Ctrl-C (anything not an
     ``Exception``) returns at once: its own pool is not waited for, the calls not started
     never start and the running ones end on their own."""
-    pool = executor or cf.ThreadPoolExecutor(max_workers or 8, thread_name_prefix="xnat-sdk-map")
+    pool: cf.Executor
+    if executor is not None:
+        pool = executor
+    elif timeout is not None:
+        pool = _DaemonThreads(min(max_workers or 8, len(items)))
+    else:
+        pool = cf.ThreadPoolExecutor(max_workers or 8, thread_name_prefix="xnat-sdk-map")
     finished = False
     try:
 
@@ -438,7 +671,12 @@ def _on_threads(
             return pool.submit(call_one, function, items[n], args, kwargs)
 
         window = _window(pool, False)
-        outcomes = _collect(keys, local, window, False, stop_on_error, record, verbose)
+        clock = None
+        if timeout is not None:
+            abandon = pool.abandon if isinstance(pool, _DaemonThreads) else None
+            workers = None if abandon is not None else _width(pool)
+            clock = _Deadlines(timeout, _running, abandon, workers)
+        outcomes = _collect(keys, local, window, False, stop_on_error, record, verbose, clock=clock)
         finished = True
         return outcomes
     except Exception:
@@ -471,10 +709,12 @@ def run_calls(
     stop_on_error: bool,
     record: Record,
     verbose: bool,
+    timeout: float | None = None,
 ) -> list[Outcome]:
     """The outcome of ``function(item, *args, **kwargs)`` for every item, in order (its
     arguments checked before the walk: ``mapping._check_run``); ``record(key, outcome)``
-    hears each, by the item's key in ``keys``."""
+    hears each, by the item's key in ``keys``; a call running longer than ``timeout``
+    seconds fails with ``XNATMapTimeoutError`` (:class:`_Deadlines`)."""
     if executor is None or isinstance(executor, cf.ThreadPoolExecutor):
         return _on_threads(
             items,
@@ -487,6 +727,7 @@ def run_calls(
             stop_on_error,
             record,
             verbose,
+            timeout,
         )
     dask = _is_dask(executor)
     payloads = [pack(item) for item in items]
@@ -509,10 +750,14 @@ def run_calls(
             again = None
         else:
             remote, again = _process_calls(executor, grant, payloads, call)
+        window = _window(executor, dask)
+        started = _dask_running(executor) if dask else _running
+        width = None if dask else _width(executor)  # (Dask tells no end of a cancelled call)
+        where = "dask" if dask else "processes"
         return _collect(
             keys,
             remote,
-            _window(executor, dask),
+            window,
             dask,
             stop_on_error,
             record,
@@ -520,6 +765,8 @@ def run_calls(
             grant.tick,
             _reader(session),
             again,
+            grant.refused,
+            None if timeout is None else _Deadlines(timeout, started, None, width, where),
         )
     finally:
         try:

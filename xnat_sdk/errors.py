@@ -52,6 +52,8 @@ __all__ = [
     "XNATLocalPathError",
     "XNATLoginFailedError",
     "XNATMapError",
+    "XNATMapTimeoutError",
+    "XNATMapTokenError",
     "XNATMappingException",
     "XNATNoModelError",
     "XNATNoPasswordError",
@@ -212,6 +214,17 @@ class XNATMapError(XNATError):
         """``{uri: result}`` of the run's calls that ended before it stopped (this one's
         :class:`~xnat_sdk.mapping.MappedFunctionFailed` among them), in the objects' order:
         what was done, and what was not (a URI missing), without a ``logfile``."""
+
+
+class XNATMapTimeoutError(XNATError):
+    """A call of ``session.map(..., timeout=...)`` ran longer than ``timeout`` seconds: the
+    object's failure (its result is discarded; a thread or a process-pool call cannot be
+    stopped and runs on in the background until it ends)."""
+
+
+class XNATMapTokenError(XNATError):
+    """A map call's worker could not log in with the run's alias token (refused each time
+    it was sent, with the run's current token): the function did not run."""
 
 
 class XNATIntegrityError(XNATError):

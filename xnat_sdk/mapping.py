@@ -353,6 +353,7 @@ def _check_run(
     logfile: str | os.PathLike[str] | None,
     executor: object,
     max_workers: object,
+    timeout: object = None,
 ) -> None:
     """Refuse a map's bad arguments before the walk and before any call (a run of hours
     must not find them at its first call, or its end)."""
@@ -364,6 +365,14 @@ def _check_run(
         )
     check_call_arguments(args, kwargs)
     check_max_workers(max_workers)
+    if timeout is not None and (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, (int, float))
+        or not 0 < timeout < float("inf")
+    ):
+        raise XNATValidationError(
+            "timeout", f"seconds per call, a number > 0 (None: no limit), got {timeout!r}"
+        )
     check_executor(executor)
     check_not_inside(executor)
     if logfile is not None:
@@ -640,13 +649,14 @@ def map_objects(
     max_workers: int | None = None,
     stop_on_error: bool = False,
     verbose: bool = False,
+    timeout: float | None = None,
 ) -> dict[str, Any]:
     """``root.map(...)``: see the module's docstring."""
     from concurrent.futures import ThreadPoolExecutor
 
     from xnat_sdk.session import XNATSession
 
-    _check_run(function, args, kwargs, logfile, executor, max_workers)
+    _check_run(function, args, kwargs, logfile, executor, max_workers, timeout)
     session = root if isinstance(root, XNATSession) else _object_session(root)
     run = _LoggedRun(logfile)
     # the walk lists on the calls' thread pool, else on max_workers (8) threads of its own
@@ -673,6 +683,7 @@ def map_objects(
         max_workers,
         stop_on_error,
         verbose,
+        timeout,
     )
     found = {key: _result(key, o) for key, o in zip(todo_keys, outcomes, strict=True)}
     # this walk's objects in its order: what an earlier run of the log did, or this run
@@ -691,11 +702,12 @@ def map_over(
     max_workers: int | None = None,
     stop_on_error: bool = False,
     verbose: bool = False,
+    timeout: float | None = None,
 ) -> dict[str, Any]:
     """``session.map_over(...)``: ``function`` over objects the caller chose (a search
     result, a listing, a filtered list), run as :meth:`map` runs its calls; the result in
     the objects' order, each object once (by URI)."""
-    _check_run(function, args, kwargs, logfile, executor, max_workers)
+    _check_run(function, args, kwargs, logfile, executor, max_workers, timeout)
     session._rest.check_connection()  # a closed session refuses, even with nothing to call
     given = _own_objects(session, objects)
     run = _LoggedRun(logfile)
@@ -709,6 +721,7 @@ def map_over(
         max_workers,
         stop_on_error,
         verbose,
+        timeout,
     )
     found = {uri: _result(uri, o) for uri, o in zip(todo, outcomes, strict=True)}
     return {uri: found[uri] if uri in found else run.state[uri]["result"] for uri in given}
@@ -819,6 +832,7 @@ class _LoggedRun:
         max_workers: int | None,
         stop_on_error: bool,
         verbose: bool,
+        timeout: float | None = None,
     ) -> list[Any]:
         """The outcome of every ``call`` (function, args, kwargs), in the items' order, each
         logged by the item's key in ``keys`` (see ``_maprun.run_calls``)."""
@@ -846,6 +860,7 @@ class _LoggedRun:
                 stop_on_error=stop_on_error,
                 record=heard,
                 verbose=verbose,
+                timeout=timeout,
             )
         except XNATMapError as exc:  # stop_on_error: what ended before the stop, in order
             exc.results = {key: _result(key, ended[key]) for key in keys if key in ended}

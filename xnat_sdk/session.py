@@ -1143,6 +1143,7 @@ class XNATSession(Walks):
         max_workers: int | None = None,
         stop_on_error: bool = False,
         verbose: bool = False,
+        timeout: float | None = None,
     ) -> dict[str, R | MappedFunctionFailed]: ...
     @overload
     def map_over(
@@ -1157,6 +1158,7 @@ class XNATSession(Walks):
         max_workers: int | None = None,
         stop_on_error: bool = False,
         verbose: bool = False,
+        timeout: float | None = None,
     ) -> dict[str, Any]: ...
     @overload
     def map_over(
@@ -1171,6 +1173,7 @@ class XNATSession(Walks):
         max_workers: int | None = None,
         stop_on_error: bool = False,
         verbose: bool = False,
+        timeout: float | None = None,
     ) -> dict[str, Any]: ...
     def map_over(
         self,
@@ -1184,6 +1187,7 @@ class XNATSession(Walks):
         max_workers: int | None = None,
         stop_on_error: bool = False,
         verbose: bool = False,
+        timeout: float | None = None,
     ) -> dict[str, Any]:
         """``function(obj, *args, **kwargs)`` for each of ``objects`` you chose (a search
         result, a listing, ``load_tree``'s objects, a filtered list; objects or files of this
@@ -1194,7 +1198,8 @@ class XNATSession(Walks):
         returning ``R``; with ``logfile`` ``dict[str, Any]``); a call that raised gives a
         :class:`~xnat_sdk.mapping.MappedFunctionFailed` (or, with ``stop_on_error``,
         :class:`~xnat_sdk.errors.XNATMapError`); with ``logfile`` a new run skips the objects
-        that succeeded before. Nothing is sent before every object is checked."""
+        that succeeded before; ``timeout`` (seconds per call) as in :meth:`map`. Nothing is
+        sent before every object is checked."""
         from xnat_sdk.mapping import map_over
 
         return map_over(
@@ -1208,6 +1213,7 @@ class XNATSession(Walks):
             max_workers=max_workers,
             stop_on_error=stop_on_error,
             verbose=verbose,
+            timeout=timeout,
         )
 
     def batch_download(

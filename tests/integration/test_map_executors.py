@@ -1253,3 +1253,129 @@ def test_objects_among_the_arguments_bind_to_the_run_s_session(
     for executor in (processes, dask_client):
         results = mapper.map_over(same_session, chosen, (experiment,), executor=executor)
         assert list(results.values()) == [(True, experiment.subject_id)] * 4, results
+
+
+def label_or_hang(experiment: Any, hung: str, pause: float) -> str:
+    if experiment.uri == hung:
+        time.sleep(pause)
+    return str(experiment.label)
+
+
+@pytest.mark.parametrize("where", ["threads", "processes", "dask"])
+def test_a_call_past_its_timeout_fails_alone_and_is_not_waited_for(
+    mapper: XNATSession, where: str, request: pytest.FixtureRequest
+) -> None:
+    """The run returns about ``timeout`` seconds after the hung call started, which fails
+    with XNATMapTimeoutError naming the object and the seconds; the other objects' calls
+    complete (it waited for the hung call: a call that hangs held the run forever)."""
+    executor: Any = None
+    if where != "threads":
+        executor = request.getfixturevalue("processes" if where == "processes" else "dask_client")
+    experiments = list(mapper.projects[PROJECT].experiments.values())
+    hung = experiments[1].uri
+    # every worker up, the SDK imported there: a cold worker's start counts in its call
+    mapper.map_over(label_or_hang, experiments, args=("", 0), executor=executor)
+    started = time.monotonic()
+    results = mapper.map_over(
+        label_or_hang, experiments, args=(hung, 4.0), executor=executor, timeout=1.0
+    )
+    took = time.monotonic() - started
+    assert took < 3.0, took
+    late = results[hung]
+    assert isinstance(late, MappedFunctionFailed) and late.uri == hung
+    assert late.exception_type == "XNATMapTimeoutError"
+    assert f"the call on {hung} ran longer than its timeout of 1 s" in late.message
+    others = {u: r for u, r in results.items() if u != hung}
+    assert not [r for r in others.values() if isinstance(r, MappedFunctionFailed)], others
+    assert sorted(others.values()) == sorted(str(e.label) for e in experiments if e.uri != hung)
+    if where == "threads":  # it counts for stop_on_error; a bad timeout is refused
+        with pytest.raises(XNATMapError, match="XNATMapTimeoutError") as caught:
+            mapper.map_over(
+                label_or_hang, experiments, args=(hung, 4.0), stop_on_error=True, timeout=0.3
+            )
+        assert caught.value.uri == hung
+        for wrong in (0, -1.0, True, "5", float("inf")):
+            with pytest.raises(XNATValidationError, match="timeout"):
+                mapper.map_over(label_or_hang, experiments, timeout=wrong)  # type: ignore[arg-type]
+
+
+_HUNG_AT_EXIT = """
+import sys, time
+import xnat_sdk
+
+def hang(experiment):
+    time.sleep(600)
+
+with xnat_sdk.connect(sys.argv[1], user=sys.argv[2], password=sys.argv[3]) as session:
+    found = session.map_over(hang, session.projects[sys.argv[4]].experiments.values(), timeout=0.3)
+    print(sorted({failure.exception_type for failure in found.values()}))
+"""
+
+
+def test_a_thread_past_its_timeout_does_not_keep_the_interpreter_from_exiting(
+    server: LocalXNAT, mapped: str
+) -> None:
+    """The run's own threads are daemon threads when its calls have a timeout: the script
+    ends although its calls still sleep (a ThreadPoolExecutor's threads are joined at exit:
+    it waited ten minutes)."""
+    import subprocess
+    import sys
+
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", _HUNG_AT_EXIT, server.url, LOGIN, PASSWORD, PROJECT],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert done.stdout.strip() == "['XNATMapTimeoutError']"
+    assert time.monotonic() - started < 10
+
+
+def test_calls_that_cannot_start_behind_hung_ones_fail_too(mapper: XNATSession) -> None:
+    """A pool of the caller's whose every thread is held by a call past its timeout cannot
+    start the other calls: they fail after the timeout too, instead of waiting forever."""
+    experiments = list(mapper.projects[PROJECT].experiments.values())
+    hung = experiments[0].uri
+    pool = ThreadPoolExecutor(1)
+    try:
+        started = time.monotonic()
+        results = mapper.map_over(
+            label_or_hang, experiments, args=(hung, 3.0), executor=pool, timeout=0.4
+        )
+        assert time.monotonic() - started < 1.5
+    finally:
+        pool.shutdown(wait=False)
+    assert "ran longer than its timeout of 0.4 s" in results[hung].message
+    for uri in [e.uri for e in experiments[1:]]:
+        assert results[uri].exception_type == "XNATMapTimeoutError"
+        assert "did not start within its timeout of 0.4 s: all 1 workers" in results[uri].message
+
+
+def test_a_dask_call_whose_token_died_waiting_goes_again(
+    server: LocalXNAT, mapper: XNATSession, dask_client: Any, tmp_path: Path
+) -> None:
+    """Every worker thread of the cluster busy longer than the run's token lives: the calls
+    wait in the scheduler's queue, their workers' logins with it are refused, and they go
+    again with the run's current token (each function once)."""
+    from tests.integration.test_map_long_runs import count_call
+
+    experiments = list(mapper.projects[PROJECT].experiments.values())[:2]
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as admin:
+        admin.post("/xapi/siteConfig/aliasTokenTimeout", data="2 seconds")
+        try:
+            threads = sum(dask_client.nthreads().values())
+            busy = [dask_client.submit(time.sleep, 2.6, pure=False) for _ in range(threads)]
+            started = time.monotonic()
+            results = mapper.map_over(
+                count_call, experiments, args=(str(tmp_path),), executor=dask_client
+            )
+            took = time.monotonic() - started
+        finally:
+            admin.post("/xapi/siteConfig/aliasTokenTimeout", data="2 days")
+    assert took > 2.0  # the calls waited past the first token's life
+    del busy
+    labels = sorted(str(e.label) for e in experiments)
+    assert sorted(str(r) for r in results.values()) == labels
+    assert sorted(p.name.partition(".")[0] for p in tmp_path.iterdir()) == labels

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import base64
 import multiprocessing
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -196,3 +198,56 @@ def test_a_token_lives_as_long_as_the_server_clock_says(
         # the run's next renewal: at half the token's life, else at half of 2 days
         wait = _Grant(s).tick()
         assert 1.5 < wait <= 2.0 if lifetime else wait > 86_000
+
+
+def count_call(experiment: Any, folder: str) -> str:
+    """Leaves a file per call in ``folder`` (the calls that ran, counted in the test)."""
+    label = str(experiment.label)
+    with tempfile.NamedTemporaryFile(dir=folder, prefix=f"{label}.", delete=False):
+        pass
+    return label
+
+
+def test_a_call_whose_token_died_in_the_queue_goes_again_with_a_newer_one(
+    pool: ProcessPoolExecutor, tmp_path: Path
+) -> None:
+    """A backlog holds the run's calls in the pool's queue longer than their token lives:
+    each worker's login with it is refused before the function runs, so the call goes
+    again with the run's current token, and every function runs once (it failed with a 401
+    for an object whose function never ran)."""
+    with LocalXNAT() as server, xnat_sdk.connect(server.url, user="admin", password="admin") as s:
+        server.seed_bulk("LATE", 3)
+        s.post("/xapi/siteConfig/aliasTokenTimeout", data="2 seconds")
+        experiments = list(s.projects["LATE"].experiments.values())
+        tokens = IssuedTokens(s)
+        backlog = [pool.submit(time.sleep, 2.6) for _ in range(2)]  # both workers busy
+        results = s.map_over(count_call, experiments, args=(str(tmp_path),), executor=pool)
+        before = len(tokens.issued)
+        assert all(b.done() for b in backlog)
+        failed = [r for r in results.values() if isinstance(r, MappedFunctionFailed)]
+        assert not failed, failed
+        labels = sorted(str(e.label) for e in experiments)
+        assert sorted(results.values()) == labels
+        ran = sorted(p.name.partition(".")[0] for p in tmp_path.iterdir())
+        assert ran == labels  # each function once
+        assert len(tokens.issued) >= 3  # the first died in the queue; newer ones logged in
+        for token in tokens.issued:
+            assert_dead(server, token)
+
+        # a server refusing every token: each call goes again a few times, then fails with
+        # a typed error naming the token, its function never run
+        issue = s.services._issue
+
+        def dead_on_arrival(user: str | None = None) -> Any:
+            found = issue(user)
+            s.services.invalidate_token(found[0])
+            return found
+
+        s.services._issue = dead_on_arrival  # type: ignore[method-assign]
+        again = s.map_over(count_call, experiments[:1], args=(str(tmp_path),), executor=pool)
+        (refused,) = again.values()
+        assert isinstance(refused, MappedFunctionFailed)
+        assert refused.exception_type == "XNATMapTokenError"
+        assert "alias token was refused 4 time(s)" in refused.message
+        assert len(list(tmp_path.iterdir())) == len(labels)  # not run
+        assert len(tokens.issued) - before <= 5  # the first and at most 3 replacements

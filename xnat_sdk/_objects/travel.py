@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from xnat_sdk.errors import XNATNotConnectedError
+from xnat_sdk.errors import XNATAuthError, XNATNotConnectedError
 
 if TYPE_CHECKING:
     from xnat_sdk._objects.core import XNATObject
@@ -551,6 +551,10 @@ class Outcome(NamedTuple):
     """Not called: the call came without the run's function and arguments (a
     :class:`SentCall` without its data) and this worker process had none kept: the caller
     sends it again with them."""
+    refused: int | None = None
+    """The number (in the run) of the alias token the worker's login was refused with,
+    before the function ran (None: it logged in, or reused its session): the call is not
+    the object's failure, the run sends it again with its current token."""
 
 
 MESSAGE_LIMIT = 10_000
@@ -733,6 +737,10 @@ class RunTask:
                 1,
                 self.idle_close,
             )
+        except XNATAuthError as exc:
+            # the token died while the call waited in a queue (a busy cluster, a long
+            # backlog): the function has not run, the run sends it again with a newer one
+            return failure(exc)._replace(refused=self.generation)
         except Exception as exc:
             return failure(exc)
         try:

@@ -133,6 +133,7 @@ class Walks:
         max_workers: int | None = None,
         stop_on_error: bool = False,
         verbose: bool = False,
+        timeout: float | None = None,
     ) -> dict[str, R | MappedFunctionFailed]: ...
     @overload
     def map(
@@ -148,6 +149,7 @@ class Walks:
         max_workers: int | None = None,
         stop_on_error: bool = False,
         verbose: bool = False,
+        timeout: float | None = None,
     ) -> dict[str, Any]: ...
     @overload
     def map(
@@ -163,6 +165,7 @@ class Walks:
         max_workers: int | None = None,
         stop_on_error: bool = False,
         verbose: bool = False,
+        timeout: float | None = None,
     ) -> dict[str, Any]: ...
     def map(
         self,
@@ -177,6 +180,7 @@ class Walks:
         max_workers: int | None = None,
         stop_on_error: bool = False,
         verbose: bool = False,
+        timeout: float | None = None,
     ) -> dict[str, Any]:
         """``function(obj, *args, **kwargs)`` for every object at ``level`` below this object
         (from a session: all the user can see, a shared subject or session once, through
@@ -196,7 +200,11 @@ class Walks:
         ``distributed.Client`` (``pip install xnat-sdk[dask]``). Outside this process the
         objects travel pickled without credentials and attach, in each worker process, to one
         session logged in with an alias token of this run (renewed while the run lasts, every
-        one invalidated at its end), kept alive while a call runs.
+        one invalidated at its end), kept alive while a call runs; a call whose token died
+        while it waited in the executor's queue is sent again with the current one.
+        ``timeout`` (seconds per call; None: no limit) fails a call running longer with
+        :class:`~xnat_sdk.errors.XNATMapTimeoutError` and the run does not wait for it (a
+        thread or process cannot be stopped: it runs on, its result discarded).
         ``verbose`` shows one overall progress bar on a terminal."""
         self._walk_check("map")
         from xnat_sdk.mapping import map_objects
@@ -213,4 +221,5 @@ class Walks:
             max_workers=max_workers,
             stop_on_error=stop_on_error,
             verbose=verbose,
+            timeout=timeout,
         )
