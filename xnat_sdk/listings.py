@@ -857,6 +857,9 @@ class Listing(Generic[T]):
                 raise XNATValidationError(
                     key, f"already filtered on {merged[key]!r}, cannot also filter on {value!r}"
                 )
+            from xnat_sdk._typed_filters import check_value
+
+            check_value(self._filter_kind(key), key, value)
             merged[key] = value
         if self._source is not None or (self._doc_field is not None and self._from_doc):
             base = self._source if self._source is not None else self
