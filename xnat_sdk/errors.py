@@ -253,7 +253,7 @@ class XNATCaseCollisionError(XNATFileExistsError):
         self.other = other
         self.source = source
         self.other_source = other_source
-        names = f" ({source} and {other_source})" if source and other_source else ""
+        names = f" (from {other_source} and {source})" if source and other_source else ""
         super().__init__(
             f"the local paths {other} and {path}{names} differ only in case: on a "
             "case-insensitive file system (macOS, Windows) one would overwrite the other; "

@@ -570,6 +570,9 @@ def test_paths_that_differ_only_in_case_are_refused_before_either_is_written(
         str(files / "DICOM/files/A.dcm"),
     )
     assert clash.source.endswith("/a.dcm") and clash.other_source.endswith("/A.dcm")
+    # the message names each local path beside its own server file (they came crossed)
+    paired = f"{clash.other} and {clash.path} (from {clash.other_source} and {clash.source})"
+    assert paired in str(clash)
     assert "differ only in case" in report.failed[clash.source]
     assert _tree(tmp_path / "S1_MR") == {
         "scans/1-T1/resources/DICOM/files/A.dcm": b"UPPER" * 20,
