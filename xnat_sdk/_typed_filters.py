@@ -86,8 +86,8 @@ def _alternative_ok(kind: str, alternative: str) -> bool:
         ranged = _ISO_RANGE.match(text) or _US_RANGE.match(text)
         ends = ranged.groups() if ranged is not None else (text,)
         return all(re.fullmatch(f"{_ISO}|{_US}", e) and _real_date(e) for e in ends)
-    ends = tuple(p.strip() for p in text.split("..")) if ".." in text else text.split("-")
-    return 1 <= len(ends) <= 2 and all(re.fullmatch(_NUMBER, e) for e in ends)
+    bounds = [p.strip() for p in text.split("..")] if ".." in text else text.split("-")
+    return 1 <= len(bounds) <= 2 and all(re.fullmatch(_NUMBER, b) for b in bounds)
 
 
 def check_value(kind: str, key: str, value: str) -> None:

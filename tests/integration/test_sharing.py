@@ -220,9 +220,9 @@ def test_download_dir_of_a_project_reaches_a_session_shared_without_its_subject(
     got = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.dcm"))
     assert got == sorted(
         [
-            # the zip's folder: the session's archive folder, its primary label (XNAT's
-            # zip of a session's scans names it getArchiveDirectoryName)
-            f"{holder}/SESS/scans/1-T1/resources/DICOM/files/a.dcm",
+            # its label in this project, as download_files names it (XNAT's zip names the
+            # folder by its primary label, getArchiveDirectoryName)
+            f"{holder}/SESS_O/scans/1-T1/resources/DICOM/files/a.dcm",
             "OWN/OWN_MR/scans/1/resources/DICOM/files/b.dcm",
         ]
     )
@@ -387,7 +387,7 @@ def test_a_search_in_a_project_builds_its_shared_sessions_there(
         assert (shared.label, shared.project) == ("SESS_O", project)
         assert [s.type for s in shared.scans.values()] == ["T1"]
         folder = shared.download_dir(tmp_path, verbose=False)
-        assert folder.name == "SESS"  # the zip's folder: the session's archive folder
+        assert folder.name == "SESS_O"  # its label here (the zip's is its primary one)
         assert [p.name for p in folder.rglob("*.dcm")] == ["a.dcm"]
         typed = MrSessionData.query(session=session).in_project(project).all()
         assert sorted(o.label for o in typed) == ["OWN_MR", "SESS_O"]

@@ -3,13 +3,16 @@ downloads, uploads, the local server): the defects it found, each over HTTP."""
 
 from __future__ import annotations
 
-import pytest
+import zipfile
+from pathlib import Path
 
-from xnat_sdk.errors import XNATValidationError
-from xnat_sdk.session import XNATSession
-from xnat_sdk.testing.local import LocalXNAT
+import pytest
+import requests
 
 from tests.integration.conftest import RequestLog
+from xnat_sdk.errors import XNATFileExistsError, XNATValidationError
+from xnat_sdk.session import XNATSession
+from xnat_sdk.testing.local import LocalXNAT
 
 # -- date and number listing filters ----------------------------------------------------------
 
@@ -49,3 +52,67 @@ def test_insert_date_filter_is_sent_as_a_date(
     found = session.experiments.filter(project=p, insert_date="2000-01-01..2999-12-31")
     assert [e.label for e in found] == ["A"]
     assert [s.label for s in session.projects[p].subjects.filter(insert_date="2000-01-01")] == []
+
+
+# -- download_dir of a project with a shared session -------------------------------------------
+
+
+def _shared_beside_own(server: LocalXNAT, project: str, share_label: str | None) -> str:
+    """Subject S1 of ``{project}_SRC`` shared into ``project``, with its session E1 shared
+    in (``share_label``) beside a session E1 of ``project``'s own; returns the source."""
+    source = f"{project}_SRC"
+    server.seed_project(source)
+    subject = server.seed_subject(source, "S1")
+    query = f"?label={share_label}" if share_label else ""
+    with requests.Session() as admin:
+        admin.auth = ("admin", "admin")
+        base = f"{server.url}/data/projects/{source}"
+        assert admin.put(f"{base}/subjects/S1/projects/{project}?label=S1").ok
+        for owner in (source, project):
+            eid = server.seed_session(owner, subject, "E1")
+            scan = server.seed_scan(eid, "1", type="T1")
+            resource = server.seed_resource("scan", scan, "DICOM")
+            server.seed_file(resource, "a.dcm", f"E1 of {owner}".encode())
+        assert admin.put(f"{base}/experiments/E1/projects/{project}{query}").ok
+    return source
+
+
+def _dcm(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*.dcm")}
+
+
+def test_download_dir_keeps_a_shared_session_beside_the_own_one_of_its_primary_label(
+    server: LocalXNAT, xnat_project: str, session: XNATSession, tmp_path: Path
+) -> None:
+    """XNAT's zip names a session's folder by its primary label: a session shared in as
+    E1_B went into the folder of the project's own E1, one over the other (a project's and
+    a subject's download_dir, and download's zip, kept one of the two, silently). It goes
+    under its label here, as download_files puts it."""
+    p = xnat_project
+    source = _shared_beside_own(server, p, "E1_B")
+    files = "scans/1-T1/resources/DICOM/files/a.dcm"
+    expected = {
+        f"S1/E1/{files}": f"E1 of {p}".encode(),
+        f"S1/E1_B/{files}": f"E1 of {source}".encode(),
+    }
+    project = session.projects[p]
+    assert _dcm(project.download_dir(tmp_path / "dd", verbose=False, workers=1)) == expected
+    subject = project.subjects["S1"].download_dir(tmp_path / "sd", verbose=False)
+    assert _dcm(subject) == {k[3:]: v for k, v in expected.items()}
+    with zipfile.ZipFile(project.download(tmp_path / "p.zip", verbose=False)) as archive:
+        names = sorted(n for n in archive.namelist() if n.endswith(".dcm"))
+    assert names == [f"{p}/{k}" for k in sorted(expected)]
+    shared = project.experiments["E1_B"].download_dir(tmp_path / "one", verbose=False)
+    assert shared == tmp_path / "one/E1_B" and _dcm(shared) == {files: f"E1 of {source}".encode()}
+
+
+def test_download_dir_refuses_two_sessions_of_one_label_before_writing(
+    server: LocalXNAT, xnat_project: str, session: XNATSession, tmp_path: Path
+) -> None:
+    """A session shared without a label shows its primary one, which the project's own
+    session has too: both would be unpacked into one folder; refused before any download."""
+    _shared_beside_own(server, xnat_project, None)
+    with pytest.raises(XNATFileExistsError, match="would both be unpacked into") as info:
+        session.projects[xnat_project].download_dir(tmp_path, verbose=False)
+    assert "label the share" in str(info.value)
+    assert _dcm(tmp_path) == {}
