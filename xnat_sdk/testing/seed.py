@@ -99,8 +99,8 @@ def project(
     fields: Mapping[str, str] | None = None,
     schema: SchemaInfo | None = None,
 ) -> str:
-    """Create a project (:class:`XNATSeedError` on a bad ID, a duplicate, or a field key
-    ``xnat:projectData`` lacks)."""
+    """Create a project (:class:`XNATSeedError` on a bad ID, a duplicate, an ``owner`` who
+    is no user, or a field key ``xnat:projectData`` lacks)."""
     if not VALID_ID.match(project_id):
         raise XNATSeedError(
             "project_id", project_id, f"invalid project ID {project_id!r}: use A-Z a-z 0-9 _ -"
@@ -113,6 +113,8 @@ def project(
             f"accessibility must be private, protected or public: {accessibility!r}",
             kinds,
         )
+    if store.get_user(owner) is None:
+        raise XNATSeedError("owner", owner, f"unknown user {owner!r} (add_user creates one)")
     data, custom = checked_fields(schema, "project", "xnat:projectData", fields)
     # the fields the project row holds as columns (listed by /data/projects), as a PUT stores them
     name = name or data.pop("name", None) or project_id
