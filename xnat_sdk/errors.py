@@ -12,7 +12,7 @@ from __future__ import annotations
 import errno as _errno
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from xnat_sdk._urls import redact_text
@@ -33,6 +33,7 @@ __all__ = [
     "XNATAuthError",
     "XNATBadRequestError",
     "XNATCaseCollisionError",
+    "XNATColumnError",
     "XNATConflictError",
     "XNATConnectionError",
     "XNATError",
@@ -168,6 +169,23 @@ def listed_keys(keys: Iterable[object], limit: int = KEYS_SHOWN) -> str:
 class XNATIndexError(XNATKeyError, IndexError):
     """A listing has no item at the requested position (``listing[5]`` of five): an
     ``IndexError`` as in xnatpy (and an :class:`XNATKeyError`, as before)."""
+
+
+class XNATColumnError(XNATError, AttributeError, KeyError):
+    """A table row has no column of that name (``row["x"]``, ``row.x``): names the columns it
+    has (:attr:`column`, :attr:`columns`); an ``AttributeError`` and a ``KeyError``."""
+
+    def __init__(self, name: object, columns: Sequence[str]) -> None:
+        self.column = name
+        self.columns = tuple(columns)
+        self.message = f"no column {name!r} in this row (columns: {', '.join(columns) or 'none'})"
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple[type[XNATColumnError], tuple[object, tuple[str, ...]]]:
+        return (type(self), (self.column, self.columns))
 
 
 class XNATTypeMismatchError(XNATError, TypeError):
