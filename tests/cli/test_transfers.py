@@ -369,3 +369,41 @@ def test_upload_refuses_a_link_leading_out_of_the_folder_before_making_anything(
     made = cli.json("upload", str(folder), "CLIP/S1/E1/LINKED", "--follow-symlinks")
     assert made["files"] == 2 and made["bytes"] == len(b"PRIVATE KEY") + 3
     assert sorted(_files(rest, f"{url}/files")) == ["a.txt", "key"]
+
+
+def test_download_fsync_syncs_each_file_as_the_api_does(
+    cli: Cli, seeded: Seeded, tmp_path: Path
+) -> None:
+    """``--fsync`` is the API's ``fsync=True`` (download_files, sync_session, the flat
+    download), which the command line had no option for: each file is synced once."""
+    synced = tmp_path / "synced"
+    code = (
+        "import os, sys\n"
+        "from xnat_sdk.transfers import _download\n"
+        "def to_disk(fd):\n"
+        f"    with open({str(synced)!r}, 'a') as log:\n"
+        "        log.write('x')\n"
+        "    os.fsync(fd)\n"
+        "_download._to_disk = to_disk\n"
+        "from xnat_sdk.cli._main import main\n"
+        "sys.argv[0] = 'xnat-sdk'\n"
+        "sys.exit(main())\n"
+    )
+
+    def download(*args: str) -> int:
+        synced.unlink(missing_ok=True)
+        done = subprocess.run(
+            [sys.executable, "-c", code, "--format", "json", "download", *args],
+            env=cli.base_env(),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        return len(synced.read_text()) if synced.exists() else 0
+
+    assert download("CLIP/S1/E1", str(tmp_path / "e"), "--fsync") == len(FILES)
+    assert download("CLIP", str(tmp_path / "p"), "--fsync") == 2 * len(FILES)
+    assert download("CLIP/S1/E1/1", str(tmp_path / "f"), "--flat", "--fsync") == len(FILES)
+    assert _tree(tmp_path / "f") == FILES
