@@ -52,6 +52,15 @@ def test_insert_date_filter_is_sent_as_a_date(
     found = session.experiments.filter(project=p, insert_date="2000-01-01..2999-12-31")
     assert [e.label for e in found] == ["A"]
     assert [s.label for s in session.projects[p].subjects.filter(insert_date="2000-01-01")] == []
+    # a project's (XNAT ignores these filters: matched here, as a date) and a scan's (read
+    # from the session's document, which holds no insert_date: every scan was left out)
+    projects = session.projects.filter(insert_date="2000-01-01..2999-12-31")
+    assert p in list(projects.keys())
+    experiment = session.projects[p].experiments["A"]
+    server.seed_scan(experiment.id, "1", type="T1")
+    assert experiment.data["label"] == "A"  # its document is loaded
+    scans = experiment.scans.filter(insert_date="2000-01-01..2999-12-31", type="T1")
+    assert [scan.id for scan in scans] == ["1"]
 
 
 # -- download_dir of a project with a shared session -------------------------------------------
