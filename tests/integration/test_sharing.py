@@ -137,6 +137,12 @@ def test_a_share_without_a_label(server: LocalXNAT, xnat_project: str) -> None:
         with pytest.raises(XNATServerError, match="cannot give a label") as failed:
             experiment.share(other, label="SESS_B")
         assert failed.value.status == 500
+        remove = f"session.delete('/data/experiments/{experiment.id}/projects/{other}')"
+        assert remove in str(failed.value)  # the way out, which works:
+        session.delete(f"/data/experiments/{experiment.id}/projects/{other}")
+        experiment.share(other, label="SESS_B")
+        session.clearcache()
+        assert session.projects[other].experiments["SESS_B"].id == experiment.id
         subject.share(other, label="SUBJ_B")
         assert session.projects[other].subjects["SUBJ_B"].id == subject.id
 
