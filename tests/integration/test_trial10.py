@@ -125,3 +125,35 @@ def test_download_dir_refuses_two_sessions_of_one_label_before_writing(
         session.projects[xnat_project].download_dir(tmp_path, verbose=False)
     assert "label the share" in str(info.value)
     assert _dcm(tmp_path) == {}
+
+
+# -- search in a project the user does not read -----------------------------------------------
+
+
+def test_in_project_of_a_project_the_user_does_not_read_binds_where_they_read(
+    server: LocalXNAT, xnat_project: str
+) -> None:
+    """A session of a closed project shared into P2 and P3, read by a member of P3 only:
+    ``in_project("P2")`` finds it (XNAT searches what the user reads) and bound it under P2,
+    where that user gets 404; it is bound under P3, as a search without ``in_project``."""
+    import xnat_sdk
+    from xnat_sdk.models import MrSessionData
+
+    p = xnat_project
+    server.add_user(f"{p}_r", "pw")
+    server.seed_project(f"{p}_2")
+    server.seed_project(f"{p}_3")
+    server.add_member(f"{p}_3", f"{p}_r")
+    server.seed_subject(p, "S")
+    server.seed_scan(server.seed_session(p, "S", "E"), "1", type="T1")
+    with requests.Session() as admin:
+        admin.auth = ("admin", "admin")
+        for other in (f"{p}_2", f"{p}_3"):
+            url = f"{server.url}/data/projects/{p}/experiments/E/projects/{other}?label=E_{other}"
+            assert admin.put(url).ok
+    with xnat_sdk.connect(server.url, user=f"{p}_r", password="pw") as reader:
+        (found,) = reader.query(MrSessionData).in_project(f"{p}_2").objects()
+        assert (found.uri.split("/")[3], found.label) == (f"{p}_3", f"E_{p}_3")
+        assert [s.type for s in found.scans.values()] == ["T1"]  # readable there
+        (found,) = reader.query(MrSessionData).in_project(f"{p}_3").objects()
+        assert (found.uri.split("/")[3], found.label) == (f"{p}_3", f"E_{p}_3")
