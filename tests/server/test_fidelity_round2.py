@@ -60,6 +60,10 @@ def test_seed_refuses_unknown_types_and_fields_naming_what_is_allowed(
         timeout=10,
     ).json()["ResultSet"]["Result"]
     assert f"{xnat_project}_O" not in [r["ID"] for r in projects]
+    with pytest.raises(XNATSeedError, match="invalid project ID 'B P'"):
+        server.seed_bulk("B P", 1)  # it made a project of that ID
+    with pytest.raises(XNATSeedError, match="n_subjects must be a whole number >= 0, got -1"):
+        server.seed_bulk(xnat_project, -1)  # it seeded nothing, silently
     # nothing of a refused call was stored: S2 and E2 do not exist
     labels = requests.get(
         f"{server.url}/data/projects/{xnat_project}/subjects",

@@ -279,7 +279,23 @@ def bulk(
     file_size: int = 0,
 ) -> None:
     """Create ``n_subjects`` subjects ``SUBJ_00001``... with sessions, scans and files
-    (resource ``DICOM`` per scan when ``files_per_scan``), in a single transaction."""
+    (resource ``DICOM`` per scan when ``files_per_scan``), in a single transaction; the
+    project is made when missing (:class:`XNATSeedError` on a bad ID or a count that is
+    no whole number >= 0)."""
+    if not VALID_ID.match(project_id):
+        raise XNATSeedError(
+            "project_id", project_id, f"invalid project ID {project_id!r}: use A-Z a-z 0-9 _ -"
+        )
+    counts = {
+        "n_subjects": n_subjects,
+        "sessions_per_subject": sessions_per_subject,
+        "scans_per_session": scans_per_session,
+        "files_per_scan": files_per_scan,
+        "file_size": file_size,
+    }
+    for what, count in counts.items():
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise XNATSeedError(what, count, f"{what} must be a whole number >= 0, got {count!r}")
     payload = os.urandom(file_size) if file_size else b""
     digest = hashlib.md5(payload).hexdigest()
     now = now_timestamp()
