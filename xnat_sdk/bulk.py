@@ -644,10 +644,21 @@ class _Fetch:
 def _raise_failures(report: DownloadReport) -> None:
     if report.failed:
         uri, message = next(iter(report.failed.items()))
+        # a local path another file (or session) of the download takes: refused every run
+        refused = sum(isinstance(e, XNATFileExistsError) for e in report.errors.values())
+        if refused == len(report.failed):
+            then = (
+                "A rerun refuses them again (their local paths are taken by other files of "
+                "this download): download each on its own into another folder."
+            )
+        else:
+            again = (
+                f" ({refused} refused for their local path are refused again)" if refused else ""
+            )
+            then = f"Run again to fetch only what is missing{again}."
         raise XNATIncompleteDownloadError(
             f"{len(report.failed)} file(s) or session(s) failed (first: {uri}: {message}); "
-            f"{len(report.downloaded)} downloaded, {len(report.skipped)} already there. "
-            "Run again to fetch only what is missing.",
+            f"{len(report.downloaded)} downloaded, {len(report.skipped)} already there. {then}",
             report,
         )
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import errno as _errno
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from xnat_sdk._urls import redact_text
@@ -33,6 +33,7 @@ __all__ = [
     "XNATAuthError",
     "XNATBadRequestError",
     "XNATCaseCollisionError",
+    "XNATColumnError",
     "XNATConflictError",
     "XNATConnectionError",
     "XNATError",
@@ -172,6 +173,23 @@ class XNATIndexError(XNATKeyError, IndexError):
     ``IndexError`` as in xnatpy (and an :class:`XNATKeyError`, as before)."""
 
 
+class XNATColumnError(XNATError, AttributeError, KeyError):
+    """A table row has no column of that name (``row["x"]``, ``row.x``): names the columns it
+    has (:attr:`column`, :attr:`columns`); an ``AttributeError`` and a ``KeyError``."""
+
+    def __init__(self, name: object, columns: Sequence[str]) -> None:
+        self.column = name
+        self.columns = tuple(columns)
+        self.message = f"no column {name!r} in this row (columns: {', '.join(columns) or 'none'})"
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple[type[XNATColumnError], tuple[object, tuple[str, ...]]]:
+        return (type(self), (self.column, self.columns))
+
+
 class XNATTypeMismatchError(XNATError, TypeError):
     """The server's object is not of the class the code asked for (``experiments["E",
     MrSessionData]`` on a PET session); names the expected and the actual xsi type."""
@@ -266,7 +284,7 @@ class XNATCaseCollisionError(XNATFileExistsError):
         self.other = other
         self.source = source
         self.other_source = other_source
-        names = f" ({source} and {other_source})" if source and other_source else ""
+        names = f" (from {other_source} and {source})" if source and other_source else ""
         super().__init__(
             f"the local paths {other} and {path}{names} differ only in case: on a "
             "case-insensitive file system (macOS, Windows) one would overwrite the other; "

@@ -100,6 +100,10 @@ def _is_pattern(value: str) -> bool:
     return any(char in value for char in "*%,")
 
 
+_META_COLUMNS = ("insert_date", "insert_user", "last_modified")
+"""XFT's ``meta`` fields of every item, which listings show and documents leave out."""
+
+
 def _sent_filters(filters: Mapping[str, str]) -> dict[str, str]:
     """The filters XNAT applies as sent: not those of :data:`_NOT_FILTERS`, and ``xsiType``
     only as one exact type (XNAT takes it as the query's root data type, never as a pattern:
@@ -448,7 +452,14 @@ class Listing(Generic[T]):
         imported with the first filter: a listing without one does not need it)."""
         from xnat_sdk._typed_filters import filter_kind
 
+        if key in _META_COLUMNS and key != "insert_user":
+            return "date"  # a timestamp wherever it is listed (projects have no shortcut)
         return filter_kind(self._session, path_of(key, self._spec.name))
+
+    def _meta_filtered(self) -> bool:
+        """Whether a filter names a meta column (``insert_date`` ...), which listings show
+        and documents do not hold: the listing is then read, not the parent's document."""
+        return any(k in _META_COLUMNS or "/meta/" in k for k in self._filters)
 
     def _fetch(self) -> list[tuple[dict[str, Any], Any]]:
         parent = self._parent
@@ -475,7 +486,7 @@ class Listing(Generic[T]):
             if listed is not None:
                 self._from_doc = False
                 return self._objects_from_rows(listed)
-        if self._doc_field is not None and parent is not None:
+        if self._doc_field is not None and parent is not None and not self._meta_filtered():
             loaded = parent._xnat_item is not None and (
                 parent._xnat_generation == self._session.cache_generation
             )
@@ -857,6 +868,9 @@ class Listing(Generic[T]):
                 raise XNATValidationError(
                     key, f"already filtered on {merged[key]!r}, cannot also filter on {value!r}"
                 )
+            from xnat_sdk._typed_filters import check_value
+
+            check_value(self._filter_kind(key), key, value)
             merged[key] = value
         if self._source is not None or (self._doc_field is not None and self._from_doc):
             base = self._source if self._source is not None else self

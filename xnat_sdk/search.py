@@ -697,18 +697,32 @@ class Query(Generic[M]):
         projects, asked with the search) names the candidates, and :attr:`XNATSession.
         projects <xnat_sdk.session.XNATSession.projects>` (one request, cached) those the
         user reads, asked only when no unshared row of the result shows the primary project
-        readable. Within :meth:`in_project`, every shared one is bound under its project."""
+        readable. Within :meth:`in_project`, every shared one is bound under its project,
+        if the user reads it (else as without it: a reader of another project it is shared
+        into finds it, to be opened there)."""
         keys = self._object_keys()
         asked = {**keys, **self._listed_fields()}
         home = self._home()
-        shares = {_SHARES: "PROJECTS"} if home is None and self._lists_projects() else {}
+        shares = {_SHARES: "PROJECTS"} if self._lists_projects() else {}
         table, where = self._run(asked, shares)
         kinds = self._own_types(table, where)
-        homes = self._share_homes(table, where) if _SHARES in where else {}
+        if home is not None and not self._reads(home, table, where):
+            home = None
+        homes = self._share_homes(table, where) if home is None and _SHARES in where else {}
         return [
             self._object(row, where, kinds, asked, home or homes.get(str(row.get(where["key_id"]))))
             for row in table
         ]
+
+    def _reads(self, project: str, table: Table, where: Mapping[str, str]) -> bool:
+        """Whether the user reads ``project``, the one :meth:`in_project` names, where its
+        shared objects are bound: asked (:attr:`XNATSession.projects
+        <xnat_sdk.session.XNATSession.projects>`, one request, cached) only when the result
+        has one whose primary project is another."""
+        key = where.get("key_project")
+        if key is None or all(str(row.get(key) or "") == project for row in table):
+            return True
+        return project in set(self._session.projects.keys())  # IDs, not names
 
     def _lists_projects(self) -> bool:
         """Whether the searched type has XNAT's ``PROJECTS`` display field (its projects,

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, SupportsIndex, TypeVar, overload
 
-from xnat_sdk.errors import XNATError, XNATIndexError, XNATKeyError
+from xnat_sdk.errors import XNATColumnError, XNATError, XNATIndexError, XNATKeyError
 
 if TYPE_CHECKING:
     import pandas
@@ -33,19 +33,6 @@ RowValue = str | int | float | None
 _T = TypeVar("_T", bound="Table")
 _NOT_ALNUM = re.compile(r"[^0-9a-zA-Z]+")
 _REPR_COLUMNS = 8  # a table's repr names this many columns at most
-
-
-class XNATColumnError(XNATError, AttributeError, KeyError):
-    """A row has no column of that name (names the columns it has)."""
-
-    def __init__(self, name: object, columns: Sequence[str]) -> None:
-        self.column = name
-        self.columns = tuple(columns)
-        self.message = f"no column {name!r} in this row (columns: {', '.join(columns) or 'none'})"
-        super().__init__(self.message)
-
-    def __str__(self) -> str:
-        return self.message
 
 
 def column_attribute(column: str) -> str:

@@ -215,6 +215,20 @@ def test_ls_filters_on_columns_it_does_not_show(cli: Cli, server: LocalXNAT) -> 
     assert rows == [{"label": "C", path: "D"}]
 
 
+def test_ls_filters_dates_and_numbers_by_range_as_the_api_does(cli: Cli, server: LocalXNAT) -> None:
+    """``--filter date=2024-01-01..2024-12-31`` (the API's filter value) matched as a glob:
+    no row; a glob (``2024*``) still is one."""
+    server.seed_project("CLIR")
+    server.seed_subject("CLIR", "S", fields={"yob": "1970"})
+    for label, date in (("OLD", "2023-03-01"), ("NEW", "2024-03-01")):
+        server.seed_session("CLIR", "S", label, fields={"date": date})
+    for pattern in ("2024-01-01..2024-12-31", "01/01/2024-12/31/2024", "2024*"):
+        rows = cli.csv("ls", "CLIR/S", "--filter", f"date={pattern}")
+        assert [r["label"] for r in rows] == ["NEW"], pattern
+    rows = cli.csv("ls", "CLIR", "--filter", "yob=1960..1975", "--columns", "label")
+    assert rows == [{"label": "S"}]
+
+
 def test_tree_and_download_of_a_scan_whose_id_is_another_scan_s_type(
     cli: Cli, server: LocalXNAT, tmp_path: Path
 ) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import requests
 from cli_helpers import FILES, Cli, Seeded
 
 from xnat_sdk.archives import SDK_FILES
@@ -107,3 +108,31 @@ def test_download_of_an_experiment_with_resource_is_file_by_file_and_resumes(
     assert on_disk == sorted(f"E1/scans/1-T1/resources/DICOM/files/{p}" for p in FILES)
     missing = cli.run("download", "CLIP/S1/E1", str(tmp_path / "none"), "--resource", "NOPE")
     assert missing.returncode == 1 and "has a resource 'NOPE'" in missing.stderr
+
+
+def test_search_by_a_part_field_and_in_a_project_as_the_api_does(
+    cli: Cli, server: LocalXNAT
+) -> None:
+    """``--where demographics.gender=female``, ``--columns demographics.yob`` and
+    ``--in-project P``: the API's ``col(s.demographics.gender)`` and ``in_project`` (the
+    command refused a dotted field and had no way to search a project's shared objects)."""
+    server.seed_project("CLIPART")
+    server.seed_project("CLIPART2")
+    server.seed_subject("CLIPART", "F1", fields={"gender": "female", "yob": "1970"})
+    server.seed_subject("CLIPART", "M1", fields={"gender": "male", "yob": "1990"})
+    wheres = ("-w", "project=CLIPART", "-w", "demographics.gender=female")
+    rows = cli.csv("search", "SubjectData", *wheres, "-c", "label,demographics.yob")
+    assert rows == [{"label": "F1", "demographics.yob": "1970"}]
+    younger = cli.csv(
+        "search", "SubjectData", "-w", "project=CLIPART", "-w", "demographics.yob>1980"
+    )
+    assert [row["label"] for row in younger] == ["M1"]
+    done = cli.run("search", "SubjectData", "-w", "demographics=female")
+    assert done.returncode == 2 and "demographics is a part" in done.stderr
+    with requests.Session() as admin:
+        admin.auth = ("admin", "admin")
+        url = f"{server.url}/data/projects/CLIPART/subjects/F1/projects/CLIPART2?label=F1_B"
+        assert admin.put(url).ok
+    shared = cli.csv("search", "SubjectData", "--in-project", "CLIPART2", "-c", "label")
+    assert [row["label"] for row in shared] == ["F1"]  # XNAT's rows name the primary label
+    assert cli.csv("search", "SubjectData", "-w", "project=CLIPART2") == []

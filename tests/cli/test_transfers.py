@@ -4,6 +4,7 @@ on disk and the server's state read back with plain REST calls."""
 from __future__ import annotations
 
 import hashlib
+import json
 import signal
 import subprocess
 import sys
@@ -369,3 +370,46 @@ def test_upload_refuses_a_link_leading_out_of_the_folder_before_making_anything(
     made = cli.json("upload", str(folder), "CLIP/S1/E1/LINKED", "--follow-symlinks")
     assert made["files"] == 2 and made["bytes"] == len(b"PRIVATE KEY") + 3
     assert sorted(_files(rest, f"{url}/files")) == ["a.txt", "key"]
+
+
+def test_download_fsync_syncs_each_file_as_the_api_does(
+    cli: Cli, seeded: Seeded, tmp_path: Path
+) -> None:
+    """``--fsync`` is the API's ``fsync=True`` (download_files, sync_session, the flat
+    download), which the command line had no option for: each file is synced once."""
+    synced = tmp_path / "synced"
+    code = (
+        "import os, sys\n"
+        "from xnat_sdk.transfers import _download\n"
+        "def to_disk(fd):\n"
+        f"    with open({str(synced)!r}, 'a') as log:\n"
+        "        log.write('x')\n"
+        "    os.fsync(fd)\n"
+        "_download._to_disk = to_disk\n"
+        "from xnat_sdk.cli._main import main\n"
+        "sys.argv[0] = 'xnat-sdk'\n"
+        "sys.exit(main())\n"
+    )
+
+    def download(*args: str) -> tuple[int, int]:
+        """(files synced, files the JSON says this run downloaded)."""
+        synced.unlink(missing_ok=True)
+        done = subprocess.run(
+            [sys.executable, "-c", code, "--format", "json", "download", *args],
+            env=cli.base_env(),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        got = len(synced.read_text()) if synced.exists() else 0
+        return got, json.loads(done.stdout)["downloaded"]
+
+    # (other tests may add files to the shared fixture's session: counted, not assumed)
+    synced_count, downloaded = download("CLIP/S1/E1", str(tmp_path / "e"), "--fsync")
+    assert synced_count == downloaded >= len(FILES)
+    synced_count, downloaded = download("CLIP", str(tmp_path / "p"), "--fsync")
+    assert synced_count == downloaded >= 2 * len(FILES)
+    synced_count, downloaded = download("CLIP/S1/E1/1", str(tmp_path / "f"), "--flat", "--fsync")
+    assert synced_count == downloaded >= len(FILES)

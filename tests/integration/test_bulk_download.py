@@ -557,6 +557,9 @@ def test_paths_that_differ_only_in_case_are_refused_before_either_is_written(
     report = caught.value.report
     errors = report.errors
     assert all(isinstance(e, XNATCaseCollisionError) for e in errors.values())
+    # a rerun would refuse them again: the message said to run again
+    assert "A rerun refuses them again" in str(caught.value)
+    assert "Run again" not in str(caught.value)
     files = tmp_path / "S1_MR/scans/1-T1/resources"
     refused = [Path(e.path).relative_to(files).as_posix() for e in errors.values()]  # type: ignore[attr-defined]
     assert sorted(refused) == ["DICOM/files/a.dcm", "nifti/files/x.nii"]
@@ -570,6 +573,9 @@ def test_paths_that_differ_only_in_case_are_refused_before_either_is_written(
         str(files / "DICOM/files/A.dcm"),
     )
     assert clash.source.endswith("/a.dcm") and clash.other_source.endswith("/A.dcm")
+    # the message names each local path beside its own server file (they came crossed)
+    paired = f"{clash.other} and {clash.path} (from {clash.other_source} and {clash.source})"
+    assert paired in str(clash)
     assert "differ only in case" in report.failed[clash.source]
     assert _tree(tmp_path / "S1_MR") == {
         "scans/1-T1/resources/DICOM/files/A.dcm": b"UPPER" * 20,

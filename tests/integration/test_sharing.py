@@ -137,6 +137,12 @@ def test_a_share_without_a_label(server: LocalXNAT, xnat_project: str) -> None:
         with pytest.raises(XNATServerError, match="cannot give a label") as failed:
             experiment.share(other, label="SESS_B")
         assert failed.value.status == 500
+        remove = f"session.delete('/data/experiments/{experiment.id}/projects/{other}')"
+        assert remove in str(failed.value)  # the way out, which works:
+        session.delete(f"/data/experiments/{experiment.id}/projects/{other}")
+        experiment.share(other, label="SESS_B")
+        session.clearcache()
+        assert session.projects[other].experiments["SESS_B"].id == experiment.id
         subject.share(other, label="SUBJ_B")
         assert session.projects[other].subjects["SUBJ_B"].id == subject.id
 
@@ -220,9 +226,9 @@ def test_download_dir_of_a_project_reaches_a_session_shared_without_its_subject(
     got = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.dcm"))
     assert got == sorted(
         [
-            # the zip's folder: the session's archive folder, its primary label (XNAT's
-            # zip of a session's scans names it getArchiveDirectoryName)
-            f"{holder}/SESS/scans/1-T1/resources/DICOM/files/a.dcm",
+            # its label in this project, as download_files names it (XNAT's zip names the
+            # folder by its primary label, getArchiveDirectoryName)
+            f"{holder}/SESS_O/scans/1-T1/resources/DICOM/files/a.dcm",
             "OWN/OWN_MR/scans/1/resources/DICOM/files/b.dcm",
         ]
     )
@@ -387,7 +393,7 @@ def test_a_search_in_a_project_builds_its_shared_sessions_there(
         assert (shared.label, shared.project) == ("SESS_O", project)
         assert [s.type for s in shared.scans.values()] == ["T1"]
         folder = shared.download_dir(tmp_path, verbose=False)
-        assert folder.name == "SESS"  # the zip's folder: the session's archive folder
+        assert folder.name == "SESS_O"  # its label here (the zip's is its primary one)
         assert [p.name for p in folder.rglob("*.dcm")] == ["a.dcm"]
         typed = MrSessionData.query(session=session).in_project(project).all()
         assert sorted(o.label for o in typed) == ["OWN_MR", "SESS_O"]

@@ -50,6 +50,20 @@ def test_seed_refuses_unknown_types_and_fields_naming_what_is_allowed(
     with pytest.raises(XNATSeedError, match="level must be owner") as info:
         server.add_member(xnat_project, "user", "reader")
     assert info.value.allowed == ("owner", "member", "collaborator")
+    with pytest.raises(XNATSeedError, match="unknown user 'amdin'") as info:
+        server.seed_project(f"{xnat_project}_O", owner="amdin")  # was a project nobody owned
+    assert info.value.what == "owner"
+    projects = requests.get(
+        f"{server.url}/data/projects",
+        params={"format": "json"},
+        auth=("admin", "admin"),
+        timeout=10,
+    ).json()["ResultSet"]["Result"]
+    assert f"{xnat_project}_O" not in [r["ID"] for r in projects]
+    with pytest.raises(XNATSeedError, match="invalid project ID 'B P'"):
+        server.seed_bulk("B P", 1)  # it made a project of that ID
+    with pytest.raises(XNATSeedError, match="n_subjects must be a whole number >= 0, got -1"):
+        server.seed_bulk(xnat_project, -1)  # it seeded nothing, silently
     # nothing of a refused call was stored: S2 and E2 do not exist
     labels = requests.get(
         f"{server.url}/data/projects/{xnat_project}/subjects",

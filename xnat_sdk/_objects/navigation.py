@@ -466,9 +466,12 @@ class _Shareable(Creatable):
             unlabelled = False
         if not unlabelled:
             return exc
+        accession = str(getattr(self, "id", None) or ident)
         hint = (
             f"XNAT cannot give a label to an experiment's share made without one; its share "
-            f"in {target} keeps no label of its own (found there by its accession ID)"
+            f"in {target} keeps no label of its own (found there by its accession ID): "
+            f"remove the share (session.delete('/data/experiments/{accession}/projects/{target}')) "
+            f"and share it again with the label"
         )
         return XNATServerError(exc.method, exc.url, exc.status, exc.message, exc.response, hint)
 

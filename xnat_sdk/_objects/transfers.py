@@ -654,8 +654,9 @@ class SessionDownloads(XNATObject):
     ) -> Path:
         """Download and unpack the session's scan files into ``target_dir``
         (``{label}/scans/{id}-{type}/resources/{label}/files/...``), verified against the
-        listing; returns ``target_dir/{label}`` (seen through a share, the primary label the
-        server's zip names it by). The progress bar is named by the label."""
+        listing; returns ``target_dir/{label}`` (seen through a project it is shared into,
+        the share's label, as a project's ``download_files`` names it; XNAT's zip names it
+        by its primary label). The progress bar is named by the label."""
         return self._download_dir(target_dir, scan_filter, verbose, overwrite=overwrite)
 
     def _download_dir(
@@ -677,7 +678,11 @@ class SessionDownloads(XNATObject):
         root = local_folder(target_dir, "target_dir")
         label = str(getattr(self, "label", "") or "")
         folder = root / _safe_name(label) if label else root
-        written = download_zip_dir(
+        # the zip names its folder after the session's archive folder, its label in its
+        # primary project (XNAT: getArchiveDirectoryName): seen through a project it is
+        # shared into, it goes under the share's label, as download_files puts it (that
+        # project's own session of its primary label may be downloaded beside it)
+        download_zip_dir(
             _session_of(self),
             uri,
             uri,
@@ -687,12 +692,9 @@ class SessionDownloads(XNATObject):
             bars=bars,
             label=label or None,
             listing_rows=listing_rows,
+            top=folder.name if label else None,
         )
-        # the zip's folder is the session's archive folder, its primary label: not the
-        # label of a share it was reached through (XNAT: getArchiveDirectoryName)
-        prefix = os.path.join(str(root), "")
-        tops = {w[len(prefix) :].split(os.sep, 1)[0] for w in written if w.startswith(prefix)}
-        return root / tops.pop() if len(tops) == 1 else folder
+        return folder
 
     def _scan_files_uri(self, scan_filter: str = "ALL") -> str:
         from xnat_sdk.transfers._paths import check_scan_filter, quote_path
@@ -888,6 +890,17 @@ class Walk:
         other = self._cased.setdefault(case_key(folder), (folder, uri))
         if other[0] != folder:
             raise XNATCaseCollisionError(str(folder), str(other[0]), uri, other[1])
+        if other[1] != uri:  # one label twice: a share made without a label of its own
+            error = XNATFileExistsError(
+                f"the sessions {other[1]} and {uri} would both be unpacked into {folder}, one "
+                "over the other (a session or subject shared into this project without a "
+                "label shows its own, which this project uses too); nothing was downloaded"
+            )
+            error.remedy = (
+                "label the share (share(project, label=...)), or download one of them on "
+                "its own into another folder"
+            )
+            raise error
 
     def run(self) -> None:
         """Download the sessions found, ``workers`` at a time. With bars shown, their file

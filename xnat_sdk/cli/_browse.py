@@ -54,11 +54,36 @@ def _split_pairs(values: Sequence[str], what: str) -> dict[str, str]:
     return pairs
 
 
-def _matches(row: Mapping[str, Any], filters: Mapping[str, str]) -> bool:
-    return all(
-        fnmatch.fnmatchcase("" if row.get(k) is None else str(row.get(k)), v)
-        for k, v in filters.items()
-    )
+def _matches(row: Mapping[str, Any], filters: Mapping[str, str], kinds: Mapping[str, str]) -> bool:
+    from xnat_sdk._typed_filters import typed_matches
+
+    def one(key: str, pattern: str) -> bool:
+        cell = "" if row.get(key) is None else str(row.get(key))
+        if kinds.get(key):  # a date or number: a value or range, as the API's filter
+            return typed_matches(kinds[key], cell, pattern)
+        return fnmatch.fnmatchcase(cell, pattern)
+
+    return all(one(k, v) for k, v in filters.items())
+
+
+def _kinds(listing: Any, filters: Mapping[str, str]) -> dict[str, str]:
+    """``{column: "date"/"number"}`` for the filters on a date or number column whose
+    pattern is a value or range the API's ``filter`` takes (``2024-01-01..2024-12-31``);
+    another (a glob, ``2024*``) is matched as a glob."""
+    from xnat_sdk._typed_filters import check_value
+    from xnat_sdk.errors import XNATValidationError
+
+    kind_of = getattr(listing, "_filter_kind", None)
+    kinds: dict[str, str] = {}
+    for key, pattern in filters.items():
+        kind = kind_of(key) if kind_of is not None else ""
+        try:
+            check_value(kind, key, pattern)
+        except XNATValidationError:
+            continue
+        if kind:
+            kinds[key] = kind
+    return kinds
 
 
 def listing_rows(
@@ -66,6 +91,7 @@ def listing_rows(
 ) -> tuple[list[str], list[dict[str, Any]]]:
     """The rows of ``listing`` with ``columns`` (default: :data:`COLUMNS`, always all of
     them, empty where a server's listing lacks one), filtered."""
+    kinds = _kinds(listing, filters)
     table = listing.tabulate()
     have = list(table.columns)
     wanted = list(columns) or list(COLUMNS[kind])
@@ -93,7 +119,7 @@ def listing_rows(
             param_hint="--columns/--filter",
         )
     rows = [row.to_dict() for row in table]
-    return wanted, [row for row in rows if _matches(row, filters)]
+    return wanted, [row for row in rows if _matches(row, filters, kinds)]
 
 
 LS_HELP = (
@@ -103,8 +129,9 @@ LS_HELP = (
     "ending in /resources/R or /resources/R/files; a file: its own row).\n\n"
     "\b\nColumns (the keys of the JSON objects and the CSV header), unless --columns:\n"
     + "\n".join(f"  {kind}: {', '.join(names)}" for kind, names in COLUMNS.items())
-    + "\n\n--filter KEY=GLOB keeps the rows whose column KEY matches GLOB (repeatable).\n\n"
-    + ADDRESS_HELP
+    + "\n\n--filter KEY=GLOB keeps the rows whose column KEY matches GLOB (repeatable); on "
+    "a date or number column (date, insert_date, yob ...) a value or a range is compared as "
+    "the API's filter compares it: date=2024-01-01..2024-12-31, yob=1970-1990.\n\n" + ADDRESS_HELP
 )
 
 

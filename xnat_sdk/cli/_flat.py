@@ -113,12 +113,15 @@ def download_flat(
     workers: int,
     verbose: bool,
     verify: Verify = "quick",
+    fsync: bool = False,
 ) -> DownloadReport:
     """Download the files below ``obj`` (at ``level``; only ``resources`` when given)
     straight into ``target`` (see the module)."""
     plan = flat_plan(_sources(obj, level, scan_type, resources), target)
     session = obj._xnat_bound_session()
     label = str(getattr(obj, "label", "") or obj.uri.rstrip("/").rsplit("/", 1)[-1])
-    report = get_files(session, plan, workers=workers, verbose=verbose, label=label, verify=verify)
+    report = get_files(
+        session, plan, workers=workers, verbose=verbose, label=label, verify=verify, fsync=fsync
+    )
     _raise_failures(report)
     return report

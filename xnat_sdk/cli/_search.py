@@ -14,7 +14,8 @@ from xnat_sdk.cli._app import Runtime, command, pass_runtime, root
 __all__ = ["parse_condition"]
 
 _CONDITION = re.compile(
-    r"^\s*([A-Za-z_][A-Za-z0-9_]*(?:/[^\s!<>=~/]+)?)\s*(!=|<=|>=|=|<|>|~)\s*(.*)$", re.S
+    r"^\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*(?:/[^\s!<>=~/]+)?)\s*(!=|<=|>=|=|<|>|~)\s*(.*)$",
+    re.S | re.A,
 )
 _CUSTOM = "fields/"  # FIELD fields/NAME: the custom variable NAME
 _DEFAULT_COLUMNS = ("label", "project", "date")
@@ -29,11 +30,14 @@ model class name such as MrSessionData) with typed conditions.
 
 \b
 --where FIELD OP VALUE, repeatable (ANDed); OP is = != < <= > >= or ~ (SQL LIKE, % and _);
-FIELD is a field of the model (label, project, date, ...), VALUE is read as the field's
-type (2024-01-01 for a date): a wrong field or value fails before the search is sent;
-FIELD fields/NAME is the custom variable NAME (its VALUE is text).
+FIELD is a field of the model (label, project, date, ...) or of one of its parts
+(demographics.gender, parameters.tr), VALUE is read as the field's type (2024-01-01 for a
+date): a wrong field or value fails before the search is sent; FIELD fields/NAME is the
+custom variable NAME (its VALUE is text).
 --columns: fields to return (default: label, project, date when the type has them),
-fields/NAME among them.
+fields/NAME and part fields among them.
+--in-project P: only the objects of project P and those shared into it (project=P finds
+only those whose primary project is P).
 
 \b
 Example: xnat-sdk search xnat:mrSessionData --where project=P --where 'date>=2024-01-01'
@@ -73,19 +77,43 @@ def _selector(cls: type[Any], name: str, what: str) -> tuple[Callable[[Any], Any
     if name.startswith(_CUSTOM):
         variable = name[len(_CUSTOM) :]
         return (lambda s: s.fields[variable]), "str"
-    spec = _field(cls, name, what)
-    return (lambda s: getattr(s, name)), spec.scalar
+    steps = name.split(".")
+    spec = _field(cls, steps, what)
+
+    def field(s: Any) -> Any:
+        for step in steps:
+            s = getattr(s, step)
+        return s
+
+    return field, spec.scalar
 
 
-def _field(cls: type[Any], name: str, what: str) -> Any:
+def _field(cls: type[Any], steps: Sequence[str], what: str) -> Any:
+    """The field ``steps`` names: the class's own (``label``), or a single part's
+    (``demographics.gender``: ``s.demographics.gender`` in a query lambda)."""
     from xnat_sdk.fields import class_fields
 
-    table = class_fields(cls)
-    spec = table.by_name.get(name)
-    if spec is None or not spec.is_data or spec.is_list:
+    owner = cls
+    for number, name in enumerate(steps, start=1):
+        table = class_fields(owner)
+        spec = table.by_name.get(name)
+        last = number == len(steps)
+        single = spec is not None and not spec.is_list
+        target = spec.target if spec is not None and single and not spec.is_data else None
+        if spec is not None and single and (spec.is_data if last else target is not None):
+            if target is not None:
+                owner = target
+            continue
+        if target is not None:
+            hint = f" ({name} is a part: name one of its fields, {name}.FIELD)"
+        elif spec is None:
+            hint = table.suggest(name)
+        elif spec.is_list:
+            hint = f" ({name} is a list: a search names one value per object)"
+        else:
+            hint = f" ({name} is a field, not a part)"
         raise click.BadParameter(
-            f"{cls.__name__} has no searchable field {name!r}{table.suggest(name)}",
-            param_hint=what,
+            f"{owner.__name__} has no searchable field {name!r}{hint}", param_hint=what
         )
     return spec
 
@@ -140,9 +168,18 @@ def _columns(cls: type[Any], chosen: Sequence[str]) -> list[str]:
 @click.argument("type_name", metavar="TYPE")
 @click.option("--where", "-w", "conditions", multiple=True, metavar="FIELD OP VALUE")
 @click.option("--columns", "-c", help="comma-separated fields to return")
+@click.option(
+    "--in-project",
+    metavar="PROJECT",
+    help="only the objects of PROJECT and those shared into it (Query.in_project)",
+)
 @pass_runtime
 def search(
-    runtime: Runtime, type_name: str, conditions: tuple[str, ...], columns: str | None
+    runtime: Runtime,
+    type_name: str,
+    conditions: tuple[str, ...],
+    columns: str | None,
+    in_project: str | None,
 ) -> None:
     """``xnat-sdk search TYPE``."""
     from xnat_sdk.search import col
@@ -154,6 +191,8 @@ def search(
     query = runtime.session().query(cls)
     if wheres:
         query = query.where(*wheres)
+    if in_project is not None:
+        query = query.in_project(in_project)
     if names:
         fields = [_selector(cls, name, "--columns")[0] for name in names]
         query = query.columns(lambda s: [col(field(s)) for field in fields])

@@ -82,6 +82,7 @@ def _sync_experiment(obj: Any, target: Path, opts: dict[str, Any], verbose: bool
             folder=label,
             resource=opts["resource"] or None,
             verify=opts["verify"],
+            fsync=opts["fsync"],
         )
     except XNATFileExistsError as exc:  # another session's folder (one label, two projects)
         raise click.ClickException(
@@ -119,6 +120,7 @@ def _download(runtime: Runtime, obj: Any, level: str, target: Path, opts: dict[s
             workers=workers,
             verbose=verbose,
             verify=opts["verify"],
+            fsync=opts["fsync"],
         )
         return target
     if level in ("project", "subject"):
@@ -129,6 +131,7 @@ def _download(runtime: Runtime, obj: Any, level: str, target: Path, opts: dict[s
             workers=workers,
             scan_filter=scan_type or "ALL",
             verify=opts["verify"],
+            fsync=opts["fsync"],
         )
         opts["report"] = report
         return target / _safe_name(obj._folder_name())
@@ -190,6 +193,12 @@ def _download(runtime: Runtime, obj: Any, level: str, target: Path, opts: dict[s
     help="how a rerun knows a file there is verified (file by file downloads): quick skips "
     "one whose size, times and inode are those recorded when it was last verified and whose "
     "listed MD5 is unchanged, without reading it; full reads every file to check its MD5",
+)
+@click.option(
+    "--fsync",
+    is_flag=True,
+    help="put each file's data on the disk before its final name (file by file downloads): "
+    "after a power cut no file shows cut short; slower on many small files",
 )
 @pass_runtime
 def download(runtime: Runtime, /, address: str, target_dir: Path, **opts: Any) -> None:

@@ -99,8 +99,8 @@ def project(
     fields: Mapping[str, str] | None = None,
     schema: SchemaInfo | None = None,
 ) -> str:
-    """Create a project (:class:`XNATSeedError` on a bad ID, a duplicate, or a field key
-    ``xnat:projectData`` lacks)."""
+    """Create a project (:class:`XNATSeedError` on a bad ID, a duplicate, an ``owner`` who
+    is no user, or a field key ``xnat:projectData`` lacks)."""
     if not VALID_ID.match(project_id):
         raise XNATSeedError(
             "project_id", project_id, f"invalid project ID {project_id!r}: use A-Z a-z 0-9 _ -"
@@ -113,6 +113,8 @@ def project(
             f"accessibility must be private, protected or public: {accessibility!r}",
             kinds,
         )
+    if store.get_user(owner) is None:
+        raise XNATSeedError("owner", owner, f"unknown user {owner!r} (add_user creates one)")
     data, custom = checked_fields(schema, "project", "xnat:projectData", fields)
     # the fields the project row holds as columns (listed by /data/projects), as a PUT stores them
     name = name or data.pop("name", None) or project_id
@@ -277,7 +279,23 @@ def bulk(
     file_size: int = 0,
 ) -> None:
     """Create ``n_subjects`` subjects ``SUBJ_00001``... with sessions, scans and files
-    (resource ``DICOM`` per scan when ``files_per_scan``), in a single transaction."""
+    (resource ``DICOM`` per scan when ``files_per_scan``), in a single transaction; the
+    project is made when missing (:class:`XNATSeedError` on a bad ID or a count that is
+    no whole number >= 0)."""
+    if not VALID_ID.match(project_id):
+        raise XNATSeedError(
+            "project_id", project_id, f"invalid project ID {project_id!r}: use A-Z a-z 0-9 _ -"
+        )
+    counts = {
+        "n_subjects": n_subjects,
+        "sessions_per_subject": sessions_per_subject,
+        "scans_per_session": scans_per_session,
+        "files_per_scan": files_per_scan,
+        "file_size": file_size,
+    }
+    for what, count in counts.items():
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise XNATSeedError(what, count, f"{what} must be a whole number >= 0, got {count!r}")
     payload = os.urandom(file_size) if file_size else b""
     digest = hashlib.md5(payload).hexdigest()
     now = now_timestamp()

@@ -78,6 +78,7 @@ def download_zip_dir(
     flatten: bool = False,
     label: str | None = None,
     listing_rows: list[dict[str, Any]] | None = None,
+    top: str | None = None,
 ) -> list[str]:
     """Download the server's zip of ``zip_uri`` and unpack it into ``target_dir`` while it
     streams in (one pass, no zip on disk); returns the paths of the files written (``flatten``: each
@@ -93,6 +94,9 @@ def download_zip_dir(
     ``label`` names the progress bar (default: the zip's owner in ``zip_uri``);
     ``listing_rows``: the listing of ``listing_uri`` when the caller has read it already
     (it is then not asked for again, and the bar knows its total from the start).
+    ``top`` (a plain folder name) replaces the first folder of every entry (a session's zip
+    names it by the session's label in its primary project: seen through a project it is
+    shared into, its folder takes the label it has there).
     """
     local_folder(target_dir, "target_dir")
     root = Path(os.fspath(target_dir))
@@ -100,7 +104,7 @@ def download_zip_dir(
         root.mkdir(parents=True, exist_ok=True)
     sweep_leftovers(root)
     listing = _LateListing(session, listing_uri, listing_rows)
-    unpacker = _Unpacker(root, flatten, listing)
+    unpacker = _Unpacker(root, flatten, listing, top)
     try:
         with contextlib.ExitStack() as own:
             progress = bars if bars is not None else own.enter_context(TransferProgress(verbose))
@@ -286,8 +290,11 @@ class _Unpacker:
     """Writes the entries of a zip into a staging folder inside the target ``root`` (each
     where its folder's :class:`_ZipPlace` says) and keeps what it wrote (``got``)."""
 
-    def __init__(self, root: Path, flatten: bool, listing: _LateListing) -> None:
+    def __init__(
+        self, root: Path, flatten: bool, listing: _LateListing, top: str | None = None
+    ) -> None:
         self._root = root
+        self._top = None if flatten else top
         self._root_str = str(root)
         self.root_prefix = os.path.join(self._root_str, "")
         self._root_real = os.path.realpath(root)
@@ -335,6 +342,8 @@ class _Unpacker:
         """Where an entry goes: its folder's place (worked out, checked to stay inside the
         target and made in staging once per folder) and its file name."""
         folder_rel, _, base = safe_relative(name).rpartition("/")
+        if self._top and folder_rel:
+            folder_rel = self._top + folder_rel[len(folder_rel.split("/", 1)[0]) :]
         place = self._folders.get(folder_rel)
         if place is None:
             place = self._folders[folder_rel] = _zip_place(folder_rel, self._flatten)

@@ -88,15 +88,20 @@ class RemoteStream(io.RawIOBase):
         self._buf_start = offset
 
     def readable(self) -> bool:
+        """True: the file can be read."""
         return True
 
     def seekable(self) -> bool:
+        """True: a seek moves the read position (the next read asks for a range there)."""
         return True
 
     def tell(self) -> int:
+        """The read position, in bytes from the start of the file."""
         return self._pos
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        """Move the read position (``whence``: ``io.SEEK_SET``, ``SEEK_CUR`` or ``SEEK_END``,
+        which asks the file's size with one ``HEAD`` when not known); returns it."""
         if whence == io.SEEK_SET:
             target = offset
         elif whence == io.SEEK_CUR:
@@ -168,6 +173,8 @@ class RemoteStream(io.RawIOBase):
         return resumed
 
     def readinto(self, buffer: Any) -> int:
+        """Read up to ``len(buffer)`` bytes at the read position into ``buffer`` (a
+        broken-off stream resumes where it stopped); returns how many (0 at the end)."""
         view = memoryview(buffer).cast("B")
         want = len(view)
         if want == 0:
@@ -189,6 +196,7 @@ class RemoteStream(io.RawIOBase):
         return len(data)
 
     def readall(self) -> bytes:
+        """The rest of the file from the read position."""
         chunks = []
         while True:
             data = self.read(CHUNK_SIZE)
@@ -198,6 +206,7 @@ class RemoteStream(io.RawIOBase):
         return b"".join(chunks)
 
     def close(self) -> None:
+        """Close the stream and its connection's response."""
         if self._response is not None:
             self._response.close()
             self._response = None
