@@ -26,8 +26,16 @@ import requests
 
 import xnat_sdk
 from tests.integration.conftest import IssuedTokens, assert_dead
-from xnat_sdk._objects.travel import RunTask, kept_calls, open_sessions
+from xnat_sdk._objects.travel import (
+    RUNS_KEPT,
+    RunTask,
+    close_sessions,
+    kept_calls,
+    open_sessions,
+    worker_session,
+)
 from xnat_sdk.errors import (
+    XNATAuthError,
     XNATError,
     XNATMapError,
     XNATNotPicklableError,
@@ -947,6 +955,29 @@ def test_two_runs_at_once_on_one_process_pool_keep_their_sessions(
     for number in (1, 2):
         assert list(found[number].values()) == [200] * len(chosen), found[number]
     assert len([r for r in logins if r.method != "DELETE"]) <= 4  # 2 runs x 2 workers
+
+
+def test_a_refused_worker_login_replaces_no_session(server: LocalXNAT, mapper: XNATSession) -> None:
+    """A worker holding the sessions of RUNS_KEPT runs whose login for one more is refused
+    (its token died in a queue) dropped the least recently used one unclosed: no later
+    logout reached it, it stayed logged in on the server (made with a token invalid by
+    then)."""
+    before = _server_sessions(server)
+    tokens = [mapper.services._issue()[0] for _ in range(RUNS_KEPT)]
+    try:
+        for number, token in enumerate(tokens):
+            worker_session(server.url, f"kept-{number}", token.alias, token.secret, True)
+        with pytest.raises(XNATAuthError):
+            worker_session(server.url, "refused", tokens[0].alias, "not-its-secret", True)
+        assert sorted(run for url, run in open_sessions() if url == server.url) == [
+            f"kept-{number}" for number in range(RUNS_KEPT)
+        ]
+    finally:
+        for number in range(RUNS_KEPT):
+            close_sessions(server.url, f"kept-{number}")
+        for token in tokens:
+            mapper.services.invalidate_token(token)
+    assert _server_sessions(server) == before  # every one logged out
 
 
 def test_a_filter_that_raises_names_its_object(mapper: XNATSession) -> None:
