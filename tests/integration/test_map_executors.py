@@ -1330,6 +1330,27 @@ def test_a_call_past_its_timeout_fails_alone_and_is_not_waited_for(
                 mapper.map_over(label_or_hang, experiments, timeout=wrong)  # type: ignore[arg-type]
 
 
+def nap_then_type(scan: Any, pause: float) -> str:
+    time.sleep(pause)
+    return str(scan.type)
+
+
+@pytest.mark.parametrize("where", ["processes", "dask"])
+def test_a_call_waiting_in_a_worker_s_queue_is_not_timed_out(
+    mapper: XNATSession, where: str, request: pytest.FixtureRequest
+) -> None:
+    """A process pool marks running more calls than it has workers (those in its queue), a
+    Dask worker processes more than it has threads: the calls waiting there had their clock
+    started, and calls well within their timeout failed with XNATMapTimeoutError."""
+    executor = request.getfixturevalue("processes" if where == "processes" else "dask_client")
+    project = mapper.projects[PROJECT]
+    project.map(nap_then_type, "scan", args=(0,), executor=executor)  # every worker warm
+    results = project.map(nap_then_type, "scan", args=(0.3,), executor=executor, timeout=0.55)
+    assert len(results) == 12
+    failed = [r for r in results.values() if isinstance(r, MappedFunctionFailed)]
+    assert not failed, failed
+
+
 _HUNG_AT_EXIT = """
 import sys, time
 import xnat_sdk
