@@ -239,7 +239,8 @@ class _Deadlines:
         running than it has workers (those handed to its queue): only as many as it has
         workers free are taken to run, the ones sent first (its queue is first in, first
         out); the others' clock started while they waited, and calls running well within
-        their timeout failed with it."""
+        their timeout failed with it. (Work of others on the same executor, another run's
+        calls, is not seen: a call waiting behind it may still be counted as running.)"""
         found = [f for f in self._started(list(pending)) if f not in self._began]
         if self._workers is None:
             return found
