@@ -215,7 +215,7 @@ class _Deadlines:
             self._sent.setdefault(future, now)
         if waiting and now - self._looked >= self.poll:  # (Dask: a scheduler round trip)
             self._looked = now
-            for future in self._started(waiting):
+            for future in self._starting(pending):
                 self._began[future] = now
         over = [f for f, began in self._began.items() if now - began >= self.timeout]
         failed = [(pending[f], self._failure(keys[pending[f]], True)) for f in over]
@@ -233,6 +233,19 @@ class _Deadlines:
             if self._abandon is not None:
                 self._abandon()
         return failed
+
+    def _starting(self, pending: dict[Any, int]) -> list[Any]:
+        """The calls of ``pending`` that have just started. A process pool marks more calls
+        running than it has workers (those handed to its queue): only as many as it has
+        workers free are taken to run, the ones sent first (its queue is first in, first
+        out); the others' clock started while they waited, and calls running well within
+        their timeout failed with it. (Work of others on the same executor, another run's
+        calls, is not seen: a call waiting behind it may still be counted as running.)"""
+        found = [f for f in self._started(list(pending)) if f not in self._began]
+        if self._workers is None:
+            return found
+        busy = sum(not f.done() for f in self._began) + sum(not f.done() for f in self._held)
+        return found[: max(self._workers - busy, 0)]
 
     def _failure(self, key: str, ran: bool) -> Outcome:
         if ran:
@@ -262,17 +275,29 @@ _ABANDONED = {
 
 def _running(futures: list[Any]) -> list[Any]:
     """The ``concurrent.futures`` futures that are running (a process pool's: handed to its
-    workers' queue, which holds one call more than it has workers)."""
+    workers' queue, which holds several calls more than it has workers)."""
     return [f for f in futures if f.running()]
 
 
 def _dask_running(client: Any) -> Callable[[list[Any]], list[Any]]:
-    """The Dask futures a worker is processing (the scheduler's view: a worker may hold a
-    few more calls than it has threads)."""
+    """The Dask futures (in the order sent) a worker is running: of those it is processing
+    (the scheduler's view: a worker holds more calls than it has threads, and runs those
+    sent first first), as many as it has threads."""
+    threads: dict[str, int] = {}
 
     def running(futures: list[Any]) -> list[Any]:
-        found = {k for keys in client.processing().values() for k in keys}
-        return [f for f in futures if f.key in found]
+        processing = client.processing()
+        if any(worker not in threads for worker in processing):  # (a new or restarted one)
+            threads.update(client.nthreads())
+        where = {key: worker for worker, keys in processing.items() for key in keys}
+        taken = dict.fromkeys(processing, 0)
+        found = []
+        for future in futures:
+            worker = where.get(future.key)
+            if worker is not None and taken[worker] < threads.get(worker, 1):
+                taken[worker] += 1
+                found.append(future)
+        return found
 
     return running
 

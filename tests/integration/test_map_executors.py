@@ -26,8 +26,16 @@ import requests
 
 import xnat_sdk
 from tests.integration.conftest import IssuedTokens, assert_dead
-from xnat_sdk._objects.travel import RunTask, kept_calls, open_sessions
+from xnat_sdk._objects.travel import (
+    RUNS_KEPT,
+    RunTask,
+    close_sessions,
+    kept_calls,
+    open_sessions,
+    worker_session,
+)
 from xnat_sdk.errors import (
+    XNATAuthError,
     XNATError,
     XNATMapError,
     XNATNotPicklableError,
@@ -949,6 +957,29 @@ def test_two_runs_at_once_on_one_process_pool_keep_their_sessions(
     assert len([r for r in logins if r.method != "DELETE"]) <= 4  # 2 runs x 2 workers
 
 
+def test_a_refused_worker_login_replaces_no_session(server: LocalXNAT, mapper: XNATSession) -> None:
+    """A worker holding the sessions of RUNS_KEPT runs whose login for one more is refused
+    (its token died in a queue) dropped the least recently used one unclosed: no later
+    logout reached it, it stayed logged in on the server (made with a token invalid by
+    then)."""
+    before = _server_sessions(server)
+    tokens = [mapper.services._issue()[0] for _ in range(RUNS_KEPT)]
+    try:
+        for number, token in enumerate(tokens):
+            worker_session(server.url, f"kept-{number}", token.alias, token.secret, True)
+        with pytest.raises(XNATAuthError):
+            worker_session(server.url, "refused", tokens[0].alias, "not-its-secret", True)
+        assert sorted(run for url, run in open_sessions() if url == server.url) == [
+            f"kept-{number}" for number in range(RUNS_KEPT)
+        ]
+    finally:
+        for number in range(RUNS_KEPT):
+            close_sessions(server.url, f"kept-{number}")
+        for token in tokens:
+            mapper.services.invalidate_token(token)
+    assert _server_sessions(server) == before  # every one logged out
+
+
 def test_a_filter_that_raises_names_its_object(mapper: XNATSession) -> None:
     """A filter raising on one object of thousands ended the walk with the bare exception:
     nothing said it was the filter, nor which object."""
@@ -1297,6 +1328,27 @@ def test_a_call_past_its_timeout_fails_alone_and_is_not_waited_for(
         for wrong in (0, -1.0, True, "5", float("inf")):
             with pytest.raises(XNATValidationError, match="timeout"):
                 mapper.map_over(label_or_hang, experiments, timeout=wrong)  # type: ignore[arg-type]
+
+
+def nap_then_type(scan: Any, pause: float) -> str:
+    time.sleep(pause)
+    return str(scan.type)
+
+
+@pytest.mark.parametrize("where", ["processes", "dask"])
+def test_a_call_waiting_in_a_worker_s_queue_is_not_timed_out(
+    mapper: XNATSession, where: str, request: pytest.FixtureRequest
+) -> None:
+    """A process pool marks running more calls than it has workers (those in its queue), a
+    Dask worker processes more than it has threads: the calls waiting there had their clock
+    started, and calls well within their timeout failed with XNATMapTimeoutError."""
+    executor = request.getfixturevalue("processes" if where == "processes" else "dask_client")
+    project = mapper.projects[PROJECT]
+    project.map(nap_then_type, "scan", args=(0,), executor=executor)  # every worker warm
+    results = project.map(nap_then_type, "scan", args=(0.3,), executor=executor, timeout=0.55)
+    assert len(results) == 12
+    failed = [r for r in results.values() if isinstance(r, MappedFunctionFailed)]
+    assert not failed, failed
 
 
 _HUNG_AT_EXIT = """

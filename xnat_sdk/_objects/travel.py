@@ -371,14 +371,16 @@ def _hold(
             held.calls += calls
             held.used = time.monotonic()
             return held
-        gone = _replaced(key)
-        old = [_sessions.pop(k).session for k in gone]
         settings: dict[str, Any] = {"retries": retries}
         if timeout is not None:  # the caller's timeouts, not the SDK's defaults
             settings["default_timeout"] = timeout
         session = connect(
             server, user=alias, password=secret, verify=verify, keepalive=False, **settings
         )
+        # replaced only once logged in: a refused login (a token dead in a queue) dropped
+        # the sessions it would replace unclosed, logged in on the server until it timed out
+        gone = _replaced(key)
+        old = [_sessions.pop(k).session for k in gone]
         held = _sessions[key] = _Held(session, generation, calls, idle_close=idle_close)
         _close_at_exit()
     for previous, (_, ended) in zip(old, gone, strict=True):
