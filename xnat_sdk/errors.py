@@ -470,6 +470,12 @@ class XNATNotFoundError(XNATResponseError):
     """404: the object or path does not exist (or is hidden from this user)."""
 
 
+class XNATNotSharedError(XNATNotFoundError):
+    """404 on an object reached from one shared into the project it was read through: the
+    object is not shared there with it (a session shared without its subject: its
+    ``subject``). The :attr:`hint` names the project and what to do."""
+
+
 class XNATConflictError(XNATResponseError):
     """409: the request conflicts with the server's state (exists already, label in use)."""
 
