@@ -543,8 +543,9 @@ def test_subject_of_a_session_shared_without_its_subject_says_why(
             _ = experiment.subject
         assert isinstance(info.value, XNATNotFoundError) and info.value.status == 404
         hint = info.value.hint
-        assert f"shared into project {project} without its subject" in hint
-        assert f"subject.share({project!r})" in hint and f"{xnat_project}_C" in hint
+        assert f"SESS_O ({experiment.id}) is shared into project {project} without its " in hint
+        assert f"subjects['{experiment.subject_id}'].share({project!r})" in hint
+        assert f"session.projects['{xnat_project}_C']" in hint
         with requests.Session() as admin:
             admin.auth = ("admin", "admin")
             url = f"{server.url}/data/projects/{xnat_project}_C/subjects/SUBJ/projects/{project}"

@@ -615,19 +615,20 @@ def _check_shared_subject(experiment: XNATObject, subject: XNATObject) -> None:
     try:
         subject._xnat_document()
     except XNATNotFoundError as error:
-        primary = (item.get("data_fields") or {}).get("project")
+        data = item.get("data_fields") or {}
+        primary, ident, there = data.get("project"), data.get("subject_ID"), seen[0]
+        what = f"{getattr(experiment, 'label', None)} ({data.get('ID')})"
         raise XNATNotSharedError(
             error.method,
             error.url,
             error.status,
             error.message,
             error.response,
-            f"{experiment._xnat_uri} is shared into project {seen[0]} without its subject "
-            f"{(item.get('data_fields') or {}).get('subject_ID')}: XNAT finds the subject "
-            f"in {seen[0]} only when it is shared there too. Share it (an owner of project "
-            f"{primary}: subject.share({seen[0]!r}), or PUT /data/projects/{primary}/"
-            f"subjects/<subject>/projects/{seen[0]}), or read the session through project "
-            f"{primary}, if you can",
+            f"{what} is shared into project {there} without its subject {ident}: XNAT finds "
+            f"a subject in {there} only when it is shared there too. An owner of project "
+            f"{primary} can share it: session.projects[{primary!r}].subjects[{ident!r}]"
+            f".share({there!r}) (PUT /data/projects/{primary}/subjects/{ident}/projects/"
+            f"{there}); or read the session through project {primary}, if you may",
         ) from None
 
 
