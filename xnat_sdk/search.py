@@ -1062,6 +1062,36 @@ class SearchPart:
         return f"<SearchPart {object.__getattribute__(self, '_label')}>"
 
 
+class SearchList:
+    """A list field at class level (``SubjectData.sharing``): no search field, nor are its
+    items' fields (a condition names one value per object); reading one of them, or
+    comparing the list, raises :class:`~xnat_sdk.errors.XNATValidationError` saying so."""
+
+    def __init__(self, owner: type, name: str) -> None:
+        self._label = f"{owner.__name__}.{name}"
+
+    def _refuse(self, name: str = "") -> XNATValidationError:
+        return XNATValidationError(
+            f"{self._label}{'.' if name else ''}{name}",
+            f"{self._label} is a list and cannot be searched (a condition or a column names "
+            "one value per object: the class's own fields, those of its single parts, "
+            "SubjectData.demographics.gender, and custom variables can)",
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        if name[:2] == "__":
+            raise AttributeError(name)
+        raise self._refuse(name)
+
+    def __eq__(self, other: object) -> bool:
+        raise self._refuse()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<SearchList {self._label}>"
+
+
 def search_part(owner: type, name: str) -> SearchPart:
     """The single part ``owner.<name>`` at class level (``SubjectData.demographics``)."""
     found = getattr(_Recorder(owner), name)

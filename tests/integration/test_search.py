@@ -483,6 +483,8 @@ def test_a_parts_fields_at_class_level_are_xnatpys_spelling(
         _ = SubjectData.demographics.genderr
     with pytest.raises(XNATValidationError, match="compare one of its fields"):
         _ = SubjectData.demographics == "female"
+    with pytest.raises(XNATValidationError, match=r"SubjectData\.sharing is a list"):
+        _ = SubjectData.sharing.project  # type: ignore[attr-defined]
 
 
 def query_fields(xml: str) -> list[str]:

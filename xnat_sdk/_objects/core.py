@@ -174,9 +174,11 @@ class _ModelType(type):
             value = super().__getattribute__(name)
             if name[:1] != "_" and type(value) is _MEMBER:
                 spec = class_fields(cls).by_name.get(name)
-                if spec is not None and not spec.is_list:
-                    from xnat_sdk.search import search_column, search_part
+                if spec is not None:
+                    from xnat_sdk.search import SearchList, search_column, search_part
 
+                    if spec.is_list:  # refuses its items' fields, typed
+                        return SearchList(cls, name)
                     if spec.is_data:
                         return search_column(cls, name)
                     if spec.target is not None:  # a single part: its fields are columns
