@@ -31,6 +31,7 @@ import socket
 import stat
 import tarfile
 import time
+import warnings
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -39,7 +40,9 @@ from typing import IO, Literal
 
 from xnat_sdk.errors import (
     XNATCaseCollisionError,
+    XNATDanglingLinkError,
     XNATFileExistsError,
+    XNATLinkLoopWarning,
     XNATLinkOutsideError,
     XNATLocalFileError,
     XNATUnsafeArchiveError,
@@ -361,12 +364,15 @@ def iter_files(
     temporary files and staging folders of transfers (partial files) and the SDK's own
     files (:data:`SDK_FILES`) are left out. ``links`` (see :data:`Links`): a followed link
     gives the file it resolves to (read there, so a link changed afterwards cannot redirect
-    the read) under the link's name; a linked folder is walked once per chain (no loops);
-    a dangling link is left out. With ``inside``, a link resolving outside ``directory``
-    raises :class:`~xnat_sdk.errors.XNATLinkOutsideError` (``field`` names the argument)
-    when the walk meets it: collect the walk before sending anything."""
+    the read) under the link's name. A followed link leading to nothing raises
+    :class:`~xnat_sdk.errors.XNATDanglingLinkError`; one leading back to a folder it is in
+    is left out, and the walk's end warns :class:`~xnat_sdk.errors.XNATLinkLoopWarning`
+    naming every such link. With ``inside``, a link resolving outside ``directory`` raises
+    :class:`~xnat_sdk.errors.XNATLinkOutsideError` (``field`` names the argument) when the
+    walk meets it: collect the walk before sending anything."""
     root = os.path.realpath(directory)
     inside = root.rstrip(os.sep) + os.sep
+    loops: list[str] = []
 
     def walk(folder: str, prefix: str, chain: frozenset[str]) -> Iterator[tuple[Path, str]]:
         with os.scandir(folder) as found:
@@ -381,11 +387,13 @@ def iter_files(
                     continue
                 real = os.path.realpath(entry.path)
                 if not os.path.exists(real):
-                    continue
+                    raise XNATDanglingLinkError(field, entry.path, real)
                 if links == "inside" and real != root and not real.startswith(inside):
                     raise XNATLinkOutsideError(field, entry.path, real)
                 if os.path.isdir(real):
-                    if real not in chain:
+                    if real in chain:
+                        loops.append(prefix + entry.name)
+                    else:
                         yield from walk(real, f"{prefix}{entry.name}/", chain | {real})
                 elif os.path.isfile(real):
                     yield Path(real), prefix + entry.name
@@ -396,6 +404,8 @@ def iter_files(
                 yield Path(entry.path), prefix + entry.name
 
     yield from walk(str(directory), "", frozenset({root}))
+    if loops:
+        warnings.warn(XNATLinkLoopWarning(str(directory), loops), stacklevel=2)
 
 
 _BLOCK = 512

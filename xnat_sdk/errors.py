@@ -36,6 +36,7 @@ __all__ = [
     "XNATColumnError",
     "XNATConflictError",
     "XNATConnectionError",
+    "XNATDanglingLinkError",
     "XNATError",
     "XNATExpiredCredentialsError",
     "XNATFileExistsError",
@@ -48,6 +49,7 @@ __all__ = [
     "XNATIntegrityError",
     "XNATIsADirectoryError",
     "XNATKeyError",
+    "XNATLinkLoopWarning",
     "XNATLinkOutsideError",
     "XNATLocalFileError",
     "XNATLocalPathError",
@@ -62,6 +64,7 @@ __all__ = [
     "XNATNotConnectedError",
     "XNATNotFoundError",
     "XNATNotPicklableError",
+    "XNATNotSharedError",
     "XNATObjectAlreadyExistsError",
     "XNATObjectDestroyedError",
     "XNATPlainHTTPWarning",
@@ -347,6 +350,25 @@ class XNATLinkOutsideError(XNATLocalPathError):
         return (type(self), (self.field, self.path, self.target))
 
 
+class XNATDanglingLinkError(XNATLocalPathError):
+    """A symbolic link in a folder given to an upload or import leads to nothing (its
+    target was moved or deleted: most likely a mistake, a file meant to go is missing):
+    refused before anything is sent, whatever ``follow_symlinks`` says. ``path`` is the
+    link, ``target`` where it leads; remove the link or restore its target."""
+
+    def __init__(self, field: str, path: str, target: str) -> None:
+        super().__init__(
+            field,
+            path,
+            f"a link to {target}, which does not exist: not sent (nothing was); remove the "
+            "link or restore what it points to",
+        )
+        self.target = target
+
+    def __reduce__(self) -> tuple[type[XNATDanglingLinkError], tuple[str, str, str]]:  # type: ignore[override]
+        return (type(self), (self.field, self.path, self.target))
+
+
 class XNATFileNotFoundError(XNATLocalPathError, FileNotFoundError):
     """The local file or folder to upload or import does not exist."""
 
@@ -470,6 +492,12 @@ class XNATNotFoundError(XNATResponseError):
     """404: the object or path does not exist (or is hidden from this user)."""
 
 
+class XNATNotSharedError(XNATNotFoundError):
+    """404 on an object reached from one shared into the project it was read through: the
+    object is not shared there with it (a session shared without its subject: its
+    ``subject``). The :attr:`hint` names the project and what to do."""
+
+
 class XNATConflictError(XNATResponseError):
     """409: the request conflicts with the server's state (exists already, label in use)."""
 
@@ -559,6 +587,20 @@ class XNATPlainHTTPWarning(UserWarning):
             f"{sent} is sent over plain http to {server}, which is not this machine: anyone "
             "on the network path can read it. Use https:// (silence this with "
             "warnings.simplefilter('ignore', xnat_sdk.XNATPlainHTTPWarning))"
+        )
+
+
+class XNATLinkLoopWarning(UserWarning):
+    """Symbolic links in a folder given to an upload or import lead back to a folder they
+    are in (``data/again -> ..``): each was left out (following it would send the folder
+    again, without end). :attr:`links` names them, :attr:`folder` the folder walked."""
+
+    def __init__(self, folder: str, links: list[str]) -> None:
+        self.folder = folder
+        self.links = links
+        super().__init__(
+            f"{folder}: {len(links)} symbolic link(s) leading back to a folder they are in "
+            f"left out (the files below were sent once): {', '.join(links)}"
         )
 
 

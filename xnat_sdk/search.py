@@ -1019,6 +1019,87 @@ class ClassQuery(Generic[M]):
         return f"<ClassQuery {self._query.root} ({len(self._query._criteria)} conditions)>"
 
 
+class SearchPart:
+    """A single part at class level, xnatpy's spelling of a part's fields in a search:
+    ``SubjectData.demographics.gender == "female"`` is the condition the typed
+    ``lambda s: col(s.demographics.gender) == "female"`` makes (sent as
+    ``xnat:subjectData/demographics[@xsi:type=xnat:demographicData]/gender``). Its fields
+    are search columns, its own single parts (``MrScanData.parameters.voxel_res``) parts."""
+
+    def __init__(self, recorder: _Recorder, label: str) -> None:
+        object.__setattr__(self, "_recorder", recorder)
+        object.__setattr__(self, "_label", label)
+
+    def __getattr__(self, name: str) -> Column[Any] | SearchPart:
+        label: str = object.__getattribute__(self, "_label")
+        if name[:2] == "__":  # Python's own protocols (copy, pickle ...) find nothing here
+            raise AttributeError(name)
+        try:
+            found = getattr(object.__getattribute__(self, "_recorder"), name)
+        except XNATValidationError as error:
+            raise XNATValidationError(f"{label}.{name}", error.message) from None
+        if isinstance(found, _Recorder):
+            return SearchPart(found, f"{label}.{name}")
+        if isinstance(found, _FieldRef):
+            return Column(found)
+        raise XNATValidationError(f"{label}.{name}", "is no search field")  # pragma: no cover
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise XNATValidationError(
+            name, f"{object.__getattribute__(self, '_label')} is a search part, not an object"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        label = object.__getattribute__(self, "_label")
+        raise XNATValidationError(
+            label,
+            f"a part is no search field: compare one of its fields ({label}.<field> == value)",
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<SearchPart {object.__getattribute__(self, '_label')}>"
+
+
+class SearchList:
+    """A list field at class level (``SubjectData.sharing``): no search field, nor are its
+    items' fields (a condition names one value per object); reading one of them, or
+    comparing the list, raises :class:`~xnat_sdk.errors.XNATValidationError` saying so."""
+
+    def __init__(self, owner: type, name: str) -> None:
+        self._label = f"{owner.__name__}.{name}"
+
+    def _refuse(self, name: str = "") -> XNATValidationError:
+        return XNATValidationError(
+            f"{self._label}{'.' if name else ''}{name}",
+            f"{self._label} is a list and cannot be searched (a condition or a column names "
+            "one value per object: the class's own fields, those of its single parts, "
+            "SubjectData.demographics.gender, and custom variables can)",
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        if name[:2] == "__":
+            raise AttributeError(name)
+        raise self._refuse(name)
+
+    def __eq__(self, other: object) -> bool:
+        raise self._refuse()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<SearchList {self._label}>"
+
+
+def search_part(owner: type, name: str) -> SearchPart:
+    """The single part ``owner.<name>`` at class level (``SubjectData.demographics``)."""
+    found = getattr(_Recorder(owner), name)
+    if not isinstance(found, _Recorder):
+        raise XNATValidationError(name, f"{owner.__name__}.{name} is no part")
+    return SearchPart(found, f"{owner.__name__}.{name}")
+
+
 def search_column(owner: type, name: str) -> Column[Any]:
     """The search field ``owner.<name>`` at class level (``MrSessionData.label``)."""
     spec = class_fields(owner).by_name.get(name)

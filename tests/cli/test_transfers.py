@@ -372,6 +372,28 @@ def test_upload_refuses_a_link_leading_out_of_the_folder_before_making_anything(
     assert sorted(_files(rest, f"{url}/files")) == ["a.txt", "key"]
 
 
+def test_upload_refuses_a_dangling_link_and_names_a_loop(
+    cli: Cli, seeded: Seeded, rest: requests.Session, tmp_path: Path
+) -> None:
+    """A link to nothing was left out of the upload silently: refused before the resource
+    is made; a link back to its folder is left out with a warning line naming it."""
+    folder = tmp_path / "outbox2"
+    folder.mkdir()
+    (folder / "a.txt").write_text("one")
+    (folder / "gone").symlink_to(tmp_path / "nowhere.txt")
+    (folder / "again").symlink_to(".", target_is_directory=True)
+    result = cli.run("upload", str(folder), "CLIP/S1/E1/DANGLING")
+    error = one_line_error(result)
+    assert "gone" in error and "does not exist" in error and "nothing was" in error
+    url = f"{cli.server.url}/data/experiments/{seeded.sessions['E1']}/resources/DANGLING"
+    assert rest.get(url, params={"format": "json"}).status_code == 404  # not even made
+    (folder / "gone").unlink()
+    result = cli.run("upload", str(folder), "CLIP/S1/E1/DANGLING")
+    assert result.returncode == 0, result.stderr
+    assert "xnat-sdk: warning:" in result.stderr and result.stderr.count("again") == 1
+    assert sorted(_files(rest, f"{url}/files")) == ["a.txt"]
+
+
 def test_download_fsync_syncs_each_file_as_the_api_does(
     cli: Cli, seeded: Seeded, tmp_path: Path
 ) -> None:

@@ -448,6 +448,45 @@ def test_a_parts_fields_are_conditions_and_typed_columns(
     assert scans.values(lambda s: col(s.parameters.voxel_res.x)) == [1.5]
 
 
+def test_a_parts_fields_at_class_level_are_xnatpys_spelling(
+    session: XNATSession, server: LocalXNAT
+) -> None:
+    """``SubjectData.demographics.gender == "female"`` (xnatpy's spelling) was a bare
+    AttributeError (the class's slot); it is the typed lambda's condition, a part's unknown
+    field a typed error naming it."""
+    n = next(_counter)
+    project = f"CLSPARTS{n}"
+    server.seed_project(project)
+    for label, gender in (("ANN", "female"), ("BEN", "male")):
+        server.seed_subject(project, label, fields={"demographics/gender": gender})
+    classes = session.classes
+    found = (
+        classes.SubjectData.query()
+        .filter(SubjectData.project == project)
+        .filter(SubjectData.demographics.gender == "female")
+    )
+    gender: Any = SubjectData.demographics.gender  # type checkers see the instance's str
+    assert isinstance(gender, Column) and gender.schema_field("xnat:subjectData") == (
+        "xnat:subjectData/demographics[@xsi:type=xnat:demographicData]/gender"
+    )
+    assert [s.label for s in found.all()] == ["ANN"]
+    assert (
+        found.view(SubjectData.label, SubjectData.demographics.gender).tabulate_dict()[0][
+            "demographics.gender"
+        ]
+        == "female"
+    )
+    assert str(MrScanData.parameters.voxel_res.x > 1.0) == str(
+        session.query(MrScanData).where(lambda s: col(s.parameters.voxel_res.x) > 1.0)._criteria[0]
+    )
+    with pytest.raises(XNATValidationError, match=r"SubjectData.demographics.genderr.*gender\?"):
+        _ = SubjectData.demographics.genderr
+    with pytest.raises(XNATValidationError, match="compare one of its fields"):
+        _ = SubjectData.demographics == "female"
+    with pytest.raises(XNATValidationError, match=r"SubjectData\.sharing is a list"):
+        _ = SubjectData.sharing.project  # type: ignore[attr-defined]
+
+
 def query_fields(xml: str) -> list[str]:
     return _schema_fields(parse_bundle(xml).where)
 

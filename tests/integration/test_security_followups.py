@@ -19,6 +19,8 @@ from xnat_sdk.auth import Credentials
 from xnat_sdk.connection import _warn_plain_http
 from xnat_sdk.errors import (
     XNATAuthError,
+    XNATDanglingLinkError,
+    XNATLinkLoopWarning,
     XNATLinkOutsideError,
     XNATPlainHTTPWarning,
     XNATTokenWarning,
@@ -164,13 +166,18 @@ def test_links_inside_the_folder_are_followed_and_outside_ones_when_asked(
 ) -> None:
     experiment = session.experiments[seeded.sessions["E1"]]
     asked = experiment.resources.create("LINK_ASKED")
-    asked.upload_dir(linked_folder, method="per_file", follow_symlinks=True)
+    with pytest.warns(XNATLinkLoopWarning, match="1 symbolic link.*: loop$") as warned:
+        asked.upload_dir(linked_folder, method="per_file", follow_symlinks=True)
+    assert [w.message.links for w in warned if isinstance(w.message, XNATLinkLoopWarning)] == [
+        ["loop"]
+    ]
     assert sorted(asked.files.keys()) == ["again/a.txt", "alias.txt", "key", "sub/a.txt"]
     asked.files["key"].download(tmp_path / "key", verbose=False)
     assert (tmp_path / "key").read_bytes() == b"PRIVATE KEY"
     (linked_folder / "key").unlink()
     inside = experiment.resources.create("LINK_INSIDE")
-    inside.upload_dir(linked_folder, method="tgz_file")
+    with pytest.warns(XNATLinkLoopWarning, match="loop"):
+        inside.upload_dir(linked_folder, method="tgz_file")
     assert sorted(inside.files.keys()) == ["again/a.txt", "alias.txt", "sub/a.txt"]
 
 
@@ -181,6 +188,39 @@ def test_an_import_of_a_folder_refuses_a_link_leading_outside_it(
     with pytest.raises(XNATLinkOutsideError, match="id_rsa"):
         session.services.import_dir(linked_folder, project=seeded.project)
     assert server.faults.recorded() == []
+
+
+def test_a_dangling_link_in_a_folder_to_send_is_refused_before_sending(
+    server: LocalXNAT, session: XNATSession, seeded: Seeded, tmp_path: Path
+) -> None:
+    """A link to nothing (its file moved or deleted) was left out silently: an upload or
+    import of the folder went without that file. It is XNATDanglingLinkError before
+    anything is sent, with follow_symlinks=True too; a loop deep below warns, naming it."""
+    data = tmp_path / "dangling"
+    (data / "sub").mkdir(parents=True)
+    (data / "sub" / "a.dcm").write_bytes(b"a")
+    (data / "sub" / "up").symlink_to("..", target_is_directory=True)
+    (data / "sub" / "b.dcm").symlink_to(tmp_path / "moved" / "b.dcm")
+    experiment = session.experiments[seeded.sessions["E1"]]
+    resource = experiment.resources.create("DANGLING")
+    server.faults.start_recording()
+    for call in (
+        lambda: resource.upload_dir(data, method="per_file"),
+        lambda: resource.upload_dir(data, method="tgz_file", follow_symlinks=True),
+        lambda: session.services.import_dir(data, project=seeded.project),
+    ):
+        with pytest.raises(XNATDanglingLinkError) as caught:
+            call()
+        assert caught.value.path == str(data / "sub" / "b.dcm")
+        assert caught.value.target == os.path.realpath(tmp_path / "moved" / "b.dcm")
+        assert "does not exist" in str(caught.value) and "nothing was" in str(caught.value)
+    assert server.faults.recorded() == []  # nothing reached the server
+    assert resource.files.keys() == []
+    (data / "sub" / "b.dcm").unlink()
+    with pytest.warns(XNATLinkLoopWarning) as warned:
+        resource.upload_dir(data, method="per_file")
+    assert sorted(resource.files.keys()) == ["sub/a.dcm"]
+    assert warned[0].message.links == ["sub/up"]  # type: ignore[union-attr]
 
 
 def _interrupt_soon(seconds: float) -> threading.Timer:

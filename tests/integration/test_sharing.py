@@ -525,3 +525,30 @@ def test_a_site_search_of_subjects_builds_a_shared_subject_where_its_reader_read
         recorder.clear()
         assert [o.uri for o in query.objects()] == [mine.uri]
         assert recorder.paths() == [search]  # the listing is cached
+
+
+def test_subject_of_a_session_shared_without_its_subject_says_why(
+    server: LocalXNAT, xnat_project: str
+) -> None:
+    """``experiment.subject`` of a session shared alone, read through the sharing project:
+    XNAT's 404 ("The project ... does not contain a subject") came at a later field read
+    with no hint; it is XNATNotSharedError (an XNATNotFoundError) at ``subject``, naming
+    the project and what to do. Once the subject is shared too, it is found there."""
+    from xnat_sdk.errors import XNATNotFoundError, XNATNotSharedError
+
+    project, login = _shared_from_a_closed_project(server, xnat_project)
+    with xnat_sdk.connect(server.url, user=login, password="pw") as session:
+        experiment = session.projects[project].experiments["SESS_O"]
+        with pytest.raises(XNATNotSharedError) as info:
+            _ = experiment.subject
+        assert isinstance(info.value, XNATNotFoundError) and info.value.status == 404
+        hint = info.value.hint
+        assert f"SESS_O ({experiment.id}) is shared into project {project} without its " in hint
+        assert f"subjects['{experiment.subject_id}'].share({project!r})" in hint
+        assert f"session.projects['{xnat_project}_C']" in hint
+        with requests.Session() as admin:
+            admin.auth = ("admin", "admin")
+            url = f"{server.url}/data/projects/{xnat_project}_C/subjects/SUBJ/projects/{project}"
+            assert admin.put(url, params={"label": "SUBJ_O"}).status_code == 200
+        session.clearcache()
+        assert session.projects[project].experiments["SESS_O"].subject.label == "SUBJ_O"

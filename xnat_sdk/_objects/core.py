@@ -163,7 +163,9 @@ _MEMBER = type(type("_Slotted", (), {"__slots__": ("x",)}).__dict__["x"])  # slo
 
 class _ModelType(type):
     """The models' metaclass: at class level a searchable field is its search column
-    (``MrSessionData.label == "E1"`` is a condition, xnatpy's query spelling); reading a field
+    (``MrSessionData.label == "E1"`` is a condition, xnatpy's query spelling) and a single
+    part a :class:`~xnat_sdk.search.SearchPart` of its fields (``SubjectData.demographics.
+    gender == "female"``); reading a field
     of an instance is untouched (plain slot access)."""
 
     if not TYPE_CHECKING:
@@ -172,10 +174,15 @@ class _ModelType(type):
             value = super().__getattribute__(name)
             if name[:1] != "_" and type(value) is _MEMBER:
                 spec = class_fields(cls).by_name.get(name)
-                if spec is not None and spec.is_data and not spec.is_list:
-                    from xnat_sdk.search import search_column
+                if spec is not None:
+                    from xnat_sdk.search import SearchList, search_column, search_part
 
-                    return search_column(cls, name)
+                    if spec.is_list:  # refuses its items' fields, typed
+                        return SearchList(cls, name)
+                    if spec.is_data:
+                        return search_column(cls, name)
+                    if spec.target is not None:  # a single part: its fields are columns
+                        return search_part(cls, name)
             return value
 
 

@@ -23,6 +23,7 @@ from xnat_sdk._objects.core import (
     GenericObject,
     XNATObject,
     _GenericMixin,
+    _share_seen,
     child_items,
     routed_experiment_uri,
 )
@@ -39,6 +40,7 @@ from xnat_sdk.errors import (
     XNATError,
     XNATNoModelError,
     XNATNotFoundError,
+    XNATNotSharedError,
     XNATServerError,
     XNATValidationError,
     XNATValueError,
@@ -590,13 +592,44 @@ class SubjectAssessorBase(_HasStatus, ExperimentBase):
         if not ident:
             raise XNATError(f"{self.uri} names no subject (its subject_ID is empty)")
         uri = f"/data/projects/{project}/subjects/{ident}" if project else f"/data/subjects/{ident}"
-        found = _listing_cache(
-            self,
-            "subject",
-            lambda: SubjectData._xnat_bind(session, uri, xsi="xnat:subjectData"),
-        )
+
+        def bind() -> SubjectData:
+            made = SubjectData._xnat_bind(session, uri, xsi="xnat:subjectData")
+            _check_shared_subject(self, made)
+            return made
+
+        found = _listing_cache(self, "subject", bind)
         assert isinstance(found, SubjectData)
         return found
+
+
+def _check_shared_subject(experiment: XNATObject, subject: XNATObject) -> None:
+    """Read ``subject`` now when ``experiment`` is seen through a project it is shared
+    into: XNAT shares a session without its subject (``PUT .../experiments/E/projects/P2``
+    alone), and then finds no such subject in P2 (404, "The project P2 does not contain a
+    subject ..."); :class:`XNATNotSharedError` says so here, not at a later field read."""
+    item = experiment._xnat_document()
+    seen = _share_seen(experiment._xnat_uri, item)
+    if seen is None:
+        return
+    try:
+        subject._xnat_document()
+    except XNATNotFoundError as error:
+        data = item.get("data_fields") or {}
+        primary, ident, there = data.get("project"), data.get("subject_ID"), seen[0]
+        what = f"{getattr(experiment, 'label', None)} ({data.get('ID')})"
+        raise XNATNotSharedError(
+            error.method,
+            error.url,
+            error.status,
+            error.message,
+            error.response,
+            f"{what} is shared into project {there} without its subject {ident}: XNAT finds "
+            f"a subject in {there} only when it is shared there too. An owner of project "
+            f"{primary} can share it: session.projects[{primary!r}].subjects[{ident!r}]"
+            f".share({there!r}) (PUT /data/projects/{primary}/subjects/{ident}/projects/"
+            f"{there}); or read the session through project {primary}, if you may",
+        ) from None
 
 
 class ImageSessionBase(SessionDownloads, _HasDataDir, SubjectAssessorBase):

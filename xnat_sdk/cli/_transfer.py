@@ -35,17 +35,28 @@ _FOLLOW_HELP = "send what symbolic links leading outside the folder point to (re
 
 
 @contextlib.contextmanager
-def _links_in_words() -> Iterator[None]:
-    """A link leading outside an uploaded folder, with the command's option as remedy."""
-    from xnat_sdk.errors import XNATLinkOutsideError
+def _links_in_words(runtime: Runtime | None = None) -> Iterator[None]:
+    """A link leading outside an uploaded folder, with the command's option as remedy; the
+    SDK's :class:`~xnat_sdk.errors.XNATLinkLoopWarning` as one line of the command's own,
+    printed through ``runtime`` (without it dropped: a walk before told it already)."""
+    import warnings
+
+    from xnat_sdk.errors import XNATLinkLoopWarning, XNATLinkOutsideError
 
     try:
-        yield
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", XNATLinkLoopWarning)
+            yield
     except XNATLinkOutsideError as exc:
         raise click.ClickException(
             f"{exc.path}: a link leading outside the folder, to {exc.target}: nothing was "
             "sent (give --follow-symlinks to send what links point to)"
         ) from exc
+    for item in caught:
+        if not isinstance(item.message, XNATLinkLoopWarning):
+            warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
+        elif runtime is not None:
+            runtime.output.message(f"xnat-sdk: warning: {item.message}")
 
 
 def _scan_resources(obj: Any, level: str, resource: str, scan_type: str | None) -> list[Any]:
@@ -290,7 +301,8 @@ def upload(
 
     if local.is_dir() and (extract or name):
         raise click.UsageError("--extract and --name are for a file, not a folder")
-    with _links_in_words():  # a link leading out is refused before the resource is made
+    # a link leading out (or to nothing) is refused before the resource is made
+    with _links_in_words(runtime):
         links: Links = "all" if follow_symlinks else "inside"
         files, size = _summary(local, links) if local.is_dir() else (1, 0)
     resource, created = _resource_for_upload(runtime, address)
@@ -352,7 +364,7 @@ def import_(
 
     if destination is not None:
         destination = f"{destination}/projects/{project}"
-    with _links_in_words():
+    with _links_in_words(runtime):
         result = runtime.session().services.import_(
             os.fspath(source),
             project=project,
