@@ -5,7 +5,8 @@ Threads share the calling session. Anything else runs the calls elsewhere: each 
 pickled (no credentials, :mod:`xnat_sdk._objects.travel`) with a :class:`RunTask` carrying
 the run's current alias token. Calls are sent a few at a time (:func:`_window`), so that
 each takes the newest token: one is issued at the start and another each time the current
-one has lived half its life (a run may last longer than XNAT's ``aliasTokenTimeout``), and
+one has lived a quarter of its life (a run may last longer than XNAT's ``aliasTokenTimeout``;
+a call, or a worker's later re-login, may use its token for three quarters of its life), and
 all are invalidated when the run ends, whatever happens. Results come back in walk order; a
 failed call is a :class:`~xnat_sdk.mapping.MappedFunctionFailed` naming the object and the
 exception, and the others go on unless ``stop_on_error``.
@@ -450,7 +451,8 @@ def _sent_again(
 
 class _Grant:
     """The run's alias tokens: one issued at the start, a new one once the current one has
-    lived half its life (XNAT's ``aliasTokenTimeout``: 2 days unless the site changed it),
+    lived a quarter of its life (XNAT's ``aliasTokenTimeout``: 2 days unless the site changed
+    it; a call waiting in a queue, or a worker's re-login, has three quarters of it left),
     every one invalidated at the end. A call takes the token current when it is sent;
     ``renewed(run, token, number)`` hears of each newer one (a Dask run hands it to its
     workers at once, for calls already running)."""
@@ -498,7 +500,7 @@ class _Grant:
         except XNATError as exc:
             if self._task is None:
                 raise  # no token at all: the run cannot start
-            # the current token lives on (renewed at half its life): try again soon, a
+            # the current token lives on (renewed at a quarter of its life): try again soon, a
             # server's bad minute must not end a run of days
             self._renew_at = now + min(60.0, max((self._expires - now) / 4, 0.5))
             self._session.logger.warning(
@@ -514,7 +516,7 @@ class _Grant:
         if lifetime is None:
             lifetime = _ASSUMED_TOKEN_LIFETIME
         self._expires = now + lifetime
-        self._renew_at = now + lifetime / 2
+        self._renew_at = now + lifetime / 4
         self._task = RunTask(
             self._session.server,
             self.run,

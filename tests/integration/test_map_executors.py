@@ -1345,7 +1345,8 @@ def test_a_call_waiting_in_a_worker_s_queue_is_not_timed_out(
     executor = request.getfixturevalue("processes" if where == "processes" else "dask_client")
     project = mapper.projects[PROJECT]
     project.map(nap_then_type, "scan", args=(0,), executor=executor)  # every worker warm
-    results = project.map(nap_then_type, "scan", args=(0.3,), executor=executor, timeout=0.55)
+    # 0.25 s calls, 0.6 s timeout: a call three waves back in a queue would pass it
+    results = project.map(nap_then_type, "scan", args=(0.25,), executor=executor, timeout=0.6)
     assert len(results) == 12
     failed = [r for r in results.values() if isinstance(r, MappedFunctionFailed)]
     assert not failed, failed

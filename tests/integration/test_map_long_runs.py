@@ -144,7 +144,8 @@ def test_a_failed_renewal_keeps_the_current_token_and_tries_again(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A server's bad minute when the run's token is due for renewal must not end a run of
-    days: the current token (renewed at half its life) goes on, and a new one comes later."""
+    days: the current token (renewed at a quarter of its life) goes on, and a new one comes
+    later."""
     from xnat_sdk._maprun import _Grant
 
     with LocalXNAT() as server, xnat_sdk.connect(server.url, user="admin", password="admin") as s:
@@ -197,9 +198,9 @@ def test_a_token_lives_as_long_as_the_server_clock_says(
         token, found = s.services._issue()
         assert token.alias == "a1"
         assert found == lifetime
-        # the run's next renewal: at half the token's life, else at half of 2 days
+        # the run's next renewal: at a quarter of the token's life, else of 2 days
         wait = _Grant(s).tick()
-        assert 1.5 < wait <= 2.0 if lifetime else wait > 86_000
+        assert 0.5 < wait <= 1.0 if lifetime else 43_000 < wait <= 43_200
 
 
 def count_call(experiment: Any, folder: str) -> str:
