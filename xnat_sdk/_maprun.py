@@ -767,13 +767,7 @@ def run_calls(
     shipped: list[Any] = []  # the run's call on the Dask cluster (released at the end)
     try:
         if dask:
-            shipped.append(_scatter(executor, grant.run, call))
-            grant.task()  # the run's first token (none: the run cannot start)
-
-            def on_dask(n: int) -> Any:
-                return executor.submit(grant.task(), payloads[n], shipped[0], pure=False)
-
-            remote: Callable[[int], Any] = on_dask
+            remote: Callable[[int], Any] = _dask_calls(executor, grant, payloads, call, shipped)
             again = None
         else:
             remote, again = _process_calls(executor, grant, payloads, call)
@@ -841,6 +835,20 @@ def _process_calls(
         return executor.submit(dataclasses.replace(grant.task(), sent=sent), payloads[n])
 
     return remote, again
+
+
+def _dask_calls(
+    client: Any, grant: _Grant, payloads: list[bytes], call: CallSpec, shipped: list[Any]
+) -> Callable[[int], Any]:
+    """The submission of a Dask run's calls: the run's call scattered once (into
+    ``shipped``, which the run releases at its end), each call taking its future."""
+    shipped.append(_scatter(client, grant.run, call))
+    grant.task()  # the run's first token (none: the run cannot start)
+
+    def on_dask(n: int) -> Any:
+        return client.submit(grant.task(), payloads[n], shipped[0], pure=False)
+
+    return on_dask
 
 
 def _scatter(client: Any, run: str, call: CallSpec) -> Any:
