@@ -1345,8 +1345,9 @@ def test_a_call_waiting_in_a_worker_s_queue_is_not_timed_out(
     executor = request.getfixturevalue("processes" if where == "processes" else "dask_client")
     project = mapper.projects[PROJECT]
     project.map(nap_then_type, "scan", args=(0,), executor=executor)  # every worker warm
-    # 0.25 s calls, 0.6 s timeout: a call three waves back in a queue would pass it
-    results = project.map(nap_then_type, "scan", args=(0.25,), executor=executor, timeout=0.6)
+    # 0.5 s calls, 1.1 s timeout: a call three waves back in a queue would pass it, while a
+    # call's own login and document read on a busy machine have 0.6 s
+    results = project.map(nap_then_type, "scan", args=(0.5,), executor=executor, timeout=1.1)
     assert len(results) == 12
     failed = [r for r in results.values() if isinstance(r, MappedFunctionFailed)]
     assert not failed, failed
