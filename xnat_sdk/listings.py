@@ -255,6 +255,8 @@ class Listing(Generic[T]):
         self._uri = uri
         self._parent = parent
         self._filters: dict[str, str] = dict(filters or {})
+        self._kinds: dict[str, str] = {}
+        """Each filter's kind (:meth:`_filter_kind`), found once, not once per row."""
         self._doc_field = doc_field
         self._prefer_doc = prefer_doc
         self._source = source
@@ -450,11 +452,16 @@ class Listing(Generic[T]):
     def _filter_kind(self, key: str) -> str:
         """``"date"``/``"number"`` for a filter XNAT compares as such (:mod:`._typed_filters`,
         imported with the first filter: a listing without one does not need it)."""
-        from xnat_sdk._typed_filters import filter_kind
+        kind = self._kinds.get(key)
+        if kind is None:
+            from xnat_sdk._typed_filters import filter_kind
 
-        if key in _META_COLUMNS and key != "insert_user":
-            return "date"  # a timestamp wherever it is listed (projects have no shortcut)
-        return filter_kind(self._session, path_of(key, self._spec.name))
+            if key in _META_COLUMNS and key != "insert_user":
+                kind = "date"  # a timestamp wherever it is listed (projects have no shortcut)
+            else:
+                kind = filter_kind(self._session, path_of(key, self._spec.name))
+            self._kinds[key] = kind
+        return kind
 
     def _meta_filtered(self) -> bool:
         """Whether a filter names a meta column (``insert_date`` ...), which listings show
