@@ -369,21 +369,11 @@ def _run_options(
         )
     check_call_arguments(args, kwargs)
     check_max_workers(max_workers)
-    if timeout is not None and (
-        isinstance(timeout, bool)
-        or not isinstance(timeout, (int, float))
-        or not 0 < timeout < float("inf")
-    ):
-        raise XNATValidationError(
-            "timeout", f"seconds per call, a number > 0 (None: no limit), got {timeout!r}"
-        )
+    _check_timeout(timeout)
     check_executor(executor)
     check_not_inside(executor)
     if logfile is not None:
-        path = Path(logfile)
-        if path.is_dir():
-            raise XNATValidationError("logfile", f"{path} is a folder, not a log file")
-        _check_writable(path)
+        _check_logfile(Path(logfile))
     return RunOptions(
         function,
         tuple(args or ()),
@@ -394,6 +384,25 @@ def _run_options(
         verbose,
         timeout,
     )
+
+
+def _check_timeout(timeout: object) -> None:
+    """Refuse a call ``timeout`` that is not a number of seconds > 0 (``None``: no limit)."""
+    if timeout is not None and (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, (int, float))
+        or not 0 < timeout < float("inf")
+    ):
+        raise XNATValidationError(
+            "timeout", f"seconds per call, a number > 0 (None: no limit), got {timeout!r}"
+        )
+
+
+def _check_logfile(path: Path) -> None:
+    """Refuse a map's log file that is a folder or cannot be written."""
+    if path.is_dir():
+        raise XNATValidationError("logfile", f"{path} is a folder, not a log file")
+    _check_writable(path)
 
 
 def _check_filters(filter_function: object) -> FilterFunctions:
