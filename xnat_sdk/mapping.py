@@ -686,12 +686,14 @@ def map_objects(
     run = _LoggedRun(logfile)
     # the walk lists on the calls' thread pool, else on max_workers (8) threads of its own
     threads = executor if isinstance(executor, ThreadPoolExecutor) else None
-    walked = mapping_iter(
-        root,
-        level,
-        filter_function,
-        executor=threads,
-        max_workers=None if threads is not None else options.threads,
+    walked = list(
+        mapping_iter(
+            root,
+            level,
+            filter_function,
+            executor=threads,
+            max_workers=None if threads is not None else options.threads,
+        )
     )
     given: dict[str, Any] = {}
     for item in walked:  # (the walk reaches each object, by its key, once)
