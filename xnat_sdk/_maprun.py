@@ -1,6 +1,9 @@
 """Running ``session.map``'s calls on an executor: threads (default), any
 ``concurrent.futures.Executor`` or a Dask ``distributed.Client``.
 
+A run's options (:class:`RunOptions`: the function, its arguments, the executor ...) go as
+one record from ``mapping``, which checks them, down to the calls.
+
 Threads share the calling session. Anything else runs the calls elsewhere: each object goes
 pickled (no credentials, :mod:`xnat_sdk._objects.travel`) with a :class:`RunTask` carrying
 the run's current alias token. Calls are sent a few at a time (:func:`_window`), so that
@@ -80,13 +83,13 @@ class RunOptions:
     failure stops the run, the progress bar, and each call's ``timeout`` in seconds."""
 
     function: Callable[..., Any]
-    args: tuple[Any, ...] = ()
-    kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
-    executor: Any = None
-    max_workers: int | None = None
-    stop_on_error: bool = False
-    verbose: bool = False
-    timeout: float | None = None
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    executor: Any
+    max_workers: int | None
+    stop_on_error: bool
+    verbose: bool
+    timeout: float | None
 
     @property
     def threads(self) -> int:
