@@ -1,6 +1,9 @@
 """Running ``session.map``'s calls on an executor: threads (default), any
 ``concurrent.futures.Executor`` or a Dask ``distributed.Client``.
 
+A run's options (:class:`RunOptions`: the function, its arguments, the executor ...) go as
+one record from ``mapping``, which checks them, down to the calls.
+
 Threads share the calling session. Anything else runs the calls elsewhere: each object goes
 pickled (no credentials, :mod:`xnat_sdk._objects.travel`) with a :class:`RunTask` carrying
 the run's current alias token. Calls are sent a few at a time (:func:`_window`), so that
@@ -34,7 +37,7 @@ import threading
 import time
 import types
 import warnings
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from xnat_sdk._objects.travel import (
@@ -63,9 +66,40 @@ if TYPE_CHECKING:
     from xnat_sdk.services import TokenResult
     from xnat_sdk.session import XNATSession
 
-__all__ = ["check_executor", "run_calls"]
+__all__ = ["RunOptions", "check_executor", "run_calls"]
 
 Record = Callable[[str, Outcome], None]
+
+DEFAULT_THREADS = 8
+"""The run's own threads when ``max_workers`` is not given (the walk's too)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """A map run's options as ``map``/``map_over`` were given them, checked and made once
+    (``mapping._run_options``) and handed down whole to the calls: the function and its
+    extra arguments (``args`` a tuple, ``kwargs`` a dict of their own), where the calls run
+    (``executor``: None for threads of the run's own, ``max_workers`` of them), whether a
+    failure stops the run, the progress bar, and each call's ``timeout`` in seconds."""
+
+    function: Callable[..., Any]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    executor: Any
+    max_workers: int | None
+    stop_on_error: bool
+    verbose: bool
+    timeout: float | None
+
+    @property
+    def threads(self) -> int:
+        """The width of the run's own thread pool: ``max_workers``, else 8."""
+        return self.max_workers or DEFAULT_THREADS
+
+    @property
+    def call(self) -> CallSpec:
+        """The function and its arguments, as they travel to other processes."""
+        return (self.function, self.args, self.kwargs)
 
 
 def _is_dask(executor: object) -> bool:
@@ -358,11 +392,11 @@ class _DaemonThreads(cf.Executor):
 def _collect(
     keys: Sequence[str],
     submit: Callable[[int], Any],
-    window: int,
-    dask: bool,
-    stop_on_error: bool,
+    options: RunOptions,
     record: Record,
-    verbose: bool,
+    *,
+    window: int,
+    dask: bool = False,
     tick: Callable[[], float] | None = None,
     unwrap: Callable[[Outcome], Outcome] | None = None,
     again: Callable[[int], Any] | None = None,
@@ -382,7 +416,7 @@ def _collect(
     resend = _Resend(submit, pending, refused)
     sent = 0
     try:
-        with CountProgress(verbose, "map", len(keys)) as bar:
+        with CountProgress(options.verbose, "map", len(keys)) as bar:
 
             def finish(batch: list[tuple[int, Outcome]]) -> None:
                 # every call of the batch is recorded (in the items' order) before a failure
@@ -392,7 +426,7 @@ def _collect(
                     record(keys[n], found)
                     bar.advance()
                 failed = [(n, found) for n, found in batch if not found.ok]
-                if failed and stop_on_error:
+                if failed and options.stop_on_error:
                     n, found = failed[0]
                     raise XNATMapError(keys[n], found.exception_type, found.message, found.details)
 
@@ -657,25 +691,12 @@ def _width(executor: Any) -> int:
 def _window(executor: Any, dask: bool) -> int:
     """How many calls may be sent and not finished: four per worker thread or process, so
     that no worker waits for work while later calls still take the newest token."""
-    if dask:
-        capacity = sum(executor.nthreads().values())
-    else:
-        capacity = getattr(executor, "_max_workers", None) or os.cpu_count() or 1
+    capacity = sum(executor.nthreads().values()) if dask else _width(executor)
     return max(4 * int(capacity), 8)
 
 
 def _on_threads(
-    items: list[Any],
-    keys: Sequence[str],
-    function: Callable[..., Any],
-    args: Sequence[Any],
-    kwargs: Mapping[str, Any],
-    executor: cf.ThreadPoolExecutor | None,
-    max_workers: int | None,
-    stop_on_error: bool,
-    record: Record,
-    verbose: bool,
-    timeout: float | None = None,
+    items: list[Any], keys: Sequence[str], options: RunOptions, record: Record
 ) -> list[Outcome]:
     """The calls on threads sharing the session: the caller's pool, else one of
     ``max_workers`` (8) threads of the run's own (daemon threads with a ``timeout``:
@@ -685,32 +706,32 @@ def _on_threads(
     ``Exception``) returns at once: its own pool is not waited for, the calls not started
     never start and the running ones end on their own."""
     pool: cf.Executor
-    if executor is not None:
-        pool = executor
-    elif timeout is not None:
-        pool = _DaemonThreads(min(max_workers or 8, len(items)))
+    if options.executor is not None:
+        pool = options.executor
+    elif options.timeout is not None:
+        pool = _DaemonThreads(min(options.threads, len(items)))
     else:
-        pool = cf.ThreadPoolExecutor(max_workers or 8, thread_name_prefix="xnat-sdk-map")
+        pool = cf.ThreadPoolExecutor(options.threads, thread_name_prefix="xnat-sdk-map")
     finished = False
     try:
 
         def local(n: int) -> Any:
-            return pool.submit(call_one, function, items[n], args, kwargs)
+            return pool.submit(call_one, options.function, items[n], options.args, options.kwargs)
 
-        window = _window(pool, False)
         clock = None
-        if timeout is not None:
+        if options.timeout is not None:
             abandon = pool.abandon if isinstance(pool, _DaemonThreads) else None
             workers = None if abandon is not None else _width(pool)
-            clock = _Deadlines(timeout, _running, abandon, workers)
-        outcomes = _collect(keys, local, window, False, stop_on_error, record, verbose, clock=clock)
+            clock = _Deadlines(options.timeout, _running, abandon, workers)
+        window = _window(pool, False)
+        outcomes = _collect(keys, local, options, record, window=window, clock=clock)
         finished = True
         return outcomes
     except Exception:
         finished = True
         raise
     finally:
-        if executor is None:
+        if options.executor is None:
             pool.shutdown(wait=finished, cancel_futures=True)
 
 
@@ -726,39 +747,19 @@ def hand_out_token(client: Any, server: str, run: str, token: TokenResult, gener
 def run_calls(
     session: XNATSession,
     items: list[Any],
-    function: Callable[..., Any],
-    args: Sequence[Any],
-    kwargs: Mapping[str, Any],
-    *,
     keys: Sequence[str],
-    executor: Any,
-    max_workers: int | None,
-    stop_on_error: bool,
+    options: RunOptions,
     record: Record,
-    verbose: bool,
-    timeout: float | None = None,
 ) -> list[Outcome]:
-    """The outcome of ``function(item, *args, **kwargs)`` for every item, in order (its
-    arguments checked before the walk: ``mapping._check_run``); ``record(key, outcome)``
-    hears each, by the item's key in ``keys``; a call running longer than ``timeout``
-    seconds fails with ``XNATMapTimeoutError`` (:class:`_Deadlines`)."""
+    """The outcome of ``function(item, *args, **kwargs)`` for every item, in order (the
+    run's ``options``, checked before the walk: ``mapping._run_options``); ``record(key,
+    outcome)`` hears each, by the item's key in ``keys``; a call running longer than
+    ``timeout`` seconds fails with ``XNATMapTimeoutError`` (:class:`_Deadlines`)."""
+    executor = options.executor
     if executor is None or isinstance(executor, cf.ThreadPoolExecutor):
-        return _on_threads(
-            items,
-            keys,
-            function,
-            args,
-            kwargs,
-            executor,
-            max_workers,
-            stop_on_error,
-            record,
-            verbose,
-            timeout,
-        )
+        return _on_threads(items, keys, options, record)
     dask = _is_dask(executor)
     payloads = [pack(item) for item in items]
-    call: CallSpec = (function, tuple(args), dict(kwargs))
 
     def hand_out(run: str, token: TokenResult, generation: int) -> None:
         hand_out_token(executor, session.server, run, token, generation)
@@ -767,27 +768,22 @@ def run_calls(
     shipped: list[Any] = []  # the run's call on the Dask cluster (released at the end)
     try:
         if dask:
-            remote: Callable[[int], Any] = _dask_calls(executor, grant, payloads, call, shipped)
+            remote: Callable[[int], Any] = _dask_calls(grant, payloads, options, shipped)
             again = None
         else:
-            remote, again = _process_calls(executor, grant, payloads, call)
-        window = _window(executor, dask)
-        started = _dask_running(executor) if dask else _running
-        width = None if dask else _width(executor)  # (Dask tells no end of a cancelled call)
-        where = "dask" if dask else "processes"
+            remote, again = _process_calls(grant, payloads, options)
         return _collect(
             keys,
             remote,
-            window,
-            dask,
-            stop_on_error,
+            options,
             record,
-            verbose,
-            grant.tick,
-            _reader(session),
-            again,
-            grant.refused,
-            None if timeout is None else _Deadlines(timeout, started, None, width, where),
+            window=_window(executor, dask),
+            dask=dask,
+            tick=grant.tick,
+            unwrap=_reader(session),
+            again=again,
+            refused=grant.refused,
+            clock=_remote_deadlines(executor, dask, options.timeout),
         )
     finally:
         try:
@@ -803,6 +799,16 @@ def run_calls(
             grant.close()
 
 
+def _remote_deadlines(executor: Any, dask: bool, timeout: float | None) -> _Deadlines | None:
+    """The clock of a run's calls on a process pool or a Dask cluster (None: no timeout).
+    (Dask tells no end of a cancelled call: its width is not counted.)"""
+    if timeout is None:
+        return None
+    if dask:
+        return _Deadlines(timeout, _dask_running(executor), None, None, "dask")
+    return _Deadlines(timeout, _running, None, _width(executor), "processes")
+
+
 INLINE_CALL = 64 * 1024
 """Bytes of a pickled call (function, args, kwargs) up to which a process pool's every call
 carries it; a larger one goes with the run's first call per worker process (and with any
@@ -810,13 +816,14 @@ call a worker answers without it: see ``travel.SentCall``)."""
 
 
 def _process_calls(
-    executor: cf.Executor, grant: _Grant, payloads: list[bytes], call: CallSpec
+    grant: _Grant, payloads: list[bytes], options: RunOptions
 ) -> tuple[Callable[[int], Any], Callable[[int], Any]]:
     """The submissions of a process pool's calls: the first ones, and those answering
     ``missing``, with the run's call pickled once (a worker process keeps it unpickled);
     the others, when it is large, with its digest only."""
+    executor: cf.Executor = options.executor
     try:
-        sent = SentCall.of(grant.run, call)
+        sent = SentCall.of(grant.run, options.call)
     except Exception as exc:  # say so now, not once per object
         raise XNATNotPicklableError(
             f"the function or its arguments cannot be sent to {type(executor).__name__}: "
@@ -824,7 +831,7 @@ def _process_calls(
         ) from exc
     assert sent.data is not None
     bare = sent.bare() if len(sent.data) > INLINE_CALL else sent
-    carried = getattr(executor, "_max_workers", None) or os.cpu_count() or 1
+    carried = _width(executor)
     grant.task()  # the run's first token (none: the run cannot start)
 
     def remote(n: int) -> Any:
@@ -838,11 +845,13 @@ def _process_calls(
 
 
 def _dask_calls(
-    client: Any, grant: _Grant, payloads: list[bytes], call: CallSpec, shipped: list[Any]
+    grant: _Grant, payloads: list[bytes], options: RunOptions, shipped: list[Any]
 ) -> Callable[[int], Any]:
-    """The submission of a Dask run's calls: the run's call scattered once (into
-    ``shipped``, which the run releases at its end), each call taking its future."""
-    shipped.append(_scatter(client, grant.run, call))
+    """The submission of a Dask run's calls (``options.executor``, a Dask client): the
+    run's call scattered once (into ``shipped``, which the run releases at its end), each
+    call taking its future."""
+    client = options.executor
+    shipped.append(_scatter(client, grant.run, options.call))
     grant.task()  # the run's first token (none: the run cannot start)
 
     def on_dask(n: int) -> Any:

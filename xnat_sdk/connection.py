@@ -229,14 +229,9 @@ def connect(
     generic objects either way. ``False`` (as in xnatpy) leaves the site packages out for
     this session: their types come back as generic objects.
     """
-    if not isinstance(extension_types, bool):
-        for package in extension_types:
-            register_models(package)
-        extension_types = True
+    extension_types = _register_extensions(extension_types)
     log = _logger(logger, loglevel, debug)
-    base, url_user, url_password = _base_url(server)
-    if url_user is not None and user is None:
-        user, password = url_user, password if password is not None else url_password
+    base, user, password = _server_and_user(server, user, password)
     if verify is False:
         _warn_insecure()
     if retries < 0:
@@ -244,11 +239,9 @@ def connect(
     transport = Transport(base, verify=verify, retries=retries, logger=log)
     request_timeout = timeout if timeout is not None else default_timeout
     try:
-        if jsession is not None:
-            credentials = Credentials(None, None, "jsession")
-            transport.set_session_cookie(base, jsession)
-        else:
-            credentials = _credentials(base, user, password, netrc_file, auth_provider)
+        credentials = _login_credentials(
+            transport, base, user, password, netrc_file, auth_provider, jsession
+        )
         password = None  # from here on only the credentials hold it (out of sight)
         _warn_plain_http(base, credentials, transport.proxy_for(base + LOGIN_PATH))
         login_timeout = pilot_timeout if pilot_timeout is not None else request_timeout
@@ -256,23 +249,8 @@ def connect(
     except BaseException:
         transport.close()
         raise
-    if final_base != base:
-        if detect_redirect:
-            log.info("the server redirected %s to %s; using the latter", base, final_base)
-            transport.rebase(final_base)
-        else:
-            final_base = base
-    made: list[weakref.ref[XNATSession]] = []
-
-    def relogin() -> str | None:
-        # the session's credentials now (a map worker's session takes its run's newer tokens)
-        found = made[0]() if made else None
-        creds = found._credentials if found is not None else credentials
-        if creds.user is None:
-            return None
-        _, new_token = _login(transport, final_base, creds, request_timeout)
-        return new_token
-
+    final_base = _redirected(transport, base, final_base, detect_redirect, log)
+    relogin = _Relogin(transport, final_base, credentials, request_timeout)
     session = XNATSession(
         final_base,
         transport,
@@ -288,5 +266,81 @@ def connect(
         relogin=relogin if credentials.user is not None else None,
         logout_on_disconnect=not cli,
     )
-    made.append(weakref.ref(session))
+    relogin.session = weakref.ref(session)
     return session
+
+
+def _server_and_user(
+    server: str | None, user: str | None, password: str | None
+) -> tuple[str, str | None, str | None]:
+    """The server's base URL (see :func:`_base_url`) and who logs in: ``user`` and
+    ``password`` as given, else the user and password the URL's user info names (a password
+    given with no user goes with the URL's user)."""
+    base, url_user, url_password = _base_url(server)
+    if url_user is not None and user is None:
+        return base, url_user, password if password is not None else url_password
+    return base, user, password
+
+
+def _register_extensions(extension_types: bool | Iterable[str | ModuleType]) -> bool:
+    """``connect``'s ``extension_types``: the site models packages it names registered
+    (:func:`~xnat_sdk._objects.registry.register_models`), then True; a bool as given."""
+    if isinstance(extension_types, bool):
+        return extension_types
+    for package in extension_types:
+        register_models(package)
+    return True
+
+
+def _login_credentials(
+    transport: Transport,
+    base: str,
+    user: str | None,
+    password: str | None,
+    netrc_file: str | os.PathLike[str] | None,
+    auth_provider: str | None,
+    jsession: str | None,
+) -> Credentials:
+    """Who logs in: with ``jsession``, nobody (the server session it names, whose cookie
+    ``transport`` now sends), else as :func:`_credentials` finds."""
+    if jsession is not None:
+        transport.set_session_cookie(base, jsession)
+        return Credentials(None, None, "jsession")
+    return _credentials(base, user, password, netrc_file, auth_provider)
+
+
+def _redirected(
+    transport: Transport, base: str, final_base: str, detect_redirect: bool, log: logging.Logger
+) -> str:
+    """The session's base URL: ``final_base``, where the login was redirected (within the
+    origin: see :func:`_login`), with ``detect_redirect`` (``transport`` rebased on it),
+    else ``base``."""
+    if final_base == base or not detect_redirect:
+        return base
+    log.info("the server redirected %s to %s; using the latter", base, final_base)
+    transport.rebase(final_base)
+    return final_base
+
+
+class _Relogin:
+    """A session's new login after its server session ended (``XNATSession``'s
+    ``relogin``): with the session's credentials then (a map worker's session takes its
+    run's newer tokens), those of the first login until :attr:`session` is set; the new
+    JSESSION id, or None for nobody to log in."""
+
+    def __init__(
+        self, transport: Transport, base: str, credentials: Credentials, timeout: Timeout
+    ) -> None:
+        self._transport = transport
+        self._base = base
+        self._credentials = credentials
+        self._timeout = timeout
+        self.session: weakref.ref[XNATSession] | None = None
+        """The session it logs in again (weakly: the session holds this)."""
+
+    def __call__(self) -> str | None:
+        found = self.session() if self.session is not None else None
+        credentials = found._credentials if found is not None else self._credentials
+        if credentials.user is None:
+            return None
+        return _login(self._transport, self._base, credentials, self._timeout)[1]

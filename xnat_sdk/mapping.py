@@ -49,6 +49,7 @@ from xnat_sdk.errors import (
 if TYPE_CHECKING:
     from concurrent.futures import Executor, ThreadPoolExecutor
 
+    from xnat_sdk._maprun import RunOptions
     from xnat_sdk._objects.walks import Walks
     from xnat_sdk._sitewalk import SiteOnce
     from xnat_sdk.session import XNATSession
@@ -346,18 +347,21 @@ def check_max_workers(max_workers: object) -> None:
         raise XNATValidationError("max_workers", f"expected an int >= 1, got {max_workers!r}")
 
 
-def _check_run(
-    function: object,
-    args: object,
-    kwargs: object,
+def _run_options(
+    function: Callable[..., Any],
+    args: Sequence[Any] | None,
+    kwargs: Mapping[str, Any] | None,
     logfile: str | os.PathLike[str] | None,
-    executor: object,
-    max_workers: object,
-    timeout: object = None,
-) -> None:
-    """Refuse a map's bad arguments before the walk and before any call (a run of hours
-    must not find them at its first call, or its end)."""
-    from xnat_sdk._maprun import check_executor
+    executor: Any,
+    max_workers: int | None,
+    stop_on_error: bool,
+    verbose: bool,
+    timeout: float | None,
+) -> RunOptions:
+    """A map's options in one record, which goes whole to its calls, its bad arguments
+    refused first: before the walk and before any call (a run of hours must not find them
+    at its first call, or its end)."""
+    from xnat_sdk._maprun import RunOptions, check_executor
 
     if not callable(function):
         raise XNATValidationError(
@@ -365,6 +369,25 @@ def _check_run(
         )
     check_call_arguments(args, kwargs)
     check_max_workers(max_workers)
+    _check_timeout(timeout)
+    check_executor(executor)
+    check_not_inside(executor)
+    if logfile is not None:
+        _check_logfile(Path(logfile))
+    return RunOptions(
+        function,
+        tuple(args or ()),
+        dict(kwargs or {}),
+        executor,
+        max_workers,
+        stop_on_error,
+        verbose,
+        timeout,
+    )
+
+
+def _check_timeout(timeout: object) -> None:
+    """Refuse a call ``timeout`` that is not a number of seconds > 0 (``None``: no limit)."""
     if timeout is not None and (
         isinstance(timeout, bool)
         or not isinstance(timeout, (int, float))
@@ -373,13 +396,13 @@ def _check_run(
         raise XNATValidationError(
             "timeout", f"seconds per call, a number > 0 (None: no limit), got {timeout!r}"
         )
-    check_executor(executor)
-    check_not_inside(executor)
-    if logfile is not None:
-        path = Path(logfile)
-        if path.is_dir():
-            raise XNATValidationError("logfile", f"{path} is a folder, not a log file")
-        _check_writable(path)
+
+
+def _check_logfile(path: Path) -> None:
+    """Refuse a map's log file that is a folder or cannot be written."""
+    if path.is_dir():
+        raise XNATValidationError("logfile", f"{path} is a folder, not a log file")
+    _check_writable(path)
 
 
 def _check_filters(filter_function: object) -> FilterFunctions:
@@ -656,7 +679,9 @@ def map_objects(
 
     from xnat_sdk.session import XNATSession
 
-    _check_run(function, args, kwargs, logfile, executor, max_workers, timeout)
+    options = _run_options(
+        function, args, kwargs, logfile, executor, max_workers, stop_on_error, verbose, timeout
+    )
     session = root if isinstance(root, XNATSession) else _object_session(root)
     run = _LoggedRun(logfile)
     # the walk lists on the calls' thread pool, else on max_workers (8) threads of its own
@@ -667,27 +692,13 @@ def map_objects(
             level,
             filter_function,
             executor=threads,
-            max_workers=None if threads is not None else (max_workers or 8),
+            max_workers=None if threads is not None else options.threads,
         )
     )
-    keys = [_walk_key(item) for item in walked]
-    earlier = {key: run.state[key]["result"] for key in run.done}
-    todo = [(item, key) for item, key in zip(walked, keys, strict=True) if key not in earlier]
-    items, todo_keys = [item for item, _ in todo], [key for _, key in todo]
-    outcomes = run.calls(
-        session,
-        items,
-        todo_keys,
-        (function, args, kwargs),
-        executor,
-        max_workers,
-        stop_on_error,
-        verbose,
-        timeout,
-    )
-    found = {key: _result(key, o) for key, o in zip(todo_keys, outcomes, strict=True)}
-    # this walk's objects in its order: what an earlier run of the log did, or this run
-    return {key: earlier[key] if key in earlier else found[key] for key in keys}
+    given: dict[str, Any] = {}
+    for item in walked:  # (the walk reaches each object, by its key, once)
+        given.setdefault(_walk_key(item), item)
+    return run.results(session, given, options)
 
 
 def map_over(
@@ -707,24 +718,12 @@ def map_over(
     """``session.map_over(...)``: ``function`` over objects the caller chose (a search
     result, a listing, a filtered list), run as :meth:`map` runs its calls; the result in
     the objects' order, each object once (by URI)."""
-    _check_run(function, args, kwargs, logfile, executor, max_workers, timeout)
+    options = _run_options(
+        function, args, kwargs, logfile, executor, max_workers, stop_on_error, verbose, timeout
+    )
     session._rest.check_connection()  # a closed session refuses, even with nothing to call
     given = _own_objects(session, objects)
-    run = _LoggedRun(logfile)
-    todo = [uri for uri in given if uri not in run.done]
-    outcomes = run.calls(
-        session,
-        [given[uri] for uri in todo],
-        todo,
-        (function, args, kwargs),
-        executor,
-        max_workers,
-        stop_on_error,
-        verbose,
-        timeout,
-    )
-    found = {uri: _result(uri, o) for uri, o in zip(todo, outcomes, strict=True)}
-    return {uri: found[uri] if uri in found else run.state[uri]["result"] for uri in given}
+    return _LoggedRun(logfile).results(session, given, options)
 
 
 def _own_objects(session: XNATSession, objects: Iterable[Any]) -> dict[str, Any]:
@@ -800,7 +799,7 @@ class _LoggedRun:
     up to date as calls finish and written whole at the end."""
 
     def __init__(self, logfile: str | os.PathLike[str] | None) -> None:
-        self.path = Path(logfile) if logfile is not None else None  # checked by _check_run
+        self.path = Path(logfile) if logfile is not None else None  # checked by _run_options
         self.state = _load_log(self.path) if self.path is not None else {}
         self.done = {uri for uri, entry in self.state.items() if entry.get("success")}
         self._written = time.monotonic()
@@ -822,25 +821,25 @@ class _LoggedRun:
             _save_log(self.path, self.state)
             self._written = time.monotonic()
 
+    def results(
+        self, session: XNATSession, given: Mapping[str, Any], options: RunOptions
+    ) -> dict[str, Any]:
+        """The result of each object of ``given`` (by its key), in its order: as this log
+        kept it when it succeeded in an earlier run, else as its call now ends."""
+        todo = [key for key in given if key not in self.done]
+        outcomes = self.calls(session, [given[key] for key in todo], todo, options)
+        found = {key: _result(key, o) for key, o in zip(todo, outcomes, strict=True)}
+        return {key: found[key] if key in found else self.state[key]["result"] for key in given}
+
     def calls(
-        self,
-        session: XNATSession,
-        items: list[Any],
-        keys: list[str],
-        call: tuple[Callable[..., Any], Sequence[Any] | None, Mapping[str, Any] | None],
-        executor: Any,
-        max_workers: int | None,
-        stop_on_error: bool,
-        verbose: bool,
-        timeout: float | None = None,
+        self, session: XNATSession, items: list[Any], keys: list[str], options: RunOptions
     ) -> list[Any]:
-        """The outcome of every ``call`` (function, args, kwargs), in the items' order, each
-        logged by the item's key in ``keys`` (see ``_maprun.run_calls``)."""
+        """The outcome of the run's call on each item, in the items' order, each logged by
+        the item's key in ``keys`` (see ``_maprun.run_calls``)."""
         from xnat_sdk._maprun import run_calls
 
         if not items:  # nothing to call: no token issued, no pool started
             return []
-        function, args, kwargs = call
         ended: dict[str, Any] = {}
 
         def heard(uri: str, found: Any) -> None:
@@ -848,20 +847,7 @@ class _LoggedRun:
             self.record(uri, found)
 
         try:
-            return run_calls(
-                session,
-                items,
-                function,
-                tuple(args or ()),
-                dict(kwargs or {}),
-                keys=keys,
-                executor=executor,
-                max_workers=max_workers,
-                stop_on_error=stop_on_error,
-                record=heard,
-                verbose=verbose,
-                timeout=timeout,
-            )
+            return run_calls(session, items, keys, options, heard)
         except XNATMapError as exc:  # stop_on_error: what ended before the stop, in order
             exc.results = {key: _result(key, ended[key]) for key in keys if key in ended}
             raise
