@@ -45,7 +45,7 @@ import urllib3.exceptions
 
 from xnat_sdk import __version__
 from xnat_sdk._record import FrozenRecord
-from xnat_sdk._urls import redact_text, redact_url, without_session_id
+from xnat_sdk._urls import redact_header, redact_text, redact_url, without_session_id
 from xnat_sdk.errors import (
     XNATConnectionError,
     XNATRedirectError,
@@ -359,7 +359,7 @@ def scrub(exc: BaseException) -> None:
         request = getattr(item, "request", None)
         headers: Any = getattr(request, "headers", None)
         if headers is not None and "Authorization" in headers:
-            headers["Authorization"] = "<redacted>"
+            headers["Authorization"] = redact_header("Authorization", headers["Authorization"])
         if item is not exc and item.__traceback__ is not None:
             traceback.clear_frames(item.__traceback__)
 
@@ -673,8 +673,9 @@ class Transport:
                 call.resent = call.resent or not never
                 return None
             raise self._failure(call.method, call.url, exc, timeout, never) from exc
-        if auth is not None and "Authorization" in response.request.headers:
-            response.request.headers["Authorization"] = "<redacted>"
+        sent = response.request.headers
+        if auth is not None and "Authorization" in sent:
+            sent["Authorization"] = redact_header("Authorization", sent["Authorization"])
         if self.logger.isEnabledFor(logging.DEBUG):
             self.logger.debug(
                 "%s %s -> %d (%.1f ms)",

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from xnat_sdk._urls import redact_text
+from xnat_sdk._urls import redact_exchange, redact_text
 
 if TYPE_CHECKING:
     import requests
@@ -438,7 +438,10 @@ class XNATResponseError(XNATValueError):
 
     ``message`` keeps the whole message (the server's, uncut); ``str(exc)`` shows at most
     :data:`MESSAGE_LIMIT` characters of it, then how many were left out, then the
-    :attr:`hint` the SDK adds, if any. ``response`` is the response, when there was one.
+    :attr:`hint` the SDK adds, if any. ``response`` is the response, when there was one,
+    its secrets hidden (``_urls.redact_exchange``: the values of the cookies it set and of
+    the ``Cookie`` and ``Authorization`` headers sent, ``***``): an error gets printed,
+    logged and inspected.
     """
 
     def __init__(
@@ -454,6 +457,8 @@ class XNATResponseError(XNATValueError):
         self.url = url
         self.status = status
         self.message = message
+        if response is not None:
+            redact_exchange(response)
         self.response = response
         self.hint = hint
         """What the SDK knows of the failure's likely cause (shown whole after the message)."""
