@@ -45,6 +45,7 @@ from xnat_sdk.errors import (
     XNATLinkLoopWarning,
     XNATLinkOutsideError,
     XNATLocalFileError,
+    XNATSkippedFilesWarning,
     XNATUnsafeArchiveError,
 )
 
@@ -369,10 +370,33 @@ def iter_files(
     is left out, and the walk's end warns :class:`~xnat_sdk.errors.XNATLinkLoopWarning`
     naming every such link. With ``inside``, a link resolving outside ``directory`` raises
     :class:`~xnat_sdk.errors.XNATLinkOutsideError` (``field`` names the argument) when the
-    walk meets it: collect the walk before sending anything."""
+    walk meets it: collect the walk before sending anything. Links not followed (``skip``)
+    and special files (FIFOs, sockets, devices: their bytes are no file's), are left out
+    and the walk's end warns :class:`~xnat_sdk.errors.XNATSkippedFilesWarning` naming
+    each."""
     root = os.path.realpath(directory)
     inside = root.rstrip(os.sep) + os.sep
     loops: list[str] = []
+    unfollowed: list[str] = []
+    special: dict[str, str] = {}
+
+    def follow(
+        entry: os.DirEntry[str], prefix: str, chain: frozenset[str]
+    ) -> Iterator[tuple[Path, str]]:
+        real = os.path.realpath(entry.path)
+        if not os.path.exists(real):
+            raise XNATDanglingLinkError(field, entry.path, real)
+        if links == "inside" and real != root and not real.startswith(inside):
+            raise XNATLinkOutsideError(field, entry.path, real)
+        if os.path.isdir(real):
+            if real in chain:
+                loops.append(prefix + entry.name)
+            else:
+                yield from walk(real, f"{prefix}{entry.name}/", chain | {real})
+        elif os.path.isfile(real):
+            yield Path(real), prefix + entry.name
+        else:
+            special[prefix + entry.name] = _special_kind(os.stat(real).st_mode)
 
     def walk(folder: str, prefix: str, chain: frozenset[str]) -> Iterator[tuple[Path, str]]:
         with os.scandir(folder) as found:
@@ -384,28 +408,36 @@ def iter_files(
                 continue
             if entry.is_symlink():
                 if links == "skip":
-                    continue
-                real = os.path.realpath(entry.path)
-                if not os.path.exists(real):
-                    raise XNATDanglingLinkError(field, entry.path, real)
-                if links == "inside" and real != root and not real.startswith(inside):
-                    raise XNATLinkOutsideError(field, entry.path, real)
-                if os.path.isdir(real):
-                    if real in chain:
-                        loops.append(prefix + entry.name)
-                    else:
-                        yield from walk(real, f"{prefix}{entry.name}/", chain | {real})
-                elif os.path.isfile(real):
-                    yield Path(real), prefix + entry.name
+                    unfollowed.append(prefix + entry.name)
+                else:
+                    yield from follow(entry, prefix, chain)
             elif entry.is_dir(follow_symlinks=False):
                 below = chain if links == "skip" else chain | {os.path.realpath(entry.path)}
                 yield from walk(entry.path, f"{prefix}{entry.name}/", below)
             elif entry.is_file(follow_symlinks=False):
                 yield Path(entry.path), prefix + entry.name
+            else:
+                mode = entry.stat(follow_symlinks=False).st_mode
+                special[prefix + entry.name] = _special_kind(mode)
 
     yield from walk(str(directory), "", frozenset({root}))
     if loops:
         warnings.warn(XNATLinkLoopWarning(str(directory), loops), stacklevel=2)
+    if unfollowed or special:
+        warnings.warn(XNATSkippedFilesWarning(str(directory), unfollowed, special), stacklevel=2)
+
+
+def _special_kind(mode: int) -> str:
+    """What a file that is neither a regular file, a folder nor a link is, in words."""
+    for test, kind in (
+        (stat.S_ISFIFO, "FIFO"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+    ):
+        if test(mode):
+            return kind
+    return "special file"
 
 
 _BLOCK = 512

@@ -72,6 +72,7 @@ __all__ = [
     "XNATResponseError",
     "XNATSSLError",
     "XNATServerError",
+    "XNATSkippedFilesWarning",
     "XNATTimeoutError",
     "XNATTokenWarning",
     "XNATTransferError",
@@ -607,6 +608,26 @@ class XNATLinkLoopWarning(UserWarning):
             f"{folder}: {len(links)} symbolic link(s) leading back to a folder they are in "
             f"left out (the files below were sent once): {', '.join(links)}"
         )
+
+
+class XNATSkippedFilesWarning(UserWarning):
+    """A folder walked for an upload, an import or a zip held entries that were left out:
+    :attr:`links`, the symbolic links not followed (a walk that follows none, such as a
+    local zip of a downloaded folder's files), and :attr:`special`, the special files
+    (FIFOs, sockets, devices: reading one would block or never end) with their kind, each
+    by its path relative to :attr:`folder`."""
+
+    def __init__(self, folder: str, links: list[str], special: dict[str, str]) -> None:
+        self.folder = folder
+        self.links = links
+        self.special = special
+        parts = []
+        if links:
+            parts.append(f"{len(links)} symbolic link(s) not followed: {', '.join(links)}")
+        if special:
+            named = ", ".join(f"{path} ({kind})" for path, kind in special.items())
+            parts.append(f"{len(special)} special file(s): {named}")
+        super().__init__(f"{folder}: left out {'; '.join(parts)}")
 
 
 class XNATTokenWarning(UserWarning):

@@ -4,7 +4,10 @@ over plain http to another machine, redirects to another port, session ids in UR
 from __future__ import annotations
 
 import _thread
+import contextlib
+import io
 import os
+import socket
 import threading
 import warnings
 from pathlib import Path
@@ -15,6 +18,7 @@ import pytest
 import xnat_sdk
 from xnat_sdk._http import Origin
 from xnat_sdk._urls import plain_http_off_machine
+from xnat_sdk.archives import write_tar
 from xnat_sdk.auth import Credentials
 from xnat_sdk.connection import _warn_plain_http
 from xnat_sdk.errors import (
@@ -23,6 +27,7 @@ from xnat_sdk.errors import (
     XNATLinkLoopWarning,
     XNATLinkOutsideError,
     XNATPlainHTTPWarning,
+    XNATSkippedFilesWarning,
     XNATTokenWarning,
 )
 from xnat_sdk.services import TokenResult
@@ -221,6 +226,43 @@ def test_a_dangling_link_in_a_folder_to_send_is_refused_before_sending(
         resource.upload_dir(data, method="per_file")
     assert sorted(resource.files.keys()) == ["sub/a.dcm"]
     assert warned[0].message.links == ["sub/up"]  # type: ignore[union-attr]
+
+
+def _special_files(folder: Path) -> socket.socket:
+    """A FIFO ``pipe`` and a listening Unix socket ``sock`` in ``folder`` (close the socket)."""
+    os.mkfifo(folder / "pipe")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(folder / "sock"))
+    return listener
+
+
+def test_links_not_followed_and_special_files_are_named_never_left_out_silently(
+    session: XNATSession, seeded: Seeded, tmp_path: Path
+) -> None:
+    """A FIFO or a socket in a folder to send was left out without a word, and so was every
+    link a walk that follows none met (a local tar or zip of a folder): the walk's end
+    warns XNATSkippedFilesWarning naming each, with its kind."""
+    data = tmp_path / "special"
+    (data / "sub").mkdir(parents=True)
+    (data / "a.txt").write_bytes(b"a")
+    (data / "sub" / "b.txt").write_bytes(b"b")
+    (data / "alias.txt").symlink_to("a.txt")
+    with contextlib.closing(_special_files(data / "sub")):
+        resource = session.experiments[seeded.sessions["E1"]].resources.create("SPECIAL")
+        with pytest.warns(XNATSkippedFilesWarning) as warned:
+            resource.upload_dir(data, method="per_file")
+        assert sorted(resource.files.keys()) == ["a.txt", "alias.txt", "sub/b.txt"]
+        told = [w.message for w in warned if isinstance(w.message, XNATSkippedFilesWarning)]
+        assert [(m.links, m.special) for m in told] == [
+            ([], {"sub/pipe": "FIFO", "sub/sock": "socket"})
+        ]
+        assert "sub/pipe (FIFO), sub/sock (socket)" in str(told[0])
+        with pytest.warns(XNATSkippedFilesWarning) as warned:  # a local tar follows no link
+            write_tar(data, io.BytesIO(), gzip=False)
+        unfollowed = warned[0].message
+        assert isinstance(unfollowed, XNATSkippedFilesWarning)
+        assert unfollowed.links == ["alias.txt"] and len(unfollowed.special) == 2
+        assert "1 symbolic link(s) not followed: alias.txt" in str(unfollowed)
 
 
 def _interrupt_soon(seconds: float) -> threading.Timer:
