@@ -336,19 +336,33 @@ class XNATLinkOutsideError(XNATLocalPathError):
     (a link to ``~/.ssh/id_rsa`` would send that file): refused before anything is sent.
     ``path`` is the link, ``target`` where it leads; ``follow_symlinks=True`` (``xnat-sdk
     upload|import --follow-symlinks``) sends what links point to wherever it is. Links
-    that stay inside the folder are followed either way."""
+    that stay inside the folder are followed either way. ``checked``: the path was found
+    leading outside when its file was read, after the walk had checked it (a folder on the
+    path replaced by such a link since): that file is not read; files read before it may
+    have been sent."""
 
-    def __init__(self, field: str, path: str, target: str) -> None:
+    def __init__(self, field: str, path: str, target: str, *, checked: bool = False) -> None:
         super().__init__(
             field,
             path,
-            f"a link leading outside the folder, to {target}: not sent (nothing was); "
+            f"replaced, after the folder was checked, by a way leading outside the folder, "
+            f"to {target}: not read"
+            if checked
+            else f"a link leading outside the folder, to {target}: not sent (nothing was); "
             "give follow_symlinks=True to send what links point to",
         )
         self.target = target
+        self.checked = checked
 
-    def __reduce__(self) -> tuple[type[XNATLinkOutsideError], tuple[str, str, str]]:  # type: ignore[override]
-        return (type(self), (self.field, self.path, self.target))
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_link_outside, (type(self), self.field, self.path, self.target, self.checked))
+
+
+def _link_outside(
+    cls: type[XNATLinkOutsideError], field: str, path: str, target: str, checked: bool
+) -> XNATLinkOutsideError:
+    """An unpickled :class:`XNATLinkOutsideError` (``checked`` is a keyword)."""
+    return cls(field, path, target, checked=checked)
 
 
 class XNATDanglingLinkError(XNATLocalPathError):
