@@ -517,7 +517,7 @@ def test_a_protected_primary_project_is_not_taken_as_readable_and_shares_cost_on
             url = f"{server.url}/data/projects/{closed}/experiments/SESS{n}/projects/{open_}"
             assert admin.put(url, params={"label": f"SESS{n}_O"}).status_code == 200
     with xnat_sdk.connect(server.url, user=login, password="pw") as session:
-        assert closed in session.projects.keys()  # listed: its description is open
+        assert closed in set(session.projects.keys())  # listed: its description is open
         recorder = RequestLog()
         session.interface.hooks["response"].append(recorder)
         query = session.query(MrSessionData).where(lambda s: col(s.project) == closed)
