@@ -227,3 +227,19 @@ def test_an_unusable_answer_hides_the_cookies_of_the_request_and_of_the_answer(
         response = caught.value.response  # type: ignore[attr-defined]
         cookies = response.request.headers["Cookie"]
         assert cookies.startswith("JSESSIONID=***") and "=***" in cookies.partition(";")[2]
+
+
+def test_a_broken_off_request_keeps_no_session_cookie_in_its_chain(server: LocalXNAT) -> None:
+    """requests' ConnectionError carries the prepared request (its ``Cookie`` header: the
+    session id) as the cause of the SDK's XNATConnectionError: hidden there too."""
+    with xnat_sdk.connect(server.url, user="admin", password="admin", retries=0) as own:
+        sent = own.interface.cookies.get("JSESSIONID")
+        assert sent
+        server.faults.drop_answer_next(prefix="/data/projects")
+        with pytest.raises(XNATConnectionError) as caught:
+            own.get("/data/projects", format="json")
+        cause = caught.value.__cause__
+        assert cause is not None and getattr(cause, "request", None) is not None
+        assert cause.request.headers["Cookie"].startswith("JSESSIONID=***")  # type: ignore[attr-defined]
+        assert sent not in repr(cause.request.headers)  # type: ignore[attr-defined]
+        assert own.get("/data/projects", format="json").ok  # the session goes on
