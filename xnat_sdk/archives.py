@@ -415,6 +415,8 @@ def walk_files(
     kept = root if links == "inside" else None
 
     def found(path: str, rel: str, seen: os.stat_result) -> WalkedFile:
+        if not seen.st_ino:  # a Windows scandir entry's stat has none: the file's own has
+            seen = os.stat(path, follow_symlinks=False)
         identity = (seen.st_dev, seen.st_ino)
         return WalkedFile(Path(path), rel, identity, seen.st_size, kept, field)
 
@@ -483,12 +485,14 @@ def open_walked(file: WalkedFile) -> IO[bytes]:
     try:
         fd = os.open(file.path, _OPEN_FLAGS)
     except OSError as exc:
-        if exc.errno == errno.ELOOP:  # O_NOFOLLOW met a link where the file was
+        if exc.errno in (errno.ELOOP, errno.EMLINK):  # O_NOFOLLOW met a link (BSD: EMLINK)
             raise _replaced(file) from exc
         raise _unreadable(file.path, exc) from exc
     try:
         opened = os.fstat(fd)
-        if not stat.S_ISREG(opened.st_mode) or (opened.st_dev, opened.st_ino) != file.identity:
+        known = file.identity[1] != 0  # a file system without inode numbers: not compared
+        same = not known or (opened.st_dev, opened.st_ino) == file.identity
+        if not stat.S_ISREG(opened.st_mode) or not same:
             raise _replaced(file)
         if getattr(os, "O_NONBLOCK", 0):
             os.set_blocking(fd, True)

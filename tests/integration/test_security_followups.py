@@ -348,6 +348,18 @@ def test_a_file_replaced_after_the_walk_is_refused_when_links_are_followed(
         resource.upload_dir(data, method="tgz_file", follow_symlinks=True)
     assert caught.value.errno == errno.ESTALE and caught.value.path == str(data / "a.txt")
     assert resource.files.keys() == []
+    monkeypatch.undo()
+
+    def fifo() -> None:  # opened as it was, a FIFO would block the read for ever
+        (data / "a.txt").unlink()
+        os.mkfifo(data / "a.txt")
+
+    (data / "a.txt").unlink()
+    (data / "a.txt").write_bytes(b"a")
+    _swap_after_walk(monkeypatch, fifo)
+    with pytest.raises(XNATLocalFileError, match="another file is there"):
+        resource.upload_dir(data, method="per_file")
+    assert resource.files.keys() == []
 
 
 def _interrupt_soon(seconds: float) -> threading.Timer:
