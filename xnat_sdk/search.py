@@ -51,7 +51,7 @@ from xnat_sdk._objects.core import XNATObject
 from xnat_sdk._objects.navigation import ExperimentBase, ProjectBase, ScanBase, SubjectBase
 from xnat_sdk._objects.registry import class_for
 from xnat_sdk._urls import quote_segment
-from xnat_sdk.errors import XNATValidationError, XNATValueError
+from xnat_sdk.errors import XNATResponseError, XNATValidationError, XNATValueError
 from xnat_sdk.fields import FieldSpec, class_fields, encode_value, validate_label
 from xnat_sdk.tables import Row, RowValue, Table
 
@@ -722,7 +722,8 @@ class Query(Generic[M]):
         their primary project's, does not tell): one listing of each such project
         (``/data/projects/{P}/subjects`` or ``.../experiments``, ``ID`` and ``label``, the
         share's label for a shared one), instead of each object's document read when its
-        label is. An object a listing leaves out (an image assessor) reads its document."""
+        label is. An object a listing leaves out (an image assessor), or all of a listing
+        the server refuses, reads its document."""
         cls = self._cls
         if not issubclass(cls, SubjectBase | ExperimentBase) or "key_project" not in where:
             return {}
@@ -734,14 +735,18 @@ class Query(Generic[M]):
         kind = "subjects" if issubclass(cls, SubjectBase) else "experiments"
         labels: dict[tuple[str, str], str] = {}
         for home, idents in wanted.items():
-            listing = answer_of(
-                self._session.get(
-                    f"/data/projects/{quote_segment(home)}/{kind}",
-                    format="json",
-                    query={"columns": "ID,label"},
+            try:
+                listing = answer_of(
+                    self._session.get(
+                        f"/data/projects/{quote_segment(home)}/{kind}",
+                        format="json",
+                        query={"columns": "ID,label"},
+                    )
                 )
-            )
-            for found in listing.rows():
+                rows = listing.rows()
+            except XNATResponseError:  # a listing refused: each label read from its document
+                continue
+            for found in rows:
                 ident, label = str(found.get("ID") or ""), str(found.get("label") or "")
                 if ident in idents and label:
                     labels[(home, ident)] = label
