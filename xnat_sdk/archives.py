@@ -9,6 +9,9 @@
   two entries of one key are refused before anything is written.
 * :func:`write_tar`: a tar (optionally gzipped) of a folder's regular files, for
   ``resource.upload_dir``.
+* :func:`walk_files` / :func:`iter_files`: a folder's regular files (links checked, what is
+  left out warned of); :func:`open_walked` reads one only if it still is the file the walk
+  saw (:func:`add_to_zip` writes one into a zip that way).
 * :func:`temp_name` / :func:`temp_owner` / :func:`temp_beside` / :func:`sweep_leftovers`:
   the temporary names of the SDK's partial files and staging folders (they carry the host
   and process, so the next transfer into a folder removes what a killed process left
