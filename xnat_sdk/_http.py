@@ -45,7 +45,14 @@ import urllib3.exceptions
 
 from xnat_sdk import __version__
 from xnat_sdk._record import FrozenRecord
-from xnat_sdk._urls import redact_text, redact_url, without_session_id
+from xnat_sdk._urls import (
+    redact_exchange,
+    redact_header,
+    redact_headers_in_place,
+    redact_text,
+    redact_url,
+    without_session_id,
+)
 from xnat_sdk.errors import (
     XNATConnectionError,
     XNATRedirectError,
@@ -351,16 +358,18 @@ def _retry_after(response: requests.Response) -> float | None:
     return max(when.timestamp() - time.time(), 0.0)
 
 
-def scrub(exc: BaseException) -> None:
-    """Drop what an exception chain of a credentialed request may hold of the credentials:
-    the ``Authorization`` header of requests' prepared request, and the local variables of
-    the (finished) frames of the chained exceptions."""
+def scrub(exc: BaseException, *, frames: bool = True) -> None:
+    """Drop what an exception chain of a request may hold of the credentials and the
+    session: the ``Authorization`` and ``Cookie`` headers of requests' prepared request, the
+    cookies of a response it carries (``_urls.redact_exchange``), and (``frames``) the local
+    variables of the (finished) frames of the chained exceptions."""
     for item in _chain(exc):
         request = getattr(item, "request", None)
-        headers: Any = getattr(request, "headers", None)
-        if headers is not None and "Authorization" in headers:
-            headers["Authorization"] = "<redacted>"
-        if item is not exc and item.__traceback__ is not None:
+        redact_headers_in_place(getattr(request, "headers", None))
+        response = getattr(item, "response", None)
+        if response is not None:
+            redact_exchange(response)
+        if frames and item is not exc and item.__traceback__ is not None:
             traceback.clear_frames(item.__traceback__)
 
 
@@ -656,15 +665,13 @@ class Transport:
             )
         except requests.exceptions.SSLError as exc:
             redact_messages(exc)
-            if auth is not None:
-                scrub(exc)
+            scrub(exc, frames=auth is not None)
             raise XNATSSLError(
                 f"{call.method} {redact_url(call.url)}: TLS failure: {_reason(exc)}"
             ) from exc
         except requests.exceptions.RequestException as exc:
             redact_messages(exc)
-            if auth is not None:
-                scrub(exc)
+            scrub(exc, frames=auth is not None)
             never = _never_connected(exc)
             retry = not isinstance(exc, requests.exceptions.ReadTimeout) and (
                 never or _replayable(call)
@@ -673,8 +680,9 @@ class Transport:
                 call.resent = call.resent or not never
                 return None
             raise self._failure(call.method, call.url, exc, timeout, never) from exc
-        if auth is not None and "Authorization" in response.request.headers:
-            response.request.headers["Authorization"] = "<redacted>"
+        sent = response.request.headers
+        if auth is not None and "Authorization" in sent:
+            sent["Authorization"] = redact_header("Authorization", sent["Authorization"])
         if self.logger.isEnabledFor(logging.DEBUG):
             self.logger.debug(
                 "%s %s -> %d (%.1f ms)",

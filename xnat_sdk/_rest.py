@@ -277,7 +277,6 @@ class RestCore:
             )
         if response.status_code not in accepted:
             text = error_text(response)
-            _hide_cookies(response)  # the error keeps the response: no session in it
             raise error_for_response(method, redact_url(url), response.status_code, text, response)
         if (
             format in ("json", "xml")
@@ -307,17 +306,3 @@ class RestCore:
             if token:
                 self.jsession = token
             self._logins += 1
-
-
-def _hide_cookies(response: requests.Response) -> None:
-    """Replace the ``Cookie`` header (the server session) of the requests that led to
-    ``response`` by ``<redacted>``: an error keeps its response, which may be printed,
-    logged or pickled (as ``Authorization`` is replaced once a request is sent)."""
-    for answer in (*response.history, response):
-        request = answer.request
-        if request is None:
-            continue
-        if "Cookie" in request.headers:
-            request.headers["Cookie"] = "<redacted>"
-        if getattr(request, "_cookies", None) is not None:
-            request._cookies = None  # type: ignore[attr-defined]  # the jar's copy it was sent with

@@ -15,7 +15,10 @@ __all__ = [
     "is_loopback_host",
     "plain_http_off_machine",
     "quote_segment",
+    "redact_exchange",
+    "redact_header",
     "redact_headers",
+    "redact_headers_in_place",
     "redact_text",
     "redact_url",
     "scan_of_file_uri",
@@ -110,22 +113,76 @@ joins two of them (a value may be quoted, commas inside; attributes follow a ``;
 comma of an ``Expires`` date is followed by a day number and a space, never by
 ``name=``)."""
 
-_SECRET_HEADERS = frozenset({"set-cookie", "set-cookie2", "cookie"})
+_SENT_COOKIE = r"(^|;)(\s*[^=;\s]+=)[^;]*"
+"""A cookie's ``name=value`` in a request's ``Cookie`` header (pairs joined by ``;``)."""
+
+_SET_COOKIES = frozenset({"set-cookie", "set-cookie2"})
 _HIDDEN_HEADERS = frozenset({"authorization", "proxy-authorization"})
 
 
+def redact_header(name: str, value: str) -> str:
+    """``value`` of the header ``name`` fit to print: every cookie's value (``Set-Cookie:
+    JSESSIONID=***; Path=/``, ``Cookie: JSESSIONID=***; b=***``: names and attributes
+    kept) and the whole of ``Authorization`` replaced by ``***``; other headers as they
+    are."""
+    lowered = name.lower()
+    if lowered in _HIDDEN_HEADERS:
+        return "***"
+    if lowered in _SET_COOKIES:
+        return re.sub(_COOKIE_VALUE, r"\1\2***", value)
+    if lowered == "cookie":
+        return re.sub(_SENT_COOKIE, r"\1\2***", value)
+    return value
+
+
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """``headers`` fit to print: the value of every cookie (``Set-Cookie: JSESSIONID=***;
-    Path=/``, names and attributes kept) and of ``Authorization`` replaced by ``***``."""
-    shown: dict[str, str] = {}
-    for name, value in headers.items():
-        lowered = name.lower()
-        if lowered in _HIDDEN_HEADERS:
-            value = "***"
-        elif lowered in _SECRET_HEADERS:
-            value = re.sub(_COOKIE_VALUE, r"\1\2***", value)
-        shown[name] = value
-    return shown
+    """``headers`` fit to print (each value by :func:`redact_header`)."""
+    return {name: redact_header(name, value) for name, value in headers.items()}
+
+
+def _secret_header(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in _HIDDEN_HEADERS or lowered in _SET_COOKIES or lowered == "cookie"
+
+
+def redact_headers_in_place(headers: Any) -> None:
+    """Apply :func:`redact_header` inside ``headers``: a requests ``CaseInsensitiveDict``,
+    a urllib3 ``HTTPHeaderDict`` or an ``http.client`` message (each value of a header
+    sent more than once); None is left alone."""
+    if headers is None:
+        return
+    names = {name.lower(): name for name in list(headers.keys()) if _secret_header(name)}
+    for name in names.values():
+        many = getattr(headers, "getlist", None) or getattr(headers, "get_all", None)
+        values = list(many(name) or ()) if many is not None else [headers[name]]
+        del headers[name]
+        add = getattr(headers, "add", None)  # HTTPHeaderDict keeps every value by add
+        for value in values:
+            if add is not None:
+                add(name, redact_header(name, value))
+            else:  # a message's item assignment appends; a dict's keeps one value
+                headers[name] = redact_header(name, value)
+
+
+def redact_exchange(response: Any) -> None:
+    """Hide, inside a requests ``response`` an error keeps (it may be printed, logged or
+    inspected), the secrets of the answers and of the requests that led to it (each of
+    ``response.history`` too): the cookies a ``Set-Cookie`` header set (the server
+    session), in the parsed headers, urllib3's and ``http.client``'s copies and the
+    answer's cookie jar, and a request's ``Cookie`` and ``Authorization`` headers. The
+    session's own cookie jar took its cookies before: it keeps working."""
+    for answer in (*getattr(response, "history", ()), response):
+        redact_headers_in_place(getattr(answer, "headers", None))
+        raw = getattr(answer, "raw", None)
+        redact_headers_in_place(getattr(raw, "headers", None))
+        redact_headers_in_place(getattr(getattr(raw, "_original_response", None), "msg", None))
+        jar = getattr(answer, "cookies", None)
+        if jar is not None and hasattr(jar, "clear"):
+            jar.clear()
+        request: Any = getattr(answer, "request", None)
+        redact_headers_in_place(getattr(request, "headers", None))
+        if getattr(request, "_cookies", None) is not None:
+            request._cookies = None  # the jar's copy the request was sent with
 
 
 def is_loopback_host(host: str) -> bool:

@@ -9,6 +9,9 @@
   two entries of one key are refused before anything is written.
 * :func:`write_tar`: a tar (optionally gzipped) of a folder's regular files, for
   ``resource.upload_dir``.
+* :func:`walk_files` / :func:`iter_files`: a folder's regular files (links checked, what is
+  left out warned of); :func:`open_walked` reads one only if it still is the file the walk
+  saw (:func:`add_to_zip` writes one into a zip that way).
 * :func:`temp_name` / :func:`temp_owner` / :func:`temp_beside` / :func:`sweep_leftovers`:
   the temporary names of the SDK's partial files and staging folders (they carry the host
   and process, so the next transfer into a folder removes what a killed process left
@@ -22,6 +25,8 @@ The zip reader that unpacks a server's zip while it streams in (``ChunkReader``,
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import errno
 import functools
 import hashlib
 import os
@@ -45,17 +50,21 @@ from xnat_sdk.errors import (
     XNATLinkLoopWarning,
     XNATLinkOutsideError,
     XNATLocalFileError,
+    XNATSkippedFilesWarning,
     XNATUnsafeArchiveError,
 )
 
 __all__ = [
     "SDK_FILES",
     "Links",
+    "WalkedFile",
+    "add_to_zip",
     "case_key",
     "check_tar",
     "check_zip",
     "extract_zip",
     "iter_files",
+    "open_walked",
     "safe_join",
     "safe_member_path",
     "safe_relative",
@@ -64,6 +73,7 @@ __all__ = [
     "temp_name",
     "temp_owner",
     "temp_stem",
+    "walk_files",
     "write_tar",
 ]
 
@@ -357,10 +367,37 @@ those resolving inside the folder and refuse the others (``inside``: what an upl
 follow every one (``all``: the user's ``follow_symlinks=True``)."""
 
 
+@dataclasses.dataclass(frozen=True)
+class WalkedFile:
+    """A regular file a folder's walk (:func:`walk_files`) found: where it is read
+    (``path``: for a followed link the file it resolves to), its POSIX path in the folder
+    (``rel``), what the walk saw there (``identity``: device and inode; ``size``) and, when
+    only links inside the folder are followed, the folder's real path (``inside``).
+    :func:`open_walked` reads it, refusing another file found there by then."""
+
+    path: Path
+    rel: str
+    identity: tuple[int, int]
+    size: int
+    inside: str | None = None
+    field: str = "directory"
+
+
 def iter_files(
     directory: Path, *, links: Links = "skip", field: str = "directory"
 ) -> Iterator[tuple[Path, str]]:
-    """Regular files below ``directory`` with their POSIX relative paths, sorted; the
+    """Regular files below ``directory`` with their POSIX relative paths, sorted: the
+    ``(path, rel)`` of each of :func:`walk_files` (see there). Read a file through
+    :func:`open_walked` (of :func:`walk_files`'s item) where a swap between the walk and
+    the read matters."""
+    for found in walk_files(directory, links=links, field=field):
+        yield found.path, found.rel
+
+
+def walk_files(
+    directory: Path, *, links: Links = "skip", field: str = "directory"
+) -> Iterator[WalkedFile]:
+    """Regular files below ``directory`` (:class:`WalkedFile`), sorted by path; the
     temporary files and staging folders of transfers (partial files) and the SDK's own
     files (:data:`SDK_FILES`) are left out. ``links`` (see :data:`Links`): a followed link
     gives the file it resolves to (read there, so a link changed afterwards cannot redirect
@@ -369,14 +406,43 @@ def iter_files(
     is left out, and the walk's end warns :class:`~xnat_sdk.errors.XNATLinkLoopWarning`
     naming every such link. With ``inside``, a link resolving outside ``directory`` raises
     :class:`~xnat_sdk.errors.XNATLinkOutsideError` (``field`` names the argument) when the
-    walk meets it: collect the walk before sending anything."""
+    walk meets it: collect the walk before sending anything. Links not followed (``skip``)
+    and special files (FIFOs, sockets, devices: their bytes are no file's), are left out
+    and the walk's end warns :class:`~xnat_sdk.errors.XNATSkippedFilesWarning` naming
+    each."""
     root = os.path.realpath(directory)
     inside = root.rstrip(os.sep) + os.sep
     loops: list[str] = []
+    unfollowed: list[str] = []
+    special: dict[str, str] = {}
+    kept = root if links == "inside" else None
 
-    def walk(folder: str, prefix: str, chain: frozenset[str]) -> Iterator[tuple[Path, str]]:
-        with os.scandir(folder) as found:
-            entries = sorted(found, key=lambda e: e.name)
+    def found(path: str, rel: str, seen: os.stat_result) -> WalkedFile:
+        if not seen.st_ino:  # a Windows scandir entry's stat has none: the file's own has
+            seen = os.stat(path, follow_symlinks=False)
+        identity = (seen.st_dev, seen.st_ino)
+        return WalkedFile(Path(path), rel, identity, seen.st_size, kept, field)
+
+    def follow(entry: os.DirEntry[str], prefix: str, chain: frozenset[str]) -> Iterator[WalkedFile]:
+        real = os.path.realpath(entry.path)
+        if not os.path.exists(real):
+            raise XNATDanglingLinkError(field, entry.path, real)
+        if links == "inside" and real != root and not real.startswith(inside):
+            raise XNATLinkOutsideError(field, entry.path, real)
+        seen = os.stat(real)
+        if stat.S_ISDIR(seen.st_mode):
+            if real in chain:
+                loops.append(prefix + entry.name)
+            else:
+                yield from walk(real, f"{prefix}{entry.name}/", chain | {real})
+        elif stat.S_ISREG(seen.st_mode):
+            yield found(real, prefix + entry.name, seen)
+        else:
+            special[prefix + entry.name] = _special_kind(seen.st_mode)
+
+    def walk(folder: str, prefix: str, chain: frozenset[str]) -> Iterator[WalkedFile]:
+        with os.scandir(folder) as entries_found:
+            entries = sorted(entries_found, key=lambda e: e.name)
         for entry in entries:
             if entry.name[0] == "." and (
                 temp_owner(entry.name) is not None or entry.name in SDK_FILES
@@ -384,28 +450,105 @@ def iter_files(
                 continue
             if entry.is_symlink():
                 if links == "skip":
-                    continue
-                real = os.path.realpath(entry.path)
-                if not os.path.exists(real):
-                    raise XNATDanglingLinkError(field, entry.path, real)
-                if links == "inside" and real != root and not real.startswith(inside):
-                    raise XNATLinkOutsideError(field, entry.path, real)
-                if os.path.isdir(real):
-                    if real in chain:
-                        loops.append(prefix + entry.name)
-                    else:
-                        yield from walk(real, f"{prefix}{entry.name}/", chain | {real})
-                elif os.path.isfile(real):
-                    yield Path(real), prefix + entry.name
+                    unfollowed.append(prefix + entry.name)
+                else:
+                    yield from follow(entry, prefix, chain)
             elif entry.is_dir(follow_symlinks=False):
                 below = chain if links == "skip" else chain | {os.path.realpath(entry.path)}
                 yield from walk(entry.path, f"{prefix}{entry.name}/", below)
-            elif entry.is_file(follow_symlinks=False):
-                yield Path(entry.path), prefix + entry.name
+            else:
+                seen = entry.stat(follow_symlinks=False)
+                if stat.S_ISREG(seen.st_mode):
+                    yield found(entry.path, prefix + entry.name, seen)
+                else:
+                    special[prefix + entry.name] = _special_kind(seen.st_mode)
 
     yield from walk(str(directory), "", frozenset({root}))
     if loops:
         warnings.warn(XNATLinkLoopWarning(str(directory), loops), stacklevel=2)
+    if unfollowed or special:
+        warnings.warn(XNATSkippedFilesWarning(str(directory), unfollowed, special), stacklevel=2)
+
+
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_BINARY", 0)
+    | getattr(os, "O_NOFOLLOW", 0)  # the file itself replaced by a link: not followed
+    | getattr(os, "O_NONBLOCK", 0)  # ... by a FIFO: not waited on
+)
+
+
+def open_walked(file: WalkedFile) -> IO[bytes]:
+    """``file`` open for reading, if it still is the file the walk saw there (same device
+    and inode, a regular file, not a link): a folder on its path replaced between the walk
+    and the read (by a link to elsewhere) would read another file. Raises
+    :class:`~xnat_sdk.errors.XNATLinkOutsideError` when the path now leads outside a folder
+    whose links must stay inside it, else :class:`~xnat_sdk.errors.XNATLocalFileError`;
+    nothing of the other file is read."""
+    try:
+        fd = os.open(file.path, _OPEN_FLAGS)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EMLINK):  # O_NOFOLLOW met a link (BSD: EMLINK)
+            raise _replaced(file) from exc
+        raise _unreadable(file.path, exc) from exc
+    try:
+        opened = os.fstat(fd)
+        known = file.identity[1] != 0  # a file system without inode numbers: not compared
+        same = not known or (opened.st_dev, opened.st_ino) == file.identity
+        if not stat.S_ISREG(opened.st_mode) or not same:
+            raise _replaced(file)
+        if getattr(os, "O_NONBLOCK", 0):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _replaced(file: WalkedFile) -> XNATLocalFileError:
+    """The error of a file found replaced at its path after the walk."""
+    real = os.path.realpath(file.path)
+    root = file.inside
+    if root is not None and real != root and not real.startswith(root.rstrip(os.sep) + os.sep):
+        return XNATLinkOutsideError(file.field, str(file.path), real, checked=True)
+    return XNATLocalFileError(
+        str(file.path),
+        "another file is there than when the folder was walked (it, or a folder on its "
+        "path, was replaced since): not read",
+        errno.ESTALE,
+    )
+
+
+def add_to_zip(archive: zipfile.ZipFile, file: WalkedFile) -> None:
+    """Write ``file`` into ``archive`` as ``file.rel`` (read by :func:`open_walked`; its
+    time, mode and size from the opened file)."""
+    with open_walked(file) as source:
+        seen = os.fstat(source.fileno())
+        when = time.localtime(max(seen.st_mtime, _ZIP_EPOCH))[:6]
+        info = zipfile.ZipInfo(file.rel, date_time=when)
+        info.external_attr = (seen.st_mode & 0xFFFF) << 16
+        info.compress_type = archive.compression
+        info.file_size = seen.st_size
+        with archive.open(info, "w") as target:
+            shutil.copyfileobj(source, target, CHUNK)
+
+
+_ZIP_EPOCH = 315532800 + 86400
+"""1980-01-02 (UTC): a zip entry's time cannot be earlier than 1980 (a day's margin for
+the local time zone)."""
+
+
+def _special_kind(mode: int) -> str:
+    """What a file that is neither a regular file, a folder nor a link is, in words."""
+    for test, kind in (
+        (stat.S_ISFIFO, "FIFO"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+    ):
+        if test(mode):
+            return kind
+    return "special file"
 
 
 _BLOCK = 512
@@ -436,16 +579,16 @@ def _ustar_header(rel: bytes, size: int, mtime: int, mode: int) -> bytes | None:
     return head[:148] + b"%06o\0 " % checksum + head[156:]
 
 
-def _looks_compressible(files: list[tuple[Path, str]]) -> bool:
+def _looks_compressible(files: list[WalkedFile]) -> bool:
     """Whether a sample of the files (up to 256 KiB from a few spread over the list)
     shrinks by at least 5% with fast deflate; already compressed or random data does not."""
     if not files:
         return True
     step = max(1, len(files) // 8)
     sample = bytearray()
-    for path, _ in files[::step][:8]:
+    for file in files[::step][:8]:
         try:
-            with open(path, "rb") as handle:
+            with open_walked(file) as handle:
                 sample += handle.read(_SAMPLE // 8)
         except OSError:
             continue
@@ -455,9 +598,7 @@ def _looks_compressible(files: list[tuple[Path, str]]) -> bool:
 
 
 def _unreadable(path: Path, exc: OSError) -> XNATLocalFileError:
-    return XNATLocalFileError(
-        str(path), f"reading it for the archive failed ({exc.strerror or exc})", exc.errno
-    )
+    return XNATLocalFileError(str(path), f"reading it failed ({exc.strerror or exc})", exc.errno)
 
 
 def write_tar(
@@ -476,7 +617,7 @@ def write_tar(
     stored deflate blocks, still a valid gzip -- when the data does not compress, e.g.
     compressed images, where deflating only costs time).
     """
-    files = list(iter_files(directory, links=links))
+    files = list(walk_files(directory, links=links))
     level = compresslevel
     if gzip and level is None:
         level = 1 if _looks_compressible(files) else 0
@@ -501,12 +642,9 @@ def write_tar(
             pending = 0
             fileobj.write(packer.compress(data) if packer is not None else data)
 
-    for path, rel in files:
-        try:
-            handle = open(path, "rb")  # noqa: SIM115 (closed by the with below)
-        except OSError as exc:
-            raise _unreadable(path, exc) from exc
-        with handle:
+    for file in files:
+        path, rel = file.path, file.rel
+        with open_walked(file) as handle:
             st = os.fstat(handle.fileno())
             size = st.st_size
             mode = stat.S_IMODE(st.st_mode)

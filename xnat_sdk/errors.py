@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from xnat_sdk._urls import redact_text
+from xnat_sdk._urls import redact_exchange, redact_text
 
 if TYPE_CHECKING:
     import requests
@@ -72,6 +72,7 @@ __all__ = [
     "XNATResponseError",
     "XNATSSLError",
     "XNATServerError",
+    "XNATSkippedFilesWarning",
     "XNATTimeoutError",
     "XNATTokenWarning",
     "XNATTransferError",
@@ -335,19 +336,33 @@ class XNATLinkOutsideError(XNATLocalPathError):
     (a link to ``~/.ssh/id_rsa`` would send that file): refused before anything is sent.
     ``path`` is the link, ``target`` where it leads; ``follow_symlinks=True`` (``xnat-sdk
     upload|import --follow-symlinks``) sends what links point to wherever it is. Links
-    that stay inside the folder are followed either way."""
+    that stay inside the folder are followed either way. ``checked``: the path was found
+    leading outside when its file was read, after the walk had checked it (a folder on the
+    path replaced by such a link since): that file is not read; files read before it may
+    have been sent."""
 
-    def __init__(self, field: str, path: str, target: str) -> None:
+    def __init__(self, field: str, path: str, target: str, *, checked: bool = False) -> None:
         super().__init__(
             field,
             path,
-            f"a link leading outside the folder, to {target}: not sent (nothing was); "
+            f"replaced, after the folder was checked, by a way leading outside the folder, "
+            f"to {target}: not read"
+            if checked
+            else f"a link leading outside the folder, to {target}: not sent (nothing was); "
             "give follow_symlinks=True to send what links point to",
         )
         self.target = target
+        self.checked = checked
 
-    def __reduce__(self) -> tuple[type[XNATLinkOutsideError], tuple[str, str, str]]:  # type: ignore[override]
-        return (type(self), (self.field, self.path, self.target))
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_link_outside, (type(self), self.field, self.path, self.target, self.checked))
+
+
+def _link_outside(
+    cls: type[XNATLinkOutsideError], field: str, path: str, target: str, checked: bool
+) -> XNATLinkOutsideError:
+    """An unpickled :class:`XNATLinkOutsideError` (``checked`` is a keyword)."""
+    return cls(field, path, target, checked=checked)
 
 
 class XNATDanglingLinkError(XNATLocalPathError):
@@ -438,7 +453,10 @@ class XNATResponseError(XNATValueError):
 
     ``message`` keeps the whole message (the server's, uncut); ``str(exc)`` shows at most
     :data:`MESSAGE_LIMIT` characters of it, then how many were left out, then the
-    :attr:`hint` the SDK adds, if any. ``response`` is the response, when there was one.
+    :attr:`hint` the SDK adds, if any. ``response`` is the response, when there was one,
+    its secrets hidden (``_urls.redact_exchange``: the values of the cookies it set and of
+    the ``Cookie`` and ``Authorization`` headers sent, ``***``): an error gets printed,
+    logged and inspected.
     """
 
     def __init__(
@@ -454,6 +472,8 @@ class XNATResponseError(XNATValueError):
         self.url = url
         self.status = status
         self.message = message
+        if response is not None:
+            redact_exchange(response)
         self.response = response
         self.hint = hint
         """What the SDK knows of the failure's likely cause (shown whole after the message)."""
@@ -602,6 +622,26 @@ class XNATLinkLoopWarning(UserWarning):
             f"{folder}: {len(links)} symbolic link(s) leading back to a folder they are in "
             f"left out (the files below were sent once): {', '.join(links)}"
         )
+
+
+class XNATSkippedFilesWarning(UserWarning):
+    """A folder walked for an upload, an import or a zip held entries that were left out:
+    :attr:`links`, the symbolic links not followed (a walk that follows none, such as a
+    local zip of a downloaded folder's files), and :attr:`special`, the special files
+    (FIFOs, sockets, devices: reading one would block or never end) with their kind, each
+    by its path relative to :attr:`folder`."""
+
+    def __init__(self, folder: str, links: list[str], special: dict[str, str]) -> None:
+        self.folder = folder
+        self.links = links
+        self.special = special
+        parts = []
+        if links:
+            parts.append(f"{len(links)} symbolic link(s) not followed: {', '.join(links)}")
+        if special:
+            named = ", ".join(f"{path} ({kind})" for path, kind in special.items())
+            parts.append(f"{len(special)} special file(s): {named}")
+        super().__init__(f"{folder}: left out {'; '.join(parts)}")
 
 
 class XNATTokenWarning(UserWarning):

@@ -50,7 +50,8 @@ from xnat_sdk._answers import answer_of
 from xnat_sdk._objects.core import XNATObject
 from xnat_sdk._objects.navigation import ExperimentBase, ProjectBase, ScanBase, SubjectBase
 from xnat_sdk._objects.registry import class_for
-from xnat_sdk.errors import XNATValidationError, XNATValueError
+from xnat_sdk._urls import quote_segment
+from xnat_sdk.errors import XNATResponseError, XNATValidationError, XNATValueError
 from xnat_sdk.fields import FieldSpec, class_fields, encode_value, validate_label
 from xnat_sdk.tables import Row, RowValue, Table
 
@@ -71,6 +72,7 @@ __all__ = [
     "and_",
     "col",
     "or_",
+    "readable_projects",
 ]
 
 M = TypeVar("M", bound="XNATObject")
@@ -694,12 +696,11 @@ class Query(Generic[M]):
         A subject or experiment shared from a project the user cannot read into one they
         can (a search answers it once, under its primary project) is bound under the
         latter, where they open it, with its label there: XNAT's ``PROJECTS`` field (its
-        projects, asked with the search) names the candidates, and :attr:`XNATSession.
-        projects <xnat_sdk.session.XNATSession.projects>` (one request, cached) those the
-        user reads, asked only when no unshared row of the result shows the primary project
-        readable. Within :meth:`in_project`, every shared one is bound under its project,
-        if the user reads it (else as without it: a reader of another project it is shared
-        into finds it, to be opened there)."""
+        projects, asked with the search) names the candidates, and :func:`readable_projects`
+        (one request, cached) those whose data the user reads, asked only when no unshared
+        row of the result shows the primary project readable. Within :meth:`in_project`,
+        every shared one is bound under its project, if the user reads it (else as without
+        it: a reader of another project it is shared into finds it, to be opened there)."""
         keys = self._object_keys()
         asked = {**keys, **self._listed_fields()}
         home = self._home()
@@ -709,20 +710,56 @@ class Query(Generic[M]):
         if home is not None and not self._reads(home, table, where):
             home = None
         homes = self._share_homes(table, where) if home is None and _SHARES in where else {}
-        return [
-            self._object(row, where, kinds, asked, home or homes.get(str(row.get(where["key_id"]))))
-            for row in table
-        ]
+        bound = [(row, home or homes.get(str(row.get(where["key_id"])))) for row in table]
+        labels = self._share_labels(bound, where)
+        return [self._object(row, where, kinds, asked, at, labels) for row, at in bound]
+
+    def _share_labels(
+        self, bound: Sequence[tuple[Row, str | None]], where: Mapping[str, str]
+    ) -> dict[tuple[str, str], str]:
+        """``{(project, ID): label}`` of the subjects or experiments bound under a project
+        they are shared into (their label there is the share's, which the search's row,
+        their primary project's, does not tell): one listing of each such project
+        (``/data/projects/{P}/subjects`` or ``.../experiments``, ``ID`` and ``label``, the
+        share's label for a shared one), instead of each object's document read when its
+        label is. An object a listing leaves out (an image assessor), or all of a listing
+        the server refuses, reads its document."""
+        cls = self._cls
+        if not issubclass(cls, SubjectBase | ExperimentBase) or "key_project" not in where:
+            return {}
+        wanted: dict[str, set[str]] = {}
+        for row, home in bound:
+            primary = str(row.get(where["key_project"]) or "")
+            if home is not None and primary not in ("", home):
+                wanted.setdefault(home, set()).add(str(row.get(where["key_id"]) or ""))
+        kind = "subjects" if issubclass(cls, SubjectBase) else "experiments"
+        labels: dict[tuple[str, str], str] = {}
+        for home, idents in wanted.items():
+            try:
+                listing = answer_of(
+                    self._session.get(
+                        f"/data/projects/{quote_segment(home)}/{kind}",
+                        format="json",
+                        query={"columns": "ID,label"},
+                    )
+                )
+                rows = listing.rows()
+            except XNATResponseError:  # a listing refused: each label read from its document
+                continue
+            for found in rows:
+                ident, label = str(found.get("ID") or ""), str(found.get("label") or "")
+                if ident in idents and label:
+                    labels[(home, ident)] = label
+        return labels
 
     def _reads(self, project: str, table: Table, where: Mapping[str, str]) -> bool:
         """Whether the user reads ``project``, the one :meth:`in_project` names, where its
-        shared objects are bound: asked (:attr:`XNATSession.projects
-        <xnat_sdk.session.XNATSession.projects>`, one request, cached) only when the result
-        has one whose primary project is another."""
+        shared objects are bound: asked (:func:`readable_projects`, one request, cached)
+        only when the result has one whose primary project is another."""
         key = where.get("key_project")
         if key is None or all(str(row.get(key) or "") == project for row in table):
             return True
-        return project in set(self._session.projects.keys())  # IDs, not names
+        return project in readable_projects(self._session)
 
     def _lists_projects(self) -> bool:
         """Whether the searched type has XNAT's ``PROJECTS`` display field (its projects,
@@ -737,11 +774,10 @@ class Query(Generic[M]):
     def _share_homes(self, table: Table, where: Mapping[str, str]) -> dict[str, str]:
         """``{ID: project}`` for the shared objects found whose primary project the user
         cannot read: a project it is shared into that they can (its first in ``PROJECTS``,
-        ``<A>,<B>,<C>``), where they open it. The projects the user reads are those of
-        :attr:`XNATSession.projects <xnat_sdk.session.XNATSession.projects>` (one request,
-        cached; XNAT lists a user outside the all-data admins only their projects), asked
-        only for a shared object whose primary project no unshared row found shows
-        readable (a search finds only what the user reads)."""
+        ``<A>,<B>,<C>``), where they open it. The projects whose data the user reads are
+        :func:`readable_projects`' (one request, cached), asked only for a shared object
+        whose primary project no unshared row found shows readable (a search finds only
+        what the user reads)."""
         shared: dict[str, tuple[str, list[str]]] = {}
         known: set[str] = set()
         for row in table:
@@ -755,7 +791,7 @@ class Query(Generic[M]):
         waiting = {ident: found for ident, found in shared.items() if found[0] not in known}
         if not waiting:
             return {}
-        readable = set(self._session.projects.keys())
+        readable = readable_projects(self._session)
         homes: dict[str, str] = {}
         for ident, (primary, others) in waiting.items():
             home = next((p for p in others if p in readable), None)
@@ -847,9 +883,12 @@ class Query(Generic[M]):
         kinds: Mapping[str, str],
         asked: Mapping[str, str],
         home: str | None = None,
+        labels: Mapping[tuple[str, str], str] | None = None,
     ) -> M:
         """The object of a row; one of another project than ``home`` (the search's, which
-        it is shared into) bound under ``home``, without the primary's label and project."""
+        it is shared into) bound under ``home``, without the primary's label and project:
+        with its label there from ``labels`` (:meth:`_share_labels`), and an experiment's
+        project, ``home``, when known."""
         cls = self._cls
         found = {name: str(row.get(column) or "") for name, column in where.items()}
         klass = cls
@@ -870,6 +909,11 @@ class Query(Generic[M]):
             uri = f"/data/projects/{home}/{kind}/{found['key_id']}"
             gone = ("label",) if kind == "subjects" else ("label", "project")
             data = {k: v for k, v in data.items() if k not in gone}
+            label = (labels or {}).get((home, found["key_id"]))
+            if label is not None:  # the share's, from the project's listing
+                data.update(
+                    {"label": label} if kind == "subjects" else {"label": label, "project": home}
+                )
         elif issubclass(cls, ProjectBase):
             uri = f"/data/projects/{found['key_id']}"
         elif issubclass(cls, SubjectBase):
@@ -1090,6 +1134,24 @@ class SearchList:
 
     def __repr__(self) -> str:
         return f"<SearchList {self._label}>"
+
+
+def readable_projects(session: XNATSession) -> frozenset[str]:
+    """The IDs of the projects whose data the user of ``session`` reads (one request,
+    cached until :meth:`~xnat_sdk.session.XNATSession.clearcache`): XNAT's
+    ``/data/projects?data=readable`` (``ProjectListResource``'s filtered handler: the
+    projects the user is a user of and the ``public`` ones; every one for a user with
+    all-data access). Not :attr:`XNATSession.projects
+    <xnat_sdk.session.XNATSession.projects>`, which also lists the ``protected`` projects,
+    whose description a non-member sees but not their subjects and experiments (XNAT gives
+    the guest group read of the project, none of its data). An XNAT that ignores ``data``
+    answers its default listing (its ``ID`` column read): the projects the user sees."""
+
+    def load() -> frozenset[str]:
+        rows = answer_of(session.get("/data/projects", format="json", query={"data": "readable"}))
+        return frozenset(str(r.get("id") or r.get("ID") or "") for r in rows.rows()) - {""}
+
+    return session._cached("readable_projects", load)
 
 
 def search_part(owner: type, name: str) -> SearchPart:

@@ -124,13 +124,13 @@ def _zip_folder(folder: Path, follow_symlinks: bool) -> bytes:
     """A zip of the files below ``folder``: links inside it followed, one leading outside
     it refused (:class:`~xnat_sdk.errors.XNATLinkOutsideError`, before anything is read)
     unless ``follow_symlinks``."""
-    from xnat_sdk.archives import iter_files
+    from xnat_sdk.archives import add_to_zip, walk_files
 
-    files = list(iter_files(folder, links="all" if follow_symlinks else "inside", field="path"))
+    files = list(walk_files(folder, links="all" if follow_symlinks else "inside", field="path"))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for file, name in files:
-            archive.write(file, name)
+        for file in files:
+            add_to_zip(archive, file)
     return buffer.getvalue()
 
 

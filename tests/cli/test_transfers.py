@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -388,9 +389,11 @@ def test_upload_refuses_a_dangling_link_and_names_a_loop(
     url = f"{cli.server.url}/data/experiments/{seeded.sessions['E1']}/resources/DANGLING"
     assert rest.get(url, params={"format": "json"}).status_code == 404  # not even made
     (folder / "gone").unlink()
+    os.mkfifo(folder / "pipe")  # a special file: left out, and said so once
     result = cli.run("upload", str(folder), "CLIP/S1/E1/DANGLING")
     assert result.returncode == 0, result.stderr
     assert "xnat-sdk: warning:" in result.stderr and result.stderr.count("again") == 1
+    assert result.stderr.count("pipe (FIFO)") == 1
     assert sorted(_files(rest, f"{url}/files")) == ["a.txt"]
 
 

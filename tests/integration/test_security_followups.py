@@ -4,17 +4,24 @@ over plain http to another machine, redirects to another port, session ids in UR
 from __future__ import annotations
 
 import _thread
+import contextlib
+import errno
+import io
 import os
+import socket
 import threading
 import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 import xnat_sdk
+from xnat_sdk import archives
 from xnat_sdk._http import Origin
 from xnat_sdk._urls import plain_http_off_machine
+from xnat_sdk.archives import write_tar
 from xnat_sdk.auth import Credentials
 from xnat_sdk.connection import _warn_plain_http
 from xnat_sdk.errors import (
@@ -22,7 +29,9 @@ from xnat_sdk.errors import (
     XNATDanglingLinkError,
     XNATLinkLoopWarning,
     XNATLinkOutsideError,
+    XNATLocalFileError,
     XNATPlainHTTPWarning,
+    XNATSkippedFilesWarning,
     XNATTokenWarning,
 )
 from xnat_sdk.services import TokenResult
@@ -221,6 +230,136 @@ def test_a_dangling_link_in_a_folder_to_send_is_refused_before_sending(
         resource.upload_dir(data, method="per_file")
     assert sorted(resource.files.keys()) == ["sub/a.dcm"]
     assert warned[0].message.links == ["sub/up"]  # type: ignore[union-attr]
+
+
+def _special_files(folder: Path) -> socket.socket:
+    """A FIFO ``pipe`` and a listening Unix socket ``sock`` in ``folder`` (close the socket)."""
+    os.mkfifo(folder / "pipe")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(folder / "sock"))
+    return listener
+
+
+def test_links_not_followed_and_special_files_are_named_never_left_out_silently(
+    session: XNATSession, seeded: Seeded, tmp_path: Path
+) -> None:
+    """A FIFO or a socket in a folder to send was left out without a word, and so was every
+    link a walk that follows none met (a local tar or zip of a folder): the walk's end
+    warns XNATSkippedFilesWarning naming each, with its kind."""
+    data = tmp_path / "special"
+    (data / "sub").mkdir(parents=True)
+    (data / "a.txt").write_bytes(b"a")
+    (data / "sub" / "b.txt").write_bytes(b"b")
+    (data / "alias.txt").symlink_to("a.txt")
+    with contextlib.closing(_special_files(data / "sub")):
+        resource = session.experiments[seeded.sessions["E1"]].resources.create("SPECIAL")
+        with pytest.warns(XNATSkippedFilesWarning) as warned:
+            resource.upload_dir(data, method="per_file")
+        assert sorted(resource.files.keys()) == ["a.txt", "alias.txt", "sub/b.txt"]
+        told = [w.message for w in warned if isinstance(w.message, XNATSkippedFilesWarning)]
+        assert [(m.links, m.special) for m in told] == [
+            ([], {"sub/pipe": "FIFO", "sub/sock": "socket"})
+        ]
+        assert "sub/pipe (FIFO), sub/sock (socket)" in str(told[0])
+        with pytest.warns(XNATSkippedFilesWarning) as warned:  # a local tar follows no link
+            write_tar(data, io.BytesIO(), gzip=False)
+        unfollowed = warned[0].message
+        assert isinstance(unfollowed, XNATSkippedFilesWarning)
+        assert unfollowed.links == ["alias.txt"] and len(unfollowed.special) == 2
+        assert "1 symbolic link(s) not followed: alias.txt" in str(unfollowed)
+
+
+def _swap_after_walk(monkeypatch: pytest.MonkeyPatch, swap: Callable[[], None]) -> None:
+    """Run ``swap`` (once) right after a folder's walk ends, before any file is read: the
+    window in which a folder on a walked file's path can be replaced."""
+    done: list[bool] = []
+
+    def once() -> None:
+        if not done:
+            done.append(True)
+            swap()
+
+    for name in ("iter_files", "walk_files"):
+        real = getattr(archives, name, None)
+        if real is not None:
+
+            def walked(*args: Any, _real: Any = real, **kwargs: Any) -> Iterator[Any]:
+                yield from _real(*args, **kwargs)
+                once()
+
+            monkeypatch.setattr(archives, name, walked)
+
+
+@pytest.mark.parametrize("method", ["per_file", "tgz_file", "import"])
+def test_a_folder_swapped_for_a_link_after_the_walk_is_not_read(
+    server: LocalXNAT,
+    session: XNATSession,
+    seeded: Seeded,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    method: str,
+) -> None:
+    """The walk checked every link, then the files were read by their paths: a folder on
+    a path replaced in between by a link leading outside (``sub -> ~/.ssh``) sent the file
+    found there. Each read now opens without following a link and compares the file with
+    the one the walk saw: XNATLinkOutsideError, the file outside never read."""
+    data, home = tmp_path / "data", tmp_path / "home"
+    (data / "sub").mkdir(parents=True)
+    home.mkdir()
+    (data / "sub" / "id_rsa").write_bytes(b"harmless")
+    (home / "id_rsa").write_bytes(b"PRIVATE KEY")
+
+    def swap() -> None:
+        (data / "sub").rename(tmp_path / "moved")
+        (data / "sub").symlink_to(home, target_is_directory=True)
+
+    _swap_after_walk(monkeypatch, swap)
+    experiment = session.experiments[seeded.sessions["E1"]]
+    resource = experiment.resources.create(f"SWAP_{method}")
+    server.faults.start_recording()
+    with pytest.raises(XNATLinkOutsideError) as caught:
+        if method == "import":
+            session.services.import_dir(data, project=seeded.project)
+        else:
+            resource.upload_dir(data, method=method)
+    assert caught.value.checked and caught.value.path == str(data / "sub" / "id_rsa")
+    assert caught.value.target == os.path.realpath(home / "id_rsa")
+    assert "not read" in str(caught.value)
+    assert server.faults.recorded() == []  # the walk's only file: nothing was sent
+
+
+def test_a_file_replaced_after_the_walk_is_refused_when_links_are_followed(
+    session: XNATSession, seeded: Seeded, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With follow_symlinks=True a path may lead anywhere, but the file read must still be
+    the one the walk saw (not a link put in its place, not another file)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "a.txt").write_bytes(b"a")
+    (tmp_path / "other.txt").write_bytes(b"other")
+
+    def swap() -> None:
+        (data / "a.txt").unlink()
+        (data / "a.txt").symlink_to(tmp_path / "other.txt")
+
+    _swap_after_walk(monkeypatch, swap)
+    resource = session.experiments[seeded.sessions["E1"]].resources.create("SWAP_ALL")
+    with pytest.raises(XNATLocalFileError, match="another file is there") as caught:
+        resource.upload_dir(data, method="tgz_file", follow_symlinks=True)
+    assert caught.value.errno == errno.ESTALE and caught.value.path == str(data / "a.txt")
+    assert resource.files.keys() == []
+    monkeypatch.undo()
+
+    def fifo() -> None:  # opened as it was, a FIFO would block the read for ever
+        (data / "a.txt").unlink()
+        os.mkfifo(data / "a.txt")
+
+    (data / "a.txt").unlink()
+    (data / "a.txt").write_bytes(b"a")
+    _swap_after_walk(monkeypatch, fifo)
+    with pytest.raises(XNATLocalFileError, match="another file is there"):
+        resource.upload_dir(data, method="per_file")
+    assert resource.files.keys() == []
 
 
 def _interrupt_soon(seconds: float) -> threading.Timer:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import pickle
+import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -172,6 +173,73 @@ def test_an_error_keeps_its_response_without_the_session_cookie(session: XNATSes
         session.get("/data/projects/NO_SUCH_PROJECT_SEC")
     response = caught.value.response
     assert response is not None and response.request is not None
-    assert response.request.headers["Cookie"] == "<redacted>"
+    assert response.request.headers["Cookie"].startswith("JSESSIONID=***")
     assert cookie.encode() not in pickle.dumps(response)
     assert session.get("/data/projects", format="json").ok  # the session itself goes on
+
+
+PLANTED = "JSESSIONID=Pl4nted0S3ss10n; Path=/; HttpOnly"
+
+
+def _leaks(error: BaseException, secret: str) -> list[str]:
+    """Where ``error`` still shows ``secret``: its text, its traceback, its response's
+    headers (each copy: requests', urllib3's, http.client's), cookie jar, pickle."""
+    response = getattr(error, "response", None)
+    assert response is not None
+    original = response.raw._original_response
+    copies = {
+        "str": str(error),
+        "repr": repr(error),
+        "traceback": "".join(traceback.format_exception(error)),
+        "headers": repr(dict(response.headers)),
+        "raw": repr(response.raw.headers),
+        "http.client": repr(original.msg.items()) if original is not None else "",
+        "cookies": repr(response.cookies),
+        "request": repr(dict(response.request.headers)),
+        "pickle": repr(pickle.dumps(response)),
+    }
+    return [where for where, text in copies.items() if secret in text]
+
+
+def test_an_error_hides_the_session_cookie_its_answer_set(server: LocalXNAT) -> None:
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as own:
+        server.faults.answer_next("<h3>gone</h3>", status=404, headers={"Set-Cookie": PLANTED})
+        with pytest.raises(XNATNotFoundError) as caught:
+            own.get("/data/projects/NO_SUCH_PROJECT_SEC")
+        assert _leaks(caught.value, "Pl4nted0S3ss10n") == []
+        shown = caught.value.response
+        assert shown is not None and shown.headers["Set-Cookie"].startswith("JSESSIONID=***;")
+        assert "Path=/" in shown.headers["Set-Cookie"]
+        assert own.get("/data/projects", format="json").ok  # logs in again
+
+
+def test_an_unusable_answer_hides_the_cookies_of_the_request_and_of_the_answer(
+    server: LocalXNAT,
+) -> None:
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as own:
+        sent = own.interface.cookies.get("JSESSIONID")
+        assert sent
+        server.faults.answer_next(b"{not json", headers={"Set-Cookie": PLANTED})
+        with pytest.raises(XNATValueError) as caught:
+            own.get_json("/data/projects")
+        assert _leaks(caught.value, "Pl4nted0S3ss10n") == []
+        assert _leaks(caught.value, sent) == []
+        response = caught.value.response  # type: ignore[attr-defined]
+        cookies = response.request.headers["Cookie"]
+        assert cookies.startswith("JSESSIONID=***") and "=***" in cookies.partition(";")[2]
+
+
+def test_a_broken_off_request_keeps_no_session_cookie_in_its_chain(server: LocalXNAT) -> None:
+    """requests' ConnectionError carries the prepared request (its ``Cookie`` header: the
+    session id) as the cause of the SDK's XNATConnectionError: hidden there too."""
+    with xnat_sdk.connect(server.url, user="admin", password="admin", retries=0) as own:
+        sent = own.interface.cookies.get("JSESSIONID")
+        assert sent
+        server.faults.drop_answer_next(prefix="/data/projects")
+        with pytest.raises(XNATConnectionError) as caught:
+            own.get("/data/projects", format="json")
+        cause = caught.value.__cause__
+        assert cause is not None and getattr(cause, "request", None) is not None
+        assert cause.request.headers["Cookie"].startswith("JSESSIONID=***")  # type: ignore[attr-defined]
+        assert sent not in repr(cause.request.headers)  # type: ignore[attr-defined]
+        assert own.get("/data/projects", format="json").ok  # the session goes on

@@ -458,7 +458,8 @@ def test_a_site_search_builds_a_shared_session_where_its_reader_reads_it(
     display field (``<A>,<B>``): ``objects`` binds it under the project it is shared into
     that the user reads (the projects listing, one request), with the share's label, where
     its fields, scans and files are read and downloaded; a session of theirs stays where it
-    is. The request counts: the search, the types, the listing."""
+    is. The request counts: the search, the types, the readable projects, the sharing
+    project's experiments (the share's label)."""
     project, login = _shared_from_a_closed_project(server, xnat_project)
     closed = f"{xnat_project}_C"
     server.seed_subject(project, "OWN")
@@ -474,9 +475,11 @@ def test_a_site_search_builds_a_shared_session_where_its_reader_reads_it(
             "POST /data/search",
             "GET /data/experiments",
             "GET /data/projects",
+            f"GET /data/projects/{project}/experiments",  # the shares' labels there
         ]
-        found = {o.label: o for o in objects}  # the shared one reads its document
-        assert sorted(found) == ["OWN_MR", "SESS_O"]  # the share's label, read through it
+        recorder.clear()
+        found = {o.label: o for o in objects}  # no request: the listing told
+        assert sorted(found) == ["OWN_MR", "SESS_O"] and recorder.paths() == []
         shared, own = found["SESS_O"], found["OWN_MR"]
         assert shared.uri == f"/data/projects/{project}/experiments/{shared.id}"
         assert own.uri.startswith(f"/data/projects/{project}/subjects/")
@@ -488,6 +491,50 @@ def test_a_site_search_builds_a_shared_session_where_its_reader_reads_it(
     assert not report.failed and len(report.downloaded) == 1
     got = [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.dcm")]
     assert got == [f"{project}/SESS_O/scans/1-T1/resources/DICOM/files/a.dcm"]
+
+
+def test_a_protected_primary_project_is_not_taken_as_readable_and_shares_cost_one_listing(
+    server: LocalXNAT, xnat_project: str
+) -> None:
+    """A ``protected`` project is listed to every user (``/data/projects``: XNAT gives the
+    guest group read of the project itself) but its subjects and experiments are closed
+    to a non-member: sessions of one shared into a project the user reads were bound
+    under it, where they cannot be opened. They are bound where the user reads them
+    (``/data/projects?data=readable``), and their labels there (the shares') come from
+    one listing of that project, not one document read each: 4 requests for 3 sessions,
+    their labels and project read without another."""
+    closed, open_ = f"{xnat_project}_P", f"{xnat_project}_O"
+    server.seed_project(closed, accessibility="protected")
+    server.seed_project(open_)
+    login = f"sharing{next(_logins)}"
+    server.add_user(login, "pw")
+    server.add_member(open_, login, "collaborator")
+    server.seed_subject(closed, "SUBJ")
+    with requests.Session() as admin:
+        admin.auth = ("admin", "admin")
+        for n in (1, 2, 3):
+            server.seed_scan(server.seed_session(closed, "SUBJ", f"SESS{n}"), "1", type="T1")
+            url = f"{server.url}/data/projects/{closed}/experiments/SESS{n}/projects/{open_}"
+            assert admin.put(url, params={"label": f"SESS{n}_O"}).status_code == 200
+    with xnat_sdk.connect(server.url, user=login, password="pw") as session:
+        assert closed in set(session.projects.keys())  # listed: its description is open
+        recorder = RequestLog()
+        session.interface.hooks["response"].append(recorder)
+        query = session.query(MrSessionData).where(lambda s: col(s.project) == closed)
+        objects = query.objects()
+        seen = sorted((o.label, o.project, o.uri.rsplit("/", 2)[0]) for o in objects)
+        assert seen == [(f"SESS{n}_O", open_, f"/data/projects/{open_}") for n in (1, 2, 3)]
+        assert [p.split("?")[0] for p in recorder.paths()] == [
+            "POST /data/search",
+            "GET /data/experiments",
+            "GET /data/projects",
+            f"GET /data/projects/{open_}/experiments",
+        ]
+        assert "data=readable" in recorder.paths()[2]
+        assert [s.type for s in objects[0].scans.values()] == ["T1"]  # opened where read
+        from xnat_sdk.search import readable_projects
+
+        assert closed not in readable_projects(session) and open_ in readable_projects(session)
 
 
 def test_a_site_search_of_subjects_builds_a_shared_subject_where_its_reader_reads_it(
@@ -520,7 +567,7 @@ def test_a_site_search_of_subjects_builds_a_shared_subject_where_its_reader_read
         recorder.clear()
         query = session.query(SubjectData).where(lambda s: col(s.project) == closed)
         (mine,) = query.objects()
-        assert recorder.paths() == [search, "GET /data/projects?allDataOverride=true&format=json"]
+        assert recorder.paths() == [search, "GET /data/projects?data=readable&format=json"]
         assert (mine.uri, mine.label) == (f"/data/projects/{closed}/subjects/{mine.id}", "SUBJ")
         recorder.clear()
         assert [o.uri for o in query.objects()] == [mine.uri]

@@ -194,3 +194,32 @@ def test_a_share_without_a_label_is_not_found_by_the_primary_label(
     answer = admin.put(f"{base}/experiments/ALONE_MR/projects/{other}", params={"label": "X"})
     assert answer.status_code == 500
     assert admin.get(f"{there}/experiments/X", params={"format": "json"}).status_code == 404
+
+
+def test_the_filtered_project_listing_keeps_protected_projects_out_of_readable(
+    xnat_server: LocalXNAT, xnat_project: str
+) -> None:
+    """``ProjectListResource``'s filtered handler: ``data=readable`` keeps the projects the
+    user is a user of and the public ones, not a protected one (listed by the default
+    handler: its description is open, its data is not); ``accessible=true`` lists it;
+    another ``data`` value is a 400; a site admin reads every project."""
+    guarded, mine = f"{xnat_project}_G", f"{xnat_project}_M"
+    xnat_server.seed_project(guarded, accessibility="protected")
+    xnat_server.seed_project(mine)
+    login = f"sharer{next(_logins)}"
+    xnat_server.add_user(login, "pw")
+    xnat_server.add_member(mine, login, "member")
+    url = f"{xnat_server.url}/data/projects"
+    with requests.Session() as reader, requests.Session() as admin:
+        reader.auth, admin.auth = (login, "pw"), ("admin", "admin")
+        listed = {r["ID"] for r in rows(reader.get(url, params={"format": "json"}))}
+        readable = rows(reader.get(url, params={"format": "json", "data": "readable"}))
+        seen = rows(reader.get(url, params={"format": "json", "accessible": "true"}))
+        bad = reader.get(url, params={"format": "json", "data": "all"})
+        everything = rows(admin.get(url, params={"format": "json", "data": "readable"}))
+    assert {guarded, mine} <= listed
+    assert {r["id"] for r in readable} >= {mine} and guarded not in {r["id"] for r in readable}
+    assert {r["id"]: r["user_role"] for r in readable}[mine] == "Members"
+    assert {r["id"]: r["project_access"] for r in seen}[guarded] == "protected"
+    assert bad.status_code == 400 and "readable or writable" in bad.text
+    assert {guarded, mine} <= {r["id"] for r in everything}

@@ -465,41 +465,46 @@ class ResourceTransfers(_ZipDownloads):
         import tarfile
         from concurrent.futures import ThreadPoolExecutor
 
-        from xnat_sdk.archives import iter_files
-        from xnat_sdk.transfers._paths import _local_files, check_remotepath
+        from xnat_sdk.archives import WalkedFile, open_walked, walk_files
+        from xnat_sdk.transfers._paths import check_remotepath
         from xnat_sdk.transfers._upload import upload
 
         session = _session_of(self)
-        files = []
-        for path, rel in iter_files(folder, links=links):
-            check_remotepath(rel)
-            with _local_files(path, "reading the file's size"):
-                files.append((path, rel, path.stat().st_size))
-        total = sum(size for _, _, size in files)
+        files = list(walk_files(folder, links=links))
+        for file in files:
+            check_remotepath(file.rel)
+        total = sum(file.size for file in files)
         label = f"upload {folder.name}"
 
-        def send(path: Path, rel: str, size: int, bars: TransferProgress) -> None:
-            if size == 0:
-                # XNAT refuses an empty request body: send the file inside a tar instead.
-                buffer = io.BytesIO()
-                with tarfile.open(fileobj=buffer, mode="w") as tar:
-                    tar.add(str(path), arcname=rel.rsplit("/", 1)[-1])
+        def send(file: WalkedFile, bars: TransferProgress) -> None:
+            rel = file.rel
+            with open_walked(file) as handle:  # the file the walk checked, or an error
+                seen = os.fstat(handle.fileno())
+                if seen.st_size == 0:
+                    # XNAT refuses an empty request body: send the file inside a tar instead.
+                    buffer = io.BytesIO()
+                    with tarfile.open(fileobj=buffer, mode="w") as tar:
+                        info = tarfile.TarInfo(rel.rsplit("/", 1)[-1])
+                        info.mtime, info.mode = int(seen.st_mtime), seen.st_mode & 0o7777
+                        tar.addfile(info)
+                    upload(
+                        session,
+                        self._files_uri(f"{rel}.empty.tar"),  # unpacked beside it, as ``rel``
+                        buffer.getvalue(),
+                        query={"extract": "true"},
+                        overwrite=overwrite,
+                    )
+                    return
+                update = bars.task(rel, seen.st_size) if bars.enabled else None
                 upload(
-                    session,
-                    self._files_uri(f"{rel}.empty.tar"),  # unpacked beside it, as ``rel``
-                    buffer.getvalue(),
-                    query={"extract": "true"},
-                    overwrite=overwrite,
+                    session, self._files_uri(rel), handle, overwrite=overwrite, update_func=update
                 )
-                return
-            update = bars.task(rel, size) if bars.enabled else None
-            upload(session, self._files_uri(rel), path, overwrite=overwrite, update_func=update)
 
         with (
             TransferProgress(verbose, overall_label=label, overall_total=total) as bars,
             ThreadPoolExecutor(max_workers=PARALLEL_UPLOADS) as pool,
         ):
-            _settle([pool.submit(send, path, rel, size, bars) for path, rel, size in files])
+            _settle([pool.submit(send, file, bars) for file in files])
 
     def download_dir(
         self,

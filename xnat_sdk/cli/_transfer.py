@@ -21,13 +21,21 @@ __all__: list[str] = []
 
 def _summary(folder: Path, links: Links = "skip") -> tuple[int, int]:
     """The number and bytes of the files below ``folder`` (the files an upload of it sends
-    with ``links="inside"`` or ``"all"``: a link leading out refused by the first)."""
+    with ``links="inside"`` or ``"all"``: a link leading out refused by the first). A
+    count of a download's folder (``skip``) tells nothing of what the walk left out: the
+    download wrote no link and no special file."""
+    import warnings
+
     from xnat_sdk.archives import iter_files
+    from xnat_sdk.errors import XNATSkippedFilesWarning
 
     files = size = 0
-    for path, _ in iter_files(folder, links=links):
-        files += 1
-        size += path.stat().st_size
+    with warnings.catch_warnings():
+        if links == "skip":
+            warnings.simplefilter("ignore", XNATSkippedFilesWarning)
+        for path, _ in iter_files(folder, links=links):
+            files += 1
+            size += path.stat().st_size
     return files, size
 
 
@@ -37,15 +45,18 @@ _FOLLOW_HELP = "send what symbolic links leading outside the folder point to (re
 @contextlib.contextmanager
 def _links_in_words(runtime: Runtime | None = None) -> Iterator[None]:
     """A link leading outside an uploaded folder, with the command's option as remedy; the
-    SDK's :class:`~xnat_sdk.errors.XNATLinkLoopWarning` as one line of the command's own,
+    SDK's :class:`~xnat_sdk.errors.XNATLinkLoopWarning` and
+    :class:`~xnat_sdk.errors.XNATSkippedFilesWarning` as one line of the command's own each,
     printed through ``runtime`` (without it dropped: a walk before told it already)."""
     import warnings
 
-    from xnat_sdk.errors import XNATLinkLoopWarning, XNATLinkOutsideError
+    from xnat_sdk.errors import XNATLinkLoopWarning, XNATLinkOutsideError, XNATSkippedFilesWarning
 
+    told = (XNATLinkLoopWarning, XNATSkippedFilesWarning)
     try:
         with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", XNATLinkLoopWarning)
+            for category in told:
+                warnings.simplefilter("always", category)
             yield
     except XNATLinkOutsideError as exc:
         raise click.ClickException(
@@ -53,7 +64,7 @@ def _links_in_words(runtime: Runtime | None = None) -> Iterator[None]:
             "sent (give --follow-symlinks to send what links point to)"
         ) from exc
     for item in caught:
-        if not isinstance(item.message, XNATLinkLoopWarning):
+        if not isinstance(item.message, told):
             warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
         elif runtime is not None:
             runtime.output.message(f"xnat-sdk: warning: {item.message}")

@@ -26,7 +26,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xnat_sdk._answers import whole_number
-from xnat_sdk.archives import iter_files, names_root, safe_relative, sweep_leftovers, temp_beside
+from xnat_sdk.archives import (
+    add_to_zip,
+    names_root,
+    safe_relative,
+    sweep_leftovers,
+    temp_beside,
+    walk_files,
+)
 from xnat_sdk.errors import (
     XNATCaseCollisionError,
     XNATError,
@@ -588,8 +595,8 @@ def _zip_folder(folder: Path, target: Path, overwrite: bool) -> Path:
     try:
         try:
             with os.fdopen(fd, "wb") as out, zipfile.ZipFile(out, "w", allowZip64=True) as zf:
-                for path, rel in iter_files(folder):
-                    zf.write(path, rel)
+                for file in walk_files(folder):
+                    add_to_zip(zf, file)
         except XNATError:
             raise
         except OSError as exc:  # named by the OS when reading a file, else the zip's

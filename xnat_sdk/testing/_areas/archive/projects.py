@@ -4,6 +4,8 @@ DELETE with everything in it)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from werkzeug.wrappers import Response
 
 from xnat_sdk.testing._areas.archive.changes import (
@@ -38,14 +40,24 @@ from xnat_sdk.testing._server.context import RequestContext
 from xnat_sdk.testing._server.routing import HttpError
 from xnat_sdk.testing._server.store import dumps_data, loads_data
 
-__all__ = ["project_delete", "project_get", "project_list", "project_put"]
+__all__ = [
+    "FILTERED_COLUMNS",
+    "filtered_projects",
+    "project_delete",
+    "project_get",
+    "project_list",
+    "project_put",
+]
 
 
 def project_list(ctx: RequestContext) -> Response:
     """``ProjectListResource``'s default handler: an all-data admin (or a site admin asking
     ``allDataOverride=true``, ``Boolean.parseBoolean``) gets every project and the request's
     filters; anyone else the projects they may read, the readable-projects criterion
-    replacing the request's (``qo.setWhere``), so their filters are ignored."""
+    replacing the request's (``qo.setWhere``), so their filters are ignored. ``data=`` or
+    ``accessible=`` selects the filtered handler (:func:`filtered_projects`)."""
+    if ctx.q("data") is not None or ctx.q("accessible") is not None:
+        return filtered_projects(ctx)
     store = ctx.store
     override = ctx.user.admin and (ctx.q("allDataOverride") or "").lower() == "true"
     all_data = all_data_admin(ctx.user) or override
@@ -80,6 +92,79 @@ def project_list(ctx: RequestContext) -> Response:
         pk_column="ID",
         filters=all_data,
     )
+
+
+#: the columns of the filtered handler's table (its display fields, as ``DisplaySearch``
+#: names them)
+FILTERED_COLUMNS = [
+    "id",
+    "secondary_id",
+    "name",
+    "description",
+    "pi",
+    "project_invs",
+    "project_access",
+    "project_access_img",
+    "insert_date",
+    "insert_user",
+    "user_role",
+    "last_accessed",
+]
+
+_ROLE_NAMES = {"owner": "Owners", "member": "Members", "collaborator": "Collaborators"}
+
+
+def filtered_projects(ctx: RequestContext) -> Response:
+    """``ProjectListResource.FilteredProjects`` for ``data=readable|writable`` and
+    ``accessible=``: ``data=readable`` keeps the projects whose users hold the caller or
+    that are ``public`` (a ``protected`` one's data is closed to a non-member: it is not
+    kept), ``writable`` those whose owners or members hold them, ``accessible`` adds the
+    ``protected`` ones (``false``: only those the caller is not a user of). A user with
+    all-data access (``Groups.hasAllDataAccess``: a site admin too) gets every project
+    for ``data`` and ``accessible``. Any other ``data`` is a 400; ``columns=`` is ignored
+    (the table is a display search's)."""
+    data = (ctx.q("data") or "").strip()
+    if data and data.lower() not in ("readable", "writable"):
+        raise HttpError(
+            400,
+            f"The value specified for the data parameter is invalid: {data}. Must be one "
+            "of readable or writable.",
+        )
+    accessible = (ctx.q("accessible") or "").strip()
+    store, user = ctx.store, ctx.user
+    everything = user.admin
+    rows: list[dict[str, Any]] = []
+    for p in store.query("SELECT * FROM projects ORDER BY secondary_id"):
+        role = store.project_role(p["id"], user.login) if not ctx.is_guest else None
+        access = str(p["accessibility"])
+        keep = everything or (
+            (data.lower() != "readable" or role is not None or access == "public")
+            and (data.lower() != "writable" or role in ("owner", "member"))
+            and (not accessible or role is not None or access in ("public", "protected"))
+        )
+        if keep and not (accessible.lower() == "false" and role is not None):
+            rows.append(_display_row(p, role))
+    meta = {"title": "Projects", "xdat_user_id": user.xdat_user_id, "totalRecords": len(rows)}
+    return ctx.table(FILTERED_COLUMNS, rows, meta=meta)
+
+
+def _display_row(project: Any, role: str | None) -> dict[str, Any]:
+    data = loads_data(project["data"])
+    pi = " ".join(x for x in (data.get("PI/firstname"), data.get("PI/lastname")) if x)
+    return {
+        "id": project["id"],
+        "secondary_id": project["secondary_id"],
+        "name": project["name"],
+        "description": project["description"],
+        "pi": pi,
+        "project_invs": "",
+        "project_access": project["accessibility"],
+        "project_access_img": f"/@WEBAPP/images/{project['accessibility']}.gif",
+        "insert_date": project["insert_date"],
+        "insert_user": project["insert_user"],
+        "user_role": _ROLE_NAMES.get(role or "", ""),
+        "last_accessed": "",
+    }
 
 
 def project_get(ctx: RequestContext) -> Response:
