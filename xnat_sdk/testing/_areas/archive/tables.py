@@ -285,8 +285,9 @@ def _resolve_column(kind: str, name: str) -> tuple[str, str | None]:
 
 
 def _filter_kind(schema: SchemaInfo, kind: str, key: str) -> str:
-    """``"date"`` or ``"number"`` for a filter on a date (``xs:date``, ``xs:dateTime``) or
-    number field, which XNAT compares as such (:mod:`.filters`); ``""`` for the others."""
+    """``"date"``, ``"boolean"`` or ``"number"`` for a filter on a date (``xs:date``,
+    ``xs:dateTime``), boolean or number field, which XNAT compares as such (:mod:`.filters`);
+    ``""`` for the others."""
     if "/" in key:
         head, _, path = key.partition("/")
         if ":" not in head:
@@ -308,6 +309,8 @@ def _filter_kind(schema: SchemaInfo, kind: str, key: str) -> str:
         return ""
     if f.xstype in ("xs:date", "xs:dateTime"):
         return "date"
+    if f.xstype == "xs:boolean":
+        return "boolean"
     if f.xstype in NUMERIC_FLOAT or f.xstype in NUMERIC_INT:
         return "number"
     return ""
