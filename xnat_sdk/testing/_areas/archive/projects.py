@@ -4,6 +4,8 @@ DELETE with everything in it)."""
 
 from __future__ import annotations
 
+import sqlite3
+
 from werkzeug.wrappers import Response
 
 from xnat_sdk.testing._areas.archive.changes import (
@@ -31,9 +33,11 @@ from xnat_sdk.testing._areas.archive.views import represent
 from xnat_sdk.testing._areas.archive.xsd import schema_of
 from xnat_sdk.testing._areas.permissions.access import (
     all_data_admin,
+    can_edit,
     can_see,
     listed_projects,
 )
+from xnat_sdk.testing._areas.site_config.preferences import get_value
 from xnat_sdk.testing._server.context import RequestContext
 from xnat_sdk.testing._server.routing import HttpError
 from xnat_sdk.testing._server.store import dumps_data, loads_data
@@ -112,6 +116,7 @@ def project_put(ctx: RequestContext) -> Response:
     if tail:
         raise HttpError(400, "Unsupported project sub-path.")
     ctx.require_user()
+    _check_put_rights(ctx, existing, ref)
     schema = schema_of(ctx)
     ch = parse_changes(ctx, "project", schema)
     ch.data = canonical_paths(schema, "xnat:projectData", ch.data)
@@ -166,6 +171,30 @@ def project_put(ctx: RequestContext) -> Response:
             db.execute("UPDATE projects SET accessibility=? WHERE id=?", (access, pid))
         apply_custom(db, "project", pid, ch.custom)
     return ctx.text("")
+
+
+def _check_put_rights(ctx: RequestContext, existing: sqlite3.Row | None, ref: str) -> None:
+    """``ProjectResource.handlePut``'s refusals (403), in its order. The project it works on
+    is the one the user's project lookup finds (``getProjectByIDorAlias(id, user)``): none
+    for a missing project or one hidden from the user (private, not theirs), which XNAT
+    then takes for a new project: refused when non-admins may not create projects
+    (``uiAllowNonAdminProjectCreation``), else refused as the item it builds has a database
+    version the user may not edit (``Permissions.canEdit``). A project the user sees but may
+    not edit (protected, or a collaborator's) is refused by ``canEditProject``."""
+    user = ctx.user
+    if ctx.is_admin:
+        return
+    found = existing is not None and can_see(ctx.store, user, str(existing["id"]))
+    allowed = get_value(ctx.store, "uiAllowNonAdminProjectCreation")
+    if not found and allowed is not None and not allowed:
+        raise HttpError(
+            403, f"User {user.login} doesn't have permission to create projects on this system"
+        )
+    if existing is None or can_edit(ctx.store, user, str(existing["id"])):
+        return
+    if found:
+        raise HttpError(403, f"User {user.login} doesn't have permission to edit the project {ref}")
+    raise HttpError(403, "User account doesn't have permission to edit this project.")
 
 
 def project_delete(ctx: RequestContext) -> Response:
