@@ -28,6 +28,7 @@ from xnat_sdk.testing._areas.archive.model import (
     delete_resources,
     delete_subject,
 )
+from xnat_sdk.testing._areas.archive.project_lists import project_list_handler
 from xnat_sdk.testing._areas.archive.tables import answer
 from xnat_sdk.testing._areas.archive.views import represent
 from xnat_sdk.testing._areas.archive.xsd import schema_of
@@ -48,12 +49,21 @@ __all__ = ["project_delete", "project_get", "project_list", "project_put"]
 def project_list(ctx: RequestContext) -> Response:
     """``ProjectListResource``'s default handler: an all-data admin (or a site admin asking
     ``allDataOverride=true``, ``Boolean.parseBoolean``) gets every project and the request's
-    filters; anyone else the projects they may read, the readable-projects criterion
-    replacing the request's (``qo.setWhere``), so their filters are ignored."""
+    filters; anyone else the projects they may read (``restrict=edit`` or ``delete``: those
+    they may edit or delete, which they own), the readable-projects criterion replacing the
+    request's (``qo.setWhere``), so their filters are ignored. The filter keys and
+    ``permissions=`` have their own handlers (:mod:`.project_lists`)."""
+    handler = project_list_handler(ctx)
+    if handler is not None:
+        return handler(ctx)
     store = ctx.store
     override = ctx.user.admin and (ctx.q("allDataOverride") or "").lower() == "true"
     all_data = all_data_admin(ctx.user) or override
     allowed = listed_projects(store, ctx.user, all_data)
+    if allowed is not None and ctx.q("restrict") in ("edit", "delete"):
+        # Permissions.getAllowedValues on xnat:projectData/ID for that action: the owners'
+        # group has it, the members' and collaborators' groups and the guest do not
+        allowed = [p for p in allowed if store.project_role(p, ctx.user.login) == "owner"]
     rows = []
     for p in store.query("SELECT * FROM projects ORDER BY rowid"):
         if allowed is not None and p["id"] not in allowed:
@@ -86,16 +96,48 @@ def project_list(ctx: RequestContext) -> Response:
     )
 
 
+def _accessibility_project(ctx: RequestContext) -> sqlite3.Row:
+    """The project of ``ProjectAccessibilityResource``: the one the user's project lookup
+    finds (``getProjectByIDorAlias(id, user)``), else 404 with its message."""
+    ref = ctx.params["project"]
+    row = find_project(ctx.store, ref)
+    if row is None or (not ctx.is_admin and not can_see(ctx.store, ctx.user, str(row["id"]))):
+        raise HttpError(404, f"Could not find the project with ID '{ref}'")
+    return row
+
+
+def _accessibility_put(ctx: RequestContext, tail: str) -> Response:
+    """``PUT .../accessibility/{level}`` (``ProjectAccessibilityResource.handlePut``): the
+    user must be able to delete the project (its owner; 403 without a message), non-private
+    projects must be allowed (``securityAllowNonPrivateProjects``, else 403). ``public`` and
+    ``protected`` (case kept) are those levels, any other value makes the project private
+    (``PermissionsServiceImpl.setAccessibilityInternal``). Answers the level now in force
+    (``getPublicAccessibility``, text)."""
+    level = tail.partition("/")[2]
+    if not level:
+        raise HttpError(400, "You must specify the ACCESS_ID parameter for this PUT call")
+    row = _accessibility_project(ctx)
+    pid = str(row["id"])
+    if not (all_data_admin(ctx.user) or ctx.store.project_role(pid, ctx.user.login) == "owner"):
+        raise HttpError(403, None)
+    allowed = get_value(ctx.store, "securityAllowNonPrivateProjects")
+    if allowed is not None and not allowed:
+        raise HttpError(403, None)
+    stored = level if level in ("public", "protected") else "private"
+    with ctx.store.tx() as db:
+        db.execute("UPDATE projects SET accessibility=? WHERE id=?", (stored, pid))
+    return ctx.text(stored)
+
+
 def project_get(ctx: RequestContext) -> Response:
+    if ctx.tail.strip("/") == "accessibility":
+        return ctx.text(_accessibility_project(ctx)["accessibility"])
     row = find_project(ctx.store, ctx.params["project"])
     if row is not None and not can_see(ctx.store, ctx.user, row["id"]):
         row = resolve(ctx).project  # raises XNAT's 403/404
     if row is None:
         raise HttpError(404, f"Unable to identify project {ctx.params['project']}")
-    tail = ctx.tail.strip("/")
-    if tail == "accessibility":
-        return ctx.text(row["accessibility"])
-    if tail:
+    if ctx.tail.strip("/"):
         raise HttpError(404, None)
     return represent(ctx, project_node(ctx.store, row))
 
@@ -105,14 +147,8 @@ def project_put(ctx: RequestContext) -> Response:
     ref = ctx.params["project"]
     tail = ctx.tail.strip("/")
     existing = find_project(store, ref)
-    if tail.startswith("accessibility/") and existing is not None:
-        require_edit(ctx, existing["id"])
-        level = tail.split("/", 1)[1]
-        if level not in ("private", "protected", "public"):
-            raise HttpError(400, f"Unknown accessibility {level}")
-        with store.tx() as db:
-            db.execute("UPDATE projects SET accessibility=? WHERE id=?", (level, existing["id"]))
-        return ctx.text("")
+    if tail == "accessibility" or tail.startswith("accessibility/"):
+        return _accessibility_put(ctx, tail)
     if tail:
         raise HttpError(400, "Unsupported project sub-path.")
     ctx.require_user()
