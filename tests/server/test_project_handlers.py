@@ -120,3 +120,28 @@ def test_the_accessibility_resource(xnat_server: LocalXNAT, projects: dict[str, 
     assert (made.status_code, made.text) == (200, "public")
     other = requests.put(url.format(projects["OWN"]) + "/Protected", auth=USER)
     assert (other.status_code, other.text) == (200, "private")
+
+
+def test_a_project_put_the_user_may_not_make(xnat_server: LocalXNAT, xnat_project: str) -> None:
+    """``ProjectResource.handlePut``: a project hidden from the user (private, not theirs) is
+    not found, taken for a new one and refused as an existing item they may not edit; a
+    protected one they see is refused by ``canEditProject``. Both 403, nothing changed."""
+    shown = f"{xnat_project}_SHOWN"
+    xnat_server.seed_project(shown, accessibility="protected")
+    answers = {}
+    for project in (xnat_project, shown):
+        resp = requests.put(
+            f"{xnat_server.url}/data/projects/{project}",
+            params={"description": "changed"},
+            auth=("user", "user"),
+        )
+        answers[project] = (resp.status_code, resp.text)
+        got = requests.get(
+            f"{xnat_server.url}/data/projects/{project}",
+            params={"format": "json"},
+            auth=("admin", "admin"),
+        )
+        assert "changed" not in got.text
+    assert answers[xnat_project][0] == answers[shown][0] == 403
+    assert "doesn't have permission to edit this project." in answers[xnat_project][1]
+    assert f"User user doesn't have permission to edit the project {shown}" in answers[shown][1]

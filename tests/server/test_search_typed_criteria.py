@@ -168,24 +168,25 @@ def test_a_listing_filter_on_a_boolean_field(xnat_server: LocalXNAT, xnat_projec
     assert listed("true,0") == sorted([xnat_project, other])
 
 
-def test_a_project_put_the_user_may_not_make(xnat_server: LocalXNAT, xnat_project: str) -> None:
-    """``ProjectResource.handlePut``: a project hidden from the user (private, not theirs) is
-    not found, taken for a new one and refused as an existing item they may not edit; a
-    protected one they see is refused by ``canEditProject``. Both 403, nothing changed."""
-    shown = f"{xnat_project}_SHOWN"
-    xnat_server.seed_project(shown, accessibility="protected")
-    answers = {}
-    for project in (xnat_project, shown):
-        resp = requests.put(
-            f"{xnat_server.url}/data/projects/{project}",
-            params={"description": "changed"},
-            auth=("user", "user"),
-        )
-        answers[project] = (resp.status_code, resp.text)
-        got = requests.get(
-            f"{xnat_server.url}/data/projects/{project}", params={"format": "json"}, auth=ADMIN
-        )
-        assert "changed" not in got.text
-    assert answers[xnat_project][0] == answers[shown][0] == 403
-    assert "doesn't have permission to edit this project." in answers[xnat_project][1]
-    assert f"User user doesn't have permission to edit the project {shown}" in answers[shown][1]
+def test_a_listing_filter_xnat_adds_no_clause_for(
+    xnat_server: LocalXNAT, xnat_project: str
+) -> None:
+    """``processQueryCriteria`` switches on the field's Java type: ``xs:long`` (a
+    ``java.lang.Long``: a resource's ``file_size``) has no case, so the filter is an empty
+    criteria collection, as one on an unknown field is. Alone it sets no WHERE (all rows);
+    next to a real filter it is written ``()`` and the query fails (500)."""
+    for label in ("S1", "S2"):
+        xnat_server.seed_subject(xnat_project, label)
+    url = f"{xnat_server.url}/data/projects/{xnat_project}/subjects"
+    size = {"xnat:subjectData/resources/resource/file_size": "10"}
+
+    def listed(params: dict[str, str]) -> int | list[str]:
+        resp = requests.get(url, params={"format": "json", **params}, auth=ADMIN)
+        if resp.status_code != 200:
+            return resp.status_code
+        return sorted(r["label"] for r in resp.json()["ResultSet"]["Result"])
+
+    assert listed(size) == ["S1", "S2"]
+    assert listed({**size, "label": "S1"}) == 500
+    assert listed({"xnat:subjectData/noSuchField": "x", "label": "S1"}) == 500
+    assert listed({"label": "S1"}) == ["S1"]

@@ -16,7 +16,13 @@ from werkzeug.wrappers import Response
 
 from xnat_sdk.testing._areas.archive.documents import java_double
 from xnat_sdk.testing._areas.archive.filters import QueryFailed, matches_typed
-from xnat_sdk.testing._areas.archive.xsd import NUMERIC_FLOAT, NUMERIC_INT, SchemaInfo, schema_of
+from xnat_sdk.testing._areas.archive.xsd import (
+    NUMERIC_FLOAT,
+    NUMERIC_INT,
+    FieldDef,
+    SchemaInfo,
+    schema_of,
+)
 from xnat_sdk.testing._server.context import RequestContext
 from xnat_sdk.testing._server.routing import HttpError
 
@@ -284,10 +290,33 @@ def _resolve_column(kind: str, name: str) -> tuple[str, str | None]:
     return name.lower(), None
 
 
+#: the XSD types of this schema whose Java type (xdat ``JavaMapping``) is none of the
+#: String, Double, Integer, Date, Boolean ``processQueryCriteria`` switches on: ``xs:long``
+#: is a ``java.lang.Long``, ``xs:anyURI`` and ``xs:duration`` have no mapping; a filter on
+#: one adds an empty criteria collection
+_NO_JAVA_CASE = frozenset({"xs:long", "xs:anyURI", "xs:duration"})
+
+
+def _field_through_refs(schema: SchemaInfo, owner: str, path: str) -> FieldDef | None:
+    """The field at ``path`` of ``owner``, read through elements of a named complex type
+    (``resources/resource/file_size``: ``file_size`` of ``xnat:abstractResource``), as
+    ``GenericWrapperElement.GetFieldForXMLPath`` finds it."""
+    found = schema.field(owner, path)
+    if found is not None:
+        return found
+    steps = path.split("/")
+    for cut in range(len(steps) - 1, 0, -1):
+        ref = schema.ref(owner, "/".join(steps[:cut]))
+        if ref is not None:
+            return _field_through_refs(schema, ref[0], "/".join(steps[cut:]))
+    return None
+
+
 def _filter_kind(schema: SchemaInfo, kind: str, key: str) -> str:
     """``"date"``, ``"boolean"`` or ``"number"`` for a filter on a date (``xs:date``,
     ``xs:dateTime``), boolean or number field, which XNAT compares as such (:mod:`.filters`);
-    ``""`` for the others."""
+    ``"ignored"`` for a field whose Java type ``processQueryCriteria``'s switch has no case
+    for (:data:`_NO_JAVA_CASE`); ``""`` for the others (text)."""
     if "/" in key:
         head, _, path = key.partition("/")
         if ":" not in head:
@@ -304,9 +333,11 @@ def _filter_kind(schema: SchemaInfo, kind: str, key: str) -> str:
     path = _PRED.sub("", path)
     if path.startswith("demographics/"):  # a named type's fields, not flattened into the owner
         owner, path = "xnat:demographicData", path.split("/", 1)[1]
-    f = schema.field(owner, path) if path else None
+    f = _field_through_refs(schema, owner, path) if path else None
     if f is None:
         return ""
+    if f.xstype in _NO_JAVA_CASE:
+        return "ignored"
     if f.xstype in ("xs:date", "xs:dateTime"):
         return "date"
     if f.xstype == "xs:boolean":
@@ -587,8 +618,11 @@ def _filtered(
     rows: Sequence[tuple[dict[str, Any], Mapping[str, str]]],
 ) -> list[tuple[dict[str, Any], Mapping[str, str]]]:
     """The rows the request's shortcut and XML-path filters keep (:func:`answer`); raises
-    :class:`QueryFailed` for a date or number filter whose SQL PostgreSQL refuses."""
-    selected = list(rows)
+    :class:`QueryFailed` for a date or number filter whose SQL PostgreSQL refuses, and for
+    a filter XNAT adds no clause for (an unknown field, :data:`_NO_JAVA_CASE`) next to one
+    it does."""
+    applied: list[tuple[str, str, str]] = []
+    empty = 0
     for key, wanted in ctx.query.items(multi=False):
         if key in NOT_FILTERS:
             continue
@@ -597,8 +631,20 @@ def _filtered(
             continue
         if not is_shortcut and (_dropped(schema, kind, key) or _unknown_field(schema, key)):
             # processQueryCriteria logs the ElementNotFound/FieldNotFoundException: no filter
+            empty += 1
             continue
         typed = _filter_kind(schema, kind, key)
+        if typed == "ignored":
+            empty += 1
+            continue
+        applied.append((key, wanted, typed))
+    if empty and applied:
+        # each filter is an OR collection in populateQuery's AND; one left empty is counted
+        # as no clause (a lone one sets no WHERE) but written as "()" next to the others
+        # (CriteriaCollection.getSQLClause): a syntax error
+        raise QueryFailed("an empty criteria collection in the WHERE clause")
+    selected = list(rows)
+    for key, wanted, typed in applied:
         selected = [
             r
             for r in selected
