@@ -1,7 +1,8 @@
 """``/data/projects``' other handlers (xnat-web ``ProjectListResource``: ``FilteredProjects``,
 ``PermissionsProjectHandler``, ``restrict=`` of the default one) and
 ``/data/projects/{P}/accessibility`` (``ProjectAccessibilityResource``), checked against the
-answers NrgXnat's own REST tests expect (xnat-rest-tests ``TestDynamicSearchProjects``)."""
+answers NrgXnat's own REST tests expect (xnat-rest-tests ``TestDynamicSearchProjects``);
+and the 403s of ``ProjectResource.handlePut`` for a project the user may not edit."""
 
 from __future__ import annotations
 

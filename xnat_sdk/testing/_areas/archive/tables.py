@@ -675,13 +675,20 @@ def _rendered(
 def raw_headers(kind: str, columns: Sequence[str]) -> list[str]:
     """The columns of an empty experiment or assessor listing: XNAT's
     ``ExperimentListResource``, ``ProjSubExptList`` and ``ProjSubExptAsstList`` rename the
-    query's SQL aliases (``QueryOrganizer``: ``XftStringUtils.CreateAlias`` of table and
-    column, or a view column) to shortcut names and XML paths and add ``URI`` in
-    ``formatHeaders``, which they call only for a table with rows. This server spells an
-    alias from the column's XML path, lower case, every run of other characters an ``_``
-    (``xnat:experimentdata/label`` -> ``xnat_experimentdata_label``): the names are not
-    XNAT's to the letter (those depend on its views), what matters is that they are neither
-    the shortcut names nor XML paths, and that ``URI`` is absent."""
+    query's SQL aliases to shortcut names and XML paths and add ``URI`` in ``formatHeaders``,
+    which they call only for a table with rows (the subject, scan and reconstruction listings
+    call it always: their empty CSV has the usual names and ``URI``). The aliases are
+    ``QueryOrganizer.buildQuery``'s: a field of the root element is named by its view column
+    (``ViewManager.GetViewColumnName``, the last 62 characters), which ``GetFieldMap`` makes
+    of the declaring element's SQL name and the field's index among every field of the
+    element's view (``field[0] + counter``), else ``XftStringUtils.CreateAlias(table,
+    column)``; a field of another element ``CreateAlias(table, view column)``; PostgreSQL
+    folds them to lower case. The indexes depend on XFT's enumeration of the whole view (own
+    fields, single references, XFT's meta fields), which this server does not reproduce: it
+    spells an alias from the column's XML path, lower case, every run of other characters
+    an ``_`` (``xnat:experimentdata/label`` -> ``xnat_experimentdata_label``). What it keeps
+    of XNAT: the names are neither the shortcut names nor XML paths, and ``URI`` is absent.
+    JSON shows no columns, so only the CSV, XML and HTML answers differ."""
     paths = {key: path for path, key in _shortcut_xpaths(kind).items()}
     return [
         re.sub(r"[^0-9a-z]+", "_", paths.get(c, c).lower()).strip("_")
