@@ -141,7 +141,7 @@ def test_a_criterion_on_a_custom_field(xnat_server: LocalXNAT, sessions: str) ->
 
 def test_a_listing_filter_on_a_boolean_field(xnat_server: LocalXNAT, xnat_project: str) -> None:
     """``processBooleanQuery``: each comma-separated value ``true``/``1`` is 1, any other 0,
-    compared with the 0/1 the stored value was made into."""
+    compared with the 0/1 the stored value was made into, which the column shows."""
     url = f"{xnat_server.url}/data/projects/{xnat_project}"
     other = f"{xnat_project}_B"
     xnat_server.seed_project(other)
@@ -166,6 +166,13 @@ def test_a_listing_filter_on_a_boolean_field(xnat_server: LocalXNAT, xnat_projec
     assert listed("true") == listed("TRUE") == [xnat_project]
     assert listed("0") == listed("no") == [other]
     assert listed("true,0") == sorted([xnat_project, other])
+    resp = requests.get(
+        f"{xnat_server.url}/data/projects",
+        params={"format": "json", "columns": "ID,xnat:projectData/active"},
+        auth=ADMIN,
+    )
+    values = {r["ID"]: r["xnat:projectdata/active"] for r in resp.json()["ResultSet"]["Result"]}
+    assert (values[xnat_project], values[other]) == ("1", "0")  # an INTEGER column
 
 
 def test_a_listing_filter_xnat_adds_no_clause_for(

@@ -393,10 +393,8 @@ _ROOTS = {
 }
 
 
-def _is_float(schema: SchemaInfo, kind: str, row: Mapping[str, Any], key: str) -> bool:
-    """Whether column ``key`` is an ``xs:float``/``xs:double``/``xs:decimal`` field: XNAT
-    reads those back as ``Double`` and a listing writes ``toString()`` of the value
-    (``XFTTable.toJSON`` / ``ValueParser``: ``42.0``, ``1.0E-4``)."""
+def _xstype(schema: SchemaInfo, kind: str, row: Mapping[str, Any], key: str) -> str:
+    """The XSD type of column ``key`` of ``row`` ("" when it is no schema field)."""
     _name, shortcut = _resolve_column(kind, key)
     if shortcut is not None:
         path = SHORTCUTS[kind].get(shortcut)
@@ -405,12 +403,26 @@ def _is_float(schema: SchemaInfo, kind: str, row: Mapping[str, Any], key: str) -
     else:
         path = None
     if not path:
-        return False
+        return ""
     xsi = str(row.get("xsiType") or _ROOTS[kind])
     if path.lower().startswith("demographics/"):
         xsi, path = "xnat:demographicData", path.split("/", 1)[1]
     f = schema.field(xsi, path)
-    return f is not None and f.xstype in NUMERIC_FLOAT
+    return f.xstype if f is not None else ""
+
+
+def _as_column(schema: SchemaInfo, kind: str, row: Mapping[str, Any], key: str, value: str) -> str:
+    """A stored value as the listing's column holds it: an ``xs:float``/``xs:double``/
+    ``xs:decimal`` field is read back as a ``Double`` and written as Java prints it
+    (``XFTTable.toJSON`` / ``ValueParser``: ``42.0``, ``1.0E-4``); an ``xs:boolean`` field is
+    an INTEGER column (xdat ``PGSQLMapping``) that ``DBAction.ValueParser`` stored ``true``
+    or ``1`` (any case) into as 1, anything else as 0."""
+    xstype = _xstype(schema, kind, row, key)
+    if xstype in NUMERIC_FLOAT:
+        return java_double(value)
+    if xstype == "xs:boolean":
+        return "1" if value.strip().lower() in ("true", "1") else "0"
+    return value
 
 
 def _with_custom_fields(
@@ -660,15 +672,15 @@ def _filtered(
 def _rendered(
     schema: SchemaInfo, kind: str, row: dict[str, Any], data: Mapping[str, str], cols: Sequence[str]
 ) -> dict[str, Any]:
-    """One row of the answer: its ``cols``, a float field as Java prints a double."""
+    """One row of the answer: its ``cols``, as their columns hold them (:func:`_as_column`)."""
     out: dict[str, Any] = {}
     for c in cols:
         if c in row:
             out[c] = row[c]
         else:
             out[c] = _row_value(kind, row, data, c)
-            if out[c] and _is_float(schema, kind, row, c):
-                out[c] = java_double(out[c])
+            if out[c]:
+                out[c] = _as_column(schema, kind, row, c, out[c])
     return out
 
 
