@@ -100,9 +100,19 @@ def test_numbers_compare_as_numbers_and_text_as_text(xnat_server: LocalXNAT, ses
 
 
 def test_a_like_on_an_xml_path_matches_anywhere(xnat_server: LocalXNAT, sessions: str) -> None:
-    """``LIKE`` of an XML path is ``LIKE '%value%'`` (its own ``%`` stripped first)."""
+    """``LIKE`` of an XML path is ``LIKE '%value%'`` (its own ``%`` stripped first); of a
+    display field (``DisplayCriteria``) the pattern as given, case aside."""
     where = _crit("xnat:mrSessionData/label", "LIKE", "1%")  # not "starts with 1"
     assert _searched(xnat_server, "xnat:mrSessionData", sessions, where) == (200, ["E1"])
+    shown = "xnat:mrSessionData.LABEL"
+    assert _searched(xnat_server, "xnat:mrSessionData", sessions, _crit(shown, "LIKE", "e")) == (
+        200,
+        [],
+    )
+    assert _searched(xnat_server, "xnat:mrSessionData", sessions, _crit(shown, "LIKE", "e_")) == (
+        200,
+        ["E1", "E2", "E3"],
+    )
     where = _crit("xnat:mrSessionData/label", "LIKE", "*e_")
     assert _searched(xnat_server, "xnat:mrSessionData", sessions, where) == (
         200,
