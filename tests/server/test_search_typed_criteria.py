@@ -207,3 +207,29 @@ def test_a_listing_filter_xnat_adds_no_clause_for(
     assert listed({**size, "label": "S1"}) == 500
     assert listed({"xnat:subjectData/noSuchField": "x", "label": "S1"}) == 500
     assert listed({"label": "S1"}) == ["S1"]
+
+
+def test_a_boolean_search_column_shows_zero_and_one(xnat_server: LocalXNAT, sessions: str) -> None:
+    """A search field given as an XML path is a display field made for it, of its schema
+    field's XML type (``SchemaElement.createDisplayFieldForXMLPath``: ``boolean``); the
+    column holds the 0/1 of the INTEGER column."""
+    status = "xnat:mrScanData/dcmValidation/status"
+    body = (
+        '<xdat:bundle xmlns:xdat="http://nrg.wustl.edu/security">'
+        "<xdat:root_element_name>xnat:mrScanData</xdat:root_element_name>"
+        "<xdat:search_field><xdat:element_name>xnat:mrScanData</xdat:element_name>"
+        "<xdat:field_ID>xnat:mrScanData/type</xdat:field_ID><xdat:sequence>0</xdat:sequence>"
+        "</xdat:search_field><xdat:search_field><xdat:element_name>xnat:mrScanData"
+        f"</xdat:element_name><xdat:field_ID>{status}</xdat:field_ID>"
+        "<xdat:sequence>1</xdat:sequence></xdat:search_field>"
+        f'<xdat:search_where method="AND">{_crit("xnat:mrScanData/project", "=", sessions)}'
+        "</xdat:search_where></xdat:bundle>"
+    )
+    resp = requests.post(
+        f"{xnat_server.url}/data/search", params={"format": "json"}, data=body, auth=ADMIN
+    )
+    result_set = resp.json()["ResultSet"]
+    key = "xnat_col_mrscandatadcmvalidationstatus"
+    assert next(c for c in result_set["Columns"] if c["key"] == key)["type"] == "boolean"
+    got = sorted((r["type"], r[key]) for r in result_set["Result"])
+    assert got == [("010", "1"), ("T1", "1"), ("T2", "0")]

@@ -307,6 +307,15 @@ class _Column:
     kind: Kind
     record_key: str
     props: dict[str, str]
+    #: an ``xs:boolean`` field's: its INTEGER column holds 0/1 (``DBAction.ValueParser``)
+    boolean: bool = False
+
+    def value(self, rec: dict[str, str] | None) -> str:
+        """The column's value for a record (None: no related record)."""
+        found = rec.get(self.record_key, "") if rec is not None else ""
+        if self.boolean and found.strip():
+            return "1" if found.strip().lower() in ("true", "1") else "0"
+        return found
 
 
 def _path_display(kind: Kind, field: str) -> DisplayField | None:
@@ -374,15 +383,31 @@ def _search_column(root: str, sf: SearchField, schema: SchemaInfo) -> _Column | 
     same = element.lower() == root.lower()
     key = did.lower() if same else f"{element.replace(':', '_').lower()}_{did.lower()}"
     display = _display_field(value_kind, did)
+    made = _made_field(element, sf.field_id.strip(), schema) if display is None else None
     props = {
         "key": key,
         "element_name": element,
         "id": did,
         "xPATH": f"{element}.{did}",
         "header": sf.header or " ",
-        "type": display.type if display is not None else "string",
+        # a field made for an XML path has its schema field's XML type (``setDataType``)
+        "type": display.type if display is not None else _local_type(made),
     }
-    return _Column(key, value_kind, record_key, props)
+    boolean = made is not None and made.xstype == "xs:boolean"
+    return _Column(key, value_kind, record_key, props, boolean)
+
+
+def _made_field(element: str, fid: str, schema: SchemaInfo) -> FieldDef | None:
+    """The schema field of a search field given as an XML path (None: another kind)."""
+    path = fid if "/" in fid or ":" in fid else f"{element}/{fid}"
+    path_element, field = _split_field(path, element)
+    walked = _walk(schema, schema.canonical(path_element) or path_element, field)
+    return walked[1] if walked is not None else None
+
+
+def _local_type(field: FieldDef | None) -> str:
+    """``XMLType.getLocalType`` of a schema field (``xs:boolean`` -> ``boolean``)."""
+    return field.xstype.split(":", 1)[-1] if field is not None else "string"
 
 
 def search_document(ctx: RequestContext) -> bytes:
@@ -424,8 +449,7 @@ def run_search(ctx: RequestContext, document: bytes) -> Response:
             raise HttpError(500, None) from None
         row = {}
         for column in columns:
-            target = records.related(root_kind, rec, column.kind)
-            row[column.key] = target.get(column.record_key, "") if target is not None else ""
+            row[column.key] = column.value(records.related(root_kind, rec, column.kind))
         row["quarantine_status"] = rec.get("status") or "active"
         rows.append(row)
     if columns and not ctx.q("sortBy"):
