@@ -51,10 +51,13 @@ from xnat_sdk.testing._areas.permissions.access import readable_through_shares
 from xnat_sdk.testing._areas.prearchive.access import can_read
 from xnat_sdk.testing._areas.search_service.bundle import (
     CriteriaSet,
+    Criterion,
+    FieldKind,
     Resolved,
     SearchBundleError,
     SearchField,
     SearchQueryFailed,
+    compare_typed,
     parse_bundle,
 )
 from xnat_sdk.testing._areas.search_service.joins import (
@@ -436,14 +439,17 @@ def run_search(ctx: RequestContext, document: bytes) -> Response:
     records = _Records(ctx)
     _check_criteria(records.schema, root, bundle.where.schema_fields())
     columns = _columns(root, root_kind, bundle.fields, records.schema)
+    try:
+        plans = _plans(records.schema, root, bundle.where)
+    except SearchQueryFailed:
+        raise HttpError(500, None) from None
     rows = []
     readable = _readable(ctx, root_kind)
-    joins = _joins(root, bundle.where.schema_fields())
     for rec in records.roots(root, root_kind):
         if not readable(rec):
             continue
         try:
-            if not _matches(records, bundle.where, joins, root, root_kind, rec):
+            if not _matches(records, bundle.where, plans, root_kind, rec):
                 continue
         except SearchQueryFailed:
             raise HttpError(500, None) from None
@@ -530,29 +536,81 @@ _Joined = dict[tuple[Kind, str], "dict[str, str] | None"]
 """One row of the join: the item chosen of each repeated child the criteria name."""
 
 
-def _joins(root: str, fields: Iterable[str]) -> list[tuple[Kind, str]]:
+@dataclass(frozen=True)
+class _Plan:
+    """How a criterion's schema field is read from a row, worked out once per search: the
+    kind of its element (None: no such element, or no field), the joined repeated child it
+    goes through, else its record key (None: another repeated child, not joined here: no
+    value), how it compares and whether it is a display field (``DisplayCriteria``)."""
+
+    kind: Kind | None
+    via: Through | None = None
+    key: str | None = None
+    compare: FieldKind = ""
+    display: bool = False
+
+
+def _plan(schema: SchemaInfo, root: str, schema_field: str) -> _Plan:
+    element, field = _split_field(schema_field, root)
+    kind = kind_of(element)
+    if kind is None or not field:
+        return _Plan(None)
+    via = through(field)
+    if via is not None and kind in JOINED[via.prefix]:
+        return _Plan(kind, via)
+    display = next((f for f in fields_of(kind) if f.id == field), None)
+    if display is not None:  # XdatCriteria: a display field ID (case kept) first
+        return _Plan(kind, key=display.key, compare=display_kind(display.type), display=True)
+    walked = _walk(schema, schema.canonical(element) or element, field)
+    if walked is not None and walked[0] == _MULTIPLE:
+        return _Plan(kind)
+    key = (walked[0] if walked is not None else "") or _resolve_key(kind, field)[0]
+    return _Plan(kind, key=key, compare=field_kind(walked[1] if walked is not None else None))
+
+
+def _plans(schema: SchemaInfo, root: str, where: CriteriaSet) -> dict[str, _Plan]:
+    """The :class:`_Plan` of each schema field the criteria name; raises
+    :class:`SearchQueryFailed` for a value the SQL of its field's type refuses (a number
+    field's value that is no number), as XNAT's query fails whatever the rows."""
+    plans = {f: _plan(schema, root, f) for f in where.schema_fields()}
+    for criterion in _criteria_of(where):
+        plan = plans[criterion.schema_field]
+        if plan.compare:  # a dummy stored value: the criterion's value is parsed the same
+            compare_typed(
+                "0", criterion.comparison, criterion.value, plan.compare, display=plan.display
+            )
+    return plans
+
+
+def _criteria_of(where: CriteriaSet) -> Iterable[Criterion]:
+    for child in where.children:
+        if isinstance(child, Criterion):
+            yield child
+        else:
+            yield from _criteria_of(child)
+
+
+def _joins(plans: dict[str, _Plan]) -> list[tuple[Kind, str]]:
     """The repeated children (kind of their owner, path) the criteria's fields go through."""
     found: list[tuple[Kind, str]] = []
-    for schema_field in fields:
-        element, field = _split_field(schema_field, root)
-        kind = kind_of(element)
-        via = through(field) if kind is not None and field else None
-        joinable = kind is not None and via is not None and kind in JOINED[via.prefix]
-        if joinable and kind is not None and via is not None and (kind, via.prefix) not in found:
-            found.append((kind, via.prefix))
+    for plan in plans.values():
+        joined = (plan.kind, plan.via.prefix) if plan.kind and plan.via else None
+        if joined is not None and joined not in found:
+            found.append(joined)
     return found
 
 
 def _matches(
     records: _Records,
     where: CriteriaSet,
-    joins: list[tuple[Kind, str]],
-    root: str,
+    plans: dict[str, _Plan],
     root_kind: Kind,
     rec: dict[str, str],
 ) -> bool:
     """Whether the criteria hold for ``rec`` in one row of its join with the items of the
-    repeated children ``joins`` (:func:`_joins`; a child without items: one row of NULLs)."""
+    repeated children the criteria name (:func:`_joins`; a child without items: one row of
+    NULLs)."""
+    joins = _joins(plans)
     choices: list[list[dict[str, str] | None]] = []
     for kind, prefix in joins:
         target = records.related(root_kind, rec, kind)
@@ -560,33 +618,29 @@ def _matches(
         choices.append(list(found) or [None])
     for combination in itertools.product(*choices):
         joined: _Joined = dict(zip(joins, combination, strict=True))
-        if where.evaluate(_resolver(records, root, root_kind, rec, joined)):
+        if where.evaluate(_resolver(records, plans, root_kind, rec, joined)):
             return True
     return False
 
 
 def _resolver(
-    records: _Records, root: str, root_kind: Kind, rec: dict[str, str], joined: _Joined
+    records: _Records,
+    plans: dict[str, _Plan],
+    root_kind: Kind,
+    rec: dict[str, str],
+    joined: _Joined,
 ) -> Callable[[str], Resolved]:
     def resolve(schema_field: str) -> Resolved:
-        element, field = _split_field(schema_field, root)
-        kind = kind_of(element)
-        if kind is None or not field:
+        plan = plans[schema_field]
+        if plan.kind is None:
             return Resolved(None)
-        target = records.related(root_kind, rec, kind)
+        target = records.related(root_kind, rec, plan.kind)
         if target is None:
             return Resolved(None)
-        via = through(field)
-        if via is not None and (kind, via.prefix) in joined:
-            return records.item_value(via, joined[kind, via.prefix])
-        display = next((f for f in fields_of(kind) if f.id == field), None)
-        if display is not None:  # XdatCriteria: a display field ID (case kept) first
-            return Resolved(target.get(display.key), display_kind(display.type), display=True)
-        xsi = records.schema.canonical(element) or element
-        walked = _walk(records.schema, xsi, field)
-        if walked is not None and walked[0] == _MULTIPLE:
-            return Resolved(None)  # another repeated child: not joined here
-        key = (walked[0] if walked is not None else "") or _resolve_key(kind, field)[0]
-        return Resolved(target.get(key), field_kind(walked[1] if walked is not None else None))
+        if plan.via is not None:
+            return records.item_value(plan.via, joined[plan.kind, plan.via.prefix])
+        if plan.key is None:
+            return Resolved(None)
+        return Resolved(target.get(plan.key), plan.compare, display=plan.display)
 
     return resolve
