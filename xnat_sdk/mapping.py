@@ -280,7 +280,12 @@ class _Unfiled:
 
 def _children_once(obj: Any, kind: str, target: str) -> tuple[str, Sequence[Any]]:
     if kind == "connection":
-        return "project", obj.projects.values()
+        from xnat_sdk.search import readable_projects
+
+        # the projects whose data the user reads: the projects listing also shows the
+        # protected ones to everyone, whose subjects and experiments a non-member is refused
+        readable = readable_projects(obj)
+        return "project", [p for p in obj.projects.values() if p.id in readable]
     if kind == "project":
         if target not in ("experiment", "scan"):
             return "subject", obj.subjects.values()

@@ -14,7 +14,7 @@ import xnat_sdk
 from tests.integration.conftest import RequestLog
 from xnat_sdk.archives import SDK_FILES
 from xnat_sdk.errors import XNATConflictError, XNATServerError, XNATValidationError
-from xnat_sdk.mapping import FilterFunctions, create_filter_funcs
+from xnat_sdk.mapping import FilterFunctions, MappedFunctionFailed, create_filter_funcs
 from xnat_sdk.models import ExperimentData, MrScanData, MrSessionData, SubjectData
 from xnat_sdk.search import col
 from xnat_sdk.testing.local import LocalXNAT
@@ -599,3 +599,24 @@ def test_subject_of_a_session_shared_without_its_subject_says_why(
             assert admin.put(url, params={"label": "SUBJ_O"}).status_code == 200
         session.clearcache()
         assert session.projects[project].experiments["SESS_O"].subject.label == "SUBJ_O"
+
+
+def test_a_site_walk_leaves_out_a_protected_project_whose_data_the_user_may_not_read(
+    server: LocalXNAT, xnat_project: str
+) -> None:
+    """A ``protected`` project is in every user's projects listing, but XNAT refuses a
+    non-member its subjects (403): a site-wide walk goes through the projects whose data
+    the user reads (``data=readable``) and finishes, with no failure for the protected one."""
+    guarded, mine = f"{xnat_project}_G", f"{xnat_project}_M"
+    server.seed_project(guarded, accessibility="protected")
+    server.seed_project(mine)
+    server.seed_subject(guarded, "HIDDEN")
+    server.seed_subject(mine, "OWN")
+    login = f"walker{next(_logins)}"
+    server.add_user(login, "pw")
+    server.add_member(mine, login, "member")
+    with xnat_sdk.connect(server.url, user=login, password="pw") as session:
+        assert guarded in [p.id for p in session.projects.values()]
+        found = session.map(lambda s: s.label, level="subject", stop_on_error=True)
+    assert "OWN" in found.values() and "HIDDEN" not in found.values()
+    assert not any(isinstance(v, MappedFunctionFailed) for v in found.values())

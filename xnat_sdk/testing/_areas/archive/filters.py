@@ -14,6 +14,11 @@ QueryOrganizerResource.java``), and where the SQL it builds fails on PostgreSQL.
 * A number field (``xs:int``, ``xs:double`` ...): ``a-b`` is ``>= a AND <= b`` (cut at the
   first ``-``: a negative bound cannot be written, an empty end is SQL ``NULL`` and matches
   nothing); a value that is no number is unquoted SQL (``col = abc``), which fails.
+* A boolean field (``xs:boolean``, an INTEGER column of 0/1: xdat ``PGSQLMapping``):
+  ``processBooleanQuery`` compares each alternative with ``=``, its value made by
+  ``DBAction.ValueParser``: ``true`` or ``1`` (any case) is 1, any other value 0 (``false``,
+  ``0``, ``no``), ``null`` (any case) the SQL ``NULL`` that matches nothing. A stored value
+  went through the same parser (``true``/``1`` -> 1, else 0).
 * A missing value (SQL ``NULL``) matches no comparison.
 """
 
@@ -98,9 +103,20 @@ def _cell(value: str, kind: str) -> float | datetime.date | None:
         return None
 
 
+def _as_bit(text: str) -> int | None:
+    """A boolean column's value of ``text`` (``DBAction.ValueParser``; None: SQL NULL)."""
+    if text.lower() == "null":
+        return None
+    return 1 if text.lower() in ("true", "1") else 0
+
+
 def matches_typed(value: str, wanted: str, kind: str) -> bool:
     """Whether a row whose field holds ``value`` passes the filter ``wanted`` on a field of
-    ``kind`` (``"date"`` or ``"number"``); QueryFailed where XNAT's query fails."""
+    ``kind`` (``"date"``, ``"number"`` or ``"boolean"``); QueryFailed where XNAT's query
+    fails."""
+    if kind == "boolean":
+        bit = _as_bit(value) if value.strip() else None
+        return bit is not None and any(_as_bit(w) == bit for w in wanted.split(","))
     found = False
     cell = _cell(value, kind)
     for alternative in wanted.split(","):

@@ -4,7 +4,7 @@ DELETE with everything in it)."""
 
 from __future__ import annotations
 
-from typing import Any
+import sqlite3
 
 from werkzeug.wrappers import Response
 
@@ -28,40 +28,42 @@ from xnat_sdk.testing._areas.archive.model import (
     delete_resources,
     delete_subject,
 )
+from xnat_sdk.testing._areas.archive.project_lists import project_list_handler
 from xnat_sdk.testing._areas.archive.tables import answer
 from xnat_sdk.testing._areas.archive.views import represent
 from xnat_sdk.testing._areas.archive.xsd import schema_of
 from xnat_sdk.testing._areas.permissions.access import (
     all_data_admin,
+    can_edit,
     can_see,
     listed_projects,
 )
+from xnat_sdk.testing._areas.site_config.preferences import get_value
 from xnat_sdk.testing._server.context import RequestContext
 from xnat_sdk.testing._server.routing import HttpError
 from xnat_sdk.testing._server.store import dumps_data, loads_data
 
-__all__ = [
-    "FILTERED_COLUMNS",
-    "filtered_projects",
-    "project_delete",
-    "project_get",
-    "project_list",
-    "project_put",
-]
+__all__ = ["project_delete", "project_get", "project_list", "project_put"]
 
 
 def project_list(ctx: RequestContext) -> Response:
     """``ProjectListResource``'s default handler: an all-data admin (or a site admin asking
     ``allDataOverride=true``, ``Boolean.parseBoolean``) gets every project and the request's
-    filters; anyone else the projects they may read, the readable-projects criterion
-    replacing the request's (``qo.setWhere``), so their filters are ignored. ``data=`` or
-    ``accessible=`` selects the filtered handler (:func:`filtered_projects`)."""
-    if ctx.q("data") is not None or ctx.q("accessible") is not None:
-        return filtered_projects(ctx)
+    filters; anyone else the projects they may read (``restrict=edit`` or ``delete``: those
+    they may edit or delete, which they own), the readable-projects criterion replacing the
+    request's (``qo.setWhere``), so their filters are ignored. The filter keys and
+    ``permissions=`` have their own handlers (:mod:`.project_lists`)."""
+    handler = project_list_handler(ctx)
+    if handler is not None:
+        return handler(ctx)
     store = ctx.store
     override = ctx.user.admin and (ctx.q("allDataOverride") or "").lower() == "true"
     all_data = all_data_admin(ctx.user) or override
     allowed = listed_projects(store, ctx.user, all_data)
+    if allowed is not None and ctx.q("restrict") in ("edit", "delete"):
+        # Permissions.getAllowedValues on xnat:projectData/ID for that action: the owners'
+        # group has it, the members' and collaborators' groups and the guest do not
+        allowed = [p for p in allowed if store.project_role(p, ctx.user.login) == "owner"]
     rows = []
     for p in store.query("SELECT * FROM projects ORDER BY rowid"):
         if allowed is not None and p["id"] not in allowed:
@@ -94,89 +96,48 @@ def project_list(ctx: RequestContext) -> Response:
     )
 
 
-#: the columns of the filtered handler's table (its display fields, as ``DisplaySearch``
-#: names them)
-FILTERED_COLUMNS = [
-    "id",
-    "secondary_id",
-    "name",
-    "description",
-    "pi",
-    "project_invs",
-    "project_access",
-    "project_access_img",
-    "insert_date",
-    "insert_user",
-    "user_role",
-    "last_accessed",
-]
-
-_ROLE_NAMES = {"owner": "Owners", "member": "Members", "collaborator": "Collaborators"}
+def _accessibility_project(ctx: RequestContext) -> sqlite3.Row:
+    """The project of ``ProjectAccessibilityResource``: the one the user's project lookup
+    finds (``getProjectByIDorAlias(id, user)``), else 404 with its message."""
+    ref = ctx.params["project"]
+    row = find_project(ctx.store, ref)
+    if row is None or (not ctx.is_admin and not can_see(ctx.store, ctx.user, str(row["id"]))):
+        raise HttpError(404, f"Could not find the project with ID '{ref}'")
+    return row
 
 
-def filtered_projects(ctx: RequestContext) -> Response:
-    """``ProjectListResource.FilteredProjects`` for ``data=readable|writable`` and
-    ``accessible=``: ``data=readable`` keeps the projects whose users hold the caller or
-    that are ``public`` (a ``protected`` one's data is closed to a non-member: it is not
-    kept), ``writable`` those whose owners or members hold them, ``accessible`` adds the
-    ``protected`` ones (``false``: only those the caller is not a user of). A user with
-    all-data access (``Groups.hasAllDataAccess``: a site admin too) gets every project
-    for ``data`` and ``accessible``. Any other ``data`` is a 400; ``columns=`` is ignored
-    (the table is a display search's)."""
-    data = (ctx.q("data") or "").strip()
-    if data and data.lower() not in ("readable", "writable"):
-        raise HttpError(
-            400,
-            f"The value specified for the data parameter is invalid: {data}. Must be one "
-            "of readable or writable.",
-        )
-    accessible = (ctx.q("accessible") or "").strip()
-    store, user = ctx.store, ctx.user
-    everything = user.admin
-    rows: list[dict[str, Any]] = []
-    for p in store.query("SELECT * FROM projects ORDER BY secondary_id"):
-        role = store.project_role(p["id"], user.login) if not ctx.is_guest else None
-        access = str(p["accessibility"])
-        keep = everything or (
-            (data.lower() != "readable" or role is not None or access == "public")
-            and (data.lower() != "writable" or role in ("owner", "member"))
-            and (not accessible or role is not None or access in ("public", "protected"))
-        )
-        if keep and not (accessible.lower() == "false" and role is not None):
-            rows.append(_display_row(p, role))
-    meta = {"title": "Projects", "xdat_user_id": user.xdat_user_id, "totalRecords": len(rows)}
-    return ctx.table(FILTERED_COLUMNS, rows, meta=meta)
-
-
-def _display_row(project: Any, role: str | None) -> dict[str, Any]:
-    data = loads_data(project["data"])
-    pi = " ".join(x for x in (data.get("PI/firstname"), data.get("PI/lastname")) if x)
-    return {
-        "id": project["id"],
-        "secondary_id": project["secondary_id"],
-        "name": project["name"],
-        "description": project["description"],
-        "pi": pi,
-        "project_invs": "",
-        "project_access": project["accessibility"],
-        "project_access_img": f"/@WEBAPP/images/{project['accessibility']}.gif",
-        "insert_date": project["insert_date"],
-        "insert_user": project["insert_user"],
-        "user_role": _ROLE_NAMES.get(role or "", ""),
-        "last_accessed": "",
-    }
+def _accessibility_put(ctx: RequestContext, tail: str) -> Response:
+    """``PUT .../accessibility/{level}`` (``ProjectAccessibilityResource.handlePut``): the
+    user must be able to delete the project (its owner; 403 without a message), non-private
+    projects must be allowed (``securityAllowNonPrivateProjects``, else 403). ``public`` and
+    ``protected`` (case kept) are those levels, any other value makes the project private
+    (``PermissionsServiceImpl.setAccessibilityInternal``). Answers the level now in force
+    (``getPublicAccessibility``, text)."""
+    level = tail.partition("/")[2]
+    if not level:
+        raise HttpError(400, "You must specify the ACCESS_ID parameter for this PUT call")
+    row = _accessibility_project(ctx)
+    pid = str(row["id"])
+    if not (all_data_admin(ctx.user) or ctx.store.project_role(pid, ctx.user.login) == "owner"):
+        raise HttpError(403, None)
+    allowed = get_value(ctx.store, "securityAllowNonPrivateProjects")
+    if allowed is not None and not allowed:
+        raise HttpError(403, None)
+    stored = level if level in ("public", "protected") else "private"
+    with ctx.store.tx() as db:
+        db.execute("UPDATE projects SET accessibility=? WHERE id=?", (stored, pid))
+    return ctx.text(stored)
 
 
 def project_get(ctx: RequestContext) -> Response:
+    if ctx.tail.strip("/") == "accessibility":
+        return ctx.text(_accessibility_project(ctx)["accessibility"])
     row = find_project(ctx.store, ctx.params["project"])
     if row is not None and not can_see(ctx.store, ctx.user, row["id"]):
         row = resolve(ctx).project  # raises XNAT's 403/404
     if row is None:
         raise HttpError(404, f"Unable to identify project {ctx.params['project']}")
-    tail = ctx.tail.strip("/")
-    if tail == "accessibility":
-        return ctx.text(row["accessibility"])
-    if tail:
+    if ctx.tail.strip("/"):
         raise HttpError(404, None)
     return represent(ctx, project_node(ctx.store, row))
 
@@ -186,17 +147,12 @@ def project_put(ctx: RequestContext) -> Response:
     ref = ctx.params["project"]
     tail = ctx.tail.strip("/")
     existing = find_project(store, ref)
-    if tail.startswith("accessibility/") and existing is not None:
-        require_edit(ctx, existing["id"])
-        level = tail.split("/", 1)[1]
-        if level not in ("private", "protected", "public"):
-            raise HttpError(400, f"Unknown accessibility {level}")
-        with store.tx() as db:
-            db.execute("UPDATE projects SET accessibility=? WHERE id=?", (level, existing["id"]))
-        return ctx.text("")
+    if tail == "accessibility" or tail.startswith("accessibility/"):
+        return _accessibility_put(ctx, tail)
     if tail:
         raise HttpError(400, "Unsupported project sub-path.")
     ctx.require_user()
+    _check_put_rights(ctx, existing, ref)
     schema = schema_of(ctx)
     ch = parse_changes(ctx, "project", schema)
     ch.data = canonical_paths(schema, "xnat:projectData", ch.data)
@@ -251,6 +207,30 @@ def project_put(ctx: RequestContext) -> Response:
             db.execute("UPDATE projects SET accessibility=? WHERE id=?", (access, pid))
         apply_custom(db, "project", pid, ch.custom)
     return ctx.text("")
+
+
+def _check_put_rights(ctx: RequestContext, existing: sqlite3.Row | None, ref: str) -> None:
+    """``ProjectResource.handlePut``'s refusals (403), in its order. The project it works on
+    is the one the user's project lookup finds (``getProjectByIDorAlias(id, user)``): none
+    for a missing project or one hidden from the user (private, not theirs), which XNAT
+    then takes for a new project: refused when non-admins may not create projects
+    (``uiAllowNonAdminProjectCreation``), else refused as the item it builds has a database
+    version the user may not edit (``Permissions.canEdit``). A project the user sees but may
+    not edit (protected, or a collaborator's) is refused by ``canEditProject``."""
+    user = ctx.user
+    if ctx.is_admin:
+        return
+    found = existing is not None and can_see(ctx.store, user, str(existing["id"]))
+    allowed = get_value(ctx.store, "uiAllowNonAdminProjectCreation")
+    if not found and allowed is not None and not allowed:
+        raise HttpError(
+            403, f"User {user.login} doesn't have permission to create projects on this system"
+        )
+    if existing is None or can_edit(ctx.store, user, str(existing["id"])):
+        return
+    if found:
+        raise HttpError(403, f"User {user.login} doesn't have permission to edit the project {ref}")
+    raise HttpError(403, "User account doesn't have permission to edit this project.")
 
 
 def project_delete(ctx: RequestContext) -> Response:

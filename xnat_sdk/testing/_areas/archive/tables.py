@@ -16,7 +16,13 @@ from werkzeug.wrappers import Response
 
 from xnat_sdk.testing._areas.archive.documents import java_double
 from xnat_sdk.testing._areas.archive.filters import QueryFailed, matches_typed
-from xnat_sdk.testing._areas.archive.xsd import NUMERIC_FLOAT, NUMERIC_INT, SchemaInfo, schema_of
+from xnat_sdk.testing._areas.archive.xsd import (
+    NUMERIC_FLOAT,
+    NUMERIC_INT,
+    FieldDef,
+    SchemaInfo,
+    schema_of,
+)
 from xnat_sdk.testing._server.context import RequestContext
 from xnat_sdk.testing._server.routing import HttpError
 
@@ -284,9 +290,33 @@ def _resolve_column(kind: str, name: str) -> tuple[str, str | None]:
     return name.lower(), None
 
 
+#: the XSD types of this schema whose Java type (xdat ``JavaMapping``) is none of the
+#: String, Double, Integer, Date, Boolean ``processQueryCriteria`` switches on: ``xs:long``
+#: is a ``java.lang.Long``, ``xs:anyURI`` and ``xs:duration`` have no mapping; a filter on
+#: one adds an empty criteria collection
+_NO_JAVA_CASE = frozenset({"xs:long", "xs:anyURI", "xs:duration"})
+
+
+def _field_through_refs(schema: SchemaInfo, owner: str, path: str) -> FieldDef | None:
+    """The field at ``path`` of ``owner``, read through elements of a named complex type
+    (``resources/resource/file_size``: ``file_size`` of ``xnat:abstractResource``), as
+    ``GenericWrapperElement.GetFieldForXMLPath`` finds it."""
+    found = schema.field(owner, path)
+    if found is not None:
+        return found
+    steps = path.split("/")
+    for cut in range(len(steps) - 1, 0, -1):
+        ref = schema.ref(owner, "/".join(steps[:cut]))
+        if ref is not None:
+            return _field_through_refs(schema, ref[0], "/".join(steps[cut:]))
+    return None
+
+
 def _filter_kind(schema: SchemaInfo, kind: str, key: str) -> str:
-    """``"date"`` or ``"number"`` for a filter on a date (``xs:date``, ``xs:dateTime``) or
-    number field, which XNAT compares as such (:mod:`.filters`); ``""`` for the others."""
+    """``"date"``, ``"boolean"`` or ``"number"`` for a filter on a date (``xs:date``,
+    ``xs:dateTime``), boolean or number field, which XNAT compares as such (:mod:`.filters`);
+    ``"ignored"`` for a field whose Java type ``processQueryCriteria``'s switch has no case
+    for (:data:`_NO_JAVA_CASE`); ``""`` for the others (text)."""
     if "/" in key:
         head, _, path = key.partition("/")
         if ":" not in head:
@@ -303,11 +333,15 @@ def _filter_kind(schema: SchemaInfo, kind: str, key: str) -> str:
     path = _PRED.sub("", path)
     if path.startswith("demographics/"):  # a named type's fields, not flattened into the owner
         owner, path = "xnat:demographicData", path.split("/", 1)[1]
-    f = schema.field(owner, path) if path else None
+    f = _field_through_refs(schema, owner, path) if path else None
     if f is None:
         return ""
+    if f.xstype in _NO_JAVA_CASE:
+        return "ignored"
     if f.xstype in ("xs:date", "xs:dateTime"):
         return "date"
+    if f.xstype == "xs:boolean":
+        return "boolean"
     if f.xstype in NUMERIC_FLOAT or f.xstype in NUMERIC_INT:
         return "number"
     return ""
@@ -359,10 +393,8 @@ _ROOTS = {
 }
 
 
-def _is_float(schema: SchemaInfo, kind: str, row: Mapping[str, Any], key: str) -> bool:
-    """Whether column ``key`` is an ``xs:float``/``xs:double``/``xs:decimal`` field: XNAT
-    reads those back as ``Double`` and a listing writes ``toString()`` of the value
-    (``XFTTable.toJSON`` / ``ValueParser``: ``42.0``, ``1.0E-4``)."""
+def _xstype(schema: SchemaInfo, kind: str, row: Mapping[str, Any], key: str) -> str:
+    """The XSD type of column ``key`` of ``row`` ("" when it is no schema field)."""
     _name, shortcut = _resolve_column(kind, key)
     if shortcut is not None:
         path = SHORTCUTS[kind].get(shortcut)
@@ -371,12 +403,26 @@ def _is_float(schema: SchemaInfo, kind: str, row: Mapping[str, Any], key: str) -
     else:
         path = None
     if not path:
-        return False
+        return ""
     xsi = str(row.get("xsiType") or _ROOTS[kind])
     if path.lower().startswith("demographics/"):
         xsi, path = "xnat:demographicData", path.split("/", 1)[1]
     f = schema.field(xsi, path)
-    return f is not None and f.xstype in NUMERIC_FLOAT
+    return f.xstype if f is not None else ""
+
+
+def _as_column(schema: SchemaInfo, kind: str, row: Mapping[str, Any], key: str, value: str) -> str:
+    """A stored value as the listing's column holds it: an ``xs:float``/``xs:double``/
+    ``xs:decimal`` field is read back as a ``Double`` and written as Java prints it
+    (``XFTTable.toJSON`` / ``ValueParser``: ``42.0``, ``1.0E-4``); an ``xs:boolean`` field is
+    an INTEGER column (xdat ``PGSQLMapping``) that ``DBAction.ValueParser`` stored ``true``
+    or ``1`` (any case) into as 1, anything else as 0."""
+    xstype = _xstype(schema, kind, row, key)
+    if xstype in NUMERIC_FLOAT:
+        return java_double(value)
+    if xstype == "xs:boolean":
+        return "1" if value.strip().lower() in ("true", "1") else "0"
+    return value
 
 
 def _with_custom_fields(
@@ -584,8 +630,11 @@ def _filtered(
     rows: Sequence[tuple[dict[str, Any], Mapping[str, str]]],
 ) -> list[tuple[dict[str, Any], Mapping[str, str]]]:
     """The rows the request's shortcut and XML-path filters keep (:func:`answer`); raises
-    :class:`QueryFailed` for a date or number filter whose SQL PostgreSQL refuses."""
-    selected = list(rows)
+    :class:`QueryFailed` for a date or number filter whose SQL PostgreSQL refuses, and for
+    a filter XNAT adds no clause for (an unknown field, :data:`_NO_JAVA_CASE`) next to one
+    it does."""
+    applied: list[tuple[str, str, str]] = []
+    empty = 0
     for key, wanted in ctx.query.items(multi=False):
         if key in NOT_FILTERS:
             continue
@@ -594,8 +643,20 @@ def _filtered(
             continue
         if not is_shortcut and (_dropped(schema, kind, key) or _unknown_field(schema, key)):
             # processQueryCriteria logs the ElementNotFound/FieldNotFoundException: no filter
+            empty += 1
             continue
         typed = _filter_kind(schema, kind, key)
+        if typed == "ignored":
+            empty += 1
+            continue
+        applied.append((key, wanted, typed))
+    if empty and applied:
+        # each filter is an OR collection in populateQuery's AND; one left empty is counted
+        # as no clause (a lone one sets no WHERE) but written as "()" next to the others
+        # (CriteriaCollection.getSQLClause): a syntax error
+        raise QueryFailed("an empty criteria collection in the WHERE clause")
+    selected = list(rows)
+    for key, wanted, typed in applied:
         selected = [
             r
             for r in selected
@@ -611,28 +672,35 @@ def _filtered(
 def _rendered(
     schema: SchemaInfo, kind: str, row: dict[str, Any], data: Mapping[str, str], cols: Sequence[str]
 ) -> dict[str, Any]:
-    """One row of the answer: its ``cols``, a float field as Java prints a double."""
+    """One row of the answer: its ``cols``, as their columns hold them (:func:`_as_column`)."""
     out: dict[str, Any] = {}
     for c in cols:
         if c in row:
             out[c] = row[c]
         else:
             out[c] = _row_value(kind, row, data, c)
-            if out[c] and _is_float(schema, kind, row, c):
-                out[c] = java_double(out[c])
+            if out[c]:
+                out[c] = _as_column(schema, kind, row, c, out[c])
     return out
 
 
 def raw_headers(kind: str, columns: Sequence[str]) -> list[str]:
     """The columns of an empty experiment or assessor listing: XNAT's
     ``ExperimentListResource``, ``ProjSubExptList`` and ``ProjSubExptAsstList`` rename the
-    query's SQL aliases (``QueryOrganizer``: ``XftStringUtils.CreateAlias`` of table and
-    column, or a view column) to shortcut names and XML paths and add ``URI`` in
-    ``formatHeaders``, which they call only for a table with rows. This server spells an
-    alias from the column's XML path, lower case, every run of other characters an ``_``
-    (``xnat:experimentdata/label`` -> ``xnat_experimentdata_label``): the names are not
-    XNAT's to the letter (those depend on its views), what matters is that they are neither
-    the shortcut names nor XML paths, and that ``URI`` is absent."""
+    query's SQL aliases to shortcut names and XML paths and add ``URI`` in ``formatHeaders``,
+    which they call only for a table with rows (the subject, scan and reconstruction listings
+    call it always: their empty CSV has the usual names and ``URI``). The aliases are
+    ``QueryOrganizer.buildQuery``'s: a field of the root element is named by its view column
+    (``ViewManager.GetViewColumnName``, the last 62 characters), which ``GetFieldMap`` makes
+    of the declaring element's SQL name and the field's index among every field of the
+    element's view (``field[0] + counter``), else ``XftStringUtils.CreateAlias(table,
+    column)``; a field of another element ``CreateAlias(table, view column)``; PostgreSQL
+    folds them to lower case. The indexes depend on XFT's enumeration of the whole view (own
+    fields, single references, XFT's meta fields), which this server does not reproduce: it
+    spells an alias from the column's XML path, lower case, every run of other characters
+    an ``_`` (``xnat:experimentdata/label`` -> ``xnat_experimentdata_label``). What it keeps
+    of XNAT: the names are neither the shortcut names nor XML paths, and ``URI`` is absent.
+    JSON shows no columns, so only the CSV, XML and HTML answers differ."""
     paths = {key: path for path, key in _shortcut_xpaths(kind).items()}
     return [
         re.sub(r"[^0-9a-z]+", "_", paths.get(c, c).lower()).strip("_")

@@ -20,9 +20,11 @@ from typing import Literal
 __all__ = [
     "CriteriaSet",
     "Criterion",
+    "Resolved",
     "SearchBundle",
     "SearchBundleError",
     "SearchField",
+    "SearchQueryFailed",
     "compare",
     "parse_bundle",
 ]
@@ -33,6 +35,27 @@ _OPS = {"=", "!=", "<>", "<", "<=", ">", ">=", "LIKE", "NOT LIKE", "IS NULL", "I
 
 class SearchBundleError(ValueError):
     """The body is not a usable ``xdat:bundle`` (XNAT answers 422)."""
+
+
+class SearchQueryFailed(Exception):
+    """The SQL XNAT builds for a criterion fails on PostgreSQL (XNAT answers 500): a value
+    that is no number for a number field goes into the SQL unquoted (``col = abc``)."""
+
+
+#: how a criterion's field compares: "" guessed from the values (numbers, dates, text),
+#: else by the field's type ("string", "number", "boolean", "date")
+FieldKind = Literal["", "string", "number", "boolean", "date"]
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A criterion's field in one row: its value (a list: the values of a repeated child, any
+    of which may hold), how it compares, and whether it is a display field (XNAT's
+    ``DisplayCriteria``) rather than an XML path (``ElementCriteria``)."""
+
+    value: str | list[str] | None
+    kind: FieldKind = ""
+    display: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,7 +85,7 @@ class CriteriaSet:
     method: Literal["AND", "OR"] = "AND"
     children: tuple[Criterion | CriteriaSet, ...] = ()
 
-    def evaluate(self, resolve: Callable[[str], str | list[str] | None]) -> bool:
+    def evaluate(self, resolve: Callable[[str], str | list[str] | Resolved | None]) -> bool:
         """True when the set holds for the row behind ``resolve`` (an empty set holds). A
         field of a repeated child (a list: ``sharing/share/project``) holds when one of its
         values does, as the SQL join XNAT makes of it (none: as an empty value)."""
@@ -192,9 +215,15 @@ def _like(value: str, pattern: str) -> bool:
     return re.fullmatch(regex, value, re.IGNORECASE | re.DOTALL) is not None
 
 
-def _holds(actual: str | list[str] | None, criterion: Criterion) -> bool:
-    values = actual if isinstance(actual, list) else [actual]
-    return any(compare(v, criterion.comparison, criterion.value) for v in values or [None])
+def _holds(actual: str | list[str] | Resolved | None, criterion: Criterion) -> bool:
+    found = actual if isinstance(actual, Resolved) else Resolved(actual)
+    values = found.value if isinstance(found.value, list) else [found.value]
+    if not found.kind:
+        return any(compare(v, criterion.comparison, criterion.value) for v in values or [None])
+    op, expected = criterion.comparison, criterion.value
+    return any(
+        compare_typed(v, op, expected, found.kind, display=found.display) for v in values or [None]
+    )
 
 
 def compare(actual: str | None, op: str, expected: str) -> bool:
@@ -239,3 +268,88 @@ def compare(actual: str | None, op: str, expected: str) -> bool:
     except TypeError:
         return False
     raise SearchBundleError(f"unsupported comparison_type {op!r}")
+
+
+def _ordered(a: object, op: str, b: object) -> bool:
+    """``a op b`` for one of ``=``, ``!=``/``<>``, ``<``, ``<=``, ``>``, ``>=``."""
+    if op == "=":
+        return a == b
+    if op in ("!=", "<>"):
+        return a != b
+    order = {"<": (-1,), "<=": (-1, 0), ">": (1,), ">=": (1, 0)}.get(op)
+    if order is None:
+        raise SearchBundleError(f"unsupported comparison_type {op!r}")
+    less, more = a < b, a > b  # type: ignore[operator]
+    return (-1 if less else 1 if more else 0) in order
+
+
+def _typed_value(text: str, kind: FieldKind) -> object:
+    """A criterion's value as the SQL XNAT builds compares it (``DBAction.ValueParser``)."""
+    if kind == "boolean":  # "true" or "1" (any case) is 1, anything else 0
+        return 1 if text.strip().lower() in ("true", "1") else 0
+    if kind == "number":  # written unquoted: what is no number fails the query
+        number = _as_number(text.strip())
+        if number is None:
+            raise SearchQueryFailed(f"{text!r} is no number")
+        return number
+    if kind == "date":
+        day = _as_date(text.strip())
+        if day is None:
+            raise SearchQueryFailed(f"invalid input syntax for type date: {text!r}")
+        return day
+    return text
+
+
+def _cell(actual: str, kind: FieldKind) -> object | None:
+    """A stored value as its column holds it (booleans are INTEGER 0/1 columns)."""
+    if kind == "boolean":
+        return 1 if actual.strip().lower() in ("true", "1") else 0
+    if kind == "number":
+        return _as_number(actual)
+    if kind == "date":
+        return _as_date(actual)
+    return actual
+
+
+def _like_as_given(value: str, pattern: str) -> bool:
+    """``LOWER(col) LIKE LOWER('pattern')``: ``%`` and ``_`` the only wildcards, no wrapping."""
+    regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, re.IGNORECASE | re.DOTALL) is not None
+
+
+def compare_typed(
+    actual: str | None, op: str, expected: str, kind: FieldKind, *, display: bool = False
+) -> bool:
+    """One comparison as the SQL XNAT's search builds for a field of a known type
+    (xdat ``SearchCriteria.getSQLClause`` for an XML path, ``DisplayCriteria.handleValues``
+    for a display field; values by ``DBAction.ValueParser``):
+
+    * a boolean field is an INTEGER column of 0/1; a value ``true`` or ``1`` (any case) is 1,
+      any other 0 (``false``, ``0``, ``no``, ``yes``);
+    * a number field (``xs:int``, ``xs:long``, ``xs:float`` ...) compares numbers, the value
+      unquoted: one that is no number fails the query (:class:`SearchQueryFailed`);
+    * a text field compares text (``"10" < "9"``), case kept;
+    * ``LIKE`` of an XML path is ``LOWER(col) LIKE LOWER('%value%')`` (``*`` as ``%``, the
+      value's own leading and trailing ``%`` dropped: always a match anywhere); of a display
+      field ``LOWER(col) LIKE LOWER('value')``, the pattern as given;
+    * a display field's ``!=`` also holds for a missing value (``OR col IS NULL``), and its
+      ``= ''`` and ``= *`` are ``IS NULL`` and ``IS NOT NULL``.
+    """
+    op = op.upper()
+    if actual is not None and not actual.strip() and kind != "string":
+        actual = None
+    if op in ("IS NULL", "IS NOT NULL") or (display and op == "=" and not expected.strip()):
+        return compare(actual, op if op.startswith("IS") else "IS NULL", expected)
+    if expected.strip() == "*" and (display or kind == "number") and op not in ("LIKE", "NOT LIKE"):
+        return compare(actual, "IS NOT NULL", expected)
+    if not expected.strip() and op == "=" and kind in ("string", "number"):
+        # a text field's "col IS NULL OR col = ''"; a number's "col = NULL" (no row)
+        return kind == "string" and not actual
+    if actual is None:
+        return display and op in ("!=", "<>")
+    if op in ("LIKE", "NOT LIKE"):
+        pattern = expected if display else "%" + expected.replace("*", "%").strip("'%") + "%"
+        return _like_as_given(actual, pattern) == (op == "LIKE")
+    cell = _cell(actual, kind)
+    wanted = _typed_value(expected, kind)
+    return cell is not None and _ordered(cell, op, wanted)

@@ -26,13 +26,14 @@ experiments have XNAT's ``PROJECTS`` display field (:meth:`_Records.projects_fie
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from werkzeug.wrappers import Response
 
-from xnat_sdk.testing._areas.archive.xsd import SchemaInfo, schema_of
+from xnat_sdk.testing._areas.archive.xsd import FieldDef, SchemaInfo, schema_of
 from xnat_sdk.testing._areas.inspect_service.display_fields import (
     KEY_COLUMNS,
     DisplayField,
@@ -49,9 +50,23 @@ from xnat_sdk.testing._areas.inspect_service.records import (
 from xnat_sdk.testing._areas.permissions.access import readable_through_shares
 from xnat_sdk.testing._areas.prearchive.access import can_read
 from xnat_sdk.testing._areas.search_service.bundle import (
+    CriteriaSet,
+    Criterion,
+    FieldKind,
+    Resolved,
     SearchBundleError,
     SearchField,
+    SearchQueryFailed,
+    compare_typed,
     parse_bundle,
+)
+from xnat_sdk.testing._areas.search_service.joins import (
+    JOINED,
+    Through,
+    display_kind,
+    field_kind,
+    steps,
+    through,
 )
 from xnat_sdk.testing._server.context import RequestContext
 from xnat_sdk.testing._server.routing import HttpError
@@ -108,61 +123,58 @@ def _xpath_key(kind: Kind, field: str) -> str:
     return _XPATH_ALIASES[kind].get(low, last)
 
 
-_STEP = re.compile(r"^([^\[\]]+)(?:\[@xsi:type=([^\]]+)\])?$")
-
 _MULTIPLE = "\x00multiple"
 """What :func:`_part_key` answers for a path through a repeated element (``scans/scan``)."""
-
-
-def _steps(field: str) -> list[tuple[str, str]] | None:
-    """``(name, xsi type filter)`` of each step of ``field`` ("" without a filter); None when
-    a step has another predicate (``field[name=weight]``)."""
-    found = []
-    for step in re.split(r"/(?![^\[]*\])", field):
-        match = _STEP.match(step)
-        if match is None:
-            return None
-        found.append((match.group(1), match.group(2) or ""))
-    return found
 
 
 def _part_key(schema: SchemaInfo, xsi: str, field: str) -> str | None:
     """The record key of an XML path through an element of a named complex type (``xnat:
     subjectData`` ``demographics[@xsi:type=xnat:demographicData]/gender`` ->
-    ``demographics/gender``), walked as XFT walks it (``GenericWrapperElement.
-    getTableAndFieldGrandSQLForXMLPath``): at each step the rest is a field of the current
-    type, or the head is such an element, whose fields are those of its declared type, or
-    of the ``[@xsi:type=...]`` named (``demographics/gender`` names nothing: ``gender`` is
-    not a field of ``xnat:abstractDemographicData``). None for a path that names nothing,
+    ``demographics/gender``): see :func:`_walk`."""
+    walked = _walk(schema, xsi, field)
+    return walked[0] if walked is not None else None
+
+
+def _walk(schema: SchemaInfo, xsi: str, field: str) -> tuple[str, FieldDef | None] | None:
+    """(record key, schema field) of an XML path, walked as XFT walks it
+    (``GenericWrapperElement.getTableAndFieldGrandSQLForXMLPath``): at each step the rest is
+    a field of the current type, or the head is an element of a named complex type, whose
+    fields are those of its declared type, or of the ``[@xsi:type=...]`` named
+    (``demographics/gender`` names nothing: ``gender`` is not a field of
+    ``xnat:abstractDemographicData``). None for a path that names nothing; the key is
     :data:`_MULTIPLE` through a repeated element, "" when the path's first step is no such
-    element (another path, left to the caller)."""
-    steps = _steps(field)
-    if steps is None or len(steps) < 2:
-        return ""
+    element (another path, left to the caller; the field is then the one the whole path
+    names in ``xsi``, if any)."""
+    found_steps = steps(field)
+    if found_steps is None:
+        return "", None
+    plain = "/".join(name for name, _ in found_steps)
+    if len(found_steps) < 2:
+        return "", schema.field(xsi, plain)
     prefix, current, index = "", xsi, 0
-    while index < len(steps):
-        rest = "/".join(name for name, _ in steps[index:])
+    while index < len(found_steps):
+        rest = "/".join(name for name, _ in found_steps[index:])
         found = schema.field(current, rest)
         if found is not None:
-            return prefix + found.path
+            return prefix + found.path, found
         ref = next(
             (
                 (j, made)
-                for j in range(len(steps) - 1, index, -1)
-                if (made := schema.ref(current, "/".join(n for n, _ in steps[index:j])))
+                for j in range(len(found_steps) - 1, index, -1)
+                if (made := schema.ref(current, "/".join(n for n, _ in found_steps[index:j])))
             ),
             None,
         )
         if ref is None:
-            return "" if index == 0 else None
+            return ("", None) if index == 0 else None
         j, (declared, repeated) = ref
         if repeated:
-            return _MULTIPLE
-        wanted = steps[j - 1][1]
+            return _MULTIPLE, None
+        wanted = found_steps[j - 1][1]
         current = (schema.canonical(wanted) or "") if wanted else declared
         if not current:
             return None  # GenericWrapperElement.GetElement: no such type
-        prefix += "/".join(name for name, _ in steps[index:j]) + "/"
+        prefix += "/".join(name for name, _ in found_steps[index:j]) + "/"
         index = j
     return None
 
@@ -195,6 +207,13 @@ class _Records:
             rec["projects"] = self.projects_field("subject", rec)
         for rec in self.experiments.values():
             rec["projects"] = self.projects_field("experiment", rec)
+        self.scans_of: dict[str, list[dict[str, str]]] = {}
+        for scan in self.scans:
+            self.scans_of.setdefault(scan.get("image_session_id", ""), []).append(scan)
+        self.custom: dict[tuple[str, str], list[dict[str, str]]] = {}
+        for r in store.query("SELECT kind, owner_id, name, value FROM custom_fields"):
+            item = {"name": str(r[2]), "field": str(r[3] if r[3] is not None else "")}
+            self.custom.setdefault((str(r[0]), str(r[1])), []).append(item)
 
     def projects_field(self, kind: Kind, rec: dict[str, str]) -> str:
         """The ``PROJECTS`` display field of a subject or experiment: its primary project and
@@ -215,17 +234,37 @@ class _Records:
         lead = "," if kind == "subject" else ""
         return f"{lead}<{rec.get('project', '')}>{shared}"
 
-    def shared(self, kind: Kind, rec: dict[str, str], field: str) -> list[str] | None:
-        """The values of ``{type}/sharing/share/{field}`` (``project``, ``label``) of a
-        subject, experiment or scan record: one per project it is shared into (None: no
-        such field). XNAT shares a session's scans with it, each labelled by its ID
+    def items(self, kind: Kind, rec: dict[str, str], prefix: str) -> list[dict[str, str]]:
+        """The items of the repeated child ``prefix`` (one of :data:`joins.JOINED`) of a
+        record: a session's scans, the custom fields (``name``, ``field``) of a project,
+        subject or experiment, the shares (``project``, ``label``) of a subject or experiment.
+        XNAT shares a session's scans with it, each labelled by its ID
         (``SecureResource.shareExperimentToProject``: ``shareAllScans``)."""
-        if kind == "project" or field not in ("project", "label"):
-            return None
+        rid = str(rec.get("id", ""))
+        if prefix == "scans/scan":
+            return self.scans_of.get(rid, []) if kind == "experiment" else []
+        if prefix == "fields/field":
+            return self.custom.get((kind, rid), []) if kind != "scan" else []
         if kind == "scan":
             found = self.shares.get(("experiment", rec.get("image_session_id", "")), [])
-            return [s["project"] if field == "project" else rec.get("id", "") for s in found]
-        return [s[field] for s in self.shares.get((kind, rec.get("id", "")), [])]
+            return [{"project": s["project"], "label": rid} for s in found]
+        return self.shares.get((kind, rid), []) if kind != "project" else []
+
+    def item_value(self, via: Through, item: dict[str, str] | None) -> Resolved:
+        """The field ``via.rest`` of one item of a repeated child (None: the record has no
+        item, the ``LEFT JOIN``'s NULL), typed as its schema field."""
+        if item is None:
+            return Resolved(None)
+        if via.prefix != "scans/scan":  # fields/field: name, field; sharing/share
+            return Resolved(item.get(via.rest.lower()), "string")
+        xsi = item.get("xsi_type", "")
+        if via.xsi and not self.schema.is_a(xsi, self.schema.canonical(via.xsi) or via.xsi):
+            return Resolved(None)
+        walked = _walk(self.schema, xsi, via.rest)
+        key = walked[0] if walked is not None else ""
+        if key in ("", _MULTIPLE):
+            key = _xpath_key("scan", via.rest)
+        return Resolved(item.get(key), field_kind(walked[1] if walked is not None else None))
 
     def roots(self, element: str, kind: Kind) -> list[dict[str, str]]:
         if kind == "project":
@@ -271,6 +310,15 @@ class _Column:
     kind: Kind
     record_key: str
     props: dict[str, str]
+    #: an ``xs:boolean`` field's: its INTEGER column holds 0/1 (``DBAction.ValueParser``)
+    boolean: bool = False
+
+    def value(self, rec: dict[str, str] | None) -> str:
+        """The column's value for a record (None: no related record)."""
+        found = rec.get(self.record_key, "") if rec is not None else ""
+        if self.boolean and found.strip():
+            return "1" if found.strip().lower() in ("true", "1") else "0"
+        return found
 
 
 def _path_display(kind: Kind, field: str) -> DisplayField | None:
@@ -338,15 +386,31 @@ def _search_column(root: str, sf: SearchField, schema: SchemaInfo) -> _Column | 
     same = element.lower() == root.lower()
     key = did.lower() if same else f"{element.replace(':', '_').lower()}_{did.lower()}"
     display = _display_field(value_kind, did)
+    made = _made_field(element, sf.field_id.strip(), schema) if display is None else None
     props = {
         "key": key,
         "element_name": element,
         "id": did,
         "xPATH": f"{element}.{did}",
         "header": sf.header or " ",
-        "type": display.type if display is not None else "string",
+        # a field made for an XML path has its schema field's XML type (``setDataType``)
+        "type": display.type if display is not None else _local_type(made),
     }
-    return _Column(key, value_kind, record_key, props)
+    boolean = made is not None and made.xstype == "xs:boolean"
+    return _Column(key, value_kind, record_key, props, boolean)
+
+
+def _made_field(element: str, fid: str, schema: SchemaInfo) -> FieldDef | None:
+    """The schema field of a search field given as an XML path (None: another kind)."""
+    path = fid if "/" in fid or ":" in fid else f"{element}/{fid}"
+    path_element, field = _split_field(path, element)
+    walked = _walk(schema, schema.canonical(path_element) or path_element, field)
+    return walked[1] if walked is not None else None
+
+
+def _local_type(field: FieldDef | None) -> str:
+    """``XMLType.getLocalType`` of a schema field (``xs:boolean`` -> ``boolean``)."""
+    return field.xstype.split(":", 1)[-1] if field is not None else "string"
 
 
 def search_document(ctx: RequestContext) -> bytes:
@@ -375,17 +439,23 @@ def run_search(ctx: RequestContext, document: bytes) -> Response:
     records = _Records(ctx)
     _check_criteria(records.schema, root, bundle.where.schema_fields())
     columns = _columns(root, root_kind, bundle.fields, records.schema)
+    try:
+        plans = _plans(records.schema, root, bundle.where)
+    except SearchQueryFailed:
+        raise HttpError(500, None) from None
     rows = []
     readable = _readable(ctx, root_kind)
     for rec in records.roots(root, root_kind):
         if not readable(rec):
             continue
-        if not bundle.where.evaluate(_resolver(records, root, root_kind, rec)):
-            continue
+        try:
+            if not _matches(records, bundle.where, plans, root_kind, rec):
+                continue
+        except SearchQueryFailed:
+            raise HttpError(500, None) from None
         row = {}
         for column in columns:
-            target = records.related(root_kind, rec, column.kind)
-            row[column.key] = target.get(column.record_key, "") if target is not None else ""
+            row[column.key] = column.value(records.related(root_kind, rec, column.kind))
         row["quarantine_status"] = rec.get("status") or "active"
         rows.append(row)
     if columns and not ctx.q("sortBy"):
@@ -462,28 +532,115 @@ def _check_criteria(schema: SchemaInfo, root: str, fields: Iterable[str]) -> Non
             raise HttpError(500, None)
 
 
-def _resolver(
-    records: _Records, root: str, root_kind: Kind, rec: dict[str, str]
-) -> Callable[[str], str | list[str] | None]:
-    def resolve(schema_field: str) -> str | list[str] | None:
-        element, field = _split_field(schema_field, root)
-        kind = kind_of(element)
-        if kind is None or not field:
-            return None
+_Joined = dict[tuple[Kind, str], "dict[str, str] | None"]
+"""One row of the join: the item chosen of each repeated child the criteria name."""
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How a criterion's schema field is read from a row, worked out once per search: the
+    kind of its element (None: no such element, or no field), the joined repeated child it
+    goes through, else its record key (None: another repeated child, not joined here: no
+    value), how it compares and whether it is a display field (``DisplayCriteria``)."""
+
+    kind: Kind | None
+    via: Through | None = None
+    key: str | None = None
+    compare: FieldKind = ""
+    display: bool = False
+
+
+def _plan(schema: SchemaInfo, root: str, schema_field: str) -> _Plan:
+    element, field = _split_field(schema_field, root)
+    kind = kind_of(element)
+    if kind is None or not field:
+        return _Plan(None)
+    via = through(field)
+    if via is not None and kind in JOINED[via.prefix]:
+        return _Plan(kind, via)
+    display = next((f for f in fields_of(kind) if f.id == field), None)
+    if display is not None:  # XdatCriteria: a display field ID (case kept) first
+        return _Plan(kind, key=display.key, compare=display_kind(display.type), display=True)
+    walked = _walk(schema, schema.canonical(element) or element, field)
+    if walked is not None and walked[0] == _MULTIPLE:
+        return _Plan(kind)
+    key = (walked[0] if walked is not None else "") or _resolve_key(kind, field)[0]
+    return _Plan(kind, key=key, compare=field_kind(walked[1] if walked is not None else None))
+
+
+def _plans(schema: SchemaInfo, root: str, where: CriteriaSet) -> dict[str, _Plan]:
+    """The :class:`_Plan` of each schema field the criteria name; raises
+    :class:`SearchQueryFailed` for a value the SQL of its field's type refuses (a number
+    field's value that is no number), as XNAT's query fails whatever the rows."""
+    plans = {f: _plan(schema, root, f) for f in where.schema_fields()}
+    for criterion in _criteria_of(where):
+        plan = plans[criterion.schema_field]
+        if plan.compare:  # a dummy stored value: the criterion's value is parsed the same
+            compare_typed(
+                "0", criterion.comparison, criterion.value, plan.compare, display=plan.display
+            )
+    return plans
+
+
+def _criteria_of(where: CriteriaSet) -> Iterable[Criterion]:
+    for child in where.children:
+        if isinstance(child, Criterion):
+            yield child
+        else:
+            yield from _criteria_of(child)
+
+
+def _joins(plans: dict[str, _Plan]) -> list[tuple[Kind, str]]:
+    """The repeated children (kind of their owner, path) the criteria's fields go through."""
+    found: list[tuple[Kind, str]] = []
+    for plan in plans.values():
+        joined = (plan.kind, plan.via.prefix) if plan.kind and plan.via else None
+        if joined is not None and joined not in found:
+            found.append(joined)
+    return found
+
+
+def _matches(
+    records: _Records,
+    where: CriteriaSet,
+    plans: dict[str, _Plan],
+    root_kind: Kind,
+    rec: dict[str, str],
+) -> bool:
+    """Whether the criteria hold for ``rec`` in one row of its join with the items of the
+    repeated children the criteria name (:func:`_joins`; a child without items: one row of
+    NULLs)."""
+    joins = _joins(plans)
+    choices: list[list[dict[str, str] | None]] = []
+    for kind, prefix in joins:
         target = records.related(root_kind, rec, kind)
+        found = records.items(kind, target, prefix) if target is not None else []
+        choices.append(list(found) or [None])
+    for combination in itertools.product(*choices):
+        joined: _Joined = dict(zip(joins, combination, strict=True))
+        if where.evaluate(_resolver(records, plans, root_kind, rec, joined)):
+            return True
+    return False
+
+
+def _resolver(
+    records: _Records,
+    plans: dict[str, _Plan],
+    root_kind: Kind,
+    rec: dict[str, str],
+    joined: _Joined,
+) -> Callable[[str], Resolved]:
+    def resolve(schema_field: str) -> Resolved:
+        plan = plans[schema_field]
+        if plan.kind is None:
+            return Resolved(None)
+        target = records.related(root_kind, rec, plan.kind)
         if target is None:
-            return None
-        # the shares (XNAT's project searches: {type}/project = P OR
-        # {type}/sharing/share/project = P, SavedSearchResource with ?project=P)
-        head, _, last = field.lower().rpartition("/")
-        if head == "sharing/share":
-            shared = records.shared(kind, target, last)
-            if shared is not None:
-                return shared
-        part = _part_key(records.schema, records.schema.canonical(element) or element, field)
-        if part == _MULTIPLE:
-            return None  # an item's field: not modelled here (XNAT joins the items)
-        key = part or _resolve_key(kind, field)[0]
-        return target.get(key)
+            return Resolved(None)
+        if plan.via is not None:
+            return records.item_value(plan.via, joined[plan.kind, plan.via.prefix])
+        if plan.key is None:
+            return Resolved(None)
+        return Resolved(target.get(plan.key), plan.compare, display=plan.display)
 
     return resolve
