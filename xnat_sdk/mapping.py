@@ -40,6 +40,7 @@ from urllib.parse import unquote
 
 from xnat_sdk._record import Record
 from xnat_sdk.errors import (
+    XNATForbiddenError,
     XNATLocalFileError,
     XNATMapError,
     XNATServerError,
@@ -332,7 +333,7 @@ def mapping_iter(
         raise XNATValidationError(
             "level", f"level {wanted.value!r} is above this {kind}; map from higher up"
         )
-    walk = _Walk(target, bool(resources), filters, skip)
+    walk = _Walk(target, bool(resources), filters, skip, site=kind == "connection")
     pool = _walk_pool(executor, max_workers)
     if pool is None:
         return walk.serial(root, kind)
@@ -472,11 +473,14 @@ class _Walk:
         resources: bool,
         filters: FilterFunctions,
         skip: Callable[[str], bool] | None,
+        *,
+        site: bool = False,
     ) -> None:
         self.target = target
         self.resources = resources
         self.filters = filters
         self.skip = skip
+        self.site = site  # a walk from the session, through every project the user sees
         self.once: SiteOnce | None = None  # a walk from the session: shared objects once
 
     def _keep(self, obj: Any, kind: str) -> bool:
@@ -514,17 +518,46 @@ class _Walk:
             self.once = SiteOnce(session, kind, ids, lambda listed: _twice(session, listed))
         return projects
 
+    def _children(self, obj: Any, kind: str) -> tuple[str, Sequence[Any]]:
+        """The objects one level below ``obj`` (:func:`_children`); in a walk from the
+        session, none below a project whose data the user may not read (:meth:`_denied`)."""
+        try:
+            return _children(obj, kind, self.target)
+        except XNATForbiddenError as exc:
+            self._denied(obj, kind, exc)
+            return _NEXT[kind], []
+
+    def _listed(self, kind: str, obj: Any) -> list[Any]:
+        return list(self._children(obj, kind)[1])
+
+    def _resources(self, kind: str, obj: Any) -> list[Any]:
+        """``obj``'s resources (none of a project the user may not read: :meth:`_denied`)."""
+        try:
+            return _listed_resources(obj)
+        except XNATForbiddenError as exc:
+            self._denied(obj, kind, exc)
+            return []
+
+    def _denied(self, obj: Any, kind: str, exc: XNATForbiddenError) -> None:
+        """A 403 to a listing of a project's data: XNAT lists a protected project to every
+        user and refuses its data to those not in it, so a walk from the session, through
+        the objects the user can see, sees none there (a walk of the project itself raises).
+        """
+        if not (self.site and kind == "project"):
+            raise exc
+        obj.xnat_session.logger.info("%s: left out of the walk (%s)", obj.uri, exc)
+
     def serial(self, obj: Any, kind: str) -> Iterator[Any]:
         """Depth first, one listing at a time, nothing fetched before it is needed."""
         if kind == self.target:
             if self.resources:
-                for resource in _listed_resources(obj):
+                for resource in self._resources(kind, obj):
                     if self._keep(resource, "resource"):
                         yield resource
             else:
                 yield obj
             return
-        child_kind, children = _children(obj, kind, self.target)
+        child_kind, children = self._children(obj, kind)
         kept: Iterable[Any] = (c for c in children if self._keep(c, child_kind))
         if kind == "connection":
             kept = self._through(obj, list(kept))
@@ -538,7 +571,7 @@ class _Walk:
             frontier = [root]
             while kind != self.target:
                 child_kind = _NEXT[kind]
-                listed = pool.map(functools.partial(_listed_children, kind, self.target), frontier)
+                listed = pool.map(functools.partial(self._listed, kind), frontier)
                 kept = (c for children in listed for c in children if self._keep(c, child_kind))
                 if child_kind == self.target and not self.resources:
                     yield from kept
@@ -550,15 +583,11 @@ class _Walk:
             if not self.resources:
                 yield from frontier
                 return
-            for found in pool.map(_listed_resources, frontier):
+            for found in pool.map(functools.partial(self._resources, kind), frontier):
                 yield from (r for r in found if self._keep(r, "resource"))
         finally:
             if own:
                 pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _listed_children(kind: str, target: str, obj: Any) -> list[Any]:
-    return list(_children(obj, kind, target)[1])
 
 
 def _listed_resources(obj: Any) -> list[Any]:

@@ -1,0 +1,61 @@
+"""A demanding user's trial of the archive-scale features (``load_tree``, ``map`` on threads,
+processes and Dask, ``download_files``): the defects it found, each over HTTP."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+
+import pytest
+
+import xnat_sdk
+from xnat_sdk.errors import XNATForbiddenError
+from xnat_sdk.mapping import create_filter_funcs
+from xnat_sdk.session import XNATSession
+from xnat_sdk.testing.local import LocalXNAT
+
+_counter = itertools.count(1)
+
+# -- a site walk by a user who is not a member of a protected project ------------------------
+
+
+@pytest.fixture(scope="module")
+def protected(server: LocalXNAT) -> tuple[str, str]:
+    """A project of the user ``user`` (two subjects with a session of one scan) and a
+    protected project they are not a member of: XNAT lists it to every user, and answers
+    403 to a listing of its data."""
+    mine, other = "T12_MINE", "T12_PROT"
+    server.seed_project(mine)
+    server.seed_bulk(mine, 2, scans_per_session=1, files_per_scan=1)
+    server.add_member(mine, "user")
+    server.seed_project(other, accessibility="protected")
+    server.seed_bulk(other, 2, scans_per_session=1, files_per_scan=1)
+    return mine, other
+
+
+@pytest.fixture
+def member(server: LocalXNAT) -> Iterator[XNATSession]:
+    with xnat_sdk.connect(server.url, user="user", password="user") as session:
+        yield session
+
+
+@pytest.mark.parametrize("level", ["subject", "experiment", "scan", "project_resource"])
+@pytest.mark.parametrize("threads", [None, 4])
+def test_a_site_walk_leaves_out_a_protected_project_the_user_cannot_read(
+    protected: tuple[str, str], member: XNATSession, level: str, threads: int | None
+) -> None:
+    """XNAT lists a protected project to every user but refuses (403) to list its
+    subjects, experiments or resources to a non-member: ``session.map`` over what the user
+    can see ended with ``XNATForbiddenError`` on the first such project of the site."""
+    mine, other = protected
+    assert other in member.projects  # listed to the user
+    both = create_filter_funcs(project=lambda p: p.id in (mine, other))
+    walked = [o.uri for o in member.mapping_iter(level, both, max_workers=threads)]
+    assert not [uri for uri in walked if f"/{other}/" in uri]
+    expected = 2 if level != "project_resource" else 0
+    assert len([uri for uri in walked if f"/{mine}/" in uri]) == expected
+    results = member.map(lambda o: o.uri, level, filter_function=both, max_workers=threads)
+    assert list(results) == walked
+    # a walk of the project itself still says why it sees nothing
+    with pytest.raises(XNATForbiddenError):
+        list(member.projects[other].mapping_iter(level))
