@@ -3,18 +3,22 @@ processes and Dask, ``download_files``): the defects it found, each over HTTP.""
 
 from __future__ import annotations
 
-import itertools
+import logging
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 import xnat_sdk
+from xnat_sdk import progress
 from xnat_sdk.errors import XNATForbiddenError
 from xnat_sdk.mapping import create_filter_funcs
+from xnat_sdk.models import ImageScanData
 from xnat_sdk.session import XNATSession
 from xnat_sdk.testing.local import LocalXNAT
 
-_counter = itertools.count(1)
+if TYPE_CHECKING:
+    from conftest import Seeded
 
 # -- a site walk by a user who is not a member of a protected project ------------------------
 
@@ -59,3 +63,33 @@ def test_a_site_walk_leaves_out_a_protected_project_the_user_cannot_read(
     # a walk of the project itself still says why it sees nothing
     with pytest.raises(XNATForbiddenError):
         list(member.projects[other].mapping_iter(level))
+
+
+# -- map's progress where it draws no bar ----------------------------------------------------
+
+
+def test_a_verbose_map_logs_its_progress_where_it_draws_no_bar(
+    seeded: Seeded, session: XNATSession, caplog: pytest.LogCaptureFixture, monkeypatch: Any
+) -> None:
+    """``verbose=True`` drew a bar on a terminal and said nothing elsewhere (a batch job's
+    log, where a run of hours goes), while bulk downloads log their progress there."""
+    monkeypatch.setattr(progress, "PROGRESS_LOG_SECONDS", 0.0)
+
+    def scan_type(scan: ImageScanData) -> str:
+        if scan.type == "FLAIR":
+            raise ValueError("no FLAIR")
+        return str(scan.type)
+
+    project = session.projects[seeded.project]
+    with caplog.at_level(logging.INFO, logger="xnat_sdk"):
+        results = project.map(scan_type, "scan", verbose=True, max_workers=2)
+    assert len(results) == 4
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("map: ")]
+    assert lines[0] == "map: 4 calls to make"
+    assert lines[-1].startswith("map: 4 of 4 calls done, 1 failed,")
+    assert lines[-1].endswith("(finished)")
+    assert len(lines) == 6  # the start, one per call (every 0 s), the end
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="xnat_sdk"):
+        project.map(scan_type, "scan")  # not verbose: nothing
+    assert not [r for r in caplog.records if r.getMessage().startswith("map: ")]
