@@ -815,11 +815,16 @@ def check_call_arguments(args: object, kwargs: object) -> None:
         )
 
 
-def _json_value(value: object) -> str:
+def _json_value(value: object) -> Any:
     """A date or time a result holds (a field such as ``experiment.date``), as the log keeps
-    it: ISO text, which a later run gives back for that object."""
+    it: ISO text, which a later run gives back for that object; a NumPy number or array
+    (``numpy.int64``, which ``json`` refuses, is what most image statistics give) as the
+    number or the nested lists of numbers it holds (its ``tolist()``)."""
     if isinstance(value, (datetime.date, datetime.time)):  # a datetime is a date
         return value.isoformat()
+    tolist = getattr(value, "tolist", None)
+    if type(value).__module__ == "numpy" and callable(tolist):  # numpy is not imported here
+        return tolist()
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 

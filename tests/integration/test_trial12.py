@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pytest
 
 import xnat_sdk
 from xnat_sdk import progress
 from xnat_sdk.errors import XNATForbiddenError
-from xnat_sdk.mapping import create_filter_funcs
+from xnat_sdk.mapping import MappedFunctionFailed, create_filter_funcs
 from xnat_sdk.models import ImageScanData
 from xnat_sdk.session import XNATSession
 from xnat_sdk.testing.local import LocalXNAT
@@ -93,3 +95,32 @@ def test_a_verbose_map_logs_its_progress_where_it_draws_no_bar(
     with caplog.at_level(logging.INFO, logger="xnat_sdk"):
         project.map(scan_type, "scan")  # not verbose: nothing
     assert not [r for r in caplog.records if r.getMessage().startswith("map: ")]
+
+
+# -- a map log of NumPy results ----------------------------------------------------------------
+
+
+def test_a_logged_map_keeps_numpy_results(
+    seeded: Seeded, session: XNATSession, tmp_path: Path
+) -> None:
+    """Image statistics come as NumPy numbers (``numpy.int64``, which ``json`` refuses): with
+    a ``logfile`` the first such result ended the whole run ("the results must be JSON
+    data"), the calls under way abandoned."""
+    calls: list[str] = []
+
+    def stats(scan: ImageScanData) -> Any:
+        calls.append(scan.uri)
+        voxels = np.arange(4, dtype=np.int64) * int(scan.id or 0)
+        return {"sum": voxels.sum(), "mean": np.float32(voxels.mean()), "voxels": voxels}
+
+    project = session.projects[seeded.project]
+    log = tmp_path / "stats.json"
+    first = project.map(stats, "scan", logfile=log)
+    assert len(first) == 4 and len(calls) == 4
+    assert not [r for r in first.values() if isinstance(r, MappedFunctionFailed)]
+    calls.clear()
+    again = project.map(stats, "scan", logfile=log)  # from the log: no call
+    assert not calls
+    e1_scan_3 = next(uri for uri in again if uri.endswith("/scans/3"))
+    assert again[e1_scan_3] == {"sum": 18, "mean": 4.5, "voxels": [0, 3, 6, 9]}
+    assert list(again) == list(first)
