@@ -594,6 +594,39 @@ def _listed_resources(obj: Any) -> list[Any]:
     return _twice(obj, lambda: list(obj.resources.values()))
 
 
+def check_batch_folders(items: Sequence[Any]) -> None:
+    """Refuse (before anything is downloaded) a ``batch_download`` whose objects of different
+    subjects or sessions would be unpacked into one folder: each object's ``download_dir``
+    goes into the folder of its subject's or session's label (a scan, a resource below a
+    session: the session's), and one label in two projects (``MR1`` in P1 and in P2) put the
+    second's files over the first's, silently. Two labels that differ only in case
+    (``MR1``, ``mr1``) are one folder on a case-insensitive file system."""
+    from xnat_sdk._objects.navigation import ExperimentBase, SubjectBase
+    from xnat_sdk.errors import XNATCaseCollisionError, XNATFileExistsError
+    from xnat_sdk.transfers._paths import _safe_name, case_key
+
+    seen: dict[str, tuple[str, str]] = {}  # case key -> (folder, owner's URI)
+    for item in items:
+        owner = item
+        while owner is not None and not isinstance(owner, (SubjectBase, ExperimentBase)):
+            owner = getattr(owner, "parent", None)  # a project's: named by its unique ID
+        label = getattr(owner, "label", None)
+        if owner is None or not label:
+            continue
+        folder, uri = _safe_name(str(label)), str(owner.uri)
+        other = seen.setdefault(case_key(Path(folder)), (folder, uri))
+        if other[1] == uri:
+            continue
+        if other[0] != folder:
+            raise XNATCaseCollisionError(folder, other[0], uri, other[1])
+        error = XNATFileExistsError(
+            f"{other[1]} and {uri} would both be unpacked into the folder {folder}, one over "
+            "the other; nothing was downloaded"
+        )
+        error.remedy = "download each project's into a folder of its own (project=...)"
+        raise error
+
+
 def apply_all(
     items: Iterator[Any],
     function: Callable[..., Any],

@@ -13,7 +13,7 @@ import pytest
 
 import xnat_sdk
 from xnat_sdk import progress
-from xnat_sdk.errors import XNATForbiddenError
+from xnat_sdk.errors import XNATCaseCollisionError, XNATFileExistsError, XNATForbiddenError
 from xnat_sdk.mapping import MappedFunctionFailed, create_filter_funcs
 from xnat_sdk.models import ImageScanData
 from xnat_sdk.session import XNATSession
@@ -124,3 +124,33 @@ def test_a_logged_map_keeps_numpy_results(
     e1_scan_3 = next(uri for uri in again if uri.endswith("/scans/3"))
     assert again[e1_scan_3] == {"sum": 18, "mean": 4.5, "voxels": [0, 3, 6, 9]}
     assert list(again) == list(first)
+
+
+# -- batch_download of one label in two projects -----------------------------------------------
+
+
+def test_batch_download_refuses_two_sessions_of_one_label_before_downloading(
+    server: LocalXNAT, session: XNATSession, tmp_path: Path
+) -> None:
+    """``batch_download`` unpacks each object into the folder of its session's label: the
+    T1 scans of session ``MR1`` of two projects went into one ``MR1`` folder, the second's
+    files over the first's, with no error."""
+    for n, label in ((1, "MR1"), (2, "MR1"), (3, "mr1")):
+        project = f"T12_BD{n}"
+        server.seed_project(project, name=f"T12 batch {n}")
+        server.seed_subject(project, "S")
+        experiment = server.seed_session(project, "S", label)
+        pk = server.seed_scan(experiment, "1", type="T1")
+        server.seed_file(server.seed_resource("scan", pk, "DICOM"), "1.dcm", f"{n}".encode())
+    target = tmp_path / "out"
+    for projects, error in (
+        ("T12 batch [12]", XNATFileExistsError),
+        ("T12 batch [13]", XNATCaseCollisionError),  # one folder on macOS and Windows
+    ):
+        with pytest.raises(XNATFileExistsError) as raised:
+            session.batch_download(target, project=projects, scan="T1")
+        assert type(raised.value) is error
+        assert "T12_BD1/" in str(raised.value) and not target.exists()  # nothing downloaded
+    session.batch_download(target, project="T12 batch 2", scan="T1")  # one project: as before
+    files = [p for p in target.rglob("*") if p.is_file()]
+    assert [(p.relative_to(target).parts[0], p.read_bytes()) for p in files] == [("MR1", b"2")]
