@@ -4,6 +4,8 @@ processes and Dask, ``download_files``): the defects it found, each over HTTP.""
 from __future__ import annotations
 
 import logging
+import pickle
+from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,7 +15,12 @@ import pytest
 
 import xnat_sdk
 from xnat_sdk import progress
-from xnat_sdk.errors import XNATCaseCollisionError, XNATFileExistsError, XNATForbiddenError
+from xnat_sdk.errors import (
+    XNATCaseCollisionError,
+    XNATFileExistsError,
+    XNATForbiddenError,
+    XNATNotPicklableError,
+)
 from xnat_sdk.mapping import MappedFunctionFailed, create_filter_funcs
 from xnat_sdk.models import ImageScanData
 from xnat_sdk.session import XNATSession
@@ -154,3 +161,27 @@ def test_batch_download_refuses_two_sessions_of_one_label_before_downloading(
     session.batch_download(target, project="T12 batch 2", scan="T1")  # one project: as before
     files = [p for p in target.rglob("*") if p.is_file()]
     assert [(p.relative_to(target).parts[0], p.read_bytes()) for p in files] == [("MR1", b"2")]
+
+
+# -- the session's requests session does not travel ---------------------------------------------
+
+
+def test_the_sessions_interface_does_not_travel_with_its_cookie(
+    seeded: Seeded, session: XNATSession
+) -> None:
+    """``session.interface`` (xnatpy's name for the ``requests.Session``) pickled with the
+    live ``JSESSIONID``: passed in a map's arguments it reached the worker processes, which
+    could use the server session (a session itself refuses to travel)."""
+    cookie = session.interface.cookies.get("JSESSIONID")
+    assert cookie
+    with pytest.raises(XNATNotPicklableError, match="cookie"):
+        pickle.dumps(session.interface)
+    with ProcessPoolExecutor(1) as pool, pytest.raises(XNATNotPicklableError):
+        session.projects[seeded.project].map(
+            _second, "subject", args=(session.interface,), executor=pool
+        )
+    assert session.interface.get(f"{session.server}/data/projects/{seeded.project}").ok
+
+
+def _second(subject: Any, interface: Any) -> str:
+    return str(interface.cookies.get("JSESSIONID"))
