@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 import pickle
-from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
