@@ -513,10 +513,25 @@ class _Walk:
         if len(projects) > 1 and self.target in ("subject", "experiment", "scan"):
             from xnat_sdk._sitewalk import SiteOnce
 
-            ids = [unquote(str(p.uri).rstrip("/").rsplit("/", 1)[-1]) for p in projects]
+            by_id = {unquote(str(p.uri).rstrip("/").rsplit("/", 1)[-1]): p for p in projects}
             kind = "subject" if self.target == "subject" else "experiment"
-            self.once = SiteOnce(session, kind, ids, lambda listed: _twice(session, listed))
+            self.once = SiteOnce(
+                session,
+                kind,
+                by_id,
+                lambda listed: _twice(session, listed),
+                lambda project: self._readable(by_id[project]),
+            )
         return projects
+
+    def _readable(self, project: Any) -> bool:
+        """Whether the user reads ``project``'s data: its listing, as the walk lists it (with
+        caching, the walk's own listing: no request more), is not refused (403)."""
+        try:
+            _children(project, "project", self.target)
+        except XNATForbiddenError:
+            return False
+        return True
 
     def _children(self, obj: Any, kind: str) -> tuple[str, Sequence[Any]]:
         """The objects one level below ``obj`` (:func:`_children`); in a walk from the

@@ -36,13 +36,20 @@ if TYPE_CHECKING:
 def protected(server: LocalXNAT) -> tuple[str, str]:
     """A project of the user ``user`` (two subjects with a session of one scan) and a
     protected project they are not a member of: XNAT lists it to every user, and answers
-    403 to a listing of its data."""
+    403 to a listing of its data. The protected project shares its first subject and that
+    subject's session into the user's project, and its second session without its subject.
+    """
     mine, other = "T12_MINE", "T12_PROT"
     server.seed_project(mine)
     server.seed_bulk(mine, 2, scans_per_session=1, files_per_scan=1)
     server.add_member(mine, "user")
     server.seed_project(other, accessibility="protected")
     server.seed_bulk(other, 2, scans_per_session=1, files_per_scan=1)
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as admin:
+        subjects = admin.projects[other].subjects
+        subjects["SUBJ_00001"].share(mine, label="SHARED_S")
+        subjects["SUBJ_00001"].experiments["SUBJ_00001_MR1"].share(mine, label="SHARED_E")
+        subjects["SUBJ_00002"].experiments["SUBJ_00002_MR1"].share(mine, label="SHARED_E2")
     return mine, other
 
 
@@ -65,10 +72,14 @@ def test_a_site_walk_leaves_out_a_protected_project_the_user_cannot_read(
     both = create_filter_funcs(project=lambda p: p.id in (mine, other))
     walked = [o.uri for o in member.mapping_iter(level, both, max_workers=threads)]
     assert not [uri for uri in walked if f"/{other}/" in uri]
-    expected = 2 if level != "project_resource" else 0
-    assert len([uri for uri in walked if f"/{mine}/" in uri]) == expected
+    # the shared subject, and the shared sessions (one without its subject) with their scans:
+    # seen through the user's project, as the protected primary project shows nothing
+    expected = {"subject": 3, "experiment": 4, "scan": 4, "project_resource": 0}[level]
+    assert len(walked) == expected, walked  # (a scan of the session shared without its
+    # subject is bound to /data/experiments/{ID}/scans/..., where XNAT serves it)
     results = member.map(lambda o: o.uri, level, filter_function=both, max_workers=threads)
-    assert list(results) == walked
+    assert list(results.values()) == walked
+    assert all(f"/{mine}/" in key for key in results)
     # a walk of the project itself still says why it sees nothing
     with pytest.raises(XNATForbiddenError):
         list(member.projects[other].mapping_iter(level))
