@@ -482,6 +482,7 @@ class _Walk:
         self.skip = skip
         self.site = site  # a walk from the session, through every project the user sees
         self.once: SiteOnce | None = None  # a walk from the session: shared objects once
+        self.refused: set[str] = set()  # the projects whose data the user may not read
 
     def _keep(self, obj: Any, kind: str) -> bool:
         if isinstance(obj, _Unfiled):
@@ -529,13 +530,16 @@ class _Walk:
         caching, the walk's own listing: no request more), is not refused (403)."""
         try:
             _children(project, "project", self.target)
-        except XNATForbiddenError:
+        except XNATForbiddenError as exc:
+            self._denied(project, "project", exc)
             return False
         return True
 
     def _children(self, obj: Any, kind: str) -> tuple[str, Sequence[Any]]:
         """The objects one level below ``obj`` (:func:`_children`); in a walk from the
         session, none below a project whose data the user may not read (:meth:`_denied`)."""
+        if kind == "project" and obj.uri in self.refused:  # asked once: 403 is not cached
+            return _NEXT[kind], []
         try:
             return _children(obj, kind, self.target)
         except XNATForbiddenError as exc:
@@ -560,6 +564,7 @@ class _Walk:
         """
         if not (self.site and kind == "project"):
             raise exc
+        self.refused.add(obj.uri)
         obj.xnat_session.logger.info("%s: left out of the walk (%s)", obj.uri, exc)
 
     def serial(self, obj: Any, kind: str) -> Iterator[Any]:
