@@ -33,7 +33,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, SupportsIndex
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -55,6 +55,7 @@ from xnat_sdk._urls import (
 )
 from xnat_sdk.errors import (
     XNATConnectionError,
+    XNATNotPicklableError,
     XNATRedirectError,
     XNATSSLError,
     XNATTimeoutError,
@@ -477,6 +478,20 @@ class _PoolAdapter(requests.adapters.HTTPAdapter):
         return manager
 
 
+class _StayingSession(requests.Session):
+    """The transport's ``requests.Session`` (``session.interface``): it holds the server
+    session's cookie, which logs anyone in, so it does not travel, as
+    :class:`~xnat_sdk.session.XNATSession` does not (``pickle``, ``copy``, a map's
+    arguments)."""
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> str | tuple[Any, ...]:
+        raise XNATNotPicklableError(
+            "the session's requests session (session.interface) holds its server session "
+            "cookie and does not travel: send archive objects or listings (they pickle "
+            "without credentials and re-attach)"
+        )
+
+
 def _environment(base: str, verify: bool | str) -> tuple[dict[str, str], bool | str]:
     """Proxies and CA bundle from the environment, read once (requests would re-read them,
     and the netrc file, on every request)."""
@@ -547,7 +562,7 @@ class Transport:
         self.origin = Origin.of(base)
         self.retries = retries
         self.logger = logger or logging.getLogger("xnat_sdk")
-        session = requests.Session()
+        session = _StayingSession()
         session.trust_env = False
         proxies, verify = _environment(base, verify)
         session.proxies.update(proxies)

@@ -424,7 +424,7 @@ def _collect(
                 for n, found in batch:
                     outcomes[n] = found
                     record(keys[n], found)
-                    bar.advance()
+                    bar.advance(failed=int(not found.ok))
                 failed = [(n, found) for n, found in batch if not found.ok]
                 if failed and options.stop_on_error:
                     n, found = failed[0]

@@ -5,9 +5,11 @@ XNAT lists an object shared into other projects in each of them (``ProjSubExptLi
 ``ProjectSubjectList``: owned or ``sharing/share/project``), so a walk through every project
 met a shared session once per project. :class:`SiteOnce` picks one of them: the object's
 primary project when the walk goes through it (the user reads it, and the project filter
-keeps it), else the first project, in the walk's order, through which it is seen (a member
-of a sharing project only gets it there). The walk keys it by the path it went through
-(``_objects.core.reached_uri``), so the keys stay those of a walk of that project alone.
+keeps it: a protected project that XNAT lists to a user it refuses the data of is not read,
+which the walk's own listing of it tells), else the first project, in the walk's order,
+through which it is seen (a member of a sharing project only gets it there). The walk
+keys it by the path it went through (``_objects.core.reached_uri``), so the keys stay those
+of a walk of that project alone.
 
 What is known without a request per object: a subject's primary project is the ``project``
 of the project's subjects listing (XNAT keeps the owner's there); an experiment's is not
@@ -56,11 +58,14 @@ class SiteOnce:
         kind: str,
         projects: Iterable[str],
         relisted: Callable[[Callable[[], Any]], Any],
+        readable: Callable[[str], bool] = lambda project: True,
     ) -> None:
         self.session = session
         self.kind = kind
         self.projects = set(projects)
         self._relisted = relisted  # a listing asked again after a 5xx, as the walk's are
+        self._readable = readable  # whether the user reads that project's data (memoized)
+        self._read: dict[str, bool] = {}
         self._primaries: dict[str, str] | None = None
         self._seen: set[str] = set()
 
@@ -77,7 +82,17 @@ class SiteOnce:
         primary = self._primary(obj, ident)
         if primary == project:
             return True
-        return primary not in self.projects and ident not in self._seen
+        if primary in self.projects and self._reads(primary):
+            return False  # visited through its primary project
+        return ident not in self._seen
+
+    def _reads(self, project: str) -> bool:
+        """Whether the user reads ``project``'s data: a protected project is listed to every
+        user, and its data refused (403) to those not in it, so an object it shares into
+        another project is visited there."""
+        if project not in self._read:
+            self._read[project] = self._readable(project)
+        return self._read[project]
 
     def visited(self, obj: Any, kind: str) -> None:
         """Note that the walk visits ``obj`` (it passed the filters): a later sighting

@@ -40,6 +40,7 @@ from urllib.parse import unquote
 
 from xnat_sdk._record import Record
 from xnat_sdk.errors import (
+    XNATForbiddenError,
     XNATLocalFileError,
     XNATMapError,
     XNATServerError,
@@ -337,7 +338,7 @@ def mapping_iter(
         raise XNATValidationError(
             "level", f"level {wanted.value!r} is above this {kind}; map from higher up"
         )
-    walk = _Walk(target, bool(resources), filters, skip)
+    walk = _Walk(target, bool(resources), filters, skip, site=kind == "connection")
     pool = _walk_pool(executor, max_workers)
     if pool is None:
         return walk.serial(root, kind)
@@ -477,12 +478,16 @@ class _Walk:
         resources: bool,
         filters: FilterFunctions,
         skip: Callable[[str], bool] | None,
+        *,
+        site: bool = False,
     ) -> None:
         self.target = target
         self.resources = resources
         self.filters = filters
         self.skip = skip
+        self.site = site  # a walk from the session, through every project the user sees
         self.once: SiteOnce | None = None  # a walk from the session: shared objects once
+        self.refused: set[str] = set()  # the projects whose data the user may not read
 
     def _keep(self, obj: Any, kind: str) -> bool:
         if isinstance(obj, _Unfiled):
@@ -514,22 +519,70 @@ class _Walk:
         if len(projects) > 1 and self.target in ("subject", "experiment", "scan"):
             from xnat_sdk._sitewalk import SiteOnce
 
-            ids = [unquote(str(p.uri).rstrip("/").rsplit("/", 1)[-1]) for p in projects]
+            by_id = {unquote(str(p.uri).rstrip("/").rsplit("/", 1)[-1]): p for p in projects}
             kind = "subject" if self.target == "subject" else "experiment"
-            self.once = SiteOnce(session, kind, ids, lambda listed: _twice(session, listed))
+            self.once = SiteOnce(
+                session,
+                kind,
+                by_id,
+                lambda listed: _twice(session, listed),
+                lambda project: self._readable(by_id[project]),
+            )
         return projects
+
+    def _readable(self, project: Any) -> bool:
+        """Whether the user reads ``project``'s data: its listing, as the walk lists it (with
+        caching, the walk's own listing: no request more), is not refused (403)."""
+        try:
+            _children(project, "project", self.target)
+        except XNATForbiddenError as exc:
+            self._denied(project, "project", exc)
+            return False
+        return True
+
+    def _children(self, obj: Any, kind: str) -> tuple[str, Sequence[Any]]:
+        """The objects one level below ``obj`` (:func:`_children`); in a walk from the
+        session, none below a project whose data the user may not read (:meth:`_denied`)."""
+        if kind == "project" and obj.uri in self.refused:  # asked once: 403 is not cached
+            return _NEXT[kind], []
+        try:
+            return _children(obj, kind, self.target)
+        except XNATForbiddenError as exc:
+            self._denied(obj, kind, exc)
+            return _NEXT[kind], []
+
+    def _listed(self, kind: str, obj: Any) -> list[Any]:
+        return list(self._children(obj, kind)[1])
+
+    def _resources(self, kind: str, obj: Any) -> list[Any]:
+        """``obj``'s resources (none of a project the user may not read: :meth:`_denied`)."""
+        try:
+            return _listed_resources(obj)
+        except XNATForbiddenError as exc:
+            self._denied(obj, kind, exc)
+            return []
+
+    def _denied(self, obj: Any, kind: str, exc: XNATForbiddenError) -> None:
+        """A 403 to a listing of a project's data: XNAT lists a protected project to every
+        user and refuses its data to those not in it, so a walk from the session, through
+        the objects the user can see, sees none there (a walk of the project itself raises).
+        """
+        if not (self.site and kind == "project"):
+            raise exc
+        self.refused.add(obj.uri)
+        obj.xnat_session.logger.info("%s: left out of the walk (%s)", obj.uri, exc)
 
     def serial(self, obj: Any, kind: str) -> Iterator[Any]:
         """Depth first, one listing at a time, nothing fetched before it is needed."""
         if kind == self.target:
             if self.resources:
-                for resource in _listed_resources(obj):
+                for resource in self._resources(kind, obj):
                     if self._keep(resource, "resource"):
                         yield resource
             else:
                 yield obj
             return
-        child_kind, children = _children(obj, kind, self.target)
+        child_kind, children = self._children(obj, kind)
         kept: Iterable[Any] = (c for c in children if self._keep(c, child_kind))
         if kind == "connection":
             kept = self._through(obj, list(kept))
@@ -543,7 +596,7 @@ class _Walk:
             frontier = [root]
             while kind != self.target:
                 child_kind = _NEXT[kind]
-                listed = pool.map(functools.partial(_listed_children, kind, self.target), frontier)
+                listed = pool.map(functools.partial(self._listed, kind), frontier)
                 kept = (c for children in listed for c in children if self._keep(c, child_kind))
                 if child_kind == self.target and not self.resources:
                     yield from kept
@@ -555,19 +608,48 @@ class _Walk:
             if not self.resources:
                 yield from frontier
                 return
-            for found in pool.map(_listed_resources, frontier):
+            for found in pool.map(functools.partial(self._resources, kind), frontier):
                 yield from (r for r in found if self._keep(r, "resource"))
         finally:
             if own:
                 pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _listed_children(kind: str, target: str, obj: Any) -> list[Any]:
-    return list(_children(obj, kind, target)[1])
-
-
 def _listed_resources(obj: Any) -> list[Any]:
     return _twice(obj, lambda: list(obj.resources.values()))
+
+
+def check_batch_folders(items: Sequence[Any]) -> None:
+    """Refuse (before anything is downloaded) a ``batch_download`` whose objects of different
+    subjects or sessions would be unpacked into one folder: each object's ``download_dir``
+    goes into the folder of its subject's or session's label (a scan, a resource below a
+    session: the session's), and one label in two projects (``MR1`` in P1 and in P2) put the
+    second's files over the first's, silently. Two labels that differ only in case
+    (``MR1``, ``mr1``) are one folder on a case-insensitive file system."""
+    from xnat_sdk._objects.navigation import ExperimentBase, SubjectBase
+    from xnat_sdk.errors import XNATCaseCollisionError, XNATFileExistsError
+    from xnat_sdk.transfers._paths import _safe_name, case_key
+
+    seen: dict[str, tuple[str, str]] = {}  # case key -> (folder, owner's URI)
+    for item in items:
+        owner = item
+        while owner is not None and not isinstance(owner, (SubjectBase, ExperimentBase)):
+            owner = getattr(owner, "parent", None)  # a project's: named by its unique ID
+        label = getattr(owner, "label", None)
+        if owner is None or not label:
+            continue
+        folder, uri = _safe_name(str(label)), str(owner.uri)
+        other = seen.setdefault(case_key(Path(folder)), (folder, uri))
+        if other[1] == uri:
+            continue
+        if other[0] != folder:
+            raise XNATCaseCollisionError(folder, other[0], uri, other[1])
+        error = XNATFileExistsError(
+            f"{other[1]} and {uri} would both be unpacked into the folder {folder}, one over "
+            "the other; nothing was downloaded"
+        )
+        error.remedy = "download each project's into a folder of its own (project=...)"
+        raise error
 
 
 def apply_all(
@@ -791,11 +873,16 @@ def check_call_arguments(args: object, kwargs: object) -> None:
         )
 
 
-def _json_value(value: object) -> str:
+def _json_value(value: object) -> Any:
     """A date or time a result holds (a field such as ``experiment.date``), as the log keeps
-    it: ISO text, which a later run gives back for that object."""
+    it: ISO text, which a later run gives back for that object; a NumPy number or array
+    (``numpy.int64``, which ``json`` refuses, is what most image statistics give) as the
+    number or the nested lists of numbers it holds (its ``tolist()``)."""
     if isinstance(value, (datetime.date, datetime.time)):  # a datetime is a date
         return value.isoformat()
+    tolist = getattr(value, "tolist", None)
+    if type(value).__module__ == "numpy" and callable(tolist):  # numpy is not imported here
+        return tolist()
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 

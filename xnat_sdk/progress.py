@@ -3,17 +3,33 @@
 A :class:`TransferProgress` shows one bar per transfer (bytes, speed, time left) and, for
 work spanning many files, an overall bar. Bars appear only when ``verbose`` is true and
 standard output is a terminal; otherwise every call is a no-op. ``rich`` is imported only
-when a bar is really shown.
+when a bar is really shown. A :class:`CountProgress` (``session.map``'s calls) logs its
+progress instead where it draws no bar (a batch job's log), as bulk downloads do.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
+import time
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-__all__ = ["CountProgress", "ProgressCallback", "TransferProgress", "wants_bars"]
+__all__ = [
+    "PROGRESS_LOG_SECONDS",
+    "CountProgress",
+    "ProgressCallback",
+    "TransferProgress",
+    "wants_bars",
+]
+
+PROGRESS_LOG_SECONDS = 60.0
+"""Seconds between two lines of progress a ``map`` run with ``verbose=True`` logs (logger
+``xnat_sdk``, INFO) where it draws no bar (standard output no terminal: a batch job's log).
+"""
+
+_log = logging.getLogger("xnat_sdk")
 
 _MIN_STEP = 1 << 18
 """Bars move in steps of at least this many bytes (and at the end)."""
@@ -184,17 +200,24 @@ def default_update_func(total: int | None) -> ProgressCallback:
 
 
 class CountProgress:
-    """One bar counting finished items (``session.map``'s calls); a context manager, silent
-    unless ``verbose`` and standard output is a terminal."""
+    """One bar counting finished items (``session.map``'s calls); a context manager. With
+    ``verbose`` it draws the bar when standard output is a terminal and otherwise logs on
+    the ``xnat_sdk`` logger at INFO: a line at the start, one every
+    :data:`PROGRESS_LOG_SECONDS` with the items done and failed, one at the end."""
 
     def __init__(self, verbose: bool, label: str, total: int) -> None:
         self.enabled = wants_bars(verbose)
+        self._logs = verbose and not self.enabled and _log.isEnabledFor(logging.INFO)
         self._label = label
         self._total = total
         self._progress: Any = None
         self._task: Any = None
+        self._done = self._failed = 0
+        self._started = self._logged = time.monotonic()
 
     def __enter__(self) -> CountProgress:
+        if self._logs:
+            _log.info("%s: %d calls to make", self._label, self._total)
         if self.enabled:
             from rich.console import Console
             from rich.progress import (
@@ -218,12 +241,35 @@ class CountProgress:
             self._task = self._progress.add_task(self._label, total=self._total)
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+        if self._logs:
+            self._line(" (finished)" if exc_type is None else f" (stopped: {exc_type.__name__})")
 
-    def advance(self, count: int = 1) -> None:
-        """``count`` more items are done."""
+    def advance(self, count: int = 1, *, failed: int = 0) -> None:
+        """``count`` more items are done, ``failed`` of them failed."""
         if self._progress is not None:
             self._progress.advance(self._task, count)
+        self._done += count
+        self._failed += failed
+        if self._logs and time.monotonic() - self._logged >= PROGRESS_LOG_SECONDS:
+            self._logged = time.monotonic()
+            self._line("")
+
+    def _line(self, end: str) -> None:
+        _log.info(
+            "%s: %d of %d calls done, %d failed, %.0f s%s",
+            self._label,
+            self._done,
+            self._total,
+            self._failed,
+            time.monotonic() - self._started,
+            end,
+        )

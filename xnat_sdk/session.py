@@ -1227,8 +1227,15 @@ class XNATSession(Walks):
         use_regex: bool = False,
         level: MappingLevel | str = "scan",
     ) -> None:
-        """``download_dir(target_directory)`` for every object :meth:`search` finds."""
-        for item in self.search(project, subject, experiment, scan, resource, use_regex, level):
+        """``download_dir(target_directory)`` for every object :meth:`search` finds. Objects
+        of different subjects or sessions of one label (in two projects) would be unpacked
+        into one folder, one over the other: that raises
+        :class:`~xnat_sdk.errors.XNATFileExistsError` before anything is downloaded."""
+        from xnat_sdk.mapping import check_batch_folders
+
+        found = self.search(project, subject, experiment, scan, resource, use_regex, level)
+        check_batch_folders(found)
+        for item in found:
             item.download_dir(target_directory)
 
     def download_files(

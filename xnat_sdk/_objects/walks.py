@@ -205,7 +205,9 @@ class Walks:
         ``timeout`` (seconds per call; None: no limit) fails a call running longer with
         :class:`~xnat_sdk.errors.XNATMapTimeoutError` and the run does not wait for it (a
         thread or process cannot be stopped: it runs on, its result discarded).
-        ``verbose`` shows one overall progress bar on a terminal."""
+        ``verbose`` shows one overall progress bar on a terminal, and elsewhere logs the
+        calls done and failed on the ``xnat_sdk`` logger at INFO (at the start, every
+        :data:`xnat_sdk.progress.PROGRESS_LOG_SECONDS` and at the end)."""
         self._walk_check("map")
         from xnat_sdk.mapping import map_objects
 
