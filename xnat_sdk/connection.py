@@ -75,10 +75,11 @@ def _login(
             response,
         )
     if response.status_code != 200:
-        exc = error_for_response("GET", redact_url(final), response.status_code, response.text)
+        error = error_for_response("GET", redact_url(final), response.status_code, response.text)
         if response.status_code == 404:  # most often a wrong server URL, not a missing object
-            raise type(exc)(exc.method, exc.url, 404, exc.message, response, _no_xnat_hint(base))
-        raise exc
+            hint = _no_xnat_hint(base)
+            raise type(error)(error.method, error.url, 404, error.message, response, hint)
+        raise error
     text = response.text.strip()
     token = transport.cookie("JSESSIONID") or (text if text and "<" not in text else None)
     return final_base.rstrip("/"), token
