@@ -1241,6 +1241,7 @@ class XNATSession(Walks):
         verbose: bool = True,
         verify: Verify = "quick",
         fsync: bool = False,
+        overwrite: bool = True,
     ) -> DownloadReport:
         """Bring the scan files of ``sessions`` (image sessions: a search result, a
         listing...) into ``target_dir/{project}/{session label}/scans/...``, file by file,
@@ -1250,7 +1251,9 @@ class XNATSession(Walks):
         size, times and inode as recorded, its MD5 still the server's) is not read again;
         ``verify="full"`` reads and hashes every file there. ``fsync=True`` puts each file's
         data on the disk before its rename (see :func:`~xnat_sdk.transfers.download_file`;
-        2,000 files of 4 KiB took 20 to 60% longer on a test machine)."""
+        2,000 files of 4 KiB took 20 to 60% longer on a test machine). ``overwrite=False``
+        keeps a local file of another size or MD5 at a file's path (changed there, or on the
+        server since) and reports that file failed (``kept``) instead of replacing it."""
         from xnat_sdk.bulk import _check_download_args, download_sessions, target_folder
         from xnat_sdk.transfers import local_folder
         from xnat_sdk.transfers._paths import _safe_name
@@ -1285,4 +1288,5 @@ class XNATSession(Walks):
             root=root,
             verify=verify,
             fsync=fsync,
+            overwrite=overwrite,
         )

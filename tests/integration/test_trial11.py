@@ -3,10 +3,19 @@ input): the defects it found, each over HTTP."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import xnat_sdk
-from xnat_sdk.errors import XNATNotFoundError
+from xnat_sdk.bulk import sync_session
+from xnat_sdk.errors import (
+    XNATFileExistsError,
+    XNATIncompleteDownloadError,
+    XNATNotFoundError,
+)
+from xnat_sdk.models import ImageSessionData
+from xnat_sdk.session import XNATSession
 from xnat_sdk.testing.local import LocalXNAT
 
 # -- connecting --------------------------------------------------------------------------------
@@ -24,3 +33,38 @@ def test_a_login_answered_404_says_the_server_url_is_wrong(server: LocalXNAT, pa
     assert info.value.hint.startswith(f"no XNAT answers at {base}: check the server URL")
     assert info.value.status == 404 and info.value.url == f"{base}/data/JSESSION"
     assert "a path such as /xnat" in str(info.value)
+
+
+# -- downloads into a folder that has the files already -----------------------------------------
+
+
+def test_bulk_download_with_overwrite_false_keeps_a_local_file_that_differs(
+    server: LocalXNAT, session: XNATSession, xnat_project: str, tmp_path: Path
+) -> None:
+    """``download_files``/``sync_session`` replaced a local file of another MD5 whatever the
+    caller wanted (the command line's download had no way to keep an edited file):
+    ``overwrite=False`` keeps it, reports it (``kept``, ``failed``) and fetches the rest."""
+    server.seed_subject(xnat_project, "S")
+    eid = server.seed_session(xnat_project, "S", "E")
+    resource = server.seed_resource("scan", server.seed_scan(eid, "1", type="T1"), "DICOM")
+    for name in ("1.dcm", "2.dcm"):
+        server.seed_file(resource, name, name.encode() * 100)
+    experiment = session.experiments[eid]
+    assert isinstance(experiment, ImageSessionData)
+    report = sync_session(experiment, tmp_path, overwrite=False)
+    assert len(report.downloaded) == 2
+    files = tmp_path / "E/scans/1-T1/resources/DICOM/files"
+    (files / "1.dcm").write_bytes(b"edited here")
+    (files / "2.dcm").unlink()
+    with pytest.raises(XNATIncompleteDownloadError, match="1 local file.s. differ") as info:
+        sync_session(experiment, tmp_path, overwrite=False)
+    kept = info.value.report
+    assert [uri.rsplit("/", 1)[-1] for uri in kept.kept] == ["1.dcm"]
+    assert isinstance(kept.errors[kept.kept[0]], XNATFileExistsError)
+    assert (files / "1.dcm").read_bytes() == b"edited here"  # kept
+    assert (files / "2.dcm").read_bytes() == b"2.dcm" * 100  # the missing one came
+    again = session.projects[xnat_project].download_files(tmp_path / "p", verbose=False)
+    assert len(again.downloaded) == 2  # overwrite=True (the default) as before: a sync
+    report = sync_session(experiment, tmp_path)
+    assert [uri.rsplit("/", 1)[-1] for uri in report.replaced] == ["1.dcm"]
+    assert (files / "1.dcm").read_bytes() == b"1.dcm" * 100

@@ -94,6 +94,7 @@ def _sync_experiment(obj: Any, target: Path, opts: dict[str, Any], verbose: bool
             resource=opts["resource"] or None,
             verify=opts["verify"],
             fsync=opts["fsync"],
+            overwrite=opts["overwrite"],
         )
     except XNATFileExistsError as exc:  # another session's folder (one label, two projects)
         raise click.ClickException(
@@ -132,6 +133,7 @@ def _download(runtime: Runtime, obj: Any, level: str, target: Path, opts: dict[s
             verbose=verbose,
             verify=opts["verify"],
             fsync=opts["fsync"],
+            overwrite=opts["overwrite"],
         )
         return target
     if level in ("project", "subject"):
@@ -143,18 +145,58 @@ def _download(runtime: Runtime, obj: Any, level: str, target: Path, opts: dict[s
             scan_filter=scan_type or "ALL",
             verify=opts["verify"],
             fsync=opts["fsync"],
+            overwrite=opts["overwrite"],
         )
         opts["report"] = report
         return target / _safe_name(obj._folder_name())
     if level == "experiment":  # file by file too with --resource (checked above)
         return _sync_experiment(obj, target, opts, verbose)
+    overwrite = opts["overwrite"]
     if found:  # only what this run wrote counts, not what TARGET_DIR held before
-        opts["written"] = [Path(item.download_dir(target, verbose=verbose)) for item in found]
+        opts["written"] = [
+            Path(item.download_dir(target, verbose=verbose, overwrite=overwrite)) for item in found
+        ]
         return target
     if level in ("scan", "resource"):
-        return Path(obj.download_dir(target, verbose=verbose))
-    target.mkdir(parents=True, exist_ok=True)  # a file
-    return Path(obj.download(target, verbose=verbose))
+        return Path(obj.download_dir(target, verbose=verbose, overwrite=overwrite))
+    return _download_file(obj, target, verbose, overwrite)
+
+
+def _download_file(obj: Any, target: Path, verbose: bool, overwrite: bool) -> Path:
+    """One file into the folder ``target``: a file there with the listed size and MD5 is
+    left as it is, another one is kept (an error) unless ``overwrite``."""
+    from xnat_sdk.archives import safe_join
+    from xnat_sdk.bulk import FileToGet, is_verified
+    from xnat_sdk.errors import XNATFileExistsError
+
+    path = safe_join(target, obj.name)  # a name from the server: checked
+    if path.exists() or path.is_symlink():
+        if obj.digest and is_verified(FileToGet(obj.uri, path, obj.size, obj.digest)):
+            return path  # already there, verified: nothing to fetch
+        if not overwrite:
+            raise XNATFileExistsError(
+                f"{path} exists and is not the server's {obj.name} (another size or MD5): kept"
+            )
+    target.mkdir(parents=True, exist_ok=True)
+    return Path(obj.download(path, verbose=verbose))
+
+
+@contextlib.contextmanager
+def _kept_in_words() -> Iterator[None]:
+    """A local file a download kept (no ``--overwrite``), with the option as remedy."""
+    from xnat_sdk.errors import XNATFileExistsError, XNATIncompleteDownloadError
+
+    try:
+        yield
+    except XNATIncompleteDownloadError as exc:
+        if not exc.report.kept:
+            raise
+        text = str(exc).replace("pass overwrite=True to replace", "give --overwrite to replace")
+        raise click.ClickException(text) from exc
+    except XNATFileExistsError as exc:
+        if exc.remedy != XNATFileExistsError.remedy:  # another path of the download, ...
+            raise
+        raise click.ClickException(exc.with_remedy("give --overwrite to replace it")) from exc
 
 
 @command(
@@ -164,8 +206,9 @@ def _download(runtime: Runtime, obj: Any, level: str, target: Path, opts: dict[s
     "TARGET_DIR, every file verified against the server's listing (size, MD5); a broken-off "
     "transfer resumes, and an interrupted one leaves no partial files. Of a project, subject "
     "or experiment, the files of its sessions' scans are fetched, file by file: a rerun skips "
-    "the files already there with the listed size and MD5 and fetches only what is missing or "
-    "damaged (the own resources of a project, subject or session, which `tree` counts, are "
+    "the files already there with the listed size and MD5 and fetches only what is missing "
+    "(a local file that differs from the server's is kept, and named in an error, unless "
+    "--overwrite; the own resources of a project, subject or session, which `tree` counts, are "
     "addresses of their own: P/DOCS, P/S/E/NOTES). Layout: xnatpy's download_dir's "
     "({project name}/{subject}/{session}/scans/{scan ID}-{type}/resources/{label}/files/... "
     "from a project, {subject}/... from a subject, {session}/... from an experiment); "
@@ -211,12 +254,19 @@ def _download(runtime: Runtime, obj: Any, level: str, target: Path, opts: dict[s
     help="put each file's data on the disk before its final name (file by file downloads): "
     "after a power cut no file shows cut short; slower on many small files",
 )
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="replace local files that differ from the server's (changed here, or on the server "
+    "since they were downloaded); without it they are kept and the download fails naming them",
+)
 @pass_runtime
 def download(runtime: Runtime, /, address: str, target_dir: Path, **opts: Any) -> None:
     """``xnat-sdk download ADDRESS TARGET_DIR``."""
     parsed = parse_address(address)
     obj = resolve(runtime.session(), parsed)
-    path = _download(runtime, obj, parsed.level, target_dir, opts)
+    with _kept_in_words():
+        path = _download(runtime, obj, parsed.level, target_dir, opts)
     report = opts.get("report")
     if report is not None:  # downloaded file by file: what this run fetched and found there
         files, size = len(report.downloaded) + len(report.skipped), report.present_bytes
