@@ -56,7 +56,7 @@ def test_bulk_download_with_overwrite_false_keeps_a_local_file_that_differs(
     files = tmp_path / "E/scans/1-T1/resources/DICOM/files"
     (files / "1.dcm").write_bytes(b"edited here")
     (files / "2.dcm").unlink()
-    with pytest.raises(XNATIncompleteDownloadError, match="1 local file.s. differ") as info:
+    with pytest.raises(XNATIncompleteDownloadError, match=r"1 local file\(s\) differ") as info:
         sync_session(experiment, tmp_path, overwrite=False)
     kept = info.value.report
     assert [uri.rsplit("/", 1)[-1] for uri in kept.kept] == ["1.dcm"]
