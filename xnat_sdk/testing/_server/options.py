@@ -12,7 +12,9 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     :func:`xnat_sdk.testing._server.cli.serve`)."""
     parser.add_argument("--data-dir", default=None, help="folder for the database and files")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument(
+        "--port", type=_port, default=8080, help="TCP port, 0-65535 (0: a free one; default 8080)"
+    )
     parser.add_argument(
         "--schemas",
         default=None,
@@ -58,6 +60,16 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="how long an idle client connection stays open (Tomcat's keepAliveTimeout; "
         "default 20, as on XNAT's connector)",
     )
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port 0-65535 (0: a free one), got {text}")
+    return value
 
 
 def _seconds(text: str) -> float:
