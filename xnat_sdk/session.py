@@ -140,6 +140,7 @@ class XNATSession(Walks):
             jsession=jsession,
             relogin=relogin,
             keepalive=keepalive,
+            anonymous=credentials.source == "anonymous",
         )
         self._credentials = credentials
         self._debug = debug
@@ -191,6 +192,7 @@ class XNATSession(Walks):
         """Log in with ``credentials`` from the next re-login on (a map worker's session
         takes each newer alias token of its run; the server session goes on meanwhile)."""
         self._credentials = credentials
+        self._rest.anonymous = credentials.source == "anonymous"
 
     def __repr__(self) -> str:
         state = "connected" if self.connected else "disconnected"

@@ -10,6 +10,7 @@ import pytest
 import xnat_sdk
 from xnat_sdk.bulk import sync_session
 from xnat_sdk.errors import (
+    XNATAuthError,
     XNATFileExistsError,
     XNATIncompleteDownloadError,
     XNATNotFoundError,
@@ -68,3 +69,18 @@ def test_bulk_download_with_overwrite_false_keeps_a_local_file_that_differs(
     report = sync_session(experiment, tmp_path)
     assert [uri.rsplit("/", 1)[-1] for uri in report.replaced] == ["1.dcm"]
     assert (files / "1.dcm").read_bytes() == b"1.dcm" * 100
+
+
+def test_a_401_without_a_login_says_how_to_give_one(server: LocalXNAT) -> None:
+    """With no user given (none in the environment or netrc) the login goes on as guest,
+    and the first call on a site that requires a login said only "401: Authentication
+    required.": nothing said that no credentials were found, nor where to put them."""
+    with xnat_sdk.connect(server.url) as session:
+        with pytest.raises(XNATAuthError) as info:
+            session.projects.keys()
+    assert info.value.status == 401
+    assert info.value.hint.startswith("this session has no login: no user was given")
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as session:
+        with pytest.raises(XNATAuthError) as info:  # a login's own 401: no such hint
+            session.get("/data/JSESSION", headers={"Authorization": "Basic eDp5"}, query={})
+    assert "no login" not in str(info.value)
