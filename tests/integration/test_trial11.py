@@ -75,12 +75,13 @@ def test_a_401_without_a_login_says_how_to_give_one(server: LocalXNAT) -> None:
     """With no user given (none in the environment or netrc) the login goes on as guest,
     and the first call on a site that requires a login said only "401: Authentication
     required.": nothing said that no credentials were found, nor where to put them."""
-    with xnat_sdk.connect(server.url) as session:
-        with pytest.raises(XNATAuthError) as info:
-            session.projects.keys()
+    with xnat_sdk.connect(server.url) as session, pytest.raises(XNATAuthError) as info:
+        session.projects.keys()
     assert info.value.status == 401
     assert info.value.hint.startswith("this session has no login: no user was given")
-    with xnat_sdk.connect(server.url, user="admin", password="admin") as session:
-        with pytest.raises(XNATAuthError) as info:  # a login's own 401: no such hint
-            session.get("/data/JSESSION", headers={"Authorization": "Basic eDp5"}, query={})
+    with (
+        xnat_sdk.connect(server.url, user="admin", password="admin") as session,
+        pytest.raises(XNATAuthError) as info,  # a refused login of its own: no such hint
+    ):
+        session.get("/data/JSESSION", headers={"Authorization": "Basic eDp5"})
     assert "no login" not in str(info.value)
