@@ -468,3 +468,18 @@ def test_download_keeps_a_local_file_that_differs_unless_overwrite(
         assert local.read_bytes() == b"edited here"
     cli.json("download", resource_address, str(tmp_path / "r"), "--overwrite")
     assert local.read_bytes() == FILES[name]
+
+
+def test_download_scan_type_picking_no_scan_is_an_error(
+    cli: Cli, seeded: Seeded, tmp_path: Path
+) -> None:
+    """``--scan-type`` with a type or ID no scan has (a typo) downloaded nothing and exited
+    0 ({"files": 0}), where ``--resource`` of no scan fails and the API's download_dir says
+    404: it fails now, naming the scans there are, before anything is written."""
+    out = tmp_path / "out"
+    done = cli.run("download", "CLIP/S1/E1", str(out), "--scan-type", "T3")
+    assert done.returncode == 1
+    assert "no scan of ID or type 'T3' in experiment E1 (IDs: 1, 2; types: T1, T2)" in done.stderr
+    assert not out.exists()
+    done = cli.run("download", "CLIP", str(out), "--scan-type", "T3")
+    assert done.returncode == 1 and "in any session of project" in done.stderr

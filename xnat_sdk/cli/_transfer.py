@@ -75,6 +75,25 @@ def _scan_resources(obj: Any, level: str, resource: str, scan_type: str | None) 
     return found
 
 
+def _check_scan_type(experiment: Any, scan_type: str) -> None:
+    """Raise when ``scan_type`` (IDs or types, comma-separated) picks no scan of
+    ``experiment``: a typo downloaded nothing without a word (the API's download_dir says
+    404 there)."""
+    from xnat_sdk.transfers._paths import scans_matching
+
+    if scans_matching(experiment.scans, scan_type):
+        return
+    types = {
+        str(key): str(getattr(scan, "type", "") or "") for key, scan in experiment.scans.items()
+    }
+    ids = ", ".join(types) or "none"
+    kinds = ", ".join(sorted({t for t in types.values() if t})) or "none"
+    label = getattr(experiment, "label", None) or experiment.uri
+    raise click.ClickException(
+        f"no scan of ID or type {scan_type!r} in experiment {label} (IDs: {ids}; types: {kinds})"
+    )
+
+
 def _sync_experiment(obj: Any, target: Path, opts: dict[str, Any], verbose: bool) -> Path:
     """An experiment's scan files into ``target/{label}``, file by file (the report into
     ``opts["report"]``); returns that folder."""
@@ -119,6 +138,8 @@ def _download(runtime: Runtime, obj: Any, level: str, target: Path, opts: dict[s
         raise click.UsageError("--resource needs an experiment or scan address")
     if scan_type and level not in ("project", "subject", "experiment"):
         raise click.UsageError("--scan-type needs a project, subject or experiment address")
+    if scan_type and level == "experiment":
+        _check_scan_type(obj, scan_type)
     found = _scan_resources(obj, level, resource, scan_type) if resource else []
     if flat and level != "file":  # file by file, straight into TARGET_DIR
         from xnat_sdk.cli._flat import download_flat
@@ -148,6 +169,11 @@ def _download(runtime: Runtime, obj: Any, level: str, target: Path, opts: dict[s
             overwrite=opts["overwrite"],
         )
         opts["report"] = report
+        if scan_type and not (report.downloaded or report.skipped or report.failed):
+            raise click.ClickException(
+                f"no scan of ID or type {scan_type!r} in any session of {level} "
+                f"{obj._folder_name()}: nothing to download"
+            )
         return target / _safe_name(obj._folder_name())
     if level == "experiment":  # file by file too with --resource (checked above)
         return _sync_experiment(obj, target, opts, verbose)
@@ -223,7 +249,10 @@ def _kept_in_words() -> Iterator[None]:
 )
 @click.argument("address")
 @click.argument("target_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--scan-type", help="only scans of this type (or IDs, comma-separated)")
+@click.option(
+    "--scan-type",
+    help="only scans of this type (or IDs, comma-separated); one that picks no scan is an error",
+)
 @click.option("--resource", help="only this resource of each scan (experiment or scan)")
 @click.option(
     "--workers",
