@@ -94,12 +94,18 @@ def download_to(
     query: Mapping[str, str] | None = None,
     expected_size: int | None = None,
     verbose: bool = False,
+    name: str | None = None,
 ) -> Path:
     """Stream ``uri`` into ``path`` (a temporary name in the same folder, renamed when complete
-    and its size checked); a progress bar when ``verbose`` and on a terminal."""
+    and its size checked); a progress bar when ``verbose`` and on a terminal. ``path`` may be
+    a folder when ``name`` (a file's name from the server, checked) says what to call it."""
     target = Path(path)
     if target.is_dir():
-        raise XNATValidationError("path", f"{target} is a folder; give a file name")
+        if not name:
+            raise XNATValidationError("path", f"{target} is a folder; give a file name")
+        from xnat_sdk.archives import safe_join
+
+        target = safe_join(target, name)
     return download_file(
         session, uri, target, verbose=verbose, query=query, expected_size=expected_size
     )
@@ -135,8 +141,11 @@ class PrearchiveFile:
         return {**self._row, "URI": self._row.get("URI") or self.uri}
 
     def download(self, path: str | os.PathLike[str], verbose: bool = False) -> Path:
-        """Download the file to ``path`` (size checked); returns the path."""
-        return download_to(self._session, self.uri, path, expected_size=self.size, verbose=verbose)
+        """Download the file to ``path`` (a file name, or an existing folder to put it in, as
+        an archive file's ``download``; size checked); returns the path."""
+        return download_to(
+            self._session, self.uri, path, expected_size=self.size, verbose=verbose, name=self.name
+        )
 
     def _remote(self) -> RemoteFile:
         return RemoteFile(self._session, self._row)

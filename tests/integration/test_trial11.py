@@ -16,7 +16,9 @@ from xnat_sdk.errors import (
     XNATNotFoundError,
 )
 from xnat_sdk.models import ImageSessionData
+from xnat_sdk.prearchive import PrearchiveSession
 from xnat_sdk.session import XNATSession
+from xnat_sdk.testing.dicomgen import make_dicom_zip
 from xnat_sdk.testing.local import LocalXNAT
 
 # -- connecting --------------------------------------------------------------------------------
@@ -85,3 +87,23 @@ def test_a_401_without_a_login_says_how_to_give_one(server: LocalXNAT) -> None:
     ):
         session.get("/data/JSESSION", headers={"Authorization": "Basic eDp5"})
     assert "no login" not in str(info.value)
+
+
+# -- the prearchive ----------------------------------------------------------------------------
+
+
+def test_a_prearchive_file_downloads_into_a_folder_as_an_archive_file_does(
+    session: XNATSession, xnat_project: str, tmp_path: Path
+) -> None:
+    """``archived_file.download(folder)`` puts the file in the folder under its name, but a
+    prearchive file's said "is a folder; give a file name" (a script checking a session
+    before archiving it met that first). Typed, the archived session is an image session."""
+    study = make_dicom_zip(patient="PRE1", series=[(1, "T1")])
+    waiting = session.services.import_(study, project=xnat_project, destination="/prearchive")
+    assert isinstance(waiting, PrearchiveSession)
+    first = waiting.scans["1"].files[0]
+    got = first.download(tmp_path)
+    assert got == tmp_path / first.name and got.stat().st_size == first.size
+    archived = waiting.archive(subject="PRE1", experiment="PRE1_MR1")
+    assert isinstance(archived, ImageSessionData) and archived.label == "PRE1_MR1"
+    assert [scan.id for scan in archived.scans.values()] == ["1"]
