@@ -107,6 +107,11 @@ def test_ls_refusals(cli: Cli) -> None:
     done = cli.run("ls", "CLIP", "--columns", "nonsense")
     assert done.returncode == 2 and "no column nonsense" in done.stderr
     assert cli.run("ls", "/data/nothing/x").returncode == 1
+    # a project the user may not read is not listed: the message says whose view it is
+    # (it said "no project 'CLIP' in URL (there are: none)" to a user who knew it is there)
+    cli.env.update(XNAT_USER="user", XNAT_PASS="user")
+    hidden = one_line_error(cli.run("ls", "CLIP"))
+    assert f"no project 'CLIP' in {cli.server.url} (projects user may read: " in hidden
 
 
 def test_tree_counts_and_sizes(cli: Cli) -> None:

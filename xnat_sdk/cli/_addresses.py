@@ -113,15 +113,16 @@ def _parse_rest(text: str) -> Address:
     return address
 
 
-def _pick(listing: Any, key: str, what: str, where: str) -> Any:
+def _pick(listing: Any, key: str, what: str, where: str, reader: str = "") -> Any:
+    """``listing[key]``, else an error listing the keys there are (``reader``: whose view
+    of the listing that is, for projects: XNAT lists only those the user may read)."""
     try:
         return listing[key]
     except XNATKeyError:
         names = sorted(set(listing.keys()) | set(listing.key_map))
         shown = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
-        raise XNATValueError(
-            f"no {what} {key!r} in {where} (there are: {shown or 'none'})"
-        ) from None
+        there = f"{what}s {reader} may read" if reader else "there are"
+        raise XNATValueError(f"no {what} {key!r} in {where} ({there}: {shown or 'none'})") from None
 
 
 _CHILDREN = {"subject": "subjects", "experiment": "experiments", "scan": "scans"}
@@ -170,7 +171,11 @@ def resolve(
     obj: Any = session
     where = session.server
     if "project" in parts:
-        obj = _pick(session.projects, parts["project"], "project", where)
+        project = parts["project"]
+        if project in session.projects:
+            obj = session.projects[project]
+        else:  # XNAT hides a project the user may not read: say whose view that is
+            obj = _pick(session.projects, project, "project", where, session.logged_in_user)
         where = f"project {parts['project']}"
     for level in ("subject", "experiment", "scan"):
         if level not in parts:
