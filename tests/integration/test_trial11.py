@@ -13,6 +13,7 @@ from xnat_sdk.errors import (
     XNATAuthError,
     XNATFileExistsError,
     XNATIncompleteDownloadError,
+    XNATKeyError,
     XNATNotFoundError,
 )
 from xnat_sdk.models import ImageSessionData
@@ -107,3 +108,16 @@ def test_a_prearchive_file_downloads_into_a_folder_as_an_archive_file_does(
     archived = waiting.archive(subject="PRE1", experiment="PRE1_MR1")
     assert isinstance(archived, ImageSessionData) and archived.label == "PRE1_MR1"
     assert [scan.id for scan in archived.scans.values()] == ["1"]
+
+
+def test_a_project_hidden_from_the_user_is_named_as_such(
+    server: LocalXNAT, xnat_project: str
+) -> None:
+    """XNAT lists only the projects a user may read: ``projects["P"]`` of a private project
+    said "no project ... (0 entries ...)" to a user who knows it exists."""
+    with (
+        xnat_sdk.connect(server.url, user="user", password="user") as session,
+        pytest.raises(XNATKeyError) as info,
+    ):
+        session.projects[xnat_project]
+    assert str(info.value).endswith("; XNAT lists only the projects this user may read")
