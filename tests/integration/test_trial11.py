@@ -3,6 +3,7 @@ input): the defects it found, each over HTTP."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from xnat_sdk.errors import (
     XNATIncompleteDownloadError,
     XNATKeyError,
     XNATNotFoundError,
+    XNATValueError,
 )
 from xnat_sdk.models import ImageSessionData
 from xnat_sdk.prearchive import PrearchiveSession
@@ -121,3 +123,16 @@ def test_a_project_hidden_from_the_user_is_named_as_such(
     ):
         session.projects[xnat_project]
     assert str(info.value).endswith("; XNAT lists only the projects this user may read")
+
+
+@pytest.mark.parametrize("bad", [-1, 0, "30", (1,), (5, None), float("nan")])
+def test_a_timeout_that_is_no_number_of_seconds_is_refused_before_sending(
+    server: LocalXNAT, session: XNATSession, bad: object
+) -> None:
+    """``connect(default_timeout=-1)`` raised urllib3's bare ValueError ("the timeout cannot
+    be set to a value less than or equal to 0"), ``"30"`` "could not convert string to
+    float", ``(5, None)`` a TypeError: now an XNATValueError naming the timeout."""
+    with pytest.raises(XNATValueError, match="a timeout is a number of seconds > 0"):
+        xnat_sdk.connect(server.url, user="admin", password="admin", default_timeout=bad)  # type: ignore[arg-type]
+    with pytest.raises(XNATValueError, match=re.escape(f"got {bad!r}")):
+        session.get("/data/projects", timeout=bad)  # type: ignore[arg-type]
