@@ -18,7 +18,7 @@ from xnat_sdk.errors import (
     XNATNotFoundError,
     XNATValueError,
 )
-from xnat_sdk.models import ImageSessionData
+from xnat_sdk.models import ImageSessionData, MrSessionData
 from xnat_sdk.prearchive import PrearchiveSession
 from xnat_sdk.session import XNATSession
 from xnat_sdk.testing.dicomgen import make_dicom_zip
@@ -136,3 +136,25 @@ def test_a_timeout_that_is_no_number_of_seconds_is_refused_before_sending(
         xnat_sdk.connect(server.url, user="admin", password="admin", default_timeout=bad)  # type: ignore[arg-type]
     with pytest.raises(XNATValueError, match=re.escape(f"got {bad!r}")):
         session.get("/data/projects", timeout=bad)  # type: ignore[arg-type]
+
+
+# -- writes --------------------------------------------------------------------------------------
+
+
+def test_del_of_a_field_clears_it_on_the_server(
+    server: LocalXNAT, session: XNATSession, xnat_project: str
+) -> None:
+    """``del experiment.note`` dropped the value read, here only: the next read said None
+    while the server kept the note. It clears the field there now, as ``= None`` does."""
+    server.seed_subject(xnat_project, "S")
+    server.seed_session(xnat_project, "S", "E", fields={"note": "kept?"})
+    experiment = session.projects[xnat_project].subjects["S"].experiments["E", MrSessionData]
+    assert experiment.note == "kept?"
+    del experiment.note
+    session.clearcache()
+    assert experiment.note is None
+    assert session.get_json(f"{experiment.uri}?format=json")["items"][0]["data_fields"].get(
+        "note"
+    ) in (None, "")
+    with pytest.raises(AttributeError):
+        del experiment.no_such_field
