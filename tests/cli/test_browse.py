@@ -70,6 +70,16 @@ def test_ls_rest_path_csv_columns_filter_and_options_after(cli: Cli, seeded: See
     # global options after the command; the accession ID form
     done = cli.run("ls", f"/data/experiments/{seeded.sessions['E2']}", "-f", "csv")
     assert done.returncode == 0 and done.stdout.splitlines()[0].startswith("ID,type")
+    # the path of a listing names its parent, as `ls` shows that parent's children (it was
+    # "not a path of the archive at 'scans'"); a trailing / of the short form is dropped
+    # (it was "empty part"); a URL names its path in the error (it was "empty part")
+    for path in ("/data/projects/CLIP/subjects/S1/experiments/E1/scans", "CLIP/S1/E1/"):
+        assert [s["ID"] for s in cli.json("ls", path)] == ["1", "2"]
+    url = cli.server.url + "/data/projects/CLIP"
+    done = cli.run("ls", url)
+    assert done.returncode == 1 and "give the path on the server (/data/projects/CLIP)" in (
+        done.stderr
+    )
 
 
 def test_ls_of_a_file_and_default_formats(cli: Cli) -> None:
