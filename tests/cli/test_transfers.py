@@ -122,6 +122,12 @@ def test_import_and_prearchive_commands(
     assert archived["destination"] == "archive" and archived["label"] == "MR9"
     scans = rest.get(f"{cli.server.url}{archived['uri']}/scans", params={"format": "json"})
     assert [r["ID"] for r in scans.json()["ResultSet"]["Result"]] == ["1"]
+    again = cli.run(  # the label in use: the error names the option that goes on
+        "import", str(tmp_path / "a.zip"), "-p", "CLIP", "--subject", "S9", "--experiment",
+        "MR9", "--destination", "/archive",
+    )  # fmt: skip
+    assert again.returncode == 1 and "409" in again.stderr
+    assert again.stderr.rstrip().endswith("or --overwrite delete to replace it)")
 
     for name in ("MRA", "MRB"):
         zipped = make_dicom_zip(tmp_path / f"{name}.zip", patient=name, study_label=name)

@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from xnat_sdk.cli._addresses import ADDRESS_HELP, Address, parse_address, resolve
-from xnat_sdk.cli._app import Runtime, command, pass_runtime, root
+from xnat_sdk.cli._app import (
+    OVERWRITE_HELP,
+    Runtime,
+    command,
+    pass_runtime,
+    root,
+    session_exists_in_words,
+)
 
 if TYPE_CHECKING:
     from xnat_sdk.archives import Links
@@ -423,9 +430,7 @@ def upload(
     type=click.Choice(["/archive", "/prearchive"]),
     help="archive at once or go to the prearchive (default: the project's setting)",
 )
-@click.option(
-    "--overwrite", type=click.Choice(["none", "append", "delete"]), help="existing session"
-)
+@click.option("--overwrite", type=click.Choice(["none", "append", "delete"]), help=OVERWRITE_HELP)
 @click.option("--follow-symlinks", is_flag=True, help=_FOLLOW_HELP)
 @pass_runtime
 def import_(
@@ -443,7 +448,7 @@ def import_(
 
     if destination is not None:
         destination = f"{destination}/projects/{project}"
-    with _links_in_words(runtime):
+    with _links_in_words(runtime), session_exists_in_words():
         result = runtime.session().services.import_(
             os.fspath(source),
             project=project,
