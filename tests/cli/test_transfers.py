@@ -122,12 +122,6 @@ def test_import_and_prearchive_commands(
     assert archived["destination"] == "archive" and archived["label"] == "MR9"
     scans = rest.get(f"{cli.server.url}{archived['uri']}/scans", params={"format": "json"})
     assert [r["ID"] for r in scans.json()["ResultSet"]["Result"]] == ["1"]
-    again = cli.run(  # the label in use: the error names the option that goes on
-        "import", str(tmp_path / "a.zip"), "-p", "CLIP", "--subject", "S9", "--experiment",
-        "MR9", "--destination", "/archive",
-    )  # fmt: skip
-    assert again.returncode == 1 and "409" in again.stderr
-    assert again.stderr.rstrip().endswith("or --overwrite delete to replace it)")
 
     for name in ("MRA", "MRB"):
         zipped = make_dicom_zip(tmp_path / f"{name}.zip", patient=name, study_label=name)
@@ -142,6 +136,12 @@ def test_import_and_prearchive_commands(
     assert moved["project"] == "CLIQ"
     done = cli.json("prearchive", "archive", moved["address"], "--subject", "SA")
     assert rest.get(f"{cli.server.url}{done['uri']}").status_code == 200
+    again = cli.run(  # a label in use: the error names the option that goes on
+        "prearchive", "archive", waiting["MRB"]["address"], "--subject", "S9",
+        "--experiment", "MR9",
+    )  # fmt: skip
+    assert again.returncode == 1 and "409" in again.stderr
+    assert again.stderr.rstrip().endswith("or --overwrite delete to replace it)")
     cli.json("prearchive", "delete", waiting["MRB"]["address"])
     assert cli.json("prearchive", "ls", "--project", "CLIP") == []
     assert cli.run("prearchive", "archive", "CLIP/nope").returncode == 2
