@@ -207,9 +207,12 @@ def _download_file(obj: Any, target: Path, verbose: bool, overwrite: bool) -> Pa
         if obj.digest and is_verified(FileToGet(obj.uri, path, obj.size, obj.digest)):
             return path  # already there, verified: nothing to fetch
         if not overwrite:
-            raise XNATFileExistsError(
-                f"{path} exists and is not the server's {obj.name} (another size or MD5): kept"
+            why = (
+                f"is not the server's {obj.name} (another size or MD5)"
+                if obj.digest
+                else f"may not be the server's {obj.name} (it lists no MD5 to compare)"
             )
+            raise XNATFileExistsError(f"{path} exists and {why}: kept")
     target.mkdir(parents=True, exist_ok=True)
     return Path(obj.download(path, verbose=verbose))
 
