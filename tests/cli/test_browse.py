@@ -242,6 +242,10 @@ def test_ls_filters_dates_and_numbers_by_range_as_the_api_does(cli: Cli, server:
         assert [r["label"] for r in rows] == ["NEW"], pattern
     rows = cli.csv("ls", "CLIR", "--filter", "yob=1960..1975", "--columns", "label")
     assert rows == [{"label": "S"}]
+    # a value that is no date (nor a glob) matched no row without a word: refused, as the
+    # API's filter refuses it
+    done = cli.run("ls", "CLIR/S", "--filter", "date=2024-13-01")
+    assert done.returncode == 2 and "a filter on a date field takes" in done.stderr
 
 
 def test_tree_and_download_of_a_scan_whose_id_is_another_scan_s_type(
