@@ -28,6 +28,7 @@ import base64
 import contextlib
 import email.utils
 import logging
+import math
 import os
 import sys
 import time
@@ -59,6 +60,7 @@ from xnat_sdk.errors import (
     XNATRedirectError,
     XNATSSLError,
     XNATTimeoutError,
+    XNATValueError,
 )
 
 if TYPE_CHECKING:
@@ -282,9 +284,19 @@ def _mark_resent(response: requests.Response) -> None:
 
 
 def _budget(timeout: Timeout) -> float | None:
-    """The deadline of one call: the timeout, or connect + read."""
+    """The deadline of one call: the timeout, or connect + read; a timeout that is no
+    number of seconds > 0 (or pair of them) raises :class:`XNATValueError` first."""
     if timeout is None:
         return None
+    parts = timeout if isinstance(timeout, tuple) else (timeout,)
+    if len(parts) != (2 if isinstance(timeout, tuple) else 1) or not all(
+        isinstance(part, (int, float)) and not isinstance(part, bool) and 0 < part < math.inf
+        for part in parts
+    ):
+        raise XNATValueError(
+            "a timeout is a number of seconds > 0, or a (connect, read) pair of them, "
+            f"got {timeout!r}"
+        )
     if isinstance(timeout, tuple):
         return float(timeout[0]) + float(timeout[1])
     return float(timeout)

@@ -41,6 +41,13 @@ _EXPIRATION = r'^"?(?P<stamp>\d+),(?P<interval>\d+)"?$'
 _HTML_START = ("<!DOCTYPE", "<!doctype", "<html", "<HTML")
 
 
+_ANONYMOUS_HINT = (
+    "this session has no login: no user was given, nor found in the environment or netrc; "
+    "pass user= and password= to connect(), or on the command line --user, "
+    "$XNAT_USER and $XNAT_PASS, or `xnat-sdk login`"
+)
+
+
 class RestCore:
     """Requests to one XNAT server (see the module docstring)."""
 
@@ -55,6 +62,7 @@ class RestCore:
         jsession: str | None = None,
         relogin: Callable[[], str | None] | None = None,
         keepalive: bool | float | None = None,
+        anonymous: bool = False,
     ) -> None:
         self.server = server.rstrip("/")
         self.original_uri = (original_uri or server).rstrip("/")
@@ -65,6 +73,8 @@ class RestCore:
         self.timeout: Timeout = timeout
         self.jsession = jsession
         self._relogin = relogin
+        self.anonymous = anonymous
+        """Whether the session has no login (a 401 then says how to give one)."""
         self._login_lock = threading.Lock()
         self._logins = 0  # re-logins so far: a request that met a 401 compares it
         self._keepalive_event = threading.Event()
@@ -277,7 +287,12 @@ class RestCore:
             )
         if response.status_code not in accepted:
             text = error_text(response)
-            raise error_for_response(method, redact_url(url), response.status_code, text, response)
+            error = error_for_response(
+                method, redact_url(url), response.status_code, text, response
+            )
+            if response.status_code == 401 and self.anonymous:
+                raise type(error)(method, error.url, 401, error.message, response, _ANONYMOUS_HINT)
+            raise error
         if (
             format in ("json", "xml")
             and 200 <= response.status_code < 300

@@ -6,7 +6,8 @@ file) and land where ``download_dir`` puts them
 (``{session label}/scans/{id}-{type}/resources/{label}/files/{path}`` below the project
 and subject folders). A file already there
 with the listed size and MD5 is skipped, so a rerun (after a crash, on another worker, with
-more sessions) downloads only what is missing or wrong; every new file is written under a
+more sessions) downloads only what is missing or wrong (``overwrite=False``: a file there
+that is not the server's is kept and reported); every new file is written under a
 temporary name and renamed once verified, so a killed run leaves no half file under a
 final name. A file that fails (or a session whose listing fails) is reported and the
 others go on; the call then raises :class:`~xnat_sdk.errors.XNATIncompleteDownloadError`
@@ -121,6 +122,10 @@ class DownloadReport:
     replaced: list[str] = field(default_factory=list)
     """The downloaded files that replaced another file at their local path (of another
     size or MD5: cut short, changed there, or changed on the server since)."""
+    kept: list[str] = field(default_factory=list)
+    """The files not downloaded because another file (of another size or MD5) is at their
+    local path and ``overwrite=False``: that file stays; each is in ``failed`` too, with an
+    :class:`~xnat_sdk.errors.XNATFileExistsError` naming the local path."""
     hashed_bytes: int = 0
     """Bytes of local files this run read to verify them (their MD5): with
     ``verify="quick"``, only files new to the record of verified files, changed there or
@@ -138,6 +143,7 @@ class DownloadReport:
         self.failed.update(other.failed)
         self.errors.update(other.errors)
         self.replaced += other.replaced
+        self.kept += other.kept
         self.bytes += other.bytes
         self.present_bytes += other.present_bytes
         self.hashed_bytes += other.hashed_bytes
@@ -385,13 +391,17 @@ def get_files(
     label: str = "files",
     verify: Verify = "quick",
     fsync: bool = False,
+    overwrite: bool = True,
 ) -> DownloadReport:
     """Download the files of ``plan`` not already there and verified, ``workers`` at a time
     (on a terminal, an overall bar and one bar per large file under way; elsewhere, a line
     of progress logged at INFO every :data:`PROGRESS_LOG_SECONDS`). When the local disk is
     full, over quota or read-only, no further file is started (each is reported). With
     ``verify="quick"``, a file the record of verified files knows unchanged is not read.
-    ``fsync``: each file's data is on the disk before its rename (:func:`download_file`)."""
+    ``fsync``: each file's data is on the disk before its rename (:func:`download_file`).
+    ``overwrite=False``: a file of another size or MD5 at a file's local path (changed
+    there, or on the server since it was downloaded) is kept and the file reported failed
+    (``kept``), not replaced."""
     _check_workers(workers)
     _check_verify(verify)
     report = DownloadReport()
@@ -402,7 +412,7 @@ def get_files(
         verbose, overall_label=label, overall_total=total, drop_finished=True
     ) as bars:
         tally = _Tally(label, len(plan), total, report, enabled=not bars.enabled)
-        fetch = _Fetch(session, report, bars, record, tally, fsync)
+        fetch = _Fetch(session, report, bars, record, tally, fsync, overwrite)
         with ThreadPoolExecutor(workers, thread_name_prefix="xnat-sdk-bulk") as pool:
             try:
                 list(pool.map(fetch, plan))
@@ -496,9 +506,11 @@ class _Fetch:
         record: VerifiedRecord,
         tally: _Tally,
         fsync: bool = False,
+        overwrite: bool = True,
     ):
         self._session = session
         self._fsync = fsync
+        self._overwrite = overwrite
         self._report = report
         self._bars = bars
         self._record = record
@@ -567,7 +579,18 @@ class _Fetch:
         there, present = self._look(item)
         if present is not None:
             return "skipped", present
+        self._keep(item, there)
         return self._get(item, there, wait, seen)
+
+    def _keep(self, item: FileToGet, there: bool) -> None:
+        """Raise :class:`XNATFileExistsError` (``item`` in ``kept``) when something is at
+        its local path, not verified as it, and ``overwrite`` is off."""
+        if there and not self._overwrite:
+            with self._lock:
+                self._report.kept.append(item.uri)
+            raise XNATFileExistsError(
+                f"{item.target} exists and is not the server's file (another size or MD5): kept"
+            )
 
     def _get(
         self,
@@ -589,6 +612,7 @@ class _Fetch:
                 there, present = self._look(item)
                 if present is not None:
                     return "skipped", present
+                self._keep(item, there)
             return ("replaced" if there else "downloaded"), self._download(item)
 
     def _holder_at_work(self, target: Path) -> Callable[[], bool]:
@@ -644,18 +668,27 @@ class _Fetch:
 def _raise_failures(report: DownloadReport) -> None:
     if report.failed:
         uri, message = next(iter(report.failed.items()))
+        kept = len(report.kept)  # a local file of another size or MD5, overwrite=False
         # a local path another file (or session) of the download takes: refused every run
-        refused = sum(isinstance(e, XNATFileExistsError) for e in report.errors.values())
-        if refused == len(report.failed):
+        refused = sum(isinstance(e, XNATFileExistsError) for e in report.errors.values()) - kept
+        note = (
+            f" {kept} local file(s) differ from the server's and were kept: pass "
+            "overwrite=True to replace them."
+            if kept
+            else ""
+        )
+        if kept == len(report.failed):
+            then = note.strip()
+        elif refused + kept == len(report.failed):
             then = (
                 "A rerun refuses them again (their local paths are taken by other files of "
-                "this download): download each on its own into another folder."
+                f"this download): download each on its own into another folder.{note}"
             )
         else:
             again = (
                 f" ({refused} refused for their local path are refused again)" if refused else ""
             )
-            then = f"Run again to fetch only what is missing{again}."
+            then = f"Run again to fetch only what is missing{again}.{note}"
         raise XNATIncompleteDownloadError(
             f"{len(report.failed)} file(s) or session(s) failed (first: {uri}: {message}); "
             f"{len(report.downloaded)} downloaded, {len(report.skipped)} already there. {then}",
@@ -674,11 +707,12 @@ def sync_session(
     resource: str | None = None,
     verify: Verify = "quick",
     fsync: bool = False,
+    overwrite: bool = True,
 ) -> DownloadReport:
     """Bring one image session's scan files into ``target_dir/{folder or label}`` (see the
     module's docstring; with ``resource``, only the scans' resources of that label); files
-    already there and verified are skipped (``verify``: see :data:`Verify`; ``fsync``: see
-    :func:`get_files`).
+    already there and verified are skipped (``verify``: see :data:`Verify`; ``fsync`` and
+    ``overwrite``: see :func:`get_files`).
 
     The folder is the session's: its hidden ``.xnat-sdk-session`` names the session (by
     ID) that first went there, and another session (one label in two projects, say) is
@@ -706,6 +740,7 @@ def sync_session(
         label=name or "session",
         verify=verify,
         fsync=fsync,
+        overwrite=overwrite,
     )
     _raise_failures(report)
     return report
@@ -721,6 +756,7 @@ def download_sessions(
     root: Path | None = None,
     verify: Verify = "quick",
     fsync: bool = False,
+    overwrite: bool = True,
 ) -> DownloadReport:
     """The scan files of many sessions, each into its folder: the listings read ``workers``
     at a time, then every file not already verified, ``workers`` at a time. A session whose
@@ -748,7 +784,14 @@ def download_sessions(
     if root is not None:
         check_inside(root, plan)
     report = get_files(
-        session, plan, workers=workers, verbose=verbose, label=label, verify=verify, fsync=fsync
+        session,
+        plan,
+        workers=workers,
+        verbose=verbose,
+        label=label,
+        verify=verify,
+        fsync=fsync,
+        overwrite=overwrite,
     )
     for uri, error in unlisted.items():
         report.add_failure(uri, error)

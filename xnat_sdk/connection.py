@@ -75,10 +75,22 @@ def _login(
             response,
         )
     if response.status_code != 200:
-        raise error_for_response("GET", redact_url(final), response.status_code, response.text)
+        error = error_for_response("GET", redact_url(final), response.status_code, response.text)
+        if response.status_code == 404:  # most often a wrong server URL, not a missing object
+            hint = _no_xnat_hint(base)
+            raise type(error)(error.method, error.url, 404, error.message, response, hint)
+        raise error
     text = response.text.strip()
     token = transport.cookie("JSESSIONID") or (text if text and "<" not in text else None)
     return final_base.rstrip("/"), token
+
+
+def _no_xnat_hint(base: str) -> str:
+    """What a 404 on the login says: no XNAT answers at ``base`` (a wrong server URL)."""
+    return (
+        f"no XNAT answers at {redact_url(base)}: check the server URL, the address of XNAT's "
+        "web pages without /app/...; a site may put XNAT under a path such as /xnat, or not"
+    )
 
 
 def _logger(

@@ -739,7 +739,12 @@ class Listing(Generic[T]):
         raise XNATKeyError(
             key,
             f"no {self._spec.singular} with ID or {self._spec.secondary_key} {key!r} in "
-            f"{self._uri} ({self._known_keys()})",
+            f"{self._uri} ({self._known_keys()})"
+            + (
+                "; XNAT lists only the projects this user may read"
+                if self._uri == "/data/projects"
+                else ""
+            ),
         )
 
     def _known_keys(self) -> str:

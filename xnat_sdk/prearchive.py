@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from xnat_sdk._answers import fetch, whole_number
-from xnat_sdk._objects.navigation import ExperimentBase, object_at
+from xnat_sdk._objects.navigation import GenericExperiment, object_at
 from xnat_sdk.dicom import DicomDumpRow, dicom_dump, read_dicom_file
-from xnat_sdk.errors import XNATError, XNATValidationError
+from xnat_sdk.errors import XNATError, XNATTypeMismatchError, XNATValidationError
 from xnat_sdk.fields import validate_label
 from xnat_sdk.listings import KeyedList, RemoteFile
 from xnat_sdk.transfers import download_file
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import requests
     from pydicom.dataset import FileDataset
 
+    from xnat_sdk.models import ImageSessionData
     from xnat_sdk.session import XNATSession
     from xnat_sdk.transfers import RemoteStream
 
@@ -93,12 +94,18 @@ def download_to(
     query: Mapping[str, str] | None = None,
     expected_size: int | None = None,
     verbose: bool = False,
+    name: str | None = None,
 ) -> Path:
     """Stream ``uri`` into ``path`` (a temporary name in the same folder, renamed when complete
-    and its size checked); a progress bar when ``verbose`` and on a terminal."""
+    and its size checked); a progress bar when ``verbose`` and on a terminal. ``path`` may be
+    a folder when ``name`` (a file's name from the server, checked) says what to call it."""
     target = Path(path)
     if target.is_dir():
-        raise XNATValidationError("path", f"{target} is a folder; give a file name")
+        if not name:
+            raise XNATValidationError("path", f"{target} is a folder; give a file name")
+        from xnat_sdk.archives import safe_join
+
+        target = safe_join(target, name)
     return download_file(
         session, uri, target, verbose=verbose, query=query, expected_size=expected_size
     )
@@ -134,8 +141,11 @@ class PrearchiveFile:
         return {**self._row, "URI": self._row.get("URI") or self.uri}
 
     def download(self, path: str | os.PathLike[str], verbose: bool = False) -> Path:
-        """Download the file to ``path`` (size checked); returns the path."""
-        return download_to(self._session, self.uri, path, expected_size=self.size, verbose=verbose)
+        """Download the file to ``path`` (a file name, or an existing folder to put it in, as
+        an archive file's ``download``; size checked); returns the path."""
+        return download_to(
+            self._session, self.uri, path, expected_size=self.size, verbose=verbose, name=self.name
+        )
 
     def _remote(self) -> RemoteFile:
         return RemoteFile(self._session, self._row)
@@ -452,8 +462,10 @@ class PrearchiveSession:
         project: str | None = None,
         subject: str | None = None,
         experiment: str | None = None,
-    ) -> ExperimentBase:
-        """Archive the session (``POST /data/services/archive``); returns the typed experiment.
+    ) -> ImageSessionData | GenericExperiment:
+        """Archive the session (``POST /data/services/archive``); returns the typed experiment:
+        an image session (``MrSessionData`` for an MR session; a ``GenericExperiment`` for a
+        type no model knows), which type checkers know as such (``.label``, ``.scans``).
 
         ``overwrite``: None/``none`` (refuse an existing label), ``append`` or ``delete``.
         ``project``/``subject``/``experiment`` override the destination labels.
@@ -519,14 +531,19 @@ def result_uri(response: requests.Response) -> str:
     return text.splitlines()[0].strip() if text else ""
 
 
-def archived_experiment(session: XNATSession, uri: str) -> ExperimentBase:
-    """The typed archive experiment at ``uri`` (one request reads its document and type)."""
+def archived_experiment(session: XNATSession, uri: str) -> ImageSessionData | GenericExperiment:
+    """The typed archive session at ``uri`` (one request reads its document and type): what
+    XNAT archives from DICOM is an image session, of a type a model knows or not."""
+    from xnat_sdk.models import ImageSessionData
+
     path = session._strip_uri(uri)
     if path.startswith("/data/archive/"):
         path = "/data/" + path[len("/data/archive/") :]
     found = object_at(session, path)
-    if not isinstance(found, ExperimentBase):
-        raise XNATError(f"{uri} is a {type(found).__name__}, not an experiment")
+    if not isinstance(found, ImageSessionData | GenericExperiment):
+        raise XNATTypeMismatchError(
+            path, "the archive", "xnat:imageSessionData", found.xsi_type or "?"
+        )
     return found
 
 

@@ -45,7 +45,8 @@ if TYPE_CHECKING:
     import requests
 
     from xnat_sdk._http import Timeout
-    from xnat_sdk.bases import ExperimentBase
+    from xnat_sdk.generic import GenericExperiment
+    from xnat_sdk.models import ImageSessionData
     from xnat_sdk.session import XNATSession
 
 __all__ = ["DicomDumpRow", "ImportSource", "Services", "TokenResult", "guess_content_type"]
@@ -165,7 +166,7 @@ class Services:
         direct_archive: bool = False,
         *,
         follow_symlinks: bool = False,
-    ) -> PrearchiveSession | ExperimentBase:
+    ) -> PrearchiveSession | ImageSessionData | GenericExperiment:
         """Import DICOM data (``POST /data/services/import``); returns what was created.
 
         xnatpy's parameters, in its order. ``path``: a zip/tar/tar.gz file or a folder (zipped
@@ -213,7 +214,9 @@ class Services:
                 body.close()
         return self._imported(response)
 
-    def _imported(self, response: requests.Response) -> PrearchiveSession | ExperimentBase:
+    def _imported(
+        self, response: requests.Response
+    ) -> PrearchiveSession | ImageSessionData | GenericExperiment:
         uri = result_uri(response)
         if not uri:
             raise XNATError("POST /data/services/import: the server returned no URI")
@@ -355,7 +358,7 @@ class Services:
         direct_archive: bool = False,
         *,
         follow_symlinks: bool = False,
-    ) -> PrearchiveSession | ExperimentBase:
+    ) -> PrearchiveSession | ImageSessionData | GenericExperiment:
         """Zip a folder of DICOM files and import it (see :meth:`import_`; xnatpy's
         parameters, in its order; ``follow_symlinks`` as there)."""
         if not Path(directory).is_dir():

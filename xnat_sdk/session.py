@@ -140,6 +140,7 @@ class XNATSession(Walks):
             jsession=jsession,
             relogin=relogin,
             keepalive=keepalive,
+            anonymous=credentials.source == "anonymous",
         )
         self._credentials = credentials
         self._debug = debug
@@ -191,6 +192,7 @@ class XNATSession(Walks):
         """Log in with ``credentials`` from the next re-login on (a map worker's session
         takes each newer alias token of its run; the server session goes on meanwhile)."""
         self._credentials = credentials
+        self._rest.anonymous = credentials.source == "anonymous"
 
     def __repr__(self) -> str:
         state = "connected" if self.connected else "disconnected"
@@ -1248,6 +1250,7 @@ class XNATSession(Walks):
         verbose: bool = True,
         verify: Verify = "quick",
         fsync: bool = False,
+        overwrite: bool = True,
     ) -> DownloadReport:
         """Bring the scan files of ``sessions`` (image sessions: a search result, a
         listing...) into ``target_dir/{project}/{session label}/scans/...``, file by file,
@@ -1257,7 +1260,9 @@ class XNATSession(Walks):
         size, times and inode as recorded, its MD5 still the server's) is not read again;
         ``verify="full"`` reads and hashes every file there. ``fsync=True`` puts each file's
         data on the disk before its rename (see :func:`~xnat_sdk.transfers.download_file`;
-        2,000 files of 4 KiB took 20 to 60% longer on a test machine)."""
+        2,000 files of 4 KiB took 20 to 60% longer on a test machine). ``overwrite=False``
+        keeps a local file of another size or MD5 at a file's path (changed there, or on the
+        server since) and reports that file failed (``kept``) instead of replacing it."""
         from xnat_sdk.bulk import _check_download_args, download_sessions, target_folder
         from xnat_sdk.transfers import local_folder
         from xnat_sdk.transfers._paths import _safe_name
@@ -1292,4 +1297,5 @@ class XNATSession(Walks):
             root=root,
             verify=verify,
             fsync=fsync,
+            overwrite=overwrite,
         )

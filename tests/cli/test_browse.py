@@ -70,6 +70,16 @@ def test_ls_rest_path_csv_columns_filter_and_options_after(cli: Cli, seeded: See
     # global options after the command; the accession ID form
     done = cli.run("ls", f"/data/experiments/{seeded.sessions['E2']}", "-f", "csv")
     assert done.returncode == 0 and done.stdout.splitlines()[0].startswith("ID,type")
+    # the path of a listing names its parent, as `ls` shows that parent's children (it was
+    # "not a path of the archive at 'scans'"); a trailing / of the short form is dropped
+    # (it was "empty part"); a URL names its path in the error (it was "empty part")
+    for path in ("/data/projects/CLIP/subjects/S1/experiments/E1/scans", "CLIP/S1/E1/"):
+        assert [s["ID"] for s in cli.json("ls", path)] == ["1", "2"]
+    url = cli.server.url + "/data/projects/CLIP"
+    done = cli.run("ls", url)
+    assert done.returncode == 1 and "give the path on the server (/data/projects/CLIP)" in (
+        done.stderr
+    )
 
 
 def test_ls_of_a_file_and_default_formats(cli: Cli) -> None:
@@ -107,6 +117,11 @@ def test_ls_refusals(cli: Cli) -> None:
     done = cli.run("ls", "CLIP", "--columns", "nonsense")
     assert done.returncode == 2 and "no column nonsense" in done.stderr
     assert cli.run("ls", "/data/nothing/x").returncode == 1
+    # a project the user may not read is not listed: the message says whose view it is
+    # (it said "no project 'CLIP' in URL (there are: none)" to a user who knew it is there)
+    cli.env.update(XNAT_USER="user", XNAT_PASS="user")
+    hidden = one_line_error(cli.run("ls", "CLIP"))
+    assert f"no project 'CLIP' in {cli.server.url} (projects user may read: " in hidden
 
 
 def test_tree_counts_and_sizes(cli: Cli) -> None:
@@ -227,6 +242,10 @@ def test_ls_filters_dates_and_numbers_by_range_as_the_api_does(cli: Cli, server:
         assert [r["label"] for r in rows] == ["NEW"], pattern
     rows = cli.csv("ls", "CLIR", "--filter", "yob=1960..1975", "--columns", "label")
     assert rows == [{"label": "S"}]
+    # a value that is no date (nor a glob) matched no row without a word: refused, as the
+    # API's filter refuses it
+    done = cli.run("ls", "CLIR/S", "--filter", "date=2024-13-01")
+    assert done.returncode == 2 and "a filter on a date field takes" in done.stderr
 
 
 def test_tree_and_download_of_a_scan_whose_id_is_another_scan_s_type(

@@ -51,6 +51,18 @@ def test_rest_verbs(cli: Cli, rest: requests.Session, tmp_path: Path) -> None:
     assert error.startswith("xnat-sdk: error: ") and "404" in error
 
 
+def test_rest_data_that_is_no_file_is_a_usage_error(cli: Cli, tmp_path: Path) -> None:
+    """``--data`` of a missing file or a folder said only "[Errno 2] No such file or
+    directory" (exit 1), after logging in; and ``rest get --help`` offered a --data it has
+    not. Now a usage error naming the option, before anything is sent."""
+    for bad, says in ((tmp_path / "missing.txt", "does not exist"), (tmp_path, "is a directory")):
+        done = cli.run("rest", "put", "/data/projects/CLIR/files/x.txt", "--data", str(bad))
+        assert done.returncode == 2 and f"Invalid value for '--data': File '{bad}' {says}" in (
+            done.stderr
+        )
+    assert "--data" not in cli.run("rest", "get", "--help").stdout
+
+
 def test_login_whoami_logout(cli: Cli, tmp_path: Path) -> None:
     netrc = tmp_path / "netrc"
     netrc.write_text("machine other.example.org login me password kept\n")

@@ -137,6 +137,12 @@ def test_import_and_prearchive_commands(
     assert moved["project"] == "CLIQ"
     done = cli.json("prearchive", "archive", moved["address"], "--subject", "SA")
     assert rest.get(f"{cli.server.url}{done['uri']}").status_code == 200
+    again = cli.run(  # a label in use: the error names the option that goes on
+        "prearchive", "archive", waiting["MRB"]["address"], "--subject", "S9",
+        "--experiment", "MR9",
+    )  # fmt: skip
+    assert again.returncode == 1 and "409" in again.stderr
+    assert again.stderr.rstrip().endswith("or --overwrite delete to replace it)")
     cli.json("prearchive", "delete", waiting["MRB"]["address"])
     assert cli.json("prearchive", "ls", "--project", "CLIP") == []
     assert cli.run("prearchive", "archive", "CLIP/nope").returncode == 2
@@ -180,8 +186,9 @@ def test_broken_or_interrupted_download_leaves_no_files(
 
 
 def test_download_rerun_skips_verified_files(cli: Cli, seeded: Seeded, tmp_path: Path) -> None:
-    """A rerun fetches only what is missing or damaged (issue 16): files already there with
-    the listed size and MD5 are skipped, without a request for them."""
+    """A rerun fetches only what is missing (issue 16): files already there with the listed
+    size and MD5 are skipped, without a request for them; one changed there (same size,
+    other MD5) is kept, the run failing with its name, unless --overwrite."""
     out = tmp_path / "out"
     first = cli.json("download", "CLIP", str(out))
     total = first["files"]  # the seeded 4, and what earlier tests of the module uploaded
@@ -191,8 +198,12 @@ def test_download_rerun_skips_verified_files(cli: Cli, seeded: Seeded, tmp_path:
     damaged = folder / "S1/E1/scans/1-T1/resources/DICOM/files" / next(iter(FILES))
     damaged.write_bytes(b"\0" * damaged.stat().st_size)  # same size, other MD5
     (folder / "S2/E2/scans/1-T1/resources/DICOM/files" / next(iter(FILES))).unlink()
-    second = cli.json("download", "CLIP", str(out))
-    assert (second["downloaded"], second["skipped"], second["files"]) == (2, total - 2, total)
+    kept = cli.run("--format", "json", "download", "CLIP", str(out))
+    assert kept.returncode == 1 and f"{damaged} exists and is not the server's" in kept.stderr
+    assert "1 downloaded" in kept.stderr and "give --overwrite to replace them" in kept.stderr
+    assert damaged.read_bytes() == b"\0" * damaged.stat().st_size
+    second = cli.json("download", "CLIP", str(out), "--overwrite")
+    assert (second["downloaded"], second["skipped"], second["files"]) == (1, total - 1, total)
     assert _tree(folder) == before
     faults = cli.server.faults
     faults.start_recording()
@@ -438,3 +449,46 @@ def test_download_fsync_syncs_each_file_as_the_api_does(
     assert synced_count == downloaded >= 2 * len(FILES)
     synced_count, downloaded = download("CLIP/S1/E1/1", str(tmp_path / "f"), "--flat", "--fsync")
     assert synced_count == downloaded >= len(FILES)
+
+
+def test_download_keeps_a_local_file_that_differs_unless_overwrite(
+    cli: Cli, seeded: Seeded, tmp_path: Path
+) -> None:
+    """A file, scan or resource download replaced a local file of the same name silently
+    (a file edited there lost): it is kept now, the command failing with its name and the
+    remedy, unless --overwrite; the same bytes again are no conflict."""
+    name = next(iter(FILES))
+    file_address, resource_address = f"CLIP/S1/E1/1/DICOM/{name}", "CLIP/S1/E1/1/DICOM"
+    for address, folder, local in (
+        (file_address, tmp_path / "f", tmp_path / "f" / name.rsplit("/", 1)[-1]),
+        (
+            resource_address,
+            tmp_path / "r",
+            tmp_path / "r/E1/scans/1-T1/resources/DICOM/files" / name,
+        ),
+    ):
+        cli.json("download", address, str(folder))
+        cli.json("download", address, str(folder))  # the same bytes again: no conflict
+        local.write_bytes(b"edited here")
+        done = cli.run("download", address, str(folder))
+        assert done.returncode == 1, done.stderr
+        assert f"{local} exists and is not the server's" in done.stderr
+        assert done.stderr.rstrip().endswith("(give --overwrite to replace it)")
+        assert local.read_bytes() == b"edited here"
+    cli.json("download", resource_address, str(tmp_path / "r"), "--overwrite")
+    assert local.read_bytes() == FILES[name]
+
+
+def test_download_scan_type_picking_no_scan_is_an_error(
+    cli: Cli, seeded: Seeded, tmp_path: Path
+) -> None:
+    """``--scan-type`` with a type or ID no scan has (a typo) downloaded nothing and exited
+    0 ({"files": 0}), where ``--resource`` of no scan fails and the API's download_dir says
+    404: it fails now, naming the scans there are, before anything is written."""
+    out = tmp_path / "out"
+    done = cli.run("download", "CLIP/S1/E1", str(out), "--scan-type", "T3")
+    assert done.returncode == 1
+    assert "no scan of ID or type 'T3' in experiment E1 (IDs: 1, 2; types: T1, T2)" in done.stderr
+    assert not out.exists()
+    done = cli.run("download", "CLIP", str(out), "--scan-type", "T3")
+    assert done.returncode == 1 and "in any session of project" in done.stderr

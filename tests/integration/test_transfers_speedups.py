@@ -55,8 +55,12 @@ def test_upload_dir_then_download_dir(
     out = resource.download_dir(tmp_path / "out", verbose=False, flatten_dirs=True)
     got = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert got == files
-    with pytest.raises(XNATFileExistsError):
+    # overwrite=False: the same bytes again are no conflict; a file changed here is kept
+    resource.download_dir(tmp_path / "out", verbose=False, flatten_dirs=True, overwrite=False)
+    (out / "d0/f000.dat").write_bytes(b"changed here")
+    with pytest.raises(XNATFileExistsError, match=r"f000\.dat exists and is not the server's"):
         resource.download_dir(tmp_path / "out", verbose=False, flatten_dirs=True, overwrite=False)
+    assert (out / "d0/f000.dat").read_bytes() == b"changed here"
     assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".xnat-sdk-")]
 
 

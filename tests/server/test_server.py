@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from tests.server.conftest import rows
+from xnat_sdk.errors import XNATValueError
 from xnat_sdk.testing.local import LocalXNAT
 
 
@@ -328,3 +329,30 @@ def test_a_server_without_the_core_schemas_says_so(monkeypatch: pytest.MonkeyPat
             auth=("admin", "admin"),
         )
         assert answer.status_code in (200, 201)
+
+
+def test_a_port_out_of_range_or_in_use_is_refused_with_its_address(
+    xnat_server: LocalXNAT, tmp_path: Path
+) -> None:
+    """``LocalXNAT(port=99999)`` (and ``xnat-sdk serve --port 99999``) served on port 34463
+    without a word (the socket layer takes the port modulo 65536); a port in use made
+    ``start()`` raise SystemExit(1) after Werkzeug printed to stderr, and ``--data-dir`` a
+    file said "cannot listen on"."""
+    for bad in (99999, -1, True):
+        with pytest.raises(XNATValueError, match="port must be a whole number 0-65535"):
+            LocalXNAT(port=bad)
+    port = int(xnat_server.url.rsplit(":", 1)[1])
+    taken = LocalXNAT(port=port)
+    with pytest.raises(OSError, match=f"in use \\(127.0.0.1:{port}\\)"), taken:
+        pass
+    assert taken._app is None and taken._tmp is None  # its store closed, its folder gone
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(XNATValueError, match="is a file, not a folder"):
+        LocalXNAT(data_dir=tmp_path / "file")
+    done = subprocess.run(
+        [sys.executable, "-m", "xnat_sdk.cli", "serve", "--port", "99999"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2 and "argument --port: expected a port 0-65535" in done.stderr

@@ -406,6 +406,16 @@ class XNATObject(metaclass=_ModelType):
                 return
             object.__setattr__(self, name, value)
 
+        def __delattr__(self, name: str) -> None:
+            # ``del obj.field`` on an object of the server clears the field there, as
+            # ``obj.field = None`` does (it dropped the value read, only here: the next
+            # read said None while the server kept it)
+            bound = not name.startswith("_") and self._xnat_session is not None
+            if bound and name in class_fields(type(self)).by_name:
+                self.mset({name: None})
+                return
+            object.__delattr__(self, name)
+
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickle without the session (see :mod:`xnat_sdk._objects.travel`): server URL,
         REST path, xsi type, the loaded fields and document, the parent."""

@@ -770,6 +770,7 @@ class TreeDownloads(XNATObject):
         verbose: bool = True,
         verify: Verify = "quick",
         fsync: bool = False,
+        overwrite: bool = True,
     ) -> DownloadReport:
         """Bring the scan files of every session below this object into
         ``target_dir/{name}/...`` (the layout of :meth:`download_dir`) file by file,
@@ -780,7 +781,9 @@ class TreeDownloads(XNATObject):
         inode as recorded, its MD5 still the server's) is not read again;
         ``verify="full"`` reads and hashes every file there. ``fsync=True`` puts each file's
         data on the disk before its rename (see :func:`~xnat_sdk.transfers.download_file`;
-        2,000 files of 4 KiB took 20 to 60% longer on a test machine)."""
+        2,000 files of 4 KiB took 20 to 60% longer on a test machine). ``overwrite=False``
+        keeps a local file of another size or MD5 at a file's path (changed there, or on the
+        server since) and reports that file failed (``kept``) instead of replacing it."""
         from xnat_sdk.bulk import _check_download_args, download_sessions, target_folder
         from xnat_sdk.transfers._paths import _safe_name
 
@@ -796,6 +799,7 @@ class TreeDownloads(XNATObject):
             root=root,
             verify=verify,
             fsync=fsync,
+            overwrite=overwrite,
         )
 
     def download(

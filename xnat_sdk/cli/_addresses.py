@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from xnat_sdk.errors import XNATKeyError, XNATValueError
 
@@ -38,7 +39,9 @@ ADDRESS_HELP = (
     "ADDRESS is P, P/S, P/S/E, P/S/E/SCAN or P/S/E/SCAN/RESOURCE (project, subject, "
     "experiment, scan, resource; each by ID or label, looked up level by level), or a REST "
     "path such as /data/projects/P/subjects/S/experiments/E/scans/1/resources/DICOM or "
-    "/data/experiments/E (a trailing /files after a resource names the resource). "
+    "/data/experiments/E (a path may end in the listing ls shows there: /data/projects, "
+    "/data/projects/P/subjects, .../experiments/E/scans, .../scans/1/resources; a trailing "
+    "/files after a resource names the resource). "
     "P/RESOURCE, P/S/RESOURCE and P/S/E/RESOURCE name a resource of the project, subject or "
     "experiment itself when it has no subject, experiment or scan (ID or type) of that name "
     "(a child wins: a scan wins over an experiment's resource)."
@@ -53,6 +56,17 @@ _REST_KEYS = {
     "resources": "resource",
     "files": "file",
 }
+
+
+_CHILD = {
+    "site": "project",
+    "project": "subject",
+    "subject": "experiment",
+    "experiment": "scan",
+    "scan": "resource",
+}
+"""The children ``ls`` lists at each level: a REST path ending in their collection names
+the parent (``/data/projects``: the site; ``.../experiments/E/scans``: the experiment)."""
 
 
 @dataclass
@@ -76,8 +90,15 @@ def parse_address(text: str | None) -> Address:
     :class:`XNATValueError` naming the address."""
     if not text or text.strip("/") == "":
         return Address(text or "")
+    if "://" in text:  # a URL copied from a browser: the server is --server, not here
+        path = urlsplit(text).path or "/data/projects"
+        raise XNATValueError(
+            f"address {text!r}: give the path on the server ({path}) or the short form "
+            "P/S/E, not a URL (the server is --server or $XNAT_HOST)"
+        )
     if text.startswith("/"):
         return _parse_rest(text)
+    text = text.rstrip("/")  # ``P/S/`` (a shell's completion) is ``P/S``
     pieces = text.split("/")
     if any(not p for p in pieces):
         raise XNATValueError(f"address {text!r}: empty part")
@@ -99,6 +120,8 @@ def _parse_rest(text: str) -> Address:
         level = _REST_KEYS.get(key)
         if level == "file" and index + 1 == len(pieces) and "resource" in address.parts:
             break  # ``.../resources/R/files``: the resource's files, named by the resource
+        if index + 1 == len(pieces) and level == _CHILD.get(address.level):
+            break  # ``/data/projects/P/subjects``: P's subjects, named by P (as ``ls P``)
         if level is None or index + 1 >= len(pieces) or level in address.parts:
             raise XNATValueError(f"address {text!r}: not a path of the archive at {key!r}")
         if level == "file":
@@ -113,15 +136,16 @@ def _parse_rest(text: str) -> Address:
     return address
 
 
-def _pick(listing: Any, key: str, what: str, where: str) -> Any:
+def _pick(listing: Any, key: str, what: str, where: str, reader: str = "") -> Any:
+    """``listing[key]``, else an error listing the keys there are (``reader``: whose view
+    of the listing that is, for projects: XNAT lists only those the user may read)."""
     try:
         return listing[key]
     except XNATKeyError:
         names = sorted(set(listing.keys()) | set(listing.key_map))
         shown = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
-        raise XNATValueError(
-            f"no {what} {key!r} in {where} (there are: {shown or 'none'})"
-        ) from None
+        there = f"{what}s {reader} may read" if reader else "there are"
+        raise XNATValueError(f"no {what} {key!r} in {where} ({there}: {shown or 'none'})") from None
 
 
 _CHILDREN = {"subject": "subjects", "experiment": "experiments", "scan": "scans"}
@@ -170,7 +194,11 @@ def resolve(
     obj: Any = session
     where = session.server
     if "project" in parts:
-        obj = _pick(session.projects, parts["project"], "project", where)
+        project = parts["project"]
+        if project in session.projects:
+            obj = session.projects[project]
+        else:  # XNAT hides a project the user may not read: say whose view that is
+            obj = _pick(session.projects, project, "project", where, session.logged_in_user)
         where = f"project {parts['project']}"
     for level in ("subject", "experiment", "scan"):
         if level not in parts:

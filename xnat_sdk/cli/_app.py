@@ -21,7 +21,37 @@ from xnat_sdk.cli._output import FORMATS, Output
 if TYPE_CHECKING:
     from xnat_sdk.session import XNATSession
 
-__all__ = ["Runtime", "command", "global_options", "pass_runtime", "root"]
+__all__ = [
+    "OVERWRITE_HELP",
+    "Runtime",
+    "command",
+    "global_options",
+    "pass_runtime",
+    "root",
+    "session_exists_in_words",
+]
+
+OVERWRITE_HELP = (
+    "a session of that label already in the archive: none (the default) refuses it, append "
+    "adds to it, delete replaces it"
+)
+"""``--overwrite`` of ``import`` and ``prearchive archive``."""
+
+
+@contextlib.contextmanager
+def session_exists_in_words() -> Iterator[None]:
+    """A 409 of ``import`` or ``prearchive archive`` (the label is in use) with the
+    command's option as remedy (XNAT says "retry with overwrite enabled")."""
+    from xnat_sdk.errors import XNATConflictError
+
+    try:
+        yield
+    except XNATConflictError as exc:
+        raise click.ClickException(
+            f"{exc} (give --overwrite append to add to that session, or --overwrite delete "
+            "to replace it)"
+        ) from exc
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -79,7 +79,12 @@ def _kinds(listing: Any, filters: Mapping[str, str]) -> dict[str, str]:
         kind = kind_of(key) if kind_of is not None else ""
         try:
             check_value(kind, key, pattern)
-        except XNATValidationError:
+        except XNATValidationError as exc:
+            if not any(c in pattern for c in "*?["):  # no glob either: it matches no row
+                raise click.BadParameter(
+                    f"{exc.message} (here also a glob, with * or ?, matched as text)",
+                    param_hint="--filter",
+                ) from None
             continue
         if kind:
             kinds[key] = kind

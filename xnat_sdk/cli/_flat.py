@@ -114,6 +114,7 @@ def download_flat(
     verbose: bool,
     verify: Verify = "quick",
     fsync: bool = False,
+    overwrite: bool = True,
 ) -> DownloadReport:
     """Download the files below ``obj`` (at ``level``; only ``resources`` when given)
     straight into ``target`` (see the module)."""
@@ -121,7 +122,14 @@ def download_flat(
     session = obj._xnat_bound_session()
     label = str(getattr(obj, "label", "") or obj.uri.rstrip("/").rsplit("/", 1)[-1])
     report = get_files(
-        session, plan, workers=workers, verbose=verbose, label=label, verify=verify, fsync=fsync
+        session,
+        plan,
+        workers=workers,
+        verbose=verbose,
+        label=label,
+        verify=verify,
+        fsync=fsync,
+        overwrite=overwrite,
     )
     _raise_failures(report)
     return report

@@ -7,7 +7,14 @@ from typing import Any
 
 import click
 
-from xnat_sdk.cli._app import Runtime, command, pass_runtime, root
+from xnat_sdk.cli._app import (
+    OVERWRITE_HELP,
+    Runtime,
+    command,
+    pass_runtime,
+    root,
+    session_exists_in_words,
+)
 
 __all__: list[str] = []
 
@@ -60,12 +67,17 @@ def prearchive_ls(runtime: Runtime, project: str | None) -> None:
 @click.option("--project", help="archive into this project (default: its own)")
 @click.option("--subject", help="subject label")
 @click.option("--experiment", help="experiment label")
-@click.option("--overwrite", type=click.Choice(["none", "append", "delete"]))
+@click.option(
+    "--overwrite",
+    type=click.Choice(["none", "append", "delete"]),
+    help=OVERWRITE_HELP,
+)
 @pass_runtime
 def prearchive_archive(runtime: Runtime, /, session: str, **opts: Any) -> None:
     """``xnat-sdk prearchive archive SESSION``."""
     item = _find(runtime, session)
-    done = item.archive(**{k: v for k, v in opts.items() if v is not None})
+    with session_exists_in_words():
+        done = item.archive(**{k: v for k, v in opts.items() if v is not None})
     runtime.output.record({"uri": done.uri, "label": getattr(done, "label", "")})
 
 

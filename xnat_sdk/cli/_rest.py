@@ -18,9 +18,11 @@ body to standard output ({what}). The request must succeed (2xx): an error statu
 with the server's message.
 
 \b
---query k=v adds query parameters (repeatable); --data FILE sends a file as the body
-('-' reads standard input).
+--query k=v adds query parameters (repeatable){data}.
 """
+
+_DATA_HELP = """; --data FILE sends a file as the body
+('-' reads standard input)"""
 
 
 def _query(values: tuple[str, ...]) -> dict[str, str]:
@@ -58,9 +60,13 @@ def _verb(name: str, what: str, data: bool) -> None:
 
     if data:
         run = click.option(
-            "--data", metavar="FILE", help="file to send as the body ('-': standard input)"
+            "--data",
+            metavar="FILE",
+            type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+            help="file to send as the body ('-': standard input)",
         )(run)
-    command(rest, name, help=REST_HELP.format(verb=name.upper(), what=what))(run)
+    text = REST_HELP.format(verb=name.upper(), what=what, data=_DATA_HELP if data else "")
+    command(rest, name, help=text)(run)
 
 
 for _name, _what, _data in (

@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from xnat_sdk.cli._addresses import ADDRESS_HELP, Address, parse_address, resolve
-from xnat_sdk.cli._app import Runtime, command, pass_runtime, root
+from xnat_sdk.cli._app import (
+    OVERWRITE_HELP,
+    Runtime,
+    command,
+    pass_runtime,
+    root,
+    session_exists_in_words,
+)
 
 if TYPE_CHECKING:
     from xnat_sdk.archives import Links
@@ -86,6 +93,25 @@ def _scan_resources(obj: Any, level: str, resource: str, scan_type: str | None) 
     return found
 
 
+def _check_scan_type(experiment: Any, scan_type: str) -> None:
+    """Raise when ``scan_type`` (IDs or types, comma-separated) picks no scan of
+    ``experiment``: a typo downloaded nothing without a word (the API's download_dir says
+    404 there)."""
+    from xnat_sdk.transfers._paths import scans_matching
+
+    if scans_matching(experiment.scans, scan_type):
+        return
+    types = {
+        str(key): str(getattr(scan, "type", "") or "") for key, scan in experiment.scans.items()
+    }
+    ids = ", ".join(types) or "none"
+    kinds = ", ".join(sorted({t for t in types.values() if t})) or "none"
+    label = getattr(experiment, "label", None) or experiment.uri
+    raise click.ClickException(
+        f"no scan of ID or type {scan_type!r} in experiment {label} (IDs: {ids}; types: {kinds})"
+    )
+
+
 def _sync_experiment(obj: Any, target: Path, opts: dict[str, Any], verbose: bool) -> Path:
     """An experiment's scan files into ``target/{label}``, file by file (the report into
     ``opts["report"]``); returns that folder."""
@@ -105,6 +131,7 @@ def _sync_experiment(obj: Any, target: Path, opts: dict[str, Any], verbose: bool
             resource=opts["resource"] or None,
             verify=opts["verify"],
             fsync=opts["fsync"],
+            overwrite=opts["overwrite"],
         )
     except XNATFileExistsError as exc:  # another session's folder (one label, two projects)
         raise click.ClickException(
@@ -129,6 +156,8 @@ def _download(runtime: Runtime, obj: Any, level: str, target: Path, opts: dict[s
         raise click.UsageError("--resource needs an experiment or scan address")
     if scan_type and level not in ("project", "subject", "experiment"):
         raise click.UsageError("--scan-type needs a project, subject or experiment address")
+    if scan_type and level == "experiment":
+        _check_scan_type(obj, scan_type)
     found = _scan_resources(obj, level, resource, scan_type) if resource else []
     if flat and level != "file":  # file by file, straight into TARGET_DIR
         from xnat_sdk.cli._flat import download_flat
@@ -143,6 +172,7 @@ def _download(runtime: Runtime, obj: Any, level: str, target: Path, opts: dict[s
             verbose=verbose,
             verify=opts["verify"],
             fsync=opts["fsync"],
+            overwrite=opts["overwrite"],
         )
         return target
     if level in ("project", "subject"):
@@ -154,18 +184,66 @@ def _download(runtime: Runtime, obj: Any, level: str, target: Path, opts: dict[s
             scan_filter=scan_type or "ALL",
             verify=opts["verify"],
             fsync=opts["fsync"],
+            overwrite=opts["overwrite"],
         )
         opts["report"] = report
+        if scan_type and not (report.downloaded or report.skipped or report.failed):
+            raise click.ClickException(
+                f"no scan of ID or type {scan_type!r} in any session of {level} "
+                f"{obj._folder_name()}: nothing to download"
+            )
         return target / _safe_name(obj._folder_name())
     if level == "experiment":  # file by file too with --resource (checked above)
         return _sync_experiment(obj, target, opts, verbose)
+    overwrite = opts["overwrite"]
     if found:  # only what this run wrote counts, not what TARGET_DIR held before
-        opts["written"] = [Path(item.download_dir(target, verbose=verbose)) for item in found]
+        opts["written"] = [
+            Path(item.download_dir(target, verbose=verbose, overwrite=overwrite)) for item in found
+        ]
         return target
     if level in ("scan", "resource"):
-        return Path(obj.download_dir(target, verbose=verbose))
-    target.mkdir(parents=True, exist_ok=True)  # a file
-    return Path(obj.download(target, verbose=verbose))
+        return Path(obj.download_dir(target, verbose=verbose, overwrite=overwrite))
+    return _download_file(obj, target, verbose, overwrite)
+
+
+def _download_file(obj: Any, target: Path, verbose: bool, overwrite: bool) -> Path:
+    """One file into the folder ``target``: a file there with the listed size and MD5 is
+    left as it is, another one is kept (an error) unless ``overwrite``."""
+    from xnat_sdk.archives import safe_join
+    from xnat_sdk.bulk import FileToGet, is_verified
+    from xnat_sdk.errors import XNATFileExistsError
+
+    path = safe_join(target, obj.name)  # a name from the server: checked
+    if path.exists() or path.is_symlink():
+        if obj.digest and is_verified(FileToGet(obj.uri, path, obj.size, obj.digest)):
+            return path  # already there, verified: nothing to fetch
+        if not overwrite:
+            why = (
+                f"is not the server's {obj.name} (another size or MD5)"
+                if obj.digest
+                else f"may not be the server's {obj.name} (it lists no MD5 to compare)"
+            )
+            raise XNATFileExistsError(f"{path} exists and {why}: kept")
+    target.mkdir(parents=True, exist_ok=True)
+    return Path(obj.download(path, verbose=verbose))
+
+
+@contextlib.contextmanager
+def _kept_in_words() -> Iterator[None]:
+    """A local file a download kept (no ``--overwrite``), with the option as remedy."""
+    from xnat_sdk.errors import XNATFileExistsError, XNATIncompleteDownloadError
+
+    try:
+        yield
+    except XNATIncompleteDownloadError as exc:
+        if not exc.report.kept:
+            raise
+        text = str(exc).replace("pass overwrite=True to replace", "give --overwrite to replace")
+        raise click.ClickException(text) from exc
+    except XNATFileExistsError as exc:
+        if exc.remedy != XNATFileExistsError.remedy:  # another path of the download, ...
+            raise
+        raise click.ClickException(exc.with_remedy("give --overwrite to replace it")) from exc
 
 
 @command(
@@ -175,8 +253,9 @@ def _download(runtime: Runtime, obj: Any, level: str, target: Path, opts: dict[s
     "TARGET_DIR, every file verified against the server's listing (size, MD5); a broken-off "
     "transfer resumes, and an interrupted one leaves no partial files. Of a project, subject "
     "or experiment, the files of its sessions' scans are fetched, file by file: a rerun skips "
-    "the files already there with the listed size and MD5 and fetches only what is missing or "
-    "damaged (the own resources of a project, subject or session, which `tree` counts, are "
+    "the files already there with the listed size and MD5 and fetches only what is missing "
+    "(a local file that differs from the server's is kept, and named in an error, unless "
+    "--overwrite; the own resources of a project, subject or session, which `tree` counts, are "
     "addresses of their own: P/DOCS, P/S/E/NOTES). Layout: xnatpy's download_dir's "
     "({project name}/{subject}/{session}/scans/{scan ID}-{type}/resources/{label}/files/... "
     "from a project, {subject}/... from a subject, {session}/... from an experiment); "
@@ -191,7 +270,10 @@ def _download(runtime: Runtime, obj: Any, level: str, target: Path, opts: dict[s
 )
 @click.argument("address")
 @click.argument("target_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--scan-type", help="only scans of this type (or IDs, comma-separated)")
+@click.option(
+    "--scan-type",
+    help="only scans of this type (or IDs, comma-separated); one that picks no scan is an error",
+)
 @click.option("--resource", help="only this resource of each scan (experiment or scan)")
 @click.option(
     "--workers",
@@ -222,12 +304,19 @@ def _download(runtime: Runtime, obj: Any, level: str, target: Path, opts: dict[s
     help="put each file's data on the disk before its final name (file by file downloads): "
     "after a power cut no file shows cut short; slower on many small files",
 )
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="replace local files that differ from the server's (changed here, or on the server "
+    "since they were downloaded); without it they are kept and the download fails naming them",
+)
 @pass_runtime
 def download(runtime: Runtime, /, address: str, target_dir: Path, **opts: Any) -> None:
     """``xnat-sdk download ADDRESS TARGET_DIR``."""
     parsed = parse_address(address)
     obj = resolve(runtime.session(), parsed)
-    path = _download(runtime, obj, parsed.level, target_dir, opts)
+    with _kept_in_words():
+        path = _download(runtime, obj, parsed.level, target_dir, opts)
     report = opts.get("report")
     if report is not None:  # downloaded file by file: what this run fetched and found there
         files, size = len(report.downloaded) + len(report.skipped), report.present_bytes
@@ -355,9 +444,7 @@ def upload(
     type=click.Choice(["/archive", "/prearchive"]),
     help="archive at once or go to the prearchive (default: the project's setting)",
 )
-@click.option(
-    "--overwrite", type=click.Choice(["none", "append", "delete"]), help="existing session"
-)
+@click.option("--overwrite", type=click.Choice(["none", "append", "delete"]), help=OVERWRITE_HELP)
 @click.option("--follow-symlinks", is_flag=True, help=_FOLLOW_HELP)
 @pass_runtime
 def import_(
@@ -375,7 +462,7 @@ def import_(
 
     if destination is not None:
         destination = f"{destination}/projects/{project}"
-    with _links_in_words(runtime):
+    with _links_in_words(runtime), session_exists_in_words():
         result = runtime.session().services.import_(
             os.fspath(source),
             project=project,

@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 import xnat_sdk.testing.seed as seed
+from xnat_sdk.errors import XNATValueError
 
 if TYPE_CHECKING:
     from xnat_sdk.testing._areas.archive.xsd import SchemaInfo
@@ -97,8 +98,10 @@ class LocalXNAT:
             self._tmp = tempfile.mkdtemp(prefix="xnat-local-")
             data_dir = self._tmp
         self.data_dir = Path(data_dir)
+        if self.data_dir.exists() and not self.data_dir.is_dir():
+            raise XNATValueError(f"data_dir {self.data_dir} is a file, not a folder")
         self.host = host
-        self.port = port
+        self.port = _port(port)
         self.users = list(users)
         self.schemas_dir = Path(schemas_dir) if schemas_dir is not None else None
         self.site_id = site_id
@@ -160,7 +163,11 @@ class LocalXNAT:
             self._tmp = None
 
     def __enter__(self) -> LocalXNAT:
-        self.start()
+        try:
+            self.start()
+        except BaseException:  # a port in use ...: no temporary folder or store left open
+            self.stop()
+            raise
         return self
 
     def __exit__(
@@ -341,5 +348,13 @@ class LocalXNAT:
 def _seconds(name: str, value: float) -> float:
     """``value`` as seconds, refused unless > 0."""
     if not value > 0:
-        raise ValueError(f"{name} must be > 0 seconds, got {value!r}")
+        raise XNATValueError(f"{name} must be > 0 seconds, got {value!r}")
     return float(value)
+
+
+def _port(value: int) -> int:
+    """``value`` as a TCP port (0: a free one), refused outside 0-65535: the socket layer
+    takes 99999 as 99999 % 65536 and would serve on 34463 without a word."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+        raise XNATValueError(f"port must be a whole number 0-65535 (0: a free one), got {value!r}")
+    return value

@@ -95,7 +95,8 @@ def download_zip_dir(
     folders), every file's CRC and its size and MD5 against the file listing at
     ``listing_uri``. Files land in a staging folder inside ``target_dir`` and are moved
     into place only when the whole zip arrived and matched (``overwrite=False``: an
-    existing file raises first; a file where a folder must go, or the reverse, raises
+    existing file of another size or MD5 raises first, one with the same bytes is left as
+    it is; a file where a folder must go, or the reverse, raises
     :class:`XNATLocalFileError` first); on any error nothing is left behind.
 
     ``label`` names the progress bar (default: the zip's owner in ``zip_uri``);
@@ -538,12 +539,14 @@ def _publish_files(unpacker: _Unpacker, overwrite: bool) -> list[str]:
     tops = {place.top or base for _, place, base, _, _ in got}
     fresh = {top for top in tops if not os.path.lexists(root_prefix + top)}
     folder_ok: dict[str, bool] = {}
-    for dest, (_, place, base, _, _) in zip(finals, got, strict=True):
+    for dest, (_, place, base, size, md5) in zip(finals, got, strict=True):
         if (place.top or base) in fresh:
             continue
         _check_merge_path(root_prefix, place.rel, dest, folder_ok)
-        if not overwrite and os.path.lexists(dest):
-            raise XNATFileExistsError(f"{dest} exists")
+        if not overwrite and os.path.lexists(dest) and not _same_file(dest, size, md5):
+            raise XNATFileExistsError(
+                f"{dest} exists and is not the server's file (another size or MD5): kept"
+            )
     moved: set[str] = set()
     for top in sorted(fresh):
         try:
@@ -559,6 +562,20 @@ def _publish_files(unpacker: _Unpacker, overwrite: bool) -> list[str]:
                 os.makedirs(os.path.dirname(dest), exist_ok=True)
                 os.replace(staging_prefix + place.rel + base, dest)
     return finals
+
+
+def _same_file(path: str, size: int, md5: str) -> bool:
+    """Whether ``path`` is a regular file (not a link) of ``size`` bytes and MD5 ``md5``:
+    replacing it loses nothing."""
+    with contextlib.suppress(OSError):
+        if os.path.islink(path) or not os.path.isfile(path) or os.path.getsize(path) != size:
+            return False
+        digest = hashlib.md5(usedforsecurity=False)
+        with open(path, "rb") as stream:
+            for chunk in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(chunk)
+        return digest.hexdigest() == md5.lower()
+    return False
 
 
 def _check_merge_path(root_prefix: str, rel: str, dest: str, folder_ok: dict[str, bool]) -> None:

@@ -190,7 +190,8 @@ def upload(
         close()
     if duplicates:
         raise XNATUploadFileExistsError(
-            f"{verb} {uri}: the server already has {', '.join(duplicates)} and kept it"
+            f"{verb} {uri}: the server already has {', '.join(duplicates)} and kept "
+            + ("them" if len(duplicates) > 1 else "it")
         )
     return response
 

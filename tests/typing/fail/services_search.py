@@ -26,6 +26,7 @@ def searches(session: xnat_sdk.XNATSession) -> None:
     session.users["admin"].password  # E: "User" has no attribute "password" # P: Cannot access attribute "password" for class "User"
     session.services.issue_token().alias = "x"  # E: Property "alias" defined in "TokenResult" is read-only # P: Cannot assign to attribute "alias" for class "TokenResult" # P: Attribute "alias" is read-only
     session.prearchive.sessions()[0].move(3)  # E: Argument 1 to "move" of "PrearchiveSession" has incompatible type "int" # P: cannot be assigned to parameter "new_project" of type "str" in function "move"
+    session.prearchive.sessions()[0].archive().labell  # E: Item "ImageSessionData" of "ImageSessionData | GenericExperiment" has no attribute "labell" # P: Cannot access attribute "labell" for class "ImageSessionData"
     dates: list[str | None] = query.values(lambda s: col(s.date))  # E: Argument 1 to "col" has incompatible type "date | None" # P: "list[date | None]" is not assignable to declared type "list[str | None]"
     print(wrong, when, dates)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime
 
 import xnat_sdk
-from xnat_sdk.bases import ExperimentBase
-from xnat_sdk.listings import KeyedList
-from xnat_sdk.models import MrScanData, MrSessionData, SubjectData
+from xnat_sdk.generic import GenericExperiment
+from xnat_sdk.listings import KeyedList, Listing
+from xnat_sdk.models import ImageScanData, ImageSessionData, MrScanData, MrSessionData, SubjectData
 from xnat_sdk.prearchive import PrearchiveScan, PrearchiveSession
 from xnat_sdk.search import Column, Criterion, Query, SearchTable, col
 from xnat_sdk.services import DicomDumpRow, TokenResult
@@ -49,7 +49,12 @@ def query_label(session: xnat_sdk.XNATSession) -> str | None:
 
 
 def services(session: xnat_sdk.XNATSession) -> None:
-    made: PrearchiveSession | ExperimentBase = session.services.import_(b"zip", project="P1")
+    made: PrearchiveSession | ImageSessionData | GenericExperiment
+    made = session.services.import_(b"zip", project="P1")
+    if not isinstance(made, PrearchiveSession):  # archived at once: an image session
+        made_label: str | None = made.label
+        made_scans: Listing[ImageScanData] = made.scans
+        print(made_label, made_scans)
     if isinstance(made, PrearchiveSession):
         scans: KeyedList[PrearchiveScan] = made.scans
         first: PrearchiveScan = scans["1"]  # by ID, as xnatpy's listing
@@ -58,7 +63,12 @@ def services(session: xnat_sdk.XNATSession) -> None:
         when: datetime.date | None = made.scan_date
         at: datetime.datetime | None = made.uploaded
         moved: PrearchiveSession = made.move("P2")
-        archived: ExperimentBase = moved.archive(subject="S", experiment="E", overwrite="append")
+        archived: ImageSessionData | GenericExperiment
+        archived = moved.archive(subject="S", experiment="E", overwrite="append")
+        label: str | None = archived.label  # no cast, no isinstance: an image session
+        archived_scans: Listing[ImageScanData] = archived.scans
+        for scan in archived.scans.values():
+            print(label, scan.id, scan.type, archived_scans)
         print(scans, when, at, archived)
     rows: list[DicomDumpRow] = session.services.dicom_dump("/archive/projects/P/experiments/E")
     tag: str = rows[0]["tag1"]  # a mapping too, as xnatpy's dict rows

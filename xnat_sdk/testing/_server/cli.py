@@ -8,6 +8,7 @@ import sys
 import threading
 from types import FrameType
 
+from xnat_sdk.errors import XNATValueError
 from xnat_sdk.testing.local import DEFAULT_USERS, LocalXNAT
 
 __all__ = ["serve"]
@@ -32,7 +33,7 @@ def serve(args: argparse.Namespace) -> int:
     users = [u for u in users if u[0] != login] + [(login, password, True)]
     try:
         server = _server(args, users)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, XNATValueError) as exc:
         print(f"xnat-sdk serve: {exc}", file=sys.stderr)
         return 1
     stop = threading.Event()
@@ -42,8 +43,14 @@ def serve(args: argparse.Namespace) -> int:
 
     try:
         url = server.start()
-    except OSError as exc:
-        print(f"xnat-sdk serve: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+    except OSError as exc:  # the data folder (a file named), else the address
+        where = (
+            f"cannot use the data folder {server.data_dir}"
+            if exc.filename is not None
+            else f"cannot listen on {args.host}:{args.port}"
+        )
+        reason = getattr(exc.__cause__, "strerror", None) or exc.strerror or exc
+        print(f"xnat-sdk serve: {where}: {reason}", file=sys.stderr)
         return 1
     previous = signal.signal(signal.SIGTERM, _on_signal)
     restricted = "; user list restricted to admins" if server.restrict_user_list else ""

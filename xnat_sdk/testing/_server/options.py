@@ -10,9 +10,18 @@ __all__ = ["add_serve_arguments"]
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``xnat-sdk serve`` to ``parser`` (read by
     :func:`xnat_sdk.testing._server.cli.serve`)."""
-    parser.add_argument("--data-dir", default=None, help="folder for the database and files")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="folder for the database and files, kept between runs (default: a temporary "
+        "folder removed at the end)",
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--port", type=_port, default=8080, help="TCP port, 0-65535 (0: a free one; default 8080)"
+    )
     parser.add_argument(
         "--schemas",
         default=None,
@@ -20,8 +29,10 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="folder of site schemas (.xsd) to load: their types can be created, listed, read "
         "and searched, and /xapi/schemas serves them next to the core ones",
     )
-    parser.add_argument("--user", default="admin")
-    parser.add_argument("--password", default="admin")
+    parser.add_argument(
+        "--user", default="admin", help="a site admin made at start when missing (default admin)"
+    )
+    parser.add_argument("--password", default="admin", help="that admin's password (default admin)")
     parser.add_argument(
         "--site-id",
         default=None,
@@ -58,6 +69,16 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="how long an idle client connection stays open (Tomcat's keepAliveTimeout; "
         "default 20, as on XNAT's connector)",
     )
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port 0-65535 (0: a free one), got {text}")
+    return value
 
 
 def _seconds(text: str) -> float:

@@ -297,6 +297,14 @@ class _Answer:
         self.write(body)
 
 
+class _BindError(Exception):
+    """An ``OSError`` of binding the server's socket, carried past Werkzeug's handler."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error)
+        self.error = error
+
+
 class _Server(ThreadedWSGIServer):
     """Werkzeug's threaded server, knowing its open connections and their idle timeout."""
 
@@ -315,6 +323,14 @@ class _Server(ThreadedWSGIServer):
         self._lock = threading.Lock()
         self._open: set[socket.socket] = set()
         self.accepted = 0
+
+    def server_bind(self) -> None:
+        # Werkzeug prints an OSError of binding and calls sys.exit(1) (a SystemExit out of
+        # LocalXNAT(port=...).start()): it travels past that as a _BindError instead
+        try:
+            super().server_bind()
+        except OSError as exc:
+            raise _BindError(exc) from exc
 
     def opened(self, connection: socket.socket) -> None:
         with self._lock:
@@ -344,7 +360,11 @@ class BackgroundServer:
         keepalive_timeout: float = KEEPALIVE_TIMEOUT,
     ) -> None:
         self.app = app
-        self._server = _Server(host, port, app, keepalive_timeout)
+        try:
+            self._server = _Server(host, port, app, keepalive_timeout)
+        except _BindError as exc:  # the OSError, naming the address (port in use ...)
+            error = exc.error
+            raise OSError(error.errno, f"{error.strerror} ({host}:{port})") from error
         self._thread: threading.Thread | None = None
 
     @property
