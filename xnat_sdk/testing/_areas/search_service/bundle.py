@@ -26,6 +26,7 @@ __all__ = [
     "SearchField",
     "SearchQueryFailed",
     "compare",
+    "holds",
     "parse_bundle",
 ]
 
@@ -92,7 +93,7 @@ class CriteriaSet:
         if not self.children:
             return True
         results = (
-            _holds(resolve(c.schema_field), c) if isinstance(c, Criterion) else c.evaluate(resolve)
+            holds(resolve(c.schema_field), c) if isinstance(c, Criterion) else c.evaluate(resolve)
             for c in self.children
         )
         return all(results) if self.method == "AND" else any(results)
@@ -215,7 +216,8 @@ def _like(value: str, pattern: str) -> bool:
     return re.fullmatch(regex, value, re.IGNORECASE | re.DOTALL) is not None
 
 
-def _holds(actual: str | list[str] | Resolved | None, criterion: Criterion) -> bool:
+def holds(actual: str | list[str] | Resolved | None, criterion: Criterion) -> bool:
+    """Whether ``criterion`` holds for its field's value ``actual`` (a list: one of them)."""
     found = actual if isinstance(actual, Resolved) else Resolved(actual)
     values = found.value if isinstance(found.value, list) else [found.value]
     if not found.kind:

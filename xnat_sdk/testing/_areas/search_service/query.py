@@ -58,6 +58,7 @@ from xnat_sdk.testing._areas.search_service.bundle import (
     SearchField,
     SearchQueryFailed,
     compare_typed,
+    holds,
     parse_bundle,
 )
 from xnat_sdk.testing._areas.search_service.joins import (
@@ -609,18 +610,44 @@ def _matches(
 ) -> bool:
     """Whether the criteria hold for ``rec`` in one row of its join with the items of the
     repeated children the criteria name (:func:`_joins`; a child without items: one row of
-    NULLs)."""
+    NULLs). Of a child's items only one of each outcome of the criteria on it is tried
+    (:func:`_distinct`): the rows of 300 scans and 300 custom fields are not 90,000."""
     joins = _joins(plans)
     choices: list[list[dict[str, str] | None]] = []
     for kind, prefix in joins:
         target = records.related(root_kind, rec, kind)
         found = records.items(kind, target, prefix) if target is not None else []
-        choices.append(list(found) or [None])
+        on = [
+            (c, via)
+            for c in _criteria_of(where)
+            if (via := plans[c.schema_field].via) is not None
+            and (plans[c.schema_field].kind, via.prefix) == (kind, prefix)
+        ]
+        choices.append(_distinct(records, on, found) or [None])
     for combination in itertools.product(*choices):
         joined: _Joined = dict(zip(joins, combination, strict=True))
         if where.evaluate(_resolver(records, plans, root_kind, rec, joined)):
             return True
     return False
+
+
+def _distinct(
+    records: _Records, on: list[tuple[Criterion, Through]], items: list[dict[str, str]]
+) -> list[dict[str, str] | None]:
+    """The first of ``items`` of each outcome of the criteria ``on`` them (held, not held,
+    failed): the criteria's outcome in a row depends on its item of this child only through
+    these, so the others change no answer (the first of each keeps the order in which rows
+    are tried, and so which failure a failing query meets first)."""
+    kept: dict[tuple[bool | None, ...], dict[str, str] | None] = {}
+    for item in items:
+        outcome = []
+        for criterion, via in on:
+            try:
+                outcome.append(holds(records.item_value(via, item), criterion))
+            except SearchQueryFailed:
+                outcome.append(None)
+        kept.setdefault(tuple(outcome), item)
+    return list(kept.values())
 
 
 def _resolver(
