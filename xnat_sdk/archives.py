@@ -419,7 +419,7 @@ def walk_files(
 
     def found(path: str, rel: str, seen: os.stat_result) -> WalkedFile:
         if not seen.st_ino:  # a Windows scandir entry's stat has none: the file's own has
-            seen = os.stat(path, follow_symlinks=False)
+            seen = _stat(path, follow_symlinks=False)
         identity = (seen.st_dev, seen.st_ino)
         return WalkedFile(Path(path), rel, identity, seen.st_size, kept, field)
 
@@ -429,7 +429,7 @@ def walk_files(
             raise XNATDanglingLinkError(field, entry.path, real)
         if links == "inside" and real != root and not real.startswith(inside):
             raise XNATLinkOutsideError(field, entry.path, real)
-        seen = os.stat(real)
+        seen = _stat(real)
         if stat.S_ISDIR(seen.st_mode):
             if real in chain:
                 loops.append(prefix + entry.name)
@@ -457,7 +457,10 @@ def walk_files(
                 below = chain if links == "skip" else chain | {os.path.realpath(entry.path)}
                 yield from walk(entry.path, f"{prefix}{entry.name}/", below)
             else:
-                seen = entry.stat(follow_symlinks=False)
+                try:
+                    seen = entry.stat(follow_symlinks=False)
+                except OSError as exc:  # gone (or changed) since the folder was listed
+                    raise _unreadable(Path(entry.path), exc) from exc
                 if stat.S_ISREG(seen.st_mode):
                     yield found(entry.path, prefix + entry.name, seen)
                 else:
@@ -468,6 +471,15 @@ def walk_files(
         warnings.warn(XNATLinkLoopWarning(str(directory), loops), stacklevel=2)
     if unfollowed or special:
         warnings.warn(XNATSkippedFilesWarning(str(directory), unfollowed, special), stacklevel=2)
+
+
+def _stat(path: str, *, follow_symlinks: bool = True) -> os.stat_result:
+    """``os.stat`` of a walked path; a path gone (or changed) since its folder was listed
+    raises :class:`~xnat_sdk.errors.XNATLocalFileError` naming it, as its read would."""
+    try:
+        return os.stat(path, follow_symlinks=follow_symlinks)
+    except OSError as exc:
+        raise _unreadable(Path(path), exc) from exc
 
 
 _OPEN_FLAGS = (

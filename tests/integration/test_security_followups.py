@@ -362,6 +362,41 @@ def test_a_file_replaced_after_the_walk_is_refused_when_links_are_followed(
     assert resource.files.keys() == []
 
 
+@pytest.mark.parametrize("method", ["per_file", "tgz_file"])
+def test_a_file_gone_while_the_folder_is_walked_is_named_in_a_typed_error(
+    server: LocalXNAT,
+    session: XNATSession,
+    seeded: Seeded,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    method: str,
+) -> None:
+    """A file deleted between its folder's listing and the walk's look at it (a folder
+    another program writes into) raised a bare FileNotFoundError out of the walk (the
+    walk's own stat of each entry): XNATLocalFileError naming it, as a failed read raises,
+    before anything is sent."""
+    data = tmp_path / "busy"
+    data.mkdir()
+    (data / "a.txt").write_bytes(b"a")
+    (data / "b.tmp").write_bytes(b"written by another program")
+    listed = os.scandir
+
+    @contextlib.contextmanager
+    def then_gone(path: Any) -> Iterator[list[os.DirEntry[str]]]:
+        with listed(path) as entries:
+            found = list(entries)
+        (data / "b.tmp").unlink(missing_ok=True)
+        yield found
+
+    monkeypatch.setattr(os, "scandir", then_gone)
+    resource = session.experiments[seeded.sessions["E1"]].resources.create(f"GONE_{method}")
+    server.faults.start_recording()
+    with pytest.raises(XNATLocalFileError) as caught:
+        resource.upload_dir(data, method=method)
+    assert caught.value.path == str(data / "b.tmp") and caught.value.errno == errno.ENOENT
+    assert server.faults.recorded() == []
+
+
 def _interrupt_soon(seconds: float) -> threading.Timer:
     """A Ctrl-C in the main thread ``seconds`` from now (while an invalidation waits)."""
     timer = threading.Timer(seconds, _thread.interrupt_main)
