@@ -640,7 +640,7 @@ def _distinct(
     are tried, and so which failure a failing query meets first)."""
     kept: dict[tuple[bool | None, ...], dict[str, str] | None] = {}
     for item in items:
-        outcome = []
+        outcome: list[bool | None] = []
         for criterion, via in on:
             try:
                 outcome.append(holds(records.item_value(via, item), criterion))
