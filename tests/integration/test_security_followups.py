@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import _thread
 import contextlib
+import dataclasses
 import errno
 import io
 import os
@@ -360,6 +361,53 @@ def test_a_file_replaced_after_the_walk_is_refused_when_links_are_followed(
     with pytest.raises(XNATLocalFileError, match="another file is there"):
         resource.upload_dir(data, method="per_file")
     assert resource.files.keys() == []
+
+
+def _renumbered_after_walk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every walked file seen by the walk under another inode number than it has when read:
+    what Linux's FAT and exFAT (``iunique`` each time a file is loaded), FUSE file systems
+    without numbers of their own and CIFS without server numbers do when the kernel has
+    dropped the file between the walk and the read."""
+    real = archives.walk_files
+
+    def walked(*args: Any, **kwargs: Any) -> Iterator[archives.WalkedFile]:
+        for found in real(*args, **kwargs):
+            dev, ino = found.identity
+            yield dataclasses.replace(found, identity=(dev, ino + 10**9))
+
+    monkeypatch.setattr(archives, "walk_files", walked)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="the kernel's path of an fd")
+@pytest.mark.parametrize("method", ["per_file", "tgz_file"])
+def test_a_file_the_file_system_numbered_anew_is_still_sent(
+    session: XNATSession,
+    seeded: Seeded,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    method: str,
+) -> None:
+    """A file whose inode number changed between the walk and the read, though it is the
+    same file (an exFAT drive, an sshfs mount: the kernel dropped the file meanwhile), was
+    refused as replaced ('another file is there'), failing a long upload part way. The file
+    the kernel opened is at the walk's real path: sent. A hard link put in its place (the
+    same path, another's file) is still refused."""
+    data = tmp_path / "exfat"
+    (data / "sub").mkdir(parents=True)
+    (data / "a.txt").write_bytes(b"first")
+    (data / "sub" / "b.txt").write_bytes(b"second")
+    _renumbered_after_walk(monkeypatch)
+    resource = session.experiments[seeded.sessions["E1"]].resources.create(f"RENUM_{method}")
+    resource.upload_dir(data, method=method)
+    assert sorted(resource.files.keys()) == ["a.txt", "sub/b.txt"]
+    assert resource.files["sub/b.txt"].download(tmp_path / "b.txt").read_bytes() == b"second"
+
+    other = tmp_path / "not-yours.txt"
+    other.write_bytes(b"another's")
+    (data / "a.txt").unlink()
+    os.link(other, data / "a.txt")
+    with pytest.raises(XNATLocalFileError, match="another file is there"):
+        resource.upload_dir(data, method=method, overwrite=True)
 
 
 @pytest.mark.parametrize("method", ["per_file", "tgz_file"])
