@@ -200,10 +200,27 @@ def _as_number(text: str) -> float | None:
         return None
 
 
+_ZONE = re.compile(r"(?<=\d:\d\d)(?:\.\d*)?(?:Z|[+-]\d\d(?::?\d\d)?)?$")
+"""A time's fraction of a second and zone (``Z``, ``+00:00``, ``-0500``, ``+02``)."""
+
+
 def _as_date(text: str) -> _dt.date | None:
-    for fmt in ("%Y-%m-%d", "%m/%d/%Y", "%Y%m%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"):
+    """The day of a date as PostgreSQL reads a ``date`` literal: ISO (a time, its fraction
+    and zone after it ignored: Python's ``isoformat`` of an aware datetime), ``Y/M/D``,
+    ``M/D/Y`` (``DateStyle`` MDY) or ``YYYYMMDD``."""
+    plain = _ZONE.sub("", text.strip())
+    for fmt in (
+        "%Y-%m-%d",
+        "%m/%d/%Y",
+        "%Y/%m/%d",
+        "%Y%m%d",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ):
         try:
-            return _dt.datetime.strptime(text.split(".")[0], fmt).date()
+            return _dt.datetime.strptime(plain, fmt).date()
         except ValueError:
             continue
     return None
