@@ -9,6 +9,7 @@ import dataclasses
 import errno
 import io
 import os
+import pickle
 import socket
 import threading
 import warnings
@@ -268,6 +269,32 @@ def test_links_not_followed_and_special_files_are_named_never_left_out_silently(
         assert isinstance(unfollowed, XNATSkippedFilesWarning)
         assert unfollowed.links == ["alias.txt"] and len(unfollowed.special) == 2
         assert "1 symbolic link(s) not followed: alias.txt" in str(unfollowed)
+
+
+@pytest.mark.parametrize("category", [XNATSkippedFilesWarning, XNATLinkLoopWarning])
+def test_a_walk_warning_made_an_error_travels_between_processes(
+    session: XNATSession, seeded: Seeded, tmp_path: Path, category: type[Warning]
+) -> None:
+    """With warnings made errors (``-W error``), a walk's warning is raised; raised in a
+    worker process it comes back pickled, and unpickling failed (its __init__ takes the
+    folder and what was left out): TypeError instead of the warning."""
+    data = tmp_path / "walked"
+    data.mkdir()
+    (data / "a.txt").write_bytes(b"a")
+    if category is XNATLinkLoopWarning:
+        (data / "again").symlink_to(".", target_is_directory=True)
+    else:
+        os.mkfifo(data / "pipe")
+    resource = session.experiments[seeded.sessions["E1"]].resources.create(
+        f"WARNED_{category.__name__}"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", category)
+        with pytest.raises(category) as caught:
+            resource.upload_dir(data, method="per_file")
+    travelled = pickle.loads(pickle.dumps(caught.value))
+    assert type(travelled) is category and str(travelled) == str(caught.value)
+    assert vars(travelled) == vars(caught.value)
 
 
 def _swap_after_walk(monkeypatch: pytest.MonkeyPatch, swap: Callable[[], None]) -> None:
