@@ -372,7 +372,8 @@ class WalkedFile:
     """A regular file a folder's walk (:func:`walk_files`) found: where it is read
     (``path``: for a followed link the file it resolves to), its POSIX path in the folder
     (``rel``), what the walk saw there (``identity``: device and inode; ``size``) and, when
-    only links inside the folder are followed, the folder's real path (``inside``).
+    only links inside the folder are followed, the folder's real path (``inside``); ``real``:
+    the file's real path (no link on it) as the walk found it.
     :func:`open_walked` reads it, refusing another file found there by then."""
 
     path: Path
@@ -381,6 +382,7 @@ class WalkedFile:
     size: int
     inside: str | None = None
     field: str = "directory"
+    real: str = ""
 
 
 def iter_files(
@@ -417,11 +419,11 @@ def walk_files(
     special: dict[str, str] = {}
     kept = root if links == "inside" else None
 
-    def found(path: str, rel: str, seen: os.stat_result) -> WalkedFile:
+    def found(path: str, rel: str, seen: os.stat_result, real: str) -> WalkedFile:
         if not seen.st_ino:  # a Windows scandir entry's stat has none: the file's own has
-            seen = os.stat(path, follow_symlinks=False)
+            seen = _stat(path, follow_symlinks=False)
         identity = (seen.st_dev, seen.st_ino)
-        return WalkedFile(Path(path), rel, identity, seen.st_size, kept, field)
+        return WalkedFile(Path(path), rel, identity, seen.st_size, kept, field, real)
 
     def follow(entry: os.DirEntry[str], prefix: str, chain: frozenset[str]) -> Iterator[WalkedFile]:
         real = os.path.realpath(entry.path)
@@ -429,18 +431,20 @@ def walk_files(
             raise XNATDanglingLinkError(field, entry.path, real)
         if links == "inside" and real != root and not real.startswith(inside):
             raise XNATLinkOutsideError(field, entry.path, real)
-        seen = os.stat(real)
+        seen = _stat(real)
         if stat.S_ISDIR(seen.st_mode):
             if real in chain:
                 loops.append(prefix + entry.name)
             else:
-                yield from walk(real, f"{prefix}{entry.name}/", chain | {real})
+                yield from walk(real, f"{prefix}{entry.name}/", chain | {real}, real)
         elif stat.S_ISREG(seen.st_mode):
-            yield found(real, prefix + entry.name, seen)
+            yield found(real, prefix + entry.name, seen, real)
         else:
             special[prefix + entry.name] = _special_kind(seen.st_mode)
 
-    def walk(folder: str, prefix: str, chain: frozenset[str]) -> Iterator[WalkedFile]:
+    def walk(
+        folder: str, prefix: str, chain: frozenset[str], real: str
+    ) -> Iterator[WalkedFile]:  # ``real``: the folder's real path
         with os.scandir(folder) as entries_found:
             entries = sorted(entries_found, key=lambda e: e.name)
         for entry in entries:
@@ -455,19 +459,35 @@ def walk_files(
                     yield from follow(entry, prefix, chain)
             elif entry.is_dir(follow_symlinks=False):
                 below = chain if links == "skip" else chain | {os.path.realpath(entry.path)}
-                yield from walk(entry.path, f"{prefix}{entry.name}/", below)
+                yield from walk(
+                    entry.path, f"{prefix}{entry.name}/", below, os.path.join(real, entry.name)
+                )
             else:
-                seen = entry.stat(follow_symlinks=False)
+                try:
+                    seen = entry.stat(follow_symlinks=False)
+                except OSError as exc:  # gone (or changed) since the folder was listed
+                    raise _unreadable(Path(entry.path), exc) from exc
                 if stat.S_ISREG(seen.st_mode):
-                    yield found(entry.path, prefix + entry.name, seen)
+                    yield found(
+                        entry.path, prefix + entry.name, seen, os.path.join(real, entry.name)
+                    )
                 else:
                     special[prefix + entry.name] = _special_kind(seen.st_mode)
 
-    yield from walk(str(directory), "", frozenset({root}))
+    yield from walk(str(directory), "", frozenset({root}), root)
     if loops:
         warnings.warn(XNATLinkLoopWarning(str(directory), loops), stacklevel=2)
     if unfollowed or special:
         warnings.warn(XNATSkippedFilesWarning(str(directory), unfollowed, special), stacklevel=2)
+
+
+def _stat(path: str, *, follow_symlinks: bool = True) -> os.stat_result:
+    """``os.stat`` of a walked path; a path gone (or changed) since its folder was listed
+    raises :class:`~xnat_sdk.errors.XNATLocalFileError` naming it, as its read would."""
+    try:
+        return os.stat(path, follow_symlinks=follow_symlinks)
+    except OSError as exc:
+        raise _unreadable(Path(path), exc) from exc
 
 
 _OPEN_FLAGS = (
@@ -484,7 +504,8 @@ def open_walked(file: WalkedFile) -> IO[bytes]:
     and the read (by a link to elsewhere) would read another file. Raises
     :class:`~xnat_sdk.errors.XNATLinkOutsideError` when the path now leads outside a folder
     whose links must stay inside it, else :class:`~xnat_sdk.errors.XNATLocalFileError`;
-    nothing of the other file is read."""
+    nothing of the other file is read. A file only numbered anew since the walk (some file
+    systems do: :func:`_renumbered`) is read."""
     try:
         fd = os.open(file.path, _OPEN_FLAGS)
     except OSError as exc:
@@ -495,7 +516,7 @@ def open_walked(file: WalkedFile) -> IO[bytes]:
         opened = os.fstat(fd)
         known = file.identity[1] != 0  # a file system without inode numbers: not compared
         same = not known or (opened.st_dev, opened.st_ino) == file.identity
-        if not stat.S_ISREG(opened.st_mode) or not same:
+        if not stat.S_ISREG(opened.st_mode) or not (same or _renumbered(file, fd, opened)):
             raise _replaced(file)
         if getattr(os, "O_NONBLOCK", 0):
             os.set_blocking(fd, True)
@@ -503,6 +524,24 @@ def open_walked(file: WalkedFile) -> IO[bytes]:
     except BaseException:
         os.close(fd)
         raise
+
+
+def _renumbered(file: WalkedFile, fd: int, opened: os.stat_result) -> bool:
+    """Whether the file open as ``fd``, whose inode number is not the walk's, is still the
+    walked file, numbered anew: Linux's FAT and exFAT give a file a new number each time
+    they load it (``iunique``), as do FUSE file systems without numbers of their own and
+    CIFS mounts without server numbers, so a file the walk saw may have another number
+    by the time a long transfer reads it. It is when the kernel's own path of the open
+    file (``/proc/self/fd``: whatever was swapped on the way, not a path checked before or
+    after the open) is the walk's real path of it, on the same device, and the file has no
+    other name (a hard link put there names another's file twice). Elsewhere (no
+    ``/proc``): not taken as the same."""
+    if not file.real or opened.st_dev != file.identity[0] or opened.st_nlink != 1:
+        return False
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}") == file.real
+    except OSError:
+        return False
 
 
 def _replaced(file: WalkedFile) -> XNATLocalFileError:

@@ -623,6 +623,9 @@ class XNATLinkLoopWarning(UserWarning):
             f"left out (the files below were sent once): {', '.join(links)}"
         )
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.folder, self.links))
+
 
 class XNATSkippedFilesWarning(UserWarning):
     """A folder walked for an upload, an import or a zip held entries that were left out:
@@ -642,6 +645,9 @@ class XNATSkippedFilesWarning(UserWarning):
             named = ", ".join(f"{path} ({kind})" for path, kind in special.items())
             parts.append(f"{len(special)} special file(s): {named}")
         super().__init__(f"{folder}: left out {'; '.join(parts)}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.folder, self.links, self.special))
 
 
 class XNATTokenWarning(UserWarning):

@@ -10,8 +10,11 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import pytest
 import requests
 from cli_helpers import FILES, Cli, Seeded, one_line_error
 
@@ -382,6 +385,44 @@ def test_upload_refuses_a_link_leading_out_of_the_folder_before_making_anything(
     made = cli.json("upload", str(folder), "CLIP/S1/E1/LINKED", "--follow-symlinks")
     assert made["files"] == 2 and made["bytes"] == len(b"PRIVATE KEY") + 3
     assert sorted(_files(rest, f"{url}/files")) == ["a.txt", "key"]
+
+
+def test_upload_names_a_folder_swapped_for_a_link_after_the_walk_without_a_remedy(
+    cli: Cli,
+    seeded: Seeded,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A folder replaced by a link leading out after the upload's walk was told as a link
+    found by the walk: 'nothing was sent (give --follow-symlinks ...)', though files read
+    before it may have been, and following links would send what the link leads to."""
+    from xnat_sdk import archives
+    from xnat_sdk.cli import main
+
+    data, home = tmp_path / "outbox", tmp_path / "home-dir"
+    (data / "sub").mkdir(parents=True)
+    home.mkdir()
+    (data / "a.txt").write_text("one")
+    (data / "sub" / "id_rsa").write_text("harmless")
+    (home / "id_rsa").write_text("PRIVATE KEY")
+    walks: list[int] = []
+    real = archives.walk_files
+
+    def walked(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        yield from real(*args, **kwargs)
+        walks.append(1)
+        if len(walks) == 2:  # the upload's own walk (the first counts the files)
+            (data / "sub").rename(tmp_path / "moved")
+            (data / "sub").symlink_to(home, target_is_directory=True)
+
+    monkeypatch.setattr(archives, "walk_files", walked)
+    for key, value in cli.base_env().items():
+        monkeypatch.setenv(key, value)
+    assert main(["upload", str(data), "CLIP/S1/E1/SWAPPED", "--method", "per_file"]) == 1
+    error = capsys.readouterr().err
+    assert "replaced, after the folder was checked" in error and "may have been sent" in error
+    assert "--follow-symlinks" not in error and "nothing was sent" not in error
 
 
 def test_upload_refuses_a_dangling_link_and_names_a_loop(

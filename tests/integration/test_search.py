@@ -132,6 +132,18 @@ def test_comparisons(session: XNATSession, data: Data) -> None:
     assert {(data.project, "ALICE_MR1"), (data.other, "CAROL_MR1")} <= found
 
 
+def test_a_date_criterion_given_a_time_with_its_zone(session: XNATSession, data: Data) -> None:
+    """A date compared with an aware datetime (sent as Python writes it: ``2021-03-04
+    00:00:00+00:00``) or a ``Y/M/D`` date, which PostgreSQL reads as that day, failed the
+    local server's search (500: taken for a value a date column refuses)."""
+    base = session.query(MrSessionData).where(lambda s: col(s.project) == data.project)
+    since = datetime.datetime(2021, 3, 4, tzinfo=datetime.timezone.utc)
+    found = base.where(lambda s: col(s.date) >= since).all()
+    assert sorted(row["label"] for row in found) == ["ALICE_MR1", "ALICE_MR2"]
+    slashed = base.where(lambda s: col(s.date) == "2021/03/04").all()
+    assert [row["label"] for row in slashed] == ["ALICE_MR1"]
+
+
 def test_typed_values(session: XNATSession, data: Data) -> None:
     query = session.query(MrSessionData).where(
         lambda s: col(s.project) == data.project, lambda s: col(s.label).like("ALICE%")

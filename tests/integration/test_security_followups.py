@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import _thread
 import contextlib
+import dataclasses
 import errno
 import io
 import os
+import pickle
 import socket
 import threading
 import warnings
@@ -269,6 +271,32 @@ def test_links_not_followed_and_special_files_are_named_never_left_out_silently(
         assert "1 symbolic link(s) not followed: alias.txt" in str(unfollowed)
 
 
+@pytest.mark.parametrize("category", [XNATSkippedFilesWarning, XNATLinkLoopWarning])
+def test_a_walk_warning_made_an_error_travels_between_processes(
+    session: XNATSession, seeded: Seeded, tmp_path: Path, category: type[Warning]
+) -> None:
+    """With warnings made errors (``-W error``), a walk's warning is raised; raised in a
+    worker process it comes back pickled, and unpickling failed (its __init__ takes the
+    folder and what was left out): TypeError instead of the warning."""
+    data = tmp_path / "walked"
+    data.mkdir()
+    (data / "a.txt").write_bytes(b"a")
+    if category is XNATLinkLoopWarning:
+        (data / "again").symlink_to(".", target_is_directory=True)
+    else:
+        os.mkfifo(data / "pipe")
+    resource = session.experiments[seeded.sessions["E1"]].resources.create(
+        f"WARNED_{category.__name__}"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", category)
+        with pytest.raises(category) as caught:
+            resource.upload_dir(data, method="per_file")
+    travelled = pickle.loads(pickle.dumps(caught.value))
+    assert type(travelled) is category and str(travelled) == str(caught.value)
+    assert vars(travelled) == vars(caught.value)
+
+
 def _swap_after_walk(monkeypatch: pytest.MonkeyPatch, swap: Callable[[], None]) -> None:
     """Run ``swap`` (once) right after a folder's walk ends, before any file is read: the
     window in which a folder on a walked file's path can be replaced."""
@@ -360,6 +388,88 @@ def test_a_file_replaced_after_the_walk_is_refused_when_links_are_followed(
     with pytest.raises(XNATLocalFileError, match="another file is there"):
         resource.upload_dir(data, method="per_file")
     assert resource.files.keys() == []
+
+
+def _renumbered_after_walk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every walked file seen by the walk under another inode number than it has when read:
+    what Linux's FAT and exFAT (``iunique`` each time a file is loaded), FUSE file systems
+    without numbers of their own and CIFS without server numbers do when the kernel has
+    dropped the file between the walk and the read."""
+    real = archives.walk_files
+
+    def walked(*args: Any, **kwargs: Any) -> Iterator[archives.WalkedFile]:
+        for found in real(*args, **kwargs):
+            dev, ino = found.identity
+            yield dataclasses.replace(found, identity=(dev, ino + 10**9))
+
+    monkeypatch.setattr(archives, "walk_files", walked)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="the kernel's path of an fd")
+@pytest.mark.parametrize("method", ["per_file", "tgz_file"])
+def test_a_file_the_file_system_numbered_anew_is_still_sent(
+    session: XNATSession,
+    seeded: Seeded,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    method: str,
+) -> None:
+    """A file whose inode number changed between the walk and the read, though it is the
+    same file (an exFAT drive, an sshfs mount: the kernel dropped the file meanwhile), was
+    refused as replaced ('another file is there'), failing a long upload part way. The file
+    the kernel opened is at the walk's real path: sent. A hard link put in its place (the
+    same path, another's file) is still refused."""
+    data = tmp_path / "exfat"
+    (data / "sub").mkdir(parents=True)
+    (data / "a.txt").write_bytes(b"first")
+    (data / "sub" / "b.txt").write_bytes(b"second")
+    _renumbered_after_walk(monkeypatch)
+    resource = session.experiments[seeded.sessions["E1"]].resources.create(f"RENUM_{method}")
+    resource.upload_dir(data, method=method)
+    assert sorted(resource.files.keys()) == ["a.txt", "sub/b.txt"]
+    assert resource.files["sub/b.txt"].download(tmp_path / "b.txt").read_bytes() == b"second"
+
+    other = tmp_path / "not-yours.txt"
+    other.write_bytes(b"another's")
+    (data / "a.txt").unlink()
+    os.link(other, data / "a.txt")
+    with pytest.raises(XNATLocalFileError, match="another file is there"):
+        resource.upload_dir(data, method=method, overwrite=True)
+
+
+@pytest.mark.parametrize("method", ["per_file", "tgz_file"])
+def test_a_file_gone_while_the_folder_is_walked_is_named_in_a_typed_error(
+    server: LocalXNAT,
+    session: XNATSession,
+    seeded: Seeded,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    method: str,
+) -> None:
+    """A file deleted between its folder's listing and the walk's look at it (a folder
+    another program writes into) raised a bare FileNotFoundError out of the walk (the
+    walk's own stat of each entry): XNATLocalFileError naming it, as a failed read raises,
+    before anything is sent."""
+    data = tmp_path / "busy"
+    data.mkdir()
+    (data / "a.txt").write_bytes(b"a")
+    (data / "b.tmp").write_bytes(b"written by another program")
+    listed = os.scandir
+
+    @contextlib.contextmanager
+    def then_gone(path: Any) -> Iterator[list[os.DirEntry[str]]]:
+        with listed(path) as entries:
+            found = list(entries)
+        (data / "b.tmp").unlink(missing_ok=True)
+        yield found
+
+    monkeypatch.setattr(os, "scandir", then_gone)
+    resource = session.experiments[seeded.sessions["E1"]].resources.create(f"GONE_{method}")
+    server.faults.start_recording()
+    with pytest.raises(XNATLocalFileError) as caught:
+        resource.upload_dir(data, method=method)
+    assert caught.value.path == str(data / "b.tmp") and caught.value.errno == errno.ENOENT
+    assert server.faults.recorded() == []
 
 
 def _interrupt_soon(seconds: float) -> threading.Timer:

@@ -243,3 +243,20 @@ def test_a_broken_off_request_keeps_no_session_cookie_in_its_chain(server: Local
         assert cause.request.headers["Cookie"].startswith("JSESSIONID=***")  # type: ignore[attr-defined]
         assert sent not in repr(cause.request.headers)  # type: ignore[attr-defined]
         assert own.get("/data/projects", format="json").ok  # the session goes on
+
+
+def test_a_failed_relogin_hides_its_answer_not_the_session(server: LocalXNAT) -> None:
+    """The error of a re-login that failed keeps its answer with the cookies hidden (the
+    answer's own cookie jar emptied): the session's jar is another, which keeps its cookie,
+    and the session logs in again at its next call."""
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as own:
+        server.faults.expire_sessions()
+        server.faults.answer_next(
+            "<h3>no</h3>", status=401, prefix="/data/JSESSION", headers={"Set-Cookie": PLANTED}
+        )
+        with pytest.raises(XNATAuthError) as caught:
+            own.get_json("/data/projects")
+        assert _leaks(caught.value, "Pl4nted0S3ss10n") == []
+        assert own.interface.cookies.get("JSESSIONID") == "Pl4nted0S3ss10n"  # the jar's own
+        assert own.get("/data/projects", format="json").ok
+        assert own.interface.cookies.get("JSESSIONID") != "Pl4nted0S3ss10n"  # a new login

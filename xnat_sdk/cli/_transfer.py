@@ -51,7 +51,8 @@ _FOLLOW_HELP = "send what symbolic links leading outside the folder point to (re
 
 @contextlib.contextmanager
 def _links_in_words(runtime: Runtime | None = None) -> Iterator[None]:
-    """A link leading outside an uploaded folder, with the command's option as remedy; the
+    """A link leading outside an uploaded folder, with the command's option as remedy (a
+    folder swapped for such a link after the walk: no remedy, what was sent told); the
     SDK's :class:`~xnat_sdk.errors.XNATLinkLoopWarning` and
     :class:`~xnat_sdk.errors.XNATSkippedFilesWarning` as one line of the command's own each,
     printed through ``runtime`` (without it dropped: a walk before told it already)."""
@@ -66,6 +67,11 @@ def _links_in_words(runtime: Runtime | None = None) -> Iterator[None]:
                 warnings.simplefilter("always", category)
             yield
     except XNATLinkOutsideError as exc:
+        if exc.checked:  # changed after the walk: following links would send what it leads to
+            raise click.ClickException(
+                f"{exc}; files read before it may have been sent (was the folder changed "
+                "during the upload?)"
+            ) from exc
         raise click.ClickException(
             f"{exc.path}: a link leading outside the folder, to {exc.target}: nothing was "
             "sent (give --follow-symlinks to send what links point to)"

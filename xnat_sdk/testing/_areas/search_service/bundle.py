@@ -26,6 +26,7 @@ __all__ = [
     "SearchField",
     "SearchQueryFailed",
     "compare",
+    "holds",
     "parse_bundle",
 ]
 
@@ -92,7 +93,7 @@ class CriteriaSet:
         if not self.children:
             return True
         results = (
-            _holds(resolve(c.schema_field), c) if isinstance(c, Criterion) else c.evaluate(resolve)
+            holds(resolve(c.schema_field), c) if isinstance(c, Criterion) else c.evaluate(resolve)
             for c in self.children
         )
         return all(results) if self.method == "AND" else any(results)
@@ -199,10 +200,27 @@ def _as_number(text: str) -> float | None:
         return None
 
 
+_ZONE = re.compile(r"(?<=\d:\d\d)(?:\.\d*)?(?:Z|[+-]\d\d(?::?\d\d)?)?$")
+"""A time's fraction of a second and zone (``Z``, ``+00:00``, ``-0500``, ``+02``)."""
+
+
 def _as_date(text: str) -> _dt.date | None:
-    for fmt in ("%Y-%m-%d", "%m/%d/%Y", "%Y%m%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"):
+    """The day of a date as PostgreSQL reads a ``date`` literal: ISO (a time, its fraction
+    and zone after it ignored: Python's ``isoformat`` of an aware datetime), ``Y/M/D``,
+    ``M/D/Y`` (``DateStyle`` MDY) or ``YYYYMMDD``."""
+    plain = _ZONE.sub("", text.strip())
+    for fmt in (
+        "%Y-%m-%d",
+        "%m/%d/%Y",
+        "%Y/%m/%d",
+        "%Y%m%d",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ):
         try:
-            return _dt.datetime.strptime(text.split(".")[0], fmt).date()
+            return _dt.datetime.strptime(plain, fmt).date()
         except ValueError:
             continue
     return None
@@ -215,7 +233,8 @@ def _like(value: str, pattern: str) -> bool:
     return re.fullmatch(regex, value, re.IGNORECASE | re.DOTALL) is not None
 
 
-def _holds(actual: str | list[str] | Resolved | None, criterion: Criterion) -> bool:
+def holds(actual: str | list[str] | Resolved | None, criterion: Criterion) -> bool:
+    """Whether ``criterion`` holds for its field's value ``actual`` (a list: one of them)."""
     found = actual if isinstance(actual, Resolved) else Resolved(actual)
     values = found.value if isinstance(found.value, list) else [found.value]
     if not found.kind:
