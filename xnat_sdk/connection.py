@@ -206,13 +206,13 @@ def connect(
     logger: logging.Logger | None = None,
     detect_redirect: bool = True,
     no_parse_model: bool = False,
-    timeout: Timeout = None,
-    *,
     default_timeout: Timeout = DEFAULT_TIMEOUT,
-    jsession: str | None = None,
     auth_provider: str | None = None,
+    jsession: str | None = None,
     cli: bool = False,
     pilot_timeout: Timeout = None,
+    *,
+    timeout: Timeout = None,
     keepalive: bool | float | None = None,
     retries: int = 3,
 ) -> XNATSession:
@@ -224,10 +224,13 @@ def connect(
     without a password is prompted for one; nobody at all means anonymous (guest) access.
     ``server`` defaults to ``XNATPY_HOST``/``XNAT_HOST``.
 
-    ``timeout`` bounds the login request (and, unless ``default_timeout`` is given, every
-    request); ``verify=False`` skips TLS certificate checks (warned once). A password, token
-    secret or ``jsession`` about to go over plain ``http://`` to a host that is not this
-    machine warns (:class:`~xnat_sdk.errors.XNATPlainHTTPWarning`).
+    The parameters up to ``pilot_timeout`` are xnatpy 0.8's, in its order (a script passing
+    them by position runs unchanged). ``default_timeout`` bounds every request that names
+    none (300 s; :attr:`XNATSession.request_timeout`); ``timeout`` (keyword only) replaces
+    it when given, the login's included; ``verify=False`` skips TLS certificate checks
+    (warned once). A password, token secret or ``jsession`` about to go over plain
+    ``http://`` to a host that is not this machine warns
+    (:class:`~xnat_sdk.errors.XNATPlainHTTPWarning`).
     ``no_parse_model=True`` gives a session whose raw verbs work against any server while
     the typed object model is switched off. Exactly one request is sent.
 

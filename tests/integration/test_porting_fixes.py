@@ -450,3 +450,29 @@ def test_one_server_object_reached_by_two_paths_is_equal(
     # a write through one handle is read again through the others, whatever their path
     b.note = "written through session.experiments"
     assert a.note == c.note == "written through session.experiments"
+
+
+def test_connect_takes_xnatpys_positional_arguments_in_xnatpys_order(server: LocalXNAT) -> None:
+    """A script written for xnatpy 0.8 that passes ``connect``'s arguments by position gets
+    them where xnatpy puts them: the 12th is ``default_timeout`` (it was this SDK's
+    ``timeout``), the 15th ``cli``; the SDK's own ``timeout`` is keyword only."""
+    import inspect
+
+    xnat = pytest.importorskip("xnat")
+    theirs = list(inspect.signature(xnat.connect).parameters)
+    ours = [
+        p.name
+        for p in inspect.signature(xnat_sdk.connect).parameters.values()
+        if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+    ]
+    assert ours == theirs
+    args = (True, None, False, True, None, None, True, False, 42.0, None, None, True)
+    session = xnat_sdk.connect(server.url, "admin", "admin", *args)
+    try:
+        assert session.request_timeout == 42.0
+        jsession = session.interface.cookies.get("JSESSIONID")
+    finally:
+        session.disconnect()
+    with requests.Session() as again:  # cli=True: the server session outlives disconnect
+        again.cookies.set("JSESSIONID", str(jsession))
+        assert again.get(f"{server.url}/data/projects", params={"format": "json"}).ok
