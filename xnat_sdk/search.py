@@ -187,6 +187,15 @@ def _value(spec: FieldSpec, value: object) -> str:
     return encode_value(value)
 
 
+def _check_enumerated(name: str, allowed: Sequence[str], value: str) -> None:
+    """An equality with a value the schema's enumeration of the field does not hold (in
+    any case: the comparison's case is the server's business) matches nothing on any
+    XNAT: a typo (``gender == "mle"``), refused before anything is sent."""
+    if value.casefold() not in {a.casefold() for a in allowed}:
+        listed = ", ".join(repr(a) for a in allowed)
+        raise XNATValidationError(name, f"{value!r} is none of the field's values: {listed}")
+
+
 @dataclass(frozen=True)
 class Criterion:
     """A condition (or an AND/OR set of them); combine with ``&`` and ``|``."""
@@ -266,6 +275,8 @@ class Column(AnyColumn, Generic[T]):
 
     def _leaf(self, comparison: str, value: object) -> Criterion:
         spec = self._ref.spec
+        if comparison in ("=", "!=") and spec.literals and isinstance(value, str):
+            _check_enumerated(self.name, spec.literals, value)
         root = str(getattr(self._ref.owner, "__xsi_type__", ""))
         return Criterion(
             field=self.schema_field(root), comparison=comparison, value=_value(spec, value)

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.integration.conftest import RequestLog
 from xnat_sdk.errors import XNATBadRequestError, XNATValidationError
 from xnat_sdk.models import CtSessionData, MrScanData, MrSessionData, ProjectData, SubjectData
 from xnat_sdk.search import Column, Criterion, SearchTable, col
@@ -516,3 +517,31 @@ def test_a_list_or_a_part_is_no_column(session: XNATSession, log: Any) -> None:
     with pytest.raises(XNATValidationError, match="a part, not one of its fields"):
         session.query(SubjectData).columns(lambda s: col(s.demographics))  # type: ignore[type-var]
     assert len(log.requests) == sent
+
+
+def test_an_equality_with_a_value_outside_the_fields_enumeration_is_refused(
+    session: XNATSession, server: LocalXNAT
+) -> None:
+    """``gender == "mle"`` matched nothing (0 rows, no error: a typo lost silently); the
+    schema enumerates the field's values, so the condition is refused, naming them, before
+    a request; a value of the enumeration in another case is the server's to compare."""
+    n = next(_counter)
+    project = f"ENUM{n}"
+    server.seed_project(project)
+    server.seed_subject(project, "ANN", fields={"demographics/gender": "female"})
+    log = RequestLog()
+    session.interface.hooks["response"].append(log)
+    try:
+        with pytest.raises(XNATValidationError, match=r"'mle'.*'male'"):
+            session.query(SubjectData).where(lambda s: col(s.demographics.gender) == "mle")
+        with pytest.raises(XNATValidationError, match="'fmale'"):
+            session.query(SubjectData).where(lambda s: col(s.demographics.gender) != "fmale")
+        session.query(SubjectData).where(lambda s: col(s.label) == "mle")  # free text
+        session.query(SubjectData).where(lambda s: col(s.demographics.gender) == "FEMALE")
+        assert len(log) == 0
+    finally:
+        session.interface.hooks["response"].remove(log)
+    found = session.query(SubjectData).where(
+        lambda s: (col(s.project) == project) & (col(s.demographics.gender) == "female")
+    )
+    assert [s.label for s in found.objects()] == ["ANN"]
