@@ -42,6 +42,7 @@ from xnat_sdk.errors import (
     XNATNotFoundError,
     XNATNotSharedError,
     XNATServerError,
+    XNATTypeMismatchError,
     XNATValidationError,
     XNATValueError,
 )
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
         ImageAssessorData,
         ImageScanData,
         ReconstructedImageData,
+        ResourceCatalog,
         SubjectAssessorData,
         SubjectData,
     )
@@ -170,11 +172,19 @@ class _HasResources(Creatable):
         method: str | None = None,
         *,
         content: str | None = None,
-    ) -> AbstractResource:
+    ) -> ResourceCatalog:
         """Create a resource folder on this object (xnatpy's name); with ``data_dir`` its
-        files are uploaded (``upload_dir`` with ``method``, default ``tgz_file``)."""
+        files are uploaded (``upload_dir`` with ``method``, default ``tgz_file``). XNAT makes
+        every resource created this way an ``xnat:resourceCatalog`` (a catalog of files)."""
+        from xnat_sdk.models import ResourceCatalog
+
         fields = {k: v for k, v in (("format", format), ("content", content)) if v is not None}
-        created: AbstractResource = self.resources.create(label, **fields)
+        created = self.resources.create(label, **fields)
+        if not isinstance(created, ResourceCatalog):
+            where = f"{self.uri}/resources"
+            raise XNATTypeMismatchError(
+                label, where, "xnat:resourceCatalog", type(created).__xsi_type__
+            )
         if data_dir is not None:
             created.upload_dir(data_dir, method=method or "tgz_file")
         return created

@@ -42,3 +42,5 @@ def navigate(server: str) -> None:
         reveal_type(resource)
         # R: int | None
         reveal_type(resource.files["a.dcm"].size)
+        # R: xnat_sdk.models.xnat_resource_catalog.ResourceCatalog
+        reveal_type(scan.create_resource("NIFTI"))
