@@ -440,7 +440,8 @@ def fetch_columns(
             if kind is not None:
                 narrowed.setdefault(kind, []).append(column)
     if not narrowed:
-        return list(with_share_values(session, uri, _joined(session, uri, query, columns, keys)))
+        rows = _joined(session, uri, query, columns, keys)
+        return list(with_share_values(session, uri, rows, columns))
     typed = {c for group in narrowed.values() for c in group}
     base = list(dict.fromkeys([*keys, *(c for c in columns if c not in typed)]))
     rows = _joined(session, uri, query, base, keys)
@@ -458,7 +459,7 @@ def fetch_columns(
             if id(row) not in matched:
                 for name, value in blank.items():
                     row.setdefault(name, value)
-    return list(with_share_values(session, uri, rows))
+    return list(with_share_values(session, uri, rows, columns))
 
 
 def _by_key(

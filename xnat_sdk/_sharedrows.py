@@ -40,23 +40,31 @@ _SHARE_COLUMNS = ("label", "project", "subject_label")
 
 
 def with_share_values(
-    session: XNATSession, uri: str, rows: Sequence[dict[str, Any]]
+    session: XNATSession,
+    uri: str,
+    rows: Sequence[dict[str, Any]],
+    asked: Sequence[str] | None = None,
 ) -> Sequence[dict[str, Any]]:
     """``rows`` of the listing ``uri``, those of a project's experiments listing that show
     an experiment shared into the project under its primary project given the share's
     ``label``, ``project`` and ``subject_label`` (in place; one request more, only when
-    there are such rows)."""
+    such rows hold a label, or ``project`` is one of the ``asked`` columns: XNAT adds it
+    unasked, and a listing of scan columns needs neither)."""
     found = _PROJECT_EXPERIMENTS.search(urlsplit(uri).path)
     if found is None:
         return rows
     project = unquote(found["project"])
+    wanted = {"label", "subject_label"}
+    if asked is None or "project" in asked:
+        wanted.add("project")
     stale = [row for row in rows if str(row.get("project") or project) != project]
-    if not stale:
+    if not any(wanted.intersection(row) for row in stale):
         return rows
     query = {"columns": "ID,label,project,subject_label"}
     listed = {str(row.get("ID") or ""): row for row in fetch(session, uri, query).rows()}
+    listed.pop("", None)
     for row in stale:
-        share = listed.get(str(row.get("ID") or ""))
+        share = listed.get(str(row.get("ID") or row.get("session_ID") or ""))
         if share is None or str(share.get("project") or "") == str(row.get("project")):
             continue  # not in the listing, or the same project there: nothing to give
         for key in _SHARE_COLUMNS:
