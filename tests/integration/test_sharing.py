@@ -640,12 +640,21 @@ def test_a_shared_session_keeps_its_share_label_with_image_session_columns(
         subject.experiments["SESS"].share(other, label="SESS_M")
         session.clearcache()
         project = session.projects[other]
+        recorder = RequestLog()
+        session.interface.hooks["response"].append(recorder)
         tree = project.load_tree(experiment_columns=["modality", "scanner"])
         (loaded,) = [e for s in tree.values() for e in s.experiments.values()]
         assert (loaded.label, loaded.project, loaded.modality) == ("SESS_M", other, "MR")
+        # subjects, experiments (+ the image-session columns apart), scans: none more
+        assert len([p for p in recorder.paths() if "/experiments" in p]) == 3
         session.clearcache()
+        recorder.clear()
         found = project.experiments.filter(modality="MR")
         assert [(e.label, e.project) for e in found] == [("SESS_M", other)]
+        # the filtered listing, and the project's listing once more for the share's values
+        assert [p.split("?")[0] for p in recorder.paths()] == [
+            f"GET /data/projects/{other}/experiments"
+        ] * 2
         assert found["SESS_M"].uri.endswith(loaded.uri.rsplit("/", 1)[1])
         mine = project.subjects["SUBJ_M"].experiments.filter(modality="MR")
         assert [(e.label, e.project) for e in mine.values()] == [("SESS_M", other)]
