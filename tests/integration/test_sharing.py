@@ -656,6 +656,8 @@ def test_a_shared_session_keeps_its_share_label_with_image_session_columns(
             f"GET /data/projects/{other}/experiments"
         ] * 2
         assert found["SESS_M"].uri.endswith(loaded.uri.rsplit("/", 1)[1])
+        typed = project.experiments.filter(xsiType="xnat:imageSessionData")
+        assert [(e.label, e.project) for e in typed] == [("SESS_M", other)]
         mine = project.subjects["SUBJ_M"].experiments.filter(modality="MR")
         assert [(e.label, e.project) for e in mine.values()] == [("SESS_M", other)]
         table = project.experiments.tabulate(["ID", "label", "project", "modality"])

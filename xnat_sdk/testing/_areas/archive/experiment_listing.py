@@ -232,7 +232,9 @@ def experiment_list(ctx: RequestContext) -> Response:
     roots, ``xnat:imageSessionData``), to check access row by row, so those columns come
     whatever ``columns=`` says; a root narrowed by a column or a filter
     (``xnat:mrSessionData/...``) is secured, adds neither, and is keyed by its own ID column
-    (``xnat:mrsessiondata/id``)."""
+    (``xnat:mrsessiondata/id``). The root ``xnat:imageSessionData`` is keyed by
+    ``session_ID`` (the shortcut of its ID's path), so a project's listing does not find
+    ``{root}/ID`` and leaves out the share's label, project and subject label."""
     chain = resolve(ctx)
     top = chain.project is None
     default = "xnat:experimentData" if top else "xnat:subjectAssessorData"
