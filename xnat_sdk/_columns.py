@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from xnat_sdk._answers import Answer, fetch
+from xnat_sdk._sharedrows import with_share_values
 from xnat_sdk._values import MAX_TARGET, target_length
 from xnat_sdk.errors import (
     XNATResponseError,
@@ -439,7 +440,8 @@ def fetch_columns(
             if kind is not None:
                 narrowed.setdefault(kind, []).append(column)
     if not narrowed:
-        return _joined(session, uri, query, columns, keys)
+        rows = _joined(session, uri, query, columns, keys)
+        return list(with_share_values(session, uri, rows, columns))
     typed = {c for group in narrowed.values() for c in group}
     base = list(dict.fromkeys([*keys, *(c for c in columns if c not in typed)]))
     rows = _joined(session, uri, query, base, keys)
@@ -450,12 +452,14 @@ def fetch_columns(
         blank = dict.fromkeys(answered[0] if answered else group, "")
         for name in keys:
             blank.pop(name, None)
-        matched = _join(by_key, answered, keys)
+        # the columns of the base rows stay: another root's answer may show a shared
+        # session's own label and project (see :mod:`xnat_sdk._sharedrows`)
+        matched = _join(by_key, answered, keys, overwrite=False)
         for row in rows:
             if id(row) not in matched:
                 for name, value in blank.items():
                     row.setdefault(name, value)
-    return rows
+    return list(with_share_values(session, uri, rows, columns))
 
 
 def _by_key(
@@ -471,9 +475,12 @@ def _join(
     by_key: Mapping[tuple[str, ...], list[dict[str, Any]]],
     answered: list[dict[str, Any]],
     keys: Sequence[str],
+    *,
+    overwrite: bool = True,
 ) -> set[int]:
     """Update the rows of ``by_key`` with those of a later answer of the same keys (the n-th
-    row of a key with the n-th); the ``id`` of each row updated."""
+    row of a key with the n-th; without ``overwrite`` only the columns a row lacks); the
+    ``id`` of each row updated."""
     updated: set[int] = set()
     seen: dict[tuple[str, ...], int] = {}
     for row in answered:
@@ -482,7 +489,10 @@ def _join(
         seen[key] = number + 1
         same = by_key.get(key, ())
         if number < len(same):
-            same[number].update({k: v for k, v in row.items() if k not in keys})
+            target = same[number]
+            target.update(
+                {k: v for k, v in row.items() if k not in keys and (overwrite or k not in target)}
+            )
             updated.add(id(same[number]))
     return updated
 

@@ -14,8 +14,8 @@ of a walk of that project alone.
 What is known without a request per object: a subject's primary project is the ``project``
 of the project's subjects listing (XNAT keeps the owner's there); an experiment's is not
 sure in a project's experiments listing (``ProjSubExptList.represent`` puts the share's label
-in the row, and by the project's REST notes its project too, as the local server does; the
-copies of xnat-web read so far replace the label only), so it comes from ONE site listing,
+and the sharing project in the row, except where the query's root is
+``xnat:imageSessionData``: see :mod:`xnat_sdk._sharedrows`), so it comes from ONE site listing,
 ``/data/experiments?columns=ID,project`` (``ExperimentListResource``: every experiment the
 user reads, once, under its primary project), read the first time the walk meets an
 experiment. A walk through one project sees each object once anyway and asks nothing more.

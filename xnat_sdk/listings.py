@@ -35,6 +35,7 @@ from xnat_sdk._objects.core import XNATObject, child_items, own_path, set_fields
 from xnat_sdk._objects.registry import class_for, model_class
 from xnat_sdk._objects.transfers import RemoteFileTransfers
 from xnat_sdk._record import FrozenRecord
+from xnat_sdk._sharedrows import with_share_values
 from xnat_sdk._urls import quote_segment
 from xnat_sdk.errors import (
     XNATIndexError,
@@ -561,6 +562,8 @@ class Listing(Generic[T]):
             query["allDataOverride"] = "true"  # a site admin's projects: all of them
         answer = fetch(self._session, self._uri, query=query or None)
         rows = answer.rows(numbers=("Size",) if self._spec.name == "files" else ())
+        if self._spec.name == "experiments":
+            with_share_values(self._session, self._uri, rows)
         if asked:
             as_asked(rows, asked, self._spec.name)
         if self._keep is not None:

@@ -620,3 +620,47 @@ def test_a_site_walk_leaves_out_a_protected_project_whose_data_the_user_may_not_
         found = session.map(lambda s: s.label, level="subject", stop_on_error=True)
     assert "OWN" in found.values() and "HIDDEN" not in found.values()
     assert not any(isinstance(v, MappedFunctionFailed) for v in found.values())
+
+
+def test_a_shared_session_keeps_its_share_label_with_image_session_columns(
+    server: LocalXNAT, xnat_project: str
+) -> None:
+    """A project's experiments listing whose root is ``xnat:imageSessionData`` (a column or
+    filter of that type: ``modality``, ``scanner``; XNAT then names the root's key
+    ``session_ID`` and leaves the share's values out, ``ProjSubExptList.represent``) shows a
+    shared session under its primary label and project: the SDK still gives it its share's
+    label and the sharing project there, in ``load_tree``, a filtered listing and a table."""
+    primary, other = xnat_project, f"{xnat_project}_M"
+    server.seed_project(other)
+    server.seed_subject(primary, "SUBJ")
+    server.seed_session(primary, "SUBJ", "SESS", fields={"modality": "MR", "scanner": "S1"})
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as session:
+        subject = session.projects[primary].subjects["SUBJ"]
+        subject.share(other, label="SUBJ_M")
+        subject.experiments["SESS"].share(other, label="SESS_M")
+        session.clearcache()
+        project = session.projects[other]
+        recorder = RequestLog()
+        session.interface.hooks["response"].append(recorder)
+        tree = project.load_tree(experiment_columns=["modality", "scanner"])
+        (loaded,) = [e for s in tree.values() for e in s.experiments.values()]
+        assert (loaded.label, loaded.project, loaded.modality) == ("SESS_M", other, "MR")
+        # subjects, experiments (+ the image-session columns apart), scans: none more
+        assert len([p for p in recorder.paths() if "/experiments" in p]) == 3
+        session.clearcache()
+        recorder.clear()
+        found = project.experiments.filter(modality="MR")
+        assert [(e.label, e.project) for e in found] == [("SESS_M", other)]
+        # the filtered listing, and the project's listing once more for the share's values
+        assert [p.split("?")[0] for p in recorder.paths()] == [
+            f"GET /data/projects/{other}/experiments"
+        ] * 2
+        assert found["SESS_M"].uri.endswith(loaded.uri.rsplit("/", 1)[1])
+        typed = project.experiments.filter(xsiType="xnat:imageSessionData")
+        assert [(e.label, e.project) for e in typed] == [("SESS_M", other)]
+        mine = project.subjects["SUBJ_M"].experiments.filter(modality="MR")
+        assert [(e.label, e.project) for e in mine.values()] == [("SESS_M", other)]
+        table = project.experiments.tabulate(["ID", "label", "project", "modality"])
+        assert [(r["label"], r["project"], r["modality"]) for r in table] == [
+            ("SESS_M", other, "MR")
+        ]

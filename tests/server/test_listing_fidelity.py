@@ -117,7 +117,7 @@ def test_project_experiments_with_an_unsecured_root_carry_xsitype_and_project(
     assert set(table[0]) == {
         "ID",
         "xnat:imagescandata/id",
-        "xnat:imagesessiondata/id",
+        "session_ID",  # the root's key, named by the shortcut of its path (formatHeaders)
         "xsiType",
         "project",
         "URI",

@@ -225,3 +225,46 @@ def test_the_filtered_project_listing_keeps_protected_projects_out_of_readable(
     assert {r["id"]: r["project_access"] for r in seen}[guarded] == "protected"
     assert bad.status_code == 500
     assert {guarded, mine} <= {r["id"] for r in everything}
+
+
+def test_share_labels_in_a_project_listing_follow_its_root(
+    xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session
+) -> None:
+    """``ProjSubExptList`` puts a shared experiment's share label, the sharing project and
+    its subject's share label in the rows only when it finds the root's ID column after
+    ``formatHeaders`` (``{root}/ID``): for the root ``xnat:imageSessionData`` (its
+    ``xsiType=``, or a column or filter of that type such as ``modality``) that column is
+    renamed ``session_ID`` (its shortcut), so the rows keep the primary label and project."""
+    other = f"{xnat_project}_R"
+    xnat_server.seed_project(other)
+    xnat_server.seed_subject(xnat_project, "SUBJ")
+    eid = xnat_server.seed_session(xnat_project, "SUBJ", "SESS", fields={"modality": "MR"})
+    base = f"{xnat_server.url}/data/projects/{xnat_project}/subjects/SUBJ"
+    assert admin.put(f"{base}/projects/{other}", params={"label": "SUBJ_R"}).status_code == 200
+    share = f"{base}/experiments/SESS/projects/{other}"
+    assert admin.put(share, params={"label": "SESS_R"}).status_code == 200
+    listing = f"{xnat_server.url}/data/projects/{other}/experiments"
+    shared = {"label": "SESS_R", "project": other, "subject_label": "SUBJ_R"}
+    primary = {"label": "SESS", "project": xnat_project, "subject_label": "SUBJ"}
+    with_subject = "ID,label,project,subject_label,"
+    cases = [
+        ({}, shared, "xnat:subjectassessordata/id"),
+        ({"xsiType": "xnat:mrSessionData"}, shared, "xnat:mrsessiondata/id"),
+        (
+            {"columns": with_subject + "xnat:mrSessionData/fieldStrength"},
+            shared,
+            "xnat:mrsessiondata/id",
+        ),
+        ({"xsiType": "xnat:imageSessionData"}, primary, "session_ID"),
+        ({"modality": "MR"}, primary, "session_ID"),
+        ({"columns": with_subject + "scanner"}, primary, "session_ID"),
+    ]
+    for params, expected, key in cases:
+        (row,) = rows(admin.get(listing, params={"format": "json", **params}))
+        assert {k: row[k] for k in expected if k in row} == {
+            k: v for k, v in expected.items() if k in row
+        }, params
+        assert "label" in row and "project" in row
+        assert row[key] == eid, (params, sorted(row))
+        csv = admin.get(listing, params={"format": "csv", **params}).text
+        assert key in csv.splitlines()[0].split(","), params

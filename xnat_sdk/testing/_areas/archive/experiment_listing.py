@@ -33,33 +33,42 @@ def _experiment_rows(
     subject_id: str | None,
     session_id: str | None,
     assessors: bool,
+    substitute: bool = True,
+    own_session: bool = False,
 ) -> Iterator[tuple[dict[str, Any], dict[str, str]]]:
+    """The rows of an experiments listing; in a project's, a shared experiment's ``label``
+    (when its share has one), ``project`` and ``subject_label`` (when its subject is shared
+    into the project with a label) are the share's unless ``substitute`` is false.
+    ``own_session``: the root is an image session type, so the ``session_*`` columns
+    (``xnat:imagesessiondata/...``) are the row's own ID, primary label and project."""
     store = ctx.store
     base = (
         "SELECT e.*, e.rowid AS row_order, {share} AS share_label, {sproj} AS share_project, "
-        "s.label AS subject_label, s.project AS subject_project, "
+        "{ssub} AS share_subject_label, s.label AS subject_label, s.project AS subject_project, "
         "ss.label AS session_label, ss.project AS session_project "
         "FROM experiments e LEFT JOIN subjects s ON s.id = e.subject_id "
         "LEFT JOIN experiments ss ON ss.id = e.session_id "
     )
     params: list[Any] = []
     if session_id is not None:
-        sql = base.format(share="NULL", sproj="NULL") + "WHERE e.session_id=?"
+        sql = base.format(share="NULL", sproj="NULL", ssub="NULL") + "WHERE e.session_id=?"
         params = [session_id]
     elif project is not None:
         cond = "e.session_id IS NULL" if not assessors else "1=1"
         sub = " AND e.subject_id=?" if subject_id else ""
         sql = (
-            base.format(share="NULL", sproj="NULL")
+            base.format(share="NULL", sproj="NULL", ssub="NULL")
             + f"WHERE e.project=? AND {cond}{sub} UNION ALL "
-            + base.format(share="sh.label", sproj="sh.project")
+            + base.format(share="sh.label", sproj="sh.project", ssub="ssh.label")
             + "JOIN shares sh ON sh.object_id = e.id AND sh.kind='experiment' "
+            + "LEFT JOIN shares ssh ON ssh.object_id = e.subject_id AND ssh.kind='subject' "
+            + "AND ssh.project = sh.project "
             + f"WHERE sh.project=? AND {cond}{sub}"
         )
         params = [project] + ([subject_id] if subject_id else [])
         params += [project] + ([subject_id] if subject_id else [])
     else:
-        sql = base.format(share="NULL", sproj="NULL") + "WHERE 1=1"
+        sql = base.format(share="NULL", sproj="NULL", ssub="NULL") + "WHERE 1=1"
     allowed = readable_projects(store, ctx.user) if project is None and session_id is None else None
     shared = (
         readable_through_shares(store, ctx.user, "experiment") if allowed is not None else set()
@@ -68,21 +77,25 @@ def _experiment_rows(
         if allowed is not None and r["project"] not in allowed and r["id"] not in shared:
             continue
         data = loads_data(r["data"])
+        shared_here = substitute and r["share_project"] is not None
         row = {
             "ID": r["id"],
-            "project": r["share_project"] or r["project"],
-            "label": r["share_label"] or r["label"],
+            "project": r["share_project"] if shared_here else r["project"],
+            "label": (r["share_label"] if shared_here else None) or r["label"],
             "date": r["date"] or "",
             "xsiType": r["xsi_type"],
             "insert_date": r["insert_date"],
             "insert_user": r["insert_user"],
             "last_modified": r["last_modified"] or r["insert_date"],
             "subject_ID": r["subject_id"] or "",
-            "subject_label": r["subject_label"] or "",
+            "subject_label": (r["share_subject_label"] if shared_here else None)
+            or r["subject_label"]
+            or "",
             "subject_project": r["subject_project"] or "",
             "session_ID": r["session_id"] or "",
             "session_label": r["session_label"] or "",
             "session_project": r["session_project"] or "",
+            **(_own_session(r) if own_session else {}),
             "URI": f"/data/experiments/{r['id']}",
             "xnat:subjectassessordata/id": r["id"],
             "xnat:imageassessordata/id": r["id"],
@@ -90,6 +103,10 @@ def _experiment_rows(
             "xnat:imageassessordata/imagesession_id": r["session_id"] or "",
         }
         yield row, data
+
+
+def _own_session(r: Any) -> dict[str, str]:
+    return {"session_ID": r["id"], "session_label": r["label"], "session_project": r["project"]}
 
 
 def _filter_xsi(
@@ -203,6 +220,11 @@ def _default_key(top: bool, unnarrowed: bool) -> str | None:
     return "ID" if top else "xnat:subjectassessordata/id"
 
 
+#: the one experiment root whose primary key XNAT names by a shortcut (``session_ID`` is
+#: ``xnat:imagesessiondata/id``, ``XMLPathShortcuts``)
+_SESSION_ROOT = "xnat:imageSessionData"
+
+
 def experiment_list(ctx: RequestContext) -> Response:
     """``/data/experiments`` (``ExperimentListResource``) and a project's or a subject's
     experiments (``ProjSubExptList``). Both add the element name (``xsiType``) and ``project``
@@ -210,10 +232,15 @@ def experiment_list(ctx: RequestContext) -> Response:
     roots, ``xnat:imageSessionData``), to check access row by row, so those columns come
     whatever ``columns=`` says; a root narrowed by a column or a filter
     (``xnat:mrSessionData/...``) is secured, adds neither, and is keyed by its own ID column
-    (``xnat:mrsessiondata/id``)."""
+    (``xnat:mrsessiondata/id``). The root ``xnat:imageSessionData`` is keyed by
+    ``session_ID`` (the shortcut of its ID's path), so a project's listing does not find
+    ``{root}/ID`` and leaves out the share's label, project and subject label."""
     chain = resolve(ctx)
     top = chain.project is None
     default = "xnat:experimentData" if top else "xnat:subjectAssessorData"
+    schema = schema_of(ctx)
+    root = _query_root(ctx, default)
+    renamed = (schema.canonical(root) or root) == _SESSION_ROOT
     rows, pk = _filter_xsi(
         ctx,
         _experiment_rows(
@@ -222,13 +249,15 @@ def experiment_list(ctx: RequestContext) -> Response:
             subject_id=chain.subject["id"] if chain.subject is not None else None,
             session_id=None,
             assessors=chain.subject is None and _assessor_root(ctx),
+            substitute=not renamed,
+            own_session=schema.is_a(root, _SESSION_ROOT),
         ),
     )
+    if renamed:
+        pk = "session_ID"
     cols = ["ID", "project", "date", "xsiType", "label", "insert_date"]
     rows = _join_scans(ctx, rows)
-    root = _query_root(ctx, default)
     if top:
-        schema = schema_of(ctx)
         if schema.is_a(root, "xnat:subjectAssessorData"):
             cols += ["subject_ID", "subject_label"]
         elif schema.is_a(root, "xnat:imageAssessorData"):
