@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from xnat_sdk import errors as exceptions
     from xnat_sdk import inspection as inspect
     from xnat_sdk import mapping as map
-    from xnat_sdk import prearchive, search, services, session, users
+    from xnat_sdk import plugins, prearchive, search, services, session, users
     from xnat_sdk.auth import Credentials
     from xnat_sdk.bases import CustomVariables, XNATObject
     from xnat_sdk.connection import connect
@@ -99,6 +99,7 @@ _MODULES: dict[str, str] = {
     "search": "xnat_sdk.search",  # xnat.search.and_ / or_
     "map": "xnat_sdk.mapping",  # xnat.map.MappingLevel
     "inspect": "xnat_sdk.inspection",
+    "plugins": "xnat_sdk.plugins",
     "prearchive": "xnat_sdk.prearchive",
     "services": "xnat_sdk.services",
     "session": "xnat_sdk.session",
@@ -258,6 +259,7 @@ __all__ = [
     "exceptions",
     "inspect",
     "map",
+    "plugins",
     "prearchive",
     "register_models",
     "search",

@@ -83,6 +83,7 @@ if TYPE_CHECKING:
         SubjectData,
     )
     from xnat_sdk.models._classes import ModelClasses
+    from xnat_sdk.plugins import Plugins
     from xnat_sdk.prearchive import Prearchive
     from xnat_sdk.search import Query as SearchQuery
     from xnat_sdk.services import Services, TokenResult
@@ -976,6 +977,14 @@ class XNATSession(Walks):
                 self.__dict__[name] = found
             value: T = found
             return value
+
+    @property
+    def plugins(self) -> Plugins:
+        """The plugins installed on the server by ID (xnatpy's ``session.plugins``;
+        :class:`~xnat_sdk.plugins.Plugins`, one request to ``/xapi/plugins``, cached)."""
+        from xnat_sdk.plugins import load_plugins
+
+        return self._cached("plugins", lambda: load_plugins(self))
 
     @property
     def prearchive(self) -> Prearchive:

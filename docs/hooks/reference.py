@@ -50,6 +50,7 @@ RUNTIME_MODULES: dict[str, str] = {
     "xnat_sdk.services": "Services",
     "xnat_sdk.dicom": "DICOM",
     "xnat_sdk.users": "Users",
+    "xnat_sdk.plugins": "Plugins",
     "xnat_sdk.inspection": "Inspect",
     "xnat_sdk.generic": "Generic objects and site models",
     "xnat_sdk.auth": "Credentials",

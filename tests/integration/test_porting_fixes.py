@@ -15,7 +15,7 @@ import pytest
 import requests
 
 import xnat_sdk
-from tests.integration.conftest import Seeded
+from tests.integration.conftest import RequestLog, Seeded
 from xnat_sdk import errors
 from xnat_sdk.session import XNATSession
 from xnat_sdk.testing.dicomgen import make_dicom_zip
@@ -476,3 +476,38 @@ def test_connect_takes_xnatpys_positional_arguments_in_xnatpys_order(server: Loc
     with requests.Session() as again:  # cli=True: the server session outlives disconnect
         again.cookies.set("JSESSIONID", str(jsession))
         assert again.get(f"{server.url}/data/projects", params={"format": "json"}).ok
+
+
+def test_session_plugins_lists_the_servers_plugins_in_one_request(server: LocalXNAT) -> None:
+    """xnatpy's ``session.plugins``: the installed plugins by ID with their bean's fields
+    under xnatpy's names, from one ``/xapi/plugins`` request (xnatpy reads each again); an
+    ID not installed is an ``XNATKeyError`` naming those that are."""
+    server.add_plugin(
+        "ohifViewerPlugin",
+        "OHIF Viewer",
+        "3.6.0",
+        plugin_class="org.nrg.xnatx.ohifviewer.OhifViewerPlugin",
+        log_configuration_file="ohif-logback.xml",
+    )
+    with requests.Session() as raw:
+        raw.auth = ("admin", "admin")
+        one = raw.get(f"{server.url}/xapi/plugins/ohifViewerPlugin")
+        missing = raw.get(f"{server.url}/xapi/plugins/nothere")
+    assert one.json()["beanName"] == "ohifViewerPlugin" and missing.status_code == 404
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as session:
+        log = RequestLog()
+        session.interface.hooks["response"].append(log)
+        plugins = session.plugins
+        info = plugins["ohifViewerPlugin"]
+        assert "ohifViewerPlugin" in list(session.plugins)
+        with pytest.raises(errors.XNATKeyError, match=r"installed: .*ohifViewerPlugin"):
+            session.plugins["batchLaunchPlugin"]
+        assert len(log) == 1
+    assert (info.id, info.name, info.label, info.version) == (
+        "ohifViewerPlugin",
+        "OHIF Viewer",
+        "OHIF Viewer",
+        "3.6.0",
+    )
+    assert info.plugin_class == "org.nrg.xnatx.ohifviewer.OhifViewerPlugin"
+    assert (info.bean_name, info.log_file) == ("ohifViewerPlugin", "ohif-logback.xml")

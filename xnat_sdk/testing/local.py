@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import xnat_sdk.testing.seed as seed
 from xnat_sdk.errors import XNATValueError
@@ -231,6 +231,43 @@ class LocalXNAT:
     def add_user(self, login: str, password: str, *, admin: bool = False) -> None:
         """Create a user."""
         self.store.add_user(login, password, admin=admin)
+
+    def add_plugin(
+        self,
+        plugin_id: str,
+        name: str | None = None,
+        version: str = "1.0.0",
+        *,
+        plugin_class: str | None = None,
+        description: str | None = None,
+        log_configuration_file: str | None = None,
+        entity_packages: Sequence[str] = (),
+        data_models: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
+        """Install a plugin as ``/xapi/plugins`` lists it (XNAT's ``XnatPluginBean`` fields;
+        the bean name is the plugin class's simple name, uncapitalised, as XNAT makes it).
+        Nothing else of the plugin exists: its data types come from site schemas
+        (``schemas=``)."""
+        from xnat_sdk.testing._areas.info.routes import add_plugin
+
+        cls = plugin_class or f"org.example.{plugin_id.title().replace('_', '')}Plugin"
+        simple = cls.rsplit(".", 1)[-1]
+        add_plugin(
+            self.store,
+            {
+                "id": plugin_id,
+                "name": name or plugin_id,
+                "version": version,
+                "pluginClass": cls,
+                "namespace": None,
+                "description": description,
+                "beanName": simple[:1].lower() + simple[1:],
+                "logConfigurationFile": log_configuration_file,
+                "entityPackages": list(entity_packages),
+                "dataModelBeans": [dict(m) for m in data_models],
+                "extendedAttributes": {},
+            },
+        )
 
     def add_member(self, project: str, login: str, level: str = "member") -> None:
         """Make ``login`` an ``owner``/``member``/``collaborator`` of ``project``."""

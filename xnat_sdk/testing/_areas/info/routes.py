@@ -5,20 +5,26 @@
 (``{"days": .., "hours": .., "minutes": .., "seconds": ..}``, zero units omitted),
 ``GET /xapi/siteConfig/uptime/display``, ``GET /xapi/schemas`` (names of the ``*.xsd`` found in
 the schemas folder as ``{folder}`` or ``{folder}/{file}``), ``GET /xapi/schemas/{name}`` and
-``/xapi/schemas/{ns}/{name}``, ``GET /schemas/{ns}/{file}.xsd``.
+``/xapi/schemas/{ns}/{name}``, ``GET /schemas/{ns}/{file}.xsd``, ``GET /xapi/plugins`` and
+``/xapi/plugins/{id}`` (``XnatPluginApi``: the plugins added with
+:meth:`~xnat_sdk.testing.LocalXNAT.add_plugin`, as ``XnatPluginBean`` JSON).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
+from typing import Any
 
 from werkzeug.wrappers import Response
 
 from xnat_sdk.testing._server.context import RequestContext
 from xnat_sdk.testing._server.routing import HttpError, Router
 
-__all__ = ["register", "schema_names"]
+__all__ = ["SCHEMA_SQL", "add_plugin", "register", "schema_names"]
+
+SCHEMA_SQL = "CREATE TABLE IF NOT EXISTS info_plugins(id TEXT PRIMARY KEY, bean TEXT NOT NULL);"
 
 
 def _root(ctx: RequestContext) -> Response:
@@ -151,12 +157,28 @@ def _schema_static(ctx: RequestContext) -> Response:
     return Response(path.read_bytes(), mimetype="text/xml")
 
 
+def add_plugin(store: Any, bean: dict[str, Any]) -> None:
+    """Store a plugin's ``XnatPluginBean`` (its JSON fields) under its ``id``."""
+    with store.tx() as db:
+        db.execute(SCHEMA_SQL)
+        db.execute(
+            "INSERT INTO info_plugins(id, bean) VALUES(?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET bean=excluded.bean",
+            (bean["id"], json.dumps(bean)),
+        )
+
+
 def _plugins(ctx: RequestContext) -> Response:
-    """``/xapi/plugins[/{id}]``: the installed plugins by ID (none on this server)."""
+    """``/xapi/plugins[/{id}]`` (``XnatPluginApi``): every installed plugin by ID, or one
+    (404 ``NotFoundException`` for an ID not installed)."""
+    rows = ctx.store.query("SELECT id, bean FROM info_plugins ORDER BY id")
+    beans = {str(r["id"]): json.loads(r["bean"]) for r in rows}
     name = ctx.tail.strip("/")
     if name:
-        raise HttpError(404, f"No plugin with ID {name}")
-    return ctx.json({})
+        if name not in beans:
+            raise HttpError(404, f"No plugin with ID {name} could be found on this system")
+        return ctx.json(beans[name])
+    return ctx.json(beans)
 
 
 def _version(ctx: RequestContext) -> Response:
