@@ -250,7 +250,7 @@ class LocalXNAT:
         (``schemas=``)."""
         from xnat_sdk.testing._areas.info.routes import add_plugin
 
-        cls = plugin_class or f"org.example.{plugin_id.title().replace('_', '')}Plugin"
+        cls = plugin_class or f"org.example.{plugin_id[:1].upper()}{plugin_id[1:]}"
         simple = cls.rsplit(".", 1)[-1]
         add_plugin(
             self.store,
