@@ -172,16 +172,29 @@ def _peak_rss_mb() -> float:
     return 0.0
 
 
-def _reset_peak_rss() -> str:
-    """Start this process's peak RSS afresh (Linux: ``clear_refs`` 5 resets ``VmHWM``), so a
-    run's peak is not an earlier benchmark's of the same pytest process; what the peak
-    covers, for the report."""
+def _status_mb(key: str) -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _reset_peak_rss() -> float:
+    """Start this process's peak RSS afresh (Linux: ``clear_refs`` 5 resets ``VmHWM`` to the
+    memory held now), so a run's peak is not an earlier benchmark's; the RSS held at the
+    start (what earlier benchmarks and the server left), for the report."""
     try:
         with open("/proc/self/clear_refs", "w") as refs:
             refs.write("5")
     except OSError:
-        return "this process since it started, with server"
-    return "this process, with server"
+        pass
+    return _status_mb("VmRSS")
+
+
+def _thread_rss(start: float) -> str:
+    peak = _peak_rss_mb()
+    return f"{peak:.0f} MB, +{peak - start:.0f} MB over the start (this process, with server)"
 
 
 def _map(server: LocalXNAT, executor: Any) -> tuple[float, dict[str, Any]]:
@@ -203,14 +216,14 @@ def _map(server: LocalXNAT, executor: Any) -> tuple[float, dict[str, Any]]:
 def test_map_download_md5(server: LocalXNAT) -> None:
     distributed = pytest.importorskip("distributed")
     rows: list[tuple[str, float, str]] = []
-    covers = _reset_peak_rss()
+    start = _reset_peak_rss()
     with ThreadPoolExecutor(1) as one:
         elapsed, single = _map(server, one)
-    rows.append(("one thread", elapsed, f"{_peak_rss_mb():.0f} MB ({covers})"))
-    covers = _reset_peak_rss()
+    rows.append(("one thread", elapsed, _thread_rss(start)))
+    start = _reset_peak_rss()
     with ThreadPoolExecutor(8) as eight:
         elapsed, threads = _map(server, eight)
-    rows.append(("8 threads", elapsed, f"{_peak_rss_mb():.0f} MB ({covers})"))
+    rows.append(("8 threads", elapsed, _thread_rss(start)))
     with (
         distributed.LocalCluster(
             n_workers=2, threads_per_worker=4, processes=True, dashboard_address="127.0.0.1:0"
