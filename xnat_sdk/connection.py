@@ -29,6 +29,7 @@ from xnat_sdk.auth import Credentials, is_alias_token, resolve_credentials, serv
 from xnat_sdk.errors import (
     XNATAuthError,
     XNATConnectionError,
+    XNATFileNotFoundError,
     XNATInsecureWarning,
     XNATPlainHTTPWarning,
     XNATValueError,
@@ -249,6 +250,11 @@ def connect(
     base, user, password = _server_and_user(server, user, password)
     if verify is False:
         _warn_insecure()
+    elif isinstance(verify, (str, os.PathLike)) and not os.path.exists(verify):
+        # requests reads a CA bundle path only for https: over http a typo went unseen
+        raise XNATFileNotFoundError(
+            "verify", os.fspath(verify), "no such CA bundle (file or folder of certificates)", 2
+        )
     if retries < 0:
         raise XNATValueError(f"retries must be >= 0, got {retries}")
     transport = Transport(base, verify=verify, retries=retries, logger=log)

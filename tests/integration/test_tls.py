@@ -20,6 +20,7 @@ import xnat_sdk
 from xnat_sdk import connection
 from xnat_sdk.errors import (
     XNATConnectionError,
+    XNATFileNotFoundError,
     XNATInsecureWarning,
     XNATRedirectError,
     XNATSSLError,
@@ -136,6 +137,25 @@ def test_ca_bundle_path_as_verify(https_front: str, certificate: tuple[Path, Pat
     ) as session:
         assert session.server == https_front
         assert "ResultSet" in session.get_json("/data/projects")
+
+
+def test_a_ca_bundle_path_that_does_not_exist_is_refused_before_any_request(
+    server: LocalXNAT, tmp_path: Path
+) -> None:
+    """requests reads a CA bundle only for https, so over http a mistyped ``verify`` path
+    went unseen until the site moved to https; it is refused before anything is sent."""
+    missing = tmp_path / "ca-bundle.pme"
+    server.faults.start_recording()
+    try:
+        with pytest.raises(XNATFileNotFoundError, match=r"ca-bundle\.pme") as caught:
+            xnat_sdk.connect(server.url, user="admin", password="admin", verify=str(missing))
+        assert server.faults.recorded() == []
+    finally:
+        server.faults.clear()
+    assert isinstance(caught.value, FileNotFoundError) and caught.value.field == "verify"
+    missing.write_text("not read over http")
+    with xnat_sdk.connect(server.url, user="admin", password="admin", verify=str(missing)) as s:
+        assert "ResultSet" in s.get_json("/data/projects")
 
 
 def test_an_upgrade_to_https_on_another_port_is_refused_naming_it(
