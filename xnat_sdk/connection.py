@@ -229,7 +229,8 @@ def connect(
     them by position runs unchanged). ``default_timeout`` bounds every request that names
     none (300 s; :attr:`XNATSession.request_timeout`); ``timeout`` (keyword only) replaces
     it when given, the login's included; ``verify=False`` skips TLS certificate checks
-    (warned once). A password, token secret or ``jsession`` about to go over plain
+    (warned once), a path names a CA bundle (a missing one is refused at once, over http
+    too). A password, token secret or ``jsession`` about to go over plain
     ``http://`` to a host that is not this machine warns
     (:class:`~xnat_sdk.errors.XNATPlainHTTPWarning`).
     ``no_parse_model=True`` gives a session whose raw verbs work against any server while
