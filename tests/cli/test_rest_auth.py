@@ -15,6 +15,7 @@ import requests
 from cli_helpers import Cli, one_line_error, own_address, this_machine_only
 
 from xnat_sdk.testing._server.server import BackgroundServer
+from xnat_sdk.testing.local import LocalXNAT
 
 
 def test_rest_verbs(cli: Cli, rest: requests.Session, tmp_path: Path) -> None:
@@ -191,3 +192,19 @@ def test_a_password_over_plain_http_to_another_address_is_warned_of(cli: Cli) ->
     assert quiet.returncode == 0 and quiet.stderr == ""
     local = cli.run("whoami")  # the loopback server: no warning
     assert local.returncode == 0 and local.stderr == ""
+
+
+def test_whoami_without_credentials_says_whether_the_server_lets_the_guest_in(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """Anonymous, ``whoami`` said ``guest`` and exit 0 on a server requiring a login, as if
+    the guest could work there: it now says whether the server lets the guest read
+    (``anonymous_access``), and how to log in where it does not."""
+    refused = cli.run("--format", "json", "whoami", login=False)
+    assert refused.returncode == 0, refused.stderr
+    assert json.loads(refused.stdout)["anonymous_access"] is False
+    assert "requires a login" in refused.stderr and "--user" in refused.stderr
+    with LocalXNAT(require_login=False) as open_site:
+        welcomed = Cli(open_site, tmp_path).run("--format", "json", "whoami", login=False)
+    assert json.loads(welcomed.stdout)["anonymous_access"] is True
+    assert welcomed.stderr == ""

@@ -137,12 +137,35 @@ def logout(runtime: Runtime) -> None:
 @command(root, "whoami")
 @pass_runtime
 def whoami(runtime: Runtime) -> None:
-    """Print who the server says you are."""
+    """Print who the server says you are. Anonymous (no credentials found), the server's
+    guest: whether it lets the guest read anything is said too (XNAT's ``requireLogin``:
+    one request to the projects listing, refused with 401 when it is on)."""
     session = runtime.session()
     user = session.logged_in_user
+    record: dict[str, object] = {
+        "user": user,
+        "server": session.server,
+        "credentials": session.credentials_source,
+    }
+    if session.credentials_source == "anonymous":
+        open_to_guest = _guest_may_read(session)
+        record["anonymous_access"] = open_to_guest
+        if not open_to_guest:
+            runtime.output.message(
+                "xnat-sdk: this server refuses anonymous requests (it requires a login): "
+                "give --user (or $XNAT_USER), a netrc entry, or run `xnat-sdk login`"
+            )
     if runtime.output.format == "table":
         click.echo(user)
         return
-    runtime.output.record(
-        {"user": user, "server": session.server, "credentials": session.credentials_source}
-    )
+    runtime.output.record(record)
+
+
+def _guest_may_read(session: XNATSession) -> bool:
+    from xnat_sdk.errors import XNATAuthError
+
+    try:
+        session.get("/data/projects", format="json")
+    except XNATAuthError:
+        return False
+    return True
