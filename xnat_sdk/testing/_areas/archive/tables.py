@@ -537,8 +537,14 @@ def answer(
     filters: bool = True,
     uri_key: str | None = None,
     raw_when_empty: bool = False,
+    overlay: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Response:
     """Filter, select columns, page and render the listing.
+
+    ``overlay``: values the resource puts into rows after its query, by row ``ID`` (a
+    shared object's share label, project, subject label: ``ProjSubExptList`` and
+    ``ProjectSubjectList`` swap them in in Java, after the SQL that filtered on the primary
+    values), and only when the answer has a ``label`` column (both look for it first).
 
     ``filters``: whether the listing applies the shortcut and XML-path filters. The scans,
     reconstructions and assessors of an experiment do not: ``ScanList``, ``ReconList`` and
@@ -604,6 +610,8 @@ def answer(
         raise HttpError(500, None) from None
     selected = _with_custom_fields(ctx, kind, selected, columns_param or "")
     cols = _columns(kind, selected, columns_param, default_columns, pk_column, extra_columns)
+    if overlay and "label" in cols:
+        selected = [({**r, **overlay.get(str(r["ID"]), {})}, data) for r, data in selected]
     out = [_rendered(schema, kind, row, data, cols) for row, data in selected]
     meta: dict[str, Any] = {}
     if title:
