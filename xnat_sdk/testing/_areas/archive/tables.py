@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 
 from xnat_sdk.testing._areas.archive.documents import java_double
 from xnat_sdk.testing._areas.archive.filters import QueryFailed, matches_typed
+from xnat_sdk.testing._areas.archive.shortcut_paths import xnat_paths
 from xnat_sdk.testing._areas.archive.xsd import (
     NUMERIC_FLOAT,
     NUMERIC_INT,
@@ -241,6 +242,9 @@ def _shortcut_xpaths(kind: str) -> dict[str, str]:
     names by a shortcut (``formatHeaders``: ``getLabelForFieldMapping`` compares the path as
     text, case aside; a path through a derived type, ``xnat:mrSessionData/date``, is not the
     shortcut's ``xnat:experimentData/date`` and keeps its own name)."""
+    xnat = xnat_paths(kind)
+    if xnat is not None:  # the paths XNAT registers (those of shortcuts served here)
+        return {path: key for path, key in xnat.items() if key in SHORTCUTS[kind]}
     root = _ROOTS[kind]
     out: dict[str, str] = {}
     for key, path in SHORTCUTS[kind].items():
@@ -628,7 +632,26 @@ def answer(
         meta["totalRecords"] = len(out)
     if raw_when_empty and not out:
         cols = raw_headers(kind, cols)
+    else:
+        cols, out = _shortcut_headers(kind, cols, out)
     return ctx.table(cols, out, meta=meta)
+
+
+def _shortcut_headers(
+    kind: str, cols: list[str], out: list[dict[str, Any]]
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """``formatHeaders``' names for the columns still named by an XML path one of the
+    listing's shortcuts has (:mod:`.shortcut_paths`): a path the rows carry themselves (the
+    root's key ``xnat:imagesessiondata/id``), or the path of a shortcut this server does not
+    serve (``xnat:petSessionData/studyType``). A column renamed to one already present is the
+    same field of the query (one column there): it is kept once."""
+    xnat = xnat_paths(kind) or {}
+    renames = {c: xnat[c.lower()] for c in cols if "/" in c and c.lower() in xnat}
+    if not renames:
+        return cols, out
+    named = list(dict.fromkeys(renames.get(c, c) for c in cols))
+    rows = [{renames.get(k, k): v for k, v in reversed(row.items())} for row in out]
+    return named, [{c: row[c] for c in named} for row in rows]
 
 
 def _filtered(
