@@ -14,7 +14,6 @@ from werkzeug.wrappers import Response
 
 from xnat_sdk.testing._areas.archive.lookup import resolve
 from xnat_sdk.testing._areas.archive.tables import answer, narrowed_root
-from xnat_sdk.testing._areas.archive.views import label_in
 from xnat_sdk.testing._areas.archive.xsd import schema_of
 from xnat_sdk.testing._areas.permissions.access import (
     readable_projects,
@@ -313,10 +312,6 @@ def assessor_list(ctx: RequestContext) -> Response:
             ctx, project=None, subject_id=None, session_id=chain.experiment["id"], assessors=True
         ),
     )
-    ctxp = chain.context_project
-    if ctxp is not None:
-        for r, _ in rows:
-            r["label"] = label_in(ctx.store, "experiment", r["ID"], ctxp, r["label"])
     return answer(
         ctx,
         "experiment",
@@ -336,4 +331,16 @@ def assessor_list(ctx: RequestContext) -> Response:
         root="xnat:imageAssessorData",
         filters=False,
         raw_when_empty=True,
+        overlay=_assessor_share_labels(ctx, chain.context_project or chain.experiment["project"]),
     )
+
+
+def _assessor_share_labels(ctx: RequestContext, project: str) -> dict[str, dict[str, str]]:
+    """What ``ProjSubExptAsstList.represent`` puts into the rows after its query: the label
+    of each assessor's share in the URL's project, or without one in the session's primary
+    project (``assessed.getProject()``), where that share has a label; only the label (the
+    project and the rest stay the assessor's own), and only with a ``label`` column."""
+    found = ctx.store.query(
+        "SELECT object_id, label FROM shares WHERE kind='experiment' AND project=?", (project,)
+    )
+    return {str(r["object_id"]): {"label": str(r["label"])} for r in found if r["label"]}
