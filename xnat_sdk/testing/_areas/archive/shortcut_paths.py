@@ -114,8 +114,10 @@ def _experiment() -> dict[str, str]:
 
 def _scan() -> dict[str, str]:
     scan = "xnat:imageScanData"
-    plain = ("ID", "type", "UID", "note", "quality", "condition", "series_description")
-    plain += ("documentation", "scanner", "modality", "frames")
+    plain = (
+        *("ID", "type", "UID", "note", "quality", "condition", "series_description"),
+        *("documentation", "scanner", "modality", "frames"),
+    )
     return {
         **{k: f"{scan}/{k}" for k in plain},
         **{f"validation_{v}": f"{scan}/validation/{v}" for v in _VALIDATION},
