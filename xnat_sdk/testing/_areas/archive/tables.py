@@ -545,10 +545,7 @@ def answer(
 ) -> Response:
     """Filter, select columns, page and render the listing.
 
-    ``overlay``: values the resource puts into rows after its query, by row ``ID`` (a
-    shared object's share label, project, subject label: ``ProjSubExptList`` and
-    ``ProjectSubjectList`` swap them in in Java, after the SQL that filtered on the primary
-    values), and only when the answer has a ``label`` column (both look for it first).
+    ``overlay``: what the resource puts into rows after its query, by ``ID``: :func:`_overlaid`.
 
     ``filters``: whether the listing applies the shortcut and XML-path filters. The scans,
     reconstructions and assessors of an experiment do not: ``ScanList``, ``ReconList`` and
@@ -614,27 +611,36 @@ def answer(
         raise HttpError(500, None) from None
     selected = _with_custom_fields(ctx, kind, selected, columns_param or "")
     cols = _columns(kind, selected, columns_param, default_columns, pk_column, extra_columns)
-    if overlay and "label" in cols:
-        selected = [({**r, **overlay.get(str(r["ID"]), {})}, data) for r, data in selected]
+    selected = _overlaid(selected, cols, overlay)
     out = [_rendered(schema, kind, row, data, cols) for row, data in selected]
-    meta: dict[str, Any] = {}
-    if title:
-        meta["title"] = title
+    meta: dict[str, Any] = {"title": title} if title else {}
     page = _page(ctx) if pageable else None
     if page is _BAD_PAGE:
         if unknown_field == "error":
             raise HttpError(500, None)
         return Response(b"", status=200, mimetype=ctx.table([], []).mimetype)
     if isinstance(page, tuple):
-        offset, limit = page
-        out = out[offset : offset + limit]
+        out = out[page[0] : page[0] + page[1]]
     else:
         meta["totalRecords"] = len(out)
     if raw_when_empty and not out:
-        cols = raw_headers(kind, cols)
-    else:
-        cols, out = _shortcut_headers(kind, cols, out)
-    return ctx.table(cols, out, meta=meta)
+        return ctx.table(raw_headers(kind, cols), out, meta=meta)
+    return ctx.table(*_shortcut_headers(kind, cols, out), meta=meta)
+
+
+def _overlaid(
+    rows: list[tuple[dict[str, Any], Mapping[str, str]]],
+    cols: Sequence[str],
+    overlay: Mapping[str, Mapping[str, Any]] | None,
+) -> list[tuple[dict[str, Any], Mapping[str, str]]]:
+    """``rows`` with the ``overlay`` values of their ``ID`` (what the resource puts into them
+    after its query: a shared object's share label, project, subject label, which
+    ``ProjSubExptList``, ``ProjectSubjectList`` and ``ProjSubExptAsstList`` swap in in Java
+    after the SQL that filtered on the primary values), when the answer has a ``label``
+    column (all three look for it first)."""
+    if not overlay or "label" not in cols:
+        return rows
+    return [({**r, **overlay.get(str(r["ID"]), {})}, data) for r, data in rows]
 
 
 def _shortcut_headers(
