@@ -904,7 +904,9 @@ class Listing(Generic[T]):
 
     def filter(self, filters: Mapping[str, str] | None = None, **criteria: str) -> Listing[T]:
         """A new listing restricted by column criteria (``*`` wildcards allowed), e.g.
-        ``project.subjects.filter(label="S0*")``; sent to the server and checked locally."""
+        ``project.subjects.filter(label="S0*")``; sent to the server and checked locally
+        (a project's ``label``, ``project`` and ``subject_label`` are matched here only, on
+        the values the rows show: a shared object's in the project, :func:`_held_back`)."""
         merged = dict(self._filters)
         for key, value in _filter_values(filters, criteria).items():
             if key in merged and merged[key] != value:
