@@ -88,6 +88,24 @@ _META = {
     "last_modified": "meta/last_modified",
 }
 _VALIDATION = {f"validation_{x}": f"validation/{x}" for x in ("method", "status", "date", "notes")}
+_PET_SESSION = {
+    "scan_start_time": "start_time_scan",
+    "injection_start_time": "start_time_injection",
+    "tracer_name": "tracer/name",
+    "tracer_startTime": "tracer/startTime",
+    "tracer_dose": "tracer/dose",
+    "tracer_sa": "tracer/specificActivity",
+    "tracer_totalmass": "tracer/totalMass",
+    "tracer_intermediate": "tracer/intermediate",
+    # registered for tracer/isotope, then again for its half-life: the later one stands
+    "tracer_isotope": "tracer/isotope/half-life",
+    "tracer_transmissions": "tracer/transmissions",
+    "tracer_transmissions_start": "tracer/transmissions_starttime",
+}
+_PET_SCAN = (
+    "orientation originalFileName systemType fileType transaxialFOV acqType facility numPlanes "
+    "numGates planeSeparation binSize dataType"
+)
 
 
 @functools.cache
@@ -134,8 +152,17 @@ def _paths() -> dict[str, dict[str, str]]:
             ),
             # registered for MR sessions, then again for PET ones: the later one stands
             **_shortcuts("xnat:mrSessionData", "coil fieldStrength marker"),
-            **_shortcuts("xnat:petSessionData", "stabilization"),
+            **_shortcuts("xnat:petSessionData", "studyType patientID patientName stabilization"),
+            **_shortcuts("xnat:petSessionData", "", **_PET_SESSION),
             **_shortcuts("xnat:subjectAssessorData", "subject_ID"),
+            # read-only: a column asked by one of these paths is named by the shortcut too
+            **_shortcuts(
+                "xnat:imageSessionData",
+                "",
+                session_ID="ID",
+                session_label="label",
+                session_project="project",
+            ),
         },
         "scans": {
             **_shortcuts(
@@ -148,6 +175,8 @@ def _paths() -> dict[str, dict[str, str]]:
                 **_META,
             ),
             **_shortcuts("xnat:mrScanData", "coil fieldStrength marker stabilization"),
+            **_shortcuts("xnat:petScanData/parameters", _PET_SCAN, numFrames="frames/numFrames"),
+            **_shortcuts("xnat:imageScanData", "xnat_imagescandata_id"),
         },
     }
 

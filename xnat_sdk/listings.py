@@ -116,6 +116,29 @@ def _sent_filters(filters: Mapping[str, str]) -> dict[str, str]:
     }
 
 
+_PROJECT_LISTING = re.compile(
+    r"/data/(?:archive/)?projects/[^/]+/(?:subjects/[^/]+/)?(?P<name>experiments|subjects)/?$"
+)
+
+#: the columns a project's listing shows a shared object's share values in, by listing
+_SWAPPED = {"experiments": ("label", "project", "subject_label"), "subjects": ("label",)}
+
+#: ``SubjAssessmentAbst.getDefaultFields``: a project's experiments listing's own columns
+_EXPERIMENT_DEFAULTS = ("ID", "project", "date", "xsiType", "label", "insert_date")
+
+
+def _held_back(uri: str, name: str, filters: Mapping[str, str]) -> tuple[str, ...]:
+    """The filters a project's experiments or subjects listing matches here, not at the
+    server: XNAT (``ProjSubExptList``, ``ProjectSubjectList``) filters in SQL on the primary
+    label, project and subject label, and puts a shared object's share values into its row
+    only afterwards, so ``label=`` would find a shared session by its primary label (shown
+    under another) and never by the label it has in the project, which the rows show."""
+    found = _PROJECT_LISTING.search(uri.split("?", 1)[0])
+    if found is None or found["name"] != name:
+        return ()
+    return tuple(k for k in _SWAPPED[name] if k in filters)
+
+
 class ListingSpec(FrozenRecord):
     """How one kind of listing is read and keyed."""
 
@@ -560,6 +583,11 @@ class Listing(Generic[T]):
             query["columns"] = ",".join([*unfiltered, *asked])
         if self._spec.name == "projects" and self._uri.rstrip("/") == "/data/projects":
             query["allDataOverride"] = "true"  # a site admin's projects: all of them
+        held = _held_back(self._uri, self._spec.name, self._filters)
+        if held:  # matched here, on the values the rows show
+            query = {k: v for k, v in query.items() if k not in held}
+            if "subject_label" in held:
+                query["columns"] = ",".join([*_EXPERIMENT_DEFAULTS, "subject_label"])
         answer = fetch(self._session, self._uri, query=query or None)
         rows = answer.rows(numbers=("Size",) if self._spec.name == "files" else ())
         if self._spec.name == "experiments":
@@ -876,7 +904,9 @@ class Listing(Generic[T]):
 
     def filter(self, filters: Mapping[str, str] | None = None, **criteria: str) -> Listing[T]:
         """A new listing restricted by column criteria (``*`` wildcards allowed), e.g.
-        ``project.subjects.filter(label="S0*")``; sent to the server and checked locally."""
+        ``project.subjects.filter(label="S0*")``; sent to the server and checked locally
+        (a project's ``label``, ``project`` and ``subject_label`` are matched here only, on
+        the values the rows show: a shared object's in the project, :func:`_held_back`)."""
         merged = dict(self._filters)
         for key, value in _filter_values(filters, criteria).items():
             if key in merged and merged[key] != value:
@@ -983,6 +1013,10 @@ class Listing(Generic[T]):
             asked = tuple(dict.fromkeys([*asked, "xsiType"]))  # matched here
         if self._source is None and name in _UNFILTERED:  # XNAT ignores the filters there
             asked = tuple(dict.fromkeys([*asked, *self._filters]))
+        held = _held_back(self._uri, name, self._filters) if self._source is None else ()
+        if held:  # matched here (:func:`_held_back`); a label column has the share's values
+            sent = {k: v for k, v in sent.items() if k not in held}
+            asked = tuple(dict.fromkeys([*asked, *held, "label"]))
         rows = fetch_columns(
             self._session,
             self._uri,

@@ -536,3 +536,21 @@ def test_a_nested_parts_columns_fill_it_with_no_request(
         found = {e.label: e.scanner.scanner for e in subjects["S1"].experiments.values()}
         assert found == {"PET1": None, "PET2": None, "MR1": "Prisma"}
         assert len(log) == 0
+
+
+def test_read_only_and_meta_shortcuts_asked_by_their_paths(
+    server: LocalXNAT, session: XNATSession
+) -> None:
+    """XNAT names ``xnat:imageSessionData/ID`` ``session_ID`` (a read-only shortcut's path),
+    a scan's ``validation/date`` ``validation_date`` (a shortcut the local server does not
+    serve): the table has each under the name asked for."""
+    server.seed_project("SHORTR")
+    server.seed_subject("SHORTR", "SUBJ")
+    eid = server.seed_session("SHORTR", "SUBJ", "EXP")
+    server.seed_scan(eid, "1", type="T1")
+    columns = ["xnat:imageSessionData/ID", "xnat:imageSessionData/label"]
+    (row,) = session.projects["SHORTR"].experiments.tabulate(columns)
+    assert tuple(row) == (eid, "EXP")
+    scan_columns = ["ID", "xnat:imageScanData/type", "xnat:imageScanData/validation/date"]
+    (row,) = session.experiments[eid].scans.tabulate(scan_columns)
+    assert tuple(row) == ("1", "T1", None)  # empty: no value

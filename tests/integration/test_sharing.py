@@ -664,3 +664,32 @@ def test_a_shared_session_keeps_its_share_label_with_image_session_columns(
         assert [(r["label"], r["project"], r["modality"]) for r in table] == [
             ("SESS_M", other, "MR")
         ]
+
+
+def test_filters_on_a_share_label_find_the_shared_objects_of_a_project(
+    server: LocalXNAT, xnat_project: str
+) -> None:
+    """XNAT filters a project's experiments and subjects listings on the primary label,
+    project and subject label (in SQL) and puts a shared object's share values in its row
+    afterwards (``ProjSubExptList``, ``ProjectSubjectList``): the SDK matches those filters
+    itself, on the values the rows show, so a shared session is found by the label it has in
+    the project (in a listing and in a table) and not by its primary label."""
+    primary, other = xnat_project, f"{xnat_project}_L"
+    server.seed_project(other)
+    server.seed_subject(primary, "SUBJ")
+    server.seed_session(primary, "SUBJ", "SESS")
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as session:
+        subject = session.projects[primary].subjects["SUBJ"]
+        subject.share(other, label="SUBJ_L")
+        subject.experiments["SESS"].share(other, label="SESS_L")
+        session.clearcache()
+        project = session.projects[other]
+        experiments = project.experiments
+        assert [e.label for e in experiments.filter(label="SESS_L").values()] == ["SESS_L"]
+        assert list(experiments.filter(label="SESS").values()) == []
+        assert len(experiments.filter(subject_label="SUBJ_L", project=other)) == 1
+        assert len(experiments.filter(subject_label="SUBJ")) == 0
+        table = experiments.tabulate(["ID", "project"], filter={"label": "SESS_L"})
+        assert [r["project"] for r in table] == [other]
+        assert [s.label for s in project.subjects.filter(label="SUBJ_L").values()] == ["SUBJ_L"]
+        assert len(project.subjects.filter(label="SUBJ")) == 0

@@ -299,3 +299,34 @@ def test_all_subjects_of_a_user_who_reads_no_project_fail(own_server: LocalXNAT)
     own_server.seed_project("LONER_P", accessibility="protected")
     own_server.add_member("LONER_P", "loner", "collaborator")
     assert requests.get(url, auth=("loner", "loner"), timeout=30).status_code == 200
+
+
+def test_a_column_given_by_a_shortcuts_path_is_named_by_the_shortcut(
+    xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session
+) -> None:
+    """``formatHeaders`` names a column by the field-mapping key whose path is the column's
+    XML path, case aside (``getLabelForFieldMapping``; the read-only keys too:
+    ``XMLPathShortcuts`` maps ``session_ID`` to ``xnat:imagesessiondata/id``), in the
+    experiment, subject and scan listings; a path no key has keeps its own name."""
+    ids = _mixed(xnat_server, xnat_project)
+    base = f"{xnat_server.url}/data"
+
+    def header(url: str, columns: str) -> list[str]:
+        resp = admin.get(url, params={"columns": columns, "format": "csv"})
+        assert resp.status_code == 200, resp.text[:300]
+        return resp.text.splitlines()[0].split(",")
+
+    experiments = f"{base}/projects/{xnat_project}/experiments"
+    got = header(experiments, "ID,xnat:imageSessionData/ID,xnat:imageSessionData/label")
+    assert got[:3] == ["ID", "session_ID", "session_label"]
+    assert "xnat:imagesessiondata/id" not in got
+    meta = "xnat:experimentData/meta/insert_user/login,xnat:experimentData/extension_item/"
+    got = header(f"{base}/experiments", f"ID,{meta}element_name,xnat:subjectData/label")
+    assert got[:4] == ["ID", "insert_user", "xsiType", "subject_label"]
+    subjects = f"{base}/projects/{xnat_project}/subjects"
+    got = header(subjects, "xnat:subjectData/ID,xnat:subjectData/meta/insert_user/login")
+    assert got == ["ID", "insert_user", "URI"]
+    scans = f"{base}/experiments/{ids['MR']}/scans"
+    paths = "ID,xnat:imageScanData/extension_item/element_name,xnat:imageScanData/validation/date"
+    got = header(scans, paths + ",xnat:mrScanData/ID")
+    assert got[:4] == ["ID", "xsiType", "validation_date", "xnat:mrscandata/id"]

@@ -268,3 +268,85 @@ def test_share_labels_in_a_project_listing_follow_its_root(
         assert row[key] == eid, (params, sorted(row))
         csv = admin.get(listing, params={"format": "csv", **params}).text
         assert key in csv.splitlines()[0].split(","), params
+
+
+def test_listing_filters_compare_primary_values_before_the_share_swap(
+    xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session
+) -> None:
+    """``ProjSubExptList`` and ``ProjectSubjectList`` filter in SQL (``populateQuery`` sets
+    the query's WHERE on ``xnat:experimentData/label``, ``xnat:subjectData/label`` ...), on
+    the primary values, and put the share's label (project, subject label) into the rows
+    only afterwards in Java, and only when the answer has a ``label`` column: a shared object
+    is found by its primary label and shown under its share label, not found by that."""
+    other = f"{xnat_project}_F"
+    xnat_server.seed_project(other)
+    xnat_server.seed_subject(xnat_project, "SUBJ")
+    eid = xnat_server.seed_session(xnat_project, "SUBJ", "SESS")
+    base = f"{xnat_server.url}/data/projects/{xnat_project}/subjects/SUBJ"
+    assert admin.put(f"{base}/projects/{other}", params={"label": "SUBJ_F"}).status_code == 200
+    share = f"{base}/experiments/SESS/projects/{other}"
+    assert admin.put(share, params={"label": "SESS_F"}).status_code == 200
+    listing = f"{xnat_server.url}/data/projects/{other}/experiments"
+
+    def found(url: str, **params: str) -> list[dict[str, str]]:
+        return rows(admin.get(url, params={"format": "json", **params}))
+
+    assert found(listing, label="SESS_F") == []
+    (row,) = found(listing, label="SESS")
+    assert (row["ID"], row["label"], row["project"]) == (eid, "SESS_F", other)
+    assert found(listing, subject_label="SUBJ_F", columns="ID,label,subject_label") == []
+    (row,) = found(listing, subject_label="SUBJ", columns="ID,label,subject_label")
+    assert row["subject_label"] == "SUBJ_F"
+    assert found(listing, project=other) == []
+    assert [r["project"] for r in found(listing, project=xnat_project)] == [other]
+    # no label column: nothing is swapped in (the project stays the primary one)
+    (row,) = found(listing, columns="ID,project")
+    assert row["project"] == xnat_project
+    subjects = f"{xnat_server.url}/data/projects/{other}/subjects"
+    assert found(subjects, label="SUBJ_F") == []
+    assert [r["label"] for r in found(subjects, label="SUBJ")] == ["SUBJ_F"]
+    # the site listing shows and filters the primary values
+    top = f"{xnat_server.url}/data/experiments"
+    assert eid not in {r["ID"] for r in found(top, label="SESS_F")}
+    assert {r["ID"]: r["label"] for r in found(top, label="SESS")}[eid] == "SESS"
+
+
+def test_an_assessor_listing_shows_share_labels_of_the_urls_or_the_sessions_project(
+    xnat_server: LocalXNAT, xnat_project: str, admin: requests.Session
+) -> None:
+    """``ProjSubExptAsstList.represent`` puts the label of each assessor's share in the URL's
+    project, or without one in the session's primary project (``assessed.getProject()``),
+    into the rows (only the label, only with a ``label`` column)."""
+    other, third = f"{xnat_project}_A", f"{xnat_project}_T"
+    xnat_server.seed_project(other)
+    xnat_server.seed_project(third)
+    xnat_server.seed_subject(xnat_project, "SUBJ")
+    eid = xnat_server.seed_session(xnat_project, "SUBJ", "SESS")
+    base = f"{xnat_server.url}/data/projects/{xnat_project}/subjects/SUBJ"
+    assert admin.put(f"{base}/projects/{other}", params={"label": "SUBJ_A"}).ok
+    assert admin.put(f"{base}/experiments/SESS/projects/{other}", params={"label": "SESS_A"}).ok
+    qc = f"{base}/experiments/SESS/assessors/QC1"
+    assert admin.put(qc, params={"xsiType": "xnat:qcAssessmentData"}).ok
+    assert admin.put(f"{qc}/projects/{other}", params={"label": "QC_A"}).status_code == 200
+    # an assessor of another project on this session, shared into the session's project
+    assert admin.put(f"{base}/projects/{third}", params={"label": "SUBJ_T"}).ok
+    assert admin.put(f"{base}/experiments/SESS/projects/{third}", params={"label": "SESS_T"}).ok
+    in_third = f"{xnat_server.url}/data/projects/{third}/subjects/SUBJ_T/experiments/SESS_T"
+    made = admin.put(f"{in_third}/assessors/QC3", params={"xsiType": "xnat:qcAssessmentData"})
+    assert made.ok, made.text[:300]
+    qc3 = f"{xnat_server.url}/data/experiments/{eid}/assessors/{made.text.strip()}"
+    assert admin.put(f"{qc3}/projects/{xnat_project}", params={"label": "QC3_HOME"}).ok
+
+    def labels(url: str, **params: str) -> list[tuple[str, str]]:
+        got = rows(admin.get(url, params={"format": "json", **params}))
+        return sorted((r["label"], r.get("project", "")) for r in got)
+
+    shared = f"{xnat_server.url}/data/projects/{other}/subjects/SUBJ_A/experiments/SESS_A"
+    # the URL's project: its share labels; the project stays the assessor's
+    assert labels(f"{shared}/assessors") == [("QC3", third), ("QC_A", xnat_project)]
+    # no project in the URL: the share labels of the session's primary project
+    listing = f"{xnat_server.url}/data/experiments/{eid}/assessors"
+    assert labels(listing) == [("QC1", xnat_project), ("QC3_HOME", third)]
+    # no label column: nothing is swapped in
+    got = rows(admin.get(listing, params={"format": "json", "columns": "ID,project"}))
+    assert "label" not in got[0]

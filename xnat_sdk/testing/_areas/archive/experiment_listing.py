@@ -14,7 +14,6 @@ from werkzeug.wrappers import Response
 
 from xnat_sdk.testing._areas.archive.lookup import resolve
 from xnat_sdk.testing._areas.archive.tables import answer, narrowed_root
-from xnat_sdk.testing._areas.archive.views import label_in
 from xnat_sdk.testing._areas.archive.xsd import schema_of
 from xnat_sdk.testing._areas.permissions.access import (
     readable_projects,
@@ -36,9 +35,11 @@ def _experiment_rows(
     substitute: bool = True,
     own_session: bool = False,
 ) -> Iterator[tuple[dict[str, Any], dict[str, str]]]:
-    """The rows of an experiments listing; in a project's, a shared experiment's ``label``
-    (when its share has one), ``project`` and ``subject_label`` (when its subject is shared
-    into the project with a label) are the share's unless ``substitute`` is false.
+    """The rows of an experiments listing, with the primary values (XNAT's query reads and
+    filters those); in a project's, a shared experiment's row also holds (under
+    :data:`_SHARE`) its share's ``label`` (when the share has one), ``project`` and
+    ``subject_label`` (when its subject is shared into the project with a label), which
+    :func:`answer` puts in after the filters, unless ``substitute`` is false.
     ``own_session``: the root is an image session type, so the ``session_*`` columns
     (``xnat:imagesessiondata/...``) are the row's own ID, primary label and project."""
     store = ctx.store
@@ -77,20 +78,17 @@ def _experiment_rows(
         if allowed is not None and r["project"] not in allowed and r["id"] not in shared:
             continue
         data = loads_data(r["data"])
-        shared_here = substitute and r["share_project"] is not None
         row = {
             "ID": r["id"],
-            "project": r["share_project"] if shared_here else r["project"],
-            "label": (r["share_label"] if shared_here else None) or r["label"],
+            "project": r["project"],
+            "label": r["label"],
             "date": r["date"] or "",
             "xsiType": r["xsi_type"],
             "insert_date": r["insert_date"],
             "insert_user": r["insert_user"],
             "last_modified": r["last_modified"] or r["insert_date"],
             "subject_ID": r["subject_id"] or "",
-            "subject_label": (r["share_subject_label"] if shared_here else None)
-            or r["subject_label"]
-            or "",
+            "subject_label": r["subject_label"] or "",
             "subject_project": r["subject_project"] or "",
             "session_ID": r["session_id"] or "",
             "session_label": r["session_label"] or "",
@@ -102,7 +100,32 @@ def _experiment_rows(
             # the assessor's own column for its session (``sqlField imageSession_ID``)
             "xnat:imageassessordata/imagesession_id": r["session_id"] or "",
         }
+        if substitute and r["share_project"] is not None:
+            row[_SHARE] = _share_values(r)
         yield row, data
+
+
+#: the private key of a row holding what its share puts in it (:func:`_share_values`)
+_SHARE = "\0share"
+
+
+def _share_values(r: Any) -> dict[str, str]:
+    """What ``ProjSubExptList`` puts into a shared experiment's row after its query (so its
+    filters saw the primary values): the share's label, the sharing project and the subject's
+    label in that project, each only when not empty."""
+    values = {
+        "label": r["share_label"],
+        "project": r["share_project"],
+        "subject_label": r["share_subject_label"],
+    }
+    return {k: v for k, v in values.items() if v}
+
+
+def _split_shares(
+    rows: list[tuple[dict[str, Any], dict[str, str]]],
+) -> dict[str, dict[str, str]]:
+    """Take the share values out of ``rows``: ``{experiment ID: values}``."""
+    return {str(r["ID"]): r.pop(_SHARE) for r, _ in rows if _SHARE in r}
 
 
 def _own_session(r: Any) -> dict[str, str]:
@@ -255,6 +278,7 @@ def experiment_list(ctx: RequestContext) -> Response:
     )
     if renamed:
         pk = "session_ID"
+    shares = _split_shares(rows)
     cols = ["ID", "project", "date", "xsiType", "label", "insert_date"]
     rows = _join_scans(ctx, rows)
     if top:
@@ -275,6 +299,7 @@ def experiment_list(ctx: RequestContext) -> Response:
         unknown_field="error" if top else "empty",
         root=default,
         raw_when_empty=True,
+        overlay=shares,
     )
 
 
@@ -287,10 +312,6 @@ def assessor_list(ctx: RequestContext) -> Response:
             ctx, project=None, subject_id=None, session_id=chain.experiment["id"], assessors=True
         ),
     )
-    ctxp = chain.context_project
-    if ctxp is not None:
-        for r, _ in rows:
-            r["label"] = label_in(ctx.store, "experiment", r["ID"], ctxp, r["label"])
     return answer(
         ctx,
         "experiment",
@@ -310,4 +331,16 @@ def assessor_list(ctx: RequestContext) -> Response:
         root="xnat:imageAssessorData",
         filters=False,
         raw_when_empty=True,
+        overlay=_assessor_share_labels(ctx, chain.context_project or chain.experiment["project"]),
     )
+
+
+def _assessor_share_labels(ctx: RequestContext, project: str) -> dict[str, dict[str, str]]:
+    """What ``ProjSubExptAsstList.represent`` puts into the rows after its query: the label
+    of each assessor's share in the URL's project, or without one in the session's primary
+    project (``assessed.getProject()``), where that share has a label; only the label (the
+    project and the rest stay the assessor's own), and only with a ``label`` column."""
+    found = ctx.store.query(
+        "SELECT object_id, label FROM shares WHERE kind='experiment' AND project=?", (project,)
+    )
+    return {str(r["object_id"]): {"label": str(r["label"])} for r in found if r["label"]}

@@ -66,7 +66,7 @@ def _subject_rows(
                 {
                     "ID": r["id"],
                     "project": r["project"],
-                    "label": r["share_label"] or r["label"],
+                    "label": r["label"],
                     "insert_date": r["insert_date"],
                     "insert_user": r["insert_user"],
                     "last_modified": r["last_modified"] or r["insert_date"],
@@ -93,7 +93,19 @@ def subject_list(ctx: RequestContext) -> Response:
         pk_column="ID",
         pageable=True,
         unknown_field="error",
+        overlay=_share_labels(ctx, chain.context_project),
     )
+
+
+def _share_labels(ctx: RequestContext, project: str | None) -> dict[str, dict[str, str]]:
+    """What ``ProjectSubjectList`` puts into a project's rows after its query (which filtered
+    on the primary values): each subject's label in the project where its share has one."""
+    if project is None:
+        return {}
+    found = ctx.store.query(
+        "SELECT object_id, label FROM shares WHERE kind='subject' AND project=?", (project,)
+    )
+    return {str(r["object_id"]): {"label": str(r["label"])} for r in found if r["label"]}
 
 
 def subject_get(ctx: RequestContext) -> Response:

@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 
 from xnat_sdk.testing._areas.archive.documents import java_double
 from xnat_sdk.testing._areas.archive.filters import QueryFailed, matches_typed
+from xnat_sdk.testing._areas.archive.shortcut_paths import xnat_paths
 from xnat_sdk.testing._areas.archive.xsd import (
     NUMERIC_FLOAT,
     NUMERIC_INT,
@@ -241,6 +242,9 @@ def _shortcut_xpaths(kind: str) -> dict[str, str]:
     names by a shortcut (``formatHeaders``: ``getLabelForFieldMapping`` compares the path as
     text, case aside; a path through a derived type, ``xnat:mrSessionData/date``, is not the
     shortcut's ``xnat:experimentData/date`` and keeps its own name)."""
+    xnat = xnat_paths(kind)
+    if xnat is not None:  # the paths XNAT registers (those of shortcuts served here)
+        return {path: key for path, key in xnat.items() if key in SHORTCUTS[kind]}
     root = _ROOTS[kind]
     out: dict[str, str] = {}
     for key, path in SHORTCUTS[kind].items():
@@ -537,8 +541,11 @@ def answer(
     filters: bool = True,
     uri_key: str | None = None,
     raw_when_empty: bool = False,
+    overlay: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Response:
     """Filter, select columns, page and render the listing.
+
+    ``overlay``: what the resource puts into rows after its query, by ``ID``: :func:`_overlaid`.
 
     ``filters``: whether the listing applies the shortcut and XML-path filters. The scans,
     reconstructions and assessors of an experiment do not: ``ScanList``, ``ReconList`` and
@@ -604,23 +611,53 @@ def answer(
         raise HttpError(500, None) from None
     selected = _with_custom_fields(ctx, kind, selected, columns_param or "")
     cols = _columns(kind, selected, columns_param, default_columns, pk_column, extra_columns)
+    selected = _overlaid(selected, cols, overlay)
     out = [_rendered(schema, kind, row, data, cols) for row, data in selected]
-    meta: dict[str, Any] = {}
-    if title:
-        meta["title"] = title
+    meta: dict[str, Any] = {"title": title} if title else {}
     page = _page(ctx) if pageable else None
     if page is _BAD_PAGE:
         if unknown_field == "error":
             raise HttpError(500, None)
         return Response(b"", status=200, mimetype=ctx.table([], []).mimetype)
     if isinstance(page, tuple):
-        offset, limit = page
-        out = out[offset : offset + limit]
+        out = out[page[0] : page[0] + page[1]]
     else:
         meta["totalRecords"] = len(out)
     if raw_when_empty and not out:
-        cols = raw_headers(kind, cols)
-    return ctx.table(cols, out, meta=meta)
+        return ctx.table(raw_headers(kind, cols), out, meta=meta)
+    return ctx.table(*_shortcut_headers(kind, cols, out), meta=meta)
+
+
+def _overlaid(
+    rows: list[tuple[dict[str, Any], Mapping[str, str]]],
+    cols: Sequence[str],
+    overlay: Mapping[str, Mapping[str, Any]] | None,
+) -> list[tuple[dict[str, Any], Mapping[str, str]]]:
+    """``rows`` with the ``overlay`` values of their ``ID`` (what the resource puts into them
+    after its query: a shared object's share label, project, subject label, which
+    ``ProjSubExptList``, ``ProjectSubjectList`` and ``ProjSubExptAsstList`` swap in in Java
+    after the SQL that filtered on the primary values), when the answer has a ``label``
+    column (all three look for it first)."""
+    if not overlay or "label" not in cols:
+        return rows
+    return [({**r, **overlay.get(str(r["ID"]), {})}, data) for r, data in rows]
+
+
+def _shortcut_headers(
+    kind: str, cols: list[str], out: list[dict[str, Any]]
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """``formatHeaders``' names for the columns still named by an XML path one of the
+    listing's shortcuts has (:mod:`.shortcut_paths`): a path the rows carry themselves (the
+    root's key ``xnat:imagesessiondata/id``), or the path of a shortcut this server does not
+    serve (``xnat:petSessionData/studyType``). A column renamed to one already present is the
+    same field of the query (one column there): it is kept once."""
+    xnat = xnat_paths(kind) or {}
+    renames = {c: xnat[c.lower()] for c in cols if "/" in c and c.lower() in xnat}
+    if not renames:
+        return cols, out
+    named = list(dict.fromkeys(renames.get(c, c) for c in cols))
+    rows = [{renames.get(k, k): v for k, v in reversed(row.items())} for row in out]
+    return named, [{c: row[c] for c in named} for row in rows]
 
 
 def _filtered(
