@@ -1,0 +1,28 @@
+"""A site administrator's and data manager's trial (prearchive, import, users and access,
+search, site schemas, the pytest plugin): the defects it found, each over HTTP."""
+
+from __future__ import annotations
+
+import pytest
+
+from xnat_sdk.models import SubjectData
+from xnat_sdk.search import col
+from xnat_sdk.session import XNATSession
+from xnat_sdk.testing.local import LocalXNAT
+
+# -- search ------------------------------------------------------------------------------------
+
+
+def test_values_of_a_custom_variable_are_its_text(
+    server: LocalXNAT, session: XNATSession, xnat_project: str
+) -> None:
+    """``query.values(lambda s: col(s.fields["cohort"]))`` raised a bare AttributeError
+    (``'CustomColumn' object has no attribute '_ref'``) though custom variables are
+    searchable columns: it gives their text, in the order of ``objects()``."""
+    server.seed_subject(xnat_project, "S1", fields={"fields/cohort": "pilot"})
+    server.seed_subject(xnat_project, "S2", fields={"fields/cohort": "main"})
+    server.seed_subject(xnat_project, "S3")
+    query = session.query(SubjectData).where(lambda s: col(s.project) == xnat_project)
+    values = query.values(lambda s: col(s.fields["cohort"]))
+    labels = [subject.label for subject in query.objects()]
+    assert dict(zip(labels, values, strict=True)) == {"S1": "pilot", "S2": "main", "S3": None}
