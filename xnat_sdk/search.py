@@ -142,7 +142,7 @@ class _Recorder:
         spec = table.by_name.get(name)
         if spec is None:
             raise XNATValidationError(
-                name, f"{cls.__name__} has no field {name!r}{table.suggest(name)}"
+                name, f"{cls.__name__} has no field {name!r}{table.suggest(name, parts=True)}"
             )
         if spec.is_list:
             raise XNATValidationError(

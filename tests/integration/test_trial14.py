@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from xnat_sdk.errors import XNATValidationError
 from xnat_sdk.models import SubjectData
 from xnat_sdk.search import col
 from xnat_sdk.session import XNATSession
@@ -26,3 +27,13 @@ def test_values_of_a_custom_variable_are_its_text(
     values = query.values(lambda s: col(s.fields["cohort"]))
     labels = [subject.label for subject in query.objects()]
     assert dict(zip(labels, values, strict=True)) == {"S1": "pilot", "S2": "main", "S3": None}
+
+
+def test_a_field_of_a_part_named_alone_is_pointed_to_through_the_part(
+    session: XNATSession,
+) -> None:
+    """``lambda s: col(s.gender) == "female"`` (XNAT's REST shortcut, xnatpy's habit) said
+    only "SubjectData has no field 'gender'": the error names ``demographics.gender``."""
+    query = session.query(SubjectData)
+    with pytest.raises(XNATValidationError, match=r"did you mean demographics\.gender\?"):
+        query.where(lambda s: col(s.gender) == "female")  # type: ignore[attr-defined]

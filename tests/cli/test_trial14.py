@@ -1,0 +1,30 @@
+"""A site administrator's trial of the command line (search, users, prearchive): the
+defects it found, each against the local server."""
+
+from __future__ import annotations
+
+from cli_helpers import Cli
+
+from xnat_sdk.testing.local import LocalXNAT
+
+
+def test_search_refuses_a_bad_field_or_value_as_usage_naming_the_part(
+    cli: Cli, server: LocalXNAT
+) -> None:
+    """``--where gender=female`` said only "no searchable field 'gender'" (the field is
+    ``demographics.gender``), and ``--where demographics.gender=mle`` (no gender XNAT
+    allows) failed with status 1 after logging in, where other bad conditions are usage
+    errors (status 2) told before anything is sent."""
+    server.faults.start_recording()
+    try:
+        done = cli.run("search", "xnat:subjectData", "--where", "gender=female")
+        assert done.returncode == 2
+        assert "no searchable field 'gender' (did you mean demographics.gender?)" in done.stderr
+        done = cli.run("search", "MrScanData", "--where", "tr>2")
+        assert "(did you mean parameters.tr?)" in done.stderr
+        done = cli.run("search", "SubjectData", "--where", "demographics.gender=mle")
+        assert done.returncode == 2, done.stderr
+        assert "Invalid value for --where: demographics.gender: 'mle' is none" in done.stderr
+        assert server.faults.recorded() == []
+    finally:
+        server.faults.clear()
