@@ -3,6 +3,7 @@ defects it found, each against the local server."""
 
 from __future__ import annotations
 
+import requests
 from cli_helpers import Cli
 
 from xnat_sdk.testing.local import LocalXNAT
@@ -28,3 +29,21 @@ def test_search_refuses_a_bad_field_or_value_as_usage_naming_the_part(
         assert server.faults.recorded() == []
     finally:
         server.faults.clear()
+
+
+def test_users_ls_on_a_site_that_restricts_the_list_fails_naming_why(
+    cli: Cli, server: LocalXNAT, rest: requests.Session
+) -> None:
+    """A non-admin's ``users ls`` on a site that lets only admins list its users printed an
+    empty list with status 0: a site without users, for a script. It fails, saying why."""
+    config = f"{server.url}/xapi/siteConfig"
+    rest.post(config, json={"restrictUserListAccessToAdmins": True}).raise_for_status()
+    try:
+        cli.env.update(XNAT_USER="user", XNAT_PASS="user")
+        done = cli.run("users", "ls")
+        assert done.returncode == 1, done.stdout
+        assert "/data/users: the server lets only site admins list its users" in done.stderr
+        assert done.stdout == ""
+    finally:
+        rest.post(config, json={"restrictUserListAccessToAdmins": False}).raise_for_status()
+    assert cli.run("users", "ls").returncode == 0  # once the site lets users list it

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from xnat_sdk.errors import XNATValidationError
+import xnat_sdk
+from xnat_sdk.errors import XNATKeyError, XNATValidationError
 from xnat_sdk.models import SubjectData
 from xnat_sdk.search import col
 from xnat_sdk.session import XNATSession
@@ -37,3 +38,21 @@ def test_a_field_of_a_part_named_alone_is_pointed_to_through_the_part(
     query = session.query(SubjectData)
     with pytest.raises(XNATValidationError, match=r"did you mean demographics\.gender\?"):
         query.where(lambda s: col(s.gender) == "female")  # type: ignore[attr-defined]
+
+
+# -- users and access --------------------------------------------------------------------------
+
+
+def test_a_refused_user_list_says_so(server: LocalXNAT, session: XNATSession) -> None:
+    """On a site that lets only admins list its users, a non-admin's ``session.users`` is
+    empty (xnatpy's behaviour) with nothing to tell it from a site without users, and a
+    lookup said "none visible": ``users.refused`` tells, and the lookup names the refusal."""
+    session.post("/xapi/siteConfig", json={"restrictUserListAccessToAdmins": True})
+    try:
+        with xnat_sdk.connect(server.url, user="user", password="user") as user:
+            assert len(user.users) == 0 and user.users.refused
+            with pytest.raises(XNATKeyError, match="refuses /data/users to this user"):
+                user.users["admin"]
+    finally:
+        session.post("/xapi/siteConfig", json={"restrictUserListAccessToAdmins": False})
+    assert not session.users.refused and "user" in session.users
