@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import xnat_sdk
-from xnat_sdk.errors import XNATKeyError, XNATValidationError
+from xnat_sdk.errors import XNATKeyError, XNATResponseError, XNATValidationError
 from xnat_sdk.models import SubjectData
 from xnat_sdk.search import col
 from xnat_sdk.session import XNATSession
@@ -56,3 +56,36 @@ def test_a_refused_user_list_says_so(server: LocalXNAT, session: XNATSession) ->
     finally:
         session.post("/xapi/siteConfig", json={"restrictUserListAccessToAdmins": False})
     assert not session.users.refused and "user" in session.users
+
+
+# -- fault injection for users' own tests ------------------------------------------------------
+
+
+def test_a_fault_that_could_never_apply_is_refused(
+    server: LocalXNAT, session: XNATSession
+) -> None:
+    """A misspelt fault (``{"failnext": ...}``) or option (``"cuont"``) on the HTTP switch
+    was ignored with 200, a prefix without its leading slash never matched, and
+    ``fail_next("2")`` made every later request a 500 with a traceback: a user's test of
+    their retries passed testing nothing, or failed for no reason of theirs. Each is refused,
+    named, and the server keeps answering."""
+    faults = "/xapi/testing/faults"
+    for spec, why in (
+        ({"failnext": {"count": 2}}, "Unknown fault 'failnext'; the faults are: delay,"),
+        ({"fail_next": {"cuont": 2}}, "Unknown option 'cuont' of fail_next"),
+        ({"fail_next": {"prefix": "data"}}, "prefix: must be a path starting with /"),
+        ({"hang_next": {"count": 0}}, "count: must be a whole number >= 1, got 0"),
+    ):
+        with pytest.raises(XNATResponseError, match=why) as info:
+            session.put(faults, json=spec)
+        assert info.value.status == 400
+    for call in (
+        lambda: server.faults.fail_next("2"),  # type: ignore[arg-type]
+        lambda: server.faults.fail_next(1, prefix="data/projects"),
+        lambda: server.faults.drop_after(10, count=-1),
+        lambda: server.faults.redirect_next("http://x{path}", status=200),
+    ):
+        with pytest.raises(XNATValidationError):
+            call()
+    assert session.get_json(faults)["fail_next"] is None
+    assert session.get("/data/projects", format="json").status_code == 200
