@@ -8,8 +8,10 @@ import pytest
 import xnat_sdk
 from xnat_sdk.errors import XNATKeyError, XNATResponseError, XNATValidationError
 from xnat_sdk.models import SubjectData
+from xnat_sdk.prearchive import PrearchiveSession
 from xnat_sdk.search import col
 from xnat_sdk.session import XNATSession
+from xnat_sdk.testing.dicomgen import make_dicom_zip
 from xnat_sdk.testing.local import LocalXNAT
 
 # -- search ------------------------------------------------------------------------------------
@@ -89,3 +91,22 @@ def test_a_fault_that_could_never_apply_is_refused(
             call()
     assert session.get_json(faults)["fail_next"] is None
     assert session.get("/data/projects", format="json").status_code == 200
+
+
+# -- prearchive --------------------------------------------------------------------------------
+
+
+def test_prearchive_find_refuses_a_status_xnat_has_not(
+    server: LocalXNAT, session: XNATSession, xnat_project: str
+) -> None:
+    """``find(status="ready")`` matched nothing, silently (XNAT's statuses are upper case):
+    it is refused naming the status meant, before anything is sent; ``READY`` finds it."""
+    study = make_dicom_zip(patient="T14", series=[(1, "T1")])
+    waiting = session.services.import_(study, project=xnat_project, destination="/prearchive")
+    assert isinstance(waiting, PrearchiveSession)
+    server.faults.start_recording()
+    with pytest.raises(XNATValidationError, match=r"'ready' is no prearchive status \(did you"):
+        session.prearchive.find(project=xnat_project, status="ready")
+    assert server.faults.recorded() == []
+    found = session.prearchive.find(project=xnat_project, status="READY")
+    assert [s.uri for s in found] == [waiting.uri]
