@@ -24,6 +24,7 @@ from xnat_sdk._answers import fetch, whole_number
 from xnat_sdk._objects.core import XNATObject
 from xnat_sdk.dicom import DicomDumpRow, dicom_dump
 from xnat_sdk.errors import (
+    XNATConflictError,
     XNATError,
     XNATResponseError,
     XNATValidationError,
@@ -208,7 +209,7 @@ class Services:
                 timeout=timeout,
             )
         except XNATResponseError as exc:
-            raise upload_error(exc) from exc
+            raise _import_error(exc, query.get("project")) from exc
         finally:
             if isinstance(path, (str, os.PathLike)) and hasattr(body, "close"):
                 body.close()
@@ -479,6 +480,22 @@ class Services:
 
     def __repr__(self) -> str:
         return f"<Services of {self._session.server}>"
+
+
+def _import_error(exc: XNATResponseError, project: str | None) -> XNATResponseError:
+    """The error of a refused import, an upload error; a 409 (the session exists in the
+    archive) says where XNAT keeps the upload: in the prearchive, with status CONFLICT,
+    where importing again would leave it."""
+    error = upload_error(exc)
+    if not isinstance(error, XNATConflictError) or error.hint:
+        return error
+    where = f"project {project}'s prearchive" if project else "the prearchive"
+    hint = (
+        f"XNAT keeps the upload in {where} with status CONFLICT: archive it from there "
+        "with overwrite='append' or 'delete' (session.prearchive.find(status='CONFLICT')) "
+        "or delete it; importing again leaves that copy there"
+    )
+    return type(error)(error.method, error.url, error.status, error.message, error.response, hint)
 
 
 def _project_of(obj: XNATObject) -> str | None:

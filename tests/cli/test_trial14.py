@@ -3,9 +3,12 @@ defects it found, each against the local server."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import requests
 from cli_helpers import Cli
 
+from xnat_sdk.testing.dicomgen import make_dicom_zip
 from xnat_sdk.testing.local import LocalXNAT
 
 
@@ -47,3 +50,27 @@ def test_users_ls_on_a_site_that_restricts_the_list_fails_naming_why(
     finally:
         rest.post(config, json={"restrictUserListAccessToAdmins": False}).raise_for_status()
     assert cli.run("users", "ls").returncode == 0  # once the site lets users list it
+
+
+def test_import_of_a_duplicate_points_to_the_prearchive_copy(
+    cli: Cli, server: LocalXNAT, tmp_path: Path
+) -> None:
+    """``import`` of a session the archive has said "give --overwrite append": importing
+    again so leaves the refused upload in the prearchive (CONFLICT) for good. The message
+    points to that copy and the commands that archive or delete it."""
+    server.seed_project("CLIDUP")
+    study = tmp_path / "study.zip"
+    study.write_bytes(make_dicom_zip(patient="DUP", series=[(1, "T1")]))
+    args = ("import", str(study), "--project", "CLIDUP", "--destination", "/archive")
+    assert cli.run(*args).returncode == 0
+    done = cli.run(*args)
+    assert done.returncode == 1
+    assert "XNAT keeps the upload in project CLIDUP's prearchive with status CONFLICT" in (
+        done.stderr
+    )
+    assert "`xnat-sdk prearchive ls --project CLIDUP`" in done.stderr
+    [waiting] = cli.csv("prearchive", "ls", "--project", "CLIDUP")
+    assert waiting["status"] == "CONFLICT"
+    archived = cli.json("prearchive", "archive", waiting["address"], "--overwrite", "append")
+    assert archived["label"] == "DUP_MR1"
+    assert cli.csv("prearchive", "ls", "--project", "CLIDUP") == []

@@ -6,7 +6,12 @@ from __future__ import annotations
 import pytest
 
 import xnat_sdk
-from xnat_sdk.errors import XNATKeyError, XNATResponseError, XNATValidationError
+from xnat_sdk.errors import (
+    XNATKeyError,
+    XNATResponseError,
+    XNATUploadConflictError,
+    XNATValidationError,
+)
 from xnat_sdk.models import SubjectData
 from xnat_sdk.prearchive import PrearchiveSession
 from xnat_sdk.search import col
@@ -110,3 +115,24 @@ def test_prearchive_find_refuses_a_status_xnat_has_not(
     assert server.faults.recorded() == []
     found = session.prearchive.find(project=xnat_project, status="READY")
     assert [s.uri for s in found] == [waiting.uri]
+
+
+def test_an_import_refused_as_a_duplicate_says_where_the_upload_waits(
+    session: XNATSession, xnat_project: str
+) -> None:
+    """An import to the archive of a session already there raised XNAT's "Session already
+    exists, retry with overwrite enabled" alone; XNAT keeps the upload in the prearchive as
+    CONFLICT, and retrying the import as told leaves that copy there for good. The error
+    says where it waits; archiving it from there with ``overwrite`` empties the prearchive."""
+    study = make_dicom_zip(patient="T14D", series=[(1, "T1")])
+    first = session.services.import_(study, project=xnat_project, destination="/archive")
+    with pytest.raises(XNATUploadConflictError) as info:
+        session.services.import_(study, project=xnat_project, destination="/archive")
+    assert info.value.hint.startswith(
+        f"XNAT keeps the upload in project {xnat_project}'s prearchive with status CONFLICT"
+    )
+    waiting = session.prearchive.find(project=xnat_project, status="CONFLICT")
+    assert len(waiting) == 1
+    again = waiting[0].archive(overwrite="append")
+    assert again.uri == first.uri
+    assert session.prearchive.sessions(xnat_project) == []

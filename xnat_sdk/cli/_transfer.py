@@ -468,7 +468,7 @@ def import_(
 
     if destination is not None:
         destination = f"{destination}/projects/{project}"
-    with _links_in_words(runtime), session_exists_in_words():
+    with _links_in_words(runtime), session_exists_in_words(imported_to=project):
         result = runtime.session().services.import_(
             os.fspath(source),
             project=project,
