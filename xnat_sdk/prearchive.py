@@ -80,7 +80,8 @@ STATUSES = (
 def check_status(status: object) -> str:
     """A prearchive status XNAT has (``READY`` ...): another (``ready``) matches no session."""
     if not isinstance(status, str) or status not in STATUSES:
-        close = f" (did you mean {status.upper()}?)" if str(status).upper() in STATUSES else ""
+        upper = str(status).upper()
+        close = f" (did you mean {upper}?)" if upper in STATUSES else ""
         raise XNATValidationError(
             "status", f"{status!r} is no prearchive status{close}; they are {', '.join(STATUSES)}"
         )

@@ -68,9 +68,7 @@ def test_a_refused_user_list_says_so(server: LocalXNAT, session: XNATSession) ->
 # -- fault injection for users' own tests ------------------------------------------------------
 
 
-def test_a_fault_that_could_never_apply_is_refused(
-    server: LocalXNAT, session: XNATSession
-) -> None:
+def test_a_fault_that_could_never_apply_is_refused(server: LocalXNAT, session: XNATSession) -> None:
     """A misspelt fault (``{"failnext": ...}``) or option (``"cuont"``) on the HTTP switch
     was ignored with 200, a prefix without its leading slash never matched, and
     ``fail_next("2")`` made every later request a 500 with a traceback: a user's test of

@@ -151,7 +151,10 @@ def parse_condition(cls: type[Any], text: str) -> Callable[[Any], Any]:
         ">=": lambda c, v: c >= v,
         "~": lambda c, v: c.like(v),
     }
-    condition = lambda s: compare[op](col(field(s)), value)  # noqa: E731
+
+    def condition(s: Any) -> Any:
+        return compare[op](col(field(s)), value)
+
     try:  # what the query refuses (a value none of an enumerated field's), as a usage error
         condition(_Recorder(cls))
     except XNATValidationError as exc:
