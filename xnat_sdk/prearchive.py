@@ -565,10 +565,16 @@ class PrearchiveSession:
 def result_uri(response: requests.Response) -> str:
     """The object URI a service answered: the first line of a ``text/uri-list`` body, or the
     target of a followed redirect (``redirect=true`` and auto-archiving projects: 303)."""
+    found = result_uris(response)
+    return found[0] if found else ""
+
+
+def result_uris(response: requests.Response) -> list[str]:
+    """Every object URI a service answered (an import of several studies makes one session
+    each): the lines of a ``text/uri-list`` body, or the target of a followed redirect."""
     if response.history:
-        return urlsplit(response.url).path
-    text = response.text.strip()
-    return text.splitlines()[0].strip() if text else ""
+        return [urlsplit(response.url).path]
+    return [line.strip() for line in response.text.splitlines() if line.strip()]
 
 
 def archived_experiment(session: XNATSession, uri: str) -> ImageSessionData | GenericExperiment:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import warnings
 import zipfile
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
@@ -27,6 +28,7 @@ from xnat_sdk.errors import (
     XNATConflictError,
     XNATError,
     XNATResponseError,
+    XNATSeveralSessionsWarning,
     XNATValidationError,
     local_path_error,
     upload_error,
@@ -39,7 +41,7 @@ from xnat_sdk.prearchive import (
     archived_experiment,
     bool_param,
     check_overwrite,
-    result_uri,
+    result_uris,
 )
 
 if TYPE_CHECKING:
@@ -218,9 +220,12 @@ class Services:
     def _imported(
         self, response: requests.Response
     ) -> PrearchiveSession | ImageSessionData | GenericExperiment:
-        uri = result_uri(response)
-        if not uri:
+        uris = result_uris(response)
+        if not uris:
             raise XNATError("POST /data/services/import: the server returned no URI")
+        if len(uris) > 1:  # a zip of several studies: the first returned, all named
+            warnings.warn(XNATSeveralSessionsWarning(uris), stacklevel=3)
+        uri = uris[0]
         self._session.clearcache()
         if "/prearchive/" in uri:
             return PrearchiveSession.at(self._session, uri)

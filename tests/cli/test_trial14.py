@@ -3,6 +3,9 @@ defects it found, each against the local server."""
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from pathlib import Path
 
 import requests
@@ -74,3 +77,23 @@ def test_import_of_a_duplicate_points_to_the_prearchive_copy(
     archived = cli.json("prearchive", "archive", waiting["address"], "--overwrite", "append")
     assert archived["label"] == "DUP_MR1"
     assert cli.csv("prearchive", "ls", "--project", "CLIDUP") == []
+
+
+def test_import_of_several_studies_names_every_session(
+    cli: Cli, server: LocalXNAT, tmp_path: Path
+) -> None:
+    """A zip of two studies: ``import`` printed the first session alone; the other is
+    named on a warning line."""
+    server.seed_project("CLITWO")
+    bundle = tmp_path / "two.zip"
+    with zipfile.ZipFile(bundle, "w") as out:
+        for patient in ("TWOA", "TWOB"):
+            with zipfile.ZipFile(io.BytesIO(make_dicom_zip(patient=patient))) as study:
+                for name in study.namelist():
+                    out.writestr(name, study.read(name))
+    done = cli.run(
+        "-f", "json", "import", str(bundle), "--project", "CLITWO", "--destination", "/prearchive"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "xnat-sdk: warning: the import made 2 sessions" in done.stderr
+    assert "TWOB_MR1" in done.stderr and json.loads(done.stdout)["label"] == "TWOA_MR1"

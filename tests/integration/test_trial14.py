@@ -3,12 +3,17 @@ search, site schemas, the pytest plugin): the defects it found, each over HTTP."
 
 from __future__ import annotations
 
+import io
+import pickle
+import zipfile
+
 import pytest
 
 import xnat_sdk
 from xnat_sdk.errors import (
     XNATKeyError,
     XNATResponseError,
+    XNATSeveralSessionsWarning,
     XNATUploadConflictError,
     XNATValidationError,
 )
@@ -134,3 +139,32 @@ def test_an_import_refused_as_a_duplicate_says_where_the_upload_waits(
     again = waiting[0].archive(overwrite="append")
     assert again.uri == first.uri
     assert session.prearchive.sessions(xnat_project) == []
+
+
+def _two_studies() -> bytes:
+    """One zip of two studies (patients T14A and T14B)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as bundle:
+        for patient in ("T14A", "T14B"):
+            with zipfile.ZipFile(io.BytesIO(make_dicom_zip(patient=patient))) as study:
+                for name in study.namelist():
+                    bundle.writestr(name, study.read(name))
+    return buffer.getvalue()
+
+
+def test_an_import_that_made_several_sessions_names_them_all(
+    session: XNATSession, xnat_project: str
+) -> None:
+    """A zip of two studies imported to the prearchive makes two sessions, and XNAT names
+    both; ``import_`` returned the first and said nothing of the other. It still returns the
+    first (as xnatpy's), and warns naming every one."""
+    with pytest.warns(XNATSeveralSessionsWarning) as caught:
+        first = session.services.import_(
+            _two_studies(), project=xnat_project, destination="/prearchive"
+        )
+    assert isinstance(first, PrearchiveSession) and first.subject == "T14A"
+    [warning] = [w.message for w in caught if isinstance(w.message, XNATSeveralSessionsWarning)]
+    waiting = session.prearchive.sessions(xnat_project)
+    assert sorted(warning.uris) == sorted(s.uri for s in waiting)
+    assert {s.subject for s in waiting} == {"T14A", "T14B"}
+    assert pickle.loads(pickle.dumps(warning)).uris == warning.uris
