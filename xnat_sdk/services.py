@@ -191,6 +191,7 @@ class Services:
             if label is not None:
                 label = getattr(label, "label" if key != "project" else "id", label)
                 query[key] = validate_label(label, "experiment" if key == "session" else key)
+        _check_destination_labels(query)
         for name, flag, param in (
             ("ignore_unparsable", ignore_unparsable, "Ignore-Unparsable"),
             ("direct_archive", direct_archive, "Direct-Archive"),
@@ -485,6 +486,25 @@ class Services:
 
     def __repr__(self) -> str:
         return f"<Services of {self._session.server}>"
+
+
+def _check_destination_labels(query: dict[str, str]) -> None:
+    """A ``destination`` naming a project, subject or experiment and the parameter of the
+    same name naming another is refused before anything is sent: which one the server goes
+    by is not the caller's to guess (the local server took the parameter, silently)."""
+    steps = query.get("dest", "").strip("/").split("/")[1:]
+    named = dict(zip(steps[::2], steps[1::2], strict=False))
+    for segment, key, what in (
+        ("projects", "project", "project"),
+        ("subjects", "subject", "subject"),
+        ("experiments", "session", "experiment"),
+    ):
+        if segment in named and key in query and named[segment] != query[key]:
+            raise XNATValidationError(
+                what,
+                f"{query[key]!r} where destination {query['dest']!r} names "
+                f"{named[segment]!r}: give one of them, or the same in both",
+            )
 
 
 def _import_error(exc: XNATResponseError, project: str | None) -> XNATResponseError:

@@ -168,3 +168,21 @@ def test_an_import_that_made_several_sessions_names_them_all(
     assert sorted(warning.uris) == sorted(s.uri for s in waiting)
     assert {s.subject for s in waiting} == {"T14A", "T14B"}
     assert pickle.loads(pickle.dumps(warning)).uris == warning.uris
+
+
+def test_an_import_naming_two_projects_is_refused(
+    server: LocalXNAT, session: XNATSession, xnat_project: str
+) -> None:
+    """``import_(..., project="P", destination="/archive/projects/Q")`` archived into P
+    without a word; the caller named Q too. Refused before the upload is sent; the same
+    project in both is fine."""
+    study = make_dicom_zip(patient="T14P", series=[(1, "T1")])
+    server.faults.start_recording()
+    with pytest.raises(XNATValidationError, match="destination '/archive/projects/OTHER'"):
+        session.services.import_(study, project=xnat_project, destination="/archive/projects/OTHER")
+    assert server.faults.recorded() == []
+    server.faults.clear()
+    made = session.services.import_(
+        study, project=xnat_project, destination=f"/archive/projects/{xnat_project}"
+    )
+    assert made.uri.startswith(f"/data/projects/{xnat_project}/")
