@@ -16,6 +16,7 @@ from xnat_sdk.errors import (
     XNATSeveralSessionsWarning,
     XNATUploadConflictError,
     XNATValidationError,
+    XNATValueError,
 )
 from xnat_sdk.models import SubjectData
 from xnat_sdk.prearchive import PrearchiveSession
@@ -186,3 +187,47 @@ def test_an_import_naming_two_projects_is_refused(
         study, project=xnat_project, destination=f"/archive/projects/{xnat_project}"
     )
     assert made.uri.startswith(f"/data/projects/{xnat_project}/")
+
+
+def test_set_access_sends_only_a_user_the_site_has(
+    server: LocalXNAT, session: XNATSession, xnat_project: str
+) -> None:
+    """XNAT's ``PUT {project}/users/{group}/{id}`` reads a number as a user's numeric ID, an
+    email as its users', and anything else it does not know as an address to email an
+    invitation to, answering 200 (``ProjectMemberResource``): ``set_access("nobdy", ...)``
+    "succeeded" with no member added, an invitation to "nobdy" sent. A login or email the
+    site does not have is refused before anything is sent; an email names its user, as
+    ``remove_access`` takes one."""
+    project = session.projects[xnat_project]
+    server.faults.start_recording()
+    with pytest.raises(XNATKeyError, match="no user with login or email 'nobdy'"):
+        project.set_access("nobdy", "member")
+    with pytest.raises(XNATValidationError, match="numeric ID"):
+        project.set_access("2", "member")
+    assert [r for r in server.faults.recorded() if r.method == "PUT"] == []
+    server.faults.clear()
+    project.set_access("user@example.com", "collaborator")
+    assert project.users["user"].access_level == "Collaborators"
+    # the local server answers as XNAT: an unknown one is invited, and made no member
+    session.put(f"{project.uri}/users/member/stranger@example.org")
+    session.clearcache()
+    assert "stranger@example.org" not in {u.email for u in project.users.values()}
+
+
+def test_set_access_without_the_user_list_says_when_no_member_was_made(
+    server: LocalXNAT, session: XNATSession, xnat_project: str
+) -> None:
+    """An owner who may not list the site's users cannot have the login checked first:
+    what XNAT made of it is checked after, and a login it made no member of is an error
+    (it was silent)."""
+    server.add_member(xnat_project, "user", "owner")
+    session.post("/xapi/siteConfig", json={"restrictUserListAccessToAdmins": True})
+    try:
+        with xnat_sdk.connect(server.url, user="user", password="user") as owner:
+            project = owner.projects[xnat_project]
+            with pytest.raises(XNATValueError, match="XNAT made no user 'nobdy' a member"):
+                project.set_access("nobdy", "member")
+            project.set_access("admin", "collaborator")
+            assert project.users["admin"].access_level == "Collaborators"
+    finally:
+        session.post("/xapi/siteConfig", json={"restrictUserListAccessToAdmins": False})
