@@ -231,3 +231,19 @@ def test_set_access_without_the_user_list_says_when_no_member_was_made(
             assert project.users["admin"].access_level == "Collaborators"
     finally:
         session.post("/xapi/siteConfig", json={"restrictUserListAccessToAdmins": False})
+
+
+# -- plugins -----------------------------------------------------------------------------------
+
+
+def test_session_plugins_takes_xnatpys_clearcache(server: LocalXNAT, session: XNATSession) -> None:
+    """xnatpy's ``session.plugins.clearcache()`` (and ``.xnat_session``, a plugin's
+    ``uri``) raised AttributeError: a porter's refresh after installing a plugin failed."""
+    before = session.plugins
+    assert before.xnat_session is session and before.caching
+    server.add_plugin("trial14Plugin", "Trial 14", "0.1.0")
+    assert "trial14Plugin" not in session.plugins  # read once, until cleared
+    session.plugins.clearcache()
+    info = session.plugins["trial14Plugin"]
+    assert info.uri == "/xapi/plugins/trial14Plugin"
+    assert session.get_json(info.uri)["version"] == "0.1.0"
