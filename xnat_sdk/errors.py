@@ -72,6 +72,7 @@ __all__ = [
     "XNATResponseError",
     "XNATSSLError",
     "XNATServerError",
+    "XNATSeveralSessionsWarning",
     "XNATSkippedFilesWarning",
     "XNATTimeoutError",
     "XNATTokenWarning",
@@ -648,6 +649,22 @@ class XNATSkippedFilesWarning(UserWarning):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.folder, self.links, self.special))
+
+
+class XNATSeveralSessionsWarning(UserWarning):
+    """An import made several sessions (a zip of several studies): the call returns the
+    first, as xnatpy's does; :attr:`uris` names them all (read each with
+    ``PrearchiveSession.at`` or ``session.create_object``)."""
+
+    def __init__(self, uris: list[str]) -> None:
+        self.uris = uris
+        super().__init__(
+            f"the import made {len(uris)} sessions; returned is the first, {uris[0]}; "
+            f"all: {', '.join(uris)}"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.uris,))
 
 
 class XNATTokenWarning(UserWarning):

@@ -171,12 +171,20 @@ class ClassFields(Record):
             spec = self.by_lower_path.get(key.lower())
         return spec
 
-    def suggest(self, name: str) -> str:
-        """A 'did you mean' hint for an unknown field name."""
+    def suggest(self, name: str, parts: bool = False) -> str:
+        """A 'did you mean' hint for an unknown field name; with ``parts``, the fields of
+        single parts of that name first (``gender``: ``demographics.gender``), as a search
+        names them."""
         import difflib  # only for error messages: not loaded on the way to a first listing
 
-        close = difflib.get_close_matches(name, list(self.by_name), n=3)
-        return f" (did you mean {', '.join(close)}?)" if close else ""
+        close = [
+            f"{spec.name}.{name}"
+            for spec in (self.by_name.values() if parts else ())
+            if spec.single and spec.target is not None
+            if name in class_fields(spec.target).by_name
+        ]
+        close += difflib.get_close_matches(name, list(self.by_name), n=3)
+        return f" (did you mean {', '.join(close[:3])}?)" if close else ""
 
 
 _CACHE: dict[type, ClassFields] = {}

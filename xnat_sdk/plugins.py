@@ -45,6 +45,11 @@ class PluginInfo:
         """The plugin's name (xnatpy's ``label``)."""
         return self.name
 
+    @property
+    def uri(self) -> str:
+        """The plugin's REST path (``/xapi/plugins/{id}``, as xnatpy's)."""
+        return f"/xapi/plugins/{self.id}"
+
     @classmethod
     def from_bean(cls, bean: Mapping[str, Any]) -> PluginInfo:
         """The plugin a ``/xapi/plugins`` bean (its JSON object) describes."""
@@ -70,8 +75,28 @@ class PluginInfo:
 class Plugins(Mapping[str, PluginInfo]):
     """The installed plugins by ID (``session.plugins["batchLaunchPlugin"].version``)."""
 
-    def __init__(self, plugins: Mapping[str, PluginInfo]) -> None:
+    def __init__(
+        self, plugins: Mapping[str, PluginInfo], session: XNATSession | None = None
+    ) -> None:
         self._plugins = dict(plugins)
+        self._session = session
+
+    @property
+    def xnat_session(self) -> XNATSession | None:
+        """The session the list was read through (xnatpy's name)."""
+        return self._session
+
+    @property
+    def caching(self) -> bool:
+        """Always True: the list is read once, until :meth:`clearcache` (xnatpy's name)."""
+        return True
+
+    def clearcache(self) -> None:
+        """Make the session's next ``session.plugins`` read the list again (xnatpy's
+        ``session.plugins.clearcache()``; ``session.clearcache()`` does it too). This
+        object keeps the list it holds."""
+        if self._session is not None:
+            self._session._forget("plugins")
 
     def __getitem__(self, plugin_id: str) -> PluginInfo:
         found = self._plugins.get(plugin_id)
@@ -98,4 +123,4 @@ def load_plugins(session: XNATSession) -> Plugins:
     beans = answer.document
     if not isinstance(beans, dict) or not all(isinstance(b, dict) for b in beans.values()):
         raise answer.error("expected a JSON object of plugin ID to plugin, got something else")
-    return Plugins({str(k): PluginInfo.from_bean(v) for k, v in beans.items()})
+    return Plugins({str(k): PluginInfo.from_bean(v) for k, v in beans.items()}, session)

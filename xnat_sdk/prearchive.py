@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "OVERWRITE_MODES",
+    "STATUSES",
     "Prearchive",
     "PrearchiveFile",
     "PrearchiveScan",
@@ -46,6 +47,45 @@ __all__ = [
 
 #: Values ``archive(overwrite=...)`` and ``import_(overwrite=...)`` accept.
 OVERWRITE_MODES = ("none", "append", "delete")
+
+#: The statuses of prearchive sessions (XNAT's ``PrearcUtils.PrearcStatus``; the ``QUEUED_``
+#: and ``_`` ones are operations waiting or under way).
+STATUSES = (
+    "READY",
+    "RECEIVING",
+    "RECEIVING_INTERRUPT",
+    "BUILDING",
+    "CONFLICT",
+    "ERROR",
+    "ARCHIVING",
+    "DELETING",
+    "MOVING",
+    "SEPARATING",
+    "QUEUED_ARCHIVING",
+    "QUEUED_BUILDING",
+    "QUEUED_DELETING",
+    "QUEUED_MOVING",
+    "QUEUED_SEPARATING",
+    "_ARCHIVING",
+    "_BUILDING",
+    "_CONFLICT",
+    "_DELETING",
+    "_MOVING",
+    "_RECEIVING",
+    "_RECEIVING_INTERRUPT",
+    "_SEPARATING",
+)
+
+
+def check_status(status: object) -> str:
+    """A prearchive status XNAT has (``READY`` ...): another (``ready``) matches no session."""
+    if not isinstance(status, str) or status not in STATUSES:
+        upper = str(status).upper()
+        close = f" (did you mean {upper}?)" if upper in STATUSES else ""
+        raise XNATValidationError(
+            "status", f"{status!r} is no prearchive status{close}; they are {', '.join(STATUSES)}"
+        )
+    return status
 
 
 def _parse_datetime(text: str, formats: tuple[str, ...]) -> datetime.datetime | None:
@@ -525,10 +565,16 @@ class PrearchiveSession:
 def result_uri(response: requests.Response) -> str:
     """The object URI a service answered: the first line of a ``text/uri-list`` body, or the
     target of a followed redirect (``redirect=true`` and auto-archiving projects: 303)."""
+    found = result_uris(response)
+    return found[0] if found else ""
+
+
+def result_uris(response: requests.Response) -> list[str]:
+    """Every object URI a service answered (an import of several studies makes one session
+    each): the lines of a ``text/uri-list`` body, or the target of a followed redirect."""
     if response.history:
-        return urlsplit(response.url).path
-    text = response.text.strip()
-    return text.splitlines()[0].strip() if text else ""
+        return [urlsplit(response.url).path]
+    return [line.strip() for line in response.text.splitlines() if line.strip()]
 
 
 def archived_experiment(session: XNATSession, uri: str) -> ImageSessionData | GenericExperiment:
@@ -573,8 +619,9 @@ class Prearchive:
         sessions still ``RECEIVING`` data are left out unless ``allow_receiving`` (as in
         xnatpy: XNAT cannot act on them yet).
 
-        Always one request (never cached). An unknown project raises
-        :class:`~xnat_sdk.errors.XNATNotFoundError`.
+        Always one request (never cached). A project that does not exist or that you may
+        not see raises :class:`~xnat_sdk.errors.XNATForbiddenError` (XNAT answers 403 to
+        both).
         """
         if project is None:
             path = "/data/prearchive/projects"
@@ -596,10 +643,14 @@ class Prearchive:
         label: str | None = None,
     ) -> list[PrearchiveSession]:
         """The sessions matching every given criterion (one request): xnatpy's parameters,
-        ``session`` being the session's label (``label=`` is the same)."""
+        ``session`` being the session's label (``label=`` is the same); ``status`` is one
+        of :data:`STATUSES` (another, ``ready``, would match nothing: it raises
+        :class:`~xnat_sdk.errors.XNATValidationError` before anything is sent)."""
         if session is not None and label is not None and session != label:
             raise XNATValidationError("session", "give the label once (session= or label=)")
         label = session if session is not None else label
+        if status is not None:
+            check_status(status)
         found = []
         for item in self.sessions(project, allow_receiving=allow_receiving or status is not None):
             if subject is not None and item.subject != subject:

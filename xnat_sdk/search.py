@@ -142,7 +142,7 @@ class _Recorder:
         spec = table.by_name.get(name)
         if spec is None:
             raise XNATValidationError(
-                name, f"{cls.__name__} has no field {name!r}{table.suggest(name)}"
+                name, f"{cls.__name__} has no field {name!r}{table.suggest(name, parts=True)}"
             )
         if spec.is_list:
             raise XNATValidationError(
@@ -677,7 +677,10 @@ class Query(Generic[M]):
         made = self._record(selector)
         if not isinstance(made, Column):
             raise XNATValidationError("values", f"expected col(s.<field>), got {made!r}")
-        spec = made._ref.spec
+        # a custom variable's values are text (XNAT keeps no type for them)
+        convert: Callable[[str], Any] = (
+            str if isinstance(made, CustomColumn) else made._ref.spec.convert
+        )
         # asked after the objects' key, the rows come in the order objects() gives them
         # (XNAT sorts a search by its first field): the two zip
         try:
@@ -696,7 +699,7 @@ class Query(Generic[M]):
         for row in table:
             text = str(row.get(column) or "")
             try:
-                found.append(spec.convert(text) if text != "" else None)
+                found.append(convert(text) if text != "" else None)
             except (TypeError, ValueError):
                 found.append(None)
         return found

@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import warnings
 import zipfile
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
@@ -24,8 +25,10 @@ from xnat_sdk._answers import fetch, whole_number
 from xnat_sdk._objects.core import XNATObject
 from xnat_sdk.dicom import DicomDumpRow, dicom_dump
 from xnat_sdk.errors import (
+    XNATConflictError,
     XNATError,
     XNATResponseError,
+    XNATSeveralSessionsWarning,
     XNATValidationError,
     local_path_error,
     upload_error,
@@ -38,7 +41,7 @@ from xnat_sdk.prearchive import (
     archived_experiment,
     bool_param,
     check_overwrite,
-    result_uri,
+    result_uris,
 )
 
 if TYPE_CHECKING:
@@ -188,6 +191,7 @@ class Services:
             if label is not None:
                 label = getattr(label, "label" if key != "project" else "id", label)
                 query[key] = validate_label(label, "experiment" if key == "session" else key)
+        _check_destination_labels(query)
         for name, flag, param in (
             ("ignore_unparsable", ignore_unparsable, "Ignore-Unparsable"),
             ("direct_archive", direct_archive, "Direct-Archive"),
@@ -208,7 +212,7 @@ class Services:
                 timeout=timeout,
             )
         except XNATResponseError as exc:
-            raise upload_error(exc) from exc
+            raise _import_error(exc, query.get("project")) from exc
         finally:
             if isinstance(path, (str, os.PathLike)) and hasattr(body, "close"):
                 body.close()
@@ -217,9 +221,12 @@ class Services:
     def _imported(
         self, response: requests.Response
     ) -> PrearchiveSession | ImageSessionData | GenericExperiment:
-        uri = result_uri(response)
-        if not uri:
+        uris = result_uris(response)
+        if not uris:
             raise XNATError("POST /data/services/import: the server returned no URI")
+        if len(uris) > 1:  # a zip of several studies: the first returned, all named
+            warnings.warn(XNATSeveralSessionsWarning(uris), stacklevel=3)
+        uri = uris[0]
         self._session.clearcache()
         if "/prearchive/" in uri:
             return PrearchiveSession.at(self._session, uri)
@@ -479,6 +486,41 @@ class Services:
 
     def __repr__(self) -> str:
         return f"<Services of {self._session.server}>"
+
+
+def _check_destination_labels(query: dict[str, str]) -> None:
+    """A ``destination`` naming a project, subject or experiment and the parameter of the
+    same name naming another is refused before anything is sent: which one the server goes
+    by is not the caller's to guess (the local server took the parameter, silently)."""
+    steps = query.get("dest", "").strip("/").split("/")[1:]
+    named = dict(zip(steps[::2], steps[1::2], strict=False))
+    for segment, key, what in (
+        ("projects", "project", "project"),
+        ("subjects", "subject", "subject"),
+        ("experiments", "session", "experiment"),
+    ):
+        if segment in named and key in query and named[segment] != query[key]:
+            raise XNATValidationError(
+                what,
+                f"{query[key]!r} where destination {query['dest']!r} names "
+                f"{named[segment]!r}: give one of them, or the same in both",
+            )
+
+
+def _import_error(exc: XNATResponseError, project: str | None) -> XNATResponseError:
+    """The error of a refused import, an upload error; a 409 (the session exists in the
+    archive) says where XNAT keeps the upload: in the prearchive, with status CONFLICT,
+    where importing again would leave it."""
+    error = upload_error(exc)
+    if not isinstance(error, XNATConflictError) or error.hint:
+        return error
+    where = f"project {project}'s prearchive" if project else "the prearchive"
+    hint = (
+        f"XNAT keeps the upload in {where} with status CONFLICT: archive it from there "
+        "with overwrite='append' or 'delete' (session.prearchive.find(status='CONFLICT')) "
+        "or delete it; importing again leaves that copy there"
+    )
+    return type(error)(error.method, error.url, error.status, error.message, error.response, hint)
 
 
 def _project_of(obj: XNATObject) -> str | None:

@@ -474,6 +474,11 @@ class XNATSession(Walks):
         with self._lock:
             self._live[id(obj)] = obj
 
+    def _forget(self, key: str) -> None:
+        """Drop one entry of :meth:`_cached` (read again on next use)."""
+        with self._lock:
+            self._cache.pop(key, None)
+
     def _cached(self, key: str, make: Callable[[], T]) -> T:
         with self._lock:
             found = self._cache.get(key)

@@ -2,7 +2,8 @@
 
 The listing is ``GET /data/users`` (one request, cached until ``clearcache()``). XNAT lists
 only enabled accounts there, and refuses the list to non-admins on sites that restrict it
-(then the mapping is empty, as in xnatpy).
+(``restrictUserListAccessToAdmins``): then the mapping is empty, as in xnatpy, and
+:attr:`Users.refused` says so (a lookup names the refusal).
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ class Users(Mapping[str, User]):
         self._session = session
         self._path = path
         self._data: dict[str, User] | None = None
+        self._refused = False
         self._generation = -1
 
     @property
@@ -85,6 +87,7 @@ class Users(Mapping[str, User]):
             rows = []
             if response.status_code == 200:
                 rows = answer_of(response).rows(numbers=("xdat_user_id",))
+            self._refused = response.status_code == 403
             self._data = {user.login: user for user in map(_user, rows)}
             self._generation = session.cache_generation
         return self._data
@@ -92,6 +95,13 @@ class Users(Mapping[str, User]):
     def clearcache(self) -> None:
         """Read the list again on next use."""
         self._data = None
+
+    @property
+    def refused(self) -> bool:
+        """Whether the server refused the list (403: a site that lets only admins list its
+        users, for a non-admin); the mapping is then empty. Reads the list if not read."""
+        self._users()
+        return self._refused
 
     @property
     def path(self) -> str:
@@ -108,7 +118,10 @@ class Users(Mapping[str, User]):
         try:
             return users[login]
         except KeyError:
-            known = listed_keys(sorted(users)) if users else "none visible"
+            if self._refused:
+                known = f"the server refuses {self._path} to this user: only admins list it"
+            else:
+                known = listed_keys(sorted(users)) if users else "none visible"
             raise XNATKeyError(login, f"no user with login {login!r} (known: {known})") from None
 
     def __iter__(self) -> Iterator[str]:

@@ -175,12 +175,12 @@ def test_users_as_a_regular_user(user_session: XNATSession) -> None:
 
 def test_users_as_a_regular_user_on_a_restricted_site(tmp_path: Path) -> None:
     # restrictUserListAccessToAdmins on: a non-admin gets 403, read as no users (as xnatpy
-    # does), and a lookup names the login it could not find
+    # does), and a lookup names the login it could not find and the refusal
     with (
         LocalXNAT(data_dir=tmp_path, restrict_user_list=True) as server,
         xnat_sdk.connect(server.url, user="user", password="user") as session,
     ):
         users = session.users
         assert len(users) == 0
-        with pytest.raises(XNATKeyError, match="none visible"):
+        with pytest.raises(XNATKeyError, match="refuses /data/users to this user"):
             users["admin"]

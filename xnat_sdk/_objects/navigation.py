@@ -38,6 +38,7 @@ from xnat_sdk._objects.walks import Walks
 from xnat_sdk.errors import (
     XNATConflictError,
     XNATError,
+    XNATKeyError,
     XNATNoModelError,
     XNATNotFoundError,
     XNATNotSharedError,
@@ -132,6 +133,34 @@ def _login(user: Any) -> str:
     if not isinstance(login, str) or not re.fullmatch(r"[A-Za-z0-9_.@-]+", login):
         raise XNATValidationError("user", f"expected a login or a User, got {user!r}")
     return login
+
+
+def _known_login(session: XNATSession, login: str) -> tuple[str, bool]:
+    """``login`` checked against the site's users before a membership is sent (XNAT reads
+    a number as a user's numeric ID, an email as its users', and anything else it does not
+    know as an address to email an invitation to, answering 200): the login of the user
+    named by login or email, and whether the user list allowed the check (a site that lets
+    only admins list users refuses it to others)."""
+    if login.isdigit():
+        raise XNATValidationError(
+            "user", f"{login!r}: XNAT reads a number as a user's numeric ID; give a login"
+        )
+    users = session.users
+    users.clearcache()  # a user made since the list was read is one
+    if users.refused:
+        return login, False
+    if login in users:
+        return login, True
+    owners = [u.login for u in users.values() if u.email.lower() == login.lower()]
+    if len(owners) == 1:
+        return owners[0], True
+    if owners:
+        raise XNATValidationError(
+            "user", f"{login!r} is the email of {', '.join(owners)}: give one login"
+        )
+    raise XNATKeyError(
+        login, f"no user with login or email {login!r} (XNAT would email it an invitation)"
+    )
 
 
 class _HasResources(Creatable):
@@ -302,8 +331,14 @@ class ProjectBase(TreeDownloads, _Mappable, _HasDataDir, _HasResources, _HasFiel
                 "level", f"expected one of owner, member, collaborator; got {level!r}"
             )
         session = self._xnat_bound_session()
+        login, checked = _known_login(session, login)
         session.put(f"{self.uri}/users/{level.lower().rstrip('s')}/{login}")
         session.clearcache()
+        if not checked and login not in self.users:
+            raise XNATValueError(
+                f"XNAT made no user {login!r} a member of {self.uri}: it knows no such login "
+                "or email, and sends an invitation to it instead"
+            )
 
     def remove_access(self, user: str | User) -> None:
         """Take ``user`` (a login, an email or a :class:`~xnat_sdk.users.User`) out of the

@@ -39,18 +39,28 @@ OVERWRITE_HELP = (
 
 
 @contextlib.contextmanager
-def session_exists_in_words() -> Iterator[None]:
+def session_exists_in_words(imported_to: str | None = None) -> Iterator[None]:
     """A 409 of ``import`` or ``prearchive archive`` (the label is in use) with the
-    command's option as remedy (XNAT says "retry with overwrite enabled")."""
+    command's option as remedy (XNAT says "retry with overwrite enabled"). An import's
+    (``imported_to``: its project) upload waits in the prearchive: the remedy archives it
+    from there, as importing again would leave that copy behind."""
     from xnat_sdk.errors import XNATConflictError
 
     try:
         yield
     except XNATConflictError as exc:
-        raise click.ClickException(
-            f"{exc} (give --overwrite append to add to that session, or --overwrite delete "
-            "to replace it)"
-        ) from exc
+        shown = str(exc).removesuffix(f" ({exc.hint})") if exc.hint else str(exc)
+        if imported_to is None:
+            remedy = "give --overwrite append to add to that session, or --overwrite delete "
+            remedy += "to replace it"
+        else:
+            remedy = (
+                f"XNAT keeps the upload in project {imported_to}'s prearchive with status "
+                f"CONFLICT: see `xnat-sdk prearchive ls --project {imported_to}`, then "
+                "`xnat-sdk prearchive archive ADDRESS --overwrite append` (or delete) or "
+                "`xnat-sdk prearchive delete ADDRESS`; importing again leaves that copy there"
+            )
+        raise click.ClickException(f"{shown} ({remedy})") from exc
 
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -359,7 +359,13 @@ def users() -> None:
 @pass_runtime
 def users_ls(runtime: Runtime) -> None:
     """List the users (login, names, email, id)."""
-    accounts = runtime.session().users.values()
+    listing = runtime.session().users
+    if listing.refused:  # an empty list would read as a site without users
+        raise click.ClickException(
+            f"{listing.path}: the server lets only site admins list its users "
+            "(restrictUserListAccessToAdmins); log in as an admin"
+        )
+    accounts = listing.values()
     rows = [
         {
             "login": u.login,

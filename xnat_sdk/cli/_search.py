@@ -107,7 +107,7 @@ def _field(cls: type[Any], steps: Sequence[str], what: str) -> Any:
         if target is not None:
             hint = f" ({name} is a part: name one of its fields, {name}.FIELD)"
         elif spec is None:
-            hint = table.suggest(name)
+            hint = table.suggest(name, parts=True)
         elif spec.is_list:
             hint = f" ({name} is a list: a search names one value per object)"
         else:
@@ -120,8 +120,9 @@ def _field(cls: type[Any], steps: Sequence[str], what: str) -> Any:
 
 def parse_condition(cls: type[Any], text: str) -> Callable[[Any], Any]:
     """A ``where`` lambda for ``FIELD OP VALUE`` (the value converted to the field's type)."""
+    from xnat_sdk.errors import XNATValidationError
     from xnat_sdk.fields import convert_scalar
-    from xnat_sdk.search import col
+    from xnat_sdk.search import _Recorder, col
 
     match = _CONDITION.match(text)
     if match is None:
@@ -150,7 +151,15 @@ def parse_condition(cls: type[Any], text: str) -> Callable[[Any], Any]:
         ">=": lambda c, v: c >= v,
         "~": lambda c, v: c.like(v),
     }
-    return lambda s: compare[op](col(field(s)), value)
+
+    def condition(s: Any) -> Any:
+        return compare[op](col(field(s)), value)
+
+    try:  # what the query refuses (a value none of an enumerated field's), as a usage error
+        condition(_Recorder(cls))
+    except XNATValidationError as exc:
+        raise click.BadParameter(str(exc), param_hint="--where") from None
+    return condition
 
 
 def _columns(cls: type[Any], chosen: Sequence[str]) -> list[str]:

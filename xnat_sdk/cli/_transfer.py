@@ -53,14 +53,20 @@ _FOLLOW_HELP = "send what symbolic links leading outside the folder point to (re
 def _links_in_words(runtime: Runtime | None = None) -> Iterator[None]:
     """A link leading outside an uploaded folder, with the command's option as remedy (a
     folder swapped for such a link after the walk: no remedy, what was sent told); the
-    SDK's :class:`~xnat_sdk.errors.XNATLinkLoopWarning` and
-    :class:`~xnat_sdk.errors.XNATSkippedFilesWarning` as one line of the command's own each,
-    printed through ``runtime`` (without it dropped: a walk before told it already)."""
+    SDK's :class:`~xnat_sdk.errors.XNATLinkLoopWarning`,
+    :class:`~xnat_sdk.errors.XNATSkippedFilesWarning` and (an import of several studies)
+    :class:`~xnat_sdk.errors.XNATSeveralSessionsWarning` as one line of the command's own
+    each, printed through ``runtime`` (without it dropped: a walk before told it already)."""
     import warnings
 
-    from xnat_sdk.errors import XNATLinkLoopWarning, XNATLinkOutsideError, XNATSkippedFilesWarning
+    from xnat_sdk.errors import (
+        XNATLinkLoopWarning,
+        XNATLinkOutsideError,
+        XNATSeveralSessionsWarning,
+        XNATSkippedFilesWarning,
+    )
 
-    told = (XNATLinkLoopWarning, XNATSkippedFilesWarning)
+    told = (XNATLinkLoopWarning, XNATSkippedFilesWarning, XNATSeveralSessionsWarning)
     try:
         with warnings.catch_warnings(record=True) as caught:
             for category in told:
@@ -468,7 +474,7 @@ def import_(
 
     if destination is not None:
         destination = f"{destination}/projects/{project}"
-    with _links_in_words(runtime), session_exists_in_words():
+    with _links_in_words(runtime), session_exists_in_words(imported_to=project):
         result = runtime.session().services.import_(
             os.fspath(source),
             project=project,

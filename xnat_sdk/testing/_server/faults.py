@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
+from xnat_sdk.errors import XNATValidationError
 from xnat_sdk.testing._server.context import RequestContext
 from xnat_sdk.testing._server.routing import HttpError, Router
 
@@ -88,6 +89,24 @@ class _Budget:
         return out
 
 
+def _checked(count: object, prefix: object) -> tuple[int, str]:
+    """``count`` (a whole number >= 1) and ``prefix`` (a path: ``""`` or starting with
+    ``/``) checked: a fault that can never apply would let a test pass testing nothing."""
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise XNATValidationError("count", f"must be a whole number >= 1, got {count!r}")
+    if not isinstance(prefix, str) or (prefix and not prefix.startswith("/")):
+        raise XNATValidationError(
+            "prefix", f"must be a path starting with / (such as /data/projects), got {prefix!r}"
+        )
+    return count, prefix
+
+
+def _status(status: object, low: int) -> int:
+    if isinstance(status, bool) or not isinstance(status, int) or not low <= status < low + 100:
+        raise XNATValidationError("status", f"must be a {low // 100}xx code, got {status!r}")
+    return status
+
+
 @dataclass(frozen=True)
 class RecordedRequest:
     """What a client sent (see :meth:`Faults.start_recording`)."""
@@ -120,21 +139,22 @@ class Faults:
     # -- Python API -----------------------------------------------------------------------
     def set_delay(self, seconds: float) -> None:
         """Delay every request by ``seconds`` (0 turns it off)."""
-        if seconds < 0:
-            raise ValueError(f"delay must be >= 0, got {seconds}")
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+            raise XNATValidationError("seconds", f"must be a number >= 0, got {seconds!r}")
         self.delay = float(seconds)
 
     def fail_next(self, count: int = 1, *, status: int = 500, prefix: str = "") -> None:
         """Answer the next ``count`` requests under ``prefix`` with ``status`` (5xx)."""
-        if not 500 <= status <= 599:
-            raise ValueError(f"status must be a 5xx code, got {status}")
+        count, prefix = _checked(count, prefix)
+        status = _status(status, 500)
         with self._lock:
             self._fail = _Budget(count=count, prefix=prefix, status=status)
 
     def drop_after(self, nbytes: int, *, count: int = 1, prefix: str = "") -> None:
         """Cut the connection after ``nbytes`` body bytes of the next ``count`` answers."""
-        if nbytes < 0:
-            raise ValueError(f"nbytes must be >= 0, got {nbytes}")
+        if isinstance(nbytes, bool) or not isinstance(nbytes, int) or nbytes < 0:
+            raise XNATValidationError("nbytes", f"must be a whole number >= 0, got {nbytes!r}")
+        count, prefix = _checked(count, prefix)
         with self._lock:
             self._drop = _Budget(count=count, prefix=prefix, nbytes=nbytes)
 
@@ -145,6 +165,7 @@ class Faults:
 
     def corrupt_digests(self, count: int = 1, *, prefix: str = "") -> None:
         """Make the next ``count`` file listings report wrong MD5 digests."""
+        count, prefix = _checked(count, prefix)
         with self._lock:
             self._corrupt = _Budget(count=count, prefix=prefix)
 
@@ -154,8 +175,8 @@ class Faults:
         """Answer the next ``count`` requests under ``prefix`` with a redirect (``status``
         3xx) to ``location``, in which ``{path}`` stands for the request's path and query
         (``"https://elsewhere:8443{path}"``)."""
-        if not 300 <= status <= 399:
-            raise ValueError(f"status must be a 3xx code, got {status}")
+        status = _status(status, 300)
+        count, prefix = _checked(count, prefix)
         with self._lock:
             self._redirect = _Budget(count=count, prefix=prefix, status=status, location=location)
 
@@ -179,6 +200,7 @@ class Faults:
         else:
             data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
             kind = content_type or "application/octet-stream"
+        count, prefix = _checked(count, prefix)
         with self._lock:
             self._answer = _Budget(
                 count=count,
@@ -195,6 +217,7 @@ class Faults:
     ) -> None:
         """Do the work of the next ``count`` requests under ``prefix`` (an upload is
         stored), then close the connection before sending any byte of the answer."""
+        count, prefix = _checked(count, prefix)
         with self._lock:
             self._drop_answer = _Budget(
                 count=count, prefix=prefix, method=method.upper() if method else None
@@ -203,8 +226,9 @@ class Faults:
     def hang_next(self, *, count: int = 1, prefix: str = "", seconds: float = 60.0) -> None:
         """Accept the next ``count`` requests under ``prefix`` and answer nothing for
         ``seconds`` (or until :meth:`clear`), then a 503: a server that never answers."""
-        if seconds < 0:
-            raise ValueError(f"seconds must be >= 0, got {seconds}")
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+            raise XNATValidationError("seconds", f"must be a number >= 0, got {seconds!r}")
+        count, prefix = _checked(count, prefix)
         with self._lock:
             self._released.clear()
             self._hang = _Budget(count=count, prefix=prefix, seconds=float(seconds))
@@ -215,6 +239,7 @@ class Faults:
         """Give the next ``count`` authenticated answers under ``prefix`` a new session in
         an extra ``JSESSIONID`` cookie with ``Path=cookie_path`` (beside the one the client
         holds, as a server behind a proxy with another context path does)."""
+        count, prefix = _checked(count, prefix)
         with self._lock:
             self._rotate = _Budget(count=count, prefix=prefix, cookie_path=cookie_path)
 
@@ -398,6 +423,42 @@ def _options(spec: dict[str, Any], key: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else {}
 
 
+#: The faults ``PUT /xapi/testing/faults`` takes, and the options of each (None: a value).
+_SPEC_KEYS: dict[str, frozenset[str] | None] = {
+    "delay": None,
+    "fail_next": frozenset({"count", "status", "prefix"}),
+    "drop_after": frozenset({"bytes", "count", "prefix"}),
+    "corrupt_digests": frozenset({"count", "prefix"}),
+    "redirect_next": frozenset({"location", "status", "count", "prefix"}),
+    "answer_next": frozenset(
+        {"body", "status", "content_type", "headers", "count", "prefix", "method"}
+    ),
+    "drop_answer_next": frozenset({"count", "prefix", "method"}),
+    "hang_next": frozenset({"count", "prefix", "seconds"}),
+    "rotate_session_next": frozenset({"cookie_path", "count", "prefix"}),
+    "expire_sessions": None,
+    "recording": None,
+}
+
+
+def _check_spec(spec: dict[str, Any]) -> None:
+    """Refuse a fault or option the server does not know (a misspelt one would be ignored,
+    and a test relying on it would pass testing nothing)."""
+    for name, value in spec.items():
+        if name not in _SPEC_KEYS:
+            known = ", ".join(_SPEC_KEYS)
+            raise HttpError(400, f"Unknown fault {name!r}; the faults are: {known}.")
+        options = _SPEC_KEYS[name]
+        if options is not None and isinstance(value, dict):
+            unknown = sorted(set(value) - options)
+            if unknown:
+                raise HttpError(
+                    400,
+                    f"Unknown option {unknown[0]!r} of {name}; its options are: "
+                    f"{', '.join(sorted(options))}.",
+                )
+
+
 def _apply(faults: Faults, spec: dict[str, Any]) -> None:
     if "delay" in spec:
         faults.set_delay(float(spec["delay"]))
@@ -459,10 +520,12 @@ def _faults_set(ctx: RequestContext) -> Response:
         raise HttpError(400, f"Invalid JSON body: {exc}") from exc
     if not isinstance(spec, dict):
         raise HttpError(400, "The body must be a JSON object.")
+    _check_spec(spec)
     try:
         _apply(faults, spec)
     except (TypeError, ValueError, AttributeError, KeyError) as exc:
-        raise HttpError(400, f"Invalid fault specification: {exc!r}") from exc
+        why = str(exc) if isinstance(exc, XNATValidationError) else repr(exc)
+        raise HttpError(400, f"Invalid fault specification: {why}") from exc
     return ctx.json(faults.state())
 
 

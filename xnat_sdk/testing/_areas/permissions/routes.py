@@ -201,10 +201,9 @@ def _project_member(ctx: RequestContext) -> Response:
     level = level.rstrip("s") if level.endswith("s") else level
     if level not in LEVELS:
         raise HttpError(404, f"Unknown group {ctx.params['level']}")
-    logins = [x for x in ctx.params["login"].split(",") if x]
-    for login in logins:
-        if store.get_user(login) is None:
-            raise HttpError(404, f"Unknown user {login}")
+    logins = _members_named(ctx, ctx.params["login"])
+    if not logins and ctx.method == "DELETE":
+        raise HttpError(404)
     with store.tx() as db:
         for login in logins:
             if ctx.method == "DELETE":
@@ -218,6 +217,25 @@ def _project_member(ctx: RequestContext) -> Response:
                     (project, login, level),
                 )
     return ctx.text("")
+
+
+def _members_named(ctx: RequestContext, named: str) -> list[str]:
+    """The logins ``named`` (comma-separated) stands for, as XNAT's ``ProjectMemberResource``
+    reads it: a number is a user's ``xdat_user_id``, else a login, else an email (every user
+    of it). What names nobody is, on a PUT, an address XNAT emails an invitation to (noted
+    in ``state.extras["invitations"]``), and adds no member."""
+    users = ctx.store.list_users()
+    logins: list[str] = []
+    for ident in (x.strip() for x in named.split(",") if x.strip()):
+        if ident.isdigit():
+            found = [u.login for u in users if u.xdat_user_id == int(ident)]
+        else:
+            found = [u.login for u in users if u.login == ident]
+            found = found or [u.login for u in users if u.email.lower() == ident.lower()]
+        if not found and not ident.isdigit() and ctx.method == "PUT":
+            ctx.state.extras.setdefault("invitations", []).append(ident)
+        logins += found
+    return logins
 
 
 def _site_users(ctx: RequestContext) -> Response:
