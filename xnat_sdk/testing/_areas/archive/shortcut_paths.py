@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 
-__all__ = ["xnat_paths"]
+__all__ = ["DEMOGRAPHICS", "xnat_paths"]
 
 _MR = ("coil", "fieldStrength", "marker")
 _SESSION = (
@@ -61,7 +61,8 @@ _PET_SESSION = {
     "tracer_transmissions": "tracer/transmissions",
     "tracer_transmissions_start": "tracer/transmissions_starttime",
 }
-_DEMOGRAPHICS = (
+#: the demographics shortcuts of the subject listing (each ``demographics/{name}``)
+DEMOGRAPHICS = (
     "dob",
     "yob",
     "age",
@@ -140,7 +141,7 @@ def _subject() -> dict[str, str]:
         **{k: f"{subject}/{k}" for k in plain},
         "pi_firstname": f"{subject}/investigator/firstname",
         "pi_lastname": f"{subject}/investigator/lastname",
-        **{k: f"{demographics}/{k}" for k in _DEMOGRAPHICS},
+        **{k: f"{demographics}/{k}" for k in DEMOGRAPHICS},
         **meta,
     }
 

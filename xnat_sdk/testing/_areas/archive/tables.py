@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 
 from xnat_sdk.testing._areas.archive.documents import java_double
 from xnat_sdk.testing._areas.archive.filters import QueryFailed, matches_typed
-from xnat_sdk.testing._areas.archive.shortcut_paths import xnat_paths
+from xnat_sdk.testing._areas.archive.shortcut_paths import DEMOGRAPHICS, xnat_paths
 from xnat_sdk.testing._areas.archive.xsd import (
     NUMERIC_FLOAT,
     NUMERIC_INT,
@@ -34,23 +34,6 @@ _PRED = re.compile(r"\[[^\]]*\]")
 _CUSTOM = re.compile(r"(?:^|/)fields/field\[name=([^\]]+)\]/field$", re.IGNORECASE)
 _CUSTOM_KINDS = {"project", "subject", "experiment"}
 
-_DEMOGRAPHICS = [
-    "dob",
-    "yob",
-    "age",
-    "gender",
-    "handedness",
-    "ses",
-    "education",
-    "educationDesc",
-    "race",
-    "ethnicity",
-    "weight",
-    "height",
-    "gestational_age",
-    "post_menstrual_age",
-    "birth_weight",
-]
 
 #: shortcut -> data path, per object kind; ``None`` path = read-only / computed column
 SHORTCUTS: dict[str, dict[str, str | None]] = {
@@ -77,7 +60,7 @@ SHORTCUTS: dict[str, dict[str, str | None]] = {
         "initials": "initials",
         "pi_firstname": "investigator/firstname",
         "pi_lastname": "investigator/lastname",
-        **{d: f"demographics/{d}" for d in _DEMOGRAPHICS},
+        **{d: f"demographics/{d}" for d in DEMOGRAPHICS},
         "insert_date": None,
         "insert_user": None,
         "last_modified": None,
