@@ -31,7 +31,18 @@ from xnat_sdk.testing.local import LocalXNAT
 def pool() -> Iterator[ProcessPoolExecutor]:
     # spawn: the test process runs server threads, which a fork would copy mid-flight
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as found:
+        # both workers started and the SDK imported before a test's run: on a loaded
+        # machine their start took seconds of a 4-second token's life, so that a call sent
+        # with the first token started when it had almost none left and a re-login inside
+        # it was refused (a real token lives 2 days; see the README's scale section)
+        list(found.map(_warm, [0.3, 0.3]))
         yield found
+
+
+def _warm(pause: float) -> None:
+    import xnat_sdk._objects.travel  # noqa: F401  (what a call's unpickling imports)
+
+    time.sleep(pause)
 
 
 def slow_quality(scan: Any, pause: float) -> str:
