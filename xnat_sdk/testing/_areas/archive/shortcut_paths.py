@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 
-__all__ = ["DEMOGRAPHICS", "xnat_paths"]
+__all__ = ["DEMOGRAPHICS", "shortcut_types", "xnat_paths"]
 
 _MR = ("coil", "fieldStrength", "marker")
 _SESSION = (
@@ -161,3 +161,13 @@ def xnat_paths(kind: str) -> dict[str, str] | None:
     for key, path in table().items():
         out.setdefault(path.lower(), key)
     return out
+
+
+@functools.cache
+def shortcut_types(kind: str) -> dict[str, str]:
+    """``{shortcut: the type its path starts at}`` of a listing of ``kind`` (``scanner``:
+    ``xnat:imageSessionData``; empty for a listing not covered here): where a filter's or a
+    column's shortcut moves the query's root (``getRootElementName`` reads the shortcut's
+    path) and whose field types its value."""
+    table = _TABLES.get(kind)
+    return {} if table is None else {k: p.split("/", 1)[0] for k, p in table().items()}

@@ -16,7 +16,11 @@ from werkzeug.wrappers import Response
 
 from xnat_sdk.testing._areas.archive.documents import java_double
 from xnat_sdk.testing._areas.archive.filters import QueryFailed, matches_typed
-from xnat_sdk.testing._areas.archive.shortcut_paths import DEMOGRAPHICS, xnat_paths
+from xnat_sdk.testing._areas.archive.shortcut_paths import (
+    DEMOGRAPHICS,
+    shortcut_types,
+    xnat_paths,
+)
 from xnat_sdk.testing._areas.archive.xsd import (
     NUMERIC_FLOAT,
     NUMERIC_INT,
@@ -192,33 +196,6 @@ _JOINED_SHORTCUTS = {
 }
 
 
-#: shortcuts whose path is under another element than the listing's root
-#: (``XMLPathShortcuts``: ``scanner`` is ``xnat:imageSessionData/scanner``)
-_OTHER_ROOTS: dict[str, dict[str, str]] = {
-    "experiment": {
-        **dict.fromkeys(
-            (
-                "scanner",
-                "operator",
-                "dcmAccessionNumber",
-                "dcmPatientId",
-                "dcmPatientName",
-                "session_type",
-                "modality",
-                "UID",
-                "studyInstanceUID",
-            ),
-            "xnat:imageSessionData",
-        ),
-        **dict.fromkeys(("coil", "fieldStrength", "marker"), "xnat:mrSessionData"),
-        # registered for MR sessions, then again for PET ones: the later one stands
-        "stabilization": "xnat:petSessionData",
-        "subject_ID": "xnat:subjectAssessorData",
-    },
-    "scan": dict.fromkeys(("coil", "fieldStrength", "marker", "stabilization"), "xnat:mrScanData"),
-}
-
-
 @functools.cache
 def _shortcut_xpaths(kind: str) -> dict[str, str]:
     """``{lower-case full XML path: shortcut}`` of ``kind``: the ``columns=`` entries XNAT
@@ -230,11 +207,8 @@ def _shortcut_xpaths(kind: str) -> dict[str, str]:
         return {path: key for path, key in xnat.items() if key in SHORTCUTS[kind]}
     root = _ROOTS[kind]
     out: dict[str, str] = {}
-    for key, path in SHORTCUTS[kind].items():
-        step = path if path is not None else key
-        if step.startswith("demographics/"):
-            step = "demographics[@xsi:type=xnat:demographicData]/" + step.split("/", 1)[1]
-        out.setdefault(f"{_OTHER_ROOTS.get(kind, {}).get(key, root)}/{step}".lower(), key)
+    for key, path in SHORTCUTS[kind].items():  # (projects, reconstructions: no parts)
+        out.setdefault(f"{root}/{path if path is not None else key}".lower(), key)
     for step, key in _META_COLUMNS.items():
         if key in SHORTCUTS[kind]:
             out[f"{root}/{step}".lower()] = key
@@ -316,7 +290,7 @@ def _filter_kind(schema: SchemaInfo, kind: str, key: str) -> str:
         if shortcut in ("insert_date", "last_modified"):
             return "date"  # meta fields: timestamps
         path = SHORTCUTS[kind].get(shortcut) or ""
-        owner = _OTHER_ROOTS.get(kind, {}).get(shortcut, _ROOTS[kind])
+        owner = shortcut_types(kind).get(shortcut, _ROOTS[kind])
     path = _PRED.sub("", path)
     if path.startswith("demographics/"):  # a named type's fields, not flattened into the owner
         owner, path = "xnat:demographicData", path.split("/", 1)[1]
@@ -468,19 +442,6 @@ def _dropped(schema: SchemaInfo, kind: str, raw: str) -> bool:
     return ":" in root and schema.canonical(root) is None
 
 
-#: the type a shortcut's path starts at, where that is not the listing's own root
-#: (``XMLPathShortcuts``)
-_SHORTCUT_TYPES: dict[str, dict[str, str]] = {
-    "experiment": {
-        **_OTHER_ROOTS["experiment"],
-        **dict.fromkeys(
-            ("session_ID", "session_label", "session_project"), "xnat:imageSessionData"
-        ),
-    },
-    "scan": _OTHER_ROOTS["scan"],
-}
-
-
 def narrowed_root(ctx: RequestContext, kind: str, default: str) -> str:
     """The query's root element as XNAT's ``getRootElementName`` makes it when ``xsiType=``
     is not one type: the ``default``, moved down to each field's type that extends the root
@@ -500,7 +461,7 @@ def narrowed_root(ctx: RequestContext, kind: str, default: str) -> str:
         if "/" in name:
             kind_of = name.split("/", 1)[0]
         elif name in SHORTCUTS[kind]:
-            kind_of = _SHORTCUT_TYPES.get(kind, {}).get(name, default)
+            kind_of = shortcut_types(kind).get(name, default)
         else:
             continue
         found = schema.canonical(_PRED.sub("", kind_of))
