@@ -67,9 +67,14 @@ class PluginInfo:
             log_file=text("logConfigurationFile"),
             description=text("description"),
             namespace=text("namespace"),
-            entity_packages=tuple(str(p) for p in bean.get("entityPackages") or ()),
+            entity_packages=_texts(bean.get("entityPackages")),
             data=dict(bean),
         )
+
+
+def _texts(value: object) -> tuple[str, ...]:
+    """A bean's list of names (anything else the server sent there: none)."""
+    return tuple(str(v) for v in value) if isinstance(value, list) else ()
 
 
 class Plugins(Mapping[str, PluginInfo]):

@@ -511,3 +511,16 @@ def test_session_plugins_lists_the_servers_plugins_in_one_request(server: LocalX
     )
     assert info.plugin_class == "org.nrg.xnatx.ohifviewer.OhifViewerPlugin"
     assert (info.bean_name, info.log_file) == ("ohifViewerPlugin", "ohif-logback.xml")
+
+
+def test_a_plugin_bean_of_unexpected_shapes_is_read_without_a_bare_error(
+    server: LocalXNAT,
+) -> None:
+    """What the server sends is not trusted: a bean whose ``entityPackages`` is no list
+    (a number raised a bare TypeError) reads as none, a missing version as empty."""
+    from xnat_sdk.testing._areas.info.routes import add_plugin
+
+    add_plugin(server.store, {"id": "oddPlugin", "name": "Odd", "entityPackages": 5})
+    with xnat_sdk.connect(server.url, user="admin", password="admin") as session:
+        assert session.plugins["oddPlugin"].entity_packages == ()
+        assert session.plugins["oddPlugin"].version == ""
